@@ -1,0 +1,1 @@
+"""The kernel: money, ids, errors, events, clock and pagination. Pure; imported by every context."""

@@ -1,0 +1,36 @@
+"""Domain events: a stable id, a dotted past-tense type, when it happened, and a JSON-ready payload."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ordersmith.kernel.clock import ensure_utc
+from ordersmith.kernel.ids import new_id
+
+_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+    id: uuid.UUID = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        if not _TYPE.match(self.type):
+            raise ValueError(f"event type must be dotted lower case, e.g. order.placed: {self.type!r}")
+        object.__setattr__(self, "occurred_at", ensure_utc(self.occurred_at))
+
+
+def matches(event_type: str, pattern: str) -> bool:
+    """True when a type matches a filter: exact (`order.placed`), prefix (`order.*`) or everything (`*`)."""
+    if pattern in ("*", ""):
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return event_type == pattern

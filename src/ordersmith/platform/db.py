@@ -1,0 +1,283 @@
+"""Database engines, column types and the unit of work.
+
+One unit of work per use case: `@use_case` opens a transaction (SQLite: `BEGIN IMMEDIATE` for writes), runs the
+function, writes its audit rows and outbox events in the same transaction, commits, and retries the whole use
+case on a serialization failure, deadlock or busy database. Nested use cases join the outer transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ordersmith.kernel.clock import Clock, ensure_utc, system_clock
+from ordersmith.kernel.events import Event
+from ordersmith.kernel.ids import new_id
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive ISO text; we re-attach UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = ensure_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            from datetime import UTC
+
+            return value.replace(tzinfo=UTC)
+        return ensure_utc(value)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, uuid.UUID: sa.Uuid, dict[str, Any]: sa.JSON}
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None)
+        if sqlstate in ("40001", "40P01"):
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(orig):
+            return True
+    return False
+
+
+def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> Engine:
+    """Create an engine with Ordersmith's connection settings for SQLite or PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, pool_size=pool_size,
+            max_overflow=20, poolclass=sa.pool.QueuePool,
+        )
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is doing something: a user, an API key, the system, or nobody yet."""
+
+    kind: str  # "user" | "api_key" | "system" | "anonymous"
+    id: uuid.UUID | None
+    label: str
+    origin: str = ""
+
+    @classmethod
+    def system(cls, label: str = "system", origin: str = "") -> Actor:
+        return cls(kind="system", id=None, label=label, origin=origin)
+
+
+class Database:
+    """An engine plus the session factory and the after-commit signal the outbox relay listens to."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+        self.dialect = self.engine.dialect.name
+        self._write_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            bind=self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._lock = threading.Lock()
+
+    def session(self, *, readonly: bool = False) -> Session:
+        return (self._read_sessions if readonly else self._write_sessions)()
+
+    def on_commit(self, listener: Callable[[list[Event]], None]) -> None:
+        """Call `listener(events)` after every commit that wrote outbox events (used to wake the relay)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_on_commit(self, listener: Callable[[list[Event]], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def committed(self, events: list[Event]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(events)
+            except Exception:  # a listener must never undo a commit
+                log.exception("after-commit listener failed")
+
+    def unit_of_work(self, actor: Actor, *, clock: Clock = system_clock) -> UnitOfWork:
+        return UnitOfWork(self, actor, clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@dataclass
+class UnitOfWork:
+    """The transaction of one use case, with who acts, the clock, and the events and audit rows it records."""
+
+    db: Database
+    actor: Actor
+    clock: Clock = system_clock
+    readonly: bool = False
+    _session: Session | None = None
+    _depth: int = 0
+    _events: list[Event] = field(default_factory=list)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("no open transaction: call the use case, not its body")
+        return self._session
+
+    @property
+    def active(self) -> bool:
+        return self._depth > 0
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            self._session = self.db.session(readonly=self.readonly)
+            self._session.begin()
+            self._events = []
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        session, self._session = self._session, None
+        assert session is not None
+        events, self._events = self._events, []
+        try:
+            if exc_type is None:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+        if exc_type is None and events:
+            self.db.committed(events)
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
+        """Record an event in the outbox, in this transaction; it is delivered after commit."""
+        from ordersmith.platform.tables import OutboxRow
+
+        event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id())
+        self.session.add(
+            OutboxRow(id=event.id, type=event.type, payload=payload, occurred_at=event.occurred_at)
+        )
+        self._events.append(event)
+        return event
+
+    def audit(
+        self,
+        action: str,
+        *,
+        object_type: str,
+        object_id: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit row (actor, action, object, before/after, time, origin) in this transaction."""
+        from ordersmith.platform.tables import AuditRow
+
+        self.session.add(
+            AuditRow(
+                id=new_id(),
+                actor_kind=self.actor.kind,
+                actor_id=str(self.actor.id) if self.actor.id else None,
+                actor_label=self.actor.label,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                before=before,
+                after=after,
+                at=self.now(),
+                origin=self.actor.origin,
+            )
+        )
+
+
+def use_case(
+    fn: Callable[Concatenate[UnitOfWork, P], R] | None = None, *, readonly: bool = False, attempts: int = 8
+) -> Any:
+    """Run a service function in its own unit of work, retrying serialization failures and deadlocks.
+
+    A use case called from inside another joins the caller's transaction instead of opening one.
+    """
+
+    def decorate(func: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[UnitOfWork, P], R]:
+        @functools.wraps(func)
+        def wrapper(uow: UnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            if uow.active:
+                return func(uow, *args, **kwargs)
+            for attempt in range(1, attempts + 1):
+                uow.readonly = readonly
+                try:
+                    with uow:
+                        return func(uow, *args, **kwargs)
+                except DBAPIError as exc:
+                    if not _retryable(exc) or attempt == attempts:
+                        raise
+                    delay = min(0.5, 0.005 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
+                    log.info("retrying %s after %s (attempt %d)", func.__name__, type(exc.orig).__name__, attempt)
+                    time.sleep(delay)
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate

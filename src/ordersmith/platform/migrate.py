@@ -1,0 +1,35 @@
+"""Apply and check Alembic migrations from inside the installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def _ensure_sqlite_folder(database_url: str) -> None:
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        Path(database_url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database schema up to `revision` (default: the newest)."""
+    _ensure_sqlite_folder(database_url)
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def check(database_url: str) -> None:
+    """Fail when the tables in code differ from what the migrations build (alembic check)."""
+    command.check(alembic_config(database_url))

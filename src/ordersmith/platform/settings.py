@@ -1,0 +1,87 @@
+"""All configuration in one object, read from `ORDERSMITH_*` environment variables and an optional `.env`.
+
+Invariant: with `ORDERSMITH_ENV=production`, start-up refuses any development default for a secret.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+DEV_VAULT_KEY = "dev-insecure-vault-key-change-me"  # noqa: S105 - refused in production
+DEV_WEBHOOK_SECRET = "dev-insecure-webhook-secret"  # noqa: S105 - refused in production
+
+
+class ProductionMisconfigured(RuntimeError):
+    """Raised at start-up when production would run with a development secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERSMITH_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/ordersmith.db"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    vault_key: SecretStr = SecretStr(DEV_VAULT_KEY)
+    vault_database_url: str = "sqlite:///var/vault.db"
+    nats_url: str | None = None
+    nats_stream: str = "ORDERSMITH"
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 8000
+
+    db_pool_size: int = 10
+    sqlite_busy_timeout_ms: int = 30_000
+    max_body_bytes: int = 1_048_576
+
+    session_idle_minutes: int = 30
+    session_cookie_secure: bool | None = None  # None: secure in production, not in development
+    lockout_threshold: int = 10
+    lockout_minutes: int = 15
+
+    idempotency_ttl_hours: int = 24
+
+    relay_enabled: bool = True
+    relay_poll_interval_ms: int = 200
+    webhook_max_attempts: int = 8
+    webhook_backoff_base_s: float = 2.0
+    webhook_timeout_s: float = 10.0
+    jobs_enabled: bool = True
+    sse_keepalive_s: float = 15.0
+
+    demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.is_production if self.session_cookie_secure is None else self.session_cookie_secure
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> Settings:
+        if not self.is_production:
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY or len(self.secret_key.get_secret_value()) < 32:
+            problems.append("ORDERSMITH_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.vault_key.get_secret_value() == DEV_VAULT_KEY or len(self.vault_key.get_secret_value()) < 32:
+            problems.append("ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters")
+        if self.session_cookie_secure is False:
+            problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
+        if problems:
+            raise ProductionMisconfigured("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,196 @@
+"""Platform tables: identities, sessions, API keys, sales channels, idempotency, outbox, webhooks, audit, jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordersmith.platform.db import Base
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class SessionRow(Base):
+    __tablename__ = "console_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    origin: Mapped[str] = mapped_column(sa.String(100), default="")
+
+
+class SalesChannelRow(Base):
+    __tablename__ = "sales_channels"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    division: Mapped[str] = mapped_column(sa.String(40))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON)
+    channel_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("sales_channels.id"))
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRow(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("caller", "key", name="uq_idempotency_caller_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    caller: Mapped[str] = mapped_column(sa.String(80))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    method: Mapped[str] = mapped_column(sa.String(10))
+    path: Mapped[str] = mapped_column(sa.String(500))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    response_status: Mapped[int]
+    response_body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    occurred_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class WebhookSubscriptionRow(Base):
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    event_types: Mapped[list[str]] = mapped_column(sa.JSON)
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class WebhookDeliveryRow(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_id", name="uq_delivery_subscription_event"),
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("outbox.id"))
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookAttemptRow(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int]
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    duration_ms: Mapped[int]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    actor_kind: Mapped[str] = mapped_column(sa.String(20))
+    actor_id: Mapped[str | None] = mapped_column(sa.String(64))
+    actor_label: Mapped[str] = mapped_column(sa.String(320))
+    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(60))
+    object_id: Mapped[str] = mapped_column(sa.String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    at: Mapped[datetime] = mapped_column(index=True)
+    origin: Mapped[str] = mapped_column(sa.String(100))
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (sa.Index("ix_jobs_due", "status", "run_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(20))  # queued | running | done | failed
+    run_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=5)
+    locked_by: Mapped[str | None] = mapped_column(sa.String(100))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class JobScheduleRow(Base):
+    __tablename__ = "job_schedules"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    interval_s: Mapped[int]
+    next_run_at: Mapped[datetime]
+    last_run_at: Mapped[datetime | None]
