@@ -1,0 +1,79 @@
+"""FastAPI assembly: mounts every context's routes under /api/v1 and the console at /.
+
+`create_app()` is what `ordersmith serve` runs. On start it opens the database, starts the live event hub and,
+unless disabled, the outbox relay and the job runner in-process (the embedded default; production can run them
+in `ordersmith worker` processes instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from ordersmith import __version__
+from ordersmith.console import routes as console_routes
+from ordersmith.platform import housekeeping
+from ordersmith.platform import routes as platform_routes
+from ordersmith.platform.db import Database
+from ordersmith.platform.event_stream import EventHub
+from ordersmith.platform.http import BodySizeLimit, SecurityHeaders, authorize, install_error_handlers
+from ordersmith.platform.jobs import JobRunner
+from ordersmith.platform.outbox import Relay
+from ordersmith.platform.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    housekeeping.register()
+    db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                  busy_timeout_ms=settings.sqlite_busy_timeout_ms)  # fmt: skip
+    hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay = Relay(db, settings) if settings.relay_enabled else None
+        runner = JobRunner(db) if settings.jobs_enabled else None
+        await hub.start()
+        if relay:
+            relay.start()
+        if runner:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner:
+                runner.stop()
+            if relay:
+                relay.stop()
+            await hub.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="Ordersmith",
+        version=__version__,
+        description="Order management for retailers who sell through many channels at once.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # served by the console from the installed swagger-ui-bundle, no CDN
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.hub = hub
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    api.include_router(platform_routes.router)
+    app.include_router(api)
+    console_routes.mount(app)
+
+    app.add_middleware(SecurityHeaders, hsts=settings.is_production)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,103 @@
+"""Demo data: a framework of ordered, idempotent loaders that each context extends.
+
+`ordersmith demo load` runs every loader in order; each one adds only what is missing, so running it twice
+changes nothing. It refuses to run in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ordersmith.kernel.errors import Forbidden
+from ordersmith.platform import identity, sales_channels
+from ordersmith.platform.access import ROLES, SCOPES
+from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.settings import Settings
+
+DEMO_DOMAIN = "demo.ordersmith.dev"
+
+
+@dataclass
+class DemoReport:
+    """What a load created, to show the operator (passwords and keys are shown only when created)."""
+
+    lines: list[str] = field(default_factory=list)
+    credentials: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+
+Loader = Callable[[Database, Settings, DemoReport], None]
+_loaders: list[tuple[str, Loader]] = []
+
+
+def loader(name: str) -> Callable[[Loader], Loader]:
+    """Register a demo loader; later contexts add theirs, which run after the ones before them."""
+
+    def register(fn: Loader) -> Loader:
+        _loaders.append((name, fn))
+        return fn
+
+    return register
+
+
+DEMO_CHANNELS = [
+    ("web", "Web shop", "web", "web"),
+    ("call-center", "Call center", "call_center", "catalog"),
+    ("catalog-mail", "Printed catalog (mail orders)", "catalog", "catalog"),
+    ("amazon-us", "Amazon US marketplace", "marketplace", "marketplace"),
+    ("store-pos", "Stores (POS)", "pos", "store"),
+]
+
+# What each demo channel's integration key may do (later issues add order scopes).
+CHANNEL_KEY_SCOPES = ["sales_channels:read", "events:read"]
+
+
+@loader("platform: users of each role")
+def _users(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    for role in ROLES:
+        email = f"{role}@{DEMO_DOMAIN}"
+        if identity.find_user_by_email(uow, email=email) is not None:
+            continue
+        password = settings.demo_admin_password.get_secret_value() if role == "admin" else f"{role}-demo-password"
+        identity.create_user(uow, email=email, name=f"Demo {role.title()}", role=role, password=password)
+        report.say(f"user {email} ({role})")
+        report.credentials.append(f"{email}\t{password}")
+
+
+@loader("platform: sales channels and one API key per channel")
+def _channels(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    existing = {c.code for c in sales_channels.list_sales_channels(uow, principal=_ADMIN, limit=500).items}
+    for code, name, kind, division in DEMO_CHANNELS:
+        if code in existing:
+            continue
+        sales_channels.create_sales_channel(uow, code=code, name=name, kind=kind, division=division, currency="USD")
+        new = identity.create_api_key(uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code)
+        report.say(f"sales channel {code} with API key {new.key.prefix}…")
+        report.credentials.append(f"api key for {code}\t{new.secret}")
+
+
+_ADMIN = identity.Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
+
+
+def load(db: Database, settings: Settings, credentials_file: Path | None = None) -> DemoReport:
+    """Run every demo loader in order; write any new credentials to `credentials_file` (mode 0600)."""
+    if settings.is_production:
+        raise Forbidden("demo data is never loaded in production")
+    report = DemoReport()
+    for name, fn in _loaders:
+        before = len(report.lines)
+        fn(db, settings, report)
+        if len(report.lines) == before:
+            report.say(f"{name}: already there")
+    if credentials_file is not None and report.credentials:
+        credentials_file.parent.mkdir(parents=True, exist_ok=True)
+        with credentials_file.open("a") as handle:
+            handle.write("\n".join(report.credentials) + "\n")
+        credentials_file.chmod(0o600)
+    return report

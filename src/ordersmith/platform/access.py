@@ -1,0 +1,102 @@
+"""Roles, scopes and the principal behind a request (pure: no I/O).
+
+Invariant: a principal can do exactly what its scopes allow; a user's scopes come from its role, an API key's
+are those it was created with, and a channel-bound key acts only for its own sales channel.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from ordersmith.kernel.errors import Forbidden
+
+ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly")
+
+# Every scope an endpoint may require, with what it allows. Later contexts add theirs here.
+SCOPES: dict[str, str] = {
+    "users:read": "list console users",
+    "users:write": "create users, change roles, reset passwords",
+    "api_keys:read": "list API keys",
+    "api_keys:write": "create and revoke API keys",
+    "sales_channels:read": "read sales channels",
+    "sales_channels:write": "create and change sales channels",
+    "audit:read": "read the audit log",
+    "events:read": "follow the live event stream",
+    "webhooks:read": "read webhook subscriptions and their delivery log",
+    "webhooks:write": "create, change and delete webhook subscriptions",
+    "jobs:read": "read background jobs",
+}
+
+# The scope value that marks a route as open to anyone (health, login).
+PUBLIC = "public"
+# A route open to any authenticated principal (e.g. "who am I").
+AUTHENTICATED = "authenticated"
+
+_READ_BASICS = {"sales_channels:read", "events:read"}
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "manager": frozenset(_READ_BASICS | {"sales_channels:write", "audit:read", "users:read", "webhooks:read",
+                                          "jobs:read"}),
+    "agent": frozenset(_READ_BASICS),
+    "warehouse": frozenset(_READ_BASICS),
+    "accountant": frozenset(_READ_BASICS),
+    "marketing": frozenset(_READ_BASICS),
+    "readonly": frozenset(_READ_BASICS),
+}  # fmt: skip
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    return role
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}")
+    return sorted(set(scopes))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a console user (session), an integration (API key), or nobody."""
+
+    kind: str  # "user" | "api_key" | "anonymous"
+    id: uuid.UUID | None
+    label: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    role: str | None = None
+    channel_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    csrf_token: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    @property
+    def caller_key(self) -> str:
+        """A stable name for idempotency scoping: keys belong to the caller that used them."""
+        return f"{self.kind}:{self.id}"
+
+    def can(self, scope: str) -> bool:
+        if scope == PUBLIC:
+            return True
+        if scope == AUTHENTICATED:
+            return self.authenticated
+        return scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        if not self.can(scope):
+            raise Forbidden(f"this call needs the scope {scope!r}", required_scope=scope)
+
+    def require_channel(self, channel_id: uuid.UUID) -> None:
+        """Ownership: a channel-bound key may only touch its own channel's records."""
+        if self.channel_id is not None and self.channel_id != channel_id:
+            raise Forbidden("this API key is bound to another sales channel")
+
+
+ANONYMOUS = Principal(kind="anonymous", id=None, label="anonymous")

@@ -1,0 +1,151 @@
+"""Live event stream (SSE) fan-out: one poller per process reads the outbox and feeds every connected client.
+
+The poller reads by UUIDv7 id with a look-back window and remembers what it sent, so events committed by other
+processes (or out of id order) are still seen; commits in this process wake it at once. A client that reconnects
+with `Last-Event-ID` first gets what it missed, read from the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio
+import sqlalchemy as sa
+
+from ordersmith.kernel.clock import utcnow
+from ordersmith.kernel.events import Event, matches
+from ordersmith.kernel.ids import id_floor, id_timestamp_ms
+from ordersmith.platform.db import Database
+from ordersmith.platform.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+LOOK_BACK_MS = 5_000
+REPLAY_LIMIT = 1_000
+
+
+def format_sse(event: Event) -> str:
+    data = json.dumps({"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
+                       "data": event.payload}, separators=(",", ":"))  # fmt: skip
+    # No `event:` field: every frame is a plain message, so one `onmessage` handler sees all types.
+    return f"id: {event.id}\ndata: {data}\n\n"
+
+
+def _to_event(row: OutboxRow) -> Event:
+    return Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+
+
+@dataclass(eq=False)
+class _Client:
+    patterns: list[str]
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+
+    def wants(self, event: Event) -> bool:
+        return any(matches(event.type, p) for p in self.patterns)
+
+
+class EventHub:
+    def __init__(self, db: Database, poll_interval_s: float = 0.25) -> None:
+        self.db = db
+        self.poll_interval_s = poll_interval_s
+        self._clients: set[_Client] = set()
+        self._seen: dict[uuid.UUID, int] = {}
+        self._high_ms = int(utcnow().timestamp() * 1000)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.db.on_commit(self._on_commit)
+        self._task = asyncio.create_task(self._poll_forever())
+
+    async def stop(self) -> None:
+        self.db.remove_on_commit(self._on_commit)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _on_commit(self, events: list[Event]) -> None:
+        if self._loop is not None and self._wake is not None and self._clients:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _fetch(self, since: uuid.UUID) -> list[Event]:
+        with self.db.session(readonly=True) as session, session.begin():
+            rows = session.scalars(sa.select(OutboxRow).where(OutboxRow.id > since).order_by(OutboxRow.id).limit(5000))
+            return [_to_event(r) for r in rows]
+
+    async def _poll_once(self) -> None:
+        since = id_floor(max(self._high_ms - LOOK_BACK_MS, 0))
+        events = await anyio.to_thread.run_sync(self._fetch, since)
+        for event in events:
+            if event.id in self._seen:
+                continue
+            ms = id_timestamp_ms(event.id)
+            self._seen[event.id] = ms
+            self._high_ms = max(self._high_ms, ms)
+            for client in list(self._clients):
+                if client.wants(event):
+                    try:
+                        client.queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        log.warning("SSE client too slow; dropping it")
+                        self._clients.discard(client)
+        floor = self._high_ms - LOOK_BACK_MS
+        self._seen = {k: v for k, v in self._seen.items() if v >= floor}
+
+    async def _poll_forever(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                if self._clients:
+                    await self._poll_once()
+                else:
+                    self._high_ms = max(self._high_ms, int(utcnow().timestamp() * 1000) - LOOK_BACK_MS)
+            except Exception:
+                log.exception("event stream poll failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            self._wake.clear()
+
+    def _replay(self, after: uuid.UUID, patterns: list[str]) -> list[Event]:
+        with self.db.session(readonly=True) as session, session.begin():
+            rows = session.scalars(
+                sa.select(OutboxRow).where(OutboxRow.id > after).order_by(OutboxRow.id).limit(REPLAY_LIMIT)
+            )
+            return [e for e in map(_to_event, rows) if any(matches(e.type, p) for p in patterns)]
+
+    async def stream(
+        self, patterns: list[str], last_event_id: uuid.UUID | None, keepalive_s: float
+    ) -> AsyncIterator[str]:
+        """Yield SSE frames: first what came after `last_event_id`, then live events; comments keep it open."""
+        client = _Client(patterns=patterns or ["*"])
+        self._clients.add(client)
+        sent: set[uuid.UUID] = set()
+        try:
+            yield "retry: 2000\n: connected\n\n"
+            if last_event_id is not None:
+                for event in await anyio.to_thread.run_sync(self._replay, last_event_id, client.patterns):
+                    sent.add(event.id)
+                    yield format_sse(event)
+            if self._wake is not None:
+                self._wake.set()
+            while client in self._clients:
+                try:
+                    event = await asyncio.wait_for(client.queue.get(), keepalive_s)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event.id in sent:
+                    continue
+                yield format_sse(event)
+        finally:
+            self._clients.discard(client)

@@ -1,0 +1,317 @@
+"""HTTP plumbing shared by every context's routes: problem+json errors, the body-size limit, authentication and
+authorisation (guarded by default), the unit of work per request, and idempotent creating POSTs.
+
+Guarded by default: every API route must declare the scope it needs with `openapi_extra=requires("x:y")`;
+a route that declares none refuses every call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ordersmith.kernel.errors import (
+    Forbidden,
+    NotAuthenticated,
+    OrdersmithError,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from ordersmith.platform import identity, idempotency
+from ordersmith.platform.access import ANONYMOUS, PUBLIC, Principal
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.secrets import constant_time_equal
+from ordersmith.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+SESSION_COOKIE = "ordersmith_session"
+CSRF_HEADER = "X-CSRF-Token"
+SCOPE_KEY = "x-required-scope"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+_STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+                 415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}  # fmt: skip
+
+
+def requires(scope: str) -> dict[str, Any]:
+    """Declare the scope a route needs (use as `openapi_extra=`); it appears in the OpenAPI document."""
+    return {SCOPE_KEY: scope}
+
+
+def problem(
+    status: int, title: str, detail: str, code: str, *, errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:  # fmt: skip
+    body: dict[str, Any] = {"type": f"https://ordersmith.dev/problems/{code}", "title": title, "status": status,
+                            "detail": detail, "code": code}  # fmt: skip
+    if errors:
+        body["errors"] = errors
+    body.update(jsonable_encoder(extra))
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+async def _ordersmith_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OrdersmithError)
+    headers = {"WWW-Authenticate": 'Bearer realm="ordersmith"'} if isinstance(exc, NotAuthenticated) else None
+    return problem(exc.status, exc.title, exc.detail, exc.code,
+                   errors=[{"field": e.field, "message": e.message} for e in exc.errors], headers=headers,
+                   **exc.extra)  # fmt: skip
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed_json")
+    fields = [{"field": _field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return problem(422, "Validation failed", detail, "validation_failed", errors=fields)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no such resource: {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem(exc.status_code, code.replace("_", " ").capitalize(), detail, code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "something went wrong on our side; it has been logged", "internal_error")
+
+
+def install_error_handlers(app: Any) -> None:
+    app.add_exception_handler(OrdersmithError, _ordersmith_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Payload too large", f"request bodies are limited to {self.max_bytes} bytes",
+                           "payload_too_large")  # fmt: skip
+        await response(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Security headers on every response."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def add_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy",
+                     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                     b"frame-ancestors 'none'; form-action 'self'"),
+                ]  # fmt: skip
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, add_headers)
+
+
+# --- request context ---------------------------------------------------------------------------------------
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client_origin(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def actor_for(principal: Principal, origin: str) -> Actor:
+    kind = principal.kind if principal.authenticated else "anonymous"
+    return Actor(kind=kind, id=principal.id, label=principal.label, origin=origin)
+
+
+def authenticate(request: Request) -> Principal:
+    """Find who is calling from a bearer API key or a session cookie; anonymous when neither is valid."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    db, settings = get_db(request), get_settings(request)
+    uow = db.unit_of_work(Actor.system("auth", origin=client_origin(request)))
+    principal = ANONYMOUS
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.startswith(identity.API_KEY_PREFIX):
+            raise NotAuthenticated("use `Authorization: Bearer osk_…` with an Ordersmith API key")
+        resolved = identity.resolve_api_key(uow, clear=token.strip())
+        if resolved is None:
+            raise NotAuthenticated("unknown or revoked API key")
+        principal, stale = resolved
+        if stale and principal.id is not None:
+            identity.touch_api_key(uow, key_id=principal.id)
+    elif (token := request.cookies.get(SESSION_COOKIE)) is not None:
+        principal = identity.resolve_session(uow, token=token, settings=settings) or ANONYMOUS
+    request.state.principal = principal
+    return principal
+
+
+def check_csrf(request: Request, principal: Principal) -> None:
+    """Cookie-authenticated writes must echo the session's CSRF token (header or form field)."""
+    if principal.session_id is None or request.method in _SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not (principal.csrf_token and sent and constant_time_equal(sent, principal.csrf_token)):
+        raise Forbidden("missing or wrong CSRF token", header=CSRF_HEADER)
+
+
+def authorize(request: Request) -> Principal:
+    """The API's guard: authenticate, then check the scope the matched route declares."""
+    route = request.scope.get("route")
+    extra = getattr(route, "openapi_extra", None) or {}
+    scope = extra.get(SCOPE_KEY)
+    if scope is None:
+        raise Forbidden("this operation declares no scope, so it is closed")
+    if scope == PUBLIC:
+        return ANONYMOUS
+    principal = authenticate(request)
+    if not principal.authenticated:
+        raise NotAuthenticated("authentication required: an API key or a console session")
+    check_csrf(request, principal)
+    principal.require(scope)
+    return principal
+
+
+def unit_of_work(request: Request) -> UnitOfWork:
+    principal = getattr(request.state, "principal", None) or ANONYMOUS
+    return get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
+
+
+# --- responses ---------------------------------------------------------------------------------------------
+
+
+def encode(body: Any) -> str:
+    return json.dumps(jsonable_encoder(body), separators=(",", ":"))
+
+
+def created(
+    request: Request, principal: Principal, payload: Any, execute: Callable[[UnitOfWork], Any],
+    *, status_code: int = 201,
+) -> Response:  # fmt: skip
+    """Run a creating use case, honouring `Idempotency-Key`: a repeat replays the first response."""
+    uow = unit_of_work(request)
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return Response(encode(execute(uow)), status_code=status_code, media_type="application/json")
+    settings = get_settings(request)
+    stored = idempotency.run_idempotent(
+        uow, caller=principal.caller_key, key=key, method=request.method, path=request.url.path,
+        fingerprint=idempotency.request_fingerprint(request.method, request.url.path, jsonable_encoder(payload)),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        execute=lambda joined: (status_code, encode(execute(joined))),
+    )  # fmt: skip
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return Response(stored.body, status_code=stored.status, media_type="application/json", headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(request: Request) -> int | None:
+    """The version an `If-Match: "N"` header expects, or None when the header is absent."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("If-Match must be an ETag from a previous response, e.g. \"3\"")
+    return int(value)
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed.on(field, "not a valid id") from exc

@@ -1,0 +1,227 @@
+"""Queued and scheduled background jobs.
+
+Jobs sit in the `jobs` table; a runner claims due ones with `FOR UPDATE SKIP LOCKED` (PostgreSQL) under a lease,
+so any number of `ordersmith worker` processes can run side by side and a crashed worker's job is picked up again
+once its lease lapses. Scheduled jobs are rows in `job_schedules`; whichever runner claims a due schedule first
+enqueues its job and moves the schedule on, so each run happens once however many workers there are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
+from ordersmith.platform.tables import JobRow, JobScheduleRow
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[UnitOfWork, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    interval_s: int
+    kind: str
+
+
+_handlers: dict[str, JobHandler] = {}
+_schedules: dict[str, Schedule] = {}
+
+
+def register(kind: str, handler: JobHandler) -> None:
+    """Register the handler for a job kind. The handler runs in its own unit of work and must be idempotent."""
+    _handlers[kind] = handler
+
+
+def schedule(name: str, *, kind: str, every_s: int) -> None:
+    """Run job `kind` every `every_s` seconds (once per period across all workers)."""
+    _schedules[name] = Schedule(name=name, interval_s=every_s, kind=kind)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: uuid.UUID
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    run_at: datetime
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _job(row: JobRow) -> Job:
+    return Job(id=row.id, kind=row.kind, payload=row.payload, status=row.status, run_at=row.run_at,
+               attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
+               finished_at=row.finished_at)  # fmt: skip
+
+
+def enqueue(
+    uow: UnitOfWork, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None, max_attempts: int = 5
+) -> uuid.UUID:
+    """Queue a job in the caller's transaction: it runs only if that transaction commits."""
+    if kind not in _handlers:
+        raise ValidationFailed.on("kind", f"no handler for job kind {kind!r}")
+    job_id = new_id()
+    uow.session.add(JobRow(id=job_id, kind=kind, payload=payload, status="queued", run_at=run_at or uow.now(),
+                           attempts=0, max_attempts=max_attempts, created_at=uow.now()))  # fmt: skip
+    return job_id
+
+
+@use_case
+def enqueue_job(uow: UnitOfWork, *, kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> uuid.UUID:
+    return enqueue(uow, kind, payload, run_at=run_at)
+
+
+@use_case(readonly=True)
+def list_jobs(
+    uow: UnitOfWork, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+) -> Page[Job]:
+    check_limit(limit)
+    query = sa.select(JobRow).order_by(JobRow.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(JobRow.status == status)
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        query = query.where(JobRow.id < uuid.UUID(last))
+    rows = list(uow.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([_job(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+
+
+@use_case
+def _enqueue_due_schedules(uow: UnitOfWork) -> int:
+    now = uow.now()
+    for sched in _schedules.values():
+        if uow.session.get(JobScheduleRow, sched.name) is None:
+            uow.session.add(JobScheduleRow(name=sched.name, interval_s=sched.interval_s, next_run_at=now))
+    uow.session.flush()
+    due = list(
+        uow.session.scalars(
+            sa.select(JobScheduleRow)
+            .where(JobScheduleRow.next_run_at <= now, JobScheduleRow.name.in_(list(_schedules)))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in due:
+        sched = _schedules[row.name]
+        enqueue(uow, sched.kind, {"schedule": sched.name})
+        row.last_run_at = now
+        row.next_run_at = now + timedelta(seconds=sched.interval_s)
+    return len(due)
+
+
+@use_case
+def _claim(uow: UnitOfWork, *, worker: str, limit: int, lease_s: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+    now = uow.now()
+    rows = list(
+        uow.session.scalars(
+            sa.select(JobRow)
+            .where(
+                sa.or_(
+                    sa.and_(JobRow.status == "queued", JobRow.run_at <= now),
+                    sa.and_(JobRow.status == "running", JobRow.locked_until < now),  # a crashed worker's lease
+                )
+            )
+            .order_by(JobRow.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        row.status = "running"
+        row.locked_by = worker
+        row.locked_until = now + timedelta(seconds=lease_s)
+        row.attempts += 1
+    return [(r.id, r.kind, dict(r.payload)) for r in rows]
+
+
+@use_case
+def _finish(uow: UnitOfWork, *, job_id: uuid.UUID, error: str | None) -> None:
+    row = uow.session.get(JobRow, job_id)
+    if row is None:
+        return
+    row.locked_by = None
+    row.locked_until = None
+    if error is None:
+        row.status = "done"
+        row.finished_at = uow.now()
+        row.last_error = None
+    elif row.attempts >= row.max_attempts:
+        row.status = "failed"
+        row.finished_at = uow.now()
+        row.last_error = error
+    else:
+        row.status = "queued"
+        row.last_error = error
+        row.run_at = uow.now() + timedelta(seconds=min(2**row.attempts * 5, 3600))
+
+
+def run_due_jobs(db: Database, *, worker: str, limit: int = 10, lease_s: int = 300) -> int:
+    """Enqueue due schedules, then claim and run due jobs. Returns how many jobs ran."""
+    uow = db.unit_of_work(Actor.system(f"worker:{worker}"))
+    _enqueue_due_schedules(uow)
+    claimed = _claim(uow, worker=worker, limit=limit, lease_s=lease_s)
+    for job_id, kind, payload in claimed:
+        handler = _handlers.get(kind)
+        error = None
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r}")
+            handler(db.unit_of_work(Actor.system(f"job:{kind}")), payload)
+        except Exception:
+            error = traceback.format_exc(limit=5)[-2000:]
+            log.warning("job %s (%s) failed: %s", job_id, kind, error)
+        _finish(uow, job_id=job_id, error=error)
+    return len(claimed)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class JobRunner:
+    """A background thread running due jobs every `interval_s`."""
+
+    def __init__(self, db: Database, interval_s: float = 1.0) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.name = worker_name()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ordersmith-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ran = 0
+            try:
+                ran = run_due_jobs(self.db, worker=self.name)
+            except Exception:
+                log.exception("job runner pass failed")
+            if not ran:
+                self._stop.wait(self.interval_s)

@@ -1,0 +1,175 @@
+"""The outbox relay: delivers events after commit to in-process subscribers, webhooks and NATS JetStream.
+
+Invariant: an event leaves the outbox only after the transaction that wrote it committed, and it is marked
+dispatched only after every destination took it, so a crash at any point means redelivery, never loss
+(at-least-once; consumers dedupe by the stable event id, and JetStream does so by `Nats-Msg-Id`). Several relays
+may run at once: each claims a batch with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from ordersmith.kernel.events import Event, matches
+from ordersmith.platform import webhooks
+from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
+from ordersmith.platform.settings import Settings
+from ordersmith.platform.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Event], None]
+_subscribers: list[tuple[str, Handler]] = []
+
+
+def subscribe(pattern: str, handler: Handler) -> None:
+    """Run `handler(uow, event)` for each matching event, inside the relay's transaction for that event.
+
+    A handler that raises leaves the event undispatched; it is retried with back-off.
+    """
+    _subscribers.append((pattern, handler))
+
+
+def unsubscribe(handler: Handler) -> None:
+    _subscribers[:] = [(p, h) for p, h in _subscribers if h is not handler]
+
+
+def to_event(row: OutboxRow) -> Event:
+    return Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+
+
+class NatsPublisher:
+    """Publishes events to JetStream subjects `ordersmith.<event type>`, deduplicated by event id."""
+
+    def __init__(self, url: str, stream: str) -> None:
+        self.url = url
+        self.stream = stream
+        self._loop = asyncio.new_event_loop()
+        self._nc: Any = None
+        self._js: Any = None
+
+    def _run(self, coro: Any) -> Any:
+        return self._loop.run_until_complete(coro)
+
+    def _connect(self) -> None:
+        import nats
+        from nats.js.errors import BadRequestError
+
+        async def connect() -> None:
+            self._nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=1)
+            self._js = self._nc.jetstream()
+            try:
+                await self._js.add_stream(name=self.stream, subjects=["ordersmith.>"])
+            except BadRequestError:
+                pass  # exists with another configuration: use it as it is
+
+        self._run(connect())
+
+    def publish(self, event: Event) -> None:
+        if self._js is None or (self._nc is not None and not self._nc.is_connected):
+            self._connect()
+        body = json.dumps({"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
+                           "data": event.payload}, separators=(",", ":"), sort_keys=True).encode()  # fmt: skip
+        self._run(self._js.publish(f"ordersmith.{event.type}", body, headers={"Nats-Msg-Id": str(event.id)}))
+
+    def close(self) -> None:
+        if self._nc is not None:
+            try:
+                self._run(self._nc.close())
+            except Exception:
+                log.debug("closing NATS failed", exc_info=True)
+        self._loop.close()
+
+
+@use_case
+def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit: int = 100) -> int:
+    """Claim undispatched events and hand each to every destination; returns how many were dispatched."""
+    now = uow.now()
+    rows = list(
+        uow.session.scalars(
+            sa.select(OutboxRow)
+            .where(OutboxRow.dispatched_at.is_(None))
+            .where(sa.or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    done = 0
+    for row in rows:
+        event = to_event(row)
+        savepoint = uow.session.begin_nested()
+        try:
+            for pattern, handler in list(_subscribers):
+                if matches(event.type, pattern):
+                    handler(uow, event)
+            webhooks.enqueue_deliveries(uow, row)
+            if nats is not None:
+                nats.publish(event)
+            savepoint.commit()
+            row.dispatched_at = now
+            done += 1
+        except Exception as exc:
+            savepoint.rollback()
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            row.next_attempt_at = now + timedelta(seconds=min(2**row.attempts, 300))
+            log.warning("event %s (%s) not dispatched: %s", event.id, event.type, row.last_error)
+    return done
+
+
+class Relay:
+    """A background thread that dispatches the outbox and sends due webhooks, woken at once by commits."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _on_commit(self, events: list[Event]) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self.db.on_commit(self._on_commit)
+        self._thread = threading.Thread(target=self._run, name="ordersmith-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.db.remove_on_commit(self._on_commit)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        nats = NatsPublisher(self.settings.nats_url, self.settings.nats_stream) if self.settings.nats_url else None
+        client = httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+        uow = self.db.unit_of_work(Actor.system("relay"))
+        interval = self.settings.relay_poll_interval_ms / 1000
+        try:
+            while not self._stop.is_set():
+                busy = 0
+                try:
+                    busy += dispatch_batch(uow, nats=nats)
+                    busy += webhooks.deliver_due(uow, client=client, settings=self.settings)
+                except Exception:
+                    log.exception("relay pass failed")
+                    self._stop.wait(1.0)
+                if not busy:
+                    self._wake.wait(interval)
+                    self._wake.clear()
+        finally:
+            client.close()
+            if nats is not None:
+                nats.close()

@@ -1,0 +1,123 @@
+"""Sales channels: the web shop, call center, marketplaces and stores that orders come from.
+
+A channel is also an identity: an API key may be bound to one, and then acts for that channel only. The
+connectors that talk to each channel's platform live in the `channels` context and refer to these rows.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.errors import AlreadyExists, NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.tables import SalesChannelRow
+
+CHANNEL_KINDS = ("web", "call_center", "catalog", "marketplace", "pos", "wholesale")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+
+
+@dataclass(frozen=True)
+class SalesChannel:
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    division: str
+    currency: str
+    active: bool
+    created_at: datetime
+    version: int
+
+
+def _channel(row: SalesChannelRow) -> SalesChannel:
+    return SalesChannel(id=row.id, code=row.code, name=row.name, kind=row.kind, division=row.division,
+                        currency=row.currency, active=row.active, created_at=row.created_at, version=row.version)
+
+
+def _snapshot(row: SalesChannelRow) -> dict[str, Any]:
+    return {"code": row.code, "name": row.name, "kind": row.kind, "division": row.division,
+            "currency": row.currency, "active": row.active}  # fmt: skip
+
+
+@use_case
+def create_sales_channel(
+    uow: UnitOfWork, *, code: str, name: str, kind: str, division: str, currency: str
+) -> SalesChannel:
+    """Create a sales channel, audited, with a `sales_channel.created` event.
+
+    Raises:
+        ValidationFailed: malformed code or unknown kind.
+        AlreadyExists: the code is taken.
+    """
+    if not _CODE.match(code):
+        raise ValidationFailed.on("code", "2-40 lower-case letters, digits, '-' or '_'")
+    if kind not in CHANNEL_KINDS:
+        raise ValidationFailed.on("kind", f"must be one of {', '.join(CHANNEL_KINDS)}")
+    if uow.session.scalar(sa.select(SalesChannelRow.id).where(SalesChannelRow.code == code)) is not None:
+        raise AlreadyExists(f"sales channel {code!r} exists")
+    row = SalesChannelRow(id=new_id(), code=code, name=name.strip(), kind=kind, division=division,
+                          currency=currency, active=True, created_at=uow.now(), version=1)  # fmt: skip
+    uow.session.add(row)
+    uow.session.flush()
+    uow.audit("sales_channel.created", object_type="sales_channel", object_id=str(row.id), after=_snapshot(row))
+    uow.emit("sales_channel.created", {"id": str(row.id), **_snapshot(row)})
+    return _channel(row)
+
+
+def _visible(principal: Principal, row: SalesChannelRow | None) -> SalesChannelRow:
+    if row is None or (principal.channel_id is not None and principal.channel_id != row.id):
+        # A channel-bound key cannot even learn that other channels exist.
+        raise NotFound("no such sales channel")
+    return row
+
+
+@use_case(readonly=True)
+def get_sales_channel(uow: UnitOfWork, *, principal: Principal, channel_id: uuid.UUID) -> SalesChannel:
+    return _channel(_visible(principal, uow.session.get(SalesChannelRow, channel_id)))
+
+
+@use_case(readonly=True)
+def list_sales_channels(
+    uow: UnitOfWork, *, principal: Principal, limit: int = 50, cursor: str | None = None
+) -> Page[SalesChannel]:
+    check_limit(limit)
+    query = sa.select(SalesChannelRow).order_by(SalesChannelRow.code).limit(limit + 1)
+    if principal.channel_id is not None:
+        query = query.where(SalesChannelRow.id == principal.channel_id)
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        query = query.where(SalesChannelRow.code > last)
+    rows = list(uow.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([_channel(r) for r in rows], encode_cursor(rows[-1].code) if more else None)
+
+
+@use_case
+def update_sales_channel(
+    uow: UnitOfWork, *, principal: Principal, channel_id: uuid.UUID, expected_version: int | None,
+    name: str | None = None, active: bool | None = None,
+) -> SalesChannel:  # fmt: skip
+    """Rename or (de)activate a channel; `expected_version` (from If-Match) guards against lost updates."""
+    row = _visible(principal, uow.session.get(SalesChannelRow, channel_id, with_for_update=True))
+    if expected_version is not None and expected_version != row.version:
+        raise PreconditionFailed(f"the channel changed since version {expected_version}; it is now {row.version}")
+    before = _snapshot(row)
+    if name is not None:
+        row.name = name.strip()
+    if active is not None:
+        row.active = active
+    row.version += 1
+    uow.audit("sales_channel.updated", object_type="sales_channel", object_id=str(row.id), before=before,
+              after=_snapshot(row))  # fmt: skip
+    uow.emit("sales_channel.updated", {"id": str(row.id), **_snapshot(row)})
+    return _channel(row)

@@ -1,0 +1,234 @@
+"""Pydantic request and response models for the platform's API. Inputs refuse unknown fields."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordersmith.kernel.money import Money
+
+T = TypeVar("T")
+
+# Money crosses the API as a string, never a JSON number: "19.99" with its currency beside it.
+MoneyAmount = Annotated[str, Field(pattern=r"^-?\d{1,15}(\.\d{1,4})?$", examples=["19.99"])]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MoneyIn(Input):
+    amount: MoneyAmount
+    currency: CurrencyCode
+
+    def to_money(self) -> Money:
+        return Money(Decimal(self.amount), self.currency)
+
+
+class MoneyOut(Output):
+    amount: MoneyAmount
+    currency: CurrencyCode
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyOut:
+        return cls(amount=str(money.amount), currency=money.currency)
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["sqlite", "postgresql"]
+    version: str
+
+
+class LoginIn(Input):
+    email: Annotated[str, Field(max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    totp_code: Annotated[str | None, Field(default=None, max_length=10)] = None
+
+
+class UserOut(Output):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    totp_enabled: bool
+    locked_until: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    kind: str
+    id: uuid.UUID | None
+    label: str
+    role: str | None
+    scopes: list[str]
+    channel_id: uuid.UUID | None
+    csrf_token: str | None
+
+
+Role = Literal["admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly"]
+
+
+class UserIn(Input):
+    email: Annotated[str, Field(max_length=320)]
+    name: Annotated[str, Field(max_length=200)] = ""
+    role: Role
+    password: Annotated[str, Field(min_length=10, max_length=1024)]
+
+
+class UserPatch(Input):
+    name: Annotated[str | None, Field(max_length=200)] = None
+    role: Role | None = None
+    active: bool | None = None
+    unlock: bool = False
+
+
+class TotpOut(BaseModel):
+    secret: str
+    uri: str
+
+
+class TotpConfirmIn(Input):
+    code: Annotated[str, Field(pattern=r"^\d{6}$")]
+
+
+class ApiKeyIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    scopes: Annotated[list[str], Field(min_length=1)]
+    channel: Annotated[str | None, Field(max_length=40)] = None
+
+
+class ApiKeyOut(Output):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    channel_id: uuid.UUID | None
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewApiKeyOut(BaseModel):
+    key: ApiKeyOut
+    secret: str = Field(description="The API key. It is shown only this once.")
+
+
+ChannelKind = Literal["web", "call_center", "catalog", "marketplace", "pos", "wholesale"]
+
+
+class SalesChannelIn(Input):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: ChannelKind
+    division: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")]
+    currency: CurrencyCode = "USD"
+
+
+class SalesChannelPatch(Input):
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    active: bool | None = None
+
+
+class SalesChannelOut(Output):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    division: str
+    currency: str
+    active: bool
+    created_at: datetime
+    version: int
+
+
+class AuditOut(Output):
+    id: uuid.UUID
+    actor_kind: str
+    actor_id: str | None
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
+    origin: str
+
+
+class WebhookIn(Input):
+    url: Annotated[str, Field(min_length=8, max_length=2000)]
+    event_types: Annotated[list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_*]*)*)$")]],
+                           Field(min_length=1)]  # fmt: skip
+    description: Annotated[str, Field(max_length=500)] = ""
+
+
+class WebhookOut(Output):
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+
+
+class NewWebhookOut(BaseModel):
+    subscription: WebhookOut
+    secret: str = Field(description="The signing secret. It is shown only this once.")
+
+
+class DeliveryOut(Output):
+    id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class JobOut(Output):
+    id: uuid.UUID
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    run_at: datetime
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
