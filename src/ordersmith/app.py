@@ -32,8 +32,11 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     housekeeping.register()
-    db = Database(settings.database_url, pool_size=settings.db_pool_size,
-                  busy_timeout_ms=settings.sqlite_busy_timeout_ms)  # fmt: skip
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
 
     @asynccontextmanager

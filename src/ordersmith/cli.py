@@ -120,8 +120,9 @@ def init() -> None:
     page = identity.list_users(uow, limit=1)
     if not page.items:
         password = generate_password()
-        identity.create_user(uow, email="admin@localhost.localdomain", name="Administrator", role="admin",
-                             password=password)  # fmt: skip
+        identity.create_user(
+            uow, email="admin@localhost.localdomain", name="Administrator", role="admin", password=password
+        )
         out.print("created admin [bold]admin@localhost.localdomain[/] with password (shown once):")
         typer.echo(password)
     out.print(f"database ready ({settings.dialect})")
@@ -157,10 +158,13 @@ def serve(
     settings = _settings()
     host = host or settings.bind_host
     port = port or settings.bind_port
-    out.print(f"Ordersmith {__version__} on [bold]http://{host}:{port}/[/] (API docs at /api/docs, "
-              f"database {settings.dialect})")  # fmt: skip
-    uvicorn.run("ordersmith.app:create_app", factory=True, host=host, port=port, log_level="info",
-                proxy_headers=False)  # fmt: skip
+    out.print(
+        f"Ordersmith {__version__} on [bold]http://{host}:{port}/[/] (API docs at /api/docs, "
+        f"database {settings.dialect})"
+    )
+    uvicorn.run(
+        "ordersmith.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
+    )
 
 
 @app.command()
@@ -196,14 +200,18 @@ def _read_password(generate: bool) -> tuple[str, bool]:
 @command
 def users_create(
     email: str,
-    role: Annotated[str, typer.Option(help="admin, manager, agent, warehouse, accountant, marketing, readonly")],
+    role: Annotated[
+        str, typer.Option(help="admin, manager, agent, warehouse, accountant, marketing, readonly")
+    ],
     name: str = "",
     generate: Annotated[bool, typer.Option(help="generate a password even if stdin has one")] = False,
 ) -> None:
     """Create a user. The password is read from stdin, or generated and printed once."""
     password, generated = _read_password(generate)
     db = _db(_settings())
-    user = identity.create_user(db.unit_of_work(_cli_actor()), email=email, name=name, role=role, password=password)
+    user = identity.create_user(
+        db.unit_of_work(_cli_actor()), email=email, name=name, role=role, password=password
+    )
     out.print(f"created {user.email} ({user.role})")
     if generated:
         out.print("password (shown once):")
@@ -259,7 +267,9 @@ def users_list() -> None:
     db = _db(_settings())
     table = Table("e-mail", "role", "active", "2FA", "locked until")
     for user in identity.list_users(db.unit_of_work(_cli_actor()), limit=500).items:
-        table.add_row(user.email, user.role, str(user.active), str(user.totp_enabled), str(user.locked_until or ""))
+        table.add_row(
+            user.email, user.role, str(user.active), str(user.totp_enabled), str(user.locked_until or "")
+        )
     out.print(table)
 
 
@@ -272,7 +282,9 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once."""
     db = _db(_settings())
-    new = identity.create_api_key(db.unit_of_work(_cli_actor()), name=name, scopes=scope, channel_code=channel)
+    new = identity.create_api_key(
+        db.unit_of_work(_cli_actor()), name=name, scopes=scope, channel_code=channel
+    )
     out.print(f"created key {new.key.id} ({', '.join(new.key.scopes)}); the key (shown once):")
     typer.echo(new.secret)
 
@@ -306,8 +318,14 @@ def keys_list() -> None:
     db = _db(_settings())
     table = Table("id", "name", "prefix", "scopes", "last used", "revoked")
     for key in identity.list_api_keys(db.unit_of_work(_cli_actor()), limit=500).items:
-        table.add_row(str(key.id), key.name, key.prefix, ", ".join(key.scopes), str(key.last_used_at or ""),
-                      str(key.revoked_at or ""))  # fmt: skip
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.prefix,
+            ", ".join(key.scopes),
+            str(key.last_used_at or ""),
+            str(key.revoked_at or ""),
+        )
     out.print(table)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ordersmith.kernel.errors import Forbidden
 from ordersmith.platform import identity, sales_channels
-from ordersmith.platform.access import ROLES, SCOPES
+from ordersmith.platform.access import ROLES, SCOPES, Principal
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
 
@@ -63,7 +63,9 @@ def _users(db: Database, settings: Settings, report: DemoReport) -> None:
         email = f"{role}@{DEMO_DOMAIN}"
         if identity.find_user_by_email(uow, email=email) is not None:
             continue
-        password = settings.demo_admin_password.get_secret_value() if role == "admin" else f"{role}-demo-password"
+        password = (
+            settings.demo_admin_password.get_secret_value() if role == "admin" else f"{role}-demo-password"
+        )
         identity.create_user(uow, email=email, name=f"Demo {role.title()}", role=role, password=password)
         report.say(f"user {email} ({role})")
         report.credentials.append(f"{email}\t{password}")
@@ -76,13 +78,17 @@ def _channels(db: Database, settings: Settings, report: DemoReport) -> None:
     for code, name, kind, division in DEMO_CHANNELS:
         if code in existing:
             continue
-        sales_channels.create_sales_channel(uow, code=code, name=name, kind=kind, division=division, currency="USD")
-        new = identity.create_api_key(uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code)
+        sales_channels.create_sales_channel(
+            uow, code=code, name=name, kind=kind, division=division, currency="USD"
+        )
+        new = identity.create_api_key(
+            uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code
+        )
         report.say(f"sales channel {code} with API key {new.key.prefix}…")
         report.credentials.append(f"api key for {code}\t{new.secret}")
 
 
-_ADMIN = identity.Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
+_ADMIN = Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
 
 
 def load(db: Database, settings: Settings, credentials_file: Path | None = None) -> DemoReport:

@@ -6,10 +6,11 @@ CSRF token in the form.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-import swagger_ui_bundle
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -29,8 +30,8 @@ from ordersmith.platform.http import (
     parse_uuid,
     unit_of_work,
 )
-from ordersmith.platform.secrets import constant_time_equal
 from ordersmith.platform.sales_channels import list_sales_channels
+from ordersmith.platform.secrets import constant_time_equal
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -68,18 +69,30 @@ def _principal(request: Request, scope: str | None = None) -> Principal:
     return principal
 
 
+def _user_id(principal: Principal) -> uuid.UUID:
+    assert principal.id is not None  # _principal() lets only signed-in users through
+    return principal.id
+
+
 def _check_form_csrf(principal: Principal, token: str) -> None:
     if not (principal.csrf_token and constant_time_equal(token, principal.csrf_token)):
         raise PageForbidden("the form expired or did not come from this console; reload the page")
 
 
-def _render(request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any) -> Response:
-    nav = [(label, href) for label, href, scope in NAVIGATION if principal and (scope is None or principal.can(scope))]
+def _render(
+    request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
+) -> Response:
+    nav = [
+        (label, href)
+        for label, href, scope in NAVIGATION
+        if principal and (scope is None or principal.can(scope))
+    ]
     return templates.TemplateResponse(
-        request, template,
+        request,
+        template,
         {"principal": principal, "nav": nav, "version": __version__, "path": request.url.path, **context},
         status_code=status,
-    )  # fmt: skip
+    )
 
 
 @router.get("/login")
@@ -89,22 +102,43 @@ def login_page(request: Request) -> Response:
 
 @router.post("/login")
 def login_submit(
-    request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
-    totp_code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
-) -> Response:  # fmt: skip
+    request: Request,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    totp_code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     settings = get_settings(request)
-    uow = get_db(request).unit_of_work(Actor(kind="anonymous", id=None, label=email.strip().lower()[:320],
-                                             origin=client_origin(request)))  # fmt: skip
+    uow = get_db(request).unit_of_work(
+        Actor(kind="anonymous", id=None, label=email.strip().lower()[:320], origin=client_origin(request))
+    )
     try:
-        new = identity.sign_in(uow, email=email, password=password, totp_code=totp_code or None, settings=settings)
+        new = identity.sign_in(
+            uow, email=email, password=password, totp_code=totp_code or None, settings=settings
+        )
     except (NotAuthenticated, AccountLocked, Forbidden) as exc:
         needs_code = bool(exc.extra.get("totp_required"))
-        return _render(request, "login.html", None, status=exc.status, error=exc.detail, email=email,
-                       needs_code=needs_code, next=next)  # fmt: skip
+        return _render(
+            request,
+            "login.html",
+            None,
+            status=exc.status,
+            error=exc.detail,
+            email=email,
+            needs_code=needs_code,
+            next=next,
+        )
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, new.token, httponly=True, secure=settings.cookie_secure, samesite="lax",
-                        path="/", max_age=settings.session_idle_minutes * 60 * 16)  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.token,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+        max_age=settings.session_idle_minutes * 60 * 16,
+    )
     return response
 
 
@@ -122,8 +156,11 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 @router.get("/")
 def home(request: Request) -> Response:
     principal = _principal(request)
-    channels = list_sales_channels(unit_of_work(request), principal=principal, limit=100).items \
-        if principal.can("sales_channels:read") else []  # fmt: skip
+    channels = (
+        list_sales_channels(unit_of_work(request), principal=principal, limit=100).items
+        if principal.can("sales_channels:read")
+        else []
+    )
     return _render(request, "home.html", principal, channels=channels)
 
 
@@ -136,7 +173,7 @@ def events_page(request: Request) -> Response:
 @router.get("/account/security")
 def security_page(request: Request) -> Response:
     principal = _principal(request)
-    user = identity.get_user(unit_of_work(request), user_id=principal.id)  # type: ignore[arg-type]
+    user = identity.get_user(unit_of_work(request), user_id=_user_id(principal))
     return _render(request, "security.html", principal, user=user)
 
 
@@ -144,21 +181,26 @@ def security_page(request: Request) -> Response:
 def start_totp(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     principal = _principal(request)
     _check_form_csrf(principal, csrf_token)
-    enrolment = identity.start_totp_enrolment(unit_of_work(request), user_id=principal.id,  # type: ignore[arg-type]
-                                              settings=get_settings(request))  # fmt: skip
-    user = identity.get_user(unit_of_work(request), user_id=principal.id)  # type: ignore[arg-type]
+    enrolment = identity.start_totp_enrolment(
+        unit_of_work(request),
+        user_id=_user_id(principal),
+        settings=get_settings(request),
+    )
+    user = identity.get_user(unit_of_work(request), user_id=_user_id(principal))
     return _render(request, "security.html", principal, user=user, enrolment=enrolment)
 
 
 @router.post("/account/security/totp/confirm")
-def confirm_totp(request: Request, code: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "") -> Response:
+def confirm_totp(
+    request: Request, code: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = ""
+) -> Response:
     principal = _principal(request)
     _check_form_csrf(principal, csrf_token)
     uow = unit_of_work(request)
     try:
-        identity.confirm_totp(uow, user_id=principal.id, code=code, settings=get_settings(request))  # type: ignore[arg-type]
+        identity.confirm_totp(uow, user_id=_user_id(principal), code=code, settings=get_settings(request))
     except OrdersmithError as exc:
-        user = identity.get_user(uow, user_id=principal.id)  # type: ignore[arg-type]
+        user = identity.get_user(uow, user_id=_user_id(principal))
         return _render(request, "security.html", principal, status=exc.status, user=user, error=exc.detail)
     return RedirectResponse("/account/security", status_code=303)
 
@@ -172,9 +214,13 @@ def users_page(request: Request) -> Response:
 
 @router.post("/admin/users")
 def create_user(
-    request: Request, email: Annotated[str, Form()], role: Annotated[str, Form()], password: Annotated[str, Form()],
-    name: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    email: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     principal = _principal(request, "users:write")
     _check_form_csrf(principal, csrf_token)
     uow = unit_of_work(request)
@@ -182,8 +228,9 @@ def create_user(
         identity.create_user(uow, email=email, name=name, role=role, password=password)
     except OrdersmithError as exc:
         users = identity.list_users(uow, limit=500).items
-        return _render(request, "users.html", principal, status=exc.status, users=users, roles=ROLES,
-                       error=exc.detail)  # fmt: skip
+        return _render(
+            request, "users.html", principal, status=exc.status, users=users, roles=ROLES, error=exc.detail
+        )
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -204,9 +251,12 @@ def api_keys_page(request: Request) -> Response:
 
 @router.post("/admin/api-keys")
 def create_api_key(
-    request: Request, name: Annotated[str, Form()], scopes: Annotated[list[str], Form()],
-    channel: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    name: Annotated[str, Form()],
+    scopes: Annotated[list[str], Form()],
+    channel: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     principal = _principal(request, "api_keys:write")
     _check_form_csrf(principal, csrf_token)
     uow = unit_of_work(request)
@@ -214,8 +264,9 @@ def create_api_key(
         new = identity.create_api_key(uow, name=name, scopes=scopes, channel_code=channel or None)
     except OrdersmithError as exc:
         keys = identity.list_api_keys(uow, limit=500).items
-        return _render(request, "api_keys.html", principal, status=exc.status, keys=keys, scopes=SCOPES,
-                       error=exc.detail)  # fmt: skip
+        return _render(
+            request, "api_keys.html", principal, status=exc.status, keys=keys, scopes=SCOPES, error=exc.detail
+        )
     keys = identity.list_api_keys(uow, limit=500).items
     return _render(request, "api_keys.html", principal, status=201, keys=keys, scopes=SCOPES, new_key=new)
 
@@ -245,6 +296,8 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(PageForbidden, forbidden_page)
-    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    app.mount(
+        "/static/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui"
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)

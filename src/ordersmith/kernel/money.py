@@ -12,9 +12,24 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # Minor-unit exponents (ISO 4217) for the currencies a retailer is likely to meet; anything else defaults to 2.
 _EXPONENTS: dict[str, int] = {
-    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3,
-    "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-}  # fmt: skip
+    "BHD": 3,
+    "CLP": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "TND": 3,
+    "UGX": 0,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+}
 
 
 def currency_exponent(currency: str) -> int:
@@ -36,7 +51,7 @@ class Money:
     currency: str
 
     def __init__(self, amount: Decimal | int | str, currency: str) -> None:
-        if isinstance(amount, float) or isinstance(amount, bool):
+        if isinstance(amount, float | bool):
             raise TypeError("Money refuses float and bool amounts; pass a Decimal, int or str")
         _check_currency(currency)
         try:

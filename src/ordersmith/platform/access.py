@@ -37,14 +37,15 @@ _READ_BASICS = {"sales_channels:read", "events:read"}
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
-    "manager": frozenset(_READ_BASICS | {"sales_channels:write", "audit:read", "users:read", "webhooks:read",
-                                          "jobs:read"}),
+    "manager": frozenset(
+        _READ_BASICS | {"sales_channels:write", "audit:read", "users:read", "webhooks:read", "jobs:read"}
+    ),
     "agent": frozenset(_READ_BASICS),
     "warehouse": frozenset(_READ_BASICS),
     "accountant": frozenset(_READ_BASICS),
     "marketing": frozenset(_READ_BASICS),
     "readonly": frozenset(_READ_BASICS),
-}  # fmt: skip
+}
 
 
 def check_role(role: str) -> str:

@@ -31,14 +31,24 @@ class AuditEntry:
 
 @use_case(readonly=True)
 def list_audit(
-    uow: UnitOfWork, *, object_type: str | None = None, object_id: str | None = None, action: str | None = None,
-    actor_id: str | None = None, limit: int = 50, cursor: str | None = None,
-) -> Page[AuditEntry]:  # fmt: skip
+    uow: UnitOfWork,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    action: str | None = None,
+    actor_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[AuditEntry]:
     """Audit entries, newest first, filtered by object, action or actor."""
     check_limit(limit)
     query = sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
-    for column, value in ((AuditRow.object_type, object_type), (AuditRow.object_id, object_id),
-                          (AuditRow.action, action), (AuditRow.actor_id, actor_id)):  # fmt: skip
+    for column, value in (
+        (AuditRow.object_type, object_type),
+        (AuditRow.object_id, object_id),
+        (AuditRow.action, action),
+        (AuditRow.actor_id, actor_id),
+    ):
         if value:
             query = query.where(column == value)
     if cursor:
@@ -48,9 +58,19 @@ def list_audit(
     more = len(rows) > limit
     rows = rows[:limit]
     entries = [
-        AuditEntry(id=r.id, actor_kind=r.actor_kind, actor_id=r.actor_id, actor_label=r.actor_label,
-                   action=r.action, object_type=r.object_type, object_id=r.object_id, before=r.before,
-                   after=r.after, at=r.at, origin=r.origin)
+        AuditEntry(
+            id=r.id,
+            actor_kind=r.actor_kind,
+            actor_id=r.actor_id,
+            actor_label=r.actor_label,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            before=r.before,
+            after=r.after,
+            at=r.at,
+            origin=r.origin,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     return Page(entries, encode_cursor(str(rows[-1].id)) if more else None)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -76,8 +76,11 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     """Create an engine with Ordersmith's connection settings for SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, pool_size=pool_size,
-            max_overflow=20, poolclass=sa.pool.QueuePool,
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            pool_size=pool_size,
+            max_overflow=20,
+            poolclass=sa.pool.QueuePool,
         )
 
         @sa_event.listens_for(engine, "connect")
@@ -250,15 +253,26 @@ class UnitOfWork:
         )
 
 
+UseCase = Callable[Concatenate[UnitOfWork, P], R]
+
+
+@overload
+def use_case(fn: UseCase[P, R], /) -> UseCase[P, R]: ...
+
+
+@overload
+def use_case(*, readonly: bool = False, attempts: int = 8) -> Callable[[UseCase[P, R]], UseCase[P, R]]: ...
+
+
 def use_case(
-    fn: Callable[Concatenate[UnitOfWork, P], R] | None = None, *, readonly: bool = False, attempts: int = 8
-) -> Any:
+    fn: UseCase[P, R] | None = None, /, *, readonly: bool = False, attempts: int = 8
+) -> UseCase[P, R] | Callable[[UseCase[P, R]], UseCase[P, R]]:
     """Run a service function in its own unit of work, retrying serialization failures and deadlocks.
 
     A use case called from inside another joins the caller's transaction instead of opening one.
     """
 
-    def decorate(func: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[UnitOfWork, P], R]:
+    def decorate(func: UseCase[P, R]) -> UseCase[P, R]:
         @functools.wraps(func)
         def wrapper(uow: UnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> R:
             if uow.active:
@@ -271,8 +285,10 @@ def use_case(
                 except DBAPIError as exc:
                     if not _retryable(exc) or attempt == attempts:
                         raise
-                    delay = min(0.5, 0.005 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
-                    log.info("retrying %s after %s (attempt %d)", func.__name__, type(exc.orig).__name__, attempt)
+                    delay = min(0.5, 0.005 * 2**attempt) * random.uniform(0.5, 1.5)
+                    log.info(
+                        "retrying %s after %s (attempt %d)", func.__name__, type(exc.orig).__name__, attempt
+                    )
                     time.sleep(delay)
             raise AssertionError("unreachable")
 

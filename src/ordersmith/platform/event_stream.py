@@ -31,8 +31,15 @@ REPLAY_LIMIT = 1_000
 
 
 def format_sse(event: Event) -> str:
-    data = json.dumps({"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-                       "data": event.payload}, separators=(",", ":"))  # fmt: skip
+    data = json.dumps(
+        {
+            "id": str(event.id),
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+    )
     # No `event:` field: every frame is a plain message, so one `onmessage` handler sees all types.
     return f"id: {event.id}\ndata: {data}\n\n"
 
@@ -80,7 +87,9 @@ class EventHub:
 
     def _fetch(self, since: uuid.UUID) -> list[Event]:
         with self.db.session(readonly=True) as session, session.begin():
-            rows = session.scalars(sa.select(OutboxRow).where(OutboxRow.id > since).order_by(OutboxRow.id).limit(5000))
+            rows = session.scalars(
+                sa.select(OutboxRow).where(OutboxRow.id > since).order_by(OutboxRow.id).limit(5000)
+            )
             return [_to_event(r) for r in rows]
 
     async def _poll_once(self) -> None:

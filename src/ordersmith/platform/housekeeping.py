@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordersmith.platform import identity, idempotency, jobs
+from ordersmith.platform import idempotency, identity, jobs
 from ordersmith.platform.db import UnitOfWork
 
 

@@ -28,7 +28,7 @@ from ordersmith.kernel.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from ordersmith.platform import identity, idempotency
+from ordersmith.platform import idempotency, identity
 from ordersmith.platform.access import ANONYMOUS, PUBLIC, Principal
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.secrets import constant_time_equal
@@ -42,9 +42,19 @@ CSRF_HEADER = "X-CSRF-Token"
 SCOPE_KEY = "x-required-scope"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-_STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-                 415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}  # fmt: skip
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
 
 
 def requires(scope: str) -> dict[str, Any]:
@@ -53,11 +63,22 @@ def requires(scope: str) -> dict[str, Any]:
 
 
 def problem(
-    status: int, title: str, detail: str, code: str, *, errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None, **extra: Any,
-) -> JSONResponse:  # fmt: skip
-    body: dict[str, Any] = {"type": f"https://ordersmith.dev/problems/{code}", "title": title, "status": status,
-                            "detail": detail, "code": code}  # fmt: skip
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://ordersmith.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if errors:
         body["errors"] = errors
     body.update(jsonable_encoder(extra))
@@ -72,9 +93,15 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _ordersmith_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrdersmithError)
     headers = {"WWW-Authenticate": 'Bearer realm="ordersmith"'} if isinstance(exc, NotAuthenticated) else None
-    return problem(exc.status, exc.title, exc.detail, exc.code,
-                   errors=[{"field": e.field, "message": e.message} for e in exc.errors], headers=headers,
-                   **exc.extra)  # fmt: skip
+    return problem(
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.code,
+        errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        headers=headers,
+        **exc.extra,
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -82,7 +109,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed_json")
-    fields = [{"field": _field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
+    fields = [
+        {"field": _field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors
+    ]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return problem(422, "Validation failed", detail, "validation_failed", errors=fields)
 
@@ -95,12 +124,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         detail = f"no such resource: {request.url.path}"
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem(exc.status_code, code.replace("_", " ").capitalize(), detail, code, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(exc.status_code, code.replace("_", " ").capitalize(), detail, code, headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "Internal error", "something went wrong on our side; it has been logged", "internal_error")
+    return problem(
+        500, "Internal error", "something went wrong on our side; it has been logged", "internal_error"
+    )
 
 
 def install_error_handlers(app: Any) -> None:
@@ -154,8 +186,12 @@ class BodySizeLimit:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, "Payload too large", f"request bodies are limited to {self.max_bytes} bytes",
-                           "payload_too_large")  # fmt: skip
+        response = problem(
+            413,
+            "Payload too large",
+            f"request bodies are limited to {self.max_bytes} bytes",
+            "payload_too_large",
+        )
         await response(scope, receive, send)
 
 
@@ -178,10 +214,12 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
-                    (b"content-security-policy",
-                     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                     b"frame-ancestors 'none'; form-action 'self'"),
-                ]  # fmt: skip
+                    (
+                        b"content-security-policy",
+                        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                        b"frame-ancestors 'none'; form-action 'self'",
+                    ),
+                ]
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = headers
@@ -231,8 +269,8 @@ def authenticate(request: Request) -> Principal:
         principal, stale = resolved
         if stale and principal.id is not None:
             identity.touch_api_key(uow, key_id=principal.id)
-    elif (token := request.cookies.get(SESSION_COOKIE)) is not None:
-        principal = identity.resolve_session(uow, token=token, settings=settings) or ANONYMOUS
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
+        principal = identity.resolve_session(uow, token=cookie, settings=settings) or ANONYMOUS
     request.state.principal = principal
     return principal
 
@@ -276,9 +314,13 @@ def encode(body: Any) -> str:
 
 
 def created(
-    request: Request, principal: Principal, payload: Any, execute: Callable[[UnitOfWork], Any],
-    *, status_code: int = 201,
-) -> Response:  # fmt: skip
+    request: Request,
+    principal: Principal,
+    payload: Any,
+    execute: Callable[[UnitOfWork], Any],
+    *,
+    status_code: int = 201,
+) -> Response:
     """Run a creating use case, honouring `Idempotency-Key`: a repeat replays the first response."""
     uow = unit_of_work(request)
     key = request.headers.get("Idempotency-Key")
@@ -286,11 +328,17 @@ def created(
         return Response(encode(execute(uow)), status_code=status_code, media_type="application/json")
     settings = get_settings(request)
     stored = idempotency.run_idempotent(
-        uow, caller=principal.caller_key, key=key, method=request.method, path=request.url.path,
-        fingerprint=idempotency.request_fingerprint(request.method, request.url.path, jsonable_encoder(payload)),
+        uow,
+        caller=principal.caller_key,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        fingerprint=idempotency.request_fingerprint(
+            request.method, request.url.path, jsonable_encoder(payload)
+        ),
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         execute=lambda joined: (status_code, encode(execute(joined))),
-    )  # fmt: skip
+    )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
     return Response(stored.body, status_code=stored.status, media_type="application/json", headers=headers)
 
@@ -306,7 +354,7 @@ def if_match_version(request: Request) -> int | None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise PreconditionFailed("If-Match must be an ETag from a previous response, e.g. \"3\"")
+        raise PreconditionFailed('If-Match must be an ETag from a previous response, e.g. "3"')
     return int(value)
 
 

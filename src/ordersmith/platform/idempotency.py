@@ -34,7 +34,9 @@ class StoredResponse:
 
 
 def request_fingerprint(method: str, path: str, payload: Any) -> str:
-    canonical = json.dumps([method.upper(), path, payload], sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        [method.upper(), path, payload], sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -46,9 +48,16 @@ def check_key(key: str) -> str:
 
 @use_case
 def _run_once(
-    uow: UnitOfWork, *, caller: str, key: str, method: str, path: str, fingerprint: str, ttl: timedelta,
+    uow: UnitOfWork,
+    *,
+    caller: str,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    ttl: timedelta,
     execute: Callable[[UnitOfWork], tuple[int, str]],
-) -> StoredResponse:  # fmt: skip
+) -> StoredResponse:
     now = uow.now()
     existing = uow.session.scalar(
         sa.select(IdempotencyRow).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
@@ -64,9 +73,17 @@ def _run_once(
             )
         return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
     row = IdempotencyRow(
-        id=new_id(), caller=caller, key=key, method=method, path=path, request_hash=fingerprint,
-        response_status=0, response_body="", created_at=now, expires_at=now + ttl,
-    )  # fmt: skip
+        id=new_id(),
+        caller=caller,
+        key=key,
+        method=method,
+        path=path,
+        request_hash=fingerprint,
+        response_status=0,
+        response_body="",
+        created_at=now,
+        expires_at=now + ttl,
+    )
     uow.session.add(row)
     uow.session.flush()  # claims the key now: a concurrent duplicate waits here
     status, body = execute(uow)
@@ -76,9 +93,16 @@ def _run_once(
 
 
 def run_idempotent(
-    uow: UnitOfWork, *, caller: str, key: str, method: str, path: str, fingerprint: str, ttl: timedelta,
+    uow: UnitOfWork,
+    *,
+    caller: str,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    ttl: timedelta,
     execute: Callable[[UnitOfWork], tuple[int, str]],
-) -> StoredResponse:  # fmt: skip
+) -> StoredResponse:
     """Run `execute` once per (caller, key) and return its stored response; replay it on a repeat.
 
     `execute` runs inside the same transaction as the key row and returns (HTTP status, JSON body).
@@ -89,8 +113,16 @@ def run_idempotent(
     check_key(key)
     for _ in range(3):
         try:
-            return _run_once(uow, caller=caller, key=key, method=method, path=path, fingerprint=fingerprint,
-                             ttl=ttl, execute=execute)  # fmt: skip
+            return _run_once(
+                uow,
+                caller=caller,
+                key=key,
+                method=method,
+                path=path,
+                fingerprint=fingerprint,
+                ttl=ttl,
+                execute=execute,
+            )
         except IntegrityError as exc:
             # Lost the race for the key: the winner has committed, so the next pass replays its response.
             if "idempotency" not in str(exc.orig).lower():

@@ -76,18 +76,30 @@ class NewSession:
 
 def _user(row: UserRow) -> User:
     return User(
-        id=row.id, email=row.email, name=row.name, role=row.role, active=row.active,
-        totp_enabled=row.totp_enabled, locked_until=row.locked_until, created_at=row.created_at,
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        active=row.active,
+        totp_enabled=row.totp_enabled,
+        locked_until=row.locked_until,
+        created_at=row.created_at,
         last_login_at=row.last_login_at,
-    )  # fmt: skip
+    )
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
-        id=row.id, name=row.name, prefix=row.prefix, scopes=list(row.scopes), channel_id=row.channel_id,
-        created_by=row.created_by, created_at=row.created_at, last_used_at=row.last_used_at,
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=list(row.scopes),
+        channel_id=row.channel_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
-    )  # fmt: skip
+    )
 
 
 def normalise_email(email: str) -> str:
@@ -104,8 +116,13 @@ def _check_password(password: str) -> None:
 
 
 def _user_snapshot(row: UserRow) -> dict[str, Any]:
-    return {"email": row.email, "name": row.name, "role": row.role, "active": row.active,
-            "totp_enabled": row.totp_enabled}  # fmt: skip
+    return {
+        "email": row.email,
+        "name": row.name,
+        "role": row.role,
+        "active": row.active,
+        "totp_enabled": row.totp_enabled,
+    }
 
 
 # --- users -----------------------------------------------------------------------------------------------
@@ -128,10 +145,17 @@ def create_user(uow: UnitOfWork, *, email: str, name: str, role: str, password: 
     if uow.session.scalar(sa.select(UserRow.id).where(UserRow.email == email)) is not None:
         raise AlreadyExists(f"a user with e-mail {email} exists", errors=[])
     row = UserRow(
-        id=new_id(), email=email, name=name.strip() or email, role=role,
-        password_hash=secrets.hash_password(password), active=True, failed_logins=0, created_at=uow.now(),
-        totp_enabled=False, version=1,
-    )  # fmt: skip
+        id=new_id(),
+        email=email,
+        name=name.strip() or email,
+        role=role,
+        password_hash=secrets.hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=uow.now(),
+        totp_enabled=False,
+        version=1,
+    )
     uow.session.add(row)
     uow.session.flush()
     uow.audit("user.created", object_type="user", object_id=str(row.id), after=_user_snapshot(row))
@@ -175,9 +199,14 @@ def _get_user_row(uow: UnitOfWork, user_id: uuid.UUID) -> UserRow:
 
 @use_case
 def update_user(
-    uow: UnitOfWork, *, user_id: uuid.UUID, role: str | None = None, name: str | None = None,
-    active: bool | None = None, unlock: bool = False,
-) -> User:  # fmt: skip
+    uow: UnitOfWork,
+    *,
+    user_id: uuid.UUID,
+    role: str | None = None,
+    name: str | None = None,
+    active: bool | None = None,
+    unlock: bool = False,
+) -> User:
     """Change a user's role, name or active flag, or lift a lockout."""
     row = _get_user_row(uow, user_id)
     before = _user_snapshot(row)
@@ -196,8 +225,9 @@ def update_user(
         row.failed_logins = 0
         row.locked_until = None
     row.version += 1
-    uow.audit("user.updated", object_type="user", object_id=str(row.id), before=before,
-              after=_user_snapshot(row))  # fmt: skip
+    uow.audit(
+        "user.updated", object_type="user", object_id=str(row.id), before=before, after=_user_snapshot(row)
+    )
     return _user(row)
 
 
@@ -234,8 +264,12 @@ def record_failed_login(uow: UnitOfWork, *, email: str, settings: Settings) -> N
     )
     row = uow.session.scalar(sa.select(UserRow).where(UserRow.email == email))
     if row is not None:
-        uow.audit("user.login_failed", object_type="user", object_id=str(row.id),
-                  after={"locked": row.locked_until is not None and row.locked_until > now})  # fmt: skip
+        uow.audit(
+            "user.login_failed",
+            object_type="user",
+            object_id=str(row.id),
+            after={"locked": row.locked_until is not None and row.locked_until > now},
+        )
 
 
 @use_case
@@ -271,9 +305,17 @@ def login(
     csrf = secrets.new_token(nbytes=24)
     expires_at = now + timedelta(minutes=settings.session_idle_minutes)
     uow.session.add(
-        SessionRow(id=new_id(), token_hash=secrets.token_hash(token), user_id=row.id, csrf_token=csrf,
-                   created_at=now, last_seen_at=now, expires_at=expires_at, origin=uow.actor.origin)
-    )  # fmt: skip
+        SessionRow(
+            id=new_id(),
+            token_hash=secrets.token_hash(token),
+            user_id=row.id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+            origin=uow.actor.origin,
+        )
+    )
     uow.audit("user.logged_in", object_type="user", object_id=str(row.id))
     return NewSession(token=token, csrf_token=csrf, user=_user(row), expires_at=expires_at)
 
@@ -308,9 +350,14 @@ def resolve_session(uow: UnitOfWork, *, token: str, settings: Settings) -> Princ
         session_row.last_seen_at = now
         session_row.expires_at = now + timedelta(minutes=settings.session_idle_minutes)
     return Principal(
-        kind="user", id=user_row.id, label=user_row.email, role=user_row.role,
-        scopes=ROLE_SCOPES[user_row.role], session_id=session_row.id, csrf_token=session_row.csrf_token,
-    )  # fmt: skip
+        kind="user",
+        id=user_row.id,
+        label=user_row.email,
+        role=user_row.role,
+        scopes=ROLE_SCOPES[user_row.role],
+        session_id=session_row.id,
+        csrf_token=session_row.csrf_token,
+    )
 
 
 @use_case
@@ -338,7 +385,9 @@ def start_totp_enrolment(uow: UnitOfWork, *, user_id: uuid.UUID, settings: Setti
     row.totp_secret = secrets.seal(settings.secret_key.get_secret_value(), "totp", seed)
     row.totp_enabled = False
     uow.audit("user.totp_enrolment_started", object_type="user", object_id=str(row.id))
-    return TotpEnrolment(secret=seed, uri=pyotp.TOTP(seed).provisioning_uri(row.email, issuer_name="Ordersmith"))
+    return TotpEnrolment(
+        secret=seed, uri=pyotp.TOTP(seed).provisioning_uri(name=row.email, issuer_name="Ordersmith")
+    )
 
 
 @use_case
@@ -375,18 +424,30 @@ def create_api_key(
         raise ValidationFailed.on("scopes", str(exc)) from exc
     channel_id = None
     if channel_code:
-        channel_id = uow.session.scalar(sa.select(SalesChannelRow.id).where(SalesChannelRow.code == channel_code))
+        channel_id = uow.session.scalar(
+            sa.select(SalesChannelRow.id).where(SalesChannelRow.code == channel_code)
+        )
         if channel_id is None:
             raise ValidationFailed.on("channel", f"no sales channel {channel_code!r}")
     clear = secrets.new_token(API_KEY_PREFIX)
     row = ApiKeyRow(
-        id=new_id(), name=name.strip(), prefix=clear[:12], key_hash=secrets.token_hash(clear), scopes=scopes,
-        channel_id=channel_id, created_by=uow.actor.label, created_at=uow.now(),
-    )  # fmt: skip
+        id=new_id(),
+        name=name.strip(),
+        prefix=clear[:12],
+        key_hash=secrets.token_hash(clear),
+        scopes=scopes,
+        channel_id=channel_id,
+        created_by=uow.actor.label,
+        created_at=uow.now(),
+    )
     uow.session.add(row)
     uow.session.flush()
-    uow.audit("api_key.created", object_type="api_key", object_id=str(row.id),
-              after={"name": row.name, "scopes": scopes, "channel_id": str(channel_id) if channel_id else None})
+    uow.audit(
+        "api_key.created",
+        object_type="api_key",
+        object_id=str(row.id),
+        after={"name": row.name, "scopes": scopes, "channel_id": str(channel_id) if channel_id else None},
+    )
     return NewApiKey(key=_api_key(row), secret=clear)
 
 
@@ -429,8 +490,13 @@ def resolve_api_key(uow: UnitOfWork, *, clear: str) -> tuple[Principal, bool] | 
     row = uow.session.scalar(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == secrets.token_hash(clear)))
     if row is None or row.revoked_at is not None:
         return None
-    principal = Principal(kind="api_key", id=row.id, label=f"api-key:{row.name}", scopes=frozenset(row.scopes),
-                          channel_id=row.channel_id)  # fmt: skip
+    principal = Principal(
+        kind="api_key",
+        id=row.id,
+        label=f"api-key:{row.name}",
+        scopes=frozenset(row.scopes),
+        channel_id=row.channel_id,
+    )
     stale = row.last_used_at is None or row.last_used_at < uow.now() - timedelta(minutes=1)
     return principal, stale
 

@@ -67,25 +67,50 @@ class Job:
 
 
 def _job(row: JobRow) -> Job:
-    return Job(id=row.id, kind=row.kind, payload=row.payload, status=row.status, run_at=row.run_at,
-               attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
-               finished_at=row.finished_at)  # fmt: skip
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        payload=row.payload,
+        status=row.status,
+        run_at=row.run_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
 
 
 def enqueue(
-    uow: UnitOfWork, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None, max_attempts: int = 5
+    uow: UnitOfWork,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    max_attempts: int = 5,
 ) -> uuid.UUID:
     """Queue a job in the caller's transaction: it runs only if that transaction commits."""
     if kind not in _handlers:
         raise ValidationFailed.on("kind", f"no handler for job kind {kind!r}")
     job_id = new_id()
-    uow.session.add(JobRow(id=job_id, kind=kind, payload=payload, status="queued", run_at=run_at or uow.now(),
-                           attempts=0, max_attempts=max_attempts, created_at=uow.now()))  # fmt: skip
+    uow.session.add(
+        JobRow(
+            id=job_id,
+            kind=kind,
+            payload=payload,
+            status="queued",
+            run_at=run_at or uow.now(),
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=uow.now(),
+        )
+    )
     return job_id
 
 
 @use_case
-def enqueue_job(uow: UnitOfWork, *, kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> uuid.UUID:
+def enqueue_job(
+    uow: UnitOfWork, *, kind: str, payload: dict[str, Any], run_at: datetime | None = None
+) -> uuid.UUID:
     return enqueue(uow, kind, payload, run_at=run_at)
 
 
@@ -129,7 +154,9 @@ def _enqueue_due_schedules(uow: UnitOfWork) -> int:
 
 
 @use_case
-def _claim(uow: UnitOfWork, *, worker: str, limit: int, lease_s: int) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+def _claim(
+    uow: UnitOfWork, *, worker: str, limit: int, lease_s: int
+) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
     now = uow.now()
     rows = list(
         uow.session.scalars(
@@ -137,7 +164,9 @@ def _claim(uow: UnitOfWork, *, worker: str, limit: int, lease_s: int) -> list[tu
             .where(
                 sa.or_(
                     sa.and_(JobRow.status == "queued", JobRow.run_at <= now),
-                    sa.and_(JobRow.status == "running", JobRow.locked_until < now),  # a crashed worker's lease
+                    sa.and_(
+                        JobRow.status == "running", JobRow.locked_until < now
+                    ),  # a crashed worker's lease
                 )
             )
             .order_by(JobRow.run_at)

@@ -21,7 +21,7 @@ def alembic_config(database_url: str) -> Config:
 def _ensure_sqlite_folder(database_url: str) -> None:
     prefix = "sqlite:///"
     if database_url.startswith(prefix) and ":memory:" not in database_url:
-        Path(database_url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

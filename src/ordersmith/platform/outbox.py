@@ -9,6 +9,7 @@ may run at once: each claims a batch with `FOR UPDATE SKIP LOCKED` on PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -67,18 +68,24 @@ class NatsPublisher:
         async def connect() -> None:
             self._nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=1)
             self._js = self._nc.jetstream()
-            try:
+            with contextlib.suppress(BadRequestError):  # exists with another configuration: use it
                 await self._js.add_stream(name=self.stream, subjects=["ordersmith.>"])
-            except BadRequestError:
-                pass  # exists with another configuration: use it as it is
 
         self._run(connect())
 
     def publish(self, event: Event) -> None:
         if self._js is None or (self._nc is not None and not self._nc.is_connected):
             self._connect()
-        body = json.dumps({"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-                           "data": event.payload}, separators=(",", ":"), sort_keys=True).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "id": str(event.id),
+                "type": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "data": event.payload,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
         self._run(self._js.publish(f"ordersmith.{event.type}", body, headers={"Nats-Msg-Id": str(event.id)}))
 
     def close(self) -> None:
@@ -153,7 +160,11 @@ class Relay:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        nats = NatsPublisher(self.settings.nats_url, self.settings.nats_stream) if self.settings.nats_url else None
+        nats = (
+            NatsPublisher(self.settings.nats_url, self.settings.nats_stream)
+            if self.settings.nats_url
+            else None
+        )
         client = httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False)
         uow = self.db.unit_of_work(Actor.system("relay"))
         interval = self.settings.relay_poll_interval_ms / 1000

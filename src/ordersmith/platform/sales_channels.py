@@ -39,13 +39,28 @@ class SalesChannel:
 
 
 def _channel(row: SalesChannelRow) -> SalesChannel:
-    return SalesChannel(id=row.id, code=row.code, name=row.name, kind=row.kind, division=row.division,
-                        currency=row.currency, active=row.active, created_at=row.created_at, version=row.version)
+    return SalesChannel(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        division=row.division,
+        currency=row.currency,
+        active=row.active,
+        created_at=row.created_at,
+        version=row.version,
+    )
 
 
 def _snapshot(row: SalesChannelRow) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "kind": row.kind, "division": row.division,
-            "currency": row.currency, "active": row.active}  # fmt: skip
+    return {
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "division": row.division,
+        "currency": row.currency,
+        "active": row.active,
+    }
 
 
 @use_case
@@ -64,11 +79,22 @@ def create_sales_channel(
         raise ValidationFailed.on("kind", f"must be one of {', '.join(CHANNEL_KINDS)}")
     if uow.session.scalar(sa.select(SalesChannelRow.id).where(SalesChannelRow.code == code)) is not None:
         raise AlreadyExists(f"sales channel {code!r} exists")
-    row = SalesChannelRow(id=new_id(), code=code, name=name.strip(), kind=kind, division=division,
-                          currency=currency, active=True, created_at=uow.now(), version=1)  # fmt: skip
+    row = SalesChannelRow(
+        id=new_id(),
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        division=division,
+        currency=currency,
+        active=True,
+        created_at=uow.now(),
+        version=1,
+    )
     uow.session.add(row)
     uow.session.flush()
-    uow.audit("sales_channel.created", object_type="sales_channel", object_id=str(row.id), after=_snapshot(row))
+    uow.audit(
+        "sales_channel.created", object_type="sales_channel", object_id=str(row.id), after=_snapshot(row)
+    )
     uow.emit("sales_channel.created", {"id": str(row.id), **_snapshot(row)})
     return _channel(row)
 
@@ -104,20 +130,32 @@ def list_sales_channels(
 
 @use_case
 def update_sales_channel(
-    uow: UnitOfWork, *, principal: Principal, channel_id: uuid.UUID, expected_version: int | None,
-    name: str | None = None, active: bool | None = None,
-) -> SalesChannel:  # fmt: skip
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    channel_id: uuid.UUID,
+    expected_version: int | None,
+    name: str | None = None,
+    active: bool | None = None,
+) -> SalesChannel:
     """Rename or (de)activate a channel; `expected_version` (from If-Match) guards against lost updates."""
     row = _visible(principal, uow.session.get(SalesChannelRow, channel_id, with_for_update=True))
     if expected_version is not None and expected_version != row.version:
-        raise PreconditionFailed(f"the channel changed since version {expected_version}; it is now {row.version}")
+        raise PreconditionFailed(
+            f"the channel changed since version {expected_version}; it is now {row.version}"
+        )
     before = _snapshot(row)
     if name is not None:
         row.name = name.strip()
     if active is not None:
         row.active = active
     row.version += 1
-    uow.audit("sales_channel.updated", object_type="sales_channel", object_id=str(row.id), before=before,
-              after=_snapshot(row))  # fmt: skip
+    uow.audit(
+        "sales_channel.updated",
+        object_type="sales_channel",
+        object_id=str(row.id),
+        before=before,
+        after=_snapshot(row),
+    )
     uow.emit("sales_channel.updated", {"id": str(row.id), **_snapshot(row)})
     return _channel(row)

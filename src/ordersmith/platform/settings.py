@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
-DEV_VAULT_KEY = "dev-insecure-vault-key-change-me"  # noqa: S105 - refused in production
+DEV_VAULT_KEY = "dev-insecure-vault-key-change-me"
 DEV_WEBHOOK_SECRET = "dev-insecure-webhook-secret"  # noqa: S105 - refused in production
 
 
@@ -71,7 +71,10 @@ class Settings(BaseSettings):
         if not self.is_production:
             return self
         problems = []
-        if self.secret_key.get_secret_value() == DEV_SECRET_KEY or len(self.secret_key.get_secret_value()) < 32:
+        if (
+            self.secret_key.get_secret_value() == DEV_SECRET_KEY
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
             problems.append("ORDERSMITH_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.vault_key.get_secret_value() == DEV_VAULT_KEY or len(self.vault_key.get_secret_value()) < 32:
             problems.append("ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters")

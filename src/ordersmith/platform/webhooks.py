@@ -24,7 +24,12 @@ from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encod
 from ordersmith.platform import secrets
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
-from ordersmith.platform.tables import OutboxRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookSubscriptionRow
+from ordersmith.platform.tables import (
+    OutboxRow,
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookSubscriptionRow,
+)
 
 SIGNATURE_HEADER = "Ordersmith-Signature"
 TIMESTAMP_HEADER = "Ordersmith-Timestamp"
@@ -64,17 +69,30 @@ class Delivery:
 
 
 def _subscription(row: WebhookSubscriptionRow) -> Subscription:
-    return Subscription(id=row.id, url=row.url, event_types=list(row.event_types), description=row.description,
-                        active=row.active, created_at=row.created_at)  # fmt: skip
+    return Subscription(
+        id=row.id,
+        url=row.url,
+        event_types=list(row.event_types),
+        description=row.description,
+        active=row.active,
+        created_at=row.created_at,
+    )
 
 
 def _delivery(row: WebhookDeliveryRow) -> Delivery:
     return Delivery(
-        id=row.id, subscription_id=row.subscription_id, event_id=row.event_id, event_type=row.event_type,
-        status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-        last_status_code=row.last_status_code, last_error=row.last_error, created_at=row.created_at,
+        id=row.id,
+        subscription_id=row.subscription_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
         delivered_at=row.delivered_at,
-    )  # fmt: skip
+    )
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -104,14 +122,23 @@ def create_subscription(
         raise ValidationFailed.on("event_types", "name at least one event type, or '*'")
     clear = secrets.new_token("whsec_")
     row = WebhookSubscriptionRow(
-        id=new_id(), url=url, event_types=sorted(set(event_types)), description=description,
-        secret=secrets.seal(settings.secret_key.get_secret_value(), "webhook", clear), active=True,
-        created_at=uow.now(), version=1,
-    )  # fmt: skip
+        id=new_id(),
+        url=url,
+        event_types=sorted(set(event_types)),
+        description=description,
+        secret=secrets.seal(settings.secret_key.get_secret_value(), "webhook", clear),
+        active=True,
+        created_at=uow.now(),
+        version=1,
+    )
     uow.session.add(row)
     uow.session.flush()
-    uow.audit("webhook.created", object_type="webhook", object_id=str(row.id),
-              after={"url": url, "event_types": row.event_types})  # fmt: skip
+    uow.audit(
+        "webhook.created",
+        object_type="webhook",
+        object_id=str(row.id),
+        after={"url": url, "event_types": row.event_types},
+    )
     return NewSubscription(subscription=_subscription(row), secret=clear)
 
 
@@ -141,16 +168,24 @@ def delete_subscription(uow: UnitOfWork, *, subscription_id: uuid.UUID) -> None:
     row = uow.session.get(WebhookSubscriptionRow, subscription_id)
     if row is None:
         raise NotFound("no such webhook subscription")
-    uow.audit("webhook.deleted", object_type="webhook", object_id=str(row.id),
-              before={"url": row.url, "event_types": row.event_types})  # fmt: skip
+    uow.audit(
+        "webhook.deleted",
+        object_type="webhook",
+        object_id=str(row.id),
+        before={"url": row.url, "event_types": row.event_types},
+    )
     uow.session.delete(row)
 
 
 @use_case(readonly=True)
 def list_deliveries(
-    uow: UnitOfWork, *, subscription_id: uuid.UUID, status: str | None = None, limit: int = 50,
+    uow: UnitOfWork,
+    *,
+    subscription_id: uuid.UUID,
+    status: str | None = None,
+    limit: int = 50,
     cursor: str | None = None,
-) -> Page[Delivery]:  # fmt: skip
+) -> Page[Delivery]:
     """The delivery log of one subscription, newest first."""
     check_limit(limit)
     if uow.session.get(WebhookSubscriptionRow, subscription_id) is None:
@@ -173,17 +208,28 @@ def list_deliveries(
 
 
 @use_case(readonly=True)
-def list_attempts(uow: UnitOfWork, *, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> list[dict[str, Any]]:
+def list_attempts(
+    uow: UnitOfWork, *, subscription_id: uuid.UUID, delivery_id: uuid.UUID
+) -> list[dict[str, Any]]:
     """Every attempt of one delivery, oldest first."""
     delivery = uow.session.get(WebhookDeliveryRow, delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise NotFound("no such delivery")
     rows = uow.session.scalars(
-        sa.select(WebhookAttemptRow).where(WebhookAttemptRow.delivery_id == delivery_id)
+        sa.select(WebhookAttemptRow)
+        .where(WebhookAttemptRow.delivery_id == delivery_id)
         .order_by(WebhookAttemptRow.attempt)
-    )  # fmt: skip
-    return [{"attempt": r.attempt, "at": r.at, "status_code": r.status_code, "error": r.error,
-             "duration_ms": r.duration_ms} for r in rows]  # fmt: skip
+    )
+    return [
+        {
+            "attempt": r.attempt,
+            "at": r.at,
+            "status_code": r.status_code,
+            "error": r.error,
+            "duration_ms": r.duration_ms,
+        }
+        for r in rows
+    ]
 
 
 # --- used by the relay -------------------------------------------------------------------------------------
@@ -205,9 +251,17 @@ def enqueue_deliveries(uow: UnitOfWork, event: OutboxRow) -> int:
         )
         if exists is None:
             uow.session.add(
-                WebhookDeliveryRow(id=new_id(), subscription_id=sub.id, event_id=event.id, event_type=event.type,
-                                   status="pending", attempts=0, next_attempt_at=uow.now(), created_at=uow.now())
-            )  # fmt: skip
+                WebhookDeliveryRow(
+                    id=new_id(),
+                    subscription_id=sub.id,
+                    event_id=event.id,
+                    event_type=event.type,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=uow.now(),
+                    created_at=uow.now(),
+                )
+            )
             count += 1
     return count
 
@@ -244,9 +298,15 @@ def _claim_due(uow: UnitOfWork, *, limit: int, lease_s: float, settings: Setting
             continue
         row.locked_until = now + timedelta(seconds=lease_s)
         body = json.dumps(
-            {"id": str(event.id), "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-             "data": event.payload}, separators=(",", ":"), sort_keys=True,
-        ).encode()  # fmt: skip
+            {
+                "id": str(event.id),
+                "type": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "data": event.payload,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
         secret = secrets.unseal(settings.secret_key.get_secret_value(), "webhook", sub.secret)
         jobs.append(_Job(row.id, row.attempts + 1, sub.url, secret, body, event.id, event.type))
     return jobs
@@ -254,15 +314,29 @@ def _claim_due(uow: UnitOfWork, *, limit: int, lease_s: float, settings: Setting
 
 @use_case
 def _record(
-    uow: UnitOfWork, *, job: _Job, status_code: int | None, error: str | None, duration_ms: int,
+    uow: UnitOfWork,
+    *,
+    job: _Job,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
     settings: Settings,
-) -> None:  # fmt: skip
+) -> None:
     now = uow.now()
     row = uow.session.get(WebhookDeliveryRow, job.delivery_id)
     if row is None:
         return
-    uow.session.add(WebhookAttemptRow(id=new_id(), delivery_id=row.id, attempt=job.attempt, at=now,
-                                      status_code=status_code, error=error, duration_ms=duration_ms))
+    uow.session.add(
+        WebhookAttemptRow(
+            id=new_id(),
+            delivery_id=row.id,
+            attempt=job.attempt,
+            at=now,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
     row.attempts = job.attempt
     row.last_status_code = status_code
     row.last_error = error
@@ -274,8 +348,15 @@ def _record(
     elif job.attempt >= settings.webhook_max_attempts:
         row.status = "dead"
         row.next_attempt_at = None
-        uow.emit("webhook.dead_lettered", {"delivery_id": str(row.id), "subscription_id": str(row.subscription_id),
-                                           "event_id": str(row.event_id), "attempts": job.attempt})
+        uow.emit(
+            "webhook.dead_lettered",
+            {
+                "delivery_id": str(row.id),
+                "subscription_id": str(row.subscription_id),
+                "event_id": str(row.event_id),
+                "attempts": job.attempt,
+            },
+        )
     else:
         backoff = settings.webhook_backoff_base_s * 2 ** (job.attempt - 1)
         row.next_attempt_at = now + timedelta(seconds=min(backoff, 3600))
@@ -305,5 +386,7 @@ def deliver_due(uow: UnitOfWork, *, client: httpx.Client, settings: Settings, li
     jobs = _claim_due(uow, limit=limit, lease_s=settings.webhook_timeout_s + 30, settings=settings)
     for job in jobs:
         status_code, error, duration_ms = _send(client, job)
-        _record(uow, job=job, status_code=status_code, error=error, duration_ms=duration_ms, settings=settings)
+        _record(
+            uow, job=job, status_code=status_code, error=error, duration_ms=duration_ms, settings=settings
+        )
     return len(jobs)

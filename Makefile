@@ -1,0 +1,74 @@
+# Ordersmith — `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export ORDERSMITH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev run test lint types imports migrations-check pytest bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## Create .venv and install Ordersmith
+
+dev: $(VENV)/.dev-installed ## Install Ordersmith with the test and lint tools
+
+run: install ## Install, migrate, load demo data on first run, and serve on http://127.0.0.1:8000
+	$(BIN)/ordersmith db upgrade
+	$(BIN)/ordersmith demo load
+	@echo ""
+	@echo "  Console:  http://127.0.0.1:8000/        API docs: http://127.0.0.1:8000/api/docs"
+	@echo "  Admin login: admin@demo.ordersmith.dev / ordersmith-admin"
+	@echo "  (other demo users and channel API keys: var/demo-credentials.txt)"
+	@echo ""
+	$(BIN)/ordersmith serve
+
+chromium: ## Install Debian's Chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium for browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lint: dev ## ruff lint and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: dev ## mypy --strict on src/
+	$(BIN)/mypy
+
+imports: dev ## import-linter contracts (DESIGN.md's dependency order)
+	$(BIN)/lint-imports
+
+migrations-check: dev ## alembic check: migrations build exactly the tables in code (SQLite and PostgreSQL)
+	@rm -f var/alembic-check.db
+	ORDERSMITH_DATABASE_URL=sqlite:///var/alembic-check.db $(BIN)/ordersmith db upgrade
+	ORDERSMITH_DATABASE_URL=sqlite:///var/alembic-check.db $(BIN)/alembic check
+	@rm -f var/alembic-check.db
+	$(BIN)/python -m tests.support.pg_reset alembic_check
+	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/ordersmith db upgrade
+	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/alembic check
+
+pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser)
+	$(BIN)/pytest
+
+test: lint types imports migrations-check pytest ## Everything CI runs
+
+bench: install ## Run the benchmarks on SQLite and PostgreSQL
+	$(BIN)/python -m bench.platform_overhead --db sqlite
+	$(BIN)/python -m bench.platform_overhead --db postgres
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
