@@ -342,7 +342,7 @@ def resolve_session(uow: UnitOfWork, *, token: str, settings: Settings) -> Princ
     ).first()
     if found is None:
         return None
-    session_row, user_row = found.tuple()
+    session_row, user_row = found
     if session_row.expires_at <= now or not user_row.active:
         uow.session.delete(session_row)
         return None

@@ -1,0 +1,62 @@
+"""Shared fixtures: the `db_url` / `db` fixtures run each test on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.settings import Settings
+from tests.support import databases
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> None:
+    why = databases.postgres_available()
+    if why is not None:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is unreachable in CI ({databases.postgres_url()}): {why}")
+        pytest.skip(f"PostgreSQL unreachable: {why}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        yield databases.fresh_sqlite(tmp_path)
+        return
+    request.getfixturevalue("postgres_ready")
+    url = databases.fresh_postgres()
+    try:
+        yield url
+    finally:
+        databases.drop_postgres(url)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        env="test",
+        webhook_backoff_base_s=0.05,
+        webhook_max_attempts=3,
+        relay_poll_interval_ms=50,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url, pool_size=5)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def uow(db: Database) -> UnitOfWork:
+    return db.unit_of_work(Actor.system("test", origin="pytest"))

@@ -1,0 +1,92 @@
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from ordersmith.kernel.errors import Conflict
+from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
+from ordersmith.platform.tables import AuditRow, OutboxRow, SalesChannelRow
+from tests.builders import make_channel
+
+
+def test_audit_rows_and_events_are_written_in_the_same_transaction_as_the_change(uow: UnitOfWork, db: Database):
+    channel = make_channel(uow, code="web")
+    with db.session() as session:
+        audit = session.scalars(sa.select(AuditRow)).one()
+        event = session.scalars(sa.select(OutboxRow)).one()
+    assert (audit.action, audit.object_id, audit.actor_label, audit.origin) == (
+        "sales_channel.created",
+        str(channel.id),
+        "test",
+        "pytest",
+    )
+    assert audit.after is not None and audit.after["code"] == "web"
+    assert (event.type, event.payload["code"], event.dispatched_at) == ("sales_channel.created", "web", None)
+    assert event.occurred_at.tzinfo is not None
+
+
+def test_a_failing_use_case_leaves_no_row_no_audit_and_no_event(uow: UnitOfWork, db: Database):
+    @use_case
+    def create_then_fail(uow: UnitOfWork) -> None:
+        make_channel(uow, code="doomed")
+        raise Conflict("changed my mind")
+
+    with pytest.raises(Conflict):
+        create_then_fail(uow)
+    with db.session() as session:
+        counts = [session.scalar(sa.select(sa.func.count()).select_from(t)) for t in (SalesChannelRow, AuditRow, OutboxRow)]
+    assert counts == [0, 0, 0]
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'tampered'", "DELETE FROM audit_log"])
+def test_the_database_refuses_to_change_or_delete_audit_rows(uow: UnitOfWork, db: Database, statement: str):
+    make_channel(uow)
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(sa.text(statement))
+    with db.session() as session:
+        assert session.scalars(sa.select(AuditRow.action)).all() == ["sales_channel.created"]
+
+
+def test_a_nested_use_case_joins_the_outer_transaction(uow: UnitOfWork, db: Database):
+    @use_case
+    def two_channels_then_fail(uow: UnitOfWork) -> None:
+        make_channel(uow, code="one")
+        make_channel(uow, code="two")
+        raise Conflict("roll both back")
+
+    with pytest.raises(Conflict):
+        two_channels_then_fail(uow)
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SalesChannelRow)) == 0
+
+
+def test_concurrent_writers_serialise_and_none_is_lost(db: Database):
+    # given a version counter bumped by 8 threads x 10 use cases under a row lock
+    uow = db.unit_of_work(Actor.system("test"))
+    channel = make_channel(uow, code="counter")
+
+    @use_case
+    def bump(uow: UnitOfWork) -> None:
+        row = uow.session.get(SalesChannelRow, channel.id, with_for_update=True)
+        assert row is not None
+        row.version += 1
+
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        local = db.unit_of_work(Actor.system("thread"))
+        for _ in range(10):
+            try:
+                bump(local)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.session() as session:
+        assert session.get(SalesChannelRow, channel.id).version == 81  # type: ignore[union-attr]

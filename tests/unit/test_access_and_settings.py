@@ -1,0 +1,52 @@
+import uuid
+
+import pytest
+from pydantic import SecretStr
+
+from ordersmith.kernel.errors import Forbidden
+from ordersmith.platform.access import ROLE_SCOPES, ROLES, SCOPES, Principal, check_scopes
+from ordersmith.platform.settings import ProductionMisconfigured, Settings
+
+
+def test_admin_has_every_scope_and_every_role_can_follow_events():
+    assert ROLE_SCOPES["admin"] == frozenset(SCOPES)
+    assert set(ROLE_SCOPES) == set(ROLES)
+    assert all("events:read" in scopes for scopes in ROLE_SCOPES.values())
+
+
+def test_only_admin_and_manager_read_the_audit_log():
+    assert {role for role, scopes in ROLE_SCOPES.items() if "audit:read" in scopes} == {"admin", "manager"}
+
+
+def test_unknown_scopes_are_refused():
+    with pytest.raises(ValueError, match="orders:steal"):
+        check_scopes(["orders:steal"])
+
+
+def test_channel_bound_key_may_not_act_for_another_channel():
+    own, other = uuid.uuid4(), uuid.uuid4()
+    key = Principal(kind="api_key", id=uuid.uuid4(), label="k", scopes=frozenset(), channel_id=own)
+    key.require_channel(own)
+    with pytest.raises(Forbidden):
+        key.require_channel(other)
+
+
+def test_production_refuses_development_secrets():
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_SECRET_KEY"):
+        Settings(env="production", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_production_accepts_real_secrets_and_secures_cookies():
+    settings = Settings(
+        env="production",
+        secret_key=SecretStr("s" * 40),
+        vault_key=SecretStr("v" * 40),
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert settings.cookie_secure is True
+
+
+def test_development_defaults_to_embedded_sqlite():
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite:///var/ordersmith.db"
+    assert settings.dialect == "sqlite"
