@@ -142,10 +142,6 @@ def install_error_handlers(app: Any) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Refuse request bodies over `max_bytes` with 413, by Content-Length or while streaming."""
 
@@ -162,28 +158,29 @@ class BodySizeLimit:
                 await self._refuse(scope, receive, send)
                 return
         received = 0
-        started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
+                if received > self.max_bytes and not refused:
+                    # Answer 413 now; the app sees a disconnect and whatever it sends is dropped.
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
@@ -267,8 +264,7 @@ def authenticate(request: Request) -> Principal:
         if resolved is None:
             raise NotAuthenticated("unknown or revoked API key")
         principal, stale = resolved
-        if stale and principal.id is not None:
-            identity.touch_api_key(uow, key_id=principal.id)
+        request.state.api_key_stale = stale
     elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
         principal = identity.resolve_session(uow, token=cookie, settings=settings) or ANONYMOUS
     request.state.principal = principal
@@ -298,6 +294,9 @@ def authorize(request: Request) -> Principal:
         raise NotAuthenticated("authentication required: an API key or a console session")
     check_csrf(request, principal)
     principal.require(scope)
+    if getattr(request.state, "api_key_stale", False) and principal.id is not None:
+        # Last-used time is recorded only for calls that were let through: a refused call writes nothing.
+        identity.touch_api_key(unit_of_work(request), key_id=principal.id)
     return principal
 
 

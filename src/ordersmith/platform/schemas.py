@@ -182,7 +182,7 @@ class AuditOut(Output):
 class WebhookIn(Input):
     url: Annotated[str, Field(min_length=8, max_length=2000)]
     event_types: Annotated[
-        list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_*]*)*)$")]],
+        list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))*)$")]],
         Field(min_length=1),
     ]
     description: Annotated[str, Field(max_length=500)] = ""

@@ -1,0 +1,100 @@
+"""Walk every operation in the OpenAPI document: each refuses an anonymous call and a call with a key that
+lacks its scope (except the public ones), and a refused call changes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from ordersmith.app import create_app
+from ordersmith.platform.access import AUTHENTICATED, PUBLIC, SCOPES
+from ordersmith.platform.db import Base, Database
+from ordersmith.platform.http import SCOPE_KEY
+from ordersmith.platform.settings import Settings
+from tests.api.conftest import bearer
+from tests.builders import make_api_key, make_channel
+
+PUBLIC_OPERATIONS = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
+
+
+@pytest.fixture
+def quiet_client(settings: Settings) -> Iterator[TestClient]:
+    """The app without its background relay and job runner, so every write seen comes from the request."""
+    quiet = settings.model_copy(update={"relay_enabled": False, "jobs_enabled": False})
+    with TestClient(create_app(quiet)) as test_client:
+        yield test_client
+
+
+def _operations(client: TestClient) -> list[tuple[str, str, dict]]:
+    spec = client.get("/api/v1/openapi.json").json()
+    return [
+        (method.upper(), path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def _snapshot(db: Database) -> dict[str, int]:
+    """Row counts of every table plus a fingerprint of each row, so any write shows."""
+    with db.session() as session:
+        state: dict[str, int] = {}
+        for table in Base.metadata.sorted_tables:
+            rows = session.execute(sa.select(table)).all()
+            state[table.name] = hash(tuple(sorted(repr(tuple(r)) for r in rows)))
+        return state
+
+
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str]):
+    concrete = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+    if method in {"POST", "PUT", "PATCH"}:
+        return client.request(method, concrete, json={}, headers=headers)
+    return client.request(method, concrete, headers=headers)
+
+
+def test_every_operation_declares_a_known_scope(client: TestClient):
+    for method, path, operation in _operations(client):
+        scope = operation.get(SCOPE_KEY)
+        assert scope in SCOPES or scope in (PUBLIC, AUTHENTICATED), f"{method} {path} declares no known scope"
+        assert (scope == PUBLIC) == ((method, path) in PUBLIC_OPERATIONS), f"{method} {path}"
+
+
+def test_every_operation_refuses_anonymous_and_under_scoped_calls_and_changes_nothing(
+    quiet_client: TestClient, db: Database, admin_db
+):
+    client = quiet_client
+    # given some data a refused call could otherwise touch
+    make_channel(admin_db, code="web")
+    walked = 0
+    for method, path, operation in _operations(client):
+        scope = operation[SCOPE_KEY]
+        if scope == PUBLIC:
+            continue
+        before = _snapshot(db)
+        # when nobody is signed in
+        anonymous = _call(client, method, path, {})
+        # then
+        assert anonymous.status_code == 401, f"{method} {path} answered {anonymous.status_code} to an anonymous call"
+        assert anonymous.headers["content-type"].startswith("application/problem+json")
+        if scope != AUTHENTICATED:
+            # when a key has every scope but the one this operation needs
+            key = make_api_key(admin_db, scopes=sorted(set(SCOPES) - {scope}), name=f"lacks {scope}")
+            before = _snapshot(db)
+            refused = _call(client, method, path, bearer(key.secret))
+            assert refused.status_code == 403, f"{method} {path} answered {refused.status_code} without {scope}"
+            assert refused.json()["code"] == "forbidden"
+        assert _snapshot(db) == before, f"a refused {method} {path} changed the database"
+        walked += 1
+    assert walked >= 20
+
+
+@pytest.mark.parametrize("header", ["Bearer osk_not-a-real-key", "Bearer something-else", "Basic dXNlcjpwYXNz"])
+def test_bad_credentials_are_401(client: TestClient, header: str):
+    response = client.get("/api/v1/sales-channels", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")

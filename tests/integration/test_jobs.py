@@ -1,0 +1,94 @@
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.clock import FixedClock
+from ordersmith.platform import jobs
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.tables import JobRow, JobScheduleRow
+
+
+def test_a_queued_job_runs_once_and_is_marked_done(uow: UnitOfWork, db: Database):
+    ran: list[dict[str, Any]] = []
+    jobs.register("test.record", lambda uow, payload: ran.append(payload))
+    jobs.enqueue_job(uow, kind="test.record", payload={"n": 1})
+    assert jobs.run_due_jobs(db, worker="w1") == 1
+    assert jobs.run_due_jobs(db, worker="w1") == 0
+    assert ran == [{"n": 1}]
+    assert [j.status for j in jobs.list_jobs(uow).items] == ["done"]
+
+
+def test_a_failing_job_is_retried_later_then_marked_failed(db: Database):
+    clock = FixedClock(datetime(2026, 11, 1, tzinfo=UTC))
+
+    def boom(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        raise RuntimeError("carrier API down")
+
+    jobs.register("test.boom", boom)
+    uow = db.unit_of_work(Actor.system("test"), clock=clock)
+    jobs.enqueue_job(uow, kind="test.boom", payload={})
+    with db.session() as session, session.begin():
+        session.execute(sa.update(JobRow).values(max_attempts=2))
+    assert jobs.run_due_jobs(db, worker="w1") == 1
+    job = jobs.list_jobs(uow).items[0]
+    assert job.status == "queued" and "carrier API down" in (job.last_error or "")
+    assert job.run_at > datetime.now(UTC)  # backed off into the future
+    with db.session() as session, session.begin():
+        session.execute(sa.update(JobRow).values(run_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert jobs.run_due_jobs(db, worker="w1") == 1
+    assert jobs.list_jobs(uow).items[0].status == "failed"
+
+
+def test_two_workers_never_run_the_same_job(db: Database):
+    uow = db.unit_of_work(Actor.system("test"))
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def record(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        with lock:
+            ran.append(payload["n"])
+
+    jobs.register("test.count", record)
+    for n in range(60):
+        jobs.enqueue_job(uow, kind="test.count", payload={"n": n})
+
+    def work(name: str) -> None:
+        while jobs.run_due_jobs(db, worker=name, limit=3):
+            pass
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(ran) == list(range(60))
+
+
+def test_a_schedule_runs_once_per_period_across_workers(db: Database):
+    ran: list[str] = []
+    jobs.register("test.tick", lambda uow, payload: ran.append(payload["schedule"]))
+    jobs.schedule("test-tick", kind="test.tick", every_s=60)
+    try:
+        for worker in ("w1", "w2", "w3"):
+            jobs.run_due_jobs(db, worker=worker)
+        assert ran == ["test-tick"]
+        with db.session() as session:
+            row = session.get(JobScheduleRow, "test-tick")
+            assert row is not None and row.next_run_at - row.last_run_at == timedelta(seconds=60)  # type: ignore[operator]
+    finally:
+        jobs._schedules.pop("test-tick")
+
+
+def test_a_job_whose_worker_died_is_picked_up_after_its_lease(db: Database):
+    uow = db.unit_of_work(Actor.system("test"))
+    ran: list[int] = []
+    jobs.register("test.lease", lambda uow, payload: ran.append(1))
+    jobs.enqueue_job(uow, kind="test.lease", payload={})
+    with db.session() as session, session.begin():  # a worker claimed it, then died
+        session.execute(
+            sa.update(JobRow).values(status="running", locked_by="dead", locked_until=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    assert jobs.run_due_jobs(db, worker="w2") == 1
+    assert ran == [1]
