@@ -21,11 +21,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ordersmith.kernel.clock import Clock, ensure_utc, system_clock
+from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 
@@ -70,6 +71,10 @@ def _retryable(exc: BaseException) -> bool:
         if isinstance(exc, OperationalError) and "database is locked" in str(orig):
             return True
     return False
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> Engine:
@@ -213,6 +218,15 @@ class UnitOfWork:
         if exc_type is None and events:
             self.db.committed(events)
 
+    def flush_unique(self, detail: str) -> None:
+        """Flush, turning a unique-constraint violation (a concurrent duplicate) into AlreadyExists (409)."""
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            if _unique_violation(exc):
+                raise AlreadyExists(detail) from exc
+            raise
+
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
         """Record an event in the outbox, in this transaction; it is delivered after commit."""
         from ordersmith.platform.tables import OutboxRow
@@ -282,6 +296,11 @@ def use_case(
                 try:
                     with uow:
                         return func(uow, *args, **kwargs)
+                except IntegrityError as exc:
+                    if _unique_violation(exc) and "idempotency" not in str(exc.orig).lower():
+                        # A concurrent duplicate slipped past the service's own check: answer 409, not 500.
+                        raise AlreadyExists("a record with the same unique value already exists") from exc
+                    raise
                 except DBAPIError as exc:
                     if not _retryable(exc) or attempt == attempts:
                         raise

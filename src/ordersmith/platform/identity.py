@@ -157,7 +157,7 @@ def create_user(uow: UnitOfWork, *, email: str, name: str, role: str, password: 
         version=1,
     )
     uow.session.add(row)
-    uow.session.flush()
+    uow.flush_unique(f"a user with e-mail {email} exists")
     uow.audit("user.created", object_type="user", object_id=str(row.id), after=_user_snapshot(row))
     uow.emit("user.created", {"user_id": str(row.id), "email": email, "role": role})
     return _user(row)

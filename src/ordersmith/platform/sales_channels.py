@@ -91,7 +91,7 @@ def create_sales_channel(
         version=1,
     )
     uow.session.add(row)
-    uow.session.flush()
+    uow.flush_unique(f"sales channel {code!r} exists")
     uow.audit(
         "sales_channel.created", object_type="sales_channel", object_id=str(row.id), after=_snapshot(row)
     )
