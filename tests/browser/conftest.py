@@ -1,0 +1,57 @@
+"""Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ordersmith.platform.db import Actor, Database
+from tests.support import databases
+from tests.support.server import Server, running_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_db_url(tmp_path: Path) -> str:
+    return databases.fresh_sqlite(tmp_path)
+
+
+@pytest.fixture
+def browser_db(browser_db_url: str) -> Iterator[Database]:
+    db = Database(browser_db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def fixture_uow(browser_db: Database):
+    return browser_db.unit_of_work(Actor.system("fixture"))
+
+
+@pytest.fixture
+def server(browser_db_url: str, tmp_path: Path) -> Iterator[Server]:
+    with running_server(browser_db_url, tmp_path / "server.log") as running:
+        yield running
+
+
+@pytest.fixture
+def page(server: Server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=server.url)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
