@@ -11,13 +11,25 @@ from ordersmith.platform.sales_channels import SalesChannel
 DEFAULT_PASSWORD = "correct horse battery"
 
 
-def make_user(uow: UnitOfWork, *, role: str = "agent", email: str | None = None, password: str = DEFAULT_PASSWORD) -> User:
-    return identity.create_user(uow, email=email or f"{role}@example.com", name=role.title(), role=role, password=password)
+def make_user(
+    uow: UnitOfWork, *, role: str = "agent", email: str | None = None, password: str = DEFAULT_PASSWORD
+) -> User:
+    return identity.create_user(
+        uow, email=email or f"{role}@example.com", name=role.title(), role=role, password=password
+    )
 
 
-def make_api_key(uow: UnitOfWork, *, scopes: list[str] | None = None, channel: str | None = None, name: str = "test") -> NewApiKey:
-    return identity.create_api_key(uow, name=name, scopes=scopes if scopes is not None else sorted(SCOPES), channel_code=channel)
+def make_api_key(
+    uow: UnitOfWork, *, scopes: list[str] | None = None, channel: str | None = None, name: str = "test"
+) -> NewApiKey:
+    return identity.create_api_key(
+        uow, name=name, scopes=scopes if scopes is not None else sorted(SCOPES), channel_code=channel
+    )
 
 
-def make_channel(uow: UnitOfWork, *, code: str = "web", kind: str = "web", division: str = "web") -> SalesChannel:
-    return sales_channels.create_sales_channel(uow, code=code, name=code.title(), kind=kind, division=division, currency="USD")
+def make_channel(
+    uow: UnitOfWork, *, code: str = "web", kind: str = "web", division: str = "web"
+) -> SalesChannel:
+    return sales_channels.create_sales_channel(
+        uow, code=code, name=code.title(), kind=kind, division=division, currency="USD"
+    )

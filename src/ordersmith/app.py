@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from ordersmith import __version__
 from ordersmith.console import routes as console_routes
-from ordersmith.platform import housekeeping
+from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.db import Database
 from ordersmith.platform.event_stream import EventHub
@@ -32,6 +32,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     housekeeping.register()
+    identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,

@@ -79,21 +79,27 @@ def test_every_operation_refuses_anonymous_and_under_scoped_calls_and_changes_no
         # when nobody is signed in
         anonymous = _call(client, method, path, {})
         # then
-        assert anonymous.status_code == 401, f"{method} {path} answered {anonymous.status_code} to an anonymous call"
+        assert anonymous.status_code == 401, (
+            f"{method} {path} answered {anonymous.status_code} to an anonymous call"
+        )
         assert anonymous.headers["content-type"].startswith("application/problem+json")
         if scope != AUTHENTICATED:
             # when a key has every scope but the one this operation needs
             key = make_api_key(admin_db, scopes=sorted(set(SCOPES) - {scope}), name=f"lacks {scope}")
             before = _snapshot(db)
             refused = _call(client, method, path, bearer(key.secret))
-            assert refused.status_code == 403, f"{method} {path} answered {refused.status_code} without {scope}"
+            assert refused.status_code == 403, (
+                f"{method} {path} answered {refused.status_code} without {scope}"
+            )
             assert refused.json()["code"] == "forbidden"
         assert _snapshot(db) == before, f"a refused {method} {path} changed the database"
         walked += 1
     assert walked >= 20
 
 
-@pytest.mark.parametrize("header", ["Bearer osk_not-a-real-key", "Bearer something-else", "Basic dXNlcjpwYXNz"])
+@pytest.mark.parametrize(
+    "header", ["Bearer osk_not-a-real-key", "Bearer something-else", "Basic dXNlcjpwYXNz"]
+)
 def test_bad_credentials_are_401(client: TestClient, header: str):
     response = client.get("/api/v1/sales-channels", headers={"Authorization": header})
     assert response.status_code == 401

@@ -49,23 +49,34 @@ def test_wrong_passwords_lock_the_account_through_the_api(client: TestClient, ad
     login(client, admin_db, "agent")
     client.cookies.clear()
     for _ in range(settings.lockout_threshold):
-        response = client.post("/api/v1/auth/login", json={"email": "agent@example.com", "password": "nope nope nope"})
+        response = client.post(
+            "/api/v1/auth/login", json={"email": "agent@example.com", "password": "nope nope nope"}
+        )
         assert response.status_code == 401
-    locked = client.post("/api/v1/auth/login", json={"email": "agent@example.com", "password": "correct horse battery"})
+    locked = client.post(
+        "/api/v1/auth/login", json={"email": "agent@example.com", "password": "correct horse battery"}
+    )
     assert locked.status_code == 423 and locked.json()["code"] == "account_locked"
 
 
 def test_a_channel_bound_key_sees_only_its_own_channel(client: TestClient, admin_db):
     web = make_channel(admin_db, code="web")
     amazon = make_channel(admin_db, code="amazon-us", kind="marketplace", division="marketplace")
-    key = make_api_key(admin_db, scopes=["sales_channels:read", "sales_channels:write"], channel="amazon-us").secret
+    key = make_api_key(
+        admin_db, scopes=["sales_channels:read", "sales_channels:write"], channel="amazon-us"
+    ).secret
     listed = client.get("/api/v1/sales-channels", headers=bearer(key)).json()["items"]
     assert [c["code"] for c in listed] == ["amazon-us"]
     assert client.get(f"/api/v1/sales-channels/{amazon.id}", headers=bearer(key)).status_code == 200
     assert client.get(f"/api/v1/sales-channels/{web.id}", headers=bearer(key)).status_code == 404
     refused = client.patch(f"/api/v1/sales-channels/{web.id}", json={"name": "Mine now"}, headers=bearer(key))
     assert refused.status_code == 404
-    assert client.get(f"/api/v1/sales-channels/{web.id}", headers=bearer(make_api_key(admin_db).secret)).json()["name"] == "Web"
+    assert (
+        client.get(f"/api/v1/sales-channels/{web.id}", headers=bearer(make_api_key(admin_db).secret)).json()[
+            "name"
+        ]
+        == "Web"
+    )
 
 
 def test_if_match_refuses_a_stale_update_with_412_and_changes_nothing(client: TestClient, admin_key: str):
@@ -80,7 +91,9 @@ def test_if_match_refuses_a_stale_update_with_412_and_changes_nothing(client: Te
     assert client.get(url, headers=bearer(admin_key)).json()["name"] == "Web store"
 
 
-def test_idempotency_key_replays_through_the_api_and_refuses_another_body(client: TestClient, admin_key: str, db):
+def test_idempotency_key_replays_through_the_api_and_refuses_another_body(
+    client: TestClient, admin_key: str, db
+):
     headers = {**bearer(admin_key), "Idempotency-Key": "order-123"}
     first = client.post("/api/v1/sales-channels", json=CHANNEL, headers=headers)
     again = client.post("/api/v1/sales-channels", json=CHANNEL, headers=headers)
@@ -91,10 +104,14 @@ def test_idempotency_key_replays_through_the_api_and_refuses_another_body(client
     assert _channel_count(db) == 1
 
 
-def test_the_audit_log_is_readable_by_manager_and_filters_by_object(client: TestClient, admin_key: str, admin_db):
+def test_the_audit_log_is_readable_by_manager_and_filters_by_object(
+    client: TestClient, admin_key: str, admin_db
+):
     created = client.post("/api/v1/sales-channels", json=CHANNEL, headers=bearer(admin_key)).json()
     login(client, admin_db, "manager")
-    entries = client.get("/api/v1/audit", params={"object_type": "sales_channel", "object_id": created["id"]}).json()
+    entries = client.get(
+        "/api/v1/audit", params={"object_type": "sales_channel", "object_id": created["id"]}
+    ).json()
     assert [(e["action"], e["actor_kind"], e["actor_label"]) for e in entries["items"]] == [
         ("sales_channel.created", "api_key", "api-key:admin")
     ]
@@ -128,19 +145,25 @@ def test_webhook_subscriptions_show_the_secret_once(client: TestClient, admin_ke
     sub_id = created.json()["subscription"]["id"]
     listed = client.get("/api/v1/webhooks", headers=bearer(admin_key))
     assert secret not in listed.text and listed.json()["items"][0]["id"] == sub_id
-    assert client.get(f"/api/v1/webhooks/{sub_id}/deliveries", headers=bearer(admin_key)).json()["items"] == []
+    assert (
+        client.get(f"/api/v1/webhooks/{sub_id}/deliveries", headers=bearer(admin_key)).json()["items"] == []
+    )
     assert client.delete(f"/api/v1/webhooks/{sub_id}", headers=bearer(admin_key)).status_code == 204
     assert client.get(f"/api/v1/webhooks/{sub_id}", headers=bearer(admin_key)).status_code == 404
 
 
 def test_a_webhook_with_a_bad_url_is_refused_naming_the_field(client: TestClient, admin_key: str):
-    response = client.post("/api/v1/webhooks", json={"url": "ftp://x/y/z", "event_types": ["*"]}, headers=bearer(admin_key))
+    response = client.post(
+        "/api/v1/webhooks", json={"url": "ftp://x/y/z", "event_types": ["*"]}, headers=bearer(admin_key)
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "url"
     assert client.get("/api/v1/webhooks", headers=bearer(admin_key)).json()["items"] == []
 
 
 def test_api_keys_are_created_with_the_secret_shown_once_and_revoked(client: TestClient, admin_key: str):
-    created = client.post("/api/v1/api-keys", json={"name": "erp", "scopes": ["events:read"]}, headers=bearer(admin_key))
+    created = client.post(
+        "/api/v1/api-keys", json={"name": "erp", "scopes": ["events:read"]}, headers=bearer(admin_key)
+    )
     assert created.status_code == 201
     secret = created.json()["secret"]
     assert client.get("/api/v1/me", headers=bearer(secret)).json()["scopes"] == ["events:read"]
@@ -158,5 +181,7 @@ def test_users_are_managed_by_admins(client: TestClient, admin_key: str):
     )
     assert created.status_code == 201 and created.json()["email"] == "sam@example.com"
     assert "password" not in created.text
-    changed = client.patch(f"/api/v1/users/{created.json()['id']}", json={"role": "manager"}, headers=bearer(admin_key))
+    changed = client.patch(
+        f"/api/v1/users/{created.json()['id']}", json={"role": "manager"}, headers=bearer(admin_key)
+    )
     assert changed.json()["role"] == "manager"

@@ -22,13 +22,17 @@ def test_health_says_which_database_and_version(client: TestClient, settings):
 
 def test_malformed_json_is_400(client: TestClient, admin_key: str):
     response = client.post(
-        "/api/v1/sales-channels", content=b"{nope", headers={**bearer(admin_key), "content-type": "application/json"}
+        "/api/v1/sales-channels",
+        content=b"{nope",
+        headers={**bearer(admin_key), "content-type": "application/json"},
     )
     _is_problem(response, 400, "malformed_json")
 
 
 def test_validation_errors_are_422_with_field_paths(client: TestClient, admin_key: str):
-    response = client.post("/api/v1/sales-channels", json={"code": "Web!", "kind": "web"}, headers=bearer(admin_key))
+    response = client.post(
+        "/api/v1/sales-channels", json={"code": "Web!", "kind": "web"}, headers=bearer(admin_key)
+    )
     body = _is_problem(response, 422, "validation_failed")
     fields = {e["field"] for e in body["errors"]}
     assert {"code", "name", "division"} <= fields
@@ -55,7 +59,9 @@ def test_an_oversized_chunked_body_is_413(client: TestClient, admin_key: str, se
             yield b"x" * 65536
 
     response = client.post(
-        "/api/v1/sales-channels", content=chunks(), headers={**bearer(admin_key), "content-type": "application/json"}
+        "/api/v1/sales-channels",
+        content=chunks(),
+        headers={**bearer(admin_key), "content-type": "application/json"},
     )
     _is_problem(response, 413, "payload_too_large")
 
@@ -71,12 +77,16 @@ def test_an_unknown_id_is_404(client: TestClient, admin_key: str):
         404,
         "not_found",
     )
-    body = _is_problem(client.get("/api/v1/sales-channels/not-an-id", headers=bearer(admin_key)), 422, "validation_failed")
+    body = _is_problem(
+        client.get("/api/v1/sales-channels/not-an-id", headers=bearer(admin_key)), 422, "validation_failed"
+    )
     assert body["errors"][0]["field"] == "channel_id"
 
 
 def test_a_bad_cursor_is_422_naming_the_cursor(client: TestClient, admin_key: str):
-    body = _is_problem(client.get("/api/v1/sales-channels?cursor=%%%", headers=bearer(admin_key)), 422, "validation_failed")
+    body = _is_problem(
+        client.get("/api/v1/sales-channels?cursor=%%%", headers=bearer(admin_key)), 422, "validation_failed"
+    )
     assert body["errors"][0]["field"] == "cursor"
 
 

@@ -50,7 +50,9 @@ def test_a_user_with_totp_needs_the_code_to_sign_in(page, server: Server, fixtur
     user = make_user(fixture_uow, role="admin", email="boss@example.com")
     settings = Settings(_env_file=None)  # the server runs with the same development secret key
     enrolment = identity.start_totp_enrolment(fixture_uow, user_id=user.id, settings=settings)
-    identity.confirm_totp(fixture_uow, user_id=user.id, code=pyotp.TOTP(enrolment.secret).now(), settings=settings)
+    identity.confirm_totp(
+        fixture_uow, user_id=user.id, code=pyotp.TOTP(enrolment.secret).now(), settings=settings
+    )
     _sign_in(page, "boss@example.com", DEFAULT_PASSWORD)
     assert "one-time code" in page.inner_text(".error")
     page.fill("input[name=password]", DEFAULT_PASSWORD)
@@ -68,7 +70,9 @@ def test_the_live_feed_shows_events_as_they_happen(page, server: Server, fixture
     page.click("text=Live events")
     page.wait_for_selector("#feed-status.live")
     body = {"code": "amazon-uk", "name": "Amazon UK", "kind": "marketplace", "division": "marketplace"}
-    created = httpx.post(f"{server.url}/api/v1/sales-channels", json=body, headers={"Authorization": f"Bearer {key}"})
+    created = httpx.post(
+        f"{server.url}/api/v1/sales-channels", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
     assert created.status_code == 201
     row = page.wait_for_selector("tr.event[data-type='sales_channel.created']")
     assert row is not None and "amazon-uk" in row.inner_text()
@@ -84,8 +88,8 @@ def test_an_admin_creates_an_api_key_and_sees_it_once(page, server: Server, fixt
     page.click("text=Create key")
     secret = page.inner_text("#new-key")
     assert secret.startswith("osk_")
-    assert httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()["scopes"] == [
-        "events:read"
-    ]
+    assert httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()[
+        "scopes"
+    ] == ["events:read"]
     page.goto("/admin/api-keys")
     assert secret not in page.content()

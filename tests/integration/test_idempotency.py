@@ -36,7 +36,9 @@ def _channels(db: Database) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(SalesChannelRow)) or 0)
 
 
-def test_the_same_key_and_body_replays_the_first_response_without_running_again(uow: UnitOfWork, db: Database):
+def test_the_same_key_and_body_replays_the_first_response_without_running_again(
+    uow: UnitOfWork, db: Database
+):
     first = _create(uow, "key-1", "web")
     second = _create(uow, "key-1", "web")
     assert not first.replayed and second.replayed

@@ -52,7 +52,9 @@ def test_a_short_password_or_unknown_role_is_refused_naming_the_field(uow: UnitO
 
 def test_login_opens_a_session_that_resolves_to_the_user(uow: UnitOfWork, settings: Settings):
     user = make_user(uow, role="agent")
-    new = identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
+    new = identity.sign_in(
+        uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings
+    )
     principal = identity.resolve_session(uow, token=new.token, settings=settings)
     assert principal is not None
     assert principal.id == user.id and principal.role == "agent" and principal.csrf_token == new.csrf_token
@@ -63,12 +65,16 @@ def test_ten_failed_logins_lock_the_account_even_for_the_right_password(uow: Uni
     user = make_user(uow)
     for _ in range(settings.lockout_threshold):
         with pytest.raises(NotAuthenticated):
-            identity.sign_in(uow, email=user.email, password="wrong password!", totp_code=None, settings=settings)
+            identity.sign_in(
+                uow, email=user.email, password="wrong password!", totp_code=None, settings=settings
+            )
     with pytest.raises(AccountLocked):
         identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
     # an admin unlock lets the user in again
     identity.update_user(uow, user_id=user.id, unlock=True)
-    assert identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
+    assert identity.sign_in(
+        uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings
+    )
 
 
 def test_a_lockout_ends_by_itself_after_the_lockout_period(db: Database, settings: Settings):
@@ -77,16 +83,22 @@ def test_a_lockout_ends_by_itself_after_the_lockout_period(db: Database, setting
     user = make_user(uow)
     for _ in range(settings.lockout_threshold):
         with pytest.raises(NotAuthenticated):
-            identity.sign_in(uow, email=user.email, password="wrong password!", totp_code=None, settings=settings)
+            identity.sign_in(
+                uow, email=user.email, password="wrong password!", totp_code=None, settings=settings
+            )
     clock.advance(timedelta(minutes=settings.lockout_minutes + 1))
-    assert identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
+    assert identity.sign_in(
+        uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings
+    )
 
 
 def test_an_idle_session_expires(db: Database, settings: Settings):
     clock = FixedClock(datetime(2026, 11, 1, 9, tzinfo=UTC))
     uow = db.unit_of_work(Actor.system("test"), clock=clock)
     user = make_user(uow)
-    new = identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
+    new = identity.sign_in(
+        uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings
+    )
     clock.advance(timedelta(minutes=settings.session_idle_minutes - 1))
     assert identity.resolve_session(uow, token=new.token, settings=settings) is not None  # slides the expiry
     clock.advance(timedelta(minutes=settings.session_idle_minutes + 1))
@@ -103,7 +115,11 @@ def test_totp_once_confirmed_is_required_at_login(uow: UnitOfWork, settings: Set
         identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=settings)
     assert missing.value.extra["totp_required"] is True
     new = identity.sign_in(
-        uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=pyotp.TOTP(enrolment.secret).now(), settings=settings
+        uow,
+        email=user.email,
+        password=DEFAULT_PASSWORD,
+        totp_code=pyotp.TOTP(enrolment.secret).now(),
+        settings=settings,
     )
     assert new.user.totp_enabled
 
@@ -112,7 +128,9 @@ def test_admins_without_totp_cannot_sign_in_in_production(uow: UnitOfWork, setti
     user = make_user(uow, role="admin", email="boss@example.com")
     production = settings.model_copy(update={"env": "production"})
     with pytest.raises(identity.Forbidden):
-        identity.sign_in(uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=production)
+        identity.sign_in(
+            uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=production
+        )
 
 
 def test_api_keys_are_stored_hashed_shown_once_and_revocable(uow: UnitOfWork, db: Database):
@@ -125,7 +143,11 @@ def test_api_keys_are_stored_hashed_shown_once_and_revocable(uow: UnitOfWork, db
     resolved = identity.resolve_api_key(uow, clear=new.secret)
     assert resolved is not None
     principal, stale = resolved
-    assert principal.channel_id == channel.id and principal.scopes == frozenset({"sales_channels:read"}) and stale
+    assert (
+        principal.channel_id == channel.id
+        and principal.scopes == frozenset({"sales_channels:read"})
+        and stale
+    )
     identity.touch_api_key(uow, key_id=new.key.id)
     assert identity.resolve_api_key(uow, clear=new.secret) == (principal, False)
     identity.revoke_api_key(uow, key_id=new.key.id)

@@ -2,12 +2,19 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.platform import jobs
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.tables import JobRow, JobScheduleRow
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other tests' apps register the housekeeping schedules; these tests count their own jobs only."""
+    monkeypatch.setattr(jobs, "_schedules", {})
 
 
 def test_a_queued_job_runs_once_and_is_marked_done(uow: UnitOfWork, db: Database):
@@ -70,15 +77,12 @@ def test_a_schedule_runs_once_per_period_across_workers(db: Database):
     ran: list[str] = []
     jobs.register("test.tick", lambda uow, payload: ran.append(payload["schedule"]))
     jobs.schedule("test-tick", kind="test.tick", every_s=60)
-    try:
-        for worker in ("w1", "w2", "w3"):
-            jobs.run_due_jobs(db, worker=worker)
-        assert ran == ["test-tick"]
-        with db.session() as session:
-            row = session.get(JobScheduleRow, "test-tick")
-            assert row is not None and row.next_run_at - row.last_run_at == timedelta(seconds=60)  # type: ignore[operator]
-    finally:
-        jobs._schedules.pop("test-tick")
+    for worker in ("w1", "w2", "w3"):
+        jobs.run_due_jobs(db, worker=worker)
+    assert ran == ["test-tick"]
+    with db.session() as session:
+        row = session.get(JobScheduleRow, "test-tick")
+        assert row is not None and row.next_run_at - row.last_run_at == timedelta(seconds=60)  # type: ignore[operator]
 
 
 def test_a_job_whose_worker_died_is_picked_up_after_its_lease(db: Database):
@@ -88,7 +92,9 @@ def test_a_job_whose_worker_died_is_picked_up_after_its_lease(db: Database):
     jobs.enqueue_job(uow, kind="test.lease", payload={})
     with db.session() as session, session.begin():  # a worker claimed it, then died
         session.execute(
-            sa.update(JobRow).values(status="running", locked_by="dead", locked_until=datetime(2026, 1, 1, tzinfo=UTC))
+            sa.update(JobRow).values(
+                status="running", locked_by="dead", locked_until=datetime(2026, 1, 1, tzinfo=UTC)
+            )
         )
     assert jobs.run_due_jobs(db, worker="w2") == 1
     assert ran == [1]

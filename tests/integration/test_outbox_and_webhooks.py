@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import json
 import time
 import uuid
@@ -39,7 +40,9 @@ def test_in_process_subscribers_get_each_committed_event_once(uow: UnitOfWork, d
     assert _outbox(db)[0].dispatched_at is not None
 
 
-def test_a_failing_subscriber_leaves_the_event_for_a_retry_and_its_writes_undone(uow: UnitOfWork, db: Database):
+def test_a_failing_subscriber_leaves_the_event_for_a_retry_and_its_writes_undone(
+    uow: UnitOfWork, db: Database
+):
     def handler(uow: UnitOfWork, event: Event) -> None:
         make_channel(uow, code="side-effect")
         raise RuntimeError("subscriber down")
@@ -76,8 +79,12 @@ def test_webhooks_are_signed_and_delivered_by_the_relay(uow: UnitOfWork, db: Dat
     assert body["type"] == "sales_channel.created" and body["data"]["id"] == str(channel.id)
     timestamp = int(request.headers[webhooks.TIMESTAMP_HEADER])
     assert abs(timestamp - time.time()) < 60
-    assert webhooks.verify_signature(new.secret, timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER])
-    assert not webhooks.verify_signature("wrong", timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER])
+    assert webhooks.verify_signature(
+        new.secret, timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER]
+    )
+    assert not webhooks.verify_signature(
+        "wrong", timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER]
+    )
     assert request.headers[webhooks.EVENT_ID_HEADER] == body["id"]
     deliveries = webhooks.list_deliveries(uow, subscription_id=new.subscription.id).items
     assert [(d.status, d.attempts, d.last_status_code) for d in deliveries] == [("delivered", 1, 200)]
@@ -87,7 +94,9 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_the_delivery_is_dead_
     uow: UnitOfWork, db: Database, settings: Settings
 ):
     with webhook_receiver(status=503) as receiver:
-        new = webhooks.create_subscription(uow, url=receiver.url, event_types=["*"], description="", settings=settings)
+        new = webhooks.create_subscription(
+            uow, url=receiver.url, event_types=["*"], description="", settings=settings
+        )
         make_channel(uow, code="web")
         dispatch_batch(uow)
         with httpx.Client(timeout=5) as client:
@@ -99,18 +108,26 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_the_delivery_is_dead_
                     break
                 time.sleep(0.02)
     delivery = webhooks.list_deliveries(uow, subscription_id=new.subscription.id).items[0]
-    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("dead", settings.webhook_max_attempts, 503)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
+        "dead",
+        settings.webhook_max_attempts,
+        503,
+    )
     assert len(receiver.requests) == settings.webhook_max_attempts
     attempts = webhooks.list_attempts(uow, subscription_id=new.subscription.id, delivery_id=delivery.id)
-    gaps = [(b["at"] - a["at"]).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [(b["at"] - a["at"]).total_seconds() for a, b in itertools.pairwise(attempts)]
     assert gaps[1] >= gaps[0] * 1.5  # exponential back-off
     assert gaps[0] >= settings.webhook_backoff_base_s
     # the dead-lettering itself is an event other systems can follow
     assert "webhook.dead_lettered" in [r.type for r in _outbox(db)]
 
 
-def test_a_delivery_is_created_once_per_subscription_and_event(uow: UnitOfWork, db: Database, settings: Settings):
-    webhooks.create_subscription(uow, url="http://127.0.0.1:9/x", event_types=["*"], description="", settings=settings)
+def test_a_delivery_is_created_once_per_subscription_and_event(
+    uow: UnitOfWork, db: Database, settings: Settings
+):
+    webhooks.create_subscription(
+        uow, url="http://127.0.0.1:9/x", event_types=["*"], description="", settings=settings
+    )
     make_channel(uow, code="web")
     event_row = _outbox(db)[0]
     with uow:
@@ -141,7 +158,9 @@ def test_events_reach_nats_jetstream_with_the_event_id_as_message_id(uow: UnitOf
         try:
             js = nc.jetstream()
             subject = "ordersmith.sales_channel.created"
-            holder = await js.find_stream_name_by_subject(subject)  # ours, or one that already covered ordersmith.>
+            holder = await js.find_stream_name_by_subject(
+                subject
+            )  # ours, or one that already covered ordersmith.>
             message = await js.get_last_msg(holder, subject)
             if holder == stream:
                 await js.delete_stream(stream)

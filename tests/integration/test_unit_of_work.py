@@ -10,7 +10,9 @@ from ordersmith.platform.tables import AuditRow, OutboxRow, SalesChannelRow
 from tests.builders import make_channel
 
 
-def test_audit_rows_and_events_are_written_in_the_same_transaction_as_the_change(uow: UnitOfWork, db: Database):
+def test_audit_rows_and_events_are_written_in_the_same_transaction_as_the_change(
+    uow: UnitOfWork, db: Database
+):
     channel = make_channel(uow, code="web")
     with db.session() as session:
         audit = session.scalars(sa.select(AuditRow)).one()
@@ -35,7 +37,10 @@ def test_a_failing_use_case_leaves_no_row_no_audit_and_no_event(uow: UnitOfWork,
     with pytest.raises(Conflict):
         create_then_fail(uow)
     with db.session() as session:
-        counts = [session.scalar(sa.select(sa.func.count()).select_from(t)) for t in (SalesChannelRow, AuditRow, OutboxRow)]
+        counts = [
+            session.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in (SalesChannelRow, AuditRow, OutboxRow)
+        ]
     assert counts == [0, 0, 0]
 
 

@@ -13,8 +13,13 @@ from tests.builders import make_api_key
 from tests.support.server import running_server
 
 
-def _read_events(url: str, headers: dict[str, str], count: int, out: list[dict], ready: threading.Event) -> None:
-    with httpx.Client(timeout=httpx.Timeout(20, read=20)) as client, client.stream("GET", url, headers=headers) as response:
+def _read_events(
+    url: str, headers: dict[str, str], count: int, out: list[dict], ready: threading.Event
+) -> None:
+    with (
+        httpx.Client(timeout=httpx.Timeout(20, read=20)) as client,
+        client.stream("GET", url, headers=headers) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
@@ -42,10 +47,15 @@ def test_sse_delivers_live_events_filtered_by_type_and_resumes_after_last_event_
         assert ready.wait(10)
         for n in range(3):
             body = {"code": f"ch-{n}", "name": f"Channel {n}", "kind": "web", "division": "web"}
-            assert httpx.post(f"{server.url}/api/v1/sales-channels", json=body, headers=auth).status_code == 201
+            assert (
+                httpx.post(f"{server.url}/api/v1/sales-channels", json=body, headers=auth).status_code == 201
+            )
             # an event of another type that the filter must hold back
-            httpx.post(f"{server.url}/api/v1/users", json={"email": f"u{n}@example.com", "role": "agent",
-                                                           "password": "long enough pw"}, headers=auth)
+            httpx.post(
+                f"{server.url}/api/v1/users",
+                json={"email": f"u{n}@example.com", "role": "agent", "password": "long enough pw"},
+                headers=auth,
+            )
         reader.join(20)
         assert [e["data"]["code"] for e in events] == ["ch-0", "ch-1", "ch-2"]
         assert {e["type"] for e in events} == {"sales_channel.created"}

@@ -30,12 +30,16 @@ def test_an_event_committed_before_a_crash_is_delivered_after_restart(
         )
         # given a server whose relay has not delivered yet (it is switched off, so the gap is certain)
         server = start_server(db_url, tmp_path / "first.log", relay_enabled="false")
-        created = httpx.post(f"{server.url}/api/v1/sales-channels", json=BODY, headers={"Authorization": f"Bearer {key}"})
+        created = httpx.post(
+            f"{server.url}/api/v1/sales-channels", json=BODY, headers={"Authorization": f"Bearer {key}"}
+        )
         assert created.status_code == 201
         # when the process dies without any chance to clean up
         server.kill()
         with db.session() as session:
-            pending = session.scalars(sa.select(OutboxRow).where(OutboxRow.type == "sales_channel.created")).one()
+            pending = session.scalars(
+                sa.select(OutboxRow).where(OutboxRow.type == "sales_channel.created")
+            ).one()
         assert pending.dispatched_at is None
         assert receiver.requests == []
         # then a restarted server delivers it, signed
@@ -52,7 +56,11 @@ def test_an_event_committed_before_a_crash_is_delivered_after_restart(
     body = json.loads(request.body)
     assert body["id"] == str(pending.id) and body["data"]["id"] == created.json()["id"]
     timestamp = int(request.headers[webhooks.TIMESTAMP_HEADER])
-    assert webhooks.verify_signature(sub.secret, timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER])
-    assert [d.status for d in webhooks.list_deliveries(uow, subscription_id=sub.subscription.id).items] == ["delivered"]
+    assert webhooks.verify_signature(
+        sub.secret, timestamp, request.body, request.headers[webhooks.SIGNATURE_HEADER]
+    )
+    assert [d.status for d in webhooks.list_deliveries(uow, subscription_id=sub.subscription.id).items] == [
+        "delivered"
+    ]
     with db.session() as session:
         assert session.get(OutboxRow, pending.id).dispatched_at is not None  # type: ignore[union-attr]

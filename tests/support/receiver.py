@@ -33,7 +33,7 @@ def webhook_receiver(status: int = 200) -> Iterator[Receiver]:
     receiver = Receiver(url="", status=status)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.arrived:
                 receiver.requests.append(Received(headers={k: v for k, v in self.headers.items()}, body=body))

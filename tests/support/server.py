@@ -45,8 +45,19 @@ def start_server(database_url: str, log: Path, **env: str) -> Server:
     }
     handle = log.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "ordersmith.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ordersmith.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=environment,
         stdout=handle,
         stderr=subprocess.STDOUT,

@@ -50,7 +50,7 @@ def test_validation_failed_names_the_field():
 
 def test_clock_refuses_naive_datetimes_and_converts_to_utc():
     with pytest.raises(ValueError):
-        ensure_utc(datetime(2026, 1, 1))  # noqa: DTZ001
+        ensure_utc(datetime(2026, 1, 1))
     paris = timezone(timedelta(hours=1))
     assert ensure_utc(datetime(2026, 1, 1, 12, tzinfo=paris)).hour == 11
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))

@@ -63,13 +63,13 @@ def test_split_with_all_zero_weights_spreads_evenly():
     assert allocate_minor(5, [0, 0]) == [3, 2]
 
 
-@given(minor=st.integers(min_value=-10**12, max_value=10**12), currency=currencies)
+@given(minor=st.integers(min_value=-(10**12), max_value=10**12), currency=currencies)
 def test_minor_units_round_trip(minor: int, currency: str):
     assert Money.from_minor(minor, currency).minor == minor
 
 
 @given(
-    total=st.integers(min_value=-10**9, max_value=10**9),
+    total=st.integers(min_value=-(10**9), max_value=10**9),
     weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30),
 )
 def test_split_parts_always_add_back_to_the_whole(total: int, weights: list[int]):
@@ -83,8 +83,8 @@ def test_split_parts_always_add_back_to_the_whole(total: int, weights: list[int]
 
 
 @given(
-    a=st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
-    b=st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+    a=st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+    b=st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
 )
 def test_addition_is_exact_in_minor_units(a: Decimal, b: Decimal):
     assert (Money(a, "USD") + Money(b, "USD")).minor == Money(a, "USD").minor + Money(b, "USD").minor

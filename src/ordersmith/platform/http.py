@@ -258,13 +258,19 @@ def authenticate(request: Request) -> Principal:
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
+        token = token.strip()
         if scheme.lower() != "bearer" or not token.startswith(identity.API_KEY_PREFIX):
             raise NotAuthenticated("use `Authorization: Bearer osk_…` with an Ordersmith API key")
-        resolved = identity.resolve_api_key(uow, clear=token.strip())
-        if resolved is None:
-            raise NotAuthenticated("unknown or revoked API key")
-        principal, stale = resolved
-        request.state.api_key_stale = stale
+        known = identity.api_key_cache.get(token)
+        if known is not None:
+            principal = known
+        else:
+            resolved = identity.resolve_api_key(uow, clear=token)
+            if resolved is None:
+                raise NotAuthenticated("unknown or revoked API key")
+            principal, stale = resolved
+            request.state.api_key_stale = stale
+            identity.api_key_cache.put(token, principal)
     elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
         principal = identity.resolve_session(uow, token=cookie, settings=settings) or ANONYMOUS
     request.state.principal = principal

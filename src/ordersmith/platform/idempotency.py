@@ -72,23 +72,24 @@ def _run_once(
                 "this Idempotency-Key was used with a different request; use a new key for a new request"
             )
         return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
-    row = IdempotencyRow(
-        id=new_id(),
-        caller=caller,
-        key=key,
-        method=method,
-        path=path,
-        request_hash=fingerprint,
-        response_status=0,
-        response_body="",
-        created_at=now,
-        expires_at=now + ttl,
-    )
-    uow.session.add(row)
-    uow.session.flush()  # claims the key now: a concurrent duplicate waits here
+    row_id = new_id()
+    # Claim the key now (a Core INSERT, executed at once): a concurrent duplicate waits on it.
+    uow.session.execute(
+        sa.insert(IdempotencyRow),
+        [
+            {
+                "id": row_id, "caller": caller, "key": key, "method": method, "path": path,
+                "request_hash": fingerprint, "response_status": 0, "response_body": "", "created_at": now,
+                "expires_at": now + ttl,
+            }
+        ],
+    )  # fmt: skip
     status, body = execute(uow)
-    row.response_status = status
-    row.response_body = body
+    uow.session.execute(
+        sa.update(IdempotencyRow)
+        .where(IdempotencyRow.id == row_id)
+        .values(response_status=status, response_body=body)
+    )
     return StoredResponse(status=status, body=body, replayed=False)
 
 

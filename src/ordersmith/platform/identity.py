@@ -6,6 +6,8 @@ clear value shown once; ten failed logins lock an account; an admin must use TOT
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -331,24 +333,42 @@ def sign_in(
         raise
 
 
-@use_case
-def resolve_session(uow: UnitOfWork, *, token: str, settings: Settings) -> Principal | None:
-    """The principal behind a session cookie, sliding its idle expiry; None when unknown or expired."""
-    now = uow.now()
+@use_case(readonly=True)
+def _find_session(uow: UnitOfWork, *, token: str) -> tuple[SessionRow, UserRow] | None:
     found = uow.session.execute(
         sa.select(SessionRow, UserRow)
         .join(UserRow, UserRow.id == SessionRow.user_id)
         .where(SessionRow.token_hash == secrets.token_hash(token))
     ).first()
+    return None if found is None else (found[0], found[1])
+
+
+@use_case
+def _slide_session(uow: UnitOfWork, *, session_id: uuid.UUID, expires_at: datetime) -> None:
+    uow.session.execute(
+        sa.update(SessionRow)
+        .where(SessionRow.id == session_id)
+        .values(last_seen_at=uow.now(), expires_at=expires_at)
+    )
+
+
+def resolve_session(uow: UnitOfWork, *, token: str, settings: Settings) -> Principal | None:
+    """The principal behind a session cookie, sliding its idle expiry; None when unknown or expired.
+
+    A read per request; the expiry is moved forward (a write) at most every 30 seconds.
+    """
+    now = uow.now()
+    found = _find_session(uow, token=token)
     if found is None:
         return None
     session_row, user_row = found
     if session_row.expires_at <= now or not user_row.active:
-        uow.session.delete(session_row)
+        logout(uow, session_id=session_row.id)
         return None
-    if (now - session_row.last_seen_at).total_seconds() > 30:  # slide the expiry without a write per request
-        session_row.last_seen_at = now
-        session_row.expires_at = now + timedelta(minutes=settings.session_idle_minutes)
+    if (now - session_row.last_seen_at).total_seconds() > 30:
+        _slide_session(
+            uow, session_id=session_row.id, expires_at=now + timedelta(minutes=settings.session_idle_minutes)
+        )
     return Principal(
         kind="user",
         id=user_row.id,
@@ -456,6 +476,7 @@ def revoke_api_key(uow: UnitOfWork, *, key_id: uuid.UUID) -> ApiKey:
     row = uow.session.get(ApiKeyRow, key_id)
     if row is None:
         raise NotFound("no such API key")
+    api_key_cache.forget(row.id)
     if row.revoked_at is None:
         row.revoked_at = uow.now()
         uow.audit("api_key.revoked", object_type="api_key", object_id=str(row.id))
@@ -479,6 +500,49 @@ def list_api_keys(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([_api_key(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+
+
+class ApiKeyCache:
+    """Recently resolved API keys, kept for a few seconds so a busy integration does not cost a read per call.
+
+    Revoking through this process drops the key at once; a revocation made by another process (the CLI, another
+    API server) takes effect here within `ttl_s`.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, clear: str) -> Principal | None:
+        if self.ttl_s <= 0:
+            return None
+        digest = secrets.token_hash(clear)
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if entry[1] < time.monotonic():
+                del self._entries[digest]
+                return None
+            return entry[0]
+
+    def put(self, clear: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[secrets.token_hash(clear)] = (principal, time.monotonic() + self.ttl_s)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        with self._lock:
+            for digest in [d for d, (p, _) in self._entries.items() if p.id == key_id]:
+                del self._entries[digest]
+
+
+api_key_cache = ApiKeyCache(ttl_s=5.0)
 
 
 @use_case(readonly=True)

@@ -97,6 +97,23 @@ class NatsPublisher:
         self._loop.close()
 
 
+@use_case(readonly=True)
+def _any_pending(uow: UnitOfWork) -> bool:
+    now = uow.now()
+    found = uow.session.scalar(
+        sa.select(OutboxRow.id)
+        .where(OutboxRow.dispatched_at.is_(None))
+        .where(sa.or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now))
+        .limit(1)
+    )
+    return found is not None
+
+
+def dispatch_pending(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit: int = 100) -> int:
+    """Dispatch a batch when anything is pending (checked with a cheap read first)."""
+    return dispatch_batch(uow, nats=nats, limit=limit) if _any_pending(uow) else 0
+
+
 @use_case
 def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit: int = 100) -> int:
     """Claim undispatched events and hand each to every destination; returns how many were dispatched."""
@@ -172,7 +189,7 @@ class Relay:
             while not self._stop.is_set():
                 busy = 0
                 try:
-                    busy += dispatch_batch(uow, nats=nats)
+                    busy += dispatch_pending(uow, nats=nats)
                     busy += webhooks.deliver_due(uow, client=client, settings=self.settings)
                 except Exception:
                     log.exception("relay pass failed")
@@ -180,6 +197,8 @@ class Relay:
                 if not busy:
                     self._wake.wait(interval)
                     self._wake.clear()
+                    # Let commits that arrive together be dispatched together (one claim, not one per commit).
+                    self._stop.wait(self.settings.relay_batch_window_ms / 1000)
         finally:
             client.close()
             if nats is not None:

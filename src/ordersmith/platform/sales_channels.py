@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.kernel.errors import AlreadyExists, NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ordersmith.platform.access import Principal
@@ -77,8 +77,6 @@ def create_sales_channel(
         raise ValidationFailed.on("code", "2-40 lower-case letters, digits, '-' or '_'")
     if kind not in CHANNEL_KINDS:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(CHANNEL_KINDS)}")
-    if uow.session.scalar(sa.select(SalesChannelRow.id).where(SalesChannelRow.code == code)) is not None:
-        raise AlreadyExists(f"sales channel {code!r} exists")
     row = SalesChannelRow(
         id=new_id(),
         code=code,

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = 30
     session_cookie_secure: bool | None = None  # None: secure in production, not in development
+    api_key_cache_s: float = 5.0  # how long a resolved API key is trusted before it is read again
     lockout_threshold: int = 10
     lockout_minutes: int = 15
 
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
 
     relay_enabled: bool = True
     relay_poll_interval_ms: int = 200
+    relay_batch_window_ms: int = (
+        25  # after a wake-up, gather commits this long and dispatch them as one batch
+    )
     webhook_max_attempts: int = 8
     webhook_backoff_base_s: float = 2.0
     webhook_timeout_s: float = 10.0

@@ -381,8 +381,22 @@ def _send(client: httpx.Client, job: _Job) -> tuple[int | None, str | None, int]
         return None, f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
 
 
+@use_case(readonly=True)
+def _any_due(uow: UnitOfWork) -> bool:
+    now = uow.now()
+    found = uow.session.scalar(
+        sa.select(WebhookDeliveryRow.id)
+        .where(WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
+        .where(sa.or_(WebhookDeliveryRow.locked_until.is_(None), WebhookDeliveryRow.locked_until < now))
+        .limit(1)
+    )
+    return found is not None
+
+
 def deliver_due(uow: UnitOfWork, *, client: httpx.Client, settings: Settings, limit: int = 20) -> int:
     """Send due deliveries (outside any transaction) and record each attempt. Returns how many were tried."""
+    if not _any_due(uow):  # a cheap read first: most passes find nothing, and need no write lock
+        return 0
     jobs = _claim_due(uow, limit=limit, lease_s=settings.webhook_timeout_s + 30, settings=settings)
     for job in jobs:
         status_code, error, duration_ms = _send(client, job)

@@ -1,0 +1,208 @@
+"""Platform overhead: an authenticated, idempotent, audited POST that writes one row and one outbox event,
+against a bare FastAPI endpoint doing one INSERT with the raw driver. Both run as real uvicorn processes
+started by this benchmark, measured one after the other by the same load generator in the same run.
+
+    python -m bench.platform_overhead --db sqlite|postgres [--requests 3000] [--concurrency 16]
+
+Prints one figure per line (`name: value unit`) and a summary line. Goal: ratio >= 0.6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+from tests.support.server import free_port
+
+from ordersmith.platform import identity, migrate
+from ordersmith.platform.db import Actor, Database
+
+PG_ADMIN = os.environ.get("ORDERSMITH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _databases(kind: str, folder: Path) -> tuple[str, str]:
+    if kind == "sqlite":
+        return f"sqlite:///{folder}/ordersmith.db", f"sqlite:///{folder}/baseline.db"
+    return _pg_database("ordersmith_bench"), _pg_database("ordersmith_bench_baseline")
+
+
+def _prepare_baseline(url: str) -> None:
+    ddl = "CREATE TABLE bench_rows (id {uuid} PRIMARY KEY, code VARCHAR(40) NOT NULL, name VARCHAR(200) NOT NULL, created_at {ts} NOT NULL)"
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(ddl.format(uuid="CHAR(32)", ts="VARCHAR(40)"))
+    else:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(ddl.format(uuid="UUID", ts="TIMESTAMPTZ"))
+
+
+def _prepare_ordersmith(url: str) -> str:
+    migrate.upgrade(url)
+    db = Database(url)
+    key = identity.create_api_key(
+        db.unit_of_work(Actor.system("bench")), name="bench", scopes=["sales_channels:write"]
+    )
+    db.dispose()
+    return key.secret
+
+
+def _start(module: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            *(["--factory"] if module.endswith("create_app") else []),
+        ],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url + "/", timeout=0.5)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(log.read_text()[-2000:])
+
+
+async def _load(
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    prefix: str,
+    requests: int,
+    concurrency: int,
+    idempotent: bool,
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    counter = iter(range(requests))
+    failures: list[str] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in counter:
+            body = {"code": f"{prefix}{i}", "name": f"Bench channel {i}", "kind": "web", "division": "web"}
+            request_headers = {**headers, "Idempotency-Key": f"{prefix}-{i}"} if idempotent else headers
+            started = time.perf_counter()
+            response = await client.post(url + path, json=body, headers=request_headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 201:
+                failures.append(f"{response.status_code} {response.text[:200]}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[0]}")
+    return requests / elapsed, latencies
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-"))
+    ordersmith_url, baseline_url = _databases(args.db, folder)
+    _prepare_baseline(baseline_url)
+    key = _prepare_ordersmith(ordersmith_url)
+
+    baseline, base_url = _start(
+        "bench.baseline_app:app", {"BENCH_DATABASE_URL": baseline_url}, folder / "baseline.log"
+    )
+    ours, our_url = _start(
+        "ordersmith.app:create_app",
+        {"ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"},
+        folder / "ordersmith.log",
+    )
+    try:
+        warm = min(300, args.requests // 5)
+        asyncio.run(_load(base_url, "/rows", {}, "warm", warm, args.concurrency, False))
+        asyncio.run(
+            _load(
+                our_url,
+                "/api/v1/sales-channels",
+                {"Authorization": f"Bearer {key}"},
+                "warm",
+                warm,
+                args.concurrency,
+                True,
+            )
+        )
+        base_rps, base_lat = asyncio.run(
+            _load(base_url, "/rows", {}, "b", args.requests, args.concurrency, False)
+        )
+        our_rps, our_lat = asyncio.run(
+            _load(
+                our_url,
+                "/api/v1/sales-channels",
+                {"Authorization": f"Bearer {key}"},
+                "o",
+                args.requests,
+                args.concurrency,
+                True,
+            )
+        )
+    finally:
+        for process in (baseline, ours):
+            process.terminate()
+            process.wait(timeout=10)
+
+    ratio = our_rps / base_rps
+    print(f"database: {args.db}")
+    print(f"requests: {args.requests} per side")
+    print(f"concurrency: {args.concurrency} clients")
+    print(f"baseline_throughput: {base_rps:.0f} requests/s")
+    print(f"baseline_p50: {_percentile(base_lat, 50):.1f} ms")
+    print(f"baseline_p99: {_percentile(base_lat, 99):.1f} ms")
+    print(f"ordersmith_throughput: {our_rps:.0f} requests/s")
+    print(f"ordersmith_p50: {_percentile(our_lat, 50):.1f} ms")
+    print(f"ordersmith_p99: {_percentile(our_lat, 99):.1f} ms")
+    print(f"ratio: {ratio:.2f} (goal >= 0.6)")
+    print(
+        f"summary: platform_overhead {args.db} ordersmith {our_rps:.0f} req/s vs baseline {base_rps:.0f} req/s, "
+        f"ratio {ratio:.2f} -> {'meets' if ratio >= 0.6 else 'misses'} goal 0.6"
+    )
+
+
+if __name__ == "__main__":
+    main()
