@@ -43,7 +43,10 @@ def _databases(kind: str, folder: Path) -> tuple[str, str]:
 
 
 def _prepare_baseline(url: str) -> None:
-    ddl = "CREATE TABLE bench_rows (id {uuid} PRIMARY KEY, code VARCHAR(40) NOT NULL, name VARCHAR(200) NOT NULL, created_at {ts} NOT NULL)"
+    ddl = (
+        "CREATE TABLE bench_rows (id {uuid} PRIMARY KEY, code VARCHAR(40) NOT NULL, name VARCHAR(200) NOT NULL, "
+        "created_at {ts} NOT NULL)"
+    )
     if url.startswith("sqlite"):
         import sqlite3
 
