@@ -2,7 +2,7 @@
 against a bare FastAPI endpoint doing one INSERT with the raw driver. Both run as real uvicorn processes
 started by this benchmark, measured one after the other by the same load generator in the same run.
 
-    python -m bench.platform_overhead --db sqlite|postgres [--requests 3000] [--concurrency 16]
+    python -m bench.platform_overhead --db sqlite|postgres [--requests 2000] [--concurrency 16] [--rounds 3]
 
 Prints one figure per line (`name: value unit`) and a summary line. Goal: ratio >= 0.6.
 """
@@ -140,8 +140,11 @@ def _percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per side; medians are reported"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-"))
@@ -157,42 +160,45 @@ def main() -> None:
         {"ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"},
         folder / "ordersmith.log",
     )
+    auth = {"Authorization": f"Bearer {key}"}
+    base_runs: list[tuple[float, list[float]]] = []
+    our_runs: list[tuple[float, list[float]]] = []
     try:
         warm = min(300, args.requests // 5)
         asyncio.run(_load(base_url, "/rows", {}, "warm", warm, args.concurrency, False))
-        asyncio.run(
-            _load(
-                our_url,
-                "/api/v1/sales-channels",
-                {"Authorization": f"Bearer {key}"},
-                "warm",
-                warm,
-                args.concurrency,
-                True,
+        asyncio.run(_load(our_url, "/api/v1/sales-channels", auth, "warm", warm, args.concurrency, True))
+        for round_no in range(args.rounds):
+            # alternate the sides so that drift on a shared machine hits both alike
+            base_runs.append(
+                asyncio.run(
+                    _load(base_url, "/rows", {}, f"b{round_no}-", args.requests, args.concurrency, False)
+                )
             )
-        )
-        base_rps, base_lat = asyncio.run(
-            _load(base_url, "/rows", {}, "b", args.requests, args.concurrency, False)
-        )
-        our_rps, our_lat = asyncio.run(
-            _load(
-                our_url,
-                "/api/v1/sales-channels",
-                {"Authorization": f"Bearer {key}"},
-                "o",
-                args.requests,
-                args.concurrency,
-                True,
+            our_runs.append(
+                asyncio.run(
+                    _load(
+                        our_url,
+                        "/api/v1/sales-channels",
+                        auth,
+                        f"o{round_no}-",
+                        args.requests,
+                        args.concurrency,
+                        True,
+                    )
+                )
             )
-        )
     finally:
         for process in (baseline, ours):
             process.terminate()
             process.wait(timeout=10)
 
+    base_rps = statistics.median(r for r, _ in base_runs)
+    our_rps = statistics.median(r for r, _ in our_runs)
+    base_lat = [x for _, lat in base_runs for x in lat]
+    our_lat = [x for _, lat in our_runs for x in lat]
     ratio = our_rps / base_rps
     print(f"database: {args.db}")
-    print(f"requests: {args.requests} per side")
+    print(f"requests: {args.requests} per side per round, {args.rounds} rounds (median throughput)")
     print(f"concurrency: {args.concurrency} clients")
     print(f"baseline_throughput: {base_rps:.0f} requests/s")
     print(f"baseline_p50: {_percentile(base_lat, 50):.1f} ms")

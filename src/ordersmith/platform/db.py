@@ -237,6 +237,16 @@ class UnitOfWork:
         if exc_type is None and events:
             self.db.committed(events)
 
+    def insert_unique(self, table: type[Base], row: Base, detail: str) -> None:
+        """INSERT one new row with a Core statement (no ORM flush); a unique violation becomes AlreadyExists."""
+        values = {c.key: getattr(row, c.key) for c in sa.inspect(table).column_attrs}
+        try:
+            self.session.execute(sa.insert(table.__table__), [values])  # type: ignore[arg-type]
+        except IntegrityError as exc:
+            if _unique_violation(exc):
+                raise AlreadyExists(detail) from exc
+            raise
+
     def flush_unique(self, detail: str) -> None:
         """Flush, turning a unique-constraint violation (a concurrent duplicate) into AlreadyExists (409)."""
         try:
@@ -253,7 +263,7 @@ class UnitOfWork:
         event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id())
         # A Core INSERT: cheaper than an ORM object, and these rows are never read back in the transaction.
         self.session.execute(
-            sa.insert(OutboxRow),
+            sa.insert(OutboxRow.__table__),  # type: ignore[arg-type]
             [
                 {
                     "id": event.id,
@@ -280,7 +290,7 @@ class UnitOfWork:
         from ordersmith.platform.tables import AuditRow
 
         self.session.execute(
-            sa.insert(AuditRow),
+            sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
             [
                 {
                     "id": new_id(),
@@ -329,7 +339,7 @@ def use_case(
                     with uow:
                         return func(uow, *args, **kwargs)
                 except IntegrityError as exc:
-                    if _unique_violation(exc) and "idempotency" not in str(exc.orig).lower():
+                    if _unique_violation(exc):
                         # A concurrent duplicate slipped past the service's own check: answer 409, not 500.
                         raise AlreadyExists("a record with the same unique value already exists") from exc
                     raise

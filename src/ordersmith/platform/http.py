@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import anyio
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -286,8 +287,12 @@ def check_csrf(request: Request, principal: Principal) -> None:
         raise Forbidden("missing or wrong CSRF token", header=CSRF_HEADER)
 
 
-def authorize(request: Request) -> Principal:
-    """The API's guard: authenticate, then check the scope the matched route declares."""
+async def authorize(request: Request) -> Principal:
+    """The API's guard: authenticate, then check the scope the matched route declares.
+
+    A key already in the cache is checked on the event loop; anything that needs the database goes to a worker
+    thread, so the loop never waits on I/O.
+    """
     route = request.scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
     scope = extra.get(SCOPE_KEY)
@@ -295,15 +300,38 @@ def authorize(request: Request) -> Principal:
         raise Forbidden("this operation declares no scope, so it is closed")
     if scope == PUBLIC:
         return ANONYMOUS
+    principal = _cached_principal(request)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
+    _check(request, principal, scope)
+    return principal
+
+
+def _cached_principal(request: Request) -> Principal | None:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    principal = identity.api_key_cache.get(token.strip())
+    if principal is not None:
+        request.state.principal = principal
+    return principal
+
+
+def _authenticate_and_touch(request: Request, scope: str) -> Principal:
     principal = authenticate(request)
-    if not principal.authenticated:
-        raise NotAuthenticated("authentication required: an API key or a console session")
-    check_csrf(request, principal)
-    principal.require(scope)
+    _check(request, principal, scope)
     if getattr(request.state, "api_key_stale", False) and principal.id is not None:
         # Last-used time is recorded only for calls that were let through: a refused call writes nothing.
         identity.touch_api_key(unit_of_work(request), key_id=principal.id)
     return principal
+
+
+def _check(request: Request, principal: Principal, scope: str) -> None:
+    if not principal.authenticated:
+        raise NotAuthenticated("authentication required: an API key or a console session")
+    check_csrf(request, principal)
+    principal.require(scope)
 
 
 def unit_of_work(request: Request) -> UnitOfWork:

@@ -1,8 +1,8 @@
 """Idempotency keys: a creating request retried with the same key runs once and replays its first response.
 
-Invariant: (caller, key) is unique in the database. The key row is inserted before the work runs, in the same
-transaction, so a concurrent duplicate waits on the unique index (PostgreSQL) or on the write lock (SQLite) and
-then replays the stored response. A different body under the same key is refused with 409. A request that
+Invariant: (caller, key) is unique in the database. The key row is inserted (`ON CONFLICT DO NOTHING`) before
+the work runs, in the same transaction, so a concurrent duplicate waits on the unique index (PostgreSQL) or on the
+write lock (SQLite) and then replays the stored response. A different body under the same key is refused with 409. A request that
 fails stores nothing, so retrying it runs it again.
 """
 
@@ -16,9 +16,10 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ordersmith.kernel.errors import IdempotencyKeyReused, ValidationFailed
+from ordersmith.kernel.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.tables import IdempotencyRow
@@ -46,6 +47,22 @@ def check_key(key: str) -> str:
     return key
 
 
+def _claim(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """INSERT the key row unless (caller, key) exists; True when this transaction now owns the key.
+
+    On PostgreSQL a concurrent transaction holding the same key makes this wait until it ends.
+    """
+    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
+    table = IdempotencyRow.__table__
+    statement = (
+        insert(table)  # type: ignore[arg-type]
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["caller", "key"])
+        .returning(table.c.id)
+    )
+    return uow.session.execute(statement).first() is not None
+
+
 @use_case
 def _run_once(
     uow: UnitOfWork,
@@ -59,38 +76,40 @@ def _run_once(
     execute: Callable[[UnitOfWork], tuple[int, str]],
 ) -> StoredResponse:
     now = uow.now()
-    existing = uow.session.scalar(
-        sa.select(IdempotencyRow).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
-    )
-    if existing is not None and existing.expires_at <= now:
-        uow.session.delete(existing)
-        uow.session.flush()
-        existing = None
-    if existing is not None:
+    row_id = new_id()
+    values = {
+        "id": row_id, "caller": caller, "key": key, "method": method, "path": path, "request_hash": fingerprint,
+        "response_status": 0, "response_body": "", "created_at": now, "expires_at": now + ttl,
+    }  # fmt: skip
+    for _ in range(3):
+        if _claim(uow, values):
+            status, body = execute(uow)
+            uow.session.execute(
+                sa.update(IdempotencyRow)
+                .where(IdempotencyRow.id == row_id)
+                .values(response_status=status, response_body=body)
+            )
+            return StoredResponse(status=status, body=body, replayed=False)
+        existing = uow.session.execute(
+            sa.select(
+                IdempotencyRow.id,
+                IdempotencyRow.request_hash,
+                IdempotencyRow.response_status,
+                IdempotencyRow.response_body,
+                IdempotencyRow.expires_at,
+            ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
+        ).first()
+        if existing is None:
+            continue  # the holder rolled back or the row was purged meanwhile: claim again
+        if existing.expires_at <= now:
+            uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.id == existing.id))
+            continue
         if existing.request_hash != fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request; use a new key for a new request"
             )
         return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
-    row_id = new_id()
-    # Claim the key now (a Core INSERT, executed at once): a concurrent duplicate waits on it.
-    uow.session.execute(
-        sa.insert(IdempotencyRow),
-        [
-            {
-                "id": row_id, "caller": caller, "key": key, "method": method, "path": path,
-                "request_hash": fingerprint, "response_status": 0, "response_body": "", "created_at": now,
-                "expires_at": now + ttl,
-            }
-        ],
-    )  # fmt: skip
-    status, body = execute(uow)
-    uow.session.execute(
-        sa.update(IdempotencyRow)
-        .where(IdempotencyRow.id == row_id)
-        .values(response_status=status, response_body=body)
-    )
-    return StoredResponse(status=status, body=body, replayed=False)
+    raise IdempotencyInProgress("this Idempotency-Key could not be claimed; retry the request")
 
 
 def run_idempotent(
@@ -112,23 +131,9 @@ def run_idempotent(
         IdempotencyKeyReused: the key was used before with a different request.
     """
     check_key(key)
-    for _ in range(3):
-        try:
-            return _run_once(
-                uow,
-                caller=caller,
-                key=key,
-                method=method,
-                path=path,
-                fingerprint=fingerprint,
-                ttl=ttl,
-                execute=execute,
-            )
-        except IntegrityError as exc:
-            # Lost the race for the key: the winner has committed, so the next pass replays its response.
-            if "idempotency" not in str(exc.orig).lower():
-                raise
-    raise AssertionError("idempotency key could be neither claimed nor read")
+    return _run_once(
+        uow, caller=caller, key=key, method=method, path=path, fingerprint=fingerprint, ttl=ttl, execute=execute
+    )
 
 
 @use_case

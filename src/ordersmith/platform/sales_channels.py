@@ -88,8 +88,8 @@ def create_sales_channel(
         created_at=uow.now(),
         version=1,
     )
-    uow.session.add(row)
-    uow.flush_unique(f"sales channel {code!r} exists")
+    # A Core INSERT of the new row: the hot path of integrations creating records skips the ORM flush.
+    uow.insert_unique(SalesChannelRow, row, f"sales channel {code!r} exists")
     uow.audit(
         "sales_channel.created", object_type="sales_channel", object_id=str(row.id), after=_snapshot(row)
     )
