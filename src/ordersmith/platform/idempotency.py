@@ -2,8 +2,8 @@
 
 Invariant: (caller, key) is unique in the database. The key row is inserted (`ON CONFLICT DO NOTHING`) before
 the work runs, in the same transaction, so a concurrent duplicate waits on the unique index (PostgreSQL) or on the
-write lock (SQLite) and then replays the stored response. A different body under the same key is refused with 409. A request that
-fails stores nothing, so retrying it runs it again.
+write lock (SQLite) and then replays the stored response. A different body under the same key is refused with 409.
+A request that fails stores nothing, so retrying it runs it again.
 """
 
 from __future__ import annotations
@@ -132,7 +132,14 @@ def run_idempotent(
     """
     check_key(key)
     return _run_once(
-        uow, caller=caller, key=key, method=method, path=path, fingerprint=fingerprint, ttl=ttl, execute=execute
+        uow,
+        caller=caller,
+        key=key,
+        method=method,
+        path=path,
+        fingerprint=fingerprint,
+        ttl=ttl,
+        execute=execute,
     )
 
 

@@ -128,27 +128,31 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
             .with_for_update(skip_locked=True)
         )
     )
-    done = 0
+    dispatched: list[Event] = []
     for row in rows:
         event = to_event(row)
-        savepoint = uow.session.begin_nested()
+        handlers = [handler for pattern, handler in _subscribers if matches(event.type, pattern)]
         try:
-            for pattern, handler in list(_subscribers):
-                if matches(event.type, pattern):
-                    handler(uow, event)
-            webhooks.enqueue_deliveries(uow, row)
-            if nats is not None:
-                nats.publish(event)
-            savepoint.commit()
-            row.dispatched_at = now
-            done += 1
+            if handlers or nats is not None:
+                # A savepoint per event only where something can fail: a failing handler's writes are undone
+                # and the event waits for its retry, while the rest of the batch goes on.
+                with uow.session.begin_nested():
+                    for handler in handlers:
+                        handler(uow, event)
+                    if nats is not None:
+                        nats.publish(event)
+            dispatched.append(event)
         except Exception as exc:
-            savepoint.rollback()
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
             row.next_attempt_at = now + timedelta(seconds=min(2**row.attempts, 300))
             log.warning("event %s (%s) not dispatched: %s", event.id, event.type, row.last_error)
-    return done
+    webhooks.enqueue_deliveries(uow, dispatched)
+    if dispatched:
+        uow.session.execute(
+            sa.update(OutboxRow).where(OutboxRow.id.in_([e.id for e in dispatched])).values(dispatched_at=now)
+        )
+    return len(dispatched)
 
 
 class Relay:

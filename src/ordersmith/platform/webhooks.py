@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.kernel.errors import NotFound, ValidationFailed
-from ordersmith.kernel.events import matches
+from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ordersmith.platform import secrets
@@ -235,35 +237,33 @@ def list_attempts(
 # --- used by the relay -------------------------------------------------------------------------------------
 
 
-def enqueue_deliveries(uow: UnitOfWork, event: OutboxRow) -> int:
-    """Create one pending delivery per active subscription that wants this event (inside the relay's tx)."""
-    subscriptions = uow.session.scalars(
-        sa.select(WebhookSubscriptionRow).where(WebhookSubscriptionRow.active.is_(True))
-    )
-    count = 0
-    for sub in subscriptions:
-        if not any(matches(event.type, pattern) for pattern in sub.event_types):
-            continue
-        exists = uow.session.scalar(
-            sa.select(WebhookDeliveryRow.id).where(
-                WebhookDeliveryRow.subscription_id == sub.id, WebhookDeliveryRow.event_id == event.id
-            )
+def enqueue_deliveries(uow: UnitOfWork, events: list[Event]) -> int:
+    """Create one pending delivery per (active subscription, event it wants), inside the relay's transaction.
+
+    Idempotent: a delivery that exists already (an event dispatched twice after a crash) is not created again.
+    """
+    if not events:
+        return 0
+    subscriptions = uow.session.execute(
+        sa.select(WebhookSubscriptionRow.id, WebhookSubscriptionRow.event_types).where(
+            WebhookSubscriptionRow.active.is_(True)
         )
-        if exists is None:
-            uow.session.add(
-                WebhookDeliveryRow(
-                    id=new_id(),
-                    subscription_id=sub.id,
-                    event_id=event.id,
-                    event_type=event.type,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=uow.now(),
-                    created_at=uow.now(),
-                )
-            )
-            count += 1
-    return count
+    ).all()
+    now = uow.now()
+    rows = [
+        {"id": new_id(), "subscription_id": sub.id, "event_id": event.id, "event_type": event.type,
+         "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for event in events
+        for sub in subscriptions
+        if any(matches(event.type, pattern) for pattern in sub.event_types)
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    table = WebhookDeliveryRow.__table__
+    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])  # type: ignore[arg-type]
+    uow.session.execute(statement, rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
