@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -343,6 +344,8 @@ def unit_of_work(request: Request) -> UnitOfWork:
 
 
 def encode(body: Any) -> str:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json()  # pydantic's own serializer: much faster than the generic encoder
     return json.dumps(jsonable_encoder(body), separators=(",", ":"))
 
 
@@ -367,7 +370,7 @@ def created(
         method=request.method,
         path=request.url.path,
         fingerprint=idempotency.request_fingerprint(
-            request.method, request.url.path, jsonable_encoder(payload)
+            request.method, request.url.path, payload
         ),
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         execute=lambda joined: (status_code, encode(execute(joined))),
