@@ -63,6 +63,10 @@ class Base(DeclarativeBase):
 
 
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return (
+            True  # the server restarted or dropped us: the pool has discarded the connection, try a fresh one
+        )
     if isinstance(exc, DBAPIError):
         orig = exc.orig
         sqlstate = getattr(orig, "sqlstate", None)
@@ -71,6 +75,12 @@ def _retryable(exc: BaseException) -> bool:
         if isinstance(exc, OperationalError) and "database is locked" in str(orig):
             return True
     return False
+
+
+@functools.cache
+def _insert_statement(table: type[Base]) -> sa.Insert:
+    """One Core INSERT per table, built once and reused (its compiled form stays in the statement cache)."""
+    return sa.insert(table.__table__)  # type: ignore[arg-type]
 
 
 def _unique_violation(exc: IntegrityError) -> bool:
@@ -104,7 +114,9 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, pool_recycle=1800
+    )  # no ping: see _retryable
 
 
 @dataclass(frozen=True)
@@ -237,11 +249,20 @@ class UnitOfWork:
         if exc_type is None and events:
             self.db.committed(events)
 
+    def execute_core(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
+        """Run a Core statement on this transaction's connection, skipping the ORM's execution machinery.
+
+        For hot-path writes (audit, outbox, idempotency) that never need ORM objects back.
+        """
+        return self.session.connection().execute(statement, params)
+
     def insert_unique(self, table: type[Base], row: Base, detail: str) -> None:
         """INSERT one new row with a Core statement (no ORM flush); a unique violation becomes AlreadyExists."""
         values = {c.key: getattr(row, c.key) for c in sa.inspect(table).column_attrs}
         try:
-            self.session.execute(sa.insert(table.__table__), [values])  # type: ignore[arg-type]
+            self.execute_core(sa.insert(table.__table__), values)  # type: ignore[arg-type]
         except IntegrityError as exc:
             if _unique_violation(exc):
                 raise AlreadyExists(detail) from exc
@@ -262,17 +283,15 @@ class UnitOfWork:
 
         event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id())
         # A Core INSERT: cheaper than an ORM object, and these rows are never read back in the transaction.
-        self.session.execute(
-            sa.insert(OutboxRow.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "payload": payload,
-                    "occurred_at": event.occurred_at,
-                    "attempts": 0,
-                }
-            ],
+        self.execute_core(
+            _insert_statement(OutboxRow),
+            {
+                "id": event.id,
+                "type": event.type,
+                "payload": payload,
+                "occurred_at": event.occurred_at,
+                "attempts": 0,
+            },
         )
         self._events.append(event)
         return event
@@ -289,23 +308,21 @@ class UnitOfWork:
         """Append an audit row (actor, action, object, before/after, time, origin) in this transaction."""
         from ordersmith.platform.tables import AuditRow
 
-        self.session.execute(
-            sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "id": new_id(),
-                    "actor_kind": self.actor.kind,
-                    "actor_id": str(self.actor.id) if self.actor.id else None,
-                    "actor_label": self.actor.label,
-                    "action": action,
-                    "object_type": object_type,
-                    "object_id": object_id,
-                    "before": before,
-                    "after": after,
-                    "at": self.now(),
-                    "origin": self.actor.origin,
-                }
-            ],
+        self.execute_core(
+            _insert_statement(AuditRow),
+            {
+                "id": new_id(),
+                "actor_kind": self.actor.kind,
+                "actor_id": str(self.actor.id) if self.actor.id else None,
+                "actor_label": self.actor.label,
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "before": before,
+                "after": after,
+                "at": self.now(),
+                "origin": self.actor.origin,
+            },
         )
 
 

@@ -369,9 +369,7 @@ def created(
         key=key,
         method=request.method,
         path=request.url.path,
-        fingerprint=idempotency.request_fingerprint(
-            request.method, request.url.path, payload
-        ),
+        fingerprint=idempotency.request_fingerprint(request.method, request.url.path, payload),
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         execute=lambda joined: (status_code, encode(execute(joined))),
     )

@@ -8,6 +8,7 @@ A request that fails stores nothing, so retrying it runs it again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -47,20 +48,30 @@ def check_key(key: str) -> str:
     return key
 
 
+@functools.cache
+def _claim_statement(dialect: str) -> sa.Executable:
+    table = IdempotencyRow.__table__
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["caller", "key"])
+        .returning(table.c.id)
+    )
+
+
+_STORE_RESPONSE = (
+    sa.update(IdempotencyRow.__table__)  # type: ignore[arg-type]
+    .where(IdempotencyRow.__table__.c.id == sa.bindparam("row_id"))
+    .values(response_status=sa.bindparam("status"), response_body=sa.bindparam("body"))
+)
+
+
 def _claim(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     """INSERT the key row unless (caller, key) exists; True when this transaction now owns the key.
 
     On PostgreSQL a concurrent transaction holding the same key makes this wait until it ends.
     """
-    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
-    table = IdempotencyRow.__table__
-    statement = (
-        insert(table)  # type: ignore[arg-type]
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["caller", "key"])
-        .returning(table.c.id)
-    )
-    return uow.session.execute(statement).first() is not None
+    return uow.execute_core(_claim_statement(uow.dialect), values).first() is not None
 
 
 @use_case
@@ -84,11 +95,7 @@ def _run_once(
     for _ in range(3):
         if _claim(uow, values):
             status, body = execute(uow)
-            uow.session.execute(
-                sa.update(IdempotencyRow)
-                .where(IdempotencyRow.id == row_id)
-                .values(response_status=status, response_body=body)
-            )
+            uow.execute_core(_STORE_RESPONSE, {"row_id": row_id, "status": status, "body": body})
             return StoredResponse(status=status, body=body, replayed=False)
         existing = uow.session.execute(
             sa.select(
