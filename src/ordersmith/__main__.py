@@ -1,0 +1,5 @@
+"""`python -m ordersmith` is the same as the `ordersmith` command."""
+
+from ordersmith.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""The `ordersmith` command against real databases: it works, and every failure is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from ordersmith.platform import identity
+from ordersmith.platform.db import Database, UnitOfWork
+from ordersmith.platform.settings import Settings
+from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
+from tests.builders import make_channel
+
+
+def run(db_url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ordersmith", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "ORDERSMITH_DATABASE_URL": db_url,
+            "ORDERSMITH_ENV": "test",
+            "COLUMNS": "200",
+            **env,
+        },
+        timeout=60,
+        check=False,
+    )
+
+
+def _count(db: Database, table: type) -> int:
+    with db.session() as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+def test_users_create_reads_the_password_from_stdin(db_url: str, uow: UnitOfWork):
+    result = run(db_url, "users", "create", "pat@example.com", "--role", "manager", stdin="a long password\n")
+    assert result.returncode == 0, result.stderr
+    assert "created pat@example.com (manager)" in result.stdout
+    assert "a long password" not in result.stdout
+    user = identity.find_user_by_email(uow, email="pat@example.com")
+    assert user is not None and user.role == "manager"
+
+
+def test_users_create_generates_and_prints_a_password_once(db_url: str, uow: UnitOfWork, db: Database):
+    result = run(db_url, "users", "create", "sam@example.com", "--role", "agent", "--generate")
+    assert result.returncode == 0, result.stderr
+    password = result.stdout.strip().splitlines()[-1]
+    assert len(password) >= 15
+    session = identity.sign_in(
+        uow,
+        email="sam@example.com",
+        password=password,
+        totp_code=None,
+        settings=Settings(_env_file=None),  # type: ignore[call-arg]
+    )
+    assert session.user.email == "sam@example.com"
+
+
+def test_a_bad_role_is_one_line_on_stderr_with_a_non_zero_exit_and_nothing_written(db_url: str, db: Database):
+    result = run(db_url, "users", "create", "pat@example.com", "--role", "owner", stdin="a long password\n")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: role")
+    assert "Traceback" not in result.stderr
+    assert _count(db, UserRow) == 0
+
+
+def test_reset_password_for_an_unknown_user_fails_cleanly(db_url: str):
+    result = run(db_url, "users", "reset-password", "ghost@example.com", stdin="a long password\n")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no user with e-mail ghost@example.com"
+
+
+def test_api_keys_create_prints_the_key_once_and_revoke_by_prefix_works(db_url: str, uow: UnitOfWork):
+    make_channel(uow, code="amazon-us", kind="marketplace", division="marketplace")
+    created = run(
+        db_url,
+        "api-keys",
+        "create",
+        "--name",
+        "amazon",
+        "--scope",
+        "sales_channels:read",
+        "--scope",
+        "events:read",
+        "--channel",
+        "amazon-us",
+    )
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().splitlines()[-1]
+    resolved = identity.resolve_api_key(uow, clear=secret)
+    assert resolved is not None and resolved[0].scopes == frozenset({"sales_channels:read", "events:read"})
+    revoked = run(db_url, "api-keys", "revoke", secret[:12])
+    assert revoked.returncode == 0, revoked.stderr
+    assert identity.resolve_api_key(uow, clear=secret) is None
+
+
+def test_an_unknown_scope_is_refused_and_no_key_is_made(db_url: str, db: Database):
+    result = run(db_url, "api-keys", "create", "--name", "x", "--scope", "orders:everything")
+    assert result.returncode == 2 and result.stderr.startswith("error: scopes")
+    assert _count(db, ApiKeyRow) == 0
+
+
+def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
+    first = subprocess.run(
+        [sys.executable, "-m", "ordersmith", "demo", "load"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url},
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    counts = (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow))
+    assert counts == (7, 5, 5)
+    assert (tmp_path / "var" / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
+    second = subprocess.run(
+        [sys.executable, "-m", "ordersmith", "demo", "load"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url},
+        check=False,
+    )
+    assert second.returncode == 0 and "already there" in second.stdout
+    assert (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow)) == counts
+
+
+def test_production_with_development_secrets_refuses_to_start(db_url: str):
+    result = run(db_url, "serve", ORDERSMITH_ENV="production")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: refusing to start in production: ORDERSMITH_SECRET_KEY")
