@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import uuid
@@ -16,7 +17,8 @@ _template_lock = threading.Lock()
 _template_ready: dict[str, bool] = {}
 _sqlite_template: dict[str, bytes] = {}
 
-TEMPLATE = "ordersmith_test_template"
+# One template per test process, so two test runs on one server (a developer's and CI's) never collide.
+TEMPLATE = f"ordersmith_test_template_{os.getpid()}"
 
 
 def postgres_url() -> str:
@@ -51,10 +53,19 @@ def fresh_postgres() -> str:
                 conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
             migrate.upgrade(_with_db(base, TEMPLATE))
             _template_ready[base] = True
+            atexit.register(_drop_template, base)
     name = f"ordersmith_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_dsn(base), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
     return _with_db(base, name)
+
+
+def _drop_template(base: str) -> None:
+    try:
+        with psycopg.connect(_dsn(base), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+    except psycopg.Error:
+        pass  # best effort at exit
 
 
 def drop_postgres(url: str) -> None:
