@@ -13,7 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 DEV_VAULT_KEY = "dev-insecure-vault-key-change-me"
-DEV_WEBHOOK_SECRET = "dev-insecure-webhook-secret"  # noqa: S105 - refused in production
 
 
 class ProductionMisconfigured(RuntimeError):
