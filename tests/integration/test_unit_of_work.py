@@ -95,3 +95,47 @@ def test_concurrent_writers_serialise_and_none_is_lost(db: Database):
     assert errors == []
     with db.session() as session:
         assert session.get(SalesChannelRow, channel.id).version == 81  # type: ignore[union-attr]
+
+
+def test_a_deadlock_is_retried_until_both_use_cases_commit(db: Database):
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has a single writer: two transactions cannot deadlock")
+    # given two rows that two use cases lock in opposite orders, meeting at a barrier in between
+    uow = db.unit_of_work(Actor.system("test"))
+    first, second = make_channel(uow, code="first"), make_channel(uow, code="second")
+    barrier = threading.Barrier(2, timeout=5)
+    attempts: list[str] = []
+
+    @use_case
+    def lock_both(uow: UnitOfWork, *, order: tuple[object, object], name: str) -> None:
+        attempts.append(name)
+        for position, channel_id in enumerate(order):
+            row = uow.session.get(SalesChannelRow, channel_id, with_for_update=True)
+            assert row is not None
+            row.version += 1
+            if position == 0 and attempts.count(name) == 1:
+                barrier.wait()  # only the first attempt waits, so the retry runs free
+
+    errors: list[BaseException] = []
+
+    def run(order: tuple[object, object], name: str) -> None:
+        try:
+            lock_both(db.unit_of_work(Actor.system(name)), order=order, name=name)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=((first.id, second.id), "a")),
+        threading.Thread(target=run, args=((second.id, first.id), "b")),
+    ]
+    # when
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then PostgreSQL aborted one as a deadlock victim, the unit of work retried it, and both committed
+    assert errors == []
+    assert len(attempts) == 3
+    with db.session() as session:
+        versions = [session.get(SalesChannelRow, c.id).version for c in (first, second)]  # type: ignore[union-attr]
+    assert versions == [3, 3]
