@@ -10,16 +10,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from ordersmith import __version__
 from ordersmith.console import routes as console_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
+from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
 from ordersmith.platform.event_stream import EventHub
-from ordersmith.platform.http import BodySizeLimit, SecurityHeaders, authorize, install_error_handlers
+from ordersmith.platform.http import (
+    SCOPE_KEY,
+    SESSION_COOKIE,
+    BodySizeLimit,
+    SecurityHeaders,
+    authorize,
+    install_error_handlers,
+)
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
@@ -27,6 +37,32 @@ from ordersmith.platform.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+
+
+def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the two ways to authenticate and, per operation, the scope it requires."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "An Ordersmith API key: `osk_…`"},
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "Console session from POST /api/v1/auth/login; writes also need X-CSRF-Token",
+        },
+    }
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            scope = operation.get(SCOPE_KEY)
+            if scope and scope != PUBLIC:
+                operation["security"] = [{"apiKey": []}, {"session": []}]
+                operation["description"] = (
+                    operation.get("description", "") + f"\n\nRequires scope `{scope}`."
+                ).strip()
+    app.openapi_schema = schema
+    return schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Order management for retailers who sell through many channels at once.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=None,  # served by the console from the installed swagger-ui-bundle, no CDN
+        docs_url=None,  # served by the console from the installed swagger-ui-bundle-v2, no CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -77,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(platform_routes.router)
     app.include_router(api)
     console_routes.mount(app)
+    app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -104,3 +104,13 @@ def test_bad_credentials_are_401(client: TestClient, header: str):
     response = client.get("/api/v1/sales-channels", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_openapi_describes_how_to_authenticate_each_operation(client: TestClient):
+    spec = client.get("/api/v1/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"apiKey", "session"}
+    for method, path, operation in _operations(client):
+        if (method, path) in PUBLIC_OPERATIONS:
+            assert "security" not in operation
+        else:
+            assert operation["security"] == [{"apiKey": []}, {"session": []}], f"{method} {path}"

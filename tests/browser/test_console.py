@@ -93,3 +93,14 @@ def test_an_admin_creates_an_api_key_and_sees_it_once(page, server: Server, fixt
     ] == ["events:read"]
     page.goto("/admin/api-keys")
     assert secret not in page.content()
+
+
+def test_the_api_docs_render_from_local_assets_with_authentication_described(page, server: Server):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto("/api/docs")
+    page.wait_for_selector('[data-path="/api/v1/sales-channels"]')
+    assert page.is_visible("button.authorize")
+    assert all(url.startswith(server.url) for url in requests), [
+        u for u in requests if not u.startswith(server.url)
+    ]

@@ -245,8 +245,17 @@ def unlock_user(request: Request, user_id: str, csrf_token: Annotated[str, Form(
 @router.get("/admin/api-keys")
 def api_keys_page(request: Request) -> Response:
     principal = _principal(request, "api_keys:read")
-    keys = identity.list_api_keys(unit_of_work(request), limit=500).items
-    return _render(request, "api_keys.html", principal, keys=keys, scopes=SCOPES)
+    return _render(request, "api_keys.html", principal, **_api_key_listing(request, principal))
+
+
+def _api_key_listing(request: Request, principal: Principal) -> dict[str, Any]:
+    uow = unit_of_work(request)
+    channels = list_sales_channels(uow, principal=principal, limit=500).items
+    return {
+        "keys": identity.list_api_keys(uow, limit=500).items,
+        "scopes": SCOPES,
+        "channel_codes": {c.id: c.code for c in channels},
+    }
 
 
 @router.post("/admin/api-keys")
@@ -263,12 +272,11 @@ def create_api_key(
     try:
         new = identity.create_api_key(uow, name=name, scopes=scopes, channel_code=channel or None)
     except OrdersmithError as exc:
-        keys = identity.list_api_keys(uow, limit=500).items
-        return _render(
-            request, "api_keys.html", principal, status=exc.status, keys=keys, scopes=SCOPES, error=exc.detail
-        )
-    keys = identity.list_api_keys(uow, limit=500).items
-    return _render(request, "api_keys.html", principal, status=201, keys=keys, scopes=SCOPES, new_key=new)
+        listing = _api_key_listing(request, principal)
+        return _render(request, "api_keys.html", principal, status=exc.status, error=exc.detail, **listing)
+    return _render(
+        request, "api_keys.html", principal, status=201, new_key=new, **_api_key_listing(request, principal)
+    )
 
 
 @router.post("/admin/api-keys/{key_id}/revoke")
@@ -281,7 +289,7 @@ def revoke_api_key(request: Request, key_id: str, csrf_token: Annotated[str, For
 
 @router.get("/api/docs")
 def api_docs() -> HTMLResponse:
-    """Interactive API docs, served from the installed swagger-ui-bundle package (no CDN)."""
+    """Interactive API docs, served from the installed swagger-ui-bundle-v2 package (no CDN)."""
     return HTMLResponse((HERE / "templates" / "api_docs.html").read_text())
 
 
