@@ -5,11 +5,17 @@ import pytest
 import sqlalchemy as sa
 
 from ordersmith.kernel.clock import FixedClock
-from ordersmith.kernel.errors import AccountLocked, AlreadyExists, NotAuthenticated, ValidationFailed
+from ordersmith.kernel.errors import (
+    AccountLocked,
+    AlreadyExists,
+    Forbidden,
+    NotAuthenticated,
+    ValidationFailed,
+)
 from ordersmith.platform import identity
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
-from ordersmith.platform.tables import AuditRow, UserRow
+from ordersmith.platform.tables import ApiKeyRow, AuditRow, UserRow
 from tests.builders import DEFAULT_PASSWORD, make_api_key, make_channel, make_user
 
 
@@ -127,7 +133,7 @@ def test_totp_once_confirmed_is_required_at_login(uow: UnitOfWork, settings: Set
 def test_admins_without_totp_cannot_sign_in_in_production(uow: UnitOfWork, settings: Settings):
     user = make_user(uow, role="admin", email="boss@example.com")
     production = settings.model_copy(update={"env": "production"})
-    with pytest.raises(identity.Forbidden):
+    with pytest.raises(Forbidden):
         identity.sign_in(
             uow, email=user.email, password=DEFAULT_PASSWORD, totp_code=None, settings=production
         )
@@ -138,7 +144,7 @@ def test_api_keys_are_stored_hashed_shown_once_and_revocable(uow: UnitOfWork, db
     new = make_api_key(uow, scopes=["sales_channels:read"], channel="amazon-us")
     assert new.secret.startswith("osk_")
     with db.session() as session:
-        stored = session.scalars(sa.select(identity.ApiKeyRow.key_hash)).all()
+        stored = session.scalars(sa.select(ApiKeyRow.key_hash)).all()
     assert new.secret not in stored
     resolved = identity.resolve_api_key(uow, clear=new.secret)
     assert resolved is not None
@@ -160,4 +166,4 @@ def test_an_api_key_for_an_unknown_channel_or_scope_is_refused(uow: UnitOfWork, 
     with pytest.raises(ValidationFailed) as scope:
         make_api_key(uow, scopes=["everything"])
     assert channel.value.errors[0].field == "channel" and scope.value.errors[0].field == "scopes"
-    assert _count(db, identity.ApiKeyRow) == 0
+    assert _count(db, ApiKeyRow) == 0

@@ -9,8 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import AuditRow
 
 
@@ -41,36 +42,32 @@ def list_audit(
     cursor: str | None = None,
 ) -> Page[AuditEntry]:
     """Audit entries, newest first, filtered by object, action or actor."""
-    check_limit(limit)
-    query = sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
-    for column, value in (
+    query = sa.select(AuditRow)
+    filters = (
         (AuditRow.object_type, object_type),
         (AuditRow.object_id, object_id),
         (AuditRow.action, action),
         (AuditRow.actor_id, actor_id),
-    ):
+    )
+    for column, value in filters:
         if value:
             query = query.where(column == value)
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        query = query.where(AuditRow.id < uuid.UUID(last))
-    rows = list(uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    entries = [
-        AuditEntry(
-            id=r.id,
-            actor_kind=r.actor_kind,
-            actor_id=r.actor_id,
-            actor_label=r.actor_label,
-            action=r.action,
-            object_type=r.object_type,
-            object_id=r.object_id,
-            before=r.before,
-            after=r.after,
-            at=r.at,
-            origin=r.origin,
-        )
-        for r in rows
-    ]
-    return Page(entries, encode_cursor(str(rows[-1].id)) if more else None)
+    return keyset_page(
+        uow, query, keys=[AuditRow.id], to_item=_entry, cursor=cursor, limit=limit, descending=True
+    )
+
+
+def _entry(r: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        id=r.id,
+        actor_kind=r.actor_kind,
+        actor_id=r.actor_id,
+        actor_label=r.actor_label,
+        action=r.action,
+        object_type=r.object_type,
+        object_id=r.object_id,
+        before=r.before,
+        after=r.after,
+        at=r.at,
+        origin=r.origin,
+    )

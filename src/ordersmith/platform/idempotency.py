@@ -75,7 +75,7 @@ def _claim(uow: UnitOfWork, values: dict[str, Any]) -> bool:
 
 
 @use_case
-def _run_once(
+def run_idempotent(
     uow: UnitOfWork,
     *,
     caller: str,
@@ -86,6 +86,15 @@ def _run_once(
     ttl: timedelta,
     execute: Callable[[UnitOfWork], tuple[int, str]],
 ) -> StoredResponse:
+    """Run `execute` once per (caller, key) and return its stored response; replay it on a repeat.
+
+    `execute` runs inside the same transaction as the key row and returns (HTTP status, JSON body).
+
+    Raises:
+        ValidationFailed: a malformed key.
+        IdempotencyKeyReused: the key was used before with a different request.
+    """
+    check_key(key)
     now = uow.now()
     row_id = new_id()
     values = {
@@ -117,37 +126,6 @@ def _run_once(
             )
         return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
     raise IdempotencyInProgress("this Idempotency-Key could not be claimed; retry the request")
-
-
-def run_idempotent(
-    uow: UnitOfWork,
-    *,
-    caller: str,
-    key: str,
-    method: str,
-    path: str,
-    fingerprint: str,
-    ttl: timedelta,
-    execute: Callable[[UnitOfWork], tuple[int, str]],
-) -> StoredResponse:
-    """Run `execute` once per (caller, key) and return its stored response; replay it on a repeat.
-
-    `execute` runs inside the same transaction as the key row and returns (HTTP status, JSON body).
-
-    Raises:
-        IdempotencyKeyReused: the key was used before with a different request.
-    """
-    check_key(key)
-    return _run_once(
-        uow,
-        caller=caller,
-        key=key,
-        method=method,
-        path=path,
-        fingerprint=fingerprint,
-        ttl=ttl,
-        execute=execute,
-    )
 
 
 @use_case

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.ids import new_id
-from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import JobRow, JobScheduleRow
 
 log = logging.getLogger(__name__)
@@ -118,17 +119,12 @@ def enqueue_job(
 def list_jobs(
     uow: UnitOfWork, *, status: str | None = None, limit: int = 50, cursor: str | None = None
 ) -> Page[Job]:
-    check_limit(limit)
-    query = sa.select(JobRow).order_by(JobRow.id.desc()).limit(limit + 1)
+    query = sa.select(JobRow)
     if status:
         query = query.where(JobRow.status == status)
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        query = query.where(JobRow.id < uuid.UUID(last))
-    rows = list(uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page([_job(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+    return keyset_page(
+        uow, query, keys=[JobRow.id], to_item=_job, cursor=cursor, limit=limit, descending=True
+    )
 
 
 @use_case

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
-from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.kernel.pagination import Page
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import SalesChannelRow
 
 CHANNEL_KINDS = ("web", "call_center", "catalog", "marketplace", "pos", "wholesale")
@@ -113,17 +114,10 @@ def get_sales_channel(uow: UnitOfWork, *, principal: Principal, channel_id: uuid
 def list_sales_channels(
     uow: UnitOfWork, *, principal: Principal, limit: int = 50, cursor: str | None = None
 ) -> Page[SalesChannel]:
-    check_limit(limit)
-    query = sa.select(SalesChannelRow).order_by(SalesChannelRow.code).limit(limit + 1)
+    query = sa.select(SalesChannelRow)
     if principal.channel_id is not None:
         query = query.where(SalesChannelRow.id == principal.channel_id)
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        query = query.where(SalesChannelRow.code > last)
-    rows = list(uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page([_channel(r) for r in rows], encode_cursor(rows[-1].code) if more else None)
+    return keyset_page(uow, query, keys=[SalesChannelRow.code], to_item=_channel, cursor=cursor, limit=limit)
 
 
 @use_case

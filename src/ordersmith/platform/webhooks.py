@@ -22,9 +22,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import new_id
-from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.kernel.pagination import Page
 from ordersmith.platform import secrets
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import (
     OutboxRow,
@@ -146,15 +147,14 @@ def create_subscription(
 
 @use_case(readonly=True)
 def list_subscriptions(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None) -> Page[Subscription]:
-    check_limit(limit)
-    query = sa.select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.id).limit(limit + 1)
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        query = query.where(WebhookSubscriptionRow.id > uuid.UUID(last))
-    rows = list(uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page([_subscription(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+    return keyset_page(
+        uow,
+        sa.select(WebhookSubscriptionRow),
+        keys=[WebhookSubscriptionRow.id],
+        to_item=_subscription,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @use_case(readonly=True)
@@ -189,24 +189,20 @@ def list_deliveries(
     cursor: str | None = None,
 ) -> Page[Delivery]:
     """The delivery log of one subscription, newest first."""
-    check_limit(limit)
     if uow.session.get(WebhookSubscriptionRow, subscription_id) is None:
         raise NotFound("no such webhook subscription")
-    query = (
-        sa.select(WebhookDeliveryRow)
-        .where(WebhookDeliveryRow.subscription_id == subscription_id)
-        .order_by(WebhookDeliveryRow.id.desc())
-        .limit(limit + 1)
-    )
+    query = sa.select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
     if status:
         query = query.where(WebhookDeliveryRow.status == status)
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        query = query.where(WebhookDeliveryRow.id < uuid.UUID(last))
-    rows = list(uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page([_delivery(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+    return keyset_page(
+        uow,
+        query,
+        keys=[WebhookDeliveryRow.id],
+        to_item=_delivery,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
 
 
 @use_case(readonly=True)

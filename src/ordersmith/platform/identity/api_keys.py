@@ -1,0 +1,199 @@
+"""API keys for integrations: scopes, optional channel binding, hashed at rest, revocable, last-used time."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.errors import NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page
+from ordersmith.platform import secrets
+from ordersmith.platform.access import Principal, check_scopes
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
+from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow
+
+API_KEY_PREFIX = "osk_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    channel_id: uuid.UUID | None
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: ApiKey
+    secret: str  # the clear key, shown once
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=list(row.scopes),
+        channel_id=row.channel_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@use_case
+def create_api_key(
+    uow: UnitOfWork, *, name: str, scopes: list[str], channel_code: str | None = None
+) -> NewApiKey:
+    """Create an API key; the clear key is returned once and only its hash is kept.
+
+    Raises:
+        ValidationFailed: unknown scope, empty name, or unknown channel.
+    """
+    if not name.strip():
+        raise ValidationFailed.on("name", "must not be empty")
+    try:
+        scopes = check_scopes(scopes)
+    except ValueError as exc:
+        raise ValidationFailed.on("scopes", str(exc)) from exc
+    channel_id = None
+    if channel_code:
+        channel_id = uow.session.scalar(
+            sa.select(SalesChannelRow.id).where(SalesChannelRow.code == channel_code)
+        )
+        if channel_id is None:
+            raise ValidationFailed.on("channel", f"no sales channel {channel_code!r}")
+    clear = secrets.new_token(API_KEY_PREFIX)
+    row = ApiKeyRow(
+        id=new_id(),
+        name=name.strip(),
+        prefix=clear[:12],
+        key_hash=secrets.token_hash(clear),
+        scopes=scopes,
+        channel_id=channel_id,
+        created_by=uow.actor.label,
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    uow.audit(
+        "api_key.created",
+        object_type="api_key",
+        object_id=str(row.id),
+        after={"name": row.name, "scopes": scopes, "channel_id": str(channel_id) if channel_id else None},
+    )
+    return NewApiKey(key=_api_key(row), secret=clear)
+
+
+@use_case
+def revoke_api_key(uow: UnitOfWork, *, key_id: uuid.UUID) -> ApiKey:
+    row = uow.session.get(ApiKeyRow, key_id)
+    if row is None:
+        raise NotFound("no such API key")
+    api_key_cache.forget(row.id)
+    if row.revoked_at is None:
+        row.revoked_at = uow.now()
+        uow.audit("api_key.revoked", object_type="api_key", object_id=str(row.id))
+    return _api_key(row)
+
+
+@use_case(readonly=True)
+def find_api_key_by_prefix(uow: UnitOfWork, *, prefix: str) -> ApiKey | None:
+    row = uow.session.scalar(sa.select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+    return _api_key(row) if row else None
+
+
+@use_case(readonly=True)
+def list_api_keys(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None) -> Page[ApiKey]:
+    return keyset_page(
+        uow, sa.select(ApiKeyRow), keys=[ApiKeyRow.id], to_item=_api_key, cursor=cursor, limit=limit
+    )
+
+
+class ApiKeyCache:
+    """Recently resolved API keys, kept for a few seconds so a busy integration does not cost a read per call.
+
+    Revoking through this process drops the key at once; a revocation made by another process (the CLI, another
+    API server) takes effect here within `ttl_s`.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, clear: str) -> Principal | None:
+        if self.ttl_s <= 0:
+            return None
+        digest = secrets.token_hash(clear)
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if entry[1] < time.monotonic():
+                del self._entries[digest]
+                return None
+            return entry[0]
+
+    def put(self, clear: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[secrets.token_hash(clear)] = (principal, time.monotonic() + self.ttl_s)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        with self._lock:
+            for digest in [d for d, (p, _) in self._entries.items() if p.id == key_id]:
+                del self._entries[digest]
+
+
+api_key_cache = ApiKeyCache(ttl_s=5.0)
+
+
+@use_case(readonly=True)
+def resolve_api_key(uow: UnitOfWork, *, clear: str) -> tuple[Principal, bool] | None:
+    """The principal behind `Authorization: Bearer osk_…` and whether its last-used time is stale.
+
+    None when the key is unknown or revoked.
+    """
+    row = uow.session.scalar(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == secrets.token_hash(clear)))
+    if row is None or row.revoked_at is not None:
+        return None
+    principal = Principal(
+        kind="api_key",
+        id=row.id,
+        label=f"api-key:{row.name}",
+        scopes=frozenset(row.scopes),
+        channel_id=row.channel_id,
+    )
+    stale = row.last_used_at is None or row.last_used_at < uow.now() - timedelta(minutes=1)
+    return principal, stale
+
+
+@use_case
+def touch_api_key(uow: UnitOfWork, *, key_id: uuid.UUID) -> None:
+    """Record last use at most once a minute, so a busy integration does not write on every call."""
+    now = uow.now()
+    uow.session.execute(
+        sa.update(ApiKeyRow)
+        .where(ApiKeyRow.id == key_id)
+        .where(sa.or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < now - timedelta(minutes=1)))
+        .values(last_used_at=now)
+    )
