@@ -90,10 +90,18 @@ class IdempotencyRow(Base):
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),)
+    # Only undispatched events are indexed: the relay's scan stays small however long the outbox grows.
+    __table_args__ = (
+        sa.Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            sqlite_where=sa.text("dispatched_at IS NULL"),
+            postgresql_where=sa.text("dispatched_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    type: Mapped[str] = mapped_column(sa.String(100), index=True)
+    type: Mapped[str] = mapped_column(sa.String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     occurred_at: Mapped[datetime]
     dispatched_at: Mapped[datetime | None]
@@ -160,12 +168,12 @@ class AuditRow(Base):
     actor_kind: Mapped[str] = mapped_column(sa.String(20))
     actor_id: Mapped[str | None] = mapped_column(sa.String(64))
     actor_label: Mapped[str] = mapped_column(sa.String(320))
-    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    action: Mapped[str] = mapped_column(sa.String(100))
     object_type: Mapped[str] = mapped_column(sa.String(60))
     object_id: Mapped[str] = mapped_column(sa.String(100))
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    at: Mapped[datetime] = mapped_column(index=True)
+    at: Mapped[datetime]  # the UUIDv7 id is already in time order: no second index
     origin: Mapped[str] = mapped_column(sa.String(100))
 
 

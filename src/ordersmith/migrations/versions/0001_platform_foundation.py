@@ -3,7 +3,7 @@ audit log (append-only, enforced by triggers), jobs.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:30:28.857613
+Create Date: 2026-11-28 13:23:35.368134
 """
 
 from collections.abc import Sequence
@@ -37,8 +37,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index("ix_audit_object", ["object_type", "object_id"], unique=False)
 
     op.create_table(
@@ -99,8 +97,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_pending", ["dispatched_at", "next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_type"), ["type"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_pending",
+            ["next_attempt_at"],
+            unique=False,
+            sqlite_where=sa.text("dispatched_at IS NULL"),
+            postgresql_where=sa.text("dispatched_at IS NULL"),
+        )
 
     op.create_table(
         "sales_channels",
@@ -288,8 +291,11 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("sales_channels")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_type"))
-        batch_op.drop_index("ix_outbox_pending")
+        batch_op.drop_index(
+            "ix_outbox_pending",
+            sqlite_where=sa.text("dispatched_at IS NULL"),
+            postgresql_where=sa.text("dispatched_at IS NULL"),
+        )
 
     op.drop_table("outbox")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -303,8 +309,6 @@ def downgrade() -> None:
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_object")
-        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_action"))
 
     op.drop_table("audit_log")
     # ### end Alembic commands ###
