@@ -3,6 +3,7 @@ against a bare FastAPI endpoint doing one INSERT with the raw driver. Both run a
 started by this benchmark, measured one after the other by the same load generator in the same run.
 
     python -m bench.platform_overhead --db sqlite|postgres [--requests 2000] [--concurrency 16] [--rounds 3]
+                                      [--topology embedded|split]
 
 Prints one figure per line (`name: value unit`) and a summary line. Goal: ratio >= 0.6.
 """
@@ -133,6 +134,33 @@ async def _load(
     return requests / elapsed, latencies
 
 
+TOPOLOGIES = {
+    "embedded": "one `ordersmith serve` process with the relay and job runner inside",
+    "split": "one `ordersmith serve` process + one `ordersmith worker` process (relay and jobs)",
+}
+
+
+def _wait_for_relay(url: str, timeout_s: float = 5.0) -> int:
+    """How many events are still undispatched after the load, once the relay has had a moment to catch up."""
+    import sqlalchemy as sa
+
+    from ordersmith.platform.tables import OutboxRow
+
+    db = Database(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with db.session() as session:
+                left = int(
+                    session.scalar(sa.select(sa.func.count()).where(OutboxRow.dispatched_at.is_(None))) or 0
+                )
+            if left == 0 or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+    finally:
+        db.dispose()
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
 
@@ -145,7 +173,15 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds per side; medians are reported"
     )
+    parser.add_argument(
+        "--topology",
+        choices=sorted(TOPOLOGIES),
+        default=None,
+        help="embedded (relay and jobs inside serve; the SQLite default) or split (serve + a worker process; "
+        "the PostgreSQL default)",
+    )
     args = parser.parse_args()
+    args.topology = args.topology or ("embedded" if args.db == "sqlite" else "split")
 
     folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-"))
     ordersmith_url, baseline_url = _databases(args.db, folder)
@@ -155,11 +191,20 @@ def main() -> None:
     baseline, base_url = _start(
         "bench.baseline_app:app", {"BENCH_DATABASE_URL": baseline_url}, folder / "baseline.log"
     )
-    ours, our_url = _start(
-        "ordersmith.app:create_app",
-        {"ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"},
-        folder / "ordersmith.log",
-    )
+    our_env = {"ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"}
+    helpers: list[subprocess.Popen[bytes]] = []
+    if args.topology == "split":
+        # Production shape on PostgreSQL: the API process serves, an `ordersmith worker` relays events and runs jobs.
+        our_env |= {"ORDERSMITH_RELAY_ENABLED": "false", "ORDERSMITH_JOBS_ENABLED": "false"}
+        helpers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "ordersmith", "worker"],
+                env={**os.environ, "ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"},
+                stdout=(folder / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    ours, our_url = _start("ordersmith.app:create_app", our_env, folder / "ordersmith.log")
     auth = {"Authorization": f"Bearer {key}"}
     base_runs: list[tuple[float, list[float]]] = []
     our_runs: list[tuple[float, list[float]]] = []
@@ -187,8 +232,9 @@ def main() -> None:
                     )
                 )
             )
+        undelivered = _wait_for_relay(ordersmith_url)
     finally:
-        for process in (baseline, ours):
+        for process in (baseline, ours, *helpers):
             process.terminate()
             process.wait(timeout=10)
 
@@ -200,12 +246,14 @@ def main() -> None:
     print(f"database: {args.db}")
     print(f"requests: {args.requests} per side per round, {args.rounds} rounds (median throughput)")
     print(f"concurrency: {args.concurrency} clients")
+    print(f"topology: {TOPOLOGIES[args.topology]}")
     print(f"baseline_throughput: {base_rps:.0f} requests/s")
     print(f"baseline_p50: {_percentile(base_lat, 50):.1f} ms")
     print(f"baseline_p99: {_percentile(base_lat, 99):.1f} ms")
     print(f"ordersmith_throughput: {our_rps:.0f} requests/s")
     print(f"ordersmith_p50: {_percentile(our_lat, 50):.1f} ms")
     print(f"ordersmith_p99: {_percentile(our_lat, 99):.1f} ms")
+    print(f"events_undispatched_5s_after_load: {undelivered} events")
     print(f"ratio: {ratio:.2f} (goal >= 0.6)")
     print(
         f"summary: platform_overhead {args.db} ordersmith {our_rps:.0f} req/s vs baseline {base_rps:.0f} req/s, "
