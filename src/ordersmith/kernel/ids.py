@@ -15,6 +15,7 @@ _last_counter = 0
 def new_id() -> uuid.UUID:
     """Return a fresh UUIDv7, monotonic within this process even within one millisecond."""
     global _last_ms, _last_counter
+    entropy = int.from_bytes(os.urandom(10), "big")  # 62 random bits for rand_b, 10 to seed the counter
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
@@ -24,10 +25,10 @@ def new_id() -> uuid.UUID:
                 ms += 1
                 _last_counter = 0
         else:
-            _last_counter = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave headroom to count up
+            _last_counter = (entropy >> 62) & 0x3FF  # leave headroom to count up
         _last_ms = ms
         counter = _last_counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand_b = entropy & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= (counter & 0xFFF) << 64

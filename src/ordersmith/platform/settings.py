@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     bind_port: int = 8000
 
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     sqlite_busy_timeout_ms: int = 30_000
     max_body_bytes: int = 1_048_576
 
