@@ -27,6 +27,7 @@ def test_malformed_json_is_400(client: TestClient, admin_key: str):
         headers={**bearer(admin_key), "content-type": "application/json"},
     )
     _is_problem(response, 400, "malformed_json")
+    assert client.get("/api/v1/sales-channels", headers=bearer(admin_key)).json()["items"] == []
 
 
 def test_validation_errors_are_422_with_field_paths(client: TestClient, admin_key: str):
@@ -36,6 +37,7 @@ def test_validation_errors_are_422_with_field_paths(client: TestClient, admin_ke
     body = _is_problem(response, 422, "validation_failed")
     fields = {e["field"] for e in body["errors"]}
     assert {"code", "name", "division"} <= fields
+    assert client.get("/api/v1/sales-channels", headers=bearer(admin_key)).json()["items"] == []
 
 
 def test_unknown_fields_are_rejected(client: TestClient, admin_key: str):
@@ -64,6 +66,7 @@ def test_an_oversized_chunked_body_is_413(client: TestClient, admin_key: str, se
         headers={**bearer(admin_key), "content-type": "application/json"},
     )
     _is_problem(response, 413, "payload_too_large")
+    assert client.get("/api/v1/sales-channels", headers=bearer(admin_key)).json()["items"] == []
 
 
 def test_an_unknown_route_is_404_and_a_wrong_method_405(client: TestClient):
