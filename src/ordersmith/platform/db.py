@@ -117,7 +117,12 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     # No pre-ping (a dropped connection is retried by @use_case) and no rollback on return to the pool: every
     # unit of work ends its transaction itself, so both would only cost a round trip per checkout (ADR 0008).
     return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, pool_recycle=1800, pool_reset_on_return=None
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        pool_reset_on_return=None,
     )
 
 
