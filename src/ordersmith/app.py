@@ -16,7 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ordersmith import __version__
+from ordersmith.catalog import routes as catalog_routes
 from ordersmith.console import routes as console_routes
+from ordersmith.inventory import routes as inventory_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     api.include_router(platform_routes.router)
+    api.include_router(catalog_routes.router)
+    api.include_router(inventory_routes.router)
     app.include_router(api)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]

@@ -86,6 +86,11 @@ class InsufficientStock(Conflict):
     title = "Insufficient stock"
 
 
+class NegativeStock(Conflict):
+    code = "negative_stock"
+    title = "Stock would go below zero"
+
+
 class PreconditionFailed(OrdersmithError):
     code = "precondition_failed"
     status = 412

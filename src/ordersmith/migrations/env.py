@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import ordersmith.platform.tables  # noqa: F401 - registers the platform tables
+import ordersmith.catalog.tables
+import ordersmith.inventory.tables
+import ordersmith.platform.tables  # noqa: F401 - each import registers a context's tables
 from ordersmith.platform.db import Base, make_engine
 from ordersmith.platform.settings import get_settings
 

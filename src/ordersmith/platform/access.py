@@ -26,6 +26,11 @@ SCOPES: dict[str, str] = {
     "webhooks:read": "read webhook subscriptions and their delivery log",
     "webhooks:write": "create, change and delete webhook subscriptions",
     "jobs:read": "read background jobs",
+    "catalog:read": "read items and divisions",
+    "catalog:write": "create and change items and divisions",
+    "inventory:read": "read locations, stock, availability and reservations",
+    "inventory:write": "create locations and adjust stock",
+    "reservations:write": "reserve, release and consume stock",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -33,15 +38,25 @@ PUBLIC = "public"
 # A route open to any authenticated principal (e.g. "who am I").
 AUTHENTICATED = "authenticated"
 
-_READ_BASICS = {"sales_channels:read", "events:read"}
+_READ_BASICS = {"sales_channels:read", "events:read", "catalog:read", "inventory:read"}
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "manager": frozenset(
-        _READ_BASICS | {"sales_channels:write", "audit:read", "users:read", "webhooks:read", "jobs:read"}
+        _READ_BASICS
+        | {
+            "sales_channels:write",
+            "audit:read",
+            "users:read",
+            "webhooks:read",
+            "jobs:read",
+            "catalog:write",
+            "inventory:write",
+            "reservations:write",
+        }
     ),
-    "agent": frozenset(_READ_BASICS),
-    "warehouse": frozenset(_READ_BASICS),
+    "agent": frozenset(_READ_BASICS | {"reservations:write"}),
+    "warehouse": frozenset(_READ_BASICS | {"inventory:write", "reservations:write"}),
     "accountant": frozenset(_READ_BASICS),
     "marketing": frozenset(_READ_BASICS),
     "readonly": frozenset(_READ_BASICS),

@@ -1,0 +1,45 @@
+"""Catalog API: items and divisions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ordersmith.catalog import service
+from ordersmith.catalog.schemas import DivisionOut, ItemIn, ItemOut
+from ordersmith.platform.access import Principal
+from ordersmith.platform.http import authorize, created, etag, requires, unit_of_work
+from ordersmith.platform.schemas import PageOut
+
+router = APIRouter(tags=["catalog"])
+Auth = Annotated[Principal, Depends(authorize)]
+
+
+@router.get("/divisions", response_model=list[DivisionOut], openapi_extra=requires("catalog:read"))
+def list_divisions(principal: Auth, request: Request) -> list[DivisionOut]:
+    return [DivisionOut.model_validate(d) for d in service.list_divisions(unit_of_work(request))]
+
+
+@router.post("/items", status_code=201, response_model=ItemOut, openapi_extra=requires("catalog:write"))
+def create_item(body: ItemIn, principal: Auth, request: Request) -> Response:
+    return created(request, principal, body.model_dump(),
+                   lambda uow: ItemOut.model_validate(service.create_item(uow, **body.model_dump())))  # fmt: skip
+
+
+@router.get("/items", response_model=PageOut[ItemOut], openapi_extra=requires("catalog:read"))
+def list_items(
+    principal: Auth, request: Request, division: str | None = None, status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+) -> dict[str, object]:  # fmt: skip
+    page = service.list_items(
+        unit_of_work(request), division=division, status=status, limit=limit, cursor=cursor
+    )
+    return {"items": [ItemOut.model_validate(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/items/{sku}", response_model=ItemOut, openapi_extra=requires("catalog:read"))
+def get_item(sku: str, principal: Auth, request: Request, response: Response) -> ItemOut:
+    item = service.get_item(unit_of_work(request), sku=sku)
+    response.headers["ETag"] = etag(item.version)
+    return ItemOut.model_validate(item)

@@ -1,0 +1,191 @@
+"""Catalog use cases: the only way other contexts reach items and divisions.
+
+Invariants: a SKU is unique case-insensitively; every barcode is a valid GTIN and belongs to one item; an item
+belongs only to divisions that exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from stdnum import ean
+
+from ordersmith.catalog import rules
+from ordersmith.catalog.tables import DivisionRow, ItemBarcodeRow, ItemDivisionRow, ItemRow
+from ordersmith.kernel.errors import NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Item:
+    id: uuid.UUID
+    sku: str
+    name: str
+    description: str
+    kind: str
+    status: str
+    tax_class: str
+    weight_g: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+    default_vendor_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    barcodes: list[str] = field(default_factory=list)
+    divisions: list[str] = field(default_factory=list)
+
+    @property
+    def keeps_stock(self) -> bool:
+        return self.kind in rules.STOCK_KEEPING_KINDS
+
+
+@use_case(readonly=True)
+def list_divisions(uow: UnitOfWork) -> list[Division]:
+    rows = uow.session.scalars(sa.select(DivisionRow).order_by(DivisionRow.code))
+    return [Division(code=r.code, name=r.name, active=r.active) for r in rows]
+
+
+@use_case
+def create_division(uow: UnitOfWork, *, code: str, name: str) -> Division:
+    if uow.session.get(DivisionRow, code) is not None:
+        raise ValidationFailed.on("code", f"division {code!r} exists")
+    uow.session.add(DivisionRow(code=code, name=name, active=True))
+    uow.audit("division.created", object_type="division", object_id=code, after={"name": name})
+    return Division(code=code, name=name, active=True)
+
+
+def _check_gtin(gtin: str) -> str:
+    value = gtin.strip()
+    if not (value.isdigit() and len(value) in (8, 12, 13, 14) and ean.is_valid(value)):
+        raise ValidationFailed.on("barcodes", f"{gtin!r} is not a valid GTIN-8, -12, -13 or -14")
+    return value.zfill(14)  # one canonical form, so the same code in two lengths is one barcode
+
+
+def _item(uow: UnitOfWork, row: ItemRow) -> Item:
+    barcodes = uow.session.scalars(sa.select(ItemBarcodeRow.gtin).where(ItemBarcodeRow.item_id == row.id))
+    divisions = uow.session.scalars(
+        sa.select(ItemDivisionRow.division)
+        .where(ItemDivisionRow.item_id == row.id)
+        .order_by(ItemDivisionRow.division)
+    )
+    return Item(
+        id=row.id, sku=row.sku, name=row.name, description=row.description, kind=row.kind, status=row.status,
+        tax_class=row.tax_class, weight_g=row.weight_g, length_mm=row.length_mm, width_mm=row.width_mm,
+        height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
+        updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
+    )  # fmt: skip
+
+
+def _snapshot(item: Item) -> dict[str, Any]:
+    return {"sku": item.sku, "name": item.name, "kind": item.kind, "status": item.status,
+            "divisions": item.divisions, "barcodes": item.barcodes}  # fmt: skip
+
+
+@use_case
+def create_item(
+    uow: UnitOfWork,
+    *,
+    sku: str,
+    name: str,
+    kind: str = "stocked",
+    status: str = "active",
+    description: str = "",
+    tax_class: str = "standard",
+    divisions: list[str] | None = None,
+    barcodes: list[str] | None = None,
+    weight_g: int | None = None,
+    length_mm: int | None = None,
+    width_mm: int | None = None,
+    height_mm: int | None = None,
+    default_vendor_id: uuid.UUID | None = None,
+) -> Item:
+    """Create an item, audited, with an `item.created` event.
+
+    Raises:
+        ValidationFailed: malformed SKU, unknown kind, status or division, or an invalid GTIN.
+        AlreadyExists: the SKU (in any letter case) or a barcode is taken.
+    """
+    if not rules.is_valid_sku(sku):
+        raise ValidationFailed.on(
+            "sku", "1-64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit"
+        )
+    if kind not in rules.ITEM_KINDS:
+        raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.ITEM_KINDS)}")
+    if status not in rules.ITEM_STATUSES:
+        raise ValidationFailed.on("status", f"must be one of {', '.join(rules.ITEM_STATUSES)}")
+    division_codes = sorted(set(divisions or []))
+    known = set(uow.session.scalars(sa.select(DivisionRow.code).where(DivisionRow.code.in_(division_codes))))
+    if unknown := [d for d in division_codes if d not in known]:
+        raise ValidationFailed.on("divisions", f"unknown division(s): {', '.join(unknown)}")
+    gtins = sorted({_check_gtin(b) for b in barcodes or []})
+    now = uow.now()
+    row = ItemRow(
+        id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
+        kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
+        height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
+    )  # fmt: skip
+    uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
+    for gtin in gtins:
+        uow.insert_unique(
+            ItemBarcodeRow, ItemBarcodeRow(gtin=gtin, item_id=row.id), f"barcode {gtin} is taken"
+        )
+    for code in division_codes:
+        uow.execute_core(sa.insert(ItemDivisionRow.__table__), {"item_id": row.id, "division": code})  # type: ignore[arg-type]
+    item = _item(uow, uow.session.get(ItemRow, row.id) or row)
+    uow.audit("item.created", object_type="item", object_id=str(row.id), after=_snapshot(item))
+    uow.emit("item.created", {"id": str(row.id), **_snapshot(item)})
+    return item
+
+
+def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:
+    row = uow.session.scalar(sa.select(ItemRow).where(ItemRow.sku_key == rules.sku_key(sku)))
+    if row is None:
+        raise NotFound(f"no item with SKU {sku!r}")
+    return row
+
+
+@use_case(readonly=True)
+def get_item(uow: UnitOfWork, *, sku: str) -> Item:
+    """The item with this SKU (any letter case). Raises NotFound."""
+    return _item(uow, _row_by_sku(uow, sku))
+
+
+@use_case(readonly=True)
+def get_item_by_id(uow: UnitOfWork, *, item_id: uuid.UUID) -> Item:
+    row = uow.session.get(ItemRow, item_id)
+    if row is None:
+        raise NotFound("no such item")
+    return _item(uow, row)
+
+
+@use_case(readonly=True)
+def list_items(
+    uow: UnitOfWork, *, division: str | None = None, status: str | None = None, limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Item]:  # fmt: skip
+    """Items in SKU order, optionally of one division or status."""
+    query = sa.select(ItemRow)
+    if division:
+        query = query.where(
+            ItemRow.id.in_(sa.select(ItemDivisionRow.item_id).where(ItemDivisionRow.division == division))
+        )
+    if status:
+        query = query.where(ItemRow.status == status)
+    return keyset_page(uow, query, keys=[ItemRow.sku_key], to_item=lambda r: _item(uow, r), cursor=cursor,
+                       limit=limit)  # fmt: skip

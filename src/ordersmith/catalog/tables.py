@@ -1,0 +1,56 @@
+"""Catalog tables: divisions (a small reference table), items and their barcodes and division memberships."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordersmith.platform.db import Base
+
+
+class DivisionRow(Base):
+    __tablename__ = "divisions"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    sku_key: Mapped[str] = mapped_column(sa.String(64), unique=True)  # upper-cased: SKUs are case-insensitive
+    name: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    tax_class: Mapped[str] = mapped_column(sa.String(40))
+    weight_g: Mapped[int | None]
+    length_mm: Mapped[int | None]
+    width_mm: Mapped[int | None]
+    height_mm: Mapped[int | None]
+    default_vendor_id: Mapped[uuid.UUID | None]  # purchasing's vendor; no foreign key across contexts
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class ItemBarcodeRow(Base):
+    __tablename__ = "item_barcodes"
+
+    gtin: Mapped[str] = mapped_column(sa.String(14), primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), index=True)
+
+
+class ItemDivisionRow(Base):
+    __tablename__ = "item_divisions"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    division: Mapped[str] = mapped_column(sa.ForeignKey("divisions.code"), primary_key=True)

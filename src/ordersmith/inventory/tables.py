@@ -1,0 +1,82 @@
+"""Inventory tables. `stock_levels` is keyed by (item_id, location_id) and guarded by CHECK constraints; the
+movement ledger is append-only; a reservation's parts (lines) say which location holds how many units."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordersmith.platform.db import Base
+
+
+class LocationRow(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    division: Mapped[str | None] = mapped_column(sa.String(40))  # dedicated to one division, or shared
+    priority: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class StockLevelRow(Base):
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        sa.CheckConstraint("on_hand >= 0", name="ck_stock_on_hand_not_negative"),
+        sa.CheckConstraint("reserved >= 0", name="ck_stock_reserved_not_negative"),
+        sa.CheckConstraint("reserved <= on_hand", name="ck_stock_reserved_within_on_hand"),
+        sa.CheckConstraint("safety_stock >= 0", name="ck_stock_safety_not_negative"),
+    )
+
+    item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    location_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("locations.id"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    safety_stock: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class StockMovementRow(Base):
+    __tablename__ = "stock_movements"
+    __table_args__ = (sa.Index("ix_stock_movements_level", "item_id", "location_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    item_id: Mapped[uuid.UUID]
+    location_id: Mapped[uuid.UUID]
+    on_hand_delta: Mapped[int]
+    reserved_delta: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(20))
+    reference: Mapped[str] = mapped_column(sa.String(200), default="")
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(320))
+
+
+class ReservationRow(Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    quantity: Mapped[int]
+    division: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20))  # active | released | consumed
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class ReservationLineRow(Base):
+    __tablename__ = "reservation_lines"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_reservation_line_positive"),)
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    quantity: Mapped[int]
