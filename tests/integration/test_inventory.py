@@ -1,0 +1,204 @@
+"""Catalog items and the inventory ledger on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ordersmith.catalog import service as catalog
+from ordersmith.inventory import service as inventory
+from ordersmith.inventory.tables import ReservationRow, StockLevelRow, StockMovementRow
+from ordersmith.kernel.errors import (
+    AlreadyExists,
+    Conflict,
+    InsufficientStock,
+    NegativeStock,
+    NotFound,
+    ValidationFailed,
+)
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.tables import OutboxRow
+from tests.builders import make_item, make_location, stock
+
+
+def _ledger(db: Database) -> tuple[list[tuple[int, int]], int, int]:
+    with db.session() as session:
+        levels = [(r.on_hand, r.reserved) for r in session.scalars(sa.select(StockLevelRow))]
+        movements = int(session.scalar(sa.select(sa.func.count()).select_from(StockMovementRow)) or 0)
+        reservations = int(session.scalar(sa.select(sa.func.count()).select_from(ReservationRow)) or 0)
+    return levels, movements, reservations
+
+
+def test_skus_are_unique_whatever_the_letter_case(uow: UnitOfWork):
+    make_item(uow, sku="Tee-Blue-M")
+    assert catalog.get_item(uow, sku="TEE-BLUE-M").sku == "Tee-Blue-M"
+    with pytest.raises(AlreadyExists):
+        make_item(uow, sku="tee-blue-m")
+
+
+def test_barcodes_must_be_valid_gtins_and_unique(uow: UnitOfWork):
+    item = catalog.create_item(uow, sku="MUG-1", name="Mug", divisions=["web", "store"], barcodes=["4006381333931"])
+    assert item.barcodes == ["04006381333931"] and item.divisions == ["store", "web"]
+    with pytest.raises(ValidationFailed) as bad:
+        catalog.create_item(uow, sku="MUG-2", name="Mug", barcodes=["4006381333932"])
+    assert bad.value.errors[0].field == "barcodes"
+    with pytest.raises(AlreadyExists):
+        catalog.create_item(uow, sku="MUG-3", name="Mug", barcodes=["04006381333931"])
+    with pytest.raises(ValidationFailed):
+        catalog.create_item(uow, sku="MUG-4", name="Mug", divisions=["moon"])
+    assert [i.sku for i in catalog.list_items(uow).items] == ["MUG-1"]
+
+
+def test_adjustments_write_movements_and_stock_changed_events(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=10)
+    inventory.adjust_stock(uow, sku="TEE", location="WH1", quantity=-3, reason="damage", reference="broken box")
+    availability = inventory.get_availability(uow, sku="tee")
+    assert (availability.on_hand, availability.reserved, availability.available) == (7, 0, 7)
+    assert inventory.verify(uow) == []
+    with db.session() as session:
+        events = [r.payload for r in session.scalars(sa.select(OutboxRow).where(OutboxRow.type == "stock.changed"))]
+    assert events[-1]["available"] == {"catalog": 7, "marketplace": 7, "store": 7, "web": 7}
+
+
+def test_adjusting_below_zero_or_below_reserved_is_refused_and_changes_nothing(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=5)
+    inventory.reserve(uow, key="cart-1", sku="TEE", quantity=3)
+    before = _ledger(db)
+    with pytest.raises(NegativeStock):
+        inventory.adjust_stock(uow, sku="TEE", location="WH1", quantity=-3)  # only 2 are free
+    with pytest.raises(ValidationFailed):
+        inventory.adjust_stock(uow, sku="TEE", location="WH1", quantity=0)
+    with pytest.raises(NotFound):
+        inventory.adjust_stock(uow, sku="NOPE", location="WH1", quantity=1)
+    with pytest.raises(NotFound):
+        inventory.adjust_stock(uow, sku="TEE", location="NOWHERE", quantity=1)
+    assert _ledger(db) == before
+
+
+def test_a_reservation_takes_from_locations_in_priority_order_and_splits(uow: UnitOfWork):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="EAST", priority=20)
+    make_location(uow, code="WEST", priority=10)
+    stock(uow, sku="TEE", location="EAST", quantity=4)
+    stock(uow, sku="TEE", location="WEST", quantity=3)
+    held = inventory.reserve(uow, key="order-1", sku="TEE", quantity=5, division="web")
+    assert [(line.location, line.quantity) for line in held.lines] == [("WEST", 3), ("EAST", 2)]
+    assert inventory.get_availability(uow, sku="TEE").available == 2
+
+
+def test_a_reservation_is_all_or_nothing(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="EAST")
+    make_location(uow, code="WEST")
+    stock(uow, sku="TEE", location="EAST", quantity=2)
+    stock(uow, sku="TEE", location="WEST", quantity=2)
+    before = _ledger(db)
+    with pytest.raises(InsufficientStock) as short:
+        inventory.reserve(uow, key="big", sku="TEE", quantity=5)
+    assert short.value.extra["available"] == 4
+    assert _ledger(db) == before
+
+
+def test_a_location_dedicated_to_a_division_serves_only_it(uow: UnitOfWork):
+    make_item(uow, sku="TEE", divisions=["web", "store"])
+    make_location(uow, code="STORE-1", kind="store", division="store")
+    make_location(uow, code="DC", division=None)
+    stock(uow, sku="TEE", location="STORE-1", quantity=5)
+    stock(uow, sku="TEE", location="DC", quantity=2)
+    assert inventory.get_availability(uow, sku="TEE", division="web").available == 2
+    assert inventory.get_availability(uow, sku="TEE", division="store").available == 7
+    with pytest.raises(InsufficientStock):
+        inventory.reserve(uow, key="web-1", sku="TEE", quantity=3, division="web")
+
+
+def test_reserve_is_idempotent_by_key_and_refuses_a_key_reused_for_another_request(uow: UnitOfWork):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=5)
+    first = inventory.reserve(uow, key="cart-9", sku="TEE", quantity=2)
+    again = inventory.reserve(uow, key="cart-9", sku="TEE", quantity=2)
+    assert again == first
+    assert inventory.get_availability(uow, sku="TEE").reserved == 2
+    with pytest.raises(Conflict):
+        inventory.reserve(uow, key="cart-9", sku="TEE", quantity=3)
+
+
+def test_release_and_consume_happen_at_most_once(uow: UnitOfWork):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=5)
+    inventory.reserve(uow, key="a", sku="TEE", quantity=2)
+    inventory.reserve(uow, key="b", sku="TEE", quantity=1)
+    assert inventory.release(uow, key="a").status == "released"
+    assert inventory.release(uow, key="a").status == "released"  # a repeat changes nothing
+    assert inventory.consume(uow, key="b").status == "consumed"
+    with pytest.raises(Conflict):
+        inventory.consume(uow, key="a")
+    availability = inventory.get_availability(uow, sku="TEE")
+    assert (availability.on_hand, availability.reserved, availability.available) == (4, 0, 4)
+    assert inventory.verify(uow) == []
+
+
+def test_concurrent_releases_of_one_reservation_give_the_units_back_once(db: Database):
+    uow = db.unit_of_work(Actor.system("test"))
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=5)
+    inventory.reserve(uow, key="r", sku="TEE", quantity=3)
+    barrier = threading.Barrier(8)
+
+    def release() -> None:
+        barrier.wait()
+        inventory.release(db.unit_of_work(Actor.system("t")), key="r")
+
+    threads = [threading.Thread(target=release) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert inventory.get_availability(uow, sku="TEE").reserved == 0
+    assert inventory.verify(uow) == []
+
+
+def test_expired_reservations_are_released_by_the_job(db: Database):
+    from datetime import UTC, datetime, timedelta
+
+    from ordersmith.kernel.clock import FixedClock
+
+    clock = FixedClock(datetime(2026, 11, 1, 12, tzinfo=UTC))
+    uow = db.unit_of_work(Actor.system("test"), clock=clock)
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=5)
+    inventory.reserve(uow, key="cart", sku="TEE", quantity=2, expires_in=timedelta(minutes=15))
+    inventory.reserve(uow, key="order", sku="TEE", quantity=1)
+    clock.advance(timedelta(minutes=16))
+    assert inventory.release_expired(uow) == 1
+    assert inventory.get_reservation(uow, key="cart").status == "released"
+    assert inventory.get_availability(uow, sku="TEE").reserved == 1
+
+
+def test_the_database_itself_refuses_reserved_above_on_hand(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=1)
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(sa.update(StockLevelRow.__table__).values(reserved=2))  # type: ignore[arg-type]
+
+
+def test_verify_names_a_level_that_drifted_from_its_ledger(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=4)
+    with db.engine.begin() as conn:  # someone "fixes" a figure by hand, outside the ledger
+        conn.execute(sa.update(StockLevelRow.__table__).values(on_hand=6))  # type: ignore[arg-type]
+    assert [(d.sku, d.location, d.field, d.recorded, d.expected) for d in inventory.verify(uow)] == [
+        ("TEE", "WH1", "on_hand", 6, 4)
+    ]
