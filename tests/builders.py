@@ -35,17 +35,27 @@ def make_channel(
     )
 
 
-def make_item(uow: UnitOfWork, *, sku: str = "TEE-001", kind: str = "stocked", divisions: list[str] | None = None):
+def make_item(
+    uow: UnitOfWork, *, sku: str = "TEE-001", kind: str = "stocked", divisions: list[str] | None = None
+):
     from ordersmith.catalog import service as catalog
 
     return catalog.create_item(uow, sku=sku, name=f"Item {sku}", kind=kind, divisions=divisions or ["web"])
 
 
-def make_location(uow: UnitOfWork, *, code: str = "WH1", kind: str = "warehouse", division: str | None = None,
-                  priority: int = 100):
+def make_location(
+    uow: UnitOfWork,
+    *,
+    code: str = "WH1",
+    kind: str = "warehouse",
+    division: str | None = None,
+    priority: int = 100,
+):
     from ordersmith.inventory import service as inventory
 
-    return inventory.create_location(uow, code=code, name=code, kind=kind, division=division, priority=priority)
+    return inventory.create_location(
+        uow, code=code, name=code, kind=kind, division=division, priority=priority
+    )
 
 
 def stock(uow: UnitOfWork, *, sku: str, location: str, quantity: int) -> None:

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from ordersmith import __version__
 from ordersmith.catalog import routes as catalog_routes
 from ordersmith.console import routes as console_routes
+from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
@@ -70,6 +71,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     housekeeping.register()
+    inventory_jobs.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,

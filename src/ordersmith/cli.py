@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ordersmith import __version__
+from ordersmith.inventory import jobs as inventory_jobs
+from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.platform import housekeeping, identity, migrate
 from ordersmith.platform.db import Actor, Database
@@ -33,10 +35,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Console users.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Locations, stock and the ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(demo_app, name="demo")
+app.add_typer(inventory_app, name="inventory")
 
 out = Console()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -174,6 +178,7 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
     housekeeping.register()
+    inventory_jobs.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db)
     stop = threading.Event()
@@ -326,6 +331,54 @@ def keys_list() -> None:
             str(key.last_used_at or ""),
             str(key.revoked_at or ""),
         )
+    out.print(table)
+
+
+@inventory_app.command("verify")
+@command
+def inventory_verify() -> None:
+    """Prove on-hand equals the movement ledger and reserved equals active reservations, for every stock level.
+
+    Exits 1 and names each stock level that differs.
+    """
+    db = _db(_settings())
+    found = inventory.verify(db.unit_of_work(_cli_actor()))
+    if not found:
+        out.print("every stock level agrees with its ledger")
+        return
+    for d in found:
+        typer.echo(
+            f"{d.sku} at {d.location}: {d.field} is {d.recorded}, the ledger says {d.expected}", err=True
+        )
+    raise typer.Exit(1)
+
+
+@inventory_app.command("adjust")
+@command
+def inventory_adjust(
+    sku: str,
+    location: str,
+    quantity: Annotated[int, typer.Argument(help="units to add; negative to remove")],
+    reason: str = "adjustment",
+    reference: str = "",
+) -> None:
+    """Add or remove units of SKU at LOCATION, with a reason code."""
+    db = _db(_settings())
+    result = inventory.adjust_stock(db.unit_of_work(_cli_actor()), sku=sku, location=location, quantity=quantity,
+                                    reason=reason, reference=reference)  # fmt: skip
+    out.print(
+        f"{result.sku}: on hand {result.on_hand}, reserved {result.reserved}, available {result.available}"
+    )
+
+
+@inventory_app.command("locations")
+@command
+def inventory_locations() -> None:
+    """List locations in shipping priority order."""
+    db = _db(_settings())
+    table = Table("code", "name", "kind", "division", "priority")
+    for loc in inventory.list_locations(db.unit_of_work(_cli_actor())):
+        table.add_row(loc.code, loc.name, loc.kind, loc.division or "all", str(loc.priority))
     out.print(table)
 
 

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ordersmith.kernel.errors import Forbidden
+from ordersmith.catalog import service as catalog
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import Forbidden, NotFound
 from ordersmith.platform import identity, sales_channels
 from ordersmith.platform.access import ROLES, SCOPES, Principal
 from ordersmith.platform.db import Actor, Database
@@ -53,7 +55,7 @@ DEMO_CHANNELS = [
 ]
 
 # What each demo channel's integration key may do (later issues add order scopes).
-CHANNEL_KEY_SCOPES = ["sales_channels:read", "events:read"]
+CHANNEL_KEY_SCOPES = ["sales_channels:read", "events:read", "catalog:read", "inventory:read", "reservations:write"]
 
 
 @loader("platform: users of each role")
@@ -86,6 +88,59 @@ def _channels(db: Database, settings: Settings, report: DemoReport) -> None:
         )
         report.say(f"sales channel {code} with API key {new.key.prefix}…")
         report.credentials.append(f"api key for {code}\t{new.secret}")
+
+
+DEMO_LOCATIONS = [
+    ("DC-EAST", "East distribution center", "warehouse", None, 10),
+    ("DC-WEST", "West distribution center", "warehouse", None, 20),
+    ("MKT-3PL", "Marketplace fulfilment warehouse", "warehouse", "marketplace", 30),
+    ("STORE-NYC", "New York store", "store", "store", 50),
+    ("STORE-SF", "San Francisco store", "store", "store", 60),
+]
+
+# (sku, name, divisions, opening stock per location code)
+DEMO_ITEMS = [
+    (
+        f"{prefix}-{size}",
+        f"{name} ({size})",
+        ["web", "catalog", "store", "marketplace"],
+        {"DC-EAST": 40 + n * 3, "DC-WEST": 25 + n * 2, "MKT-3PL": 10, "STORE-NYC": 4, "STORE-SF": 3},
+    )
+    for n, (prefix, name) in enumerate(
+        [
+            ("OXF-SHIRT", "Oxford shirt"),
+            ("CHINO", "Stretch chino"),
+            ("WOOL-SWTR", "Merino sweater"),
+            ("RAIN-JKT", "Packable rain jacket"),
+        ]
+    )
+    for size in ("S", "M", "L", "XL")
+] + [
+    ("MUG-CERAMIC", "Ceramic mug", ["web", "catalog"], {"DC-EAST": 120}),
+    ("TOTE-CANVAS", "Canvas tote", ["web", "catalog", "store"], {"DC-EAST": 60, "STORE-NYC": 12}),
+]
+
+
+@loader("catalog and inventory: locations, items and opening stock")
+def _stock(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    known_locations = {loc.code for loc in inventory.list_locations(uow)}
+    for code, name, kind, division, priority in DEMO_LOCATIONS:
+        if code not in known_locations:
+            inventory.create_location(
+                uow, code=code, name=name, kind=kind, division=division, priority=priority
+            )
+            report.say(f"location {code}")
+    for sku, name, divisions, opening in DEMO_ITEMS:
+        try:
+            catalog.get_item(uow, sku=sku)
+            continue
+        except NotFound:
+            catalog.create_item(uow, sku=sku, name=name, divisions=divisions, weight_g=400)
+        for location, quantity in opening.items():
+            inventory.adjust_stock(uow, sku=sku, location=location, quantity=quantity, reason="receipt",
+                                   reference="opening stock")  # fmt: skip
+        report.say(f"item {sku} with opening stock")
 
 
 _ADMIN = Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")

@@ -135,3 +135,37 @@ def test_production_with_development_secrets_refuses_to_start(db_url: str):
     result = run(db_url, "serve", ORDERSMITH_ENV="production")
     assert result.returncode == 2
     assert result.stderr.startswith("error: refusing to start in production: ORDERSMITH_SECRET_KEY")
+
+
+def test_inventory_verify_passes_on_a_clean_ledger_and_names_a_drifted_level(
+    db_url: str, uow: UnitOfWork, db
+):
+    from ordersmith.inventory.tables import StockLevelRow
+    from tests.builders import make_item, make_location, stock
+
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=3)
+    clean = run(db_url, "inventory", "verify")
+    assert clean.returncode == 0, clean.stderr
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(StockLevelRow.__table__).values(on_hand=9))
+    drifted = run(db_url, "inventory", "verify")
+    assert drifted.returncode == 1
+    assert drifted.stderr.strip() == "TEE at WH1: on_hand is 9, the ledger says 3"
+
+
+def test_inventory_adjust_below_zero_is_one_line_and_changes_nothing(db_url: str, uow: UnitOfWork):
+    from ordersmith.inventory import service as inventory
+    from tests.builders import make_item, make_location, stock
+
+    make_item(uow, sku="TEE")
+    make_location(uow, code="WH1")
+    stock(uow, sku="TEE", location="WH1", quantity=3)
+    result = run(db_url, "inventory", "adjust", "TEE", "WH1", "--", "-4")
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and result.stderr.startswith("error: TEE at WH1")
+    )
+    assert inventory.get_availability(uow, sku="TEE").on_hand == 3

@@ -40,7 +40,9 @@ def test_skus_are_unique_whatever_the_letter_case(uow: UnitOfWork):
 
 
 def test_barcodes_must_be_valid_gtins_and_unique(uow: UnitOfWork):
-    item = catalog.create_item(uow, sku="MUG-1", name="Mug", divisions=["web", "store"], barcodes=["4006381333931"])
+    item = catalog.create_item(
+        uow, sku="MUG-1", name="Mug", divisions=["web", "store"], barcodes=["4006381333931"]
+    )
     assert item.barcodes == ["04006381333931"] and item.divisions == ["store", "web"]
     with pytest.raises(ValidationFailed) as bad:
         catalog.create_item(uow, sku="MUG-2", name="Mug", barcodes=["4006381333932"])
@@ -56,12 +58,16 @@ def test_adjustments_write_movements_and_stock_changed_events(uow: UnitOfWork, d
     make_item(uow, sku="TEE")
     make_location(uow, code="WH1")
     stock(uow, sku="TEE", location="WH1", quantity=10)
-    inventory.adjust_stock(uow, sku="TEE", location="WH1", quantity=-3, reason="damage", reference="broken box")
+    inventory.adjust_stock(
+        uow, sku="TEE", location="WH1", quantity=-3, reason="damage", reference="broken box"
+    )
     availability = inventory.get_availability(uow, sku="tee")
     assert (availability.on_hand, availability.reserved, availability.available) == (7, 0, 7)
     assert inventory.verify(uow) == []
     with db.session() as session:
-        events = [r.payload for r in session.scalars(sa.select(OutboxRow).where(OutboxRow.type == "stock.changed"))]
+        events = [
+            r.payload for r in session.scalars(sa.select(OutboxRow).where(OutboxRow.type == "stock.changed"))
+        ]
     assert events[-1]["available"] == {"catalog": 7, "marketplace": 7, "store": 7, "web": 7}
 
 

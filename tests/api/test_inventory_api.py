@@ -1,0 +1,80 @@
+"""Items, locations, stock and reservations through the HTTP API, refusals included (each changes nothing)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import bearer
+
+
+def _setup(client: TestClient, key: str) -> None:
+    assert client.post("/api/v1/items", json={"sku": "TEE-M", "name": "Tee", "divisions": ["web"]},
+                       headers=bearer(key)).status_code == 201  # fmt: skip
+    assert client.post("/api/v1/locations", json={"code": "WH1", "name": "Main", "kind": "warehouse"},
+                       headers=bearer(key)).status_code == 201  # fmt: skip
+    response = client.post("/api/v1/stock/adjustments", json={"sku": "TEE-M", "location": "WH1", "quantity": 5,
+                                                                "reason": "receipt"}, headers=bearer(key))  # fmt: skip
+    assert response.status_code == 201 and response.json()["available"] == 5
+
+
+def _availability(client: TestClient, key: str) -> dict:
+    return client.get("/api/v1/availability/tee-m", params={"division": "web"}, headers=bearer(key)).json()
+
+
+def test_reserve_release_and_read_availability(client: TestClient, admin_key: str):
+    _setup(client, admin_key)
+    held = client.post("/api/v1/reservations", json={"key": "cart-1", "sku": "TEE-M", "quantity": 2, "division": "web"},
+                       headers=bearer(admin_key))  # fmt: skip
+    assert held.status_code == 201
+    assert held.json()["lines"] == [{"location": "WH1", "quantity": 2}]
+    availability = _availability(client, admin_key)
+    assert (availability["on_hand"], availability["reserved"], availability["available"]) == (5, 2, 3)
+    assert availability["locations"][0]["location"] == "WH1"
+    released = client.post("/api/v1/reservations/cart-1/release", headers=bearer(admin_key))
+    assert released.json()["status"] == "released"
+    assert _availability(client, admin_key)["available"] == 5
+    assert client.get("/api/v1/stock/verify", headers=bearer(admin_key)).json() == []
+
+
+def test_too_many_units_is_409_insufficient_stock_with_the_available_quantity(
+    client: TestClient, admin_key: str
+):
+    _setup(client, admin_key)
+    response = client.post("/api/v1/reservations", json={"key": "big", "sku": "TEE-M", "quantity": 6},
+                           headers=bearer(admin_key))  # fmt: skip
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stock" and response.json()["available"] == 5
+    assert _availability(client, admin_key)["reserved"] == 0
+    assert client.get("/api/v1/reservations/big", headers=bearer(admin_key)).status_code == 404
+
+
+def test_bad_stock_requests_are_refused_and_change_nothing(client: TestClient, admin_key: str):
+    _setup(client, admin_key)
+    before = _availability(client, admin_key)
+    cases = [
+        ({"sku": "TEE-M", "location": "WH1", "quantity": -6}, 409, "negative_stock"),
+        ({"sku": "NOPE", "location": "WH1", "quantity": 1}, 404, "not_found"),
+        ({"sku": "TEE-M", "location": "NOWHERE", "quantity": 1}, 404, "not_found"),
+        ({"sku": "TEE-M", "location": "WH1", "quantity": 0}, 422, "validation_failed"),
+        ({"sku": "TEE-M", "location": "WH1", "quantity": 1, "reason": "magic"}, 422, "validation_failed"),
+    ]
+    for body, status, code in cases:
+        response = client.post("/api/v1/stock/adjustments", json=body, headers=bearer(admin_key))
+        assert (response.status_code, response.json()["code"]) == (status, code), body
+    for body in ({"key": "k", "sku": "TEE-M", "quantity": 0}, {"key": "k", "sku": "TEE-M", "quantity": -1}):
+        response = client.post("/api/v1/reservations", json=body, headers=bearer(admin_key))
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "quantity"
+    assert _availability(client, admin_key) == before
+    assert client.get("/api/v1/stock/verify", headers=bearer(admin_key)).json() == []
+
+
+def test_a_duplicate_sku_or_location_is_409(client: TestClient, admin_key: str):
+    _setup(client, admin_key)
+    dup = client.post("/api/v1/items", json={"sku": "tee-m", "name": "Other"}, headers=bearer(admin_key))
+    assert dup.status_code == 409 and dup.json()["code"] == "already_exists"
+    loc = client.post("/api/v1/locations", json={"code": "WH1", "name": "x", "kind": "warehouse"},
+                      headers=bearer(admin_key))  # fmt: skip
+    assert loc.status_code == 409
+    assert [i["sku"] for i in client.get("/api/v1/items", headers=bearer(admin_key)).json()["items"]] == [
+        "TEE-M"
+    ]
