@@ -44,6 +44,41 @@ class Body(BaseModel):
 app = FastAPI()
 
 
+@app.post("/reserve/{item_id}", status_code=201)
+def reserve_one(item_id: str) -> Any:
+    """The raw hot-SKU baseline: one conditional UPDATE and one movement INSERT in a transaction."""
+    from fastapi.responses import JSONResponse
+
+    conn = _connection()
+    now = datetime.now(UTC)
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("BEGIN IMMEDIATE")
+        changed = conn.execute(
+            "UPDATE bench_stock SET reserved = reserved + 1 WHERE item_id = ? AND on_hand - reserved >= 1",
+            (item_id,),
+        ).rowcount
+        if changed:
+            conn.execute(
+                "INSERT INTO bench_movements (id, item_id, reserved_delta, at) VALUES (?, ?, 1, ?)",
+                (uuid.uuid4().hex, item_id, now.isoformat()),
+            )
+        conn.execute("COMMIT")
+    else:
+        with conn.transaction():
+            changed = conn.execute(
+                "UPDATE bench_stock SET reserved = reserved + 1 WHERE item_id = %s AND on_hand - reserved >= 1",
+                (item_id,),
+            ).rowcount
+            if changed:
+                conn.execute(
+                    "INSERT INTO bench_movements (id, item_id, reserved_delta, at) VALUES (%s, %s, 1, %s)",
+                    (uuid.uuid4(), item_id, now),
+                )
+    if not changed:
+        return JSONResponse({"code": "insufficient_stock"}, status_code=409)
+    return {"item_id": item_id}
+
+
 @app.post("/rows", status_code=201)
 def insert_row(body: Body) -> dict[str, str]:
     row_id = uuid.uuid4()

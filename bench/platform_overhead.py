@@ -12,35 +12,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import psycopg
-from tests.support.server import free_port
 
+from bench.common import (
+    TOPOLOGIES,
+    percentile,
+    pg_database,
+    start_ordersmith,
+    start_uvicorn,
+    stop,
+    wait_for_relay,
+)
 from ordersmith.platform import identity, migrate
 from ordersmith.platform.db import Actor, Database
-
-PG_ADMIN = os.environ.get("ORDERSMITH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_database(name: str) -> str:
-    with psycopg.connect(PG_ADMIN.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 def _databases(kind: str, folder: Path) -> tuple[str, str]:
     if kind == "sqlite":
         return f"sqlite:///{folder}/ordersmith.db", f"sqlite:///{folder}/baseline.db"
-    return _pg_database("ordersmith_bench"), _pg_database("ordersmith_bench_baseline")
+    return pg_database("ordersmith_bench"), pg_database("ordersmith_bench_baseline")
 
 
 def _prepare_baseline(url: str) -> None:
@@ -67,38 +63,6 @@ def _prepare_ordersmith(url: str) -> str:
     )
     db.dispose()
     return key.secret
-
-
-def _start(module: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            module,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            *(["--factory"] if module.endswith("create_app") else []),
-        ],
-        env={**os.environ, **env},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(url + "/", timeout=0.5)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(log.read_text()[-2000:])
 
 
 async def _load(
@@ -134,37 +98,6 @@ async def _load(
     return requests / elapsed, latencies
 
 
-TOPOLOGIES = {
-    "embedded": "one `ordersmith serve` process with the relay and job runner inside",
-    "split": "one `ordersmith serve` process + one `ordersmith worker` process (relay and jobs)",
-}
-
-
-def _wait_for_relay(url: str, timeout_s: float = 5.0) -> int:
-    """How many events are still undispatched after the load, once the relay has had a moment to catch up."""
-    import sqlalchemy as sa
-
-    from ordersmith.platform.tables import OutboxRow
-
-    db = Database(url)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            with db.session() as session:
-                left = int(
-                    session.scalar(sa.select(sa.func.count()).where(OutboxRow.dispatched_at.is_(None))) or 0
-                )
-            if left == 0 or time.monotonic() > deadline:
-                return left
-            time.sleep(0.1)
-    finally:
-        db.dispose()
-
-
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -188,23 +121,10 @@ def main() -> None:
     _prepare_baseline(baseline_url)
     key = _prepare_ordersmith(ordersmith_url)
 
-    baseline, base_url = _start(
+    baseline, base_url = start_uvicorn(
         "bench.baseline_app:app", {"BENCH_DATABASE_URL": baseline_url}, folder / "baseline.log"
     )
-    our_env = {"ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"}
-    helpers: list[subprocess.Popen[bytes]] = []
-    if args.topology == "split":
-        # Production shape on PostgreSQL: the API process serves, an `ordersmith worker` relays events and runs jobs.
-        our_env |= {"ORDERSMITH_RELAY_ENABLED": "false", "ORDERSMITH_JOBS_ENABLED": "false"}
-        helpers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "ordersmith", "worker"],
-                env={**os.environ, "ORDERSMITH_DATABASE_URL": ordersmith_url, "ORDERSMITH_ENV": "test"},
-                stdout=(folder / "worker.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-    ours, our_url = _start("ordersmith.app:create_app", our_env, folder / "ordersmith.log")
+    ours, our_url, helpers = start_ordersmith(ordersmith_url, args.topology, folder)
     auth = {"Authorization": f"Bearer {key}"}
     base_runs: list[tuple[float, list[float]]] = []
     our_runs: list[tuple[float, list[float]]] = []
@@ -232,11 +152,9 @@ def main() -> None:
                     )
                 )
             )
-        undelivered = _wait_for_relay(ordersmith_url)
+        undelivered = wait_for_relay(ordersmith_url)
     finally:
-        for process in (baseline, ours, *helpers):
-            process.terminate()
-            process.wait(timeout=10)
+        stop(baseline, ours, *helpers)
 
     base_rps = statistics.median(r for r, _ in base_runs)
     our_rps = statistics.median(r for r, _ in our_runs)
@@ -248,11 +166,11 @@ def main() -> None:
     print(f"concurrency: {args.concurrency} clients")
     print(f"topology: {TOPOLOGIES[args.topology]}")
     print(f"baseline_throughput: {base_rps:.0f} requests/s")
-    print(f"baseline_p50: {_percentile(base_lat, 50):.1f} ms")
-    print(f"baseline_p99: {_percentile(base_lat, 99):.1f} ms")
+    print(f"baseline_p50: {percentile(base_lat, 50):.1f} ms")
+    print(f"baseline_p99: {percentile(base_lat, 99):.1f} ms")
     print(f"ordersmith_throughput: {our_rps:.0f} requests/s")
-    print(f"ordersmith_p50: {_percentile(our_lat, 50):.1f} ms")
-    print(f"ordersmith_p99: {_percentile(our_lat, 99):.1f} ms")
+    print(f"ordersmith_p50: {percentile(our_lat, 50):.1f} ms")
+    print(f"ordersmith_p99: {percentile(our_lat, 99):.1f} ms")
     print(f"events_undispatched_5s_after_load: {undelivered} events")
     print(f"ratio: {ratio:.2f} (goal >= 0.6)")
     print(

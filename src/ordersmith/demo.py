@@ -55,7 +55,13 @@ DEMO_CHANNELS = [
 ]
 
 # What each demo channel's integration key may do (later issues add order scopes).
-CHANNEL_KEY_SCOPES = ["sales_channels:read", "events:read", "catalog:read", "inventory:read", "reservations:write"]
+CHANNEL_KEY_SCOPES = [
+    "sales_channels:read",
+    "events:read",
+    "catalog:read",
+    "inventory:read",
+    "reservations:write",
+]
 
 
 @loader("platform: users of each role")

@@ -186,8 +186,10 @@ def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str |
 
 
 def _stock_changed(uow: UnitOfWork, item: catalog.Item) -> None:
+    levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
     by_division = {
-        d.code: _availability(uow, item.sku, item.id, d.code).available for d in catalog.list_divisions(uow)
+        d.code: sum(view.available for loc, view in levels if rules.serves(loc.division, d.code))
+        for d in catalog.list_divisions(uow)
     }
     uow.emit("stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division})
 

@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import anyio
 import sqlalchemy as sa
 
 from ordersmith.kernel.clock import utcnow
@@ -27,6 +28,7 @@ from ordersmith.platform.tables import OutboxRow
 log = logging.getLogger(__name__)
 
 LOOK_BACK_MS = 5_000
+FULL_SCAN_EVERY_S = 1.0
 REPLAY_LIMIT = 1_000
 
 
@@ -64,9 +66,14 @@ class EventHub:
         self._clients: set[_Client] = set()
         self._seen: dict[uuid.UUID, int] = {}
         self._high_ms = int(utcnow().timestamp() * 1000)
+        self._high_id: uuid.UUID | None = None
+        self._last_full_scan = 0.0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        # Its own thread for outbox reads: under load the shared worker pool is full of requests, and the live
+        # stream must not queue behind them.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ordersmith-event-hub")
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -80,6 +87,7 @@ class EventHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._reader.shutdown(wait=False)
 
     def _on_commit(self, events: list[Event]) -> None:
         if self._loop is not None and self._wake is not None and self._clients:
@@ -93,14 +101,23 @@ class EventHub:
             return [_to_event(r) for r in rows]
 
     async def _poll_once(self) -> None:
-        since = id_floor(max(self._high_ms - LOOK_BACK_MS, 0))
-        events = await anyio.to_thread.run_sync(self._fetch, since)
+        # Most polls read only what is newer than the newest event seen; once a second the look-back window is
+        # read again, for transactions that committed after a newer id had already been seen.
+        now = time.monotonic()
+        if now - self._last_full_scan >= FULL_SCAN_EVERY_S or self._high_id is None:
+            since = id_floor(max(self._high_ms - LOOK_BACK_MS, 0))
+            self._last_full_scan = now
+        else:
+            since = self._high_id
+        events = await asyncio.get_running_loop().run_in_executor(self._reader, self._fetch, since)
         for event in events:
             if event.id in self._seen:
                 continue
             ms = id_timestamp_ms(event.id)
             self._seen[event.id] = ms
             self._high_ms = max(self._high_ms, ms)
+            if self._high_id is None or event.id > self._high_id:
+                self._high_id = event.id
             for client in list(self._clients):
                 if client.wants(event):
                     try:
@@ -119,6 +136,7 @@ class EventHub:
                     await self._poll_once()
                 else:
                     self._high_ms = max(self._high_ms, int(utcnow().timestamp() * 1000) - LOOK_BACK_MS)
+                    self._high_id = None
             except Exception:
                 log.exception("event stream poll failed")
             with contextlib.suppress(TimeoutError):
@@ -142,7 +160,10 @@ class EventHub:
         try:
             yield "retry: 2000\n: connected\n\n"
             if last_event_id is not None:
-                for event in await anyio.to_thread.run_sync(self._replay, last_event_id, client.patterns):
+                replayed = await asyncio.get_running_loop().run_in_executor(
+                    self._reader, self._replay, last_event_id, client.patterns
+                )
+                for event in replayed:
                     sent.add(event.id)
                     yield format_sse(event)
             if self._wake is not None:

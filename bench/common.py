@@ -1,0 +1,114 @@
+"""What the benchmarks share: scratch databases, uvicorn processes, the Ordersmith topologies, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import sqlalchemy as sa
+from tests.support.server import free_port
+
+from ordersmith.platform.db import Database
+from ordersmith.platform.tables import OutboxRow
+
+PG_ADMIN = os.environ.get("ORDERSMITH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def start_uvicorn(module: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            *(["--factory"] if module.endswith("create_app") else []),
+        ],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url + "/", timeout=0.5)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(log.read_text()[-2000:])
+
+
+TOPOLOGIES = {
+    "embedded": "one `ordersmith serve` process with the relay and job runner inside",
+    "split": "one `ordersmith serve` process + one `ordersmith worker` process (relay and jobs)",
+}
+
+
+def wait_for_relay(url: str, timeout_s: float = 5.0) -> int:
+    """How many events are still undispatched after the load, once the relay has had a moment to catch up."""
+    db = Database(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with db.session() as session:
+                left = int(
+                    session.scalar(sa.select(sa.func.count()).where(OutboxRow.dispatched_at.is_(None))) or 0
+                )
+            if left == 0 or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+    finally:
+        db.dispose()
+
+
+def start_ordersmith(
+    database_url: str, topology: str, folder: Path
+) -> tuple[subprocess.Popen[bytes], str, list[subprocess.Popen[bytes]]]:
+    """Start Ordersmith as `topology` says; returns the API process, its URL and any helper processes."""
+    env = {"ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test"}
+    helpers: list[subprocess.Popen[bytes]] = []
+    if topology == "split":
+        # Production shape on PostgreSQL: the API process serves, an `ordersmith worker` relays events and runs jobs.
+        env |= {"ORDERSMITH_RELAY_ENABLED": "false", "ORDERSMITH_JOBS_ENABLED": "false"}
+        helpers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "ordersmith", "worker"],
+                env={**os.environ, "ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test"},
+                stdout=(folder / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    process, url = start_uvicorn("ordersmith.app:create_app", env, folder / "ordersmith.log")
+    return process, url, helpers
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=15)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
