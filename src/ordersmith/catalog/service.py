@@ -166,6 +166,30 @@ def get_item(uow: UnitOfWork, *, sku: str) -> Item:
     return _item(uow, _row_by_sku(uow, sku))
 
 
+@dataclass(frozen=True)
+class ItemRef:
+    """The few facts a hot path needs about an item, read in one query."""
+
+    id: uuid.UUID
+    sku: str
+    kind: str
+
+    @property
+    def keeps_stock(self) -> bool:
+        return self.kind in rules.STOCK_KEEPING_KINDS
+
+
+@use_case(readonly=True)
+def get_item_ref(uow: UnitOfWork, *, sku: str) -> ItemRef:
+    """Id, SKU and kind of the item with this SKU (any letter case). Raises NotFound."""
+    found = uow.session.execute(
+        sa.select(ItemRow.id, ItemRow.sku, ItemRow.kind).where(ItemRow.sku_key == rules.sku_key(sku))
+    ).first()
+    if found is None:
+        raise NotFound(f"no item with SKU {sku!r}")
+    return ItemRef(id=found.id, sku=found.sku, kind=found.kind)
+
+
 @use_case(readonly=True)
 def get_item_by_id(uow: UnitOfWork, *, item_id: uuid.UUID) -> Item:
     row = uow.session.get(ItemRow, item_id)

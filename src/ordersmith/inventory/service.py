@@ -185,17 +185,26 @@ def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str |
     )  # fmt: skip
 
 
-def _stock_changed(uow: UnitOfWork, item: catalog.Item) -> None:
-    levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
+def _stock_changed(
+    uow: UnitOfWork,
+    item: catalog.ItemRef,
+    levels: list[tuple[LocationRow, rules.LevelView]] | None = None,
+    divisions: list[str] | None = None,
+) -> None:
+    """Emit `stock.changed` with the available units per division (from `levels` when the caller has them)."""
+    if levels is None:
+        levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
+    if divisions is None:
+        divisions = [d.code for d in catalog.list_divisions(uow)]
     by_division = {
-        d.code: sum(view.available for loc, view in levels if rules.serves(loc.division, d.code))
-        for d in catalog.list_divisions(uow)
+        code: sum(view.available for loc, view in levels if rules.serves(loc.division, code))
+        for code in divisions
     }
     uow.emit("stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division})
 
 
-def _stocked_item(uow: UnitOfWork, sku: str) -> catalog.Item:
-    item = catalog.get_item(uow, sku=sku)
+def _stocked_item(uow: UnitOfWork, sku: str) -> catalog.ItemRef:
+    item = catalog.get_item_ref(uow, sku=sku)
     if not item.keeps_stock:
         raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item and keeps no stock of its own")
     return item
@@ -298,50 +307,65 @@ def reserve(
         if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
             raise Conflict(f"reservation key {key!r} was used for another request")
         return _reservation(uow, existing, item.sku)
-    levels = _levels(uow, item.id, division)
-    by_code = {loc.code: loc for loc, _ in levels}
-    taken: list[tuple[LocationRow, int]] = []
+    now = uow.now()
+    # Everything that needs no lock on the hot stock rows happens first, so the rows stay locked (PostgreSQL)
+    # only for the few inserts between the conditional UPDATEs and the commit.
+    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
+                         status="active", expires_at=now + expires_in if expires_in else None,
+                         created_at=now)  # fmt: skip
+    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
+    uow.audit("stock.reserved", object_type="reservation", object_id=key,
+              after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
+    divisions = [d.code for d in catalog.list_divisions(uow)]
+    levels = _levels(uow, item.id, None)
+    taken: dict[uuid.UUID, int] = {}
     remaining = quantity
     for _ in range(3):  # a plan can go stale under contention: re-plan with fresh figures
-        for code, take in rules.split_plan([v for _, v in levels], remaining):
-            loc = by_code[code]
+        serving = {loc.code: (loc, view) for loc, view in levels if rules.serves(loc.division, division)}
+        for code, take in rules.split_plan([view for _, view in serving.values()], remaining):
+            loc = serving[code][0]
             got = uow.execute_core(
                 sa.update(_LEVELS)  # type: ignore[arg-type]
                 .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
                 .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= take)
-                .values(reserved=_LEVELS.c.reserved + take, updated_at=uow.now())
-                .returning(_LEVELS.c.reserved)
+                .values(reserved=_LEVELS.c.reserved + take, updated_at=now)
+                .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock)
             ).first()
             if got is not None:
-                taken.append((loc, take))
+                taken[loc.id] = taken.get(loc.id, 0) + take
                 remaining -= take
+                levels = [
+                    (other, rules.LevelView(other.code, other.priority, *got) if other.id == loc.id else view)
+                    for other, view in levels
+                ]
         if remaining == 0:
             break
-        levels = _levels(uow, item.id, division)
-        if sum(v.available for _, v in levels) < remaining:
+        levels = _levels(uow, item.id, None)
+        if sum(v.available for loc, v in levels if rules.serves(loc.division, division)) < remaining:
             break
     if remaining > 0:
-        available = sum(v.available for _, v in levels) + (quantity - remaining)
+        available = sum(v.available for loc, v in levels if rules.serves(loc.division, division))
+        available += quantity - remaining
         # Raising rolls back the parts already taken: a reservation is all or nothing.
         raise InsufficientStock(
             f"only {available} of {item.sku} available", available=available, requested=quantity
         )
-    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
-                         status="active", expires_at=uow.now() + expires_in if expires_in else None,
-                         created_at=uow.now())  # fmt: skip
-    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
-    merged: dict[uuid.UUID, int] = {}
-    for loc, take in taken:
-        merged[loc.id] = merged.get(loc.id, 0) + take
-    for location_id, take in merged.items():
-        uow.execute_core(sa.insert(ReservationLineRow.__table__),  # type: ignore[arg-type]
-                         {"reservation_id": row.id, "location_id": location_id, "quantity": take})  # fmt: skip
-        _move(uow, item_id=item.id, location_id=location_id, on_hand=0, reserved=take, reason="reservation",
-              reference=key)  # fmt: skip
-    uow.audit("stock.reserved", object_type="reservation", object_id=key,
-              after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
-    _stock_changed(uow, item)
-    return _reservation(uow, row, item.sku)
+    uow.execute_core(
+        sa.insert(ReservationLineRow.__table__),  # type: ignore[arg-type]
+        [{"reservation_id": row.id, "location_id": lid, "quantity": q} for lid, q in taken.items()],
+    )
+    uow.execute_core(
+        sa.insert(_MOVEMENTS),  # type: ignore[arg-type]
+        [{"id": new_id(), "item_id": item.id, "location_id": lid, "on_hand_delta": 0, "reserved_delta": q,
+          "reason": "reservation", "reference": key, "at": now, "actor": uow.actor.label}
+         for lid, q in taken.items()],
+    )  # fmt: skip
+    _stock_changed(uow, item, levels, divisions)
+    by_id = {loc.id: loc for loc, _ in levels}
+    lines = sorted(((by_id[lid], q) for lid, q in taken.items()), key=lambda p: (p[0].priority, p[0].code))
+    return Reservation(key=key, sku=item.sku, quantity=quantity, division=division, status="active",
+                       expires_at=row.expires_at, created_at=now,
+                       lines=[ReservationLine(loc.code, q) for loc, q in lines])  # fmt: skip
 
 
 def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
@@ -349,6 +373,7 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
     if row is None:
         raise NotFound(f"no reservation {key!r}")
     item = catalog.get_item_by_id(uow, item_id=row.item_id)
+    ref = catalog.ItemRef(id=item.id, sku=item.sku, kind=item.kind)
     # The status flip is the guard: only the caller that moves it from active does the stock work, so a
     # reservation is released (or consumed) at most once however many requests race.
     ended = uow.execute_core(
@@ -383,7 +408,7 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
             reference=key,
         )
     uow.audit(f"stock.{status}", object_type="reservation", object_id=key)
-    _stock_changed(uow, item)
+    _stock_changed(uow, ref)
     uow.session.refresh(row)
     return _reservation(uow, row, item.sku)
 

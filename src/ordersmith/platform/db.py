@@ -257,7 +257,7 @@ class UnitOfWork:
             self.db.committed(events)
 
     def execute_core(
-        self, statement: sa.Executable, params: dict[str, Any] | None = None
+        self, statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]] | None = None
     ) -> sa.CursorResult[Any]:
         """Run a Core statement on this transaction's connection, skipping the ORM's execution machinery.
 
