@@ -1,0 +1,120 @@
+"""Hypothesis drives random sequences of reserve / release / consume / adjust against the real ledger, and after
+every step the invariants hold: verify passes, nothing is negative, figures match a simple model."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import Conflict, InsufficientStock, NegativeStock
+from ordersmith.platform.db import Actor, Database
+from tests.builders import make_item, make_location, stock
+
+LOCATIONS = ("A", "B")
+
+
+def _machine(db: Database) -> type[RuleBasedStateMachine]:
+    counter = itertools.count()
+
+    class Ledger(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.uow = db.unit_of_work(Actor.system("hypothesis"))
+            self.sku = f"SKU-{next(counter)}"
+            make_item(self.uow, sku=self.sku)
+            for code in LOCATIONS:
+                if code not in {loc.code for loc in inventory.list_locations(self.uow)}:
+                    make_location(self.uow, code=code, priority=10 if code == "A" else 20)
+            self.on_hand = {code: 0 for code in LOCATIONS}
+            self.active: dict[str, int] = {}
+            self.ended: set[str] = set()
+            self.keys = itertools.count()
+
+        def _reserved(self) -> int:
+            return sum(self.active.values())
+
+        @rule(location=st.sampled_from(LOCATIONS), quantity=st.integers(1, 8))
+        def receive(self, location: str, quantity: int) -> None:
+            stock(self.uow, sku=self.sku, location=location, quantity=quantity)
+            self.on_hand[location] += quantity
+
+        @rule(location=st.sampled_from(LOCATIONS), quantity=st.integers(1, 8))
+        def remove(self, location: str, quantity: int) -> None:
+            try:
+                inventory.adjust_stock(
+                    self.uow, sku=self.sku, location=location, quantity=-quantity, reason="damage"
+                )
+                self.on_hand[location] -= quantity
+            except NegativeStock:
+                level = inventory.get_availability(self.uow, sku=self.sku).locations
+                here = next((x for x in level if x.location == location), None)
+                assert here is None or here.on_hand - quantity < here.reserved
+
+        @rule(quantity=st.integers(1, 6))
+        def reserve(self, quantity: int) -> None:
+            key = f"{self.sku}-r{next(self.keys)}"
+            free = sum(self.on_hand.values()) - self._reserved()
+            try:
+                inventory.reserve(self.uow, key=key, sku=self.sku, quantity=quantity)
+                self.active[key] = quantity
+                assert quantity <= free
+            except InsufficientStock as short:
+                assert quantity > free
+                assert short.extra["available"] == free  # noqa: PT017 - a model check, not an expected failure
+
+        @precondition(lambda self: bool(self.active))
+        @rule(data=st.data())
+        def release(self, data: st.DataObject) -> None:
+            key = data.draw(st.sampled_from(sorted(self.active)))
+            inventory.release(self.uow, key=key)
+            del self.active[key]
+            self.ended.add(key)
+
+        @precondition(lambda self: bool(self.active))
+        @rule(data=st.data())
+        def consume(self, data: st.DataObject) -> None:
+            key = data.draw(st.sampled_from(sorted(self.active)))
+            held = inventory.consume(self.uow, key=key)
+            for line in held.lines:
+                self.on_hand[line.location] -= line.quantity
+            del self.active[key]
+            self.ended.add(key)
+
+        @precondition(lambda self: bool(self.ended))
+        @rule(data=st.data())
+        def end_again(self, data: st.DataObject) -> None:
+            key = data.draw(st.sampled_from(sorted(self.ended)))
+            before = inventory.get_availability(self.uow, sku=self.sku)
+            with contextlib.suppress(Conflict):  # a consumed reservation cannot be released too
+                inventory.release(self.uow, key=key)
+            assert inventory.get_availability(self.uow, sku=self.sku) == before
+
+        @invariant()
+        def ledger_agrees(self) -> None:
+            availability = inventory.get_availability(self.uow, sku=self.sku)
+            assert availability.on_hand == sum(self.on_hand.values())
+            assert availability.reserved == self._reserved()
+            assert availability.available == availability.on_hand - availability.reserved
+            assert all(x.on_hand >= x.reserved >= 0 for x in availability.locations)
+            assert inventory.verify(self.uow) == []
+
+    return Ledger
+
+
+def test_random_ledger_operations_keep_every_invariant(db: Database, db_url: str):
+    machine = _machine(db)
+    examples = 25 if db_url.startswith("sqlite") else 12
+    machine.TestCase.settings = settings(
+        max_examples=examples, stateful_step_count=15, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )  # fmt: skip
+    machine.TestCase().runTest()
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
