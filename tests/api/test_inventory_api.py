@@ -78,3 +78,16 @@ def test_a_duplicate_sku_or_location_is_409(client: TestClient, admin_key: str):
     assert [i["sku"] for i in client.get("/api/v1/items", headers=bearer(admin_key)).json()["items"]] == [
         "TEE-M"
     ]
+
+
+def test_a_new_division_can_be_added_once(client: TestClient, admin_key: str):
+    created = client.post(
+        "/api/v1/divisions", json={"code": "wholesale", "name": "Wholesale"}, headers=bearer(admin_key)
+    )
+    assert created.status_code == 201
+    again = client.post(
+        "/api/v1/divisions", json={"code": "wholesale", "name": "Again"}, headers=bearer(admin_key)
+    )
+    assert again.status_code == 409
+    codes = [d["code"] for d in client.get("/api/v1/divisions", headers=bearer(admin_key)).json()]
+    assert codes == ["catalog", "marketplace", "store", "web", "wholesale"]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.catalog import service
-from ordersmith.catalog.schemas import DivisionOut, ItemIn, ItemOut
+from ordersmith.catalog.schemas import DivisionIn, DivisionOut, ItemIn, ItemOut
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import authorize, created, etag, requires, unit_of_work
 from ordersmith.platform.schemas import PageOut
@@ -19,6 +19,18 @@ Auth = Annotated[Principal, Depends(authorize)]
 @router.get("/divisions", response_model=list[DivisionOut], openapi_extra=requires("catalog:read"))
 def list_divisions(principal: Auth, request: Request) -> list[DivisionOut]:
     return [DivisionOut.model_validate(d) for d in service.list_divisions(unit_of_work(request))]
+
+
+@router.post(
+    "/divisions", status_code=201, response_model=DivisionOut, openapi_extra=requires("catalog:write")
+)
+def create_division(body: DivisionIn, principal: Auth, request: Request) -> Response:
+    return created(
+        request,
+        principal,
+        body.model_dump(),
+        lambda uow: DivisionOut.model_validate(service.create_division(uow, code=body.code, name=body.name)),
+    )
 
 
 @router.post("/items", status_code=201, response_model=ItemOut, openapi_extra=requires("catalog:write"))

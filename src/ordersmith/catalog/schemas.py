@@ -49,6 +49,11 @@ class ItemOut(Output):
     version: int
 
 
+class DivisionIn(Input):
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class DivisionOut(Output):
     code: str
     name: str

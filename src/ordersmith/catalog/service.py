@@ -63,11 +63,16 @@ def list_divisions(uow: UnitOfWork) -> list[Division]:
 
 @use_case
 def create_division(uow: UnitOfWork, *, code: str, name: str) -> Division:
-    if uow.session.get(DivisionRow, code) is not None:
-        raise ValidationFailed.on("code", f"division {code!r} exists")
-    uow.session.add(DivisionRow(code=code, name=name, active=True))
+    """Add a division (e.g. `wholesale`) that items, locations and channels can belong to.
+
+    Raises:
+        AlreadyExists: the code is taken.
+    """
+    uow.insert_unique(
+        DivisionRow, DivisionRow(code=code, name=name.strip(), active=True), f"division {code!r} exists"
+    )
     uow.audit("division.created", object_type="division", object_id=code, after={"name": name})
-    return Division(code=code, name=name, active=True)
+    return Division(code=code, name=name.strip(), active=True)
 
 
 def _check_gtin(gtin: str) -> str:
