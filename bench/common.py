@@ -42,6 +42,12 @@ def start_uvicorn(module: str, env: dict[str, str], log: Path) -> tuple[subproce
             "--log-level",
             "warning",
             "--no-access-log",
+            # Keep idle client connections open through slow moments (both sides alike), and do not wait
+            # long for open streams (the SSE follower) when stopping.
+            "--timeout-keep-alive",
+            "120",
+            "--timeout-graceful-shutdown",
+            "5",
             *(["--factory"] if module.endswith("create_app") else []),
         ],
         env={**os.environ, **env},
@@ -107,7 +113,11 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def percentile(values: list[float], q: float) -> float:
