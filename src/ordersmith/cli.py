@@ -371,6 +371,40 @@ def inventory_adjust(
     )
 
 
+@inventory_app.command("transfer")
+@command
+def inventory_transfer(
+    sku: str, from_location: str, to_location: str, quantity: int, reference: str = ""
+) -> None:
+    """Move free units of SKU from one location to another."""
+    db = _db(_settings())
+    inventory.transfer_stock(db.unit_of_work(_cli_actor()), sku=sku, from_location=from_location,
+                             to_location=to_location, quantity=quantity, reference=reference)  # fmt: skip
+    out.print(f"moved {quantity} of {sku} from {from_location} to {to_location}")
+
+
+@inventory_app.command("count")
+@command
+def inventory_count(
+    location: str,
+    lines: Annotated[list[str], typer.Argument(help="SKU=COUNTED, one per counted item")],
+    reference: str = "",
+) -> None:
+    """Apply a count sheet at LOCATION: each SKU's on-hand becomes its count (all lines or none)."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        sku, _, counted = line.partition("=")
+        if not sku or not counted.strip().isdigit():
+            fail(f"count lines look like SKU=12, got {line!r}", 2)
+        counts[sku] = int(counted)
+    db = _db(_settings())
+    for result in inventory.record_count(db.unit_of_work(_cli_actor()), location=location, counts=counts,
+                                         reference=reference):  # fmt: skip
+        out.print(
+            f"{result.sku}: {result.on_hand_before} -> {result.counted} (variance {result.variance:+d})"
+        )
+
+
 @inventory_app.command("locations")
 @command
 def inventory_locations() -> None:

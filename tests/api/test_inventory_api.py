@@ -91,3 +91,28 @@ def test_a_new_division_can_be_added_once(client: TestClient, admin_key: str):
     assert again.status_code == 409
     codes = [d["code"] for d in client.get("/api/v1/divisions", headers=bearer(admin_key)).json()]
     assert codes == ["catalog", "marketplace", "store", "web", "wholesale"]
+
+
+def test_transfers_and_counts_through_the_api_refuse_without_changing_anything(
+    client: TestClient, admin_key: str
+):
+    _setup(client, admin_key)
+    assert client.post("/api/v1/locations", json={"code": "STORE", "name": "Store", "kind": "store"},
+                       headers=bearer(admin_key)).status_code == 201  # fmt: skip
+    moved = client.post("/api/v1/stock/transfers", json={"sku": "TEE-M", "from_location": "WH1",
+                        "to_location": "STORE", "quantity": 2}, headers=bearer(admin_key))  # fmt: skip
+    assert moved.status_code == 201
+    before = _availability(client, admin_key)
+    too_many = client.post("/api/v1/stock/transfers", json={"sku": "TEE-M", "from_location": "WH1",
+                           "to_location": "STORE", "quantity": 4}, headers=bearer(admin_key))  # fmt: skip
+    assert too_many.status_code == 409 and too_many.json()["available"] == 3
+    duplicate = client.post("/api/v1/stock/counts", json={"location": "WH1", "lines": [
+        {"sku": "TEE-M", "counted": 1}, {"sku": "tee-m", "counted": 2}]}, headers=bearer(admin_key))  # fmt: skip
+    assert duplicate.status_code == 422 and duplicate.json()["errors"][0]["field"] == "lines"
+    assert _availability(client, admin_key) == before
+    counted = client.post("/api/v1/stock/counts", json={"location": "WH1", "lines": [{"sku": "TEE-M", "counted": 1}]},
+                          headers=bearer(admin_key))  # fmt: skip
+    assert counted.status_code == 201 and counted.json() == [
+        {"sku": "TEE-M", "counted": 1, "on_hand_before": 3, "variance": -2}
+    ]
+    assert client.get("/api/v1/stock/verify", headers=bearer(admin_key)).json() == []

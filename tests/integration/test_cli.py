@@ -169,3 +169,21 @@ def test_inventory_adjust_below_zero_is_one_line_and_changes_nothing(db_url: str
         and result.stderr.startswith("error: TEE at WH1")
     )
     assert inventory.get_availability(uow, sku="TEE").on_hand == 3
+
+
+def test_inventory_transfer_and_count_from_the_command_line(db_url: str, uow: UnitOfWork):
+    from ordersmith.inventory import service as inventory
+    from tests.builders import make_item, make_location, stock
+
+    make_item(uow, sku="TEE")
+    make_location(uow, code="DC")
+    make_location(uow, code="SHOP", kind="store")
+    stock(uow, sku="TEE", location="DC", quantity=5)
+    moved = run(db_url, "inventory", "transfer", "TEE", "DC", "SHOP", "2")
+    assert moved.returncode == 0, moved.stderr
+    counted = run(db_url, "inventory", "count", "SHOP", "TEE=1")
+    assert counted.returncode == 0 and "TEE: 2 -> 1 (variance -1)" in counted.stdout
+    bad = run(db_url, "inventory", "count", "SHOP", "TEE=lots")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: count lines look like SKU=12")
+    availability = inventory.get_availability(uow, sku="TEE")
+    assert {x.location: x.on_hand for x in availability.locations} == {"DC": 3, "SHOP": 1}

@@ -208,3 +208,42 @@ def test_verify_names_a_level_that_drifted_from_its_ledger(uow: UnitOfWork, db: 
     assert [(d.sku, d.location, d.field, d.recorded, d.expected) for d in inventory.verify(uow)] == [
         ("TEE", "WH1", "on_hand", 6, 4)
     ]
+
+
+def test_a_transfer_moves_only_free_units_and_writes_both_movements(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_location(uow, code="DC")
+    make_location(uow, code="STORE", kind="store")
+    stock(uow, sku="TEE", location="DC", quantity=10)
+    inventory.reserve(uow, key="hold", sku="TEE", quantity=7)
+    moved = inventory.transfer_stock(uow, sku="TEE", from_location="DC", to_location="STORE", quantity=3)
+    assert {x.location: (x.on_hand, x.reserved) for x in moved.locations} == {"DC": (7, 7), "STORE": (3, 0)}
+    before = _ledger(db)
+    with pytest.raises(InsufficientStock) as short:
+        inventory.transfer_stock(uow, sku="TEE", from_location="DC", to_location="STORE", quantity=1)
+    assert short.value.extra["available"] == 0
+    with pytest.raises(ValidationFailed):
+        inventory.transfer_stock(uow, sku="TEE", from_location="DC", to_location="DC", quantity=1)
+    assert _ledger(db) == before
+    assert inventory.verify(uow) == []
+
+
+def test_a_count_sets_on_hand_and_records_the_variance(uow: UnitOfWork, db: Database):
+    make_item(uow, sku="TEE")
+    make_item(uow, sku="MUG")
+    make_location(uow, code="DC")
+    stock(uow, sku="TEE", location="DC", quantity=10)
+    inventory.reserve(uow, key="hold", sku="TEE", quantity=4)
+    lines = inventory.record_count(uow, location="DC", counts={"TEE": 8, "MUG": 2}, reference="Q4 count")
+    assert [(x.sku, x.on_hand_before, x.counted, x.variance) for x in lines] == [
+        ("MUG", 0, 2, 2),
+        ("TEE", 10, 8, -2),
+    ]
+    assert inventory.get_availability(uow, sku="TEE").on_hand == 8
+    before = _ledger(db)
+    with pytest.raises(NegativeStock):  # fewer counted than are reserved: the whole sheet is refused
+        inventory.record_count(uow, location="DC", counts={"MUG": 5, "TEE": 3})
+    with pytest.raises(NotFound):
+        inventory.record_count(uow, location="DC", counts={"NOPE": 1})
+    assert _ledger(db) == before
+    assert inventory.verify(uow) == []

@@ -32,12 +32,14 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
                 if code not in {loc.code for loc in inventory.list_locations(self.uow)}:
                     make_location(self.uow, code=code, priority=10 if code == "A" else 20)
             self.on_hand = {code: 0 for code in LOCATIONS}
-            self.active: dict[str, int] = {}
+            self.active: dict[str, dict[str, int]] = {}  # key -> units held per location
             self.ended: set[str] = set()
             self.keys = itertools.count()
 
-        def _reserved(self) -> int:
-            return sum(self.active.values())
+        def _reserved(self, location: str | None = None) -> int:
+            return sum(
+                q for lines in self.active.values() for loc, q in lines.items() if location in (None, loc)
+            )
 
         @rule(location=st.sampled_from(LOCATIONS), quantity=st.integers(1, 8))
         def receive(self, location: str, quantity: int) -> None:
@@ -61,8 +63,8 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
             key = f"{self.sku}-r{next(self.keys)}"
             free = sum(self.on_hand.values()) - self._reserved()
             try:
-                inventory.reserve(self.uow, key=key, sku=self.sku, quantity=quantity)
-                self.active[key] = quantity
+                held = inventory.reserve(self.uow, key=key, sku=self.sku, quantity=quantity)
+                self.active[key] = {line.location: line.quantity for line in held.lines}
                 assert quantity <= free
             except InsufficientStock as short:
                 assert quantity > free
@@ -75,6 +77,28 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
             inventory.release(self.uow, key=key)
             del self.active[key]
             self.ended.add(key)
+
+        @rule(source=st.sampled_from(LOCATIONS), quantity=st.integers(1, 6))
+        def transfer(self, source: str, quantity: int) -> None:
+            target = next(code for code in LOCATIONS if code != source)
+            free = self.on_hand[source] - self._reserved(source)
+            try:
+                inventory.transfer_stock(self.uow, sku=self.sku, from_location=source, to_location=target,
+                                         quantity=quantity)  # fmt: skip
+                assert quantity <= free
+                self.on_hand[source] -= quantity
+                self.on_hand[target] += quantity
+            except InsufficientStock:
+                assert quantity > free
+
+        @rule(location=st.sampled_from(LOCATIONS), counted=st.integers(0, 12))
+        def count(self, location: str, counted: int) -> None:
+            try:
+                inventory.record_count(self.uow, location=location, counts={self.sku: counted})
+                assert counted >= self._reserved(location)
+                self.on_hand[location] = counted
+            except NegativeStock:
+                assert counted < self._reserved(location)
 
         @precondition(lambda self: bool(self.active))
         @rule(data=st.data())
@@ -102,6 +126,8 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
             assert availability.reserved == self._reserved()
             assert availability.available == availability.on_hand - availability.reserved
             assert all(x.on_hand >= x.reserved >= 0 for x in availability.locations)
+            for x in availability.locations:
+                assert (x.on_hand, x.reserved) == (self.on_hand[x.location], self._reserved(x.location))
             assert inventory.verify(self.uow) == []
 
     return Ledger

@@ -11,12 +11,16 @@ from ordersmith.inventory import service
 from ordersmith.inventory.schemas import (
     AdjustmentIn,
     AvailabilityOut,
+    CountIn,
+    CountLineOut,
     DiscrepancyOut,
     LocationIn,
     LocationOut,
     ReservationIn,
     ReservationOut,
+    TransferIn,
 )
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, requires, unit_of_work
@@ -47,6 +51,32 @@ def adjust_stock(body: AdjustmentIn, principal: Auth, request: Request) -> Respo
 
     def execute(uow: UnitOfWork) -> AvailabilityOut:
         return AvailabilityOut.model_validate(service.adjust_stock(uow, **body.model_dump()))
+
+    return created(request, principal, body.model_dump(), execute)
+
+
+@router.post("/stock/transfers", status_code=201, response_model=AvailabilityOut,
+             openapi_extra=requires("inventory:write"))  # fmt: skip
+def transfer_stock(body: TransferIn, principal: Auth, request: Request) -> Response:
+    """Move free units from one location to another (409 `insufficient_stock` when the source lacks them)."""
+
+    def execute(uow: UnitOfWork) -> AvailabilityOut:
+        return AvailabilityOut.model_validate(service.transfer_stock(uow, **body.model_dump()))
+
+    return created(request, principal, body.model_dump(), execute)
+
+
+@router.post("/stock/counts", status_code=201, response_model=list[CountLineOut],
+             openapi_extra=requires("inventory:write"))  # fmt: skip
+def record_count(body: CountIn, principal: Auth, request: Request) -> Response:
+    """Apply a count sheet for one location: on-hand becomes the count, the variance is a `count` movement."""
+    if len({line.sku.upper() for line in body.lines}) != len(body.lines):
+        raise ValidationFailed.on("lines", "each SKU may appear once on a count sheet")
+
+    def execute(uow: UnitOfWork) -> list[CountLineOut]:
+        counts = {line.sku: line.counted for line in body.lines}
+        lines = service.record_count(uow, location=body.location, counts=counts, reference=body.reference)
+        return [CountLineOut.model_validate(line) for line in lines]
 
     return created(request, principal, body.model_dump(), execute)
 

@@ -91,3 +91,29 @@ class DiscrepancyOut(Output):
     field: str
     recorded: int
     expected: int
+
+
+class TransferIn(Input):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    from_location: Code
+    to_location: Code
+    quantity: Annotated[int, Field(gt=0, le=1_000_000)]
+    reference: Annotated[str, Field(max_length=200)] = ""
+
+
+class CountLineIn(Input):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    counted: Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class CountIn(Input):
+    location: Code
+    lines: Annotated[list[CountLineIn], Field(min_length=1, max_length=10_000)]
+    reference: Annotated[str, Field(max_length=200)] = ""
+
+
+class CountLineOut(Output):
+    sku: str
+    counted: int
+    on_hand_before: int
+    variance: int

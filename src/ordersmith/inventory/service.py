@@ -263,6 +263,112 @@ def adjust_stock(
     return _availability(uow, item.sku, item.id, None)
 
 
+@use_case
+def transfer_stock(
+    uow: UnitOfWork, *, sku: str, from_location: str, to_location: str, quantity: int, reference: str = ""
+) -> Availability:
+    """Move free units between locations: one conditional UPDATE out, one UPDATE in, two movements.
+
+    Raises:
+        ValidationFailed: a quantity that is not positive, or the same location twice.
+        NotFound: unknown SKU or location.
+        InsufficientStock: fewer free (unreserved, above safety stock) units at the source (409).
+    """
+    if quantity <= 0:
+        raise ValidationFailed.on("quantity", "must be greater than zero")
+    if from_location == to_location:
+        raise ValidationFailed.on("to_location", "must differ from from_location")
+    item = _stocked_item(uow, sku)
+    source, target = _location_by_code(uow, from_location), _location_by_code(uow, to_location)
+    _ensure_level(uow, item.id, source.id)
+    _ensure_level(uow, item.id, target.id)
+    # Lock order by location id, so two opposite transfers cannot deadlock.
+    for loc, delta in sorted(((source, -quantity), (target, quantity)), key=lambda p: p[0].id):
+        statement = (
+            sa.update(_LEVELS)  # type: ignore[arg-type]
+            .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
+            .values(on_hand=_LEVELS.c.on_hand + delta, updated_at=uow.now())
+            .returning(_LEVELS.c.on_hand)
+        )
+        if delta < 0:
+            statement = statement.where(
+                _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= quantity
+            )
+        if uow.execute_core(statement).first() is None:
+            free = _availability(uow, item.sku, item.id, None)
+            here = next((x.available for x in free.locations if x.location == from_location), 0)
+            raise InsufficientStock(f"only {here} of {item.sku} free at {from_location}", available=here)
+        _move(uow, item_id=item.id, location_id=loc.id, on_hand=delta, reserved=0, reason="transfer",
+              reference=reference or f"{from_location}->{to_location}")  # fmt: skip
+    uow.audit("stock.transferred", object_type="item", object_id=str(item.id),
+              after={"from": from_location, "to": to_location, "quantity": quantity})  # fmt: skip
+    _stock_changed(uow, item)
+    return _availability(uow, item.sku, item.id, None)
+
+
+@dataclass(frozen=True)
+class CountLine:
+    sku: str
+    counted: int
+    on_hand_before: int
+    variance: int
+
+
+@use_case
+def record_count(
+    uow: UnitOfWork, *, location: str, counts: dict[str, int], reference: str = ""
+) -> list[CountLine]:
+    """Apply a cycle count: each counted SKU's on-hand becomes the count, the variance a `count` movement.
+
+    All lines or none: a count below what is reserved, an unknown SKU or a negative count refuses the sheet.
+
+    Raises:
+        ValidationFailed: an empty sheet or a negative count.
+        NotFound: unknown location or SKU.
+        NegativeStock: a count below the units reserved there (release or move those first) (409).
+    """
+    if not counts:
+        raise ValidationFailed.on("lines", "a count sheet needs at least one line")
+    if any(n < 0 for n in counts.values()):
+        raise ValidationFailed.on("lines", "counts cannot be negative")
+    loc = _location_by_code(uow, location)
+    result: list[CountLine] = []
+    for sku, counted in sorted(counts.items()):
+        item = _stocked_item(uow, sku)
+        _ensure_level(uow, item.id, loc.id)
+        # Lock the level (PostgreSQL; SQLite's writer lock already serialises), then set it: nothing slips in
+        # between the figure the variance is computed from and the write. Lines go in SKU order: no deadlocks.
+        before = uow.execute_core(
+            sa.select(_LEVELS.c.on_hand, _LEVELS.c.reserved)
+            .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
+            .with_for_update()
+        ).one()
+        if counted < before.reserved:
+            raise NegativeStock(
+                f"{item.sku} at {location}: counted {counted}, but {before.reserved} are reserved"
+            )
+        variance = counted - before.on_hand
+        if variance:
+            uow.execute_core(
+                sa.update(_LEVELS)  # type: ignore[arg-type]
+                .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
+                .values(on_hand=counted, updated_at=uow.now())
+            )
+            _move(uow, item_id=item.id, location_id=loc.id, on_hand=variance, reserved=0, reason="count",
+                  reference=reference or f"count at {location}")  # fmt: skip
+            _stock_changed(uow, item)
+        result.append(
+            CountLine(sku=item.sku, counted=counted, on_hand_before=before.on_hand, variance=variance)
+        )
+    uow.audit(
+        "stock.counted",
+        object_type="location",
+        object_id=str(loc.id),
+        after={"lines": [{"sku": r.sku, "counted": r.counted, "variance": r.variance} for r in result]},
+    )
+    return result
+
+
 @use_case(readonly=True)
 def get_availability(uow: UnitOfWork, *, sku: str, division: str | None = None) -> Availability:
     """On hand, reserved and available for an item, in total and per location serving `division`."""
