@@ -116,3 +116,43 @@ def test_transfers_and_counts_through_the_api_refuse_without_changing_anything(
         {"sku": "TEE-M", "counted": 1, "on_hand_before": 3, "variance": -2}
     ]
     assert client.get("/api/v1/stock/verify", headers=bearer(admin_key)).json() == []
+
+
+MONOGRAM = {
+    "code": "towel-monogram",
+    "name": "Towel monogram",
+    "non_returnable": True,
+    "fields": [
+        {"name": "initials", "kind": "text", "label": "Initials", "required": True, "max_length": 3,
+         "characters": "monogram", "per_character": "2.50"},
+        {"name": "thread", "kind": "thread_colour", "label": "Thread colour", "options": ["Navy", "Gold"],
+         "surcharge": "1.00"},
+    ],
+}  # fmt: skip
+
+
+def test_a_personalization_template_prices_and_checks_customer_values(client: TestClient, admin_key: str):
+    created = client.post("/api/v1/personalization-templates", json=MONOGRAM, headers=bearer(admin_key))
+    assert created.status_code == 201, created.text
+    assert created.json()["fields"][0]["per_character"] == "2.50"
+    quote = client.post("/api/v1/personalization-templates/towel-monogram/quote",
+                        json={"values": {"initials": "AB", "thread": "Gold"}}, headers=bearer(admin_key))  # fmt: skip
+    assert quote.json() == {"values": {"initials": "AB", "thread": "Gold"},
+                            "surcharge": {"amount": "6.00", "currency": "USD"}, "non_returnable": True}  # fmt: skip
+    bad = client.post("/api/v1/personalization-templates/towel-monogram/quote",
+                      json={"values": {"initials": "abcd", "thread": "Pink"}}, headers=bearer(admin_key))  # fmt: skip
+    assert bad.status_code == 422
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["values.initials", "values.thread"]
+
+
+def test_a_template_that_makes_no_sense_is_refused_and_not_stored(client: TestClient, admin_key: str):
+    broken = {
+        **MONOGRAM,
+        "fields": [{"name": "initials", "kind": "text", "label": "Initials"}],
+    }  # no max_length
+    response = client.post("/api/v1/personalization-templates", json=broken, headers=bearer(admin_key))
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "fields"
+    assert (
+        client.get("/api/v1/personalization-templates/towel-monogram", headers=bearer(admin_key)).status_code
+        == 404
+    )

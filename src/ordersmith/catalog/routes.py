@@ -6,11 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ordersmith.catalog import service
-from ordersmith.catalog.schemas import DivisionIn, DivisionOut, ItemIn, ItemOut
+from ordersmith.catalog import personalization, service
+from ordersmith.catalog.schemas import (
+    DivisionIn,
+    DivisionOut,
+    ItemIn,
+    ItemOut,
+    QuoteIn,
+    QuoteOut,
+    TemplateIn,
+    TemplateOut,
+)
 from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut
+from ordersmith.platform.schemas import MoneyOut, PageOut
 
 router = APIRouter(tags=["catalog"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -55,3 +65,33 @@ def get_item(sku: str, principal: Auth, request: Request, response: Response) ->
     item = service.get_item(unit_of_work(request), sku=sku)
     response.headers["ETag"] = etag(item.version)
     return ItemOut.model_validate(item)
+
+
+@router.post("/personalization-templates", status_code=201, response_model=TemplateOut,
+             openapi_extra=requires("catalog:write"))  # fmt: skip
+def create_template(body: TemplateIn, principal: Auth, request: Request) -> Response:
+    """Define what customers may personalise (text, choices, fonts, thread colours) and what it costs."""
+
+    def execute(uow: UnitOfWork) -> TemplateOut:
+        fields = [f.model_dump() for f in body.fields]
+        return TemplateOut.of(personalization.create_template(
+            uow, code=body.code, name=body.name, currency=body.currency, fields=fields,
+            non_returnable=body.non_returnable))  # fmt: skip
+
+    return created(request, principal, body.model_dump(), execute)
+
+
+@router.get(
+    "/personalization-templates/{code}", response_model=TemplateOut, openapi_extra=requires("catalog:read")
+)
+def get_template(code: str, principal: Auth, request: Request) -> TemplateOut:
+    return TemplateOut.of(personalization.get_template(unit_of_work(request), code=code))
+
+
+@router.post("/personalization-templates/{code}/quote", response_model=QuoteOut,
+             openapi_extra=requires("catalog:read"))  # fmt: skip
+def quote(code: str, body: QuoteIn, principal: Auth, request: Request) -> QuoteOut:
+    """Check a customer's values (422 naming each bad field) and return the surcharge. Changes nothing."""
+    result = personalization.quote(unit_of_work(request), code=code, values=body.values)
+    return QuoteOut(values=result.values, surcharge=MoneyOut.of(result.surcharge),
+                    non_returnable=result.non_returnable)  # fmt: skip

@@ -1,8 +1,14 @@
-"""Pure catalog rules: SKU normalisation and the item kinds and statuses a retailer uses."""
+"""Pure catalog rules: SKU normalisation, item kinds and statuses, and personalization templates (validation and
+surcharge)."""
 
 from __future__ import annotations
 
 import re
+import string
+from dataclasses import dataclass
+
+from ordersmith.kernel.errors import FieldError, ValidationFailed
+from ordersmith.kernel.money import Money
 
 ITEM_KINDS = ("stocked", "kit", "non_inventory", "drop_ship", "gift_card")
 ITEM_STATUSES = ("active", "discontinued", "inactive")
@@ -18,3 +24,118 @@ def sku_key(sku: str) -> str:
 
 def is_valid_sku(sku: str) -> bool:
     return bool(_SKU.match(sku.strip()))
+
+
+# --- personalization ---------------------------------------------------------------------------------------
+
+FIELD_KINDS = ("text", "choice", "font", "thread_colour")
+CHARACTER_SETS = {
+    "letters": frozenset(string.ascii_letters + " "),
+    "letters_digits": frozenset(string.ascii_letters + string.digits + " "),
+    "monogram": frozenset(string.ascii_uppercase),
+    "printable": frozenset(string.ascii_letters + string.digits + " .,'&-!?#@"),
+}
+
+
+@dataclass(frozen=True)
+class TemplateField:
+    """One thing a customer chooses or types: a name to embroider, a font, a thread colour."""
+
+    name: str
+    kind: str
+    label: str
+    required: bool = False
+    max_length: int | None = None  # text only
+    characters: str | None = None  # text only: a key of CHARACTER_SETS
+    options: tuple[str, ...] = ()  # choice, font, thread_colour
+    surcharge: Money | None = None  # charged when the field is filled in
+    per_character: Money | None = None  # text only: charged for each non-space character
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELD_KINDS:
+            raise ValueError(f"field {self.name}: kind must be one of {', '.join(FIELD_KINDS)}")
+        if self.kind == "text":
+            if self.max_length is None or self.max_length < 1:
+                raise ValueError(f"field {self.name}: a text field needs max_length >= 1")
+            if self.characters is not None and self.characters not in CHARACTER_SETS:
+                raise ValueError(f"field {self.name}: characters must be one of {', '.join(CHARACTER_SETS)}")
+            if self.options:
+                raise ValueError(f"field {self.name}: a text field has no options")
+        elif not self.options:
+            raise ValueError(f"field {self.name}: a {self.kind} field needs options")
+        elif self.per_character is not None:
+            raise ValueError(f"field {self.name}: only text fields charge per character")
+
+
+@dataclass(frozen=True)
+class Template:
+    code: str
+    name: str
+    currency: str
+    fields: tuple[TemplateField, ...]
+    non_returnable: bool = False
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError("field names must be unique within a template")
+        for f in self.fields:
+            for price in (f.surcharge, f.per_character):
+                if price is not None and (
+                    price.currency != self.currency or price < Money.zero(self.currency)
+                ):
+                    raise ValueError(f"field {f.name}: surcharges are non-negative {self.currency}")
+
+
+@dataclass(frozen=True)
+class Personalization:
+    values: dict[str, str]
+    surcharge: Money
+    non_returnable: bool
+
+
+def personalize(template: Template, values: dict[str, str]) -> Personalization:
+    """Check values against a template and price them.
+
+    Text is trimmed; empty optional fields are left out; spaces are free. Every problem is reported at once.
+
+    Raises:
+        ValidationFailed: with one error per field that is missing, unknown, too long, uses characters the field
+            does not allow, or names an option the field does not offer.
+    """
+    errors: list[FieldError] = []
+    by_name = {f.name: f for f in template.fields}
+    errors += [
+        FieldError(f"values.{name}", "this template has no such field")
+        for name in values
+        if name not in by_name
+    ]
+    accepted: dict[str, str] = {}
+    total = Money.zero(template.currency)
+    for f in template.fields:
+        raw = values.get(f.name, "")
+        value = " ".join(raw.split()) if f.kind == "text" else raw.strip()
+        where = f"values.{f.name}"
+        if not value:
+            if f.required:
+                errors.append(FieldError(where, f"{f.label} is required"))
+            continue
+        if f.kind == "text":
+            assert f.max_length is not None
+            if len(value) > f.max_length:
+                errors.append(FieldError(where, f"{f.label} is at most {f.max_length} characters"))
+                continue
+            if f.characters is not None and (bad := sorted(set(value) - CHARACTER_SETS[f.characters])):
+                errors.append(FieldError(where, f"{f.label} cannot contain {''.join(bad)!r}"))
+                continue
+        elif value not in f.options:
+            errors.append(FieldError(where, f"{f.label} must be one of {', '.join(f.options)}"))
+            continue
+        accepted[f.name] = value
+        if f.surcharge is not None:
+            total += f.surcharge
+        if f.per_character is not None:
+            total += f.per_character * sum(1 for ch in value if not ch.isspace())
+    if errors:
+        raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+    return Personalization(values=accepted, surcharge=total, non_returnable=template.non_returnable)

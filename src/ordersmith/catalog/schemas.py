@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from ordersmith.platform.schemas import Input, Output
+from ordersmith.catalog.rules import Template
+from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
 
 ItemKind = Literal["stocked", "kit", "non_inventory", "drop_ship", "gift_card"]
 ItemStatus = Literal["active", "discontinued", "inactive"]
@@ -58,3 +59,69 @@ class DivisionOut(Output):
     code: str
     name: str
     active: bool
+
+
+class TemplateFieldIn(Input):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    kind: Literal["text", "choice", "font", "thread_colour"]
+    label: Annotated[str, Field(min_length=1, max_length=100)]
+    required: bool = False
+    max_length: Annotated[int | None, Field(ge=1, le=500)] = None
+    characters: Literal["letters", "letters_digits", "monogram", "printable"] | None = None
+    options: list[Annotated[str, Field(min_length=1, max_length=60)]] = []
+    surcharge: MoneyAmount | None = None
+    per_character: MoneyAmount | None = None
+
+
+class TemplateIn(Input):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: CurrencyCode = "USD"
+    non_returnable: bool = False
+    fields: Annotated[list[TemplateFieldIn], Field(min_length=1, max_length=50)]
+
+
+class TemplateFieldOut(BaseModel):
+    name: str
+    kind: str
+    label: str
+    required: bool
+    max_length: int | None
+    characters: str | None
+    options: list[str]
+    surcharge: MoneyAmount | None
+    per_character: MoneyAmount | None
+
+
+class TemplateOut(BaseModel):
+    code: str
+    name: str
+    currency: str
+    non_returnable: bool
+    fields: list[TemplateFieldOut]
+
+    @classmethod
+    def of(cls, template: Template) -> TemplateOut:
+        return cls(
+            code=template.code, name=template.name, currency=template.currency,
+            non_returnable=template.non_returnable,
+            fields=[
+                TemplateFieldOut(
+                    name=f.name, kind=f.kind, label=f.label, required=f.required, max_length=f.max_length,
+                    characters=f.characters, options=list(f.options),
+                    surcharge=str(f.surcharge.amount) if f.surcharge else None,
+                    per_character=str(f.per_character.amount) if f.per_character else None,
+                )
+                for f in template.fields
+            ],
+        )  # fmt: skip
+
+
+class QuoteIn(Input):
+    values: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=500)]]
+
+
+class QuoteOut(BaseModel):
+    values: dict[str, str]
+    surcharge: MoneyOut
+    non_returnable: bool

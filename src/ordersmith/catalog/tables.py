@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,3 +55,17 @@ class ItemDivisionRow(Base):
         sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
     division: Mapped[str] = mapped_column(sa.ForeignKey("divisions.code"), primary_key=True)
+
+
+class PersonalizationTemplateRow(Base):
+    __tablename__ = "personalization_templates"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    non_returnable: Mapped[bool] = mapped_column(default=False)
+    # Field definitions; surcharges in integer minor units of `currency`.
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
