@@ -26,7 +26,7 @@ def test_reserve_release_and_read_availability(client: TestClient, admin_key: st
     held = client.post("/api/v1/reservations", json={"key": "cart-1", "sku": "TEE-M", "quantity": 2, "division": "web"},
                        headers=bearer(admin_key))  # fmt: skip
     assert held.status_code == 201
-    assert held.json()["lines"] == [{"location": "WH1", "quantity": 2}]
+    assert held.json()["lines"] == [{"location": "WH1", "quantity": 2, "sku": "TEE-M"}]
     availability = _availability(client, admin_key)
     assert (availability["on_hand"], availability["reserved"], availability["available"]) == (5, 2, 3)
     assert availability["locations"][0]["location"] == "WH1"

@@ -247,3 +247,52 @@ def test_a_count_sets_on_hand_and_records_the_variance(uow: UnitOfWork, db: Data
         inventory.record_count(uow, location="DC", counts={"NOPE": 1})
     assert _ledger(db) == before
     assert inventory.verify(uow) == []
+
+
+def _gift_set(uow: UnitOfWork) -> None:
+    make_item(uow, sku="MUG")
+    make_item(uow, sku="TEA")
+    catalog.create_item(uow, sku="GIFT-SET", name="Mug and tea", kind="kit", divisions=["web"],
+                        components=[("MUG", 1), ("TEA", 2)])  # fmt: skip
+    make_location(uow, code="DC")
+    stock(uow, sku="MUG", location="DC", quantity=5)
+    stock(uow, sku="TEA", location="DC", quantity=7)
+
+
+def test_a_kit_is_as_available_as_its_scarcest_component(uow: UnitOfWork):
+    _gift_set(uow)
+    assert inventory.get_availability(uow, sku="GIFT-SET").available == 3  # 7 tea / 2 per kit
+
+
+def test_reserving_a_kit_holds_every_component_and_releasing_gives_them_back(uow: UnitOfWork):
+    _gift_set(uow)
+    held = inventory.reserve(uow, key="kit-1", sku="GIFT-SET", quantity=2)
+    assert [(line.sku, line.location, line.quantity) for line in held.lines] == [
+        ("MUG", "DC", 2),
+        ("TEA", "DC", 4),
+    ]
+    assert inventory.get_availability(uow, sku="TEA").reserved == 4
+    assert inventory.get_availability(uow, sku="GIFT-SET").available == 1
+    inventory.consume(uow, key="kit-1")
+    assert (inventory.get_availability(uow, sku="MUG").on_hand, inventory.get_availability(uow, sku="TEA").on_hand) == (
+        3, 3,
+    )  # fmt: skip
+    assert inventory.verify(uow) == []
+
+
+def test_a_kit_is_reserved_whole_or_not_at_all(uow: UnitOfWork, db: Database):
+    _gift_set(uow)
+    before = _ledger(db)
+    with pytest.raises(InsufficientStock) as short:
+        inventory.reserve(uow, key="kit-big", sku="GIFT-SET", quantity=4)  # mugs would do, tea would not
+    assert short.value.extra["available"] == 3
+    assert _ledger(db) == before
+
+
+def test_a_kit_needs_stocked_components(uow: UnitOfWork):
+    make_item(uow, sku="CARD", kind="non_inventory")
+    with pytest.raises(ValidationFailed) as caught:
+        catalog.create_item(uow, sku="SET", name="Set", kind="kit", components=[("CARD", 1)])
+    assert caught.value.errors[0].field == "components"
+    with pytest.raises(ValidationFailed):
+        catalog.create_item(uow, sku="SET", name="Set", kind="kit")

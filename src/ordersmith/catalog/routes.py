@@ -45,8 +45,14 @@ def create_division(body: DivisionIn, principal: Auth, request: Request) -> Resp
 
 @router.post("/items", status_code=201, response_model=ItemOut, openapi_extra=requires("catalog:write"))
 def create_item(body: ItemIn, principal: Auth, request: Request) -> Response:
-    return created(request, principal, body.model_dump(),
-                   lambda uow: ItemOut.model_validate(service.create_item(uow, **body.model_dump())))  # fmt: skip
+    """Create an item; a kit (`kind: kit`) lists its components, which must keep stock."""
+
+    def execute(uow: UnitOfWork) -> ItemOut:
+        fields = body.model_dump(exclude={"components"})
+        components = [(c.sku, c.quantity) for c in body.components]
+        return ItemOut.model_validate(service.create_item(uow, **fields, components=components))
+
+    return created(request, principal, body.model_dump(), execute)
 
 
 @router.get("/items", response_model=PageOut[ItemOut], openapi_extra=requires("catalog:read"))

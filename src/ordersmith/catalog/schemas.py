@@ -11,6 +11,12 @@ from pydantic import BaseModel, Field
 from ordersmith.catalog.rules import Template
 from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
 
+
+class KitComponentIn(Input):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(gt=0, le=10_000)]
+
+
 ItemKind = Literal["stocked", "kit", "non_inventory", "drop_ship", "gift_card"]
 ItemStatus = Literal["active", "discontinued", "inactive"]
 
@@ -28,6 +34,7 @@ class ItemIn(Input):
     length_mm: Annotated[int | None, Field(ge=0)] = None
     width_mm: Annotated[int | None, Field(ge=0)] = None
     height_mm: Annotated[int | None, Field(ge=0)] = None
+    components: list[KitComponentIn] = Field(default=[], description="a kit's components")
 
 
 class ItemOut(Output):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from stdnum import ean
 
 from ordersmith.catalog import rules
-from ordersmith.catalog.tables import DivisionRow, ItemBarcodeRow, ItemDivisionRow, ItemRow
+from ordersmith.catalog.tables import DivisionRow, ItemBarcodeRow, ItemDivisionRow, ItemRow, KitComponentRow
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
@@ -119,8 +119,9 @@ def create_item(
     width_mm: int | None = None,
     height_mm: int | None = None,
     default_vendor_id: uuid.UUID | None = None,
+    components: list[tuple[str, int]] | None = None,
 ) -> Item:
-    """Create an item, audited, with an `item.created` event.
+    """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
     Raises:
         ValidationFailed: malformed SKU, unknown kind, status or division, or an invalid GTIN.
@@ -139,6 +140,7 @@ def create_item(
     if unknown := [d for d in division_codes if d not in known]:
         raise ValidationFailed.on("divisions", f"unknown division(s): {', '.join(unknown)}")
     gtins = sorted({_check_gtin(b) for b in barcodes or []})
+    parts = _check_components(uow, kind, components or [])
     now = uow.now()
     row = ItemRow(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
@@ -152,10 +154,64 @@ def create_item(
         )
     for code in division_codes:
         uow.execute_core(sa.insert(ItemDivisionRow.__table__), {"item_id": row.id, "division": code})  # type: ignore[arg-type]
+    for component_id, quantity in parts:
+        uow.execute_core(
+            sa.insert(KitComponentRow.__table__),  # type: ignore[arg-type]
+            {"kit_id": row.id, "component_id": component_id, "quantity": quantity},
+        )
     item = _item(uow, uow.session.get(ItemRow, row.id) or row)
     uow.audit("item.created", object_type="item", object_id=str(row.id), after=_snapshot(item))
     uow.emit("item.created", {"id": str(row.id), **_snapshot(item)})
     return item
+
+
+def _check_components(
+    uow: UnitOfWork, kind: str, components: list[tuple[str, int]]
+) -> list[tuple[uuid.UUID, int]]:
+    if kind != "kit":
+        if components:
+            raise ValidationFailed.on("components", "only kits have components")
+        return []
+    if not components:
+        raise ValidationFailed.on("components", "a kit needs at least one component")
+    parts: dict[uuid.UUID, int] = {}
+    for sku, quantity in components:
+        if quantity <= 0:
+            raise ValidationFailed.on("components", f"{sku}: quantity must be greater than zero")
+        found = uow.session.execute(
+            sa.select(ItemRow.id, ItemRow.kind).where(ItemRow.sku_key == rules.sku_key(sku))
+        ).first()
+        if found is None:
+            raise ValidationFailed.on("components", f"no item with SKU {sku!r}")
+        if found.kind not in rules.STOCK_KEEPING_KINDS:
+            raise ValidationFailed.on(
+                "components", f"{sku} is a {found.kind} item; kit components must keep stock"
+            )
+        if found.id in parts:
+            raise ValidationFailed.on("components", f"{sku} is listed twice")
+        parts[found.id] = quantity
+    return list(parts.items())
+
+
+@use_case(readonly=True)
+def item_refs(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, ItemRef]:
+    """Id, SKU and kind of each of these items, in one query."""
+    rows = uow.session.execute(
+        sa.select(ItemRow.id, ItemRow.sku, ItemRow.kind).where(ItemRow.id.in_(ids))
+    ).all()
+    return {r.id: ItemRef(id=r.id, sku=r.sku, kind=r.kind) for r in rows}
+
+
+@use_case(readonly=True)
+def kit_components(uow: UnitOfWork, *, kit_id: uuid.UUID) -> list[tuple[ItemRef, int]]:
+    """A kit's components and how many of each one kit takes, in a stable (id) order."""
+    rows = uow.session.execute(
+        sa.select(ItemRow.id, ItemRow.sku, ItemRow.kind, KitComponentRow.quantity)
+        .join(KitComponentRow, KitComponentRow.component_id == ItemRow.id)
+        .where(KitComponentRow.kit_id == kit_id)
+        .order_by(ItemRow.id)
+    ).all()
+    return [(ItemRef(id=r.id, sku=r.sku, kind=r.kind), r.quantity) for r in rows]
 
 
 def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:

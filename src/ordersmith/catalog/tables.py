@@ -69,3 +69,12 @@ class PersonalizationTemplateRow(Base):
     fields: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+
+
+class KitComponentRow(Base):
+    __tablename__ = "kit_components"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_kit_component_positive"),)
+
+    kit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    component_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("items.id"), primary_key=True)
+    quantity: Mapped[int]

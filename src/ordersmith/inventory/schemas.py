@@ -72,6 +72,7 @@ class ReservationIn(Input):
 class ReservationLineOut(Output):
     location: str
     quantity: int
+    sku: str
 
 
 class ReservationOut(Output):

@@ -68,6 +68,7 @@ class Availability:
 class ReservationLine:
     location: str
     quantity: int
+    sku: str  # the item held: the reserved item itself, or one of a kit's components
 
 
 @dataclass(frozen=True)
@@ -371,61 +372,54 @@ def record_count(
 
 @use_case(readonly=True)
 def get_availability(uow: UnitOfWork, *, sku: str, division: str | None = None) -> Availability:
-    """On hand, reserved and available for an item, in total and per location serving `division`."""
-    item = catalog.get_item(uow, sku=sku)
-    return _availability(uow, item.sku, item.id, division)
+    """On hand, reserved and available for an item, in total and per location serving `division`.
 
-
-# --- reservations -------------------------------------------------------------------------------------------------
+    A kit has no stock of its own: its figures are how many whole kits its components make (no per-location rows).
+    """
+    item = catalog.get_item_ref(uow, sku=sku)
+    if item.kind != "kit":
+        return _availability(uow, item.sku, item.id, division)
+    parts = [
+        (_availability(uow, c.sku, c.id, division), per_kit)
+        for c, per_kit in catalog.kit_components(uow, kit_id=item.id)
+    ]
+    return Availability(
+        sku=item.sku, division=division, on_hand=min(a.on_hand // q for a, q in parts),
+        reserved=0, available=min(a.available // q for a, q in parts), locations=[],
+    )  # fmt: skip
 
 
 def _reservation(uow: UnitOfWork, row: ReservationRow, sku: str) -> Reservation:
-    lines = uow.session.execute(
-        sa.select(LocationRow.code, ReservationLineRow.quantity)
+    found = uow.session.execute(
+        sa.select(
+            LocationRow.code, LocationRow.priority, ReservationLineRow.item_id, ReservationLineRow.quantity
+        )
         .join(LocationRow, LocationRow.id == ReservationLineRow.location_id)
         .where(ReservationLineRow.reservation_id == row.id)
-        .order_by(LocationRow.priority, LocationRow.code)
     ).all()
+    skus = {i: ref.sku for i, ref in catalog.item_refs(uow, ids=list({r.item_id for r in found})).items()}
+    lines = sorted(found, key=lambda r: (skus[r.item_id], r.priority, r.code))
     return Reservation(key=row.key, sku=sku, quantity=row.quantity, division=row.division, status=row.status,
                        expires_at=row.expires_at, created_at=row.created_at,
-                       lines=[ReservationLine(code, qty) for code, qty in lines])  # fmt: skip
+                       lines=[ReservationLine(r.code, r.quantity, skus[r.item_id]) for r in lines])  # fmt: skip
 
 
-@use_case
-def reserve(
-    uow: UnitOfWork, *, key: str, sku: str, quantity: int, division: str | None = None,
-    expires_in: timedelta | None = None,
-) -> Reservation:  # fmt: skip
-    """Hold `quantity` units for `division`, taken from the serving locations in priority order.
+class _Short(Exception):
+    """Not enough of one component: the whole reservation fails."""
 
-    Idempotent by `key`: the same key and request returns the existing reservation. Each part is one
-    conditional UPDATE, so two racing callers can never both get the last unit.
+    def __init__(self, taken: dict[uuid.UUID, int]) -> None:
+        super().__init__("short")
+        self.taken = taken  # what this item had already given before it ran out (rolled back with the rest)
 
-    Raises:
-        InsufficientStock: fewer units are available (409, with `available`); nothing is held.
-        Conflict: the key was used for another request.
-    """
-    if quantity <= 0:
-        raise ValidationFailed.on("quantity", "must be greater than zero")
-    item = _stocked_item(uow, sku)
-    existing = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
-    if existing is not None:
-        if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
-            raise Conflict(f"reservation key {key!r} was used for another request")
-        return _reservation(uow, existing, item.sku)
-    now = uow.now()
-    # Everything that needs no lock on the hot stock rows happens first, so the rows stay locked (PostgreSQL)
-    # only for the few inserts between the conditional UPDATEs and the commit.
-    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
-                         status="active", expires_at=now + expires_in if expires_in else None,
-                         created_at=now)  # fmt: skip
-    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
-    uow.audit("stock.reserved", object_type="reservation", object_id=key,
-              after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
-    divisions = [d.code for d in catalog.list_divisions(uow)]
+
+def _take(
+    uow: UnitOfWork, item: catalog.ItemRef, needed: int, division: str | None, now: datetime
+) -> tuple[dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]:
+    """Hold `needed` units of one stocked item across serving locations; returns what each location gave and the
+    levels as the UPDATEs left them. Raises _Short when the units are not there."""
     levels = _levels(uow, item.id, None)
     taken: dict[uuid.UUID, int] = {}
-    remaining = quantity
+    remaining = needed
     for _ in range(3):  # a plan can go stale under contention: re-plan with fresh figures
         serving = {loc.code: (loc, view) for loc, view in levels if rules.serves(loc.division, division)}
         for code, take in rules.split_plan([view for _, view in serving.values()], remaining):
@@ -445,41 +439,99 @@ def reserve(
                     for other, view in levels
                 ]
         if remaining == 0:
-            break
+            return taken, levels
         levels = _levels(uow, item.id, None)
         if sum(v.available for loc, v in levels if rules.serves(loc.division, division)) < remaining:
             break
-    if remaining > 0:
-        available = sum(v.available for loc, v in levels if rules.serves(loc.division, division))
-        available += quantity - remaining
-        # Raising rolls back the parts already taken: a reservation is all or nothing.
+    raise _Short(taken)
+
+
+@use_case
+def reserve(
+    uow: UnitOfWork, *, key: str, sku: str, quantity: int, division: str | None = None,
+    expires_in: timedelta | None = None,
+) -> Reservation:  # fmt: skip
+    """Hold `quantity` units (or kits) for `division`, taken from the serving locations in priority order.
+
+    A kit holds its components — all of them or none — in one transaction, components in a fixed order so that
+    kits sharing a component never deadlock. Idempotent by `key`. Each part is one conditional UPDATE, so two
+    racing callers can never both get the last unit.
+
+    Raises:
+        InsufficientStock: fewer units (kits) are available (409, with `available`); nothing is held.
+        Conflict: the key was used for another request.
+    """
+    if quantity <= 0:
+        raise ValidationFailed.on("quantity", "must be greater than zero")
+    item = catalog.get_item_ref(uow, sku=sku)
+    if item.kind == "kit":
+        parts = [(c, per_kit * quantity) for c, per_kit in catalog.kit_components(uow, kit_id=item.id)]
+    elif item.keeps_stock:
+        parts = [(item, quantity)]
+    else:
+        raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item and keeps no stock")
+    existing = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
+    if existing is not None:
+        if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
+            raise Conflict(f"reservation key {key!r} was used for another request")
+        return _reservation(uow, existing, item.sku)
+    now = uow.now()
+    # Everything that needs no lock on the hot stock rows happens first, so the rows stay locked (PostgreSQL)
+    # only for the few inserts between the conditional UPDATEs and the commit.
+    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
+                         status="active", expires_at=now + expires_in if expires_in else None,
+                         created_at=now)  # fmt: skip
+    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
+    uow.audit("stock.reserved", object_type="reservation", object_id=key,
+              after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
+    divisions = [d.code for d in catalog.list_divisions(uow)]
+    held: list[tuple[catalog.ItemRef, dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]] = []
+    try:
+        for component, needed in parts:
+            taken, levels = _take(uow, component, needed, division, now)
+            held.append((component, taken, levels))
+    except _Short as short:
+        # Raising rolls back the parts already taken: a reservation is all or nothing. What the caller could have
+        # had is counted without this request's own (rolled-back) holds.
+        own = {c.id: sum(taken.values()) for c, taken, _ in held}
+        failing = parts[len(held)][0]
+        own[failing.id] = own.get(failing.id, 0) + sum(short.taken.values())
+        available = min(
+            (_availability(uow, c.sku, c.id, division).available + own.get(c.id, 0)) // (needed // quantity)
+            for c, needed in parts
+        )
         raise InsufficientStock(
             f"only {available} of {item.sku} available", available=available, requested=quantity
-        )
+        ) from None
     uow.execute_core(
         sa.insert(ReservationLineRow.__table__),  # type: ignore[arg-type]
-        [{"reservation_id": row.id, "location_id": lid, "quantity": q} for lid, q in taken.items()],
-    )
+        [{"reservation_id": row.id, "item_id": c.id, "location_id": lid, "quantity": q}
+         for c, taken, _ in held for lid, q in taken.items()],
+    )  # fmt: skip
     uow.execute_core(
         sa.insert(_MOVEMENTS),  # type: ignore[arg-type]
-        [{"id": new_id(), "item_id": item.id, "location_id": lid, "on_hand_delta": 0, "reserved_delta": q,
+        [{"id": new_id(), "item_id": c.id, "location_id": lid, "on_hand_delta": 0, "reserved_delta": q,
           "reason": "reservation", "reference": key, "at": now, "actor": uow.actor.label}
-         for lid, q in taken.items()],
+         for c, taken, _ in held for lid, q in taken.items()],
     )  # fmt: skip
-    _stock_changed(uow, item, levels, divisions)
-    by_id = {loc.id: loc for loc, _ in levels}
-    lines = sorted(((by_id[lid], q) for lid, q in taken.items()), key=lambda p: (p[0].priority, p[0].code))
+    lines: list[ReservationLine] = []
+    for component, taken, levels in held:
+        _stock_changed(uow, component, levels, divisions)
+        by_id = {loc.id: loc for loc, _ in levels}
+        ordered = sorted(
+            ((by_id[lid], q) for lid, q in taken.items()), key=lambda p: (p[0].priority, p[0].code)
+        )
+        lines += [ReservationLine(loc.code, q, component.sku) for loc, q in ordered]
+    lines.sort(key=lambda line: line.sku)
     return Reservation(key=key, sku=item.sku, quantity=quantity, division=division, status="active",
-                       expires_at=row.expires_at, created_at=now,
-                       lines=[ReservationLine(loc.code, q) for loc, q in lines])  # fmt: skip
+                       expires_at=row.expires_at, created_at=now, lines=lines)  # fmt: skip
 
 
 def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
     row = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
     if row is None:
         raise NotFound(f"no reservation {key!r}")
-    item = catalog.get_item_by_id(uow, item_id=row.item_id)
-    ref = catalog.ItemRef(id=item.id, sku=item.sku, kind=item.kind)
+    sku = catalog.item_refs(uow, ids=[row.item_id])[row.item_id].sku
     # The status flip is the guard: only the caller that moves it from active does the stock work, so a
     # reservation is released (or consumed) at most once however many requests race.
     ended = uow.execute_core(
@@ -492,21 +544,25 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
         uow.session.refresh(row)
         if row.status != status:
             raise Conflict(f"reservation {key!r} is already {row.status}")
-        return _reservation(uow, row, item.sku)  # a repeat of the same request: nothing more to do
-    lines = uow.session.scalars(
-        sa.select(ReservationLineRow).where(ReservationLineRow.reservation_id == row.id)
+        return _reservation(uow, row, sku)  # a repeat of the same request: nothing more to do
+    lines = list(
+        uow.session.scalars(
+            sa.select(ReservationLineRow)
+            .where(ReservationLineRow.reservation_id == row.id)
+            .order_by(ReservationLineRow.item_id, ReservationLineRow.location_id)  # the fixed lock order
+        )
     )
     on_hand_factor = -1 if status == "consumed" else 0
     for line in lines:
         uow.execute_core(
             sa.update(_LEVELS)  # type: ignore[arg-type]
-            .where(_LEVELS.c.item_id == row.item_id, _LEVELS.c.location_id == line.location_id)
+            .where(_LEVELS.c.item_id == line.item_id, _LEVELS.c.location_id == line.location_id)
             .values(reserved=_LEVELS.c.reserved - line.quantity,
                     on_hand=_LEVELS.c.on_hand + on_hand_factor * line.quantity, updated_at=uow.now())
         )  # fmt: skip
         _move(
             uow,
-            item_id=row.item_id,
+            item_id=line.item_id,
             location_id=line.location_id,
             on_hand=on_hand_factor * line.quantity,
             reserved=-line.quantity,
@@ -514,9 +570,10 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
             reference=key,
         )
     uow.audit(f"stock.{status}", object_type="reservation", object_id=key)
-    _stock_changed(uow, ref)
+    for ref in catalog.item_refs(uow, ids=sorted({line.item_id for line in lines})).values():
+        _stock_changed(uow, ref)
     uow.session.refresh(row)
-    return _reservation(uow, row, item.sku)
+    return _reservation(uow, row, sku)
 
 
 @use_case
@@ -536,7 +593,7 @@ def get_reservation(uow: UnitOfWork, *, key: str) -> Reservation:
     row = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
     if row is None:
         raise NotFound(f"no reservation {key!r}")
-    return _reservation(uow, row, catalog.get_item_by_id(uow, item_id=row.item_id).sku)
+    return _reservation(uow, row, catalog.item_refs(uow, ids=[row.item_id])[row.item_id].sku)
 
 
 @use_case
@@ -562,11 +619,11 @@ def verify(uow: UnitOfWork) -> list[Discrepancy]:
         .group_by(StockMovementRow.item_id, StockMovementRow.location_id).subquery()
     )  # fmt: skip
     held = (
-        sa.select(ReservationRow.item_id, ReservationLineRow.location_id,
+        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id,
                   sa.func.sum(ReservationLineRow.quantity).label("reserved"))
         .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
         .where(ReservationRow.status == "active")
-        .group_by(ReservationRow.item_id, ReservationLineRow.location_id).subquery()
+        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id).subquery()
     )  # fmt: skip
     rows = uow.session.execute(
         sa.select(StockLevelRow.item_id, LocationRow.code, StockLevelRow.on_hand, StockLevelRow.reserved,

@@ -78,5 +78,6 @@ class ReservationLineRow(Base):
     reservation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
     )
+    item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the kit's component, or the item itself
     location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     quantity: Mapped[int]

@@ -119,11 +119,12 @@ def upgrade() -> None:
     op.create_table(
         "reservation_lines",
         sa.Column("reservation_id", sa.Uuid(), nullable=False),
+        sa.Column("item_id", sa.Uuid(), nullable=False),
         sa.Column("location_id", sa.Uuid(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity > 0", name="ck_reservation_line_positive"),
         sa.ForeignKeyConstraint(["reservation_id"], ["reservations.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("reservation_id", "location_id"),
+        sa.PrimaryKeyConstraint("reservation_id", "item_id", "location_id"),
     )
     op.create_table(
         "stock_levels",
