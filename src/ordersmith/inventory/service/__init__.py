@@ -1,0 +1,56 @@
+"""Inventory use cases: locations, adjustments, reservations (reserve / release / consume), availability, verify.
+
+Invariants: every change to a stock level is one conditional UPDATE (atomic on SQLite and PostgreSQL) plus its
+append-only movement row in the same transaction; `on_hand` equals the sum of its movements and `reserved` the
+sum of its active reservation lines (`verify` proves it); nothing ever goes negative or oversells. Every change
+emits `stock.changed` with the new availability per division.
+"""
+
+from ordersmith.inventory.service._common import (
+    Availability,
+    CountLine,
+    Discrepancy,
+    Location,
+    LocationStock,
+    Reservation,
+    ReservationLine,
+)
+from ordersmith.inventory.service.locations import create_location, list_locations
+from ordersmith.inventory.service.reservations import (
+    consume,
+    get_reservation,
+    release,
+    release_expired,
+    reserve,
+)
+from ordersmith.inventory.service.stock import (
+    adjust_stock,
+    describe,
+    get_availability,
+    record_count,
+    transfer_stock,
+    verify,
+)
+
+__all__ = [
+    "Availability",
+    "CountLine",
+    "Discrepancy",
+    "Location",
+    "LocationStock",
+    "Reservation",
+    "ReservationLine",
+    "adjust_stock",
+    "consume",
+    "create_location",
+    "describe",
+    "get_availability",
+    "get_reservation",
+    "list_locations",
+    "record_count",
+    "release",
+    "release_expired",
+    "reserve",
+    "transfer_stock",
+    "verify",
+]

@@ -1,0 +1,182 @@
+"""Shared pieces of the inventory use cases: result types, the ledger helpers and `stock.changed`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ordersmith.catalog import service as catalog
+from ordersmith.inventory import rules
+from ordersmith.inventory.tables import (
+    LocationRow,
+    StockLevelRow,
+    StockMovementRow,
+)
+from ordersmith.kernel.errors import NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.platform.db import UnitOfWork
+
+_LEVELS = StockLevelRow.__table__
+
+_MOVEMENTS = StockMovementRow.__table__
+
+
+@dataclass(frozen=True)
+class Location:
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    division: str | None
+    priority: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    location: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Availability:
+    sku: str
+    division: str | None
+    on_hand: int
+    reserved: int
+    available: int
+    locations: list[LocationStock]
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    location: str
+    quantity: int
+    sku: str  # the item held: the reserved item itself, or one of a kit's components
+
+
+@dataclass(frozen=True)
+class Reservation:
+    key: str
+    sku: str
+    quantity: int
+    division: str | None
+    status: str
+    expires_at: datetime | None
+    created_at: datetime
+    lines: list[ReservationLine]
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    sku: str
+    location: str
+    field: str
+    recorded: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class CountLine:
+    sku: str
+    counted: int
+    on_hand_before: int
+    variance: int
+
+
+def _location(row: LocationRow) -> Location:
+    return Location(id=row.id, code=row.code, name=row.name, kind=row.kind, division=row.division,
+                    priority=row.priority, active=row.active)  # fmt: skip
+
+
+def _location_by_code(uow: UnitOfWork, code: str) -> LocationRow:
+    row = uow.session.scalar(sa.select(LocationRow).where(LocationRow.code == code))
+    if row is None:
+        raise NotFound(f"no location {code!r}")
+    return row
+
+
+def _ensure_level(uow: UnitOfWork, item_id: uuid.UUID, location_id: uuid.UUID) -> None:
+    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
+    uow.execute_core(
+        insert(_LEVELS)  # type: ignore[arg-type]
+        .values(
+            item_id=item_id,
+            location_id=location_id,
+            on_hand=0,
+            reserved=0,
+            safety_stock=0,
+            updated_at=uow.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["item_id", "location_id"])
+    )
+
+
+def _move(
+    uow: UnitOfWork, *, item_id: uuid.UUID, location_id: uuid.UUID, on_hand: int, reserved: int, reason: str,
+    reference: str,
+) -> None:  # fmt: skip
+    uow.execute_core(
+        sa.insert(_MOVEMENTS),  # type: ignore[arg-type]
+        {"id": new_id(), "item_id": item_id, "location_id": location_id, "on_hand_delta": on_hand,
+         "reserved_delta": reserved, "reason": reason, "reference": reference, "at": uow.now(),
+         "actor": uow.actor.label},
+    )  # fmt: skip
+
+
+def _levels(
+    uow: UnitOfWork, item_id: uuid.UUID, division: str | None
+) -> list[tuple[LocationRow, rules.LevelView]]:
+    rows = uow.session.execute(
+        sa.select(LocationRow, StockLevelRow)
+        .join(StockLevelRow, StockLevelRow.location_id == LocationRow.id)
+        .where(StockLevelRow.item_id == item_id, LocationRow.active.is_(True))
+    ).all()
+    return [
+        (loc, rules.LevelView(loc.code, loc.priority, lvl.on_hand, lvl.reserved, lvl.safety_stock))
+        for loc, lvl in rows
+        if rules.serves(loc.division, division)
+    ]
+
+
+def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str | None) -> Availability:
+    views = [v for _, v in _levels(uow, item_id, division)]
+    views.sort(key=lambda v: (v.priority, v.location_code))
+    return Availability(
+        sku=sku, division=division, on_hand=sum(v.on_hand for v in views), reserved=sum(v.reserved for v in views),
+        available=sum(v.available for v in views),
+        locations=[LocationStock(v.location_code, v.on_hand, v.reserved, v.safety_stock, v.available) for v in views],
+    )  # fmt: skip
+
+
+def _stock_changed(
+    uow: UnitOfWork,
+    item: catalog.ItemRef,
+    levels: list[tuple[LocationRow, rules.LevelView]] | None = None,
+    divisions: list[str] | None = None,
+) -> None:
+    """Emit `stock.changed` with the available units per division (from `levels` when the caller has them)."""
+    if levels is None:
+        levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
+    if divisions is None:
+        divisions = [d.code for d in catalog.list_divisions(uow)]
+    by_division = {
+        code: sum(view.available for loc, view in levels if rules.serves(loc.division, code))
+        for code in divisions
+    }
+    uow.emit("stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division})
+
+
+def _stocked_item(uow: UnitOfWork, sku: str) -> catalog.ItemRef:
+    item = catalog.get_item_ref(uow, sku=sku)
+    if not item.keeps_stock:
+        raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item and keeps no stock of its own")
+    return item

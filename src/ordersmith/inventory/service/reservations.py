@@ -1,0 +1,248 @@
+"""Reservations: all-or-nothing holds split across locations (kits hold all their components), released or
+consumed at most once, expired by a job."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import service as catalog
+from ordersmith.inventory import rules
+from ordersmith.inventory.service._common import (
+    _LEVELS,
+    _MOVEMENTS,
+    Reservation,
+    ReservationLine,
+    _availability,
+    _levels,
+    _move,
+    _stock_changed,
+)
+from ordersmith.inventory.tables import (
+    LocationRow,
+    ReservationLineRow,
+    ReservationRow,
+)
+from ordersmith.kernel.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.platform.db import UnitOfWork, use_case
+
+
+def _reservation(uow: UnitOfWork, row: ReservationRow, sku: str) -> Reservation:
+    found = uow.session.execute(
+        sa.select(
+            LocationRow.code, LocationRow.priority, ReservationLineRow.item_id, ReservationLineRow.quantity
+        )
+        .join(LocationRow, LocationRow.id == ReservationLineRow.location_id)
+        .where(ReservationLineRow.reservation_id == row.id)
+    ).all()
+    skus = {i: ref.sku for i, ref in catalog.item_refs(uow, ids=list({r.item_id for r in found})).items()}
+    lines = sorted(found, key=lambda r: (skus[r.item_id], r.priority, r.code))
+    return Reservation(key=row.key, sku=sku, quantity=row.quantity, division=row.division, status=row.status,
+                       expires_at=row.expires_at, created_at=row.created_at,
+                       lines=[ReservationLine(r.code, r.quantity, skus[r.item_id]) for r in lines])  # fmt: skip
+
+
+class _Short(Exception):
+    """Not enough of one component: the whole reservation fails."""
+
+    def __init__(self, taken: dict[uuid.UUID, int]) -> None:
+        super().__init__("short")
+        self.taken = taken  # what this item had already given before it ran out (rolled back with the rest)
+
+
+def _take(
+    uow: UnitOfWork, item: catalog.ItemRef, needed: int, division: str | None, now: datetime
+) -> tuple[dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]:
+    """Hold `needed` units of one stocked item across serving locations; returns what each location gave and the
+    levels as the UPDATEs left them. Raises _Short when the units are not there."""
+    levels = _levels(uow, item.id, None)
+    taken: dict[uuid.UUID, int] = {}
+    remaining = needed
+    for _ in range(3):  # a plan can go stale under contention: re-plan with fresh figures
+        serving = {loc.code: (loc, view) for loc, view in levels if rules.serves(loc.division, division)}
+        for code, take in rules.split_plan([view for _, view in serving.values()], remaining):
+            loc = serving[code][0]
+            got = uow.execute_core(
+                sa.update(_LEVELS)  # type: ignore[arg-type]
+                .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
+                .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= take)
+                .values(reserved=_LEVELS.c.reserved + take, updated_at=now)
+                .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock)
+            ).first()
+            if got is not None:
+                taken[loc.id] = taken.get(loc.id, 0) + take
+                remaining -= take
+                levels = [
+                    (other, rules.LevelView(other.code, other.priority, *got) if other.id == loc.id else view)
+                    for other, view in levels
+                ]
+        if remaining == 0:
+            return taken, levels
+        levels = _levels(uow, item.id, None)
+        if sum(v.available for loc, v in levels if rules.serves(loc.division, division)) < remaining:
+            break
+    raise _Short(taken)
+
+
+@use_case
+def reserve(
+    uow: UnitOfWork, *, key: str, sku: str, quantity: int, division: str | None = None,
+    expires_in: timedelta | None = None,
+) -> Reservation:  # fmt: skip
+    """Hold `quantity` units (or kits) for `division`, taken from the serving locations in priority order.
+
+    A kit holds its components — all of them or none — in one transaction, components in a fixed order so that
+    kits sharing a component never deadlock. Idempotent by `key`. Each part is one conditional UPDATE, so two
+    racing callers can never both get the last unit.
+
+    Raises:
+        InsufficientStock: fewer units (kits) are available (409, with `available`); nothing is held.
+        Conflict: the key was used for another request.
+    """
+    if quantity <= 0:
+        raise ValidationFailed.on("quantity", "must be greater than zero")
+    item = catalog.get_item_ref(uow, sku=sku)
+    if item.kind == "kit":
+        parts = [(c, per_kit * quantity) for c, per_kit in catalog.kit_components(uow, kit_id=item.id)]
+    elif item.keeps_stock:
+        parts = [(item, quantity)]
+    else:
+        raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item and keeps no stock")
+    existing = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
+    if existing is not None:
+        if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
+            raise Conflict(f"reservation key {key!r} was used for another request")
+        return _reservation(uow, existing, item.sku)
+    now = uow.now()
+    # Everything that needs no lock on the hot stock rows happens first, so the rows stay locked (PostgreSQL)
+    # only for the few inserts between the conditional UPDATEs and the commit.
+    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
+                         status="active", expires_at=now + expires_in if expires_in else None,
+                         created_at=now)  # fmt: skip
+    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
+    uow.audit("stock.reserved", object_type="reservation", object_id=key,
+              after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
+    divisions = [d.code for d in catalog.list_divisions(uow)]
+    held: list[tuple[catalog.ItemRef, dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]] = []
+    try:
+        for component, needed in parts:
+            taken, levels = _take(uow, component, needed, division, now)
+            held.append((component, taken, levels))
+    except _Short as short:
+        # Raising rolls back the parts already taken: a reservation is all or nothing. What the caller could have
+        # had is counted without this request's own (rolled-back) holds.
+        own = {c.id: sum(taken.values()) for c, taken, _ in held}
+        failing = parts[len(held)][0]
+        own[failing.id] = own.get(failing.id, 0) + sum(short.taken.values())
+        available = min(
+            (_availability(uow, c.sku, c.id, division).available + own.get(c.id, 0)) // (needed // quantity)
+            for c, needed in parts
+        )
+        raise InsufficientStock(
+            f"only {available} of {item.sku} available", available=available, requested=quantity
+        ) from None
+    uow.execute_core(
+        sa.insert(ReservationLineRow.__table__),  # type: ignore[arg-type]
+        [{"reservation_id": row.id, "item_id": c.id, "location_id": lid, "quantity": q}
+         for c, taken, _ in held for lid, q in taken.items()],
+    )  # fmt: skip
+    uow.execute_core(
+        sa.insert(_MOVEMENTS),  # type: ignore[arg-type]
+        [{"id": new_id(), "item_id": c.id, "location_id": lid, "on_hand_delta": 0, "reserved_delta": q,
+          "reason": "reservation", "reference": key, "at": now, "actor": uow.actor.label}
+         for c, taken, _ in held for lid, q in taken.items()],
+    )  # fmt: skip
+    lines: list[ReservationLine] = []
+    for component, taken, levels in held:
+        _stock_changed(uow, component, levels, divisions)
+        by_id = {loc.id: loc for loc, _ in levels}
+        ordered = sorted(
+            ((by_id[lid], q) for lid, q in taken.items()), key=lambda p: (p[0].priority, p[0].code)
+        )
+        lines += [ReservationLine(loc.code, q, component.sku) for loc, q in ordered]
+    lines.sort(key=lambda line: line.sku)
+    return Reservation(key=key, sku=item.sku, quantity=quantity, division=division, status="active",
+                       expires_at=row.expires_at, created_at=now, lines=lines)  # fmt: skip
+
+
+def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
+    row = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
+    if row is None:
+        raise NotFound(f"no reservation {key!r}")
+    sku = catalog.item_refs(uow, ids=[row.item_id])[row.item_id].sku
+    # The status flip is the guard: only the caller that moves it from active does the stock work, so a
+    # reservation is released (or consumed) at most once however many requests race.
+    ended = uow.execute_core(
+        sa.update(ReservationRow.__table__)  # type: ignore[arg-type]
+        .where(ReservationRow.__table__.c.id == row.id, ReservationRow.__table__.c.status == "active")
+        .values(status=status, ended_at=uow.now())
+        .returning(ReservationRow.__table__.c.id)
+    ).first()
+    if ended is None:
+        uow.session.refresh(row)
+        if row.status != status:
+            raise Conflict(f"reservation {key!r} is already {row.status}")
+        return _reservation(uow, row, sku)  # a repeat of the same request: nothing more to do
+    lines = list(
+        uow.session.scalars(
+            sa.select(ReservationLineRow)
+            .where(ReservationLineRow.reservation_id == row.id)
+            .order_by(ReservationLineRow.item_id, ReservationLineRow.location_id)  # the fixed lock order
+        )
+    )
+    on_hand_factor = -1 if status == "consumed" else 0
+    for line in lines:
+        uow.execute_core(
+            sa.update(_LEVELS)  # type: ignore[arg-type]
+            .where(_LEVELS.c.item_id == line.item_id, _LEVELS.c.location_id == line.location_id)
+            .values(reserved=_LEVELS.c.reserved - line.quantity,
+                    on_hand=_LEVELS.c.on_hand + on_hand_factor * line.quantity, updated_at=uow.now())
+        )  # fmt: skip
+        _move(
+            uow,
+            item_id=line.item_id,
+            location_id=line.location_id,
+            on_hand=on_hand_factor * line.quantity,
+            reserved=-line.quantity,
+            reason="shipment" if status == "consumed" else "release",
+            reference=key,
+        )
+    uow.audit(f"stock.{status}", object_type="reservation", object_id=key)
+    for ref in catalog.item_refs(uow, ids=sorted({line.item_id for line in lines})).values():
+        _stock_changed(uow, ref)
+    uow.session.refresh(row)
+    return _reservation(uow, row, sku)
+
+
+@use_case
+def release(uow: UnitOfWork, *, key: str) -> Reservation:
+    """Give the reserved units back to availability. Repeating it changes nothing."""
+    return _end(uow, key, "released")
+
+
+@use_case
+def consume(uow: UnitOfWork, *, key: str) -> Reservation:
+    """The reserved units leave the building (shipped): on hand and reserved both go down."""
+    return _end(uow, key, "consumed")
+
+
+@use_case(readonly=True)
+def get_reservation(uow: UnitOfWork, *, key: str) -> Reservation:
+    row = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
+    if row is None:
+        raise NotFound(f"no reservation {key!r}")
+    return _reservation(uow, row, catalog.item_refs(uow, ids=[row.item_id])[row.item_id].sku)
+
+
+@use_case
+def release_expired(uow: UnitOfWork) -> int:
+    """Release every active reservation past its expiry (a scheduled job); returns how many."""
+    keys = list(uow.session.scalars(
+        sa.select(ReservationRow.key).where(ReservationRow.status == "active", ReservationRow.expires_at <= uow.now())
+    ))  # fmt: skip
+    for key in keys:
+        _end(uow, key, "released")
+    return len(keys)
