@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ordersmith.catalog import personalization
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import Forbidden, NotFound
@@ -147,6 +148,32 @@ def _stock(db: Database, settings: Settings, report: DemoReport) -> None:
             inventory.adjust_stock(uow, sku=sku, location=location, quantity=quantity, reason="receipt",
                                    reference="opening stock")  # fmt: skip
         report.say(f"item {sku} with opening stock")
+    try:
+        catalog.get_item(uow, sku="GIFT-SET-MUG-TOTE")
+    except NotFound:
+        catalog.create_item(
+            uow,
+            sku="GIFT-SET-MUG-TOTE",
+            name="Gift set: two mugs and a tote",
+            kind="kit",
+            divisions=["web", "catalog"],
+            components=[("MUG-CERAMIC", 2), ("TOTE-CANVAS", 1)],
+        )
+        report.say("kit GIFT-SET-MUG-TOTE (2 mugs + 1 tote)")
+    try:
+        personalization.get_template(uow, code="tote-monogram")
+    except NotFound:
+        personalization.create_template(
+            uow, code="tote-monogram", name="Tote monogram", currency="USD", non_returnable=True,
+            fields=[
+                {"name": "initials", "kind": "text", "label": "Initials", "required": True, "max_length": 3,
+                 "characters": "monogram", "options": [], "surcharge": None, "per_character": "2.50"},
+                {"name": "thread", "kind": "thread_colour", "label": "Thread colour", "required": True,
+                 "max_length": None, "characters": None, "options": ["Navy", "Gold", "Red"], "surcharge": "1.00",
+                 "per_character": None},
+            ],
+        )  # fmt: skip
+        report.say("personalization template tote-monogram")
 
 
 _ADMIN = Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
