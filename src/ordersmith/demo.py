@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ordersmith.catalog import personalization
+from ordersmith.catalog import personalization, styles
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import Forbidden, NotFound
@@ -106,23 +106,17 @@ DEMO_LOCATIONS = [
 ]
 
 # (sku, name, divisions, opening stock per location code)
+ALL_DIVISIONS = ["web", "catalog", "store", "marketplace"]
+APPAREL_OPENING = {"DC-EAST": 40, "DC-WEST": 25, "MKT-3PL": 10, "STORE-NYC": 4, "STORE-SF": 3}
+# (style code, name, sizes): each size is a variant SKU such as OXF-SHIRT-M
+DEMO_STYLES = [
+    ("OXF-SHIRT", "Oxford shirt", ["S", "M", "L", "XL"]),
+    ("CHINO", "Stretch chino", ["S", "M", "L", "XL"]),
+    ("WOOL-SWTR", "Merino sweater", ["S", "M", "L", "XL"]),
+    ("RAIN-JKT", "Packable rain jacket", ["S", "M", "L", "XL"]),
+]
+# (sku, name, divisions, opening stock per location code)
 DEMO_ITEMS = [
-    (
-        f"{prefix}-{size}",
-        f"{name} ({size})",
-        ["web", "catalog", "store", "marketplace"],
-        {"DC-EAST": 40 + n * 3, "DC-WEST": 25 + n * 2, "MKT-3PL": 10, "STORE-NYC": 4, "STORE-SF": 3},
-    )
-    for n, (prefix, name) in enumerate(
-        [
-            ("OXF-SHIRT", "Oxford shirt"),
-            ("CHINO", "Stretch chino"),
-            ("WOOL-SWTR", "Merino sweater"),
-            ("RAIN-JKT", "Packable rain jacket"),
-        ]
-    )
-    for size in ("S", "M", "L", "XL")
-] + [
     ("MUG-CERAMIC", "Ceramic mug", ["web", "catalog"], {"DC-EAST": 120}),
     ("TOTE-CANVAS", "Canvas tote", ["web", "catalog", "store"], {"DC-EAST": 60, "STORE-NYC": 12}),
 ]
@@ -138,6 +132,19 @@ def _stock(db: Database, settings: Settings, report: DemoReport) -> None:
                 uow, code=code, name=name, kind=kind, division=division, priority=priority
             )
             report.say(f"location {code}")
+    for code, name, sizes in DEMO_STYLES:
+        try:
+            styles.get_style(uow, code=code)
+            continue
+        except NotFound:
+            style = styles.create_style(
+                uow, code=code, name=name, axes=[("size", sizes)], divisions=ALL_DIVISIONS
+            )
+        for variant in style.variants:
+            for location, quantity in APPAREL_OPENING.items():
+                inventory.adjust_stock(uow, sku=variant.sku, location=location, quantity=quantity, reason="receipt",
+                                       reference="opening stock")  # fmt: skip
+        report.say(f"style {code} ({', '.join(sizes)}) with opening stock")
     for sku, name, divisions, opening in DEMO_ITEMS:
         try:
             catalog.get_item(uow, sku=sku)

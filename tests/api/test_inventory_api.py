@@ -156,3 +156,28 @@ def test_a_template_that_makes_no_sense_is_refused_and_not_stored(client: TestCl
         client.get("/api/v1/personalization-templates/towel-monogram", headers=bearer(admin_key)).status_code
         == 404
     )
+
+
+def test_styles_through_the_api(client: TestClient, admin_key: str):
+    body = {
+        "code": "CHINO",
+        "name": "Chino",
+        "axes": [{"name": "waist", "values": ["30", "32"]}],
+        "divisions": ["web"],
+    }
+    created = client.post("/api/v1/styles", json=body, headers=bearer(admin_key))
+    assert created.status_code == 201
+    assert [v["sku"] for v in created.json()["variants"]] == ["CHINO-30", "CHINO-32"]
+    grown = client.post(
+        "/api/v1/styles/chino/axes/waist/values", json={"value": "34"}, headers=bearer(admin_key)
+    )
+    assert grown.status_code == 201 and len(grown.json()["variants"]) == 3
+    discontinued = client.post(
+        "/api/v1/items/CHINO-30/status", json={"status": "discontinued"}, headers=bearer(admin_key)
+    )
+    assert discontinued.json()["status"] == "discontinued" and discontinued.json()["variant"] == {
+        "waist": "30"
+    }
+    again = client.post("/api/v1/styles", json=body, headers=bearer(admin_key))
+    assert again.status_code == 409
+    assert len(client.get("/api/v1/items", headers=bearer(admin_key)).json()["items"]) == 3

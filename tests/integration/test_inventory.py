@@ -296,3 +296,36 @@ def test_a_kit_needs_stocked_components(uow: UnitOfWork):
     assert caught.value.errors[0].field == "components"
     with pytest.raises(ValidationFailed):
         catalog.create_item(uow, sku="SET", name="Set", kind="kit")
+
+
+def test_a_style_generates_one_sku_per_combination_and_grows_with_new_values(uow: UnitOfWork):
+    from ordersmith.catalog import styles
+
+    axes = [("colour", ["Navy", "White"]), ("size", ["S", "M"])]
+    style = styles.create_style(uow, code="oxf", name="Oxford shirt", axes=axes, divisions=["web"])
+    assert [v.sku for v in style.variants] == ["OXF-NAVY-M", "OXF-NAVY-S", "OXF-WHITE-M", "OXF-WHITE-S"]
+    grown = styles.add_axis_value(uow, code="OXF", axis="size", value="XL")
+    assert sorted(v.sku for v in grown.variants if v.values["size"] == "XL") == [
+        "OXF-NAVY-XL",
+        "OXF-WHITE-XL",
+    ]
+    assert len(grown.variants) == 6
+    catalog.set_item_status(uow, sku="oxf-navy-s", status="discontinued")
+    statuses = {v.sku: v.status for v in styles.get_style(uow, code="oxf").variants}
+    assert statuses["OXF-NAVY-S"] == "discontinued"
+    assert [s for s in statuses.values() if s == "active"] == ["active"] * 5
+    assert catalog.get_item(uow, sku="OXF-WHITE-XL").variant == {"colour": "White", "size": "XL"}
+
+
+def test_a_style_that_makes_no_sense_is_refused_and_creates_nothing(uow: UnitOfWork):
+    from ordersmith.catalog import styles
+
+    with pytest.raises(ValidationFailed) as caught:
+        styles.create_style(uow, code="BAD", name="Bad", axes=[("size", ["S", "s"])], divisions=[])
+    assert caught.value.errors[0].field == "axes"
+    styles.create_style(uow, code="TEE", name="Tee", axes=[("size", ["S"])], divisions=[])
+    with pytest.raises(ValidationFailed):
+        styles.add_axis_value(uow, code="TEE", axis="size", value="S")  # already there
+    with pytest.raises(ValidationFailed):
+        styles.add_axis_value(uow, code="TEE", axis="colour", value="Red")  # no such axis
+    assert [i.sku for i in catalog.list_items(uow).items] == ["TEE-S"]

@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ordersmith.catalog import personalization, service
+from ordersmith.catalog import personalization, service, styles
 from ordersmith.catalog.schemas import (
+    AxisValueIn,
     DivisionIn,
     DivisionOut,
     ItemIn,
     ItemOut,
+    ItemStatusIn,
     QuoteIn,
     QuoteOut,
+    StyleIn,
+    StyleOut,
     TemplateIn,
     TemplateOut,
 )
@@ -101,3 +105,34 @@ def quote(code: str, body: QuoteIn, principal: Auth, request: Request) -> QuoteO
     result = personalization.quote(unit_of_work(request), code=code, values=body.values)
     return QuoteOut(values=result.values, surcharge=MoneyOut.of(result.surcharge),
                     non_returnable=result.non_returnable)  # fmt: skip
+
+
+@router.post("/styles", status_code=201, response_model=StyleOut, openapi_extra=requires("catalog:write"))
+def create_style(body: StyleIn, principal: Auth, request: Request) -> Response:
+    """Create a style and one item per combination of its axis values (SKU `CODE-VALUE-VALUE`)."""
+
+    def execute(uow: UnitOfWork) -> StyleOut:
+        axes = [(a.name, a.values) for a in body.axes]
+        return StyleOut.of(styles.create_style(uow, code=body.code, name=body.name, axes=axes,
+                                               divisions=body.divisions, tax_class=body.tax_class))  # fmt: skip
+
+    return created(request, principal, body.model_dump(), execute)
+
+
+@router.get("/styles/{code}", response_model=StyleOut, openapi_extra=requires("catalog:read"))
+def get_style(code: str, principal: Auth, request: Request) -> StyleOut:
+    return StyleOut.of(styles.get_style(unit_of_work(request), code=code))
+
+
+@router.post("/styles/{code}/axes/{axis}/values", status_code=201, response_model=StyleOut,
+             openapi_extra=requires("catalog:write"))  # fmt: skip
+def add_axis_value(code: str, axis: str, body: AxisValueIn, principal: Auth, request: Request) -> Response:
+    """Add a value (a new size or colour); the variants it makes are created at once."""
+    return created(request, principal, body.model_dump(), lambda uow: StyleOut.of(
+        styles.add_axis_value(uow, code=code, axis=axis, value=body.value)))  # fmt: skip
+
+
+@router.post("/items/{sku}/status", response_model=ItemOut, openapi_extra=requires("catalog:write"))
+def set_item_status(sku: str, body: ItemStatusIn, principal: Auth, request: Request) -> ItemOut:
+    """Activate, deactivate or discontinue one item (for a style: one variant, leaving the others)."""
+    return ItemOut.model_validate(service.set_item_status(unit_of_work(request), sku=sku, status=body.status))

@@ -26,6 +26,43 @@ def is_valid_sku(sku: str) -> bool:
     return bool(_SKU.match(sku.strip()))
 
 
+# --- styles -------------------------------------------------------------------------------------------------
+
+_AXIS_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,19}$")
+
+
+def check_axes(axes: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Axis names unique, each with at least one value, values unique within the axis and SKU-safe."""
+    if not axes:
+        raise ValueError("a style needs at least one axis (e.g. size)")
+    names = [name for name, _ in axes]
+    if len(set(names)) != len(names):
+        raise ValueError("axis names must be unique")
+    for name, values in axes:
+        if not values:
+            raise ValueError(f"axis {name} needs at least one value")
+        if len({v.upper() for v in values}) != len(values):
+            raise ValueError(f"axis {name} lists a value twice")
+        for value in values:
+            if not _AXIS_VALUE.match(value):
+                raise ValueError(f"axis {name}: {value!r} must be 1-20 letters, digits, spaces or . _ / -")
+    return axes
+
+
+def variant_sku(style_code: str, variant: dict[str, str], axis_order: list[str]) -> str:
+    """The SKU of one variant: the style code and each axis value in axis order, e.g. `OXF-NAVY-M`."""
+    parts = [style_code] + ["".join(variant[axis].split()) for axis in axis_order]
+    return "-".join(parts).upper()
+
+
+def variants(axes: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
+    """Every combination of axis values (the size x colour matrix), in axis order."""
+    combos: list[dict[str, str]] = [{}]
+    for name, values in axes:
+        combos = [{**combo, name: value} for combo in combos for value in values]
+    return combos
+
+
 # --- personalization ---------------------------------------------------------------------------------------
 
 FIELD_KINDS = ("text", "choice", "font", "thread_colour")

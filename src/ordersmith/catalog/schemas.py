@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from ordersmith.catalog.rules import Template
+from ordersmith.catalog.styles import Style
 from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
 
 
@@ -52,6 +53,7 @@ class ItemOut(Output):
     width_mm: int | None
     height_mm: int | None
     default_vendor_id: uuid.UUID | None
+    variant: dict[str, str] | None
     created_at: datetime
     updated_at: datetime
     version: int
@@ -132,3 +134,50 @@ class QuoteOut(BaseModel):
     values: dict[str, str]
     surcharge: MoneyOut
     non_returnable: bool
+
+
+class AxisIn(Input):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
+    values: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=20)]], Field(min_length=1, max_length=100)
+    ]
+
+
+class StyleIn(Input):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")]
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    axes: Annotated[list[AxisIn], Field(min_length=1, max_length=4)]
+    divisions: list[Annotated[str, Field(max_length=40)]] = []
+    tax_class: Annotated[str, Field(min_length=1, max_length=40)] = "standard"
+
+
+class AxisValueIn(Input):
+    value: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class VariantOut(Output):
+    sku: str
+    values: dict[str, str]
+    status: str
+
+
+class StyleOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    axes: list[dict[str, object]]
+    divisions: list[str]
+    created_at: datetime
+    variants: list[VariantOut]
+
+    @classmethod
+    def of(cls, style: Style) -> StyleOut:
+        return cls(
+            id=style.id, code=style.code, name=style.name, divisions=style.divisions, created_at=style.created_at,
+            axes=[{"name": n, "values": v} for n, v in style.axes],
+            variants=[VariantOut.model_validate(v) for v in style.variants],
+        )  # fmt: skip
+
+
+class ItemStatusIn(Input):
+    status: ItemStatus

@@ -49,6 +49,7 @@ class Item:
     version: int
     barcodes: list[str] = field(default_factory=list)
     divisions: list[str] = field(default_factory=list)
+    variant: dict[str, str] | None = None
 
     @property
     def keeps_stock(self) -> bool:
@@ -94,6 +95,7 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         tax_class=row.tax_class, weight_g=row.weight_g, length_mm=row.length_mm, width_mm=row.width_mm,
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
+        variant=row.variant,
     )  # fmt: skip
 
 
@@ -120,6 +122,8 @@ def create_item(
     height_mm: int | None = None,
     default_vendor_id: uuid.UUID | None = None,
     components: list[tuple[str, int]] | None = None,
+    style_id: uuid.UUID | None = None,
+    variant: dict[str, str] | None = None,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
@@ -146,6 +150,7 @@ def create_item(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
         kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
         height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
+        style_id=style_id, variant=variant,
     )  # fmt: skip
     uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
     for gtin in gtins:
@@ -212,6 +217,22 @@ def kit_components(uow: UnitOfWork, *, kit_id: uuid.UUID) -> list[tuple[ItemRef,
         .order_by(ItemRow.id)
     ).all()
     return [(ItemRef(id=r.id, sku=r.sku, kind=r.kind), r.quantity) for r in rows]
+
+
+@use_case
+def set_item_status(uow: UnitOfWork, *, sku: str, status: str) -> Item:
+    """Change an item's status, e.g. discontinue one variant of a style while the others sell on."""
+    if status not in rules.ITEM_STATUSES:
+        raise ValidationFailed.on("status", f"must be one of {', '.join(rules.ITEM_STATUSES)}")
+    row = _row_by_sku(uow, sku)
+    before = row.status
+    row.status = status
+    row.version += 1
+    row.updated_at = uow.now()
+    uow.audit("item.status_changed", object_type="item", object_id=str(row.id), before={"status": before},
+              after={"status": status})  # fmt: skip
+    uow.emit("item.status_changed", {"id": str(row.id), "sku": row.sku, "status": status})
+    return _item(uow, row)
 
 
 def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:

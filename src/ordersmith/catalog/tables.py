@@ -36,6 +36,8 @@ class ItemRow(Base):
     width_mm: Mapped[int | None]
     height_mm: Mapped[int | None]
     default_vendor_id: Mapped[uuid.UUID | None]  # purchasing's vendor; no foreign key across contexts
+    style_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("styles.id"), index=True)
+    variant: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)  # e.g. {"size": "M", "colour": "Navy"}
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
@@ -78,3 +80,17 @@ class KitComponentRow(Base):
     kit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     component_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("items.id"), primary_key=True)
     quantity: Mapped[int]
+
+
+class StyleRow(Base):
+    __tablename__ = "styles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    # [{"name": "size", "values": ["S", "M"]}, {"name": "colour", "values": ["Navy"]}], in display order
+    axes: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    divisions: Mapped[list[str]] = mapped_column(sa.JSON)
+    tax_class: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
