@@ -181,3 +181,17 @@ def test_styles_through_the_api(client: TestClient, admin_key: str):
     again = client.post("/api/v1/styles", json=body, headers=bearer(admin_key))
     assert again.status_code == 409
     assert len(client.get("/api/v1/items", headers=bearer(admin_key)).json()["items"]) == 3
+
+
+def test_an_item_names_its_personalization_template(client: TestClient, admin_key: str):
+    assert (
+        client.post("/api/v1/personalization-templates", json=MONOGRAM, headers=bearer(admin_key)).status_code
+        == 201
+    )
+    item = {"sku": "TOWEL-BATH", "name": "Bath towel", "personalization_template": "towel-monogram"}
+    created = client.post("/api/v1/items", json=item, headers=bearer(admin_key))
+    assert created.status_code == 201 and created.json()["personalization_template"] == "towel-monogram"
+    unknown = client.post("/api/v1/items", json={**item, "sku": "TOWEL-HAND", "personalization_template": "nope"},
+                          headers=bearer(admin_key))  # fmt: skip
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "personalization_template"
+    assert client.get("/api/v1/items/TOWEL-HAND", headers=bearer(admin_key)).status_code == 404

@@ -36,6 +36,9 @@ class ItemIn(Input):
     width_mm: Annotated[int | None, Field(ge=0)] = None
     height_mm: Annotated[int | None, Field(ge=0)] = None
     components: list[KitComponentIn] = Field(default=[], description="a kit's components")
+    personalization_template: Annotated[str | None, Field(max_length=60, description="a template's code")] = (
+        None
+    )
 
 
 class ItemOut(Output):
@@ -54,6 +57,7 @@ class ItemOut(Output):
     height_mm: int | None
     default_vendor_id: uuid.UUID | None
     variant: dict[str, str] | None
+    personalization_template: str | None
     created_at: datetime
     updated_at: datetime
     version: int

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from stdnum import ean
 
 from ordersmith.catalog import rules
-from ordersmith.catalog.tables import DivisionRow, ItemBarcodeRow, ItemDivisionRow, ItemRow, KitComponentRow
+from ordersmith.catalog.tables import (
+    DivisionRow,
+    ItemBarcodeRow,
+    ItemDivisionRow,
+    ItemRow,
+    KitComponentRow,
+    PersonalizationTemplateRow,
+)
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
@@ -50,6 +57,7 @@ class Item:
     barcodes: list[str] = field(default_factory=list)
     divisions: list[str] = field(default_factory=list)
     variant: dict[str, str] | None = None
+    personalization_template: str | None = None
 
     @property
     def keeps_stock(self) -> bool:
@@ -95,7 +103,7 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         tax_class=row.tax_class, weight_g=row.weight_g, length_mm=row.length_mm, width_mm=row.width_mm,
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
-        variant=row.variant,
+        variant=row.variant, personalization_template=row.personalization_template,
     )  # fmt: skip
 
 
@@ -124,6 +132,7 @@ def create_item(
     components: list[tuple[str, int]] | None = None,
     style_id: uuid.UUID | None = None,
     variant: dict[str, str] | None = None,
+    personalization_template: str | None = None,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
@@ -145,12 +154,22 @@ def create_item(
         raise ValidationFailed.on("divisions", f"unknown division(s): {', '.join(unknown)}")
     gtins = sorted({_check_gtin(b) for b in barcodes or []})
     parts = _check_components(uow, kind, components or [])
+    if (
+        personalization_template is not None
+        and uow.session.scalar(
+            sa.select(PersonalizationTemplateRow.id).where(
+                PersonalizationTemplateRow.code == personalization_template
+            )
+        )
+        is None
+    ):
+        raise ValidationFailed.on("personalization_template", f"no template {personalization_template!r}")
     now = uow.now()
     row = ItemRow(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
         kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
         height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
-        style_id=style_id, variant=variant,
+        style_id=style_id, variant=variant, personalization_template=personalization_template,
     )  # fmt: skip
     uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
     for gtin in gtins:

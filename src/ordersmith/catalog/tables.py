@@ -38,6 +38,7 @@ class ItemRow(Base):
     default_vendor_id: Mapped[uuid.UUID | None]  # purchasing's vendor; no foreign key across contexts
     style_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("styles.id"), index=True)
     variant: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)  # e.g. {"size": "M", "colour": "Navy"}
+    personalization_template: Mapped[str | None] = mapped_column(sa.String(60))  # a template's code
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
