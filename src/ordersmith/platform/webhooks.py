@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import new_id
@@ -359,7 +360,7 @@ def _record(
 
 
 def _send(client: httpx.Client, job: _Job) -> tuple[int | None, str | None, int]:
-    timestamp = int(time.time())
+    timestamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Ordersmith-Webhooks/1",
