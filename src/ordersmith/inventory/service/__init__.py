@@ -25,7 +25,6 @@ from ordersmith.inventory.service.reservations import (
 )
 from ordersmith.inventory.service.stock import (
     adjust_stock,
-    describe,
     get_availability,
     record_count,
     transfer_stock,
@@ -43,7 +42,6 @@ __all__ = [
     "adjust_stock",
     "consume",
     "create_location",
-    "describe",
     "get_availability",
     "get_reservation",
     "list_locations",

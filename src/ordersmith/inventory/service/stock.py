@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
@@ -228,14 +226,9 @@ def verify(uow: UnitOfWork) -> list[Discrepancy]:
     found: list[Discrepancy] = []
     for item_id, code, on_hand, reserved, expected_on_hand, expected_reserved in rows:
         if on_hand != expected_on_hand or reserved != expected_reserved:
-            sku = catalog.get_item_by_id(uow, item_id=item_id).sku
+            sku = catalog.item_refs(uow, ids=[item_id])[item_id].sku
             if on_hand != expected_on_hand:
                 found.append(Discrepancy(sku, code, "on_hand", on_hand, int(expected_on_hand)))
             if reserved != expected_reserved:
                 found.append(Discrepancy(sku, code, "reserved", reserved, int(expected_reserved)))
     return found
-
-
-def describe(discrepancy: Discrepancy) -> dict[str, Any]:
-    return {"sku": discrepancy.sku, "location": discrepancy.location, "field": discrepancy.field,
-            "recorded": discrepancy.recorded, "expected": discrepancy.expected}  # fmt: skip
