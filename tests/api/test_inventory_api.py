@@ -195,3 +195,31 @@ def test_an_item_names_its_personalization_template(client: TestClient, admin_ke
                           headers=bearer(admin_key))  # fmt: skip
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "personalization_template"
     assert client.get("/api/v1/items/TOWEL-HAND", headers=bearer(admin_key)).status_code == 404
+
+
+def test_division_pools_are_set_per_level_and_shape_availability(client: TestClient, admin_key: str):
+    _setup(client, admin_key)
+    url = "/api/v1/stock/levels/TEE-M/WH1"
+    settings = {"safety_stock": 1, "pools": [{"division": "catalog", "ring_fence": 2},
+                                             {"division": "web", "buffer": 1}]}  # fmt: skip
+    response = client.put(url, json=settings, headers=bearer(admin_key))
+    assert response.status_code == 200, response.text
+    level = response.json()["locations"][0]
+    assert level["safety_stock"] == 1
+    assert level["pools"] == [{"division": "catalog", "ring_fence": 2, "buffer": 0, "reserved": 0},
+                              {"division": "web", "ring_fence": 0, "buffer": 1, "reserved": 0}]  # fmt: skip
+    assert _availability(client, admin_key)["available"] == 5 - 1 - 2 - 1
+    catalog = client.get(
+        "/api/v1/availability/TEE-M", params={"division": "catalog"}, headers=bearer(admin_key)
+    )
+    assert catalog.json()["available"] == 5 - 1
+    # refusals name the field and change nothing
+    for body, field in [
+        ({"pools": [{"division": "moon", "ring_fence": 1}]}, "pools.0.division"),
+        ({"pools": [{"division": "web", "ring_fence": -1}]}, "pools.0.ring_fence"),
+        ({"safety_stock": -1}, "safety_stock"),
+    ]:
+        refused = client.put(url, json=body, headers=bearer(admin_key))
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, refused.text
+    assert client.put("/api/v1/stock/levels/NOPE/WH1", json={}, headers=bearer(admin_key)).status_code == 404
+    assert _availability(client, admin_key)["available"] == 1

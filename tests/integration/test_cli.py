@@ -187,3 +187,20 @@ def test_inventory_transfer_and_count_from_the_command_line(db_url: str, uow: Un
     assert bad.returncode == 2 and bad.stderr.startswith("error: count lines look like SKU=12")
     availability = inventory.get_availability(uow, sku="TEE")
     assert {x.location: x.on_hand for x in availability.locations} == {"DC": 3, "SHOP": 1}
+
+
+def test_inventory_level_sets_safety_stock_and_division_pools(db_url: str, uow: UnitOfWork):
+    from ordersmith.inventory import service as inventory
+    from tests.builders import make_item, make_location, stock
+
+    make_item(uow, sku="TEE")
+    make_location(uow, code="DC")
+    stock(uow, sku="TEE", location="DC", quantity=20)
+    done = run(db_url, "inventory", "level", "TEE", "DC", "--safety", "2", "--fence", "catalog=5",
+               "--buffer", "marketplace=3")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "safety stock 2; pools: catalog: fence 5, buffer 0; marketplace: fence 0, buffer 3" in done.stdout
+    assert inventory.get_availability(uow, sku="TEE", division="marketplace").available == 20 - 2 - 5 - 3
+    bad = run(db_url, "inventory", "level", "TEE", "DC", "--fence", "moon=1")
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: pools.0.division: unknown division 'moon'"
+    assert inventory.get_availability(uow, sku="TEE", division="marketplace").available == 10

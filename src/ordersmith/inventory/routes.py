@@ -14,6 +14,7 @@ from ordersmith.inventory.schemas import (
     CountIn,
     CountLineOut,
     DiscrepancyOut,
+    LevelSettingsIn,
     LocationIn,
     LocationOut,
     ReservationIn,
@@ -79,6 +80,18 @@ def record_count(body: CountIn, principal: Auth, request: Request) -> Response:
         return [CountLineOut.model_validate(line) for line in lines]
 
     return created(request, principal, body.model_dump(), execute)
+
+
+@router.put("/stock/levels/{sku}/{location}", response_model=AvailabilityOut,
+            openapi_extra=requires("inventory:write"))  # fmt: skip
+def configure_level(
+    sku: str, location: str, body: LevelSettingsIn, principal: Auth, request: Request
+) -> AvailabilityOut:
+    """Set the level's safety stock and its division pools on a shared location: a ring-fence keeps units for one
+    division, a buffer keeps units away from one. Replaces the pools given before (an empty list removes them)."""
+    pools = [service.PoolSetting(p.division, p.ring_fence, p.buffer) for p in body.pools]
+    return AvailabilityOut.model_validate(service.configure_level(
+        unit_of_work(request), sku=sku, location=location, safety_stock=body.safety_stock, pools=pools))  # fmt: skip
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut, openapi_extra=requires("inventory:read"))

@@ -1,6 +1,11 @@
 """Pure inventory rules: what is available, which locations serve a division, how a reservation is split.
 
 Invariants (also enforced by the database): 0 <= reserved <= on_hand; available never counts safety stock.
+
+Division pools on a shared location: a *ring-fence* keeps units for one division (the others cannot take them
+until that division has reserved them), a *buffer* keeps units away from one division. For division D at one
+location: available = on hand - reserved - safety - sum over other divisions E of max(fence(E) - reserved by E, 0)
+- buffer(D), never below zero.
 """
 
 from __future__ import annotations
@@ -13,16 +18,36 @@ ADJUSTMENT_REASONS = ("adjustment", "receipt", "count", "damage", "return", "tra
 
 
 @dataclass(frozen=True)
+class Pool:
+    """One division's settings at one shared location, with the units that division holds reserved there."""
+
+    division: str
+    ring_fence: int
+    buffer: int
+    reserved: int = 0
+
+
+@dataclass(frozen=True)
 class LevelView:
     location_code: str
     priority: int
     on_hand: int
     reserved: int
     safety_stock: int
+    pools: tuple[Pool, ...] = ()
 
     @property
-    def available(self) -> int:
+    def free(self) -> int:
+        """Units not reserved and above safety stock, before any division pool is considered."""
         return max(self.on_hand - self.reserved - self.safety_stock, 0)
+
+    def available_to(self, division: str | None) -> int:
+        """What `division` may reserve here (`None`: a caller with no division, kept off every ring-fence)."""
+        fenced_for_others = sum(
+            max(p.ring_fence - p.reserved, 0) for p in self.pools if p.division != division
+        )
+        buffer = sum(p.buffer for p in self.pools if p.division == division)
+        return max(self.on_hand - self.reserved - self.safety_stock - fenced_for_others - buffer, 0)
 
 
 def serves(location_division: str | None, division: str | None) -> bool:
@@ -30,8 +55,8 @@ def serves(location_division: str | None, division: str | None) -> bool:
     return location_division is None or division is None or location_division == division
 
 
-def split_plan(levels: Sequence[LevelView], quantity: int) -> list[tuple[str, int]]:
-    """Take `quantity` from locations in priority order (then code), as much as each has available.
+def split_plan(levels: Sequence[LevelView], quantity: int, division: str | None) -> list[tuple[str, int]]:
+    """Take `quantity` from locations in priority order (then code), as much as each has available to `division`.
 
     The plan is a proposal: each part is then taken with a conditional update that fails if stock moved.
     """
@@ -41,7 +66,7 @@ def split_plan(levels: Sequence[LevelView], quantity: int) -> list[tuple[str, in
     for level in sorted(levels, key=lambda v: (v.priority, v.location_code)):
         if remaining == 0:
             break
-        take = min(remaining, level.available)
+        take = min(remaining, level.available_to(division))
         if take > 0:
             plan.append((level.location_code, take))
             remaining -= take

@@ -42,12 +42,31 @@ class AdjustmentIn(Input):
     reference: Annotated[str, Field(max_length=200)] = ""
 
 
+class PoolOut(Output):
+    division: str
+    ring_fence: int
+    buffer: int
+    reserved: int = Field(description="units this division holds reserved at the location")
+
+
 class LocationStockOut(Output):
     location: str
     on_hand: int
     reserved: int
     safety_stock: int
     available: int
+    pools: list[PoolOut]
+
+
+class PoolIn(Input):
+    division: Annotated[str, Field(min_length=1, max_length=40)]
+    ring_fence: Annotated[int, Field(ge=0, le=10_000_000, description="units kept for this division")] = 0
+    buffer: Annotated[int, Field(ge=0, le=10_000_000, description="units kept away from this division")] = 0
+
+
+class LevelSettingsIn(Input):
+    safety_stock: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    pools: Annotated[list[PoolIn], Field(max_length=50)] = []
 
 
 class AvailabilityOut(Output):

@@ -39,6 +39,33 @@ class StockLevelRow(Base):
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
     safety_stock: Mapped[int] = mapped_column(default=0)
+    # True when division pools exist here: reservations then take the locked path (ADR 0010).
+    pooled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    updated_at: Mapped[datetime]
+
+
+class StockPoolRow(Base):
+    """A division's ring-fence and buffer for one item at one shared location."""
+
+    __tablename__ = "stock_pools"
+    __table_args__ = (
+        sa.CheckConstraint("ring_fence >= 0", name="ck_stock_pool_fence_not_negative"),
+        sa.CheckConstraint("buffer >= 0", name="ck_stock_pool_buffer_not_negative"),
+        sa.ForeignKeyConstraint(
+            ["item_id", "location_id"],
+            ["stock_levels.item_id", "stock_levels.location_id"],
+            name="fk_stock_pools_level",
+            ondelete="CASCADE",
+        ),
+    )
+
+    item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    division: Mapped[str] = mapped_column(
+        sa.ForeignKey("divisions.code", name="fk_stock_pools_division"), primary_key=True
+    )
+    ring_fence: Mapped[int] = mapped_column(default=0)
+    buffer: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
 
 

@@ -12,9 +12,11 @@ from ordersmith.inventory.service._common import (
     Discrepancy,
     Location,
     LocationStock,
+    PoolStock,
     Reservation,
     ReservationLine,
 )
+from ordersmith.inventory.service.levels import PoolSetting, configure_level
 from ordersmith.inventory.service.locations import create_location, list_locations
 from ordersmith.inventory.service.reservations import (
     consume,
@@ -37,9 +39,12 @@ __all__ = [
     "Discrepancy",
     "Location",
     "LocationStock",
+    "PoolSetting",
+    "PoolStock",
     "Reservation",
     "ReservationLine",
     "adjust_stock",
+    "configure_level",
     "consume",
     "create_location",
     "get_availability",

@@ -14,8 +14,11 @@ from ordersmith.catalog import service as catalog
 from ordersmith.inventory import rules
 from ordersmith.inventory.tables import (
     LocationRow,
+    ReservationLineRow,
+    ReservationRow,
     StockLevelRow,
     StockMovementRow,
+    StockPoolRow,
 )
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -38,12 +41,21 @@ class Location:
 
 
 @dataclass(frozen=True)
+class PoolStock:
+    division: str
+    ring_fence: int
+    buffer: int
+    reserved: int  # by that division at this location
+
+
+@dataclass(frozen=True)
 class LocationStock:
     location: str
     on_hand: int
     reserved: int
     safety_stock: int
     available: int
+    pools: list[PoolStock]
 
 
 @dataclass(frozen=True)
@@ -135,16 +147,50 @@ def _move(
 def _levels(
     uow: UnitOfWork, item_id: uuid.UUID, division: str | None
 ) -> list[tuple[LocationRow, rules.LevelView]]:
+    """The item's levels at active locations serving `division` (all of them for `None`), with their pools."""
     rows = uow.session.execute(
         sa.select(LocationRow, StockLevelRow)
         .join(StockLevelRow, StockLevelRow.location_id == LocationRow.id)
         .where(StockLevelRow.item_id == item_id, LocationRow.active.is_(True))
     ).all()
+    pooled = [loc.id for loc, lvl in rows if lvl.pooled]
+    pools = _pools(uow, item_id, pooled) if pooled else {}
     return [
-        (loc, rules.LevelView(loc.code, loc.priority, lvl.on_hand, lvl.reserved, lvl.safety_stock))
+        (
+            loc,
+            rules.LevelView(
+                loc.code, loc.priority, lvl.on_hand, lvl.reserved, lvl.safety_stock, pools.get(loc.id, ())
+            ),
+        )
         for loc, lvl in rows
         if rules.serves(loc.division, division)
     ]
+
+
+def _pools(
+    uow: UnitOfWork, item_id: uuid.UUID, location_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[rules.Pool, ...]]:
+    """Each pooled level's division pools, with the units each division holds reserved there right now."""
+    settings = uow.session.execute(
+        sa.select(StockPoolRow.location_id, StockPoolRow.division, StockPoolRow.ring_fence, StockPoolRow.buffer)
+        .where(StockPoolRow.item_id == item_id, StockPoolRow.location_id.in_(location_ids))
+    ).all()  # fmt: skip
+    held = {
+        (location_id, division): int(units)
+        for location_id, division, units in uow.session.execute(
+            sa.select(ReservationLineRow.location_id, ReservationRow.division, sa.func.sum(ReservationLineRow.quantity))
+            .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
+            .where(ReservationLineRow.item_id == item_id, ReservationLineRow.location_id.in_(location_ids),
+                   ReservationRow.status == "active", ReservationRow.division.is_not(None))
+            .group_by(ReservationLineRow.location_id, ReservationRow.division)
+        )
+    }  # fmt: skip
+    found: dict[uuid.UUID, list[rules.Pool]] = {}
+    for location_id, division, fence, buffer in sorted(settings, key=lambda r: r.division):
+        found.setdefault(location_id, []).append(
+            rules.Pool(division, fence, buffer, held.get((location_id, division), 0))
+        )
+    return {location_id: tuple(pools) for location_id, pools in found.items()}
 
 
 def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str | None) -> Availability:
@@ -152,8 +198,10 @@ def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str |
     views.sort(key=lambda v: (v.priority, v.location_code))
     return Availability(
         sku=sku, division=division, on_hand=sum(v.on_hand for v in views), reserved=sum(v.reserved for v in views),
-        available=sum(v.available for v in views),
-        locations=[LocationStock(v.location_code, v.on_hand, v.reserved, v.safety_stock, v.available) for v in views],
+        available=sum(v.available_to(division) for v in views),
+        locations=[LocationStock(v.location_code, v.on_hand, v.reserved, v.safety_stock, v.available_to(division),
+                                 [PoolStock(p.division, p.ring_fence, p.buffer, p.reserved) for p in v.pools])
+                   for v in views],
     )  # fmt: skip
 
 
@@ -169,7 +217,7 @@ def _stock_changed(
     if divisions is None:
         divisions = [d.code for d in catalog.list_divisions(uow)]
     by_division = {
-        code: sum(view.available for loc, view in levels if rules.serves(loc.division, code))
+        code: sum(view.available_to(code) for loc, view in levels if rules.serves(loc.division, code))
         for code in divisions
     }
     uow.emit("stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division})

@@ -59,11 +59,13 @@ def _take(
     """Hold `needed` units of one stocked item across serving locations; returns what each location gave and the
     levels as the UPDATEs left them. Raises _Short when the units are not there."""
     levels = _levels(uow, item.id, None)
+    if any(view.pools for loc, view in levels if rules.serves(loc.division, division)):
+        levels = _lock_pooled(uow, item.id, levels)
     taken: dict[uuid.UUID, int] = {}
     remaining = needed
     for _ in range(3):  # a plan can go stale under contention: re-plan with fresh figures
         serving = {loc.code: (loc, view) for loc, view in levels if rules.serves(loc.division, division)}
-        for code, take in rules.split_plan([view for _, view in serving.values()], remaining):
+        for code, take in rules.split_plan([view for _, view in serving.values()], remaining, division):
             loc = serving[code][0]
             got = uow.execute_core(
                 sa.update(_LEVELS)  # type: ignore[arg-type]
@@ -76,15 +78,49 @@ def _take(
                 taken[loc.id] = taken.get(loc.id, 0) + take
                 remaining -= take
                 levels = [
-                    (other, rules.LevelView(other.code, other.priority, *got) if other.id == loc.id else view)
+                    (other, _after_take(view, got, division, take) if other.id == loc.id else view)
                     for other, view in levels
                 ]
         if remaining == 0:
             return taken, levels
         levels = _levels(uow, item.id, None)
-        if sum(v.available for loc, v in levels if rules.serves(loc.division, division)) < remaining:
+        if (
+            sum(v.available_to(division) for loc, v in levels if rules.serves(loc.division, division))
+            < remaining
+        ):
             break
     raise _Short(taken)
+
+
+def _lock_pooled(
+    uow: UnitOfWork, item_id: uuid.UUID, levels: list[tuple[LocationRow, rules.LevelView]]
+) -> list[tuple[LocationRow, rules.LevelView]]:
+    """Lock the item's pooled levels (PostgreSQL `FOR UPDATE`, location-id order; SQLite's writer lock already
+    serialises), then read the levels again. A pool's figure depends on other divisions' reservations, which one
+    conditional UPDATE cannot see; under the lock, and with READ COMMITTED giving each statement a fresh snapshot,
+    the re-read sees every earlier holder's commit, so the plan made from it cannot break a ring-fence."""
+    pooled = sorted(loc.id for loc, view in levels if view.pools)
+    uow.execute_core(
+        sa.select(_LEVELS.c.location_id)
+        .where(_LEVELS.c.item_id == item_id, _LEVELS.c.location_id.in_(pooled))
+        .order_by(_LEVELS.c.location_id)
+        .with_for_update()
+    ).all()
+    return _levels(uow, item_id, None)
+
+
+def _after_take(
+    view: rules.LevelView, got: sa.Row[tuple[int, int, int]], division: str | None, take: int
+) -> rules.LevelView:
+    """The level as the UPDATE left it: its new figures, and `division`'s pool holding `take` more."""
+    pools = tuple(
+        rules.Pool(
+            p.division, p.ring_fence, p.buffer, p.reserved + take if p.division == division else p.reserved
+        )
+        for p in view.pools
+    )
+    on_hand, reserved, safety = got
+    return rules.LevelView(view.location_code, view.priority, on_hand, reserved, safety, pools)
 
 
 @use_case

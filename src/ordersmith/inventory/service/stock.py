@@ -13,6 +13,7 @@ from ordersmith.inventory.service._common import (
     Discrepancy,
     _availability,
     _ensure_level,
+    _levels,
     _location_by_code,
     _move,
     _stock_changed,
@@ -114,8 +115,7 @@ def transfer_stock(
                 _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= quantity
             )
         if uow.execute_core(statement).first() is None:
-            free = _availability(uow, item.sku, item.id, None)
-            here = next((x.available for x in free.locations if x.location == from_location), 0)
+            here = next((v.free for loc, v in _levels(uow, item.id, None) if loc.id == source.id), 0)
             raise InsufficientStock(f"only {here} of {item.sku} free at {from_location}", available=here)
         _move(uow, item_id=item.id, location_id=loc.id, on_hand=delta, reserved=0, reason="transfer",
               reference=reference or f"{from_location}->{to_location}")  # fmt: skip

@@ -1,89 +1,43 @@
-"""The `ordersmith` command: set-up, serving, workers, users, API keys and demo data.
+"""The `ordersmith` command: set-up, serving, workers, users, API keys, demo data, inventory and purchasing.
 
 Every failure is one line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import sys
 import threading
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ordersmith import __version__
+from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
+from ordersmith.cli._common import (
+    _cli_actor,
+    _db,
+    _settings,
+    app,
+    command,
+    db_app,
+    demo_app,
+    fail,
+    keys_app,
+    out,
+    users_app,
+)
 from ordersmith.inventory import jobs as inventory_jobs
-from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.platform import housekeeping, identity, migrate
-from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.secrets import generate_password
-from ordersmith.platform.settings import ProductionMisconfigured, Settings, get_settings
-
-app = typer.Typer(help="Ordersmith order management.", no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="Console users.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-inventory_app = typer.Typer(help="Locations, stock and the ledger.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
-app.add_typer(keys_app, name="api-keys")
-app.add_typer(demo_app, name="demo")
-app.add_typer(inventory_app, name="inventory")
-
-out = Console()
-F = TypeVar("F", bound=Callable[..., Any])
 
 CREDENTIALS_FILE = Path("var/demo-credentials.txt")
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def command(fn: F) -> F:
-    """Turn expected failures into one line on stderr and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except OrdersmithError as exc:
-            fail(exc.detail, 2 if exc.status in (400, 404, 409, 412, 422) else 1)
-        except (ProductionMisconfigured, ValueError) as exc:
-            fail(str(exc), 2)
-        except OSError as exc:
-            fail(str(exc), 1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ProductionMisconfigured as exc:
-        fail(str(exc), 2)
-        raise  # unreachable
-
-
-def _db(settings: Settings) -> Database:
-    return Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-
-
-def _cli_actor() -> Actor:
-    return Actor.system("cli", origin="cli")
 
 
 @app.command()
@@ -331,88 +285,6 @@ def keys_list() -> None:
             str(key.last_used_at or ""),
             str(key.revoked_at or ""),
         )
-    out.print(table)
-
-
-@inventory_app.command("verify")
-@command
-def inventory_verify() -> None:
-    """Prove on-hand equals the movement ledger and reserved equals active reservations, for every stock level.
-
-    Exits 1 and names each stock level that differs.
-    """
-    db = _db(_settings())
-    found = inventory.verify(db.unit_of_work(_cli_actor()))
-    if not found:
-        out.print("every stock level agrees with its ledger")
-        return
-    for d in found:
-        typer.echo(
-            f"{d.sku} at {d.location}: {d.field} is {d.recorded}, the ledger says {d.expected}", err=True
-        )
-    raise typer.Exit(1)
-
-
-@inventory_app.command("adjust")
-@command
-def inventory_adjust(
-    sku: str,
-    location: str,
-    quantity: Annotated[int, typer.Argument(help="units to add; negative to remove")],
-    reason: str = "adjustment",
-    reference: str = "",
-) -> None:
-    """Add or remove units of SKU at LOCATION, with a reason code."""
-    db = _db(_settings())
-    result = inventory.adjust_stock(db.unit_of_work(_cli_actor()), sku=sku, location=location, quantity=quantity,
-                                    reason=reason, reference=reference)  # fmt: skip
-    out.print(
-        f"{result.sku}: on hand {result.on_hand}, reserved {result.reserved}, available {result.available}"
-    )
-
-
-@inventory_app.command("transfer")
-@command
-def inventory_transfer(
-    sku: str, from_location: str, to_location: str, quantity: int, reference: str = ""
-) -> None:
-    """Move free units of SKU from one location to another."""
-    db = _db(_settings())
-    inventory.transfer_stock(db.unit_of_work(_cli_actor()), sku=sku, from_location=from_location,
-                             to_location=to_location, quantity=quantity, reference=reference)  # fmt: skip
-    out.print(f"moved {quantity} of {sku} from {from_location} to {to_location}")
-
-
-@inventory_app.command("count")
-@command
-def inventory_count(
-    location: str,
-    lines: Annotated[list[str], typer.Argument(help="SKU=COUNTED, one per counted item")],
-    reference: str = "",
-) -> None:
-    """Apply a count sheet at LOCATION: each SKU's on-hand becomes its count (all lines or none)."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        sku, _, counted = line.partition("=")
-        if not sku or not counted.strip().isdigit():
-            fail(f"count lines look like SKU=12, got {line!r}", 2)
-        counts[sku] = int(counted)
-    db = _db(_settings())
-    for result in inventory.record_count(db.unit_of_work(_cli_actor()), location=location, counts=counts,
-                                         reference=reference):  # fmt: skip
-        out.print(
-            f"{result.sku}: {result.on_hand_before} -> {result.counted} (variance {result.variance:+d})"
-        )
-
-
-@inventory_app.command("locations")
-@command
-def inventory_locations() -> None:
-    """List locations in shipping priority order."""
-    db = _db(_settings())
-    table = Table("code", "name", "kind", "division", "priority")
-    for loc in inventory.list_locations(db.unit_of_work(_cli_actor())):
-        table.add_row(loc.code, loc.name, loc.kind, loc.division or "all", str(loc.priority))
     out.print(table)
 
 
