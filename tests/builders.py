@@ -62,3 +62,24 @@ def stock(uow: UnitOfWork, *, sku: str, location: str, quantity: int) -> None:
     from ordersmith.inventory import service as inventory
 
     inventory.adjust_stock(uow, sku=sku, location=location, quantity=quantity, reason="receipt")
+
+
+def make_vendor(uow: UnitOfWork, *, code: str = "ACME", lead_time_days: int = 10, over_receipt_pct: int = 0):
+    from ordersmith.purchasing import service as purchasing
+
+    return purchasing.create_vendor(uow, code=code, name=f"{code} Ltd", currency="USD", terms="NET30",
+                                    lead_time_days=lead_time_days, over_receipt_pct=over_receipt_pct)  # fmt: skip
+
+
+def sent_purchase_order(uow: UnitOfWork, *, vendor: str, location: str, lines: list[tuple[str, int]]):
+    """A PO to VENDOR for (sku, quantity) lines at the vendor's listed cost (or 1.00), approved and sent."""
+    from decimal import Decimal
+
+    from ordersmith.kernel.money import Money
+    from ordersmith.purchasing import service as purchasing
+
+    cost = Money(Decimal("1.00"), "USD")
+    new_lines = [purchasing.NewLine(sku, quantity, unit_cost=cost) for sku, quantity in lines]
+    po = purchasing.create_purchase_order(uow, vendor=vendor, location=location, lines=new_lines)
+    purchasing.approve(uow, number=po.number)
+    return purchasing.send(uow, number=po.number)

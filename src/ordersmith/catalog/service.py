@@ -254,6 +254,30 @@ def set_item_status(uow: UnitOfWork, *, sku: str, status: str) -> Item:
     return _item(uow, row)
 
 
+@use_case
+def set_default_vendor(uow: UnitOfWork, *, sku: str, vendor_id: uuid.UUID | None) -> None:
+    """Record the vendor replenishment buys this item from (purchasing checks the vendor exists)."""
+    row = _row_by_sku(uow, sku)
+    if row.default_vendor_id == vendor_id:
+        return
+    before = row.default_vendor_id
+    row.default_vendor_id = vendor_id
+    row.version += 1
+    row.updated_at = uow.now()
+    uow.audit("item.default_vendor_changed", object_type="item", object_id=str(row.id),
+              before={"default_vendor_id": str(before) if before else None},
+              after={"default_vendor_id": str(vendor_id) if vendor_id else None})  # fmt: skip
+
+
+@use_case(readonly=True)
+def default_vendors(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each item's default vendor id (None when it has none), in one query."""
+    if not ids:
+        return {}
+    rows = uow.session.execute(sa.select(ItemRow.id, ItemRow.default_vendor_id).where(ItemRow.id.in_(ids)))
+    return {item_id: vendor_id for item_id, vendor_id in rows}
+
+
 def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:
     row = uow.session.scalar(sa.select(ItemRow).where(ItemRow.sku_key == rules.sku_key(sku)))
     if row is None:

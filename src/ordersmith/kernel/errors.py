@@ -91,6 +91,18 @@ class NegativeStock(Conflict):
     title = "Stock would go below zero"
 
 
+class IllegalTransition(Conflict):
+    """The document is in a state that does not allow this action; `status` (extra) says which state."""
+
+    code = "illegal_transition"
+    title = "Not allowed in the current state"
+
+
+class OverReceipt(Conflict):
+    code = "over_receipt"
+    title = "More received than ordered plus tolerance"
+
+
 class PreconditionFailed(OrdersmithError):
     code = "precondition_failed"
     status = 412

@@ -31,6 +31,9 @@ SCOPES: dict[str, str] = {
     "inventory:read": "read locations, stock, availability and reservations",
     "inventory:write": "create locations and adjust stock",
     "reservations:write": "reserve, release and consume stock",
+    "purchasing:read": "read vendors, purchase orders and replenishment suggestions",
+    "purchasing:write": "create vendors and purchase orders, send and receive them, set replenishment rules",
+    "purchasing:approve": "approve and cancel purchase orders",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -53,11 +56,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "catalog:write",
             "inventory:write",
             "reservations:write",
+            "purchasing:read",
+            "purchasing:write",
+            "purchasing:approve",
         }
     ),
     "agent": frozenset(_READ_BASICS | {"reservations:write"}),
-    "warehouse": frozenset(_READ_BASICS | {"inventory:write", "reservations:write"}),
-    "accountant": frozenset(_READ_BASICS),
+    "warehouse": frozenset(
+        _READ_BASICS | {"inventory:write", "reservations:write", "purchasing:read", "purchasing:write"}
+    ),
+    "accountant": frozenset(_READ_BASICS | {"purchasing:read"}),
     "marketing": frozenset(_READ_BASICS),
     "readonly": frozenset(_READ_BASICS),
 }

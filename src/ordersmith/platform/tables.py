@@ -202,3 +202,12 @@ class JobScheduleRow(Base):
     interval_s: Mapped[int]
     next_run_at: Mapped[datetime]
     last_run_at: Mapped[datetime | None]
+
+
+class NumberSequenceRow(Base):
+    """Human document numbers (PO-000042, and later orders and invoices): one counter row per series."""
+
+    __tablename__ = "number_sequences"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -17,7 +17,8 @@ from ordersmith.inventory.service._common import (
     ReservationLine,
 )
 from ordersmith.inventory.service.levels import PoolSetting, configure_level
-from ordersmith.inventory.service.locations import create_location, list_locations
+from ordersmith.inventory.service.locations import create_location, get_location, list_locations
+from ordersmith.inventory.service.positions import LevelPosition, shipped_since, stock_positions
 from ordersmith.inventory.service.reservations import (
     consume,
     get_reservation,
@@ -37,6 +38,7 @@ __all__ = [
     "Availability",
     "CountLine",
     "Discrepancy",
+    "LevelPosition",
     "Location",
     "LocationStock",
     "PoolSetting",
@@ -48,12 +50,15 @@ __all__ = [
     "consume",
     "create_location",
     "get_availability",
+    "get_location",
     "get_reservation",
     "list_locations",
     "record_count",
     "release",
     "release_expired",
     "reserve",
+    "shipped_since",
+    "stock_positions",
     "transfer_stock",
     "verify",
 ]

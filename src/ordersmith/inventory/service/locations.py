@@ -9,6 +9,7 @@ from ordersmith.inventory import rules
 from ordersmith.inventory.service._common import (
     Location,
     _location,
+    _location_by_code,
 )
 from ordersmith.inventory.tables import (
     LocationRow,
@@ -39,3 +40,9 @@ def create_location(
 def list_locations(uow: UnitOfWork) -> list[Location]:
     rows = uow.session.scalars(sa.select(LocationRow).order_by(LocationRow.priority, LocationRow.code))
     return [_location(r) for r in rows]
+
+
+@use_case(readonly=True)
+def get_location(uow: UnitOfWork, *, code: str) -> Location:
+    """The location with this code. Raises NotFound."""
+    return _location(_location_by_code(uow, code))

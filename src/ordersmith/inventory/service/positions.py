@@ -1,0 +1,53 @@
+"""Read models other contexts plan from: stock positions per level and recent demand (shipments)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ordersmith.inventory.tables import StockLevelRow, StockMovementRow
+from ordersmith.platform.db import UnitOfWork, use_case
+
+
+@dataclass(frozen=True)
+class LevelPosition:
+    on_hand: int
+    reserved: int
+    safety_stock: int
+
+
+@use_case(readonly=True)
+def stock_positions(
+    uow: UnitOfWork, *, pairs: list[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], LevelPosition]:
+    """On hand, reserved and safety stock for each (item id, location id); a level never stocked is absent."""
+    if not pairs:
+        return {}
+    items = sorted({item for item, _ in pairs})
+    rows = uow.session.execute(
+        sa.select(StockLevelRow.item_id, StockLevelRow.location_id, StockLevelRow.on_hand, StockLevelRow.reserved,
+                  StockLevelRow.safety_stock).where(StockLevelRow.item_id.in_(items))
+    ).all()  # fmt: skip
+    wanted = set(pairs)
+    return {(r.item_id, r.location_id): LevelPosition(r.on_hand, r.reserved, r.safety_stock)
+            for r in rows if (r.item_id, r.location_id) in wanted}  # fmt: skip
+
+
+@use_case(readonly=True)
+def shipped_since(
+    uow: UnitOfWork, *, since: datetime, item_ids: list[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """Units shipped (consumed reservations) per (item id, location id) since `since`, from the ledger."""
+    if not item_ids:
+        return {}
+    rows = uow.session.execute(
+        sa.select(StockMovementRow.item_id, StockMovementRow.location_id,
+                  sa.func.sum(-StockMovementRow.on_hand_delta))
+        .where(StockMovementRow.reason == "shipment", StockMovementRow.at >= since,
+               StockMovementRow.item_id.in_(sorted(set(item_ids))))
+        .group_by(StockMovementRow.item_id, StockMovementRow.location_id)
+    ).all()  # fmt: skip
+    return {(item, location): int(units) for item, location, units in rows}

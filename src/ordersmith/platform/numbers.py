@@ -1,0 +1,33 @@
+"""Human document numbers from per-series counters, allocated inside the caller's transaction.
+
+Invariant: a number is handed out at most once; a rolled-back transaction gives its number back, so series have
+no gaps from failures (at the price of one short row lock per number, held until the caller commits).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.tables import NumberSequenceRow
+
+_SEQUENCES = NumberSequenceRow.__table__
+
+
+def next_number(uow: UnitOfWork, series: str) -> int:
+    """The next value of `series` (1, 2, …): one atomic UPDATE … RETURNING, creating the series on first use."""
+    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
+    uow.execute_core(
+        insert(_SEQUENCES)  # type: ignore[arg-type]
+        .values(name=series, last_value=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    value = uow.execute_core(
+        sa.update(_SEQUENCES)  # type: ignore[arg-type]
+        .where(_SEQUENCES.c.name == series)
+        .values(last_value=_SEQUENCES.c.last_value + 1)
+        .returning(_SEQUENCES.c.last_value)
+    ).scalar_one()
+    return int(value)

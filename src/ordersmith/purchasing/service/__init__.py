@@ -1,0 +1,60 @@
+"""Purchasing use cases: vendors and vendor items, purchase orders (draft → approved → sent → partially received →
+received → closed, or cancelled), receipts into stock, replenishment rules and suggestions.
+
+Invariants: a PO moves only along `rules.TRANSITIONS`, each move one conditional UPDATE; a line never receives
+more than ordered plus the vendor's tolerance; every received unit is a `receipt` movement in the stock ledger.
+"""
+
+from ordersmith.purchasing.service._common import PurchaseOrder, PurchaseOrderLine, Vendor, VendorItem
+from ordersmith.purchasing.service.orders import (
+    NewLine,
+    approve,
+    cancel,
+    close,
+    create_purchase_order,
+    get_purchase_order,
+    list_purchase_orders,
+    send,
+)
+from ordersmith.purchasing.service.receiving import ReceivedLine, receive
+from ordersmith.purchasing.service.replenishment import (
+    ReplenishmentRule,
+    Suggestion,
+    order_suggestions,
+    set_rule,
+    suggestions,
+)
+from ordersmith.purchasing.service.vendors import (
+    create_vendor,
+    get_vendor,
+    list_vendor_items,
+    list_vendors,
+    set_vendor_item,
+)
+
+__all__ = [
+    "NewLine",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "ReceivedLine",
+    "ReplenishmentRule",
+    "Suggestion",
+    "Vendor",
+    "VendorItem",
+    "approve",
+    "cancel",
+    "close",
+    "create_purchase_order",
+    "create_vendor",
+    "get_purchase_order",
+    "get_vendor",
+    "list_purchase_orders",
+    "list_vendor_items",
+    "list_vendors",
+    "order_suggestions",
+    "receive",
+    "send",
+    "set_rule",
+    "set_vendor_item",
+    "suggestions",
+]
