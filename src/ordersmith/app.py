@@ -36,6 +36,7 @@ from ordersmith.platform.http import (
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
+from ordersmith.purchasing import routes as purchasing_routes
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(platform_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(inventory_routes.router)
+    api.include_router(purchasing_routes.router)
     app.include_router(api)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]

@@ -204,3 +204,31 @@ def test_inventory_level_sets_safety_stock_and_division_pools(db_url: str, uow: 
     bad = run(db_url, "inventory", "level", "TEE", "DC", "--fence", "moon=1")
     assert bad.returncode == 2 and bad.stderr.strip() == "error: pools.0.division: unknown division 'moon'"
     assert inventory.get_availability(uow, sku="TEE", division="marketplace").available == 10
+
+
+def test_a_purchase_order_from_the_command_line(db_url: str, uow: UnitOfWork):
+    from ordersmith.inventory import service as inventory
+    from tests.builders import make_item, make_location
+
+    make_item(uow, sku="TEE")
+    make_location(uow, code="DC")
+    assert (
+        run(db_url, "purchasing", "vendor-add", "ACME", "Acme Textiles", "--lead-time-days", "5").returncode
+        == 0
+    )
+    listed = run(db_url, "purchasing", "vendor-item", "ACME", "TEE", "A-TEE", "4.20", "--pack", "6")
+    assert listed.returncode == 0 and "ACME sells TEE as A-TEE at 4.20 USD" in listed.stdout, listed.stdout
+    created = run(db_url, "purchasing", "create", "ACME", "DC", "TEE=12")
+    assert created.returncode == 0 and "PO-000001 draft" in created.stdout, created.stderr
+    for step in ("approve", "send"):
+        assert run(db_url, "purchasing", step, "PO-000001").returncode == 0
+    over = run(db_url, "purchasing", "receive", "PO-000001", "TEE=13")
+    assert over.returncode == 2 and over.stderr.count("\n") == 1 and "at most 12 more" in over.stderr
+    assert inventory.get_availability(uow, sku="TEE").on_hand == 0
+    done = run(db_url, "purchasing", "receive", "PO-000001", "TEE=12", "--reference", "ASN-9")
+    assert done.returncode == 0 and "PO-000001 received" in done.stdout
+    assert inventory.get_availability(uow, sku="TEE").on_hand == 12
+    assert run(db_url, "purchasing", "rule", "TEE", "DC", "--method", "min_max", "--min-qty", "20",
+               "--max-qty", "40").returncode == 0  # fmt: skip
+    suggested = run(db_url, "purchasing", "suggest")
+    assert suggested.returncode == 0 and "ACME" in suggested.stdout and "30" in suggested.stdout

@@ -1,5 +1,6 @@
-"""Hypothesis drives random sequences of reserve / release / consume / adjust against the real ledger, and after
-every step the invariants hold: verify passes, nothing is negative, figures match a simple model."""
+"""Hypothesis drives random sequences of reserve / release / consume / adjust / transfer / count and purchase-order
+receipts against the real ledger, and after every step the invariants hold: verify passes, nothing is negative,
+figures match a simple model, and no PO line ever receives more than was ordered."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import Conflict, InsufficientStock, NegativeStock
+from ordersmith.kernel.errors import Conflict, InsufficientStock, NegativeStock, OverReceipt
 from ordersmith.platform.db import Actor, Database
-from tests.builders import make_item, make_location, stock
+from ordersmith.purchasing import service as purchasing
+from tests.builders import make_item, make_location, make_vendor, sent_purchase_order, stock
 
 LOCATIONS = ("A", "B")
 
@@ -31,7 +33,10 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
             for code in LOCATIONS:
                 if code not in {loc.code for loc in inventory.list_locations(self.uow)}:
                     make_location(self.uow, code=code, priority=10 if code == "A" else 20)
+            if not purchasing.list_vendors(self.uow):
+                make_vendor(self.uow, code="HYPO")
             self.on_hand = {code: 0 for code in LOCATIONS}
+            self.open_pos: dict[str, tuple[str, int]] = {}  # PO number -> (location, units still open)
             self.active: dict[str, dict[str, int]] = {}  # key -> units held per location
             self.ended: set[str] = set()
             self.keys = itertools.count()
@@ -45,6 +50,36 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
         def receive(self, location: str, quantity: int) -> None:
             stock(self.uow, sku=self.sku, location=location, quantity=quantity)
             self.on_hand[location] += quantity
+
+        @rule(location=st.sampled_from(LOCATIONS), quantity=st.integers(1, 10))
+        def order(self, location: str, quantity: int) -> None:
+            po = sent_purchase_order(self.uow, vendor="HYPO", location=location, lines=[(self.sku, quantity)])
+            self.open_pos[po.number] = (location, quantity)
+
+        @precondition(lambda self: bool(self.open_pos))
+        @rule(data=st.data())
+        def receive_against_po(self, data: st.DataObject) -> None:
+            number = data.draw(st.sampled_from(sorted(self.open_pos)))
+            location, still_open = self.open_pos[number]
+            quantity = data.draw(st.integers(1, still_open + 2))
+            try:
+                po = purchasing.receive(
+                    self.uow, number=number, lines=[purchasing.ReceivedLine(self.sku, quantity)]
+                )
+            except OverReceipt:
+                assert (
+                    quantity > still_open
+                )  # the vendor allows no over-receipt; nothing changed (invariants)
+                return
+            assert quantity <= still_open
+            self.on_hand[location] += quantity
+            line = po.lines[0]
+            assert line.received <= line.ordered and line.open == still_open - quantity
+            if line.open:
+                self.open_pos[number] = (location, line.open)
+            else:
+                assert po.status == "received"
+                del self.open_pos[number]
 
         @rule(location=st.sampled_from(LOCATIONS), quantity=st.integers(1, 8))
         def remove(self, location: str, quantity: int) -> None:

@@ -105,7 +105,7 @@ def test_cancelling_before_anything_arrived_cancels_the_po(setup: UnitOfWork):
     assert cancelled.status == "cancelled" and cancelled.lines[0].cancelled == 6
     with pytest.raises(IllegalTransition) as late:
         purchasing.receive(setup, number=po.number, lines=[ReceivedLine("TEE", 1)])
-    assert late.value.extra["status"] == "cancelled"
+    assert late.value.extra["state"] == "cancelled"
 
 
 def test_moves_the_life_cycle_does_not_allow_are_409_with_the_state_and_change_nothing(setup: UnitOfWork):
@@ -113,7 +113,7 @@ def test_moves_the_life_cycle_does_not_allow_are_409_with_the_state_and_change_n
     for move in (purchasing.send, purchasing.close):
         with pytest.raises(IllegalTransition) as refused:
             move(setup, number=po.number)
-        assert refused.value.extra["status"] == "draft"
+        assert refused.value.extra["state"] == "draft"
     with pytest.raises(IllegalTransition):
         purchasing.receive(setup, number=po.number, lines=[ReceivedLine("TEE", 1)])
     purchasing.approve(setup, number=po.number)

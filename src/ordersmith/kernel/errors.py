@@ -92,7 +92,7 @@ class NegativeStock(Conflict):
 
 
 class IllegalTransition(Conflict):
-    """The document is in a state that does not allow this action; `status` (extra) says which state."""
+    """The document is in a state that does not allow this action; `state` (extra) says which state."""
 
     code = "illegal_transition"
     title = "Not allowed in the current state"

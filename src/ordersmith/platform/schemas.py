@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ordersmith.kernel.money import Money
 
@@ -37,6 +37,14 @@ class MoneyIn(Input):
 class MoneyOut(Output):
     amount: MoneyAmount
     currency: CurrencyCode
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_money(cls, value: Any) -> Any:
+        """Let response models built `from_attributes` take a `Money` field as it is."""
+        if isinstance(value, Money):
+            return {"amount": str(value.amount), "currency": value.currency}
+        return value
 
     @classmethod
     def of(cls, money: Money) -> MoneyOut:

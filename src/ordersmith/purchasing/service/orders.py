@@ -125,7 +125,7 @@ def _move(uow: UnitOfWork, number: str, action: str, values: dict[str, Any]) -> 
     ).first()
     uow.session.refresh(row)
     if moved is None:
-        raise IllegalTransition(f"{row.number} is {row.status}: cannot {action} it", status=row.status)
+        raise IllegalTransition(f"{row.number} is {row.status}: cannot {action} it", state=row.status)
     return row
 
 

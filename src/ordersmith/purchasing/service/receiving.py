@@ -51,7 +51,7 @@ def receive(
     Raises:
         NotFound: unknown PO, location or SKU.
         ValidationFailed: no lines, a quantity below 1, a SKU not on the PO (or on several lines without `line`).
-        IllegalTransition: the PO is not sent or partially received (409, with its `status`).
+        IllegalTransition: the PO is not sent or partially received (409, with its `state`).
         OverReceipt: a line would exceed what was ordered plus the vendor's tolerance (409, with `allowed`).
     """
     if not lines:
@@ -65,7 +65,7 @@ def receive(
     ).first()  # fmt: skip
     if locked is None:
         uow.session.refresh(po)
-        raise IllegalTransition(f"{po.number} is {po.status}: cannot receive against it", status=po.status)
+        raise IllegalTransition(f"{po.number} is {po.status}: cannot receive against it", state=po.status)
     vendor = uow.session.get(VendorRow, po.vendor_id)
     assert vendor is not None
     into = inventory.get_location(uow, code=location) if location else None
