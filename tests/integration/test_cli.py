@@ -129,6 +129,30 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
     )
     assert second.returncode == 0 and "already there" in second.stdout
     assert (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow)) == counts
+    _assert_demo_catalog(db)
+
+
+def _assert_demo_catalog(db: Database) -> None:
+    """The demo is a realistic catalog retailer: what the catalog/inventory issue asks of it."""
+    from ordersmith.catalog import service as catalog
+    from ordersmith.inventory import service as inventory
+    from ordersmith.inventory.tables import StockMovementRow
+    from ordersmith.platform.db import Actor
+    from ordersmith.purchasing import service as purchasing
+
+    uow = db.unit_of_work(Actor.system("test"))
+    items = catalog.list_items(uow, limit=500).items
+    assert len(items) >= 200
+    assert sum(1 for i in items if i.kind == "kit") >= 3
+    assert sum(1 for i in items if i.variant) >= 100
+    assert sum(1 for i in items if i.personalization_template) >= 3
+    kinds = sorted(loc.kind for loc in inventory.list_locations(uow))
+    assert kinds == ["store", "store", "warehouse", "warehouse", "warehouse"]
+    assert len(purchasing.list_vendors(uow)) >= 3
+    statuses = {po.status for po in purchasing.list_purchase_orders(uow).items}
+    assert {"partially_received", "sent", "approved"} <= statuses
+    assert inventory.verify(uow) == []
+    assert _count(db, StockMovementRow) > 500
 
 
 def test_production_with_development_secrets_refuses_to_start(db_url: str):

@@ -1,0 +1,61 @@
+"""The demo-data framework: ordered, idempotent loaders that each context registers.
+
+`ordersmith demo load` runs every loader in order; each one adds only what is missing, so running it twice
+changes nothing. It refuses to run in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ordersmith.kernel.errors import Forbidden
+from ordersmith.platform.db import Database
+from ordersmith.platform.settings import Settings
+
+DEMO_DOMAIN = "demo.ordersmith.dev"
+
+
+@dataclass
+class DemoReport:
+    """What a load created, to show the operator (passwords and keys are shown only when created)."""
+
+    lines: list[str] = field(default_factory=list)
+    credentials: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+
+Loader = Callable[[Database, Settings, DemoReport], None]
+_loaders: list[tuple[int, str, Loader]] = []
+
+
+def loader(name: str, *, stage: int) -> Callable[[Loader], Loader]:
+    """Register a demo loader; loaders run by stage (platform 10, catalog 20, purchasing 30 …), then in the
+    order they were registered."""
+
+    def register(fn: Loader) -> Loader:
+        _loaders.append((stage, name, fn))
+        return fn
+
+    return register
+
+
+def load(db: Database, settings: Settings, credentials_file: Path | None = None) -> DemoReport:
+    """Run every demo loader in order; write any new credentials to `credentials_file` (mode 0600)."""
+    if settings.is_production:
+        raise Forbidden("demo data is never loaded in production")
+    report = DemoReport()
+    for _, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
+        before = len(report.lines)
+        fn(db, settings, report)
+        if len(report.lines) == before:
+            report.say(f"{name}: already there")
+    if credentials_file is not None and report.credentials:
+        credentials_file.parent.mkdir(parents=True, exist_ok=True)
+        with credentials_file.open("a") as handle:
+            handle.write("\n".join(report.credentials) + "\n")
+        credentials_file.chmod(0o600)
+    return report

@@ -1,0 +1,61 @@
+"""Demo users of every role, sales channels and their integration keys."""
+
+from __future__ import annotations
+
+from ordersmith.demo._framework import DEMO_DOMAIN, DemoReport, loader
+from ordersmith.platform import identity, sales_channels
+from ordersmith.platform.access import ROLES, SCOPES, Principal
+from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.settings import Settings
+
+_ADMIN = Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
+
+
+DEMO_CHANNELS = [
+    ("web", "Web shop", "web", "web"),
+    ("call-center", "Call center", "call_center", "catalog"),
+    ("catalog-mail", "Printed catalog (mail orders)", "catalog", "catalog"),
+    ("amazon-us", "Amazon US marketplace", "marketplace", "marketplace"),
+    ("store-pos", "Stores (POS)", "pos", "store"),
+]
+
+# What each demo channel's integration key may do (later issues add order scopes).
+CHANNEL_KEY_SCOPES = [
+    "sales_channels:read",
+    "events:read",
+    "catalog:read",
+    "inventory:read",
+    "reservations:write",
+]
+
+
+@loader("platform: users of each role", stage=10)
+def _users(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    for role in ROLES:
+        email = f"{role}@{DEMO_DOMAIN}"
+        if identity.find_user_by_email(uow, email=email) is not None:
+            continue
+        password = (
+            settings.demo_admin_password.get_secret_value() if role == "admin" else f"{role}-demo-password"
+        )
+        identity.create_user(uow, email=email, name=f"Demo {role.title()}", role=role, password=password)
+        report.say(f"user {email} ({role})")
+        report.credentials.append(f"{email}\t{password}")
+
+
+@loader("platform: sales channels and one API key per channel", stage=10)
+def _channels(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    existing = {c.code for c in sales_channels.list_sales_channels(uow, principal=_ADMIN, limit=500).items}
+    for code, name, kind, division in DEMO_CHANNELS:
+        if code in existing:
+            continue
+        sales_channels.create_sales_channel(
+            uow, code=code, name=name, kind=kind, division=division, currency="USD"
+        )
+        new = identity.create_api_key(
+            uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code
+        )
+        report.say(f"sales channel {code} with API key {new.key.prefix}…")
+        report.credentials.append(f"api key for {code}\t{new.secret}")
