@@ -64,6 +64,24 @@ class Item:
         return self.kind in rules.STOCK_KEEPING_KINDS
 
 
+_ITEMS = ItemRow.__table__
+# Hot-path statements are built once: SQLAlchemy then only binds parameters (no per-call construction).
+_ITEM_REF_BY_SKU_KEY = sa.select(_ITEMS.c.id, _ITEMS.c.sku, _ITEMS.c.kind).where(
+    _ITEMS.c.sku_key == sa.bindparam("sku_key")
+)
+_ACTIVE_DIVISION_CODES = (
+    sa.select(DivisionRow.__table__.c.code)
+    .where(DivisionRow.__table__.c.active.is_(True))
+    .order_by(DivisionRow.__table__.c.code)
+)
+
+
+@use_case(readonly=True)
+def division_codes(uow: UnitOfWork) -> list[str]:
+    """The active divisions' codes, in one light query (hot paths: per-division availability)."""
+    return list(uow.execute_core(_ACTIVE_DIVISION_CODES).scalars())
+
+
 @use_case(readonly=True)
 def list_divisions(uow: UnitOfWork) -> list[Division]:
     rows = uow.session.scalars(sa.select(DivisionRow).order_by(DivisionRow.code))
@@ -307,9 +325,7 @@ class ItemRef:
 @use_case(readonly=True)
 def get_item_ref(uow: UnitOfWork, *, sku: str) -> ItemRef:
     """Id, SKU and kind of the item with this SKU (any letter case). Raises NotFound."""
-    found = uow.session.execute(
-        sa.select(ItemRow.id, ItemRow.sku, ItemRow.kind).where(ItemRow.sku_key == rules.sku_key(sku))
-    ).first()
+    found = uow.execute_core(_ITEM_REF_BY_SKU_KEY, {"sku_key": rules.sku_key(sku)}).first()
     if found is None:
         raise NotFound(f"no item with SKU {sku!r}")
     return ItemRef(id=found.id, sku=found.sku, kind=found.kind)

@@ -144,27 +144,39 @@ def _move(
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class LocRef:
+    """The few facts about a location that planning a reservation needs."""
+
+    id: uuid.UUID
+    code: str
+    division: str | None
+    priority: int
+
+
+_LOCATIONS = LocationRow.__table__
+# Built once: the hot path only binds the item id.
+_LEVELS_OF_ITEM = (
+    sa.select(_LOCATIONS.c.id, _LOCATIONS.c.code, _LOCATIONS.c.division, _LOCATIONS.c.priority, _LEVELS.c.on_hand,
+              _LEVELS.c.reserved, _LEVELS.c.safety_stock, _LEVELS.c.pooled)
+    .join(_LEVELS, _LEVELS.c.location_id == _LOCATIONS.c.id)
+    .where(_LEVELS.c.item_id == sa.bindparam("item_id"), _LOCATIONS.c.active.is_(True))
+)  # fmt: skip
+
+
 def _levels(
     uow: UnitOfWork, item_id: uuid.UUID, division: str | None
-) -> list[tuple[LocationRow, rules.LevelView]]:
+) -> list[tuple[LocRef, rules.LevelView]]:
     """The item's levels at active locations serving `division` (all of them for `None`), with their pools."""
-    rows = uow.session.execute(
-        sa.select(LocationRow, StockLevelRow)
-        .join(StockLevelRow, StockLevelRow.location_id == LocationRow.id)
-        .where(StockLevelRow.item_id == item_id, LocationRow.active.is_(True))
-    ).all()
-    pooled = [loc.id for loc, lvl in rows if lvl.pooled]
+    rows = uow.execute_core(_LEVELS_OF_ITEM, {"item_id": item_id}).all()
+    pooled = [r.id for r in rows if r.pooled]
     pools = _pools(uow, item_id, pooled) if pooled else {}
     return [
-        (
-            loc,
-            rules.LevelView(
-                loc.code, loc.priority, lvl.on_hand, lvl.reserved, lvl.safety_stock, pools.get(loc.id, ())
-            ),
-        )
-        for loc, lvl in rows
-        if rules.serves(loc.division, division)
-    ]
+        (LocRef(r.id, r.code, r.division, r.priority),
+         rules.LevelView(r.code, r.priority, r.on_hand, r.reserved, r.safety_stock, pools.get(r.id, ())))
+        for r in rows
+        if rules.serves(r.division, division)
+    ]  # fmt: skip
 
 
 def _pools(
@@ -208,14 +220,14 @@ def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str |
 def _stock_changed(
     uow: UnitOfWork,
     item: catalog.ItemRef,
-    levels: list[tuple[LocationRow, rules.LevelView]] | None = None,
+    levels: list[tuple[LocRef, rules.LevelView]] | None = None,
     divisions: list[str] | None = None,
 ) -> None:
     """Emit `stock.changed` with the available units per division (from `levels` when the caller has them)."""
     if levels is None:
         levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
     if divisions is None:
-        divisions = [d.code for d in catalog.list_divisions(uow)]
+        divisions = catalog.division_codes(uow)
     by_division = {
         code: sum(view.available_to(code) for loc, view in levels if rules.serves(loc.division, code))
         for code in divisions

@@ -7,12 +7,15 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import rules
 from ordersmith.inventory.service._common import (
     _LEVELS,
     _MOVEMENTS,
+    LocRef,
     Reservation,
     ReservationLine,
     _availability,
@@ -45,6 +48,26 @@ def _reservation(uow: UnitOfWork, row: ReservationRow, sku: str) -> Reservation:
                        lines=[ReservationLine(r.code, r.quantity, skus[r.item_id]) for r in lines])  # fmt: skip
 
 
+_RESERVATIONS = ReservationRow.__table__
+# The hot path's statements, built once (SQLAlchemy then only binds parameters).
+_TAKE = (
+    sa.update(_LEVELS)  # type: ignore[arg-type]
+    .where(_LEVELS.c.item_id == sa.bindparam("b_item"), _LEVELS.c.location_id == sa.bindparam("b_location"))
+    .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= sa.bindparam("b_take"))
+    .values(reserved=_LEVELS.c.reserved + sa.bindparam("b_take"), updated_at=sa.bindparam("b_now"))
+    .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock)
+)
+_INSERT_LINES = sa.insert(ReservationLineRow.__table__)  # type: ignore[arg-type]
+_INSERT_MOVEMENTS = sa.insert(_MOVEMENTS)  # type: ignore[arg-type]
+# Claim the key: a new reservation row, or nothing when the key exists (then the request is a repeat, or a clash).
+_CLAIM = {
+    dialect: insert(_RESERVATIONS)  # type: ignore[arg-type]
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_RESERVATIONS.c.id)
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
 class _Short(Exception):
     """Not enough of one component: the whole reservation fails."""
 
@@ -55,7 +78,7 @@ class _Short(Exception):
 
 def _take(
     uow: UnitOfWork, item: catalog.ItemRef, needed: int, division: str | None, now: datetime
-) -> tuple[dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]:
+) -> tuple[dict[uuid.UUID, int], list[tuple[LocRef, rules.LevelView]]]:
     """Hold `needed` units of one stocked item across serving locations; returns what each location gave and the
     levels as the UPDATEs left them. Raises _Short when the units are not there."""
     levels = _levels(uow, item.id, None)
@@ -68,11 +91,7 @@ def _take(
         for code, take in rules.split_plan([view for _, view in serving.values()], remaining, division):
             loc = serving[code][0]
             got = uow.execute_core(
-                sa.update(_LEVELS)  # type: ignore[arg-type]
-                .where(_LEVELS.c.item_id == item.id, _LEVELS.c.location_id == loc.id)
-                .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= take)
-                .values(reserved=_LEVELS.c.reserved + take, updated_at=now)
-                .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock)
+                _TAKE, {"b_item": item.id, "b_location": loc.id, "b_take": take, "b_now": now}
             ).first()
             if got is not None:
                 taken[loc.id] = taken.get(loc.id, 0) + take
@@ -93,8 +112,8 @@ def _take(
 
 
 def _lock_pooled(
-    uow: UnitOfWork, item_id: uuid.UUID, levels: list[tuple[LocationRow, rules.LevelView]]
-) -> list[tuple[LocationRow, rules.LevelView]]:
+    uow: UnitOfWork, item_id: uuid.UUID, levels: list[tuple[LocRef, rules.LevelView]]
+) -> list[tuple[LocRef, rules.LevelView]]:
     """Lock the item's pooled levels (PostgreSQL `FOR UPDATE`, location-id order; SQLite's writer lock already
     serialises), then read the levels again. A pool's figure depends on other divisions' reservations, which one
     conditional UPDATE cannot see; under the lock, and with READ COMMITTED giving each statement a fresh snapshot,
@@ -147,22 +166,24 @@ def reserve(
         parts = [(item, quantity)]
     else:
         raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item and keeps no stock")
-    existing = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
-    if existing is not None:
-        if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
-            raise Conflict(f"reservation key {key!r} was used for another request")
-        return _reservation(uow, existing, item.sku)
     now = uow.now()
     # Everything that needs no lock on the hot stock rows happens first, so the rows stay locked (PostgreSQL)
     # only for the few inserts between the conditional UPDATEs and the commit.
-    row = ReservationRow(id=new_id(), key=key, item_id=item.id, quantity=quantity, division=division,
-                         status="active", expires_at=now + expires_in if expires_in else None,
-                         created_at=now)  # fmt: skip
-    uow.insert_unique(ReservationRow, row, f"reservation key {key!r} exists")
+    row_id = new_id()
+    expires_at = now + expires_in if expires_in else None
+    claimed = uow.execute_core(_CLAIM[uow.dialect], {
+        "id": row_id, "key": key, "item_id": item.id, "quantity": quantity, "division": division, "status": "active",
+        "expires_at": expires_at, "created_at": now, "ended_at": None}).first()  # fmt: skip
+    if claimed is None:
+        existing = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key))
+        assert existing is not None  # keys are never deleted
+        if (existing.item_id, existing.quantity, existing.division) != (item.id, quantity, division):
+            raise Conflict(f"reservation key {key!r} was used for another request")
+        return _reservation(uow, existing, item.sku)
     uow.audit("stock.reserved", object_type="reservation", object_id=key,
               after={"sku": item.sku, "quantity": quantity, "division": division})  # fmt: skip
-    divisions = [d.code for d in catalog.list_divisions(uow)]
-    held: list[tuple[catalog.ItemRef, dict[uuid.UUID, int], list[tuple[LocationRow, rules.LevelView]]]] = []
+    divisions = catalog.division_codes(uow)
+    held: list[tuple[catalog.ItemRef, dict[uuid.UUID, int], list[tuple[LocRef, rules.LevelView]]]] = []
     try:
         for component, needed in parts:
             taken, levels = _take(uow, component, needed, division, now)
@@ -181,12 +202,12 @@ def reserve(
             f"only {available} of {item.sku} available", available=available, requested=quantity
         ) from None
     uow.execute_core(
-        sa.insert(ReservationLineRow.__table__),  # type: ignore[arg-type]
-        [{"reservation_id": row.id, "item_id": c.id, "location_id": lid, "quantity": q}
+        _INSERT_LINES,
+        [{"reservation_id": row_id, "item_id": c.id, "location_id": lid, "quantity": q}
          for c, taken, _ in held for lid, q in taken.items()],
     )  # fmt: skip
     uow.execute_core(
-        sa.insert(_MOVEMENTS),  # type: ignore[arg-type]
+        _INSERT_MOVEMENTS,
         [{"id": new_id(), "item_id": c.id, "location_id": lid, "on_hand_delta": 0, "reserved_delta": q,
           "reason": "reservation", "reference": key, "at": now, "actor": uow.actor.label}
          for c, taken, _ in held for lid, q in taken.items()],
@@ -201,7 +222,7 @@ def reserve(
         lines += [ReservationLine(loc.code, q, component.sku) for loc, q in ordered]
     lines.sort(key=lambda line: line.sku)
     return Reservation(key=key, sku=item.sku, quantity=quantity, division=division, status="active",
-                       expires_at=row.expires_at, created_at=now, lines=lines)  # fmt: skip
+                       expires_at=expires_at, created_at=now, lines=lines)  # fmt: skip
 
 
 def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
