@@ -1,8 +1,9 @@
 """Live event stream (SSE) fan-out: one poller per process reads the outbox and feeds every connected client.
 
-The poller reads by UUIDv7 id with a look-back window and remembers what it sent, so events committed by other
-processes (or out of id order) are still seen; commits in this process wake it at once. A client that reconnects
-with `Last-Event-ID` first gets what it missed, read from the outbox.
+Events committed in this process are handed to the clients straight from the commit (no read back). The poller
+reads the outbox by UUIDv7 id with a look-back window and remembers what it sent, so events committed by other
+processes (or out of id order) are still seen, once each. A client that reconnects with `Last-Event-ID` first gets
+what it missed, read from the outbox.
 """
 
 from __future__ import annotations
@@ -90,8 +91,27 @@ class EventHub:
         self._reader.shutdown(wait=False)
 
     def _on_commit(self, events: list[Event]) -> None:
-        if self._loop is not None and self._wake is not None and self._clients:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        # Called in the committing thread: hand the events to the loop, which fans them out.
+        if self._loop is not None and self._clients:
+            self._loop.call_soon_threadsafe(self._offer, events)
+
+    def _offer(self, events: list[Event]) -> None:
+        """Give each event not seen before to every client that wants it (runs on the event loop)."""
+        for event in events:
+            if event.id in self._seen:
+                continue
+            ms = id_timestamp_ms(event.id)
+            self._seen[event.id] = ms
+            self._high_ms = max(self._high_ms, ms)
+            if self._high_id is None or event.id > self._high_id:
+                self._high_id = event.id
+            for client in list(self._clients):
+                if client.wants(event):
+                    try:
+                        client.queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        log.warning("SSE client too slow; dropping it")
+                        self._clients.discard(client)
 
     def _fetch(self, since: uuid.UUID) -> list[Event]:
         with self.db.session(readonly=True) as session, session.begin():
@@ -109,22 +129,7 @@ class EventHub:
             self._last_full_scan = now
         else:
             since = self._high_id
-        events = await asyncio.get_running_loop().run_in_executor(self._reader, self._fetch, since)
-        for event in events:
-            if event.id in self._seen:
-                continue
-            ms = id_timestamp_ms(event.id)
-            self._seen[event.id] = ms
-            self._high_ms = max(self._high_ms, ms)
-            if self._high_id is None or event.id > self._high_id:
-                self._high_id = event.id
-            for client in list(self._clients):
-                if client.wants(event):
-                    try:
-                        client.queue.put_nowait(event)
-                    except asyncio.QueueFull:
-                        log.warning("SSE client too slow; dropping it")
-                        self._clients.discard(client)
+        self._offer(await asyncio.get_running_loop().run_in_executor(self._reader, self._fetch, since))
         floor = self._high_ms - LOOK_BACK_MS
         self._seen = {k: v for k, v in self._seen.items() if v >= floor}
 
@@ -170,12 +175,14 @@ class EventHub:
                 self._wake.set()
             while client in self._clients:
                 try:
-                    event = await asyncio.wait_for(client.queue.get(), keepalive_s)
+                    batch = [await asyncio.wait_for(client.queue.get(), keepalive_s)]
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                if event.id in sent:
-                    continue
-                yield format_sse(event)
+                while not client.queue.empty() and len(batch) < 500:  # under load: one write for many events
+                    batch.append(client.queue.get_nowait())
+                frames = "".join(format_sse(event) for event in batch if event.id not in sent)
+                if frames:
+                    yield frames
         finally:
             self._clients.discard(client)

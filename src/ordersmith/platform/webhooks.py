@@ -378,16 +378,19 @@ def _send(client: httpx.Client, job: _Job) -> tuple[int | None, str | None, int]
         return None, f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
 
 
+_DELIVERIES = WebhookDeliveryRow.__table__
+# Built once: the relay asks this many times a second.
+_ANY_DUE = (
+    sa.select(_DELIVERIES.c.id)
+    .where(_DELIVERIES.c.status == "pending", _DELIVERIES.c.next_attempt_at <= sa.bindparam("now"))
+    .where(sa.or_(_DELIVERIES.c.locked_until.is_(None), _DELIVERIES.c.locked_until < sa.bindparam("now")))
+    .limit(1)
+)
+
+
 @use_case(readonly=True)
 def _any_due(uow: UnitOfWork) -> bool:
-    now = uow.now()
-    found = uow.session.scalar(
-        sa.select(WebhookDeliveryRow.id)
-        .where(WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
-        .where(sa.or_(WebhookDeliveryRow.locked_until.is_(None), WebhookDeliveryRow.locked_until < now))
-        .limit(1)
-    )
-    return found is not None
+    return uow.execute_core(_ANY_DUE, {"now": uow.now()}).first() is not None
 
 
 def deliver_due(uow: UnitOfWork, *, client: httpx.Client, settings: Settings, limit: int = 20) -> int:

@@ -7,8 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import rules
@@ -60,12 +58,14 @@ _TAKE = (
 _INSERT_LINES = sa.insert(ReservationLineRow.__table__)  # type: ignore[arg-type]
 _INSERT_MOVEMENTS = sa.insert(_MOVEMENTS)  # type: ignore[arg-type]
 # Claim the key: a new reservation row, or nothing when the key exists (then the request is a repeat, or a clash).
-_CLAIM = {
-    dialect: insert(_RESERVATIONS)  # type: ignore[arg-type]
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_RESERVATIONS.c.id)
-    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
+# Plain SQL that SQLite (3.35+) and PostgreSQL both speak: SQLAlchemy's dialect-specific ON CONFLICT construct is
+# recompiled on every call, this one is compiled once; the column types still convert UUIDs and times.
+_CLAIM_COLUMNS = [c.name for c in _RESERVATIONS.columns]  # names from our own table, never from input
+_CLAIM = sa.text(
+    "INSERT INTO reservations (" + ", ".join(f'"{name}"' for name in _CLAIM_COLUMNS) + ") "
+    "VALUES (" + ", ".join(f":{name}" for name in _CLAIM_COLUMNS) + ") "
+    'ON CONFLICT ("key") DO NOTHING RETURNING id'
+).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in _RESERVATIONS.columns))
 
 
 class _Short(Exception):
@@ -171,7 +171,7 @@ def reserve(
     # only for the few inserts between the conditional UPDATEs and the commit.
     row_id = new_id()
     expires_at = now + expires_in if expires_in else None
-    claimed = uow.execute_core(_CLAIM[uow.dialect], {
+    claimed = uow.execute_core(_CLAIM, {
         "id": row_id, "key": key, "item_id": item.id, "quantity": quantity, "division": division, "status": "active",
         "expires_at": expires_at, "created_at": now, "ended_at": None}).first()  # fmt: skip
     if claimed is None:
