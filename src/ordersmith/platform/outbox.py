@@ -117,23 +117,29 @@ def dispatch_pending(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limi
     return dispatch_batch(uow, nats=nats, limit=limit) if _any_pending(uow) else 0
 
 
+_CLAIM_BATCH = (
+    sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.payload, _OUTBOX.c.occurred_at, _OUTBOX.c.attempts)
+    .where(_OUTBOX.c.dispatched_at.is_(None))
+    .where(sa.or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= sa.bindparam("now")))
+    .order_by(_OUTBOX.c.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_MARK_DISPATCHED = (
+    sa.update(_OUTBOX)  # type: ignore[arg-type]
+    .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(dispatched_at=sa.bindparam("now"))
+)
+
+
 @use_case
 def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit: int = 100) -> int:
     """Claim undispatched events and hand each to every destination; returns how many were dispatched."""
     now = uow.now()
-    rows = list(
-        uow.session.scalars(
-            sa.select(OutboxRow)
-            .where(OutboxRow.dispatched_at.is_(None))
-            .where(sa.or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now))
-            .order_by(OutboxRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    rows = uow.execute_core(_CLAIM_BATCH, {"now": now, "limit": limit}).all()
     dispatched: list[Event] = []
     for row in rows:
-        event = to_event(row)
+        event = Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
         handlers = [handler for pattern, handler in _subscribers if matches(event.type, pattern)]
         try:
             if handlers or nats is not None:
@@ -146,15 +152,16 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
                         nats.publish(event)
             dispatched.append(event)
         except Exception as exc:
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            row.next_attempt_at = now + timedelta(seconds=min(2**row.attempts, 300))
-            log.warning("event %s (%s) not dispatched: %s", event.id, event.type, row.last_error)
+            attempts = row.attempts + 1
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            uow.execute_core(
+                sa.update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(  # type: ignore[arg-type]
+                    attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=min(2**attempts, 300)))
+            )  # fmt: skip
+            log.warning("event %s (%s) not dispatched: %s", event.id, event.type, error)
     webhooks.enqueue_deliveries(uow, dispatched)
     if dispatched:
-        uow.session.execute(
-            sa.update(OutboxRow).where(OutboxRow.id.in_([e.id for e in dispatched])).values(dispatched_at=now)
-        )
+        uow.execute_core(_MARK_DISPATCHED, {"ids": [e.id for e in dispatched], "now": now})
     return len(dispatched)
 
 

@@ -234,6 +234,11 @@ def list_attempts(
 # --- used by the relay -------------------------------------------------------------------------------------
 
 
+_ACTIVE_SUBSCRIPTIONS = sa.select(
+    WebhookSubscriptionRow.__table__.c.id, WebhookSubscriptionRow.__table__.c.event_types
+).where(WebhookSubscriptionRow.__table__.c.active.is_(True))
+
+
 def enqueue_deliveries(uow: UnitOfWork, events: list[Event]) -> int:
     """Create one pending delivery per (active subscription, event it wants), inside the relay's transaction.
 
@@ -241,11 +246,7 @@ def enqueue_deliveries(uow: UnitOfWork, events: list[Event]) -> int:
     """
     if not events:
         return 0
-    subscriptions = uow.session.execute(
-        sa.select(WebhookSubscriptionRow.id, WebhookSubscriptionRow.event_types).where(
-            WebhookSubscriptionRow.active.is_(True)
-        )
-    ).all()
+    subscriptions = uow.execute_core(_ACTIVE_SUBSCRIPTIONS).all()
     now = uow.now()
     rows = [
         {"id": new_id(), "subscription_id": sub.id, "event_id": event.id, "event_type": event.type,
