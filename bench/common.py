@@ -120,5 +120,14 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
+def cpu_seconds(*processes: subprocess.Popen[bytes]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc), to tell server cost from client cost."""
+    total = 0.0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000

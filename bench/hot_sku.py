@@ -25,7 +25,15 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.common import TOPOLOGIES, percentile, pg_database, start_ordersmith, start_uvicorn, stop
+from bench.common import (
+    TOPOLOGIES,
+    cpu_seconds,
+    percentile,
+    pg_database,
+    start_ordersmith,
+    start_uvicorn,
+    stop,
+)
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
 from ordersmith.platform import identity, migrate
@@ -156,13 +164,16 @@ def main() -> None:
     delays: list[float] = []
     ready, stop_events = threading.Event(), threading.Event()
     try:
+        base_cpu, client_cpu = cpu_seconds(baseline), time.process_time()
         base_rate, base_lat, base_sold = asyncio.run(
             _sell_out(base_url, f"/reserve/{SKU}", lambda _: None, {}, args.concurrency)
         )
+        base_cpu, base_client_cpu = cpu_seconds(baseline) - base_cpu, time.process_time() - client_cpu
         follower = threading.Thread(target=_follow_events, args=(our_url, key, delays, ready, stop_events),
                                     daemon=True)  # fmt: skip
         follower.start()
         ready.wait(10)
+        our_cpu, client_cpu = cpu_seconds(ours, *helpers), time.process_time()
         our_rate, our_lat, our_sold = asyncio.run(
             _sell_out(
                 our_url,
@@ -172,6 +183,7 @@ def main() -> None:
                 args.concurrency,
             )
         )
+        our_cpu, our_client_cpu = cpu_seconds(ours, *helpers) - our_cpu, time.process_time() - client_cpu
         deadline = time.monotonic() + 10
         while len(delays) < our_sold + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -200,6 +212,13 @@ def main() -> None:
     if delays:
         print(f"sse_delay_p50: {percentile(delays, 50):.1f} ms")
         print(f"sse_delay_p99: {percentile(delays, 99):.1f} ms")
+    # Server and load generator share this machine's cores: what each side costs per reservation tells them apart.
+    print(f"baseline_server_cpu: {base_cpu / base_sold * 1000:.2f} ms per reservation")
+    print(f"ordersmith_server_cpu: {our_cpu / our_sold * 1000:.2f} ms per reservation (API process + worker)")
+    print(f"client_cpu_baseline_run: {base_client_cpu / base_sold * 1000:.2f} ms per reservation")
+    print(
+        f"client_cpu_ordersmith_run: {our_client_cpu / our_sold * 1000:.2f} ms per reservation (with the SSE follower)"
+    )
     print(f"ratio: {ratio:.2f} (goal >= 0.5)")
     sse_p99 = percentile(delays, 99) if delays else float("nan")
     print(
