@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from ordersmith import __version__
 from ordersmith.catalog import routes as catalog_routes
 from ordersmith.console import routes as console_routes
+from ordersmith.customers import routes as customer_routes
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.platform import housekeeping, identity
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     api.include_router(platform_routes.router)
     api.include_router(catalog_routes.router)
+    api.include_router(customer_routes.router)
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
     app.include_router(api)

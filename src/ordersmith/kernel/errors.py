@@ -109,6 +109,12 @@ class PreconditionFailed(OrdersmithError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(OrdersmithError):
+    code = "precondition_required"
+    status = 428
+    title = "If-Match required"
+
+
 class AccountLocked(OrdersmithError):
     code = "account_locked"
     status = 423

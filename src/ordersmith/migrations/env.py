@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import ordersmith.catalog.tables
+import ordersmith.customers.tables
 import ordersmith.inventory.tables
 import ordersmith.platform.tables
 import ordersmith.purchasing.tables  # noqa: F401 - each import registers a context's tables

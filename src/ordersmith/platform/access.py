@@ -31,6 +31,8 @@ SCOPES: dict[str, str] = {
     "inventory:read": "read locations, stock, availability and reservations",
     "inventory:write": "create locations and adjust stock",
     "reservations:write": "reserve, release and consume stock",
+    "customers:read": "find and read customers, their notes and timeline",
+    "customers:write": "create and edit customers, add notes",
     "purchasing:read": "read vendors, purchase orders and replenishment suggestions",
     "purchasing:write": "create vendors and purchase orders, send and receive them, set replenishment rules",
     "purchasing:approve": "approve and cancel purchase orders",
@@ -41,7 +43,7 @@ PUBLIC = "public"
 # A route open to any authenticated principal (e.g. "who am I").
 AUTHENTICATED = "authenticated"
 
-_READ_BASICS = {"sales_channels:read", "events:read", "catalog:read", "inventory:read"}
+_READ_BASICS = {"sales_channels:read", "events:read", "catalog:read", "inventory:read", "customers:read"}
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
@@ -59,9 +61,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:read",
             "purchasing:write",
             "purchasing:approve",
+            "customers:write",
         }
     ),
-    "agent": frozenset(_READ_BASICS | {"reservations:write"}),
+    "agent": frozenset(_READ_BASICS | {"reservations:write", "customers:write"}),
     "warehouse": frozenset(
         _READ_BASICS | {"inventory:write", "reservations:write", "purchasing:read", "purchasing:write"}
     ),

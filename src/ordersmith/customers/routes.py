@@ -1,0 +1,124 @@
+"""Customer API: records, search, optimistic edits, the timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ordersmith.customers import service
+from ordersmith.customers.schemas import (
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    NoteIn,
+    SearchHitOut,
+    TimelineEntryOut,
+)
+from ordersmith.kernel.errors import PreconditionRequired
+from ordersmith.kernel.money import Money
+from ordersmith.platform import sales_channels
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
+from ordersmith.platform.schemas import PageOut
+
+router = APIRouter(tags=["customers"])
+Auth = Annotated[Principal, Depends(authorize)]
+
+
+def _details(fields: dict[str, Any], credit_limit: Money | None) -> dict[str, Any]:
+    fields = dict(fields)
+    if "phones" in fields:
+        fields["phones"] = [service.Phone(p["number"], p.get("label", "")) for p in fields["phones"]]
+    if "addresses" in fields:
+        fields["addresses"] = [service.Address(**a) for a in fields["addresses"]]
+    if "credit_limit" in fields:
+        fields["credit_limit"] = credit_limit
+    return fields
+
+
+def _out(customer: service.Customer, response: Response | None = None) -> CustomerOut:
+    if response is not None:
+        response.headers["ETag"] = etag(customer.version)
+    return CustomerOut.model_validate(customer)
+
+
+@router.post(
+    "/customers", status_code=201, response_model=CustomerOut, openapi_extra=requires("customers:write")
+)
+def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Response:
+    """A new customer: e-mails, phones (any format, stored E.164) and postal codes are checked and normalised."""
+    fields = _details(
+        body.model_dump(exclude={"source_code"}), body.credit_limit.to_money() if body.credit_limit else None
+    )
+
+    def execute(uow: UnitOfWork) -> CustomerOut:
+        channel = "console" if principal.kind == "user" else "api"
+        if principal.channel_id is not None:
+            channel = sales_channels.get_sales_channel(
+                uow, principal=principal, channel_id=principal.channel_id
+            ).code
+        customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
+                                           source_code=body.source_code)  # fmt: skip
+        return _out(customer)
+
+    return created(request, principal, body.model_dump(mode="json"), execute)
+
+
+@router.get("/customers", response_model=PageOut[SearchHitOut], openapi_extra=requires("customers:read"))
+def search_customers(
+    principal: Auth, request: Request,
+    q: Annotated[str, Query(min_length=2, max_length=200, description="name, phone, e-mail, postal code or number")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:  # fmt: skip
+    """Best matches first: a phone in any format, an e-mail, a postal code, a customer number, or a name (prefix,
+    or misspelt: names are also matched by sound)."""
+    hits = service.search_customers(unit_of_work(request), q=q, limit=limit)
+    return {"items": [SearchHitOut.model_validate(h) for h in hits], "next_cursor": None}
+
+
+@router.get("/customers/{ref}", response_model=CustomerOut, openapi_extra=requires("customers:read"))
+def get_customer(ref: str, principal: Auth, request: Request, response: Response) -> CustomerOut:
+    """By id or number; a number merged into another customer answers with that customer. Sends an `ETag`."""
+    return _out(service.get_customer(unit_of_work(request), ref=ref), response)
+
+
+@router.patch("/customers/{ref}", response_model=CustomerOut, openapi_extra=requires("customers:write"),
+              responses={412: {"description": "changed by someone else since your ETag"},
+                         428: {"description": "If-Match missing"}})  # fmt: skip
+def update_customer(
+    ref: str, body: CustomerPatch, principal: Auth, request: Request, response: Response
+) -> CustomerOut:
+    """Change the fields sent. `If-Match` with the ETag you read is required: a customer someone else changed
+    since is refused with 412, never overwritten."""
+    expected = if_match_version(request)
+    if expected is None:
+        raise PreconditionRequired("send If-Match with the ETag of the customer you are editing")
+    sent = body.model_dump(exclude_unset=True)
+    changes = _details(sent, body.credit_limit.to_money() if body.credit_limit else None)
+    customer = service.update_customer(
+        unit_of_work(request), ref=ref, changes=changes, expected_version=expected
+    )
+    return _out(customer, response)
+
+
+@router.post("/customers/{ref}/notes", status_code=201, response_model=TimelineEntryOut,
+             openapi_extra=requires("customers:write"))  # fmt: skip
+def add_note(ref: str, body: NoteIn, principal: Auth, request: Request) -> Response:
+    return created(request, principal, body.model_dump(), lambda uow: TimelineEntryOut.model_validate(
+        service.add_note(uow, ref=ref, body=body.body, kind=body.kind, channel=body.channel)))  # fmt: skip
+
+
+@router.get("/customers/{ref}/timeline", response_model=PageOut[TimelineEntryOut],
+            openapi_extra=requires("customers:read"))  # fmt: skip
+def timeline(
+    ref: str, principal: Auth, request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Notes, calls, e-mails and system events, newest first."""
+    page = service.timeline(unit_of_work(request), ref=ref, cursor=cursor, limit=limit)
+    return {
+        "items": [TimelineEntryOut.model_validate(e) for e in page.items],
+        "next_cursor": page.next_cursor,
+    }

@@ -1,0 +1,25 @@
+"""Customer use cases: records with validated contacts, optimistic edits, the timeline, and search.
+
+Invariants: e-mails, phones (E.164) and postal codes are stored normalised; every change is audited and emits an
+event; an edit applies only at the version the editor read; the search keys always mirror what is stored.
+"""
+
+from ordersmith.customers.service._common import Address, Customer, Details, Phone
+from ordersmith.customers.service.records import create_customer, get_customer, update_customer
+from ordersmith.customers.service.search import SearchHit, search_customers
+from ordersmith.customers.service.timeline import TimelineEntry, add_note, timeline
+
+__all__ = [
+    "Address",
+    "Customer",
+    "Details",
+    "Phone",
+    "SearchHit",
+    "TimelineEntry",
+    "add_note",
+    "create_customer",
+    "get_customer",
+    "search_customers",
+    "timeline",
+    "update_customer",
+]

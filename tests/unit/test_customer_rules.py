@@ -1,0 +1,72 @@
+"""Pure customer rules: normalising contacts, Soundex, search keys and query parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from ordersmith.customers import rules
+
+
+@pytest.mark.parametrize(
+    ("typed", "country", "stored"),
+    [
+        ("(415) 555-0132", "US", "+14155550132"),
+        ("415.555.0132", "US", "+14155550132"),
+        ("+1 415 555 0132", "GB", "+14155550132"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("011 44 20 7946 0958", "US", "+442079460958"),
+        ("0044 20 7946 0958", "DE", "+442079460958"),
+    ],
+)
+def test_phones_are_stored_e164_whatever_the_format(typed: str, country: str, stored: str):
+    assert rules.normalize_phone(typed, country) == stored
+
+
+@pytest.mark.parametrize("typed", ["12", "call me", "+1 415 555 01"])
+def test_what_is_not_a_phone_number_is_refused(typed: str):
+    with pytest.raises(rules.Invalid):
+        rules.normalize_phone(typed, "US")
+
+
+def test_emails_are_checked_and_normalised():
+    assert rules.normalize_email("  Jane.Doe@Example.COM ") == "jane.doe@example.com"
+    for bad in ("jane", "jane@", "jane doe@example.com", "@example.com"):
+        with pytest.raises(rules.Invalid):
+            rules.normalize_email(bad)
+
+
+def test_postal_codes_follow_their_countrys_format():
+    assert rules.normalize_postal_code("us", "94107-1234") == "94107-1234"
+    assert rules.normalize_postal_code("GB", "sw1a  1aa") == "SW1A 1AA"
+    assert rules.normalize_postal_code("CA", "k1a 0b1") == "K1A 0B1"
+    assert rules.normalize_postal_code("AE", "") == ""  # no postal codes there
+    for country, bad in (("US", "9410"), ("DE", "1011"), ("GB", "12345")):
+        with pytest.raises(rules.Invalid):
+            rules.normalize_postal_code(country, bad)
+
+
+def test_soundex_lets_misspelt_names_find_each_other():
+    assert rules.soundex("Smith") == rules.soundex("Smyth") == "s530"
+    assert rules.soundex("Robert") == rules.soundex("Rupert") == "r163"
+    assert rules.soundex("Tymczak") == "t522" and rules.soundex("Pfister") == "p236"
+    assert rules.soundex("Müller") == rules.soundex("Muller")
+
+
+def test_search_keys_cover_every_way_a_customer_is_looked_up():
+    keys = rules.search_keys(rules.Searchable(number="C-100042", names=["José", "O'Brien", ""],
+                                              emails=["jo@example.com"], phones=["+14155550132"],
+                                              postal_codes=["SW1A 1AA"]))  # fmt: skip
+    expected = {("name", "jose"), ("name", "o"), ("name", "brien"), ("sound", "j200"), ("phone", "14155550132"),
+                ("phone", "5550132"), ("email", "jo@example.com"), ("postal", "SW1A1AA"),
+                ("number", "C-100042")}  # fmt: skip
+    assert expected <= keys
+
+
+def test_a_query_is_read_as_every_kind_of_key_it_could_be():
+    phone = rules.parse_query("415-555-0132", "US")
+    assert ("phone", "14155550132") in phone.exact and ("phone", "5550132") in phone.exact
+    name = rules.parse_query("Jon Smyth", "US")
+    assert ("name", "smyth") in name.prefixes and ("sound", "s530") in name.exact
+    assert rules.parse_query("c-100042", "US").prefixes == [("number", "C-100042")]
+    assert ("email", "jo@example.com") in rules.parse_query("Jo@Example.com", "US").prefixes
+    assert ("postal", "SW1A1AA") in rules.parse_query("SW1A 1AA", "US").exact
