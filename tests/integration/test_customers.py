@@ -166,3 +166,93 @@ def test_search_keys_follow_edits(uow: UnitOfWork):
     )
     assert customers.search_customers(uow, q="jane.doe@example.com") == []
     assert [h.number for h in customers.search_customers(uow, q="jd@example.org")] == [created.number]
+
+
+def test_likely_duplicates_are_found_by_email_phone_or_name_at_a_postal_code(uow: UnitOfWork):
+    original = customers.create_customer(uow, details=jane())
+    customers.create_customer(
+        uow, details=Details(first_name="J", last_name="Doe", emails=["jane.doe@example.com"])
+    )
+    customers.create_customer(
+        uow, details=Details(first_name="Janet", last_name="Doe", phones=[Phone("415 555 0132")])
+    )
+    customers.create_customer(uow, details=Details(first_name="Jane", last_name="Doe", addresses=[
+        Address(kind="bill_to", line1="2 Other St", city="SF", postal_code="94105", country="US")]))  # fmt: skip
+    customers.create_customer(uow, details=Details(first_name="Someone", last_name="Else", addresses=[
+        Address(kind="bill_to", line1="3 Other St", city="SF", postal_code="94105", country="US")]))  # fmt: skip
+    found = customers.find_duplicates(uow, ref=original.number)
+    assert [(d.number, d.reasons) for d in found] == [
+        ("C-100002", ["same e-mail"]),
+        ("C-100003", ["same phone"]),
+        ("C-100004", ["same name and postal code"]),
+    ]
+
+
+def test_merging_moves_contacts_and_timeline_and_the_old_number_redirects(uow: UnitOfWork, db: Database):
+    survivor = customers.create_customer(uow, details=jane())
+    duplicate = customers.create_customer(uow, details=Details(
+        first_name="Jane", last_name="Doe", emails=["jane@work.example"], phones=[Phone("212 555 0199")],
+        addresses=[Address(kind="ship_to", line1="5 Work Ave", city="New York", postal_code="10001", country="US")],
+        status="buyer"))  # fmt: skip
+    customers.add_note(uow, ref=duplicate.number, body="Ordered by phone last year", kind="call")
+    merged = customers.merge_customers(uow, survivor=survivor.number, merged=duplicate.number)
+    assert merged.emails == ["jane.doe@example.com", "jane@work.example"]
+    assert [p.number for p in merged.phones] == ["+14155550132", "+12125550199"]
+    assert sorted(a.line1 for a in merged.addresses) == ["1 Market St", "5 Work Ave", "9 Elm Rd"]
+    assert merged.status == "buyer"
+    bodies = [e.body for e in customers.timeline(uow, ref=survivor.number).items]
+    assert "Ordered by phone last year" in bodies and any("merged into this customer" in b for b in bodies)
+    assert (
+        customers.get_customer(uow, ref=duplicate.number).number == survivor.number
+    )  # the old number redirects
+    assert [h.number for h in customers.search_customers(uow, q="212 555 0199")] == [survivor.number]
+    with db.session() as session:
+        actions = list(
+            session.scalars(sa.select(AuditRow.action).where(AuditRow.object_id == survivor.number))
+        )
+    assert "customer.merged" in actions
+
+
+def test_merging_a_customer_into_itself_or_twice_is_409_and_changes_nothing(uow: UnitOfWork):
+    from ordersmith.kernel.errors import Conflict
+
+    one = customers.create_customer(uow, details=jane())
+    with pytest.raises(Conflict):
+        customers.merge_customers(uow, survivor=one.number, merged=one.number)
+    other = customers.create_customer(uow, details=Details(last_name="Other"))
+    customers.merge_customers(uow, survivor=one.number, merged=other.number)
+    with pytest.raises(Conflict):  # `other` now redirects to `one`: the same customer
+        customers.merge_customers(uow, survivor=one.number, merged=other.number)
+    assert customers.get_customer(uow, ref=one.number).version == 2
+
+
+def test_export_holds_everything_and_anonymizing_removes_the_person_but_keeps_the_number(
+    uow: UnitOfWork, db: Database
+):
+    import json
+
+    created = customers.create_customer(uow, details=jane(tags=["vip"]))
+    customers.add_note(uow, ref=created.number, body="Lives with her mum in Leeds")
+    exported = customers.export_customer(uow, ref=created.number)
+    json.dumps(exported)  # plain JSON values only
+    assert exported["customer"]["emails"] == ["jane.doe@example.com"]
+    assert {a["city"] for a in exported["addresses"]} == {"San Francisco", "Leeds"}
+    assert [e["body"] for e in exported["timeline"]][-1] == "Lives with her mum in Leeds"
+    assert [c["action"] for c in exported["changes"]] == ["customer.note_added", "customer.created"]
+    gone = customers.anonymize_customer(uow, ref=created.number, reason="erasure request 2026-11-28")
+    assert (gone.number, gone.display_name, gone.emails, gone.phones, gone.addresses) == (
+        created.number, "Anonymized customer", [], [], [])  # fmt: skip
+    assert customers.search_customers(uow, q="jane.doe@example.com") == []
+    assert customers.search_customers(uow, q="Jane Doe") == []
+    again = customers.export_customer(uow, ref=created.number)
+    text = json.dumps(again)
+    for personal in ("Jane", "Doe", "jane.doe", "4155550132", "Market St", "Leeds", "94105"):
+        assert personal not in text, personal
+    with db.session() as session:  # nor anywhere in the audit trail
+        audit = json.dumps([[r.before, r.after] for r in session.scalars(sa.select(AuditRow))])
+    for personal in ("Jane", "jane.doe", "4155550132", "Market St"):
+        assert personal not in audit, personal
+    with pytest.raises(ValidationFailed):
+        customers.update_customer(
+            uow, ref=created.number, changes={"first_name": "J"}, expected_version=gone.version
+        )

@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.customers import service
 from ordersmith.customers.schemas import (
+    AnonymizeIn,
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    DuplicateOut,
+    MergeIn,
     NoteIn,
     SearchHitOut,
     TimelineEntryOut,
@@ -122,3 +125,34 @@ def timeline(
         "items": [TimelineEntryOut.model_validate(e) for e in page.items],
         "next_cursor": page.next_cursor,
     }
+
+
+@router.get(
+    "/customers/{ref}/duplicates", response_model=list[DuplicateOut], openapi_extra=requires("customers:read")
+)
+def duplicates(ref: str, principal: Auth, request: Request) -> list[DuplicateOut]:
+    """Customers that look like this one: same e-mail, same phone, or the same name at one of its postal codes."""
+    return [DuplicateOut.model_validate(d) for d in service.find_duplicates(unit_of_work(request), ref=ref)]
+
+
+@router.post("/customers/{ref}/merge", response_model=CustomerOut, openapi_extra=requires("customers:manage"),
+             responses={409: {"description": "the same customer, or one already merged or anonymized"}})  # fmt: skip
+def merge(ref: str, body: MergeIn, principal: Auth, request: Request, response: Response) -> CustomerOut:
+    """Merge `merged` into this customer: contacts and timeline move; the merged number redirects here."""
+    return _out(service.merge_customers(unit_of_work(request), survivor=ref, merged=body.merged), response)
+
+
+@router.get("/customers/{ref}/export", openapi_extra=requires("customers:manage"))
+def export(ref: str, principal: Auth, request: Request) -> dict[str, Any]:
+    """Everything held about the customer (a subject-access request), as one JSON document."""
+    return service.export_customer(unit_of_work(request), ref=ref)
+
+
+@router.post(
+    "/customers/{ref}/anonymize", response_model=CustomerOut, openapi_extra=requires("customers:manage")
+)
+def anonymize(
+    ref: str, body: AnonymizeIn, principal: Auth, request: Request, response: Response
+) -> CustomerOut:
+    """Remove the person for good (an erasure request); the number and its orders stay for the accounts."""
+    return _out(service.anonymize_customer(unit_of_work(request), ref=ref, reason=body.reason), response)

@@ -156,3 +156,19 @@ class TimelineEntryOut(Output):
     actor: str
     data: dict[str, Any] | None
     at: datetime
+
+
+class DuplicateOut(Output):
+    number: str
+    display_name: str
+    reasons: list[str]
+
+
+class MergeIn(Input):
+    merged: Annotated[str, Field(min_length=1, max_length=40, description="the duplicate's number or id")]
+
+
+class AnonymizeIn(Input):
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, description="e.g. the erasure request's reference")
+    ]

@@ -33,6 +33,7 @@ SCOPES: dict[str, str] = {
     "reservations:write": "reserve, release and consume stock",
     "customers:read": "find and read customers, their notes and timeline",
     "customers:write": "create and edit customers, add notes",
+    "customers:manage": "merge duplicates, export a customer's data, anonymize a customer",
     "purchasing:read": "read vendors, purchase orders and replenishment suggestions",
     "purchasing:write": "create vendors and purchase orders, send and receive them, set replenishment rules",
     "purchasing:approve": "approve and cancel purchase orders",
@@ -62,6 +63,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:write",
             "purchasing:approve",
             "customers:write",
+            "customers:manage",
         }
     ),
     "agent": frozenset(_READ_BASICS | {"reservations:write", "customers:write"}),

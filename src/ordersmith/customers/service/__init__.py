@@ -5,6 +5,8 @@ event; an edit applies only at the version the editor read; the search keys alwa
 """
 
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
+from ordersmith.customers.service.merging import Duplicate, find_duplicates, merge_customers
+from ordersmith.customers.service.privacy import anonymize_customer, export_customer
 from ordersmith.customers.service.records import create_customer, get_customer, update_customer
 from ordersmith.customers.service.search import SearchHit, search_customers
 from ordersmith.customers.service.timeline import TimelineEntry, add_note, timeline
@@ -13,12 +15,17 @@ __all__ = [
     "Address",
     "Customer",
     "Details",
+    "Duplicate",
     "Phone",
     "SearchHit",
     "TimelineEntry",
     "add_note",
+    "anonymize_customer",
     "create_customer",
+    "export_customer",
+    "find_duplicates",
     "get_customer",
+    "merge_customers",
     "search_customers",
     "timeline",
     "update_customer",

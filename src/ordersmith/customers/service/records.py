@@ -30,11 +30,14 @@ _EDITABLE = {f.name for f in dataclasses.fields(Details)}
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
-    return {"display_name": customer.display_name, "emails": customer.emails,
-            "phones": [p.number for p in customer.phones], "status": customer.status,
-            "customer_group": customer.customer_group, "tax_exempt": customer.tax_exempt,
+    """What the audit log keeps of a customer: the business facts, never the person's name or contact details
+    (the log is append-only, and an anonymized customer must leave no personal data behind in it)."""
+    return {"kind": customer.kind, "status": customer.status, "customer_group": customer.customer_group,
+            "tax_exempt": customer.tax_exempt, "credit_limit_minor": None if customer.credit_limit is None
+            else customer.credit_limit.minor, "payment_terms": customer.payment_terms,
             "do_not_mail": customer.do_not_mail, "do_not_email": customer.do_not_email,
-            "do_not_call": customer.do_not_call, "tags": customer.tags}  # fmt: skip
+            "do_not_call": customer.do_not_call, "tags": customer.tags, "emails": len(customer.emails),
+            "phones": len(customer.phones), "addresses": len(customer.addresses)}  # fmt: skip
 
 
 def _apply(row: CustomerRow, details: Details) -> None:
@@ -129,6 +132,6 @@ def update_customer(uow: UnitOfWork, *, ref: str, changes: dict[str, Any], expec
     uow.session.flush()
     after = _customer(uow, row)
     uow.audit("customer.updated", object_type="customer", object_id=row.number, before=_snapshot(before),
-              after=_snapshot(after))  # fmt: skip
+              after={**_snapshot(after), "fields": sorted(changes)})  # fmt: skip
     uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": sorted(changes)})
     return after
