@@ -153,6 +153,12 @@ def _assert_demo_catalog(db: Database) -> None:
     assert {"partially_received", "sent", "approved"} <= statuses
     assert inventory.verify(uow) == []
     assert _count(db, StockMovementRow) > 500
+    from ordersmith.customers import service as customers
+    from ordersmith.customers.tables import CustomerRow
+
+    assert _count(db, CustomerRow) >= 1_000
+    twins = {d.number: d.reasons for d in customers.find_duplicates(uow, ref="C-100001")}
+    assert "same e-mail" in twins["C-101001"]  # the deliberate duplicate
 
 
 def test_production_with_development_secrets_refuses_to_start(db_url: str):
