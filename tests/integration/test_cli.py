@@ -262,3 +262,27 @@ def test_a_purchase_order_from_the_command_line(db_url: str, uow: UnitOfWork):
                "--max-qty", "40").returncode == 0  # fmt: skip
     suggested = run(db_url, "purchasing", "suggest")
     assert suggested.returncode == 0 and "ACME" in suggested.stdout and "30" in suggested.stdout
+
+
+def test_customers_from_the_command_line(db_url: str, uow: UnitOfWork):
+    import json
+
+    from ordersmith.customers import service as customers
+    from ordersmith.customers.service import Details, Phone
+
+    customers.create_customer(
+        uow, details=Details(first_name="Jane", last_name="Smith", phones=[Phone("415 555 0132")])
+    )
+    customers.create_customer(
+        uow, details=Details(first_name="Jane", last_name="Smith", phones=[Phone("415 555 0132")])
+    )
+    found = run(db_url, "customers", "find", "(415) 555-0132")
+    assert found.returncode == 0 and "C-100001" in found.stdout and "C-100002" in found.stdout
+    merged = run(db_url, "customers", "merge", "C-100001", "C-100002")
+    assert merged.returncode == 0 and "C-100002 merged into C-100001" in merged.stdout
+    itself = run(db_url, "customers", "merge", "C-100001", "C-100001")
+    assert itself.returncode == 2 and itself.stderr.strip() == "error: C-100001 cannot be merged into itself"
+    exported = run(db_url, "customers", "export", "C-100001")
+    assert json.loads(exported.stdout)["customer"]["number"] == "C-100001"
+    gone = run(db_url, "customers", "anonymize", "C-100001", "--reason", "erasure #7")
+    assert gone.returncode == 0 and customers.get_customer(uow, ref="C-100001").phones == []

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from ordersmith import __version__
+from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
 from ordersmith.cli._common import (
