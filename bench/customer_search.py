@@ -188,15 +188,20 @@ def _queries(people: list[dict[str, object]], count: int) -> dict[str, list[Case
             (national(str(p["phone"])), ("phone", str(p["phone"])[1:]), str(p["number"])) for p in sample
         ],
         "email": [(str(p["email"]), ("email", str(p["email"])), str(p["number"])) for p in sample],
+        # Names are shared by many customers: for these, success is a customer of that name in the top 10.
         "name_prefix": [
-            (f"{p['first']} {str(p['last'])[:4]}", ("name", rules.fold(str(p["last"]))[:4]), str(p["number"]))
+            (
+                f"{p['first']} {str(p['last'])[:4]}",
+                ("full", rules.fold(f"{p['first']} {p['last']}")[: len(rules.fold(str(p["first"]))) + 5]),
+                f"{p['first']} {p['last']}",
+            )
             for p in sample
         ],
         "misspelt_name": [
             (
                 f"{p['first']} {misspelt(str(p['last']))}",
-                ("sound", rules.soundex(str(p["last"]))),
-                str(p["number"]),
+                ("sounds", f"{rules.soundex(str(p['first']))} {rules.soundex(str(p['last']))}"),
+                f"{p['first']} {p['last']}",
             )
             for p in sample
         ],
@@ -264,7 +269,7 @@ def main() -> None:
                     response = client.get("/api/v1/customers", params={"q": typed, "limit": 10})
                     ours.append(time.perf_counter() - started)
                     response.raise_for_status()
-                    found += any(h["number"] == meant for h in response.json()["items"])
+                    found += any(meant in (h["number"], h["display_name"]) for h in response.json()["items"])
                     raw.append(_raw_lookup(url, key_kind, raw_key))
                 results[kind] = (ours, raw, found)
     finally:
@@ -281,7 +286,7 @@ def main() -> None:
         print(
             f"{kind}_p99: {percentile(ours, 99):.1f} ms   raw_index_lookup_p99: {percentile(raw, 99):.2f} ms"
         )
-        print(f"{kind}_customer_meant_in_top_10: {found}/{len(ours)} queries")
+        print(f"{kind}_found_in_top_10: {found}/{len(ours)} queries (names: a customer of that name)")
     print(
         f"summary: customer_search {args.db} {args.customers} customers, worst p99 {worst:.1f} ms -> "
         f"{'meets' if worst <= 50 else 'misses'} the 50 ms goal"

@@ -60,13 +60,16 @@ def test_search_keys_cover_every_way_a_customer_is_looked_up():
                 ("phone", "5550132"), ("email", "jo@example.com"), ("postal", "SW1A1AA"),
                 ("number", "C-100042")}  # fmt: skip
     assert expected <= keys
+    assert {("full", "jose o brien"), ("full", "brien o jose")} <= keys
 
 
 def test_a_query_is_read_as_every_kind_of_key_it_could_be():
     phone = rules.parse_query("415-555-0132", "US")
     assert ("phone", "14155550132") in phone.exact and ("phone", "5550132") in phone.exact
-    name = rules.parse_query("Jon Smyth", "US")
-    assert ("name", "smyth") in name.prefixes and ("sound", "s530") in name.exact
+    person = rules.parse_query("Jon Smyth", "US")  # a person: one range over the whole name, or its sounds
+    assert person.prefixes == [("full", "jon smyth")] and person.exact == [("sounds", "j500 s530")]
+    word = rules.parse_query("Smyth", "US")
+    assert ("name", "smyth") in word.prefixes and ("sound", "s530") in word.exact
     assert rules.parse_query("c-100042", "US").prefixes == [("number", "C-100042")]
     assert ("email", "jo@example.com") in rules.parse_query("Jo@Example.com", "US").prefixes
     assert ("postal", "SW1A1AA") in rules.parse_query("SW1A 1AA", "US").exact

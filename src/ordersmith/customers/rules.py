@@ -26,7 +26,7 @@ ADDRESS_KINDS = ("bill_to", "ship_to")
 NUMBER_PREFIX = "C-"
 FIRST_NUMBER = 100_001
 # Search key kinds held in the search index: what was typed is turned into the same keys.
-KEY_KINDS = ("name", "sound", "phone", "email", "postal", "number")
+KEY_KINDS = ("name", "sound", "full", "sounds", "phone", "email", "postal", "number")
 
 
 class Invalid(ValueError):
@@ -112,6 +112,14 @@ def search_keys(customer: Searchable) -> set[tuple[str, str]]:
             keys.add(("name", token))
             if token.isalpha():
                 keys.add(("sound", soundex(token)))
+    # The whole person, both ways round ("jane smith", "smith jane"), and its sounds: a two-word query is one
+    # index range instead of two large ones intersected.
+    person = [t for name in customer.names[:2] for t in fold(name).split()]
+    if len(person) >= 2:
+        for order in (person, person[::-1]):
+            keys.add(("full", " ".join(order)))
+            if all(t.isalpha() for t in order):
+                keys.add(("sounds", " ".join(soundex(t) for t in order)))
     for phone in customer.phones:
         digits = phone.lstrip("+")
         keys |= {("phone", digits), ("phone", digits[-7:])}
@@ -149,8 +157,13 @@ def parse_query(text: str, default_country: str) -> Query:
     compact = raw.upper().replace(" ", "")
     if 3 <= len(compact) <= 10 and any(ch.isdigit() for ch in compact):
         exact.append(("postal", compact))
-    for token in tokens:
-        if token.isalpha():
+    words = [t for t in tokens if t.isalpha()]
+    if len(words) >= 2:  # a person: first and last name (either order), typed in part or misspelt
+        prefixes.append(("full", " ".join(words)))
+        if len(words[-1]) >= 3:
+            exact.append(("sounds", " ".join(soundex(t) for t in words)))
+    else:
+        for token in words:
             prefixes.append(("name", token))
             if len(token) >= 3:
                 exact.append(("sound", soundex(token)))

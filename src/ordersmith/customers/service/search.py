@@ -33,7 +33,7 @@ class SearchHit:
     email: str | None
     phone: str | None
     postal_code: str | None
-    matched: list[str]  # which kinds of key matched: name, sound, phone, email, postal, number
+    matched: list[str]  # which kinds of key matched: name, sound, full, sounds, phone, email, postal, number
     score: float
 
 
@@ -67,7 +67,7 @@ def search_customers(
         ).scalars()
         for customer_id in found:
             matched[customer_id].add(kind)
-            if kind in ("name", "sound"):
+            if kind in ("name", "sound", "full", "sounds"):
                 name_hits[customer_id].add(key)
     if not matched:
         return []
