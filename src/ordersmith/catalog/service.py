@@ -22,6 +22,7 @@ from ordersmith.catalog.tables import (
     ItemRow,
     KitComponentRow,
     PersonalizationTemplateRow,
+    StyleRow,
 )
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -294,6 +295,19 @@ def default_vendors(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID,
         return {}
     rows = uow.session.execute(sa.select(ItemRow.id, ItemRow.default_vendor_id).where(ItemRow.id.in_(ids)))
     return {item_id: vendor_id for item_id, vendor_id in rows}
+
+
+@use_case(readonly=True)
+def style_codes(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Each item's style code (None for an item outside any style), in one query."""
+    if not ids:
+        return {}
+    rows = uow.session.execute(
+        sa.select(ItemRow.id, StyleRow.code)
+        .outerjoin(StyleRow, StyleRow.id == ItemRow.style_id)
+        .where(ItemRow.id.in_(ids))
+    )
+    return {item_id: code for item_id, code in rows}
 
 
 def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:

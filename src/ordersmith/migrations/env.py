@@ -8,6 +8,7 @@ import ordersmith.catalog.tables
 import ordersmith.customers.tables
 import ordersmith.inventory.tables
 import ordersmith.platform.tables
+import ordersmith.pricing.tables
 import ordersmith.purchasing.tables  # noqa: F401 - each import registers a context's tables
 from ordersmith.platform.db import Base, make_engine
 from ordersmith.platform.settings import get_settings

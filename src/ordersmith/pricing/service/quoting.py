@@ -1,0 +1,344 @@
+"""Quoting a cart (the pure pipeline fed from the database and the catalog) and redeeming coupons atomically."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import personalization
+from ordersmith.catalog import rules as catalog_rules
+from ordersmith.catalog import service as catalog
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.pricing import rules
+from ordersmith.pricing.tables import (
+    CouponRedemptionRow,
+    CouponRow,
+    PriceListPriceRow,
+    PriceListRow,
+    PromotionRow,
+    ShippingMethodRow,
+    TaxRateRow,
+)
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    sku: str
+    quantity: int
+    ship_to: str = "main"
+    personalization: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    currency: str
+    channel: str
+    division: str
+    lines: Sequence[QuoteLine]
+    ship_tos: Sequence[rules.ShipTo]
+    customer: str | None = None  # id or number: its group, tax exemption and first order
+    customer_group: str = "retail"  # for an anonymous cart
+    coupons: Sequence[str] = ()
+
+
+def _money(minor: int | None, currency: str) -> Money | None:
+    return None if minor is None else Money.from_minor(minor, currency)
+
+
+def _price_lists(uow: UnitOfWork, currency: str, item_ids: list[uuid.UUID]) -> list[rules.PriceList]:
+    lists = list(
+        uow.session.scalars(
+            sa.select(PriceListRow).where(PriceListRow.currency == currency, PriceListRow.active.is_(True))
+        )
+    )
+    prices = uow.session.scalars(
+        sa.select(PriceListPriceRow).where(
+            PriceListPriceRow.price_list_id.in_([pl.id for pl in lists]),
+            PriceListPriceRow.item_id.in_(item_ids),
+        )
+    )
+    skus = {i: ref.sku.upper() for i, ref in catalog.item_refs(uow, ids=item_ids).items()}
+    by_list: dict[uuid.UUID, dict[str, list[rules.PriceBreak]]] = {}
+    for p in prices:
+        by_list.setdefault(p.price_list_id, {}).setdefault(skus[p.item_id], []).append(
+            rules.PriceBreak(p.min_quantity, Money.from_minor(p.unit_price_minor, currency))
+        )
+    return [
+        rules.PriceList(
+            code=pl.code,
+            currency=pl.currency,
+            priority=pl.priority,
+            prices={sku: tuple(b) for sku, b in by_list.get(pl.id, {}).items()},
+            customer_groups=frozenset(pl.customer_groups),
+            channels=frozenset(pl.channels),
+            starts_at=pl.starts_at,
+            ends_at=pl.ends_at,
+        )
+        for pl in lists
+    ]
+
+
+def _promotion(row: PromotionRow, coupon: str | None) -> rules.Promotion:
+    c = row.currency
+    return rules.Promotion(
+        code=row.code,
+        kind=row.kind,
+        priority=row.priority,
+        percent=Decimal(row.percent),
+        amount=_money(row.amount_minor, c),
+        threshold=_money(row.threshold_minor, c),
+        buy=row.buy,
+        get=row.get,
+        tiers=tuple((Money.from_minor(int(t[0]), c), Decimal(str(t[1]))) for t in row.tiers),
+        gift_sku=row.gift_sku,
+        exclusive=row.exclusive,
+        stackable=row.stackable,
+        coupon=coupon,
+        skus=frozenset(row.targets.get("skus", [])),
+        styles=frozenset(row.targets.get("styles", [])),
+        customer_groups=frozenset(row.conditions.get("customer_groups", [])),
+        channels=frozenset(row.conditions.get("channels", [])),
+        divisions=frozenset(row.conditions.get("divisions", [])),
+        first_order_only=bool(row.conditions.get("first_order_only")),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+    )
+
+
+def _promotions(
+    uow: UnitOfWork, currency: str, codes: Sequence[str], customer_id: uuid.UUID | None
+) -> tuple[list[rules.Promotion], frozenset[str]]:
+    """Automatic promotions, and those the entered coupon codes unlock; plus the coupons already used up."""
+    rows = list(
+        uow.session.scalars(
+            sa.select(PromotionRow).where(PromotionRow.currency == currency, PromotionRow.active.is_(True))
+        )
+    )
+    found = [p for p in rows if not p.coupon_required]
+    wanted = sorted({code.upper() for code in codes})
+    coupons = list(
+        uow.session.scalars(
+            sa.select(CouponRow).where(CouponRow.code.in_(wanted), CouponRow.active.is_(True))
+        )
+    )
+    by_id = {p.id: p for p in rows}
+    exhausted: set[str] = set()
+    unlocked: list[rules.Promotion] = []
+    for coupon in coupons:
+        if coupon.promotion_id not in by_id:
+            continue
+        used_up = coupon.max_uses is not None and coupon.uses >= coupon.max_uses
+        mine_used_up = (
+            coupon.per_customer_limit is not None
+            and customer_id is not None
+            and _used_by(uow, coupon.code, customer_id) >= coupon.per_customer_limit
+        )
+        if used_up or mine_used_up:
+            exhausted.add(coupon.code)
+        unlocked.append(_promotion(by_id[coupon.promotion_id], coupon.code))
+    return [_promotion(p, None) for p in found] + unlocked, frozenset(exhausted)
+
+
+def _used_by(uow: UnitOfWork, code: str, customer_id: uuid.UUID) -> int:
+    return int(
+        uow.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CouponRedemptionRow)
+            .where(CouponRedemptionRow.coupon_code == code, CouponRedemptionRow.customer_id == customer_id)
+        )
+        or 0
+    )
+
+
+@use_case(readonly=True)
+def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
+    """Price a cart through the one pipeline every channel uses. Prices come from our price lists, never from the
+    caller; personalization values are checked against each item's template.
+
+    Raises:
+        NotFound: an unknown SKU or customer.
+        ValidationFailed: no lines, a quantity below 1, an item that is not for sale, bad personalization, an
+            unknown ship-to or shipping method, a SKU no price list prices (each naming `lines.N…`).
+    """
+    if not request.lines:
+        raise ValidationFailed.on("lines", "a cart needs at least one line")
+    group, exempt, first_order, customer_id = request.customer_group, False, True, None
+    if request.customer is not None:
+        customer = customers.get_customer(uow, ref=request.customer)
+        group, customer_id = customer.customer_group, customer.id
+        exempt = customer.tax_exempt and (
+            customer.tax_exempt_until is None or customer.tax_exempt_until >= uow.now().date()
+        )
+        first_order = customer.status == "prospect"
+    cart: list[rules.CartLine] = []
+    items = []
+    for n, wanted in enumerate(request.lines):
+        if wanted.quantity < 1:
+            raise ValidationFailed.on(f"lines.{n}.quantity", "must be at least 1")
+        item = catalog.get_item(uow, sku=wanted.sku)
+        if item.status != "active":
+            raise ValidationFailed.on(f"lines.{n}.sku", f"{item.sku} is {item.status}")
+        items.append(item)
+    styles = catalog.style_codes(uow, ids=[i.id for i in items])
+    for n, (wanted, item) in enumerate(zip(request.lines, items, strict=True)):
+        surcharge = None
+        if item.personalization_template:
+            template = personalization.get_template(uow, code=item.personalization_template)
+            try:
+                surcharge = catalog_rules.personalize(template, wanted.personalization).surcharge
+            except ValidationFailed as exc:
+                fields = [
+                    FieldError(f"lines.{n}.personalization.{e.field.removeprefix('values.')}", e.message)
+                    for e in exc.errors
+                ]
+                raise ValidationFailed(exc.detail, errors=fields) from None
+            if surcharge.currency != request.currency:
+                raise ValidationFailed.on(f"lines.{n}.personalization", f"priced in {surcharge.currency}")
+        elif wanted.personalization:
+            raise ValidationFailed.on(f"lines.{n}.personalization", f"{item.sku} is not personalized")
+        cart.append(
+            rules.CartLine(
+                ref=str(n),
+                sku=item.sku,
+                quantity=wanted.quantity,
+                ship_to=wanted.ship_to,
+                tax_class=item.tax_class,
+                style=(styles.get(item.id) or "").upper() or None,
+                weight_g=item.weight_g or 0,
+                oversize=max(item.length_mm or 0, item.width_mm or 0, item.height_mm or 0) > 1500,
+                surcharge=surcharge,
+            )
+        )
+    promotions, exhausted = _promotions(uow, request.currency, request.coupons, customer_id)
+    context = rules.Context(
+        currency=request.currency,
+        channel=request.channel,
+        division=request.division,
+        customer_group=group,
+        at=uow.now(),
+        tax_exempt=exempt,
+        first_order=first_order,
+        coupons=tuple(request.coupons),
+        exhausted_coupons=exhausted,
+    )
+    methods = [
+        rules.ShippingMethod(
+            code=m.code,
+            kind=m.kind,
+            flat=_money(m.flat_minor, m.currency),
+            weight_bands=tuple((int(g), Money.from_minor(int(c), m.currency)) for g, c in m.weight_bands),
+            value_bands=tuple(
+                (Money.from_minor(int(v), m.currency), Money.from_minor(int(c), m.currency))
+                for v, c in m.value_bands
+            ),
+            free_over=_money(m.free_over_minor, m.currency),
+            oversize_surcharge=_money(m.oversize_surcharge_minor, m.currency),
+        )
+        for m in uow.session.scalars(
+            sa.select(ShippingMethodRow).where(
+                ShippingMethodRow.currency == request.currency, ShippingMethodRow.active.is_(True)
+            )
+        )
+    ]
+    countries = sorted({s.country.upper() for s in request.ship_tos})
+    rates = [
+        rules.TaxRate(
+            country=r.country,
+            rate=Decimal(r.rate),
+            region=r.region,
+            postal_prefix=r.postal_prefix,
+            tax_class=r.tax_class,
+            on_shipping=r.on_shipping,
+            name=r.name,
+        )
+        for r in uow.session.scalars(sa.select(TaxRateRow).where(TaxRateRow.country.in_(countries)))
+    ]
+    ship_tos = [
+        rules.ShipTo(
+            ref=s.ref,
+            country=s.country.upper(),
+            method=s.method.lower(),
+            region=s.region.upper(),
+            postal_code=s.postal_code.upper(),
+        )
+        for s in request.ship_tos
+    ]
+    try:
+        return rules.price_cart(
+            context,
+            cart,
+            ship_tos,
+            _price_lists(uow, request.currency, [i.id for i in items]),
+            promotions,
+            methods,
+            rates,
+        )
+    except rules.Unpriced as exc:
+        n = next(i for i, line in enumerate(cart) if line.sku == exc.sku)
+        raise ValidationFailed.on(f"lines.{n}.sku", f"{exc.sku} has no price in {request.currency}") from None
+    except ValueError as exc:
+        raise ValidationFailed.on("ship_tos", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    code: str
+    key: str
+    uses: int
+    max_uses: int | None
+
+
+@use_case
+def redeem_coupon(uow: UnitOfWork, *, code: str, key: str, customer: str | None = None) -> Redemption:
+    """Count one use of a coupon — at most its limits allow, however many redeem at once. Idempotent by `key` (the
+    order's key): a repeat returns the first redemption.
+
+    Raises:
+        NotFound: no such coupon.
+        Conflict: `coupon_exhausted` — the global or the customer's limit is reached (409); nothing is counted.
+    """
+    code = code.upper()
+    coupon = uow.session.get(CouponRow, code)
+    if coupon is None or not coupon.active:
+        raise NotFound(f"no coupon {code!r}")
+    existing = uow.session.scalar(sa.select(CouponRedemptionRow).where(CouponRedemptionRow.key == key))
+    if existing is not None:
+        if existing.coupon_code != code:
+            raise Conflict(f"redemption key {key!r} was used for coupon {existing.coupon_code}")
+        uow.session.refresh(coupon)
+        return Redemption(code, key, coupon.uses, coupon.max_uses)
+    customer_id = customers.get_customer(uow, ref=customer).id if customer else None
+    table = CouponRow.__table__
+    # One conditional UPDATE counts the use and checks the global limit; its row lock makes the per-customer count
+    # below see every earlier redemption of this coupon.
+    counted = uow.execute_core(
+        sa.update(table)  # type: ignore[arg-type]
+        .where(table.c.code == code, sa.or_(table.c.max_uses.is_(None), table.c.uses < table.c.max_uses))
+        .values(uses=table.c.uses + 1)
+        .returning(table.c.uses)
+    ).first()
+    if counted is None:
+        raise CouponExhausted(f"coupon {code} has been used up", code=code)
+    limit = coupon.per_customer_limit
+    if limit is not None and customer_id is not None and _used_by(uow, code, customer_id) >= limit:
+        raise CouponExhausted(f"coupon {code} was already used {limit} time(s) by this customer", code=code)
+    uow.insert_unique(
+        CouponRedemptionRow,
+        CouponRedemptionRow(id=new_id(), key=key, coupon_code=code, customer_id=customer_id, at=uow.now()),
+        f"redemption key {key!r} exists",
+    )
+    uow.audit("coupon.redeemed", object_type="coupon", object_id=code, after={"key": key, "uses": counted[0]})
+    return Redemption(code, key, int(counted[0]), coupon.max_uses)
+
+
+class CouponExhausted(Conflict):
+    code = "coupon_exhausted"
+    title = "Coupon used up"
