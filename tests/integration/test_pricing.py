@@ -38,8 +38,9 @@ def shop(uow: UnitOfWork) -> UnitOfWork:
         PriceEntry("TOTE-MONO", usd("30.00"))])  # fmt: skip
     pricing.create_price_list(uow, code="trade", name="Trade", currency="USD", priority=10,
                               customer_groups=["wholesale"], prices=[PriceEntry("TEE", usd("11.00"))])  # fmt: skip
-    pricing.create_shipping_method(uow, code="ground", name="Ground", kind="weight_bands",
-                                   weight_bands=[(1000, usd("6.95")), (100_000, usd("14.95"))], free_over=usd(100))  # fmt: skip
+    bands = [(1000, usd("6.95")), (100_000, usd("14.95"))]
+    pricing.create_shipping_method(uow, code="ground", name="Ground", kind="weight_bands", weight_bands=bands,
+                                   free_over=usd(100))  # fmt: skip
     pricing.create_tax_rate(uow, name="CA", country="US", region="CA", rate=Decimal("0.0725"))
     pricing.create_promotion(uow, promotion=PromotionInput(code="MUGS10", name="Mugs 10 %", kind="percent_off_items",
                                                            percent=Decimal(10), skus=["MUG"]))  # fmt: skip
