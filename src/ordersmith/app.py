@@ -37,6 +37,7 @@ from ordersmith.platform.http import (
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
+from ordersmith.pricing import routes as pricing_routes
 from ordersmith.purchasing import routes as purchasing_routes
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(platform_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(customer_routes.router)
+    api.include_router(pricing_routes.router)
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
     app.include_router(api)

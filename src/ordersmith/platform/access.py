@@ -34,6 +34,9 @@ SCOPES: dict[str, str] = {
     "customers:read": "find and read customers, their notes and timeline",
     "customers:write": "create and edit customers, add notes",
     "customers:manage": "merge duplicates, export a customer's data, anonymize a customer",
+    "pricing:quote": "price a cart",
+    "pricing:write": "set up price lists, promotions, coupons, shipping methods and tax rates",
+    "pricing:redeem": "count a coupon's use (when an order is placed with it)",
     "purchasing:read": "read vendors, purchase orders and replenishment suggestions",
     "purchasing:write": "create vendors and purchase orders, send and receive them, set replenishment rules",
     "purchasing:approve": "approve and cancel purchase orders",
@@ -44,7 +47,14 @@ PUBLIC = "public"
 # A route open to any authenticated principal (e.g. "who am I").
 AUTHENTICATED = "authenticated"
 
-_READ_BASICS = {"sales_channels:read", "events:read", "catalog:read", "inventory:read", "customers:read"}
+_READ_BASICS = {
+    "sales_channels:read",
+    "events:read",
+    "catalog:read",
+    "inventory:read",
+    "customers:read",
+    "pricing:quote",
+}
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
@@ -64,14 +74,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:approve",
             "customers:write",
             "customers:manage",
+            "pricing:write",
+            "pricing:redeem",
         }
     ),
-    "agent": frozenset(_READ_BASICS | {"reservations:write", "customers:write"}),
+    "agent": frozenset(_READ_BASICS | {"reservations:write", "customers:write", "pricing:redeem"}),
     "warehouse": frozenset(
         _READ_BASICS | {"inventory:write", "reservations:write", "purchasing:read", "purchasing:write"}
     ),
     "accountant": frozenset(_READ_BASICS | {"purchasing:read"}),
-    "marketing": frozenset(_READ_BASICS),
+    "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
     "readonly": frozenset(_READ_BASICS),
 }
 

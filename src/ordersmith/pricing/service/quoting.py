@@ -326,10 +326,10 @@ def redeem_coupon(uow: UnitOfWork, *, code: str, key: str, customer: str | None 
         .returning(table.c.uses)
     ).first()
     if counted is None:
-        raise CouponExhausted(f"coupon {code} has been used up", code=code)
+        raise CouponExhausted(f"coupon {code} has been used up", coupon=code)
     limit = coupon.per_customer_limit
     if limit is not None and customer_id is not None and _used_by(uow, code, customer_id) >= limit:
-        raise CouponExhausted(f"coupon {code} was already used {limit} time(s) by this customer", code=code)
+        raise CouponExhausted(f"coupon {code} was already used {limit} time(s) by this customer", coupon=code)
     uow.insert_unique(
         CouponRedemptionRow,
         CouponRedemptionRow(id=new_id(), key=key, coupon_code=code, customer_id=customer_id, at=uow.now()),

@@ -1,0 +1,167 @@
+"""Pricing API: set up price lists, promotions, coupons, shipping methods and tax rates; quote a cart; redeem a
+coupon."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from ordersmith.kernel.money import Money
+from ordersmith.platform import sales_channels
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.http import authorize, created, requires, unit_of_work
+from ordersmith.platform.schemas import MoneyIn
+from ordersmith.pricing import service
+from ordersmith.pricing.rules import ShipTo
+from ordersmith.pricing.schemas import (
+    CouponIn,
+    CreatedOut,
+    PriceListIn,
+    PromotionIn,
+    QuoteIn,
+    QuoteOut,
+    RedemptionIn,
+    RedemptionOut,
+    ShippingMethodIn,
+    TaxRateIn,
+)
+
+router = APIRouter(tags=["pricing"])
+Auth = Annotated[Principal, Depends(authorize)]
+
+
+@router.post(
+    "/price-lists", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+)
+def create_price_list(body: PriceListIn, principal: Auth, request: Request) -> Response:
+    """A price list with quantity breaks; the highest-priority list that applies to a cart prices it."""
+    prices = [service.PriceEntry(p.sku, p.unit_price.to_money(), p.min_quantity) for p in body.prices]
+    fields = body.model_dump(exclude={"prices"})
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: CreatedOut(code=service.create_price_list(uow, prices=prices, **fields)),
+    )
+
+
+@router.post(
+    "/promotions", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+)
+def create_promotion(body: PromotionIn, principal: Auth, request: Request) -> Response:
+    """A promotion: percent or amount off items (by SKU or style), amount off the order above a threshold, buy X get
+    Y, spend-more-save-more tiers, free shipping or a gift; conditions on group, channel, division, dates, first
+    order; `exclusive` applies alone, `stackable: false` allows one such promotion per cart."""
+    fields = body.model_dump(exclude={"amount", "threshold", "tiers"})
+    promotion = service.PromotionInput(
+        **fields,
+        amount=body.amount.to_money() if body.amount else None,
+        threshold=body.threshold.to_money() if body.threshold else None,
+        tiers=[(t.spend.to_money(), t.percent) for t in body.tiers],
+    )
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: CreatedOut(code=service.create_promotion(uow, promotion=promotion)),
+    )
+
+
+@router.post("/coupons", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write"))
+def create_coupon(body: CouponIn, principal: Auth, request: Request) -> Response:
+    """A code for a promotion: single-use (`max_uses: 1`), or multi-use with global and per-customer limits."""
+    return created(
+        request,
+        principal,
+        body.model_dump(),
+        lambda uow: CreatedOut(code=service.create_coupon(uow, **body.model_dump())),
+    )
+
+
+@router.post(
+    "/coupons/{code}/redemptions",
+    status_code=201,
+    response_model=RedemptionOut,
+    openapi_extra=requires("pricing:redeem"),
+    responses={409: {"description": "coupon_exhausted: a limit is reached; nothing was counted"}},
+)
+def redeem_coupon(code: str, body: RedemptionIn, principal: Auth, request: Request) -> Response:
+    """Count one use (an order placed with the coupon). Never beyond the limits, however many arrive at once; the
+    same key counts once."""
+    return created(
+        request,
+        principal,
+        body.model_dump(),
+        lambda uow: RedemptionOut.model_validate(
+            service.redeem_coupon(uow, code=code, key=body.key, customer=body.customer)
+        ),
+    )
+
+
+@router.post(
+    "/shipping-methods", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+)
+def create_shipping_method(body: ShippingMethodIn, principal: Auth, request: Request) -> Response:
+    def money(value: MoneyIn | None) -> Money | None:
+        return value.to_money() if value is not None else None
+
+    def execute(uow: UnitOfWork) -> CreatedOut:
+        code = service.create_shipping_method(
+            uow,
+            code=body.code,
+            name=body.name,
+            kind=body.kind,
+            currency=body.currency,
+            flat=money(body.flat),
+            weight_bands=[(b.up_to_g, b.charge.to_money()) for b in body.weight_bands],
+            value_bands=[(b.up_to.to_money(), b.charge.to_money()) for b in body.value_bands],
+            free_over=money(body.free_over),
+            oversize_surcharge=money(body.oversize_surcharge),
+        )
+        return CreatedOut(code=code)
+
+    return created(request, principal, body.model_dump(mode="json"), execute)
+
+
+@router.post(
+    "/tax-rates", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+)
+def create_tax_rate(body: TaxRateIn, principal: Auth, request: Request) -> Response:
+    """The most specific rate that fits a ship-to applies (postal prefix, then region, then class)."""
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: CreatedOut(code=service.create_tax_rate(uow, **body.model_dump())),
+    )
+
+
+@router.post("/pricing/quote", response_model=QuoteOut, openapi_extra=requires("pricing:quote"))
+def quote(body: QuoteIn, principal: Auth, request: Request) -> QuoteOut:
+    """A cart in, the priced cart out, with every adjustment and its source. Prices come from the price lists,
+    never from the caller. A channel's key always quotes as its own channel; staff may name one."""
+    uow = unit_of_work(request)
+    channel = body.channel or "console"
+    if principal.channel_id is not None:
+        channel = sales_channels.get_sales_channel(
+            uow, principal=principal, channel_id=principal.channel_id
+        ).code
+    priced = service.quote(
+        uow,
+        request=service.QuoteRequest(
+            currency=body.currency,
+            channel=channel,
+            division=body.division,
+            customer=body.customer,
+            customer_group=body.customer_group,
+            coupons=body.coupons,
+            lines=[
+                service.QuoteLine(line.sku, line.quantity, line.ship_to, line.personalization)
+                for line in body.lines
+            ],
+            ship_tos=[ShipTo(s.ref, s.country, s.method, s.region, s.postal_code) for s in body.ship_tos],
+        ),
+    )
+    return QuoteOut.model_validate(priced)
