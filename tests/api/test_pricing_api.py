@@ -80,3 +80,19 @@ def test_an_agent_quotes_but_does_not_set_prices(client: TestClient, admin_db, a
     refused = client.post("/api/v1/price-lists", json={"code": "CHEAP", "name": "x", "prices": [
         {"sku": "TEE", "unit_price": {"amount": "1.00", "currency": "USD"}}]}, headers=bearer(agent))  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_what_is_set_up_can_be_listed(client: TestClient, admin_key: str):
+    _setup(client, admin_key)
+    _post(client, admin_key, "/api/v1/coupons/SAVE5/redemptions", {"key": "order-1"})
+
+    def get(url: str) -> list[dict]:
+        response = client.get(url, headers=bearer(admin_key))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert [(p["code"], p["prices"]) for p in get("/api/v1/price-lists")] == [("USD", 2)]
+    assert [(p["code"], p["running"]) for p in get("/api/v1/promotions")] == [("SAVE5", True)]
+    assert [(c["code"], c["uses"], c["max_uses"]) for c in get("/api/v1/coupons")] == [("SAVE5", 1, 1)]
+    assert [m["code"] for m in get("/api/v1/shipping-methods")] == ["ground"]
+    assert [(r["region"], r["rate"]) for r in get("/api/v1/tax-rates")] == [("NY", "0.040000")]

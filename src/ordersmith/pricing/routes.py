@@ -17,15 +17,20 @@ from ordersmith.pricing import service
 from ordersmith.pricing.rules import ShipTo
 from ordersmith.pricing.schemas import (
     CouponIn,
+    CouponOut,
     CreatedOut,
     PriceListIn,
+    PriceListOut,
     PromotionIn,
+    PromotionOut,
     QuoteIn,
     QuoteOut,
     RedemptionIn,
     RedemptionOut,
     ShippingMethodIn,
+    ShippingMethodOut,
     TaxRateIn,
+    TaxRateOut,
 )
 
 router = APIRouter(tags=["pricing"])
@@ -165,3 +170,31 @@ def quote(body: QuoteIn, principal: Auth, request: Request) -> QuoteOut:
         ),
     )
     return QuoteOut.model_validate(priced)
+
+
+@router.get("/price-lists", response_model=list[PriceListOut], openapi_extra=requires("pricing:quote"))
+def list_price_lists(principal: Auth, request: Request) -> list[PriceListOut]:
+    return [PriceListOut.model_validate(v) for v in service.list_price_lists(unit_of_work(request))]
+
+
+@router.get("/promotions", response_model=list[PromotionOut], openapi_extra=requires("pricing:quote"))
+def list_promotions(principal: Auth, request: Request) -> list[PromotionOut]:
+    return [PromotionOut.model_validate(v) for v in service.list_promotions(unit_of_work(request))]
+
+
+@router.get("/coupons", response_model=list[CouponOut], openapi_extra=requires("pricing:write"))
+def list_coupons(principal: Auth, request: Request) -> list[CouponOut]:
+    """Coupons with their use counts (staff who set up pricing only: codes are not for everyone's eyes)."""
+    return [CouponOut.model_validate(v) for v in service.list_coupons(unit_of_work(request))]
+
+
+@router.get(
+    "/shipping-methods", response_model=list[ShippingMethodOut], openapi_extra=requires("pricing:quote")
+)
+def list_shipping_methods(principal: Auth, request: Request) -> list[ShippingMethodOut]:
+    return [ShippingMethodOut.model_validate(v) for v in service.list_shipping_methods(unit_of_work(request))]
+
+
+@router.get("/tax-rates", response_model=list[TaxRateOut], openapi_extra=requires("pricing:quote"))
+def list_tax_rates(principal: Auth, request: Request) -> list[TaxRateOut]:
+    return [TaxRateOut.model_validate(v) for v in service.list_tax_rates(unit_of_work(request))]

@@ -92,7 +92,7 @@ class PriceList:
         return (self.currency == context.currency
                 and (not self.customer_groups or context.customer_group in self.customer_groups)
                 and (not self.channels or context.channel in self.channels)
-                and _in_range(context.at, self.starts_at, self.ends_at))  # fmt: skip
+                and in_range(context.at, self.starts_at, self.ends_at))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class Quote:
 # --- the pipeline -----------------------------------------------------------------------------------------------
 
 
-def _in_range(at: datetime, starts: datetime | None, ends: datetime | None) -> bool:
+def in_range(at: datetime, starts: datetime | None, ends: datetime | None) -> bool:
     return (starts is None or at >= starts) and (ends is None or at < ends)
 
 
@@ -233,7 +233,7 @@ def base_price(line: CartLine, lists: Sequence[PriceList], context: Context) -> 
 
 def _eligible(promotion: Promotion, context: Context, merchandise: Money) -> str | None:
     """None when the promotion applies to this cart, else the reason it does not."""
-    if not _in_range(context.at, promotion.starts_at, promotion.ends_at):
+    if not in_range(context.at, promotion.starts_at, promotion.ends_at):
         return "coupon_expired" if promotion.coupon else "not_running"
     if promotion.coupon is not None and promotion.coupon in context.exhausted_coupons:
         return "coupon_exhausted"

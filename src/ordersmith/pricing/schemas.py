@@ -188,3 +188,55 @@ class QuoteOut(Output):
     applied_promotions: list[str]
     rejected_coupons: dict[str, str]
     gifts: list[str]
+
+
+class PriceListOut(Output):
+    code: str
+    name: str
+    currency: str
+    priority: int
+    customer_groups: list[str]
+    channels: list[str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    prices: int
+
+
+class PromotionOut(Output):
+    code: str
+    name: str
+    kind: str
+    priority: int
+    exclusive: bool
+    stackable: bool
+    coupon_required: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    running: bool
+
+
+class CouponOut(Output):
+    code: str
+    promotion: str
+    uses: int
+    max_uses: int | None
+    per_customer_limit: int | None
+
+
+class ShippingMethodOut(Output):
+    code: str
+    name: str
+    kind: str
+    currency: str
+    free_over: MoneyOut | None
+
+
+class TaxRateOut(Output):
+    id: str
+    name: str
+    country: str
+    region: str
+    postal_prefix: str
+    tax_class: str
+    rate: Decimal
+    on_shipping: bool

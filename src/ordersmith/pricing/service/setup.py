@@ -311,3 +311,154 @@ def create_tax_rate(
         after={"country": row.country, "region": row.region, "rate": str(rate)},
     )
     return str(row.id)
+
+
+@dataclass(frozen=True)
+class PriceListView:
+    code: str
+    name: str
+    currency: str
+    priority: int
+    customer_groups: list[str]
+    channels: list[str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    prices: int
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    code: str
+    name: str
+    kind: str
+    priority: int
+    exclusive: bool
+    stackable: bool
+    coupon_required: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    running: bool
+
+
+@dataclass(frozen=True)
+class CouponView:
+    code: str
+    promotion: str
+    uses: int
+    max_uses: int | None
+    per_customer_limit: int | None
+
+
+@dataclass(frozen=True)
+class ShippingMethodView:
+    code: str
+    name: str
+    kind: str
+    currency: str
+    free_over: Money | None
+
+
+@dataclass(frozen=True)
+class TaxRateView:
+    id: str
+    name: str
+    country: str
+    region: str
+    postal_prefix: str
+    tax_class: str
+    rate: Decimal
+    on_shipping: bool
+
+
+@use_case(readonly=True)
+def list_price_lists(uow: UnitOfWork) -> list[PriceListView]:
+    counts = dict(
+        uow.session.execute(
+            sa.select(PriceListPriceRow.price_list_id, sa.func.count()).group_by(
+                PriceListPriceRow.price_list_id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        PriceListView(
+            r.code,
+            r.name,
+            r.currency,
+            r.priority,
+            r.customer_groups,
+            r.channels,
+            r.starts_at,
+            r.ends_at,
+            int(counts.get(r.id, 0)),
+        )
+        for r in uow.session.scalars(
+            sa.select(PriceListRow).order_by(PriceListRow.priority.desc(), PriceListRow.code)
+        )
+    ]
+
+
+@use_case(readonly=True)
+def list_promotions(uow: UnitOfWork) -> list[PromotionView]:
+    now = uow.now()
+    return [
+        PromotionView(
+            r.code,
+            r.name,
+            r.kind,
+            r.priority,
+            r.exclusive,
+            r.stackable,
+            r.coupon_required,
+            r.starts_at,
+            r.ends_at,
+            r.active and rules.in_range(now, r.starts_at, r.ends_at),
+        )
+        for r in uow.session.scalars(
+            sa.select(PromotionRow).order_by(PromotionRow.priority.desc(), PromotionRow.code)
+        )
+    ]
+
+
+@use_case(readonly=True)
+def list_coupons(uow: UnitOfWork) -> list[CouponView]:
+    rows = uow.session.execute(
+        sa.select(CouponRow, PromotionRow.code)
+        .join(PromotionRow, PromotionRow.id == CouponRow.promotion_id)
+        .order_by(CouponRow.code)
+    ).all()
+    return [CouponView(c.code, promo, c.uses, c.max_uses, c.per_customer_limit) for c, promo in rows]
+
+
+@use_case(readonly=True)
+def list_shipping_methods(uow: UnitOfWork) -> list[ShippingMethodView]:
+    return [
+        ShippingMethodView(
+            m.code,
+            m.name,
+            m.kind,
+            m.currency,
+            None if m.free_over_minor is None else Money.from_minor(m.free_over_minor, m.currency),
+        )
+        for m in uow.session.scalars(sa.select(ShippingMethodRow).order_by(ShippingMethodRow.code))
+    ]
+
+
+@use_case(readonly=True)
+def list_tax_rates(uow: UnitOfWork) -> list[TaxRateView]:
+    return [
+        TaxRateView(
+            str(r.id),
+            r.name,
+            r.country,
+            r.region,
+            r.postal_prefix,
+            r.tax_class,
+            Decimal(r.rate),
+            r.on_shipping,
+        )
+        for r in uow.session.scalars(
+            sa.select(TaxRateRow).order_by(TaxRateRow.country, TaxRateRow.region, TaxRateRow.postal_prefix)
+        )
+    ]
