@@ -159,6 +159,10 @@ def _assert_demo_catalog(db: Database) -> None:
     assert _count(db, CustomerRow) >= 1_000
     twins = {d.number: d.reasons for d in customers.find_duplicates(uow, ref="C-100001")}
     assert "same e-mail" in twins["C-101001"]  # the deliberate duplicate
+    from ordersmith.pricing import service as pricing
+
+    assert [p.code for p in pricing.list_price_lists(uow)] == ["USD-TRADE", "USD-RETAIL"]
+    assert any(p.running for p in pricing.list_promotions(uow))
 
 
 def test_production_with_development_secrets_refuses_to_start(db_url: str):
