@@ -219,3 +219,16 @@ def test_an_order_discount_splits_back_to_the_whole(spec, amount):
     q = quote(_lines(spec), (Promotion("OFF", "order_amount_off", amount=usd(amount)),))
     given_total = sum((-a.amount for a in q.adjustments if a.source == "OFF"), usd(0))
     assert given_total == min(usd(amount), q.merchandise + q.surcharges)
+
+
+def test_tax_comes_through_a_provider_port_so_an_external_service_can_replace_the_table():
+    class FlatTenPercent:
+        def rate(self, ship_to: ShipTo, tax_class: str) -> TaxRate | None:
+            return (
+                TaxRate(ship_to.country, Decimal("0.10"), name="external")
+                if tax_class != "shipping"
+                else None
+            )
+
+    q = rules.price_cart(ctx(), [line("1", "MUG", 2)], [HOME], [DEFAULT], [], [GROUND], FlatTenPercent())
+    assert q.tax == usd("2.50") and {a.source for a in q.adjustments if a.kind == "tax"} == {"external"}

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol, runtime_checkable
 
 from ordersmith.kernel.money import Money, currency_exponent
 
@@ -150,6 +151,28 @@ class TaxRate:
 
     def specificity(self) -> tuple[int, int, int]:
         return (len(self.postal_prefix), 1 if self.region else 0, 0 if self.tax_class == "*" else 1)
+
+
+@runtime_checkable
+class TaxProvider(Protocol):
+    """Where tax rates come from: the built-in table (`TableTaxProvider`), or later an external service."""
+
+    def rate(self, ship_to: ShipTo, tax_class: str) -> TaxRate | None:
+        """The rate for goods of `tax_class` (or `shipping`) sent to `ship_to`; None when nothing is due."""
+        ...
+
+
+@dataclass(frozen=True)
+class TableTaxProvider:
+    """Rates from our own table: the most specific rate that fits wins (postal prefix, then region, then class)."""
+
+    rates: tuple[TaxRate, ...]
+
+    def rate(self, ship_to: ShipTo, tax_class: str) -> TaxRate | None:
+        fitting = [r for r in self.rates if r.country == ship_to.country and r.region in ("", ship_to.region)
+                   and ship_to.postal_code.replace(" ", "").startswith(r.postal_prefix)
+                   and r.tax_class in ("*", tax_class)]  # fmt: skip
+        return max(fitting, key=TaxRate.specificity, default=None)
 
 
 # --- outputs ----------------------------------------------------------------------------------------------------
@@ -328,21 +351,17 @@ def _shipping(method: ShippingMethod, lines: list[PricedLine], cart: dict[str, C
     return charge, note
 
 
-def _rate(rates: Sequence[TaxRate], ship_to: ShipTo, tax_class: str) -> TaxRate | None:
-    fitting = [r for r in rates if r.country == ship_to.country and r.region in ("", ship_to.region)
-               and ship_to.postal_code.replace(" ", "").startswith(r.postal_prefix)
-               and r.tax_class in ("*", tax_class)]  # fmt: skip
-    return max(fitting, key=TaxRate.specificity, default=None)
-
-
 def price_cart(
     context: Context, lines: Sequence[CartLine], ship_tos: Sequence[ShipTo], price_lists: Sequence[PriceList],
-    promotions: Sequence[Promotion], methods: Sequence[ShippingMethod], tax_rates: Sequence[TaxRate],
+    promotions: Sequence[Promotion], methods: Sequence[ShippingMethod], tax_rates: Sequence[TaxRate] | TaxProvider,
 ) -> Quote:  # fmt: skip
-    """Price a cart. Raises Unpriced for a line no price list prices, ValueError for a line naming an unknown
-    ship-to or a ship-to naming an unknown shipping method."""
+    """Price a cart; `tax_rates` are the table's rates, or any TaxProvider.
+
+    Raises Unpriced for a line no price list prices, ValueError for a line naming an unknown ship-to or a ship-to
+    naming an unknown shipping method."""
     currency = context.currency
     zero = Money.zero(currency)
+    taxes = tax_rates if isinstance(tax_rates, TaxProvider) else TableTaxProvider(tuple(tax_rates))
     by_ref = {s.ref: s for s in ship_tos}
     by_method = {m.code: m for m in methods}
     cart = {line.ref: line for line in lines}
@@ -404,12 +423,12 @@ def price_cart(
         )
         shipping_tax = zero
         for priced in group:
-            rate = None if context.tax_exempt else _rate(tax_rates, ship_to, cart[priced.ref].tax_class)
+            rate = None if context.tax_exempt else taxes.rate(ship_to, cart[priced.ref].tax_class)
             if rate is not None:
                 priced.tax = _round(priced.net.amount * rate.rate, currency)
                 quote.adjustments.append(Adjustment("tax", rate.name or f"{rate.country} {rate.rate}", priced.tax,
                                                     line=priced.ref))  # fmt: skip
-        standard = None if context.tax_exempt else _rate(tax_rates, ship_to, "shipping")
+        standard = None if context.tax_exempt else taxes.rate(ship_to, "shipping")
         if standard is not None and standard.on_shipping and not charge.is_zero():
             shipping_tax = _round(charge.amount * standard.rate, currency)
             quote.adjustments.append(Adjustment("tax", standard.name or f"{standard.country} {standard.rate}",
