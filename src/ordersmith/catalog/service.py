@@ -297,6 +297,47 @@ def default_vendors(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return {item_id: vendor_id for item_id, vendor_id in rows}
 
 
+@dataclass(frozen=True)
+class SellingFacts:
+    """What pricing and order capture need to know about an item, read for a whole cart in one query."""
+
+    id: uuid.UUID
+    sku: str
+    kind: str
+    status: str
+    tax_class: str
+    weight_g: int
+    largest_dimension_mm: int
+    personalization_template: str | None
+    style: str | None
+
+
+_SELLING_FACTS = (
+    sa.select(_ITEMS.c.id, _ITEMS.c.sku, _ITEMS.c.sku_key, _ITEMS.c.kind, _ITEMS.c.status, _ITEMS.c.tax_class,
+              _ITEMS.c.weight_g, _ITEMS.c.length_mm, _ITEMS.c.width_mm, _ITEMS.c.height_mm,
+              _ITEMS.c.personalization_template, StyleRow.__table__.c.code.label("style"))
+    .outerjoin(StyleRow.__table__, StyleRow.__table__.c.id == _ITEMS.c.style_id)
+    .where(_ITEMS.c.sku_key.in_(sa.bindparam("keys", expanding=True)))
+)  # fmt: skip
+
+
+@use_case(readonly=True)
+def selling_facts(uow: UnitOfWork, *, skus: list[str]) -> dict[str, SellingFacts]:
+    """Facts for each SKU, keyed by its upper-cased SKU. Raises NotFound naming the first SKU that does not exist."""
+    keys = [rules.sku_key(sku) for sku in skus]
+    found = {
+        r.sku_key: SellingFacts(id=r.id, sku=r.sku, kind=r.kind, status=r.status, tax_class=r.tax_class,
+                                weight_g=r.weight_g or 0,
+                                largest_dimension_mm=max(r.length_mm or 0, r.width_mm or 0, r.height_mm or 0),
+                                personalization_template=r.personalization_template, style=r.style)
+        for r in uow.execute_core(_SELLING_FACTS, {"keys": sorted(set(keys))})
+    }  # fmt: skip
+    for sku, key in zip(skus, keys, strict=True):
+        if key not in found:
+            raise NotFound(f"no item with SKU {sku!r}")
+    return found
+
+
 @use_case(readonly=True)
 def style_codes(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     """Each item's style code (None for an item outside any style), in one query."""

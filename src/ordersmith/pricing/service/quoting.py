@@ -53,7 +53,10 @@ def _money(minor: int | None, currency: str) -> Money | None:
     return None if minor is None else Money.from_minor(minor, currency)
 
 
-def _price_lists(uow: UnitOfWork, currency: str, item_ids: list[uuid.UUID]) -> list[rules.PriceList]:
+OVERSIZE_MM = 1500  # any side longer than this ships as oversize
+
+
+def _price_lists(uow: UnitOfWork, currency: str, skus: dict[uuid.UUID, str]) -> list[rules.PriceList]:
     lists = list(
         uow.session.scalars(
             sa.select(PriceListRow).where(PriceListRow.currency == currency, PriceListRow.active.is_(True))
@@ -62,10 +65,9 @@ def _price_lists(uow: UnitOfWork, currency: str, item_ids: list[uuid.UUID]) -> l
     prices = uow.session.scalars(
         sa.select(PriceListPriceRow).where(
             PriceListPriceRow.price_list_id.in_([pl.id for pl in lists]),
-            PriceListPriceRow.item_id.in_(item_ids),
+            PriceListPriceRow.item_id.in_(list(skus)),
         )
     )
-    skus = {i: ref.sku.upper() for i, ref in catalog.item_refs(uow, ids=item_ids).items()}
     by_list: dict[uuid.UUID, dict[str, list[rules.PriceBreak]]] = {}
     for p in prices:
         by_list.setdefault(p.price_list_id, {}).setdefault(skus[p.item_id], []).append(
@@ -179,19 +181,18 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
         )
         first_order = customer.status == "prospect"
     cart: list[rules.CartLine] = []
-    items = []
-    for n, wanted in enumerate(request.lines):
+    facts = catalog.selling_facts(uow, skus=[line.sku for line in request.lines])
+    items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
+    templates: dict[str, catalog_rules.Template] = {}
+    for n, (wanted, item) in enumerate(zip(request.lines, items, strict=True)):
         if wanted.quantity < 1:
             raise ValidationFailed.on(f"lines.{n}.quantity", "must be at least 1")
-        item = catalog.get_item(uow, sku=wanted.sku)
         if item.status != "active":
             raise ValidationFailed.on(f"lines.{n}.sku", f"{item.sku} is {item.status}")
-        items.append(item)
-    styles = catalog.style_codes(uow, ids=[i.id for i in items])
-    for n, (wanted, item) in enumerate(zip(request.lines, items, strict=True)):
         surcharge = None
         if item.personalization_template:
-            template = personalization.get_template(uow, code=item.personalization_template)
+            code = item.personalization_template
+            template = templates.setdefault(code, personalization.get_template(uow, code=code))
             try:
                 surcharge = catalog_rules.personalize(template, wanted.personalization).surcharge
             except ValidationFailed as exc:
@@ -211,9 +212,9 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
                 quantity=wanted.quantity,
                 ship_to=wanted.ship_to,
                 tax_class=item.tax_class,
-                style=(styles.get(item.id) or "").upper() or None,
-                weight_g=item.weight_g or 0,
-                oversize=max(item.length_mm or 0, item.width_mm or 0, item.height_mm or 0) > 1500,
+                style=item.style.upper() if item.style else None,
+                weight_g=item.weight_g,
+                oversize=item.largest_dimension_mm > OVERSIZE_MM,
                 surcharge=surcharge,
             )
         )
@@ -276,7 +277,7 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
             context,
             cart,
             ship_tos,
-            _price_lists(uow, request.currency, [i.id for i in items]),
+            _price_lists(uow, request.currency, {i.id: i.sku.upper() for i in items}),
             promotions,
             methods,
             rates,
