@@ -69,6 +69,15 @@ class Money:
         return cls(0, currency)
 
     @classmethod
+    def _exact(cls, amount: Decimal, currency: str) -> Money:
+        """An amount already exact in `currency` (the sum, difference or negation of two such amounts, or one
+        times an int): no need to check and quantize it again. Pricing adds up thousands of these per quote."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
+
+    @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         """Build from integer minor units as stored in the database."""
         if not isinstance(minor, int) or isinstance(minor, bool):
@@ -88,18 +97,20 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._exact(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._exact(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._exact(-self.amount, self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, float | bool):
             raise TypeError("multiply Money by an int or Decimal, never a float")
+        if isinstance(factor, int):
+            return Money._exact(self.amount * factor, self.currency)
         return Money(self.amount * factor, self.currency)
 
     __rmul__ = __mul__
