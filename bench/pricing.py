@@ -170,9 +170,8 @@ def main() -> None:
     finally:
         stop(server, *helpers)
     print(f"database: {args.db}")
-    print(
-        f"cart: 5 lines, 10 active promotions ({len(sample.applied_promotions)} apply), 1 ship-to, weight bands, state tax"
-    )
+    applied = len(sample.applied_promotions)
+    print(f"cart: 5 lines, 10 active promotions ({applied} apply), 1 ship-to, weight bands, state tax")
     print(f"sample_total: {sample.total} (promotions {', '.join(sample.applied_promotions)})")
     print(f"pure_pipeline: {pure_rate:.0f} quotes/s (rules built once, no database)")
     print(f"quote_use_case_in_process: {in_process:.0f} quotes/s (rules loaded from the database per quote)")
