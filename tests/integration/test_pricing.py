@@ -154,3 +154,18 @@ def test_fifty_concurrent_redemptions_of_a_ten_use_coupon_count_exactly_ten(shop
     for t in threads:
         t.join()
     assert (outcomes.count("ok"), outcomes.count("exhausted")) == (10, 40)
+
+
+def test_a_rule_changed_elsewhere_is_seen_by_the_next_quote(shop: UnitOfWork, db_url: str):
+    from ordersmith.platform.db import Database
+
+    before = pricing.quote(shop, request=request(QuoteLine("MUG", 1)))  # fills this process's cache
+    other_process = Database(db_url)  # another process: its own engine and cache
+    try:
+        pricing.create_promotion(other_process.unit_of_work(Actor.system("other")), promotion=PromotionInput(
+            code="MUGS50", name="Half-price mugs", kind="percent_off_items", percent=Decimal(50), skus=["MUG"],
+            priority=20))  # fmt: skip
+    finally:
+        other_process.dispose()
+    after = pricing.quote(shop, request=request(QuoteLine("MUG", 1)))
+    assert "MUGS50" in after.applied_promotions and after.discounts > before.discounts

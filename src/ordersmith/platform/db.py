@@ -157,6 +157,9 @@ class Database:
         # spin in SQLite's busy handler (which sleeps in growing steps), keeps write latency flat under load.
         # Other processes (the CLI) still meet `busy_timeout`.
         self.write_lock: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
+        # Per-database caches of slow-changing reference data, each validated by its owner (e.g. pricing checks a
+        # version counter before every use). Tied to this object, so a new database never sees another's entries.
+        self.caches: dict[str, Any] = {}
 
     def session(self, *, readonly: bool = False) -> Session:
         return (self._read_sessions if readonly else self._write_sessions)()

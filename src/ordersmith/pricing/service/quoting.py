@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationF
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.numbers import current_number
 from ordersmith.pricing import rules
+from ordersmith.pricing.service.setup import RULES_SERIES
 from ordersmith.pricing.tables import (
     CouponRedemptionRow,
     CouponRow,
@@ -115,27 +118,99 @@ def _promotion(row: PromotionRow, coupon: str | None) -> rules.Promotion:
     )
 
 
-def _promotions(
-    uow: UnitOfWork, currency: str, codes: Sequence[str], customer_id: uuid.UUID | None
-) -> tuple[list[rules.Promotion], frozenset[str]]:
-    """Automatic promotions, and those the entered coupon codes unlock; plus the coupons already used up."""
+@dataclass(frozen=True)
+class _RuleSet:
+    """The promotions, shipping methods and tax rates of one currency, as of one version of the rules."""
+
+    version: int
+    automatic: list[rules.Promotion]
+    by_id: dict[uuid.UUID, rules.Promotion]  # every promotion, for the coupons that unlock them
+    methods: list[rules.ShippingMethod]
+    rates: tuple[rules.TaxRate, ...]
+
+
+_RULE_SETS: dict[
+    tuple[str, str], _RuleSet
+] = {}  # (database, currency): replaced whole, so readers need no lock
+
+
+def _rule_set(uow: UnitOfWork, currency: str) -> _RuleSet:
+    """The cached rules, reloaded when any process changed them (the version counter moved). The counter is read
+    first: rules loaded after it can only be newer, so a stale set is never kept under a newer version."""
+    version = current_number(uow, RULES_SERIES)
+    rule_sets: dict[str, _RuleSet] = uow.db.caches.setdefault(
+        "pricing.rule_sets", {}
+    )  # replaced whole: no lock
+    cached = rule_sets.get(currency)
+    if cached is not None and cached.version == version:
+        return cached
     rows = list(
         uow.session.scalars(
             sa.select(PromotionRow).where(PromotionRow.currency == currency, PromotionRow.active.is_(True))
         )
     )
-    found = [p for p in rows if not p.coupon_required]
-    wanted = sorted({code.upper() for code in codes})
-    coupons = list(
-        uow.session.scalars(
-            sa.select(CouponRow).where(CouponRow.code.in_(wanted), CouponRow.active.is_(True))
+    methods = [
+        rules.ShippingMethod(
+            code=m.code,
+            kind=m.kind,
+            flat=_money(m.flat_minor, m.currency),
+            weight_bands=tuple((int(g), Money.from_minor(int(c), m.currency)) for g, c in m.weight_bands),
+            value_bands=tuple(
+                (Money.from_minor(int(v), m.currency), Money.from_minor(int(c), m.currency))
+                for v, c in m.value_bands
+            ),
+            free_over=_money(m.free_over_minor, m.currency),
+            oversize_surcharge=_money(m.oversize_surcharge_minor, m.currency),
         )
+        for m in uow.session.scalars(
+            sa.select(ShippingMethodRow).where(
+                ShippingMethodRow.currency == currency, ShippingMethodRow.active.is_(True)
+            )
+        )
+    ]
+    rates = tuple(
+        rules.TaxRate(
+            country=r.country,
+            rate=Decimal(r.rate),
+            region=r.region,
+            postal_prefix=r.postal_prefix,
+            tax_class=r.tax_class,
+            on_shipping=r.on_shipping,
+            name=r.name,
+        )
+        for r in uow.session.scalars(sa.select(TaxRateRow))
     )
-    by_id = {p.id: p for p in rows}
+    fresh = _RuleSet(
+        version=version,
+        automatic=[_promotion(p, None) for p in rows if not p.coupon_required],
+        by_id={p.id: _promotion(p, None) for p in rows},
+        methods=methods,
+        rates=rates,
+    )
+    rule_sets[currency] = fresh
+    return fresh
+
+
+def _promotions(
+    uow: UnitOfWork, rule_set: _RuleSet, codes: Sequence[str], customer_id: uuid.UUID | None
+) -> tuple[list[rules.Promotion], frozenset[str]]:
+    """Automatic promotions, and those the entered coupon codes unlock; plus the coupons already used up (coupons
+    and their counts are always read fresh: they change with every order)."""
+    wanted = sorted({code.upper() for code in codes})
+    coupons = (
+        list(
+            uow.session.scalars(
+                sa.select(CouponRow).where(CouponRow.code.in_(wanted), CouponRow.active.is_(True))
+            )
+        )
+        if wanted
+        else []
+    )
     exhausted: set[str] = set()
     unlocked: list[rules.Promotion] = []
     for coupon in coupons:
-        if coupon.promotion_id not in by_id:
+        promotion = rule_set.by_id.get(coupon.promotion_id)
+        if promotion is None:
             continue
         used_up = coupon.max_uses is not None and coupon.uses >= coupon.max_uses
         mine_used_up = (
@@ -145,8 +220,8 @@ def _promotions(
         )
         if used_up or mine_used_up:
             exhausted.add(coupon.code)
-        unlocked.append(_promotion(by_id[coupon.promotion_id], coupon.code))
-    return [_promotion(p, None) for p in found] + unlocked, frozenset(exhausted)
+        unlocked.append(dataclasses.replace(promotion, coupon=coupon.code))
+    return rule_set.automatic + unlocked, frozenset(exhausted)
 
 
 def _used_by(uow: UnitOfWork, code: str, customer_id: uuid.UUID) -> int:
@@ -218,7 +293,8 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
                 surcharge=surcharge,
             )
         )
-    promotions, exhausted = _promotions(uow, request.currency, request.coupons, customer_id)
+    rule_set = _rule_set(uow, request.currency)
+    promotions, exhausted = _promotions(uow, rule_set, request.coupons, customer_id)
     context = rules.Context(
         currency=request.currency,
         channel=request.channel,
@@ -230,38 +306,6 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
         coupons=tuple(request.coupons),
         exhausted_coupons=exhausted,
     )
-    methods = [
-        rules.ShippingMethod(
-            code=m.code,
-            kind=m.kind,
-            flat=_money(m.flat_minor, m.currency),
-            weight_bands=tuple((int(g), Money.from_minor(int(c), m.currency)) for g, c in m.weight_bands),
-            value_bands=tuple(
-                (Money.from_minor(int(v), m.currency), Money.from_minor(int(c), m.currency))
-                for v, c in m.value_bands
-            ),
-            free_over=_money(m.free_over_minor, m.currency),
-            oversize_surcharge=_money(m.oversize_surcharge_minor, m.currency),
-        )
-        for m in uow.session.scalars(
-            sa.select(ShippingMethodRow).where(
-                ShippingMethodRow.currency == request.currency, ShippingMethodRow.active.is_(True)
-            )
-        )
-    ]
-    countries = sorted({s.country.upper() for s in request.ship_tos})
-    rates = [
-        rules.TaxRate(
-            country=r.country,
-            rate=Decimal(r.rate),
-            region=r.region,
-            postal_prefix=r.postal_prefix,
-            tax_class=r.tax_class,
-            on_shipping=r.on_shipping,
-            name=r.name,
-        )
-        for r in uow.session.scalars(sa.select(TaxRateRow).where(TaxRateRow.country.in_(countries)))
-    ]
     ship_tos = [
         rules.ShipTo(
             ref=s.ref,
@@ -279,8 +323,8 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
             ship_tos,
             _price_lists(uow, request.currency, {i.id: i.sku.upper() for i in items}),
             promotions,
-            methods,
-            rates,
+            rule_set.methods,
+            rule_set.rates,
         )
     except rules.Unpriced as exc:
         n = next(i for i, line in enumerate(cart) if line.sku == exc.sku)

@@ -14,6 +14,7 @@ from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money, currency_exponent
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.numbers import next_number
 from ordersmith.pricing import rules
 from ordersmith.pricing.tables import (
     CouponRow,
@@ -23,6 +24,14 @@ from ordersmith.pricing.tables import (
     ShippingMethodRow,
     TaxRateRow,
 )
+
+RULES_SERIES = (
+    "pricing_rules"  # bumped by every change to the rules: quoting processes reload their cached set
+)
+
+
+def _rules_changed(uow: UnitOfWork) -> None:
+    next_number(uow, RULES_SERIES)
 
 
 def _currency(currency: str) -> str:
@@ -102,6 +111,7 @@ def create_price_list(
             )
         )
     uow.session.flush()
+    _rules_changed(uow)
     uow.audit(
         "price_list.created",
         object_type="price_list",
@@ -189,6 +199,7 @@ def create_promotion(uow: UnitOfWork, *, promotion: PromotionInput) -> str:
         created_at=uow.now(),
     )
     uow.insert_unique(PromotionRow, row, f"promotion {row.code!r} exists")
+    _rules_changed(uow)
     uow.audit("promotion.created", object_type="promotion", object_id=row.code, after={"kind": p.kind})
     return row.code
 
@@ -219,6 +230,7 @@ def create_coupon(
         created_at=uow.now(),
     )
     uow.insert_unique(CouponRow, row, f"coupon {row.code!r} exists")
+    _rules_changed(uow)
     uow.audit(
         "coupon.created",
         object_type="coupon",
@@ -271,6 +283,7 @@ def create_shipping_method(
         active=True,
     )
     uow.insert_unique(ShippingMethodRow, row, f"shipping method {row.code!r} exists")
+    _rules_changed(uow)
     uow.audit(
         "shipping_method.created", object_type="shipping_method", object_id=row.code, after={"kind": kind}
     )
@@ -304,6 +317,7 @@ def create_tax_rate(
         on_shipping=on_shipping,
     )
     uow.insert_unique(TaxRateRow, row, "a rate for that country, region, postal prefix and class exists")
+    _rules_changed(uow)
     uow.audit(
         "tax_rate.created",
         object_type="tax_rate",
