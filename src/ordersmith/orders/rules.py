@@ -1,0 +1,221 @@
+"""Pure order rules: the status model (a transition table per dimension), hold rules, allocation across locations
+and the order in which backorders are released.
+
+Invariants: an order moves only along `ORDER_TRANSITIONS`; an allocation never takes more from a location than it
+has available and gives each line exactly its quantity (or backorders the rest); backorders are released by
+priority, then by when they were placed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ordersmith.kernel.money import Money
+
+ORDER_STATUSES = ("pending", "on_hold", "released", "partially_shipped", "shipped", "completed", "cancelled")
+PAYMENT_STATUSES = ("pending", "authorized", "partially_captured", "captured", "partially_refunded", "refunded",
+                    "failed")  # fmt: skip
+FULFILLMENT_STATUSES = ("unallocated", "allocated", "partially_allocated", "backordered", "partially_shipped",
+                        "shipped")  # fmt: skip
+
+# action -> (states it may start from, state it leads to)
+ORDER_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "hold": (frozenset({"pending", "released"}), "on_hold"),
+    "release": (frozenset({"pending", "on_hold"}), "released"),
+    "ship_part": (frozenset({"released", "partially_shipped"}), "partially_shipped"),
+    "ship_all": (frozenset({"released", "partially_shipped"}), "shipped"),
+    "complete": (frozenset({"shipped"}), "completed"),
+    "cancel": (frozenset({"pending", "on_hold", "released"}), "cancelled"),
+}
+EDITABLE_STATUSES = frozenset({"pending", "on_hold"})  # lines, quantities, ship-tos: before release only
+
+
+class IllegalMove(ValueError):
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"an order that is {status} cannot {action}")
+        self.action, self.status = action, status
+
+
+def next_status(status: str, action: str) -> str:
+    """The order's status after `action`, or IllegalMove naming the current status."""
+    sources, target = ORDER_TRANSITIONS[action]
+    if status not in sources:
+        raise IllegalMove(action, status)
+    return target
+
+
+# --- holds ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldPolicy:
+    high_value: Money  # billing/shipping country mismatch above this is suspicious
+    first_order_limit: Money  # a first order above this is held for review
+    velocity_window: timedelta = timedelta(hours=1)
+    velocity_limit: int = 3  # orders from one card or one address within the window
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the hold rules look at, gathered by the service at capture and on change."""
+
+    total: Money
+    billing_country: str | None
+    ship_countries: tuple[str, ...]
+    first_order: bool
+    on_account: bool
+    credit_limit: Money | None
+    open_balance: Money  # what the customer owes on account already
+    recent_orders_same_card: int  # within the policy's window, this order excluded
+    recent_orders_same_address: int
+    undeliverable: tuple[str, ...] = ()  # ship-to refs whose address cannot be delivered to
+    personalization_review: bool = False  # a template asks for review (e.g. free text)
+
+
+@dataclass(frozen=True)
+class Hold:
+    reason: (
+        str  # fraud_country_mismatch | fraud_velocity | fraud_first_order | credit_limit | undeliverable | …
+    )
+    detail: str
+
+
+def holds(facts: OrderFacts, policy: HoldPolicy) -> list[Hold]:
+    """Every reason to hold this order (empty: release it)."""
+    found: list[Hold] = []
+    foreign = [c for c in facts.ship_countries if facts.billing_country and c != facts.billing_country]
+    if foreign and facts.total > policy.high_value:
+        found.append(Hold("fraud_country_mismatch", f"billed in {facts.billing_country}, shipped to "
+                          f"{', '.join(sorted(set(foreign)))}, total {facts.total}"))  # fmt: skip
+    if facts.recent_orders_same_card >= policy.velocity_limit:
+        found.append(
+            Hold("fraud_velocity", f"{facts.recent_orders_same_card} orders with this card in the last hour")
+        )
+    if facts.recent_orders_same_address >= policy.velocity_limit:
+        found.append(
+            Hold(
+                "fraud_velocity",
+                f"{facts.recent_orders_same_address} orders to this address in the last hour",
+            )
+        )
+    if facts.first_order and facts.total > policy.first_order_limit:
+        found.append(
+            Hold("fraud_first_order", f"first order of {facts.total} (limit {policy.first_order_limit})")
+        )
+    if facts.on_account:
+        limit = facts.credit_limit
+        if limit is None or facts.open_balance + facts.total > limit:
+            found.append(Hold("credit_limit", f"on account: {facts.open_balance} owed + {facts.total} exceeds "
+                              f"{limit if limit is not None else 'no credit limit'}"))  # fmt: skip
+    for ref in facts.undeliverable:
+        found.append(Hold("undeliverable", f"ship-to {ref} cannot be delivered to"))
+    if facts.personalization_review:
+        found.append(Hold("personalization_review", "personalized text to be checked before production"))
+    return found
+
+
+# --- allocation -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    line: str
+    item: str  # the stocked item (a kit's component lines are expanded by the service)
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Source:
+    location: str
+    priority: int  # lower ships first
+    available: dict[str, int]  # item -> units this location can give the order's division
+
+
+@dataclass(frozen=True)
+class Part:
+    line: str
+    location: str
+    quantity: int
+
+
+@dataclass
+class Allocation:
+    parts: list[Part] = field(default_factory=list)
+    backordered: dict[str, int] = field(default_factory=dict)  # line -> units with no stock anywhere
+    explanation: list[str] = field(default_factory=list)
+
+    @property
+    def shipments(self) -> int:
+        return len({p.location for p in self.parts})
+
+
+def allocate(needs: Sequence[Need], sources: Sequence[Source]) -> Allocation:
+    """Choose where each line ships from: complete from one location if any can (the highest-priority such one),
+    else as few locations as possible (greedy: the location covering most of what is left, priority breaking
+    ties), splitting a line where needed; what no location has is backordered."""
+    ranked = sorted(sources, key=lambda s: (s.priority, s.location))
+    wanted: dict[str, int] = {}
+    for need in needs:
+        wanted[need.item] = wanted.get(need.item, 0) + need.quantity
+    result = Allocation()
+    whole = next((s for s in ranked if all(s.available.get(i, 0) >= q for i, q in wanted.items())), None)
+    if whole is not None:
+        result.parts = [Part(n.line, whole.location, n.quantity) for n in needs]
+        result.explanation.append(f"{whole.location} has everything: one shipment"
+                                  + (f" (priority {whole.priority})" if len(ranked) > 1 else ""))  # fmt: skip
+        return result
+    left = {n.line: n.quantity for n in needs}
+    stock = {s.location: dict(s.available) for s in ranked}
+    by_line = {n.line: n for n in needs}
+    while any(left.values()):
+
+        def coverage(source: Source) -> int:
+            return sum(
+                min(q, stock[source.location].get(by_line[line].item, 0)) for line, q in left.items() if q
+            )
+
+        best = max(ranked, key=lambda s: (coverage(s), -s.priority), default=None)
+        if best is None or coverage(best) == 0:
+            break
+        taken = []
+        for line, q in left.items():
+            item = by_line[line].item
+            give = min(q, stock[best.location].get(item, 0))
+            if give:
+                stock[best.location][item] -= give
+                left[line] -= give
+                result.parts.append(Part(line, best.location, give))
+                taken.append(f"{give} x {item}")
+        result.explanation.append(f"{best.location}: {', '.join(taken)} (covers the most of what was left)")
+    result.backordered = {line: q for line, q in left.items() if q}
+    if result.backordered:
+        result.explanation.append("backordered: " + ", ".join(f"line {line} x {q}"
+                                                              for line, q in result.backordered.items()))  # fmt: skip
+    return result
+
+
+# --- backorders -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backorder:
+    order: str
+    line: str
+    quantity: int
+    priority: int  # higher first (e.g. VIP, older promise)
+    placed_at: datetime
+
+
+def release_order(backorders: Sequence[Backorder], arrived: int) -> list[tuple[Backorder, int]]:
+    """Which backordered lines the `arrived` units go to: by priority, then oldest first; a line may be filled in
+    part (the rest stays backordered)."""
+    given: list[tuple[Backorder, int]] = []
+    for backorder in sorted(backorders, key=lambda b: (-b.priority, b.placed_at, b.order, b.line)):
+        if arrived <= 0:
+            break
+        take = min(arrived, backorder.quantity)
+        given.append((backorder, take))
+        arrived -= take
+    return given
