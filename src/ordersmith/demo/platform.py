@@ -26,6 +26,10 @@ CHANNEL_KEY_SCOPES = [
     "catalog:read",
     "inventory:read",
     "reservations:write",
+    "customers:read",
+    "customers:write",
+    "pricing:quote",
+    "pricing:redeem",
 ]
 
 
