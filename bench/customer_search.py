@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import psycopg
 from bench.common import percentile, pg_database, start_ordersmith, stop
 from ordersmith.customers import rules
 from ordersmith.demo.customers import CITIES, FIRST, LAST, STREETS
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform import identity, migrate
 from ordersmith.platform.db import Actor, Database
@@ -134,7 +135,7 @@ COLUMNS = {
 def _load(url: str, people: list[dict[str, object]]) -> float:
     """Bulk-load the customers the way a data migration would (SQLite executemany; PostgreSQL COPY)."""
     started = time.perf_counter()
-    now = datetime.now(UTC)  # bench setup, not product code
+    now = utcnow()
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         conn.execute("PRAGMA journal_mode=WAL")

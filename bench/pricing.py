@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import tempfile
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import httpx
 
 from bench.common import percentile, pg_database, start_ordersmith, stop
 from ordersmith.catalog import service as catalog
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.money import Money
 from ordersmith.platform import identity, migrate
 from ordersmith.platform.db import Actor, Database
@@ -96,7 +96,7 @@ BODY = {
 
 def _pure(count: int) -> tuple[float, rules.Quote]:
     """The pipeline alone, on rules built once (what the database loads cost is measured against)."""
-    context = rules.Context("USD", "web", "web", "retail", datetime.now(UTC))  # bench setup, not product code
+    context = rules.Context("USD", "web", "web", "retail", utcnow())
     lines = [
         rules.CartLine(str(n), sku, 1 + n % 3, "main", weight_g=200 + 100 * n) for n, sku in enumerate(SKUS)
     ]
