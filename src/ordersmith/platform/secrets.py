@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -14,9 +15,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _hasher = PasswordHasher()
 
-# A valid hash of a random password, verified against when the user does not exist, so that a login for an
-# unknown e-mail costs the same time as one for a known e-mail.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A valid hash of a random password, verified against when the user does not exist, so that a login for an
+    unknown e-mail costs the same time as one for a known e-mail. Made on first use: an Argon2 hash costs ~150 ms,
+    which every process start (each CLI call) would otherwise pay."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -25,7 +30,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
