@@ -71,6 +71,8 @@ def test_bad_set_up_and_carts_are_422_naming_the_field(client: TestClient, admin
         "/api/v1/tax-rates", json={"name": "X", "country": "US", "rate": "1.5"}, headers=bearer(admin_key)
     )
     assert rate.status_code == 422 and rate.json()["errors"][0]["field"] == "rate"
+    rates = client.get("/api/v1/tax-rates", headers=bearer(admin_key)).json()
+    assert [r["name"] for r in rates] == ["NY"]  # the refused rate was not stored
 
 
 def test_an_agent_quotes_but_does_not_set_prices(client: TestClient, admin_db, admin_key: str):
@@ -80,6 +82,8 @@ def test_an_agent_quotes_but_does_not_set_prices(client: TestClient, admin_db, a
     refused = client.post("/api/v1/price-lists", json={"code": "CHEAP", "name": "x", "prices": [
         {"sku": "TEE", "unit_price": {"amount": "1.00", "currency": "USD"}}]}, headers=bearer(agent))  # fmt: skip
     assert refused.status_code == 403
+    lists = client.get("/api/v1/price-lists", headers=bearer(admin_key)).json()
+    assert [p["code"] for p in lists] == ["USD"]  # the refused list was not stored
 
 
 def test_what_is_set_up_can_be_listed(client: TestClient, admin_key: str):
