@@ -57,11 +57,7 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
     )
 
     def execute(uow: UnitOfWork) -> CustomerOut:
-        channel = "console" if principal.kind == "user" else "api"
-        if principal.channel_id is not None:
-            channel = sales_channels.get_sales_channel(
-                uow, principal=principal, channel_id=principal.channel_id
-            ).code
+        channel = sales_channels.acting_channel(uow, principal)
         customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
                                            source_code=body.source_code)  # fmt: skip
         return _out(customer)

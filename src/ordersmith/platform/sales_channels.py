@@ -151,3 +151,11 @@ def update_sales_channel(
     )
     uow.emit("sales_channel.updated", {"id": str(row.id), **_snapshot(row)})
     return _channel(row)
+
+
+def acting_channel(uow: UnitOfWork, principal: Principal, named: str | None = None) -> str:
+    """The channel a request acts for: a channel-bound key always acts for its own channel (whatever the body
+    names); otherwise the channel the caller named, else `console` for a signed-in user and `api` for a key."""
+    if principal.channel_id is not None:
+        return get_sales_channel(uow, principal=principal, channel_id=principal.channel_id).code
+    return named or ("console" if principal.kind == "user" else "api")

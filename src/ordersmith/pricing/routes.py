@@ -148,11 +148,7 @@ def quote(body: QuoteIn, principal: Auth, request: Request) -> QuoteOut:
     """A cart in, the priced cart out, with every adjustment and its source. Prices come from the price lists,
     never from the caller. A channel's key always quotes as its own channel; staff may name one."""
     uow = unit_of_work(request)
-    channel = body.channel or "console"
-    if principal.channel_id is not None:
-        channel = sales_channels.get_sales_channel(
-            uow, principal=principal, channel_id=principal.channel_id
-        ).code
+    channel = sales_channels.acting_channel(uow, principal, body.channel)
     priced = service.quote(
         uow,
         request=service.QuoteRequest(
