@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.catalog import personalization, service, styles
 from ordersmith.catalog.schemas import (
+    BackorderableIn,
     AxisValueIn,
     DivisionIn,
     DivisionOut,
@@ -136,3 +137,11 @@ def add_axis_value(code: str, axis: str, body: AxisValueIn, principal: Auth, req
 def set_item_status(sku: str, body: ItemStatusIn, principal: Auth, request: Request) -> ItemOut:
     """Activate, deactivate or discontinue one item (for a style: one variant, leaving the others)."""
     return ItemOut.model_validate(service.set_item_status(unit_of_work(request), sku=sku, status=body.status))
+
+
+@router.put("/items/{sku}/backorderable", response_model=ItemOut, openapi_extra=requires("catalog:write"))
+def set_backorderable(sku: str, body: BackorderableIn, principal: Auth, request: Request) -> ItemOut:
+    """Allow orders to take more than is in stock (backorders, released as stock arrives), or stop it."""
+    return ItemOut.model_validate(
+        service.set_backorderable(unit_of_work(request), sku=sku, backorderable=body.backorderable)
+    )

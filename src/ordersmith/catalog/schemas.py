@@ -39,6 +39,7 @@ class ItemIn(Input):
     personalization_template: Annotated[str | None, Field(max_length=60, description="a template's code")] = (
         None
     )
+    backorderable: bool = Field(default=False, description="orders may take more than is in stock")
 
 
 class ItemOut(Output):
@@ -58,6 +59,7 @@ class ItemOut(Output):
     default_vendor_id: uuid.UUID | None
     variant: dict[str, str] | None
     personalization_template: str | None
+    backorderable: bool
     created_at: datetime
     updated_at: datetime
     version: int
@@ -185,3 +187,7 @@ class StyleOut(BaseModel):
 
 class ItemStatusIn(Input):
     status: ItemStatus
+
+
+class BackorderableIn(Input):
+    backorderable: bool

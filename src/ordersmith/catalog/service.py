@@ -59,6 +59,7 @@ class Item:
     divisions: list[str] = field(default_factory=list)
     variant: dict[str, str] | None = None
     personalization_template: str | None = None
+    backorderable: bool = False
 
     @property
     def keeps_stock(self) -> bool:
@@ -122,13 +123,13 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         tax_class=row.tax_class, weight_g=row.weight_g, length_mm=row.length_mm, width_mm=row.width_mm,
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
-        variant=row.variant, personalization_template=row.personalization_template,
+        variant=row.variant, personalization_template=row.personalization_template, backorderable=row.backorderable,
     )  # fmt: skip
 
 
 def _snapshot(item: Item) -> dict[str, Any]:
     return {"sku": item.sku, "name": item.name, "kind": item.kind, "status": item.status,
-            "divisions": item.divisions, "barcodes": item.barcodes}  # fmt: skip
+            "divisions": item.divisions, "barcodes": item.barcodes, "backorderable": item.backorderable}  # fmt: skip
 
 
 @use_case
@@ -152,6 +153,7 @@ def create_item(
     style_id: uuid.UUID | None = None,
     variant: dict[str, str] | None = None,
     personalization_template: str | None = None,
+    backorderable: bool = False,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
@@ -189,6 +191,7 @@ def create_item(
         kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
         height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
         style_id=style_id, variant=variant, personalization_template=personalization_template,
+        backorderable=backorderable,
     )  # fmt: skip
     uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
     for gtin in gtins:
@@ -274,6 +277,20 @@ def set_item_status(uow: UnitOfWork, *, sku: str, status: str) -> Item:
 
 
 @use_case
+def set_backorderable(uow: UnitOfWork, *, sku: str, backorderable: bool) -> Item:
+    """Allow (or stop) orders taking more of this item than is in stock; the rest waits for the next receipt."""
+    row = _row_by_sku(uow, sku)
+    if row.backorderable != backorderable:
+        row.backorderable = backorderable
+        row.version += 1
+        row.updated_at = uow.now()
+        uow.audit("item.backorderable_changed", object_type="item", object_id=str(row.id),
+                  before={"backorderable": not backorderable}, after={"backorderable": backorderable})  # fmt: skip
+        uow.emit("item.backorderable_changed", {"id": str(row.id), "sku": row.sku, "backorderable": backorderable})
+    return _item(uow, row)
+
+
+@use_case
 def set_default_vendor(uow: UnitOfWork, *, sku: str, vendor_id: uuid.UUID | None) -> None:
     """Record the vendor replenishment buys this item from (purchasing checks the vendor exists)."""
     row = _row_by_sku(uow, sku)
@@ -310,12 +327,15 @@ class SellingFacts:
     largest_dimension_mm: int
     personalization_template: str | None
     style: str | None
+    name: str = ""
+    backorderable: bool = False
 
 
 _SELLING_FACTS = (
     sa.select(_ITEMS.c.id, _ITEMS.c.sku, _ITEMS.c.sku_key, _ITEMS.c.kind, _ITEMS.c.status, _ITEMS.c.tax_class,
               _ITEMS.c.weight_g, _ITEMS.c.length_mm, _ITEMS.c.width_mm, _ITEMS.c.height_mm,
-              _ITEMS.c.personalization_template, StyleRow.__table__.c.code.label("style"))
+              _ITEMS.c.personalization_template, StyleRow.__table__.c.code.label("style"), _ITEMS.c.name,
+              _ITEMS.c.backorderable)
     .outerjoin(StyleRow.__table__, StyleRow.__table__.c.id == _ITEMS.c.style_id)
     .where(_ITEMS.c.sku_key.in_(sa.bindparam("keys", expanding=True)))
 )  # fmt: skip
@@ -329,7 +349,8 @@ def selling_facts(uow: UnitOfWork, *, skus: list[str]) -> dict[str, SellingFacts
         r.sku_key: SellingFacts(id=r.id, sku=r.sku, kind=r.kind, status=r.status, tax_class=r.tax_class,
                                 weight_g=r.weight_g or 0,
                                 largest_dimension_mm=max(r.length_mm or 0, r.width_mm or 0, r.height_mm or 0),
-                                personalization_template=r.personalization_template, style=r.style)
+                                personalization_template=r.personalization_template, style=r.style, name=r.name,
+                                backorderable=r.backorderable)
         for r in uow.execute_core(_SELLING_FACTS, {"keys": sorted(set(keys))})
     }  # fmt: skip
     for sku, key in zip(skus, keys, strict=True):

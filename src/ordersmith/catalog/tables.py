@@ -39,6 +39,8 @@ class ItemRow(Base):
     style_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("styles.id"), index=True)
     variant: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)  # e.g. {"size": "M", "colour": "Navy"}
     personalization_template: Mapped[str | None] = mapped_column(sa.String(60))  # a template's code
+    # May an order take more than is in stock (the rest waits for a receipt)? Off: such an order is refused.
+    backorderable: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)

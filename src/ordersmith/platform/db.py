@@ -202,6 +202,10 @@ class UnitOfWork:
     _depth: int = 0
     _locked: bool = False
     _events: list[Event] = field(default_factory=list)
+    # Outbox and audit rows wait here and are written at commit, one multi-row INSERT each: a use case that emits
+    # five events and three audit entries costs two statements, not eight. Nothing reads them back before commit.
+    _outbox_rows: list[dict[str, Any]] = field(default_factory=list)
+    _audit_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def session(self) -> Session:
@@ -232,7 +236,7 @@ class UnitOfWork:
             except BaseException:
                 self._release()
                 raise
-            self._events = []
+            self._events, self._outbox_rows, self._audit_rows = [], [], []
         self._depth += 1
         return self
 
@@ -250,6 +254,7 @@ class UnitOfWork:
         events, self._events = self._events, []
         try:
             if exc_type is None:
+                self._write_records()
                 session.commit()
             else:
                 session.rollback()
@@ -258,6 +263,16 @@ class UnitOfWork:
             self._release()
         if exc_type is None and events:
             self.db.committed(events)
+
+    def _write_records(self) -> None:
+        from ordersmith.platform.tables import AuditRow, OutboxRow
+
+        outbox, self._outbox_rows = self._outbox_rows, []
+        audit, self._audit_rows = self._audit_rows, []
+        if outbox:
+            self.execute_core(_insert_statement(OutboxRow), outbox)
+        if audit:
+            self.execute_core(_insert_statement(AuditRow), audit)
 
     def execute_core(
         self, statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -288,13 +303,9 @@ class UnitOfWork:
             raise
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
-        """Record an event in the outbox, in this transaction; it is delivered after commit."""
-        from ordersmith.platform.tables import OutboxRow
-
+        """Record an event in the outbox, in this transaction (written at commit); it is delivered after commit."""
         event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id())
-        # A Core INSERT: cheaper than an ORM object, and these rows are never read back in the transaction.
-        self.execute_core(
-            _insert_statement(OutboxRow),
+        self._outbox_rows.append(
             {
                 "id": event.id,
                 "type": event.type,
@@ -315,11 +326,9 @@ class UnitOfWork:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        """Append an audit row (actor, action, object, before/after, time, origin) in this transaction."""
-        from ordersmith.platform.tables import AuditRow
-
-        self.execute_core(
-            _insert_statement(AuditRow),
+        """Append an audit row (actor, action, object, before/after, time, origin) in this transaction (written at
+        commit, with the rest)."""
+        self._audit_rows.append(
             {
                 "id": new_id(),
                 "actor_kind": self.actor.kind,

@@ -16,6 +16,13 @@ from ordersmith.inventory.service._common import (
     Reservation,
     ReservationLine,
 )
+from ordersmith.inventory.service.allocated import (
+    AllocatedHold,
+    StalePlan,
+    StockPicture,
+    reserve_allocated,
+    stock_picture,
+)
 from ordersmith.inventory.service.levels import PoolSetting, configure_level
 from ordersmith.inventory.service.locations import create_location, get_location, list_locations
 from ordersmith.inventory.service.positions import LevelPosition, shipped_since, stock_positions
@@ -35,6 +42,11 @@ from ordersmith.inventory.service.stock import (
 )
 
 __all__ = [
+    "AllocatedHold",
+    "StalePlan",
+    "StockPicture",
+    "reserve_allocated",
+    "stock_picture",
     "Availability",
     "CountLine",
     "Discrepancy",
