@@ -7,6 +7,7 @@ from alembic import context
 import ordersmith.catalog.tables
 import ordersmith.customers.tables
 import ordersmith.inventory.tables
+import ordersmith.orders.tables
 import ordersmith.platform.tables
 import ordersmith.pricing.tables
 import ordersmith.purchasing.tables  # noqa: F401 - each import registers a context's tables

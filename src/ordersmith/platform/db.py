@@ -249,30 +249,40 @@ class UnitOfWork:
         self._depth -= 1
         if self._depth > 0:
             return
-        session, self._session = self._session, None
+        session = self._session
         assert session is not None
         events, self._events = self._events, []
         try:
             if exc_type is None:
-                self._write_records()
+                self._write_records(session)
                 session.commit()
             else:
                 session.rollback()
+        except BaseException:
+            session.rollback()
+            raise
         finally:
+            self._outbox_rows, self._audit_rows, self._session = [], [], None
             session.close()
             self._release()
         if exc_type is None and events:
             self.db.committed(events)
 
-    def _write_records(self) -> None:
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Where the pending events and audit rows stand: with `rewind`, undo those recorded inside a savepoint
+        that was rolled back."""
+        return len(self._events), len(self._outbox_rows), len(self._audit_rows)
+
+    def rewind(self, mark: tuple[int, int, int]) -> None:
+        del self._events[mark[0] :], self._outbox_rows[mark[1] :], self._audit_rows[mark[2] :]
+
+    def _write_records(self, session: Session) -> None:
         from ordersmith.platform.tables import AuditRow, OutboxRow
 
-        outbox, self._outbox_rows = self._outbox_rows, []
-        audit, self._audit_rows = self._audit_rows, []
-        if outbox:
-            self.execute_core(_insert_statement(OutboxRow), outbox)
-        if audit:
-            self.execute_core(_insert_statement(AuditRow), audit)
+        if self._outbox_rows:
+            session.connection().execute(_insert_statement(OutboxRow), self._outbox_rows)
+        if self._audit_rows:
+            session.connection().execute(_insert_statement(AuditRow), self._audit_rows)
 
     def execute_core(
         self, statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]] | None = None

@@ -141,6 +141,7 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
     for row in rows:
         event = Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
         handlers = [handler for pattern, handler in _subscribers if matches(event.type, pattern)]
+        mark = uow.checkpoint()
         try:
             if handlers or nats is not None:
                 # A savepoint per event only where something can fail: a failing handler's writes are undone
@@ -152,6 +153,7 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
                         nats.publish(event)
             dispatched.append(event)
         except Exception as exc:
+            uow.rewind(mark)  # what the failed handler recorded went with its savepoint
             attempts = row.attempts + 1
             error = f"{type(exc).__name__}: {exc}"[:1000]
             uow.execute_core(

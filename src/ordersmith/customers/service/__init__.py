@@ -7,11 +7,21 @@ event; an edit applies only at the version the editor read; the search keys alwa
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
 from ordersmith.customers.service.merging import Duplicate, find_duplicates, merge_customers
 from ordersmith.customers.service.privacy import anonymize_customer, export_customer
-from ordersmith.customers.service.records import create_customer, get_customer, update_customer
+from ordersmith.customers.service.records import (
+    BuyerFacts,
+    buyer_facts,
+    create_customer,
+    get_customer,
+    record_first_order,
+    update_customer,
+)
 from ordersmith.customers.service.search import SearchHit, search_customers
 from ordersmith.customers.service.timeline import TimelineEntry, add_note, timeline
 
 __all__ = [
+    "BuyerFacts",
+    "buyer_facts",
+    "record_first_order",
     "Address",
     "Customer",
     "Details",

@@ -4,6 +4,7 @@ customer someone else changed first is refused (412), never silently overwritten
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +20,10 @@ from ordersmith.customers.service._common import (
     _row,
     _write_contacts,
 )
-from ordersmith.customers.tables import CustomerNoteRow, CustomerRow
-from ordersmith.kernel.errors import PreconditionFailed, ValidationFailed
+from ordersmith.customers.tables import CustomerEmailRow, CustomerNoteRow, CustomerRow
+from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
 
@@ -135,3 +137,65 @@ def update_customer(uow: UnitOfWork, *, ref: str, changes: dict[str, Any], expec
               after={**_snapshot(after), "fields": sorted(changes)})  # fmt: skip
     uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": sorted(changes)})
     return after
+
+
+@dataclasses.dataclass(frozen=True)
+class BuyerFacts:
+    """What pricing and order capture need to know about a customer, read in one query."""
+
+    id: uuid.UUID
+    number: str
+    status: str  # prospect until the first order
+    customer_group: str
+    tax_exempt: bool  # as of today: an expired certificate no longer exempts
+    credit_limit: Money | None
+    currency: str
+    email: str  # the primary e-mail, "" when there is none
+    anonymized: bool
+
+
+_CUSTOMERS = CustomerRow.__table__
+_EMAILS = CustomerEmailRow.__table__
+_BUYER = (
+    sa.select(_CUSTOMERS.c.id, _CUSTOMERS.c.number, _CUSTOMERS.c.status, _CUSTOMERS.c.customer_group,
+              _CUSTOMERS.c.tax_exempt, _CUSTOMERS.c.tax_exempt_until, _CUSTOMERS.c.credit_limit_minor,
+              _CUSTOMERS.c.currency, _CUSTOMERS.c.merged_into_id, _CUSTOMERS.c.anonymized_at,
+              sa.select(_EMAILS.c.email).where(_EMAILS.c.customer_id == _CUSTOMERS.c.id)
+              .order_by(_EMAILS.c.is_primary.desc(), _EMAILS.c.email).limit(1).scalar_subquery().label("email"))
+)  # fmt: skip
+
+
+@use_case(readonly=True)
+def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
+    """The customer by id or number (a merged-away one: the customer it was merged into), in one light query.
+
+    Raises:
+        NotFound: no such customer.
+    """
+    try:
+        where = _CUSTOMERS.c.id == uuid.UUID(ref)
+    except ValueError:
+        where = _CUSTOMERS.c.number == ref.upper()
+    row = uow.execute_core(_BUYER.where(where)).first()
+    for _ in range(10):
+        if row is None or row.merged_into_id is None:
+            break
+        row = uow.execute_core(_BUYER.where(_CUSTOMERS.c.id == row.merged_into_id)).first()
+    if row is None:
+        raise NotFound(f"no customer {ref!r}")
+    today = uow.now().date()
+    exempt = row.tax_exempt and (row.tax_exempt_until is None or row.tax_exempt_until >= today)
+    limit = None if row.credit_limit_minor is None else Money.from_minor(row.credit_limit_minor, row.currency)
+    return BuyerFacts(id=row.id, number=row.number, status=row.status, customer_group=row.customer_group,
+                      tax_exempt=exempt, credit_limit=limit, currency=row.currency, email=row.email or "",
+                      anonymized=row.anonymized_at is not None)  # fmt: skip
+
+
+@use_case
+def record_first_order(uow: UnitOfWork, *, customer_id: uuid.UUID) -> None:
+    """A prospect who placed an order becomes a buyer (no change for one who already is)."""
+    uow.execute_core(
+        sa.update(_CUSTOMERS)  # type: ignore[arg-type]
+        .where(_CUSTOMERS.c.id == customer_id, _CUSTOMERS.c.status == "prospect")
+        .values(status="buyer", updated_at=uow.now())
+    )

@@ -50,6 +50,9 @@ class QuoteRequest:
     customer: str | None = None  # id or number: its group, tax exemption and first order
     customer_group: str = "retail"  # for an anonymous cart
     coupons: Sequence[str] = ()
+    # Already read by the caller (order capture): then the quote does not read them again.
+    buyer: customers.BuyerFacts | None = None
+    items: dict[str, catalog.SellingFacts] | None = None  # by upper-cased SKU
 
 
 def _money(minor: int | None, currency: str) -> Money | None:
@@ -248,15 +251,14 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
     if not request.lines:
         raise ValidationFailed.on("lines", "a cart needs at least one line")
     group, exempt, first_order, customer_id = request.customer_group, False, True, None
-    if request.customer is not None:
-        customer = customers.get_customer(uow, ref=request.customer)
-        group, customer_id = customer.customer_group, customer.id
-        exempt = customer.tax_exempt and (
-            customer.tax_exempt_until is None or customer.tax_exempt_until >= uow.now().date()
-        )
-        first_order = customer.status == "prospect"
+    buyer = request.buyer
+    if buyer is None and request.customer is not None:
+        buyer = customers.buyer_facts(uow, ref=request.customer)
+    if buyer is not None:
+        group, customer_id, exempt = buyer.customer_group, buyer.id, buyer.tax_exempt
+        first_order = buyer.status == "prospect"
     cart: list[rules.CartLine] = []
-    facts = catalog.selling_facts(uow, skus=[line.sku for line in request.lines])
+    facts = request.items or catalog.selling_facts(uow, skus=[line.sku for line in request.lines])
     items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
     templates: dict[str, catalog_rules.Template] = {}
     for n, (wanted, item) in enumerate(zip(request.lines, items, strict=True)):
@@ -360,7 +362,7 @@ def redeem_coupon(uow: UnitOfWork, *, code: str, key: str, customer: str | None 
             raise Conflict(f"redemption key {key!r} was used for coupon {existing.coupon_code}")
         uow.session.refresh(coupon)
         return Redemption(code, key, coupon.uses, coupon.max_uses)
-    customer_id = customers.get_customer(uow, ref=customer).id if customer else None
+    customer_id = customers.buyer_facts(uow, ref=customer).id if customer else None
     table = CouponRow.__table__
     # One conditional UPDATE counts the use and checks the global limit; its row lock makes the per-customer count
     # below see every earlier redemption of this coupon.
