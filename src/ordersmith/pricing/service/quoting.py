@@ -62,35 +62,54 @@ def _money(minor: int | None, currency: str) -> Money | None:
 OVERSIZE_MM = 1500  # any side longer than this ships as oversize
 
 
-def _price_lists(uow: UnitOfWork, currency: str, skus: dict[uuid.UUID, str]) -> list[rules.PriceList]:
+@dataclass(frozen=True)
+class _CachedList:
+    """A price list with every price it holds, keyed by item id (loaded with the rule set)."""
+
+    meta: rules.PriceList  # without prices
+    prices: dict[uuid.UUID, tuple[rules.PriceBreak, ...]]
+
+
+def _load_price_lists(uow: UnitOfWork, currency: str) -> list[_CachedList]:
     lists = list(
         uow.session.scalars(
             sa.select(PriceListRow).where(PriceListRow.currency == currency, PriceListRow.active.is_(True))
         )
     )
-    prices = uow.session.scalars(
-        sa.select(PriceListPriceRow).where(
-            PriceListPriceRow.price_list_id.in_([pl.id for pl in lists]),
-            PriceListPriceRow.item_id.in_(list(skus)),
-        )
-    )
-    by_list: dict[uuid.UUID, dict[str, list[rules.PriceBreak]]] = {}
-    for p in prices:
-        by_list.setdefault(p.price_list_id, {}).setdefault(skus[p.item_id], []).append(
-            rules.PriceBreak(p.min_quantity, Money.from_minor(p.unit_price_minor, currency))
+    by_list: dict[uuid.UUID, dict[uuid.UUID, list[rules.PriceBreak]]] = {}
+    for list_id, item_id, min_quantity, minor in uow.session.execute(
+        sa.select(PriceListPriceRow.price_list_id, PriceListPriceRow.item_id, PriceListPriceRow.min_quantity,
+                  PriceListPriceRow.unit_price_minor)
+        .where(PriceListPriceRow.price_list_id.in_([pl.id for pl in lists]))
+    ):  # fmt: skip
+        by_list.setdefault(list_id, {}).setdefault(item_id, []).append(
+            rules.PriceBreak(min_quantity, Money.from_minor(minor, currency))
         )
     return [
-        rules.PriceList(
-            code=pl.code,
-            currency=pl.currency,
-            priority=pl.priority,
-            prices={sku: tuple(b) for sku, b in by_list.get(pl.id, {}).items()},
-            customer_groups=frozenset(pl.customer_groups),
-            channels=frozenset(pl.channels),
-            starts_at=pl.starts_at,
-            ends_at=pl.ends_at,
+        _CachedList(
+            meta=rules.PriceList(
+                code=pl.code,
+                currency=pl.currency,
+                priority=pl.priority,
+                prices={},
+                customer_groups=frozenset(pl.customer_groups),
+                channels=frozenset(pl.channels),
+                starts_at=pl.starts_at,
+                ends_at=pl.ends_at,
+            ),
+            prices={item_id: tuple(b) for item_id, b in by_list.get(pl.id, {}).items()},
         )
         for pl in lists
+    ]
+
+
+def _price_lists(cached: list[_CachedList], skus: dict[uuid.UUID, str]) -> list[rules.PriceList]:
+    """The cached lists, each with the prices of this cart's items only."""
+    return [
+        dataclasses.replace(
+            c.meta, prices={sku: c.prices[item_id] for item_id, sku in skus.items() if item_id in c.prices}
+        )
+        for c in cached
     ]
 
 
@@ -123,13 +142,15 @@ def _promotion(row: PromotionRow, coupon: str | None) -> rules.Promotion:
 
 @dataclass(frozen=True)
 class _RuleSet:
-    """The promotions, shipping methods and tax rates of one currency, as of one version of the rules."""
+    """The price lists, promotions, shipping methods and tax rates of one currency, as of one version of the
+    rules (every change to them bumps the version)."""
 
     version: int
     automatic: list[rules.Promotion]
     by_id: dict[uuid.UUID, rules.Promotion]  # every promotion, for the coupons that unlock them
     methods: list[rules.ShippingMethod]
     rates: tuple[rules.TaxRate, ...]
+    price_lists: list[_CachedList]
 
 
 _RULE_SETS: dict[
@@ -189,6 +210,7 @@ def _rule_set(uow: UnitOfWork, currency: str) -> _RuleSet:
         by_id={p.id: _promotion(p, None) for p in rows},
         methods=methods,
         rates=rates,
+        price_lists=_load_price_lists(uow, currency),
     )
     rule_sets[currency] = fresh
     return fresh
@@ -323,7 +345,7 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
             context,
             cart,
             ship_tos,
-            _price_lists(uow, request.currency, {i.id: i.sku.upper() for i in items}),
+            _price_lists(rule_set.price_lists, {i.id: i.sku.upper() for i in items}),
             promotions,
             rule_set.methods,
             rule_set.rates,
