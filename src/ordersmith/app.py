@@ -21,6 +21,8 @@ from ordersmith.console import routes as console_routes
 from ordersmith.customers import routes as customer_routes
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
+from ordersmith.orders import jobs as order_jobs
+from ordersmith.orders import routes as order_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     housekeeping.register()
     inventory_jobs.register()
+    order_jobs.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(pricing_routes.router)
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
+    api.include_router(order_routes.router)
     app.include_router(api)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]

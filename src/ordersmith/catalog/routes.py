@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.catalog import personalization, service, styles
 from ordersmith.catalog.schemas import (
-    BackorderableIn,
     AxisValueIn,
+    BackorderableIn,
     DivisionIn,
     DivisionOut,
     ItemIn,

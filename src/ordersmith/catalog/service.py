@@ -260,6 +260,14 @@ def kit_components(uow: UnitOfWork, *, kit_id: uuid.UUID) -> list[tuple[ItemRef,
     return [(ItemRef(id=r.id, sku=r.sku, kind=r.kind), r.quantity) for r in rows]
 
 
+@use_case(readonly=True)
+def kits_containing(uow: UnitOfWork, *, item_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of the kits this item is a component of."""
+    return list(
+        uow.session.scalars(sa.select(KitComponentRow.kit_id).where(KitComponentRow.component_id == item_id))
+    )
+
+
 @use_case
 def set_item_status(uow: UnitOfWork, *, sku: str, status: str) -> Item:
     """Change an item's status, e.g. discontinue one variant of a style while the others sell on."""
@@ -286,7 +294,9 @@ def set_backorderable(uow: UnitOfWork, *, sku: str, backorderable: bool) -> Item
         row.updated_at = uow.now()
         uow.audit("item.backorderable_changed", object_type="item", object_id=str(row.id),
                   before={"backorderable": not backorderable}, after={"backorderable": backorderable})  # fmt: skip
-        uow.emit("item.backorderable_changed", {"id": str(row.id), "sku": row.sku, "backorderable": backorderable})
+        uow.emit(
+            "item.backorderable_changed", {"id": str(row.id), "sku": row.sku, "backorderable": backorderable}
+        )
     return _item(uow, row)
 
 

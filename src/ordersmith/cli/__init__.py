@@ -34,6 +34,7 @@ from ordersmith.cli._common import (
     users_app,
 )
 from ordersmith.inventory import jobs as inventory_jobs
+from ordersmith.orders import jobs as order_jobs
 from ordersmith.platform import housekeeping, identity, migrate
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.outbox import Relay
@@ -135,6 +136,7 @@ def worker() -> None:
     settings = _settings()
     housekeeping.register()
     inventory_jobs.register()
+    order_jobs.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db)
     stop = threading.Event()

@@ -19,7 +19,7 @@ DEMO_CHANNELS = [
     ("store-pos", "Stores (POS)", "pos", "store"),
 ]
 
-# What each demo channel's integration key may do (later issues add order scopes).
+# What each demo channel's integration key may do: its own channel's orders, and what placing them needs.
 CHANNEL_KEY_SCOPES = [
     "sales_channels:read",
     "events:read",
@@ -30,6 +30,9 @@ CHANNEL_KEY_SCOPES = [
     "customers:write",
     "pricing:quote",
     "pricing:redeem",
+    "orders:read",
+    "orders:write",
+    "returns:write",
 ]
 
 

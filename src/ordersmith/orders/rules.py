@@ -8,6 +8,8 @@ priority, then by when they were placed.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,8 +84,25 @@ class Hold:
     detail: str
 
 
-def holds(facts: OrderFacts, policy: HoldPolicy) -> list[Hold]:
-    """Every reason to hold this order (empty: release it)."""
+def holds(facts: OrderFacts, policy: HoldPolicy | None) -> list[Hold]:
+    """Every reason to hold this order (empty: release it). Without a policy the fraud rules are skipped (a
+    marketplace screens its own buyers); credit, address and personalization rules always apply."""
+    found: list[Hold] = []
+    if policy is not None:
+        found += _fraud(facts, policy)
+    if facts.on_account:
+        limit = facts.credit_limit
+        if limit is None or facts.open_balance + facts.total > limit:
+            found.append(Hold("credit_limit", f"on account: {facts.open_balance} owed + {facts.total} exceeds "
+                              f"{limit if limit is not None else 'no credit limit'}"))  # fmt: skip
+    for ref in facts.undeliverable:
+        found.append(Hold("undeliverable", f"ship-to {ref} cannot be delivered to"))
+    if facts.personalization_review:
+        found.append(Hold("personalization_review", "personalized text to be checked before production"))
+    return found
+
+
+def _fraud(facts: OrderFacts, policy: HoldPolicy) -> list[Hold]:
     found: list[Hold] = []
     foreign = [c for c in facts.ship_countries if facts.billing_country and c != facts.billing_country]
     if foreign and facts.total > policy.high_value:
@@ -104,15 +123,6 @@ def holds(facts: OrderFacts, policy: HoldPolicy) -> list[Hold]:
         found.append(
             Hold("fraud_first_order", f"first order of {facts.total} (limit {policy.first_order_limit})")
         )
-    if facts.on_account:
-        limit = facts.credit_limit
-        if limit is None or facts.open_balance + facts.total > limit:
-            found.append(Hold("credit_limit", f"on account: {facts.open_balance} owed + {facts.total} exceeds "
-                              f"{limit if limit is not None else 'no credit limit'}"))  # fmt: skip
-    for ref in facts.undeliverable:
-        found.append(Hold("undeliverable", f"ship-to {ref} cannot be delivered to"))
-    if facts.personalization_review:
-        found.append(Hold("personalization_review", "personalized text to be checked before production"))
     return found
 
 
@@ -219,3 +229,95 @@ def release_order(backorders: Sequence[Backorder], arrived: int) -> list[tuple[B
         given.append((backorder, take))
         arrived -= take
     return given
+
+
+# --- addresses --------------------------------------------------------------------------------------------------
+
+_POSTAL_PATTERNS = {
+    "US": r"\d{5}(-\d{4})?",
+    "CA": r"[A-Z]\d[A-Z] ?\d[A-Z]\d",
+    "GB": r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}",
+    "DE": r"\d{5}",
+    "FR": r"\d{5}",
+    "NL": r"\d{4} ?[A-Z]{2}",
+    "AU": r"\d{4}",
+}
+
+
+def address_problems(*, country: str, postal_code: str, line1: str, city: str) -> list[str]:
+    """Why a carrier could not deliver to this address (empty: it looks deliverable). Only what can be told from
+    the address itself: a missing street or city, a postal code in the wrong shape for its country."""
+    problems = []
+    if not line1.strip():
+        problems.append("no street address")
+    if not city.strip():
+        problems.append("no city")
+    pattern = _POSTAL_PATTERNS.get(country.upper())
+    if pattern is not None and not re.fullmatch(pattern, postal_code.strip().upper()):
+        problems.append(f"postal code {postal_code!r} is not a {country.upper()} postal code")
+    return problems
+
+
+def address_key(*, country: str, postal_code: str, line1: str) -> str:
+    """A stable key of a street address (case, spacing and punctuation folded) for the velocity rule."""
+    folded = " ".join(re.sub(r"[^a-z0-9 ]", " ", line1.lower()).split())
+    text = f"{country.upper()}|{postal_code.replace(' ', '').upper()}|{folded}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- returns ----------------------------------------------------------------------------------------------------
+
+RETURN_REASONS = ("changed_mind", "wrong_size", "damaged", "defective", "wrong_item", "late", "other")
+OUR_FAULT = frozenset(
+    {"damaged", "defective", "wrong_item"}
+)  # we refund shipping and charge no restocking fee
+
+
+@dataclass(frozen=True)
+class ReturnPolicy:
+    window: timedelta = timedelta(days=60)  # from the order's placing
+    restocking_fee_percent: int = 0  # of the item refund, when the return is not our fault
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    units: int  # being returned
+    charged_units: int  # of the line, still charged (ordered - cancelled)
+    net_minor: int  # the line's merchandise + surcharge - discount, still charged
+    tax_minor: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    items_minor: int
+    tax_minor: int
+    shipping_minor: int
+    fee_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.items_minor + self.tax_minor + self.shipping_minor - self.fee_minor
+
+
+def refund_due(
+    lines: Sequence[ReturnedLine], *, order_net_minor: int, shipping_minor: int, shipping_tax_minor: int,
+    policy: ReturnPolicy,
+) -> RefundDue:  # fmt: skip
+    """What returning these units gives back: each unit's share of its line's net and tax (the last units take
+    what is left, so shares add back to the line); shipping in proportion to the goods returned when the reason
+    is our fault; a restocking fee on the goods returned for any other reason."""
+    items = tax = ours = theirs = 0
+    for line in lines:
+        assert 0 < line.units <= line.charged_units
+        net = line.net_minor * line.units // line.charged_units
+        items += net
+        tax += line.tax_minor * line.units // line.charged_units
+        if line.reason in OUR_FAULT:
+            ours += net
+        else:
+            theirs += net
+    shipping = (shipping_minor + shipping_tax_minor) * ours // order_net_minor if order_net_minor > 0 else 0
+    fee = theirs * policy.restocking_fee_percent // 100
+    shipping = min(shipping, shipping_minor + shipping_tax_minor)
+    return RefundDue(items_minor=items, tax_minor=tax, shipping_minor=shipping, fee_minor=fee)

@@ -1,4 +1,5 @@
-"""Order tables: orders with their ship-tos, lines, allocations (one reservation each), holds and events; returns.
+"""Order tables: orders (their ship-tos inline), lines (their allocations inline, one reservation each), holds,
+events; returns.
 
 Money is integer minor units beside the order's currency. Every table owned by an order carries `order_id` in its
 primary key (Citus co-location). A line's quantities are guarded by CHECK constraints: what is reserved,
@@ -25,6 +26,8 @@ class OrderRow(Base):
         sa.Index("ix_orders_channel_placed", "channel", "placed_at"),
         sa.Index("ix_orders_customer", "customer_id", "placed_at"),
         sa.Index("ix_orders_placed", "placed_at"),
+        sa.Index("ix_orders_address_key", "address_key", "placed_at"),
+        sa.Index("ix_orders_card_key", "card_key", "placed_at"),
         sa.CheckConstraint("total_minor >= 0", name="ck_orders_total"),
     )
 
@@ -49,35 +52,20 @@ class OrderRow(Base):
     source_code: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     coupons: Mapped[list[str]] = mapped_column(sa.JSON)
     billing: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # address of the payer
-    payment: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # instructions (method, token, …): never a card number
+    payment: Mapped[dict[str, Any]] = mapped_column(
+        sa.JSON
+    )  # instructions (method, token, …): never a card number
     pricing: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # adjustments, promotions, rejected coupons
+    ship_tos: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # ref, address, method, shipping, its tax
     allocation: Mapped[list[str]] = mapped_column(sa.JSON)  # why each location was chosen
+    address_key: Mapped[str] = mapped_column(sa.String(64), default="")  # fraud velocity: the first ship-to
+    card_key: Mapped[str] = mapped_column(sa.String(64), default="")  # fraud velocity: the payment token
     priority: Mapped[int] = mapped_column(default=0)  # backorders: higher first
     exchange_for: Mapped[uuid.UUID | None]  # the order an exchange replaces goods of
     placed_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
-
-
-class OrderShipToRow(Base):
-    __tablename__ = "order_ship_tos"
-
-    order_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("orders.id", name="fk_order_ship_tos_order", ondelete="CASCADE"), primary_key=True
-    )
-    ref: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    line1: Mapped[str] = mapped_column(sa.String(200))
-    line2: Mapped[str] = mapped_column(sa.String(200), default="")
-    city: Mapped[str] = mapped_column(sa.String(100))
-    region: Mapped[str] = mapped_column(sa.String(100), default="")
-    postal_code: Mapped[str] = mapped_column(sa.String(20), default="")
-    country: Mapped[str] = mapped_column(sa.String(2))
-    phone: Mapped[str] = mapped_column(sa.String(40), default="")
-    method: Mapped[str] = mapped_column(sa.String(40))
-    shipping_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    shipping_tax_minor: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class OrderLineRow(Base):
@@ -124,24 +112,9 @@ class OrderLineRow(Base):
     shipped: Mapped[int] = mapped_column(default=0)
     returned: Mapped[int] = mapped_column(default=0)
     returnable: Mapped[bool] = mapped_column(default=True)  # personalized goods are not
-
-
-class OrderAllocationRow(Base):
-    """A part of a line held at one location: exactly one inventory reservation."""
-
-    __tablename__ = "order_allocations"
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_order_allocations_quantity"),)
-
-    order_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("orders.id", name="fk_order_allocations_order", ondelete="CASCADE"), primary_key=True
-    )
-    line_no: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    location: Mapped[str] = mapped_column(sa.String(40))
-    quantity: Mapped[int]
-    reservation_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    status: Mapped[str] = mapped_column(sa.String(20))  # active | released | shipped
-    created_at: Mapped[datetime]
+    # Where the held units are: [{"seq", "location", "quantity", "key" (the reservation), "status"}]; each part is
+    # one inventory reservation (active | released | shipped).
+    allocations: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
 
 
 class OrderHoldRow(Base):

@@ -40,6 +40,13 @@ SCOPES: dict[str, str] = {
     "purchasing:read": "read vendors, purchase orders and replenishment suggestions",
     "purchasing:write": "create vendors and purchase orders, send and receive them, set replenishment rules",
     "purchasing:approve": "approve and cancel purchase orders",
+    "orders:read": "read orders, their timeline and the hold queue (a channel key: its own channel's orders)",
+    "orders:write": "place, quote, edit and cancel orders (a channel key: its own channel's orders)",
+    "orders:hold": "put an order on hold",
+    "orders:release": "release or cancel held orders, correct addresses after release",
+    "orders:ship": "record shipments against orders",
+    "returns:write": "authorize returns (RMAs) and exchanges",
+    "returns:receive": "receive returned goods into a location",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -54,6 +61,7 @@ _READ_BASICS = {
     "inventory:read",
     "customers:read",
     "pricing:quote",
+    "orders:read",
 }
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
@@ -76,11 +84,35 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "customers:manage",
             "pricing:write",
             "pricing:redeem",
+            "orders:write",
+            "orders:hold",
+            "orders:release",
+            "orders:ship",
+            "returns:write",
+            "returns:receive",
         }
     ),
-    "agent": frozenset(_READ_BASICS | {"reservations:write", "customers:write", "pricing:redeem"}),
+    "agent": frozenset(
+        _READ_BASICS
+        | {
+            "reservations:write",
+            "customers:write",
+            "pricing:redeem",
+            "orders:write",
+            "orders:hold",
+            "returns:write",
+        }
+    ),
     "warehouse": frozenset(
-        _READ_BASICS | {"inventory:write", "reservations:write", "purchasing:read", "purchasing:write"}
+        _READ_BASICS
+        | {
+            "inventory:write",
+            "reservations:write",
+            "purchasing:read",
+            "purchasing:write",
+            "orders:ship",
+            "returns:receive",
+        }
     ),
     "accountant": frozenset(_READ_BASICS | {"purchasing:read"}),
     "marketing": frozenset(_READ_BASICS | {"pricing:write"}),

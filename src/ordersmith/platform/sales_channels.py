@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.access import Principal
@@ -159,3 +160,56 @@ def acting_channel(uow: UnitOfWork, principal: Principal, named: str | None = No
     if principal.channel_id is not None:
         return get_sales_channel(uow, principal=principal, channel_id=principal.channel_id).code
     return named or ("console" if principal.kind == "user" else "api")
+
+
+CHANNEL_CACHE_TTL = timedelta(seconds=30)
+
+
+def _cached_channel(
+    uow: UnitOfWork, key: str, load: Callable[[], SalesChannelRow | None]
+) -> SalesChannel | None:
+    """Channels change rarely and order intake asks for one on every request: a short-lived cache per database
+    (a renamed or deactivated channel takes effect within CHANNEL_CACHE_TTL)."""
+    cache: dict[str, tuple[datetime, SalesChannel | None]] = uow.db.caches.setdefault("sales_channels", {})
+    now = uow.now()
+    found = cache.get(key)
+    if found is not None and now - found[0] < CHANNEL_CACHE_TTL:
+        return found[1]
+    row = load()
+    channel = _channel(row) if row is not None else None
+    cache[key] = (now, channel)
+    return channel
+
+
+@use_case(readonly=True)
+def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -> SalesChannel:
+    """The active channel an order is written for. A channel-bound key writes only its own channel's orders
+    (naming another is refused: 403); staff and unbound keys must name one.
+
+    Raises:
+        Forbidden: a channel key named another channel.
+        ValidationFailed: no channel named (staff), an unknown or inactive channel (naming `channel`).
+    """
+    if principal.channel_id is not None:
+        bound = principal.channel_id
+        own = _cached_channel(uow, f"id:{bound}", lambda: uow.session.get(SalesChannelRow, bound))
+        if own is None:
+            raise Forbidden("this key's channel no longer exists")
+        if named is not None and named != own.code:
+            raise Forbidden(f"this key writes orders for channel {own.code} only")
+        channel = own
+    else:
+        if not named:
+            raise ValidationFailed.on("channel", "name the channel the order comes from")
+        code = named
+        found = _cached_channel(
+            uow,
+            f"code:{code}",
+            lambda: uow.session.scalar(sa.select(SalesChannelRow).where(SalesChannelRow.code == code)),
+        )
+        if found is None:
+            raise ValidationFailed.on("channel", f"no sales channel {named!r}")
+        channel = found
+    if not channel.active:
+        raise ValidationFailed.on("channel", f"channel {channel.code} is inactive")
+    return channel

@@ -19,10 +19,8 @@ from ordersmith.customers.service.search import SearchHit, search_customers
 from ordersmith.customers.service.timeline import TimelineEntry, add_note, timeline
 
 __all__ = [
-    "BuyerFacts",
-    "buyer_facts",
-    "record_first_order",
     "Address",
+    "BuyerFacts",
     "Customer",
     "Details",
     "Duplicate",
@@ -31,11 +29,13 @@ __all__ = [
     "TimelineEntry",
     "add_note",
     "anonymize_customer",
+    "buyer_facts",
     "create_customer",
     "export_customer",
     "find_duplicates",
     "get_customer",
     "merge_customers",
+    "record_first_order",
     "search_customers",
     "timeline",
     "update_customer",

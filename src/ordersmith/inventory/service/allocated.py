@@ -45,7 +45,9 @@ class StockPicture:
 
     division: str | None
     items: dict[str, catalog.ItemRef]  # by SKU key (upper case): the sellable items asked about
-    components: dict[str, list[tuple[catalog.ItemRef, int]]]  # SKU key -> stocked items and units per sellable
+    components: dict[
+        str, list[tuple[catalog.ItemRef, int]]
+    ]  # SKU key -> stocked items and units per sellable
     # stocked item -> its levels at every active location (those serving other divisions too: `stock.changed`
     # reports every division's figure)
     levels: dict[uuid.UUID, list[tuple[LocRef, rules.LevelView]]] = field(default_factory=dict)
@@ -66,7 +68,9 @@ class StockPicture:
             for loc in self.locations():
                 units = []
                 for component, per_unit in parts:
-                    view = next((v for lr, v in self.levels.get(component.id, []) if lr.code == loc.code), None)
+                    view = next(
+                        (v for lr, v in self.levels.get(component.id, []) if lr.code == loc.code), None
+                    )
                     units.append(view.available_to(self.division) // per_unit if view is not None else 0)
                 if units and min(units) > 0:
                     per_location.setdefault(loc.code, {})[key] = min(units)
@@ -157,7 +161,9 @@ def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence
         code = next(c for c, loc in locations.items() if loc.id == location_id)
         if got is None:
             for (done_item, done_location), done_units in taken:
-                uow.execute_core(_UNTAKE, {"b_item": done_item, "b_location": done_location, "b_take": done_units})
+                uow.execute_core(
+                    _UNTAKE, {"b_item": done_item, "b_location": done_location, "b_take": done_units}
+                )
             raise StalePlan(skus[item_id].sku, code)
         taken.append(((item_id, location_id), units))
         picture.levels[item_id] = [

@@ -53,6 +53,7 @@ class QuoteRequest:
     # Already read by the caller (order capture): then the quote does not read them again.
     buyer: customers.BuyerFacts | None = None
     items: dict[str, catalog.SellingFacts] | None = None  # by upper-cased SKU
+    redeemed: Sequence[str] = ()  # coupons this order already counted (re-pricing an order): never "used up"
 
 
 def _money(minor: int | None, currency: str) -> Money | None:
@@ -217,7 +218,11 @@ def _rule_set(uow: UnitOfWork, currency: str) -> _RuleSet:
 
 
 def _promotions(
-    uow: UnitOfWork, rule_set: _RuleSet, codes: Sequence[str], customer_id: uuid.UUID | None
+    uow: UnitOfWork,
+    rule_set: _RuleSet,
+    codes: Sequence[str],
+    customer_id: uuid.UUID | None,
+    redeemed: Sequence[str] = (),
 ) -> tuple[list[rules.Promotion], frozenset[str]]:
     """Automatic promotions, and those the entered coupon codes unlock; plus the coupons already used up (coupons
     and their counts are always read fresh: they change with every order)."""
@@ -243,7 +248,7 @@ def _promotions(
             and customer_id is not None
             and _used_by(uow, coupon.code, customer_id) >= coupon.per_customer_limit
         )
-        if used_up or mine_used_up:
+        if (used_up or mine_used_up) and coupon.code not in redeemed:
             exhausted.add(coupon.code)
         unlocked.append(dataclasses.replace(promotion, coupon=coupon.code))
     return rule_set.automatic + unlocked, frozenset(exhausted)
@@ -318,7 +323,7 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
             )
         )
     rule_set = _rule_set(uow, request.currency)
-    promotions, exhausted = _promotions(uow, rule_set, request.coupons, customer_id)
+    promotions, exhausted = _promotions(uow, rule_set, request.coupons, customer_id, request.redeemed)
     context = rules.Context(
         currency=request.currency,
         channel=request.channel,

@@ -1,0 +1,22 @@
+"""Orders' background work: releasing backorders as stock arrives (on `stock.changed`, through the outbox relay)
+and, as a safety net for events handled while an order was locked elsewhere, a sweep every few minutes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordersmith.orders import service
+from ordersmith.platform import jobs, outbox
+from ordersmith.platform.db import UnitOfWork
+
+
+def _sweep(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    service.release_all_backorders(uow)
+
+
+def register() -> None:
+    """Idempotent: safe to call once per app or worker start."""
+    outbox.unsubscribe(service.on_stock_changed)
+    outbox.subscribe("stock.changed", service.on_stock_changed)
+    jobs.register("orders.release_backorders", _sweep)
+    jobs.schedule("release-backorders", kind="orders.release_backorders", every_s=300)

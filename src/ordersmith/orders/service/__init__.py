@@ -1,0 +1,95 @@
+"""Order use cases: capture from every channel, holds, allocation and backorders, edits, cancellation, shipments,
+returns, and reading orders.
+
+Invariants: an order moves only along the transition table in `rules.py`, each move recorded as an order event;
+a line's reserved units are exactly its active inventory reservations; prices come from our pricing only; a
+refused request changes nothing.
+"""
+
+from ordersmith.orders.service._common import AllocationPart, Hold, Order, OrderLine, ShipTo
+from ordersmith.orders.service.allocating import (
+    on_stock_changed,
+    release_all_backorders,
+    release_backorders,
+)
+from ordersmith.orders.service.capture import (
+    AlreadyPlaced,
+    LineRequest,
+    NewCustomer,
+    OrderRequest,
+    PaymentRequest,
+    Placed,
+    ShipToRequest,
+    find_channel_order,
+    place_order,
+    quote_order,
+)
+from ordersmith.orders.service.changes import (
+    LineChange,
+    OrderChanges,
+    cancel_order,
+    edit_order,
+    hold_order,
+    record_shipment,
+    release_order,
+)
+from ordersmith.orders.service.queries import (
+    OrderSummary,
+    QueuedHold,
+    TimelineEntry,
+    get_order,
+    list_holds,
+    list_orders,
+    order_timeline,
+)
+from ordersmith.orders.service.returns import (
+    ReceivedLine,
+    Return,
+    ReturnLine,
+    ReturnLineRequest,
+    authorize_return,
+    get_return,
+    receive_return,
+)
+
+__all__ = [
+    "AllocationPart",
+    "AlreadyPlaced",
+    "Hold",
+    "LineChange",
+    "LineRequest",
+    "NewCustomer",
+    "Order",
+    "OrderChanges",
+    "OrderLine",
+    "OrderRequest",
+    "OrderSummary",
+    "PaymentRequest",
+    "Placed",
+    "QueuedHold",
+    "ReceivedLine",
+    "Return",
+    "ReturnLine",
+    "ReturnLineRequest",
+    "ShipTo",
+    "ShipToRequest",
+    "TimelineEntry",
+    "authorize_return",
+    "cancel_order",
+    "edit_order",
+    "find_channel_order",
+    "get_order",
+    "get_return",
+    "hold_order",
+    "list_holds",
+    "list_orders",
+    "on_stock_changed",
+    "order_timeline",
+    "place_order",
+    "quote_order",
+    "receive_return",
+    "record_shipment",
+    "release_all_backorders",
+    "release_backorders",
+    "release_order",
+]

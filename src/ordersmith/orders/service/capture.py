@@ -1,0 +1,702 @@
+"""Order capture: one path for every channel. Price through the pricing pipeline, check items and
+personalization, hold stock for every line (or backorder it), evaluate the hold rules, write the order — all in one
+transaction — and answer with the order.
+
+Invariants: prices and totals come from our pricing, never from the caller; a refused order leaves stock, coupons
+and orders as they were; a channel order is placed once, however often it is sent ((channel, external_id) is
+unique).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import personalization
+from ordersmith.catalog import rules as catalog_rules
+from ordersmith.catalog import service as catalog
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import FieldError, NotFound, OrdersmithError, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.orders import rules
+from ordersmith.orders.service._common import (
+    Order,
+    fulfillment_status,
+    load,
+    to_order,
+)
+from ordersmith.orders.service.allocating import Wanted, hold_stock
+from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.numbers import next_number
+from ordersmith.platform.sales_channels import SalesChannel
+from ordersmith.pricing import rules as pricing_rules
+from ordersmith.pricing import service as pricing
+
+PAYMENT_METHODS = ("card", "gift_card", "check", "on_account", "marketplace", "cash", "paypal")
+# Marketplaces screen their own buyers and a store sale is face to face: the fraud rules do not apply there.
+UNSCREENED_CHANNEL_KINDS = frozenset({"marketplace", "pos"})
+HOLD_POLICIES = {
+    "USD": rules.HoldPolicy(high_value=Money("750.00", "USD"), first_order_limit=Money("1500.00", "USD")),
+    "EUR": rules.HoldPolicy(high_value=Money("700.00", "EUR"), first_order_limit=Money("1400.00", "EUR")),
+    "GBP": rules.HoldPolicy(high_value=Money("600.00", "GBP"), first_order_limit=Money("1200.00", "GBP")),
+}
+ORDER_SERIES = "order"
+_CARD_NUMBER = re.compile(r"(?:\d[ -]?){13,19}")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    ship_to: str = "main"
+    personalization: dict[str, str] = field(default_factory=dict)
+    gift_message: str = ""
+
+
+@dataclass(frozen=True)
+class ShipToRequest:
+    ref: str
+    name: str
+    line1: str
+    city: str
+    country: str
+    method: str
+    line2: str = ""
+    region: str = ""
+    postal_code: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    method: str
+    amount: Money | None = None  # None: the rest of the total
+    token: str = ""  # a vault or gateway token, never a card number
+    reference: str = ""  # check number, marketplace settlement id, …
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    lines: Sequence[LineRequest]
+    ship_tos: Sequence[ShipToRequest]
+    customer: str | None = None  # id or number
+    new_customer: NewCustomer | None = None
+    email: str = ""
+    billing: dict[str, str] | None = None  # name, line1, line2, city, region, postal_code, country
+    source_code: str | None = None
+    coupons: Sequence[str] = ()
+    external_id: str | None = None
+    placed_at: datetime | None = None
+    payments: Sequence[PaymentRequest] = ()
+    priority: int = 0
+    release: bool = True  # False: keep it pending (editable) until someone releases it
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # False: this channel order existed already and is answered as it is
+
+
+# --- checking the request ---------------------------------------------------------------------------------------
+
+
+def _check_shape(request: OrderRequest) -> None:
+    if not request.lines:
+        raise ValidationFailed.on("lines", "an order needs at least one line")
+    if not request.ship_tos:
+        raise ValidationFailed.on("ship_tos", "an order needs at least one ship-to address")
+    refs = [s.ref for s in request.ship_tos]
+    if len(refs) != len(set(refs)):
+        raise ValidationFailed.on("ship_tos", "each ship-to needs its own ref")
+    for n, line in enumerate(request.lines):
+        if line.quantity <= 0:
+            raise ValidationFailed.on(f"lines.{n}.quantity", "must be greater than zero")
+        if line.ship_to not in refs:
+            raise ValidationFailed.on(f"lines.{n}.ship_to", f"no ship-to {line.ship_to!r} in this order")
+    if request.customer and request.new_customer:
+        raise ValidationFailed.on("customer", "give a customer or a new customer, not both")
+    for n, payment in enumerate(request.payments):
+        if payment.method not in PAYMENT_METHODS:
+            raise ValidationFailed.on(f"payments.{n}.method", f"must be one of {', '.join(PAYMENT_METHODS)}")
+        for name in ("token", "reference"):
+            if _CARD_NUMBER.search(getattr(payment, name)):
+                # A card number never enters an order: the vault tokenizes it first.
+                raise ValidationFailed.on(
+                    f"payments.{n}.{name}", "looks like a card number: send a vault token"
+                )
+
+
+def _items(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
+    """Every line's item facts in one query; an unknown SKU is a 422 naming its line."""
+    try:
+        return catalog.selling_facts(uow, skus=[line.sku for line in request.lines])
+    except NotFound:
+        for n, line in enumerate(request.lines):
+            try:
+                catalog.selling_facts(uow, skus=[line.sku])
+            except NotFound:
+                raise ValidationFailed.on(f"lines.{n}.sku", f"no item with SKU {line.sku!r}") from None
+        raise
+
+
+def _buyer(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> customers.BuyerFacts | None:
+    if request.customer:
+        try:
+            buyer = customers.buyer_facts(uow, ref=request.customer)
+        except NotFound:
+            raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
+        if buyer.anonymized:
+            raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
+        return buyer
+    if request.new_customer is not None:
+        new = request.new_customer
+        address = request.billing or {}
+        created = customers.create_customer(
+            uow,
+            details=customers.Details(
+                first_name=new.first_name,
+                last_name=new.last_name,
+                company=new.company,
+                kind="business" if new.company and not new.last_name else "consumer",
+                emails=[new.email] if new.email else [],
+                phones=[customers.Phone(new.phone)] if new.phone else [],
+                addresses=[
+                    customers.Address(
+                        kind="bill_to",
+                        line1=address["line1"],
+                        city=address.get("city", ""),
+                        country=address.get("country", "US"),
+                        name=address.get("name", ""),
+                        line2=address.get("line2", ""),
+                        region=address.get("region", ""),
+                        postal_code=address.get("postal_code", ""),
+                        is_default=True,
+                    )
+                ]
+                if address.get("line1")
+                else [],
+            ),
+            created_channel=channel.code,
+            source_code=request.source_code or "",
+        )
+        return customers.buyer_facts(uow, ref=str(created.id))
+    return None
+
+
+def _quote(
+    uow: UnitOfWork,
+    request: OrderRequest,
+    channel: SalesChannel,
+    buyer: customers.BuyerFacts | None,
+    items: dict[str, catalog.SellingFacts],
+) -> pricing_rules.Quote:
+    quote = pricing.quote(
+        uow,
+        request=pricing.QuoteRequest(
+            currency=channel.currency,
+            channel=channel.code,
+            division=channel.division,
+            lines=[
+                pricing.QuoteLine(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    ship_to=line.ship_to,
+                    personalization=dict(line.personalization),
+                )
+                for line in request.lines
+            ],
+            ship_tos=[
+                pricing_rules.ShipTo(
+                    ref=s.ref,
+                    country=s.country.upper(),
+                    method=s.method.lower(),
+                    region=s.region.upper(),
+                    postal_code=s.postal_code.upper(),
+                )
+                for s in request.ship_tos
+            ],
+            coupons=tuple(request.coupons),
+            buyer=buyer,
+            items=items,
+        ),
+    )
+    if quote.rejected_coupons:
+        codes = [c.upper() for c in request.coupons]
+        errors = [
+            FieldError(f"coupons.{codes.index(code) if code in codes else 0}", reason)
+            for code, reason in quote.rejected_coupons.items()
+        ]
+        raise ValidationFailed("a coupon cannot be used: " + ", ".join(quote.rejected_coupons), errors=errors)
+    return quote
+
+
+# --- capture ----------------------------------------------------------------------------------------------------
+
+
+def _insert_order_statement(dialect: str) -> sa.TextClause:
+    """INSERT the order unless (channel, external_id) exists, RETURNING its id and number. On PostgreSQL the
+    number comes from a sequence inside the same statement (no lock held until commit)."""
+    cache = _INSERTS.get(dialect)
+    if cache is not None:
+        return cache
+    table = OrderRow.__table__
+    names = [c.name for c in table.columns]  # names from our own table, never from input
+    values = [
+        "CAST(nextval('order_numbers') AS VARCHAR)"
+        if name == "number" and dialect == "postgresql"
+        else f":{name}"
+        for name in names
+    ]
+    columns, placeholders = ", ".join(f'"{n}"' for n in names), ", ".join(values)
+    sql = f"INSERT INTO orders ({columns}) VALUES ({placeholders}) "  # noqa: S608 - our own names; values are bound
+    statement = sa.text(
+        sql + 'ON CONFLICT ("channel", "external_id") DO NOTHING RETURNING id, number'
+    ).bindparams(
+        *(
+            sa.bindparam(c.name, type_=c.type)
+            for c in table.columns
+            if not (c.name == "number" and dialect == "postgresql")
+        )
+    )
+    _INSERTS[dialect] = statement
+    return statement
+
+
+_INSERTS: dict[str, sa.TextClause] = {}
+_INSERT_LINES = sa.insert(OrderLineRow.__table__)  # type: ignore[arg-type]
+_INSERT_HOLDS = sa.insert(OrderHoldRow.__table__)  # type: ignore[arg-type]
+_INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
+_VELOCITY = sa.select(
+    sa.func.count().filter(OrderRow.card_key == sa.bindparam("card")),
+    sa.func.count().filter(OrderRow.address_key == sa.bindparam("address")),
+).where(
+    OrderRow.placed_at >= sa.bindparam("since"),
+    sa.or_(OrderRow.card_key == sa.bindparam("card"), OrderRow.address_key == sa.bindparam("address")),
+)
+_OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0)).where(
+    OrderRow.customer_id == sa.bindparam("customer"),
+    OrderRow.status.not_in(("cancelled", "completed")),
+    OrderRow.payment_status == "pending",
+    OrderRow.card_key == "on_account",
+)
+
+
+def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Placed:
+    """Place an order from `channel`: priced by our pricing, stock held for every line (kits through their
+    components) or backordered where the item allows, hold rules applied — one transaction.
+
+    A channel order (with `external_id`) sent again — even concurrently — answers with the first order
+    (`created=False`) and changes nothing. Called inside an outer transaction (an Idempotency-Key's), a duplicate
+    raises `AlreadyPlaced` instead: the caller rolls back and answers with `find_channel_order`.
+
+    Raises:
+        ValidationFailed: unknown SKU, customer, ship-to or method; a quantity below 1; an item not for sale;
+            bad personalization; a coupon that cannot be used; a card number in the payment (each naming its
+            field).
+        InsufficientStock: a line without stock whose item cannot be backordered (409, naming the lines).
+        Conflict: `coupon_exhausted` — a coupon's limit was reached meanwhile.
+    """
+    _check_shape(request)
+    nested = uow.active
+    try:
+        return Placed(order=_place(uow, channel=channel, request=request), created=True)
+    except AlreadyPlaced:
+        if nested:
+            raise
+    except OrdersmithError:
+        # A duplicate that lost the race may fail on what the first one took (its stock, its coupon): if the
+        # channel order exists now, that order is the answer.
+        if request.external_id is None or nested:
+            raise
+        existing = find_channel_order(uow, channel=channel.code, external_id=request.external_id)
+        if existing is None:
+            raise
+        return Placed(order=existing, created=False)
+    found = find_channel_order(uow, channel=channel.code, external_id=request.external_id or "")
+    assert found is not None  # it made our INSERT do nothing, and orders are never deleted
+    return Placed(order=found, created=False)
+
+
+class AlreadyPlaced(Exception):
+    """This channel order exists already (another request placed it first)."""
+
+    def __init__(self, channel: str, external_id: str) -> None:
+        super().__init__(f"order {external_id} of {channel} exists")
+        self.channel, self.external_id = channel, external_id
+
+
+@use_case(readonly=True)
+def find_channel_order(uow: UnitOfWork, *, channel: str, external_id: str) -> Order | None:
+    """The order a channel sent under `external_id`, if it was placed."""
+    row = uow.session.scalar(
+        sa.select(OrderRow).where(OrderRow.channel == channel, OrderRow.external_id == external_id)
+    )
+    return load(uow, row) if row is not None else None
+
+
+@use_case
+def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Order:
+    now = uow.now()
+    facts = _items(uow, request)
+    buyer = _buyer(uow, request, channel)
+    quote = _quote(uow, request, channel, buyer, facts)
+    currency = channel.currency
+    order_id = new_id()
+    ship_tos = {s.ref: s for s in request.ship_tos}
+    line_items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
+    # Personalized goods: not returnable when the template says so, and free text is read by a person first.
+    review, non_returnable = False, set()
+    templates: dict[str, catalog_rules.Template] = {}
+    for n, (wanted, item) in enumerate(zip(request.lines, line_items, strict=True)):
+        if item.personalization_template:
+            template = templates.setdefault(
+                item.personalization_template,
+                personalization.get_template(uow, code=item.personalization_template),
+            )
+            if template.non_returnable:
+                non_returnable.add(n)
+            review = review or any(
+                f.kind == "text" and f.characters is None and wanted.personalization.get(f.name)
+                for f in template.fields
+            )
+    lines: list[OrderLineRow] = []
+    for n, (wanted, item, priced) in enumerate(zip(request.lines, line_items, quote.lines, strict=True)):
+        lines.append(
+            OrderLineRow(
+                order_id=order_id,
+                line_no=n + 1,
+                item_id=item.id,
+                sku=item.sku,
+                name=item.name,
+                quantity=wanted.quantity,
+                ship_to=wanted.ship_to,
+                personalization=dict(wanted.personalization),
+                gift_message=wanted.gift_message,
+                unit_price_minor=priced.unit_price.minor,
+                price_list=priced.price_list,
+                merchandise_minor=priced.merchandise.minor,
+                surcharge_minor=priced.surcharge.minor,
+                discount_minor=priced.discount.minor,
+                tax_minor=priced.tax.minor,
+                reserved=0,
+                backordered=0,
+                cancelled=0,
+                shipped=0,
+                returned=0,
+                returnable=n not in non_returnable,
+                allocations=[],
+            )
+        )
+    first = request.ship_tos[0]
+    card = next(
+        (p for p in request.payments if p.method in ("card", "gift_card", "paypal") and p.token), None
+    )
+    on_account = any(p.method == "on_account" for p in request.payments)
+    order = OrderRow(
+        id=order_id,
+        number="",
+        channel=channel.code,
+        division=channel.division,
+        external_id=request.external_id,
+        customer_id=buyer.id if buyer else None,
+        customer_number=buyer.number if buyer else None,
+        email=(request.email or (buyer.email if buyer else "")).strip().lower(),
+        status="pending",
+        payment_status="pending",
+        fulfillment_status="unallocated",
+        currency=currency,
+        merchandise_minor=quote.merchandise.minor,
+        surcharges_minor=quote.surcharges.minor,
+        discounts_minor=quote.discounts.minor,
+        shipping_minor=quote.shipping_total.minor,
+        tax_minor=quote.tax.minor,
+        total_minor=quote.total.minor,
+        source_code=request.source_code.upper() if request.source_code else None,
+        coupons=sorted({c.upper() for c in request.coupons}),
+        billing=dict(request.billing or {}),
+        payment={"instructions": [_payment(p) for p in request.payments]},
+        pricing=_explanation(quote),
+        ship_tos=[
+            {
+                **_ship_to(s),
+                "shipping_minor": quote.shipping.get(s.ref, Money.zero(currency)).minor,
+                "shipping_tax_minor": quote.shipping_tax.get(s.ref, Money.zero(currency)).minor,
+            }
+            for s in request.ship_tos
+        ],
+        allocation=[],
+        address_key=rules.address_key(
+            country=first.country, postal_code=first.postal_code, line1=first.line1
+        ),
+        card_key="on_account"
+        if on_account
+        else (hashlib.sha256(card.token.encode()).hexdigest()[:32] if card else ""),
+        priority=request.priority,
+        exchange_for=None,
+        placed_at=request.placed_at or now,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    # Stock: every stocked line (kits through their components) held in one batch, or backordered.
+    refs = {k: catalog.ItemRef(id=f.id, sku=f.sku, kind=f.kind) for k, f in facts.items()}
+    stocked = [
+        Wanted(line, line.quantity, item.backorderable)
+        for line, item in zip(lines, line_items, strict=True)
+        if item.kind == "kit" or refs[item.sku.upper()].keeps_stock
+    ]
+    outcome = hold_stock(uow, order=order, wanted=stocked, items=refs)
+    for line in lines:
+        line.backordered = outcome.backordered.get(line.line_no, 0)
+    order.allocation = outcome.explanation
+    order.fulfillment_status = fulfillment_status(lines)
+    # Holds.
+    found = _holds(uow, order, request, channel, buyer, quote, ship_tos, review, on_account)
+    order.status = "on_hold" if found else ("released" if request.release else "pending")
+    # Write: the order (claiming (channel, external_id) and its number), its lines, holds and events.
+    values = {c.name: getattr(order, c.key) for c in OrderRow.__table__.columns}
+    if uow.dialect != "postgresql":
+        order.number = str(100000 + next_number(uow, ORDER_SERIES))
+        values["number"] = order.number
+    else:
+        values.pop("number")
+    claimed = uow.execute_core(_insert_order_statement(uow.dialect), values).first()
+    if claimed is None:
+        raise AlreadyPlaced(channel.code, request.external_id or "")
+    order.number = claimed.number
+    uow.execute_core(
+        _INSERT_LINES,
+        [{c.name: getattr(line, c.key) for c in OrderLineRow.__table__.columns} for line in lines],
+    )
+    hold_rows = [
+        OrderHoldRow(
+            order_id=order.id,
+            id=new_id(),
+            reason=h.reason,
+            detail=h.detail[:500],
+            status="active",
+            placed_at=now,
+            placed_by="rules",
+            resolved_at=None,
+            resolved_by=None,
+            note="",
+        )
+        for h in found
+    ]
+    if hold_rows:
+        uow.execute_core(
+            _INSERT_HOLDS,
+            [{c.name: getattr(h, c.key) for c in OrderHoldRow.__table__.columns} for h in hold_rows],
+        )
+    for code in order.coupons:
+        pricing.redeem_coupon(
+            uow, code=code, key=f"order:{order.id}:{code}", customer=str(buyer.id) if buyer else None
+        )
+    if buyer is not None and buyer.status == "prospect":
+        customers.record_first_order(uow, customer_id=buyer.id)
+    _placed_events(uow, order, lines, found, outcome.backordered)
+    uow.audit(
+        "order.placed",
+        object_type="order",
+        object_id=str(order.id),
+        after={
+            "number": order.number,
+            "channel": order.channel,
+            "status": order.status,
+            "total_minor": order.total_minor,
+            "lines": len(lines),
+        },
+    )
+    return to_order(order, lines, hold_rows)
+
+
+def _placed_events(
+    uow: UnitOfWork,
+    order: OrderRow,
+    lines: list[OrderLineRow],
+    found: list[rules.Hold],
+    backordered: dict[int, int],
+) -> None:
+    base = {"order_id": str(order.id), "number": order.number, "channel": order.channel}
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            "order.placed",
+            {
+                "status": order.status,
+                "total": str(Money.from_minor(order.total_minor, order.currency)),
+                "currency": order.currency,
+                "customer_id": str(order.customer_id) if order.customer_id else None,
+                "source_code": order.source_code,
+                "external_id": order.external_id,
+                "lines": [
+                    {"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines
+                ],
+            },
+        ),
+    ]
+    if found:
+        events.append(("order.held", {"reasons": [h.reason for h in found]}))
+    elif order.status == "released":
+        events.append(("order.released", {"from": "pending", "to": "released"}))
+    if any(line.reserved for line in lines):
+        events.append(
+            (
+                "order.allocated",
+                {
+                    "explanation": order.allocation,
+                    "lines": [
+                        {"line": line.line_no, "locations": line.allocations}
+                        for line in lines
+                        if line.reserved
+                    ],
+                },
+            )
+        )
+    if backordered:
+        events.append(
+            ("order.backordered", {"lines": [{"line": n, "quantity": q} for n, q in backordered.items()]})
+        )
+    now = uow.now()
+    uow.execute_core(
+        _INSERT_EVENTS,
+        [
+            {
+                "order_id": order.id,
+                "id": new_id(),
+                "kind": kind,
+                "detail": detail,
+                "actor": uow.actor.label,
+                "at": now,
+            }
+            for kind, detail in events
+        ],
+    )
+    for kind, detail in events:
+        uow.emit(kind, {**base, **detail})
+
+
+def _holds(
+    uow: UnitOfWork,
+    order: OrderRow,
+    request: OrderRequest,
+    channel: SalesChannel,
+    buyer: customers.BuyerFacts | None,
+    quote: pricing_rules.Quote,
+    ship_tos: dict[str, ShipToRequest],
+    review: bool,
+    on_account: bool,
+) -> list[rules.Hold]:
+    policy = HOLD_POLICIES.get(order.currency)
+    undeliverable = tuple(
+        ref
+        for ref, s in ship_tos.items()
+        if rules.address_problems(country=s.country, postal_code=s.postal_code, line1=s.line1, city=s.city)
+    )
+    screened = channel.kind not in UNSCREENED_CHANNEL_KINDS and policy is not None
+    same_card = same_address = 0
+    if screened and policy is not None:
+        counts = uow.execute_core(
+            _VELOCITY,
+            {
+                "card": order.card_key or "-",
+                "address": order.address_key,
+                "since": uow.now() - policy.velocity_window,
+            },
+        ).first()
+        same_card, same_address = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    open_balance = Money.zero(order.currency)
+    if on_account and buyer is not None:
+        owed = uow.execute_core(_OPEN_ON_ACCOUNT, {"customer": buyer.id}).scalar() or 0
+        open_balance = Money.from_minor(int(owed), order.currency)
+    total = Money.from_minor(order.total_minor, order.currency)
+    facts = rules.OrderFacts(
+        total=total,
+        billing_country=(request.billing or {}).get("country", "").upper() or None,
+        ship_countries=tuple(s.country.upper() for s in ship_tos.values()),
+        first_order=buyer is None or buyer.status == "prospect",
+        on_account=on_account,
+        credit_limit=buyer.credit_limit
+        if buyer and buyer.credit_limit and buyer.credit_limit.currency == order.currency
+        else None,
+        open_balance=open_balance,
+        recent_orders_same_card=same_card if order.card_key and order.card_key != "on_account" else 0,
+        recent_orders_same_address=same_address,
+        undeliverable=undeliverable,
+        personalization_review=review,
+    )
+    # Without a policy for this currency, or on an unscreened channel, only the rules that are not about fraud.
+    return rules.holds(facts, policy if screened else None)
+
+
+def _payment(p: PaymentRequest) -> dict[str, Any]:
+    return {
+        "method": p.method,
+        "amount": str(p.amount.amount) if p.amount else None,
+        "token": p.token,
+        "reference": p.reference,
+    }
+
+
+def _ship_to(s: ShipToRequest) -> dict[str, str]:
+    return {
+        "ref": s.ref,
+        "name": s.name,
+        "line1": s.line1,
+        "line2": s.line2,
+        "city": s.city,
+        "region": s.region,
+        "postal_code": s.postal_code,
+        "country": s.country.upper(),
+        "phone": s.phone,
+        "method": s.method.lower(),
+    }
+
+
+def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
+    return {
+        "adjustments": [
+            {
+                "kind": a.kind,
+                "source": a.source,
+                "amount": str(a.amount.amount),
+                "line": a.line,
+                "ship_to": a.ship_to,
+                "note": a.note,
+            }
+            for a in quote.adjustments
+        ],
+        "applied_promotions": list(quote.applied_promotions),
+        "gifts": list(quote.gifts),
+    }
+
+
+@use_case(readonly=True)
+def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> pricing_rules.Quote:
+    """Price the same request without placing it: nothing is held, counted or written."""
+    _check_shape(request)
+    facts = _items(uow, request)
+    buyer = None
+    if request.customer:
+        try:
+            buyer = customers.buyer_facts(uow, ref=request.customer)
+        except NotFound:
+            raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
+    return _quote(uow, request, channel, buyer, facts)

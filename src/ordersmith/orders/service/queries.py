@@ -1,0 +1,164 @@
+"""Reading orders: one order, filtered pages of orders, the hold queue, an order's timeline."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.money import Money
+from ordersmith.kernel.pagination import Page
+from ordersmith.orders.service._common import Order, load, order_row
+from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderRow
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
+from ordersmith.platform.tables import AuditRow
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: uuid.UUID
+    number: str
+    channel: str
+    external_id: str | None
+    customer_number: str | None
+    status: str
+    payment_status: str
+    fulfillment_status: str
+    total: Money
+    source_code: str | None
+    placed_at: datetime
+
+
+def _summary(row: OrderRow) -> OrderSummary:
+    return OrderSummary(
+        id=row.id,
+        number=row.number,
+        channel=row.channel,
+        external_id=row.external_id,
+        customer_number=row.customer_number,
+        status=row.status,
+        payment_status=row.payment_status,
+        fulfillment_status=row.fulfillment_status,
+        total=Money.from_minor(row.total_minor, row.currency),
+        source_code=row.source_code,
+        placed_at=row.placed_at,
+    )
+
+
+@use_case(readonly=True)
+def get_order(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Order:
+    """The order by id or number, with its lines, ship-tos and holds. With `channel` (a channel-bound caller),
+    another channel's order answers NotFound, as if it did not exist."""
+    row = order_row(uow, ref)
+    if channel is not None and row.channel != channel:
+        from ordersmith.kernel.errors import NotFound
+
+        raise NotFound(f"no order {ref!r}")
+    return load(uow, row)
+
+
+@use_case(readonly=True)
+def list_orders(
+    uow: UnitOfWork,
+    *,
+    channel: str | None = None,
+    status: str | None = None,
+    customer: str | None = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+    source_code: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[OrderSummary]:
+    """Newest first, filtered by channel, status, customer (id or number), placing time range and source code."""
+    query = sa.select(OrderRow)
+    if channel:
+        query = query.where(OrderRow.channel == channel)
+    if status:
+        query = query.where(OrderRow.status == status)
+    if customer:
+        try:
+            query = query.where(OrderRow.customer_id == uuid.UUID(customer))
+        except ValueError:
+            query = query.where(OrderRow.customer_number == customer.upper())
+    if placed_from and placed_to and placed_from > placed_to:
+        raise ValidationFailed.on("placed_from", "must not be after placed_to")
+    if placed_from:
+        query = query.where(OrderRow.placed_at >= placed_from)
+    if placed_to:
+        query = query.where(OrderRow.placed_at < placed_to)
+    if source_code:
+        query = query.where(OrderRow.source_code == source_code.upper())
+    return keyset_page(
+        uow, query, keys=[OrderRow.id], to_item=_summary, cursor=cursor, limit=limit, descending=True
+    )
+
+
+@dataclass(frozen=True)
+class QueuedHold:
+    order_id: uuid.UUID
+    order_number: str
+    channel: str
+    total: Money
+    hold_id: uuid.UUID
+    reason: str
+    detail: str
+    placed_at: datetime
+
+
+@use_case(readonly=True)
+def list_holds(uow: UnitOfWork, *, reason: str | None = None, limit: int = 100) -> list[QueuedHold]:
+    """The hold queue: every active hold, oldest first (the order that has waited longest is worked first)."""
+    query = (
+        sa.select(OrderHoldRow, OrderRow.number, OrderRow.channel, OrderRow.total_minor, OrderRow.currency)
+        .join(OrderRow, OrderRow.id == OrderHoldRow.order_id)
+        .where(OrderHoldRow.status == "active")
+        .order_by(OrderHoldRow.placed_at, OrderHoldRow.id)
+        .limit(limit)
+    )
+    if reason:
+        query = query.where(OrderHoldRow.reason == reason)
+    return [
+        QueuedHold(
+            order_id=h.order_id,
+            order_number=number,
+            channel=channel,
+            total=Money.from_minor(total, currency),
+            hold_id=h.id,
+            reason=h.reason,
+            detail=h.detail,
+            placed_at=h.placed_at,
+        )
+        for h, number, channel, total, currency in uow.session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # the event's name, or the audited action
+    source: str  # event | audit
+    actor: str
+    detail: dict[str, Any]
+
+
+@use_case(readonly=True)
+def order_timeline(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> list[TimelineEntry]:
+    """The order's history, oldest first: its events and the audit entries written about it (and its returns)."""
+    order = get_order(uow, ref=ref, channel=channel)
+    events = [
+        TimelineEntry(at=e.at, kind=e.kind, source="event", actor=e.actor, detail=dict(e.detail))
+        for e in uow.session.scalars(sa.select(OrderEventRow).where(OrderEventRow.order_id == order.id))
+    ]
+    audits = [
+        TimelineEntry(at=a.at, kind=a.action, source="audit", actor=a.actor_label, detail=dict(a.after or {}))
+        for a in uow.session.scalars(
+            sa.select(AuditRow).where(AuditRow.object_type == "order", AuditRow.object_id == str(order.id))
+        )
+    ]
+    return sorted(events + audits, key=lambda e: (e.at, e.source != "event"))
