@@ -83,3 +83,76 @@ def sent_purchase_order(uow: UnitOfWork, *, vendor: str, location: str, lines: l
     po = purchasing.create_purchase_order(uow, vendor=vendor, location=location, lines=new_lines)
     purchasing.approve(uow, number=po.number)
     return purchasing.send(uow, number=po.number)
+
+
+ORDER_CHANNELS = [("web", "web", "web"), ("phone", "call_center", "catalog"), ("mail", "catalog", "catalog"),
+                  ("amazon", "marketplace", "web"), ("store-1", "pos", "store")]  # fmt: skip
+
+
+def make_order_shop(uow: UnitOfWork) -> None:
+    """What placing orders needs: five channels, two warehouses and a store, items (one backorderable, a kit, a
+    personalized one), a USD price list, ground shipping and California tax."""
+    from decimal import Decimal
+
+    from ordersmith.catalog import personalization
+    from ordersmith.catalog import service as catalog
+    from ordersmith.kernel.money import Money
+    from ordersmith.pricing import service as pricing
+
+    def usd(amount: str) -> Money:
+        return Money(Decimal(amount), "USD")
+
+    for code, kind, division in ORDER_CHANNELS:
+        sales_channels.create_sales_channel(
+            uow, code=code, name=code, kind=kind, division=division, currency="USD"
+        )
+    make_location(uow, code="EAST", priority=10)
+    make_location(uow, code="WEST", priority=20)
+    make_location(uow, code="STORE1", kind="store", division="store", priority=5)
+    personalization.create_template(uow, code="mono", name="Monogram", currency="USD", non_returnable=True, fields=[
+        {"name": "initials", "kind": "text", "label": "Initials", "required": True, "max_length": 3,
+         "characters": "monogram", "options": [], "surcharge": "5.00", "per_character": None}])  # fmt: skip
+    divisions = ["web", "catalog", "store"]
+    catalog.create_item(uow, sku="TEE", name="Tee", divisions=divisions, weight_g=200)
+    catalog.create_item(uow, sku="MUG", name="Mug", divisions=divisions, weight_g=400)
+    catalog.create_item(uow, sku="LAMP", name="Lamp", divisions=divisions, weight_g=2000, backorderable=True)
+    catalog.create_item(uow, sku="TOWEL", name="Towel", divisions=divisions, weight_g=300,
+                        personalization_template="mono")  # fmt: skip
+    catalog.create_item(uow, sku="SET", name="Tee and mug", kind="kit", divisions=divisions,
+                        components=[("TEE", 1), ("MUG", 2)])  # fmt: skip
+    pricing.create_price_list(uow, code="usd", name="Retail", currency="USD", prices=[
+        pricing.PriceEntry("TEE", usd("20.00")), pricing.PriceEntry("MUG", usd("10.00")),
+        pricing.PriceEntry("LAMP", usd("80.00")), pricing.PriceEntry("TOWEL", usd("15.00")),
+        pricing.PriceEntry("SET", usd("35.00"))])  # fmt: skip
+    pricing.create_shipping_method(uow, code="ground", name="Ground", kind="flat", flat=usd("5.00"))
+    pricing.create_tax_rate(uow, name="CA", country="US", region="CA", rate=Decimal("0.1"))
+    stock(uow, sku="TEE", location="EAST", quantity=10)
+    stock(uow, sku="TEE", location="WEST", quantity=10)
+    stock(uow, sku="MUG", location="WEST", quantity=20)
+    stock(uow, sku="LAMP", location="EAST", quantity=2)
+    stock(uow, sku="TOWEL", location="EAST", quantity=5)
+    stock(uow, sku="TEE", location="STORE1", quantity=3)
+
+
+def ship_to(ref: str = "main", **fields: str):
+    from ordersmith.orders import service as orders
+
+    address = {"name": "Ann Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
+               "postal_code": "94105", "country": "US", "method": "ground"} | fields  # fmt: skip
+    return orders.ShipToRequest(ref=ref, **address)
+
+
+def order_request(*lines: tuple[str, int], **fields: object):
+    """An order for (sku, quantity) lines to one Californian address."""
+    from ordersmith.orders import service as orders
+
+    values: dict[str, object] = {"lines": [orders.LineRequest(sku=sku, quantity=q) for sku, q in lines],
+                                 "ship_tos": [ship_to()]} | fields  # fmt: skip
+    return orders.OrderRequest(**values)  # type: ignore[arg-type]
+
+
+def channel(uow: UnitOfWork, code: str = "web") -> SalesChannel:
+    from ordersmith.platform.access import Principal
+
+    staff = Principal(kind="user", id=None, label="test", scopes=frozenset(SCOPES), role="admin")
+    return sales_channels.ordering_channel(uow, staff, code)

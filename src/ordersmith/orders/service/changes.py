@@ -162,8 +162,8 @@ def cancel_order(
         move(uow, row, "cancel", {"reason": reason.strip()})
     elif row.status not in ("pending", "on_hold", "released", "partially_shipped"):
         raise rules_illegal(row, "cancel lines")
+    _reprice_after_cut(row, rows, cuts)  # shares of what is still charged: before the units are cut
     released = _cut(uow, row, by_no, cuts)
-    _reprice_after_cut(row, rows, cuts)
     row.fulfillment_status = fulfillment_status(rows)
     row.version += 0 if row.status == "cancelled" else 1
     row.updated_at = uow.now()
@@ -255,7 +255,7 @@ def _reprice_after_cut(row: OrderRow, rows: list[OrderLineRow], cuts: dict[int, 
         row.discounts_minor -= share["discount"]
         row.tax_minor -= share["tax"]
         row.total_minor -= line_total_before - line_total_after
-    if all(r.quantity == r.cancelled for r in rows):
+    if all(r.quantity - r.cancelled - cuts.get(r.line_no, 0) == 0 for r in rows):
         row.total_minor -= row.shipping_minor  # nothing ships: no shipping is owed
         row.shipping_minor = 0
 

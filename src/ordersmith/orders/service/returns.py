@@ -232,6 +232,7 @@ def authorize_return(
         received_at=None,
     )
     uow.session.add(row)
+    uow.session.flush()  # the return before its lines (no ORM relationship orders them)
     return_lines = [
         ReturnLineRow(
             return_id=row.id,
