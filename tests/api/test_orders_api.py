@@ -38,7 +38,9 @@ def _tees(admin_db) -> int:  # type: ignore[no-untyped-def]
     return inventory.get_availability(admin_db, sku="TEE", division="web").available
 
 
-def test_a_channel_places_an_order_and_gets_it_back_priced_and_reserved(client: TestClient, keys, admin_db) -> None:
+def test_a_channel_places_an_order_and_gets_it_back_priced_and_reserved(
+    client: TestClient, keys, admin_db
+) -> None:
     # when the web shop's key posts an order
     order = _post(client, keys["web"], "/api/v1/orders", ORDER)
     # then it is the web channel's, priced with its explanation, each line held
@@ -46,13 +48,17 @@ def test_a_channel_places_an_order_and_gets_it_back_priced_and_reserved(client: 
     assert order["total"] == {"amount": "60.00", "currency": "USD"}  # 50 + 5 shipping + 10 % tax on goods
     assert {a["kind"] for a in order["pricing"]["adjustments"]} == {"price", "shipping", "tax"}
     assert [(line["sku"], line["state"], line["allocations"][0]["location"]) for line in order["lines"]] == [
-        ("TEE", "reserved", "WEST"), ("MUG", "reserved", "WEST")]
+        ("TEE", "reserved", "WEST"),
+        ("MUG", "reserved", "WEST"),
+    ]
     # and it reads back by number, with its ETag
     got = client.get(f"/api/v1/orders/{order['number']}", headers=bearer(keys["web"]))
     assert got.status_code == 200 and got.headers["ETag"] == '"1"' and got.json()["id"] == order["id"]
 
 
-def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(client: TestClient, keys, admin_db) -> None:
+def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(
+    client: TestClient, keys, admin_db
+) -> None:
     cases = [
         ({**ORDER, "lines": [{"sku": "NOPE", "quantity": 1}]}, "lines.0.sku"),
         ({**ORDER, "lines": [{"sku": "TEE", "quantity": 0}]}, "lines.0.quantity"),
@@ -85,13 +91,17 @@ def test_a_channel_order_sent_again_answers_with_the_first(client: TestClient, k
     assert again.status_code == 200 and again.json()["id"] == first["id"]
     # and with an Idempotency-Key the first response is replayed
     keyed = _post(client, keys["web"], "/api/v1/orders", ORDER, headers={"Idempotency-Key": "k-1"})
-    replay = client.post("/api/v1/orders", json=ORDER, headers=bearer(keys["web"]) | {"Idempotency-Key": "k-1"})
+    replay = client.post(
+        "/api/v1/orders", json=ORDER, headers=bearer(keys["web"]) | {"Idempotency-Key": "k-1"}
+    )
     assert replay.status_code == 201 and replay.json()["id"] == keyed["id"]
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert len(orders.list_orders(admin_db).items) == 2 and _tees(admin_db) == 16
 
 
-def test_a_channel_key_cannot_write_or_read_another_channels_orders(client: TestClient, keys, admin_db) -> None:
+def test_a_channel_key_cannot_write_or_read_another_channels_orders(
+    client: TestClient, keys, admin_db
+) -> None:
     # a web key naming the phone channel is refused, and nothing is written
     refused = client.post("/api/v1/orders", json={**ORDER, "channel": "phone"}, headers=bearer(keys["web"]))
     assert refused.status_code == 403
@@ -114,7 +124,9 @@ def test_holds_are_placed_by_agents_and_released_only_by_managers(client: TestCl
     order = _post(client, keys["phone"], "/api/v1/orders", ORDER)
     csrf = login(client, admin_db, role="agent")
     headers = {"X-CSRF-Token": csrf}
-    held = client.post(f"/api/v1/orders/{order['number']}/hold", json={"note": "check the address"}, headers=headers)
+    held = client.post(
+        f"/api/v1/orders/{order['number']}/hold", json={"note": "check the address"}, headers=headers
+    )
     assert held.status_code == 200 and held.json()["status"] == "on_hold"
     queue = client.get("/api/v1/holds", headers=headers).json()
     assert [(h["order_number"], h["reason"]) for h in queue] == [(order["number"], "manual")]
@@ -127,7 +139,9 @@ def test_holds_are_placed_by_agents_and_released_only_by_managers(client: TestCl
     # a manager can
     client.post("/api/v1/auth/logout", headers=headers)
     manager = {"X-CSRF-Token": login(client, admin_db, role="manager")}
-    released = client.post(f"/api/v1/orders/{order['number']}/release", json={"note": "verified"}, headers=manager)
+    released = client.post(
+        f"/api/v1/orders/{order['number']}/release", json={"note": "verified"}, headers=manager
+    )
     assert released.status_code == 200 and released.json()["status"] == "released"
 
 
@@ -152,7 +166,9 @@ def test_a_quote_prices_without_placing(client: TestClient, keys, admin_db) -> N
     assert orders.list_orders(admin_db).items == [] and _tees(admin_db) == 20
 
 
-def test_a_return_is_authorized_and_received_by_the_warehouse(client: TestClient, keys, admin_db, admin_key) -> None:
+def test_a_return_is_authorized_and_received_by_the_warehouse(
+    client: TestClient, keys, admin_db, admin_key
+) -> None:
     order = _post(client, keys["web"], "/api/v1/orders", ORDER)
     _post(client, admin_key, f"/api/v1/orders/{order['number']}/shipments", {}, expect=200)
     rma = _post(client, keys["web"], f"/api/v1/orders/{order['number']}/returns",
@@ -162,7 +178,9 @@ def test_a_return_is_authorized_and_received_by_the_warehouse(client: TestClient
     refused = client.post(f"/api/v1/returns/{rma['number']}/receive", json={"location": "EAST"},
                           headers=bearer(keys["web"]))  # fmt: skip
     assert refused.status_code == 403
-    received = _post(client, admin_key, f"/api/v1/returns/{rma['number']}/receive", {"location": "EAST"}, expect=200)
+    received = _post(
+        client, admin_key, f"/api/v1/returns/{rma['number']}/receive", {"location": "EAST"}, expect=200
+    )
     assert received["status"] == "received" and received["lines"][0]["disposition"] == "restock"
     timeline = client.get(f"/api/v1/orders/{order['number']}/timeline", headers=bearer(keys["web"])).json()
     assert "return.received" in [e["kind"] for e in timeline]

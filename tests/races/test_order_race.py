@@ -22,7 +22,10 @@ ADDRESS = {"name": "Buyer", "line1": "1 Market St", "city": "San Francisco", "re
 
 
 def _race(db_url: str, uow: UnitOfWork, tmp_path: Path, sku: str) -> list[int]:
-    keys = [make_api_key(uow, scopes=["orders:write"], channel=code, name=code).secret for code, _, _ in ORDER_CHANNELS]
+    keys = [
+        make_api_key(uow, scopes=["orders:write"], channel=code, name=code).secret
+        for code, _, _ in ORDER_CHANNELS
+    ]
     statuses: list[int] = []
     lock = threading.Lock()
     barrier = threading.Barrier(100)
@@ -59,7 +62,9 @@ def shop(uow: UnitOfWork) -> UnitOfWork:
     make_order_shop(uow)
     # ten units of a new item, at a warehouse every channel's division is served by
     for sku, backorderable in (("LAST", False), ("LAST-BO", True)):
-        catalog.create_item(uow, sku=sku, name=sku, divisions=["web", "catalog", "store"], backorderable=backorderable)
+        catalog.create_item(
+            uow, sku=sku, name=sku, divisions=["web", "catalog", "store"], backorderable=backorderable
+        )
         stock(uow, sku=sku, location="EAST", quantity=10)
     from decimal import Decimal
 
