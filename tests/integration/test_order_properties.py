@@ -117,10 +117,10 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
             if line is None:
                 return
             with contextlib.suppress(ValidationFailed):
-                rma = orders.authorize_return(self.uow, order_ref=order.number,
-                                              lines=[orders.ReturnLineRequest(line.line_no, 1, "changed_mind")])  # fmt: skip
-                orders.receive_return(self.uow, ref=rma.number, location="EAST",
-                                      lines=[orders.ReceivedLine(line.line_no, 1, "restock" if restock else "scrap")])  # fmt: skip
+                asked = [orders.ReturnLineRequest(line.line_no, 1, "changed_mind")]
+                rma = orders.authorize_return(self.uow, order_ref=order.number, lines=asked)
+                got = [orders.ReceivedLine(line.line_no, 1, "restock" if restock else "scrap")]
+                orders.receive_return(self.uow, ref=rma.number, location="EAST", lines=got)
 
         @rule(sku=st.sampled_from(("TEE", "MUG", "LAMP")), quantity=st.integers(1, 6))
         def stock_arrives(self, sku: str, quantity: int) -> None:
