@@ -9,7 +9,7 @@ import sys
 import sqlalchemy as sa
 
 from ordersmith.platform import identity
-from ordersmith.platform.db import Database, UnitOfWork
+from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
@@ -112,7 +112,7 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url},
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250"},
         check=False,
     )
     assert first.returncode == 0, first.stderr
@@ -124,12 +124,33 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url},
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250"},
         check=False,
     )
     assert second.returncode == 0 and "already there" in second.stdout
     assert (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow)) == counts
     _assert_demo_catalog(db)
+    _assert_demo_orders(db)
+
+
+def _assert_demo_orders(db: Database) -> None:
+    """A year of orders from every channel, through the order service: most shipped, some cancelled or
+    returned, the ledger still exact (make run loads 5,000; this test asks for 250)."""
+    from ordersmith.inventory import service as inventory
+    from ordersmith.orders.tables import OrderRow, ReturnRow
+
+    uow = db.unit_of_work(Actor.system("test"))
+    with uow:
+        by_channel = dict(
+            uow.session.execute(sa.select(OrderRow.channel, sa.func.count()).group_by(OrderRow.channel)).all()
+        )
+        statuses = set(uow.session.scalars(sa.select(OrderRow.status).distinct()))
+        oldest = uow.session.scalar(sa.select(sa.func.min(OrderRow.placed_at)))
+        returns = uow.session.scalar(sa.select(sa.func.count()).select_from(ReturnRow))
+    assert set(by_channel) == {"web", "call-center", "catalog-mail", "amazon-us", "store-pos"}
+    assert sum(by_channel.values()) >= 245 and {"shipped", "cancelled"} <= statuses and returns
+    assert oldest is not None and (uow.now() - oldest).days > 300
+    assert inventory.verify(uow) == []
 
 
 def _assert_demo_catalog(db: Database) -> None:

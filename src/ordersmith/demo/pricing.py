@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from ordersmith.catalog import service as catalog
 from ordersmith.demo._framework import DemoReport, loader
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
@@ -31,6 +32,20 @@ def _price_lists(uow: UnitOfWork) -> int:
     for vendor in purchasing.list_vendors(uow):
         for offer in purchasing.list_vendor_items(uow, vendor=vendor.code):
             costs.setdefault(offer.sku, offer.cost)
+    # A kit costs what its components cost: it sells for its components' retail, less 10 % (rounded to .99).
+    cursor = None
+    while True:
+        page = catalog.list_items(uow, limit=200, cursor=cursor)
+        for item in page.items:
+            if item.kind == "kit":
+                parts = catalog.kit_components(uow, kit_id=item.id)
+                if all(c.sku in costs for c, _ in parts):
+                    costs[item.sku] = Money(
+                        sum((costs[c.sku].amount * q for c, q in parts), Decimal(0)) * Decimal("0.9"), "USD"
+                    )
+        cursor = page.next_cursor
+        if cursor is None:
+            break
     retail, trade = [], []
     for sku, cost in sorted(costs.items()):
         price = _retail(cost)

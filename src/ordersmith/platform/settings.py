@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     sse_keepalive_s: float = 15.0
 
     demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))
+    demo_orders: int = Field(
+        default=5000, ge=0, description="orders `demo load` generates (a year of history)"
+    )
 
     @property
     def is_production(self) -> bool:

@@ -28,8 +28,10 @@ from ordersmith.inventory.service.locations import create_location, get_location
 from ordersmith.inventory.service.positions import LevelPosition, shipped_since, stock_positions
 from ordersmith.inventory.service.reservations import (
     consume,
+    consume_all,
     get_reservation,
     release,
+    release_all,
     release_expired,
     reserve,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "adjust_stock",
     "configure_level",
     "consume",
+    "consume_all",
     "create_location",
     "get_availability",
     "get_location",
@@ -65,6 +68,7 @@ __all__ = [
     "list_locations",
     "record_count",
     "release",
+    "release_all",
     "release_expired",
     "reserve",
     "reserve_allocated",

@@ -303,3 +303,72 @@ def release_expired(uow: UnitOfWork) -> int:
     for key in keys:
         _end(uow, key, "released")
     return len(keys)
+
+
+_END_MANY = (
+    sa.update(_RESERVATIONS)  # type: ignore[arg-type]
+    .where(_RESERVATIONS.c.key.in_(sa.bindparam("keys", expanding=True)), _RESERVATIONS.c.status == "active")
+    .values(status=sa.bindparam("b_status"), ended_at=sa.bindparam("b_now"))
+    .returning(_RESERVATIONS.c.id)
+)
+_SETTLE = (
+    sa.update(_LEVELS)  # type: ignore[arg-type]
+    .where(_LEVELS.c.item_id == sa.bindparam("b_item"), _LEVELS.c.location_id == sa.bindparam("b_location"))
+    .values(reserved=_LEVELS.c.reserved - sa.bindparam("b_units"),
+            on_hand=_LEVELS.c.on_hand + sa.bindparam("b_on_hand"), updated_at=sa.bindparam("b_now"))
+)  # fmt: skip
+
+
+def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
+    """End several reservations at once (an order's parts): one status flip guards them all, as `_end` does for
+    one; each level is then settled once, in the fixed (item, location) lock order."""
+    if not keys:
+        return
+    now = uow.now()
+    ended = [
+        r.id
+        for r in uow.execute_core(_END_MANY, {"keys": sorted(set(keys)), "b_status": status, "b_now": now})
+    ]
+    if len(ended) < len(set(keys)):
+        found = uow.session.execute(
+            sa.select(ReservationRow.key, ReservationRow.status).where(ReservationRow.key.in_(keys))
+        )
+        states: dict[str, str] = {key: state for key, state in found}
+        wrong = sorted(k for k in set(keys) if states.get(k) not in (status, "active"))
+        if wrong or len(states) < len(set(keys)):
+            missing = sorted(set(keys) - set(states))
+            if missing:
+                raise NotFound(f"no reservation {missing[0]!r}")
+            raise Conflict(f"reservation {wrong[0]!r} is already {states[wrong[0]]}")
+    if not ended:
+        return
+    lines = uow.session.execute(
+        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, sa.func.sum(ReservationLineRow.quantity))
+        .where(ReservationLineRow.reservation_id.in_(ended))
+        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id)
+        .order_by(ReservationLineRow.item_id, ReservationLineRow.location_id)
+    ).all()  # fmt: skip
+    factor = -1 if status == "consumed" else 0
+    uow.execute_core(_SETTLE, [{"b_item": i, "b_location": loc, "b_units": int(q), "b_on_hand": factor * int(q),
+                                "b_now": now} for i, loc, q in lines])  # fmt: skip
+    reason = "shipment" if status == "consumed" else "release"
+    uow.execute_core(_INSERT_MOVEMENTS, [
+        {"id": new_id(), "item_id": i, "location_id": loc, "on_hand_delta": factor * int(q), "reserved_delta": -int(q),
+         "reason": reason, "reference": keys[0] if len(keys) == 1 else f"{keys[0]} (+{len(keys) - 1})", "at": now,
+         "actor": uow.actor.label} for i, loc, q in lines])  # fmt: skip
+    uow.audit(f"stock.{status}", object_type="reservation", object_id=keys[0], after={"keys": sorted(keys)})
+    divisions = catalog.division_codes(uow)
+    for ref in catalog.item_refs(uow, ids=sorted({i for i, _, _ in lines})).values():
+        _stock_changed(uow, ref, None, divisions)
+
+
+@use_case
+def release_all(uow: UnitOfWork, *, keys: list[str]) -> None:
+    """Release several reservations in one go (e.g. an order's parts). Repeating it changes nothing."""
+    _end_many(uow, keys, "released")
+
+
+@use_case
+def consume_all(uow: UnitOfWork, *, keys: list[str]) -> None:
+    """Consume several reservations in one go (e.g. a shipment of an order's parts)."""
+    _end_many(uow, keys, "consumed")

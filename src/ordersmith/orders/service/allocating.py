@@ -150,6 +150,7 @@ def release_holds(uow: UnitOfWork, line: OrderLineRow, units: int | None = None)
     left = line.reserved if units is None else min(units, line.reserved)
     released = 0
     parts = [dict(p) for p in line.allocations]
+    keys: list[str] = []
     for part in sorted(parts, key=lambda p: -int(p["seq"])):
         if left == 0:
             break
@@ -157,10 +158,11 @@ def release_holds(uow: UnitOfWork, line: OrderLineRow, units: int | None = None)
             continue
         if part["quantity"] > left:
             break  # a reservation is released whole; a smaller cut keeps this part (rare: partial line cancels)
-        inventory.release(uow, key=part["key"])
+        keys.append(part["key"])
         part["status"] = "released"
         left -= part["quantity"]
         released += part["quantity"]
+    inventory.release_all(uow, keys=keys)
     line.allocations = parts
     line.reserved -= released
     return released

@@ -311,6 +311,7 @@ def record_shipment(
         line.quantity - line.cancelled - line.shipped - wanted.get(n, 0) for n, line in by_no.items()
     )
     move(uow, row, "ship_all" if open_after == 0 else "ship_part", {"lines": wanted, "tracking": tracking})
+    keys: list[str] = []
     for n, units in sorted(wanted.items()):
         line = by_no[n]
         left = units
@@ -323,12 +324,13 @@ def record_shipment(
                     f"lines.{n}",
                     f"ship a whole allocation: {part['quantity']} unit(s) from {part['location']}",
                 )
-            inventory.consume(uow, key=part["key"])
+            keys.append(part["key"])
             part["status"] = "shipped"
             left -= part["quantity"]
         line.allocations = parts
         line.reserved -= units
         line.shipped += units
+    inventory.consume_all(uow, keys=keys)
     row.fulfillment_status = fulfillment_status(rows)
     uow.audit(
         "order.shipped",
