@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,10 +78,21 @@ _ACTIVE_DIVISION_CODES = (
 )
 
 
+DIVISION_CACHE_TTL = timedelta(seconds=30)
+
+
 @use_case(readonly=True)
 def division_codes(uow: UnitOfWork) -> list[str]:
-    """The active divisions' codes, in one light query (hot paths: per-division availability)."""
-    return list(uow.execute_core(_ACTIVE_DIVISION_CODES).scalars())
+    """The active divisions' codes (hot paths: per-division availability in every `stock.changed`). Divisions
+    change rarely: a short-lived cache per database; this process's own changes clear it at once, another
+    process's take effect within DIVISION_CACHE_TTL."""
+    cached: tuple[datetime, list[str]] | None = uow.db.caches.get("catalog.divisions")
+    now = uow.now()
+    if cached is not None and timedelta(0) <= now - cached[0] < DIVISION_CACHE_TTL:
+        return list(cached[1])
+    codes = list(uow.execute_core(_ACTIVE_DIVISION_CODES).scalars())
+    uow.db.caches["catalog.divisions"] = (now, codes)
+    return list(codes)
 
 
 @use_case(readonly=True)
@@ -100,6 +111,7 @@ def create_division(uow: UnitOfWork, *, code: str, name: str) -> Division:
     uow.insert_unique(
         DivisionRow, DivisionRow(code=code, name=name.strip(), active=True), f"division {code!r} exists"
     )
+    uow.db.caches.pop("catalog.divisions", None)
     uow.audit("division.created", object_type="division", object_id=code, after={"name": name})
     return Division(code=code, name=name.strip(), active=True)
 

@@ -17,6 +17,6 @@ def _sweep(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 def register() -> None:
     """Idempotent: safe to call once per app or worker start."""
     outbox.unsubscribe(service.on_stock_changed)
-    outbox.subscribe("stock.changed", service.on_stock_changed)
+    outbox.subscribe("stock.changed", service.on_stock_changed, when=service.may_release_backorders)
     jobs.register("orders.release_backorders", _sweep)
     jobs.schedule("release-backorders", kind="orders.release_backorders", every_s=300)

@@ -16,21 +16,21 @@ from ordersmith.platform.tables import NumberSequenceRow
 _SEQUENCES = NumberSequenceRow.__table__
 
 
+def _upsert(dialect: str) -> sa.Executable:
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_SEQUENCES).values(name=sa.bindparam("series"), last_value=1)  # type: ignore[arg-type]
+    return statement.on_conflict_do_update(
+        index_elements=["name"], set_={"last_value": _SEQUENCES.c.last_value + 1}
+    ).returning(_SEQUENCES.c.last_value)
+
+
+_UPSERTS = {dialect: _upsert(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+
+
 def next_number(uow: UnitOfWork, series: str) -> int:
-    """The next value of `series` (1, 2, …): one atomic UPDATE … RETURNING, creating the series on first use."""
-    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
-    uow.execute_core(
-        insert(_SEQUENCES)  # type: ignore[arg-type]
-        .values(name=series, last_value=0)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    value = uow.execute_core(
-        sa.update(_SEQUENCES)  # type: ignore[arg-type]
-        .where(_SEQUENCES.c.name == series)
-        .values(last_value=_SEQUENCES.c.last_value + 1)
-        .returning(_SEQUENCES.c.last_value)
-    ).scalar_one()
-    return int(value)
+    """The next value of `series` (1, 2, …): one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING), which
+    also creates the series on first use."""
+    return int(uow.execute_core(_UPSERTS[uow.dialect], {"series": series}).scalar_one())
 
 
 _CURRENT = sa.select(_SEQUENCES.c.last_value).where(_SEQUENCES.c.name == sa.bindparam("series"))

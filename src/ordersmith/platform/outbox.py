@@ -29,19 +29,21 @@ from ordersmith.platform.tables import OutboxRow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Event], None]
-_subscribers: list[tuple[str, Handler]] = []
+Filter = Callable[[Event], bool]
+_subscribers: list[tuple[str, Handler, Filter | None]] = []
 
 
-def subscribe(pattern: str, handler: Handler) -> None:
+def subscribe(pattern: str, handler: Handler, *, when: Filter | None = None) -> None:
     """Run `handler(uow, event)` for each matching event, inside the relay's transaction for that event.
 
-    A handler that raises leaves the event undispatched; it is retried with back-off.
+    `when` (optional) looks at the event first: events it turns down cost the relay nothing (no savepoint, no
+    handler). A handler that raises leaves the event undispatched; it is retried with back-off.
     """
-    _subscribers.append((pattern, handler))
+    _subscribers.append((pattern, handler, when))
 
 
 def unsubscribe(handler: Handler) -> None:
-    _subscribers[:] = [(p, h) for p, h in _subscribers if h is not handler]
+    _subscribers[:] = [(p, h, w) for p, h, w in _subscribers if h is not handler]
 
 
 def to_event(row: OutboxRow) -> Event:
@@ -140,7 +142,11 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
     dispatched: list[Event] = []
     for row in rows:
         event = Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
-        handlers = [handler for pattern, handler in _subscribers if matches(event.type, pattern)]
+        handlers = [
+            handler
+            for pattern, handler, when in _subscribers
+            if matches(event.type, pattern) and (when is None or when(event))
+        ]
         mark = uow.checkpoint()
         try:
             if handlers or nats is not None:

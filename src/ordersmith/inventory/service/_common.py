@@ -222,8 +222,11 @@ def _stock_changed(
     item: catalog.ItemRef,
     levels: list[tuple[LocRef, rules.LevelView]] | None = None,
     divisions: list[str] | None = None,
+    cause: str = "adjustment",
 ) -> None:
-    """Emit `stock.changed` with the available units per division (from `levels` when the caller has them)."""
+    """Emit `stock.changed` with the available units per division (from `levels` when the caller has them) and
+    its `cause` (reserved, consumed, released, receipt, adjustment, transfer, count, …): a consumer waiting for
+    stock to appear can skip the causes that never add any (reserved, consumed)."""
     if levels is None:
         levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
     if divisions is None:
@@ -232,7 +235,9 @@ def _stock_changed(
         code: sum(view.available_to(code) for loc, view in levels if rules.serves(loc.division, code))
         for code in divisions
     }
-    uow.emit("stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division})
+    uow.emit(
+        "stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division, "cause": cause}
+    )
 
 
 def _stocked_item(uow: UnitOfWork, sku: str) -> catalog.ItemRef:

@@ -193,4 +193,4 @@ def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence
                                for h in holds], "division": picture.division})  # fmt: skip
     divisions = catalog.division_codes(uow)
     for item_id in sorted({item_id for (item_id, _), _ in taken}):
-        _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions)
+        _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions, cause="reserved")

@@ -88,5 +88,5 @@ def configure_level(
         after={"location": location, "safety_stock": safety_stock,
                "pools": [{"division": p.division, "ring_fence": p.ring_fence, "buffer": p.buffer} for p in pools]},
     )  # fmt: skip
-    _stock_changed(uow, item)
+    _stock_changed(uow, item, cause="level")
     return _availability(uow, item.sku, item.id, None)

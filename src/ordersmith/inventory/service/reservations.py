@@ -214,7 +214,7 @@ def reserve(
     )  # fmt: skip
     lines: list[ReservationLine] = []
     for component, taken, levels in held:
-        _stock_changed(uow, component, levels, divisions)
+        _stock_changed(uow, component, levels, divisions, cause="reserved")
         by_id = {loc.id: loc for loc, _ in levels}
         ordered = sorted(
             ((by_id[lid], q) for lid, q in taken.items()), key=lambda p: (p[0].priority, p[0].code)
@@ -269,7 +269,7 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
         )
     uow.audit(f"stock.{status}", object_type="reservation", object_id=key)
     for ref in catalog.item_refs(uow, ids=sorted({line.item_id for line in lines})).values():
-        _stock_changed(uow, ref)
+        _stock_changed(uow, ref, cause=status)
     uow.session.refresh(row)
     return _reservation(uow, row, sku)
 
@@ -359,7 +359,7 @@ def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
     uow.audit(f"stock.{status}", object_type="reservation", object_id=keys[0], after={"keys": sorted(keys)})
     divisions = catalog.division_codes(uow)
     for ref in catalog.item_refs(uow, ids=sorted({i for i, _, _ in lines})).values():
-        _stock_changed(uow, ref, None, divisions)
+        _stock_changed(uow, ref, None, divisions, cause=status)
 
 
 @use_case

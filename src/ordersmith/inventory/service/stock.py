@@ -79,7 +79,7 @@ def adjust_stock(
         object_id=str(item.id),
         after={"location": location, "quantity": quantity, "reason": reason, "on_hand": changed[0]},
     )
-    _stock_changed(uow, item)
+    _stock_changed(uow, item, cause=reason)
     return _availability(uow, item.sku, item.id, None)
 
 
@@ -121,7 +121,7 @@ def transfer_stock(
               reference=reference or f"{from_location}->{to_location}")  # fmt: skip
     uow.audit("stock.transferred", object_type="item", object_id=str(item.id),
               after={"from": from_location, "to": to_location, "quantity": quantity})  # fmt: skip
-    _stock_changed(uow, item)
+    _stock_changed(uow, item, cause="transfer")
     return _availability(uow, item.sku, item.id, None)
 
 
@@ -167,7 +167,7 @@ def record_count(
             )
             _move(uow, item_id=item.id, location_id=loc.id, on_hand=variance, reserved=0, reason="count",
                   reference=reference or f"count at {location}")  # fmt: skip
-            _stock_changed(uow, item)
+            _stock_changed(uow, item, cause="count")
         result.append(
             CountLine(sku=item.sku, counted=counted, on_hand_before=before.on_hand, variance=variance)
         )

@@ -8,6 +8,7 @@ refused request changes nothing.
 
 from ordersmith.orders.service._common import AllocationPart, Hold, Order, OrderLine, ShipTo
 from ordersmith.orders.service.allocating import (
+    may_release_backorders,
     on_stock_changed,
     release_all_backorders,
     release_backorders,
@@ -83,6 +84,7 @@ __all__ = [
     "hold_order",
     "list_holds",
     "list_orders",
+    "may_release_backorders",
     "on_stock_changed",
     "order_timeline",
     "place_order",

@@ -259,12 +259,22 @@ def _fill(uow: UnitOfWork, order_id: uuid.UUID, line_no: int) -> int:
     return got
 
 
+_NEVER_ADD_STOCK = frozenset({"reserved", "consumed"})  # causes of `stock.changed` that free no units
+
+
+def may_release_backorders(event: Event) -> bool:
+    """Whether a `stock.changed` event can free units for a backorder: some division has units available and
+    the change was not a reservation or a shipment (which only ever take units away)."""
+    available = event.payload.get("available") or {}
+    return event.payload.get("cause") not in _NEVER_ADD_STOCK and any(
+        units > 0 for units in available.values()
+    )
+
+
 def on_stock_changed(uow: UnitOfWork, event: Event) -> None:
     """Subscriber: stock became available somewhere — release what waits for it (cheap when nothing waits)."""
-    available = event.payload.get("available") or {}
-    if not any(units > 0 for units in available.values()):
-        return
-    release_backorders(uow, item_id=uuid.UUID(event.payload["item_id"]))
+    if may_release_backorders(event):
+        release_backorders(uow, item_id=uuid.UUID(event.payload["item_id"]))
 
 
 _BACKORDERED_ITEMS = sa.select(OrderLineRow.item_id).where(OrderLineRow.backordered > 0).distinct()
