@@ -430,3 +430,31 @@ def test_orders_are_listed_newest_first_with_filters(shop: UnitOfWork) -> None:
     assert [o.number for o in orders.list_orders(shop).items] == [b.number, a.number]
     assert [o.number for o in orders.list_orders(shop, channel="phone").items] == [b.number]
     assert [o.number for o in orders.list_orders(shop, source_code="FALL26").items] == [a.number]
+
+
+def test_hold_rules_run_again_when_an_order_changes(shop: UnitOfWork) -> None:
+    # given a pending order on account, well inside a 100 USD credit limit
+    buyer = customers.create_customer(shop, details=customers.Details(first_name="Cy", last_name="Trade",
+                                                                       credit_limit=usd("100.00"), status="buyer"),
+                                      created_channel="phone")  # fmt: skip
+    order = orders.place_order(shop, channel=channel(shop, "phone"), request=order_request(
+        ("TEE", 1), customer=buyer.number, payments=[orders.PaymentRequest(method="on_account")], release=False,
+    )).order  # fmt: skip
+    assert order.status == "pending" and order.holds == []
+    # when the agent makes it 5 tees (110 USD with shipping and tax)
+    more = orders.edit_order(
+        shop,
+        ref=order.number,
+        expected_version=order.version,
+        changes=orders.OrderChanges(lines=[orders.LineChange(line_no=1, quantity=5)]),
+    )
+    # then the credit rule holds it
+    assert more.status == "on_hold" and [h.reason for h in more.holds] == ["credit_limit"]
+    # and a postal code typed wrong adds the address hold
+    worse = orders.edit_order(
+        shop,
+        ref=order.number,
+        expected_version=more.version,
+        changes=orders.OrderChanges(ship_tos=[{"ref": "main", "postal_code": "9410"}]),
+    )
+    assert sorted(h.reason for h in worse.holds) == ["credit_limit", "undeliverable"]

@@ -97,3 +97,38 @@ def test_when_the_item_may_be_backordered_the_other_ninety_wait_for_stock(
     level = inventory.get_availability(shop, sku="LAST-BO")
     assert (level.on_hand, level.reserved) == (10, 10)
     assert inventory.verify(shop) == []
+
+
+def test_the_same_channel_order_posted_twenty_times_at_once_is_one_order(
+    db_url: str, shop: UnitOfWork, tmp_path: Path
+) -> None:
+    key = make_api_key(shop, scopes=["orders:write"], channel="amazon", name="amazon").secret
+    body = {"lines": [{"sku": "LAST", "quantity": 1}, {"sku": "MUG", "quantity": 2}], "ship_tos": [ADDRESS],
+            "external_id": "AMZ-DUP-1"}  # fmt: skip
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(20)
+
+    def send() -> None:
+        with httpx.Client(timeout=120) as client:
+            barrier.wait()
+            response = client.post(
+                f"{server.url}/api/v1/orders", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+        with lock:
+            answers.append((response.status_code, response.json().get("id", response.text)))
+
+    with running_server(db_url, tmp_path / "server.log") as server:
+        threads = [threading.Thread(target=send) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    statuses = sorted(code for code, _ in answers)
+    assert statuses == [200] * 19 + [201], answers
+    assert len({order_id for _, order_id in answers}) == 1
+    with shop:
+        assert shop.session.execute(sa.text("SELECT count(*) FROM orders")).scalar() == 1
+    assert inventory.get_availability(shop, sku="LAST").reserved == 1
+    assert inventory.get_availability(shop, sku="MUG").reserved == 2
+    assert inventory.verify(shop) == []

@@ -116,7 +116,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         return engine
     # No pre-ping (a dropped connection is retried by @use_case) and no rollback on return to the pool: every
     # unit of work ends its transaction itself, so both would only cost a round trip per checkout (ADR 0008).
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=20,
@@ -124,6 +124,11 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         pool_recycle=1800,
         pool_reset_on_return=None,
     )
+    # A multi-row INSERT (an order's lines, its events, the outbox rows at commit) as one `INSERT … VALUES (…),
+    # (…)` statement — one round trip — instead of psycopg's pipelined executemany, which waits on the server
+    # several times per call.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,7 @@ _VELOCITY = sa.select(
     OrderRow.placed_at >= sa.bindparam("since"),
     sa.or_(OrderRow.card_key == sa.bindparam("card"), OrderRow.address_key == sa.bindparam("address")),
 )
-_OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0)).where(
+OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0)).where(
     OrderRow.customer_id == sa.bindparam("customer"),
     OrderRow.status.not_in(("cancelled", "completed")),
     OrderRow.payment_status == "pending",
@@ -624,7 +624,7 @@ def _holds(
         same_card, same_address = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     open_balance = Money.zero(order.currency)
     if on_account and buyer is not None:
-        owed = uow.execute_core(_OPEN_ON_ACCOUNT, {"customer": buyer.id}).scalar() or 0
+        owed = uow.execute_core(OPEN_ON_ACCOUNT, {"customer": buyer.id}).scalar() or 0
         open_balance = Money.from_minor(int(owed), order.currency)
     total = Money.from_minor(order.total_minor, order.currency)
     facts = rules.OrderFacts(

@@ -433,9 +433,59 @@ def edit_order(
             before=before,
             after={"ship_tos": [c.get("ref") for c in changes.ship_tos]},
         )
+        _recheck_holds(uow, row, rows)
         uow.session.flush()
         return load(uow, row)
     return _edit_lines(uow, row, rows, ship_tos, changes, before)
+
+
+def _recheck_holds(uow: UnitOfWork, row: OrderRow, rows: list[OrderLineRow]) -> None:
+    """Evaluate the hold rules again after a change: an address that cannot be delivered to, a total beyond the
+    credit limit, personalized text to check. A reason not already holding the order holds it (the fraud rules
+    ran at capture and are not run again)."""
+    from ordersmith.customers import service as customers
+    from ordersmith.orders.service.capture import OPEN_ON_ACCOUNT
+
+    on_account = row.card_key == "on_account"
+    buyer = customers.buyer_facts(uow, ref=str(row.customer_id)) if row.customer_id else None
+    open_balance = Money.zero(row.currency)
+    if on_account and buyer is not None:
+        owed = int(uow.execute_core(OPEN_ON_ACCOUNT, {"customer": buyer.id}).scalar() or 0)
+        open_balance = Money.from_minor(
+            owed - row.total_minor, row.currency
+        )  # this order's old total is in it
+    limit = (
+        buyer.credit_limit
+        if buyer and buyer.credit_limit and buyer.credit_limit.currency == row.currency
+        else None
+    )
+    facts = rules.OrderFacts(
+        total=Money.from_minor(row.total_minor, row.currency),
+        billing_country=(row.billing or {}).get("country", "").upper() or None,
+        ship_countries=tuple(s["country"] for s in row.ship_tos),
+        first_order=False,
+        on_account=on_account,
+        credit_limit=limit,
+        open_balance=open_balance,
+        recent_orders_same_card=0,
+        recent_orders_same_address=0,
+        undeliverable=tuple(
+            s["ref"] for s in row.ship_tos
+            if rules.address_problems(country=s["country"], postal_code=s.get("postal_code", ""), line1=s["line1"],
+                                      city=s["city"])
+        ),
+        personalization_review=False,
+    )  # fmt: skip
+    active = {h.reason for h in holds_of(uow, row.id) if h.status == "active"}
+    new = [h for h in rules.holds(facts, None) if h.reason not in active]
+    if not new:
+        return
+    if row.status != "on_hold":
+        move(uow, row, "hold", {"reasons": [h.reason for h in new]})
+    for hold in new:
+        uow.session.add(OrderHoldRow(order_id=row.id, id=new_id(), reason=hold.reason, detail=hold.detail[:500],
+                                     status="active", placed_at=uow.now(), placed_by="rules", resolved_at=None,
+                                     resolved_by=None, note=""))  # fmt: skip
 
 
 def _address_only(row: OrderRow, changes: OrderChanges) -> bool:
@@ -637,5 +687,7 @@ def _edit_lines(
         },
     )
     uow.audit("order.changed", object_type="order", object_id=str(row.id), before=before, after=after)
+    uow.session.flush()
+    _recheck_holds(uow, row, all_rows)
     uow.session.flush()
     return to_order(row, all_rows, holds_of(uow, row.id))
