@@ -61,8 +61,8 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/ordersmith db upgrade
 	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/alembic check
 
-pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser)
-	$(BIN)/pytest
+pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on two workers
+	$(BIN)/pytest -n 2
 
 test: lint types imports migrations-check pytest ## Everything CI runs
 

@@ -151,6 +151,7 @@ def update_sales_channel(
         after=_snapshot(row),
     )
     uow.emit("sales_channel.updated", {"id": str(row.id), **_snapshot(row)})
+    uow.db.caches.pop("sales_channels", None)  # this process sees the change at once; others within the TTL
     return _channel(row)
 
 
@@ -165,23 +166,35 @@ def acting_channel(uow: UnitOfWork, principal: Principal, named: str | None = No
 CHANNEL_CACHE_TTL = timedelta(seconds=30)
 
 
+@use_case(readonly=True)
+def _load_channel(
+    uow: UnitOfWork, *, channel_id: uuid.UUID | None = None, code: str | None = None
+) -> SalesChannel | None:
+    query = sa.select(SalesChannelRow)
+    query = (
+        query.where(SalesChannelRow.id == channel_id)
+        if channel_id
+        else query.where(SalesChannelRow.code == code)
+    )
+    row = uow.session.scalar(query)
+    return _channel(row) if row is not None else None
+
+
 def _cached_channel(
-    uow: UnitOfWork, key: str, load: Callable[[], SalesChannelRow | None]
+    uow: UnitOfWork, key: str, load: Callable[[], SalesChannel | None]
 ) -> SalesChannel | None:
     """Channels change rarely and order intake asks for one on every request: a short-lived cache per database
-    (a renamed or deactivated channel takes effect within CHANNEL_CACHE_TTL)."""
+    (a renamed or deactivated channel takes effect within CHANNEL_CACHE_TTL). A hit opens no transaction."""
     cache: dict[str, tuple[datetime, SalesChannel | None]] = uow.db.caches.setdefault("sales_channels", {})
     now = uow.now()
     found = cache.get(key)
-    if found is not None and now - found[0] < CHANNEL_CACHE_TTL:
+    if found is not None and timedelta(0) <= now - found[0] < CHANNEL_CACHE_TTL:
         return found[1]
-    row = load()
-    channel = _channel(row) if row is not None else None
+    channel = load()
     cache[key] = (now, channel)
     return channel
 
 
-@use_case(readonly=True)
 def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -> SalesChannel:
     """The active channel an order is written for. A channel-bound key writes only its own channel's orders
     (naming another is refused: 403); staff and unbound keys must name one.
@@ -192,7 +205,7 @@ def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -
     """
     if principal.channel_id is not None:
         bound = principal.channel_id
-        own = _cached_channel(uow, f"id:{bound}", lambda: uow.session.get(SalesChannelRow, bound))
+        own = _cached_channel(uow, f"id:{bound}", lambda: _load_channel(uow, channel_id=bound))
         if own is None:
             raise Forbidden("this key's channel no longer exists")
         if named is not None and named != own.code:
@@ -202,11 +215,7 @@ def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -
         if not named:
             raise ValidationFailed.on("channel", "name the channel the order comes from")
         code = named
-        found = _cached_channel(
-            uow,
-            f"code:{code}",
-            lambda: uow.session.scalar(sa.select(SalesChannelRow).where(SalesChannelRow.code == code)),
-        )
+        found = _cached_channel(uow, f"code:{code}", lambda: _load_channel(uow, code=code))
         if found is None:
             raise ValidationFailed.on("channel", f"no sales channel {named!r}")
         channel = found
