@@ -458,3 +458,25 @@ def test_hold_rules_run_again_when_an_order_changes(shop: UnitOfWork) -> None:
         changes=orders.OrderChanges(ship_tos=[{"ref": "main", "postal_code": "9410"}]),
     )
     assert sorted(h.reason for h in worse.holds) == ["credit_limit", "undeliverable"]
+
+
+def test_a_merged_customers_orders_follow_to_the_survivor(shop: UnitOfWork) -> None:
+    keep = customers.create_customer(shop, details=customers.Details(first_name="Ann", last_name="Lee"),
+                                     created_channel="web")  # fmt: skip
+    gone = customers.create_customer(shop, details=customers.Details(first_name="Anne", last_name="Lee"),
+                                     created_channel="phone")  # fmt: skip
+    order = orders.place_order(
+        shop, channel=channel(shop), request=order_request(("MUG", 1), customer=gone.number)
+    )
+    customers.merge_customers(shop, survivor=keep.number, merged=gone.number)
+    # the relay hands customer.merged to the orders subscriber
+    from ordersmith.platform import outbox
+
+    outbox.subscribe("customer.merged", orders.on_customer_merged)
+    try:
+        outbox.dispatch_pending(shop)
+    finally:
+        outbox.unsubscribe(orders.on_customer_merged)
+    moved = orders.get_order(shop, ref=order.order.number)
+    assert (moved.customer_id, moved.customer_number) == (keep.id, keep.number)
+    assert [o.number for o in orders.list_orders(shop, customer=keep.number).items] == [order.order.number]

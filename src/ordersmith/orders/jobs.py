@@ -1,5 +1,5 @@
 """Orders' background work: releasing backorders as stock arrives (on `stock.changed`, through the outbox relay)
-and, as a safety net for events handled while an order was locked elsewhere, a sweep every few minutes."""
+and, as a safety net, a sweep every few minutes; moving a merged customer's orders to the survivor."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def _sweep(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 def register() -> None:
     """Idempotent: safe to call once per app or worker start."""
     outbox.unsubscribe(service.on_stock_changed)
+    outbox.unsubscribe(service.on_customer_merged)
+    outbox.subscribe("customer.merged", service.on_customer_merged)
     outbox.subscribe("stock.changed", service.on_stock_changed, when=service.may_release_backorders)
     jobs.register("orders.release_backorders", _sweep)
     jobs.schedule("release-backorders", kind="orders.release_backorders", every_s=300)

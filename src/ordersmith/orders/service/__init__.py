@@ -41,6 +41,8 @@ from ordersmith.orders.service.queries import (
     get_order,
     list_holds,
     list_orders,
+    move_orders_to_survivor,
+    on_customer_merged,
     order_timeline,
 )
 from ordersmith.orders.service.returns import (
@@ -85,6 +87,8 @@ __all__ = [
     "list_holds",
     "list_orders",
     "may_release_backorders",
+    "move_orders_to_survivor",
+    "on_customer_merged",
     "on_stock_changed",
     "order_timeline",
     "place_order",

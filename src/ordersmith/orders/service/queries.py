@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.kernel.pagination import Page
 from ordersmith.orders.service._common import Order, load, order_row
@@ -162,3 +163,26 @@ def order_timeline(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> 
         )
     ]
     return sorted(events + audits, key=lambda e: (e.at, e.source != "event"))
+
+
+@use_case
+def move_orders_to_survivor(
+    uow: UnitOfWork, *, merged_id: uuid.UUID, survivor_id: uuid.UUID, survivor: str
+) -> int:
+    """After two customers were merged, the merged one's orders belong to the survivor; returns how many moved."""
+    moved = uow.execute_core(
+        sa.update(OrderRow.__table__)  # type: ignore[arg-type]
+        .where(OrderRow.__table__.c.customer_id == merged_id)
+        .values(customer_id=survivor_id, customer_number=survivor)
+    ).rowcount
+    if moved:
+        uow.audit("orders.customer_merged", object_type="customer", object_id=survivor,
+                  after={"merged_id": str(merged_id), "orders": int(moved)})  # fmt: skip
+    return int(moved or 0)
+
+
+def on_customer_merged(uow: UnitOfWork, event: Event) -> None:
+    """Subscriber: orders follow a merged customer to the survivor."""
+    payload = event.payload
+    merged, survivor_id = uuid.UUID(payload["merged_id"]), uuid.UUID(payload["survivor_id"])
+    move_orders_to_survivor(uow, merged_id=merged, survivor_id=survivor_id, survivor=payload["survivor"])
