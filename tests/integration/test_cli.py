@@ -311,3 +311,26 @@ def test_customers_from_the_command_line(db_url: str, uow: UnitOfWork):
     assert json.loads(exported.stdout)["customer"]["number"] == "C-100001"
     gone = run(db_url, "customers", "anonymize", "C-100001", "--reason", "erasure #7")
     assert gone.returncode == 0 and customers.get_customer(uow, ref="C-100001").phones == []
+
+
+def test_orders_commands_list_show_work_the_hold_queue_and_refuse_in_one_line(db_url: str, uow: UnitOfWork):
+    from ordersmith.orders import service as orders
+    from tests.builders import channel, make_order_shop, order_request, ship_to
+
+    make_order_shop(uow)
+    held = orders.place_order(uow, channel=channel(uow), request=order_request(
+        ("MUG", 1), ship_tos=[ship_to(postal_code="ABC")])).order  # fmt: skip
+    listed = run(db_url, "orders", "list")
+    assert listed.returncode == 0 and held.number in listed.stdout and "on_hold" in listed.stdout
+    shown = run(db_url, "orders", "show", held.number)
+    assert (
+        "1 x MUG Mug @ 10.00 [reserved: 1 at WEST]" in shown.stdout and "hold undeliverable" in shown.stdout
+    )
+    assert held.number in run(db_url, "orders", "holds").stdout
+    released = run(db_url, "orders", "release", held.number, "--note", "address checked by phone")
+    assert released.returncode == 0 and f"order {held.number} is released" in released.stdout
+    # a refusal is one line on stderr and a non-zero exit, and changes nothing
+    again = run(db_url, "orders", "release", held.number)
+    assert again.returncode != 0 and again.stderr.count("\n") == 1 and "cannot release" in again.stderr
+    missing = run(db_url, "orders", "show", "999")
+    assert missing.returncode != 0 and missing.stderr.strip() == "error: no order '999'"
