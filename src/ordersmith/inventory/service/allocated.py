@@ -132,18 +132,30 @@ class StalePlan(Exception):
 
 
 @use_case
-def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence[AllocatedHold]) -> None:
+def reserve_allocated(
+    uow: UnitOfWork, *, picture: StockPicture, holds: Sequence[AllocatedHold], locks_last: bool = False
+) -> None:
     """Reserve each hold at its location, for the picture's division: all or none.
 
     Parts are taken in (item, location) order, so two orders sharing items lock rows in the same order and
-    never deadlock.
+    never deadlock. With `locks_last` the reservation rows are written first and the stock rows updated last,
+    so a hot item's row stays locked only from its UPDATE to the commit; a failure then leaves those rows
+    behind and the caller must roll the transaction back (order capture does: it retries from scratch).
 
     Raises:
         StalePlan: a location no longer has what the plan took from it; nothing is held (re-plan from a new
-            picture).
+            picture) — with `locks_last`, once the caller has rolled back.
     """
     if not holds:
         return
+    if locks_last:
+        _write_reservations(uow, picture, holds)
+    _take_all(uow, picture, holds, undo=not locks_last)
+    if not locks_last:
+        _write_reservations(uow, picture, holds)
+
+
+def _take_all(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedHold], *, undo: bool) -> None:
     now = uow.now()
     locations = {loc.code: loc for loc in picture.locations()}
     takes: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
@@ -160,7 +172,7 @@ def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence
         ).first()
         code = next(c for c, loc in locations.items() if loc.id == location_id)
         if got is None:
-            for (done_item, done_location), done_units in taken:
+            for (done_item, done_location), done_units in taken if undo else ():
                 uow.execute_core(
                     _UNTAKE, {"b_item": done_item, "b_location": done_location, "b_take": done_units}
                 )
@@ -170,6 +182,14 @@ def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence
             (lr, _after_take(view, got, picture.division, units) if lr.id == location_id else view)
             for lr, view in picture.levels[item_id]
         ]
+    divisions = catalog.division_codes(uow)
+    for item_id in sorted({item_id for (item_id, _), _ in taken}):
+        _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions, cause="reserved")
+
+
+def _write_reservations(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedHold]) -> None:
+    now = uow.now()
+    locations = {loc.code: loc for loc in picture.locations()}
     reservations, lines, movements = [], [], []
     for hold in holds:
         row_id = new_id()
@@ -191,6 +211,3 @@ def reserve_allocated(uow: UnitOfWork, *, picture: StockPicture, holds: Sequence
     uow.audit("stock.reserved", object_type="reservation", object_id=holds[0].key,
               after={"holds": [{"key": h.key, "sku": h.sku, "location": h.location, "quantity": h.quantity}
                                for h in holds], "division": picture.division})  # fmt: skip
-    divisions = catalog.division_codes(uow)
-    for item_id in sorted({item_id for (item_id, _), _ in taken}):
-        _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions, cause="reserved")

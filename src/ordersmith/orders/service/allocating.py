@@ -45,6 +45,104 @@ def _key(order_id: uuid.UUID, line_no: int, seq: int) -> str:
     return f"ord:{order_id.hex}:{line_no}:{seq}"
 
 
+@dataclass
+class Plan:
+    """Where each wanted unit will come from, made from one stock picture; nothing is held yet."""
+
+    picture: inventory.StockPicture | None
+    holds: list[inventory.AllocatedHold]
+    placed: list[tuple[OrderLineRow, str, int, str]]  # line, location, units, reservation key
+    outcome: Outcome
+
+
+def plan_stock(
+    uow: UnitOfWork,
+    *,
+    order: OrderRow,
+    wanted: Sequence[Wanted],
+    items: dict[str, catalog.ItemRef],
+    partial: bool = True,
+) -> Plan:
+    """Allocate `wanted` for the order's division, ship-to by ship-to (each prefers one location, then the fewest,
+    then location priority), from a fresh stock picture.
+
+    What no location has is backordered when the item allows it; otherwise InsufficientStock names the lines.
+    With `partial=False` (releasing backorders), a line takes what there is.
+    """
+    wanted = [w for w in wanted if w.quantity > 0]
+    if not wanted:
+        return Plan(None, [], [], Outcome([], {}, {}))
+    refs = {w.line.sku.upper(): items[w.line.sku.upper()] for w in wanted}
+    picture = inventory.stock_picture(uow, items=list(refs.values()), division=order.division)
+    available = picture.available()
+    sources = [
+        rules.Source(loc.code, loc.priority, dict(available.get(loc.code, {}))) for loc in picture.locations()
+    ]
+    explanation: list[str] = []
+    parts: list[rules.Part] = []
+    short: dict[str, int] = {}
+    groups: dict[str, list[Wanted]] = {}
+    for w in wanted:
+        groups.setdefault(w.line.ship_to, []).append(w)
+    for ship_to, group in groups.items():
+        needs = [rules.Need(str(w.line.line_no), w.line.sku.upper(), w.quantity) for w in group]
+        allocation = rules.allocate(needs, sources)
+        prefix = f"ship-to {ship_to}: " if len(groups) > 1 else ""
+        explanation += [prefix + e for e in allocation.explanation]
+        parts += allocation.parts
+        short.update(allocation.backordered)
+        for part in allocation.parts:  # what this group took is gone for the next one
+            source = next(s for s in sources if s.location == part.location)
+            item = next(n.item for n in needs if n.line == part.line)
+            source.available[item] -= part.quantity
+    refused = [w for w in wanted if str(w.line.line_no) in short and not w.backorderable and partial]
+    if refused:
+        raise InsufficientStock(
+            "not enough stock for line(s) " + ", ".join(str(w.line.line_no) for w in refused),
+            lines=[
+                {
+                    "line": w.line.line_no,
+                    "sku": w.line.sku,
+                    "requested": w.quantity,
+                    "available": w.quantity - short[str(w.line.line_no)],
+                }
+                for w in refused
+            ],
+            requested=sum(w.quantity for w in refused),
+            available=sum(w.quantity - short[str(w.line.line_no)] for w in refused),
+        )
+    by_no = {w.line.line_no: w for w in wanted}
+    holds: list[inventory.AllocatedHold] = []
+    placed: list[tuple[OrderLineRow, str, int, str]] = []
+    reserved: dict[int, int] = {}
+    for part in parts:
+        line = by_no[int(part.line)].line
+        seq = len(line.allocations) + 1 + sum(1 for p in placed if p[0] is line)
+        key = _key(order.id, line.line_no, seq)
+        holds.append(
+            inventory.AllocatedHold(key=key, sku=line.sku, location=part.location, quantity=part.quantity)
+        )
+        placed.append((line, part.location, part.quantity, key))
+        reserved[line.line_no] = reserved.get(line.line_no, 0) + part.quantity
+    return Plan(picture, holds, placed, Outcome(explanation, reserved, {int(n): q for n, q in short.items()}))
+
+
+def apply_plan(plan: Plan) -> None:
+    """Record the plan on the line rows (in memory): their allocation parts and reserved units."""
+    for line, location, quantity, key in plan.placed:
+        part = {"seq": len(line.allocations) + 1, "location": location, "quantity": quantity, "key": key,
+                "status": "active"}  # fmt: skip
+        line.allocations = [*line.allocations, part]
+        line.reserved += quantity
+
+
+def take_stock(uow: UnitOfWork, plan: Plan, *, locks_last: bool = False) -> None:
+    """Hold what the plan chose. Raises inventory.StalePlan when stock moved since its picture (with
+    `locks_last`, the transaction must then be rolled back: its rows were written before the stock rows)."""
+    if plan.picture is not None and plan.holds:
+        inventory.reserve_allocated(uow, picture=plan.picture, holds=plan.holds, locks_last=locks_last)
+
+
 def hold_stock(
     uow: UnitOfWork,
     *,
@@ -53,93 +151,18 @@ def hold_stock(
     items: dict[str, catalog.ItemRef],
     partial: bool = True,
 ) -> Outcome:
-    """Allocate and reserve `wanted` for the order's division, ship-to by ship-to (each prefers one location, then
-    the fewest, then location priority), updating the line rows in memory.
-
-    What no location has is backordered when the item allows it; otherwise InsufficientStock names the lines
-    (nothing is held). With `partial=False` (releasing backorders), a line takes what there is.
-    """
-    wanted = [w for w in wanted if w.quantity > 0]
-    if not wanted:
-        return Outcome([], {}, {})
-    refs = {w.line.sku.upper(): items[w.line.sku.upper()] for w in wanted}
+    """Plan and hold `wanted` (see `plan_stock`), re-planning from a fresh picture when stock moved meanwhile;
+    the line rows are updated in memory."""
     for _ in range(_ATTEMPTS):
-        picture = inventory.stock_picture(uow, items=list(refs.values()), division=order.division)
-        available = picture.available()
-        sources = [
-            rules.Source(loc.code, loc.priority, dict(available.get(loc.code, {})))
-            for loc in picture.locations()
-        ]
-        explanation: list[str] = []
-        parts: list[rules.Part] = []
-        short: dict[str, int] = {}
-        groups: dict[str, list[Wanted]] = {}
-        for w in wanted:
-            groups.setdefault(w.line.ship_to, []).append(w)
-        for ship_to, group in groups.items():
-            needs = [rules.Need(str(w.line.line_no), w.line.sku.upper(), w.quantity) for w in group]
-            allocation = rules.allocate(needs, sources)
-            prefix = f"ship-to {ship_to}: " if len(groups) > 1 else ""
-            explanation += [prefix + e for e in allocation.explanation]
-            parts += allocation.parts
-            short.update(allocation.backordered)
-            for part in allocation.parts:  # what this group took is gone for the next one
-                source = next(s for s in sources if s.location == part.location)
-                item = next(n.item for n in needs if n.line == part.line)
-                source.available[item] -= part.quantity
-        refused = [w for w in wanted if str(w.line.line_no) in short and not w.backorderable and partial]
-        if refused:
-            raise InsufficientStock(
-                "not enough stock for line(s) " + ", ".join(str(w.line.line_no) for w in refused),
-                lines=[
-                    {
-                        "line": w.line.line_no,
-                        "sku": w.line.sku,
-                        "requested": w.quantity,
-                        "available": w.quantity - short[str(w.line.line_no)],
-                    }
-                    for w in refused
-                ],
-                requested=sum(w.quantity for w in refused),
-                available=sum(w.quantity - short[str(w.line.line_no)] for w in refused),
-            )
-        by_no = {w.line.line_no: w for w in wanted}
-        holds: list[inventory.AllocatedHold] = []
-        placed: list[tuple[OrderLineRow, str, int, str]] = []
-        for part in parts:
-            line = by_no[int(part.line)].line
-            seq = len(line.allocations) + 1 + sum(1 for p in placed if p[0] is line)
-            key = _key(order.id, line.line_no, seq)
-            holds.append(
-                inventory.AllocatedHold(key=key, sku=line.sku, location=part.location, quantity=part.quantity)
-            )
-            placed.append((line, part.location, part.quantity, key))
+        plan = plan_stock(uow, order=order, wanted=wanted, items=items, partial=partial)
         try:
-            inventory.reserve_allocated(uow, picture=picture, holds=holds)
+            take_stock(uow, plan)
         except inventory.StalePlan as stale:
-            log.debug(
-                "allocation of order %s went stale at %s/%s: re-planning",
-                order.number,
-                stale.sku,
-                stale.location,
-            )
+            log.debug("allocation of order %s went stale at %s/%s: re-planning", order.number, stale.sku,
+                      stale.location)  # fmt: skip
             continue
-        reserved: dict[int, int] = {}
-        for line, location, quantity, key in placed:
-            line.allocations = [
-                *line.allocations,
-                {
-                    "seq": len(line.allocations) + 1,
-                    "location": location,
-                    "quantity": quantity,
-                    "key": key,
-                    "status": "active",
-                },
-            ]
-            line.reserved += quantity
-            reserved[line.line_no] = reserved.get(line.line_no, 0) + quantity
-        backordered = {int(n): q for n, q in short.items()}
-        return Outcome(explanation, reserved, backordered)
+        apply_plan(plan)
+        return plan.outcome
     raise InsufficientStock(
         "stock kept moving while this order was allocated; try again", requested=0, available=0
     )

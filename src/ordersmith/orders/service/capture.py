@@ -22,7 +22,14 @@ from ordersmith.catalog import personalization
 from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
-from ordersmith.kernel.errors import FieldError, NotFound, OrdersmithError, ValidationFailed
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import (
+    FieldError,
+    InsufficientStock,
+    NotFound,
+    OrdersmithError,
+    ValidationFailed,
+)
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
@@ -32,7 +39,7 @@ from ordersmith.orders.service._common import (
     load,
     to_order,
 )
-from ordersmith.orders.service.allocating import Wanted, hold_stock
+from ordersmith.orders.service.allocating import Wanted, apply_plan, plan_stock, take_stock
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
@@ -317,7 +324,7 @@ def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
     _check_shape(request)
     nested = uow.active
     try:
-        return Placed(order=_place(uow, channel=channel, request=request), created=True)
+        return Placed(order=_placed(uow, channel=channel, request=request, nested=nested), created=True)
     except AlreadyPlaced:
         if nested:
             raise
@@ -333,6 +340,30 @@ def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
     found = find_channel_order(uow, channel=channel.code, external_id=request.external_id or "")
     assert found is not None  # it made our INSERT do nothing, and orders are never deleted
     return Placed(order=found, created=False)
+
+
+_ATTEMPTS = 4
+
+
+def _placed(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, nested: bool) -> Order:
+    """Place the order; when stock moved between the plan and the holds (rare: another order took the units
+    meanwhile), roll back and place it again from a fresh picture — a whole transaction each time, or a savepoint
+    inside a caller's transaction."""
+    for _ in range(_ATTEMPTS):
+        if not nested:
+            try:
+                return _place(uow, channel=channel, request=request)
+            except inventory.StalePlan:
+                continue
+        mark = uow.checkpoint()
+        try:
+            with uow.session.begin_nested():
+                return _place(uow, channel=channel, request=request)
+        except inventory.StalePlan:
+            uow.rewind(mark)
+    raise InsufficientStock(
+        "stock kept moving while this order was placed; try again", requested=0, available=0
+    )
 
 
 class AlreadyPlaced(Exception):
@@ -463,7 +494,10 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         for line, item in zip(lines, line_items, strict=True)
         if item.kind == "kit" or refs[item.sku.upper()].keeps_stock
     ]
-    outcome = hold_stock(uow, order=order, wanted=stocked, items=refs)
+    # Planned now from one picture; held last, just before the commit, so hot stock rows stay locked briefly.
+    plan = plan_stock(uow, order=order, wanted=stocked, items=refs)
+    apply_plan(plan)
+    outcome = plan.outcome
     for line in lines:
         line.backordered = outcome.backordered.get(line.line_no, 0)
     order.allocation = outcome.explanation
@@ -513,6 +547,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
     if buyer is not None and buyer.status == "prospect":
         customers.record_first_order(uow, customer_id=buyer.id)
     _placed_events(uow, order, lines, found, outcome.backordered)
+    take_stock(uow, plan, locks_last=True)  # StalePlan: the caller rolls back and places the order again
     uow.audit(
         "order.placed",
         object_type="order",
