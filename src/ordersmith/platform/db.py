@@ -124,10 +124,6 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         pool_recycle=1800,
         pool_reset_on_return=None,
     )
-    # A multi-row INSERT (an order's lines, its events, the outbox rows at commit) as one `INSERT … VALUES (…),
-    # (…)` statement — one round trip — instead of psycopg's pipelined executemany, which waits on the server
-    # several times per call.
-    engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     bind_port: int = 8000
 
     db_pool_size: int = 20
+    # Requests served at once (the thread pool that runs the synchronous endpoints); more queue in the event loop.
+    request_threads: int = Field(default=12, ge=1, le=1000)
     sqlite_busy_timeout_ms: int = 30_000
     max_body_bytes: int = 1_048_576
 
