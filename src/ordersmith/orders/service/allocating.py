@@ -41,6 +41,16 @@ class Outcome:
     backordered: dict[int, int]  # line_no -> units left waiting
 
 
+def item_refs(facts: dict[str, catalog.SellingFacts]) -> dict[str, catalog.ItemRef]:
+    """The item references allocation needs, from the selling facts capture already read (by SKU key)."""
+    return {key: catalog.ItemRef(id=f.id, sku=f.sku, kind=f.kind) for key, f in facts.items()}
+
+
+def refs_for(uow: UnitOfWork, skus: list[str]) -> dict[str, catalog.ItemRef]:
+    """Item references for these SKUs, in one query."""
+    return item_refs(catalog.selling_facts(uow, skus=skus))
+
+
 def _key(order_id: uuid.UUID, line_no: int, seq: int) -> str:
     return f"ord:{order_id.hex}:{line_no}:{seq}"
 
@@ -241,9 +251,7 @@ def _fill(uow: UnitOfWork, order_id: uuid.UUID, line_no: int) -> int:
     )
     if order is None or line is None or line.backordered == 0:
         return 0
-    facts = catalog.selling_facts(uow, skus=[line.sku])
-    ref = facts[line.sku.upper()]
-    items = {line.sku.upper(): catalog.ItemRef(id=ref.id, sku=ref.sku, kind=ref.kind)}
+    items = refs_for(uow, [line.sku])
     try:
         outcome = hold_stock(uow, order=order, wanted=[Wanted(line, line.backordered, True)], items=items)
     except InsufficientStock:

@@ -39,7 +39,7 @@ from ordersmith.orders.service._common import (
     load,
     to_order,
 )
-from ordersmith.orders.service.allocating import Wanted, apply_plan, plan_stock, take_stock
+from ordersmith.orders.service.allocating import Wanted, apply_plan, item_refs, plan_stock, take_stock
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
@@ -488,7 +488,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         version=1,
     )
     # Stock: every stocked line (kits through their components) held in one batch, or backordered.
-    refs = {k: catalog.ItemRef(id=f.id, sku=f.sku, kind=f.kind) for k, f in facts.items()}
+    refs = item_refs(facts)
     stocked = [
         Wanted(line, line.quantity, item.backorderable)
         for line, item in zip(lines, line_items, strict=True)

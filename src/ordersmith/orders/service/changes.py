@@ -29,7 +29,7 @@ from ordersmith.orders.service._common import (
     record,
     to_order,
 )
-from ordersmith.orders.service.allocating import Wanted, hold_stock, release_holds
+from ordersmith.orders.service.allocating import Wanted, hold_stock, item_refs, refs_for, release_holds
 from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.pricing import rules as pricing_rules
@@ -228,8 +228,7 @@ def _release_units(uow: UnitOfWork, row: OrderRow, line: OrderLineRow, units: in
     keep = line.reserved - (units - exact)
     release_holds(uow, line)
     if keep > 0:
-        ref = catalog.selling_facts(uow, skus=[line.sku])[line.sku.upper()]
-        items = {line.sku.upper(): catalog.ItemRef(id=ref.id, sku=ref.sku, kind=ref.kind)}
+        items = refs_for(uow, [line.sku])
         outcome = hold_stock(uow, order=row, wanted=[Wanted(line, keep, True)], items=items)
         line.backordered += keep - outcome.reserved.get(line.line_no, 0)
     return units
@@ -638,7 +637,7 @@ def _edit_lines(
         line.merchandise_minor, line.surcharge_minor = p.merchandise.minor, p.surcharge.minor
         line.discount_minor, line.tax_minor = p.discount.minor, p.tax.minor
         wanted_rows.append(line)
-    refs = {k: catalog.ItemRef(id=f.id, sku=f.sku, kind=f.kind) for k, f in facts.items()}
+    refs = item_refs(facts)
     stocked = [
         Wanted(line, line.quantity - line.cancelled, facts[line.sku.upper()].backorderable)
         for line in wanted_rows

@@ -26,7 +26,7 @@ from ordersmith.orders.service._common import (
     order_row,
     record,
 )
-from ordersmith.orders.service.allocating import Wanted, hold_stock
+from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for
 from ordersmith.orders.tables import OrderLineRow, OrderRow, ReturnLineRow, ReturnRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
@@ -488,10 +488,7 @@ def _exchange_order(
         order.tax_minor += tax
     order.total_minor = order.merchandise_minor + order.tax_minor
     uow.session.flush()
-    refs = {}
-    for line in lines:
-        facts = catalog.selling_facts(uow, skus=[line.sku])[line.sku.upper()]
-        refs[line.sku.upper()] = catalog.ItemRef(id=facts.id, sku=facts.sku, kind=facts.kind)
+    refs = refs_for(uow, sorted({line.sku for line in lines}))
     outcome = hold_stock(
         uow,
         order=order,
