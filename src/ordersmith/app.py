@@ -122,13 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    # Routes are matched in order, one regular expression at a time: the busiest (order intake) first.
+    api.include_router(order_routes.router)
     api.include_router(platform_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(customer_routes.router)
     api.include_router(pricing_routes.router)
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
-    api.include_router(order_routes.router)
     app.include_router(api)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]

@@ -8,7 +8,6 @@ A request that fails stores nothing, so retrying it runs it again.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -17,8 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.kernel.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -48,15 +45,18 @@ def check_key(key: str) -> str:
     return key
 
 
-@functools.cache
-def _claim_statement(dialect: str) -> sa.Executable:
-    table = IdempotencyRow.__table__
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(table)  # type: ignore[arg-type]
-        .on_conflict_do_nothing(index_elements=["caller", "key"])
-        .returning(table.c.id)
-    )
+_TABLE = IdempotencyRow.__table__
+_CLAIM_COLUMNS = [c.name for c in _TABLE.columns]  # names from our own table, never from input
+# Plain SQL that SQLite and PostgreSQL both speak: the dialects' ON CONFLICT constructs carry no cache key and would
+# be compiled on every request; this one is compiled once (the column types still convert ids and times).
+_COLUMNS_SQL, _VALUES_SQL = (
+    ", ".join(f'"{n}"' for n in _CLAIM_COLUMNS),
+    ", ".join(f":{n}" for n in _CLAIM_COLUMNS),
+)
+_CLAIM_SQL = f"INSERT INTO idempotency_keys ({_COLUMNS_SQL}) VALUES ({_VALUES_SQL}) "  # noqa: S608 - our own names
+_CLAIM = sa.text(_CLAIM_SQL + 'ON CONFLICT ("caller", "key") DO NOTHING RETURNING id').bindparams(
+    *(sa.bindparam(c.name, type_=c.type) for c in _TABLE.columns)
+)
 
 
 _STORE_RESPONSE = (
@@ -71,7 +71,7 @@ def _claim(uow: UnitOfWork, values: dict[str, Any]) -> bool:
 
     On PostgreSQL a concurrent transaction holding the same key makes this wait until it ends.
     """
-    return uow.execute_core(_claim_statement(uow.dialect), values).first() is not None
+    return uow.execute_core(_CLAIM, values).first() is not None
 
 
 @use_case
