@@ -14,7 +14,6 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
-from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 
 
@@ -263,17 +262,6 @@ def order_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> OrderRow:
     if row is None:
         raise NotFound(f"no order {ref!r}")
     return row
-
-
-def visible(
-    principal: Principal | None, row: OrderRow, channel_ids: dict[str, uuid.UUID] | None = None
-) -> None:
-    """A channel-bound key sees only its own channel's orders; another's answers as if it did not exist (and a
-    refused request changes nothing, since this runs before any change)."""
-    if principal is None or principal.channel_id is None:
-        return
-    if channel_ids is None or channel_ids.get(row.channel) != principal.channel_id:
-        raise NotFound(f"no order {row.number!r}")
 
 
 def lines_of(uow: UnitOfWork, order_id: uuid.UUID, *, lock: bool = False) -> list[OrderLineRow]:

@@ -13,7 +13,13 @@ from typing import Any
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
@@ -197,8 +203,7 @@ def cancel_order(
 
 
 def rules_illegal(row: OrderRow, action: str) -> Conflict:
-    from ordersmith.kernel.errors import IllegalTransition
-
+    """409 `illegal_transition` naming the order's state, for changes outside the status table's moves."""
     return IllegalTransition(
         f"an order that is {row.status} cannot {action}", state=row.status, action=action
     )
