@@ -38,6 +38,7 @@ from ordersmith.platform.http import (
     install_error_handlers,
 )
 from ordersmith.platform.jobs import JobRunner
+from ordersmith.platform.logs import install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
@@ -76,6 +77,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_card_redaction()
     housekeeping.register()
     inventory_jobs.register()
     order_jobs.register()

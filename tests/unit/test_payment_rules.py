@@ -174,3 +174,16 @@ def test_the_payment_status_follows_the_tenders(
     authorized: str, captured: str, refunded: str, failed: bool, status: str
 ) -> None:
     assert rules.payment_status(usd("100"), usd(authorized), usd(captured), usd(refunded), failed) == status
+
+
+def test_no_log_record_carries_a_card_number(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from ordersmith.platform.logs import install_card_redaction
+
+    install_card_redaction()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("ordersmith.test").info("gateway said %s for card %s", "declined", "4111-1111-1111-1111")
+        logging.getLogger("ordersmith.test").warning("raw 5555555555554444 in a message")
+    assert [r.getMessage() for r in caplog.records] == ["gateway said declined for card 411111******1111",
+                                                        "raw 555555******4444 in a message"]  # fmt: skip

@@ -38,6 +38,7 @@ from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.platform import housekeeping, identity, migrate
 from ordersmith.platform.jobs import JobRunner
+from ordersmith.platform.logs import install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.secrets import generate_password
 
@@ -134,6 +135,7 @@ def serve(
 def worker() -> None:
     """Run the outbox relay and the job runner until stopped (production: any number of these)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_card_redaction()
     settings = _settings()
     housekeeping.register()
     inventory_jobs.register()

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ordersmith.kernel.cards import contains_card_number, luhn_valid, mask, redact
 from ordersmith.kernel.money import Money
+
+__all__ = ["contains_card_number", "luhn_valid", "mask", "redact"]
 
 # --- card numbers -----------------------------------------------------------------------------------------------
 
@@ -43,19 +46,6 @@ def digits_of(number: str) -> str:
     if not cleaned.isdigit():
         raise CardInvalid("number_invalid")
     return cleaned
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check every payment card number passes."""
-    if not digits.isdigit() or not digits:
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def card_brand(digits: str) -> str | None:
@@ -97,31 +87,6 @@ def check_card(number: str, exp_month: int, exp_year: int, today: date) -> tuple
         raise CardInvalid("expired")
     return digits, CardFacts(brand=brand, last_four=digits[-4:], exp_month=exp_month, exp_year=exp_year,
                              masked=mask(digits))  # fmt: skip
-
-
-def mask(digits: str) -> str:
-    """First six and last four digits, the rest as stars (the most PCI DSS allows to be shown)."""
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:] if len(digits) > 10 else "*" * len(digits)
-
-
-# 13-19 digits, optionally grouped by single spaces or dashes, not part of a longer run of digits
-_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-
-
-def redact(text: str) -> str:
-    """Replace every Luhn-valid 13-19 digit sequence in `text` by its masked form (for logs and stored text).
-    Idempotent: a masked number has stars and is not matched again."""
-
-    def masked(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group(0))
-        return mask(digits) if 13 <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
-
-    return _CANDIDATE.sub(masked, text)
-
-
-def contains_card_number(text: str) -> bool:
-    """Whether `text` holds anything that looks like a real card number (the leak scan uses it)."""
-    return redact(text) != text
 
 
 # --- gift-card codes ----------------------------------------------------------------------------------------------
