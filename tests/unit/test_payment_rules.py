@@ -183,7 +183,9 @@ def test_no_log_record_carries_a_card_number(caplog: pytest.LogCaptureFixture) -
 
     install_card_redaction()
     with caplog.at_level(logging.INFO):
-        logging.getLogger("ordersmith.test").info("gateway said %s for card %s", "declined", "4111-1111-1111-1111")
+        logging.getLogger("ordersmith.test").info(
+            "gateway said %s for card %s", "declined", "4111-1111-1111-1111"
+        )
         logging.getLogger("ordersmith.test").warning("raw 5555555555554444 in a message")
     assert [r.getMessage() for r in caplog.records] == ["gateway said declined for card 411111******1111",
                                                         "raw 555555******4444 in a message"]  # fmt: skip

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/ordersmith.db"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     vault_key: SecretStr = SecretStr(DEV_VAULT_KEY)
+    vault_key_id: str = Field(
+        default="k1", pattern=r"^[A-Za-z0-9_-]{1,40}$"
+    )  # names `vault_key` in stored records
+    # Keys being rotated away from, "id=secret;id=secret": records under them stay readable until re-wrapped.
+    vault_previous_keys: SecretStr = SecretStr("")
+    vault_fingerprint_key: SecretStr = SecretStr(
+        DEV_VAULT_KEY + "-fingerprint"
+    )  # finds a card again; never rotated
     vault_database_url: str = "sqlite:///var/vault.db"
     nats_url: str | None = None
     nats_stream: str = "ORDERSMITH"
@@ -86,6 +94,8 @@ class Settings(BaseSettings):
             problems.append("ORDERSMITH_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.vault_key.get_secret_value() == DEV_VAULT_KEY or len(self.vault_key.get_secret_value()) < 32:
             problems.append("ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters")
+        if self.vault_fingerprint_key.get_secret_value().startswith(DEV_VAULT_KEY):
+            problems.append("ORDERSMITH_VAULT_FINGERPRINT_KEY must be set to a random value")
         if self.session_cookie_secure is False:
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
         if problems:

@@ -1,0 +1,97 @@
+"""The card vault on its own SQLite file: tokenize, reveal (audited), refuse bad cards without echoing them, and
+rotate the key-encryption key so every token still reveals and no record stays under the old key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ordersmith.kernel.clock import FixedClock
+from ordersmith.payments import rules
+from ordersmith.payments.vault import Vault, VaultKeys, keys_from
+from ordersmith.payments.vault.store import VaultAccessRow
+from ordersmith.platform.settings import Settings
+
+VISA = "4111 1111 1111 1111"
+CLOCK = FixedClock(datetime(2026, 11, 28, 12, tzinfo=UTC))
+
+
+def keys(current: str = "k1", **extra: str) -> VaultKeys:
+    return VaultKeys(current_id=current, secrets={"k1": "first-secret-" + "x" * 32, **extra},
+                     fingerprint_secret="fingerprint-" + "y" * 32)  # fmt: skip
+
+
+@pytest.fixture
+def vault_file(tmp_path: Path) -> Path:
+    return tmp_path / "vault.db"
+
+
+def test_a_card_becomes_a_token_and_only_reveal_gives_the_number_back(vault_file: Path) -> None:
+    vault = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+    card = vault.tokenize(number=VISA, exp_month=12, exp_year=2030, holder="Ann Buyer", actor="web")
+    assert card.token.startswith("vtok_") and (card.brand, card.last_four) == ("visa", "1111")
+    assert vault.card(card.token) == card
+    # the same card again is the same token
+    assert (
+        vault.tokenize(number="4111111111111111", exp_month=12, exp_year=2030, actor="web").token
+        == card.token
+    )
+    assert (
+        vault.reveal(card.token, actor="sandbox gateway", purpose="authorize order 100234")
+        == "4111111111111111"
+    )
+    with vault.engine.connect() as conn:
+        log = conn.execute(
+            sa.select(VaultAccessRow.action, VaultAccessRow.actor).order_by(VaultAccessRow.id)
+        ).all()
+    assert [tuple(r) for r in log] == [("tokenized", "web"), ("revealed", "sandbox gateway")]
+    vault.dispose()
+    # the file holds no card number in the clear
+    assert b"4111111111111111" not in vault_file.read_bytes()
+
+
+def test_a_bad_card_is_refused_with_its_reason_and_nothing_is_stored(vault_file: Path) -> None:
+    vault = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+    for number, reason in (("4111 1111 1111 1112", "number_invalid"), ("4111111111111111", "expired")):
+        with pytest.raises(rules.CardInvalid) as refused:
+            vault.tokenize(
+                number=number, exp_month=1, exp_year=2026 if reason == "expired" else 2030, actor="web"
+            )
+        assert refused.value.reason == reason and "1111" not in str(refused.value)
+    assert vault.key_ids() == {}
+    vault.dispose()
+
+
+def test_rotating_the_key_rewraps_every_record_and_every_token_still_reveals(vault_file: Path) -> None:
+    # given cards stored under k1
+    old = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+    numbers = ["4111111111111111", "5555555555554444", "378282246310005"]
+    tokens = [old.tokenize(number=n, exp_month=12, exp_year=2030, actor="web").token for n in numbers]
+    old.dispose()
+    # when k2 becomes current (k1 still configured as a previous key) and the vault is rotated
+    new = Vault(f"sqlite:///{vault_file}", keys("k2", k2="second-secret-" + "z" * 32), clock=CLOCK)
+    assert new.rotate(actor="ops", batch=2) == 3
+    # then no record is under k1, and every token reveals its number
+    assert new.key_ids() == {"k2": 3}
+    assert [new.reveal(t, actor="test", purpose="check") for t in tokens] == numbers
+    assert new.rotate(actor="ops") == 0
+    new.dispose()
+    # and without k1 configured at all, the records still open (they are all under k2 now)
+    only_k2 = Vault(f"sqlite:///{vault_file}", VaultKeys("k2", {"k2": "second-secret-" + "z" * 32},
+                                                         "fingerprint-" + "y" * 32), clock=CLOCK)  # fmt: skip
+    assert only_k2.reveal(tokens[1], actor="test", purpose="check") == numbers[1]
+    only_k2.dispose()
+
+
+def test_the_vaults_keys_come_from_settings_with_previous_keys_for_rotation() -> None:
+    settings = Settings(vault_key="new-secret", vault_key_id="k2", vault_previous_keys="k1=old-secret; k0=older",
+                        _env_file=None)  # type: ignore[call-arg]  # fmt: skip
+    found = keys_from(settings)
+    assert found.current_id == "k2" and found.secrets == {
+        "k2": "new-secret",
+        "k1": "old-secret",
+        "k0": "older",
+    }
