@@ -95,3 +95,26 @@ def test_the_vaults_keys_come_from_settings_with_previous_keys_for_rotation() ->
         "k1": "old-secret",
         "k0": "older",
     }
+
+
+def test_the_cli_rotates_the_vault_key(vault_file: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{vault_file}"
+    old = Vault(url, keys_from(Settings(vault_database_url=url, _env_file=None)), clock=CLOCK)  # type: ignore[call-arg]
+    token = old.tokenize(number=VISA, exp_month=12, exp_year=2030, actor="web").token
+    old.dispose()
+    env = {**os.environ, "ORDERSMITH_VAULT_DATABASE_URL": url, "ORDERSMITH_VAULT_KEY_ID": "k2",
+           "ORDERSMITH_VAULT_KEY": "a-new-vault-secret-" + "q" * 20,
+           "ORDERSMITH_VAULT_PREVIOUS_KEYS": f"k1={Settings(_env_file=None).vault_key.get_secret_value()}"}  # type: ignore[call-arg]  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "ordersmith", "vault", "rotate-key"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "1 card(s) re-wrapped under k2" in result.stdout
+    rotated = Vault(url, VaultKeys("k2", {"k2": "a-new-vault-secret-" + "q" * 20}, "unused"), clock=CLOCK)
+    assert (
+        rotated.key_ids() == {"k2": 1} and rotated.reveal(token, actor="t", purpose="t") == "4111111111111111"
+    )
+    rotated.dispose()
