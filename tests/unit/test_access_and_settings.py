@@ -41,9 +41,16 @@ def test_production_accepts_real_secrets_and_secures_cookies():
         env="production",
         secret_key=SecretStr("s" * 40),
         vault_key=SecretStr("v" * 40),
+        vault_fingerprint_key=SecretStr("f" * 40),
         _env_file=None,  # type: ignore[call-arg]
     )
     assert settings.cookie_secure is True
+
+
+def test_production_refuses_the_development_vault_fingerprint_key():
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_VAULT_FINGERPRINT_KEY"):
+        Settings(env="production", secret_key=SecretStr("s" * 40), vault_key=SecretStr("v" * 40),
+                 _env_file=None)  # type: ignore[call-arg]  # fmt: skip
 
 
 def test_development_defaults_to_embedded_sqlite():
