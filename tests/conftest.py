@@ -39,9 +39,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url,
+        vault_database_url=f"sqlite:///{tmp_path}/vault.db",
         env="test",
         webhook_backoff_base_s=0.05,
         webhook_max_attempts=3,

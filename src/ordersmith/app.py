@@ -24,6 +24,7 @@ from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import routes as order_routes
+from ordersmith.payments.vault import routes as vault_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 relay.stop()
             await hub.stop()
             db.dispose()
+            if getattr(app.state, "vault", None) is not None:
+                app.state.vault.dispose()
 
     app = FastAPI(
         title="Ordersmith",
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
     app.include_router(api)
+    app.include_router(vault_routes.router)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 

@@ -47,6 +47,7 @@ SCOPES: dict[str, str] = {
     "orders:ship": "record shipments against orders",
     "returns:write": "authorize returns (RMAs) and exchanges",
     "returns:receive": "receive returned goods into a location",
+    "vault:tokenize": "store a card in the vault and get its token (the number is never returned)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -90,6 +91,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "orders:ship",
             "returns:write",
             "returns:receive",
+            "vault:tokenize",
         }
     ),
     "agent": frozenset(
@@ -101,6 +103,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "orders:write",
             "orders:hold",
             "returns:write",
+            "vault:tokenize",
         }
     ),
     "warehouse": frozenset(
