@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from ordersmith.catalog import service as catalog
 from ordersmith.demo._framework import DemoReport, loader
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.clock import FixedClock
+from ordersmith.kernel.clock import FixedClock, utcnow
 from ordersmith.kernel.errors import InsufficientStock, OrdersmithError
 from ordersmith.orders import service as orders
 from ordersmith.platform import sales_channels
@@ -76,7 +76,7 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     skus = _sellable(db)
     weights = [1 / (rank + 1) for rank in range(len(skus))]
     numbers = [f"C-{100001 + n}" for n in range(1000)]
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     count = settings.demo_orders
     times = sorted(now - timedelta(seconds=rng.randint(60, 365 * 86400)) for _ in range(count))
     mix = list(_CHANNEL_MIX)

@@ -240,8 +240,8 @@ def list_holds(
     """The hold queue, oldest first (a channel key: its own channel's held orders)."""
     uow = unit_of_work(request)
     own = _own_channel(uow, principal)
-    return [HoldQueueOut.model_validate(h) for h in service.list_holds(uow, reason=reason, limit=limit)
-            if own is None or h.channel == own]  # fmt: skip
+    holds = service.list_holds(uow, reason=reason, channel=own, limit=limit)
+    return [HoldQueueOut.model_validate(h) for h in holds]
 
 
 @router.post(

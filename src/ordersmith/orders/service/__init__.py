@@ -15,25 +15,18 @@ from ordersmith.orders.service.allocating import (
 )
 from ordersmith.orders.service.capture import (
     AlreadyPlaced,
-    LineRequest,
-    NewCustomer,
-    OrderRequest,
-    PaymentRequest,
     Placed,
-    ShipToRequest,
     find_channel_order,
     place_order,
     quote_order,
 )
 from ordersmith.orders.service.changes import (
-    LineChange,
-    OrderChanges,
     cancel_order,
-    edit_order,
     hold_order,
     record_shipment,
     release_order,
 )
+from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
 from ordersmith.orders.service.queries import (
     OrderSummary,
     QueuedHold,
@@ -44,6 +37,13 @@ from ordersmith.orders.service.queries import (
     move_orders_to_survivor,
     on_customer_merged,
     order_timeline,
+)
+from ordersmith.orders.service.requests import (
+    LineRequest,
+    NewCustomer,
+    OrderRequest,
+    PaymentRequest,
+    ShipToRequest,
 )
 from ordersmith.orders.service.returns import (
     ReceivedLine,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -14,7 +14,10 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
-from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.db import Base, UnitOfWork
+from ordersmith.platform.numbers import next_number
+
+R = TypeVar("R", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -249,19 +252,41 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
     )
 
 
-def order_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> OrderRow:
-    """The order by id or number; `lock` takes its row lock (PostgreSQL) for a change."""
-    query = sa.select(OrderRow)
+ORDER_SERIES = "order"
+ORDER_NUMBER_SEQUENCE = "order_numbers"  # PostgreSQL: created by migration 0011, starts at 100001
+_NEXT_ORDER_NUMBER = sa.text(f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}')")
+
+
+def new_order_number(uow: UnitOfWork) -> str:
+    """The next order number: PostgreSQL's sequence (no lock held to commit; gaps tolerated), SQLite's counter
+    (one writer at a time anyway). Capture on PostgreSQL takes it inside its INSERT instead (one statement less)."""
+    if uow.dialect == "postgresql":
+        return str(uow.execute_core(_NEXT_ORDER_NUMBER).scalar_one())
+    return str(100000 + next_number(uow, ORDER_SERIES))
+
+
+def by_ref(uow: UnitOfWork, model: type[R], ref: str, *, what: str, lock: bool = False) -> R:
+    """An order or a return by id or by number (any letter case); `lock` takes its row lock (PostgreSQL).
+
+    Raises:
+        NotFound: naming `what` and the reference.
+    """
+    query = sa.select(model)
     try:
-        query = query.where(OrderRow.id == uuid.UUID(ref))
+        query = query.where(model.id == uuid.UUID(ref))  # type: ignore[attr-defined]
     except ValueError:
-        query = query.where(OrderRow.number == ref.strip().upper())
+        query = query.where(model.number == ref.strip().upper())  # type: ignore[attr-defined]
     if lock:
         query = query.with_for_update()
     row = uow.session.scalar(query)
     if row is None:
-        raise NotFound(f"no order {ref!r}")
+        raise NotFound(f"no {what} {ref!r}")
     return row
+
+
+def order_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> OrderRow:
+    """The order by id or number; `lock` takes its row lock (PostgreSQL) for a change."""
+    return by_ref(uow, OrderRow, ref, what="order", lock=lock)
 
 
 def lines_of(uow: UnitOfWork, order_id: uuid.UUID, *, lock: bool = False) -> list[OrderLineRow]:

@@ -10,9 +10,7 @@ unique).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +20,6 @@ from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.cards import contains_card_number
 from ordersmith.kernel.errors import (
     FieldError,
     InsufficientStock,
@@ -34,120 +31,37 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import (
+    ORDER_NUMBER_SEQUENCE,
     Order,
     fulfillment_status,
     load,
+    new_order_number,
     to_order,
 )
 from ordersmith.orders.service.allocating import Wanted, apply_plan, item_refs, plan_stock, take_stock
+from ordersmith.orders.service.holding import (
+    ON_ACCOUNT,
+    UNSCREENED_CHANNEL_KINDS,
+    evaluate_holds,
+    hold_rows,
+)
+from ordersmith.orders.service.requests import (
+    OrderRequest,
+    check_shape,
+    payment_dict,
+    ship_to_dict,
+)
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
-from ordersmith.platform.numbers import next_number
 from ordersmith.platform.sales_channels import SalesChannel
 from ordersmith.pricing import rules as pricing_rules
 from ordersmith.pricing import service as pricing
-
-PAYMENT_METHODS = ("card", "gift_card", "check", "on_account", "marketplace", "cash", "paypal")
-# Marketplaces screen their own buyers and a store sale is face to face: the fraud rules do not apply there.
-UNSCREENED_CHANNEL_KINDS = frozenset({"marketplace", "pos"})
-HOLD_POLICIES = {
-    "USD": rules.HoldPolicy(high_value=Money("750.00", "USD"), first_order_limit=Money("1500.00", "USD")),
-    "EUR": rules.HoldPolicy(high_value=Money("700.00", "EUR"), first_order_limit=Money("1400.00", "EUR")),
-    "GBP": rules.HoldPolicy(high_value=Money("600.00", "GBP"), first_order_limit=Money("1200.00", "GBP")),
-}
-ORDER_SERIES = "order"
-
-
-@dataclass(frozen=True)
-class LineRequest:
-    sku: str
-    quantity: int
-    ship_to: str = "main"
-    personalization: dict[str, str] = field(default_factory=dict)
-    gift_message: str = ""
-
-
-@dataclass(frozen=True)
-class ShipToRequest:
-    ref: str
-    name: str
-    line1: str
-    city: str
-    country: str
-    method: str
-    line2: str = ""
-    region: str = ""
-    postal_code: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class NewCustomer:
-    first_name: str = ""
-    last_name: str = ""
-    company: str = ""
-    email: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    method: str
-    amount: Money | None = None  # None: the rest of the total
-    token: str = ""  # a vault or gateway token, never a card number
-    reference: str = ""  # check number, marketplace settlement id, …
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    lines: Sequence[LineRequest]
-    ship_tos: Sequence[ShipToRequest]
-    customer: str | None = None  # id or number
-    new_customer: NewCustomer | None = None
-    email: str = ""
-    billing: dict[str, str] | None = None  # name, line1, line2, city, region, postal_code, country
-    source_code: str | None = None
-    coupons: Sequence[str] = ()
-    external_id: str | None = None
-    placed_at: datetime | None = None
-    payments: Sequence[PaymentRequest] = ()
-    priority: int = 0
-    release: bool = True  # False: keep it pending (editable) until someone releases it
 
 
 @dataclass(frozen=True)
 class Placed:
     order: Order
     created: bool  # False: this channel order existed already and is answered as it is
-
-
-# --- checking the request ---------------------------------------------------------------------------------------
-
-
-def _check_shape(request: OrderRequest) -> None:
-    if not request.lines:
-        raise ValidationFailed.on("lines", "an order needs at least one line")
-    if not request.ship_tos:
-        raise ValidationFailed.on("ship_tos", "an order needs at least one ship-to address")
-    refs = [s.ref for s in request.ship_tos]
-    if len(refs) != len(set(refs)):
-        raise ValidationFailed.on("ship_tos", "each ship-to needs its own ref")
-    for n, line in enumerate(request.lines):
-        if line.quantity <= 0:
-            raise ValidationFailed.on(f"lines.{n}.quantity", "must be greater than zero")
-        if line.ship_to not in refs:
-            raise ValidationFailed.on(f"lines.{n}.ship_to", f"no ship-to {line.ship_to!r} in this order")
-    if request.customer and request.new_customer:
-        raise ValidationFailed.on("customer", "give a customer or a new customer, not both")
-    for n, payment in enumerate(request.payments):
-        if payment.method not in PAYMENT_METHODS:
-            raise ValidationFailed.on(f"payments.{n}.method", f"must be one of {', '.join(PAYMENT_METHODS)}")
-        for name in ("token", "reference"):
-            if contains_card_number(getattr(payment, name)):
-                # A card number never enters an order: the vault tokenizes it first.
-                raise ValidationFailed.on(
-                    f"payments.{n}.{name}", "looks like a card number: send a vault token"
-                )
 
 
 def _items(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
@@ -266,7 +180,7 @@ def _insert_order_statement(dialect: str) -> sa.TextClause:
     table = OrderRow.__table__
     names = [c.name for c in table.columns]  # names from our own table, never from input
     values = [
-        "CAST(nextval('order_numbers') AS VARCHAR)"
+        f"CAST(nextval('{ORDER_NUMBER_SEQUENCE}') AS VARCHAR)"
         if name == "number" and dialect == "postgresql"
         else f":{name}"
         for name in names
@@ -290,19 +204,6 @@ _INSERTS: dict[str, sa.TextClause] = {}
 _INSERT_LINES = sa.insert(OrderLineRow.__table__)  # type: ignore[arg-type]
 _INSERT_HOLDS = sa.insert(OrderHoldRow.__table__)  # type: ignore[arg-type]
 _INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
-_VELOCITY = sa.select(
-    sa.func.count().filter(OrderRow.card_key == sa.bindparam("card")),
-    sa.func.count().filter(OrderRow.address_key == sa.bindparam("address")),
-).where(
-    OrderRow.placed_at >= sa.bindparam("since"),
-    sa.or_(OrderRow.card_key == sa.bindparam("card"), OrderRow.address_key == sa.bindparam("address")),
-)
-OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0)).where(
-    OrderRow.customer_id == sa.bindparam("customer"),
-    OrderRow.status.not_in(("cancelled", "completed")),
-    OrderRow.payment_status == "pending",
-    OrderRow.card_key == "on_account",
-)
 
 
 def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Placed:
@@ -320,7 +221,7 @@ def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
         InsufficientStock: a line without stock whose item cannot be backordered (409, naming the lines).
         Conflict: `coupon_exhausted` — a coupon's limit was reached meanwhile.
     """
-    _check_shape(request)
+    check_shape(request)
     nested = uow.active
     try:
         return Placed(order=_placed(uow, channel=channel, request=request, nested=nested), created=True)
@@ -390,7 +291,6 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
     quote = _quote(uow, request, channel, buyer, facts)
     currency = channel.currency
     order_id = new_id()
-    ship_tos = {s.ref: s for s in request.ship_tos}
     line_items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
     # Personalized goods: not returnable when the template says so, and free text is read by a person first.
     review, non_returnable = False, set()
@@ -462,11 +362,11 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         source_code=request.source_code.upper() if request.source_code else None,
         coupons=sorted({c.upper() for c in request.coupons}),
         billing=dict(request.billing or {}),
-        payment={"instructions": [_payment(p) for p in request.payments]},
+        payment={"instructions": [payment_dict(p) for p in request.payments]},
         pricing=_explanation(quote),
         ship_tos=[
             {
-                **_ship_to(s),
+                **ship_to_dict(s),
                 "shipping_minor": quote.shipping.get(s.ref, Money.zero(currency)).minor,
                 "shipping_tax_minor": quote.shipping_tax.get(s.ref, Money.zero(currency)).minor,
             }
@@ -476,7 +376,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         address_key=rules.address_key(
             country=first.country, postal_code=first.postal_code, line1=first.line1
         ),
-        card_key="on_account"
+        card_key=ON_ACCOUNT
         if on_account
         else (hashlib.sha256(card.token.encode()).hexdigest()[:32] if card else ""),
         priority=request.priority,
@@ -502,12 +402,13 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
     order.allocation = outcome.explanation
     order.fulfillment_status = fulfillment_status(lines)
     # Holds.
-    found = _holds(uow, order, request, channel, buyer, quote, ship_tos, review, on_account)
+    found = evaluate_holds(uow, order, buyer=buyer, screen_fraud=channel.kind not in UNSCREENED_CHANNEL_KINDS,
+                           first_order=buyer is None or buyer.status == "prospect", review=review)  # fmt: skip
     order.status = "on_hold" if found else ("released" if request.release else "pending")
     # Write: the order (claiming (channel, external_id) and its number), its lines, holds and events.
     values = {c.name: getattr(order, c.key) for c in OrderRow.__table__.columns}
     if uow.dialect != "postgresql":
-        order.number = str(100000 + next_number(uow, ORDER_SERIES))
+        order.number = new_order_number(uow)
         values["number"] = order.number
     else:
         values.pop("number")
@@ -519,25 +420,11 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         _INSERT_LINES,
         [{c.name: getattr(line, c.key) for c in OrderLineRow.__table__.columns} for line in lines],
     )
-    hold_rows = [
-        OrderHoldRow(
-            order_id=order.id,
-            id=new_id(),
-            reason=h.reason,
-            detail=h.detail[:500],
-            status="active",
-            placed_at=now,
-            placed_by="rules",
-            resolved_at=None,
-            resolved_by=None,
-            note="",
-        )
-        for h in found
-    ]
-    if hold_rows:
+    new_holds = hold_rows(order, found, uow)
+    if new_holds:
         uow.execute_core(
             _INSERT_HOLDS,
-            [{c.name: getattr(h, c.key) for c in OrderHoldRow.__table__.columns} for h in hold_rows],
+            [{c.name: getattr(h, c.key) for c in OrderHoldRow.__table__.columns} for h in new_holds],
         )
     for code in order.coupons:
         pricing.redeem_coupon(
@@ -559,7 +446,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
             "lines": len(lines),
         },
     )
-    return to_order(order, lines, hold_rows)
+    return to_order(order, lines, new_holds)
 
 
 def _placed_events(
@@ -627,83 +514,6 @@ def _placed_events(
         uow.emit(kind, {**base, **detail})
 
 
-def _holds(
-    uow: UnitOfWork,
-    order: OrderRow,
-    request: OrderRequest,
-    channel: SalesChannel,
-    buyer: customers.BuyerFacts | None,
-    quote: pricing_rules.Quote,
-    ship_tos: dict[str, ShipToRequest],
-    review: bool,
-    on_account: bool,
-) -> list[rules.Hold]:
-    policy = HOLD_POLICIES.get(order.currency)
-    undeliverable = tuple(
-        ref
-        for ref, s in ship_tos.items()
-        if rules.address_problems(country=s.country, postal_code=s.postal_code, line1=s.line1, city=s.city)
-    )
-    screened = channel.kind not in UNSCREENED_CHANNEL_KINDS and policy is not None
-    same_card = same_address = 0
-    if screened and policy is not None:
-        counts = uow.execute_core(
-            _VELOCITY,
-            {
-                "card": order.card_key or "-",
-                "address": order.address_key,
-                "since": uow.now() - policy.velocity_window,
-            },
-        ).first()
-        same_card, same_address = (int(counts[0]), int(counts[1])) if counts else (0, 0)
-    open_balance = Money.zero(order.currency)
-    if on_account and buyer is not None:
-        owed = uow.execute_core(OPEN_ON_ACCOUNT, {"customer": buyer.id}).scalar() or 0
-        open_balance = Money.from_minor(int(owed), order.currency)
-    total = Money.from_minor(order.total_minor, order.currency)
-    facts = rules.OrderFacts(
-        total=total,
-        billing_country=(request.billing or {}).get("country", "").upper() or None,
-        ship_countries=tuple(s.country.upper() for s in ship_tos.values()),
-        first_order=buyer is None or buyer.status == "prospect",
-        on_account=on_account,
-        credit_limit=buyer.credit_limit
-        if buyer and buyer.credit_limit and buyer.credit_limit.currency == order.currency
-        else None,
-        open_balance=open_balance,
-        recent_orders_same_card=same_card if order.card_key and order.card_key != "on_account" else 0,
-        recent_orders_same_address=same_address,
-        undeliverable=undeliverable,
-        personalization_review=review,
-    )
-    # Without a policy for this currency, or on an unscreened channel, only the rules that are not about fraud.
-    return rules.holds(facts, policy if screened else None)
-
-
-def _payment(p: PaymentRequest) -> dict[str, Any]:
-    return {
-        "method": p.method,
-        "amount": str(p.amount.amount) if p.amount else None,
-        "token": p.token,
-        "reference": p.reference,
-    }
-
-
-def _ship_to(s: ShipToRequest) -> dict[str, str]:
-    return {
-        "ref": s.ref,
-        "name": s.name,
-        "line1": s.line1,
-        "line2": s.line2,
-        "city": s.city,
-        "region": s.region,
-        "postal_code": s.postal_code,
-        "country": s.country.upper(),
-        "phone": s.phone,
-        "method": s.method.lower(),
-    }
-
-
 def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
     return {
         "adjustments": [
@@ -725,7 +535,7 @@ def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
 @use_case(readonly=True)
 def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> pricing_rules.Quote:
     """Price the same request without placing it: nothing is held, counted or written."""
-    _check_shape(request)
+    check_shape(request)
     facts = _items(uow, request)
     buyer = None
     if request.customer:

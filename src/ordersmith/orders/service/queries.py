@@ -113,8 +113,11 @@ class QueuedHold:
 
 
 @use_case(readonly=True)
-def list_holds(uow: UnitOfWork, *, reason: str | None = None, limit: int = 100) -> list[QueuedHold]:
-    """The hold queue: every active hold, oldest first (the order that has waited longest is worked first)."""
+def list_holds(
+    uow: UnitOfWork, *, reason: str | None = None, channel: str | None = None, limit: int = 100
+) -> list[QueuedHold]:
+    """The hold queue: every active hold (of one channel's orders, with `channel`), oldest first — the order that
+    has waited longest is worked first."""
     query = (
         sa.select(OrderHoldRow, OrderRow.number, OrderRow.channel, OrderRow.total_minor, OrderRow.currency)
         .join(OrderRow, OrderRow.id == OrderHoldRow.order_id)
@@ -124,6 +127,8 @@ def list_holds(uow: UnitOfWork, *, reason: str | None = None, limit: int = 100) 
     )
     if reason:
         query = query.where(OrderHoldRow.reason == reason)
+    if channel:
+        query = query.where(OrderRow.channel == channel)
     return [
         QueuedHold(
             order_id=h.order_id,

@@ -21,8 +21,10 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import (
+    by_ref,
     fulfillment_status,
     lines_of,
+    new_order_number,
     order_row,
     record,
 )
@@ -275,17 +277,7 @@ def authorize_return(
 
 
 def _return_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> ReturnRow:
-    query = sa.select(ReturnRow)
-    try:
-        query = query.where(ReturnRow.id == uuid.UUID(ref))
-    except ValueError:
-        query = query.where(ReturnRow.number == ref.strip().upper())
-    if lock:
-        query = query.with_for_update()
-    row = uow.session.scalar(query)
-    if row is None:
-        raise NotFound(f"no return {ref!r}")
-    return row
+    return by_ref(uow, ReturnRow, ref, what="return", lock=lock)
 
 
 @use_case(readonly=True)
@@ -408,14 +400,10 @@ def _exchange_order(
 ) -> OrderRow:
     """A replacement order for the exchanged units, each at the unit price (and tax) the customer paid, shipped
     free to the original's first ship-to; linked to the original."""
-    from ordersmith.orders.service.capture import ORDER_SERIES
-
     now = uow.now()
     order = OrderRow(
         id=new_id(),
-        number=str(100000 + next_number(uow, ORDER_SERIES))
-        if uow.dialect != "postgresql"
-        else str(uow.session.scalar(sa.text("SELECT nextval('order_numbers')"))),
+        number=new_order_number(uow),
         channel=original.channel,
         division=original.division,
         external_id=None,

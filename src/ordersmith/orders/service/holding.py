@@ -1,0 +1,99 @@
+"""Evaluating the hold rules for an order, at capture and again after a change — one place that gathers the facts
+the pure `rules.holds` looks at (velocity, open balance on account, addresses) from the order row."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ordersmith.customers import service as customers
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.orders import rules
+from ordersmith.orders.service._common import holds_of, move
+from ordersmith.orders.tables import OrderHoldRow, OrderRow
+from ordersmith.platform.db import UnitOfWork
+
+# Marketplaces screen their own buyers and a store sale is face to face: the fraud rules do not apply there.
+UNSCREENED_CHANNEL_KINDS = frozenset({"marketplace", "pos"})
+HOLD_POLICIES = {
+    "USD": rules.HoldPolicy(high_value=Money("750.00", "USD"), first_order_limit=Money("1500.00", "USD")),
+    "EUR": rules.HoldPolicy(high_value=Money("700.00", "EUR"), first_order_limit=Money("1400.00", "EUR")),
+    "GBP": rules.HoldPolicy(high_value=Money("600.00", "GBP"), first_order_limit=Money("1200.00", "GBP")),
+}
+ON_ACCOUNT = "on_account"  # the card_key of an order paid on account
+
+_VELOCITY = sa.select(
+    sa.func.count().filter(OrderRow.card_key == sa.bindparam("card")),
+    sa.func.count().filter(OrderRow.address_key == sa.bindparam("address")),
+).where(
+    OrderRow.placed_at >= sa.bindparam("since"),
+    sa.or_(OrderRow.card_key == sa.bindparam("card"), OrderRow.address_key == sa.bindparam("address")),
+)
+# What the customer owes on account in other open orders (this one excluded: its total is counted separately).
+_OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0)).where(
+    OrderRow.customer_id == sa.bindparam("customer"),
+    OrderRow.id != sa.bindparam("order"),
+    OrderRow.status.not_in(("cancelled", "completed")),
+    OrderRow.payment_status == "pending",
+    OrderRow.card_key == ON_ACCOUNT,
+)
+
+
+def evaluate_holds(
+    uow: UnitOfWork, order: OrderRow, *, buyer: customers.BuyerFacts | None, screen_fraud: bool, first_order: bool,
+    review: bool,
+) -> list[rules.Hold]:  # fmt: skip
+    """Every reason to hold `order` as it stands (its row, not yet necessarily written). The fraud rules run only
+    when `screen_fraud` and a policy exists for the order's currency."""
+    policy = HOLD_POLICIES.get(order.currency) if screen_fraud else None
+    same_card = same_address = 0
+    if policy is not None:
+        counts = uow.execute_core(_VELOCITY, {"card": order.card_key or "-", "address": order.address_key,
+                                              "since": uow.now() - policy.velocity_window}).first()  # fmt: skip
+        same_card, same_address = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    on_account = order.card_key == ON_ACCOUNT
+    open_balance = Money.zero(order.currency)
+    if on_account and buyer is not None:
+        owed = uow.execute_core(_OPEN_ON_ACCOUNT, {"customer": buyer.id, "order": order.id}).scalar() or 0
+        open_balance = Money.from_minor(int(owed), order.currency)
+    limit = buyer.credit_limit if buyer and buyer.credit_limit else None
+    limit = limit if limit is not None and limit.currency == order.currency else None
+    facts = rules.OrderFacts(
+        total=Money.from_minor(order.total_minor, order.currency),
+        billing_country=(order.billing or {}).get("country", "").upper() or None,
+        ship_countries=tuple(s["country"].upper() for s in order.ship_tos),
+        first_order=first_order,
+        on_account=on_account,
+        credit_limit=limit,
+        open_balance=open_balance,
+        recent_orders_same_card=same_card if order.card_key and not on_account else 0,
+        recent_orders_same_address=same_address,
+        undeliverable=tuple(
+            s["ref"] for s in order.ship_tos
+            if rules.address_problems(country=s["country"], postal_code=s.get("postal_code", ""), line1=s["line1"],
+                                      city=s["city"])
+        ),
+        personalization_review=review,
+    )  # fmt: skip
+    return rules.holds(facts, policy)
+
+
+def hold_rows(order: OrderRow, found: list[rules.Hold], uow: UnitOfWork) -> list[OrderHoldRow]:
+    return [OrderHoldRow(order_id=order.id, id=new_id(), reason=h.reason, detail=h.detail[:500], status="active",
+                         placed_at=uow.now(), placed_by="rules", resolved_at=None, resolved_by=None, note="")
+            for h in found]  # fmt: skip
+
+
+def recheck_holds(uow: UnitOfWork, row: OrderRow) -> None:
+    """Evaluate the hold rules again after a change: an address that cannot be delivered to, a total beyond the
+    credit limit. A reason not already holding the order holds it (the fraud rules ran at capture and are not run
+    again)."""
+    buyer = customers.buyer_facts(uow, ref=str(row.customer_id)) if row.customer_id else None
+    found = evaluate_holds(uow, row, buyer=buyer, screen_fraud=False, first_order=False, review=False)
+    active = {h.reason for h in holds_of(uow, row.id) if h.status == "active"}
+    new = [h for h in found if h.reason not in active]
+    if not new:
+        return
+    if row.status != "on_hold":
+        move(uow, row, "hold", {"reasons": [h.reason for h in new]})
+    uow.session.add_all(hold_rows(row, new, uow))
