@@ -150,6 +150,7 @@ def test_an_edit_needs_if_match_and_refuses_a_stale_version(client: TestClient, 
     url = f"/api/v1/orders/{order['number']}"
     patch = {"lines": [{"line_no": 1, "quantity": 4}]}
     assert client.patch(url, json=patch, headers=bearer(keys["phone"])).status_code == 428
+    assert orders.get_order(admin_db, ref=order["number"]).version == 1 and _tees(admin_db) == 18  # unchanged
     ok = client.patch(url, json=patch, headers=bearer(keys["phone"]) | {"If-Match": '"1"'})
     assert ok.status_code == 200 and ok.json()["lines"][0]["quantity"] == 4 and ok.headers["ETag"] == '"2"'
     stale = client.patch(url, json={"lines": [{"line_no": 1, "quantity": 1}]},
@@ -158,6 +159,12 @@ def test_an_edit_needs_if_match_and_refuses_a_stale_version(client: TestClient, 
     priced = client.patch(url, json={"lines": [{"line_no": 1, "price": "1.00"}]},
                           headers=bearer(keys["phone"]) | {"If-Match": '"2"'})  # fmt: skip
     assert priced.status_code == 422
+    after = orders.get_order(admin_db, ref=order["number"])
+    assert (after.version, after.lines[0].quantity, _tees(admin_db)) == (
+        2,
+        4,
+        16,
+    )  # the refused edit changed nothing
 
 
 def test_a_quote_prices_without_placing(client: TestClient, keys, admin_db) -> None:
@@ -178,6 +185,10 @@ def test_a_return_is_authorized_and_received_by_the_warehouse(
     refused = client.post(f"/api/v1/returns/{rma['number']}/receive", json={"location": "EAST"},
                           headers=bearer(keys["web"]))  # fmt: skip
     assert refused.status_code == 403
+    assert (
+        orders.get_return(admin_db, ref=rma["number"]).status == "authorized"
+    )  # nothing received, nothing restocked
+    assert inventory.get_availability(admin_db, sku="TEE").on_hand == 21
     received = _post(
         client, admin_key, f"/api/v1/returns/{rma['number']}/receive", {"location": "EAST"}, expect=200
     )

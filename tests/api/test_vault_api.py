@@ -45,6 +45,7 @@ def test_a_bad_card_is_a_problem_naming_the_field_and_never_the_number(client: T
     old = client.post("/vault/v1/cards", json={"number": "4111111111111111", "exp_month": 1, "exp_year": 2020},
                       headers=bearer(key))  # fmt: skip
     assert old.status_code == 422 and old.json()["code"] == "card_expiry_invalid"
+    assert client.app.state.vault.key_ids() == {}  # nothing was stored
 
 
 def test_a_key_without_the_vault_scope_is_refused(client: TestClient, admin_db) -> None:
@@ -53,3 +54,4 @@ def test_a_key_without_the_vault_scope_is_refused(client: TestClient, admin_db) 
                                                     "exp_year": 2030}, headers=bearer(key))  # fmt: skip
     assert response.status_code == 403
     assert client.post("/vault/v1/cards", json={}).status_code == 401
+    assert getattr(client.app.state, "vault", None) is None  # refused before the vault was even opened

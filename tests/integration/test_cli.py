@@ -329,8 +329,11 @@ def test_orders_commands_list_show_work_the_hold_queue_and_refuse_in_one_line(db
     assert held.number in run(db_url, "orders", "holds").stdout
     released = run(db_url, "orders", "release", held.number, "--note", "address checked by phone")
     assert released.returncode == 0 and f"order {held.number} is released" in released.stdout
+    released_version = orders.get_order(uow, ref=held.number).version
     # a refusal is one line on stderr and a non-zero exit, and changes nothing
     again = run(db_url, "orders", "release", held.number)
     assert again.returncode != 0 and again.stderr.count("\n") == 1 and "cannot release" in again.stderr
+    after = orders.get_order(uow, ref=held.number)
+    assert after.status == "released" and after.version == released_version  # the refusal changed nothing
     missing = run(db_url, "orders", "show", "999")
     assert missing.returncode != 0 and missing.stderr.strip() == "error: no order '999'"

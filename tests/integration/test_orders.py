@@ -20,7 +20,7 @@ from ordersmith.kernel.errors import (
 )
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
-from ordersmith.orders.tables import OrderRow
+from ordersmith.orders.tables import OrderRow, ReturnRow
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.tables import OutboxRow
 from tests.builders import channel, make_order_shop, make_vendor, order_request, sent_purchase_order, ship_to
@@ -38,6 +38,11 @@ def shop(uow: UnitOfWork) -> UnitOfWork:
 
 def available(uow: UnitOfWork, sku: str, division: str | None = None) -> int:
     return inventory.get_availability(uow, sku=sku, division=division).available
+
+
+def return_count(uow: UnitOfWork) -> int:
+    with uow:
+        return int(uow.session.scalar(sa.select(sa.func.count()).select_from(ReturnRow)) or 0)
 
 
 def order_count(uow: UnitOfWork) -> int:
@@ -234,6 +239,7 @@ def test_hold_rules_hold_a_first_big_order_and_an_undeliverable_address(shop: Un
     assert released.status == "released" and released.holds[0].status == "released"
     with pytest.raises(Forbidden):
         orders.cancel_order(shop, ref=bad.number, reason="fraud", may_cancel_held=False)
+    assert orders.get_order(shop, ref=bad.number) == bad and available(shop, "MUG", "web") == 18  # unchanged
     cancelled = orders.cancel_order(shop, ref=bad.number, reason="cannot deliver")
     assert cancelled.status == "cancelled" and cancelled.total == usd("0.00")
     assert available(shop, "MUG", "web") == 19
@@ -274,9 +280,11 @@ def test_a_card_number_in_the_payment_is_refused(shop: UnitOfWork) -> None:
 def test_an_illegal_move_is_a_conflict_naming_the_state(shop: UnitOfWork) -> None:
     order = orders.place_order(shop, channel=channel(shop), request=order_request(("TEE", 1))).order
     orders.cancel_order(shop, ref=order.number, reason="changed mind")
+    cancelled = orders.get_order(shop, ref=order.number)
     with pytest.raises(IllegalTransition) as illegal:
         orders.release_order(shop, ref=order.number, note="")
     assert illegal.value.extra["state"] == "cancelled"
+    assert orders.get_order(shop, ref=order.number) == cancelled and available(shop, "TEE", "web") == 20
 
 
 def test_cancelling_lines_releases_their_stock_and_reduces_the_total(shop: UnitOfWork) -> None:
@@ -336,6 +344,7 @@ def test_an_edit_before_release_reprices_and_rereserves_at_the_version_read(shop
             changes=orders.OrderChanges(lines=[orders.LineChange(line_no=1, quantity=1)]),
             may_correct_released=True,
         )
+    assert orders.get_order(shop, ref=order.number) == current and available(shop, "TEE", "web") == 15
     corrected = orders.edit_order(
         shop,
         ref=order.number,
@@ -364,9 +373,10 @@ def test_shipping_consumes_reservations_then_a_return_restocks_and_refunds(shop:
     assert rma.status == "authorized" and rma.number.startswith("R-")
     # item refund 20 + 10, tax 3, shipping refunded in proportion to the damaged goods: 5 * 10 / 60 = 0.83
     assert (rma.refund_items, rma.refund_tax, rma.refund_shipping) == (usd("30.00"), usd("3.00"), usd("0.83"))
-    # more than shipped is refused
+    # more than shipped is refused, and writes nothing
     with pytest.raises(ValidationFailed):
         orders.authorize_return(shop, order_ref=order.number, lines=[orders.ReturnLineRequest(1, 2, "late")])
+    assert return_count(shop) == 1
     received = orders.receive_return(
         shop,
         ref=rma.number,
@@ -378,6 +388,8 @@ def test_shipping_consumes_reservations_then_a_return_restocks_and_refunds(shop:
     assert inventory.get_availability(shop, sku="MUG").on_hand == 18  # scrapped
     with pytest.raises(IllegalTransition):
         orders.receive_return(shop, ref=rma.number, location="EAST")
+    assert orders.get_return(shop, ref=rma.number) == received  # received once: the repeat changed nothing
+    assert inventory.get_availability(shop, sku="TEE").on_hand == 22
     assert inventory.verify(shop) == []
 
 
@@ -391,7 +403,7 @@ def test_personalized_goods_marked_non_returnable_are_refused(shop: UnitOfWork) 
         orders.authorize_return(
             shop, order_ref=order.number, lines=[orders.ReturnLineRequest(1, 1, "changed_mind")]
         )
-    assert "personalized" in refused.value.detail
+    assert "personalized" in refused.value.detail and return_count(shop) == 0
 
 
 def test_an_exchange_creates_a_linked_order_at_the_original_price(shop: UnitOfWork) -> None:
