@@ -90,22 +90,25 @@ def place_order(body: OrderIn, principal: Auth, request: Request) -> Response:
     uow = unit_of_work(request)
     channel = sales_channels.ordering_channel(uow, principal, body.channel)
     order_request = _request(body, channel.currency)
+    if request.headers.get("Idempotency-Key") is None:
+        placed = service.place_order(uow, channel=channel, request=order_request)
+        return _order_response(placed.order, 201 if placed.created else 200)
+
+    def execute(joined: UnitOfWork) -> OrderOut:
+        return OrderOut.model_validate(
+            service.place_order(joined, channel=channel, request=order_request).order
+        )
+
     try:
-        if request.headers.get("Idempotency-Key") is None:
-            placed = service.place_order(uow, channel=channel, request=order_request)
-            return _order_response(placed.order, 201 if placed.created else 200)
-
-        def execute(joined: UnitOfWork) -> OrderOut:
-            return OrderOut.model_validate(
-                service.place_order(joined, channel=channel, request=order_request).order
-            )
-
-        response = created(request, principal, body.model_dump(mode="json"), execute)
-        return response
+        return created(request, principal, body.model_dump(mode="json"), execute)
     except (service.AlreadyPlaced, OrdersmithError):
-        if body.external_id is None:
-            raise
-        existing = service.find_channel_order(uow, channel=channel.code, external_id=body.external_id)
+        # Inside the key's transaction a duplicate channel order can only be answered once that transaction has
+        # rolled back: now, with the first order (the rule `place_order` applies itself when there is no key).
+        existing = (
+            service.find_channel_order(uow, channel=channel.code, external_id=body.external_id)
+            if body.external_id
+            else None
+        )
         if existing is None:
             raise
         return _order_response(existing, 200)
