@@ -24,6 +24,8 @@ from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import routes as order_routes
+from ordersmith.payments import routes as payment_routes
+from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
 from ordersmith.platform import housekeeping, identity
 from ordersmith.platform import routes as platform_routes
@@ -82,12 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     housekeeping.register()
     inventory_jobs.register()
     order_jobs.register()
+    payments.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
+    wired = payments.setup_payments(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
 
     @asynccontextmanager
@@ -109,8 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 relay.stop()
             await hub.stop()
             db.dispose()
-            if getattr(app.state, "vault", None) is not None:
-                app.state.vault.dispose()
+            wired.vault.dispose()
 
     app = FastAPI(
         title="Ordersmith",
@@ -124,10 +127,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
+    app.state.vault = wired.vault
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
-    # Routes are matched in order, one regular expression at a time: the busiest (order intake) first.
+    # Routes are matched in order, one regular expression at a time: the busiest (order intake, a payments route:
+    # an order is placed with its payment) first.
+    api.include_router(payment_routes.router)
     api.include_router(order_routes.router)
     api.include_router(platform_routes.router)
     api.include_router(catalog_routes.router)

@@ -42,9 +42,21 @@ def test_production_accepts_real_secrets_and_secures_cookies():
         secret_key=SecretStr("s" * 40),
         vault_key=SecretStr("v" * 40),
         vault_fingerprint_key=SecretStr("f" * 40),
+        payment_gateway="stripe",
+        stripe_api_key=SecretStr("sk_live_x"),
+        stripe_webhook_secret=SecretStr("whsec_x"),
         _env_file=None,  # type: ignore[call-arg]
     )
     assert settings.cookie_secure is True
+
+
+def test_production_refuses_the_sandbox_gateway_and_a_gateway_without_credentials():
+    real = {"secret_key": SecretStr("s" * 40), "vault_key": SecretStr("v" * 40),
+            "vault_fingerprint_key": SecretStr("f" * 40)}  # fmt: skip
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_PAYMENT_GATEWAY"):
+        Settings(env="production", **real, _env_file=None)  # type: ignore[call-arg,arg-type]
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_STRIPE_API_KEY"):
+        Settings(env="production", payment_gateway="stripe", **real, _env_file=None)  # type: ignore[call-arg,arg-type]
 
 
 def test_production_refuses_the_development_vault_fingerprint_key():

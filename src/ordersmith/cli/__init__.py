@@ -37,6 +37,7 @@ from ordersmith.cli._common import (
 )
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
+from ordersmith.payments import service as payments
 from ordersmith.platform import housekeeping, identity, migrate
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import install_card_redaction
@@ -141,6 +142,7 @@ def worker() -> None:
     housekeeping.register()
     inventory_jobs.register()
     order_jobs.register()
+    payments.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db)
     stop = threading.Event()

@@ -60,7 +60,11 @@ def _settings() -> Settings:
 
 
 def _db(settings: Settings) -> Database:
-    return Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    from ordersmith.payments.service import setup_payments
+
+    db = Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
+    return db
 
 
 def _cli_actor() -> Actor:

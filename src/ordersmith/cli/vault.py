@@ -1,6 +1,8 @@
-"""`ordersmith vault …`: the card vault's key rotation and what each key wraps."""
+"""`ordersmith vault …`: the card vault's key rotation and what each key wraps; `ordersmith sandbox-gateway`."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -40,3 +42,25 @@ def status() -> None:
         out.print(f"current key {vault.keys.current_id}; cards by key: {vault.key_ids() or 'none'}")
     finally:
         vault.dispose()
+
+
+@app.command("sandbox-gateway")
+@command
+def sandbox_gateway(
+    port: Annotated[int, typer.Option(help="loopback port")] = 8111,
+) -> None:
+    """Run the sandbox card processor as its own loopback HTTP service (for ORDERSMITH_PAYMENT_GATEWAY=sandbox_http):
+    test cards approve, decline or lose their answer as documented in `payments.gateways.sandbox`. Never real money."""
+    from ordersmith.payments.gateways.sandbox import SandboxProcessor
+    from ordersmith.payments.gateways.sandbox_http import SandboxServer
+
+    settings = _settings()
+    processor = SandboxProcessor(
+        settings.sandbox_gateway_path, webhook_secret=settings.sandbox_webhook_secret.get_secret_value()
+    )
+    server = SandboxServer(processor, "127.0.0.1", port)
+    out.print(f"sandbox processor on {server.url} (books in {settings.sandbox_gateway_path}); Ctrl-C to stop")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()

@@ -33,6 +33,9 @@ CHANNEL_KEY_SCOPES = [
     "orders:read",
     "orders:write",
     "returns:write",
+    "payments:read",
+    "payments:write",
+    "gift_cards:balance",
 ]
 
 

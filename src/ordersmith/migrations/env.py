@@ -8,6 +8,7 @@ import ordersmith.catalog.tables
 import ordersmith.customers.tables
 import ordersmith.inventory.tables
 import ordersmith.orders.tables
+import ordersmith.payments.tables
 import ordersmith.platform.tables
 import ordersmith.pricing.tables
 import ordersmith.purchasing.tables  # noqa: F401 - each import registers a context's tables

@@ -1,7 +1,8 @@
-"""Order API: capture and quote for every channel, reading, holds, edits, cancellation, shipments, returns.
+"""Order API: quote for every channel, reading, holds, edits, cancellation, shipments, returns.
 
-A channel-bound key acts for its own channel only: it places that channel's orders and sees and changes only
-them (another channel's order answers 404, and nothing changes).
+Order intake (`POST /orders`) is payments' route: an order is placed together with its payment
+(`payments.routes`). A channel-bound key acts for its own channel only: it places that channel's orders and sees
+and changes only them (another channel's order answers 404, and nothing changes).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ordersmith.kernel.errors import OrdersmithError, PreconditionRequired
+from ordersmith.kernel.errors import PreconditionRequired
 from ordersmith.orders import service
 from ordersmith.orders.schemas import (
     CancelIn,
@@ -48,7 +49,8 @@ router = APIRouter(tags=["orders"])
 Auth = Annotated[Principal, Depends(authorize)]
 
 
-def _request(body: OrderIn, currency: str) -> service.OrderRequest:
+def order_request(body: OrderIn, currency: str) -> service.OrderRequest:
+    """The service's request from the API body (also used by payments' order intake)."""
     return service.OrderRequest(
         lines=[service.LineRequest(sku=line.sku, quantity=line.quantity, ship_to=line.ship_to,
                                    personalization=dict(line.personalization), gift_message=line.gift_message)
@@ -65,53 +67,15 @@ def _request(body: OrderIn, currency: str) -> service.OrderRequest:
         external_id=body.external_id,
         placed_at=body.placed_at,
         payments=[service.PaymentRequest(method=p.method, amount=money(p.amount, currency), token=p.token,
-                                         reference=p.reference) for p in body.payments],
+                                         reference=p.reference, bank=p.bank) for p in body.payments],
         priority=body.priority,
         release=body.release,
     )  # fmt: skip
 
 
-def _order_response(order: service.Order, status_code: int) -> Response:
+def order_response(order: service.Order, status_code: int) -> Response:
     return Response(encode(OrderOut.model_validate(order)), status_code=status_code, media_type="application/json",
                     headers={"ETag": etag(order.version), "Location": f"/api/v1/orders/{order.id}"})  # fmt: skip
-
-
-@router.post(
-    "/orders",
-    status_code=201,
-    response_model=OrderOut,
-    openapi_extra=requires("orders:write"),
-    responses={200: {"description": "this channel order (external_id) was placed before: the first order"}},
-)
-def place_order(body: OrderIn, principal: Auth, request: Request) -> Response:
-    """Place an order from any channel: priced by our pricing, stock reserved for every line (or backordered when
-    the item allows), holds applied. A channel key's orders are its channel's; staff name the channel. A channel
-    order sent again (same `external_id`, or the same `Idempotency-Key`) answers with the first order."""
-    uow = unit_of_work(request)
-    channel = sales_channels.ordering_channel(uow, principal, body.channel)
-    order_request = _request(body, channel.currency)
-    if request.headers.get("Idempotency-Key") is None:
-        placed = service.place_order(uow, channel=channel, request=order_request)
-        return _order_response(placed.order, 201 if placed.created else 200)
-
-    def execute(joined: UnitOfWork) -> OrderOut:
-        return OrderOut.model_validate(
-            service.place_order(joined, channel=channel, request=order_request).order
-        )
-
-    try:
-        return created(request, principal, body.model_dump(mode="json"), execute)
-    except (service.AlreadyPlaced, OrdersmithError):
-        # Inside the key's transaction a duplicate channel order can only be answered once that transaction has
-        # rolled back: now, with the first order (the rule `place_order` applies itself when there is no key).
-        existing = (
-            service.find_channel_order(uow, channel=channel.code, external_id=body.external_id)
-            if body.external_id
-            else None
-        )
-        if existing is None:
-            raise
-        return _order_response(existing, 200)
 
 
 @router.post("/orders/quote", response_model=QuoteOut, openapi_extra=requires("orders:write"))
@@ -120,20 +84,20 @@ def quote_order(body: OrderIn, principal: Auth, request: Request) -> QuoteOut:
     uow = unit_of_work(request)
     channel = sales_channels.ordering_channel(uow, principal, body.channel)
     return QuoteOut.model_validate(
-        service.quote_order(uow, channel=channel, request=_request(body, channel.currency))
+        service.quote_order(uow, channel=channel, request=order_request(body, channel.currency))
     )
 
 
-def _own_channel(uow: UnitOfWork, principal: Principal) -> str | None:
+def own_channel(uow: UnitOfWork, principal: Principal) -> str | None:
     """The channel a channel-bound key is limited to (None for staff and unbound keys)."""
     if principal.channel_id is None:
         return None
     return sales_channels.ordering_channel(uow, principal, None).code
 
 
-def _visible(uow: UnitOfWork, principal: Principal, ref: str) -> service.Order:
+def visible_order(uow: UnitOfWork, principal: Principal, ref: str) -> service.Order:
     """The order, as long as the caller may see it (checked before any change, so a refusal changes nothing)."""
-    return service.get_order(uow, ref=ref, channel=_own_channel(uow, principal))
+    return service.get_order(uow, ref=ref, channel=own_channel(uow, principal))
 
 
 @router.get("/orders", response_model=PageOut[OrderSummaryOut], openapi_extra=requires("orders:read"))
@@ -146,7 +110,7 @@ def list_orders(
 ) -> dict[str, Any]:  # fmt: skip
     """Newest first; a channel key sees its own channel's orders only."""
     uow = unit_of_work(request)
-    own = _own_channel(uow, principal)
+    own = own_channel(uow, principal)
     if own is not None and channel is not None and channel != own:
         return {"items": [], "next_cursor": None}  # another channel's orders do not exist for this key
     page = service.list_orders(uow, channel=own or channel, status=status, customer=customer,
@@ -158,7 +122,7 @@ def list_orders(
 @router.get("/orders/{ref}", response_model=OrderOut, openapi_extra=requires("orders:read"))
 def get_order(ref: str, principal: Auth, request: Request) -> Response:
     """By id or number, with lines (their reservation or backorder state), ship-tos, holds and the ETag."""
-    return _order_response(_visible(unit_of_work(request), principal, ref), 200)
+    return order_response(visible_order(unit_of_work(request), principal, ref), 200)
 
 
 @router.get(
@@ -167,7 +131,7 @@ def get_order(ref: str, principal: Auth, request: Request) -> Response:
 def order_timeline(ref: str, principal: Auth, request: Request) -> list[TimelineEntryOut]:
     """Everything that happened to the order, oldest first: its events and the audit entries about it."""
     uow = unit_of_work(request)
-    entries = service.order_timeline(uow, ref=ref, channel=_own_channel(uow, principal))
+    entries = service.order_timeline(uow, ref=ref, channel=own_channel(uow, principal))
     return [TimelineEntryOut.model_validate(e) for e in entries]
 
 
@@ -179,7 +143,7 @@ def edit_order(ref: str, body: OrderPatch, principal: Auth, request: Request) ->
     if expected is None:
         raise PreconditionRequired("send If-Match with the ETag of the order you read")
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
+    order = visible_order(uow, principal, ref)
     changes = service.OrderChanges(
         lines=[service.LineChange(line_no=c.line_no, sku=c.sku, quantity=c.quantity, ship_to=c.ship_to,
                                   personalization=c.personalization, gift_message=c.gift_message)
@@ -188,27 +152,27 @@ def edit_order(ref: str, body: OrderPatch, principal: Auth, request: Request) ->
     )  # fmt: skip
     edited = service.edit_order(uow, ref=str(order.id), changes=changes, expected_version=expected,
                                 may_correct_released=principal.can("orders:release"))  # fmt: skip
-    return _order_response(edited, 200)
+    return order_response(edited, 200)
 
 
 @router.post("/orders/{ref}/hold", response_model=OrderOut, openapi_extra=requires("orders:hold"))
 def hold_order(ref: str, body: HoldIn, principal: Auth, request: Request) -> Response:
     """Put the order on hold with a note; its stock stays reserved."""
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
+    order = visible_order(uow, principal, ref)
     held = service.hold_order(uow, ref=str(order.id), reason=body.reason, note=body.note,
                               expected_version=if_match_version(request))  # fmt: skip
-    return _order_response(held, 200)
+    return order_response(held, 200)
 
 
 @router.post("/orders/{ref}/release", response_model=OrderOut, openapi_extra=requires("orders:write"))
 def release_order(ref: str, body: ReleaseIn, principal: Auth, request: Request) -> Response:
     """Release a pending order to fulfillment, or a held one (a manager, with a note)."""
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
+    order = visible_order(uow, principal, ref)
     released = service.release_order(uow, ref=str(order.id), note=body.note, expected_version=if_match_version(request),
                                       may_release_held=principal.can("orders:release"))  # fmt: skip
-    return _order_response(released, 200)
+    return order_response(released, 200)
 
 
 @router.post("/orders/{ref}/cancel", response_model=OrderOut, openapi_extra=requires("orders:write"))
@@ -216,19 +180,19 @@ def cancel_order(ref: str, body: CancelIn, principal: Auth, request: Request) ->
     """Cancel the whole order or some units of its lines: reservations released, totals reduced, and
     `order.cancelled` / `order.changed` for payments to void or refund. A held order: a manager."""
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
+    order = visible_order(uow, principal, ref)
     cancelled = service.cancel_order(uow, ref=str(order.id), reason=body.reason, lines=body.lines,
                                      expected_version=if_match_version(request),
                                      may_cancel_held=principal.can("orders:release"))  # fmt: skip
-    return _order_response(cancelled, 200)
+    return order_response(cancelled, 200)
 
 
 @router.post("/orders/{ref}/shipments", response_model=OrderOut, openapi_extra=requires("orders:ship"))
 def record_shipment(ref: str, body: ShipmentIn, principal: Auth, request: Request) -> Response:
     """The warehouse shipped these units: their reservations are consumed and the order moves on."""
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
-    return _order_response(
+    order = visible_order(uow, principal, ref)
+    return order_response(
         service.record_shipment(uow, ref=str(order.id), lines=body.lines, tracking=body.tracking), 200
     )
 
@@ -242,7 +206,7 @@ def list_holds(
 ) -> list[HoldQueueOut]:
     """The hold queue, oldest first (a channel key: its own channel's held orders)."""
     uow = unit_of_work(request)
-    own = _own_channel(uow, principal)
+    own = own_channel(uow, principal)
     holds = service.list_holds(uow, reason=reason, channel=own, limit=limit)
     return [HoldQueueOut.model_validate(h) for h in holds]
 
@@ -256,7 +220,7 @@ def list_holds(
 def authorize_return(ref: str, body: ReturnIn, principal: Auth, request: Request) -> Response:
     """Authorize shipped units to come back (an RMA) with a reason each; exchanges name the SKU to send instead."""
     uow = unit_of_work(request)
-    order = _visible(uow, principal, ref)
+    order = visible_order(uow, principal, ref)
     lines = [service.ReturnLineRequest(line_no=r.line_no, quantity=r.quantity, reason=r.reason,
                                        exchange_sku=r.exchange_sku) for r in body.lines]  # fmt: skip
     return created(request, principal, body.model_dump(mode="json"), lambda joined: ReturnOut.model_validate(
@@ -267,7 +231,7 @@ def authorize_return(ref: str, body: ReturnIn, principal: Auth, request: Request
 def get_return(ref: str, principal: Auth, request: Request) -> ReturnOut:
     uow = unit_of_work(request)
     found = service.get_return(uow, ref=ref)
-    _visible(uow, principal, str(found.order_id))
+    visible_order(uow, principal, str(found.order_id))
     return ReturnOut.model_validate(found)
 
 
@@ -277,7 +241,7 @@ def receive_return(ref: str, body: ReceiveIn, principal: Auth, request: Request)
     become a linked replacement order at the original price."""
     uow = unit_of_work(request)
     found = service.get_return(uow, ref=ref)
-    _visible(uow, principal, str(found.order_id))
+    visible_order(uow, principal, str(found.order_id))
     lines = None
     if body.lines is not None:
         lines = [service.ReceivedLine(line_no=r.line_no, quantity=r.quantity, disposition=r.disposition)

@@ -75,12 +75,15 @@ class NewCustomerIn(Input):
 
 
 class PaymentIn(Input):
-    method: Literal["card", "gift_card", "check", "on_account", "marketplace", "cash", "paypal"]
+    method: Literal[
+        "card", "gift_card", "store_credit", "check", "on_account", "marketplace", "cash", "paypal"
+    ]
     amount: MoneyAmount | None = None
     token: Annotated[
         str, Field(max_length=200, description="a vault or gateway token; never a card number")
     ] = ""
-    reference: Annotated[str, Field(max_length=200)] = ""
+    reference: Annotated[str, Field(max_length=200, description="check number, settlement id, …")] = ""
+    bank: Annotated[str, Field(max_length=100, description="a check's bank")] = ""
 
 
 class OrderIn(Input):

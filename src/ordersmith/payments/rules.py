@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from ordersmith.kernel.cards import contains_card_number, luhn_valid, mask, redact
 from ordersmith.kernel.money import Money
@@ -85,8 +85,9 @@ def check_card(number: str, exp_month: int, exp_year: int, today: date) -> tuple
         raise CardInvalid("expiry_invalid")
     if (exp_year, exp_month) < (today.year, today.month):
         raise CardInvalid("expired")
-    return digits, CardFacts(brand=brand, last_four=digits[-4:], exp_month=exp_month, exp_year=exp_year,
-                             masked=mask(digits))  # fmt: skip
+    return digits, CardFacts(
+        brand=brand, last_four=digits[-4:], exp_month=exp_month, exp_year=exp_year, masked=mask(digits)
+    )
 
 
 # --- gift-card codes ----------------------------------------------------------------------------------------------
@@ -223,3 +224,39 @@ def payment_status(total: Money, authorized: Money, captured: Money, refunded: M
     if failed:
         return "failed"
     return "pending"
+
+
+# --- what a shipment makes due ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineValue:
+    total_minor: int  # the line's total for its open units (after cancellations)
+    open_units: int  # ordered less cancelled
+    shipped_units: int
+
+
+def shipped_value_minor(lines: Sequence[LineValue], order_total_minor: int) -> int:
+    """What an order's shipments so far are worth: each line's total by the share of its units shipped, plus —
+    from the first shipment — what the order charges beyond its lines (shipping and its tax). Everything shipped
+    is the whole total; the value never exceeds it."""
+    lines_total = sum(line.total_minor for line in lines)
+    if not any(line.shipped_units for line in lines):
+        return 0
+    if all(line.shipped_units >= line.open_units for line in lines):
+        return order_total_minor
+    value = sum(
+        line.total_minor * min(line.shipped_units, line.open_units) // max(line.open_units, 1)
+        for line in lines
+    )
+    return min(order_total_minor, value + max(order_total_minor - lines_total, 0))
+
+
+def due_on(issued: date, terms: str) -> date:
+    """An invoice's due date from the customer's terms: `net30`, `net 45`, `30`; `due on receipt` / `cod` is the
+    same day; anything else is thirty days."""
+    lowered = terms.strip().lower()
+    if lowered in ("cod", "due on receipt", "receipt", "prepaid"):
+        return issued
+    digits = "".join(c for c in lowered if c.isdigit())
+    return issued + timedelta(days=int(digits) if digits and int(digits) <= 365 else 30)

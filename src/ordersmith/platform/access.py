@@ -48,6 +48,13 @@ SCOPES: dict[str, str] = {
     "returns:write": "authorize returns (RMAs) and exchanges",
     "returns:receive": "receive returned goods into a location",
     "vault:tokenize": "store a card in the vault and get its token (the number is never returned)",
+    "payments:read": "read an order's payments and their transaction log, gift cards and invoices",
+    "payments:write": "add a tender to an order (a channel key: its own channel's orders)",
+    "payments:capture": "capture and void payments",
+    "payments:refund": "refund payments and orders",
+    "gift_cards:issue": "issue and reload gift cards and store credit",
+    "gift_cards:balance": "check a gift card's balance by its code (rate-limited)",
+    "receivables:write": "deposit, clear and bounce checks; apply customers' payments to invoices",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -92,6 +99,13 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "returns:write",
             "returns:receive",
             "vault:tokenize",
+            "payments:read",
+            "payments:write",
+            "payments:capture",
+            "payments:refund",
+            "gift_cards:issue",
+            "gift_cards:balance",
+            "receivables:write",
         }
     ),
     "agent": frozenset(
@@ -104,6 +118,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "orders:hold",
             "returns:write",
             "vault:tokenize",
+            "payments:read",
+            "payments:write",
+            "gift_cards:balance",
         }
     ),
     "warehouse": frozenset(
@@ -117,7 +134,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "returns:receive",
         }
     ),
-    "accountant": frozenset(_READ_BASICS | {"purchasing:read"}),
+    "accountant": frozenset(
+        _READ_BASICS
+        | {"purchasing:read", "payments:read", "payments:capture", "payments:refund", "receivables:write"}
+    ),
     "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
     "readonly": frozenset(_READ_BASICS),
 }

@@ -35,6 +35,24 @@ class Settings(BaseSettings):
         DEV_VAULT_KEY + "-fingerprint"
     )  # finds a card again; never rotated
     vault_database_url: str = "sqlite:///var/vault.db"
+
+    # Payments: which processor cards go to, and how orders are paid.
+    payment_gateway: Literal["sandbox", "sandbox_http", "stripe", "authorizenet"] = "sandbox"
+    payment_capture: Literal["on_shipment", "at_once"] = "on_shipment"
+    payment_decline: Literal["refuse", "hold"] = (
+        "refuse"  # a declined card: no order (402), or the order held
+    )
+    gateway_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    sandbox_gateway_path: str = "var/sandbox_gateway.db"  # the sandbox processor's own books
+    sandbox_gateway_url: str = "http://127.0.0.1:8111"  # for payment_gateway=sandbox_http
+    sandbox_webhook_secret: SecretStr = SecretStr(DEV_VAULT_KEY + "-sandbox-webhooks")
+    stripe_api_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    authorizenet_login_id: str = ""
+    authorizenet_transaction_key: SecretStr = SecretStr("")
+    authorizenet_signature_key: SecretStr = SecretStr("")
+    authorizenet_url: str = "https://apitest.authorize.net/xml/v1/request.api"
+    gift_card_balance_checks_per_minute: int = Field(default=10, ge=1)
     nats_url: str | None = None
     nats_stream: str = "ORDERSMITH"
     bind_host: str = "127.0.0.1"
@@ -96,6 +114,18 @@ class Settings(BaseSettings):
             problems.append("ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters")
         if self.vault_fingerprint_key.get_secret_value().startswith(DEV_VAULT_KEY):
             problems.append("ORDERSMITH_VAULT_FINGERPRINT_KEY must be set to a random value")
+        if self.payment_gateway.startswith("sandbox"):
+            problems.append("ORDERSMITH_PAYMENT_GATEWAY cannot be the sandbox in production")
+        if self.payment_gateway == "stripe" and not (
+            self.stripe_api_key.get_secret_value() and self.stripe_webhook_secret.get_secret_value()
+        ):
+            problems.append("ORDERSMITH_STRIPE_API_KEY and ORDERSMITH_STRIPE_WEBHOOK_SECRET must be set")
+        if self.payment_gateway == "authorizenet" and not (
+            self.authorizenet_login_id
+            and self.authorizenet_transaction_key.get_secret_value()
+            and self.authorizenet_signature_key.get_secret_value()
+        ):
+            problems.append("the ORDERSMITH_AUTHORIZENET_* credentials and signature key must be set")
         if self.session_cookie_secure is False:
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
         if problems:

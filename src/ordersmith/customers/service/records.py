@@ -152,6 +152,7 @@ class BuyerFacts:
     currency: str
     email: str  # the primary e-mail, "" when there is none
     anonymized: bool
+    payment_terms: str = ""  # e.g. "net30": may buy on account
 
 
 _CUSTOMERS = CustomerRow.__table__
@@ -160,6 +161,7 @@ _BUYER = (
     sa.select(_CUSTOMERS.c.id, _CUSTOMERS.c.number, _CUSTOMERS.c.status, _CUSTOMERS.c.customer_group,
               _CUSTOMERS.c.tax_exempt, _CUSTOMERS.c.tax_exempt_until, _CUSTOMERS.c.credit_limit_minor,
               _CUSTOMERS.c.currency, _CUSTOMERS.c.merged_into_id, _CUSTOMERS.c.anonymized_at,
+              _CUSTOMERS.c.payment_terms,
               sa.select(_EMAILS.c.email).where(_EMAILS.c.customer_id == _CUSTOMERS.c.id)
               .order_by(_EMAILS.c.is_primary.desc(), _EMAILS.c.email).limit(1).scalar_subquery().label("email"))
 )  # fmt: skip
@@ -188,7 +190,7 @@ def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
     limit = None if row.credit_limit_minor is None else Money.from_minor(row.credit_limit_minor, row.currency)
     return BuyerFacts(id=row.id, number=row.number, status=row.status, customer_group=row.customer_group,
                       tax_exempt=exempt, credit_limit=limit, currency=row.currency, email=row.email or "",
-                      anonymized=row.anonymized_at is not None)  # fmt: skip
+                      anonymized=row.anonymized_at is not None, payment_terms=row.payment_terms or "")  # fmt: skip
 
 
 @use_case

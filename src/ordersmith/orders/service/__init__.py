@@ -25,6 +25,7 @@ from ordersmith.orders.service.changes import (
     hold_order,
     record_shipment,
     release_order,
+    set_payment_status,
 )
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
 from ordersmith.orders.service.queries import (
@@ -98,4 +99,5 @@ __all__ = [
     "release_all_backorders",
     "release_backorders",
     "release_order",
+    "set_payment_status",
 ]

@@ -8,15 +8,20 @@ lock is taken first (PostgreSQL), so two changes to one order run one after the 
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import (
     Conflict,
     Forbidden,
     IllegalTransition,
+    NotFound,
     PreconditionFailed,
     ValidationFailed,
 )
 from ordersmith.kernel.ids import new_id
+from ordersmith.orders import rules
 from ordersmith.orders.service._common import (
     Order,
     fulfillment_status,
@@ -190,6 +195,24 @@ def cancel_order(
     )
     uow.session.flush()
     return load(uow, row)
+
+
+@use_case
+def set_payment_status(uow: UnitOfWork, *, order_id: uuid.UUID, status: str, detail: dict[str, Any]) -> None:
+    """Record what payments made of the order's tenders (its `payment_status`, derived by payments) as an order
+    event for the timeline. Payments owns the rule; orders keeps the status beside the order for lists and holds."""
+    if status not in rules.PAYMENT_STATUSES:
+        raise ValueError(f"unknown payment status {status!r}")
+    row = uow.session.get(OrderRow, order_id)
+    if row is None:
+        raise NotFound(f"no order {order_id}")
+    if row.payment_status != status:
+        record(
+            uow, row, "order.payment_status", {"from": row.payment_status, "to": status, **detail}, emit=False
+        )
+        row.payment_status = status
+        row.updated_at = uow.now()
+    uow.session.flush()
 
 
 def rules_illegal(row: OrderRow, action: str) -> Conflict:

@@ -11,7 +11,16 @@ from ordersmith.kernel.cards import contains_card_number
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
 
-PAYMENT_METHODS = ("card", "gift_card", "check", "on_account", "marketplace", "cash", "paypal")
+PAYMENT_METHODS = (
+    "card",
+    "gift_card",
+    "store_credit",
+    "check",
+    "on_account",
+    "marketplace",
+    "cash",
+    "paypal",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class PaymentRequest:
     amount: Money | None = None  # None: the rest of the total
     token: str = ""  # a vault or gateway token, never a card number
     reference: str = ""  # check number, marketplace settlement id, …
+    bank: str = ""  # a check's bank
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ def payment_dict(p: PaymentRequest) -> dict[str, Any]:
         "amount": str(p.amount.amount) if p.amount else None,
         "token": p.token,
         "reference": p.reference,
+        **({"bank": p.bank} if p.bank else {}),
     }
 
 

@@ -71,12 +71,20 @@ def tokenize_card(body: CardIn, principal: Auth, request: Request) -> CardOut:
     token. A number that fails the Luhn check or fits no brand → 422 `card_number_invalid`; a past or impossible
     expiry → 422 `card_expiry_invalid`. The number is never echoed, logged or returned."""
     try:
-        card = _vault(request).tokenize(number=body.number, exp_month=body.exp_month, exp_year=body.exp_year,
-                                        holder=body.holder, actor=principal.label)  # fmt: skip
+        card = _vault(request).tokenize(
+            number=body.number,
+            exp_month=body.exp_month,
+            exp_year=body.exp_year,
+            holder=body.holder,
+            actor=principal.label,
+        )
+        if body.cvc:
+            _vault(request).hold_cvc(card.token, body.cvc)
     except rules.CardInvalid as refused:
         if refused.reason in ("expired", "expiry_invalid"):
-            raise CardExpiryRefused("the card's expiry is past or impossible",
-                                    errors=[FieldError("exp_month", refused.reason)]) from None  # fmt: skip
+            raise CardExpiryRefused(
+                "the card's expiry is past or impossible", errors=[FieldError("exp_month", refused.reason)]
+            ) from None
         raise CardRefused(
             "this is not a valid card number", errors=[FieldError("number", refused.reason)]
         ) from None

@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ordersmith.kernel.clock import Clock, SystemClock
 from ordersmith.payments import rules
+from ordersmith.payments.gateways.port import RevealedCard
 from ordersmith.payments.vault import crypto
 from ordersmith.platform.db import UTCDateTime
 
@@ -88,6 +91,32 @@ class Vault:
         self.keys = keys
         self.clock = clock or SystemClock()
         self._lock = threading.Lock()
+        # A CVC lives only here, in this process's memory, until the first authorization takes it (or it lapses):
+        # PCI DSS forbids storing it after authorization, so it never reaches a table.
+        self._cvcs: dict[str, tuple[str, float]] = {}
+
+    def hold_cvc(self, token: str, cvc: str, ttl_s: float = 900.0) -> None:
+        """Keep a card's CVC in memory for its first authorization (at most `ttl_s`)."""
+        with self._lock:
+            now = time.monotonic()
+            self._cvcs = {t: v for t, v in self._cvcs.items() if v[1] > now}
+            self._cvcs[token] = (cvc, now + ttl_s)
+
+    def _take_cvc(self, token: str) -> str:
+        with self._lock:
+            cvc, until = self._cvcs.pop(token, ("", 0.0))
+        return cvc if until > time.monotonic() else ""
+
+    def reveal_card(self, token: str, *, actor: str, purpose: str) -> RevealedCard:
+        """The card as a gateway adapter sends it (number, expiry, and the CVC once); audited like `reveal`.
+
+        Raises:
+            LookupError: no such token.
+        """
+        number = self.reveal(token, actor=actor, purpose=purpose)
+        card = self.card(token)
+        assert card is not None
+        return RevealedCard(number, card.exp_month, card.exp_year, self._take_cvc(token))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -100,7 +129,7 @@ class Vault:
             "purpose": purpose[:200],
             "at": self.clock.now(),
         }
-        conn.execute(sa.insert(VaultAccessRow.__table__), row)  # type: ignore[arg-type]
+        conn.execute(sa.insert(cast(sa.Table, VaultAccessRow.__table__)), row)
 
     def tokenize(
         self, *, number: str, exp_month: int, exp_year: int, holder: str = "", actor: str
@@ -122,11 +151,23 @@ class Vault:
                 return CardToken(existing, facts.brand, facts.last_four, exp_month, exp_year)
             token = "vtok_" + secrets.token_urlsafe(24)
             sealed = crypto.seal(digits, token, self.keys.kek(self.keys.current_id), self.keys.current_id)
-            conn.execute(sa.insert(VaultCardRow.__table__), {  # type: ignore[arg-type]
-                "token": token, "key_id": sealed.key_id, "wrapped_key": sealed.wrapped_key, "nonce": sealed.nonce,
-                "ciphertext": sealed.ciphertext, "fingerprint": print_, "brand": facts.brand,
-                "last_four": facts.last_four, "exp_month": exp_month, "exp_year": exp_year, "holder": holder[:200],
-                "created_at": self.clock.now()})  # fmt: skip
+            conn.execute(
+                sa.insert(cast(sa.Table, VaultCardRow.__table__)),
+                {
+                    "token": token,
+                    "key_id": sealed.key_id,
+                    "wrapped_key": sealed.wrapped_key,
+                    "nonce": sealed.nonce,
+                    "ciphertext": sealed.ciphertext,
+                    "fingerprint": print_,
+                    "brand": facts.brand,
+                    "last_four": facts.last_four,
+                    "exp_month": exp_month,
+                    "exp_year": exp_year,
+                    "holder": holder[:200],
+                    "created_at": self.clock.now(),
+                },
+            )
             self._log(conn, token, "tokenized", actor, "")
         return CardToken(token, facts.brand, facts.last_four, exp_month, exp_year)
 
@@ -164,15 +205,22 @@ class Vault:
         while True:
             with self._lock, self.engine.begin() as conn:
                 rows = conn.execute(
-                    sa.select(VaultCardRow.token, VaultCardRow.key_id, VaultCardRow.wrapped_key, VaultCardRow.nonce,
-                              VaultCardRow.ciphertext).where(VaultCardRow.key_id != current).limit(batch)
-                ).all()  # fmt: skip
+                    sa.select(
+                        VaultCardRow.token,
+                        VaultCardRow.key_id,
+                        VaultCardRow.wrapped_key,
+                        VaultCardRow.nonce,
+                        VaultCardRow.ciphertext,
+                    )
+                    .where(VaultCardRow.key_id != current)
+                    .limit(batch)
+                ).all()
                 for row in rows:
                     sealed = crypto.Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
                     fresh = crypto.rewrap(sealed, row.token, self.keys.kek(row.key_id), new_kek, current)
-                    cards = VaultCardRow.__table__
+                    cards = cast(sa.Table, VaultCardRow.__table__)
                     conn.execute(
-                        sa.update(cards)  # type: ignore[arg-type]
+                        sa.update(cards)
                         .where(cards.c.token == row.token, cards.c.key_id == row.key_id)
                         .values(key_id=current, wrapped_key=fresh.wrapped_key)
                     )
@@ -184,5 +232,9 @@ class Vault:
     def key_ids(self) -> dict[str, int]:
         """How many records each key-encryption key wraps."""
         with self.engine.connect() as conn:
-            return {k: int(n) for k, n in conn.execute(
-                sa.select(VaultCardRow.key_id, sa.func.count()).group_by(VaultCardRow.key_id))}  # fmt: skip
+            return {
+                k: int(n)
+                for k, n in conn.execute(
+                    sa.select(VaultCardRow.key_id, sa.func.count()).group_by(VaultCardRow.key_id)
+                )
+            }

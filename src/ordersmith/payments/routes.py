@@ -1,0 +1,348 @@
+"""Payment API: order intake with its payment (`POST /orders`), an order's payments and added tenders, capture /
+void / refund, gift cards, checks, invoices on account, and gateway webhooks.
+
+Order intake lives here, not in orders: placing an order takes its payment in the same request (cards authorized
+before the order is written, gift cards redeemed in its transaction), and payments is the context that may use
+orders, not the other way round.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.orders.routes import order_request, order_response, visible_order
+from ordersmith.orders.schemas import OrderIn, OrderOut, money
+from ordersmith.payments import service
+from ordersmith.payments.schemas import (
+    BalanceOut,
+    CaptureIn,
+    CheckMoveIn,
+    GiftCardIn,
+    GiftCardOut,
+    InvoiceOut,
+    InvoicePaymentIn,
+    IssuedCardOut,
+    OrderRefundIn,
+    OrderRefundOut,
+    PaymentOut,
+    RefundIn,
+    ReloadIn,
+    TenderIn,
+)
+from ordersmith.platform import sales_channels
+from ordersmith.platform.access import PUBLIC, Principal
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.http import authorize, created, requires, unit_of_work
+from ordersmith.platform.schemas import PageOut
+
+router = APIRouter(tags=["payments"])
+Auth = Annotated[Principal, Depends(authorize)]
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderOut,
+    tags=["orders"],
+    openapi_extra=requires("orders:write"),
+    responses={
+        200: {"description": "this channel order (external_id) was placed before: the first order"},
+        402: {"description": "a card was declined (`payment_declined`, with the gateway's `reason_code`)"},
+    },
+)
+def place_order(body: OrderIn, principal: Auth, request: Request) -> Response:
+    """Place an order from any channel and take its payment: priced by our pricing, stock reserved for every line
+    (or backordered when the item allows), holds applied; cards (vault or gateway tokens) authorized, gift cards
+    and store credit redeemed, credit on account reserved, checks, cash and marketplace payments recorded. A channel
+    key's orders are its channel's; staff name the channel. A channel order sent again (same `external_id`, or the
+    same `Idempotency-Key`) answers with the first order and charges nothing again."""
+    uow = unit_of_work(request)
+    channel = sales_channels.ordering_channel(uow, principal, body.channel)
+    wanted = order_request(body, channel.currency)
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        placed = service.place_paid_order(uow, channel=channel, request=wanted)
+        return order_response(placed.order, 201 if placed.created else 200)
+
+    def execute(joined: UnitOfWork) -> OrderOut:
+        stem = f"{principal.caller_key}:{key}"
+        return OrderOut.model_validate(
+            service.place_paid_order(joined, channel=channel, request=wanted, key=stem).order
+        )
+
+    try:
+        return created(request, principal, body.model_dump(mode="json"), execute)
+    except (orders.AlreadyPlaced, OrdersmithError):
+        # Inside the key's transaction a duplicate channel order can only be answered once that transaction has
+        # rolled back: now, with the first order.
+        existing = (
+            orders.find_channel_order(uow, channel=channel.code, external_id=body.external_id)
+            if body.external_id
+            else None
+        )
+        if existing is None:
+            raise
+        return order_response(existing, 200)
+
+
+# --- an order's payments ----------------------------------------------------------------------------------------
+
+
+def _payments(payments: list[service.Payment]) -> list[PaymentOut]:
+    return [PaymentOut.model_validate(p) for p in payments]
+
+
+@router.get(
+    "/orders/{ref}/payments", response_model=list[PaymentOut], openapi_extra=requires("payments:read")
+)
+def order_payments(ref: str, principal: Auth, request: Request) -> list[PaymentOut]:
+    """The order's tenders in the order given, each with its status, amounts and append-only transaction log."""
+    uow = unit_of_work(request)
+    order = visible_order(uow, principal, ref)
+    return _payments(service.order_payments(uow, order_id=order.id))
+
+
+@router.post(
+    "/orders/{ref}/payments",
+    status_code=201,
+    response_model=PaymentOut,
+    openapi_extra=requires("payments:write"),
+)
+def add_tender(ref: str, body: TenderIn, principal: Auth, request: Request) -> PaymentOut:
+    """Add a tender to a placed order (without an amount: what is still unpaid). A declined card → 402."""
+    uow = unit_of_work(request)
+    order = visible_order(uow, principal, ref)
+    tender = orders.PaymentRequest(method=body.method, amount=money(body.amount, order.currency),
+                                   token=body.token, reference=body.reference, bank=body.bank)  # fmt: skip
+    payment = service.add_tender(uow, order_ref=str(order.id), tender=tender,
+                                 key=request.headers.get("Idempotency-Key"))  # fmt: skip
+    return PaymentOut.model_validate(payment)
+
+
+@router.post(
+    "/orders/{ref}/refunds", response_model=OrderRefundOut, openapi_extra=requires("payments:refund")
+)
+def refund_order(ref: str, body: OrderRefundIn, principal: Auth, request: Request) -> OrderRefundOut:
+    """Give back an amount of the order: to its tenders, the last captured first (a gift card is reloaded), or
+    as a new store-credit card (`to_store_credit`; its code is in the answer, shown this once). Never more than
+    captured and not refunded (409 with the refundable amount). Repeat with the same `Idempotency-Key` safely."""
+    uow = unit_of_work(request)
+    order = visible_order(uow, principal, ref)
+    done = service.refund_order(uow, order_id=order.id, amount=Money(Decimal(body.amount), order.currency),
+                                reason=body.reason, return_id=body.return_id, to_store_credit=body.to_store_credit,
+                                key=request.headers.get("Idempotency-Key"))  # fmt: skip
+    return OrderRefundOut.model_validate(done)
+
+
+def _own_payment(uow: UnitOfWork, principal: Principal, payment_id: str) -> service.Payment:
+    payment = service.get_payment(uow, payment_id=payment_id)
+    visible_order(uow, principal, str(payment.order_id))  # 404 for another channel's order
+    return payment
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, openapi_extra=requires("payments:read"))
+def get_payment(payment_id: str, principal: Auth, request: Request) -> PaymentOut:
+    return PaymentOut.model_validate(_own_payment(unit_of_work(request), principal, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/capture", response_model=PaymentOut, openapi_extra=requires("payments:capture")
+)
+def capture_payment(payment_id: str, body: CaptureIn, principal: Auth, request: Request) -> PaymentOut:
+    """Capture part or all of what is authorized (several captures allowed). The same `Idempotency-Key` again —
+    even twenty at once — captures once and answers with the same payment. A lost processor answer → 503: repeat
+    with the same key."""
+    uow = unit_of_work(request)
+    payment = _own_payment(uow, principal, payment_id)
+    amount = money(body.amount, payment.amount.currency)
+    captured = service.capture_payment(uow, payment_id=payment.id, amount=amount,
+                                       key=request.headers.get("Idempotency-Key"))  # fmt: skip
+    return PaymentOut.model_validate(captured)
+
+
+@router.post(
+    "/payments/{payment_id}/void", response_model=PaymentOut, openapi_extra=requires("payments:capture")
+)
+def void_payment(payment_id: str, principal: Auth, request: Request) -> PaymentOut:
+    """Release what is authorized and not captured."""
+    uow = unit_of_work(request)
+    payment = _own_payment(uow, principal, payment_id)
+    return PaymentOut.model_validate(
+        service.void_payment(uow, payment_id=payment.id, key=request.headers.get("Idempotency-Key"))
+    )
+
+
+@router.post(
+    "/payments/{payment_id}/refund", response_model=PaymentOut, openapi_extra=requires("payments:refund")
+)
+def refund_payment(payment_id: str, body: RefundIn, principal: Auth, request: Request) -> PaymentOut:
+    """Refund part or all of what was captured, with a reason or the return it belongs to. More than refundable →
+    409 `refund_exceeds_refundable` with the refundable amount; concurrent refunds never exceed it together."""
+    uow = unit_of_work(request)
+    payment = _own_payment(uow, principal, payment_id)
+    refunded = service.refund_payment(uow, payment_id=payment.id, amount=money(body.amount, payment.amount.currency),
+                                      reason=body.reason, return_id=body.return_id,
+                                      key=request.headers.get("Idempotency-Key"))  # fmt: skip
+    return PaymentOut.model_validate(refunded)
+
+
+# --- checks -------------------------------------------------------------------------------------------------------
+
+
+def _check(action: str, payment_id: str, body: CheckMoveIn, request: Request) -> PaymentOut:
+    uow = unit_of_work(request)
+    return PaymentOut.model_validate(
+        service.move_check(uow, payment_id=payment_id, action=action, note=body.note)
+    )
+
+
+@router.post(
+    "/checks/{payment_id}/deposit", response_model=PaymentOut, openapi_extra=requires("receivables:write")
+)
+def deposit_check(payment_id: str, body: CheckMoveIn, principal: Auth, request: Request) -> PaymentOut:
+    """The check went to the bank: its amount counts as taken."""
+    return _check("deposit", payment_id, body, request)
+
+
+@router.post(
+    "/checks/{payment_id}/clear", response_model=PaymentOut, openapi_extra=requires("receivables:write")
+)
+def clear_check(payment_id: str, body: CheckMoveIn, principal: Auth, request: Request) -> PaymentOut:
+    """The bank confirmed the check."""
+    return _check("clear", payment_id, body, request)
+
+
+@router.post(
+    "/checks/{payment_id}/bounce", response_model=PaymentOut, openapi_extra=requires("receivables:write")
+)
+def bounce_check(payment_id: str, body: CheckMoveIn, principal: Auth, request: Request) -> PaymentOut:
+    """The check bounced: the payment is reversed, the order held and the customer's record noted (`note`
+    says what the bank answered)."""
+    return _check("bounce", payment_id, body, request)
+
+
+# --- gift cards ---------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/gift-cards", status_code=201, response_model=IssuedCardOut, openapi_extra=requires("gift_cards:issue")
+)
+def issue_gift_card(body: GiftCardIn, principal: Auth, request: Request) -> Response:
+    """Issue a gift card or store credit. Its code is in this answer only (a digest is kept). Sold on an order
+    (`order`), it stays inactive until that order is paid."""
+    uow = unit_of_work(request)
+    customer = customers.buyer_facts(uow, ref=body.customer).id if body.customer else None
+    sold_on = orders.get_order(uow, ref=body.order).id if body.order else None
+
+    def execute(joined: UnitOfWork) -> IssuedCardOut:
+        issued = service.issue(joined, amount=Money(Decimal(body.amount), body.currency), kind=body.kind,
+                               customer_id=customer, expires_on=body.expires_on, note=body.note,
+                               sold_on_order=sold_on)  # fmt: skip
+        return IssuedCardOut.model_validate(issued)
+
+    return created(request, principal, body.model_dump(mode="json"), execute)
+
+
+@router.get("/gift-cards", response_model=PageOut[GiftCardOut], openapi_extra=requires("payments:read"))
+def list_gift_cards(
+    principal: Auth, request: Request, customer: str | None = None, status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    uow = unit_of_work(request)
+    customer_id = customers.buyer_facts(uow, ref=customer).id if customer else None
+    page = service.list_gift_cards(uow, customer_id=customer_id, status=status, limit=limit, cursor=cursor)
+    return {"items": [GiftCardOut.model_validate(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/gift-cards/{code}/balance", response_model=BalanceOut, openapi_extra=requires("gift_cards:balance")
+)
+def gift_card_balance(code: str, principal: Auth, request: Request) -> BalanceOut:
+    """A card's balance by its code — at most a few checks a minute per caller (429 beyond), so codes cannot be
+    probed. A malformed code → 422 before any lookup."""
+    card = service.balance(unit_of_work(request), code=code, caller=principal.caller_key)
+    return BalanceOut.model_validate(card)
+
+
+@router.get(
+    "/gift-cards/by-id/{card_id}", response_model=GiftCardOut, openapi_extra=requires("payments:read")
+)
+def get_gift_card(card_id: uuid.UUID, principal: Auth, request: Request) -> GiftCardOut:
+    """A card with its ledger (every issue, redemption, reload and refund)."""
+    return GiftCardOut.model_validate(service.get_gift_card(unit_of_work(request), card_id=card_id))
+
+
+@router.post(
+    "/gift-cards/by-id/{card_id}/reloads",
+    response_model=GiftCardOut,
+    openapi_extra=requires("gift_cards:issue"),
+)
+def reload_gift_card(card_id: uuid.UUID, body: ReloadIn, principal: Auth, request: Request) -> GiftCardOut:
+    uow = unit_of_work(request)
+    card = service.get_gift_card(uow, card_id=card_id)
+    reloaded = service.reload(uow, card_id=card_id, amount=Money(Decimal(body.amount), card.balance.currency),
+                              note=body.note)  # fmt: skip
+    return GiftCardOut.model_validate(reloaded)
+
+
+# --- invoices on account --------------------------------------------------------------------------------------------
+
+
+@router.get("/invoices", response_model=PageOut[InvoiceOut], openapi_extra=requires("payments:read"))
+def list_invoices(
+    principal: Auth, request: Request, customer: str | None = None, status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Newest first; filter by customer (id or number) and status (open, paid)."""
+    uow = unit_of_work(request)
+    customer_id = customers.buyer_facts(uow, ref=customer).id if customer else None
+    page = service.list_invoices(uow, customer_id=customer_id, status=status, limit=limit, cursor=cursor)
+    return {"items": [InvoiceOut.model_validate(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/invoices/{ref}", response_model=InvoiceOut, openapi_extra=requires("payments:read"))
+def get_invoice(ref: str, principal: Auth, request: Request) -> InvoiceOut:
+    return InvoiceOut.model_validate(service.get_invoice(unit_of_work(request), ref=ref))
+
+
+@router.post(
+    "/invoices/{ref}/payments", response_model=InvoiceOut, openapi_extra=requires("receivables:write")
+)
+def pay_invoice(ref: str, body: InvoicePaymentIn, principal: Auth, request: Request) -> Response:
+    """Apply a customer's payment to the invoice; beyond what is owed → 409 with the balance."""
+    uow = unit_of_work(request)
+    invoice = service.get_invoice(uow, ref=ref)
+
+    def execute(joined: UnitOfWork) -> InvoiceOut:
+        paid = service.apply_invoice_payment(joined, invoice=str(invoice.id),
+                                             amount=Money(Decimal(body.amount), invoice.currency), method=body.method,
+                                             reference=body.reference, received_on=body.received_on)  # fmt: skip
+        return InvoiceOut.model_validate(paid)
+
+    return created(request, principal, body.model_dump(mode="json"), execute, status_code=200)
+
+
+# --- gateway webhooks -----------------------------------------------------------------------------------------------
+
+
+@router.post("/payment-webhooks/{gateway}", status_code=200, openapi_extra=requires(PUBLIC))
+async def gateway_webhook(gateway: str, request: Request) -> dict[str, str]:
+    """A gateway's notification. Authenticated by its signature (HMAC under the gateway's webhook secret), not a
+    key: a forged or stale signature → 401 and nothing changes. Delivered again → acknowledged, ignored."""
+    import anyio.to_thread
+
+    body = await request.body()
+    headers = dict(request.headers)
+    uow = unit_of_work(request)
+    outcome = await anyio.to_thread.run_sync(
+        lambda: service.receive_notification(uow, gateway=gateway, headers=headers, body=body)
+    )
+    return {"outcome": outcome}

@@ -1,0 +1,356 @@
+"""Selling on account: the credit limit checked atomically against what the customer owes, an invoice for each
+shipment (number, terms, due date, lines, tax), and the customer's payments applied to invoices.
+
+Invariants: the open balance moves only by conditional UPDATEs (two orders at once cannot both pass a limit only
+one of them fits); an invoice is never paid beyond its total; every payment applied lowers the open balance by the
+same amount.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.kernel.pagination import Page
+from ordersmith.orders import service as orders
+from ordersmith.payments import rules
+from ordersmith.payments.tables import AccountBalanceRow, InvoicePaymentRow, InvoiceRow, PaymentRow
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.numbers import next_number
+from ordersmith.platform.paging import keyset_page
+
+_BALANCES = cast(sa.Table, AccountBalanceRow.__table__)
+_INVOICES = cast(sa.Table, InvoiceRow.__table__)
+
+
+# --- the credit limit ---------------------------------------------------------------------------------------------
+
+
+def _ensure_balance(uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> None:
+    if uow.session.get(AccountBalanceRow, customer_id) is not None:
+        return
+    insert: Any
+    if uow.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    uow.session.execute(
+        insert(_BALANCES)
+        .values(customer_id=customer_id, currency=currency, open_minor=0, updated_at=uow.now())
+        .on_conflict_do_nothing()
+    )
+
+
+def reserve_credit(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money, limit: Money | None) -> bool:
+    """Add `amount` to what the customer owes if it stays within `limit` (None: no limit), in one conditional
+    UPDATE. Returns False — and changes nothing — when it would not."""
+    _ensure_balance(uow, customer_id, amount.currency)
+    condition = [_BALANCES.c.customer_id == customer_id]
+    if limit is not None:
+        condition.append(_BALANCES.c.open_minor + amount.minor <= limit.minor)
+    done = uow.session.execute(
+        sa.update(_BALANCES)
+        .where(*condition)
+        .values(open_minor=_BALANCES.c.open_minor + amount.minor, updated_at=uow.now())
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def owe(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money) -> None:
+    """Record an amount owed on account regardless of the limit (an order held for credit review still owes it
+    if released; cancelling it releases it)."""
+    _ensure_balance(uow, customer_id, amount.currency)
+    uow.session.execute(
+        sa.update(_BALANCES)
+        .where(_BALANCES.c.customer_id == customer_id)
+        .values(open_minor=_BALANCES.c.open_minor + amount.minor, updated_at=uow.now())
+    )
+
+
+def release_credit(uow: UnitOfWork, *, customer_id: uuid.UUID, amount_minor: int) -> None:
+    """Lower what the customer owes (an order cancelled, an invoice paid); never below zero."""
+    uow.session.execute(
+        sa.update(_BALANCES)
+        .where(_BALANCES.c.customer_id == customer_id)
+        .values(
+            open_minor=sa.case(
+                (_BALANCES.c.open_minor >= amount_minor, _BALANCES.c.open_minor - amount_minor), else_=0
+            ),
+            updated_at=uow.now(),
+        )
+    )
+
+
+@use_case(readonly=True)
+def open_balance(uow: UnitOfWork, *, customer_id: uuid.UUID) -> Money | None:
+    row = uow.session.get(AccountBalanceRow, customer_id)
+    return None if row is None else Money.from_minor(row.open_minor, row.currency)
+
+
+# --- invoices -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    id: uuid.UUID
+    amount: Money
+    method: str
+    reference: str
+    received_on: date
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: uuid.UUID
+    number: str
+    order_id: uuid.UUID
+    order_number: str
+    customer_id: uuid.UUID
+    customer_number: str
+    terms: str
+    currency: str
+    lines: list[dict[str, Any]]
+    merchandise: Money
+    shipping: Money
+    tax: Money
+    total: Money
+    paid: Money
+    balance: Money
+    status: str
+    issued_on: date
+    due_on: date
+    version: int
+    payments: tuple[InvoicePayment, ...] = ()
+
+
+def _invoice(row: InvoiceRow, paid: list[InvoicePaymentRow] | None = None) -> Invoice:
+    def m(minor: int) -> Money:
+        return Money.from_minor(minor, row.currency)
+
+    return Invoice(
+        id=row.id,
+        number=row.number,
+        order_id=row.order_id,
+        order_number=row.order_number,
+        customer_id=row.customer_id,
+        customer_number=row.customer_number,
+        terms=row.terms,
+        currency=row.currency,
+        lines=list(row.lines),
+        merchandise=m(row.merchandise_minor),
+        shipping=m(row.shipping_minor),
+        tax=m(row.tax_minor),
+        total=m(row.total_minor),
+        paid=m(row.paid_minor),
+        balance=m(row.total_minor - row.paid_minor),
+        status=row.status,
+        issued_on=row.issued_on,
+        due_on=row.due_on,
+        version=row.version,
+        payments=tuple(
+            InvoicePayment(p.id, m(p.amount_minor), p.method, p.reference, p.received_on, p.actor, p.at)
+            for p in paid or ()
+        ),
+    )
+
+
+def invoice_shipment(
+    uow: UnitOfWork, *, payment: PaymentRow, order: orders.Order, amount_minor: int, shipped: dict[int, int]
+) -> InvoiceRow:
+    """The invoice for what one shipment made due on account (inside the caller's transaction)."""
+    assert payment.customer_id is not None
+    assert amount_minor > 0
+    buyer = customers.buyer_facts(uow, ref=str(payment.customer_id))
+    lines: list[dict[str, Any]] = []
+    merchandise = tax = 0
+    for line in order.lines:
+        units = shipped.get(line.line_no, 0)
+        open_units = line.quantity - line.cancelled
+        if not units or not open_units:
+            continue
+        amount = (line.merchandise + line.surcharge - line.discount).minor * units // open_units
+        line_tax = line.tax.minor * units // open_units
+        merchandise += amount
+        tax += line_tax
+        lines.append(
+            {
+                "line": line.line_no,
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": units,
+                "unit_price": str(line.unit_price.amount),
+                "amount_minor": amount,
+                "tax_minor": line_tax,
+            }
+        )
+    shipping = max(amount_minor - merchandise - tax, 0)
+    issued = uow.now().date()
+    terms = buyer.payment_terms or "net30"
+    row = InvoiceRow(
+        id=new_id(),
+        number=f"I-{next_number(uow, 'invoices'):06d}",
+        order_id=order.id,
+        order_number=order.number,
+        payment_id=payment.id,
+        customer_id=payment.customer_id,
+        customer_number=buyer.number,
+        terms=terms,
+        currency=payment.currency,
+        lines=lines,
+        merchandise_minor=min(merchandise, amount_minor),
+        shipping_minor=shipping,
+        tax_minor=min(tax, amount_minor),
+        total_minor=amount_minor,
+        paid_minor=0,
+        status="open",
+        issued_on=issued,
+        due_on=rules.due_on(issued, terms),
+        created_at=uow.now(),
+        updated_at=uow.now(),
+        version=1,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    uow.emit(
+        "invoice.issued",
+        {
+            "invoice_id": str(row.id),
+            "number": row.number,
+            "order_id": str(order.id),
+            "customer_id": str(row.customer_id),
+            "total": str(Money.from_minor(amount_minor, row.currency).amount),
+            "currency": row.currency,
+            "due_on": row.due_on.isoformat(),
+        },
+    )
+    return row
+
+
+def _invoice_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> InvoiceRow:
+    query = sa.select(InvoiceRow)
+    try:
+        query = query.where(InvoiceRow.id == uuid.UUID(ref))
+    except ValueError:
+        query = query.where(InvoiceRow.number == ref.strip().upper())
+    row = uow.session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(f"no invoice {ref!r}")
+    return row
+
+
+@use_case
+def apply_invoice_payment(
+    uow: UnitOfWork,
+    *,
+    invoice: str,
+    amount: Money,
+    method: str,
+    reference: str = "",
+    received_on: date | None = None,
+) -> Invoice:
+    """Apply a customer's payment to an invoice (one conditional UPDATE: never beyond what is still owed).
+
+    Raises:
+        ValidationFailed: a non-positive amount or another currency.
+        Conflict: more than the invoice's balance (409, with the balance), or a void invoice.
+    """
+    row = _invoice_row(uow, invoice)
+    if amount.currency != row.currency or amount.minor <= 0:
+        raise ValidationFailed.on("amount", f"a positive amount in {row.currency}")
+    done = uow.session.execute(
+        sa.update(_INVOICES)
+        .where(
+            _INVOICES.c.id == row.id,
+            _INVOICES.c.status == "open",
+            _INVOICES.c.paid_minor + amount.minor <= _INVOICES.c.total_minor,
+        )
+        .values(
+            paid_minor=_INVOICES.c.paid_minor + amount.minor,
+            version=_INVOICES.c.version + 1,
+            updated_at=uow.now(),
+            status=sa.case(
+                (_INVOICES.c.paid_minor + amount.minor == _INVOICES.c.total_minor, "paid"), else_="open"
+            ),
+        )
+    )
+    uow.session.refresh(row)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        owed = Money.from_minor(row.total_minor - row.paid_minor, row.currency)
+        raise Conflict(
+            f"invoice {row.number} is {row.status} with {owed} still owed", balance=str(owed.amount)
+        )
+    uow.session.add(
+        InvoicePaymentRow(
+            invoice_id=row.id,
+            id=new_id(),
+            amount_minor=amount.minor,
+            method=method,
+            reference=reference[:100],
+            received_on=received_on or uow.now().date(),
+            actor=uow.actor.label,
+            at=uow.now(),
+        )
+    )
+    release_credit(uow, customer_id=row.customer_id, amount_minor=amount.minor)
+    uow.audit(
+        "invoice.payment_applied",
+        object_type="invoice",
+        object_id=str(row.id),
+        after={"amount_minor": amount.minor, "method": method, "reference": reference},
+    )
+    if row.status == "paid":
+        uow.emit(
+            "invoice.paid",
+            {
+                "invoice_id": str(row.id),
+                "number": row.number,
+                "order_id": str(row.order_id),
+                "customer_id": str(row.customer_id),
+            },
+        )
+    return get_invoice(uow, ref=str(row.id))
+
+
+@use_case(readonly=True)
+def get_invoice(uow: UnitOfWork, *, ref: str) -> Invoice:
+    row = _invoice_row(uow, ref)
+    paid = list(
+        uow.session.scalars(
+            sa.select(InvoicePaymentRow)
+            .where(InvoicePaymentRow.invoice_id == row.id)
+            .order_by(InvoicePaymentRow.at)
+        )
+    )
+    return _invoice(row, paid)
+
+
+@use_case(readonly=True)
+def list_invoices(
+    uow: UnitOfWork,
+    *,
+    customer_id: uuid.UUID | None = None,
+    status: str | None = None,
+    order_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Invoice]:
+    query = sa.select(InvoiceRow)
+    if customer_id is not None:
+        query = query.where(InvoiceRow.customer_id == customer_id)
+    if order_id is not None:
+        query = query.where(InvoiceRow.order_id == order_id)
+    if status:
+        query = query.where(InvoiceRow.status == status)
+    return keyset_page(
+        uow, query, keys=[InvoiceRow.id], to_item=_invoice, cursor=cursor, limit=limit, descending=True
+    )

@@ -1,0 +1,413 @@
+"""Payments following the order: captured as it ships (cards captured, invoices on account issued), voided or
+refunded when it is cancelled, checks deposited/cleared/bounced, authorizations whose answer was lost asked again,
+and gateway notifications.
+
+Shipments and cancellations arrive as `order.*` events; the subscribers only queue a job (inside the relay's
+transaction), and the job talks to the gateway with no transaction open. Every gateway call in here carries a key
+derived from what it settles, so a job run twice takes nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import Conflict, IllegalTransition, NotAuthenticated, NotFound, ValidationFailed
+from ordersmith.kernel.events import Event
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.payments import rules
+from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayUnavailable, SignatureInvalid
+from ordersmith.payments.service import gift_cards, invoices
+from ordersmith.payments.service._common import (
+    Payment,
+    emit,
+    log,
+    payment_row,
+    payments_of,
+    refresh_order_status,
+    to_payment,
+    touch,
+    wiring,
+)
+from ordersmith.payments.service.operations import capture_payment, refund_payment, void_payment
+from ordersmith.payments.tables import GatewayNotificationRow, PaymentRow, PaymentTransactionRow
+from ordersmith.platform import jobs
+from ordersmith.platform.db import UnitOfWork, use_case
+
+# --- shipments -------------------------------------------------------------------------------------------------------
+
+
+def on_order_shipped(uow: UnitOfWork, event: Event) -> None:
+    """`order.shipped` / `order.shipped_in_part`: queue the capture (runs after this transaction commits)."""
+    jobs.enqueue(
+        uow,
+        "payments.capture_shipped",
+        {"order_id": event.payload["order_id"], "lines": event.payload.get("lines", {})},
+    )
+
+
+def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
+    jobs.enqueue(uow, "payments.settle_cancelled", {"order_id": event.payload["order_id"]})
+
+
+def on_payment_captured(uow: UnitOfWork, event: Event) -> None:
+    """Gift cards sold on an order become usable once the order is paid."""
+    order = orders.get_order(uow, ref=event.payload["order_id"])
+    if order.payment_status == "captured":
+        gift_cards.activate_sold_cards(uow, order_id=order.id)
+
+
+def capture_shipped(
+    uow: UnitOfWork, *, order_id: uuid.UUID, shipped: Mapping[str, int] | None = None
+) -> list[Payment]:
+    """Capture what the order's shipments so far have made due: cards captured, an invoice on account issued,
+    oldest tender first; when everything has shipped, what is still authorized beyond the total is released.
+    Gift cards, store credit, cash and marketplace payments were taken at placing; checks are deposited by hand."""
+    order = orders.get_order(uow, ref=str(order_id))
+    due = rules.shipped_value_minor(
+        [
+            rules.LineValue(line.total.minor, line.quantity - line.cancelled, line.shipped)
+            for line in order.lines
+        ],
+        order.total.minor,
+    )
+    rows = _payments(uow, order_id=order.id)
+    live = [r for r in rows if r.status not in ("failed", "voided", "pending_review")]
+    taken = sum(r.captured_minor for r in live) + sum(
+        r.authorized_minor - r.captured_minor for r in live if r.method == "check"
+    )
+    need = due - taken
+    for row in live:
+        capturable = row.authorized_minor - row.captured_minor
+        if need <= 0 or capturable <= 0 or row.method == "check":
+            continue
+        part = min(need, capturable)
+        amount = Money.from_minor(part, row.currency)
+        if row.method == "on_account":
+            _invoice(uow, payment_id=row.id, amount=amount, shipped=dict(shipped or {}))
+        else:
+            capture_payment(uow, payment_id=row.id, amount=amount, key=f"ship:{order.id}:{due}")
+        need -= part
+    if order.fulfillment_status == "shipped":
+        for row in _payments(uow, order_id=order.id):
+            if (
+                row.authorized_minor > row.captured_minor
+                and row.method in ("card", "on_account")
+                and row.status not in ("failed", "voided", "pending_review")
+            ):
+                void_payment(uow, payment_id=row.id, key=f"shipped:{order.id}")
+    return _views(uow, order_id=order.id)
+
+
+@use_case(readonly=True)
+def _payments(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[PaymentRow]:
+    rows = payments_of(uow, order_id)
+    for row in rows:
+        uow.session.expunge(row)
+    return rows
+
+
+@use_case(readonly=True)
+def _views(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[Payment]:
+    return [to_payment(r) for r in payments_of(uow, order_id)]
+
+
+@use_case
+def _invoice(uow: UnitOfWork, *, payment_id: uuid.UUID, amount: Money, shipped: dict[str, int]) -> None:
+    row = payment_row(uow, payment_id, lock=True)
+    if row.authorized_minor - row.captured_minor < amount.minor:
+        return  # another run invoiced it meanwhile
+    order = orders.get_order(uow, ref=str(row.order_id))
+    invoice = invoices.invoice_shipment(
+        uow,
+        payment=row,
+        order=order,
+        amount_minor=amount.minor,
+        shipped={int(k): int(v) for k, v in shipped.items()},
+    )
+    row.captured_minor += amount.minor
+    touch(uow, row)
+    log(uow, row, "capture", amount.minor, "approved", gateway_reference=invoice.number, reason="invoiced")
+    emit(uow, "payment.captured", row, amount.minor, invoice=invoice.number)
+    refresh_order_status(uow, row.order_id)
+
+
+def settle_cancelled(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[Payment]:
+    """A cancelled order's money goes back: what is authorized is released, what was taken is refunded (gift
+    cards reloaded, the credit on account released)."""
+    for row in _payments(uow, order_id=order_id):
+        if row.status in ("failed", "voided", "pending_review"):
+            continue
+        if row.authorized_minor > row.captured_minor:
+            void_payment(uow, payment_id=row.id, key=f"cancel:{order_id}")
+        if row.captured_minor > row.refunded_minor:
+            refund_payment(
+                uow, payment_id=row.id, amount=None, reason="order cancelled", key=f"cancel:{order_id}"
+            )
+    return _views(uow, order_id=order_id)
+
+
+# --- checks -------------------------------------------------------------------------------------------------------
+
+_CHECK_MOVES = {
+    "deposit": ("received",),
+    "clear": ("received", "deposited"),
+    "bounce": ("received", "deposited"),
+}
+
+
+@use_case
+def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, note: str = "") -> Payment:
+    """A check's life: deposited (the money counts as taken), cleared, or bounced — which reverses the payment,
+    holds the order and notes the customer's record.
+
+    Raises:
+        Conflict: not a check, or a move its state does not allow (409 naming the state).
+    """
+    row = payment_row(uow, payment_id, lock=True)
+    if row.method != "check":
+        raise Conflict("this payment is not a check")
+    if row.check_status not in _CHECK_MOVES[action]:
+        raise IllegalTransition(
+            f"a check that is {row.check_status} cannot {action}", state=row.check_status, action=action
+        )
+    if action in ("deposit", "clear"):
+        if row.check_status == "received":
+            row.captured_minor = row.authorized_minor
+        row.check_status = "deposited" if action == "deposit" else "cleared"
+        log(
+            uow,
+            row,
+            f"check_{row.check_status}",
+            row.captured_minor,
+            "approved",
+            gateway_reference=row.check_number,
+        )
+        if action == "deposit" or row.check_status == "cleared":
+            emit(uow, "payment.captured", row, row.captured_minor, check=row.check_number)
+    else:
+        if not note.strip():
+            raise ValidationFailed.on("note", "say what the bank answered")
+        amount = row.authorized_minor
+        row.check_status, row.status = "bounced", "failed"
+        row.captured_minor = row.refunded_minor = 0
+        row.authorized_minor = 0
+        row.reason_code = "check_bounced"
+        log(uow, row, "check_bounced", amount, "declined", gateway_reference=row.check_number, reason=note)
+        emit(uow, "payment.failed", row, amount, operation="check", reason_code="check_bounced")
+        order = orders.get_order(uow, ref=str(row.order_id))
+        with contextlib.suppress(IllegalTransition):  # shipped or closed already: the note and event tell A/R
+            orders.hold_order(
+                uow,
+                ref=str(order.id),
+                reason="check_bounced",
+                note=f"check {row.check_number} bounced: {note.strip()}",
+            )
+        if order.customer_id is not None:
+            customers.add_note(
+                uow,
+                ref=str(order.customer_id),
+                body=f"Check {row.check_number} ({Money.from_minor(amount, row.currency)}) for order "
+                f"{order.number} bounced: {note.strip()}",
+            )
+    row.updated_at, row.version = uow.now(), row.version + 1
+    uow.audit(f"payment.check_{action}", object_type="payment", object_id=str(row.id), after={"note": note})
+    uow.session.flush()
+    refresh_order_status(uow, row.order_id)
+    return to_payment(row)
+
+
+# --- authorizations whose answer was lost -------------------------------------------------------------------------
+
+
+def resolve_pending_authorizations(uow: UnitOfWork, *, older_than_s: int = 30, limit: int = 50) -> int:
+    """Ask the gateway again, with the same key, about authorizations whose answer was lost; the processor answers
+    what it did the first time (so nothing is charged twice). Returns how many were resolved."""
+    resolved = 0
+    for transaction_id, order_id in _pending(uow, older_than_s=older_than_s, limit=limit):
+        row, transaction = _pending_row(uow, order_id=order_id, transaction_id=transaction_id)
+        try:
+            result = wiring(uow).gateway.authorize(
+                source=CardSource(row.token),
+                amount=Money.from_minor(transaction.amount_minor, row.currency),
+                idempotency_key=transaction.idempotency_key,
+            )
+        except GatewayUnavailable:
+            continue
+        except GatewayRejected as refused:
+            _resolve_authorization(
+                uow,
+                order_id=order_id,
+                transaction_id=transaction_id,
+                approved=False,
+                reference="",
+                reason_code=refused.reason_code,
+            )
+        else:
+            _resolve_authorization(
+                uow,
+                order_id=order_id,
+                transaction_id=transaction_id,
+                approved=result.approved,
+                reference=result.reference,
+                reason_code=result.reason_code,
+            )
+        resolved += 1
+    return resolved
+
+
+@use_case(readonly=True)
+def _pending(uow: UnitOfWork, *, older_than_s: int, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    t = PaymentTransactionRow
+    rows = uow.session.execute(
+        sa.select(t.id, t.order_id)
+        .where(
+            t.outcome == "pending",
+            t.kind == "authorization",
+            t.at <= uow.now() - timedelta(seconds=older_than_s),
+        )
+        .order_by(t.at)
+        .limit(limit)
+    ).all()
+    return [(r.id, r.order_id) for r in rows]
+
+
+@use_case(readonly=True)
+def _pending_row(
+    uow: UnitOfWork, *, order_id: uuid.UUID, transaction_id: uuid.UUID
+) -> tuple[PaymentRow, PaymentTransactionRow]:
+    transaction = uow.session.get(PaymentTransactionRow, (order_id, transaction_id))
+    assert transaction is not None
+    row = payment_row(uow, transaction.payment_id)
+    uow.session.expunge_all()
+    return row, transaction
+
+
+@use_case
+def _resolve_authorization(
+    uow: UnitOfWork,
+    *,
+    order_id: uuid.UUID,
+    transaction_id: uuid.UUID,
+    approved: bool,
+    reference: str,
+    reason_code: str,
+) -> None:
+    table = cast(sa.Table, PaymentTransactionRow.__table__)
+    done = uow.session.execute(
+        sa.update(table)
+        .where(table.c.order_id == order_id, table.c.id == transaction_id, table.c.outcome == "pending")
+        .values(
+            outcome="approved" if approved else "declined",
+            resolved_at=uow.now(),
+            gateway_reference=reference,
+            reason_code=reason_code[:60],
+        )
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    transaction = uow.session.get(PaymentTransactionRow, (order_id, transaction_id))
+    assert transaction is not None
+    row = payment_row(uow, transaction.payment_id, lock=True)
+    if approved:
+        row.reference, row.status = reference, "authorized"
+        row.authorized_minor = transaction.amount_minor
+        row.expires_at = uow.now() + timedelta(days=7)
+        emit(uow, "payment.authorized", row, row.authorized_minor, resolved=True)
+    else:
+        row.status, row.reason_code = "failed", reason_code[:60]
+        emit(
+            uow,
+            "payment.failed",
+            row,
+            transaction.amount_minor,
+            operation="authorization",
+            reason_code=reason_code,
+        )
+    touch(uow, row)
+    uow.session.flush()
+    refresh_order_status(uow, order_id)
+
+
+def _resolve_pending_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    resolve_pending_authorizations(uow)
+
+
+def _capture_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    capture_shipped(uow, order_id=uuid.UUID(payload["order_id"]), shipped=payload.get("lines") or {})
+
+
+def _cancel_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    settle_cancelled(uow, order_id=uuid.UUID(payload["order_id"]))
+
+
+# --- gateway notifications ----------------------------------------------------------------------------------------
+
+
+def receive_notification(uow: UnitOfWork, *, gateway: str, headers: Mapping[str, str], body: bytes) -> str:
+    """A gateway's webhook: its signature verified first (a forged or stale one → 401 and nothing changes), then
+    recorded once (a notification delivered again is acknowledged and ignored) in the payment's log; a
+    notification that settles a lost authorization resolves it. Returns what was done."""
+    port = wiring(uow).gateway
+    if gateway != port.name:
+        raise NotFound(f"no gateway {gateway!r} is configured")
+    try:
+        event = port.parse_webhook(headers=headers, body=body)
+    except SignatureInvalid:
+        raise NotAuthenticated("the notification's signature does not verify") from None
+    return _record_notification(
+        uow,
+        gateway=gateway,
+        event_id=event.event_id,
+        kind=event.kind,
+        raw_type=event.raw_type,
+        reference=event.reference,
+    )
+
+
+@use_case
+def _record_notification(
+    uow: UnitOfWork, *, gateway: str, event_id: str, kind: str, raw_type: str, reference: str
+) -> str:
+    if uow.session.get(GatewayNotificationRow, (gateway, event_id)) is not None:
+        return "duplicate"
+    uow.session.add(
+        GatewayNotificationRow(
+            gateway=gateway,
+            event_id=event_id[:100],
+            kind=raw_type[:40],
+            reference=reference[:100],
+            received_at=uow.now(),
+        )
+    )
+    row = uow.session.scalar(
+        sa.select(PaymentRow).where(PaymentRow.gateway == gateway, PaymentRow.reference == reference)
+    )
+    if row is None:
+        return "unknown_reference"
+    log(uow, row, "webhook", 0, "approved", gateway_reference=reference, reason=raw_type)
+    uow.session.flush()
+    return "recorded"
+
+
+def register() -> None:
+    """Subscribers and jobs (idempotent: safe to call at every start)."""
+    from ordersmith.platform import outbox
+
+    for handler in (on_order_shipped, on_order_cancelled, on_payment_captured):
+        outbox.unsubscribe(handler)
+    outbox.subscribe("order.shipped", on_order_shipped)
+    outbox.subscribe("order.shipped_in_part", on_order_shipped)
+    outbox.subscribe("order.cancelled", on_order_cancelled)
+    outbox.subscribe("payment.captured", on_payment_captured)
+    jobs.register("payments.capture_shipped", _capture_job)
+    jobs.register("payments.settle_cancelled", _cancel_job)
+    jobs.register("payments.resolve_pending", _resolve_pending_job)
+    jobs.schedule("resolve-pending-authorizations", kind="payments.resolve_pending", every_s=60)
