@@ -19,7 +19,12 @@ from ordersmith.platform.settings import Settings
 from tests.api.conftest import bearer
 from tests.builders import make_api_key, make_channel
 
-PUBLIC_OPERATIONS = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
+# Gateway webhooks carry no key: their HMAC signature is what authenticates them (tests/api/test_payments_api.py).
+PUBLIC_OPERATIONS = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/payment-webhooks/{gateway}"),
+}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 
 import sqlalchemy as sa
@@ -13,6 +14,9 @@ from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
+
+
+_FILES = tempfile.mkdtemp(prefix="ordersmith-cli-")  # the vault's and the sandbox processor's own files
 
 
 def run(db_url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,6 +30,8 @@ def run(db_url: str, *args: str, stdin: str | None = None, **env: str) -> subpro
             "ORDERSMITH_DATABASE_URL": db_url,
             "ORDERSMITH_ENV": "test",
             "COLUMNS": "200",
+            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
+            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
             **env,
         },
         timeout=60,
@@ -112,7 +118,9 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250"},
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250",
+             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
+             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db"},
         check=False,
     )
     assert first.returncode == 0, first.stderr
@@ -124,7 +132,9 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250"},
+        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250",
+             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
+             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db"},
         check=False,
     )
     assert second.returncode == 0 and "already there" in second.stdout

@@ -41,6 +41,9 @@ def start_server(database_url: str, log: Path, **env: str) -> Server:
         "ORDERSMITH_DATABASE_URL": database_url,
         "ORDERSMITH_ENV": "test",
         "ORDERSMITH_RELAY_POLL_INTERVAL_MS": "50",
+        # The vault and the sandbox processor keep their own files: the test's, never the developer's var/.
+        "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{log.parent}/vault.db",
+        "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(log.parent / "sandbox_gateway.db"),
         **{f"ORDERSMITH_{k.upper()}": v for k, v in env.items()},
     }
     handle = log.open("ab")

@@ -94,8 +94,7 @@ class SandboxProcessor:
         self._now = now
         self.clock_offset_s = 0.0  # tests move the processor's clock to expire authorizations
         self._local = threading.local()
-        with self._begin() as conn:
-            conn.executescript(_SCHEMA)
+        self._connection().executescript(_SCHEMA)  # its own transaction
 
     def now(self) -> float:
         return self._now() + self.clock_offset_s
