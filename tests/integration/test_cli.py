@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 
 import sqlalchemy as sa
 
@@ -14,7 +14,6 @@ from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
-
 
 _FILES = tempfile.mkdtemp(prefix="ordersmith-cli-")  # the vault's and the sandbox processor's own files
 
@@ -118,9 +117,13 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250",
-             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db"},
+        env={
+            **os.environ,
+            "ORDERSMITH_DATABASE_URL": db_url,
+            "ORDERSMITH_DEMO_ORDERS": "250",
+            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
+            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
+        },
         check=False,
     )
     assert first.returncode == 0, first.stderr
@@ -132,9 +135,13 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_DEMO_ORDERS": "250",
-             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db"},
+        env={
+            **os.environ,
+            "ORDERSMITH_DATABASE_URL": db_url,
+            "ORDERSMITH_DEMO_ORDERS": "250",
+            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
+            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
+        },
         check=False,
     )
     assert second.returncode == 0 and "already there" in second.stdout

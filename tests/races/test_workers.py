@@ -20,9 +20,13 @@ def test_two_worker_processes_run_each_job_exactly_once(
     db_url: str, db: Database, uow: UnitOfWork, tmp_path: Path
 ):
     housekeeping.register()
-    env = {**os.environ, "ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_ENV": "test",
-           "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{tmp_path}/vault.db",
-           "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(tmp_path / "sandbox_gateway.db")}
+    env = {
+        **os.environ,
+        "ORDERSMITH_DATABASE_URL": db_url,
+        "ORDERSMITH_ENV": "test",
+        "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{tmp_path}/vault.db",
+        "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(tmp_path / "sandbox_gateway.db"),
+    }
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "ordersmith", "worker"],

@@ -16,7 +16,7 @@ Test cards (any future expiry, any CVC):
 | 4000 0000 0000 0010 | declined `avs_mismatch` |
 | 4000 0000 0000 0069 | declined `expired_card` |
 | 4000 0000 0000 0119 | declined `processing_error` |
-| 4000 0000 0000 0556 | approved, but the answer is lost (a timeout): repeat with the same key to learn it |
+| 4000 0000 0000 0556 | approved, but answers in the first minute are lost (a timeout); later the same key learns it |
 
 Gateway tokens (as a web shop's hosted fields would send): `pm_card_visa` approves, `pm_card_chargeDeclined`
 and `pm_card_chargeDeclinedInsufficientFunds` decline, `pm_card_timeout` loses the answer.
@@ -53,6 +53,7 @@ from ordersmith.payments.gateways.port import (
 AUTHORIZATION_LIFETIME_S = 7 * 24 * 3600
 SIGNATURE_TOLERANCE_S = 300
 SIGNATURE_HEADER = "Sandbox-Signature"
+LOST_ANSWER_S = 60  # a slow card's answers are lost for this long after its first attempt
 
 DECLINES = {
     "4000000000000002": "card_declined",
@@ -139,8 +140,8 @@ class SandboxProcessor:
         is a dict: approved, reference, reason_code, brand, last_four, lost (the caller must not see it)."""
         with self._begin() as conn:
             replay = self._replayed(conn, "authorize:" + idempotency_key)
-            if replay is not None:
-                return {**replay, "lost": False}
+            if replay is not None:  # the first answer again; a slow card's stays lost for its first minute
+                return {**replay, "lost": self.now() < float(replay.get("lost_until", 0))}
             if card in GATEWAY_TOKENS:
                 brand, last_four, outcome = GATEWAY_TOKENS[card]
             elif card.isdigit() and rules.luhn_valid(card):
@@ -180,6 +181,8 @@ class SandboxProcessor:
                     "INSERT INTO operations VALUES (?, ?, ?, ?, ?)",
                     (reference, reference, "authorization" if not capture else "sale", amount_minor, now),
                 )
+            if outcome == "timeout":
+                answer["lost_until"] = self.now() + LOST_ANSWER_S
             self._remember(conn, "authorize:" + idempotency_key, answer)
         return {**answer, "lost": outcome == "timeout"}
 

@@ -87,6 +87,30 @@ def _split(total: Money, payments: Sequence[orders.PaymentRequest]) -> list[Mone
         raise ValidationFailed.on("payments", str(wrong)) from None
 
 
+@use_case(readonly=True)
+def _gift_cards_first(uow: UnitOfWork, total: Money, request: orders.OrderRequest) -> orders.OrderRequest:
+    """Gift cards and store credit given without an amount, beside another tender without one, pay what they hold
+    (up to what is left) and the other tender pays the rest — as a till does."""
+    open_ended = [p for p in request.payments if p.amount is None]
+    if len(open_ended) < 2:
+        return request
+    left = total - sum(
+        (p.amount for p in request.payments if p.amount is not None), Money.zero(total.currency)
+    )
+    resolved: list[orders.PaymentRequest] = []
+    for n, p in enumerate(request.payments):
+        if p.amount is None and p.method in ("gift_card", "store_credit") and len(open_ended) > 1:
+            card = gift_cards.find_by_code(uow, p.token, field=f"payments.{n}.token")
+            take = min(
+                Money.from_minor(card.balance_minor, card.currency), max(left, Money.zero(total.currency))
+            )
+            p = dataclasses.replace(p, amount=take)
+            left -= take
+            open_ended.remove(request.payments[n])
+        resolved.append(p)
+    return dataclasses.replace(request, payments=resolved)
+
+
 def _authorize(uow: UnitOfWork, tenders: list[_Tender]) -> None:
     gateway = wiring(uow).gateway
     at_once = wiring(uow).capture == "at_once"
@@ -145,6 +169,7 @@ def place_paid_order(
             return orders.Placed(order=existing, created=False)
     _check_tenders(uow, request)
     quote = orders.quote_order(uow, channel=channel, request=request)
+    request = _gift_cards_first(uow, quote.total, request)
     parts = _split(quote.total, request.payments)
     stem = (f"{channel.code}:{request.external_id}" if request.external_id else None) or key or str(new_id())
     tenders = [

@@ -125,6 +125,8 @@ def _invoice(uow: UnitOfWork, *, payment_id: uuid.UUID, amount: Money, shipped: 
     if row.authorized_minor - row.captured_minor < amount.minor:
         return  # another run invoiced it meanwhile
     order = orders.get_order(uow, ref=str(row.order_id))
+    if not shipped:  # called without the shipment's lines: everything shipped so far
+        shipped = {str(line.line_no): line.shipped for line in order.lines if line.shipped}
     invoice = invoices.invoice_shipment(
         uow,
         payment=row,

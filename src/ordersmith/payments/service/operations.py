@@ -362,16 +362,27 @@ def order_payments(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[Payment]:
 
 @use_case(readonly=True)
 def _refundable(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[rules.Captured]:
-    return [
-        rules.Captured(
-            payment=str(r.id),
-            captured=Money.from_minor(r.captured_minor, r.currency),
-            refunded=Money.from_minor(r.refunded_minor, r.currency),
-            captured_at=r.updated_at,
+    """What each tender has refundable, with when it was last captured (from its log; the ids, UUIDv7, order
+    tenders written in one transaction)."""
+    logs = transactions_of(uow, order_id)
+    found = []
+    for row in payments_of(uow, order_id):
+        if row.captured_minor <= row.refunded_minor:
+            continue
+        captured = [
+            t.at
+            for t in logs.get(row.id, [])
+            if t.outcome == "approved" and t.kind in ("capture", "check_deposited")
+        ]
+        found.append(
+            rules.Captured(
+                payment=str(row.id),
+                captured=Money.from_minor(row.captured_minor, row.currency),
+                refunded=Money.from_minor(row.refunded_minor, row.currency),
+                captured_at=max(captured, default=row.created_at),
+            )
         )
-        for r in payments_of(uow, order_id)
-        if r.captured_minor > r.refunded_minor
-    ]
+    return found
 
 
 @dataclass(frozen=True)
