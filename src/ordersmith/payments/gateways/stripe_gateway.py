@@ -91,7 +91,8 @@ class StripeGateway:
 
     def _call(self, call: Any) -> Any:
         try:
-            return call()
+            answer = call()
+            return answer.to_dict() if hasattr(answer, "to_dict") else answer
         except stripe.CardError as declined:
             return declined
         except (stripe.APIConnectionError, stripe.RateLimitError) as lost:
@@ -217,6 +218,7 @@ class StripeGateway:
             )
         except (stripe.SignatureVerificationError, ValueError) as forged:
             raise SignatureInvalid(str(forged)) from None
+        event = event.to_dict()
         data = event["data"]["object"]
         reference = str(data.get("payment_intent") or data["id"])
         minor = data.get("amount_received") or data.get("amount_refunded") or data.get("amount")
