@@ -1,0 +1,216 @@
+"""Payments through the HTTP API: cards entered in the vault and paid with on an order, declines as 402 problems
+that place nothing, split tender, captures and refunds with their refusals, gift cards (issue, balance with its
+rate limit), checks, invoices, gateway webhooks (forged → 401), and who may do what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from ordersmith.inventory import service as inventory
+from ordersmith.orders.tables import OrderRow
+from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
+from tests.api.conftest import bearer, login
+from tests.builders import make_api_key, make_order_shop
+
+ADDRESS = {"ref": "main", "name": "Ann Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
+           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+LINES = [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}]  # 60.00 with shipping and tax
+SHOP_SCOPES = ["orders:read", "orders:write", "payments:read", "payments:write", "gift_cards:balance",
+               "vault:tokenize"]  # fmt: skip
+
+
+@pytest.fixture
+def keys(admin_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    make_order_shop(admin_db)
+    return {
+        "web": make_api_key(admin_db, scopes=SHOP_SCOPES, channel="web", name="web").secret,
+        "amazon": make_api_key(admin_db, scopes=SHOP_SCOPES, channel="amazon", name="amazon").secret,
+        "admin": make_api_key(admin_db, name="admin").secret,
+        "capture_only": make_api_key(admin_db, scopes=["payments:read", "payments:capture"], name="cap").secret,
+    }
+
+
+def post(client: TestClient, key: str, url: str, body: dict[str, Any], expect: int,
+         headers: dict[str, str] | None = None) -> Any:  # fmt: skip
+    response = client.post(url, json=body, headers=bearer(key) | (headers or {}))
+    assert response.status_code == expect, response.text
+    return response.json() if response.content else None
+
+
+def tokenize(client: TestClient, key: str, number: str = "4242 4242 4242 4242") -> str:
+    card = post(client, key, "/vault/v1/cards", {"number": number, "exp_month": 12, "exp_year": 2031,
+                                                  "cvc": "123"}, 201)  # fmt: skip
+    return str(card["token"])
+
+
+def counts(admin_db) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with admin_db:
+        orders_ = admin_db.session.scalar(sa.select(sa.func.count()).select_from(OrderRow))
+        payments_ = admin_db.session.scalar(sa.select(sa.func.count()).select_from(PaymentRow))
+        log = admin_db.session.scalar(sa.select(sa.func.count()).select_from(PaymentTransactionRow))
+    tees = inventory.get_availability(admin_db, sku="TEE", division="web").available
+    return int(orders_ or 0) + 1000 * int(payments_ or 0), int(log or 0), tees
+
+
+def test_a_web_shop_pays_with_a_vault_card_and_reads_the_payment_back(client: TestClient, keys) -> None:
+    token = tokenize(client, keys["web"])
+    order = post(client, keys["web"], "/api/v1/orders",
+                 {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
+    assert order["payment_status"] == "authorized"
+    (payment,) = client.get(f"/api/v1/orders/{order['number']}/payments", headers=bearer(keys["web"])).json()
+    assert (payment["method"], payment["status"], payment["authorized"]["amount"]) == ("card", "authorized", "60.00")
+    assert (payment["brand"], payment["last_four"]) == ("visa", "4242")
+    assert payment["transactions"][0]["kind"] == "authorization"
+    # another channel's key cannot see it
+    other = client.get(f"/api/v1/orders/{order['number']}/payments", headers=bearer(keys["amazon"]))
+    assert other.status_code == 404
+
+
+def test_a_declined_card_is_a_402_problem_with_the_reason_and_places_nothing(
+    client: TestClient, keys, admin_db
+) -> None:
+    token = tokenize(client, keys["web"], "4000 0000 0000 9995")
+    before = counts(admin_db)
+    problem = post(client, keys["web"], "/api/v1/orders",
+                   {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 402)  # fmt: skip
+    assert problem["code"] == "payment_declined" and problem["reason_code"] == "insufficient_funds"
+    assert problem["errors"][0]["field"] == "payments.0"
+    assert counts(admin_db) == before
+
+
+def test_a_card_number_in_an_order_is_refused_and_never_echoed(client: TestClient, keys, admin_db) -> None:
+    before = counts(admin_db)
+    response = client.post("/api/v1/orders", headers=bearer(keys["web"]), json={
+        "lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": "4242424242424242"}]})  # fmt: skip
+    assert response.status_code == 422 and "4242424242424242" not in response.text
+    assert response.json()["errors"][0]["field"] == "payments.0.token"
+    assert counts(admin_db) == before
+
+
+def test_split_tender_with_a_gift_card_and_its_balance_check(client: TestClient, keys) -> None:
+    issued = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "25.00"}, 201)
+    code = issued["code"]
+    assert issued["card"]["balance"]["amount"] == "25.00" and issued["card"]["last_four"] == code[-4:]
+    balance = client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).json()
+    assert balance["balance"]["amount"] == "25.00"
+    token = tokenize(client, keys["web"])
+    order = post(client, keys["web"], "/api/v1/orders", {"lines": LINES, "ship_tos": [ADDRESS], "payments": [
+        {"method": "gift_card", "token": code}, {"method": "card", "token": token}]}, 201)  # fmt: skip
+    gift, card = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
+    assert (gift["captured"]["amount"], card["authorized"]["amount"]) == ("25.00", "35.00")
+    assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).json()["balance"] == {
+        "amount": "0.00", "currency": "USD"}  # fmt: skip
+
+
+def test_a_gift_card_without_enough_is_a_409_with_its_balance_and_changes_nothing(
+    client: TestClient, keys, admin_db
+) -> None:
+    code = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "5.00"}, 201)["code"]
+    before = counts(admin_db)
+    problem = post(client, keys["web"], "/api/v1/orders", {"lines": LINES, "ship_tos": [ADDRESS], "payments": [
+        {"method": "gift_card", "token": code}]}, 409)  # fmt: skip
+    assert problem["code"] == "gift_card_balance_insufficient" and problem["balance"] == "5.00"
+    assert counts(admin_db) == before
+
+
+def test_balance_checks_are_rate_limited_per_caller_and_a_malformed_code_is_a_422(client: TestClient, keys) -> None:
+    assert client.get("/api/v1/gift-cards/NOT-A-CODE/balance", headers=bearer(keys["web"])).status_code == 422
+    code = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "5.00"}, 201)["code"]
+    answers = [client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).status_code
+               for _ in range(10)]  # fmt: skip
+    assert answers.count(429) >= 1 and 200 in answers
+    # another caller has its own allowance
+    assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["amazon"])).status_code == 200
+
+
+def test_capture_and_refund_refusals_are_problems_and_change_nothing(client: TestClient, keys, admin_db) -> None:
+    token = tokenize(client, keys["web"])
+    order = post(client, keys["web"], "/api/v1/orders",
+                 {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
+    (payment,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
+    url = f"/api/v1/payments/{payment['id']}"
+    # a channel key may not capture; a refused call changes nothing
+    post(client, keys["web"], f"{url}/capture", {}, 403)
+    over = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.01"}, 409)
+    assert over["code"] == "capture_exceeds_authorized" and over["capturable"] == "60.00"
+    captured = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.00"}, 200,
+                    headers={"Idempotency-Key": "cap-1"})  # fmt: skip
+    again = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.00"}, 200,
+                 headers={"Idempotency-Key": "cap-1"})  # fmt: skip
+    assert captured["captured"] == again["captured"] == {"amount": "60.00", "currency": "USD"}
+    # refunds: the capture-only key may not; above the refundable amount → 409 with it
+    post(client, keys["capture_only"], f"{url}/refund", {"amount": "1.00", "reason": "x"}, 403)
+    before = counts(admin_db)
+    too_much = post(client, keys["admin"], f"{url}/refund", {"amount": "60.01", "reason": "damaged"}, 409)
+    assert too_much["code"] == "refund_exceeds_refundable" and too_much["refundable"] == "60.00"
+    no_reason = post(client, keys["admin"], f"{url}/refund", {"amount": "1.00"}, 422)
+    assert no_reason["errors"][0]["field"] == "reason"
+    assert counts(admin_db) == before
+    refunded = post(client, keys["admin"], f"{url}/refund", {"amount": "36.00", "reason": "damaged"}, 200)
+    assert (refunded["status"], refunded["refundable"]["amount"]) == ("partially_refunded", "24.00")
+    order_refund = post(client, keys["admin"], f"/api/v1/orders/{order['id']}/refunds",
+                        {"amount": "10.00", "reason": "late", "to_store_credit": True}, 200)  # fmt: skip
+    assert order_refund["store_credit"]["card"]["balance"]["amount"] == "10.00"
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["web"])).json()["payment_status"] == (
+        "partially_refunded")  # fmt: skip
+
+
+def test_checks_are_deposited_and_bounced_by_accounts_receivable(client: TestClient, keys, admin_db) -> None:
+    order = post(client, keys["admin"], "/api/v1/orders", {"channel": "phone", "lines": LINES,
+                 "ship_tos": [ADDRESS], "payments": [{"method": "check", "reference": "1042", "bank": "First"}],
+                 "new_customer": {"first_name": "Cal", "last_name": "Check"}}, 201)  # fmt: skip
+    (check,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["admin"])).json()
+    csrf = login(client, admin_db, role="agent")
+    refused = client.post(f"/api/v1/checks/{check['id']}/bounce", json={"note": "NSF"}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    post(client, keys["admin"], f"/api/v1/checks/{check['id']}/deposit", {}, 200)
+    bounced = post(client, keys["admin"], f"/api/v1/checks/{check['id']}/bounce", {"note": "NSF"}, 200)
+    assert (bounced["check_status"], bounced["status"]) == ("bounced", "failed")
+    held = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["admin"])).json()
+    assert held["status"] == "on_hold"
+    problem = post(client, keys["admin"], f"/api/v1/checks/{check['id']}/clear", {}, 409)
+    assert problem["code"] == "illegal_transition" and problem["state"] == "bounced"
+
+
+def test_invoices_on_account_are_listed_and_paid(client: TestClient, keys) -> None:
+    customer = post(client, keys["admin"], "/api/v1/customers", {"kind": "business", "company": "Acme",
+                    "payment_terms": "net15", "credit_limit": {"amount": "500.00", "currency": "USD"}}, 201)  # fmt: skip
+    order = post(client, keys["admin"], "/api/v1/orders", {"channel": "phone", "customer": customer["number"],
+                 "lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "on_account"}]}, 201)  # fmt: skip
+    post(client, keys["admin"], f"/api/v1/orders/{order['id']}/shipments", {"tracking": "1Z"}, 200)
+    invoices: list[dict[str, Any]] = []
+    import time
+
+    for _ in range(100):  # the capture job runs after the shipment's event
+        invoices = client.get(f"/api/v1/invoices?customer={customer['number']}", headers=bearer(keys["admin"])).json()[
+            "items"]  # fmt: skip
+        if invoices:
+            break
+        time.sleep(0.1)
+    (invoice,) = invoices
+    assert (invoice["total"]["amount"], invoice["terms"], invoice["status"]) == ("60.00", "net15", "open")
+    over = post(client, keys["admin"], f"/api/v1/invoices/{invoice['number']}/payments",
+                {"amount": "60.01", "method": "check"}, 409)  # fmt: skip
+    assert over["balance"] == "60.00"
+    paid = post(client, keys["admin"], f"/api/v1/invoices/{invoice['number']}/payments",
+                {"amount": "60.00", "method": "transfer", "reference": "wire 77"}, 200)  # fmt: skip
+    assert paid["status"] == "paid" and paid["payments"][0]["reference"] == "wire 77"
+
+
+def test_a_forged_gateway_webhook_is_a_401_and_changes_nothing(client: TestClient, keys, admin_db) -> None:
+    processor = client.app.state.db.caches["payments"].gateway.processor  # type: ignore[attr-defined]
+    event = {"id": "evt_9", "type": "charge.captured", "data": {"reference": "ch_x", "currency": "USD"}}
+    headers, body = processor.signed_webhook(event)
+    before = counts(admin_db)
+    forged = client.post("/api/v1/payment-webhooks/sandbox", content=body.replace(b"ch_x", b"ch_y"), headers=headers)
+    assert forged.status_code == 401 and forged.json()["code"] == "not_authenticated"
+    assert client.post("/api/v1/payment-webhooks/sandbox", content=body).status_code == 401
+    assert client.post("/api/v1/payment-webhooks/stripe", content=body, headers=headers).status_code == 404
+    assert counts(admin_db) == before
+    good = client.post("/api/v1/payment-webhooks/sandbox", content=body, headers=headers)
+    assert good.status_code == 200 and good.json() == {"outcome": "unknown_reference"}
