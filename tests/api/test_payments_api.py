@@ -30,7 +30,9 @@ def keys(admin_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "web": make_api_key(admin_db, scopes=SHOP_SCOPES, channel="web", name="web").secret,
         "amazon": make_api_key(admin_db, scopes=SHOP_SCOPES, channel="amazon", name="amazon").secret,
         "admin": make_api_key(admin_db, name="admin").secret,
-        "capture_only": make_api_key(admin_db, scopes=["payments:read", "payments:capture"], name="cap").secret,
+        "capture_only": make_api_key(
+            admin_db, scopes=["payments:read", "payments:capture"], name="cap"
+        ).secret,
     }
 
 
@@ -62,7 +64,11 @@ def test_a_web_shop_pays_with_a_vault_card_and_reads_the_payment_back(client: Te
                  {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
     assert order["payment_status"] == "authorized"
     (payment,) = client.get(f"/api/v1/orders/{order['number']}/payments", headers=bearer(keys["web"])).json()
-    assert (payment["method"], payment["status"], payment["authorized"]["amount"]) == ("card", "authorized", "60.00")
+    assert (payment["method"], payment["status"], payment["authorized"]["amount"]) == (
+        "card",
+        "authorized",
+        "60.00",
+    )
     assert (payment["brand"], payment["last_four"]) == ("visa", "4242")
     assert payment["transactions"][0]["kind"] == "authorization"
     # another channel's key cannot see it
@@ -117,7 +123,9 @@ def test_a_gift_card_without_enough_is_a_409_with_its_balance_and_changes_nothin
     assert counts(admin_db) == before
 
 
-def test_balance_checks_are_rate_limited_per_caller_and_a_malformed_code_is_a_422(client: TestClient, keys) -> None:
+def test_balance_checks_are_rate_limited_per_caller_and_a_malformed_code_is_a_422(
+    client: TestClient, keys
+) -> None:
     assert client.get("/api/v1/gift-cards/NOT-A-CODE/balance", headers=bearer(keys["web"])).status_code == 422
     code = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "5.00"}, 201)["code"]
     answers = [client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).status_code
@@ -127,7 +135,9 @@ def test_balance_checks_are_rate_limited_per_caller_and_a_malformed_code_is_a_42
     assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["amazon"])).status_code == 200
 
 
-def test_capture_and_refund_refusals_are_problems_and_change_nothing(client: TestClient, keys, admin_db) -> None:
+def test_capture_and_refund_refusals_are_problems_and_change_nothing(
+    client: TestClient, keys, admin_db
+) -> None:
     token = tokenize(client, keys["web"])
     order = post(client, keys["web"], "/api/v1/orders",
                  {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
@@ -165,7 +175,9 @@ def test_checks_are_deposited_and_bounced_by_accounts_receivable(client: TestCli
                  "new_customer": {"first_name": "Cal", "last_name": "Check"}}, 201)  # fmt: skip
     (check,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["admin"])).json()
     csrf = login(client, admin_db, role="agent")
-    refused = client.post(f"/api/v1/checks/{check['id']}/bounce", json={"note": "NSF"}, headers={"X-CSRF-Token": csrf})
+    refused = client.post(
+        f"/api/v1/checks/{check['id']}/bounce", json={"note": "NSF"}, headers={"X-CSRF-Token": csrf}
+    )
     assert refused.status_code == 403
     client.cookies.clear()
     post(client, keys["admin"], f"/api/v1/checks/{check['id']}/deposit", {}, 200)
@@ -207,7 +219,9 @@ def test_a_forged_gateway_webhook_is_a_401_and_changes_nothing(client: TestClien
     event = {"id": "evt_9", "type": "charge.captured", "data": {"reference": "ch_x", "currency": "USD"}}
     headers, body = processor.signed_webhook(event)
     before = counts(admin_db)
-    forged = client.post("/api/v1/payment-webhooks/sandbox", content=body.replace(b"ch_x", b"ch_y"), headers=headers)
+    forged = client.post(
+        "/api/v1/payment-webhooks/sandbox", content=body.replace(b"ch_x", b"ch_y"), headers=headers
+    )
     assert forged.status_code == 401 and forged.json()["code"] == "not_authenticated"
     assert client.post("/api/v1/payment-webhooks/sandbox", content=body).status_code == 401
     assert client.post("/api/v1/payment-webhooks/stripe", content=body, headers=headers).status_code == 404

@@ -55,7 +55,9 @@ def charges(server: SandboxServer, kind: str) -> int:
 
 
 def visa(uow: UnitOfWork) -> orders.PaymentRequest:
-    token = payments.wiring(uow).vault.tokenize(number="4242424242424242", exp_month=12, exp_year=2031, actor="t")
+    token = payments.wiring(uow).vault.tokenize(
+        number="4242424242424242", exp_month=12, exp_year=2031, actor="t"
+    )
     return orders.PaymentRequest(method="card", token=token.token)
 
 
@@ -67,7 +69,9 @@ def test_a_response_lost_after_capture_is_asked_again_with_the_same_key_and_capt
     (payment,) = payments.order_payments(shop, order_id=order.id)
     # the processor captures, and the answer never arrives
     arm(server, "capture", "lose_response")
-    captured = payments.capture_payment(shop, payment_id=payment.id, amount=Money(Decimal("20.00"), "USD"), key="k")
+    captured = payments.capture_payment(
+        shop, payment_id=payment.id, amount=Money(Decimal("20.00"), "USD"), key="k"
+    )
     # the adapter's one retry with the same key learned the first capture: taken once
     assert captured.captured == Money(Decimal("20.00"), "USD")
     assert charges(server, "capture") == 1

@@ -67,9 +67,15 @@ def test_thirty_two_orders_on_one_gift_card_never_take_more_than_it_holds(
 ) -> None:
     auth = {"Authorization": f"Bearer {shop}"}
     with running_server(db_url, tmp_path / "server.log") as server:
-        code = httpx.post(f"{server.url}/api/v1/gift-cards", json={"amount": "100.00"}, headers=auth).json()["code"]
-        body = {"channel": "web", "lines": [{"sku": "MUG", "quantity": 1}], "ship_tos": [ADDRESS],
-                "payments": [{"method": "gift_card", "token": code}]}  # fmt: skip  (16.00 each)
+        code = httpx.post(f"{server.url}/api/v1/gift-cards", json={"amount": "100.00"}, headers=auth).json()[
+            "code"
+        ]
+        body = {
+            "channel": "web",
+            "lines": [{"sku": "MUG", "quantity": 1}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "gift_card", "token": code}],
+        }  # fmt: skip  (16.00 each)
         answers = race(32, lambda c, i: c.post(f"{server.url}/api/v1/orders", json=body, headers=auth))
     statuses = sorted(a.status_code for a in answers)
     # 100.00 pays six 16.00 orders; every other one is refused with the card's balance
@@ -90,7 +96,9 @@ def test_ten_refunds_of_sixty_percent_at_once_give_back_one(
     auth = {"Authorization": f"Bearer {shop}"}
     with running_server(db_url, tmp_path / "server.log") as server:
         _, payment = paid_order(server.url, shop)
-        httpx.post(f"{server.url}/api/v1/payments/{payment}/capture", json={}, headers=auth).raise_for_status()
+        httpx.post(
+            f"{server.url}/api/v1/payments/{payment}/capture", json={}, headers=auth
+        ).raise_for_status()
         answers = race(10, lambda c, i: c.post(f"{server.url}/api/v1/payments/{payment}/refund", headers=auth,
                                                json={"amount": "36.00", "reason": f"race {i}"}))  # fmt: skip
         final = httpx.get(f"{server.url}/api/v1/payments/{payment}", headers=auth).json()
@@ -98,7 +106,9 @@ def test_ten_refunds_of_sixty_percent_at_once_give_back_one(
     assert statuses == [200] + [409] * 9, statuses
     assert final["refunded"]["amount"] == "36.00" and final["refundable"]["amount"] == "24.00"
     with sqlite3.connect(tmp_path / "sandbox_gateway.db") as conn:
-        assert conn.execute("SELECT count(*), sum(amount) FROM operations WHERE kind = 'refund'").fetchone() == (1, 3600)
+        assert conn.execute(
+            "SELECT count(*), sum(amount) FROM operations WHERE kind = 'refund'"
+        ).fetchone() == (1, 3600)
 
 
 def test_twenty_captures_with_one_key_at_once_capture_once_at_the_processor(

@@ -34,7 +34,7 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def start_server(database_url: str, log: Path, **env: str) -> Server:
+def start_server(database_url: str, log: Path, log_level: str = "warning", **env: str) -> Server:
     port = free_port()
     environment = {
         **os.environ,
@@ -59,7 +59,7 @@ def start_server(database_url: str, log: Path, **env: str) -> Server:
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env=environment,
         stdout=handle,
@@ -80,8 +80,8 @@ def start_server(database_url: str, log: Path, **env: str) -> Server:
 
 
 @contextmanager
-def running_server(database_url: str, log: Path, **env: str) -> Iterator[Server]:
-    server = start_server(database_url, log, **env)
+def running_server(database_url: str, log: Path, log_level: str = "warning", **env: str) -> Iterator[Server]:
+    server = start_server(database_url, log, log_level, **env)
     try:
         yield server
     finally:

@@ -1,0 +1,101 @@
+"""No card number outside the vault: card payments taken end to end through a real server (cards entered in the
+vault, a number wrongly sent to the order endpoint, authorizations, captures, refunds, a cancellation, gateway
+webhooks), then every table of the main database, every outbox payload and audit entry, the server's log at debug
+level and the sandbox processor's books are scanned for a Luhn-valid 13-19 digit number. The vault's own file is
+the one place allowed to hold them — sealed (it is checked for plaintext too)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+import ordersmith.customers.tables
+import ordersmith.inventory.tables
+import ordersmith.orders.tables
+import ordersmith.payments.tables
+import ordersmith.platform.tables
+import ordersmith.pricing.tables
+import ordersmith.purchasing.tables  # noqa: F401 - every context's tables are scanned
+from ordersmith.kernel.cards import contains_card_number
+from ordersmith.platform.db import Base, Database, UnitOfWork
+from tests.builders import make_api_key, make_order_shop
+from tests.support.server import running_server
+
+CARDS = ["4242424242424242", "5555555555554444", "378282246310005", "4000000000009995"]
+ADDRESS = {"ref": "main", "name": "Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
+           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+
+
+def _pay_with_cards(url: str, key: str) -> None:
+    auth = {"Authorization": f"Bearer {key}"}
+    for number in CARDS:
+        grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+        card = httpx.post(f"{url}/vault/v1/cards", headers=auth, json={
+            "number": grouped, "exp_month": 11, "exp_year": 2032, "cvc": "737", "holder": "Ann Buyer"})  # fmt: skip
+        assert card.status_code == 201, card.text
+        order = httpx.post(f"{url}/api/v1/orders", headers=auth, timeout=30, json={
+            "channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": card.json()["token"]}]})  # fmt: skip
+        if number == "4000000000009995":
+            assert order.status_code == 402
+            continue
+        assert order.status_code == 201, order.text
+        payment = httpx.get(f"{url}/api/v1/orders/{order.json()['id']}/payments", headers=auth).json()[0]
+        if number == "378282246310005":
+            httpx.post(f"{url}/api/v1/orders/{order.json()['id']}/cancel", headers=auth,
+                       json={"reason": "changed mind"}).raise_for_status()  # fmt: skip
+            continue
+        httpx.post(f"{url}/api/v1/payments/{payment['id']}/capture", headers=auth, json={}).raise_for_status()
+        httpx.post(f"{url}/api/v1/payments/{payment['id']}/refund", headers=auth,
+                   json={"amount": "1.00", "reason": "goodwill"}).raise_for_status()  # fmt: skip
+    # the mistakes a shop makes: a number where a token belongs, a number in a note, a bad card
+    for body in ({"channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS],
+                  "payments": [{"method": "card", "token": CARDS[0]}]},
+                 {"channel": "web", "lines": [{"sku": "TEE", "quantity": 1, "gift_message": f"card {CARDS[1]}"}],
+                  "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": "vtok_none"}]}):  # fmt: skip
+        assert httpx.post(f"{url}/api/v1/orders", headers=auth, json=body).status_code == 422
+    assert httpx.post(f"{url}/vault/v1/cards", headers=auth,
+                      json={"number": "4242424242424241", "exp_month": 1, "exp_year": 2032}).status_code == 422  # fmt: skip
+    time.sleep(1.5)  # the relay and the cancellation's job run
+
+
+def _leaks_in_database(url: str) -> list[str]:
+    db = Database(url)
+    found = []
+    try:
+        with db.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                for row in conn.execute(sa.select(table)):
+                    for column, value in zip(table.columns, row, strict=True):
+                        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                        if contains_card_number(text):
+                            found.append(f"{table.name}.{column.name}")
+    finally:
+        db.dispose()
+    return found
+
+
+def test_no_card_number_is_stored_logged_or_sent_outside_the_vault(
+    db_url: str, uow: UnitOfWork, tmp_path: Path
+) -> None:
+    make_order_shop(uow)
+    key = make_api_key(uow, name="admin").secret
+    log = tmp_path / "server.log"
+    with running_server(db_url, log, log_level="debug") as server:
+        _pay_with_cards(server.url, key)
+    # then nothing outside the vault holds a card number: no table (outbox and audit included), no log line
+    assert _leaks_in_database(db_url) == []
+    logged = log.read_text(errors="replace")
+    assert (
+        '"POST /api/v1/orders HTTP/1.1" 422' in logged
+    )  # the refused requests were logged, without the number
+    assert not contains_card_number(logged)
+    sandbox = (tmp_path / "sandbox_gateway.db").read_bytes().decode("latin-1")
+    assert not contains_card_number(sandbox)
+    # and the vault itself holds them only sealed
+    vault = (tmp_path / "vault.db").read_bytes().decode("latin-1")
+    assert not any(number in vault for number in CARDS)
+    assert not contains_card_number(vault)
