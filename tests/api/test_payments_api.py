@@ -16,11 +16,25 @@ from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
 from tests.api.conftest import bearer, login
 from tests.builders import make_api_key, make_order_shop
 
-ADDRESS = {"ref": "main", "name": "Ann Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
-           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+ADDRESS = {
+    "ref": "main",
+    "name": "Ann Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "method": "ground",
+}
 LINES = [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}]  # 60.00 with shipping and tax
-SHOP_SCOPES = ["orders:read", "orders:write", "payments:read", "payments:write", "gift_cards:balance",
-               "vault:tokenize"]  # fmt: skip
+SHOP_SCOPES = [
+    "orders:read",
+    "orders:write",
+    "payments:read",
+    "payments:write",
+    "gift_cards:balance",
+    "vault:tokenize",
+]
 
 
 @pytest.fixture
@@ -36,16 +50,27 @@ def keys(admin_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def post(client: TestClient, key: str, url: str, body: dict[str, Any], expect: int,
-         headers: dict[str, str] | None = None) -> Any:  # fmt: skip
+def post(
+    client: TestClient,
+    key: str,
+    url: str,
+    body: dict[str, Any],
+    expect: int,
+    headers: dict[str, str] | None = None,
+) -> Any:
     response = client.post(url, json=body, headers=bearer(key) | (headers or {}))
     assert response.status_code == expect, response.text
     return response.json() if response.content else None
 
 
 def tokenize(client: TestClient, key: str, number: str = "4242 4242 4242 4242") -> str:
-    card = post(client, key, "/vault/v1/cards", {"number": number, "exp_month": 12, "exp_year": 2031,
-                                                  "cvc": "123"}, 201)  # fmt: skip
+    card = post(
+        client,
+        key,
+        "/vault/v1/cards",
+        {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        201,
+    )
     return str(card["token"])
 
 
@@ -60,8 +85,13 @@ def counts(admin_db) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
 
 def test_a_web_shop_pays_with_a_vault_card_and_reads_the_payment_back(client: TestClient, keys) -> None:
     token = tokenize(client, keys["web"])
-    order = post(client, keys["web"], "/api/v1/orders",
-                 {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
+    order = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
+        201,
+    )
     assert order["payment_status"] == "authorized"
     (payment,) = client.get(f"/api/v1/orders/{order['number']}/payments", headers=bearer(keys["web"])).json()
     assert (payment["method"], payment["status"], payment["authorized"]["amount"]) == (
@@ -81,8 +111,13 @@ def test_a_declined_card_is_a_402_problem_with_the_reason_and_places_nothing(
 ) -> None:
     token = tokenize(client, keys["web"], "4000 0000 0000 9995")
     before = counts(admin_db)
-    problem = post(client, keys["web"], "/api/v1/orders",
-                   {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 402)  # fmt: skip
+    problem = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
+        402,
+    )
     assert problem["code"] == "payment_declined" and problem["reason_code"] == "insufficient_funds"
     assert problem["errors"][0]["field"] == "payments.0"
     assert counts(admin_db) == before
@@ -90,8 +125,15 @@ def test_a_declined_card_is_a_402_problem_with_the_reason_and_places_nothing(
 
 def test_a_card_number_in_an_order_is_refused_and_never_echoed(client: TestClient, keys, admin_db) -> None:
     before = counts(admin_db)
-    response = client.post("/api/v1/orders", headers=bearer(keys["web"]), json={
-        "lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": "4242424242424242"}]})  # fmt: skip
+    response = client.post(
+        "/api/v1/orders",
+        headers=bearer(keys["web"]),
+        json={
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": "4242424242424242"}],
+        },
+    )
     assert response.status_code == 422 and "4242424242424242" not in response.text
     assert response.json()["errors"][0]["field"] == "payments.0.token"
     assert counts(admin_db) == before
@@ -104,12 +146,22 @@ def test_split_tender_with_a_gift_card_and_its_balance_check(client: TestClient,
     balance = client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).json()
     assert balance["balance"]["amount"] == "25.00"
     token = tokenize(client, keys["web"])
-    order = post(client, keys["web"], "/api/v1/orders", {"lines": LINES, "ship_tos": [ADDRESS], "payments": [
-        {"method": "gift_card", "token": code}, {"method": "card", "token": token}]}, 201)  # fmt: skip
+    order = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "gift_card", "token": code}, {"method": "card", "token": token}],
+        },
+        201,
+    )
     gift, card = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
     assert (gift["captured"]["amount"], card["authorized"]["amount"]) == ("25.00", "35.00")
-    assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).json()["balance"] == {
-        "amount": "0.00", "currency": "USD"}  # fmt: skip
+    assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).json()[
+        "balance"
+    ] == {"amount": "0.00", "currency": "USD"}
 
 
 def test_a_gift_card_without_enough_is_a_409_with_its_balance_and_changes_nothing(
@@ -117,8 +169,13 @@ def test_a_gift_card_without_enough_is_a_409_with_its_balance_and_changes_nothin
 ) -> None:
     code = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "5.00"}, 201)["code"]
     before = counts(admin_db)
-    problem = post(client, keys["web"], "/api/v1/orders", {"lines": LINES, "ship_tos": [ADDRESS], "payments": [
-        {"method": "gift_card", "token": code}]}, 409)  # fmt: skip
+    problem = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "gift_card", "token": code}]},
+        409,
+    )
     assert problem["code"] == "gift_card_balance_insufficient" and problem["balance"] == "5.00"
     assert counts(admin_db) == before
 
@@ -128,8 +185,10 @@ def test_balance_checks_are_rate_limited_per_caller_and_a_malformed_code_is_a_42
 ) -> None:
     assert client.get("/api/v1/gift-cards/NOT-A-CODE/balance", headers=bearer(keys["web"])).status_code == 422
     code = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "5.00"}, 201)["code"]
-    answers = [client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).status_code
-               for _ in range(10)]  # fmt: skip
+    answers = [
+        client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["web"])).status_code
+        for _ in range(10)
+    ]
     assert answers.count(429) >= 1 and 200 in answers
     # another caller has its own allowance
     assert client.get(f"/api/v1/gift-cards/{code}/balance", headers=bearer(keys["amazon"])).status_code == 200
@@ -139,18 +198,35 @@ def test_capture_and_refund_refusals_are_problems_and_change_nothing(
     client: TestClient, keys, admin_db
 ) -> None:
     token = tokenize(client, keys["web"])
-    order = post(client, keys["web"], "/api/v1/orders",
-                 {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}, 201)  # fmt: skip
+    order = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
+        201,
+    )
     (payment,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
     url = f"/api/v1/payments/{payment['id']}"
     # a channel key may not capture; a refused call changes nothing
     post(client, keys["web"], f"{url}/capture", {}, 403)
     over = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.01"}, 409)
     assert over["code"] == "capture_exceeds_authorized" and over["capturable"] == "60.00"
-    captured = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.00"}, 200,
-                    headers={"Idempotency-Key": "cap-1"})  # fmt: skip
-    again = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.00"}, 200,
-                 headers={"Idempotency-Key": "cap-1"})  # fmt: skip
+    captured = post(
+        client,
+        keys["capture_only"],
+        f"{url}/capture",
+        {"amount": "60.00"},
+        200,
+        headers={"Idempotency-Key": "cap-1"},
+    )
+    again = post(
+        client,
+        keys["capture_only"],
+        f"{url}/capture",
+        {"amount": "60.00"},
+        200,
+        headers={"Idempotency-Key": "cap-1"},
+    )
     assert captured["captured"] == again["captured"] == {"amount": "60.00", "currency": "USD"}
     # refunds: the capture-only key may not; above the refundable amount → 409 with it
     post(client, keys["capture_only"], f"{url}/refund", {"amount": "1.00", "reason": "x"}, 403)
@@ -162,17 +238,33 @@ def test_capture_and_refund_refusals_are_problems_and_change_nothing(
     assert counts(admin_db) == before
     refunded = post(client, keys["admin"], f"{url}/refund", {"amount": "36.00", "reason": "damaged"}, 200)
     assert (refunded["status"], refunded["refundable"]["amount"]) == ("partially_refunded", "24.00")
-    order_refund = post(client, keys["admin"], f"/api/v1/orders/{order['id']}/refunds",
-                        {"amount": "10.00", "reason": "late", "to_store_credit": True}, 200)  # fmt: skip
+    order_refund = post(
+        client,
+        keys["admin"],
+        f"/api/v1/orders/{order['id']}/refunds",
+        {"amount": "10.00", "reason": "late", "to_store_credit": True},
+        200,
+    )
     assert order_refund["store_credit"]["card"]["balance"]["amount"] == "10.00"
-    assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["web"])).json()["payment_status"] == (
-        "partially_refunded")  # fmt: skip
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["web"])).json()[
+        "payment_status"
+    ] == ("partially_refunded")
 
 
 def test_checks_are_deposited_and_bounced_by_accounts_receivable(client: TestClient, keys, admin_db) -> None:
-    order = post(client, keys["admin"], "/api/v1/orders", {"channel": "phone", "lines": LINES,
-                 "ship_tos": [ADDRESS], "payments": [{"method": "check", "reference": "1042", "bank": "First"}],
-                 "new_customer": {"first_name": "Cal", "last_name": "Check"}}, 201)  # fmt: skip
+    order = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {
+            "channel": "phone",
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "check", "reference": "1042", "bank": "First"}],
+            "new_customer": {"first_name": "Cal", "last_name": "Check"},
+        },
+        201,
+    )
     (check,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["admin"])).json()
     csrf = login(client, admin_db, role="agent")
     refused = client.post(
@@ -190,27 +282,59 @@ def test_checks_are_deposited_and_bounced_by_accounts_receivable(client: TestCli
 
 
 def test_invoices_on_account_are_listed_and_paid(client: TestClient, keys) -> None:
-    customer = post(client, keys["admin"], "/api/v1/customers", {"kind": "business", "company": "Acme",
-                    "payment_terms": "net15", "credit_limit": {"amount": "500.00", "currency": "USD"}}, 201)  # fmt: skip
-    order = post(client, keys["admin"], "/api/v1/orders", {"channel": "phone", "customer": customer["number"],
-                 "lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "on_account"}]}, 201)  # fmt: skip
+    customer = post(
+        client,
+        keys["admin"],
+        "/api/v1/customers",
+        {
+            "kind": "business",
+            "company": "Acme",
+            "payment_terms": "net15",
+            "credit_limit": {"amount": "500.00", "currency": "USD"},
+        },
+        201,
+    )
+    order = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {
+            "channel": "phone",
+            "customer": customer["number"],
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "on_account"}],
+        },
+        201,
+    )
     post(client, keys["admin"], f"/api/v1/orders/{order['id']}/shipments", {"tracking": "1Z"}, 200)
     invoices: list[dict[str, Any]] = []
     import time
 
     for _ in range(100):  # the capture job runs after the shipment's event
-        invoices = client.get(f"/api/v1/invoices?customer={customer['number']}", headers=bearer(keys["admin"])).json()[
-            "items"]  # fmt: skip
+        invoices = client.get(
+            f"/api/v1/invoices?customer={customer['number']}", headers=bearer(keys["admin"])
+        ).json()["items"]
         if invoices:
             break
         time.sleep(0.1)
     (invoice,) = invoices
     assert (invoice["total"]["amount"], invoice["terms"], invoice["status"]) == ("60.00", "net15", "open")
-    over = post(client, keys["admin"], f"/api/v1/invoices/{invoice['number']}/payments",
-                {"amount": "60.01", "method": "check"}, 409)  # fmt: skip
+    over = post(
+        client,
+        keys["admin"],
+        f"/api/v1/invoices/{invoice['number']}/payments",
+        {"amount": "60.01", "method": "check"},
+        409,
+    )
     assert over["balance"] == "60.00"
-    paid = post(client, keys["admin"], f"/api/v1/invoices/{invoice['number']}/payments",
-                {"amount": "60.00", "method": "transfer", "reference": "wire 77"}, 200)  # fmt: skip
+    paid = post(
+        client,
+        keys["admin"],
+        f"/api/v1/invoices/{invoice['number']}/payments",
+        {"amount": "60.00", "method": "transfer", "reference": "wire 77"},
+        200,
+    )
     assert paid["status"] == "paid" and paid["payments"][0]["reference"] == "wire 77"
 
 

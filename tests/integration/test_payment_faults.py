@@ -45,8 +45,10 @@ def shop(uow: UnitOfWork, db: Database, settings: Settings, server: SandboxServe
 
 
 def arm(server: SandboxServer, operation: str, fault: str, times: int = 1, delay_s: float = 0) -> None:
-    httpx.post(f"{server.url}/_sandbox/faults",
-               json={"operation": operation, "fault": fault, "times": times, "delay_s": delay_s})  # fmt: skip
+    httpx.post(
+        f"{server.url}/_sandbox/faults",
+        json={"operation": operation, "fault": fault, "times": times, "delay_s": delay_s},
+    )
 
 
 def charges(server: SandboxServer, kind: str) -> int:
@@ -64,8 +66,9 @@ def visa(uow: UnitOfWork) -> orders.PaymentRequest:
 def test_a_response_lost_after_capture_is_asked_again_with_the_same_key_and_captures_once(
     shop: UnitOfWork, server: SandboxServer
 ) -> None:
-    order = payments.place_paid_order(shop, channel=channel(shop),
-                                      request=order_request(("TEE", 2), payments=[visa(shop)])).order  # fmt: skip
+    order = payments.place_paid_order(
+        shop, channel=channel(shop), request=order_request(("TEE", 2), payments=[visa(shop)])
+    ).order
     (payment,) = payments.order_payments(shop, order_id=order.id)
     # the processor captures, and the answer never arrives
     arm(server, "capture", "lose_response")
@@ -75,15 +78,18 @@ def test_a_response_lost_after_capture_is_asked_again_with_the_same_key_and_capt
     # the adapter's one retry with the same key learned the first capture: taken once
     assert captured.captured == Money(Decimal("20.00"), "USD")
     assert charges(server, "capture") == 1
-    assert [(t.kind, t.outcome) for t in captured.transactions] == [("authorization", "approved"),
-                                                                     ("capture", "approved")]  # fmt: skip
+    assert [(t.kind, t.outcome) for t in captured.transactions] == [
+        ("authorization", "approved"),
+        ("capture", "approved"),
+    ]
 
 
 def test_a_capture_whose_answers_stay_lost_is_a_503_and_the_same_key_later_settles_it_once(
     shop: UnitOfWork, server: SandboxServer
 ) -> None:
-    order = payments.place_paid_order(shop, channel=channel(shop),
-                                      request=order_request(("TEE", 1), payments=[visa(shop)])).order  # fmt: skip
+    order = payments.place_paid_order(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
+    ).order
     (payment,) = payments.order_payments(shop, order_id=order.id)
     arm(server, "capture", "lose_response", times=2)
     with pytest.raises(payments.GatewayTimedOut):
@@ -100,8 +106,9 @@ def test_an_authorization_timeout_holds_the_order_and_charges_once_when_resolved
 ) -> None:
     # both the first attempt and the checkout's immediate retry time out (the processor answers after 1 s)
     arm(server, "authorize", "delay", times=2, delay_s=1.0)
-    placed = payments.place_paid_order(shop, channel=channel(shop),
-                                       request=order_request(("TEE", 1), payments=[visa(shop)])).order  # fmt: skip
+    placed = payments.place_paid_order(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
+    ).order
     assert placed.status == "on_hold" and [h.reason for h in placed.holds] == ["payment_review"]
     assert placed.lines[0].reserved == 1  # its stock is held meanwhile
     time.sleep(1.2)  # the slow requests complete at the processor: one charge, remembered under the key

@@ -25,40 +25,81 @@ from tests.builders import make_api_key, make_order_shop
 from tests.support.server import running_server
 
 CARDS = ["4242424242424242", "5555555555554444", "378282246310005", "4000000000009995"]
-ADDRESS = {"ref": "main", "name": "Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
-           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+ADDRESS = {
+    "ref": "main",
+    "name": "Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "method": "ground",
+}
 
 
 def _pay_with_cards(url: str, key: str) -> None:
     auth = {"Authorization": f"Bearer {key}"}
     for number in CARDS:
         grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-        card = httpx.post(f"{url}/vault/v1/cards", headers=auth, json={
-            "number": grouped, "exp_month": 11, "exp_year": 2032, "cvc": "737", "holder": "Ann Buyer"})  # fmt: skip
+        card = httpx.post(
+            f"{url}/vault/v1/cards",
+            headers=auth,
+            json={"number": grouped, "exp_month": 11, "exp_year": 2032, "cvc": "737", "holder": "Ann Buyer"},
+        )
         assert card.status_code == 201, card.text
-        order = httpx.post(f"{url}/api/v1/orders", headers=auth, timeout=30, json={
-            "channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS],
-            "payments": [{"method": "card", "token": card.json()["token"]}]})  # fmt: skip
+        order = httpx.post(
+            f"{url}/api/v1/orders",
+            headers=auth,
+            timeout=30,
+            json={
+                "channel": "web",
+                "lines": [{"sku": "TEE", "quantity": 1}],
+                "ship_tos": [ADDRESS],
+                "payments": [{"method": "card", "token": card.json()["token"]}],
+            },
+        )
         if number == "4000000000009995":
             assert order.status_code == 402
             continue
         assert order.status_code == 201, order.text
         payment = httpx.get(f"{url}/api/v1/orders/{order.json()['id']}/payments", headers=auth).json()[0]
         if number == "378282246310005":
-            httpx.post(f"{url}/api/v1/orders/{order.json()['id']}/cancel", headers=auth,
-                       json={"reason": "changed mind"}).raise_for_status()  # fmt: skip
+            httpx.post(
+                f"{url}/api/v1/orders/{order.json()['id']}/cancel",
+                headers=auth,
+                json={"reason": "changed mind"},
+            ).raise_for_status()
             continue
         httpx.post(f"{url}/api/v1/payments/{payment['id']}/capture", headers=auth, json={}).raise_for_status()
-        httpx.post(f"{url}/api/v1/payments/{payment['id']}/refund", headers=auth,
-                   json={"amount": "1.00", "reason": "goodwill"}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{url}/api/v1/payments/{payment['id']}/refund",
+            headers=auth,
+            json={"amount": "1.00", "reason": "goodwill"},
+        ).raise_for_status()
     # the mistakes a shop makes: a number where a token belongs, a number in a note, a bad card
-    for body in ({"channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS],
-                  "payments": [{"method": "card", "token": CARDS[0]}]},
-                 {"channel": "web", "lines": [{"sku": "TEE", "quantity": 1, "gift_message": f"card {CARDS[1]}"}],
-                  "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": "vtok_none"}]}):  # fmt: skip
+    for body in (
+        {
+            "channel": "web",
+            "lines": [{"sku": "TEE", "quantity": 1}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": CARDS[0]}],
+        },
+        {
+            "channel": "web",
+            "lines": [{"sku": "TEE", "quantity": 1, "gift_message": f"card {CARDS[1]}"}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": "vtok_none"}],
+        },
+    ):
         assert httpx.post(f"{url}/api/v1/orders", headers=auth, json=body).status_code == 422
-    assert httpx.post(f"{url}/vault/v1/cards", headers=auth,
-                      json={"number": "4242424242424241", "exp_month": 1, "exp_year": 2032}).status_code == 422  # fmt: skip
+    assert (
+        httpx.post(
+            f"{url}/vault/v1/cards",
+            headers=auth,
+            json={"number": "4242424242424241", "exp_month": 1, "exp_year": 2032},
+        ).status_code
+        == 422
+    )
     time.sleep(1.5)  # the relay and the cancellation's job run
 
 

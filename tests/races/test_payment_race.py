@@ -19,8 +19,16 @@ from ordersmith.platform.db import UnitOfWork
 from tests.builders import make_api_key, make_order_shop
 from tests.support.server import running_server
 
-ADDRESS = {"ref": "main", "name": "Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
-           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+ADDRESS = {
+    "ref": "main",
+    "name": "Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "method": "ground",
+}
 
 
 @pytest.fixture
@@ -52,11 +60,22 @@ def race(n: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[ht
 def paid_order(url: str, key: str) -> tuple[str, str]:
     """A 60.00 order paid by a sandbox Visa through the vault; returns (order id, payment id)."""
     auth = {"Authorization": f"Bearer {key}"}
-    token = httpx.post(f"{url}/vault/v1/cards", json={"number": "4242424242424242", "exp_month": 12,
-                                                        "exp_year": 2031}, headers=auth).json()["token"]  # fmt: skip
-    order = httpx.post(f"{url}/api/v1/orders", headers=auth, timeout=30, json={
-        "channel": "web", "lines": [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}],
-        "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]})  # fmt: skip
+    token = httpx.post(
+        f"{url}/vault/v1/cards",
+        json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2031},
+        headers=auth,
+    ).json()["token"]
+    order = httpx.post(
+        f"{url}/api/v1/orders",
+        headers=auth,
+        timeout=30,
+        json={
+            "channel": "web",
+            "lines": [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": token}],
+        },
+    )
     assert order.status_code == 201, order.text
     payments = httpx.get(f"{url}/api/v1/orders/{order.json()['id']}/payments", headers=auth).json()
     return order.json()["id"], payments[0]["id"]
@@ -99,8 +118,14 @@ def test_ten_refunds_of_sixty_percent_at_once_give_back_one(
         httpx.post(
             f"{server.url}/api/v1/payments/{payment}/capture", json={}, headers=auth
         ).raise_for_status()
-        answers = race(10, lambda c, i: c.post(f"{server.url}/api/v1/payments/{payment}/refund", headers=auth,
-                                               json={"amount": "36.00", "reason": f"race {i}"}))  # fmt: skip
+        answers = race(
+            10,
+            lambda c, i: c.post(
+                f"{server.url}/api/v1/payments/{payment}/refund",
+                headers=auth,
+                json={"amount": "36.00", "reason": f"race {i}"},
+            ),
+        )
         final = httpx.get(f"{server.url}/api/v1/payments/{payment}", headers=auth).json()
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] + [409] * 9, statuses
@@ -117,8 +142,12 @@ def test_twenty_captures_with_one_key_at_once_capture_once_at_the_processor(
     auth = {"Authorization": f"Bearer {shop}", "Idempotency-Key": "capture-once"}
     with running_server(db_url, tmp_path / "server.log") as server:
         _, payment = paid_order(server.url, shop)
-        answers = race(20, lambda c, i: c.post(f"{server.url}/api/v1/payments/{payment}/capture", headers=auth,
-                                               json={"amount": "60.00"}))  # fmt: skip
+        answers = race(
+            20,
+            lambda c, i: c.post(
+                f"{server.url}/api/v1/payments/{payment}/capture", headers=auth, json={"amount": "60.00"}
+            ),
+        )
     statuses = [a.status_code for a in answers]
     assert statuses == [200] * 20, [a.text for a in answers if a.status_code != 200]
     assert {a.json()["captured"]["amount"] for a in answers} == {"60.00"}
