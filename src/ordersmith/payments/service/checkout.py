@@ -171,7 +171,10 @@ def place_paid_order(
     quote = orders.quote_order(uow, channel=channel, request=request)
     request = _gift_cards_first(uow, quote.total, request)
     parts = _split(quote.total, request.payments)
-    stem = (f"{channel.code}:{request.external_id}" if request.external_id else None) or key or str(new_id())
+    # A fresh key per attempt: an attempt that failed voided its authorization, so a retry (the same channel order
+    # after a stock refusal) must authorize anew, not be handed back the voided one. Concurrent duplicates each
+    # authorize; the one whose order was not kept voids its own.
+    stem = f"{key}:{new_id()}" if key else str(new_id())
     tenders = [
         _Tender(n, p, part, key=f"auth:{stem}:{n}:{part.minor}")
         for n, (p, part) in enumerate(zip(request.payments, parts, strict=True))
