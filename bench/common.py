@@ -88,11 +88,19 @@ def wait_for_relay(url: str, timeout_s: float = 5.0) -> int:
         db.dispose()
 
 
+def own_files(folder: Path) -> dict[str, str]:
+    """The vault's and the sandbox processor's files for a benchmark run (never the developer's var/)."""
+    return {
+        "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
+        "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+    }
+
+
 def start_ordersmith(
     database_url: str, topology: str, folder: Path
 ) -> tuple[subprocess.Popen[bytes], str, list[subprocess.Popen[bytes]]]:
     """Start Ordersmith as `topology` says; returns the API process, its URL and any helper processes."""
-    env = {"ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test"}
+    env = {"ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test", **own_files(folder)}
     helpers: list[subprocess.Popen[bytes]] = []
     if topology == "split":
         # Production shape on PostgreSQL: the API process serves, an `ordersmith worker` relays events and runs jobs.
@@ -100,7 +108,12 @@ def start_ordersmith(
         helpers.append(
             subprocess.Popen(
                 [sys.executable, "-m", "ordersmith", "worker"],
-                env={**os.environ, "ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test"},
+                env={
+                    **os.environ,
+                    "ORDERSMITH_DATABASE_URL": database_url,
+                    "ORDERSMITH_ENV": "test",
+                    **own_files(folder),
+                },
                 stdout=(folder / "worker.log").open("wb"),
                 stderr=subprocess.STDOUT,
             )

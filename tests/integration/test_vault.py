@@ -1,8 +1,10 @@
-"""The card vault on its own SQLite file: tokenize, reveal (audited), refuse bad cards without echoing them, and
-rotate the key-encryption key so every token still reveals and no record stays under the old key."""
+"""The card vault in its own database (its own SQLite file, or its own PostgreSQL database): tokenize, reveal
+(audited), refuse bad cards without echoing them, and rotate the key-encryption key so every token still reveals
+and no record stays under the old key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from ordersmith.payments import rules
 from ordersmith.payments.vault import Vault, VaultKeys, keys_from
 from ordersmith.payments.vault.store import VaultAccessRow
 from ordersmith.platform.settings import Settings
+from tests.support import databases
 
 VISA = "4111 1111 1111 1111"
 CLOCK = FixedClock(datetime(2026, 11, 28, 12, tzinfo=UTC))
@@ -27,6 +30,20 @@ def keys(current: str = "k1", **extra: str) -> VaultKeys:
 @pytest.fixture
 def vault_file(tmp_path: Path) -> Path:
     return tmp_path / "vault.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def vault_url(request: pytest.FixtureRequest, vault_file: Path) -> Iterator[str]:
+    """The vault's own database: a SQLite file, or an empty PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{vault_file}"
+        return
+    request.getfixturevalue("postgres_ready")
+    url = databases.empty_postgres()
+    try:
+        yield url
+    finally:
+        databases.drop_postgres(url)
 
 
 def test_a_card_becomes_a_token_and_only_reveal_gives_the_number_back(vault_file: Path) -> None:
@@ -53,8 +70,8 @@ def test_a_card_becomes_a_token_and_only_reveal_gives_the_number_back(vault_file
     assert b"4111111111111111" not in vault_file.read_bytes()
 
 
-def test_a_bad_card_is_refused_with_its_reason_and_nothing_is_stored(vault_file: Path) -> None:
-    vault = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+def test_a_bad_card_is_refused_with_its_reason_and_nothing_is_stored(vault_url: str) -> None:
+    vault = Vault(vault_url, keys(), clock=CLOCK)
     for number, reason in (("4111 1111 1111 1112", "number_invalid"), ("4111111111111111", "expired")):
         with pytest.raises(rules.CardInvalid) as refused:
             vault.tokenize(
@@ -65,14 +82,14 @@ def test_a_bad_card_is_refused_with_its_reason_and_nothing_is_stored(vault_file:
     vault.dispose()
 
 
-def test_rotating_the_key_rewraps_every_record_and_every_token_still_reveals(vault_file: Path) -> None:
+def test_rotating_the_key_rewraps_every_record_and_every_token_still_reveals(vault_url: str) -> None:
     # given cards stored under k1
-    old = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+    old = Vault(vault_url, keys(), clock=CLOCK)
     numbers = ["4111111111111111", "5555555555554444", "378282246310005"]
     tokens = [old.tokenize(number=n, exp_month=12, exp_year=2030, actor="web").token for n in numbers]
     old.dispose()
     # when k2 becomes current (k1 still configured as a previous key) and the vault is rotated
-    new = Vault(f"sqlite:///{vault_file}", keys("k2", k2="second-secret-" + "z" * 32), clock=CLOCK)
+    new = Vault(vault_url, keys("k2", k2="second-secret-" + "z" * 32), clock=CLOCK)
     assert new.rotate(actor="ops", batch=2) == 3
     # then no record is under k1, and every token reveals its number
     assert new.key_ids() == {"k2": 3}
@@ -80,7 +97,7 @@ def test_rotating_the_key_rewraps_every_record_and_every_token_still_reveals(vau
     assert new.rotate(actor="ops") == 0
     new.dispose()
     # and without k1 configured at all, the records still open (they are all under k2 now)
-    only_k2 = Vault(f"sqlite:///{vault_file}", VaultKeys("k2", {"k2": "second-secret-" + "z" * 32},
+    only_k2 = Vault(vault_url, VaultKeys("k2", {"k2": "second-secret-" + "z" * 32},
                                                          "fingerprint-" + "y" * 32), clock=CLOCK)  # fmt: skip
     assert only_k2.reveal(tokens[1], actor="test", purpose="check") == numbers[1]
     only_k2.dispose()

@@ -68,6 +68,14 @@ def _drop_template(base: str) -> None:
         pass  # best effort at exit
 
 
+def empty_postgres() -> str:
+    """A new PostgreSQL database with no tables (the vault's: it keeps a schema of its own)."""
+    name = f"ordersmith_v_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_dsn(postgres_url()), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _with_db(postgres_url(), name)
+
+
 def drop_postgres(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(_dsn(postgres_url()), autocommit=True) as conn:
