@@ -352,3 +352,124 @@ def test_a_forged_gateway_webhook_is_a_401_and_changes_nothing(client: TestClien
     assert counts(admin_db) == before
     good = client.post("/api/v1/payment-webhooks/sandbox", content=body, headers=headers)
     assert good.status_code == 200 and good.json() == {"outcome": "unknown_reference"}
+
+
+def test_a_tender_added_later_pays_what_is_unpaid_and_no_more(client: TestClient, keys) -> None:
+    # an order placed without payment (a phone order paid later)
+    order = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {"channel": "phone", "lines": LINES, "ship_tos": [ADDRESS], "release": False},
+        201,
+    )
+    assert order["payment_status"] == "pending"
+    token = tokenize(client, keys["admin"])
+    url = f"/api/v1/orders/{order['id']}/payments"
+    added = post(client, keys["admin"], url, {"method": "card", "token": token, "amount": "20.00"}, 201)
+    assert (added["method"], added["authorized"]["amount"]) == ("card", "20.00")
+    rest = post(client, keys["admin"], url, {"method": "card", "token": token}, 201)
+    assert rest["authorized"]["amount"] == "40.00"
+    nothing_left = post(client, keys["admin"], url, {"method": "card", "token": token}, 422)
+    assert nothing_left["errors"][0]["field"] == "amount"
+    after = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["admin"])).json()
+    assert after["payment_status"] == "authorized"
+    declined = tokenize(client, keys["admin"], "4000 0000 0000 0002")
+    other = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {"channel": "phone", "lines": LINES, "ship_tos": [ADDRESS], "release": False},
+        201,
+    )
+    problem = post(
+        client,
+        keys["admin"],
+        f"/api/v1/orders/{other['id']}/payments",
+        {"method": "card", "token": declined},
+        402,
+    )
+    assert problem["reason_code"] == "card_declined"
+
+
+def test_store_cash_and_marketplace_payments_are_taken_when_the_order_is_placed(
+    client: TestClient, keys
+) -> None:
+    till = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {
+            "channel": "store-1",
+            "lines": [{"sku": "TEE", "quantity": 1}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "cash"}],
+        },
+        201,
+    )
+    market = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {
+            "channel": "amazon",
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "external_id": "112-0000001",
+            "payments": [{"method": "marketplace", "reference": "settlement 42"}],
+        },
+        201,
+    )
+    for order in (till, market):
+        assert order["payment_status"] == "captured"
+        (payment,) = client.get(
+            f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["admin"])
+        ).json()
+        assert payment["captured"] == order["total"]
+
+
+def test_a_gift_card_sold_on_an_order_activates_once_the_order_is_paid(client: TestClient, keys) -> None:
+    import time
+
+    order = post(
+        client,
+        keys["admin"],
+        "/api/v1/orders",
+        {
+            "channel": "phone",
+            "lines": LINES,
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "card", "token": tokenize(client, keys["admin"])}],
+            "new_customer": {"first_name": "Gift", "last_name": "Giver"},
+        },
+        201,
+    )
+    sold = post(
+        client, keys["admin"], "/api/v1/gift-cards", {"amount": "50.00", "order": order["number"]}, 201
+    )
+    assert sold["card"]["status"] == "inactive"
+    refused = post(
+        client,
+        keys["web"],
+        "/api/v1/orders",
+        {
+            "lines": [{"sku": "MUG", "quantity": 1}],
+            "ship_tos": [ADDRESS],
+            "payments": [{"method": "gift_card", "token": sold["code"]}],
+        },
+        409,
+    )
+    assert refused["card_status"] == "inactive"
+    # when the order ships, the card is captured (a job after the event) and the gift card comes alive
+    post(client, keys["admin"], f"/api/v1/orders/{order['id']}/shipments", {"tracking": "1Z"}, 200)
+    card_url = f"/api/v1/gift-cards/by-id/{sold['card']['id']}"
+    status = ""
+    for _ in range(100):
+        status = client.get(card_url, headers=bearer(keys["admin"])).json()["status"]
+        if status == "active":
+            break
+        time.sleep(0.1)
+    assert status == "active"
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["admin"])).json()[
+        "payment_status"
+    ] == ("captured")
