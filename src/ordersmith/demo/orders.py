@@ -40,7 +40,13 @@ _STREETS = ["Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Park Pl", "Elm St", "
 _CHANNEL_MIX = {"web": 0.45, "call-center": 0.2, "catalog-mail": 0.1, "amazon-us": 0.15, "store-pos": 0.1}
 _METHODS = ["ground", "ground", "ground", "express"]
 # The sandbox processor's approving test cards; each expiry makes another vault token (another customer's card).
-_TEST_CARDS = ["4242424242424242", "5555555555554444", "378282246310005", "6011111111111117", "4000056655665556"]
+_TEST_CARDS = [
+    "4242424242424242",
+    "5555555555554444",
+    "378282246310005",
+    "6011111111111117",
+    "4000056655665556",
+]
 
 
 def _card_tokens(db: Database) -> list[str]:
@@ -102,11 +108,15 @@ def _top_up(db: Database, clock: FixedClock, sku: str, division: str) -> None:
                                reference="demo replenishment")  # fmt: skip
 
 
-def _settle_receivables(db: Database, placed: orders.Order, at: datetime, age: timedelta, rng: random.Random) -> None:
+def _settle_receivables(
+    db: Database, placed: orders.Order, at: datetime, age: timedelta, rng: random.Random
+) -> None:
     """Checks are deposited and clear (a few bounce); customers on account pay most invoices within their terms."""
     if age < timedelta(days=10):
         return
-    office = db.unit_of_work(Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=5)))
+    office = db.unit_of_work(
+        Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=5))
+    )
     for payment in payments.order_payments(office, order_id=placed.id):
         if payment.method == "check" and payment.check_status == "received":
             payments.move_check(office, payment_id=payment.id, action="deposit")
@@ -116,7 +126,9 @@ def _settle_receivables(db: Database, placed: orders.Order, at: datetime, age: t
                 payments.move_check(office, payment_id=payment.id, action="clear")
     if age < timedelta(days=40):
         return
-    later = db.unit_of_work(Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=25)))
+    later = db.unit_of_work(
+        Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=25))
+    )
     for invoice in payments.list_invoices(later, order_id=placed.id).items:
         if invoice.status == "open" and rng.random() < 0.8:
             payments.apply_invoice_payment(later, invoice=invoice.number, amount=invoice.balance, method="check",

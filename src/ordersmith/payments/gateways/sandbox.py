@@ -105,6 +105,7 @@ class SandboxProcessor:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # a sandbox: durable across crashes, not power loss
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn

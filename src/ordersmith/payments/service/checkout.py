@@ -323,10 +323,11 @@ def _record_tender(uow: UnitOfWork, order: orders.Order, tender: _Tender) -> tup
 def _record_card(uow: UnitOfWork, row: PaymentRow, tender: _Tender) -> tuple[str, str] | None:
     wired = wiring(uow)
     row.gateway, row.token = wired.gateway.name, tender.request.token
-    card = wired.vault.card(row.token) if row.token.startswith("vtok_") else None
-    if card is not None:
-        row.brand, row.last_four = card.brand, card.last_four
     result = tender.result
+    if row.token.startswith("vtok_") and not (result and result.brand and result.last_four):
+        card = wired.vault.card(row.token)
+        if card is not None:
+            row.brand, row.last_four = card.brand, card.last_four
     if tender.unknown:
         row.status = "pending_review"
         log(uow, row, "authorization", row.amount_minor, "pending", key=tender.key)

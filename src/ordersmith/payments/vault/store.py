@@ -87,6 +87,9 @@ class Vault:
             if folder:
                 os.makedirs(folder, exist_ok=True)
         self.engine = sa.create_engine(url)
+        if url.startswith("sqlite"):
+            # WAL: one fsync per commit (the access log is written on every reveal), readers never blocked.
+            sa.event.listen(self.engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
         VaultBase.metadata.create_all(self.engine)  # the vault's schema is its own and small
         self.keys = keys
         self.clock = clock or SystemClock()
@@ -113,10 +116,8 @@ class Vault:
         Raises:
             LookupError: no such token.
         """
-        number = self.reveal(token, actor=actor, purpose=purpose)
-        card = self.card(token)
-        assert card is not None
-        return RevealedCard(number, card.exp_month, card.exp_year, self._take_cvc(token))
+        number, exp_month, exp_year = self._open(token, actor=actor, purpose=purpose)
+        return RevealedCard(number, exp_month, exp_year, self._take_cvc(token))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -187,13 +188,16 @@ class Vault:
         Raises:
             LookupError: no such token.
         """
+        return self._open(token, actor=actor, purpose=purpose)[0]
+
+    def _open(self, token: str, *, actor: str, purpose: str) -> tuple[str, int, int]:
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(VaultCardRow).where(VaultCardRow.token == token)).first()
             if row is None:
                 raise LookupError("no such card token")
             self._log(conn, token, "revealed", actor, purpose)
         sealed = crypto.Sealed(row.key_id, row.wrapped_key, row.nonce, row.ciphertext)
-        return crypto.open_sealed(sealed, token, self.keys.kek(row.key_id))
+        return crypto.open_sealed(sealed, token, self.keys.kek(row.key_id)), row.exp_month, row.exp_year
 
     def rotate(self, *, actor: str, batch: int = 500) -> int:
         """Re-wrap every data key not yet under the current key-encryption key, a batch per transaction (the
