@@ -48,11 +48,16 @@ SETTLED_AT_ONCE = ("cash", "marketplace", "paypal")  # collected by the till or 
 class _Tender:
     n: int
     request: orders.PaymentRequest
-    amount: Money
+    amount: Money | None  # None until the placed total is split (no card: no quote first)
     key: str = ""
     result: GatewayResult | None = None
     unknown: bool = False  # the gateway's answer was lost
     refused: str = ""  # the gateway refused the request itself
+
+    @property
+    def part(self) -> Money:
+        assert self.amount is not None, "split before it is used"
+        return self.amount
 
 
 def _check_tenders(uow: UnitOfWork, request: orders.OrderRequest) -> None:
@@ -115,17 +120,17 @@ def _authorize(uow: UnitOfWork, tenders: list[_Tender]) -> None:
     gateway = wiring(uow).gateway
     at_once = wiring(uow).capture == "at_once"
     for tender in tenders:
-        if tender.request.method not in CARD_METHODS or tender.amount.is_zero():
+        if tender.request.method not in CARD_METHODS or tender.part.is_zero():
             continue
         source = CardSource(tender.request.token)
         try:
             tender.result = gateway.authorize(
-                source=source, amount=tender.amount, idempotency_key=tender.key, capture=at_once
+                source=source, amount=tender.part, idempotency_key=tender.key, capture=at_once
             )
         except GatewayUnavailable:
             try:  # once more with the same key: the processor answers what it did the first time
                 tender.result = gateway.authorize(
-                    source=source, amount=tender.amount, idempotency_key=tender.key, capture=at_once
+                    source=source, amount=tender.part, idempotency_key=tender.key, capture=at_once
                 )
             except GatewayUnavailable:
                 tender.unknown = True
@@ -168,15 +173,20 @@ def place_paid_order(
         if existing is not None:
             return orders.Placed(order=existing, created=False)
     _check_tenders(uow, request)
-    quote = orders.quote_order(uow, channel=channel, request=request)
-    request = _gift_cards_first(uow, quote.total, request)
-    parts = _split(quote.total, request.payments)
     # A fresh key per attempt: an attempt that failed voided its authorization, so a retry (the same channel order
     # after a stock refusal) must authorize anew, not be handed back the voided one. Concurrent duplicates each
     # authorize; the one whose order was not kept voids its own.
     stem = f"{key}:{new_id()}" if key else str(new_id())
+    quoted: Money | None = None
+    if any(p.method in CARD_METHODS for p in request.payments):
+        # Cards are authorized before the order is written, so their parts come from a quote first.
+        quoted = orders.quote_order(uow, channel=channel, request=request).total
+        request = _gift_cards_first(uow, quoted, request)
+        parts: list[Money | None] = list(_split(quoted, request.payments))
+    else:  # the parts are split from the placed total, inside the order's transaction
+        parts = [None] * len(request.payments)
     tenders = [
-        _Tender(n, p, part, key=f"auth:{stem}:{n}:{part.minor}")
+        _Tender(n, p, part, key=f"auth:{stem}:{n}:{part.minor if part else ''}")
         for n, (p, part) in enumerate(zip(request.payments, parts, strict=True))
     ]
     _authorize(uow, tenders)
@@ -192,7 +202,7 @@ def place_paid_order(
         )
     masked = dataclasses.replace(request, payments=[_masked(p) for p in request.payments])
     try:
-        placed = _record(uow, channel=channel, request=masked, tenders=tenders, quoted=quote.total)
+        placed = _record(uow, channel=channel, request=masked, tenders=tenders, quoted=quoted)
     except orders.AlreadyPlaced:
         existing = orders.find_channel_order(uow, channel=channel.code, external_id=request.external_id or "")
         assert existing is not None
@@ -226,13 +236,20 @@ def _record(
     channel: SalesChannel,
     request: orders.OrderRequest,
     tenders: list[_Tender],
-    quoted: Money,
+    quoted: Money | None,
 ) -> orders.Placed:
     placed = orders.place_order(uow, channel=channel, request=request)
     if not placed.created:
         return placed
     order = placed.order
-    if order.total != quoted:
+    if quoted is None:  # no card: split the placed total now
+        paying = dataclasses.replace(request, payments=[t.request for t in tenders])
+        paying = _gift_cards_first(uow, order.total, paying)
+        for tender, wanted, part in zip(
+            tenders, paying.payments, _split(order.total, paying.payments), strict=True
+        ):
+            tender.request, tender.amount = wanted, part
+    elif order.total != quoted:
         raise Conflict("the order's prices changed while it was being paid; send it again")
     holds: list[tuple[str, str]] = []
     for tender in tenders:
@@ -241,13 +258,15 @@ def _record(
             holds.append(hold)
     for reason, note in holds:
         orders.hold_order(uow, ref=str(order.id), reason=reason, note=note)
-    refresh_order_status(uow, order.id, total=order.total)
-    return orders.Placed(order=orders.get_order(uow, ref=str(order.id)), created=True)
+    status = refresh_order_status(uow, order.id, total=order.total)
+    if holds:
+        return orders.Placed(order=orders.get_order(uow, ref=str(order.id)), created=True)
+    return orders.Placed(order=dataclasses.replace(order, payment_status=status), created=True)
 
 
 def _record_tender(uow: UnitOfWork, order: orders.Order, tender: _Tender) -> tuple[str, str] | None:
     """Write one tender of a new order; returns a hold (reason, note) it calls for."""
-    request, part = tender.request, tender.amount
+    request, part = tender.request, tender.part
     now = uow.now()
     row = PaymentRow(
         order_id=order.id,
