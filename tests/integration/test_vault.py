@@ -135,3 +135,16 @@ def test_the_cli_rotates_the_vault_key(vault_file: Path, tmp_path: Path) -> None
         rotated.key_ids() == {"k2": 1} and rotated.reveal(token, actor="t", purpose="t") == "4111111111111111"
     )
     rotated.dispose()
+
+
+def test_a_cvc_is_held_in_memory_for_the_first_authorization_only_and_never_stored(vault_file: Path) -> None:
+    vault = Vault(f"sqlite:///{vault_file}", keys(), clock=CLOCK)
+    card = vault.tokenize(number=VISA, exp_month=12, exp_year=2030, actor="web")
+    vault.hold_cvc(card.token, "9731")
+    first = vault.reveal_card(card.token, actor="gateway:sandbox", purpose="authorize")
+    again = vault.reveal_card(card.token, actor="gateway:sandbox", purpose="capture")
+    assert (first.number, first.exp_month, first.exp_year, first.cvc) == ("4111111111111111", 12, 2030, "9731")
+    assert again.cvc == ""
+    assert "4111111111111111" not in repr(first) and "9731" not in repr(first)
+    vault.dispose()
+    assert b"9731" not in vault_file.read_bytes()  # never written

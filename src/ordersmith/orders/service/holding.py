@@ -34,7 +34,8 @@ _OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor),
     OrderRow.customer_id == sa.bindparam("customer"),
     OrderRow.id != sa.bindparam("order"),
     OrderRow.status.not_in(("cancelled", "completed")),
-    OrderRow.payment_status == "pending",
+    # not yet invoiced (payments keeps the exact figure, invoices included, in `account_balances`)
+    OrderRow.payment_status.in_(("pending", "authorized", "partially_captured")),
     OrderRow.card_key == ON_ACCOUNT,
 )
 
