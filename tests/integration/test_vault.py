@@ -143,7 +143,12 @@ def test_a_cvc_is_held_in_memory_for_the_first_authorization_only_and_never_stor
     vault.hold_cvc(card.token, "9731")
     first = vault.reveal_card(card.token, actor="gateway:sandbox", purpose="authorize")
     again = vault.reveal_card(card.token, actor="gateway:sandbox", purpose="capture")
-    assert (first.number, first.exp_month, first.exp_year, first.cvc) == ("4111111111111111", 12, 2030, "9731")
+    assert (first.number, first.exp_month, first.exp_year, first.cvc) == (
+        "4111111111111111",
+        12,
+        2030,
+        "9731",
+    )
     assert again.cvc == ""
     assert "4111111111111111" not in repr(first) and "9731" not in repr(first)
     vault.dispose()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordersmith.cli._common import _settings, app, command, out
+from ordersmith.cli._common import _settings, app, command, fail, out
 from ordersmith.payments.vault import Vault, keys_from
 
 vault_app = typer.Typer(help="The card vault: key rotation.", no_args_is_help=True)
@@ -64,3 +64,23 @@ def sandbox_gateway(
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+@vault_app.command("serve")
+@command
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on (the vault's own host)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8200,
+) -> None:
+    """Run the vault as its own service: the only process holding the vault's keys and database. Ordersmith's
+    processes reach it with ORDERSMITH_VAULT_URL and sign every request with ORDERSMITH_VAULT_SERVICE_SECRET."""
+    import uvicorn
+
+    from ordersmith.payments.vault.service_app import create_vault_app
+    from ordersmith.platform.settings import DEV_VAULT_KEY
+
+    settings = _settings()
+    if settings.is_production and settings.vault_service_secret.get_secret_value().startswith(DEV_VAULT_KEY):
+        fail("ORDERSMITH_VAULT_SERVICE_SECRET must be set to a random value in production", 2)
+    out.print(f"vault service on http://{host}:{port}/ (cards in {settings.vault_database_url})")
+    uvicorn.run(create_vault_app(settings), host=host, port=port, log_level="warning")

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         DEV_VAULT_KEY + "-fingerprint"
     )  # finds a card again; never rotated
     vault_database_url: str = "sqlite:///var/vault.db"
+    # The vault as its own service (`ordersmith vault serve`): its URL (https in production) and the secret that
+    # signs every request to it. Unset: the vault runs inside each process on `vault_database_url`.
+    vault_url: str | None = None
+    vault_service_secret: SecretStr = SecretStr(DEV_VAULT_KEY + "-service")
 
     # Payments: which processor cards go to, and how orders are paid.
     payment_gateway: Literal["sandbox", "sandbox_http", "stripe", "authorizenet"] = "sandbox"
@@ -110,10 +114,19 @@ class Settings(BaseSettings):
             or len(self.secret_key.get_secret_value()) < 32
         ):
             problems.append("ORDERSMITH_SECRET_KEY must be set to a random value of at least 32 characters")
-        if self.vault_key.get_secret_value() == DEV_VAULT_KEY or len(self.vault_key.get_secret_value()) < 32:
-            problems.append("ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters")
-        if self.vault_fingerprint_key.get_secret_value().startswith(DEV_VAULT_KEY):
-            problems.append("ORDERSMITH_VAULT_FINGERPRINT_KEY must be set to a random value")
+        if self.vault_url:  # the vault's keys live on the vault's host only
+            if self.vault_service_secret.get_secret_value().startswith(DEV_VAULT_KEY):
+                problems.append("ORDERSMITH_VAULT_SERVICE_SECRET must be set to a random value")
+        else:
+            if (
+                self.vault_key.get_secret_value() == DEV_VAULT_KEY
+                or len(self.vault_key.get_secret_value()) < 32
+            ):
+                problems.append(
+                    "ORDERSMITH_VAULT_KEY must be set to a random value of at least 32 characters"
+                )
+            if self.vault_fingerprint_key.get_secret_value().startswith(DEV_VAULT_KEY):
+                problems.append("ORDERSMITH_VAULT_FINGERPRINT_KEY must be set to a random value")
         if self.payment_gateway.startswith("sandbox"):
             problems.append("ORDERSMITH_PAYMENT_GATEWAY cannot be the sandbox in production")
         if self.payment_gateway == "stripe" and not (

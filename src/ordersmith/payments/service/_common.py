@@ -22,7 +22,7 @@ from ordersmith.orders import service as orders
 from ordersmith.payments import rules
 from ordersmith.payments.gateways import Gateway, RevealedCard, build_gateway
 from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
-from ordersmith.payments.vault import Vault, keys_from
+from ordersmith.payments.vault import CardVault, open_vault
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 
@@ -89,7 +89,7 @@ class Payments:
     """The payment wiring of one database: the gateway cards go to, the vault, and the policies."""
 
     gateway: Gateway
-    vault: Vault
+    vault: CardVault
     capture: str  # on_shipment | at_once
     decline: str  # refuse | hold
     code_secret: bytes  # keys the gift-card code digest
@@ -103,17 +103,17 @@ _KEY = "payments"
 
 
 def setup_payments(
-    db: Database, settings: Settings, *, vault: Vault | None = None, gateway: Gateway | None = None
+    db: Database, settings: Settings, *, vault: CardVault | None = None, gateway: Gateway | None = None
 ) -> Payments:
     """Wire payments for `db` (once per process; the API, the worker, the CLI and tests call it at start)."""
-    vault = vault or Vault(settings.vault_database_url, keys_from(settings))
+    wired_vault = vault or open_vault(settings)
 
     def reveal(token: str, purpose: str) -> RevealedCard:
-        return vault.reveal_card(token, actor=f"gateway:{settings.payment_gateway}", purpose=purpose)
+        return wired_vault.reveal_card(token, actor=f"gateway:{settings.payment_gateway}", purpose=purpose)
 
     wired = Payments(
         gateway=gateway or build_gateway(settings, reveal),
-        vault=vault,
+        vault=wired_vault,
         capture=settings.payment_capture,
         decline=settings.payment_decline,
         code_secret=hashlib.sha256(

@@ -133,7 +133,7 @@ class Vault:
         conn.execute(sa.insert(cast(sa.Table, VaultAccessRow.__table__)), row)
 
     def tokenize(
-        self, *, number: str, exp_month: int, exp_year: int, holder: str = "", actor: str
+        self, *, number: str, exp_month: int, exp_year: int, holder: str = "", actor: str, cvc: str = ""
     ) -> CardToken:
         """Store a card and return its token with what may be shown (brand, last four, expiry). The same card
         (number and expiry) tokenized again returns its existing token.
@@ -149,6 +149,8 @@ class Vault:
                 sa.select(VaultCardRow.token).where(VaultCardRow.fingerprint == print_)
             ).scalar()
             if existing is not None:
+                if cvc:
+                    self.hold_cvc(existing, cvc)
                 return CardToken(existing, facts.brand, facts.last_four, exp_month, exp_year)
             token = "vtok_" + secrets.token_urlsafe(24)
             sealed = crypto.seal(digits, token, self.keys.kek(self.keys.current_id), self.keys.current_id)
@@ -170,6 +172,8 @@ class Vault:
                 },
             )
             self._log(conn, token, "tokenized", actor, "")
+        if cvc:
+            self.hold_cvc(token, cvc)
         return CardToken(token, facts.brand, facts.last_four, exp_month, exp_year)
 
     def card(self, token: str) -> CardToken | None:
