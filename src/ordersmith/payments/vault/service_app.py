@@ -12,6 +12,8 @@ database. Ordersmith's API and worker processes reach it over HTTP (TLS in produ
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,7 +33,15 @@ def create_vault_app(settings: Settings | None = None, vault: Vault | None = Non
     install_card_redaction()
     secret = settings.vault_service_secret.get_secret_value()
     store = vault or Vault(settings.vault_database_url, keys_from(settings))
-    app = FastAPI(title="Ordersmith vault", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()
+
+    app = FastAPI(
+        title="Ordersmith vault", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.vault = store
 
     def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -83,9 +93,5 @@ def create_vault_app(settings: Settings | None = None, vault: Vault | None = Non
             return problem(404, "not_found", "no such card token")
         return {"number": revealed.number, "exp_month": revealed.exp_month, "exp_year": revealed.exp_year,
                 "cvc": revealed.cvc}  # fmt: skip
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        store.dispose()
 
     return app
