@@ -181,7 +181,8 @@ def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, not
             f"a check that is {row.check_status} cannot {action}", state=row.check_status, action=action
         )
     if action in ("deposit", "clear"):
-        if row.check_status == "received":
+        taken_now = row.check_status == "received"  # the money counts as taken once, at the first of the two
+        if taken_now:
             row.captured_minor = row.authorized_minor
         row.check_status = "deposited" if action == "deposit" else "cleared"
         log(
@@ -192,7 +193,7 @@ def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, not
             "approved",
             gateway_reference=row.check_number,
         )
-        if action == "deposit" or row.check_status == "cleared":
+        if taken_now:
             emit(uow, "payment.captured", row, row.captured_minor, check=row.check_number)
     else:
         if not note.strip():
@@ -355,8 +356,12 @@ def _cancel_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def receive_notification(uow: UnitOfWork, *, gateway: str, headers: Mapping[str, str], body: bytes) -> str:
     """A gateway's webhook: its signature verified first (a forged or stale one → 401 and nothing changes), then
-    recorded once (a notification delivered again is acknowledged and ignored) in the payment's log; a
-    notification that settles a lost authorization resolves it. Returns what was done."""
+    recorded once (a notification delivered again is acknowledged and ignored) in the log of the payment whose
+    gateway reference it names. Returns what was done: recorded, duplicate, or unknown_reference.
+
+    It records; it does not move money: what Ordersmith holds is settled by its own calls (and a lost answer by
+    asking again with the same key, `resolve_pending_authorizations`). A change made at the gateway behind our back
+    (a refund in its dashboard) shows in the log for a person to reconcile."""
     port = wiring(uow).gateway
     if gateway != port.name:
         raise NotFound(f"no gateway {gateway!r} is configured")
