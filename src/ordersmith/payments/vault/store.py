@@ -97,16 +97,17 @@ class Vault:
         # A CVC lives only here, in this process's memory, until the first authorization takes it (or it lapses):
         # PCI DSS forbids storing it after authorization, so it never reaches a table.
         self._cvcs: dict[str, tuple[str, float]] = {}
+        self._cvc_lock = threading.Lock()  # its own: tokenize holds `_lock` while it may hold a CVC
 
     def hold_cvc(self, token: str, cvc: str, ttl_s: float = 900.0) -> None:
         """Keep a card's CVC in memory for its first authorization (at most `ttl_s`)."""
-        with self._lock:
+        with self._cvc_lock:
             now = time.monotonic()
             self._cvcs = {t: v for t, v in self._cvcs.items() if v[1] > now}
             self._cvcs[token] = (cvc, now + ttl_s)
 
     def _take_cvc(self, token: str) -> str:
-        with self._lock:
+        with self._cvc_lock:
             cvc, until = self._cvcs.pop(token, ("", 0.0))
         return cvc if until > time.monotonic() else ""
 
