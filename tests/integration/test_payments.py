@@ -567,3 +567,21 @@ def test_gift_card_ledger_always_adds_up_to_the_balance(shop: UnitOfWork, wired:
         == payments.get_gift_card(shop, card_id=issued.card.id).balance
     )
     assert payments.get_gift_card(shop, card_id=issued.card.id).balance == usd("35.00")
+
+
+def test_a_refund_on_account_is_credited_against_the_open_invoice(shop: UnitOfWork) -> None:
+    acme = make_account(shop)
+    order = payments.place_paid_order(
+        shop,
+        channel=channel(shop, "phone"),
+        request=paid_by(orders.PaymentRequest(method="on_account"), customer=acme.number),
+    ).order
+    ship_everything(shop, order)
+    (account,) = payments.order_payments(shop, order_id=order.id)
+    payments.refund_payment(shop, payment_id=account.id, amount=usd("10.00"), reason="one mug was chipped")
+    (invoice,) = payments.list_invoices(shop, customer_id=acme.id).items
+    assert (invoice.paid, invoice.balance) == (usd("10.00"), usd("50.00"))
+    assert [(p.method, p.amount) for p in payments.get_invoice(shop, ref=invoice.number).payments] == [
+        ("credit", usd("10.00"))
+    ]
+    assert payments.open_balance(shop, customer_id=acme.id) == usd("50.00")

@@ -321,6 +321,22 @@ def apply_invoice_payment(
     return get_invoice(uow, ref=str(row.id))
 
 
+def credit_invoices(uow: UnitOfWork, *, payment_id: uuid.UUID, amount_minor: int, note: str) -> int:
+    """A refund of goods bought on account, as a credit on the payment's open invoices (oldest first), inside the
+    caller's transaction; returns what no open invoice could take."""
+    left = amount_minor
+    rows = uow.session.scalars(sa.select(InvoiceRow).where(InvoiceRow.payment_id == payment_id,
+                                                           InvoiceRow.status == "open")
+                               .order_by(InvoiceRow.issued_on, InvoiceRow.number))  # fmt: skip
+    for row in list(rows):
+        take = min(left, row.total_minor - row.paid_minor)
+        if take > 0:
+            apply_invoice_payment(uow, invoice=str(row.id), amount=Money.from_minor(take, row.currency),
+                                  method="credit", reference=f"credit: {note}"[:100])  # fmt: skip
+            left -= take
+    return left
+
+
 @use_case(readonly=True)
 def get_invoice(uow: UnitOfWork, *, ref: str) -> Invoice:
     row = _invoice_row(uow, ref)

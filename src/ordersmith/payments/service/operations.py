@@ -167,8 +167,12 @@ def _settle_internally(uow: UnitOfWork, row: PaymentRow, kind: str, amount_minor
             payment_id=row.id,
             note=reason,
         )
-    elif row.method == "on_account" and kind in ("void", "refund") and row.customer_id:
+    elif row.method == "on_account" and kind == "void" and row.customer_id:
         invoices.release_credit(uow, customer_id=row.customer_id, amount_minor=amount_minor)
+    elif row.method == "on_account" and kind == "refund":
+        # What was invoiced is credited against the payment's open invoices (oldest first); what they no longer
+        # owe (already paid) is the customer's to be paid back, recorded in the log.
+        invoices.credit_invoices(uow, payment_id=row.id, amount_minor=amount_minor, note=reason)
     # Checks, cash and marketplace payments are given back outside Ordersmith (a refund check, the till, the
     # marketplace); the log records that it was done and by whom.
 
