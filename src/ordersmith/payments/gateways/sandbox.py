@@ -193,92 +193,72 @@ class SandboxProcessor:
             raise GatewayRejected("resource_missing", f"no such charge {reference}")
         return row  # type: ignore[no-any-return]
 
-    def capture(self, *, reference: str, amount_minor: int, idempotency_key: str) -> dict[str, Any]:
+    def _operate(
+        self, kind: str, reference: str, key: str, change: Callable[[sqlite3.Connection, sqlite3.Row], int]
+    ) -> dict[str, Any]:
+        """One operation on a charge: the first answer under `key` again, or `change` (which checks the charge,
+        updates it and returns the amount moved) recorded as an operation and remembered under the key."""
         with self._begin() as conn:
-            replay = self._replayed(conn, "capture:" + idempotency_key)
+            replay = self._replayed(conn, f"{kind}:{key}")
             if replay is not None:
                 return replay
             charge = self._charge(conn, reference)
+            amount = change(conn, charge)
+            transaction = f"{kind[:3]}_{secrets.token_hex(12)}"
+            conn.execute(
+                "INSERT INTO operations VALUES (?, ?, ?, ?, ?)",
+                (transaction, reference, kind, amount, self.now()),
+            )
+            answer = {
+                "approved": True,
+                "reference": reference,
+                "transaction": transaction,
+                "amount_minor": amount,
+                "currency": charge["currency"],
+                "reason_code": "",
+            }
+            return self._remember(conn, f"{kind}:{key}", answer)
+
+    def capture(self, *, reference: str, amount_minor: int, idempotency_key: str) -> dict[str, Any]:
+        def take(conn: sqlite3.Connection, charge: sqlite3.Row) -> int:
             if charge["status"] == "voided":
                 raise GatewayRejected("charge_voided", "the authorization was voided")
             if charge["captured"] == 0 and charge["expires_at"] < self.now():
                 raise GatewayRejected("authorization_expired", "the authorization has expired")
             if amount_minor <= 0 or charge["captured"] + amount_minor > charge["authorized"]:
                 raise GatewayRejected("amount_too_large", "more than is authorized and not captured")
-            transaction = "cap_" + secrets.token_hex(12)
             conn.execute(
                 "UPDATE charges SET captured = captured + ?, status = 'captured' WHERE id = ?",
                 (amount_minor, reference),
             )
-            conn.execute(
-                "INSERT INTO operations VALUES (?, ?, 'capture', ?, ?)",
-                (transaction, reference, amount_minor, self.now()),
-            )
-            answer = {
-                "approved": True,
-                "reference": reference,
-                "transaction": transaction,
-                "amount_minor": amount_minor,
-                "currency": charge["currency"],
-                "reason_code": "",
-            }
-            return self._remember(conn, "capture:" + idempotency_key, answer)
+            return amount_minor
+
+        return self._operate("capture", reference, idempotency_key, take)
 
     def void(self, *, reference: str, idempotency_key: str) -> dict[str, Any]:
-        with self._begin() as conn:
-            replay = self._replayed(conn, "void:" + idempotency_key)
-            if replay is not None:
-                return replay
-            charge = self._charge(conn, reference)
+        def release(conn: sqlite3.Connection, charge: sqlite3.Row) -> int:
             if (
                 charge["status"] not in ("authorized", "captured")
                 or charge["authorized"] == charge["captured"]
             ):
                 raise GatewayRejected("nothing_to_void", "nothing authorized is left to release")
-            released = charge["authorized"] - charge["captured"]
             conn.execute(
                 "UPDATE charges SET authorized = captured, status = CASE WHEN captured = 0 THEN 'voided' "
                 "ELSE status END WHERE id = ?",
                 (reference,),
             )
-            transaction = "void_" + secrets.token_hex(12)
-            conn.execute(
-                "INSERT INTO operations VALUES (?, ?, 'void', ?, ?)",
-                (transaction, reference, released, self.now()),
-            )
-            answer = {
-                "approved": True,
-                "reference": reference,
-                "transaction": transaction,
-                "amount_minor": released,
-                "currency": charge["currency"],
-                "reason_code": "",
-            }
-            return self._remember(conn, "void:" + idempotency_key, answer)
+            return int(charge["authorized"] - charge["captured"])
+
+        return self._operate("void", reference, idempotency_key, release)
 
     def refund(self, *, reference: str, amount_minor: int, idempotency_key: str) -> dict[str, Any]:
-        with self._begin() as conn:
-            replay = self._replayed(conn, "refund:" + idempotency_key)
-            if replay is not None:
-                return replay
-            charge = self._charge(conn, reference)
+        def give_back(conn: sqlite3.Connection, charge: sqlite3.Row) -> int:
             if amount_minor <= 0 or charge["refunded"] + amount_minor > charge["captured"]:
                 raise GatewayRejected("amount_too_large", "more than was captured and not refunded")
-            transaction = "re_" + secrets.token_hex(12)
             conn.execute("UPDATE charges SET refunded = refunded + ? WHERE id = ?", (amount_minor, reference))
-            conn.execute(
-                "INSERT INTO operations VALUES (?, ?, 'refund', ?, ?)",
-                (transaction, reference, amount_minor, self.now()),
-            )
-            answer = {
-                "approved": True,
-                "reference": reference,
-                "transaction": transaction,
-                "amount_minor": amount_minor,
-                "currency": charge["currency"],
-                "reason_code": "",
-            }
-            return self._remember(conn, "refund:" + idempotency_key, answer)
+            return amount_minor
+
+        return self._operate("refund", reference, idempotency_key, give_back)
 
     # --- what tests and the operator read ----------------------------------------------------------------------
 
