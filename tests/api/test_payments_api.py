@@ -74,6 +74,12 @@ def tokenize(client: TestClient, key: str, number: str = "4242 4242 4242 4242") 
     return str(card["token"])
 
 
+def card_order(client: TestClient, key: str, token: str, expect: int) -> Any:
+    """The standard 60.00 order paid by one card."""
+    body = {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]}
+    return post(client, key, "/api/v1/orders", body, expect)
+
+
 def counts(admin_db) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     with admin_db:
         orders_ = admin_db.session.scalar(sa.select(sa.func.count()).select_from(OrderRow))
@@ -85,13 +91,7 @@ def counts(admin_db) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
 
 def test_a_web_shop_pays_with_a_vault_card_and_reads_the_payment_back(client: TestClient, keys) -> None:
     token = tokenize(client, keys["web"])
-    order = post(
-        client,
-        keys["web"],
-        "/api/v1/orders",
-        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
-        201,
-    )
+    order = card_order(client, keys["web"], token, 201)
     assert order["payment_status"] == "authorized"
     (payment,) = client.get(f"/api/v1/orders/{order['number']}/payments", headers=bearer(keys["web"])).json()
     assert (payment["method"], payment["status"], payment["authorized"]["amount"]) == (
@@ -111,13 +111,7 @@ def test_a_declined_card_is_a_402_problem_with_the_reason_and_places_nothing(
 ) -> None:
     token = tokenize(client, keys["web"], "4000 0000 0000 9995")
     before = counts(admin_db)
-    problem = post(
-        client,
-        keys["web"],
-        "/api/v1/orders",
-        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
-        402,
-    )
+    problem = card_order(client, keys["web"], token, 402)
     assert problem["code"] == "payment_declined" and problem["reason_code"] == "insufficient_funds"
     assert problem["errors"][0]["field"] == "payments.0"
     assert counts(admin_db) == before
@@ -198,13 +192,7 @@ def test_capture_and_refund_refusals_are_problems_and_change_nothing(
     client: TestClient, keys, admin_db
 ) -> None:
     token = tokenize(client, keys["web"])
-    order = post(
-        client,
-        keys["web"],
-        "/api/v1/orders",
-        {"lines": LINES, "ship_tos": [ADDRESS], "payments": [{"method": "card", "token": token}]},
-        201,
-    )
+    order = card_order(client, keys["web"], token, 201)
     (payment,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
     url = f"/api/v1/payments/{payment['id']}"
     # a channel key may not capture; a refused call changes nothing
