@@ -585,3 +585,24 @@ def test_a_refund_on_account_is_credited_against_the_open_invoice(shop: UnitOfWo
         ("credit", usd("10.00"))
     ]
     assert payments.open_balance(shop, customer_id=acme.id) == usd("50.00")
+
+
+def test_an_expired_gift_card_pays_nothing_and_says_so(shop: UnitOfWork, db: Database) -> None:
+    from datetime import timedelta
+
+    from ordersmith.kernel.clock import FixedClock, utcnow
+    from ordersmith.platform.db import Actor
+
+    issued = payments.issue(shop, amount=usd("50.00"), expires_on=(utcnow() + timedelta(days=1)).date())
+    later = db.unit_of_work(Actor.system("test"), clock=FixedClock(utcnow() + timedelta(days=3)))
+    with pytest.raises(Conflict) as expired:
+        payments.place_paid_order(
+            later,
+            channel=channel(later),
+            request=paid_by(orders.PaymentRequest(method="gift_card", token=issued.code)),
+        )
+    assert expired.value.extra["card_status"] == "expired"
+    assert count(shop, OrderRow) == 0
+    assert payments.get_gift_card(shop, card_id=issued.card.id).balance == usd("50.00")
+    with pytest.raises(ValidationFailed):  # an expiry in the past cannot be set
+        payments.issue(shop, amount=usd("5.00"), expires_on=utcnow().date())
