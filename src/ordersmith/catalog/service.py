@@ -437,6 +437,30 @@ def get_item_by_id(uow: UnitOfWork, *, item_id: uuid.UUID) -> Item:
     return _item(uow, row)
 
 
+@dataclass(frozen=True)
+class ItemHit:
+    id: uuid.UUID
+    sku: str
+    name: str
+    kind: str
+    status: str
+
+
+@use_case(readonly=True)
+def find_items(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[ItemHit]:
+    """Items whose SKU starts with, or whose name contains, what was typed (search as you type)."""
+    typed = q.strip()
+    if len(typed) < 2:
+        return []
+    rows = uow.session.execute(
+        sa.select(ItemRow.id, ItemRow.sku, ItemRow.name, ItemRow.kind, ItemRow.status)
+        .where(sa.or_(ItemRow.sku_key.startswith(typed.upper(), autoescape=True),
+                      sa.func.lower(ItemRow.name).contains(typed.lower(), autoescape=True)))
+        .order_by(ItemRow.sku_key).limit(limit)
+    ).all()  # fmt: skip
+    return [ItemHit(id=r.id, sku=r.sku, name=r.name, kind=r.kind, status=r.status) for r in rows]
+
+
 @use_case(readonly=True)
 def list_items(
     uow: UnitOfWork, *, division: str | None = None, status: str | None = None, limit: int = 50,

@@ -6,24 +6,31 @@ CSRF token in the form.
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from ordersmith import __version__
+from ordersmith.console import customers as customers_pages
+from ordersmith.console import dashboard, search
+from ordersmith.console import orders as orders_pages
+from ordersmith.console._pages import (
+    HERE,
+    LoginRequired,
+    PageForbidden,
+    check_form_csrf,
+    principal_for,
+    render,
+    user_id_of,
+)
 from ordersmith.kernel.errors import AccountLocked, Forbidden, NotAuthenticated, OrdersmithError
 from ordersmith.platform import identity
 from ordersmith.platform.access import ROLES, SCOPES, Principal
 from ordersmith.platform.db import Actor
 from ordersmith.platform.http import (
     SESSION_COOKIE,
-    authenticate,
     client_origin,
     get_db,
     get_settings,
@@ -31,68 +38,9 @@ from ordersmith.platform.http import (
     unit_of_work,
 )
 from ordersmith.platform.sales_channels import list_sales_channels
-from ordersmith.platform.secrets import constant_time_equal
 
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
-
-NAVIGATION = [
-    ("Home", "/", None),
-    ("Live events", "/events", "events:read"),
-    ("Users", "/admin/users", "users:read"),
-    ("API keys", "/admin/api-keys", "api_keys:read"),
-]
-
-
-class LoginRequired(Exception):
-    """No console session: send the browser to the login page."""
-
-
-class PageForbidden(Exception):
-    """The user may not see or do this: render an error page, not problem+json."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-def _principal(request: Request, scope: str | None = None) -> Principal:
-    try:
-        principal = authenticate(request)
-    except NotAuthenticated as exc:
-        raise LoginRequired from exc
-    if principal.kind != "user":
-        raise LoginRequired
-    if scope is not None and not principal.can(scope):
-        raise PageForbidden(f"your role ({principal.role}) may not open this page")
-    return principal
-
-
-def _user_id(principal: Principal) -> uuid.UUID:
-    assert principal.id is not None  # _principal() lets only signed-in users through
-    return principal.id
-
-
-def _check_form_csrf(principal: Principal, token: str) -> None:
-    if not (principal.csrf_token and constant_time_equal(token, principal.csrf_token)):
-        raise PageForbidden("the form expired or did not come from this console; reload the page")
-
-
-def _render(
-    request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
-) -> Response:
-    nav = [
-        (label, href)
-        for label, href, scope in NAVIGATION
-        if principal and (scope is None or principal.can(scope))
-    ]
-    return templates.TemplateResponse(
-        request,
-        template,
-        {"principal": principal, "nav": nav, "version": __version__, "path": request.url.path, **context},
-        status_code=status,
-    )
+_principal, _user_id, _check_form_csrf, _render = principal_for, user_id_of, check_form_csrf, render
 
 
 @router.get("/login")
@@ -309,3 +257,5 @@ def mount(app: FastAPI) -> None:
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
+    for screens in (dashboard, orders_pages, customers_pages, search):
+        app.include_router(screens.router)

@@ -25,7 +25,12 @@ from ordersmith.inventory.service.allocated import (
 )
 from ordersmith.inventory.service.levels import PoolSetting, configure_level
 from ordersmith.inventory.service.locations import create_location, get_location, list_locations
-from ordersmith.inventory.service.positions import LevelPosition, shipped_since, stock_positions
+from ordersmith.inventory.service.positions import (
+    LevelPosition,
+    low_stock_count,
+    shipped_since,
+    stock_positions,
+)
 from ordersmith.inventory.service.reservations import (
     consume,
     consume_all,
@@ -66,6 +71,7 @@ __all__ = [
     "get_location",
     "get_reservation",
     "list_locations",
+    "low_stock_count",
     "record_count",
     "release",
     "release_all",

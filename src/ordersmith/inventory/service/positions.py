@@ -51,3 +51,13 @@ def shipped_since(
         .group_by(StockMovementRow.item_id, StockMovementRow.location_id)
     ).all()  # fmt: skip
     return {(item, location): int(units) for item, location, units in rows}
+
+
+@use_case(readonly=True)
+def low_stock_count(uow: UnitOfWork, *, threshold: int = 5) -> int:
+    """Stock levels whose free units (on hand - reserved) are at or below their safety stock, or below
+    `threshold` where no safety stock is set — what a manager's barometer counts as running low."""
+    free = StockLevelRow.on_hand - StockLevelRow.reserved
+    return int(uow.session.scalar(sa.select(sa.func.count()).where(sa.or_(
+        sa.and_(StockLevelRow.safety_stock > 0, free <= StockLevelRow.safety_stock),
+        sa.and_(StockLevelRow.safety_stock == 0, free < threshold)))) or 0)  # fmt: skip

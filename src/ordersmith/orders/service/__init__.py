@@ -29,9 +29,15 @@ from ordersmith.orders.service.changes import (
 )
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
 from ordersmith.orders.service.queries import (
+    Barometers,
+    ChannelDay,
+    CustomerTotals,
     OrderSummary,
     QueuedHold,
     TimelineEntry,
+    barometers,
+    customer_totals,
+    find_orders,
     get_order,
     list_holds,
     list_orders,
@@ -59,6 +65,9 @@ from ordersmith.orders.service.returns import (
 __all__ = [
     "AllocationPart",
     "AlreadyPlaced",
+    "Barometers",
+    "ChannelDay",
+    "CustomerTotals",
     "Hold",
     "LineChange",
     "LineRequest",
@@ -79,9 +88,12 @@ __all__ = [
     "ShipToRequest",
     "TimelineEntry",
     "authorize_return",
+    "barometers",
     "cancel_order",
+    "customer_totals",
     "edit_order",
     "find_channel_order",
+    "find_orders",
     "get_order",
     "get_return",
     "hold_order",

@@ -73,11 +73,16 @@ def list_orders(
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,
     source_code: str | None = None,
+    hold_reason: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[OrderSummary]:
-    """Newest first, filtered by channel, status, customer (id or number), placing time range and source code."""
+    """Newest first, filtered by channel, status, customer (id or number), placing time range, source code and the
+    reason of an active hold."""
     query = sa.select(OrderRow)
+    if hold_reason:
+        query = query.where(OrderRow.id.in_(sa.select(OrderHoldRow.order_id).where(
+            OrderHoldRow.status == "active", OrderHoldRow.reason == hold_reason)))  # fmt: skip
     if channel:
         query = query.where(OrderRow.channel == channel)
     if status:
@@ -191,3 +196,85 @@ def on_customer_merged(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
     merged, survivor_id = uuid.UUID(payload["merged_id"]), uuid.UUID(payload["survivor_id"])
     move_orders_to_survivor(uow, merged_id=merged, survivor_id=survivor_id, survivor=payload["survivor"])
+
+
+@use_case(readonly=True)
+def find_orders(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[OrderSummary]:
+    """Orders whose number or channel order id starts with what was typed (search as you type)."""
+    typed = q.strip()
+    if len(typed) < 2:
+        return []
+    query = (sa.select(OrderRow).where(sa.or_(OrderRow.number.startswith(typed.upper(), autoescape=True),
+                                              OrderRow.external_id.startswith(typed, autoescape=True)))
+             .order_by(OrderRow.placed_at.desc()).limit(limit))  # fmt: skip
+    return [_summary(row) for row in uow.session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class ChannelDay:
+    channel: str
+    orders: int
+    revenue: Money
+
+
+@dataclass(frozen=True)
+class Barometers:
+    """A manager's figures since `since` (today, in UTC): orders and revenue by channel, the average order, what
+    waits (orders on hold, backordered lines and units), and the newest orders."""
+
+    since: datetime
+    by_channel: list[ChannelDay]
+    orders: int
+    revenue: Money
+    average_order: Money
+    on_hold: int
+    backordered_lines: int
+    backordered_units: int
+    latest: list[OrderSummary]
+
+
+@use_case(readonly=True)
+def barometers(uow: UnitOfWork, *, since: datetime, currency: str = "USD") -> Barometers:
+    """The dashboard's figures in five small aggregate queries (cancelled orders count for nothing)."""
+    from ordersmith.orders.tables import OrderLineRow
+
+    rows = uow.session.execute(
+        sa.select(OrderRow.channel, sa.func.count(), sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0))
+        .where(OrderRow.placed_at >= since, OrderRow.status != "cancelled", OrderRow.currency == currency)
+        .group_by(OrderRow.channel).order_by(OrderRow.channel)
+    ).all()  # fmt: skip
+    by_channel = [
+        ChannelDay(channel, int(n), Money.from_minor(int(total), currency)) for channel, n, total in rows
+    ]
+    count = sum(c.orders for c in by_channel)
+    revenue = sum((c.revenue for c in by_channel), Money.zero(currency))
+    on_hold = int(uow.session.scalar(sa.select(sa.func.count()).where(OrderRow.status == "on_hold")) or 0)
+    lines, units = uow.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(OrderLineRow.backordered), 0))
+        .where(OrderLineRow.backordered > 0)
+    ).one()  # fmt: skip
+    latest = [_summary(r) for r in uow.session.scalars(
+        sa.select(OrderRow).order_by(OrderRow.placed_at.desc()).limit(10))]  # fmt: skip
+    average = Money.from_minor(revenue.minor // count, currency) if count else Money.zero(currency)
+    return Barometers(since=since, by_channel=by_channel, orders=count, revenue=revenue, average_order=average,
+                      on_hold=on_hold, backordered_lines=int(lines), backordered_units=int(units),
+                      latest=latest)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CustomerTotals:
+    orders: int
+    lifetime_value: Money
+    last_order_at: datetime | None
+
+
+@use_case(readonly=True)
+def customer_totals(uow: UnitOfWork, *, customer_id: uuid.UUID, currency: str = "USD") -> CustomerTotals:
+    """How many orders a customer placed, what they were worth (cancelled ones count for nothing) and when the
+    last one came — one aggregate over the customer's index."""
+    count, total, last = uow.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(OrderRow.total_minor), 0),
+                  sa.func.max(OrderRow.placed_at))
+        .where(OrderRow.customer_id == customer_id, OrderRow.status != "cancelled", OrderRow.currency == currency)
+    ).one()  # fmt: skip
+    return CustomerTotals(int(count), Money.from_minor(int(total), currency), last)

@@ -1,0 +1,94 @@
+"""What every console page shares: the session check (by role), the CSRF check on forms, the templates and the
+navigation each role sees, and money and time as people read them."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from ordersmith import __version__
+from ordersmith.kernel.errors import NotAuthenticated
+from ordersmith.kernel.money import Money
+from ordersmith.platform.access import Principal
+from ordersmith.platform.http import authenticate
+from ordersmith.platform.secrets import constant_time_equal
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+NAVIGATION = [
+    ("Dashboard", "/dashboard", "orders:read"),
+    ("Orders", "/orders", "orders:read"),
+    ("Holds", "/holds", "orders:read"),
+    ("Customers", "/customers", "customers:read"),
+    ("Live events", "/events", "events:read"),
+    ("Users", "/admin/users", "users:read"),
+    ("API keys", "/admin/api-keys", "api_keys:read"),
+]
+
+
+def money(value: Money | None) -> str:
+    """`$1,234.50`-style for USD, `1,234.50 EUR` otherwise."""
+    if value is None:
+        return ""
+    text = f"{value.amount:,.2f}"
+    return f"${text}" if value.currency == "USD" else f"{text} {value.currency}"
+
+
+templates.env.filters["money"] = money
+templates.env.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+class LoginRequired(Exception):
+    """No console session: send the browser to the login page."""
+
+
+class PageForbidden(Exception):
+    """The user may not see or do this: render an error page, not problem+json."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def principal_for(request: Request, scope: str | None = None) -> Principal:
+    try:
+        principal = authenticate(request)
+    except NotAuthenticated as exc:
+        raise LoginRequired from exc
+    if principal.kind != "user":
+        raise LoginRequired
+    if scope is not None and not principal.can(scope):
+        raise PageForbidden(f"your role ({principal.role}) may not open this page")
+    return principal
+
+
+def user_id_of(principal: Principal) -> uuid.UUID:
+    assert principal.id is not None  # principal_for() lets only signed-in users through
+    return principal.id
+
+
+def check_form_csrf(principal: Principal, token: str) -> None:
+    if not (principal.csrf_token and constant_time_equal(token, principal.csrf_token)):
+        raise PageForbidden("the form expired or did not come from this console; reload the page")
+
+
+def render(
+    request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
+) -> Response:
+    nav = [
+        (label, href)
+        for label, href, scope in NAVIGATION
+        if principal and (scope is None or principal.can(scope))
+    ]
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"principal": principal, "nav": nav, "version": __version__, "path": request.url.path, **context},
+        status_code=status,
+    )

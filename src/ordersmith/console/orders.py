@@ -1,0 +1,116 @@
+"""Console screens for orders: the filtered list, an order's detail (lines, ship-tos, holds, payments, timeline)
+with the actions the role allows, and the hold queue. Handlers only read the form, call one service function
+and render; the rules (who may release a held order) stay in the services."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.orders import rules as order_rules
+from ordersmith.orders import service as orders
+from ordersmith.payments import service as payments
+from ordersmith.platform.access import Principal
+from ordersmith.platform.http import unit_of_work
+from ordersmith.platform.sales_channels import list_sales_channels
+
+router = APIRouter(include_in_schema=False)
+
+HOLD_REASONS = ["manual", "fraud_country_mismatch", "fraud_velocity", "fraud_first_order", "credit_limit",
+                "undeliverable", "personalization_review", "payment_review", "payment_declined",
+                "check_bounced"]  # fmt: skip
+
+
+def _day(value: str, end: bool = False) -> datetime | None:
+    """A date typed in a filter as the start (or the end) of that day in UTC."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+@router.get("/orders")
+def order_list(
+    request: Request, channel: str = "", status: str = "", placed_from: str = "", placed_to: str = "",
+    hold_reason: str = "", source_code: str = "", customer: str = "", cursor: str = "",
+) -> Response:  # fmt: skip
+    principal = principal_for(request, "orders:read")
+    uow = unit_of_work(request)
+    filters = {"channel": channel, "status": status, "placed_from": placed_from, "placed_to": placed_to,
+               "hold_reason": hold_reason, "source_code": source_code, "customer": customer}  # fmt: skip
+    error = ""
+    page: Any = None
+    try:
+        page = orders.list_orders(uow, channel=channel or None, status=status or None, customer=customer or None,
+                                  placed_from=_day(placed_from), placed_to=_day(placed_to, end=True),
+                                  source_code=source_code or None, hold_reason=hold_reason or None,
+                                  cursor=cursor or None, limit=50)  # fmt: skip
+    except OrdersmithError as exc:
+        error = exc.detail
+    channels = list_sales_channels(uow, principal=principal, limit=100).items
+    return render(request, "orders.html", principal, page=page, filters=filters, error=error, channels=channels,
+                  statuses=order_rules.ORDER_STATUSES, reasons=HOLD_REASONS)  # fmt: skip
+
+
+def _detail(request: Request, principal: Principal, ref: str, status: int = 200, error: str = "") -> Response:
+    uow = unit_of_work(request)
+    order = orders.get_order(uow, ref=ref)
+    return render(request, "order.html", principal, status=status, error=error, order=order,
+                  paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
+                  timeline=orders.order_timeline(uow, ref=str(order.id)))  # fmt: skip
+
+
+@router.get("/orders/{ref}")
+def order_detail(request: Request, ref: str) -> Response:
+    return _detail(request, principal_for(request, "orders:read"), ref)
+
+
+def _act(request: Request, ref: str, scope: str, csrf_token: str, action: Any, back: str = "") -> Response:
+    principal = principal_for(request, scope)
+    check_form_csrf(principal, csrf_token)
+    try:
+        action(unit_of_work(request), principal)
+    except OrdersmithError as exc:
+        return _detail(request, principal, ref, status=exc.status, error=exc.detail)
+    return RedirectResponse(back or f"/orders/{ref}", status_code=303)
+
+
+@router.post("/orders/{ref}/hold")
+def hold(request: Request, ref: str, note: Annotated[str, Form()] = "",
+         csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    return _act(request, ref, "orders:hold", csrf_token,
+                lambda uow, _: orders.hold_order(uow, ref=ref, reason="manual", note=note))  # fmt: skip
+
+
+@router.post("/orders/{ref}/release")
+def release(request: Request, ref: str, note: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
+            csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    return _act(request, ref, "orders:write", csrf_token,
+                lambda uow, who: orders.release_order(uow, ref=ref, note=note,
+                                                      may_release_held=who.can("orders:release")),
+                back="/holds" if back == "holds" else "")  # fmt: skip
+
+
+@router.post("/orders/{ref}/cancel")
+def cancel(request: Request, ref: str, reason: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
+           csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    return _act(request, ref, "orders:write", csrf_token,
+                lambda uow, who: orders.cancel_order(uow, ref=ref, reason=reason,
+                                                     may_cancel_held=who.can("orders:release")),
+                back="/holds" if back == "holds" else "")  # fmt: skip
+
+
+@router.get("/holds")
+def hold_queue(request: Request, reason: str = "") -> Response:
+    principal = principal_for(request, "orders:read")
+    queue = orders.list_holds(unit_of_work(request), reason=reason or None, limit=200)
+    return render(request, "holds.html", principal, queue=queue, reason=reason, reasons=HOLD_REASONS,
+                  may_release=principal.can("orders:release"))  # fmt: skip
