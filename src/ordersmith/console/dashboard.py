@@ -28,7 +28,7 @@ def _figures(request: Request) -> dict[str, Any]:
         "revenue_today": money(b.revenue),
         "average_order": money(b.average_order),
         "on_hold": b.on_hold,
-        "backordered": f"{b.backordered_units} units on {b.backordered_lines} lines",
+        "backordered": b.backordered_units,
         "low_stock": inventory.low_stock_count(uow),
         "by_channel": [{"channel": c.channel, "orders": c.orders, "revenue": money(c.revenue)} for c in b.by_channel],
         "latest": [{"number": o.number, "channel": o.channel, "status": o.status.replace("_", " "),

@@ -1,0 +1,155 @@
+"""The console's screens in a real browser: the hold queue by role, the dashboard moving without a reload, the global
+search finding a customer by a phone typed another way, and what every page owes a screen reader. The tests save
+screenshots of the main screens to docs/screenshots/ (shown in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from ordersmith.customers import service as customers
+from ordersmith.orders import service as orders
+from tests.builders import DEFAULT_PASSWORD, channel, make_api_key, make_order_shop, make_user, order_request
+from tests.support.server import Server
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ADDRESS = {"ref": "main", "name": "Ann Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
+           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+
+
+def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("form[action='/login'] button[type=submit], main button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def a_shop_with_a_held_order(uow) -> orders.Order:  # type: ignore[no-untyped-def]
+    make_order_shop(uow)
+    ann = customers.create_customer(uow, details=customers.Details(
+        first_name="Ann", last_name="Buyer", emails=["ann@example.com"],
+        phones=[customers.Phone("+14155550132", "mobile")]))  # fmt: skip
+    orders.place_order(uow, channel=channel(uow), request=order_request(("MUG", 2), customer=ann.number))
+    placed = orders.place_order(uow, channel=channel(uow, "phone"),
+                                request=order_request(("TEE", 1), ("MUG", 1), customer=ann.number)).order  # fmt: skip
+    return orders.hold_order(uow, ref=placed.number, note="customer asked us to wait")
+
+
+def test_a_manager_releases_a_held_order_from_the_queue_and_an_agent_cannot(
+    page, server: Server, fixture_uow
+) -> None:
+    held = a_shop_with_a_held_order(fixture_uow)
+    make_user(fixture_uow, role="agent", email="agent@example.com")
+    make_user(fixture_uow, role="manager", email="manager@example.com")
+    # an agent sees the queue but no decision, and a forged release is refused
+    sign_in(page, "agent@example.com")
+    page.goto("/holds")
+    row = page.locator(f"tr.hold-row[data-number='{held.number}']")
+    assert row.count() == 1 and "manual" in row.inner_text()
+    assert page.locator("form[action$='/release']").count() == 0
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    refused = page.request.post(
+        f"/orders/{held.number}/release", form={"note": "trying", "csrf_token": token or ""}
+    )
+    assert refused.status == 403
+    assert orders.get_order(fixture_uow, ref=held.number).status == "on_hold"
+    page.goto(f"/orders/{held.number}")
+    assert "released or cancelled by a manager" in page.inner_text("main")
+    page.context.clear_cookies()
+    # the manager releases it with a note
+    sign_in(page, "manager@example.com")
+    page.goto("/holds")
+    shot(page, "hold-queue")
+    page.fill(
+        f"tr[data-number='{held.number}'] form[action$='/release'] input[name=note]", "spoke to Ann: ship it"
+    )
+    page.click(f"tr[data-number='{held.number}'] form[action$='/release'] button")
+    page.wait_for_url(f"{server.url}/holds")
+    assert page.locator(f"tr.hold-row[data-number='{held.number}']").count() == 0
+    assert orders.get_order(fixture_uow, ref=held.number).status == "released"
+    page.goto(f"/orders/{held.number}")
+    assert "order.released" in page.inner_text("#timeline-title + ol")
+    shot(page, "order-detail")
+
+
+def test_the_dashboard_counts_an_order_placed_through_the_api_without_a_reload(
+    page, server: Server, fixture_uow
+) -> None:
+    make_order_shop(fixture_uow)
+    make_user(fixture_uow, role="manager", email="manager@example.com")
+    key = make_api_key(fixture_uow, scopes=["orders:write"], channel="web", name="web").secret
+    sign_in(page, "manager@example.com")
+    page.goto("/dashboard")
+    page.wait_for_selector("#dashboard-status.live")
+    before = int(page.inner_text("#kpi-orders_today"))
+    page.evaluate("window.notReloaded = true")
+    # when the web shop places an order through the API
+    response = httpx.post(f"{server.url}/api/v1/orders", headers={"Authorization": f"Bearer {key}"},
+                          json={"lines": [{"sku": "TEE", "quantity": 2}], "ship_tos": [ADDRESS]})  # fmt: skip
+    assert response.status_code == 201, response.text
+    number = response.json()["number"]
+    # then the counter and the live list change on the open page
+    page.wait_for_selector(f"#kpi-orders_today:text-is('{before + 1}')")
+    page.wait_for_selector(f"#latest a[href='/orders/{number}']")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.inner_text("#kpi-revenue_today") == "$49.00"  # 2 x 20.00 + 5.00 shipping + 10 % tax on goods
+    shot(page, "dashboard")
+
+
+def test_an_agent_finds_a_customer_by_a_phone_typed_another_way_and_opens_the_360(
+    page, server: Server, fixture_uow
+) -> None:
+    a_shop_with_a_held_order(fixture_uow)
+    make_user(fixture_uow, role="agent", email="agent@example.com")
+    sign_in(page, "agent@example.com")
+    page.goto("/orders")
+    page.keyboard.press("/")  # one keystroke away, from any page
+    page.keyboard.type("(415) 555-0132")
+    option = page.locator("#search-results a[role=option]").first
+    option.wait_for()
+    assert "Ann Buyer" in option.inner_text()
+    shot(page, "search")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/customers/**")
+    main = page.inner_text("main")
+    assert "Ann Buyer" in main and "lifetime value" in main
+    assert page.locator("#customer-orders tbody tr").count() == 2
+    # a note in one step
+    page.fill("form[action$='/notes'] input[name=body]", "called about the held order")
+    page.click("form[action$='/notes'] button")
+    page.wait_for_selector("#customer-timeline li:has-text('called about the held order')")
+    shot(page, "customer-360")
+
+
+def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
+    page, server: Server, fixture_uow
+) -> None:
+    held = a_shop_with_a_held_order(fixture_uow)
+    make_user(fixture_uow, role="admin", email="admin@example.com")
+    sign_in(page, "admin@example.com")
+    customer = orders.get_order(fixture_uow, ref=held.number).customer_number
+    pages = ["/", "/dashboard", "/orders", f"/orders/{held.number}", "/holds", "/customers?q=Ann",
+             f"/customers/{customer}", "/search?q=Ann", "/events", "/admin/users", "/admin/api-keys",
+             "/account/security"]  # fmt: skip
+    for path in pages:
+        page.goto(path)
+        assert page.title().strip() and "Ordersmith" in page.title(), path
+        assert page.locator("main").count() == 1, path
+        unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'input:not([type=hidden]):not([type=submit]), select, textarea')).filter(el => {
+              if (el.closest('label')) return false;
+              if (el.id && document.querySelector('label[for="' + el.id + '"]')) return false;
+              return !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby');
+            }).map(el => el.name || el.id || el.outerHTML.slice(0, 60))""")
+        assert unlabelled == [], (path, unlabelled)
+    page.goto("/orders")
+    shot(page, "orders")
