@@ -153,3 +153,71 @@ def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
         assert unlabelled == [], (path, unlabelled)
     page.goto("/orders")
     shot(page, "orders")
+
+
+def test_a_new_agent_takes_a_three_line_phone_order_for_two_recipients_paid_by_card(
+    page, server: Server, fixture_uow
+) -> None:
+    a_shop_with_a_held_order(fixture_uow)
+    make_user(fixture_uow, role="agent", email="new.agent@example.com")
+    sign_in(page, "new.agent@example.com")
+    page.goto("/phone-order")
+    # the caller gives a phone number, typed the way the agent hears it
+    page.fill("#customer-find", "415.555.0132")
+    page.locator("#customer-matches button.choice").first.wait_for()
+    page.focus("#customer-matches button.choice")
+    page.keyboard.press("Enter")
+    assert page.input_value("#customer").startswith("C-")
+    page.select_option("#channel", "phone")
+    # two recipients
+    for n, (name, line1, city, postal) in enumerate(
+        [
+            ("Ann Buyer", "1 Market St", "San Francisco", "94105"),
+            ("Bob Friend", "200 Spring St", "Los Angeles", "90012"),
+        ]
+    ):
+        page.fill(f"input[name=ship-{n}-name]", name)
+        page.fill(f"input[name=ship-{n}-line1]", line1)
+        page.fill(f"input[name=ship-{n}-city]", city)
+        page.fill(f"input[name=ship-{n}-region]", "CA")
+        page.fill(f"input[name=ship-{n}-postal_code]", postal)
+    # three lines, one personalized, the mugs to the second recipient
+    for n, (sku, quantity, to) in enumerate([("TEE", "1", "A"), ("MUG", "2", "B"), ("TOWEL", "1", "A")]):
+        page.fill(f"input[name=line-{n}-sku]", sku)
+        page.fill(f"input[name=line-{n}-quantity]", quantity)
+        page.select_option(f"select[name=line-{n}-ship_to]", to)
+        page.keyboard.press("Tab")
+    page.wait_for_selector("input[name=line-2-p-initials]")
+    page.fill("input[name=line-2-p-initials]", "ABC")
+    page.keyboard.press("Tab")
+    assert "available" in page.inner_text("fieldset.line[data-index='0'] .line-facts")
+    # the card goes to the vault; only its token comes back into the order form
+    page.fill("#card-number", "4242 4242 4242 4242")
+    page.fill("#card-month", "12")
+    page.fill("#card-year", "2031")
+    page.fill("#card-cvc", "123")
+    page.click("#card-store")
+    page.wait_for_selector("#card-result:has-text('4242')")
+    assert page.input_value("#pay-0-token").startswith("vtok_")
+    assert page.input_value("#card-number") == ""
+    page.wait_for_selector("#quote-total")
+    total = page.inner_text("#quote-total")
+    # 20 + 2 x 10 + 15 + 5.00 monogram, 2 x 5.00 shipping, 10 % tax on goods
+    assert "$76.00" in total, total
+    page.locator("#lines-title").scroll_into_view_if_needed()
+    shot(page, "phone-order")
+    page.click("#place-order")
+    page.wait_for_url("**/orders/*?placed=1")
+    confirmation = page.inner_text("#placed")
+    number = confirmation.split()[1]
+    assert "placed" in confirmation and "authorized" in confirmation
+    assert page.locator("#payments tbody tr").first.inner_text().startswith("card ····4242")
+    order = orders.get_order(fixture_uow, ref=number)
+    assert [(line.sku, line.quantity, line.ship_to) for line in order.lines] == [
+        ("TEE", 1, "A"),
+        ("MUG", 2, "B"),
+        ("TOWEL", 1, "A"),
+    ]
+    assert order.lines[2].personalization == {"initials": "ABC"} and order.channel == "phone"
+    page.goto("/orders")
+    assert page.locator(f"tr.order-row[data-number='{number}']").count() == 1

@@ -23,6 +23,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 NAVIGATION = [
     ("Dashboard", "/dashboard", "orders:read"),
+    ("Phone order", "/phone-order", "orders:write"),
     ("Orders", "/orders", "orders:read"),
     ("Holds", "/holds", "orders:read"),
     ("Customers", "/customers", "customers:read"),

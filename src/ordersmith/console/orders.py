@@ -64,6 +64,7 @@ def _detail(request: Request, principal: Principal, ref: str, status: int = 200,
     uow = unit_of_work(request)
     order = orders.get_order(uow, ref=ref)
     return render(request, "order.html", principal, status=status, error=error, order=order,
+                  placed=request.query_params.get("placed") == "1",
                   paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
                   timeline=orders.order_timeline(uow, ref=str(order.id)))  # fmt: skip
 

@@ -1,0 +1,198 @@
+"""Phone order entry: the agent finds or creates the customer, takes lines by SKU or name (live price and
+availability per division, personalization fields from the item's template), ship-tos for several recipients,
+coupons and a source code, and the tenders — a card typed into a form that posts straight to the vault, a gift
+card with its balance, a check, on account — then places the order through the same service as every channel.
+
+The page works as one form; its script adds the look-ups, the live quote (`POST /api/v1/orders/quote`) and the
+vault's card form. The handler only turns the form into an order request and calls `payments.place_paid_order`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ordersmith.catalog import personalization
+from ordersmith.catalog import service as catalog
+from ordersmith.console._pages import check_form_csrf, money, principal_for, render
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.payments import service as payments
+from ordersmith.platform import sales_channels
+from ordersmith.platform.access import Principal
+from ordersmith.platform.http import unit_of_work
+
+router = APIRouter(include_in_schema=False)
+PHONE_CHANNELS = ("call_center", "catalog")  # the channels an agent takes orders for
+
+
+def _channels(request: Request, principal: Principal) -> list[sales_channels.SalesChannel]:
+    found = sales_channels.list_sales_channels(unit_of_work(request), principal=principal, limit=100).items
+    return [c for c in found if c.kind in PHONE_CHANNELS and c.active] or list(found)
+
+
+@router.get("/phone-order")
+def entry(request: Request) -> Response:
+    principal = principal_for(request, "orders:write")
+    return render(
+        request,
+        "phone_order.html",
+        principal,
+        channels=_channels(request, principal),
+        form={},
+        methods=["ground", "express"],
+    )
+
+
+@router.get("/phone-order/item")
+def item(request: Request, sku: str, division: str = "") -> dict[str, Any]:
+    """What the entry form shows for a line: the item, its availability in the channel's division, and the fields
+    of its personalization template."""
+    principal_for(request, "orders:write")
+    uow = unit_of_work(request)
+    try:
+        found = catalog.get_item(uow, sku=sku)
+    except NotFound:
+        return {"found": False, "sku": sku}
+    fields: list[dict[str, Any]] = []
+    if found.personalization_template:
+        template = personalization.get_template(uow, code=found.personalization_template)
+        fields = [
+            {
+                "name": f.name,
+                "label": f.label,
+                "kind": f.kind,
+                "required": f.required,
+                "max_length": f.max_length,
+                "options": list(f.options),
+                "surcharge": money(f.surcharge) if f.surcharge else "",
+            }
+            for f in template.fields
+        ]
+    available = inventory.get_availability(uow, sku=found.sku, division=division or None).available
+    return {
+        "found": True,
+        "sku": found.sku,
+        "name": found.name,
+        "status": found.status,
+        "available": available,
+        "fields": fields,
+    }
+
+
+@router.get("/phone-order/items")
+def items(request: Request, q: str = "") -> list[dict[str, str]]:
+    principal_for(request, "orders:write")
+    return [{"sku": i.sku, "name": i.name} for i in catalog.find_items(unit_of_work(request), q=q, limit=8)]
+
+
+def _indexed(form: Any, prefix: str) -> list[dict[str, str]]:
+    """Rows of a form sent as `prefix-N-field` (N from 0), in order, skipping rows left empty."""
+    rows: dict[int, dict[str, str]] = {}
+    pattern = re.compile(rf"^{prefix}-(\d+)-(.+)$")
+    for key, value in form.multi_items():
+        match = pattern.match(key)
+        if match and isinstance(value, str):
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = value.strip()
+    return [rows[n] for n in sorted(rows) if any(rows[n].values())]
+
+
+def _amount(text: str, currency: str) -> Money | None:
+    try:
+        return Money(Decimal(text), currency) if text else None
+    except InvalidOperation:
+        raise ValidationFailed.on("payments", f"{text!r} is not an amount") from None
+
+
+def order_request(form: Any, currency: str) -> orders.OrderRequest:
+    """The order request the entry form describes."""
+    ship_tos = [
+        orders.ShipToRequest(
+            ref=s.get("ref") or f"R{n + 1}",
+            name=s.get("name", ""),
+            line1=s.get("line1", ""),
+            line2=s.get("line2", ""),
+            city=s.get("city", ""),
+            region=s.get("region", ""),
+            postal_code=s.get("postal_code", ""),
+            country=(s.get("country") or "US").upper(),
+            phone=s.get("phone", ""),
+            method=s.get("method") or "ground",
+        )
+        for n, s in enumerate(r for r in _indexed(form, "ship") if r.get("name") or r.get("line1"))
+    ]
+    lines = []
+    for row in _indexed(form, "line"):
+        if not row.get("sku"):
+            continue
+        extras = {k.removeprefix("p-"): v for k, v in row.items() if k.startswith("p-") and v}
+        lines.append(
+            orders.LineRequest(
+                sku=row["sku"],
+                quantity=int(row.get("quantity") or 1),
+                ship_to=row.get("ship_to") or (ship_tos[0].ref if ship_tos else "R1"),
+                personalization=extras,
+                gift_message=row.get("gift_message", ""),
+            )
+        )
+    tenders = [
+        orders.PaymentRequest(
+            method=p["method"],
+            amount=_amount(p.get("amount", ""), currency),
+            token=p.get("token", ""),
+            reference=p.get("reference", ""),
+            bank=p.get("bank", ""),
+        )
+        for p in _indexed(form, "pay")
+        if p.get("method")
+    ]
+    new_customer = None
+    if not form.get("customer") and (form.get("first_name") or form.get("last_name")):
+        new_customer = orders.NewCustomer(
+            first_name=str(form.get("first_name", "")),
+            last_name=str(form.get("last_name", "")),
+            email=str(form.get("email", "")),
+            phone=str(form.get("phone", "")),
+        )
+    coupons = tuple(c.strip() for c in str(form.get("coupons", "")).split(",") if c.strip())
+    return orders.OrderRequest(
+        lines=lines,
+        ship_tos=ship_tos,
+        customer=str(form.get("customer") or "") or None,
+        new_customer=new_customer,
+        source_code=str(form.get("source_code") or "") or None,
+        coupons=coupons,
+        payments=tenders,
+    )
+
+
+@router.post("/phone-order")
+async def place(request: Request) -> Response:
+    principal = principal_for(request, "orders:write")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    uow = unit_of_work(request)
+    try:
+        channel = sales_channels.ordering_channel(uow, principal, str(form.get("channel") or "") or None)
+        placed = payments.place_paid_order(
+            uow, channel=channel, request=order_request(form, channel.currency)
+        )
+    except OrdersmithError as exc:
+        problems = [f"{e.field}: {e.message}" for e in exc.errors] or [exc.detail]
+        return render(
+            request,
+            "phone_order.html",
+            principal,
+            status=exc.status,
+            problems=problems,
+            channels=_channels(request, principal),
+            form=dict(form),
+            methods=["ground", "express"],
+        )
+    return RedirectResponse(f"/orders/{placed.order.number}?placed=1", status_code=303)
