@@ -28,6 +28,7 @@ class OrderRow(Base):
         sa.Index("ix_orders_placed", "placed_at"),
         sa.Index("ix_orders_address_key", "address_key", "placed_at"),
         sa.Index("ix_orders_card_key", "card_key", "placed_at"),
+        sa.Index("ix_orders_external_id", "external_id"),  # search as you type by a channel's order id
         sa.CheckConstraint("total_minor >= 0", name="ck_orders_total"),
     )
 

@@ -204,9 +204,11 @@ def find_orders(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[OrderSummar
     typed = q.strip()
     if len(typed) < 2:
         return []
-    query = (sa.select(OrderRow).where(sa.or_(OrderRow.number.startswith(typed.upper(), autoescape=True),
-                                              OrderRow.external_id.startswith(typed, autoescape=True)))
-             .order_by(OrderRow.placed_at.desc()).limit(limit))  # fmt: skip
+    # Prefix ranges, not LIKE: both databases answer them from the indexes on number and external_id.
+    query = (sa.select(OrderRow).where(sa.or_(
+        sa.and_(OrderRow.number >= typed.upper(), OrderRow.number < typed.upper() + "\uffff"),
+        sa.and_(OrderRow.external_id >= typed, OrderRow.external_id < typed + "\uffff")))
+        .order_by(OrderRow.placed_at.desc()).limit(limit))  # fmt: skip
     return [_summary(row) for row in uow.session.scalars(query)]
 
 
