@@ -204,12 +204,19 @@ def find_orders(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[OrderSummar
     typed = q.strip()
     if len(typed) < 2:
         return []
-    # Prefix ranges, not LIKE: both databases answer them from the indexes on number and external_id.
-    query = (sa.select(OrderRow).where(sa.or_(
-        sa.and_(OrderRow.number >= typed.upper(), OrderRow.number < typed.upper() + "\uffff"),
-        sa.and_(OrderRow.external_id >= typed, OrderRow.external_id < typed + "\uffff")))
-        .order_by(OrderRow.placed_at.desc()).limit(limit))  # fmt: skip
-    return [_summary(row) for row in uow.session.scalars(query)]
+    # Prefix ranges, not LIKE, each answered from its own index (number, external_id) in its own order; the newest
+    # of those few come first. (One query ordered by placing time let PostgreSQL walk the placed_at index instead.)
+    found: dict[uuid.UUID, OrderRow] = {}
+    for column, prefix in ((OrderRow.number, typed.upper()), (OrderRow.external_id, typed)):
+        query = (
+            sa.select(OrderRow)
+            .where(column >= prefix, column < prefix + "\uffff")
+            .order_by(column)
+            .limit(limit)
+        )
+        found.update((row.id, row) for row in uow.session.scalars(query))
+    newest = sorted(found.values(), key=lambda row: row.placed_at, reverse=True)[:limit]
+    return [_summary(row) for row in newest]
 
 
 @dataclass(frozen=True)
