@@ -14,8 +14,16 @@ from tests.builders import DEFAULT_PASSWORD, channel, make_api_key, make_order_s
 from tests.support.server import Server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ADDRESS = {"ref": "main", "name": "Ann Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
-           "postal_code": "94105", "country": "US", "method": "ground"}  # fmt: skip
+ADDRESS = {
+    "ref": "main",
+    "name": "Ann Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "method": "ground",
+}
 
 
 def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -34,12 +42,19 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def a_shop_with_a_held_order(uow) -> orders.Order:  # type: ignore[no-untyped-def]
     make_order_shop(uow)
-    ann = customers.create_customer(uow, details=customers.Details(
-        first_name="Ann", last_name="Buyer", emails=["ann@example.com"],
-        phones=[customers.Phone("+14155550132", "mobile")]))  # fmt: skip
+    ann = customers.create_customer(
+        uow,
+        details=customers.Details(
+            first_name="Ann",
+            last_name="Buyer",
+            emails=["ann@example.com"],
+            phones=[customers.Phone("+14155550132", "mobile")],
+        ),
+    )
     orders.place_order(uow, channel=channel(uow), request=order_request(("MUG", 2), customer=ann.number))
-    placed = orders.place_order(uow, channel=channel(uow, "phone"),
-                                request=order_request(("TEE", 1), ("MUG", 1), customer=ann.number)).order  # fmt: skip
+    placed = orders.place_order(
+        uow, channel=channel(uow, "phone"), request=order_request(("TEE", 1), ("MUG", 1), customer=ann.number)
+    ).order
     return orders.hold_order(uow, ref=placed.number, note="customer asked us to wait")
 
 
@@ -92,8 +107,11 @@ def test_the_dashboard_counts_an_order_placed_through_the_api_without_a_reload(
     before = int(page.inner_text("#kpi-orders_today"))
     page.evaluate("window.notReloaded = true")
     # when the web shop places an order through the API
-    response = httpx.post(f"{server.url}/api/v1/orders", headers={"Authorization": f"Bearer {key}"},
-                          json={"lines": [{"sku": "TEE", "quantity": 2}], "ship_tos": [ADDRESS]})  # fmt: skip
+    response = httpx.post(
+        f"{server.url}/api/v1/orders",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"lines": [{"sku": "TEE", "quantity": 2}], "ship_tos": [ADDRESS]},
+    )
     assert response.status_code == 201, response.text
     number = response.json()["number"]
     # then the counter and the live list change on the open page
@@ -137,9 +155,20 @@ def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
     make_user(fixture_uow, role="admin", email="admin@example.com")
     sign_in(page, "admin@example.com")
     customer = orders.get_order(fixture_uow, ref=held.number).customer_number
-    pages = ["/", "/dashboard", "/orders", f"/orders/{held.number}", "/holds", "/customers?q=Ann",
-             f"/customers/{customer}", "/search?q=Ann", "/events", "/admin/users", "/admin/api-keys",
-             "/account/security"]  # fmt: skip
+    pages = [
+        "/",
+        "/dashboard",
+        "/orders",
+        f"/orders/{held.number}",
+        "/holds",
+        "/customers?q=Ann",
+        f"/customers/{customer}",
+        "/search?q=Ann",
+        "/events",
+        "/admin/users",
+        "/admin/api-keys",
+        "/account/security",
+    ]
     for path in pages:
         page.goto(path)
         assert page.title().strip() and "Ordersmith" in page.title(), path
@@ -221,3 +250,44 @@ def test_a_new_agent_takes_a_three_line_phone_order_for_two_recipients_paid_by_c
     assert order.lines[2].personalization == {"initials": "ABC"} and order.channel == "phone"
     page.goto("/orders")
     assert page.locator(f"tr.order-row[data-number='{number}']").count() == 1
+
+
+def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
+    page, server: Server, fixture_uow, browser_db, tmp_path: Path
+) -> None:
+    from ordersmith.payments import service as payments
+    from ordersmith.platform.settings import Settings
+
+    # the server's own vault and sandbox files (tests/support/server.py puts them beside its log)
+    settings = Settings(
+        vault_database_url=f"sqlite:///{tmp_path}/vault.db",
+        sandbox_gateway_path=str(tmp_path / "sandbox_gateway.db"),
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    wired = payments.setup_payments(browser_db, settings)
+    make_order_shop(fixture_uow)
+    token = wired.vault.tokenize(number="4242424242424242", exp_month=12, exp_year=2031, actor="test").token
+    order = payments.place_paid_order(
+        fixture_uow,
+        channel=channel(fixture_uow),
+        request=order_request(("TEE", 2), payments=[orders.PaymentRequest(method="card", token=token)]),
+    ).order
+    orders.record_shipment(fixture_uow, ref=order.number, tracking="1Z")
+    payments.capture_shipped(fixture_uow, order_id=order.id)
+    make_user(fixture_uow, role="manager", email="manager@example.com")
+    sign_in(page, "manager@example.com")
+    page.goto(f"/orders/{order.number}")
+    page.fill("input[name=return-1-quantity]", "1")
+    page.select_option("select[name=return-1-reason]", "changed_mind")
+    page.click("form[action$='/returns'] button")
+    page.wait_for_selector("#rma")
+    assert "R-" in page.inner_text("#rma")
+    page.fill("form[action$='/refunds'] input[name=amount]", "10.00")
+    page.fill("form[action$='/refunds'] input[name=reason]", "return: changed mind")
+    page.check("form[action$='/refunds'] input[name=to_store_credit]")
+    page.click("form[action$='/refunds'] button")
+    page.wait_for_selector("#refunded")
+    code = page.inner_text("#refunded strong")
+    assert len(code.replace("-", "")) == 16 and code not in page.url
+    assert payments.balance(fixture_uow, code=code, caller="test").balance.amount == 10
+    assert "refund" in page.inner_text("#payments")

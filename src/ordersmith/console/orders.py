@@ -5,6 +5,7 @@ and render; the rules (who may release a held order) stay in the services."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.kernel.money import Money
 from ordersmith.orders import rules as order_rules
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
@@ -60,11 +62,21 @@ def order_list(
                   statuses=order_rules.ORDER_STATUSES, reasons=HOLD_REASONS)  # fmt: skip
 
 
-def _detail(request: Request, principal: Principal, ref: str, status: int = 200, error: str = "") -> Response:
+def _detail(
+    request: Request,
+    principal: Principal,
+    ref: str,
+    status: int = 200,
+    error: str = "",
+    refunded: str = "",
+    credit: str = "",
+) -> Response:
     uow = unit_of_work(request)
     order = orders.get_order(uow, ref=ref)
     return render(request, "order.html", principal, status=status, error=error, order=order,
-                  placed=request.query_params.get("placed") == "1",
+                  placed=request.query_params.get("placed") == "1", rma=request.query_params.get("rma", ""),
+                  refunded=refunded or request.query_params.get("refunded", ""), credit=credit,
+                  return_reasons=order_rules.RETURN_REASONS,
                   paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
                   timeline=orders.order_timeline(uow, ref=str(order.id)))  # fmt: skip
 
@@ -115,3 +127,48 @@ def hold_queue(request: Request, reason: str = "") -> Response:
     queue = orders.list_holds(unit_of_work(request), reason=reason or None, limit=200)
     return render(request, "holds.html", principal, queue=queue, reason=reason, reasons=HOLD_REASONS,
                   may_release=principal.can("orders:release"))  # fmt: skip
+
+
+@router.post("/orders/{ref}/returns")
+async def authorize_return(request: Request, ref: str) -> Response:
+    """An RMA for the units the agent entered per line (a quantity and a reason each)."""
+    principal = principal_for(request, "returns:write")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    wanted = []
+    for key, value in form.multi_items():
+        if key.startswith("return-") and key.endswith("-quantity") and str(value).strip() not in ("", "0"):
+            line_no = int(key.split("-")[1])
+            wanted.append(orders.ReturnLineRequest(line_no, int(str(value)),
+                                                   str(form.get(f"return-{line_no}-reason") or "other")))  # fmt: skip
+    try:
+        rma = orders.authorize_return(unit_of_work(request), order_ref=ref, lines=wanted,
+                                      note=str(form.get("note", "")))  # fmt: skip
+    except (OrdersmithError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, OrdersmithError) else "a quantity is not a number"
+        return _detail(request, principal, ref, status=getattr(exc, "status", 422), error=detail)
+    return RedirectResponse(f"/orders/{ref}?rma={rma.number}", status_code=303)
+
+
+@router.post("/orders/{ref}/refunds")
+def refund(
+    request: Request, ref: str, amount: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+    to_store_credit: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """Give back an amount: to the tenders, the last captured first, or as a new store-credit card."""
+    principal = principal_for(request, "payments:refund")
+    check_form_csrf(principal, csrf_token)
+    uow = unit_of_work(request)
+    order = orders.get_order(uow, ref=ref)
+    try:
+        done = payments.refund_order(uow, order_id=order.id, amount=Money(Decimal(amount or "0"), order.currency),
+                                     reason=reason, to_store_credit=bool(to_store_credit))  # fmt: skip
+    except InvalidOperation:
+        return _detail(request, principal, ref, status=422, error="amount: not an amount")
+    except OrdersmithError as exc:
+        return _detail(request, principal, ref, status=exc.status, error=exc.detail)
+    if (
+        done.store_credit is not None
+    ):  # its code is a bearer secret: shown in this answer only, never in a URL
+        return _detail(request, principal, ref, refunded=amount, credit=done.store_credit.code)
+    return RedirectResponse(f"/orders/{ref}?refunded={amount}", status_code=303)
