@@ -291,3 +291,30 @@ def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
     assert len(code.replace("-", "")) == 16 and code not in page.url
     assert payments.balance(fixture_uow, code=code, caller="test").balance.amount == 10
     assert "refund" in page.inner_text("#payments")
+
+
+def test_two_agents_edit_one_customer_and_the_second_sees_the_conflict(
+    page, server: Server, fixture_uow
+) -> None:
+    held = a_shop_with_a_held_order(fixture_uow)
+    number = orders.get_order(fixture_uow, ref=held.number).customer_number
+    make_user(fixture_uow, role="agent", email="first@example.com")
+    make_user(fixture_uow, role="agent", email="second@example.com")
+    other = page.context.browser.new_context(base_url=server.url).new_page()
+    for who, tab in (("first@example.com", page), ("second@example.com", other)):
+        sign_in(tab, who)
+        tab.goto(f"/customers/{number}")
+        tab.click("#edit-profile summary")
+    # the first agent saves a new company name
+    page.fill("#edit-profile input[name=company]", "Buyer & Co")
+    page.click("#edit-profile button")
+    page.wait_for_url("**?saved=1")
+    # the second, still on the old version, saves too: refused, the stored value shown, nothing overwritten
+    other.fill("#edit-profile input[name=last_name]", "Buyer-Smith")
+    other.click("#edit-profile button")
+    other.wait_for_selector("#customer-error")
+    assert "Someone else changed this customer" in other.inner_text("#customer-error")
+    assert "Buyer & Co" in other.inner_text("main")
+    stored = customers.get_customer(fixture_uow, ref=number)
+    assert (stored.company, stored.last_name) == ("Buyer & Co", "Buyer")
+    other.context.close()

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
-from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.kernel.errors import OrdersmithError, PreconditionFailed
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
 from ordersmith.platform.http import unit_of_work
@@ -31,14 +31,16 @@ def customer_search(request: Request, q: str = "") -> Response:
     return render(request, "customers.html", principal, q=q, hits=hits, error=error)
 
 
-def _customer_page(request: Request, ref: str, status: int = 200, error: str = "") -> Response:
+def _customer_page(
+    request: Request, ref: str, status: int = 200, error: str = "", typed: dict[str, str] | None = None
+) -> Response:
     principal = principal_for(request, "customers:read")
     uow = unit_of_work(request)
     customer = customers.get_customer(uow, ref=ref)
     can_orders = principal.can("orders:read")
     recent = orders.list_orders(uow, customer=str(customer.id), limit=25) if can_orders else None
     return render(
-        request, "customer.html", principal, status=status, error=error, customer=customer,
+        request, "customer.html", principal, status=status, error=error, customer=customer, typed=typed or {},
         totals=orders.customer_totals(uow, customer_id=customer.id, currency=customer.currency) if can_orders else None,
         recent=recent,
         timeline=customers.timeline(uow, ref=str(customer.id), limit=50).items,
@@ -65,3 +67,32 @@ def add_note(
     except OrdersmithError as exc:
         return _customer_page(request, ref, status=exc.status, error=exc.detail)
     return RedirectResponse(f"/customers/{ref}", status_code=303)
+
+
+@router.post("/customers/{ref}/edit")
+async def edit(request: Request, ref: str) -> Response:
+    """Save the profile as edited — only if nobody changed it since it was read (the form carries its version);
+    otherwise show what is stored now beside what the agent typed, and save nothing."""
+    principal = principal_for(request, "customers:write")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    typed = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    changes = {
+        "first_name": typed.get("first_name", "").strip(),
+        "last_name": typed.get("last_name", "").strip(),
+        "company": typed.get("company", "").strip(),
+        "emails": [e.strip() for e in typed.get("emails", "").split(",") if e.strip()],
+        "do_not_mail": "do_not_mail" in typed,
+        "do_not_email": "do_not_email" in typed,
+        "do_not_call": "do_not_call" in typed,
+    }
+    try:
+        customers.update_customer(unit_of_work(request), ref=ref, changes=changes,
+                                  expected_version=int(typed.get("version") or 0))  # fmt: skip
+    except PreconditionFailed:
+        return _customer_page(request, ref, status=412, typed=typed,
+                              error="Someone else changed this customer while you were editing: what is stored now is "
+                                    "shown; your changes (below) were not saved.")  # fmt: skip
+    except OrdersmithError as exc:
+        return _customer_page(request, ref, status=exc.status, error=exc.detail, typed=typed)
+    return RedirectResponse(f"/customers/{ref}?saved=1", status_code=303)
