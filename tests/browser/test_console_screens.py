@@ -168,6 +168,9 @@ def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
         "/admin/users",
         "/admin/api-keys",
         "/account/security",
+        "/stock?sku=TEE",
+        "/purchasing",
+        "/phone-order",
     ]
     for path in pages:
         page.goto(path)
@@ -318,3 +321,52 @@ def test_two_agents_edit_one_customer_and_the_second_sees_the_conflict(
     stored = customers.get_customer(fixture_uow, ref=number)
     assert (stored.company, stored.last_name) == ("Buyer & Co", "Buyer")
     other.context.close()
+
+
+def test_the_warehouse_moves_stock_and_receives_a_po_that_only_a_manager_approves(
+    page, server: Server, fixture_uow
+) -> None:
+    from decimal import Decimal
+
+    from ordersmith.inventory import service as inventory
+    from ordersmith.kernel.money import Money
+    from ordersmith.purchasing import service as purchasing
+    from tests.builders import make_vendor
+
+    make_order_shop(fixture_uow)
+    make_vendor(fixture_uow, code="ACME")
+    draft = purchasing.create_purchase_order(
+        fixture_uow,
+        vendor="ACME",
+        location="EAST",
+        lines=[purchasing.NewLine("MUG", 12, unit_cost=Money(Decimal("4.00"), "USD"))],
+    )
+    make_user(fixture_uow, role="warehouse", email="dock@example.com")
+    make_user(fixture_uow, role="manager", email="manager@example.com")
+    sign_in(page, "dock@example.com")
+    # stock: look up, transfer two tees from EAST to WEST
+    page.goto("/stock?sku=TEE")
+    before = inventory.get_availability(fixture_uow, sku="TEE")
+    page.select_option("form[action='/stock/transfer'] select[name=from_location]", "EAST")
+    page.select_option("form[action='/stock/transfer'] select[name=to_location]", "WEST")
+    page.fill("form[action='/stock/transfer'] input[name=quantity]", "2")
+    page.click("form[action='/stock/transfer'] button")
+    page.wait_for_selector("#movements td:has-text('transfer')")
+    by_location = {
+        loc.location: loc.on_hand for loc in inventory.get_availability(fixture_uow, sku="TEE").locations
+    }
+    assert by_location["EAST"] == {loc.location: loc.on_hand for loc in before.locations}["EAST"] - 2
+    shot(page, "stock")
+    # the warehouse cannot approve the draft PO; the manager can
+    page.goto(f"/purchasing/{draft.number}")
+    assert page.locator("form[action$='/approve']").count() == 0
+    page.context.clear_cookies()
+    sign_in(page, "manager@example.com")
+    page.goto(f"/purchasing/{draft.number}")
+    page.click("form[action$='/approve'] button")
+    page.click("form[action$='/send'] button")
+    page.fill("input[name=receive-1]", "12")
+    page.fill("input[name=reference]", "ASN-77")
+    page.click("form[action$='/receive'] button[type=submit]")
+    page.wait_for_selector("h1 .badge:has-text('received')")
+    assert purchasing.get_purchase_order(fixture_uow, number=draft.number).status == "received"

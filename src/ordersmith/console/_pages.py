@@ -27,6 +27,8 @@ NAVIGATION = [
     ("Orders", "/orders", "orders:read"),
     ("Holds", "/holds", "orders:read"),
     ("Customers", "/customers", "customers:read"),
+    ("Stock", "/stock", "inventory:read"),
+    ("Purchasing", "/purchasing", "purchasing:read"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),

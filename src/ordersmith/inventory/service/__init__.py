@@ -27,7 +27,9 @@ from ordersmith.inventory.service.levels import PoolSetting, configure_level
 from ordersmith.inventory.service.locations import create_location, get_location, list_locations
 from ordersmith.inventory.service.positions import (
     LevelPosition,
+    Movement,
     low_stock_count,
+    recent_movements,
     shipped_since,
     stock_positions,
 )
@@ -56,6 +58,7 @@ __all__ = [
     "LevelPosition",
     "Location",
     "LocationStock",
+    "Movement",
     "PoolSetting",
     "PoolStock",
     "Reservation",
@@ -72,6 +75,7 @@ __all__ = [
     "get_reservation",
     "list_locations",
     "low_stock_count",
+    "recent_movements",
     "record_count",
     "release",
     "release_all",

@@ -61,3 +61,29 @@ def low_stock_count(uow: UnitOfWork, *, threshold: int = 5) -> int:
     return int(uow.session.scalar(sa.select(sa.func.count()).where(sa.or_(
         sa.and_(StockLevelRow.safety_stock > 0, free <= StockLevelRow.safety_stock),
         sa.and_(StockLevelRow.safety_stock == 0, free < threshold)))) or 0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Movement:
+    location: str
+    on_hand_delta: int
+    reserved_delta: int
+    reason: str
+    reference: str
+    actor: str
+    at: datetime
+
+
+@use_case(readonly=True)
+def recent_movements(uow: UnitOfWork, *, item_id: uuid.UUID, limit: int = 50) -> list[Movement]:
+    """An item's newest ledger rows, with the location's code."""
+    from ordersmith.inventory.tables import LocationRow
+
+    rows = uow.session.execute(
+        sa.select(StockMovementRow, LocationRow.code).join(LocationRow, LocationRow.id == StockMovementRow.location_id)
+        .where(StockMovementRow.item_id == item_id).order_by(StockMovementRow.at.desc()).limit(limit)
+    ).all()  # fmt: skip
+    return [
+        Movement(code, m.on_hand_delta, m.reserved_delta, m.reason, m.reference, m.actor, m.at)
+        for m, code in rows
+    ]

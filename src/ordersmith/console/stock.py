@@ -1,0 +1,174 @@
+"""Console screens for stock and buying: an item's availability per division and location with its latest
+movements, adjustments and transfers (warehouse), and purchase orders — drafts from the replenishment
+suggestions, approval (managers), sending, receiving."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ordersmith.catalog import service as catalog
+from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import NotFound, OrdersmithError
+from ordersmith.platform.http import unit_of_work
+from ordersmith.purchasing import service as purchasing
+
+router = APIRouter(include_in_schema=False)
+DIVISIONS = ["", "web", "catalog", "store", "marketplace"]
+
+
+def _stock_page(
+    request: Request, sku: str, division: str, status: int = 200, error: str = "", done: str = ""
+) -> Response:
+    principal = principal_for(request, "inventory:read")
+    uow = unit_of_work(request)
+    item = availability = None
+    movements: list[Any] = []
+    if sku:
+        try:
+            item = catalog.get_item(uow, sku=sku)
+            availability = inventory.get_availability(uow, sku=item.sku, division=division or None)
+            movements = inventory.recent_movements(uow, item_id=item.id, limit=30)
+        except NotFound:
+            error = error or f"no item {sku}"
+    locations = inventory.list_locations(uow)
+    return render(
+        request,
+        "stock.html",
+        principal,
+        status=status,
+        error=error,
+        done=done,
+        sku=sku,
+        division=division,
+        divisions=DIVISIONS,
+        item=item,
+        availability=availability,
+        movements=movements,
+        locations=locations,
+    )
+
+
+@router.get("/stock")
+def stock(request: Request, sku: str = "", division: str = "") -> Response:
+    return _stock_page(request, sku.strip(), division)
+
+
+@router.post("/stock/adjust")
+def adjust(
+    request: Request,
+    sku: Annotated[str, Form()],
+    location: Annotated[str, Form()],
+    quantity: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "adjustment",
+    reference: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    principal = principal_for(request, "inventory:write")
+    check_form_csrf(principal, csrf_token)
+    try:
+        inventory.adjust_stock(
+            unit_of_work(request),
+            sku=sku,
+            location=location,
+            quantity=int(quantity),
+            reason=reason,
+            reference=reference,
+        )
+    except ValueError:
+        return _stock_page(request, sku, "", status=422, error="quantity: a whole number, negative to remove")
+    except OrdersmithError as exc:
+        return _stock_page(request, sku, "", status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/stock?sku={sku}", status_code=303)
+
+
+@router.post("/stock/transfer")
+def transfer(
+    request: Request,
+    sku: Annotated[str, Form()],
+    from_location: Annotated[str, Form()],
+    to_location: Annotated[str, Form()],
+    quantity: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    principal = principal_for(request, "inventory:write")
+    check_form_csrf(principal, csrf_token)
+    try:
+        inventory.transfer_stock(
+            unit_of_work(request),
+            sku=sku,
+            from_location=from_location,
+            to_location=to_location,
+            quantity=int(quantity),
+        )
+    except ValueError:
+        return _stock_page(request, sku, "", status=422, error="quantity: a whole number")
+    except OrdersmithError as exc:
+        return _stock_page(request, sku, "", status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/stock?sku={sku}", status_code=303)
+
+
+@router.get("/purchasing")
+def purchase_orders(request: Request, status: str = "", error: str = "") -> Response:
+    principal = principal_for(request, "purchasing:read")
+    uow = unit_of_work(request)
+    return render(
+        request,
+        "purchasing.html",
+        principal,
+        error=error,
+        status_filter=status,
+        orders=purchasing.list_purchase_orders(uow, status=status or None, limit=50).items,
+        suggestions=purchasing.suggestions(uow),
+    )
+
+
+@router.post("/purchasing/from-suggestions")
+def from_suggestions(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    principal = principal_for(request, "purchasing:write")
+    check_form_csrf(principal, csrf_token)
+    made = purchasing.order_suggestions(unit_of_work(request))
+    return RedirectResponse(f"/purchasing?status=draft&made={len(made)}", status_code=303)
+
+
+@router.get("/purchasing/{number}")
+def purchase_order(request: Request, number: str, error: str = "", status_code: int = 200) -> Response:
+    principal = principal_for(request, "purchasing:read")
+    po = purchasing.get_purchase_order(unit_of_work(request), number=number)
+    return render(request, "purchase_order.html", principal, status=status_code, po=po, error=error)
+
+
+@router.post("/purchasing/{number}/{action}")
+async def move(request: Request, number: str, action: str) -> Response:
+    scope = {"approve": "purchasing:approve", "send": "purchasing:write", "receive": "purchasing:write"}.get(
+        action
+    )
+    if scope is None:
+        raise NotFound(f"no action {action}")
+    principal = principal_for(request, scope)
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    uow = unit_of_work(request)
+    try:
+        if action == "approve":
+            purchasing.approve(uow, number=number)
+        elif action == "send":
+            purchasing.send(uow, number=number)
+        else:
+            lines = [
+                purchasing.ReceivedLine(
+                    sku=str(form.get(f"sku-{key.split('-')[1]}")),
+                    quantity=int(str(value)),
+                    line=int(key.split("-")[1]),
+                )
+                for key, value in form.multi_items()
+                if key.startswith("receive-") and str(value).strip() not in ("", "0")
+            ]
+            purchasing.receive(uow, number=number, lines=lines, reference=str(form.get("reference", "")))
+    except (OrdersmithError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, OrdersmithError) else "a quantity is not a number"
+        return purchase_order(request, number, error=detail, status_code=getattr(exc, "status", 422))
+    return RedirectResponse(f"/purchasing/{number}", status_code=303)
