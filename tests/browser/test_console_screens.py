@@ -171,6 +171,8 @@ def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
         "/stock?sku=TEE",
         "/purchasing",
         "/phone-order",
+        "/admin/webhooks",
+        "/admin/channels",
     ]
     for path in pages:
         page.goto(path)
@@ -370,3 +372,34 @@ def test_the_warehouse_moves_stock_and_receives_a_po_that_only_a_manager_approve
     page.click("form[action$='/receive'] button[type=submit]")
     page.wait_for_selector("h1 .badge:has-text('received')")
     assert purchasing.get_purchase_order(fixture_uow, number=draft.number).status == "received"
+
+
+def test_an_admin_subscribes_a_webhook_sees_its_secret_once_and_switches_a_channel_off(
+    page, server: Server, fixture_uow
+) -> None:
+    make_order_shop(fixture_uow)
+    make_user(fixture_uow, role="admin", email="admin@example.com")
+    sign_in(page, "admin@example.com")
+    page.goto("/admin/webhooks")
+    page.fill("input[name=url]", "https://erp.example.com/hooks/ordersmith")
+    page.fill("input[name=event_types]", "order.*, payment.captured")
+    page.click("form[action='/admin/webhooks'] button")
+    assert "whsec_" in page.inner_text("#webhook-secret")
+    page.goto("/admin/webhooks")
+    assert page.locator("#webhook-secret").count() == 0  # shown once
+    assert "erp.example.com" in page.inner_text("#subscriptions")
+    page.goto("/admin/channels")
+    row = page.locator("#channels tr:has(code:text-is('mail'))")
+    row.locator("input[name=active]").uncheck()
+    row.locator("button").click()
+    page.wait_for_url(f"{server.url}/admin/channels")
+    from ordersmith.platform import sales_channels
+    from ordersmith.platform.access import SCOPES, Principal
+
+    staff = Principal(kind="user", id=None, label="t", scopes=frozenset(SCOPES), role="admin")
+    mail = [
+        c
+        for c in sales_channels.list_sales_channels(fixture_uow, principal=staff, limit=50).items
+        if c.code == "mail"
+    ]
+    assert mail[0].active is False

@@ -32,6 +32,8 @@ NAVIGATION = [
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),
+    ("Webhooks", "/admin/webhooks", "webhooks:read"),
+    ("Channels", "/admin/channels", "sales_channels:write"),
 ]
 
 

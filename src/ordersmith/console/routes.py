@@ -13,8 +13,8 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from ordersmith.console import admin, dashboard, phone_orders, search, stock
 from ordersmith.console import customers as customers_pages
-from ordersmith.console import dashboard, phone_orders, search, stock
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
     HERE,
@@ -257,5 +257,5 @@ def mount(app: FastAPI) -> None:
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
-    for screens in (dashboard, orders_pages, customers_pages, search, phone_orders, stock):
+    for screens in (dashboard, orders_pages, customers_pages, search, phone_orders, stock, admin):
         app.include_router(screens.router)
