@@ -403,3 +403,42 @@ def test_an_admin_subscribes_a_webhook_sees_its_secret_once_and_switches_a_chann
         if c.code == "mail"
     ]
     assert mail[0].active is False
+
+
+def test_a_style_code_opens_a_size_and_colour_picker_that_fills_the_line(
+    page, server: Server, fixture_uow
+) -> None:
+    from decimal import Decimal
+
+    from ordersmith.catalog import styles
+    from ordersmith.kernel.money import Money
+    from ordersmith.pricing import service as pricing
+    from tests.builders import stock
+
+    make_order_shop(fixture_uow)
+    styles.create_style(
+        fixture_uow,
+        code="POLO",
+        name="Polo shirt",
+        axes=[("colour", ["RED", "BLUE"]), ("size", ["S", "M", "L"])],
+        divisions=["web", "catalog", "store"],
+    )
+    pricing.create_price_list(
+        fixture_uow,
+        code="polo",
+        name="Polo",
+        currency="USD",
+        priority=5,
+        prices=[pricing.PriceEntry("POLO-BLUE-M", Money(Decimal("30.00"), "USD"))],
+    )
+    stock(fixture_uow, sku="POLO-BLUE-M", location="EAST", quantity=4)
+    make_user(fixture_uow, role="agent", email="agent@example.com")
+    sign_in(page, "agent@example.com")
+    page.goto("/phone-order")
+    page.fill("input[name=line-0-sku]", "polo")
+    page.keyboard.press("Tab")
+    page.wait_for_selector("fieldset.line[data-index='0'] select.variant-axis[data-axis=colour]")
+    page.select_option("fieldset.line[data-index='0'] select[data-axis=colour]", "BLUE")
+    page.select_option("fieldset.line[data-index='0'] select[data-axis=size]", "M")
+    page.wait_for_selector("fieldset.line[data-index='0'] .line-facts:has-text('4 available')")
+    assert page.input_value("input[name=line-0-sku]") == "POLO-BLUE-M"

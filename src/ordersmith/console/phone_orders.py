@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ordersmith.catalog import personalization
+from ordersmith.catalog import personalization, styles
 from ordersmith.catalog import service as catalog
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
 from ordersmith.inventory import service as inventory
@@ -59,7 +59,13 @@ def item(request: Request, sku: str, division: str = "") -> dict[str, Any]:
     try:
         found = catalog.get_item(uow, sku=sku)
     except NotFound:
-        return {"found": False, "sku": sku}
+        try:  # a style's code: the agent picks the variant (size, colour, …)
+            style = styles.get_style(uow, code=sku)
+        except NotFound:
+            return {"found": False, "sku": sku}
+        return {"found": False, "sku": sku, "style": {
+            "code": style.code, "name": style.name, "axes": [[name, values] for name, values in style.axes],
+            "variants": [{"sku": v.sku, "values": v.values, "status": v.status} for v in style.variants]}}
     fields: list[dict[str, Any]] = []
     if found.personalization_template:
         template = personalization.get_template(uow, code=found.personalization_template)

@@ -73,6 +73,7 @@
       if (!sku.value.trim()) { scheduleQuote(); return; }
       const found = await api("GET", "/phone-order/item?sku=" + encodeURIComponent(sku.value.trim()) +
                               "&division=" + encodeURIComponent(division()));
+      if (found.data && found.data.style) { pickVariant(found.data.style, sku, facts, extras); return; }
       if (!found.data || !found.data.found) { text(facts, "No item " + sku.value); return; }
       const item = found.data;
       sku.value = item.sku;
@@ -98,6 +99,29 @@
       }
       scheduleQuote();
     });
+  }
+
+  // A style's code was typed: one select per axis (size, colour, …); the chosen combination becomes the line's SKU.
+  function pickVariant(style, sku, facts, extras) {
+    text(facts, style.name + ": choose " + style.axes.map(function (a) { return a[0]; }).join(" and "));
+    const chosen = {};
+    for (const [axis, values] of style.axes) {
+      const label = document.createElement("label");
+      label.textContent = axis + " ";
+      const select = document.createElement("select");
+      select.className = "variant-axis";
+      select.dataset.axis = axis;
+      select.append(new Option("", ""), ...values.map(function (v) { return new Option(v, v); }));
+      select.addEventListener("change", function () {
+        chosen[axis] = select.value;
+        const match = style.variants.find(function (v) {
+          return style.axes.every(function (a) { return v.values[a[0]] === chosen[a[0]]; });
+        });
+        if (match) { sku.value = match.sku; sku.dispatchEvent(new Event("change")); }
+      });
+      label.appendChild(select);
+      extras.appendChild(label);
+    }
   }
 
   // --- the live quote ------------------------------------------------------------------------------------------
