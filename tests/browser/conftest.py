@@ -1,4 +1,4 @@
-"""Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite."""
+"""Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -25,9 +25,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser_db_url(tmp_path: Path) -> str:
-    return databases.fresh_sqlite(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def browser_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The console's flows run in the browser against a server on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield databases.fresh_sqlite(tmp_path)
+        return
+    request.getfixturevalue("postgres_ready")
+    url = databases.fresh_postgres()
+    try:
+        yield url
+    finally:
+        databases.drop_postgres(url)
 
 
 @pytest.fixture
