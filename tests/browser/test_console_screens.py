@@ -442,3 +442,33 @@ def test_a_style_code_opens_a_size_and_colour_picker_that_fills_the_line(
     page.select_option("fieldset.line[data-index='0'] select[data-axis=size]", "M")
     page.wait_for_selector("fieldset.line[data-index='0'] .line-facts:has-text('4 available')")
     assert page.input_value("input[name=line-0-sku]") == "POLO-BLUE-M"
+
+
+def test_an_agent_changes_a_pending_order_before_release_at_the_version_read(
+    page, server: Server, fixture_uow
+) -> None:
+    make_order_shop(fixture_uow)
+    pending = orders.place_order(
+        fixture_uow, channel=channel(fixture_uow, "phone"), request=order_request(("TEE", 1), release=False)
+    ).order
+    make_user(fixture_uow, role="agent", email="agent@example.com")
+    sign_in(page, "agent@example.com")
+    page.goto(f"/orders/{pending.number}")
+    page.fill("input[name=qty-1]", "3")
+    page.fill("input[name=new_sku]", "MUG")
+    page.click("#edit-order button")
+    page.wait_for_url(f"{server.url}/orders/{pending.number}")
+    changed = orders.get_order(fixture_uow, ref=pending.number)
+    assert [(line.sku, line.quantity) for line in changed.lines] == [("TEE", 3), ("MUG", 1)]
+    assert changed.total > pending.total and "$" in page.inner_text("#order-total")
+    # a stale form (someone changed it meanwhile) is refused and changes nothing
+    orders.edit_order(
+        fixture_uow,
+        ref=pending.number,
+        expected_version=changed.version,
+        changes=orders.OrderChanges(lines=[orders.LineChange(line_no=2, quantity=2)]),
+    )
+    page.fill("input[name=qty-1]", "1")
+    page.click("#edit-order button")
+    assert "changed" in page.inner_text(".error")
+    assert orders.get_order(fixture_uow, ref=pending.number).lines[0].quantity == 3

@@ -23,9 +23,18 @@ from ordersmith.platform.sales_channels import list_sales_channels
 
 router = APIRouter(include_in_schema=False)
 
-HOLD_REASONS = ["manual", "fraud_country_mismatch", "fraud_velocity", "fraud_first_order", "credit_limit",
-                "undeliverable", "personalization_review", "payment_review", "payment_declined",
-                "check_bounced"]  # fmt: skip
+HOLD_REASONS = [
+    "manual",
+    "fraud_country_mismatch",
+    "fraud_velocity",
+    "fraud_first_order",
+    "credit_limit",
+    "undeliverable",
+    "personalization_review",
+    "payment_review",
+    "payment_declined",
+    "check_bounced",
+]
 
 
 def _day(value: str, end: bool = False) -> datetime | None:
@@ -41,25 +50,56 @@ def _day(value: str, end: bool = False) -> datetime | None:
 
 @router.get("/orders")
 def order_list(
-    request: Request, channel: str = "", status: str = "", placed_from: str = "", placed_to: str = "",
-    hold_reason: str = "", source_code: str = "", customer: str = "", cursor: str = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    channel: str = "",
+    status: str = "",
+    placed_from: str = "",
+    placed_to: str = "",
+    hold_reason: str = "",
+    source_code: str = "",
+    customer: str = "",
+    cursor: str = "",
+) -> Response:
     principal = principal_for(request, "orders:read")
     uow = unit_of_work(request)
-    filters = {"channel": channel, "status": status, "placed_from": placed_from, "placed_to": placed_to,
-               "hold_reason": hold_reason, "source_code": source_code, "customer": customer}  # fmt: skip
+    filters = {
+        "channel": channel,
+        "status": status,
+        "placed_from": placed_from,
+        "placed_to": placed_to,
+        "hold_reason": hold_reason,
+        "source_code": source_code,
+        "customer": customer,
+    }
     error = ""
     page: Any = None
     try:
-        page = orders.list_orders(uow, channel=channel or None, status=status or None, customer=customer or None,
-                                  placed_from=_day(placed_from), placed_to=_day(placed_to, end=True),
-                                  source_code=source_code or None, hold_reason=hold_reason or None,
-                                  cursor=cursor or None, limit=50)  # fmt: skip
+        page = orders.list_orders(
+            uow,
+            channel=channel or None,
+            status=status or None,
+            customer=customer or None,
+            placed_from=_day(placed_from),
+            placed_to=_day(placed_to, end=True),
+            source_code=source_code or None,
+            hold_reason=hold_reason or None,
+            cursor=cursor or None,
+            limit=50,
+        )
     except OrdersmithError as exc:
         error = exc.detail
     channels = list_sales_channels(uow, principal=principal, limit=100).items
-    return render(request, "orders.html", principal, page=page, filters=filters, error=error, channels=channels,
-                  statuses=order_rules.ORDER_STATUSES, reasons=HOLD_REASONS)  # fmt: skip
+    return render(
+        request,
+        "orders.html",
+        principal,
+        page=page,
+        filters=filters,
+        error=error,
+        channels=channels,
+        statuses=order_rules.ORDER_STATUSES,
+        reasons=HOLD_REASONS,
+    )
 
 
 def _detail(
@@ -73,12 +113,21 @@ def _detail(
 ) -> Response:
     uow = unit_of_work(request)
     order = orders.get_order(uow, ref=ref)
-    return render(request, "order.html", principal, status=status, error=error, order=order,
-                  placed=request.query_params.get("placed") == "1", rma=request.query_params.get("rma", ""),
-                  refunded=refunded or request.query_params.get("refunded", ""), credit=credit,
-                  return_reasons=order_rules.RETURN_REASONS,
-                  paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
-                  timeline=orders.order_timeline(uow, ref=str(order.id)))  # fmt: skip
+    return render(
+        request,
+        "order.html",
+        principal,
+        status=status,
+        error=error,
+        order=order,
+        placed=request.query_params.get("placed") == "1",
+        rma=request.query_params.get("rma", ""),
+        refunded=refunded or request.query_params.get("refunded", ""),
+        credit=credit,
+        return_reasons=order_rules.RETURN_REASONS,
+        paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
+        timeline=orders.order_timeline(uow, ref=str(order.id)),
+    )
 
 
 @router.get("/orders/{ref}")
@@ -97,36 +146,71 @@ def _act(request: Request, ref: str, scope: str, csrf_token: str, action: Any, b
 
 
 @router.post("/orders/{ref}/hold")
-def hold(request: Request, ref: str, note: Annotated[str, Form()] = "",
-         csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    return _act(request, ref, "orders:hold", csrf_token,
-                lambda uow, _: orders.hold_order(uow, ref=ref, reason="manual", note=note))  # fmt: skip
+def hold(
+    request: Request, ref: str, note: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    return _act(
+        request,
+        ref,
+        "orders:hold",
+        csrf_token,
+        lambda uow, _: orders.hold_order(uow, ref=ref, reason="manual", note=note),
+    )
 
 
 @router.post("/orders/{ref}/release")
-def release(request: Request, ref: str, note: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
-            csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    return _act(request, ref, "orders:write", csrf_token,
-                lambda uow, who: orders.release_order(uow, ref=ref, note=note,
-                                                      may_release_held=who.can("orders:release")),
-                back="/holds" if back == "holds" else "")  # fmt: skip
+def release(
+    request: Request,
+    ref: str,
+    note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request,
+        ref,
+        "orders:write",
+        csrf_token,
+        lambda uow, who: orders.release_order(
+            uow, ref=ref, note=note, may_release_held=who.can("orders:release")
+        ),
+        back="/holds" if back == "holds" else "",
+    )
 
 
 @router.post("/orders/{ref}/cancel")
-def cancel(request: Request, ref: str, reason: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
-           csrf_token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    return _act(request, ref, "orders:write", csrf_token,
-                lambda uow, who: orders.cancel_order(uow, ref=ref, reason=reason,
-                                                     may_cancel_held=who.can("orders:release")),
-                back="/holds" if back == "holds" else "")  # fmt: skip
+def cancel(
+    request: Request,
+    ref: str,
+    reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request,
+        ref,
+        "orders:write",
+        csrf_token,
+        lambda uow, who: orders.cancel_order(
+            uow, ref=ref, reason=reason, may_cancel_held=who.can("orders:release")
+        ),
+        back="/holds" if back == "holds" else "",
+    )
 
 
 @router.get("/holds")
 def hold_queue(request: Request, reason: str = "") -> Response:
     principal = principal_for(request, "orders:read")
     queue = orders.list_holds(unit_of_work(request), reason=reason or None, limit=200)
-    return render(request, "holds.html", principal, queue=queue, reason=reason, reasons=HOLD_REASONS,
-                  may_release=principal.can("orders:release"))  # fmt: skip
+    return render(
+        request,
+        "holds.html",
+        principal,
+        queue=queue,
+        reason=reason,
+        reasons=HOLD_REASONS,
+        may_release=principal.can("orders:release"),
+    )
 
 
 @router.post("/orders/{ref}/returns")
@@ -139,11 +223,15 @@ async def authorize_return(request: Request, ref: str) -> Response:
     for key, value in form.multi_items():
         if key.startswith("return-") and key.endswith("-quantity") and str(value).strip() not in ("", "0"):
             line_no = int(key.split("-")[1])
-            wanted.append(orders.ReturnLineRequest(line_no, int(str(value)),
-                                                   str(form.get(f"return-{line_no}-reason") or "other")))  # fmt: skip
+            wanted.append(
+                orders.ReturnLineRequest(
+                    line_no, int(str(value)), str(form.get(f"return-{line_no}-reason") or "other")
+                )
+            )
     try:
-        rma = orders.authorize_return(unit_of_work(request), order_ref=ref, lines=wanted,
-                                      note=str(form.get("note", "")))  # fmt: skip
+        rma = orders.authorize_return(
+            unit_of_work(request), order_ref=ref, lines=wanted, note=str(form.get("note", ""))
+        )
     except (OrdersmithError, ValueError) as exc:
         detail = exc.detail if isinstance(exc, OrdersmithError) else "a quantity is not a number"
         return _detail(request, principal, ref, status=getattr(exc, "status", 422), error=detail)
@@ -152,17 +240,26 @@ async def authorize_return(request: Request, ref: str) -> Response:
 
 @router.post("/orders/{ref}/refunds")
 def refund(
-    request: Request, ref: str, amount: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-    to_store_credit: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    ref: str,
+    amount: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    to_store_credit: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     """Give back an amount: to the tenders, the last captured first, or as a new store-credit card."""
     principal = principal_for(request, "payments:refund")
     check_form_csrf(principal, csrf_token)
     uow = unit_of_work(request)
     order = orders.get_order(uow, ref=ref)
     try:
-        done = payments.refund_order(uow, order_id=order.id, amount=Money(Decimal(amount or "0"), order.currency),
-                                     reason=reason, to_store_credit=bool(to_store_credit))  # fmt: skip
+        done = payments.refund_order(
+            uow,
+            order_id=order.id,
+            amount=Money(Decimal(amount or "0"), order.currency),
+            reason=reason,
+            to_store_credit=bool(to_store_credit),
+        )
     except InvalidOperation:
         return _detail(request, principal, ref, status=422, error="amount: not an amount")
     except OrdersmithError as exc:
@@ -172,3 +269,39 @@ def refund(
     ):  # its code is a bearer secret: shown in this answer only, never in a URL
         return _detail(request, principal, ref, refunded=amount, credit=done.store_credit.code)
     return RedirectResponse(f"/orders/{ref}?refunded={amount}", status_code=303)
+
+
+@router.post("/orders/{ref}/edit")
+async def edit(request: Request, ref: str) -> Response:
+    """Change quantities (0 removes a line) and add a line, at the version the agent read; re-priced and
+    re-reserved at once. Only before release (after it, only a manager's address correction through the API)."""
+    principal = principal_for(request, "orders:write")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    try:
+        changes = [
+            orders.LineChange(line_no=int(key.split("-")[1]), quantity=int(str(value)))
+            for key, value in form.multi_items()
+            if key.startswith("qty-") and str(value).strip() != str(form.get(f"was-{key.split('-')[1]}"))
+        ]
+        if str(form.get("new_sku", "")).strip():
+            changes.append(
+                orders.LineChange(
+                    line_no=None,
+                    sku=str(form["new_sku"]).strip(),
+                    quantity=int(str(form.get("new_quantity") or 1)),
+                    ship_to=str(form.get("new_ship_to") or "") or None,
+                )
+            )
+        orders.edit_order(
+            unit_of_work(request),
+            ref=ref,
+            changes=orders.OrderChanges(lines=changes),
+            expected_version=int(str(form.get("version") or 0)),
+            may_correct_released=principal.can("orders:release"),
+        )
+    except ValueError:
+        return _detail(request, principal, ref, status=422, error="quantities are whole numbers")
+    except OrdersmithError as exc:
+        return _detail(request, principal, ref, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/orders/{ref}", status_code=303)

@@ -63,9 +63,16 @@ def item(request: Request, sku: str, division: str = "") -> dict[str, Any]:
             style = styles.get_style(uow, code=sku)
         except NotFound:
             return {"found": False, "sku": sku}
-        return {"found": False, "sku": sku, "style": {
-            "code": style.code, "name": style.name, "axes": [[name, values] for name, values in style.axes],
-            "variants": [{"sku": v.sku, "values": v.values, "status": v.status} for v in style.variants]}}
+        return {
+            "found": False,
+            "sku": sku,
+            "style": {
+                "code": style.code,
+                "name": style.name,
+                "axes": [[name, values] for name, values in style.axes],
+                "variants": [{"sku": v.sku, "values": v.values, "status": v.status} for v in style.variants],
+            },
+        }
     fields: list[dict[str, Any]] = []
     if found.personalization_template:
         template = personalization.get_template(uow, code=found.personalization_template)
