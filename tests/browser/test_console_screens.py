@@ -442,6 +442,11 @@ def test_a_style_code_opens_a_size_and_colour_picker_that_fills_the_line(
     page.select_option("fieldset.line[data-index='0'] select[data-axis=size]", "M")
     page.wait_for_selector("fieldset.line[data-index='0'] .line-facts:has-text('4 available')")
     assert page.input_value("input[name=line-0-sku]") == "POLO-BLUE-M"
+    # the stock screen looks a style up the same way: every variant with what is available
+    page.goto("/stock?sku=POLO&division=catalog")
+    rows = page.locator("#variants tbody tr")
+    assert rows.count() == 6
+    assert "4" in page.locator("#variants tr:has-text('POLO-BLUE-M')").inner_text()
 
 
 def test_an_agent_changes_a_pending_order_before_release_at_the_version_read(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.catalog import service as catalog
+from ordersmith.catalog import styles
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
@@ -25,15 +26,21 @@ def _stock_page(
 ) -> Response:
     principal = principal_for(request, "inventory:read")
     uow = unit_of_work(request)
-    item = availability = None
+    item = availability = style = None
     movements: list[Any] = []
+    variants: list[Any] = []
     if sku:
         try:
             item = catalog.get_item(uow, sku=sku)
             availability = inventory.get_availability(uow, sku=item.sku, division=division or None)
             movements = inventory.recent_movements(uow, item_id=item.id, limit=30)
         except NotFound:
-            error = error or f"no item {sku}"
+            try:  # a style: every variant's availability, to pick from
+                style = styles.get_style(uow, code=sku)
+                variants = [(v, inventory.get_availability(uow, sku=v.sku, division=division or None).available)
+                            for v in style.variants]  # fmt: skip
+            except NotFound:
+                error = error or f"no item or style {sku}"
     locations = inventory.list_locations(uow)
     return render(
         request,
@@ -49,6 +56,8 @@ def _stock_page(
         availability=availability,
         movements=movements,
         locations=locations,
+        style=style,
+        variants=variants,
     )
 
 
