@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import httpx
 import pyotp
+import pytest
 
 from ordersmith.platform import identity
 from tests.builders import DEFAULT_PASSWORD, make_api_key, make_user
+from tests.support import databases
 from tests.support.server import Server
+
+
+@pytest.fixture
+def browser_db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The shell's own pages (login, lockout, TOTP, the feed, API docs) touch no business table: SQLite only.
+    The console's business flows run on both databases (test_console_screens.py)."""
+    return databases.fresh_sqlite(tmp_path)
 
 
 def _sign_in(page, email: str, password: str, code: str = "") -> None:

@@ -141,6 +141,7 @@ def test_an_agent_finds_a_customer_by_a_phone_typed_another_way_and_opens_the_36
     main = page.inner_text("main")
     assert "Ann Buyer" in main and "lifetime value" in main
     assert page.locator("#customer-orders tbody tr").count() == 2
+    assert page.locator("#customer-returns").count() == 0  # no returns yet
     # a note in one step
     page.fill("form[action$='/notes'] input[name=body]", "called about the held order")
     page.click("form[action$='/notes'] button")
@@ -272,10 +273,15 @@ def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
     wired = payments.setup_payments(browser_db, settings)
     make_order_shop(fixture_uow)
     token = wired.vault.tokenize(number="4242424242424242", exp_month=12, exp_year=2031, actor="test").token
+    ann = customers.create_customer(
+        fixture_uow, details=customers.Details(first_name="Ann", last_name="Buyer")
+    )
     order = payments.place_paid_order(
         fixture_uow,
         channel=channel(fixture_uow),
-        request=order_request(("TEE", 2), payments=[orders.PaymentRequest(method="card", token=token)]),
+        request=order_request(
+            ("TEE", 2), customer=ann.number, payments=[orders.PaymentRequest(method="card", token=token)]
+        ),
     ).order
     orders.record_shipment(fixture_uow, ref=order.number, tracking="1Z")
     payments.capture_shipped(fixture_uow, order_id=order.id)
@@ -296,6 +302,8 @@ def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
     assert len(code.replace("-", "")) == 16 and code not in page.url
     assert payments.balance(fixture_uow, code=code, caller="test").balance.amount == 10
     assert "refund" in page.inner_text("#payments")
+    page.goto(f"/customers/{ann.number}")
+    assert "R-" in page.inner_text("#customer-returns")
 
 
 def test_two_agents_edit_one_customer_and_the_second_sees_the_conflict(

@@ -43,6 +43,7 @@ def _customer_page(
         request, "customer.html", principal, status=status, error=error, customer=customer, typed=typed or {},
         totals=orders.customer_totals(uow, customer_id=customer.id, currency=customer.currency) if can_orders else None,
         recent=recent,
+        returns=orders.customer_returns(uow, customer_id=customer.id) if can_orders else [],
         timeline=customers.timeline(uow, ref=str(customer.id), limit=50).items,
         gift_cards=payments.list_gift_cards(uow, customer_id=customer.id, limit=20).items
         if principal.can("payments:read") else [],

@@ -287,3 +287,25 @@ def customer_totals(uow: UnitOfWork, *, customer_id: uuid.UUID, currency: str = 
         .where(OrderRow.customer_id == customer_id, OrderRow.status != "cancelled", OrderRow.currency == currency)
     ).one()  # fmt: skip
     return CustomerTotals(int(count), Money.from_minor(int(total), currency), last)
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    number: str
+    order_number: str
+    status: str
+    refund_due: Money
+    authorized_at: datetime
+
+
+@use_case(readonly=True)
+def customer_returns(uow: UnitOfWork, *, customer_id: uuid.UUID, limit: int = 20) -> list[ReturnSummary]:
+    """A customer's returns, newest first (for the customer's page)."""
+    from ordersmith.orders.tables import ReturnRow
+
+    rows = uow.session.execute(
+        sa.select(ReturnRow, OrderRow.number).join(OrderRow, OrderRow.id == ReturnRow.order_id)
+        .where(OrderRow.customer_id == customer_id).order_by(ReturnRow.authorized_at.desc()).limit(limit)
+    ).all()  # fmt: skip
+    return [ReturnSummary(r.number, number, r.status, Money.from_minor(r.refund_due_minor, r.currency),
+                          r.authorized_at) for r, number in rows]  # fmt: skip
