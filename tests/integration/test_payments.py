@@ -606,3 +606,59 @@ def test_an_expired_gift_card_pays_nothing_and_says_so(shop: UnitOfWork, db: Dat
     assert payments.get_gift_card(shop, card_id=issued.card.id).balance == usd("50.00")
     with pytest.raises(ValidationFailed):  # an expiry in the past cannot be set
         payments.issue(shop, amount=usd("5.00"), expires_on=utcnow().date())
+
+
+def test_an_edit_that_raises_the_total_authorizes_the_difference_on_the_same_card(
+    shop: UnitOfWork, wired: payments.Payments
+) -> None:
+    token = card(wired)
+    order = payments.place_paid_order(
+        shop,
+        channel=channel(shop, "phone"),
+        request=paid_by(orders.PaymentRequest(method="card", token=token), release=False),
+    ).order
+    # when the agent adds a mug before release (+10.00, +1.00 tax)
+    edited = orders.edit_order(
+        shop,
+        ref=order.number,
+        expected_version=order.version,
+        changes=orders.OrderChanges(
+            lines=[orders.LineChange(line_no=None, sku="MUG", quantity=1, ship_to="main")]
+        ),
+    )
+    assert edited.total == usd("71.00")
+    added = payments.cover_total(shop, order_id=order.id)
+    # then the difference is authorized on the same card, as a tender of its own, once
+    assert added is not None and (added.method, added.authorized) == ("card", usd("11.00"))
+    assert payments.cover_total(shop, order_id=order.id) is None
+    assert [p.authorized for p in payments.order_payments(shop, order_id=order.id)] == [
+        usd("60.00"),
+        usd("11.00"),
+    ]
+    assert orders.get_order(shop, ref=order.number).payment_status == "authorized"
+
+
+def test_a_declined_top_up_after_an_edit_holds_the_order_for_payment(
+    shop: UnitOfWork, wired: payments.Payments
+) -> None:
+    order = payments.place_paid_order(
+        shop,
+        channel=channel(shop, "phone"),
+        request=paid_by(orders.PaymentRequest(method="card", token="pm_card_visa"), release=False),
+    ).order
+    # the card (a gateway token here) now declines: the sandbox's declining token stands in for it
+    with shop:
+        from ordersmith.payments.tables import PaymentRow
+
+        shop.session.execute(sa.update(PaymentRow).values(token="pm_card_chargeDeclined"))
+    orders.edit_order(
+        shop,
+        ref=order.number,
+        expected_version=order.version,
+        changes=orders.OrderChanges(
+            lines=[orders.LineChange(line_no=None, sku="MUG", quantity=1, ship_to="main")]
+        ),
+    )
+    assert payments.cover_total(shop, order_id=order.id) is None
+    held = orders.get_order(shop, ref=order.number)
+    assert held.status == "on_hold" and "payment_declined" in [h.reason for h in held.holds]

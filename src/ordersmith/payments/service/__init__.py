@@ -40,6 +40,7 @@ from ordersmith.payments.service.invoices import (
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
+    cover_total,
     move_check,
     receive_notification,
     register,
@@ -77,6 +78,7 @@ __all__ = [
     "balance",
     "capture_payment",
     "capture_shipped",
+    "cover_total",
     "get_gift_card",
     "get_invoice",
     "get_payment",
