@@ -199,6 +199,7 @@ def test_capture_and_refund_refusals_are_problems_and_change_nothing(
     post(client, keys["web"], f"{url}/capture", {}, 403)
     over = post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.01"}, 409)
     assert over["code"] == "capture_exceeds_authorized" and over["capturable"] == "60.00"
+    assert client.get(url, headers=bearer(keys["web"])).json()["captured"]["amount"] == "0.00"  # both refused
     captured = post(
         client,
         keys["capture_only"],
@@ -260,6 +261,8 @@ def test_checks_are_deposited_and_bounced_by_accounts_receivable(client: TestCli
     )
     assert refused.status_code == 403
     client.cookies.clear()
+    unchanged = client.get(f"/api/v1/payments/{check['id']}", headers=bearer(keys["admin"])).json()
+    assert (unchanged["check_status"], unchanged["version"]) == ("received", check["version"])
     post(client, keys["admin"], f"/api/v1/checks/{check['id']}/deposit", {}, 200)
     bounced = post(client, keys["admin"], f"/api/v1/checks/{check['id']}/bounce", {"note": "NSF"}, 200)
     assert (bounced["check_status"], bounced["status"]) == ("bounced", "failed")
@@ -316,6 +319,8 @@ def test_invoices_on_account_are_listed_and_paid(client: TestClient, keys) -> No
         409,
     )
     assert over["balance"] == "60.00"
+    unpaid = client.get(f"/api/v1/invoices/{invoice['number']}", headers=bearer(keys["admin"])).json()
+    assert (unpaid["paid"]["amount"], unpaid["payments"]) == ("0.00", [])  # the refusal applied nothing
     paid = post(
         client,
         keys["admin"],
@@ -360,6 +365,7 @@ def test_a_tender_added_later_pays_what_is_unpaid_and_no_more(client: TestClient
     assert rest["authorized"]["amount"] == "40.00"
     nothing_left = post(client, keys["admin"], url, {"method": "card", "token": token}, 422)
     assert nothing_left["errors"][0]["field"] == "amount"
+    assert len(client.get(url, headers=bearer(keys["admin"])).json()) == 2  # nothing was added
     after = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["admin"])).json()
     assert after["payment_status"] == "authorized"
     declined = tokenize(client, keys["admin"], "4000 0000 0000 0002")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ordersmith.platform.db import Actor, Database
-from tests.support import databases
 from tests.support.server import Server, running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -25,18 +24,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def browser_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The console's flows run in the browser against a server on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield databases.fresh_sqlite(tmp_path)
-        return
-    request.getfixturevalue("postgres_ready")
-    url = databases.fresh_postgres()
-    try:
-        yield url
-    finally:
-        databases.drop_postgres(url)
+@pytest.fixture
+def browser_db_url(db_url: str) -> str:
+    """The console's flows run in the browser against a server on SQLite and on PostgreSQL (the shared `db_url`)."""
+    return db_url
 
 
 @pytest.fixture

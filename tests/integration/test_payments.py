@@ -320,6 +320,7 @@ def test_on_account_reserves_credit_atomically_holds_beyond_the_limit_and_invoic
     )
     with pytest.raises(Conflict):
         payments.apply_invoice_payment(shop, invoice=invoice.number, amount=usd("40.01"), method="check")
+    assert payments.get_invoice(shop, ref=invoice.number).paid == usd("20.00")  # the refusal applied nothing
     paid = payments.apply_invoice_payment(
         shop, invoice=invoice.number, amount=usd("40.00"), method="transfer"
     )
@@ -367,6 +368,12 @@ def test_a_bounced_check_reverses_the_payment_holds_the_order_and_notes_the_cust
     assert any("Check 1042" in (entry.body or "") and "NSF" in (entry.body or "") for entry in notes.items)
     with pytest.raises(Conflict):  # a bounced check cannot be cleared
         payments.move_check(shop, payment_id=check.id, action="clear")
+    unchanged = payments.get_payment(shop, payment_id=check.id)
+    assert (unchanged.check_status, unchanged.captured, unchanged.version) == (
+        "bounced",
+        usd("0.00"),
+        bounced.version,
+    )
 
 
 def test_refunds_never_exceed_what_was_captured_and_go_to_the_last_captured_tender_first(
@@ -452,6 +459,9 @@ def test_capturing_twice_with_one_key_captures_once(shop: UnitOfWork, wired: pay
         payments.capture_payment(shop, payment_id=visa.id, amount=usd("11.00"), key="k1")
     with pytest.raises(payments.CaptureExceedsAuthorized):
         payments.capture_payment(shop, payment_id=visa.id, amount=usd("50.01"), key="k2")
+    # and neither refusal moved anything, here or at the processor
+    assert payments.get_payment(shop, payment_id=visa.id).captured == usd("10.00")
+    assert len(processor(wired).operations(visa.reference, "capture")) == 1
 
 
 def test_a_cancelled_order_voids_its_card_and_reloads_its_gift_card(

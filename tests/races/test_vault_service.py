@@ -4,6 +4,7 @@ database, tokenizes and charges cards through signed requests, and the vault ref
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -47,6 +48,13 @@ def vault_service(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def _reveals(folder: Path) -> int:
+    with sqlite3.connect(folder / "vault-host.db") as conn:
+        return int(
+            conn.execute("SELECT count(*) FROM vault_access_log WHERE action = 'revealed'").fetchone()[0]
+        )
+
+
 def test_the_vault_service_tokenizes_reveals_and_refuses_unsigned_or_forged_requests(
     vault_service: str, tmp_path: Path
 ) -> None:
@@ -60,6 +68,7 @@ def test_the_vault_service_tokenizes_reveals_and_refuses_unsigned_or_forged_requ
         vault.tokenize(number="4242424242424241", exp_month=12, exp_year=2031, actor="test")
     assert refused.value.reason == "number_invalid"
     # unsigned, forged, altered and stale requests change nothing and reveal nothing
+    reveals_before = _reveals(tmp_path)
     body = b'{"token": "%s", "purpose": "steal"}' % card.token.encode()
     assert httpx.post(f"{vault_service}/vault/v1/reveal", content=body).status_code == 401
     forged = signing.sign("not-the-secret", "POST", "/vault/v1/reveal", body, int(time.time()))
@@ -73,6 +82,7 @@ def test_the_vault_service_tokenizes_reveals_and_refuses_unsigned_or_forged_requ
                       headers={signing.HEADER: stale}).status_code == 401  # fmt: skip
     with pytest.raises(VaultUnavailable):
         RemoteVault(vault_service, "wrong-secret").card(card.token)
+    assert _reveals(tmp_path) == reveals_before  # not one reveal was logged, because none happened
     # the card is in the vault host's database only, sealed
     assert b"4242424242424242" not in (tmp_path / "vault-host.db").read_bytes()
     vault.dispose()

@@ -32,12 +32,12 @@ import json
 import secrets
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.money import Money
 from ordersmith.payments import rules
 from ordersmith.payments.gateways.port import (
@@ -87,12 +87,12 @@ class SandboxProcessor:
     """The processor's books and rules. Thread- and process-safe: each call is one `BEGIN IMMEDIATE` transaction
     on the sandbox's own SQLite file."""
 
-    def __init__(self, path: str | Path, *, webhook_secret: str = "", now: Callable[[], float] = time.time):
+    def __init__(self, path: str | Path, *, webhook_secret: str = "", now: Callable[[], float] | None = None):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.webhook_secret = webhook_secret
-        self._now = now
+        self._now = now or (lambda: utcnow().timestamp())
         self.clock_offset_s = 0.0  # tests move the processor's clock to expire authorizations
         self._local = threading.local()
         self._connection().executescript(_SCHEMA)  # its own transaction

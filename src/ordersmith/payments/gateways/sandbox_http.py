@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.money import Money
 from ordersmith.payments.gateways.port import (
     CardSource,
@@ -235,4 +236,4 @@ class HttpSandboxGateway:
         return self._post(f"/v1/charges/{reference}/refunds", {"amount_minor": amount.minor}, idempotency_key)
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        return read_webhook(self.name, self.webhook_secret, headers, body, time.time())
+        return read_webhook(self.name, self.webhook_secret, headers, body, utcnow().timestamp())

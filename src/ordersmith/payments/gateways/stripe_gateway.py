@@ -10,7 +10,6 @@ a web shop's hosted-fields token (`pm_…`) is sent as `payment_method` and the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -230,5 +229,5 @@ class StripeGateway:
             kind=WEBHOOK_KINDS.get(str(event["type"]), "other"),
             reference=reference,
             amount=amount,
-            details={"created": str(event.get("created", int(time.time())))},
+            details={"created": str(event.get("created", ""))},
         )

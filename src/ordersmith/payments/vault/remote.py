@@ -5,11 +5,11 @@ database."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
 
+from ordersmith.kernel.clock import utcnow
 from ordersmith.payments import rules
 from ordersmith.payments.gateways.port import RevealedCard
 from ordersmith.payments.vault import signing
@@ -28,7 +28,7 @@ class RemoteVault:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None, actor: str) -> httpx.Response:
         content = json.dumps(body).encode() if body is not None else b""
-        headers = {signing.HEADER: signing.sign(self._secret, method, path, content, int(time.time())),
+        headers = {signing.HEADER: signing.sign(self._secret, method, path, content, int(utcnow().timestamp())),
                    "X-Vault-Actor": actor, "Content-Type": "application/json"}  # fmt: skip
         try:
             response = self._client.request(method, path, content=content, headers=headers)

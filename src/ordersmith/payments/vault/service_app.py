@@ -11,7 +11,6 @@ database. Ordersmith's API and worker processes reach it over HTTP (TLS in produ
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ordersmith.kernel.clock import utcnow
 from ordersmith.payments import rules
 from ordersmith.payments.vault import signing
 from ordersmith.payments.vault.store import Vault
@@ -55,7 +55,7 @@ def create_vault_app(settings: Settings | None = None, vault: Vault | None = Non
             return await call_next(request)
         body = await request.body()
         header = request.headers.get(signing.HEADER, "")
-        if not signing.verify(secret, header, request.method, request.url.path, body, time.time()):
+        if not signing.verify(secret, header, request.method, request.url.path, body, utcnow().timestamp()):
             return problem(401, "not_authenticated", "unsigned or stale request")
         return await call_next(request)
 
