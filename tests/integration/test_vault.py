@@ -153,3 +153,24 @@ def test_a_cvc_is_held_in_memory_for_the_first_authorization_only_and_never_stor
     assert "4111111111111111" not in repr(first) and "9731" not in repr(first)
     vault.dispose()
     assert b"9731" not in vault_file.read_bytes()  # never written
+
+
+def test_processes_opening_a_new_vault_at_the_same_moment_all_start(vault_url: str) -> None:
+    import threading
+
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def open_vault() -> None:
+        barrier.wait()
+        try:
+            Vault(vault_url, keys(), clock=CLOCK).dispose()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_vault) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

@@ -90,7 +90,7 @@ class Vault:
         if url.startswith("sqlite"):
             # WAL: one fsync per commit (the access log is written on every reveal), readers never blocked.
             sa.event.listen(self.engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
-        VaultBase.metadata.create_all(self.engine)  # the vault's schema is its own and small
+        self._create_tables()
         self.keys = keys
         self.clock = clock or SystemClock()
         self._lock = threading.Lock()
@@ -119,6 +119,18 @@ class Vault:
         """
         number, exp_month, exp_year = self._open(token, actor=actor, purpose=purpose)
         return RevealedCard(number, exp_month, exp_year, self._take_cvc(token))
+
+    def _create_tables(self) -> None:
+        """The vault's own small schema. Processes starting together (two workers) may each find a table missing
+        and one of their CREATEs then fails: what matters is that the tables exist, so check again."""
+        for attempt in range(10):
+            try:
+                VaultBase.metadata.create_all(self.engine)
+                return
+            except sa.exc.DBAPIError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def dispose(self) -> None:
         self.engine.dispose()
