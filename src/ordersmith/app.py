@@ -18,6 +18,8 @@ from fastapi.openapi.utils import get_openapi
 
 from ordersmith import __version__
 from ordersmith.catalog import routes as catalog_routes
+from ordersmith.checkout import routes as checkout_routes
+from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import routes as customer_routes
 from ordersmith.inventory import jobs as inventory_jobs
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     inventory_jobs.register()
     order_jobs.register()
     payments.register()
+    checkout.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -131,8 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
-    # Routes are matched in order, one regular expression at a time: the busiest (order intake, a payments route:
-    # an order is placed with its payment) first.
+    # Routes are matched in order, one regular expression at a time: the busiest (order intake, checkout's) first.
+    api.include_router(checkout_routes.router)
     api.include_router(payment_routes.router)
     api.include_router(order_routes.router)
     api.include_router(platform_routes.router)

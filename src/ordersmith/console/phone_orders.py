@@ -4,7 +4,7 @@ coupons and a source code, and the tenders — a card typed into a form that pos
 card with its balance, a check, on account — then places the order through the same service as every channel.
 
 The page works as one form; its script adds the look-ups, the live quote (`POST /api/v1/orders/quote`) and the
-vault's card form. The handler only turns the form into an order request and calls `payments.place_paid_order`.
+vault's card form. The handler only turns the form into an order request and calls `checkout.place_order`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.catalog import personalization, styles
 from ordersmith.catalog import service as catalog
+from ordersmith.checkout import rules as checkout_rules
+from ordersmith.checkout import service as checkout
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
-from ordersmith.payments import service as payments
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import unit_of_work
@@ -193,8 +195,11 @@ async def place(request: Request) -> Response:
     uow = unit_of_work(request)
     try:
         channel = sales_channels.ordering_channel(uow, principal, str(form.get("channel") or "") or None)
-        placed = payments.place_paid_order(
-            uow, channel=channel, request=order_request(form, channel.currency)
+        caller = checkout_rules.Caller(channel_kind=channel.kind, scopes=principal.scopes,
+                                       bills_later=channel.bills_later)  # fmt: skip
+        wanted = order_request(form, channel.currency)
+        placed = await anyio.to_thread.run_sync(
+            lambda: checkout.place_order(uow, channel=channel, caller=caller, request=wanted)
         )
     except OrdersmithError as exc:
         problems = [f"{e.field}: {e.message}" for e in exc.errors] or [exc.detail]

@@ -1,8 +1,8 @@
-"""Order API: quote for every channel, reading, holds, edits, cancellation, shipments, returns.
+"""Order API: reading, holds, edits, cancellation, shipments, returns.
 
-Order intake (`POST /orders`) is payments' route: an order is placed together with its payment
-(`payments.routes`). A channel-bound key acts for its own channel only: it places that channel's orders and sees
-and changes only them (another channel's order answers 404, and nothing changes).
+Order intake (`POST /orders`), quotes and added tenders are checkout's routes (`checkout.routes`). A
+channel-bound key acts for its own channel only: it places that channel's orders and sees and changes only
+them (another channel's order answers 404, and nothing changes).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ordersmith.orders.schemas import (
     CancelIn,
     HoldIn,
     HoldQueueOut,
-    OrderIn,
     OrderOut,
     OrderPatch,
     OrderSummaryOut,
@@ -28,7 +27,6 @@ from ordersmith.orders.schemas import (
     ReturnOut,
     ShipmentIn,
     TimelineEntryOut,
-    money,
 )
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
@@ -43,49 +41,14 @@ from ordersmith.platform.http import (
     unit_of_work,
 )
 from ordersmith.platform.schemas import PageOut
-from ordersmith.pricing.schemas import QuoteOut
 
 router = APIRouter(tags=["orders"])
 Auth = Annotated[Principal, Depends(authorize)]
 
 
-def order_request(body: OrderIn, currency: str) -> service.OrderRequest:
-    """The service's request from the API body (also used by payments' order intake)."""
-    return service.OrderRequest(
-        lines=[service.LineRequest(sku=line.sku, quantity=line.quantity, ship_to=line.ship_to,
-                                   personalization=dict(line.personalization), gift_message=line.gift_message)
-               for line in body.lines],
-        ship_tos=[service.ShipToRequest(ref=s.ref, name=s.name, line1=s.line1, line2=s.line2, city=s.city,
-                                        region=s.region, postal_code=s.postal_code, country=s.country.upper(),
-                                        phone=s.phone, method=s.method) for s in body.ship_tos],
-        customer=body.customer,
-        new_customer=service.NewCustomer(**body.new_customer.model_dump()) if body.new_customer else None,
-        email=body.email,
-        billing=body.billing.model_dump() if body.billing else None,
-        source_code=body.source_code,
-        coupons=tuple(body.coupons),
-        external_id=body.external_id,
-        placed_at=body.placed_at,
-        payments=[service.PaymentRequest(method=p.method, amount=money(p.amount, currency), token=p.token,
-                                         reference=p.reference, bank=p.bank) for p in body.payments],
-        priority=body.priority,
-        release=body.release,
-    )  # fmt: skip
-
-
 def order_response(order: service.Order, status_code: int) -> Response:
     return Response(encode(OrderOut.model_validate(order)), status_code=status_code, media_type="application/json",
                     headers={"ETag": etag(order.version), "Location": f"/api/v1/orders/{order.id}"})  # fmt: skip
-
-
-@router.post("/orders/quote", response_model=QuoteOut, openapi_extra=requires("orders:write"))
-def quote_order(body: OrderIn, principal: Auth, request: Request) -> QuoteOut:
-    """Price the same request without placing it: nothing is reserved, counted or written."""
-    uow = unit_of_work(request)
-    channel = sales_channels.ordering_channel(uow, principal, body.channel)
-    return QuoteOut.model_validate(
-        service.quote_order(uow, channel=channel, request=order_request(body, channel.currency))
-    )
 
 
 def own_channel(uow: UnitOfWork, principal: Principal) -> str | None:

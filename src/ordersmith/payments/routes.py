@@ -1,10 +1,5 @@
-"""Payment API: order intake with its payment (`POST /orders`), an order's payments and added tenders, capture /
-void / refund, gift cards, checks, invoices on account, and gateway webhooks.
-
-Order intake lives here, not in orders: placing an order takes its payment in the same request (cards authorized
-before the order is written, gift cards redeemed in its transaction), and payments is the context that may use
-orders, not the other way round.
-"""
+"""Payment API: an order's payments, capture / void / refund, gift cards, checks, invoices on account, and gateway
+webhooks. Order intake and added tenders are checkout's (`checkout.routes`)."""
 
 from __future__ import annotations
 
@@ -15,11 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.customers import service as customers
-from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
-from ordersmith.orders.routes import order_request, order_response, visible_order
-from ordersmith.orders.schemas import OrderIn, OrderOut, money
+from ordersmith.orders.routes import visible_order
+from ordersmith.orders.schemas import money
 from ordersmith.payments import service
 from ordersmith.payments.schemas import (
     BalanceOut,
@@ -35,9 +29,7 @@ from ordersmith.payments.schemas import (
     PaymentOut,
     RefundIn,
     ReloadIn,
-    TenderIn,
 )
-from ordersmith.platform import sales_channels
 from ordersmith.platform.access import PUBLIC, Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, requires, unit_of_work
@@ -45,52 +37,6 @@ from ordersmith.platform.schemas import PageOut
 
 router = APIRouter(tags=["payments"])
 Auth = Annotated[Principal, Depends(authorize)]
-
-
-@router.post(
-    "/orders",
-    status_code=201,
-    response_model=OrderOut,
-    tags=["orders"],
-    openapi_extra=requires("orders:write"),
-    responses={
-        200: {"description": "this channel order (external_id) was placed before: the first order"},
-        402: {"description": "a card was declined (`payment_declined`, with the gateway's `reason_code`)"},
-    },
-)
-def place_order(body: OrderIn, principal: Auth, request: Request) -> Response:
-    """Place an order from any channel and take its payment: priced by our pricing, stock reserved for every line
-    (or backordered when the item allows), holds applied; cards (vault or gateway tokens) authorized, gift cards
-    and store credit redeemed, credit on account reserved, checks, cash and marketplace payments recorded. A channel
-    key's orders are its channel's; staff name the channel. A channel order sent again (same `external_id`, or the
-    same `Idempotency-Key`) answers with the first order and charges nothing again."""
-    uow = unit_of_work(request)
-    channel = sales_channels.ordering_channel(uow, principal, body.channel)
-    wanted = order_request(body, channel.currency)
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        placed = service.place_paid_order(uow, channel=channel, request=wanted)
-        return order_response(placed.order, 201 if placed.created else 200)
-
-    def execute(joined: UnitOfWork) -> OrderOut:
-        stem = f"{principal.caller_key}:{key}"
-        return OrderOut.model_validate(
-            service.place_paid_order(joined, channel=channel, request=wanted, key=stem).order
-        )
-
-    try:
-        return created(request, principal, body.model_dump(mode="json"), execute)
-    except (orders.AlreadyPlaced, OrdersmithError):
-        # Inside the key's transaction a duplicate channel order can only be answered once that transaction has
-        # rolled back: now, with the first order.
-        existing = (
-            orders.find_channel_order(uow, channel=channel.code, external_id=body.external_id)
-            if body.external_id
-            else None
-        )
-        if existing is None:
-            raise
-        return order_response(existing, 200)
 
 
 # --- an order's payments ----------------------------------------------------------------------------------------
@@ -108,23 +54,6 @@ def order_payments(ref: str, principal: Auth, request: Request) -> list[PaymentO
     uow = unit_of_work(request)
     order = visible_order(uow, principal, ref)
     return _payments(service.order_payments(uow, order_id=order.id))
-
-
-@router.post(
-    "/orders/{ref}/payments",
-    status_code=201,
-    response_model=PaymentOut,
-    openapi_extra=requires("payments:write"),
-)
-def add_tender(ref: str, body: TenderIn, principal: Auth, request: Request) -> PaymentOut:
-    """Add a tender to a placed order (without an amount: what is still unpaid). A declined card → 402."""
-    uow = unit_of_work(request)
-    order = visible_order(uow, principal, ref)
-    tender = orders.PaymentRequest(method=body.method, amount=money(body.amount, order.currency),
-                                   token=body.token, reference=body.reference, bank=body.bank)  # fmt: skip
-    payment = service.add_tender(uow, order_ref=str(order.id), tender=tender,
-                                 key=request.headers.get("Idempotency-Key"))  # fmt: skip
-    return PaymentOut.model_validate(payment)
 
 
 @router.post(

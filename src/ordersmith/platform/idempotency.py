@@ -133,3 +133,121 @@ def purge_expired(uow: UnitOfWork) -> int:
     """Delete keys past their expiry (a scheduled job)."""
     result = uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.expires_at <= uow.now()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- claimed first, in a transaction of its own (work that calls out) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a key: this request owns it (`row_id`, to key its own calls out by), or an earlier
+    request answered under it already (`replay`), or one is still working on it (`in_progress`)."""
+
+    row_id: Any = None
+    replay: StoredResponse | None = None
+    in_progress: bool = False
+
+
+@use_case
+def claim(
+    uow: UnitOfWork,
+    *,
+    caller: str,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    ttl: timedelta,
+    lease: timedelta,
+) -> Claim:
+    """Claim (caller, key) in a transaction of its own, committed before the work starts — for work that calls out
+    to a processor, which must never happen inside a transaction. The owner later stores its response in the
+    work's own transaction (`complete`), or gives the key up when the work failed (`give_up`).
+
+    A claim whose owner died (no response after `lease`) is taken over with the same row id, so the new owner's
+    calls out carry the same keys and the processor answers what it did the first time.
+
+    Raises:
+        ValidationFailed: a malformed key.
+        IdempotencyKeyReused: the key was used before with a different request.
+    """
+    check_key(key)
+    now = uow.now()
+    row_id = new_id()
+    values = {
+        "id": row_id, "caller": caller, "key": key, "method": method, "path": path, "request_hash": fingerprint,
+        "response_status": 0, "response_body": "", "created_at": now, "expires_at": now + ttl,
+    }  # fmt: skip
+    for _ in range(3):
+        if _claim(uow, values):
+            return Claim(row_id=row_id)
+        existing = uow.session.execute(
+            sa.select(
+                IdempotencyRow.id,
+                IdempotencyRow.request_hash,
+                IdempotencyRow.response_status,
+                IdempotencyRow.response_body,
+                IdempotencyRow.created_at,
+                IdempotencyRow.expires_at,
+            ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
+        ).first()
+        if existing is None:
+            continue
+        if existing.expires_at <= now:
+            uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.id == existing.id))
+            continue
+        if existing.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request; use a new key for a new request"
+            )
+        if existing.response_status:
+            return Claim(
+                replay=StoredResponse(
+                    status=existing.response_status, body=existing.response_body, replayed=True
+                )
+            )
+        if existing.created_at > now - lease:
+            return Claim(in_progress=True)
+        taken = uow.session.execute(
+            sa.update(IdempotencyRow)
+            .where(
+                IdempotencyRow.id == existing.id,
+                IdempotencyRow.response_status == 0,
+                IdempotencyRow.created_at == existing.created_at,
+            )
+            .values(created_at=now)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return Claim(row_id=existing.id)
+        return Claim(in_progress=True)
+    raise IdempotencyInProgress("this Idempotency-Key could not be claimed; retry the request")
+
+
+def complete(uow: UnitOfWork, *, row_id: Any, status: int, body: str) -> None:
+    """Store the owner's response inside the work's own transaction (the key and the work commit together).
+
+    Raises:
+        IdempotencyInProgress: the claim was lost meanwhile (its lease ran out and another request took it over);
+            the caller's transaction rolls back.
+    """
+    stored = uow.session.execute(
+        sa.update(IdempotencyRow)
+        .where(IdempotencyRow.id == row_id, IdempotencyRow.response_status == 0)
+        .values(response_status=status, response_body=body)
+    )
+    if stored.rowcount != 1:  # type: ignore[attr-defined]
+        raise IdempotencyInProgress("another request took this Idempotency-Key over; retry the request")
+
+
+@use_case
+def give_up(uow: UnitOfWork, *, row_id: Any) -> None:
+    """The owner's work failed and stored nothing: free the key so the request may be sent again."""
+    uow.session.execute(
+        sa.delete(IdempotencyRow).where(IdempotencyRow.id == row_id, IdempotencyRow.response_status == 0)
+    )
+
+
+@use_case
+def store(uow: UnitOfWork, *, row_id: Any, status: int, body: str) -> None:
+    """`complete` in a transaction of its own (an answer that wrote nothing else, e.g. a duplicate's)."""
+    complete(uow, row_id=row_id, status=status, body=body)

@@ -275,6 +275,7 @@ def create_channel(body: SalesChannelIn, principal: Auth, request: Request) -> R
                 kind=body.kind,
                 division=body.division,
                 currency=body.currency,
+                bills_later=body.bills_later,
             )
         ),
     )
@@ -311,6 +312,7 @@ def update_channel(
         expected_version=if_match_version(request),
         name=body.name,
         active=body.active,
+        bills_later=body.bills_later,
     )
     response.headers["ETag"] = etag(channel.version)
     return SalesChannelOut.model_validate(channel)

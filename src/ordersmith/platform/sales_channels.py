@@ -38,6 +38,7 @@ class SalesChannel:
     active: bool
     created_at: datetime
     version: int
+    bills_later: bool = False
 
 
 def _channel(row: SalesChannelRow) -> SalesChannel:
@@ -51,6 +52,7 @@ def _channel(row: SalesChannelRow) -> SalesChannel:
         active=row.active,
         created_at=row.created_at,
         version=row.version,
+        bills_later=row.bills_later,
     )
 
 
@@ -62,12 +64,20 @@ def _snapshot(row: SalesChannelRow) -> dict[str, Any]:
         "division": row.division,
         "currency": row.currency,
         "active": row.active,
+        "bills_later": row.bills_later,
     }
 
 
 @use_case
 def create_sales_channel(
-    uow: UnitOfWork, *, code: str, name: str, kind: str, division: str, currency: str
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    division: str,
+    currency: str,
+    bills_later: bool = False,
 ) -> SalesChannel:
     """Create a sales channel, audited, with a `sales_channel.created` event.
 
@@ -87,6 +97,7 @@ def create_sales_channel(
         division=division,
         currency=currency,
         active=True,
+        bills_later=bills_later,
         created_at=uow.now(),
         version=1,
     )
@@ -130,8 +141,10 @@ def update_sales_channel(
     expected_version: int | None,
     name: str | None = None,
     active: bool | None = None,
+    bills_later: bool | None = None,
 ) -> SalesChannel:
-    """Rename or (de)activate a channel; `expected_version` (from If-Match) guards against lost updates."""
+    """Rename or (de)activate a channel, or say whether it bills later; `expected_version` (from If-Match) guards
+    against lost updates."""
     row = _visible(principal, uow.session.get(SalesChannelRow, channel_id, with_for_update=True))
     if expected_version is not None and expected_version != row.version:
         raise PreconditionFailed(
@@ -142,6 +155,8 @@ def update_sales_channel(
         row.name = name.strip()
     if active is not None:
         row.active = active
+    if bills_later is not None:
+        row.bills_later = bills_later
     row.version += 1
     uow.audit(
         "sales_channel.updated",

@@ -154,11 +154,15 @@ class SalesChannelIn(Input):
     kind: ChannelKind
     division: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")]
     currency: CurrencyCode = "USD"
+    bills_later: bool = Field(
+        default=False, description="orders without a tender are released (the channel bills later)"
+    )
 
 
 class SalesChannelPatch(Input):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     active: bool | None = None
+    bills_later: bool | None = None
 
 
 class SalesChannelOut(Output):
@@ -169,6 +173,7 @@ class SalesChannelOut(Output):
     division: str
     currency: str
     active: bool
+    bills_later: bool
     created_at: datetime
     version: int
 

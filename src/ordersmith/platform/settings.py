@@ -5,6 +5,7 @@ Invariant: with `ORDERSMITH_ENV=production`, start-up refuses any development de
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     authorizenet_signature_key: SecretStr = SecretStr("")
     authorizenet_url: str = "https://apitest.authorize.net/xml/v1/request.api"
     gift_card_balance_checks_per_minute: int = Field(default=10, ge=1)
+    # A check received above this amount (in the order's currency) holds the order until the check clears;
+    # below it, the order is released on receipt. Unset: never held for a check.
+    check_hold_above: Decimal | None = Field(default=Decimal("1000.00"), ge=0)
     nats_url: str | None = None
     nats_stream: str = "ORDERSMITH"
     bind_host: str = "127.0.0.1"

@@ -53,6 +53,9 @@ class SalesChannelRow(Base):
     division: Mapped[str] = mapped_column(sa.String(40))
     currency: Mapped[str] = mapped_column(sa.String(3))
     active: Mapped[bool] = mapped_column(default=True)
+    # The channel collects payment itself and bills later (a wholesale or B2B channel): its orders are released
+    # without a tender instead of waiting for one.
+    bills_later: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 

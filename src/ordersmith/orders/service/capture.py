@@ -47,6 +47,7 @@ from ordersmith.orders.service.holding import (
 )
 from ordersmith.orders.service.requests import (
     OrderRequest,
+    PaymentFact,
     check_shape,
     payment_dict,
     ship_to_dict,
@@ -62,6 +63,16 @@ from ordersmith.pricing import service as pricing
 class Placed:
     order: Order
     created: bool  # False: this channel order existed already and is answered as it is
+
+
+@dataclass(frozen=True)
+class Priced:
+    """An order request priced once: the quote, the items it read and the buyer it priced for. Checkout prices
+    before it authorizes a card and hands this to `place_order`, so the order is never priced twice."""
+
+    quote: pricing_rules.Quote
+    items: dict[str, catalog.SellingFacts]
+    buyer: customers.BuyerFacts | None
 
 
 def _items(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
@@ -206,9 +217,18 @@ _INSERT_HOLDS = sa.insert(OrderHoldRow.__table__)  # type: ignore[arg-type]
 _INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
 
 
-def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Placed:
-    """Place an order from `channel`: priced by our pricing, stock held for every line (kits through their
-    components) or backordered where the item allows, hold rules applied — one transaction.
+def place_order(
+    uow: UnitOfWork,
+    *,
+    channel: SalesChannel,
+    request: OrderRequest,
+    priced: Priced | None = None,
+    payment: PaymentFact | None = None,
+) -> Placed:
+    """Place an order from `channel`: priced by our pricing (or `priced` by `price_order` before), stock held for
+    every line (kits through their components) or backordered where the item allows, hold rules applied — one
+    transaction. `payment` is checkout's decision about the payment (status, account, holds): the order is written
+    once with it. Without it the order is written as billed later (status `pending`, no payment holds).
 
     A channel order (with `external_id`) sent again — even concurrently — answers with the first order
     (`created=False`) and changes nothing. Called inside an outer transaction (an Idempotency-Key's), a duplicate
@@ -221,10 +241,12 @@ def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
         InsufficientStock: a line without stock whose item cannot be backordered (409, naming the lines).
         Conflict: `coupon_exhausted` — a coupon's limit was reached meanwhile.
     """
-    check_shape(request)
+    if priced is None:
+        check_shape(request)
     nested = uow.active
     try:
-        return Placed(order=_placed(uow, channel=channel, request=request, nested=nested), created=True)
+        placing = _Placing(channel=channel, request=request, priced=priced, payment=payment)
+        return Placed(order=_placed(uow, placing, nested=nested), created=True)
     except AlreadyPlaced:
         if nested:
             raise
@@ -245,20 +267,28 @@ def place_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
 _ATTEMPTS = 4
 
 
-def _placed(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, nested: bool) -> Order:
+@dataclass(frozen=True)
+class _Placing:
+    channel: SalesChannel
+    request: OrderRequest
+    priced: Priced | None
+    payment: PaymentFact | None  # None: billed later, no payment decided by checkout
+
+
+def _placed(uow: UnitOfWork, placing: _Placing, *, nested: bool) -> Order:
     """Place the order; when stock moved between the plan and the holds (rare: another order took the units
     meanwhile), roll back and place it again from a fresh picture — a whole transaction each time, or a savepoint
     inside a caller's transaction."""
     for _ in range(_ATTEMPTS):
         if not nested:
             try:
-                return _place(uow, channel=channel, request=request)
+                return _place(uow, placing)
             except inventory.StalePlan:
                 continue
         mark = uow.checkpoint()
         try:
             with uow.session.begin_nested():
-                return _place(uow, channel=channel, request=request)
+                return _place(uow, placing)
         except inventory.StalePlan:
             uow.rewind(mark)
     raise InsufficientStock(
@@ -284,11 +314,17 @@ def find_channel_order(uow: UnitOfWork, *, channel: str, external_id: str) -> Or
 
 
 @use_case
-def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Order:
+def _place(uow: UnitOfWork, placing: _Placing) -> Order:
+    channel, request, priced = placing.channel, placing.request, placing.priced
+    payment = placing.payment or PaymentFact()
     now = uow.now()
-    facts = _items(uow, request)
-    buyer = _buyer(uow, request, channel)
-    quote = _quote(uow, request, channel, buyer, facts)
+    if priced is None:
+        facts = _items(uow, request)
+        buyer = _buyer(uow, request, channel)
+        quote = _quote(uow, request, channel, buyer, facts)
+    else:
+        facts, quote = priced.items, priced.quote
+        buyer = priced.buyer if request.new_customer is None else _buyer(uow, request, channel)
     currency = channel.currency
     order_id = new_id()
     line_items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
@@ -308,7 +344,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
                 for f in template.fields
             )
     lines: list[OrderLineRow] = []
-    for n, (wanted, item, priced) in enumerate(zip(request.lines, line_items, quote.lines, strict=True)):
+    for n, (wanted, item, line_price) in enumerate(zip(request.lines, line_items, quote.lines, strict=True)):
         lines.append(
             OrderLineRow(
                 order_id=order_id,
@@ -320,12 +356,12 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
                 ship_to=wanted.ship_to,
                 personalization=dict(wanted.personalization),
                 gift_message=wanted.gift_message,
-                unit_price_minor=priced.unit_price.minor,
-                price_list=priced.price_list,
-                merchandise_minor=priced.merchandise.minor,
-                surcharge_minor=priced.surcharge.minor,
-                discount_minor=priced.discount.minor,
-                tax_minor=priced.tax.minor,
+                unit_price_minor=line_price.unit_price.minor,
+                price_list=line_price.price_list,
+                merchandise_minor=line_price.merchandise.minor,
+                surcharge_minor=line_price.surcharge.minor,
+                discount_minor=line_price.discount.minor,
+                tax_minor=line_price.tax.minor,
                 reserved=0,
                 backordered=0,
                 cancelled=0,
@@ -336,10 +372,10 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
             )
         )
     first = request.ship_tos[0]
-    card = next(
-        (p for p in request.payments if p.method in ("card", "gift_card", "paypal") and p.token), None
+    card = payment.card_token or next(
+        (p.token for p in request.payments if p.method in ("card", "gift_card", "paypal") and p.token), ""
     )
-    on_account = any(p.method == "on_account" for p in request.payments)
+    on_account = payment.on_account or any(p.method == "on_account" for p in request.payments)
     order = OrderRow(
         id=order_id,
         number="",
@@ -350,7 +386,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         customer_number=buyer.number if buyer else None,
         email=(request.email or (buyer.email if buyer else "")).strip().lower(),
         status="pending",
-        payment_status="pending",
+        payment_status=payment.status,
         fulfillment_status="unallocated",
         currency=currency,
         merchandise_minor=quote.merchandise.minor,
@@ -378,7 +414,7 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
         ),
         card_key=ON_ACCOUNT
         if on_account
-        else (hashlib.sha256(card.token.encode()).hexdigest()[:32] if card else ""),
+        else (hashlib.sha256(card.encode()).hexdigest()[:32] if card else ""),
         priority=request.priority,
         exchange_for=None,
         placed_at=request.placed_at or now,
@@ -403,7 +439,11 @@ def _place(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> 
     order.fulfillment_status = fulfillment_status(lines)
     # Holds.
     found = evaluate_holds(uow, order, buyer=buyer, screen_fraud=channel.kind not in UNSCREENED_CHANNEL_KINDS,
-                           first_order=buyer is None or buyer.status == "prospect", review=review)  # fmt: skip
+                           first_order=buyer is None or buyer.status == "prospect", review=review,
+                           credit_decided=placing.payment is not None and payment.on_account)  # fmt: skip
+    found += [
+        rules.Hold(reason, note) for reason, note in payment.holds if reason not in {h.reason for h in found}
+    ]
     order.status = "on_hold" if found else ("released" if request.release else "pending")
     # Write: the order (claiming (channel, external_id) and its number), its lines, holds and events.
     values = {c.name: getattr(order, c.key) for c in OrderRow.__table__.columns}
@@ -533,8 +573,12 @@ def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
 
 
 @use_case(readonly=True)
-def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> pricing_rules.Quote:
-    """Price the same request without placing it: nothing is held, counted or written."""
+def price_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Priced:
+    """Price the request once (nothing held, counted or written), for `place_order(priced=…)` and quotes.
+
+    Raises:
+        ValidationFailed: as `place_order` does for the request's shape, items, customer and coupons.
+    """
     check_shape(request)
     facts = _items(uow, request)
     buyer = None
@@ -543,4 +587,11 @@ def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
             buyer = customers.buyer_facts(uow, ref=request.customer)
         except NotFound:
             raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
-    return _quote(uow, request, channel, buyer, facts)
+        if buyer.anonymized:
+            raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
+    return Priced(quote=_quote(uow, request, channel, buyer, facts), items=facts, buyer=buyer)
+
+
+def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> pricing_rules.Quote:
+    """Price the same request without placing it: nothing is held, counted or written."""
+    return price_order(uow, channel=channel, request=request).quote

@@ -51,6 +51,46 @@ def locked(uow: UnitOfWork, ref: str, expected_version: int | None = None) -> Or
 
 
 @use_case
+def lock_for_payment(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Order:
+    """The order under its row lock, held to the end of the caller's transaction, so tenders added to it at the
+    same moment are decided one after another (PostgreSQL `FOR UPDATE`; SQLite's writer lock).
+
+    Raises:
+        NotFound: no such order (or another channel's, for a channel-bound caller).
+    """
+    row = locked(uow, ref)
+    if channel is not None and row.channel != channel:
+        raise NotFound(f"no order {ref!r}")
+    return load(uow, row)
+
+
+@use_case
+def resolve_hold(uow: UnitOfWork, *, ref: str, reason: str, note: str) -> Order:
+    """The cause of a hold went away (the payment an order waited for arrived): its active holds of `reason` are
+    resolved, and the order is released when nothing else holds it."""
+    row = locked(uow, ref)
+    active = [h for h in holds_of(uow, row.id) if h.status == "active"]
+    resolved = [h for h in active if h.reason == reason]
+    for hold in resolved:
+        hold.status, hold.resolved_at, hold.resolved_by, hold.note = (
+            "released",
+            uow.now(),
+            uow.actor.label,
+            note,
+        )
+    if resolved and len(resolved) == len(active) and row.status == "on_hold":
+        move(uow, row, "release", {"note": note, "holds": [reason]})
+        uow.audit(
+            "order.released",
+            object_type="order",
+            object_id=str(row.id),
+            after={"holds": [reason], "note": note},
+        )
+    uow.session.flush()
+    return load(uow, row)
+
+
+@use_case
 def hold_order(
     uow: UnitOfWork, *, ref: str, reason: str = "manual", note: str = "", expected_version: int | None = None
 ) -> Order:

@@ -42,17 +42,18 @@ _OPEN_ON_ACCOUNT = sa.select(sa.func.coalesce(sa.func.sum(OrderRow.total_minor),
 
 def evaluate_holds(
     uow: UnitOfWork, order: OrderRow, *, buyer: customers.BuyerFacts | None, screen_fraud: bool, first_order: bool,
-    review: bool,
+    review: bool, credit_decided: bool = False,
 ) -> list[rules.Hold]:  # fmt: skip
     """Every reason to hold `order` as it stands (its row, not yet necessarily written). The fraud rules run only
-    when `screen_fraud` and a policy exists for the order's currency."""
+    when `screen_fraud` and a policy exists for the order's currency. `credit_decided`: checkout decided the
+    credit on account already (one conditional UPDATE against the limit), so the estimate here is skipped."""
     policy = HOLD_POLICIES.get(order.currency) if screen_fraud else None
     same_card = same_address = 0
     if policy is not None:
         counts = uow.execute_core(_VELOCITY, {"card": order.card_key or "-", "address": order.address_key,
                                               "since": uow.now() - policy.velocity_window}).first()  # fmt: skip
         same_card, same_address = (int(counts[0]), int(counts[1])) if counts else (0, 0)
-    on_account = order.card_key == ON_ACCOUNT
+    on_account = order.card_key == ON_ACCOUNT and not credit_decided
     open_balance = Money.zero(order.currency)
     if on_account and buyer is not None:
         owed = uow.execute_core(_OPEN_ON_ACCOUNT, {"customer": buyer.id, "order": order.id}).scalar() or 0
@@ -67,7 +68,7 @@ def evaluate_holds(
         on_account=on_account,
         credit_limit=limit,
         open_balance=open_balance,
-        recent_orders_same_card=same_card if order.card_key and not on_account else 0,
+        recent_orders_same_card=same_card if order.card_key and order.card_key != ON_ACCOUNT else 0,
         recent_orders_same_address=same_address,
         undeliverable=tuple(
             s["ref"] for s in order.ship_tos

@@ -81,6 +81,19 @@ class OrderRequest:
     release: bool = True  # False: keep it pending (editable) until someone releases it
 
 
+@dataclass(frozen=True)
+class PaymentFact:
+    """What checkout decided about the order's payment, handed to orders so the order is written once with it:
+    its payment status, whether it is paid on account (credit already decided by checkout: orders does not
+    estimate it again), the card (token) for the velocity rule, and holds the payment calls for (a lost
+    authorization answer, a declined card under the hold policy, credit beyond the limit, nothing collected)."""
+
+    status: str = "pending"
+    on_account: bool = False
+    card_token: str = ""
+    holds: tuple[tuple[str, str], ...] = ()
+
+
 # --- checking the request ---------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
-"""Payment use cases: placing an order with its payment, captures, voids and refunds, gift cards and store credit,
-checks, invoices on account, and gateway notifications.
+"""Payment use cases: recording an order's tenders (for checkout), captures, voids and refunds, gift cards and store
+credit, checks, invoices on account, and gateway notifications.
 
 Invariants: no card number outside the vault (payments hold vault or gateway tokens, brand and last four); for
 every payment captured ≤ authorized and refunded ≤ captured under any concurrency; a gift card's balance never
@@ -19,7 +19,6 @@ from ordersmith.payments.service._common import (
     setup_payments,
     wiring,
 )
-from ordersmith.payments.service.checkout import add_tender, place_paid_order
 from ordersmith.payments.service.gift_cards import (
     GiftCard,
     IssuedCard,
@@ -40,7 +39,6 @@ from ordersmith.payments.service.invoices import (
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
-    cover_total,
     move_check,
     receive_notification,
     register,
@@ -56,9 +54,32 @@ from ordersmith.payments.service.operations import (
     refund_payment,
     void_payment,
 )
+from ordersmith.payments.service.tenders import (
+    CALLED_OUT,
+    CheckoutPolicy,
+    Tender,
+    abandon_claim,
+    authorize_cards,
+    check_tenders,
+    checkout_policy,
+    claim_tender,
+    decide_credit,
+    find_gift_cards,
+    gift_cards_first,
+    kept_references,
+    masked,
+    planned_status,
+    record_claimed,
+    record_tenders,
+    shortfall,
+    split,
+    void_unused,
+)
 
 __all__ = [
+    "CALLED_OUT",
     "CaptureExceedsAuthorized",
+    "CheckoutPolicy",
     "GatewayTimedOut",
     "GiftCard",
     "GiftCardBalanceInsufficient",
@@ -71,25 +92,36 @@ __all__ = [
     "Payments",
     "RefundExceedsRefundable",
     "Refunded",
+    "Tender",
     "TooManyRequests",
     "Transaction",
-    "add_tender",
+    "abandon_claim",
     "apply_invoice_payment",
+    "authorize_cards",
     "balance",
     "capture_payment",
     "capture_shipped",
-    "cover_total",
+    "check_tenders",
+    "checkout_policy",
+    "claim_tender",
+    "decide_credit",
+    "find_gift_cards",
     "get_gift_card",
     "get_invoice",
     "get_payment",
+    "gift_cards_first",
     "issue",
+    "kept_references",
     "list_gift_cards",
     "list_invoices",
+    "masked",
     "move_check",
     "open_balance",
     "order_payments",
-    "place_paid_order",
+    "planned_status",
     "receive_notification",
+    "record_claimed",
+    "record_tenders",
     "refund_order",
     "refund_payment",
     "register",
@@ -97,6 +129,9 @@ __all__ = [
     "resolve_pending_authorizations",
     "settle_cancelled",
     "setup_payments",
+    "shortfall",
+    "split",
     "void_payment",
+    "void_unused",
     "wiring",
 ]

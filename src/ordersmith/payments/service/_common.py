@@ -11,6 +11,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,6 +95,7 @@ class Payments:
     decline: str  # refuse | hold
     code_secret: bytes  # keys the gift-card code digest
     balance_checks: RateLimit
+    check_hold_above: Decimal | None = None  # a check above this holds its order until it clears
 
     def digest(self, code: str) -> str:
         return hmac.new(self.code_secret, code.encode(), hashlib.sha256).hexdigest()
@@ -120,6 +122,7 @@ def setup_payments(
             b"gift-card-codes|" + settings.secret_key.get_secret_value().encode()
         ).digest(),
         balance_checks=RateLimit(settings.gift_card_balance_checks_per_minute),
+        check_hold_above=settings.check_hold_above,
     )
     db.caches[_KEY] = wired
     return wired

@@ -27,7 +27,6 @@ from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayUna
 from ordersmith.payments.service import gift_cards, invoices
 from ordersmith.payments.service._common import (
     Payment,
-    PaymentDeclined,
     emit,
     log,
     payment_row,
@@ -56,45 +55,6 @@ def on_order_shipped(uow: UnitOfWork, event: Event) -> None:
 
 def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
     jobs.enqueue(uow, "payments.settle_cancelled", {"order_id": event.payload["order_id"]})
-
-
-def on_order_changed(uow: UnitOfWork, event: Event) -> None:
-    """An edited order may now cost more than its tenders cover: queue the top-up."""
-    if event.payload.get("change") == "edited":
-        jobs.enqueue(uow, "payments.cover_total", {"order_id": event.payload["order_id"]})
-
-
-def cover_total(uow: UnitOfWork, *, order_id: uuid.UUID) -> Payment | None:
-    """After an edit raised the total: authorize the difference on the card the order was paid with (the same
-    token, an authorization of its own), so nothing ships unpaid. Declined → the order is held for payment. An
-    order paid otherwise (gift card, check, account) is left for a person to add a tender (its page shows what is
-    covered). Safe to run twice: what the tenders cover is read again each time, and the authorization's key is
-    derived from the new total."""
-    from ordersmith.payments.service.checkout import add_tender
-
-    order = orders.get_order(uow, ref=str(order_id))
-    if order.status == "cancelled":
-        return None
-    live = [r for r in _payments(uow, order_id=order.id) if r.status not in ("failed", "voided")]
-    short = order.total.minor - sum(r.amount_minor for r in live)
-    card = next((r for r in reversed(live) if r.method == "card" and r.token), None)
-    if short <= 0 or card is None:
-        return None
-    tender = orders.PaymentRequest(
-        method="card", token=card.token, amount=Money.from_minor(short, order.currency)
-    )
-    try:
-        return add_tender(
-            uow, order_ref=str(order.id), tender=tender, key=f"cover:{order.id}:{order.total.minor}"
-        )
-    except PaymentDeclined as declined:
-        hold_for_payment(
-            uow,
-            order_ref=str(order.id),
-            note=f"the card was declined for the {Money.from_minor(short, order.currency)} the edit "
-            f"added ({declined.extra.get('reason_code', '')})",
-        )
-        return None
 
 
 @use_case
@@ -393,10 +353,6 @@ def _capture_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     capture_shipped(uow, order_id=uuid.UUID(payload["order_id"]), shipped=payload.get("lines") or {})
 
 
-def _cover_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    cover_total(uow, order_id=uuid.UUID(payload["order_id"]))
-
-
 def _cancel_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     settle_cancelled(uow, order_id=uuid.UUID(payload["order_id"]))
 
@@ -458,15 +414,13 @@ def register() -> None:
     """Subscribers and jobs (idempotent: safe to call at every start)."""
     from ordersmith.platform import outbox
 
-    for handler in (on_order_shipped, on_order_cancelled, on_order_changed, on_payment_captured):
+    for handler in (on_order_shipped, on_order_cancelled, on_payment_captured):
         outbox.unsubscribe(handler)
     outbox.subscribe("order.shipped", on_order_shipped)
     outbox.subscribe("order.shipped_in_part", on_order_shipped)
     outbox.subscribe("order.cancelled", on_order_cancelled)
-    outbox.subscribe("order.changed", on_order_changed)
     outbox.subscribe("payment.captured", on_payment_captured)
     jobs.register("payments.capture_shipped", _capture_job)
     jobs.register("payments.settle_cancelled", _cancel_job)
-    jobs.register("payments.cover_total", _cover_job)
     jobs.register("payments.resolve_pending", _resolve_pending_job)
     jobs.schedule("resolve-pending-authorizations", kind="payments.resolve_pending", every_s=60)

@@ -1,0 +1,25 @@
+"""Checkout: a sales channel may bill later (its orders are released without a tender)
+
+Revision ID: 0014
+Revises: 0013
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sales_channels", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("bills_later", sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sales_channels", schema=None) as batch_op:
+        batch_op.drop_column("bills_later")

@@ -1,0 +1,546 @@
+"""Tenders: checking what a tender needs, the card authorizations (network calls, never inside a transaction),
+recording a new order's tenders inside checkout's transaction, and the claim, authorize and settle of a tender
+added to a placed order.
+
+Checkout (the context above) composes these; payments never decides whether or when an order is placed. Invariant:
+a tender's row is written in the same transaction as what it moves (a gift card's balance, credit on account); a
+card's authorization happens with no transaction open, under a key derived from a row already committed (an added
+tender) or from the caller's claimed idempotency key (a new order), so asking again never charges twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import cast
+
+import sqlalchemy as sa
+
+from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.payments import rules
+from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayResult, GatewayUnavailable
+from ordersmith.payments.service import gift_cards, invoices
+from ordersmith.payments.service._common import (
+    Payment,
+    emit,
+    log,
+    payments_of,
+    refresh_order_status,
+    to_payment,
+    touch,
+    wiring,
+)
+from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
+from ordersmith.platform.db import UnitOfWork, use_case
+
+AUTHORIZATION_LIFETIME = timedelta(days=7)
+CARD_METHODS = ("card",)
+GIFT_METHODS = ("gift_card", "store_credit")
+SETTLED_AT_ONCE = ("cash", "marketplace", "paypal")  # collected by the till, the marketplace or the wallet
+CALLED_OUT = (*CARD_METHODS, "paypal")  # asked of a processor or a wallet before anything is written
+
+
+@dataclass
+class Tender:
+    """One tender of a checkout: what was asked, its part of the total, and what the processor answered."""
+
+    n: int
+    request: orders.PaymentRequest
+    amount: Money | None = None  # None until the total is known and split
+    key: str = ""  # the authorization's idempotency key at the processor
+    result: GatewayResult | None = None
+    unknown: bool = False  # the processor's answer was lost (asked twice)
+    refused: str = ""  # the processor refused the request itself
+    gift_card_id: uuid.UUID | None = None  # a gift card's or store credit's card, found by its code
+    gift_last_four: str = ""
+
+    @property
+    def part(self) -> Money:
+        assert self.amount is not None, "split before it is used"
+        return self.amount
+
+    @property
+    def declined(self) -> bool:
+        return bool(self.refused) or (self.result is not None and not self.result.approved)
+
+    @property
+    def reason_code(self) -> str:
+        return self.refused or (self.result.reason_code if self.result else "") or "declined"
+
+
+# --- checks before anything happens ---------------------------------------------------------------------------------
+
+
+def check_tenders(uow: UnitOfWork, *, customer: str | None, tenders: Sequence[orders.PaymentRequest]) -> None:
+    """What each tender needs before anything is authorized or written (a token, a well-formed gift-card code, a
+    check number, payment terms for on account).
+
+    Raises:
+        ValidationFailed: naming the tender's field.
+    """
+    vault = wiring(uow).vault
+    for n, tender in enumerate(tenders):
+        field = f"payments.{n}"
+        if tender.method in CARD_METHODS:
+            if not tender.token:
+                raise ValidationFailed.on(f"{field}.token", "a card is paid with a vault or gateway token")
+            if tender.token.startswith("vtok_") and vault.card(tender.token) is None:
+                raise ValidationFailed.on(f"{field}.token", "no such card in the vault")
+        elif tender.method in GIFT_METHODS:
+            if rules.normalize_gift_code(tender.token) is None:
+                raise ValidationFailed.on(f"{field}.token", "not a gift card code (check the symbols)")
+        elif tender.method == "check" and not tender.reference.strip():
+            raise ValidationFailed.on(f"{field}.reference", "the check's number")
+        elif tender.method == "on_account":
+            if not customer:
+                raise ValidationFailed.on(f"{field}.method", "on account needs a customer with payment terms")
+            try:
+                buyer = customers.buyer_facts(uow, ref=customer)
+            except NotFound:
+                raise ValidationFailed.on("customer", f"no customer {customer!r}") from None
+            if not buyer.payment_terms:
+                raise ValidationFailed.on(f"{field}.method", f"customer {buyer.number} has no payment terms")
+
+
+def split(total: Money, tenders: Sequence[Tender]) -> None:
+    """Give each tender its part of `total` (those with an amount pay it, the one without pays the rest).
+
+    Raises:
+        ValidationFailed: amounts that do not add up, or a tender in another currency.
+    """
+    try:
+        parts = rules.split_tender(
+            total, [rules.TenderRequest(t.request.method, t.request.amount) for t in tenders]
+        )
+    except ValueError as wrong:
+        raise ValidationFailed.on("payments", str(wrong)) from None
+    for tender, part in zip(tenders, parts, strict=True):
+        tender.amount = part
+
+
+def find_gift_cards(uow: UnitOfWork, tenders: Sequence[Tender], *, currency: str) -> None:
+    """Find each gift card / store credit by its code (kept on the tender as the card's id: the code itself is a
+    bearer secret and goes no further), refusing a card in another currency than the order's.
+
+    Raises:
+        ValidationFailed: a malformed code, or a card in another currency.
+        NotFound: no card with this code (answered as a 422 naming the field).
+    """
+    for tender in tenders:
+        if tender.request.method not in GIFT_METHODS:
+            continue
+        field = f"payments.{tender.n}.token"
+        try:
+            card = gift_cards.find_by_code(uow, tender.request.token, field=field)
+        except NotFound:
+            raise ValidationFailed.on(field, "no gift card with this code") from None
+        if card.currency != currency:
+            raise ValidationFailed.on(
+                field, f"this card holds {card.currency}; it pays {card.currency} orders only"
+            )
+        tender.gift_card_id, tender.gift_last_four = card.id, card.last_four
+
+
+def gift_cards_first(uow: UnitOfWork, total: Money, tenders: Sequence[Tender]) -> None:
+    """Gift cards and store credit given without an amount, beside another tender without one, pay what they hold
+    (up to what is left) and the other tender pays the rest — as a till does."""
+    open_ended = [t for t in tenders if t.request.amount is None]
+    if len(open_ended) < 2:
+        return
+    left = total - sum(
+        (t.request.amount for t in tenders if t.request.amount is not None), Money.zero(total.currency)
+    )
+    for tender in tenders:
+        if tender.request.amount is None and tender.gift_card_id is not None and len(open_ended) > 1:
+            card = gift_cards.get_gift_card(uow, card_id=tender.gift_card_id)
+            take = min(card.balance, max(left, Money.zero(total.currency)))
+            tender.request = dataclasses.replace(tender.request, amount=take)
+            left -= take
+            open_ended.remove(tender)
+
+
+def masked(p: orders.PaymentRequest) -> orders.PaymentRequest:
+    """What an order keeps of a tender: a gift card's code is a bearer secret, so only its last four."""
+    if p.method in GIFT_METHODS:
+        code = rules.normalize_gift_code(p.token) or ""
+        return dataclasses.replace(p, token=f"…{code[-4:]}")
+    return p
+
+
+# --- the processor (no transaction may be open) -----------------------------------------------------------------------
+
+
+def authorize_cards(uow: UnitOfWork, tenders: Sequence[Tender]) -> None:
+    """Authorize every card tender for its part (captured at once when so configured). A lost answer is asked once
+    more with the same key — the processor answers what it did the first time — then marked unknown."""
+    assert not uow.active, "a processor call never runs inside a transaction"
+    gateway = wiring(uow).gateway
+    at_once = wiring(uow).capture == "at_once"
+    for tender in tenders:
+        if tender.request.method not in CARD_METHODS or tender.part.is_zero():
+            continue
+        source = CardSource(tender.request.token)
+        for attempt in (1, 2):
+            try:
+                tender.result = gateway.authorize(
+                    source=source, amount=tender.part, idempotency_key=tender.key, capture=at_once
+                )
+                break
+            except GatewayUnavailable:
+                tender.unknown = attempt == 2
+            except GatewayRejected as refused:
+                tender.refused = refused.reason_code
+                break
+
+
+def void_unused(
+    uow: UnitOfWork, tenders: Sequence[Tender], *, keep: set[str] | frozenset[str] = frozenset()
+) -> None:
+    """Release authorizations a checkout took but no order kept. A void that fails is left to the
+    authorization's own expiry."""
+    assert not uow.active, "a processor call never runs inside a transaction"
+    gateway = wiring(uow).gateway
+    for tender in tenders:
+        result = tender.result
+        if result is None or not result.approved or result.reference in keep:
+            continue
+        try:
+            gateway.void(reference=result.reference, idempotency_key=f"void:{tender.key}")
+        except (GatewayUnavailable, GatewayRejected):
+            continue
+
+
+@use_case(readonly=True)
+def kept_references(uow: UnitOfWork, *, order_id: uuid.UUID) -> set[str]:
+    """The processor references an order's tenders hold (so a duplicate's own authorizations can be voided)."""
+    return {r.reference for r in payments_of(uow, order_id) if r.reference}
+
+
+# --- a new order's tenders, inside checkout's transaction -------------------------------------------------------------
+
+
+def planned_status(uow: UnitOfWork, total: Money, tenders: Sequence[Tender]) -> str:
+    """The order's payment status its tenders will give once recorded (the rule `refresh_order_status` applies)."""
+    at_once = wiring(uow).capture == "at_once"
+    zero = Money.zero(total.currency)
+    authorized = captured = zero
+    failed = False
+    for tender in tenders:
+        part = tender.part
+        method = tender.request.method
+        if method in CARD_METHODS and not part.is_zero():
+            if tender.unknown:
+                continue
+            if tender.declined:
+                failed = True
+                continue
+            authorized += part
+            captured += part if at_once else zero
+        elif method in GIFT_METHODS or method in SETTLED_AT_ONCE:
+            authorized, captured = authorized + part, captured + part
+        else:  # on account, a check received
+            authorized += part
+    return rules.payment_status(total, authorized, captured, zero, failed=failed)
+
+
+def decide_credit(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money) -> str:
+    """The one credit decision of an order on account: `amount` is added to what the customer owes in one
+    conditional UPDATE against the limit. Returns "" when it fits, else the hold's note (the amount is owed all
+    the same: held, not refused)."""
+    buyer = customers.buyer_facts(uow, ref=str(customer_id))
+    limit = (
+        buyer.credit_limit if buyer.credit_limit and buyer.credit_limit.currency == amount.currency else None
+    )
+    if limit is None:
+        invoices.owe(uow, customer_id=customer_id, amount=amount)
+        return (
+            f"customer {buyer.number} has payment terms but no credit limit in {amount.currency}: "
+            "set a credit limit (scope customers:credit) or release the hold to ship on account"
+        )
+    if invoices.reserve_credit(uow, customer_id=customer_id, amount=amount, limit=limit):
+        return ""
+    invoices.owe(uow, customer_id=customer_id, amount=amount)
+    return (
+        f"{amount} on account takes customer {buyer.number} past the credit limit of {limit}: raise the limit "
+        "(scope customers:credit), take another tender, or release the hold"
+    )
+
+
+def record_tenders(uow: UnitOfWork, *, order: orders.Order, tenders: Sequence[Tender]) -> None:
+    """Write a new order's tenders in the order's transaction: gift cards redeemed (a conditional UPDATE each), the
+    card authorizations and their log, checks received, cash and marketplace payments recorded. The order's payment
+    status was written with the order (`planned_status`).
+
+    Raises:
+        GiftCardBalanceInsufficient: a gift card holds less than its part (the caller's transaction rolls back).
+    """
+    for tender in tenders:
+        _record(uow, order, tender)
+
+
+def _new_row(uow: UnitOfWork, order: orders.Order, tender: Tender, seq: int) -> PaymentRow:
+    now = uow.now()
+    part = tender.part
+    return PaymentRow(
+        order_id=order.id, id=new_id(), seq=seq, method=tender.request.method, status="pending",
+        currency=part.currency, amount_minor=part.minor, authorized_minor=0, captured_minor=0, refunded_minor=0,
+        gateway="", reference="", token="", brand="", last_four="", gift_card_id=None, customer_id=None,
+        check_number="", check_bank="", check_status="", reason_code="", expires_at=None, created_at=now,
+        updated_at=now, version=1,
+    )  # fmt: skip
+
+
+def _record(uow: UnitOfWork, order: orders.Order, tender: Tender, row: PaymentRow | None = None) -> None:
+    request, part = tender.request, tender.part
+    if row is None:
+        row = _new_row(uow, order, tender, tender.n + 1)
+        uow.session.add(row)
+    if part.is_zero():
+        row.status = "captured"
+    elif request.method in CARD_METHODS:
+        _record_card(uow, row, tender)
+    elif request.method in GIFT_METHODS:
+        assert tender.gift_card_id is not None, "found by find_gift_cards"
+        uow.session.flush()
+        gift_cards.redeem(uow, card_id=tender.gift_card_id, amount_minor=part.minor, order_id=order.id,
+                          payment_id=row.id)  # fmt: skip
+        row.gift_card_id, row.last_four = tender.gift_card_id, tender.gift_last_four
+        row.authorized_minor = row.captured_minor = part.minor
+        log(uow, row, "capture", part.minor, "approved", reason="redeemed")
+        emit(uow, "payment.captured", row, part.minor)
+    elif request.method == "on_account":
+        assert order.customer_id is not None
+        row.customer_id = order.customer_id
+        row.authorized_minor = part.minor
+        log(uow, row, "authorization", part.minor, "approved", reason="on account")
+        emit(uow, "payment.authorized", row, part.minor)
+    elif request.method == "check":
+        row.check_number, row.check_bank = request.reference.strip()[:40], request.bank.strip()[:100]
+        row.check_status = "received"
+        row.authorized_minor = part.minor
+        log(uow, row, "check_received", part.minor, "approved", gateway_reference=row.check_number)
+        emit(uow, "payment.authorized", row, part.minor)
+    else:  # cash at the till, or collected by the marketplace or a verified wallet
+        row.reference = request.reference[:100]
+        row.authorized_minor = row.captured_minor = part.minor
+        log(uow, row, "capture", part.minor, "approved", gateway_reference=row.reference)
+        emit(uow, "payment.captured", row, part.minor)
+    touch(uow, row)
+
+
+def _record_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
+    wired = wiring(uow)
+    row.gateway, row.token = wired.gateway.name, tender.request.token
+    result = tender.result
+    if row.token.startswith("vtok_") and not (result and result.brand and result.last_four):
+        card = wired.vault.card(row.token)
+        if card is not None:
+            row.brand, row.last_four = card.brand, card.last_four
+    if tender.unknown:
+        row.status = "pending_review"
+        log(uow, row, "authorization", row.amount_minor, "pending", key=tender.key)
+        return
+    if result is None or not result.approved:
+        row.status = "failed"
+        row.reason_code = tender.reason_code[:60]
+        log(uow, row, "authorization", row.amount_minor, "declined", key=tender.key,
+            gateway_reference=result.reference if result else "", reason_code=row.reason_code)  # fmt: skip
+        emit(
+            uow,
+            "payment.failed",
+            row,
+            row.amount_minor,
+            operation="authorization",
+            reason_code=row.reason_code,
+        )
+        return
+    row.reference = result.reference
+    row.brand, row.last_four = row.brand or result.brand, row.last_four or result.last_four
+    row.authorized_minor = row.amount_minor
+    row.expires_at = uow.now() + AUTHORIZATION_LIFETIME
+    log(uow, row, "authorization", row.amount_minor, "approved", key=tender.key, gateway_reference=result.reference,
+        transaction_reference=result.transaction)  # fmt: skip
+    emit(uow, "payment.authorized", row, row.amount_minor)
+    if wired.capture == "at_once":
+        row.captured_minor = row.amount_minor
+        log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
+        emit(uow, "payment.captured", row, row.amount_minor)
+
+
+# --- a tender added to a placed order: claim, authorize, settle ------------------------------------------------
+
+_LIVE = ("failed", "voided")
+_LOST = "the processor's answer to the card authorization was lost; it is asked again"
+
+
+def _unpaid(uow: UnitOfWork, order: orders.Order) -> Money:
+    covered = sum(
+        (
+            Money.from_minor(r.amount_minor, r.currency)
+            for r in payments_of(uow, order.id)
+            if r.status not in _LIVE
+        ),
+        Money.zero(order.currency),
+    )
+    return order.total - covered
+
+
+def claim_tender(uow: UnitOfWork, *, order: orders.Order, tender: Tender) -> PaymentRow:
+    """Inside the caller's transaction, which holds the order's row lock: check the tender's amount against what
+    the live tenders leave unpaid and set it aside as a pending payment row, so concurrent tenders can never
+    cover more than the total together. Returns the row (its id keys the card's authorization).
+
+    Raises:
+        ValidationFailed: an amount beyond what is unpaid (nothing is set aside).
+    """
+    unpaid = _unpaid(uow, order)
+    amount = tender.request.amount or unpaid
+    if amount.currency != order.currency or amount.minor <= 0 or amount > unpaid:
+        raise ValidationFailed.on("amount", f"{unpaid} of the order is unpaid")
+    tender.amount = amount
+    seq = 1 + max((r.seq for r in payments_of(uow, order.id)), default=0)
+    row = _new_row(uow, order, tender, seq)
+    uow.session.add(row)
+    if tender.request.method in CARD_METHODS:
+        # The authorization is pending from now on, under a key derived from this row: if this process dies
+        # before the answer is recorded, the resolution job asks the processor again with the same key.
+        row.status, row.gateway, row.token = "pending_review", wiring(uow).gateway.name, tender.request.token
+        tender.key = f"auth:{row.id}"
+        log(uow, row, "authorization", amount.minor, "pending", key=tender.key)
+    uow.session.flush()
+    return row
+
+
+def record_claimed(uow: UnitOfWork, *, order: orders.Order, payment_id: uuid.UUID, tender: Tender) -> Payment:
+    """Settle a claimed tender with what happened (the card's answer, or a tender Ordersmith settles itself: a gift
+    card redeemed, a check received, credit on account) and record the order's payment status.
+
+    Raises:
+        GiftCardBalanceInsufficient: the card holds less (the caller's transaction rolls back, claim included).
+    """
+    row = uow.session.scalar(
+        sa.select(PaymentRow).where(PaymentRow.order_id == order.id, PaymentRow.id == payment_id)
+    )
+    if row is None or row.status not in ("pending_review", "pending"):
+        raise Conflict("this tender was settled already")
+    if tender.request.method in CARD_METHODS:
+        _settle_card(uow, row, tender)
+        if tender.unknown:
+            orders.hold_order(uow, ref=str(order.id), reason="payment_review", note=_LOST)
+        refresh_order_status(uow, order.id, total=order.total)
+        return to_payment(row)
+    if tender.request.method == "on_account":
+        note = decide_credit(uow, customer_id=_account_holder(order), amount=tender.part)
+        if note:
+            orders.hold_order(uow, ref=str(order.id), reason="credit_limit", note=note)
+    _record(uow, order, tender, row)
+    refresh_order_status(uow, order.id, total=order.total)
+    return to_payment(row)
+
+
+def _settle_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
+    """Record the processor's answer on the claimed card tender's pending authorization (exactly once: the
+    resolution job may have asked again and settled it first — then it stands as the job left it)."""
+    if tender.unknown:
+        return  # stays pending; the resolution job asks again with the same key
+    result = tender.result
+    approved = result is not None and result.approved
+    table = cast(sa.Table, PaymentTransactionRow.__table__)
+    done = uow.session.execute(
+        sa.update(table)
+        .where(table.c.order_id == row.order_id, table.c.payment_id == row.id,
+               table.c.idempotency_key == tender.key, table.c.outcome == "pending")
+        .values(outcome="approved" if approved else "declined", resolved_at=uow.now(),
+                gateway_reference=result.reference if result else "",
+                transaction_reference=result.transaction if result else "",
+                reason_code="" if approved else tender.reason_code[:60])
+    )  # fmt: skip
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    if not approved:
+        row.status, row.reason_code = "failed", tender.reason_code[:60]
+        emit(
+            uow,
+            "payment.failed",
+            row,
+            row.amount_minor,
+            operation="authorization",
+            reason_code=row.reason_code,
+        )
+        row.updated_at, row.version = uow.now(), row.version + 1
+        return
+    assert result is not None
+    wired = wiring(uow)
+    card = wired.vault.card(row.token) if row.token.startswith("vtok_") and not result.last_four else None
+    row.reference = result.reference
+    row.brand = result.brand or (card.brand if card else "")
+    row.last_four = result.last_four or (card.last_four if card else "")
+    row.authorized_minor = row.amount_minor
+    row.expires_at = uow.now() + AUTHORIZATION_LIFETIME
+    emit(uow, "payment.authorized", row, row.amount_minor)
+    if wired.capture == "at_once":
+        row.captured_minor = row.amount_minor
+        log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
+        emit(uow, "payment.captured", row, row.amount_minor)
+    row.status = "pending"
+    touch(uow, row)
+
+
+def _account_holder(order: orders.Order) -> uuid.UUID:
+    if order.customer_id is None:
+        raise ValidationFailed.on("method", "on account needs a customer with payment terms")
+    return order.customer_id
+
+
+@use_case
+def abandon_claim(uow: UnitOfWork, *, order_id: uuid.UUID, payment_id: uuid.UUID, reason: str) -> None:
+    """A claimed tender whose settling failed: it no longer covers anything (status failed, with why)."""
+    row = uow.session.scalar(
+        sa.select(PaymentRow).where(PaymentRow.order_id == order_id, PaymentRow.id == payment_id)
+    )
+    if row is not None and row.status in ("pending_review", "pending"):
+        row.status, row.reason_code = "failed", reason[:60]
+        row.updated_at, row.version = uow.now(), row.version + 1
+        table = cast(sa.Table, PaymentTransactionRow.__table__)
+        uow.session.execute(  # nothing for the resolution job to ask about: the authorization was voided
+            sa.update(table)
+            .where(
+                table.c.order_id == order_id, table.c.payment_id == payment_id, table.c.outcome == "pending"
+            )
+            .values(outcome="declined", resolved_at=uow.now(), reason_code=reason[:60])
+        )
+
+
+@use_case(readonly=True)
+def shortfall(uow: UnitOfWork, *, order_id: uuid.UUID, total: Money) -> tuple[Money, str]:
+    """What the live tenders leave of `total` unpaid, and the card token the order was last paid with ("" if
+    none) — for topping up after an edit."""
+    live = [r for r in payments_of(uow, order_id) if r.status not in _LIVE]
+    short = total.minor - sum(r.amount_minor for r in live)
+    card = next((r for r in reversed(live) if r.method in CARD_METHODS and r.token), None)
+    return Money.from_minor(short, total.currency), card.token if card else ""
+
+
+@dataclass(frozen=True)
+class CheckoutPolicy:
+    decline: str  # refuse | hold
+    check_hold_above_amount: Decimal | None
+
+    def check_hold_above(self, currency: str) -> Money | None:
+        """A check above this amount (in the order's currency) holds the order until it clears."""
+        if self.check_hold_above_amount is None:
+            return None
+        return Money(self.check_hold_above_amount, currency)
+
+
+def checkout_policy(uow: UnitOfWork) -> CheckoutPolicy:
+    wired = wiring(uow)
+    return CheckoutPolicy(decline=wired.decline, check_hold_above_amount=wired.check_hold_above)
