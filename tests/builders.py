@@ -102,9 +102,11 @@ def make_order_shop(uow: UnitOfWork) -> None:
     def usd(amount: str) -> Money:
         return Money(Decimal(amount), "USD")
 
+    # These channels bill later: the order tests are about orders, so an order without a tender is released.
+    # Checkout's rule (nothing collected → the order waits for its payment) is tested on channels that collect.
     for code, kind, division in ORDER_CHANNELS:
         sales_channels.create_sales_channel(
-            uow, code=code, name=code, kind=kind, division=division, currency="USD"
+            uow, code=code, name=code, kind=kind, division=division, currency="USD", bills_later=True
         )
     make_location(uow, code="EAST", priority=10)
     make_location(uow, code="WEST", priority=20)
@@ -156,3 +158,17 @@ def channel(uow: UnitOfWork, code: str = "web") -> SalesChannel:
 
     staff = Principal(kind="user", id=None, label="test", scopes=frozenset(SCOPES), role="admin")
     return sales_channels.ordering_channel(uow, staff, code)
+
+
+def place_paid(
+    uow: UnitOfWork, *, channel: SalesChannel, request, scopes: frozenset[str] | None = None, **kw
+):
+    """Place an order through checkout as staff holding every scope (or `scopes`), on `channel`."""
+    from ordersmith.checkout import rules as checkout_rules
+    from ordersmith.checkout import service as checkout
+
+    caller = checkout_rules.Caller(
+        channel_kind=channel.kind, scopes=frozenset(SCOPES) if scopes is None else scopes,
+        bills_later=channel.bills_later,
+    )  # fmt: skip
+    return checkout.place_order(uow, channel=channel, caller=caller, request=request, **kw)

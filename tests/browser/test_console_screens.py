@@ -10,7 +10,15 @@ import httpx
 
 from ordersmith.customers import service as customers
 from ordersmith.orders import service as orders
-from tests.builders import DEFAULT_PASSWORD, channel, make_api_key, make_order_shop, make_user, order_request
+from tests.builders import (
+    DEFAULT_PASSWORD,
+    channel,
+    make_api_key,
+    make_order_shop,
+    make_user,
+    order_request,
+    place_paid,
+)
 from tests.support.server import Server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -276,7 +284,7 @@ def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
     ann = customers.create_customer(
         fixture_uow, details=customers.Details(first_name="Ann", last_name="Buyer")
     )
-    order = payments.place_paid_order(
+    order = place_paid(
         fixture_uow,
         channel=channel(fixture_uow),
         request=order_request(

@@ -21,7 +21,7 @@ from ordersmith.payments.gateways.sandbox_http import HttpSandboxGateway, Sandbo
 from ordersmith.payments.vault import Vault, keys_from
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
-from tests.builders import channel, make_order_shop, order_request
+from tests.builders import channel, make_order_shop, order_request, place_paid
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def visa(uow: UnitOfWork) -> orders.PaymentRequest:
 def test_a_response_lost_after_capture_is_asked_again_with_the_same_key_and_captures_once(
     shop: UnitOfWork, server: SandboxServer
 ) -> None:
-    order = payments.place_paid_order(
+    order = place_paid(
         shop, channel=channel(shop), request=order_request(("TEE", 2), payments=[visa(shop)])
     ).order
     (payment,) = payments.order_payments(shop, order_id=order.id)
@@ -87,7 +87,7 @@ def test_a_response_lost_after_capture_is_asked_again_with_the_same_key_and_capt
 def test_a_capture_whose_answers_stay_lost_is_a_503_and_the_same_key_later_settles_it_once(
     shop: UnitOfWork, server: SandboxServer
 ) -> None:
-    order = payments.place_paid_order(
+    order = place_paid(
         shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
     ).order
     (payment,) = payments.order_payments(shop, order_id=order.id)
@@ -106,7 +106,7 @@ def test_an_authorization_timeout_holds_the_order_and_charges_once_when_resolved
 ) -> None:
     # both the first attempt and the checkout's immediate retry time out (the processor answers after 1 s)
     arm(server, "authorize", "delay", times=2, delay_s=1.0)
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
     ).order
     assert placed.status == "on_hold" and [h.reason for h in placed.holds] == ["payment_review"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ordersmith.checkout import service as checkout
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import Conflict, NotAuthenticated, ValidationFailed
@@ -24,7 +25,7 @@ from ordersmith.payments.tables import GiftCardLedgerRow, PaymentTransactionRow
 from ordersmith.payments.vault import Vault, VaultKeys, keys_from
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
-from tests.builders import channel, make_order_shop, order_request
+from tests.builders import channel, make_order_shop, order_request, place_paid
 
 VISA, DECLINED, NO_FUNDS, LOST = (
     "4242424242424242",
@@ -89,7 +90,7 @@ def test_a_card_is_authorized_before_the_order_is_written_and_captured_when_it_s
     # given a card in the vault
     token = card(wired)
     # when the web shop places a 60.00 order paid by it
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=token))
     )
     order = placed.order
@@ -121,7 +122,7 @@ def test_a_card_is_authorized_before_the_order_is_written_and_captured_when_it_s
 def test_a_partial_shipment_captures_its_share_and_the_rest_when_everything_has_shipped(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=card(wired)))
     )
     order = placed.order
@@ -147,7 +148,7 @@ def test_a_declined_card_places_nothing_and_answers_with_the_gateways_reason(
 ) -> None:
     before = (count(shop, OrderRow), available(shop, "TEE"))
     with pytest.raises(payments.PaymentDeclined) as declined:
-        payments.place_paid_order(
+        place_paid(
             shop,
             channel=channel(shop),
             request=paid_by(orders.PaymentRequest(method="card", token=card(wired, NO_FUNDS))),
@@ -164,7 +165,7 @@ def test_with_the_hold_policy_a_declined_card_places_the_order_on_hold(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     wired.decline = "hold"
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(orders.PaymentRequest(method="card", token=card(wired, DECLINED))),
@@ -180,7 +181,7 @@ def test_a_lost_authorization_answer_holds_the_order_and_is_resolved_without_a_s
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     # when the processor approves but its answer is lost (twice: the checkout asks once more with the same key)
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(orders.PaymentRequest(method="card", token=card(wired, LOST))),
@@ -216,7 +217,7 @@ def test_a_gift_card_and_a_card_split_the_total_and_the_card_pays_the_rest(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     issued = payments.issue(shop, amount=usd("25.00"))
-    placed = payments.place_paid_order(
+    placed = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(
@@ -245,7 +246,7 @@ def test_a_gift_card_short_of_its_part_places_nothing_and_voids_the_card_authori
     token = card(wired)
     before = (count(shop, OrderRow), available(shop, "TEE"))
     with pytest.raises(payments.GiftCardBalanceInsufficient) as short:
-        payments.place_paid_order(
+        place_paid(
             shop,
             channel=channel(shop),
             request=paid_by(
@@ -264,7 +265,7 @@ def test_a_malformed_gift_card_code_is_refused_by_its_check_symbol(shop: UnitOfW
     issued = payments.issue(shop, amount=usd("10.00"))
     typo = issued.code[:-1] + ("2" if issued.code[-1] != "2" else "3")
     with pytest.raises(ValidationFailed) as refused:
-        payments.place_paid_order(
+        place_paid(
             shop,
             channel=channel(shop),
             request=paid_by(orders.PaymentRequest(method="gift_card", token=typo)),
@@ -291,13 +292,13 @@ def test_on_account_reserves_credit_atomically_holds_beyond_the_limit_and_invoic
 ) -> None:
     acme = make_account(shop)
     on_account = orders.PaymentRequest(method="on_account")
-    first = payments.place_paid_order(
+    first = place_paid(
         shop, channel=channel(shop, "phone"), request=paid_by(on_account, customer=acme.number)
     ).order
     assert first.status == "released" and first.payment_status == "authorized"
     assert payments.open_balance(shop, customer_id=acme.id) == usd("60.00")
     # a second 60.00 order does not fit the 100.00 limit: placed, held for credit review, still owed if released
-    second = payments.place_paid_order(
+    second = place_paid(
         shop, channel=channel(shop, "phone"), request=paid_by(on_account, customer=acme.number)
     ).order
     assert second.status == "on_hold"
@@ -331,7 +332,7 @@ def test_on_account_reserves_credit_atomically_holds_beyond_the_limit_and_invoic
 def test_on_account_needs_a_customer_with_terms(shop: UnitOfWork) -> None:
     walk_in = make_account(shop, terms="")
     with pytest.raises(ValidationFailed) as refused:
-        payments.place_paid_order(
+        place_paid(
             shop,
             channel=channel(shop, "phone"),
             request=paid_by(orders.PaymentRequest(method="on_account"), customer=walk_in.number),
@@ -344,7 +345,7 @@ def test_a_bounced_check_reverses_the_payment_holds_the_order_and_notes_the_cust
     shop: UnitOfWork,
 ) -> None:
     acme = make_account(shop)
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop, "phone"),
         request=paid_by(
@@ -381,7 +382,7 @@ def test_refunds_never_exceed_what_was_captured_and_go_to_the_last_captured_tend
 ) -> None:
     wired.capture = "at_once"
     issued = payments.issue(shop, amount=usd("20.00"))
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(
@@ -417,7 +418,7 @@ def test_a_refund_as_store_credit_issues_a_card_and_counts_against_the_tenders(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     wired.capture = "at_once"
-    order = payments.place_paid_order(
+    order = place_paid(
         shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=card(wired)))
     ).order
     done = payments.refund_order(
@@ -429,7 +430,7 @@ def test_a_refund_as_store_credit_issues_a_card_and_counts_against_the_tenders(
     assert visa.refunded == usd("15.00")
     assert processor(wired).operations(visa.reference, "refund") == []  # the card was not refunded
     # and the store credit pays a later order
-    later = payments.place_paid_order(
+    later = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(
@@ -445,7 +446,7 @@ def test_a_refund_as_store_credit_issues_a_card_and_counts_against_the_tenders(
 
 
 def test_capturing_twice_with_one_key_captures_once(shop: UnitOfWork, wired: payments.Payments) -> None:
-    order = payments.place_paid_order(
+    order = place_paid(
         shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=card(wired)))
     ).order
     (visa,) = payments.order_payments(shop, order_id=order.id)
@@ -468,7 +469,7 @@ def test_a_cancelled_order_voids_its_card_and_reloads_its_gift_card(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     issued = payments.issue(shop, amount=usd("20.00"))
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(
@@ -490,7 +491,7 @@ def test_a_cancelled_order_voids_its_card_and_reloads_its_gift_card(
 def test_a_forged_webhook_is_refused_and_a_signed_one_is_recorded_once(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
-    order = payments.place_paid_order(
+    order = place_paid(
         shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=card(wired)))
     ).order
     (visa,) = payments.order_payments(shop, order_id=order.id)
@@ -545,7 +546,7 @@ def test_after_key_rotation_every_token_still_authorizes_and_no_record_is_under_
     )
     payments.setup_payments(db, settings, vault=only_k2)
     for token in tokens:
-        placed = payments.place_paid_order(
+        placed = place_paid(
             shop,
             channel=channel(shop),
             request=paid_by(orders.PaymentRequest(method="card", token=token), lines=(("MUG", 1),)),
@@ -557,7 +558,7 @@ def test_after_key_rotation_every_token_still_authorizes_and_no_record_is_under_
 
 def test_gift_card_ledger_always_adds_up_to_the_balance(shop: UnitOfWork, wired: payments.Payments) -> None:
     issued = payments.issue(shop, amount=usd("50.00"))
-    payments.place_paid_order(
+    place_paid(
         shop,
         channel=channel(shop),
         request=paid_by(
@@ -581,7 +582,7 @@ def test_gift_card_ledger_always_adds_up_to_the_balance(shop: UnitOfWork, wired:
 
 def test_a_refund_on_account_is_credited_against_the_open_invoice(shop: UnitOfWork) -> None:
     acme = make_account(shop)
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop, "phone"),
         request=paid_by(orders.PaymentRequest(method="on_account"), customer=acme.number),
@@ -606,7 +607,7 @@ def test_an_expired_gift_card_pays_nothing_and_says_so(shop: UnitOfWork, db: Dat
     issued = payments.issue(shop, amount=usd("50.00"), expires_on=(utcnow() + timedelta(days=1)).date())
     later = db.unit_of_work(Actor.system("test"), clock=FixedClock(utcnow() + timedelta(days=3)))
     with pytest.raises(Conflict) as expired:
-        payments.place_paid_order(
+        place_paid(
             later,
             channel=channel(later),
             request=paid_by(orders.PaymentRequest(method="gift_card", token=issued.code)),
@@ -622,7 +623,7 @@ def test_an_edit_that_raises_the_total_authorizes_the_difference_on_the_same_car
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
     token = card(wired)
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop, "phone"),
         request=paid_by(orders.PaymentRequest(method="card", token=token), release=False),
@@ -637,10 +638,10 @@ def test_an_edit_that_raises_the_total_authorizes_the_difference_on_the_same_car
         ),
     )
     assert edited.total == usd("71.00")
-    added = payments.cover_total(shop, order_id=order.id)
+    added = checkout.cover_total(shop, order_id=order.id)
     # then the difference is authorized on the same card, as a tender of its own, once
     assert added is not None and (added.method, added.authorized) == ("card", usd("11.00"))
-    assert payments.cover_total(shop, order_id=order.id) is None
+    assert checkout.cover_total(shop, order_id=order.id) is None
     assert [p.authorized for p in payments.order_payments(shop, order_id=order.id)] == [
         usd("60.00"),
         usd("11.00"),
@@ -651,7 +652,7 @@ def test_an_edit_that_raises_the_total_authorizes_the_difference_on_the_same_car
 def test_a_declined_top_up_after_an_edit_holds_the_order_for_payment(
     shop: UnitOfWork, wired: payments.Payments
 ) -> None:
-    order = payments.place_paid_order(
+    order = place_paid(
         shop,
         channel=channel(shop, "phone"),
         request=paid_by(orders.PaymentRequest(method="card", token="pm_card_visa"), release=False),
@@ -669,6 +670,6 @@ def test_a_declined_top_up_after_an_edit_holds_the_order_for_payment(
             lines=[orders.LineChange(line_no=None, sku="MUG", quantity=1, ship_to="main")]
         ),
     )
-    assert payments.cover_total(shop, order_id=order.id) is None
+    assert checkout.cover_total(shop, order_id=order.id) is None
     held = orders.get_order(shop, ref=order.number)
     assert held.status == "on_hold" and "payment_declined" in [h.reason for h in held.holds]
