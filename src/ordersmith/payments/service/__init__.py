@@ -1,5 +1,5 @@
 """Payment use cases: placing an order with its payment, captures, voids and refunds, gift cards and store credit,
-checks, invoices on account, and gateway notifications.
+checks, invoices on account, gateway notifications, and verifying wallet (PayPal) tenders.
 
 Invariants: no card number outside the vault (payments hold vault or gateway tokens, brand and last four); for
 every payment captured ≤ authorized and refunded ≤ captured under any concurrency; a gift card's balance never
@@ -56,6 +56,8 @@ from ordersmith.payments.service.operations import (
     refund_payment,
     void_payment,
 )
+from ordersmith.payments.service.wallets import verify_wallet
+from ordersmith.payments.wallets import WalletCheck, WalletUnavailable
 
 __all__ = [
     "CaptureExceedsAuthorized",
@@ -73,6 +75,8 @@ __all__ = [
     "Refunded",
     "TooManyRequests",
     "Transaction",
+    "WalletCheck",
+    "WalletUnavailable",
     "add_tender",
     "apply_invoice_payment",
     "balance",
@@ -97,6 +101,7 @@ __all__ = [
     "resolve_pending_authorizations",
     "settle_cancelled",
     "setup_payments",
+    "verify_wallet",
     "void_payment",
     "wiring",
 ]
