@@ -45,6 +45,10 @@ def test_production_accepts_real_secrets_and_secures_cookies():
         payment_gateway="stripe",
         stripe_api_key=SecretStr("sk_live_x"),
         stripe_webhook_secret=SecretStr("whsec_x"),
+        wallet="paypal",
+        paypal_client_id="client-x",
+        paypal_client_secret=SecretStr("secret-x"),
+        paypal_base_url="https://api-m.paypal.com",
         _env_file=None,  # type: ignore[call-arg]
     )
     assert settings.cookie_secure is True
@@ -57,6 +61,41 @@ def test_production_refuses_the_sandbox_gateway_and_a_gateway_without_credential
         Settings(env="production", **real, _env_file=None)  # type: ignore[call-arg,arg-type]
     with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_STRIPE_API_KEY"):
         Settings(env="production", payment_gateway="stripe", **real, _env_file=None)  # type: ignore[call-arg,arg-type]
+
+
+def test_production_refuses_the_sandbox_wallet_paypal_without_credentials_and_paypal_s_sandbox_url():
+    # given
+    real = {
+        "secret_key": SecretStr("s" * 40),
+        "vault_key": SecretStr("v" * 40),
+        "vault_fingerprint_key": SecretStr("f" * 40),
+        "payment_gateway": "stripe",
+        "stripe_api_key": SecretStr("sk_live_x"),
+        "stripe_webhook_secret": SecretStr("whsec_x"),
+        "_env_file": None,
+    }
+    # when / then
+    with pytest.raises(ProductionMisconfigured) as sandbox:
+        Settings(env="production", **real)  # type: ignore[arg-type]
+    with pytest.raises(ProductionMisconfigured) as bare:
+        Settings(env="production", wallet="paypal", **real)  # type: ignore[arg-type]
+    assert str(sandbox.value) == (
+        "refusing to start in production: ORDERSMITH_WALLET cannot be the sandbox in production"
+    )
+    assert str(bare.value) == (
+        "refusing to start in production: ORDERSMITH_PAYPAL_CLIENT_ID and ORDERSMITH_PAYPAL_CLIENT_SECRET must be "
+        "set; ORDERSMITH_PAYPAL_BASE_URL must be PayPal's live https URL in production"
+    )
+
+
+def test_wallet_defaults_to_the_sandbox_outside_production():
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.wallet, settings.sandbox_wallet_path, settings.paypal_base_url) == (
+        "sandbox",
+        "var/sandbox_wallet.db",
+        "https://api-m.sandbox.paypal.com",
+    )
+    assert settings.paypal_client_secret.get_secret_value() == ""
 
 
 def test_production_refuses_the_development_vault_fingerprint_key():

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     authorizenet_transaction_key: SecretStr = SecretStr("")
     authorizenet_signature_key: SecretStr = SecretStr("")
     authorizenet_url: str = "https://apitest.authorize.net/xml/v1/request.api"
+    # Wallets: who verifies a PayPal tender's reference (the sandbox, or PayPal's REST Orders v2 API).
+    wallet: Literal["sandbox", "paypal"] = "sandbox"
+    sandbox_wallet_path: str = "var/sandbox_wallet.db"  # the sandbox wallet's own books
+    paypal_client_id: str = ""
+    paypal_client_secret: SecretStr = SecretStr("")
+    paypal_base_url: str = (
+        "https://api-m.sandbox.paypal.com"  # PayPal's sandbox; live: https://api-m.paypal.com
+    )
     gift_card_balance_checks_per_minute: int = Field(default=10, ge=1)
     # A check received above this amount (in the order's currency) holds the order until the check clears;
     # below it, the order is released on receipt. Unset: never held for a check.
@@ -143,6 +151,13 @@ class Settings(BaseSettings):
             and self.authorizenet_signature_key.get_secret_value()
         ):
             problems.append("the ORDERSMITH_AUTHORIZENET_* credentials and signature key must be set")
+        if self.wallet == "sandbox":
+            problems.append("ORDERSMITH_WALLET cannot be the sandbox in production")
+        if self.wallet == "paypal":
+            if not (self.paypal_client_id and self.paypal_client_secret.get_secret_value()):
+                problems.append("ORDERSMITH_PAYPAL_CLIENT_ID and ORDERSMITH_PAYPAL_CLIENT_SECRET must be set")
+            if not self.paypal_base_url.startswith("https://") or "sandbox" in self.paypal_base_url:
+                problems.append("ORDERSMITH_PAYPAL_BASE_URL must be PayPal's live https URL in production")
         if self.session_cookie_secure is False:
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
         if problems:

@@ -1,5 +1,5 @@
 """Payment use cases: recording an order's tenders (for checkout), captures, voids and refunds, gift cards and store
-credit, checks, invoices on account, and gateway notifications.
+credit, checks, invoices on account, gateway notifications, and verifying wallet (PayPal) tenders.
 
 Invariants: no card number outside the vault (payments hold vault or gateway tokens, brand and last four); for
 every payment captured ≤ authorized and refunded ≤ captured under any concurrency; a gift card's balance never
@@ -75,6 +75,8 @@ from ordersmith.payments.service.tenders import (
     split,
     void_unused,
 )
+from ordersmith.payments.service.wallets import verify_wallet
+from ordersmith.payments.wallets import WalletCheck, WalletUnavailable
 
 __all__ = [
     "CALLED_OUT",
@@ -95,6 +97,8 @@ __all__ = [
     "Tender",
     "TooManyRequests",
     "Transaction",
+    "WalletCheck",
+    "WalletUnavailable",
     "abandon_claim",
     "apply_invoice_payment",
     "authorize_cards",
@@ -131,6 +135,7 @@ __all__ = [
     "setup_payments",
     "shortfall",
     "split",
+    "verify_wallet",
     "void_payment",
     "void_unused",
     "wiring",

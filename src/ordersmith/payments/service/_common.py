@@ -24,6 +24,7 @@ from ordersmith.payments import rules
 from ordersmith.payments.gateways import Gateway, RevealedCard, build_gateway
 from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
 from ordersmith.payments.vault import CardVault, open_vault
+from ordersmith.payments.wallets import Wallet, build_wallet
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 
@@ -87,10 +88,12 @@ class RateLimit:
 
 @dataclass
 class Payments:
-    """The payment wiring of one database: the gateway cards go to, the vault, and the policies."""
+    """The payment wiring of one database: the gateway cards go to, the vault, the wallet that verifies PayPal
+    tenders, and the policies."""
 
     gateway: Gateway
     vault: CardVault
+    wallet: Wallet
     capture: str  # on_shipment | at_once
     decline: str  # refuse | hold
     code_secret: bytes  # keys the gift-card code digest
@@ -105,7 +108,12 @@ _KEY = "payments"
 
 
 def setup_payments(
-    db: Database, settings: Settings, *, vault: CardVault | None = None, gateway: Gateway | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    vault: CardVault | None = None,
+    gateway: Gateway | None = None,
+    wallet: Wallet | None = None,
 ) -> Payments:
     """Wire payments for `db` (once per process; the API, the worker, the CLI and tests call it at start)."""
     wired_vault = vault or open_vault(settings)
@@ -116,6 +124,7 @@ def setup_payments(
     wired = Payments(
         gateway=gateway or build_gateway(settings, reveal),
         vault=wired_vault,
+        wallet=wallet or build_wallet(settings),
         capture=settings.payment_capture,
         decline=settings.payment_decline,
         code_secret=hashlib.sha256(
