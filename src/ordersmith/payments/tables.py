@@ -32,6 +32,15 @@ class PaymentRow(Base):
         sa.Index("ix_payments_id", "id"),
         sa.Index("ix_payments_reference", "gateway", "reference"),
         sa.Index("ix_payments_check_status", "method", "check_status"),
+        # One wallet payment (a PayPal order id) pays one tender, once: a verified reference cannot pay twice.
+        sa.Index(
+            "ux_payments_wallet_reference",
+            "method",
+            "reference",
+            unique=True,
+            sqlite_where=sa.text("method = 'paypal' AND status <> 'failed'"),
+            postgresql_where=sa.text("method = 'paypal' AND status <> 'failed'"),
+        ),
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
