@@ -90,8 +90,8 @@ def test_twenty_identical_orders_with_one_key_and_a_slow_processor_make_one_orde
     db_url: str, uow: UnitOfWork, shop: str, tmp_path: Path, slow_processor: SandboxServer
 ) -> None:
     # given a processor that takes 3 s to answer an authorization
-    httpx.post(f"{slow_processor.url}/_sandbox/faults",
-               json={"operation": "authorize", "fault": "delay", "times": 5, "delay_s": 3}).raise_for_status()  # fmt: skip
+    slow = {"operation": "authorize", "fault": "delay", "times": 5, "delay_s": 3}
+    httpx.post(f"{slow_processor.url}/_sandbox/faults", json=slow).raise_for_status()
     auth = {"Authorization": f"Bearer {shop}"}
     with running_server(db_url, tmp_path / "server.log", payment_gateway="sandbox_http",
                         sandbox_gateway_url=slow_processor.url, gateway_timeout_s="20") as server:  # fmt: skip
