@@ -59,6 +59,11 @@ def _lines(uow: UnitOfWork, sku: str) -> tuple[int, int]:
 
 @pytest.fixture
 def shop(uow: UnitOfWork) -> UnitOfWork:
+    return last_units_shop(uow)
+
+
+def last_units_shop(uow: UnitOfWork) -> UnitOfWork:
+    """The order shop with ten units each of LAST and LAST-BO (backorderable) at EAST, priced 9.00."""
     make_order_shop(uow)
     # ten units of a new item, at a warehouse every channel's division is served by
     for sku, backorderable in (("LAST", False), ("LAST-BO", True)):

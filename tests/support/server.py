@@ -34,7 +34,9 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def start_server(database_url: str, log: Path, log_level: str = "warning", **env: str) -> Server:
+def start_server(
+    database_url: str, log: Path, log_level: str = "warning", *, workers: int = 1, **env: str
+) -> Server:
     port = free_port()
     environment = {
         **os.environ,
@@ -60,6 +62,7 @@ def start_server(database_url: str, log: Path, log_level: str = "warning", **env
             str(port),
             "--log-level",
             log_level,
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         env=environment,
         stdout=handle,
@@ -80,8 +83,10 @@ def start_server(database_url: str, log: Path, log_level: str = "warning", **env
 
 
 @contextmanager
-def running_server(database_url: str, log: Path, log_level: str = "warning", **env: str) -> Iterator[Server]:
-    server = start_server(database_url, log, log_level, **env)
+def running_server(
+    database_url: str, log: Path, log_level: str = "warning", *, workers: int = 1, **env: str
+) -> Iterator[Server]:
+    server = start_server(database_url, log, log_level, workers=workers, **env)
     try:
         yield server
     finally:
@@ -91,3 +96,34 @@ def running_server(database_url: str, log: Path, log_level: str = "warning", **e
                 server.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+@contextmanager
+def running_cluster(database_url: str, folder: Path, *, api: int = 2, workers: int = 2) -> Iterator[Server]:
+    """`api` API processes on one port (`ordersmith serve --workers`) with the relay and jobs switched off in
+    them, and `workers` `ordersmith worker` processes doing that work — the production shape on one machine."""
+    environment = {
+        **os.environ,
+        "ORDERSMITH_DATABASE_URL": database_url,
+        "ORDERSMITH_ENV": "test",
+        "ORDERSMITH_RELAY_POLL_INTERVAL_MS": "50",
+        "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
+        "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+    }
+    background = [
+        subprocess.Popen([sys.executable, "-m", "ordersmith", "worker"], env=environment,
+                         stdout=(folder / f"worker{i}.log").open("ab"), stderr=subprocess.STDOUT)
+        for i in range(workers)
+    ]  # fmt: skip
+    try:
+        with running_server(database_url, folder / "api.log", workers=api, relay_enabled="false",
+                            jobs_enabled="false") as server:  # fmt: skip
+            yield server
+    finally:
+        for process in background:
+            process.send_signal(signal.SIGTERM)
+        for process in background:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -117,8 +117,13 @@ def demo_load() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the port (stateless; one per core)")
+    ] = 1,
 ) -> None:
-    """Serve the API and console (with the outbox relay and job runner in-process unless disabled)."""
+    """Serve the API and console (with the outbox relay and job runner in-process unless disabled). With
+    `--workers N`, N processes share the port; on PostgreSQL run the relay and jobs in `ordersmith worker`
+    processes instead (ORDERSMITH_RELAY_ENABLED=false ORDERSMITH_JOBS_ENABLED=false for the API processes)."""
     import uvicorn
 
     settings = _settings()
@@ -126,10 +131,16 @@ def serve(
     port = port or settings.bind_port
     out.print(
         f"Ordersmith {__version__} on [bold]http://{host}:{port}/[/] (API docs at /api/docs, "
-        f"database {settings.dialect})"
+        f"database {settings.dialect}, {workers} process{'es' if workers > 1 else ''})"
     )
     uvicorn.run(
-        "ordersmith.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
+        "ordersmith.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        workers=workers,
     )
 
 
