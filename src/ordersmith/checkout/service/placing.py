@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ordersmith.checkout import rules
-from ordersmith.kernel.errors import FieldError, OrdersmithError, ValidationFailed
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import FieldError, InsufficientStock, OrdersmithError, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -81,7 +83,8 @@ def place_order(
         if existing is not None:
             return orders.Placed(order=existing, created=False)
     check_caller(uow, caller=caller, request=request)
-    payments.check_tenders(uow, customer=request.customer, tenders=request.payments)
+    # Terms for on account are checked with the buyer the pricing pass reads (no read of its own).
+    payments.check_tenders(uow, customer=request.customer, tenders=request.payments, terms_later=True)
     stem = attempt or str(new_id())
     tenders = [payments.Tender(n, p, key=f"auth:{stem}:{n}") for n, p in enumerate(request.payments)]
     priced: orders.Priced | None = None
@@ -100,8 +103,8 @@ def place_order(
                 errors=[FieldError(f"payments.{first.n}", "declined: " + first.reason_code)],
             )
     try:
-        placed = _write(uow, channel=channel, caller=caller, request=request, tenders=tenders, priced=priced,
-                        on_placed=on_placed)  # fmt: skip
+        placed = _write_again_if_stock_moved(uow, channel=channel, caller=caller, request=request, tenders=tenders,
+                                             priced=priced, on_placed=on_placed)  # fmt: skip
     except orders.AlreadyPlaced:
         existing = orders.find_channel_order(uow, channel=channel.code, external_id=request.external_id or "")
         assert existing is not None
@@ -155,6 +158,25 @@ def _verify_wallets(uow: UnitOfWork, tenders: Sequence[payments.Tender]) -> None
             )
 
 
+_ATTEMPTS = 4
+
+
+def _write_again_if_stock_moved(uow: UnitOfWork, **write: Any) -> orders.Placed:
+    """The write transaction, run again from a fresh stock picture when another order took the units between the
+    plan and the holds (rare): a whole transaction per attempt, so the usual one needs no savepoint."""
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return _write(uow, **write)
+        except inventory.StalePlan:
+            continue
+    try:
+        return _write(uow, **write)
+    except inventory.StalePlan:
+        raise InsufficientStock(
+            "stock kept moving while this order was placed; try again", requested=0, available=0
+        ) from None
+
+
 @use_case
 def _write(
     uow: UnitOfWork,
@@ -177,9 +199,14 @@ def _write(
     total = priced.quote.total
     holds: list[tuple[str, str]] = []
     for tender in tenders:
-        if tender.request.method == "on_account" and not tender.part.is_zero():
-            assert priced.buyer is not None, "checked: on account needs a customer"
-            note = payments.decide_credit(uow, customer_id=priced.buyer.id, amount=tender.part)
+        if tender.request.method != "on_account":
+            continue
+        payments.check_terms(priced.buyer, field=f"payments.{tender.n}.method")
+        if not tender.part.is_zero():
+            assert priced.buyer is not None
+            note = payments.decide_credit(
+                uow, customer_id=priced.buyer.id, amount=tender.part, buyer=priced.buyer
+            )
             if note:
                 holds.append(("credit_limit", note))
     policy = payments.checkout_policy(uow)
@@ -201,7 +228,9 @@ def _write(
         card_token=card,
         holds=tuple(holds),
     )
-    placed = orders.place_order(uow, channel=channel, request=masked, priced=priced, payment=fact)
+    placed = orders.place_order(
+        uow, channel=channel, request=masked, priced=priced, payment=fact, retry_whole=True
+    )
     if not placed.created:
         return placed
     payments.record_tenders(uow, order=placed.order, tenders=tenders)

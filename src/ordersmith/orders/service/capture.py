@@ -224,11 +224,14 @@ def place_order(
     request: OrderRequest,
     priced: Priced | None = None,
     payment: PaymentFact | None = None,
+    retry_whole: bool = False,
 ) -> Placed:
     """Place an order from `channel`: priced by our pricing (or `priced` by `price_order` before), stock held for
     every line (kits through their components) or backordered where the item allows, hold rules applied — one
     transaction. `payment` is checkout's decision about the payment (status, account, holds): the order is written
     once with it. Without it the order is written as billed later (status `pending`, no payment holds).
+    `retry_whole`: inside a caller's transaction, let `inventory.StalePlan` (stock moved between the plan and the
+    holds) reach the caller, which rolls back and runs its whole transaction again — no savepoint per attempt.
 
     A channel order (with `external_id`) sent again — even concurrently — answers with the first order
     (`created=False`) and changes nothing. Called inside an outer transaction (an Idempotency-Key's), a duplicate
@@ -246,6 +249,8 @@ def place_order(
     nested = uow.active
     try:
         placing = _Placing(channel=channel, request=request, priced=priced, payment=payment)
+        if nested and retry_whole:
+            return Placed(order=_place(uow, placing), created=True)
         return Placed(order=_placed(uow, placing, nested=nested), created=True)
     except AlreadyPlaced:
         if nested:

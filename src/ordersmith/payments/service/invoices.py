@@ -50,18 +50,28 @@ def _ensure_balance(uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> N
 
 
 def reserve_credit(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money, limit: Money | None) -> bool:
-    """Add `amount` to what the customer owes if it stays within `limit` (None: no limit), in one conditional
-    UPDATE. Returns False — and changes nothing — when it would not."""
-    _ensure_balance(uow, customer_id, amount.currency)
-    condition = [_BALANCES.c.customer_id == customer_id]
-    if limit is not None:
-        condition.append(_BALANCES.c.open_minor + amount.minor <= limit.minor)
-    done = uow.session.execute(
-        sa.update(_BALANCES)
-        .where(*condition)
-        .values(open_minor=_BALANCES.c.open_minor + amount.minor, updated_at=uow.now())
+    """Add `amount` to what the customer owes if it stays within `limit` (None: no limit), in one statement: an
+    upsert whose update is conditional on the limit (a first balance row is written only when the amount fits).
+    Returns False — and changes nothing — when it would not."""
+    if limit is not None and amount.minor > limit.minor:
+        return False  # not even a first order of this size fits
+    insert: Any
+    if uow.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(_BALANCES).values(
+        customer_id=customer_id, currency=amount.currency, open_minor=amount.minor, updated_at=uow.now()
     )
-    return done.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+    fits = _BALANCES.c.open_minor + amount.minor <= limit.minor if limit is not None else sa.true()
+    done = uow.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_BALANCES.c.customer_id],
+            set_={"open_minor": _BALANCES.c.open_minor + amount.minor, "updated_at": uow.now()},
+            where=fits,
+        ).returning(_BALANCES.c.open_minor)
+    )
+    return done.first() is not None
 
 
 def owe(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money) -> None:

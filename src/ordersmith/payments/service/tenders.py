@@ -79,9 +79,16 @@ class Tender:
 # --- checks before anything happens ---------------------------------------------------------------------------------
 
 
-def check_tenders(uow: UnitOfWork, *, customer: str | None, tenders: Sequence[orders.PaymentRequest]) -> None:
+def check_tenders(
+    uow: UnitOfWork,
+    *,
+    customer: str | None,
+    tenders: Sequence[orders.PaymentRequest],
+    terms_later: bool = False,
+) -> None:
     """What each tender needs before anything is authorized or written (a token, a well-formed gift-card code, a
-    check number, payment terms for on account).
+    check number, payment terms for on account — or, with `terms_later`, only that a customer is named: the
+    caller checks the terms with `check_terms` on the buyer it reads anyway).
 
     Raises:
         ValidationFailed: naming the tender's field.
@@ -102,12 +109,25 @@ def check_tenders(uow: UnitOfWork, *, customer: str | None, tenders: Sequence[or
         elif tender.method == "on_account":
             if not customer:
                 raise ValidationFailed.on(f"{field}.method", "on account needs a customer with payment terms")
+            if terms_later:
+                continue
             try:
                 buyer = customers.buyer_facts(uow, ref=customer)
             except NotFound:
                 raise ValidationFailed.on("customer", f"no customer {customer!r}") from None
-            if not buyer.payment_terms:
-                raise ValidationFailed.on(f"{field}.method", f"customer {buyer.number} has no payment terms")
+            check_terms(buyer, field=f"{field}.method")
+
+
+def check_terms(buyer: customers.BuyerFacts | None, *, field: str) -> None:
+    """On account needs a customer with payment terms.
+
+    Raises:
+        ValidationFailed: naming `field`.
+    """
+    if buyer is None:
+        raise ValidationFailed.on(field, "on account needs a customer with payment terms")
+    if not buyer.payment_terms:
+        raise ValidationFailed.on(field, f"customer {buyer.number} has no payment terms")
 
 
 def split(total: Money, tenders: Sequence[Tender]) -> None:
@@ -251,11 +271,13 @@ def planned_status(uow: UnitOfWork, total: Money, tenders: Sequence[Tender]) -> 
     return rules.payment_status(total, authorized, captured, zero, failed=failed)
 
 
-def decide_credit(uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money) -> str:
+def decide_credit(
+    uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money, buyer: customers.BuyerFacts | None = None
+) -> str:
     """The one credit decision of an order on account: `amount` is added to what the customer owes in one
-    conditional UPDATE against the limit. Returns "" when it fits, else the hold's note (the amount is owed all
-    the same: held, not refused)."""
-    buyer = customers.buyer_facts(uow, ref=str(customer_id))
+    conditional statement against the limit. Returns "" when it fits, else the hold's note (the amount is owed all
+    the same: held, not refused). `buyer`: the customer's facts when the caller read them already."""
+    buyer = buyer or customers.buyer_facts(uow, ref=str(customer_id))
     limit = (
         buyer.credit_limit if buyer.credit_limit and buyer.credit_limit.currency == amount.currency else None
     )
@@ -309,7 +331,6 @@ def _record(uow: UnitOfWork, order: orders.Order, tender: Tender, row: PaymentRo
         _record_card(uow, row, tender)
     elif request.method in GIFT_METHODS:
         assert tender.gift_card_id is not None, "found by find_gift_cards"
-        uow.session.flush()
         gift_cards.redeem(uow, card_id=tender.gift_card_id, amount_minor=part.minor, order_id=order.id,
                           payment_id=row.id)  # fmt: skip
         row.gift_card_id, row.last_four = tender.gift_card_id, tender.gift_last_four
