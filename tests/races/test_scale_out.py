@@ -53,7 +53,6 @@ def _all_at_once(n: int, send) -> list[httpx.Response]:  # type: ignore[no-untyp
 
 
 def test_two_api_processes_and_two_workers_sell_the_last_ten_units_exactly_ten_times(
-    pg_only: None,
     db_url: str,
     shop: UnitOfWork,
     tmp_path: Path,
@@ -77,7 +76,6 @@ def test_two_api_processes_and_two_workers_sell_the_last_ten_units_exactly_ten_t
 
 
 def test_two_api_processes_and_two_workers_place_one_channel_order_posted_twenty_times_once(
-    pg_only: None,
     db_url: str,
     shop: UnitOfWork,
     tmp_path: Path,
