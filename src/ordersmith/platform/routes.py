@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from ordersmith import __version__
-from ordersmith.kernel.errors import Forbidden
+from ordersmith.kernel.errors import EventIdTooOld, Forbidden
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import audit, identity, jobs, sales_channels, webhooks
 from ordersmith.platform.access import AUTHENTICATED, PUBLIC, Principal
@@ -357,9 +358,14 @@ async def stream_events(
     ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """Live events as server-sent events; reconnect with `Last-Event-ID` to get what was missed."""
+    """Live events as server-sent events; reconnect with `Last-Event-ID` to get every matching event missed since,
+    oldest first, then the live ones. An id older than the outbox still holds → 410 `event_id_too_old`."""
     hub: EventHub = request.app.state.hub
     after = parse_uuid(last_event_id, "Last-Event-ID") if last_event_id else None
+    if after is not None and not await anyio.to_thread.run_sync(hub.resumable, after):
+        raise EventIdTooOld(
+            "the events after this Last-Event-ID are no longer kept; reconnect without it and resynchronise"
+        )
     frames = hub.stream(type or ["*"], after, get_settings(request).sse_keepalive_s)
     return StreamingResponse(
         frames,
