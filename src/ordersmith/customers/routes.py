@@ -51,7 +51,10 @@ def _out(customer: service.Customer, response: Response | None = None) -> Custom
     "/customers", status_code=201, response_model=CustomerOut, openapi_extra=requires("customers:write")
 )
 def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Response:
-    """A new customer: e-mails, phones (any format, stored E.164) and postal codes are checked and normalised."""
+    """A new customer: e-mails, phones (any format, stored E.164) and postal codes are checked and normalised.
+    Money fields need their own scope as well (403 otherwise): `credit_limit` and `payment_terms`
+    `customers:credit`, `tax_exempt` / `tax_certificate` / `tax_exempt_until` `customers:tax`, `customer_group`
+    `customers:pricing`."""
     fields = _details(
         body.model_dump(exclude={"source_code"}), body.credit_limit.to_money() if body.credit_limit else None
     )
@@ -59,7 +62,7 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
     def execute(uow: UnitOfWork) -> CustomerOut:
         channel = sales_channels.acting_channel(uow, principal)
         customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
-                                           source_code=body.source_code)  # fmt: skip
+                                           source_code=body.source_code, granted=principal.scopes)  # fmt: skip
         return _out(customer)
 
     return created(request, principal, body.model_dump(mode="json"), execute)
@@ -90,14 +93,14 @@ def update_customer(
     ref: str, body: CustomerPatch, principal: Auth, request: Request, response: Response
 ) -> CustomerOut:
     """Change the fields sent. `If-Match` with the ETag you read is required: a customer someone else changed
-    since is refused with 412, never overwritten."""
+    since is refused with 412, never overwritten. Changing a money field needs its scope too (see create)."""
     expected = if_match_version(request)
     if expected is None:
         raise PreconditionRequired("send If-Match with the ETag of the customer you are editing")
     sent = body.model_dump(exclude_unset=True)
     changes = _details(sent, body.credit_limit.to_money() if body.credit_limit else None)
     customer = service.update_customer(
-        unit_of_work(request), ref=ref, changes=changes, expected_version=expected
+        unit_of_work(request), ref=ref, changes=changes, expected_version=expected, granted=principal.scopes
     )
     return _out(customer, response)
 

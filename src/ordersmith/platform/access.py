@@ -34,6 +34,9 @@ SCOPES: dict[str, str] = {
     "customers:read": "find and read customers, their notes and timeline",
     "customers:write": "create and edit customers, add notes",
     "customers:manage": "merge duplicates, export a customer's data, anonymize a customer",
+    "customers:credit": "set a customer's credit limit and payment terms (buying on account)",
+    "customers:tax": "set a customer's tax exemption and its certificate",
+    "customers:pricing": "set a customer's price group (e.g. wholesale: trade prices)",
     "pricing:quote": "price a cart",
     "pricing:write": "set up price lists, promotions, coupons, shipping methods and tax rates",
     "pricing:redeem": "count a coupon's use (when an order is placed with it)",
@@ -90,6 +93,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:approve",
             "customers:write",
             "customers:manage",
+            "customers:credit",
+            "customers:tax",
+            "customers:pricing",
             "pricing:write",
             "pricing:redeem",
             "orders:write",
@@ -136,7 +142,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     ),
     "accountant": frozenset(
         _READ_BASICS
-        | {"purchasing:read", "payments:read", "payments:capture", "payments:refund", "receivables:write"}
+        | {
+            "purchasing:read",
+            "payments:read",
+            "payments:capture",
+            "payments:refund",
+            "receivables:write",
+            "customers:write",
+            "customers:credit",
+            "customers:tax",
+        }
     ),
     "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
     "readonly": frozenset(_READ_BASICS),

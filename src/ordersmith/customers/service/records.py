@@ -21,7 +21,7 @@ from ordersmith.customers.service._common import (
     _write_contacts,
 )
 from ordersmith.customers.tables import CustomerEmailRow, CustomerNoteRow, CustomerRow
-from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -31,11 +31,24 @@ CUSTOMER_SERIES = "customer"
 _EDITABLE = {f.name for f in dataclasses.fields(Details)}
 
 
+def _guard(granted: frozenset[str] | None, before: Details, after: Details) -> None:
+    """Refuse (403) a change to a money field the caller holds no scope for; `granted` None is a trusted caller."""
+    if granted is None:
+        return
+    changed = [name for name in rules.GUARDED_FIELDS if getattr(before, name) != getattr(after, name)]
+    refused = rules.missing_scope(changed, granted)
+    if refused is not None:
+        field_name, scope = refused
+        raise Forbidden(f"setting {field_name} needs the scope {scope!r}", required_scope=scope)
+
+
 def _snapshot(customer: Customer) -> dict[str, Any]:
     """What the audit log keeps of a customer: the business facts, never the person's name or contact details
     (the log is append-only, and an anonymized customer must leave no personal data behind in it)."""
     return {"kind": customer.kind, "status": customer.status, "customer_group": customer.customer_group,
-            "tax_exempt": customer.tax_exempt, "credit_limit_minor": None if customer.credit_limit is None
+            "tax_exempt": customer.tax_exempt, "tax_certificate": customer.tax_certificate,
+            "tax_exempt_until": None if customer.tax_exempt_until is None else customer.tax_exempt_until.isoformat(),
+            "credit_limit_minor": None if customer.credit_limit is None
             else customer.credit_limit.minor, "payment_terms": customer.payment_terms,
             "do_not_mail": customer.do_not_mail, "do_not_email": customer.do_not_email,
             "do_not_call": customer.do_not_call, "tags": customer.tags, "emails": len(customer.emails),
@@ -65,7 +78,12 @@ def _apply(row: CustomerRow, details: Details) -> None:
 
 @use_case
 def create_customer(
-    uow: UnitOfWork, *, details: Details, created_channel: str = "", source_code: str = ""
+    uow: UnitOfWork,
+    *,
+    details: Details,
+    created_channel: str = "",
+    source_code: str = "",
+    granted: frozenset[str] | None = None,
 ) -> Customer:
     """A new customer with the next number (C-100001 …), validated contacts and search keys; audited, with a
     `customer.created` event and a first timeline entry.
@@ -73,8 +91,11 @@ def create_customer(
     Raises:
         ValidationFailed: a bad e-mail, phone or postal code (naming the field), no name, a tax exemption without
             a certificate, a credit limit in another currency.
+        Forbidden: a credit limit or terms, a tax exemption or a price group other than the defaults, and the
+            caller's scopes (`granted`; None for a trusted caller) lack the one it needs (`rules.GUARDED_FIELDS`).
     """
     details = _checked(details)
+    _guard(granted, Details(), details)
     now = uow.now()
     number = f"{rules.NUMBER_PREFIX}{rules.FIRST_NUMBER - 1 + next_number(uow, CUSTOMER_SERIES)}"
     row = CustomerRow(id=new_id(), number=number, created_channel=created_channel, source_code=source_code,
@@ -100,10 +121,19 @@ def get_customer(uow: UnitOfWork, *, ref: str) -> Customer:
 
 
 @use_case
-def update_customer(uow: UnitOfWork, *, ref: str, changes: dict[str, Any], expected_version: int) -> Customer:
+def update_customer(
+    uow: UnitOfWork,
+    *,
+    ref: str,
+    changes: dict[str, Any],
+    expected_version: int,
+    granted: frozenset[str] | None = None,
+) -> Customer:
     """Change the named fields of a customer that is still at `expected_version`.
 
     Raises:
+        Forbidden: a money field changes and the caller's scopes (`granted`; None for a trusted caller) lack the one
+            it needs (`rules.GUARDED_FIELDS`); nothing is written.
         PreconditionFailed: someone else changed the customer since `expected_version` (412).
         ValidationFailed: an unknown field or a bad value (naming it).
     """
@@ -116,6 +146,7 @@ def update_customer(uow: UnitOfWork, *, ref: str, changes: dict[str, Any], expec
     before = _customer(uow, row)
     current = Details(**{name: getattr(before, name) for name in _EDITABLE})
     details = _checked(dataclasses.replace(current, **changes))
+    _guard(granted, current, details)
     # One conditional UPDATE claims the edit: it succeeds only at the version the caller read, and its row lock
     # makes a concurrent edit wait and then fail the same test.
     table = CustomerRow.__table__
