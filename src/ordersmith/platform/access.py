@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ordersmith.kernel.errors import Forbidden
+from ordersmith.kernel.events import matches
 
 ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly")
 
@@ -74,6 +75,39 @@ _READ_BASICS = {
     "pricing:quote",
     "orders:read",
 }
+
+# What a channel-bound key may hold: its channel's own business (orders, their payments and returns, its customers,
+# its events and webhooks) and the shared reference data needed to sell (catalog, stock, prices). Everything else —
+# users, keys, audit, jobs, purchasing, price and catalog set-up, stock adjustments, releasing held orders, merging
+# or exporting customers, money fields on customers, issuing gift cards, receivables — is staff work: such a key
+# cannot be created with it, and a key that holds it anyway (created before this rule) acts without it.
+CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
+    {
+        "sales_channels:read",
+        "events:read",
+        "webhooks:read",
+        "webhooks:write",
+        "catalog:read",
+        "inventory:read",
+        "reservations:write",
+        "customers:read",
+        "customers:write",
+        "pricing:quote",
+        "pricing:redeem",
+        "orders:read",
+        "orders:write",
+        "orders:hold",
+        "orders:ship",
+        "returns:write",
+        "returns:receive",
+        "vault:tokenize",
+        "payments:read",
+        "payments:write",
+        "payments:capture",
+        "payments:refund",
+        "gift_cards:balance",
+    }
+)
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
@@ -156,6 +190,19 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
     "readonly": frozenset(_READ_BASICS),
 }
+
+
+# Events about no one channel's records that every channel may follow: stock levels and the catalogue. Any other
+# event reaches a channel-bound key only when it is about that channel's records (its orders, their payments,
+# invoices and gift cards, the customers it created).
+SHARED_EVENT_TYPES = ("stock.*", "item.*")
+
+
+def event_visible_to(channel: str | None, event_type: str, event_channel: str | None) -> bool:
+    """Whether a caller limited to `channel` (None: not limited) may receive this event."""
+    if channel is None or event_channel == channel:
+        return True
+    return event_channel is None and any(matches(event_type, p) for p in SHARED_EVENT_TYPES)
 
 
 def check_role(role: str) -> str:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import id_floor, id_timestamp_ms
+from ordersmith.platform.access import event_visible_to
 from ordersmith.platform.db import Database
 from ordersmith.platform.tables import OutboxRow
 
@@ -50,16 +51,21 @@ def format_sse(event: Event) -> str:
 
 
 def _to_event(row: OutboxRow) -> Event:
-    return Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+    return Event(
+        type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id, channel=row.channel
+    )
 
 
 @dataclass(eq=False)
 class _Client:
     patterns: list[str]
+    channel: str | None = None  # a channel-bound key's channel: it gets that channel's events and shared ones
     queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
 
     def wants(self, event: Event) -> bool:
-        return any(matches(event.type, p) for p in self.patterns)
+        return event_visible_to(self.channel, event.type, event.channel) and any(
+            matches(event.type, p) for p in self.patterns
+        )
 
 
 class EventHub:
@@ -169,10 +175,15 @@ class EventHub:
         return [_to_event(r) for r in rows], (rows[-1].id if len(rows) == REPLAY_PAGE else None)
 
     async def stream(
-        self, patterns: list[str], last_event_id: uuid.UUID | None, keepalive_s: float
+        self,
+        patterns: list[str],
+        last_event_id: uuid.UUID | None,
+        keepalive_s: float,
+        channel: str | None = None,
     ) -> AsyncIterator[str]:
-        """Yield SSE frames: first what came after `last_event_id`, then live events; comments keep it open."""
-        client = _Client(patterns=patterns or ["*"])
+        """Yield SSE frames: first what came after `last_event_id`, then live events; comments keep it open.
+        With `channel` (a channel-bound key's), only that channel's events and shared ones (`event_visible_to`)."""
+        client = _Client(patterns=patterns or ["*"], channel=channel)
         self._clients.add(client)
         sent: set[uuid.UUID] = set()
         try:

@@ -16,12 +16,15 @@ from ordersmith.customers.service._common import (
     _checked,
     _customer,
     _display_name,
+    _join_channels,
+    _members,
     _reindex,
     _row,
     _write_contacts,
 )
 from ordersmith.customers.tables import CustomerEmailRow, CustomerNoteRow, CustomerRow
 from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -108,6 +111,7 @@ def create_customer(
     uow.session.add(CustomerNoteRow(id=new_id(), customer_id=row.id, kind="system", body="customer created",
                                     channel=created_channel, actor=uow.actor.label, data=None, at=now))  # fmt: skip
     uow.session.flush()
+    _join_channels(uow, row.id, [created_channel])
     customer = _customer(uow, row)
     uow.audit("customer.created", object_type="customer", object_id=number, after=_snapshot(customer))
     uow.emit("customer.created", {"id": str(row.id), "number": number, "channel": created_channel})
@@ -115,9 +119,10 @@ def create_customer(
 
 
 @use_case(readonly=True)
-def get_customer(uow: UnitOfWork, *, ref: str) -> Customer:
-    """By id or number (any letter case); a merged-away number answers with the customer it was merged into."""
-    return _customer(uow, _row(uow, ref))
+def get_customer(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> Customer:
+    """By id or number (any letter case); a merged-away number answers with the customer it was merged into.
+    With `visible_to` (a channel-bound caller's channel): only a customer of that channel, else NotFound."""
+    return _customer(uow, _row(uow, ref, visible_to))
 
 
 @use_case
@@ -128,6 +133,7 @@ def update_customer(
     changes: dict[str, Any],
     expected_version: int,
     granted: frozenset[str] | None = None,
+    visible_to: str | None = None,
 ) -> Customer:
     """Change the named fields of a customer that is still at `expected_version`.
 
@@ -140,7 +146,7 @@ def update_customer(
     unknown = sorted(set(changes) - _EDITABLE)
     if unknown:
         raise ValidationFailed.on(unknown[0], "cannot be changed here")
-    row = _row(uow, ref)
+    row = _row(uow, ref, visible_to)
     if row.anonymized_at is not None:
         raise ValidationFailed.on("ref", f"{row.number} was anonymized and cannot be edited")
     before = _customer(uow, row)
@@ -199,11 +205,11 @@ _BUYER = (
 
 
 @use_case(readonly=True)
-def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
+def buyer_facts(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> BuyerFacts:
     """The customer by id or number (a merged-away one: the customer it was merged into), in one light query.
 
     Raises:
-        NotFound: no such customer.
+        NotFound: no such customer (with `visible_to`: none of that channel's).
     """
     try:
         where = _CUSTOMERS.c.id == uuid.UUID(ref)
@@ -214,7 +220,7 @@ def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
         if row is None or row.merged_into_id is None:
             break
         row = uow.execute_core(_BUYER.where(_CUSTOMERS.c.id == row.merged_into_id)).first()
-    if row is None:
+    if row is None or (visible_to is not None and not _members(uow, [row.id], visible_to)):
         raise NotFound(f"no customer {ref!r}")
     today = uow.now().date()
     exempt = row.tax_exempt and (row.tax_exempt_until is None or row.tax_exempt_until >= today)
@@ -232,3 +238,16 @@ def record_first_order(uow: UnitOfWork, *, customer_id: uuid.UUID) -> None:
         .where(_CUSTOMERS.c.id == customer_id, _CUSTOMERS.c.status == "prospect")
         .values(status="buyer", updated_at=uow.now())
     )
+
+
+@use_case
+def join_channel(uow: UnitOfWork, *, customer_id: uuid.UUID, channel: str) -> None:
+    """Record that the customer ordered through `channel`: that channel's key may see it from now on."""
+    _join_channels(uow, customer_id, [channel])
+
+
+def on_order_placed(uow: UnitOfWork, event: Event) -> None:
+    """`order.placed` (through the outbox relay): the buyer now belongs to the channel the order came from."""
+    customer_id, channel = event.payload.get("customer_id"), event.payload.get("channel")
+    if customer_id and channel:
+        join_channel(uow, customer_id=uuid.UUID(customer_id), channel=channel)
