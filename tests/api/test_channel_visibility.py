@@ -217,6 +217,15 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
             unknown = client.get(path, params={"customer": "C-999999"}, headers=bearer(web))
             assert _shape(mine, customer) == _shape(unknown, "C-999999")
             assert mine.status_code == 404
+    # a quote for one of A's customers answers as for a customer that does not exist
+    for customer in (a["customer"], a["trade"]):
+        quote = {"lines": LINES, "ship_tos": [ADDRESS]}
+        mine = client.post("/api/v1/orders/quote", json={**quote, "customer": customer}, headers=bearer(web))
+        unknown = client.post(
+            "/api/v1/orders/quote", json={**quote, "customer": "C-999999"}, headers=bearer(web)
+        )
+        assert _shape(mine, customer) == _shape(unknown, "C-999999")
+        assert mine.status_code == 404
     # the same calls with A's own key find its records (the walk above is not vacuous)
     for url in (f"/api/v1/orders/{a['order']}", f"/api/v1/customers/{a['customer']}",
                 f"/api/v1/customers/{a['trade']}", f"/api/v1/payments/{a['payment']}",

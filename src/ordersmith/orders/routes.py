@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import NotFound, PreconditionRequired
 from ordersmith.orders import service
 from ordersmith.orders.schemas import (
@@ -80,9 +81,12 @@ def order_response(order: service.Order, status_code: int) -> Response:
 
 @router.post("/orders/quote", response_model=QuoteOut, openapi_extra=requires("orders:write"))
 def quote_order(body: OrderIn, principal: Auth, request: Request) -> QuoteOut:
-    """Price the same request without placing it: nothing is reserved, counted or written."""
+    """Price the same request without placing it: nothing is reserved, counted or written. A channel key names
+    only its own channel's customers (any other answers 404 as an unknown one)."""
     uow = unit_of_work(request)
     channel = sales_channels.ordering_channel(uow, principal, body.channel)
+    if body.customer and principal.channel_id is not None:
+        customers.buyer_facts(uow, ref=body.customer, visible_to=channel.code)
     return QuoteOut.model_validate(
         service.quote_order(uow, channel=channel, request=order_request(body, channel.currency))
     )
