@@ -21,6 +21,7 @@ from ordersmith.catalog import routes as catalog_routes
 from ordersmith.checkout import routes as checkout_routes
 from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
+from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_card_redaction()
     housekeeping.register()
+    customer_jobs.register()
     inventory_jobs.register()
     order_jobs.register()
     payments.register()

@@ -1,10 +1,17 @@
 """Customers through the HTTP API: create, find, edit with ETag/If-Match, notes; refusals name the field and
-change nothing; roles decide who may edit."""
+change nothing; roles decide who may edit, and money fields (credit, terms, tax exemption, price group) need their
+own scopes."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from ordersmith.platform.access import ROLE_SCOPES
+from ordersmith.platform.db import Database
 from tests.api.conftest import bearer
 from tests.builders import make_api_key
 
@@ -13,7 +20,6 @@ JANE = {
     "phones": [{"number": "(415) 555-0132", "label": "mobile"}],
     "addresses": [{"kind": "bill_to", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
                    "postal_code": "94105", "country": "US"}],
-    "credit_limit": {"amount": "2500.00", "currency": "USD"}, "payment_terms": "NET30",
 }  # fmt: skip
 
 
@@ -23,7 +29,7 @@ def test_an_agent_creates_finds_and_edits_a_customer(client: TestClient, admin_d
     assert created.status_code == 201, created.text
     customer = created.json()
     assert customer["number"] == "C-100001" and customer["phones"][0]["number"] == "+14155550132"
-    assert customer["credit_limit"] == {"amount": "2500.00", "currency": "USD"}
+    assert customer["credit_limit"] is None and customer["customer_group"] == "retail"
     found = client.get("/api/v1/customers", params={"q": "415 555 0132"}, headers=bearer(agent)).json()
     assert [h["number"] for h in found["items"]] == ["C-100001"]
     read = client.get("/api/v1/customers/c-100001", headers=bearer(agent))
@@ -108,3 +114,90 @@ def test_a_manager_merges_duplicates_and_handles_a_privacy_request(
         and gone.json()["emails"] == []
         and gone.json()["display_name"] == "Anonymized customer"
     )
+
+
+# Each money-bearing field: a value that grants money, the scope it needs, and how the audit log records it.
+MONEY_FIELDS: list[tuple[dict[str, Any], str, dict[str, Any]]] = [
+    ({"credit_limit": {"amount": "100000.00", "currency": "USD"}}, "customers:credit",
+     {"credit_limit_minor": 10_000_000}),
+    ({"payment_terms": "NET90"}, "customers:credit", {"payment_terms": "NET90"}),
+    ({"tax_exempt": True, "tax_certificate": "EX-7731"}, "customers:tax",
+     {"tax_exempt": True, "tax_certificate": "EX-7731"}),
+    ({"tax_certificate": "EX-7731"}, "customers:tax", {"tax_certificate": "EX-7731"}),
+    ({"tax_exempt_until": "2027-12-31"}, "customers:tax", {"tax_exempt_until": "2027-12-31"}),
+    ({"customer_group": "wholesale"}, "customers:pricing", {"customer_group": "wholesale"}),
+]  # fmt: skip
+
+
+def _customer_state(db: Database) -> tuple[int, int, list[tuple[Any, ...]]]:
+    """How many customers and audit rows there are, and every customer's money fields and version."""
+    with db.session() as session:
+        customers = session.execute(sa.text(
+            "SELECT number, credit_limit_minor, payment_terms, tax_exempt, tax_certificate, tax_exempt_until, "
+            "customer_group, version FROM customers ORDER BY number")).all()  # fmt: skip
+        audits = session.scalar(sa.text("SELECT count(*) FROM audit_log"))
+        count = session.scalar(sa.text("SELECT count(*) FROM customers"))
+    return int(count or 0), int(audits or 0), [tuple(row) for row in customers]
+
+
+def test_the_agent_role_holds_none_of_the_money_scopes_and_the_manager_holds_them_all():
+    assert ROLE_SCOPES["agent"] & {"customers:credit", "customers:tax", "customers:pricing"} == frozenset()
+    assert {"customers:credit", "customers:tax", "customers:pricing"} <= ROLE_SCOPES["manager"]
+    assert {"customers:credit", "customers:tax"} <= ROLE_SCOPES["accountant"]
+    assert "customers:pricing" not in ROLE_SCOPES["accountant"]
+
+
+def test_creating_a_customer_with_a_money_field_needs_its_scope_and_a_refusal_creates_nothing(
+    client: TestClient, admin_db, db: Database
+):
+    # given a key that may write customers and holds every money scope but the one each field needs
+    money_scopes = {"customers:credit", "customers:tax", "customers:pricing"}
+    for fields, scope, _ in MONEY_FIELDS:
+        lacking = make_api_key(admin_db, name=f"lacks {scope}", scopes=sorted(
+            {"customers:read", "customers:write"} | money_scopes - {scope})).secret  # fmt: skip
+        holding = make_api_key(admin_db, name=f"holds {scope}",
+                               scopes=["customers:read", "customers:write", scope]).secret  # fmt: skip
+        before = _customer_state(db)
+        # when the key lacking the scope creates a customer with the field set
+        refused = client.post("/api/v1/customers", json={**JANE, **fields}, headers=bearer(lacking))
+        # then it is refused, naming the scope, and nothing was written
+        assert refused.status_code == 403, (fields, refused.text)
+        assert refused.json()["code"] == "forbidden"
+        assert refused.json()["required_scope"] == scope
+        assert _customer_state(db) == before
+        # when a key holding the scope does the same, the customer is created with it
+        allowed = client.post("/api/v1/customers", json={**JANE, **fields}, headers=bearer(holding))
+        assert allowed.status_code == 201, (fields, allowed.text)
+        for name, value in fields.items():
+            assert allowed.json()[name] == value
+
+
+@pytest.mark.parametrize("role", ["agent", "manager"])
+def test_editing_a_money_field_needs_its_scope_is_audited_with_old_and_new_values_and_a_refusal_changes_nothing(
+    client: TestClient, admin_db, admin_key: str, db: Database, role: str
+):
+    # given a customer, and a key with exactly the scopes of the role
+    client.post("/api/v1/customers", json=JANE, headers=bearer(admin_key))
+    key = make_api_key(admin_db, name=role, scopes=sorted(ROLE_SCOPES[role])).secret
+    for fields, scope, audited in MONEY_FIELDS:
+        current = client.get("/api/v1/customers/C-100001", headers=bearer(admin_key))
+        before = _customer_state(db)
+        # when the key sets the field
+        response = client.patch("/api/v1/customers/C-100001", json=fields,
+                                headers={**bearer(key), "If-Match": current.headers["etag"]})  # fmt: skip
+        if role == "agent":
+            # then an agent is refused, and the customer and the audit log are as they were
+            assert response.status_code == 403, (fields, response.text)
+            assert response.json()["required_scope"] == scope
+            assert _customer_state(db) == before
+            continue
+        # then a manager's change is saved, and the audit log keeps the old and the new value
+        assert response.status_code == 200, (fields, response.text)
+        entry = client.get("/api/v1/audit", params={"object_id": "C-100001", "action": "customer.updated"},
+                           headers=bearer(admin_key)).json()["items"][0]  # fmt: skip
+        was = {"credit_limit_minor": None, **current.json()}  # the customer had no credit limit
+        assert {name: entry["before"][name] for name in audited} == {name: was[name] for name in audited}
+        assert {name: entry["after"][name] for name in audited} == audited
+        # and the field is reset for the next one (by the admin)
+        client.patch("/api/v1/customers/C-100001", json={k: current.json()[k] for k in fields if k in current.json()},
+                     headers={**bearer(admin_key), "If-Match": response.headers["etag"]})  # fmt: skip

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.db import Database
 from ordersmith.platform.http import CSRF_HEADER, SESSION_COOKIE
 from ordersmith.platform.tables import SalesChannelRow
@@ -62,15 +64,16 @@ def test_wrong_passwords_lock_the_account_through_the_api(client: TestClient, ad
 def test_a_channel_bound_key_sees_only_its_own_channel(client: TestClient, admin_db):
     web = make_channel(admin_db, code="web")
     amazon = make_channel(admin_db, code="amazon-us", kind="marketplace", division="marketplace")
-    key = make_api_key(
-        admin_db, scopes=["sales_channels:read", "sales_channels:write"], channel="amazon-us"
-    ).secret
+    key = make_api_key(admin_db, scopes=["sales_channels:read"], channel="amazon-us").secret
     listed = client.get("/api/v1/sales-channels", headers=bearer(key)).json()["items"]
     assert [c["code"] for c in listed] == ["amazon-us"]
     assert client.get(f"/api/v1/sales-channels/{amazon.id}", headers=bearer(key)).status_code == 200
     assert client.get(f"/api/v1/sales-channels/{web.id}", headers=bearer(key)).status_code == 404
+    # changing channels is staff work: a channel key cannot even be given the scope
     refused = client.patch(f"/api/v1/sales-channels/{web.id}", json={"name": "Mine now"}, headers=bearer(key))
-    assert refused.status_code == 404
+    assert refused.status_code == 403
+    with pytest.raises(ValidationFailed):
+        make_api_key(admin_db, scopes=["sales_channels:read", "sales_channels:write"], channel="amazon-us")
     assert (
         client.get(f"/api/v1/sales-channels/{web.id}", headers=bearer(make_api_key(admin_db).secret)).json()[
             "name"

@@ -42,7 +42,8 @@ KEY_LEASE = timedelta(seconds=60)
 
 
 def _caller(principal: Principal, channel: SalesChannel) -> rules.Caller:
-    return rules.Caller(channel_kind=channel.kind, scopes=principal.scopes, bills_later=channel.bills_later)
+    return rules.Caller(channel_kind=channel.kind, scopes=principal.scopes, bills_later=channel.bills_later,
+                        channel_bound=principal.channel_id is not None)  # fmt: skip
 
 
 def _order_response(order: orders.Order, status_code: int, replayed: bool = False) -> Response:
@@ -147,8 +148,11 @@ def quote_order(body: OrderIn, principal: Auth, request: Request) -> QuoteOut:
     """Price the same request without placing it: nothing is reserved, counted or written."""
     uow = unit_of_work(request)
     channel = sales_channels.ordering_channel(uow, principal, body.channel)
+    customer_of = channel.code if principal.channel_id is not None else None
     return QuoteOut.model_validate(
-        orders.quote_order(uow, channel=channel, request=order_request(body, channel.currency))
+        orders.quote_order(
+            uow, channel=channel, request=order_request(body, channel.currency), customer_of=customer_of
+        )
     )
 
 

@@ -25,6 +25,7 @@ class Caller:
     channel_kind: str
     scopes: frozenset[str]
     bills_later: bool = False  # the channel collects payment itself later (configured on the channel)
+    channel_bound: bool = False  # a channel's own key: it names only that channel's customers
 
 
 def tender_refusal(method: str, caller: Caller) -> str | None:

@@ -36,6 +36,7 @@ from ordersmith.cli._common import (
     out,
     users_app,
 )
+from ordersmith.customers import jobs as customer_jobs
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments
@@ -152,6 +153,7 @@ def worker() -> None:
     install_card_redaction()
     settings = _settings()
     housekeeping.register()
+    customer_jobs.register()
     inventory_jobs.register()
     order_jobs.register()
     payments.register()

@@ -88,7 +88,7 @@ async def edit(request: Request, ref: str) -> Response:
         "do_not_call": "do_not_call" in typed,
     }
     try:
-        customers.update_customer(unit_of_work(request), ref=ref, changes=changes,
+        customers.update_customer(unit_of_work(request), ref=ref, changes=changes, granted=principal.scopes,
                                   expected_version=int(typed.get("version") or 0))  # fmt: skip
     except PreconditionFailed:
         return _customer_page(request, ref, status=412, typed=typed,

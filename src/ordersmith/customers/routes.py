@@ -1,4 +1,8 @@
-"""Customer API: records, search, optimistic edits, the timeline."""
+"""Customer API: records, search, optimistic edits, the timeline.
+
+A channel-bound key sees and edits only its channel's customers — those it created and those that ordered through
+it; any other answers 404 exactly as an unknown customer, and never shows up in a search or a duplicate list.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +55,10 @@ def _out(customer: service.Customer, response: Response | None = None) -> Custom
     "/customers", status_code=201, response_model=CustomerOut, openapi_extra=requires("customers:write")
 )
 def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Response:
-    """A new customer: e-mails, phones (any format, stored E.164) and postal codes are checked and normalised."""
+    """A new customer: e-mails, phones (any format, stored E.164) and postal codes are checked and normalised.
+    Money fields need their own scope as well (403 otherwise): `credit_limit` and `payment_terms`
+    `customers:credit`, `tax_exempt` / `tax_certificate` / `tax_exempt_until` `customers:tax`, `customer_group`
+    `customers:pricing`."""
     fields = _details(
         body.model_dump(exclude={"source_code"}), body.credit_limit.to_money() if body.credit_limit else None
     )
@@ -59,7 +66,7 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
     def execute(uow: UnitOfWork) -> CustomerOut:
         channel = sales_channels.acting_channel(uow, principal)
         customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
-                                           source_code=body.source_code)  # fmt: skip
+                                           source_code=body.source_code, granted=principal.scopes)  # fmt: skip
         return _out(customer)
 
     return created(request, principal, body.model_dump(mode="json"), execute)
@@ -73,14 +80,21 @@ def search_customers(
 ) -> dict[str, Any]:  # fmt: skip
     """Best matches first: a phone in any format, an e-mail, a postal code, a customer number, or a name (prefix,
     or misspelt: names are also matched by sound)."""
-    hits = service.search_customers(unit_of_work(request), q=q, limit=limit)
+    uow = unit_of_work(request)
+    hits = service.search_customers(
+        uow, q=q, limit=limit, visible_to=sales_channels.bound_channel(uow, principal)
+    )
     return {"items": [SearchHitOut.model_validate(h) for h in hits], "next_cursor": None}
 
 
 @router.get("/customers/{ref}", response_model=CustomerOut, openapi_extra=requires("customers:read"))
 def get_customer(ref: str, principal: Auth, request: Request, response: Response) -> CustomerOut:
-    """By id or number; a number merged into another customer answers with that customer. Sends an `ETag`."""
-    return _out(service.get_customer(unit_of_work(request), ref=ref), response)
+    """By id or number; a number merged into another customer answers with that customer. Sends an `ETag`. A
+    channel key sees the customers its channel created or that ordered through it (others: 404, as unknown)."""
+    uow = unit_of_work(request)
+    return _out(
+        service.get_customer(uow, ref=ref, visible_to=sales_channels.bound_channel(uow, principal)), response
+    )
 
 
 @router.patch("/customers/{ref}", response_model=CustomerOut, openapi_extra=requires("customers:write"),
@@ -90,15 +104,16 @@ def update_customer(
     ref: str, body: CustomerPatch, principal: Auth, request: Request, response: Response
 ) -> CustomerOut:
     """Change the fields sent. `If-Match` with the ETag you read is required: a customer someone else changed
-    since is refused with 412, never overwritten."""
+    since is refused with 412, never overwritten. Changing a money field needs its scope too (see create)."""
     expected = if_match_version(request)
     if expected is None:
         raise PreconditionRequired("send If-Match with the ETag of the customer you are editing")
     sent = body.model_dump(exclude_unset=True)
     changes = _details(sent, body.credit_limit.to_money() if body.credit_limit else None)
-    customer = service.update_customer(
-        unit_of_work(request), ref=ref, changes=changes, expected_version=expected
-    )
+    uow = unit_of_work(request)
+    customer = service.update_customer(uow, ref=ref, changes=changes, expected_version=expected,
+                                       granted=principal.scopes,
+                                       visible_to=sales_channels.bound_channel(uow, principal))  # fmt: skip
     return _out(customer, response)
 
 
@@ -106,7 +121,8 @@ def update_customer(
              openapi_extra=requires("customers:write"))  # fmt: skip
 def add_note(ref: str, body: NoteIn, principal: Auth, request: Request) -> Response:
     return created(request, principal, body.model_dump(), lambda uow: TimelineEntryOut.model_validate(
-        service.add_note(uow, ref=ref, body=body.body, kind=body.kind, channel=body.channel)))  # fmt: skip
+        service.add_note(uow, ref=ref, body=body.body, kind=body.kind, channel=body.channel,
+                         visible_to=sales_channels.bound_channel(uow, principal))))  # fmt: skip
 
 
 @router.get("/customers/{ref}/timeline", response_model=PageOut[TimelineEntryOut],
@@ -116,7 +132,9 @@ def timeline(
     cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Notes, calls, e-mails and system events, newest first."""
-    page = service.timeline(unit_of_work(request), ref=ref, cursor=cursor, limit=limit)
+    uow = unit_of_work(request)
+    page = service.timeline(uow, ref=ref, cursor=cursor, limit=limit,
+                            visible_to=sales_channels.bound_channel(uow, principal))  # fmt: skip
     return {
         "items": [TimelineEntryOut.model_validate(e) for e in page.items],
         "next_cursor": page.next_cursor,
@@ -128,7 +146,9 @@ def timeline(
 )
 def duplicates(ref: str, principal: Auth, request: Request) -> list[DuplicateOut]:
     """Customers that look like this one: same e-mail, same phone, or the same name at one of its postal codes."""
-    return [DuplicateOut.model_validate(d) for d in service.find_duplicates(unit_of_work(request), ref=ref)]
+    uow = unit_of_work(request)
+    found = service.find_duplicates(uow, ref=ref, visible_to=sales_channels.bound_channel(uow, principal))
+    return [DuplicateOut.model_validate(d) for d in found]
 
 
 @router.post("/customers/{ref}/merge", response_model=CustomerOut, openapi_extra=requires("customers:manage"),

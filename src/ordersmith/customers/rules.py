@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -27,6 +28,25 @@ NUMBER_PREFIX = "C-"
 FIRST_NUMBER = 100_001
 # Search key kinds held in the search index: what was typed is turned into the same keys.
 KEY_KINDS = ("name", "sound", "full", "sounds", "phone", "email", "postal", "number")
+# Fields that are money: credit on account, payment terms, tax exemption and the price group (trade prices). Each
+# needs its own scope on top of `customers:write`, on create and on edit.
+GUARDED_FIELDS: dict[str, str] = {
+    "credit_limit": "customers:credit",
+    "payment_terms": "customers:credit",
+    "tax_exempt": "customers:tax",
+    "tax_certificate": "customers:tax",
+    "tax_exempt_until": "customers:tax",
+    "customer_group": "customers:pricing",
+}
+
+
+def missing_scope(changed: Iterable[str], granted: frozenset[str]) -> tuple[str, str] | None:
+    """The first changed money field the caller may not set, with the scope it needs (None: all allowed)."""
+    for name in sorted(changed):
+        scope = GUARDED_FIELDS.get(name)
+        if scope is not None and scope not in granted:
+            return name, scope
+    return None
 
 
 class Invalid(ValueError):

@@ -122,3 +122,16 @@ class CustomerSearchKeyRow(Base):
         sa.ForeignKey("customers.id", name="fk_customer_search_customer", ondelete="CASCADE"),
         primary_key=True,
     )
+
+
+class CustomerChannelRow(Base):
+    """The sales channels a customer belongs to: the one that created it and every one it ordered through. A
+    channel-bound key sees only its own channel's customers (written at creation, and on `order.placed`)."""
+
+    __tablename__ = "customer_channels"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("customers.id", name="fk_customer_channels_customer", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    channel: Mapped[str] = mapped_column(sa.String(60), primary_key=True)

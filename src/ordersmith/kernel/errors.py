@@ -103,6 +103,17 @@ class OverReceipt(Conflict):
     title = "More received than ordered plus tolerance"
 
 
+class Gone(OrdersmithError):
+    code = "gone"
+    status = 410
+    title = "No longer available"
+
+
+class EventIdTooOld(Gone):
+    code = "event_id_too_old"
+    title = "Cannot resume from that event"
+
+
 class PreconditionFailed(OrdersmithError):
     code = "precondition_failed"
     status = 412

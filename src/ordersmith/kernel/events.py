@@ -1,4 +1,5 @@
-"""Domain events: a stable id, a dotted past-tense type, when it happened, and a JSON-ready payload."""
+"""Domain events: a stable id, a dotted past-tense type, when it happened, a JSON-ready payload, and the sales
+channel whose records it is about (None: no one channel's — stock, catalog, staff work)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Event:
     payload: dict[str, Any]
     occurred_at: datetime
     id: uuid.UUID = field(default_factory=new_id)
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         if not _TYPE.match(self.type):

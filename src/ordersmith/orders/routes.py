@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ordersmith.kernel.errors import PreconditionRequired
+from ordersmith.kernel.errors import NotFound, PreconditionRequired
 from ordersmith.orders import service
 from ordersmith.orders.schemas import (
     CancelIn,
@@ -53,9 +53,7 @@ def order_response(order: service.Order, status_code: int) -> Response:
 
 def own_channel(uow: UnitOfWork, principal: Principal) -> str | None:
     """The channel a channel-bound key is limited to (None for staff and unbound keys)."""
-    if principal.channel_id is None:
-        return None
-    return sales_channels.ordering_channel(uow, principal, None).code
+    return sales_channels.bound_channel(uow, principal)
 
 
 def visible_order(uow: UnitOfWork, principal: Principal, ref: str) -> service.Order:
@@ -190,12 +188,19 @@ def authorize_return(ref: str, body: ReturnIn, principal: Auth, request: Request
         service.authorize_return(joined, order_ref=str(order.id), lines=lines, note=body.note)))  # fmt: skip
 
 
+def visible_return(uow: UnitOfWork, principal: Principal, ref: str) -> service.Return:
+    """The return, as long as the caller may see its order; another channel's answers as an unknown one does."""
+    found = service.get_return(uow, ref=ref)
+    try:
+        visible_order(uow, principal, str(found.order_id))
+    except NotFound:
+        raise NotFound(f"no return {ref!r}") from None
+    return found
+
+
 @router.get("/returns/{ref}", response_model=ReturnOut, openapi_extra=requires("orders:read"))
 def get_return(ref: str, principal: Auth, request: Request) -> ReturnOut:
-    uow = unit_of_work(request)
-    found = service.get_return(uow, ref=ref)
-    visible_order(uow, principal, str(found.order_id))
-    return ReturnOut.model_validate(found)
+    return ReturnOut.model_validate(visible_return(unit_of_work(request), principal, ref))
 
 
 @router.post("/returns/{ref}/receive", response_model=ReturnOut, openapi_extra=requires("returns:receive"))
@@ -203,8 +208,7 @@ def receive_return(ref: str, body: ReceiveIn, principal: Auth, request: Request)
     """Receive the goods into a location: restocked units go back on hand, the refund due is set, exchanges
     become a linked replacement order at the original price."""
     uow = unit_of_work(request)
-    found = service.get_return(uow, ref=ref)
-    visible_order(uow, principal, str(found.order_id))
+    visible_return(uow, principal, ref)
     lines = None
     if body.lines is not None:
         lines = [service.ReceivedLine(line_no=r.line_no, quantity=r.quantity, disposition=r.disposition)

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.customers import service as customers
+from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
-from ordersmith.orders.routes import visible_order
+from ordersmith.orders.routes import own_channel, visible_order
 from ordersmith.orders.schemas import money
 from ordersmith.payments import service
 from ordersmith.payments.schemas import (
@@ -73,8 +74,19 @@ def refund_order(ref: str, body: OrderRefundIn, principal: Auth, request: Reques
 
 def _own_payment(uow: UnitOfWork, principal: Principal, payment_id: str) -> service.Payment:
     payment = service.get_payment(uow, payment_id=payment_id)
-    visible_order(uow, principal, str(payment.order_id))  # 404 for another channel's order
+    try:
+        visible_order(uow, principal, str(payment.order_id))
+    except NotFound:
+        # Another channel's payment answers exactly as an unknown id: it names neither the payment nor its order.
+        raise NotFound(f"no payment {payment_id!r}") from None
     return payment
+
+
+def _customer_id(uow: UnitOfWork, principal: Principal, ref: str | None) -> uuid.UUID | None:
+    """The customer a list is filtered by; one the caller may not see is as unknown as one that does not exist."""
+    if ref is None:
+        return None
+    return customers.buyer_facts(uow, ref=ref, visible_to=own_channel(uow, principal)).id
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, openapi_extra=requires("payments:read"))
@@ -185,9 +197,10 @@ def list_gift_cards(
     principal: Auth, request: Request, customer: str | None = None, status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """Newest first (a channel key: the cards sold on its own orders)."""
     uow = unit_of_work(request)
-    customer_id = customers.buyer_facts(uow, ref=customer).id if customer else None
-    page = service.list_gift_cards(uow, customer_id=customer_id, status=status, limit=limit, cursor=cursor)
+    page = service.list_gift_cards(uow, customer_id=_customer_id(uow, principal, customer), status=status,
+                                   limit=limit, cursor=cursor, channel=own_channel(uow, principal))  # fmt: skip
     return {"items": [GiftCardOut.model_validate(c) for c in page.items], "next_cursor": page.next_cursor}
 
 
@@ -205,8 +218,12 @@ def gift_card_balance(code: str, principal: Auth, request: Request) -> BalanceOu
     "/gift-cards/by-id/{card_id}", response_model=GiftCardOut, openapi_extra=requires("payments:read")
 )
 def get_gift_card(card_id: uuid.UUID, principal: Auth, request: Request) -> GiftCardOut:
-    """A card with its ledger (every issue, redemption, reload and refund)."""
-    return GiftCardOut.model_validate(service.get_gift_card(unit_of_work(request), card_id=card_id))
+    """A card with its ledger (every issue, redemption, reload and refund); a channel key: a card sold on its own
+    orders (any other answers 404 as an unknown id does)."""
+    uow = unit_of_work(request)
+    return GiftCardOut.model_validate(
+        service.get_gift_card(uow, card_id=card_id, channel=own_channel(uow, principal))
+    )
 
 
 @router.post(
@@ -230,16 +247,18 @@ def list_invoices(
     principal: Auth, request: Request, customer: str | None = None, status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Newest first; filter by customer (id or number) and status (open, paid)."""
+    """Newest first; filter by customer (id or number) and status (open, paid). A channel key: its own orders'."""
     uow = unit_of_work(request)
-    customer_id = customers.buyer_facts(uow, ref=customer).id if customer else None
-    page = service.list_invoices(uow, customer_id=customer_id, status=status, limit=limit, cursor=cursor)
+    page = service.list_invoices(uow, customer_id=_customer_id(uow, principal, customer), status=status,
+                                 limit=limit, cursor=cursor, channel=own_channel(uow, principal))  # fmt: skip
     return {"items": [InvoiceOut.model_validate(i) for i in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/invoices/{ref}", response_model=InvoiceOut, openapi_extra=requires("payments:read"))
 def get_invoice(ref: str, principal: Auth, request: Request) -> InvoiceOut:
-    return InvoiceOut.model_validate(service.get_invoice(unit_of_work(request), ref=ref))
+    """By id or number (a channel key: an invoice of its own orders; any other answers 404 as an unknown one)."""
+    uow = unit_of_work(request)
+    return InvoiceOut.model_validate(service.get_invoice(uow, ref=ref, channel=own_channel(uow, principal)))
 
 
 @router.post(

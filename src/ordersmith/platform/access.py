@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ordersmith.kernel.errors import Forbidden
+from ordersmith.kernel.events import matches
 
 ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly")
 
@@ -34,6 +35,9 @@ SCOPES: dict[str, str] = {
     "customers:read": "find and read customers, their notes and timeline",
     "customers:write": "create and edit customers, add notes",
     "customers:manage": "merge duplicates, export a customer's data, anonymize a customer",
+    "customers:credit": "set a customer's credit limit and payment terms (buying on account)",
+    "customers:tax": "set a customer's tax exemption and its certificate",
+    "customers:pricing": "set a customer's price group (e.g. wholesale: trade prices)",
     "pricing:quote": "price a cart",
     "pricing:write": "set up price lists, promotions, coupons, shipping methods and tax rates",
     "pricing:redeem": "count a coupon's use (when an order is placed with it)",
@@ -76,6 +80,40 @@ _READ_BASICS = {
     "orders:read",
 }
 
+# What a channel-bound key may hold: its channel's own business (orders, their payments and returns, its customers,
+# its events and webhooks) and the shared reference data needed to sell (catalog, stock, prices). Everything else —
+# users, keys, audit, jobs, purchasing, price and catalog set-up, stock adjustments, releasing held orders, merging
+# or exporting customers, money fields on customers, issuing gift cards, receivables — is staff work: such a key
+# cannot be created with it, and a key that holds it anyway (created before this rule) acts without it.
+CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
+    {
+        "sales_channels:read",
+        "events:read",
+        "webhooks:read",
+        "webhooks:write",
+        "catalog:read",
+        "inventory:read",
+        "reservations:write",
+        "customers:read",
+        "customers:write",
+        "pricing:quote",
+        "pricing:redeem",
+        "orders:read",
+        "orders:write",
+        "orders:import",  # a channel importing its own history (granted explicitly, never by default)
+        "orders:hold",
+        "orders:ship",
+        "returns:write",
+        "returns:receive",
+        "vault:tokenize",
+        "payments:read",
+        "payments:write",
+        "payments:capture",
+        "payments:refund",
+        "gift_cards:balance",
+    }
+)
+
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "manager": frozenset(
@@ -94,6 +132,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:approve",
             "customers:write",
             "customers:manage",
+            "customers:credit",
+            "customers:tax",
+            "customers:pricing",
             "pricing:write",
             "pricing:redeem",
             "orders:write",
@@ -142,11 +183,33 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     ),
     "accountant": frozenset(
         _READ_BASICS
-        | {"purchasing:read", "payments:read", "payments:capture", "payments:refund", "receivables:write"}
+        | {
+            "purchasing:read",
+            "payments:read",
+            "payments:capture",
+            "payments:refund",
+            "receivables:write",
+            "customers:write",
+            "customers:credit",
+            "customers:tax",
+        }
     ),
     "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
     "readonly": frozenset(_READ_BASICS),
 }
+
+
+# Events about no one channel's records that every channel may follow: stock levels and the catalogue. Any other
+# event reaches a channel-bound key only when it is about that channel's records (its orders, their payments,
+# invoices and gift cards, the customers it created).
+SHARED_EVENT_TYPES = ("stock.*", "item.*")
+
+
+def event_visible_to(channel: str | None, event_type: str, event_channel: str | None) -> bool:
+    """Whether a caller limited to `channel` (None: not limited) may receive this event."""
+    if channel is None or event_channel == channel:
+        return True
+    return event_channel is None and any(matches(event_type, p) for p in SHARED_EVENT_TYPES)
 
 
 def check_role(role: str) -> str:

@@ -7,6 +7,7 @@ case on a serialization failure, deadlock or busy database. Nested use cases joi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
@@ -141,6 +142,18 @@ class Actor:
         return cls(kind="system", id=None, label=label, origin=origin)
 
 
+# Events about an order that do not name its channel in their payload (payments, invoices, gift cards sold on it)
+# are tagged with the order's channel as they are written, by the lookup the orders context registers (platform
+# cannot read orders' table): order id (as in the payload) → channel, for the ids asked.
+OrderChannelLookup = Callable[[Session, set[str]], dict[str, str]]
+_order_channels: list[OrderChannelLookup] = []
+
+
+def tag_order_events_with(lookup: OrderChannelLookup) -> None:
+    """Register how to find an order's channel (idempotent: the last registration wins)."""
+    _order_channels[:] = [lookup]
+
+
 class Database:
     """An engine plus the session factory and the after-commit signal the outbox relay listens to."""
 
@@ -255,7 +268,7 @@ class UnitOfWork:
         events, self._events = self._events, []
         try:
             if exc_type is None:
-                self._write_records(session)
+                events = self._write_records(session, events)
                 session.commit()
             else:
                 session.rollback()
@@ -277,13 +290,35 @@ class UnitOfWork:
     def rewind(self, mark: tuple[int, int, int]) -> None:
         del self._events[mark[0] :], self._outbox_rows[mark[1] :], self._audit_rows[mark[2] :]
 
-    def _write_records(self, session: Session) -> None:
+    def _write_records(self, session: Session, events: list[Event]) -> list[Event]:
+        """Write the pending outbox and audit rows; returns the events as written (with their channel tags)."""
         from ordersmith.platform.tables import AuditRow, OutboxRow
 
+        events = self._tag_channels(session, events)
         if self._outbox_rows:
             session.connection().execute(_insert_statement(OutboxRow), self._outbox_rows)
         if self._audit_rows:
             session.connection().execute(_insert_statement(AuditRow), self._audit_rows)
+        return events
+
+    def _tag_channels(self, session: Session, events: list[Event]) -> list[Event]:
+        """Tag each untagged event that names an order with that order's channel (one query per commit)."""
+        wanted = {
+            str(row["payload"]["order_id"])
+            for row in self._outbox_rows
+            if row["channel"] is None and isinstance(row["payload"].get("order_id"), str)
+        }
+        if not wanted or not _order_channels:
+            return events
+        session.flush()
+        found = _order_channels[0](session, wanted)
+        tagged = list(events)
+        for n, row in enumerate(self._outbox_rows):  # parallel to the events: both are appended by `emit`
+            channel = found.get(str(row["payload"].get("order_id"))) if row["channel"] is None else None
+            if channel is not None:
+                row["channel"] = channel
+                tagged[n] = dataclasses.replace(tagged[n], channel=channel)
+        return tagged
 
     def execute_core(
         self, statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -314,13 +349,18 @@ class UnitOfWork:
             raise
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
-        """Record an event in the outbox, in this transaction (written at commit); it is delivered after commit."""
-        event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id())
+        """Record an event in the outbox, in this transaction (written at commit); it is delivered after commit.
+
+        Its channel is the payload's `channel`, else (at commit) that of the order named by its `order_id`."""
+        channel = payload.get("channel")
+        event = Event(type=event_type, payload=payload, occurred_at=self.now(), id=new_id(),
+                      channel=channel if isinstance(channel, str) and channel else None)  # fmt: skip
         self._outbox_rows.append(
             {
                 "id": event.id,
                 "type": event.type,
                 "payload": payload,
+                "channel": event.channel,
                 "occurred_at": event.occurred_at,
                 "attempts": 0,
             },

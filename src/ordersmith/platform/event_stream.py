@@ -3,7 +3,9 @@
 Events committed in this process are handed to the clients straight from the commit (no read back). The poller
 reads the outbox by UUIDv7 id with a look-back window and remembers what it sent, so events committed by other
 processes (or out of id order) are still seen, once each. A client that reconnects with `Last-Event-ID` first gets
-what it missed, read from the outbox.
+every matching event it missed, read from the outbox page by page (however many there are), before the live ones;
+an id older than the oldest event the outbox still holds is answered 410 `event_id_too_old` (nothing to resume
+from: the client starts afresh).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import id_floor, id_timestamp_ms
+from ordersmith.platform.access import event_visible_to
 from ordersmith.platform.db import Database
 from ordersmith.platform.tables import OutboxRow
 
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LOOK_BACK_MS = 5_000
 FULL_SCAN_EVERY_S = 1.0
-REPLAY_LIMIT = 1_000
+REPLAY_PAGE = 500
 
 
 def format_sse(event: Event) -> str:
@@ -48,16 +51,21 @@ def format_sse(event: Event) -> str:
 
 
 def _to_event(row: OutboxRow) -> Event:
-    return Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+    return Event(
+        type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id, channel=row.channel
+    )
 
 
 @dataclass(eq=False)
 class _Client:
     patterns: list[str]
+    channel: str | None = None  # a channel-bound key's channel: it gets that channel's events and shared ones
     queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
 
     def wants(self, event: Event) -> bool:
-        return any(matches(event.type, p) for p in self.patterns)
+        return event_visible_to(self.channel, event.type, event.channel) and any(
+            matches(event.type, p) for p in self.patterns
+        )
 
 
 class EventHub:
@@ -148,29 +156,49 @@ class EventHub:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
             self._wake.clear()
 
-    def _replay(self, after: uuid.UUID, patterns: list[str]) -> list[Event]:
+    def resumable(self, after: uuid.UUID) -> bool:
+        """Whether a stream can resume after this id: the outbox holds it, or nothing older was purged since."""
         with self.db.session(readonly=True) as session, session.begin():
-            rows = session.scalars(
-                sa.select(OutboxRow).where(OutboxRow.id > after).order_by(OutboxRow.id).limit(REPLAY_LIMIT)
+            if session.get(OutboxRow, after) is not None:
+                return True
+            oldest = session.scalar(sa.select(OutboxRow.id).order_by(OutboxRow.id).limit(1))
+            return oldest is None or after >= oldest
+
+    def _replay_page(self, after: uuid.UUID) -> tuple[list[Event], uuid.UUID | None]:
+        """The next page of the outbox after `after` (every type), and the id to read on from (None: the end)."""
+        with self.db.session(readonly=True) as session, session.begin():
+            rows = list(
+                session.scalars(
+                    sa.select(OutboxRow).where(OutboxRow.id > after).order_by(OutboxRow.id).limit(REPLAY_PAGE)
+                )
             )
-            return [e for e in map(_to_event, rows) if any(matches(e.type, p) for p in patterns)]
+        return [_to_event(r) for r in rows], (rows[-1].id if len(rows) == REPLAY_PAGE else None)
 
     async def stream(
-        self, patterns: list[str], last_event_id: uuid.UUID | None, keepalive_s: float
+        self,
+        patterns: list[str],
+        last_event_id: uuid.UUID | None,
+        keepalive_s: float,
+        channel: str | None = None,
     ) -> AsyncIterator[str]:
-        """Yield SSE frames: first what came after `last_event_id`, then live events; comments keep it open."""
-        client = _Client(patterns=patterns or ["*"])
+        """Yield SSE frames: first what came after `last_event_id`, then live events; comments keep it open.
+        With `channel` (a channel-bound key's), only that channel's events and shared ones (`event_visible_to`)."""
+        client = _Client(patterns=patterns or ["*"], channel=channel)
         self._clients.add(client)
         sent: set[uuid.UUID] = set()
         try:
             yield "retry: 2000\n: connected\n\n"
-            if last_event_id is not None:
-                replayed = await asyncio.get_running_loop().run_in_executor(
-                    self._reader, self._replay, last_event_id, client.patterns
+            # The client is registered before the replay starts, so what commits meanwhile waits in its queue;
+            # the replay reads on until the outbox has no more, and `sent` keeps the overlap from going out twice.
+            after = last_event_id
+            while after is not None:
+                page, after = await asyncio.get_running_loop().run_in_executor(
+                    self._reader, self._replay_page, after
                 )
-                for event in replayed:
-                    sent.add(event.id)
-                    yield format_sse(event)
+                wanted = [event for event in page if client.wants(event)]
+                sent.update(event.id for event in wanted)
+                if wanted:
+                    yield "".join(format_sse(event) for event in wanted)
             if self._wake is not None:
                 self._wake.set()
             while client in self._clients:

@@ -47,7 +47,9 @@ def unsubscribe(handler: Handler) -> None:
 
 
 def to_event(row: OutboxRow) -> Event:
-    return Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+    return Event(
+        type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id, channel=row.channel
+    )
 
 
 class NatsPublisher:
@@ -120,7 +122,14 @@ def dispatch_pending(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limi
 
 
 _CLAIM_BATCH = (
-    sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.payload, _OUTBOX.c.occurred_at, _OUTBOX.c.attempts)
+    sa.select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.type,
+        _OUTBOX.c.payload,
+        _OUTBOX.c.channel,
+        _OUTBOX.c.occurred_at,
+        _OUTBOX.c.attempts,
+    )
     .where(_OUTBOX.c.dispatched_at.is_(None))
     .where(sa.or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= sa.bindparam("now")))
     .order_by(_OUTBOX.c.id)
@@ -141,7 +150,9 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
     rows = uow.execute_core(_CLAIM_BATCH, {"now": now, "limit": limit}).all()
     dispatched: list[Event] = []
     for row in rows:
-        event = Event(type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id)
+        event = Event(
+            type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id, channel=row.channel
+        )
         handlers = [
             handler
             for pattern, handler, when in _subscribers

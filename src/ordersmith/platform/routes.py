@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from ordersmith import __version__
-from ordersmith.kernel.errors import Forbidden
+from ordersmith.kernel.errors import EventIdTooOld, Forbidden
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import audit, identity, jobs, sales_channels, webhooks
 from ordersmith.platform.access import AUTHENTICATED, PUBLIC, Principal
@@ -359,10 +360,18 @@ async def stream_events(
     ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """Live events as server-sent events; reconnect with `Last-Event-ID` to get what was missed."""
+    """Live events as server-sent events; reconnect with `Last-Event-ID` to get every matching event missed since,
+    oldest first, then the live ones. An id older than the outbox still holds → 410 `event_id_too_old`. A channel
+    key gets its own channel's events (its orders, their payments, invoices and gift cards, customers it created)
+    and the shared stock (`stock.*`) and catalogue (`item.*`) events, nothing of another channel's."""
     hub: EventHub = request.app.state.hub
     after = parse_uuid(last_event_id, "Last-Event-ID") if last_event_id else None
-    frames = hub.stream(type or ["*"], after, get_settings(request).sse_keepalive_s)
+    if after is not None and not await anyio.to_thread.run_sync(hub.resumable, after):
+        raise EventIdTooOld(
+            "the events after this Last-Event-ID are no longer kept; reconnect without it and resynchronise"
+        )
+    channel = await anyio.to_thread.run_sync(sales_channels.bound_channel, unit_of_work(request), principal)
+    frames = hub.stream(type or ["*"], after, get_settings(request).sse_keepalive_s, channel=channel)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",
@@ -389,7 +398,10 @@ def list_jobs(
 def list_webhooks(
     principal: Auth, request: Request, limit: Limit = 50, cursor: str | None = None
 ) -> dict[str, object]:
-    return _page(webhooks.list_subscriptions(unit_of_work(request), limit=limit, cursor=cursor), WebhookOut)
+    """Webhook subscriptions (a channel key: its channel's only)."""
+    uow = unit_of_work(request)
+    own = sales_channels.bound_channel(uow, principal)
+    return _page(webhooks.list_subscriptions(uow, limit=limit, cursor=cursor, channel=own), WebhookOut)
 
 
 @router.post(
@@ -400,6 +412,9 @@ def list_webhooks(
     openapi_extra=requires("webhooks:write"),
 )
 def create_webhook(body: WebhookIn, principal: Auth, request: Request) -> Response:
+    """Subscribe a URL to events. A channel key's subscription is its channel's: it receives that channel's
+    events and the shared stock and catalogue ones, nothing of another channel's."""
+
     def execute(uow: UnitOfWork) -> NewWebhookOut:
         new = webhooks.create_subscription(
             uow,
@@ -407,6 +422,7 @@ def create_webhook(body: WebhookIn, principal: Auth, request: Request) -> Respon
             event_types=body.event_types,
             description=body.description,
             settings=get_settings(request),
+            channel=sales_channels.bound_channel(uow, principal),
         )
         return NewWebhookOut(subscription=WebhookOut.model_validate(new.subscription), secret=new.secret)
 
@@ -420,7 +436,9 @@ def create_webhook(body: WebhookIn, principal: Auth, request: Request) -> Respon
     openapi_extra=requires("webhooks:read"),
 )
 def get_webhook(subscription_id: str, principal: Auth, request: Request) -> WebhookOut:
-    sub = webhooks.get_subscription(unit_of_work(request), subscription_id=parse_uuid(subscription_id, "id"))
+    uow = unit_of_work(request)
+    sub = webhooks.get_subscription(uow, subscription_id=parse_uuid(subscription_id, "id"),
+                                    channel=sales_channels.bound_channel(uow, principal))  # fmt: skip
     return WebhookOut.model_validate(sub)
 
 
@@ -431,7 +449,9 @@ def get_webhook(subscription_id: str, principal: Auth, request: Request) -> Webh
     openapi_extra=requires("webhooks:write"),
 )
 def delete_webhook(subscription_id: str, principal: Auth, request: Request) -> Response:
-    webhooks.delete_subscription(unit_of_work(request), subscription_id=parse_uuid(subscription_id, "id"))
+    uow = unit_of_work(request)
+    webhooks.delete_subscription(uow, subscription_id=parse_uuid(subscription_id, "id"),
+                                 channel=sales_channels.bound_channel(uow, principal))  # fmt: skip
     return Response(status_code=204)
 
 
@@ -449,12 +469,14 @@ def list_deliveries(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> dict[str, object]:
+    uow = unit_of_work(request)
     page = webhooks.list_deliveries(
-        unit_of_work(request),
+        uow,
         subscription_id=parse_uuid(subscription_id, "id"),
         status=status,
         limit=limit,
         cursor=cursor,
+        channel=sales_channels.bound_channel(uow, principal),
     )
     return _page(page, DeliveryOut)
 
@@ -468,9 +490,11 @@ def list_deliveries(
 def list_attempts(
     subscription_id: str, delivery_id: str, principal: Auth, request: Request
 ) -> list[AttemptOut]:
+    uow = unit_of_work(request)
     rows = webhooks.list_attempts(
-        unit_of_work(request),
+        uow,
         subscription_id=parse_uuid(subscription_id, "id"),
         delivery_id=parse_uuid(delivery_id, "delivery_id"),
+        channel=sales_channels.bound_channel(uow, principal),
     )
     return [AttemptOut.model_validate(r) for r in rows]

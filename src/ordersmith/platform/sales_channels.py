@@ -237,3 +237,19 @@ def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -
     if not channel.active:
         raise ValidationFailed.on("channel", f"channel {channel.code} is inactive")
     return channel
+
+
+def bound_channel(uow: UnitOfWork, principal: Principal) -> str | None:
+    """The code of the channel a channel-bound key is limited to (None for staff and unbound keys): what it may
+    see is that channel's records only. Cached like `ordering_channel`; an inactive channel still limits its key.
+
+    Raises:
+        Forbidden: the key's channel no longer exists.
+    """
+    if principal.channel_id is None:
+        return None
+    bound = principal.channel_id
+    own = _cached_channel(uow, f"id:{bound}", lambda: _load_channel(uow, channel_id=bound))
+    if own is None:
+        raise Forbidden("this key's channel no longer exists")
+    return own.code

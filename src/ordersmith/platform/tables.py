@@ -106,6 +106,8 @@ class OutboxRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # The sales channel the event is about (its order's), written at emit time; channel keys see only theirs.
+    channel: Mapped[str | None] = mapped_column(sa.String(60))
     occurred_at: Mapped[datetime]
     dispatched_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
@@ -122,6 +124,8 @@ class WebhookSubscriptionRow(Base):
     secret: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Created by a channel-bound key: that channel's (it gets that channel's events only, and only it sees it).
+    channel: Mapped[str | None] = mapped_column(sa.String(60))
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 

@@ -25,6 +25,7 @@ from ordersmith.kernel.events import Event, matches
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import secrets
+from ordersmith.platform.access import event_visible_to
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.settings import Settings
@@ -118,9 +119,17 @@ def _check_url(url: str, settings: Settings) -> str:
 
 @use_case
 def create_subscription(
-    uow: UnitOfWork, *, url: str, event_types: list[str], description: str, settings: Settings
+    uow: UnitOfWork,
+    *,
+    url: str,
+    event_types: list[str],
+    description: str,
+    settings: Settings,
+    channel: str | None = None,
 ) -> NewSubscription:
-    """Subscribe a URL to event types (`order.placed`, `order.*` or `*`); the signing secret is shown once."""
+    """Subscribe a URL to event types (`order.placed`, `order.*` or `*`); the signing secret is shown once. With
+    `channel` (created by a channel-bound key) the subscription is that channel's: it receives only the events a
+    channel key may see (`access.event_visible_to`), and only that channel's keys see it."""
     _check_url(url, settings)
     if not event_types:
         raise ValidationFailed.on("event_types", "name at least one event type, or '*'")
@@ -132,6 +141,7 @@ def create_subscription(
         description=description,
         secret=secrets.seal(settings.secret_key.get_secret_value(), "webhook", clear),
         active=True,
+        channel=channel,
         created_at=uow.now(),
         version=1,
     )
@@ -141,16 +151,22 @@ def create_subscription(
         "webhook.created",
         object_type="webhook",
         object_id=str(row.id),
-        after={"url": url, "event_types": row.event_types},
+        after={"url": url, "event_types": row.event_types, "channel": channel},
     )
     return NewSubscription(subscription=_subscription(row), secret=clear)
 
 
 @use_case(readonly=True)
-def list_subscriptions(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None) -> Page[Subscription]:
+def list_subscriptions(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None, channel: str | None = None
+) -> Page[Subscription]:
+    """Every subscription (with `channel`, a channel-bound caller's: that channel's only)."""
+    query = sa.select(WebhookSubscriptionRow)
+    if channel is not None:
+        query = query.where(WebhookSubscriptionRow.channel == channel)
     return keyset_page(
         uow,
-        sa.select(WebhookSubscriptionRow),
+        query,
         keys=[WebhookSubscriptionRow.id],
         to_item=_subscription,
         cursor=cursor,
@@ -158,19 +174,26 @@ def list_subscriptions(uow: UnitOfWork, *, limit: int = 50, cursor: str | None =
     )
 
 
-@use_case(readonly=True)
-def get_subscription(uow: UnitOfWork, *, subscription_id: uuid.UUID) -> Subscription:
+def _subscription_row(
+    uow: UnitOfWork, subscription_id: uuid.UUID, channel: str | None
+) -> WebhookSubscriptionRow:
+    """The subscription; another channel's answers exactly as an unknown one to a channel-bound caller."""
     row = uow.session.get(WebhookSubscriptionRow, subscription_id)
-    if row is None:
+    if row is None or (channel is not None and row.channel != channel):
         raise NotFound("no such webhook subscription")
-    return _subscription(row)
+    return row
+
+
+@use_case(readonly=True)
+def get_subscription(
+    uow: UnitOfWork, *, subscription_id: uuid.UUID, channel: str | None = None
+) -> Subscription:
+    return _subscription(_subscription_row(uow, subscription_id, channel))
 
 
 @use_case
-def delete_subscription(uow: UnitOfWork, *, subscription_id: uuid.UUID) -> None:
-    row = uow.session.get(WebhookSubscriptionRow, subscription_id)
-    if row is None:
-        raise NotFound("no such webhook subscription")
+def delete_subscription(uow: UnitOfWork, *, subscription_id: uuid.UUID, channel: str | None = None) -> None:
+    row = _subscription_row(uow, subscription_id, channel)
     uow.audit(
         "webhook.deleted",
         object_type="webhook",
@@ -188,10 +211,10 @@ def list_deliveries(
     status: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    channel: str | None = None,
 ) -> Page[Delivery]:
     """The delivery log of one subscription, newest first."""
-    if uow.session.get(WebhookSubscriptionRow, subscription_id) is None:
-        raise NotFound("no such webhook subscription")
+    _subscription_row(uow, subscription_id, channel)
     query = sa.select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
     if status:
         query = query.where(WebhookDeliveryRow.status == status)
@@ -208,12 +231,16 @@ def list_deliveries(
 
 @use_case(readonly=True)
 def list_attempts(
-    uow: UnitOfWork, *, subscription_id: uuid.UUID, delivery_id: uuid.UUID
+    uow: UnitOfWork, *, subscription_id: uuid.UUID, delivery_id: uuid.UUID, channel: str | None = None
 ) -> list[dict[str, Any]]:
     """Every attempt of one delivery, oldest first."""
     delivery = uow.session.get(WebhookDeliveryRow, delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise NotFound("no such delivery")
+    try:
+        _subscription_row(uow, subscription_id, channel)
+    except NotFound:
+        raise NotFound("no such delivery") from None
     rows = uow.session.scalars(
         sa.select(WebhookAttemptRow)
         .where(WebhookAttemptRow.delivery_id == delivery_id)
@@ -235,7 +262,9 @@ def list_attempts(
 
 
 _ACTIVE_SUBSCRIPTIONS = sa.select(
-    WebhookSubscriptionRow.__table__.c.id, WebhookSubscriptionRow.__table__.c.event_types
+    WebhookSubscriptionRow.__table__.c.id,
+    WebhookSubscriptionRow.__table__.c.event_types,
+    WebhookSubscriptionRow.__table__.c.channel,
 ).where(WebhookSubscriptionRow.__table__.c.active.is_(True))
 
 
@@ -254,6 +283,7 @@ def enqueue_deliveries(uow: UnitOfWork, events: list[Event]) -> int:
         for event in events
         for sub in subscriptions
         if any(matches(event.type, pattern) for pattern in sub.event_types)
+        and event_visible_to(sub.channel, event.type, event.channel)
     ]  # fmt: skip
     if not rows:
         return 0

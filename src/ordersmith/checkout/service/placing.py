@@ -90,7 +90,7 @@ def place_order(
     priced: orders.Priced | None = None
     if any(t.request.method in payments.CALLED_OUT for t in tenders):
         # Cards and wallets are asked before the order is written, so their parts come from the price first.
-        priced = _prepare(uow, channel=channel, request=request, tenders=tenders)
+        priced = _prepare(uow, channel=channel, caller=caller, request=request, tenders=tenders)
         payments.authorize_cards(uow, tenders)
         _verify_wallets(uow, tenders)
         declined = [t for t in tenders if t.declined]
@@ -130,11 +130,22 @@ def place_order(
 
 @use_case(readonly=True)
 def _prepare(
-    uow: UnitOfWork, *, channel: SalesChannel, request: orders.OrderRequest, tenders: list[payments.Tender]
+    uow: UnitOfWork,
+    *,
+    channel: SalesChannel,
+    caller: rules.Caller,
+    request: orders.OrderRequest,
+    tenders: list[payments.Tender],
 ) -> orders.Priced:
-    priced = orders.price_order(uow, channel=channel, request=request)
+    priced = orders.price_order(
+        uow, channel=channel, request=request, customer_of=_customer_of(caller, channel)
+    )
     _split(uow, priced.quote.total, tenders)
     return priced
+
+
+def _customer_of(caller: rules.Caller, channel: SalesChannel) -> str | None:
+    return channel.code if caller.channel_bound else None
 
 
 def _split(uow: UnitOfWork, total: Money, tenders: list[payments.Tender]) -> None:
@@ -189,7 +200,9 @@ def _write(
     on_placed: OnPlaced | None,
 ) -> orders.Placed:
     if priced is None:
-        priced = orders.price_order(uow, channel=channel, request=request)
+        priced = orders.price_order(
+            uow, channel=channel, request=request, customer_of=_customer_of(caller, channel)
+        )
         if not tenders and priced.buyer is not None and priced.buyer.payment_terms:
             # A customer with terms and no tender named is billed on account (the credit rule decides).
             tenders = [payments.Tender(0, orders.PaymentRequest(method="on_account"))]

@@ -12,6 +12,8 @@ from ordersmith.customers.service.records import (
     buyer_facts,
     create_customer,
     get_customer,
+    join_channel,
+    on_order_placed,
     record_first_order,
     update_customer,
 )
@@ -34,7 +36,9 @@ __all__ = [
     "export_customer",
     "find_duplicates",
     "get_customer",
+    "join_channel",
     "merge_customers",
+    "on_order_placed",
     "record_first_order",
     "search_customers",
     "timeline",

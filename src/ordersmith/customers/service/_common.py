@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.customers import rules
 from ordersmith.customers.tables import (
     CustomerAddressRow,
+    CustomerChannelRow,
     CustomerEmailRow,
     CustomerPhoneRow,
     CustomerRow,
@@ -102,8 +105,10 @@ class Details:
     tags: list[str] = field(default_factory=list)
 
 
-def _row(uow: UnitOfWork, ref: str) -> CustomerRow:
-    """The customer by id or number; a merged-away customer redirects to the one it was merged into."""
+def _row(uow: UnitOfWork, ref: str, visible_to: str | None = None) -> CustomerRow:
+    """The customer by id or number; a merged-away customer redirects to the one it was merged into. With
+    `visible_to` (a channel-bound caller's channel), a customer of other channels only is NotFound, word for word
+    as an unknown one."""
     query = sa.select(CustomerRow)
     try:
         query = query.where(CustomerRow.id == uuid.UUID(ref))
@@ -113,9 +118,31 @@ def _row(uow: UnitOfWork, ref: str) -> CustomerRow:
     seen = 0
     while row is not None and row.merged_into_id is not None and seen < 10:
         row, seen = uow.session.get(CustomerRow, row.merged_into_id), seen + 1
-    if row is None:
+    if row is None or (visible_to is not None and not _members(uow, [row.id], visible_to)):
         raise NotFound(f"no customer {ref!r}")
     return row
+
+
+def _members(uow: UnitOfWork, ids: list[uuid.UUID], channel: str) -> set[uuid.UUID]:
+    """Those of `ids` that belong to `channel` (created by it, or ordered through it)."""
+    if not ids:
+        return set()
+    return set(
+        uow.session.scalars(
+            sa.select(CustomerChannelRow.customer_id).where(
+                CustomerChannelRow.channel == channel, CustomerChannelRow.customer_id.in_(ids)
+            )
+        )
+    )
+
+
+def _join_channels(uow: UnitOfWork, customer_id: uuid.UUID, channels: list[str]) -> None:
+    """Record that the customer belongs to these channels (once each; concurrent writers are harmless)."""
+    values = [{"customer_id": customer_id, "channel": c} for c in sorted(set(channels)) if c]
+    if not values:
+        return
+    insert = postgresql_insert if uow.dialect == "postgresql" else sqlite_insert
+    uow.execute_core(insert(CustomerChannelRow).values(values).on_conflict_do_nothing())
 
 
 def _customer(uow: UnitOfWork, row: CustomerRow) -> Customer:

@@ -10,9 +10,20 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ordersmith.customers import rules
-from ordersmith.customers.service._common import Address, Customer, Details, Phone, _customer, _reindex, _row
+from ordersmith.customers.service._common import (
+    Address,
+    Customer,
+    Details,
+    Phone,
+    _customer,
+    _join_channels,
+    _members,
+    _reindex,
+    _row,
+)
 from ordersmith.customers.tables import (
     CustomerAddressRow,
+    CustomerChannelRow,
     CustomerEmailRow,
     CustomerNoteRow,
     CustomerPhoneRow,
@@ -42,9 +53,10 @@ def _searchable(customer: Customer) -> rules.Searchable:
 
 
 @use_case(readonly=True)
-def find_duplicates(uow: UnitOfWork, *, ref: str) -> list[Duplicate]:
-    """Customers sharing this one's e-mail or phone, or its name at one of its postal codes."""
-    me = _customer(uow, _row(uow, ref))
+def find_duplicates(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> list[Duplicate]:
+    """Customers sharing this one's e-mail or phone, or its name at one of its postal codes (with `visible_to`, a
+    channel-bound caller's channel: this customer and its duplicates must be that channel's)."""
+    me = _customer(uow, _row(uow, ref, visible_to))
     candidates: set[uuid.UUID] = set()
     if me.emails:
         candidates |= set(
@@ -70,6 +82,8 @@ def find_duplicates(uow: UnitOfWork, *, ref: str) -> list[Duplicate]:
             )
         )
     candidates.discard(me.id)
+    if visible_to is not None:
+        candidates = _members(uow, list(candidates), visible_to)
     found: list[Duplicate] = []
     for row in uow.session.scalars(
         sa.select(CustomerRow).where(CustomerRow.id.in_(candidates), CustomerRow.merged_into_id.is_(None))
@@ -125,6 +139,9 @@ def merge_customers(uow: UnitOfWork, *, survivor: str, merged: str) -> Customer:
     uow.session.execute(
         sa.update(CustomerNoteRow).where(CustomerNoteRow.customer_id == gone.id).values(customer_id=keep.id)
     )
+    # The survivor belongs to every channel either belonged to (the merged number redirects to it).
+    _join_channels(uow, keep.id, list(uow.session.scalars(
+        sa.select(CustomerChannelRow.channel).where(CustomerChannelRow.customer_id == gone.id))))  # fmt: skip
     now = uow.now()
     gone.merged_into_id, gone.updated_at, gone.version = keep.id, now, gone.version + 1
     keep.updated_at, keep.version = now, keep.version + 1

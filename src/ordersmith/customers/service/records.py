@@ -16,12 +16,15 @@ from ordersmith.customers.service._common import (
     _checked,
     _customer,
     _display_name,
+    _join_channels,
+    _members,
     _reindex,
     _row,
     _write_contacts,
 )
 from ordersmith.customers.tables import CustomerEmailRow, CustomerNoteRow, CustomerRow
-from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -31,11 +34,24 @@ CUSTOMER_SERIES = "customer"
 _EDITABLE = {f.name for f in dataclasses.fields(Details)}
 
 
+def _guard(granted: frozenset[str] | None, before: Details, after: Details) -> None:
+    """Refuse (403) a change to a money field the caller holds no scope for; `granted` None is a trusted caller."""
+    if granted is None:
+        return
+    changed = [name for name in rules.GUARDED_FIELDS if getattr(before, name) != getattr(after, name)]
+    refused = rules.missing_scope(changed, granted)
+    if refused is not None:
+        field_name, scope = refused
+        raise Forbidden(f"setting {field_name} needs the scope {scope!r}", required_scope=scope)
+
+
 def _snapshot(customer: Customer) -> dict[str, Any]:
     """What the audit log keeps of a customer: the business facts, never the person's name or contact details
     (the log is append-only, and an anonymized customer must leave no personal data behind in it)."""
     return {"kind": customer.kind, "status": customer.status, "customer_group": customer.customer_group,
-            "tax_exempt": customer.tax_exempt, "credit_limit_minor": None if customer.credit_limit is None
+            "tax_exempt": customer.tax_exempt, "tax_certificate": customer.tax_certificate,
+            "tax_exempt_until": None if customer.tax_exempt_until is None else customer.tax_exempt_until.isoformat(),
+            "credit_limit_minor": None if customer.credit_limit is None
             else customer.credit_limit.minor, "payment_terms": customer.payment_terms,
             "do_not_mail": customer.do_not_mail, "do_not_email": customer.do_not_email,
             "do_not_call": customer.do_not_call, "tags": customer.tags, "emails": len(customer.emails),
@@ -65,7 +81,12 @@ def _apply(row: CustomerRow, details: Details) -> None:
 
 @use_case
 def create_customer(
-    uow: UnitOfWork, *, details: Details, created_channel: str = "", source_code: str = ""
+    uow: UnitOfWork,
+    *,
+    details: Details,
+    created_channel: str = "",
+    source_code: str = "",
+    granted: frozenset[str] | None = None,
 ) -> Customer:
     """A new customer with the next number (C-100001 …), validated contacts and search keys; audited, with a
     `customer.created` event and a first timeline entry.
@@ -73,8 +94,11 @@ def create_customer(
     Raises:
         ValidationFailed: a bad e-mail, phone or postal code (naming the field), no name, a tax exemption without
             a certificate, a credit limit in another currency.
+        Forbidden: a credit limit or terms, a tax exemption or a price group other than the defaults, and the
+            caller's scopes (`granted`; None for a trusted caller) lack the one it needs (`rules.GUARDED_FIELDS`).
     """
     details = _checked(details)
+    _guard(granted, Details(), details)
     now = uow.now()
     number = f"{rules.NUMBER_PREFIX}{rules.FIRST_NUMBER - 1 + next_number(uow, CUSTOMER_SERIES)}"
     row = CustomerRow(id=new_id(), number=number, created_channel=created_channel, source_code=source_code,
@@ -87,6 +111,7 @@ def create_customer(
     uow.session.add(CustomerNoteRow(id=new_id(), customer_id=row.id, kind="system", body="customer created",
                                     channel=created_channel, actor=uow.actor.label, data=None, at=now))  # fmt: skip
     uow.session.flush()
+    _join_channels(uow, row.id, [created_channel])
     customer = _customer(uow, row)
     uow.audit("customer.created", object_type="customer", object_id=number, after=_snapshot(customer))
     uow.emit("customer.created", {"id": str(row.id), "number": number, "channel": created_channel})
@@ -94,28 +119,40 @@ def create_customer(
 
 
 @use_case(readonly=True)
-def get_customer(uow: UnitOfWork, *, ref: str) -> Customer:
-    """By id or number (any letter case); a merged-away number answers with the customer it was merged into."""
-    return _customer(uow, _row(uow, ref))
+def get_customer(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> Customer:
+    """By id or number (any letter case); a merged-away number answers with the customer it was merged into.
+    With `visible_to` (a channel-bound caller's channel): only a customer of that channel, else NotFound."""
+    return _customer(uow, _row(uow, ref, visible_to))
 
 
 @use_case
-def update_customer(uow: UnitOfWork, *, ref: str, changes: dict[str, Any], expected_version: int) -> Customer:
+def update_customer(
+    uow: UnitOfWork,
+    *,
+    ref: str,
+    changes: dict[str, Any],
+    expected_version: int,
+    granted: frozenset[str] | None = None,
+    visible_to: str | None = None,
+) -> Customer:
     """Change the named fields of a customer that is still at `expected_version`.
 
     Raises:
+        Forbidden: a money field changes and the caller's scopes (`granted`; None for a trusted caller) lack the one
+            it needs (`rules.GUARDED_FIELDS`); nothing is written.
         PreconditionFailed: someone else changed the customer since `expected_version` (412).
         ValidationFailed: an unknown field or a bad value (naming it).
     """
     unknown = sorted(set(changes) - _EDITABLE)
     if unknown:
         raise ValidationFailed.on(unknown[0], "cannot be changed here")
-    row = _row(uow, ref)
+    row = _row(uow, ref, visible_to)
     if row.anonymized_at is not None:
         raise ValidationFailed.on("ref", f"{row.number} was anonymized and cannot be edited")
     before = _customer(uow, row)
     current = Details(**{name: getattr(before, name) for name in _EDITABLE})
     details = _checked(dataclasses.replace(current, **changes))
+    _guard(granted, current, details)
     # One conditional UPDATE claims the edit: it succeeds only at the version the caller read, and its row lock
     # makes a concurrent edit wait and then fail the same test.
     table = CustomerRow.__table__
@@ -168,11 +205,11 @@ _BUYER = (
 
 
 @use_case(readonly=True)
-def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
+def buyer_facts(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> BuyerFacts:
     """The customer by id or number (a merged-away one: the customer it was merged into), in one light query.
 
     Raises:
-        NotFound: no such customer.
+        NotFound: no such customer (with `visible_to`: none of that channel's).
     """
     try:
         where = _CUSTOMERS.c.id == uuid.UUID(ref)
@@ -183,7 +220,7 @@ def buyer_facts(uow: UnitOfWork, *, ref: str) -> BuyerFacts:
         if row is None or row.merged_into_id is None:
             break
         row = uow.execute_core(_BUYER.where(_CUSTOMERS.c.id == row.merged_into_id)).first()
-    if row is None:
+    if row is None or (visible_to is not None and not _members(uow, [row.id], visible_to)):
         raise NotFound(f"no customer {ref!r}")
     today = uow.now().date()
     exempt = row.tax_exempt and (row.tax_exempt_until is None or row.tax_exempt_until >= today)
@@ -201,3 +238,16 @@ def record_first_order(uow: UnitOfWork, *, customer_id: uuid.UUID) -> None:
         .where(_CUSTOMERS.c.id == customer_id, _CUSTOMERS.c.status == "prospect")
         .values(status="buyer", updated_at=uow.now())
     )
+
+
+@use_case
+def join_channel(uow: UnitOfWork, *, customer_id: uuid.UUID, channel: str) -> None:
+    """Record that the customer ordered through `channel`: that channel's key may see it from now on."""
+    _join_channels(uow, customer_id, [channel])
+
+
+def on_order_placed(uow: UnitOfWork, event: Event) -> None:
+    """`order.placed` (through the outbox relay): the buyer now belongs to the channel the order came from."""
+    customer_id, channel = event.payload.get("customer_id"), event.payload.get("channel")
+    if customer_id and channel:
+        join_channel(uow, customer_id=uuid.UUID(customer_id), channel=channel)

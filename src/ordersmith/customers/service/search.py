@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.customers import rules
+from ordersmith.customers.service._common import _members
 from ordersmith.customers.tables import (
     CustomerAddressRow,
     CustomerEmailRow,
@@ -44,9 +45,10 @@ def _next(prefix: str) -> str:
 
 @use_case(readonly=True)
 def search_customers(
-    uow: UnitOfWork, *, q: str, limit: int = 20, default_country: str = "US"
+    uow: UnitOfWork, *, q: str, limit: int = 20, default_country: str = "US", visible_to: str | None = None
 ) -> list[SearchHit]:
-    """Customers matching what was typed, best first.
+    """Customers matching what was typed, best first (with `visible_to`, a channel-bound caller's channel: only
+    that channel's customers).
 
     Raises:
         ValidationFailed: fewer than two characters, or a limit outside 1-100.
@@ -69,6 +71,9 @@ def search_customers(
             matched[customer_id].add(kind)
             if kind in ("name", "sound", "full", "sounds"):
                 name_hits[customer_id].add(key)
+    if visible_to is not None:
+        members = _members(uow, list(matched), visible_to)
+        matched = defaultdict(set, {c: kinds for c, kinds in matched.items() if c in members})
     if not matched:
         return []
     # Customers matching more of the typed name tokens (by prefix or by sound) come first, then contact matches.

@@ -37,13 +37,21 @@ def _entry(row: CustomerNoteRow) -> TimelineEntry:
 
 
 @use_case
-def add_note(uow: UnitOfWork, *, ref: str, body: str, kind: str = "note", channel: str = "") -> TimelineEntry:
+def add_note(
+    uow: UnitOfWork,
+    *,
+    ref: str,
+    body: str,
+    kind: str = "note",
+    channel: str = "",
+    visible_to: str | None = None,
+) -> TimelineEntry:
     """An agent's note, or a logged call or e-mail, on the customer's timeline (who and when are recorded)."""
     if kind not in NOTE_KINDS or kind == "system":
         raise ValidationFailed.on("kind", "must be one of note, call, email")
     if not body.strip():
         raise ValidationFailed.on("body", "must not be empty")
-    customer = _row(uow, ref)
+    customer = _row(uow, ref, visible_to)
     row = CustomerNoteRow(id=new_id(), customer_id=customer.id, kind=kind, body=body.strip(), channel=channel,
                           actor=uow.actor.label, data=None, at=uow.now())  # fmt: skip
     uow.session.add(row)
@@ -53,9 +61,11 @@ def add_note(uow: UnitOfWork, *, ref: str, body: str, kind: str = "note", channe
 
 
 @use_case(readonly=True)
-def timeline(uow: UnitOfWork, *, ref: str, cursor: str | None = None, limit: int = 50) -> Page[TimelineEntry]:
-    """Newest first."""
-    customer = _row(uow, ref)
+def timeline(
+    uow: UnitOfWork, *, ref: str, cursor: str | None = None, limit: int = 50, visible_to: str | None = None
+) -> Page[TimelineEntry]:
+    """Newest first (with `visible_to`: only a customer of that channel, else NotFound)."""
+    customer = _row(uow, ref, visible_to)
     query = sa.select(CustomerNoteRow).where(CustomerNoteRow.customer_id == customer.id)
     return keyset_page(uow, query, keys=[CustomerNoteRow.id], to_item=_entry, cursor=cursor, limit=limit,
                        descending=True)  # fmt: skip

@@ -41,6 +41,7 @@ from ordersmith.orders.service.queries import (
     ReturnSummary,
     TimelineEntry,
     barometers,
+    channel_order_ids,
     customer_returns,
     customer_totals,
     find_orders,
@@ -49,6 +50,8 @@ from ordersmith.orders.service.queries import (
     list_orders,
     move_orders_to_survivor,
     on_customer_merged,
+    order_channels,
+    order_in_channel,
     order_timeline,
 )
 from ordersmith.orders.service.requests import (
@@ -68,6 +71,7 @@ from ordersmith.orders.service.returns import (
     get_return,
     receive_return,
 )
+from ordersmith.platform.db import tag_order_events_with
 
 __all__ = [
     "AllocationPart",
@@ -100,6 +104,7 @@ __all__ = [
     "authorize_return",
     "barometers",
     "cancel_order",
+    "channel_order_ids",
     "customer_returns",
     "customer_totals",
     "edit_order",
@@ -115,6 +120,7 @@ __all__ = [
     "move_orders_to_survivor",
     "on_customer_merged",
     "on_stock_changed",
+    "order_in_channel",
     "order_timeline",
     "place_order",
     "price_order",
@@ -127,3 +133,7 @@ __all__ = [
     "resolve_hold",
     "set_payment_status",
 ]
+
+# On import: every process that writes an order's events (API, worker, CLI) imports this package, so a payment's,
+# an invoice's or a gift card's event is tagged with its order's channel wherever it is written.
+tag_order_events_with(order_channels)

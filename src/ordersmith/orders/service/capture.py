@@ -578,8 +578,11 @@ def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
 
 
 @use_case(readonly=True)
-def price_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> Priced:
+def price_order(
+    uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, customer_of: str | None = None
+) -> Priced:
     """Price the request once (nothing held, counted or written), for `place_order(priced=…)` and quotes.
+    `customer_of`: a channel-bound caller's channel — another channel's customer is answered as unknown.
 
     Raises:
         ValidationFailed: as `place_order` does for the request's shape, items, customer and coupons.
@@ -589,7 +592,7 @@ def price_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
     buyer = None
     if request.customer:
         try:
-            buyer = customers.buyer_facts(uow, ref=request.customer)
+            buyer = customers.buyer_facts(uow, ref=request.customer, visible_to=customer_of)
         except NotFound:
             raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
         if buyer.anonymized:
@@ -597,6 +600,8 @@ def price_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest
     return Priced(quote=_quote(uow, request, channel, buyer, facts), items=facts, buyer=buyer)
 
 
-def quote_order(uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest) -> pricing_rules.Quote:
+def quote_order(
+    uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, customer_of: str | None = None
+) -> pricing_rules.Quote:
     """Price the same request without placing it: nothing is held, counted or written."""
-    return price_order(uow, channel=channel, request=request).quote
+    return price_order(uow, channel=channel, request=request, customer_of=customer_of).quote

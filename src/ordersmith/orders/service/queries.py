@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.events import Event
@@ -61,6 +62,33 @@ def get_order(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Order
 
         raise NotFound(f"no order {ref!r}")
     return load(uow, row)
+
+
+def order_channels(session: Session, order_ids: set[str]) -> dict[str, str]:
+    """Each order's channel, for tagging the events that name it (registered with `tag_order_events_with`)."""
+    ids = []
+    for order_id in order_ids:
+        try:
+            ids.append(uuid.UUID(order_id))
+        except ValueError:
+            continue
+    rows = session.connection().execute(sa.select(OrderRow.id, OrderRow.channel).where(OrderRow.id.in_(ids)))
+    return {str(order_id): channel for order_id, channel in rows}
+
+
+def channel_order_ids(channel: str) -> sa.Select[tuple[uuid.UUID]]:
+    """The ids of a channel's orders, as a subquery: other contexts filter the rows an order owns (payments,
+    invoices, gift cards sold on it) to one channel's with `order_id IN (…)` (index `ix_orders_channel_placed`)."""
+    return sa.select(OrderRow.id).where(OrderRow.channel == channel)
+
+
+@use_case(readonly=True)
+def order_in_channel(uow: UnitOfWork, *, order_id: uuid.UUID | None, channel: str) -> bool:
+    """Whether the order exists and was placed through `channel`."""
+    if order_id is None:
+        return False
+    found = uow.session.scalar(sa.select(OrderRow.channel).where(OrderRow.id == order_id))
+    return found == channel
 
 
 @use_case(readonly=True)

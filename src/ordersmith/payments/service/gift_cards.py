@@ -19,6 +19,7 @@ from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.kernel.pagination import Page
+from ordersmith.orders import service as orders
 from ordersmith.payments import rules
 from ordersmith.payments.service._common import GiftCardBalanceInsufficient, wiring
 from ordersmith.payments.tables import GiftCardLedgerRow, GiftCardRow
@@ -169,6 +170,8 @@ def issue(
             "amount": str(amount.amount),
             "currency": amount.currency,
             "active": row.status == "active",
+            # sold on an order: the event is that order's channel's (tagged by its order id)
+            **({"order_id": str(sold_on_order)} if sold_on_order else {}),
         },
     )
     uow.audit(
@@ -329,8 +332,12 @@ def _row(uow: UnitOfWork, card_id: uuid.UUID | str) -> GiftCardRow:
 
 
 @use_case(readonly=True)
-def get_gift_card(uow: UnitOfWork, *, card_id: uuid.UUID | str) -> GiftCard:
+def get_gift_card(uow: UnitOfWork, *, card_id: uuid.UUID | str, channel: str | None = None) -> GiftCard:
+    """A card with its ledger. With `channel` (a channel-bound caller): only a card sold on one of its orders; any
+    other answers NotFound exactly as an unknown id does."""
     row = _row(uow, card_id)
+    if channel is not None and not orders.order_in_channel(uow, order_id=row.sold_on_order, channel=channel):
+        raise NotFound(f"no gift card {card_id}")
     ledger = list(
         uow.session.scalars(
             sa.select(GiftCardLedgerRow)
@@ -349,8 +356,12 @@ def list_gift_cards(
     status: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    channel: str | None = None,
 ) -> Page[GiftCard]:
+    """Newest first. With `channel` (a channel-bound caller): only the cards sold on that channel's orders."""
     query = sa.select(GiftCardRow)
+    if channel is not None:
+        query = query.where(GiftCardRow.sold_on_order.in_(orders.channel_order_ids(channel)))
     if customer_id is not None:
         query = query.where(GiftCardRow.customer_id == customer_id)
     if status:

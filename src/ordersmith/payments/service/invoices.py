@@ -348,8 +348,12 @@ def credit_invoices(uow: UnitOfWork, *, payment_id: uuid.UUID, amount_minor: int
 
 
 @use_case(readonly=True)
-def get_invoice(uow: UnitOfWork, *, ref: str) -> Invoice:
+def get_invoice(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Invoice:
+    """By id or number. With `channel` (a channel-bound caller): only an invoice of one of its orders; any other
+    answers NotFound exactly as an unknown one does."""
     row = _invoice_row(uow, ref)
+    if channel is not None and not orders.order_in_channel(uow, order_id=row.order_id, channel=channel):
+        raise NotFound(f"no invoice {ref!r}")
     paid = list(
         uow.session.scalars(
             sa.select(InvoicePaymentRow)
@@ -369,8 +373,12 @@ def list_invoices(
     order_id: uuid.UUID | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    channel: str | None = None,
 ) -> Page[Invoice]:
+    """Newest first. With `channel` (a channel-bound caller): only the invoices of that channel's orders."""
     query = sa.select(InvoiceRow)
+    if channel is not None:
+        query = query.where(InvoiceRow.order_id.in_(orders.channel_order_ids(channel)))
     if customer_id is not None:
         query = query.where(InvoiceRow.customer_id == customer_id)
     if order_id is not None:

@@ -14,7 +14,7 @@ from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import secrets
-from ordersmith.platform.access import Principal, check_scopes
+from ordersmith.platform.access import CHANNEL_KEY_SCOPES, Principal, check_scopes
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow
@@ -62,7 +62,8 @@ def create_api_key(
     """Create an API key; the clear key is returned once and only its hash is kept.
 
     Raises:
-        ValidationFailed: unknown scope, empty name, or unknown channel.
+        ValidationFailed: unknown scope, empty name, unknown channel, or a channel key with a staff-only scope
+            (one outside `CHANNEL_KEY_SCOPES`).
     """
     if not name.strip():
         raise ValidationFailed.on("name", "must not be empty")
@@ -77,6 +78,9 @@ def create_api_key(
         )
         if channel_id is None:
             raise ValidationFailed.on("channel", f"no sales channel {channel_code!r}")
+        staff_only = sorted(set(scopes) - CHANNEL_KEY_SCOPES)
+        if staff_only:
+            raise ValidationFailed.on("scopes", f"a channel key cannot hold {', '.join(staff_only)}")
     clear = secrets.new_token(API_KEY_PREFIX)
     row = ApiKeyRow(
         id=new_id(),
@@ -180,7 +184,8 @@ def resolve_api_key(uow: UnitOfWork, *, clear: str) -> tuple[Principal, bool] | 
         kind="api_key",
         id=row.id,
         label=f"api-key:{row.name}",
-        scopes=frozenset(row.scopes),
+        # A channel key acts with channel scopes only, whatever it was created with (see CHANNEL_KEY_SCOPES).
+        scopes=frozenset(row.scopes) & CHANNEL_KEY_SCOPES if row.channel_id else frozenset(row.scopes),
         channel_id=row.channel_id,
     )
     stale = row.last_used_at is None or row.last_used_at < uow.now() - timedelta(minutes=1)

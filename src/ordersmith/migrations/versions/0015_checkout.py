@@ -1,8 +1,8 @@
 """Checkout: a sales channel may bill later (its orders are released without a tender); a wallet payment's
 reference pays one tender only
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014_channel_visibility_c4f1
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014_channel_visibility_c4f1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
