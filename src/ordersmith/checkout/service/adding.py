@@ -47,8 +47,10 @@ def add_tender(
         Conflict: the order is cancelled or completed.
     """
     assert not uow.active, "checkout opens its own transactions: the processor is never called inside one"
+    order = orders.get_order(
+        uow, ref=order_ref, channel=channel
+    )  # another channel's: 404 before anything else
     check_caller(uow, caller=caller, request=orders.OrderRequest(lines=[], ship_tos=[], payments=[tender]))
-    order = orders.get_order(uow, ref=order_ref, channel=channel)
     if order.status in ("cancelled", "completed"):
         raise IllegalTransition(f"order {order.number} is {order.status}", state=order.status, action="pay")
     customer = str(order.customer_id) if order.customer_id else None

@@ -17,20 +17,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sales_channels", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("bills_later", sa.Boolean(), server_default=sa.false(), nullable=False))
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ux_payments_wallet_reference",
-            ["method", "reference"],
-            unique=True,
-            sqlite_where=sa.text("method = 'paypal' AND status <> 'failed'"),
-            postgresql_where=sa.text("method = 'paypal' AND status <> 'failed'"),
-        )
+    # Plain ALTER TABLE (no batch copy): API keys and webhooks hold foreign keys on sales_channels.
+    op.add_column(
+        "sales_channels", sa.Column("bills_later", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.create_index(
+        "ux_payments_wallet_reference",
+        "payments",
+        ["method", "reference"],
+        unique=True,
+        sqlite_where=sa.text("method = 'paypal' AND status <> 'failed'"),
+        postgresql_where=sa.text("method = 'paypal' AND status <> 'failed'"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.drop_index("ux_payments_wallet_reference")
-    with op.batch_alter_table("sales_channels", schema=None) as batch_op:
-        batch_op.drop_column("bills_later")
+    op.drop_index("ux_payments_wallet_reference", table_name="payments")
+    # A plain DROP COLUMN (SQLite >= 3.35 has it): a batch copy of sales_channels would trip the foreign keys
+    # that API keys and webhooks hold on it.
+    op.drop_column("sales_channels", "bills_later")
