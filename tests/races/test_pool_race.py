@@ -55,4 +55,7 @@ def test_web_shoppers_racing_catalog_agents_never_take_the_catalogs_fenced_units
     assert (web.count(201), web.count(409)) == (8, 28), results
     availability = inventory.get_availability(uow, sku="TEE")
     assert (availability.on_hand, availability.reserved, availability.available) == (12, 12, 0)
+    # and the catalog's counter at the DC holds exactly its four units (verify also sums them from the lines)
+    dc = next(x for x in availability.locations if x.location == "DC")
+    assert [(p.division, p.reserved) for p in dc.pools] == [("catalog", 4)]
     assert inventory.verify(uow) == []

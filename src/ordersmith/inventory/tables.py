@@ -51,6 +51,7 @@ class StockPoolRow(Base):
     __table_args__ = (
         sa.CheckConstraint("ring_fence >= 0", name="ck_stock_pool_fence_not_negative"),
         sa.CheckConstraint("buffer >= 0", name="ck_stock_pool_buffer_not_negative"),
+        sa.CheckConstraint("reserved >= 0", name="ck_stock_pool_reserved_not_negative"),
         sa.ForeignKeyConstraint(
             ["item_id", "location_id"],
             ["stock_levels.item_id", "stock_levels.location_id"],
@@ -66,6 +67,10 @@ class StockPoolRow(Base):
     )
     ring_fence: Mapped[int] = mapped_column(default=0)
     buffer: Mapped[int] = mapped_column(default=0)
+    # Units this division holds reserved here (its active reservation lines), kept by the same transaction that
+    # changes the level's `reserved`, under the level's row lock, so planning reads one row per division instead of
+    # summing open reservations (ADR 0016); `verify` proves it.
+    reserved: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     updated_at: Mapped[datetime]
 
 
@@ -84,8 +89,20 @@ class StockMovementRow(Base):
     actor: Mapped[str] = mapped_column(sa.String(320))
 
 
+_EXPIRING = "status = 'active' AND expires_at IS NOT NULL"
+
+
 class ReservationRow(Base):
     __tablename__ = "reservations"
+    __table_args__ = (
+        # The expiry job reads only what is due: active reservations with an expiry, by time (ADR 0016).
+        sa.Index(
+            "ix_reservations_expiring",
+            "expires_at",
+            postgresql_where=sa.text(_EXPIRING),
+            sqlite_where=sa.text(_EXPIRING),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)

@@ -1,9 +1,10 @@
 """Inventory use cases: locations, adjustments, reservations (reserve / release / consume), availability, verify.
 
 Invariants: every change to a stock level is one conditional UPDATE (atomic on SQLite and PostgreSQL) plus its
-append-only movement row in the same transaction; `on_hand` equals the sum of its movements and `reserved` the
-sum of its active reservation lines (`verify` proves it); nothing ever goes negative or oversells. Every change
-emits `stock.changed` with the new availability per division.
+append-only movement row in the same transaction; `on_hand` equals the sum of its movements, `reserved` the
+sum of its active reservation lines, and each division pool's `reserved` its division's active lines there, kept
+in the same transaction under the level's lock (`verify` proves all three); nothing ever goes negative or
+oversells. Every change emits `stock.changed` with the new availability per division.
 """
 
 from ordersmith.inventory.service._common import (

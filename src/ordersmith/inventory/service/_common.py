@@ -14,8 +14,6 @@ from ordersmith.catalog import service as catalog
 from ordersmith.inventory import rules
 from ordersmith.inventory.tables import (
     LocationRow,
-    ReservationLineRow,
-    ReservationRow,
     StockLevelRow,
     StockMovementRow,
     StockPoolRow,
@@ -179,30 +177,51 @@ def _levels(
     ]  # fmt: skip
 
 
+_POOLS = StockPoolRow.__table__
+# Built once: the pools of an item's pooled levels, each with the units its division holds reserved there (a
+# counter kept by the statements that reserve and release, so this reads one row per division, never the
+# reservations themselves: ADR 0016).
+_POOLS_OF_LEVELS = sa.select(
+    _POOLS.c.location_id, _POOLS.c.division, _POOLS.c.ring_fence, _POOLS.c.buffer, _POOLS.c.reserved
+).where(
+    _POOLS.c.item_id == sa.bindparam("item_id"),
+    _POOLS.c.location_id.in_(sa.bindparam("locations", expanding=True)),
+)
+# Keep a division's counter at one level: run after the level's own UPDATE in the same transaction, so the
+# level's row lock (PostgreSQL) or the writer lock (SQLite) is held and the pools cannot be replaced in between.
+# A level without a pool for that division matches no row.
+_POOL_HOLD = (
+    sa.update(_POOLS)  # type: ignore[arg-type]
+    .where(
+        _POOLS.c.item_id == sa.bindparam("b_item"),
+        _POOLS.c.location_id == sa.bindparam("b_location"),
+        _POOLS.c.division == sa.bindparam("b_division"),
+    )
+    .values(reserved=_POOLS.c.reserved + sa.bindparam("b_units"))
+)
+
+
 def _pools(
     uow: UnitOfWork, item_id: uuid.UUID, location_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[rules.Pool, ...]]:
     """Each pooled level's division pools, with the units each division holds reserved there right now."""
-    settings = uow.session.execute(
-        sa.select(StockPoolRow.location_id, StockPoolRow.division, StockPoolRow.ring_fence, StockPoolRow.buffer)
-        .where(StockPoolRow.item_id == item_id, StockPoolRow.location_id.in_(location_ids))
-    ).all()  # fmt: skip
-    held = {
-        (location_id, division): int(units)
-        for location_id, division, units in uow.session.execute(
-            sa.select(ReservationLineRow.location_id, ReservationRow.division, sa.func.sum(ReservationLineRow.quantity))
-            .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
-            .where(ReservationLineRow.item_id == item_id, ReservationLineRow.location_id.in_(location_ids),
-                   ReservationRow.status == "active", ReservationRow.division.is_not(None))
-            .group_by(ReservationLineRow.location_id, ReservationRow.division)
-        )
-    }  # fmt: skip
+    rows = uow.execute_core(_POOLS_OF_LEVELS, {"item_id": item_id, "locations": location_ids}).all()
     found: dict[uuid.UUID, list[rules.Pool]] = {}
-    for location_id, division, fence, buffer in sorted(settings, key=lambda r: r.division):
-        found.setdefault(location_id, []).append(
-            rules.Pool(division, fence, buffer, held.get((location_id, division), 0))
-        )
+    for location_id, division, fence, buffer, reserved in sorted(rows, key=lambda r: r.division):
+        found.setdefault(location_id, []).append(rules.Pool(division, fence, buffer, reserved))
     return {location_id: tuple(pools) for location_id, pools in found.items()}
+
+
+def _hold_in_pools(uow: UnitOfWork, changes: list[tuple[uuid.UUID, uuid.UUID, str | None, int]]) -> None:
+    """Add (reserve) or subtract (release, consume) units on the pool counters of (item, location, division);
+    changes without a division touch no pool. Call after the levels' UPDATEs (see `_POOL_HOLD`)."""
+    params = [
+        {"b_item": item_id, "b_location": location_id, "b_division": division, "b_units": units}
+        for item_id, location_id, division, units in changes
+        if division is not None and units
+    ]
+    if params:
+        uow.execute_core(_POOL_HOLD, params)
 
 
 def _availability(uow: UnitOfWork, sku: str, item_id: uuid.UUID, division: str | None) -> Availability:

@@ -17,7 +17,14 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import rules
-from ordersmith.inventory.service._common import _LEVELS, _LOCATIONS, LocRef, _pools, _stock_changed
+from ordersmith.inventory.service._common import (
+    _LEVELS,
+    _LOCATIONS,
+    LocRef,
+    _hold_in_pools,
+    _pools,
+    _stock_changed,
+)
 from ordersmith.inventory.service.reservations import _INSERT_LINES, _INSERT_MOVEMENTS, _TAKE, _after_take
 from ordersmith.inventory.tables import ReservationRow
 from ordersmith.kernel.errors import ValidationFailed
@@ -164,7 +171,7 @@ def _take_all(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedH
         for component, per_unit in picture.components[hold.sku.upper()]:
             part = (component.id, loc.id)
             takes[part] = takes.get(part, 0) + per_unit * hold.quantity
-    taken: list[tuple[tuple[uuid.UUID, uuid.UUID], int]] = []
+    taken: list[tuple[tuple[uuid.UUID, uuid.UUID], int, bool]] = []  # part, units, pooled
     skus = {c.id: c for parts in picture.components.values() for c, _ in parts}
     for (item_id, location_id), units in sorted(takes.items()):
         got = uow.execute_core(
@@ -172,18 +179,22 @@ def _take_all(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedH
         ).first()
         code = next(c for c, loc in locations.items() if loc.id == location_id)
         if got is None:
-            for (done_item, done_location), done_units in taken if undo else ():
+            for (done_item, done_location), done_units, pooled in taken if undo else ():
                 uow.execute_core(
                     _UNTAKE, {"b_item": done_item, "b_location": done_location, "b_take": done_units}
                 )
+                if pooled:
+                    _hold_in_pools(uow, [(done_item, done_location, picture.division, -done_units)])
             raise StalePlan(skus[item_id].sku, code)
-        taken.append(((item_id, location_id), units))
+        if got.pooled:  # as the UPDATE found the level, under its lock: the pools cannot change now
+            _hold_in_pools(uow, [(item_id, location_id, picture.division, units)])
+        taken.append(((item_id, location_id), units, got.pooled))
         picture.levels[item_id] = [
             (lr, _after_take(view, got, picture.division, units) if lr.id == location_id else view)
             for lr, view in picture.levels[item_id]
         ]
     divisions = catalog.division_codes(uow)
-    for item_id in sorted({item_id for (item_id, _), _ in taken}):
+    for item_id in sorted({item_id for (item_id, _), _, _ in taken}):
         _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions, cause="reserved")
 
 

@@ -17,7 +17,7 @@ from ordersmith.inventory.service._common import (
     _stock_changed,
     _stocked_item,
 )
-from ordersmith.inventory.tables import StockPoolRow
+from ordersmith.inventory.tables import ReservationLineRow, ReservationRow, StockPoolRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -71,10 +71,24 @@ def configure_level(
         )
     )
     if pools:
+        # Each pool's counter starts from what its division holds here now. Under the level's lock taken above, no
+        # reservation can change these figures before commit, and one that started earlier has committed (READ
+        # COMMITTED: this statement sees it) or will update the counters after us (its UPDATE sees `pooled`).
+        # Summing open reservations is fine here: settings change rarely; reservations never do it (ADR 0016).
+        held: dict[str, int] = {
+            division: int(units)
+            for division, units in uow.session.execute(
+                sa.select(ReservationRow.division, sa.func.sum(ReservationLineRow.quantity))
+                .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
+                .where(ReservationLineRow.item_id == item.id, ReservationLineRow.location_id == loc.id,
+                       ReservationRow.status == "active", ReservationRow.division.in_([p.division for p in pools]))
+                .group_by(ReservationRow.division)
+            )
+        }  # fmt: skip
         uow.execute_core(
             sa.insert(StockPoolRow.__table__),  # type: ignore[arg-type]
             [{"item_id": item.id, "location_id": loc.id, "division": p.division, "ring_fence": p.ring_fence,
-              "buffer": p.buffer, "updated_at": uow.now()} for p in pools],
+              "buffer": p.buffer, "reserved": held.get(p.division, 0), "updated_at": uow.now()} for p in pools],
         )  # fmt: skip
     previous = next((x for x in before.locations if x.location == location), None)
     uow.audit(

@@ -17,6 +17,7 @@ from ordersmith.inventory.service._common import (
     Reservation,
     ReservationLine,
     _availability,
+    _hold_in_pools,
     _levels,
     _move,
     _stock_changed,
@@ -53,7 +54,7 @@ _TAKE = (
     .where(_LEVELS.c.item_id == sa.bindparam("b_item"), _LEVELS.c.location_id == sa.bindparam("b_location"))
     .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= sa.bindparam("b_take"))
     .values(reserved=_LEVELS.c.reserved + sa.bindparam("b_take"), updated_at=sa.bindparam("b_now"))
-    .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock)
+    .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock, _LEVELS.c.pooled)
 )
 _INSERT_LINES = sa.insert(ReservationLineRow.__table__)  # type: ignore[arg-type]
 _INSERT_MOVEMENTS = sa.insert(_MOVEMENTS)  # type: ignore[arg-type]
@@ -94,6 +95,8 @@ def _take(
                 _TAKE, {"b_item": item.id, "b_location": loc.id, "b_take": take, "b_now": now}
             ).first()
             if got is not None:
+                if got.pooled:  # as the UPDATE found the level, under its lock: the pools cannot change now
+                    _hold_in_pools(uow, [(item.id, loc.id, division, take)])
                 taken[loc.id] = taken.get(loc.id, 0) + take
                 remaining -= take
                 levels = [
@@ -129,7 +132,7 @@ def _lock_pooled(
 
 
 def _after_take(
-    view: rules.LevelView, got: sa.Row[tuple[int, int, int]], division: str | None, take: int
+    view: rules.LevelView, got: sa.Row[tuple[int, int, int, bool]], division: str | None, take: int
 ) -> rules.LevelView:
     """The level as the UPDATE left it: its new figures, and `division`'s pool holding `take` more."""
     pools = tuple(
@@ -138,7 +141,7 @@ def _after_take(
         )
         for p in view.pools
     )
-    on_hand, reserved, safety = got
+    on_hand, reserved, safety, _ = got
     return rules.LevelView(view.location_code, view.priority, on_hand, reserved, safety, pools)
 
 
@@ -252,12 +255,15 @@ def _end(uow: UnitOfWork, key: str, status: str) -> Reservation:
     )
     on_hand_factor = -1 if status == "consumed" else 0
     for line in lines:
-        uow.execute_core(
+        pooled = uow.execute_core(
             sa.update(_LEVELS)  # type: ignore[arg-type]
             .where(_LEVELS.c.item_id == line.item_id, _LEVELS.c.location_id == line.location_id)
             .values(reserved=_LEVELS.c.reserved - line.quantity,
                     on_hand=_LEVELS.c.on_hand + on_hand_factor * line.quantity, updated_at=uow.now())
-        )  # fmt: skip
+            .returning(_LEVELS.c.pooled)
+        ).scalar_one()  # fmt: skip
+        if pooled:
+            _hold_in_pools(uow, [(line.item_id, line.location_id, row.division, -line.quantity)])
         _move(
             uow,
             item_id=line.item_id,
@@ -294,12 +300,22 @@ def get_reservation(uow: UnitOfWork, *, key: str) -> Reservation:
     return _reservation(uow, row, catalog.item_refs(uow, ids=[row.item_id])[row.item_id].sku)
 
 
+# The clauses match the partial index's WHERE (status = 'active' AND expires_at IS NOT NULL) word for word.
+_DUE = (
+    sa.select(ReservationRow.key)
+    .where(ReservationRow.status == "active", ReservationRow.expires_at.is_not(None))
+    .where(ReservationRow.expires_at <= sa.bindparam("b_now"))
+    .order_by(ReservationRow.expires_at)
+)
+
+
 @use_case
 def release_expired(uow: UnitOfWork) -> int:
-    """Release every active reservation past its expiry (a scheduled job); returns how many."""
-    keys = list(uow.session.scalars(
-        sa.select(ReservationRow.key).where(ReservationRow.status == "active", ReservationRow.expires_at <= uow.now())
-    ))  # fmt: skip
+    """Release every active reservation past its expiry (a scheduled job); returns how many.
+
+    Reads through the partial index `ix_reservations_expiring` (active reservations with an expiry), so a run
+    costs what is due, never the reservations' history."""
+    keys = list(uow.session.scalars(_DUE, {"b_now": uow.now()}))
     for key in keys:
         _end(uow, key, "released")
     return len(keys)
@@ -342,15 +358,22 @@ def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
             raise Conflict(f"reservation {wrong[0]!r} is already {states[wrong[0]]}")
     if not ended:
         return
-    lines = uow.session.execute(
-        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, sa.func.sum(ReservationLineRow.quantity))
+    by_division = uow.session.execute(
+        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division,
+                  sa.func.sum(ReservationLineRow.quantity))
+        .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
         .where(ReservationLineRow.reservation_id.in_(ended))
-        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id)
-        .order_by(ReservationLineRow.item_id, ReservationLineRow.location_id)
+        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division)
     ).all()  # fmt: skip
+    units: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for item_id, location_id, _, quantity in by_division:
+        units[item_id, location_id] = units.get((item_id, location_id), 0) + int(quantity)
+    lines = sorted((item_id, location_id, q) for (item_id, location_id), q in units.items())  # the lock order
     factor = -1 if status == "consumed" else 0
     uow.execute_core(_SETTLE, [{"b_item": i, "b_location": loc, "b_units": int(q), "b_on_hand": factor * int(q),
                                 "b_now": now} for i, loc, q in lines])  # fmt: skip
+    # After the levels' UPDATEs (their locks held): the divisions' counters where those levels have pools.
+    _hold_in_pools(uow, [(i, loc, division, -int(q)) for i, loc, division, q in by_division])
     reason = "shipment" if status == "consumed" else "release"
     uow.execute_core(_INSERT_MOVEMENTS, [
         {"id": new_id(), "item_id": i, "location_id": loc, "on_hand_delta": factor * int(q), "reserved_delta": -int(q),

@@ -25,6 +25,7 @@ from ordersmith.inventory.tables import (
     ReservationRow,
     StockLevelRow,
     StockMovementRow,
+    StockPoolRow,
 )
 from ordersmith.kernel.errors import InsufficientStock, NegativeStock, ValidationFailed
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -201,7 +202,9 @@ def get_availability(uow: UnitOfWork, *, sku: str, division: str | None = None) 
 
 @use_case(readonly=True)
 def verify(uow: UnitOfWork) -> list[Discrepancy]:
-    """Every stock level whose on-hand differs from its movements, or reserved from its active reservations."""
+    """Every stock level whose on-hand differs from its movements, or reserved from its active reservations; and
+    every division pool whose reserved counter differs from that division's active reservation lines there (field
+    `reserved:<division>`)."""
     moved = (
         sa.select(StockMovementRow.item_id, StockMovementRow.location_id,
                   sa.func.sum(StockMovementRow.on_hand_delta).label("on_hand"))
@@ -231,4 +234,31 @@ def verify(uow: UnitOfWork) -> list[Discrepancy]:
                 found.append(Discrepancy(sku, code, "on_hand", on_hand, int(expected_on_hand)))
             if reserved != expected_reserved:
                 found.append(Discrepancy(sku, code, "reserved", reserved, int(expected_reserved)))
-    return found
+    return found + _pool_discrepancies(uow)
+
+
+def _pool_discrepancies(uow: UnitOfWork) -> list[Discrepancy]:
+    held = (
+        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division,
+                  sa.func.sum(ReservationLineRow.quantity).label("reserved"))
+        .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
+        .where(ReservationRow.status == "active", ReservationRow.division.is_not(None))
+        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division).subquery()
+    )  # fmt: skip
+    rows = uow.session.execute(
+        sa.select(StockPoolRow.item_id, LocationRow.code, StockPoolRow.division, StockPoolRow.reserved,
+                  sa.func.coalesce(held.c.reserved, 0))
+        .join(LocationRow, LocationRow.id == StockPoolRow.location_id)
+        .outerjoin(held, sa.and_(held.c.item_id == StockPoolRow.item_id,
+                                 held.c.location_id == StockPoolRow.location_id,
+                                 held.c.division == StockPoolRow.division))
+        .where(StockPoolRow.reserved != sa.func.coalesce(held.c.reserved, 0))
+        .order_by(LocationRow.code, StockPoolRow.division)
+    ).all()  # fmt: skip
+    if not rows:
+        return []
+    skus = {i: ref.sku for i, ref in catalog.item_refs(uow, ids=sorted({r[0] for r in rows})).items()}
+    return [
+        Discrepancy(skus[item_id], code, f"reserved:{division}", recorded, int(expected))
+        for item_id, code, division, recorded, expected in rows
+    ]
