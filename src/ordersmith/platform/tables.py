@@ -25,6 +25,9 @@ class UserRow(Base):
     locked_until: Mapped[datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(sa.String(200))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(
+        sa.BigInteger
+    )  # the last 30-second step used: each once
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
