@@ -41,7 +41,7 @@ from ordersmith.platform.http import (
     install_error_handlers,
 )
 from ordersmith.platform.jobs import JobRunner
-from ordersmith.platform.logs import install_card_redaction
+from ordersmith.platform.logs import AccessLog, install_access_log, install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
@@ -81,6 +81,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_card_redaction()
+    install_access_log()
     housekeeping.register()
     inventory_jobs.register()
     order_jobs.register()
@@ -148,4 +149,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: every request, refused ones too, writes its one line
     return app

@@ -128,7 +128,13 @@ def serve(
         f"database {settings.dialect})"
     )
     uvicorn.run(
-        "ordersmith.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
+        "ordersmith.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        access_log=False,  # Ordersmith writes its own access lines (no query strings)
     )
 
 
