@@ -36,6 +36,7 @@ from ordersmith.platform.http import (
     SCOPE_KEY,
     SESSION_COOKIE,
     BodySizeLimit,
+    RefuseNulCharacters,
     SecurityHeaders,
     authorize,
     install_error_handlers,
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 
+    app.add_middleware(RefuseNulCharacters)  # inside the size limit, so it never buffers more than it allows
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: every request, refused ones too, writes its one line
