@@ -75,6 +75,16 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class ApiKeyRevocationsRow(Base):
+    """One row counting revocations: a process trusts its cached keys only while this number is unchanged."""
+
+    __tablename__ = "api_key_revocations"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="ck_api_key_revocations_one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class IdempotencyRow(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (sa.UniqueConstraint("caller", "key", name="uq_idempotency_caller_key"),)
