@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ordersmith.kernel.errors import Forbidden
 from ordersmith.platform.db import Database
+from ordersmith.platform.files import append_private
 from ordersmith.platform.settings import Settings
 
 DEMO_DOMAIN = "demo.ordersmith.dev"
@@ -43,19 +44,21 @@ def loader(name: str, *, stage: int) -> Callable[[Loader], Loader]:
     return register
 
 
-def load(db: Database, settings: Settings, credentials_file: Path | None = None) -> DemoReport:
-    """Run every demo loader in order; write any new credentials to `credentials_file` (mode 0600)."""
+def load(
+    db: Database, settings: Settings, credentials_file: Path | None = None, *, up_to_stage: int | None = None
+) -> DemoReport:
+    """Run every demo loader in order (only those up to `up_to_stage` when given); write any new credentials to
+    `credentials_file` (mode 0600)."""
     if settings.is_production:
         raise Forbidden("demo data is never loaded in production")
     report = DemoReport()
-    for _, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
+    for stage, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
+        if up_to_stage is not None and stage > up_to_stage:
+            continue
         before = len(report.lines)
         fn(db, settings, report)
         if len(report.lines) == before:
             report.say(f"{name}: already there")
     if credentials_file is not None and report.credentials:
-        credentials_file.parent.mkdir(parents=True, exist_ok=True)
-        with credentials_file.open("a") as handle:
-            handle.write("\n".join(report.credentials) + "\n")
-        credentials_file.chmod(0o600)
+        append_private(credentials_file, "\n".join(report.credentials) + "\n")
     return report
