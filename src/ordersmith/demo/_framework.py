@@ -1,7 +1,8 @@
 """The demo-data framework: ordered, idempotent loaders that each context registers.
 
 `ordersmith demo load` runs every loader in order; each one adds only what is missing, so running it twice
-changes nothing. It refuses to run in production.
+changes nothing, and a load that was killed part-way continues where it stopped. Credentials are written as they
+are created. It refuses to run in production.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ class DemoReport:
 
     lines: list[str] = field(default_factory=list)
     credentials: list[str] = field(default_factory=list)
+    credentials_file: Path | None = None
 
     def say(self, line: str) -> None:
         self.lines.append(line)
+
+    def credential(self, line: str) -> None:
+        """Keep a new password or key, written to the credentials file at once: a load killed a moment later must
+        not lose a secret that exists only in clear here."""
+        self.credentials.append(line)
+        if self.credentials_file is not None:
+            append_private(self.credentials_file, line + "\n")
 
 
 Loader = Callable[[Database, Settings, DemoReport], None]
@@ -51,7 +60,7 @@ def load(
     `credentials_file` (mode 0600)."""
     if settings.is_production:
         raise Forbidden("demo data is never loaded in production")
-    report = DemoReport()
+    report = DemoReport(credentials_file=credentials_file)
     for stage, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
         if up_to_stage is not None and stage > up_to_stage:
             continue
@@ -59,6 +68,4 @@ def load(
         fn(db, settings, report)
         if len(report.lines) == before:
             report.say(f"{name}: already there")
-    if credentials_file is not None and report.credentials:
-        append_private(credentials_file, "\n".join(report.credentials) + "\n")
     return report
