@@ -57,9 +57,11 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 	ORDERSMITH_DATABASE_URL=sqlite:///var/alembic-check.db $(BIN)/ordersmith db upgrade
 	ORDERSMITH_DATABASE_URL=sqlite:///var/alembic-check.db $(BIN)/alembic check
 	@rm -f var/alembic-check.db
-	$(BIN)/python -m tests.support.pg_reset alembic_check
-	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/ordersmith db upgrade
-	ORDERSMITH_DATABASE_URL=$(ORDERSMITH_TEST_POSTGRES_URL:/test=/alembic_check) $(BIN)/alembic check
+	@# A database of its own (named with this run's pid), dropped afterwards even when the check fails.
+	@url=$$($(BIN)/python -m tests.support.pg_reset create alembic_check) || exit 1; \
+	trap '$(BIN)/python -m tests.support.pg_reset drop "'"$$url"'"' EXIT; \
+	ORDERSMITH_DATABASE_URL=$$url $(BIN)/ordersmith db upgrade && \
+	ORDERSMITH_DATABASE_URL=$$url $(BIN)/alembic check
 
 pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on two workers
 	$(BIN)/pytest -n 2

@@ -39,12 +39,13 @@ from ordersmith.platform.http import (
     SCOPE_KEY,
     SESSION_COOKIE,
     BodySizeLimit,
+    RefuseNulCharacters,
     SecurityHeaders,
     authorize,
     install_error_handlers,
 )
 from ordersmith.platform.jobs import JobRunner
-from ordersmith.platform.logs import install_card_redaction
+from ordersmith.platform.logs import AccessLog, install_access_log, install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
@@ -84,6 +85,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_card_redaction()
+    install_access_log()
     housekeeping.register()
     customer_jobs.register()
     inventory_jobs.register()
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 
+    app.add_middleware(RefuseNulCharacters)  # inside the size limit, so it never buffers more than it allows
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: every request, refused ones too, writes its one line
     return app

@@ -467,3 +467,57 @@ def test_a_gift_card_sold_on_an_order_activates_once_the_order_is_paid(client: T
     assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["admin"])).json()[
         "payment_status"
     ] == ("captured")
+
+
+def test_an_amount_finer_than_the_currency_or_in_other_digits_is_refused_and_issues_nothing(
+    client: TestClient, keys
+) -> None:
+    # given no gift cards yet
+    before = client.get("/api/v1/gift-cards", headers=bearer(keys["admin"])).json()
+    # when amounts finer than the currency's minor unit, or written in Arabic-Indic digits, are sent
+    cases = [
+        (
+            {"amount": "10.50", "currency": "JPY"},
+            "JPY amounts take whole units only; 10.50 is finer than that",
+        ),
+        (
+            {"amount": "10.005", "currency": "USD"},
+            "USD amounts take at most 2 decimal places; 10.005 is finer than that",
+        ),
+    ]
+    for body, message in cases:
+        response = client.post("/api/v1/gift-cards", json=body, headers=bearer(keys["admin"]))
+        # then each is a 422 naming the field and saying why
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": "amount", "message": message}]
+    arabic = client.post(
+        "/api/v1/gift-cards", json={"amount": "\u0661\u0662.\u0660\u0660"}, headers=bearer(keys["admin"])
+    )
+    assert arabic.status_code == 422 and [e["field"] for e in arabic.json()["errors"]] == ["amount"]
+    # and nothing was issued, while an exact amount still is
+    assert client.get("/api/v1/gift-cards", headers=bearer(keys["admin"])).json() == before
+    issued = post(client, keys["admin"], "/api/v1/gift-cards", {"amount": "10", "currency": "JPY"}, 201)
+    assert issued["card"]["balance"] == {"amount": "10", "currency": "JPY"}
+
+
+def test_a_money_object_finer_than_its_currency_is_refused_naming_the_field(client: TestClient, keys) -> None:
+    # given a customer with no credit limit
+    created = post(
+        client, keys["admin"], "/api/v1/customers", {"first_name": "Bo", "last_name": "Trade"}, 201
+    )
+    # when a credit limit of 100.001 USD is set
+    response = client.patch(
+        f"/api/v1/customers/{created['number']}",
+        json={"credit_limit": {"amount": "100.001", "currency": "USD"}},
+        headers=bearer(keys["admin"]),
+    )
+    # then it is refused naming the field, and the customer is unchanged
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {
+            "field": "credit_limit",
+            "message": "Value error, USD amounts take at most 2 decimal places; 100.001 is finer than that",
+        }
+    ]
+    after = client.get(f"/api/v1/customers/{created['number']}", headers=bearer(keys["admin"])).json()
+    assert after["credit_limit"] is None and after["version"] == created["version"]

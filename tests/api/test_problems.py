@@ -97,3 +97,40 @@ def test_security_headers_are_set(client: TestClient):
     headers = client.get("/api/v1/health").headers
     assert headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_a_nul_character_in_any_json_string_is_422_naming_the_field_and_changes_nothing(
+    client: TestClient, admin_key: str
+):
+    # given a vendor, a location and an item to order
+    auth = bearer(admin_key)
+    for path, body in (
+        ("/api/v1/items", {"sku": "TEE", "name": "Tee", "divisions": ["web"]}),
+        ("/api/v1/locations", {"code": "DC", "name": "Main DC", "kind": "warehouse"}),
+        ("/api/v1/vendors", {"code": "ACME", "name": "Acme", "lead_time_days": 7}),
+    ):
+        assert client.post(path, json=body, headers=auth).status_code == 201
+    listed = {p: client.get(p, headers=auth).json() for p in ("/api/v1/customers", "/api/v1/items",
+                                                                "/api/v1/purchase-orders")}  # fmt: skip
+    # when bodies carry a NUL character in a field, in a nested field or in a list
+    cases = [
+        ("/api/v1/customers", {"first_name": "Ann\x00", "last_name": "Lee"}, "first_name"),
+        (
+            "/api/v1/customers",
+            {"first_name": "Ann", "last_name": "Lee", "notes": ["ok", "bad\x00"]},
+            "notes.1",
+        ),
+        ("/api/v1/items", {"sku": "MUG", "name": "Mug\x00Mug", "divisions": ["web"]}, "name"),
+        (
+            "/api/v1/purchase-orders",
+            {"vendor": "ACME", "location": "DC", "lines": [{"sku": "TEE\x00", "quantity": 1}]},
+            "lines.0.sku",
+        ),
+    ]
+    for path, body, field in cases:
+        response = client.post(path, json=body, headers=auth)
+        # then each is refused with 422 problem+json naming the field
+        problem = _is_problem(response, 422, "validation_failed")
+        assert problem["errors"] == [{"field": field, "message": "must not contain NUL (\\u0000) characters"}]
+    # and nothing was created
+    assert {p: client.get(p, headers=auth).json() for p in listed} == listed

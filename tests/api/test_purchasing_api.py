@@ -115,3 +115,20 @@ def test_replenishment_suggestions_become_draft_pos(client: TestClient, admin_ke
     orders = _post(client, admin_key, "/api/v1/replenishment/orders", {})
     assert [(po["vendor"], po["status"], len(po["lines"])) for po in orders] == [("ACME", "draft", 2)]
     assert client.get("/api/v1/replenishment/suggestions", headers=bearer(admin_key)).json() == []
+
+
+def test_a_reorder_point_rule_can_be_saved_through_the_api(client: TestClient, admin_key: str):
+    # given an item and a location
+    _catalog(client, admin_key)
+    # when a reorder-point rule is put with a minimum and no maximum
+    response = client.put("/api/v1/replenishment/rules/MUG/DC", headers=bearer(admin_key),
+                          json={"method": "reorder_point", "min_qty": 5, "reorder_qty": 20})  # fmt: skip
+    # then it is saved
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["method"], body["min_qty"], body["max_qty"], body["reorder_qty"]) == (
+        "reorder_point",
+        5,
+        0,
+        20,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pyotp
 import pytest
@@ -59,9 +61,9 @@ def test_a_user_with_totp_needs_the_code_to_sign_in(page, server: Server, fixtur
     user = make_user(fixture_uow, role="admin", email="boss@example.com")
     settings = Settings(_env_file=None)  # the server runs with the same development secret key
     enrolment = identity.start_totp_enrolment(fixture_uow, user_id=user.id, settings=settings)
-    identity.confirm_totp(
-        fixture_uow, user_id=user.id, code=pyotp.TOTP(enrolment.secret).now(), settings=settings
-    )
+    # Confirmed with the previous step's code (each code is spent once), so the current one still signs in.
+    previous = pyotp.TOTP(enrolment.secret).at(datetime.now(UTC) - timedelta(seconds=30))
+    identity.confirm_totp(fixture_uow, user_id=user.id, code=previous, settings=settings)
     _sign_in(page, "boss@example.com", DEFAULT_PASSWORD)
     assert "one-time code" in page.inner_text(".error")
     page.fill("input[name=password]", DEFAULT_PASSWORD)

@@ -354,3 +354,23 @@ def test_orders_commands_list_show_work_the_hold_queue_and_refuse_in_one_line(db
     assert after.status == "released" and after.version == released_version  # the refusal changed nothing
     missing = run(db_url, "orders", "show", "999")
     assert missing.returncode != 0 and missing.stderr.strip() == "error: no order '999'"
+
+
+def test_purchasing_rule_saves_a_reorder_point_rule_with_a_minimum(
+    db_url: str, uow: UnitOfWork, db: Database
+):
+    # given an item and a location
+    from ordersmith.purchasing.tables import ReplenishmentRuleRow
+    from tests.builders import make_item, make_location
+
+    make_item(uow, sku="MUG")
+    make_location(uow, code="L1")
+    # when the CLI sets a reorder-point rule with a minimum and no maximum
+    result = run(db_url, "purchasing", "rule", "MUG", "L1", "--method", "reorder_point", "--min-qty", "5",
+                 "--reorder-qty", "20")  # fmt: skip
+    # then it is saved, and said so on one line
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "MUG at L1: reorder_point min 5 max 0 reorder 20 vendor default"
+    with db.session() as session:
+        [saved] = session.scalars(sa.select(ReplenishmentRuleRow)).all()
+    assert (saved.method, saved.min_qty, saved.max_qty, saved.reorder_qty) == ("reorder_point", 5, 0, 20)

@@ -119,3 +119,18 @@ def test_rules_that_make_no_sense_are_refused(shop: UnitOfWork, arguments: dict,
         purchasing.set_rule(shop, sku="TEE", location="DC", **arguments)
     assert bad.value.errors[0].field == field
     assert purchasing.suggestions(shop) == []
+
+
+def test_a_reorder_point_rule_with_a_minimum_and_no_maximum_is_saved(shop: UnitOfWork):
+    # given a stocked item at a location
+    uow = shop
+    # when a reorder-point rule names a minimum but no maximum (a maximum belongs to min/max rules)
+    saved = purchasing.set_rule(
+        uow, sku="MUG", location="DC", method="reorder_point", min_qty=5, reorder_qty=20
+    )
+    # then it is stored as given
+    assert (saved.method, saved.min_qty, saved.max_qty, saved.reorder_qty) == ("reorder_point", 5, 0, 20)
+    again = purchasing.set_rule(
+        uow, sku="MUG", location="DC", method="reorder_point", min_qty=7, reorder_qty=20
+    )
+    assert (again.min_qty, again.max_qty) == (7, 0)

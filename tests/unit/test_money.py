@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordersmith.kernel.money import Money, allocate_minor, currency_exponent
+from ordersmith.kernel.money import Money, allocate_minor, currency_exponent, exact_money
 
 currencies = st.sampled_from(["USD", "EUR", "JPY", "KWD", "GBP"])
 
@@ -88,3 +88,19 @@ def test_split_parts_always_add_back_to_the_whole(total: int, weights: list[int]
 )
 def test_addition_is_exact_in_minor_units(a: Decimal, b: Decimal):
     assert (Money(a, "USD") + Money(b, "USD")).minor == Money(a, "USD").minor + Money(b, "USD").minor
+
+
+def test_a_typed_amount_must_be_ascii_digits_and_exact_in_its_currency():
+    # when amounts are typed exactly, too finely, or in another script's digits
+    assert exact_money("10", "JPY") == Money(Decimal(10), "JPY")
+    assert exact_money("12.50", "USD") == Money(Decimal("12.50"), "USD")
+    for text, currency in (
+        ("10.50", "JPY"),
+        ("1.0005", "KWD"),
+        ("\u0661\u0662.\u0660\u0660", "USD"),
+        ("1e3", "USD"),
+        ("12.", "USD"),
+    ):
+        # then the inexact and the non-ASCII are refused, never rounded
+        with pytest.raises(ValueError):
+            exact_money(text, currency)

@@ -118,3 +118,30 @@ def test_backorders_are_released_by_priority_then_oldest_first():
                Backorder("O-2", "1", 3, 5, t0 + timedelta(days=5))]  # fmt: skip
     released = rules.release_order(waiting, arrived=8)
     assert [(b.order, n) for b, n in released] == [("O-2", 3), ("O-1", 4), ("O-3", 1)]
+
+
+def test_a_customer_with_terms_but_no_credit_limit_is_told_what_to_do():
+    # given an order on account for a customer with payment terms but no credit limit
+    on_terms = facts(on_account=True, credit_limit=None, total=usd("15.94"), customer_number="C-100009")
+    # when the hold rules look at it
+    found = rules.holds(on_terms, POLICY)
+    # then the hold says what the rule is and what to do about it
+    assert [(h.reason, h.detail) for h in found] == [
+        (
+            "credit_limit",
+            "customer C-100009 has payment terms but no credit limit: set a credit limit on the customer "
+            "(customers:credit) or release the hold",
+        )
+    ]
+
+
+def test_an_order_beyond_the_credit_limit_says_how_far_over_and_what_to_do():
+    # given an order on account that takes the customer past the limit
+    over = facts(on_account=True, credit_limit=usd(1000), open_balance=usd(950), customer_number="C-100010")
+    # when the hold rules look at it
+    [hold] = rules.holds(over, POLICY)
+    # then the detail names the customer, the sums and the ways out
+    assert hold.detail == (
+        "customer C-100010 would owe 1070.00 USD on account (950.00 USD open + 120.00 USD this order), over the "
+        "credit limit of 1000.00 USD: raise the limit (customers:write), take another payment, or release the hold"
+    )

@@ -23,8 +23,10 @@ def order_request(body: OrderIn, currency: str) -> service.OrderRequest:
         coupons=tuple(body.coupons),
         external_id=body.external_id,
         placed_at=body.placed_at,
-        payments=[service.PaymentRequest(method=p.method, amount=money(p.amount, currency), token=p.token,
-                                         reference=p.reference, bank=p.bank) for p in body.payments],
+        payments=[service.PaymentRequest(method=p.method, amount=money(p.amount, currency,
+                                                                        field=f"payments.{n}.amount"),
+                                         token=p.token, reference=p.reference, bank=p.bank)
+                  for n, p in enumerate(body.payments)],
         priority=body.priority,
         release=body.release,
     )  # fmt: skip

@@ -142,6 +142,7 @@ def serve(
         log_level="info",
         proxy_headers=False,
         workers=workers,
+        access_log=False,  # Ordersmith writes its own access lines (no query strings)
     )
 
 

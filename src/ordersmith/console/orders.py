@@ -5,7 +5,6 @@ and render; the rules (who may release a held order) stay in the services."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.kernel.errors import OrdersmithError
-from ordersmith.kernel.money import Money
+from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
@@ -256,12 +255,12 @@ def refund(
         done = payments.refund_order(
             uow,
             order_id=order.id,
-            amount=Money(Decimal(amount or "0"), order.currency),
+            amount=exact_money((amount or "0").strip(), order.currency),
             reason=reason,
             to_store_credit=bool(to_store_credit),
         )
-    except InvalidOperation:
-        return _detail(request, principal, ref, status=422, error="amount: not an amount")
+    except ValueError as exc:
+        return _detail(request, principal, ref, status=422, error=f"amount: {exc}")
     except OrdersmithError as exc:
         return _detail(request, principal, ref, status=exc.status, error=exc.detail)
     if (

@@ -10,7 +10,6 @@ vault's card form. The handler only turns the form into an order request and cal
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import anyio.to_thread
@@ -24,7 +23,7 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
-from ordersmith.kernel.money import Money
+from ordersmith.kernel.money import Money, exact_money
 from ordersmith.orders import service as orders
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
@@ -120,9 +119,9 @@ def _indexed(form: Any, prefix: str) -> list[dict[str, str]]:
 
 def _amount(text: str, currency: str) -> Money | None:
     try:
-        return Money(Decimal(text), currency) if text else None
-    except InvalidOperation:
-        raise ValidationFailed.on("payments", f"{text!r} is not an amount") from None
+        return exact_money(text, currency) if text else None
+    except ValueError as exc:
+        raise ValidationFailed.on("payments", str(exc)) from None
 
 
 def order_request(form: Any, currency: str) -> orders.OrderRequest:

@@ -1,7 +1,8 @@
 """The demo-data framework: ordered, idempotent loaders that each context registers.
 
 `ordersmith demo load` runs every loader in order; each one adds only what is missing, so running it twice
-changes nothing. It refuses to run in production.
+changes nothing, and a load that was killed part-way continues where it stopped. Credentials are written as they
+are created. It refuses to run in production.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from ordersmith.kernel.errors import Forbidden
 from ordersmith.platform.db import Database
+from ordersmith.platform.files import append_private
 from ordersmith.platform.settings import Settings
 
 DEMO_DOMAIN = "demo.ordersmith.dev"
@@ -23,9 +25,17 @@ class DemoReport:
 
     lines: list[str] = field(default_factory=list)
     credentials: list[str] = field(default_factory=list)
+    credentials_file: Path | None = None
 
     def say(self, line: str) -> None:
         self.lines.append(line)
+
+    def credential(self, line: str) -> None:
+        """Keep a new password or key, written to the credentials file at once: a load killed a moment later must
+        not lose a secret that exists only in clear here."""
+        self.credentials.append(line)
+        if self.credentials_file is not None:
+            append_private(self.credentials_file, line + "\n")
 
 
 Loader = Callable[[Database, Settings, DemoReport], None]
@@ -43,19 +53,19 @@ def loader(name: str, *, stage: int) -> Callable[[Loader], Loader]:
     return register
 
 
-def load(db: Database, settings: Settings, credentials_file: Path | None = None) -> DemoReport:
-    """Run every demo loader in order; write any new credentials to `credentials_file` (mode 0600)."""
+def load(
+    db: Database, settings: Settings, credentials_file: Path | None = None, *, up_to_stage: int | None = None
+) -> DemoReport:
+    """Run every demo loader in order (only those up to `up_to_stage` when given); write any new credentials to
+    `credentials_file` (mode 0600)."""
     if settings.is_production:
         raise Forbidden("demo data is never loaded in production")
-    report = DemoReport()
-    for _, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
+    report = DemoReport(credentials_file=credentials_file)
+    for stage, name, fn in sorted(_loaders, key=lambda entry: entry[0]):
+        if up_to_stage is not None and stage > up_to_stage:
+            continue
         before = len(report.lines)
         fn(db, settings, report)
         if len(report.lines) == before:
             report.say(f"{name}: already there")
-    if credentials_file is not None and report.credentials:
-        credentials_file.parent.mkdir(parents=True, exist_ok=True)
-        with credentials_file.open("a") as handle:
-            handle.write("\n".join(report.credentials) + "\n")
-        credentials_file.chmod(0o600)
     return report

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from ordersmith.demo._framework import DEMO_DOMAIN, DemoReport, loader
 from ordersmith.platform import identity, sales_channels
 from ordersmith.platform.access import ROLES, SCOPES, Principal
-from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
 
 _ADMIN = Principal(kind="user", id=None, label="demo", scopes=frozenset(SCOPES), role="admin")
@@ -51,21 +53,47 @@ def _users(db: Database, settings: Settings, report: DemoReport) -> None:
         )
         identity.create_user(uow, email=email, name=f"Demo {role.title()}", role=role, password=password)
         report.say(f"user {email} ({role})")
-        report.credentials.append(f"{email}\t{password}")
+        report.credential(f"{email}\t{password}")
 
 
 @loader("platform: sales channels and one API key per channel", stage=10)
 def _channels(db: Database, settings: Settings, report: DemoReport) -> None:
     uow = db.unit_of_work(Actor.system("demo"))
-    existing = {c.code for c in sales_channels.list_sales_channels(uow, principal=_ADMIN, limit=500).items}
+    existing = {c.code: c for c in sales_channels.list_sales_channels(uow, principal=_ADMIN, limit=500).items}
+    keyed = _keyed_channels(uow)
     for code, name, kind, division in DEMO_CHANNELS:
-        if code in existing:
+        if code in existing and existing[code].id in keyed:
             continue
+        new = _channel_with_key(
+            uow, code=code, name=name, kind=kind, division=division, exists=code in existing
+        )
+        report.say(f"sales channel {code} with API key {new.key.prefix}…")
+        report.credential(f"api key for {code}\t{new.secret}")
+
+
+def _keyed_channels(uow: UnitOfWork) -> set[uuid.UUID]:
+    """Channels that already have a live demo integration key."""
+    keyed: set[uuid.UUID] = set()
+    cursor = None
+    while True:
+        page = identity.list_api_keys(uow, limit=200, cursor=cursor)
+        keyed |= {k.channel_id for k in page.items if k.channel_id and k.revoked_at is None and
+                  k.name.endswith(" integration")}  # fmt: skip
+        cursor = page.next_cursor
+        if cursor is None:
+            return keyed
+
+
+@use_case
+def _channel_with_key(
+    uow: UnitOfWork, *, code: str, name: str, kind: str, division: str, exists: bool
+) -> identity.NewApiKey:
+    """A channel and its key in one transaction (a load killed between the two leaves neither); a channel left
+    without its key by an older load gets one."""
+    if not exists:
         sales_channels.create_sales_channel(
             uow, code=code, name=name, kind=kind, division=division, currency="USD"
         )
-        new = identity.create_api_key(
-            uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code
-        )
-        report.say(f"sales channel {code} with API key {new.key.prefix}…")
-        report.credentials.append(f"api key for {code}\t{new.secret}")
+    return identity.create_api_key(
+        uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code
+    )

@@ -27,19 +27,41 @@ def mask(digits: str) -> str:
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:] if len(digits) > 10 else "*" * len(digits)
 
 
-# 13-19 digits, optionally grouped by single spaces or dashes, not part of a longer run of digits
-_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# A run of digit groups joined by single spaces or dashes, not part of a longer run of digits
+_RUN = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*(?!\d)")
+_GROUP = re.compile(r"\d+")
+
+
+def _masked_run(run: str) -> str:
+    """Mask every stretch of whole groups in `run` that holds 13-19 digits and passes Luhn (longest first, left to
+    right), so digits written before or after a card number ("… 1111 12") do not hide it."""
+    groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
+    out: list[str] = []
+    done = 0  # characters of `run` already copied to `out`
+    first = 0
+    while first < len(groups):
+        found = None
+        digits = ""
+        for last in range(first, len(groups)):
+            digits += run[groups[last][0] : groups[last][1]]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_valid(digits):
+                found = (last, digits)
+        if found is None:
+            first += 1
+            continue
+        last, digits = found
+        out += [run[done : groups[first][0]], mask(digits)]
+        done = groups[last][1]
+        first = last + 1
+    return "".join(out) + run[done:]
 
 
 def redact(text: str) -> str:
-    """Replace every Luhn-valid 13-19 digit sequence in `text` by its masked form (for logs and stored text).
-    Idempotent: a masked number has stars and is not matched again."""
-
-    def masked(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group(0))
-        return mask(digits) if 13 <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
-
-    return _CANDIDATE.sub(masked, text)
+    """Replace every Luhn-valid 13-19 digit sequence in `text` (digits grouped by single spaces or dashes allowed)
+    by its masked form, for logs and stored text. Idempotent: a masked number has stars and is not matched again."""
+    return _RUN.sub(lambda match: _masked_run(match.group(0)), text)
 
 
 def contains_card_number(text: str) -> bool:

@@ -6,6 +6,7 @@ integer minor units without loss. Floats and mixed currencies are refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -41,6 +42,27 @@ def _check_currency(currency: str) -> str:
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isupper()):
         raise ValueError(f"currency must be a three-letter ISO 4217 code, got {currency!r}")
     return currency
+
+
+_AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def exact_money(text: str, currency: str) -> Money:
+    """Money from an amount typed by someone (the API, a form): ASCII digits only, and never finer than the
+    currency's minor unit (JPY 10.50 is refused, not stored as 10).
+
+    Raises:
+        ValueError: with a sentence saying what is wrong.
+    """
+    if not _AMOUNT_TEXT.fullmatch(text):
+        raise ValueError(f"{text!r} is not an amount: write digits 0-9 with an optional decimal point")
+    value = Decimal(text)
+    money = Money(value, currency)
+    if money.amount != value:
+        digits = currency_exponent(currency)
+        unit = "whole units only" if digits == 0 else f"at most {digits} decimal places"
+        raise ValueError(f"{currency} amounts take {unit}; {text} is finer than that")
+    return money
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ class OrderFacts:
     recent_orders_same_address: int
     undeliverable: tuple[str, ...] = ()  # ship-to refs whose address cannot be delivered to
     personalization_review: bool = False  # a template asks for review (e.g. free text)
+    customer_number: str = ""  # who buys on account, to name in a credit hold
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,35 @@ def holds(facts: OrderFacts, policy: HoldPolicy | None) -> list[Hold]:
     if policy is not None:
         found += _fraud(facts, policy)
     if facts.on_account:
-        limit = facts.credit_limit
-        if limit is None or facts.open_balance + facts.total > limit:
-            found.append(Hold("credit_limit", f"on account: {facts.open_balance} owed + {facts.total} exceeds "
-                              f"{limit if limit is not None else 'no credit limit'}"))  # fmt: skip
+        hold = _credit_hold(facts)
+        if hold is not None:
+            found.append(hold)
     for ref in facts.undeliverable:
         found.append(Hold("undeliverable", f"ship-to {ref} cannot be delivered to"))
     if facts.personalization_review:
         found.append(Hold("personalization_review", "personalized text to be checked before production"))
     return found
+
+
+def _credit_hold(facts: OrderFacts) -> Hold | None:
+    """On account: the open balance plus this order must fit the customer's credit limit; no limit holds every
+    order on account until someone sets one (or releases the order)."""
+    customer = f"customer {facts.customer_number}" if facts.customer_number else "the customer"
+    limit = facts.credit_limit
+    if limit is None:
+        return Hold(
+            "credit_limit",
+            f"{customer} has payment terms but no credit limit: set a credit limit on the customer "
+            "(customers:credit) or release the hold",
+        )
+    if facts.open_balance + facts.total <= limit:
+        return None
+    return Hold(
+        "credit_limit",
+        f"{customer} would owe {facts.open_balance + facts.total} on account ({facts.open_balance} open + "
+        f"{facts.total} this order), over the credit limit of {limit}: raise the limit (customers:write), "
+        "take another payment, or release the hold",
+    )
 
 
 def _fraud(facts: OrderFacts, policy: HoldPolicy) -> list[Hold]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -13,7 +12,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from ordersmith.kernel.errors import FieldError, ValidationFailed
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
-from ordersmith.platform.schemas import Input, MoneyAmount, MoneyOut, Output
+from ordersmith.platform.schemas import Input, MoneyAmount, MoneyOut, Output, money_in
 
 _PRICE_FIELDS = frozenset({"price", "unit_price", "prices", "total", "totals", "subtotal", "tax", "taxes",
                            "discount", "discounts", "shipping_cost", "shipping_total", "merchandise"})  # fmt: skip
@@ -351,5 +350,6 @@ class ReturnOut(Output):
     lines: list[ReturnLineOut]
 
 
-def money(amount: str | None, currency: str) -> Money | None:
-    return None if amount is None else Money(Decimal(amount), currency)
+def money(amount: str | None, currency: str, *, field: str = "amount") -> Money | None:
+    """An optional API amount in `currency`; refused (naming `field`) when finer than its minor unit."""
+    return None if amount is None else money_in(amount, currency, field=field)

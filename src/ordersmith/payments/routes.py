@@ -4,14 +4,12 @@ webhooks. Order intake and added tenders are checkout's (`checkout.routes`)."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import NotFound
-from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.routes import own_channel, visible_order
 from ordersmith.orders.schemas import money
@@ -34,7 +32,7 @@ from ordersmith.payments.schemas import (
 from ordersmith.platform.access import PUBLIC, Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut
+from ordersmith.platform.schemas import PageOut, money_in
 
 router = APIRouter(tags=["payments"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -66,7 +64,7 @@ def refund_order(ref: str, body: OrderRefundIn, principal: Auth, request: Reques
     captured and not refunded (409 with the refundable amount). Repeat with the same `Idempotency-Key` safely."""
     uow = unit_of_work(request)
     order = visible_order(uow, principal, ref)
-    done = service.refund_order(uow, order_id=order.id, amount=Money(Decimal(body.amount), order.currency),
+    done = service.refund_order(uow, order_id=order.id, amount=money_in(body.amount, order.currency),
                                 reason=body.reason, return_id=body.return_id, to_store_credit=body.to_store_credit,
                                 key=request.headers.get("Idempotency-Key"))  # fmt: skip
     return OrderRefundOut.model_validate(done)
@@ -184,7 +182,7 @@ def issue_gift_card(body: GiftCardIn, principal: Auth, request: Request) -> Resp
     sold_on = orders.get_order(uow, ref=body.order).id if body.order else None
 
     def execute(joined: UnitOfWork) -> IssuedCardOut:
-        issued = service.issue(joined, amount=Money(Decimal(body.amount), body.currency), kind=body.kind,
+        issued = service.issue(joined, amount=money_in(body.amount, body.currency), kind=body.kind,
                                customer_id=customer, expires_on=body.expires_on, note=body.note,
                                sold_on_order=sold_on)  # fmt: skip
         return IssuedCardOut.model_validate(issued)
@@ -234,7 +232,7 @@ def get_gift_card(card_id: uuid.UUID, principal: Auth, request: Request) -> Gift
 def reload_gift_card(card_id: uuid.UUID, body: ReloadIn, principal: Auth, request: Request) -> GiftCardOut:
     uow = unit_of_work(request)
     card = service.get_gift_card(uow, card_id=card_id)
-    reloaded = service.reload(uow, card_id=card_id, amount=Money(Decimal(body.amount), card.balance.currency),
+    reloaded = service.reload(uow, card_id=card_id, amount=money_in(body.amount, card.balance.currency),
                               note=body.note)  # fmt: skip
     return GiftCardOut.model_validate(reloaded)
 
@@ -271,7 +269,7 @@ def pay_invoice(ref: str, body: InvoicePaymentIn, principal: Auth, request: Requ
 
     def execute(joined: UnitOfWork) -> InvoiceOut:
         paid = service.apply_invoice_payment(joined, invoice=str(invoice.id),
-                                             amount=Money(Decimal(body.amount), invoice.currency), method=body.method,
+                                             amount=money_in(body.amount, invoice.currency), method=body.method,
                                              reference=body.reference, received_on=body.received_on)  # fmt: skip
         return InvoiceOut.model_validate(paid)
 

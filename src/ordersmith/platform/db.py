@@ -30,6 +30,7 @@ from ordersmith.kernel.clock import Clock, ensure_utc, system_clock
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
+from ordersmith.platform.files import private_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _unique_violation(exc: IntegrityError) -> bool:
 def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000) -> Engine:
     """Create an engine with Ordersmith's connection settings for SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
+        private_sqlite(url)  # owner-only (0600, its folder 0700); SQLite gives -wal and -shm the same mode
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},

@@ -194,6 +194,69 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
+    """The dotted path of the first string (or key) in a parsed JSON body that holds a NUL character."""
+    if isinstance(value, str):
+        return ".".join(path) or "body" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return ".".join((*path, key.replace("\x00", "\\u0000"))) or "body"
+            found = _nul_field(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_field(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+class RefuseNulCharacters:
+    """Refuse a JSON body with a NUL character (`\\u0000`) in any string: 422 naming the field.
+
+    PostgreSQL cannot store NUL in text and would fail the request with a 500 (SQLite would keep it and hand it to
+    every reader). A body is parsed here only when its bytes hold the escape, so other requests cost one search.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in _SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        buffered: list[Message] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        field = None
+        if b"\\u0000" in body:
+            try:
+                field = _nul_field(json.loads(body))
+            except ValueError:
+                field = None  # not JSON: the route's own parsing answers
+        if field is not None:
+            reason = "must not contain NUL (\\u0000) characters"
+            response = problem(422, "Validation failed", f"{field}: {reason}", "validation_failed",
+                               errors=[{"field": field, "message": reason}])  # fmt: skip
+            await response(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+
 class SecurityHeaders:
     """Security headers on every response."""
 
@@ -263,16 +326,21 @@ def authenticate(request: Request) -> Principal:
         token = token.strip()
         if scheme.lower() != "bearer" or not token.startswith(identity.API_KEY_PREFIX):
             raise NotAuthenticated("use `Authorization: Bearer osk_…` with an Ordersmith API key")
-        known = identity.api_key_cache.get(token)
-        if known is not None:
-            principal = known
+        cache = identity.api_key_cache
+        known = cache.get(token)
+        # A cached key is trusted only while no key was revoked anywhere since it was cached (one PK read).
+        version = identity.revocations_version(uow) if cache.ttl_s > 0 else 0
+        if known is not None and known[1] == version:
+            principal = known[0]
         else:
+            if known is not None:
+                cache.clear()  # a revocation happened somewhere: every cached key is read again
             resolved = identity.resolve_api_key(uow, clear=token)
             if resolved is None:
                 raise NotAuthenticated("unknown or revoked API key")
             principal, stale = resolved
             request.state.api_key_stale = stale
-            identity.api_key_cache.put(token, principal)
+            cache.put(token, principal, version)
     elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
         principal = identity.resolve_session(uow, token=cookie, settings=settings) or ANONYMOUS
     request.state.principal = principal
@@ -291,8 +359,8 @@ def check_csrf(request: Request, principal: Principal) -> None:
 async def authorize(request: Request) -> Principal:
     """The API's guard: authenticate, then check the scope the matched route declares.
 
-    A key already in the cache is checked on the event loop; anything that needs the database goes to a worker
-    thread, so the loop never waits on I/O.
+    Authentication reads the database (a cached key: only the revocation count), so it runs in a worker thread
+    and the loop never waits on I/O.
     """
     route = request.scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
@@ -301,21 +369,8 @@ async def authorize(request: Request) -> Principal:
         raise Forbidden("this operation declares no scope, so it is closed")
     if scope == PUBLIC:
         return ANONYMOUS
-    principal = _cached_principal(request)
-    if principal is None:
-        principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
+    principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
     _check(request, principal, scope)
-    return principal
-
-
-def _cached_principal(request: Request) -> Principal | None:
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    principal = identity.api_key_cache.get(token.strip())
-    if principal is not None:
-        request.state.principal = principal
     return principal
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from ordersmith.platform.files import private_sqlite
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -19,9 +21,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def _ensure_sqlite_folder(database_url: str) -> None:
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix) and ":memory:" not in database_url:
-        Path(database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(database_url)  # the file and its folder, owner-only, before SQLite creates them 0644
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ordersmith.kernel.money import Money
+from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.money import Money, exact_money
 
 T = TypeVar("T")
 
 # Money crosses the API as a string, never a JSON number: "19.99" with its currency beside it.
-MoneyAmount = Annotated[str, Field(pattern=r"^-?\d{1,15}(\.\d{1,4})?$", examples=["19.99"])]
+# [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, Devanagari …), which Decimal() accepts.
+MoneyAmount = Annotated[str, Field(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$", examples=["19.99"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 
 
@@ -30,8 +31,25 @@ class MoneyIn(Input):
     amount: MoneyAmount
     currency: CurrencyCode
 
+    @model_validator(mode="after")
+    def _exact(self) -> MoneyIn:
+        exact_money(self.amount, self.currency)  # a ValueError names this field in the 422
+        return self
+
     def to_money(self) -> Money:
-        return Money(Decimal(self.amount), self.currency)
+        return exact_money(self.amount, self.currency)
+
+
+def money_in(amount: str, currency: str, *, field: str = "amount") -> Money:
+    """An amount from the API in `currency` (which the caller knows: the order's, the card's …).
+
+    Raises:
+        ValidationFailed: naming `field`, when it is not ASCII digits or is finer than the currency's minor unit.
+    """
+    try:
+        return exact_money(amount, currency)
+    except ValueError as exc:
+        raise ValidationFailed.on(field, str(exc)) from None
 
 
 class MoneyOut(Output):

@@ -25,6 +25,9 @@ class UserRow(Base):
     locked_until: Mapped[datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(sa.String(200))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(
+        sa.BigInteger
+    )  # the last 30-second step used: each once
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
@@ -73,6 +76,16 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class ApiKeyRevocationsRow(Base):
+    """One row counting revocations: a process trusts its cached keys only while this number is unchanged."""
+
+    __tablename__ = "api_key_revocations"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="ck_api_key_revocations_one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class IdempotencyRow(Base):

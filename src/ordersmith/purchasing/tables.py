@@ -132,7 +132,11 @@ class ReceiptLineRow(Base):
 class ReplenishmentRuleRow(Base):
     __tablename__ = "replenishment_rules"
     __table_args__ = (
-        sa.CheckConstraint("min_qty >= 0 AND max_qty >= min_qty", name="ck_replenishment_min_max"),
+        # A maximum belongs to min/max rules only: a reorder-point rule may name a minimum and leave max_qty 0.
+        sa.CheckConstraint(
+            "min_qty >= 0 AND max_qty >= 0 AND (method <> 'min_max' OR max_qty >= min_qty)",
+            name="ck_replenishment_min_max",
+        ),
         sa.CheckConstraint("reorder_qty >= 0", name="ck_replenishment_reorder_qty"),
     )
 

@@ -76,6 +76,7 @@ def evaluate_holds(
                                       city=s["city"])
         ),
         personalization_review=review,
+        customer_number=buyer.number if buyer is not None else "",
     )  # fmt: skip
     return rules.holds(facts, policy)
 

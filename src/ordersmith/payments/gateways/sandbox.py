@@ -49,6 +49,7 @@ from ordersmith.payments.gateways.port import (
     SignatureInvalid,
     WebhookEvent,
 )
+from ordersmith.platform.files import private_file
 
 AUTHORIZATION_LIFETIME_S = 7 * 24 * 3600
 SIGNATURE_TOLERANCE_S = 300
@@ -90,7 +91,7 @@ class SandboxProcessor:
     def __init__(self, path: str | Path, *, webhook_secret: str = "", now: Callable[[], float] | None = None):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))  # the processor's books, owner-only (0600, its folder 0700)
         self.webhook_secret = webhook_secret
         self._now = now or (lambda: utcnow().timestamp())
         self.clock_offset_s = 0.0  # tests move the processor's clock to expire authorizations

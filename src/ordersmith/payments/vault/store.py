@@ -7,7 +7,6 @@ access-log row naming who asked and why before it answers.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -23,6 +22,7 @@ from ordersmith.payments import rules
 from ordersmith.payments.gateways.port import RevealedCard
 from ordersmith.payments.vault import crypto
 from ordersmith.platform.db import UTCDateTime
+from ordersmith.platform.files import private_sqlite
 
 
 class VaultBase(DeclarativeBase):
@@ -82,10 +82,7 @@ class Vault:
     """Tokenize, reveal (audited) and re-key card numbers in the vault's own database."""
 
     def __init__(self, url: str, keys: VaultKeys, clock: Clock | None = None) -> None:
-        if url.startswith("sqlite:///"):
-            folder = os.path.dirname(url.removeprefix("sqlite:///"))
-            if folder:
-                os.makedirs(folder, exist_ok=True)
+        private_sqlite(url)  # the vault's file owner-only (0600, its folder 0700)
         self.engine = sa.create_engine(url)
         if url.startswith("sqlite"):
             # WAL: one fsync per commit (the access log is written on every reveal), readers never blocked.

@@ -14,6 +14,7 @@ from ordersmith.platform.identity.api_keys import (
     find_api_key_by_prefix,
     list_api_keys,
     resolve_api_key,
+    revocations_version,
     revoke_api_key,
     touch_api_key,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "reset_password",
     "resolve_api_key",
     "resolve_session",
+    "revocations_version",
     "revoke_api_key",
     "sign_in",
     "start_totp_enrolment",

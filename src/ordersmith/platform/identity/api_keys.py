@@ -1,4 +1,9 @@
-"""API keys for integrations: scopes, optional channel binding, hashed at rest, revocable, last-used time."""
+"""API keys for integrations: scopes, optional channel binding, hashed at rest, revocable, last-used time.
+
+Invariant: a revoked key is refused by every process from the moment the revocation commits. Each revocation bumps
+the one-row `api_key_revocations` counter in its transaction; a process trusts a cached key only while the counter
+reads as it did when the key was cached (ADR 0003, addendum).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from ordersmith.platform import secrets
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, Principal, check_scopes
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
-from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow
+from ordersmith.platform.tables import ApiKeyRevocationsRow, ApiKeyRow, SalesChannelRow
 
 API_KEY_PREFIX = "osk_"
 
@@ -111,8 +116,27 @@ def revoke_api_key(uow: UnitOfWork, *, key_id: uuid.UUID) -> ApiKey:
     api_key_cache.forget(row.id)
     if row.revoked_at is None:
         row.revoked_at = uow.now()
+        _bump_revocations(uow)
         uow.audit("api_key.revoked", object_type="api_key", object_id=str(row.id))
     return _api_key(row)
+
+
+def _bump_revocations(uow: UnitOfWork) -> None:
+    bumped = uow.session.execute(
+        sa.update(ApiKeyRevocationsRow)
+        .where(ApiKeyRevocationsRow.id == 1)
+        .values(version=ApiKeyRevocationsRow.version + 1)
+    )
+    if not bumped.rowcount:  # type: ignore[attr-defined]
+        uow.session.add(ApiKeyRevocationsRow(id=1, version=1))
+
+
+@use_case(readonly=True)
+def revocations_version(uow: UnitOfWork) -> int:
+    """How many revocations there have been (a single-row primary-key read)."""
+    return int(
+        uow.session.scalar(sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1)) or 0
+    )
 
 
 @use_case(readonly=True)
@@ -129,19 +153,20 @@ def list_api_keys(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
 
 
 class ApiKeyCache:
-    """Recently resolved API keys, kept for a few seconds so a busy integration does not cost a read per call.
+    """Recently resolved API keys, kept for a few seconds with the revocation count read when each was resolved.
 
-    Revoking through this process drops the key at once; a revocation made by another process (the CLI, another
-    API server) takes effect here within `ttl_s`.
+    A cached key is used only after `revocations_version` still reads the same (one tiny read instead of the key's
+    lookup); when it moved, the whole cache is dropped, so a revocation anywhere takes effect at once here.
     """
 
     def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._entries: dict[str, tuple[Principal, float, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, clear: str) -> Principal | None:
+    def get(self, clear: str) -> tuple[Principal, int] | None:
+        """The cached principal and the revocation count it was resolved under; None when not cached."""
         if self.ttl_s <= 0:
             return None
         digest = secrets.token_hash(clear)
@@ -152,20 +177,24 @@ class ApiKeyCache:
             if entry[1] < time.monotonic():
                 del self._entries[digest]
                 return None
-            return entry[0]
+            return entry[0], entry[2]
 
-    def put(self, clear: str, principal: Principal) -> None:
+    def put(self, clear: str, principal: Principal, version: int) -> None:
         if self.ttl_s <= 0:
             return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[secrets.token_hash(clear)] = (principal, time.monotonic() + self.ttl_s)
+            self._entries[secrets.token_hash(clear)] = (principal, time.monotonic() + self.ttl_s, version)
 
     def forget(self, key_id: uuid.UUID) -> None:
         with self._lock:
-            for digest in [d for d, (p, _) in self._entries.items() if p.id == key_id]:
+            for digest in [d for d, (p, _, _) in self._entries.items() if p.id == key_id]:
                 del self._entries[digest]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 api_key_cache = ApiKeyCache(ttl_s=5.0)

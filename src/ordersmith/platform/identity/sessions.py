@@ -1,6 +1,8 @@
 """Signing in: passwords, lockout, TOTP second factor, and console sessions with idle expiry.
 
-Invariant: ten failed logins in a row lock an account for a while; an admin must use TOTP in production.
+Invariant: ten failed logins in a row lock an account for a while; an admin must use TOTP in production; a TOTP
+code (its 30-second step) signs in at most once, and never after a later one (`users.totp_last_step`, moved forward
+by one conditional UPDATE, so two logins racing with one code cannot both pass).
 """
 
 from __future__ import annotations
@@ -28,6 +30,31 @@ class NewSession:
     csrf_token: str
     user: User
     expires_at: datetime
+
+
+def _matching_step(seed: str, code: str, now: datetime) -> int | None:
+    """The 30-second step whose code `code` is: the current one or, for a phone a little slow, the one before
+    (never a later one)."""
+    totp = pyotp.TOTP(seed)
+    current = totp.timecode(now)
+    code = code.strip()
+    for step in (current, current - 1):
+        if secrets.constant_time_equal(code, totp.generate_otp(step)):
+            return step
+    return None
+
+
+def _spend_step(uow: UnitOfWork, user_id: uuid.UUID, step: int) -> bool:
+    """Mark `step` used for the user, only if it is later than the last one used: one conditional UPDATE (a
+    concurrent login with the same code waits on the row and then finds the step spent)."""
+    result = uow.session.execute(
+        sa.update(UserRow)
+        .where(UserRow.id == user_id)
+        .where(sa.or_(UserRow.totp_last_step.is_(None), UserRow.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 @use_case
@@ -74,7 +101,8 @@ def login(
         if not totp_code:
             raise NotAuthenticated("this account needs a one-time code", totp_required=True)
         seed = secrets.unseal(settings.secret_key.get_secret_value(), "totp", row.totp_secret or "")
-        if not pyotp.TOTP(seed).verify(totp_code.strip(), for_time=now, valid_window=1):
+        step = _matching_step(seed, totp_code, now)
+        if step is None or not _spend_step(uow, row.id, step):
             raise NotAuthenticated("wrong one-time code", totp_required=True)
     elif row.role == "admin" and settings.is_production:
         raise Forbidden("administrators must enrol a TOTP second factor first: `ordersmith users totp EMAIL`")
@@ -194,9 +222,11 @@ def confirm_totp(uow: UnitOfWork, *, user_id: uuid.UUID, code: str, settings: Se
     if not row.totp_secret:
         raise ValidationFailed.on("code", "start TOTP enrolment first")
     seed = secrets.unseal(settings.secret_key.get_secret_value(), "totp", row.totp_secret)
-    if not pyotp.TOTP(seed).verify(code.strip(), for_time=uow.now(), valid_window=1):
+    step = _matching_step(seed, code, uow.now())
+    if step is None:
         raise ValidationFailed.on("code", "the code does not match; check the device clock")
     row.totp_enabled = True
+    row.totp_last_step = step  # the confirming code is spent: it cannot sign in afterwards
     row.version += 1
     uow.audit("user.totp_enabled", object_type="user", object_id=str(row.id))
     return _user(row)
