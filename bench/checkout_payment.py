@@ -21,9 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from bench.common import TOPOLOGIES, cpu_seconds, own_files, percentile, pg_database, start_ordersmith, stop
+from bench.common import (
+    TOPOLOGIES,
+    cpu_seconds,
+    mark_set_up_events_delivered,
+    own_files,
+    percentile,
+    pg_database,
+    start_ordersmith,
+    stop,
+)
 from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
@@ -32,7 +40,6 @@ from ordersmith.payments import service as payments
 from ordersmith.platform import identity, migrate, sales_channels
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
-from ordersmith.platform.tables import OutboxRow
 from ordersmith.pricing import service as pricing
 
 SKUS = 200
@@ -99,7 +106,6 @@ def _prepare(url: str, folder: Path, gift_cards: int) -> tuple[str, list[str], l
             for n in range(ACCOUNTS)
         ]
         codes = [payments.issue(uow, amount=_usd(1_000)).code for _ in range(gift_cards)]
-        uow.session.execute(sa.update(OutboxRow).values(dispatched_at=uow.now()))
     tokens = [
         wired.vault.tokenize(number=number, exp_month=month, exp_year=year, actor="bench").token
         for number in CARDS
@@ -107,6 +113,7 @@ def _prepare(url: str, folder: Path, gift_cards: int) -> tuple[str, list[str], l
         for year in range(2028, 2033)
     ]
     wired.vault.dispose()
+    mark_set_up_events_delivered(db)
     db.dispose()
     return key, accounts, tokens, codes
 

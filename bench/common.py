@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -86,6 +87,17 @@ def wait_for_relay(url: str, timeout_s: float = 5.0) -> int:
             time.sleep(0.1)
     finally:
         db.dispose()
+
+
+def mark_set_up_events_delivered(db: Any) -> None:
+    """The set-up's own events are not part of a run: mark them delivered. (Outbox rows are written when their
+    transaction commits, so this runs in a transaction of its own, after the set-up's.)"""
+    from ordersmith.kernel.clock import utcnow
+
+    with db.session() as session, session.begin():
+        session.execute(
+            sa.update(OutboxRow).where(OutboxRow.dispatched_at.is_(None)).values(dispatched_at=utcnow())
+        )
 
 
 def own_files(folder: Path) -> dict[str, str]:

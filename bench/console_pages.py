@@ -26,7 +26,14 @@ import httpx
 import psycopg
 import sqlalchemy as sa
 
-from bench.common import TOPOLOGIES, percentile, pg_database, start_ordersmith, stop
+from bench.common import (
+    TOPOLOGIES,
+    mark_set_up_events_delivered,
+    percentile,
+    pg_database,
+    start_ordersmith,
+    stop,
+)
 from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
@@ -37,7 +44,6 @@ from ordersmith.orders.tables import OrderEventRow, OrderLineRow, OrderRow
 from ordersmith.platform import identity, migrate, sales_channels
 from ordersmith.platform.access import SCOPES, Principal
 from ordersmith.platform.db import Actor, Database
-from ordersmith.platform.tables import OutboxRow
 from ordersmith.pricing import service as pricing
 
 CHANNELS = [("web", "web", "web"), ("phone", "call_center", "catalog"), ("amazon", "marketplace", "web")]
@@ -108,7 +114,6 @@ def _prepare(url: str, order_count: int) -> tuple[str, list[str], list[str]]:
             )
             web = sales_channels.ordering_channel(uow, STAFF, "web")
             templates.append(orders.place_order(uow, channel=web, request=request).order.id)
-        uow.session.execute(sa.update(OutboxRow).values(dispatched_at=uow.now()))
     big = people[0]
     _clone(
         db,
@@ -120,6 +125,7 @@ def _prepare(url: str, order_count: int) -> tuple[str, list[str], list[str]]:
         big.number,
         rng,
     )
+    mark_set_up_events_delivered(db)
     db.dispose()
     numbers = [str(300_000 + rng.randrange(order_count)) for _ in range(50)]
     phones = [f"(415) 555-{n:04d}" for n in rng.sample(range(1_000), 50)]
