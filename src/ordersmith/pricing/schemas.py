@@ -68,8 +68,8 @@ class PromotionIn(Input):
 class CouponIn(Input):
     code: Code
     promotion: Code
-    max_uses: Annotated[int | None, Field(ge=1)] = None
-    per_customer_limit: Annotated[int | None, Field(ge=1)] = None
+    max_uses: Annotated[int | None, Field(ge=1, le=1_000_000_000)] = None
+    per_customer_limit: Annotated[int | None, Field(ge=1, le=1_000_000_000)] = None
 
 
 class RedemptionIn(Input):
@@ -87,7 +87,7 @@ class RedemptionOut(Output):
 
 
 class WeightBandIn(Input):
-    up_to_g: Annotated[int, Field(ge=1)]
+    up_to_g: Annotated[int, Field(ge=1, le=10_000_000)]
     charge: MoneyIn
 
 
