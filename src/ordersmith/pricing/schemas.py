@@ -118,10 +118,6 @@ class TaxRateIn(Input):
     on_shipping: bool = False
 
 
-class CreatedOut(Output):
-    code: str
-
-
 class QuoteLineIn(Input):
     sku: Annotated[str, Field(min_length=1, max_length=64)]
     quantity: Annotated[int, Field(gt=0, le=100_000)]
