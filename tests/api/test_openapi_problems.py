@@ -13,7 +13,7 @@ from tests.api.conftest import bearer
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ALWAYS = {"400", "401", "403", "404", "409", "422"}
-WRITES = {"402", "412", "413", "428"}
+WRITES = {"402", "412", "413", "428", "503"}
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
