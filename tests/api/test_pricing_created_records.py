@@ -101,3 +101,58 @@ def test_a_created_shipping_method_and_tax_rate_are_answered_as_their_listings_s
     }
     assert client.get("/api/v1/shipping-methods", headers=bearer(key)).json() == [method]
     assert client.get("/api/v1/tax-rates", headers=bearer(key)).json() == [rate]
+
+
+def test_pricing_codes_are_case_insensitive_and_answered_in_their_stored_form(
+    client: TestClient, key: str
+) -> None:
+    # given
+    created = [
+        _create(client, key, "/api/v1/price-lists", {"code": "retail", "name": "Retail", "prices": [
+            {"sku": "TEE", "unit_price": {"amount": "20.00", "currency": "USD"}}]})["code"],
+        _create(client, key, "/api/v1/promotions", {"code": "Ten", "name": "10 %", "kind": "percent_off_items",
+                                                    "percent": "10", "coupon_required": True})["code"],
+        _create(client, key, "/api/v1/coupons", {"code": "take10", "promotion": "tEN"})["code"],
+        _create(client, key, "/api/v1/shipping-methods", {"code": "Express", "name": "Express", "kind": "flat",
+                                                          "flat": USD})["code"],
+    ]  # fmt: skip
+    listed = [
+        client.get(url, headers=bearer(key)).json()
+        for url in (
+            "/api/v1/price-lists",
+            "/api/v1/promotions",
+            "/api/v1/coupons",
+            "/api/v1/shipping-methods",
+        )
+    ]
+
+    # when
+    duplicates = [
+        client.post(url, json=body, headers=bearer(key)).status_code
+        for url, body in (
+            ("/api/v1/price-lists", {"code": "RETAIL", "name": "Again", "prices": [
+                {"sku": "TEE", "unit_price": {"amount": "1.00", "currency": "USD"}}]}),
+            ("/api/v1/promotions", {"code": "TEN", "name": "Again", "kind": "free_shipping"}),
+            ("/api/v1/coupons", {"code": "TAKE10", "promotion": "ten"}),
+            ("/api/v1/shipping-methods", {"code": "EXPRESS", "name": "Again", "kind": "flat", "flat": USD}),
+        )
+    ]  # fmt: skip
+    quote = client.post("/api/v1/pricing/quote", headers=bearer(key), json={
+        "lines": [{"sku": "TEE", "quantity": 1}], "coupons": ["Take10"],
+        "ship_tos": [{"country": "US", "method": "EXPRESS"}]})  # fmt: skip
+
+    # then
+    assert created == ["RETAIL", "TEN", "TAKE10", "express"]
+    assert duplicates == [409, 409, 409, 409]
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["applied_promotions"] == ["TEN"]
+    assert quote.json()["shipping"] == {"main": USD}
+    assert [
+        client.get(url, headers=bearer(key)).json()
+        for url in (
+            "/api/v1/price-lists",
+            "/api/v1/promotions",
+            "/api/v1/coupons",
+            "/api/v1/shipping-methods",
+        )
+    ] == listed
