@@ -46,6 +46,7 @@ from ordersmith.platform.http import (
 )
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import AccessLog, install_access_log, install_card_redaction
+from ordersmith.platform.openapi import describe_problems
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
@@ -57,7 +58,8 @@ API_PREFIX = "/api/v1"
 
 
 def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with the two ways to authenticate and, per operation, the scope it requires."""
+    """The OpenAPI document, with the two ways to authenticate, per operation the scope it requires, and the
+    problems (RFC 9457) each operation can answer."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -78,6 +80,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
                 operation["description"] = (
                     operation.get("description", "") + f"\n\nRequires scope `{scope}`."
                 ).strip()
+    describe_problems(schema)
     app.openapi_schema = schema
     return schema
 

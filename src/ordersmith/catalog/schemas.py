@@ -31,10 +31,10 @@ class ItemIn(Input):
     tax_class: Annotated[str, Field(min_length=1, max_length=40)] = "standard"
     divisions: list[Annotated[str, Field(max_length=40)]] = []
     barcodes: list[Annotated[str, Field(max_length=14)]] = []
-    weight_g: Annotated[int | None, Field(ge=0)] = None
-    length_mm: Annotated[int | None, Field(ge=0)] = None
-    width_mm: Annotated[int | None, Field(ge=0)] = None
-    height_mm: Annotated[int | None, Field(ge=0)] = None
+    weight_g: Annotated[int | None, Field(ge=0, le=10_000_000)] = None
+    length_mm: Annotated[int | None, Field(ge=0, le=100_000)] = None
+    width_mm: Annotated[int | None, Field(ge=0, le=100_000)] = None
+    height_mm: Annotated[int | None, Field(ge=0, le=100_000)] = None
     components: list[KitComponentIn] = Field(default=[], description="a kit's components")
     personalization_template: Annotated[str | None, Field(max_length=60, description="a template's code")] = (
         None

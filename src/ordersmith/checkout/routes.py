@@ -110,7 +110,10 @@ async def _once(
     response_model=OrderOut,
     openapi_extra=requires("orders:write"),
     responses={
-        200: {"description": "this channel order (external_id) was placed before: the first order"},
+        200: {
+            "model": OrderOut,
+            "description": "this channel order (external_id) was placed before: the first order",
+        },
         402: {"description": "a card was declined (`payment_declined`, with the gateway's `reason_code`)"},
     },
 )

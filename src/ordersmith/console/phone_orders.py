@@ -4,7 +4,8 @@ coupons and a source code, and the tenders — a card typed into a form that pos
 card with its balance, a check, on account — then places the order through the same service as every channel.
 
 The page works as one form; its script adds the look-ups, the live quote (`POST /api/v1/orders/quote`) and the
-vault's card form. The handler only turns the form into an order request and calls `checkout.place_order`.
+vault's card form. The handler only turns the form into the API's `OrderIn` (so the console refuses exactly what
+the API refuses) and calls `checkout.place_order`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from ordersmith.catalog import personalization, styles
 from ordersmith.catalog import service as catalog
 from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
+from ordersmith.checkout.schemas import order_request
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
-from ordersmith.kernel.money import Money, exact_money
-from ordersmith.orders import service as orders
+from ordersmith.kernel.errors import NotFound, OrdersmithError
+from ordersmith.orders.schemas import OrderIn
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import unit_of_work
+from ordersmith.platform.schemas import validated
 
 router = APIRouter(include_in_schema=False)
 PHONE_CHANNELS = ("call_center", "catalog")  # the channels an agent takes orders for
@@ -117,72 +119,67 @@ def _indexed(form: Any, prefix: str) -> list[dict[str, str]]:
     return [rows[n] for n in sorted(rows) if any(rows[n].values())]
 
 
-def _amount(text: str, currency: str) -> Money | None:
-    try:
-        return exact_money(text, currency) if text else None
-    except ValueError as exc:
-        raise ValidationFailed.on("payments", str(exc)) from None
+def order_in(form: Any) -> OrderIn:
+    """The order the entry form describes, checked by the API's own model: the console refuses what the API
+    refuses (a country of three letters, a 5,000-character name, a quantity of `1.5`), field by field.
 
-
-def order_request(form: Any, currency: str) -> orders.OrderRequest:
-    """The order request the entry form describes."""
-    ship_tos = [
-        orders.ShipToRequest(
-            ref=s.get("ref") or f"R{n + 1}",
-            name=s.get("name", ""),
-            line1=s.get("line1", ""),
-            line2=s.get("line2", ""),
-            city=s.get("city", ""),
-            region=s.get("region", ""),
-            postal_code=s.get("postal_code", ""),
-            country=(s.get("country") or "US").upper(),
-            phone=s.get("phone", ""),
-            method=s.get("method") or "ground",
-        )
-        for n, s in enumerate(r for r in _indexed(form, "ship") if r.get("name") or r.get("line1"))
+    Raises:
+        ValidationFailed: naming each field as the API names it (`ship_tos.0.country`, `lines.0.quantity`).
+    """
+    ship_rows = [r for r in _indexed(form, "ship") if r.get("name") or r.get("line1")]
+    ship_tos: list[dict[str, Any]] = [
+        {
+            "ref": s.get("ref") or f"R{n + 1}",
+            "name": s.get("name", ""),
+            "line1": s.get("line1", ""),
+            "line2": s.get("line2", ""),
+            "city": s.get("city", ""),
+            "region": s.get("region", ""),
+            "postal_code": s.get("postal_code", ""),
+            "country": s.get("country") or "US",
+            "phone": s.get("phone", ""),
+            "method": s.get("method") or "ground",
+        }
+        for n, s in enumerate(ship_rows)
     ]
-    lines = []
-    for row in _indexed(form, "line"):
-        if not row.get("sku"):
-            continue
-        extras = {k.removeprefix("p-"): v for k, v in row.items() if k.startswith("p-") and v}
-        lines.append(
-            orders.LineRequest(
-                sku=row["sku"],
-                quantity=int(row.get("quantity") or 1),
-                ship_to=row.get("ship_to") or (ship_tos[0].ref if ship_tos else "R1"),
-                personalization=extras,
-                gift_message=row.get("gift_message", ""),
-            )
-        )
-    tenders = [
-        orders.PaymentRequest(
-            method=p["method"],
-            amount=_amount(p.get("amount", ""), currency),
-            token=p.get("token", ""),
-            reference=p.get("reference", ""),
-            bank=p.get("bank", ""),
-        )
+    lines = [
+        {
+            "sku": row["sku"],
+            "quantity": row.get("quantity") or "1",
+            "ship_to": row.get("ship_to") or (ship_tos[0]["ref"] if ship_tos else "R1"),
+            "personalization": {k.removeprefix("p-"): v for k, v in row.items() if k.startswith("p-") and v},
+            "gift_message": row.get("gift_message", ""),
+        }
+        for row in _indexed(form, "line")
+        if row.get("sku")
+    ]
+    payments = [
+        {
+            "method": p["method"],
+            "amount": p.get("amount") or None,
+            "token": p.get("token", ""),
+            "reference": p.get("reference", ""),
+            "bank": p.get("bank", ""),
+        }
         for p in _indexed(form, "pay")
         if p.get("method")
     ]
     new_customer = None
     if not form.get("customer") and (form.get("first_name") or form.get("last_name")):
-        new_customer = orders.NewCustomer(
-            first_name=str(form.get("first_name", "")),
-            last_name=str(form.get("last_name", "")),
-            email=str(form.get("email", "")),
-            phone=str(form.get("phone", "")),
-        )
-    coupons = tuple(c.strip() for c in str(form.get("coupons", "")).split(",") if c.strip())
-    return orders.OrderRequest(
-        lines=lines,
-        ship_tos=ship_tos,
-        customer=str(form.get("customer") or "") or None,
-        new_customer=new_customer,
-        source_code=str(form.get("source_code") or "") or None,
-        coupons=coupons,
-        payments=tenders,
+        new_customer = {
+            name: str(form.get(name, "")) for name in ("first_name", "last_name", "email", "phone")
+        }
+    return validated(
+        OrderIn,
+        {
+            "lines": lines,
+            "ship_tos": ship_tos,
+            "customer": str(form.get("customer") or "") or None,
+            "new_customer": new_customer,
+            "source_code": str(form.get("source_code") or "") or None,
+            "coupons": [c.strip() for c in str(form.get("coupons", "")).split(",") if c.strip()],
+            "payments": payments,
+        },
     )
 
 
@@ -196,7 +193,7 @@ async def place(request: Request) -> Response:
         channel = sales_channels.ordering_channel(uow, principal, str(form.get("channel") or "") or None)
         caller = checkout_rules.Caller(channel_kind=channel.kind, scopes=principal.scopes,
                                        bills_later=channel.bills_later)  # fmt: skip
-        wanted = order_request(form, channel.currency)
+        wanted = order_request(order_in(form), channel.currency)
         placed = await anyio.to_thread.run_sync(
             lambda: checkout.place_order(uow, channel=channel, caller=caller, request=wanted)
         )

@@ -228,20 +228,20 @@ class ReleaseIn(Input):
 
 class CancelIn(Input):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    lines: dict[int, Annotated[int, Field(gt=0)]] | None = Field(
+    lines: dict[int, Annotated[int, Field(gt=0, le=100_000)]] | None = Field(
         default=None, description="line number -> units to cancel; the whole order when absent"
     )
 
 
 class ShipmentIn(Input):
-    lines: dict[int, Annotated[int, Field(gt=0)]] | None = Field(
+    lines: dict[int, Annotated[int, Field(gt=0, le=100_000)]] | None = Field(
         default=None, description="line number -> units shipped; everything held when absent"
     )
     tracking: Annotated[str, Field(max_length=100)] = ""
 
 
 class LineChangeIn(Input):
-    line_no: Annotated[int | None, Field(ge=1, description="absent: a new line")] = None
+    line_no: Annotated[int | None, Field(ge=1, le=100_000, description="absent: a new line")] = None
     sku: Sku | None = None
     quantity: Annotated[int | None, Field(ge=0, le=100_000, description="0 removes the line")] = None
     ship_to: Ref | None = None
@@ -297,8 +297,8 @@ class TimelineEntryOut(Output):
 
 
 class ReturnLineIn(Input):
-    line_no: Annotated[int, Field(ge=1)]
-    quantity: Annotated[int, Field(gt=0)]
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
     reason: Literal[rules.RETURN_REASONS]  # type: ignore[valid-type]
     exchange_sku: Sku | None = None
 
@@ -309,8 +309,8 @@ class ReturnIn(Input):
 
 
 class ReceivedLineIn(Input):
-    line_no: Annotated[int, Field(ge=1)]
-    quantity: Annotated[int, Field(ge=0)]
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Annotated[int, Field(ge=0, le=100_000)]
     disposition: Literal["restock", "scrap"] = "restock"
 
 

@@ -203,7 +203,10 @@ def list_gift_cards(
 
 
 @router.get(
-    "/gift-cards/{code}/balance", response_model=BalanceOut, openapi_extra=requires("gift_cards:balance")
+    "/gift-cards/{code}/balance",
+    response_model=BalanceOut,
+    openapi_extra=requires("gift_cards:balance"),
+    responses={429: {"description": "too_many_requests: more balance checks a minute than allowed"}},
 )
 def gift_card_balance(code: str, principal: Auth, request: Request) -> BalanceOut:
     """A card's balance by its code — at most a few checks a minute per caller (429 beyond), so codes cannot be

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Request
@@ -213,8 +214,20 @@ def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
     return None
 
 
+def _nul_in_url(scope: Scope) -> str | None:
+    """The query parameter (or `path`) whose decoded value holds a NUL character, if one does."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
+
+
 class RefuseNulCharacters:
-    """Refuse a JSON body with a NUL character (`\\u0000`) in any string: 422 naming the field.
+    """Refuse a NUL character (`\\u0000`, `%00`) in the path, a query parameter or any string of a JSON body:
+    422 naming the field.
 
     PostgreSQL cannot store NUL in text and would fail the request with a 500 (SQLite would keep it and hand it to
     every reader). A body is parsed here only when its bytes hold the escape, so other requests cost one search.
@@ -224,7 +237,14 @@ class RefuseNulCharacters:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in _SAFE_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        in_url = _nul_in_url(scope)
+        if in_url is not None:
+            await self._refuse(in_url, scope, receive, send)
+            return
+        if scope.get("method") in _SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         buffered: list[Message] = []
@@ -245,16 +265,19 @@ class RefuseNulCharacters:
             except ValueError:
                 field = None  # not JSON: the route's own parsing answers
         if field is not None:
-            reason = "must not contain NUL (\\u0000) characters"
-            response = problem(422, "Validation failed", f"{field}: {reason}", "validation_failed",
-                               errors=[{"field": field, "message": reason}])  # fmt: skip
-            await response(scope, receive, send)
+            await self._refuse(field, scope, receive, send)
             return
 
         async def replay() -> Message:
             return buffered.pop(0) if buffered else await receive()
 
         await self.app(scope, replay, send)
+
+    async def _refuse(self, field: str, scope: Scope, receive: Receive, send: Send) -> None:
+        reason = "must not contain NUL (\\u0000) characters"
+        response = problem(422, "Validation failed", f"{field}: {reason}", "validation_failed",
+                           errors=[{"field": field, "message": reason}])  # fmt: skip
+        await response(scope, receive, send)
 
 
 class SecurityHeaders:

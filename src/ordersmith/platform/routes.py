@@ -78,7 +78,13 @@ def health(request: Request) -> Health:
 # --- sessions ------------------------------------------------------------------------------------------------
 
 
-@router.post("/auth/login", response_model=LoginOut, tags=["auth"], openapi_extra=requires(PUBLIC))
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    tags=["auth"],
+    openapi_extra=requires(PUBLIC),
+    responses={423: {"description": "account_locked: too many failed sign-ins"}},
+)
 def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     """Open a console session: sets an HttpOnly cookie and returns the CSRF token for writes."""
     settings = get_settings(request)
@@ -350,7 +356,10 @@ def list_audit(
     tags=["events"],
     openapi_extra=requires("events:read"),
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
+        410: {"description": "event_id_too_old: Last-Event-ID is older than the outbox keeps"},
+    },
 )
 async def stream_events(
     principal: Auth,

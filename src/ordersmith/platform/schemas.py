@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.errors import FieldError, ValidationFailed
 from ordersmith.kernel.money import Money, exact_money
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 # Money crosses the API as a string, never a JSON number: "19.99" with its currency beside it.
 # [0-9], not \d: \d also matches other scripts' digits (Arabic-Indic, Devanagari …), which Decimal() accepts.
@@ -21,6 +22,21 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """`data` checked by the same model the API checks it with (for a form, a CLI row …): the API's refusals.
+
+    Raises:
+        ValidationFailed: one error per field, named as the API names it (`lines.0.quantity`).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "body", str(e["msg"])) for e in exc.errors()
+        ]
+        raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors) from None
 
 
 class Output(BaseModel):

@@ -18,7 +18,6 @@ from ordersmith.pricing.rules import ShipTo
 from ordersmith.pricing.schemas import (
     CouponIn,
     CouponOut,
-    CreatedOut,
     PriceListIn,
     PriceListOut,
     PromotionIn,
@@ -38,7 +37,7 @@ Auth = Annotated[Principal, Depends(authorize)]
 
 
 @router.post(
-    "/price-lists", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+    "/price-lists", status_code=201, response_model=PriceListOut, openapi_extra=requires("pricing:write")
 )
 def create_price_list(body: PriceListIn, principal: Auth, request: Request) -> Response:
     """A price list with quantity breaks; the highest-priority list that applies to a cart prices it."""
@@ -48,12 +47,14 @@ def create_price_list(body: PriceListIn, principal: Auth, request: Request) -> R
         request,
         principal,
         body.model_dump(mode="json"),
-        lambda uow: CreatedOut(code=service.create_price_list(uow, prices=prices, **fields)),
+        lambda uow: PriceListOut.model_validate(
+            service.get_price_list(uow, code=service.create_price_list(uow, prices=prices, **fields))
+        ),
     )
 
 
 @router.post(
-    "/promotions", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+    "/promotions", status_code=201, response_model=PromotionOut, openapi_extra=requires("pricing:write")
 )
 def create_promotion(body: PromotionIn, principal: Auth, request: Request) -> Response:
     """A promotion: percent or amount off items (by SKU or style), amount off the order above a threshold, buy X get
@@ -70,18 +71,22 @@ def create_promotion(body: PromotionIn, principal: Auth, request: Request) -> Re
         request,
         principal,
         body.model_dump(mode="json"),
-        lambda uow: CreatedOut(code=service.create_promotion(uow, promotion=promotion)),
+        lambda uow: PromotionOut.model_validate(
+            service.get_promotion(uow, code=service.create_promotion(uow, promotion=promotion))
+        ),
     )
 
 
-@router.post("/coupons", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write"))
+@router.post("/coupons", status_code=201, response_model=CouponOut, openapi_extra=requires("pricing:write"))
 def create_coupon(body: CouponIn, principal: Auth, request: Request) -> Response:
     """A code for a promotion: single-use (`max_uses: 1`), or multi-use with global and per-customer limits."""
     return created(
         request,
         principal,
         body.model_dump(),
-        lambda uow: CreatedOut(code=service.create_coupon(uow, **body.model_dump())),
+        lambda uow: CouponOut.model_validate(
+            service.get_coupon(uow, code=service.create_coupon(uow, **body.model_dump()))
+        ),
     )
 
 
@@ -106,13 +111,16 @@ def redeem_coupon(code: str, body: RedemptionIn, principal: Auth, request: Reque
 
 
 @router.post(
-    "/shipping-methods", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+    "/shipping-methods",
+    status_code=201,
+    response_model=ShippingMethodOut,
+    openapi_extra=requires("pricing:write"),
 )
 def create_shipping_method(body: ShippingMethodIn, principal: Auth, request: Request) -> Response:
     def money(value: MoneyIn | None) -> Money | None:
         return value.to_money() if value is not None else None
 
-    def execute(uow: UnitOfWork) -> CreatedOut:
+    def execute(uow: UnitOfWork) -> ShippingMethodOut:
         code = service.create_shipping_method(
             uow,
             code=body.code,
@@ -125,13 +133,13 @@ def create_shipping_method(body: ShippingMethodIn, principal: Auth, request: Req
             free_over=money(body.free_over),
             oversize_surcharge=money(body.oversize_surcharge),
         )
-        return CreatedOut(code=code)
+        return ShippingMethodOut.model_validate(service.get_shipping_method(uow, code=code))
 
     return created(request, principal, body.model_dump(mode="json"), execute)
 
 
 @router.post(
-    "/tax-rates", status_code=201, response_model=CreatedOut, openapi_extra=requires("pricing:write")
+    "/tax-rates", status_code=201, response_model=TaxRateOut, openapi_extra=requires("pricing:write")
 )
 def create_tax_rate(body: TaxRateIn, principal: Auth, request: Request) -> Response:
     """The most specific rate that fits a ship-to applies (postal prefix, then region, then class)."""
@@ -139,7 +147,9 @@ def create_tax_rate(body: TaxRateIn, principal: Auth, request: Request) -> Respo
         request,
         principal,
         body.model_dump(mode="json"),
-        lambda uow: CreatedOut(code=service.create_tax_rate(uow, **body.model_dump())),
+        lambda uow: TaxRateOut.model_validate(
+            service.get_tax_rate(uow, id=service.create_tax_rate(uow, **body.model_dump()))
+        ),
     )
 
 

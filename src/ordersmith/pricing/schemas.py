@@ -68,8 +68,8 @@ class PromotionIn(Input):
 class CouponIn(Input):
     code: Code
     promotion: Code
-    max_uses: Annotated[int | None, Field(ge=1)] = None
-    per_customer_limit: Annotated[int | None, Field(ge=1)] = None
+    max_uses: Annotated[int | None, Field(ge=1, le=1_000_000_000)] = None
+    per_customer_limit: Annotated[int | None, Field(ge=1, le=1_000_000_000)] = None
 
 
 class RedemptionIn(Input):
@@ -87,7 +87,7 @@ class RedemptionOut(Output):
 
 
 class WeightBandIn(Input):
-    up_to_g: Annotated[int, Field(ge=1)]
+    up_to_g: Annotated[int, Field(ge=1, le=10_000_000)]
     charge: MoneyIn
 
 
@@ -116,10 +116,6 @@ class TaxRateIn(Input):
     tax_class: Annotated[str, Field(min_length=1, max_length=40)] = "*"
     rate: Annotated[Decimal, Field(ge=0, lt=1, description="0.0825 for 8.25 %")]
     on_shipping: bool = False
-
-
-class CreatedOut(Output):
-    code: str
 
 
 class QuoteLineIn(Input):

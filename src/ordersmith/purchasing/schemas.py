@@ -113,7 +113,9 @@ class PurchaseOrderOut(Output):
 class ReceiptLineIn(Input):
     sku: Sku
     quantity: Quantity
-    line: Annotated[int | None, Field(ge=1, description="the PO line, when the SKU is on several")] = None
+    line: Annotated[
+        int | None, Field(ge=1, le=100_000, description="the PO line, when the SKU is on several")
+    ] = None
 
 
 class ReceiptIn(Input):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -24,6 +26,8 @@ from ordersmith.pricing.tables import (
     ShippingMethodRow,
     TaxRateRow,
 )
+
+T = TypeVar("T")
 
 RULES_SERIES = (
     "pricing_rules"  # bumped by every change to the rules: quoting processes reload their cached set
@@ -384,17 +388,15 @@ class TaxRateView:
     on_shipping: bool
 
 
-@use_case(readonly=True)
-def list_price_lists(uow: UnitOfWork) -> list[PriceListView]:
-    counts = dict(
-        uow.session.execute(
-            sa.select(PriceListPriceRow.price_list_id, sa.func.count()).group_by(
-                PriceListPriceRow.price_list_id
-            )
-        )
-        .tuples()
-        .all()
+def _price_lists(uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None) -> list[PriceListView]:
+    rows = sa.select(PriceListRow).order_by(PriceListRow.priority.desc(), PriceListRow.code)
+    counted = sa.select(PriceListPriceRow.price_list_id, sa.func.count()).group_by(
+        PriceListPriceRow.price_list_id
     )
+    if where is not None:
+        rows = rows.where(where)
+        counted = counted.join(PriceListRow, PriceListRow.id == PriceListPriceRow.price_list_id).where(where)
+    counts = dict(uow.session.execute(counted).tuples().all())
     return [
         PriceListView(
             r.code,
@@ -407,15 +409,13 @@ def list_price_lists(uow: UnitOfWork) -> list[PriceListView]:
             r.ends_at,
             int(counts.get(r.id, 0)),
         )
-        for r in uow.session.scalars(
-            sa.select(PriceListRow).order_by(PriceListRow.priority.desc(), PriceListRow.code)
-        )
+        for r in uow.session.scalars(rows)
     ]
 
 
-@use_case(readonly=True)
-def list_promotions(uow: UnitOfWork) -> list[PromotionView]:
+def _promotions(uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None) -> list[PromotionView]:
     now = uow.now()
+    rows = sa.select(PromotionRow).order_by(PromotionRow.priority.desc(), PromotionRow.code)
     return [
         PromotionView(
             r.code,
@@ -429,24 +429,26 @@ def list_promotions(uow: UnitOfWork) -> list[PromotionView]:
             r.ends_at,
             r.active and rules.in_range(now, r.starts_at, r.ends_at),
         )
-        for r in uow.session.scalars(
-            sa.select(PromotionRow).order_by(PromotionRow.priority.desc(), PromotionRow.code)
-        )
+        for r in uow.session.scalars(rows if where is None else rows.where(where))
     ]
 
 
-@use_case(readonly=True)
-def list_coupons(uow: UnitOfWork) -> list[CouponView]:
-    rows = uow.session.execute(
+def _coupons(uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None) -> list[CouponView]:
+    rows = (
         sa.select(CouponRow, PromotionRow.code)
         .join(PromotionRow, PromotionRow.id == CouponRow.promotion_id)
         .order_by(CouponRow.code)
-    ).all()
-    return [CouponView(c.code, promo, c.uses, c.max_uses, c.per_customer_limit) for c, promo in rows]
+    )
+    return [
+        CouponView(c.code, promo, c.uses, c.max_uses, c.per_customer_limit)
+        for c, promo in uow.session.execute(rows if where is None else rows.where(where)).all()
+    ]
 
 
-@use_case(readonly=True)
-def list_shipping_methods(uow: UnitOfWork) -> list[ShippingMethodView]:
+def _shipping_methods(
+    uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None
+) -> list[ShippingMethodView]:
+    rows = sa.select(ShippingMethodRow).order_by(ShippingMethodRow.code)
     return [
         ShippingMethodView(
             m.code,
@@ -455,12 +457,12 @@ def list_shipping_methods(uow: UnitOfWork) -> list[ShippingMethodView]:
             m.currency,
             None if m.free_over_minor is None else Money.from_minor(m.free_over_minor, m.currency),
         )
-        for m in uow.session.scalars(sa.select(ShippingMethodRow).order_by(ShippingMethodRow.code))
+        for m in uow.session.scalars(rows if where is None else rows.where(where))
     ]
 
 
-@use_case(readonly=True)
-def list_tax_rates(uow: UnitOfWork) -> list[TaxRateView]:
+def _tax_rates(uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None) -> list[TaxRateView]:
+    rows = sa.select(TaxRateRow).order_by(TaxRateRow.country, TaxRateRow.region, TaxRateRow.postal_prefix)
     return [
         TaxRateView(
             str(r.id),
@@ -472,7 +474,70 @@ def list_tax_rates(uow: UnitOfWork) -> list[TaxRateView]:
             Decimal(r.rate),
             r.on_shipping,
         )
-        for r in uow.session.scalars(
-            sa.select(TaxRateRow).order_by(TaxRateRow.country, TaxRateRow.region, TaxRateRow.postal_prefix)
-        )
+        for r in uow.session.scalars(rows if where is None else rows.where(where))
     ]
+
+
+def _one(found: list[T], what: str) -> T:
+    if not found:
+        raise NotFound(f"no {what}")
+    return found[0]
+
+
+@use_case(readonly=True)
+def list_price_lists(uow: UnitOfWork) -> list[PriceListView]:
+    return _price_lists(uow)
+
+
+@use_case(readonly=True)
+def get_price_list(uow: UnitOfWork, *, code: str) -> PriceListView:
+    """One price list by its code, in any case. Raises NotFound."""
+    return _one(_price_lists(uow, PriceListRow.code == code.upper()), f"price list {code!r}")
+
+
+@use_case(readonly=True)
+def list_promotions(uow: UnitOfWork) -> list[PromotionView]:
+    return _promotions(uow)
+
+
+@use_case(readonly=True)
+def get_promotion(uow: UnitOfWork, *, code: str) -> PromotionView:
+    """One promotion by its code, in any case. Raises NotFound."""
+    return _one(_promotions(uow, PromotionRow.code == code.upper()), f"promotion {code!r}")
+
+
+@use_case(readonly=True)
+def list_coupons(uow: UnitOfWork) -> list[CouponView]:
+    return _coupons(uow)
+
+
+@use_case(readonly=True)
+def get_coupon(uow: UnitOfWork, *, code: str) -> CouponView:
+    """One coupon by its code, in any case. Raises NotFound."""
+    return _one(_coupons(uow, CouponRow.code == code.upper()), f"coupon {code!r}")
+
+
+@use_case(readonly=True)
+def list_shipping_methods(uow: UnitOfWork) -> list[ShippingMethodView]:
+    return _shipping_methods(uow)
+
+
+@use_case(readonly=True)
+def get_shipping_method(uow: UnitOfWork, *, code: str) -> ShippingMethodView:
+    """One shipping method by its code, in any case. Raises NotFound."""
+    return _one(_shipping_methods(uow, ShippingMethodRow.code == code.lower()), f"shipping method {code!r}")
+
+
+@use_case(readonly=True)
+def list_tax_rates(uow: UnitOfWork) -> list[TaxRateView]:
+    return _tax_rates(uow)
+
+
+@use_case(readonly=True)
+def get_tax_rate(uow: UnitOfWork, *, id: str) -> TaxRateView:
+    """One tax rate by its id. Raises NotFound."""
+    try:
+        key = uuid.UUID(id)
+    except ValueError:
+        raise NotFound(f"no tax rate {id!r}") from None
+    return _one(_tax_rates(uow, TaxRateRow.id == key), f"tax rate {id!r}")
