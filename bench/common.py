@@ -28,7 +28,9 @@ def pg_database(name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def start_uvicorn(module: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_uvicorn(
+    module: str, env: dict[str, str], log: Path, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
         [
@@ -50,6 +52,7 @@ def start_uvicorn(module: str, env: dict[str, str], log: Path) -> tuple[subproce
             "--timeout-graceful-shutdown",
             "5",
             *(["--factory"] if module.endswith("create_app") else []),
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         env={**os.environ, **env},
         stdout=log.open("wb"),
@@ -109,9 +112,10 @@ def own_files(folder: Path) -> dict[str, str]:
 
 
 def start_ordersmith(
-    database_url: str, topology: str, folder: Path
+    database_url: str, topology: str, folder: Path, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str, list[subprocess.Popen[bytes]]]:
-    """Start Ordersmith as `topology` says; returns the API process, its URL and any helper processes."""
+    """Start Ordersmith as `topology` says, with `workers` API processes on one port (`ordersmith serve
+    --workers N`); returns the API process, its URL and any helper processes."""
     env = {"ORDERSMITH_DATABASE_URL": database_url, "ORDERSMITH_ENV": "test", **own_files(folder)}
     helpers: list[subprocess.Popen[bytes]] = []
     if topology == "split":
@@ -130,7 +134,7 @@ def start_ordersmith(
                 stderr=subprocess.STDOUT,
             )
         )
-    process, url = start_uvicorn("ordersmith.app:create_app", env, folder / "ordersmith.log")
+    process, url = start_uvicorn("ordersmith.app:create_app", env, folder / "ordersmith.log", workers=workers)
     return process, url, helpers
 
 
@@ -145,12 +149,38 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process and every live process below it (uvicorn's workers under its supervisor)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(parents.get(current, []))
+    return found
+
+
 def cpu_seconds(*processes: subprocess.Popen[bytes]) -> float:
-    """User + system CPU the processes have used so far (Linux /proc), to tell server cost from client cost."""
+    """User + system CPU the processes (and their live child processes) have used so far (Linux /proc), to tell
+    server cost from client cost."""
     total = 0.0
     for process in processes:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for pid in _descendants(process.pid):
+            try:
+                fields = _stat(pid)
+            except FileNotFoundError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 

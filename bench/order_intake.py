@@ -211,6 +211,9 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=8, help="clients per channel pool")
     parser.add_argument("--topology", choices=sorted(TOPOLOGIES), default=None)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API processes on one port (serve --workers N)"
+    )
     args = parser.parse_args()
     topology = args.topology or ("embedded" if args.db == "sqlite" else "split")
 
@@ -243,7 +246,7 @@ def main() -> None:
 
     baseline, base_url = start_uvicorn("bench.baseline_app:app", {"BENCH_DATABASE_URL": base_db},
                                        folder / "baseline.log")  # fmt: skip
-    ours, our_url, helpers = start_ordersmith(ours_db, topology, folder)
+    ours, our_url, helpers = start_ordersmith(ours_db, topology, folder, workers=args.workers)
     try:
         base_cpu = cpu_seconds(baseline)
         base_lat, base_placed, base_refused, base_elapsed = asyncio.run(
@@ -264,7 +267,7 @@ def main() -> None:
     print(f"database: {args.db}")
     print(f"skus: {args.skus} (Zipf popularity: the {HOT} most popular are in about half of all orders)")
     print(f"clients: {len(CHANNELS)} channel pools x {args.clients}")
-    print(f"topology: {TOPOLOGIES[topology]}")
+    print(f"topology: {TOPOLOGIES[topology]}, {args.workers} API process(es)")
     print(f"set_up: {set_up:.0f} s")
     print(f"baseline_orders_per_s: {base_rate:.0f} orders/s ({base_refused} refused: no stock)")
     print(f"ordersmith_orders_per_s: {our_rate:.0f} orders/s ({our_refused} refused: no stock)")
@@ -282,11 +285,12 @@ def main() -> None:
     print(f"baseline_server_cpu: {base_cpu / max(base_placed + base_refused, 1) * 1000:.2f} ms per request")
     print(f"ordersmith_server_cpu: {our_cpu / max(our_placed + our_refused, 1) * 1000:.2f} ms per request "
           "(API process + worker)")  # fmt: skip
-    print(f"ratio: {ratio:.2f} (goal >= 0.5)")
+    print(f"ratio: {ratio:.2f} (goal >= 0.8; below 0.5 the checkout issue is not resolved)")
     three = statements.get(3, 0)
-    print(f"summary: order_intake {args.db} ordersmith {our_rate:.0f}/s vs baseline {base_rate:.0f}/s, ratio "
-          f"{ratio:.2f}, {three} statements for 3 lines, oversold {oversold} -> "
-          f"{'meets' if ratio >= 0.5 and three <= 15 and oversold == 0 else 'misses'} goals")  # fmt: skip
+    verdict = "meets" if ratio >= 0.8 and three <= 15 and oversold == 0 else "misses"
+    print(f"summary: order_intake {args.db} x{args.workers} API process(es): ordersmith {our_rate:.0f}/s vs "
+          f"baseline {base_rate:.0f}/s, ratio {ratio:.2f}, {three} statements for 3 lines (capture use case), "
+          f"oversold {oversold} -> {verdict} goals")  # fmt: skip
 
 
 if __name__ == "__main__":
