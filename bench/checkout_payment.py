@@ -102,6 +102,7 @@ def _prepare(url: str, folder: Path, gift_cards: int) -> tuple[str, list[str], l
                     payment_terms="net30",
                     credit_limit=_usd(10_000_000),
                 ),
+                created_channel="web",  # the web key names only its own channel's customers
             ).number
             for n in range(ACCOUNTS)
         ]
