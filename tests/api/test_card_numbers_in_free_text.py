@@ -157,3 +157,24 @@ def test_events_and_outbox_payloads_carry_only_the_stored_free_text(
     assert any("EXT-77" in payload for payload in payloads)
     texts = events + payloads
     assert all("4111" not in text for text in texts)
+
+
+def test_a_gateway_webhook_naming_a_card_number_is_kept_masked_not_refused(
+    client: TestClient, db: Database
+) -> None:
+    # given a notification from the gateway, correctly signed, whose id and reference look like card numbers
+    processor = client.app.state.db.caches["payments"].gateway.processor  # type: ignore[attr-defined]
+    event = {
+        "id": "evt_4111111111111111",
+        "type": "charge.captured",
+        "data": {"reference": "4111 1111 1111 1111", "currency": "USD"},
+    }
+    headers, body = processor.signed_webhook(event)
+    # when it arrives
+    response = client.post("/api/v1/payment-webhooks/sandbox", content=body, headers=headers)
+    # then it is acknowledged (the gateway could not correct it) and what is kept of it is masked
+    assert response.status_code == 200, response.text
+    assert response.json() == {"outcome": "unknown_reference"}
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_id, kind, reference FROM gateway_notifications")).all()
+    assert [tuple(row) for row in rows] == [("evt_411111******1111", "charge.captured", "411111******1111")]
