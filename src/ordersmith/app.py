@@ -39,11 +39,11 @@ from ordersmith.platform.http import (
     SCOPE_KEY,
     SESSION_COOKIE,
     BodySizeLimit,
-    RefuseNulCharacters,
     SecurityHeaders,
     authorize,
     install_error_handlers,
 )
+from ordersmith.platform.input_guard import RefuseUnsafeText
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import AccessLog, install_access_log, install_card_redaction
 from ordersmith.platform.openapi import describe_problems
@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 
-    app.add_middleware(RefuseNulCharacters)  # inside the size limit, so it never buffers more than it allows
+    # Inside the size limit, so it never buffers more than it allows: NUL characters and card numbers in any field
+    app.add_middleware(RefuseUnsafeText)
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: every request, refused ones too, writes its one line

@@ -1,7 +1,12 @@
-"""`demo load` killed part-way: run again, it completes, and every key it made is in the credentials file."""
+"""`demo load` killed part-way: run again, it completes, with every key it made in the credentials file and, when
+it was killed inside a later step (customers, orders), the same records as a load never interrupted."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
+from tests.support import databases
 
 
 def _counts(db: Database) -> tuple[int, int, int]:
@@ -74,3 +80,96 @@ def test_a_channel_left_without_its_key_gets_one(db: Database, settings: Setting
     # then the channel has its key, listed with the others, and no channel was made twice
     assert _counts(db) == (7, 5, 5)
     assert set(_keys_in(credentials)) == {code for code, *_ in DEMO_CHANNELS}
+
+
+# --- a load killed inside a later step ---------------------------------------------------------------------------
+
+_SMALL = {"ORDERSMITH_DEMO_ORDERS": "40", "ORDERSMITH_DEMO_CUSTOMERS": "300"}
+
+
+def _demo_load(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
+    """`ordersmith demo load` as its own process, the way an operator runs it (small sizes), again and again in
+    the same folder: the vault and the sandbox processor keep their files there, as they would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = {
+        **os.environ,
+        **_SMALL,
+        "ORDERSMITH_DATABASE_URL": database_url,
+        "ORDERSMITH_ENV": "test",
+        "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
+        "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_WALLET_PATH": str(folder / "sandbox_wallet.db"),
+    }
+    return subprocess.Popen([sys.executable, "-m", "ordersmith", "demo", "load"], cwd=folder, env=environment,
+                            stdout=(folder / "load.log").open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _rows(database_url: str, table: str) -> int:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+    except sa.exc.DBAPIError:
+        return 0  # not migrated yet
+    finally:
+        engine.dispose()
+
+
+def _kill_once(database_url: str, folder: Path, table: str, at_least: int) -> None:
+    """Start a load and kill it (SIGKILL: no clean-up of any kind) once `table` holds `at_least` rows."""
+    process = _demo_load(database_url, folder)
+    deadline = time.monotonic() + 180
+    try:
+        while _rows(database_url, table) < at_least:
+            assert process.poll() is None, (folder / "load.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the load never got there"
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _completed(database_url: str, folder: Path) -> None:
+    process = _demo_load(database_url, folder)
+    assert process.wait(timeout=300) == 0, (folder / "load.log").read_text()[-3000:]
+
+
+# What a load makes; stock movements are left out (an order placed again tops its stock up again, as a receipt).
+_COUNTED = ("users", "sales_channels", "api_keys", "items", "stock_levels", "customers", "customer_addresses",
+            "customer_search_keys", "vendors", "vendor_items", "replenishment_rules", "purchase_orders",
+            "price_lists", "promotions", "coupons", "shipping_methods", "tax_rates", "orders", "order_lines",
+            "payments", "payment_transactions", "invoices", "gift_cards", "returns", "order_holds", "order_events",
+            "customer_channels", "price_list_prices", "purchase_receipts")  # fmt: skip
+
+
+def _counts_of(database_url: str) -> dict[str, int]:
+    return {table: _rows(database_url, table) for table in _COUNTED}
+
+
+def test_a_demo_load_killed_in_its_customers_and_in_its_orders_completes_with_the_counts_of_an_unbroken_one(
+    db_url: str, tmp_path: Path
+):
+    # given a load killed while it makes customers, and the next one killed while it places orders
+    _kill_once(db_url, tmp_path / "interrupted", "customers", 50)
+    customers_then = _rows(db_url, "customers")
+    _kill_once(db_url, tmp_path / "interrupted", "orders", 12)
+    orders_then = _rows(db_url, "orders")
+    # when it runs again
+    _completed(db_url, tmp_path / "interrupted")
+    # then it was killed part-way both times, and now holds what a load never interrupted makes
+    assert 50 <= customers_then < 301
+    assert 12 <= orders_then < 40
+    (tmp_path / "unbroken").mkdir()
+    unbroken = (
+        databases.fresh_postgres()
+        if db_url.startswith("postgresql")
+        else databases.fresh_sqlite(tmp_path / "unbroken")
+    )
+    try:
+        _completed(unbroken, tmp_path / "unbroken")
+        expected = _counts_of(unbroken)
+    finally:
+        if unbroken.startswith("postgresql"):
+            databases.drop_postgres(unbroken)
+    assert expected["customers"] == 301 and expected["orders"] == 40
+    assert _counts_of(db_url) == expected

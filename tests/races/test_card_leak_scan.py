@@ -1,8 +1,10 @@
 """No card number outside the vault: card payments taken end to end through a real server (cards entered in the
 vault, a number wrongly sent to the order endpoint, authorizations, captures, refunds, a cancellation, gateway
-webhooks), then every table of the main database, every outbox payload and audit entry, the server's log at debug
-level and the sandbox processor's books are scanned for a Luhn-valid 13-19 digit number. The vault's own file is
-the one place allowed to hold them — sealed (it is checked for plaintext too)."""
+webhooks) and card numbers typed into every free-text field (API and console, with NUL characters alongside, in
+malformed JSON, in the Idempotency-Key header, and in a search that fails with a 500), then every table of the main
+database, every outbox payload, order event and audit entry, the server's log at debug level and the sandbox
+processor's books are scanned for a Luhn-valid 13-19 digit number. The vault's own file is the one place allowed to
+hold them — sealed (it is checked for plaintext too)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import ordersmith.pricing.tables
 import ordersmith.purchasing.tables  # noqa: F401 - every context's tables are scanned
 from ordersmith.kernel.cards import contains_card_number
 from ordersmith.platform.db import Base, Database, UnitOfWork
-from tests.builders import make_api_key, make_order_shop
+from tests.builders import DEFAULT_PASSWORD, make_api_key, make_order_shop, make_user
 from tests.support.server import running_server
 
 CARDS = ["4242424242424242", "5555555555554444", "378282246310005", "4000000000009995"]
@@ -104,6 +106,59 @@ def _pay_with_cards(url: str, key: str) -> None:
     time.sleep(1.5)  # the relay and the cancellation's job run
 
 
+def _type_cards_into_free_text(url: str, key: str, email: str) -> None:
+    """Every free-text field gets a card number; each request is refused and none may leave a trace."""
+    auth = {"Authorization": f"Bearer {key}"}
+    customer = httpx.post(
+        f"{url}/api/v1/customers", headers=auth, json={"first_name": "Ann", "last_name": "Lee"}
+    )
+    assert customer.status_code == 201, customer.text
+    ref = customer.json()["number"]
+    order = httpx.post(
+        f"{url}/api/v1/orders",
+        headers=auth,
+        timeout=30,
+        json={"channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS]},
+    )
+    assert order.status_code == 201, order.text
+    number = order.json()["number"]
+    base = {"channel": "web", "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS]}
+    visa, amex = "4111 1111 1111 1111", "3782-822463-10005"
+    refused = [
+        ("/api/v1/customers", {"first_name": visa, "last_name": "Lee"}, {}),
+        ("/api/v1/customers", {"first_name": "Ann\x00", "last_name": amex}, {}),  # a NUL byte alongside
+        (f"/api/v1/customers/{ref}/notes", {"body": f"card {visa} exp 11/32 cvc 737"}, {}),
+        ("/api/v1/customers", {"emails": ["4111111111111111@example.com"]}, {}),
+        ("/api/v1/orders", {**base, "lines": [{"sku": "TEE", "quantity": 1, "gift_message": visa}]}, {}),
+        ("/api/v1/orders", {**base, "ship_tos": [{**ADDRESS, "line2": amex}]}, {}),
+        ("/api/v1/orders", {**base, "external_id": "4111111111111111"}, {}),
+        ("/api/v1/orders", {**base, "payments": [{"method": "check", "reference": "1", "bank": visa}]}, {}),
+        ("/api/v1/orders", base, {"Idempotency-Key": visa}),
+        (f"/api/v1/orders/{number}/hold", {"note": f"{visa}\x00"}, {}),
+        (f"/api/v1/orders/{number}/cancel", {"reason": amex}, {}),
+    ]
+    for path, body, headers in refused:
+        response = httpx.post(f"{url}{path}", headers={**auth, **headers}, json=body, timeout=30)
+        assert response.status_code == 422, response.text
+    malformed = httpx.post(f"{url}/api/v1/customers", content=f'{{"first_name": "{visa}"'.encode(),
+                           headers={**auth, "content-type": "application/json"})  # fmt: skip
+    assert malformed.status_code == 400
+    # a NUL character where no check stands (a read's query string and path): each a 500 on PostgreSQL, whose
+    # error (SQL parameters included) is logged
+    for path, params in (
+        ("/api/v1/orders", {"customer": f"\x00{visa}"}),
+        (f"/api/v1/customers/%00{visa}", {}),
+    ):
+        httpx.get(f"{url}{path}", headers=auth, params=params)
+    # the console: a note typed on the customer's page
+    with httpx.Client(base_url=url) as console:
+        login = console.post("/api/v1/auth/login", json={"email": email, "password": DEFAULT_PASSWORD})
+        assert login.status_code == 200, login.text
+        note = {"body": f"card {visa}", "kind": "note", "csrf_token": login.json()["csrf_token"]}
+        form = console.post(f"/customers/{ref}/notes", data=note)
+        assert form.status_code == 422, form.text
+
+
 # Ids (UUIDs, dashed hex) and digests we compute (API-key and session hashes, HMAC fingerprints: 32+ hex
 # characters) may hold a run of 13-19 decimal digits that happens to pass Luhn; they carry no input, so they are
 # taken out before the scan.
@@ -137,14 +192,19 @@ def test_no_card_number_is_stored_logged_or_sent_outside_the_vault(
 ) -> None:
     make_order_shop(uow)
     key = make_api_key(uow, name="admin").secret
+    user = make_user(uow, role="admin", email="admin@example.com")
     log = tmp_path / "server.log"
     with running_server(db_url, log, log_level="debug") as server:
         _pay_with_cards(server.url, key)
+        _type_cards_into_free_text(server.url, key, user.email)
     # then nothing outside the vault holds a card number: no table (outbox and audit included), no log line
     assert _leaks_in_database(db_url) == []
     logged = log.read_text(errors="replace")
     # the refused requests were logged (one access line each), without the number
     assert "method=POST path=/api/v1/orders status=422 " in logged
+    assert "method=POST path=/api/v1/customers status=422 " in logged
+    if db_url.startswith("postgresql"):
+        assert "method=GET path=/api/v1/orders status=500 " in logged
     assert not _card_like(logged)
     sandbox = (tmp_path / "sandbox_gateway.db").read_bytes().decode("latin-1")
     assert not _card_like(sandbox)

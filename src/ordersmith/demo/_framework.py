@@ -1,8 +1,11 @@
 """The demo-data framework: ordered, idempotent loaders that each context registers.
 
 `ordersmith demo load` runs every loader in order; each one adds only what is missing, so running it twice
-changes nothing, and a load that was killed part-way continues where it stopped. Credentials are written as they
-are created. It refuses to run in production.
+changes nothing, and a load that was killed part-way continues where it stopped. A loader makes that true in one
+of three ways: it checks each thing it makes by its key (users, channels, vendors), it makes everything in one
+transaction (price lists, purchase orders), or it counts the units of work it finished in a progress row written in
+each unit's own transaction (`started` / `finished`: customers by batch, orders one by one). Credentials are written
+as they are created. It refuses to run in production.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ordersmith.kernel.errors import Forbidden
-from ordersmith.platform.db import Database
+from ordersmith.platform import numbers
+from ordersmith.platform.db import Database, UnitOfWork, use_case
 from ordersmith.platform.files import append_private
 from ordersmith.platform.settings import Settings
 
@@ -36,6 +40,31 @@ class DemoReport:
         self.credentials.append(line)
         if self.credentials_file is not None:
             append_private(self.credentials_file, line + "\n")
+
+
+def _series(step: str) -> str:
+    return f"demo:{step}"
+
+
+@use_case(readonly=True)
+def progress(uow: UnitOfWork, *, step: str) -> int | None:
+    """How many units of `step` earlier loads finished, or None when no load has started it (the step's progress
+    row does not exist)."""
+    value = numbers.current_number(uow, _series(step))
+    return None if value == 0 else value - 1
+
+
+@use_case
+def started(uow: UnitOfWork, *, step: str) -> None:
+    """Record that `step` started, with nothing finished yet (once: call it only when `progress` is None)."""
+    numbers.next_number(uow, _series(step))
+
+
+@use_case
+def finished(uow: UnitOfWork, *, step: str) -> int:
+    """Count one more unit of `step` as finished; inside a unit's own use case, it commits with the unit, so a
+    unit counted is a unit done. Returns how many are finished now."""
+    return numbers.next_number(uow, _series(step)) - 1
 
 
 Loader = Callable[[Database, Settings, DemoReport], None]

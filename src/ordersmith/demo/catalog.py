@@ -196,17 +196,33 @@ def _styles(db: Database, settings: Settings, report: DemoReport) -> None:
             styles.get_style(uow, code=code)
             continue
         except NotFound:
-            style = styles.create_style(uow, code=code, name=name, axes=[("colour", colours), ("size", sizes)],
-                                        divisions=ALL_DIVISIONS)  # fmt: skip
-        _receive_opening_stock(uow, lines=[
-            (v.sku, location, _spread(v.sku + location, base))
-            for v in style.variants for location, base in APPAREL_OPENING.items()])  # fmt: skip
+            style = _style_with_stock(uow, code=code, name=name, colours=colours, sizes=sizes)
         report.say(f"style {code}: {len(style.variants)} variants with opening stock")
+
+
+@use_case
+def _style_with_stock(
+    uow: UnitOfWork, *, code: str, name: str, colours: list[str], sizes: list[str]
+) -> styles.Style:
+    """A style and its variants' opening stock in one transaction: a style that exists has its stock."""
+    style = styles.create_style(uow, code=code, name=name, axes=[("colour", colours), ("size", sizes)],
+                                divisions=ALL_DIVISIONS)  # fmt: skip
+    _receive_opening_stock(uow, lines=[
+        (v.sku, location, _spread(v.sku + location, base))
+        for v in style.variants for location, base in APPAREL_OPENING.items()])  # fmt: skip
+    return style
 
 
 @loader("catalog: home goods, personalized items and kits with opening stock", stage=20)
 def _items(db: Database, settings: Settings, report: DemoReport) -> None:
-    uow = db.unit_of_work(Actor.system("demo"))
+    created = _items_with_stock(db.unit_of_work(Actor.system("demo")))
+    if created:
+        report.say(f"{created} items (home goods, personalized items, kits) with opening stock")
+
+
+@use_case
+def _items_with_stock(uow: UnitOfWork) -> int:
+    """The missing items and their opening stock in one transaction: an item that exists has its stock."""
     opening: list[tuple[str, str, int]] = []
     created = 0
     for sku, name, weight, divisions, stock in DEMO_ITEMS:
@@ -228,8 +244,7 @@ def _items(db: Database, settings: Settings, report: DemoReport) -> None:
                 uow, sku=sku, name=name, kind="kit", divisions=divisions, components=components
             )
             created += 1
-    if created:
-        report.say(f"{created} items (home goods, personalized items, kits) with opening stock")
+    return created
 
 
 @loader("inventory: safety stock and division pools at DC-EAST", stage=20)

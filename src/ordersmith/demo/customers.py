@@ -1,5 +1,6 @@
-"""A thousand demo customers with plausible names, addresses, phones and e-mails (a few deliberate duplicates for
-the duplicates screen), some businesses on account, some tax-exempt, some who asked not to be mailed."""
+"""Demo customers (a thousand unless ORDERSMITH_DEMO_CUSTOMERS says otherwise) with plausible names, addresses,
+phones and e-mails (a deliberate duplicate for the duplicates screen), some businesses on account, some tax-exempt,
+some who asked not to be mailed. Made in batches, each counted in the load's progress row as it commits."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ import random
 from decimal import Decimal
 
 from ordersmith.customers import service as customers
-from ordersmith.demo._framework import DemoReport, loader
+from ordersmith.demo._framework import DemoReport, finished, loader, progress, started
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
-
-DEMO_CUSTOMERS = 1_000
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -138,22 +137,20 @@ def _details(rng: random.Random, n: int) -> tuple[customers.Details, str]:
     return details, rng.choice(["web", "call-center", "catalog-mail", "store-pos"])
 
 
+_BATCH = 50  # customers per transaction; the load's progress row counts finished batches
+
+
 @use_case
 def _create_batch(uow: UnitOfWork, *, batch: list[tuple[customers.Details, str]]) -> None:
     for details, channel in batch:
         customers.create_customer(uow, details=details, created_channel=channel)
+    finished(uow, step="customers")
 
 
-@loader("customers: a thousand customers", stage=25)
-def _customers(db: Database, settings: Settings, report: DemoReport) -> None:
-    uow = db.unit_of_work(Actor.system("demo"))
-    try:
-        customers.get_customer(uow, ref="C-100001")
-        return
-    except NotFound:
-        pass
+def _people(count: int) -> list[tuple[customers.Details, str]]:
+    """The demo's customers, the same every time (a seeded generator), with one deliberate duplicate at the end."""
     rng = random.Random(20261128)
-    people = [_details(rng, n) for n in range(1, DEMO_CUSTOMERS + 1)]
+    people = [_details(rng, n) for n in range(1, count + 1)]
     # Two deliberate duplicates: the same person entered twice, by phone and on the web.
     twin, _ = people[0]
     people.append(
@@ -167,6 +164,24 @@ def _customers(db: Database, settings: Settings, report: DemoReport) -> None:
             "web",
         )
     )
-    for start in range(0, len(people), 250):
-        _create_batch(uow, batch=people[start : start + 250])
-    report.say(f"{len(people)} customers (C-100001 …), with one deliberate duplicate of C-100001")
+    return people
+
+
+@loader("customers: a thousand customers", stage=25)
+def _customers(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    done = progress(uow, step="customers")
+    if done is None:
+        try:
+            customers.get_customer(uow, ref="C-100001")
+            return  # loaded before loads recorded their progress
+        except NotFound:
+            started(uow, step="customers")
+            done = 0
+    people = _people(settings.demo_customers)
+    batches = [people[start : start + _BATCH] for start in range(0, len(people), _BATCH)]
+    for batch in batches[done:]:
+        _create_batch(uow, batch=batch)
+    if done < len(batches):
+        made = sum(len(batch) for batch in batches[done:])
+        report.say(f"{made} customers (C-100001 …), with one deliberate duplicate of C-100001")

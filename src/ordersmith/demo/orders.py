@@ -19,7 +19,7 @@ from ordersmith.catalog import service as catalog
 from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.customers import service as customers
-from ordersmith.demo._framework import DemoReport, loader
+from ordersmith.demo._framework import DemoReport, finished, loader, progress, started
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.clock import FixedClock, utcnow
 from ordersmith.kernel.errors import InsufficientStock, OrdersmithError
@@ -63,23 +63,6 @@ def _card_tokens(db: Database) -> list[str]:
             for number in _TEST_CARDS for month in range(1, 13) for year in range(2028, 2034)]  # fmt: skip
 
 
-def _tender(code: str, n: int, rng: random.Random, cards: list[str], gift_codes: list[str],
-            on_terms: bool) -> list[orders.PaymentRequest]:  # fmt: skip
-    """How each channel's customers pay."""
-    if code == "amazon-us":
-        return [orders.PaymentRequest(method="marketplace", reference=f"AMZ-SETTLE-{n // 200:04d}")]
-    if code == "store-pos":
-        return [orders.PaymentRequest(method="cash")]
-    card = orders.PaymentRequest(method="card", token=rng.choice(cards))
-    if code == "catalog-mail" and rng.random() < 0.4:
-        return [orders.PaymentRequest(method="check", reference=str(2000 + n), bank=rng.choice(_BANKS))]
-    if code == "call-center" and on_terms:
-        return [orders.PaymentRequest(method="on_account")]
-    if code == "web" and gift_codes and rng.random() < 0.05:
-        return [orders.PaymentRequest(method="gift_card", token=gift_codes.pop()), card]
-    return [card]
-
-
 _BANKS = ["First National", "Harbor Savings", "Union Trust", "Prairie Credit Union"]
 
 
@@ -116,147 +99,253 @@ def _top_up(db: Database, clock: FixedClock, sku: str, division: str) -> None:
 
 
 def _settle_receivables(
-    db: Database, placed: orders.Order, at: datetime, age: timedelta, rng: random.Random
+    db: Database, placed: orders.Order, at: datetime, age: timedelta, *, bounces: bool, pays: bool
 ) -> None:
-    """Checks are deposited and clear (a few bounce); customers on account pay most invoices within their terms."""
+    """Checks are deposited and clear (a few bounce); customers on account pay most invoices within their terms.
+    Each check goes on from the state it is in (a killed load may have deposited it already)."""
     if age < timedelta(days=10):
         return
     office = db.unit_of_work(
         Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=5))
     )
     for payment in payments.order_payments(office, order_id=placed.id):
-        if payment.method == "check" and payment.check_status == "received":
+        if payment.method != "check" or payment.check_status not in ("received", "deposited"):
+            continue
+        if payment.check_status == "received":
             payments.move_check(office, payment_id=payment.id, action="deposit")
-            if rng.random() < 0.02:
-                payments.move_check(office, payment_id=payment.id, action="bounce", note="returned: NSF")
-            else:
-                payments.move_check(office, payment_id=payment.id, action="clear")
+        if bounces:
+            payments.move_check(office, payment_id=payment.id, action="bounce", note="returned: NSF")
+        else:
+            payments.move_check(office, payment_id=payment.id, action="clear")
     if age < timedelta(days=40):
         return
     later = db.unit_of_work(
         Actor.system("demo accounts receivable"), clock=FixedClock(at + timedelta(days=25))
     )
     for invoice in payments.list_invoices(later, order_id=placed.id).items:
-        if invoice.status == "open" and rng.random() < 0.8:
+        if invoice.status == "open" and pays:
             payments.apply_invoice_payment(later, invoice=invoice.number, amount=invoice.balance, method="check",
                                            reference=f"remittance {invoice.number}")  # fmt: skip
 
 
+_GIFT_CARDS = 60  # sold at the holidays; web orders spend them
+
+
+@dataclasses.dataclass
+class _Planned:
+    """One demo order as drawn from its own seeded generator: the same every time, whatever ran before it."""
+
+    n: int
+    code: str
+    request: orders.OrderRequest  # without its tenders (they depend on the database: terms, gift cards)
+    postal: str  # the right postal code (the request may carry a typo)
+    card: int  # which of the test-card tokens
+    check: bool  # a mail order paid by check
+    bank: str
+    gift: int | None  # the gift card's amount in dollars, when the order spends one
+    rng: random.Random  # what happens to the order next is drawn from here
+
+
+def _plan(n: int, at: datetime, customer_count: int, skus: list[str], weights: list[float]) -> _Planned:
+    rng = random.Random(f"ordersmith demo order {n}")
+    code = rng.choices(list(_CHANNEL_MIX), weights=list(_CHANNEL_MIX.values()))[0]
+    city, region, postal = rng.choice(_PLACES)
+    guest = code in ("amazon-us", "store-pos") or rng.random() < 0.1
+    lines: dict[str, int] = {}
+    for sku in rng.choices(skus, weights=weights, k=rng.choice([1, 1, 1, 2, 2, 3])):
+        lines[sku] = lines.get(sku, 0) + rng.choice([1, 1, 1, 2])
+    ship_to = orders.ShipToRequest(ref="main", name=f"Customer {n}", line1=f"{rng.randint(1, 999)} "
+                                   f"{rng.choice(_STREETS)}", city=city, region=region, postal_code=postal,
+                                   country="US", method=rng.choice(_METHODS))  # fmt: skip
+    customer = None if guest else f"C-{100001 + rng.randrange(customer_count)}"
+    source_code = rng.choice(["FALL26", "SPRING26", "HOLIDAY25", None]) if code == "catalog-mail" else None
+    card, check, bank = rng.randrange(len(_TEST_CARDS) * 72), rng.random() < 0.4, rng.choice(_BANKS)
+    gift = rng.choice([25, 50, 100]) if code == "web" and rng.random() < 0.05 else None
+    if rng.random() < 0.005:  # a mistyped postal code: the address rule holds the order
+        ship_to = dataclasses.replace(ship_to, postal_code=postal[:4])
+    request = orders.OrderRequest(
+        lines=[orders.LineRequest(sku=sku, quantity=q) for sku, q in lines.items()],
+        ship_tos=[ship_to], customer=customer, external_id=f"{code.upper()}-{n:06d}", source_code=source_code,
+        placed_at=at,
+    )  # fmt: skip
+    return _Planned(n, code, request, postal, card, check and code == "catalog-mail", bank, gift, rng)
+
+
+def _tender(
+    planned: _Planned, cards: list[str], gift_code: str | None, on_terms: bool
+) -> list[orders.PaymentRequest]:
+    """How each channel's customers pay."""
+    if planned.code == "amazon-us":
+        return [orders.PaymentRequest(method="marketplace", reference=f"AMZ-SETTLE-{planned.n // 200:04d}")]
+    if planned.code == "store-pos":
+        return [orders.PaymentRequest(method="cash")]
+    card = orders.PaymentRequest(method="card", token=cards[planned.card % len(cards)])
+    if planned.check:
+        return [orders.PaymentRequest(method="check", reference=str(2000 + planned.n), bank=planned.bank)]
+    if planned.code == "call-center" and on_terms:
+        return [orders.PaymentRequest(method="on_account")]
+    if gift_code is not None:
+        return [orders.PaymentRequest(method="gift_card", token=gift_code), card]
+    return [card]
+
+
+@dataclasses.dataclass
+class _Tally:
+    made: int = 0
+    shipped: int = 0
+    cancelled: int = 0
+    returned: int = 0
+    held: int = 0
+    refused: dict[str, int] = dataclasses.field(default_factory=dict)  # what a real channel would also refuse
+
+
+@dataclasses.dataclass
+class _Shop:
+    """What every order needs, read once per load."""
+
+    channels: dict[str, sales_channels.SalesChannel]
+    cards: list[str]
+    gift_ranks: dict[int, int]  # order -> which of the holiday gift cards it spends
+    first_at: datetime
+    terms: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+
 @loader("orders: a year of orders from every channel", stage=50)
 def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
+    """Orders one at a time, each counted in the load's progress row when everything that happens to it has
+    happened: a load killed part-way goes on from the first order not counted. That order may exist already
+    (placed, then the load died): it is found by its external id, never placed twice, and taken on from where
+    its state shows it stopped."""
     uow = db.unit_of_work(Actor.system("demo"))
-    if orders.list_orders(uow, limit=1).items:
+    done = progress(uow, step="orders")
+    if done is None:
+        if orders.list_orders(uow, limit=1).items:
+            return  # loaded before loads recorded their progress
+        started(uow, step="orders")
+        done = 0
+    count = settings.demo_orders
+    if done >= count:
         return
-    rng = random.Random(2026)
-    channels = _channels(db)
+    now = utcnow().replace(microsecond=0)
+    offsets = random.Random(2026)
+    # Each order's age is fixed by its number; its moment moves with the load's start, as "a year until now".
+    times = sorted(now - timedelta(seconds=offsets.randint(60, 365 * 86400)) for _ in range(count))
     skus = _sellable(db)
     weights = [1 / (rank + 1) for rank in range(len(skus))]
-    numbers = [f"C-{100001 + n}" for n in range(1000)]
-    now = utcnow().replace(microsecond=0)
-    count = settings.demo_orders
-    times = sorted(now - timedelta(seconds=rng.randint(60, 365 * 86400)) for _ in range(count))
-    mix = list(_CHANNEL_MIX)
-    cards = _card_tokens(db)
-    issuer = db.unit_of_work(Actor.system("demo manager"), clock=FixedClock(times[0] if times else now))
-    gift_codes = [payments.issue(issuer, amount=Money(Decimal(rng.choice([25, 50, 100])), "USD"),
-                                 note="demo: sold at the holidays").code for _ in range(60)]  # fmt: skip
-    terms: dict[str, bool] = {}
-    made = shipped = cancelled = returned = held = 0
-    refused: dict[str, int] = {}  # what a real channel would also have had refused
-    for n, at in enumerate(times):
-        code = rng.choices(mix, weights=list(_CHANNEL_MIX.values()))[0]
-        channel = channels[code]
-        city, region, postal = rng.choice(_PLACES)
-        guest = code in ("amazon-us", "store-pos") or rng.random() < 0.1
-        lines: dict[str, int] = {}
-        for sku in rng.choices(skus, weights=weights, k=rng.choice([1, 1, 1, 2, 2, 3])):
-            lines[sku] = lines.get(sku, 0) + rng.choice([1, 1, 1, 2])
-        request = orders.OrderRequest(
-            lines=[orders.LineRequest(sku=sku, quantity=q) for sku, q in lines.items()],
-            ship_tos=[orders.ShipToRequest(ref="main", name=f"Customer {n}", line1=f"{rng.randint(1, 999)} "
-                                           f"{rng.choice(_STREETS)}", city=city, region=region, postal_code=postal,
-                                           country="US", method=rng.choice(_METHODS))],
-            customer=None if guest else rng.choice(numbers),
-            external_id=f"{code.upper()}-{n:06d}" if code in ("web", "amazon-us") else None,
-            source_code=rng.choice(["FALL26", "SPRING26", "HOLIDAY25", None]) if code == "catalog-mail" else None,
-            placed_at=at,
-        )  # fmt: skip
-        if request.customer and code == "call-center" and request.customer not in terms:
-            facts = customers.buyer_facts(db.unit_of_work(Actor.system("demo")), ref=request.customer)
-            terms[request.customer] = bool(facts.payment_terms)
-        on_terms = bool(request.customer and terms.get(request.customer))
-        request = dataclasses.replace(request, payments=_tender(code, n, rng, cards, gift_codes, on_terms))
-        if rng.random() < 0.005:  # a mistyped postal code: the address rule holds the order
-            request = dataclasses.replace(request, ship_tos=[dataclasses.replace(request.ship_tos[0],
-                                                                                  postal_code=postal[:4])])  # fmt: skip
-        clock = FixedClock(at)
-        placed = None
-        for _ in range(3):
-            try:
-                placed = checkout.place_order(db.unit_of_work(Actor.system(f"channel {code}"), clock=clock),
-                                              channel=channel, caller=_IMPORT_CALLER[channel.kind],
-                                              request=request).order  # fmt: skip
-                break
-            except InsufficientStock:
-                for sku in lines:
-                    _top_up(db, clock, sku, channel.division)
-            except OrdersmithError as exc:
-                refused[exc.detail[:60]] = refused.get(exc.detail[:60], 0) + 1
-                break
-        if placed is None:
-            continue
-        made += 1
-        age = now - at
-        staff = db.unit_of_work(Actor.system("demo staff"), clock=FixedClock(at + timedelta(hours=2)))
-        if placed.status == "released" and age < timedelta(days=3) and rng.random() < 0.1:
-            orders.hold_order(staff, ref=placed.number, note="customer asked us to wait for a second parcel")
-            placed = orders.get_order(staff, ref=placed.number)
-        if placed.status == "on_hold":
-            if age < timedelta(days=3):
-                held += 1
-                continue
-            if any(h.reason == "undeliverable" for h in placed.holds):
-                fix = orders.OrderChanges(ship_tos=[{"ref": "main", "postal_code": postal}])
-                orders.edit_order(staff, ref=placed.number, expected_version=placed.version, changes=fix)
-            orders.release_order(
-                staff, ref=placed.number, note="reviewed: address corrected / genuine customer"
-            )
-        if age < timedelta(days=2) or any(line.backordered for line in placed.lines):
-            continue
-        if rng.random() < 0.03:
-            orders.cancel_order(
-                staff, ref=placed.number, reason=rng.choice(["customer changed mind", "duplicate"])
-            )
-            payments.settle_cancelled(staff, order_id=placed.id)
-            cancelled += 1
-            continue
-        warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
-        orders.record_shipment(warehouse, ref=placed.number, tracking=f"1Z{n:010d}")
-        payments.capture_shipped(warehouse, order_id=placed.id)
-        shipped += 1
-        _settle_receivables(db, placed, at, age, rng)
-        if age > timedelta(days=10) and rng.random() < 0.04:
-            service = db.unit_of_work(Actor.system("demo returns"), clock=FixedClock(at + timedelta(days=8)))
-            reason = rng.choice(["changed_mind", "wrong_size", "damaged"])
-            first = placed.lines[0]
-            try:
-                rma = orders.authorize_return(service, order_ref=placed.number,
-                                              lines=[orders.ReturnLineRequest(first.line_no, 1, reason)])  # fmt: skip
-            except OrdersmithError:
-                continue
-            dock = db.unit_of_work(Actor.system("demo returns"), clock=FixedClock(at + timedelta(days=12)))
-            disposition = "scrap" if reason == "damaged" else "restock"
-            received = orders.receive_return(dock, ref=rma.number, location="DC-EAST",
-                                             lines=[orders.ReceivedLine(first.line_no, 1, disposition)])  # fmt: skip
-            if received.refund_due.minor > 0:
-                # (a check not yet deposited has nothing captured to give back yet)
-                with contextlib.suppress(OrdersmithError):
-                    payments.refund_order(dock, order_id=placed.id, amount=received.refund_due, return_id=rma.id,
-                                          reason=f"return {rma.number}: {reason}")  # fmt: skip
-            returned += 1
+    plans = [_plan(n, at, settings.demo_customers, skus, weights) for n, at in enumerate(times)]
+    spending = [p.n for p in plans if p.gift is not None][:_GIFT_CARDS]
+    shop = _Shop(channels=_channels(db), cards=_card_tokens(db),
+                 gift_ranks={n: rank for rank, n in enumerate(spending)}, first_at=times[0])  # fmt: skip
+    tally = _Tally()
+    for planned in plans[done:]:
+        _one_order(db, shop, planned, now, tally)
+        finished(db.unit_of_work(Actor.system("demo")), step="orders")
     report.say(
-        f"{made} orders over the last year ({shipped} shipped, {cancelled} cancelled, {returned} returned, "
-        f"{held} on hold), paid by sandbox cards, checks, accounts, gift cards, marketplace and cash"
+        f"{tally.made} orders over the last year ({tally.shipped} shipped, {tally.cancelled} cancelled, "
+        f"{tally.returned} returned, {tally.held} on hold), paid by sandbox cards, checks, accounts, gift cards, "
+        "marketplace and cash"
+        + (f" (orders {done + 1} … {count}: the rest were loaded before)" if done else "")
     )
-    for reason, times_refused in sorted(refused.items()):
+    for reason, times_refused in sorted(tally.refused.items()):
         report.say(f"  refused {times_refused}x: {reason}")  # fmt: skip
+
+
+def _place(db: Database, shop: _Shop, planned: _Planned, tally: _Tally) -> orders.Order | None:
+    """Place the planned order (the one placed before, when a killed load got that far), or None if refused."""
+    channel = shop.channels[planned.code]
+    assert planned.request.external_id is not None
+    existing = orders.find_channel_order(
+        db.unit_of_work(Actor.system("demo")), channel=channel.code, external_id=planned.request.external_id
+    )
+    if existing is not None:
+        return existing
+    request = planned.request
+    customer = request.customer
+    if customer and planned.code == "call-center" and customer not in shop.terms:
+        facts = customers.buyer_facts(db.unit_of_work(Actor.system("demo")), ref=customer)
+        shop.terms[customer] = bool(facts.payment_terms)
+    gift_code = None
+    if planned.gift is not None and planned.n in shop.gift_ranks:
+        issuer = db.unit_of_work(Actor.system("demo manager"), clock=FixedClock(shop.first_at))
+        gift_code = payments.issue(issuer, amount=Money(Decimal(planned.gift), "USD"),
+                                   note="demo: sold at the holidays").code  # fmt: skip
+    on_terms = bool(customer and shop.terms.get(customer))
+    request = dataclasses.replace(request, payments=_tender(planned, shop.cards, gift_code, on_terms))
+    clock = FixedClock(request.placed_at or utcnow())
+    for _ in range(3):
+        try:
+            return checkout.place_order(db.unit_of_work(Actor.system(f"channel {channel.code}"), clock=clock),
+                                        channel=channel, caller=_IMPORT_CALLER[channel.kind],
+                                        request=request).order  # fmt: skip
+        except InsufficientStock:
+            for line in request.lines:
+                _top_up(db, clock, line.sku, channel.division)
+        except OrdersmithError as exc:
+            tally.refused[exc.detail[:60]] = tally.refused.get(exc.detail[:60], 0) + 1
+            return None
+    return None
+
+
+def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tally: _Tally) -> None:
+    """Place one order and do to it what a year does: hold, release, cancel, ship, settle, return. Each step looks
+    at the order's state first, so an order a killed load left half-way is taken on, not done twice."""
+    placed = _place(db, shop, planned, tally)
+    if placed is None:
+        return
+    tally.made += 1
+    at = planned.request.placed_at or now
+    rng, age = planned.rng, now - at
+    # Every draw is made whatever the order's state, so an order taken on draws as it did the first time.
+    wait, cancel, ret, bounces, pays = (rng.random() for _ in range(5))
+    why = rng.choice(["customer changed mind", "duplicate"])
+    reason = rng.choice(["changed_mind", "wrong_size", "damaged"])
+    staff = db.unit_of_work(Actor.system("demo staff"), clock=FixedClock(at + timedelta(hours=2)))
+    if placed.status == "released" and age < timedelta(days=3) and wait < 0.1:
+        orders.hold_order(staff, ref=placed.number, note="customer asked us to wait for a second parcel")
+        placed = orders.get_order(staff, ref=placed.number)
+    if placed.status == "on_hold":
+        if age < timedelta(days=3):
+            tally.held += 1
+            return
+        if any(h.reason == "undeliverable" for h in placed.holds):
+            fix = orders.OrderChanges(ship_tos=[{"ref": "main", "postal_code": planned.postal}])
+            orders.edit_order(staff, ref=placed.number, expected_version=placed.version, changes=fix)
+        orders.release_order(staff, ref=placed.number, note="reviewed: address corrected / genuine customer")
+        placed = orders.get_order(staff, ref=placed.number)
+    if age < timedelta(days=2) or any(line.backordered for line in placed.lines):
+        return
+    if cancel < 0.03:
+        if placed.status != "cancelled":
+            orders.cancel_order(staff, ref=placed.number, reason=why)
+        payments.settle_cancelled(staff, order_id=placed.id)
+        tally.cancelled += 1
+        return
+    warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
+    if placed.fulfillment_status != "shipped":
+        orders.record_shipment(warehouse, ref=placed.number, tracking=f"1Z{planned.n:010d}")
+    payments.capture_shipped(warehouse, order_id=placed.id)
+    tally.shipped += 1
+    _settle_receivables(db, placed, at, age, bounces=bounces < 0.02, pays=pays < 0.8)
+    returns = age > timedelta(days=10) and ret < 0.04 and not placed.lines[0].returned
+    if returns and _return_first_line(db, placed, at, reason):
+        tally.returned += 1
+
+
+def _return_first_line(db: Database, placed: orders.Order, at: datetime, reason: str) -> bool:
+    service = db.unit_of_work(Actor.system("demo returns"), clock=FixedClock(at + timedelta(days=8)))
+    first = placed.lines[0]
+    try:
+        rma = orders.authorize_return(service, order_ref=placed.number,
+                                      lines=[orders.ReturnLineRequest(first.line_no, 1, reason)])  # fmt: skip
+    except OrdersmithError:
+        return False
+    dock = db.unit_of_work(Actor.system("demo returns"), clock=FixedClock(at + timedelta(days=12)))
+    disposition = "scrap" if reason == "damaged" else "restock"
+    received = orders.receive_return(dock, ref=rma.number, location="DC-EAST",
+                                     lines=[orders.ReceivedLine(first.line_no, 1, disposition)])  # fmt: skip
+    if received.refund_due.minor > 0:
+        # (a check not yet deposited has nothing captured to give back yet)
+        with contextlib.suppress(OrdersmithError):
+            payments.refund_order(dock, order_id=placed.id, amount=received.refund_due, return_id=rma.id,
+                                  reason=f"return {rma.number}: {reason}")  # fmt: skip
+    return True

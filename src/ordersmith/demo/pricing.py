@@ -68,9 +68,16 @@ def _price_lists(uow: UnitOfWork) -> int:
 def _pricing(db: Database, settings: Settings, report: DemoReport) -> None:
     uow = db.unit_of_work(Actor.system("demo"))
     if pricing.list_price_lists(uow):
-        return
-    priced = _price_lists(uow)
+        return  # made in one transaction: all there or none
+    priced, promotions = _set_up_pricing(uow)
     report.say(f"price lists USD-RETAIL (6+ units: 10 % off) and USD-TRADE (wholesale) for {priced} items")
+    report.say(f"3 shipping methods, 8 tax rates, {promotions} promotions, coupons WELCOME10 and VIPNIGHT")
+
+
+@use_case
+def _set_up_pricing(uow: UnitOfWork) -> tuple[int, int]:
+    """Everything in one transaction, so a load killed half-way leaves nothing to confuse the next one."""
+    priced = _price_lists(uow)
     pricing.create_shipping_method(
         uow,
         code="ground",
@@ -174,6 +181,4 @@ def _pricing(db: Database, settings: Settings, report: DemoReport) -> None:
         pricing.create_promotion(uow, promotion=promotion)
     pricing.create_coupon(uow, code="WELCOME10", promotion="WELCOME", max_uses=5000, per_customer_limit=1)
     pricing.create_coupon(uow, code="VIPNIGHT", promotion="VIP20", max_uses=200, per_customer_limit=1)
-    report.say(
-        f"3 shipping methods, 8 tax rates, {len(promotions)} promotions, coupons WELCOME10 and VIPNIGHT"
-    )
+    return priced, len(promotions)

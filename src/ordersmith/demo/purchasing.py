@@ -45,10 +45,14 @@ def _offers() -> list[tuple[str, str, Money, int, int]]:
 
 
 @use_case
-def _list_offers(uow: UnitOfWork, *, offers: list[tuple[str, str, Money, int, int]]) -> None:
+def _list_offers(
+    uow: UnitOfWork, *, offers: list[tuple[str, str, Money, int, int]], rules: list[str]
+) -> None:
+    """Vendor items and replenishment rules in one transaction: the vendor items being there means both are."""
     for vendor, sku, cost, moq, pack in offers:
         purchasing.set_vendor_item(uow, vendor=vendor, sku=sku, vendor_sku=f"{vendor[:3]}-{sku}", cost=cost,
                                    min_order_qty=moq, pack_size=pack, preferred=True)  # fmt: skip
+    _rules(uow, skus=rules)
 
 
 @use_case
@@ -71,11 +75,10 @@ def _vendors(db: Database, settings: Settings, report: DemoReport) -> None:
         report.say(f"vendor {code} ({terms}, {lead} days)")
     if not purchasing.list_vendor_items(uow, vendor="HEARTH"):
         offers = _offers()
-        _list_offers(uow, offers=offers)
-        report.say(f"{len(offers)} vendor items with costs, minimums and packs")
         # Min/max for the slow apparel variants at the east DC: the suggestions screen has work to show.
         low = [sku for _, sku, *_ in offers if sku.startswith(("WRAP-DRESS", "FLEECE"))]
-        _rules(uow, skus=low)
+        _list_offers(uow, offers=offers, rules=low)
+        report.say(f"{len(offers)} vendor items with costs, minimums and packs")
         report.say(f"{len(low) + 4} replenishment rules")
 
 
@@ -83,7 +86,14 @@ def _vendors(db: Database, settings: Settings, report: DemoReport) -> None:
 def _purchase_orders(db: Database, settings: Settings, report: DemoReport) -> None:
     uow = db.unit_of_work(Actor.system("demo"))
     if purchasing.list_purchase_orders(uow, limit=1).items:
-        return
+        return  # made in one transaction: all there or none
+    for line in _open_purchase_orders(uow):
+        report.say(line)
+
+
+@use_case
+def _open_purchase_orders(uow: UnitOfWork) -> list[str]:
+    """Purchase orders in every state, in one transaction."""
     new = purchasing.NewLine
     received = purchasing.create_purchase_order(uow, vendor="HEARTH", location="DC-EAST", lines=[
         new("CANDLE-CEDAR", 48), new("CANDLE-FIG", 48), new("MUG-CERAMIC", 96)], notes="autumn candles")  # fmt: skip
@@ -100,8 +110,8 @@ def _purchase_orders(db: Database, settings: Settings, report: DemoReport) -> No
     purchasing.approve(uow, number=approved.number)
     drafts = purchasing.order_suggestions(uow, location="DC-EAST")
     count = len(catalog.list_items(uow, limit=500).items)
-    report.say(
+    return [
         f"purchase orders {received.number} (partly received), {sent.number} (sent), "
-        f"{approved.number} (approved) and {len(drafts)} drafts from replenishment suggestions"
-    )
-    report.say(f"{count} items in the catalog")
+        f"{approved.number} (approved) and {len(drafts)} drafts from replenishment suggestions",
+        f"{count} items in the catalog",
+    ]

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Request
@@ -192,91 +191,6 @@ class BodySizeLimit:
             f"request bodies are limited to {self.max_bytes} bytes",
             "payload_too_large",
         )
-        await response(scope, receive, send)
-
-
-def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
-    """The dotted path of the first string (or key) in a parsed JSON body that holds a NUL character."""
-    if isinstance(value, str):
-        return ".".join(path) or "body" if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                return ".".join((*path, key.replace("\x00", "\\u0000"))) or "body"
-            found = _nul_field(item, (*path, key))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_field(item, (*path, str(index)))
-            if found is not None:
-                return found
-    return None
-
-
-def _nul_in_url(scope: Scope) -> str | None:
-    """The query parameter (or `path`) whose decoded value holds a NUL character, if one does."""
-    if "\x00" in scope.get("path", ""):
-        return "path"
-    query = scope.get("query_string", b"").decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "") or "query"
-    return None
-
-
-class RefuseNulCharacters:
-    """Refuse a NUL character (`\\u0000`, `%00`) in the path, a query parameter or any string of a JSON body:
-    422 naming the field.
-
-    PostgreSQL cannot store NUL in text and would fail the request with a 500 (SQLite would keep it and hand it to
-    every reader). A body is parsed here only when its bytes hold the escape, so other requests cost one search.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        in_url = _nul_in_url(scope)
-        if in_url is not None:
-            await self._refuse(in_url, scope, receive, send)
-            return
-        if scope.get("method") in _SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        buffered: list[Message] = []
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        field = None
-        if b"\\u0000" in body:
-            try:
-                field = _nul_field(json.loads(body))
-            except ValueError:
-                field = None  # not JSON: the route's own parsing answers
-        if field is not None:
-            await self._refuse(field, scope, receive, send)
-            return
-
-        async def replay() -> Message:
-            return buffered.pop(0) if buffered else await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, field: str, scope: Scope, receive: Receive, send: Send) -> None:
-        reason = "must not contain NUL (\\u0000) characters"
-        response = problem(422, "Validation failed", f"{field}: {reason}", "validation_failed",
-                           errors=[{"field": field, "message": reason}])  # fmt: skip
         await response(scope, receive, send)
 
 

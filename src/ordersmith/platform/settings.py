@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     demo_orders: int = Field(
         default=5000, ge=0, description="orders `demo load` generates (a year of history)"
     )
+    demo_customers: int = Field(default=1000, ge=1, description="customers `demo load` creates")
 
     @property
     def is_production(self) -> bool:

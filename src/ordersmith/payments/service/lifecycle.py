@@ -375,13 +375,14 @@ def receive_notification(uow: UnitOfWork, *, gateway: str, headers: Mapping[str,
         event = port.parse_webhook(headers=headers, body=body)
     except SignatureInvalid:
         raise NotAuthenticated("the notification's signature does not verify") from None
+    # The gateway cannot correct what it sent, so a card number in it is masked where kept, never refused.
     return _record_notification(
         uow,
         gateway=gateway,
-        event_id=event.event_id,
+        event_id=rules.redact(event.event_id),
         kind=event.kind,
-        raw_type=event.raw_type,
-        reference=event.reference,
+        raw_type=rules.redact(event.raw_type),
+        reference=rules.redact(event.reference),
     )
 
 
