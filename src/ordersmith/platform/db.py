@@ -304,16 +304,22 @@ class UnitOfWork:
         return events
 
     def _tag_channels(self, session: Session, events: list[Event]) -> list[Event]:
-        """Tag each untagged event that names an order with that order's channel (one query per commit)."""
+        """Tag each untagged event that names an order with that order's channel (at most one query per commit;
+        none when the transaction's own events name the order's channel)."""
+        # An order's channel named by another event of this transaction (`order.placed` carries both) needs no query.
+        found: dict[str, str] = {
+            str(row["payload"]["order_id"]): row["channel"]
+            for row in self._outbox_rows
+            if row["channel"] is not None and isinstance(row["payload"].get("order_id"), str)
+        }
         wanted = {
             str(row["payload"]["order_id"])
             for row in self._outbox_rows
             if row["channel"] is None and isinstance(row["payload"].get("order_id"), str)
-        }
-        if not wanted or not _order_channels:
-            return events
-        session.flush()
-        found = _order_channels[0](session, wanted)
+        } - found.keys()
+        if wanted and _order_channels:
+            session.flush()
+            found |= _order_channels[0](session, wanted)
         tagged = list(events)
         for n, row in enumerate(self._outbox_rows):  # parallel to the events: both are appended by `emit`
             channel = found.get(str(row["payload"].get("order_id"))) if row["channel"] is None else None

@@ -17,12 +17,11 @@ from ordersmith.customers.service._common import (
     _customer,
     _display_name,
     _join_channels,
-    _members,
     _reindex,
     _row,
     _write_contacts,
 )
-from ordersmith.customers.tables import CustomerEmailRow, CustomerNoteRow, CustomerRow
+from ordersmith.customers.tables import CustomerChannelRow, CustomerEmailRow, CustomerNoteRow, CustomerRow
 from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
@@ -202,6 +201,13 @@ _BUYER = (
               sa.select(_EMAILS.c.email).where(_EMAILS.c.customer_id == _CUSTOMERS.c.id)
               .order_by(_EMAILS.c.is_primary.desc(), _EMAILS.c.email).limit(1).scalar_subquery().label("email"))
 )  # fmt: skip
+_CHANNELS = CustomerChannelRow.__table__
+# The same, answering too whether the customer belongs to a channel (one query for a channel-bound caller).
+_BUYER_OF_CHANNEL = _BUYER.add_columns(
+    sa.exists()
+    .where(_CHANNELS.c.customer_id == _CUSTOMERS.c.id, _CHANNELS.c.channel == sa.bindparam("visible_to"))
+    .label("visible")
+)
 
 
 @use_case(readonly=True)
@@ -215,12 +221,13 @@ def buyer_facts(uow: UnitOfWork, *, ref: str, visible_to: str | None = None) -> 
         where = _CUSTOMERS.c.id == uuid.UUID(ref)
     except ValueError:
         where = _CUSTOMERS.c.number == ref.upper()
-    row = uow.execute_core(_BUYER.where(where)).first()
+    query, params = (_BUYER, {}) if visible_to is None else (_BUYER_OF_CHANNEL, {"visible_to": visible_to})
+    row = uow.execute_core(query.where(where), params).first()
     for _ in range(10):
         if row is None or row.merged_into_id is None:
             break
-        row = uow.execute_core(_BUYER.where(_CUSTOMERS.c.id == row.merged_into_id)).first()
-    if row is None or (visible_to is not None and not _members(uow, [row.id], visible_to)):
+        row = uow.execute_core(query.where(_CUSTOMERS.c.id == row.merged_into_id), params).first()
+    if row is None or (visible_to is not None and not row.visible):
         raise NotFound(f"no customer {ref!r}")
     today = uow.now().date()
     exempt = row.tax_exempt and (row.tax_exempt_until is None or row.tax_exempt_until >= today)
