@@ -230,3 +230,31 @@ def test_staff_with_the_cash_scope_take_cash_and_an_agent_without_it_cannot(
     before = _counts(admin_db)
     assert post(client, clerk, "/api/v1/orders", body, 422)["errors"][0]["field"] == "payments.0.method"
     assert _counts(admin_db) == before
+
+
+def test_only_the_billing_scope_lets_a_channel_bill_later_and_a_refusal_changes_nothing(
+    client: TestClient, keys: dict[str, str], admin_db
+) -> None:
+    # given a key that manages channels but not billing
+    manager = make_api_key(
+        admin_db, scopes=["sales_channels:read", "sales_channels:write"], name="mgr"
+    ).secret
+    body = {"code": "b2b", "name": "B2B", "kind": "wholesale", "division": "web", "bills_later": True}
+    # when it creates a channel that bills later, or switches the collecting shop to billing later
+    created = client.post("/api/v1/sales-channels", json=body, headers=bearer(manager))
+    shop = next(c for c in client.get("/api/v1/sales-channels", headers=bearer(keys["admin"]),
+                                      params={"limit": 200}).json()["items"] if c["code"] == "shop")  # fmt: skip
+    patched = client.patch(f"/api/v1/sales-channels/{shop['id']}", json={"bills_later": True},
+                           headers=bearer(manager))  # fmt: skip
+    # then both are refused naming the scope, and nothing changed
+    assert (created.status_code, patched.status_code) == (403, 403)
+    assert created.json()["required_scope"] == "sales_channels:billing"
+    after = client.get(f"/api/v1/sales-channels/{shop['id']}", headers=bearer(keys["admin"])).json()
+    assert (after["bills_later"], after["version"]) == (False, shop["version"])
+    codes = [
+        c["code"] for c in client.get("/api/v1/sales-channels", headers=bearer(keys["admin"])).json()["items"]
+    ]
+    assert "b2b" not in codes
+    # and with the scope it is done
+    done = client.post("/api/v1/sales-channels", json=body, headers=bearer(keys["admin"]))
+    assert (done.status_code, done.json()["bills_later"]) == (201, True)

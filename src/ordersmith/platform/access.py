@@ -22,6 +22,7 @@ SCOPES: dict[str, str] = {
     "api_keys:write": "create and revoke API keys",
     "sales_channels:read": "read sales channels",
     "sales_channels:write": "create and change sales channels",
+    "sales_channels:billing": "say that a channel bills later: its orders are released without a tender (admins)",
     "audit:read": "read the audit log",
     "events:read": "follow the live event stream",
     "webhooks:read": "read webhook subscriptions and their delivery log",

@@ -270,6 +270,10 @@ def list_channels(
     openapi_extra=requires("sales_channels:write"),
 )
 def create_channel(body: SalesChannelIn, principal: Auth, request: Request) -> Response:
+    """Create a sales channel. `bills_later` (orders released without a tender) also needs
+    `sales_channels:billing`."""
+    if body.bills_later:
+        principal.require(sales_channels.BILLING_SCOPE)
     return created(
         request,
         principal,

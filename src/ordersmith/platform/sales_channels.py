@@ -23,6 +23,7 @@ from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import SalesChannelRow
 
+BILLING_SCOPE = "sales_channels:billing"
 CHANNEL_KINDS = ("web", "call_center", "catalog", "marketplace", "pos", "wholesale")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
@@ -155,7 +156,9 @@ def update_sales_channel(
         row.name = name.strip()
     if active is not None:
         row.active = active
-    if bills_later is not None:
+    if bills_later is not None and bills_later != row.bills_later:
+        # Releasing orders without a tender grants credit: its own scope, not sales_channels:write.
+        principal.require(BILLING_SCOPE)
         row.bills_later = bills_later
     row.version += 1
     uow.audit(
