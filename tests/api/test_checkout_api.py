@@ -258,3 +258,27 @@ def test_only_the_billing_scope_lets_a_channel_bill_later_and_a_refusal_changes_
     # and with the scope it is done
     done = client.post("/api/v1/sales-channels", json=body, headers=bearer(keys["admin"]))
     assert (done.status_code, done.json()["bills_later"]) == (201, True)
+
+
+def test_a_check_above_the_limit_added_to_a_waiting_order_keeps_it_held_until_the_check_clears(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    # given an order above the check limit, waiting for its payment
+    order = post(client, keys["shop"], "/api/v1/orders",
+                 {"lines": [{"sku": "LAMP", "quantity": 15}], "ship_tos": [ADDRESS], "payments": []}, 201)  # fmt: skip
+    # when a check pays it
+    post(
+        client,
+        keys["shop"],
+        f"/api/v1/orders/{order['id']}/payments",
+        {"method": "check", "reference": "77"},
+        201,
+    )
+    # then it no longer waits for a payment, but for the check to clear
+    after = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["shop"])).json()
+    active = [h["reason"] for h in after["holds"] if h["status"] == "active"]
+    assert (after["status"], after["payment_status"], active) == (
+        "on_hold",
+        "authorized",
+        ["check_clearance"],
+    )
