@@ -164,8 +164,10 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
         self.dialect = self.engine.dialect.name
         self._write_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # Reads begin DEFERRED on SQLite: they never take the writer lock.
+        self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         self._read_sessions = sessionmaker(
-            bind=self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+            bind=self.read_engine, expire_on_commit=False
         )
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._lock = threading.Lock()

@@ -131,12 +131,16 @@ def _bump_revocations(uow: UnitOfWork) -> None:
         uow.session.add(ApiKeyRevocationsRow(id=1, version=1))
 
 
-@use_case(readonly=True)
+_REVOCATIONS = sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1)
+
+
 def revocations_version(uow: UnitOfWork) -> int:
-    """How many revocations there have been (a single-row primary-key read)."""
-    return int(
-        uow.session.scalar(sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1)) or 0
-    )
+    """How many revocations there have been: one prebuilt single-row read on a pooled connection (it runs for
+    every request with a cached key, so no unit of work, session or ORM around it)."""
+    if uow.active:
+        return int(uow.execute_core(_REVOCATIONS).scalar() or 0)
+    with uow.db.read_engine.connect() as connection:
+        return int(connection.execute(_REVOCATIONS).scalar() or 0)
 
 
 @use_case(readonly=True)
