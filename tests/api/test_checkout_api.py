@@ -282,3 +282,25 @@ def test_a_check_above_the_limit_added_to_a_waiting_order_keeps_it_held_until_th
         "authorized",
         ["check_clearance"],
     )
+
+
+def test_checks_split_into_pieces_below_the_limit_still_hold_the_order_until_they_clear(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    # given an order above the check limit (1,000.00), paid by two checks of less than it each
+    lamps = {"lines": [{"sku": "LAMP", "quantity": 15}], "ship_tos": [ADDRESS]}
+    checks = [
+        {"method": "check", "reference": "1", "amount": "700.00"},
+        {"method": "check", "reference": "2"},
+    ]
+    split = post(client, keys["shop"], "/api/v1/orders", {**lamps, "payments": checks}, 201)
+    # and the same order waiting for its payment, then paid by two checks added one after the other
+    waiting = post(client, keys["shop"], "/api/v1/orders", {**lamps, "payments": []}, 201)
+    url = f"/api/v1/orders/{waiting['id']}/payments"
+    post(client, keys["shop"], url, {"method": "check", "reference": "3", "amount": "700.00"}, 201)
+    post(client, keys["shop"], url, {"method": "check", "reference": "4"}, 201)
+    # then both wait for their checks to clear
+    assert (split["status"], [h["reason"] for h in split["holds"]]) == ("on_hold", ["check_clearance"])
+    after = client.get(f"/api/v1/orders/{waiting['id']}", headers=bearer(keys["shop"])).json()
+    active = [h["reason"] for h in after["holds"] if h["status"] == "active"]
+    assert (after["status"], active) == ("on_hold", ["check_clearance"])

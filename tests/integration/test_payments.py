@@ -673,3 +673,31 @@ def test_a_declined_top_up_after_an_edit_holds_the_order_for_payment(
     assert checkout.cover_total(shop, order_id=order.id) is None
     held = orders.get_order(shop, ref=order.number)
     assert held.status == "on_hold" and "payment_declined" in [h.reason for h in held.holds]
+
+
+def test_a_card_added_to_a_waiting_order_whose_process_died_is_settled_by_the_job_and_releases_the_order(
+    shop: UnitOfWork, wired: payments.Payments
+) -> None:
+    # given an order of a channel that collects, waiting for its payment
+    from ordersmith.checkout.service import adding
+    from ordersmith.platform import sales_channels
+
+    sales_channels.create_sales_channel(
+        shop, code="collect", name="Collect", kind="web", division="web", currency="USD"
+    )
+    order = place_paid(shop, channel=channel(shop, "collect"), request=paid_by()).order
+    assert [h.reason for h in order.holds] == ["pending_payment"]
+    # and a card tender claimed for it whose process died before the processor's answer was recorded
+    tender = payments.Tender(0, orders.PaymentRequest(method="card", token=card(wired)))
+    adding._claim(shop, order_id=order.id, tender=tender)
+    (claimed,) = payments.order_payments(shop, order_id=order.id)
+    assert (claimed.status, [t.outcome for t in claimed.transactions]) == ("pending_review", ["pending"])
+    # when the resolution job asks the processor with the claim's key
+    assert payments.resolve_pending_authorizations(shop, older_than_s=0) == 1
+    # then the tender is authorized once and the order, now paid, goes on to fulfillment
+    (payment,) = payments.order_payments(shop, order_id=order.id)
+    assert (payment.status, payment.authorized) == ("authorized", usd("60.00"))
+    after = orders.get_order(shop, ref=order.number)
+    assert (after.status, after.payment_status) == ("released", "authorized")
+    with sqlite3_of(processor(wired)) as conn:
+        assert conn.execute("SELECT count(*) FROM charges").fetchone()[0] == 1

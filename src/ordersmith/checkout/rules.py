@@ -68,10 +68,15 @@ def payment_holds(
     if declined and policy.decline == "hold":
         found.append(("payment_declined", "a card was declined: add another tender"))
     limit = policy.check_hold_above
-    for o in outcomes:
-        if o.method == "check" and limit is not None and o.part.currency == limit.currency and o.part > limit:
-            found.append(("check_clearance", f"a check of {o.part} (above {limit}) is held until it clears"))
-            break
+    checks = [o.part for o in outcomes if o.method == "check"]
+    if checks and limit is not None:
+        received = sum(
+            checks, Money.zero(limit.currency)
+        )  # all of them: splitting a check must not avoid the hold
+        if received > limit:
+            found.append(
+                ("check_clearance", f"{received} in checks (above {limit}) is held until they clear")
+            )
     live = [o for o in outcomes if not o.declined and not o.unknown and not o.part.is_zero()]
     if not total.is_zero() and not live and not found and not bills_later:
         found.append(("pending_payment", "nothing collected, received or authorized yet: add a tender"))

@@ -166,9 +166,7 @@ class Database:
         self._write_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         # Reads begin DEFERRED on SQLite: they never take the writer lock.
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
-        self._read_sessions = sessionmaker(
-            bind=self.read_engine, expire_on_commit=False
-        )
+        self._read_sessions = sessionmaker(bind=self.read_engine, expire_on_commit=False)
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._lock = threading.Lock()
         # SQLite has one writer at a time. Queueing this process's writers on a lock, instead of letting them

@@ -109,10 +109,13 @@ def _settle(
         payment_id = payments.claim_tender(uow, order=order, tender=tender).id
     payment = payments.record_claimed(uow, order=order, payment_id=payment_id, tender=tender)
     limit = payments.checkout_policy(uow).check_hold_above(order.currency)
-    if tender.request.method == "check" and limit is not None and tender.part > limit:
-        with contextlib.suppress(IllegalTransition):  # a check for an order already shipped holds nothing
-            orders.hold_order(uow, ref=str(order_id), reason="check_clearance",
-                              note=f"a check of {tender.part} (above {limit}) is held until it clears")  # fmt: skip
+    if tender.request.method == "check" and limit is not None:
+        # Every check of the order not cleared yet, this one included: splitting a check must not avoid the hold.
+        received = payments.uncleared_checks(uow, order_id=order_id, currency=order.currency)
+        if received > limit:
+            with contextlib.suppress(IllegalTransition):  # a check for an order already shipped holds nothing
+                orders.hold_order(uow, ref=str(order_id), reason="check_clearance",
+                                  note=f"{received} in checks (above {limit}) is held until they clear")  # fmt: skip
     now = orders.get_order(uow, ref=str(order_id))
     waiting = any(h.reason == "pending_payment" and h.status == "active" for h in now.holds)
     if waiting and now.payment_status in _COVERED:

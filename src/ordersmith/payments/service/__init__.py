@@ -74,6 +74,7 @@ from ordersmith.payments.service.tenders import (
     record_tenders,
     shortfall,
     split,
+    uncleared_checks,
     void_unused,
 )
 from ordersmith.payments.service.wallets import verify_wallet
@@ -137,6 +138,7 @@ __all__ = [
     "setup_payments",
     "shortfall",
     "split",
+    "uncleared_checks",
     "verify_wallet",
     "void_payment",
     "void_unused",

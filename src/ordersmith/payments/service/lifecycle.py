@@ -342,7 +342,12 @@ def _resolve_authorization(
         )
     touch(uow, row)
     uow.session.flush()
-    refresh_order_status(uow, order_id)
+    status = refresh_order_status(uow, order_id)
+    if status in ("authorized", "partially_captured", "captured"):
+        # An order that waited for this payment goes on now (a card added to it whose answer was settled here).
+        order = orders.get_order(uow, ref=str(order_id))
+        if any(h.reason == "pending_payment" and h.status == "active" for h in order.holds):
+            orders.resolve_hold(uow, ref=str(order_id), reason="pending_payment", note="paid by card")
 
 
 def _resolve_pending_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:

@@ -550,6 +550,19 @@ def shortfall(uow: UnitOfWork, *, order_id: uuid.UUID, total: Money) -> tuple[Mo
     return Money.from_minor(short, total.currency), card.token if card else ""
 
 
+@use_case(readonly=True)
+def uncleared_checks(uow: UnitOfWork, *, order_id: uuid.UUID, currency: str) -> Money:
+    """What the order's checks received and not yet cleared (nor bounced) add up to."""
+    return sum(
+        (
+            Money.from_minor(r.amount_minor, r.currency)
+            for r in payments_of(uow, order_id)
+            if r.method == "check" and r.check_status in ("received", "deposited") and r.status not in _LIVE
+        ),
+        Money.zero(currency),
+    )
+
+
 @dataclass(frozen=True)
 class CheckoutPolicy:
     decline: str  # refuse | hold
