@@ -259,9 +259,11 @@ def test_a_channel_keys_event_stream_and_webhooks_carry_nothing_of_another_chann
         start = session.scalar(sa.select(OutboxRow.id).order_by(OutboxRow.id.desc()).limit(1))
     # and channel A's orders, payments, invoice and gift card, then one order of B's own
     a = _channel_a_events(client, admin_db)
+    token = _ok(client.post("/vault/v1/cards", headers=bearer(web), json={
+        "number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}), 201)["token"]  # fmt: skip
     own = _ok(client.post("/api/v1/orders", headers=bearer(web), json={
         "lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS],
-        "payments": [{"method": "check", "reference": "1001"}]}), 201)  # fmt: skip
+        "payments": [{"method": "card", "token": token}]}), 201)  # fmt: skip
     _dispatch(admin_db)
     # when B's key resumes its stream from before all of it, and when A's does
     seen_by_b = _stream(client, web, start)

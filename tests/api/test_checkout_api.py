@@ -26,13 +26,13 @@ from tests.builders import make_api_key, make_order_shop
 def keys(admin_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
     make_order_shop(admin_db)
     # Channels that collect their payment (the test shop's own channels bill later).
-    for code, kind in (("shop", "web"), ("till", "pos"), ("market", "marketplace")):
+    for code, kind in (("shop", "web"), ("till", "pos"), ("market", "marketplace"), ("post", "catalog")):
         sales_channels.create_sales_channel(
             admin_db, code=code, name=code, kind=kind, division="web", currency="USD"
         )
     return {
         code: make_api_key(admin_db, scopes=SHOP_SCOPES, channel=code, name=code).secret
-        for code in ("shop", "till", "market")
+        for code in ("shop", "till", "market", "post")
     } | {
         "admin": make_api_key(admin_db, name="admin").secret,
         "importer": make_api_key(
@@ -59,6 +59,7 @@ def _order(payments: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     [
         ("shop", _order([{"method": "cash"}]), "payments.0.method"),
         ("shop", _order([{"method": "marketplace", "reference": "S-1"}]), "payments.0.method"),
+        ("shop", _order([{"method": "check", "reference": "1001"}]), "payments.0.method"),
         ("till", _order([{"method": "marketplace", "reference": "S-1"}]), "payments.0.method"),
         ("shop", _order([{"method": "paypal", "reference": "5O190127TN364715T"}]), "payments.0.reference"),
         ("shop", _order([{"method": "paypal"}]), "payments.0.reference"),
@@ -73,6 +74,7 @@ def _order(payments: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     ids=[
         "cash-from-web",
         "marketplace-from-web",
+        "check-from-web",
         "marketplace-from-pos",
         "unverified-paypal",
         "paypal-no-id",
@@ -153,14 +155,14 @@ def test_a_check_is_received_not_captured_and_one_above_the_limit_holds_the_orde
 ) -> None:
     # when a small check and a check above the limit (1,000.00) pay two orders
     small = post(
-        client, keys["shop"], "/api/v1/orders", _order([{"method": "check", "reference": "1001"}]), 201
+        client, keys["post"], "/api/v1/orders", _order([{"method": "check", "reference": "1001"}]), 201
     )
     big_body = {"lines": [{"sku": "LAMP", "quantity": 15}], "ship_tos": [ADDRESS],
                 "payments": [{"method": "check", "reference": "1002"}]}  # fmt: skip
-    big = post(client, keys["shop"], "/api/v1/orders", big_body, 201)
+    big = post(client, keys["post"], "/api/v1/orders", big_body, 201)
     # then the small one is released with its check received (authorized, not captured)
     assert (small["status"], small["payment_status"]) == ("released", "authorized")
-    payments = client.get(f"/api/v1/orders/{small['id']}/payments", headers=bearer(keys["shop"])).json()
+    payments = client.get(f"/api/v1/orders/{small['id']}/payments", headers=bearer(keys["post"])).json()
     assert (payments[0]["check_status"], payments[0]["captured"]["amount"]) == ("received", "0.00")
     # and the big one waits for its check to clear
     assert Decimal(big["total"]["amount"]) > Decimal("1000.00")
@@ -264,18 +266,18 @@ def test_a_check_above_the_limit_added_to_a_waiting_order_keeps_it_held_until_th
     client: TestClient, keys: dict[str, str]
 ) -> None:
     # given an order above the check limit, waiting for its payment
-    order = post(client, keys["shop"], "/api/v1/orders",
+    order = post(client, keys["post"], "/api/v1/orders",
                  {"lines": [{"sku": "LAMP", "quantity": 15}], "ship_tos": [ADDRESS], "payments": []}, 201)  # fmt: skip
     # when a check pays it
     post(
         client,
-        keys["shop"],
+        keys["post"],
         f"/api/v1/orders/{order['id']}/payments",
         {"method": "check", "reference": "77"},
         201,
     )
     # then it no longer waits for a payment, but for the check to clear
-    after = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["shop"])).json()
+    after = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(keys["post"])).json()
     active = [h["reason"] for h in after["holds"] if h["status"] == "active"]
     assert (after["status"], after["payment_status"], active) == (
         "on_hold",
@@ -293,14 +295,14 @@ def test_checks_split_into_pieces_below_the_limit_still_hold_the_order_until_the
         {"method": "check", "reference": "1", "amount": "700.00"},
         {"method": "check", "reference": "2"},
     ]
-    split = post(client, keys["shop"], "/api/v1/orders", {**lamps, "payments": checks}, 201)
+    split = post(client, keys["post"], "/api/v1/orders", {**lamps, "payments": checks}, 201)
     # and the same order waiting for its payment, then paid by two checks added one after the other
-    waiting = post(client, keys["shop"], "/api/v1/orders", {**lamps, "payments": []}, 201)
+    waiting = post(client, keys["post"], "/api/v1/orders", {**lamps, "payments": []}, 201)
     url = f"/api/v1/orders/{waiting['id']}/payments"
-    post(client, keys["shop"], url, {"method": "check", "reference": "3", "amount": "700.00"}, 201)
-    post(client, keys["shop"], url, {"method": "check", "reference": "4"}, 201)
+    post(client, keys["post"], url, {"method": "check", "reference": "3", "amount": "700.00"}, 201)
+    post(client, keys["post"], url, {"method": "check", "reference": "4"}, 201)
     # then both wait for their checks to clear
     assert (split["status"], [h["reason"] for h in split["holds"]]) == ("on_hold", ["check_clearance"])
-    after = client.get(f"/api/v1/orders/{waiting['id']}", headers=bearer(keys["shop"])).json()
+    after = client.get(f"/api/v1/orders/{waiting['id']}", headers=bearer(keys["post"])).json()
     active = [h["reason"] for h in after["holds"] if h["status"] == "active"]
     assert (after["status"], active) == ("on_hold", ["check_clearance"])

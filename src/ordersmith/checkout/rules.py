@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from ordersmith.kernel.money import Money
 
 CASH_SCOPE = "payments:cash"
+CHECK_SCOPE = "payments:check"
+# Channels where a check is how people pay: mail orders, the phone, a store's till, trade accounts. A web shop or a
+# marketplace never receives one, so their keys cannot say one was received (it would release the order).
+CHECK_CHANNEL_KINDS = frozenset({"catalog", "call_center", "pos", "wholesale"})
 IMPORT_SCOPE = "orders:import"
 PRIORITY_SCOPE = "orders:priority"
 WALLETS = ("paypal",)
@@ -35,6 +39,11 @@ def tender_refusal(method: str, caller: Caller) -> str | None:
         return f"cash is taken at a store's till: a POS channel, or staff with the {CASH_SCOPE} scope"
     if method == "marketplace" and caller.channel_kind != "marketplace":
         return "only a marketplace channel says a marketplace collected the payment"
+    if method == "check" and not (caller.channel_kind in CHECK_CHANNEL_KINDS or CHECK_SCOPE in caller.scopes):
+        return (
+            "a check is received by mail, by phone, at a till or from a trade account: such a channel, or staff "
+            f"with the {CHECK_SCOPE} scope"
+        )
     return None
 
 

@@ -59,6 +59,8 @@ SCOPES: dict[str, str] = {
     "payments:read": "read an order's payments and their transaction log, gift cards and invoices",
     "payments:write": "add a tender to an order (a channel key: its own channel's orders)",
     "payments:cash": "record cash taken at a till as an order's payment (a POS channel may without it)",
+    "payments:check": "record a check received as an order's payment on any channel (mail, phone, POS and trade "
+    "channels may without it)",
     "payments:capture": "capture and void payments",
     "payments:refund": "refund payments and orders",
     "gift_cards:issue": "issue and reload gift cards and store credit",
@@ -149,6 +151,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "payments:read",
             "payments:write",
             "payments:cash",
+            "payments:check",
             "payments:capture",
             "payments:refund",
             "gift_cards:issue",
@@ -168,6 +171,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "vault:tokenize",
             "payments:read",
             "payments:write",
+            "payments:check",
             "gift_cards:balance",
         }
     ),
@@ -187,6 +191,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         | {
             "purchasing:read",
             "payments:read",
+            "payments:check",
             "payments:capture",
             "payments:refund",
             "receivables:write",
