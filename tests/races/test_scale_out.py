@@ -4,10 +4,8 @@ make ten orders, and one channel order posted twenty times at once is one order.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +14,7 @@ from ordersmith.platform.db import UnitOfWork
 from tests.api.conftest import bearer
 from tests.builders import ORDER_CHANNELS, make_api_key
 from tests.races.test_order_race import ADDRESS, _lines, last_units_shop
+from tests.races.test_payment_race import race
 from tests.support.server import running_cluster
 
 pytestmark = pytest.mark.slow
@@ -32,26 +31,6 @@ def _buy(n: int) -> dict[str, object]:
     return {"lines": [{"sku": "LAST", "quantity": 1}], "ship_tos": [ADDRESS], "external_id": f"race-{n}"}
 
 
-def _all_at_once(n: int, send) -> list[httpx.Response]:  # type: ignore[no-untyped-def]
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(n)
-
-    def one(i: int) -> None:
-        with httpx.Client(timeout=120) as client:
-            barrier.wait()
-            response = send(client, i)
-        with lock:
-            answers.append(response)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return answers
-
-
 def test_two_api_processes_and_two_workers_sell_the_last_ten_units_exactly_ten_times(
     db_url: str,
     shop: UnitOfWork,
@@ -65,7 +44,7 @@ def test_two_api_processes_and_two_workers_sell_the_last_ten_units_exactly_ten_t
     with running_cluster(db_url, tmp_path, api=2, workers=2) as server:
         # when a hundred buyers on five channels order the last ten units at once
         url = f"{server.url}/api/v1/orders"
-        answers = _all_at_once(100, lambda c, n: c.post(url, json=_buy(n), headers=bearer(keys[n % 5])))
+        answers = race(100, lambda c, n: c.post(url, json=_buy(n), headers=bearer(keys[n % 5])))
     # then exactly ten orders get them, stock and the ledger exact
     statuses = [a.status_code for a in answers]
     assert (statuses.count(201), statuses.count(409)) == (10, 90), statuses
@@ -87,7 +66,7 @@ def test_two_api_processes_and_two_workers_place_one_channel_order_posted_twenty
     with running_cluster(db_url, tmp_path, api=2, workers=2) as server:
         # when the same channel order arrives twenty times at once
         url = f"{server.url}/api/v1/orders"
-        answers = _all_at_once(20, lambda c, i: c.post(url, json=body, headers=bearer(key)))
+        answers = race(20, lambda c, i: c.post(url, json=body, headers=bearer(key)))
         # and the workers deliver its events once
         with shop:
             placed = shop.session.execute(sa.text("SELECT id FROM orders")).scalars().all()
