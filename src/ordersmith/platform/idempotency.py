@@ -94,38 +94,57 @@ def run_idempotent(
         ValidationFailed: a malformed key.
         IdempotencyKeyReused: the key was used before with a different request.
     """
-    check_key(key)
-    now = uow.now()
-    row_id = new_id()
-    values = {
-        "id": row_id, "caller": caller, "key": key, "method": method, "path": path, "request_hash": fingerprint,
-        "response_status": 0, "response_body": "", "created_at": now, "expires_at": now + ttl,
-    }  # fmt: skip
+    values = _key_row(uow, caller=caller, key=key, method=method, path=path, fingerprint=fingerprint, ttl=ttl)
     for _ in range(3):
         if _claim(uow, values):
             status, body = execute(uow)
-            uow.execute_core(_STORE_RESPONSE, {"row_id": row_id, "status": status, "body": body})
+            uow.execute_core(_STORE_RESPONSE, {"row_id": values["id"], "status": status, "body": body})
             return StoredResponse(status=status, body=body, replayed=False)
-        existing = uow.session.execute(
-            sa.select(
-                IdempotencyRow.id,
-                IdempotencyRow.request_hash,
-                IdempotencyRow.response_status,
-                IdempotencyRow.response_body,
-                IdempotencyRow.expires_at,
-            ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
-        ).first()
+        existing = _existing(uow, caller=caller, key=key, fingerprint=fingerprint)
         if existing is None:
-            continue  # the holder rolled back or the row was purged meanwhile: claim again
-        if existing.expires_at <= now:
-            uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.id == existing.id))
-            continue
-        if existing.request_hash != fingerprint:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with a different request; use a new key for a new request"
-            )
+            continue  # the holder rolled back, or the row expired and was purged: claim again
         return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
     raise IdempotencyInProgress("this Idempotency-Key could not be claimed; retry the request")
+
+
+def _key_row(
+    uow: UnitOfWork, *, caller: str, key: str, method: str, path: str, fingerprint: str, ttl: timedelta
+) -> dict[str, Any]:
+    """The key row to claim (a malformed key is refused first)."""
+    check_key(key)
+    now = uow.now()
+    return {
+        "id": new_id(), "caller": caller, "key": key, "method": method, "path": path, "request_hash": fingerprint,
+        "response_status": 0, "response_body": "", "created_at": now, "expires_at": now + ttl,
+    }  # fmt: skip
+
+
+def _existing(uow: UnitOfWork, *, caller: str, key: str, fingerprint: str) -> Any:
+    """The live row another request holds under (caller, key), or None (gone, or expired — then deleted here).
+
+    Raises:
+        IdempotencyKeyReused: it was claimed for a different request.
+    """
+    existing = uow.session.execute(
+        sa.select(
+            IdempotencyRow.id,
+            IdempotencyRow.request_hash,
+            IdempotencyRow.response_status,
+            IdempotencyRow.response_body,
+            IdempotencyRow.created_at,
+            IdempotencyRow.expires_at,
+        ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
+    ).first()
+    if existing is None:
+        return None
+    if existing.expires_at <= uow.now():
+        uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.id == existing.id))
+        return None
+    if existing.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request; use a new key for a new request"
+        )
+    return existing
 
 
 @use_case
@@ -171,35 +190,14 @@ def claim(
         ValidationFailed: a malformed key.
         IdempotencyKeyReused: the key was used before with a different request.
     """
-    check_key(key)
-    now = uow.now()
-    row_id = new_id()
-    values = {
-        "id": row_id, "caller": caller, "key": key, "method": method, "path": path, "request_hash": fingerprint,
-        "response_status": 0, "response_body": "", "created_at": now, "expires_at": now + ttl,
-    }  # fmt: skip
+    values = _key_row(uow, caller=caller, key=key, method=method, path=path, fingerprint=fingerprint, ttl=ttl)
+    now = values["created_at"]
     for _ in range(3):
         if _claim(uow, values):
-            return Claim(row_id=row_id)
-        existing = uow.session.execute(
-            sa.select(
-                IdempotencyRow.id,
-                IdempotencyRow.request_hash,
-                IdempotencyRow.response_status,
-                IdempotencyRow.response_body,
-                IdempotencyRow.created_at,
-                IdempotencyRow.expires_at,
-            ).where(IdempotencyRow.caller == caller, IdempotencyRow.key == key)
-        ).first()
+            return Claim(row_id=values["id"])
+        existing = _existing(uow, caller=caller, key=key, fingerprint=fingerprint)
         if existing is None:
             continue
-        if existing.expires_at <= now:
-            uow.session.execute(sa.delete(IdempotencyRow).where(IdempotencyRow.id == existing.id))
-            continue
-        if existing.request_hash != fingerprint:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with a different request; use a new key for a new request"
-            )
         if existing.response_status:
             return Claim(
                 replay=StoredResponse(
