@@ -370,27 +370,28 @@ def _record_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
         log(uow, row, "authorization", row.amount_minor, "pending", key=tender.key)
         return
     if result is None or not result.approved:
-        row.status = "failed"
-        row.reason_code = tender.reason_code[:60]
         log(uow, row, "authorization", row.amount_minor, "declined", key=tender.key,
-            gateway_reference=result.reference if result else "", reason_code=row.reason_code)  # fmt: skip
-        emit(
-            uow,
-            "payment.failed",
-            row,
-            row.amount_minor,
-            operation="authorization",
-            reason_code=row.reason_code,
-        )
+            gateway_reference=result.reference if result else "", reason_code=tender.reason_code[:60])  # fmt: skip
+        _declined(uow, row, tender.reason_code)
         return
+    log(uow, row, "authorization", row.amount_minor, "approved", key=tender.key, gateway_reference=result.reference,
+        transaction_reference=result.transaction)  # fmt: skip
+    _authorized(uow, row, result)
+
+
+def _declined(uow: UnitOfWork, row: PaymentRow, reason_code: str) -> None:
+    row.status, row.reason_code = "failed", reason_code[:60]
+    emit(uow, "payment.failed", row, row.amount_minor, operation="authorization", reason_code=row.reason_code)
+
+
+def _authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -> None:
+    """The card authorized for the row's amount (and captured at once when so configured)."""
     row.reference = result.reference
     row.brand, row.last_four = row.brand or result.brand, row.last_four or result.last_four
     row.authorized_minor = row.amount_minor
     row.expires_at = uow.now() + AUTHORIZATION_LIFETIME
-    log(uow, row, "authorization", row.amount_minor, "approved", key=tender.key, gateway_reference=result.reference,
-        transaction_reference=result.transaction)  # fmt: skip
     emit(uow, "payment.authorized", row, row.amount_minor)
-    if wired.capture == "at_once":
+    if wiring(uow).capture == "at_once":
         row.captured_minor = row.amount_minor
         log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
         emit(uow, "payment.captured", row, row.amount_minor)
@@ -487,30 +488,14 @@ def _settle_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return
     if not approved:
-        row.status, row.reason_code = "failed", tender.reason_code[:60]
-        emit(
-            uow,
-            "payment.failed",
-            row,
-            row.amount_minor,
-            operation="authorization",
-            reason_code=row.reason_code,
-        )
+        _declined(uow, row, tender.reason_code)
         row.updated_at, row.version = uow.now(), row.version + 1
         return
     assert result is not None
-    wired = wiring(uow)
-    card = wired.vault.card(row.token) if row.token.startswith("vtok_") and not result.last_four else None
-    row.reference = result.reference
-    row.brand = result.brand or (card.brand if card else "")
-    row.last_four = result.last_four or (card.last_four if card else "")
-    row.authorized_minor = row.amount_minor
-    row.expires_at = uow.now() + AUTHORIZATION_LIFETIME
-    emit(uow, "payment.authorized", row, row.amount_minor)
-    if wired.capture == "at_once":
-        row.captured_minor = row.amount_minor
-        log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
-        emit(uow, "payment.captured", row, row.amount_minor)
+    if row.token.startswith("vtok_") and not result.last_four:
+        card = wiring(uow).vault.card(row.token)
+        row.brand, row.last_four = (card.brand, card.last_four) if card else ("", "")
+    _authorized(uow, row, result)
     row.status = "pending"
     touch(uow, row)
 
