@@ -701,3 +701,35 @@ def test_a_card_added_to_a_waiting_order_whose_process_died_is_settled_by_the_jo
     assert (after.status, after.payment_status) == ("released", "authorized")
     with sqlite3_of(processor(wired)) as conn:
         assert conn.execute("SELECT count(*) FROM charges").fetchone()[0] == 1
+
+
+def test_a_request_that_outlived_its_key_lease_never_voids_the_card_the_request_that_took_over_placed(
+    shop: UnitOfWork, wired: payments.Payments
+) -> None:
+    # given an Idempotency-Key claimed by a request, then taken over by a retry once its lease ran out
+    from datetime import timedelta
+
+    from ordersmith.kernel.errors import IdempotencyInProgress
+    from ordersmith.platform import idempotency
+
+    claim = dict(caller="api_key:x", key="k-1", method="POST", path="/api/v1/orders", fingerprint="f",
+                 ttl=timedelta(hours=1), lease=timedelta(0))  # fmt: skip
+    first = idempotency.claim(shop, **claim)
+    taken = idempotency.claim(shop, **claim)
+    assert first.row_id is not None and taken.row_id == first.row_id  # the same row: the same processor keys
+    request = paid_by(orders.PaymentRequest(method="card", token=card(wired)))
+
+    def store(joined: UnitOfWork, order: orders.Order) -> None:
+        idempotency.complete(joined, row_id=first.row_id, status=201, body=str(order.id))
+
+    # when the retry places the order, and then the first request, still alive, tries to finish too
+    placed = place_paid(
+        shop, channel=channel(shop), request=request, attempt=str(taken.row_id), on_placed=store
+    )
+    with pytest.raises(IdempotencyInProgress):
+        place_paid(shop, channel=channel(shop), request=request, attempt=str(first.row_id), on_placed=store)
+    # then one order holds the one authorization, and the card was not voided by the request that lost the key
+    (payment,) = payments.order_payments(shop, order_id=placed.order.id)
+    with sqlite3_of(processor(wired)) as conn:
+        assert conn.execute("SELECT count(*), min(status) FROM charges").fetchone() == (1, "authorized")
+    assert payment.status == "authorized"

@@ -36,9 +36,14 @@ Auth = Annotated[Principal, Depends(authorize)]
 T = TypeVar("T")
 
 # How long a request waits for another holding the same Idempotency-Key before answering 409 (retry later), and
-# after how long without an answer a claim counts as abandoned (its process died) and may be taken over.
+# after how long without an answer a claim counts as abandoned (its process died) and may be taken over: longer
+# than a checkout can take (each card asked twice at most, each call within the gateway's timeout).
 WAIT_FOR_KEY_S = 30.0
-KEY_LEASE = timedelta(seconds=60)
+MIN_KEY_LEASE_S = 60.0
+
+
+def _lease(gateway_timeout_s: float) -> timedelta:
+    return timedelta(seconds=max(MIN_KEY_LEASE_S, 4 * gateway_timeout_s + 30))
 
 
 def _caller(principal: Principal, channel: SalesChannel) -> rules.Caller:
@@ -73,7 +78,7 @@ async def _once(
         claim = await anyio.to_thread.run_sync(lambda: idempotency.claim(
             uow, caller=principal.caller_key, key=key, method=request.method, path=request.url.path,
             fingerprint=idempotency.request_fingerprint(request.method, request.url.path, payload),
-            ttl=timedelta(hours=settings.idempotency_ttl_hours), lease=KEY_LEASE))  # fmt: skip
+            ttl=timedelta(hours=settings.idempotency_ttl_hours), lease=_lease(settings.gateway_timeout_s)))  # fmt: skip
         if claim.replay is not None:
             return Response(claim.replay.body, status_code=claim.replay.status, media_type="application/json",
                             headers={"Idempotent-Replayed": "true"})  # fmt: skip

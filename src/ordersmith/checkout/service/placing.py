@@ -15,7 +15,13 @@ from typing import Any
 
 from ordersmith.checkout import rules
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import FieldError, InsufficientStock, OrdersmithError, ValidationFailed
+from ordersmith.kernel.errors import (
+    FieldError,
+    IdempotencyInProgress,
+    InsufficientStock,
+    OrdersmithError,
+    ValidationFailed,
+)
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -110,6 +116,10 @@ def place_order(
         assert existing is not None
         payments.void_unused(uow, tenders, keep=payments.kept_references(uow, order_id=existing.id))
         return orders.Placed(order=existing, created=False)
+    except IdempotencyInProgress:
+        # This request's claim on its Idempotency-Key was taken over (it outlived the lease) and the other owner
+        # answered first: the authorizations carry the claim's keys, so they are that owner's — never void them.
+        raise
     except OrdersmithError:
         payments.void_unused(uow, tenders)
         # A duplicate that lost the race may fail on what the first one took (its stock, its coupon): if the
