@@ -13,15 +13,7 @@ from ordersmith.orders.service.allocating import (
     release_all_backorders,
     release_backorders,
 )
-from ordersmith.orders.service.capture import (
-    AlreadyPlaced,
-    Placed,
-    Priced,
-    find_channel_order,
-    place_order,
-    price_order,
-    quote_order,
-)
+from ordersmith.orders.service.capture import AlreadyPlaced, Placed, find_channel_order, place_order
 from ordersmith.orders.service.changes import (
     cancel_order,
     hold_order,
@@ -54,6 +46,7 @@ from ordersmith.orders.service.queries import (
     order_in_channel,
     order_timeline,
 )
+from ordersmith.orders.service.quoting import Priced, price_order, quote_order
 from ordersmith.orders.service.requests import (
     LineRequest,
     NewCustomer,

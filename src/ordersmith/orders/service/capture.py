@@ -17,15 +17,11 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import personalization
 from ordersmith.catalog import rules as catalog_rules
-from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import (
-    FieldError,
     InsufficientStock,
-    NotFound,
     OrdersmithError,
-    ValidationFailed,
 )
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -45,6 +41,7 @@ from ordersmith.orders.service.holding import (
     evaluate_holds,
     hold_rows,
 )
+from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, quote_of
 from ordersmith.orders.service.requests import (
     OrderRequest,
     PaymentFact,
@@ -55,7 +52,6 @@ from ordersmith.orders.service.requests import (
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.sales_channels import SalesChannel
-from ordersmith.pricing import rules as pricing_rules
 from ordersmith.pricing import service as pricing
 
 
@@ -63,120 +59,6 @@ from ordersmith.pricing import service as pricing
 class Placed:
     order: Order
     created: bool  # False: this channel order existed already and is answered as it is
-
-
-@dataclass(frozen=True)
-class Priced:
-    """An order request priced once: the quote, the items it read and the buyer it priced for. Checkout prices
-    before it authorizes a card and hands this to `place_order`, so the order is never priced twice."""
-
-    quote: pricing_rules.Quote
-    items: dict[str, catalog.SellingFacts]
-    buyer: customers.BuyerFacts | None
-
-
-def _items(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
-    """Every line's item facts in one query; an unknown SKU is a 422 naming its line."""
-    try:
-        return catalog.selling_facts(uow, skus=[line.sku for line in request.lines])
-    except NotFound:
-        for n, line in enumerate(request.lines):
-            try:
-                catalog.selling_facts(uow, skus=[line.sku])
-            except NotFound:
-                raise ValidationFailed.on(f"lines.{n}.sku", f"no item with SKU {line.sku!r}") from None
-        raise
-
-
-def _buyer(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> customers.BuyerFacts | None:
-    if request.customer:
-        try:
-            buyer = customers.buyer_facts(uow, ref=request.customer)
-        except NotFound:
-            raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
-        if buyer.anonymized:
-            raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
-        return buyer
-    if request.new_customer is not None:
-        new = request.new_customer
-        address = request.billing or {}
-        created = customers.create_customer(
-            uow,
-            details=customers.Details(
-                first_name=new.first_name,
-                last_name=new.last_name,
-                company=new.company,
-                kind="business" if new.company and not new.last_name else "consumer",
-                emails=[new.email] if new.email else [],
-                phones=[customers.Phone(new.phone)] if new.phone else [],
-                addresses=[
-                    customers.Address(
-                        kind="bill_to",
-                        line1=address["line1"],
-                        city=address.get("city", ""),
-                        country=address.get("country", "US"),
-                        name=address.get("name", ""),
-                        line2=address.get("line2", ""),
-                        region=address.get("region", ""),
-                        postal_code=address.get("postal_code", ""),
-                        is_default=True,
-                    )
-                ]
-                if address.get("line1")
-                else [],
-            ),
-            created_channel=channel.code,
-            source_code=request.source_code or "",
-        )
-        return customers.buyer_facts(uow, ref=str(created.id))
-    return None
-
-
-def _quote(
-    uow: UnitOfWork,
-    request: OrderRequest,
-    channel: SalesChannel,
-    buyer: customers.BuyerFacts | None,
-    items: dict[str, catalog.SellingFacts],
-) -> pricing_rules.Quote:
-    quote = pricing.quote(
-        uow,
-        request=pricing.QuoteRequest(
-            currency=channel.currency,
-            channel=channel.code,
-            division=channel.division,
-            lines=[
-                pricing.QuoteLine(
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    ship_to=line.ship_to,
-                    personalization=dict(line.personalization),
-                )
-                for line in request.lines
-            ],
-            ship_tos=[
-                pricing_rules.ShipTo(
-                    ref=s.ref,
-                    country=s.country.upper(),
-                    method=s.method.lower(),
-                    region=s.region.upper(),
-                    postal_code=s.postal_code.upper(),
-                )
-                for s in request.ship_tos
-            ],
-            coupons=tuple(request.coupons),
-            buyer=buyer,
-            items=items,
-        ),
-    )
-    if quote.rejected_coupons:
-        codes = [c.upper() for c in request.coupons]
-        errors = [
-            FieldError(f"coupons.{codes.index(code) if code in codes else 0}", reason)
-            for code, reason in quote.rejected_coupons.items()
-        ]
-        raise ValidationFailed("a coupon cannot be used: " + ", ".join(quote.rejected_coupons), errors=errors)
-    return quote
 
 
 # --- capture ----------------------------------------------------------------------------------------------------
@@ -324,12 +206,12 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     payment = placing.payment or PaymentFact()
     now = uow.now()
     if priced is None:
-        facts = _items(uow, request)
-        buyer = _buyer(uow, request, channel)
-        quote = _quote(uow, request, channel, buyer, facts)
+        facts = items_of(uow, request)
+        buyer = buyer_of(uow, request, channel)
+        quote = quote_of(uow, request, channel, buyer, facts)
     else:
         facts, quote = priced.items, priced.quote
-        buyer = priced.buyer if request.new_customer is None else _buyer(uow, request, channel)
+        buyer = priced.buyer if request.new_customer is None else buyer_of(uow, request, channel)
     currency = channel.currency
     order_id = new_id()
     line_items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
@@ -404,7 +286,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         coupons=sorted({c.upper() for c in request.coupons}),
         billing=dict(request.billing or {}),
         payment={"instructions": [payment_dict(p) for p in request.payments]},
-        pricing=_explanation(quote),
+        pricing=explanation_of(quote),
         ship_tos=[
             {
                 **ship_to_dict(s),
@@ -557,51 +439,3 @@ def _placed_events(
     )
     for kind, detail in events:
         uow.emit(kind, {**base, **detail})
-
-
-def _explanation(quote: pricing_rules.Quote) -> dict[str, Any]:
-    return {
-        "adjustments": [
-            {
-                "kind": a.kind,
-                "source": a.source,
-                "amount": str(a.amount.amount),
-                "line": a.line,
-                "ship_to": a.ship_to,
-                "note": a.note,
-            }
-            for a in quote.adjustments
-        ],
-        "applied_promotions": list(quote.applied_promotions),
-        "gifts": list(quote.gifts),
-    }
-
-
-@use_case(readonly=True)
-def price_order(
-    uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, customer_of: str | None = None
-) -> Priced:
-    """Price the request once (nothing held, counted or written), for `place_order(priced=…)` and quotes.
-    `customer_of`: a channel-bound caller's channel — another channel's customer is answered as unknown.
-
-    Raises:
-        ValidationFailed: as `place_order` does for the request's shape, items, customer and coupons.
-    """
-    check_shape(request)
-    facts = _items(uow, request)
-    buyer = None
-    if request.customer:
-        try:
-            buyer = customers.buyer_facts(uow, ref=request.customer, visible_to=customer_of)
-        except NotFound:
-            raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
-        if buyer.anonymized:
-            raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
-    return Priced(quote=_quote(uow, request, channel, buyer, facts), items=facts, buyer=buyer)
-
-
-def quote_order(
-    uow: UnitOfWork, *, channel: SalesChannel, request: OrderRequest, customer_of: str | None = None
-) -> pricing_rules.Quote:
-    """Price the same request without placing it: nothing is held, counted or written."""
-    return price_order(uow, channel=channel, request=request, customer_of=customer_of).quote

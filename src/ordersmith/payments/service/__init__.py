@@ -19,6 +19,7 @@ from ordersmith.payments.service._common import (
     setup_payments,
     wiring,
 )
+from ordersmith.payments.service.claims import abandon_claim, claim_tender, record_claimed
 from ordersmith.payments.service.gift_cards import (
     GiftCard,
     IssuedCard,
@@ -58,19 +59,16 @@ from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
     Tender,
-    abandon_claim,
     authorize_cards,
     check_tenders,
     check_terms,
     checkout_policy,
-    claim_tender,
     decide_credit,
     find_gift_cards,
     gift_cards_first,
     kept_references,
     masked,
     planned_status,
-    record_claimed,
     record_tenders,
     shortfall,
     split,

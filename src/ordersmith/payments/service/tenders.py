@@ -16,12 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import cast
-
-import sqlalchemy as sa
 
 from ordersmith.customers import service as customers
-from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
+from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -29,16 +26,13 @@ from ordersmith.payments import rules
 from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayResult, GatewayUnavailable
 from ordersmith.payments.service import gift_cards, invoices
 from ordersmith.payments.service._common import (
-    Payment,
     emit,
     log,
     payments_of,
-    refresh_order_status,
-    to_payment,
     touch,
     wiring,
 )
-from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
+from ordersmith.payments.tables import PaymentRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
 AUTHORIZATION_LIFETIME = timedelta(days=7)
@@ -46,6 +40,7 @@ CARD_METHODS = ("card",)
 GIFT_METHODS = ("gift_card", "store_credit")
 SETTLED_AT_ONCE = ("cash", "marketplace", "paypal")  # collected by the till, the marketplace or the wallet
 CALLED_OUT = (*CARD_METHODS, "paypal")  # asked of a processor or a wallet before anything is written
+LIVE_EXCLUDED = ("failed", "voided")  # statuses of tenders that no longer cover anything
 
 
 @dataclass
@@ -61,6 +56,10 @@ class Tender:
     refused: str = ""  # the processor refused the request itself
     gift_card_id: uuid.UUID | None = None  # a gift card's or store credit's card, found by its code
     gift_last_four: str = ""
+    card_brand: str = (
+        ""  # a card's brand and last four, from the processor's answer or the vault (read before
+    )
+    card_last_four: str = ""  # any transaction opens: the vault may be a service of its own)
 
     @property
     def part(self) -> Money:
@@ -219,6 +218,18 @@ def authorize_cards(uow: UnitOfWork, tenders: Sequence[Tender]) -> None:
             except GatewayRejected as refused:
                 tender.refused = refused.reason_code
                 break
+        _card_facts(uow, tender)
+
+
+def _card_facts(uow: UnitOfWork, tender: Tender) -> None:
+    """The card's brand and last four for its payment row: the processor's answer, else the vault's record."""
+    result = tender.result
+    if result is not None and result.brand and result.last_four:
+        tender.card_brand, tender.card_last_four = result.brand, result.last_four
+    elif tender.request.token.startswith("vtok_"):
+        card = wiring(uow).vault.card(tender.request.token)
+        if card is not None:
+            tender.card_brand, tender.card_last_four = card.brand, card.last_four
 
 
 def void_unused(
@@ -305,10 +316,10 @@ def record_tenders(uow: UnitOfWork, *, order: orders.Order, tenders: Sequence[Te
         GiftCardBalanceInsufficient: a gift card holds less than its part (the caller's transaction rolls back).
     """
     for tender in tenders:
-        _record(uow, order, tender)
+        record_tender(uow, order, tender)
 
 
-def _new_row(uow: UnitOfWork, order: orders.Order, tender: Tender, seq: int) -> PaymentRow:
+def new_payment_row(uow: UnitOfWork, order: orders.Order, tender: Tender, seq: int) -> PaymentRow:
     now = uow.now()
     part = tender.part
     return PaymentRow(
@@ -320,10 +331,12 @@ def _new_row(uow: UnitOfWork, order: orders.Order, tender: Tender, seq: int) -> 
     )  # fmt: skip
 
 
-def _record(uow: UnitOfWork, order: orders.Order, tender: Tender, row: PaymentRow | None = None) -> None:
+def record_tender(
+    uow: UnitOfWork, order: orders.Order, tender: Tender, row: PaymentRow | None = None
+) -> None:
     request, part = tender.request, tender.part
     if row is None:
-        row = _new_row(uow, order, tender, tender.n + 1)
+        row = new_payment_row(uow, order, tender, tender.n + 1)
         uow.session.add(row)
     if part.is_zero():
         row.status = "captured"
@@ -361,10 +374,7 @@ def _record_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
     wired = wiring(uow)
     row.gateway, row.token = wired.gateway.name, tender.request.token
     result = tender.result
-    if row.token.startswith("vtok_") and not (result and result.brand and result.last_four):
-        card = wired.vault.card(row.token)
-        if card is not None:
-            row.brand, row.last_four = card.brand, card.last_four
+    row.brand, row.last_four = tender.card_brand, tender.card_last_four  # read by authorize_cards, outside
     if tender.unknown:
         row.status = "pending_review"
         log(uow, row, "authorization", row.amount_minor, "pending", key=tender.key)
@@ -372,19 +382,19 @@ def _record_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
     if result is None or not result.approved:
         log(uow, row, "authorization", row.amount_minor, "declined", key=tender.key,
             gateway_reference=result.reference if result else "", reason_code=tender.reason_code[:60])  # fmt: skip
-        _declined(uow, row, tender.reason_code)
+        record_declined(uow, row, tender.reason_code)
         return
     log(uow, row, "authorization", row.amount_minor, "approved", key=tender.key, gateway_reference=result.reference,
         transaction_reference=result.transaction)  # fmt: skip
-    _authorized(uow, row, result)
+    record_authorized(uow, row, result)
 
 
-def _declined(uow: UnitOfWork, row: PaymentRow, reason_code: str) -> None:
+def record_declined(uow: UnitOfWork, row: PaymentRow, reason_code: str) -> None:
     row.status, row.reason_code = "failed", reason_code[:60]
     emit(uow, "payment.failed", row, row.amount_minor, operation="authorization", reason_code=row.reason_code)
 
 
-def _authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -> None:
+def record_authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -> None:
     """The card authorized for the row's amount (and captured at once when so configured)."""
     row.reference = result.reference
     row.brand, row.last_four = row.brand or result.brand, row.last_four or result.last_four
@@ -397,139 +407,11 @@ def _authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -> None
         emit(uow, "payment.captured", row, row.amount_minor)
 
 
-# --- a tender added to a placed order: claim, authorize, settle ------------------------------------------------
-
-_LIVE = ("failed", "voided")
-_LOST = "the processor's answer to the card authorization was lost; it is asked again"
-
-
-def _unpaid(uow: UnitOfWork, order: orders.Order) -> Money:
-    covered = sum(
-        (
-            Money.from_minor(r.amount_minor, r.currency)
-            for r in payments_of(uow, order.id)
-            if r.status not in _LIVE
-        ),
-        Money.zero(order.currency),
-    )
-    return order.total - covered
-
-
-def claim_tender(uow: UnitOfWork, *, order: orders.Order, tender: Tender) -> PaymentRow:
-    """Inside the caller's transaction, which holds the order's row lock: check the tender's amount against what
-    the live tenders leave unpaid and set it aside as a pending payment row, so concurrent tenders can never
-    cover more than the total together. Returns the row (its id keys the card's authorization).
-
-    Raises:
-        ValidationFailed: an amount beyond what is unpaid (nothing is set aside).
-    """
-    unpaid = _unpaid(uow, order)
-    amount = tender.request.amount or unpaid
-    if amount.currency != order.currency or amount.minor <= 0 or amount > unpaid:
-        raise ValidationFailed.on("amount", f"{unpaid} of the order is unpaid")
-    tender.amount = amount
-    seq = 1 + max((r.seq for r in payments_of(uow, order.id)), default=0)
-    row = _new_row(uow, order, tender, seq)
-    uow.session.add(row)
-    if tender.request.method in CARD_METHODS:
-        # The authorization is pending from now on, under a key derived from this row: if this process dies
-        # before the answer is recorded, the resolution job asks the processor again with the same key.
-        row.status, row.gateway, row.token = "pending_review", wiring(uow).gateway.name, tender.request.token
-        tender.key = f"auth:{row.id}"
-        log(uow, row, "authorization", amount.minor, "pending", key=tender.key)
-    uow.session.flush()
-    return row
-
-
-def record_claimed(uow: UnitOfWork, *, order: orders.Order, payment_id: uuid.UUID, tender: Tender) -> Payment:
-    """Settle a claimed tender with what happened (the card's answer, or a tender Ordersmith settles itself: a gift
-    card redeemed, a check received, credit on account) and record the order's payment status.
-
-    Raises:
-        GiftCardBalanceInsufficient: the card holds less (the caller's transaction rolls back, claim included).
-    """
-    row = uow.session.scalar(
-        sa.select(PaymentRow).where(PaymentRow.order_id == order.id, PaymentRow.id == payment_id)
-    )
-    if row is None or row.status not in ("pending_review", "pending"):
-        raise Conflict("this tender was settled already")
-    if tender.request.method in CARD_METHODS:
-        _settle_card(uow, row, tender)
-        if tender.unknown:
-            orders.hold_order(uow, ref=str(order.id), reason="payment_review", note=_LOST)
-        refresh_order_status(uow, order.id, total=order.total)
-        return to_payment(row)
-    if tender.request.method == "on_account":
-        note = decide_credit(uow, customer_id=_account_holder(order), amount=tender.part)
-        if note:
-            orders.hold_order(uow, ref=str(order.id), reason="credit_limit", note=note)
-    _record(uow, order, tender, row)
-    refresh_order_status(uow, order.id, total=order.total)
-    return to_payment(row)
-
-
-def _settle_card(uow: UnitOfWork, row: PaymentRow, tender: Tender) -> None:
-    """Record the processor's answer on the claimed card tender's pending authorization (exactly once: the
-    resolution job may have asked again and settled it first — then it stands as the job left it)."""
-    if tender.unknown:
-        return  # stays pending; the resolution job asks again with the same key
-    result = tender.result
-    approved = result is not None and result.approved
-    table = cast(sa.Table, PaymentTransactionRow.__table__)
-    done = uow.session.execute(
-        sa.update(table)
-        .where(table.c.order_id == row.order_id, table.c.payment_id == row.id,
-               table.c.idempotency_key == tender.key, table.c.outcome == "pending")
-        .values(outcome="approved" if approved else "declined", resolved_at=uow.now(),
-                gateway_reference=result.reference if result else "",
-                transaction_reference=result.transaction if result else "",
-                reason_code="" if approved else tender.reason_code[:60])
-    )  # fmt: skip
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        return
-    if not approved:
-        _declined(uow, row, tender.reason_code)
-        row.updated_at, row.version = uow.now(), row.version + 1
-        return
-    assert result is not None
-    if row.token.startswith("vtok_") and not result.last_four:
-        card = wiring(uow).vault.card(row.token)
-        row.brand, row.last_four = (card.brand, card.last_four) if card else ("", "")
-    _authorized(uow, row, result)
-    row.status = "pending"
-    touch(uow, row)
-
-
-def _account_holder(order: orders.Order) -> uuid.UUID:
-    if order.customer_id is None:
-        raise ValidationFailed.on("method", "on account needs a customer with payment terms")
-    return order.customer_id
-
-
-@use_case
-def abandon_claim(uow: UnitOfWork, *, order_id: uuid.UUID, payment_id: uuid.UUID, reason: str) -> None:
-    """A claimed tender whose settling failed: it no longer covers anything (status failed, with why)."""
-    row = uow.session.scalar(
-        sa.select(PaymentRow).where(PaymentRow.order_id == order_id, PaymentRow.id == payment_id)
-    )
-    if row is not None and row.status in ("pending_review", "pending"):
-        row.status, row.reason_code = "failed", reason[:60]
-        row.updated_at, row.version = uow.now(), row.version + 1
-        table = cast(sa.Table, PaymentTransactionRow.__table__)
-        uow.session.execute(  # nothing for the resolution job to ask about: the authorization was voided
-            sa.update(table)
-            .where(
-                table.c.order_id == order_id, table.c.payment_id == payment_id, table.c.outcome == "pending"
-            )
-            .values(outcome="declined", resolved_at=uow.now(), reason_code=reason[:60])
-        )
-
-
 @use_case(readonly=True)
 def shortfall(uow: UnitOfWork, *, order_id: uuid.UUID, total: Money) -> tuple[Money, str]:
     """What the live tenders leave of `total` unpaid, and the card token the order was last paid with ("" if
     none) — for topping up after an edit."""
-    live = [r for r in payments_of(uow, order_id) if r.status not in _LIVE]
+    live = [r for r in payments_of(uow, order_id) if r.status not in LIVE_EXCLUDED]
     short = total.minor - sum(r.amount_minor for r in live)
     card = next((r for r in reversed(live) if r.method in CARD_METHODS and r.token), None)
     return Money.from_minor(short, total.currency), card.token if card else ""
@@ -542,7 +424,9 @@ def uncleared_checks(uow: UnitOfWork, *, order_id: uuid.UUID, currency: str) -> 
         (
             Money.from_minor(r.amount_minor, r.currency)
             for r in payments_of(uow, order_id)
-            if r.method == "check" and r.check_status in ("received", "deposited") and r.status not in _LIVE
+            if r.method == "check"
+            and r.check_status in ("received", "deposited")
+            and r.status not in LIVE_EXCLUDED
         ),
         Money.zero(currency),
     )
