@@ -116,3 +116,53 @@ def test_an_authorization_timeout_holds_the_order_and_charges_once_when_resolved
     (payment,) = payments.order_payments(shop, order_id=placed.id)
     assert payment.status == "authorized"
     assert charges(server, "authorization") == 1
+
+
+def test_a_capture_left_pending_by_a_lost_answer_is_settled_once_by_the_job_with_the_claims_key(
+    shop: UnitOfWork, server: SandboxServer
+) -> None:
+    # given a capture the processor made whose answers were lost, and a caller that never asked again (its
+    # process died): the payment has the amount set aside, the log a pending capture, the order no new status
+    order = place_paid(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
+    ).order
+    (payment,) = payments.order_payments(shop, order_id=order.id)
+    arm(server, "capture", "lose_response", times=2)
+    with pytest.raises(payments.GatewayTimedOut):
+        payments.capture_payment(shop, payment_id=payment.id)
+    assert orders.get_order(shop, ref=order.number).payment_status == "authorized"
+    # when the job runs (nothing pending is older than its minute yet, then it is)
+    assert payments.resolve_pending_operations(shop) == 0
+    assert payments.resolve_pending_operations(shop, older_than_s=0) == 1
+    # then the capture the processor made is the one recorded, once, and the order shows it
+    settled = payments.get_payment(shop, payment_id=payment.id)
+    assert [(t.kind, t.outcome) for t in settled.transactions] == [
+        ("authorization", "approved"),
+        ("capture", "approved"),
+    ]
+    assert settled.captured == payment.authorized and charges(server, "capture") == 1
+    assert orders.get_order(shop, ref=order.number).payment_status == "captured"
+    assert payments.resolve_pending_operations(shop, older_than_s=0) == 0
+
+
+def test_a_pending_refund_the_processor_still_does_not_answer_stays_pending_until_it_does(
+    shop: UnitOfWork, server: SandboxServer
+) -> None:
+    order = place_paid(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), payments=[visa(shop)])
+    ).order
+    (payment,) = payments.order_payments(shop, order_id=order.id)
+    payments.capture_payment(shop, payment_id=payment.id)
+    arm(server, "refund", "lose_response", times=4)
+    with pytest.raises(payments.GatewayTimedOut):
+        payments.refund_payment(shop, payment_id=payment.id, amount=None, reason="damaged")
+    # the job's first try loses its answers too: the refund stays pending, its amount still set aside
+    assert payments.resolve_pending_operations(shop, older_than_s=0) == 0
+    pending = payments.get_payment(shop, payment_id=payment.id)
+    assert [t.outcome for t in pending.transactions if t.kind == "refund"] == ["pending"]
+    assert pending.refunded == payment.authorized
+    # the next run hears the processor: refunded once
+    assert payments.resolve_pending_operations(shop, older_than_s=0) == 1
+    done = payments.get_payment(shop, payment_id=payment.id)
+    assert [t.outcome for t in done.transactions if t.kind == "refund"] == ["approved"]
+    assert charges(server, "refund") == 1

@@ -226,6 +226,8 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     count = settings.demo_orders
     if done >= count:
         return
+    if done:
+        _answer_lost_calls(db)
     now = utcnow().replace(microsecond=0)
     offsets = random.Random(2026)
     # Each order's age is fixed by its number; its moment moves with the load's start, as "a year until now".
@@ -248,6 +250,16 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     )
     for reason, times_refused in sorted(tally.refused.items()):
         report.say(f"  refused {times_refused}x: {reason}")  # fmt: skip
+
+
+def _answer_lost_calls(db: Database) -> None:
+    """A load killed while it waited for the processor left pending rows (a capture claimed, never settled):
+    settle them now with the same keys, as the worker's job would, before any order is taken on."""
+    office = db.unit_of_work(Actor.system("demo"))
+    while payments.resolve_pending_authorizations(
+        office, older_than_s=0
+    ) + payments.resolve_pending_operations(office, older_than_s=0):
+        pass
 
 
 def _place(db: Database, shop: _Shop, planned: _Planned, tally: _Tally) -> orders.Order | None:

@@ -43,7 +43,6 @@ from ordersmith.payments.service.lifecycle import (
     move_check,
     receive_notification,
     register,
-    resolve_pending_authorizations,
     settle_cancelled,
 )
 from ordersmith.payments.service.operations import (
@@ -55,6 +54,7 @@ from ordersmith.payments.service.operations import (
     refund_payment,
     void_payment,
 )
+from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
 from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
@@ -132,6 +132,7 @@ __all__ = [
     "register",
     "reload",
     "resolve_pending_authorizations",
+    "resolve_pending_operations",
     "settle_cancelled",
     "setup_payments",
     "shortfall",

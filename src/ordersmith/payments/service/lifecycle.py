@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,8 +22,8 @@ from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.payments import rules
-from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayUnavailable, SignatureInvalid
-from ordersmith.payments.service import gift_cards, invoices
+from ordersmith.payments.gateways import SignatureInvalid
+from ordersmith.payments.service import gift_cards, invoices, recovery
 from ordersmith.payments.service._common import (
     Payment,
     emit,
@@ -37,7 +36,7 @@ from ordersmith.payments.service._common import (
     wiring,
 )
 from ordersmith.payments.service.operations import capture_payment, refund_payment, void_payment
-from ordersmith.payments.tables import GatewayNotificationRow, PaymentRow, PaymentTransactionRow
+from ordersmith.payments.tables import GatewayNotificationRow, PaymentRow
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -233,125 +232,9 @@ def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, not
     return to_payment(row)
 
 
-# --- authorizations whose answer was lost -------------------------------------------------------------------------
-
-
-def resolve_pending_authorizations(uow: UnitOfWork, *, older_than_s: int = 30, limit: int = 50) -> int:
-    """Ask the gateway again, with the same key, about authorizations whose answer was lost; the processor answers
-    what it did the first time (so nothing is charged twice). Returns how many were resolved."""
-    resolved = 0
-    for transaction_id, order_id in _pending(uow, older_than_s=older_than_s, limit=limit):
-        row, transaction = _pending_row(uow, order_id=order_id, transaction_id=transaction_id)
-        try:
-            result = wiring(uow).gateway.authorize(
-                source=CardSource(row.token),
-                amount=Money.from_minor(transaction.amount_minor, row.currency),
-                idempotency_key=transaction.idempotency_key,
-            )
-        except GatewayUnavailable:
-            continue
-        except GatewayRejected as refused:
-            _resolve_authorization(
-                uow,
-                order_id=order_id,
-                transaction_id=transaction_id,
-                approved=False,
-                reference="",
-                reason_code=refused.reason_code,
-            )
-        else:
-            _resolve_authorization(
-                uow,
-                order_id=order_id,
-                transaction_id=transaction_id,
-                approved=result.approved,
-                reference=result.reference,
-                reason_code=result.reason_code,
-            )
-        resolved += 1
-    return resolved
-
-
-@use_case(readonly=True)
-def _pending(uow: UnitOfWork, *, older_than_s: int, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    t = PaymentTransactionRow
-    rows = uow.session.execute(
-        sa.select(t.id, t.order_id)
-        .where(
-            t.outcome == "pending",
-            t.kind == "authorization",
-            t.at <= uow.now() - timedelta(seconds=older_than_s),
-        )
-        .order_by(t.at)
-        .limit(limit)
-    ).all()
-    return [(r.id, r.order_id) for r in rows]
-
-
-@use_case(readonly=True)
-def _pending_row(
-    uow: UnitOfWork, *, order_id: uuid.UUID, transaction_id: uuid.UUID
-) -> tuple[PaymentRow, PaymentTransactionRow]:
-    transaction = uow.session.get(PaymentTransactionRow, (order_id, transaction_id))
-    assert transaction is not None
-    row = payment_row(uow, transaction.payment_id)
-    uow.session.expunge_all()
-    return row, transaction
-
-
-@use_case
-def _resolve_authorization(
-    uow: UnitOfWork,
-    *,
-    order_id: uuid.UUID,
-    transaction_id: uuid.UUID,
-    approved: bool,
-    reference: str,
-    reason_code: str,
-) -> None:
-    table = cast(sa.Table, PaymentTransactionRow.__table__)
-    done = uow.session.execute(
-        sa.update(table)
-        .where(table.c.order_id == order_id, table.c.id == transaction_id, table.c.outcome == "pending")
-        .values(
-            outcome="approved" if approved else "declined",
-            resolved_at=uow.now(),
-            gateway_reference=reference,
-            reason_code=reason_code[:60],
-        )
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        return
-    transaction = uow.session.get(PaymentTransactionRow, (order_id, transaction_id))
-    assert transaction is not None
-    row = payment_row(uow, transaction.payment_id, lock=True)
-    if approved:
-        row.reference, row.status = reference, "authorized"
-        row.authorized_minor = transaction.amount_minor
-        row.expires_at = uow.now() + timedelta(days=7)
-        emit(uow, "payment.authorized", row, row.authorized_minor, resolved=True)
-    else:
-        row.status, row.reason_code = "failed", reason_code[:60]
-        emit(
-            uow,
-            "payment.failed",
-            row,
-            transaction.amount_minor,
-            operation="authorization",
-            reason_code=reason_code,
-        )
-    touch(uow, row)
-    uow.session.flush()
-    status = refresh_order_status(uow, order_id)
-    if status in ("authorized", "partially_captured", "captured"):
-        # An order that waited for this payment goes on now (a card added to it whose answer was settled here).
-        order = orders.get_order(uow, ref=str(order_id))
-        if any(h.reason == "pending_payment" and h.status == "active" for h in order.holds):
-            orders.resolve_hold(uow, ref=str(order_id), reason="pending_payment", note="paid by card")
-
-
 def _resolve_pending_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    resolve_pending_authorizations(uow)
+    recovery.resolve_pending_authorizations(uow)
+    recovery.resolve_pending_operations(uow)
 
 
 def _capture_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ EVENTS = {"capture": "payment.captured", "void": "payment.voided", "refund": "pa
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
     transaction_id: uuid.UUID
     payment_id: uuid.UUID
     order_id: uuid.UUID
@@ -75,7 +75,7 @@ def _claim(
     key: str,
     reason: str,
     return_id: uuid.UUID | None,
-) -> _Claim:
+) -> Claim:
     row = payment_row(uow, payment_id, lock=True)
     existing = uow.session.scalar(
         sa.select(PaymentTransactionRow).where(
@@ -88,7 +88,7 @@ def _claim(
     if existing is not None:
         if amount is not None and amount.minor != existing.amount_minor:
             raise IdempotencyKeyReused("this Idempotency-Key was used for another amount")
-        return _Claim(
+        return Claim(
             existing.id,
             row.id,
             row.order_id,
@@ -143,7 +143,7 @@ def _claim(
         _resolve(uow, row, transaction, "approved", None)
         settled = True
     uow.session.flush()
-    return _Claim(
+    return Claim(
         transaction.id,
         row.id,
         row.order_id,
@@ -238,7 +238,7 @@ def _resolve(
 
 @use_case
 def _settle(
-    uow: UnitOfWork, *, claim: _Claim, outcome: str, result: GatewayResult | None, reason_code: str = ""
+    uow: UnitOfWork, *, claim: Claim, outcome: str, result: GatewayResult | None, reason_code: str = ""
 ) -> None:
     row = payment_row(uow, claim.payment_id, lock=True)
     transaction = uow.session.get(PaymentTransactionRow, (claim.order_id, claim.transaction_id))
@@ -270,39 +270,43 @@ def _operate(
         uow, payment_id=payment_id, kind=kind, amount=amount, key=key, reason=reason, return_id=return_id
     )
     if not claim.settled:
-        gateway = wiring(uow).gateway
-        try:
-            if kind == "capture":
-                result = _send(
-                    lambda: gateway.capture(
-                        reference=claim.reference, amount=claim.amount, idempotency_key=claim.gateway_key
-                    )
-                )
-            elif kind == "refund":
-                result = _send(
-                    lambda: gateway.refund(
-                        reference=claim.reference,
-                        amount=claim.amount,
-                        idempotency_key=claim.gateway_key,
-                        last_four=claim.last_four,
-                    )
-                )
-            else:
-                result = _send(
-                    lambda: gateway.void(reference=claim.reference, idempotency_key=claim.gateway_key)
-                )
-        except GatewayUnavailable:
-            raise GatewayTimedOut(
-                f"the processor did not answer this {kind}; repeat the request with the same Idempotency-Key "
-                "to learn its outcome (nothing is taken twice)"
-            ) from None
-        except GatewayRejected as refused:
-            _settle(uow, claim=claim, outcome="failed", result=None, reason_code=refused.reason_code)
-            raise Conflict(
-                f"the processor refused the {kind}: {refused}", reason_code=refused.reason_code
-            ) from None
-        _settle(uow, claim=claim, outcome="approved" if result.approved else "declined", result=result)
+        carry_out(uow, claim)
     return get_payment(uow, payment_id=payment_id)
+
+
+def carry_out(uow: UnitOfWork, claim: Claim) -> None:
+    """Send a claimed operation to the gateway (no transaction open) and settle it with the answer."""
+    gateway = wiring(uow).gateway
+    kind = claim.kind
+    try:
+        if kind == "capture":
+            result = _send(
+                lambda: gateway.capture(
+                    reference=claim.reference, amount=claim.amount, idempotency_key=claim.gateway_key
+                )
+            )
+        elif kind == "refund":
+            result = _send(
+                lambda: gateway.refund(
+                    reference=claim.reference,
+                    amount=claim.amount,
+                    idempotency_key=claim.gateway_key,
+                    last_four=claim.last_four,
+                )
+            )
+        else:
+            result = _send(lambda: gateway.void(reference=claim.reference, idempotency_key=claim.gateway_key))
+    except GatewayUnavailable:
+        raise GatewayTimedOut(
+            f"the processor did not answer this {kind}; repeat the request with the same Idempotency-Key "
+            "to learn its outcome (nothing is taken twice)"
+        ) from None
+    except GatewayRejected as refused:
+        _settle(uow, claim=claim, outcome="failed", result=None, reason_code=refused.reason_code)
+        raise Conflict(
+            f"the processor refused the {kind}: {refused}", reason_code=refused.reason_code
+        ) from None
+    _settle(uow, claim=claim, outcome="approved" if result.approved else "declined", result=result)
 
 
 def capture_payment(
