@@ -23,6 +23,7 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.orders import jobs as order_jobs
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     order_jobs.register()
     payments.register()
     checkout.register()
+    fulfillment.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,

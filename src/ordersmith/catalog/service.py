@@ -476,3 +476,32 @@ def list_items(
         query = query.where(ItemRow.status == status)
     return keyset_page(uow, query, keys=[ItemRow.sku_key], to_item=lambda r: _item(uow, r), cursor=cursor,
                        limit=limit)  # fmt: skip
+
+
+@use_case(readonly=True)
+def barcodes_of(uow: UnitOfWork, *, skus: list[str]) -> dict[str, list[str]]:
+    """Each SKU's barcodes (GTINs), keyed by the upper-cased SKU, in one query (SKUs without any are absent)."""
+    rows = uow.session.execute(
+        sa.select(ItemRow.sku_key, ItemBarcodeRow.gtin)
+        .join(ItemBarcodeRow, ItemBarcodeRow.item_id == ItemRow.id)
+        .where(ItemRow.sku_key.in_(sorted({rules.sku_key(s) for s in skus})))
+        .order_by(ItemRow.sku_key, ItemBarcodeRow.gtin)
+    ).all()
+    found: dict[str, list[str]] = {}
+    for key, gtin in rows:
+        found.setdefault(key, []).append(gtin)
+    return found
+
+
+@use_case(readonly=True)
+def sku_for_barcode(uow: UnitOfWork, *, code: str) -> str | None:
+    """The SKU a scanned code names: a GTIN on an item, else the SKU itself (any case); None when neither."""
+    code = code.strip()
+    sku = uow.session.scalar(
+        sa.select(ItemRow.sku).join(ItemBarcodeRow, ItemBarcodeRow.item_id == ItemRow.id).where(
+            ItemBarcodeRow.gtin == code
+        )
+    )
+    if sku is None:
+        sku = uow.session.scalar(sa.select(ItemRow.sku).where(ItemRow.sku_key == rules.sku_key(code)))
+    return sku

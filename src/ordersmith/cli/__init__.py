@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
@@ -159,6 +160,7 @@ def worker() -> None:
     order_jobs.register()
     payments.register()
     checkout.register()
+    fulfillment.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db)
     stop = threading.Event()

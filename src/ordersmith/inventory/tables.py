@@ -109,7 +109,7 @@ class ReservationRow(Base):
     item_id: Mapped[uuid.UUID] = mapped_column(index=True)
     quantity: Mapped[int]
     division: Mapped[str | None] = mapped_column(sa.String(40))
-    status: Mapped[str] = mapped_column(sa.String(20))  # active | released | consumed
+    status: Mapped[str] = mapped_column(sa.String(20))  # active | released | consumed | short
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

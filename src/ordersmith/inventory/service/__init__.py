@@ -42,6 +42,7 @@ from ordersmith.inventory.service.reservations import (
     release_all,
     release_expired,
     reserve,
+    shorten_reservation,
 )
 from ordersmith.inventory.service.stock import (
     adjust_stock,
@@ -84,6 +85,7 @@ __all__ = [
     "reserve",
     "reserve_allocated",
     "shipped_since",
+    "shorten_reservation",
     "stock_picture",
     "stock_positions",
     "transfer_stock",

@@ -395,3 +395,52 @@ def release_all(uow: UnitOfWork, *, keys: list[str]) -> None:
 def consume_all(uow: UnitOfWork, *, keys: list[str]) -> None:
     """Consume several reservations in one go (e.g. a shipment of an order's parts)."""
     _end_many(uow, keys, "consumed")
+
+
+@use_case
+def shorten_reservation(uow: UnitOfWork, *, key: str, found: int, reference: str = "") -> Reservation:
+    """A picker found only `found` of a reservation's units in its bin: the missing units leave on hand and the
+    reservation at once (a `short_pick` movement: the count that follows corrects on hand either way), and the
+    reservation keeps the units found (none found: it ends as `short`). Guarded like `_end`: only an active
+    reservation of one stocked item at one location can be shortened, once per call under the level's lock.
+
+    Raises:
+        NotFound: no such reservation.
+        Conflict: it is not active, or it holds a kit's components or units at several locations.
+        ValidationFailed: `found` is negative or not fewer than the units held.
+    """
+    row = uow.session.scalar(sa.select(ReservationRow).where(ReservationRow.key == key).with_for_update())
+    if row is None:
+        raise NotFound(f"no reservation {key!r}")
+    if row.status != "active":
+        raise Conflict(f"reservation {key!r} is already {row.status}")
+    lines = list(
+        uow.session.scalars(sa.select(ReservationLineRow).where(ReservationLineRow.reservation_id == row.id))
+    )
+    if len(lines) != 1 or lines[0].item_id != row.item_id:
+        raise Conflict(
+            f"reservation {key!r} holds a kit or several locations: count the parts and adjust instead"
+        )
+    if found < 0 or found >= row.quantity:
+        raise ValidationFailed.on("found", f"fewer than the {row.quantity} unit(s) held, and not negative")
+    line, missing, now = lines[0], row.quantity - found, uow.now()
+    pooled = uow.execute_core(
+        sa.update(_LEVELS)  # type: ignore[arg-type]
+        .where(_LEVELS.c.item_id == line.item_id, _LEVELS.c.location_id == line.location_id)
+        .values(reserved=_LEVELS.c.reserved - missing, on_hand=_LEVELS.c.on_hand - missing, updated_at=now)
+        .returning(_LEVELS.c.pooled)
+    ).scalar_one()
+    if pooled:
+        _hold_in_pools(uow, [(line.item_id, line.location_id, row.division, -missing)])
+    if found:
+        row.quantity = line.quantity = found
+    else:
+        row.status, row.ended_at = "short", now
+    _move(uow, item_id=line.item_id, location_id=line.location_id, on_hand=-missing, reserved=-missing,
+          reason="short_pick", reference=reference or key)  # fmt: skip
+    uow.audit("stock.short_picked", object_type="reservation", object_id=key,
+              after={"found": found, "missing": missing})  # fmt: skip
+    uow.session.flush()
+    sku = catalog.item_refs(uow, ids=[row.item_id])[row.item_id]
+    _stock_changed(uow, sku, cause="short_pick")
+    return _reservation(uow, row, sku.sku)

@@ -18,7 +18,6 @@ from ordersmith.orders.service.changes import (
     cancel_order,
     hold_order,
     lock_for_payment,
-    record_shipment,
     release_order,
     resolve_hold,
     set_payment_status,
@@ -64,6 +63,7 @@ from ordersmith.orders.service.returns import (
     get_return,
     receive_return,
 )
+from ordersmith.orders.service.shipping import record_shipment, ship_allocations, short_pick
 from ordersmith.platform.db import tag_order_events_with
 
 __all__ = [
@@ -125,6 +125,8 @@ __all__ = [
     "release_order",
     "resolve_hold",
     "set_payment_status",
+    "ship_allocations",
+    "short_pick",
 ]
 
 # On import: every process that writes an order's events (API, worker, CLI) imports this package, so a payment's,

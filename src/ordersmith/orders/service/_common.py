@@ -24,7 +24,9 @@ R = TypeVar("R", bound=Base)
 class AllocationPart:
     location: str
     quantity: int
-    status: str  # active | released | shipped
+    status: str  # active | released | shipped | short (a picker found none of its units)
+    key: str = ""  # the inventory reservation holding these units (fulfillment ships parts by it)
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,10 @@ def to_line(row: OrderLineRow, currency: str) -> OrderLine:
         returned=row.returned,
         returnable=row.returnable,
         state=line_state(row),
-        allocations=[AllocationPart(a["location"], a["quantity"], a["status"]) for a in row.allocations],
+        allocations=[
+            AllocationPart(a["location"], a["quantity"], a["status"], a["key"], int(a["seq"]))
+            for a in row.allocations
+        ],
     )
 
 

@@ -290,7 +290,9 @@ def _fill(uow: UnitOfWork, order_id: uuid.UUID, line_no: int) -> int:
     return got
 
 
-_NEVER_ADD_STOCK = frozenset({"reserved", "consumed"})  # causes of `stock.changed` that free no units
+_NEVER_ADD_STOCK = frozenset(
+    {"reserved", "consumed", "short_pick"}
+)  # causes of `stock.changed` that free no units
 
 
 def may_release_backorders(event: Event) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import (
     Conflict,
     Forbidden,
@@ -337,63 +336,3 @@ def _share(line: OrderLineRow, units: int) -> dict[str, int]:
             ("tax", line.tax_minor),
         )
     }
-
-
-@use_case
-def record_shipment(
-    uow: UnitOfWork, *, ref: str, lines: dict[int, int] | None = None, tracking: str = ""
-) -> Order:
-    """The warehouse shipped `lines` (line -> units; all that is held when None): their reservations are consumed
-    (stock leaves on hand) and the order moves to partially shipped or shipped.
-
-    Raises:
-        IllegalTransition: the order is not released (held, pending, cancelled, shipped).
-        ValidationFailed: more units than are held for a line.
-    """
-    row = locked(uow, ref)
-    rows = lines_of(uow, row.id, lock=True)
-    by_no = {line.line_no: line for line in rows}
-    wanted = (
-        {n: line.reserved for n, line in by_no.items() if line.reserved} if lines is None else dict(lines)
-    )
-    if not wanted:
-        raise ValidationFailed.on("lines", "nothing is held for this order yet")
-    for n, units in wanted.items():
-        line = by_no.get(n)
-        if line is None:
-            raise ValidationFailed.on(f"lines.{n}", f"no line {n} in order {row.number}")
-        if units <= 0 or units > line.reserved:
-            raise ValidationFailed.on(f"lines.{n}", f"{line.reserved} unit(s) of line {n} are held to ship")
-    open_after = sum(
-        line.quantity - line.cancelled - line.shipped - wanted.get(n, 0) for n, line in by_no.items()
-    )
-    move(uow, row, "ship_all" if open_after == 0 else "ship_part", {"lines": wanted, "tracking": tracking})
-    keys: list[str] = []
-    for n, units in sorted(wanted.items()):
-        line = by_no[n]
-        left = units
-        parts = [dict(p) for p in line.allocations]
-        for part in sorted(parts, key=lambda p: int(p["seq"])):
-            if left == 0 or part["status"] != "active":
-                continue
-            if part["quantity"] > left:
-                raise ValidationFailed.on(
-                    f"lines.{n}",
-                    f"ship a whole allocation: {part['quantity']} unit(s) from {part['location']}",
-                )
-            keys.append(part["key"])
-            part["status"] = "shipped"
-            left -= part["quantity"]
-        line.allocations = parts
-        line.reserved -= units
-        line.shipped += units
-    inventory.consume_all(uow, keys=keys)
-    row.fulfillment_status = fulfillment_status(rows)
-    uow.audit(
-        "order.shipped",
-        object_type="order",
-        object_id=str(row.id),
-        after={"lines": wanted, "tracking": tracking},
-    )
-    uow.session.flush()
-    return load(uow, row)

@@ -1,0 +1,235 @@
+"""Shipments follow the order's allocation: every active allocation part is on exactly one live shipment of its
+order, location and ship-to; a part given back (cancelled, re-allocated, short) leaves its shipment; a shipment left
+with nothing is cancelled; parts shipped outside the pack station (the order's own shipment record) confirm theirs.
+
+Runs as a subscriber of the order's events (inside the relay's transaction, after the order's commit), and is a
+reconciliation, not a replay: run twice, or after events were missed, it arrives at the same shipments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import service as catalog
+from ordersmith.fulfillment.rules import waves as wave_rules
+from ordersmith.fulfillment.service._common import move, record
+from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
+from ordersmith.kernel.events import Event
+from ordersmith.kernel.ids import new_id
+from ordersmith.orders import service as orders
+from ordersmith.platform.db import UnitOfWork, use_case
+
+SYNC_EVENTS = frozenset(
+    {
+        "order.allocated",
+        "order.released",
+        "order.held",
+        "order.cancelled",
+        "order.lines_cancelled",
+        "order.changed",
+        "order.shipped",
+        "order.shipped_in_part",
+    }
+)
+_RELEASABLE = frozenset({"released", "partially_shipped"})
+
+
+def wants(event: Event) -> bool:
+    """Whether an order event can change the order's shipments (the relay skips the rest for free)."""
+    if event.type not in SYNC_EVENTS:
+        return False
+    if event.type == "order.released" and event.payload.get("from") == "pending":
+        return False  # placed and released at once: its `order.allocated` follows in the same transaction
+    return not (event.type.startswith("order.shipped") and event.payload.get("shipment"))  # shipped by us
+
+
+def on_order_event(uow: UnitOfWork, event: Event) -> None:
+    sync_order(
+        uow, order_id=uuid.UUID(event.payload["order_id"]), tracking=str(event.payload.get("tracking", ""))
+    )
+
+
+@use_case
+def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> None:
+    """Bring the order's shipments in line with its allocation (see the module docstring)."""
+    order = orders.get_order(uow, ref=str(order_id))
+    shipments = {
+        s.id: s
+        for s in uow.session.scalars(
+            sa.select(ShipmentRow)
+            .where(ShipmentRow.order_id == order_id)
+            .order_by(ShipmentRow.id)
+            .with_for_update()
+        )
+    }
+    live = list(
+        uow.session.scalars(
+            sa.select(ShipmentLineRow).where(
+                ShipmentLineRow.order_id == order_id, ShipmentLineRow.status == "open"
+            )
+        )
+    )
+    parts = {p.key: (line, p) for line in order.lines for p in line.allocations}
+    confirmed: set[uuid.UUID] = set()
+    for line_row in live:
+        shipment = shipments[line_row.shipment_id]
+        _, part = parts.get(line_row.key, (None, None))
+        if part is None or part.status in ("released", "short"):
+            _remove(uow, shipment, line_row)
+        elif part.status == "shipped":
+            confirmed.add(shipment.id)
+        elif part.quantity != line_row.quantity:
+            shipment.units += part.quantity - line_row.quantity
+            line_row.quantity, line_row.picked = part.quantity, min(line_row.picked, part.quantity)
+            line_row.packed = min(line_row.packed, line_row.picked)
+    for shipment_id in sorted(confirmed):
+        _confirm(uow, shipments[shipment_id], tracking)
+    taken = {line.key for line in live if line.status == "open"}
+    new = [(line, p) for line, p in parts.values() if p.status == "active" and p.key not in taken]
+    _add(uow, order, shipments, new)
+    releasable = order.status in _RELEASABLE
+    for shipment in shipments.values():
+        if shipment.status in ("pending", "picking", "picked", "packed"):
+            if shipment.units == 0:
+                move(uow, shipment, "cancel", {"reason": "nothing left to ship on it"})
+            shipment.releasable = releasable
+    uow.session.flush()
+
+
+def _remove(uow: UnitOfWork, shipment: ShipmentRow, line: ShipmentLineRow) -> None:
+    line.status = "removed"
+    shipment.units -= line.quantity
+    shipment.lines -= 1
+    shipment.version += 1
+    shipment.updated_at = uow.now()
+    record(
+        uow,
+        shipment,
+        "shipment.line_removed",
+        {"line": line.line_no, "sku": line.sku, "quantity": line.quantity},
+        emit=False,
+    )
+
+
+def _confirm(uow: UnitOfWork, shipment: ShipmentRow, tracking: str) -> None:
+    """Its units were shipped through the order itself: the shipment is done, as shipped outside the station."""
+    if shipment.status not in ("pending", "picking", "picked", "packed"):
+        return
+    for line in uow.session.scalars(
+        sa.select(ShipmentLineRow).where(
+            ShipmentLineRow.order_id == shipment.order_id,
+            ShipmentLineRow.shipment_id == shipment.id,
+            ShipmentLineRow.status == "open",
+        )
+    ):
+        line.status, line.picked, line.packed = "shipped", line.quantity, line.quantity
+    shipment.tracking_number = shipment.tracking_number or tracking[:60]
+    shipment.shipped_at, shipment.shipped_by = uow.now(), uow.actor.label
+    move(uow, shipment, "confirm", {"tracking": shipment.tracking_number, "outside_station": True})
+
+
+def _add(
+    uow: UnitOfWork,
+    order: orders.Order,
+    shipments: dict[uuid.UUID, ShipmentRow],
+    new: Iterable[tuple[orders.OrderLine, orders.AllocationPart]],
+) -> None:
+    new = list(new)
+    if not new:
+        return
+    gtins = catalog.barcodes_of(uow, skus=sorted({line.sku for line, _ in new}))
+    ship_tos = {s.ref: s for s in order.ship_tos}
+    for line, part in sorted(new, key=lambda lp: (lp[1].location, lp[0].ship_to, lp[0].line_no, lp[1].seq)):
+        shipment = next(
+            (
+                s
+                for s in shipments.values()
+                if s.location == part.location
+                and s.ship_to == line.ship_to
+                and s.status == "pending"
+                and s.wave_id is None
+            ),
+            None,
+        )
+        if shipment is None:
+            shipment = _new_shipment(uow, order, ship_tos[line.ship_to], part.location, len(shipments) + 1)
+            shipments[shipment.id] = shipment
+        uow.session.add(
+            ShipmentLineRow(
+                order_id=order.id,
+                shipment_id=shipment.id,
+                key=part.key,
+                line_no=line.line_no,
+                sku=line.sku,
+                name=line.name[:300],
+                gtin=(gtins.get(line.sku.upper()) or [""])[0],
+                quantity=part.quantity,
+                picked=0,
+                packed=0,
+                status="open",
+            )
+        )
+        shipment.units += part.quantity
+        shipment.lines += 1
+        record(
+            uow,
+            shipment,
+            "shipment.line_added",
+            {"line": line.line_no, "sku": line.sku, "quantity": part.quantity},
+            emit=False,
+        )
+
+
+def _new_shipment(
+    uow: UnitOfWork, order: orders.Order, ship_to: orders.ShipTo, location: str, seq: int
+) -> ShipmentRow:
+    now = uow.now()
+    address = {
+        "name": ship_to.name,
+        "line1": ship_to.line1,
+        "line2": ship_to.line2,
+        "city": ship_to.city,
+        "region": ship_to.region,
+        "postal_code": ship_to.postal_code,
+        "country": ship_to.country,
+        "phone": ship_to.phone,
+    }
+    row = ShipmentRow(
+        order_id=order.id,
+        id=new_id(),
+        number=f"{order.number}-{seq}",
+        order_number=order.number,
+        channel=order.channel,
+        location=location,
+        ship_to=ship_to.ref,
+        address=address,
+        method=ship_to.method,
+        kind="ship",
+        status="pending",
+        releasable=order.status in _RELEASABLE,
+        priority=order.priority,
+        placed_at=order.placed_at,
+        ship_by_on=wave_rules.ship_by(order.placed_at, ship_to.method),
+        wave_id=None,
+        tote="",
+        carrier="",
+        service="",
+        tracking_number="",
+        lines=0,
+        units=0,
+        note="",
+        created_at=now,
+        updated_at=now,
+        picked_at=None,
+        packed_at=None,
+        shipped_at=None,
+        delivered_at=None,
+        version=1,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    record(uow, row, "shipment.created", {"ship_to": ship_to.ref, "method": ship_to.method})
+    return row

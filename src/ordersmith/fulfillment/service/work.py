@@ -1,0 +1,353 @@
+"""The warehouse's work on a shipment: pick (short picks shorten the hold, open a count task and re-allocate the
+rest), scan-to-pack, packages, ship (the order's allocation parts consumed once), cancel.
+
+Invariant: a unit leaves once — shipping flips the shipment from packed to shipped under its row lock and consumes
+exactly its allocation parts under the order's lock, all in one transaction; a second confirmation finds it
+shipped (409) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import service as catalog
+from ordersmith.fulfillment.rules import cartons
+from ordersmith.fulfillment.service._common import (
+    Shipment,
+    lines_of,
+    move,
+    packages_of,
+    record,
+    shipment_row,
+    to_shipment,
+)
+from ordersmith.fulfillment.tables import (
+    CountTaskRow,
+    ItemBinRow,
+    PackageRow,
+    ShipmentLineRow,
+    ShipmentRow,
+    WaveRow,
+)
+from ordersmith.kernel.errors import Conflict, IllegalTransition, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.orders import service as orders
+from ordersmith.platform.db import UnitOfWork, use_case
+
+
+class ScanRefused(Conflict):
+    """A scan the packer must not make: an item not on the shipment, or one more than was picked."""
+
+    code: ClassVar[str] = "scan_refused"
+    title: ClassVar[str] = "Scan refused"
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    weight_g: int
+    length_mm: int = 0
+    width_mm: int = 0
+    height_mm: int = 0
+
+
+@use_case
+def pick_shipment(
+    uow: UnitOfWork, *, ref: str, found: dict[int, int] | None = None, channel: str | None = None
+) -> Shipment:
+    """The picker confirms the shipment's units (all of them, unless `found` names lines where fewer were in the
+    bin: line number -> units found). A short line keeps what was found; the missing units leave stock as a short
+    pick, a count task is opened for the bin, and the order allocates them again (another location, or a
+    backorder) onto a new shipment.
+
+    Raises:
+        IllegalTransition: the shipment is not pending or picking.
+        ValidationFailed: a line not on the shipment, or more found than it holds.
+    """
+    row = shipment_row(uow, ref, lock=True, channel=channel)
+    lines = lines_of(uow, row, live=True)
+    found = dict(found or {})
+    by_line: dict[int, int] = {}
+    for line in lines:
+        by_line[line.line_no] = by_line.get(line.line_no, 0) + line.quantity
+    for n, units in found.items():
+        if n not in by_line:
+            raise ValidationFailed.on(f"found.{n}", f"line {n} is not on shipment {row.number}")
+        if units < 0 or units > by_line[n]:
+            raise ValidationFailed.on(f"found.{n}", f"between 0 and the {by_line[n]} unit(s) to pick")
+    shorts = []
+    for line in lines:
+        left = found.get(line.line_no, by_line[line.line_no])
+        got = min(left, line.quantity)
+        found[line.line_no] = left - got
+        if got < line.quantity:
+            shorts.append((line, got))
+        line.picked = got
+    for line, got in shorts:
+        _short(uow, row, line, got)
+    row.picked_at, row.picked_by = uow.now(), uow.actor.label
+    if row.units == 0:
+        move(uow, row, "cancel", {"reason": "nothing was found to pick"})
+    else:
+        move(
+            uow,
+            row,
+            "pick",
+            {
+                "short": [
+                    {"line": line.line_no, "sku": line.sku, "found": got, "missing": line.quantity - got}
+                    for line, got in shorts
+                ]
+            },
+        )
+    uow.session.flush()
+    return to_shipment(uow, row)
+
+
+def _short(uow: UnitOfWork, row: ShipmentRow, line: ShipmentLineRow, got: int) -> None:
+    missing = line.quantity - got
+    orders.short_pick(uow, ref=str(row.order_id), key=line.key, found=got, note=f"shipment {row.number}")
+    bin_code = uow.session.scalar(
+        sa.select(ItemBinRow.bin).where(
+            ItemBinRow.location == row.location, ItemBinRow.sku == line.sku.upper()
+        )
+    )
+    uow.session.add(
+        CountTaskRow(
+            id=new_id(),
+            location=row.location,
+            bin=bin_code or "",
+            sku=line.sku,
+            reason="short_pick",
+            missing=missing,
+            reference=f"shipment {row.number}",
+            status="open",
+            created_by=uow.actor.label,
+            created_at=uow.now(),
+            done_at=None,
+        )
+    )
+    row.units -= missing
+    if got == 0:
+        line.status = "removed"
+        row.lines -= 1
+    else:
+        line.quantity = got
+    record(
+        uow,
+        row,
+        "shipment.short_picked",
+        {"line": line.line_no, "sku": line.sku, "found": got, "missing": missing, "bin": bin_code or ""},
+    )
+
+
+@use_case
+def scan_item(uow: UnitOfWork, *, ref: str, code: str, channel: str | None = None) -> Shipment:
+    """The packer scanned a barcode (GTIN or SKU) for this picked shipment: one more unit of its line is packed.
+
+    Raises:
+        ScanRefused: the item is not on the shipment, or every picked unit of it is packed already (nothing
+            changes: the station beeps and shows why).
+        IllegalTransition: the shipment is not picked (not yet picked, or packed already).
+    """
+    row = shipment_row(uow, ref, lock=True, channel=channel)
+    if row.status != "picked":
+        raise IllegalTransition(
+            f"a {row.status} shipment is not at the pack station", state=row.status, action="scan"
+        )
+    sku = catalog.sku_for_barcode(uow, code=code) if code.strip() else None
+    lines = [line for line in lines_of(uow, row, live=True) if sku and line.sku.upper() == sku.upper()]
+    if not lines:
+        raise ScanRefused(
+            f"{code.strip()[:40] or 'nothing'} is not on shipment {row.number}", scanned=code[:40]
+        )
+    line = next((line for line in lines if line.packed < line.picked), None)
+    if line is None:
+        raise ScanRefused(
+            f"every picked unit of {lines[0].sku} is packed already ({sum(x.picked for x in lines)})",
+            scanned=code[:40],
+        )
+    line.packed += 1
+    row.version += 1
+    row.updated_at = uow.now()
+    uow.session.flush()
+    return to_shipment(uow, row)
+
+
+@use_case
+def pack_shipment(
+    uow: UnitOfWork,
+    *,
+    ref: str,
+    packages: list[PackageSpec] | None = None,
+    all_units: bool = False,
+    channel: str | None = None,
+) -> Shipment:
+    """Close the shipment's packing: every picked unit scanned (or, with `all_units`, vouched for by the caller),
+    into `packages` (weights and sizes as weighed; when none are given, cartons chosen from the items' catalog
+    sizes and weights).
+
+    Raises:
+        IllegalTransition: the shipment is not picked.
+        ValidationFailed: units picked and not packed (without `all_units`), a package without weight.
+    """
+    row = shipment_row(uow, ref, lock=True, channel=channel)
+    if row.status != "picked":
+        move(uow, row, "pack")  # raises, naming the state
+    lines = lines_of(uow, row, live=True)
+    unpacked = sum(line.picked - line.packed for line in lines)
+    if unpacked and not all_units:
+        raise ValidationFailed.on("lines", f"{unpacked} picked unit(s) are not scanned yet")
+    for line in lines:
+        line.packed = line.picked
+    specs = list(packages or []) or _estimate(uow, lines)
+    for n, spec in enumerate(specs):
+        if spec.weight_g <= 0:
+            raise ValidationFailed.on(f"packages.{n}.weight_g", "weigh the package: more than 0 g")
+    seq = len(packages_of(uow, row))
+    for spec in specs:
+        seq += 1
+        uow.session.add(
+            PackageRow(
+                order_id=row.order_id,
+                id=new_id(),
+                shipment_id=row.id,
+                seq=seq,
+                weight_g=spec.weight_g,
+                length_mm=spec.length_mm,
+                width_mm=spec.width_mm,
+                height_mm=spec.height_mm,
+                status="open",
+                carrier="",
+                service="",
+                tracking_number="",
+                label_id="",
+                label_format="",
+                label=None,
+                cost_minor=0,
+                currency="USD",
+                created_at=uow.now(),
+                labelled_at=None,
+            )
+        )
+    row.packed_at, row.packed_by = uow.now(), uow.actor.label
+    move(uow, row, "pack", {"packages": len(specs)})
+    uow.session.flush()
+    return to_shipment(uow, row)
+
+
+def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec]:
+    """Cartons for the packed units from their catalog sizes (an item without sizes counts as a small box)."""
+    units: list[cartons.Unit] = []
+    for line in lines:
+        item = catalog.get_item(uow, sku=line.sku)
+        unit = cartons.Unit(
+            line.sku, item.weight_g or 500, item.length_mm or 250, item.width_mm or 200, item.height_mm or 50
+        )
+        units += [unit] * line.packed
+    try:
+        boxes = cartons.cartonize(units)
+    except cartons.DoesNotFit as big:
+        return [
+            PackageSpec(
+                sum(u.weight_g for u in units), big.unit.length_mm, big.unit.width_mm, big.unit.height_mm
+            )
+        ]
+    return [PackageSpec(b.weight_g, b.carton.length_mm, b.carton.width_mm, b.carton.height_mm) for b in boxes]
+
+
+@use_case
+def ship_shipment(
+    uow: UnitOfWork,
+    *,
+    ref: str,
+    tracking: str = "",
+    carrier: str = "",
+    service: str = "",
+    channel: str | None = None,
+) -> Shipment:
+    """Confirm the packed shipment has left: its allocation parts are consumed (stock leaves on hand), the order
+    moves to partially shipped or shipped (payments capture from that), `shipment.shipped` tells the channel the
+    tracking number (its packages' labels give it when none is named), and the wave is done when this was its last.
+
+    Raises:
+        IllegalTransition: not packed (already shipped: a second confirmation changes nothing).
+        Conflict: the order no longer holds these units (cancelled meanwhile).
+    """
+    row = shipment_row(uow, ref, lock=True, channel=channel)
+    move(uow, row, "ship", {})  # the guard: only one confirmation moves it from packed
+    lines = lines_of(uow, row, live=True)
+    labelled = [p for p in packages_of(uow, row) if p.status == "labelled"]
+    row.tracking_number = (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60]
+    row.carrier = (carrier.strip() or (labelled[0].carrier if labelled else ""))[:40]
+    row.service = (service.strip() or (labelled[0].service if labelled else ""))[:40]
+    orders.ship_allocations(
+        uow,
+        ref=str(row.order_id),
+        keys=[line.key for line in lines],
+        tracking=row.tracking_number,
+        shipment=row.number,
+    )
+    for line in lines:
+        line.status = "shipped"
+    row.shipped_at, row.shipped_by = uow.now(), uow.actor.label
+    record(
+        uow,
+        row,
+        "shipment.shipped",
+        {
+            "tracking_number": row.tracking_number,
+            "carrier": row.carrier,
+            "service": row.service,
+            "packages": [p.tracking_number for p in labelled],
+            "lines": [{"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines],
+        },
+    )
+    if row.wave_id is not None:
+        _close_wave(uow, row)
+    uow.session.flush()
+    return to_shipment(uow, row)
+
+
+def _close_wave(uow: UnitOfWork, row: ShipmentRow) -> None:
+    waiting = (
+        sa.select(ShipmentRow.id)
+        .where(
+            ShipmentRow.wave_id == row.wave_id,
+            ShipmentRow.status.in_(("pending", "picking", "picked", "packed")),
+        )
+        .exists()
+    )
+    uow.session.execute(
+        sa.update(WaveRow)
+        .where(WaveRow.id == row.wave_id, WaveRow.status.in_(("released", "picking")), ~waiting)
+        .values(status="done", done_at=uow.now())
+    )
+
+
+@use_case
+def cancel_shipment(uow: UnitOfWork, *, ref: str, reason: str, channel: str | None = None) -> Shipment:
+    """Cancel what the shipment was to ship: its units are cancelled on the order (reservations released,
+    payments void or refund what no longer ships), and the shipment is cancelled.
+
+    Raises:
+        IllegalTransition: the shipment has shipped or is cancelled already.
+        ValidationFailed: no reason given.
+    """
+    if not reason.strip():
+        raise ValidationFailed.on("reason", "say why the shipment is cancelled")
+    row = shipment_row(uow, ref, lock=True, channel=channel)
+    move(uow, row, "cancel", {"reason": reason.strip()})
+    cuts: dict[int, int] = {}
+    for line in lines_of(uow, row, live=True):
+        cuts[line.line_no] = cuts.get(line.line_no, 0) + line.quantity
+        line.status = "removed"
+    if cuts:
+        orders.cancel_order(
+            uow, ref=str(row.order_id), reason=f"shipment {row.number}: {reason.strip()}", lines=cuts
+        )
+    row.units, row.lines = 0, 0
+    uow.session.flush()
+    return to_shipment(uow, row)

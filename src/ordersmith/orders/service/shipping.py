@@ -1,0 +1,163 @@
+"""Shipping an order's units: the warehouse (fulfillment's shipments, or the plain order endpoint) names what
+left, its reservations are consumed once, and the order moves to partially shipped or shipped; a picker who finds
+fewer units than were held shortens the hold and the line is allocated again.
+
+Invariant: an allocation part ships at most once (its status flips from active under the order's lock, and its
+reservation is consumed in the same transaction); `reserved + backordered + cancelled + shipped <= quantity`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import Conflict, ValidationFailed
+from ordersmith.orders.service._common import Order, fulfillment_status, lines_of, load, move, record
+from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for
+from ordersmith.orders.service.changes import locked
+from ordersmith.orders.tables import OrderLineRow, OrderRow
+from ordersmith.platform.db import UnitOfWork, use_case
+
+
+@use_case
+def record_shipment(
+    uow: UnitOfWork, *, ref: str, lines: dict[int, int] | None = None, tracking: str = ""
+) -> Order:
+    """The warehouse shipped `lines` (line -> units; all that is held when None): their reservations are consumed
+    (stock leaves on hand) and the order moves to partially shipped or shipped. Units ship as whole allocation
+    parts, oldest first (fulfillment's shipments name the parts themselves: `ship_allocations`).
+
+    Raises:
+        IllegalTransition: the order is not released (held, pending, cancelled, shipped).
+        ValidationFailed: more units than are held for a line.
+    """
+    row = locked(uow, ref)
+    rows = lines_of(uow, row.id, lock=True)
+    by_no = {line.line_no: line for line in rows}
+    wanted = (
+        {n: line.reserved for n, line in by_no.items() if line.reserved} if lines is None else dict(lines)
+    )
+    if not wanted:
+        raise ValidationFailed.on("lines", "nothing is held for this order yet")
+    keys: list[str] = []
+    for n, units in sorted(wanted.items()):
+        line = by_no.get(n)
+        if line is None:
+            raise ValidationFailed.on(f"lines.{n}", f"no line {n} in order {row.number}")
+        if units <= 0 or units > line.reserved:
+            raise ValidationFailed.on(f"lines.{n}", f"{line.reserved} unit(s) of line {n} are held to ship")
+        left = units
+        for part in sorted(line.allocations, key=lambda p: int(p["seq"])):
+            if left == 0 or part["status"] != "active":
+                continue
+            if part["quantity"] > left:
+                raise ValidationFailed.on(
+                    f"lines.{n}",
+                    f"ship a whole allocation: {part['quantity']} unit(s) from {part['location']}",
+                )
+            keys.append(part["key"])
+            left -= part["quantity"]
+    _ship_parts(uow, row, rows, keys, {"tracking": tracking})
+    return load(uow, row)
+
+
+@use_case
+def ship_allocations(
+    uow: UnitOfWork, *, ref: str, keys: list[str], tracking: str = "", shipment: str = ""
+) -> dict[int, int]:
+    """Ship exactly these allocation parts (by their reservation keys): each is consumed once — a part already
+    shipped or given back refuses the whole call, so two confirmations of one shipment never ship twice. Returns
+    line -> units shipped. The order's lock orders racing calls.
+
+    Raises:
+        NotFound: no such order.
+        Conflict: a part is not held any more (shipped, released); nothing changes.
+        IllegalTransition: the order cannot ship (held, cancelled).
+    """
+    row = locked(uow, ref)
+    rows = lines_of(uow, row.id, lock=True)
+    active = {p["key"]: p for line in rows for p in line.allocations if p["status"] == "active"}
+    gone = [key for key in keys if key not in active]
+    if gone or not keys:
+        raise Conflict(
+            f"order {row.number} no longer holds {len(gone) or 'any'} of these units: shipped, cancelled or "
+            "re-allocated meanwhile",
+            keys=gone,
+        )
+    return _ship_parts(uow, row, rows, keys, {"tracking": tracking, "shipment": shipment})
+
+
+def _ship_parts(
+    uow: UnitOfWork, row: OrderRow, rows: list[OrderLineRow], keys: list[str], detail: dict[str, Any]
+) -> dict[int, int]:
+    chosen = set(keys)
+    shipped: dict[int, int] = {}
+    for line in rows:
+        for part in line.allocations:
+            if part["key"] in chosen and part["status"] == "active":
+                shipped[line.line_no] = shipped.get(line.line_no, 0) + int(part["quantity"])
+    open_after = sum(
+        line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
+    )
+    move(uow, row, "ship_all" if open_after == 0 else "ship_part", {"lines": shipped, **detail})
+    for line in rows:
+        if line.line_no not in shipped:
+            continue
+        line.allocations = [
+            {**p, "status": "shipped"} if p["key"] in chosen and p["status"] == "active" else dict(p)
+            for p in line.allocations
+        ]
+        line.reserved -= shipped[line.line_no]
+        line.shipped += shipped[line.line_no]
+    inventory.consume_all(uow, keys=sorted(chosen))
+    row.fulfillment_status = fulfillment_status(rows)
+    uow.audit("order.shipped", object_type="order", object_id=str(row.id), after={"lines": shipped, **detail})
+    uow.session.flush()
+    return shipped
+
+
+@use_case
+def short_pick(uow: UnitOfWork, *, ref: str, key: str, found: int, note: str = "") -> dict[str, int]:
+    """The picker found only `found` of the units an allocation part holds: the part keeps what was found (the
+    missing units leave stock as a short pick, to be counted), and the line's missing units are allocated again
+    — from another location, or backordered. Returns {"reserved": units held anew, "backordered": units waiting}.
+
+    Raises:
+        NotFound: no such order.
+        Conflict: the part is not held any more, or holds a kit (count its components instead).
+        ValidationFailed: `found` is not fewer than the units held.
+    """
+    row = locked(uow, ref)
+    rows = lines_of(uow, row.id, lock=True)
+    line, part = next(
+        ((ln, p) for ln in rows for p in ln.allocations if p["key"] == key and p["status"] == "active"),
+        (None, None),
+    )
+    if line is None or part is None:
+        raise Conflict(f"order {row.number} no longer holds these units (shipped, cancelled or re-allocated)")
+    missing = int(part["quantity"]) - found
+    inventory.shorten_reservation(uow, key=key, found=found, reference=f"order {row.number}")
+    line.allocations = [
+        ({**p, "quantity": found, "status": "active" if found else "short"} if p["key"] == key else dict(p))
+        for p in line.allocations
+    ]
+    line.reserved -= missing
+    outcome = hold_stock(
+        uow, order=row, wanted=[Wanted(line, missing, True)], items=refs_for(uow, [line.sku])
+    )
+    waiting = outcome.backordered.get(line.line_no, 0)
+    line.backordered += waiting
+    row.allocation = [
+        *row.allocation,
+        *(f"short pick: line {line.line_no}: {e}" for e in outcome.explanation),
+    ]
+    row.fulfillment_status = fulfillment_status(rows)
+    row.version += 1
+    row.updated_at = uow.now()
+    detail: dict[str, Any] = {"line": line.line_no, "sku": line.sku, "found": found, "missing": missing,
+                              "reserved": outcome.reserved.get(line.line_no, 0), "backordered": waiting,
+                              "reason": "short_pick", "note": note}  # fmt: skip
+    record(uow, row, "order.allocated", detail)
+    uow.audit("order.short_picked", object_type="order", object_id=str(row.id), after=detail)
+    uow.session.flush()
+    return {"reserved": outcome.reserved.get(line.line_no, 0), "backordered": waiting}
