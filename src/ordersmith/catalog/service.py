@@ -498,9 +498,9 @@ def sku_for_barcode(uow: UnitOfWork, *, code: str) -> str | None:
     """The SKU a scanned code names: a GTIN on an item, else the SKU itself (any case); None when neither."""
     code = code.strip()
     sku = uow.session.scalar(
-        sa.select(ItemRow.sku).join(ItemBarcodeRow, ItemBarcodeRow.item_id == ItemRow.id).where(
-            ItemBarcodeRow.gtin == code
-        )
+        sa.select(ItemRow.sku)
+        .join(ItemBarcodeRow, ItemBarcodeRow.item_id == ItemRow.id)
+        .where(ItemBarcodeRow.gtin == code)
     )
     if sku is None:
         sku = uow.session.scalar(sa.select(ItemRow.sku).where(ItemRow.sku_key == rules.sku_key(code)))

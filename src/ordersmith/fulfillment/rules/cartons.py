@@ -76,13 +76,19 @@ class DoesNotFit(Exception):
 
 
 def cartonize(units: list[Unit], cartons: tuple[Carton, ...] = STANDARD_CARTONS) -> list[Box]:
-    """Pack units largest first into the open box that takes them, else a new box of the smallest carton that
-    holds the unit; then shrink every box to the smallest carton that holds its whole content. Raises
+    """Pack units largest first into the open box that takes them, else into an open box moved up to a larger
+    carton that holds it all, else a new box of the smallest carton that holds the unit; then shrink every box to the smallest carton that holds its whole content. Raises
     DoesNotFit for a unit no carton takes (packed as-is by the packer)."""
     by_size = sorted(cartons, key=lambda c: (c.volume, c.max_weight_g))
     boxes: list[Box] = []
     for unit in sorted(units, key=lambda u: (-u.volume, -u.weight_g, u.sku)):
         box = next((b for b in boxes if b.takes(unit)), None)
+        if box is None:  # a larger carton for an open box, before a box of its own
+            for open_box in boxes:
+                larger = next((c for c in by_size if _holds_all(c, [*open_box.units, unit])), None)
+                if larger is not None:
+                    open_box.carton, box = larger, open_box
+                    break
         if box is None:
             carton = next((c for c in by_size if Box(c).takes(unit)), None)
             if carton is None:

@@ -148,11 +148,11 @@ def build_wave(uow: UnitOfWork, *, location: str, filters: waves.WaveFilters) ->
     if not mine:
         raise ValidationFailed.on("filters", "another wave took these shipments just now: build again")
     totes = waves.totes(len(mine))
-    uow.session.execute(
-        sa.update(s)
-        .where(s.order_id == sa.bindparam("b_order"), s.id == sa.bindparam("b_id"))
-        .values(tote=sa.bindparam("b_tote"))
-        .execution_options(synchronize_session=False),
+    table = ShipmentRow.__table__
+    uow.execute_core(
+        sa.update(table)  # type: ignore[arg-type]
+        .where(table.c.order_id == sa.bindparam("b_order"), table.c.id == sa.bindparam("b_id"))
+        .values(tote=sa.bindparam("b_tote")),
         [
             {"b_order": order_of[c.id], "b_id": uuid.UUID(c.id), "b_tote": t}
             for c, t in zip(mine, totes, strict=True)
