@@ -18,7 +18,6 @@ from rich.table import Table
 
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
-from ordersmith.fulfillment import service as fulfillment
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
@@ -38,6 +37,7 @@ from ordersmith.cli._common import (
     users_app,
 )
 from ordersmith.customers import jobs as customer_jobs
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments

@@ -77,8 +77,9 @@ class DoesNotFit(Exception):
 
 def cartonize(units: list[Unit], cartons: tuple[Carton, ...] = STANDARD_CARTONS) -> list[Box]:
     """Pack units largest first into the open box that takes them, else into an open box moved up to a larger
-    carton that holds it all, else a new box of the smallest carton that holds the unit; then shrink every box to the smallest carton that holds its whole content. Raises
-    DoesNotFit for a unit no carton takes (packed as-is by the packer)."""
+    carton that holds it all, else a new box of the smallest carton that holds the unit; then shrink every box to
+    the smallest carton that holds its whole content. Raises DoesNotFit for a unit no carton takes (packed as-is by
+    the packer)."""
     by_size = sorted(cartons, key=lambda c: (c.volume, c.max_weight_g))
     boxes: list[Box] = []
     for unit in sorted(units, key=lambda u: (-u.volume, -u.weight_g, u.sku)):
