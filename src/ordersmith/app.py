@@ -23,6 +23,7 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
+from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(pricing_routes.router)
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
+    api.include_router(fulfillment_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

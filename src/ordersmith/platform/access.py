@@ -66,6 +66,10 @@ SCOPES: dict[str, str] = {
     "gift_cards:issue": "issue and reload gift cards and store credit",
     "gift_cards:balance": "check a gift card's balance by its code (rate-limited)",
     "receivables:write": "deposit, clear and bounce checks; apply customers' payments to invoices",
+    "fulfillment:read": "read shipments, their packages, tracking and timeline (a channel key: its own channel's)",
+    "warehouse:read": "read waves, pick lists, bins, count tasks and the warehouse's productivity",
+    "fulfillment:write": "build and cancel waves; pick, scan, pack, ship and cancel shipments; bins and counts",
+    "fulfillment:labels": "buy and void carrier labels (each one is charged by the carrier)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -114,6 +118,7 @@ CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
         "payments:capture",
         "payments:refund",
         "gift_cards:balance",
+        "fulfillment:read",
     }
 )
 
@@ -157,6 +162,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "gift_cards:issue",
             "gift_cards:balance",
             "receivables:write",
+            "fulfillment:read",
+            "warehouse:read",
+            "fulfillment:write",
+            "fulfillment:labels",
         }
     ),
     "agent": frozenset(
@@ -173,6 +182,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "payments:write",
             "payments:check",
             "gift_cards:balance",
+            "fulfillment:read",
         }
     ),
     "warehouse": frozenset(
@@ -184,6 +194,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:write",
             "orders:ship",
             "returns:receive",
+            "fulfillment:read",
+            "warehouse:read",
+            "fulfillment:write",
+            "fulfillment:labels",
         }
     ),
     "accountant": frozenset(

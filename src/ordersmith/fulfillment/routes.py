@@ -1,0 +1,316 @@
+"""Fulfillment API: shipments (list, get, pick, scan, pack, ship, cancel), waves and their pick lists, bins and
+count tasks, and the warehouse's productivity.
+
+A channel-bound key with `fulfillment:read` sees its own channel's shipments (tracking for its customers) and
+nothing else: another channel's shipment answers 404 like an unknown one. Waves, bins, counts and productivity
+are the warehouse's (`warehouse:read`), which a channel key cannot hold.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
+
+from ordersmith.fulfillment import service
+from ordersmith.fulfillment.schemas import (
+    BinIn,
+    CountIn,
+    ItemBinIn,
+    PackIn,
+    PickIn,
+    ReasonIn,
+    ScanIn,
+    ShipIn,
+    WaveIn,
+)
+from ordersmith.kernel.pagination import Page
+from ordersmith.platform import sales_channels
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.http import authorize, created, requires, unit_of_work
+
+router = APIRouter(tags=["fulfillment"])
+Auth = Annotated[Principal, Depends(authorize)]
+_STATE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "illegal_transition (with the shipment's `state`), scan_refused, or conflict"}
+}
+
+
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def respond(value: Any, kind: Any, status_code: int = 200) -> Response:
+    """The service's dataclass as JSON (pydantic: money amounts as strings, times in ISO 8601)."""
+    return Response(_adapter(kind).dump_json(value), status_code=status_code, media_type="application/json")
+
+
+def _own(uow: UnitOfWork, principal: Principal) -> str | None:
+    return sales_channels.bound_channel(uow, principal)
+
+
+@router.get(
+    "/shipments", response_model=Page[service.ShipmentSummary], openapi_extra=requires("fulfillment:read")
+)
+def list_shipments(
+    principal: Auth,
+    request: Request,
+    location: str | None = None,
+    status: str | None = None,
+    order: str | None = None,
+    wave: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    """Newest first, by location, status, order number or wave (a channel key: its own channel's only)."""
+    uow = unit_of_work(request)
+    page = service.list_shipments(
+        uow,
+        location=location,
+        status=status,
+        order=order,
+        wave=wave,
+        channel=_own(uow, principal),
+        cursor=cursor,
+        limit=limit,
+    )
+    return respond(page, Page[service.ShipmentSummary])
+
+
+@router.get("/shipments/{ref}", response_model=service.Shipment, openapi_extra=requires("fulfillment:read"))
+def get_shipment(ref: str, principal: Auth, request: Request) -> Response:
+    """A shipment by id or number: lines, packages (with tracking) and timeline."""
+    uow = unit_of_work(request)
+    return respond(service.get_shipment(uow, ref=ref, channel=_own(uow, principal)), service.Shipment)
+
+
+def _visible(uow: UnitOfWork, principal: Principal, ref: str) -> str:
+    """The shipment's id when the caller may see it (a refusal is a 404 and changes nothing)."""
+    return str(service.get_shipment(uow, ref=ref, channel=_own(uow, principal)).id)
+
+
+@router.post(
+    "/shipments/{ref}/pick",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def pick_shipment(ref: str, body: PickIn, principal: Auth, request: Request) -> Response:
+    """The picker confirms the units; `found` names lines where fewer were in the bin (a short pick: a count task
+    opens and the order allocates the missing units again)."""
+    uow = unit_of_work(request)
+    shipment = service.pick_shipment(uow, ref=_visible(uow, principal, ref), found=body.found or None)
+    return respond(shipment, service.Shipment)
+
+
+@router.post(
+    "/shipments/{ref}/scan",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def scan_item(ref: str, body: ScanIn, principal: Auth, request: Request) -> Response:
+    """Scan-to-pack: one unit of the scanned item (GTIN or SKU) is packed; a wrong item or one too many is a 409
+    `scan_refused` and nothing changes."""
+    uow = unit_of_work(request)
+    return respond(
+        service.scan_item(uow, ref=_visible(uow, principal, ref), code=body.code), service.Shipment
+    )
+
+
+@router.post(
+    "/shipments/{ref}/pack",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def pack_shipment(ref: str, body: PackIn, principal: Auth, request: Request) -> Response:
+    """Close packing into packages (weighed; none named: cartons from the catalog's sizes and weights)."""
+    uow = unit_of_work(request)
+    specs = [service.PackageSpec(**p.model_dump()) for p in body.packages]
+    packed = service.pack_shipment(
+        uow, ref=_visible(uow, principal, ref), packages=specs or None, all_units=body.all_units
+    )
+    return respond(packed, service.Shipment)
+
+
+@router.post(
+    "/shipments/{ref}/ship",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def ship_shipment(ref: str, body: ShipIn, principal: Auth, request: Request) -> Response:
+    """It left: stock consumed once, the order shipped (payments capture), `shipment.shipped` with the tracking
+    number. A second confirmation is a 409 and changes nothing."""
+    uow = unit_of_work(request)
+    shipped = service.ship_shipment(
+        uow,
+        ref=_visible(uow, principal, ref),
+        tracking=body.tracking,
+        carrier=body.carrier,
+        service=body.service,
+    )
+    return respond(shipped, service.Shipment)
+
+
+@router.post(
+    "/shipments/{ref}/cancel",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def cancel_shipment(ref: str, body: ReasonIn, principal: Auth, request: Request) -> Response:
+    """Cancel what it was to ship: its units are cancelled on the order (payments void or refund them)."""
+    uow = unit_of_work(request)
+    return respond(
+        service.cancel_shipment(uow, ref=_visible(uow, principal, ref), reason=body.reason), service.Shipment
+    )
+
+
+@router.post(
+    "/waves", status_code=201, response_model=service.Wave, openapi_extra=requires("fulfillment:write")
+)
+def build_wave(body: WaveIn, principal: Auth, request: Request) -> Response:
+    """Gather the most urgent released shipments at a location that the filters admit, each into its tote."""
+    filters = service.WaveFilters(
+        methods=frozenset(body.methods),
+        channels=frozenset(body.channels),
+        ship_by_on=body.ship_by_on,
+        undated=body.undated,
+        min_priority=body.min_priority,
+        single_line=body.single_line,
+        max_orders=body.max_orders,
+        max_units=body.max_units,
+    )
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: _adapter(service.Wave).dump_python(
+            service.build_wave(uow, location=body.location, filters=filters), mode="json"
+        ),
+    )
+
+
+@router.get("/waves", response_model=Page[service.Wave], openapi_extra=requires("warehouse:read"))
+def list_waves(
+    principal: Auth,
+    request: Request,
+    location: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    page = service.list_waves(
+        unit_of_work(request), location=location, status=status, cursor=cursor, limit=limit
+    )
+    return respond(page, Page[service.Wave])
+
+
+@router.get("/waves/{ref}", response_model=service.Wave, openapi_extra=requires("warehouse:read"))
+def get_wave(ref: str, principal: Auth, request: Request) -> Response:
+    return respond(service.get_wave(unit_of_work(request), ref=ref), service.Wave)
+
+
+@router.get(
+    "/waves/{ref}/pick-lists", response_model=list[service.PickList], openapi_extra=requires("warehouse:read")
+)
+def pick_lists(
+    ref: str, principal: Auth, request: Request, pickers: Annotated[int, Query(ge=1, le=50)] = 1
+) -> Response:
+    """What is left to pick, as stops in walk order (one per bin and SKU, with each order's tote), cut into one
+    stretch of the walk per picker."""
+    return respond(
+        service.pick_lists(unit_of_work(request), ref=ref, pickers=pickers), list[service.PickList]
+    )
+
+
+@router.post(
+    "/waves/{ref}/cancel",
+    response_model=service.Wave,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:write"),
+)
+def cancel_wave(ref: str, principal: Auth, request: Request) -> Response:
+    """Stop a wave: shipments not yet picked wait for another."""
+    return respond(service.cancel_wave(unit_of_work(request), ref=ref), service.Wave)
+
+
+@router.get("/bins", response_model=Page[service.Bin], openapi_extra=requires("warehouse:read"))
+def list_bins(
+    principal: Auth,
+    request: Request,
+    location: str,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> Response:
+    """A location's bins in walk order."""
+    return respond(
+        service.list_bins(unit_of_work(request), location=location, cursor=cursor, limit=limit),
+        Page[service.Bin],
+    )
+
+
+@router.put(
+    "/bins/{location}/{code}", response_model=service.Bin, openapi_extra=requires("fulfillment:write")
+)
+def put_bin(location: str, code: str, body: BinIn, principal: Auth, request: Request) -> Response:
+    return respond(
+        service.put_bin(unit_of_work(request), location=location, code=code, **body.model_dump()), service.Bin
+    )
+
+
+@router.put("/bins/{location}/items/{sku}", status_code=204, openapi_extra=requires("fulfillment:write"))
+def assign_bin(location: str, sku: str, body: ItemBinIn, principal: Auth, request: Request) -> Response:
+    """Make a bin the item's primary pick bin at the location."""
+    service.assign_bin(unit_of_work(request), location=location, sku=sku, bin_code=body.bin)
+    return Response(status_code=204)
+
+
+@router.get("/count-tasks", response_model=Page[service.CountTask], openapi_extra=requires("warehouse:read"))
+def list_count_tasks(
+    principal: Auth,
+    request: Request,
+    location: str | None = None,
+    status: str | None = "open",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    page = service.list_count_tasks(
+        unit_of_work(request), location=location, status=status, cursor=cursor, limit=limit
+    )
+    return respond(page, Page[service.CountTask])
+
+
+@router.post(
+    "/count-tasks/{task_id}/complete",
+    response_model=service.CountTask,
+    openapi_extra=requires("fulfillment:write"),
+)
+def complete_count_task(task_id: uuid.UUID, body: CountIn, principal: Auth, request: Request) -> Response:
+    """Record the bin's count: on hand becomes the count (a `count` movement), the task is done."""
+    return respond(
+        service.complete_count_task(unit_of_work(request), task_id=task_id, counted=body.counted),
+        service.CountTask,
+    )
+
+
+@router.get(
+    "/reports/warehouse-productivity",
+    response_model=service.Productivity,
+    openapi_extra=requires("warehouse:read"),
+)
+def warehouse_productivity(
+    principal: Auth, request: Request, location: str, start: datetime, end: datetime
+) -> Response:
+    """Picks, units and orders per hour per picker and packer, order-to-ship time, fill rate and short-pick rate
+    at a location between two moments (at most 93 days)."""
+    report = service.warehouse_productivity(unit_of_work(request), location=location, start=start, end=end)
+    return respond(report, service.Productivity)
