@@ -6,6 +6,8 @@ integrator fills the dataclasses of `model` from the database and calls one rend
 renders the same bytes.
 """
 
+from .commercial_invoice import commercial_invoice_pdf
+from .customer_invoice import customer_invoice_pdf
 from .model import (
     Charge,
     CommercialInvoice,
@@ -18,6 +20,8 @@ from .model import (
     ToteAllocation,
 )
 from .packing_slip import packing_slip_pdf
+from .pick_list import pick_list_pdf
+from .zpl import bin_label_zpl, shipping_label_zpl
 
 __all__ = [
     "Charge",
@@ -29,5 +33,10 @@ __all__ = [
     "PickList",
     "PickStop",
     "ToteAllocation",
+    "bin_label_zpl",
+    "commercial_invoice_pdf",
+    "customer_invoice_pdf",
     "packing_slip_pdf",
+    "pick_list_pdf",
+    "shipping_label_zpl",
 ]

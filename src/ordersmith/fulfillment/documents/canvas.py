@@ -50,10 +50,19 @@ class Cell:
 class DocumentPage(FPDF):
     """An fpdf2 document with Ordersmith's header, footer and table rows."""
 
-    def __init__(self, *, title: str, reference: str, created_at: datetime, landscape: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        title: str,
+        reference: str,
+        created_at: datetime,
+        landscape: bool = False,
+        header_barcode: str | None = None,
+    ) -> None:
         super().__init__(orientation="L" if landscape else "P", unit="mm", format="letter")
         self.document_title = title
         self.reference = reference
+        self.header_barcode = header_barcode
         self.columns: tuple[Column, ...] = ()
         self.set_creation_date(created_at)
         self.set_title(printable(f"{title} {reference}"))
@@ -71,6 +80,11 @@ class DocumentPage(FPDF):
         self.cell(self.epw / 2, 7, self.document_title)
         self.set_font(FONT, "B", 11)
         self.cell(self.epw / 2, 7, self.reference, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if self.header_barcode:
+            width = self.epw / 3
+            self.barcode(
+                self.header_barcode, x=self.l_margin + width, y=self.t_margin, height_mm=7, max_width_mm=width
+            )
         self.set_draw_color(0)
         self.line(self.l_margin, self.y + 1, self.w - self.r_margin, self.y + 1)
         self.set_y(self.y + 3)
@@ -106,9 +120,15 @@ class DocumentPage(FPDF):
     def text_height(self, text: str, width_mm: float, *, style: str = "", size: float = 9) -> float:
         """How tall `text` wraps to in a column `width_mm` wide."""
         self.set_font(FONT, style, size)
+        if self._fits_one_line(text, width_mm):
+            return LINE_MM
         lines = self.multi_cell(width_mm, LINE_MM, text, dry_run=True, output=MethodReturnValue.LINES)
         assert isinstance(lines, list)
         return max(1, len(lines)) * LINE_MM
+
+    def _fits_one_line(self, text: str, width_mm: float) -> bool:
+        # fpdf2's line breaking is most of a document's render time; most cells hold one short line.
+        return "\n" not in text and self.get_string_width(text) <= width_mm - 2 * self.c_margin
 
     def row(self, cells: Sequence[str | Cell], *, min_height_mm: float = 0) -> tuple[float, float]:
         """Draw one table row (each cell wrapped in its column), on a new page if it would not fit on this one.
@@ -128,7 +148,10 @@ class DocumentPage(FPDF):
         for cell, column in zip(styled, self.columns, strict=True):
             self.set_font(FONT, cell.style, cell.size)
             self.set_xy(x, top + CELL_PAD_MM)
-            self.multi_cell(column.width_mm, LINE_MM, cell.text, align=column.align)
+            if self._fits_one_line(cell.text, column.width_mm):
+                self.cell(column.width_mm, LINE_MM, cell.text, align=column.align)
+            else:
+                self.multi_cell(column.width_mm, LINE_MM, cell.text, align=column.align)
             x += column.width_mm
         self.set_draw_color(190)
         self.line(
@@ -153,6 +176,25 @@ class DocumentPage(FPDF):
         for line in lines:
             self.multi_cell(width_mm, LINE_MM, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
         return self.y
+
+    def totals(self, rows: Sequence[tuple[str, str]], *, bold_last: int = 1, width_mm: float = 90) -> None:
+        """Label and amount pairs right-aligned under a table, kept together on one page; the last `bold_last`
+        rows are bold."""
+        if self.will_page_break(len(rows) * (LINE_MM + 0.6) + 2):
+            self.add_page()
+        x = self.w - self.r_margin - width_mm
+        for index, (label, amount) in enumerate(rows):
+            self.set_font(FONT, "B" if index >= len(rows) - bold_last else "", 9)
+            self.set_x(x)
+            self.cell(width_mm * 0.55, LINE_MM + 0.6, label, align="R")
+            self.cell(width_mm * 0.45, LINE_MM + 0.6, amount, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(FONT, size=9)
+        self.ln(3)
+
+    def keep_together(self, height_mm: float) -> None:
+        """Start a new page unless `height_mm` more fits on this one."""
+        if self.will_page_break(height_mm):
+            self.add_page()
 
     def checkbox(self, x: float, y: float, size_mm: float = 4) -> None:
         self.set_draw_color(0)

@@ -136,6 +136,10 @@ class PickList:
     stops: tuple[PickStop, ...]
     picker: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.created_at.tzinfo is None:
+            raise ValueError(f"pick list {self.wave_number}: created_at must be timezone-aware (UTC)")
+
     @property
     def walk(self) -> list[PickStop]:
         """The stops in walk order (by sequence, then bin for equal sequences)."""
@@ -199,10 +203,15 @@ class CommercialInvoice:
             raise ValueError(f"commercial invoice {self.invoice_number} has no lines")
         _priced_amounts(self.lines, self.currency, f"commercial invoice {self.invoice_number}")
         for line in self.lines:
-            if not (line.hs_code and line.country_of_origin and line.weight_g is not None):
+            if not (
+                line.hs_code
+                and line.country_of_origin
+                and line.weight_g is not None
+                and line.unit_price is not None
+            ):
                 raise ValueError(
                     f"commercial invoice {self.invoice_number}: line {line.line_no} needs an HS code,"
-                    " a country of origin and a weight"
+                    " a country of origin, a weight and a unit value"
                 )
         for extra in (self.freight, self.insurance):
             if extra is not None and extra.currency != self.currency:
