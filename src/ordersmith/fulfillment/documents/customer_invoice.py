@@ -18,7 +18,7 @@ _MONEY_MM = 30
 def customer_invoice_pdf(invoice: CustomerInvoice) -> bytes:
     """Render a customer invoice as PDF bytes (byte-identical for the same invoice)."""
     pdf = DocumentPage(
-        title="Invoice", reference=f"Invoice {invoice.invoice_number}", created_at=midnight(invoice.issued_on)
+        title="Invoice", reference=f"No. {invoice.invoice_number}", created_at=midnight(invoice.issued_on)
     )
     pdf.add_page()
     _heading(pdf, invoice)

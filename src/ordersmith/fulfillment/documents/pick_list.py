@@ -76,6 +76,7 @@ def _totes(pdf: DocumentPage, walk: list[PickStop]) -> None:
 
 
 def _location(stop: PickStop) -> str:
+    # Two labelled parts per line: "Zone A  Aisle 7" then "Bay 1  Level 3" fit the column at 11 pt bold.
     parts = [
         f"{label} {value}"
         for label, value in (
@@ -86,7 +87,7 @@ def _location(stop: PickStop) -> str:
         )
         if value
     ]
-    return "\n".join([stop.bin, *([" ".join(parts)] if parts else [])])
+    return "\n".join([stop.bin, *("  ".join(parts[i : i + 2]) for i in range(0, len(parts), 2))])
 
 
 def _allocations(stop: PickStop) -> str:
