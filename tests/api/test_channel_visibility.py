@@ -123,12 +123,16 @@ def _channel_a(client: TestClient, admin_db) -> dict[str, str]:  # type: ignore[
         "url": "https://phone.example.com/hook", "event_types": ["*"]}), 201)["subscription"]  # fmt: skip
     _dispatch(admin_db)  # the trade customer joins channel A by ordering through it
     channel_id = _ok(client.get("/api/v1/sales-channels", headers=bearer(phone)))["items"][0]["id"]
+    (shipment,) = _ok(client.get("/api/v1/shipments", params={"order": paid["number"]}, headers=bearer(admin)))[
+        "items"
+    ]
     return {
         "order": paid["number"], "order_id": paid["id"], "on_account": on_account["number"],
         "on_account_id": on_account["id"], "customer": created["number"], "customer_id": created["id"],
         "trade": trade["number"], "trade_id": trade["id"], "payment": payment["id"], "invoice": invoice["number"],
         "invoice_id": invoice["id"], "card": card["id"], "return": rma["number"], "return_id": rma["id"],
-        "webhook": hook["id"], "channel": channel_id, "phone": phone,
+        "webhook": hook["id"], "channel": channel_id, "phone": phone, "shipment": shipment["number"],
+        "shipment_id": shipment["id"],
     }  # fmt: skip
 
 
@@ -139,7 +143,7 @@ def _concrete(path: str, a: dict[str, str]) -> tuple[str, str] | None:
                           ("/api/v1/customers/{ref}", a["customer"]), ("/api/v1/payments/{", a["payment"]),
                           ("/api/v1/checks/{", a["payment"]), ("/api/v1/gift-cards/by-id/{", a["card"]),
                           ("/api/v1/invoices/{ref}", a["invoice"]), ("/api/v1/webhooks/{", a["webhook"]),
-                          ("/api/v1/sales-channels/{", a["channel"])]:  # fmt: skip
+                          ("/api/v1/sales-channels/{", a["channel"]), ("/api/v1/shipments/{ref}", a["shipment"])]:  # fmt: skip
         if path.startswith(prefix):
             return re.sub(r"\{[^}]+\}", value, path, count=1), value
     return None
@@ -231,7 +235,8 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
     for url in (f"/api/v1/orders/{a['order']}", f"/api/v1/customers/{a['customer']}",
                 f"/api/v1/customers/{a['trade']}", f"/api/v1/payments/{a['payment']}",
                 f"/api/v1/gift-cards/by-id/{a['card']}", f"/api/v1/invoices/{a['invoice']}",
-                f"/api/v1/returns/{a['return']}", f"/api/v1/webhooks/{a['webhook']}"):  # fmt: skip
+                f"/api/v1/returns/{a['return']}", f"/api/v1/webhooks/{a['webhook']}",
+                f"/api/v1/shipments/{a['shipment']}"):  # fmt: skip
         assert client.get(url, headers=bearer(a["phone"])).status_code == 200, url
     hits = _ok(client.get("/api/v1/customers", params={"q": "zyxwright"}, headers=bearer(a["phone"])))[
         "items"

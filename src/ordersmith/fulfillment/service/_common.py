@@ -212,19 +212,24 @@ def record(
         )
     )
     if emit:
-        uow.emit(
-            kind,
-            {
-                "shipment_id": str(row.id),
-                "number": row.number,
-                "order_id": str(row.order_id),
-                "order_number": row.order_number,
-                "channel": row.channel,
-                "location": row.location,
-                "status": row.status,
-                **detail,
-            },
-        )
+        announce(uow, row, kind, detail)
+
+
+def announce(uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any]) -> None:
+    """Emit the outbox event `kind` about the shipment (tagged with its order's channel)."""
+    uow.emit(
+        kind,
+        {
+            "shipment_id": str(row.id),
+            "number": row.number,
+            "order_id": str(row.order_id),
+            "order_number": row.order_number,
+            "channel": row.channel,
+            "location": row.location,
+            "status": row.status,
+            **detail,
+        },
+    )
 
 
 def move(uow: UnitOfWork, row: ShipmentRow, action: str, detail: dict[str, Any] | None = None) -> None:

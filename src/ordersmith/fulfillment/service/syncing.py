@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.fulfillment.rules import waves as wave_rules
-from ordersmith.fulfillment.service._common import move, record
+from ordersmith.fulfillment.service._common import announce, move, record
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
@@ -65,13 +65,9 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
             .with_for_update()
         )
     }
-    live = list(
-        uow.session.scalars(
-            sa.select(ShipmentLineRow).where(
-                ShipmentLineRow.order_id == order_id, ShipmentLineRow.status == "open"
-            )
-        )
-    )
+    every = list(uow.session.scalars(sa.select(ShipmentLineRow).where(ShipmentLineRow.order_id == order_id)))
+    live = [line for line in every if line.status == "open"]
+    known = {line.key for line in every if line.status in ("open", "shipped")}
     parts = {p.key: (line, p) for line in order.lines for p in line.allocations}
     confirmed: set[uuid.UUID] = set()
     for line_row in live:
@@ -87,9 +83,12 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
             line_row.packed = min(line_row.packed, line_row.picked)
     for shipment_id in sorted(confirmed):
         _confirm(uow, shipments[shipment_id], tracking)
-    taken = {line.key for line in live if line.status == "open"}
-    new = [(line, p) for line, p in parts.values() if p.status == "active" and p.key not in taken]
+    new = [(line, p) for line, p in parts.values() if p.status == "active" and p.key not in known]
     _add(uow, order, shipments, new)
+    # Units shipped through the order's own record before any shipment held them: a shipment of their own, shipped.
+    unseen = [(line, p) for line, p in parts.values() if p.status == "shipped" and p.key not in known]
+    for shipment in _add(uow, order, shipments, unseen, reuse=False):
+        _confirm(uow, shipment, tracking)
     releasable = order.status in _RELEASABLE
     for shipment in shipments.values():
         if shipment.status in ("pending", "picking", "picked", "packed"):
@@ -136,27 +135,32 @@ def _add(
     order: orders.Order,
     shipments: dict[uuid.UUID, ShipmentRow],
     new: Iterable[tuple[orders.OrderLine, orders.AllocationPart]],
-) -> None:
+    *,
+    reuse: bool = True,
+) -> list[ShipmentRow]:
+    """Put each part on the pending shipment of its location and ship-to (a new one when there is none, or
+    always with `reuse=False`); returns the shipments it made."""
     new = list(new)
+    made: dict[tuple[str, str], ShipmentRow] = {}
     if not new:
-        return
+        return []
     gtins = catalog.barcodes_of(uow, skus=sorted({line.sku for line, _ in new}))
     ship_tos = {s.ref: s for s in order.ship_tos}
     for line, part in sorted(new, key=lambda lp: (lp[1].location, lp[0].ship_to, lp[0].line_no, lp[1].seq)):
-        shipment = next(
-            (
-                s
-                for s in shipments.values()
-                if s.location == part.location
-                and s.ship_to == line.ship_to
-                and s.status == "pending"
-                and s.wave_id is None
-            ),
-            None,
-        )
+        group = (part.location, line.ship_to)
+        shipment = made.get(group)
+        if shipment is None and reuse:
+            shipment = next(
+                (
+                    s
+                    for s in shipments.values()
+                    if (s.location, s.ship_to) == group and s.status == "pending" and s.wave_id is None
+                ),
+                None,
+            )
         if shipment is None:
             shipment = _new_shipment(uow, order, ship_tos[line.ship_to], part.location, len(shipments) + 1)
-            shipments[shipment.id] = shipment
+            shipments[shipment.id] = made[group] = shipment
         uow.session.add(
             ShipmentLineRow(
                 order_id=order.id,
@@ -181,6 +185,14 @@ def _add(
             {"line": line.line_no, "sku": line.sku, "quantity": part.quantity},
             emit=False,
         )
+    for shipment in made.values():  # announced with its lines (its timeline begins when it was made)
+        announce(
+            uow,
+            shipment,
+            "shipment.created",
+            {"ship_to": shipment.ship_to, "method": shipment.method, "units": shipment.units},
+        )
+    return list(made.values())
 
 
 def _new_shipment(
@@ -231,5 +243,5 @@ def _new_shipment(
     )
     uow.session.add(row)
     uow.session.flush()
-    record(uow, row, "shipment.created", {"ship_to": ship_to.ref, "method": ship_to.method})
+    record(uow, row, "shipment.created", {"ship_to": ship_to.ref, "method": ship_to.method}, emit=False)
     return row
