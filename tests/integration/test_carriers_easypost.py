@@ -141,61 +141,63 @@ def buy(seen: Seen) -> Answer:
     )
 
 
+def label(seen: Seen) -> Answer:
+    key = "label_pdf_url" if seen.query["file_format"] == "PDF" else "label_zpl_url"
+    name = "label.pdf" if key == "label_pdf_url" else "label.zpl"
+    return Answer(200, {"id": "shp_1", "postage_label": {key: f"{seen.storage_url}/files/{name}"}})
+
+
+def refund(seen: Seen) -> Answer:
+    status = "rejected" if seen.path.endswith("shp_moving/refund") else "submitted"
+    return Answer(200, {"id": "shp_1", "refund_status": status})
+
+
+def verify_address(seen: Seen) -> Answer:
+    sent = seen.json
+    assert sent["verify"] is True
+    success = sent["address"]["street1"] != "1 Nowhere Rd"
+    return Answer(
+        200,
+        {
+            "id": "adr_1",
+            "name": sent["address"]["name"],
+            "company": "",
+            "street1": "9 ELM ST",
+            "street2": "",
+            "city": "SEATTLE",
+            "state": "WA",
+            "zip": "98101-1234",
+            "country": "US",
+            "verifications": {
+                "delivery": {
+                    "success": success,
+                    "errors": []
+                    if success
+                    else [{"code": "E.ADDRESS.NOT_FOUND", "message": "Address not found"}],
+                }
+            },
+        },
+    )
+
+
+def scan_form(seen: Seen) -> Answer:
+    assert seen.json == {"shipments": [{"id": "shp_1"}]}
+    return Answer(
+        200,
+        {
+            "id": "sf_1",
+            "object": "ScanForm",
+            "status": "created",
+            "tracking_codes": [TRACKING],
+            "form_url": f"{seen.storage_url}/files/scan_form.pdf",
+            "created_at": "2026-03-02T18:00:00Z",
+        },
+    )
+
+
 @pytest.fixture
 def stub() -> Iterator[StubApi]:
     api = StubApi()
-    files = None
-
-    def label(seen: Seen) -> Answer:
-        key = "label_pdf_url" if seen.query["file_format"] == "PDF" else "label_zpl_url"
-        name = "label.pdf" if key == "label_pdf_url" else "label.zpl"
-        return Answer(200, {"id": "shp_1", "postage_label": {key: f"{files}/files/{name}"}})
-
-    def refund(seen: Seen) -> Answer:
-        status = "rejected" if seen.path.endswith("shp_moving/refund") else "submitted"
-        return Answer(200, {"id": "shp_1", "refund_status": status})
-
-    def verify_address(seen: Seen) -> Answer:
-        sent = seen.json
-        assert sent["verify"] is True
-        success = sent["address"]["street1"] != "1 Nowhere Rd"
-        return Answer(
-            200,
-            {
-                "id": "adr_1",
-                "name": sent["address"]["name"],
-                "company": "",
-                "street1": "9 ELM ST",
-                "street2": "",
-                "city": "SEATTLE",
-                "state": "WA",
-                "zip": "98101-1234",
-                "country": "US",
-                "verifications": {
-                    "delivery": {
-                        "success": success,
-                        "errors": []
-                        if success
-                        else [{"code": "E.ADDRESS.NOT_FOUND", "message": "Address not found"}],
-                    }
-                },
-            },
-        )
-
-    def scan_form(seen: Seen) -> Answer:
-        assert seen.json == {"shipments": [{"id": "shp_1"}]}
-        return Answer(
-            200,
-            {
-                "id": "sf_1",
-                "object": "ScanForm",
-                "status": "created",
-                "tracking_codes": [TRACKING],
-                "form_url": f"{files}/files/scan_form.pdf",
-                "created_at": "2026-03-02T18:00:00Z",
-            },
-        )
-
     api.route("POST", "/v2/shipments", authorized(create_shipment))
     api.route("POST", "/v2/shipments/shp_1/buy", authorized(buy))
     api.route("GET", "/v2/shipments/shp_1/label", authorized(label))
@@ -209,7 +211,6 @@ def stub() -> Iterator[StubApi]:
         "GET", "/files/scan_form.pdf", lambda seen: Answer(200, b"%PDF-1.4 scan form", "application/pdf")
     )
     with serving(api):
-        files = api.url("localhost")  # another host than the API's: a pre-signed storage link
         yield api
 
 

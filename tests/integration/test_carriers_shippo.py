@@ -115,52 +115,50 @@ def create_shipment(seen: Seen) -> Answer:
     return Answer(201, {"object_id": "shp_a", "status": "SUCCESS", "rates": rates, "messages": []})
 
 
+def transaction(seen: Seen) -> Answer:
+    if seen.json["rate"] == "r_ups":
+        return Answer(
+            201,
+            {
+                "object_id": "tx_err",
+                "status": "ERROR",
+                "tracking_number": "",
+                "messages": [{"source": "UPS", "code": "", "text": "Parcel too heavy"}],
+            },
+        )
+    return Answer(
+        201,
+        {
+            "object_id": "tx_1",
+            "status": "SUCCESS",
+            "tracking_number": TRACKING,
+            "messages": [],
+            "label_url": f"{seen.storage_url}/files/label.pdf",
+            "rate": seen.json["rate"],
+        },
+    )
+
+
+def address(seen: Seen) -> Answer:
+    sent = seen.json
+    valid = sent["street1"] != "1 Nowhere Rd"
+    messages = [] if valid else [{"source": "USPS", "code": "Address Not Found", "text": "Address not found"}]
+    return Answer(
+        201,
+        {
+            **sent,
+            "object_id": "adr_1",
+            "street1": sent["street1"].upper(),
+            "city": sent["city"].upper(),
+            "zip": "98101-1234",
+            "validation_results": {"is_valid": valid, "messages": messages},
+        },
+    )
+
+
 @pytest.fixture
 def stub() -> Iterator[StubApi]:
     api = StubApi()
-    files = None
-
-    def transaction(seen: Seen) -> Answer:
-        if seen.json["rate"] == "r_ups":
-            return Answer(
-                201,
-                {
-                    "object_id": "tx_err",
-                    "status": "ERROR",
-                    "tracking_number": "",
-                    "messages": [{"source": "UPS", "code": "", "text": "Parcel too heavy"}],
-                },
-            )
-        return Answer(
-            201,
-            {
-                "object_id": "tx_1",
-                "status": "SUCCESS",
-                "tracking_number": TRACKING,
-                "messages": [],
-                "label_url": f"{files}/files/label.pdf",
-                "rate": seen.json["rate"],
-            },
-        )
-
-    def address(seen: Seen) -> Answer:
-        sent = seen.json
-        valid = sent["street1"] != "1 Nowhere Rd"
-        messages = (
-            [] if valid else [{"source": "USPS", "code": "Address Not Found", "text": "Address not found"}]
-        )
-        return Answer(
-            201,
-            {
-                **sent,
-                "object_id": "adr_1",
-                "street1": sent["street1"].upper(),
-                "city": sent["city"].upper(),
-                "zip": "98101-1234",
-                "validation_results": {"is_valid": valid, "messages": messages},
-            },
-        )
-
     api.route("POST", "/shipments", authorized(create_shipment))
     api.route("POST", "/transactions", authorized(transaction))
     api.route(
@@ -170,13 +168,17 @@ def stub() -> Iterator[StubApi]:
     api.route("POST", "/addresses", authorized(address))
     api.route("GET", "/files/label.pdf", lambda seen: Answer(200, PDF_BYTES, "application/pdf"))
     with serving(api):
-        files = api.url("localhost")
         yield api
 
 
-def shippo_at(stub: StubApi, **secrets: str) -> ShippoCarrier:
+def shippo_at(stub: StubApi, *, webhook_token: str = "", webhook_hmac_secret: str = "") -> ShippoCarrier:
     return ShippoCarrier(
-        api_key=API_KEY, base_url=stub.url(), timeout_s=0.3, clock=FixedClock(NOW), **secrets
+        api_key=API_KEY,
+        webhook_token=webhook_token,
+        webhook_hmac_secret=webhook_hmac_secret,
+        base_url=stub.url(),
+        timeout_s=0.3,
+        clock=FixedClock(NOW),
     )
 
 

@@ -28,6 +28,11 @@ class Seen:
     body: bytes
 
     @property
+    def storage_url(self) -> str:
+        """This stub under another host name (localhost): where a pre-signed storage link would point."""
+        return "http://localhost:" + self.headers["host"].rsplit(":", 1)[1]
+
+    @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
