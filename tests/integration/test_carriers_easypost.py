@@ -403,3 +403,12 @@ def test_a_manifest_is_a_scan_form_of_the_labels_shipments(easypost: EasyPostCar
     assert (manifest.manifest_id, manifest.tracking_numbers) == ("sf_1", [TRACKING])
     assert manifest.content == b"%PDF-1.4 scan form"
     assert manifest.created_at == datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+
+
+def test_an_id_that_is_not_easypost_s_never_reaches_a_url_path(
+    easypost: EasyPostCarrier, stub: StubApi
+) -> None:
+    with pytest.raises(CarrierRejected) as refused:
+        easypost.void_label(tracking_number=TRACKING, label_id="../addresses")
+    assert refused.value.reason_code == "invalid_label_id"
+    assert stub.seen == []

@@ -48,7 +48,7 @@ from ordersmith.fulfillment.carriers.base import (
     TrackingEvent,
     TrackingStatus,
 )
-from ordersmith.fulfillment.carriers.http import JsonApi
+from ordersmith.fulfillment.carriers.http import JsonApi, segment
 from ordersmith.fulfillment.carriers.units import inches, ounces
 from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.kernel.money import Money, exact_money
@@ -227,11 +227,11 @@ class EasyPostCarrier:
             and "," not in request.rate.rate_id
         ):
             shipment_id, rate_id = request.rate.rate_id.split("|")
-            return shipment_id, rate_id
+            return segment(shipment_id, "rate_id"), rate_id
         shipment = self._shipment(request.ship_from, request.ship_to, request.parcel, request.reference)
         for raw in shipment.get("rates") or []:
             if f"{raw['carrier']}:{raw['service']}" == request.service_code:
-                return str(shipment["id"]), str(raw["id"])
+                return segment(str(shipment["id"]), "shipment_id"), str(raw["id"])
         raise CarrierRejected(
             "unknown_service", f"easypost offers no {request.service_code!r} for this parcel"
         )
@@ -269,11 +269,11 @@ class EasyPostCarrier:
 
     def _shipment_id(self, tracking_number: str, label_id: str) -> str:
         if label_id:
-            return label_id
+            return segment(label_id, "label_id")
         shipment_id = self._tracker(tracking_number).get("shipment_id")
         if not shipment_id:
             raise CarrierRejected("label_not_found", f"easypost has no shipment for {tracking_number}")
-        return str(shipment_id)
+        return segment(str(shipment_id), "label_id")
 
     def void_label(self, *, tracking_number: str, label_id: str = "") -> None:
         shipment_id = self._shipment_id(tracking_number, label_id)

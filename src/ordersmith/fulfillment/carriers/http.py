@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,8 @@ from ordersmith.fulfillment.carriers.base import CarrierRejected, CarrierUnavail
 
 log = logging.getLogger(__name__)
 
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
 ErrorReader = Callable[[int, Any], tuple[str, str]]  # (status, parsed body) -> (reason_code, message)
 
 
@@ -29,6 +32,18 @@ def _json_default(value: object) -> object:
         # Decimal -> float -> JSON text is exact for the short decimals sent here (10.2 stays "10.2").
         return float(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def segment(value: str, what: str) -> str:
+    """An id that goes into a URL path: letters, digits, `_` and `-` only, so no stored or typed value can
+    change which resource is asked for.
+
+    Raises:
+        CarrierRejected: anything else (`invalid_<what>`).
+    """
+    if not _SEGMENT.fullmatch(value):
+        raise CarrierRejected(f"invalid_{what}", f"{what} {value[:40]!r} is not an id this carrier issues")
+    return value
 
 
 class JsonApi:

@@ -47,7 +47,7 @@ from ordersmith.fulfillment.carriers.base import (
     TrackingEvent,
     TrackingStatus,
 )
-from ordersmith.fulfillment.carriers.http import JsonApi
+from ordersmith.fulfillment.carriers.http import JsonApi, segment
 from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.kernel.money import Money, exact_money
 
@@ -249,7 +249,8 @@ class ShippoCarrier:
 
     def track(self, *, tracking_number: str, label_id: str = "") -> list[TrackingEvent]:
         token, _ = _split(label_id, "label_id")
-        return self._events(self._api.call("GET", f"/tracks/{token}/{tracking_number}"))
+        path = f"/tracks/{segment(token, 'carrier')}/{segment(tracking_number, 'tracking_number')}"
+        return self._events(self._api.call("GET", path))
 
     def _events(self, track: Mapping[str, Any]) -> list[TrackingEvent]:
         number = str(track["tracking_number"])
