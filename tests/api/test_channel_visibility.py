@@ -143,7 +143,8 @@ def _concrete(path: str, a: dict[str, str]) -> tuple[str, str] | None:
                           ("/api/v1/customers/{ref}", a["customer"]), ("/api/v1/payments/{", a["payment"]),
                           ("/api/v1/checks/{", a["payment"]), ("/api/v1/gift-cards/by-id/{", a["card"]),
                           ("/api/v1/invoices/{ref}", a["invoice"]), ("/api/v1/webhooks/{", a["webhook"]),
-                          ("/api/v1/sales-channels/{", a["channel"]), ("/api/v1/shipments/{ref}", a["shipment"])]:  # fmt: skip
+                          ("/api/v1/sales-channels/{", a["channel"]),
+                          ("/api/v1/shipments/{ref}", a["shipment"])]:  # fmt: skip
         if path.startswith(prefix):
             return re.sub(r"\{[^}]+\}", value, path, count=1), value
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from barcode.codex import Code128  # type: ignore[import-untyped]
+from barcode.codex import Code128
 from fpdf import FPDF
 
 from ordersmith.fulfillment.carriers.base import Address
