@@ -123,9 +123,9 @@ def _channel_a(client: TestClient, admin_db) -> dict[str, str]:  # type: ignore[
         "url": "https://phone.example.com/hook", "event_types": ["*"]}), 201)["subscription"]  # fmt: skip
     _dispatch(admin_db)  # the trade customer joins channel A by ordering through it
     channel_id = _ok(client.get("/api/v1/sales-channels", headers=bearer(phone)))["items"][0]["id"]
-    (shipment,) = _ok(client.get("/api/v1/shipments", params={"order": paid["number"]}, headers=bearer(admin)))[
-        "items"
-    ]
+    (shipment,) = _ok(
+        client.get("/api/v1/shipments", params={"order": paid["number"]}, headers=bearer(admin))
+    )["items"]
     return {
         "order": paid["number"], "order_id": paid["id"], "on_account": on_account["number"],
         "on_account_id": on_account["id"], "customer": created["number"], "customer_id": created["id"],
