@@ -108,6 +108,7 @@ def own_files(folder: Path) -> dict[str, str]:
     return {
         "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_CARRIER_PATH": str(folder / "sandbox_carrier.db"),
     }
 
 

@@ -44,6 +44,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         database_url=db_url,
         vault_database_url=f"sqlite:///{tmp_path}/vault.db",
         sandbox_gateway_path=str(tmp_path / "sandbox_gateway.db"),
+        sandbox_carrier_path=str(tmp_path / "sandbox_carrier.db"),
         sandbox_wallet_path=str(tmp_path / "sandbox_wallet.db"),
         env="test",
         webhook_backoff_base_s=0.05,

@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     wired = payments.setup_payments(db, settings)
+    fulfillment.setup_fulfillment(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
 
     @asynccontextmanager

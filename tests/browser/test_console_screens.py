@@ -276,6 +276,7 @@ def test_a_manager_authorizes_a_return_and_refunds_it_as_store_credit(
     settings = Settings(
         vault_database_url=f"sqlite:///{tmp_path}/vault.db",
         sandbox_gateway_path=str(tmp_path / "sandbox_gateway.db"),
+        sandbox_carrier_path=str(tmp_path / "sandbox_carrier.db"),
         _env_file=None,
     )  # type: ignore[call-arg]
     wired = payments.setup_payments(browser_db, settings)

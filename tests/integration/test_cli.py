@@ -31,6 +31,7 @@ def run(db_url: str, *args: str, stdin: str | None = None, **env: str) -> subpro
             "COLUMNS": "200",
             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
+            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
             **env,
         },
         timeout=60,
@@ -123,6 +124,7 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
             "ORDERSMITH_DEMO_ORDERS": "250",
             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
+            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
         },
         check=False,
     )
@@ -141,6 +143,7 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
             "ORDERSMITH_DEMO_ORDERS": "250",
             "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
             "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
+            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
         },
         check=False,
     )

@@ -98,6 +98,7 @@ def _demo_load(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
         "ORDERSMITH_ENV": "test",
         "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_CARRIER_PATH": str(folder / "sandbox_carrier.db"),
         "ORDERSMITH_SANDBOX_WALLET_PATH": str(folder / "sandbox_wallet.db"),
     }
     return subprocess.Popen([sys.executable, "-m", "ordersmith", "demo", "load"], cwd=folder, env=environment,

@@ -39,6 +39,7 @@ def test_databases_vault_books_and_credentials_are_created_owner_only(tmp_path: 
         database_url=f"sqlite:///{var}/ordersmith.db",
         vault_database_url=f"sqlite:///{var}/vault/vault.db",
         sandbox_gateway_path=str(var / "sandbox" / "sandbox_gateway.db"),
+        sandbox_carrier_path=str(var / "sandbox" / "sandbox_carrier.db"),
         env="test",
         demo_orders=0,
         _env_file=None,  # type: ignore[call-arg]

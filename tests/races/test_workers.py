@@ -26,6 +26,7 @@ def test_two_worker_processes_run_each_job_exactly_once(
         "ORDERSMITH_ENV": "test",
         "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{tmp_path}/vault.db",
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(tmp_path / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_CARRIER_PATH": str(tmp_path / "sandbox_carrier.db"),
     }
     workers = [
         subprocess.Popen(

@@ -46,6 +46,7 @@ def start_server(
         # The vault and the sandbox processor keep their own files: the test's, never the developer's var/.
         "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{log.parent}/vault.db",
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(log.parent / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_CARRIER_PATH": str(log.parent / "sandbox_carrier.db"),
         **{f"ORDERSMITH_{k.upper()}": v for k, v in env.items()},
     }
     handle = log.open("ab")
@@ -109,6 +110,7 @@ def running_cluster(database_url: str, folder: Path, *, api: int = 2, workers: i
         "ORDERSMITH_RELAY_POLL_INTERVAL_MS": "50",
         "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{folder}/vault.db",
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(folder / "sandbox_gateway.db"),
+        "ORDERSMITH_SANDBOX_CARRIER_PATH": str(folder / "sandbox_carrier.db"),
     }
     background = [
         subprocess.Popen([sys.executable, "-m", "ordersmith", "worker"], env=environment,

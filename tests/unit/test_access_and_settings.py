@@ -49,6 +49,7 @@ def test_production_accepts_real_secrets_and_secures_cookies():
         paypal_client_id="client-x",
         paypal_client_secret=SecretStr("secret-x"),
         paypal_base_url="https://api-m.paypal.com",
+        sandbox_carrier=False,
         _env_file=None,  # type: ignore[call-arg]
     )
     assert settings.cookie_secure is True
@@ -72,6 +73,7 @@ def test_production_refuses_the_sandbox_wallet_paypal_without_credentials_and_pa
         "payment_gateway": "stripe",
         "stripe_api_key": SecretStr("sk_live_x"),
         "stripe_webhook_secret": SecretStr("whsec_x"),
+        "sandbox_carrier": False,
         "_env_file": None,
     }
     # when / then
@@ -86,6 +88,17 @@ def test_production_refuses_the_sandbox_wallet_paypal_without_credentials_and_pa
         "refusing to start in production: ORDERSMITH_PAYPAL_CLIENT_ID and ORDERSMITH_PAYPAL_CLIENT_SECRET must be "
         "set; ORDERSMITH_PAYPAL_BASE_URL must be PayPal's live https URL in production"
     )
+
+
+def test_production_refuses_the_sandbox_carrier():
+    real = {"secret_key": SecretStr("s" * 40), "vault_key": SecretStr("v" * 40),
+            "vault_fingerprint_key": SecretStr("f" * 40), "payment_gateway": "stripe",
+            "stripe_api_key": SecretStr("sk_live_x"), "stripe_webhook_secret": SecretStr("whsec_x"),
+            "wallet": "paypal", "paypal_client_id": "id", "paypal_client_secret": SecretStr("x"),
+            "paypal_base_url": "https://api-m.paypal.com", "_env_file": None}  # fmt: skip
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_SANDBOX_CARRIER must be false"):
+        Settings(env="production", **real)  # type: ignore[arg-type]
+    assert not Settings(env="production", sandbox_carrier=False, **real).sandbox_carrier  # type: ignore[arg-type]
 
 
 def test_wallet_defaults_to_the_sandbox_outside_production():

@@ -40,6 +40,10 @@ class ItemIn(Input):
         None
     )
     backorderable: bool = Field(default=False, description="orders may take more than is in stock")
+    hs_code: Annotated[
+        str | None, Field(max_length=12, description="customs tariff number, e.g. 6109.10")
+    ] = None
+    country_of_origin: Annotated[str | None, Field(min_length=2, max_length=2)] = None
 
 
 class ItemOut(Output):
@@ -60,6 +64,8 @@ class ItemOut(Output):
     variant: dict[str, str] | None
     personalization_template: str | None
     backorderable: bool
+    hs_code: str | None = None
+    country_of_origin: str | None = None
     created_at: datetime
     updated_at: datetime
     version: int

@@ -60,6 +60,8 @@ class Item:
     variant: dict[str, str] | None = None
     personalization_template: str | None = None
     backorderable: bool = False
+    hs_code: str | None = None
+    country_of_origin: str | None = None
 
     @property
     def keeps_stock(self) -> bool:
@@ -136,7 +138,22 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
         variant=row.variant, personalization_template=row.personalization_template, backorderable=row.backorderable,
+        hs_code=row.hs_code, country_of_origin=row.country_of_origin,
     )  # fmt: skip
+
+
+def _customs(hs_code: str | None, country: str | None) -> tuple[str | None, str | None]:
+    """An HS code of 6 to 10 digits (dots allowed: 6109.10) and a two-letter country, or ValidationFailed."""
+    if hs_code is not None:
+        digits = hs_code.replace(".", "").strip()
+        if not (digits.isascii() and digits.isdigit() and 6 <= len(digits) <= 10):
+            raise ValidationFailed.on("hs_code", "6 to 10 digits of the Harmonized System (dots allowed)")
+        hs_code = hs_code.strip()
+    if country is not None:
+        country = country.strip().upper()
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise ValidationFailed.on("country_of_origin", "a two-letter ISO 3166 country code")
+    return hs_code, country
 
 
 def _snapshot(item: Item) -> dict[str, Any]:
@@ -166,6 +183,8 @@ def create_item(
     variant: dict[str, str] | None = None,
     personalization_template: str | None = None,
     backorderable: bool = False,
+    hs_code: str | None = None,
+    country_of_origin: str | None = None,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
@@ -197,13 +216,14 @@ def create_item(
         is None
     ):
         raise ValidationFailed.on("personalization_template", f"no template {personalization_template!r}")
+    hs_code, country_of_origin = _customs(hs_code, country_of_origin)
     now = uow.now()
     row = ItemRow(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
         kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
         height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
         style_id=style_id, variant=variant, personalization_template=personalization_template,
-        backorderable=backorderable,
+        backorderable=backorderable, hs_code=hs_code, country_of_origin=country_of_origin,
     )  # fmt: skip
     uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
     for gtin in gtins:

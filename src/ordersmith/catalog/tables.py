@@ -35,6 +35,8 @@ class ItemRow(Base):
     length_mm: Mapped[int | None]
     width_mm: Mapped[int | None]
     height_mm: Mapped[int | None]
+    hs_code: Mapped[str | None] = mapped_column(sa.String(12))  # customs tariff number (Harmonized System)
+    country_of_origin: Mapped[str | None] = mapped_column(sa.String(2))  # ISO 3166-1 alpha-2
     default_vendor_id: Mapped[uuid.UUID | None]  # purchasing's vendor; no foreign key across contexts
     style_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("styles.id"), index=True)
     variant: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)  # e.g. {"size": "M", "colour": "Navy"}

@@ -60,10 +60,12 @@ def _settings() -> Settings:
 
 
 def _db(settings: Settings) -> Database:
+    from ordersmith.fulfillment.service import setup_fulfillment
     from ordersmith.payments.service import setup_payments
 
     db = Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
+    setup_fulfillment(db, settings)  # labels and tracking reach the carriers
     return db
 
 

@@ -9,10 +9,12 @@ are the warehouse's (`warehouse:read`), which a channel key cannot hold.
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
@@ -20,17 +22,22 @@ from ordersmith.fulfillment import service
 from ordersmith.fulfillment.schemas import (
     BinIn,
     CountIn,
+    DockIn,
     ItemBinIn,
+    LabelsIn,
+    ManifestIn,
     PackIn,
     PickIn,
+    RatesIn,
     ReasonIn,
     ScanIn,
     ShipIn,
     WaveIn,
 )
+from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import sales_channels
-from ordersmith.platform.access import Principal
+from ordersmith.platform.access import PUBLIC, Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, requires, unit_of_work
 
@@ -314,3 +321,138 @@ def warehouse_productivity(
     at a location between two moments (at most 93 days)."""
     report = service.warehouse_productivity(unit_of_work(request), location=location, start=start, end=end)
     return respond(report, service.Productivity)
+
+
+@router.put(
+    "/locations/{code}/dock", response_model=service.Dock, openapi_extra=requires("fulfillment:write")
+)
+def set_dock(code: str, body: DockIn, principal: Auth, request: Request) -> Response:
+    """Where a location ships from: the address on its labels, its label format (PDF or ZPL) and its carrier."""
+    dock = service.set_dock(
+        unit_of_work(request),
+        location=code,
+        address=body.address.model_dump(),
+        label_format=body.label_format,
+        carrier=body.carrier,
+    )
+    return respond(dock, service.Dock)
+
+
+@router.post("/rates", response_model=service.RateQuote, openapi_extra=requires("warehouse:read"))
+def rate_shipment(body: RatesIn, principal: Auth, request: Request) -> Response:
+    """The carrier's rates for a packed shipment's packages, and the cheapest that keeps the delivery its
+    shipping method promised (with why, when none does)."""
+    quote = service.rate_shipment(unit_of_work(request), ref=body.shipment, carrier=body.carrier)
+    return respond(quote, service.RateQuote)
+
+
+@router.post(
+    "/shipments/{ref}/labels",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:labels"),
+)
+def buy_labels(ref: str, body: LabelsIn, principal: Auth, request: Request) -> Response:
+    """A label for each unlabelled package (the service named, else the rate shopped for the promise). The carrier
+    charges for each: a second purchase of the same packages is a 409 and buys nothing."""
+    shipment = service.buy_labels(
+        unit_of_work(request),
+        ref=ref,
+        carrier=body.carrier,
+        service=body.service,
+        label_format=body.label_format,
+    )
+    return respond(shipment, service.Shipment)
+
+
+@router.post(
+    "/shipments/{ref}/labels/void",
+    response_model=service.Shipment,
+    responses=_STATE,
+    openapi_extra=requires("fulfillment:labels"),
+)
+def void_labels(ref: str, principal: Auth, request: Request) -> Response:
+    """Void the shipment's labels before it leaves (the carrier refunds them)."""
+    return respond(service.void_labels(unit_of_work(request), ref=ref), service.Shipment)
+
+
+_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "a PDF"}}
+_KINDS = ("packing-slip", "invoice", "commercial-invoice", "label")
+
+
+@router.get(
+    "/shipments/{ref}/documents/{kind}",
+    response_class=Response,
+    responses=_PDF,
+    openapi_extra=requires("fulfillment:read"),
+)
+def shipment_document(
+    ref: str, kind: str, principal: Auth, request: Request, package: Annotated[int, Query(ge=1, le=50)] = 1
+) -> Response:
+    """A shipment's document: `packing-slip`, `invoice` (the customer's), `commercial-invoice` (customs, for a
+    parcel leaving the country) or a package's `label` (PDF, or ZPL for a thermal printer)."""
+    uow = unit_of_work(request)
+    own = _own(uow, principal)
+    if kind not in _KINDS:
+        raise NotFound(f"no document {kind[:40]!r}: {', '.join(_KINDS)}")
+    if kind == "label":
+        label_format, content = service.label_of(uow, ref=ref, seq=package, channel=own)
+        media = "application/pdf" if label_format == "pdf" else "application/zpl"
+        return Response(content, media_type=media, headers=_inline(f"{ref}-{package}.{label_format}"))
+    render = {
+        "packing-slip": service.packing_slip_pdf,
+        "invoice": service.customer_invoice_pdf,
+        "commercial-invoice": service.commercial_invoice_pdf,
+    }[kind]
+    return Response(
+        render(uow, ref=ref, channel=own), media_type="application/pdf", headers=_inline(f"{ref}-{kind}.pdf")
+    )
+
+
+def _inline(filename: str) -> dict[str, str]:
+    safe = "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "-_.")) or "document"
+    return {"Content-Disposition": f'inline; filename="{safe}"', "Cache-Control": "no-store"}
+
+
+@router.get(
+    "/waves/{ref}/pick-lists.pdf",
+    response_class=Response,
+    responses=_PDF,
+    openapi_extra=requires("warehouse:read"),
+)
+def pick_list_pdf(
+    ref: str,
+    principal: Auth,
+    request: Request,
+    pickers: Annotated[int, Query(ge=1, le=50)] = 1,
+    picker: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Response:
+    """One picker's printable pick list (stops in walk order, each order's tote, barcodes)."""
+    content = service.pick_list_pdf(unit_of_work(request), ref=ref, pickers=pickers, picker=picker)
+    return Response(content, media_type="application/pdf", headers=_inline(f"{ref}-picker-{picker}.pdf"))
+
+
+@router.post("/manifests", response_model=service.ManifestOut, openapi_extra=requires("fulfillment:write"))
+def close_day(body: ManifestIn, principal: Auth, request: Request) -> Response:
+    """The end-of-day manifest of what shipped from a location with a carrier (the driver scans it once)."""
+    manifest = service.close_day(
+        unit_of_work(request), location=body.location, carrier=body.carrier, day=body.day
+    )
+    out = service.ManifestOut(
+        manifest.carrier, manifest.manifest_id, list(manifest.tracking_numbers), manifest.created_at
+    )
+    return respond(out, service.ManifestOut)
+
+
+@router.post("/carrier-webhooks/{carrier}", openapi_extra=requires(PUBLIC), status_code=200)
+async def carrier_webhook(carrier: str, request: Request) -> Response:
+    """A carrier's tracking notification, its signature checked first: a forged one is a 401 and changes
+    nothing; one delivered again is acknowledged and applied once."""
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query = dict(request.query_params)
+    uow = unit_of_work(request)
+    applied = await anyio.to_thread.run_sync(
+        lambda: service.receive_webhook(uow, carrier=carrier, headers=headers, body=body, query=query)
+    )
+    return Response(json.dumps({"applied": applied}), media_type="application/json")

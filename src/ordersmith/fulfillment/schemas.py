@@ -4,7 +4,7 @@ by pydantic (money as strings), so the API and the service never drift apart."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -72,3 +72,40 @@ class ItemBinIn(Input):
 
 class CountIn(Input):
     counted: int = Field(ge=0, le=10_000_000)
+
+
+class AddressIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    company: Annotated[str, Field(max_length=200)] = ""
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] = ""
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    region: Annotated[str, Field(max_length=50)] = ""
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    phone: Annotated[str, Field(max_length=40)] = ""
+
+
+class DockIn(Input):
+    address: AddressIn
+    label_format: Literal["pdf", "zpl"] = "pdf"
+    carrier: Annotated[str, Field(min_length=1, max_length=40)] = "sandbox"
+
+
+class RatesIn(Input):
+    shipment: Annotated[str, Field(min_length=1, max_length=40)]
+    carrier: Annotated[str | None, Field(max_length=40)] = None
+
+
+class LabelsIn(Input):
+    carrier: Annotated[str | None, Field(max_length=40)] = None
+    service: Annotated[
+        str | None, Field(max_length=60, description="a service code; none: rate shopping")
+    ] = None
+    label_format: Literal["pdf", "zpl"] | None = None
+
+
+class ManifestIn(Input):
+    location: Code
+    carrier: Annotated[str, Field(min_length=1, max_length=40)] = "sandbox"
+    day: date | None = None

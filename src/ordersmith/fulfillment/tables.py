@@ -20,6 +20,7 @@ from ordersmith.platform.db import Base
 
 _PENDING = "status = 'pending' AND wave_id IS NULL AND releasable"
 _LIVE_LINE = "status = 'open'"
+_IN_TRANSIT = "status IN ('shipped', 'exception') AND tracking_number <> ''"
 
 
 class ShipmentRow(Base):
@@ -31,6 +32,13 @@ class ShipmentRow(Base):
         sa.Index("ix_shipments_status", "location", "status", "updated_at"),
         sa.Index("ix_shipments_picked", "location", "picked_at"),
         sa.Index("ix_shipments_shipped", "location", "shipped_at"),
+        # Tracking polls only parcels on their way, the longest unasked first (never the delivered history).
+        sa.Index(
+            "ix_shipments_in_transit",
+            "tracked_at",
+            postgresql_where=sa.text(_IN_TRANSIT),
+            sqlite_where=sa.text(_IN_TRANSIT),
+        ),
         # Wave building reads only what waits for a wave, best first (never the shipped history).
         sa.Index(
             "ix_shipments_waiting",
@@ -72,6 +80,9 @@ class ShipmentRow(Base):
     packed_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    tracked_at: Mapped[
+        datetime | None
+    ]  # the carrier was last asked (polling takes the longest unasked first)
     picked_by: Mapped[str] = mapped_column(sa.String(200), default="")
     packed_by: Mapped[str] = mapped_column(sa.String(200), default="")
     shipped_by: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -126,7 +137,8 @@ class PackageRow(Base):
     length_mm: Mapped[int] = mapped_column(default=0)
     width_mm: Mapped[int] = mapped_column(default=0)
     height_mm: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(sa.String(12))  # open | labelled | voided
+    status: Mapped[str] = mapped_column(sa.String(12))  # open | labelling (claimed) | labelled | voided
+    claimed_at: Mapped[datetime | None]  # when a label purchase claimed it (a stale claim may be taken over)
     carrier: Mapped[str] = mapped_column(sa.String(40), default="")
     service: Mapped[str] = mapped_column(sa.String(40), default="")
     tracking_number: Mapped[str] = mapped_column(sa.String(60), default="")
@@ -137,6 +149,7 @@ class PackageRow(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
     created_at: Mapped[datetime]
     labelled_at: Mapped[datetime | None]
+    manifest_id: Mapped[str] = mapped_column(sa.String(100), default="")
 
 
 class ShipmentEventRow(Base):
@@ -207,6 +220,18 @@ class CountTaskRow(Base):
     created_by: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class LocationDockRow(Base):
+    """Where a location ships from, and how: its address on labels, label format, carrier and cartons."""
+
+    __tablename__ = "location_docks"
+
+    location: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    address: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    label_format: Mapped[str] = mapped_column(sa.String(8), default="pdf")  # pdf | zpl
+    carrier: Mapped[str] = mapped_column(sa.String(40), default="sandbox")
+    updated_at: Mapped[datetime]
 
 
 class CarrierEventRow(Base):

@@ -59,7 +59,8 @@ _WRITING = {
     "412": "precondition_failed: If-Match names a version that is no longer current",
     "413": "payload_too_large",
     "428": "precondition_required: this change needs If-Match (operations on versioned records)",
-    "503": "gateway_unavailable or wallet_unavailable: a payment processor did not answer (retry later)",
+    "503": "gateway_unavailable, wallet_unavailable or carrier_unavailable: a processor or carrier did not answer "
+    "(retry later)",
 }
 
 

@@ -66,6 +66,22 @@ class Settings(BaseSettings):
         "https://api-m.sandbox.paypal.com"  # PayPal's sandbox; live: https://api-m.paypal.com
     )
     gift_card_balance_checks_per_minute: int = Field(default=10, ge=1)
+    # Carriers (fulfillment): the sandbox carrier (its own books in a file) and EasyPost / Shippo when their keys
+    # are set; a location ships with the carrier its dock names.
+    sandbox_carrier: bool = True
+    sandbox_carrier_path: str = "var/sandbox_carrier.db"
+    sandbox_carrier_webhook_secret: SecretStr = SecretStr(DEV_VAULT_KEY + "-sandbox-carrier")
+    easypost_api_key: SecretStr = SecretStr("")
+    easypost_webhook_secret: SecretStr = SecretStr("")
+    easypost_base_url: str = "https://api.easypost.com/v2"
+    shippo_api_key: SecretStr = SecretStr("")
+    shippo_webhook_token: SecretStr = SecretStr("")
+    shippo_webhook_hmac_secret: SecretStr = SecretStr("")
+    shippo_base_url: str = "https://api.goshippo.com"
+    carrier_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # What packing slips and invoices print as the retailer's own: its name and where a customer starts a return.
+    retailer_name: str = "Ordersmith Demo Outfitters"
+    returns_url: str = "http://127.0.0.1:8000/returns"
     # A check received above this amount (in the order's currency) holds the order until the check clears;
     # below it, the order is released on receipt. Unset: never held for a check.
     check_hold_above: Decimal | None = Field(default=Decimal("1000.00"), ge=0)
@@ -154,6 +170,10 @@ class Settings(BaseSettings):
             problems.append("the ORDERSMITH_AUTHORIZENET_* credentials and signature key must be set")
         if self.wallet == "sandbox":
             problems.append("ORDERSMITH_WALLET cannot be the sandbox in production")
+        if self.sandbox_carrier:
+            problems.append(
+                "ORDERSMITH_SANDBOX_CARRIER must be false in production (labels would not be real)"
+            )
         if self.wallet == "paypal":
             if not (self.paypal_client_id and self.paypal_client_secret.get_secret_value()):
                 problems.append("ORDERSMITH_PAYPAL_CLIENT_ID and ORDERSMITH_PAYPAL_CLIENT_SECRET must be set")

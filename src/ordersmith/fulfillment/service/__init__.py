@@ -1,6 +1,9 @@
 """Fulfillment use cases: shipments following the order's allocation, waves and pick lists, pick / scan-to-pack /
 ship / cancel, bins and count tasks, and the warehouse's productivity. See each module for its invariant."""
 
+from typing import Any
+
+from ordersmith.fulfillment.carriers import Carrier
 from ordersmith.fulfillment.rules.waves import WaveFilters
 from ordersmith.fulfillment.service._common import Package, Shipment, ShipmentLine, TimelineEntry
 from ordersmith.fulfillment.service.bins import (
@@ -11,6 +14,29 @@ from ordersmith.fulfillment.service.bins import (
     list_bins,
     list_count_tasks,
     put_bin,
+)
+from ordersmith.fulfillment.service.carrying import (
+    Dock,
+    ManifestOut,
+    RateQuote,
+    buy_labels,
+    carrier_named,
+    close_day,
+    label_of,
+    poll_tracking,
+    rate_shipment,
+    receive_webhook,
+    record_tracking,
+    set_dock,
+    setup_carriers,
+    void_labels,
+)
+from ordersmith.fulfillment.service.papers import (
+    commercial_invoice_pdf,
+    customer_invoice_pdf,
+    packing_slip_pdf,
+    pick_list_pdf,
+    setup_papers,
 )
 from ordersmith.fulfillment.service.queries import (
     Productivity,
@@ -40,23 +66,44 @@ from ordersmith.fulfillment.service.work import (
     scan_item,
     ship_shipment,
 )
+from ordersmith.platform.db import Database, UnitOfWork
+from ordersmith.platform.settings import Settings
+
+
+def setup_fulfillment(
+    db: Database, settings: Settings, *, carriers: dict[str, Carrier] | None = None
+) -> None:
+    """Wire fulfillment for `db` (the API, the worker, the CLI and tests call it at start): the configured carriers
+    (or `carriers`), and what documents print as the retailer's own."""
+    setup_carriers(db, settings, carriers=carriers)
+    setup_papers(db, settings)
+
+
+def _poll_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    poll_tracking(uow)
 
 
 def register() -> None:
-    """Subscribers (idempotent: safe to call at every start): shipments follow their order's events."""
-    from ordersmith.platform import outbox
+    """Subscribers and jobs (idempotent: safe to call at every start): shipments follow their order's events;
+    parcels on their way are tracked every few minutes."""
+    from ordersmith.platform import jobs, outbox
 
     outbox.unsubscribe(on_order_event)
     outbox.subscribe("order.*", on_order_event, when=wants)
+    jobs.register("fulfillment.poll_tracking", _poll_job)
+    jobs.schedule("poll-tracking", kind="fulfillment.poll_tracking", every_s=300)
 
 
 __all__ = [
     "Bin",
     "CountTask",
+    "Dock",
+    "ManifestOut",
     "Package",
     "PackageSpec",
     "PickList",
     "Productivity",
+    "RateQuote",
     "ScanRefused",
     "Shipment",
     "ShipmentLine",
@@ -67,23 +114,38 @@ __all__ = [
     "WorkerRate",
     "assign_bin",
     "build_wave",
+    "buy_labels",
     "cancel_shipment",
     "cancel_wave",
+    "carrier_named",
+    "close_day",
+    "commercial_invoice_pdf",
     "complete_count_task",
+    "customer_invoice_pdf",
     "get_shipment",
     "get_wave",
+    "label_of",
     "list_bins",
     "list_count_tasks",
     "list_shipments",
     "list_waves",
     "order_shipments",
     "pack_shipment",
+    "packing_slip_pdf",
+    "pick_list_pdf",
     "pick_lists",
     "pick_shipment",
+    "poll_tracking",
     "put_bin",
+    "rate_shipment",
+    "receive_webhook",
+    "record_tracking",
     "register",
     "scan_item",
+    "set_dock",
+    "setup_fulfillment",
     "ship_shipment",
     "sync_order",
+    "void_labels",
     "warehouse_productivity",
 ]

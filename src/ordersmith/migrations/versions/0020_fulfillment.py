@@ -1,5 +1,5 @@
-"""Fulfillment: shipments (with lines, packages, timeline), waves, bins and primary bins, count tasks, and the
-carrier tracking events already handled
+"""Fulfillment: shipments (with lines, packages, timeline), waves, bins and primary bins, count tasks, where each
+location ships from, the carrier tracking events already handled; items' customs facts (HS code, origin)
 
 Revision ID: 0017_fulfillment
 Revises: 0016_sec_key_revocations
@@ -70,6 +70,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("location", "sku"),
     )
     op.create_table(
+        "location_docks",
+        sa.Column("location", sa.String(length=40), nullable=False),
+        sa.Column("address", sa.JSON(), nullable=False),
+        sa.Column("label_format", sa.String(length=8), nullable=False),
+        sa.Column("carrier", sa.String(length=40), nullable=False),
+        sa.Column("updated_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("location"),
+    )
+    op.create_table(
         "packages",
         sa.Column("order_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -80,6 +89,7 @@ def upgrade() -> None:
         sa.Column("width_mm", sa.Integer(), nullable=False),
         sa.Column("height_mm", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("claimed_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("carrier", sa.String(length=40), nullable=False),
         sa.Column("service", sa.String(length=40), nullable=False),
         sa.Column("tracking_number", sa.String(length=60), nullable=False),
@@ -90,6 +100,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("created_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("labelled_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("manifest_id", sa.String(length=100), nullable=False),
         sa.CheckConstraint(
             "weight_g >= 0 AND length_mm >= 0 AND width_mm >= 0 AND height_mm >= 0", name="ck_packages_sizes"
         ),
@@ -172,6 +183,7 @@ def upgrade() -> None:
         sa.Column("packed_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("tracked_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("picked_by", sa.String(length=200), nullable=False),
         sa.Column("packed_by", sa.String(length=200), nullable=False),
         sa.Column("shipped_by", sa.String(length=200), nullable=False),
@@ -182,6 +194,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.create_index("ix_shipments_id", ["id"], unique=True)
+        batch_op.create_index(
+            "ix_shipments_in_transit",
+            ["tracked_at"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
+            sqlite_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
+        )
         batch_op.create_index("ix_shipments_picked", ["location", "picked_at"], unique=False)
         batch_op.create_index("ix_shipments_shipped", ["location", "shipped_at"], unique=False)
         batch_op.create_index("ix_shipments_status", ["location", "status", "updated_at"], unique=False)
@@ -213,8 +232,16 @@ def upgrade() -> None:
     with op.batch_alter_table("waves", schema=None) as batch_op:
         batch_op.create_index("ix_waves_location", ["location", "status", "created_at"], unique=False)
 
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("hs_code", sa.String(length=12), nullable=True))
+        batch_op.add_column(sa.Column("country_of_origin", sa.String(length=2), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_column("country_of_origin")
+        batch_op.drop_column("hs_code")
+
     with op.batch_alter_table("waves", schema=None) as batch_op:
         batch_op.drop_index("ix_waves_location")
 
@@ -230,6 +257,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_shipments_status")
         batch_op.drop_index("ix_shipments_shipped")
         batch_op.drop_index("ix_shipments_picked")
+        batch_op.drop_index(
+            "ix_shipments_in_transit",
+            postgresql_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
+            sqlite_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
+        )
         batch_op.drop_index("ix_shipments_id")
 
     op.drop_table("shipments")
@@ -250,6 +282,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_packages_shipment")
 
     op.drop_table("packages")
+    op.drop_table("location_docks")
     op.drop_table("item_bins")
     with op.batch_alter_table("count_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_count_tasks_open")
