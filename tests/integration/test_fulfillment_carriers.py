@@ -214,7 +214,7 @@ def test_the_customer_invoice_shows_the_total_and_customs_need_each_item_s_facts
     fulfillment.set_dock(
         shop, location="WEST", address={**DOCK, "city": "Reno", "region": "NV", "postal_code": "89501"}
     )
-    with pytest.raises(ValidationFailed, match="items.MUG"):
+    with pytest.raises(ValidationFailed, match=r"items\.MUG"):
         fulfillment.commercial_invoice_pdf(shop, ref=export)
     catalog.create_item(shop, sku="MUG-EXPORT", name="Mug (export)", hs_code="6912.00", country_of_origin="us",
                         weight_g=400)  # fmt: skip
