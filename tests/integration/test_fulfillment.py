@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import IllegalTransition, ValidationFailed
+from ordersmith.kernel.errors import IllegalTransition, InsufficientStock, ValidationFailed
 from ordersmith.orders import service as orders
 from ordersmith.platform import outbox
 from ordersmith.platform.db import UnitOfWork
@@ -239,3 +239,53 @@ def test_the_relay_makes_the_shipments_from_the_order_s_events(shop: UnitOfWork,
             sa.text("SELECT channel FROM outbox WHERE type = 'shipment.created'")
         ).scalar_one()
     assert channel_of == "web"
+
+
+def test_a_store_sale_carried_out_consumes_that_store_s_stock_at_once_and_is_shipped(shop: UnitOfWork):
+    # given a till sale at STORE1 of two tees (EAST and WEST have tees too, and a better priority)
+    store_before, east_before = on_hand(shop, "TEE", "STORE1"), on_hand(shop, "TEE", "EAST")
+    request = order_request(("TEE", 2), fulfillment="taken", store="STORE1")
+    # when it is placed
+    order = orders.place_order(shop, channel=channel(shop, "store-1"), request=request).order
+    fulfillment.sync_order(shop, order_id=order.id)
+    # then it is shipped at once from the store's own stock, and its shipment says it was carried out
+    assert (order.status, order.fulfillment, order.lines[0].shipped) == ("shipped", "taken", 2)
+    assert on_hand(shop, "TEE", "STORE1") == store_before - 2 and on_hand(shop, "TEE", "EAST") == east_before
+    (shipment,) = fulfillment.order_shipments(shop, order_id=str(order.id))
+    assert (shipment.kind, shipment.status, shipment.location) == ("taken", "shipped", "STORE1")
+    assert inventory.verify(shop) == []
+
+
+def test_a_store_sale_needs_the_store_to_have_it_and_a_till_to_hand_it_over(shop: UnitOfWork):
+    # the store has three tees: four cannot be carried out, whatever the warehouses hold
+    with pytest.raises(InsufficientStock):
+        orders.place_order(shop, channel=channel(shop, "store-1"),
+                           request=order_request(("TEE", 4), fulfillment="taken", store="STORE1"))  # fmt: skip
+    # a web order cannot be carried out of a store, and a warehouse is not a store
+    with pytest.raises(ValidationFailed, match="fulfillment"):
+        orders.place_order(shop, channel=channel(shop), request=order_request(("TEE", 1), fulfillment="taken",
+                                                                              store="STORE1"))  # fmt: skip
+    with pytest.raises(ValidationFailed, match="store"):
+        orders.place_order(shop, channel=channel(shop, "store-1"),
+                           request=order_request(("TEE", 1), fulfillment="taken", store="EAST"))  # fmt: skip
+    assert orders.list_orders(shop, limit=5).items == []
+    assert on_hand(shop, "TEE", "STORE1") == 3
+
+
+def test_a_pickup_is_held_at_its_store_made_ready_and_collected(shop: UnitOfWork):
+    # given a web order to collect at STORE1
+    order = orders.place_order(shop, channel=channel(shop), request=order_request(
+        ("TEE", 1), fulfillment="pickup", store="STORE1")).order  # fmt: skip
+    fulfillment.sync_order(shop, order_id=order.id)
+    (shipment,) = fulfillment.order_shipments(shop, order_id=str(order.id))
+    assert (shipment.kind, shipment.location, shipment.status) == ("pickup", "STORE1", "pending")
+    # when the store picks and packs it, then the customer collects it
+    fulfillment.pick_shipment(shop, ref=shipment.number)
+    ready = fulfillment.pack_shipment(shop, ref=shipment.number, all_units=True,
+                                      packages=[fulfillment.PackageSpec(300)])  # fmt: skip
+    collected = fulfillment.ship_shipment(shop, ref=shipment.number)
+    # then the timeline says it was ready, then picked up, and the order is shipped
+    kinds = [e.kind for e in fulfillment.get_shipment(shop, ref=shipment.number).timeline]
+    assert kinds.index("shipment.ready_for_pickup") < kinds.index("shipment.picked_up")
+    assert ready.status == "packed" and collected.status == "shipped"
+    assert orders.get_order(shop, ref=order.number).status == "shipped"

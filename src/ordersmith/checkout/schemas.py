@@ -29,4 +29,6 @@ def order_request(body: OrderIn, currency: str) -> service.OrderRequest:
                   for n, p in enumerate(body.payments)],
         priority=body.priority,
         release=body.release,
+        fulfillment=body.fulfillment,
+        store=body.store,
     )  # fmt: skip

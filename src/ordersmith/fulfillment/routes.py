@@ -393,6 +393,7 @@ def shipment_document(
     parcel leaving the country) or a package's `label` (PDF, or ZPL for a thermal printer)."""
     uow = unit_of_work(request)
     own = _own(uow, principal)
+    ref = _visible(uow, principal, ref)  # another channel's shipment: 404 before anything else is said
     if kind not in _KINDS:
         raise NotFound(f"no document {kind[:40]!r}: {', '.join(_KINDS)}")
     if kind == "label":

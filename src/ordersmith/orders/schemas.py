@@ -102,6 +102,14 @@ class OrderIn(Input):
     payments: list[PaymentIn] = Field(default=[], max_length=10)
     priority: Annotated[int, Field(ge=0, le=100)] = 0
     release: bool = Field(default=True, description="false: keep the order pending (editable) until released")
+    fulfillment: Literal["ship", "taken", "pickup"] = Field(
+        default="ship",
+        description="ship; taken: carried out of the store at the sale (a POS channel; shipped at once); pickup: "
+        "collected at a store",
+    )
+    store: Annotated[
+        str | None, Field(max_length=40, description="the store's location, for taken and pickup")
+    ] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -194,6 +202,8 @@ class OrderOut(Output):
     allocation: list[str] = Field(description="why each location was chosen")
     priority: int
     exchange_for: uuid.UUID | None
+    fulfillment: str = "ship"
+    store: str | None = None
     placed_at: datetime
     created_at: datetime
     updated_at: datetime

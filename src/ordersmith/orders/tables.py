@@ -63,6 +63,10 @@ class OrderRow(Base):
     card_key: Mapped[str] = mapped_column(sa.String(64), default="")  # fraud velocity: the payment token
     priority: Mapped[int] = mapped_column(default=0)  # backorders: higher first
     exchange_for: Mapped[uuid.UUID | None]  # the order an exchange replaces goods of
+    # How the goods reach the customer: shipped, carried out of a store at the sale (`taken`), or collected at a
+    # store (`pickup`); `store` names that store's location.
+    fulfillment: Mapped[str] = mapped_column(sa.String(12), default="ship", server_default="ship")
+    store: Mapped[str | None] = mapped_column(sa.String(40))
     placed_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

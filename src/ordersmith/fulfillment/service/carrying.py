@@ -223,6 +223,8 @@ def _choose(uow: UnitOfWork, plan: _Plan, found: list[port.Rate]) -> RateQuote:
 @use_case
 def _claim_packages(uow: UnitOfWork, *, ref: str, channel: str | None) -> _Plan:
     row = shipment_row(uow, ref, lock=True, channel=channel)
+    if row.kind != "ship":
+        raise Conflict(f"shipment {row.number} is handed over at the store ({row.kind}): it needs no label")
     if row.status != "packed":
         raise Conflict(f"a {row.status} shipment gets no label: pack it first")
     now = uow.now()

@@ -219,7 +219,7 @@ def _new_shipment(
         ship_to=ship_to.ref,
         address=address,
         method=ship_to.method,
-        kind="ship",
+        kind=order.fulfillment if order.fulfillment in ("taken", "pickup") else "ship",
         status="pending",
         releasable=order.status in _RELEASABLE,
         priority=order.priority,

@@ -234,6 +234,8 @@ def pack_shipment(
         )
     row.packed_at, row.packed_by = uow.now(), uow.actor.label
     move(uow, row, "pack", {"packages": len(specs)})
+    if row.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
+        record(uow, row, "shipment.ready_for_pickup", {"store": row.location})
     uow.session.flush()
     return to_shipment(uow, row)
 
@@ -305,6 +307,8 @@ def ship_shipment(
             "lines": [{"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines],
         },
     )
+    if row.kind == "pickup":
+        record(uow, row, "shipment.picked_up", {"store": row.location})
     if row.wave_id is not None:
         _close_wave(uow, row)
     uow.session.flush()

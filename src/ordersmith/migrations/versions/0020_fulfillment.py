@@ -1,5 +1,6 @@
 """Fulfillment: shipments (with lines, packages, timeline), waves, bins and primary bins, count tasks, where each
-location ships from, the carrier tracking events already handled; items' customs facts (HS code, origin)
+location ships from, the carrier tracking events already handled; items' customs facts (HS code, origin); how an
+order reaches its customer (shipped, taken at a store's till, picked up at a store)
 
 Revision ID: 0017_fulfillment
 Revises: 0016_sec_key_revocations
@@ -236,8 +237,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hs_code", sa.String(length=12), nullable=True))
         batch_op.add_column(sa.Column("country_of_origin", sa.String(length=2), nullable=True))
 
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("fulfillment", sa.String(length=12), server_default="ship", nullable=False)
+        )
+        batch_op.add_column(sa.Column("store", sa.String(length=40), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("store")
+        batch_op.drop_column("fulfillment")
+
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_column("country_of_origin")
         batch_op.drop_column("hs_code")

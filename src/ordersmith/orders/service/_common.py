@@ -119,6 +119,8 @@ class Order:
     lines: list[OrderLine] = field(default_factory=list)
     ship_tos: list[ShipTo] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
+    fulfillment: str = "ship"  # ship | taken | pickup
+    store: str | None = None
 
 
 def line_state(line: OrderLineRow) -> str:
@@ -254,6 +256,8 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
         lines=[to_line(line, c) for line in sorted(lines, key=lambda r: r.line_no)],
         ship_tos=[to_ship_to(s, c) for s in row.ship_tos],
         holds=[to_hold(h) for h in sorted(holds, key=lambda h: (h.placed_at, h.id))],
+        fulfillment=row.fulfillment,
+        store=row.store,
     )
 
 

@@ -72,9 +72,12 @@ def plan_stock(
     wanted: Sequence[Wanted],
     items: dict[str, catalog.ItemRef],
     partial: bool = True,
+    only_location: str | None = None,
+    division: str | None = None,
 ) -> Plan:
     """Allocate `wanted` for the order's division, ship-to by ship-to (each prefers one location, then the fewest,
-    then location priority), from a fresh stock picture.
+    then location priority), from a fresh stock picture; with `only_location` (a store's sale or pickup), from
+    that location alone (and `division`: the store's own, which a web order collected there draws on).
 
     What no location has is backordered when the item allows it; otherwise InsufficientStock names the lines.
     With `partial=False` (releasing backorders), a line takes what there is.
@@ -83,10 +86,12 @@ def plan_stock(
     if not wanted:
         return Plan(None, [], [], Outcome([], {}, {}))
     refs = {w.line.sku.upper(): items[w.line.sku.upper()] for w in wanted}
-    picture = inventory.stock_picture(uow, items=list(refs.values()), division=order.division)
+    picture = inventory.stock_picture(uow, items=list(refs.values()), division=division or order.division)
     available = picture.available()
     sources = [
-        rules.Source(loc.code, loc.priority, dict(available.get(loc.code, {}))) for loc in picture.locations()
+        rules.Source(loc.code, loc.priority, dict(available.get(loc.code, {})))
+        for loc in picture.locations()
+        if only_location is None or loc.code == only_location
     ]
     explanation: list[str] = []
     parts: list[rules.Part] = []

@@ -20,8 +20,10 @@ from ordersmith.catalog import rules as catalog_rules
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import (
+    Conflict,
     InsufficientStock,
     OrdersmithError,
+    ValidationFailed,
 )
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -311,13 +313,17 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     )
     # Stock: every stocked line (kits through their components) held in one batch, or backordered.
     refs = item_refs(facts)
+    store, store_division = _store_of(uow, channel, request)
+    order.fulfillment, order.store = request.fulfillment, store
     stocked = [
-        Wanted(line, line.quantity, item.backorderable)
+        Wanted(line, line.quantity, item.backorderable and store is None)
         for line, item in zip(lines, line_items, strict=True)
         if item.kind == "kit" or refs[item.sku.upper()].keeps_stock
     ]
     # Planned now from one picture; held last, just before the commit, so hot stock rows stay locked briefly.
-    plan = plan_stock(uow, order=order, wanted=stocked, items=refs)
+    plan = plan_stock(
+        uow, order=order, wanted=stocked, items=refs, only_location=store, division=store_division
+    )
     apply_plan(plan)
     outcome = plan.outcome
     for line in lines:
@@ -332,6 +338,12 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         rules.Hold(reason, note) for reason, note in payment.holds if reason not in {h.reason for h in found}
     ]
     order.status = "on_hold" if found else ("released" if request.release else "pending")
+    if request.fulfillment == "taken":
+        if found:
+            raise Conflict(
+                "a sale carried out of the store cannot wait on hold: " + ", ".join(h.reason for h in found)
+            )
+        _hand_over(order, lines)
     # Write: the order (claiming (channel, external_id) and its number), its lines, holds and events.
     values = {c.name: getattr(order, c.key) for c in OrderRow.__table__.columns}
     if uow.dialect != "postgresql":
@@ -361,6 +373,8 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         customers.record_first_order(uow, customer_id=buyer.id)
     _placed_events(uow, order, lines, found, outcome.backordered)
     take_stock(uow, plan, locks_last=True)  # StalePlan: the caller rolls back and places the order again
+    if request.fulfillment == "taken":  # the goods left with the customer: their holds are consumed at once
+        inventory.consume_all(uow, keys=[key for _, _, _, key in plan.placed])
     uow.audit(
         "order.placed",
         object_type="order",
@@ -374,6 +388,36 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         },
     )
     return to_order(order, lines, new_holds)
+
+
+def _store_of(uow: UnitOfWork, channel: SalesChannel, request: OrderRequest) -> tuple[str | None, str | None]:
+    """The store a taken or pickup order is served from (a location of kind store) and the division its stock
+    serves; (None, None) for shipped orders.
+
+    Raises:
+        ValidationFailed: not a store, or goods handed over at the sale from a channel that is not a store's till.
+    """
+    if request.fulfillment == "ship" or request.store is None:
+        return None, None
+    location = inventory.get_location(uow, code=request.store)
+    if location.kind != "store" or not location.active:
+        raise ValidationFailed.on("store", f"{request.store} is not an open store")
+    if request.fulfillment == "taken" and channel.kind != "pos":
+        raise ValidationFailed.on(
+            "fulfillment", "only a store's till (a POS channel) hands goods over at the sale"
+        )
+    return location.code, location.division
+
+
+def _hand_over(order: OrderRow, lines: list[OrderLineRow]) -> None:
+    """A store sale carried out at once: every held part is shipped in the order's own first write."""
+    if any(line.backordered for line in lines):
+        raise InsufficientStock("the store does not have every line on hand", requested=0, available=0)
+    for line in lines:
+        line.allocations = [{**part, "status": "shipped"} for part in line.allocations]
+        line.shipped, line.reserved = line.reserved, 0
+    order.status = "shipped"
+    order.fulfillment_status = fulfillment_status(lines)
 
 
 def _placed_events(
@@ -404,6 +448,19 @@ def _placed_events(
         events.append(("order.held", {"reasons": [h.reason for h in found]}))
     elif order.status == "released":
         events.append(("order.released", {"from": "pending", "to": "released"}))
+    if order.fulfillment == "taken":
+        events.append(
+            (
+                "order.shipped",
+                {
+                    "from": "released",
+                    "to": "shipped",
+                    "taken": True,
+                    "store": order.store,
+                    "lines": {line.line_no: line.shipped for line in lines if line.shipped},
+                },
+            )
+        )
     if any(line.reserved for line in lines):
         events.append(
             (

@@ -79,6 +79,10 @@ class OrderRequest:
     payments: Sequence[PaymentRequest] = ()
     priority: int = 0
     release: bool = True  # False: keep it pending (editable) until someone releases it
+    fulfillment: str = (
+        "ship"  # ship | taken (carried out of the store at the sale) | pickup (collected at a store)
+    )
+    store: str | None = None  # the store's location, for taken and pickup
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,9 @@ class PaymentFact:
 # --- checking the request ---------------------------------------------------------------------------------------
 
 
+FULFILLMENTS = ("ship", "taken", "pickup")
+
+
 def check_shape(request: OrderRequest) -> None:
     if not request.lines:
         raise ValidationFailed.on("lines", "an order needs at least one line")
@@ -112,6 +119,10 @@ def check_shape(request: OrderRequest) -> None:
             raise ValidationFailed.on(f"lines.{n}.ship_to", f"no ship-to {line.ship_to!r} in this order")
     if request.customer and request.new_customer:
         raise ValidationFailed.on("customer", "give a customer or a new customer, not both")
+    if request.fulfillment not in FULFILLMENTS:
+        raise ValidationFailed.on("fulfillment", f"must be one of {', '.join(FULFILLMENTS)}")
+    if (request.fulfillment == "ship") != (request.store is None):
+        raise ValidationFailed.on("store", "name the store for taken and pickup orders (and only for them)")
     for n, payment in enumerate(request.payments):
         if payment.method not in PAYMENT_METHODS:
             raise ValidationFailed.on(f"payments.{n}.method", f"must be one of {', '.join(PAYMENT_METHODS)}")
