@@ -107,14 +107,21 @@ def codes(answers: list[httpx.Response]) -> Counter[tuple[int, str]]:
 
 
 def pick_racing_cancel(
-    url: str, auth: dict[str, str], shipment: str, order_id: str
+    url: str, auth: dict[str, str], shipment: str, order_id: str, pick_lead_s: float
 ) -> tuple[httpx.Response, ...]:
-    """A picker who found none of line 1's units, and the order's cancellation, at once: (pick, cancel)."""
-    pick = (f"{url}/api/v1/shipments/{shipment}/pick", {"found": {"1": 0}})
-    cancel = (f"{url}/api/v1/orders/{order_id}/cancel", {"reason": "x"})
-    calls = [pick, cancel]
-    answers = race(2, lambda c, i: c.post(calls[i][0], json=calls[i][1], headers=auth))
-    return tuple(sorted(answers, key=lambda a: a.url.path.endswith("/cancel")))
+    """A picker who found none of line 1's units, and the order's cancellation, released together (the pick
+    `pick_lead_s` ahead; negative: behind): (pick, cancel)."""
+    calls = [
+        (f"{url}/api/v1/shipments/{shipment}/pick", {"found": {"1": 0}}, max(0.0, -pick_lead_s)),
+        (f"{url}/api/v1/orders/{order_id}/cancel", {"reason": "x"}, max(0.0, pick_lead_s)),
+    ]
+
+    def send(client: httpx.Client, i: int) -> httpx.Response:
+        path, body, delay_s = calls[i]
+        time.sleep(delay_s)
+        return client.post(path, json=body, headers=auth)
+
+    return tuple(sorted(race(2, send), key=lambda a: a.url.path.endswith("/cancel")))
 
 
 def payloads(uow: UnitOfWork, event_type: str) -> list[dict[str, Any]]:
@@ -214,6 +221,13 @@ def test_six_waves_built_at_once_never_put_one_shipment_in_two_waves(
     taken = [s["number"] for page in raced.values() for s in page["items"]]
     assert len(taken) == len(set(taken)) == sum(w["shipments"] for w in made) == waved == events
     assert 1 <= waved <= 20
+    if db_url.startswith("sqlite"):  # one writer at a time: the waves take eight, eight and the last four
+        assert (sorted(a.status_code for a in answers), sorted(w["shipments"] for w in made)) == (
+            [201, 201, 201, 422, 422, 422],
+            [4, 8, 8],
+        )
+    # (the waves built afterwards took nothing from those built in the race)
+    assert {number: every[number] for number in raced} == raced
     for wave in made + more:
         items = every[wave["number"]]["items"]
         assert (len(items), sum(s["units"] for s in items)) == (wave["shipments"], wave["units"])
@@ -262,8 +276,11 @@ def test_a_short_pick_racing_the_order_s_cancellation_leaves_stock_reservations_
 ) -> None:
     auth = {"Authorization": f"Bearer {shop}"}
     outcomes: list[str] = []
+    # Released together in most rounds (which lands first is up to the server); in two, one goes well ahead, so
+    # both orders are seen on both databases.
+    leads = [0.0, 0.0, 0.0, 0.5, -0.5, 0.0]
     with running_server(db_url, tmp_path / "server.log") as server, staff(server.url, shop) as client:
-        for round_no in range(5):
+        for round_no, lead in enumerate(leads):
             # given an order of two pens, its shipment waiting at EAST
             order = place(client, server.url, [("PEN", 2)])
             (shipment,) = shipments_of(client, server.url, order["number"])
@@ -272,7 +289,7 @@ def test_a_short_pick_racing_the_order_s_cancellation_leaves_stock_reservations_
             east, west = on_hand(uow, "PEN", "EAST"), on_hand(uow, "PEN", "WEST")
             shorts = rows(uow, "SELECT count(*) FROM stock_movements WHERE reason = 'short_pick'")[0][0]
             # when the picker finds none of them while the order is cancelled
-            pick, cancel = pick_racing_cancel(server.url, auth, shipment["number"], order["id"])
+            pick, cancel = pick_racing_cancel(server.url, auth, shipment["number"], order["id"], lead)
             settled(uow)
             # then the cancellation always wins the order; the pick either happened first or found nothing to do
             assert (cancel.status_code, cancel.json()["status"]) == (200, "cancelled"), cancel.text
@@ -280,7 +297,8 @@ def test_a_short_pick_racing_the_order_s_cancellation_leaves_stock_reservations_
             key = f"ord:{order['id'].replace('-', '')}:%"
             if pick.status_code == 200:
                 outcomes.append("pick first")
-                # the two pens left EAST as a short pick, the re-allocation at WEST was released by the cancel
+                # the two pens left EAST as a short pick (to be counted); what was held again for them went with
+                # the cancellation
                 assert (pick.json()["status"], pick.json()["units"]) == ("cancelled", 0), pick.text
                 assert on_hand(uow, "PEN", "EAST") == (east[0] - 2, east[1] - 2)
                 assert rows(uow, "SELECT count(*) FROM stock_movements WHERE reason = 'short_pick'") == [
@@ -306,4 +324,4 @@ def test_a_short_pick_racing_the_order_s_cancellation_leaves_stock_reservations_
                              "ON r.key = sl.key WHERE sl.status = 'open' AND (r.status IS NULL OR "
                              "r.status <> 'active')") == []  # fmt: skip
             assert inventory.verify(uow) == []
-    assert len(outcomes) == 5, outcomes
+    assert (outcomes[3], outcomes[4]) == ("pick first", "cancel first"), outcomes
