@@ -67,6 +67,8 @@ def pick_shipment(
         ValidationFailed: a line not on the shipment, or more found than it holds.
     """
     row = shipment_row(uow, ref, lock=True, channel=channel)
+    if row.status not in ("pending", "picking"):  # the state first: a cancelled one has given its lines back
+        move(uow, row, "pick")  # raises, naming the state
     lines = lines_of(uow, row, live=True)
     found = dict(found or {})
     by_line: dict[int, int] = {}
