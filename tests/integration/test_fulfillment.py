@@ -119,7 +119,7 @@ def test_shipping_consumes_the_stock_once_and_ships_the_order(shop: UnitOfWork):
     assert orders.get_order(shop, ref=order.number).status == "shipped"
     kinds = [e.kind for e in fulfillment.get_shipment(shop, ref=shipment.number).timeline]
     assert kinds == ["shipment.created", "shipment.line_added", "shipment.picked", "shipment.packed",
-                     "shipment.shipped", "shipment.shipped"]  # fmt: skip
+                     "shipment.shipped"]  # fmt: skip
     # and a second confirmation is refused and changes nothing
     with pytest.raises(IllegalTransition):
         fulfillment.ship_shipment(shop, ref=shipment.number)

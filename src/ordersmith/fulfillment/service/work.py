@@ -64,11 +64,16 @@ def pick_shipment(
 
     Raises:
         IllegalTransition: the shipment is not pending or picking.
+        Conflict: its order is on hold or pending (nothing is picked for an order that may not ship).
         ValidationFailed: a line not on the shipment, or more found than it holds.
     """
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status not in ("pending", "picking"):  # the state first: a cancelled one has given its lines back
         move(uow, row, "pick")  # raises, naming the state
+    if not row.releasable:
+        raise Conflict(
+            f"order {row.order_number} is on hold or not released: its shipment waits (put it back)"
+        )
     lines = lines_of(uow, row, live=True)
     found = dict(found or {})
     by_line: dict[int, int] = {}
@@ -281,7 +286,8 @@ def ship_shipment(
         Conflict: the order no longer holds these units (cancelled meanwhile).
     """
     row = shipment_row(uow, ref, lock=True, channel=channel)
-    move(uow, row, "ship", {})  # the guard: only one confirmation moves it from packed
+    if row.status != "packed":
+        move(uow, row, "ship")  # raises, naming the state: only one confirmation moves it from packed
     lines = lines_of(uow, row, live=True)
     labelled = [p for p in packages_of(uow, row) if p.status == "labelled"]
     row.tracking_number = (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60]
@@ -297,10 +303,10 @@ def ship_shipment(
     for line in lines:
         line.status = "shipped"
     row.shipped_at, row.shipped_by = uow.now(), uow.actor.label
-    record(
+    move(
         uow,
         row,
-        "shipment.shipped",
+        "ship",
         {
             "tracking_number": row.tracking_number,
             "carrier": row.carrier,
