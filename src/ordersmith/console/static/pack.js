@@ -40,13 +40,21 @@
       }
       const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("station");
       if (!fresh) { document.open(); document.write(html); document.close(); return; }
+      const typing = scanBox() ? scanBox().value : "";  // a code being typed while the answer came
       station().replaceWith(fresh);
       playCue(fresh);
-      if (fresh.querySelector("[role=alert]")) queue.length = 0;  // a refusal: the packer looks before going on
+      const refusal = fresh.querySelector("[role=alert]");
+      if (refusal && queue.length) {  // the packer looks before going on: later scans are not sent, and said so
+        const note = document.createElement("span");
+        note.textContent = " " + queue.length + " later scan(s) were not sent: scan them again.";
+        refusal.append(note);
+        queue.length = 0;
+      }
+      const box = scanBox();
+      if (box) { box.value = typing; box.focus(); }
+      else { const first = station().querySelector("[autofocus]"); if (first) first.focus(); }
     }
     sending = false;
-    const box = scanBox();
-    if (box) box.focus(); else { const first = station().querySelector("[autofocus]"); if (first) first.focus(); }
   }
 
   document.addEventListener("submit", function (e) {
