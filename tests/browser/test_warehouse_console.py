@@ -41,7 +41,9 @@ def a_warehouse_with_an_order(uow: Any, settings: Settings) -> orders.Order:
     for code, walk, sku in (("A-01-1", 20, "TEE"), ("B-07-2", 10, "BOOT")):
         fulfillment.put_bin(uow, location="EAST", code=code, walk_sequence=walk, zone=code[0])
         fulfillment.assign_bin(uow, location="EAST", sku=sku, bin_code=code)
-    order = orders.place_order(uow, channel=channel(uow), request=order_request(("BOOT", 2), ("TEE", 1))).order
+    order = orders.place_order(
+        uow, channel=channel(uow), request=order_request(("BOOT", 2), ("TEE", 1))
+    ).order
     fulfillment.sync_order(uow, order_id=order.id)
     make_user(uow, role="warehouse", email="floor@example.com")
     return order
