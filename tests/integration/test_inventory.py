@@ -54,6 +54,16 @@ def test_barcodes_must_be_valid_gtins_and_unique(uow: UnitOfWork):
     assert [i.sku for i in catalog.list_items(uow).items] == ["MUG-1"]
 
 
+def test_a_scanned_barcode_finds_its_item_in_any_of_its_lengths_and_a_sku_finds_itself(uow: UnitOfWork):
+    # given a mug whose EAN-13 is stored in its canonical 14 digits
+    catalog.create_item(uow, sku="MUG-1", name="Mug", barcodes=["4006381333931"])
+    # then the scanner's 13 digits, the 14 and the SKU in any case name it; an unknown code names nothing
+    found = [
+        catalog.sku_for_barcode(uow, code=c) for c in ("4006381333931", "04006381333931", " mug-1 ", "123")
+    ]
+    assert found == ["MUG-1", "MUG-1", "MUG-1", None]
+
+
 def test_adjustments_write_movements_and_stock_changed_events(uow: UnitOfWork, db: Database):
     make_item(uow, sku="TEE")
     make_location(uow, code="WH1")

@@ -517,10 +517,12 @@ def barcodes_of(uow: UnitOfWork, *, skus: list[str]) -> dict[str, list[str]]:
 def sku_for_barcode(uow: UnitOfWork, *, code: str) -> str | None:
     """The SKU a scanned code names: a GTIN on an item, else the SKU itself (any case); None when neither."""
     code = code.strip()
+    # GTINs are stored in one canonical form (14 digits): a scanner reads an EAN-13 or a UPC-A as 13 or 12
+    gtin = code.zfill(14) if code.isdigit() and len(code) in (8, 12, 13, 14) else code
     sku = uow.session.scalar(
         sa.select(ItemRow.sku)
         .join(ItemBarcodeRow, ItemBarcodeRow.item_id == ItemRow.id)
-        .where(ItemBarcodeRow.gtin == code)
+        .where(ItemBarcodeRow.gtin == gtin)
     )
     if sku is None:
         sku = uow.session.scalar(sa.select(ItemRow.sku).where(ItemRow.sku_key == rules.sku_key(code)))

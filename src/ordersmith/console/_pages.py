@@ -29,6 +29,7 @@ NAVIGATION = [
     ("Customers", "/customers", "customers:read"),
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
+    ("Warehouse", "/warehouse", "warehouse:read"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),

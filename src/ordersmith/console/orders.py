@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
@@ -126,6 +127,9 @@ def _detail(
         return_reasons=order_rules.RETURN_REASONS,
         paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
         timeline=orders.order_timeline(uow, ref=str(order.id)),
+        shipments=fulfillment.order_shipments(uow, order_id=str(order.id))
+        if principal.can("fulfillment:read")
+        else None,
     )
 
 

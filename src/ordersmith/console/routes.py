@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ordersmith.console import admin, dashboard, phone_orders, search, stock
+from ordersmith.console import admin, dashboard, packing, phone_orders, search, stock, warehouse
 from ordersmith.console import customers as customers_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
@@ -104,6 +104,8 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 @router.get("/")
 def home(request: Request) -> Response:
     principal = _principal(request)
+    if principal.role == "warehouse":  # the floor starts at its own screen
+        return RedirectResponse("/warehouse", status_code=303)
     channels = (
         list_sales_channels(unit_of_work(request), principal=principal, limit=100).items
         if principal.can("sales_channels:read")
@@ -257,5 +259,15 @@ def mount(app: FastAPI) -> None:
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
-    for screens in (dashboard, orders_pages, customers_pages, search, phone_orders, stock, admin):
+    for screens in (
+        dashboard,
+        orders_pages,
+        customers_pages,
+        search,
+        phone_orders,
+        stock,
+        admin,
+        warehouse,
+        packing,
+    ):
         app.include_router(screens.router)

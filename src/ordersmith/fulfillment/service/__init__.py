@@ -4,6 +4,7 @@ ship / cancel, bins and count tasks, and the warehouse's productivity. See each 
 from typing import Any
 
 from ordersmith.fulfillment.carriers import Carrier
+from ordersmith.fulfillment.rules.transitions import STATUSES
 from ordersmith.fulfillment.rules.waves import WaveFilters
 from ordersmith.fulfillment.service._common import Package, Shipment, ShipmentLine, TimelineEntry
 from ordersmith.fulfillment.service.bins import (
@@ -21,6 +22,7 @@ from ordersmith.fulfillment.service.carrying import (
     RateQuote,
     buy_labels,
     carrier_named,
+    carrier_names,
     close_day,
     label_of,
     poll_tracking,
@@ -39,6 +41,7 @@ from ordersmith.fulfillment.service.papers import (
     setup_papers,
 )
 from ordersmith.fulfillment.service.queries import (
+    LocationWork,
     Productivity,
     ShipmentSummary,
     WorkerRate,
@@ -46,6 +49,7 @@ from ordersmith.fulfillment.service.queries import (
     list_shipments,
     order_shipments,
     warehouse_productivity,
+    warehouse_work,
 )
 from ordersmith.fulfillment.service.syncing import on_order_event, sync_order, wants
 from ordersmith.fulfillment.service.waves import (
@@ -95,9 +99,11 @@ def register() -> None:
 
 
 __all__ = [
+    "STATUSES",
     "Bin",
     "CountTask",
     "Dock",
+    "LocationWork",
     "ManifestOut",
     "Package",
     "PackageSpec",
@@ -118,6 +124,7 @@ __all__ = [
     "cancel_shipment",
     "cancel_wave",
     "carrier_named",
+    "carrier_names",
     "close_day",
     "commercial_invoice_pdf",
     "complete_count_task",
@@ -148,4 +155,5 @@ __all__ = [
     "sync_order",
     "void_labels",
     "warehouse_productivity",
+    "warehouse_work",
 ]

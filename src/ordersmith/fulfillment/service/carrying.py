@@ -69,6 +69,11 @@ def carrier_named(uow: UnitOfWork, name: str) -> port.Carrier:
     return carrier
 
 
+def carrier_names(uow: UnitOfWork) -> list[str]:
+    """The carriers wired for this database, by name (for a choice of carrier)."""
+    return sorted(uow.db.caches.get(_KEY) or {})
+
+
 def promised_days(method: str) -> int:
     """Business days the customer's shipping method promises (5 for ground and anything unnamed)."""
     method = method.lower()

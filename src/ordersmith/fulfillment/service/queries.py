@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ordersmith.fulfillment.service._common import Shipment, shipment_row, to_shipment
-from ordersmith.fulfillment.tables import CountTaskRow, ShipmentRow
+from ordersmith.fulfillment.tables import CountTaskRow, ShipmentRow, WaveRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -101,6 +101,68 @@ def order_shipments(uow: UnitOfWork, *, order_id: str) -> list[Shipment]:
         sa.select(ShipmentRow).where(ShipmentRow.order_id == uuid.UUID(order_id)).order_by(ShipmentRow.id)
     )
     return [to_shipment(uow, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class LocationWork:
+    """What waits at one location, by step (the warehouse's home screen)."""
+
+    location: str
+    waiting: int  # released, waiting for a wave
+    held: int  # pending while its order is held
+    picking: int
+    picked: int  # to pack
+    packed: int  # to ship
+    exceptions: int
+    open_waves: int
+    open_counts: int
+
+
+_OPEN_WORK = ("pending", "picking", "picked", "packed", "exception")
+
+
+@use_case(readonly=True)
+def warehouse_work(uow: UnitOfWork) -> list[LocationWork]:
+    """Per location with any work: shipments at each step not yet left (and carrier exceptions), open waves and
+    open count tasks. Counts with GROUP BY over the open statuses only (shipped ones never count)."""
+    s = ShipmentRow
+    by: dict[str, dict[str, int]] = {}
+    for location, status, releasable, waved, count in uow.session.execute(
+        sa.select(s.location, s.status, s.releasable, s.wave_id.is_not(None), sa.func.count())
+        .where(s.status.in_(_OPEN_WORK))
+        .group_by(s.location, s.status, s.releasable, s.wave_id.is_not(None))
+    ):
+        step = status
+        if status == "pending":
+            step = "held" if not releasable else ("picking" if waved else "waiting")
+        cell = by.setdefault(location, {})
+        cell[step] = cell.get(step, 0) + int(count)
+    for location, count in uow.session.execute(
+        sa.select(WaveRow.location, sa.func.count())
+        .where(WaveRow.status.in_(("released", "picking")))
+        .group_by(WaveRow.location)
+    ):
+        by.setdefault(location, {})["waves"] = int(count)
+    for location, count in uow.session.execute(
+        sa.select(CountTaskRow.location, sa.func.count())
+        .where(CountTaskRow.status == "open")
+        .group_by(CountTaskRow.location)
+    ):
+        by.setdefault(location, {})["counts"] = int(count)
+    return [
+        LocationWork(
+            location,
+            cell.get("waiting", 0),
+            cell.get("held", 0),
+            cell.get("picking", 0),
+            cell.get("picked", 0),
+            cell.get("packed", 0),
+            cell.get("exception", 0),
+            cell.get("waves", 0),
+            cell.get("counts", 0),
+        )
+        for location, cell in sorted(by.items())
+    ]
 
 
 @dataclass(frozen=True)
