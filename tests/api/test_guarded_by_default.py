@@ -19,11 +19,13 @@ from ordersmith.platform.settings import Settings
 from tests.api.conftest import bearer
 from tests.builders import make_api_key, make_channel
 
-# Gateway webhooks carry no key: their HMAC signature is what authenticates them (tests/api/test_payments_api.py).
+# Gateway and carrier webhooks carry no key: their signature is what authenticates them
+# (tests/api/test_payments_api.py, tests/api/test_fulfillment_api.py).
 PUBLIC_OPERATIONS = {
     ("GET", "/api/v1/health"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/payment-webhooks/{gateway}"),
+    ("POST", "/api/v1/carrier-webhooks/{carrier}"),
 }
 
 
