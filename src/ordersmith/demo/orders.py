@@ -20,6 +20,7 @@ from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.customers import service as customers
 from ordersmith.demo._framework import DemoReport, finished, loader, progress, started
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.clock import FixedClock, utcnow
 from ordersmith.kernel.errors import InsufficientStock, OrdersmithError
@@ -163,10 +164,11 @@ def _plan(n: int, at: datetime, customer_count: int, skus: list[str], weights: l
     gift = rng.choice([25, 50, 100]) if code == "web" and rng.random() < 0.05 else None
     if rng.random() < 0.005:  # a mistyped postal code: the address rule holds the order
         ship_to = dataclasses.replace(ship_to, postal_code=postal[:4])
+    till = code == "store-pos"  # a store's sale: carried out of the New York store at the till
     request = orders.OrderRequest(
         lines=[orders.LineRequest(sku=sku, quantity=q) for sku, q in lines.items()],
         ship_tos=[ship_to], customer=customer, external_id=f"{code.upper()}-{n:06d}", source_code=source_code,
-        placed_at=at,
+        placed_at=at, fulfillment="taken" if till else "ship", store="STORE-NYC" if till else None,
     )  # fmt: skip
     return _Planned(n, code, request, postal, card, check and code == "catalog-mail", bank, gift, rng)
 
@@ -325,15 +327,19 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
         orders.release_order(staff, ref=placed.number, note="reviewed: address corrected / genuine customer")
         placed = orders.get_order(staff, ref=placed.number)
     if age < timedelta(days=2) or any(line.backordered for line in placed.lines):
+        if age < timedelta(days=2):
+            _sync(db, placed)  # today's work waits on the warehouse's screens for a wave
         return
-    if cancel < 0.03:
+    if cancel < 0.03 and placed.fulfillment != "taken":
         if placed.status != "cancelled":
             orders.cancel_order(staff, ref=placed.number, reason=why)
         payments.settle_cancelled(staff, order_id=placed.id)
         tally.cancelled += 1
         return
     warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
-    if placed.fulfillment_status != "shipped":
+    if age <= _THROUGH_THE_STATION:
+        _through_the_station(db, placed, planned.n, at, labelled=age <= _LABELLED)
+    elif placed.fulfillment_status != "shipped":
         orders.record_shipment(warehouse, ref=placed.number, tracking=f"1Z{planned.n:010d}")
     payments.capture_shipped(warehouse, order_id=placed.id)
     tally.shipped += 1
@@ -341,6 +347,38 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
     returns = age > timedelta(days=10) and ret < 0.04 and not placed.lines[0].returned
     if returns and _return_first_line(db, placed, at, reason):
         tally.returned += 1
+
+
+_THROUGH_THE_STATION = timedelta(days=45)  # older history was shipped before Ordersmith ran the warehouse
+_LABELLED = timedelta(days=10)  # the latest parcels carry sandbox-carrier labels (and are tracked)
+
+
+def _sync(db: Database, placed: orders.Order) -> None:
+    fulfillment.sync_order(db.unit_of_work(Actor.system("demo")), order_id=placed.id)
+
+
+def _through_the_station(db: Database, placed: orders.Order, n: int, at: datetime, *, labelled: bool) -> None:
+    """Each of the order's shipments picked, packed and shipped the day after it was placed (by one of three
+    pickers and two packers); the latest with a label bought from the sandbox carrier. Each step looks at the
+    shipment's state first, so a load killed half-way takes it on."""
+    _sync(db, placed)
+    picker = db.unit_of_work(Actor.system(f"picker {n % 3 + 1}"), clock=FixedClock(at + timedelta(hours=20)))
+    packer = db.unit_of_work(Actor.system(f"packer {n % 2 + 1}"), clock=FixedClock(at + timedelta(hours=21)))
+    for shipment in fulfillment.order_shipments(picker, order_id=str(placed.id)):
+        if shipment.status == "pending":
+            fulfillment.pick_shipment(picker, ref=shipment.number)
+        if fulfillment.get_shipment(packer, ref=shipment.number).status == "picked":
+            fulfillment.pack_shipment(packer, ref=shipment.number, all_units=True)
+        packed = fulfillment.get_shipment(packer, ref=shipment.number)
+        if packed.status != "packed":
+            continue
+        if labelled and packed.kind == "ship" and not any(p.status == "labelled" for p in packed.packages):
+            with contextlib.suppress(OrdersmithError):  # the sandbox refuses what a real carrier would
+                fulfillment.buy_labels(packer, ref=shipment.number)
+        tracking = (
+            "" if fulfillment.get_shipment(packer, ref=shipment.number).tracking_number else f"1Z{n:010d}"
+        )
+        fulfillment.ship_shipment(packer, ref=shipment.number, tracking=tracking)
 
 
 def _return_first_line(db: Database, placed: orders.Order, at: datetime, reason: str) -> bool:
