@@ -18,9 +18,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ordersmith.platform.db import Base
 
-_PENDING = "status = 'pending' AND wave_id IS NULL AND releasable"
+# Partial-index predicates, also the queries' own WHERE text: SQLite uses a partial index only when the query says
+# what its predicate says (an IN list of bound parameters proves nothing to it).
+WAITING_SQL = "status = 'pending' AND wave_id IS NULL AND releasable"
 _LIVE_LINE = "status = 'open'"
-_IN_TRANSIT = "status IN ('shipped', 'exception') AND tracking_number <> ''"
+IN_TRANSIT_SQL = "status IN ('shipped', 'exception') AND tracking_number <> ''"
+OPEN_WORK_SQL = "status IN ('pending', 'picking', 'picked', 'packed', 'exception')"
 
 
 class ShipmentRow(Base):
@@ -31,22 +34,30 @@ class ShipmentRow(Base):
         sa.Index("ix_shipments_tracking", "tracking_number"),
         sa.Index("ix_shipments_status", "location", "status", "updated_at"),
         sa.Index("ix_shipments_picked", "location", "picked_at"),
+        # The warehouse's worklist counts what has not left yet: only those rows are in the index.
+        sa.Index(
+            "ix_shipments_open_work",
+            "location",
+            "status",
+            postgresql_where=sa.text(OPEN_WORK_SQL),
+            sqlite_where=sa.text(OPEN_WORK_SQL),
+        ),
         sa.Index("ix_shipments_shipped", "location", "shipped_at"),
         # Tracking polls only parcels on their way, the longest unasked first (never the delivered history).
         sa.Index(
             "ix_shipments_in_transit",
             "tracked_at",
-            postgresql_where=sa.text(_IN_TRANSIT),
-            sqlite_where=sa.text(_IN_TRANSIT),
+            postgresql_where=sa.text(IN_TRANSIT_SQL),
+            sqlite_where=sa.text(IN_TRANSIT_SQL),
         ),
         # Wave building reads only what waits for a wave, best first (never the shipped history).
         sa.Index(
             "ix_shipments_waiting",
             "location",
-            "priority",
+            "rank",
             "placed_at",
-            postgresql_where=sa.text(_PENDING),
-            sqlite_where=sa.text(_PENDING),
+            postgresql_where=sa.text(WAITING_SQL),
+            sqlite_where=sa.text(WAITING_SQL),
         ),
         sa.CheckConstraint("units >= 0", name="ck_shipments_units"),
     )
@@ -64,6 +75,9 @@ class ShipmentRow(Base):
     status: Mapped[str] = mapped_column(sa.String(12))
     releasable: Mapped[bool]  # the order is released (not held, pending or cancelled)
     priority: Mapped[int] = mapped_column(default=0)
+    rank: Mapped[int] = mapped_column(
+        default=0
+    )  # -priority: waves take ascending (rank, placed_at) from an index
     placed_at: Mapped[datetime]
     ship_by_on: Mapped[date | None]
     wave_id: Mapped[uuid.UUID | None]

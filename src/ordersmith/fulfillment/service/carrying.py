@@ -28,7 +28,13 @@ from ordersmith.fulfillment.service._common import (
     shipment_row,
     to_shipment,
 )
-from ordersmith.fulfillment.tables import CarrierEventRow, LocationDockRow, PackageRow, ShipmentRow
+from ordersmith.fulfillment.tables import (
+    IN_TRANSIT_SQL,
+    CarrierEventRow,
+    LocationDockRow,
+    PackageRow,
+    ShipmentRow,
+)
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
 from ordersmith.platform.db import Database, UnitOfWork, use_case
@@ -485,8 +491,8 @@ def _in_transit(uow: UnitOfWork, *, limit: int) -> list[tuple[str, str, str]]:
     s = ShipmentRow
     rows = uow.session.execute(
         sa.select(s.carrier, s.tracking_number, s.id)
-        .where(s.status.in_(("shipped", "exception")), s.tracking_number != "")
-        .order_by(s.tracked_at.is_not(None), s.tracked_at)
+        .where(sa.text(IN_TRANSIT_SQL))  # the partial index's own predicate: never the delivered history
+        .order_by(s.tracked_at)  # set when it shipped: the longest unasked first, in index order
         .limit(limit)
     ).all()
     return [(r.carrier, r.tracking_number, str(r.id)) for r in rows]

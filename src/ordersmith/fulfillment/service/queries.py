@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ordersmith.fulfillment.service._common import Shipment, shipment_row, to_shipment
-from ordersmith.fulfillment.tables import CountTaskRow, ShipmentRow, WaveRow
+from ordersmith.fulfillment.tables import OPEN_WORK_SQL, CountTaskRow, ShipmentRow, WaveRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -118,9 +118,6 @@ class LocationWork:
     open_counts: int
 
 
-_OPEN_WORK = ("pending", "picking", "picked", "packed", "exception")
-
-
 @use_case(readonly=True)
 def warehouse_work(uow: UnitOfWork) -> list[LocationWork]:
     """Per location with any work: shipments at each step not yet left (and carrier exceptions), open waves and
@@ -129,7 +126,7 @@ def warehouse_work(uow: UnitOfWork) -> list[LocationWork]:
     by: dict[str, dict[str, int]] = {}
     for location, status, releasable, waved, count in uow.session.execute(
         sa.select(s.location, s.status, s.releasable, s.wave_id.is_not(None), sa.func.count())
-        .where(s.status.in_(_OPEN_WORK))
+        .where(sa.text(OPEN_WORK_SQL))  # the partial index's own predicate
         .group_by(s.location, s.status, s.releasable, s.wave_id.is_not(None))
     ):
         step = status

@@ -223,6 +223,7 @@ def _new_shipment(
         status="pending",
         releasable=order.status in _RELEASABLE,
         priority=order.priority,
+        rank=-order.priority,
         placed_at=order.placed_at,
         ship_by_on=wave_rules.ship_by(order.placed_at, ship_to.method),
         wave_id=None,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ordersmith.fulfillment.rules import picking, waves
 from ordersmith.fulfillment.tables import (
+    WAITING_SQL,
     BinRow,
     ItemBinRow,
     ShipmentEventRow,
@@ -105,7 +106,7 @@ def build_wave(uow: UnitOfWork, *, location: str, filters: waves.WaveFilters) ->
     s = ShipmentRow
     query = sa.select(
         s.id, s.order_id, s.channel, s.method, s.priority, s.placed_at, s.ship_by_on, s.lines, s.units
-    ).where(s.location == location, s.status == "pending", s.wave_id.is_(None), s.releasable.is_(True))
+    ).where(s.location == location, sa.text(WAITING_SQL))  # the partial index's own predicate
     if filters.methods:
         query = query.where(s.method.in_(sorted(filters.methods)))
     if filters.channels:
@@ -118,7 +119,7 @@ def build_wave(uow: UnitOfWork, *, location: str, filters: waves.WaveFilters) ->
         due = s.ship_by_on <= filters.ship_by_on
         query = query.where(sa.or_(due, s.ship_by_on.is_(None)) if filters.undated else due)
     rows = uow.session.execute(
-        query.order_by(s.priority.desc(), s.placed_at).limit(filters.max_orders * _CANDIDATES_PER_ORDER)
+        query.order_by(s.rank, s.placed_at).limit(filters.max_orders * _CANDIDATES_PER_ORDER)
     ).all()
     order_of = {str(r.id): r.order_id for r in rows}
     chosen = waves.choose(

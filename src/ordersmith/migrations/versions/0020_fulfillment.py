@@ -168,6 +168,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("releasable", sa.Boolean(), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
         sa.Column("placed_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ship_by_on", sa.Date(), nullable=True),
         sa.Column("wave_id", sa.Uuid(), nullable=True),
@@ -202,13 +203,20 @@ def upgrade() -> None:
             postgresql_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
             sqlite_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
         )
+        batch_op.create_index(
+            "ix_shipments_open_work",
+            ["location", "status"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('pending', 'picking', 'picked', 'packed', 'exception')"),
+            sqlite_where=sa.text("status IN ('pending', 'picking', 'picked', 'packed', 'exception')"),
+        )
         batch_op.create_index("ix_shipments_picked", ["location", "picked_at"], unique=False)
         batch_op.create_index("ix_shipments_shipped", ["location", "shipped_at"], unique=False)
         batch_op.create_index("ix_shipments_status", ["location", "status", "updated_at"], unique=False)
         batch_op.create_index("ix_shipments_tracking", ["tracking_number"], unique=False)
         batch_op.create_index(
             "ix_shipments_waiting",
-            ["location", "priority", "placed_at"],
+            ["location", "rank", "placed_at"],
             unique=False,
             postgresql_where=sa.text("status = 'pending' AND wave_id IS NULL AND releasable"),
             sqlite_where=sa.text("status = 'pending' AND wave_id IS NULL AND releasable"),
@@ -268,6 +276,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_shipments_status")
         batch_op.drop_index("ix_shipments_shipped")
         batch_op.drop_index("ix_shipments_picked")
+        batch_op.drop_index(
+            "ix_shipments_open_work",
+            postgresql_where=sa.text("status IN ('pending', 'picking', 'picked', 'packed', 'exception')"),
+            sqlite_where=sa.text("status IN ('pending', 'picking', 'picked', 'packed', 'exception')"),
+        )
         batch_op.drop_index(
             "ix_shipments_in_transit",
             postgresql_where=sa.text("status IN ('shipped', 'exception') AND tracking_number <> ''"),
