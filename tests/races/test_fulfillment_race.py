@@ -325,3 +325,55 @@ def test_a_short_pick_racing_the_order_s_cancellation_leaves_stock_reservations_
                              "r.status <> 'active')") == []  # fmt: skip
             assert inventory.verify(uow) == []
     assert (outcomes[3], outcomes[4]) == ("pick first", "cancel first"), outcomes
+
+
+def test_six_label_purchases_of_one_shipment_at_once_buy_one_label(
+    db_url: str, uow: UnitOfWork, shop: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    auth = {"Authorization": f"Bearer {shop}"}
+    dock = {"address": {"name": "Dock", "line1": "200 Harbor Way", "city": "Boston", "region": "MA",
+                        "postal_code": "02110", "country": "US"}}  # fmt: skip
+    with running_server(db_url, tmp_path / "server.log") as server, staff(server.url, shop) as client:
+        # given a packed shipment at EAST, whose dock ships with the sandbox carrier
+        assert client.put("/api/v1/locations/EAST/dock", json=dock).status_code == 200
+        order = place(client, server.url, [("PEN", 3)])
+        (shipment,) = shipments_of(client, server.url, order["number"])
+        number = shipment["number"]
+        assert client.post(f"/api/v1/shipments/{number}/pick", json={}).status_code == 200
+        packed = client.post(f"/api/v1/shipments/{number}/pack", json={"all_units": True,
+                                                                      "packages": [{"weight_g": 300}]})  # fmt: skip
+        assert packed.status_code == 200, packed.text
+        # when six packers press "Buy label" at once
+        answers = race(6, lambda c, i: c.post(f"{server.url}/api/v1/shipments/{number}/labels", headers=auth,
+                                              json={}))  # fmt: skip
+        after = client.get(f"/api/v1/shipments/{number}").json()
+    # then one label was bought (the carrier charged once); the others were refused and bought nothing
+    assert codes(answers) == Counter({(200, ""): 1, (409, "conflict"): 5}), [a.text for a in answers]
+    with sqlite3.connect(tmp_path / "sandbox_carrier.db") as conn:
+        assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 1
+    (package,) = after["packages"]
+    assert package["status"] == "labelled" and after["tracking_number"] == package["tracking_number"]
+
+
+def test_ten_till_sales_of_a_store_s_last_three_units_carry_out_three(
+    db_url: str, uow: UnitOfWork, shop: str, tmp_path: Path
+) -> None:
+    # given three tees at STORE1 (the warehouses have more), and ten tills selling one each at once
+    till = make_api_key(uow, scopes=["orders:write", "orders:read"], channel="store-1", name="till").secret
+    body = {"lines": [{"sku": "TEE", "quantity": 1}], "ship_tos": [ADDRESS], "fulfillment": "taken",
+            "store": "STORE1", "payments": [{"method": "cash"}]}  # fmt: skip
+    with running_server(db_url, tmp_path / "server.log") as server:
+        answers = race(10, lambda c, i: c.post(f"{server.url}/api/v1/orders", json={**body, "external_id": f"t{i}"},
+                                               headers={"Authorization": f"Bearer {till}"}))  # fmt: skip
+        settled(uow)
+    # then three sales went out of the store, the rest were refused; the warehouses' tees never moved
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 7, [a.text for a in answers]
+    assert all(a.json()["status"] == "shipped" for a in answers if a.status_code == 201)
+    assert on_hand(uow, "TEE", "STORE1") == (0, 0)
+    assert on_hand(uow, "TEE", "EAST") == (10, 0) and on_hand(uow, "TEE", "WEST") == (10, 0)
+    assert rows(uow, "SELECT kind, status, count(*) FROM shipments GROUP BY kind, status") == [
+        ("taken", "shipped", 3)
+    ]
+    assert inventory.verify(uow) == []
