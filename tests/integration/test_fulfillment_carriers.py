@@ -229,3 +229,12 @@ def test_a_pick_list_prints_its_stops_in_walk_order(shop: UnitOfWork):
     wave = fulfillment.build_wave(shop, location="EAST", filters=fulfillment.WaveFilters())
     text = text_of(fulfillment.pick_list_pdf(shop, ref=wave.number))
     assert wave.number in text and "A-01" in text and "TEE" in text and order.number in text
+
+
+def test_the_carrier_checks_a_shipment_s_address_and_changes_nothing(shop: UnitOfWork):
+    _, good = packed(shop, ("TEE", 1))
+    assert fulfillment.check_address(shop, ref=good).valid
+    _, bad = packed(shop, ("TEE", 1), ship_tos=[ship_to(postal_code="00000")])
+    check = fulfillment.check_address(shop, ref=bad)
+    assert not check.valid and check.messages
+    assert fulfillment.get_shipment(shop, ref=bad).status == "packed"

@@ -18,7 +18,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
-from ordersmith.fulfillment import service
+from ordersmith.fulfillment import carriers, service
 from ordersmith.fulfillment.schemas import (
     BinIn,
     CountIn,
@@ -344,6 +344,17 @@ def rate_shipment(body: RatesIn, principal: Auth, request: Request) -> Response:
     shipping method promised (with why, when none does)."""
     quote = service.rate_shipment(unit_of_work(request), ref=body.shipment, carrier=body.carrier)
     return respond(quote, service.RateQuote)
+
+
+@router.post(
+    "/shipments/{ref}/address-check",
+    response_model=carriers.AddressCheck,
+    openapi_extra=requires("warehouse:read"),
+)
+def check_address(ref: str, principal: Auth, request: Request) -> Response:
+    """The carrier's view of the shipment's ship-to: valid or why not, and the cleaned-up form it would ship to
+    (nothing changes; correct the order's address with the order's own edit)."""
+    return respond(service.check_address(unit_of_work(request), ref=ref), carriers.AddressCheck)
 
 
 @router.post(

@@ -578,3 +578,23 @@ def close_day(
     manifest = carrier_named(uow, carrier).manifest(tracking_numbers=numbers, ship_on=day)
     _mark_manifested(uow, tracking_numbers=numbers, manifest_id=manifest.manifest_id)
     return manifest
+
+
+# --- addresses ---------------------------------------------------------------------------------------------------
+
+
+@use_case(readonly=True)
+def _ship_to_of(uow: UnitOfWork, *, ref: str, channel: str | None) -> tuple[str, dict[str, Any]]:
+    row = shipment_row(uow, ref, channel=channel)
+    dock = uow.session.get(LocationDockRow, row.location)
+    return (dock.carrier if dock else "sandbox"), dict(row.address)
+
+
+def check_address(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> port.AddressCheck:
+    """The carrier's view of the shipment's ship-to (the location's carrier): valid, or why not, and the
+    cleaned-up form it would ship to. Asked with no transaction open; nothing is changed."""
+    carrier, address = _ship_to_of(uow, ref=ref, channel=channel)
+    try:
+        return carrier_named(uow, carrier).validate_address(_address(address))
+    except port.CarrierRejected as refused:  # a carrier that refuses the address outright: not valid, and why
+        return port.AddressCheck(valid=False, messages=[refused.detail])
