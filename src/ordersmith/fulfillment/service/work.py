@@ -324,12 +324,15 @@ def ship_shipment(
 
 
 def _close_wave(uow: UnitOfWork, row: ShipmentRow) -> None:
+    # Correlated to the wave's row, not to a bound id: PostgreSQL's generic plan for `EXISTS (… wave_id = $1)`
+    # guessed a match early in a sequential scan and read every shipment ever made (the wave's are the newest).
     waiting = (
         sa.select(ShipmentRow.id)
         .where(
-            ShipmentRow.wave_id == row.wave_id,
+            ShipmentRow.wave_id == WaveRow.id,
             ShipmentRow.status.in_(("pending", "picking", "picked", "packed")),
         )
+        .correlate(WaveRow)
         .exists()
     )
     uow.session.execute(

@@ -362,7 +362,9 @@ def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
         sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division,
                   sa.func.sum(ReservationLineRow.quantity))
         .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
-        .where(ReservationLineRow.reservation_id.in_(ended))
+        # Both sides named: PostgreSQL does not carry an IN list across the join, and a plan that guesses the
+        # reservations few (statistics behind the history) would hash every reservation ever made.
+        .where(ReservationLineRow.reservation_id.in_(ended), ReservationRow.id.in_(ended))
         .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division)
     ).all()  # fmt: skip
     units: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
