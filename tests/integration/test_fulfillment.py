@@ -289,3 +289,14 @@ def test_a_pickup_is_held_at_its_store_made_ready_and_collected(shop: UnitOfWork
     assert kinds.index("shipment.ready_for_pickup") < kinds.index("shipment.picked_up")
     assert ready.status == "packed" and collected.status == "shipped"
     assert orders.get_order(shop, ref=order.number).status == "shipped"
+
+
+def test_a_wave_is_done_when_its_last_shipment_ships(shop: UnitOfWork):
+    one, two = placed(shop, ("TEE", 1)), placed(shop, ("TEE", 2))
+    wave = fulfillment.build_wave(shop, location="EAST", filters=fulfillment.WaveFilters())
+    numbers = [fulfillment.order_shipments(shop, order_id=str(o.id))[0].number for o in (one, two)]
+    for n, number in enumerate(numbers):
+        picked_and_packed(shop, number)
+        fulfillment.ship_shipment(shop, ref=number)
+        status = fulfillment.get_wave(shop, ref=wave.number).status
+        assert status == ("released" if n == 0 else "done")
