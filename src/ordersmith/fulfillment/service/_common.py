@@ -151,7 +151,15 @@ def to_package(row: PackageRow) -> Package:
     )
 
 
-def to_shipment(uow: UnitOfWork, row: ShipmentRow, *, timeline: bool = False) -> Shipment:
+def to_shipment(
+    uow: UnitOfWork,
+    row: ShipmentRow,
+    *,
+    timeline: bool = False,
+    lines: list[ShipmentLineRow] | None = None,
+    packages: list[PackageRow] | None = None,
+) -> Shipment:
+    """The shipment as callers see it (`lines` and `packages`: all of them, when the caller has them read)."""
     events: list[TimelineEntry] = []
     if timeline:
         events = [
@@ -189,8 +197,8 @@ def to_shipment(uow: UnitOfWork, row: ShipmentRow, *, timeline: bool = False) ->
         shipped_at=row.shipped_at,
         delivered_at=row.delivered_at,
         version=row.version,
-        lines=[to_line(line) for line in lines_of(uow, row)],
-        packages=[to_package(p) for p in packages_of(uow, row)],
+        lines=[to_line(line) for line in (lines if lines is not None else lines_of(uow, row))],
+        packages=[to_package(p) for p in (packages if packages is not None else packages_of(uow, row))],
         timeline=events,
     )
 

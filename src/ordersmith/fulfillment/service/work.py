@@ -288,8 +288,10 @@ def ship_shipment(
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status != "packed":
         move(uow, row, "ship")  # raises, naming the state: only one confirmation moves it from packed
-    lines = lines_of(uow, row, live=True)
-    labelled = [p for p in packages_of(uow, row) if p.status == "labelled"]
+    every = lines_of(uow, row)
+    lines = [line for line in every if line.status == "open"]
+    packages = packages_of(uow, row)
+    labelled = [p for p in packages if p.status == "labelled"]
     row.tracking_number = (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60]
     row.carrier = (carrier.strip() or (labelled[0].carrier if labelled else ""))[:40]
     row.service = (service.strip() or (labelled[0].service if labelled else ""))[:40]
@@ -320,7 +322,7 @@ def ship_shipment(
     if row.wave_id is not None:
         _close_wave(uow, row)
     uow.session.flush()
-    return to_shipment(uow, row)
+    return to_shipment(uow, row, lines=every, packages=packages)
 
 
 def _close_wave(uow: UnitOfWork, row: ShipmentRow) -> None:

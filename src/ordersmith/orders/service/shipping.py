@@ -109,8 +109,10 @@ def _ship_parts(
         ]
         line.reserved -= shipped[line.line_no]
         line.shipped += shipped[line.line_no]
+    row.fulfillment_status = fulfillment_status(
+        rows
+    )  # before stock is consumed: the order's row written once
     inventory.consume_all(uow, keys=sorted(chosen))
-    row.fulfillment_status = fulfillment_status(rows)
     uow.audit("order.shipped", object_type="order", object_id=str(row.id), after={"lines": shipped, **detail})
     uow.session.flush()
     return shipped
