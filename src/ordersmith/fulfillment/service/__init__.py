@@ -33,6 +33,12 @@ from ordersmith.fulfillment.service.carrying import (
     setup_carriers,
     void_labels,
 )
+from ordersmith.fulfillment.service.drop_ship import (
+    DropShip,
+    confirm_drop_ship,
+    import_drop_ship_confirmations,
+    list_drop_ships,
+)
 from ordersmith.fulfillment.service.papers import (
     commercial_invoice_pdf,
     customer_invoice_pdf,
@@ -103,6 +109,7 @@ __all__ = [
     "Bin",
     "CountTask",
     "Dock",
+    "DropShip",
     "LocationWork",
     "ManifestOut",
     "Package",
@@ -128,12 +135,15 @@ __all__ = [
     "close_day",
     "commercial_invoice_pdf",
     "complete_count_task",
+    "confirm_drop_ship",
     "customer_invoice_pdf",
     "get_shipment",
     "get_wave",
+    "import_drop_ship_confirmations",
     "label_of",
     "list_bins",
     "list_count_tasks",
+    "list_drop_ships",
     "list_shipments",
     "list_waves",
     "order_shipments",

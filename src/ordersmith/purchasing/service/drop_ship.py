@@ -40,8 +40,8 @@ from ordersmith.purchasing.service._common import (
 from ordersmith.purchasing.service.orders import NewLine, _new_lines
 from ordersmith.purchasing.tables import PurchaseOrderLineRow, PurchaseOrderRow, VendorItemRow, VendorRow
 
-_ORDERS = PurchaseOrderRow.__table__
-_LINES = PurchaseOrderLineRow.__table__
+_ORDERS: sa.Table = PurchaseOrderRow.__table__  # type: ignore[assignment]
+_LINES: sa.Table = PurchaseOrderLineRow.__table__  # type: ignore[assignment]
 _ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 
 
@@ -92,23 +92,48 @@ def create_drop_ship_order(
     now, actor = uow.now(), uow.actor.label
     number = f"PO-{next_number(uow, PO_SERIES):06d}"
     address = {name: str(ship_to.get(name) or "") for name in _ADDRESS_FIELDS}
-    po = PurchaseOrderRow(id=new_id(), number=number, vendor_id=seller.id, location_id=books.id, status="sent",
-                          kind="drop_ship", ship_to=address, sales_order=sales_order.strip()[:20],
-                          currency=seller.currency, notes=f"drop-ship for sales order {sales_order.strip()}",
-                          created_by=actor, created_at=now, approved_by=actor, approved_at=now, sent_at=now,
-                          version=1)  # fmt: skip
+    po = PurchaseOrderRow(
+        id=new_id(),
+        number=number,
+        vendor_id=seller.id,
+        location_id=books.id,
+        status="sent",
+        kind="drop_ship",
+        ship_to=address,
+        sales_order=sales_order.strip()[:20],
+        currency=seller.currency,
+        notes=f"drop-ship for sales order {sales_order.strip()}",
+        created_by=actor,
+        created_at=now,
+        approved_by=actor,
+        approved_at=now,
+        sent_at=now,
+        version=1,
+    )
     uow.session.add(po)
     uow.session.flush()
     for n, line in enumerate(rows, start=1):
         line.purchase_order_id, line.line_no = po.id, n
         uow.session.add(line)
     uow.session.flush()
-    uow.audit("purchase_order.created", object_type="purchase_order", object_id=number,
-              after={"vendor": seller.code, "kind": "drop_ship", "sales_order": po.sales_order,
-                     "ship_to": address, "lines": len(rows), "status": "sent"})  # fmt: skip
+    uow.audit(
+        "purchase_order.created",
+        object_type="purchase_order",
+        object_id=number,
+        after={
+            "vendor": seller.code,
+            "kind": "drop_ship",
+            "sales_order": po.sales_order,
+            "ship_to": address,
+            "lines": len(rows),
+            "status": "sent",
+        },
+    )
     for event in ("po.created", "po.approved", "po.sent"):
-        uow.emit(event, {"number": number, "vendor": seller.code, "kind": "drop_ship",
-                         "sales_order": po.sales_order})  # fmt: skip
+        uow.emit(
+            event,
+            {"number": number, "vendor": seller.code, "kind": "drop_ship", "sales_order": po.sales_order},
+        )
     return _purchase_order(uow, po)
 
 
@@ -119,9 +144,11 @@ def _lock_drop_ship(uow: UnitOfWork, number: str, action: str) -> PurchaseOrderR
         raise Conflict(f"{po.number} is not a drop-ship PO: receive it into stock instead", kind=po.kind)
     sources = sorted(rules.TRANSITIONS["receive"][0])
     locked = uow.execute_core(
-        sa.update(_ORDERS).where(_ORDERS.c.id == po.id, _ORDERS.c.status.in_(sources))  # type: ignore[arg-type]
-        .values(version=_ORDERS.c.version + 1).returning(_ORDERS.c.id)
-    ).first()  # fmt: skip
+        sa.update(_ORDERS)
+        .where(_ORDERS.c.id == po.id, _ORDERS.c.status.in_(sources))
+        .values(version=_ORDERS.c.version + 1)
+        .returning(_ORDERS.c.id)
+    ).first()
     uow.session.refresh(po)
     if locked is None:
         raise IllegalTransition(f"{po.number} is {po.status}: cannot {action} it", state=po.status)
@@ -160,9 +187,10 @@ def _settle(uow: UnitOfWork, po: PurchaseOrderRow) -> str:
     else:
         status = "partially_received" if any(f.received for f in figures) else "sent"
     uow.execute_core(
-        sa.update(_ORDERS).where(_ORDERS.c.id == po.id)  # type: ignore[arg-type]
+        sa.update(_ORDERS)
+        .where(_ORDERS.c.id == po.id)
         .values(status=status, ended_at=uow.now() if status in ("closed", "cancelled") else None)
-    )  # fmt: skip
+    )
     uow.session.refresh(po)
     return status
 
@@ -186,20 +214,37 @@ def confirm_drop_ship(uow: UnitOfWork, *, number: str, lines: dict[int, int] | N
     confirmed: list[dict[str, Any]] = []
     for n, units in sorted(wanted.items()):
         took = uow.execute_core(
-            sa.update(_LINES).where(_LINES.c.id == by_no[n].id,  # type: ignore[arg-type]
-                                    _LINES.c.received + _LINES.c.cancelled + units <= _LINES.c.ordered)
-            .values(received=_LINES.c.received + units).returning(_LINES.c.received)
-        ).first()  # fmt: skip
+            sa.update(_LINES)
+            .where(
+                _LINES.c.id == by_no[n].id,
+                _LINES.c.received + _LINES.c.cancelled + units <= _LINES.c.ordered,
+            )
+            .values(received=_LINES.c.received + units)
+            .returning(_LINES.c.received)
+        ).first()
         assert took is not None, "the PO's row lock keeps its lines as read"
         uow.session.refresh(by_no[n])
-        confirmed.append({"line": n, "sales_line": by_no[n].sales_line, "quantity": units,
-                          "cost_minor": by_no[n].unit_cost_minor * units})  # fmt: skip
+        confirmed.append(
+            {
+                "line": n,
+                "sales_line": by_no[n].sales_line,
+                "quantity": units,
+                "cost_minor": by_no[n].unit_cost_minor * units,
+            }
+        )
     status = _settle(uow, po)
     cost = sum(int(c["cost_minor"]) for c in confirmed)
-    detail = {"number": po.number, "sales_order": po.sales_order, "status": status, "lines": confirmed,
-              "cost_minor": cost, "currency": po.currency}  # fmt: skip
-    uow.audit("purchase_order.drop_ship_confirmed", object_type="purchase_order", object_id=po.number,
-              after=detail)  # fmt: skip
+    detail = {
+        "number": po.number,
+        "sales_order": po.sales_order,
+        "status": status,
+        "lines": confirmed,
+        "cost_minor": cost,
+        "currency": po.currency,
+    }
+    uow.audit(
+        "purchase_order.drop_ship_confirmed", object_type="purchase_order", object_id=po.number, after=detail
+    )
     uow.emit("po.drop_ship_confirmed", detail)
     return _purchase_order(uow, po)
 
@@ -223,13 +268,16 @@ def cancel_drop_ship_units(
     by_no = {line.line_no: line for line in po_lines}
     for n, units in sorted(wanted.items()):
         uow.execute_core(
-            sa.update(_LINES).where(_LINES.c.id == by_no[n].id)  # type: ignore[arg-type]
-            .values(cancelled=_LINES.c.cancelled + units)
-        )  # fmt: skip
+            sa.update(_LINES).where(_LINES.c.id == by_no[n].id).values(cancelled=_LINES.c.cancelled + units)
+        )
         uow.session.refresh(by_no[n])
     status = _settle(uow, po)
-    detail = {"number": po.number, "status": status, "reason": reason,
-              "lines": [{"line": n, "quantity": q} for n, q in sorted(wanted.items())]}  # fmt: skip
+    detail = {
+        "number": po.number,
+        "status": status,
+        "reason": reason,
+        "lines": [{"line": n, "quantity": q} for n, q in sorted(wanted.items())],
+    }
     uow.audit("purchase_order.cancelled", object_type="purchase_order", object_id=po.number, after=detail)
     uow.emit("po.cancelled", detail)
     return _purchase_order(uow, po)
