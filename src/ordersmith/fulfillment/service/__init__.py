@@ -38,6 +38,8 @@ from ordersmith.fulfillment.service.drop_ship import (
     confirm_drop_ship,
     import_drop_ship_confirmations,
     list_drop_ships,
+    on_order_placed,
+    wants_placed,
 )
 from ordersmith.fulfillment.service.papers import (
     commercial_invoice_pdf,
@@ -94,12 +96,15 @@ def _poll_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 
 def register() -> None:
-    """Subscribers and jobs (idempotent: safe to call at every start): shipments follow their order's events;
-    parcels on their way are tracked every few minutes."""
+    """Subscribers and jobs (idempotent: safe to call at every start): shipments follow their order's events (an
+    order released with drop-ship lines is routed from its placing or release); parcels on their way are tracked
+    every few minutes."""
     from ordersmith.platform import jobs, outbox
 
     outbox.unsubscribe(on_order_event)
     outbox.subscribe("order.*", on_order_event, when=wants)
+    outbox.unsubscribe(on_order_placed)
+    outbox.subscribe("order.*", on_order_placed, when=wants_placed)
     jobs.register("fulfillment.poll_tracking", _poll_job)
     jobs.schedule("poll-tracking", kind="fulfillment.poll_tracking", every_s=300)
 

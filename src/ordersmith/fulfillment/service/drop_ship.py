@@ -40,6 +40,7 @@ from ordersmith.fulfillment.service._common import (
 )
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.orders import service as orders
@@ -80,6 +81,29 @@ class DropShip:
 
 
 # --- routing (called by sync_order, inside its transaction) ---
+
+
+def wants_placed(event: Event) -> bool:
+    """An order placed released, or a pending order released later by a person (`release_order` records a
+    note): `sync_order` skips both `order.released` from pending, and an order of unstocked lines has no
+    `order.allocated` to follow (see `on_order_placed`)."""
+    if event.type == "order.placed":
+        return event.payload.get("status") == "released"
+    return (
+        event.type == "order.released" and event.payload.get("from") == "pending" and "note" in event.payload
+    )
+
+
+def on_order_placed(uow: UnitOfWork, event: Event) -> None:
+    """Sync a just-released order when it has drop-ship lines (a second sync of a stocked order is a no-op)."""
+    if event.type == "order.placed":
+        skus = sorted({str(line["sku"]) for line in event.payload.get("lines", [])})
+    else:
+        skus = sorted({line.sku for line in orders.get_order(uow, ref=event.payload["order_id"]).lines})
+    if skus and any(f.kind == KIND for f in catalog.selling_facts(uow, skus=skus).values()):
+        from ordersmith.fulfillment.service.syncing import sync_order  # syncing calls `route` of this module
+
+        sync_order(uow, order_id=uuid.UUID(event.payload["order_id"]))
 
 
 def route(uow: UnitOfWork, *, order: orders.Order, shipments: dict[uuid.UUID, ShipmentRow]) -> None:
