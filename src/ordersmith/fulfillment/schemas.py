@@ -109,3 +109,15 @@ class ManifestIn(Input):
     location: Code
     carrier: Annotated[str, Field(min_length=1, max_length=40)] = "sandbox"
     day: date | None = None
+
+
+class DropShipConfirmIn(Input):
+    tracking: Annotated[str, Field(min_length=1, max_length=60)]
+    carrier: Annotated[str, Field(max_length=40)] = ""
+    lines: dict[int, Annotated[int, Field(ge=1, le=100000)]] | None = Field(
+        default=None, description="order line -> units the vendor shipped; none: everything on the shipment"
+    )
+
+
+class DropShipCsvIn(Input):
+    csv: Annotated[str, Field(min_length=1, max_length=2_000_000)]

@@ -32,6 +32,7 @@ class ShipmentRow(Base):
         sa.Index("ix_shipments_id", "id", unique=True),
         sa.Index("ix_shipments_wave", "wave_id"),
         sa.Index("ix_shipments_tracking", "tracking_number"),
+        sa.Index("ix_shipments_purchase_order", "purchase_order"),  # a drop-ship confirmation names its PO
         sa.Index("ix_shipments_status", "location", "status", "updated_at"),
         sa.Index("ix_shipments_picked", "location", "picked_at"),
         # The warehouse's worklist counts what has not left yet: only those rows are in the index.
@@ -88,6 +89,7 @@ class ShipmentRow(Base):
     lines: Mapped[int] = mapped_column(default=0)
     units: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
+    purchase_order: Mapped[str | None] = mapped_column(sa.String(20))  # a drop-ship's PO to its vendor
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     picked_at: Mapped[datetime | None]

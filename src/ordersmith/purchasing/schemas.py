@@ -89,6 +89,7 @@ class PurchaseOrderLineOut(Output):
     unit_cost: MoneyOut
     line_total: MoneyOut
     expected_on: date | None
+    sales_line: int | None = None
 
 
 class PurchaseOrderOut(Output):
@@ -108,6 +109,9 @@ class PurchaseOrderOut(Output):
     ended_at: datetime | None
     version: int
     lines: list[PurchaseOrderLineOut]
+    kind: str = "stock"
+    ship_to: dict[str, str] | None = None
+    sales_order: str | None = None
 
 
 class ReceiptLineIn(Input):

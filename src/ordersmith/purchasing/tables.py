@@ -1,10 +1,12 @@
 """Purchasing tables. Costs are integer minor units beside their currency; PO lines carry ordered, received and
-cancelled quantities guarded by CHECK constraints, so no statement can store an impossible line."""
+cancelled quantities guarded by CHECK constraints, so no statement can store an impossible line. A drop-ship PO
+(`kind = 'drop_ship'`) counts the units its vendor confirmed shipped to the customer as `received`."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,6 +68,11 @@ class PurchaseOrderRow(Base):
         sa.ForeignKey("locations.id", name="fk_purchase_orders_location")
     )
     status: Mapped[str] = mapped_column(sa.String(20))
+    # stock | drop_ship: a drop-ship PO's vendor ships straight to `ship_to` (the customer of `sales_order`);
+    # nothing is received at `location_id` (the buying location whose books carry its cost).
+    kind: Mapped[str] = mapped_column(sa.String(12), default="stock", server_default="stock")
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
+    sales_order: Mapped[str | None] = mapped_column(sa.String(20))
     currency: Mapped[str] = mapped_column(sa.String(3))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_by: Mapped[str] = mapped_column(sa.String(320))
@@ -100,6 +107,7 @@ class PurchaseOrderLineRow(Base):
     cancelled: Mapped[int] = mapped_column(default=0)
     unit_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)
     expected_on: Mapped[date | None]
+    sales_line: Mapped[int | None]  # a drop-ship PO: the line of the sales order these units are
 
 
 class ReceiptRow(Base):

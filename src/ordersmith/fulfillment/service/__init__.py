@@ -34,6 +34,14 @@ from ordersmith.fulfillment.service.carrying import (
     setup_carriers,
     void_labels,
 )
+from ordersmith.fulfillment.service.drop_ship import (
+    DropShip,
+    confirm_drop_ship,
+    import_drop_ship_confirmations,
+    list_drop_ships,
+    on_order_placed,
+    wants_placed,
+)
 from ordersmith.fulfillment.service.papers import (
     commercial_invoice_pdf,
     customer_invoice_pdf,
@@ -89,12 +97,15 @@ def _poll_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
 
 
 def register() -> None:
-    """Subscribers and jobs (idempotent: safe to call at every start): shipments follow their order's events;
-    parcels on their way are tracked every few minutes."""
+    """Subscribers and jobs (idempotent: safe to call at every start): shipments follow their order's events (an
+    order released with drop-ship lines is routed from its placing or release); parcels on their way are tracked
+    every few minutes."""
     from ordersmith.platform import jobs, outbox
 
     outbox.unsubscribe(on_order_event)
     outbox.subscribe("order.*", on_order_event, when=wants)
+    outbox.unsubscribe(on_order_placed)
+    outbox.subscribe("order.*", on_order_placed, when=wants_placed)
     jobs.register("fulfillment.poll_tracking", _poll_job)
     jobs.schedule("poll-tracking", kind="fulfillment.poll_tracking", every_s=300)
 
@@ -104,6 +115,7 @@ __all__ = [
     "Bin",
     "CountTask",
     "Dock",
+    "DropShip",
     "LocationWork",
     "ManifestOut",
     "Package",
@@ -130,12 +142,15 @@ __all__ = [
     "close_day",
     "commercial_invoice_pdf",
     "complete_count_task",
+    "confirm_drop_ship",
     "customer_invoice_pdf",
     "get_shipment",
     "get_wave",
+    "import_drop_ship_confirmations",
     "label_of",
     "list_bins",
     "list_count_tasks",
+    "list_drop_ships",
     "list_shipments",
     "list_waves",
     "order_shipments",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.fulfillment.rules import waves as wave_rules
+from ordersmith.fulfillment.service import drop_ship
 from ordersmith.fulfillment.service._common import announce, move, record
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.events import Event
@@ -66,7 +67,9 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
         )
     }
     every = list(uow.session.scalars(sa.select(ShipmentLineRow).where(ShipmentLineRow.order_id == order_id)))
-    live = [line for line in every if line.status == "open"]
+    live = [
+        line for line in every if line.status == "open" and shipments[line.shipment_id].kind != "drop_ship"
+    ]
     known = {line.key for line in every if line.status in ("open", "shipped")}
     parts = {p.key: (line, p) for line in order.lines for p in line.allocations}
     confirmed: set[uuid.UUID] = set()
@@ -95,6 +98,7 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
             if shipment.units == 0:
                 move(uow, shipment, "cancel", {"reason": "nothing left to ship on it"})
             shipment.releasable = releasable
+    drop_ship.route(uow, order=order, shipments=shipments)
     uow.session.flush()
 
 

@@ -63,7 +63,12 @@ from ordersmith.orders.service.returns import (
     get_return,
     receive_return,
 )
-from ordersmith.orders.service.shipping import record_shipment, ship_allocations, short_pick
+from ordersmith.orders.service.shipping import (
+    record_shipment,
+    ship_allocations,
+    ship_unstocked,
+    short_pick,
+)
 from ordersmith.platform.db import tag_order_events_with
 
 __all__ = [
@@ -126,6 +131,7 @@ __all__ = [
     "resolve_hold",
     "set_payment_status",
     "ship_allocations",
+    "ship_unstocked",
     "short_pick",
 ]
 

@@ -1,6 +1,7 @@
 """Shipping an order's units: the warehouse (fulfillment's shipments, or the plain order endpoint) names what
 left, its reservations are consumed once, and the order moves to partially shipped or shipped; a picker who finds
-fewer units than were held shortens the hold and the line is allocated again.
+fewer units than were held shortens the hold and the line is allocated again; units of an item that keeps no
+stock (drop-shipped by its vendor, non-inventory) ship by line, with no reservation to consume.
 
 Invariant: an allocation part ships at most once (its status flips from active under the order's lock, and its
 reservation is consumed in the same transaction); `reserved + backordered + cancelled + shipped <= quantity`.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ordersmith.catalog import rules as catalog_rules
+from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.orders.service._common import Order, fulfillment_status, lines_of, load, move, record
@@ -114,6 +117,60 @@ def _ship_parts(
     )  # before stock is consumed: the order's row written once
     inventory.consume_all(uow, keys=sorted(chosen))
     uow.audit("order.shipped", object_type="order", object_id=str(row.id), after={"lines": shipped, **detail})
+    uow.session.flush()
+    return shipped
+
+
+@use_case
+def ship_unstocked(
+    uow: UnitOfWork, *, ref: str, lines: dict[int, int], tracking: str = "", shipment: str = ""
+) -> dict[int, int]:
+    """Units of lines whose item keeps no stock left (a vendor drop-shipped them, a non-inventory item was
+    delivered): `lines` is line -> units, each within what is open and not held (`quantity - cancelled - shipped
+    - reserved - backordered`). The order moves to partially shipped or shipped with `order.shipped` /
+    `order.shipped_in_part` naming `shipment` (payments capture from it). Returns line -> units shipped. All or
+    nothing; the order's lock orders racing calls.
+
+    Raises:
+        NotFound: no such order.
+        ValidationFailed: no lines, a line that does not exist, units below 1.
+        Conflict: a line's item keeps stock (or is a kit), or the units are not open (shipped or cancelled
+            meanwhile); nothing changes.
+        IllegalTransition: the order cannot ship (held, pending, cancelled).
+    """
+    if not lines:
+        raise ValidationFailed.on("lines", "name the lines that shipped")
+    row = locked(uow, ref)
+    rows = lines_of(uow, row.id, lock=True)
+    by_no = {line.line_no: line for line in rows}
+    facts = catalog.selling_facts(uow, skus=sorted({line.sku for line in rows}))
+    for n, units in sorted(lines.items()):
+        line = by_no.get(n)
+        if line is None:
+            raise ValidationFailed.on(f"lines.{n}", f"no line {n} in order {row.number}")
+        if units < 1:
+            raise ValidationFailed.on(f"lines.{n}", "must be at least 1")
+        kind = facts[catalog_rules.sku_key(line.sku)].kind
+        if kind in catalog_rules.STOCK_KEEPING_KINDS or kind == "kit":
+            raise Conflict(f"line {n} ({line.sku}) keeps stock: it ships from its allocation", line=n)
+        open_units = line.quantity - line.cancelled - line.shipped - line.reserved - line.backordered
+        if units > open_units:
+            raise Conflict(
+                f"order {row.number} line {n}: {units} unit(s) to ship, {max(open_units, 0)} open (shipped or "
+                "cancelled meanwhile)",
+                line=n,
+                open=max(open_units, 0),
+            )
+    shipped = dict(sorted(lines.items()))
+    open_after = sum(
+        line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
+    )
+    detail: dict[str, Any] = {"lines": shipped, "tracking": tracking, "shipment": shipment, "unstocked": True}
+    move(uow, row, "ship_all" if open_after == 0 else "ship_part", detail)
+    for n, units in shipped.items():
+        by_no[n].shipped += units
+    row.fulfillment_status = fulfillment_status(rows)
+    uow.audit("order.shipped", object_type="order", object_id=str(row.id), after=detail)
     uow.session.flush()
     return shipped
 

@@ -1,11 +1,18 @@
 """Purchasing use cases: vendors and vendor items, purchase orders (draft → approved → sent → partially received →
-received → closed, or cancelled), receipts into stock, replenishment rules and suggestions.
+received → closed, or cancelled), receipts into stock, drop-ship POs (the vendor ships to the customer, nothing
+enters our stock), replenishment rules and suggestions.
 
 Invariants: a PO moves only along `rules.TRANSITIONS`, each move one conditional UPDATE; a line never receives
 more than ordered plus the vendor's tolerance; every received unit is a `receipt` movement in the stock ledger.
 """
 
 from ordersmith.purchasing.service._common import PurchaseOrder, PurchaseOrderLine, Vendor, VendorItem
+from ordersmith.purchasing.service.drop_ship import (
+    cancel_drop_ship_units,
+    confirm_drop_ship,
+    create_drop_ship_order,
+    drop_ship_sources,
+)
 from ordersmith.purchasing.service.orders import (
     NewLine,
     approve,
@@ -43,9 +50,13 @@ __all__ = [
     "VendorItem",
     "approve",
     "cancel",
+    "cancel_drop_ship_units",
     "close",
+    "confirm_drop_ship",
+    "create_drop_ship_order",
     "create_purchase_order",
     "create_vendor",
+    "drop_ship_sources",
     "get_purchase_order",
     "get_vendor",
     "list_purchase_orders",

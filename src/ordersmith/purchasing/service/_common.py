@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -57,6 +58,7 @@ class PurchaseOrderLine:
     unit_cost: Money
     line_total: Money
     expected_on: date | None
+    sales_line: int | None = None  # a drop-ship PO: the sales order's line these units are
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class PurchaseOrder:
     ended_at: datetime | None
     version: int
     lines: list[PurchaseOrderLine]
+    kind: str = "stock"  # stock | drop_ship (the vendor ships to `ship_to`; nothing enters our stock)
+    ship_to: dict[str, Any] | None = None
+    sales_order: str | None = None
 
 
 def _vendor(row: VendorRow) -> Vendor:
@@ -123,7 +128,7 @@ def _purchase_order(uow: UnitOfWork, row: PurchaseOrderRow) -> PurchaseOrder:
                           ordered=line.ordered, received=line.received, cancelled=line.cancelled,
                           open=_figures(line).open, unit_cost=Money.from_minor(line.unit_cost_minor, row.currency),
                           line_total=Money.from_minor(line.unit_cost_minor * line.ordered, row.currency),
-                          expected_on=line.expected_on)
+                          expected_on=line.expected_on, sales_line=line.sales_line)
         for line in lines
     ]  # fmt: skip
     total = sum((line.line_total for line in out), Money.zero(row.currency))
@@ -131,7 +136,9 @@ def _purchase_order(uow: UnitOfWork, row: PurchaseOrderRow) -> PurchaseOrder:
     return PurchaseOrder(id=row.id, number=row.number, vendor=vendor.code, location=location, status=row.status,
                          currency=row.currency, notes=row.notes, total=total, created_by=row.created_by,
                          created_at=row.created_at, approved_by=row.approved_by, approved_at=row.approved_at,
-                         sent_at=row.sent_at, ended_at=row.ended_at, version=row.version, lines=out)  # fmt: skip
+                         sent_at=row.sent_at, ended_at=row.ended_at, version=row.version, lines=out,
+                         kind=row.kind, ship_to=dict(row.ship_to) if row.ship_to else None,
+                         sales_order=row.sales_order)  # fmt: skip
 
 
 def _location_codes(uow: UnitOfWork) -> dict[uuid.UUID, str]:

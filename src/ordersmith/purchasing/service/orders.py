@@ -42,6 +42,7 @@ class NewLine:
     quantity: int
     unit_cost: Money | None = None  # None: the vendor's listed cost
     expected_on: date | None = None  # None: today plus the vendor's lead time
+    sales_line: int | None = None  # a drop-ship PO: the sales order's line these units are
 
 
 @use_case
@@ -80,16 +81,20 @@ def create_purchase_order(
     return _purchase_order(uow, po)
 
 
-def _new_lines(uow: UnitOfWork, seller: VendorRow, lines: Sequence[NewLine]) -> list[PurchaseOrderLineRow]:
+def _new_lines(
+    uow: UnitOfWork, seller: VendorRow, lines: Sequence[NewLine], *, drop_ship: bool = False
+) -> list[PurchaseOrderLineRow]:
     today = uow.now().date()
     rows: list[PurchaseOrderLineRow] = []
     for n, line in enumerate(lines):
         if line.quantity < 1:
             raise ValidationFailed.on(f"lines.{n}.quantity", "must be at least 1")
         item = catalog.get_item_ref(uow, sku=line.sku)
-        if not item.keeps_stock:
+        if drop_ship and item.kind != "drop_ship":
+            raise ValidationFailed.on(f"lines.{n}.sku", f"{item.sku} is a {item.kind} item, not drop-shipped")
+        if not drop_ship and not item.keeps_stock:
             raise ValidationFailed.on(
-                f"lines.{n}.sku", f"{item.sku} is a {item.kind} item: it cannot be bought"
+                f"lines.{n}.sku", f"{item.sku} is a {item.kind} item: it cannot be bought for stock"
             )
         listed = uow.session.get(VendorItemRow, (seller.id, item.id))
         if line.unit_cost is not None:
@@ -109,7 +114,8 @@ def _new_lines(uow: UnitOfWork, seller: VendorRow, lines: Sequence[NewLine]) -> 
         rows.append(PurchaseOrderLineRow(
             id=new_id(), item_id=item.id, vendor_sku=listed.vendor_sku if listed else "", ordered=line.quantity,
             received=0, cancelled=0, unit_cost_minor=cost,
-            expected_on=line.expected_on or today + timedelta(days=seller.lead_time_days)))  # fmt: skip
+            expected_on=line.expected_on or today + timedelta(days=seller.lead_time_days),
+            sales_line=line.sales_line if drop_ship else None))  # fmt: skip
     return rows
 
 

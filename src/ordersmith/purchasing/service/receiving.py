@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import FieldError, IllegalTransition, OverReceipt, ValidationFailed
+from ordersmith.kernel.errors import Conflict, FieldError, IllegalTransition, OverReceipt, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.purchasing import rules
@@ -53,10 +53,17 @@ def receive(
         ValidationFailed: no lines, a quantity below 1, a SKU not on the PO (or on several lines without `line`).
         IllegalTransition: the PO is not sent or partially received (409, with its `state`).
         OverReceipt: a line would exceed what was ordered plus the vendor's tolerance (409, with `allowed`).
+        Conflict: a drop-ship PO (its vendor ships to the customer: nothing enters our stock).
     """
     if not lines:
         raise ValidationFailed.on("lines", "a receipt needs at least one line")
     po = _po_row(uow, number)
+    if po.kind == "drop_ship":
+        raise Conflict(
+            f"{po.number} is a drop-ship PO: its vendor ships to the customer and nothing enters our stock "
+            "(confirm what the vendor shipped instead)",
+            kind=po.kind,
+        )
     # Lock the PO (and check its state) first: receipts and cancellations of one PO take turns.
     sources = sorted(rules.TRANSITIONS["receive"][0])
     locked = uow.execute_core(

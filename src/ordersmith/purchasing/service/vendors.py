@@ -68,7 +68,7 @@ def set_vendor_item(
     """
     row = _vendor_by_code(uow, vendor.upper())
     item = catalog.get_item_ref(uow, sku=sku)
-    if not item.keeps_stock:
+    if not item.keeps_stock and item.kind != "drop_ship":
         raise ValidationFailed.on("sku", f"{item.sku} is a {item.kind} item: it is not bought from a vendor")
     if cost.currency != row.currency:
         raise ValidationFailed.on("cost.currency", f"{row.code} invoices in {row.currency}")
