@@ -300,3 +300,16 @@ def test_a_wave_is_done_when_its_last_shipment_ships(shop: UnitOfWork):
         fulfillment.ship_shipment(shop, ref=number)
         status = fulfillment.get_wave(shop, ref=wave.number).status
         assert status == ("released" if n == 0 else "done")
+
+
+def test_a_pending_order_released_later_lets_its_shipment_into_a_wave_through_the_relay(shop: UnitOfWork, db):
+    fulfillment.register()
+    order = orders.place_order(shop, channel=channel(shop), request=order_request(("MUG", 1), release=False)).order
+    while outbox.dispatch_batch(db.unit_of_work(shop.actor)):
+        pass
+    (waiting,) = fulfillment.order_shipments(shop, order_id=str(order.id))
+    assert not waiting.releasable
+    orders.release_order(shop, ref=order.number, note="checked")
+    while outbox.dispatch_batch(db.unit_of_work(shop.actor)):
+        pass
+    assert fulfillment.build_wave(shop, location="WEST", filters=fulfillment.WaveFilters()).shipments == 1

@@ -84,22 +84,15 @@ class DropShip:
 
 
 def wants_placed(event: Event) -> bool:
-    """An order placed released, or a pending order released later by a person (`release_order` records a
-    note): `sync_order` skips both `order.released` from pending, and an order of unstocked lines has no
-    `order.allocated` to follow (see `on_order_placed`)."""
-    if event.type == "order.placed":
-        return event.payload.get("status") == "released"
-    return (
-        event.type == "order.released" and event.payload.get("from") == "pending" and "note" in event.payload
-    )
+    """An order placed released: `sync_order` skips its `order.released` (its `order.allocated` follows), and an
+    order of unstocked lines has no `order.allocated` (see `on_order_placed`). A pending order released later
+    is synced through its `order.released`."""
+    return event.type == "order.placed" and event.payload.get("status") == "released"
 
 
 def on_order_placed(uow: UnitOfWork, event: Event) -> None:
     """Sync a just-released order when it has drop-ship lines (a second sync of a stocked order is a no-op)."""
-    if event.type == "order.placed":
-        skus = sorted({str(line["sku"]) for line in event.payload.get("lines", [])})
-    else:
-        skus = sorted({line.sku for line in orders.get_order(uow, ref=event.payload["order_id"]).lines})
+    skus = sorted({str(line["sku"]) for line in event.payload.get("lines", [])})
     if skus and any(f.kind == KIND for f in catalog.selling_facts(uow, skus=skus).values()):
         from ordersmith.fulfillment.service.syncing import sync_order  # syncing calls `route` of this module
 

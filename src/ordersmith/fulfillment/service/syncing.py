@@ -42,7 +42,7 @@ def wants(event: Event) -> bool:
     """Whether an order event can change the order's shipments (the relay skips the rest for free)."""
     if event.type not in SYNC_EVENTS:
         return False
-    if event.type == "order.released" and event.payload.get("from") == "pending":
+    if event.type == "order.released" and event.payload.get("at_placement"):
         return False  # placed and released at once: its `order.allocated` follows in the same transaction
     return not (event.type.startswith("order.shipped") and event.payload.get("shipment"))  # shipped by us
 

@@ -447,7 +447,7 @@ def _placed_events(
     if found:
         events.append(("order.held", {"reasons": [h.reason for h in found]}))
     elif order.status == "released":
-        events.append(("order.released", {"from": "pending", "to": "released"}))
+        events.append(("order.released", {"from": "pending", "to": "released", "at_placement": True}))
     if order.fulfillment == "taken":
         events.append(
             (
