@@ -304,7 +304,9 @@ def test_a_wave_is_done_when_its_last_shipment_ships(shop: UnitOfWork):
 
 def test_a_pending_order_released_later_lets_its_shipment_into_a_wave_through_the_relay(shop: UnitOfWork, db):
     fulfillment.register()
-    order = orders.place_order(shop, channel=channel(shop), request=order_request(("MUG", 1), release=False)).order
+    order = orders.place_order(
+        shop, channel=channel(shop), request=order_request(("MUG", 1), release=False)
+    ).order
     while outbox.dispatch_batch(db.unit_of_work(shop.actor)):
         pass
     (waiting,) = fulfillment.order_shipments(shop, order_id=str(order.id))
