@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export ORDERSMITH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run test lint types imports migrations-check pytest bench clean
+.PHONY: help install dev run test test-fast lint types imports migrations-check pytest bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,12 @@ pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser
 	$(BIN)/pytest -n 2
 
 test: lint types imports migrations-check pytest ## Everything CI runs
+
+test-fast: dev ## The quick loop: ruff, mypy, import rules, then unit, integration and API tests on SQLite only
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n 2 -q tests/unit tests/integration tests/api -k "not postgresql" -m "not slow and not browser"
 
 bench: install ## Run the benchmarks on SQLite and PostgreSQL
 	$(BIN)/python -m bench.platform_overhead --db sqlite
