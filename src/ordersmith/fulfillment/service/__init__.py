@@ -18,18 +18,12 @@ from ordersmith.fulfillment.service.bins import (
 )
 from ordersmith.fulfillment.service.carrying import (
     Dock,
-    ManifestOut,
     RateQuote,
     buy_labels,
     carrier_named,
     carrier_names,
-    check_address,
-    close_day,
     label_of,
-    poll_tracking,
     rate_shipment,
-    receive_webhook,
-    record_tracking,
     set_dock,
     setup_carriers,
     void_labels,
@@ -61,6 +55,14 @@ from ordersmith.fulfillment.service.queries import (
     warehouse_work,
 )
 from ordersmith.fulfillment.service.syncing import on_order_event, sync_order, wants
+from ordersmith.fulfillment.service.tracking import (
+    ManifestOut,
+    check_address,
+    close_day,
+    poll_tracking,
+    receive_webhook,
+    record_tracking,
+)
 from ordersmith.fulfillment.service.waves import (
     PickList,
     Wave,
