@@ -27,7 +27,7 @@ from ordersmith.platform.access import SCOPES
 from tests.api.conftest import bearer
 from tests.builders import make_api_key, make_order_shop
 
-EXAMPLES = 20
+EXAMPLES = 16
 SEED = 14
 SKIPPED = {"GET /api/v1/events"}  # an endless event stream
 CHECKS = [

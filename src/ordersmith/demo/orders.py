@@ -366,18 +366,19 @@ def _through_the_station(db: Database, placed: orders.Order, n: int, at: datetim
     packer = db.unit_of_work(Actor.system(f"packer {n % 2 + 1}"), clock=FixedClock(at + timedelta(hours=21)))
     for shipment in fulfillment.order_shipments(picker, order_id=str(placed.id)):
         if shipment.status == "pending":
-            fulfillment.pick_shipment(picker, ref=shipment.number)
-        if fulfillment.get_shipment(packer, ref=shipment.number).status == "picked":
-            fulfillment.pack_shipment(packer, ref=shipment.number, all_units=True)
-        packed = fulfillment.get_shipment(packer, ref=shipment.number)
-        if packed.status != "packed":
+            shipment = fulfillment.pick_shipment(picker, ref=shipment.number)
+        if shipment.status == "picked":
+            shipment = fulfillment.pack_shipment(packer, ref=shipment.number, all_units=True)
+        if shipment.status != "packed":
             continue
-        if labelled and packed.kind == "ship" and not any(p.status == "labelled" for p in packed.packages):
+        if (
+            labelled
+            and shipment.kind == "ship"
+            and not any(p.status == "labelled" for p in shipment.packages)
+        ):
             with contextlib.suppress(OrdersmithError):  # the sandbox refuses what a real carrier would
-                fulfillment.buy_labels(packer, ref=shipment.number)
-        tracking = (
-            "" if fulfillment.get_shipment(packer, ref=shipment.number).tracking_number else f"1Z{n:010d}"
-        )
+                shipment = fulfillment.buy_labels(packer, ref=shipment.number)
+        tracking = "" if shipment.tracking_number else f"1Z{n:010d}"
         fulfillment.ship_shipment(packer, ref=shipment.number, tracking=tracking)
 
 
