@@ -174,7 +174,9 @@ def _assert_demo_orders(db: Database) -> None:
     assert inventory.verify(uow) == []
     with uow:
         kinds = dict(uow.session.execute(sa.text("SELECT kind, count(*) FROM shipments GROUP BY kind")).all())
-        labelled = uow.session.execute(sa.text("SELECT count(*) FROM packages WHERE status = 'labelled'")).scalar()
+        labelled = uow.session.execute(
+            sa.text("SELECT count(*) FROM packages WHERE status = 'labelled'")
+        ).scalar()
     assert kinds.get("ship", 0) > 0 and kinds.get("taken", 0) > 0 and labelled
 
 
