@@ -90,6 +90,7 @@ def test_a_warehouse_user_takes_an_order_from_wave_to_shipped(
     # at the pack station the packer opens the shipment and scans: a mug is refused on screen
     page.set_viewport_size({"width": 1280, "height": 860})
     page.goto("/warehouse/pack")
+    page.wait_for_selector("input[name=shipment]:focus")  # a scanner types into whatever has the focus
     scan(page, shipment.number)
     page.wait_for_selector("#scan:focus")
     page.evaluate("window.notReloaded = true")

@@ -56,7 +56,9 @@ def on_order_event(uow: UnitOfWork, event: Event) -> None:
 @use_case
 def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> None:
     """Bring the order's shipments in line with its allocation (see the module docstring)."""
-    order = orders.get_order(uow, ref=str(order_id))
+    # Under the order's row lock: two syncs of one order (two relays, or a relay and a direct call) run one
+    # after the other, so the second finds the shipments the first made instead of numbering them again.
+    order = orders.lock_for_payment(uow, ref=str(order_id))
     shipments = {
         s.id: s
         for s in uow.session.scalars(
