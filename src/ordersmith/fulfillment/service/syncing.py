@@ -204,16 +204,36 @@ def _add(
 def _new_shipment(
     uow: UnitOfWork, order: orders.Order, ship_to: orders.ShipTo, location: str, seq: int
 ) -> ShipmentRow:
+    row = new_shipment_row(
+        uow,
+        order,
+        ship_to,
+        location=location,
+        seq=seq,
+        kind=order.fulfillment if order.fulfillment in ("taken", "pickup") else "ship",
+        releasable=order.status in _RELEASABLE,
+    )
+    record(uow, row, "shipment.created", {"ship_to": ship_to.ref, "method": ship_to.method}, emit=False)
+    return row
+
+
+def new_shipment_row(
+    uow: UnitOfWork,
+    order: orders.Order,
+    ship_to: orders.ShipTo,
+    *,
+    location: str,
+    seq: int,
+    kind: str,
+    releasable: bool,
+    purchase_order: str | None = None,
+) -> ShipmentRow:
+    """A new, empty, pending shipment of the order to `ship_to` from `location` (numbered `<order>-<seq>`),
+    added and flushed; its lines and timeline are the caller's."""
     now = uow.now()
     address = {
-        "name": ship_to.name,
-        "line1": ship_to.line1,
-        "line2": ship_to.line2,
-        "city": ship_to.city,
-        "region": ship_to.region,
-        "postal_code": ship_to.postal_code,
-        "country": ship_to.country,
-        "phone": ship_to.phone,
+        key: getattr(ship_to, key)
+        for key in ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
     }
     row = ShipmentRow(
         order_id=order.id,
@@ -225,9 +245,9 @@ def _new_shipment(
         ship_to=ship_to.ref,
         address=address,
         method=ship_to.method,
-        kind=order.fulfillment if order.fulfillment in ("taken", "pickup") else "ship",
+        kind=kind,
         status="pending",
-        releasable=order.status in _RELEASABLE,
+        releasable=releasable,
         priority=order.priority,
         rank=-order.priority,
         placed_at=order.placed_at,
@@ -240,6 +260,7 @@ def _new_shipment(
         lines=0,
         units=0,
         note="",
+        purchase_order=purchase_order,
         created_at=now,
         updated_at=now,
         picked_at=None,
@@ -250,5 +271,4 @@ def _new_shipment(
     )
     uow.session.add(row)
     uow.session.flush()
-    record(uow, row, "shipment.created", {"ship_to": ship_to.ref, "method": ship_to.method}, emit=False)
     return row

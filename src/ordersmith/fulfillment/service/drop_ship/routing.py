@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.fulfillment.rules import transitions
-from ordersmith.fulfillment.rules import waves as wave_rules
 from ordersmith.fulfillment.service._common import (
     announce,
     move,
@@ -26,7 +25,6 @@ from ordersmith.fulfillment.service.drop_ship._common import (
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.events import Event
-from ordersmith.kernel.ids import new_id
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.purchasing import service as purchasing
@@ -265,43 +263,21 @@ def _new_shipment(
     purchase_order: str,
     seq: int,
 ) -> ShipmentRow:
-    now = uow.now()
-    row = ShipmentRow(
-        order_id=order.id,
-        id=new_id(),
-        number=f"{order.number}-{seq}",
-        order_number=order.number,
-        channel=order.channel,
-        location=location_of(vendor),
-        ship_to=ship_to.ref,
-        address=address,
-        method=ship_to.method,
-        kind=KIND,
-        status="pending",
-        releasable=False,
-        priority=order.priority,
-        rank=-order.priority,
-        placed_at=order.placed_at,
-        ship_by_on=wave_rules.ship_by(order.placed_at, ship_to.method),
-        wave_id=None,
-        tote="",
-        carrier="",
-        service="",
-        tracking_number="",
-        lines=0,
-        units=0,
-        note="",
-        purchase_order=purchase_order,
-        created_at=now,
-        updated_at=now,
-        picked_at=None,
-        packed_at=None,
-        shipped_at=None,
-        delivered_at=None,
-        version=1,
+    from ordersmith.fulfillment.service.syncing import (
+        new_shipment_row,  # syncing calls `route` of this module
     )
-    uow.session.add(row)
-    uow.session.flush()
+
+    row = new_shipment_row(
+        uow,
+        order,
+        ship_to,
+        location=location_of(vendor),
+        seq=seq,
+        kind=KIND,
+        releasable=False,
+        purchase_order=purchase_order,
+    )
+    row.address = address
     record(
         uow,
         row,
