@@ -13,9 +13,9 @@ for a 3-line order on account and for one paid by card + gift card.
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -89,7 +89,7 @@ def main() -> None:
                             "payments": [{"method": "card", "token": tokens[n % len(tokens)]}]}, {}),
         "on_account_with_idempotency_key": lambda n: (
             {"lines": _lines(n), "ship_tos": [_address(n)], "customer": accounts[n % len(accounts)],
-             "payments": [{"method": "on_account"}]}, {"Idempotency-Key": f"bench-{n}-{time.time_ns()}"}),
+             "payments": [{"method": "on_account"}]}, {"Idempotency-Key": f"bench-{n}-{secrets.token_urlsafe(12)}"}),
     }  # fmt: skip
     figures: dict[str, tuple[float, float]] = {}
     with TestClient(app) as client:
