@@ -18,6 +18,7 @@ from ordersmith.fulfillment.rules import waves as wave_rules
 from ordersmith.fulfillment.service import drop_ship
 from ordersmith.fulfillment.service._common import announce, move, record
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
+from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.orders import service as orders
@@ -58,7 +59,9 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
     """Bring the order's shipments in line with its allocation (see the module docstring)."""
     # Under the order's row lock: two syncs of one order (two relays, or a relay and a direct call) run one
     # after the other, so the second finds the shipments the first made instead of numbering them again.
-    order = orders.lock_for_payment(uow, ref=str(order_id))
+    order = orders.lock_for_shipping(uow, order_id=order_id)
+    if order is None:
+        raise NotFound(f"no order {str(order_id)!r}")
     shipments = {
         s.id: s
         for s in uow.session.scalars(
@@ -229,7 +232,7 @@ def new_shipment_row(
     purchase_order: str | None = None,
 ) -> ShipmentRow:
     """A new, empty, pending shipment of the order to `ship_to` from `location` (numbered `<order>-<seq>`),
-    added and flushed; its lines and timeline are the caller's."""
+    added to the session (inserted at the next flush); its lines and timeline are the caller's."""
     now = uow.now()
     address = {
         key: getattr(ship_to, key)
@@ -269,6 +272,5 @@ def new_shipment_row(
         delivered_at=None,
         version=1,
     )
-    uow.session.add(row)
-    uow.session.flush()
+    uow.session.add(row)  # written with the caller's flush, its lines and units counted by then
     return row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -311,6 +311,25 @@ def holds_of(uow: UnitOfWork, order_id: uuid.UUID) -> list[OrderHoldRow]:
 
 def load(uow: UnitOfWork, row: OrderRow) -> Order:
     return to_order(row, lines_of(uow, row.id), holds_of(uow, row.id))
+
+
+_ORDERS = OrderRow.__table__
+_LINES = OrderLineRow.__table__
+_ORDER_BY_ID = sa.select(_ORDERS).where(_ORDERS.c.id == sa.bindparam("order_id"))
+_ORDER_BY_ID_LOCKED = _ORDER_BY_ID.with_for_update()
+_LINES_OF_ORDER = sa.select(_LINES).where(_LINES.c.order_id == sa.bindparam("order_id"))
+
+
+def load_plain(uow: UnitOfWork, order_id: uuid.UUID, *, lock: bool) -> Order | None:
+    """The order and its lines as plain rows (no ORM objects, no holds: `holds` is empty), for the event
+    subscribers that only read the order — two prebuilt statements. `lock` takes the order's row lock
+    (PostgreSQL `FOR UPDATE`; SQLite's writer lock is already held by any writing transaction)."""
+    row = uow.execute_core(_ORDER_BY_ID_LOCKED if lock else _ORDER_BY_ID, {"order_id": order_id}).first()
+    if row is None:
+        return None
+    lines = uow.execute_core(_LINES_OF_ORDER, {"order_id": order_id}).all()
+    # Core rows carry the same names as the mapped attributes: to_order reads either.
+    return to_order(cast(OrderRow, row), cast(list[OrderLineRow], lines), [])
 
 
 _INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]

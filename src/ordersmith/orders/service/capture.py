@@ -439,7 +439,16 @@ def _placed_events(
                 "source_code": order.source_code,
                 "external_id": order.external_id,
                 "lines": [
-                    {"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines
+                    {
+                        "line": line.line_no,
+                        "sku": line.sku,
+                        "quantity": line.quantity,
+                        # units neither held, backordered nor shipped: an unstocked (drop-ship) item's
+                        "unallocated": max(
+                            line.quantity - line.reserved - line.backordered - line.shipped, 0
+                        ),
+                    }
+                    for line in lines
                 ],
             },
         ),

@@ -27,6 +27,7 @@ from ordersmith.orders.service._common import (
     holds_of,
     lines_of,
     load,
+    load_plain,
     move,
     order_row,
     record,
@@ -61,6 +62,14 @@ def lock_for_payment(uow: UnitOfWork, *, ref: str, channel: str | None = None) -
     if channel is not None and row.channel != channel:
         raise NotFound(f"no order {ref!r}")
     return load(uow, row)
+
+
+@use_case
+def lock_for_shipping(uow: UnitOfWork, *, order_id: uuid.UUID) -> Order | None:
+    """The order and its lines (not its holds) under the order's row lock, held to the end of the caller's
+    transaction, read as plain rows: for fulfillment's sync, which runs for every order event and reads only the
+    allocation. None when there is no such order."""
+    return load_plain(uow, order_id, lock=True)
 
 
 @use_case

@@ -36,7 +36,10 @@ def wants_placed(event: Event) -> bool:
     """An order placed released: `sync_order` skips its `order.released` (its `order.allocated` follows), and an
     order of unstocked lines has no `order.allocated` (see `on_order_placed`). A pending order released later
     is synced through its `order.released`."""
-    return event.type == "order.placed" and event.payload.get("status") == "released"
+    if event.type != "order.placed" or event.payload.get("status") != "released":
+        return False
+    # Only an order with units nothing holds can have drop-ship lines (an event without the figure: ask).
+    return any(int(line.get("unallocated", 1)) > 0 for line in event.payload.get("lines", []))
 
 
 def on_order_placed(uow: UnitOfWork, event: Event) -> None:
@@ -54,6 +57,8 @@ def route(uow: UnitOfWork, *, order: orders.Order, shipments: dict[uuid.UUID, Sh
     on a live shipment are routed to their vendor. A line whose item has no vendor to buy from (no default
     vendor, an inactive one, no listed cost) waits and is logged; it is routed by the next sync after that."""
     drops = {s.id: s for s in shipments.values() if s.kind == KIND}
+    if not drops and not any(_open(line) for line in order.lines):
+        return  # every unit is held, backordered, shipped or cancelled: nothing a vendor could ship
     facts = catalog.selling_facts(uow, skus=sorted({line.sku for line in order.lines})) if order.lines else {}
     lines = [line for line in order.lines if facts[catalog_rules.sku_key(line.sku)].kind == KIND]
     if not lines and not drops:
