@@ -64,7 +64,7 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 	ORDERSMITH_DATABASE_URL=$$url $(BIN)/alembic check
 
 pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on two workers
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist worksteal --durations=30
 
 test: lint types imports migrations-check pytest ## Everything CI runs
 
