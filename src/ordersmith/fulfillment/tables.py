@@ -30,7 +30,8 @@ class ShipmentRow(Base):
     __tablename__ = "shipments"
     __table_args__ = (
         sa.Index("ix_shipments_id", "id", unique=True),
-        sa.Index("ix_shipments_wave", "wave_id"),
+        # A wave is done when none of its shipments is still open: one probe per status, not a walk of the wave.
+        sa.Index("ix_shipments_wave", "wave_id", "status"),
         sa.Index("ix_shipments_tracking", "tracking_number"),
         sa.Index("ix_shipments_purchase_order", "purchase_order"),  # a drop-ship confirmation names its PO
         sa.Index("ix_shipments_status", "location", "status", "updated_at"),
