@@ -177,7 +177,44 @@ def _levels(
     ]  # fmt: skip
 
 
+_LEVELS_OF_MANY = (
+    sa.select(_LEVELS.c.item_id, _LOCATIONS.c.id, _LOCATIONS.c.code, _LOCATIONS.c.division, _LOCATIONS.c.priority,
+              _LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock, _LEVELS.c.pooled)
+    .join(_LEVELS, _LEVELS.c.location_id == _LOCATIONS.c.id)
+    .where(_LEVELS.c.item_id.in_(sa.bindparam("items", expanding=True)), _LOCATIONS.c.active.is_(True))
+)  # fmt: skip
+
+
+def _levels_of_many(
+    uow: UnitOfWork, item_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[LocRef, rules.LevelView]]]:
+    """`_levels(…, None)` of several items in one read (and one more for their pools when any level is pooled)."""
+    rows = uow.execute_core(_LEVELS_OF_MANY, {"items": item_ids}).all()
+    pooled = sorted({(r.item_id, r.id) for r in rows if r.pooled})
+    pools: dict[tuple[uuid.UUID, uuid.UUID], list[rules.Pool]] = {}
+    if pooled:
+        found = uow.execute_core(_POOLS_OF_ITEMS, {"items": sorted({i for i, _ in pooled})}).all()
+        for item_id, location_id, division, fence, buffer, reserved in sorted(
+            found, key=lambda r: r.division
+        ):
+            pools.setdefault((item_id, location_id), []).append(rules.Pool(division, fence, buffer, reserved))
+    levels: dict[uuid.UUID, list[tuple[LocRef, rules.LevelView]]] = {item_id: [] for item_id in item_ids}
+    for r in rows:
+        view = rules.LevelView(r.code, r.priority, r.on_hand, r.reserved, r.safety_stock,
+                               tuple(pools.get((r.item_id, r.id), ())) if r.pooled else ())  # fmt: skip
+        levels[r.item_id].append((LocRef(r.id, r.code, r.division, r.priority), view))
+    return levels
+
+
 _POOLS = StockPoolRow.__table__
+_POOLS_OF_ITEMS = sa.select(
+    _POOLS.c.item_id,
+    _POOLS.c.location_id,
+    _POOLS.c.division,
+    _POOLS.c.ring_fence,
+    _POOLS.c.buffer,
+    _POOLS.c.reserved,
+).where(_POOLS.c.item_id.in_(sa.bindparam("items", expanding=True)))
 # Built once: the pools of an item's pooled levels, each with the units its division holds reserved there (a
 # counter kept by the statements that reserve and release, so this reads one row per division, never the
 # reservations themselves: ADR 0016).

@@ -19,6 +19,7 @@ from ordersmith.inventory.service._common import (
     _availability,
     _hold_in_pools,
     _levels,
+    _levels_of_many,
     _move,
     _stock_changed,
 )
@@ -383,8 +384,10 @@ def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
          "actor": uow.actor.label} for i, loc, q in lines])  # fmt: skip
     uow.audit(f"stock.{status}", object_type="reservation", object_id=keys[0], after={"keys": sorted(keys)})
     divisions = catalog.division_codes(uow)
-    for ref in catalog.item_refs(uow, ids=sorted({i for i, _, _ in lines})).values():
-        _stock_changed(uow, ref, None, divisions, cause=status)
+    item_ids = sorted({i for i, _, _ in lines})
+    levels = _levels_of_many(uow, item_ids)  # one read for every item's `stock.changed`
+    for ref in catalog.item_refs(uow, ids=item_ids).values():
+        _stock_changed(uow, ref, levels[ref.id], divisions, cause=status)
 
 
 @use_case
