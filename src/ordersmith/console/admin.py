@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
-from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
 from ordersmith.platform import sales_channels, webhooks
 from ordersmith.platform.http import get_settings, parse_uuid, unit_of_work
 
@@ -92,6 +92,20 @@ def channels_page(request: Request) -> Response:
     return _channels_page(request)
 
 
+def _window_seconds(minutes: str) -> int | None:
+    """The edit-window form field (whole minutes) in seconds; blank leaves it as it is.
+
+    Raises:
+        ValidationFailed: not a whole number of minutes from 0 to a day.
+    """
+    text = minutes.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > 1440:
+        raise ValidationFailed.on("release_after_min", "whole minutes, 0 to 1440")
+    return int(text) * 60
+
+
 @router.post("/admin/channels")
 def create_channel(
     request: Request,
@@ -100,6 +114,7 @@ def create_channel(
     kind: Annotated[str, Form()],
     division: Annotated[str, Form()],
     currency: Annotated[str, Form()] = "USD",
+    release_after_min: Annotated[str, Form()] = "0",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     principal = principal_for(request, "sales_channels:write")
@@ -112,6 +127,7 @@ def create_channel(
             kind=kind,
             division=division.strip(),
             currency=currency.strip().upper(),
+            release_after_s=_window_seconds(release_after_min) or 0,
         )
     except OrdersmithError as exc:
         return _channels_page(request, status=exc.status, error=exc.detail)
@@ -124,6 +140,7 @@ def change_channel(
     channel_id: str,
     name: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
+    release_after_min: Annotated[str, Form()] = "",
     version: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -137,6 +154,7 @@ def change_channel(
             expected_version=int(version) if version else None,
             name=name.strip() or None,
             active=active == "on",
+            release_after_s=_window_seconds(release_after_min),
         )
     except OrdersmithError as exc:
         return _channels_page(request, status=exc.status, error=exc.detail)

@@ -1,5 +1,6 @@
 """Orders' background work: releasing backorders as stock arrives (on `stock.changed`, through the outbox relay)
-and, as a safety net, a sweep every few minutes; moving a merged customer's orders to the survivor."""
+and, as a safety net, a sweep every few minutes; releasing pending orders whose channel's edit window ended
+(every minute); moving a merged customer's orders to the survivor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ def _sweep(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     service.release_all_backorders(uow)
 
 
+def _release_due(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    service.release_due_orders(uow)
+
+
 def register() -> None:
     """Idempotent: safe to call once per app or worker start."""
     outbox.unsubscribe(service.on_stock_changed)
@@ -22,3 +27,6 @@ def register() -> None:
     outbox.subscribe("stock.changed", service.on_stock_changed, when=service.may_release_backorders)
     jobs.register("orders.release_backorders", _sweep)
     jobs.schedule("release-backorders", kind="orders.release_backorders", every_s=300)
+    # Orders waiting out their channel's edit window are released within a minute of its end.
+    jobs.register("orders.release_due", _release_due)
+    jobs.schedule("release-due-orders", kind="orders.release_due", every_s=60)

@@ -204,6 +204,9 @@ class OrderOut(Output):
     exchange_for: uuid.UUID | None
     fulfillment: str = "ship"
     store: str | None = None
+    release_at: datetime | None = Field(
+        default=None, description="a pending order in its channel's edit window is released at this time"
+    )
     placed_at: datetime
     created_at: datetime
     updated_at: datetime

@@ -17,6 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ordersmith.platform.db import Base
 
+# The partial index's predicate, stated in the queries that should use it (see ix_orders_release_due).
+RELEASE_DUE_SQL = "status = 'pending' AND release_at IS NOT NULL"
+
 
 class OrderRow(Base):
     __tablename__ = "orders"
@@ -30,6 +33,13 @@ class OrderRow(Base):
         sa.Index("ix_orders_card_key", "card_key", "placed_at"),
         sa.Index("ix_orders_external_id", "external_id"),  # search as you type by a channel's order id
         sa.CheckConstraint("total_minor >= 0", name="ck_orders_total"),
+        # The release job reads only orders waiting out their channel's edit window, the earliest first.
+        sa.Index(
+            "ix_orders_release_due",
+            "release_at",
+            postgresql_where=sa.text(RELEASE_DUE_SQL),
+            sqlite_where=sa.text(RELEASE_DUE_SQL),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -68,6 +78,9 @@ class OrderRow(Base):
     fulfillment: Mapped[str] = mapped_column(sa.String(12), default="ship", server_default="ship")
     store: Mapped[str | None] = mapped_column(sa.String(40))
     placed_at: Mapped[datetime]
+    # A pending order is released by the release job at this time (its channel's edit window after placement),
+    # unless someone releases, holds or cancels it first; None when nothing will release it by itself.
+    release_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)

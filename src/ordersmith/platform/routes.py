@@ -287,6 +287,7 @@ def create_channel(body: SalesChannelIn, principal: Auth, request: Request) -> R
                 division=body.division,
                 currency=body.currency,
                 bills_later=body.bills_later,
+                release_after_s=body.release_after_s,
             )
         ),
     )
@@ -324,6 +325,7 @@ def update_channel(
         name=body.name,
         active=body.active,
         bills_later=body.bills_later,
+        release_after_s=body.release_after_s,
     )
     response.headers["ETag"] = etag(channel.version)
     return SalesChannelOut.model_validate(channel)

@@ -40,6 +40,7 @@ class SalesChannel:
     created_at: datetime
     version: int
     bills_later: bool = False
+    release_after_s: int = 0  # the edit window: orders stay pending this long before the release job
 
 
 def _channel(row: SalesChannelRow) -> SalesChannel:
@@ -54,6 +55,7 @@ def _channel(row: SalesChannelRow) -> SalesChannel:
         created_at=row.created_at,
         version=row.version,
         bills_later=row.bills_later,
+        release_after_s=row.release_after_s,
     )
 
 
@@ -66,6 +68,7 @@ def _snapshot(row: SalesChannelRow) -> dict[str, Any]:
         "currency": row.currency,
         "active": row.active,
         "bills_later": row.bills_later,
+        "release_after_s": row.release_after_s,
     }
 
 
@@ -79,6 +82,7 @@ def create_sales_channel(
     division: str,
     currency: str,
     bills_later: bool = False,
+    release_after_s: int = 0,
 ) -> SalesChannel:
     """Create a sales channel, audited, with a `sales_channel.created` event.
 
@@ -90,6 +94,7 @@ def create_sales_channel(
         raise ValidationFailed.on("code", "2-40 lower-case letters, digits, '-' or '_'")
     if kind not in CHANNEL_KINDS:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(CHANNEL_KINDS)}")
+    _check_window(release_after_s)
     row = SalesChannelRow(
         id=new_id(),
         code=code,
@@ -99,6 +104,7 @@ def create_sales_channel(
         currency=currency,
         active=True,
         bills_later=bills_later,
+        release_after_s=release_after_s,
         created_at=uow.now(),
         version=1,
     )
@@ -109,6 +115,14 @@ def create_sales_channel(
     )
     uow.emit("sales_channel.created", {"id": str(row.id), **_snapshot(row)})
     return _channel(row)
+
+
+MAX_RELEASE_AFTER_S = 86_400
+
+
+def _check_window(seconds: int) -> None:
+    if not 0 <= seconds <= MAX_RELEASE_AFTER_S:
+        raise ValidationFailed.on("release_after_s", f"0 to {MAX_RELEASE_AFTER_S} seconds (a day at most)")
 
 
 def _visible(principal: Principal, row: SalesChannelRow | None) -> SalesChannelRow:
@@ -143,9 +157,11 @@ def update_sales_channel(
     name: str | None = None,
     active: bool | None = None,
     bills_later: bool | None = None,
+    release_after_s: int | None = None,
 ) -> SalesChannel:
-    """Rename or (de)activate a channel, or say whether it bills later; `expected_version` (from If-Match) guards
-    against lost updates."""
+    """Rename or (de)activate a channel, say whether it bills later, or set its edit window before release;
+    `expected_version` (from If-Match) guards against lost updates. A new window applies to orders placed from
+    then on."""
     row = _visible(principal, uow.session.get(SalesChannelRow, channel_id, with_for_update=True))
     if expected_version is not None and expected_version != row.version:
         raise PreconditionFailed(
@@ -160,6 +176,9 @@ def update_sales_channel(
         # Releasing orders without a tender grants credit: its own scope, not sales_channels:write.
         principal.require(BILLING_SCOPE)
         row.bills_later = bills_later
+    if release_after_s is not None:
+        _check_window(release_after_s)
+        row.release_after_s = release_after_s
     row.version += 1
     uow.audit(
         "sales_channel.updated",

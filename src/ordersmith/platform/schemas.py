@@ -182,6 +182,12 @@ class NewApiKeyOut(BaseModel):
 ChannelKind = Literal["web", "call_center", "catalog", "marketplace", "pos", "wholesale"]
 
 
+_RELEASE_AFTER = (
+    "the edit window: orders stay pending (editable) this many seconds after placement, then the release job "
+    "releases them; 0 releases at once"
+)
+
+
 class SalesChannelIn(Input):
     code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -191,12 +197,14 @@ class SalesChannelIn(Input):
     bills_later: bool = Field(
         default=False, description="orders without a tender are released (the channel bills later)"
     )
+    release_after_s: int = Field(default=0, ge=0, le=86_400, description=_RELEASE_AFTER)
 
 
 class SalesChannelPatch(Input):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     active: bool | None = None
     bills_later: bool | None = None
+    release_after_s: int | None = Field(default=None, ge=0, le=86_400, description=_RELEASE_AFTER)
 
 
 class SalesChannelOut(Output):
@@ -208,6 +216,7 @@ class SalesChannelOut(Output):
     currency: str
     active: bool
     bills_later: bool
+    release_after_s: int = Field(description=_RELEASE_AFTER)
     created_at: datetime
     version: int
 

@@ -59,6 +59,9 @@ class SalesChannelRow(Base):
     # The channel collects payment itself and bills later (a wholesale or B2B channel): its orders are released
     # without a tender instead of waiting for one.
     bills_later: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Orders stay pending this long after placement (a call center's or mail room's edit window: the customer
+    # calls back to add a line) before the release job releases them; 0 releases at once.
+    release_after_s: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 

@@ -16,10 +16,13 @@ from ordersmith.orders.service.allocating import (
 from ordersmith.orders.service.capture import AlreadyPlaced, Placed, find_channel_order, place_order
 from ordersmith.orders.service.changes import (
     cancel_order,
+    due_for_release,
     hold_order,
     lock_for_payment,
     lock_for_shipping,
+    release_due_orders,
     release_order,
+    release_when_due,
     resolve_hold,
     set_payment_status,
 )
@@ -106,6 +109,7 @@ __all__ = [
     "channel_order_ids",
     "customer_returns",
     "customer_totals",
+    "due_for_release",
     "edit_order",
     "find_channel_order",
     "find_orders",
@@ -129,7 +133,9 @@ __all__ = [
     "record_shipment",
     "release_all_backorders",
     "release_backorders",
+    "release_due_orders",
     "release_order",
+    "release_when_due",
     "resolve_hold",
     "set_payment_status",
     "ship_allocations",

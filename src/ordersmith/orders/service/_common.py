@@ -121,6 +121,9 @@ class Order:
     holds: list[Hold] = field(default_factory=list)
     fulfillment: str = "ship"  # ship | taken | pickup
     store: str | None = None
+    release_at: datetime | None = (
+        None  # pending in its channel's edit window: released then by the release job
+    )
 
 
 def line_state(line: OrderLineRow) -> str:
@@ -258,6 +261,7 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
         holds=[to_hold(h) for h in sorted(holds, key=lambda h: (h.placed_at, h.id))],
         fulfillment=row.fulfillment,
         store=row.store,
+        release_at=row.release_at if row.status == "pending" else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -307,6 +308,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         priority=request.priority,
         exchange_for=None,
         placed_at=request.placed_at or now,
+        release_at=None,
         created_at=now,
         updated_at=now,
         version=1,
@@ -338,6 +340,9 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         rules.Hold(reason, note) for reason, note in payment.holds if reason not in {h.reason for h in found}
     ]
     order.status = "on_hold" if found else ("released" if request.release else "pending")
+    if order.status == "released" and channel.release_after_s and request.fulfillment != "taken":
+        # The channel's edit window: pending (editable) until the release job releases it at `release_at`.
+        order.status, order.release_at = "pending", now + timedelta(seconds=channel.release_after_s)
     if request.fulfillment == "taken":
         if found:
             raise Conflict(

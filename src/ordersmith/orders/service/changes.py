@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+
 from ordersmith.kernel.errors import (
     Conflict,
     Forbidden,
@@ -33,7 +35,7 @@ from ordersmith.orders.service._common import (
     record,
 )
 from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for, release_holds
-from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
+from ordersmith.orders.tables import RELEASE_DUE_SQL, OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
 
@@ -159,6 +161,42 @@ def release_order(
     )
     uow.session.flush()
     return load(uow, row)
+
+
+_DUE = (
+    sa.select(OrderRow.id)
+    .where(sa.text(RELEASE_DUE_SQL), OrderRow.release_at <= sa.bindparam("now"))
+    .order_by(OrderRow.release_at)
+    .limit(sa.bindparam("limit"))
+)
+
+
+@use_case(readonly=True)
+def due_for_release(uow: UnitOfWork, *, limit: int = 200) -> list[uuid.UUID]:
+    """Pending orders whose channel's edit window has ended, the earliest first (from the partial index of
+    pending orders with a release time: never the order history)."""
+    return list(uow.execute_core(_DUE, {"now": uow.now(), "limit": limit}).scalars())
+
+
+@use_case
+def release_when_due(uow: UnitOfWork, *, order_id: uuid.UUID) -> bool:
+    """Release a pending order whose edit window has ended (the release job). Decided under the order's lock:
+    an order released, held, edited into a hold or cancelled meanwhile is left as it is. Returns whether it was
+    released."""
+    row = locked(uow, str(order_id))
+    if row.status != "pending" or row.release_at is None or row.release_at > uow.now():
+        return False
+    move(uow, row, "release", {"note": "the edit window ended", "holds": [], "window_ended": True})
+    row.release_at = None
+    uow.audit("order.released", object_type="order", object_id=str(row.id), after={"window_ended": True})
+    uow.session.flush()
+    return True
+
+
+def release_due_orders(uow: UnitOfWork, *, limit: int = 200) -> int:
+    """The release job's work: every order whose edit window has ended, each in its own transaction; returns
+    how many were released."""
+    return sum(release_when_due(uow, order_id=order_id) for order_id in due_for_release(uow, limit=limit))
 
 
 @use_case
