@@ -132,3 +132,62 @@ def test_a_reorder_point_rule_can_be_saved_through_the_api(client: TestClient, a
         0,
         20,
     )
+
+
+def test_a_buyer_orders_chosen_suggestions_and_reads_a_pos_receipts(client: TestClient, admin_key: str):
+    # given suggestions for TEE and MUG at the DC
+    _catalog(client, admin_key)
+    for sku in ("TEE", "MUG"):
+        client.put(f"/api/v1/replenishment/rules/{sku}/DC", headers=bearer(admin_key),
+                   json={"method": "min_max", "min_qty": 3, "max_qty": 9})  # fmt: skip
+    # when one line names a SKU that is not suggested, nothing is made
+    chosen = [{"sku": "TEE", "location": "DC"}, {"sku": "CAP", "location": "DC"}]
+    refused = client.post("/api/v1/replenishment/orders", headers=bearer(admin_key), json={"lines": chosen})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "lines.1"
+    assert client.get("/api/v1/purchase-orders", headers=bearer(admin_key)).json()["items"] == []
+    # when the buyer orders only TEE, at 12 units
+    [po] = _post(client, admin_key, "/api/v1/replenishment/orders",
+                 {"lines": [{"sku": "TEE", "location": "DC", "quantity": 12}]})  # fmt: skip
+    # then the draft holds 12 tees, and MUG is still suggested
+    assert [(line["sku"], line["ordered"]) for line in po["lines"]] == [("TEE", 12)]
+    suggested = client.get("/api/v1/replenishment/suggestions", headers=bearer(admin_key)).json()
+    assert [s["sku"] for s in suggested] == ["MUG"]
+    # and once approved, sent and received, its receipt is listed with its delivery note
+    number = po["number"]
+    for action in ("approve", "send"):
+        _post(client, admin_key, f"/api/v1/purchase-orders/{number}/{action}", expect=200)
+    assert client.get(f"/api/v1/purchase-orders/{number}/receipts", headers=bearer(admin_key)).json() == []
+    _post(client, admin_key, f"/api/v1/purchase-orders/{number}/receipts",
+          {"lines": [{"sku": "TEE", "quantity": 5}], "reference": "ASN-9"})  # fmt: skip
+    [receipt] = client.get(f"/api/v1/purchase-orders/{number}/receipts", headers=bearer(admin_key)).json()
+    assert (receipt["reference"], receipt["location"], receipt["lines"]) == (
+        "ASN-9",
+        "DC",
+        [{"line": 1, "sku": "TEE", "quantity": 5}],
+    )
+
+
+def test_the_purchasing_screen_orders_only_the_ticked_suggestions(
+    client: TestClient, admin_key: str, admin_db
+):
+    # given suggestions for TEE and MUG, and a manager signed in to the console
+    from tests.api.conftest import login
+
+    _catalog(client, admin_key)
+    for sku in ("TEE", "MUG"):
+        client.put(f"/api/v1/replenishment/rules/{sku}/DC", headers=bearer(admin_key),
+                   json={"method": "min_max", "min_qty": 3, "max_qty": 9})  # fmt: skip
+    csrf = login(client, admin_db, role="manager")
+    page = client.get("/purchasing")
+    assert page.status_code == 200 and 'value="TEE@DC"' in page.text and "ACME: all suggested" in page.text
+    # when the buyer unticks MUG and orders 8 tees
+    form = {"csrf_token": csrf, "pick": "TEE@DC", "quantity-TEE@DC": "8"}
+    made = client.post("/purchasing/from-suggestions", data=form, follow_redirects=False)
+    # then one draft for 8 tees is made, and a non-number quantity is refused with nothing made
+    assert made.status_code == 303, made.text
+    [po] = client.get("/api/v1/purchase-orders", headers=bearer(admin_key)).json()["items"]
+    assert [(line["sku"], line["ordered"]) for line in po["lines"]] == [("TEE", 8)]
+    bad = client.post("/purchasing/from-suggestions", data={"csrf_token": csrf, "pick": "MUG@DC",
+                                                            "quantity-MUG@DC": "ten"})  # fmt: skip
+    assert bad.status_code == 422 and "whole number" in bad.text
+    assert len(client.get("/api/v1/purchase-orders", headers=bearer(admin_key)).json()["items"]) == 1

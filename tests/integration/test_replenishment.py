@@ -134,3 +134,65 @@ def test_a_reorder_point_rule_with_a_minimum_and_no_maximum_is_saved(shop: UnitO
         uow, sku="MUG", location="DC", method="reorder_point", min_qty=7, reorder_qty=20
     )
     assert (again.min_qty, again.max_qty) == (7, 0)
+
+
+def test_a_buyer_orders_only_the_suggestions_they_chose_at_their_own_quantities(shop: UnitOfWork):
+    # given suggestions for TEE (ACME), MUG (BOLT) and CAP (ACME) at the DC
+    uow = shop
+    for sku, vendor in (("TEE", "ACME"), ("MUG", "BOLT"), ("CAP", "ACME")):
+        purchasing.set_rule(
+            uow, sku=sku, location="DC", method="min_max", min_qty=0, max_qty=10, vendor=vendor
+        )
+    assert sorted(s.sku for s in purchasing.suggestions(uow)) == ["CAP", "MUG", "TEE"]
+    # when the buyer ticks TEE at 18 units and CAP as suggested, and leaves MUG
+    made = purchasing.order_suggestions(
+        uow,
+        chosen=[purchasing.ChosenSuggestion("tee", "DC", 18), purchasing.ChosenSuggestion("CAP", "dc")],
+    )
+    # then one ACME draft holds exactly those, and MUG is still suggested
+    [po] = made
+    assert (po.vendor, po.status) == ("ACME", "draft")
+    assert sorted((line.sku, line.ordered) for line in po.lines) == [("CAP", 10), ("TEE", 18)]
+    assert [s.sku for s in purchasing.suggestions(uow)] == ["MUG"]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "field"),
+    [
+        ([("ODD", "DC", None)], "lines.0"),  # not suggested
+        ([("TEE", "DC", 0)], "lines.0.quantity"),
+        ([("TEE", "DC", 5), ("TEE", "DC", 6)], "lines.1"),  # chosen twice
+    ],
+    ids=["not-suggested", "zero-units", "twice"],
+)
+def test_a_choice_that_cannot_be_ordered_is_refused_naming_it_and_makes_nothing(
+    shop: UnitOfWork, chosen: list[tuple[str, str, int | None]], field: str
+):
+    # given a suggestion for TEE
+    uow = shop
+    purchasing.set_rule(uow, sku="TEE", location="DC", method="min_max", min_qty=0, max_qty=10, vendor="ACME")
+    # when the buyer's choice cannot be ordered
+    with pytest.raises(ValidationFailed) as refused:
+        purchasing.order_suggestions(uow, chosen=[purchasing.ChosenSuggestion(*c) for c in chosen])
+    # then the field is named and no PO exists
+    assert refused.value.errors[0].field == field
+    assert purchasing.list_purchase_orders(uow).items == []
+
+
+def test_a_purchase_orders_receipts_list_each_delivery_with_its_lines(shop: UnitOfWork):
+    # given a sent PO for 10 tees and 24 mugs, received in two deliveries
+    uow = shop
+    po = sent_purchase_order(uow, vendor="BOLT", location="DC", lines=[("TEE", 10), ("MUG", 24)])
+    purchasing.receive(uow, number=po.number, lines=[purchasing.ReceivedLine(sku="TEE", quantity=4)],
+                       reference="ASN-1")  # fmt: skip
+    purchasing.receive(uow, number=po.number, lines=[purchasing.ReceivedLine(sku="TEE", quantity=6),
+                                                      purchasing.ReceivedLine(sku="MUG", quantity=24)])  # fmt: skip
+    # when its receipts are read
+    receipts = purchasing.receipts_of(uow, number=po.number)
+    # then both deliveries are there, oldest first, with their units per line
+    assert [(r.reference, r.location, [(x.line, x.sku, x.quantity) for x in r.lines]) for r in receipts] == [
+        ("ASN-1", "DC", [(1, "TEE", 4)]),
+        ("", "DC", [(1, "TEE", 6), (2, "MUG", 24)]),
+    ]
+    assert purchasing.receipts_of(uow, number=sent_purchase_order(
+        uow, vendor="ACME", location="DC", lines=[("CAP", 1)]).number) == []  # fmt: skip

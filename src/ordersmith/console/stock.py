@@ -14,6 +14,7 @@ from ordersmith.catalog import styles
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
+from ordersmith.kernel.money import Money
 from ordersmith.platform.http import unit_of_work
 from ordersmith.purchasing import service as purchasing
 
@@ -120,34 +121,67 @@ def transfer(
     return RedirectResponse(f"/stock?sku={sku}", status_code=303)
 
 
-@router.get("/purchasing")
-def purchase_orders(request: Request, status: str = "", error: str = "") -> Response:
+def _purchasing_page(request: Request, status: str = "", error: str = "", status_code: int = 200) -> Response:
     principal = principal_for(request, "purchasing:read")
     uow = unit_of_work(request)
+    found = purchasing.suggestions(uow)
+    # Each vendor's suggested total at its cost, so a buyer sees what a PO would commit before making it.
+    totals: dict[str, Money] = {}
+    for s in found:
+        if s.vendor is not None and s.unit_cost is not None:
+            line = s.unit_cost * s.quantity
+            totals[s.vendor] = totals[s.vendor] + line if s.vendor in totals else line
     return render(
         request,
         "purchasing.html",
         principal,
+        status=status_code,
         error=error,
         status_filter=status,
         orders=purchasing.list_purchase_orders(uow, status=status or None, limit=50).items,
-        suggestions=purchasing.suggestions(uow),
+        suggestions=found,
+        vendor_totals=totals,
     )
 
 
+@router.get("/purchasing")
+def purchase_orders(request: Request, status: str = "", error: str = "") -> Response:
+    return _purchasing_page(request, status, error)
+
+
 @router.post("/purchasing/from-suggestions")
-def from_suggestions(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+async def from_suggestions(request: Request) -> Response:
+    """Draft POs from the suggestions the buyer ticked, at the quantities in the form (all ticked by default)."""
     principal = principal_for(request, "purchasing:write")
-    check_form_csrf(principal, csrf_token)
-    made = purchasing.order_suggestions(unit_of_work(request))
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    chosen: list[purchasing.ChosenSuggestion] = []
+    for value in form.getlist("pick"):
+        sku, _, location = str(value).partition("@")
+        text = str(form.get(f"quantity-{value}", "")).strip()
+        if text and not (text.isascii() and text.isdigit()):
+            return _purchasing_page(
+                request, error=f"{sku} at {location}: a whole number of units", status_code=422
+            )
+        chosen.append(purchasing.ChosenSuggestion(sku, location, int(text) if text else None))
+    if not chosen:
+        return _purchasing_page(request, error="tick at least one suggestion to order", status_code=422)
+    try:
+        made = purchasing.order_suggestions(unit_of_work(request), chosen=chosen)
+    except OrdersmithError as exc:
+        return _purchasing_page(request, error=exc.detail, status_code=exc.status)
     return RedirectResponse(f"/purchasing?status=draft&made={len(made)}", status_code=303)
 
 
 @router.get("/purchasing/{number}")
 def purchase_order(request: Request, number: str, error: str = "", status_code: int = 200) -> Response:
     principal = principal_for(request, "purchasing:read")
-    po = purchasing.get_purchase_order(unit_of_work(request), number=number)
-    return render(request, "purchase_order.html", principal, status=status_code, po=po, error=error)
+    uow = unit_of_work(request)
+    po = purchasing.get_purchase_order(uow, number=number)
+    receipts = purchasing.receipts_of(uow, number=number)
+    return render(
+        request, "purchase_order.html", principal, status=status_code, po=po, receipts=receipts, error=error
+    )
 
 
 @router.post("/purchasing/{number}/{action}")

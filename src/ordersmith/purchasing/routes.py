@@ -17,6 +17,7 @@ from ordersmith.purchasing.schemas import (
     PurchaseOrderIn,
     PurchaseOrderOut,
     ReceiptIn,
+    ReceiptOut,
     ReplenishmentRuleIn,
     ReplenishmentRuleOut,
     SuggestionOut,
@@ -110,6 +111,16 @@ def get_purchase_order(number: str, principal: Auth, request: Request) -> Purcha
     return PurchaseOrderOut.model_validate(service.get_purchase_order(unit_of_work(request), number=number))
 
 
+@router.get(
+    "/purchase-orders/{number}/receipts",
+    response_model=list[ReceiptOut],
+    openapi_extra=requires("purchasing:read"),
+)
+def receipts(number: str, principal: Auth, request: Request) -> list[ReceiptOut]:
+    """The deliveries received against the PO, oldest first, with their units per line."""
+    return [ReceiptOut.model_validate(r) for r in service.receipts_of(unit_of_work(request), number=number)]
+
+
 @router.post("/purchase-orders/{number}/approve", response_model=PurchaseOrderOut, responses=_STATE,
              openapi_extra=requires("purchasing:approve"))  # fmt: skip
 def approve(number: str, principal: Auth, request: Request) -> PurchaseOrderOut:
@@ -176,10 +187,16 @@ def suggestions(
 @router.post("/replenishment/orders", status_code=201, response_model=list[PurchaseOrderOut],
              openapi_extra=requires("purchasing:write"))  # fmt: skip
 def order_suggestions(body: OrderSuggestionsIn, principal: Auth, request: Request) -> Response:
-    """Turn the current suggestions into draft POs, one per vendor and ship-to location."""
+    """Turn the current suggestions — all, or the `lines` chosen with their quantities — into draft POs, one per
+    vendor and ship-to location."""
 
     def execute(uow: UnitOfWork) -> list[PurchaseOrderOut]:
-        orders = service.order_suggestions(uow, location=body.location, vendor=body.vendor)
+        chosen = (
+            None
+            if body.lines is None
+            else [service.ChosenSuggestion(c.sku, c.location, c.quantity) for c in body.lines]
+        )
+        orders = service.order_suggestions(uow, location=body.location, vendor=body.vendor, chosen=chosen)
         return [PurchaseOrderOut.model_validate(po) for po in orders]
 
     return created(request, principal, body.model_dump(), execute)

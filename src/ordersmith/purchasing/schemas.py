@@ -164,6 +164,33 @@ class SuggestionOut(Output):
     explanation: str
 
 
+class ChosenSuggestionIn(Input):
+    sku: Sku
+    location: Code
+    quantity: Annotated[int | None, Field(ge=1, le=1_000_000)] = Field(
+        default=None, description="the units to order (default: the suggested quantity)"
+    )
+
+
 class OrderSuggestionsIn(Input):
     location: Code | None = None
     vendor: Code | None = None
+    lines: Annotated[list[ChosenSuggestionIn] | None, Field(max_length=5_000)] = Field(
+        default=None,
+        description="only these suggestions (by SKU and location), optionally with other quantities",
+    )
+
+
+class ReceiptLineOut(Output):
+    line: int
+    sku: str
+    quantity: int
+
+
+class ReceiptOut(Output):
+    id: uuid.UUID
+    location: str
+    reference: str
+    received_at: datetime
+    received_by: str
+    lines: list[ReceiptLineOut]

@@ -23,8 +23,9 @@ from ordersmith.purchasing.service.orders import (
     list_purchase_orders,
     send,
 )
-from ordersmith.purchasing.service.receiving import ReceivedLine, receive
+from ordersmith.purchasing.service.receiving import Receipt, ReceiptLine, ReceivedLine, receipts_of, receive
 from ordersmith.purchasing.service.replenishment import (
+    ChosenSuggestion,
     ReplenishmentRule,
     Suggestion,
     order_suggestions,
@@ -40,9 +41,12 @@ from ordersmith.purchasing.service.vendors import (
 )
 
 __all__ = [
+    "ChosenSuggestion",
     "NewLine",
     "PurchaseOrder",
     "PurchaseOrderLine",
+    "Receipt",
+    "ReceiptLine",
     "ReceivedLine",
     "ReplenishmentRule",
     "Suggestion",
@@ -63,6 +67,7 @@ __all__ = [
     "list_vendor_items",
     "list_vendors",
     "order_suggestions",
+    "receipts_of",
     "receive",
     "send",
     "set_rule",

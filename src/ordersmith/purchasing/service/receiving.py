@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -19,6 +20,7 @@ from ordersmith.purchasing.service._common import (
     PurchaseOrder,
     _figures,
     _line_rows,
+    _location_codes,
     _po_row,
     _purchase_order,
 )
@@ -139,3 +141,58 @@ def _match(
     if len(candidates) > 1:
         raise ValidationFailed.on(f"lines.{n}.line", f"{wanted.sku} is on several lines: say which")
     return candidates[0]
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    line: int
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One delivery received against a PO: where, when, by whom, its delivery note, and the units per line."""
+
+    id: uuid.UUID
+    location: str
+    reference: str
+    received_at: datetime
+    received_by: str
+    lines: list[ReceiptLine]
+
+
+@use_case(readonly=True)
+def receipts_of(uow: UnitOfWork, *, number: str) -> list[Receipt]:
+    """The PO's receipts, oldest first, each with its lines (two reads, whatever the PO's size).
+
+    Raises:
+        NotFound: no such PO.
+    """
+    po = _po_row(uow, number)
+    receipts = list(
+        uow.session.scalars(
+            sa.select(ReceiptRow)
+            .where(ReceiptRow.purchase_order_id == po.id)
+            .order_by(ReceiptRow.received_at, ReceiptRow.id)
+        )
+    )
+    if not receipts:
+        return []
+    rows = uow.session.execute(
+        sa.select(ReceiptLineRow.receipt_id, PurchaseOrderLineRow.line_no, PurchaseOrderLineRow.item_id,
+                  ReceiptLineRow.quantity)
+        .join(PurchaseOrderLineRow, PurchaseOrderLineRow.id == ReceiptLineRow.line_id)
+        .where(ReceiptLineRow.receipt_id.in_([r.id for r in receipts]))
+        .order_by(PurchaseOrderLineRow.line_no)
+    ).all()  # fmt: skip
+    refs = catalog.item_refs(uow, ids=sorted({r.item_id for r in rows}))
+    codes = _location_codes(uow)
+    lines: dict[uuid.UUID, list[ReceiptLine]] = {}
+    for receipt_id, line_no, item_id, quantity in rows:
+        lines.setdefault(receipt_id, []).append(ReceiptLine(line_no, refs[item_id].sku, quantity))
+    return [
+        Receipt(id=r.id, location=codes[r.location_id], reference=r.reference, received_at=r.received_at,
+                received_by=r.received_by, lines=lines.get(r.id, []))
+        for r in receipts
+    ]  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -143,16 +144,58 @@ def suggestions(
     return sorted(found, key=lambda s: (s.vendor or "~", s.location, s.sku))
 
 
+@dataclass(frozen=True)
+class ChosenSuggestion:
+    """One suggestion a buyer picked (by SKU and location), with the units to order when they changed them."""
+
+    sku: str
+    location: str
+    quantity: int | None = None
+
+
+MAX_ORDER_QUANTITY = 1_000_000
+
+
 @use_case
 def order_suggestions(
-    uow: UnitOfWork, *, location: str | None = None, vendor: str | None = None
+    uow: UnitOfWork,
+    *,
+    location: str | None = None,
+    vendor: str | None = None,
+    chosen: Sequence[ChosenSuggestion] | None = None,
 ) -> list[PurchaseOrder]:
-    """Turn today's suggestions into draft POs, one per vendor and ship-to location; items no vendor sells are
-    left out (they stay in the suggestions). Running it twice orders nothing twice: drafts count as on order."""
+    """Turn today's suggestions — all of them, or the `chosen` ones with the buyer's quantities — into draft POs,
+    one per vendor and ship-to location; items no vendor sells are left out (they stay in the suggestions).
+    Running it twice orders nothing twice: drafts count as on order.
+
+    Raises:
+        ValidationFailed: a chosen SKU and location that is not a suggestion now (or that no vendor sells), or a
+            quantity below 1 or above a million — naming `lines.N`; nothing is made.
+    """
+    current = {
+        (s.sku.upper(), s.location.upper()): s for s in suggestions(uow, location=location, vendor=vendor)
+    }
+    picked: list[tuple[Suggestion, int]] = []
+    if chosen is None:
+        picked = [(s, s.quantity) for s in current.values() if s.vendor is not None and s.quantity > 0]
+    seen: set[tuple[str, str]] = set()
+    for n, choice in enumerate(chosen or ()):
+        key = (choice.sku.upper(), choice.location.upper())
+        if key in seen:
+            raise ValidationFailed.on(f"lines.{n}", f"{choice.sku} at {choice.location} is chosen twice")
+        seen.add(key)
+        found = current.get(key)
+        if found is None or found.vendor is None:
+            why = "is not suggested now" if found is None else "has no vendor to order from"
+            raise ValidationFailed.on(f"lines.{n}", f"{choice.sku} at {choice.location} {why}")
+        units = found.quantity if choice.quantity is None else choice.quantity
+        if not 1 <= units <= MAX_ORDER_QUANTITY:
+            raise ValidationFailed.on(f"lines.{n}.quantity", f"1 to {MAX_ORDER_QUANTITY:,} units")
+        picked.append((found, units))
     grouped: dict[tuple[str, str], list[NewLine]] = defaultdict(list)
-    for s in suggestions(uow, location=location, vendor=vendor):
-        if s.vendor is not None and s.quantity > 0:
-            grouped[(s.vendor, s.location)].append(NewLine(sku=s.sku, quantity=s.quantity))
+    for s, units in picked:
+        assert s.vendor is not None
+        grouped[(s.vendor, s.location)].append(NewLine(sku=s.sku, quantity=units))
     return [
         create_purchase_order(
             uow, vendor=v, location=loc, lines=lines, notes="from replenishment suggestions"
