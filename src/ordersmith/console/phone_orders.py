@@ -23,6 +23,7 @@ from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.checkout.schemas import order_request
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
+from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.orders.schemas import OrderIn
@@ -41,14 +42,32 @@ def _channels(request: Request, principal: Principal) -> list[sales_channels.Sal
 
 
 @router.get("/phone-order")
-def entry(request: Request) -> Response:
+def entry(request: Request, customer: str = "") -> Response:
+    """The phone-order screen; `?customer=C-…` (the customer page's "New order") starts it for that customer,
+    recipient A filled in from their default ship-to address (else their first one, else their name)."""
     principal = principal_for(request, "orders:write")
+    form: dict[str, str] = {}
+    if customer.strip() and principal.can("customers:read"):
+        try:
+            found = customers.get_customer(unit_of_work(request), ref=customer.strip())
+        except NotFound:
+            found = None
+        if found is not None:
+            form = {"customer": found.number, "ship-0-name": found.display_name}
+            ship_tos = sorted(
+                (a for a in found.addresses if a.kind == "ship_to"), key=lambda a: not a.is_default
+            )
+            if ship_tos:
+                a = ship_tos[0]
+                form |= {"ship-0-name": a.name or found.display_name, "ship-0-line1": a.line1,
+                         "ship-0-city": a.city, "ship-0-region": a.region, "ship-0-postal_code": a.postal_code,
+                         "ship-0-country": a.country}  # fmt: skip
     return render(
         request,
         "phone_order.html",
         principal,
         channels=_channels(request, principal),
-        form={},
+        form=form,
         methods=["ground", "express"],
     )
 

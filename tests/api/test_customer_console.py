@@ -1,0 +1,53 @@
+"""The customer page through the console, on SQLite and PostgreSQL: consent shown first, and "New order for this
+customer" opening the phone-order screen with the customer and their default ship-to filled in."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from ordersmith.customers import service as customers
+from tests.api.conftest import login
+
+
+def _customer(admin_db) -> str:  # type: ignore[no-untyped-def]
+    details = customers.Details(
+        first_name="Rosa",
+        last_name="Diaz",
+        emails=["rosa@example.com"],
+        do_not_call=True,
+        addresses=[
+            customers.Address(kind="ship_to", line1="9 Old Rd", city="Boise", country="US", postal_code="83702",
+                              region="ID"),
+            customers.Address(kind="ship_to", name="Rosa at work", line1="200 Main St", city="Denver",
+                              country="US", postal_code="80202", region="CO", is_default=True),
+        ],
+    )  # fmt: skip
+    return customers.create_customer(admin_db, details=details).number
+
+
+def test_an_agent_sees_consent_first_and_starts_an_order_for_the_customer(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    # given a customer who does not want calls, with a default ship-to address at work
+    number = _customer(admin_db)
+    login(client, admin_db, role="agent")
+    # when an agent opens the customer's page
+    page = client.get(f"/customers/{number}")
+    # then consent is shown as a warning above everything, with a way to start an order for them
+    assert page.status_code == 200
+    assert 'id="consent" class="card notice warn"' in page.text and "do not call" in page.text
+    assert f'href="/phone-order?customer={number}"' in page.text
+    # and the phone-order screen opens with the customer and the default ship-to filled in
+    entry = client.get("/phone-order", params={"customer": number})
+    assert entry.status_code == 200
+    for value in (number, "Rosa at work", "200 Main St", "Denver", "80202"):
+        assert f'value="{value}"' in entry.text
+
+
+def test_an_unknown_customer_number_opens_an_empty_phone_order(client: TestClient, admin_db) -> None:  # type: ignore[no-untyped-def]
+    # given an agent signed in
+    login(client, admin_db, role="agent")
+    # when the screen is opened for a customer that does not exist
+    entry = client.get("/phone-order", params={"customer": "C-999999"})
+    # then it opens empty, without an error
+    assert entry.status_code == 200 and 'value="C-999999"' not in entry.text
