@@ -4,6 +4,8 @@ suggestions, approval (managers), sending, receiving."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -15,6 +17,7 @@ from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
 from ordersmith.platform.http import unit_of_work
 from ordersmith.purchasing import service as purchasing
 
@@ -30,16 +33,21 @@ def _stock_page(
     item = availability = style = None
     movements: list[Any] = []
     variants: list[Any] = []
+    grid: dict[str, Any] | None = None
+    on_order: dict[str, int] = {}
     if sku:
         try:
             item = catalog.get_item(uow, sku=sku)
             availability = inventory.get_availability(uow, sku=item.sku, division=division or None)
-            movements = inventory.recent_movements(uow, item_id=item.id, limit=30)
+            movements = _readable(uow, inventory.recent_movements(uow, item_id=item.id, limit=30))
+            if principal.can("purchasing:read"):
+                on_order = purchasing.on_order(uow, sku=item.sku)
         except NotFound:
             try:  # a style: every variant's availability, to pick from
                 style = styles.get_style(uow, code=sku)
                 variants = [(v, inventory.get_availability(uow, sku=v.sku, division=division or None).available)
                             for v in style.variants]  # fmt: skip
+                grid = _grid(style, variants)
             except NotFound:
                 error = error or f"no item or style {sku}"
     locations = inventory.list_locations(uow)
@@ -59,7 +67,43 @@ def _stock_page(
         locations=locations,
         style=style,
         variants=variants,
+        grid=grid,
+        on_order=on_order,
     )
+
+
+def _grid(style: styles.Style, variants: list[tuple[Any, int]]) -> dict[str, Any] | None:
+    """A two-axis style (colour by size) as a grid: rows by the first axis, columns by the second, each in the
+    order the style lists its values (sizes in their natural order, not alphabetical); None for other styles."""
+    if len(style.axes) != 2:
+        return None
+    (row_axis, rows), (column_axis, columns) = style.axes
+    cells = {(v.values[row_axis], v.values[column_axis]): (v.sku, available) for v, available in variants}
+    return {
+        "row_axis": row_axis,
+        "column_axis": column_axis,
+        "rows": rows,
+        "columns": columns,
+        "cells": cells,
+    }
+
+
+_ORDER_KEY = re.compile(r"^ord:([0-9a-f]{32}):(\d+):\d+")
+
+
+def _readable(uow: Any, movements: list[inventory.Movement]) -> list[tuple[inventory.Movement, str]]:
+    """Each movement with its reference as people say it: an order's reservation key becomes "order 100234,
+    line 2"; other references (PO numbers, delivery notes) are shown as they are."""
+    ids = {uuid.UUID(m.group(1)) for m in (_ORDER_KEY.match(x.reference) for x in movements) if m}
+    numbers = orders.order_numbers(uow, ids=sorted(ids)) if ids else {}
+    shown = []
+    for movement in movements:
+        found = _ORDER_KEY.match(movement.reference)
+        number = numbers.get(uuid.UUID(found.group(1))) if found else None
+        more = movement.reference.partition(" (+")[2].rstrip(")")
+        text = f"order {number}, line {found.group(2)}" if found and number else movement.reference
+        shown.append((movement, text + (f" and {more} more" if found and number and more else "")))
+    return shown
 
 
 @router.get("/stock")

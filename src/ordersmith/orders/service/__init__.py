@@ -47,6 +47,7 @@ from ordersmith.orders.service.queries import (
     on_customer_merged,
     order_channels,
     order_in_channel,
+    order_numbers,
     order_timeline,
 )
 from ordersmith.orders.service.quoting import Priced, price_order, quote_order
@@ -125,6 +126,7 @@ __all__ = [
     "on_customer_merged",
     "on_stock_changed",
     "order_in_channel",
+    "order_numbers",
     "order_timeline",
     "place_order",
     "price_order",

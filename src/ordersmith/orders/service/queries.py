@@ -83,6 +83,15 @@ def channel_order_ids(channel: str) -> sa.Select[tuple[uuid.UUID]]:
 
 
 @use_case(readonly=True)
+def order_numbers(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The numbers of these orders (one read; unknown ids are absent): to show people numbers, not ids."""
+    if not ids:
+        return {}
+    rows = uow.execute_core(sa.select(OrderRow.id, OrderRow.number).where(OrderRow.id.in_(sorted(set(ids)))))
+    return {order_id: number for order_id, number in rows}
+
+
+@use_case(readonly=True)
 def order_in_channel(uow: UnitOfWork, *, order_id: uuid.UUID | None, channel: str) -> bool:
     """Whether the order exists and was placed through `channel`."""
     if order_id is None:

@@ -204,6 +204,17 @@ def order_suggestions(
     ]
 
 
+@use_case(readonly=True)
+def on_order(uow: UnitOfWork, *, sku: str) -> dict[str, int]:
+    """Units of the item still to arrive from draft and open POs, by ship-to location code (those with none are
+    absent)."""
+    item = catalog.get_item_ref(uow, sku=sku)
+    codes = _location_codes(uow)
+    return {
+        codes[location_id]: units for (_, location_id), units in _on_order(uow, [item.id]).items() if units
+    }
+
+
 def _on_order(uow: UnitOfWork, item_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
     """Units still to arrive per (item, ship-to location) from draft and open POs."""
     line = PurchaseOrderLineRow

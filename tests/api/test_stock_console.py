@@ -1,0 +1,60 @@
+"""The stock screen through the console, on SQLite and PostgreSQL: a style as a colour-by-size grid in the order
+its sizes were given, and an item's levels with their division pools, what is on order, and movements naming
+order numbers instead of reservation keys."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from ordersmith.catalog import styles
+from ordersmith.inventory import service as inventory
+from ordersmith.orders import service as orders
+from tests.api.conftest import login
+from tests.builders import channel, make_order_shop, order_request, sent_purchase_order, stock
+
+
+def test_a_style_reads_as_a_colour_by_size_grid_with_sizes_in_their_own_order(client: TestClient, admin_db):  # type: ignore[no-untyped-def]
+    # given a shirt in two colours and sizes S, M, L, XL, with some stock
+    make_order_shop(admin_db)
+    styles.create_style(admin_db, code="OXF", name="Oxford shirt", divisions=["web"],
+                        axes=[("colour", ["white", "blue"]), ("size", ["S", "M", "L", "XL"])])  # fmt: skip
+    stock(admin_db, sku="OXF-BLUE-XL", location="EAST", quantity=7)
+    login(client, admin_db, role="warehouse")
+    # when the warehouse looks the style up
+    page = client.get("/stock", params={"sku": "OXF"})
+    # then a grid shows colours by sizes, sizes in the order given (not alphabetical), with each cell's units
+    assert page.status_code == 200 and 'id="style-grid"' in page.text
+    header = page.text[page.text.index('id="style-grid"') :]
+    assert [header.index(f">{size}</th>") for size in ("S", "M", "L", "XL")] == sorted(
+        header.index(f">{size}</th>") for size in ("S", "M", "L", "XL")
+    )
+    assert 'title="OXF-BLUE-XL">7</a>' in page.text
+
+
+def test_an_items_page_names_orders_shows_pools_and_what_is_on_order(client: TestClient, admin_db):  # type: ignore[no-untyped-def]
+    # given a tee with a catalog ring-fence at EAST, an order holding one, and a PO bringing 12 more
+    make_order_shop(admin_db)
+    inventory.configure_level(admin_db, sku="TEE", location="EAST", safety_stock=0,
+                              pools=[inventory.PoolSetting("catalog", ring_fence=5)])  # fmt: skip
+    order = orders.place_order(admin_db, channel=channel(admin_db), request=order_request(("TEE", 1))).order
+    from tests.builders import make_vendor
+
+    make_vendor(admin_db, code="ACME")
+    from decimal import Decimal
+
+    from ordersmith.kernel.money import Money
+    from ordersmith.purchasing import service as purchasing
+
+    purchasing.set_vendor_item(
+        admin_db, vendor="ACME", sku="TEE", vendor_sku="A-TEE", cost=Money(Decimal("4"), "USD")
+    )
+    sent_purchase_order(admin_db, vendor="ACME", location="EAST", lines=[("TEE", 12)])
+    login(client, admin_db, role="manager")
+    # when a manager opens the tee's stock
+    page = client.get("/stock", params={"sku": "TEE"})
+    # then its movements name the order by number and line, the pool is shown, and 12 are on order at EAST
+    assert page.status_code == 200
+    assert f"order {order.number}, line 1" in page.text and "ord:" not in page.text
+    assert "catalog: fence 5" in page.text
+    east = page.text[page.text.index("<td>EAST</td>") :].split("</tr>")[0]
+    assert '<td class="num">12</td>' in east
