@@ -85,6 +85,13 @@ def test_the_open_drop_ships_are_listed_with_their_vendor_po_order_and_ship_to(
     assert {
         (d["vendor"], d["status"], d["address"]["name"], d["address"]["city"]) for d in listed["items"]
     } == {("ACME", "pending", "Ann Buyer", "San Francisco")}
+    web = vendor_floor["orders"]["web"]
+    (mine,) = [d for d in listed["items"] if d["order_number"] == web.number]
+    assert mine["lines"] == [{"line": 1, "sku": "SOFA", "name": "Sofa", "quantity": 2}]
+    # one vendor's
+    acme = _ok(client.get("/api/v1/drop-ship?vendor=acme", headers=vendor_floor["admin"]))["items"]
+    other = _ok(client.get("/api/v1/drop-ship?vendor=OTHER", headers=vendor_floor["admin"]))["items"]
+    assert (len(acme), other) == (3, [])
     # newest first, a page at a time
     first = _ok(client.get("/api/v1/drop-ship?limit=2", headers=vendor_floor["admin"]))
     rest = _ok(

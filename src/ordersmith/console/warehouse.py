@@ -32,6 +32,13 @@ def not_found(request: Request, principal: Principal, exc: NotFound) -> Response
     return render(request, "error.html", principal, status=404, title="Not found", detail=exc.detail)
 
 
+def problem(exc: OrdersmithError | ValueError) -> tuple[int, str]:
+    """A refusal as the page shows it: its status and the reason (a form's own ValueError is a 422)."""
+    if isinstance(exc, OrdersmithError):
+        return exc.status, exc.detail
+    return 422, str(exc)
+
+
 def _whole(value: str, what: str, *, low: int = 0, high: int = 10_000_000) -> int | None:
     """A whole number typed in a form (None when left empty); ValueError names the field."""
     if not value.strip():

@@ -543,9 +543,11 @@ async def import_drop_ship_confirmations(principal: Auth, request: Request) -> R
 def list_drop_ships(
     principal: Auth,
     request: Request,
+    vendor: Annotated[str | None, Query(max_length=40)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    """Open drop-ship shipments (waiting on their vendor), newest first, with their PO."""
-    page = service.list_drop_ships(unit_of_work(request), cursor=cursor, limit=limit)
+    """Open drop-ship shipments (waiting on their vendor), newest first, with their PO, ship-to and open lines;
+    `vendor` (its code) keeps one vendor's."""
+    page = service.list_drop_ships(unit_of_work(request), vendor=vendor, cursor=cursor, limit=limit)
     return respond(page, Page[service.DropShip])

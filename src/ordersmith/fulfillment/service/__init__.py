@@ -30,6 +30,7 @@ from ordersmith.fulfillment.service.carrying import (
 )
 from ordersmith.fulfillment.service.drop_ship import (
     DropShip,
+    DropShipLine,
     confirm_drop_ship,
     import_drop_ship_confirmations,
     list_drop_ships,
@@ -118,6 +119,7 @@ __all__ = [
     "CountTask",
     "Dock",
     "DropShip",
+    "DropShipLine",
     "LocationWork",
     "ManifestOut",
     "Package",
