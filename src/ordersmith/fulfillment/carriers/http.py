@@ -27,10 +27,24 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,100}")
 ErrorReader = Callable[[int, Any], tuple[str, str]]  # (status, parsed body) -> (reason_code, message)
 
 
-def _json_default(value: object) -> object:
+def encode_json(value: object) -> str:
+    """JSON text of a request body whose numbers may be Decimals: a Decimal is written as its own digits (a JSON
+    number, `Decimal("10.20")` as `10.20`), never through a float, so what the carrier reads is exactly the amount
+    or measure computed here.
+
+    Raises:
+        TypeError: a value JSON cannot carry (a non-finite Decimal among them).
+    """
     if isinstance(value, Decimal):
-        # Decimal -> float -> JSON text is exact for the short decimals sent here (10.2 stays "10.2").
-        return float(value)
+        if not value.is_finite():
+            raise TypeError(f"not JSON serializable: {value}")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(encode_json(v) for v in value) + "]"
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return json.dumps(value, allow_nan=False)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
@@ -82,7 +96,7 @@ class JsonApi:
             CarrierUnavailable: no answer, a timeout, a 5xx or 429, or an answer that is not JSON.
             CarrierRejected: any other 4xx, with the carrier's reason and message.
         """
-        content = None if body is None else json.dumps(body, default=_json_default).encode()
+        content = None if body is None else encode_json(body).encode()
         headers = {**self._auth, "Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
