@@ -1,5 +1,6 @@
 """The JSON-over-HTTPS client the EasyPost and Shippo adapters share: one httpx client with explicit timeouts and
-no automatic retries, and the one place HTTP failures become port errors.
+no automatic retries, the one place HTTP failures become port errors, and how both read an answer's times and
+amounts and an authenticated webhook's body.
 
 Invariant: the API key never appears in an error or a log line — errors carry the carrier's own message, the
 method and the path, never the headers or the full URL with credentials; and a label or form is downloaded
@@ -12,13 +13,20 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from ordersmith.fulfillment.carriers.base import CarrierRejected, CarrierUnavailable
+from ordersmith.fulfillment.carriers.base import (
+    CarrierRejected,
+    CarrierUnavailable,
+    SignatureInvalid,
+    TrackingEvent,
+)
+from ordersmith.kernel.money import Money, exact_money
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,37 @@ def encode_json(value: object) -> str:
     if value is None or isinstance(value, (str, int, float)):  # bool is an int
         return json.dumps(value, allow_nan=False)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def moment(text: object) -> datetime:
+    """An ISO 8601 time a carrier sent (`Z` or an offset; none: UTC), in UTC."""
+    at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def money_of(carrier: str, amount: object, currency: object) -> Money:
+    """An amount a carrier sent as text (USD when it names no currency).
+
+    Raises:
+        CarrierUnavailable: it is not money (the answer cannot be trusted).
+    """
+    try:
+        return exact_money(str(amount), str(currency or "USD"))
+    except ValueError:
+        raise CarrierUnavailable(f"{carrier} sent an amount that is not money: {amount!r}") from None
+
+
+def webhook_events(body: bytes, what: str, read: Callable[[Any], list[TrackingEvent]]) -> list[TrackingEvent]:
+    """The tracking events `read` finds in an authenticated webhook body (parsed JSON); a body that is not
+    `what` it claims to be is refused like a forged one.
+
+    Raises:
+        SignatureInvalid: not JSON, or not the event's shape.
+    """
+    try:
+        return read(json.loads(body))
+    except (ValueError, KeyError, TypeError, AttributeError) as bad:
+        raise SignatureInvalid(f"the authenticated body is not {what}") from bad
 
 
 def segment(value: str, what: str) -> str:
