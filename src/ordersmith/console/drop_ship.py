@@ -14,14 +14,15 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
-from ordersmith.console.warehouse import problem
+from ordersmith.console.warehouse import act, problem
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import FieldError, OrdersmithError, ValidationFailed
 from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import unit_of_work
 from ordersmith.purchasing import service as purchasing
 
@@ -79,22 +80,26 @@ def confirm(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """The vendor shipped everything on the shipment, with this carrier and tracking number."""
-    principal = principal_for(request, "fulfillment:write")
-    check_form_csrf(principal, csrf_token)
-    try:
+
+    def confirm_shipped(uow: UnitOfWork) -> None:
         if len(tracking.strip()) > 60 or len(carrier.strip()) > 40:
             raise ValidationFailed.on(
                 "tracking", "a tracking number of at most 60 characters, a carrier of 40"
             )
-        fulfillment.confirm_drop_ship(
-            unit_of_work(request), ref=number, tracking=tracking.strip(), carrier=carrier.strip()
-        )
-    except OrdersmithError as exc:
-        status, detail = problem(exc)
-        form = {"tracking": tracking[:60], "carrier": carrier[:40]}
-        return _page(request, principal, vendor=vendor, status=status, error=detail, failed=number, form=form)
-    tail = f"&vendor={quote(vendor)}" if vendor else ""
-    return RedirectResponse(f"/warehouse/drop-ship?confirmed={quote(number)}{tail}", status_code=303)
+        fulfillment.confirm_drop_ship(uow, ref=number, tracking=tracking.strip(), carrier=carrier.strip())
+
+    typed = {"tracking": tracking[:60], "carrier": carrier[:40]}
+    return act(
+        request,
+        "fulfillment:write",
+        csrf_token,
+        confirm_shipped,
+        then=f"/warehouse/drop-ship?confirmed={quote(number)}"
+        + (f"&vendor={quote(vendor)}" if vendor else ""),
+        otherwise=lambda principal, status, error: _page(
+            request, principal, vendor=vendor, status=status, error=error, failed=number, form=typed
+        ),
+    )
 
 
 @router.post("/warehouse/drop-ship/confirmations")

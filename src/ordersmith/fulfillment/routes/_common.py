@@ -1,21 +1,24 @@
 """What the fulfillment routes share: the caller, JSON answers from the service's dataclasses, a channel key's
-own channel, a shipment's visibility, and documents as inline downloads."""
+own channel, a shipment's visibility, the shape of a route that moves a shipment, and documents as inline
+downloads."""
 
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import TypeAdapter
 
 from ordersmith.fulfillment import service
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
-from ordersmith.platform.http import authorize
+from ordersmith.platform.http import authorize, requires
 
 Auth = Annotated[Principal, Depends(authorize)]
+Route = TypeVar("Route", bound=Callable[..., Any])
 STATE: dict[int | str, dict[str, Any]] = {
     409: {"description": "illegal_transition (with the shipment's `state`), scan_refused, or conflict"}
 }
@@ -24,6 +27,12 @@ STATE: dict[int | str, dict[str, Any]] = {
 @functools.cache
 def adapter(kind: Any) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
+
+
+def shipment_action(router: APIRouter, path: str, scope: str) -> Callable[[Route], Route]:
+    """A POST that moves one shipment and answers it, as `service.Shipment` (409 when its state forbids the move);
+    the caller needs `scope`."""
+    return router.post(path, response_model=service.Shipment, responses=STATE, openapi_extra=requires(scope))
 
 
 def respond(value: Any, kind: Any, status_code: int = 200) -> Response:

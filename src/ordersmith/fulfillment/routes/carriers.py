@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from ordersmith.fulfillment import carriers, service
-from ordersmith.fulfillment.routes._common import STATE, Auth, respond
+from ordersmith.fulfillment.routes._common import Auth, respond, shipment_action
 from ordersmith.fulfillment.schemas import (
     DockIn,
     LabelsIn,
@@ -56,12 +56,7 @@ def check_address(ref: str, principal: Auth, request: Request) -> Response:
     return respond(service.check_address(unit_of_work(request), ref=ref), carriers.AddressCheck)
 
 
-@router.post(
-    "/shipments/{ref}/labels",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:labels"),
-)
+@shipment_action(router, "/shipments/{ref}/labels", "fulfillment:labels")
 def buy_labels(ref: str, body: LabelsIn, principal: Auth, request: Request) -> Response:
     """A label for each unlabelled package (the service named, else the rate shopped for the promise). The carrier
     charges for each: a second purchase of the same packages is a 409 and buys nothing."""
@@ -75,12 +70,7 @@ def buy_labels(ref: str, body: LabelsIn, principal: Auth, request: Request) -> R
     return respond(shipment, service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/labels/void",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:labels"),
-)
+@shipment_action(router, "/shipments/{ref}/labels/void", "fulfillment:labels")
 def void_labels(ref: str, principal: Auth, request: Request) -> Response:
     """Void the shipment's labels before it leaves (the carrier refunds them)."""
     return respond(service.void_labels(unit_of_work(request), ref=ref), service.Shipment)

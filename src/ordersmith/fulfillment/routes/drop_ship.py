@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError as PydanticValidationError
 
 from ordersmith.fulfillment import service
-from ordersmith.fulfillment.routes._common import STATE, Auth, respond
+from ordersmith.fulfillment.routes._common import Auth, respond, shipment_action
 from ordersmith.fulfillment.schemas import (
     DropShipConfirmIn,
     DropShipCsvIn,
@@ -41,12 +41,7 @@ _CSV_BODY: dict[str, Any] = {
 }
 
 
-@router.post(
-    "/drop-ship/{ref}/confirm",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/drop-ship/{ref}/confirm", "fulfillment:write")
 def confirm_drop_ship(ref: str, body: DropShipConfirmIn, principal: Auth, request: Request) -> Response:
     """The vendor shipped the drop-ship shipment `ref` (its number, or its PO's number): the order ships those
     units, the PO confirms them at its cost, the shipment is shipped with the vendor's tracking number. A second

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from ordersmith.fulfillment import service
-from ordersmith.fulfillment.routes._common import STATE, Auth, channel_of, respond, visible
+from ordersmith.fulfillment.routes._common import Auth, channel_of, respond, shipment_action, visible
 from ordersmith.fulfillment.schemas import (
     PackIn,
     PickIn,
@@ -56,12 +56,7 @@ def get_shipment(ref: str, principal: Auth, request: Request) -> Response:
     return respond(service.get_shipment(uow, ref=ref, channel=channel_of(uow, principal)), service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/pick",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/shipments/{ref}/pick", "fulfillment:write")
 def pick_shipment(ref: str, body: PickIn, principal: Auth, request: Request) -> Response:
     """The picker confirms the units; `found` names lines where fewer were in the bin (a short pick: a count task
     opens and the order allocates the missing units again)."""
@@ -70,12 +65,7 @@ def pick_shipment(ref: str, body: PickIn, principal: Auth, request: Request) -> 
     return respond(shipment, service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/scan",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/shipments/{ref}/scan", "fulfillment:write")
 def scan_item(ref: str, body: ScanIn, principal: Auth, request: Request) -> Response:
     """Scan-to-pack: one unit of the scanned item (GTIN or SKU) is packed; a wrong item or one too many is a 409
     `scan_refused` and nothing changes."""
@@ -83,12 +73,7 @@ def scan_item(ref: str, body: ScanIn, principal: Auth, request: Request) -> Resp
     return respond(service.scan_item(uow, ref=visible(uow, principal, ref), code=body.code), service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/pack",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/shipments/{ref}/pack", "fulfillment:write")
 def pack_shipment(ref: str, body: PackIn, principal: Auth, request: Request) -> Response:
     """Close packing into packages (weighed; none named: cartons from the catalog's sizes and weights)."""
     uow = unit_of_work(request)
@@ -99,12 +84,7 @@ def pack_shipment(ref: str, body: PackIn, principal: Auth, request: Request) -> 
     return respond(packed, service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/ship",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/shipments/{ref}/ship", "fulfillment:write")
 def ship_shipment(ref: str, body: ShipIn, principal: Auth, request: Request) -> Response:
     """It left: stock consumed once, the order shipped (payments capture), `shipment.shipped` with the tracking
     number. A second confirmation is a 409 and changes nothing."""
@@ -119,12 +99,7 @@ def ship_shipment(ref: str, body: ShipIn, principal: Auth, request: Request) -> 
     return respond(shipped, service.Shipment)
 
 
-@router.post(
-    "/shipments/{ref}/cancel",
-    response_model=service.Shipment,
-    responses=STATE,
-    openapi_extra=requires("fulfillment:write"),
-)
+@shipment_action(router, "/shipments/{ref}/cancel", "fulfillment:write")
 def cancel_shipment(ref: str, body: ReasonIn, principal: Auth, request: Request) -> Response:
     """Cancel what it was to ship: its units are cancelled on the order (payments void or refund them)."""
     uow = unit_of_work(request)
