@@ -82,16 +82,21 @@ from ordersmith.fulfillment.service.work import (
     scan_item,
     ship_shipment,
 )
+from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 
 
 def setup_fulfillment(
-    db: Database, settings: Settings, *, carriers: dict[str, Carrier] | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    carriers: dict[str, Carrier] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     """Wire fulfillment for `db` (the API, the worker, the CLI and tests call it at start): the configured carriers
-    (or `carriers`), and what documents print as the retailer's own."""
-    setup_carriers(db, settings, carriers=carriers)
+    (or `carriers`; the sandbox on `clock`), and what documents print as the retailer's own."""
+    setup_carriers(db, settings, carriers=carriers, clock=clock)
     setup_papers(db, settings)
 
 
