@@ -257,17 +257,16 @@ class _ToShip:
     pays: bool
     returns: bool
     reason: str
-    furniture: (
-        bool  # it has lines its vendor ships (and confirms: a late vendor's wait on the Drop-ship screen)
-    )
+    # It has lines its vendor ships, and the vendor confirms them (a late vendor's wait on the Drop-ship screen).
+    furniture: bool
 
 
 @loader("orders: a year of orders from every channel", stage=50)
 def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
-    """Orders one at a time, each counted in the load's progress row when everything that happens to it has
-    happened: a load killed part-way goes on from the first order not counted. That order may exist already
-    (placed, then the load died): it is found by its external id, never placed twice, and taken on from where
-    its state shows it stopped."""
+    """Orders one at a time, counted in the load's progress row a day at a time, when everything that happens to
+    that day's orders has happened: a load killed part-way goes on from the first order not counted. That order
+    may exist already (placed, then the load died): it is found by its external id, never placed twice, and taken
+    on from where its state shows it stopped."""
     uow = db.unit_of_work(Actor.system("demo"))
     done = progress(uow, step="orders")
     if done is None:
@@ -294,25 +293,10 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     shop = _Shop(channels=_channels(db), cards=_card_tokens(db), carrier_clock=FixedClock(times[0]),
                  gift_ranks={n: rank for rank, n in enumerate(spending)}, first_at=times[0])  # fmt: skip
     tally = _Tally()
-    fulfillment.setup_fulfillment(
-        db, settings, clock=shop.carrier_clock
-    )  # labels bought on the day they left
+    # The sandbox carrier on the demo's clock: each label is bought at the hour its parcel left.
+    fulfillment.setup_fulfillment(db, settings, clock=shop.carrier_clock)
     try:
-        day: int | None = None  # whole days ago: a day's orders are finished together, after its waves
-        waiting: list[_ToShip] = []
-        unfinished = 0
-        for planned in plans[done:]:
-            age_days = (now - (planned.request.placed_at or now)) // timedelta(days=1)
-            if day is not None and age_days != day:
-                _close_day(db, shop, now, day, waiting, unfinished, tally)
-                waiting, unfinished = [], 0
-            day = age_days
-            to_ship = _one_order(db, shop, planned, now, tally)
-            if to_ship is not None:
-                waiting.append(to_ship)
-            unfinished += 1
-        if day is not None:
-            _close_day(db, shop, now, day, waiting, unfinished, tally)
+        _by_day(db, shop, plans[done:], now, tally)
     finally:
         fulfillment.setup_fulfillment(db, settings)
     report.say(
@@ -324,6 +308,26 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     )
     for reason, times_refused in sorted(tally.refused.items()):
         report.say(f"  refused {times_refused}x: {reason}")  # fmt: skip
+
+
+def _by_day(db: Database, shop: _Shop, plans: list[_Planned], now: datetime, tally: _Tally) -> None:
+    """The orders in time order, a day (counted back from `now`) at a time: each day closes before the next
+    day's first order is placed, so its waves hold that day's work and nothing later."""
+    day: int | None = None
+    waiting: list[_ToShip] = []
+    unfinished = 0
+    for planned in plans:
+        age_days = (now - (planned.request.placed_at or now)) // timedelta(days=1)
+        if day is not None and age_days != day:
+            _close_day(db, shop, now, day, waiting, unfinished, tally)
+            waiting, unfinished = [], 0
+        day = age_days
+        to_ship = _one_order(db, shop, planned, now, tally)
+        if to_ship is not None:
+            waiting.append(to_ship)
+        unfinished += 1
+    if day is not None:
+        _close_day(db, shop, now, day, waiting, unfinished, tally)
 
 
 def _answer_lost_calls(db: Database) -> None:
