@@ -88,12 +88,24 @@ def make_drop_ship_item(
         purchasing.get_vendor(uow, code=vendor)
     except NotFound:
         make_vendor(uow, code=vendor)
-    catalog.create_item(uow, sku=sku, name=sku.title(), kind="drop_ship", divisions=["web", "catalog"],
-                        weight_g=40000)  # fmt: skip
-    purchasing.set_vendor_item(uow, vendor=vendor, sku=sku, vendor_sku=f"{vendor[:2]}-{sku}",
-                               cost=Money(Decimal(cost), "USD"), preferred=True)  # fmt: skip
-    pricing.create_price_list(uow, code=sku.lower(), name=sku.title(), currency="USD",
-                              prices=[pricing.PriceEntry(sku, Money(Decimal(price), "USD"))])  # fmt: skip
+    catalog.create_item(
+        uow, sku=sku, name=sku.title(), kind="drop_ship", divisions=["web", "catalog"], weight_g=40000
+    )
+    purchasing.set_vendor_item(
+        uow,
+        vendor=vendor,
+        sku=sku,
+        vendor_sku=f"{vendor[:2]}-{sku}",
+        cost=Money(Decimal(cost), "USD"),
+        preferred=True,
+    )
+    pricing.create_price_list(
+        uow,
+        code=sku.lower(),
+        name=sku.title(),
+        currency="USD",
+        prices=[pricing.PriceEntry(sku, Money(Decimal(price), "USD"))],
+    )
 
 
 def sent_purchase_order(uow: UnitOfWork, *, vendor: str, location: str, lines: list[tuple[str, int]]):

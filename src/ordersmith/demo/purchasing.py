@@ -149,10 +149,26 @@ def _drop_ship(db: Database, settings: Settings, report: DemoReport) -> None:
 @use_case
 def _drop_ship_vendor(uow: UnitOfWork) -> None:
     code, name, terms, lead, tolerance, contact, email = DROP_SHIP_VENDOR
-    purchasing.create_vendor(uow, code=code, name=name, currency="USD", terms=terms, lead_time_days=lead,
-                             over_receipt_pct=tolerance, contact_name=contact, email=email)  # fmt: skip
+    purchasing.create_vendor(
+        uow,
+        code=code,
+        name=name,
+        currency="USD",
+        terms=terms,
+        lead_time_days=lead,
+        over_receipt_pct=tolerance,
+        contact_name=contact,
+        email=email,
+    )
     for sku, item_name, weight, dollars in DEMO_DROP_SHIP:
-        catalog.create_item(uow, sku=sku, name=item_name, kind="drop_ship", divisions=["web", "catalog"],
-                            weight_g=weight)  # fmt: skip
-        purchasing.set_vendor_item(uow, vendor=code, sku=sku, vendor_sku=f"LFT-{sku}",
-                                   cost=Money.from_minor(dollars * 100, "USD"), preferred=True)  # fmt: skip
+        catalog.create_item(
+            uow, sku=sku, name=item_name, kind="drop_ship", divisions=["web", "catalog"], weight_g=weight
+        )
+        purchasing.set_vendor_item(
+            uow,
+            vendor=code,
+            sku=sku,
+            vendor_sku=f"LFT-{sku}",
+            cost=Money.from_minor(dollars * 100, "USD"),
+            preferred=True,
+        )
