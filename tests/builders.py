@@ -71,6 +71,43 @@ def make_vendor(uow: UnitOfWork, *, code: str = "ACME", lead_time_days: int = 10
                                     lead_time_days=lead_time_days, over_receipt_pct=over_receipt_pct)  # fmt: skip
 
 
+def make_drop_ship_item(
+    uow: UnitOfWork, *, vendor: str = "ACME", sku: str = "SOFA", cost: str = "120.00", price: str = "300.00"
+) -> None:
+    """A vendor (made unless it exists) and an item of kind `drop_ship` it ships straight to the customer at COST,
+    sold at PRICE on the web and catalog divisions (needs `make_order_shop` first)."""
+    from decimal import Decimal
+
+    from ordersmith.catalog import service as catalog
+    from ordersmith.kernel.errors import NotFound
+    from ordersmith.kernel.money import Money
+    from ordersmith.pricing import service as pricing
+    from ordersmith.purchasing import service as purchasing
+
+    try:
+        purchasing.get_vendor(uow, code=vendor)
+    except NotFound:
+        make_vendor(uow, code=vendor)
+    catalog.create_item(
+        uow, sku=sku, name=sku.title(), kind="drop_ship", divisions=["web", "catalog"], weight_g=40000
+    )
+    purchasing.set_vendor_item(
+        uow,
+        vendor=vendor,
+        sku=sku,
+        vendor_sku=f"{vendor[:2]}-{sku}",
+        cost=Money(Decimal(cost), "USD"),
+        preferred=True,
+    )
+    pricing.create_price_list(
+        uow,
+        code=sku.lower(),
+        name=sku.title(),
+        currency="USD",
+        prices=[pricing.PriceEntry(sku, Money(Decimal(price), "USD"))],
+    )
+
+
 def sent_purchase_order(uow: UnitOfWork, *, vendor: str, location: str, lines: list[tuple[str, int]]):
     """A PO to VENDOR for (sku, quantity) lines at the vendor's listed cost (or 1.00), approved and sent."""
     from decimal import Decimal

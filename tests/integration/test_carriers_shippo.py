@@ -341,6 +341,16 @@ def test_a_webhook_with_a_wrong_or_missing_url_token_is_refused(shippo: ShippoCa
         shippo.parse_webhook(headers={}, body=_webhook_body())
 
 
+def test_an_authenticated_body_that_is_not_a_track_event_is_refused_not_a_crash(
+    shippo: ShippoCarrier,
+) -> None:
+    for body in (b"[1, 2]", b"not json", json.dumps({"event": "track_updated", "data": []}).encode()):
+        with pytest.raises(SignatureInvalid, match="not a shippo track_updated event"):
+            shippo.parse_webhook(headers={}, body=body, query={"token": "tok_url_secret"})
+    other = json.dumps({"event": "transaction_created", "data": {}}).encode()
+    assert shippo.parse_webhook(headers={}, body=other, query={"token": "tok_url_secret"}) == []
+
+
 def test_webhooks_are_refused_when_no_secret_is_configured(stub: StubApi) -> None:
     with pytest.raises(SignatureInvalid, match="no webhook token or HMAC secret"):
         shippo_at(stub).parse_webhook(headers={}, body=_webhook_body(), query={"token": ""})

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
-from ordersmith.console.warehouse import not_found
+from ordersmith.console.warehouse import act, not_found, problem
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
@@ -53,12 +53,6 @@ def cue(kind: str) -> str:
         out.setframerate(rate)
         out.writeframes(bytes(frames))
     return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _problem(exc: OrdersmithError | ValueError) -> tuple[int, str]:
-    if isinstance(exc, OrdersmithError):
-        return exc.status, exc.detail
-    return 422, str(exc)
 
 
 # --- the pack station ------------------------------------------------------------------------------------------
@@ -156,7 +150,7 @@ async def pack(request: Request, number: str) -> Response:
         )
         fulfillment.pack_shipment(unit_of_work(request), ref=number, packages=[spec] if weight else None)
     except (OrdersmithError, ValueError) as exc:
-        status, detail = _problem(exc)
+        status, detail = problem(exc)
         return _station(request, principal, number, status=status, error=detail)
     return _back(number, step="packed")
 
@@ -164,24 +158,30 @@ async def pack(request: Request, number: str) -> Response:
 @router.post("/warehouse/pack/{number}/labels")
 def buy_labels(request: Request, number: str, csrf_token: Annotated[str, Form()] = "") -> Response:
     """Buy the labels (rate shopped for the shipping method's promise); a carrier's refusal is shown."""
-    principal = principal_for(request, "fulfillment:labels")
-    check_form_csrf(principal, csrf_token)
-    try:
-        fulfillment.buy_labels(unit_of_work(request), ref=number)
-    except OrdersmithError as exc:
-        return _station(request, principal, number, status=exc.status, error=exc.detail)
-    return _back(number, step="labelled")
+    return act(
+        request,
+        "fulfillment:labels",
+        csrf_token,
+        lambda uow: fulfillment.buy_labels(uow, ref=number),
+        then=f"/warehouse/pack?shipment={quote(number)}&step=labelled",
+        otherwise=lambda principal, status, error: _station(
+            request, principal, number, status=status, error=error
+        ),
+    )
 
 
 @router.post("/warehouse/pack/{number}/ship")
 def ship(request: Request, number: str, csrf_token: Annotated[str, Form()] = "") -> Response:
-    principal = principal_for(request, "fulfillment:write")
-    check_form_csrf(principal, csrf_token)
-    try:
-        fulfillment.ship_shipment(unit_of_work(request), ref=number)
-    except OrdersmithError as exc:
-        return _station(request, principal, number, status=exc.status, error=exc.detail)
-    return RedirectResponse(f"/warehouse/pack?shipped={quote(number)}", status_code=303)
+    return act(
+        request,
+        "fulfillment:write",
+        csrf_token,
+        lambda uow: fulfillment.ship_shipment(uow, ref=number),
+        then=f"/warehouse/pack?shipped={quote(number)}",
+        otherwise=lambda principal, status, error: _station(
+            request, principal, number, status=status, error=error
+        ),
+    )
 
 
 # --- shipments -------------------------------------------------------------------------------------------------
@@ -236,21 +236,27 @@ def cancel_shipment(
     reason: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    principal = principal_for(request, "fulfillment:write")
-    check_form_csrf(principal, csrf_token)
-    try:
-        fulfillment.cancel_shipment(unit_of_work(request), ref=number, reason=reason[:500])
-    except OrdersmithError as exc:
-        return _shipment_page(request, principal, number, status=exc.status, error=exc.detail)
-    return RedirectResponse(f"/warehouse/shipments/{quote(number)}", status_code=303)
+    return act(
+        request,
+        "fulfillment:write",
+        csrf_token,
+        lambda uow: fulfillment.cancel_shipment(uow, ref=number, reason=reason[:500]),
+        then=f"/warehouse/shipments/{quote(number)}",
+        otherwise=lambda principal, status, error: _shipment_page(
+            request, principal, number, status=status, error=error
+        ),
+    )
 
 
 @router.post("/warehouse/shipments/{number}/void-labels")
 def void_labels(request: Request, number: str, csrf_token: Annotated[str, Form()] = "") -> Response:
-    principal = principal_for(request, "fulfillment:labels")
-    check_form_csrf(principal, csrf_token)
-    try:
-        fulfillment.void_labels(unit_of_work(request), ref=number)
-    except OrdersmithError as exc:
-        return _shipment_page(request, principal, number, status=exc.status, error=exc.detail)
-    return RedirectResponse(f"/warehouse/shipments/{quote(number)}", status_code=303)
+    return act(
+        request,
+        "fulfillment:labels",
+        csrf_token,
+        lambda uow: fulfillment.void_labels(uow, ref=number),
+        then=f"/warehouse/shipments/{quote(number)}",
+        otherwise=lambda principal, status, error: _shipment_page(
+            request, principal, number, status=status, error=error
+        ),
+    )

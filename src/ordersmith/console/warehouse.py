@@ -9,6 +9,7 @@ and its status, never a 500. Writes need the session's CSRF token in the form.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from ordersmith.inventory import service as inventory
 from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import unit_of_work
 from ordersmith.pricing import service as pricing
 
@@ -30,6 +32,34 @@ OPEN_WAVES = ("released", "picking")
 
 def not_found(request: Request, principal: Principal, exc: NotFound) -> Response:
     return render(request, "error.html", principal, status=404, title="Not found", detail=exc.detail)
+
+
+def problem(exc: OrdersmithError | ValueError) -> tuple[int, str]:
+    """A refusal as the page shows it: its status and the reason (a form's own ValueError is a 422)."""
+    if isinstance(exc, OrdersmithError):
+        return exc.status, exc.detail
+    return 422, str(exc)
+
+
+def act(
+    request: Request,
+    scope: str,
+    csrf_token: str,
+    use_case: Callable[[UnitOfWork], object],
+    *,
+    then: str,
+    otherwise: Callable[[Principal, int, str], Response],
+) -> Response:
+    """A console form's one write: the signed-in user must hold `scope` and the form carry the session's CSRF
+    token; `use_case` runs in the request's unit of work; done, the browser goes to `then` (303); refused, the page
+    is rendered again by `otherwise(principal, status, reason)` and nothing changed."""
+    principal = principal_for(request, scope)
+    check_form_csrf(principal, csrf_token)
+    try:
+        use_case(unit_of_work(request))
+    except OrdersmithError as exc:
+        return otherwise(principal, *problem(exc))
+    return RedirectResponse(then, status_code=303)
 
 
 def _whole(value: str, what: str, *, low: int = 0, high: int = 10_000_000) -> int | None:
@@ -121,13 +151,13 @@ async def build_wave(request: Request) -> Response:
             unit_of_work(request), location=fields.get("location", ""), filters=filters
         )
     except (OrdersmithError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, OrdersmithError) else str(exc)
+        status, detail = problem(exc)
         if detail.startswith("Invalid isoformat"):
             detail = "ship by: a day as YYYY-MM-DD"
         return _waves_page(
             request,
             principal,
-            status=getattr(exc, "status", 422),
+            status=status,
             error=detail,
             form=fields | {"methods": methods},
         )
@@ -162,13 +192,16 @@ def wave(request: Request, number: str) -> Response:
 
 @router.post("/warehouse/waves/{number}/cancel")
 def cancel_wave(request: Request, number: str, csrf_token: Annotated[str, Form()] = "") -> Response:
-    principal = principal_for(request, "fulfillment:write")
-    check_form_csrf(principal, csrf_token)
-    try:
-        fulfillment.cancel_wave(unit_of_work(request), ref=number)
-    except OrdersmithError as exc:
-        return _wave_page(request, principal, number, status=exc.status, error=exc.detail)
-    return RedirectResponse(f"/warehouse/waves/{number}", status_code=303)
+    return act(
+        request,
+        "fulfillment:write",
+        csrf_token,
+        lambda uow: fulfillment.cancel_wave(uow, ref=number),
+        then=f"/warehouse/waves/{number}",
+        otherwise=lambda principal, status, error: _wave_page(
+            request, principal, number, status=status, error=error
+        ),
+    )
 
 
 # --- the pick screen -------------------------------------------------------------------------------------------
@@ -227,11 +260,9 @@ async def pick(request: Request, number: str, shipment: str) -> Response:
                 found[int(key[6:])] = 0 if units is None else units
         fulfillment.pick_shipment(unit_of_work(request), ref=shipment, found=found or None)
     except (OrdersmithError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, OrdersmithError) else str(exc)
+        status, detail = problem(exc)
         short = shipment if form.get("short") else ""
-        return _pick_page(
-            request, principal, number, status=getattr(exc, "status", 422), error=detail, short=short
-        )
+        return _pick_page(request, principal, number, status=status, error=detail, short=short)
     return RedirectResponse(f"/warehouse/waves/{number}/pick?done={shipment}", status_code=303)
 
 
@@ -276,10 +307,10 @@ def record_count(
             raise ValueError("counted: type the units in the bin (0 when it is empty)")
         fulfillment.complete_count_task(unit_of_work(request), task_id=uuid.UUID(task_id), counted=units)
     except (OrdersmithError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, OrdersmithError) else str(exc)
+        status, detail = problem(exc)
         if detail.startswith("badly formed"):
             detail = "no such count task"
-        return _counts_page(request, principal, location, status=getattr(exc, "status", 422), error=detail)
+        return _counts_page(request, principal, location, status=status, error=detail)
     return RedirectResponse(f"/warehouse/counts?location={location}", status_code=303)
 
 
@@ -349,8 +380,7 @@ def productivity(request: Request, location: str = "", days: str = "7") -> Respo
             uow, location=location, start=end - timedelta(days=span), end=end
         )
     except (OrdersmithError, ValueError) as exc:
-        error = exc.detail if isinstance(exc, OrdersmithError) else str(exc)
-        status = getattr(exc, "status", 422)
+        status, error = problem(exc)
     return render(
         request,
         "warehouse/productivity.html",

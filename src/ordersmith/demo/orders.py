@@ -1,7 +1,12 @@
 """Demo orders: a year of history from every channel, placed and paid through the same services as real orders
 (each at its own moment on a fixed clock), then shipped (and captured or invoiced), cancelled (voided), returned
 (refunded) or left open as a real year leaves them. Cards are sandbox test cards entered in the vault; mail orders
-pay by check, business accounts on account, some web orders with a gift card.
+pay by check, business accounts on account, some web orders with a gift card. The last weeks' orders are shipped
+day by day through the warehouse's waves (a few to an address the carrier cannot reach: tracking exceptions),
+and some buy furniture its vendor ships itself (drop-ship, confirmed by the vendor after a few days).
+
+Orders are counted done a day at a time: a day's orders are finished when its waves have shipped them, so a load
+killed inside a day takes that day's orders on again (each step looks at the state first).
 
 Stock is topped up the way purchase orders would have kept it (a receipt when a line would not fit), so the
 ledger stays consistent and verifiable.
@@ -19,11 +24,14 @@ from ordersmith.catalog import service as catalog
 from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.customers import service as customers
+from ordersmith.demo import fulfillment as demo_fulfillment
 from ordersmith.demo._framework import DemoReport, finished, loader, progress, started
+from ordersmith.demo.purchasing import DEMO_DROP_SHIP
 from ordersmith.fulfillment import service as fulfillment
+from ordersmith.fulfillment.carriers.sandbox import EXCEPTION_POSTAL
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.clock import FixedClock, utcnow
-from ordersmith.kernel.errors import InsufficientStock, OrdersmithError
+from ordersmith.kernel.errors import InsufficientStock, NotFound, OrdersmithError
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
@@ -92,6 +100,8 @@ def _top_up(db: Database, clock: FixedClock, sku: str, division: str) -> None:
     """Receive stock of `sku` (a kit: its components) where the division can reach it, as a PO would have."""
     uow = db.unit_of_work(Actor.system("demo receiving"), clock=clock)
     item = catalog.get_item_ref(uow, sku=sku)
+    if item.kind != "kit" and not item.keeps_stock:
+        return  # a drop-ship item: its vendor ships it
     parts = [c for c, _ in catalog.kit_components(uow, kit_id=item.id)] if item.kind == "kit" else [item]
     location = "STORE-NYC" if division == "store" else "DC-EAST"
     for part in parts:
@@ -130,6 +140,12 @@ def _settle_receivables(
 
 
 _GIFT_CARDS = 60  # sold at the holidays; web orders spend them
+_FURNITURE = 0.08  # of the recent web and call-center orders add a piece the vendor ships (drop-ship)
+_UNREACHABLE = 0.05  # of the recent parcels go where the carrier cannot deliver (a tracking exception)
+_THROUGH_WAVES = timedelta(days=45)  # older history was shipped before Ordersmith ran the warehouse
+_LABELLED = timedelta(days=10)  # the latest parcels carry sandbox-carrier labels (and are tracked)
+_VENDOR_CONFIRMS = timedelta(days=4)  # the drop-ship vendor confirms after this; younger ones are still open
+_VENDOR_LATE = 0.25  # of the drop-ship orders the vendor has not confirmed yet, whatever their age
 
 
 @dataclasses.dataclass
@@ -147,7 +163,16 @@ class _Planned:
     rng: random.Random  # what happens to the order next is drawn from here
 
 
-def _plan(n: int, at: datetime, customer_count: int, skus: list[str], weights: list[float]) -> _Planned:
+def _plan(
+    n: int,
+    at: datetime,
+    customer_count: int,
+    skus: list[str],
+    weights: list[float],
+    *,
+    now: datetime,
+    drop: list[str],
+) -> _Planned:
     rng = random.Random(f"ordersmith demo order {n}")
     code = rng.choices(list(_CHANNEL_MIX), weights=list(_CHANNEL_MIX.values()))[0]
     city, region, postal = rng.choice(_PLACES)
@@ -164,6 +189,12 @@ def _plan(n: int, at: datetime, customer_count: int, skus: list[str], weights: l
     gift = rng.choice([25, 50, 100]) if code == "web" and rng.random() < 0.05 else None
     if rng.random() < 0.005:  # a mistyped postal code: the address rule holds the order
         ship_to = dataclasses.replace(ship_to, postal_code=postal[:4])
+    # Drawn for every order, used for the recent ones: furniture its vendor ships, a parcel the carrier cannot bring.
+    furniture, unreachable, piece = rng.random(), rng.random(), rng.randrange(max(1, len(drop)))
+    if drop and code in ("web", "call-center") and furniture < _FURNITURE and now - at <= _THROUGH_WAVES:
+        lines[drop[piece]] = 1
+    if unreachable < _UNREACHABLE and now - at <= _LABELLED and code != "store-pos":
+        ship_to = dataclasses.replace(ship_to, postal_code=EXCEPTION_POSTAL)
     till = code == "store-pos"  # a store's sale: carried out of the New York store at the till
     request = orders.OrderRequest(
         lines=[orders.LineRequest(sku=sku, quantity=q) for sku, q in lines.items()],
@@ -198,6 +229,8 @@ class _Tally:
     cancelled: int = 0
     returned: int = 0
     held: int = 0
+    waved: int = 0  # shipments shipped through waves
+    drop_shipped: int = 0  # drop-ship shipments their vendor confirmed
     refused: dict[str, int] = dataclasses.field(default_factory=dict)  # what a real channel would also refuse
 
 
@@ -209,15 +242,31 @@ class _Shop:
     cards: list[str]
     gift_ranks: dict[int, int]  # order -> which of the holiday gift cards it spends
     first_at: datetime
+    carrier_clock: FixedClock  # the sandbox carrier's: set to each day's shipping hour
     terms: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _ToShip:
+    """A recent order waiting for its day's waves, with what happens to it once shipped (drawn already)."""
+
+    placed: orders.Order
+    at: datetime
+    age: timedelta
+    bounces: bool
+    pays: bool
+    returns: bool
+    reason: str
+    # It has lines its vendor ships, and the vendor confirms them (a late vendor's wait on the Drop-ship screen).
+    furniture: bool
 
 
 @loader("orders: a year of orders from every channel", stage=50)
 def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
-    """Orders one at a time, each counted in the load's progress row when everything that happens to it has
-    happened: a load killed part-way goes on from the first order not counted. That order may exist already
-    (placed, then the load died): it is found by its external id, never placed twice, and taken on from where
-    its state shows it stopped."""
+    """Orders one at a time, counted in the load's progress row a day at a time, when everything that happens to
+    that day's orders has happened: a load killed part-way goes on from the first order not counted. That order
+    may exist already (placed, then the load died): it is found by its external id, never placed twice, and taken
+    on from where its state shows it stopped."""
     uow = db.unit_of_work(Actor.system("demo"))
     done = progress(uow, step="orders")
     if done is None:
@@ -236,22 +285,49 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     times = sorted(now - timedelta(seconds=offsets.randint(60, 365 * 86400)) for _ in range(count))
     skus = _sellable(db)
     weights = [1 / (rank + 1) for rank in range(len(skus))]
-    plans = [_plan(n, at, settings.demo_customers, skus, weights) for n, at in enumerate(times)]
+    drop = _drop_ship_skus(db)
+    plans = [
+        _plan(n, at, settings.demo_customers, skus, weights, now=now, drop=drop) for n, at in enumerate(times)
+    ]
     spending = [p.n for p in plans if p.gift is not None][:_GIFT_CARDS]
-    shop = _Shop(channels=_channels(db), cards=_card_tokens(db),
+    shop = _Shop(channels=_channels(db), cards=_card_tokens(db), carrier_clock=FixedClock(times[0]),
                  gift_ranks={n: rank for rank, n in enumerate(spending)}, first_at=times[0])  # fmt: skip
     tally = _Tally()
-    for planned in plans[done:]:
-        _one_order(db, shop, planned, now, tally)
-        finished(db.unit_of_work(Actor.system("demo")), step="orders")
+    # The sandbox carrier on the demo's clock: each label is bought at the hour its parcel left.
+    fulfillment.setup_fulfillment(db, settings, clock=shop.carrier_clock)
+    try:
+        _by_day(db, shop, plans[done:], now, tally)
+    finally:
+        fulfillment.setup_fulfillment(db, settings)
     report.say(
         f"{tally.made} orders over the last year ({tally.shipped} shipped, {tally.cancelled} cancelled, "
         f"{tally.returned} returned, {tally.held} on hold), paid by sandbox cards, checks, accounts, gift cards, "
-        "marketplace and cash"
+        f"marketplace and cash; {tally.waved} shipments of the last {_THROUGH_WAVES.days} days shipped through "
+        f"waves, {tally.drop_shipped} drop-ship shipments confirmed by their vendor"
         + (f" (orders {done + 1} … {count}: the rest were loaded before)" if done else "")
     )
     for reason, times_refused in sorted(tally.refused.items()):
         report.say(f"  refused {times_refused}x: {reason}")  # fmt: skip
+
+
+def _by_day(db: Database, shop: _Shop, plans: list[_Planned], now: datetime, tally: _Tally) -> None:
+    """The orders in time order, a day (counted back from `now`) at a time: each day closes before the next
+    day's first order is placed, so its waves hold that day's work and nothing later."""
+    day: int | None = None
+    waiting: list[_ToShip] = []
+    unfinished = 0
+    for planned in plans:
+        age_days = (now - (planned.request.placed_at or now)) // timedelta(days=1)
+        if day is not None and age_days != day:
+            _close_day(db, shop, now, day, waiting, unfinished, tally)
+            waiting, unfinished = [], 0
+        day = age_days
+        to_ship = _one_order(db, shop, planned, now, tally)
+        if to_ship is not None:
+            waiting.append(to_ship)
+        unfinished += 1
+    if day is not None:
+        _close_day(db, shop, now, day, waiting, unfinished, tally)
 
 
 def _answer_lost_calls(db: Database) -> None:
@@ -300,12 +376,13 @@ def _place(db: Database, shop: _Shop, planned: _Planned, tally: _Tally) -> order
     return None
 
 
-def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tally: _Tally) -> None:
+def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tally: _Tally) -> _ToShip | None:
     """Place one order and do to it what a year does: hold, release, cancel, ship, settle, return. Each step looks
-    at the order's state first, so an order a killed load left half-way is taken on, not done twice."""
+    at the order's state first, so an order a killed load left half-way is taken on, not done twice. An order of
+    the last weeks is returned instead of shipped: its day's waves ship it (then `_after_shipping`)."""
     placed = _place(db, shop, planned, tally)
     if placed is None:
-        return
+        return None
     tally.made += 1
     at = planned.request.placed_at or now
     rng, age = planned.rng, now - at
@@ -313,6 +390,7 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
     wait, cancel, ret, bounces, pays = (rng.random() for _ in range(5))
     why = rng.choice(["customer changed mind", "duplicate"])
     reason = rng.choice(["changed_mind", "wrong_size", "damaged"])
+    late = rng.random() < _VENDOR_LATE
     staff = db.unit_of_work(Actor.system("demo staff"), clock=FixedClock(at + timedelta(hours=2)))
     if placed.status == "released" and age < timedelta(days=3) and wait < 0.1:
         orders.hold_order(staff, ref=placed.number, note="customer asked us to wait for a second parcel")
@@ -320,7 +398,7 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
     if placed.status == "on_hold":
         if age < timedelta(days=3):
             tally.held += 1
-            return
+            return None
         if any(h.reason == "undeliverable" for h in placed.holds):
             fix = orders.OrderChanges(ship_tos=[{"ref": "main", "postal_code": planned.postal}])
             orders.edit_order(staff, ref=placed.number, expected_version=placed.version, changes=fix)
@@ -328,58 +406,75 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
         placed = orders.get_order(staff, ref=placed.number)
     if age < timedelta(days=2) or any(line.backordered for line in placed.lines):
         if age < timedelta(days=2):
-            _sync(db, placed)  # today's work waits on the warehouse's screens for a wave
-        return
+            _sync(db, placed)  # today's work waits on the warehouse's screens for a wave (and on vendors)
+        return None
     if cancel < 0.03 and placed.fulfillment != "taken":
         if placed.status != "cancelled":
             orders.cancel_order(staff, ref=placed.number, reason=why)
         payments.settle_cancelled(staff, order_id=placed.id)
         tally.cancelled += 1
-        return
-    warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
-    if age <= _THROUGH_THE_STATION:
-        _through_the_station(db, placed, planned.n, at, labelled=age <= _LABELLED)
-    elif placed.fulfillment_status != "shipped":
+        return None
+    furniture = any(line.sku in _DROP_SHIP_SKUS for line in planned.request.lines)
+    to_ship = _ToShip(placed, at, age, bounces < 0.02, pays < 0.8, ret < 0.04, reason, furniture and not late)
+    if age <= _THROUGH_WAVES:
+        _sync(db, placed)  # its shipments wait for the day's waves; its furniture goes to the vendor
+        return to_ship
+    if placed.fulfillment_status != "shipped":
+        warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
         orders.record_shipment(warehouse, ref=placed.number, tracking=f"1Z{planned.n:010d}")
-    payments.capture_shipped(warehouse, order_id=placed.id)
+    _after_shipping(db, to_ship, at + timedelta(days=1), tally)
+    return None
+
+
+def _after_shipping(db: Database, order: _ToShip, shipped_at: datetime, tally: _Tally) -> None:
+    """Capture what shipped, settle checks and invoices, and take a return (each looks at the state first)."""
+    warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(shipped_at))
+    payments.capture_shipped(warehouse, order_id=order.placed.id)
     tally.shipped += 1
-    _settle_receivables(db, placed, at, age, bounces=bounces < 0.02, pays=pays < 0.8)
-    returns = age > timedelta(days=10) and ret < 0.04 and not placed.lines[0].returned
-    if returns and _return_first_line(db, placed, at, reason):
+    _settle_receivables(db, order.placed, order.at, order.age, bounces=order.bounces, pays=order.pays)
+    returns = order.age > timedelta(days=10) and order.returns and not order.placed.lines[0].returned
+    if returns and _return_first_line(db, order.placed, order.at, order.reason):
         tally.returned += 1
 
 
-_THROUGH_THE_STATION = timedelta(days=45)  # older history was shipped before Ordersmith ran the warehouse
-_LABELLED = timedelta(days=10)  # the latest parcels carry sandbox-carrier labels (and are tracked)
+def _close_day(
+    db: Database, shop: _Shop, now: datetime, day: int, waiting: list[_ToShip], count: int, tally: _Tally
+) -> None:
+    """The end of a day `day` days ago: its orders waiting for the warehouse are shipped through waves the evening
+    after (their drop-ship lines confirmed by the vendor a few days on), then captured and settled; then the day's
+    `count` orders are counted done."""
+    if waiting:
+        evening = now - timedelta(days=day) + timedelta(hours=1)
+        labelled = timedelta(days=day) <= _LABELLED
+        tally.waved += demo_fulfillment.ship_waves(
+            db, at=evening, labelled=labelled, carrier_clock=shop.carrier_clock
+        )
+        for order in waiting:
+            if order.furniture and order.age > _VENDOR_CONFIRMS:
+                tally.drop_shipped += demo_fulfillment.confirm_drop_ships(
+                    db, order_id=str(order.placed.id), at=order.at + timedelta(days=3)
+                )
+            _after_shipping(db, order, evening + timedelta(hours=6), tally)
+    for _ in range(count):
+        finished(db.unit_of_work(Actor.system("demo")), step="orders")
 
 
 def _sync(db: Database, placed: orders.Order) -> None:
     fulfillment.sync_order(db.unit_of_work(Actor.system("demo")), order_id=placed.id)
 
 
-def _through_the_station(db: Database, placed: orders.Order, n: int, at: datetime, *, labelled: bool) -> None:
-    """Each of the order's shipments picked, packed and shipped the day after it was placed (by one of three
-    pickers and two packers); the latest with a label bought from the sandbox carrier. Each step looks at the
-    shipment's state first, so a load killed half-way takes it on."""
-    _sync(db, placed)
-    picker = db.unit_of_work(Actor.system(f"picker {n % 3 + 1}"), clock=FixedClock(at + timedelta(hours=20)))
-    packer = db.unit_of_work(Actor.system(f"packer {n % 2 + 1}"), clock=FixedClock(at + timedelta(hours=21)))
-    for shipment in fulfillment.order_shipments(picker, order_id=str(placed.id)):
-        if shipment.status == "pending":
-            shipment = fulfillment.pick_shipment(picker, ref=shipment.number)
-        if shipment.status == "picked":
-            shipment = fulfillment.pack_shipment(packer, ref=shipment.number, all_units=True)
-        if shipment.status != "packed":
-            continue
-        if (
-            labelled
-            and shipment.kind == "ship"
-            and not any(p.status == "labelled" for p in shipment.packages)
-        ):
-            with contextlib.suppress(OrdersmithError):  # the sandbox refuses what a real carrier would
-                shipment = fulfillment.buy_labels(packer, ref=shipment.number)
-        tracking = "" if shipment.tracking_number else f"1Z{n:010d}"
-        fulfillment.ship_shipment(packer, ref=shipment.number, tracking=tracking)
+_DROP_SHIP_SKUS = frozenset(sku for sku, *_ in DEMO_DROP_SHIP)
+
+
+def _drop_ship_skus(db: Database) -> list[str]:
+    """The demo's drop-ship items that exist (an older demo database may have none)."""
+    uow = db.unit_of_work(Actor.system("demo"))
+    skus = []
+    for sku in sorted(_DROP_SHIP_SKUS):
+        with contextlib.suppress(NotFound):
+            if catalog.get_item_ref(uow, sku=sku).kind == "drop_ship":
+                skus.append(sku)
+    return skus
 
 
 def _return_first_line(db: Database, placed: orders.Order, at: datetime, reason: str) -> bool:

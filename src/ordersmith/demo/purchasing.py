@@ -115,3 +115,60 @@ def _open_purchase_orders(uow: UnitOfWork) -> list[str]:
         f"{approved.number} (approved) and {len(drafts)} drafts from replenishment suggestions",
         f"{count} items in the catalog",
     ]
+
+
+# A furniture maker that ships its pieces straight to our customers: its items keep no stock with us.
+DROP_SHIP_VENDOR = (
+    "LOFTLINE",
+    "Loftline Furniture (drop-ship)",
+    "NET30",
+    14,
+    0,
+    "Ines Moreau",
+    "dropship@loftline.example",
+)
+# (sku, name, weight in grams, the vendor's cost in dollars)
+DEMO_DROP_SHIP = [
+    ("SOFA-LINEN-3", "Linen three-seat sofa", 52_000, 420),
+    ("CHAIR-OAK", "Oak reading chair", 14_000, 180),
+    ("RUG-WOOL-8X10", "Hand-tufted wool rug 8x10", 18_000, 150),
+]
+
+
+@loader("purchasing: a drop-ship vendor and the furniture it ships to our customers", stage=30)
+def _drop_ship(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    if any(v.code == DROP_SHIP_VENDOR[0] for v in purchasing.list_vendors(uow)):
+        return  # made in one transaction: all there or none
+    _drop_ship_vendor(uow)
+    report.say(
+        f"drop-ship vendor {DROP_SHIP_VENDOR[0]} with {len(DEMO_DROP_SHIP)} items it ships to the customer"
+    )
+
+
+@use_case
+def _drop_ship_vendor(uow: UnitOfWork) -> None:
+    code, name, terms, lead, tolerance, contact, email = DROP_SHIP_VENDOR
+    purchasing.create_vendor(
+        uow,
+        code=code,
+        name=name,
+        currency="USD",
+        terms=terms,
+        lead_time_days=lead,
+        over_receipt_pct=tolerance,
+        contact_name=contact,
+        email=email,
+    )
+    for sku, item_name, weight, dollars in DEMO_DROP_SHIP:
+        catalog.create_item(
+            uow, sku=sku, name=item_name, kind="drop_ship", divisions=["web", "catalog"], weight_g=weight
+        )
+        purchasing.set_vendor_item(
+            uow,
+            vendor=code,
+            sku=sku,
+            vendor_sku=f"LFT-{sku}",
+            cost=Money.from_minor(dollars * 100, "USD"),
+            preferred=True,
+        )

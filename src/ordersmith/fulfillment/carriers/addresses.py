@@ -1,4 +1,5 @@
-"""Address checks the sandbox carrier makes, and the clean-up every adapter shares.
+"""Address checks the sandbox carrier makes, the clean-up every adapter shares, and the street-address form
+(`street1`, `state`, `zip`) EasyPost and Shippo both read and answer in.
 
 A US address is valid when its ZIP code has 5 or 9 digits (`12345`, `12345-6789`, `123456789`) and its region
 is a US state, district or territory code. Invariant: when an address is valid but differs from its cleaned form
@@ -8,7 +9,9 @@ only by case and spacing, the check returns the cleaned form as `corrected` (nev
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from ordersmith.fulfillment.carriers.base import Address, AddressCheck
 
@@ -128,3 +131,39 @@ def check_us_address(address: Address) -> AddressCheck:
     if messages:
         return AddressCheck(valid=False, corrected=None, messages=messages)
     return AddressCheck(valid=True, corrected=None if tidy == address else tidy, messages=[])
+
+
+def street_form(address: Address) -> dict[str, str]:
+    """The address as EasyPost and Shippo take it (`street1`, `street2`, `state`, `zip`)."""
+    return {
+        "name": address.name,
+        "company": address.company,
+        "street1": address.line1,
+        "street2": address.line2,
+        "city": address.city,
+        "state": address.region,
+        "zip": address.postal_code,
+        "country": address.country,
+        "phone": address.phone,
+    }
+
+
+def street_check(
+    answer: Mapping[str, Any], asked: Address, *, valid: bool, messages: list[str]
+) -> AddressCheck:
+    """A carrier's verified address (in the street form) as a check of `asked`: `corrected` only when the
+    carrier's form differs (the name, country and phone asked for stand where the carrier leaves them out)."""
+    if not valid:
+        return AddressCheck(valid=False, corrected=None, messages=messages)
+    corrected = Address(
+        name=str(answer.get("name") or asked.name),
+        company=str(answer.get("company") or ""),
+        line1=str(answer.get("street1") or ""),
+        line2=str(answer.get("street2") or ""),
+        city=str(answer.get("city") or ""),
+        region=str(answer.get("state") or ""),
+        postal_code=str(answer.get("zip") or ""),
+        country=str(answer.get("country") or asked.country),
+        phone=asked.phone,
+    )
+    return AddressCheck(valid=True, corrected=None if corrected == asked else corrected, messages=messages)

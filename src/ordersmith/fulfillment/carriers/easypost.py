@@ -22,16 +22,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 
 from ordersmith.fulfillment.carriers import signing
+from ordersmith.fulfillment.carriers.addresses import street_check, street_form
 from ordersmith.fulfillment.carriers.base import (
     Address,
     AddressCheck,
@@ -48,10 +48,9 @@ from ordersmith.fulfillment.carriers.base import (
     TrackingEvent,
     TrackingStatus,
 )
-from ordersmith.fulfillment.carriers.http import JsonApi, segment
+from ordersmith.fulfillment.carriers.http import JsonApi, moment, money_of, segment, webhook_events
 from ordersmith.fulfillment.carriers.units import inches, ounces
 from ordersmith.kernel.clock import Clock, system_clock
-from ordersmith.kernel.money import Money, exact_money
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +89,6 @@ def read_error(status: int, body: Any) -> tuple[str, str]:
     return reason, message
 
 
-def _address(address: Address) -> dict[str, str]:
-    return {
-        "name": address.name,
-        "company": address.company,
-        "street1": address.line1,
-        "street2": address.line2,
-        "city": address.city,
-        "state": address.region,
-        "zip": address.postal_code,
-        "country": address.country,
-        "phone": address.phone,
-    }
-
-
 def _parcel(parcel: Parcel) -> dict[str, object]:
     return {
         "length": inches(parcel.length_mm),
@@ -113,20 +98,8 @@ def _parcel(parcel: Parcel) -> dict[str, object]:
     }
 
 
-def _money(amount: object, currency: object) -> Money:
-    try:
-        return exact_money(str(amount), str(currency or "USD"))
-    except ValueError:
-        raise CarrierUnavailable(f"easypost sent an amount that is not money: {amount!r}") from None
-
-
 def _day(text: object) -> date | None:
     return datetime.fromisoformat(str(text).replace("Z", "+00:00")).date() if text else None
-
-
-def _when(text: object) -> datetime:
-    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class EasyPostCarrier:
@@ -166,8 +139,8 @@ class EasyPostCarrier:
     def _shipment(self, ship_from: Address, ship_to: Address, parcel: Parcel, reference: str = "") -> Any:
         body: dict[str, Any] = {
             "shipment": {
-                "from_address": _address(ship_from),
-                "to_address": _address(ship_to),
+                "from_address": street_form(ship_from),
+                "to_address": street_form(ship_to),
                 "parcel": _parcel(parcel),
             }
         }
@@ -185,7 +158,7 @@ class EasyPostCarrier:
         return Rate(
             carrier=self.name,
             service=f"{raw['carrier']}:{raw['service']}",
-            amount=_money(raw["rate"], raw.get("currency")),
+            amount=money_of(self.name, raw["rate"], raw.get("currency")),
             delivery_days=int(days),
             estimated_delivery_on=_day(raw.get("delivery_date")),
             rate_id=f"{shipment_id}|{raw['id']}",
@@ -254,7 +227,7 @@ class EasyPostCarrier:
             carrier=self.name,
             service=f"{selected.get('carrier', '')}:{selected.get('service', '')}",
             tracking_number=str(bought["tracking_code"]),
-            amount=_money(selected.get("rate"), selected.get("currency")),
+            amount=money_of(self.name, selected.get("rate"), selected.get("currency")),
             label_format=request.label_format,
             content=self._api.download(str(url)),
             label_id=shipment_id,
@@ -291,7 +264,7 @@ class EasyPostCarrier:
         number = str(tracker["tracking_code"])
         events = []
         for detail in tracker.get("tracking_details") or []:
-            at = _when(detail["datetime"])
+            at = moment(detail["datetime"])
             status = STATUSES.get(str(detail.get("status")), "in_transit")
             message = str(detail.get("message") or detail.get("status_detail") or status)
             fingerprint = f"{number}|{detail.get('status')}|{at.isoformat()}|{message}".encode()
@@ -312,38 +285,20 @@ class EasyPostCarrier:
         expected = SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
         if not given or not hmac.compare_digest(expected.encode(), given.strip().encode()):
             raise SignatureInvalid("the X-Hmac-Signature does not match")
-        try:
-            event = json.loads(body)
-            if not str(event["description"]).startswith("tracker."):
-                return []
-            return self._events(event["result"])
-        except (ValueError, KeyError, TypeError) as bad:
-            raise SignatureInvalid("the signed body is not an easypost tracker event") from bad
+        return webhook_events(body, "an easypost tracker event", self._tracker_events)
+
+    def _tracker_events(self, event: Any) -> list[TrackingEvent]:
+        return self._events(event["result"]) if str(event["description"]).startswith("tracker.") else []
 
     # --- addresses and manifests --------------------------------------------------------------------------------
 
     def validate_address(self, address: Address) -> AddressCheck:
-        answer = self._api.call("POST", "/addresses", body={"address": _address(address), "verify": True})
+        answer = self._api.call("POST", "/addresses", body={"address": street_form(address), "verify": True})
         delivery = (answer.get("verifications") or {}).get("delivery") or {}
         messages = [
             str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in delivery.get("errors") or []
         ]
-        if not delivery.get("success"):
-            return AddressCheck(valid=False, corrected=None, messages=messages)
-        corrected = Address(
-            name=str(answer.get("name") or address.name),
-            company=str(answer.get("company") or ""),
-            line1=str(answer.get("street1") or ""),
-            line2=str(answer.get("street2") or ""),
-            city=str(answer.get("city") or ""),
-            region=str(answer.get("state") or ""),
-            postal_code=str(answer.get("zip") or ""),
-            country=str(answer.get("country") or address.country),
-            phone=address.phone,
-        )
-        return AddressCheck(
-            valid=True, corrected=None if corrected == address else corrected, messages=messages
-        )
+        return street_check(answer, address, valid=bool(delivery.get("success")), messages=messages)
 
     def manifest(
         self, *, tracking_numbers: list[str], ship_on: date, label_ids: list[str] | None = None
@@ -357,5 +312,5 @@ class EasyPostCarrier:
             manifest_id=str(form["id"]),
             tracking_numbers=[str(t) for t in form.get("tracking_codes") or tracking_numbers],
             content=self._api.download(str(form["form_url"])),
-            created_at=_when(form["created_at"]) if form.get("created_at") else self._clock.now(),
+            created_at=moment(form["created_at"]) if form.get("created_at") else self._clock.now(),
         )

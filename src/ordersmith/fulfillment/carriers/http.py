@@ -1,5 +1,6 @@
 """The JSON-over-HTTPS client the EasyPost and Shippo adapters share: one httpx client with explicit timeouts and
-no automatic retries, and the one place HTTP failures become port errors.
+no automatic retries, the one place HTTP failures become port errors, and how both read an answer's times and
+amounts and an authenticated webhook's body.
 
 Invariant: the API key never appears in an error or a log line — errors carry the carrier's own message, the
 method and the path, never the headers or the full URL with credentials; and a label or form is downloaded
@@ -12,13 +13,20 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from ordersmith.fulfillment.carriers.base import CarrierRejected, CarrierUnavailable
+from ordersmith.fulfillment.carriers.base import (
+    CarrierRejected,
+    CarrierUnavailable,
+    SignatureInvalid,
+    TrackingEvent,
+)
+from ordersmith.kernel.money import Money, exact_money
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +35,56 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,100}")
 ErrorReader = Callable[[int, Any], tuple[str, str]]  # (status, parsed body) -> (reason_code, message)
 
 
-def _json_default(value: object) -> object:
+def encode_json(value: object) -> str:
+    """JSON text of a request body whose numbers may be Decimals: a Decimal is written as its own digits (a JSON
+    number, `Decimal("10.20")` as `10.20`), never through a float, so what the carrier reads is exactly the amount
+    or measure computed here.
+
+    Raises:
+        TypeError: a value JSON cannot carry (a non-finite Decimal among them).
+    """
     if isinstance(value, Decimal):
-        # Decimal -> float -> JSON text is exact for the short decimals sent here (10.2 stays "10.2").
-        return float(value)
+        if not value.is_finite():
+            raise TypeError(f"not JSON serializable: {value}")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{encode_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(encode_json(v) for v in value) + "]"
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return json.dumps(value, allow_nan=False)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def moment(text: object) -> datetime:
+    """An ISO 8601 time a carrier sent (`Z` or an offset; none: UTC), in UTC."""
+    at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def money_of(carrier: str, amount: object, currency: object) -> Money:
+    """An amount a carrier sent as text (USD when it names no currency).
+
+    Raises:
+        CarrierUnavailable: it is not money (the answer cannot be trusted).
+    """
+    try:
+        return exact_money(str(amount), str(currency or "USD"))
+    except ValueError:
+        raise CarrierUnavailable(f"{carrier} sent an amount that is not money: {amount!r}") from None
+
+
+def webhook_events(body: bytes, what: str, read: Callable[[Any], list[TrackingEvent]]) -> list[TrackingEvent]:
+    """The tracking events `read` finds in an authenticated webhook body (parsed JSON); a body that is not
+    `what` it claims to be is refused like a forged one.
+
+    Raises:
+        SignatureInvalid: not JSON, or not the event's shape.
+    """
+    try:
+        return read(json.loads(body))
+    except (ValueError, KeyError, TypeError, AttributeError) as bad:
+        raise SignatureInvalid(f"the authenticated body is not {what}") from bad
 
 
 def segment(value: str, what: str) -> str:
@@ -82,7 +135,7 @@ class JsonApi:
             CarrierUnavailable: no answer, a timeout, a 5xx or 429, or an answer that is not JSON.
             CarrierRejected: any other 4xx, with the carrier's reason and message.
         """
-        content = None if body is None else json.dumps(body, default=_json_default).encode()
+        content = None if body is None else encode_json(body).encode()
         headers = {**self._auth, "Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"

@@ -22,7 +22,6 @@ Not covered: manifests (Shippo's need a carrier account and an origin address ob
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 
 from ordersmith.fulfillment.carriers import signing
+from ordersmith.fulfillment.carriers.addresses import street_check, street_form
 from ordersmith.fulfillment.carriers.base import (
     Address,
     AddressCheck,
@@ -47,9 +47,8 @@ from ordersmith.fulfillment.carriers.base import (
     TrackingEvent,
     TrackingStatus,
 )
-from ordersmith.fulfillment.carriers.http import JsonApi, segment
+from ordersmith.fulfillment.carriers.http import JsonApi, moment, money_of, segment, webhook_events
 from ordersmith.kernel.clock import Clock, system_clock
-from ordersmith.kernel.money import Money, exact_money
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +85,6 @@ def carrier_token(provider: str) -> str:
     return provider.strip().lower().replace(" ", "_")
 
 
-def _address(address: Address) -> dict[str, str]:
-    return {
-        "name": address.name,
-        "company": address.company,
-        "street1": address.line1,
-        "street2": address.line2,
-        "city": address.city,
-        "state": address.region,
-        "zip": address.postal_code,
-        "country": address.country,
-        "phone": address.phone,
-    }
-
-
 def _parcel(parcel: Parcel) -> dict[str, str]:
     return {
         "length": str(parcel.length_mm),
@@ -109,18 +94,6 @@ def _parcel(parcel: Parcel) -> dict[str, str]:
         "weight": str(parcel.weight_g),
         "mass_unit": "g",
     }
-
-
-def _money(amount: object, currency: object) -> Money:
-    try:
-        return exact_money(str(amount), str(currency or "USD"))
-    except ValueError:
-        raise CarrierUnavailable(f"shippo sent an amount that is not money: {amount!r}") from None
-
-
-def _when(text: object) -> datetime:
-    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _split(opaque: str, what: str) -> tuple[str, str]:
@@ -173,8 +146,8 @@ class ShippoCarrier:
 
     def _shipment(self, ship_from: Address, ship_to: Address, parcels: list[Parcel], ship_on: date) -> Any:
         body = {
-            "address_from": _address(ship_from),
-            "address_to": _address(ship_to),
+            "address_from": street_form(ship_from),
+            "address_to": street_form(ship_to),
             "parcels": [_parcel(p) for p in parcels],
             "shipment_date": datetime(ship_on.year, ship_on.month, ship_on.day, 12, tzinfo=UTC).isoformat(),
             "async": False,
@@ -189,7 +162,7 @@ class ShippoCarrier:
         return Rate(
             carrier=self.name,
             service=str(raw["servicelevel"]["token"]),
-            amount=_money(raw["amount"], raw.get("currency")),
+            amount=money_of(self.name, raw["amount"], raw.get("currency")),
             delivery_days=int(days),
             estimated_delivery_on=None,
             rate_id=f"{carrier_token(str(raw['provider']))}|{raw['object_id']}",
@@ -263,7 +236,7 @@ class ShippoCarrier:
             substatus = scan.get("substatus") or {}
             if status == "in_transit" and substatus.get("code") == "out_for_delivery":
                 status = "out_for_delivery"
-            at = _when(scan["status_date"])
+            at = moment(scan["status_date"])
             event_id = str(scan.get("object_id") or f"{number}-{scan['status']}-{at.isoformat()}")
             events.append(TrackingEvent(number, status, str(scan.get("status_details") or ""), at, event_id))
         return sorted(events, key=lambda e: e.at)
@@ -281,38 +254,20 @@ class ShippoCarrier:
         self, *, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[TrackingEvent]:
         self._authenticate(headers, body, query or {})
-        try:
-            payload = json.loads(body)
-            if payload.get("event") != "track_updated":
-                return []
-            return self._events(payload["data"])
-        except (ValueError, KeyError, TypeError) as bad:
-            raise SignatureInvalid("the authenticated body is not a shippo track_updated event") from bad
+        return webhook_events(body, "a shippo track_updated event", self._track_events)
+
+    def _track_events(self, payload: Any) -> list[TrackingEvent]:
+        return self._events(payload["data"]) if payload.get("event") == "track_updated" else []
 
     # --- addresses and manifests --------------------------------------------------------------------------------
 
     def validate_address(self, address: Address) -> AddressCheck:
-        answer = self._api.call("POST", "/addresses", body={**_address(address), "validate": True})
+        answer = self._api.call("POST", "/addresses", body={**street_form(address), "validate": True})
         results = answer.get("validation_results") or {}
         messages = [
             str(m.get("text", m)) if isinstance(m, dict) else str(m) for m in results.get("messages") or []
         ]
-        if not results.get("is_valid"):
-            return AddressCheck(valid=False, corrected=None, messages=messages)
-        corrected = Address(
-            name=str(answer.get("name") or address.name),
-            company=str(answer.get("company") or ""),
-            line1=str(answer.get("street1") or ""),
-            line2=str(answer.get("street2") or ""),
-            city=str(answer.get("city") or ""),
-            region=str(answer.get("state") or ""),
-            postal_code=str(answer.get("zip") or ""),
-            country=str(answer.get("country") or address.country),
-            phone=address.phone,
-        )
-        return AddressCheck(
-            valid=True, corrected=None if corrected == address else corrected, messages=messages
-        )
+        return street_check(answer, address, valid=bool(results.get("is_valid")), messages=messages)
 
     def manifest(
         self, *, tracking_numbers: list[str], ship_on: date, label_ids: list[str] | None = None

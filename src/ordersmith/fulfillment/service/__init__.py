@@ -30,6 +30,7 @@ from ordersmith.fulfillment.service.carrying import (
 )
 from ordersmith.fulfillment.service.drop_ship import (
     DropShip,
+    DropShipLine,
     confirm_drop_ship,
     import_drop_ship_confirmations,
     list_drop_ships,
@@ -81,16 +82,21 @@ from ordersmith.fulfillment.service.work import (
     scan_item,
     ship_shipment,
 )
+from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 
 
 def setup_fulfillment(
-    db: Database, settings: Settings, *, carriers: dict[str, Carrier] | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    carriers: dict[str, Carrier] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     """Wire fulfillment for `db` (the API, the worker, the CLI and tests call it at start): the configured carriers
-    (or `carriers`), and what documents print as the retailer's own."""
-    setup_carriers(db, settings, carriers=carriers)
+    (or `carriers`; the sandbox on `clock`), and what documents print as the retailer's own."""
+    setup_carriers(db, settings, carriers=carriers, clock=clock)
     setup_papers(db, settings)
 
 
@@ -118,6 +124,7 @@ __all__ = [
     "CountTask",
     "Dock",
     "DropShip",
+    "DropShipLine",
     "LocationWork",
     "ManifestOut",
     "Package",

@@ -32,6 +32,7 @@ from ordersmith.fulfillment.tables import (
     ShipmentRow,
 )
 from ordersmith.inventory import service as inventory
+from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
 from ordersmith.platform.db import Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
@@ -43,9 +44,14 @@ _PROMISED_DAYS = (("overnight", 1), ("next", 1), ("two_day", 2), ("2day", 2), ("
 
 
 def setup_carriers(
-    db: Database, settings: Settings, *, carriers: dict[str, port.Carrier] | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    carriers: dict[str, port.Carrier] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
-    """Wire the configured carriers for `db` (or `carriers`, in tests)."""
+    """Wire the configured carriers for `db` (or `carriers`, in tests); the sandbox carrier keeps `clock` (the
+    demo's history buys its labels on the day they shipped)."""
     config = port.CarrierConfig(
         sandbox_path=settings.sandbox_carrier_path if settings.sandbox_carrier else "",
         sandbox_webhook_secret=settings.sandbox_carrier_webhook_secret.get_secret_value(),
@@ -58,7 +64,7 @@ def setup_carriers(
         shippo_base_url=settings.shippo_base_url,
         timeout_s=settings.carrier_timeout_s,
     )
-    db.caches[_KEY] = carriers if carriers is not None else port.carriers_from(config)
+    db.caches[_KEY] = carriers if carriers is not None else port.carriers_from(config, clock=clock)
 
 
 def carrier_named(uow: UnitOfWork, name: str) -> port.Carrier:

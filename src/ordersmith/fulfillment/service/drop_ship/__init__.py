@@ -15,6 +15,8 @@ nothing; the PO's open units per sales line equal the live shipment units that n
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from ordersmith.fulfillment.service.drop_ship._common import (
@@ -22,6 +24,7 @@ from ordersmith.fulfillment.service.drop_ship._common import (
     KIND,
     PREFIX,
     DropShip,
+    DropShipLine,
     key_of,
     location_of,
 )
@@ -30,7 +33,7 @@ from ordersmith.fulfillment.service.drop_ship.confirming import (
     import_drop_ship_confirmations,
 )
 from ordersmith.fulfillment.service.drop_ship.routing import on_order_placed, route, wants_placed
-from ordersmith.fulfillment.tables import ShipmentRow
+from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
@@ -38,7 +41,7 @@ from ordersmith.platform.paging import keyset_page
 # --- reading ---
 
 
-def _summary(row: ShipmentRow) -> DropShip:
+def _summary(row: ShipmentRow, lines: list[DropShipLine]) -> DropShip:
     return DropShip(
         number=row.number,
         order_number=row.order_number,
@@ -49,27 +52,49 @@ def _summary(row: ShipmentRow) -> DropShip:
         units=row.units,
         address=dict(row.address),
         created_at=row.created_at,
+        lines=tuple(lines),
     )
 
 
 @use_case(readonly=True)
-def list_drop_ships(uow: UnitOfWork, *, cursor: str | None = None, limit: int = 50) -> Page[DropShip]:
-    """Open drop-ship shipments (waiting on their vendor), newest first."""
-    return keyset_page(
+def list_drop_ships(
+    uow: UnitOfWork, *, vendor: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page[DropShip]:
+    """Open drop-ship shipments (waiting on their vendor), newest first, each with its open lines; `vendor` (its
+    code) keeps one vendor's."""
+    query = sa.select(ShipmentRow).where(_OPEN_SQL)
+    if vendor:
+        query = query.where(ShipmentRow.location == location_of(vendor.strip().upper()))
+    page = keyset_page(
         uow,
-        sa.select(ShipmentRow).where(_OPEN_SQL),
+        query,
         keys=[ShipmentRow.id],
-        to_item=_summary,
+        to_item=lambda row: row,
         cursor=cursor,
         limit=limit,
         descending=True,
     )
+    held: dict[uuid.UUID, list[DropShipLine]] = {row.id: [] for row in page.items}
+    if held:
+        lines = uow.session.scalars(
+            sa.select(ShipmentLineRow)
+            .where(
+                ShipmentLineRow.order_id.in_({row.order_id for row in page.items}),
+                ShipmentLineRow.shipment_id.in_(held),
+                ShipmentLineRow.status == "open",
+            )
+            .order_by(ShipmentLineRow.line_no, ShipmentLineRow.key)
+        )
+        for line in lines:
+            held[line.shipment_id].append(DropShipLine(line.line_no, line.sku, line.name, line.quantity))
+    return Page([_summary(row, held[row.id]) for row in page.items], page.next_cursor)
 
 
 __all__ = [
     "KIND",
     "PREFIX",
     "DropShip",
+    "DropShipLine",
     "confirm_drop_ship",
     "import_drop_ship_confirmations",
     "key_of",

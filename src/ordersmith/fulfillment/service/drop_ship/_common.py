@@ -31,6 +31,16 @@ def location_of(vendor: str) -> str:
 
 
 @dataclass(frozen=True)
+class DropShipLine:
+    """Units of one order line the vendor is to ship."""
+
+    line: int
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class DropShip:
     """An open drop-ship shipment: what its vendor is to ship, to whom, on which PO."""
 
@@ -43,3 +53,4 @@ class DropShip:
     units: int
     address: dict[str, Any]
     created_at: datetime
+    lines: tuple[DropShipLine, ...] = ()

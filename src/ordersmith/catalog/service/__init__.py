@@ -1,0 +1,67 @@
+"""Catalog use cases: the only way other contexts reach items and divisions (one module per kind of use:
+divisions, items, and the barcodes and facts other contexts read in bulk; every public name is here).
+
+Invariants: a SKU is unique case-insensitively; every barcode is a valid GTIN and belongs to one item; an item
+belongs only to divisions that exist.
+"""
+
+from __future__ import annotations
+
+from ordersmith.catalog.service._common import Division, Item, ItemHit, ItemRef
+from ordersmith.catalog.service.divisions import (
+    DIVISION_CACHE_TTL,
+    create_division,
+    division_codes,
+    list_divisions,
+)
+from ordersmith.catalog.service.facts import (
+    SellingFacts,
+    barcodes_of,
+    default_vendors,
+    get_item_ref,
+    item_refs,
+    kit_components,
+    kits_containing,
+    selling_facts,
+    sku_for_barcode,
+    style_codes,
+)
+from ordersmith.catalog.service.items import (
+    create_item,
+    find_items,
+    get_item,
+    get_item_by_id,
+    list_items,
+    set_backorderable,
+    set_default_vendor,
+    set_item_status,
+)
+
+__all__ = [
+    "DIVISION_CACHE_TTL",
+    "Division",
+    "Item",
+    "ItemHit",
+    "ItemRef",
+    "SellingFacts",
+    "barcodes_of",
+    "create_division",
+    "create_item",
+    "default_vendors",
+    "division_codes",
+    "find_items",
+    "get_item",
+    "get_item_by_id",
+    "get_item_ref",
+    "item_refs",
+    "kit_components",
+    "kits_containing",
+    "list_divisions",
+    "list_items",
+    "selling_facts",
+    "set_backorderable",
+    "set_default_vendor",
+    "set_item_status",
+    "sku_for_barcode",
+    "style_codes",
+]
