@@ -21,6 +21,9 @@ from ordersmith.platform.secrets import constant_time_equal
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
+# Every console screen a role may open from the top bar: (label, path, the scope it needs). The bar shows them in
+# groups (NAVIGATION_GROUPS, by path; a path not named there goes to the last group) that wrap as a whole, so the
+# bar fits a 1280 px screen whatever a role may see.
 NAVIGATION = [
     ("Dashboard", "/dashboard", "orders:read"),
     ("Phone order", "/phone-order", "orders:write"),
@@ -36,6 +39,25 @@ NAVIGATION = [
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Channels", "/admin/channels", "sales_channels:write"),
 ]
+NAVIGATION_GROUPS = {
+    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers"),
+    "Goods": ("/stock", "/purchasing", "/warehouse"),
+    "Data": ("/imports", "/reports", "/exports"),
+    "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
+}
+
+
+def navigation(principal: Principal | None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The groups of (label, path) this principal may open, in NAVIGATION's order; empty groups left out."""
+    if principal is None:
+        return []
+    last = list(NAVIGATION_GROUPS)[-1]
+    group_of = {path: group for group, paths in NAVIGATION_GROUPS.items() for path in paths}
+    groups: dict[str, list[tuple[str, str]]] = {group: [] for group in NAVIGATION_GROUPS}
+    for label, href, scope in NAVIGATION:
+        if scope is None or principal.can(scope):
+            groups[group_of.get(href, last)].append((label, href))
+    return [(group, entries) for group, entries in groups.items() if entries]
 
 
 def money(value: Money | None) -> str:
@@ -87,14 +109,17 @@ def check_form_csrf(principal: Principal, token: str) -> None:
 def render(
     request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
 ) -> Response:
-    nav = [
-        (label, href)
-        for label, href, scope in NAVIGATION
-        if principal and (scope is None or principal.can(scope))
-    ]
+    groups = navigation(principal)
     return templates.TemplateResponse(
         request,
         template,
-        {"principal": principal, "nav": nav, "version": __version__, "path": request.url.path, **context},
+        {
+            "principal": principal,
+            "nav": [entry for _, entries in groups for entry in entries],
+            "nav_groups": groups,
+            "version": __version__,
+            "path": request.url.path,
+            **context,
+        },
         status_code=status,
     )
