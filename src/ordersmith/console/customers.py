@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ordersmith.console import recent as recent_work
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import OrdersmithError, PreconditionFailed
@@ -32,14 +33,21 @@ def customer_search(request: Request, q: str = "") -> Response:
 
 
 def _customer_page(
-    request: Request, ref: str, status: int = 200, error: str = "", typed: dict[str, str] | None = None
+    request: Request,
+    ref: str,
+    status: int = 200,
+    error: str = "",
+    typed: dict[str, str] | None = None,
+    *,
+    remember: bool = False,
 ) -> Response:
+    """The 360; with `remember`, the customer also goes first in the user's recent customers (their home)."""
     principal = principal_for(request, "customers:read")
     uow = unit_of_work(request)
     customer = customers.get_customer(uow, ref=ref)
     can_orders = principal.can("orders:read")
     recent = orders.list_orders(uow, customer=str(customer.id), limit=25) if can_orders else None
-    return render(
+    page = render(
         request, "customer.html", principal, status=status, error=error, customer=customer, typed=typed or {},
         totals=orders.customer_totals(uow, customer_id=customer.id, currency=customer.currency) if can_orders else None,
         recent=recent,
@@ -49,11 +57,12 @@ def _customer_page(
         if principal.can("payments:read") else [],
         open_balance=payments.open_balance(uow, customer_id=customer.id) if principal.can("payments:read") else None,
     )  # fmt: skip
+    return recent_work.remember(request, page, principal, customer=customer.number) if remember else page
 
 
 @router.get("/customers/{ref}")
 def customer_360(request: Request, ref: str) -> Response:
-    return _customer_page(request, ref)
+    return _customer_page(request, ref, remember=True)
 
 
 @router.post("/customers/{ref}/notes")

@@ -19,7 +19,7 @@ from ordersmith.platform.http import unit_of_work
 router = APIRouter(include_in_schema=False)
 
 
-def _figures(request: Request) -> dict[str, Any]:
+def today_figures(request: Request) -> dict[str, Any]:
     uow = unit_of_work(request)
     today = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
     b = orders.barometers(uow, since=today)
@@ -39,10 +39,10 @@ def _figures(request: Request) -> dict[str, Any]:
 @router.get("/dashboard")
 def dashboard(request: Request) -> Response:
     principal = principal_for(request, "orders:read")
-    return render(request, "dashboard.html", principal, figures=_figures(request))
+    return render(request, "dashboard.html", principal, figures=today_figures(request))
 
 
 @router.get("/dashboard/figures")
 def figures(request: Request) -> dict[str, Any]:
     principal_for(request, "orders:read")
-    return _figures(request)
+    return today_figures(request)

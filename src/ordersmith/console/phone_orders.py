@@ -22,6 +22,7 @@ from ordersmith.catalog import service as catalog
 from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.checkout.schemas import order_request
+from ordersmith.console import recent
 from ordersmith.console._pages import check_form_csrf, money, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.inventory import service as inventory
@@ -228,4 +229,7 @@ async def place(request: Request) -> Response:
             form=dict(form),
             methods=["ground", "express"],
         )
-    return RedirectResponse(f"/orders/{placed.order.number}?placed=1", status_code=303)
+    done = RedirectResponse(f"/orders/{placed.order.number}?placed=1", status_code=303)
+    return recent.remember(
+        request, done, principal, customer=placed.order.customer_number, order=placed.order.number
+    )

@@ -13,7 +13,17 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ordersmith.console import admin, dashboard, drop_ship, packing, phone_orders, search, stock, warehouse
+from ordersmith.console import (
+    admin,
+    dashboard,
+    drop_ship,
+    homes,
+    packing,
+    phone_orders,
+    search,
+    stock,
+    warehouse,
+)
 from ordersmith.console import customers as customers_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
@@ -99,19 +109,6 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-@router.get("/")
-def home(request: Request) -> Response:
-    principal = _principal(request)
-    if principal.role == "warehouse":  # the floor starts at its own screen
-        return RedirectResponse("/warehouse", status_code=303)
-    channels = (
-        list_sales_channels(unit_of_work(request), principal=principal, limit=100).items
-        if principal.can("sales_channels:read")
-        else []
-    )
-    return _render(request, "home.html", principal, channels=channels)
 
 
 @router.get("/events")
@@ -260,6 +257,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
     for screens in (
+        homes,
         dashboard,
         orders_pages,
         customers_pages,
