@@ -29,6 +29,7 @@ NAVIGATION = [
     ("Customers", "/customers", "customers:read"),
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
+    ("Offers", "/marketing", "pricing:write"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),

@@ -13,7 +13,17 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ordersmith.console import admin, dashboard, drop_ship, packing, phone_orders, search, stock, warehouse
+from ordersmith.console import (
+    admin,
+    dashboard,
+    drop_ship,
+    marketing,
+    packing,
+    phone_orders,
+    search,
+    stock,
+    warehouse,
+)
 from ordersmith.console import customers as customers_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
@@ -270,5 +280,6 @@ def mount(app: FastAPI) -> None:
         warehouse,
         packing,
         drop_ship,
+        marketing,
     ):
         app.include_router(screens.router)
