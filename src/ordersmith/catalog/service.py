@@ -527,3 +527,8 @@ def sku_for_barcode(uow: UnitOfWork, *, code: str) -> str | None:
     if sku is None:
         sku = uow.session.scalar(sa.select(ItemRow.sku).where(ItemRow.sku_key == rules.sku_key(code)))
     return sku
+
+
+# The bulk import use case lives in its own module (it checks and writes whole chunks); reached from here.
+from ordersmith.catalog.bulk import ItemImport, RowOutcome, import_items  # noqa: E402, F401
+

@@ -162,7 +162,7 @@ def worker() -> None:
     checkout.register()
     fulfillment.register()
     db = _db(settings)
-    relay, runner = Relay(db, settings), JobRunner(db)
+    relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
