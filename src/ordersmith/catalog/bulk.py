@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -32,12 +32,37 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.platform.db import UnitOfWork, use_case
 
 # The fields an import may set on an existing item (kind and components are fixed once an item exists).
-UPDATABLE = ("name", "description", "status", "tax_class", "weight_g", "length_mm", "width_mm", "height_mm",
-             "personalization_template", "backorderable", "hs_code", "country_of_origin")  # fmt: skip
-DEFAULTS: dict[str, Any] = {"description": "", "kind": "stocked", "status": "active", "tax_class": "standard",
-                            "divisions": [], "barcodes": [], "weight_g": None, "length_mm": None, "width_mm": None,
-                            "height_mm": None, "components": [], "personalization_template": None,
-                            "backorderable": False, "hs_code": None, "country_of_origin": None}  # fmt: skip
+UPDATABLE = (
+    "name",
+    "description",
+    "status",
+    "tax_class",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "personalization_template",
+    "backorderable",
+    "hs_code",
+    "country_of_origin",
+)
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "kind": "stocked",
+    "status": "active",
+    "tax_class": "standard",
+    "divisions": [],
+    "barcodes": [],
+    "weight_g": None,
+    "length_mm": None,
+    "width_mm": None,
+    "height_mm": None,
+    "components": [],
+    "personalization_template": None,
+    "backorderable": False,
+    "hs_code": None,
+    "country_of_origin": None,
+}
 
 
 @dataclass(frozen=True)
@@ -108,10 +133,16 @@ class _Facts:
 
     @classmethod
     def read(cls, uow: UnitOfWork, rows: list[ItemImport]) -> _Facts:
-        table = ItemRow.__table__
+        table = cast(sa.Table, ItemRow.__table__)
         keys = sorted({rules.sku_key(r.sku) for r in rows if rules.is_valid_sku(r.sku)})
-        items = {m["sku_key"]: dict(m) for m in uow.execute_core(
-            sa.select(table).where(table.c.sku_key.in_(keys))).mappings()} if keys else {}  # fmt: skip
+        items = (
+            {
+                m["sku_key"]: dict(m)
+                for m in uow.execute_core(sa.select(table).where(table.c.sku_key.in_(keys))).mappings()
+            }
+            if keys
+            else {}
+        )
         ids = [m["id"] for m in items.values()]
         barcodes: dict[uuid.UUID, list[str]] = {}
         divisions_of: dict[uuid.UUID, list[str]] = {}
@@ -122,13 +153,15 @@ class _Facts:
             ):
                 barcodes.setdefault(item_id, []).append(gtin)
             for item_id, code in uow.execute_core(
-                sa.select(ItemDivisionRow.item_id, ItemDivisionRow.division).where(ItemDivisionRow.item_id.in_(ids))
+                sa.select(ItemDivisionRow.item_id, ItemDivisionRow.division).where(
+                    ItemDivisionRow.item_id.in_(ids)
+                )
             ):
                 divisions_of.setdefault(item_id, []).append(code)
             for kit_id, part_id, quantity in uow.execute_core(
-                sa.select(KitComponentRow.kit_id, KitComponentRow.component_id, KitComponentRow.quantity).where(
-                    KitComponentRow.kit_id.in_(ids)
-                )
+                sa.select(
+                    KitComponentRow.kit_id, KitComponentRow.component_id, KitComponentRow.quantity
+                ).where(KitComponentRow.kit_id.in_(ids))
             ):
                 components_of.setdefault(kit_id, []).append((part_id, quantity))
         wanted_gtins: set[str] = set()
@@ -140,24 +173,43 @@ class _Facts:
                 except ValidationFailed:
                     continue
             part_keys |= {rules.sku_key(sku) for sku, _ in row.values.get("components") or []}
-        gtin_owner = dict(
-            uow.execute_core(
-                sa.select(ItemBarcodeRow.gtin, ItemBarcodeRow.item_id).where(
-                    ItemBarcodeRow.gtin.in_(sorted(wanted_gtins))
+        gtin_owner = (
+            dict(
+                uow.execute_core(  # a Result has keys(): dict() would take it for a mapping without .all()
+                    sa.select(ItemBarcodeRow.gtin, ItemBarcodeRow.item_id).where(
+                        ItemBarcodeRow.gtin.in_(sorted(wanted_gtins))
+                    )
                 )
-            ).tuples()
-        ) if wanted_gtins else {}  # fmt: skip
-        parts = {
-            key: (item_id, kind)
-            for key, item_id, kind in uow.execute_core(
-                sa.select(ItemRow.sku_key, ItemRow.id, ItemRow.kind).where(ItemRow.sku_key.in_(sorted(part_keys)))
-            ).tuples()
-        } if part_keys else {}  # fmt: skip
+                .tuples()
+                .all()
+            )
+            if wanted_gtins
+            else {}
+        )
+        parts = (
+            {
+                key: (item_id, kind)
+                for key, item_id, kind in uow.execute_core(
+                    sa.select(ItemRow.sku_key, ItemRow.id, ItemRow.kind).where(
+                        ItemRow.sku_key.in_(sorted(part_keys))
+                    )
+                ).tuples()
+            }
+            if part_keys
+            else {}
+        )
         known_divisions = set(uow.execute_core(sa.select(DivisionRow.code)).scalars())
         templates = set(uow.execute_core(sa.select(PersonalizationTemplateRow.code)).scalars())
-        return cls(items=items, barcodes=barcodes, divisions_of=divisions_of, components_of=components_of,
-                   known_divisions=known_divisions, templates=templates, parts=parts,
-                   gtin_owner=gtin_owner)  # fmt: skip
+        return cls(
+            items=items,
+            barcodes=barcodes,
+            divisions_of=divisions_of,
+            components_of=components_of,
+            known_divisions=known_divisions,
+            templates=templates,
+            parts=parts,
+            gtin_owner=gtin_owner,
+        )
 
 
 def _plan(facts: _Facts, row: ItemImport) -> _Plan:
@@ -283,20 +335,44 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
         hs_code, country = plan.customs
         item_id = new_id()
         sku = plan.row.sku.strip()
-        items.append({
-            "id": item_id, "sku": sku, "sku_key": rules.sku_key(sku), "name": values["name"].strip(),
-            "description": values["description"], "kind": values["kind"], "status": values["status"],
-            "tax_class": values["tax_class"], "weight_g": values["weight_g"], "length_mm": values["length_mm"],
-            "width_mm": values["width_mm"], "height_mm": values["height_mm"], "default_vendor_id": None,
-            "style_id": None, "variant": None, "personalization_template": values["personalization_template"],
-            "backorderable": values["backorderable"], "hs_code": hs_code, "country_of_origin": country,
-            "created_at": now, "updated_at": now, "version": 1,
-        })  # fmt: skip
+        items.append(
+            {
+                "id": item_id,
+                "sku": sku,
+                "sku_key": rules.sku_key(sku),
+                "name": values["name"].strip(),
+                "description": values["description"],
+                "kind": values["kind"],
+                "status": values["status"],
+                "tax_class": values["tax_class"],
+                "weight_g": values["weight_g"],
+                "length_mm": values["length_mm"],
+                "width_mm": values["width_mm"],
+                "height_mm": values["height_mm"],
+                "default_vendor_id": None,
+                "style_id": None,
+                "variant": None,
+                "personalization_template": values["personalization_template"],
+                "backorderable": values["backorderable"],
+                "hs_code": hs_code,
+                "country_of_origin": country,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
         barcodes += [{"gtin": gtin, "item_id": item_id} for gtin in plan.gtins]
         divisions += [{"item_id": item_id, "division": code} for code in plan.divisions]
         parts += [{"kit_id": item_id, "component_id": c, "quantity": q} for c, q in plan.parts]
-        snapshot = {"sku": sku, "name": values["name"].strip(), "kind": values["kind"], "status": values["status"],
-                    "divisions": plan.divisions, "barcodes": plan.gtins, "backorderable": values["backorderable"]}  # fmt: skip
+        snapshot = {
+            "sku": sku,
+            "name": values["name"].strip(),
+            "kind": values["kind"],
+            "status": values["status"],
+            "divisions": plan.divisions,
+            "barcodes": plan.gtins,
+            "backorderable": values["backorderable"],
+        }
         uow.audit("item.created", object_type="item", object_id=str(item_id), after=snapshot)
         uow.emit("item.created", {"id": str(item_id), **snapshot})
     uow.execute_core(sa.insert(ItemRow.__table__), items)  # type: ignore[arg-type]
@@ -310,21 +386,27 @@ def _write_update(uow: UnitOfWork, plan: _Plan) -> None:
     assert existing is not None
     item_id = existing["id"]
     columns = {k: v for k, v in plan.changes.items() if k in UPDATABLE}
-    table = ItemRow.__table__
+    table = cast(sa.Table, ItemRow.__table__)
     uow.execute_core(
-        sa.update(table).where(table.c.id == item_id)
+        sa.update(table)
+        .where(table.c.id == item_id)
         .values(**columns, version=table.c.version + 1, updated_at=uow.now())
-    )  # fmt: skip
+    )
     if "divisions" in plan.changes:
-        uow.execute_core(sa.delete(ItemDivisionRow.__table__).where(ItemDivisionRow.item_id == item_id))
+        uow.execute_core(sa.delete(ItemDivisionRow).where(ItemDivisionRow.item_id == item_id))
         if plan.divisions:
-            uow.execute_core(sa.insert(ItemDivisionRow.__table__),  # type: ignore[arg-type]
-                             [{"item_id": item_id, "division": code} for code in plan.divisions])  # fmt: skip
+            uow.execute_core(
+                sa.insert(ItemDivisionRow.__table__),  # type: ignore[arg-type]
+                [{"item_id": item_id, "division": code} for code in plan.divisions],
+            )
     if "barcodes" in plan.changes:
-        uow.execute_core(sa.delete(ItemBarcodeRow.__table__).where(ItemBarcodeRow.item_id == item_id))
+        uow.execute_core(sa.delete(ItemBarcodeRow).where(ItemBarcodeRow.item_id == item_id))
         if plan.gtins:
-            uow.execute_core(sa.insert(ItemBarcodeRow.__table__),  # type: ignore[arg-type]
-                             [{"gtin": gtin, "item_id": item_id} for gtin in plan.gtins])  # fmt: skip
-    uow.audit("item.updated", object_type="item", object_id=str(item_id), before=plan.before,
-              after=plan.changes)  # fmt: skip
+            uow.execute_core(
+                sa.insert(ItemBarcodeRow.__table__),  # type: ignore[arg-type]
+                [{"gtin": gtin, "item_id": item_id} for gtin in plan.gtins],
+            )
+    uow.audit(
+        "item.updated", object_type="item", object_id=str(item_id), before=plan.before, after=plan.changes
+    )
     uow.emit("item.updated", {"id": str(item_id), "sku": existing["sku"], "changed": sorted(plan.changes)})

@@ -530,5 +530,6 @@ def sku_for_barcode(uow: UnitOfWork, *, code: str) -> str | None:
 
 
 # The bulk import use case lives in its own module (it checks and writes whole chunks); reached from here.
-from ordersmith.catalog.bulk import ItemImport, RowOutcome, import_items  # noqa: E402, F401
-
+from ordersmith.catalog.bulk import ItemImport as ItemImport  # noqa: E402
+from ordersmith.catalog.bulk import RowOutcome as RowOutcome  # noqa: E402
+from ordersmith.catalog.bulk import import_items as import_items  # noqa: E402

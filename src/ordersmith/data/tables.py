@@ -59,6 +59,9 @@ class ImportRow(Base):
     # The scopes of whoever uploaded it: money-bearing columns are checked against them when the job applies.
     granted: Mapped[list[str] | None] = mapped_column(sa.JSON)
     error_summary: Mapped[str | None] = mapped_column(sa.Text)
+    # The dry run's fencing token: a run records its chunks only while it holds it (a stalled run taken over stops).
+    runner: Mapped[str | None] = mapped_column(sa.String(36))
+    heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -22,7 +22,9 @@ def _existing(uow: UnitOfWork, number: str | None, emails: list[str]) -> Custome
     if number:
         row = uow.session.scalar(sa.select(CustomerRow).where(CustomerRow.number == number.strip().upper()))
         if row is None:
-            raise ValidationFailed.on("number", f"no customer {number!r} (new customers are numbered by Ordersmith)")
+            raise ValidationFailed.on(
+                "number", f"no customer {number!r} (new customers are numbered by Ordersmith)"
+            )
         return row
     if not emails:
         return None
@@ -63,15 +65,15 @@ def import_customer(
     if row.anonymized_at is not None:
         raise ValidationFailed.on("number", f"{row.number} was anonymized and cannot be edited")
     customer = _customer(uow, row)
-    current = Details(**{
-        f.name: getattr(customer, f.name) for f in dataclasses.fields(Details)
-    })  # fmt: skip
+    current = Details(**{f.name: getattr(customer, f.name) for f in dataclasses.fields(Details)})
     current = dataclasses.replace(
         current, addresses=[dataclasses.replace(a, id=None) for a in current.addresses]
     )
     wanted = _checked(dataclasses.replace(current, **{name: getattr(details, name) for name in fields}))
     normal = _checked(current)
-    changes = {name: getattr(wanted, name) for name in fields if getattr(wanted, name) != getattr(normal, name)}
+    changes = {
+        name: getattr(wanted, name) for name in fields if getattr(wanted, name) != getattr(normal, name)
+    }
     if not changes:
         return "unchanged"
     update_customer(uow, ref=row.number, changes=changes, expected_version=row.version, granted=granted)

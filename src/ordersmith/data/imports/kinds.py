@@ -74,7 +74,9 @@ def _typed(spec: Spec, cells: dict[str, str], errors: list[tuple[str, str]]) -> 
     return data
 
 
-def _schema_errors(exc: ValidationError, column_of: Callable[[tuple[Any, ...]], str]) -> list[tuple[str, str]]:
+def _schema_errors(
+    exc: ValidationError, column_of: Callable[[tuple[Any, ...]], str]
+) -> list[tuple[str, str]]:
     found = []
     for error in exc.errors():
         message = str(error["msg"]).removeprefix("Value error, ")
@@ -94,11 +96,16 @@ ITEMS = Spec(
     key="sku",
     scope="catalog:write",
     columns=(
-        Column("sku", "the item's SKU; an existing SKU (any letter case) is updated", "MUG-001", required=True),
+        Column(
+            "sku", "the item's SKU; an existing SKU (any letter case) is updated", "MUG-001", required=True
+        ),
         Column("name", "the item's name", "Enamel mug, 12 oz", required=True),
         Column("description", "free text", "Speckled blue enamel"),
-        Column("kind", "stocked, kit, non_inventory, drop_ship or gift_card (default stocked; fixed once created)",
-               "stocked"),
+        Column(
+            "kind",
+            "stocked, kit, non_inventory, drop_ship or gift_card (default stocked; fixed once created)",
+            "stocked",
+        ),
         Column("status", "active, discontinued or inactive (default active)", "active"),
         Column("tax_class", "the tax class (default standard)", "standard"),
         Column("divisions", "division codes, separated by |", "web|store", format="list"),
@@ -107,14 +114,20 @@ ITEMS = Spec(
         Column("length_mm", "length in millimetres", "120", format="integer"),
         Column("width_mm", "width in millimetres", "90", format="integer"),
         Column("height_mm", "height in millimetres", "95", format="integer"),
-        Column("components", "a kit's components as SKU:quantity, separated by | (new kits only)", "",
-               format="components"),
+        Column(
+            "components",
+            "a kit's components as SKU:quantity, separated by | (new kits only)",
+            "",
+            format="components",
+        ),
         Column("personalization_template", "a personalization template's code", ""),
-        Column("backorderable", "orders may take more than is in stock (true/false)", "false", format="boolean"),
+        Column(
+            "backorderable", "orders may take more than is in stock (true/false)", "false", format="boolean"
+        ),
         Column("hs_code", "customs tariff number (6 to 10 digits, dots allowed)", "7323.94"),
         Column("country_of_origin", "two-letter ISO country code", "PT"),
     ),
-)  # fmt: skip
+)
 
 
 def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
@@ -122,7 +135,9 @@ def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
     return ("sku", sku_key(sku)) if sku else None
 
 
-def _check_items(uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None) -> list[Outcome]:
+def _check_items(
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     accepted: list[tuple[int, catalog.ItemImport]] = []
     for n, (_, cells) in enumerate(rows):
@@ -150,11 +165,23 @@ def _check_items(uow: UnitOfWork, rows: list[Row], write: bool, granted: frozens
 
 # --- customers ----------------------------------------------------------------------------------------------
 
-_ADDRESS_PARTS = (("name", "the addressee"), ("line1", "street and number"), ("line2", "more"),
-                  ("city", "city"), ("region", "state or region"), ("postal_code", "postal code"),
-                  ("country", "two-letter country code (default: default_country)"))  # fmt: skip
-_ADDRESS_EXAMPLES = {"name": "Ada Lovelace", "line1": "12 Harbour Street", "city": "Portland", "region": "ME",
-                     "postal_code": "04101", "country": "US"}  # fmt: skip
+_ADDRESS_PARTS = (
+    ("name", "the addressee"),
+    ("line1", "street and number"),
+    ("line2", "more"),
+    ("city", "city"),
+    ("region", "state or region"),
+    ("postal_code", "postal code"),
+    ("country", "two-letter country code (default: default_country)"),
+)
+_ADDRESS_EXAMPLES = {
+    "name": "Ada Lovelace",
+    "line1": "12 Harbour Street",
+    "city": "Portland",
+    "region": "ME",
+    "postal_code": "04101",
+    "country": "US",
+}
 
 CUSTOMERS = Spec(
     kind="customers",
@@ -162,7 +189,9 @@ CUSTOMERS = Spec(
     key="number, else the first e-mail",
     scope="customers:write",
     columns=(
-        Column("number", "an existing customer's number, to update it (blank: found by e-mail, else created)", ""),
+        Column(
+            "number", "an existing customer's number, to update it (blank: found by e-mail, else created)", ""
+        ),
         Column("kind", "consumer or business (default consumer)", "consumer"),
         Column("first_name", "first name", "Ada"),
         Column("last_name", "last name (a person's name or a company is required)", "Lovelace"),
@@ -170,16 +199,40 @@ CUSTOMERS = Spec(
         Column("status", "prospect or buyer (default prospect)", "buyer"),
         Column("customer_group", "price group (default retail)", "retail", scope="customers:pricing"),
         Column("default_country", "two-letter country code (default US)", "US"),
-        Column("emails", "e-mail addresses, separated by | (the first is the primary)", "ada@example.com",
-               format="list"),
+        Column(
+            "emails",
+            "e-mail addresses, separated by | (the first is the primary)",
+            "ada@example.com",
+            format="list",
+        ),
         Column("phones", "phone numbers in any format, separated by |", "+1 207 555 0100", format="list"),
-        *(Column(f"{kind}_{part}", f"{label} of the {kind.replace('_', '-')} address", _ADDRESS_EXAMPLES.get(part, ""))
-          for kind in ("bill_to", "ship_to") for part, label in _ADDRESS_PARTS),
-        Column("tax_exempt", "exempt from sales tax (true/false)", "false", format="boolean", scope="customers:tax"),
+        *(
+            Column(
+                f"{kind}_{part}",
+                f"{label} of the {kind.replace('_', '-')} address",
+                _ADDRESS_EXAMPLES.get(part, ""),
+            )
+            for kind in ("bill_to", "ship_to")
+            for part, label in _ADDRESS_PARTS
+        ),
+        Column(
+            "tax_exempt",
+            "exempt from sales tax (true/false)",
+            "false",
+            format="boolean",
+            scope="customers:tax",
+        ),
         Column("tax_certificate", "the exemption certificate's number", "", scope="customers:tax"),
-        Column("tax_exempt_until", "the exemption's end (YYYY-MM-DD)", "", format="date", scope="customers:tax"),
-        Column("credit_limit", "credit limit in the customer's currency", "", format="decimal",
-               scope="customers:credit"),
+        Column(
+            "tax_exempt_until", "the exemption's end (YYYY-MM-DD)", "", format="date", scope="customers:tax"
+        ),
+        Column(
+            "credit_limit",
+            "credit limit in the customer's currency",
+            "",
+            format="decimal",
+            scope="customers:credit",
+        ),
         Column("currency", "ISO 4217 currency (default USD)", "USD"),
         Column("payment_terms", "payment terms, e.g. net30", "", scope="customers:credit"),
         Column("do_not_mail", "no catalogs or letters (true/false)", "false", format="boolean"),
@@ -188,7 +241,7 @@ CUSTOMERS = Spec(
         Column("tags", "tags, separated by |", "wholesale-lead", format="list"),
         Column("source_code", "the source (key) code that brought the customer", ""),
     ),
-)  # fmt: skip
+)
 
 _ADDRESS_KINDS = ("bill_to", "ship_to")
 
@@ -221,9 +274,19 @@ def _customer_data(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def _customer_column(kinds: list[str]) -> Callable[[tuple[Any, ...]], str]:
     def column(loc: tuple[Any, ...]) -> str:
         parts = [str(p) for p in loc]
-        if parts and parts[0] == "addresses" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(kinds):
+        if (
+            parts
+            and parts[0] == "addresses"
+            and len(parts) > 1
+            and parts[1].isdigit()
+            and int(parts[1]) < len(kinds)
+        ):
             kind = kinds[int(parts[1])]
-            return f"{kind}_{parts[2]}" if len(parts) > 2 and f"{kind}_{parts[2]}" in CUSTOMERS.names else f"{kind}_line1"
+            return (
+                f"{kind}_{parts[2]}"
+                if len(parts) > 2 and f"{kind}_{parts[2]}" in CUSTOMERS.names
+                else f"{kind}_line1"
+            )
         return parts[0] if parts and parts[0] in CUSTOMERS.names else "row"
 
     return column
@@ -261,9 +324,14 @@ def _check_customers(
         mark = uow.checkpoint()
         savepoint = uow.session.begin_nested()
         try:
-            outcome.action = customers.import_customer(uow, number=data.get("number"), details=details,
-                                                       fields=fields, source_code=model.source_code,
-                                                       granted=granted)  # fmt: skip
+            outcome.action = customers.import_customer(
+                uow,
+                number=data.get("number"),
+                details=details,
+                fields=fields,
+                source_code=model.source_code,
+                granted=granted,
+            )
             savepoint.commit()
         except OrdersmithError as exc:
             savepoint.rollback()

@@ -82,9 +82,10 @@ def spool(source: IO[bytes], *, max_bytes: int) -> Iterator[Upload]:
             size += len(piece)
             if size > max_bytes:
                 raise TooLarge.on(
-                    "file", f"the file is larger than the import limit of {max_bytes:,} bytes "
-                    "(ORDERSMITH_IMPORT_MAX_BYTES); split it into smaller files"
-                )  # fmt: skip
+                    "file",
+                    f"the file is larger than the import limit of {max_bytes:,} bytes "
+                    "(ORDERSMITH_IMPORT_MAX_BYTES); split it into smaller files",
+                )
             if len(head) < SNIFF_BYTES:
                 head += piece[: SNIFF_BYTES - len(head)]
             digest.update(piece)
@@ -105,7 +106,9 @@ def spool(source: IO[bytes], *, max_bytes: int) -> Iterator[Upload]:
         if size == 0:
             raise ValidationFailed.on("file", "the file is empty")
         if head.startswith(_OLE_MAGIC):
-            raise ValidationFailed.on("file", "an old Excel .xls file: save it as .xlsx or CSV and upload that")
+            raise ValidationFailed.on(
+                "file", "an old Excel .xls file: save it as .xlsx or CSV and upload that"
+            )
         if head.startswith(_ZIP_MAGIC):
             yield Upload(path=path, sha256=digest.hexdigest(), size_bytes=size, format="xlsx", encoding=None)
             return
@@ -169,7 +172,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ValidationFailed.on("file", "not a readable XLSX workbook (or a zip file of another kind)") from exc
+        raise ValidationFailed.on(
+            "file", "not a readable XLSX workbook (or a zip file of another kind)"
+        ) from exc
     try:
         sheet = book.worksheets[0]
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):

@@ -66,18 +66,20 @@ def match_header(spec: Spec, header: list[str]) -> list[str]:
             raise HeaderProblem("header", "a column has no name in the first row")
         if name not in known:
             raise HeaderProblem(
-                raw, f"unknown column {raw.strip()!r} for a {spec.kind} import; its columns are "
-                f"{', '.join(spec.names)}"
-            )  # fmt: skip
+                raw,
+                f"unknown column {raw.strip()!r} for a {spec.kind} import; its columns are "
+                f"{', '.join(spec.names)}",
+            )
         if name in seen:
             raise HeaderProblem(raw, f"column {raw.strip()!r} appears twice")
         seen.add(name)
     missing = [c.name for c in spec.columns if c.required and c.name not in seen]
     if missing:
         raise HeaderProblem(
-            missing[0], f"missing required column(s) {', '.join(missing)} for a {spec.kind} import "
-            "(is this a file of another kind?)"
-        )  # fmt: skip
+            missing[0],
+            f"missing required column(s) {', '.join(missing)} for a {spec.kind} import "
+            "(is this a file of another kind?)",
+        )
     return names
 
 

@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("actor_label", sa.String(length=200), nullable=False),
         sa.Column("granted", sa.JSON(), nullable=True),
         sa.Column("error_summary", sa.Text(), nullable=True),
+        sa.Column("runner", sa.String(length=36), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
@@ -55,7 +57,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
-        "ux_imports_one_busy_per_kind", "imports", ["kind"], unique=True, sqlite_where=_BUSY, postgresql_where=_BUSY
+        "ux_imports_one_busy_per_kind",
+        "imports",
+        ["kind"],
+        unique=True,
+        sqlite_where=_BUSY,
+        postgresql_where=_BUSY,
     )
     op.create_index("ix_imports_kind_sha256", "imports", ["kind", "sha256"])
     op.create_table(
