@@ -19,6 +19,7 @@ from rich.table import Table
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
+from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401

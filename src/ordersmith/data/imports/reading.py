@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,9 +170,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # imported here: only XLSX imports pay for it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    handle = path.open("rb")  # a file object: openpyxl judges a path by its extension, and ours has none
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        handle.close()
         raise ValidationFailed.on(
             "file", "not a readable XLSX workbook (or a zip file of another kind)"
         ) from exc
@@ -185,3 +188,4 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield number, row
     finally:
         book.close()
+        handle.close()
