@@ -41,7 +41,9 @@ class Kind:
     spec: Spec
     # a row's natural key and the column it comes from (a repeat in one file is an error)
     key: Callable[[dict[str, str]], tuple[str, str] | None]
-    check: Check  # check (and with write=True, apply) a chunk, inside the caller's unit of work
+    # Check (and with write=True, apply) a chunk, inside the caller's unit of work. A dry run passes write=False
+    # and rolls the transaction back: a kind may write anyway when only writing tells (customers do).
+    check: Check
 
 
 # --- reading cells ------------------------------------------------------------------------------------------

@@ -143,10 +143,10 @@ def _dry_run(
 def _check_rolled_back(
     uow: UnitOfWork, target: Kind, rows: list[Row], granted: frozenset[str] | None
 ) -> list[Outcome]:
-    """The target's checks for a chunk, run exactly as the apply runs them, in a transaction rolled back."""
+    """The target's checks for a chunk (write=False), in a transaction that is rolled back whatever they did."""
     try:
         with uow:
-            raise _RolledBack(target.check(uow, rows, True, granted))
+            raise _RolledBack(target.check(uow, rows, False, granted))
     except _RolledBack as done:
         return done.outcomes
 
