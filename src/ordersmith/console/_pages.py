@@ -30,6 +30,7 @@ NAVIGATION = [
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
+    ("Imports", "/imports", "data:import"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),
