@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ordersmith.customers import rules
 from ordersmith.customers.service._common import Address, Details, _checked, _customer
-from ordersmith.customers.service.records import create_customer, update_customer
+from ordersmith.customers.service.records import _guard, create_customer, update_customer
 from ordersmith.customers.tables import CustomerEmailRow, CustomerRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -50,9 +50,11 @@ def import_customer(
     fields: frozenset[str],
     source_code: str = "",
     granted: frozenset[str] | None = None,
+    write: bool = True,
 ) -> str:
     """Create or update the customer a row names (by `number`, else by its first e-mail); `fields` are the
     Details fields the file sets (an existing customer keeps the others). Returns created | updated | unchanged.
+    With `write` False, only the checks of the create or edit run (a dry run): the same validation and scopes.
 
     Raises:
         ValidationFailed: a bad value (naming the field), an unknown number, an anonymized customer.
@@ -60,7 +62,10 @@ def import_customer(
     """
     row = _existing(uow, number, details.emails)
     if row is None:
-        create_customer(uow, details=details, source_code=source_code, granted=granted)
+        if write:
+            create_customer(uow, details=details, source_code=source_code, granted=granted)
+        else:
+            _guard(granted, Details(), _checked(details))
         return "created"
     if row.anonymized_at is not None:
         raise ValidationFailed.on("number", f"{row.number} was anonymized and cannot be edited")
@@ -76,6 +81,9 @@ def import_customer(
     }
     if not changes:
         return "unchanged"
+    if not write:
+        _guard(granted, normal, wanted)
+        return "updated"
     update_customer(uow, ref=row.number, changes=changes, expected_version=row.version, granted=granted)
     return "updated"
 

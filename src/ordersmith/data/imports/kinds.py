@@ -328,6 +328,7 @@ def _check_customers(
         try:
             outcome.action = customers.import_customer(
                 uow,
+                write=write,
                 number=data.get("number"),
                 details=details,
                 fields=fields,
