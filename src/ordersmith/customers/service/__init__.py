@@ -5,7 +5,7 @@ event; an edit applies only at the version the editor read; the search keys alwa
 """
 
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
-from ordersmith.customers.service.imports import import_customer
+from ordersmith.customers.service.imports import create_customers, import_customer
 from ordersmith.customers.service.merging import Duplicate, find_duplicates, merge_customers
 from ordersmith.customers.service.privacy import anonymize_customer, export_customer
 from ordersmith.customers.service.records import (
@@ -34,6 +34,7 @@ __all__ = [
     "anonymize_customer",
     "buyer_facts",
     "create_customer",
+    "create_customers",
     "export_customer",
     "find_duplicates",
     "get_customer",

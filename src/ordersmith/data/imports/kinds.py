@@ -308,7 +308,10 @@ def _details_fields(cells: dict[str, str]) -> frozenset[str]:
 def _check_customers(
     uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
 ) -> list[Outcome]:
+    """Each row checked as the create or edit would check it; with `write`, new customers are written together
+    (`create_customers`) and edits one by one through the edit use case, each in a savepoint."""
     outcomes = []
+    creates: list[tuple[customers.Details, str]] = []
     for _, cells in rows:
         outcome = Outcome("invalid")
         outcomes.append(outcome)
@@ -323,27 +326,45 @@ def _check_customers(
             continue
         fields = _details_fields(cells)
         details = _details(model, fields)
-        mark = uow.checkpoint()
-        savepoint = uow.session.begin_nested()
+        number, source_code = data.get("number"), model.source_code
         try:
             outcome.action = customers.import_customer(
                 uow,
-                write=write,
-                number=data.get("number"),
+                write=False,
+                number=number,
                 details=details,
                 fields=fields,
-                source_code=model.source_code,
+                source_code=source_code,
                 granted=granted,
             )
-            savepoint.commit()
+            if write and outcome.action == "created":
+                creates.append((details, source_code))
+            elif write and outcome.action == "updated":
+                mark = uow.checkpoint()
+                savepoint = uow.session.begin_nested()
+                try:
+                    customers.import_customer(
+                        uow,
+                        write=True,
+                        number=number,
+                        details=details,
+                        fields=fields,
+                        source_code=source_code,
+                        granted=granted,
+                    )
+                except OrdersmithError:
+                    savepoint.rollback()
+                    uow.rewind(mark)
+                    raise
+                savepoint.commit()
         except OrdersmithError as exc:
-            savepoint.rollback()
-            uow.rewind(mark)
             outcome.action = "invalid"
             if isinstance(exc, Forbidden) or not exc.errors:
                 outcome.errors.append(("row", exc.detail))
             else:
                 outcome.errors += [(column_of(tuple(e.field.split("."))), e.message) for e in exc.errors]
+    if creates:
+        customers.create_customers(uow, rows=creates, granted=granted)
     return outcomes
 
 
