@@ -33,8 +33,9 @@ def run_jobs(db: Database) -> None:
 
 def upload(db: Database, kind: str, data: bytes | str, **options: object) -> imports.Import:
     raw = data.encode() if isinstance(data, str) else data
-    return imports.upload(db, ACTOR, kind=kind, file_name=f"{kind}.csv", source=io.BytesIO(raw), max_bytes=MAX,
-                          **options)  # type: ignore[arg-type]  # fmt: skip
+    return imports.upload(
+        db, ACTOR, kind=kind, file_name=f"{kind}.csv", source=io.BytesIO(raw), max_bytes=MAX, **options
+    )  # type: ignore[arg-type]
 
 
 def count(db: Database, table: str) -> int:
@@ -97,8 +98,10 @@ def xlsx(rows: list[list[object]]) -> bytes:
 
 def test_row_errors_name_row_and_column_and_an_all_or_nothing_import_applies_nothing(db: Database) -> None:
     # given a file whose rows 3 and 5 are bad
-    data = ("sku,name,weight_g,divisions,barcodes\nA-1,Alpha,1,,\nB-2,Beta,heavy,,\nC-3,Gamma,3,,\n"
-            "D-4,Delta,4,nowhere,4006381333932\nE-5,Epsilon,5,,\n")  # fmt: skip
+    data = (
+        "sku,name,weight_g,divisions,barcodes\nA-1,Alpha,1,,\nB-2,Beta,heavy,,\nC-3,Gamma,3,,\n"
+        "D-4,Delta,4,nowhere,4006381333932\nE-5,Epsilon,5,,\n"
+    )
     # when it is imported all or nothing
     imported = upload(db, "items", data, apply=True)
     run_jobs(db)
@@ -140,9 +143,13 @@ def test_items_import_from_xlsx_with_kits_divisions_and_gtins(db: Database) -> N
     catalog.create_division(uow, code="outlet", name="Outlet")
     catalog.create_item(uow, sku="MUG-1", name="Mug")
     catalog.create_item(uow, sku="TEA-2", name="Tea")
-    data = xlsx([["SKU", "Name", "Kind", "Components", "Divisions", "Barcodes", "Weight g"],
-                 ["GIFT-1", "Gift set", "kit", "MUG-1:2|TEA-2", "outlet", "4006381333931", 800.0],
-                 ["MUG-1", "Mug, enamel", "", "", "outlet", "", ""]])  # fmt: skip
+    data = xlsx(
+        [
+            ["SKU", "Name", "Kind", "Components", "Divisions", "Barcodes", "Weight g"],
+            ["GIFT-1", "Gift set", "kit", "MUG-1:2|TEA-2", "outlet", "4006381333931", 800.0],
+            ["MUG-1", "Mug, enamel", "", "", "outlet", "", ""],
+        ]
+    )
     imported = upload(db, "items", data, apply=True)
     run_jobs(db)
     found = imports.get_import(uow, import_id=imported.id)
@@ -166,8 +173,15 @@ def test_items_import_from_xlsx_with_kits_divisions_and_gtins(db: Database) -> N
 @pytest.mark.parametrize("format", ["csv", "xlsx"])
 def test_a_filled_in_template_imports(db: Database, kind: str, format: str) -> None:
     spec = imports.kind_of(kind).spec
-    imported = imports.upload(db, ACTOR, kind=kind, file_name=f"t.{format}", apply=True, max_bytes=MAX,
-                              source=io.BytesIO(templates.template(spec, format)))  # fmt: skip
+    imported = imports.upload(
+        db,
+        ACTOR,
+        kind=kind,
+        file_name=f"t.{format}",
+        apply=True,
+        max_bytes=MAX,
+        source=io.BytesIO(templates.template(spec, format)),
+    )
     run_jobs(db)
     uow = db.unit_of_work(ACTOR)
     found = imports.get_import(uow, import_id=imported.id)
@@ -225,8 +239,14 @@ def test_a_file_of_the_wrong_kind_is_refused_before_anything_is_stored(
 
 def test_a_file_over_the_size_limit_is_refused_with_the_limit_named(db: Database) -> None:
     with pytest.raises(TooLarge) as refused:
-        imports.upload(db, ACTOR, kind="items", file_name="big.csv", max_bytes=2048,
-                       source=io.BytesIO(b"sku,name\n" + b"A-1,x\n" * 1000))  # fmt: skip
+        imports.upload(
+            db,
+            ACTOR,
+            kind="items",
+            file_name="big.csv",
+            max_bytes=2048,
+            source=io.BytesIO(b"sku,name\n" + b"A-1,x\n" * 1000),
+        )
     assert "larger than the import limit of 2,048 bytes (ORDERSMITH_IMPORT_MAX_BYTES)" in refused.value.detail
     assert count(db, "imports") == 0
 
@@ -261,14 +281,23 @@ def test_a_repeated_key_in_one_file_is_an_error_on_its_second_row(db: Database) 
 
 def test_customers_are_created_updated_or_left_by_number_or_email(db: Database) -> None:
     uow = db.unit_of_work(ACTOR)
-    first = upload(db, "customers", "emails,first_name,last_name,bill_to_line1,bill_to_city,bill_to_postal_code\n"
-                   "ann@example.com,Ann,Lee,1 Main St,Portland,04101\nbob@example.com,Bob,Ray,,,\n", apply=True)  # fmt: skip
+    first = upload(
+        db,
+        "customers",
+        "emails,first_name,last_name,bill_to_line1,bill_to_city,bill_to_postal_code\n"
+        "ann@example.com,Ann,Lee,1 Main St,Portland,04101\nbob@example.com,Bob,Ray,,,\n",
+        apply=True,
+    )
     run_jobs(db)
     assert imports.get_import(uow, import_id=first.id).created_count == 2
     ann = customers.search_customers(uow, q="ann@example.com")[0].number
     # when a second file changes one, names the other by number unchanged, and adds one
-    second = upload(db, "customers", f"number,emails,last_name,tags\n,ann@example.com,Leigh,vip\n"
-                    f"{ann},ann@example.com,Leigh,vip\n,cy@example.com,Cy,\n")  # fmt: skip
+    second = upload(
+        db,
+        "customers",
+        f"number,emails,last_name,tags\n,ann@example.com,Leigh,vip\n"
+        f"{ann},ann@example.com,Leigh,vip\n,cy@example.com,Cy,\n",
+    )
     run_jobs(db)
     found = imports.get_import(uow, import_id=second.id)
     assert errors_of(db, second) == []
@@ -294,8 +323,13 @@ def test_money_columns_need_their_scopes_and_a_refusal_stores_nothing(db: Databa
         upload(db, "items", ITEMS_CSV, granted=frozenset({"data:import"}))
     assert (count(db, "imports"), count(db, "customers"), count(db, "items")) == (0, 0, 0)
     # with the scope, the money field is set
-    upload(db, "customers", data, apply=True,
-           granted=frozenset({"data:import", "customers:write", "customers:credit"}))  # fmt: skip
+    upload(
+        db,
+        "customers",
+        data,
+        apply=True,
+        granted=frozenset({"data:import", "customers:write", "customers:credit"}),
+    )
     run_jobs(db)
     number = customers.search_customers(db.unit_of_work(ACTOR), q="ann@example.com")[0].number
     assert str(customers.get_customer(db.unit_of_work(ACTOR), ref=number).credit_limit.amount) == "500.00"
@@ -320,3 +354,37 @@ def test_an_apply_stopped_half_way_resumes_after_its_last_chunk_and_writes_no_ro
     found = imports.get_import(uow, import_id=imported.id)
     assert (found.status, found.rows_done, found.created_count) == ("applied", 25, 25)
     assert count(db, "items") == 25
+
+
+def test_stock_counts_set_on_hand_and_name_unknown_skus_from_csv_and_xlsx(db: Database) -> None:
+    from ordersmith.inventory import service as inventory
+    from tests.builders import make_item, make_location, stock
+
+    uow = db.unit_of_work(ACTOR)
+    make_location(uow, code="WH1")
+    for sku in ("MUG-1", "TEA-2"):
+        make_item(uow, sku=sku)
+        stock(uow, sku=sku, location="WH1", quantity=10)
+    # given a count sheet: one line matches, one differs, one names an unknown SKU
+    sheet = [["location", "sku", "counted"], ["WH1", "MUG-1", 10], ["WH1", "TEA-2", 7], ["WH1", "NOPE-9", 1]]
+    imported = upload(db, "stock_counts", xlsx(sheet))
+    run_jobs(db)
+    found = imports.get_import(uow, import_id=imported.id)
+    assert (found.to_update, found.to_leave, found.invalid_rows) == (1, 1, 1)
+    assert errors_of(db, imported) == [(4, "sku", "no item with SKU 'NOPE-9'")]
+    assert inventory.get_availability(uow, sku="TEA-2").on_hand == 10  # the dry run wrote nothing
+    imports.request_apply(uow, import_id=imported.id, mode="apply_valid")
+    run_jobs(db)
+    assert inventory.get_availability(uow, sku="TEA-2").on_hand == 7
+    # and an adjustment file adds and removes, refusing a removal below zero by row and column
+    adjusted = upload(
+        db,
+        "stock_adjustments",
+        "location;sku;quantity;reason\nWH1;MUG-1;5;receipt\nWH1;TEA-2;-9;damage\n",
+        apply=True,
+        mode="apply_valid",
+    )
+    run_jobs(db)
+    assert [(n, column) for n, column, _ in errors_of(db, adjusted)] == [(3, "quantity")]
+    assert inventory.get_availability(uow, sku="MUG-1").on_hand == 15
+    assert inventory.get_availability(uow, sku="TEA-2").on_hand == 7

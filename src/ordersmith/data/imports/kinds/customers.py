@@ -1,169 +1,24 @@
-"""The kinds of record an import brings in: each a column spec, the key that finds a row's existing record, and a
-chunk check that goes through the target context's own schema (the API's) and use case.
-
-Invariant: a row reaches the target's use case only after the API's input schema accepted it; its errors name the
-file's column (a list field's element, a money field's part: the column it came from).
-"""
+"""Customers: created (many at once) or edited by number or first e-mail, through customers' use cases."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ordersmith.catalog import service as catalog
-from ordersmith.catalog.rules import sku_key
-from ordersmith.catalog.schemas import ItemIn
 from ordersmith.customers import service as customers
 from ordersmith.customers.schemas import CustomerIn
-from ordersmith.data.imports.rules import Column, Spec, parse_boolean, parse_components, parse_list
+from ordersmith.data.imports.kinds._common import (
+    Kind,
+    Outcome,
+    Row,
+    _schema_errors,
+    _typed,
+)
+from ordersmith.data.imports.rules import Column, Spec, parse_list
 from ordersmith.kernel.errors import Forbidden, OrdersmithError
 from ordersmith.platform.db import UnitOfWork
-from ordersmith.platform.input_guard import text_refusal
-
-
-@dataclass
-class Outcome:
-    """What one row does or would do: created | updated | unchanged | invalid, with (column, reason) errors."""
-
-    action: str
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-
-Row = tuple[int, dict[str, str]]  # row number, cells by column
-Check = Callable[[UnitOfWork, list[Row], bool, frozenset[str] | None], list[Outcome]]
-
-
-@dataclass(frozen=True)
-class Kind:
-    spec: Spec
-    # a row's natural key and the column it comes from (a repeat in one file is an error)
-    key: Callable[[dict[str, str]], tuple[str, str] | None]
-    # Check (and with write=True, apply) a chunk, inside the caller's unit of work. A dry run passes write=False
-    # and rolls the transaction back: a kind may write anyway when only writing tells (customers do).
-    check: Check
-
-
-# --- reading cells ------------------------------------------------------------------------------------------
-
-
-def _typed(spec: Spec, cells: dict[str, str], errors: list[tuple[str, str]]) -> dict[str, Any]:
-    """The non-blank cells as the API's JSON would carry them (lists split, booleans read); card numbers and
-    NUL characters refused as the API refuses them."""
-    data: dict[str, Any] = {}
-    for name, text in cells.items():
-        column = spec.column(name)
-        reason = text_refusal(text, (name,))
-        if reason is not None:
-            errors.append((name, reason))
-            continue
-        if not text:
-            continue
-        if column.format == "boolean":
-            value = parse_boolean(text)
-            if value is None:
-                errors.append((name, "must be true or false (yes/no, 1/0 also do)"))
-                continue
-            data[name] = value
-        elif column.format == "list":
-            data[name] = parse_list(text)
-        elif column.format == "components":
-            data[name] = parse_components(text)
-        else:
-            data[name] = text
-    return data
-
-
-def _schema_errors(
-    exc: ValidationError, column_of: Callable[[tuple[Any, ...]], str]
-) -> list[tuple[str, str]]:
-    found = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        found.append((column_of(tuple(error["loc"])), message))
-    return found
-
-
-def _first(loc: tuple[Any, ...]) -> str:
-    return str(loc[0]) if loc else "row"
-
-
-# --- items --------------------------------------------------------------------------------------------------
-
-ITEMS = Spec(
-    kind="items",
-    title="Items",
-    key="sku",
-    scope="catalog:write",
-    columns=(
-        Column(
-            "sku", "the item's SKU; an existing SKU (any letter case) is updated", "MUG-001", required=True
-        ),
-        Column("name", "the item's name", "Enamel mug, 12 oz", required=True),
-        Column("description", "free text", "Speckled blue enamel"),
-        Column(
-            "kind",
-            "stocked, kit, non_inventory, drop_ship or gift_card (default stocked; fixed once created)",
-            "stocked",
-        ),
-        Column("status", "active, discontinued or inactive (default active)", "active"),
-        Column("tax_class", "the tax class (default standard)", "standard"),
-        Column("divisions", "division codes, separated by |", "web|store", format="list"),
-        Column("barcodes", "GTIN-8, -12, -13 or -14 codes, separated by |", "4006381333931", format="list"),
-        Column("weight_g", "weight in grams", "340", format="integer"),
-        Column("length_mm", "length in millimetres", "120", format="integer"),
-        Column("width_mm", "width in millimetres", "90", format="integer"),
-        Column("height_mm", "height in millimetres", "95", format="integer"),
-        Column(
-            "components",
-            "a kit's components as SKU:quantity, separated by | (new kits only)",
-            "",
-            format="components",
-        ),
-        Column("personalization_template", "a personalization template's code", ""),
-        Column(
-            "backorderable", "orders may take more than is in stock (true/false)", "false", format="boolean"
-        ),
-        Column("hs_code", "customs tariff number (6 to 10 digits, dots allowed)", "7323.94"),
-        Column("country_of_origin", "two-letter ISO country code", "PT"),
-    ),
-)
-
-
-def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
-    sku = cells.get("sku", "").strip()
-    return ("sku", sku_key(sku)) if sku else None
-
-
-def _check_items(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    accepted: list[tuple[int, catalog.ItemImport]] = []
-    for n, (_, cells) in enumerate(rows):
-        outcome = Outcome("invalid")
-        outcomes.append(outcome)
-        data = _typed(ITEMS, cells, outcome.errors)
-        try:
-            model = ItemIn.model_validate(data)
-        except ValidationError as exc:
-            outcome.errors += _schema_errors(exc, _first)
-        if outcome.errors:
-            continue
-        present = set(cells) - {"sku"}  # a column in the file sets its field, a blank cell to its default
-        values = model.model_dump(include=present)
-        if "components" in values:
-            values["components"] = [(c["sku"], c["quantity"]) for c in values["components"]]
-        accepted.append((n, catalog.ItemImport(sku=model.sku, values=values)))
-    if accepted:
-        results = catalog.import_items(uow, rows=[item for _, item in accepted], write=write)
-        for (n, _), result in zip(accepted, results, strict=True):
-            outcomes[n].action = result.action
-            outcomes[n].errors += [(f if f in ITEMS.names else "sku", reason) for f, reason in result.errors]
-    return outcomes
-
 
 # --- customers ----------------------------------------------------------------------------------------------
 
@@ -380,7 +235,4 @@ def _details(model: BaseModel, fields: frozenset[str]) -> customers.Details:
     return customers.Details(**values)
 
 
-KINDS: dict[str, Kind] = {
-    "items": Kind(spec=ITEMS, key=_item_key, check=_check_items),
-    "customers": Kind(spec=CUSTOMERS, key=_customer_key, check=_check_customers),
-}
+KIND = Kind(spec=CUSTOMERS, key=_customer_key, check=_check_customers)
