@@ -1,5 +1,5 @@
-"""SIGKILL the server while it applies an import (8,000 rows, 400 a transaction): nothing half-written, and after a restart the import finishes
-with every row once."""
+"""SIGKILL the server while it applies an import (8,000 rows, 400 a transaction): nothing half-written, and after
+a restart the import finishes with every row once."""
 
 from __future__ import annotations
 
