@@ -388,3 +388,46 @@ def test_stock_counts_set_on_hand_and_name_unknown_skus_from_csv_and_xlsx(db: Da
     assert [(n, column) for n, column, _ in errors_of(db, adjusted)] == [(3, "quantity")]
     assert inventory.get_availability(uow, sku="MUG-1").on_hand == 15
     assert inventory.get_availability(uow, sku="TEA-2").on_hand == 7
+
+
+def test_prices_with_quantity_breaks_are_set_in_existing_price_lists(db: Database) -> None:
+    from decimal import Decimal
+
+    from ordersmith.kernel.money import Money
+    from ordersmith.pricing import service as pricing
+
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_item(uow, sku="MUG-1", name="Mug")
+    catalog.create_item(uow, sku="TEA-2", name="Tea")
+    pricing.create_price_list(
+        uow,
+        code="TRADE",
+        name="Trade",
+        currency="USD",
+        prices=[
+            pricing.PriceEntry(sku="MUG-1", unit_price=Money(Decimal("9.00"), "USD")),
+            pricing.PriceEntry(sku="TEA-2", unit_price=Money(Decimal("4.00"), "USD")),
+        ],
+    )
+    data = (
+        "price_list,sku,min_quantity,unit_price,currency\nTRADE,MUG-1,,9.00,\nTRADE,MUG-1,12,7.50,\n"
+        "trade,TEA-2,1,3.80,USD\nRETAIL,MUG-1,1,9.99,\nTRADE,TEA-2,6,3.00,EUR\n"
+    )
+    imported = upload(db, "prices", data, mode="apply_valid", apply=True)
+    run_jobs(db)
+    found = imports.get_import(uow, import_id=imported.id)
+    assert (found.to_create, found.to_update, found.to_leave, found.invalid_rows) == (1, 1, 1, 2)
+    assert errors_of(db, imported) == [
+        (5, "price_list", "no price list 'RETAIL'"),
+        (6, "currency", "must be USD"),
+    ]
+    assert (found.status, found.created_count, found.updated_count) == ("applied", 1, 1)
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT i.sku, p.min_quantity, p.unit_price_minor "
+                "FROM price_list_prices p JOIN items i ON i.id = p.item_id"
+            )
+        ).all()
+    prices = {(sku, n): minor for sku, n, minor in rows}
+    assert prices == {("MUG-1", 1): 900, ("MUG-1", 12): 750, ("TEA-2", 1): 380}

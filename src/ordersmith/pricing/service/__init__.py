@@ -1,6 +1,7 @@
 """Pricing use cases: setting up price lists, promotions, coupons, shipping methods and tax rates; quoting a cart
 through the pure pipeline in `rules.py`; redeeming coupons within their limits under any concurrency."""
 
+from ordersmith.pricing.service.list_prices import set_list_price
 from ordersmith.pricing.service.quoting import (
     CouponExhausted,
     QuoteLine,
@@ -63,4 +64,5 @@ __all__ = [
     "list_tax_rates",
     "quote",
     "redeem_coupon",
+    "set_list_price",
 ]

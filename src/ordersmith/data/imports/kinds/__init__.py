@@ -5,7 +5,7 @@ Invariant: a row reaches the target's use case only after the API's input schema
 file's column (a list field's element, a money field's part: the column it came from).
 """
 
-from ordersmith.data.imports.kinds import customers, items, stock
+from ordersmith.data.imports.kinds import customers, items, prices, stock
 from ordersmith.data.imports.kinds._common import Kind, Outcome, Row
 
 KINDS: dict[str, Kind] = {
@@ -13,6 +13,7 @@ KINDS: dict[str, Kind] = {
     "customers": customers.KIND,
     "stock_counts": stock.COUNTS,
     "stock_adjustments": stock.ADJUSTMENTS,
+    "prices": prices.KIND,
 }
 
 __all__ = ["KINDS", "Kind", "Outcome", "Row"]
