@@ -58,11 +58,6 @@ class Import:
     finished_at: datetime | None
 
     @property
-    def phase_total(self) -> int:
-        """The rows the running phase goes through (the dry run's total is known once it has read them all)."""
-        return self.total_rows
-
-    @property
     def ended(self) -> bool:
         return self.status in ENDED
 

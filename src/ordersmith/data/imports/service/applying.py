@@ -25,8 +25,6 @@ from ordersmith.data.tables import ImportChunkRow, ImportErrorRow, ImportRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 
-# --- the jobs ---------------------------------------------------------------------------------------------------
-
 
 class _ApplyFailed(Exception):
     def __init__(self, number: int, column: str | None, reason: str) -> None:

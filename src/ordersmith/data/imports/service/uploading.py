@@ -4,7 +4,7 @@ its dry run queued."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import sqlalchemy as sa
 
@@ -20,12 +20,10 @@ from ordersmith.data.imports.service._common import (
     kind_of,
 )
 from ordersmith.data.tables import ImportChunkRow, ImportRow
-from ordersmith.kernel.errors import Conflict, Forbidden, ValidationFailed
+from ordersmith.kernel.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform import jobs
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
-
-# --- upload ---------------------------------------------------------------------------------------------------
 
 
 def upload(
@@ -83,16 +81,10 @@ def _header(target: Kind, path: Path, format: str, encoding: str | None) -> list
         for _, header in reading.read_rows(path, format=format, encoding=encoding):
             return match_header(target.spec, header)
     except HeaderProblem as exc:
-        raise ValidationFailed(exc.message, errors=[_field(exc.column, exc.message)]) from None
+        raise ValidationFailed(exc.message, errors=[FieldError(exc.column, exc.message)]) from None
     except (UnicodeDecodeError, UnicodeError) as exc:
         raise ValidationFailed.on("file", f"the file's text cannot be read: {exc}") from None
     raise ValidationFailed.on("file", "the file has no header row")
-
-
-def _field(name: str, message: str) -> Any:
-    from ordersmith.kernel.errors import FieldError
-
-    return FieldError(name, message)
 
 
 @use_case
