@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from ordersmith.catalog import service as catalog
-from ordersmith.catalog.rules import sku_key
 from ordersmith.catalog.schemas import ItemIn
 from ordersmith.data.imports.kinds._common import (
     Kind,
@@ -62,7 +61,7 @@ ITEMS = Spec(
 
 def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
     sku = cells.get("sku", "").strip()
-    return ("sku", sku_key(sku)) if sku else None
+    return ("sku", sku.upper()) if sku else None  # SKUs are one item in any letter case
 
 
 def _check_items(
