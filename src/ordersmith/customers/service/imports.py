@@ -7,6 +7,7 @@ this only decides which of the two applies and skips an edit that would change n
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -33,9 +34,51 @@ from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_numbers
 
 
-def _existing(uow: UnitOfWork, number: str | None, emails: list[str]) -> CustomerRow | None:
+@dataclass(frozen=True)
+class KnownCustomers:
+    """Which of a chunk's customer numbers and first e-mails name a customer already, read in two queries."""
+
+    numbers: frozenset[str]
+    by_email: dict[str, str]  # normalised e-mail → the number of the oldest customer holding it
+
+
+@use_case(readonly=True)
+def known_customers(uow: UnitOfWork, *, numbers: list[str], emails: list[str]) -> KnownCustomers:
+    """The customers these numbers and e-mails name (an import looks a whole chunk up at once)."""
+    wanted = sorted({n.strip().upper() for n in numbers if n.strip()})
+    found = (
+        set(uow.session.scalars(sa.select(CustomerRow.number).where(CustomerRow.number.in_(wanted))))
+        if wanted
+        else set()
+    )
+    normal = set()
+    for email in emails:
+        try:
+            normal.add(rules.normalize_email(email))
+        except rules.Invalid:
+            continue
+    by_email: dict[str, str] = {}
+    if normal:
+        rows = uow.session.execute(
+            sa.select(CustomerEmailRow.email, CustomerRow.number)
+            .join(CustomerRow, CustomerRow.id == CustomerEmailRow.customer_id)
+            .where(CustomerEmailRow.email.in_(sorted(normal)), CustomerRow.merged_into_id.is_(None))
+            .order_by(CustomerRow.created_at.desc())
+        )
+        by_email = {email: number for email, number in rows}  # the oldest holder wins: it comes last
+    return KnownCustomers(numbers=frozenset(found), by_email=by_email)
+
+
+def _existing(
+    uow: UnitOfWork, number: str | None, emails: list[str], known: KnownCustomers | None
+) -> CustomerRow | None:
     if number:
-        row = uow.session.scalar(sa.select(CustomerRow).where(CustomerRow.number == number.strip().upper()))
+        if known is not None and number.strip().upper() not in known.numbers:
+            row = None
+        else:
+            row = uow.session.scalar(
+                sa.select(CustomerRow).where(CustomerRow.number == number.strip().upper())
+            )
         if row is None:
             raise ValidationFailed.on(
                 "number", f"no customer {number!r} (new customers are numbered by Ordersmith)"
@@ -47,6 +90,13 @@ def _existing(uow: UnitOfWork, number: str | None, emails: list[str]) -> Custome
         email = rules.normalize_email(emails[0])
     except rules.Invalid:
         return None  # the create's own check names the bad e-mail
+    if known is not None:
+        holder = known.by_email.get(email)
+        return (
+            None
+            if holder is None
+            else uow.session.scalar(sa.select(CustomerRow).where(CustomerRow.number == holder))
+        )
     return uow.session.scalar(
         sa.select(CustomerRow)
         .join(CustomerEmailRow, CustomerEmailRow.customer_id == CustomerRow.id)
@@ -66,16 +116,18 @@ def import_customer(
     source_code: str = "",
     granted: frozenset[str] | None = None,
     write: bool = True,
+    known: KnownCustomers | None = None,
 ) -> str:
     """Create or update the customer a row names (by `number`, else by its first e-mail); `fields` are the
     Details fields the file sets (an existing customer keeps the others). Returns created | updated | unchanged.
     With `write` False, only the checks of the create or edit run (a dry run): the same validation and scopes.
+    `known` (from `known_customers`) saves the look-up of a chunk's new customers.
 
     Raises:
         ValidationFailed: a bad value (naming the field), an unknown number, an anonymized customer.
         Forbidden: a money field changes without its scope in `granted` (None: a trusted caller).
     """
-    row = _existing(uow, number, details.emails)
+    row = _existing(uow, number, details.emails, known)
     if row is None:
         if write:
             create_customer(uow, details=details, source_code=source_code, granted=granted)
@@ -232,4 +284,4 @@ def create_customers(
     return numbers
 
 
-__all__ = ["Address", "create_customers", "import_customer"]
+__all__ = ["Address", "KnownCustomers", "create_customers", "import_customer", "known_customers"]

@@ -167,6 +167,11 @@ def _check_customers(
     (`create_customers`) and edits one by one through the edit use case, each in a savepoint."""
     outcomes = []
     creates: list[tuple[customers.Details, str]] = []
+    known = customers.known_customers(
+        uow,
+        numbers=[cells.get("number", "") for _, cells in rows],
+        emails=[found[0] for _, cells in rows if (found := parse_list(cells.get("emails", "")))],
+    )
     for _, cells in rows:
         outcome = Outcome("invalid")
         outcomes.append(outcome)
@@ -191,6 +196,7 @@ def _check_customers(
                 fields=fields,
                 source_code=source_code,
                 granted=granted,
+                known=known,
             )
             if write and outcome.action == "created":
                 creates.append((details, source_code))
