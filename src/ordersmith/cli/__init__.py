@@ -19,6 +19,7 @@ from rich.table import Table
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
+from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
@@ -37,6 +38,7 @@ from ordersmith.cli._common import (
     users_app,
 )
 from ordersmith.customers import jobs as customer_jobs
+from ordersmith.data.imports import service as imports
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
@@ -161,8 +163,9 @@ def worker() -> None:
     payments.register()
     checkout.register()
     fulfillment.register()
+    imports.register()
     db = _db(settings)
-    relay, runner = Relay(db, settings), JobRunner(db)
+    relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

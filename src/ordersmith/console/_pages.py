@@ -31,6 +31,7 @@ NAVIGATION = [
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Offers", "/marketing", "pricing:write"),
     ("Warehouse", "/warehouse", "warehouse:read"),
+    ("Imports", "/imports", "data:import"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),

@@ -25,6 +25,7 @@ from ordersmith.console import (
     warehouse,
 )
 from ordersmith.console import customers as customers_pages
+from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
     HERE,
@@ -281,5 +282,6 @@ def mount(app: FastAPI) -> None:
         packing,
         drop_ship,
         marketing,
+        import_pages,
     ):
         app.include_router(screens.router)

@@ -5,6 +5,12 @@ event; an edit applies only at the version the editor read; the search keys alwa
 """
 
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
+from ordersmith.customers.service.imports import (
+    KnownCustomers,
+    create_customers,
+    import_customer,
+    known_customers,
+)
 from ordersmith.customers.service.merging import Duplicate, find_duplicates, merge_customers
 from ordersmith.customers.service.privacy import anonymize_customer, export_customer
 from ordersmith.customers.service.records import (
@@ -26,6 +32,7 @@ __all__ = [
     "Customer",
     "Details",
     "Duplicate",
+    "KnownCustomers",
     "Phone",
     "SearchHit",
     "TimelineEntry",
@@ -33,10 +40,13 @@ __all__ = [
     "anonymize_customer",
     "buyer_facts",
     "create_customer",
+    "create_customers",
     "export_customer",
     "find_duplicates",
     "get_customer",
+    "import_customer",
     "join_channel",
+    "known_customers",
     "merge_customers",
     "on_order_placed",
     "record_first_order",

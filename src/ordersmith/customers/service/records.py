@@ -44,7 +44,7 @@ def _guard(granted: frozenset[str] | None, before: Details, after: Details) -> N
         raise Forbidden(f"setting {field_name} needs the scope {scope!r}", required_scope=scope)
 
 
-def _snapshot(customer: Customer) -> dict[str, Any]:
+def _snapshot(customer: Customer | Details) -> dict[str, Any]:
     """What the audit log keeps of a customer: the business facts, never the person's name or contact details
     (the log is append-only, and an anonymized customer must leave no personal data behind in it)."""
     return {"kind": customer.kind, "status": customer.status, "customer_group": customer.customer_group,

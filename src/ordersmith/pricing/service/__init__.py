@@ -2,6 +2,7 @@
 through the pure pipeline in `rules.py`; redeeming coupons within their limits under any concurrency."""
 
 from ordersmith.pricing.service.changing import Dates, Keep, change_coupon, change_promotion
+from ordersmith.pricing.service.list_prices import set_list_price
 from ordersmith.pricing.service.listing import (
     CouponView,
     PriceListView,
@@ -70,4 +71,5 @@ __all__ = [
     "list_tax_rates",
     "quote",
     "redeem_coupon",
+    "set_list_price",
 ]
