@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import OrdersmithError
@@ -17,6 +18,7 @@ from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
+from ordersmith.platform import sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import unit_of_work
 from ordersmith.platform.sales_channels import list_sales_channels
@@ -126,11 +128,21 @@ def _detail(
         credit=credit,
         return_reasons=order_rules.RETURN_REASONS,
         paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
-        timeline=orders.order_timeline(uow, ref=str(order.id)),
+        timeline=timeline.in_words(
+            orders.order_timeline(uow, ref=str(order.id)),
+            channel_name=_channel_name(request, principal, order.channel),
+            ordered_units=sum(line.quantity for line in order.lines),
+        ),
         shipments=fulfillment.order_shipments(uow, order_id=str(order.id))
         if principal.can("fulfillment:read")
         else None,
     )
+
+
+def _channel_name(request: Request, principal: Principal, code: str) -> str:
+    """The channel as people name it ("the Web shop"), else its code."""
+    found = sales_channels.find_channel(unit_of_work(request), code=code)
+    return f"the {found.name}" if found is not None else code
 
 
 @router.get("/orders/{ref}")
