@@ -50,3 +50,60 @@ def test_a_phone_order_in_its_edit_window_says_when_it_will_be_released(client: 
     # then the page says it is pending in its edit window and when it will be released
     assert page.status_code == 200 and 'id="edit-window"' in page.text
     assert order.release_at is not None and order.release_at.strftime("%Y-%m-%d %H:%M") in page.text
+
+
+def test_the_orders_list_names_customers_downloads_the_filtered_list_and_acts_on_ticked_orders(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    # given three web orders, one for a known customer, and a manager signed in
+    from ordersmith.customers import service as customers
+
+    make_order_shop(admin_db)
+    buyer = customers.create_customer(admin_db, details=customers.Details(first_name="Ana", last_name="Ruiz"))
+    web = channel(admin_db, "web")
+    placed = [
+        orders.place_order(
+            admin_db, channel=web, request=order_request(("TEE", 1), customer=buyer.number)
+        ).order,
+        orders.place_order(admin_db, channel=web, request=order_request(("MUG", 1))).order,
+        orders.place_order(
+            admin_db, channel=channel(admin_db, "phone"), request=order_request(("MUG", 2))
+        ).order,
+    ]
+    csrf = login(client, admin_db, role="manager")
+    # when the list is opened, the web orders downloaded, and two ticked orders held with a note
+    listing = client.get("/orders")
+    exported = client.get("/orders/export.csv", params={"channel": "web"})
+    held = client.post("/orders/bulk", data={"csrf_token": csrf, "action": "hold", "note": "address check",
+                                             "pick": [placed[0].number, placed[2].number]})  # fmt: skip
+    # then the customer's name stands beside the number, the CSV has exactly the web orders, and both are held
+    assert "Ana Ruiz" in listing.text and 'name="pick"' in listing.text
+    rows = exported.text.strip().splitlines()
+    assert rows[0].startswith("number,placed_at,channel") and len(rows) == 3
+    assert {row.split(",")[0] for row in rows[1:]} == {placed[0].number, placed[1].number}
+    assert held.status_code == 200 and "2 order(s) held" in held.text
+    assert [orders.get_order(admin_db, ref=o.number).status for o in placed] == [
+        "on_hold",
+        "released",
+        "on_hold",
+    ]
+
+
+def test_a_bulk_action_without_its_note_is_refused_per_order_and_an_agent_cannot_act_in_bulk(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    make_order_shop(admin_db)
+    order = orders.place_order(
+        admin_db, channel=channel(admin_db, "web"), request=order_request(("TEE", 1))
+    ).order
+    csrf = login(client, admin_db, role="manager")
+    refused = client.post("/orders/bulk", data={"csrf_token": csrf, "action": "hold", "pick": order.number})
+    assert "0 order(s) held; not held: " + order.number in refused.text
+    assert orders.get_order(admin_db, ref=order.number).status == "released"
+    client.cookies.clear()
+    agent_csrf = login(client, admin_db, role="agent")
+    assert 'name="pick"' not in client.get("/orders").text
+    forbidden = client.post("/orders/bulk", data={"csrf_token": agent_csrf, "action": "cancel", "note": "x",
+                                                  "pick": order.number})  # fmt: skip
+    assert forbidden.status_code == 403
+    assert orders.get_order(admin_db, ref=order.number).status == "released"

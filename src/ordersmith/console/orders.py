@@ -4,14 +4,19 @@ and render; the rules (who may release a held order) stay in the services."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
@@ -91,17 +96,114 @@ def order_list(
     except OrdersmithError as exc:
         error = exc.detail
     channels = list_sales_channels(uow, principal=principal, limit=100).items
+    numbers = [o.customer_number for o in page.items if o.customer_number] if page else []
     return render(
         request,
         "orders.html",
         principal,
         page=page,
+        names=customers.display_names(uow, numbers=numbers) if principal.can("customers:read") else {},
+        export_query=urlencode({k: v for k, v in filters.items() if v}),
         filters=filters,
         error=error,
         channels=channels,
         statuses=order_rules.ORDER_STATUSES,
         reasons=HOLD_REASONS,
     )
+
+
+_EXPORT_PAGE = 500
+_EXPORT_MAX = 100_000  # a bigger list is a report or a data export (`/exports`), not a download from a screen
+_CSV_COLUMNS = ["number", "placed_at", "channel", "external_id", "customer_number", "status", "payment_status",
+                "fulfillment_status", "total", "currency", "source_code"]  # fmt: skip
+
+
+@router.get("/orders/export.csv")
+def export_orders(
+    request: Request,
+    channel: str = "",
+    status: str = "",
+    placed_from: str = "",
+    placed_to: str = "",
+    hold_reason: str = "",
+    source_code: str = "",
+    customer: str = "",
+) -> Response:
+    """The filtered list as CSV, every matching order (up to 100,000), newest first, written page by page as it is
+    read (never the whole list in memory)."""
+    principal = principal_for(request, "orders:read")
+    uow = unit_of_work(request)
+
+    def page_of(cursor: str | None) -> Any:
+        return orders.list_orders(
+            uow, channel=channel or None, status=status or None, customer=customer or None,
+            placed_from=_day(placed_from), placed_to=_day(placed_to, end=True), source_code=source_code or None,
+            hold_reason=hold_reason or None, cursor=cursor, limit=_EXPORT_PAGE,
+        )  # fmt: skip
+
+    try:
+        first = page_of(None)  # a bad filter is refused before anything streams
+    except OrdersmithError as exc:
+        return render(
+            request, "error.html", principal, status=exc.status, title="Cannot export", detail=exc.detail
+        )
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(_CSV_COLUMNS)
+        page, sent = first, 0
+        while True:
+            for o in page.items:
+                writer.writerow([o.number, o.placed_at.isoformat(), o.channel, o.external_id or "",
+                                 o.customer_number or "", o.status, o.payment_status, o.fulfillment_status,
+                                 str(o.total.amount), o.total.currency, o.source_code or ""])  # fmt: skip
+            sent += len(page.items)
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if page.next_cursor is None or sent >= _EXPORT_MAX:
+                return
+            page = page_of(page.next_cursor)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="orders-{stamp}.csv"'},
+    )
+
+
+@router.post("/orders/bulk")
+async def bulk(request: Request) -> Response:
+    """A manager's one action on the ticked orders (release, hold or cancel) with one note: each order through its
+    own use case, so each is decided, audited and evented on its own; those that cannot (changed meanwhile, or not
+    in a state that allows it) are named and left as they are."""
+    principal = principal_for(request, "orders:release")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    action, note = str(form.get("action", "")), str(form.get("note", "")).strip()
+    picked = [str(n) for n in form.getlist("pick")][:200]
+    if action not in ("release", "hold", "cancel") or not picked:
+        return RedirectResponse(
+            "/orders?bulk=" + quote("Tick at least one order and choose what to do."), 303
+        )
+    uow = unit_of_work(request)
+    done, refused = [], []
+    for number in picked:
+        try:
+            if action == "release":
+                orders.release_order(uow, ref=number, note=note, may_release_held=True)
+            elif action == "hold":
+                orders.hold_order(uow, ref=number, reason="manual", note=note)
+            else:
+                orders.cancel_order(uow, ref=number, reason=note, may_cancel_held=True)
+            done.append(number)
+        except OrdersmithError as exc:
+            refused.append(f"{number} ({exc.detail})")
+    verb = {"release": "released", "hold": "held", "cancel": "cancelled"}[action]
+    said = f"{len(done)} order(s) {verb}" + (f"; not {verb}: " + "; ".join(refused) if refused else "") + "."
+    return RedirectResponse("/orders?bulk=" + quote(said[:1500]), status_code=303)
 
 
 def _detail(
