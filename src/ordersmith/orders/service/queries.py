@@ -14,6 +14,7 @@ from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.kernel.pagination import Page
+from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, load, order_row
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -97,6 +98,7 @@ def list_orders(
     *,
     channel: str | None = None,
     status: str | None = None,
+    fulfillment_status: str | None = None,
     customer: str | None = None,
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,
@@ -105,8 +107,16 @@ def list_orders(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[OrderSummary]:
-    """Newest first, filtered by channel, status, customer (id or number), placing time range, source code and the
-    reason of an active hold."""
+    """Newest first, filtered by channel, status (of the order or of its fulfillment), customer (id or
+    number), placing time range, source code and the reason of an active hold.
+
+    Raises:
+        ValidationFailed: a status that is not one of the known ones (named by its field), or a range backwards.
+    """
+    for name, value, known in (("status", status, rules.ORDER_STATUSES),
+                               ("fulfillment_status", fulfillment_status, rules.FULFILLMENT_STATUSES)):  # fmt: skip
+        if value is not None and value not in known:
+            raise ValidationFailed.on(name, f"must be one of {', '.join(known)}")
     query = sa.select(OrderRow)
     if hold_reason:
         query = query.where(OrderRow.id.in_(sa.select(OrderHoldRow.order_id).where(
@@ -115,6 +125,8 @@ def list_orders(
         query = query.where(OrderRow.channel == channel)
     if status:
         query = query.where(OrderRow.status == status)
+    if fulfillment_status:
+        query = query.where(OrderRow.fulfillment_status == fulfillment_status)
     if customer:
         try:
             query = query.where(OrderRow.customer_id == uuid.UUID(customer))
