@@ -25,7 +25,12 @@ def find(
     table = Table("number", "name", "e-mail", "phone", "postal code", "matched")
     for h in hits:
         table.add_row(
-            h.number, h.display_name, h.email or "", h.phone or "", h.postal_code or "", ", ".join(h.matched)
+            h.number,
+            h.display_name,
+            h.email or "",
+            customers.display_phone(h.phone) if h.phone else "",
+            h.postal_code or "",
+            ", ".join(h.matched),
         )
     out.print(table)
 
@@ -41,7 +46,7 @@ def show(ref: str) -> None:
     for email in c.emails:
         out.print(f"  e-mail  {email}")
     for phone in c.phones:
-        out.print(f"  phone   {phone.number} {phone.label}")
+        out.print(f"  phone   {customers.display_phone(phone.number)} {phone.label}")
     for a in c.addresses:
         out.print(f"  {a.kind:<8}{a.line1}, {a.city} {a.region} {a.postal_code} {a.country}")
 

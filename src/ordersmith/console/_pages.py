@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from ordersmith import __version__
+from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import NotAuthenticated
 from ordersmith.kernel.money import Money
 from ordersmith.platform.access import Principal
@@ -47,6 +48,7 @@ def money(value: Money | None) -> str:
 
 
 templates.env.filters["money"] = money
+templates.env.filters["phone"] = lambda e164: customers.display_phone(e164) if e164 else ""
 templates.env.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M") if at else ""
 
 
