@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out
+from ordersmith.cli._common import table as cli_table
 from ordersmith.customers import service as customers
 
 customers_app = typer.Typer(help="Customers: find, show, merge, export, anonymize.", no_args_is_help=True)
@@ -22,7 +22,7 @@ def find(
 ) -> None:
     """Search customers the way the console does (best first)."""
     hits = customers.search_customers(_db(_settings()).unit_of_work(_cli_actor()), q=query, limit=limit)
-    table = Table("number", "name", "e-mail", "phone", "postal code", "matched")
+    table = cli_table("number", "name", "e-mail", "phone", "postal code", "matched")
     for h in hits:
         table.add_row(
             h.number,

@@ -212,7 +212,7 @@ class _Shop:
     terms: dict[str, bool] = dataclasses.field(default_factory=dict)
 
 
-@loader("orders: a year of orders from every channel", stage=50)
+@loader("orders: a year of orders from every channel", stage=50, units=lambda s: s.demo_orders)
 def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     """Orders one at a time, each counted in the load's progress row when everything that happens to it has
     happened: a load killed part-way goes on from the first order not counted. That order may exist already
