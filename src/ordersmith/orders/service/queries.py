@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ordersmith.kernel.clock import ensure_utc
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
@@ -187,6 +188,80 @@ def list_holds(
         )
         for h, number, channel, total, currency in uow.session.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """One order in the hold queue, with every active hold it has (the console's dense row)."""
+
+    order_id: uuid.UUID
+    order_number: str
+    channel: str
+    customer_number: str | None
+    customer_name: str
+    total: Money
+    placed_at: datetime
+    held_since: datetime  # its oldest active hold
+    holds: list[tuple[str, str]]  # (reason, detail), oldest first
+    version: int
+
+
+@use_case(readonly=True)
+def list_held_orders(
+    uow: UnitOfWork, *, reason: str | None = None, channel: str | None = None, limit: int = 200
+) -> list[HeldOrder]:
+    """The hold queue one order per row, the order held longest first: its customer, amount and every active
+    hold's reason (with `reason`, only orders held for that reason; with `channel`, one channel's orders).
+    Reads the active holds only (an index range), never the order history."""
+    oldest = (
+        sa.select(OrderHoldRow.order_id, sa.func.min(OrderHoldRow.placed_at).label("since"))
+        .where(OrderHoldRow.status == "active")
+        .group_by(OrderHoldRow.order_id)
+    )
+    if reason:
+        oldest = oldest.where(OrderHoldRow.order_id.in_(sa.select(OrderHoldRow.order_id).where(
+            OrderHoldRow.status == "active", OrderHoldRow.reason == reason)))  # fmt: skip
+    queued = oldest.subquery()
+    query = (
+        sa.select(OrderRow, queued.c.since)
+        .join(queued, queued.c.order_id == OrderRow.id)
+        .order_by(queued.c.since, OrderRow.id)
+        .limit(limit)
+    )
+    if channel:
+        query = query.where(OrderRow.channel == channel)
+    rows = uow.session.execute(query).all()
+    holds: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    for hold in uow.session.scalars(
+        sa.select(OrderHoldRow)
+        .where(OrderHoldRow.order_id.in_([row.id for row, _ in rows]), OrderHoldRow.status == "active")
+        .order_by(OrderHoldRow.placed_at, OrderHoldRow.id)
+    ):
+        holds.setdefault(hold.order_id, []).append((hold.reason, hold.detail))
+    return [
+        HeldOrder(
+            order_id=row.id,
+            order_number=row.number,
+            channel=row.channel,
+            customer_number=row.customer_number,
+            customer_name=_buyer_name(row),
+            total=Money.from_minor(row.total_minor, row.currency),
+            placed_at=ensure_utc(row.placed_at),
+            held_since=ensure_utc(since),
+            holds=holds.get(row.id, []),
+            version=row.version,
+        )
+        for row, since in rows
+    ]
+
+
+def _buyer_name(row: OrderRow) -> str:
+    """Who the order is for, as the order recorded it: the payer's name, else the first recipient's."""
+    for address in (row.billing or {}, *(row.ship_tos or [])):
+        name = str(address.get("name") or "").strip() if isinstance(address, dict) else ""
+        if name:
+            return name
+    return ""
 
 
 @dataclass(frozen=True)
