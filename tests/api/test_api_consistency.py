@@ -139,6 +139,9 @@ def test_every_operation_refuses_an_unknown_query_parameter(
                 "/api/v1/purchase-orders?sort=number"):  # fmt: skip
         problem = _call(client, admin_key, "GET", url, expect=422)
         assert len(_fields(problem)) == 1 and _fields(problem)[0].startswith("query."), url
+    # a filter with a closed vocabulary refuses a value outside it, naming the parameter
+    for url in ("/api/v1/items?status=gone", "/api/v1/purchase-orders?status=open"):
+        assert _fields(_call(client, admin_key, "GET", url, expect=422)) == ["query.status"], url
     # a write with an unknown parameter is refused before it changes anything
     problem = _call(client, admin_key, "POST", "/api/v1/stock/adjustments?dry_run=true",
                     {"sku": "TEE", "location": "EAST", "quantity": 5}, 422)  # fmt: skip
