@@ -46,6 +46,7 @@ from ordersmith.platform.http import (
     SecurityHeaders,
     authorize,
     install_error_handlers,
+    refuse_unknown_query,
 )
 from ordersmith.platform.input_guard import RefuseUnsafeText
 from ordersmith.platform.jobs import JobRunner
@@ -147,7 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.vault = wired.vault
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    # Authorized first (an unknown caller learns nothing about parameters), then no unknown query parameter.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize), Depends(refuse_unknown_query)])
     # Routes are matched in order, one regular expression at a time: the busiest (order intake, checkout's) first.
     api.include_router(checkout_routes.router)
     api.include_router(payment_routes.router)

@@ -18,6 +18,7 @@ from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
+from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
@@ -300,33 +301,75 @@ def cancel(
     request: Request,
     ref: str,
     reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    """Cancel the order; the reason comes as `reason`, or as the hold queue's one `note` per row."""
     return _act(
         request,
         ref,
         "orders:write",
         csrf_token,
         lambda uow, who: orders.cancel_order(
-            uow, ref=ref, reason=reason, may_cancel_held=who.can("orders:release")
+            uow, ref=ref, reason=reason or note, may_cancel_held=who.can("orders:release")
         ),
         back="/holds" if back == "holds" else "",
     )
 
 
-@router.get("/holds")
-def hold_queue(request: Request, reason: str = "") -> Response:
-    principal = principal_for(request, "orders:read")
-    queue = orders.list_holds(unit_of_work(request), reason=reason or None, limit=200)
+_BULK_LIMIT = 200  # orders one bulk release may name (the queue shows at most this many)
+
+
+def _hold_queue(
+    request: Request, principal: Principal, reason: str = "", *, status: int = 200, **shown: Any
+) -> Response:
+    queue = orders.list_held_orders(unit_of_work(request), reason=reason or None, limit=_BULK_LIMIT)
     return render(
         request,
         "holds.html",
         principal,
+        status=status,
         queue=queue,
+        now=utcnow(),
         reason=reason,
         reasons=HOLD_REASONS,
         may_release=principal.can("orders:release"),
+        **shown,
+    )
+
+
+@router.get("/holds")
+def hold_queue(request: Request, reason: str = "") -> Response:
+    return _hold_queue(request, principal_for(request, "orders:read"), reason)
+
+
+@router.post("/holds/release")
+async def release_selected(request: Request) -> Response:
+    """A manager releases the selected held orders with one note: each order is released by its own use case
+    (resolving its holds, audited with the note), at the version the manager saw; an order that changed or left
+    the queue meanwhile is named and left as it is. No note, or nothing selected: nothing changes."""
+    principal = principal_for(request, "orders:release")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    note = str(form.get("note", "")).strip()
+    selected = list(dict.fromkeys(str(n) for n in form.getlist("order")))[: _BULK_LIMIT + 1]
+    if not selected or len(selected) > _BULK_LIMIT or not note:
+        error = ("note: a held order is released with a note" if selected and not note else
+                 f"order: select between 1 and {_BULK_LIMIT} held orders to release")  # fmt: skip
+        return _hold_queue(request, principal, status=422, error=error)
+    released: list[str] = []
+    refused: list[str] = []
+    for number in selected:
+        version = str(form.get(f"version-{number}", ""))
+        try:
+            orders.release_order(unit_of_work(request), ref=number, note=note,
+                                 expected_version=int(version) if version.isdigit() else None)  # fmt: skip
+            released.append(number)
+        except OrdersmithError as exc:
+            refused.append(f"{number}: {exc.detail}")
+    return _hold_queue(
+        request, principal, status=200 if released else 409, released=released, refused=refused
     )
 
 

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordersmith.kernel.errors import (
+    FieldError,
     Forbidden,
     NotAuthenticated,
     OrdersmithError,
@@ -311,6 +312,41 @@ async def authorize(request: Request) -> Principal:
     principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
     _check(request, principal, scope)
     return principal
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters an operation declares, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the matched operation does not declare is a 422 naming it, never silently ignored (a
+    misspelt filter would otherwise answer with everything). Public operations are left alone: a carrier's or a
+    gateway's webhook may carry what its sender pleases."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or (getattr(route, "openapi_extra", None) or {}).get(SCOPE_KEY) == PUBLIC:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = known
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise ValidationFailed(
+            f"unknown query parameter {', '.join(unknown)} (this operation takes: {allowed})",
+            errors=[FieldError(f"query.{name}", f"not a parameter of this operation (it takes: {allowed})")
+                    for name in unknown],
+        )  # fmt: skip
 
 
 def _authenticate_and_touch(request: Request, scope: str) -> Principal:

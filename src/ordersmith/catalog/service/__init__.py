@@ -7,7 +7,7 @@ belongs only to divisions that exist.
 
 from __future__ import annotations
 
-from ordersmith.catalog.service._common import Division, Item, ItemHit, ItemRef
+from ordersmith.catalog.service._common import Component, Division, Item, ItemHit, ItemRef
 from ordersmith.catalog.service.bulk import ItemImport, RowOutcome, import_items
 from ordersmith.catalog.service.divisions import (
     DIVISION_CACHE_TTL,
@@ -40,6 +40,7 @@ from ordersmith.catalog.service.items import (
 
 __all__ = [
     "DIVISION_CACHE_TTL",
+    "Component",
     "Division",
     "Item",
     "ItemHit",

@@ -4,6 +4,7 @@ Invariants: e-mails, phones (E.164) and postal codes are stored normalised; ever
 event; an edit applies only at the version the editor read; the search keys always mirror what is stored.
 """
 
+from ordersmith.customers.rules import display_phone
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
 from ordersmith.customers.service.imports import (
     KnownCustomers,
@@ -43,6 +44,7 @@ __all__ = [
     "create_customer",
     "create_customers",
     "display_names",
+    "display_phone",
     "export_customer",
     "find_duplicates",
     "get_customer",
