@@ -26,14 +26,15 @@ install: $(VENV)/.installed ## Create .venv and install Ordersmith
 
 dev: $(VENV)/.dev-installed ## Install Ordersmith with the test and lint tools
 
-run: install ## Install, migrate, load demo data on first run, and serve on http://127.0.0.1:8000
+run: install ## Install, migrate, load demo data on first run, and serve (on ORDERSMITH_BIND_HOST:ORDERSMITH_BIND_PORT, default 127.0.0.1:8000)
 	$(BIN)/ordersmith db upgrade
 	$(BIN)/ordersmith demo load
-	@echo ""
-	@echo "  Console:  http://127.0.0.1:8000/        API docs: http://127.0.0.1:8000/api/docs"
-	@echo "  Admin login: admin@demo.ordersmith.dev / ordersmith-admin"
-	@echo "  (other demo users and channel API keys: var/demo-credentials.txt)"
-	@echo ""
+	@url=$$($(BIN)/ordersmith url) || exit 1; \
+	echo ""; \
+	echo "  Console:  $$url        API docs: $${url}api/docs        Health: $${url}api/v1/health"; \
+	echo "  Admin login: admin@demo.ordersmith.dev / ordersmith-admin"; \
+	echo "  (other demo users and channel API keys: var/demo-credentials.txt)"; \
+	echo ""
 	$(BIN)/ordersmith serve
 
 chromium: ## Install Debian's Chromium for the browser tests when it is missing

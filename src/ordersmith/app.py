@@ -23,6 +23,8 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
+from ordersmith.data.imports import routes as import_routes
+from ordersmith.data.imports import service as imports
 from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
@@ -44,6 +46,7 @@ from ordersmith.platform.http import (
     SecurityHeaders,
     authorize,
     install_error_handlers,
+    refuse_unknown_query,
 )
 from ordersmith.platform.input_guard import RefuseUnsafeText
 from ordersmith.platform.jobs import JobRunner
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     payments.register()
     checkout.register()
     fulfillment.register()
+    imports.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -112,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         relay = Relay(db, settings) if settings.relay_enabled else None
-        runner = JobRunner(db) if settings.jobs_enabled else None
+        runner = JobRunner(db, lease_s=settings.job_lease_s) if settings.jobs_enabled else None
         await hub.start()
         if relay:
             relay.start()
@@ -144,7 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.vault = wired.vault
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    # Authorized first (an unknown caller learns nothing about parameters), then no unknown query parameter.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize), Depends(refuse_unknown_query)])
     # Routes are matched in order, one regular expression at a time: the busiest (order intake, checkout's) first.
     api.include_router(checkout_routes.router)
     api.include_router(payment_routes.router)
@@ -156,14 +161,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
     api.include_router(fulfillment_routes.router)
+    api.include_router(import_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
 
     # Inside the size limit, so it never buffers more than it allows: NUL characters and card numbers in any field
-    app.add_middleware(RefuseUnsafeText)
+    uploads = {
+        f"{API_PREFIX}/imports": settings.import_max_bytes + 65_536,
+        "/imports": settings.import_max_bytes + 65_536,
+    }
+    app.add_middleware(RefuseUnsafeText, file_uploads=frozenset(uploads))
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads)
     app.add_middleware(AccessLog)  # outermost: every request, refused ones too, writes its one line
     return app

@@ -65,6 +65,7 @@ def test_a_created_promotion_and_coupon_are_answered_as_their_listings_show_them
         "starts_at": None,
         "ends_at": None,
         "running": True,
+        "active": True,
     }
     assert coupon == {
         "code": "SAVE5",
@@ -72,6 +73,7 @@ def test_a_created_promotion_and_coupon_are_answered_as_their_listings_show_them
         "uses": 0,
         "max_uses": 3,
         "per_customer_limit": None,
+        "active": True,
     }
     assert client.get("/api/v1/promotions", headers=bearer(key)).json() == [promotion]
     assert client.get("/api/v1/coupons", headers=bearer(key)).json() == [coupon]

@@ -330,6 +330,9 @@ def test_customers_from_the_command_line(db_url: str, uow: UnitOfWork):
     )
     found = run(db_url, "customers", "find", "(415) 555-0132")
     assert found.returncode == 0 and "C-100001" in found.stdout and "C-100002" in found.stdout
+    assert "(415) 555-0132" in found.stdout and "+14155550132" not in found.stdout  # as people read it
+    shown = run(db_url, "customers", "show", "C-100001")
+    assert "phone   (415) 555-0132" in shown.stdout and "+1415" not in shown.stdout
     merged = run(db_url, "customers", "merge", "C-100001", "C-100002")
     assert merged.returncode == 0 and "C-100002 merged into C-100001" in merged.stdout
     itself = run(db_url, "customers", "merge", "C-100001", "C-100001")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ordersmith.catalog import personalization, service, styles
+from ordersmith.catalog import personalization, rules, service, styles
 from ordersmith.catalog.schemas import (
     AxisValueIn,
     BackorderableIn,
@@ -62,7 +62,8 @@ def create_item(body: ItemIn, principal: Auth, request: Request) -> Response:
 
 @router.get("/items", response_model=PageOut[ItemOut], openapi_extra=requires("catalog:read"))
 def list_items(
-    principal: Auth, request: Request, division: str | None = None, status: str | None = None,
+    principal: Auth, request: Request, division: str | None = None,
+    status: Literal[rules.ITEM_STATUSES] | None = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
 ) -> dict[str, object]:  # fmt: skip
     page = service.list_items(

@@ -46,6 +46,11 @@ class ItemIn(Input):
     country_of_origin: Annotated[str | None, Field(min_length=2, max_length=2)] = None
 
 
+class ComponentOut(Output):
+    sku: str
+    quantity: int = Field(description="units of this SKU in one kit")
+
+
 class ItemOut(Output):
     id: uuid.UUID
     sku: str
@@ -66,6 +71,9 @@ class ItemOut(Output):
     backorderable: bool
     hs_code: str | None = None
     country_of_origin: str | None = None
+    components: list[ComponentOut] = Field(
+        default=[], description="a kit's components; empty for other kinds"
+    )
     created_at: datetime
     updated_at: datetime
     version: int

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
+from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
@@ -31,21 +31,27 @@ from ordersmith.cli._common import (
     command,
     db_app,
     demo_app,
+    demo_progress,
     fail,
     keys_app,
     out,
+    table,
     users_app,
+    when,
 )
 from ordersmith.customers import jobs as customer_jobs
+from ordersmith.data.imports import service as imports
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments
 from ordersmith.platform import housekeeping, identity, migrate
+from ordersmith.platform.access import SCOPES
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.secrets import generate_password
+from ordersmith.platform.settings import Settings
 
 CREDENTIALS_FILE = Path("var/demo-credentials.txt")
 
@@ -106,12 +112,29 @@ def demo_load() -> None:
     settings = _settings()
     migrate.upgrade(settings.database_url)
     db = _db(settings)
-    report = demo.load(db, settings, CREDENTIALS_FILE)
+    with demo_progress() as shown:
+        report = demo.load(db, settings, CREDENTIALS_FILE, progress=shown)
     for line in report.lines:
         out.print(f"  {line}")
     if report.credentials:
         out.print(f"new demo credentials written to [bold]{CREDENTIALS_FILE}[/] (mode 0600)")
     db.dispose()
+
+
+def console_url(settings: Settings) -> str:
+    """Where a browser on this machine reaches `ordersmith serve`: its bind address and port (an address that
+    listens on every interface, 0.0.0.0 or ::, is reached here as 127.0.0.1)."""
+    host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::", "") else settings.bind_host
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{settings.bind_port}/"
+
+
+@app.command()
+@command
+def url() -> None:
+    """Print the console's URL as `serve` will listen (ORDERSMITH_BIND_HOST / ORDERSMITH_BIND_PORT, or .env)."""
+    typer.echo(console_url(_settings()))
 
 
 @app.command()
@@ -161,8 +184,9 @@ def worker() -> None:
     payments.register()
     checkout.register()
     fulfillment.register()
+    imports.register()
     db = _db(settings)
-    relay, runner = Relay(db, settings), JobRunner(db)
+    relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -252,12 +276,11 @@ def users_totp_confirm(email: str, code: str) -> None:
 def users_list() -> None:
     """List users."""
     db = _db(_settings())
-    table = Table("e-mail", "role", "active", "2FA", "locked until")
+    shown = table("e-mail", "role", "active", "2FA", "locked until")
     for user in identity.list_users(db.unit_of_work(_cli_actor()), limit=500).items:
-        table.add_row(
-            user.email, user.role, str(user.active), str(user.totp_enabled), str(user.locked_until or "")
-        )
-    out.print(table)
+        shown.add_row(user.email, user.role, "yes" if user.active else "no", "yes" if user.totp_enabled else "no",
+                      when(user.locked_until))  # fmt: skip
+    out.print(shown)
 
 
 @keys_app.command("create")
@@ -298,22 +321,30 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="the key's id, or its pr
     out.print(f"revoked {revoked.name} ({revoked.prefix}…)")
 
 
+def scopes_in_short(scopes: list[str]) -> str:
+    """A key's scopes, abbreviated without losing any: `every scope` for a key with all of them, else one entry
+    per resource with its actions (`orders:read/write`)."""
+    if set(scopes) >= set(SCOPES):
+        return f"every scope ({len(SCOPES)})"
+    actions: dict[str, list[str]] = {}
+    for scope in sorted(scopes):
+        resource, _, action = scope.partition(":")
+        actions.setdefault(resource, []).append(action)
+    return ", ".join(f"{resource}:{'/'.join(done)}" for resource, done in actions.items())
+
+
 @keys_app.command("list")
 @command
 def keys_list() -> None:
     """List API keys."""
     db = _db(_settings())
-    table = Table("id", "name", "prefix", "scopes", "last used", "revoked")
+    # The id takes 36 columns: shown on a wide terminal only (`api-keys revoke` takes the prefix as well).
+    wide = out.width >= 120
+    shown = table(*(["id"] if wide else []), "name", "prefix", "scopes", "last used", "revoked")
     for key in identity.list_api_keys(db.unit_of_work(_cli_actor()), limit=500).items:
-        table.add_row(
-            str(key.id),
-            key.name,
-            key.prefix,
-            ", ".join(key.scopes),
-            str(key.last_used_at or ""),
-            str(key.revoked_at or ""),
-        )
-    out.print(table)
+        shown.add_row(*([str(key.id)] if wide else []), key.name, key.prefix, scopes_in_short(key.scopes),
+                      when(key.last_used_at), when(key.revoked_at))  # fmt: skip
+    out.print(shown)
 
 
 def main() -> None:

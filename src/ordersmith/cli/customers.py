@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out
+from ordersmith.cli._common import table as cli_table
 from ordersmith.customers import service as customers
 
 customers_app = typer.Typer(help="Customers: find, show, merge, export, anonymize.", no_args_is_help=True)
@@ -22,10 +22,15 @@ def find(
 ) -> None:
     """Search customers the way the console does (best first)."""
     hits = customers.search_customers(_db(_settings()).unit_of_work(_cli_actor()), q=query, limit=limit)
-    table = Table("number", "name", "e-mail", "phone", "postal code", "matched")
+    table = cli_table("number", "name", "e-mail", "phone", "postal code", "matched")
     for h in hits:
         table.add_row(
-            h.number, h.display_name, h.email or "", h.phone or "", h.postal_code or "", ", ".join(h.matched)
+            h.number,
+            h.display_name,
+            h.email or "",
+            customers.display_phone(h.phone) if h.phone else "",
+            h.postal_code or "",
+            ", ".join(h.matched),
         )
     out.print(table)
 
@@ -41,7 +46,7 @@ def show(ref: str) -> None:
     for email in c.emails:
         out.print(f"  e-mail  {email}")
     for phone in c.phones:
-        out.print(f"  phone   {phone.number} {phone.label}")
+        out.print(f"  phone   {customers.display_phone(phone.number)} {phone.label}")
     for a in c.addresses:
         out.print(f"  {a.kind:<8}{a.line1}, {a.city} {a.region} {a.postal_code} {a.country}")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ordersmith.cli._common import _cli_actor, _db, _settings, command, fail, inventory_app, out
+from ordersmith.cli._common import table as cli_table
 from ordersmith.inventory import service as inventory
 
 
@@ -87,7 +87,7 @@ def inventory_count(
 def inventory_locations() -> None:
     """List locations in shipping priority order."""
     db = _db(_settings())
-    table = Table("code", "name", "kind", "division", "priority")
+    table = cli_table("code", "name", "kind", "division", "priority", numeric=["priority"])
     for loc in inventory.list_locations(db.unit_of_work(_cli_actor())):
         table.add_row(loc.code, loc.name, loc.kind, loc.division or "all", str(loc.priority))
     out.print(table)

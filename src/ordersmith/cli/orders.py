@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out
+from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out, when
+from ordersmith.cli._common import table as cli_table
 from ordersmith.orders import service as orders
 
 orders_app = typer.Typer(help="Orders: list, show, holds, release, cancel, backorders.", no_args_is_help=True)
@@ -27,9 +27,11 @@ def list_orders(
     """The newest orders first."""
     page = orders.list_orders(_db(_settings()).unit_of_work(_cli_actor()), status=status, channel=channel,
                               customer=customer, limit=limit)  # fmt: skip
-    table = Table("number", "placed", "channel", "customer", "status", "fulfillment", "total")
+    table = cli_table(
+        "number", "placed", "channel", "customer", "status", "fulfillment", "total", numeric=["total"]
+    )
     for o in page.items:
-        table.add_row(o.number, o.placed_at.strftime("%Y-%m-%d %H:%M"), o.channel, o.customer_number or "guest",
+        table.add_row(o.number, when(o.placed_at), o.channel, o.customer_number or "guest",
                       o.status, o.fulfillment_status, f"{o.total.amount} {o.total.currency}")  # fmt: skip
     out.print(table)
 
@@ -57,9 +59,9 @@ def show(ref: str) -> None:
 @command
 def holds(reason: Annotated[str | None, typer.Option(help="only this hold reason")] = None) -> None:
     """The hold queue, oldest first."""
-    table = Table("order", "held since", "channel", "reason", "detail", "total")
+    table = cli_table("order", "held since", "channel", "reason", "detail", "total", numeric=["total"])
     for h in orders.list_holds(_db(_settings()).unit_of_work(_cli_actor()), reason=reason):
-        table.add_row(h.order_number, h.placed_at.strftime("%Y-%m-%d %H:%M"), h.channel, h.reason, h.detail,
+        table.add_row(h.order_number, when(h.placed_at), h.channel, h.reason, h.detail,
                       str(h.total.amount))  # fmt: skip
     out.print(table)
 

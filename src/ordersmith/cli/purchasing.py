@@ -6,9 +6,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
+from ordersmith.cli._common import table as cli_table
 from ordersmith.kernel.money import Money
 from ordersmith.purchasing import service as purchasing
 
@@ -55,7 +55,15 @@ def vendor_add(
 @command
 def vendors() -> None:
     """List vendors."""
-    table = Table("code", "name", "currency", "terms", "lead time (days)", "tolerance %")
+    table = cli_table(
+        "code",
+        "name",
+        "currency",
+        "terms",
+        "lead time (days)",
+        "tolerance %",
+        numeric=["lead time (days)", "tolerance %"],
+    )
     for v in purchasing.list_vendors(_db(_settings()).unit_of_work(_cli_actor())):
         table.add_row(v.code, v.name, v.currency, v.terms, str(v.lead_time_days), str(v.over_receipt_pct))
     out.print(table)
@@ -102,7 +110,7 @@ def list_orders(status: str | None = None, vendor: str | None = None, limit: int
     """Purchase orders, newest first."""
     page = purchasing.list_purchase_orders(_db(_settings()).unit_of_work(_cli_actor()), status=status,
                                            vendor=vendor, limit=limit)  # fmt: skip
-    table = Table("number", "status", "vendor", "location", "total", "lines")
+    table = cli_table("number", "status", "vendor", "location", "total", "lines", numeric=["total", "lines"])
     for po in page.items:
         table.add_row(po.number, po.status, po.vendor, po.location, str(po.total), str(len(po.lines)))
     out.print(table)
@@ -168,7 +176,17 @@ def suggest(location: str | None = None, vendor: str | None = None, order: bool 
         for po in purchasing.order_suggestions(uow, location=location, vendor=vendor):
             _show(po)
         return
-    table = Table("vendor", "location", "sku", "quantity", "on hand", "reserved", "on order", "why")
+    table = cli_table(
+        "vendor",
+        "location",
+        "sku",
+        "to order",
+        "on hand",
+        "reserved",
+        "on order",
+        "why",
+        numeric=["to order", "on hand", "reserved", "on order"],
+    )
     for s in purchasing.suggestions(uow, location=location, vendor=vendor):
         table.add_row(s.vendor or "-", s.location, s.sku, str(s.quantity), str(s.on_hand), str(s.reserved),
                       str(s.on_order), s.explanation)  # fmt: skip

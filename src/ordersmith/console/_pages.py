@@ -4,6 +4,7 @@ navigation each role sees, and money and time as people read them."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from ordersmith import __version__
+from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import NotAuthenticated
 from ordersmith.kernel.money import Money
 from ordersmith.platform.access import Principal
@@ -32,7 +34,9 @@ NAVIGATION = [
     ("Customers", "/customers", "customers:read"),
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
+    ("Offers", "/marketing", "pricing:write"),
     ("Warehouse", "/warehouse", "warehouse:read"),
+    ("Imports", "/imports", "data:import"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),
@@ -40,7 +44,7 @@ NAVIGATION = [
     ("Channels", "/admin/channels", "sales_channels:write"),
 ]
 NAVIGATION_GROUPS = {
-    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers"),
+    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing"),
     "Goods": ("/stock", "/purchasing", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
@@ -69,7 +73,21 @@ def money(value: Money | None) -> str:
 
 
 templates.env.filters["money"] = money
+templates.env.filters["phone"] = lambda e164: customers.display_phone(e164) if e164 else ""
 templates.env.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def age(at: datetime, now: datetime) -> str:
+    """How long ago, as a queue reads it: `45 min`, `5 h`, `3 d` (a no-break space: one line in a narrow cell)."""
+    minutes = max(int((now - at).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes}\u00a0min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}\u00a0h"
+    return f"{minutes // (24 * 60)}\u00a0d"
+
+
+templates.env.filters["age"] = age
 
 
 class LoginRequired(Exception):

@@ -18,6 +18,7 @@ from ordersmith.console import (
     dashboard,
     drop_ship,
     homes,
+    marketing,
     packing,
     phone_orders,
     search,
@@ -25,6 +26,7 @@ from ordersmith.console import (
     warehouse,
 )
 from ordersmith.console import customers as customers_pages
+from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console._pages import (
     HERE,
@@ -268,5 +270,7 @@ def mount(app: FastAPI) -> None:
         warehouse,
         packing,
         drop_ship,
+        marketing,
+        import_pages,
     ):
         app.include_router(screens.router)

@@ -73,6 +73,18 @@ def normalize_phone(raw: str, default_country: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_phone(e164: str, home_country: str = "US") -> str:
+    """A stored (E.164) phone as people read it: the national format for a number of the home country
+    (`(303) 555-0167`), the international one otherwise (`+44 20 7946 0958`); anything unparsable as it is."""
+    try:
+        number = phonenumbers.parse(e164, home_country.upper())
+    except phonenumbers.NumberParseException:
+        return e164
+    same = phonenumbers.region_code_for_number(number) == home_country.upper()
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if same else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
+
+
 def normalize_postal_code(country: str, raw: str) -> str:
     """Upper-case with single spaces, checked against the country's format (offline rules)."""
     code = " ".join(raw.upper().split())
@@ -156,6 +168,7 @@ class Query:
     exact: list[tuple[str, str]]  # keys to match exactly
     prefixes: list[tuple[str, str]]  # keys to match by prefix (name tokens, e-mail, number)
     name_tokens: list[str]
+    whole_phone: str | None = None  # the phone key of the whole number typed (E.164 digits), if it is one
 
 
 def parse_query(text: str, default_country: str) -> Query:
@@ -166,9 +179,11 @@ def parse_query(text: str, default_country: str) -> Query:
     if "@" in raw:  # an e-mail is looked up as an e-mail only (its words are not names)
         return Query(text=raw, exact=[], prefixes=[("email", raw.lower())], name_tokens=[])
     digits = re.sub(r"\D", "", raw)
+    whole_phone = None
     if len(digits) >= 7 and len(digits) >= len(re.sub(r"[\s().+-]", "", raw)) - 1:
         with contextlib.suppress(Invalid):
-            exact.append(("phone", normalize_phone(raw, default_country).lstrip("+")))
+            whole_phone = normalize_phone(raw, default_country).lstrip("+")
+            exact.append(("phone", whole_phone))
         exact.append(("phone", digits[-7:]))
     if raw.upper().startswith(NUMBER_PREFIX):
         return Query(text=raw, exact=[], prefixes=[("number", raw.upper())], name_tokens=[])
@@ -187,14 +202,23 @@ def parse_query(text: str, default_country: str) -> Query:
             prefixes.append(("name", token))
             if len(token) >= 3:
                 exact.append(("sound", soundex(token)))
-    return Query(text=raw, exact=exact, prefixes=prefixes, name_tokens=[t for t in tokens if t.isalpha()])
+    return Query(
+        text=raw,
+        exact=exact,
+        prefixes=prefixes,
+        name_tokens=[t for t in tokens if t.isalpha()],
+        whole_phone=whole_phone,
+    )
 
 
-def rank(query: Query, display_name: str, matched_kinds: set[str]) -> float:
-    """Higher is better: exact contact matches first, then how closely the name matches what was typed."""
+def rank(query: Query, display_name: str, matched_kinds: set[str], *, whole_phone: bool = False) -> float:
+    """Higher is better: exact contact matches first — the whole phone number typed above a number that only
+    shares its last seven digits — then how closely the name matches what was typed."""
     score = 0.0
     if matched_kinds & {"phone", "email", "number"}:
         score += 200
+    if whole_phone:
+        score += 150
     if "postal" in matched_kinds:
         score += 50
     if query.name_tokens:

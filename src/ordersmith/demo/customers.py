@@ -167,7 +167,12 @@ def _people(count: int) -> list[tuple[customers.Details, str]]:
     return people
 
 
-@loader("customers: a thousand customers", stage=25)
+def _batch_count(settings: Settings) -> int:
+    """How many batches a whole load makes: the customers and the deliberate duplicate, _BATCH at a time."""
+    return -(-(settings.demo_customers + 1) // _BATCH)
+
+
+@loader("customers: a thousand customers", stage=25, units=_batch_count)
 def _customers(db: Database, settings: Settings, report: DemoReport) -> None:
     uow = db.unit_of_work(Actor.system("demo"))
     done = progress(uow, step="customers")

@@ -261,7 +261,7 @@ class _ToShip:
     furniture: bool
 
 
-@loader("orders: a year of orders from every channel", stage=50)
+@loader("orders: a year of orders from every channel", stage=50, units=lambda s: s.demo_orders)
 def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     """Orders one at a time, counted in the load's progress row a day at a time, when everything that happens to
     that day's orders has happened: a load killed part-way goes on from the first order not counted. That order

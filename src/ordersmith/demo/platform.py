@@ -97,3 +97,23 @@ def _channel_with_key(
     return identity.create_api_key(
         uow, name=f"{code} integration", scopes=CHANNEL_KEY_SCOPES, channel_code=code
     )
+
+
+# After the history is loaded (its orders were released when they were placed): from now on the call center's and
+# the mail room's orders wait 15 minutes, editable, before the warehouse sees them.
+EDIT_WINDOWS = {"call-center": 900, "catalog-mail": 900}
+
+
+@loader("platform: edit windows of the call center and the mail room", stage=60)
+def _edit_windows(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    for channel in sales_channels.list_sales_channels(uow, principal=_ADMIN, limit=500).items:
+        seconds = EDIT_WINDOWS.get(channel.code)
+        if seconds is None or channel.release_after_s == seconds:
+            continue
+        sales_channels.update_sales_channel(
+            uow, principal=_ADMIN, channel_id=channel.id, expected_version=None, release_after_s=seconds
+        )
+        report.say(
+            f"sales channel {channel.code}: orders wait {seconds // 60} minutes, editable, before release"
+        )

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 LOCATION_KINDS = ("warehouse", "store")
-ADJUSTMENT_REASONS = ("adjustment", "receipt", "count", "damage", "return", "transfer", "shrinkage")
+ADJUSTMENT_REASONS = ("adjustment", "receipt", "count", "damaged", "return", "transfer", "shrinkage")
+# One vocabulary with returns' reason codes (`damaged`); `damage`, the code stock adjustments used before, is still
+# accepted on input and stored as `damaged`, so existing clients keep working.
+REASON_ALIASES = {"damage": "damaged"}
+
+
+def adjustment_reason(code: str) -> str | None:
+    """The stored reason code for `code` (an alias becomes its canonical code), or None for an unknown code."""
+    code = REASON_ALIASES.get(code, code)
+    return code if code in ADJUSTMENT_REASONS else None
 
 
 @dataclass(frozen=True)

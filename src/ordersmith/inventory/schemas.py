@@ -11,7 +11,8 @@ from pydantic import Field
 from ordersmith.platform.schemas import Input, Output
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
-Reason = Literal["adjustment", "receipt", "count", "damage", "return", "transfer", "shrinkage"]
+# `damage` is the former spelling of `damaged`, accepted on input and stored as `damaged` (README "Reason codes").
+Reason = Literal["adjustment", "receipt", "count", "damaged", "damage", "return", "transfer", "shrinkage"]
 
 
 class LocationIn(Input):

@@ -8,12 +8,12 @@ them (another channel's order answers 404, and nothing changes).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ordersmith.kernel.errors import NotFound, PreconditionRequired
-from ordersmith.orders import service
+from ordersmith.orders import rules, service
 from ordersmith.orders.schemas import (
     CancelIn,
     HoldIn,
@@ -64,17 +64,21 @@ def visible_order(uow: UnitOfWork, principal: Principal, ref: str) -> service.Or
 @router.get("/orders", response_model=PageOut[OrderSummaryOut], openapi_extra=requires("orders:read"))
 def list_orders(
     principal: Auth, request: Request,
-    channel: str | None = None, status: str | None = None,
+    channel: str | None = None,
+    status: Literal[rules.ORDER_STATUSES] | None = None,  # type: ignore[valid-type]
+    fulfillment_status: Literal[rules.FULFILLMENT_STATUSES] | None = None,  # type: ignore[valid-type]
     customer: Annotated[str | None, Query(description="id or number")] = None,
     placed_from: datetime | None = None, placed_to: datetime | None = None, source_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Newest first; a channel key sees its own channel's orders only."""
+    """Newest first; a channel key sees its own channel's orders only. An unknown status (or any unknown query
+    parameter) is a 422 naming it, never ignored."""
     uow = unit_of_work(request)
     own = own_channel(uow, principal)
     if own is not None and channel is not None and channel != own:
         return {"items": [], "next_cursor": None}  # another channel's orders do not exist for this key
-    page = service.list_orders(uow, channel=own or channel, status=status, customer=customer,
+    page = service.list_orders(uow, channel=own or channel, status=status, fulfillment_status=fulfillment_status,
+                               customer=customer,
                                placed_from=placed_from, placed_to=placed_to, source_code=source_code,
                                cursor=cursor, limit=limit)  # fmt: skip
     return {"items": [OrderSummaryOut.model_validate(o) for o in page.items], "next_cursor": page.next_cursor}

@@ -26,6 +26,7 @@ class OrderRow(Base):
     __table_args__ = (
         sa.UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
         sa.Index("ix_orders_status", "status", "id"),
+        sa.Index("ix_orders_fulfillment_status", "fulfillment_status", "id"),
         sa.Index("ix_orders_channel_placed", "channel", "placed_at"),
         sa.Index("ix_orders_customer", "customer_id", "placed_at"),
         sa.Index("ix_orders_placed", "placed_at"),

@@ -70,6 +70,8 @@ SCOPES: dict[str, str] = {
     "warehouse:read": "read waves, pick lists, bins, count tasks and the warehouse's productivity",
     "fulfillment:write": "build and cancel waves; pick, scan, pack, ship and cancel shipments; bins and counts",
     "fulfillment:labels": "buy and void carrier labels (each one is charged by the carrier)",
+    "data:import": "upload, dry-run, apply and cancel bulk imports and read their row errors (each kind also needs "
+    "the scopes its records need, e.g. catalog:write for items)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -166,6 +168,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "warehouse:read",
             "fulfillment:write",
             "fulfillment:labels",
+            "data:import",
         }
     ),
     "agent": frozenset(

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordersmith.kernel.errors import (
+    FieldError,
     Forbidden,
     NotAuthenticated,
     OrdersmithError,
@@ -147,17 +148,19 @@ def install_error_handlers(app: Any) -> None:
 class BodySizeLimit:
     """Refuse request bodies over `max_bytes` with 413, by Content-Length or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, *, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # path → its own limit (file uploads: bulk imports)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
         received = 0
         refused = False
@@ -167,10 +170,10 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes and not refused:
+                if received > limit and not refused:
                     # Answer 413 now; the app sees a disconnect and whatever it sends is dropped.
                     refused = True
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -184,11 +187,11 @@ class BodySizeLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
             413,
             "Payload too large",
-            f"request bodies are limited to {self.max_bytes} bytes",
+            f"request bodies are limited to {limit} bytes",
             "payload_too_large",
         )
         await response(scope, receive, send)
@@ -309,6 +312,41 @@ async def authorize(request: Request) -> Principal:
     principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
     _check(request, principal, scope)
     return principal
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters an operation declares, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the matched operation does not declare is a 422 naming it, never silently ignored (a
+    misspelt filter would otherwise answer with everything). Public operations are left alone: a carrier's or a
+    gateway's webhook may carry what its sender pleases."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or (getattr(route, "openapi_extra", None) or {}).get(SCOPE_KEY) == PUBLIC:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = known
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise ValidationFailed(
+            f"unknown query parameter {', '.join(unknown)} (this operation takes: {allowed})",
+            errors=[FieldError(f"query.{name}", f"not a parameter of this operation (it takes: {allowed})")
+                    for name in unknown],
+        )  # fmt: skip
 
 
 def _authenticate_and_touch(request: Request, scope: str) -> Principal:

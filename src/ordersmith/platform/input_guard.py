@@ -156,8 +156,11 @@ def body_refusal(body: bytes, content_type: bytes, *, cards: bool = True) -> tup
 class RefuseUnsafeText:
     """Refuse a write request carrying a NUL character or a card number in any field: 422 naming the field."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, file_uploads: frozenset[str] = frozenset()) -> None:
         self.app = app
+        # Paths that take a whole file (bulk imports): not buffered here; the importer checks every cell of every
+        # row with `text_refusal`, naming the row and column.
+        self.file_uploads = file_uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -173,7 +176,7 @@ class RefuseUnsafeText:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if path.startswith(UNREFUSED_PREFIXES):
+        if path.startswith(UNREFUSED_PREFIXES) or path in self.file_uploads:
             await self.app(scope, receive, send)
             return
         buffered: list[Message] = []

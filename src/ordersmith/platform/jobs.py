@@ -225,9 +225,10 @@ def worker_name() -> str:
 class JobRunner:
     """A background thread running due jobs every `interval_s`."""
 
-    def __init__(self, db: Database, interval_s: float = 1.0) -> None:
+    def __init__(self, db: Database, interval_s: float = 1.0, *, lease_s: int = 300) -> None:
         self.db = db
         self.interval_s = interval_s
+        self.lease_s = lease_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.name = worker_name()
@@ -245,7 +246,7 @@ class JobRunner:
         while not self._stop.is_set():
             ran = 0
             try:
-                ran = run_due_jobs(self.db, worker=self.name)
+                ran = run_due_jobs(self.db, worker=self.name, lease_s=self.lease_s)
             except Exception:
                 log.exception("job runner pass failed")
             if not ran:

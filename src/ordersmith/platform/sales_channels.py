@@ -232,6 +232,11 @@ def _cached_channel(
     return channel
 
 
+def find_channel(uow: UnitOfWork, *, code: str) -> SalesChannel | None:
+    """The channel of this code (through the short-lived cache), or None: to name it to people."""
+    return _cached_channel(uow, f"code:{code}", lambda: _load_channel(uow, code=code))
+
+
 def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -> SalesChannel:
     """The active channel an order is written for. A channel-bound key writes only its own channel's orders
     (naming another is refused: 403); staff and unbound keys must name one.

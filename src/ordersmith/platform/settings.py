@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     webhook_backoff_base_s: float = 2.0
     webhook_timeout_s: float = 10.0
     jobs_enabled: bool = True
+    # How long a worker holds a claimed job before another may take it over (a crashed worker's job restarts then).
+    job_lease_s: int = Field(default=300, ge=1, le=86_400)
+    # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
+    import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    import_chunk_rows: int = Field(default=1000, ge=1, le=100_000)
     sse_keepalive_s: float = 15.0
 
     demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))

@@ -18,10 +18,12 @@ from ordersmith.pricing.rules import ShipTo
 from ordersmith.pricing.schemas import (
     CouponIn,
     CouponOut,
+    CouponPatch,
     PriceListIn,
     PriceListOut,
     PromotionIn,
     PromotionOut,
+    PromotionPatch,
     QuoteIn,
     QuoteOut,
     RedemptionIn,
@@ -204,3 +206,35 @@ def list_shipping_methods(principal: Auth, request: Request) -> list[ShippingMet
 @router.get("/tax-rates", response_model=list[TaxRateOut], openapi_extra=requires("pricing:quote"))
 def list_tax_rates(principal: Auth, request: Request) -> list[TaxRateOut]:
     return [TaxRateOut.model_validate(v) for v in service.list_tax_rates(unit_of_work(request))]
+
+
+@router.patch("/promotions/{code}", response_model=PromotionOut, openapi_extra=requires("pricing:write"))
+def change_promotion(code: str, body: PromotionPatch, principal: Auth, request: Request) -> PromotionOut:
+    """Rename, reprioritise, re-date or switch a promotion on or off; its offer itself is not changed (make a new
+    promotion), so orders priced by it keep their explanation."""
+    sent = body.model_fields_set
+    keep = service.Keep.KEEP
+    dates = (
+        service.Dates(
+            body.starts_at if "starts_at" in sent else keep, body.ends_at if "ends_at" in sent else keep
+        )
+        if sent & {"starts_at", "ends_at"}
+        else None
+    )
+    return PromotionOut.model_validate(
+        service.change_promotion(
+            unit_of_work(request), code=code, name=body.name, priority=body.priority, dates=dates,
+            active=body.active,
+        )
+    )  # fmt: skip
+
+
+@router.patch("/coupons/{code}", response_model=CouponOut, openapi_extra=requires("pricing:write"))
+def change_coupon(code: str, body: CouponPatch, principal: Auth, request: Request) -> CouponOut:
+    """Change a coupon's limit of uses (never below the uses it has had; null lifts it) or switch it on or off."""
+    lifted = "max_uses" in body.model_fields_set and body.max_uses is None
+    return CouponOut.model_validate(
+        service.change_coupon(
+            unit_of_work(request), code=code, max_uses=body.max_uses, no_limit=lifted, active=body.active
+        )
+    )

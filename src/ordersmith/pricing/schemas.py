@@ -208,7 +208,8 @@ class PromotionOut(Output):
     coupon_required: bool
     starts_at: datetime | None
     ends_at: datetime | None
-    running: bool
+    running: bool = Field(description="on and within its dates now")
+    active: bool = Field(description="switched on (it may still wait for its start, or have ended)")
 
 
 class CouponOut(Output):
@@ -217,6 +218,24 @@ class CouponOut(Output):
     uses: int
     max_uses: int | None
     per_customer_limit: int | None
+    active: bool
+
+
+class PromotionPatch(Input):
+    """What may change on a promotion; send `starts_at` and/or `ends_at` (null: open-ended) to re-date it."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    priority: Annotated[int | None, Field(ge=-1_000_000, le=1_000_000)] = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    active: bool | None = None
+
+
+class CouponPatch(Input):
+    """`max_uses` null lifts the limit; leave it out to keep it."""
+
+    max_uses: Annotated[int | None, Field(ge=1, le=2_000_000_000)] = None
+    active: bool | None = None
 
 
 class ShippingMethodOut(Output):

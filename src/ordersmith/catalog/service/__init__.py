@@ -7,7 +7,8 @@ belongs only to divisions that exist.
 
 from __future__ import annotations
 
-from ordersmith.catalog.service._common import Division, Item, ItemHit, ItemRef
+from ordersmith.catalog.service._common import Component, Division, Item, ItemHit, ItemRef
+from ordersmith.catalog.service.bulk import ItemImport, RowOutcome, import_items
 from ordersmith.catalog.service.divisions import (
     DIVISION_CACHE_TTL,
     create_division,
@@ -39,10 +40,13 @@ from ordersmith.catalog.service.items import (
 
 __all__ = [
     "DIVISION_CACHE_TTL",
+    "Component",
     "Division",
     "Item",
     "ItemHit",
+    "ItemImport",
     "ItemRef",
+    "RowOutcome",
     "SellingFacts",
     "barcodes_of",
     "create_division",
@@ -53,6 +57,7 @@ __all__ = [
     "get_item",
     "get_item_by_id",
     "get_item_ref",
+    "import_items",
     "item_refs",
     "kit_components",
     "kits_containing",

@@ -16,6 +16,7 @@ from ordersmith.catalog.tables import (
     ItemBarcodeRow,
     ItemDivisionRow,
     ItemRow,
+    KitComponentRow,
 )
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.platform.db import UnitOfWork
@@ -52,10 +53,17 @@ class Item:
     backorderable: bool = False
     hs_code: str | None = None
     country_of_origin: str | None = None
+    components: list[Component] = field(default_factory=list)  # a kit's: what one kit is made of
 
     @property
     def keeps_stock(self) -> bool:
         return self.kind in rules.STOCK_KEEPING_KINDS
+
+
+@dataclass(frozen=True)
+class Component:
+    sku: str
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -97,13 +105,19 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         .where(ItemDivisionRow.item_id == row.id)
         .order_by(ItemDivisionRow.division)
     )
+    components = []
+    if row.kind == "kit":
+        components = [Component(sku=r.sku, quantity=r.quantity) for r in uow.session.execute(
+            sa.select(ItemRow.sku, KitComponentRow.quantity)
+            .join(KitComponentRow, KitComponentRow.component_id == ItemRow.id)
+            .where(KitComponentRow.kit_id == row.id).order_by(ItemRow.sku_key))]  # fmt: skip
     return Item(
         id=row.id, sku=row.sku, name=row.name, description=row.description, kind=row.kind, status=row.status,
         tax_class=row.tax_class, weight_g=row.weight_g, length_mm=row.length_mm, width_mm=row.width_mm,
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
         variant=row.variant, personalization_template=row.personalization_template, backorderable=row.backorderable,
-        hs_code=row.hs_code, country_of_origin=row.country_of_origin,
+        hs_code=row.hs_code, country_of_origin=row.country_of_origin, components=components,
     )  # fmt: skip
 
 

@@ -45,3 +45,36 @@
   });
   document.addEventListener("click", function (e) { if (!panel.contains(e.target) && e.target !== box) close(); });
 })();
+
+// Sortable tables: a click (or Enter) on a heading marked data-sort orders this page's rows by that column.
+(function () {
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    const heads = Array.from(table.querySelectorAll("thead th"));
+    heads.forEach(function (th, index) {
+      const kind = th.getAttribute("data-sort");
+      if (!kind) return;
+      th.tabIndex = 0;
+      th.setAttribute("aria-sort", "none");
+      th.classList.add("sort-head");
+      function sort() {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        heads.forEach(function (other) { if (other.hasAttribute("data-sort")) other.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const body = table.tBodies[0];
+        const rows = Array.from(body.rows).filter(function (r) { return r.cells.length === heads.length; });
+        function key(row) {
+          const cell = row.cells[index];
+          const raw = cell.getAttribute("data-value") || cell.textContent.trim();
+          return kind === "number" ? parseFloat(raw) || 0 : raw.toLowerCase();
+        }
+        rows.sort(function (a, b) {
+          const x = key(a), y = key(b);
+          return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+    });
+  });
+})();

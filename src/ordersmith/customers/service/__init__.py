@@ -4,13 +4,21 @@ Invariants: e-mails, phones (E.164) and postal codes are stored normalised; ever
 event; an edit applies only at the version the editor read; the search keys always mirror what is stored.
 """
 
+from ordersmith.customers.rules import display_phone
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
+from ordersmith.customers.service.imports import (
+    KnownCustomers,
+    create_customers,
+    import_customer,
+    known_customers,
+)
 from ordersmith.customers.service.merging import Duplicate, find_duplicates, merge_customers
 from ordersmith.customers.service.privacy import anonymize_customer, export_customer
 from ordersmith.customers.service.records import (
     BuyerFacts,
     buyer_facts,
     create_customer,
+    display_names,
     get_customer,
     join_channel,
     on_order_placed,
@@ -26,6 +34,7 @@ __all__ = [
     "Customer",
     "Details",
     "Duplicate",
+    "KnownCustomers",
     "Phone",
     "SearchHit",
     "TimelineEntry",
@@ -33,10 +42,15 @@ __all__ = [
     "anonymize_customer",
     "buyer_facts",
     "create_customer",
+    "create_customers",
+    "display_names",
+    "display_phone",
     "export_customer",
     "find_duplicates",
     "get_customer",
+    "import_customer",
     "join_channel",
+    "known_customers",
     "merge_customers",
     "on_order_placed",
     "record_first_order",

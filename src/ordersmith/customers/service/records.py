@@ -44,7 +44,7 @@ def _guard(granted: frozenset[str] | None, before: Details, after: Details) -> N
         raise Forbidden(f"setting {field_name} needs the scope {scope!r}", required_scope=scope)
 
 
-def _snapshot(customer: Customer) -> dict[str, Any]:
+def _snapshot(customer: Customer | Details) -> dict[str, Any]:
     """What the audit log keeps of a customer: the business facts, never the person's name or contact details
     (the log is append-only, and an anonymized customer must leave no personal data behind in it)."""
     return {"kind": customer.kind, "status": customer.status, "customer_group": customer.customer_group,
@@ -258,3 +258,16 @@ def on_order_placed(uow: UnitOfWork, event: Event) -> None:
     customer_id, channel = event.payload.get("customer_id"), event.payload.get("channel")
     if customer_id and channel:
         join_channel(uow, customer_id=uuid.UUID(customer_id), channel=channel)
+
+
+@use_case(readonly=True)
+def display_names(uow: UnitOfWork, *, numbers: list[str]) -> dict[str, str]:
+    """Each customer number's display name, in one read (numbers not found are absent): to show people names
+    beside numbers in lists."""
+    wanted = sorted({n.strip().upper() for n in numbers if n})
+    if not wanted:
+        return {}
+    rows = uow.execute_core(
+        sa.select(_CUSTOMERS.c.number, _CUSTOMERS.c.display_name).where(_CUSTOMERS.c.number.in_(wanted))
+    )
+    return {number: name for number, name in rows}

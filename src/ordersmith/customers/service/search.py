@@ -60,6 +60,7 @@ def search_customers(
     query = rules.parse_query(q, default_country)
     matched: dict[uuid.UUID, set[str]] = defaultdict(set)
     name_hits: dict[uuid.UUID, set[str]] = defaultdict(set)
+    whole_phone: set[uuid.UUID] = set()  # customers with exactly the number typed, not just its last 7 digits
     lookups = [(kind, _KEYS.c.key == key, key) for kind, key in query.exact]
     lookups += [(kind, sa.and_(_KEYS.c.key >= key, _KEYS.c.key < _next(key)), key)
                 for kind, key in query.prefixes if len(key) >= 2]  # fmt: skip
@@ -71,6 +72,8 @@ def search_customers(
             matched[customer_id].add(kind)
             if kind in ("name", "sound", "full", "sounds"):
                 name_hits[customer_id].add(key)
+            elif kind == "phone" and key == query.whole_phone:
+                whole_phone.add(customer_id)
     if visible_to is not None:
         members = _members(uow, list(matched), visible_to)
         matched = defaultdict(set, {c: kinds for c, kinds in matched.items() if c in members})
@@ -79,7 +82,8 @@ def search_customers(
     # Customers matching more of the typed name tokens (by prefix or by sound) come first, then contact matches.
     tokens = max(len(query.name_tokens), 1)
     shortlist = sorted(matched, key=lambda c: (-(len(matched[c] & {"phone", "email", "number"}) * 10 +
-                                                 min(len(name_hits[c]), tokens * 2)), c))[: limit * 5]  # fmt: skip
+                                                 (c in whole_phone) * 10 + min(len(name_hits[c]), tokens * 2)),
+                                               c))[: limit * 5]  # fmt: skip
     rows = uow.session.execute(
         sa.select(CustomerRow.id, CustomerRow.number, CustomerRow.display_name).where(
             CustomerRow.id.in_(shortlist), CustomerRow.merged_into_id.is_(None)
@@ -94,7 +98,7 @@ def search_customers(
     hits = [
         SearchHit(id=r.id, number=r.number, display_name=r.display_name, email=emails.get(r.id),
                   phone=phones.get(r.id), postal_code=postal.get(r.id) or None, matched=sorted(matched[r.id]),
-                  score=rules.rank(query, r.display_name, matched[r.id]))
+                  score=rules.rank(query, r.display_name, matched[r.id], whole_phone=r.id in whole_phone))
         for r in rows
     ]  # fmt: skip
     return sorted(hits, key=lambda h: (-h.score, h.display_name, h.number))[:limit]

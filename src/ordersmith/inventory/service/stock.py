@@ -50,8 +50,10 @@ def adjust_stock(
     """
     if quantity == 0:
         raise ValidationFailed.on("quantity", "must not be zero")
-    if reason not in rules.ADJUSTMENT_REASONS:
+    known = rules.adjustment_reason(reason)
+    if known is None:
         raise ValidationFailed.on("reason", f"must be one of {', '.join(rules.ADJUSTMENT_REASONS)}")
+    reason = known
     item = _stocked_item(uow, sku)
     loc = _location_by_code(uow, location)
     _ensure_level(uow, item.id, loc.id)

@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ordersmith.kernel.clock import ensure_utc
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.kernel.pagination import Page
+from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, load, order_row
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -106,6 +108,7 @@ def list_orders(
     *,
     channel: str | None = None,
     status: str | None = None,
+    fulfillment_status: str | None = None,
     customer: str | None = None,
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,
@@ -114,8 +117,16 @@ def list_orders(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[OrderSummary]:
-    """Newest first, filtered by channel, status, customer (id or number), placing time range, source code and the
-    reason of an active hold."""
+    """Newest first, filtered by channel, status (of the order or of its fulfillment), customer (id or
+    number), placing time range, source code and the reason of an active hold.
+
+    Raises:
+        ValidationFailed: a status that is not one of the known ones (named by its field), or a range backwards.
+    """
+    for name, value, known in (("status", status, rules.ORDER_STATUSES),
+                               ("fulfillment_status", fulfillment_status, rules.FULFILLMENT_STATUSES)):  # fmt: skip
+        if value is not None and value not in known:
+            raise ValidationFailed.on(name, f"must be one of {', '.join(known)}")
     query = sa.select(OrderRow)
     if hold_reason:
         query = query.where(OrderRow.id.in_(sa.select(OrderHoldRow.order_id).where(
@@ -124,6 +135,8 @@ def list_orders(
         query = query.where(OrderRow.channel == channel)
     if status:
         query = query.where(OrderRow.status == status)
+    if fulfillment_status:
+        query = query.where(OrderRow.fulfillment_status == fulfillment_status)
     if customer:
         try:
             query = query.where(OrderRow.customer_id == uuid.UUID(customer))
@@ -184,6 +197,80 @@ def list_holds(
         )
         for h, number, channel, total, currency in uow.session.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """One order in the hold queue, with every active hold it has (the console's dense row)."""
+
+    order_id: uuid.UUID
+    order_number: str
+    channel: str
+    customer_number: str | None
+    customer_name: str
+    total: Money
+    placed_at: datetime
+    held_since: datetime  # its oldest active hold
+    holds: list[tuple[str, str]]  # (reason, detail), oldest first
+    version: int
+
+
+@use_case(readonly=True)
+def list_held_orders(
+    uow: UnitOfWork, *, reason: str | None = None, channel: str | None = None, limit: int = 200
+) -> list[HeldOrder]:
+    """The hold queue one order per row, the order held longest first: its customer, amount and every active
+    hold's reason (with `reason`, only orders held for that reason; with `channel`, one channel's orders).
+    Reads the active holds only (an index range), never the order history."""
+    oldest = (
+        sa.select(OrderHoldRow.order_id, sa.func.min(OrderHoldRow.placed_at).label("since"))
+        .where(OrderHoldRow.status == "active")
+        .group_by(OrderHoldRow.order_id)
+    )
+    if reason:
+        oldest = oldest.where(OrderHoldRow.order_id.in_(sa.select(OrderHoldRow.order_id).where(
+            OrderHoldRow.status == "active", OrderHoldRow.reason == reason)))  # fmt: skip
+    queued = oldest.subquery()
+    query = (
+        sa.select(OrderRow, queued.c.since)
+        .join(queued, queued.c.order_id == OrderRow.id)
+        .order_by(queued.c.since, OrderRow.id)
+        .limit(limit)
+    )
+    if channel:
+        query = query.where(OrderRow.channel == channel)
+    rows = uow.session.execute(query).all()
+    holds: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    for hold in uow.session.scalars(
+        sa.select(OrderHoldRow)
+        .where(OrderHoldRow.order_id.in_([row.id for row, _ in rows]), OrderHoldRow.status == "active")
+        .order_by(OrderHoldRow.placed_at, OrderHoldRow.id)
+    ):
+        holds.setdefault(hold.order_id, []).append((hold.reason, hold.detail))
+    return [
+        HeldOrder(
+            order_id=row.id,
+            order_number=row.number,
+            channel=row.channel,
+            customer_number=row.customer_number,
+            customer_name=_buyer_name(row),
+            total=Money.from_minor(row.total_minor, row.currency),
+            placed_at=ensure_utc(row.placed_at),
+            held_since=ensure_utc(since),
+            holds=holds.get(row.id, []),
+            version=row.version,
+        )
+        for row, since in rows
+    ]
+
+
+def _buyer_name(row: OrderRow) -> str:
+    """Who the order is for, as the order recorded it: the payer's name, else the first recipient's."""
+    for address in (row.billing or {}, *(row.ship_tos or [])):
+        name = str(address.get("name") or "").strip() if isinstance(address, dict) else ""
+        if name:
+            return name
+    return ""
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,10 @@ def authorize_return(
             raise ValidationFailed.on(
                 f"lines.{n}.line_no", f"no line {request.line_no} in order {order.number}"
             )
+        if request.line_no in wanted:  # one return line per order line (their key): say so, not a 409
+            raise ValidationFailed.on(
+                f"lines.{n}.line_no", f"line {request.line_no} is already in this return: give it once"
+            )
         if request.reason not in rules.RETURN_REASONS:
             raise ValidationFailed.on(
                 f"lines.{n}.reason", f"must be one of {', '.join(rules.RETURN_REASONS)}"

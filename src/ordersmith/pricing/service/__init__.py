@@ -1,27 +1,14 @@
 """Pricing use cases: setting up price lists, promotions, coupons, shipping methods and tax rates; quoting a cart
 through the pure pipeline in `rules.py`; redeeming coupons within their limits under any concurrency."""
 
-from ordersmith.pricing.service.quoting import (
-    CouponExhausted,
-    QuoteLine,
-    QuoteRequest,
-    Redemption,
-    quote,
-    redeem_coupon,
-)
-from ordersmith.pricing.service.setup import (
+from ordersmith.pricing.service.changing import Dates, Keep, change_coupon, change_promotion
+from ordersmith.pricing.service.list_prices import set_list_price
+from ordersmith.pricing.service.listing import (
     CouponView,
-    PriceEntry,
     PriceListView,
-    PromotionInput,
     PromotionView,
     ShippingMethodView,
     TaxRateView,
-    create_coupon,
-    create_price_list,
-    create_promotion,
-    create_shipping_method,
-    create_tax_rate,
     get_coupon,
     get_price_list,
     get_promotion,
@@ -33,10 +20,29 @@ from ordersmith.pricing.service.setup import (
     list_shipping_methods,
     list_tax_rates,
 )
+from ordersmith.pricing.service.quoting import (
+    CouponExhausted,
+    QuoteLine,
+    QuoteRequest,
+    Redemption,
+    quote,
+    redeem_coupon,
+)
+from ordersmith.pricing.service.setup import (
+    PriceEntry,
+    PromotionInput,
+    create_coupon,
+    create_price_list,
+    create_promotion,
+    create_shipping_method,
+    create_tax_rate,
+)
 
 __all__ = [
     "CouponExhausted",
     "CouponView",
+    "Dates",
+    "Keep",
     "PriceEntry",
     "PriceListView",
     "PromotionInput",
@@ -46,6 +52,8 @@ __all__ = [
     "Redemption",
     "ShippingMethodView",
     "TaxRateView",
+    "change_coupon",
+    "change_promotion",
     "create_coupon",
     "create_price_list",
     "create_promotion",
@@ -63,4 +71,5 @@ __all__ = [
     "list_tax_rates",
     "quote",
     "redeem_coupon",
+    "set_list_price",
 ]

@@ -98,7 +98,12 @@ def _vendor_by_code(uow: UnitOfWork, code: str) -> VendorRow:
 
 
 def _po_row(uow: UnitOfWork, number: str) -> PurchaseOrderRow:
-    row = uow.session.scalar(sa.select(PurchaseOrderRow).where(PurchaseOrderRow.number == number.upper()))
+    """The purchase order by number (any letter case) or by id, so a client may use either reference."""
+    try:
+        match = PurchaseOrderRow.id == uuid.UUID(number)
+    except ValueError:
+        match = PurchaseOrderRow.number == number.strip().upper()
+    row = uow.session.scalar(sa.select(PurchaseOrderRow).where(match))
     if row is None:
         raise NotFound(f"no purchase order {number!r}")
     return row

@@ -1,0 +1,413 @@
+"""Items by the thousand: the catalog's bulk import use case (reached through `catalog.service.import_items`).
+
+The same rules as `create_item` (a valid SKU, known kind, status, divisions and personalization template, valid
+GTINs that no other item holds, kit components that keep stock, customs codes), checked for a whole chunk of rows
+in a handful of queries, then written with one multi-row statement per table. An existing SKU is updated in the
+fields the file sets; its kind and a kit's components never change here.
+
+Invariant: a row is written only when every check passed for it; each item written is audited and emits the
+event its single-record use case would (`item.created`) or `item.updated`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ordersmith.catalog import rules
+from ordersmith.catalog.service._common import _check_gtin
+from ordersmith.catalog.service.items import _customs
+from ordersmith.catalog.tables import (
+    DivisionRow,
+    ItemBarcodeRow,
+    ItemDivisionRow,
+    ItemRow,
+    KitComponentRow,
+    PersonalizationTemplateRow,
+)
+from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.platform.db import UnitOfWork, use_case
+
+# The fields an import may set on an existing item (kind and components are fixed once an item exists).
+UPDATABLE = (
+    "name",
+    "description",
+    "status",
+    "tax_class",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "personalization_template",
+    "backorderable",
+    "hs_code",
+    "country_of_origin",
+)
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "kind": "stocked",
+    "status": "active",
+    "tax_class": "standard",
+    "divisions": [],
+    "barcodes": [],
+    "weight_g": None,
+    "length_mm": None,
+    "width_mm": None,
+    "height_mm": None,
+    "components": [],
+    "personalization_template": None,
+    "backorderable": False,
+    "hs_code": None,
+    "country_of_origin": None,
+}
+
+
+@dataclass(frozen=True)
+class ItemImport:
+    """One row: `values` holds the fields its file sets (the same names as `create_item`'s arguments;
+    components as (SKU, quantity)). A field the file has no column for keeps its value on an existing item."""
+
+    sku: str
+    values: dict[str, Any]
+
+
+@dataclass
+class RowOutcome:
+    """What a row does (or would do, in a dry run): created | updated | unchanged | invalid, with its errors
+    as (field, reason)."""
+
+    action: str
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    row: ItemImport
+    outcome: RowOutcome
+    existing: dict[str, Any] | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    gtins: list[str] = field(default_factory=list)
+    divisions: list[str] = field(default_factory=list)
+    parts: list[tuple[uuid.UUID, int]] = field(default_factory=list)
+    customs: tuple[str | None, str | None] = (None, None)  # hs_code, country_of_origin as stored
+    before: dict[str, Any] = field(default_factory=dict)
+
+
+def _fail(plan: _Plan, field_name: str, reason: str) -> None:
+    plan.outcome.action = "invalid"
+    plan.outcome.errors.append((field_name, reason))
+
+
+@use_case
+def import_items(uow: UnitOfWork, *, rows: list[ItemImport], write: bool) -> list[RowOutcome]:
+    """Check (and with `write`, apply) a chunk of item rows; one outcome per row, in order.
+
+    Nothing is written for a row that fails a check; the caller decides whether the others stand (its
+    transaction is this one). Rows of one call must name distinct SKUs.
+    """
+    keys = [rules.sku_key(r.sku) for r in rows]
+    assert len(set(keys)) == len(keys), "one chunk names each SKU once"
+    facts = _Facts.read(uow, rows)
+    plans = [_plan(facts, row) for row in rows]
+    _check_barcodes(facts, plans)
+    if write:
+        _write(uow, [p for p in plans if p.outcome.action != "invalid"])
+    return [p.outcome for p in plans]
+
+
+@dataclass
+class _Facts:
+    """What the checks need, read in one query per table for the whole chunk."""
+
+    items: dict[str, dict[str, Any]]  # by SKU key
+    barcodes: dict[uuid.UUID, list[str]]
+    divisions_of: dict[uuid.UUID, list[str]]
+    components_of: dict[uuid.UUID, list[tuple[uuid.UUID, int]]]
+    known_divisions: set[str]
+    templates: set[str]
+    parts: dict[str, tuple[uuid.UUID, str]]  # component SKU key → (id, kind)
+    gtin_owner: dict[str, uuid.UUID]
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, rows: list[ItemImport]) -> _Facts:
+        table = cast(sa.Table, ItemRow.__table__)
+        keys = sorted({rules.sku_key(r.sku) for r in rows if rules.is_valid_sku(r.sku)})
+        items = (
+            {
+                m["sku_key"]: dict(m)
+                for m in uow.execute_core(sa.select(table).where(table.c.sku_key.in_(keys))).mappings()
+            }
+            if keys
+            else {}
+        )
+        ids = [m["id"] for m in items.values()]
+        barcodes: dict[uuid.UUID, list[str]] = {}
+        divisions_of: dict[uuid.UUID, list[str]] = {}
+        components_of: dict[uuid.UUID, list[tuple[uuid.UUID, int]]] = {}
+        if ids:
+            for item_id, gtin in uow.execute_core(
+                sa.select(ItemBarcodeRow.item_id, ItemBarcodeRow.gtin).where(ItemBarcodeRow.item_id.in_(ids))
+            ):
+                barcodes.setdefault(item_id, []).append(gtin)
+            for item_id, code in uow.execute_core(
+                sa.select(ItemDivisionRow.item_id, ItemDivisionRow.division).where(
+                    ItemDivisionRow.item_id.in_(ids)
+                )
+            ):
+                divisions_of.setdefault(item_id, []).append(code)
+            for kit_id, part_id, quantity in uow.execute_core(
+                sa.select(
+                    KitComponentRow.kit_id, KitComponentRow.component_id, KitComponentRow.quantity
+                ).where(KitComponentRow.kit_id.in_(ids))
+            ):
+                components_of.setdefault(kit_id, []).append((part_id, quantity))
+        wanted_gtins: set[str] = set()
+        part_keys: set[str] = set()
+        for row in rows:
+            for code in row.values.get("barcodes") or []:
+                try:
+                    wanted_gtins.add(_check_gtin(code))
+                except ValidationFailed:
+                    continue
+            part_keys |= {rules.sku_key(sku) for sku, _ in row.values.get("components") or []}
+        gtin_owner = (
+            dict(
+                uow.execute_core(  # a Result has keys(): dict() would take it for a mapping without .all()
+                    sa.select(ItemBarcodeRow.gtin, ItemBarcodeRow.item_id).where(
+                        ItemBarcodeRow.gtin.in_(sorted(wanted_gtins))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            if wanted_gtins
+            else {}
+        )
+        parts = (
+            {
+                key: (item_id, kind)
+                for key, item_id, kind in uow.execute_core(
+                    sa.select(ItemRow.sku_key, ItemRow.id, ItemRow.kind).where(
+                        ItemRow.sku_key.in_(sorted(part_keys))
+                    )
+                ).tuples()
+            }
+            if part_keys
+            else {}
+        )
+        known_divisions = set(uow.execute_core(sa.select(DivisionRow.code)).scalars())
+        templates = set(uow.execute_core(sa.select(PersonalizationTemplateRow.code)).scalars())
+        return cls(
+            items=items,
+            barcodes=barcodes,
+            divisions_of=divisions_of,
+            components_of=components_of,
+            known_divisions=known_divisions,
+            templates=templates,
+            parts=parts,
+            gtin_owner=gtin_owner,
+        )
+
+
+def _plan(facts: _Facts, row: ItemImport) -> _Plan:
+    """The checks of `create_item`, row by row, and what would change."""
+    plan = _Plan(row=row, outcome=RowOutcome(action="created"))
+    values = row.values
+    if not rules.is_valid_sku(row.sku):
+        _fail(plan, "sku", "1-64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit")
+        return plan
+    existing = facts.items.get(rules.sku_key(row.sku))
+    plan.existing = existing
+    kind = values.get("kind", existing["kind"] if existing else DEFAULTS["kind"])
+    if kind not in rules.ITEM_KINDS:
+        _fail(plan, "kind", f"must be one of {', '.join(rules.ITEM_KINDS)}")
+    elif existing is not None and kind != existing["kind"]:
+        _fail(plan, "kind", f"{row.sku} is a {existing['kind']} item; an import cannot change an item's kind")
+    if values.get("status", "active") not in rules.ITEM_STATUSES:
+        _fail(plan, "status", f"must be one of {', '.join(rules.ITEM_STATUSES)}")
+    if "divisions" in values:
+        plan.divisions = sorted(set(values["divisions"]))
+        if unknown := [d for d in plan.divisions if d not in facts.known_divisions]:
+            _fail(plan, "divisions", f"unknown division(s): {', '.join(unknown)}")
+    if "barcodes" in values:
+        try:
+            plan.gtins = sorted({_check_gtin(b) for b in values["barcodes"]})
+        except ValidationFailed as exc:
+            _fail(plan, "barcodes", exc.errors[0].message)
+    template = values.get("personalization_template")
+    if template is not None and template not in facts.templates:
+        _fail(plan, "personalization_template", f"no template {template!r}")
+    try:
+        plan.customs = _customs(values.get("hs_code"), values.get("country_of_origin"))
+    except ValidationFailed as exc:
+        _fail(plan, exc.errors[0].field, exc.errors[0].message)
+    _check_parts(facts, plan, kind)
+    if plan.outcome.action != "invalid" and existing is not None:
+        _diff(facts, plan)
+    return plan
+
+
+def _check_parts(facts: _Facts, plan: _Plan, kind: str) -> None:
+    components = plan.row.values.get("components")
+    existing = plan.existing
+    if existing is not None:
+        if components and kind == "kit":
+            wanted = {facts.parts.get(rules.sku_key(s), (None, ""))[0]: q for s, q in components}
+            if wanted != dict(facts.components_of.get(existing["id"], [])):
+                _fail(plan, "components", "an import cannot change an existing kit's components")
+        elif components:
+            _fail(plan, "components", "only kits have components")
+        return
+    if kind != "kit":
+        if components:
+            _fail(plan, "components", "only kits have components")
+        return
+    if not components:
+        _fail(plan, "components", "a kit needs at least one component")
+        return
+    parts: dict[uuid.UUID, int] = {}
+    for sku, quantity in components:
+        found = facts.parts.get(rules.sku_key(sku))
+        if quantity <= 0:
+            _fail(plan, "components", f"{sku}: quantity must be greater than zero")
+        elif found is None:
+            _fail(plan, "components", f"no item with SKU {sku!r}")
+        elif found[1] not in rules.STOCK_KEEPING_KINDS:
+            _fail(plan, "components", f"{sku} is a {found[1]} item; kit components must keep stock")
+        elif found[0] in parts:
+            _fail(plan, "components", f"{sku} is listed twice")
+        else:
+            parts[found[0]] = quantity
+    plan.parts = list(parts.items())
+
+
+def _check_barcodes(facts: _Facts, plans: list[_Plan]) -> None:
+    """A GTIN held by another item, or by two rows of the chunk, is refused (as `create_item` refuses it)."""
+    claimed: dict[str, int] = {}
+    for n, plan in enumerate(plans):
+        if plan.outcome.action == "invalid":
+            continue
+        own = plan.existing["id"] if plan.existing else None
+        for gtin in plan.gtins:
+            owner = facts.gtin_owner.get(gtin)
+            if (owner is not None and owner != own) or gtin in claimed:
+                _fail(plan, "barcodes", f"barcode {gtin} is taken")
+                break
+        else:
+            claimed.update({gtin: n for gtin in plan.gtins})
+
+
+def _diff(facts: _Facts, plan: _Plan) -> None:
+    existing = plan.existing
+    assert existing is not None
+    values = plan.row.values
+    for name in UPDATABLE:
+        if name in values:
+            value = {"hs_code": plan.customs[0], "country_of_origin": plan.customs[1]}.get(name, values[name])
+            if existing[name] != value:
+                plan.changes[name], plan.before[name] = value, existing[name]
+    for name, wanted, current in (
+        ("divisions", plan.divisions, sorted(facts.divisions_of.get(existing["id"], []))),
+        ("barcodes", plan.gtins, sorted(facts.barcodes.get(existing["id"], []))),
+    ):
+        if name in values and wanted != current:
+            plan.changes[name], plan.before[name] = wanted, current
+    plan.outcome.action = "updated" if plan.changes else "unchanged"
+
+
+def _write(uow: UnitOfWork, plans: list[_Plan]) -> None:
+    creates = [p for p in plans if p.outcome.action == "created"]
+    updates = [p for p in plans if p.outcome.action == "updated"]
+    if creates:
+        _write_creates(uow, creates)
+    for plan in updates:
+        _write_update(uow, plan)
+
+
+def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
+    now = uow.now()
+    items, barcodes, divisions, parts = [], [], [], []
+    for plan in plans:
+        values = {**DEFAULTS, **plan.row.values}
+        hs_code, country = plan.customs
+        item_id = new_id()
+        sku = plan.row.sku.strip()
+        items.append(
+            {
+                "id": item_id,
+                "sku": sku,
+                "sku_key": rules.sku_key(sku),
+                "name": values["name"].strip(),
+                "description": values["description"],
+                "kind": values["kind"],
+                "status": values["status"],
+                "tax_class": values["tax_class"],
+                "weight_g": values["weight_g"],
+                "length_mm": values["length_mm"],
+                "width_mm": values["width_mm"],
+                "height_mm": values["height_mm"],
+                "default_vendor_id": None,
+                "style_id": None,
+                "variant": None,
+                "personalization_template": values["personalization_template"],
+                "backorderable": values["backorderable"],
+                "hs_code": hs_code,
+                "country_of_origin": country,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        barcodes += [{"gtin": gtin, "item_id": item_id} for gtin in plan.gtins]
+        divisions += [{"item_id": item_id, "division": code} for code in plan.divisions]
+        parts += [{"kit_id": item_id, "component_id": c, "quantity": q} for c, q in plan.parts]
+        snapshot = {
+            "sku": sku,
+            "name": values["name"].strip(),
+            "kind": values["kind"],
+            "status": values["status"],
+            "divisions": plan.divisions,
+            "barcodes": plan.gtins,
+            "backorderable": values["backorderable"],
+        }
+        uow.audit("item.created", object_type="item", object_id=str(item_id), after=snapshot)
+        uow.emit("item.created", {"id": str(item_id), **snapshot})
+    uow.execute_core(sa.insert(ItemRow.__table__), items)  # type: ignore[arg-type]
+    for table, batch in ((ItemBarcodeRow, barcodes), (ItemDivisionRow, divisions), (KitComponentRow, parts)):
+        if batch:
+            uow.execute_core(sa.insert(table.__table__), batch)  # type: ignore[arg-type]
+
+
+def _write_update(uow: UnitOfWork, plan: _Plan) -> None:
+    existing = plan.existing
+    assert existing is not None
+    item_id = existing["id"]
+    columns = {k: v for k, v in plan.changes.items() if k in UPDATABLE}
+    table = cast(sa.Table, ItemRow.__table__)
+    uow.execute_core(
+        sa.update(table)
+        .where(table.c.id == item_id)
+        .values(**columns, version=table.c.version + 1, updated_at=uow.now())
+    )
+    if "divisions" in plan.changes:
+        uow.execute_core(sa.delete(ItemDivisionRow).where(ItemDivisionRow.item_id == item_id))
+        if plan.divisions:
+            uow.execute_core(
+                sa.insert(ItemDivisionRow.__table__),  # type: ignore[arg-type]
+                [{"item_id": item_id, "division": code} for code in plan.divisions],
+            )
+    if "barcodes" in plan.changes:
+        uow.execute_core(sa.delete(ItemBarcodeRow).where(ItemBarcodeRow.item_id == item_id))
+        if plan.gtins:
+            uow.execute_core(
+                sa.insert(ItemBarcodeRow.__table__),  # type: ignore[arg-type]
+                [{"gtin": gtin, "item_id": item_id} for gtin in plan.gtins],
+            )
+    uow.audit(
+        "item.updated", object_type="item", object_id=str(item_id), before=plan.before, after=plan.changes
+    )
+    uow.emit("item.updated", {"id": str(item_id), "sku": existing["sku"], "changed": sorted(plan.changes)})

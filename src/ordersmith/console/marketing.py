@@ -1,0 +1,176 @@
+"""Console screen for the marketing team's offers: promotions (running or not, renamed, reprioritised, re-dated,
+switched on or off, new ones of the common kinds), coupons with their use counts (limits raised or lifted, switched
+off, new codes) and the price lists in force, in one place.
+
+Handlers read the form, call one pricing use case and render; a refusal re-renders the page with the reason and
+its status (nothing changed), never a 500. Writes need `pricing:write` and the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
+from ordersmith.kernel.money import Money, currency_exponent
+from ordersmith.platform.http import unit_of_work
+from ordersmith.pricing import service as pricing
+
+router = APIRouter(include_in_schema=False)
+SCOPE = "pricing:write"
+# The kinds the console makes (the API makes every kind): each needs one figure.
+KINDS = {
+    "percent_off_items": "percent off the items",
+    "order_amount_off": "amount off the order",
+    "free_shipping": "free shipping",
+}
+
+
+def _page(request: Request, *, status: int = 200, error: str = "", done: str = "") -> Response:
+    principal = principal_for(request, SCOPE)
+    uow = unit_of_work(request)
+    return render(
+        request,
+        "marketing.html",
+        principal,
+        status=status,
+        error=error,
+        done=done,
+        promotions=pricing.list_promotions(uow),
+        coupons=pricing.list_coupons(uow),
+        price_lists=pricing.list_price_lists(uow),
+        kinds=KINDS,
+    )
+
+
+@router.get("/marketing")
+def offers(request: Request, done: str = "") -> Response:
+    return _page(request, done=done)
+
+
+def _when(text: str, field: str) -> datetime | None:
+    """A `datetime-local` field (UTC) or blank; a bad one is a refusal naming the field."""
+    if not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationFailed.on(field, "a date and time, e.g. 2026-12-24T18:00") from None
+
+
+def _whole(text: str, field: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
+        raise ValidationFailed.on(field, "a whole number")
+    return int(text)
+
+
+def _amount(text: str, field: str, currency: str) -> Money:
+    """An amount typed in ASCII digits, no finer than the currency's minor unit (as the API takes it)."""
+    text = text.strip()
+    if not (text.isascii() and text.replace(".", "", 1).isdigit()):
+        raise ValidationFailed.on(field, "an amount such as 10.00")
+    try:
+        places = currency_exponent(currency)
+    except ValueError as exc:
+        raise ValidationFailed.on("currency", str(exc)) from None
+    value = Decimal(text)
+    if -int(value.as_tuple().exponent) > places:
+        raise ValidationFailed.on(field, f"{currency} has {places} decimal places")
+    return Money(value, currency)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    principal = principal_for(request, SCOPE)
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    return {key: str(value) for key, value in form.items()}
+
+
+@router.post("/marketing/promotions")
+async def new_promotion(request: Request) -> Response:
+    form = await _form(request)
+    try:
+        kind = form.get("kind", "")
+        if kind not in KINDS:
+            raise ValidationFailed.on("kind", f"one of {', '.join(KINDS)}")
+        currency = form.get("currency", "USD").strip().upper() or "USD"
+        figure = form.get("figure", "")
+        promotion = pricing.PromotionInput(
+            code=form.get("code", "").strip(),
+            name=form.get("name", "").strip(),
+            kind=kind,
+            currency=currency,
+            priority=_whole(form.get("priority", ""), "priority") or 0,
+            percent=Decimal(_whole(figure, "figure") or 0) if kind == "percent_off_items" else Decimal(0),
+            amount=_amount(figure, "figure", currency) if kind == "order_amount_off" else None,
+            threshold=_amount(form["threshold"], "threshold", currency) if form.get("threshold") else None,
+            coupon_required=form.get("coupon_required") == "on",
+            starts_at=_when(form.get("starts_at", ""), "starts_at"),
+            ends_at=_when(form.get("ends_at", ""), "ends_at"),
+        )
+        if not promotion.code or not promotion.name:
+            raise ValidationFailed.on("code" if not promotion.code else "name", "is required")
+        code = pricing.create_promotion(unit_of_work(request), promotion=promotion)
+    except OrdersmithError as exc:
+        return _page(request, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/marketing?done=promotion+{code}+made", status_code=303)
+
+
+@router.post("/marketing/promotions/{code}")
+async def change_promotion(request: Request, code: str) -> Response:
+    form = await _form(request)
+    try:
+        dates = pricing.Dates(
+            _when(form.get("starts_at", ""), "starts_at"), _when(form.get("ends_at", ""), "ends_at")
+        )
+        pricing.change_promotion(
+            unit_of_work(request),
+            code=code,
+            name=form.get("name") or None,
+            priority=_whole(form.get("priority", ""), "priority"),
+            dates=dates,
+            active=form.get("active") == "on",
+        )
+    except OrdersmithError as exc:
+        return _page(request, status=exc.status, error=f"{code}: {exc.detail}")
+    return RedirectResponse(f"/marketing?done=promotion+{code}+saved", status_code=303)
+
+
+@router.post("/marketing/coupons")
+async def new_coupon(request: Request) -> Response:
+    form = await _form(request)
+    try:
+        code = pricing.create_coupon(
+            unit_of_work(request),
+            code=form.get("code", "").strip(),
+            promotion=form.get("promotion", ""),
+            max_uses=_whole(form.get("max_uses", ""), "max_uses"),
+            per_customer_limit=_whole(form.get("per_customer_limit", ""), "per_customer_limit"),
+        )
+    except OrdersmithError as exc:
+        return _page(request, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/marketing?done=coupon+{code}+made", status_code=303)
+
+
+@router.post("/marketing/coupons/{code}")
+async def change_coupon(request: Request, code: str) -> Response:
+    form = await _form(request)
+    try:
+        limit = _whole(form.get("max_uses", ""), "max_uses")
+        pricing.change_coupon(
+            unit_of_work(request),
+            code=code,
+            max_uses=limit,
+            no_limit=limit is None,
+            active=form.get("active") == "on",
+        )
+    except OrdersmithError as exc:
+        return _page(request, status=exc.status, error=f"{code}: {exc.detail}")
+    return RedirectResponse(f"/marketing?done=coupon+{code}+saved", status_code=303)

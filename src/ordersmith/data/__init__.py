@@ -1,0 +1,1 @@
+"""Data in and out: bulk imports (dry run, row errors, all-or-nothing or valid rows only, resumable)."""

@@ -1,0 +1,19 @@
+"""The kinds of record an import brings in: each a column spec, the key that finds a row's existing record, and a
+chunk check that goes through the target context's own schema (the API's) and use case.
+
+Invariant: a row reaches the target's use case only after the API's input schema accepted it; its errors name the
+file's column (a list field's element, a money field's part: the column it came from).
+"""
+
+from ordersmith.data.imports.kinds import customers, items, prices, stock
+from ordersmith.data.imports.kinds._common import Kind, Outcome, Row
+
+KINDS: dict[str, Kind] = {
+    "items": items.KIND,
+    "customers": customers.KIND,
+    "stock_counts": stock.COUNTS,
+    "stock_adjustments": stock.ADJUSTMENTS,
+    "prices": prices.KIND,
+}
+
+__all__ = ["KINDS", "Kind", "Outcome", "Row"]
