@@ -107,7 +107,11 @@ def test_an_accountant_and_marketing_see_the_screens_they_may_open_with_their_co
             ["/orders", "/holds", "/customers", "/stock", "/purchasing"],
             ["/admin/users", "/warehouse"],
         ),
-        ("marketing", ["/orders", "/holds", "/customers", "/stock"], ["/purchasing", "/phone-order"]),
+        (
+            "marketing",
+            ["/orders", "/holds", "/customers", "/stock", "/marketing"],
+            ["/purchasing", "/phone-order"],
+        ),
     ):
         client.cookies.clear()
         make_user(admin_db, role=role, email=f"{role}@example.com")

@@ -28,6 +28,7 @@ from ordersmith.orders import service as orders
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import unit_of_work
+from ordersmith.pricing import service as pricing
 from ordersmith.purchasing import service as purchasing
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +128,8 @@ ABOUT = {
     "/stock": "an item's or style's stock by location, and its movements",
     "/purchasing": "purchase orders and replenishment suggestions",
     "/warehouse": "waves, picking, packing and shipments",
+    "/marketing": "promotions, coupons with their uses, and price lists",
+    "/imports": "bulk imports of items, customers, stock and prices, with a dry run",
     "/events": "every event as it happens",
 }
 
@@ -145,6 +148,9 @@ def _screens(request: Request, principal: Principal) -> list[Screen]:
         drafts = purchasing.list_purchase_orders(uow, status="draft", limit=DRAFTS_COUNTED)
         count = f"{DRAFTS_COUNTED}+" if drafts.next_cursor else str(len(drafts.items))
         counts["/purchasing"] = (count, "drafts waiting for approval")
+    if principal.can("pricing:write"):
+        switched_on = sum(1 for p in pricing.list_promotions(uow) if p.active)  # reference data: a few rows
+        counts["/marketing"] = (str(switched_on), "promotions switched on")
     return [
         Screen(label, href, ABOUT.get(href, ""), *counts.get(href, ("", "")))
         for _, entries in navigation(principal)
