@@ -96,6 +96,36 @@ def test_a_manager_lands_on_holds_and_todays_figures(client: TestClient, admin_d
     assert "No carrier has reported a problem" in home.text
 
 
+def test_a_managers_home_lists_a_shipment_the_carrier_reported_a_problem_with(
+    client: TestClient, admin_db: Any
+) -> None:
+    # given a shipped parcel the carrier reports an exception for
+    from datetime import UTC, datetime
+
+    from ordersmith.fulfillment import service as fulfillment
+    from ordersmith.fulfillment.carriers.base import TrackingEvent
+
+    make_order_shop(admin_db)
+    order = orders.place_order(admin_db, channel=channel(admin_db), request=order_request(("TEE", 1))).order
+    fulfillment.sync_order(admin_db, order_id=order.id)
+    (shipment,) = fulfillment.order_shipments(admin_db, order_id=str(order.id))
+    fulfillment.pick_shipment(admin_db, ref=shipment.number)
+    fulfillment.pack_shipment(
+        admin_db, ref=shipment.number, all_units=True, packages=[fulfillment.PackageSpec(800, 300, 200, 100)]
+    )
+    fulfillment.ship_shipment(admin_db, ref=shipment.number, tracking="1ZEXCEPTION1", carrier="sandbox")
+    problem = TrackingEvent("1ZEXCEPTION1", "exception", "address not found", datetime.now(UTC), "event-1")
+    fulfillment.record_tracking(admin_db, carrier="sandbox", events=[problem])
+    login(client, admin_db, role="manager")
+    # when the manager goes home
+    home = client.get("/")
+    # then the shipment is listed with its order and tracking number, and counted
+    listed = home.text[home.text.index('id="home-exceptions"') :].split("</table>")[0]
+    row = listed[listed.index(f'<tr data-shipment="{shipment.number}">') :].split("</tr>")[0]
+    assert f'href="/orders/{order.number}"' in row and "1ZEXCEPTION1" in row
+    assert '<a href="/warehouse/shipments?status=exception">1</a>' in home.text
+
+
 def test_an_accountant_and_marketing_see_the_screens_they_may_open_with_their_counts(
     client: TestClient, admin_db: Any
 ) -> None:
