@@ -53,6 +53,7 @@ from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
 from ordersmith.purchasing import routes as purchasing_routes
+from ordersmith.reporting import routes as reporting_routes
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inventory_routes.router)
     api.include_router(purchasing_routes.router)
     api.include_router(fulfillment_routes.router)
+    api.include_router(reporting_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

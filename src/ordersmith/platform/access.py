@@ -70,6 +70,8 @@ SCOPES: dict[str, str] = {
     "warehouse:read": "read waves, pick lists, bins, count tasks and the warehouse's productivity",
     "fulfillment:write": "build and cancel waves; pick, scan, pack, ship and cancel shipments; bins and counts",
     "fulfillment:labels": "buy and void carrier labels (each one is charged by the carrier)",
+    "reports:read": "run the report catalogue (sales, stock, returns, receivables, tax) as tables, files and charts",
+    "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -166,6 +168,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "warehouse:read",
             "fulfillment:write",
             "fulfillment:labels",
+            "reports:read",
+            "data:export",
         }
     ),
     "agent": frozenset(
@@ -212,10 +216,12 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "customers:write",
             "customers:credit",
             "customers:tax",
+            "reports:read",
+            "data:export",
         }
     ),
-    "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
-    "readonly": frozenset(_READ_BASICS),
+    "marketing": frozenset(_READ_BASICS | {"pricing:write", "reports:read"}),
+    "readonly": frozenset(_READ_BASICS | {"reports:read"}),
 }
 
 

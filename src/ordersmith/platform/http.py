@@ -213,12 +213,17 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
-                    (
-                        b"content-security-policy",
-                        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                        b"frame-ancestors 'none'; form-action 'self'",
-                    ),
                 ]
+                # A response that sets a stricter policy of its own keeps it (a report's SVG chart: its inline
+                # styles and nothing else); a second header would be enforced as well, blocking those styles.
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append(
+                        (
+                            b"content-security-policy",
+                            b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                            b"frame-ancestors 'none'; form-action 'self'",
+                        )
+                    )
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = headers
