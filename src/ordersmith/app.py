@@ -23,6 +23,8 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
+from ordersmith.data.exports import routes as export_routes
+from ordersmith.data.exports import service as exports
 from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     payments.register()
     checkout.register()
     fulfillment.register()
+    exports.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(purchasing_routes.router)
     api.include_router(fulfillment_routes.router)
     api.include_router(reporting_routes.router)
+    api.include_router(export_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

@@ -37,6 +37,7 @@ from ordersmith.cli._common import (
     users_app,
 )
 from ordersmith.customers import jobs as customer_jobs
+from ordersmith.data.exports import service as exports
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
@@ -161,6 +162,7 @@ def worker() -> None:
     payments.register()
     checkout.register()
     fulfillment.register()
+    exports.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db)
     stop = threading.Event()

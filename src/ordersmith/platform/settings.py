@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     webhook_backoff_base_s: float = 2.0
     webhook_timeout_s: float = 10.0
     jobs_enabled: bool = True
+    # Where bulk export files are written (each 0600, the folder 0700) and downloaded from.
+    exports_path: str = "var/exports"
     sse_keepalive_s: float = 15.0
 
     demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))
