@@ -37,17 +37,27 @@ NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
 def shop(db: Database) -> UnitOfWork:
     uow = db.unit_of_work(Actor.system("test", origin="pytest"), clock=FixedClock(NOW))
     make_order_shop(uow)
-    kept = customers.create_customer(uow, details=Details(first_name="Ann", last_name="Keep",
-                                                          emails=["ann@example.com"]))  # fmt: skip
-    gone = customers.create_customer(uow, details=Details(first_name="Bob", last_name="Gone",
-                                                          emails=["bob@example.com"], do_not_email=True))  # fmt: skip
+    kept = customers.create_customer(
+        uow, details=Details(first_name="Ann", last_name="Keep", emails=["ann@example.com"])
+    )
+    gone = customers.create_customer(
+        uow,
+        details=Details(first_name="Bob", last_name="Gone", emails=["bob@example.com"], do_not_email=True),
+    )
     for n, buyer in enumerate([kept, gone]):
         at = NOW - timedelta(days=2 - n)
-        request = order_request(("TEE", 1 + n), ("MUG", 1), placed_at=at, customer=buyer.number,
-                                email=f"{buyer.first_name.lower()}@example.com")  # fmt: skip
+        request = order_request(
+            ("TEE", 1 + n),
+            ("MUG", 1),
+            placed_at=at,
+            customer=buyer.number,
+            email=f"{buyer.first_name.lower()}@example.com",
+        )
         placed = orders.place_order(uow, channel=channel(uow, "web"), request=request).order
         orders.record_shipment(uow, ref=placed.number)
-    rma = orders.authorize_return(uow, order_ref=placed.number, lines=[orders.ReturnLineRequest(1, 1, "damaged")])
+    rma = orders.authorize_return(
+        uow, order_ref=placed.number, lines=[orders.ReturnLineRequest(1, 1, "damaged")]
+    )
     orders.receive_return(uow, ref=rma.number, location="EAST")
     customers.anonymize_customer(uow, ref=gone.number)
     return uow
@@ -121,17 +131,30 @@ def test_order_lines_equal_a_hand_written_query(shop: UnitOfWork, tmp_path: Path
     path = tmp_path / "lines.csv"
     exports.stream_to_file(shop.db, kind="order_lines", format="csv", filters={"channel": "web"}, path=path)
     with shop.db.session() as session:
-        expected = session.execute(sa.text("""
+        expected = session.execute(
+            sa.text("""
             SELECT o.number, l.line_no, l.sku, l.quantity, l.shipped, l.returned, l.unit_price_minor, l.tax_minor
-            FROM orders o JOIN order_lines l ON l.order_id = o.id ORDER BY o.placed_at, o.id, l.line_no""")).all()
+            FROM orders o JOIN order_lines l ON l.order_id = o.id ORDER BY o.placed_at, o.id, l.line_no""")
+        ).all()
     rows = read_csv(path)
     header = rows[0]
-    picked = [[row[header.index(n)] for n in ("order", "line_no", "sku", "quantity", "shipped", "returned",
-                                              "unit_price", "tax")] for row in rows[1:]]  # fmt: skip
-    assert picked == [[number, str(n), sku, str(q), str(s), str(r), f"{price / 100:.2f}", f"{tax / 100:.2f}"]
-                      for number, n, sku, q, s, r, price, tax in expected]  # fmt: skip
-    assert [p[2:6] for p in picked] == [["TEE", "1", "1", "0"], ["MUG", "1", "1", "0"], ["TEE", "2", "2", "1"],
-                                        ["MUG", "1", "1", "0"]]  # fmt: skip
+    picked = [
+        [
+            row[header.index(n)]
+            for n in ("order", "line_no", "sku", "quantity", "shipped", "returned", "unit_price", "tax")
+        ]
+        for row in rows[1:]
+    ]
+    assert picked == [
+        [number, str(n), sku, str(q), str(s), str(r), f"{price / 100:.2f}", f"{tax / 100:.2f}"]
+        for number, n, sku, q, s, r, price, tax in expected
+    ]
+    assert [p[2:6] for p in picked] == [
+        ["TEE", "1", "1", "0"],
+        ["MUG", "1", "1", "0"],
+        ["TEE", "2", "2", "1"],
+        ["MUG", "1", "1", "0"],
+    ]
 
 
 def test_an_anonymized_customer_never_appears_with_personal_data(shop: UnitOfWork, tmp_path: Path):
@@ -143,10 +166,14 @@ def test_an_anonymized_customer_never_appears_with_personal_data(shop: UnitOfWor
         at = {name: header.index(name) for name in header}
         by_number = {row[at["number"]]: row for row in body}
         kept, gone = by_number["C-100001"], by_number["C-100002"]
-        assert (kept[at["first_name"]], kept[at["email"]], kept[at["anonymized"]]) == ("Ann", "ann@example.com",
-                                                                                      "false")  # fmt: skip
-        assert [gone[at[n]] for n in ("first_name", "last_name", "company", "email", "phone", "anonymized")] == [
-            "", "", "", "", "", "true"]  # fmt: skip
+        assert (kept[at["first_name"]], kept[at["email"]], kept[at["anonymized"]]) == (
+            "Ann",
+            "ann@example.com",
+            "false",
+        )
+        assert [
+            gone[at[n]] for n in ("first_name", "last_name", "company", "email", "phone", "anonymized")
+        ] == ["", "", "", "", "", "true"]
         assert "Gone" not in str(rows) and "bob@" not in str(rows)
         sold = tmp_path / f"orders.{format}"
         exports.stream_to_file(shop.db, kind="orders", format=format, filters={}, path=sold)
@@ -155,17 +182,20 @@ def test_an_anonymized_customer_never_appears_with_personal_data(shop: UnitOfWor
         assert emails == ["ann@example.com", ""]  # the anonymized buyer's order keeps no e-mail
     # and only those who agreed to e-mail, when asked
     path = tmp_path / "mailable.csv"
-    exports.stream_to_file(shop.db, kind="customers", format="csv", filters={"contactable": "email"}, path=path)
+    exports.stream_to_file(
+        shop.db, kind="customers", format="csv", filters={"contactable": "email"}, path=path
+    )
     assert [row[0] for row in read_csv(path)[1:]] == ["C-100001"]
 
 
 def test_a_bad_request_is_refused_naming_the_field_and_queues_nothing(shop: UnitOfWork, tmp_path: Path):
     for kind, format, filters, field in (
-        ("everything", "csv", {}, "kind"), ("orders", "pdf", {}, "format"),
-        ("orders", "csv", {"from": "yesterday"}, "filters.from"), ("inventory", "csv", {"channel": "web"},
-                                                                   "filters.channel"),
+        ("everything", "csv", {}, "kind"),
+        ("orders", "pdf", {}, "format"),
+        ("orders", "csv", {"from": "yesterday"}, "filters.from"),
+        ("inventory", "csv", {"channel": "web"}, "filters.channel"),
         ("orders", "csv", {"from": "2026-03-02", "to": "2026-03-01"}, "filters.to"),
-    ):  # fmt: skip
+    ):
         with pytest.raises(ValidationFailed) as refused:
             exports.request_export(shop, kind=kind, format=format, filters=filters, folder=tmp_path / "out")
         assert refused.value.errors[0].field == field
@@ -173,24 +203,30 @@ def test_a_bad_request_is_refused_naming_the_field_and_queues_nothing(shop: Unit
     assert not (tmp_path / "out").exists()
 
 
-def test_an_export_asked_for_runs_as_a_job_into_a_private_file_and_is_audited(shop: UnitOfWork, tmp_path: Path):
+def test_an_export_asked_for_runs_as_a_job_into_a_private_file_and_is_audited(
+    shop: UnitOfWork, tmp_path: Path
+):
     # given
     exports.register()
-    asked = exports.request_export(shop, kind="orders", format="parquet", filters={"channel": "web"},
-                                   folder=tmp_path / "exports")  # fmt: skip
+    asked = exports.request_export(
+        shop, kind="orders", format="parquet", filters={"channel": "web"}, folder=tmp_path / "exports"
+    )
     assert asked.status == "queued"
     # when the job runner comes by
     jobs.run_due_jobs(shop.db, worker="test")
     # then
     done = exports.get_export(shop, export_id=asked.id)
     assert (done.status, done.rows, done.error) == ("done", 2, "")
-    export, path = exports.export_file(shop, export_id=asked.id)
+    _export, path = exports.export_file(shop, export_id=asked.id)
     assert path.parent == (tmp_path / "exports").resolve() and path.stat().st_size == done.size_bytes
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert pq.read_table(path).num_rows == 2
     with shop.db.session() as session:
-        audited = session.execute(sa.select(AuditRow.action, AuditRow.actor_label).where(
-            AuditRow.object_id == str(asked.id)).order_by(AuditRow.at, AuditRow.action)).all()  # fmt: skip
+        audited = session.execute(
+            sa.select(AuditRow.action, AuditRow.actor_label)
+            .where(AuditRow.object_id == str(asked.id))
+            .order_by(AuditRow.at, AuditRow.action)
+        ).all()
     assert sorted(a for a, _ in audited) == ["export.finished", "export.requested"]
     assert ("export.requested", "test") in audited
     # a second pass of the runner does nothing more
@@ -208,21 +244,80 @@ def _fill_raw(db: Database, orders_count: int) -> None:
     with db.engine.begin() as connection:
         for first in range(0, orders_count, 5000):
             ids = [uuid.uuid4() for _ in range(first, min(first + 5000, orders_count))]
-            connection.execute(sa.insert(OrderRow.__table__), [dict(
-                id=i, number=f"9{first + n:09d}", channel="web", division="web", external_id=None, customer_id=None,
-                customer_number=None, email="", status="released", payment_status="pending",
-                fulfillment_status="allocated", currency="USD", merchandise_minor=3000, surcharges_minor=0,
-                discounts_minor=0, shipping_minor=500, tax_minor=300, total_minor=3800, source_code=None, coupons=[],
-                billing={}, payment={}, pricing={}, ship_tos=[], allocation=[], address_key="", card_key="",
-                priority=0, exchange_for=None, fulfillment="ship", store=None,
-                placed_at=start + timedelta(seconds=first + n), created_at=start, updated_at=start, version=1)
-                for n, i in enumerate(ids)])  # fmt: skip
-            connection.execute(sa.insert(OrderLineRow.__table__), [dict(
-                order_id=i, line_no=line, item_id=i, sku=f"SKU-{line}", name="A thing with a long enough name",
-                quantity=1, ship_to="main", personalization={}, gift_message="", unit_price_minor=1500,
-                price_list="usd", merchandise_minor=1500, surcharge_minor=0, discount_minor=0, tax_minor=150,
-                reserved=1, backordered=0, cancelled=0, shipped=0, returned=0, returnable=True, allocations=[])
-                for i in ids for line in (1, 2)])  # fmt: skip
+            connection.execute(
+                sa.insert(OrderRow.__table__),
+                [
+                    dict(
+                        id=i,
+                        number=f"9{first + n:09d}",
+                        channel="web",
+                        division="web",
+                        external_id=None,
+                        customer_id=None,
+                        customer_number=None,
+                        email="",
+                        status="released",
+                        payment_status="pending",
+                        fulfillment_status="allocated",
+                        currency="USD",
+                        merchandise_minor=3000,
+                        surcharges_minor=0,
+                        discounts_minor=0,
+                        shipping_minor=500,
+                        tax_minor=300,
+                        total_minor=3800,
+                        source_code=None,
+                        coupons=[],
+                        billing={},
+                        payment={},
+                        pricing={},
+                        ship_tos=[],
+                        allocation=[],
+                        address_key="",
+                        card_key="",
+                        priority=0,
+                        exchange_for=None,
+                        fulfillment="ship",
+                        store=None,
+                        placed_at=start + timedelta(seconds=first + n),
+                        created_at=start,
+                        updated_at=start,
+                        version=1,
+                    )
+                    for n, i in enumerate(ids)
+                ],
+            )
+            connection.execute(
+                sa.insert(OrderLineRow.__table__),
+                [
+                    dict(
+                        order_id=i,
+                        line_no=line,
+                        item_id=i,
+                        sku=f"SKU-{line}",
+                        name="A thing with a long enough name",
+                        quantity=1,
+                        ship_to="main",
+                        personalization={},
+                        gift_message="",
+                        unit_price_minor=1500,
+                        price_list="usd",
+                        merchandise_minor=1500,
+                        surcharge_minor=0,
+                        discount_minor=0,
+                        tax_minor=150,
+                        reserved=1,
+                        backordered=0,
+                        cancelled=0,
+                        shipped=0,
+                        returned=0,
+                        returnable=True,
+                        allocations=[],
+                    )
+                    for i in ids
+                    for line in (1, 2)
+                ],
+            )
 
 
 def _rss_kib() -> int:
@@ -245,8 +340,14 @@ def test_memory_stays_flat_while_an_export_streams(db: Database, tmp_path: Path)
         sampler = threading.Thread(target=sample)
         sampler.start()
         try:
-            count = exports.stream_to_file(db, kind="order_lines", format=format, filters={},
-                                           path=tmp_path / f"big.{format}", batch_rows=2000)  # fmt: skip
+            count = exports.stream_to_file(
+                db,
+                kind="order_lines",
+                format=format,
+                filters={},
+                path=tmp_path / f"big.{format}",
+                batch_rows=2000,
+            )
         finally:
             stop.set()
             sampler.join()

@@ -47,7 +47,9 @@ def to_json(result: ReportResult) -> dict[str, Any]:
     return {
         "name": spec.name,
         "title": spec.title,
-        "parameters": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in result.parameters.items()},
+        "parameters": {
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in result.parameters.items()
+        },
         "generated_at": result.generated_at.isoformat(),
         "columns": [
             {"name": c.name, "label": c.label, "type": c.kind, "currency_column": c.currency_column}
@@ -177,7 +179,7 @@ def describe(result: ReportResult) -> str:
         f"{spec.column(chart.y).label} by {spec.column(chart.x).label.lower()}"
         f"{' per ' + spec.column(chart.series).label.lower() if chart.series else ''}: {len(labels)} "
         f"{'point' if len(labels) == 1 else 'points'} from {labels[0]} to {labels[-1]}, "
-        f"{len(series)} {'series' if len(series) != 1 else 'series'} ({', '.join(sorted(series))}). "
+        f"{len(series)} series ({', '.join(sorted(series))}). "
         "The table holds the exact figures."
     )
 

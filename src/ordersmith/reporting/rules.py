@@ -143,7 +143,9 @@ def parse_parameters(spec: ReportSpec, raw: Mapping[str, str | None], *, today: 
         if end < start:
             raise ValidationFailed.on("to", "must not be before from")
         if (end - start).days > MAX_RANGE_DAYS:
-            raise ValidationFailed.on("to", f"a report covers at most {MAX_RANGE_DAYS} days; export longer ranges")
+            raise ValidationFailed.on(
+                "to", f"a report covers at most {MAX_RANGE_DAYS} days; export longer ranges"
+            )
     return values
 
 
@@ -164,10 +166,10 @@ def average_minor(total_minor: int, count: int) -> int:
 # AR aging: the buckets by how many days past its due date an invoice is, as of a day.
 AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("current", "Current", None, 0),  # not yet due (days past due ≤ 0)
-    ("days_1_30", "1–30 days", 1, 30),
-    ("days_31_60", "31–60 days", 31, 60),
-    ("days_61_90", "61–90 days", 61, 90),
-    ("days_91_120", "91–120 days", 91, 120),
+    ("days_1_30", "1-30 days", 1, 30),
+    ("days_31_60", "31-60 days", 31, 60),
+    ("days_61_90", "61-90 days", 61, 90),
+    ("days_91_120", "91-120 days", 91, 120),
     ("over_120", "Over 120 days", 121, None),
 )
 
@@ -188,10 +190,10 @@ def aging_due_bounds(as_of: date) -> list[tuple[str, date | None, date | None]]:
 
 # Backorders by age: days since the order was placed.
 BACKORDER_AGES: tuple[tuple[str, int, int | None], ...] = (
-    ("0–7 days", 0, 7),
-    ("8–14 days", 8, 14),
-    ("15–30 days", 15, 30),
-    ("31–60 days", 31, 60),
+    ("0-7 days", 0, 7),
+    ("8-14 days", 8, 14),
+    ("15-30 days", 15, 30),
+    ("31-60 days", 31, 60),
     ("Over 60 days", 61, None),
 )
 

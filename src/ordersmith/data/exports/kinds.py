@@ -86,12 +86,24 @@ def _orders(filters: dict[str, Any]) -> sa.Select[Any]:
     email = sa.case((customers.c.anonymized_at.is_(None), orders.c.email), else_="")
     return (
         sa.select(
-            orders.c.number, orders.c.placed_at, orders.c.channel, orders.c.division, orders.c.status,
-            orders.c.payment_status, orders.c.fulfillment_status, orders.c.customer_number, email.label("email"),
-            sa.func.coalesce(orders.c.source_code, "").label("source_code"), orders.c.currency,
-            orders.c.merchandise_minor, orders.c.surcharges_minor, orders.c.discounts_minor, orders.c.shipping_minor,
-            orders.c.tax_minor, orders.c.total_minor,
-        )  # fmt: skip
+            orders.c.number,
+            orders.c.placed_at,
+            orders.c.channel,
+            orders.c.division,
+            orders.c.status,
+            orders.c.payment_status,
+            orders.c.fulfillment_status,
+            orders.c.customer_number,
+            email.label("email"),
+            sa.func.coalesce(orders.c.source_code, "").label("source_code"),
+            orders.c.currency,
+            orders.c.merchandise_minor,
+            orders.c.surcharges_minor,
+            orders.c.discounts_minor,
+            orders.c.shipping_minor,
+            orders.c.tax_minor,
+            orders.c.total_minor,
+        )
         .select_from(orders.outerjoin(customers, customers.c.id == orders.c.customer_id))
         .where(*_order_where(filters))
         .order_by(orders.c.placed_at, orders.c.id)
@@ -103,11 +115,21 @@ ORDERS = ExportKind(
     "Orders with their totals (one row per order)",
     ("from", "to", "channel", "status"),
     (
-        *_text("number"), ExportColumn("placed_at", "datetime"),
-        *_text("channel", "division", "status", "payment_status", "fulfillment_status", "customer_number",
-               "email", "source_code", "currency"),
+        *_text("number"),
+        ExportColumn("placed_at", "datetime"),
+        *_text(
+            "channel",
+            "division",
+            "status",
+            "payment_status",
+            "fulfillment_status",
+            "customer_number",
+            "email",
+            "source_code",
+            "currency",
+        ),
         *_money("merchandise", "surcharges", "discounts", "shipping", "tax", "total"),
-    ),  # fmt: skip
+    ),
     _orders,
 )
 
@@ -115,11 +137,26 @@ ORDERS = ExportKind(
 def _order_lines(filters: dict[str, Any]) -> sa.Select[Any]:
     return (
         sa.select(
-            orders.c.number, orders.c.placed_at, orders.c.channel, orders.c.status, lines.c.line_no, lines.c.sku,
-            lines.c.name, lines.c.quantity, lines.c.reserved, lines.c.backordered, lines.c.cancelled,
-            lines.c.shipped, lines.c.returned, orders.c.currency, lines.c.unit_price_minor,
-            lines.c.merchandise_minor, lines.c.surcharge_minor, lines.c.discount_minor, lines.c.tax_minor,
-        )  # fmt: skip
+            orders.c.number,
+            orders.c.placed_at,
+            orders.c.channel,
+            orders.c.status,
+            lines.c.line_no,
+            lines.c.sku,
+            lines.c.name,
+            lines.c.quantity,
+            lines.c.reserved,
+            lines.c.backordered,
+            lines.c.cancelled,
+            lines.c.shipped,
+            lines.c.returned,
+            orders.c.currency,
+            lines.c.unit_price_minor,
+            lines.c.merchandise_minor,
+            lines.c.surcharge_minor,
+            lines.c.discount_minor,
+            lines.c.tax_minor,
+        )
         .select_from(orders.join(lines, lines.c.order_id == orders.c.id))
         .where(*_order_where(filters))
         .order_by(orders.c.placed_at, orders.c.id, lines.c.line_no)
@@ -131,11 +168,15 @@ ORDER_LINES = ExportKind(
     "Order lines (one row per line, with its order's number, time, channel and status)",
     ("from", "to", "channel", "status"),
     (
-        *_text("order"), ExportColumn("placed_at", "datetime"), *_text("channel", "status"),
-        *_int("line_no"), *_text("sku", "name"),
-        *_int("quantity", "reserved", "backordered", "cancelled", "shipped", "returned"), *_text("currency"),
+        *_text("order"),
+        ExportColumn("placed_at", "datetime"),
+        *_text("channel", "status"),
+        *_int("line_no"),
+        *_text("sku", "name"),
+        *_int("quantity", "reserved", "backordered", "cancelled", "shipped", "returned"),
+        *_text("currency"),
         *_money("unit_price", "merchandise", "surcharge", "discount", "tax"),
-    ),  # fmt: skip
+    ),
     _order_lines,
 )
 
@@ -163,17 +204,33 @@ def _customers(filters: dict[str, Any]) -> sa.Select[Any]:
     where += placed_between(customers.c.created_at, filters.get("from"), filters.get("to"))
     contactable = filters.get("contactable")
     if contactable:
-        flag = {"email": customers.c.do_not_email, "mail": customers.c.do_not_mail, "phone": customers.c.do_not_call}
+        flag = {
+            "email": customers.c.do_not_email,
+            "mail": customers.c.do_not_mail,
+            "phone": customers.c.do_not_call,
+        }
         where += [present, flag[contactable].is_(False)]
     return (
         sa.select(
-            customers.c.number, customers.c.kind, customers.c.status, customers.c.customer_group,
-            personal(customers.c.first_name, "first_name"), personal(customers.c.last_name, "last_name"),
-            personal(customers.c.company, "company"), personal(customers.c.display_name, "display_name"),
-            personal(email.c.email, "email"), personal(phone.c.phone, "phone"), customers.c.default_country,
-            customers.c.do_not_mail, customers.c.do_not_email, customers.c.do_not_call, customers.c.created_channel,
-            customers.c.source_code, customers.c.created_at, sa.not_(present).label("anonymized"),
-        )  # fmt: skip
+            customers.c.number,
+            customers.c.kind,
+            customers.c.status,
+            customers.c.customer_group,
+            personal(customers.c.first_name, "first_name"),
+            personal(customers.c.last_name, "last_name"),
+            personal(customers.c.company, "company"),
+            personal(customers.c.display_name, "display_name"),
+            personal(email.c.email, "email"),
+            personal(phone.c.phone, "phone"),
+            customers.c.default_country,
+            customers.c.do_not_mail,
+            customers.c.do_not_email,
+            customers.c.do_not_call,
+            customers.c.created_channel,
+            customers.c.source_code,
+            customers.c.created_at,
+            sa.not_(present).label("anonymized"),
+        )
         .select_from(
             customers.outerjoin(email, email.c.customer_id == customers.c.id).outerjoin(
                 phone, phone.c.customer_id == customers.c.id
@@ -190,12 +247,26 @@ CUSTOMERS = ExportKind(
     "are empty",
     ("from", "to", "contactable"),
     (
-        *_text("number", "kind", "status", "customer_group", "first_name", "last_name", "company", "display_name",
-               "email", "phone", "country"),
-        ExportColumn("do_not_mail", "bool"), ExportColumn("do_not_email", "bool"),
-        ExportColumn("do_not_call", "bool"), *_text("created_channel", "source_code"),
-        ExportColumn("created_at", "datetime"), ExportColumn("anonymized", "bool"),
-    ),  # fmt: skip
+        *_text(
+            "number",
+            "kind",
+            "status",
+            "customer_group",
+            "first_name",
+            "last_name",
+            "company",
+            "display_name",
+            "email",
+            "phone",
+            "country",
+        ),
+        ExportColumn("do_not_mail", "bool"),
+        ExportColumn("do_not_email", "bool"),
+        ExportColumn("do_not_call", "bool"),
+        *_text("created_channel", "source_code"),
+        ExportColumn("created_at", "datetime"),
+        ExportColumn("anonymized", "bool"),
+    ),
     _customers,
 )
 
@@ -210,11 +281,19 @@ def _inventory(filters: dict[str, Any]) -> sa.Select[Any]:
     levels = StockLevelRow.__table__
     return (
         sa.select(
-            items.c.sku, items.c.name, locations.c.code, levels.c.on_hand, levels.c.reserved,
-            (levels.c.on_hand - levels.c.reserved).label("available"), levels.c.safety_stock, levels.c.updated_at,
-        )  # fmt: skip
+            items.c.sku,
+            items.c.name,
+            locations.c.code,
+            levels.c.on_hand,
+            levels.c.reserved,
+            (levels.c.on_hand - levels.c.reserved).label("available"),
+            levels.c.safety_stock,
+            levels.c.updated_at,
+        )
         .select_from(
-            levels.join(items, items.c.id == levels.c.item_id).join(locations, locations.c.id == levels.c.location_id)
+            levels.join(items, items.c.id == levels.c.item_id).join(
+                locations, locations.c.id == levels.c.location_id
+            )
         )
         .where(*_location(filters))
         .order_by(items.c.sku, locations.c.code)
@@ -225,8 +304,11 @@ INVENTORY = ExportKind(
     "inventory",
     "Inventory positions: on hand, reserved and available per item and location",
     ("location",),
-    (*_text("sku", "name", "location"), *_int("on_hand", "reserved", "available", "safety_stock"),
-     ExportColumn("updated_at", "datetime")),  # fmt: skip
+    (
+        *_text("sku", "name", "location"),
+        *_int("on_hand", "reserved", "available", "safety_stock"),
+        ExportColumn("updated_at", "datetime"),
+    ),
     _inventory,
 )
 
@@ -235,11 +317,19 @@ def _movements(filters: dict[str, Any]) -> sa.Select[Any]:
     moves = StockMovementRow.__table__
     return (
         sa.select(
-            moves.c.at, items.c.sku, locations.c.code, moves.c.on_hand_delta, moves.c.reserved_delta,
-            moves.c.reason, moves.c.reference, moves.c.actor,
-        )  # fmt: skip
+            moves.c.at,
+            items.c.sku,
+            locations.c.code,
+            moves.c.on_hand_delta,
+            moves.c.reserved_delta,
+            moves.c.reason,
+            moves.c.reference,
+            moves.c.actor,
+        )
         .select_from(
-            moves.join(items, items.c.id == moves.c.item_id).join(locations, locations.c.id == moves.c.location_id)
+            moves.join(items, items.c.id == moves.c.item_id).join(
+                locations, locations.c.id == moves.c.location_id
+            )
         )
         .where(*placed_between(moves.c.at, filters.get("from"), filters.get("to")), *_location(filters))
         .order_by(moves.c.at, moves.c.id)
@@ -250,8 +340,12 @@ STOCK_MOVEMENTS = ExportKind(
     "stock_movements",
     "The stock movement ledger",
     ("from", "to", "location"),
-    (ExportColumn("at", "datetime"), *_text("sku", "location"), *_int("on_hand_delta", "reserved_delta"),
-     *_text("reason", "reference", "actor")),  # fmt: skip
+    (
+        ExportColumn("at", "datetime"),
+        *_text("sku", "location"),
+        *_int("on_hand_delta", "reserved_delta"),
+        *_text("reason", "reference", "actor"),
+    ),
     _movements,
 )
 
@@ -263,10 +357,21 @@ def _purchase_orders(filters: dict[str, Any]) -> sa.Select[Any]:
         where.append(pos.c.status == filters["status"])
     return (
         sa.select(
-            pos.c.number, vendors.c.code, locations.c.code.label("location"), pos.c.kind, pos.c.status,
-            pos.c.created_at, po_lines.c.line_no, items.c.sku, po_lines.c.ordered, po_lines.c.received,
-            po_lines.c.cancelled, pos.c.currency, po_lines.c.unit_cost_minor, po_lines.c.expected_on,
-        )  # fmt: skip
+            pos.c.number,
+            vendors.c.code,
+            locations.c.code.label("location"),
+            pos.c.kind,
+            pos.c.status,
+            pos.c.created_at,
+            po_lines.c.line_no,
+            items.c.sku,
+            po_lines.c.ordered,
+            po_lines.c.received,
+            po_lines.c.cancelled,
+            pos.c.currency,
+            po_lines.c.unit_cost_minor,
+            po_lines.c.expected_on,
+        )
         .select_from(
             pos.join(po_lines, po_lines.c.purchase_order_id == pos.c.id)
             .join(vendors, vendors.c.id == pos.c.vendor_id)
@@ -282,9 +387,16 @@ PURCHASE_ORDERS = ExportKind(
     "purchase_orders",
     "Purchase order lines with their PO's vendor, location, kind and status",
     ("from", "to", "status"),
-    (*_text("number", "vendor", "location", "kind", "status"), ExportColumn("created_at", "datetime"),
-     *_int("line_no"), *_text("sku"), *_int("ordered", "received", "cancelled"), *_text("currency"),
-     *_money("unit_cost"), ExportColumn("expected_on", "date")),  # fmt: skip
+    (
+        *_text("number", "vendor", "location", "kind", "status"),
+        ExportColumn("created_at", "datetime"),
+        *_int("line_no"),
+        *_text("sku"),
+        *_int("ordered", "received", "cancelled"),
+        *_text("currency"),
+        *_money("unit_cost"),
+        ExportColumn("expected_on", "date"),
+    ),
     _purchase_orders,
 )
 
@@ -300,11 +412,21 @@ def _invoices(filters: dict[str, Any]) -> sa.Select[Any]:
         where.append(invoices.c.status == filters["status"])
     return (
         sa.select(
-            invoices.c.number, invoices.c.customer_number, invoices.c.order_number, invoices.c.terms,
-            invoices.c.status, invoices.c.issued_on, invoices.c.due_on, invoices.c.currency,
-            invoices.c.merchandise_minor, invoices.c.shipping_minor, invoices.c.tax_minor, invoices.c.total_minor,
-            invoices.c.paid_minor, (invoices.c.total_minor - invoices.c.paid_minor).label("balance"),
-        )  # fmt: skip
+            invoices.c.number,
+            invoices.c.customer_number,
+            invoices.c.order_number,
+            invoices.c.terms,
+            invoices.c.status,
+            invoices.c.issued_on,
+            invoices.c.due_on,
+            invoices.c.currency,
+            invoices.c.merchandise_minor,
+            invoices.c.shipping_minor,
+            invoices.c.tax_minor,
+            invoices.c.total_minor,
+            invoices.c.paid_minor,
+            (invoices.c.total_minor - invoices.c.paid_minor).label("balance"),
+        )
         .where(*where)
         .order_by(invoices.c.issued_on, invoices.c.number)
     )
@@ -314,9 +436,13 @@ INVOICES = ExportKind(
     "invoices",
     "Invoices on account with what was paid and what is still open",
     ("from", "to", "status"),
-    (*_text("number", "customer", "order", "terms", "status"), ExportColumn("issued_on", "date"),
-     ExportColumn("due_on", "date"), *_text("currency"),
-     *_money("merchandise", "shipping", "tax", "total", "paid", "balance")),  # fmt: skip
+    (
+        *_text("number", "customer", "order", "terms", "status"),
+        ExportColumn("issued_on", "date"),
+        ExportColumn("due_on", "date"),
+        *_text("currency"),
+        *_money("merchandise", "shipping", "tax", "total", "paid", "balance"),
+    ),
     _invoices,
 )
 
@@ -330,11 +456,23 @@ def _payments(filters: dict[str, Any]) -> sa.Select[Any]:
         where.append(orders.c.channel == filters["channel"])
     return (
         sa.select(
-            orders.c.number, orders.c.channel, payments.c.seq, payments.c.method, payments.c.status,
-            payments.c.created_at, payments.c.currency, payments.c.amount_minor, payments.c.authorized_minor,
-            payments.c.captured_minor, payments.c.refunded_minor, payments.c.gateway, payments.c.brand,
-            payments.c.last_four, payments.c.check_number, payments.c.check_status,
-        )  # fmt: skip
+            orders.c.number,
+            orders.c.channel,
+            payments.c.seq,
+            payments.c.method,
+            payments.c.status,
+            payments.c.created_at,
+            payments.c.currency,
+            payments.c.amount_minor,
+            payments.c.authorized_minor,
+            payments.c.captured_minor,
+            payments.c.refunded_minor,
+            payments.c.gateway,
+            payments.c.brand,
+            payments.c.last_four,
+            payments.c.check_number,
+            payments.c.check_status,
+        )
         .select_from(payments.join(orders, orders.c.id == payments.c.order_id))
         .where(*where)
         .order_by(payments.c.created_at, payments.c.id)
@@ -346,9 +484,15 @@ PAYMENTS = ExportKind(
     "Payments (tenders) of orders: method, status and amounts authorized, captured and refunded (cards as brand "
     "and last four only)",
     ("from", "to", "channel", "status"),
-    (*_text("order", "channel"), *_int("seq"), *_text("method", "status"), ExportColumn("created_at", "datetime"),
-     *_text("currency"), *_money("amount", "authorized", "captured", "refunded"),
-     *_text("gateway", "brand", "last_four", "check_number", "check_status")),  # fmt: skip
+    (
+        *_text("order", "channel"),
+        *_int("seq"),
+        *_text("method", "status"),
+        ExportColumn("created_at", "datetime"),
+        *_text("currency"),
+        *_money("amount", "authorized", "captured", "refunded"),
+        *_text("gateway", "brand", "last_four", "check_number", "check_status"),
+    ),
     _payments,
 )
 
@@ -362,16 +506,32 @@ def _returns(filters: dict[str, Any]) -> sa.Select[Any]:
         where.append(orders.c.channel == filters["channel"])
     return (
         sa.select(
-            returns.c.number, orders.c.number.label("order"), orders.c.channel, returns.c.status,
-            returns.c.authorized_at, returns.c.received_at, return_lines.c.line_no, lines.c.sku,
-            return_lines.c.quantity, return_lines.c.reason, return_lines.c.received, return_lines.c.disposition,
-            returns.c.currency, returns.c.item_refund_minor, returns.c.tax_refund_minor,
-            returns.c.shipping_refund_minor, returns.c.fee_minor, returns.c.refund_due_minor,
-        )  # fmt: skip
+            returns.c.number,
+            orders.c.number.label("order"),
+            orders.c.channel,
+            returns.c.status,
+            returns.c.authorized_at,
+            returns.c.received_at,
+            return_lines.c.line_no,
+            lines.c.sku,
+            return_lines.c.quantity,
+            return_lines.c.reason,
+            return_lines.c.received,
+            return_lines.c.disposition,
+            returns.c.currency,
+            returns.c.item_refund_minor,
+            returns.c.tax_refund_minor,
+            returns.c.shipping_refund_minor,
+            returns.c.fee_minor,
+            returns.c.refund_due_minor,
+        )
         .select_from(
             returns.join(return_lines, return_lines.c.return_id == returns.c.id)
             .join(orders, orders.c.id == returns.c.order_id)
-            .join(lines, sa.and_(lines.c.order_id == returns.c.order_id, lines.c.line_no == return_lines.c.line_no))
+            .join(
+                lines,
+                sa.and_(lines.c.order_id == returns.c.order_id, lines.c.line_no == return_lines.c.line_no),
+            )
         )
         .where(*where)
         .order_by(returns.c.authorized_at, returns.c.id, return_lines.c.line_no)
@@ -382,16 +542,34 @@ RETURNS = ExportKind(
     "returns",
     "Return lines with their RMA's status and refund (the refund figures are the RMA's, repeated on each line)",
     ("from", "to", "channel", "status"),
-    (*_text("number", "order", "channel", "status"), ExportColumn("authorized_at", "datetime"),
-     ExportColumn("received_at", "datetime"), *_int("line_no"), *_text("sku"), *_int("quantity"),
-     *_text("reason"), *_int("received"), *_text("disposition", "currency"),
-     *_money("item_refund", "tax_refund", "shipping_refund", "fee", "refund_due")),  # fmt: skip
+    (
+        *_text("number", "order", "channel", "status"),
+        ExportColumn("authorized_at", "datetime"),
+        ExportColumn("received_at", "datetime"),
+        *_int("line_no"),
+        *_text("sku"),
+        *_int("quantity"),
+        *_text("reason"),
+        *_int("received"),
+        *_text("disposition", "currency"),
+        *_money("item_refund", "tax_refund", "shipping_refund", "fee", "refund_due"),
+    ),
     _returns,
 )
 
 KINDS: dict[str, ExportKind] = {
     k.name: k
-    for k in (ORDERS, ORDER_LINES, CUSTOMERS, INVENTORY, STOCK_MOVEMENTS, PURCHASE_ORDERS, INVOICES, PAYMENTS, RETURNS)
+    for k in (
+        ORDERS,
+        ORDER_LINES,
+        CUSTOMERS,
+        INVENTORY,
+        STOCK_MOVEMENTS,
+        PURCHASE_ORDERS,
+        INVOICES,
+        PAYMENTS,
+        RETURNS,
+    )
 }
 FILTERS = ("from", "to", "channel", "status", "location", "contactable")
 

@@ -30,7 +30,9 @@ def request_export(body: ExportIn, principal: Auth, request: Request) -> Respons
     filters = body.filters.model_dump(by_alias=True, exclude_none=True)
 
     def execute(uow: UnitOfWork) -> ExportOut:
-        export = service.request_export(uow, kind=body.kind, format=body.format, filters=filters, folder=folder)
+        export = service.request_export(
+            uow, kind=body.kind, format=body.format, filters=filters, folder=folder
+        )
         return ExportOut.model_validate(export)
 
     return created(request, principal, body.model_dump(mode="json", by_alias=True), execute, status_code=202)
@@ -38,7 +40,10 @@ def request_export(body: ExportIn, principal: Auth, request: Request) -> Respons
 
 @router.get("/exports", response_model=PageOut[ExportOut], openapi_extra=requires("data:export"))
 def list_exports(
-    principal: Auth, request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None
+    principal: Auth,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """Newest first."""
     page = service.list_exports(unit_of_work(request), limit=limit, cursor=cursor)

@@ -12,7 +12,9 @@ from ordersmith.platform.schemas import Input, Output
 
 
 class ExportFilters(Input):
-    from_: str | None = Field(default=None, alias="from", max_length=10, description="YYYY-MM-DD (UTC), inclusive")
+    from_: str | None = Field(
+        default=None, alias="from", max_length=10, description="YYYY-MM-DD (UTC), inclusive"
+    )
     to: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD (UTC), inclusive")
     channel: str | None = Field(default=None, max_length=60)
     status: str | None = Field(default=None, max_length=60)
@@ -26,9 +28,16 @@ class ExportFilters(Input):
 
 class ExportIn(Input):
     kind: Literal[
-        "orders", "order_lines", "customers", "inventory", "stock_movements", "purchase_orders", "invoices",
-        "payments", "returns",
-    ]  # fmt: skip
+        "orders",
+        "order_lines",
+        "customers",
+        "inventory",
+        "stock_movements",
+        "purchase_orders",
+        "invoices",
+        "payments",
+        "returns",
+    ]
     format: Literal["csv", "xlsx", "parquet"] = "csv"
     filters: ExportFilters = Field(default_factory=ExportFilters)
 

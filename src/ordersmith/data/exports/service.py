@@ -56,10 +56,21 @@ class Export:
 
 
 def _export(row: ExportRow) -> Export:
-    return Export(id=row.id, kind=row.kind, format=row.format, filters=dict(row.filters), status=row.status,
-                  rows=row.rows, size_bytes=row.size_bytes, error=row.error, actor=row.actor,
-                  created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
-                  file_path=row.file_path)  # fmt: skip
+    return Export(
+        id=row.id,
+        kind=row.kind,
+        format=row.format,
+        filters=dict(row.filters),
+        status=row.status,
+        rows=row.rows,
+        size_bytes=row.size_bytes,
+        error=row.error,
+        actor=row.actor,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        file_path=row.file_path,
+    )
 
 
 def stream_to_file(
@@ -98,13 +109,29 @@ def request_export(
     checked = check_request(kind, format, filters)
     export_id = new_id()
     path = folder.resolve() / f"{export_id}.{writers.EXTENSIONS[format]}"
-    row = ExportRow(id=export_id, kind=kind, format=format, filters=checked, status="queued", rows=0,
-                    size_bytes=None, file_path=str(path), error="", actor=uow.actor.label, created_at=uow.now(),
-                    started_at=None, finished_at=None)  # fmt: skip
+    row = ExportRow(
+        id=export_id,
+        kind=kind,
+        format=format,
+        filters=checked,
+        status="queued",
+        rows=0,
+        size_bytes=None,
+        file_path=str(path),
+        error="",
+        actor=uow.actor.label,
+        created_at=uow.now(),
+        started_at=None,
+        finished_at=None,
+    )
     uow.session.add(row)
     jobs.enqueue(uow, JOB_KIND, {"export_id": str(export_id)}, max_attempts=1)
-    uow.audit("export.requested", object_type="export", object_id=str(export_id),
-              after={"kind": kind, "format": format, "filters": checked})  # fmt: skip
+    uow.audit(
+        "export.requested",
+        object_type="export",
+        object_id=str(export_id),
+        after={"kind": kind, "format": format, "filters": checked},
+    )
     return _export(row)
 
 
@@ -121,8 +148,15 @@ def get_export(uow: UnitOfWork, *, export_id: uuid.UUID) -> Export:
 @use_case(readonly=True)
 def list_exports(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None) -> Page[Export]:
     """Newest first."""
-    return keyset_page(uow, sa.select(ExportRow), keys=[ExportRow.id], to_item=_export, cursor=cursor,
-                       limit=limit, descending=True)  # fmt: skip
+    return keyset_page(
+        uow,
+        sa.select(ExportRow),
+        keys=[ExportRow.id],
+        to_item=_export,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
 
 
 def export_file(uow: UnitOfWork, *, export_id: uuid.UUID) -> tuple[Export, Path]:
@@ -156,9 +190,20 @@ def _finish(uow: UnitOfWork, *, export_id: uuid.UUID, rows: int, size: int | Non
     assert row is not None
     row.status = "failed" if error else "done"
     row.rows, row.size_bytes, row.error, row.finished_at = rows, size, error[:500], uow.now()
-    uow.audit("export.failed" if error else "export.finished", object_type="export", object_id=str(export_id),
-              after={"kind": row.kind, "format": row.format, "filters": row.filters, "rows": rows, "bytes": size,
-                     "actor": row.actor, **({"error": row.error} if error else {})})  # fmt: skip
+    uow.audit(
+        "export.failed" if error else "export.finished",
+        object_type="export",
+        object_id=str(export_id),
+        after={
+            "kind": row.kind,
+            "format": row.format,
+            "filters": row.filters,
+            "rows": rows,
+            "bytes": size,
+            "actor": row.actor,
+            **({"error": row.error} if error else {}),
+        },
+    )
 
 
 def run_export_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:

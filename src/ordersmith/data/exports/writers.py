@@ -51,17 +51,24 @@ def amount(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-_exponent(currency))
 
 
-def _converters(columns: Sequence[ExportColumn], money: Callable[[int, str], Any],
-                others: Callable[[str, Any], Any]) -> list[Converter]:  # fmt: skip
+def _converters(
+    columns: Sequence[ExportColumn], money: Callable[[int, str], Any], others: Callable[[str, Any], Any]
+) -> list[Converter]:
     names = [c.name for c in columns]
+
+    def money_at(n: int, at: int) -> Converter:
+        return lambda row: None if row[n] is None else money(int(row[n]), row[at])
+
+    def other_at(n: int, kind: str) -> Converter:
+        return lambda row: others(kind, row[n])
+
     found: list[Converter] = []
     for n, column in enumerate(columns):
         if column.kind == "money":
             assert column.currency_column is not None
-            at = names.index(column.currency_column)
-            found.append(lambda row, n=n, at=at: None if row[n] is None else money(int(row[n]), row[at]))
+            found.append(money_at(n, names.index(column.currency_column)))
         else:
-            found.append(lambda row, n=n, kind=column.kind: others(kind, row[n]))
+            found.append(other_at(n, column.kind))
     return found
 
 
@@ -85,7 +92,9 @@ def _csv_value(kind: str, value: Any) -> Any:
     return value
 
 
-def write_csv(path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]) -> int:
+def write_csv(
+    path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]
+) -> int:
     converters = _converters(columns, amount_text, _csv_value)
     count = 0
     with os.fdopen(open_private(path), "w", newline="", encoding="utf-8") as handle:
@@ -104,10 +113,19 @@ def _plain(kind: str, value: Any) -> Any:
     return value
 
 
-def write_xlsx(path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]) -> int:
+def write_xlsx(
+    path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]
+) -> int:
     os.close(open_private(path))  # the file exists 0600 before xlsxwriter writes into it
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                               "strings_to_formulas": False, "strings_to_urls": False})  # fmt: skip
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     sheet = workbook.add_worksheet("export")
     bold = workbook.add_format({"bold": True})
     formats = {
@@ -170,12 +188,16 @@ def arrow_schema(columns: Sequence[ExportColumn]) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in columns])
 
 
-def write_parquet(path: Path, columns: Sequence[ExportColumn], batches: Rows,
-                  progress: Callable[[int], None]) -> int:  # fmt: skip
+def write_parquet(
+    path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]
+) -> int:
     schema = arrow_schema(columns)
     converters = _converters(columns, amount, _arrow_value)
     count = 0
-    with os.fdopen(open_private(path), "wb") as handle, pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+    with (
+        os.fdopen(open_private(path), "wb") as handle,
+        pq.ParquetWriter(handle, schema, compression="zstd") as writer,
+    ):
         for batch in batches:
             values: list[list[Any]] = [[convert(row) for row in batch] for convert in converters]
             arrays = [pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)]

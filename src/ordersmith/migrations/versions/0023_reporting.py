@@ -7,9 +7,9 @@ Revises: 0018_drop_ship
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 
 import ordersmith.platform.db
-from alembic import op
 
 revision: str = "0020_reporting"
 down_revision: str | None = "0018_drop_ship"

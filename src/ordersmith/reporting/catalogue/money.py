@@ -66,17 +66,20 @@ AR_AGING = Report(
         name="ar_aging",
         title="Accounts receivable aging",
         description="Open balances of invoices on account per customer, by days past due as of a day: current "
-        "(not yet due), 1–30, 31–60, 61–90, 91–120 and over 120 days.",
+        "(not yet due), 1-30, 31-60, 61-90, 91-120 and over 120 days.",
         parameters=(AS_OF, CUSTOMER),
         columns=(
             Column("customer", "Customer", "text"),
             Column("invoices", "Open invoices", "int"),
             Column("currency", "Currency", "text"),
-            *(Column(name, label, "money", currency_column="currency") for name, label, _l, _h in AGING_BUCKETS),
+            *(
+                Column(name, label, "money", currency_column="currency")
+                for name, label, _l, _h in AGING_BUCKETS
+            ),
             Column("total", "Total open", "money", currency_column="currency"),
         ),
         chart=Chart("stacked_bar", x="customer", y="total"),
-        behind="payments' invoices (status open; total − paid) by due_on",
+        behind="payments' invoices (status open; total - paid) by due_on",
     ),
     _ar_aging,
 )

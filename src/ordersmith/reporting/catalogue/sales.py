@@ -1,9 +1,9 @@
-"""Sales reports over orders and their lines: by period × channel, by source code, top items and styles, returns
+"""Sales reports over orders and their lines: by period x channel, by source code, top items and styles, returns
 by reason and item, open orders and fill rate, sales tax by jurisdiction.
 
 The figures, per line (orders keep a line's amounts net of its cancelled units):
-- demand: the units ordered at their unit price (quantity × unit price), before discounts, shipping and tax;
-- net: what the lines still charge for goods (merchandise + surcharges − discounts, after cancellations) less
+- demand: the units ordered at their unit price (quantity x unit price), before discounts, shipping and tax;
+- net: what the lines still charge for goods (merchandise + surcharges - discounts, after cancellations) less
   the share of it their returned units carry;
 - AOV: demand ÷ orders.
 """
@@ -144,20 +144,20 @@ LIMIT = Parameter("limit", "int", "How many", default="20", minimum=1, maximum=1
 
 def _top_items(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
     items, styles = ItemRow.__table__, StyleRow.__table__
+    source: Any = _order_lines()
+    code: sa.ColumnElement[Any]
+    name: sa.ColumnElement[Any]
     if params["by"] == "style":
-        source = _order_lines().join(items, items.c.id == lines.c.item_id).outerjoin(
+        source = source.join(items, items.c.id == lines.c.item_id).outerjoin(
             styles, styles.c.id == items.c.style_id
         )
         code, name = sa.func.coalesce(styles.c.code, ""), sa.func.coalesce(styles.c.name, "(no style)")
+        group = [code, name, orders.c.currency]
     else:
-        source = _order_lines()
         code, name = lines.c.sku, sa.func.max(lines.c.name)
-    figures = _sales_figures()
-    group = [code, orders.c.currency] if params["by"] == "style" else [lines.c.sku, orders.c.currency]
-    if params["by"] == "style":
-        group.append(name)
+        group = [code, orders.c.currency]
     return (
-        sa.select(code.label("code"), name.label("name"), *figures)
+        sa.select(code.label("code"), name.label("name"), *_sales_figures())
         .select_from(source)
         .where(*order_filters(params))
         .group_by(*group)
@@ -192,7 +192,10 @@ def _returns_by_reason(params: dict[str, Any], ctx: QueryContext) -> sa.Select[A
         .group_by(lines.c.sku)
         .subquery("sold")
     )
-    where = [returns.c.status != "cancelled", *placed_between(returns.c.authorized_at, params["from"], params["to"])]
+    where = [
+        returns.c.status != "cancelled",
+        *placed_between(returns.c.authorized_at, params["from"], params["to"]),
+    ]
     if params.get("channel"):
         where.append(orders.c.channel == params["channel"])
     if params.get("division"):
@@ -200,7 +203,9 @@ def _returns_by_reason(params: dict[str, Any], ctx: QueryContext) -> sa.Select[A
     source = (
         return_lines.join(returns, returns.c.id == return_lines.c.return_id)
         .join(orders, orders.c.id == returns.c.order_id)
-        .join(lines, sa.and_(lines.c.order_id == returns.c.order_id, lines.c.line_no == return_lines.c.line_no))
+        .join(
+            lines, sa.and_(lines.c.order_id == returns.c.order_id, lines.c.line_no == return_lines.c.line_no)
+        )
         .outerjoin(sold, sold.c.sku == lines.c.sku)
     )
     return (

@@ -67,9 +67,7 @@ def _valuation(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
     levels, locations = StockLevelRow.__table__, LocationRow.__table__
     costs = _item_costs()
     group = (
-        locations.c.code
-        if params["by"] == "location"
-        else sa.func.coalesce(locations.c.division, "(shared)")
+        locations.c.code if params["by"] == "location" else sa.func.coalesce(locations.c.division, "(shared)")
     )
     where: list[sa.ColumnElement[bool]] = [levels.c.on_hand > 0]
     if params.get("location"):
@@ -116,7 +114,7 @@ INVENTORY_VALUATION = Report(
             Column("value", "Value at cost", "money", currency_column="currency"),
         ),
         chart=Chart("bar", x="group", y="value"),
-        behind="stock_levels × purchasing's vendor_items (cost) by location",
+        behind="stock_levels x purchasing's vendor_items (cost) by location",
     ),
     _valuation,
 )
@@ -173,7 +171,8 @@ def _backorders_by_age(params: dict[str, Any], ctx: QueryContext) -> sa.Select[A
         whens.append((orders.c.placed_at < today - timedelta(days=low - 1), label))
     age = sa.case(*whens[:-1], else_=whens[-1][1])
     order_key = sa.case(
-        *[(age == label, n) for n, (label, _low, _high) in enumerate(BACKORDER_AGES)], else_=len(BACKORDER_AGES)
+        *[(age == label, n) for n, (label, _low, _high) in enumerate(BACKORDER_AGES)],
+        else_=len(BACKORDER_AGES),
     )
     return (
         sa.select(
