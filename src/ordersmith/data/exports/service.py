@@ -97,6 +97,18 @@ def stream_to_file(
         return writers.WRITERS[format](path, export.columns, batches, progress or (lambda _n: None))
 
 
+@use_case(readonly=True)
+def count_rows(uow: UnitOfWork, *, kind: str, filters: dict[str, Any]) -> int:
+    """How many rows an export of `kind` with `filters` would write (for a progress bar's total).
+
+    Raises:
+        ValidationFailed: an unknown kind, or a filter the kind does not take.
+    """
+    checked = check_request(kind, "csv", filters)
+    query = KINDS[kind].query(query_filters(checked)).order_by(None)
+    return int(uow.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0)
+
+
 @use_case
 def request_export(
     uow: UnitOfWork, *, kind: str, format: str, filters: dict[str, Any], folder: Path
