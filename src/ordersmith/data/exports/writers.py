@@ -41,6 +41,8 @@ def _exponent(currency: str) -> int:
 def amount_text(minor: int, currency: str) -> str:
     """Integer minor units as a decimal amount, exactly (no Decimal or float on the way)."""
     exponent = _exponent(currency)
+    if exponent == 2 and minor >= 0:
+        return f"{minor // 100}.{minor % 100:02d}"
     if exponent == 0:
         return str(minor)
     whole, part = divmod(abs(minor), 10**exponent)
@@ -95,13 +97,26 @@ def _csv_value(kind: str, value: Any) -> Any:
 def write_csv(
     path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]
 ) -> int:
-    converters = _converters(columns, amount_text, _csv_value)
+    # Text and whole numbers go to the csv module as they are; only money, times and flags are converted.
+    converted = [
+        (n, convert)
+        for n, (column, convert) in enumerate(
+            zip(columns, _converters(columns, amount_text, _csv_value), strict=True)
+        )
+        if column.kind in ("money", "datetime", "date", "bool")
+    ]
     count = 0
     with os.fdopen(open_private(path), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([c.name for c in columns])
         for batch in batches:
-            writer.writerows([[convert(row) for convert in converters] for row in batch])
+            rows = []
+            for row in batch:
+                line = list(row)
+                for n, convert in converted:
+                    line[n] = convert(row)
+                rows.append(line)
+            writer.writerows(rows)
             count += len(batch)
             progress(count)
     return count
