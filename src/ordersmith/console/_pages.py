@@ -30,6 +30,8 @@ NAVIGATION = [
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
+    ("Reports", "/reports", "reports:read"),
+    ("Exports", "/exports", "data:export"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),

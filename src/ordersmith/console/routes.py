@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from ordersmith.console import admin, dashboard, packing, phone_orders, search, stock, warehouse
 from ordersmith.console import customers as customers_pages
 from ordersmith.console import orders as orders_pages
+from ordersmith.console import reports as report_pages
 from ordersmith.console._pages import (
     HERE,
     LoginRequired,
@@ -269,5 +270,6 @@ def mount(app: FastAPI) -> None:
         admin,
         warehouse,
         packing,
+        report_pages,
     ):
         app.include_router(screens.router)
