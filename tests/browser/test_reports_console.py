@@ -71,6 +71,9 @@ def test_a_manager_opens_a_report_sees_its_chart_and_downloads_it_as_xlsx(
         assert page.title().strip() and "Ordersmith" in page.title(), path
         assert page.locator("main").count() == 1, path
         unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll(
-            'input:not([type=hidden]):not([type=submit]), select, textarea')).filter(el =>
-              !el.closest('label') && !el.getAttribute('aria-label')).map(el => el.name)""")
+            'input:not([type=hidden]):not([type=submit]), select, textarea')).filter(el => {
+              if (el.closest('label')) return false;
+              if (el.id && document.querySelector('label[for="' + el.id + '"]')) return false;
+              return !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby');
+            }).map(el => el.name || el.id)""")
         assert unlabelled == [], (path, unlabelled)

@@ -195,6 +195,7 @@ def to_svg(result: ReportResult, *, width: int = 800, height: int = 400) -> str:
         height=height,
         style=_STYLE,
         disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the root: an <img> of it has the chart's own size
         x_label_rotation=30 if len(labels) > 8 else 0,
         show_legend=len(series) > 1 or chart.kind == "pie",
         no_data_text="No data",
