@@ -1,4 +1,4 @@
-"""`ordersmith report` and `ordersmith export` as a user runs them (a real process, both databases)."""
+"""`ordersmith report` and `ordersmith export` as a user runs them (a real process)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
@@ -21,6 +23,9 @@ def _orders(db: Database) -> None:
     orders.place_order(uow, channel=channel(uow, "web"), request=order_request(("TEE", 2), placed_at=at))
 
 
+# One database is enough here: the commands are thin, and the reports and exports under them run on both databases
+# in tests/integration/test_reports.py and test_exports.py (a process start costs seconds).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, db_url: str, tmp_path: Path):
     _orders(db)
     # a table on the terminal
