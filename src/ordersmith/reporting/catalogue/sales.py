@@ -323,38 +323,57 @@ OPEN_ORDERS = Report(
 
 
 def _sales_tax(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
+    """Goods' tax from the lines (each to its ship-to's jurisdiction) and shipping tax from the ship-tos, as one
+    UNION ALL of the two filtered by the order's date, grouped once."""
+    where = order_filters(params)
     ship_tos, field = json_elements(orders.c.ship_tos, ctx.dialect, "ship_to")
-    per_ship_to = (
-        sa.select(
-            lines.c.order_id.label("order_id"),
-            lines.c.ship_to.label("ref"),
-            sa.func.sum(line_value()).label("goods"),
-            sa.func.sum(lines.c.tax_minor).label("goods_tax"),
-        )
-        .group_by(lines.c.order_id, lines.c.ship_to)
-        .subquery("per_ship_to")
-    )
     country, region = field("country"), sa.func.coalesce(field("region"), "")
-    shipping_tax = sa.cast(field("shipping_tax_minor"), sa.BigInteger)
-    goods_tax = zero(sa.func.sum(per_ship_to.c.goods_tax))
-    source = orders.join(ship_tos, sa.true()).outerjoin(
-        per_ship_to, sa.and_(per_ship_to.c.order_id == orders.c.id, per_ship_to.c.ref == field("ref"))
-    )
-    return (
+    goods = (
         sa.select(
             country.label("country"),
             region.label("region"),
-            sa.func.count(sa.distinct(orders.c.id)).label("orders"),
             orders.c.currency.label("currency"),
-            zero(sa.func.sum(per_ship_to.c.goods)).label("taxable"),
-            goods_tax.label("goods_tax"),
-            zero(sa.func.sum(shipping_tax)).label("shipping_tax"),
-            (goods_tax + zero(sa.func.sum(shipping_tax))).label("tax"),
+            orders.c.id.label("order_id"),
+            line_value().label("taxable"),
+            lines.c.tax_minor.label("goods_tax"),
+            sa.literal(0, sa.BigInteger).label("shipping_tax"),
         )
-        .select_from(source)
-        .where(*order_filters(params))
-        .group_by(country, region, orders.c.currency)
-        .order_by(country, region, orders.c.currency)
+        .select_from(
+            orders.join(lines, lines.c.order_id == orders.c.id).join(
+                ship_tos, field("ref") == lines.c.ship_to
+            )
+        )
+        .where(*where)
+    )
+    shipping = (
+        sa.select(
+            country,
+            region,
+            orders.c.currency,
+            orders.c.id,
+            sa.literal(0, sa.BigInteger),
+            sa.literal(0, sa.BigInteger),
+            zero(sa.cast(field("shipping_tax_minor"), sa.BigInteger)),
+        )
+        .select_from(orders.join(ship_tos, sa.true()))
+        .where(*where)
+    )
+    parts = sa.union_all(goods, shipping).subquery("parts")
+    goods_tax = sa.func.sum(parts.c.goods_tax)
+    shipping_tax = sa.func.sum(parts.c.shipping_tax)
+    return (
+        sa.select(
+            parts.c.country,
+            parts.c.region,
+            sa.func.count(sa.distinct(parts.c.order_id)).label("orders"),
+            parts.c.currency,
+            sa.func.sum(parts.c.taxable).label("taxable"),
+            goods_tax.label("goods_tax"),
+            shipping_tax.label("shipping_tax"),
+            (goods_tax + shipping_tax).label("tax"),
+        )
+        .group_by(parts.c.country, parts.c.region, parts.c.currency)
+        .order_by(parts.c.country, parts.c.region, parts.c.currency)
     )
 
 
