@@ -268,6 +268,8 @@ def raw_runner(db: Database, sql: str) -> Any:
         connection = db.engine.raw_connection()
         try:
             cursor = connection.cursor()
+            if db.dialect == "postgresql":
+                cursor.execute("SET jit = off")  # as the reports run (reporting.service)
             cursor.execute(sql)
             count = len(cursor.fetchall())
             cursor.close()
