@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
+    db.use_replica(settings.reports_database_url, pool_size=settings.db_pool_size)
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)

@@ -16,7 +16,7 @@ from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform.access import Principal
-from ordersmith.platform.http import unit_of_work
+from ordersmith.platform.http import reports_unit_of_work, unit_of_work
 from ordersmith.reporting import service as reports
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +52,7 @@ def _figures(request: Request) -> dict[str, Any]:
 def _day_totals(request: Request, day: date) -> dict[str, Any]:
     """Orders and demand on one UTC day, all channels (per currency), from the sales report."""
     result = reports.run_report(
-        unit_of_work(request),
+        reports_unit_of_work(request),
         name="sales_by_day_channel",
         parameters={"from": day.isoformat(), "to": day.isoformat()},
     )

@@ -16,7 +16,7 @@ from ordersmith.data.exports import service as exports
 from ordersmith.data.exports.kinds import FORMATS, KINDS
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.money import Money
-from ordersmith.platform.http import get_settings, unit_of_work
+from ordersmith.platform.http import get_settings, reports_unit_of_work, unit_of_work
 from ordersmith.reporting import render as report_render
 from ordersmith.reporting import service as reports
 from ordersmith.reporting.rules import ReportResult
@@ -62,7 +62,7 @@ def report(name: str, request: Request) -> Response:
     raw = {key: value for key, value in request.query_params.items() if value}
     error, result = None, None
     try:
-        result = reports.run_report(unit_of_work(request), name=name, parameters=raw)
+        result = reports.run_report(reports_unit_of_work(request), name=name, parameters=raw)
     except ValidationFailed as exc:
         error = exc.detail
     values: dict[str, Any] = dict(result.parameters) if result else dict(raw)

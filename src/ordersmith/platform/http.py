@@ -337,6 +337,12 @@ def unit_of_work(request: Request) -> UnitOfWork:
     return get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
 
 
+def reports_unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work on the database reports read (the read replica when one is set)."""
+    principal = getattr(request.state, "principal", None) or ANONYMOUS
+    return get_db(request).for_reports.unit_of_work(actor_for(principal, client_origin(request)))
+
+
 # --- responses ---------------------------------------------------------------------------------------------
 
 

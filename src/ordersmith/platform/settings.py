@@ -25,6 +25,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///var/ordersmith.db"
+    # A read replica (PostgreSQL streaming standby) that reports and exports read instead of the primary.
+    reports_database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     vault_key: SecretStr = SecretStr(DEV_VAULT_KEY)
     vault_key_id: str = Field(

@@ -51,6 +51,7 @@ def to_json(result: ReportResult) -> dict[str, Any]:
             k: (v.isoformat() if isinstance(v, date) else v) for k, v in result.parameters.items()
         },
         "generated_at": result.generated_at.isoformat(),
+        "replica_lag_s": None if result.replica_lag_s is None else str(result.replica_lag_s),
         "columns": [
             {"name": c.name, "label": c.label, "type": c.kind, "currency_column": c.currency_column}
             for c in spec.columns

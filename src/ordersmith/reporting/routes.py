@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ordersmith.platform.access import Principal
-from ordersmith.platform.http import authorize, requires, unit_of_work
+from ordersmith.platform.http import authorize, reports_unit_of_work, requires
 from ordersmith.reporting import render, service
 from ordersmith.reporting.schemas import ReportOut, ReportSpecOut
 
@@ -65,7 +65,7 @@ def run_report(
     """Run one report. Only the parameters the catalogue lists for this report are accepted (422 names any
     other); dates are UTC days, YYYY-MM-DD."""
     raw = {key: value for key, value in request.query_params.items() if key != "format"}
-    result = service.run_report(unit_of_work(request), name=name, parameters=raw)
+    result = service.run_report(reports_unit_of_work(request), name=name, parameters=raw)
     filename = f"{name}.{format}"
     if format == "csv":
         return StreamingResponse(

@@ -8,7 +8,7 @@ naming the parameter, before any query runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -206,7 +206,7 @@ class ReportResult:
     parameters: dict[str, Any]
     rows: list[dict[str, Any]]
     generated_at: Any  # datetime (UTC)
-    notes: list[str] = field(default_factory=list)
+    replica_lag_s: Decimal | None = None  # read from a replica: how far behind the primary it was
 
     def values(self, column: str) -> Sequence[Any]:
         return [row[column] for row in self.rows]

@@ -56,5 +56,6 @@ class ReportOut(Output):
     title: str
     parameters: dict[str, Any]
     generated_at: str
+    replica_lag_s: str | None = None  # read from a read replica: seconds it was behind the primary
     columns: list[ReportColumnOut]
     rows: list[dict[str, str | int | None]]

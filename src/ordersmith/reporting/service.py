@@ -80,4 +80,20 @@ def run_report(uow: UnitOfWork, *, name: str, parameters: Mapping[str, str | Non
         if report.finish is not None:
             row = report.finish(row, values)
         rows.append({c.name: _typed(c, row.get(c.name), row) for c in report.spec.columns})
-    return ReportResult(spec=report.spec, parameters=values, rows=rows, generated_at=now)
+    return ReportResult(
+        spec=report.spec, parameters=values, rows=rows, generated_at=now, replica_lag_s=_lag(uow)
+    )
+
+
+def _lag(uow: UnitOfWork) -> Decimal | None:
+    """How far a PostgreSQL standby's replay is behind (0 when it has replayed everything it received); None when
+    the report did not read a replica."""
+    if not uow.db.is_replica or uow.dialect != "postgresql":
+        return None
+    lag = uow.session.scalar(
+        sa.text(
+            "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+            "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+        )
+    )
+    return None if lag is None else Decimal(str(lag)).quantize(Decimal("0.1"))

@@ -85,6 +85,7 @@ def stream_to_file(
     batch_rows: int = BATCH_ROWS,
 ) -> int:
     """Write every row of export `kind` matching `filters` to `path` (0600) in `format`; returns the row count.
+    Reads the read replica when `db` has one (ORDERSMITH_REPORTS_DATABASE_URL).
 
     Raises:
         ValidationFailed: an unknown kind or format, or a filter the kind does not take (nothing is written).
@@ -92,6 +93,7 @@ def stream_to_file(
     checked = check_request(kind, format, filters)
     export = KINDS[kind]
     query = export.query(query_filters(checked))
+    db = db.for_reports  # the read replica, when one is set
     if format == "csv" and db.dialect == "postgresql":
         return copy_csv(db, path, export.columns, query, progress or (lambda _n: None))
     with db.read_engine.connect() as connection:
