@@ -23,7 +23,7 @@ from ordersmith.customers.service import Details
 from ordersmith.data.exports import service as exports
 from ordersmith.data.exports.kinds import KINDS
 from ordersmith.kernel.clock import FixedClock
-from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.orders import service as orders
 from ordersmith.platform import jobs
 from ordersmith.platform.db import Actor, Database, UnitOfWork
@@ -355,3 +355,26 @@ def test_memory_stays_flat_while_an_export_streams(db: Database, tmp_path: Path)
         assert count == MEMORY_ROWS
         growth_mib = (peak[0] - before) / 1024
         assert growth_mib < 60, f"{format}: resident memory grew {growth_mib:.0f} MiB over {count} rows"
+
+
+def test_an_export_that_cannot_be_written_is_recorded_as_failed_without_internals(
+    shop: UnitOfWork, tmp_path: Path
+):
+    # given an export whose file cannot be created (a folder stands where the file would go)
+    exports.register()
+    asked = exports.request_export(shop, kind="customers", format="csv", filters={}, folder=tmp_path / "out")
+    Path(asked.file_path).mkdir(parents=True)
+    # when
+    jobs.run_due_jobs(shop.db, worker="test")
+    # then
+    failed = exports.get_export(shop, export_id=asked.id)
+    assert (failed.status, failed.rows, failed.error) == (
+        "failed",
+        0,
+        "the export failed; the server log has why",
+    )
+    with pytest.raises(Conflict):
+        exports.export_file(shop, export_id=asked.id)
+    with shop.db.session() as session:
+        actions = session.scalars(sa.select(AuditRow.action).where(AuditRow.object_id == str(asked.id))).all()
+    assert sorted(actions) == ["export.failed", "export.requested"]

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 
 from ordersmith.data.exports.kinds import ExportColumn
 from ordersmith.data.exports.writers import open_private
-from ordersmith.kernel.money import _EXPONENTS
+from ordersmith.kernel.money import exponents_other_than_two
 from ordersmith.platform.db import Database
 
 
 def _exponent(currency: Any) -> Any:
     """The currency's number of decimal places, as SQL (2 unless the kernel knows otherwise)."""
-    others = [(currency == code, places) for code, places in sorted(_EXPONENTS.items()) if places != 2]
+    others = [(currency == code, places) for code, places in sorted(exponents_other_than_two().items())]
     return sa.case(*others, else_=2) if others else sa.literal(2)
 
 

@@ -8,6 +8,7 @@ out (kind, format, filters, rows, size).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -232,10 +233,15 @@ def run_export_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     path = Path(row.file_path)
     try:
         count = stream_to_file(uow.db, kind=row.kind, format=row.format, filters=row.filters, path=path)
-    except Exception as exc:
+    except Exception:
+        # The details (which may name tables or SQL) go to the server's log, not to the export record people read.
         log.exception("export %s failed", export_id)
-        path.unlink(missing_ok=True)
-        _finish(uow, export_id=export_id, rows=0, size=None, error=f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                path.unlink()  # no half-written file stays behind
+        _finish(
+            uow, export_id=export_id, rows=0, size=None, error="the export failed; the server log has why"
+        )
         return
     _finish(uow, export_id=export_id, rows=count, size=path.stat().st_size, error="")
 
