@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.tables import AuditRow
 from tests.builders import channel, make_order_shop, order_request
 from tests.integration.test_cli import run
 
@@ -37,5 +39,10 @@ def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, d
     exported = run(db_url, "export", "order_lines", "--output", str(lines), "--channel", "web")
     assert exported.returncode == 0, exported.stderr
     assert "1 rows of order_lines written" in exported.stdout and "1/1" in exported.stdout
+    with db.session() as session:
+        audited = session.execute(sa.select(AuditRow.action, AuditRow.actor_label, AuditRow.after)).all()
+    assert [(a, who, after["kind"], after["rows"]) for a, who, after in audited if a == "export.written"] == [
+        ("export.written", "cli", "order_lines", 1)
+    ]
     rows = list(csv.reader(lines.open()))
     assert rows[1][5] == "TEE" and stat.S_IMODE(os.stat(lines).st_mode) == 0o600

@@ -131,4 +131,7 @@ def export(
             path=output,
             progress=lambda done: progress.update(task, completed=done),
         )
+    exports.record_direct_export(
+        db.unit_of_work(_cli_actor()), kind=kind, format=format, filters=filters, path=output, rows=count
+    )
     out.print(f"{count} rows of {kind} written to {output} ({format})")

@@ -103,6 +103,25 @@ def stream_to_file(
         return writers.WRITERS[format](path, export.columns, batches, progress or (lambda _n: None))
 
 
+@use_case
+def record_direct_export(
+    uow: UnitOfWork, *, kind: str, format: str, filters: dict[str, Any], path: Path, rows: int
+) -> None:
+    """Audit an export written straight to a file (the CLI): who, what, where, how many rows."""
+    uow.audit(
+        "export.written",
+        object_type="export",
+        object_id=str(path.resolve()),
+        after={
+            "kind": kind,
+            "format": format,
+            "filters": filters,
+            "rows": rows,
+            "bytes": path.stat().st_size,
+        },
+    )
+
+
 @use_case(readonly=True)
 def count_rows(uow: UnitOfWork, *, kind: str, filters: dict[str, Any]) -> int:
     """How many rows an export of `kind` with `filters` would write (for a progress bar's total).
