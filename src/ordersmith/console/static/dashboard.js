@@ -17,8 +17,7 @@
     if (!response.ok) return;
     const f = await response.json();
     for (const key of ["orders_today", "revenue_today", "average_order", "backordered", "low_stock"]) {
-      const tile = document.getElementById("kpi-" + key);
-      (tile.querySelector("a") || tile).textContent = f[key];  // a tile that links to its report keeps the link
+      document.getElementById("kpi-" + key).textContent = f[key];
     }
     document.querySelector("#kpi-on_hold a").textContent = f.on_hold;
     rows(document.querySelector("#by-channel tbody"), f.by_channel, function (c) {
