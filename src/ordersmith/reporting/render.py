@@ -100,7 +100,7 @@ def to_xlsx(result: ReportResult) -> bytes:
 
 
 def write_cell(sheet: Any, r: int, n: int, kind: str, value: Any, formats: dict[str, Any]) -> None:
-    """One typed cell (shared with the exports' XLSX writer)."""
+    """One typed cell."""
     if value is None:
         sheet.write_blank(r, n, None)
     elif isinstance(value, Money):
