@@ -28,7 +28,9 @@ def _shop(admin_db) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def test_the_catalogue_lists_every_report_with_its_parameters(client: TestClient, admin_key: str):
+def test_the_catalogue_lists_every_report_and_bad_parameters_are_refused_naming_them(
+    client: TestClient, admin_key: str
+):
     response = client.get("/api/v1/reports", headers=bearer(admin_key))
     assert response.status_code == 200
     by_name = {r["name"]: r for r in response.json()}
@@ -40,6 +42,12 @@ def test_the_catalogue_lists_every_report_with_its_parameters(client: TestClient
         "columns"
     ]
     assert sales["chart"] == {"kind": "line", "x": "period", "y": "demand", "series": "channel"}
+    # bad parameters and unknown reports are problems naming the field
+    bad = client.get("/api/v1/reports/sales_by_day_channel?from=2026-02-30", headers=bearer(admin_key))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
+    other = client.get("/api/v1/reports/ar_aging?channel=web", headers=bearer(admin_key))
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "channel"
+    assert client.get("/api/v1/reports/nope", headers=bearer(admin_key)).status_code == 404
 
 
 def test_a_report_as_json_csv_xlsx_and_svg(client: TestClient, admin_db, admin_key: str):
@@ -74,14 +82,6 @@ def test_a_report_as_json_csv_xlsx_and_svg(client: TestClient, admin_db, admin_k
     )
 
 
-def test_bad_parameters_and_unknown_reports_are_problems_naming_the_field(client: TestClient, admin_key: str):
-    bad = client.get("/api/v1/reports/sales_by_day_channel?from=2026-02-30", headers=bearer(admin_key))
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
-    other = client.get("/api/v1/reports/ar_aging?channel=web", headers=bearer(admin_key))
-    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "channel"
-    assert client.get("/api/v1/reports/nope", headers=bearer(admin_key)).status_code == 404
-
-
 def test_a_role_without_reports_read_and_a_channel_key_are_refused(client: TestClient, admin_db, db):
     # an agent may not read reports; a readonly user may
     login(client, admin_db, role="agent")
@@ -103,8 +103,27 @@ def test_a_role_without_reports_read_and_a_channel_key_are_refused(client: TestC
         assert session.scalar(sa.select(sa.func.count()).select_from(ExportRow)) == 0
 
 
-def test_an_export_from_request_to_download(client: TestClient, admin_db, admin_key: str, db):
+def test_an_export_is_refused_with_a_bad_filter_then_runs_from_request_to_download(
+    client: TestClient, admin_db, admin_key: str, db
+):
     _shop(admin_db)
+    # a bad filter or kind is refused and queues nothing
+    bad = client.post(
+        "/api/v1/exports",
+        json={"kind": "inventory", "filters": {"channel": "web"}},
+        headers=bearer(admin_key),
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "filters.channel"
+    assert (
+        client.post("/api/v1/exports", json={"kind": "everything"}, headers=bearer(admin_key)).status_code
+        == 422
+    )
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ExportRow)) == 0
+    not_yet = client.get(
+        "/api/v1/exports/0190d7a4-0000-7000-8000-000000000000/file", headers=bearer(admin_key)
+    )
+    assert not_yet.status_code == 404
     # when
     asked = client.post(
         "/api/v1/exports",
@@ -127,20 +146,3 @@ def test_an_export_from_request_to_download(client: TestClient, admin_db, admin_
     assert [(r[0] != "", r[5]) for r in rows[1:]] == [(True, "TEE"), (True, "MUG")]
     listed = client.get("/api/v1/exports", headers=bearer(admin_key)).json()["items"]
     assert [e["id"] for e in listed] == [export_id]
-
-
-def test_an_export_with_a_bad_filter_is_refused_and_nothing_is_queued(client: TestClient, admin_key: str, db):
-    bad = client.post(
-        "/api/v1/exports",
-        json={"kind": "inventory", "filters": {"channel": "web"}},
-        headers=bearer(admin_key),
-    )
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "filters.channel"
-    unknown = client.post("/api/v1/exports", json={"kind": "everything"}, headers=bearer(admin_key))
-    assert unknown.status_code == 422
-    with db.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(ExportRow)) == 0
-    not_done = client.get(
-        "/api/v1/exports/0190d7a4-0000-7000-8000-000000000000/file", headers=bearer(admin_key)
-    )
-    assert not_done.status_code == 404

@@ -233,7 +233,7 @@ def test_an_export_asked_for_runs_as_a_job_into_a_private_file_and_is_audited(
     assert jobs.run_due_jobs(shop.db, worker="test") == 0
 
 
-MEMORY_ROWS = int(os.environ.get("ORDERSMITH_EXPORT_MEMORY_ROWS", "16000"))
+MEMORY_ROWS = int(os.environ.get("ORDERSMITH_EXPORT_MEMORY_ROWS", "10000"))
 
 
 def _fill_raw(db: Database, orders_count: int) -> None:
@@ -326,7 +326,7 @@ def _rss_kib() -> int:
 
 
 def test_memory_stays_flat_while_an_export_streams(db: Database, tmp_path: Path):
-    # given many order lines (ORDERSMITH_EXPORT_MEMORY_ROWS: 16,000 in the suite, 1,000,000 by hand)
+    # given many order lines (ORDERSMITH_EXPORT_MEMORY_ROWS: 10,000 in the suite, 1,000,000 by hand)
     _fill_raw(db, MEMORY_ROWS // 2)
     # when each format is written while a thread samples the process's resident memory
     for format in ("csv", "xlsx", "parquet"):
