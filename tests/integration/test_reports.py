@@ -401,6 +401,34 @@ def _every_report_renders_as_csv_xlsx_and_an_accessible_svg(sales: UnitOfWork):
         assert '<desc id="chart-desc">' in svg
 
 
+def _stock_aging_and_slow_movers(sales: UnitOfWork):
+    result = run(sales, "stock_aging", days="30")
+    expected = raw(
+        sales,
+        """
+        SELECT i.sku, l.code, s.on_hand,
+               (SELECT coalesce(sum(-m.on_hand_delta), 0) FROM stock_movements m WHERE m.item_id = s.item_id
+                  AND m.location_id = s.location_id AND m.reason = 'shipment')
+        FROM stock_levels s JOIN items i ON i.id = s.item_id JOIN locations l ON l.id = s.location_id
+        WHERE s.on_hand > 0""",
+    )
+    got = {(r["sku"], r["location"], r["on_hand"], r["shipped"]) for r in result.rows}
+    assert got == {(sku, code, on_hand, int(shipped)) for sku, code, on_hand, shipped in expected}
+    # slow movers first: what never shipped comes before what shipped today
+    shipped = [r for r in result.rows if r["shipped"]]
+    assert shipped and result.rows[-len(shipped) :] == shipped
+    assert {(r["sku"], r["last_shipped"], r["days_idle"]) for r in shipped} == {
+        (r["sku"], NOW.date(), 0) for r in shipped
+    }
+    idle = next(r for r in result.rows if r["sku"] == "TOWEL")
+    assert (idle["shipped"], idle["last_shipped"], idle["last_received"], idle["days_of_stock"]) == (
+        0,
+        None,
+        NOW.date(),
+        None,
+    )
+
+
 def test_every_sales_report_equals_a_hand_written_query_on_the_same_orders(sales: UnitOfWork):
     """One set of orders (placing them is the slow part) checked by each sales report in turn."""
     _sales_by_day_and_channel_equal_a_hand_written_query(sales)
@@ -411,6 +439,7 @@ def test_every_sales_report_equals_a_hand_written_query_on_the_same_orders(sales
     _open_orders_and_fill_rate(sales)
     _sales_tax_by_jurisdiction(sales)
     _backorders_by_item_and_by_age(sales)
+    _stock_aging_and_slow_movers(sales)
     _every_report_renders_as_csv_xlsx_and_an_accessible_svg(sales)
 
 

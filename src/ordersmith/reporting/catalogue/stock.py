@@ -6,17 +6,18 @@ default vendor takes the lowest cost any vendor lists; an item no vendor lists i
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from ordersmith.catalog.tables import ItemRow
-from ordersmith.inventory.tables import LocationRow, StockLevelRow
+from ordersmith.inventory.tables import LocationRow, StockLevelRow, StockMovementRow
 from ordersmith.purchasing.tables import VendorItemRow, VendorRow
 from ordersmith.reporting.catalogue._base import QueryContext, Report
-from ordersmith.reporting.catalogue._sql import lines, order_filters, orders, zero
+from ordersmith.reporting.catalogue._sql import day_start, lines, order_filters, orders, zero
 from ordersmith.reporting.rules import (
+    AS_OF,
     BACKORDER_AGES,
     CHANNEL,
     DIVISION,
@@ -210,4 +211,109 @@ BACKORDERS_BY_AGE = Report(
     _backorders_by_age,
 )
 
-REPORTS = (INVENTORY_VALUATION, BACKORDERS_BY_ITEM, BACKORDERS_BY_AGE)
+DAYS = Parameter("days", "int", "Sales window (days)", default="90", minimum=1, maximum=3660)
+TOP = Parameter("limit", "int", "How many", default="100", minimum=1, maximum=5000)
+
+
+def _stock_aging(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
+    levels, locations, moves, items = (
+        StockLevelRow.__table__,
+        LocationRow.__table__,
+        StockMovementRow.__table__,
+        ItemRow.__table__,
+    )
+    end = day_start(params["as_of"] + timedelta(days=1))
+    since = end - timedelta(days=params["days"])
+    shipped = moves.c.reason == "shipment"
+    history = (
+        sa.select(
+            moves.c.item_id,
+            moves.c.location_id,
+            sa.func.max(sa.case((moves.c.reason == "receipt", moves.c.at))).label("last_received"),
+            sa.func.max(sa.case((shipped, moves.c.at))).label("last_shipped"),
+            zero(
+                sa.func.sum(sa.case((sa.and_(shipped, moves.c.at >= since), -moves.c.on_hand_delta), else_=0))
+            ).label("shipped"),
+        )
+        .where(moves.c.at < end)
+        .group_by(moves.c.item_id, moves.c.location_id)
+        .subquery("history")
+    )
+    where: list[sa.ColumnElement[bool]] = [levels.c.on_hand > 0]
+    if params.get("location"):
+        where.append(locations.c.code == params["location"])
+    shipped_units = zero(history.c.shipped)
+    return (
+        sa.select(
+            items.c.sku.label("sku"),
+            items.c.name.label("name"),
+            locations.c.code.label("location"),
+            levels.c.on_hand.label("on_hand"),
+            history.c.last_received.label("last_received"),
+            history.c.last_shipped.label("last_shipped"),
+            shipped_units.label("shipped"),
+        )
+        .select_from(
+            levels.join(items, items.c.id == levels.c.item_id)
+            .join(locations, locations.c.id == levels.c.location_id)
+            .outerjoin(
+                history,
+                sa.and_(history.c.item_id == levels.c.item_id, history.c.location_id == levels.c.location_id),
+            )
+        )
+        .where(*where)
+        .order_by(
+            shipped_units,
+            history.c.last_shipped.is_not(None),
+            history.c.last_shipped,
+            items.c.sku,
+            locations.c.code,
+        )
+        .limit(params["limit"])
+    )
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _ages(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    last = _day(row["last_shipped"]) or _day(row["last_received"])
+    row["days_idle"] = None if last is None else (params["as_of"] - last).days
+    row["days_of_stock"] = (
+        None if not row["shipped"] else int(row["on_hand"]) * params["days"] // int(row["shipped"])
+    )
+    return row
+
+
+STOCK_AGING = Report(
+    ReportSpec(
+        name="stock_aging",
+        title="Stock aging and slow movers",
+        description="Stock on hand per item and location with when it last arrived and last shipped, the units "
+        "shipped in the sales window, the days since it last moved and how many days the stock lasts at that "
+        "pace; slowest movers first (nothing shipped, then longest idle).",
+        parameters=(AS_OF, DAYS, LOCATION, TOP),
+        columns=(
+            Column("sku", "SKU", "text"),
+            Column("name", "Name", "text"),
+            Column("location", "Location", "text"),
+            Column("on_hand", "On hand", "int"),
+            Column("last_received", "Last received", "date"),
+            Column("last_shipped", "Last shipped", "date"),
+            Column("shipped", "Shipped in window", "int"),
+            Column("days_idle", "Days since it moved", "int"),
+            Column("days_of_stock", "Days of stock", "int"),
+        ),
+        chart=Chart("bar", x="sku", y="on_hand", series="location"),
+        behind="stock_levels and the stock_movements ledger (receipts and shipments)",
+    ),
+    _stock_aging,
+    _ages,
+)
+
+REPORTS = (INVENTORY_VALUATION, STOCK_AGING, BACKORDERS_BY_ITEM, BACKORDERS_BY_AGE)
