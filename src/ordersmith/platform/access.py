@@ -93,8 +93,8 @@ _READ_BASICS = {
 # its events and webhooks) and the shared reference data needed to sell (catalog, stock, prices). Everything else —
 # users, keys, audit, jobs, purchasing, price and catalog set-up, stock adjustments, releasing held orders, merging
 # or exporting customers, money fields on customers, issuing gift cards, receivables, reports and bulk exports — is
-# staff work: such a key
-# cannot be created with it, and a key that holds it anyway (created before this rule) acts without it.
+# staff work: such a key cannot be created with it, and a key that holds it anyway (created before this rule) acts
+# without it.
 CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
     {
         "sales_channels:read",
