@@ -23,6 +23,8 @@ from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
+from ordersmith.data.exports import routes as export_routes
+from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import routes as import_routes
 from ordersmith.data.imports import service as imports
 from ordersmith.fulfillment import routes as fulfillment_routes
@@ -56,6 +58,7 @@ from ordersmith.platform.outbox import Relay
 from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
 from ordersmith.purchasing import routes as purchasing_routes
+from ordersmith.reporting import routes as reporting_routes
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     checkout.register()
     fulfillment.register()
     imports.register()
+    exports.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
+    db.use_replica(settings.reports_database_url, pool_size=settings.db_pool_size)
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
@@ -162,6 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(purchasing_routes.router)
     api.include_router(fulfillment_routes.router)
     api.include_router(import_routes.router)
+    api.include_router(reporting_routes.router)
+    api.include_router(export_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

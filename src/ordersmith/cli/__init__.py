@@ -22,6 +22,7 @@ from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
+from ordersmith.cli import reports as _report_commands  # noqa: F401
 from ordersmith.cli import vault as _vault_commands  # noqa: F401
 from ordersmith.cli._common import (
     _cli_actor,
@@ -40,6 +41,7 @@ from ordersmith.cli._common import (
     when,
 )
 from ordersmith.customers import jobs as customer_jobs
+from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import service as imports
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
@@ -185,6 +187,7 @@ def worker() -> None:
     checkout.register()
     fulfillment.register()
     imports.register()
+    exports.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()

@@ -69,6 +69,7 @@ def _db(settings: Settings) -> Database:
     from ordersmith.payments.service import setup_payments
 
     db = Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db.use_replica(settings.reports_database_url, pool_size=2)
     setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
     setup_fulfillment(db, settings)  # labels and tracking reach the carriers
     return db

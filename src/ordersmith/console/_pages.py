@@ -37,6 +37,8 @@ NAVIGATION = [
     ("Offers", "/marketing", "pricing:write"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
+    ("Reports", "/reports", "reports:read"),
+    ("Exports", "/exports", "data:export"),
     ("Live events", "/events", "events:read"),
     ("Users", "/admin/users", "users:read"),
     ("API keys", "/admin/api-keys", "api_keys:read"),

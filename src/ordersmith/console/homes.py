@@ -130,6 +130,8 @@ ABOUT = {
     "/warehouse": "waves, picking, packing and shipments",
     "/marketing": "promotions, coupons with their uses, and price lists",
     "/imports": "bulk imports of items, customers, stock and prices, with a dry run",
+    "/reports": "sales, source codes, top items, returns, stock, receivables and tax, as tables, files and charts",
+    "/exports": "orders, customers, stock, purchasing and payments in bulk (CSV, XLSX, Parquet)",
     "/events": "every event as it happens",
 }
 

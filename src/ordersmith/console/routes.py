@@ -28,6 +28,7 @@ from ordersmith.console import (
 from ordersmith.console import customers as customers_pages
 from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
+from ordersmith.console import reports as report_pages
 from ordersmith.console._pages import (
     HERE,
     LoginRequired,
@@ -272,5 +273,6 @@ def mount(app: FastAPI) -> None:
         drop_ship,
         marketing,
         import_pages,
+        report_pages,
     ):
         app.include_router(screens.router)

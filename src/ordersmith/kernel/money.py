@@ -38,6 +38,11 @@ def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
+def exponents_other_than_two() -> dict[str, int]:
+    """The currencies whose minor unit is not a hundredth, with their exponents (for SQL that writes amounts)."""
+    return {currency: places for currency, places in _EXPONENTS.items() if places != 2}
+
+
 def _check_currency(currency: str) -> str:
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isupper()):
         raise ValueError(f"currency must be a three-letter ISO 4217 code, got {currency!r}")

@@ -72,6 +72,8 @@ SCOPES: dict[str, str] = {
     "fulfillment:labels": "buy and void carrier labels (each one is charged by the carrier)",
     "data:import": "upload, dry-run, apply and cancel bulk imports and read their row errors (each kind also needs "
     "the scopes its records need, e.g. catalog:write for items)",
+    "reports:read": "run the report catalogue (sales, stock, returns, receivables, tax) as tables, files and charts",
+    "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -92,8 +94,9 @@ _READ_BASICS = {
 # What a channel-bound key may hold: its channel's own business (orders, their payments and returns, its customers,
 # its events and webhooks) and the shared reference data needed to sell (catalog, stock, prices). Everything else —
 # users, keys, audit, jobs, purchasing, price and catalog set-up, stock adjustments, releasing held orders, merging
-# or exporting customers, money fields on customers, issuing gift cards, receivables — is staff work: such a key
-# cannot be created with it, and a key that holds it anyway (created before this rule) acts without it.
+# or exporting customers, money fields on customers, issuing gift cards, receivables, reports and bulk exports — is
+# staff work: such a key cannot be created with it, and a key that holds it anyway (created before this rule) acts
+# without it.
 CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
     {
         "sales_channels:read",
@@ -169,6 +172,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "fulfillment:write",
             "fulfillment:labels",
             "data:import",
+            "reports:read",
+            "data:export",
         }
     ),
     "agent": frozenset(
@@ -215,10 +220,12 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "customers:write",
             "customers:credit",
             "customers:tax",
+            "reports:read",
+            "data:export",
         }
     ),
-    "marketing": frozenset(_READ_BASICS | {"pricing:write"}),
-    "readonly": frozenset(_READ_BASICS),
+    "marketing": frozenset(_READ_BASICS | {"pricing:write", "reports:read"}),
+    "readonly": frozenset(_READ_BASICS | {"reports:read"}),
 }
 
 

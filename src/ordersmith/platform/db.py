@@ -176,6 +176,23 @@ class Database:
         # Per-database caches of slow-changing reference data, each validated by its owner (e.g. pricing checks a
         # version counter before every use). Tied to this object, so a new database never sees another's entries.
         self.caches: dict[str, Any] = {}
+        # Where reports and exports read (ORDERSMITH_REPORTS_DATABASE_URL: a streaming replica), else here.
+        self.replica: Database | None = None
+        self.is_replica = False
+
+    def use_replica(self, url: str | None, *, pool_size: int = 5) -> None:
+        """Send reports and exports to the database at `url` (a read replica of this one); None: read here."""
+        if self.replica is not None:
+            self.replica.dispose()
+        self.replica = None
+        if url:
+            self.replica = Database(url, pool_size=pool_size)
+            self.replica.is_replica = True
+
+    @property
+    def for_reports(self) -> Database:
+        """The database reports and exports read: the replica when one is set, else this one."""
+        return self.replica or self
 
     def session(self, *, readonly: bool = False) -> Session:
         return (self._read_sessions if readonly else self._write_sessions)()
@@ -204,6 +221,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
 
 
 @dataclass

@@ -216,12 +216,17 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
-                    (
-                        b"content-security-policy",
-                        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                        b"frame-ancestors 'none'; form-action 'self'",
-                    ),
                 ]
+                # A response that sets a stricter policy of its own keeps it (a report's SVG chart: its inline
+                # styles and nothing else); a second header would be enforced as well, blocking those styles.
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append(
+                        (
+                            b"content-security-policy",
+                            b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                            b"frame-ancestors 'none'; form-action 'self'",
+                        )
+                    )
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = headers
@@ -368,6 +373,12 @@ def _check(request: Request, principal: Principal, scope: str) -> None:
 def unit_of_work(request: Request) -> UnitOfWork:
     principal = getattr(request.state, "principal", None) or ANONYMOUS
     return get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
+
+
+def reports_unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work on the database reports read (the read replica when one is set)."""
+    principal = getattr(request.state, "principal", None) or ANONYMOUS
+    return get_db(request).for_reports.unit_of_work(actor_for(principal, client_origin(request)))
 
 
 # --- responses ---------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///var/ordersmith.db"
+    # A read replica (PostgreSQL streaming standby) that reports and exports read instead of the primary.
+    reports_database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     vault_key: SecretStr = SecretStr(DEV_VAULT_KEY)
     vault_key_id: str = Field(
@@ -118,6 +120,8 @@ class Settings(BaseSettings):
     # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
     import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     import_chunk_rows: int = Field(default=1000, ge=1, le=100_000)
+    # Where bulk export files are written (each 0600, the folder 0700) and downloaded from.
+    exports_path: str = "var/exports"
     sse_keepalive_s: float = 15.0
 
     demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))

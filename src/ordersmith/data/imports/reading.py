@@ -33,11 +33,12 @@ _CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
 
 class TooLarge(ValidationFailed):
-    """The upload is over ORDERSMITH_IMPORT_MAX_BYTES."""
+    """The upload is over ORDERSMITH_IMPORT_MAX_BYTES (its own code: a request body over the API's limit is
+    `payload_too_large`; this is a file over the import limit, named by the field that carried it)."""
 
     status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
+    code = "import_file_too_large"
+    title = "Import file too large"
 
 
 @dataclass(frozen=True)

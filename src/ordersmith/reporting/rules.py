@@ -1,0 +1,212 @@
+"""What a report is, pure: its typed parameters, its typed columns and its chart, and how the raw query string
+parameters become checked values. No SQL here (the catalogue holds the queries), no clock (today is passed in).
+
+Invariant: a report runs only with parameters that passed `parse_parameters`; a bad value raises ValidationFailed
+naming the parameter, before any query runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ordersmith.kernel.errors import ValidationFailed
+
+PARAMETER_KINDS = ("date", "choice", "text", "int")
+COLUMN_KINDS = ("date", "text", "int", "money", "percent")
+CHART_KINDS = ("line", "bar", "stacked_bar", "pie")
+GROUPINGS = ("day", "week", "month")
+MAX_RANGE_DAYS = 3 * 366  # a longer range is an export's job, not a report's
+MAX_TEXT = 60
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str  # date | choice | text | int
+    label: str
+    choices: tuple[str, ...] = ()
+    default: str | None = None  # for dates: "today", "today-29"; else the literal default
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        assert self.kind in PARAMETER_KINDS, self.kind
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str  # date | text | int | money | percent
+    currency_column: str | None = None  # money: the column naming its currency
+
+    def __post_init__(self) -> None:
+        assert self.kind in COLUMN_KINDS, self.kind
+        assert (self.kind == "money") == (self.currency_column is not None), self.name
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How the rows become a chart: `x` along the axis, one value column `y`, one series per `series` value."""
+
+    kind: str
+    x: str
+    y: str
+    series: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.kind in CHART_KINDS, self.kind
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    title: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    columns: tuple[Column, ...]
+    chart: Chart
+    behind: str = ""  # what the figures are made of, for the catalogue's reader
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+# Parameters several reports share.
+DATE_FROM = Parameter("from", "date", "From (UTC, inclusive)", default="today-29")
+DATE_TO = Parameter("to", "date", "To (UTC, inclusive)", default="today")
+CHANNEL = Parameter("channel", "text", "Sales channel")
+DIVISION = Parameter("division", "text", "Division")
+LOCATION = Parameter("location", "text", "Location")
+GROUPING = Parameter("grouping", "choice", "Group by", choices=GROUPINGS, default="day")
+AS_OF = Parameter("as_of", "date", "As of (UTC)", default="today")
+
+
+def _default(parameter: Parameter, today: date) -> Any:
+    value = parameter.default
+    if value is None:
+        return None
+    if parameter.kind == "date":
+        if value == "today":
+            return today
+        assert value.startswith("today-")
+        return today - timedelta(days=int(value.removeprefix("today-")))
+    if parameter.kind == "int":
+        return int(value)
+    return value
+
+
+def _parse_one(parameter: Parameter, text: str) -> Any:
+    name = parameter.name
+    if parameter.kind == "date":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValidationFailed.on(name, "must be a date, YYYY-MM-DD") from None
+    if parameter.kind == "choice":
+        if text not in parameter.choices:
+            raise ValidationFailed.on(name, f"must be one of {', '.join(parameter.choices)}")
+        return text
+    if parameter.kind == "int":
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValidationFailed.on(name, "must be a whole number")
+        number = int(text)
+        if parameter.minimum is not None and number < parameter.minimum:
+            raise ValidationFailed.on(name, f"must be at least {parameter.minimum}")
+        if parameter.maximum is not None and number > parameter.maximum:
+            raise ValidationFailed.on(name, f"must be at most {parameter.maximum}")
+        return number
+    if len(text) > MAX_TEXT or not text.isprintable():
+        raise ValidationFailed.on(name, f"must be printable text of at most {MAX_TEXT} characters")
+    return text
+
+
+def parse_parameters(spec: ReportSpec, raw: Mapping[str, str | None], *, today: date) -> dict[str, Any]:
+    """Check the query's parameters against the report's: unknown names, bad values and a backwards or too long
+    date range are refused, naming the parameter; missing ones take their defaults (None when there is none)."""
+    known = {p.name for p in spec.parameters}
+    for name, value in raw.items():
+        if name not in known and value not in (None, ""):
+            raise ValidationFailed.on(name, f"{spec.name} takes no such parameter")
+    values: dict[str, Any] = {}
+    for parameter in spec.parameters:
+        text = raw.get(parameter.name)
+        values[parameter.name] = (
+            _default(parameter, today) if text is None or text == "" else _parse_one(parameter, text.strip())
+        )
+    start, end = values.get("from"), values.get("to")
+    if isinstance(start, date) and isinstance(end, date):
+        if end < start:
+            raise ValidationFailed.on("to", "must not be before from")
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise ValidationFailed.on(
+                "to", f"a report covers at most {MAX_RANGE_DAYS} days; export longer ranges"
+            )
+    return values
+
+
+def ratio(part: int, whole: int) -> Decimal | None:
+    """part / whole as a percentage with one decimal place; None when there is no whole."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def average_minor(total_minor: int, count: int) -> int:
+    """An average in minor units, rounded half up (0 when there is nothing to average)."""
+    if count <= 0:
+        return 0
+    return (2 * total_minor + count) // (2 * count)
+
+
+# AR aging: the buckets by how many days past its due date an invoice is, as of a day.
+AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("current", "Current", None, 0),  # not yet due (days past due ≤ 0)
+    ("days_1_30", "1-30 days", 1, 30),
+    ("days_31_60", "31-60 days", 31, 60),
+    ("days_61_90", "61-90 days", 61, 90),
+    ("days_91_120", "91-120 days", 91, 120),
+    ("over_120", "Over 120 days", 121, None),
+)
+
+
+def aging_due_bounds(as_of: date) -> list[tuple[str, date | None, date | None]]:
+    """Per aging bucket, the due dates it holds as (name, earliest due_on or None, latest due_on or None), so the
+    database compares plain dates: an invoice due on D is `as_of - D` days past due."""
+    bounds: list[tuple[str, date | None, date | None]] = []
+    for name, _label, low, high in AGING_BUCKETS:
+        latest = as_of - timedelta(days=low) if low is not None else None
+        earliest = as_of - timedelta(days=high) if high is not None else None
+        if low is None:  # current: due today or later
+            bounds.append((name, as_of, None))
+        else:
+            bounds.append((name, earliest, latest))
+    return bounds
+
+
+# Backorders by age: days since the order was placed.
+BACKORDER_AGES: tuple[tuple[str, int, int | None], ...] = (
+    ("0-7 days", 0, 7),
+    ("8-14 days", 8, 14),
+    ("15-30 days", 15, 30),
+    ("31-60 days", 31, 60),
+    ("Over 60 days", 61, None),
+)
+
+
+@dataclass
+class ReportResult:
+    """A report's rows (already aggregated by the database) with the spec and parameters they answer."""
+
+    spec: ReportSpec
+    parameters: dict[str, Any]
+    rows: list[dict[str, Any]]
+    generated_at: Any  # datetime (UTC)
+    replica_lag_s: Decimal | None = None  # read from a replica: how far behind the primary it was
+
+    def values(self, column: str) -> Sequence[Any]:
+        return [row[column] for row in self.rows]

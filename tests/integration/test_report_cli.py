@@ -1,0 +1,48 @@
+"""`ordersmith report` and `ordersmith export` as a user runs them (a real process)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ordersmith.orders import service as orders
+from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.tables import AuditRow
+from tests.builders import channel, make_order_shop, order_request
+from tests.integration.test_cli import run
+
+
+def _orders(db: Database) -> None:
+    uow = db.unit_of_work(Actor.system("test"))
+    make_order_shop(uow)
+    at = datetime(2026, 3, 18, 10, tzinfo=UTC)
+    orders.place_order(uow, channel=channel(uow, "web"), request=order_request(("TEE", 2), placed_at=at))
+
+
+# One database is enough here: the commands are thin, and the reports and exports under them run on both databases
+# in tests/integration/test_reports.py and test_exports.py (a process start costs seconds).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, db_url: str, tmp_path: Path):
+    _orders(db)
+    # a table on the terminal
+    shown = run(db_url, "report", "sales_by_day_channel", "--from", "2026-03-18", "--to", "2026-03-18")
+    assert shown.returncode == 0, shown.stderr
+    assert "2026-03-18" in shown.stdout and "40.00" in shown.stdout
+    # an export, with its progress bar
+    lines = tmp_path / "lines.csv"
+    exported = run(db_url, "export", "order_lines", "--output", str(lines), "--channel", "web")
+    assert exported.returncode == 0, exported.stderr
+    assert "1 rows of order_lines written" in exported.stdout and "1/1" in exported.stdout
+    with db.session() as session:
+        audited = session.execute(sa.select(AuditRow.action, AuditRow.actor_label, AuditRow.after)).all()
+    assert [(a, who, after["kind"], after["rows"]) for a, who, after in audited if a == "export.written"] == [
+        ("export.written", "cli", "order_lines", 1)
+    ]
+    rows = list(csv.reader(lines.open()))
+    assert rows[1][5] == "TEE" and stat.S_IMODE(os.stat(lines).st_mode) == 0o600
