@@ -191,7 +191,9 @@ def test_a_demo_load_reports_each_step_and_each_unit_it_counts(
 
 def test_the_demo_progress_bar_draws_a_bar_with_counts() -> None:
     console = Console(file=io.StringIO(), width=80, color_system=None, force_terminal=False)
-    saved = cli_out.file
+    # The console's own setting, not its `file` property: that reads sys.stdout when none was set, and putting it
+    # back would pin the CLI to this test's captured stdout (later commands in this process then printed nowhere).
+    saved = cli_out._file
     cli_out.file = console.file
     try:
         with demo_progress() as bar:
@@ -200,6 +202,6 @@ def test_the_demo_progress_bar_draws_a_bar_with_counts() -> None:
             for done in range(1, 41):
                 bar.unit(done)
     finally:
-        cli_out.file = saved
+        cli_out._file = saved
     drawn = console.file.getvalue()  # type: ignore[attr-defined]
     assert re.search(r"demo data\s+━+\s+2/2", drawn), drawn
