@@ -18,7 +18,7 @@ from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
-from ordersmith.kernel.clock import utcnow
+from ordersmith.kernel.clock import system_clock, utcnow
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
@@ -167,7 +167,7 @@ def export_orders(
                 return
             page = page_of(page.next_cursor)
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    stamp = system_clock.now().strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         rows(),
         media_type="text/csv; charset=utf-8",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -44,6 +43,7 @@ from ordersmith.orders.service.holding import (
     evaluate_holds,
     hold_rows,
 )
+from ordersmith.orders.service.placed_events import placed_events
 from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, quote_of
 from ordersmith.orders.service.requests import (
     OrderRequest,
@@ -52,7 +52,7 @@ from ordersmith.orders.service.requests import (
     payment_dict,
     ship_to_dict,
 )
-from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderLineRow, OrderRow
+from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.sales_channels import SalesChannel
 from ordersmith.pricing import service as pricing
@@ -99,7 +99,6 @@ def _insert_order_statement(dialect: str) -> sa.TextClause:
 _INSERTS: dict[str, sa.TextClause] = {}
 _INSERT_LINES = sa.insert(OrderLineRow.__table__)  # type: ignore[arg-type]
 _INSERT_HOLDS = sa.insert(OrderHoldRow.__table__)  # type: ignore[arg-type]
-_INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
 
 
 def place_order(
@@ -376,7 +375,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         )
     if buyer is not None and buyer.status == "prospect":
         customers.record_first_order(uow, customer_id=buyer.id)
-    _placed_events(uow, order, lines, found, outcome.backordered)
+    placed_events(uow, order, lines, found, outcome.backordered)
     take_stock(uow, plan, locks_last=True)  # StalePlan: the caller rolls back and places the order again
     if request.fulfillment == "taken":  # the goods left with the customer: their holds are consumed at once
         inventory.consume_all(uow, keys=[key for _, _, _, key in plan.placed])
@@ -423,90 +422,3 @@ def _hand_over(order: OrderRow, lines: list[OrderLineRow]) -> None:
         line.shipped, line.reserved = line.reserved, 0
     order.status = "shipped"
     order.fulfillment_status = fulfillment_status(lines)
-
-
-def _placed_events(
-    uow: UnitOfWork,
-    order: OrderRow,
-    lines: list[OrderLineRow],
-    found: list[rules.Hold],
-    backordered: dict[int, int],
-) -> None:
-    base = {"order_id": str(order.id), "number": order.number, "channel": order.channel}
-    events: list[tuple[str, dict[str, Any]]] = [
-        (
-            "order.placed",
-            {
-                "status": order.status,
-                "total": str(Money.from_minor(order.total_minor, order.currency)),
-                "currency": order.currency,
-                "customer_id": str(order.customer_id) if order.customer_id else None,
-                "source_code": order.source_code,
-                "external_id": order.external_id,
-                "lines": [
-                    {
-                        "line": line.line_no,
-                        "sku": line.sku,
-                        "quantity": line.quantity,
-                        # units neither held, backordered nor shipped: an unstocked (drop-ship) item's
-                        "unallocated": max(
-                            line.quantity - line.reserved - line.backordered - line.shipped, 0
-                        ),
-                    }
-                    for line in lines
-                ],
-            },
-        ),
-    ]
-    if found:
-        events.append(("order.held", {"reasons": [h.reason for h in found]}))
-    elif order.status == "released":
-        events.append(("order.released", {"from": "pending", "to": "released", "at_placement": True}))
-    if order.fulfillment == "taken":
-        events.append(
-            (
-                "order.shipped",
-                {
-                    "from": "released",
-                    "to": "shipped",
-                    "taken": True,
-                    "store": order.store,
-                    "lines": {line.line_no: line.shipped for line in lines if line.shipped},
-                },
-            )
-        )
-    if any(line.reserved for line in lines):
-        events.append(
-            (
-                "order.allocated",
-                {
-                    "explanation": order.allocation,
-                    "lines": [
-                        {"line": line.line_no, "locations": line.allocations}
-                        for line in lines
-                        if line.reserved
-                    ],
-                },
-            )
-        )
-    if backordered:
-        events.append(
-            ("order.backordered", {"lines": [{"line": n, "quantity": q} for n, q in backordered.items()]})
-        )
-    now = uow.now()
-    uow.execute_core(
-        _INSERT_EVENTS,
-        [
-            {
-                "order_id": order.id,
-                "id": new_id(),
-                "kind": kind,
-                "detail": detail,
-                "actor": uow.actor.label,
-                "at": now,
-            }
-            for kind, detail in events
-        ],
-    )
-    for kind, detail in events:
-        uow.emit(kind, {**base, **detail})
