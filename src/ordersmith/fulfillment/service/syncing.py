@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -49,38 +50,88 @@ def wants(event: Event) -> bool:
 
 
 def on_order_event(uow: UnitOfWork, event: Event) -> None:
-    sync_order(
-        uow, order_id=uuid.UUID(event.payload["order_id"]), tracking=str(event.payload.get("tracking", ""))
-    )
+    on_order_events(uow, [event])
+
+
+def on_order_events(uow: UnitOfWork, events: list[Event]) -> None:
+    """The relay's batch of order events: every order they name synced once, set-wise (a reconciliation, so one
+    sync after the batch's last event arrives where one sync per event would)."""
+    tracking: dict[uuid.UUID, str] = {}
+    for event in events:
+        order_id = uuid.UUID(event.payload["order_id"])
+        tracking[order_id] = tracking.get(order_id) or str(event.payload.get("tracking", ""))
+    sync_orders(uow, order_ids=list(tracking), tracking=tracking)
 
 
 @use_case
 def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> None:
     """Bring the order's shipments in line with its allocation (see the module docstring)."""
-    # Under the order's row lock: two syncs of one order (two relays, or a relay and a direct call) run one
-    # after the other, so the second finds the shipments the first made instead of numbering them again.
-    order = orders.lock_for_shipping(uow, order_id=order_id)
-    if order is None:
+    if not sync_orders(uow, order_ids=[order_id], tracking={order_id: tracking}):
         raise NotFound(f"no order {str(order_id)!r}")
-    shipments = {
-        s.id: s
-        for s in uow.session.scalars(
-            sa.select(ShipmentRow)
-            .where(ShipmentRow.order_id == order_id)
-            .order_by(ShipmentRow.id)
-            .with_for_update()
-        )
-    }
-    every = list(uow.session.scalars(sa.select(ShipmentLineRow).where(ShipmentLineRow.order_id == order_id)))
-    live = [
-        line for line in every if line.status == "open" and shipments[line.shipment_id].kind != "drop_ship"
-    ]
+
+
+@use_case
+def sync_orders(uow: UnitOfWork, *, order_ids: list[uuid.UUID], tracking: dict[uuid.UUID, str]) -> int:
+    """Bring each order's shipments in line with its allocation, for many orders in a few statements (the orders
+    and their lines, their shipments, their shipment lines, the barcodes of what is new); returns how many of the
+    orders exist (the rest are skipped)."""
+    # Under the orders' row locks (taken in id order): two syncs of one order (two relays, or a relay and a direct
+    # call) run one after the other, so the second finds the shipments the first made instead of numbering them
+    # again.
+    found = orders.lock_many_for_shipping(uow, order_ids=order_ids)
+    if not found:
+        return 0
+    ids = [order.id for order in found]
+    shipments: dict[uuid.UUID, dict[uuid.UUID, ShipmentRow]] = {order_id: {} for order_id in ids}
+    for row in uow.session.scalars(
+        sa.select(ShipmentRow).where(ShipmentRow.order_id.in_(ids)).order_by(ShipmentRow.id).with_for_update()
+    ):
+        shipments[row.order_id][row.id] = row
+    lines: dict[uuid.UUID, list[ShipmentLineRow]] = {order_id: [] for order_id in ids}
+    if any(shipments.values()):
+        for line in uow.session.scalars(sa.select(ShipmentLineRow).where(ShipmentLineRow.order_id.in_(ids))):
+            lines[line.order_id].append(line)
+    plans = [_plan(order, shipments[order.id], lines[order.id]) for order in found]
+    skus = sorted({line.sku for plan in plans for line, _ in (*plan.new, *plan.unseen)})
+    gtins = catalog.barcodes_of(uow, skus=skus) if skus else {}
+    for plan in plans:
+        _apply(uow, plan, gtins, tracking.get(plan.order.id, ""))
+    uow.session.flush()
+    return len(found)
+
+
+@dataclass
+class _Plan:
+    """What one order's sync found: the order, its shipments, the open lines to check, and the parts to add."""
+
+    order: orders.Order
+    shipments: dict[uuid.UUID, ShipmentRow]
+    live: list[tuple[ShipmentLineRow, orders.AllocationPart | None]]
+    new: list[tuple[orders.OrderLine, orders.AllocationPart]]
+    unseen: list[tuple[orders.OrderLine, orders.AllocationPart]]
+
+
+def _plan(
+    order: orders.Order, shipments: dict[uuid.UUID, ShipmentRow], every: list[ShipmentLineRow]
+) -> _Plan:
     known = {line.key for line in every if line.status in ("open", "shipped")}
     parts = {p.key: (line, p) for line in order.lines for p in line.allocations}
+    live = [
+        (line, parts.get(line.key, (None, None))[1])
+        for line in every
+        if line.status == "open" and shipments[line.shipment_id].kind != "drop_ship"
+    ]
+    new = [(line, p) for line, p in parts.values() if p.status == "active" and p.key not in known]
+    # Units shipped through the order's own record before any shipment held them: a shipment of their own, shipped.
+    unseen = [(line, p) for line, p in parts.values() if p.status == "shipped" and p.key not in known]
+    return _Plan(order, shipments, live, new, unseen)
+
+
+def _apply(uow: UnitOfWork, plan: _Plan, gtins: dict[str, list[str]], tracking: str) -> None:
+    order, shipments = plan.order, plan.shipments
     confirmed: set[uuid.UUID] = set()
-    for line_row in live:
+    for line_row, part in plan.live:
         shipment = shipments[line_row.shipment_id]
-        _, part = parts.get(line_row.key, (None, None))
         if part is None or part.status in ("released", "short"):
             _remove(uow, shipment, line_row)
         elif part.status == "shipped":
@@ -91,11 +142,8 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
             line_row.packed = min(line_row.packed, line_row.picked)
     for shipment_id in sorted(confirmed):
         _confirm(uow, shipments[shipment_id], tracking)
-    new = [(line, p) for line, p in parts.values() if p.status == "active" and p.key not in known]
-    _add(uow, order, shipments, new)
-    # Units shipped through the order's own record before any shipment held them: a shipment of their own, shipped.
-    unseen = [(line, p) for line, p in parts.values() if p.status == "shipped" and p.key not in known]
-    for shipment in _add(uow, order, shipments, unseen, reuse=False):
+    _add(uow, order, shipments, plan.new, gtins)
+    for shipment in _add(uow, order, shipments, plan.unseen, gtins, reuse=False):
         _confirm(uow, shipment, tracking)
     releasable = order.status in _RELEASABLE
     for shipment in shipments.values():
@@ -104,7 +152,6 @@ def sync_order(uow: UnitOfWork, *, order_id: uuid.UUID, tracking: str = "") -> N
                 move(uow, shipment, "cancel", {"reason": "nothing left to ship on it"})
             shipment.releasable = releasable
     drop_ship.route(uow, order=order, shipments=shipments)
-    uow.session.flush()
 
 
 def _remove(uow: UnitOfWork, shipment: ShipmentRow, line: ShipmentLineRow) -> None:
@@ -144,6 +191,7 @@ def _add(
     order: orders.Order,
     shipments: dict[uuid.UUID, ShipmentRow],
     new: Iterable[tuple[orders.OrderLine, orders.AllocationPart]],
+    gtins: dict[str, list[str]],
     *,
     reuse: bool = True,
 ) -> list[ShipmentRow]:
@@ -153,7 +201,6 @@ def _add(
     made: dict[tuple[str, str], ShipmentRow] = {}
     if not new:
         return []
-    gtins = catalog.barcodes_of(uow, skus=sorted({line.sku for line, _ in new}))
     ship_tos = {s.ref: s for s in order.ship_tos}
     for line, part in sorted(new, key=lambda lp: (lp[1].location, lp[0].ship_to, lp[0].line_no, lp[1].seq)):
         group = (part.location, line.ship_to)
