@@ -103,12 +103,17 @@ def _dry_run(
     progress: Progress | None,
 ) -> None:
     seen: dict[tuple[str, str], int] = {}
+    last: tuple[str, str] | None = None
     for chunk in _chunks(path, row, row.chunk_rows):
         readable, unreadable = _rows(row, chunk)
         errors: list[tuple[int, str | None, str]] = [(n, "row", why) for n, why in unreadable.items()]
         fresh: list[Row] = []
         for number, cells in readable:
             key = target.key(cells)
+            if target.group is not None and key is not None and key == last:
+                fresh.append((number, cells))  # the next row of the same record
+                continue
+            last = key
             if key is not None and key in seen:
                 errors.append(
                     (number, key[0], f"{key[1]} appears again in the file (first on row {seen[key]})")
