@@ -5,6 +5,7 @@ row and column, an all-or-nothing import that leaves nothing on a bad row, and a
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from ordersmith.platform import jobs
 from ordersmith.platform.db import Actor, Database
 from ordersmith.pricing import service as pricing
 from ordersmith.purchasing import service as purchasing
-from tests.builders import make_location, make_vendor
+from tests.builders import make_channel, make_location, make_vendor
 
 ACTOR = Actor.system("importer", origin="pytest")
 MAX = 10_000_000
@@ -281,13 +282,14 @@ def test_approving_in_a_purchase_order_file_needs_the_approve_scope(db: Database
     assert count(db, "imports") == 0
 
 
-@pytest.mark.parametrize("kind", ["styles", "vendor_items", "price_lists", "purchase_orders"])
+@pytest.mark.parametrize("kind", ["styles", "vendor_items", "price_lists", "purchase_orders", "orders"])
 @pytest.mark.parametrize("format", ["csv", "xlsx"])
 def test_a_filled_in_template_of_each_new_kind_imports(db: Database, kind: str, format: str) -> None:
     uow = db.unit_of_work(ACTOR)
     catalog.create_item(uow, sku="MUG-001", name="Mug")
     make_location(uow, code="WH1")
     make_vendor(uow, code="ACME")
+    make_channel(uow, code="web")
     imported = imports.upload(
         db,
         ACTOR,
@@ -302,3 +304,128 @@ def test_a_filled_in_template_of_each_new_kind_imports(db: Database, kind: str, 
     assert (found.status, found.created_count, found.invalid_rows) == ("applied", 1, 0), errors_of(
         db, imported
     )
+
+
+# --- historical orders ----------------------------------------------------------------------------------------
+
+ORDERS_CSV = (
+    "order,channel,placed_at,status,email,ship_to_name,ship_to_line1,ship_to_city,ship_to_country,shipping,"
+    "sku,quantity,unit_price,tax\n"
+    "W-1,web,2024-11-29T14:05:00Z,,ann@example.com,Ann Lee,1 Main St,Portland,US,5.00,MUG-1,2,12.00,1.92\n"
+    "W-1,web,,,,,,,,,TEA-2,1,4.00,\n"
+    "W-2,web,2025-01-03T09:00:00+01:00,cancelled,bob@example.com,Bob Ray,2 Elm St,Bath,US,,TEA-2,3,4.00,\n"
+)
+
+
+def _orders_setup(db: Database) -> None:
+    from tests.builders import stock
+
+    uow = db.unit_of_work(ACTOR)
+    make_channel(uow, code="web")
+    make_location(uow, code="WH1")
+    for sku in ("MUG-1", "TEA-2"):
+        catalog.create_item(uow, sku=sku, name=sku, divisions=["web"])
+        stock(uow, sku=sku, location="WH1", quantity=10)
+
+
+def _stock_and_money(db: Database) -> tuple[int, int, int, int, int]:
+    return (
+        count(db, "stock_movements"),
+        count(db, "inventory_reservations") if _has(db, "inventory_reservations") else 0,
+        count(db, "payments") if _has(db, "payments") else 0,
+        count(db, "orders"),
+        count(db, "order_lines"),
+    )
+
+
+def _has(db: Database, table: str) -> bool:
+    return sa.inspect(db.engine).has_table(table)
+
+
+def test_historical_orders_are_written_as_sold_in_the_past_with_no_stock_or_payment_side_effects(
+    db: Database,
+) -> None:
+    from ordersmith.orders import service as orders
+
+    _orders_setup(db)
+    before = _stock_and_money(db)
+    # when dry-run: nothing is written
+    imported = upload(db, "orders", ORDERS_CSV)
+    run_jobs(db)
+    found = state(db, imported)
+    assert (found.status, found.to_create, found.invalid_rows) == ("validated", 3, 0), errors_of(db, imported)
+    assert _stock_and_money(db) == before
+    # when applied
+    uow = db.unit_of_work(ACTOR)
+    imports.request_apply(uow, import_id=imported.id)
+    run_jobs(db)
+    assert state(db, imported).status == "applied"
+    # then two imported orders, at the prices sold, placed when they were, and no stock moved nor money taken
+    first = orders.find_channel_order(uow, channel="web", external_id="W-1")
+    assert first is not None
+    assert (first.imported, first.status, first.payment_status, first.fulfillment_status) == (
+        True,
+        "completed",
+        "captured",
+        "shipped",
+    )
+    assert first.placed_at == datetime(2024, 11, 29, 14, 5, tzinfo=UTC)
+    assert (str(first.merchandise.amount), str(first.tax.amount), str(first.total.amount)) == (
+        "28.00",
+        "1.92",
+        "34.92",
+    )
+    assert [(line.sku, line.quantity, line.shipped) for line in first.lines] == [
+        ("MUG-1", 2, 2),
+        ("TEA-2", 1, 1),
+    ]
+    second = orders.find_channel_order(uow, channel="web", external_id="W-2")
+    assert second is not None
+    assert (second.status, second.placed_at, second.lines[0].cancelled) == (
+        "cancelled",
+        datetime(2025, 1, 3, 8, 0, tzinfo=UTC),
+        3,
+    )
+    movements, reservations, payments, _, _ = _stock_and_money(db)
+    assert (movements, reservations, payments) == before[:3]
+    with db.engine.connect() as conn:
+        events = conn.execute(sa.text("SELECT type FROM outbox")).scalars().all()
+    assert events.count("order.imported") == 2
+    assert "order.placed" not in events
+    # and the same history in another file adds nothing
+    again = upload(db, "orders", ORDERS_CSV.replace("1.92", "1.920"), apply=True)
+    run_jobs(db)
+    assert (state(db, again).status, state(db, again).unchanged_count) == ("applied", 3)
+    assert _stock_and_money(db)[3:] == (2, 3)
+
+
+def test_a_historical_order_with_a_bad_row_is_refused_whole_and_all_or_nothing_writes_none(
+    db: Database,
+) -> None:
+    _orders_setup(db)
+    data = (
+        "order,channel,placed_at,ship_to_name,ship_to_line1,ship_to_city,ship_to_country,sku,quantity,unit_price\n"
+        "W-1,web,2024-11-29T14:05:00Z,Ann,1 Main St,Portland,US,MUG-1,1,12.00\n"
+        "W-2,web,2024-11-30T10:00:00Z,Bob,2 Elm St,Bath,US,MUG-1,1,12.00\n"
+        "W-2,web,,,,,,NOPE-9,1,1.00\n"
+        "W-3,web,2024-11-30T10:00:00,Cy,3 Oak St,Bath,US,MUG-1,1,12.00\n"
+        "W-4,web,2999-01-01T00:00:00Z,Di,4 Ash St,Bath,US,MUG-1,1,abc\n"
+    )
+    imported = upload(db, "orders", data, apply=True)
+    run_jobs(db)
+    assert errors_of(db, imported) == [
+        (3, "row", "order W-2 is refused: see row 4"),
+        (4, "sku", "no item with SKU 'NOPE-9'"),
+        (5, "placed_at", "Input should have timezone info"),
+        (6, "unit_price", "must be an amount such as 12.50"),
+    ]
+    assert state(db, imported).status == "validated"
+    assert count(db, "orders") == 0
+
+
+def test_importing_historical_orders_needs_the_import_scope(db: Database) -> None:
+    from ordersmith.kernel.errors import Forbidden
+
+    with pytest.raises(Forbidden, match="importing orders needs the scope 'orders:import'"):
+        upload(db, "orders", ORDERS_CSV, granted=frozenset({"data:import", "orders:write"}))
+    assert count(db, "imports") == 0
