@@ -431,3 +431,45 @@ def test_prices_with_quantity_breaks_are_set_in_existing_price_lists(db: Databas
         ).all()
     prices = {(sku, n): minor for sku, n, minor in rows}
     assert prices == {("MUG-1", 1): 900, ("MUG-1", 12): 750, ("TEA-2", 1): 380}
+
+
+def test_an_apply_that_cannot_finish_is_abandoned_by_staff_and_frees_its_kind(db: Database) -> None:
+    # given an apply stopped after its first chunk of 10 rows, left applying (its job failing every attempt)
+    rows = "".join(f"S-{n},Item {n}\n" for n in range(25))
+    imported = upload(db, "items", "sku,name\n" + rows, chunk_rows=10)
+    run_jobs(db)
+    uow = db.unit_of_work(ACTOR)
+    imports.request_apply(uow, import_id=imported.id)
+
+    def crash(state: imports.Import) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        imports.apply(db, import_id=imported.id, progress=crash)
+    with pytest.raises(Conflict, match="an import of items is under way"):
+        upload(db, "items", "sku,name\nB-2,Beta\n")
+    # when staff abandon it
+    found = imports.abandon_import(uow, import_id=imported.id, reason="the job keeps failing")
+    # then it failed, says what was applied, frees the kind, and its job writes nothing more
+    assert (found.status, found.rows_done) == ("failed", 10)
+    assert found.error_summary == (
+        "abandoned by importer: the job keeps failing — 10 of 25 row(s) were applied before it stopped"
+    )
+    run_jobs(db)
+    assert count(db, "items") == 10
+    assert count(db, "import_file_chunks") == 0
+    upload(db, "items", "sku,name\nB-2,Beta\n")
+    with db.engine.connect() as conn:
+        actions = conn.execute(sa.text("SELECT action FROM audit_log")).scalars().all()
+    assert "import.abandoned" in actions
+
+
+def test_only_an_apply_under_way_can_be_abandoned_and_a_refusal_changes_nothing(db: Database) -> None:
+    imported = upload(db, "items", "sku,name\nA-1,Alpha\n")
+    run_jobs(db)
+    uow = db.unit_of_work(ACTOR)
+    before = imports.get_import(uow, import_id=imported.id)
+    with pytest.raises(Conflict, match="the import is validated: only an apply under way can be abandoned"):
+        imports.abandon_import(uow, import_id=imported.id)
+    assert imports.get_import(uow, import_id=imported.id) == before
+    assert count(db, "import_file_chunks") == 1
