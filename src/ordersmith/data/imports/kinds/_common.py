@@ -24,7 +24,8 @@ class Outcome:
 
 
 Row = tuple[int, dict[str, str]]  # row number, cells by column
-Check = Callable[[UnitOfWork, list[Row], bool, frozenset[str] | None], list[Outcome]]
+# (unit of work, rows, write, the uploader's scopes or None, a memo the kind keeps across one run's chunks)
+Check = Callable[[UnitOfWork, list[Row], bool, frozenset[str] | None, dict[str, Any]], list[Outcome]]
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,9 @@ def _column(loc: tuple[Any, ...]) -> str:
     return {"external_id": "order", "ship_tos": "ship_to_line1", "lines": "sku"}.get(parts[0], parts[0])
 
 
-def _check(uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None) -> list[Outcome]:
+def _check(
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
+) -> list[Outcome]:
     outcomes = [Outcome("invalid") for _ in rows]
     for positions in groups_of(rows, _number):
         _check_one(uow, rows, outcomes, positions)

@@ -65,7 +65,9 @@ def _column(loc: tuple[object, ...]) -> str:
     return "currency" if names[-1:] == ["currency"] else ("unit_price" if "unit_price" in names else names[0])
 
 
-def _check(uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None) -> list[Outcome]:
+def _check(
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
+) -> list[Outcome]:
     outcomes = []
     for _, cells in rows:
         outcome = Outcome("invalid")
@@ -167,7 +169,7 @@ def _list_column(loc: tuple[Any, ...]) -> str:
 
 
 def _check_price_lists(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     outcomes = [Outcome("invalid") for _ in rows]
     for positions in groups_of(rows, _list_code):

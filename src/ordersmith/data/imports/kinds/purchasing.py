@@ -67,7 +67,7 @@ def _not_found(detail: str) -> str:
 
 
 def _check_vendor_items(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     outcomes = []
     currencies: dict[str, str] = {}
@@ -180,7 +180,7 @@ def _po_line(data: dict[str, Any], currency: str) -> dict[str, Any]:
 
 
 def _check_purchase_orders(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     outcomes = [Outcome("invalid") for _ in rows]
     for positions in groups_of(rows, _reference):

@@ -86,7 +86,9 @@ def _column(loc: tuple[Any, ...]) -> str:
     return parts[0] if parts and parts[0] in STYLE_SPEC.names else "axis_1"
 
 
-def _check(uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None) -> list[Outcome]:
+def _check(
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
+) -> list[Outcome]:
     outcomes = []
     for _, cells in rows:
         outcome = Outcome("invalid")
