@@ -173,6 +173,22 @@ def test_vendor_items_set_cost_vendor_sku_and_lead_time_and_the_lead_time_dates_
     assert [(line.expected_on - today).days for line in po.lines] == [21, 10]  # type: ignore[operator]
 
 
+def test_a_vendor_item_file_with_a_bad_row_applies_nothing_all_or_nothing(db: Database) -> None:
+    uow = db.unit_of_work(ACTOR)
+    make_vendor(uow, code="ACME")
+    catalog.create_item(uow, sku="MUG-1", name="Mug")
+    catalog.create_item(uow, sku="GIFT", name="Gift card", kind="gift_card")
+    data = "vendor,sku,vendor_sku,cost,currency\nACME,MUG-1,AC-1,3.20,\nACME,GIFT,AC-2,1.00,\nACME,MUG-1,AC-1,1,EUR\n"
+    imported = upload(db, "vendor_items", data, apply=True)
+    run_jobs(db)
+    assert errors_of(db, imported) == [
+        (3, "sku", "GIFT is a gift_card item: it is not bought from a vendor"),
+        (4, "sku", "ACME/MUG-1 appears again in the file (first on row 2)"),
+    ]
+    assert state(db, imported).status == "validated"
+    assert purchasing.list_vendor_items(uow, vendor="ACME") == []
+
+
 # --- new price lists ------------------------------------------------------------------------------------------
 
 
