@@ -42,7 +42,12 @@ VENDOR_ITEM_SPEC = Spec(
         Column("currency", "the cost's currency (default: the vendor's; must be the vendor's)", "USD"),
         Column("min_order_qty", "minimum order quantity (default 1)", "24", format="integer"),
         Column("pack_size", "units per pack (default 1)", "6", format="integer"),
-        Column("lead_time_days", "days from order to arrival (blank: the vendor's lead time)", "21"),
+        Column(
+            "lead_time_days",
+            "days from order to arrival (blank: the vendor's lead time)",
+            "21",
+            format="integer",
+        ),
         Column(
             "preferred", "make the vendor the item's default for replenishment", "false", format="boolean"
         ),
