@@ -36,7 +36,7 @@ from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import housekeeping, identity
+from ordersmith.platform import housekeeping, identity, mail
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -59,6 +59,7 @@ from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
 from ordersmith.purchasing import routes as purchasing_routes
 from ordersmith.reporting import routes as reporting_routes
+from ordersmith.reporting import service as reporting
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fulfillment.register()
     imports.register()
     exports.register()
+    reporting.register(mail.smtp_mailer(settings))
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,

@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(default=300, ge=1, le=86_400)
     # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
     import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # E-mail (scheduled reports): ORDERSMITH_SMTP_URL `smtp://user:password@host:port`, `smtps://…` (TLS from the
+    # start) or `smtp+starttls://…`; or host and port (and a user and password) one by one. Unset: nothing is
+    # e-mailed (a scheduled report records that it could not be sent).
+    smtp_url: SecretStr = SecretStr("")
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_from: str = "Ordersmith <ordersmith@localhost>"
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
     import_chunk_rows: int = Field(default=1000, ge=1, le=100_000)
     # Where bulk export files are written (each 0600, the folder 0700) and downloaded from.
     exports_path: str = "var/exports"

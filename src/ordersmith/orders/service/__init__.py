@@ -28,6 +28,7 @@ from ordersmith.orders.service.changes import (
     set_payment_status,
 )
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
+from ordersmith.orders.service.history import HistoricalLine, HistoricalOrder, import_order
 from ordersmith.orders.service.queries import (
     Barometers,
     ChannelDay,
@@ -86,6 +87,8 @@ __all__ = [
     "ChannelDay",
     "CustomerTotals",
     "HeldOrder",
+    "HistoricalLine",
+    "HistoricalOrder",
     "Hold",
     "LineChange",
     "LineRequest",
@@ -121,6 +124,7 @@ __all__ = [
     "get_order",
     "get_return",
     "hold_order",
+    "import_order",
     "list_held_orders",
     "list_holds",
     "list_orders",

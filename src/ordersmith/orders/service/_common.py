@@ -124,6 +124,7 @@ class Order:
     release_at: datetime | None = (
         None  # pending in its channel's edit window: released then by the release job
     )
+    imported: bool = False  # brought in from another system's history: no stock moved, no payment taken
 
 
 def line_state(line: OrderLineRow) -> str:
@@ -262,6 +263,7 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
         fulfillment=row.fulfillment,
         store=row.store,
         release_at=row.release_at if row.status == "pending" else None,
+        imported=bool(row.imported),
     )
 
 
