@@ -298,8 +298,9 @@ def test_picking_a_customer_shows_consent_credit_holds_recent_orders_and_their_d
     assert f'data-number="{ann.number}"' in response.text
     assert 'data-ship-name="Ann at work" data-ship-line1="9 Pier St"' in response.text
     assert 'data-ship-postal-code="94607"' in response.text
-    assert '<p class="consent warn" id="customer-consent">Consent: no catalogs · e-mail ✓ · calls ✓</p>' in (
-        response.text
+    assert (
+        '<span class="consent warn" id="customer-consent">Consent: no catalogs · e-mail ✓ · calls ✓</span>'
+        in (response.text)
     )
     assert f'On hold: <a href="/orders/{placed.number}">{placed.number}</a>' in response.text
     assert f'Recent: <a href="/orders/{placed.number}">{placed.number}</a> $16.00' in response.text

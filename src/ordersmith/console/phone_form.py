@@ -23,6 +23,7 @@ from ordersmith.pricing import rules as pricing_rules
 
 RECIPIENT_REFS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code")
+REQUIRED_ADDRESS = ("name", "line1", "city")
 
 # What an agent reads beside the coupon field, for each reason pricing gives.
 COUPON_REASONS = {
@@ -63,9 +64,11 @@ def screen_rows(form: Any) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     return lines, recipients
 
 
-def order_in(form: Any) -> OrderIn:
+def order_in(form: Any, *, to_quote: bool = False) -> OrderIn:
     """The order the entry form describes, checked by the API's own model: the console refuses what the API
-    refuses (a country of three letters, a 5,000-character name, a quantity of `1.5`), field by field.
+    refuses (a country of three letters, a 5,000-character name, a quantity of `1.5`), field by field. `to_quote`:
+    an address still being typed is priced by what pricing reads (country, state, postal code, method), so a name,
+    street or city not typed yet stands as "…" — only for the quote, never for an order.
 
     Raises:
         ValidationFailed: naming each field as the API names it (`ship_tos.0.country`, `lines.0.quantity`).
@@ -74,7 +77,10 @@ def order_in(form: Any) -> OrderIn:
     ship_tos: list[dict[str, Any]] = [
         {
             "ref": s.get("ref") or RECIPIENT_REFS[n % len(RECIPIENT_REFS)],
-            **{name: s.get(name, "") for name in ADDRESS_FIELDS},
+            **{
+                name: s.get(name) or ("…" if to_quote and name in REQUIRED_ADDRESS else "")
+                for name in ADDRESS_FIELDS
+            },
             "country": s.get("country") or "US",
             "phone": s.get("phone", ""),
             "method": s.get("method") or "ground",
@@ -167,7 +173,7 @@ def quote_view(uow: UnitOfWork, principal: Principal, form: Any) -> QuoteView:
         return view
     coupons = coupons_of(form)
     try:
-        body = order_in(form).model_copy(update={"payments": [], "new_customer": None})
+        body = order_in(form, to_quote=True).model_copy(update={"payments": [], "new_customer": None})
         channel = sales_channels.ordering_channel(uow, principal, str(form.get("channel") or "") or None)
         wanted = order_request(body, channel.currency)
         try:

@@ -48,14 +48,18 @@
     const ticket = ++asked;
     const response = await fetch("/phone-order/quote", { method: "POST", credentials: "same-origin", body: new FormData(form) });
     if (ticket !== asked) return;  // a newer change already asked
+    const why = document.getElementById("quote-why");
+    const opened = why !== null && why.open;
     quoteBox.innerHTML = await response.text();
+    if (opened && document.getElementById("quote-why")) document.getElementById("quote-why").open = true;
     for (const row of linesBox.querySelectorAll("fieldset.line")) text(row.querySelector(".line-price"), "");
     const rows = Array.from(linesBox.querySelectorAll("fieldset.line"));
     for (const priced of quoteBox.querySelectorAll("#quote-lines tr[data-line]")) {
       const row = rows[parseInt(priced.dataset.line, 10) - 1];
       if (row) text(row.querySelector(".line-price"), priced.querySelector(".line-amount").textContent);
     }
-    form.dispatchEvent(new CustomEvent("quoted"));
+    const total = quoteBox.querySelector("#quote-total td");
+    text(document.getElementById("place-total"), total ? total.textContent : "");
   }
   const scheduleQuote = debounce(quote, 200);
   form.addEventListener("change", scheduleQuote);
