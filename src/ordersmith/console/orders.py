@@ -18,7 +18,6 @@ from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
-from ordersmith.kernel.clock import system_clock, utcnow
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
@@ -167,7 +166,7 @@ def export_orders(
                 return
             page = page_of(page.next_cursor)
 
-    stamp = system_clock.now().strftime("%Y%m%d-%H%M")
+    stamp = unit_of_work(request).now().strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         rows(),
         media_type="text/csv; charset=utf-8",
@@ -338,7 +337,7 @@ def _hold_queue(
         principal,
         status=status,
         queue=queue,
-        now=utcnow(),
+        now=unit_of_work(request).now(),
         reason=reason,
         reasons=HOLD_REASONS,
         may_release=principal.can("orders:release"),
