@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     session_idle_minutes: int = 30
+    # Seconds added to the wall clock of every unit of work (kernel.clock.ShiftedClock): browser tests set it so
+    # that the console's screenshots show the same times on every run. Refused in production.
+    clock_offset_s: float = 0.0
     session_cookie_secure: bool | None = None  # None: secure in production, not in development
     api_key_cache_s: float = 5.0  # how long a resolved API key is trusted before it is read again
     lockout_threshold: int = 10
@@ -201,6 +204,8 @@ class Settings(BaseSettings):
                 problems.append("ORDERSMITH_PAYPAL_BASE_URL must be PayPal's live https URL in production")
         if self.session_cookie_secure is False:
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
+        if self.clock_offset_s:
+            problems.append("ORDERSMITH_CLOCK_OFFSET_S must be 0 in production (the clock is the real one)")
         if problems:
             raise ProductionMisconfigured("refusing to start in production: " + "; ".join(problems))
         return self

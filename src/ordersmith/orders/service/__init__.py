@@ -63,6 +63,7 @@ from ordersmith.orders.service.requests import (
     PaymentRequest,
     ShipToRequest,
 )
+from ordersmith.orders.service.return_queries import order_returns, returnable_units
 from ordersmith.orders.service.returns import (
     ReceivedLine,
     Return,
@@ -137,6 +138,7 @@ __all__ = [
     "on_stock_changed",
     "order_in_channel",
     "order_numbers",
+    "order_returns",
     "order_timeline",
     "place_order",
     "price_order",
@@ -149,6 +151,7 @@ __all__ = [
     "release_order",
     "release_when_due",
     "resolve_hold",
+    "returnable_units",
     "set_payment_status",
     "ship_allocations",
     "ship_unstocked",
