@@ -18,7 +18,7 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform import outbox
-from ordersmith.platform.db import Database, UnitOfWork
+from ordersmith.platform.db import Database, UnitOfWork, UTCDateTime
 from ordersmith.purchasing import service as purchasing
 from tests.builders import channel, make_order_shop, make_vendor, order_request, sent_purchase_order, ship_to
 
@@ -32,6 +32,35 @@ def counts(db: Database) -> tuple[int, int]:
         entries = conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries")).scalar_one()
         lines = conn.execute(sa.text("SELECT COUNT(*) FROM journal_lines")).scalar_one()
     return entries, lines
+
+
+ENTRY_ID = sa.bindparam("e", type_=sa.Uuid())
+
+
+def write_raw(db: Database, entry_id: uuid.UUID, *, credit_minor: int) -> None:
+    """Lines (100 debit, `credit_minor` credit) and their header, written in one transaction without the service."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) "
+                "VALUES (:e, 1, '1000', 100, 0, ''), (:e, 2, '3000', 0, :c, '')"
+            ).bindparams(ENTRY_ID),
+            {"e": entry_id, "c": credit_minor},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_type, reference, memo,"
+                " note, line_count, created_by, created_at) VALUES (:e, '2026-11-01', '2026-11', 'USD', 'manual',"
+                " '', '', '', '', 2, 'x', :at)"
+            ).bindparams(ENTRY_ID, sa.bindparam("at", type_=UTCDateTime())),
+            {"e": entry_id, "at": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+
+
+def execute(db: Database, statement: str, params: dict[str, object] | None = None) -> None:
+    with db.engine.begin() as conn:
+        text = sa.text(statement)
+        conn.execute(text.bindparams(ENTRY_ID) if ":e" in statement else text, params or {})
 
 
 @pytest.fixture
@@ -154,36 +183,23 @@ def test_a_manual_entry_on_an_unknown_account_is_refused_naming_the_line(books: 
 def test_the_database_refuses_an_unbalanced_entry_written_behind_the_service_s_back(books: UnitOfWork, db):
     # given lines that do not balance, written directly with their header
     entry_id = new_id()
-    with pytest.raises(DBAPIError), db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) "
-                "VALUES (:e, 1, '1000', 100, 0, ''), (:e, 2, '3000', 0, 99, '')"
-            ),
-            {"e": entry_id},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_type, reference, memo,"
-                " note, line_count, created_by, created_at) VALUES (:e, '2026-11-01', '2026-11', 'USD', 'manual',"
-                " '', '', '', '', 2, 'x', :at)"
-            ),
-            {"e": entry_id, "at": datetime(2026, 11, 1, tzinfo=UTC)},
-        )
-    # then nothing of it was kept
+    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+        write_raw(db, entry_id, credit_minor=99)
+    # then nothing of it was kept; the same written balanced is accepted
     assert counts(db) == (0, 0)
+    write_raw(db, new_id(), credit_minor=100)
+    assert counts(db) == (1, 2)
 
 
 def test_the_database_refuses_a_line_added_to_a_posted_entry(books: UnitOfWork, db):
     # given a posted entry
     entry = rent_paid(books)
     # when a balanced pair of lines is added to it afterwards
-    with pytest.raises(DBAPIError), db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) "
-                "VALUES (:e, 3, '1000', 100, 0, ''), (:e, 4, '3000', 0, 100, '')"
-            ),
+    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+        execute(
+            db,
+            "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) "
+            "VALUES (:e, 3, '1000', 100, 0, ''), (:e, 4, '3000', 0, 100, '')",
             {"e": entry.id},
         )
     # then the entry still has its two lines
@@ -201,8 +217,8 @@ def test_the_database_refuses_a_line_added_to_a_posted_entry(books: UnitOfWork, 
 )
 def test_the_database_refuses_to_change_or_delete_a_posted_entry(books: UnitOfWork, db, statement: str):
     entry = rent_paid(books)
-    with pytest.raises(DBAPIError), db.engine.begin() as conn:
-        conn.execute(sa.text(statement))
+    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+        execute(db, statement)
     assert finance.get_entry(books, entry_id=entry.id) == entry
 
 
