@@ -183,7 +183,7 @@ def test_a_manual_entry_on_an_unknown_account_is_refused_naming_the_line(books: 
 def test_the_database_refuses_an_unbalanced_entry_written_behind_the_service_s_back(books: UnitOfWork, db):
     # given lines that do not balance, written directly with their header
     entry_id = new_id()
-    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+    with pytest.raises(DBAPIError, match=r"balanced|immutable|posted"):
         write_raw(db, entry_id, credit_minor=99)
     # then nothing of it was kept; the same written balanced is accepted
     assert counts(db) == (0, 0)
@@ -195,7 +195,7 @@ def test_the_database_refuses_a_line_added_to_a_posted_entry(books: UnitOfWork, 
     # given a posted entry
     entry = rent_paid(books)
     # when a balanced pair of lines is added to it afterwards
-    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+    with pytest.raises(DBAPIError, match=r"balanced|immutable|posted"):
         execute(
             db,
             "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) "
@@ -217,7 +217,7 @@ def test_the_database_refuses_a_line_added_to_a_posted_entry(books: UnitOfWork, 
 )
 def test_the_database_refuses_to_change_or_delete_a_posted_entry(books: UnitOfWork, db, statement: str):
     entry = rent_paid(books)
-    with pytest.raises(DBAPIError, match="balanced|immutable|posted"):
+    with pytest.raises(DBAPIError, match=r"balanced|immutable|posted"):
         execute(db, statement)
     assert finance.get_entry(books, entry_id=entry.id) == entry
 
