@@ -65,6 +65,7 @@ def test_an_accountant_posts_reverses_and_reads_the_trial_balance(client: TestCl
 def test_an_unbalanced_entry_is_a_problem_naming_the_lines_and_nothing_changes(
     client: TestClient, admin_key, db
 ):
+    client.get("/api/v1/accounts", headers=bearer(admin_key))
     unbalanced = {**OPENING, "lines": [OPENING["lines"][0], {"account_code": "3000", "credit": "499.99"}]}
     response = client.post("/api/v1/journal", json=unbalanced, headers=bearer(admin_key))
     assert response.status_code == 422
