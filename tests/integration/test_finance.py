@@ -20,7 +20,15 @@ from ordersmith.orders import service as orders
 from ordersmith.platform import outbox
 from ordersmith.platform.db import Database, UnitOfWork, UTCDateTime
 from ordersmith.purchasing import service as purchasing
-from tests.builders import channel, make_order_shop, make_vendor, order_request, sent_purchase_order, ship_to
+from tests.builders import (
+    channel,
+    make_order_shop,
+    make_vendor,
+    order_request,
+    place_paid,
+    sent_purchase_order,
+    ship_to,
+)
 
 
 def usd(amount: str) -> Money:
@@ -403,3 +411,39 @@ def test_an_order_taken_at_the_till_posts_its_revenue_tax_and_cost_when_it_ships
         "1300": (0, 200),
     }
     assert finance.trial_balance(shop, period=entry.period).balanced is True
+
+
+def test_a_cash_sale_at_the_till_leaves_deferred_revenue_at_zero_and_the_books_balanced(
+    shop: UnitOfWork, db, settings
+):
+    # given the payments wiring, and tees bought in at 1.00
+    from ordersmith.payments import service as payments
+
+    payments.setup_payments(db, settings)
+    make_vendor(shop)
+    po = sent_purchase_order(shop, vendor="ACME", location="EAST", lines=[("TEE", 2)])
+    purchasing.receive(shop, number=po.number, lines=[purchasing.ReceivedLine(sku="TEE", quantity=2)])
+    # when a customer pays cash for two tees carried out of the store, and the relay runs
+    request = order_request(
+        ("TEE", 2),
+        fulfillment="taken",
+        store="STORE1",
+        ship_tos=[ship_to()],
+        payments=[orders.PaymentRequest(method="cash")],
+    )
+    place_paid(shop, channel=channel(shop, "store-1"), request=request)
+    dispatch_all(db, shop)
+    # then cash came in against deferred revenue, the sale moved it to revenue, and everything balances
+    trial = finance.trial_balance(shop, period=finance.list_periods(shop)[-1].code)
+    balances = {row.account_code: row.balance.minor for row in trial.rows}
+    assert balances == {
+        "1010": 4900,
+        "1300": 0,
+        "2050": -200,
+        "2100": -400,
+        "2300": 0,
+        "4020": -4000,
+        "4100": -500,
+        "5000": 200,
+    }
+    assert trial.balanced is True
