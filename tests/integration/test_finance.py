@@ -230,6 +230,21 @@ def test_the_database_refuses_to_change_or_delete_a_posted_entry(books: UnitOfWo
     assert finance.get_entry(books, entry_id=entry.id) == entry
 
 
+def test_the_database_refuses_to_truncate_or_replace_journal_lines(books: UnitOfWork, db):
+    # given a posted entry
+    entry = rent_paid(books)
+    # when the lines are truncated (PostgreSQL) or replaced in place (SQLite)
+    statement = (
+        "TRUNCATE journal_lines, journal_entries"
+        if db.dialect == "postgresql"
+        else "INSERT OR REPLACE INTO journal_lines SELECT * FROM journal_lines"
+    )
+    with pytest.raises(DBAPIError, match=r"immutable|posted"):
+        execute(db, statement)
+    # then the entry is as it was
+    assert finance.get_entry(books, entry_id=entry.id) == entry
+
+
 def test_a_reversal_swaps_every_line_and_an_entry_is_reversed_only_once(books: UnitOfWork, db):
     # given a posted entry
     entry = rent_paid(books)

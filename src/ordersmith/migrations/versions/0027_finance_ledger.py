@@ -70,6 +70,10 @@ _POSTGRES = [
     FOR EACH ROW EXECUTE FUNCTION journal_immutable()""",
     """CREATE TRIGGER trg_journal_line_immutable BEFORE UPDATE OR DELETE ON journal_lines
     FOR EACH ROW EXECUTE FUNCTION journal_immutable()""",
+    """CREATE TRIGGER trg_journal_entry_no_truncate BEFORE TRUNCATE ON journal_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_immutable()""",
+    """CREATE TRIGGER trg_journal_line_no_truncate BEFORE TRUNCATE ON journal_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_immutable()""",
 ]
 
 
@@ -166,6 +170,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER trg_journal_line_no_truncate ON journal_lines")
+        op.execute("DROP TRIGGER trg_journal_entry_no_truncate ON journal_entries")
         op.execute("DROP TRIGGER trg_journal_line_immutable ON journal_lines")
         op.execute("DROP TRIGGER trg_journal_entry_immutable ON journal_entries")
         op.execute("DROP TRIGGER trg_journal_line_balanced ON journal_lines")
