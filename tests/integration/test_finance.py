@@ -462,3 +462,23 @@ def test_a_cash_sale_at_the_till_leaves_deferred_revenue_at_zero_and_the_books_b
         "5000": 200,
     }
     assert trial.balanced is True
+
+
+def test_replaying_the_outbox_posts_what_the_subscriber_missed_and_nothing_twice(books: UnitOfWork, db):
+    # given a PO received while the posting subscriber was not registered, its event dispatched
+    make_order_shop(books)
+    make_vendor(books)
+    po = sent_purchase_order(books, vendor="ACME", location="EAST", lines=[("MUG", 4)])
+    purchasing.receive(books, number=po.number, lines=[purchasing.ReceivedLine(sku="MUG", quantity=4)])
+    dispatch_all(db, books)
+    assert entries_of(books, "po.received") == []
+    # when the outbox is replayed twice
+    first = finance.replay_outbox(books)
+    second = finance.replay_outbox(books)
+    # then the receipt is posted once
+    assert (first, second) == ((1, 1), (1, 0))
+    (entry,) = entries_of(books, "po.received")
+    assert [(line.account_code, line.debit.minor, line.credit.minor) for line in entry.lines] == [
+        ("1300", 400, 0),
+        ("2050", 0, 400),
+    ]

@@ -62,3 +62,11 @@ def close(period: Annotated[str, typer.Argument(help="YYYY-MM")]) -> None:
     """Close an accounting period: later postings dated in it go to the next open period, with a note."""
     closed = finance.close_period(_db(_settings()).unit_of_work(_cli_actor()), period=period)
     out.print(f"{closed.code} closed ({closed.starts_on} to {closed.ends_on})")
+
+
+@finance_app.command("replay")
+@command
+def replay() -> None:
+    """Post every event still in the outbox that a posting rule knows (those posted already are skipped)."""
+    read, posted = finance.replay_outbox(_db(_settings()).unit_of_work(_cli_actor()))
+    out.print(f"{read} event(s) read, {posted} entr{'y' if posted == 1 else 'ies'} posted")

@@ -32,7 +32,7 @@ from ordersmith.finance.service.journal import (
     reverse_entry,
     trial_balance,
 )
-from ordersmith.finance.service.posting import on_event, post_event, register, unposted_amount
+from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
 
 __all__ = [
     "Account",
@@ -59,6 +59,7 @@ __all__ = [
     "post_manual_entry",
     "register",
     "reopen_period",
+    "replay_outbox",
     "reverse_entry",
     "set_mapping",
     "trial_balance",

@@ -7,6 +7,7 @@ read through the owning context's service.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform import outbox
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.tables import OutboxRow
 from ordersmith.purchasing import service as purchasing
 
 _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
@@ -164,6 +166,33 @@ def unposted_amount(uow: UnitOfWork, *, currency: str) -> Money:
         .where(_ENTRIES.c.currency == currency)
     )
     return Money.from_minor(int(uow.execute_core(query).scalar_one()), currency)
+
+
+@use_case(readonly=True)
+def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> list[Event]:
+    query = (
+        sa.select(OutboxRow).where(OutboxRow.type.in_(list(rules.RULES))).order_by(OutboxRow.id).limit(limit)
+    )
+    if after is not None:
+        query = query.where(OutboxRow.id > after)
+    return [outbox.to_event(row) for row in uow.session.scalars(query)]
+
+
+def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
+    """Post every event still in the outbox that a rule knows, in outbox order (each in its own transaction);
+    events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
+
+    Returns:
+        (events read, entries posted by this call).
+    """
+    read = posted_now = 0
+    after: uuid.UUID | None = None
+    while events := _outbox_batch(uow, after=after, limit=batch):
+        for event in events:
+            posted_now += post_event(uow, event)
+        read += len(events)
+        after = events[-1].id
+    return read, posted_now
 
 
 def register() -> None:
