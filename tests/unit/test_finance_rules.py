@@ -77,6 +77,7 @@ def test_a_malformed_period_is_refused(code: str):
 def test_a_period_runs_from_the_first_to_the_last_day_of_its_month():
     assert rules.period_bounds("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
     assert rules.period_bounds("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
+    assert rules.period_bounds("9999-12") == (date(9999, 12, 1), date(9999, 12, 31))
 
 
 def test_the_moving_average_weighs_the_stock_on_hand_and_the_receipt():

@@ -167,8 +167,9 @@ def period_bounds(code: str) -> tuple[date, date]:
     year, month = int(code[:4]), int(code[5:])
     if not 1 <= month <= 12 or year < 1:
         raise ValueError("a period is written YYYY-MM")
-    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return date(year, month, 1), date.fromordinal(nxt.toordinal() - 1)
+    if month == 12:
+        return date(year, 12, 1), date(year, 12, 31)
+    return date(year, month, 1), date.fromordinal(date(year, month + 1, 1).toordinal() - 1)
 
 
 def next_period(code: str) -> str:
