@@ -28,6 +28,8 @@ from ordersmith.data.exports import routes as export_routes
 from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import routes as import_routes
 from ordersmith.data.imports import service as imports
+from ordersmith.finance import routes as finance_routes
+from ordersmith.finance import service as finance
 from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     imports.register()
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
+    finance.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(import_routes.router)
     api.include_router(reporting_routes.router)
     api.include_router(export_routes.router)
+    api.include_router(finance_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

@@ -18,6 +18,7 @@ import typer
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
+from ordersmith.cli import finance as _finance_commands  # noqa: F401
 from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import orders as _order_commands  # noqa: F401
@@ -43,6 +44,7 @@ from ordersmith.cli._common import (
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import service as imports
+from ordersmith.finance import service as finance
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
@@ -190,6 +192,7 @@ def worker() -> None:
     imports.register()
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
+    finance.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()

@@ -8,6 +8,7 @@ import ordersmith.catalog.tables
 import ordersmith.customers.tables
 import ordersmith.data.export_tables
 import ordersmith.data.tables
+import ordersmith.finance.tables
 import ordersmith.fulfillment.tables
 import ordersmith.inventory.tables
 import ordersmith.orders.tables

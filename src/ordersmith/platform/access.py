@@ -76,6 +76,8 @@ SCOPES: dict[str, str] = {
     "reports:schedule": "save reports and e-mail them daily or weekly to the addresses named (reports leave the "
     "building: staff only)",
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
+    "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
+    "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -96,9 +98,9 @@ _READ_BASICS = {
 # What a channel-bound key may hold: its channel's own business (orders, their payments and returns, its customers,
 # its events and webhooks) and the shared reference data needed to sell (catalog, stock, prices). Everything else —
 # users, keys, audit, jobs, purchasing, price and catalog set-up, stock adjustments, releasing held orders, merging
-# or exporting customers, money fields on customers, issuing gift cards, receivables, reports and bulk exports — is
-# staff work: such a key cannot be created with it, and a key that holds it anyway (created before this rule) acts
-# without it.
+# or exporting customers, money fields on customers, issuing gift cards, receivables, reports, bulk exports, the
+# ledger — is staff work: such a key cannot be created with it, and a key that holds it anyway (created before this
+# rule) acts without it.
 CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
     {
         "sales_channels:read",
@@ -226,6 +228,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "reports:read",
             "reports:schedule",
             "data:export",
+            "finance:read",
+            "finance:write",
         }
     ),
     "marketing": frozenset(_READ_BASICS | {"pricing:write", "reports:read"}),

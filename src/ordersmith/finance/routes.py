@@ -1,0 +1,205 @@
+"""Finance API: the chart of accounts and its mapping rules, the journal, periods and the trial balance.
+
+Staff only: `finance:read` / `finance:write` are never held by a channel-bound key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ordersmith.finance import service
+from ordersmith.finance.schemas import (
+    AccountIn,
+    AccountOut,
+    AccountPatch,
+    EntryIn,
+    EntryOut,
+    MappingIn,
+    MappingOut,
+    PeriodCode,
+    PeriodOut,
+    ReverseIn,
+    TrialBalanceOut,
+)
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
+from ordersmith.platform.schemas import PageOut, money_in
+
+router = APIRouter(tags=["finance"])
+Auth = Annotated[Principal, Depends(authorize)]
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "period_closed or already reversed"}}
+
+
+@router.get("/accounts", response_model=list[AccountOut], openapi_extra=requires("finance:read"))
+def list_accounts(principal: Auth, request: Request) -> list[AccountOut]:
+    """The chart of accounts, by code (seeded with the US retailer default on first use)."""
+    uow = unit_of_work(request)
+    found = service.list_accounts(uow)
+    if not found:
+        service.ensure_chart(uow)
+        found = service.list_accounts(uow)
+    return [AccountOut.model_validate(a) for a in found]
+
+
+@router.post("/accounts", status_code=201, response_model=AccountOut, openapi_extra=requires("finance:write"))
+def create_account(body: AccountIn, principal: Auth, request: Request) -> Response:
+    return created(
+        request,
+        principal,
+        body.model_dump(),
+        lambda uow: AccountOut.model_validate(service.create_account(uow, **body.model_dump())),
+    )
+
+
+@router.get("/accounts/{code}", response_model=AccountOut, openapi_extra=requires("finance:read"))
+def get_account(code: str, principal: Auth, request: Request, response: Response) -> AccountOut:
+    account = service.get_account(unit_of_work(request), code=code)
+    response.headers["ETag"] = etag(account.version)
+    return AccountOut.model_validate(account)
+
+
+@router.patch("/accounts/{code}", response_model=AccountOut, openapi_extra=requires("finance:write"))
+def update_account(
+    code: str, body: AccountPatch, principal: Auth, request: Request, response: Response
+) -> AccountOut:
+    """Rename or (de)activate an account (`If-Match` honoured). Accounts are never deleted."""
+    account = service.update_account(
+        unit_of_work(request),
+        code=code,
+        version=if_match_version(request),
+        **body.model_dump(exclude_unset=True),
+    )
+    response.headers["ETag"] = etag(account.version)
+    return AccountOut.model_validate(account)
+
+
+@router.get("/account-mappings", response_model=list[MappingOut], openapi_extra=requires("finance:read"))
+def list_mappings(principal: Auth, request: Request) -> list[MappingOut]:
+    return [MappingOut.model_validate(m) for m in service.list_mappings(unit_of_work(request))]
+
+
+@router.put("/account-mappings", response_model=MappingOut, openapi_extra=requires("finance:write"))
+def set_mapping(body: MappingIn, principal: Auth, request: Request) -> MappingOut:
+    """Point a mapping rule (tender method, revenue division or channel, tax jurisdiction, role) at an account."""
+    return MappingOut.model_validate(service.set_mapping(unit_of_work(request), **body.model_dump()))
+
+
+@router.get("/journal", response_model=PageOut[EntryOut], openapi_extra=requires("finance:read"))
+def list_journal(
+    principal: Auth,
+    request: Request,
+    account: str | None = None,
+    period: PeriodCode | None = None,
+    source_event_id: uuid.UUID | None = None,
+    rule: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Entries newest first, filtered by account, period, source event or posting rule."""
+    page = service.list_journal(
+        unit_of_work(request),
+        account=account,
+        period=period,
+        source_event_id=source_event_id,
+        rule=rule,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": [EntryOut.model_validate(e) for e in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/journal",
+    status_code=201,
+    response_model=EntryOut,
+    openapi_extra=requires("finance:write"),
+    responses=_CONFLICT,
+)
+def post_entry(body: EntryIn, principal: Auth, request: Request) -> Response:
+    """A manual entry: balanced, on active accounts, dated in an open period."""
+    lines = [
+        service.ManualLine(
+            account_code=line.account_code,
+            debit=money_in(line.debit, body.currency, field=f"lines.{n}.debit") if line.debit else None,
+            credit=money_in(line.credit, body.currency, field=f"lines.{n}.credit") if line.credit else None,
+            memo=line.memo,
+        )
+        for n, line in enumerate(body.lines)
+    ]
+
+    def execute(uow: UnitOfWork) -> EntryOut:
+        entry = service.post_manual_entry(
+            uow,
+            posted_on=body.posted_on,
+            currency=body.currency,
+            lines=lines,
+            memo=body.memo,
+            reference=body.reference,
+        )
+        return EntryOut.model_validate(entry)
+
+    return created(request, principal, body.model_dump(mode="json"), execute)
+
+
+@router.get("/journal/{entry_id}", response_model=EntryOut, openapi_extra=requires("finance:read"))
+def get_entry(entry_id: uuid.UUID, principal: Auth, request: Request) -> EntryOut:
+    return EntryOut.model_validate(service.get_entry(unit_of_work(request), entry_id=entry_id))
+
+
+@router.post(
+    "/journal/{entry_id}/reverse",
+    status_code=201,
+    response_model=EntryOut,
+    openapi_extra=requires("finance:write"),
+    responses=_CONFLICT,
+)
+def reverse_entry(entry_id: uuid.UUID, body: ReverseIn, principal: Auth, request: Request) -> Response:
+    """Correct an entry by reversing it (the only correction the journal allows)."""
+    return created(
+        request,
+        principal,
+        {"entry_id": str(entry_id), **body.model_dump(mode="json")},
+        lambda uow: EntryOut.model_validate(
+            service.reverse_entry(uow, entry_id=entry_id, posted_on=body.posted_on, memo=body.memo)
+        ),
+    )
+
+
+@router.get("/periods", response_model=list[PeriodOut], openapi_extra=requires("finance:read"))
+def list_periods(principal: Auth, request: Request) -> list[PeriodOut]:
+    return [PeriodOut.model_validate(p) for p in service.list_periods(unit_of_work(request))]
+
+
+@router.post(
+    "/periods/{period}/close",
+    response_model=PeriodOut,
+    openapi_extra=requires("finance:write"),
+    responses=_CONFLICT,
+)
+def close_period(period: PeriodCode, principal: Auth, request: Request) -> PeriodOut:
+    """Close a period: later postings dated in it go to the next open period, with a note."""
+    return PeriodOut.model_validate(service.close_period(unit_of_work(request), period=period))
+
+
+@router.post(
+    "/periods/{period}/reopen",
+    response_model=PeriodOut,
+    openapi_extra=requires("finance:write"),
+    responses=_CONFLICT,
+)
+def reopen_period(period: PeriodCode, principal: Auth, request: Request) -> PeriodOut:
+    return PeriodOut.model_validate(service.reopen_period(unit_of_work(request), period=period))
+
+
+@router.get("/trial-balance", response_model=TrialBalanceOut, openapi_extra=requires("finance:read"))
+def trial_balance(
+    principal: Auth, request: Request, period: PeriodCode, cumulative: bool = False
+) -> TrialBalanceOut:
+    """Debits, credits and balance per account for `period` (or, `cumulative`, everything up to its end)."""
+    return TrialBalanceOut.model_validate(
+        service.trial_balance(unit_of_work(request), period=period, cumulative=cumulative)
+    )

@@ -1,0 +1,331 @@
+"""Finance rules (pure): the default chart of accounts, account mapping, balancing, periods and the posting rules
+that turn a business event into journal lines.
+
+Invariant: every entry these rules produce is balanced (Σ debits = Σ credits, per currency, in integer minor
+units) and has at least two lines; `check_balanced` asserts it, and the database refuses anything else (ADR 0024).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ordersmith.kernel.money import Money
+
+ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
+
+# The default chart of a US retailer: (code, name, type). Codes follow the usual 1xxx assets, 2xxx liabilities,
+# 3xxx equity, 4xxx revenue (and its contras), 5xxx cost of sales, 6xxx operating expenses.
+DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
+    ("1000", "Cash in bank", "asset"),
+    ("1010", "Cash in tills", "asset"),
+    ("1020", "Undeposited checks", "asset"),
+    ("1100", "Card processor clearing", "asset"),
+    ("1110", "PayPal clearing", "asset"),
+    ("1190", "Other tender clearing", "asset"),
+    ("1200", "Accounts receivable", "asset"),
+    ("1300", "Inventory", "asset"),
+    ("2000", "Accounts payable", "liability"),
+    ("2050", "Goods received not invoiced", "liability"),
+    ("2100", "Sales tax payable", "liability"),
+    ("2200", "Gift card liability", "liability"),
+    ("2210", "Store credit liability", "liability"),
+    ("2300", "Deferred revenue (customer deposits)", "liability"),
+    ("3000", "Owner's equity", "equity"),
+    ("3900", "Retained earnings", "equity"),
+    ("4000", "Sales revenue", "revenue"),
+    ("4010", "Sales revenue — web", "revenue"),
+    ("4020", "Sales revenue — stores", "revenue"),
+    ("4030", "Sales revenue — catalog and phone", "revenue"),
+    ("4040", "Sales revenue — marketplaces", "revenue"),
+    ("4100", "Shipping revenue", "revenue"),
+    ("4200", "Sales discounts", "revenue"),
+    ("4300", "Sales returns and allowances", "revenue"),
+    ("5000", "Cost of goods sold", "expense"),
+    ("5100", "Inventory shrinkage", "expense"),
+    ("6100", "Payment processor fees", "expense"),
+    ("6200", "Bad debts", "expense"),
+)
+
+# Mapping rules: (kind, key) → account code; key "*" is the fallback of its kind. Kinds: tender (payment method),
+# revenue (division, then channel), tax (jurisdiction), and the fixed roles.
+ANY = "*"
+DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
+    ("tender", "card", "1100"),
+    ("tender", "paypal", "1110"),
+    ("tender", "cash", "1010"),
+    ("tender", "check", "1020"),
+    ("tender", "gift_card", "2200"),
+    ("tender", "store_credit", "2210"),
+    ("tender", "on_account", "1200"),
+    ("tender", ANY, "1190"),
+    ("revenue", "web", "4010"),
+    ("revenue", "store", "4020"),
+    ("revenue", "catalog", "4030"),
+    ("revenue", "phone", "4030"),
+    ("revenue", "marketplace", "4040"),
+    ("revenue", ANY, "4000"),
+    ("tax", ANY, "2100"),
+    ("role", "receivable", "1200"),
+    ("role", "deferred_revenue", "2300"),
+    ("role", "shipping_revenue", "4100"),
+    ("role", "discounts", "4200"),
+    ("role", "returns", "4300"),
+    ("role", "inventory", "1300"),
+    ("role", "grni", "2050"),
+    ("role", "cogs", "5000"),
+    ("role", "shrinkage", "5100"),
+)
+MAPPING_KINDS = ("tender", "revenue", "tax", "role")
+
+
+class Unbalanced(ValueError):
+    """The lines of an entry do not balance (or are too few, or mix currencies)."""
+
+
+class UnmappedAccount(LookupError):
+    """No mapping rule names an account for this kind and key (and there is no fallback)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One journal line: exactly one of debit or credit is positive, in minor units of the entry's currency."""
+
+    account: str
+    debit_minor: int = 0
+    credit_minor: int = 0
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a rule posts for one event: a balanced entry, not yet placed in a period."""
+
+    rule: str
+    currency: str
+    lines: tuple[Line, ...]
+    memo: str
+    reference: str = ""
+
+
+def check_balanced(lines: Sequence[Line]) -> None:
+    """Raise `Unbalanced` unless there are ≥ 2 lines, each one-sided and positive, and debits equal credits."""
+    if len(lines) < 2:
+        raise Unbalanced("an entry needs at least two lines")
+    for n, line in enumerate(lines):
+        if line.debit_minor < 0 or line.credit_minor < 0:
+            raise Unbalanced(f"line {n}: amounts are never negative")
+        if (line.debit_minor > 0) == (line.credit_minor > 0):
+            raise Unbalanced(f"line {n}: exactly one of debit and credit must be positive")
+    debits = sum(line.debit_minor for line in lines)
+    credits = sum(line.credit_minor for line in lines)
+    if debits != credits:
+        raise Unbalanced(f"debits {debits} and credits {credits} differ by {debits - credits}")
+
+
+def compact(lines: Sequence[Line]) -> tuple[Line, ...]:
+    """Drop zero lines and net the debits and credits of each account into one line (in first-seen order)."""
+    net: dict[str, int] = {}
+    for line in lines:
+        net[line.account] = net.get(line.account, 0) + line.debit_minor - line.credit_minor
+    return tuple(
+        Line(account, debit_minor=max(amount, 0), credit_minor=max(-amount, 0))
+        for account, amount in net.items()
+        if amount
+    )
+
+
+def reversal(lines: Sequence[Line]) -> tuple[Line, ...]:
+    """The lines that undo `lines`: each debit becomes a credit and vice versa."""
+    return tuple(Line(line.account, line.credit_minor, line.debit_minor, line.memo) for line in lines)
+
+
+def resolve(mappings: Mapping[tuple[str, str], str], kind: str, *keys: str) -> str:
+    """The account for the first key that has a rule of `kind`, else the kind's fallback (`*`)."""
+    for key in (*keys, ANY):
+        code = mappings.get((kind, key))
+        if code is not None:
+            return code
+    raise UnmappedAccount(f"no account is mapped for {kind} {'/'.join(keys) or ANY}")
+
+
+# ---- periods -------------------------------------------------------------------------------------------------
+
+
+def period_of(day: date) -> str:
+    """The calendar-month period a day falls in, e.g. `2026-12`."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def period_bounds(code: str) -> tuple[date, date]:
+    """First and last day of a `YYYY-MM` period. Raises ValueError on anything else."""
+    if len(code) != 7 or code[4] != "-" or not (code[:4].isdigit() and code[5:].isdigit()):
+        raise ValueError("a period is written YYYY-MM")
+    year, month = int(code[:4]), int(code[5:])
+    if not 1 <= month <= 12 or year < 1:
+        raise ValueError("a period is written YYYY-MM")
+    if month == 12:
+        return date(year, 12, 1), date(year, 12, 31)
+    return date(year, month, 1), date.fromordinal(date(year, month + 1, 1).toordinal() - 1)
+
+
+def next_period(code: str) -> str:
+    year, month = int(code[:4]), int(code[5:])
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+
+
+def open_period_for(day: date, closed: set[str]) -> tuple[str, str]:
+    """The period a posting dated `day` goes to: its own, or the next one that is not closed; with a note saying
+    why when it moved."""
+    wanted = period_of(day)
+    period = wanted
+    while period in closed:
+        period = next_period(period)
+    note = (
+        "" if period == wanted else f"dated {day.isoformat()} in closed period {wanted}: posted in {period}"
+    )
+    return period, note
+
+
+# ---- posting rules -------------------------------------------------------------------------------------------
+# Each rule is `rule(event_payload, facts, mappings) -> Posting | None`. `facts` are figures the subscriber read
+# through the owning context's service (the event payloads do not carry them all); None means "nothing to post".
+
+Mappings = Mapping[tuple[str, str], str]
+
+
+def _minor(text: str, currency: str) -> int:
+    return Money(Decimal(text), currency).minor
+
+
+def _pair(debit: str, credit: str, amount: int) -> tuple[Line, Line]:
+    return Line(debit, debit_minor=amount), Line(credit, credit_minor=amount)
+
+
+def post_payment_captured(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Money taken: Dr the tender's clearing (cash, checks, gift-card or store-credit liability) / Cr deferred
+    revenue (customer deposit until the goods ship). Captured against an invoice on account (the invoicing
+    'capture' at shipment): Dr accounts receivable / Cr deferred revenue."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount == 0:
+        return None
+    if payload.get("invoice"):
+        debit = resolve(mappings, "role", "receivable")
+    else:
+        debit = resolve(mappings, "tender", str(payload.get("method", "")))
+    lines = _pair(debit, resolve(mappings, "role", "deferred_revenue"), amount)
+    return Posting(
+        "payment.captured",
+        currency,
+        lines,
+        f"{payload.get('method', '')} captured",
+        str(payload.get("invoice") or payload.get("payment_id", "")),
+    )
+
+
+def post_payment_refunded(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Money given back: Cr the tender's clearing (or store-credit liability when refunded to store credit) /
+    Dr sales returns and allowances — or Dr deferred revenue when the order was not yet shipped (`facts['shipped']`
+    false: the deposit goes back, no sale is undone)."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount == 0:
+        return None
+    to = "store_credit" if payload.get("to") == "store_credit" else str(payload.get("method", ""))
+    credit = resolve(mappings, "tender", to)
+    debit = resolve(mappings, "role", "returns" if facts.get("shipped") else "deferred_revenue")
+    lines = (Line(debit, debit_minor=amount), Line(credit, credit_minor=amount))
+    return Posting("payment.refunded", currency, lines, f"refund to {to}", str(payload.get("payment_id", "")))
+
+
+def post_order_shipped(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """The sale is recognised when the order has shipped: Dr deferred revenue (the order total) and Dr sales
+    discounts / Cr revenue (by division, then channel), shipping revenue and sales tax payable (by jurisdiction).
+    With `facts['cost_minor']` (the goods at cost), also Dr cost of goods sold / Cr inventory.
+
+    facts: currency, merchandise, surcharges, discounts, shipping, tax, total (decimal strings), division,
+    channel, jurisdiction, cost_minor (optional).
+    """
+    currency = str(facts["currency"])
+
+    def m(name: str) -> int:
+        return _minor(str(facts[name]), currency)
+
+    merchandise, surcharges, discounts = m("merchandise"), m("surcharges"), m("discounts")
+    shipping, tax, total = m("shipping"), m("tax"), m("total")
+    assert merchandise + surcharges - discounts + shipping + tax == total, "the order's figures do not add up"
+    revenue = resolve(mappings, "revenue", str(facts.get("division", "")), str(facts.get("channel", "")))
+    lines = [
+        Line(resolve(mappings, "role", "deferred_revenue"), debit_minor=total),
+        Line(resolve(mappings, "role", "discounts"), debit_minor=discounts),
+        Line(revenue, credit_minor=merchandise + surcharges),
+        Line(resolve(mappings, "role", "shipping_revenue"), credit_minor=shipping),
+        Line(resolve(mappings, "tax", str(facts.get("jurisdiction", ""))), credit_minor=tax),
+    ]
+    cost = int(facts.get("cost_minor") or 0)
+    if cost:
+        lines += _pair(resolve(mappings, "role", "cogs"), resolve(mappings, "role", "inventory"), cost)
+    kept = tuple(line for line in lines if line.debit_minor or line.credit_minor)
+    if not kept:
+        return None
+    return Posting(
+        "order.shipped",
+        currency,
+        kept,
+        f"order {payload.get('number', '')} shipped",
+        str(payload.get("number", "")),
+    )
+
+
+def post_po_received(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Goods received on a stock PO: Dr inventory / Cr goods received not invoiced, at the PO lines' unit cost
+    (`facts['unit_cost_minor'][line]`) times the quantity received."""
+    currency = str(facts["currency"])
+    costs: Mapping[int, int] = facts["unit_cost_minor"]
+    value = sum(costs[int(line["line"])] * int(line["quantity"]) for line in payload.get("lines", []))
+    if value == 0:
+        return None
+    lines = _pair(resolve(mappings, "role", "inventory"), resolve(mappings, "role", "grni"), value)
+    return Posting(
+        "po.received",
+        currency,
+        lines,
+        f"receipt on {payload.get('number', '')}",
+        str(payload.get("number", "")),
+    )
+
+
+PostingRule = Callable[[Mapping[str, Any], Mapping[str, Any], Mappings], "Posting | None"]
+RULES: dict[str, PostingRule] = {
+    "payment.captured": post_payment_captured,
+    "payment.refunded": post_payment_refunded,
+    "order.shipped": post_order_shipped,
+    "po.received": post_po_received,
+}
+
+
+# ---- moving-average cost -------------------------------------------------------------------------------------
+
+
+def moving_average(on_hand: int, average_minor: int, received: int, unit_cost_minor: int) -> int:
+    """The new average unit cost after receiving `received` units at `unit_cost_minor` onto `on_hand` units
+    valued at `average_minor` each (rounded half up to a minor unit). Stock at or below zero takes the new cost."""
+    if received <= 0:
+        return average_minor
+    if on_hand <= 0:
+        return unit_cost_minor
+    total = on_hand * average_minor + received * unit_cost_minor
+    units = on_hand + received
+    return (2 * total + units) // (2 * units)

@@ -1,0 +1,68 @@
+"""Finance use cases: the chart of accounts, the journal (posted from business events), periods and the trial
+balance. The context's only public face."""
+
+from ordersmith.finance.service._common import (
+    Account,
+    JournalEntry,
+    JournalLine,
+    Mapping,
+    Period,
+    TrialBalance,
+    TrialBalanceRow,
+)
+from ordersmith.finance.service.accounts import (
+    create_account,
+    ensure_chart,
+    get_account,
+    list_accounts,
+    list_mappings,
+    set_mapping,
+    update_account,
+)
+from ordersmith.finance.service.journal import (
+    ManualLine,
+    PeriodClosed,
+    close_period,
+    find_entry_for_event,
+    get_entry,
+    list_journal,
+    list_periods,
+    post_manual_entry,
+    reopen_period,
+    reverse_entry,
+    trial_balance,
+)
+from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
+
+__all__ = [
+    "Account",
+    "JournalEntry",
+    "JournalLine",
+    "ManualLine",
+    "Mapping",
+    "Period",
+    "PeriodClosed",
+    "TrialBalance",
+    "TrialBalanceRow",
+    "close_period",
+    "create_account",
+    "ensure_chart",
+    "find_entry_for_event",
+    "get_account",
+    "get_entry",
+    "list_accounts",
+    "list_journal",
+    "list_mappings",
+    "list_periods",
+    "on_event",
+    "post_event",
+    "post_manual_entry",
+    "register",
+    "reopen_period",
+    "replay_outbox",
+    "reverse_entry",
+    "set_mapping",
+    "trial_balance",
+    "unposted_amount",
+    "update_account",
+]

@@ -1,0 +1,475 @@
+"""The journal: balanced, immutable entries; manual entries, reversals, periods and the trial balance.
+
+Invariant: an entry is written as its lines (one multi-row INSERT) and then its header; the database checks the
+balance (ADR 0024), and nothing here ever updates or deletes a journal row. A posting dated into a closed period
+goes to the next open one, with a note; a manual entry into a closed period is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ordersmith.finance import rules
+from ordersmith.finance.service._common import (
+    JournalEntry,
+    JournalLine,
+    Period,
+    TrialBalance,
+    TrialBalanceRow,
+    insert_ignoring_duplicates,
+)
+from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodRow
+from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.platform.db import UnitOfWork, use_case
+
+_ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
+_LINES = cast(sa.Table, JournalLineRow.__table__)
+_ACCOUNTS = cast(sa.Table, AccountRow.__table__)
+_PERIODS = cast(sa.Table, PeriodRow.__table__)
+
+
+class PeriodClosed(Conflict):
+    code = "period_closed"
+    title = "Accounting period closed"
+
+
+@dataclass(frozen=True)
+class ManualLine:
+    account_code: str
+    debit: Money | None = None
+    credit: Money | None = None
+    memo: str = ""
+
+
+def _closed_from(uow: UnitOfWork, period: str) -> set[str]:
+    query = sa.select(_PERIODS.c.code).where(_PERIODS.c.status == "closed", _PERIODS.c.code >= period)
+    return set(uow.execute_core(query).scalars())
+
+
+def _ensure_period(uow: UnitOfWork, code: str) -> None:
+    starts_on, ends_on = rules.period_bounds(code)
+    uow.execute_core(
+        insert_ignoring_duplicates(uow, _PERIODS).on_conflict_do_nothing(index_elements=["code"]),
+        {"code": code, "starts_on": starts_on, "ends_on": ends_on, "status": "open"},
+    )
+
+
+def write_entry(
+    uow: UnitOfWork,
+    *,
+    lines: Sequence[rules.Line],
+    currency: str,
+    posted_on: date,
+    rule: str,
+    memo: str,
+    reference: str = "",
+    source_event_id: uuid.UUID | None = None,
+    source_type: str = "",
+    reverses_id: uuid.UUID | None = None,
+    refuse_closed: bool = False,
+) -> uuid.UUID:
+    """Write one balanced entry (lines first, header last) inside the caller's transaction; returns its id.
+
+    Raises:
+        rules.Unbalanced: the lines do not balance (a bug in a rule; manual entries are checked before).
+        PeriodClosed: `refuse_closed` and the day falls in a closed period.
+    """
+    rules.check_balanced(lines)
+    wanted = rules.period_of(posted_on)
+    closed = _closed_from(uow, wanted)
+    if refuse_closed and wanted in closed:
+        raise PeriodClosed(
+            f"period {wanted} is closed",
+            errors=[FieldError("posted_on", f"period {wanted} is closed")],
+            period=wanted,
+        )
+    period, note = rules.open_period_for(posted_on, closed)
+    _ensure_period(uow, period)
+    entry_id = new_id()
+    uow.execute_core(
+        sa.insert(_LINES),
+        [
+            {
+                "entry_id": entry_id,
+                "line_no": n,
+                "account_code": line.account,
+                "debit_minor": line.debit_minor,
+                "credit_minor": line.credit_minor,
+                "memo": line.memo[:200],
+            }
+            for n, line in enumerate(lines, start=1)
+        ],
+    )
+    uow.execute_core(
+        sa.insert(_ENTRIES),
+        {
+            "id": entry_id,
+            "posted_on": posted_on,
+            "period": period,
+            "currency": currency,
+            "rule": rule,
+            "source_event_id": source_event_id,
+            "source_type": source_type,
+            "reference": reference[:80],
+            "memo": memo[:500],
+            "note": note,
+            "reverses_id": reverses_id,
+            "line_count": len(lines),
+            "created_by": uow.actor.label,
+            "created_at": uow.now(),
+        },
+    )
+    return entry_id
+
+
+def _manual_lines(uow: UnitOfWork, lines: Sequence[ManualLine], currency: str) -> list[rules.Line]:
+    """The lines of a manual entry, each checked with the field that is wrong named."""
+    codes = {line.account_code for line in lines}
+    active: dict[str, bool] = {
+        r.code: r.active
+        for r in uow.execute_core(
+            sa.select(_ACCOUNTS.c.code, _ACCOUNTS.c.active).where(_ACCOUNTS.c.code.in_(codes))
+        )
+    }
+    errors: list[FieldError] = []
+    out: list[rules.Line] = []
+    for n, line in enumerate(lines):
+        if line.account_code not in active:
+            errors.append(FieldError(f"lines.{n}.account_code", f"no account {line.account_code}"))
+        elif not active[line.account_code]:
+            errors.append(FieldError(f"lines.{n}.account_code", f"account {line.account_code} is inactive"))
+        amounts = [m for m in (line.debit, line.credit) if m is not None and not m.is_zero()]
+        if len(amounts) != 1:
+            errors.append(FieldError(f"lines.{n}", "give exactly one of debit and credit, above zero"))
+            continue
+        if amounts[0].currency != currency:
+            errors.append(FieldError(f"lines.{n}", f"amounts are in {currency}"))
+            continue
+        if amounts[0].minor < 0:
+            errors.append(FieldError(f"lines.{n}", "amounts are never negative"))
+            continue
+        debit = line.debit is not None and not line.debit.is_zero()
+        out.append(
+            rules.Line(
+                line.account_code,
+                amounts[0].minor if debit else 0,
+                0 if debit else amounts[0].minor,
+                line.memo,
+            )
+        )
+    if len(lines) < 2:
+        errors.append(FieldError("lines", "an entry needs at least two lines"))
+    if not errors:
+        try:
+            rules.check_balanced(out)
+        except rules.Unbalanced as exc:
+            errors.append(FieldError("lines", str(exc)))
+    if errors:
+        raise ValidationFailed(
+            "the entry cannot be posted: " + "; ".join(e.message for e in errors), errors=errors
+        )
+    return out
+
+
+@use_case
+def post_manual_entry(
+    uow: UnitOfWork,
+    *,
+    posted_on: date,
+    currency: str,
+    lines: Sequence[ManualLine],
+    memo: str,
+    reference: str = "",
+) -> JournalEntry:
+    """Post a journal entry by hand (an accountant's adjustment).
+
+    Raises:
+        ValidationFailed: an unknown or inactive account, a line with both or neither side, unbalanced lines, an
+            empty memo (each naming its field); nothing is written.
+        PeriodClosed: `posted_on` falls in a closed period (409 naming `posted_on`).
+    """
+    if not memo.strip():
+        raise ValidationFailed.on("memo", "say why the entry is made")
+    checked = _manual_lines(uow, lines, currency)
+    entry_id = write_entry(
+        uow,
+        lines=checked,
+        currency=currency,
+        posted_on=posted_on,
+        rule="manual",
+        memo=memo.strip(),
+        reference=reference,
+        refuse_closed=True,
+    )
+    uow.audit(
+        "finance.entry_posted",
+        object_type="journal_entry",
+        object_id=str(entry_id),
+        after={"rule": "manual", "lines": len(checked)},
+    )
+    return _get_entry(uow, entry_id)
+
+
+@use_case
+def reverse_entry(uow: UnitOfWork, *, entry_id: uuid.UUID, posted_on: date, memo: str = "") -> JournalEntry:
+    """Correct an entry the only way the journal allows: a new entry with every debit and credit swapped. Dated
+    into a closed period, the reversal goes to the next open one (with a note).
+
+    Raises:
+        NotFound: no such entry.
+        Conflict: the entry is itself a reversal, or was reversed already (`reversed_by` names that entry).
+    """
+    original = _get_entry(uow, entry_id)
+    if original.reverses_id is not None:
+        raise Conflict(f"entry {entry_id} is a reversal; post a new entry instead")
+    already = uow.execute_core(sa.select(_ENTRIES.c.id).where(_ENTRIES.c.reverses_id == entry_id)).scalar()
+    if already is not None:
+        raise Conflict(f"entry {entry_id} was reversed already", reversed_by=str(already))
+    lines = rules.reversal(
+        [
+            rules.Line(line.account_code, line.debit.minor, line.credit.minor, line.memo)
+            for line in original.lines
+        ]
+    )
+    try:
+        with uow.session.begin_nested():
+            new = write_entry(
+                uow,
+                lines=lines,
+                currency=original.currency,
+                posted_on=posted_on,
+                rule="reversal",
+                memo=memo or f"reversal of {entry_id}",
+                reference=original.reference,
+                source_type=original.source_type,
+                reverses_id=entry_id,
+            )
+    except IntegrityError:
+        raise Conflict(f"entry {entry_id} was reversed already") from None
+    uow.audit(
+        "finance.entry_reversed",
+        object_type="journal_entry",
+        object_id=str(entry_id),
+        after={"reversal": str(new)},
+    )
+    return _get_entry(uow, new)
+
+
+def _lines_of(
+    uow: UnitOfWork, ids: list[uuid.UUID], currency_of: dict[uuid.UUID, str]
+) -> dict[uuid.UUID, list[JournalLine]]:
+    found: dict[uuid.UUID, list[JournalLine]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    query = sa.select(_LINES).where(_LINES.c.entry_id.in_(ids)).order_by(_LINES.c.entry_id, _LINES.c.line_no)
+    for r in uow.execute_core(query):
+        currency = currency_of[r.entry_id]
+        found[r.entry_id].append(
+            JournalLine(
+                line_no=r.line_no,
+                account_code=r.account_code,
+                debit=Money.from_minor(r.debit_minor, currency),
+                credit=Money.from_minor(r.credit_minor, currency),
+                memo=r.memo,
+            )
+        )
+    return found
+
+
+def _entries(uow: UnitOfWork, rows: Sequence[sa.Row[tuple[object, ...]]]) -> list[JournalEntry]:
+    currency_of = {r.id: r.currency for r in rows}
+    lines = _lines_of(uow, [r.id for r in rows], currency_of)
+    return [
+        JournalEntry(
+            id=r.id,
+            posted_on=r.posted_on,
+            period=r.period,
+            currency=r.currency,
+            rule=r.rule,
+            source_event_id=r.source_event_id,
+            source_type=r.source_type,
+            reference=r.reference,
+            memo=r.memo,
+            note=r.note,
+            reverses_id=r.reverses_id,
+            created_by=r.created_by,
+            created_at=r.created_at,
+            lines=lines[r.id],
+        )
+        for r in rows
+    ]
+
+
+def _get_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
+    rows = uow.execute_core(sa.select(_ENTRIES).where(_ENTRIES.c.id == entry_id)).all()
+    if not rows:
+        raise NotFound(f"no journal entry {entry_id}")
+    return _entries(uow, rows)[0]
+
+
+@use_case(readonly=True)
+def get_entry(uow: UnitOfWork, *, entry_id: uuid.UUID) -> JournalEntry:
+    return _get_entry(uow, entry_id)
+
+
+@use_case(readonly=True)
+def find_entry_for_event(uow: UnitOfWork, *, event_id: uuid.UUID) -> JournalEntry | None:
+    """The entry an event posted (None: it posted nothing, or has not been posted yet)."""
+    rows = uow.execute_core(sa.select(_ENTRIES).where(_ENTRIES.c.source_event_id == event_id)).all()
+    return _entries(uow, rows)[0] if rows else None
+
+
+@use_case(readonly=True)
+def list_journal(
+    uow: UnitOfWork,
+    *,
+    account: str | None = None,
+    period: str | None = None,
+    source_event_id: uuid.UUID | None = None,
+    rule: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[JournalEntry]:
+    """Entries, newest first (by id, which is time-ordered), filtered by account (entries with a line on it),
+    period, source event or posting rule.
+
+    Raises:
+        ValidationFailed: a malformed cursor or period, or a limit out of range (naming the field).
+    """
+    check_limit(limit)
+    query = sa.select(_ENTRIES)
+    if period is not None:
+        _check_period(period)
+        query = query.where(_ENTRIES.c.period == period)
+    if account is not None:
+        query = query.where(
+            _ENTRIES.c.id.in_(sa.select(_LINES.c.entry_id).where(_LINES.c.account_code == account))
+        )
+    if source_event_id is not None:
+        query = query.where(_ENTRIES.c.source_event_id == source_event_id)
+    if rule is not None:
+        query = query.where(_ENTRIES.c.rule == rule)
+    if cursor:
+        try:
+            after = uuid.UUID(decode_cursor(cursor, 1)[0])
+        except ValueError:
+            raise ValidationFailed.on("cursor", "malformed cursor") from None
+        query = query.where(_ENTRIES.c.id < after)
+    rows = uow.execute_core(query.order_by(_ENTRIES.c.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(_entries(uow, rows), encode_cursor(str(rows[-1].id)) if more else None)
+
+
+def _check_period(code: str, field: str = "period") -> tuple[date, date]:
+    try:
+        return rules.period_bounds(code)
+    except ValueError as exc:
+        raise ValidationFailed.on(field, str(exc)) from None
+
+
+def _period(row: PeriodRow) -> Period:
+    return Period(
+        code=row.code,
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        status=row.status,
+        closed_by=row.closed_by,
+        closed_at=row.closed_at,
+    )
+
+
+@use_case(readonly=True)
+def list_periods(uow: UnitOfWork) -> list[Period]:
+    return [_period(r) for r in uow.session.scalars(sa.select(PeriodRow).order_by(PeriodRow.code))]
+
+
+@use_case
+def close_period(uow: UnitOfWork, *, period: str) -> Period:
+    """Close an accounting period: from now on, postings dated in it go to the next open period (with a note) and
+    manual entries into it are refused.
+
+    Raises:
+        ValidationFailed: a malformed period (naming `period`).
+        Conflict: the period is closed already.
+    """
+    _check_period(period)
+    _ensure_period(uow, period)
+    row = uow.session.get(PeriodRow, period, with_for_update=True)
+    assert row is not None
+    if row.status == "closed":
+        raise Conflict(f"period {period} is closed already")
+    row.status, row.closed_by, row.closed_at = "closed", uow.actor.label, uow.now()
+    uow.audit("finance.period_closed", object_type="period", object_id=period, after={"status": "closed"})
+    return _period(row)
+
+
+@use_case
+def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
+    """Open a closed period again (postings already moved to a later period stay where they are).
+
+    Raises:
+        NotFound: no such period.
+        Conflict: the period is open.
+    """
+    _check_period(period)
+    row = uow.session.get(PeriodRow, period, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no period {period}")
+    if row.status == "open":
+        raise Conflict(f"period {period} is open")
+    row.status, row.closed_by, row.closed_at = "open", None, None
+    uow.audit("finance.period_reopened", object_type="period", object_id=period, after={"status": "open"})
+    return _period(row)
+
+
+@use_case(readonly=True)
+def trial_balance(uow: UnitOfWork, *, period: str, cumulative: bool = False) -> TrialBalance:
+    """Debits and credits per account and currency for one period (or, `cumulative`, everything up to and
+    including it), in one aggregating query.
+
+    Raises:
+        ValidationFailed: a malformed period (naming `period`).
+    """
+    _check_period(period)
+    debit = sa.func.sum(_LINES.c.debit_minor).label("debit")
+    credit = sa.func.sum(_LINES.c.credit_minor).label("credit")
+    query = (
+        sa.select(
+            _LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency, debit, credit
+        )
+        .select_from(
+            _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id).join(
+                _ACCOUNTS, _ACCOUNTS.c.code == _LINES.c.account_code
+            )
+        )
+        .where(_ENTRIES.c.period <= period if cumulative else _ENTRIES.c.period == period)
+        .group_by(_LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency)
+        .order_by(_LINES.c.account_code, _ENTRIES.c.currency)
+    )
+    rows = [
+        TrialBalanceRow(
+            account_code=r.account_code,
+            name=r.name,
+            type=r.type,
+            currency=r.currency,
+            debit=Money.from_minor(int(r.debit), r.currency),
+            credit=Money.from_minor(int(r.credit), r.currency),
+            balance=Money.from_minor(int(r.debit) - int(r.credit), r.currency),
+        )
+        for r in uow.execute_core(query)
+    ]
+    net: dict[str, int] = {}
+    for row in rows:
+        net[row.currency] = net.get(row.currency, 0) + row.balance.minor
+    return TrialBalance(period=period, rows=rows, balanced=not any(net.values()))

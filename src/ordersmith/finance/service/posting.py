@@ -1,0 +1,205 @@
+"""The posting subscriber: each business event the rules know becomes one journal entry, exactly once.
+
+Invariant: `(source_event_id, rule)` is unique, so an event redelivered by the outbox, replayed, or handled by two
+workers at once posts one entry. Figures an event does not carry (order totals, PO unit costs, item costs) are
+read through the owning context's service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ordersmith.finance import rules
+from ordersmith.finance.service import accounts
+from ordersmith.finance.service._common import mappings
+from ordersmith.finance.service.journal import write_entry
+from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
+from ordersmith.kernel.events import Event
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.platform import outbox
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.tables import OutboxRow
+from ordersmith.purchasing import service as purchasing
+
+_ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
+_COSTS = cast(sa.Table, ItemCostRow.__table__)
+
+
+def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
+    order = orders.get_order(uow, ref=str(payload["order_id"]))
+    region = order.ship_tos[0].region or order.ship_tos[0].country if order.ship_tos else ""
+    costs = _average_costs(uow, {line.sku for line in order.lines if line.shipped})
+    return {
+        "currency": order.currency,
+        "merchandise": str(order.merchandise.amount),
+        "surcharges": str(order.surcharges.amount),
+        "discounts": str(order.discounts.amount),
+        "shipping": str(order.shipping.amount),
+        "tax": str(order.tax.amount),
+        "total": str(order.total.amount),
+        "division": order.division,
+        "channel": order.channel,
+        "jurisdiction": region,
+        "cost_minor": sum(costs.get(line.sku, 0) * line.shipped for line in order.lines if line.shipped),
+        "shipped_units": {line.sku: line.shipped for line in order.lines if line.shipped},
+        "shipped": any(line.shipped for line in order.lines),
+    }
+
+
+def _average_costs(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
+    if not skus:
+        return {}
+    query = sa.select(_COSTS.c.sku, _COSTS.c.average_cost_minor).where(_COSTS.c.sku.in_(skus))
+    return {r.sku: r.average_cost_minor for r in uow.execute_core(query)}
+
+
+def _facts(uow: UnitOfWork, event: Event) -> dict[str, Any]:
+    if event.type == "order.shipped":
+        return _order_facts(uow, event.payload)
+    if event.type == "payment.refunded":
+        order = orders.get_order(uow, ref=str(event.payload["order_id"]))
+        return {"shipped": any(line.shipped for line in order.lines)}
+    if event.type == "po.received":
+        po = purchasing.get_purchase_order(uow, number=str(event.payload["number"]))
+        return {
+            "currency": po.currency,
+            "unit_cost_minor": {line.line: line.unit_cost.minor for line in po.lines},
+            "skus": {line.line: line.sku for line in po.lines},
+        }
+    return {}
+
+
+def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> None:
+    """The inventory costing subledger: receipts move each item's average cost; shipments take units out at it."""
+    now = uow.now()
+    if event.type == "po.received":
+        for line in event.payload.get("lines", []):
+            sku, quantity = facts["skus"][int(line["line"])], int(line["quantity"])
+            cost = facts["unit_cost_minor"][int(line["line"])]
+            row = uow.session.get(ItemCostRow, sku, with_for_update=True)
+            if row is None:
+                uow.session.add(
+                    ItemCostRow(
+                        sku=sku,
+                        currency=facts["currency"],
+                        average_cost_minor=cost,
+                        units=quantity,
+                        updated_at=now,
+                    )
+                )
+                uow.session.flush()
+                continue
+            row.average_cost_minor = rules.moving_average(row.units, row.average_cost_minor, quantity, cost)
+            row.units += quantity
+            row.updated_at = now
+    elif event.type == "order.shipped":
+        for sku, units in facts.get("shipped_units", {}).items():
+            uow.execute_core(
+                sa.update(_COSTS)
+                .where(_COSTS.c.sku == sku)
+                .values(units=_COSTS.c.units - units, updated_at=now)
+            )
+
+
+def posted(uow: UnitOfWork, event_id: Any, rule: str) -> bool:
+    query = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.source_event_id == event_id, _ENTRIES.c.rule == rule)
+    return uow.execute_core(query).first() is not None
+
+
+@use_case
+def post_event(uow: UnitOfWork, event: Event) -> bool:
+    """Post the journal entry for one event, unless it was posted already; returns whether this call posted it.
+
+    Events no rule knows, and events that move no money, post nothing (and return False).
+    """
+    rule = rules.RULES.get(event.type)
+    if rule is None or posted(uow, event.id, event.type):
+        return False
+    mapped = mappings(uow)
+    if not mapped:
+        accounts.ensure_chart(uow)
+        mapped = mappings(uow)
+    facts = _facts(uow, event)
+    posting = rule(event.payload, facts, mapped)
+    if posting is None:
+        return False
+    try:
+        with uow.session.begin_nested():
+            write_entry(
+                uow,
+                lines=rules.compact(posting.lines),
+                currency=posting.currency,
+                posted_on=event.occurred_at.date(),
+                rule=posting.rule,
+                memo=posting.memo,
+                reference=posting.reference,
+                source_event_id=event.id,
+                source_type=event.type,
+            )
+            _update_costs(uow, event, facts)
+    except IntegrityError:
+        if posted(uow, event.id, event.type):
+            return False  # another worker posted it meanwhile: exactly once
+        raise
+    return True
+
+
+def on_event(uow: UnitOfWork, event: Event) -> None:
+    post_event(uow, event)
+
+
+@use_case(readonly=True)
+def unposted_amount(uow: UnitOfWork, *, currency: str) -> Money:
+    """Σ debits - Σ credits over the whole journal in `currency` (zero when the books balance)."""
+    from ordersmith.finance.tables import JournalLineRow
+
+    lines = JournalLineRow.__table__
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(lines.c.debit_minor - lines.c.credit_minor), 0))
+        .select_from(lines.join(_ENTRIES, _ENTRIES.c.id == lines.c.entry_id))
+        .where(_ENTRIES.c.currency == currency)
+    )
+    return Money.from_minor(int(uow.execute_core(query).scalar_one()), currency)
+
+
+@use_case(readonly=True)
+def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> list[Event]:
+    query = (
+        sa.select(OutboxRow).where(OutboxRow.type.in_(list(rules.RULES))).order_by(OutboxRow.id).limit(limit)
+    )
+    if after is not None:
+        query = query.where(OutboxRow.id > after)
+    return [outbox.to_event(row) for row in uow.session.scalars(query)]
+
+
+def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
+    """Post every event still in the outbox that a rule knows, in outbox order (each in its own transaction);
+    events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
+
+    Returns:
+        (events read, entries posted by this call).
+    """
+    read = posted_now = 0
+    after: uuid.UUID | None = None
+    while events := _outbox_batch(uow, after=after, limit=batch):
+        for event in events:
+            posted_now += post_event(uow, event)
+        read += len(events)
+        after = events[-1].id
+    return read, posted_now
+
+
+def register() -> None:
+    """Subscribe the posting subscriber to every event a posting rule knows (idempotent)."""
+    outbox.unsubscribe(on_event)
+    for pattern in rules.RULES:
+        outbox.subscribe(pattern, on_event)
+
+
+__all__ = ["on_event", "post_event", "register", "unposted_amount"]

@@ -1,0 +1,129 @@
+"""The ledger through the ASGI app: the chart, manual entries and their refusals (problem+json naming the field,
+nothing changed), reversal, period close, the journal's pages and the trial balance; who may see any of it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from ordersmith.platform.access import CHANNEL_KEY_SCOPES
+from ordersmith.platform.db import Database
+from tests.api.conftest import bearer, login
+from tests.builders import make_api_key, make_channel
+
+OPENING = {
+    "posted_on": "2026-11-03",
+    "currency": "USD",
+    "memo": "opening cash",
+    "lines": [{"account_code": "1000", "debit": "500.00"}, {"account_code": "3000", "credit": "500.00"}],
+}
+
+
+def journal_rows(db: Database) -> tuple[int, int]:
+    with db.engine.connect() as conn:
+        return (
+            conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries")).scalar_one(),
+            conn.execute(sa.text("SELECT COUNT(*) FROM journal_lines")).scalar_one(),
+        )
+
+
+def test_an_accountant_posts_reverses_and_reads_the_trial_balance(client: TestClient, admin_db, db):
+    # given an accountant signed in, and the chart seeded on first read
+    csrf = {"X-CSRF-Token": login(client, admin_db, role="accountant")}
+    accounts = client.get("/api/v1/accounts")
+    assert accounts.status_code == 200
+    assert {"1000", "1100", "2300", "3000"} <= {a["code"] for a in accounts.json()}
+    # when opening cash is posted and a second entry reversed
+    posted = client.post("/api/v1/journal", json=OPENING, headers=csrf)
+    second = client.post("/api/v1/journal", json={**OPENING, "memo": "twice by mistake"}, headers=csrf)
+    reversed_ = client.post(
+        f"/api/v1/journal/{second.json()['id']}/reverse", json={"posted_on": "2026-11-04"}, headers=csrf
+    )
+    # then the entries are there, and November's trial balance shows 500.00 each way and balances
+    assert (posted.status_code, second.status_code, reversed_.status_code) == (201, 201, 201)
+    assert [(line["account_code"], line["credit"]["amount"]) for line in reversed_.json()["lines"]] == [
+        ("1000", "500.00"),
+        ("3000", "0.00"),
+    ]
+    trial = client.get("/api/v1/trial-balance", params={"period": "2026-11"}).json()
+    assert trial["balanced"] is True
+    assert [(r["account_code"], r["balance"]["amount"]) for r in trial["rows"]] == [
+        ("1000", "500.00"),
+        ("3000", "-500.00"),
+    ]
+    # and the journal pages newest first, filtered by account
+    page = client.get("/api/v1/journal", params={"limit": 2}).json()
+    rest = client.get("/api/v1/journal", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [e["memo"] for e in page["items"] + rest["items"]] == [
+        f"reversal of {second.json()['id']}",
+        "twice by mistake",
+        "opening cash",
+    ]
+    assert rest["next_cursor"] is None
+
+
+def test_an_unbalanced_entry_is_a_problem_naming_the_lines_and_nothing_changes(
+    client: TestClient, admin_key, db
+):
+    client.get("/api/v1/accounts", headers=bearer(admin_key))
+    unbalanced = {**OPENING, "lines": [OPENING["lines"][0], {"account_code": "3000", "credit": "499.99"}]}
+    response = client.post("/api/v1/journal", json=unbalanced, headers=bearer(admin_key))
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["lines"]
+    assert journal_rows(db) == (0, 0)
+
+
+def test_an_entry_on_an_unknown_account_is_a_problem_naming_the_line_and_nothing_changes(
+    client: TestClient, admin_key, db
+):
+    client.get("/api/v1/accounts", headers=bearer(admin_key))
+    unknown = {**OPENING, "lines": [OPENING["lines"][0], {"account_code": "9999", "credit": "500.00"}]}
+    response = client.post("/api/v1/journal", json=unknown, headers=bearer(admin_key))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["lines.1.account_code"]
+    assert journal_rows(db) == (0, 0)
+
+
+def test_an_entry_into_a_closed_period_is_refused_naming_the_date_and_nothing_changes(
+    client: TestClient, admin_key, db
+):
+    # given the chart and November closed
+    client.get("/api/v1/accounts", headers=bearer(admin_key))
+    closed = client.post("/api/v1/periods/2026-11/close", headers=bearer(admin_key))
+    assert (closed.status_code, closed.json()["status"]) == (200, "closed")
+    # when an entry dated in November is posted
+    response = client.post("/api/v1/journal", json=OPENING, headers=bearer(admin_key))
+    # then 409 period_closed naming posted_on, and nothing posted; closing again is a conflict
+    assert (response.status_code, response.json()["code"]) == (409, "period_closed")
+    assert [e["field"] for e in response.json()["errors"]] == ["posted_on"]
+    assert journal_rows(db) == (0, 0)
+    assert client.post("/api/v1/periods/2026-11/close", headers=bearer(admin_key)).status_code == 409
+
+
+def test_a_malformed_period_is_a_problem_naming_it(client: TestClient, admin_key):
+    response = client.get("/api/v1/trial-balance", params={"period": "November"}, headers=bearer(admin_key))
+    assert response.status_code == 422
+    assert "period" in {e["field"].split(".")[-1] for e in response.json()["errors"]}
+
+
+def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
+    # an agent holds no finance scope
+    login(client, admin_db, role="agent")
+    assert client.get("/api/v1/accounts").status_code == 403
+    client.cookies.clear()
+    # a channel's key, even one holding everything a channel key may hold, is refused every finance endpoint
+    make_channel(admin_db, code="shop", kind="web")
+    key = bearer(make_api_key(admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="shop").secret)
+    for method, path in [
+        ("GET", "/api/v1/accounts"),
+        ("GET", "/api/v1/journal"),
+        ("GET", "/api/v1/trial-balance?period=2026-11"),
+        ("POST", "/api/v1/journal"),
+        ("POST", "/api/v1/periods/2026-11/close"),
+    ]:
+        response = client.request(method, path, headers=key, json=OPENING if method == "POST" else None)
+        assert response.status_code == 403, (path, response.text)
+    assert journal_rows(db) == (0, 0)
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM finance_periods")).scalar_one() == 0
