@@ -203,21 +203,26 @@ def to_shipment(
     )
 
 
+_INSERT_EVENT = sa.insert(ShipmentEventRow.__table__)  # type: ignore[arg-type]
+
+
 def record(
     uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any], *, emit: bool = True
 ) -> None:
-    """Append to the shipment's timeline and (unless told not to) emit the outbox event of that name, tagged with
-    the order's channel (a channel's key sees its own shipments' events only)."""
-    uow.session.add(
-        ShipmentEventRow(
-            order_id=row.order_id,
-            id=new_id(),
-            shipment_id=row.id,
-            kind=kind,
-            detail=detail,
-            actor=uow.actor.label,
-            at=uow.now(),
-        )
+    """Append to the shipment's timeline (a prebuilt Core INSERT: no ORM object to flush) and (unless told not to)
+    emit the outbox event of that name, tagged with the order's channel (a channel's key sees its own shipments'
+    events only)."""
+    uow.execute_core(
+        _INSERT_EVENT,
+        {
+            "order_id": row.order_id,
+            "id": new_id(),
+            "shipment_id": row.id,
+            "kind": kind,
+            "detail": detail,
+            "actor": uow.actor.label,
+            "at": uow.now(),
+        },
     )
     if emit:
         announce(uow, row, kind, detail)

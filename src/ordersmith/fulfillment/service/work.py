@@ -1,9 +1,8 @@
 """The warehouse's work on a shipment: pick (short picks shorten the hold, open a count task and re-allocate the
-rest), scan-to-pack, packages, ship (the order's allocation parts consumed once), cancel.
+rest), scan-to-pack, packages, cancel (ship: `shipping.py`).
 
-Invariant: a unit leaves once — shipping flips the shipment from packed to shipped under its row lock and consumes
-exactly its allocation parts under the order's lock, all in one transaction; a second confirmation finds it
-shipped (409) and changes nothing.
+Invariant: a shipment's units are picked, packed or given back under its row lock; what is cancelled goes back to
+the order in the same transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from ordersmith.fulfillment.tables import (
     PackageRow,
     ShipmentLineRow,
     ShipmentRow,
-    WaveRow,
 )
 from ordersmith.kernel.errors import Conflict, IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -265,83 +263,6 @@ def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec
             )
         ]
     return [PackageSpec(b.weight_g, b.carton.length_mm, b.carton.width_mm, b.carton.height_mm) for b in boxes]
-
-
-@use_case
-def ship_shipment(
-    uow: UnitOfWork,
-    *,
-    ref: str,
-    tracking: str = "",
-    carrier: str = "",
-    service: str = "",
-    channel: str | None = None,
-) -> Shipment:
-    """Confirm the packed shipment has left: its allocation parts are consumed (stock leaves on hand), the order
-    moves to partially shipped or shipped (payments capture from that), `shipment.shipped` tells the channel the
-    tracking number (its packages' labels give it when none is named), and the wave is done when this was its last.
-
-    Raises:
-        IllegalTransition: not packed (already shipped: a second confirmation changes nothing).
-        Conflict: the order no longer holds these units (cancelled meanwhile).
-    """
-    row = shipment_row(uow, ref, lock=True, channel=channel)
-    if row.status != "packed":
-        move(uow, row, "ship")  # raises, naming the state: only one confirmation moves it from packed
-    every = lines_of(uow, row)
-    lines = [line for line in every if line.status == "open"]
-    packages = packages_of(uow, row)
-    labelled = [p for p in packages if p.status == "labelled"]
-    row.tracking_number = (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60]
-    row.carrier = (carrier.strip() or (labelled[0].carrier if labelled else ""))[:40]
-    row.service = (service.strip() or (labelled[0].service if labelled else ""))[:40]
-    orders.ship_allocations(
-        uow,
-        ref=str(row.order_id),
-        keys=[line.key for line in lines],
-        tracking=row.tracking_number,
-        shipment=row.number,
-    )
-    for line in lines:
-        line.status = "shipped"
-    row.shipped_at, row.shipped_by = uow.now(), uow.actor.label
-    move(
-        uow,
-        row,
-        "ship",
-        {
-            "tracking_number": row.tracking_number,
-            "carrier": row.carrier,
-            "service": row.service,
-            "packages": [p.tracking_number for p in labelled],
-            "lines": [{"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines],
-        },
-    )
-    if row.kind == "pickup":
-        record(uow, row, "shipment.picked_up", {"store": row.location})
-    if row.wave_id is not None:
-        _close_wave(uow, row)
-    uow.session.flush()
-    return to_shipment(uow, row, lines=every, packages=packages)
-
-
-def _close_wave(uow: UnitOfWork, row: ShipmentRow) -> None:
-    # Correlated to the wave's row, not to a bound id: PostgreSQL's generic plan for `EXISTS (… wave_id = $1)`
-    # guessed a match early in a sequential scan and read every shipment ever made (the wave's are the newest).
-    waiting = (
-        sa.select(ShipmentRow.id)
-        .where(
-            ShipmentRow.wave_id == WaveRow.id,
-            ShipmentRow.status.in_(("pending", "picking", "picked", "packed")),
-        )
-        .correlate(WaveRow)
-        .exists()
-    )
-    uow.session.execute(
-        sa.update(WaveRow)
-        .where(WaveRow.id == row.wave_id, WaveRow.status.in_(("released", "picking")), ~waiting)
-        .values(status="done", done_at=uow.now())
-    )
 
 
 @use_case
