@@ -72,7 +72,8 @@ def pick_shipment(
         raise Conflict(
             f"order {row.order_number} is on hold or not released: its shipment waits (put it back)"
         )
-    lines = lines_of(uow, row, live=True)
+    every = lines_of(uow, row)
+    lines = [line for line in every if line.status == "open"]
     found = dict(found or {})
     by_line: dict[int, int] = {}
     for line in lines:
@@ -108,7 +109,8 @@ def pick_shipment(
             },
         )
     uow.session.flush()
-    return to_shipment(uow, row)
+    # Without a short pick its lines are as read and changed here; a short one re-reads what re-allocation left.
+    return to_shipment(uow, row, lines=None if shorts else every)
 
 
 def _short(uow: UnitOfWork, row: ShipmentRow, line: ShipmentLineRow, got: int) -> None:
@@ -201,7 +203,8 @@ def pack_shipment(
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status != "picked":
         move(uow, row, "pack")  # raises, naming the state
-    lines = lines_of(uow, row, live=True)
+    every = lines_of(uow, row)
+    lines = [line for line in every if line.status == "open"]
     unpacked = sum(line.picked - line.packed for line in lines)
     if unpacked and not all_units:
         raise ValidationFailed.on("lines", f"{unpacked} picked unit(s) are not scanned yet")
@@ -211,38 +214,39 @@ def pack_shipment(
     for n, spec in enumerate(specs):
         if spec.weight_g <= 0:
             raise ValidationFailed.on(f"packages.{n}.weight_g", "weigh the package: more than 0 g")
-    seq = len(packages_of(uow, row))
-    for spec in specs:
-        seq += 1
-        uow.session.add(
-            PackageRow(
-                order_id=row.order_id,
-                id=new_id(),
-                shipment_id=row.id,
-                seq=seq,
-                weight_g=spec.weight_g,
-                length_mm=spec.length_mm,
-                width_mm=spec.width_mm,
-                height_mm=spec.height_mm,
-                status="open",
-                carrier="",
-                service="",
-                tracking_number="",
-                label_id="",
-                label_format="",
-                label=None,
-                cost_minor=0,
-                currency="USD",
-                created_at=uow.now(),
-                labelled_at=None,
-            )
+    packages = packages_of(uow, row)
+    new = [
+        PackageRow(
+            order_id=row.order_id,
+            id=new_id(),
+            shipment_id=row.id,
+            seq=seq,
+            weight_g=spec.weight_g,
+            length_mm=spec.length_mm,
+            width_mm=spec.width_mm,
+            height_mm=spec.height_mm,
+            status="open",
+            carrier="",
+            service="",
+            tracking_number="",
+            label_id="",
+            label_format="",
+            label=None,
+            cost_minor=0,
+            currency="USD",
+            created_at=uow.now(),
+            labelled_at=None,
         )
+        for seq, spec in enumerate(specs, len(packages) + 1)
+    ]
+    uow.session.add_all(new)
+    packages += new
     row.packed_at, row.packed_by = uow.now(), uow.actor.label
     move(uow, row, "pack", {"packages": len(specs)})
     if row.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
         record(uow, row, "shipment.ready_for_pickup", {"store": row.location})
     uow.session.flush()
-    return to_shipment(uow, row)
+    return to_shipment(uow, row, lines=every, packages=packages)
 
 
 def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec]:
