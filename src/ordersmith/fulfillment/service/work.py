@@ -214,7 +214,7 @@ def pack_shipment(
     for n, spec in enumerate(specs):
         if spec.weight_g <= 0:
             raise ValidationFailed.on(f"packages.{n}.weight_g", "weigh the package: more than 0 g")
-    packages = packages_of(uow, row)
+    boxes = packages_of(uow, row)
     new = [
         PackageRow(
             order_id=row.order_id,
@@ -237,16 +237,16 @@ def pack_shipment(
             created_at=uow.now(),
             labelled_at=None,
         )
-        for seq, spec in enumerate(specs, len(packages) + 1)
+        for seq, spec in enumerate(specs, len(boxes) + 1)
     ]
     uow.session.add_all(new)
-    packages += new
+    boxes += new
     row.packed_at, row.packed_by = uow.now(), uow.actor.label
     move(uow, row, "pack", {"packages": len(specs)})
     if row.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
         record(uow, row, "shipment.ready_for_pickup", {"store": row.location})
     uow.session.flush()
-    return to_shipment(uow, row, lines=every, packages=packages)
+    return to_shipment(uow, row, lines=every, packages=boxes)
 
 
 def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec]:
