@@ -54,11 +54,14 @@ _SHIP_LINES = (
     .values(status=sa.case((_LINES.c.status == "open", "shipped"), else_=_LINES.c.status))
     .returning(*_LINES.c)
 )
+# What the shipment as callers see it shows of a package (never the label's bytes: a PDF each).
 _PACKAGES_OF = (
-    sa.select(_PACKAGES)
+    sa.select(_PACKAGES.c.id, _PACKAGES.c.seq, _PACKAGES.c.weight_g, _PACKAGES.c.length_mm, _PACKAGES.c.width_mm,
+              _PACKAGES.c.height_mm, _PACKAGES.c.status, _PACKAGES.c.carrier, _PACKAGES.c.service,
+              _PACKAGES.c.tracking_number, _PACKAGES.c.label_format, _PACKAGES.c.cost_minor, _PACKAGES.c.currency)
     .where(_PACKAGES.c.order_id == sa.bindparam("b_order"), _PACKAGES.c.shipment_id == sa.bindparam("b_id"))
     .order_by(_PACKAGES.c.seq)
-)
+)  # fmt: skip
 _NAME = (
     sa.update(_SHIPMENTS)  # type: ignore[arg-type]
     .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
