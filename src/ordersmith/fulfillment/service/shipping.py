@@ -11,6 +11,7 @@ back from their UPDATEs' RETURNING, so the common case reads only the packages b
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -105,12 +106,11 @@ def ship_shipment(
         Conflict: the order no longer holds these units (cancelled meanwhile).
     """
     now = uow.now()
-    row = _flip(uow, ref, channel)
+    row = _flip(uow, ref, channel, now)
     key = {"b_order": row.order_id, "b_id": row.id}
     every = sorted(uow.execute_core(_SHIP_LINES, key).all(), key=lambda line: (line.line_no, line.key))
-    lines = [
-        line for line in every if line.status == "shipped"
-    ]  # open until now: packed ones never ship twice
+    # Shipped now means open until now: a packed shipment has no line shipped before.
+    lines = [line for line in every if line.status == "shipped"]
     packages = uow.execute_core(_PACKAGES_OF, key).all()
     labelled = [p for p in packages if p.status == "labelled"]
     named = (
@@ -148,10 +148,10 @@ def ship_shipment(
     )
 
 
-def _flip(uow: UnitOfWork, ref: str, channel: str | None) -> sa.Row[Any]:
+def _flip(uow: UnitOfWork, ref: str, channel: str | None, now: datetime) -> sa.Row[Any]:
     """The shipment moved from packed to shipped (its row locked), as it now is; a shipment that is not packed (or
     not the caller's channel's) is refused exactly as the transition table and `shipment_row` refuse it."""
-    params: dict[str, Any] = {"b_now": uow.now(), "b_actor": uow.actor.label, "b_channel": channel}
+    params: dict[str, Any] = {"b_now": now, "b_actor": uow.actor.label, "b_channel": channel}
     try:
         by, params["b_ref"] = "id", uuid.UUID(str(ref))
     except ValueError:
