@@ -109,6 +109,25 @@ def shipment_row(
     return row
 
 
+_SHIPMENTS = ShipmentRow.__table__
+_LOCKED = {
+    "id": sa.select(_SHIPMENTS).where(_SHIPMENTS.c.id == sa.bindparam("ref")).with_for_update(),
+    "number": sa.select(_SHIPMENTS).where(_SHIPMENTS.c.number == sa.bindparam("ref")).with_for_update(),
+}
+
+
+def locked_plain(uow: UnitOfWork, ref: str | uuid.UUID, *, channel: str | None = None) -> sa.Row[Any] | None:
+    """The shipment by id or number under its row lock, as a plain row (no ORM object: a hot path that writes with
+    Core statements); None when there is none for this caller (`shipment_row` says why)."""
+    key: uuid.UUID | str
+    try:
+        by, key = "id", ref if isinstance(ref, uuid.UUID) else uuid.UUID(str(ref))
+    except ValueError:
+        by, key = "number", str(ref).strip().upper()
+    row = uow.execute_core(_LOCKED[by], {"ref": key}).first()
+    return None if row is None or (channel is not None and row.channel != channel) else row
+
+
 def lines_of(uow: UnitOfWork, row: ShipmentRow, *, live: bool = False) -> list[ShipmentLineRow]:
     query = sa.select(ShipmentLineRow).where(
         ShipmentLineRow.order_id == row.order_id, ShipmentLineRow.shipment_id == row.id

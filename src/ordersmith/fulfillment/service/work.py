@@ -8,15 +8,16 @@ the order in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
-from ordersmith.fulfillment.rules import cartons
+from ordersmith.fulfillment.rules import cartons, transitions
 from ordersmith.fulfillment.service._common import (
     Shipment,
     lines_of,
+    locked_plain,
     move,
     packages_of,
     record,
@@ -65,6 +66,10 @@ def pick_shipment(
         Conflict: its order is on hold or pending (nothing is picked for an order that may not ship).
         ValidationFailed: a line not on the shipment, or more found than it holds.
     """
+    if not found:
+        everything = _pick_everything(uow, ref, channel)
+        if everything is not None:
+            return everything
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status not in ("pending", "picking"):  # the state first: a cancelled one has given its lines back
         move(uow, row, "pick")  # raises, naming the state
@@ -111,6 +116,39 @@ def pick_shipment(
     uow.session.flush()
     # Without a short pick its lines are as read and changed here; a short one re-reads what re-allocation left.
     return to_shipment(uow, row, lines=None if shorts else every)
+
+
+_LINES = ShipmentLineRow.__table__
+_SHIPMENTS = ShipmentRow.__table__
+_PICKED = transitions.next_status("picking", "pick")
+_PICK_LINES = (
+    sa.update(_LINES)  # type: ignore[arg-type]
+    .where(_LINES.c.order_id == sa.bindparam("b_order"), _LINES.c.shipment_id == sa.bindparam("b_id"))
+    .values(picked=sa.case((_LINES.c.status == "open", _LINES.c.quantity), else_=_LINES.c.picked))
+    .returning(*_LINES.c)
+)
+_MARK_PICKED = (
+    sa.update(_SHIPMENTS)  # type: ignore[arg-type]
+    .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
+    .values(status=_PICKED, version=_SHIPMENTS.c.version + 1, updated_at=sa.bindparam("b_now"),
+            picked_at=sa.bindparam("b_now"), picked_by=sa.bindparam("b_actor"))
+    .returning(*_SHIPMENTS.c)
+)  # fmt: skip
+
+
+def _pick_everything(uow: UnitOfWork, ref: str, channel: str | None) -> Shipment | None:
+    """A wave's common case, in set-based Core statements: every open line picked in full. None when the
+    shipment is not one to pick (the full path then refuses it, naming why) or has nothing left to pick."""
+    row = locked_plain(uow, ref, channel=channel)
+    if row is None or row.status not in ("pending", "picking") or not row.releasable or row.units == 0:
+        return None
+    key = {"b_order": row.order_id, "b_id": row.id}
+    every = sorted(uow.execute_core(_PICK_LINES, key).all(), key=lambda line: (line.line_no, line.key))
+    picked = uow.execute_core(_MARK_PICKED, {**key, "b_now": uow.now(), "b_actor": uow.actor.label}).one()
+    shipment = cast(ShipmentRow, picked)  # a Core row carries the mapped attributes' names
+    record(uow, shipment, f"shipment.{_PICKED}", {"from": row.status, "to": _PICKED, "short": []})
+    # No packages: a shipment gets them at the pack station, which a pending or picking one has not reached.
+    return to_shipment(uow, shipment, lines=cast(list[ShipmentLineRow], every), packages=[])
 
 
 def _short(uow: UnitOfWork, row: ShipmentRow, line: ShipmentLineRow, got: int) -> None:
