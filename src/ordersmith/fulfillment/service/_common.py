@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -145,6 +145,24 @@ def packages_of(uow: UnitOfWork, row: ShipmentRow) -> list[PackageRow]:
             .order_by(PackageRow.seq)
         )
     )
+
+
+_PACKAGES = PackageRow.__table__
+# What the shipment as callers see it shows of a package (never the label's bytes: a PDF each).
+_PACKAGES_PLAIN = (
+    sa.select(_PACKAGES.c.id, _PACKAGES.c.seq, _PACKAGES.c.weight_g, _PACKAGES.c.length_mm, _PACKAGES.c.width_mm,
+              _PACKAGES.c.height_mm, _PACKAGES.c.status, _PACKAGES.c.carrier, _PACKAGES.c.service,
+              _PACKAGES.c.tracking_number, _PACKAGES.c.label_format, _PACKAGES.c.cost_minor, _PACKAGES.c.currency)
+    .where(_PACKAGES.c.order_id == sa.bindparam("b_order"), _PACKAGES.c.shipment_id == sa.bindparam("b_id"))
+    .order_by(_PACKAGES.c.seq)
+)  # fmt: skip
+
+
+def packages_plain(uow: UnitOfWork, order_id: uuid.UUID, shipment_id: uuid.UUID) -> list[PackageRow]:
+    """The shipment's packages as plain rows with what `to_package` reads (a Core row carries the mapped
+    attributes' names), for the hot paths."""
+    rows = uow.execute_core(_PACKAGES_PLAIN, {"b_order": order_id, "b_id": shipment_id}).all()
+    return cast(list[PackageRow], rows)
 
 
 def to_line(row: ShipmentLineRow) -> ShipmentLine:

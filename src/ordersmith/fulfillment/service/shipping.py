@@ -20,17 +20,17 @@ from ordersmith.fulfillment.rules import transitions
 from ordersmith.fulfillment.service._common import (
     Shipment,
     move,
+    packages_plain,
     record,
     shipment_row,
     to_shipment,
 )
-from ordersmith.fulfillment.tables import PackageRow, ShipmentLineRow, ShipmentRow, WaveRow
+from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow, WaveRow
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import UnitOfWork, use_case
 
 _SHIPMENTS = ShipmentRow.__table__
 _LINES = ShipmentLineRow.__table__
-_PACKAGES = PackageRow.__table__
 _WAVES = WaveRow.__table__
 _SHIPPED = transitions.next_status("packed", "ship")
 _FLIP = (
@@ -55,14 +55,6 @@ _SHIP_LINES = (
     .values(status=sa.case((_LINES.c.status == "open", "shipped"), else_=_LINES.c.status))
     .returning(*_LINES.c)
 )
-# What the shipment as callers see it shows of a package (never the label's bytes: a PDF each).
-_PACKAGES_OF = (
-    sa.select(_PACKAGES.c.id, _PACKAGES.c.seq, _PACKAGES.c.weight_g, _PACKAGES.c.length_mm, _PACKAGES.c.width_mm,
-              _PACKAGES.c.height_mm, _PACKAGES.c.status, _PACKAGES.c.carrier, _PACKAGES.c.service,
-              _PACKAGES.c.tracking_number, _PACKAGES.c.label_format, _PACKAGES.c.cost_minor, _PACKAGES.c.currency)
-    .where(_PACKAGES.c.order_id == sa.bindparam("b_order"), _PACKAGES.c.shipment_id == sa.bindparam("b_id"))
-    .order_by(_PACKAGES.c.seq)
-)  # fmt: skip
 _NAME = (
     sa.update(_SHIPMENTS)  # type: ignore[arg-type]
     .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
@@ -111,7 +103,7 @@ def ship_shipment(
     every = sorted(uow.execute_core(_SHIP_LINES, key).all(), key=lambda line: (line.line_no, line.key))
     # Shipped now means open until now: a packed shipment has no line shipped before.
     lines = [line for line in every if line.status == "shipped"]
-    packages = uow.execute_core(_PACKAGES_OF, key).all()
+    packages = packages_plain(uow, row.order_id, row.id)
     labelled = [p for p in packages if p.status == "labelled"]
     named = (
         (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60],
@@ -144,7 +136,7 @@ def ship_shipment(
         uow,
         shipment,
         lines=cast(list[ShipmentLineRow], every),
-        packages=cast(list[PackageRow], packages),
+        packages=packages,
     )
 
 

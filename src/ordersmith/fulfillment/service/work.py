@@ -20,6 +20,7 @@ from ordersmith.fulfillment.service._common import (
     locked_plain,
     move,
     packages_of,
+    packages_plain,
     record,
     shipment_row,
     to_shipment,
@@ -238,6 +239,10 @@ def pack_shipment(
         IllegalTransition: the shipment is not picked.
         ValidationFailed: units picked and not packed (without `all_units`), a package without weight.
     """
+    if all_units and packages and all(spec.weight_g > 0 for spec in packages):
+        boxed = _pack_everything(uow, ref, packages, channel)
+        if boxed is not None:
+            return boxed
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status != "picked":
         move(uow, row, "pack")  # raises, naming the state
@@ -285,6 +290,54 @@ def pack_shipment(
         record(uow, row, "shipment.ready_for_pickup", {"store": row.location})
     uow.session.flush()
     return to_shipment(uow, row, lines=every, packages=boxes)
+
+
+_PACKED = transitions.next_status("picked", "pack")
+_PACK_LINES = (
+    sa.update(_LINES)  # type: ignore[arg-type]
+    .where(_LINES.c.order_id == sa.bindparam("b_order"), _LINES.c.shipment_id == sa.bindparam("b_id"))
+    .values(packed=sa.case((_LINES.c.status == "open", _LINES.c.picked), else_=_LINES.c.packed))
+    .returning(*_LINES.c)
+)
+_MARK_PACKED = (
+    sa.update(_SHIPMENTS)  # type: ignore[arg-type]
+    .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
+    .values(status=_PACKED, version=_SHIPMENTS.c.version + 1, updated_at=sa.bindparam("b_now"),
+            packed_at=sa.bindparam("b_now"), packed_by=sa.bindparam("b_actor"))
+    .returning(*_SHIPMENTS.c)
+)  # fmt: skip
+_INSERT_PACKAGES = sa.insert(PackageRow.__table__)  # type: ignore[arg-type]
+
+
+def _pack_everything(
+    uow: UnitOfWork, ref: str, specs: list[PackageSpec], channel: str | None
+) -> Shipment | None:
+    """A wave's common case, in set-based Core statements: every picked unit vouched for, into weighed
+    packages. None when the shipment is not picked (the full path then refuses it, naming its state)."""
+    row = locked_plain(uow, ref, channel=channel)
+    if row is None or row.status != "picked":
+        return None
+    key, now = {"b_order": row.order_id, "b_id": row.id}, uow.now()
+    every = sorted(uow.execute_core(_PACK_LINES, key).all(), key=lambda line: (line.line_no, line.key))
+    boxes = packages_plain(uow, row.order_id, row.id)
+    new = [
+        {"order_id": row.order_id, "id": new_id(), "shipment_id": row.id, "seq": seq, "weight_g": spec.weight_g,
+         "length_mm": spec.length_mm, "width_mm": spec.width_mm, "height_mm": spec.height_mm, "status": "open",
+         "claimed_at": None, "carrier": "", "service": "", "tracking_number": "", "label_id": "", "label_format": "",
+         "label": None, "cost_minor": 0, "currency": "USD", "created_at": now, "labelled_at": None, "manifest_id": ""}
+        for seq, spec in enumerate(specs, len(boxes) + 1)
+    ]  # fmt: skip
+    uow.execute_core(_INSERT_PACKAGES, new)
+    packed = cast(
+        ShipmentRow, uow.execute_core(_MARK_PACKED, {**key, "b_now": now, "b_actor": uow.actor.label}).one()
+    )
+    record(uow, packed, f"shipment.{_PACKED}", {"from": row.status, "to": _PACKED, "packages": len(specs)})
+    if packed.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
+        record(uow, packed, "shipment.ready_for_pickup", {"store": packed.location})
+    made = [
+        PackageRow(**values) for values in new
+    ]  # not added to the session: written above, read by to_shipment
+    return to_shipment(uow, packed, lines=cast(list[ShipmentLineRow], every), packages=[*boxes, *made])
 
 
 def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec]:
