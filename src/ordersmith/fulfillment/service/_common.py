@@ -240,15 +240,32 @@ def to_shipment(
     )
 
 
-_INSERT_EVENT = sa.insert(ShipmentEventRow.__table__)  # type: ignore[arg-type]
-
-
 def record(
     uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any], *, emit: bool = True
 ) -> None:
-    """Append to the shipment's timeline (a prebuilt Core INSERT: no ORM object to flush) and (unless told not to)
-    emit the outbox event of that name, tagged with the order's channel (a channel's key sees its own shipments'
-    events only)."""
+    """Append to the shipment's timeline and (unless told not to) emit the outbox event of that name, tagged with
+    the order's channel (a channel's key sees its own shipments' events only). The timeline row is flushed with the
+    rest of the session (a batch of them is one multi-row INSERT); `record_now` writes it at once."""
+    uow.session.add(
+        ShipmentEventRow(
+            order_id=row.order_id,
+            id=new_id(),
+            shipment_id=row.id,
+            kind=kind,
+            detail=detail,
+            actor=uow.actor.label,
+            at=uow.now(),
+        )
+    )
+    if emit:
+        announce(uow, row, kind, detail)
+
+
+_INSERT_EVENT = sa.insert(ShipmentEventRow.__table__)  # type: ignore[arg-type]
+
+
+def record_now(uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any]) -> None:
+    """`record` and emit for the hot paths that flush no ORM objects: the timeline row by a prebuilt Core INSERT."""
     uow.execute_core(
         _INSERT_EVENT,
         {
@@ -261,8 +278,7 @@ def record(
             "at": uow.now(),
         },
     )
-    if emit:
-        announce(uow, row, kind, detail)
+    announce(uow, row, kind, detail)
 
 
 def announce(uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from ordersmith.fulfillment.service._common import (
     Shipment,
     move,
     packages_plain,
-    record,
+    record_now,
     shipment_row,
     to_shipment,
 )
@@ -127,9 +127,9 @@ def ship_shipment(
         "packages": [p.tracking_number for p in labelled],
         "lines": [{"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines],
     }
-    record(uow, shipment, f"shipment.{_SHIPPED}", detail)
+    record_now(uow, shipment, f"shipment.{_SHIPPED}", detail)
     if row.kind == "pickup":
-        record(uow, shipment, "shipment.picked_up", {"store": row.location})
+        record_now(uow, shipment, "shipment.picked_up", {"store": row.location})
     if row.wave_id is not None:
         uow.execute_core(_CLOSE_WAVE, {"b_wave": row.wave_id, "b_now": now})
     return to_shipment(

@@ -22,6 +22,7 @@ from ordersmith.fulfillment.service._common import (
     packages_of,
     packages_plain,
     record,
+    record_now,
     shipment_row,
     to_shipment,
 )
@@ -147,7 +148,7 @@ def _pick_everything(uow: UnitOfWork, ref: str, channel: str | None) -> Shipment
     every = sorted(uow.execute_core(_PICK_LINES, key).all(), key=lambda line: (line.line_no, line.key))
     picked = uow.execute_core(_MARK_PICKED, {**key, "b_now": uow.now(), "b_actor": uow.actor.label}).one()
     shipment = cast(ShipmentRow, picked)  # a Core row carries the mapped attributes' names
-    record(uow, shipment, f"shipment.{_PICKED}", {"from": row.status, "to": _PICKED, "short": []})
+    record_now(uow, shipment, f"shipment.{_PICKED}", {"from": row.status, "to": _PICKED, "short": []})
     # No packages: a shipment gets them at the pack station, which a pending or picking one has not reached.
     return to_shipment(uow, shipment, lines=cast(list[ShipmentLineRow], every), packages=[])
 
@@ -331,9 +332,11 @@ def _pack_everything(
     packed = cast(
         ShipmentRow, uow.execute_core(_MARK_PACKED, {**key, "b_now": now, "b_actor": uow.actor.label}).one()
     )
-    record(uow, packed, f"shipment.{_PACKED}", {"from": row.status, "to": _PACKED, "packages": len(specs)})
+    record_now(
+        uow, packed, f"shipment.{_PACKED}", {"from": row.status, "to": _PACKED, "packages": len(specs)}
+    )
     if packed.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
-        record(uow, packed, "shipment.ready_for_pickup", {"store": packed.location})
+        record_now(uow, packed, "shipment.ready_for_pickup", {"store": packed.location})
     made = [
         PackageRow(**values) for values in new
     ]  # not added to the session: written above, read by to_shipment
