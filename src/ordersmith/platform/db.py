@@ -243,8 +243,6 @@ class UnitOfWork:
     clock: Clock = system_clock
     readonly: bool = False
     _session: Session | None = None
-    # The transaction's connection, once asked for (see execute_core).
-    _connection: sa.Connection | None = None
     _depth: int = 0
     _locked: bool = False
     _events: list[Event] = field(default_factory=list)
@@ -277,7 +275,7 @@ class UnitOfWork:
                 assert self.db.write_lock is not None
                 self.db.write_lock.acquire()
             try:
-                self._session, self._connection = self.db.session(readonly=self.readonly), None
+                self._session = self.db.session(readonly=self.readonly)
                 self._session.begin()
             except BaseException:
                 self._release()
@@ -308,7 +306,7 @@ class UnitOfWork:
             session.rollback()
             raise
         finally:
-            self._outbox_rows, self._audit_rows, self._session, self._connection = [], [], None, None
+            self._outbox_rows, self._audit_rows, self._session = [], [], None
             session.close()
             self._release()
         if exc_type is None and events:
@@ -363,14 +361,9 @@ class UnitOfWork:
     ) -> sa.CursorResult[Any]:
         """Run a Core statement on this transaction's connection, skipping the ORM's execution machinery.
 
-        For hot-path writes (audit, outbox, idempotency) that never need ORM objects back. The connection is asked
-        of the session once per transaction (savepoints keep it; the session's own lookup costs more than many
-        statements' parameters).
+        For hot-path writes (audit, outbox, idempotency) that never need ORM objects back.
         """
-        connection = self._connection
-        if connection is None:
-            connection = self._connection = self.session.connection()
-        return connection.execute(statement, params)
+        return self.session.connection().execute(statement, params)
 
     def insert_unique(self, table: type[Base], row: Base, detail: str) -> None:
         """INSERT one new row with a Core statement (no ORM flush); a unique violation becomes AlreadyExists."""
