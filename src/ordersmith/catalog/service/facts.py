@@ -26,13 +26,16 @@ _ITEM_REF_BY_SKU_KEY = sa.select(_ITEMS.c.id, _ITEMS.c.sku, _ITEMS.c.kind).where
     _ITEMS.c.sku_key == sa.bindparam("sku_key")
 )
 
+# Built once (stock's hot paths ask for the refs of every item they touch): only the ids are bound.
+_ITEM_REFS = sa.select(_ITEMS.c.id, _ITEMS.c.sku, _ITEMS.c.kind).where(
+    _ITEMS.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
 
 @use_case(readonly=True)
 def item_refs(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, ItemRef]:
     """Id, SKU and kind of each of these items, in one query."""
-    rows = uow.session.execute(
-        sa.select(ItemRow.id, ItemRow.sku, ItemRow.kind).where(ItemRow.id.in_(ids))
-    ).all()
+    rows = uow.execute_core(_ITEM_REFS, {"ids": ids}).all()
     return {r.id: ItemRef(id=r.id, sku=r.sku, kind=r.kind) for r in rows}
 
 

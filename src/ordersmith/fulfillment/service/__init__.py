@@ -55,6 +55,7 @@ from ordersmith.fulfillment.service.queries import (
     warehouse_productivity,
     warehouse_work,
 )
+from ordersmith.fulfillment.service.shipping import ship_shipment
 from ordersmith.fulfillment.service.syncing import (
     on_order_event,
     on_order_events,
@@ -86,7 +87,6 @@ from ordersmith.fulfillment.service.work import (
     pack_shipment,
     pick_shipment,
     scan_item,
-    ship_shipment,
 )
 from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.platform.db import Database, UnitOfWork

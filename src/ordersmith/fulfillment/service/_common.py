@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -109,6 +109,25 @@ def shipment_row(
     return row
 
 
+_SHIPMENTS = ShipmentRow.__table__
+_LOCKED = {
+    "id": sa.select(_SHIPMENTS).where(_SHIPMENTS.c.id == sa.bindparam("ref")).with_for_update(),
+    "number": sa.select(_SHIPMENTS).where(_SHIPMENTS.c.number == sa.bindparam("ref")).with_for_update(),
+}
+
+
+def locked_plain(uow: UnitOfWork, ref: str | uuid.UUID, *, channel: str | None = None) -> sa.Row[Any] | None:
+    """The shipment by id or number under its row lock, as a plain row (no ORM object: a hot path that writes with
+    Core statements); None when there is none for this caller (`shipment_row` says why)."""
+    key: uuid.UUID | str
+    try:
+        by, key = "id", ref if isinstance(ref, uuid.UUID) else uuid.UUID(str(ref))
+    except ValueError:
+        by, key = "number", str(ref).strip().upper()
+    row = uow.execute_core(_LOCKED[by], {"ref": key}).first()
+    return None if row is None or (channel is not None and row.channel != channel) else row
+
+
 def lines_of(uow: UnitOfWork, row: ShipmentRow, *, live: bool = False) -> list[ShipmentLineRow]:
     query = sa.select(ShipmentLineRow).where(
         ShipmentLineRow.order_id == row.order_id, ShipmentLineRow.shipment_id == row.id
@@ -126,6 +145,24 @@ def packages_of(uow: UnitOfWork, row: ShipmentRow) -> list[PackageRow]:
             .order_by(PackageRow.seq)
         )
     )
+
+
+_PACKAGES = PackageRow.__table__
+# What the shipment as callers see it shows of a package (never the label's bytes: a PDF each).
+_PACKAGES_PLAIN = (
+    sa.select(_PACKAGES.c.id, _PACKAGES.c.seq, _PACKAGES.c.weight_g, _PACKAGES.c.length_mm, _PACKAGES.c.width_mm,
+              _PACKAGES.c.height_mm, _PACKAGES.c.status, _PACKAGES.c.carrier, _PACKAGES.c.service,
+              _PACKAGES.c.tracking_number, _PACKAGES.c.label_format, _PACKAGES.c.cost_minor, _PACKAGES.c.currency)
+    .where(_PACKAGES.c.order_id == sa.bindparam("b_order"), _PACKAGES.c.shipment_id == sa.bindparam("b_id"))
+    .order_by(_PACKAGES.c.seq)
+)  # fmt: skip
+
+
+def packages_plain(uow: UnitOfWork, order_id: uuid.UUID, shipment_id: uuid.UUID) -> list[PackageRow]:
+    """The shipment's packages as plain rows with what `to_package` reads (a Core row carries the mapped
+    attributes' names), for the hot paths."""
+    rows = uow.execute_core(_PACKAGES_PLAIN, {"b_order": order_id, "b_id": shipment_id}).all()
+    return cast(list[PackageRow], rows)
 
 
 def to_line(row: ShipmentLineRow) -> ShipmentLine:
@@ -207,7 +244,8 @@ def record(
     uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any], *, emit: bool = True
 ) -> None:
     """Append to the shipment's timeline and (unless told not to) emit the outbox event of that name, tagged with
-    the order's channel (a channel's key sees its own shipments' events only)."""
+    the order's channel (a channel's key sees its own shipments' events only). The timeline row is flushed with the
+    rest of the session (a batch of them is one multi-row INSERT); `record_now` writes it at once."""
     uow.session.add(
         ShipmentEventRow(
             order_id=row.order_id,
@@ -221,6 +259,26 @@ def record(
     )
     if emit:
         announce(uow, row, kind, detail)
+
+
+_INSERT_EVENT = sa.insert(ShipmentEventRow.__table__)  # type: ignore[arg-type]
+
+
+def record_now(uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any]) -> None:
+    """`record` and emit for the hot paths that flush no ORM objects: the timeline row by a prebuilt Core INSERT."""
+    uow.execute_core(
+        _INSERT_EVENT,
+        {
+            "order_id": row.order_id,
+            "id": new_id(),
+            "shipment_id": row.id,
+            "kind": kind,
+            "detail": detail,
+            "actor": uow.actor.label,
+            "at": uow.now(),
+        },
+    )
+    announce(uow, row, kind, detail)
 
 
 def announce(uow: UnitOfWork, row: ShipmentRow, kind: str, detail: dict[str, Any]) -> None:

@@ -1,26 +1,28 @@
 """The warehouse's work on a shipment: pick (short picks shorten the hold, open a count task and re-allocate the
-rest), scan-to-pack, packages, ship (the order's allocation parts consumed once), cancel.
+rest), scan-to-pack, packages, cancel (ship: `shipping.py`).
 
-Invariant: a unit leaves once — shipping flips the shipment from packed to shipped under its row lock and consumes
-exactly its allocation parts under the order's lock, all in one transaction; a second confirmation finds it
-shipped (409) and changes nothing.
+Invariant: a shipment's units are picked, packed or given back under its row lock; what is cancelled goes back to
+the order in the same transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
-from ordersmith.fulfillment.rules import cartons
+from ordersmith.fulfillment.rules import cartons, transitions
 from ordersmith.fulfillment.service._common import (
     Shipment,
     lines_of,
+    locked_plain,
     move,
     packages_of,
+    packages_plain,
     record,
+    record_now,
     shipment_row,
     to_shipment,
 )
@@ -30,7 +32,6 @@ from ordersmith.fulfillment.tables import (
     PackageRow,
     ShipmentLineRow,
     ShipmentRow,
-    WaveRow,
 )
 from ordersmith.kernel.errors import Conflict, IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -67,6 +68,10 @@ def pick_shipment(
         Conflict: its order is on hold or pending (nothing is picked for an order that may not ship).
         ValidationFailed: a line not on the shipment, or more found than it holds.
     """
+    if not found:
+        everything = _pick_everything(uow, ref, channel)
+        if everything is not None:
+            return everything
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status not in ("pending", "picking"):  # the state first: a cancelled one has given its lines back
         move(uow, row, "pick")  # raises, naming the state
@@ -74,7 +79,8 @@ def pick_shipment(
         raise Conflict(
             f"order {row.order_number} is on hold or not released: its shipment waits (put it back)"
         )
-    lines = lines_of(uow, row, live=True)
+    every = lines_of(uow, row)
+    lines = [line for line in every if line.status == "open"]
     found = dict(found or {})
     by_line: dict[int, int] = {}
     for line in lines:
@@ -110,7 +116,41 @@ def pick_shipment(
             },
         )
     uow.session.flush()
-    return to_shipment(uow, row)
+    # Without a short pick its lines are as read and changed here; a short one re-reads what re-allocation left.
+    return to_shipment(uow, row, lines=None if shorts else every)
+
+
+_LINES = ShipmentLineRow.__table__
+_SHIPMENTS = ShipmentRow.__table__
+_PICKED = transitions.next_status("picking", "pick")
+_PICK_LINES = (
+    sa.update(_LINES)  # type: ignore[arg-type]
+    .where(_LINES.c.order_id == sa.bindparam("b_order"), _LINES.c.shipment_id == sa.bindparam("b_id"))
+    .values(picked=sa.case((_LINES.c.status == "open", _LINES.c.quantity), else_=_LINES.c.picked))
+    .returning(*_LINES.c)
+)
+_MARK_PICKED = (
+    sa.update(_SHIPMENTS)  # type: ignore[arg-type]
+    .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
+    .values(status=_PICKED, version=_SHIPMENTS.c.version + 1, updated_at=sa.bindparam("b_now"),
+            picked_at=sa.bindparam("b_now"), picked_by=sa.bindparam("b_actor"))
+    .returning(*_SHIPMENTS.c)
+)  # fmt: skip
+
+
+def _pick_everything(uow: UnitOfWork, ref: str, channel: str | None) -> Shipment | None:
+    """A wave's common case, in set-based Core statements: every open line picked in full. None when the
+    shipment is not one to pick (the full path then refuses it, naming why) or has nothing left to pick."""
+    row = locked_plain(uow, ref, channel=channel)
+    if row is None or row.status not in ("pending", "picking") or not row.releasable or row.units == 0:
+        return None
+    key = {"b_order": row.order_id, "b_id": row.id}
+    every = sorted(uow.execute_core(_PICK_LINES, key).all(), key=lambda line: (line.line_no, line.key))
+    picked = uow.execute_core(_MARK_PICKED, {**key, "b_now": uow.now(), "b_actor": uow.actor.label}).one()
+    shipment = cast(ShipmentRow, picked)  # a Core row carries the mapped attributes' names
+    record_now(uow, shipment, f"shipment.{_PICKED}", {"from": row.status, "to": _PICKED, "short": []})
+    # No packages: a shipment gets them at the pack station, which a pending or picking one has not reached.
+    return to_shipment(uow, shipment, lines=cast(list[ShipmentLineRow], every), packages=[])
 
 
 def _short(uow: UnitOfWork, row: ShipmentRow, line: ShipmentLineRow, got: int) -> None:
@@ -200,10 +240,15 @@ def pack_shipment(
         IllegalTransition: the shipment is not picked.
         ValidationFailed: units picked and not packed (without `all_units`), a package without weight.
     """
+    if all_units and packages and all(spec.weight_g > 0 for spec in packages):
+        boxed = _pack_everything(uow, ref, packages, channel)
+        if boxed is not None:
+            return boxed
     row = shipment_row(uow, ref, lock=True, channel=channel)
     if row.status != "picked":
         move(uow, row, "pack")  # raises, naming the state
-    lines = lines_of(uow, row, live=True)
+    every = lines_of(uow, row)
+    lines = [line for line in every if line.status == "open"]
     unpacked = sum(line.picked - line.packed for line in lines)
     if unpacked and not all_units:
         raise ValidationFailed.on("lines", f"{unpacked} picked unit(s) are not scanned yet")
@@ -213,38 +258,89 @@ def pack_shipment(
     for n, spec in enumerate(specs):
         if spec.weight_g <= 0:
             raise ValidationFailed.on(f"packages.{n}.weight_g", "weigh the package: more than 0 g")
-    seq = len(packages_of(uow, row))
-    for spec in specs:
-        seq += 1
-        uow.session.add(
-            PackageRow(
-                order_id=row.order_id,
-                id=new_id(),
-                shipment_id=row.id,
-                seq=seq,
-                weight_g=spec.weight_g,
-                length_mm=spec.length_mm,
-                width_mm=spec.width_mm,
-                height_mm=spec.height_mm,
-                status="open",
-                carrier="",
-                service="",
-                tracking_number="",
-                label_id="",
-                label_format="",
-                label=None,
-                cost_minor=0,
-                currency="USD",
-                created_at=uow.now(),
-                labelled_at=None,
-            )
+    boxes = packages_of(uow, row)
+    new = [
+        PackageRow(
+            order_id=row.order_id,
+            id=new_id(),
+            shipment_id=row.id,
+            seq=seq,
+            weight_g=spec.weight_g,
+            length_mm=spec.length_mm,
+            width_mm=spec.width_mm,
+            height_mm=spec.height_mm,
+            status="open",
+            carrier="",
+            service="",
+            tracking_number="",
+            label_id="",
+            label_format="",
+            label=None,
+            cost_minor=0,
+            currency="USD",
+            created_at=uow.now(),
+            labelled_at=None,
         )
+        for seq, spec in enumerate(specs, len(boxes) + 1)
+    ]
+    uow.session.add_all(new)
+    boxes += new
     row.packed_at, row.packed_by = uow.now(), uow.actor.label
     move(uow, row, "pack", {"packages": len(specs)})
     if row.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
         record(uow, row, "shipment.ready_for_pickup", {"store": row.location})
     uow.session.flush()
-    return to_shipment(uow, row)
+    return to_shipment(uow, row, lines=every, packages=boxes)
+
+
+_PACKED = transitions.next_status("picked", "pack")
+_PACK_LINES = (
+    sa.update(_LINES)  # type: ignore[arg-type]
+    .where(_LINES.c.order_id == sa.bindparam("b_order"), _LINES.c.shipment_id == sa.bindparam("b_id"))
+    .values(packed=sa.case((_LINES.c.status == "open", _LINES.c.picked), else_=_LINES.c.packed))
+    .returning(*_LINES.c)
+)
+_MARK_PACKED = (
+    sa.update(_SHIPMENTS)  # type: ignore[arg-type]
+    .where(_SHIPMENTS.c.order_id == sa.bindparam("b_order"), _SHIPMENTS.c.id == sa.bindparam("b_id"))
+    .values(status=_PACKED, version=_SHIPMENTS.c.version + 1, updated_at=sa.bindparam("b_now"),
+            packed_at=sa.bindparam("b_now"), packed_by=sa.bindparam("b_actor"))
+    .returning(*_SHIPMENTS.c)
+)  # fmt: skip
+_INSERT_PACKAGES = sa.insert(PackageRow.__table__)  # type: ignore[arg-type]
+
+
+def _pack_everything(
+    uow: UnitOfWork, ref: str, specs: list[PackageSpec], channel: str | None
+) -> Shipment | None:
+    """A wave's common case, in set-based Core statements: every picked unit vouched for, into weighed
+    packages. None when the shipment is not picked (the full path then refuses it, naming its state)."""
+    row = locked_plain(uow, ref, channel=channel)
+    if row is None or row.status != "picked":
+        return None
+    key, now = {"b_order": row.order_id, "b_id": row.id}, uow.now()
+    every = sorted(uow.execute_core(_PACK_LINES, key).all(), key=lambda line: (line.line_no, line.key))
+    boxes = packages_plain(uow, row.order_id, row.id)
+    new = [
+        {"order_id": row.order_id, "id": new_id(), "shipment_id": row.id, "seq": seq, "weight_g": spec.weight_g,
+         "length_mm": spec.length_mm, "width_mm": spec.width_mm, "height_mm": spec.height_mm, "status": "open",
+         "claimed_at": None, "carrier": "", "service": "", "tracking_number": "", "label_id": "", "label_format": "",
+         "label": None, "cost_minor": 0, "currency": "USD", "created_at": now, "labelled_at": None, "manifest_id": ""}
+        for seq, spec in enumerate(specs, len(boxes) + 1)
+    ]  # fmt: skip
+    uow.execute_core(_INSERT_PACKAGES, new)
+    packed = cast(
+        ShipmentRow, uow.execute_core(_MARK_PACKED, {**key, "b_now": now, "b_actor": uow.actor.label}).one()
+    )
+    record_now(
+        uow, packed, f"shipment.{_PACKED}", {"from": row.status, "to": _PACKED, "packages": len(specs)}
+    )
+    if packed.kind == "pickup":  # the customer (and the channel) hear the order waits at the store's counter
+        record_now(uow, packed, "shipment.ready_for_pickup", {"store": packed.location})
+    made = [
+        PackageRow(**values) for values in new
+    ]  # not added to the session: written above, read by to_shipment
+    return to_shipment(uow, packed, lines=cast(list[ShipmentLineRow], every), packages=[*boxes, *made])
 
 
 def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec]:
@@ -265,83 +361,6 @@ def _estimate(uow: UnitOfWork, lines: list[ShipmentLineRow]) -> list[PackageSpec
             )
         ]
     return [PackageSpec(b.weight_g, b.carton.length_mm, b.carton.width_mm, b.carton.height_mm) for b in boxes]
-
-
-@use_case
-def ship_shipment(
-    uow: UnitOfWork,
-    *,
-    ref: str,
-    tracking: str = "",
-    carrier: str = "",
-    service: str = "",
-    channel: str | None = None,
-) -> Shipment:
-    """Confirm the packed shipment has left: its allocation parts are consumed (stock leaves on hand), the order
-    moves to partially shipped or shipped (payments capture from that), `shipment.shipped` tells the channel the
-    tracking number (its packages' labels give it when none is named), and the wave is done when this was its last.
-
-    Raises:
-        IllegalTransition: not packed (already shipped: a second confirmation changes nothing).
-        Conflict: the order no longer holds these units (cancelled meanwhile).
-    """
-    row = shipment_row(uow, ref, lock=True, channel=channel)
-    if row.status != "packed":
-        move(uow, row, "ship")  # raises, naming the state: only one confirmation moves it from packed
-    every = lines_of(uow, row)
-    lines = [line for line in every if line.status == "open"]
-    packages = packages_of(uow, row)
-    labelled = [p for p in packages if p.status == "labelled"]
-    row.tracking_number = (tracking.strip() or (labelled[0].tracking_number if labelled else ""))[:60]
-    row.carrier = (carrier.strip() or (labelled[0].carrier if labelled else ""))[:40]
-    row.service = (service.strip() or (labelled[0].service if labelled else ""))[:40]
-    orders.ship_allocations(
-        uow,
-        ref=str(row.order_id),
-        keys=[line.key for line in lines],
-        tracking=row.tracking_number,
-        shipment=row.number,
-    )
-    for line in lines:
-        line.status = "shipped"
-    row.shipped_at, row.shipped_by = uow.now(), uow.actor.label
-    move(
-        uow,
-        row,
-        "ship",
-        {
-            "tracking_number": row.tracking_number,
-            "carrier": row.carrier,
-            "service": row.service,
-            "packages": [p.tracking_number for p in labelled],
-            "lines": [{"line": line.line_no, "sku": line.sku, "quantity": line.quantity} for line in lines],
-        },
-    )
-    if row.kind == "pickup":
-        record(uow, row, "shipment.picked_up", {"store": row.location})
-    if row.wave_id is not None:
-        _close_wave(uow, row)
-    uow.session.flush()
-    return to_shipment(uow, row, lines=every, packages=packages)
-
-
-def _close_wave(uow: UnitOfWork, row: ShipmentRow) -> None:
-    # Correlated to the wave's row, not to a bound id: PostgreSQL's generic plan for `EXISTS (… wave_id = $1)`
-    # guessed a match early in a sequential scan and read every shipment ever made (the wave's are the newest).
-    waiting = (
-        sa.select(ShipmentRow.id)
-        .where(
-            ShipmentRow.wave_id == WaveRow.id,
-            ShipmentRow.status.in_(("pending", "picking", "picked", "packed")),
-        )
-        .correlate(WaveRow)
-        .exists()
-    )
-    uow.session.execute(
-        sa.update(WaveRow)
-        .where(WaveRow.id == row.wave_id, WaveRow.status.in_(("released", "picking")), ~waiting)
-        .values(status="done", done_at=uow.now())
-    )
 
 
 @use_case

@@ -331,6 +331,17 @@ _END_MANY = (
     .values(status=sa.bindparam("b_status"), ended_at=sa.bindparam("b_now"))
     .returning(_RESERVATIONS.c.id)
 )
+_LINES_OF_RESERVATIONS = ReservationLineRow.__table__
+_ENDED_UNITS = (
+    sa.select(_LINES_OF_RESERVATIONS.c.item_id, _LINES_OF_RESERVATIONS.c.location_id, _RESERVATIONS.c.division,
+              sa.func.sum(_LINES_OF_RESERVATIONS.c.quantity))
+    .join(_RESERVATIONS, _RESERVATIONS.c.id == _LINES_OF_RESERVATIONS.c.reservation_id)
+    # Both sides named: PostgreSQL does not carry an IN list across the join, and a plan that guesses the
+    # reservations few (statistics behind the history) would hash every reservation ever made.
+    .where(_LINES_OF_RESERVATIONS.c.reservation_id.in_(sa.bindparam("ended", expanding=True)),
+           _RESERVATIONS.c.id.in_(sa.bindparam("ended", expanding=True)))
+    .group_by(_LINES_OF_RESERVATIONS.c.item_id, _LINES_OF_RESERVATIONS.c.location_id, _RESERVATIONS.c.division)
+)  # fmt: skip
 _SETTLE = (
     sa.update(_LEVELS)  # type: ignore[arg-type]
     .where(_LEVELS.c.item_id == sa.bindparam("b_item"), _LEVELS.c.location_id == sa.bindparam("b_location"))
@@ -362,15 +373,7 @@ def _end_many(uow: UnitOfWork, keys: list[str], status: str) -> None:
             raise Conflict(f"reservation {wrong[0]!r} is already {states[wrong[0]]}")
     if not ended:
         return
-    by_division = uow.session.execute(
-        sa.select(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division,
-                  sa.func.sum(ReservationLineRow.quantity))
-        .join(ReservationRow, ReservationRow.id == ReservationLineRow.reservation_id)
-        # Both sides named: PostgreSQL does not carry an IN list across the join, and a plan that guesses the
-        # reservations few (statistics behind the history) would hash every reservation ever made.
-        .where(ReservationLineRow.reservation_id.in_(ended), ReservationRow.id.in_(ended))
-        .group_by(ReservationLineRow.item_id, ReservationLineRow.location_id, ReservationRow.division)
-    ).all()  # fmt: skip
+    by_division = uow.execute_core(_ENDED_UNITS, {"ended": ended}).all()
     units: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for item_id, location_id, _, quantity in by_division:
         units[item_id, location_id] = units.get((item_id, location_id), 0) + int(quantity)

@@ -9,16 +9,30 @@ reservation is consumed in the same transaction); `reserved + backordered + canc
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
 
 from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import Conflict, ValidationFailed
-from ordersmith.orders.service._common import Order, fulfillment_status, lines_of, load, move, record
+from ordersmith.kernel.errors import Conflict, IllegalTransition, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.orders import rules
+from ordersmith.orders.service._common import (
+    Order,
+    fulfillment_status,
+    lines_of,
+    load,
+    move,
+    order_row,
+    record,
+)
 from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for
 from ordersmith.orders.service.changes import locked
-from ordersmith.orders.tables import OrderLineRow, OrderRow
+from ordersmith.orders.tables import OrderEventRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
 
@@ -64,30 +78,111 @@ def record_shipment(
     return load(uow, row)
 
 
+# Fulfillment's ship step reads the order and its lines in one statement under the order's lock (PostgreSQL
+# `FOR UPDATE` takes the order's row and its lines' rows, as `locked` and `lines_of(lock=True)` do; SQLite's writer
+# lock is already held) and writes them back with prebuilt Core statements: no ORM objects on the hot path.
+_ORDERS = OrderRow.__table__
+_LINES = OrderLineRow.__table__
+_ORDER_AND_LINES = (
+    sa.select(_ORDERS.c.number, _ORDERS.c.channel, _ORDERS.c.status, _ORDERS.c.version, _LINES.c.line_no,
+              _LINES.c.quantity, _LINES.c.cancelled, _LINES.c.shipped, _LINES.c.reserved, _LINES.c.backordered,
+              _LINES.c.allocations)
+    .select_from(_ORDERS.join(_LINES, _LINES.c.order_id == _ORDERS.c.id))
+    .where(_ORDERS.c.id == sa.bindparam("order_id"))
+    .order_by(_LINES.c.line_no)
+    .with_for_update()
+)  # fmt: skip
+_SHIP_LINE = (
+    sa.update(_LINES)  # type: ignore[arg-type]
+    .where(_LINES.c.order_id == sa.bindparam("b_order"), _LINES.c.line_no == sa.bindparam("b_line"))
+    .values(reserved=sa.bindparam("b_reserved"), shipped=sa.bindparam("b_shipped"),
+            allocations=sa.bindparam("b_allocations"))
+)  # fmt: skip
+_SHIP_ORDER = (
+    sa.update(_ORDERS)  # type: ignore[arg-type]
+    .where(_ORDERS.c.id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), fulfillment_status=sa.bindparam("b_fulfillment"),
+            updated_at=sa.bindparam("b_now"), version=sa.bindparam("b_version"))
+)  # fmt: skip
+_INSERT_EVENT = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """A line's units after the shipment, as `fulfillment_status` reads them."""
+
+    quantity: int
+    cancelled: int
+    shipped: int
+    backordered: int
+
+
 @use_case
 def ship_allocations(
     uow: UnitOfWork, *, ref: str, keys: list[str], tracking: str = "", shipment: str = ""
 ) -> dict[int, int]:
     """Ship exactly these allocation parts (by their reservation keys): each is consumed once — a part already
     shipped or given back refuses the whole call, so two confirmations of one shipment never ship twice. Returns
-    line -> units shipped. The order's lock orders racing calls.
+    line -> units shipped. The order's lock orders racing calls. (Used by fulfillment's ship step only.)
 
     Raises:
         NotFound: no such order.
         Conflict: a part is not held any more (shipped, released); nothing changes.
         IllegalTransition: the order cannot ship (held, cancelled).
     """
-    row = locked(uow, ref)
-    rows = lines_of(uow, row.id, lock=True)
-    active = {p["key"]: p for line in rows for p in line.allocations if p["status"] == "active"}
+    try:
+        order_id = uuid.UUID(ref)
+    except ValueError:
+        order_id = order_row(uow, ref).id  # raises NotFound
+    rows = uow.execute_core(_ORDER_AND_LINES, {"order_id": order_id}).all()
+    if not rows:
+        locked(uow, str(order_id))  # raises NotFound (every order has lines)
+        raise Conflict("the order has no lines to ship")
+    head = rows[0]
+    chosen = set(keys)
+    active = {p["key"] for r in rows for p in r.allocations if p["status"] == "active"}
     gone = [key for key in keys if key not in active]
     if gone or not keys:
         raise Conflict(
-            f"order {row.number} no longer holds {len(gone) or 'any'} of these units: shipped, cancelled or "
+            f"order {head.number} no longer holds {len(gone) or 'any'} of these units: shipped, cancelled or "
             "re-allocated meanwhile",
             keys=gone,
         )
-    return _ship_parts(uow, row, rows, keys, {"tracking": tracking, "shipment": shipment})
+    shipped: dict[int, int] = {}
+    for r in rows:
+        for part in r.allocations:
+            if part["key"] in chosen and part["status"] == "active":
+                shipped[r.line_no] = shipped.get(r.line_no, 0) + int(part["quantity"])
+    open_after = sum(r.quantity - r.cancelled - r.shipped - shipped.get(r.line_no, 0) for r in rows)
+    action = "ship_all" if open_after == 0 else "ship_part"
+    try:
+        target = rules.next_status(head.status, action)
+    except rules.IllegalMove as exc:
+        raise IllegalTransition(str(exc), state=head.status, action=action) from None
+    now = uow.now()
+    counts = [
+        _Counts(r.quantity, r.cancelled, r.shipped + shipped.get(r.line_no, 0), r.backordered) for r in rows
+    ]
+    uow.execute_core(_SHIP_LINE, [
+        {"b_order": order_id, "b_line": r.line_no, "b_reserved": r.reserved - shipped[r.line_no],
+         "b_shipped": r.shipped + shipped[r.line_no],
+         "b_allocations": [{**p, "status": "shipped"} if p["key"] in chosen and p["status"] == "active" else dict(p)
+                           for p in r.allocations]}
+        for r in rows if r.line_no in shipped
+    ])  # fmt: skip
+    uow.execute_core(_SHIP_ORDER, {"b_id": order_id, "b_status": target, "b_now": now, "b_version": head.version + 1,
+                                   "b_fulfillment": fulfillment_status(cast(list[OrderLineRow], counts))})  # fmt: skip
+    detail: dict[str, Any] = {"tracking": tracking, "shipment": shipment}
+    event = {"from": head.status, "to": target, "lines": shipped, **detail}
+    kind = f"order.{'shipped' if action == 'ship_all' else 'shipped_in_part'}"
+    uow.execute_core(_INSERT_EVENT, {"order_id": order_id, "id": new_id(), "kind": kind, "detail": event,
+                                     "actor": uow.actor.label, "at": now})  # fmt: skip
+    uow.emit(kind, {"order_id": str(order_id), "number": head.number, "channel": head.channel, **event})
+    inventory.consume_all(uow, keys=sorted(chosen))
+    uow.audit(
+        "order.shipped", object_type="order", object_id=str(order_id), after={"lines": shipped, **detail}
+    )
+    return shipped
 
 
 def _ship_parts(
