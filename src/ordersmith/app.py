@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -31,12 +32,13 @@ from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
+from ordersmith.kernel.clock import ShiftedClock
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import housekeeping, identity
+from ordersmith.platform import housekeeping, identity, mail
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -59,6 +61,7 @@ from ordersmith.platform.settings import Settings, get_settings
 from ordersmith.pricing import routes as pricing_routes
 from ordersmith.purchasing import routes as purchasing_routes
 from ordersmith.reporting import routes as reporting_routes
+from ordersmith.reporting import service as reporting
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fulfillment.register()
     imports.register()
     exports.register()
+    reporting.register(mail.smtp_mailer(settings))
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     db = Database(
         settings.database_url,
@@ -113,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     db.use_replica(settings.reports_database_url, pool_size=settings.db_pool_size)
+    if settings.clock_offset_s:
+        db.set_clock(ShiftedClock(timedelta(seconds=settings.clock_offset_s)))
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)

@@ -114,7 +114,7 @@ def test_cancel_and_templates(client: TestClient, admin_key: str) -> None:
     assert next(sheet.iter_rows(values_only=True))[:3] == ("number", "kind", "first_name")
     csv_template = client.get("/api/v1/imports/templates/items", headers=bearer(admin_key))
     assert csv_template.text.startswith("sku,name,")
-    assert client.get("/api/v1/imports/templates/orders", headers=bearer(admin_key)).status_code == 422
+    assert client.get("/api/v1/imports/templates/invoices", headers=bearer(admin_key)).status_code == 422
 
 
 @pytest.mark.parametrize("role", ["agent", "warehouse", "accountant", "marketing", "readonly"])

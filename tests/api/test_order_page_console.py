@@ -107,3 +107,83 @@ def test_a_bulk_action_without_its_note_is_refused_per_order_and_an_agent_cannot
                                                   "pick": order.number})  # fmt: skip
     assert forbidden.status_code == 403
     assert orders.get_order(admin_db, ref=order.number).status == "released"
+
+
+def _shipped_order_with_a_monogram(admin_db) -> orders.Order:  # type: ignore[no-untyped-def]
+    """Two tees, a mug and a monogrammed towel (personalized: never returnable), all shipped."""
+    make_order_shop(admin_db)
+    lines = [orders.LineRequest(sku="TEE", quantity=2), orders.LineRequest(sku="MUG", quantity=1),
+             orders.LineRequest(sku="TOWEL", quantity=1, personalization={"initials": "ABC"})]  # fmt: skip
+    order = orders.place_order(
+        admin_db, channel=channel(admin_db, "web"), request=order_request(lines=lines)
+    ).order
+    orders.record_shipment(admin_db, ref=order.number, tracking="1Z")
+    return order
+
+
+def test_the_return_form_offers_only_what_can_still_come_back(client: TestClient, admin_db) -> None:  # type: ignore[no-untyped-def]
+    # given both tees already on a return
+    order = _shipped_order_with_a_monogram(admin_db)
+    orders.authorize_return(
+        admin_db, order_ref=order.number, lines=[orders.ReturnLineRequest(1, 2, "damaged")]
+    )
+    login(client, admin_db, role="manager")
+    # when the manager opens the order
+    page = client.get(f"/orders/{order.number}")
+    # then only the mug is offered, at most one unit, and the page says why the others are not
+    assert page.status_code == 200
+    form = page.text[page.text.index('id="return-form"') :]
+    assert 'name="return-2-quantity"' in form and 'max="1" id="return-2-quantity"' in form
+    assert 'name="return-1-quantity"' not in form and 'name="return-3-quantity"' not in form
+    assert "Not offered: line 1 TEE (already on a return), line 3 TOWEL (personalized)." in form
+
+
+def test_an_exchange_starts_from_the_order_page_and_the_order_links_its_return_and_exchange_order(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    # given a shipped order and a manager on its page
+    order = _shipped_order_with_a_monogram(admin_db)
+    csrf = login(client, admin_db, role="manager")
+    # when the mug is sent back for a tee
+    answer = client.post(f"/orders/{order.number}/returns", follow_redirects=False, data={
+        "csrf_token": csrf, "return-2-quantity": "1", "return-2-reason": "changed_mind",
+        "return-2-exchange_sku": "tee"})  # fmt: skip
+    # then the return is authorized with the exchange, and the order page links to it
+    assert answer.status_code == 303 and answer.headers["location"] == f"/orders/{order.number}?rma=R-000001"
+    rma = orders.get_return(admin_db, ref="R-000001")
+    assert [(line.line_no, line.quantity, line.exchange_sku) for line in rma.lines] == [(2, 1, "TEE")]
+    page = client.get(f"/orders/{order.number}")
+    assert '<a href="/returns/R-000001">R-000001</a>' in page.text
+    assert "placed when the return is received" in page.text
+    assert (
+        client.get("/returns/r-000001").text.count(f'<a href="/orders/{order.number}" id="return-order">')
+        == 1
+    )
+    # and once the mug is received, the exchange order is linked both ways
+    orders.receive_return(admin_db, ref=rma.number, location="EAST")
+    exchange = orders.get_order(
+        admin_db, ref=str(orders.get_return(admin_db, ref=rma.number).exchange_order_id)
+    )
+    page = client.get(f"/orders/{order.number}")
+    assert f'<a href="/orders/{exchange.number}">{exchange.number}</a>' in page.text
+    back = client.get(f"/orders/{exchange.number}")
+    assert f'<a href="/orders/{order.number}" id="exchange-for">order {order.number}</a>' in back.text
+    assert (
+        f'<a href="/orders/{exchange.number}" id="return-exchange">' in client.get("/returns/R-000001").text
+    )
+
+
+def test_an_exchange_for_an_unknown_sku_is_refused_and_authorizes_nothing(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    # given
+    order = _shipped_order_with_a_monogram(admin_db)
+    csrf = login(client, admin_db, role="manager")
+    # when
+    answer = client.post(f"/orders/{order.number}/returns", data={
+        "csrf_token": csrf, "return-2-quantity": "1", "return-2-reason": "wrong_size",
+        "return-2-exchange_sku": "NOSUCH"})  # fmt: skip
+    # then
+    assert answer.status_code == 422 and "NOSUCH" in answer.text
+    assert orders.order_returns(admin_db, order_id=order.id) == []
+    assert 'name="return-2-quantity"' in answer.text

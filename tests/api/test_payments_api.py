@@ -521,3 +521,61 @@ def test_a_money_object_finer_than_its_currency_is_refused_naming_the_field(clie
     ]
     after = client.get(f"/api/v1/customers/{created['number']}", headers=bearer(keys["admin"])).json()
     assert after["credit_limit"] is None and after["version"] == created["version"]
+
+
+def _returned_card_order(client: TestClient, keys) -> tuple[dict[str, Any], dict[str, Any], str]:  # type: ignore[no-untyped-def]
+    """A card order of 60.00, captured and shipped, with a return of one tee: (order, return, payment url)."""
+    order = card_order(client, keys["web"], tokenize(client, keys["web"]), 201)
+    (payment,) = client.get(f"/api/v1/orders/{order['id']}/payments", headers=bearer(keys["web"])).json()
+    url = f"/api/v1/payments/{payment['id']}"
+    post(client, keys["capture_only"], f"{url}/capture", {"amount": "60.00"}, 200)
+    post(client, keys["admin"], f"/api/v1/orders/{order['id']}/shipments", {}, 200)
+    rma = post(client, keys["admin"], f"/api/v1/orders/{order['id']}/returns",
+               {"lines": [{"line_no": 1, "quantity": 1, "reason": "damaged"}]}, 201)  # fmt: skip
+    return order, rma, url
+
+
+def test_a_refund_names_its_return_by_its_number_or_its_id(client: TestClient, keys, admin_db) -> None:
+    # given a captured, shipped order with a return
+    order, rma, url = _returned_card_order(client, keys)
+
+    # when one refund names the return by its number (any case) and another by its id
+    by_number = post(client, keys["admin"], f"{url}/refund", {"amount": "10.00", "return_id": rma["number"].lower()},
+                     200)  # fmt: skip
+    by_id = post(client, keys["admin"], f"/api/v1/orders/{order['number']}/refunds",
+                 {"amount": "5.00", "return_id": rma["id"]}, 200)  # fmt: skip
+
+    # then both refunds belong to the return
+    assert by_number["transactions"][-1]["kind"] == "refund"
+    assert by_number["transactions"][-1]["return_id"] == rma["id"]
+    (refunded,) = by_id["payments"]
+    assert refunded["refunded"]["amount"] == "15.00"
+    assert [t["return_id"] for t in refunded["transactions"] if t["kind"] == "refund"] == [
+        rma["id"],
+        rma["id"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "return_ref", ["R-999999", "r-999999", "0190d6b2-0000-7000-8000-000000000000", "another"]
+)
+def test_a_refund_naming_an_unknown_return_or_another_orders_is_a_422_on_return_id_and_gives_nothing_back(
+    client: TestClient, keys, admin_db, return_ref: str
+) -> None:
+    # given a captured, shipped order with a return, and another order's return
+    order, _, url = _returned_card_order(client, keys)
+    _, others, _ = _returned_card_order(client, keys)
+    wanted = others["number"] if return_ref == "another" else return_ref
+    before = counts(admin_db)
+
+    # when
+    on_payment = post(client, keys["admin"], f"{url}/refund", {"amount": "10.00", "return_id": wanted}, 422)
+    on_order = post(client, keys["admin"], f"/api/v1/orders/{order['id']}/refunds",
+                    {"amount": "10.00", "return_id": wanted}, 422)  # fmt: skip
+
+    # then each names the field and the reference, and nothing was given back
+    for problem in (on_payment, on_order):
+        assert problem["code"] == "validation_failed"
+        assert problem["errors"] == [{"field": "return_id", "message": f"no return {wanted!r} on this order"}]
+    assert counts(admin_db) == before
+    assert client.get(url, headers=bearer(keys["web"])).json()["refunded"]["amount"] == "0.00"

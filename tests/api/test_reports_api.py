@@ -146,3 +146,48 @@ def test_an_export_is_refused_with_a_bad_filter_then_runs_from_request_to_downlo
     assert [(r[0] != "", r[5]) for r in rows[1:]] == [(True, "TEE"), (True, "MUG")]
     listed = client.get("/api/v1/exports", headers=bearer(admin_key)).json()["items"]
     assert [e["id"] for e in listed] == [export_id]
+
+
+def test_saved_reports_are_saved_listed_and_deleted_by_staff_and_a_channel_key_sees_none(
+    client: TestClient, admin_db, admin_key: str, db
+):
+    from ordersmith.reporting.tables import SavedReportRow
+    from tests.builders import make_channel
+
+    make_channel(admin_db, code="web")
+    body = {
+        "title": "Monday backorders",
+        "report": "backorders_by_age",
+        "format": "csv",
+        "frequency": "weekly",
+        "weekday": 0,
+        "hour": 7,
+        "recipients": ["buyer@shop.test"],
+    }
+    # a channel-bound key can neither list nor schedule reports, and its refusal saves nothing
+    channel_key = make_api_key(
+        admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="web", name="web key"
+    ).secret
+    assert client.get("/api/v1/saved-reports", headers=bearer(channel_key)).status_code == 403
+    assert client.post("/api/v1/saved-reports", json=body, headers=bearer(channel_key)).status_code == 403
+    # nor may a readonly user schedule one (it reads reports, but mailing them out is another scope)
+    csrf = login(client, admin_db, role="readonly")
+    assert client.get("/api/v1/saved-reports").status_code == 200
+    refused = client.post("/api/v1/saved-reports", json=body, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SavedReportRow)) == 0
+    client.cookies.clear()
+    # staff save it; it is listed with when it runs next
+    saved = client.post("/api/v1/saved-reports", json=body, headers=bearer(admin_key))
+    assert saved.status_code == 201, saved.text
+    listed = client.get("/api/v1/saved-reports", headers=bearer(admin_key)).json()
+    assert [(s["title"], s["frequency"], s["weekday"], s["hour"]) for s in listed] == [
+        ("Monday backorders", "weekly", 0, 7)
+    ]
+    assert datetime.fromisoformat(listed[0]["next_run_at"]).weekday() == 0
+    # a channel key still cannot delete it; staff can
+    saved_id = saved.json()["id"]
+    assert client.delete(f"/api/v1/saved-reports/{saved_id}", headers=bearer(channel_key)).status_code == 403
+    assert client.delete(f"/api/v1/saved-reports/{saved_id}", headers=bearer(admin_key)).status_code == 204
+    assert client.get("/api/v1/saved-reports", headers=bearer(admin_key)).json() == []

@@ -73,3 +73,31 @@ def test_a_role_without_reports_sees_no_reports_screen_and_no_history(client: Te
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200 and "Against last week" not in dashboard.text
     assert 'href="/reports"' not in dashboard.text
+
+
+def test_the_reports_screen_lists_saved_reports_with_their_schedule(client: TestClient, admin_db):
+    from ordersmith.reporting import service as reporting
+
+    # given one scheduled report and one kept unscheduled
+    reporting.save_report(
+        admin_db,
+        title="Monday backorders",
+        report="backorders_by_age",
+        parameters={},
+        format="csv",
+        frequency="weekly",
+        weekday=0,
+        hour=7,
+        recipients=["buyer@shop.test"],
+    )
+    reporting.save_report(
+        admin_db, title="Tax, this month", report="sales_tax", parameters={}, period="month_to_date"
+    )
+    login(client, admin_db, role="readonly")
+    # when
+    page = client.get("/reports")
+    # then both are listed, the scheduled one with its day, hour and recipients
+    assert page.status_code == 200
+    assert "<td>Monday backorders</td>" in page.text
+    assert "weekly at 07:00, Mondays" in page.text and "buyer@shop.test" in page.text
+    assert "<td>Tax, this month</td>" in page.text and "not scheduled" in page.text

@@ -1,14 +1,19 @@
-"""Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite and PostgreSQL."""
+"""Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite and PostgreSQL.
+
+The server and the fixtures share one clock, shifted so that every test starts at SCREEN_TIME: the screenshots in
+docs/screenshots/ show the same times on every run (and so change only when a page does)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ordersmith.kernel.clock import ShiftedClock, utcnow
 from ordersmith.platform.db import Actor, Database
 from tests.support.server import Server, running_server
 
@@ -38,14 +43,24 @@ def browser_db(browser_db_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-def fixture_uow(browser_db: Database):
-    return browser_db.unit_of_work(Actor.system("fixture"))
+SCREEN_TIME = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # what the screens' clocks read when a test starts
 
 
 @pytest.fixture
-def server(browser_db_url: str, tmp_path: Path) -> Iterator[Server]:
-    with running_server(browser_db_url, tmp_path / "server.log") as running:
+def clock_offset() -> timedelta:
+    """One shift for the test's server and its fixtures (whole seconds, so both compute the same clock)."""
+    return timedelta(seconds=round((SCREEN_TIME - utcnow()).total_seconds()))
+
+
+@pytest.fixture
+def fixture_uow(browser_db: Database, clock_offset: timedelta):
+    return browser_db.unit_of_work(Actor.system("fixture"), clock=ShiftedClock(clock_offset))
+
+
+@pytest.fixture
+def server(browser_db_url: str, tmp_path: Path, clock_offset: timedelta) -> Iterator[Server]:
+    offset = str(clock_offset.total_seconds())
+    with running_server(browser_db_url, tmp_path / "server.log", clock_offset_s=offset) as running:
         yield running
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pyotp
@@ -62,12 +62,13 @@ def test_a_user_with_totp_needs_the_code_to_sign_in(page, server: Server, fixtur
     settings = Settings(_env_file=None)  # the server runs with the same development secret key
     enrolment = identity.start_totp_enrolment(fixture_uow, user_id=user.id, settings=settings)
     # Confirmed with the previous step's code (each code is spent once), so the current one still signs in.
-    previous = pyotp.TOTP(enrolment.secret).at(datetime.now(UTC) - timedelta(seconds=30))
+    # codes for the server's clock (shifted for stable screenshots: tests/browser/conftest.py)
+    previous = pyotp.TOTP(enrolment.secret).at(fixture_uow.now() - timedelta(seconds=30))
     identity.confirm_totp(fixture_uow, user_id=user.id, code=previous, settings=settings)
     _sign_in(page, "boss@example.com", DEFAULT_PASSWORD)
     assert "one-time code" in page.inner_text(".error")
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.fill("input[name=totp_code]", pyotp.TOTP(enrolment.secret).now())
+    page.fill("input[name=totp_code]", pyotp.TOTP(enrolment.secret).at(fixture_uow.now()))
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/")
     assert "Users" in page.inner_text("nav")

@@ -5,7 +5,7 @@ screen has a title, one main landmark and a label for every control."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -20,7 +20,7 @@ def test_a_manager_opens_a_report_sees_its_chart_and_downloads_it_as_xlsx(
     page, server: Server, fixture_uow
 ) -> None:
     make_order_shop(fixture_uow)
-    today = datetime.now(UTC)
+    today = fixture_uow.now()  # the server's clock (tests/browser/conftest.py)
     for days, code in ((0, "web"), (1, "phone"), (2, "web")):
         orders.place_order(
             fixture_uow,

@@ -431,3 +431,78 @@ def test_prices_with_quantity_breaks_are_set_in_existing_price_lists(db: Databas
         ).all()
     prices = {(sku, n): minor for sku, n, minor in rows}
     assert prices == {("MUG-1", 1): 900, ("MUG-1", 12): 750, ("TEA-2", 1): 380}
+
+
+def test_an_apply_that_cannot_finish_is_abandoned_by_staff_and_frees_its_kind(db: Database) -> None:
+    # given an apply stopped after its first chunk of 10 rows, left applying (its job failing every attempt)
+    rows = "".join(f"S-{n},Item {n}\n" for n in range(25))
+    imported = upload(db, "items", "sku,name\n" + rows, chunk_rows=10)
+    run_jobs(db)
+    uow = db.unit_of_work(ACTOR)
+    imports.request_apply(uow, import_id=imported.id)
+
+    def crash(state: imports.Import) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        imports.apply(db, import_id=imported.id, progress=crash)
+    with pytest.raises(Conflict, match="an import of items is under way"):
+        upload(db, "items", "sku,name\nB-2,Beta\n")
+    # when staff abandon it
+    found = imports.abandon_import(uow, import_id=imported.id, reason="the job keeps failing")
+    # then it failed, says what was applied, frees the kind, and its job writes nothing more
+    assert (found.status, found.rows_done) == ("failed", 10)
+    assert found.error_summary == (
+        "abandoned by importer: the job keeps failing — 10 of 25 row(s) were applied before it stopped"
+    )
+    run_jobs(db)
+    assert count(db, "items") == 10
+    assert count(db, "import_file_chunks") == 0
+    upload(db, "items", "sku,name\nB-2,Beta\n")
+    with db.engine.connect() as conn:
+        actions = conn.execute(sa.text("SELECT action FROM audit_log")).scalars().all()
+    assert "import.abandoned" in actions
+
+
+def test_only_an_apply_under_way_can_be_abandoned_and_a_refusal_changes_nothing(db: Database) -> None:
+    imported = upload(db, "items", "sku,name\nA-1,Alpha\n")
+    run_jobs(db)
+    uow = db.unit_of_work(ACTOR)
+    before = imports.get_import(uow, import_id=imported.id)
+    with pytest.raises(Conflict, match="the import is validated: only an apply under way can be abandoned"):
+        imports.abandon_import(uow, import_id=imported.id)
+    assert imports.get_import(uow, import_id=imported.id) == before
+    assert count(db, "import_file_chunks") == 1
+
+
+def test_a_kit_and_its_new_components_import_from_one_file_in_any_order_and_across_chunks(
+    db: Database,
+) -> None:
+    # given one file: a kit before its components in the same chunk, and a kit in a later chunk naming a
+    # component an earlier chunk creates (two rows a chunk)
+    data = (
+        "sku,name,kind,components\n"
+        "GIFT-1,Gift set,kit,MUG-1:2\nMUG-1,Mug,,\n"
+        "TEA-2,Tea,,\nSPOON-3,Spoon,,\n"
+        "GIFT-2,Tea set,kit,SPOON-3:4|MUG-1|TEA-2\nGIFT-3,Bad kit,kit,NOPE-9\n"
+    )
+    # when dry-run
+    imported = upload(db, "items", data, chunk_rows=2)
+    run_jobs(db)
+    uow = db.unit_of_work(ACTOR)
+    found = imports.get_import(uow, import_id=imported.id)
+    # then only the kit naming an unknown component is an error, and nothing was written
+    assert errors_of(db, imported) == [
+        (7, "components", "no item with SKU 'NOPE-9' (in the catalog or earlier in this file)")
+    ]
+    assert (found.to_create, found.invalid_rows) == (5, 1)
+    assert count(db, "items") == 0
+    # when the valid rows are applied
+    imports.request_apply(uow, import_id=imported.id, mode="apply_valid")
+    run_jobs(db)
+    # then both kits stand with their components
+    assert imports.get_import(uow, import_id=imported.id).status == "applied"
+    assert count(db, "items") == 5
+    for kit, parts in (("GIFT-1", [("MUG-1", 2)]), ("GIFT-2", [("MUG-1", 1), ("SPOON-3", 4), ("TEA-2", 1)])):
+        kit_id = catalog.get_item(uow, sku=kit).id
+        assert sorted((part.sku, n) for part, n in catalog.kit_components(uow, kit_id=kit_id)) == parts

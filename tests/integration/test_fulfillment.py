@@ -241,6 +241,53 @@ def test_the_relay_makes_the_shipments_from_the_order_s_events(shop: UnitOfWork,
     assert channel_of == "web"
 
 
+def test_the_relay_syncs_a_batch_of_orders_in_statements_that_do_not_grow_with_the_batch(
+    shop: UnitOfWork, db
+):
+    # given the subscription as every process registers it, and one order already dispatched
+    fulfillment.register()
+    orders.place_order(shop, channel=channel(shop), request=order_request(("MUG", 1)))
+    while outbox.dispatch_batch(db.unit_of_work(shop.actor)):
+        pass
+
+    def statements_to_dispatch(count: int) -> tuple[list[orders.Order], int]:
+        placed = [
+            orders.place_order(
+                shop, channel=channel(shop), request=order_request(("MUG", 1), ("LAMP", 1))
+            ).order
+            for _ in range(count)
+        ]
+        executed: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            executed.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            dispatched = outbox.dispatch_batch(db.unit_of_work(shop.actor))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert dispatched > count
+        return placed, len(executed)
+
+    # when a batch of 2 orders' events and then a batch of 8 orders' events are dispatched
+    _, two = statements_to_dispatch(2)
+    eight, statements = statements_to_dispatch(8)
+    # then the bigger batch ran exactly as many statements (the orders, their lines, shipments and barcodes are
+    # read set-wise; the new shipments, lines and timelines written as one multi-row INSERT each)
+    assert statements == two
+    # and every order's allocation is on its pending shipments, one per location
+    for order in eight:
+        shipments = fulfillment.order_shipments(shop, order_id=str(order.id))
+        parts = sorted((p.location, p.quantity) for line in order.lines for p in line.allocations)
+        by_location = {location: 0 for location, _ in parts}
+        for location, quantity in parts:
+            by_location[location] += quantity
+        assert sorted((s.location, s.units, s.status) for s in shipments) == [
+            (location, units, "pending") for location, units in sorted(by_location.items())
+        ]
+
+
 def test_a_store_sale_carried_out_consumes_that_store_s_stock_at_once_and_is_shipped(shop: UnitOfWork):
     # given a till sale at STORE1 of two tees (EAST and WEST have tees too, and a better priority)
     store_before, east_before = on_hand(shop, "TEE", "STORE1"), on_hand(shop, "TEE", "EAST")

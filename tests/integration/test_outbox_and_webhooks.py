@@ -61,6 +61,61 @@ def test_a_failing_subscriber_leaves_the_event_for_a_retry_and_its_writes_undone
     assert codes == ["web"]
 
 
+def test_a_batch_subscriber_is_called_once_with_the_batchs_matching_events_in_order(
+    uow: UnitOfWork, db: Database
+):
+    calls: list[list[str]] = []
+
+    def handler(uow: UnitOfWork, events: list[Event]) -> None:
+        calls.append([e.payload["code"] for e in events])
+
+    outbox.subscribe_batch("sales_channel.created", handler)
+    try:
+        # given three channels created in three transactions
+        for code in ("web", "phone", "mail"):
+            make_channel(uow, code=code)
+        # when one relay pass dispatches them
+        assert dispatch_batch(uow) == 3
+        assert dispatch_batch(uow) == 0
+    finally:
+        outbox.unsubscribe(handler)
+    # then the subscriber was called once, with the three events in the order they were written
+    assert calls == [["web", "phone", "mail"]]
+    assert all(row.dispatched_at is not None for row in _outbox(db))
+
+
+def test_a_batch_subscriber_failing_on_one_event_postpones_that_one_and_dispatches_the_others(
+    uow: UnitOfWork, db: Database
+):
+    def handler(uow: UnitOfWork, events: list[Event]) -> None:
+        for event in events:
+            make_channel(uow, code=f"seen-{event.payload['code']}")
+            if event.payload["code"] == "bad":
+                raise RuntimeError("cannot take bad")
+
+    outbox.subscribe_batch("sales_channel.created", handler)
+    try:
+        # given three channels, the middle one an event the subscriber fails on
+        for code in ("web", "bad", "mail"):
+            make_channel(uow, code=code)
+        # when the relay dispatches the batch
+        dispatched = dispatch_batch(uow)
+    finally:
+        outbox.unsubscribe(handler)
+    # then the two good events are dispatched, the bad one waits for its retry with the error
+    assert dispatched == 2
+    rows = {row.payload["code"]: row for row in _outbox(db) if row.type == "sales_channel.created"}
+    assert rows["web"].dispatched_at is not None and rows["mail"].dispatched_at is not None
+    bad = rows["bad"]
+    assert bad.dispatched_at is None and bad.attempts == 1 and "cannot take bad" in (bad.last_error or "")
+    # and the writes made for the bad event were undone, those for the good ones kept (each exactly once)
+    with db.session() as session:
+        codes = sorted(
+            session.scalars(sa.text("SELECT code FROM sales_channels WHERE code LIKE 'seen-%'")).all()
+        )
+    assert codes == ["seen-mail", "seen-web"]
+
+
 def test_webhooks_are_signed_and_delivered_by_the_relay(uow: UnitOfWork, db: Database, settings: Settings):
     with webhook_receiver() as receiver:
         new = webhooks.create_subscription(

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
+from ordersmith.platform.mail import SmtpMailer
 from ordersmith.platform.tables import AuditRow
 from tests.builders import channel, make_order_shop, order_request
+from tests.integration.test_scheduled_reports import Inbox, smtp  # noqa: F401 - the SMTP server fixture
 from tests.support.cli import run
 
 
@@ -46,3 +48,49 @@ def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, d
     ]
     rows = list(csv.reader(lines.open()))
     assert rows[1][5] == "TEE" and stat.S_IMODE(os.stat(lines).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_saved_report_is_added_listed_and_sent_from_the_command_line(
+    db: Database,
+    db_url: str,
+    smtp: tuple[Inbox, SmtpMailer],  # noqa: F811 - the imported fixture
+):
+    inbox, mailer = smtp
+    added = run(
+        db_url,
+        "saved-reports",
+        "add",
+        "Morning sales",
+        "sales_by_day_channel",
+        "--to",
+        "boss@shop.test",
+        "--frequency",
+        "daily",
+        "--hour",
+        "6",
+        "--period",
+        "yesterday",
+        "--format",
+        "csv",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "saved Morning sales" in added.stdout
+    listed = run(db_url, "saved-reports", "list")
+    assert (
+        "Morning sales" in listed.stdout
+        and "daily 06:00" in listed.stdout
+        and "boss@shop.test" in listed.stdout
+    )
+    # given it is due
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE saved_reports SET next_run_at = :at"), {"at": datetime(2026, 1, 1, tzinfo=UTC)}
+        )
+    # when the due reports are sent through the configured server
+    sent = run(db_url, "saved-reports", "send-due", ORDERSMITH_SMTP_URL=f"smtp://{mailer.host}:{mailer.port}")
+    assert sent.returncode == 0, sent.stderr
+    assert "1 report(s) sent" in sent.stdout
+    [(recipients, message)] = inbox.messages
+    assert recipients == ["boss@shop.test"]
+    assert message["Subject"] == "Morning sales — Ordersmith report"

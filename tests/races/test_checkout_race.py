@@ -90,7 +90,7 @@ def test_twenty_identical_orders_with_one_key_and_a_slow_processor_make_one_orde
     db_url: str, uow: UnitOfWork, shop: str, tmp_path: Path, slow_processor: SandboxServer
 ) -> None:
     # given a processor that takes 3 s to answer an authorization
-    slow = {"operation": "authorize", "fault": "delay", "times": 5, "delay_s": 3}
+    slow = {"operation": "authorize", "fault": "delay", "times": 5, "delay_s": 8}
     httpx.post(f"{slow_processor.url}/_sandbox/faults", json=slow).raise_for_status()
     auth = {"Authorization": f"Bearer {shop}"}
     with running_server(db_url, tmp_path / "server.log", payment_gateway="sandbox_http",
@@ -123,5 +123,6 @@ def test_twenty_identical_orders_with_one_key_and_a_slow_processor_make_one_orde
     assert _authorizations(tmp_path / "books.db") == [("authorization", 1600)]
     with uow:
         assert uow.session.scalar(sa.text("SELECT count(*) FROM orders")) == 1
-    # and the unrelated write did not wait for the processor
-    assert unrelated and unrelated[0] < 1.5, unrelated
+    # and the unrelated write did not wait for the processor (which answered 7 s after that write began; the margin
+    # is for a loaded machine, where a write alone can take a second or two)
+    assert unrelated and unrelated[0] < 4.0, unrelated

@@ -121,3 +121,8 @@ def test_development_defaults_to_embedded_sqlite():
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.database_url == "sqlite:///var/ordersmith.db"
     assert settings.dialect == "sqlite"
+
+
+def test_production_refuses_a_shifted_clock():
+    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_CLOCK_OFFSET_S must be 0 in production"):
+        Settings(env="production", clock_offset_s=3600.0, _env_file=None)  # type: ignore[call-arg]

@@ -82,3 +82,17 @@ def test_cursors_round_trip_and_malformed_ones_are_refused_with_the_field():
         decode_cursor(encode_cursor("a"), 2)
     with pytest.raises(ValidationFailed):
         check_limit(0)
+
+
+def test_a_shifted_clock_runs_at_the_wall_clocks_pace_from_another_instant():
+    from datetime import UTC, datetime, timedelta
+
+    from ordersmith.kernel.clock import ShiftedClock, utcnow
+
+    # given a clock set back to 2026-01-15 09:00
+    clock = ShiftedClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC) - utcnow())
+    # when it is read twice
+    first, second = clock.now(), clock.now()
+    # then it reads that morning, in UTC, and time passes
+    assert first.tzinfo is UTC and first.date().isoformat() == "2026-01-15" and first.hour == 9
+    assert timedelta(0) <= second - first < timedelta(seconds=1)

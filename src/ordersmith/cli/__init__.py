@@ -47,13 +47,14 @@ from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments
-from ordersmith.platform import housekeeping, identity, migrate
+from ordersmith.platform import housekeeping, identity, mail, migrate
 from ordersmith.platform.access import SCOPES
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import install_card_redaction
 from ordersmith.platform.outbox import Relay
 from ordersmith.platform.secrets import generate_password
 from ordersmith.platform.settings import Settings
+from ordersmith.reporting import service as reporting
 
 CREDENTIALS_FILE = Path("var/demo-credentials.txt")
 
@@ -188,6 +189,7 @@ def worker() -> None:
     fulfillment.register()
     imports.register()
     exports.register()
+    reporting.register(mail.smtp_mailer(settings))
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()

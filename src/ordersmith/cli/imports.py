@@ -144,6 +144,23 @@ def status(import_id: str) -> None:
     _report(db, imports.get_import(db.unit_of_work(_cli_actor()), import_id=wanted))
 
 
+@import_app.command("abandon")
+@command
+def abandon(
+    import_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="why, for the audit log")] = "",
+) -> None:
+    """Give up an apply that cannot finish: mark it failed and free its kind (rows already applied stay)."""
+    settings = _settings()
+    db = _db(settings)
+    try:
+        wanted = uuid.UUID(import_id)
+    except ValueError:
+        fail(f"{import_id!r} is not an import id")
+        return
+    _report(db, imports.abandon_import(db.unit_of_work(_cli_actor()), import_id=wanted, reason=reason))
+
+
 @import_app.command("template")
 @command
 def template(

@@ -3,6 +3,7 @@ line (they read the database directly; no server needed)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich.table import Table
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
 from ordersmith.data.exports import service as exports
 from ordersmith.data.exports.kinds import KINDS
+from ordersmith.platform import mail
 from ordersmith.reporting import render
 from ordersmith.reporting import service as reports
 
@@ -135,3 +137,94 @@ def export(
         db.unit_of_work(_cli_actor()), kind=kind, format=format, filters=filters, path=output, rows=count
     )
     out.print(f"{count} rows of {kind} written to {output} ({format})")
+
+
+saved_app = typer.Typer(help="Saved reports e-mailed daily or weekly (UTC).", no_args_is_help=True)
+app.add_typer(saved_app, name="saved-reports")
+
+
+@saved_app.command("list")
+@command
+def saved_list() -> None:
+    """Saved reports: their schedule, recipients, next run and how the last one went."""
+    table = Table("id", "title", "report", "format", "schedule", "recipients", "next run (UTC)", "last")
+    for saved in reports.list_saved_reports(_db(_settings()).unit_of_work(_cli_actor())):
+        schedule = (
+            "not scheduled"
+            if saved.frequency == "none"
+            else f"{saved.frequency} {saved.hour:02d}:00"
+            + (f" on day {saved.weekday}" if saved.weekday is not None else "")
+        )
+        table.add_row(
+            str(saved.id),
+            saved.title,
+            saved.report + (f" ({saved.period})" if saved.period else ""),
+            saved.format,
+            schedule,
+            ", ".join(saved.recipients),
+            saved.next_run_at.strftime("%Y-%m-%d %H:%M") if saved.next_run_at else "",
+            saved.last_status + (f": {saved.last_error}" if saved.last_error else ""),
+        )
+    out.print(table)
+
+
+@saved_app.command("add")
+@command
+def saved_add(
+    title: str,
+    report: str,
+    to: Annotated[list[str], typer.Option("--to", help="an address to e-mail it to (repeat for more)")],
+    frequency: Annotated[str, typer.Option(help="none | daily | weekly")] = "daily",
+    hour: Annotated[int, typer.Option(help="hour of the day, UTC")] = 6,
+    weekday: Annotated[int | None, typer.Option(help="weekly: 0 Monday … 6 Sunday")] = None,
+    period: Annotated[
+        str, typer.Option(help="yesterday | last_7_days | last_30_days | previous_month | month_to_date")
+    ] = "",
+    format: Annotated[str, typer.Option(help="csv | xlsx")] = "xlsx",
+    parameter: Annotated[
+        list[str] | None, typer.Option("--parameter", "-p", help="NAME=VALUE, a report parameter (repeat)")
+    ] = None,
+) -> None:
+    """Save REPORT as TITLE, e-mailed on a schedule (ORDERSMITH_SMTP_URL says through which server)."""
+    parameters = {}
+    for item in parameter or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--parameter {item!r}: NAME=VALUE", 2)
+        parameters[name.strip()] = value.strip()
+    saved = reports.save_report(
+        _db(_settings()).unit_of_work(_cli_actor()),
+        title=title,
+        report=report,
+        parameters=parameters,
+        period=period,
+        format=format,
+        frequency=frequency,
+        hour=hour,
+        weekday=weekday,
+        recipients=to,
+    )
+    when = saved.next_run_at.strftime("%Y-%m-%d %H:%M UTC") if saved.next_run_at else "never (not scheduled)"
+    out.print(f"saved {saved.title} ({saved.id}); next run {when}")
+
+
+@saved_app.command("delete")
+@command
+def saved_delete(saved_id: str) -> None:
+    """Delete a saved report and its schedule."""
+    try:
+        wanted = uuid.UUID(saved_id)
+    except ValueError:
+        fail(f"{saved_id!r} is not a saved report id", 2)
+        return
+    reports.delete_saved_report(_db(_settings()).unit_of_work(_cli_actor()), saved_id=wanted)
+    out.print("deleted")
+
+
+@saved_app.command("send-due")
+@command
+def saved_send_due() -> None:
+    """E-mail the saved reports that are due now (what the worker's periodic job does)."""
+    settings = _settings()
+    sent = reports.send_due_reports(_db(settings), mailer=mail.smtp_mailer(settings))
+    out.print(f"{sent} report(s) sent")

@@ -12,7 +12,6 @@ from fastapi.responses import Response
 
 from ordersmith.console._pages import money, principal_for, render
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform.access import Principal
@@ -24,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 def today_figures(request: Request) -> dict[str, Any]:
     uow = unit_of_work(request)
-    today = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
+    today = datetime.combine(uow.now().date(), time.min, tzinfo=UTC)
     b = orders.barometers(uow, since=today)
     return {
         "orders_today": b.orders,
@@ -71,7 +70,7 @@ def _history(request: Request, principal: Principal) -> dict[str, Any] | None:
     for those who may read reports (each links to the report behind it)."""
     if not principal.can("reports:read"):
         return None
-    today = utcnow().date()
+    today = unit_of_work(request).now().date()
     month_ago = today - timedelta(days=29)
     return {
         "today": _day_totals(request, today),

@@ -115,6 +115,8 @@ def act(
             imports.request_apply(uow, import_id=wanted, mode=mode)
         elif action == "cancel":
             imports.cancel_import(uow, import_id=wanted)
+        elif action == "abandon":
+            imports.abandon_import(uow, import_id=wanted, reason="from the console")
         else:
             return render(
                 request, "error.html", principal, status=404, title="Not found", detail="no such action"

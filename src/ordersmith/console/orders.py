@@ -18,7 +18,6 @@ from ordersmith.console import timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
-from ordersmith.kernel.clock import system_clock, utcnow
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.kernel.money import exact_money
 from ordersmith.orders import rules as order_rules
@@ -167,7 +166,7 @@ def export_orders(
                 return
             page = page_of(page.next_cursor)
 
-    stamp = system_clock.now().strftime("%Y%m%d-%H%M")
+    stamp = unit_of_work(request).now().strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         rows(),
         media_type="text/csv; charset=utf-8",
@@ -218,6 +217,10 @@ def _detail(
 ) -> Response:
     uow = unit_of_work(request)
     order = orders.get_order(uow, ref=ref)
+    returns = orders.order_returns(uow, order_id=order.id)
+    related = {r.exchange_order_id for r in returns if r.exchange_order_id} | (
+        {order.exchange_for} if order.exchange_for else set()
+    )
     return render(
         request,
         "order.html",
@@ -230,6 +233,9 @@ def _detail(
         refunded=refunded or request.query_params.get("refunded", ""),
         credit=credit,
         return_reasons=order_rules.RETURN_REASONS,
+        returns=returns,
+        returnable=orders.returnable_units(uow, order_id=order.id) if principal.can("returns:write") else {},
+        numbers={str(i): orders.get_order(uow, ref=str(i)).number for i in related},
         paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
         timeline=timeline.in_words(
             orders.order_timeline(uow, ref=str(order.id)),
@@ -331,7 +337,7 @@ def _hold_queue(
         principal,
         status=status,
         queue=queue,
-        now=utcnow(),
+        now=unit_of_work(request).now(),
         reason=reason,
         reasons=HOLD_REASONS,
         may_release=principal.can("orders:release"),
@@ -375,7 +381,8 @@ async def release_selected(request: Request) -> Response:
 
 @router.post("/orders/{ref}/returns")
 async def authorize_return(request: Request, ref: str) -> Response:
-    """An RMA for the units the agent entered per line (a quantity and a reason each)."""
+    """An RMA for the units the agent entered per line (a quantity and a reason each, and for an exchange the SKU
+    to send instead: the exchange order is placed when the return is received)."""
     principal = principal_for(request, "returns:write")
     form = await request.form()
     check_form_csrf(principal, str(form.get("csrf_token", "")))
@@ -383,9 +390,13 @@ async def authorize_return(request: Request, ref: str) -> Response:
     for key, value in form.multi_items():
         if key.startswith("return-") and key.endswith("-quantity") and str(value).strip() not in ("", "0"):
             line_no = int(key.split("-")[1])
+            exchange = str(form.get(f"return-{line_no}-exchange_sku") or "").strip()
             wanted.append(
                 orders.ReturnLineRequest(
-                    line_no, int(str(value)), str(form.get(f"return-{line_no}-reason") or "other")
+                    line_no,
+                    int(str(value)),
+                    str(form.get(f"return-{line_no}-reason") or "other"),
+                    exchange_sku=exchange or None,
                 )
             )
     try:

@@ -27,7 +27,13 @@ router = APIRouter(include_in_schema=False)
 @router.get("/reports")
 def catalogue(request: Request) -> Response:
     principal = principal_for(request, "reports:read")
-    return render(request, "reports.html", principal, reports=reports.list_reports())
+    return render(
+        request,
+        "reports.html",
+        principal,
+        reports=reports.list_reports(),
+        saved=reports.list_saved_reports(unit_of_work(request)),
+    )
 
 
 def _cells(result: ReportResult) -> list[list[str]]:

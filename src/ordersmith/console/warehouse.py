@@ -19,7 +19,6 @@ from fastapi.responses import RedirectResponse, Response
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.clock import utcnow
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
@@ -337,7 +336,7 @@ def _manifests_page(
         closed=closed,
         locations=[loc for loc in inventory.list_locations(uow) if loc.active],
         carriers=fulfillment.carrier_names(uow),
-        today=utcnow().date(),
+        today=uow.now().date(),
     )
 
 
@@ -375,7 +374,7 @@ def productivity(request: Request, location: str = "", days: str = "7") -> Respo
     report, error, status = None, "", 200
     try:
         span = _whole(days, "days", low=1, high=93) or 7
-        end = utcnow()
+        end = uow.now()
         report = fulfillment.warehouse_productivity(
             uow, location=location, start=end - timedelta(days=span), end=end
         )

@@ -10,4 +10,4 @@ from ordersmith.platform import outbox
 def register() -> None:
     """Idempotent: safe to call once per app or worker start."""
     outbox.unsubscribe(service.on_order_placed)
-    outbox.subscribe("order.placed", service.on_order_placed)
+    outbox.subscribe("order.placed", service.on_order_placed, when=service.has_buyer)

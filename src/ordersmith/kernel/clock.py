@@ -30,6 +30,18 @@ class FixedClock:
         self._at += delta
 
 
+class ShiftedClock:
+    """The wall clock moved by a fixed offset: time passes as it does, from another instant. A test server and its
+    test share one offset (`ORDERSMITH_CLOCK_OFFSET_S`) so that screenshots read the same times on every run; never
+    in production."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 def ensure_utc(value: datetime) -> datetime:
     """Refuse naive datetimes; convert aware ones to UTC."""
     if value.tzinfo is None:

@@ -109,7 +109,9 @@ class Money:
         """Build from integer minor units as stored in the database."""
         if not isinstance(minor, int) or isinstance(minor, bool):
             raise TypeError("minor units must be an int")
-        return cls(Decimal(minor).scaleb(-currency_exponent(currency)), currency)
+        # Integer minor units scaled by the currency's exponent are exact already: no quantize needed (every order
+        # read builds a few dozen of these).
+        return cls._exact(Decimal(minor).scaleb(-currency_exponent(_check_currency(currency))), currency)
 
     @property
     def minor(self) -> int:

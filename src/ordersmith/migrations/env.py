@@ -14,7 +14,8 @@ import ordersmith.orders.tables
 import ordersmith.payments.tables
 import ordersmith.platform.tables
 import ordersmith.pricing.tables
-import ordersmith.purchasing.tables  # noqa: F401 - each import registers a context's tables
+import ordersmith.purchasing.tables
+import ordersmith.reporting.tables  # noqa: F401 - each import registers a context's tables
 from ordersmith.platform.db import Base, make_engine
 from ordersmith.platform.settings import get_settings
 

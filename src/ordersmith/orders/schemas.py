@@ -207,6 +207,10 @@ class OrderOut(Output):
     release_at: datetime | None = Field(
         default=None, description="a pending order in its channel's edit window is released at this time"
     )
+    imported: bool = Field(
+        default=False,
+        description="brought in from another system's history: no stock moved, no payment taken",
+    )
     placed_at: datetime
     created_at: datetime
     updated_at: datetime

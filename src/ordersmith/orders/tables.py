@@ -79,6 +79,8 @@ class OrderRow(Base):
     fulfillment: Mapped[str] = mapped_column(sa.String(12), default="ship", server_default="ship")
     store: Mapped[str | None] = mapped_column(sa.String(40))
     placed_at: Mapped[datetime]
+    # Brought in from another system's history (an import): no stock moved, no payment taken for it here.
+    imported: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A pending order is released by the release job at this time (its channel's edit window after placement),
     # unless someone releases, holds or cancels it first; None when nothing will release it by itself.
     release_at: Mapped[datetime | None]

@@ -60,12 +60,15 @@ def order_payments(ref: str, principal: Auth, request: Request) -> list[PaymentO
 )
 def refund_order(ref: str, body: OrderRefundIn, principal: Auth, request: Request) -> OrderRefundOut:
     """Give back an amount of the order: to its tenders, the last captured first (a gift card is reloaded), or
-    as a new store-credit card (`to_store_credit`; its code is in the answer, shown this once). Never more than
+    as a new store-credit card (`to_store_credit`; its code is in the answer, shown this once). `return_id` names
+    the order's return by its id or its number (`R-001188`); one that is not this order's → 422 on `return_id`,
+    nothing given back. Never more than
     captured and not refunded (409 with the refundable amount). Repeat with the same `Idempotency-Key` safely."""
     uow = unit_of_work(request)
     order = visible_order(uow, principal, ref)
+    return_id = service.return_of(uow, ref=body.return_id, order_id=order.id)
     done = service.refund_order(uow, order_id=order.id, amount=money_in(body.amount, order.currency),
-                                reason=body.reason, return_id=body.return_id, to_store_credit=body.to_store_credit,
+                                reason=body.reason, return_id=return_id, to_store_credit=body.to_store_credit,
                                 key=request.headers.get("Idempotency-Key"))  # fmt: skip
     return OrderRefundOut.model_validate(done)
 
@@ -123,12 +126,14 @@ def void_payment(payment_id: str, principal: Auth, request: Request) -> PaymentO
     "/payments/{payment_id}/refund", response_model=PaymentOut, openapi_extra=requires("payments:refund")
 )
 def refund_payment(payment_id: str, body: RefundIn, principal: Auth, request: Request) -> PaymentOut:
-    """Refund part or all of what was captured, with a reason or the return it belongs to. More than refundable →
+    """Refund part or all of what was captured, with a reason or the return it belongs to (`return_id`: its id or
+    its number, `R-001188`; one not of this payment's order → 422 on `return_id`). More than refundable →
     409 `refund_exceeds_refundable` with the refundable amount; concurrent refunds never exceed it together."""
     uow = unit_of_work(request)
     payment = _own_payment(uow, principal, payment_id)
+    return_id = service.return_of(uow, ref=body.return_id, order_id=payment.order_id)
     refunded = service.refund_payment(uow, payment_id=payment.id, amount=money(body.amount, payment.amount.currency),
-                                      reason=body.reason, return_id=body.return_id,
+                                      reason=body.reason, return_id=return_id,
                                       key=request.headers.get("Idempotency-Key"))  # fmt: skip
     return PaymentOut.model_validate(refunded)
 

@@ -68,16 +68,27 @@ class CaptureIn(Input):
     amount: MoneyAmount | None = Field(default=None, description="omitted: everything still authorized")
 
 
+ReturnRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="the return this money belongs to: its id or its number (`R-001188`, any letter case)",
+        examples=["R-001188"],
+    ),
+]
+
+
 class RefundIn(Input):
     amount: MoneyAmount | None = Field(default=None, description="omitted: everything still refundable")
     reason: Annotated[str, Field(max_length=500)] = ""
-    return_id: uuid.UUID | None = None
+    return_id: ReturnRef | None = None
 
 
 class OrderRefundIn(Input):
     amount: MoneyAmount
     reason: Annotated[str, Field(max_length=500)] = ""
-    return_id: uuid.UUID | None = None
+    return_id: ReturnRef | None = None
     to_store_credit: bool = Field(default=False, description="a new store-credit card instead of the tenders")
 
 

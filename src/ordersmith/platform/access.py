@@ -73,6 +73,8 @@ SCOPES: dict[str, str] = {
     "data:import": "upload, dry-run, apply and cancel bulk imports and read their row errors (each kind also needs "
     "the scopes its records need, e.g. catalog:write for items)",
     "reports:read": "run the report catalogue (sales, stock, returns, receivables, tax) as tables, files and charts",
+    "reports:schedule": "save reports and e-mail them daily or weekly to the addresses named (reports leave the "
+    "building: staff only)",
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
 }
 
@@ -173,6 +175,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "fulfillment:labels",
             "data:import",
             "reports:read",
+            "reports:schedule",
             "data:export",
         }
     ),
@@ -221,6 +224,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "customers:credit",
             "customers:tax",
             "reports:read",
+            "reports:schedule",
             "data:export",
         }
     ),

@@ -179,6 +179,7 @@ class Database:
         # Where reports and exports read (ORDERSMITH_REPORTS_DATABASE_URL: a streaming replica), else here.
         self.replica: Database | None = None
         self.is_replica = False
+        self.clock: Clock = system_clock
 
     def use_replica(self, url: str | None, *, pool_size: int = 5) -> None:
         """Send reports and exports to the database at `url` (a read replica of this one); None: read here."""
@@ -188,6 +189,7 @@ class Database:
         if url:
             self.replica = Database(url, pool_size=pool_size)
             self.replica.is_replica = True
+            self.replica.clock = self.clock
 
     @property
     def for_reports(self) -> Database:
@@ -216,8 +218,15 @@ class Database:
             except Exception:  # a listener must never undo a commit
                 log.exception("after-commit listener failed")
 
-    def unit_of_work(self, actor: Actor, *, clock: Clock = system_clock) -> UnitOfWork:
-        return UnitOfWork(self, actor, clock)
+    def unit_of_work(self, actor: Actor, *, clock: Clock | None = None) -> UnitOfWork:
+        """A unit of work on this database; its clock is `clock`, else the database's (`set_clock`)."""
+        return UnitOfWork(self, actor, clock or self.clock)
+
+    def set_clock(self, clock: Clock) -> None:
+        """The clock every unit of work here (and on the replica) reads unless given another."""
+        self.clock = clock
+        if self.replica is not None:
+            self.replica.set_clock(clock)
 
     def dispose(self) -> None:
         self.engine.dispose()

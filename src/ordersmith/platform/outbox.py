@@ -13,8 +13,9 @@ import contextlib
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,8 +30,10 @@ from ordersmith.platform.tables import OutboxRow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Event], None]
+BatchHandler = Callable[[UnitOfWork, list[Event]], None]
 Filter = Callable[[Event], bool]
 _subscribers: list[tuple[str, Handler, Filter | None]] = []
+_batch_subscribers: list[tuple[str, BatchHandler, Filter | None]] = []
 
 
 def subscribe(pattern: str, handler: Handler, *, when: Filter | None = None) -> None:
@@ -42,8 +45,20 @@ def subscribe(pattern: str, handler: Handler, *, when: Filter | None = None) -> 
     _subscribers.append((pattern, handler, when))
 
 
-def unsubscribe(handler: Handler) -> None:
+def subscribe_batch(pattern: str, handler: BatchHandler, *, when: Filter | None = None) -> None:
+    """Run `handler(uow, events)` once per relay batch with the batch's matching events (in outbox order), after
+    the per-event subscribers of the batch, inside the relay's transaction.
+
+    For subscribers that reconcile (bring something in line with the current state) rather than replay: one call
+    can read and write for a whole batch set-wise. When the handler raises, its writes are undone and it is called
+    again for each event on its own, so one bad event waits for its retry and the others are dispatched.
+    """
+    _batch_subscribers.append((pattern, handler, when))
+
+
+def unsubscribe(handler: Handler | BatchHandler) -> None:
     _subscribers[:] = [(p, h, w) for p, h, w in _subscribers if h is not handler]
+    _batch_subscribers[:] = [(p, h, w) for p, h, w in _batch_subscribers if h is not handler]
 
 
 def to_event(row: OutboxRow) -> Event:
@@ -149,10 +164,12 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
     now = uow.now()
     rows = uow.execute_core(_CLAIM_BATCH, {"now": now, "limit": limit}).all()
     dispatched: list[Event] = []
+    attempts_of: dict[uuid.UUID, int] = {}
     for row in rows:
         event = Event(
             type=row.type, payload=row.payload, occurred_at=row.occurred_at, id=row.id, channel=row.channel
         )
+        attempts_of[event.id] = row.attempts
         handlers = [
             handler
             for pattern, handler, when in _subscribers
@@ -171,17 +188,62 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
             dispatched.append(event)
         except Exception as exc:
             uow.rewind(mark)  # what the failed handler recorded went with its savepoint
-            attempts = row.attempts + 1
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-            uow.execute_core(
-                sa.update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(  # type: ignore[arg-type]
-                    attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=min(2**attempts, 300)))
-            )  # fmt: skip
-            log.warning("event %s (%s) not dispatched: %s", event.id, event.type, error)
+            _postpone(uow, event, attempts_of[event.id], exc, now)
+    failed = _run_batch_handlers(uow, dispatched, attempts_of, now)
+    if failed:
+        dispatched = [event for event in dispatched if event.id not in failed]
     webhooks.enqueue_deliveries(uow, dispatched)
     if dispatched:
         uow.execute_core(_MARK_DISPATCHED, {"ids": [e.id for e in dispatched], "now": now})
     return len(dispatched)
+
+
+def _run_batch_handlers(
+    uow: UnitOfWork, events: list[Event], attempts_of: dict[uuid.UUID, int], now: datetime
+) -> set[uuid.UUID]:
+    """Each batch subscriber once with its events; a failing call is repeated event by event. Returns the ids of
+    the events a subscriber failed on (postponed, not dispatched)."""
+    failed: set[uuid.UUID] = set()
+    for pattern, handler, when in list(_batch_subscribers):
+        mine = [
+            e for e in events if e.id not in failed and matches(e.type, pattern) and (when is None or when(e))
+        ]
+        if not mine:
+            continue
+        mark = uow.checkpoint()
+        try:
+            with uow.session.begin_nested():
+                handler(uow, mine)
+            continue
+        except Exception:
+            uow.rewind(mark)
+            log.info("batch subscriber %s failed on %d events: retried one by one", handler, len(mine))
+        for event in mine:
+            mark = uow.checkpoint()
+            try:
+                with uow.session.begin_nested():
+                    handler(uow, [event])
+            except Exception as exc:
+                uow.rewind(mark)
+                _postpone(uow, event, attempts_of[event.id], exc, now)
+                failed.add(event.id)
+    return failed
+
+
+def _postpone(uow: UnitOfWork, event: Event, attempts: int, exc: Exception, now: datetime) -> None:
+    """The event stays undispatched and is tried again after a back-off (2^attempts s, at most 5 minutes)."""
+    attempts += 1
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    uow.execute_core(
+        sa.update(_OUTBOX)  # type: ignore[arg-type]
+        .where(_OUTBOX.c.id == event.id)
+        .values(
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=now + timedelta(seconds=min(2**attempts, 300)),
+        )
+    )
+    log.warning("event %s (%s) not dispatched: %s", event.id, event.type, error)
 
 
 class Relay:

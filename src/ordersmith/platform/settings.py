@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     session_idle_minutes: int = 30
+    # Seconds added to the wall clock of every unit of work (kernel.clock.ShiftedClock): browser tests set it so
+    # that the console's screenshots show the same times on every run. Refused in production.
+    clock_offset_s: float = 0.0
     session_cookie_secure: bool | None = None  # None: secure in production, not in development
     api_key_cache_s: float = 5.0  # how long a resolved API key is trusted before it is read again
     lockout_threshold: int = 10
@@ -119,6 +122,17 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(default=300, ge=1, le=86_400)
     # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
     import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # E-mail (scheduled reports): ORDERSMITH_SMTP_URL `smtp://user:password@host:port`, `smtps://…` (TLS from the
+    # start) or `smtp+starttls://…`; or host and port (and a user and password) one by one. Unset: nothing is
+    # e-mailed (a scheduled report records that it could not be sent).
+    smtp_url: SecretStr = SecretStr("")
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_from: str = "Ordersmith <ordersmith@localhost>"
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
     import_chunk_rows: int = Field(default=1000, ge=1, le=100_000)
     # Where bulk export files are written (each 0600, the folder 0700) and downloaded from.
     exports_path: str = "var/exports"
@@ -190,6 +204,8 @@ class Settings(BaseSettings):
                 problems.append("ORDERSMITH_PAYPAL_BASE_URL must be PayPal's live https URL in production")
         if self.session_cookie_secure is False:
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
+        if self.clock_offset_s:
+            problems.append("ORDERSMITH_CLOCK_OFFSET_S must be 0 in production (the clock is the real one)")
         if problems:
             raise ProductionMisconfigured("refusing to start in production: " + "; ".join(problems))
         return self

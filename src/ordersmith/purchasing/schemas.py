@@ -52,6 +52,9 @@ class VendorItemIn(Input):
     preferred: bool = Field(
         default=False, description="make this vendor the item's default for replenishment"
     )
+    lead_time_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        default=None, description="days from order to arrival for this item (default: the vendor's lead time)"
+    )
 
 
 class VendorItemOut(Output):
@@ -62,6 +65,7 @@ class VendorItemOut(Output):
     min_order_qty: int
     pack_size: int
     preferred: bool
+    lead_time_days: int | None = None
 
 
 class PurchaseOrderLineIn(Input):

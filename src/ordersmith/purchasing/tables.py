@@ -52,6 +52,8 @@ class VendorItemRow(Base):
     cost_minor: Mapped[int] = mapped_column(sa.BigInteger)
     min_order_qty: Mapped[int] = mapped_column(default=1)
     pack_size: Mapped[int] = mapped_column(default=1)
+    # Days from order to arrival for this item from this vendor; None: the vendor's own lead time.
+    lead_time_days: Mapped[int | None]
     updated_at: Mapped[datetime]
 
 

@@ -1,20 +1,22 @@
-"""Reports API: the catalogue, and one report as JSON, CSV, XLSX or an SVG chart.
+"""Reports API: the catalogue, one report as JSON, CSV, XLSX or an SVG chart, and saved reports e-mailed on a
+schedule.
 
-Every route needs `reports:read`, a staff scope: a channel-bound key cannot hold it (it is not in
-CHANNEL_KEY_SCOPES), because reports total every channel's figures.
+Every route needs `reports:read` (saving and scheduling `reports:schedule`), staff scopes: a channel-bound key
+cannot hold them (they are not in CHANNEL_KEY_SCOPES), because reports total every channel's figures.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ordersmith.platform.access import Principal
-from ordersmith.platform.http import authorize, reports_unit_of_work, requires
+from ordersmith.platform.http import authorize, created, reports_unit_of_work, requires, unit_of_work
 from ordersmith.reporting import render, service
-from ordersmith.reporting.schemas import ReportOut, ReportSpecOut
+from ordersmith.reporting.schemas import ReportOut, ReportSpecOut, SavedReportIn, SavedReportOut
 
 router = APIRouter(tags=["reports"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -27,6 +29,37 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def list_reports(principal: Auth) -> list[ReportSpecOut]:
     """The report catalogue: each report's parameters, typed columns and chart."""
     return [ReportSpecOut.model_validate(spec) for spec in service.list_reports()]
+
+
+@router.get("/saved-reports", response_model=list[SavedReportOut], openapi_extra=requires("reports:read"))
+def list_saved_reports(principal: Auth, request: Request) -> list[SavedReportOut]:
+    """Saved reports, by title: each with its parameters, its schedule, when it runs next and how the last run
+    went."""
+    return [SavedReportOut.model_validate(s) for s in service.list_saved_reports(unit_of_work(request))]
+
+
+@router.post(
+    "/saved-reports",
+    status_code=201,
+    response_model=SavedReportOut,
+    openapi_extra=requires("reports:schedule"),
+)
+def save_report(body: SavedReportIn, principal: Auth, request: Request) -> Response:
+    """Save a report with its parameters; with a `frequency`, it is e-mailed daily or weekly at `hour` (UTC) as
+    CSV or XLSX to `recipients`, its date range the `period` worked out on the day it runs."""
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: SavedReportOut.model_validate(service.save_report(uow, **body.model_dump())),
+    )
+
+
+@router.delete("/saved-reports/{saved_id}", status_code=204, openapi_extra=requires("reports:schedule"))
+def delete_saved_report(saved_id: uuid.UUID, principal: Auth, request: Request) -> Response:
+    """Delete a saved report and its schedule."""
+    service.delete_saved_report(unit_of_work(request), saved_id=saved_id)
+    return Response(status_code=204)
 
 
 @router.get(

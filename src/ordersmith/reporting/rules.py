@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -210,3 +210,46 @@ class ReportResult:
 
     def values(self, column: str) -> Sequence[Any]:
         return [row[column] for row in self.rows]
+
+
+# --- saved and scheduled reports ---------------------------------------------------------------------------------
+
+FREQUENCIES = ("none", "daily", "weekly")
+SAVED_FORMATS = ("csv", "xlsx")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A saved report's date range, worked out on the day it runs ("" keeps the report's own default range).
+PERIODS = ("", "yesterday", "last_7_days", "last_30_days", "previous_month", "month_to_date")
+
+
+def next_run_at(after: datetime, *, frequency: str, hour: int, weekday: int | None) -> datetime | None:
+    """The first scheduled time strictly after `after` (UTC): daily at `hour`:00, or weekly on `weekday` (0 is
+    Monday) at `hour`:00; None when it is not scheduled. A run missed while nothing was running is not caught up:
+    the next one is counted from `after`."""
+    if frequency == "none":
+        return None
+    assert frequency in FREQUENCIES
+    assert 0 <= hour <= 23
+    candidate = after.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if frequency == "daily":
+        return candidate if candidate > after else candidate + timedelta(days=1)
+    assert weekday is not None
+    assert 0 <= weekday <= 6
+    candidate += timedelta(days=(weekday - candidate.weekday()) % 7)
+    return candidate if candidate > after else candidate + timedelta(days=7)
+
+
+def period_range(period: str, today: date) -> tuple[date, date] | None:
+    """(from, to), both inclusive, of a saved report's period on the day it runs; None for the report's default."""
+    if period == "yesterday":
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if period == "last_7_days":
+        return today - timedelta(days=7), today - timedelta(days=1)
+    if period == "last_30_days":
+        return today - timedelta(days=30), today - timedelta(days=1)
+    if period == "previous_month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    if period == "month_to_date":
+        return today.replace(day=1), today
+    assert period == "", period
+    return None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from ordersmith.platform.schemas import Output
+from pydantic import Field
+
+from ordersmith.platform.schemas import Input, Output
 
 
 class ParameterOut(Output):
@@ -59,3 +63,41 @@ class ReportOut(Output):
     replica_lag_s: str | None = None  # read from a read replica: seconds it was behind the primary
     columns: list[ReportColumnOut]
     rows: list[dict[str, str | int | None]]
+
+
+class SavedReportIn(Input):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    report: Annotated[str, Field(min_length=1, max_length=60, description="a report of the catalogue")]
+    parameters: dict[Annotated[str, Field(max_length=30)], Annotated[str, Field(max_length=60)]] = Field(
+        default={}, max_length=20, description="the report's parameters, as its URL takes them"
+    )
+    period: Literal["", "yesterday", "last_7_days", "last_30_days", "previous_month", "month_to_date"] = (
+        Field(
+            default="",
+            description="the date range worked out on the day it runs (blank: the report's default)",
+        )
+    )
+    format: Literal["csv", "xlsx"] = "xlsx"
+    frequency: Literal["none", "daily", "weekly"] = "none"
+    hour: Annotated[int, Field(ge=0, le=23, description="UTC")] = 6
+    weekday: Annotated[int, Field(ge=0, le=6, description="weekly: 0 Monday … 6 Sunday")] | None = None
+    recipients: list[Annotated[str, Field(max_length=320)]] = Field(default=[], max_length=20)
+
+
+class SavedReportOut(Output):
+    id: uuid.UUID
+    title: str
+    report: str
+    parameters: dict[str, str]
+    period: str
+    format: str
+    frequency: str
+    hour: int
+    weekday: int | None
+    recipients: list[str]
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_status: str
+    last_error: str
+    created_by: str
+    created_at: datetime

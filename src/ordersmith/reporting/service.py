@@ -18,6 +18,28 @@ from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.reporting.catalogue import CATALOGUE, QueryContext, Report
 from ordersmith.reporting.rules import Column, ReportResult, ReportSpec, parse_parameters
+from ordersmith.reporting.saved import (
+    SavedReport,
+    delete_saved_report,
+    get_saved_report,
+    list_saved_reports,
+    register,
+    save_report,
+    send_due_reports,
+)
+
+__all__ = [
+    "SavedReport",
+    "delete_saved_report",
+    "get_report",
+    "get_saved_report",
+    "list_reports",
+    "list_saved_reports",
+    "register",
+    "run_report",
+    "save_report",
+    "send_due_reports",
+]
 
 
 def list_reports() -> list[ReportSpec]:

@@ -95,6 +95,9 @@ class _Plan:
     parts: list[tuple[uuid.UUID, int]] = field(default_factory=list)
     customs: tuple[str | None, str | None] = (None, None)  # hs_code, country_of_origin as stored
     before: dict[str, Any] = field(default_factory=dict)
+    item_id: uuid.UUID | None = (
+        None  # a new item's id, chosen when planned (a kit of the same chunk may name it)
+    )
 
 
 def _fail(plan: _Plan, field_name: str, reason: str) -> None:
@@ -103,20 +106,50 @@ def _fail(plan: _Plan, field_name: str, reason: str) -> None:
 
 
 @use_case
-def import_items(uow: UnitOfWork, *, rows: list[ItemImport], write: bool) -> list[RowOutcome]:
+def import_items(
+    uow: UnitOfWork, *, rows: list[ItemImport], write: bool, pending: dict[str, str] | None = None
+) -> list[RowOutcome]:
     """Check (and with `write`, apply) a chunk of item rows; one outcome per row, in order.
 
     Nothing is written for a row that fails a check; the caller decides whether the others stand (its
-    transaction is this one). Rows of one call must name distinct SKUs.
+    transaction is this one). Rows of one call must name distinct SKUs. A new kit may name components that rows of
+    the same chunk create (in any order: kits are planned after the other rows), or that `pending` holds: the SKUs
+    (key → kind) earlier chunks of the same file create, which a dry run rolled back; a dry run adds its own new
+    items there, so a kit in a later chunk finds its components as the apply will.
     """
     keys = [rules.sku_key(r.sku) for r in rows]
     assert len(set(keys)) == len(keys), "one chunk names each SKU once"
     facts = _Facts.read(uow, rows)
-    plans = [_plan(facts, row) for row in rows]
-    _check_barcodes(facts, plans)
+    for key, kind in (pending or {}).items():
+        # Not in the database (a dry run rolled its chunk back): a stand-in id, never written.
+        facts.parts.setdefault(key, (uuid.uuid5(uuid.NAMESPACE_OID, key), kind))
+    plans: list[_Plan | None] = [None] * len(rows)
+    kits = [n for n, row in enumerate(rows) if _kind_of(facts, row) == "kit"]
+    for n, row in enumerate(rows):
+        if n not in kits:
+            plans[n] = _plan(facts, row)
+    others = [p for p in plans if p is not None]
+    claimed = _check_barcodes(facts, others)
+    for plan in others:  # the chunk's own new stock-keeping items can be its kits' components
+        kind = _kind_of(facts, plan.row)
+        if plan.outcome.action == "created" and kind in rules.STOCK_KEEPING_KINDS:
+            assert plan.item_id is not None
+            facts.parts.setdefault(rules.sku_key(plan.row.sku), (plan.item_id, kind))
+            if pending is not None and not write:
+                pending[rules.sku_key(plan.row.sku)] = kind
+    for n in kits:
+        plans[n] = _plan(facts, rows[n])
+    _check_barcodes(facts, [p for n, p in enumerate(plans) if n in kits and p is not None], claimed)
+    done = [p for p in plans if p is not None]
+    assert len(done) == len(rows)
     if write:
-        _write(uow, [p for p in plans if p.outcome.action != "invalid"])
-    return [p.outcome for p in plans]
+        _write(uow, [p for p in done if p.outcome.action != "invalid"])
+    return [p.outcome for p in done]
+
+
+def _kind_of(facts: _Facts, row: ItemImport) -> str:
+    existing = facts.items.get(rules.sku_key(row.sku))
+    return str(row.values.get("kind", existing["kind"] if existing else DEFAULTS["kind"]))
 
 
 @dataclass
@@ -248,6 +281,8 @@ def _plan(facts: _Facts, row: ItemImport) -> _Plan:
     _check_parts(facts, plan, kind)
     if plan.outcome.action != "invalid" and existing is not None:
         _diff(facts, plan)
+    if existing is None:
+        plan.item_id = new_id()
     return plan
 
 
@@ -285,9 +320,12 @@ def _check_parts(facts: _Facts, plan: _Plan, kind: str) -> None:
     plan.parts = list(parts.items())
 
 
-def _check_barcodes(facts: _Facts, plans: list[_Plan]) -> None:
-    """A GTIN held by another item, or by two rows of the chunk, is refused (as `create_item` refuses it)."""
-    claimed: dict[str, int] = {}
+def _check_barcodes(
+    facts: _Facts, plans: list[_Plan], claimed: dict[str, int] | None = None
+) -> dict[str, int]:
+    """A GTIN held by another item, or by two rows of the chunk, is refused (as `create_item` refuses it). Returns
+    the GTINs the valid rows claim (to check a second group of the chunk's rows against)."""
+    claimed = dict(claimed or {})
     for n, plan in enumerate(plans):
         if plan.outcome.action == "invalid":
             continue
@@ -299,6 +337,7 @@ def _check_barcodes(facts: _Facts, plans: list[_Plan]) -> None:
                 break
         else:
             claimed.update({gtin: n for gtin in plan.gtins})
+    return claimed
 
 
 def _diff(facts: _Facts, plan: _Plan) -> None:
@@ -334,7 +373,8 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
     for plan in plans:
         values = {**DEFAULTS, **plan.row.values}
         hs_code, country = plan.customs
-        item_id = new_id()
+        item_id = plan.item_id
+        assert item_id is not None
         sku = plan.row.sku.strip()
         items.append(
             {

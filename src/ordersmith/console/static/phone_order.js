@@ -1,16 +1,24 @@
-// Phone order entry: customer look-up, item look-up with availability and personalization fields, the live
-// quote, the vault's card form (the number goes to /vault/v1/cards and never into the order form), gift-card
-// balance. Everything is reachable by keyboard: Tab through the form, Enter on a customer to choose it, Alt+P places.
+// Phone order entry, keyboard first: Alt+C finds the customer, Alt+L adds a line (Enter in a line goes to the next,
+// adding one at the end), Alt+R adds a recipient, Alt+K the coupon, Alt+P places the order. The quote beside the
+// lines is rendered by the server (POST /phone-order/quote, the form as it stands) and swapped in as lines change.
+// The card number goes to the vault (/vault/v1/cards) and never into the order form: only its token comes back,
+// shown as "Visa ····4242".
 (function () {
   "use strict";
   const form = document.getElementById("phone-order");
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const channel = document.getElementById("channel");
-  let quoteTimer = null;
+  const linesBox = document.getElementById("lines");
+  const recipientsBox = document.getElementById("recipients");
+  const quoteBox = document.getElementById("quote");
+  const placeButton = document.getElementById("place-order");
+  const REFS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const BRANDS = { amex: "Amex", mastercard: "Mastercard", jcb: "JCB", unionpay: "UnionPay" };
 
   function debounce(fn, ms) { let t = null; return function () { clearTimeout(t); const a = arguments; t = setTimeout(function () { fn.apply(null, a); }, ms); }; }
   function text(el, value) { el.textContent = value; }
   function division() { return channel.selectedOptions[0] ? channel.selectedOptions[0].dataset.division : ""; }
+  function cardLabel(brand, lastFour) { return (BRANDS[brand] || brand.charAt(0).toUpperCase() + brand.slice(1)) + " ····" + lastFour; }
   async function api(method, url, body) {
     const response = await fetch(url, {
       method: method, credentials: "same-origin",
@@ -21,11 +29,68 @@
     try { data = await response.json(); } catch (e) { data = null; }
     return { ok: response.ok, status: response.status, data: data };
   }
+  function nextIndex(box, selector) {
+    let top = -1;
+    for (const row of box.querySelectorAll(selector)) top = Math.max(top, parseInt(row.dataset.index, 10));
+    return top + 1;
+  }
+  function fromTemplate(id, replacements) {
+    let html = document.getElementById(id).innerHTML;
+    for (const [from, to] of Object.entries(replacements)) html = html.split(from).join(to);
+    const holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    return holder.firstElementChild;
+  }
 
-  // --- the customer --------------------------------------------------------------------------------------------
+  // --- the live quote, rendered by the server -------------------------------------------------------------------
+  let asked = 0;
+  async function quote() {
+    const ticket = ++asked;
+    const response = await fetch("/phone-order/quote", { method: "POST", credentials: "same-origin", body: new FormData(form) });
+    if (ticket !== asked) return;  // a newer change already asked
+    const why = document.getElementById("quote-why");
+    const opened = why !== null && why.open;
+    quoteBox.innerHTML = await response.text();
+    if (opened && document.getElementById("quote-why")) document.getElementById("quote-why").open = true;
+    for (const row of linesBox.querySelectorAll("fieldset.line")) text(row.querySelector(".line-price"), "");
+    const rows = Array.from(linesBox.querySelectorAll("fieldset.line"));
+    for (const priced of quoteBox.querySelectorAll("#quote-lines tr[data-line]")) {
+      const row = rows[parseInt(priced.dataset.line, 10) - 1];
+      if (row) text(row.querySelector(".line-price"), priced.querySelector(".line-amount").textContent);
+    }
+    const total = quoteBox.querySelector("#quote-total td");
+    text(document.getElementById("place-total"), total ? total.textContent : "");
+  }
+  const scheduleQuote = debounce(quote, 200);
+  form.addEventListener("change", scheduleQuote);
+  form.addEventListener("input", function (e) {
+    if (e.target.matches(".line-quantity, #coupons, .line-personal")) scheduleQuote();
+  });
+
+  // --- the customer -------------------------------------------------------------------------------------------
   const find = document.getElementById("customer-find");
   const matches = document.getElementById("customer-matches");
-  const chosen = document.getElementById("customer-chosen");
+  const panel = document.getElementById("customer-panel");
+  async function chooseCustomer(number) {
+    document.getElementById("customer").value = number;
+    matches.replaceChildren();
+    const response = await fetch("/phone-order/customer?ref=" + encodeURIComponent(number), { credentials: "same-origin" });
+    panel.innerHTML = await response.text();
+    const card = document.getElementById("customer-card");
+    const first = recipientsBox.querySelector("fieldset.recipient");
+    if (card && card.dataset.number && first) {
+      const n = first.dataset.index;
+      const blank = !form.elements.namedItem("ship-" + n + "-line1").value.trim();
+      for (const name of ["name", "line1", "city", "region", "postal_code", "country"]) {
+        const value = card.dataset["ship" + name.replace(/(^|_)(\w)/g, function (_, __, c) { return c.toUpperCase(); })];
+        const input = form.elements.namedItem("ship-" + n + "-" + name);
+        if (input && value !== undefined && (blank || !input.value.trim())) input.value = value;
+      }
+    }
+    scheduleQuote();
+    const sku = linesBox.querySelector(".line-sku");
+    if (sku) sku.focus();
+  }
   find.addEventListener("input", debounce(async function () {
     const q = find.value.trim();
     matches.replaceChildren();
@@ -40,19 +105,63 @@
       button.setAttribute("role", "option");
       button.textContent = link.textContent.trim();
       button.dataset.number = link.getAttribute("href").split("/").pop();
-      button.addEventListener("click", function () {
-        document.getElementById("customer").value = button.dataset.number;
-        text(chosen, "Customer: " + button.textContent);
-        matches.replaceChildren();
-        scheduleQuote();
-      });
+      button.addEventListener("click", function () { chooseCustomer(button.dataset.number); });
       matches.appendChild(button);
     }
   }, 150));
+  find.addEventListener("keydown", function (e) {
+    const first = matches.querySelector("button.choice");
+    if (e.key === "Enter" && first) { e.preventDefault(); chooseCustomer(first.dataset.number); }
+    if (e.key === "ArrowDown" && first) { e.preventDefault(); first.focus(); }
+  });
+  matches.addEventListener("keydown", function (e) {
+    const buttons = Array.from(matches.querySelectorAll("button.choice"));
+    const at = buttons.indexOf(document.activeElement);
+    if (e.key === "ArrowDown" && at < buttons.length - 1) { e.preventDefault(); buttons[at + 1].focus(); }
+    if (e.key === "ArrowUp") { e.preventDefault(); (at > 0 ? buttons[at - 1] : find).focus(); }
+  });
 
-  // --- lines ---------------------------------------------------------------------------------------------------
+  // --- recipients ---------------------------------------------------------------------------------------------
+  function recipientRefs() { return Array.from(recipientsBox.querySelectorAll("fieldset.recipient")).map(function (r) { return r.dataset.ref; }); }
+  function refreshShipToChoices() {
+    const refs = recipientRefs();
+    for (const select of linesBox.querySelectorAll("select.line-ship-to")) {
+      const kept = refs.includes(select.value) ? select.value : refs[0];
+      select.replaceChildren(...refs.map(function (ref) { return new Option("To " + ref, ref); }));
+      select.value = kept;
+    }
+  }
+  function addRecipient() {
+    const used = recipientRefs();
+    const ref = REFS.split("").find(function (r) { return !used.includes(r); });
+    if (!ref) return;
+    const row = fromTemplate("recipient-template", { __N__: String(nextIndex(recipientsBox, "fieldset.recipient")), __REF__: ref });
+    recipientsBox.appendChild(row);
+    refreshShipToChoices();
+    row.querySelector("input[type=text]").focus();
+  }
+  document.getElementById("add-recipient").addEventListener("click", addRecipient);
+
+  // --- lines --------------------------------------------------------------------------------------------------
   const suggestions = document.getElementById("item-suggestions");
-  for (const line of document.querySelectorAll("fieldset.line")) {
+  function renumber() {
+    Array.from(linesBox.querySelectorAll("fieldset.line")).forEach(function (row, i) {
+      text(row.querySelector(".line-number"), String(i + 1));
+      text(row.querySelector("legend"), "Line " + (i + 1));
+    });
+  }
+  function addLine() {
+    const row = fromTemplate("line-template", { __N__: String(nextIndex(linesBox, "fieldset.line")), __NUMBER__: "" });
+    linesBox.appendChild(row);
+    renumber();
+    refreshShipToChoices();
+    wireLine(row);
+    row.querySelector(".line-sku").focus();
+    return row;
+  }
+  document.getElementById("add-line").addEventListener("click", addLine);
+
+  function wireLine(line) {
     const n = line.dataset.index;
     const sku = line.querySelector(".line-sku");
     const facts = line.querySelector(".line-facts");
@@ -78,6 +187,7 @@
       const item = found.data;
       sku.value = item.sku;
       text(facts, item.name + " — " + item.available + " available" + (item.status !== "active" ? " (" + item.status + ")" : ""));
+      facts.title = facts.textContent;
       for (const field of item.fields) {
         const label = document.createElement("label");
         label.textContent = field.label + (field.surcharge ? " (+" + field.surcharge + ")" : "") + " ";
@@ -93,13 +203,26 @@
         input.name = "line-" + n + "-p-" + field.name;
         input.required = field.required;
         input.className = "line-personal";
-        input.addEventListener("change", scheduleQuote);
         label.appendChild(input);
         extras.appendChild(label);
       }
       scheduleQuote();
     });
+    line.querySelector(".remove-row").addEventListener("click", function () {
+      if (linesBox.querySelectorAll("fieldset.line").length === 1) { sku.value = ""; extras.replaceChildren(); text(facts, ""); }
+      else line.remove();
+      renumber();
+      scheduleQuote();
+    });
   }
+  for (const line of linesBox.querySelectorAll("fieldset.line")) wireLine(line);
+  recipientsBox.addEventListener("click", function (e) {
+    const button = e.target.closest(".remove-row");
+    if (!button || recipientsBox.querySelectorAll("fieldset.recipient").length === 1) return;
+    button.closest("fieldset.recipient").remove();
+    refreshShipToChoices();
+    scheduleQuote();
+  });
 
   // A style's code was typed: one select per axis (size, colour, …); the chosen combination becomes the line's SKU.
   function pickVariant(style, sku, facts, extras) {
@@ -112,88 +235,22 @@
       select.className = "variant-axis";
       select.dataset.axis = axis;
       select.append(new Option("", ""), ...values.map(function (v) { return new Option(v, v); }));
-      select.addEventListener("change", function () {
+      select.addEventListener("change", function (e) {
+        e.stopPropagation();  // not a field of the order: no quote until the variant is known
         chosen[axis] = select.value;
         const match = style.variants.find(function (v) {
           return style.axes.every(function (a) { return v.values[a[0]] === chosen[a[0]]; });
         });
-        if (match) { sku.value = match.sku; sku.dispatchEvent(new Event("change")); }
+        if (match) { sku.value = match.sku; sku.dispatchEvent(new Event("change", { bubbles: true })); }
       });
       label.appendChild(select);
       extras.appendChild(label);
     }
   }
 
-  // --- the live quote ------------------------------------------------------------------------------------------
-  function value(name) { const el = form.elements.namedItem(name); return el ? el.value.trim() : ""; }
-  function request() {
-    const shipTos = [];
-    for (const block of document.querySelectorAll("fieldset.recipient")) {
-      const n = block.dataset.index;
-      if (!value("ship-" + n + "-name") && !value("ship-" + n + "-line1")) continue;
-      shipTos.push({ ref: value("ship-" + n + "-ref"), name: value("ship-" + n + "-name"), line1: value("ship-" + n + "-line1"),
-                     city: value("ship-" + n + "-city"), region: value("ship-" + n + "-region"),
-                     postal_code: value("ship-" + n + "-postal_code"), country: (value("ship-" + n + "-country") || "US").toUpperCase(),
-                     method: value("ship-" + n + "-method") || "ground" });
-    }
-    const lines = [];
-    for (const line of document.querySelectorAll("fieldset.line")) {
-      const n = line.dataset.index;
-      if (!value("line-" + n + "-sku")) continue;
-      const personalization = {};
-      for (const input of line.querySelectorAll(".line-personal")) {
-        if (input.value) personalization[input.name.split("-p-")[1]] = input.value;
-      }
-      lines.push({ sku: value("line-" + n + "-sku"), quantity: parseInt(value("line-" + n + "-quantity") || "1", 10),
-                   ship_to: value("line-" + n + "-ship_to") || "A", personalization: personalization });
-    }
-    const body = { channel: channel.value, lines: lines, ship_tos: shipTos,
-                   coupons: value("coupons").split(",").map(function (c) { return c.trim(); }).filter(Boolean) };
-    if (value("customer")) body.customer = value("customer");
-    if (value("source_code")) body.source_code = value("source_code");
-    return body;
-  }
-  const quoteBox = document.getElementById("quote");
-  async function quote() {
-    const body = request();
-    if (!body.lines.length || !body.ship_tos.length) return;
-    const answer = await api("POST", "/api/v1/orders/quote", body);
-    if (!answer.ok) {
-      quoteBox.innerHTML = "";
-      const p = document.createElement("p");
-      p.className = "error";
-      p.textContent = answer.data ? (answer.data.errors && answer.data.errors.length ? answer.data.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ") : answer.data.detail) : "could not price";
-      quoteBox.appendChild(p);
-      return;
-    }
-    const q = answer.data;
-    const rows = [["Merchandise", q.merchandise], ["Personalization", q.surcharges], ["Discounts", q.discounts],
-                  ["Shipping", q.shipping_total], ["Tax", q.tax], ["Total", q.total]];
-    const table = document.createElement("table");
-    table.id = "quote-summary";
-    for (const [label, amount] of rows) {
-      const tr = table.insertRow();
-      tr.insertCell().textContent = label;
-      const cell = tr.insertCell();
-      cell.className = "num";
-      cell.textContent = "$" + Number(amount.amount).toFixed(2);
-      if (label === "Total") { tr.id = "quote-total"; tr.style.fontWeight = "700"; }
-    }
-    const why = document.createElement("ul");
-    for (const adjustment of q.adjustments) {
-      const li = document.createElement("li");
-      const where = adjustment.line ? "line " + adjustment.line : (adjustment.ship_to ? "to " + adjustment.ship_to : "order");
-      li.textContent = adjustment.kind + " (" + where + (adjustment.source ? ", " + adjustment.source : "") + "): " +
-                       adjustment.amount.amount + (adjustment.note ? " — " + adjustment.note : "");
-      why.appendChild(li);
-    }
-    quoteBox.replaceChildren(table, why);
-  }
-  function scheduleQuote() { clearTimeout(quoteTimer); quoteTimer = setTimeout(quote, 250); }
-  form.addEventListener("change", scheduleQuote);
-
   // --- the card, straight to the vault -------------------------------------------------------------------------
   const cardResult = document.getElementById("card-result");
+  const cardChosen = document.getElementById("card-chosen");
   document.getElementById("card-store").addEventListener("click", async function () {
     const numberInput = document.getElementById("card-number");
     const answer = await api("POST", "/vault/v1/cards", {
@@ -209,8 +266,10 @@
     }
     document.getElementById("pay-0-method").value = "card";
     document.getElementById("pay-0-token").value = answer.data.token;
+    const label = cardLabel(answer.data.brand, answer.data.last_four);
+    cardChosen.replaceChildren(Object.assign(document.createElement("strong"), { textContent: label }));
     cardResult.className = "ok";
-    text(cardResult, answer.data.brand + " ····" + answer.data.last_four + " ready (expires " + answer.data.exp_month + "/" + answer.data.exp_year + ")");
+    text(cardResult, label + " ready (expires " + answer.data.exp_month + "/" + answer.data.exp_year + ")");
   });
 
   // --- a gift card's balance -----------------------------------------------------------------------------------
@@ -221,4 +280,30 @@
     text(result, answer.ok ? "Balance $" + answer.data.balance.amount + " (" + answer.data.status + ")" :
                             (answer.data && answer.data.detail) || "not found");
   });
+
+  // --- the keyboard ----------------------------------------------------------------------------------------------
+  let placing = false;
+  form.addEventListener("submit", function (e) {
+    if (placing) { e.preventDefault(); return; }  // one order per press, however often Alt+P is pressed
+    if (!e.submitter || e.submitter === placeButton) placing = true;
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey && !e.ctrlKey && !e.metaKey) {
+      const action = { KeyP: function () { form.requestSubmit(placeButton); }, KeyL: addLine, KeyR: addRecipient,
+                       KeyC: function () { find.focus(); find.select(); },
+                       KeyK: function () { document.getElementById("coupons").focus(); } }[e.code];
+      if (action) { e.preventDefault(); action(); }
+      return;
+    }
+    // Enter in a field never places the order by surprise: in a line it goes to the next line (a new one at the end)
+    if (e.key === "Enter" && e.target.matches("#phone-order input:not([type=submit]):not(#customer-find)")) {
+      e.preventDefault();
+      const line = e.target.closest("fieldset.line");
+      if (!line) { e.target.dispatchEvent(new Event("change", { bubbles: true })); return; }
+      const next = line.nextElementSibling;
+      if (next) next.querySelector(".line-sku").focus();
+      else if (line.querySelector(".line-sku").value.trim()) addLine();
+    }
+  });
+  if (linesBox.querySelector(".line-sku").value.trim()) quote();
 })();

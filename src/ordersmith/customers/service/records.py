@@ -253,6 +253,11 @@ def join_channel(uow: UnitOfWork, *, customer_id: uuid.UUID, channel: str) -> No
     _join_channels(uow, customer_id, [channel])
 
 
+def has_buyer(event: Event) -> bool:
+    """Whether an `order.placed` names a customer (a guest's order costs the relay nothing)."""
+    return bool(event.payload.get("customer_id") and event.payload.get("channel"))
+
+
 def on_order_placed(uow: UnitOfWork, event: Event) -> None:
     """`order.placed` (through the outbox relay): the buyer now belongs to the channel the order came from."""
     customer_id, channel = event.payload.get("customer_id"), event.payload.get("channel")

@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ordersmith.data.imports import service, templates
 from ordersmith.data.imports.kinds import KINDS
-from ordersmith.data.imports.schemas import ApplyIn, ImportOut, Mode, RowErrorOut
+from ordersmith.data.imports.schemas import AbandonIn, ApplyIn, ImportOut, Mode, RowErrorOut
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import authorize, get_db, get_settings, requires, unit_of_work
 from ordersmith.platform.schemas import PageOut
@@ -99,6 +99,18 @@ def apply_import(
 def cancel_import(import_id: uuid.UUID, principal: Auth, request: Request) -> ImportOut:
     """Cancel an import that is not applying yet."""
     return _out(request, service.cancel_import(unit_of_work(request), import_id=import_id))
+
+
+@router.post("/imports/{import_id}/abandon", response_model=ImportOut, openapi_extra=requires(SCOPE))
+def abandon_import(
+    import_id: uuid.UUID, principal: Auth, request: Request, body: AbandonIn | None = None
+) -> ImportOut:
+    """Give up an apply that cannot finish (its job failed every attempt): the import is marked failed and frees
+    its kind; the chunks committed before it stopped stay, and the import says how many rows they hold."""
+    found = service.abandon_import(
+        unit_of_work(request), import_id=import_id, reason=body.reason if body else ""
+    )
+    return _out(request, found)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -71,6 +71,10 @@ class ApplyIn(Input):
     mode: Mode | None = Field(
         default=None, description="apply_valid: write the valid rows and skip the others"
     )
+
+
+class AbandonIn(Input):
+    reason: Annotated[str, Field(max_length=500)] = ""
 
 
 class RowErrorOut(BaseModel):

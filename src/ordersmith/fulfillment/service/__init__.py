@@ -55,7 +55,13 @@ from ordersmith.fulfillment.service.queries import (
     warehouse_productivity,
     warehouse_work,
 )
-from ordersmith.fulfillment.service.syncing import on_order_event, sync_order, wants
+from ordersmith.fulfillment.service.syncing import (
+    on_order_event,
+    on_order_events,
+    sync_order,
+    sync_orders,
+    wants,
+)
 from ordersmith.fulfillment.service.tracking import (
     ManifestOut,
     check_address,
@@ -111,7 +117,8 @@ def register() -> None:
     from ordersmith.platform import jobs, outbox
 
     outbox.unsubscribe(on_order_event)
-    outbox.subscribe("order.*", on_order_event, when=wants)
+    outbox.unsubscribe(on_order_events)
+    outbox.subscribe_batch("order.*", on_order_events, when=wants)
     outbox.unsubscribe(on_order_placed)
     outbox.subscribe("order.*", on_order_placed, when=wants_placed)
     jobs.register("fulfillment.poll_tracking", _poll_job)
@@ -179,6 +186,7 @@ __all__ = [
     "setup_fulfillment",
     "ship_shipment",
     "sync_order",
+    "sync_orders",
     "void_labels",
     "warehouse_productivity",
     "warehouse_work",

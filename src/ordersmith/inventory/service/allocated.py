@@ -1,10 +1,10 @@
 """Reserving a whole order at the locations its allocation chose: one read of every line's levels (the stock
-picture), then one conditional UPDATE per (item, location) part and one multi-row INSERT each for reservations,
-their lines and movements.
+picture), then one conditional multi-row UPDATE for every (item, location) part and one multi-row INSERT each for
+reservations, their lines and movements.
 
 Invariant: as for every reservation, each part is a conditional UPDATE that fails rather than oversells; the batch
-is all or nothing (a part that fails undoes the parts already taken in this transaction) and the caller re-plans
-from a fresh picture.
+is all or nothing (when a part fails, the parts the statement did take are given back in this transaction, or the
+caller rolls back) and the caller re-plans from a fresh picture.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -171,31 +173,96 @@ def _take_all(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedH
         for component, per_unit in picture.components[hold.sku.upper()]:
             part = (component.id, loc.id)
             takes[part] = takes.get(part, 0) + per_unit * hold.quantity
-    taken: list[tuple[tuple[uuid.UUID, uuid.UUID], int, bool]] = []  # part, units, pooled
     skus = {c.id: c for parts in picture.components.values() for c, _ in parts}
-    for (item_id, location_id), units in sorted(takes.items()):
-        got = uow.execute_core(
-            _TAKE, {"b_item": item_id, "b_location": location_id, "b_take": units, "b_now": now}
-        ).first()
-        code = next(c for c, loc in locations.items() if loc.id == location_id)
-        if got is None:
-            for (done_item, done_location), done_units, pooled in taken if undo else ():
-                uow.execute_core(
-                    _UNTAKE, {"b_item": done_item, "b_location": done_location, "b_take": done_units}
-                )
-                if pooled:
-                    _hold_in_pools(uow, [(done_item, done_location, picture.division, -done_units)])
-            raise StalePlan(skus[item_id].sku, code)
-        if got.pooled:  # as the UPDATE found the level, under its lock: the pools cannot change now
-            _hold_in_pools(uow, [(item_id, location_id, picture.division, units)])
-        taken.append(((item_id, location_id), units, got.pooled))
+    wanted = sorted(takes.items())
+    got = _take_many(uow, wanted, now)
+    missing = [part for part, _ in wanted if part not in got]
+    if missing:
+        if undo and got:  # what the statement did take goes back (the caller goes on in this transaction)
+            uow.execute_core(
+                _UNTAKE,
+                [{"b_item": i, "b_location": loc, "b_take": takes[(i, loc)]} for (i, loc) in got],
+            )
+        item_id, location_id = missing[0]
+        raise StalePlan(skus[item_id].sku, next(c for c, loc in locations.items() if loc.id == location_id))
+    # As the UPDATE found the levels, under their locks: the pools cannot change now.
+    _hold_in_pools(
+        uow, [(i, loc, picture.division, units) for (i, loc), units in wanted if got[(i, loc)].pooled]
+    )
+    for (item_id, location_id), units in wanted:
+        row = got[(item_id, location_id)]
         picture.levels[item_id] = [
-            (lr, _after_take(view, got, picture.division, units) if lr.id == location_id else view)
+            (lr, _after_take(view, row, picture.division, units) if lr.id == location_id else view)
             for lr, view in picture.levels[item_id]
         ]
+    taken = [part for part, _ in wanted]
     divisions = catalog.division_codes(uow)
-    for item_id in sorted({item_id for (item_id, _), _, _ in taken}):
+    for item_id in sorted({item_id for item_id, _ in taken}):
         _stock_changed(uow, skus[item_id], picture.levels[item_id], divisions, cause="reserved")
+
+
+class _Taken(NamedTuple):
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    pooled: bool
+
+
+def _take_many(
+    uow: UnitOfWork, wanted: list[tuple[tuple[uuid.UUID, uuid.UUID], int]], now: datetime
+) -> dict[tuple[uuid.UUID, uuid.UUID], _Taken]:
+    """Take `units` at each (item, location) with conditional UPDATEs — one statement for all the parts (their
+    rows locked in the parts' order on PostgreSQL) — and return the levels as left, by part; a part whose level
+    has too few units is missing from the answer (and untouched)."""
+    if len(wanted) == 1:
+        ((item_id, location_id), units) = wanted[0]
+        row = uow.execute_core(
+            _TAKE, {"b_item": item_id, "b_location": location_id, "b_take": units, "b_now": now}
+        ).first()
+        return {} if row is None else {(item_id, location_id): _Taken(*row)}
+    params: dict[str, object] = {"b_now": now}
+    for n, ((item_id, location_id), units) in enumerate(wanted):
+        params |= {f"i{n}": item_id, f"l{n}": location_id, f"t{n}": units}
+    rows = uow.execute_core(_take_statement(len(wanted)), params).all()
+    return {(r.item_id, r.location_id): _Taken(r.on_hand, r.reserved, r.safety_stock, r.pooled) for r in rows}
+
+
+_TAKE_MANY: dict[int, sa.TextualSelect] = {}
+
+
+def _take_statement(count: int) -> sa.TextualSelect:
+    """`UPDATE … FROM (VALUES …)` for `count` parts, built once per count (plain SQL both databases speak: SQLite
+    3.33+ and PostgreSQL; a VALUES list's columns are `column1…` in both)."""
+    statement = _TAKE_MANY.get(count)
+    if statement is None:
+        item, location, units = _LEVELS.c.item_id.type, _LEVELS.c.location_id.type, sa.Integer()
+        values = ", ".join(f"(:i{n}, :l{n}, :t{n})" for n in range(count))
+        # Only placeholders numbered here go into the text: no input is ever part of it.
+        sql = (
+            "UPDATE stock_levels SET reserved = stock_levels.reserved + t.column3, updated_at = :b_now "  # noqa: S608
+            "FROM (VALUES " + values + ") AS t "
+            "WHERE stock_levels.item_id = t.column1 AND stock_levels.location_id = t.column2 "
+            "AND stock_levels.on_hand - stock_levels.reserved - stock_levels.safety_stock >= t.column3 "
+            "RETURNING stock_levels.item_id, stock_levels.location_id, stock_levels.on_hand, "
+            "stock_levels.reserved, stock_levels.safety_stock, stock_levels.pooled"
+        )
+        statement = sa.text(sql).bindparams(
+            sa.bindparam("b_now", type_=_LEVELS.c.updated_at.type),
+            *(
+                bind
+                for n in range(count)
+                for bind in (
+                    sa.bindparam(f"i{n}", type_=item),
+                    sa.bindparam(f"l{n}", type_=location),
+                    sa.bindparam(f"t{n}", type_=units),
+                )
+            ),
+        ).columns(
+            _LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved,
+            _LEVELS.c.safety_stock, _LEVELS.c.pooled,
+        )  # fmt: skip
+        _TAKE_MANY[count] = statement
+    return statement
 
 
 def _write_reservations(uow: UnitOfWork, picture: StockPicture, holds: Sequence[AllocatedHold]) -> None:

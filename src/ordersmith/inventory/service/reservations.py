@@ -133,7 +133,10 @@ def _lock_pooled(
 
 
 def _after_take(
-    view: rules.LevelView, got: sa.Row[tuple[int, int, int, bool]], division: str | None, take: int
+    view: rules.LevelView,
+    got: tuple[int, int, int, bool] | sa.Row[tuple[int, int, int, bool]],
+    division: str | None,
+    take: int,
 ) -> rules.LevelView:
     """The level as the UPDATE left it: its new figures, and `division`'s pool holding `take` more."""
     pools = tuple(

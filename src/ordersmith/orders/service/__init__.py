@@ -20,6 +20,7 @@ from ordersmith.orders.service.changes import (
     hold_order,
     lock_for_payment,
     lock_for_shipping,
+    lock_many_for_shipping,
     release_due_orders,
     release_order,
     release_when_due,
@@ -27,6 +28,7 @@ from ordersmith.orders.service.changes import (
     set_payment_status,
 )
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
+from ordersmith.orders.service.history import HistoricalLine, HistoricalOrder, import_order
 from ordersmith.orders.service.queries import (
     Barometers,
     ChannelDay,
@@ -61,6 +63,7 @@ from ordersmith.orders.service.requests import (
     PaymentRequest,
     ShipToRequest,
 )
+from ordersmith.orders.service.return_queries import order_returns, returnable_units
 from ordersmith.orders.service.returns import (
     ReceivedLine,
     Return,
@@ -85,6 +88,8 @@ __all__ = [
     "ChannelDay",
     "CustomerTotals",
     "HeldOrder",
+    "HistoricalLine",
+    "HistoricalOrder",
     "Hold",
     "LineChange",
     "LineRequest",
@@ -120,17 +125,20 @@ __all__ = [
     "get_order",
     "get_return",
     "hold_order",
+    "import_order",
     "list_held_orders",
     "list_holds",
     "list_orders",
     "lock_for_payment",
     "lock_for_shipping",
+    "lock_many_for_shipping",
     "may_release_backorders",
     "move_orders_to_survivor",
     "on_customer_merged",
     "on_stock_changed",
     "order_in_channel",
     "order_numbers",
+    "order_returns",
     "order_timeline",
     "place_order",
     "price_order",
@@ -143,6 +151,7 @@ __all__ = [
     "release_order",
     "release_when_due",
     "resolve_hold",
+    "returnable_units",
     "set_payment_status",
     "ship_allocations",
     "ship_unstocked",

@@ -124,6 +124,7 @@ class Order:
     release_at: datetime | None = (
         None  # pending in its channel's edit window: released then by the release job
     )
+    imported: bool = False  # brought in from another system's history: no stock moved, no payment taken
 
 
 def line_state(line: OrderLineRow) -> str:
@@ -262,6 +263,7 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
         fulfillment=row.fulfillment,
         store=row.store,
         release_at=row.release_at if row.status == "pending" else None,
+        imported=bool(row.imported),
     )
 
 
@@ -334,6 +336,27 @@ def load_plain(uow: UnitOfWork, order_id: uuid.UUID, *, lock: bool) -> Order | N
     lines = uow.execute_core(_LINES_OF_ORDER, {"order_id": order_id}).all()
     # Core rows carry the same names as the mapped attributes: to_order reads either.
     return to_order(cast(OrderRow, row), cast(list[OrderLineRow], lines), [])
+
+
+_ORDERS_BY_IDS_LOCKED = (
+    sa.select(_ORDERS)
+    .where(_ORDERS.c.id.in_(sa.bindparam("order_ids", expanding=True)))
+    .order_by(_ORDERS.c.id)
+    .with_for_update()
+)
+_LINES_OF_ORDERS = sa.select(_LINES).where(_LINES.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
+
+
+def load_plain_many(uow: UnitOfWork, order_ids: list[uuid.UUID]) -> list[Order]:
+    """`load_plain(lock=True)` for many orders in two statements: the orders (locked in id order, the one lock
+    order every batch takes) and all their lines. Orders that do not exist are left out."""
+    if not order_ids:
+        return []
+    rows = uow.execute_core(_ORDERS_BY_IDS_LOCKED, {"order_ids": order_ids}).all()
+    lines: dict[uuid.UUID, list[Any]] = {row.id: [] for row in rows}
+    for line in uow.execute_core(_LINES_OF_ORDERS, {"order_ids": [row.id for row in rows]}).all():
+        lines[line.order_id].append(line)
+    return [to_order(cast(OrderRow, row), cast(list[OrderLineRow], lines[row.id]), []) for row in rows]
 
 
 _INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]

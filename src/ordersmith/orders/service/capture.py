@@ -307,6 +307,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         priority=request.priority,
         exchange_for=None,
         placed_at=request.placed_at or now,
+        imported=False,
         release_at=None,
         created_at=now,
         updated_at=now,

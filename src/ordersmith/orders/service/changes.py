@@ -30,6 +30,7 @@ from ordersmith.orders.service._common import (
     lines_of,
     load,
     load_plain,
+    load_plain_many,
     move,
     order_row,
     record,
@@ -72,6 +73,13 @@ def lock_for_shipping(uow: UnitOfWork, *, order_id: uuid.UUID) -> Order | None:
     transaction, read as plain rows: for fulfillment's sync, which runs for every order event and reads only the
     allocation. None when there is no such order."""
     return load_plain(uow, order_id, lock=True)
+
+
+@use_case
+def lock_many_for_shipping(uow: UnitOfWork, *, order_ids: list[uuid.UUID]) -> list[Order]:
+    """`lock_for_shipping` for many orders at once (fulfillment's sync of a relay batch): the orders that exist,
+    locked in id order, with their lines, in two statements."""
+    return load_plain_many(uow, sorted(set(order_ids)))
 
 
 @use_case

@@ -185,6 +185,7 @@ def authorize_return(
     by_no = {line.line_no: line for line in lines_of(uow, order.id)}
     already = _open_returned(uow, order.id)
     wanted: dict[int, tuple[int, str]] = {}
+    exchanges: dict[int, str] = {}
     for n, request in enumerate(lines):
         line = by_no.get(request.line_no)
         if line is None:
@@ -209,8 +210,8 @@ def authorize_return(
                 f"lines.{n}.quantity", f"{left} shipped unit(s) of line {line.line_no} can be returned"
             )
         if request.exchange_sku is not None:
-            try:
-                catalog.get_item_ref(uow, sku=request.exchange_sku)
+            try:  # kept as the catalog spells it (`tee` typed is TEE)
+                exchanges[request.line_no] = catalog.get_item_ref(uow, sku=request.exchange_sku).sku
             except NotFound:
                 raise ValidationFailed.on(
                     f"lines.{n}.exchange_sku", f"no item {request.exchange_sku!r}"
@@ -245,7 +246,7 @@ def authorize_return(
             line_no=r.line_no,
             quantity=r.quantity,
             reason=r.reason,
-            exchange_sku=r.exchange_sku,
+            exchange_sku=exchanges.get(r.line_no),
             disposition=None,
             received=0,
         )

@@ -52,6 +52,7 @@ from ordersmith.payments.service.operations import (
     order_payments,
     refund_order,
     refund_payment,
+    return_of,
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
@@ -133,6 +134,7 @@ __all__ = [
     "reload",
     "resolve_pending_authorizations",
     "resolve_pending_operations",
+    "return_of",
     "settle_cancelled",
     "setup_payments",
     "shortfall",

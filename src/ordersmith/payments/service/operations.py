@@ -24,7 +24,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ordersmith.kernel.errors import Conflict, IdempotencyKeyReused, ValidationFailed
+from ordersmith.kernel.errors import Conflict, IdempotencyKeyReused, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -397,6 +397,25 @@ def _refundable(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[rules.Captured]
 class Refunded:
     payments: list[Payment]
     store_credit: gift_cards.IssuedCard | None = None
+
+
+@use_case(readonly=True)
+def return_of(uow: UnitOfWork, *, ref: str | None, order_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of the order's return named by its id or its number (`R-001188`), for a refund that belongs to it.
+
+    Raises:
+        ValidationFailed: on `return_id`, when no return has that id or number, or the return is another order's
+            (answered alike, so a caller learns nothing of others' returns).
+    """
+    if ref is None:
+        return None
+    try:
+        found = orders.get_return(uow, ref=ref.strip())
+    except NotFound:
+        found = None
+    if found is None or found.order_id != order_id:
+        raise ValidationFailed.on("return_id", f"no return {ref.strip()!r} on this order")
+    return found.id
 
 
 def refund_order(

@@ -36,6 +36,7 @@ from ordersmith.purchasing.service.replenishment import (
 from ordersmith.purchasing.service.vendors import (
     create_vendor,
     get_vendor,
+    import_vendor_item,
     list_vendor_items,
     list_vendors,
     set_vendor_item,
@@ -64,6 +65,7 @@ __all__ = [
     "drop_ship_sources",
     "get_purchase_order",
     "get_vendor",
+    "import_vendor_item",
     "list_purchase_orders",
     "list_vendor_items",
     "list_vendors",

@@ -44,6 +44,7 @@ class VendorItem:
     min_order_qty: int
     pack_size: int
     preferred: bool  # the item's default vendor
+    lead_time_days: int | None = None  # None: the vendor's own
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,16 @@ def _new_lines(
         rows.append(PurchaseOrderLineRow(
             id=new_id(), item_id=item.id, vendor_sku=listed.vendor_sku if listed else "", ordered=line.quantity,
             received=0, cancelled=0, unit_cost_minor=cost,
-            expected_on=line.expected_on or today + timedelta(days=seller.lead_time_days),
+            expected_on=line.expected_on or today + timedelta(days=_lead_time(seller, listed)),
             sales_line=line.sales_line if drop_ship else None))  # fmt: skip
     return rows
+
+
+def _lead_time(seller: VendorRow, listed: VendorItemRow | None) -> int:
+    """The item's own lead time from this vendor, else the vendor's."""
+    if listed is not None and listed.lead_time_days is not None:
+        return listed.lead_time_days
+    return seller.lead_time_days
 
 
 def _move(uow: UnitOfWork, number: str, action: str, values: dict[str, Any]) -> PurchaseOrderRow:

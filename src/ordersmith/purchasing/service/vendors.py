@@ -56,10 +56,10 @@ def list_vendors(uow: UnitOfWork) -> list[Vendor]:
 @use_case
 def set_vendor_item(
     uow: UnitOfWork, *, vendor: str, sku: str, vendor_sku: str, cost: Money, min_order_qty: int = 1,
-    pack_size: int = 1, preferred: bool = False,
+    pack_size: int = 1, preferred: bool = False, lead_time_days: int | None = None,
 ) -> VendorItem:  # fmt: skip
     """Record (or change) what a vendor charges for an item and how it sells it; `preferred` makes the vendor
-    the item's default for replenishment.
+    the item's default for replenishment; `lead_time_days` (None: the vendor's own) dates this item's PO lines.
 
     Raises:
         NotFound: unknown vendor or SKU.
@@ -78,6 +78,8 @@ def set_vendor_item(
         raise ValidationFailed.on("min_order_qty", "must be at least 1")
     if pack_size < 1:
         raise ValidationFailed.on("pack_size", "must be at least 1")
+    if lead_time_days is not None and not 0 <= lead_time_days <= 365:
+        raise ValidationFailed.on("lead_time_days", "must be between 0 and 365")
     existing = uow.session.get(VendorItemRow, (row.id, item.id))
     before = None
     if existing is None:
@@ -85,16 +87,39 @@ def set_vendor_item(
         uow.session.add(existing)
     else:
         before = {"vendor_sku": existing.vendor_sku, "cost_minor": existing.cost_minor,
-                  "min_order_qty": existing.min_order_qty, "pack_size": existing.pack_size}  # fmt: skip
-    existing.vendor_sku, existing.cost_minor = vendor_sku, cost.minor
+                  "min_order_qty": existing.min_order_qty, "pack_size": existing.pack_size,
+                  "lead_time_days": existing.lead_time_days}  # fmt: skip
+    existing.vendor_sku, existing.cost_minor, existing.lead_time_days = vendor_sku, cost.minor, lead_time_days
     existing.min_order_qty, existing.pack_size, existing.updated_at = min_order_qty, pack_size, uow.now()
     uow.flush_unique(f"{row.code} already uses vendor SKU {vendor_sku!r} for another item")
     if preferred:
         catalog.set_default_vendor(uow, sku=item.sku, vendor_id=row.id)
     uow.audit("vendor_item.set", object_type="vendor", object_id=str(row.id), before=before,
               after={"sku": item.sku, "vendor_sku": vendor_sku, "cost_minor": cost.minor,
-                     "min_order_qty": min_order_qty, "pack_size": pack_size, "preferred": preferred})  # fmt: skip
+                     "min_order_qty": min_order_qty, "pack_size": pack_size, "preferred": preferred,
+                     "lead_time_days": lead_time_days})  # fmt: skip
     return _vendor_items(uow, row, item_ids=[item.id])[0]
+
+
+@use_case
+def import_vendor_item(
+    uow: UnitOfWork, *, vendor: str, sku: str, vendor_sku: str, cost: Money, min_order_qty: int = 1,
+    pack_size: int = 1, preferred: bool = False, lead_time_days: int | None = None,
+) -> str:  # fmt: skip
+    """`set_vendor_item` for a row of a vendor-item file: created | updated | unchanged (an unchanged row writes
+    nothing and audits nothing). Refuses what `set_vendor_item` refuses."""
+    seller = _vendor_by_code(uow, vendor.upper())
+    item = catalog.get_item_ref(uow, sku=sku)
+    found = _vendor_items(uow, seller, item_ids=[item.id])
+    wanted = VendorItem(vendor=seller.code, sku=item.sku, vendor_sku=vendor_sku, cost=cost,
+                        min_order_qty=min_order_qty, pack_size=pack_size,
+                        preferred=preferred or bool(found and found[0].preferred),
+                        lead_time_days=lead_time_days)  # fmt: skip
+    if found and found[0] == wanted:
+        return "unchanged"
+    set_vendor_item(uow, vendor=vendor, sku=sku, vendor_sku=vendor_sku, cost=cost, min_order_qty=min_order_qty,
+                    pack_size=pack_size, preferred=preferred, lead_time_days=lead_time_days)  # fmt: skip
+    return "updated" if found else "created"
 
 
 @use_case(readonly=True)
@@ -114,7 +139,8 @@ def _vendor_items(
     found = [
         VendorItem(vendor=vendor.code, sku=refs[r.item_id].sku, vendor_sku=r.vendor_sku,
                    cost=Money.from_minor(r.cost_minor, vendor.currency), min_order_qty=r.min_order_qty,
-                   pack_size=r.pack_size, preferred=defaults[r.item_id] == vendor.id)
+                   pack_size=r.pack_size, preferred=defaults[r.item_id] == vendor.id,
+                   lead_time_days=r.lead_time_days)
         for r in rows
     ]  # fmt: skip
     return sorted(found, key=lambda v: v.sku)

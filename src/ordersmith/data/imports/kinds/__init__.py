@@ -5,7 +5,7 @@ Invariant: a row reaches the target's use case only after the API's input schema
 file's column (a list field's element, a money field's part: the column it came from).
 """
 
-from ordersmith.data.imports.kinds import customers, items, prices, stock
+from ordersmith.data.imports.kinds import customers, items, orders, prices, purchasing, stock, styles
 from ordersmith.data.imports.kinds._common import Kind, Outcome, Row
 
 KINDS: dict[str, Kind] = {
@@ -14,6 +14,11 @@ KINDS: dict[str, Kind] = {
     "stock_counts": stock.COUNTS,
     "stock_adjustments": stock.ADJUSTMENTS,
     "prices": prices.KIND,
+    "price_lists": prices.PRICE_LISTS,
+    "styles": styles.KIND,
+    "vendor_items": purchasing.VENDOR_ITEMS,
+    "purchase_orders": purchasing.PURCHASE_ORDERS,
+    "orders": orders.KIND,
 }
 
 __all__ = ["KINDS", "Kind", "Outcome", "Row"]

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersmith.data.imports.rules import Spec, parse_boolean, parse_components, parse_list
+from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.input_guard import text_refusal
 
@@ -23,7 +24,8 @@ class Outcome:
 
 
 Row = tuple[int, dict[str, str]]  # row number, cells by column
-Check = Callable[[UnitOfWork, list[Row], bool, frozenset[str] | None], list[Outcome]]
+# (unit of work, rows, write, the uploader's scopes or None, a memo the kind keeps across one run's chunks)
+Check = Callable[[UnitOfWork, list[Row], bool, frozenset[str] | None, dict[str, Any]], list[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Kind:
     # Check (and with write=True, apply) a chunk, inside the caller's unit of work. A dry run passes write=False
     # and rolls the transaction back: a kind may write anyway when only writing tells (customers do).
     check: Check
+    # A kind whose record spans several rows (a purchase order's lines): the record's reference, taken by its
+    # consecutive rows. A chunk never splits a record, and the record stands or falls with all its rows.
+    group: Callable[[dict[str, str]], str] | None = None
 
 
 # --- reading cells ------------------------------------------------------------------------------------------
@@ -78,3 +83,72 @@ def _schema_errors(
 
 def _first(loc: tuple[Any, ...]) -> str:
     return str(loc[0]) if loc else "row"
+
+
+# --- records over several rows --------------------------------------------------------------------------------
+
+
+def groups_of(rows: list[Row], group: Callable[[dict[str, str]], str]) -> list[list[int]]:
+    """The positions of each record's consecutive rows in a chunk."""
+    found: list[list[int]] = []
+    last: str | None = None
+    for n, (_, cells) in enumerate(rows):
+        reference = group(cells)
+        if found and reference == last:
+            found[-1].append(n)
+        else:
+            found.append([n])
+        last = reference
+    return found
+
+
+def fail_together(rows: list[Row], outcomes: list[Outcome], positions: list[int], what: str) -> bool:
+    """When a row of a record has errors, every other row of it is invalid too (naming the row that has them): the
+    record is written whole or not at all. True when no row of the record has errors."""
+    bad = next((n for n in positions if outcomes[n].errors), None)
+    if bad is None:
+        return True
+    for n in positions:
+        outcomes[n].action = "invalid"
+        if not outcomes[n].errors:
+            outcomes[n].errors.append(("row", f"{what} is refused: see row {rows[bad][0]}"))
+    return False
+
+
+def row_named(datas: list[dict[str, Any]], positions: list[int], column: str, detail: str) -> int:
+    """The position of the record's row whose `column` the refusal `detail` quotes (else its first row)."""
+    for n, data in zip(positions, datas, strict=True):
+        value = str(data.get(column, ""))
+        if value and f"'{value}'".lower() in detail.lower():
+            return n
+    return positions[0]
+
+
+def in_savepoint(uow: UnitOfWork, run: Callable[[], str]) -> str:
+    """Run one record's use case in a savepoint: a refusal leaves no trace (its events and audit rows too)."""
+    mark = uow.checkpoint()
+    savepoint = uow.session.begin_nested()
+    try:
+        action = run()
+    except OrdersmithError:
+        savepoint.rollback()
+        uow.rewind(mark)
+        raise
+    savepoint.commit()
+    return action
+
+
+def refusal(
+    exc: OrdersmithError, columns: dict[str, str], not_found: Callable[[str], str]
+) -> tuple[str, str]:
+    """(column, reason) of a use case's refusal: a field error's field through `columns` (the field's first part
+    when unlisted), a NotFound through `not_found(detail)`, anything else on the row."""
+    if exc.errors:
+        name = exc.errors[0].field
+        parts = [p for p in name.split(".") if not p.isdigit()]
+        return columns.get(name, columns.get(".".join(parts), parts[-1] if parts else "row")), exc.errors[
+            0
+        ].message
+    if isinstance(exc, NotFound):
+        return not_found(exc.detail), exc.detail
+    return "row", exc.detail

@@ -161,7 +161,7 @@ def _details_fields(cells: dict[str, str]) -> frozenset[str]:
 
 
 def _check_customers(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     """Each row checked as the create or edit would check it; with `write`, new customers are written together
     (`create_customers`) and edits one by one through the edit use case, each in a savepoint."""

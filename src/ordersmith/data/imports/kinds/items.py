@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from ordersmith.catalog import service as catalog
@@ -65,7 +67,7 @@ def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
 
 
 def _check_items(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     accepted: list[tuple[int, catalog.ItemImport]] = []
@@ -85,11 +87,20 @@ def _check_items(
             values["components"] = [(c["sku"], c["quantity"]) for c in values["components"]]
         accepted.append((n, catalog.ItemImport(sku=model.sku, values=values)))
     if accepted:
-        results = catalog.import_items(uow, rows=[item for _, item in accepted], write=write)
+        # The new items of the run's earlier chunks (rolled back in a dry run): a kit later in the file finds them.
+        pending: dict[str, str] = memo.setdefault("new_items", {})
+        results = catalog.import_items(uow, rows=[item for _, item in accepted], write=write, pending=pending)
         for (n, _), result in zip(accepted, results, strict=True):
             outcomes[n].action = result.action
-            outcomes[n].errors += [(f if f in ITEMS.names else "sku", reason) for f, reason in result.errors]
+            outcomes[n].errors += [_item_error(f, reason) for f, reason in result.errors]
     return outcomes
+
+
+def _item_error(field: str, reason: str) -> tuple[str, str]:
+    if field == "components" and reason.startswith("no item with SKU"):
+        # A component the file creates in an earlier row (or the same chunk) is found; a later one is not.
+        return field, f"{reason} (in the catalog or earlier in this file)"
+    return (field if field in ITEMS.names else "sku"), reason
 
 
 KIND = Kind(spec=ITEMS, key=_item_key, check=_check_items)

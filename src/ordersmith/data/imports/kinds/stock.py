@@ -9,6 +9,8 @@ writes a chunk twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from ordersmith.data.imports.kinds._common import Kind, Outcome, Row, _schema_errors, _typed
@@ -100,7 +102,7 @@ def _count_column(loc: tuple[object, ...]) -> str:
 
 
 def _check_counts(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     def count(data: dict[str, str]) -> str:
         sheet = CountIn.model_validate(
@@ -122,7 +124,7 @@ def _check_counts(
 
 
 def _check_adjustments(
-    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None
+    uow: UnitOfWork, rows: list[Row], write: bool, granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
     def adjust(data: dict[str, str]) -> str:
         body = AdjustmentIn.model_validate(data)

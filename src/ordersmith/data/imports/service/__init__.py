@@ -21,6 +21,7 @@ from ordersmith.data.imports.service._common import (
 )
 from ordersmith.data.imports.service.applying import _apply_job, apply
 from ordersmith.data.imports.service.records import (
+    abandon_import,
     all_row_errors,
     cancel_import,
     error_lines,
@@ -47,6 +48,7 @@ __all__ = [
     "Import",
     "Progress",
     "RowError",
+    "abandon_import",
     "all_row_errors",
     "apply",
     "cancel_import",

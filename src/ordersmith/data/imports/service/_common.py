@@ -147,16 +147,29 @@ def _data_rows(path: Path, row: Import) -> Iterator[tuple[int, list[str]]]:
 
 
 def _chunks(path: Path, row: Import, size: int, *, skip: int = 0) -> Iterator[list[tuple[int, list[str]]]]:
+    """The data rows in chunks of `size`; a kind whose records span rows has a chunk run on to its record's last
+    row (so a resumed apply, which skips whole chunks, never starts inside a record)."""
+    group = KINDS[row.kind].group
     chunk: list[tuple[int, list[str]]] = []
+    last: str | None = None
     for n, item in enumerate(_data_rows(path, row)):
         if n < skip:
             continue
-        chunk.append(item)
-        if len(chunk) == size:
+        reference = _reference(group, row, item[1])
+        if len(chunk) >= size and (reference is None or reference != last):
             yield chunk
             chunk = []
+        chunk.append(item)
+        last = reference
     if chunk:
         yield chunk
+
+
+def _reference(group: Callable[[dict[str, str]], str] | None, row: Import, cells: list[str]) -> str | None:
+    if group is None:
+        return None
+    found = cells_by_column(row.columns, cells)
+    return group(found) if isinstance(found, dict) else None
 
 
 class _RolledBack(Exception):

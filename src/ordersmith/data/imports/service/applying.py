@@ -101,7 +101,7 @@ def _apply_chunk(
         ).scalars()
     )
     readable, _ = _rows(row, [(n, cells) for n, cells in chunk if n not in skipped])
-    outcomes = target.check(uow, readable, True, granted)
+    outcomes = target.check(uow, readable, True, granted, {})
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     errors: list[tuple[int, str | None, str]] = []
     for (number, _), outcome in zip(readable, outcomes, strict=True):

@@ -137,6 +137,46 @@ def cancel_import(uow: UnitOfWork, *, import_id: uuid.UUID) -> Import:
     return _import(uow.session.get(ImportRow, import_id) or row)
 
 
+@use_case
+def abandon_import(uow: UnitOfWork, *, import_id: uuid.UUID, reason: str = "") -> Import:
+    """Give up an apply that cannot finish (its job failed every attempt, or its file cannot be applied): the import
+    is marked failed and frees its kind for the next import. The chunks committed before stay (each one whole, with
+    `rows_done` counting them); a worker still applying stops at its next chunk, whose claim needs `applying`.
+
+    Raises:
+        Conflict: the import is not applying (a dry run or a validated import is cancelled instead).
+    """
+    row = uow.session.get(ImportRow, import_id)
+    if row is None:
+        raise NotFound("no such import")
+    if row.status != "applying":
+        raise Conflict(
+            f"the import is {row.status}: only an apply under way can be abandoned (cancel it instead)"
+        )
+    note = f": {reason.strip()[:500]}" if reason.strip() else ""
+    summary = (
+        f"abandoned by {uow.actor.label}{note} — {row.rows_done} of {row.total_rows} row(s) were applied before "
+        "it stopped"
+    )
+    claimed = uow.execute_core(
+        sa.update(ImportRow)
+        .where(ImportRow.id == import_id, ImportRow.status == "applying")
+        .values(status="failed", finished_at=uow.now(), error_summary=summary, version=ImportRow.version + 1)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict("the import changed meanwhile; read it again")
+    uow.execute_core(sa.delete(ImportChunkRow).where(ImportChunkRow.import_id == import_id))
+    uow.audit(
+        "import.abandoned",
+        object_type="import",
+        object_id=str(import_id),
+        before={"status": "applying"},
+        after={"kind": row.kind, "rows_done": row.rows_done, "total": row.total_rows, "reason": reason[:500]},
+    )
+    uow.session.expire(row)
+    return _import(uow.session.get(ImportRow, import_id) or row)
+
+
 def error_lines(db: Database, *, import_id: uuid.UUID) -> Iterator[tuple[int, list[str] | None, str]]:
     """One line per failed row: its number, its cells as read, and every problem it has ("column: reason; …")."""
     current: tuple[int, list[str] | None, list[str]] | None = None

@@ -103,12 +103,18 @@ def _dry_run(
     progress: Progress | None,
 ) -> None:
     seen: dict[tuple[str, str], int] = {}
+    last: tuple[str, str] | None = None
+    memo: dict[str, Any] = {}
     for chunk in _chunks(path, row, row.chunk_rows):
         readable, unreadable = _rows(row, chunk)
         errors: list[tuple[int, str | None, str]] = [(n, "row", why) for n, why in unreadable.items()]
         fresh: list[Row] = []
         for number, cells in readable:
             key = target.key(cells)
+            if target.group is not None and key is not None and key == last:
+                fresh.append((number, cells))  # the next row of the same record
+                continue
+            last = key
             if key is not None and key in seen:
                 errors.append(
                     (number, key[0], f"{key[1]} appears again in the file (first on row {seen[key]})")
@@ -117,7 +123,7 @@ def _dry_run(
             if key is not None:
                 seen[key] = number
             fresh.append((number, cells))
-        outcomes = _check_rolled_back(db.unit_of_work(actor), target, fresh, granted)
+        outcomes = _check_rolled_back(db.unit_of_work(actor), target, fresh, granted, memo)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         for (number, _), outcome in zip(fresh, outcomes, strict=True):
             if outcome.action == "invalid":
@@ -141,12 +147,13 @@ def _dry_run(
 
 
 def _check_rolled_back(
-    uow: UnitOfWork, target: Kind, rows: list[Row], granted: frozenset[str] | None
+    uow: UnitOfWork, target: Kind, rows: list[Row], granted: frozenset[str] | None, memo: dict[str, Any]
 ) -> list[Outcome]:
-    """The target's checks for a chunk (write=False), in a transaction that is rolled back whatever they did."""
+    """The target's checks for a chunk (write=False), in a transaction that is rolled back whatever they did;
+    `memo` carries what the kind keeps from the run's earlier chunks (the records they would have created)."""
     try:
         with uow:
-            raise _RolledBack(target.check(uow, rows, False, granted))
+            raise _RolledBack(target.check(uow, rows, False, granted, memo))
     except _RolledBack as done:
         return done.outcomes
 

@@ -32,7 +32,12 @@ from ordersmith.fulfillment.service.drop_ship.confirming import (
     confirm_drop_ship,
     import_drop_ship_confirmations,
 )
-from ordersmith.fulfillment.service.drop_ship.routing import on_order_placed, route, wants_placed
+from ordersmith.fulfillment.service.drop_ship.routing import (
+    has_open_units,
+    on_order_placed,
+    route,
+    wants_placed,
+)
 from ordersmith.fulfillment.tables import ShipmentLineRow, ShipmentRow
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -96,6 +101,7 @@ __all__ = [
     "DropShip",
     "DropShipLine",
     "confirm_drop_ship",
+    "has_open_units",
     "import_drop_ship_confirmations",
     "key_of",
     "list_drop_ships",

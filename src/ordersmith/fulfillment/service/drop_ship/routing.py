@@ -85,6 +85,12 @@ def route(uow: UnitOfWork, *, order: orders.Order, shipments: dict[uuid.UUID, Sh
             shipment.releasable = False  # a vendor's work: never in one of our waves
 
 
+def has_open_units(order: orders.Order) -> bool:
+    """Whether any unit of the order is open (not reserved, backordered, shipped or cancelled): only such units can
+    be a vendor's to ship; an order without any and without drop-ship shipments is none of `route`'s business."""
+    return any(_open(line) for line in order.lines)
+
+
 def _open(line: orders.OrderLine) -> int:
     return max(line.quantity - line.cancelled - line.shipped - line.reserved - line.backordered, 0)
 
