@@ -24,18 +24,25 @@ def postgres_ready() -> None:
         pytest.skip(f"PostgreSQL unreachable: {why}")
 
 
+@pytest.fixture(scope="module")
+def module_databases() -> Iterator[dict[str, str]]:
+    """The databases a test module's tests take turns on (by kind), dropped after its last test."""
+    made: dict[str, str] = {}
+    yield made
+    if "postgresql" in made:
+        databases.drop_postgres(made["postgresql"])
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated database URL, once for SQLite and once for PostgreSQL."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, module_databases: dict[str, str]) -> str:
+    """A freshly migrated database URL, once for SQLite and once for PostgreSQL. SQLite: a new file copied from a
+    migrated one. PostgreSQL: the module's database, cloned from a migrated template for its first test and put
+    back to that state before each later one (cloning and dropping a database costs a second or more of disk
+    writes; emptying the tables a test wrote costs a few milliseconds)."""
     if request.param == "sqlite":
-        yield databases.fresh_sqlite(tmp_path)
-        return
+        return databases.fresh_sqlite(tmp_path)
     request.getfixturevalue("postgres_ready")
-    url = databases.fresh_postgres()
-    try:
-        yield url
-    finally:
-        databases.drop_postgres(url)
+    return databases.module_postgres(module_databases)
 
 
 @pytest.fixture

@@ -1,23 +1,76 @@
-"""API tests run the real ASGI app (with its lifespan: event hub, relay, jobs) on SQLite and PostgreSQL."""
+"""API tests run the real ASGI app (with its lifespan: event hub, relay, jobs) on SQLite and PostgreSQL.
+
+Building the app takes most of a second (FastAPI prepares every route's models), so each test module builds one per
+database and every test gets it back as new: its database put back to freshly migrated, the app's per-database
+caches emptied, payments and fulfillment wired again on the test's own files (vault, sandbox processor and
+carrier), and a lifespan of its own (a new relay, job runner and event stream)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ordersmith.app import create_app
+from ordersmith.fulfillment import service as fulfillment
+from ordersmith.payments import service as payments
 from ordersmith.platform.access import SCOPES
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
 from tests.builders import DEFAULT_PASSWORD, make_api_key, make_user
+from tests.support import databases
+
+
+@pytest.fixture(scope="module")
+def module_apps() -> dict[str, tuple[FastAPI, frozenset[str]]]:
+    """The app built on each of the module's databases (by URL), with what create_app put in its caches."""
+    return {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest,
+    module_databases: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """A freshly migrated database URL, once for SQLite and once for PostgreSQL: the module's database (so its app
+    can serve every test), made at its first test and put back to freshly migrated before each later one."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_ready")
+        return databases.module_postgres(module_databases)
+    url = module_databases.get("sqlite")
+    if url is None:
+        url = module_databases["sqlite"] = databases.fresh_sqlite(tmp_path_factory.mktemp("api-database"))
+    else:
+        databases.reset_sqlite(url)
+    return url
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
-        yield test_client
+def client(
+    db_url: str, settings: Settings, module_apps: dict[str, tuple[FastAPI, frozenset[str]]]
+) -> Iterator[TestClient]:
+    vault = None
+    if db_url not in module_apps:
+        app = create_app(settings)
+        module_apps[db_url] = (app, frozenset(app.state.db.caches))
+    else:
+        app, wiring = module_apps[db_url]
+        app_db: Database = app.state.db
+        app_db.caches.clear()  # reference data cached from the last test's database
+        wired = payments.setup_payments(app_db, settings)
+        fulfillment.setup_fulfillment(app_db, settings)
+        assert frozenset(app_db.caches) == wiring, "create_app wires more than this fixture does again"
+        app.state.settings = settings
+        app.state.vault = vault = wired.vault
+    try:
+        with TestClient(app, base_url="http://testserver") as test_client:
+            yield test_client
+    finally:
+        if vault is not None:
+            vault.dispose()
 
 
 @pytest.fixture

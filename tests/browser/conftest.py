@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,16 +64,23 @@ def server(browser_db_url: str, tmp_path: Path, clock_offset: timedelta) -> Iter
         yield running
 
 
-@pytest.fixture
-def page(server: Server):
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One Chromium for the whole run (launching it takes seconds); each test gets a fresh context of its own,
+    which shares no cookies, storage or cache with any other."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=server.url)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(server: Server, chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(base_url=server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 from ordersmith.customers import service as customers
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.builders import DEFAULT_PASSWORD, channel, make_order_shop, make_user, make_vendor, order_request
 from tests.support import databases
 from tests.support.server import Server, running_server
@@ -88,14 +86,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
 
 
 @pytest.fixture(scope="module")
-def browser(shop: tuple[Server, dict[str, str]]) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+def browser(shop: tuple[Server, dict[str, str]], chromium: Any) -> Any:
+    return chromium  # the run's one Chromium, once the module's server is up
 
 
 def _pages_of(page: Any, details: dict[str, str]) -> list[str]:

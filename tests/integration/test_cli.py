@@ -1,12 +1,16 @@
-"""The `ordersmith` command against real databases: it works, and every failure is one line and a non-zero exit."""
+"""The `ordersmith` command against real databases: it works, and every failure is one line and a non-zero exit.
+
+Commands run in the test process through the Typer app (tests/support/cli.py); the few tests about the process
+itself — the entry point, what a shell sees on stderr and as the exit code — start a real `python -m ordersmith`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import tempfile
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from ordersmith.platform import identity
@@ -14,26 +18,19 @@ from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
+from tests.support.cli import environment, run
 
-_FILES = tempfile.mkdtemp(prefix="ordersmith-cli-")  # the vault's and the sandbox processor's own files
 
-
-def run(db_url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def run_process(
+    db_url: str, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ordersmith ARGS` as its own process, the way a shell runs it."""
     return subprocess.run(
         [sys.executable, "-m", "ordersmith", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "ORDERSMITH_DATABASE_URL": db_url,
-            "ORDERSMITH_ENV": "test",
-            "COLUMNS": "200",
-            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
-            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
-            **env,
-        },
+        env={**os.environ, "COLUMNS": "200", **environment(db_url, **env)},
         timeout=60,
         check=False,
     )
@@ -69,7 +66,9 @@ def test_users_create_generates_and_prints_a_password_once(db_url: str, uow: Uni
 
 
 def test_a_bad_role_is_one_line_on_stderr_with_a_non_zero_exit_and_nothing_written(db_url: str, db: Database):
-    result = run(db_url, "users", "create", "pat@example.com", "--role", "owner", stdin="a long password\n")
+    result = run_process(
+        db_url, "users", "create", "pat@example.com", "--role", "owner", stdin="a long password\n"
+    )
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: role")
     assert "Traceback" not in result.stderr
@@ -112,41 +111,14 @@ def test_an_unknown_scope_is_refused_and_no_key_is_made(db_url: str, db: Databas
     assert _count(db, ApiKeyRow) == 0
 
 
-def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path):
-    first = subprocess.run(
-        [sys.executable, "-m", "ordersmith", "demo", "load"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={
-            **os.environ,
-            "ORDERSMITH_DATABASE_URL": db_url,
-            "ORDERSMITH_DEMO_ORDERS": "150",
-            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
-            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
-        },
-        check=False,
-    )
+def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)  # the credentials file goes to var/ under the working directory
+    first = run(db_url, "demo", "load", ORDERSMITH_DEMO_ORDERS="150")
     assert first.returncode == 0, first.stderr
     counts = (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow))
     assert counts == (7, 5, 5)
     assert (tmp_path / "var" / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
-    second = subprocess.run(
-        [sys.executable, "-m", "ordersmith", "demo", "load"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={
-            **os.environ,
-            "ORDERSMITH_DATABASE_URL": db_url,
-            "ORDERSMITH_DEMO_ORDERS": "150",
-            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-            "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
-            "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db",
-        },
-        check=False,
-    )
+    second = run(db_url, "demo", "load", ORDERSMITH_DEMO_ORDERS="150")
     assert second.returncode == 0 and "already there" in second.stdout
     assert (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow)) == counts
     _assert_demo_catalog(db)
@@ -214,7 +186,7 @@ def _assert_demo_catalog(db: Database) -> None:
 
 
 def test_production_with_development_secrets_refuses_to_start(db_url: str):
-    result = run(db_url, "serve", ORDERSMITH_ENV="production")
+    result = run_process(db_url, "serve", ORDERSMITH_ENV="production")
     assert result.returncode == 2
     assert result.stderr.startswith("error: refusing to start in production: ORDERSMITH_SECRET_KEY")
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
-from typer.testing import CliRunner
 
 from ordersmith import demo
-from ordersmith.cli import app
 from ordersmith.cli._common import demo_progress, table
 from ordersmith.cli._common import out as cli_out
 from ordersmith.customers import service as customers
@@ -22,7 +19,7 @@ from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform.access import SCOPES
 from ordersmith.platform.db import Database, UnitOfWork
-from ordersmith.platform.settings import Settings, get_settings
+from ordersmith.platform.settings import Settings
 from ordersmith.purchasing import service as purchasing
 from tests.builders import (
     channel,
@@ -33,33 +30,7 @@ from tests.builders import (
     order_request,
     ship_to,
 )
-from tests.integration.test_cli import _FILES
-
-
-@dataclass(frozen=True)
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run(db_url: str, *args: str, columns: int = 80) -> Ran:
-    """`ordersmith ARGS` in this process (the same Typer app and console as the command, without the seconds a
-    new interpreter takes to import), on a terminal COLUMNS wide."""
-    environment = {"ORDERSMITH_DATABASE_URL": db_url, "ORDERSMITH_ENV": "test",
-                   "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{_FILES}/vault.db",
-                   "ORDERSMITH_SANDBOX_GATEWAY_PATH": f"{_FILES}/sandbox_gateway.db",
-                   "ORDERSMITH_SANDBOX_CARRIER_PATH": f"{_FILES}/sandbox_carrier.db"}  # fmt: skip
-    get_settings.cache_clear()
-    saved = cli_out.width
-    cli_out.width = columns
-    try:
-        result = CliRunner().invoke(app, list(args), env=environment)
-    finally:
-        cli_out.width = saved
-        get_settings.cache_clear()
-    return Ran(result.exit_code, result.stdout, result.stderr)
-
+from tests.support.cli import run
 
 SOME_SCOPES = ["orders:read", "orders:write", "customers:read", "customers:write", "purchasing:approve",
                "reservations:write", "sales_channels:read"]  # fmt: skip

@@ -1,4 +1,4 @@
-"""`ordersmith report` and `ordersmith export` as a user runs them (a real process)."""
+"""`ordersmith report` and `ordersmith export` as a user runs them (through the Typer app, in this process)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.mail import SmtpMailer
 from ordersmith.platform.tables import AuditRow
 from tests.builders import channel, make_order_shop, order_request
-from tests.integration.test_cli import run
 from tests.integration.test_scheduled_reports import Inbox, smtp  # noqa: F401 - the SMTP server fixture
+from tests.support.cli import run
 
 
 def _orders(db: Database) -> None:
@@ -28,7 +28,7 @@ def _orders(db: Database) -> None:
 
 
 # One database is enough here: the commands are thin, and the reports and exports under them run on both databases
-# in tests/integration/test_reports.py and test_exports.py (a process start costs seconds).
+# in tests/integration/test_reports.py and test_exports.py.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, db_url: str, tmp_path: Path):
     _orders(db)

@@ -97,6 +97,9 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._reader.shutdown(wait=False)
+        # A fresh (threadless until used) reader, so a stopped hub can start again: the API tests run one app
+        # through many lifespans.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ordersmith-event-hub")
 
     def _on_commit(self, events: list[Event]) -> None:
         # Called in the committing thread: hand the events to the loop, which fans them out.
