@@ -8,11 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from ordersmith.platform import secrets
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from tests.support import databases
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Argon2id at its test cost (1 MiB, 1 pass; refused in production) for this process and every server, worker and CLI
+# process the tests start: thousands of users are created and signed in. The standard cost is tested on its own
+# (tests/unit/test_password_hashing.py).
+os.environ.setdefault("ORDERSMITH_ARGON2_COST", "test")
+secrets.use_argon2_cost(os.environ["ORDERSMITH_ARGON2_COST"])
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import housekeeping, identity, mail
+from ordersmith.platform import housekeeping, identity, mail, secrets
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
+    secrets.use_argon2_cost(settings.argon2_cost)
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ordersmith.kernel.clock import ShiftedClock
 from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.platform import secrets
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import ProductionMisconfigured, Settings, get_settings
 
@@ -69,6 +70,7 @@ def _db(settings: Settings) -> Database:
     from ordersmith.fulfillment.service import setup_fulfillment
     from ordersmith.payments.service import setup_payments
 
+    secrets.use_argon2_cost(settings.argon2_cost)
     db = Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     db.use_replica(settings.reports_database_url, pool_size=2)
     if settings.clock_offset_s:  # the same shifted clock as `serve` (tests only; refused in production)

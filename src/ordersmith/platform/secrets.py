@@ -13,7 +13,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_hasher = PasswordHasher()
+# Argon2id at argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes); the `test` cost exists for the test suite only
+# (settings refuse it in production). A hash carries its own parameters, so either verifies the other's.
+_COSTS: dict[str, PasswordHasher] = {
+    "standard": PasswordHasher(),
+    "test": PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+}
+_hasher = _COSTS["standard"]
+
+
+def use_argon2_cost(cost: str) -> None:
+    """Hash new passwords at `cost` (`standard` or `test`): called at start-up from the settings."""
+    global _hasher
+    _hasher = _COSTS[cost]
+    _dummy_hash.cache_clear()
 
 
 @functools.cache

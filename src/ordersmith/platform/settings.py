@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # Seconds added to the wall clock of every unit of work (kernel.clock.ShiftedClock): browser tests set it so
     # that the console's screenshots show the same times on every run. Refused in production.
     clock_offset_s: float = 0.0
+    # Argon2id's cost: `standard` (argon2-cffi's defaults: 64 MiB, 3 passes, 4 lanes) everywhere people sign in;
+    # `test` (1 MiB, 1 pass) lets the test suite create and sign in thousands of users. Refused in production.
+    argon2_cost: Literal["standard", "test"] = "standard"
     session_cookie_secure: bool | None = None  # None: secure in production, not in development
     api_key_cache_s: float = 5.0  # how long a resolved API key is trusted before it is read again
     lockout_threshold: int = 10
@@ -206,6 +209,8 @@ class Settings(BaseSettings):
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
         if self.clock_offset_s:
             problems.append("ORDERSMITH_CLOCK_OFFSET_S must be 0 in production (the clock is the real one)")
+        if self.argon2_cost != "standard":
+            problems.append("ORDERSMITH_ARGON2_COST must be standard in production")
         if problems:
             raise ProductionMisconfigured("refusing to start in production: " + "; ".join(problems))
         return self
