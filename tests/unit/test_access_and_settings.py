@@ -8,6 +8,13 @@ from ordersmith.platform.access import ROLE_SCOPES, ROLES, SCOPES, Principal, ch
 from ordersmith.platform.settings import ProductionMisconfigured, Settings
 
 
+@pytest.fixture(autouse=True)
+def _production_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests build production settings from the environment: the suite's own test-only Argon2 cost
+    (tests/conftest.py) is not part of it."""
+    monkeypatch.delenv("ORDERSMITH_ARGON2_COST", raising=False)
+
+
 def test_admin_has_every_scope_and_every_role_can_follow_events():
     assert ROLE_SCOPES["admin"] == frozenset(SCOPES)
     assert set(ROLE_SCOPES) == set(ROLES)
