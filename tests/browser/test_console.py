@@ -111,7 +111,9 @@ def test_the_api_docs_render_from_local_assets_with_authentication_described(pag
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto("/api/docs")
-    page.wait_for_selector('[data-path="/api/v1/sales-channels"]')
+    # Swagger UI renders the whole document (150-odd paths, ~0.6 MB) before the first path shows: seconds on a
+    # loaded two-core machine, so this wait is longer than the pages' default.
+    page.wait_for_selector('[data-path="/api/v1/sales-channels"]', timeout=45_000)
     assert page.is_visible("button.authorize")
     assert all(url.startswith(server.url) for url in requests), [
         u for u in requests if not u.startswith(server.url)

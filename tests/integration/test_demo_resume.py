@@ -4,8 +4,6 @@ it was killed inside a later step (customers, orders), the same records as a loa
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
 from tests.builders import make_channel
 from tests.support import databases
+from tests.support.server import ForkedProcess, ordersmith_process
 
 
 def _counts(db: Database) -> tuple[int, int, int]:
@@ -84,10 +83,10 @@ def test_a_channel_left_without_its_key_gets_one(db: Database, settings: Setting
 
 # --- a load killed inside a later step ---------------------------------------------------------------------------
 
-_SMALL = {"ORDERSMITH_DEMO_ORDERS": "40", "ORDERSMITH_DEMO_CUSTOMERS": "300"}
+_SMALL = {"ORDERSMITH_DEMO_ORDERS": "24", "ORDERSMITH_DEMO_CUSTOMERS": "120"}
 
 
-def _demo_load(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
+def _demo_load(database_url: str, folder: Path) -> ForkedProcess:
     """`ordersmith demo load` as its own process, the way an operator runs it (small sizes), again and again in
     the same folder: the vault and the sandbox processor keep their files there, as they would."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,8 +100,7 @@ def _demo_load(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
         "ORDERSMITH_SANDBOX_CARRIER_PATH": str(folder / "sandbox_carrier.db"),
         "ORDERSMITH_SANDBOX_WALLET_PATH": str(folder / "sandbox_wallet.db"),
     }
-    return subprocess.Popen([sys.executable, "-m", "ordersmith", "demo", "load"], cwd=folder, env=environment,
-                            stdout=(folder / "load.log").open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    return ordersmith_process(["demo", "load"], environment, folder / "load.log", cwd=folder)
 
 
 def _rows(database_url: str, table: str) -> int:
@@ -151,15 +149,15 @@ def test_a_demo_load_killed_in_its_customers_and_in_its_orders_completes_with_th
     db_url: str, tmp_path: Path
 ):
     # given a load killed while it makes customers, and the next one killed while it places orders
-    _kill_once(db_url, tmp_path / "interrupted", "customers", 50)
+    _kill_once(db_url, tmp_path / "interrupted", "customers", 40)
     customers_then = _rows(db_url, "customers")
-    _kill_once(db_url, tmp_path / "interrupted", "orders", 12)
+    _kill_once(db_url, tmp_path / "interrupted", "orders", 8)
     orders_then = _rows(db_url, "orders")
     # when it runs again
     _completed(db_url, tmp_path / "interrupted")
     # then it was killed part-way both times, and now holds what a load never interrupted makes
-    assert 50 <= customers_then < 301
-    assert 12 <= orders_then < 40
+    assert 40 <= customers_then < 121
+    assert 8 <= orders_then < 24
     (tmp_path / "unbroken").mkdir()
     unbroken = (
         databases.fresh_postgres()
@@ -172,5 +170,5 @@ def test_a_demo_load_killed_in_its_customers_and_in_its_orders_completes_with_th
     finally:
         if unbroken.startswith("postgresql"):
             databases.drop_postgres(unbroken)
-    assert expected["customers"] == 301 and expected["orders"] == 40
+    assert expected["customers"] == 121 and expected["orders"] == 24
     assert _counts_of(db_url) == expected

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 from ordersmith.platform import housekeeping, jobs
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.tables import JobRow
+from tests.support.server import ordersmith_process
 
 
 def test_two_worker_processes_run_each_job_exactly_once(
@@ -28,15 +27,7 @@ def test_two_worker_processes_run_each_job_exactly_once(
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(tmp_path / "sandbox_gateway.db"),
         "ORDERSMITH_SANDBOX_CARRIER_PATH": str(tmp_path / "sandbox_carrier.db"),
     }
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ordersmith", "worker"],
-            env=env,
-            stdout=(tmp_path / f"w{i}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for i in range(2)
-    ]
+    workers = [ordersmith_process(["worker"], env, tmp_path / f"w{i}.log") for i in range(2)]
     try:
         # given both workers up and polling
         logs = [tmp_path / f"w{i}.log" for i in range(2)]

@@ -1,7 +1,15 @@
-"""A real Ordersmith server process (uvicorn) on a free loopback port, for race and crash tests."""
+"""A real Ordersmith server process (uvicorn) on a free loopback port, for race and crash tests.
+
+A server (and an `ordersmith worker`) is its own operating-system process with its own sockets, database connections
+and signals, as in production; what it skips is the seconds a new interpreter spends importing Ordersmith: it is
+forked from a fork server that imported Ordersmith once per test process (multiprocessing's "forkserver", which
+starts a clean interpreter and forks from it before any test has opened a connection or a thread). The child sets
+the environment it was given before the app reads any setting. `uvicorn --workers N` (several processes on one
+port) still starts as a command, as in production."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -11,9 +19,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+_FORKS = multiprocessing.get_context("forkserver")
+_FORKS.set_forkserver_preload(["ordersmith.app", "ordersmith.cli", "uvicorn", "tests.support.server"])
 
 
 def free_port() -> int:
@@ -22,10 +35,91 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ForkedProcess:
+    """A forked process behind `subprocess.Popen`'s interface (poll, wait, terminate, kill, send_signal)."""
+
+    def __init__(self, process: BaseProcess, name: str) -> None:
+        self._process = process
+        self._name = name
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return None if self._process.is_alive() else self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(self._name, timeout or 0)
+        return self._process.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _in_child(environment: dict[str, str], log: str, cwd: str | None = None) -> None:
+    """The forked child's own environment and working directory, and its output (stdout and stderr) appended to
+    `log`."""
+    if cwd is not None:
+        os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environment)
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _serve(environment: dict[str, str], log: str, port: int, log_level: str) -> None:
+    _in_child(environment, log)
+    import uvicorn
+
+    uvicorn.run("ordersmith.app:create_app", factory=True, host="127.0.0.1", port=port, log_level=log_level)
+
+
+def _command(environment: dict[str, str], log: str, args: list[str], cwd: str | None) -> None:
+    _in_child(environment, log, cwd)
+    from ordersmith.cli import app
+
+    try:
+        app(args=args, prog_name="ordersmith")
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise
+
+
+def fork(target: Any, name: str, *args: Any) -> ForkedProcess:
+    process = _FORKS.Process(target=target, args=args, name=name, daemon=False)
+    process.start()
+    return ForkedProcess(process, name)
+
+
+def ordersmith_process(
+    args: list[str], environment: dict[str, str], log: Path, cwd: Path | None = None
+) -> ForkedProcess:
+    """`ordersmith ARGS` (e.g. `worker`) as a process of its own, its output appended to `log`."""
+    folder = None if cwd is None else str(cwd)
+    return fork(_command, f"ordersmith {' '.join(args)}", environment, str(log), args, folder)
+
+
 @dataclass
 class Server:
     url: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess
     log: Path
 
     def kill(self) -> None:
@@ -49,28 +143,15 @@ def start_server(
         "ORDERSMITH_SANDBOX_CARRIER_PATH": str(log.parent / "sandbox_carrier.db"),
         **{f"ORDERSMITH_{k.upper()}": v for k, v in env.items()},
     }
-    handle = log.open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "ordersmith.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            log_level,
-            *(["--workers", str(workers)] if workers > 1 else []),
-        ],
-        env=environment,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    process: subprocess.Popen[bytes] | ForkedProcess
+    if workers == 1:
+        process = fork(_serve, "ordersmith serve", environment, str(log), port, log_level)
+    else:
+        command = [sys.executable, "-m", "uvicorn", "ordersmith.app:create_app", "--factory", "--host",
+                   "127.0.0.1", "--port", str(port), "--log-level", log_level, "--workers", str(workers)]  # fmt: skip
+        process = subprocess.Popen(command, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 30 * workers  # each of uvicorn's processes imports Ordersmith on its own
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: {log.read_text()[-2000:]}")
@@ -113,10 +194,8 @@ def running_cluster(database_url: str, folder: Path, *, api: int = 2, workers: i
         "ORDERSMITH_SANDBOX_CARRIER_PATH": str(folder / "sandbox_carrier.db"),
     }
     background = [
-        subprocess.Popen([sys.executable, "-m", "ordersmith", "worker"], env=environment,
-                         stdout=(folder / f"worker{i}.log").open("ab"), stderr=subprocess.STDOUT)
-        for i in range(workers)
-    ]  # fmt: skip
+        ordersmith_process(["worker"], environment, folder / f"worker{i}.log") for i in range(workers)
+    ]
     try:
         with running_server(database_url, folder / "api.log", workers=api, relay_enabled="false",
                             jobs_enabled="false") as server:  # fmt: skip
