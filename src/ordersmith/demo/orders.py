@@ -142,7 +142,7 @@ def _settle_receivables(
 _GIFT_CARDS = 60  # sold at the holidays; web orders spend them
 _FURNITURE = 0.08  # of the recent web and call-center orders add a piece the vendor ships (drop-ship)
 _UNREACHABLE = 0.05  # of the recent parcels go where the carrier cannot deliver (a tracking exception)
-_THROUGH_WAVES = timedelta(days=45)  # older history was shipped before Ordersmith ran the warehouse
+_DROP_SHIP_SINCE = timedelta(days=45)  # the furniture vendor's drop-ship programme began this long ago
 _LABELLED = timedelta(days=10)  # the latest parcels carry sandbox-carrier labels (and are tracked)
 _VENDOR_CONFIRMS = timedelta(days=4)  # the drop-ship vendor confirms after this; younger ones are still open
 _VENDOR_LATE = 0.25  # of the drop-ship orders the vendor has not confirmed yet, whatever their age
@@ -191,7 +191,7 @@ def _plan(
         ship_to = dataclasses.replace(ship_to, postal_code=postal[:4])
     # Drawn for every order, used for the recent ones: furniture its vendor ships, a parcel the carrier cannot bring.
     furniture, unreachable, piece = rng.random(), rng.random(), rng.randrange(max(1, len(drop)))
-    if drop and code in ("web", "call-center") and furniture < _FURNITURE and now - at <= _THROUGH_WAVES:
+    if drop and code in ("web", "call-center") and furniture < _FURNITURE and now - at <= _DROP_SHIP_SINCE:
         lines[drop[piece]] = 1
     if unreachable < _UNREACHABLE and now - at <= _LABELLED and code != "store-pos":
         ship_to = dataclasses.replace(ship_to, postal_code=EXCEPTION_POSTAL)
@@ -302,8 +302,8 @@ def _orders(db: Database, settings: Settings, report: DemoReport) -> None:
     report.say(
         f"{tally.made} orders over the last year ({tally.shipped} shipped, {tally.cancelled} cancelled, "
         f"{tally.returned} returned, {tally.held} on hold), paid by sandbox cards, checks, accounts, gift cards, "
-        f"marketplace and cash; {tally.waved} shipments of the last {_THROUGH_WAVES.days} days shipped through "
-        f"waves, {tally.drop_shipped} drop-ship shipments confirmed by their vendor"
+        f"marketplace and cash; {tally.waved} shipments shipped through waves with packages and tracking, "
+        f"{tally.drop_shipped} drop-ship shipments confirmed by their vendor"
         + (f" (orders {done + 1} … {count}: the rest were loaded before)" if done else "")
     )
     for reason, times_refused in sorted(tally.refused.items()):
@@ -378,8 +378,8 @@ def _place(db: Database, shop: _Shop, planned: _Planned, tally: _Tally) -> order
 
 def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tally: _Tally) -> _ToShip | None:
     """Place one order and do to it what a year does: hold, release, cancel, ship, settle, return. Each step looks
-    at the order's state first, so an order a killed load left half-way is taken on, not done twice. An order of
-    the last weeks is returned instead of shipped: its day's waves ship it (then `_after_shipping`)."""
+    at the order's state first, so an order a killed load left half-way is taken on, not done twice. An order to
+    ship is returned instead of shipped: its day's waves ship it (then `_after_shipping`)."""
     placed = _place(db, shop, planned, tally)
     if placed is None:
         return None
@@ -416,14 +416,8 @@ def _one_order(db: Database, shop: _Shop, planned: _Planned, now: datetime, tall
         return None
     furniture = any(line.sku in _DROP_SHIP_SKUS for line in planned.request.lines)
     to_ship = _ToShip(placed, at, age, bounces < 0.02, pays < 0.8, ret < 0.04, reason, furniture and not late)
-    if age <= _THROUGH_WAVES:
-        _sync(db, placed)  # its shipments wait for the day's waves; its furniture goes to the vendor
-        return to_ship
-    if placed.fulfillment_status != "shipped":
-        warehouse = db.unit_of_work(Actor.system("demo warehouse"), clock=FixedClock(at + timedelta(days=1)))
-        orders.record_shipment(warehouse, ref=placed.number, tracking=f"1Z{planned.n:010d}")
-    _after_shipping(db, to_ship, at + timedelta(days=1), tally)
-    return None
+    _sync(db, placed)  # its shipments wait for the day's waves; its furniture goes to the vendor
+    return to_ship
 
 
 def _after_shipping(db: Database, order: _ToShip, shipped_at: datetime, tally: _Tally) -> None:
