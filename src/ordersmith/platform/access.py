@@ -236,7 +236,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "finance:write",
         }
     ),
-    "marketing": frozenset(_READ_BASICS | {"pricing:write", "reports:read", "marketing:read", "marketing:write"}),
+    "marketing": frozenset(
+        _READ_BASICS | {"pricing:write", "reports:read", "marketing:read", "marketing:write"}
+    ),
     "readonly": frozenset(_READ_BASICS | {"reports:read"}),
 }
 

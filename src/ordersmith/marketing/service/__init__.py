@@ -15,6 +15,7 @@ from ordersmith.marketing.service.campaigns import (
 from ordersmith.marketing.service.codes import (
     ChannelPolicy,
     create_source_code,
+    find_offer,
     get_source_code,
     list_channel_policies,
     list_source_codes,
@@ -36,6 +37,7 @@ __all__ = [
     "create_campaign",
     "create_source_code",
     "figures",
+    "find_offer",
     "get_campaign",
     "get_source_code",
     "list_campaigns",

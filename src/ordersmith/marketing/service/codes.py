@@ -243,6 +243,13 @@ def _facts(uow: UnitOfWork, code: str) -> rules.CodeFacts | None:
 
 
 @use_case(readonly=True)
+def find_offer(uow: UnitOfWork, *, code: str | None) -> rules.Offer | None:
+    """The offer of a code an order already keeps (re-pricing an edited order), whatever its dates now."""
+    facts = _facts(uow, code.upper()) if code else None
+    return rules.offer_of(facts) if facts is not None else None
+
+
+@use_case(readonly=True)
 def resolve_source_code(
     uow: UnitOfWork, *, code: str | None, channel: str, on: date, field: str = "source_code"
 ) -> rules.Offer | None:

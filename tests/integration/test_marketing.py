@@ -1,0 +1,170 @@
+"""Marketing against real SQLite and PostgreSQL: campaigns, drops and the master list of source codes with their
+refusals (nothing changed); an order's code checked at capture (refused, or mapped to its channel's default, never
+stored as typed); the code's offer pricing the order through the one checkout path; customers' original and last
+codes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from ordersmith.customers import service as customers
+from ordersmith.inventory import service as inventory
+from ordersmith.kernel.errors import AlreadyExists, ValidationFailed
+from ordersmith.kernel.money import Money
+from ordersmith.marketing import service as marketing
+from ordersmith.marketing.tables import SourceCodeRow
+from ordersmith.orders import service as orders
+from ordersmith.orders.tables import OrderRow
+from ordersmith.payments import service as payments
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.pricing import service as pricing
+from tests.builders import channel, make_order_shop, make_source_code, order_request, place_paid
+
+
+def usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")
+
+
+@pytest.fixture
+def shop(uow: UnitOfWork) -> UnitOfWork:
+    make_order_shop(uow)
+    return uow
+
+
+def count(uow: UnitOfWork, table: type) -> int:
+    with uow:
+        return int(uow.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+def catalog_offer(uow: UnitOfWork) -> None:
+    """The fall book's printed prices (a list only its codes bring in) and 10% off for its best customers."""
+    pricing.create_price_list(uow, code="FALLBOOK", name="Fall book", currency="USD", priority=-5, offer_only=True,
+                              prices=[pricing.PriceEntry("TEE", usd("18.00"))])  # fmt: skip
+    pricing.create_promotion(uow, promotion=pricing.PromotionInput(
+        code="BEST10", name="10% for best customers", kind="percent_off_items", percent=Decimal(10),
+        coupon_required=True))  # fmt: skip
+
+
+def test_a_campaign_with_drops_and_its_key_codes_is_the_master_list(uow: UnitOfWork):
+    # given a catalog campaign with two drops
+    campaign = marketing.create_campaign(uow, code="fall26", name="Fall 2026 book", kind="catalog", currency="USD",
+                                         drops=[marketing.NewDrop("d1", date(2026, 9, 1), 50_000, usd("0.62"), "A"),
+                                                marketing.NewDrop("d2", date(2026, 10, 6), 20_000, usd("0.58"), "B")])  # fmt: skip
+    # when a key code is made per list of the first drop
+    house = marketing.create_source_code(uow, code="f26h1", campaign="FALL26", drop="D1", segment="house 0-12m",
+                                         quantity_mailed=30_000, ends_on=date(2027, 1, 31),
+                                         expected_response_pct=Decimal("3.5"))  # fmt: skip
+    rented = marketing.create_source_code(uow, code="F26R1", campaign="FALL26", drop="D1", segment="rented list",
+                                          quantity_mailed=20_000)  # fmt: skip
+    # then the campaign keeps its drops by in-home date, with their cost, and codes are upper-case, valid from the
+    # drop's in-home date
+    assert [(d.code, d.quantity_mailed, d.cost) for d in campaign.drops] == [
+        ("D1", 50_000, usd("31000.00")),
+        ("D2", 20_000, usd("11600.00")),
+    ]
+    assert (house.code, house.starts_on, house.ends_on, house.in_home_on) == (
+        "F26H1", date(2026, 9, 1), date(2027, 1, 31), date(2026, 9, 1),
+    )  # fmt: skip
+    assert [c.code for c in marketing.list_source_codes(uow, campaign="fall26").items] == ["F26H1", "F26R1"]
+    assert rented.ends_on is None
+    # and a code is switched off, then ended
+    changed = marketing.update_source_code(
+        uow, code="F26R1", version=1, active=False, ends_on=date(2026, 12, 1)
+    )
+    assert (changed.active, changed.ends_on, changed.version) == (False, date(2026, 12, 1), 2)
+
+
+def test_bad_codes_are_refused_naming_the_field_and_nothing_changes(shop: UnitOfWork):
+    # given a drop of 1,000 pieces with one code of 1,000
+    make_source_code(shop, "F26H1", quantity_mailed=1000)
+    before = count(shop, SourceCodeRow)
+    bad = [
+        ({"quantity_mailed": 1}, "quantity_mailed"),  # the drop has no piece left
+        ({"price_list": "NOPE"}, "price_list"),
+        ({"promotions": ["NOPE"]}, "promotions.0"),
+        ({"starts_on": date(2026, 9, 1), "ends_on": date(2026, 8, 1)}, "ends_on"),
+    ]
+    for fields, field in bad:
+        with pytest.raises(ValidationFailed) as refused:
+            marketing.create_source_code(shop, code="F26X", campaign="FALL", drop="D1", segment="x", **fields)
+        assert [e.field for e in refused.value.errors] == [field]
+    with pytest.raises(AlreadyExists):
+        marketing.create_source_code(shop, code="f26h1", campaign="FALL", drop="D1", segment="again")
+    assert count(shop, SourceCodeRow) == before
+
+
+def test_an_unknown_or_expired_code_on_an_order_is_refused_and_nothing_changes(shop: UnitOfWork):
+    # given one expired code
+    make_source_code(shop, "SPRING21", ends_on=date(2021, 6, 30))
+    on_hand = inventory.get_availability(shop, sku="TEE").available
+    for code, reason in (("TYPO-NOPE", "is not a source code"), ("spring21", "expired on 2021-06-30")):
+        # when an order comes with it
+        with pytest.raises(ValidationFailed) as refused:
+            orders.place_order(
+                shop, channel=channel(shop), request=order_request(("TEE", 1), source_code=code)
+            )
+        # then it is refused naming the field, and no order, stock or customer moved
+        assert [e.field for e in refused.value.errors] == ["source_code"]
+        assert reason in refused.value.detail
+    assert count(shop, OrderRow) == 0
+    assert inventory.get_availability(shop, sku="TEE").available == on_hand
+
+
+def test_a_channel_maps_unknown_codes_to_its_default_and_never_keeps_the_typed_text(shop: UnitOfWork):
+    # given the web channel keys unknown codes to its own default; the phone channel refuses them
+    make_source_code(shop, "WEBDEFAULT", campaign="WEB")
+    marketing.set_channel_policy(shop, channel="web", on_unknown="default", default_code="webdefault")
+    # when each takes an order with a typo
+    placed = orders.place_order(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), source_code="TYPO-NOPE")
+    ).order
+    with pytest.raises(ValidationFailed):
+        orders.place_order(
+            shop, channel=channel(shop, "phone"), request=order_request(("TEE", 1), source_code="x")
+        )
+    # then the web order keeps the default, and nothing anywhere keeps the typo
+    assert placed.source_code == "WEBDEFAULT"
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).where(OrderRow.source_code == "TYPO-NOPE")) == 0
+    assert [(p.channel, p.default_code) for p in marketing.list_channel_policies(shop)] == [
+        ("web", "WEBDEFAULT")
+    ]
+    with pytest.raises(ValidationFailed) as refused:
+        marketing.set_channel_policy(shop, channel="phone", on_unknown="default")
+    assert [e.field for e in refused.value.errors] == ["default_code"]
+
+
+def test_the_code_offer_prices_the_order_through_checkout_and_keys_the_customer(
+    shop: UnitOfWork, db, settings
+):
+    payments.setup_payments(db, settings)
+    # given a code whose offer is the fall book's prices and 10% off, and a customer who came in under another code
+    catalog_offer(shop)
+    make_source_code(shop, "F26H1", price_list="FALLBOOK", promotions=("BEST10",))
+    make_source_code(shop, "OLD", campaign="SPRING")
+    buyer = customers.create_customer(shop, details=customers.Details(first_name="Ann", last_name="Lee"),
+                                      source_code="OLD")  # fmt: skip
+    # when the customer orders two tees with the code through checkout, and someone orders without a code
+    keyed = place_paid(shop, channel=channel(shop, "phone"),
+                       request=order_request(("TEE", 2), ("MUG", 1), source_code="f26h1", customer=buyer.number))  # fmt: skip
+    plain = place_paid(shop, channel=channel(shop, "phone"), request=order_request(("TEE", 2), ("MUG", 1)))
+    # then the keyed order is priced by the book (tee 18.00; the mug, which the book does not price, from the
+    # retail list) less 10%; the other at retail with no discount
+    assert keyed.order.source_code == "F26H1"
+    assert [(line.sku, line.unit_price) for line in keyed.order.lines] == [
+        ("TEE", usd("18.00")),
+        ("MUG", usd("10.00")),
+    ]
+    assert (keyed.order.merchandise, keyed.order.discounts) == (usd("46.00"), usd("4.60"))
+    assert (plain.order.merchandise, plain.order.discounts, plain.order.source_code) == (
+        usd("50.00"),
+        usd("0.00"),
+        None,
+    )
+    # and the customer keeps their original code and gets this one as their last
+    found = customers.get_customer(shop, ref=buyer.number)
+    assert (found.source_code, found.last_source_code) == ("OLD", "F26H1")
