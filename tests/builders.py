@@ -246,9 +246,18 @@ def make_source_code(
         marketing.add_drops(uow, campaign=campaign, drops=[replace(drop, code=drop_code)])
     except NotFound:
         drop_code = "D1"
-        marketing.create_campaign(uow, code=campaign, name=campaign.title(), kind="catalog", currency="USD",
-                                  drops=[drop])  # fmt: skip
+        marketing.create_campaign(
+            uow, code=campaign, name=campaign.title(), kind="catalog", currency="USD", drops=[drop]
+        )
     return marketing.create_source_code(
-        uow, code=code, campaign=campaign, drop=drop_code, segment="house file", quantity_mailed=quantity_mailed,
-        price_list=price_list, promotions=promotions, ends_on=ends_on, expected_response_pct=Decimal("2"),
-    )  # fmt: skip
+        uow,
+        code=code,
+        campaign=campaign,
+        drop=drop_code,
+        segment="house file",
+        quantity_mailed=quantity_mailed,
+        price_list=price_list,
+        promotions=promotions,
+        ends_on=ends_on,
+        expected_response_pct=Decimal("2"),
+    )

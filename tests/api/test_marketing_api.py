@@ -22,12 +22,24 @@ CAMPAIGN: dict[str, Any] = {
     "name": "Fall 2026 book",
     "kind": "catalog",
     "drops": [
-        {"code": "D1", "in_home_on": "2020-09-01", "quantity_mailed": 40000,
-         "cost_per_piece": {"amount": "0.62", "currency": "USD"}, "creative": "cover A"},
+        {
+            "code": "D1",
+            "in_home_on": "2020-09-01",
+            "quantity_mailed": 40000,
+            "cost_per_piece": {"amount": "0.62", "currency": "USD"},
+            "creative": "cover A",
+        },
     ],
-}  # fmt: skip
-CODE: dict[str, Any] = {"code": "f26h1", "campaign": "FALL26", "drop": "D1", "segment": "house 0-12m",
-                        "quantity_mailed": 25000, "price_list": "FALLBOOK", "expected_response_pct": "3.5"}  # fmt: skip
+}
+CODE: dict[str, Any] = {
+    "code": "f26h1",
+    "campaign": "FALL26",
+    "drop": "D1",
+    "segment": "house 0-12m",
+    "quantity_mailed": 25000,
+    "price_list": "FALLBOOK",
+    "expected_response_pct": "3.5",
+}
 
 
 def rows(db: Database, table: str) -> int:
@@ -38,8 +50,14 @@ def rows(db: Database, table: str) -> int:
 def fall_book(admin_db) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
-    pricing.create_price_list(admin_db, code="FALLBOOK", name="Fall book", currency="USD", offer_only=True,
-                              prices=[pricing.PriceEntry("TEE", Money(Decimal("18.00"), "USD"))])  # fmt: skip
+    pricing.create_price_list(
+        admin_db,
+        code="FALLBOOK",
+        name="Fall book",
+        currency="USD",
+        offer_only=True,
+        prices=[pricing.PriceEntry("TEE", Money(Decimal("18.00"), "USD"))],
+    )
 
 
 def test_a_marketer_builds_a_campaign_with_drops_and_key_codes(client: TestClient, admin_db, db):
@@ -49,9 +67,20 @@ def test_a_marketer_builds_a_campaign_with_drops_and_key_codes(client: TestClien
     csrf = {"X-CSRF-Token": login(client, admin_db, role="marketing")}
     # when the campaign, a second drop and a code are created
     made = client.post("/api/v1/campaigns", json=CAMPAIGN, headers=csrf)
-    more = client.post("/api/v1/campaigns/fall26/drops", headers=csrf, json={"drops": [
-        {"code": "D2", "in_home_on": "2020-10-06", "quantity_mailed": 10000,
-         "cost_per_piece": {"amount": "0.58", "currency": "USD"}}]})  # fmt: skip
+    more = client.post(
+        "/api/v1/campaigns/fall26/drops",
+        headers=csrf,
+        json={
+            "drops": [
+                {
+                    "code": "D2",
+                    "in_home_on": "2020-10-06",
+                    "quantity_mailed": 10000,
+                    "cost_per_piece": {"amount": "0.58", "currency": "USD"},
+                }
+            ]
+        },
+    )
     code = client.post("/api/v1/source-codes", json=CODE, headers=csrf)
     # then they read back, the drops with their cost, the code upper-case from the drop's in-home date
     assert (made.status_code, more.status_code, code.status_code) == (201, 201, 201), code.text
@@ -60,23 +89,35 @@ def test_a_marketer_builds_a_campaign_with_drops_and_key_codes(client: TestClien
         ("D2", "5800.00"),
     ]
     assert {k: code.json()[k] for k in ("code", "starts_on", "ends_on", "price_list", "in_home_on")} == {
-        "code": "F26H1", "starts_on": "2020-09-01", "ends_on": None, "price_list": "FALLBOOK",
+        "code": "F26H1",
+        "starts_on": "2020-09-01",
+        "ends_on": None,
+        "price_list": "FALLBOOK",
         "in_home_on": "2020-09-01",
-    }  # fmt: skip
+    }
     assert [c["code"] for c in client.get("/api/v1/source-codes?campaign=FALL26").json()["items"]] == [
         "F26H1"
     ]
     assert [c["code"] for c in client.get("/api/v1/campaigns").json()["items"]] == ["FALL26"]
     # and a code is ended with If-Match; a stale version is refused
     read = client.get("/api/v1/source-codes/F26H1")
-    ended = client.patch("/api/v1/source-codes/F26H1", json={"ends_on": "2020-12-31"},
-                         headers=csrf | {"If-Match": read.headers["ETag"]})  # fmt: skip
-    stale = client.patch("/api/v1/source-codes/F26H1", json={"active": False},
-                         headers=csrf | {"If-Match": read.headers["ETag"]})  # fmt: skip
+    ended = client.patch(
+        "/api/v1/source-codes/F26H1",
+        json={"ends_on": "2020-12-31"},
+        headers=csrf | {"If-Match": read.headers["ETag"]},
+    )
+    stale = client.patch(
+        "/api/v1/source-codes/F26H1",
+        json={"active": False},
+        headers=csrf | {"If-Match": read.headers["ETag"]},
+    )
     assert (ended.status_code, ended.json()["ends_on"], stale.status_code) == (200, "2020-12-31", 412)
     # and a channel keys unknown codes to it
-    policy = client.put("/api/v1/source-code-policies/web", json={"on_unknown": "default", "default_code": "F26H1"},
-                        headers=csrf)  # fmt: skip
+    policy = client.put(
+        "/api/v1/source-code-policies/web",
+        json={"on_unknown": "default", "default_code": "F26H1"},
+        headers=csrf,
+    )
     assert policy.json() == {"channel": "web", "on_unknown": "default", "default_code": "F26H1"}
 
 
@@ -95,8 +136,12 @@ def test_a_bad_code_is_a_problem_naming_the_field_and_nothing_changes(
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [e["field"].split(".")[-1] for e in response.json()["errors"]] == [field]
-    assert client.post("/api/v1/source-codes", json={**CODE, "drop": "D9", "price_list": None},
-                       headers=bearer(admin_key)).status_code == 404  # fmt: skip
+    assert (
+        client.post(
+            "/api/v1/source-codes", json={**CODE, "drop": "D9", "price_list": None}, headers=bearer(admin_key)
+        ).status_code
+        == 404
+    )
     assert rows(db, "marketing_source_codes") == 0
 
 

@@ -22,7 +22,8 @@ from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.pricing import service as pricing
-from tests.builders import channel, make_order_shop, make_source_code, order_request, place_paid
+from ordersmith.reporting import service as reporting
+from tests.builders import channel, make_order_shop, make_source_code, order_request, place_paid, ship_to
 
 
 def usd(amount: str) -> Money:
@@ -42,24 +43,54 @@ def count(uow: UnitOfWork, table: type) -> int:
 
 def catalog_offer(uow: UnitOfWork) -> None:
     """The fall book's printed prices (a list only its codes bring in) and 10% off for its best customers."""
-    pricing.create_price_list(uow, code="FALLBOOK", name="Fall book", currency="USD", priority=-5, offer_only=True,
-                              prices=[pricing.PriceEntry("TEE", usd("18.00"))])  # fmt: skip
-    pricing.create_promotion(uow, promotion=pricing.PromotionInput(
-        code="BEST10", name="10% for best customers", kind="percent_off_items", percent=Decimal(10),
-        coupon_required=True))  # fmt: skip
+    pricing.create_price_list(
+        uow,
+        code="FALLBOOK",
+        name="Fall book",
+        currency="USD",
+        priority=-5,
+        offer_only=True,
+        prices=[pricing.PriceEntry("TEE", usd("18.00"))],
+    )
+    pricing.create_promotion(
+        uow,
+        promotion=pricing.PromotionInput(
+            code="BEST10",
+            name="10% for best customers",
+            kind="percent_off_items",
+            percent=Decimal(10),
+            coupon_required=True,
+        ),
+    )
 
 
 def test_a_campaign_with_drops_and_its_key_codes_is_the_master_list(uow: UnitOfWork):
     # given a catalog campaign with two drops
-    campaign = marketing.create_campaign(uow, code="fall26", name="Fall 2026 book", kind="catalog", currency="USD",
-                                         drops=[marketing.NewDrop("d1", date(2026, 9, 1), 50_000, usd("0.62"), "A"),
-                                                marketing.NewDrop("d2", date(2026, 10, 6), 20_000, usd("0.58"), "B")])  # fmt: skip
+    campaign = marketing.create_campaign(
+        uow,
+        code="fall26",
+        name="Fall 2026 book",
+        kind="catalog",
+        currency="USD",
+        drops=[
+            marketing.NewDrop("d1", date(2026, 9, 1), 50_000, usd("0.62"), "A"),
+            marketing.NewDrop("d2", date(2026, 10, 6), 20_000, usd("0.58"), "B"),
+        ],
+    )
     # when a key code is made per list of the first drop
-    house = marketing.create_source_code(uow, code="f26h1", campaign="FALL26", drop="D1", segment="house 0-12m",
-                                         quantity_mailed=30_000, ends_on=date(2027, 1, 31),
-                                         expected_response_pct=Decimal("3.5"))  # fmt: skip
-    rented = marketing.create_source_code(uow, code="F26R1", campaign="FALL26", drop="D1", segment="rented list",
-                                          quantity_mailed=20_000)  # fmt: skip
+    house = marketing.create_source_code(
+        uow,
+        code="f26h1",
+        campaign="FALL26",
+        drop="D1",
+        segment="house 0-12m",
+        quantity_mailed=30_000,
+        ends_on=date(2027, 1, 31),
+        expected_response_pct=Decimal("3.5"),
+    )
+    rented = marketing.create_source_code(
+        uow, code="F26R1", campaign="FALL26", drop="D1", segment="rented list", quantity_mailed=20_000
+    )
     # then the campaign keeps its drops by in-home date, with their cost, and codes are upper-case, valid from the
     # drop's in-home date
     assert [(d.code, d.quantity_mailed, d.cost) for d in campaign.drops] == [
@@ -67,8 +98,11 @@ def test_a_campaign_with_drops_and_its_key_codes_is_the_master_list(uow: UnitOfW
         ("D2", 20_000, usd("11600.00")),
     ]
     assert (house.code, house.starts_on, house.ends_on, house.in_home_on) == (
-        "F26H1", date(2026, 9, 1), date(2027, 1, 31), date(2026, 9, 1),
-    )  # fmt: skip
+        "F26H1",
+        date(2026, 9, 1),
+        date(2027, 1, 31),
+        date(2026, 9, 1),
+    )
     assert [c.code for c in marketing.list_source_codes(uow, campaign="fall26").items] == ["F26H1", "F26R1"]
     assert rented.ends_on is None
     # and a code is switched off, then ended
@@ -146,11 +180,15 @@ def test_the_code_offer_prices_the_order_through_checkout_and_keys_the_customer(
     catalog_offer(shop)
     make_source_code(shop, "F26H1", price_list="FALLBOOK", promotions=("BEST10",))
     make_source_code(shop, "OLD", campaign="SPRING")
-    buyer = customers.create_customer(shop, details=customers.Details(first_name="Ann", last_name="Lee"),
-                                      source_code="OLD")  # fmt: skip
+    buyer = customers.create_customer(
+        shop, details=customers.Details(first_name="Ann", last_name="Lee"), source_code="OLD"
+    )
     # when the customer orders two tees with the code through checkout, and someone orders without a code
-    keyed = place_paid(shop, channel=channel(shop, "phone"),
-                       request=order_request(("TEE", 2), ("MUG", 1), source_code="f26h1", customer=buyer.number))  # fmt: skip
+    keyed = place_paid(
+        shop,
+        channel=channel(shop, "phone"),
+        request=order_request(("TEE", 2), ("MUG", 1), source_code="f26h1", customer=buyer.number),
+    )
     plain = place_paid(shop, channel=channel(shop, "phone"), request=order_request(("TEE", 2), ("MUG", 1)))
     # then the keyed order is priced by the book (tee 18.00; the mug, which the book does not price, from the
     # retail list) less 10%; the other at retail with no discount
@@ -168,3 +206,117 @@ def test_the_code_offer_prices_the_order_through_checkout_and_keys_the_customer(
     # and the customer keeps their original code and gets this one as their last
     found = customers.get_customer(shop, ref=buyer.number)
     assert (found.source_code, found.last_source_code) == ("OLD", "F26H1")
+
+
+def test_results_per_key_code_drop_and_campaign_equal_a_hand_computation(shop: UnitOfWork):
+    # given one drop of 1,000 books at 0.50 (500.00) split over two codes: A to 600 names, B to 400
+    marketing.create_campaign(
+        shop,
+        code="FALL",
+        name="Fall book",
+        kind="catalog",
+        currency="USD",
+        drops=[marketing.NewDrop("D1", date(2020, 9, 1), 1000, usd("0.50"), "cover A")],
+    )
+    for code, quantity in (("A", 600), ("B", 400)):
+        marketing.create_source_code(
+            shop, code=code, campaign="FALL", drop="D1", segment=code, quantity_mailed=quantity
+        )
+    ann = customers.create_customer(shop, details=customers.Details(first_name="Ann", last_name="Lee"))
+    bo = customers.create_customer(shop, details=customers.Details(first_name="Bo", last_name="Ray"))
+
+    def place(*lines: tuple[str, int], code: str | None = None, customer: str | None = None) -> orders.Order:
+        # each to its own address: five orders to one address in a minute would be held as a fraud risk
+        street = f"{len(placed) + 1} Market St"
+        request = order_request(*lines, source_code=code, customer=customer, ship_tos=[ship_to(line1=street)])
+        placed.append(orders.place_order(shop, channel=channel(shop), request=request).order)
+        assert placed[-1].status != "on_hold", placed[-1].holds
+        return placed[-1]
+
+    placed: list[orders.Order] = []
+
+    place(("TEE", 1), customer=ann.number)  # Ann's earlier order, un-keyed: not counted
+    place(("TEE", 2), code="A", customer=ann.number)  # A, existing customer: 40.00
+    cut = place(("TEE", 3), ("MUG", 1), code="a", customer=bo.number)  # A, new customer: 70.00
+    orders.cancel_order(shop, ref=cut.number, reason="customer asked", lines={1: 1})  # 20.00 cancelled
+    back = place(("MUG", 2), code="A")  # A, a guest: 20.00
+    orders.record_shipment(shop, ref=back.number)
+    rma = orders.authorize_return(
+        shop, order_ref=back.number, lines=[orders.ReturnLineRequest(1, 1, "wrong_size")]
+    )
+    orders.receive_return(shop, ref=rma.number, location="EAST")  # 10.00 returned
+    place(("LAMP", 1), code="B")  # B, a guest: 80.00
+    # when the results are run per code, per drop and per campaign
+    figures = (
+        "orders",
+        "response_pct",
+        "new_customers",
+        "existing_customers",
+        "gross_demand",
+        "cancellations",
+        "returns",
+        "net_sales",
+        "aov",
+        "cost",
+        "demand_per_book",
+        "cost_per_order",
+        "roi_pct",
+    )
+    by_code = reporting.run_report(shop, name="source_code_results", parameters={"campaign": "fall"}).rows
+    by_drop = reporting.run_report(shop, name="drop_results", parameters={}).rows
+    by_campaign = reporting.run_report(shop, name="campaign_results", parameters={}).rows
+    # then each equals the sums and ratios worked out by hand
+    assert [tuple(r[f] for f in ("source_code", *figures)) for r in by_code] == [
+        # A: 3 orders / 600 = 0.50 %; net 40 + (70 - 20) + (20 - 10) = 100; AOV 130 / 3; $/book 130 / 600;
+        # cost 600 x 0.50 = 300, per order 100; ROI (100 - 300) / 300 = -66.7 %
+        (
+            "A",
+            3,
+            Decimal("0.50"),
+            2,
+            1,
+            usd("130.00"),
+            usd("20.00"),
+            usd("10.00"),
+            usd("100.00"),
+            usd("43.33"),
+            usd("300.00"),
+            usd("0.22"),
+            usd("100.00"),
+            Decimal("-66.7"),
+        ),
+        # B: 1 / 400 = 0.25 %; 80 per book 0.20; cost 200; ROI (80 - 200) / 200 = -60.0 %
+        (
+            "B",
+            1,
+            Decimal("0.25"),
+            1,
+            0,
+            usd("80.00"),
+            usd("0.00"),
+            usd("0.00"),
+            usd("80.00"),
+            usd("80.00"),
+            usd("200.00"),
+            usd("0.20"),
+            usd("200.00"),
+            Decimal("-60.0"),
+        ),
+    ]
+    whole = (
+        4,
+        Decimal("0.40"),
+        3,
+        1,
+        usd("210.00"),
+        usd("20.00"),
+        usd("10.00"),
+        usd("180.00"),
+        usd("52.50"),
+        usd("500.00"),
+        usd("0.21"),
+        usd("125.00"),
+        Decimal("-64.0"),
+    )  # ROI (180 - 500) / 500
+    assert [tuple(r[f] for f in figures) for r in by_drop] == [whole]
+    assert [tuple(r[f] for f in figures) for r in by_campaign] == [whole]

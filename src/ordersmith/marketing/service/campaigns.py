@@ -81,12 +81,26 @@ def create_campaign(
     if kind not in rules.CAMPAIGN_KINDS:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.CAMPAIGN_KINDS)}")
     now = uow.now()
-    row = CampaignRow(id=new_id(), code=code.upper(), name=name, kind=kind, currency=currency, notes=notes,
-                      active=True, created_at=now, updated_at=now, version=1)  # fmt: skip
+    row = CampaignRow(
+        id=new_id(),
+        code=code.upper(),
+        name=name,
+        kind=kind,
+        currency=currency,
+        notes=notes,
+        active=True,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     uow.insert_unique(CampaignRow, row, f"campaign {row.code!r} exists")
     _add_drops(uow, row, drops, "drops")
-    uow.audit("campaign.created", object_type="campaign", object_id=row.code,
-              after={"kind": kind, "drops": len(drops)})  # fmt: skip
+    uow.audit(
+        "campaign.created",
+        object_type="campaign",
+        object_id=row.code,
+        after={"kind": kind, "drops": len(drops)},
+    )
     return get_campaign(uow, code=row.code)
 
 
@@ -100,8 +114,12 @@ def add_drops(uow: UnitOfWork, *, campaign: str, drops: Sequence[NewDrop]) -> Ca
     """
     row = campaign_row(uow, campaign, lock=True)
     _add_drops(uow, row, drops, "drops")
-    uow.audit("campaign.drops_added", object_type="campaign", object_id=row.code,
-              after={"drops": [d.code.upper() for d in drops]})  # fmt: skip
+    uow.audit(
+        "campaign.drops_added",
+        object_type="campaign",
+        object_id=row.code,
+        after={"drops": [d.code.upper() for d in drops]},
+    )
     return get_campaign(uow, code=row.code)
 
 
@@ -134,8 +152,13 @@ def update_campaign(
     row.version += 1
     row.updated_at = uow.now()
     uow.session.flush()
-    uow.audit("campaign.updated", object_type="campaign", object_id=row.code, before=before,
-              after={"name": row.name, "notes": row.notes, "active": row.active})  # fmt: skip
+    uow.audit(
+        "campaign.updated",
+        object_type="campaign",
+        object_id=row.code,
+        before=before,
+        after={"name": row.name, "notes": row.notes, "active": row.active},
+    )
     return get_campaign(uow, code=row.code)
 
 

@@ -93,14 +93,34 @@ def create_source_code(
     offered = sorted({p.upper() for p in promotions})
     _check_offer(uow, owner.currency, price_list, offered)
     now = uow.now()
-    row = SourceCodeRow(code=code.upper(), drop_id=drop_row.id, segment=segment, quantity_mailed=quantity_mailed,
-                        price_list=price_list.upper() if price_list else None, promotions=offered, starts_on=starts,
-                        ends_on=ends_on, expected_response_pct=expected_response_pct, active=True, created_at=now,
-                        updated_at=now, version=1)  # fmt: skip
+    row = SourceCodeRow(
+        code=code.upper(),
+        drop_id=drop_row.id,
+        segment=segment,
+        quantity_mailed=quantity_mailed,
+        price_list=price_list.upper() if price_list else None,
+        promotions=offered,
+        starts_on=starts,
+        ends_on=ends_on,
+        expected_response_pct=expected_response_pct,
+        active=True,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     uow.insert_unique(SourceCodeRow, row, f"source code {row.code!r} exists")
-    uow.audit("source_code.created", object_type="source_code", object_id=row.code,
-              after={"campaign": owner.code, "drop": drop_row.code, "segment": segment,
-                     "price_list": row.price_list, "promotions": offered})  # fmt: skip
+    uow.audit(
+        "source_code.created",
+        object_type="source_code",
+        object_id=row.code,
+        after={
+            "campaign": owner.code,
+            "drop": drop_row.code,
+            "segment": segment,
+            "price_list": row.price_list,
+            "promotions": offered,
+        },
+    )
     return to_source_code(row, drop_row, owner)
 
 
@@ -147,9 +167,13 @@ def update_source_code(
     row.version += 1
     row.updated_at = uow.now()
     uow.session.flush()
-    uow.audit("source_code.updated", object_type="source_code", object_id=row.code, before=before,
-              after={"ends_on": str(row.ends_on), "active": row.active,
-                     "expected": str(row.expected_response_pct)})  # fmt: skip
+    uow.audit(
+        "source_code.updated",
+        object_type="source_code",
+        object_id=row.code,
+        before=before,
+        after={"ends_on": str(row.ends_on), "active": row.active, "expected": str(row.expected_response_pct)},
+    )
     return to_source_code(row, drop_row, owner)
 
 
@@ -221,8 +245,13 @@ def set_channel_policy(
     else:
         row.on_unknown, row.default_code, row.updated_at = on_unknown, code, uow.now()
     uow.flush_unique(f"channel {channel} has a policy already")
-    uow.audit("source_code_policy.set", object_type="sales_channel", object_id=channel, before=before,
-              after={"on_unknown": on_unknown, "default_code": code})  # fmt: skip
+    uow.audit(
+        "source_code_policy.set",
+        object_type="sales_channel",
+        object_id=channel,
+        before=before,
+        after={"on_unknown": on_unknown, "default_code": code},
+    )
     return ChannelPolicy(channel, on_unknown, code)
 
 
