@@ -166,11 +166,34 @@ def test_an_order_with_an_unknown_code_is_refused_and_a_valid_code_prices_it(
     assert keyed.status_code == 201, keyed.text
     assert keyed.json()["source_code"] == "F26H1"
     assert [line["unit_price"]["amount"] for line in keyed.json()["lines"]] == ["18.00", "10.00"]
+    # and the results count it against the 25,000 books of its code and the 40,000 of its campaign
+    by_code = client.get("/api/v1/reports/source-codes", headers=bearer(admin_key))
+    by_campaign = client.get(
+        "/api/v1/reports/source-codes?by=campaign&campaign=fall26", headers=bearer(admin_key)
+    )
+    as_csv = client.get("/api/v1/reports/source-codes?format=csv", headers=bearer(admin_key))
+    assert by_code.status_code == 200, by_code.text
+    row = by_code.json()["rows"][0]
+    assert (row["source_code"], row["orders"], row["response_pct"], row["gross_demand"], row["cost"]) == (
+        "F26H1",
+        1,
+        "0.00",
+        "46.00",
+        "15500.00",
+    )
+    campaign = by_campaign.json()["rows"][0]
+    assert (campaign["campaign"], campaign["quantity_mailed"], campaign["cost"]) == (
+        "FALL26",
+        40000,
+        "24800.00",
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv") and "F26H1" in as_csv.text
 
 
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_campaigns(client: TestClient, admin_db, db):
     login(client, admin_db, role="agent")
     assert client.get("/api/v1/campaigns").status_code == 403
+    assert client.get("/api/v1/reports/source-codes").status_code == 403
     client.cookies.clear()
     make_order_shop(admin_db)
     key = bearer(make_api_key(admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="web").secret)
@@ -178,6 +201,7 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_campaigns(client:
         ("GET", "/api/v1/campaigns", None),
         ("GET", "/api/v1/source-codes", None),
         ("GET", "/api/v1/source-codes/F26H1", None),
+        ("GET", "/api/v1/reports/source-codes", None),
         ("POST", "/api/v1/campaigns", CAMPAIGN),
         ("POST", "/api/v1/source-codes", CODE),
         ("PUT", "/api/v1/source-code-policies/web", {"on_unknown": "refuse"}),

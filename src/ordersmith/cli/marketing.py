@@ -15,6 +15,29 @@ from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.marketing import service as marketing
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.schemas import money_in
+from ordersmith.reporting import render
+from ordersmith.reporting import service as reports
+
+# The report behind each grouping of `results`, and the columns the terminal shows (`ordersmith report NAME` shows
+# them all, and writes CSV, XLSX or a chart).
+_RESULTS = {
+    "code": ("source_code_results", "source_code"),
+    "drop": ("drop_results", "drop"),
+    "campaign": ("campaign_results", "campaign"),
+}
+_SHOWN = (
+    "quantity_mailed",
+    "orders",
+    "response_pct",
+    "new_customers",
+    "gross_demand",
+    "net_sales",
+    "aov",
+    "cost",
+    "demand_per_book",
+    "cost_per_order",
+    "roi_pct",
+)
 
 marketing_app = typer.Typer(help="Campaigns, drops and source (key) codes.", no_args_is_help=True)
 app.add_typer(marketing_app, name="marketing")
@@ -179,3 +202,22 @@ def policy(
     )
     then = f"key them to {set_.default_code}" if set_.on_unknown == "default" else "refuse them"
     out.print(f"{set_.channel}: unknown or expired source codes: {then}")
+
+
+@marketing_app.command("results")
+@command
+def results(
+    by: Annotated[str, typer.Option(help="code | drop | campaign")] = "code",
+    campaign: Annotated[str | None, typer.Option(help="one campaign's")] = None,
+) -> None:
+    """Results per key code, drop or campaign: response, demand, net sales, $ per book, cost per order, ROI."""
+    if by not in _RESULTS:
+        raise ValidationFailed.on("--by", "--by is one of code, drop, campaign")
+    name, key = _RESULTS[by]
+    result = reports.run_report(_uow(), name=name, parameters={"campaign": campaign})
+    columns = [result.spec.column(key), *(result.spec.column(c) for c in _SHOWN)]
+    table = cli_table(*(c.label for c in columns), numeric=[c.label for c in columns[1:]])
+    for row in result.rows:
+        table.add_row(*("" if (v := render.cell(c, row[c.name])) is None else str(v) for c in columns))
+    out.print(table)
+    out.print(f"{len(result.rows)} row(s); `ordersmith report {name}` for every column, CSV and XLSX")
