@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 CAMPAIGN_KINDS = ("catalog", "email", "web", "space_ad", "marketplace")
+MAX_PIECES = 1_000_000_000  # a drop or a code mails at most this many
 POLICIES = ("refuse", "default")
 
 

@@ -13,7 +13,7 @@ from ordersmith.platform.schemas import CurrencyCode, Input, MoneyIn, MoneyOut, 
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", examples=["F26A1"])]
 Kind = Literal["catalog", "email", "web", "space_ad", "marketplace"]
-Quantity = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+Quantity = Annotated[int, Field(ge=0, le=1_000_000_000)]  # a billion pieces; fits any integer column
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 
 

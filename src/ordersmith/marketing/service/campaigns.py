@@ -41,8 +41,8 @@ def _add_drops(uow: UnitOfWork, campaign: CampaignRow, drops: Sequence[NewDrop],
             raise ValidationFailed.on(
                 f"{field}.{n}.cost_per_piece", f"the campaign is in {campaign.currency}"
             )
-        if drop.quantity_mailed < 0:
-            raise ValidationFailed.on(f"{field}.{n}.quantity_mailed", "must not be negative")
+        if not 0 <= drop.quantity_mailed <= rules.MAX_PIECES:
+            raise ValidationFailed.on(f"{field}.{n}.quantity_mailed", f"must be 0 to {rules.MAX_PIECES}")
         if drop.cost_per_piece.minor < 0:
             raise ValidationFailed.on(f"{field}.{n}.cost_per_piece", "must not be negative")
         seen.add(code)
