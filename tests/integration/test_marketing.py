@@ -5,7 +5,7 @@ codes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -320,3 +320,53 @@ def test_results_per_key_code_drop_and_campaign_equal_a_hand_computation(shop: U
     )  # ROI (180 - 500) / 500
     assert [tuple(r[f] for f in figures) for r in by_drop] == [whole]
     assert [tuple(r[f] for f in figures) for r in by_campaign] == [whole]
+
+
+def test_rfm_scores_each_buyer_by_quintile_and_counts_the_cells(shop: UnitOfWork):
+    # given five buyers whose recency, frequency and spend rank differently (prices: tee 20, mug 10, lamp 80)
+    def buyer(name: str) -> str:
+        return customers.create_customer(
+            shop, details=customers.Details(first_name=name, last_name="Buyer")
+        ).number
+
+    def place(number: str | None, day: int, *lines: tuple[str, int]) -> orders.Order:
+        at = datetime(2026, 3, day, 10, tzinfo=UTC)
+        request = order_request(
+            *lines, customer=number, placed_at=at, ship_tos=[ship_to(line1=f"{day} Elm St")]
+        )
+        return orders.place_order(shop, channel=channel(shop, "phone"), request=request).order
+
+    a, b, c, d, e = (buyer(n) for n in ("Ann", "Bo", "Cy", "Di", "Ed"))
+    for day in (1, 1, 1):
+        place(a, day, ("MUG", 1))  # A: last on the 1st, 3 orders, 30.00
+    place(b, 3, ("LAMP", 2))  # B: the 3rd, 1 order, 160.00
+    for day in (2, 4):
+        place(c, day, ("TEE", 1))  # C: the 4th, 2 orders, 40.00
+    for day in (1, 2, 3, 4, 5):
+        place(d, day, ("MUG", 1))  # D: the 5th, 5 orders, 50.00
+    for day in (3, 4, 5, 6):
+        place(e, day, ("TEE", 1))  # E: the 6th, 4 orders, 80.00
+    cancelled = place(a, 7, ("LAMP", 1))  # left out: cancelled
+    orders.cancel_order(shop, ref=cancelled.number, reason="changed mind")
+    place(None, 8, ("LAMP", 1))  # left out: a guest
+    place(e, 9, ("LAMP", 1))  # left out: after as_of
+    # when they are scored as of the 8th
+    asked = {"as_of": "2026-03-08"}
+    cells = reporting.run_report(shop, name="rfm_cells", parameters=asked).rows
+    scores = reporting.run_report(shop, name="rfm_customers", parameters=asked).rows
+    # then R ranks the last order (A 1 … E 5), F the orders (B 1, C 2, A 3, E 4, D 5), M the spend (A 1, C 2, D 3,
+    # E 4, B 5): one customer per cell, best cell first
+    assert [(r["customer"], r["cell"], r["orders"], r["spent"]) for r in scores] == [
+        (e, "544", 4, usd("80.00")),
+        (d, "453", 5, usd("50.00")),
+        (c, "322", 2, usd("40.00")),
+        (b, "215", 1, usd("160.00")),
+        (a, "131", 3, usd("30.00")),
+    ]
+    assert [(r["cell"], r["customers"], r["average_spent"]) for r in cells] == [
+        ("544", 1, usd("80.00")),
+        ("453", 1, usd("50.00")),
+        ("322", 1, usd("40.00")),
+        ("215", 1, usd("160.00")),
+        ("131", 1, usd("30.00")),
+    ]

@@ -125,6 +125,7 @@ def run_report(
     customer: Text = None,
     kind: Text = None,
     campaign: Text = None,
+    currency: Text = None,
     format: Format = "json",
 ) -> Response:
     """Run one report. Only the parameters the catalogue lists for this report are accepted (422 names any
