@@ -320,6 +320,13 @@ def test_results_per_key_code_drop_and_campaign_equal_a_hand_computation(shop: U
     )  # ROI (180 - 500) / 500
     assert [tuple(r[f] for f in figures) for r in by_drop] == [whole]
     assert [tuple(r[f] for f in figures) for r in by_campaign] == [whole]
+    # and every order (placed years after the 2020 in-home date) falls in the same week since in-home
+    curve = reporting.run_report(shop, name="source_code_response_curve", parameters={}).rows
+    weeks = (datetime.now(UTC).date() - date(2020, 9, 1)).days // 7
+    assert [(r["source_code"], r["week"], r["orders"], r["gross_demand"]) for r in curve] == [
+        ("A", weeks, 3, usd("130.00")),
+        ("B", weeks, 1, usd("80.00")),
+    ]
 
 
 def test_rfm_scores_each_buyer_by_quintile_and_counts_the_cells(shop: UnitOfWork):

@@ -284,7 +284,68 @@ RESULTS_BY_CAMPAIGN = Report(
     _with_figures,
 )
 
-REPORTS = (RESULTS_BY_CODE, RESULTS_BY_DROP, RESULTS_BY_CAMPAIGN)
+
+def _week_since_in_home(dialect: str) -> sa.ColumnElement[int]:
+    """Whole weeks from the drop's in-home date (00:00 UTC) to the order; -1 for an order placed before it."""
+    if dialect == "postgresql":
+        seconds = sa.extract("epoch", orders.c.placed_at) - sa.extract(
+            "epoch", sa.cast(drops.c.in_home_on, sa.DateTime())
+        )
+        weeks: Any = sa.cast(sa.func.floor(seconds / 604800), sa.Integer)
+    else:  # SQLite keeps UTC timestamps as naive ISO text, dates as YYYY-MM-DD
+        seconds = (sa.func.julianday(orders.c.placed_at) - sa.func.julianday(drops.c.in_home_on)) * 86400
+        weeks = sa.cast(seconds / 604800, sa.Integer)
+    return sa.case((seconds < 0, -1), else_=weeks)
+
+
+def _curve(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
+    week = _week_since_in_home(ctx.dialect)
+    where = [orders.c.exchange_for.is_(None), orders.c.currency == campaigns.c.currency]
+    if params.get("campaign"):
+        where.append(campaigns.c.code == params["campaign"].upper())
+    if params.get("source_code"):
+        where.append(codes.c.code == params["source_code"].upper())
+    return (
+        sa.select(
+            codes.c.code.label("source_code"),
+            week.label("week"),
+            sa.func.count(sa.distinct(orders.c.id)).label("orders"),
+            campaigns.c.currency.label("currency"),
+            zero(sa.func.sum(lines.c.unit_price_minor * lines.c.quantity)).label("gross_demand"),
+        )
+        .select_from(
+            codes.join(orders, orders.c.source_code == codes.c.code)
+            .join(lines, lines.c.order_id == orders.c.id)
+            .join(drops, drops.c.id == codes.c.drop_id)
+            .join(campaigns, campaigns.c.id == drops.c.campaign_id)
+        )
+        .where(*where)
+        .group_by(codes.c.code, week, campaigns.c.currency)
+        .order_by(codes.c.code, week)
+    )
+
+
+RESPONSE_CURVE = Report(
+    ReportSpec(
+        name="source_code_response_curve",
+        title="Response by week since in-home",
+        description="Orders and demand per key code and week since its drop landed (week 0 is the in-home week; "
+        "-1 gathers orders placed before it): how fast a mailing answers.",
+        parameters=(CAMPAIGN, Parameter("source_code", "text", "Source code")),
+        columns=(
+            Column("source_code", "Source code", "text"),
+            Column("week", "Week since in-home", "int"),
+            Column("orders", "Orders", "int"),
+            Column("currency", "Currency", "text"),
+            _money("gross_demand", "Gross demand"),
+        ),
+        chart=Chart("line", x="week", y="orders", series="source_code"),
+        behind=BEHIND,
+    ),
+    _curve,
+)
+
+REPORTS = (RESULTS_BY_CODE, RESULTS_BY_DROP, RESULTS_BY_CAMPAIGN, RESPONSE_CURVE)
 BY = {
     "code": RESULTS_BY_CODE.spec.name,
     "drop": RESULTS_BY_DROP.spec.name,
