@@ -119,6 +119,15 @@ def test_a_marketer_builds_a_campaign_with_drops_and_key_codes(client: TestClien
         headers=csrf,
     )
     assert policy.json() == {"channel": "web", "on_unknown": "default", "default_code": "F26H1"}
+    # and the console's Offers screen lists the drops and the code with its offer
+    page = client.get("/marketing")
+    assert page.status_code == 200
+    assert "$24,800.00" in page.text and "$5,800.00" in page.text
+    assert (
+        "<code>F26H1</code>" in page.text
+        and "<td>FALLBOOK</td>" in page.text
+        and "2020-09-01 \u2013 2020-12-31" in page.text
+    )
 
 
 def test_a_bad_code_is_a_problem_naming_the_field_and_nothing_changes(
