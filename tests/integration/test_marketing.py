@@ -377,3 +377,30 @@ def test_rfm_scores_each_buyer_by_quintile_and_counts_the_cells(shop: UnitOfWork
         ("215", 1, usd("160.00")),
         ("131", 1, usd("30.00")),
     ]
+
+
+def test_an_imported_historical_order_keeps_a_code_valid_on_the_day_it_was_placed(shop: UnitOfWork):
+    # given a code valid through 2021 only
+    make_source_code(shop, "SPRING21", in_home_on=date(2021, 3, 1), ends_on=date(2021, 12, 31))
+
+    def history(number: str, day: date, code: str) -> orders.HistoricalOrder:
+        return orders.HistoricalOrder(
+            external_id=number,
+            placed_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+            lines=[orders.HistoricalLine("TEE", 1, usd("20.00"))],
+            ship_to=ship_to(),
+            source_code=code,
+        )
+
+    # when an order of 2021 comes with it, and one of 2022 (expired by then) and one with a typo
+    kept = orders.import_order(shop, channel="web", order=history("OLD-1", date(2021, 6, 1), "spring21"))[1]
+    for number, day, code in (
+        ("OLD-2", date(2022, 6, 1), "SPRING21"),
+        ("OLD-3", date(2021, 6, 1), "SPRNG21"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            orders.import_order(shop, channel="web", order=history(number, day, code))
+        assert [e.field for e in refused.value.errors] == ["source_code"]
+    # then only the first is written, with the code as listed
+    assert kept.source_code == "SPRING21"
+    assert count(shop, OrderRow) == 1
