@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ordersmith.platform import identity, sales_channels
 from ordersmith.platform.access import SCOPES
 from ordersmith.platform.db import UnitOfWork
@@ -209,3 +211,53 @@ def place_paid(
         bills_later=channel.bills_later,
     )  # fmt: skip
     return checkout.place_order(uow, channel=channel, caller=caller, request=request, **kw)
+
+
+def make_source_code(
+    uow: UnitOfWork,
+    code: str = "FALL26",
+    *,
+    campaign: str = "FALL",
+    quantity_mailed: int = 1000,
+    cost_per_piece: str = "0.50",
+    price_list: str | None = None,
+    promotions: tuple[str, ...] = (),
+    in_home_on=None,
+    ends_on=None,
+):
+    """A master-list source code (its campaign and drop `D1` made when missing), valid from `in_home_on` (default
+    2020-01-01) with no end unless `ends_on`; the drop mails exactly this code's pieces."""
+    from datetime import date
+    from decimal import Decimal
+
+    from ordersmith.kernel.errors import NotFound
+    from ordersmith.kernel.money import Money
+    from ordersmith.marketing import service as marketing
+
+    drop = marketing.NewDrop(
+        code="D1",
+        in_home_on=in_home_on or date(2020, 1, 1),
+        quantity_mailed=quantity_mailed,
+        cost_per_piece=Money(Decimal(cost_per_piece), "USD"),
+    )
+    try:
+        marketing.get_campaign(uow, code=campaign)
+        drop_code = f"D{code}"[:40]
+        marketing.add_drops(uow, campaign=campaign, drops=[replace(drop, code=drop_code)])
+    except NotFound:
+        drop_code = "D1"
+        marketing.create_campaign(
+            uow, code=campaign, name=campaign.title(), kind="catalog", currency="USD", drops=[drop]
+        )
+    return marketing.create_source_code(
+        uow,
+        code=code,
+        campaign=campaign,
+        drop=drop_code,
+        segment="house file",
+        quantity_mailed=quantity_mailed,
+        price_list=price_list,
+        promotions=promotions,
+        ends_on=ends_on,
+        expected_response_pct=Decimal("2"),
+    )

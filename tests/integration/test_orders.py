@@ -23,7 +23,15 @@ from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow, ReturnRow
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.tables import OutboxRow
-from tests.builders import channel, make_order_shop, make_vendor, order_request, sent_purchase_order, ship_to
+from tests.builders import (
+    channel,
+    make_order_shop,
+    make_source_code,
+    make_vendor,
+    order_request,
+    sent_purchase_order,
+    ship_to,
+)
 
 
 def usd(amount: str) -> Money:
@@ -435,6 +443,7 @@ def test_the_timeline_shows_events_and_audit_entries_in_order(shop: UnitOfWork) 
 
 
 def test_orders_are_listed_newest_first_with_filters(shop: UnitOfWork) -> None:
+    make_source_code(shop, "FALL26")
     a = orders.place_order(
         shop, channel=channel(shop), request=order_request(("TEE", 1), source_code="fall26")
     ).order

@@ -18,7 +18,7 @@ from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.purchasing import service as purchasing
 from ordersmith.reporting import render, service
-from tests.builders import channel, make_order_shop, make_vendor, order_request
+from tests.builders import channel, make_order_shop, make_source_code, make_vendor, order_request
 
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
 DAY1, DAY2 = date(2026, 3, 18), date(2026, 3, 19)
@@ -45,6 +45,7 @@ def place(uow: UnitOfWork, code: str, day: date, *lines: tuple[str, int], source
 def sales(shop: UnitOfWork) -> UnitOfWork:
     """Four orders over two days on two channels: one cancelled in part, one shipped and partly returned, one
     waiting for a backordered lamp."""
+    make_source_code(shop, "SPRING")
     place(shop, "web", DAY1, ("TEE", 2), ("MUG", 2), source="spring")  # 60.00
     cut = place(shop, "web", DAY1, ("TEE", 3))  # 60.00, one tee cancelled below: 40.00 still charged
     orders.cancel_order(shop, ref=cut.number, reason="customer asked", lines={1: 1})

@@ -37,6 +37,8 @@ def report(
     as_of: Opt = None,
     customer: Opt = None,
     kind: Opt = None,
+    campaign: Opt = None,
+    currency: Opt = None,
     format: Annotated[str, typer.Option(help="table | csv | xlsx | svg | json")] = "table",
     output: Annotated[
         Path | None, typer.Option(help="write to this file (csv, xlsx, svg need it or stdout)")
@@ -64,6 +66,8 @@ def report(
         "as_of": as_of,
         "customer": customer,
         "kind": kind,
+        "campaign": campaign,
+        "currency": currency,
     }
     parameters = {k: v for k, v in given.items() if v is not None}
     result = reports.run_report(_db(_settings()).unit_of_work(_cli_actor()), name=name, parameters=parameters)

@@ -1,6 +1,8 @@
 """Console screen for the marketing team's offers: promotions (running or not, renamed, reprioritised, re-dated,
 switched on or off, new ones of the common kinds), coupons with their use counts (limits raised or lifted, switched
-off, new codes) and the price lists in force, in one place.
+off, new codes) and the price lists in force, in one place; and, for whoever may read them, the campaigns with
+their drops and the source (key) codes with their offers (read-only here: made through the API or
+`ordersmith marketing`).
 
 Handlers read the form, call one pricing use case and render; a refusal re-renders the page with the reason and
 its status (nothing changed), never a 500. Writes need `pricing:write` and the session's CSRF token.
@@ -17,11 +19,13 @@ from fastapi.responses import RedirectResponse, Response
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
 from ordersmith.kernel.money import Money, currency_exponent
+from ordersmith.marketing import service as marketing
 from ordersmith.platform.http import unit_of_work
 from ordersmith.pricing import service as pricing
 
 router = APIRouter(include_in_schema=False)
 SCOPE = "pricing:write"
+SHOWN = 200  # campaigns and source codes listed on the page
 # The kinds the console makes (the API makes every kind): each needs one figure.
 KINDS = {
     "percent_off_items": "percent off the items",
@@ -33,6 +37,7 @@ KINDS = {
 def _page(request: Request, *, status: int = 200, error: str = "", done: str = "") -> Response:
     principal = principal_for(request, SCOPE)
     uow = unit_of_work(request)
+    reads_campaigns = principal.can("marketing:read")
     return render(
         request,
         "marketing.html",
@@ -44,6 +49,9 @@ def _page(request: Request, *, status: int = 200, error: str = "", done: str = "
         coupons=pricing.list_coupons(uow),
         price_lists=pricing.list_price_lists(uow),
         kinds=KINDS,
+        # The first page of each (campaigns are few; codes a few hundred a season): the API and CLI page on.
+        campaigns=marketing.list_campaigns(uow, limit=SHOWN).items if reads_campaigns else None,
+        codes=marketing.list_source_codes(uow, limit=SHOWN) if reads_campaigns else None,
     )
 
 

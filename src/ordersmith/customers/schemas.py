@@ -125,6 +125,7 @@ class CustomerOut(Output):
     tags: list[str]
     created_channel: str
     source_code: str
+    last_source_code: str
     anonymized_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -40,7 +40,10 @@ class CustomerRow(Base):
     do_not_call: Mapped[bool] = mapped_column(default=False)
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_channel: Mapped[str] = mapped_column(sa.String(60), default="")
-    source_code: Mapped[str] = mapped_column(sa.String(40), default="")
+    source_code: Mapped[str] = mapped_column(
+        sa.String(40), default=""
+    )  # the original: what first brought them
+    last_source_code: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("customers.id", name="fk_customers_merged")
     )

@@ -1,14 +1,15 @@
 """Demo data: `ordersmith demo load` runs every loader in order; each adds only what is missing, so running it
 twice changes nothing. It refuses to run in production.
 
-Loaders register on import and run by stage (platform, catalog, customers, purchasing, pricing, fulfillment,
-orders).
+Loaders register on import and run by stage (platform, catalog, customers, purchasing, pricing, fulfillment and
+marketing, orders).
 """
 
 from ordersmith.demo import (  # noqa: F401 - registers
     catalog,
     customers,
     fulfillment,
+    marketing,
     orders,
     platform,
     pricing,

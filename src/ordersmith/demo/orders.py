@@ -26,6 +26,7 @@ from ordersmith.checkout import service as checkout
 from ordersmith.customers import service as customers
 from ordersmith.demo import fulfillment as demo_fulfillment
 from ordersmith.demo._framework import DemoReport, finished, loader, progress, started
+from ordersmith.demo.marketing import codes_on
 from ordersmith.demo.purchasing import DEMO_DROP_SHIP
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.fulfillment.carriers.sandbox import EXCEPTION_POSTAL
@@ -184,7 +185,9 @@ def _plan(
                                    f"{rng.choice(_STREETS)}", city=city, region=region, postal_code=postal,
                                    country="US", method=rng.choice(_METHODS))  # fmt: skip
     customer = None if guest else f"C-{100001 + rng.randrange(customer_count)}"
-    source_code = rng.choice(["FALL26", "SPRING26", "HOLIDAY25", None]) if code == "catalog-mail" else None
+    # A catalog order quotes the key code on the back of the book in hand (one valid that day), or none at all.
+    books = codes_on(now, at) if code in ("catalog-mail", "call-center") else []
+    source_code = rng.choice([*books, None]) if books else None
     card, check, bank = rng.randrange(len(_TEST_CARDS) * 72), rng.random() < 0.4, rng.choice(_BANKS)
     gift = rng.choice([25, 50, 100]) if code == "web" and rng.random() < 0.05 else None
     if rng.random() < 0.005:  # a mistyped postal code: the address rule holds the order

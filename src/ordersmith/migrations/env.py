@@ -11,6 +11,7 @@ import ordersmith.data.tables
 import ordersmith.finance.tables
 import ordersmith.fulfillment.tables
 import ordersmith.inventory.tables
+import ordersmith.marketing.tables
 import ordersmith.orders.tables
 import ordersmith.payments.tables
 import ordersmith.platform.tables

@@ -78,6 +78,9 @@ SCOPES: dict[str, str] = {
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
     "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
+    "marketing:read": "read campaigns, their drops, the master list of source (key) codes and channels' code policies",
+    "marketing:write": "create campaigns, drops and source codes with their offers (which price orders), and set what "
+    "a channel does with an unknown code",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -138,6 +141,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         | {
             "sales_channels:write",
             "audit:read",
+            "marketing:read",
             "users:read",
             "webhooks:read",
             "jobs:read",
@@ -232,7 +236,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "finance:write",
         }
     ),
-    "marketing": frozenset(_READ_BASICS | {"pricing:write", "reports:read"}),
+    "marketing": frozenset(
+        _READ_BASICS | {"pricing:write", "reports:read", "marketing:read", "marketing:write"}
+    ),
     "readonly": frozenset(_READ_BASICS | {"reports:read"}),
 }
 

@@ -47,6 +47,7 @@ class Context:
     first_order: bool = False
     coupons: tuple[str, ...] = ()
     exhausted_coupons: frozenset[str] = frozenset()  # coupons past a usage limit (counted by the service)
+    offer_price_list: str | None = None  # the order's source code offers this list: it prices first
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,11 @@ class PriceList:
     channels: frozenset[str] = frozenset()  # empty: every channel
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    offer_only: bool = False  # prices only a cart whose source code offers it
 
     def applies(self, context: Context) -> bool:
         return (self.currency == context.currency
+                and (not self.offer_only or self.code == context.offer_price_list)
                 and (not self.customer_groups or context.customer_group in self.customer_groups)
                 and (not self.channels or context.channel in self.channels)
                 and in_range(context.at, self.starts_at, self.ends_at))  # fmt: skip
@@ -242,10 +245,10 @@ def _round(amount: Decimal, currency: str) -> Money:
 
 
 def base_price(line: CartLine, lists: Sequence[PriceList], context: Context) -> tuple[Money, str]:
-    """The unit price from the highest-priority applicable list that prices the SKU (then the list code), at the
-    largest quantity break the line reaches."""
+    """The unit price from the list the cart's source code offers, else the highest-priority applicable list that
+    prices the SKU (then the list code), at the largest quantity break the line reaches."""
     candidates = sorted((pl for pl in lists if pl.applies(context) and line.sku.upper() in pl.prices),
-                        key=lambda pl: (-pl.priority, pl.code))  # fmt: skip
+                        key=lambda pl: (pl.code != context.offer_price_list, -pl.priority, pl.code))  # fmt: skip
     for price_list in candidates:
         reached = [b for b in price_list.prices[line.sku.upper()] if b.min_quantity <= line.quantity]
         if reached:

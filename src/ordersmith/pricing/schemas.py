@@ -30,6 +30,7 @@ class PriceListIn(Input):
     channels: list[Annotated[str, Field(max_length=60)]] = []
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    offer_only: bool = False  # only for orders whose source code's offer names this list
     prices: Annotated[list[PriceIn], Field(min_length=1, max_length=50_000)]
 
 
@@ -196,6 +197,7 @@ class PriceListOut(Output):
     starts_at: datetime | None
     ends_at: datetime | None
     prices: int
+    offer_only: bool
 
 
 class PromotionOut(Output):

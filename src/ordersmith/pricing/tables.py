@@ -27,6 +27,8 @@ class PriceListRow(Base):
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Prices only an order carrying a source code whose offer names this list (e.g. a catalog's printed prices).
+    offer_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
 
 

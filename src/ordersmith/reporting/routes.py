@@ -8,7 +8,7 @@ cannot hold them (they are not in CHANNEL_KEY_SCOPES), because reports total eve
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -16,6 +16,8 @@ from fastapi.responses import StreamingResponse
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import authorize, created, reports_unit_of_work, requires, unit_of_work
 from ordersmith.reporting import render, service
+from ordersmith.reporting.catalogue import marketing as marketing_results
+from ordersmith.reporting.rules import ReportResult
 from ordersmith.reporting.schemas import ReportOut, ReportSpecOut, SavedReportIn, SavedReportOut
 
 router = APIRouter(tags=["reports"])
@@ -62,6 +64,35 @@ def delete_saved_report(saved_id: uuid.UUID, principal: Auth, request: Request) 
     return Response(status_code=204)
 
 
+_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {}, XLSX: {}, "image/svg+xml": {}},
+        "description": "The report: JSON by default, else as `format` asks",
+    }
+}
+
+
+@router.get(
+    "/reports/source-codes",
+    response_model=ReportOut,
+    openapi_extra=requires("marketing:read"),
+    responses=_FORMATS,
+)
+def source_code_results(
+    principal: Auth,
+    request: Request,
+    by: Literal["code", "drop", "campaign"] = "code",
+    campaign: Text = None,
+    format: Format = "json",
+) -> Response:
+    """Results per source (key) code, drop or campaign: orders, response %, gross demand, cancellations, returns,
+    net sales, AOV, new and existing customers, cost, $ per book, cost per order, ROI % (the catalogue's
+    `source_code_results`, `drop_results` and `campaign_results`)."""
+    name = marketing_results.BY[by]
+    result = service.run_report(reports_unit_of_work(request), name=name, parameters={"campaign": campaign})
+    return _respond(result, name, format)
+
+
 @router.get(
     "/reports/{name}",
     response_model=ReportOut,
@@ -93,12 +124,18 @@ def run_report(
     as_of: Annotated[str | None, Query(max_length=10)] = None,
     customer: Text = None,
     kind: Text = None,
+    campaign: Text = None,
+    currency: Text = None,
     format: Format = "json",
 ) -> Response:
     """Run one report. Only the parameters the catalogue lists for this report are accepted (422 names any
     other); dates are UTC days, YYYY-MM-DD."""
     raw = {key: value for key, value in request.query_params.items() if key != "format"}
     result = service.run_report(reports_unit_of_work(request), name=name, parameters=raw)
+    return _respond(result, name, format)
+
+
+def _respond(result: ReportResult, name: str, format: str) -> Response:
     filename = f"{name}.{format}"
     if format == "csv":
         return StreamingResponse(

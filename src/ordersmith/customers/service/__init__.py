@@ -24,6 +24,7 @@ from ordersmith.customers.service.records import (
     join_channel,
     on_order_placed,
     record_first_order,
+    record_source_code,
     update_customer,
 )
 from ordersmith.customers.service.search import SearchHit, search_customers
@@ -56,6 +57,7 @@ __all__ = [
     "merge_customers",
     "on_order_placed",
     "record_first_order",
+    "record_source_code",
     "search_customers",
     "timeline",
     "update_customer",

@@ -71,7 +71,8 @@ class Customer:
     do_not_call: bool
     tags: list[str]
     created_channel: str
-    source_code: str
+    source_code: str  # the original
+    last_source_code: str
     merged_into: str | None
     anonymized_at: datetime | None
     created_at: datetime
@@ -170,7 +171,8 @@ def _customer(uow: UnitOfWork, row: CustomerRow) -> Customer:
         credit_limit=None if row.credit_limit_minor is None else Money.from_minor(row.credit_limit_minor, row.currency),
         currency=row.currency, payment_terms=row.payment_terms, do_not_mail=row.do_not_mail,
         do_not_email=row.do_not_email, do_not_call=row.do_not_call, tags=list(row.tags or []),
-        created_channel=row.created_channel, source_code=row.source_code, merged_into=None,
+        created_channel=row.created_channel, source_code=row.source_code,
+        last_source_code=row.last_source_code, merged_into=None,
         anonymized_at=row.anonymized_at, created_at=row.created_at, updated_at=row.updated_at, version=row.version,
     )  # fmt: skip
 

@@ -248,6 +248,20 @@ def record_first_order(uow: UnitOfWork, *, customer_id: uuid.UUID) -> None:
 
 
 @use_case
+def record_source_code(uow: UnitOfWork, *, customer_id: uuid.UUID, code: str) -> None:
+    """An order came in under source `code` (checked against marketing's master list by the caller): it becomes
+    the customer's last source code, and their original one when they had none."""
+    uow.execute_core(
+        sa.update(_CUSTOMERS)  # type: ignore[arg-type]
+        .where(_CUSTOMERS.c.id == customer_id)
+        .values(
+            last_source_code=code,
+            source_code=sa.case((_CUSTOMERS.c.source_code == "", code), else_=_CUSTOMERS.c.source_code),
+        )
+    )
+
+
+@use_case
 def join_channel(uow: UnitOfWork, *, customer_id: uuid.UUID, channel: str) -> None:
     """Record that the customer ordered through `channel`: that channel's key may see it from now on."""
     _join_channels(uow, customer_id, [channel])

@@ -44,7 +44,7 @@ from ordersmith.orders.service.holding import (
     hold_rows,
 )
 from ordersmith.orders.service.placed_events import placed_events
-from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, quote_of
+from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, offer_of, quote_of
 from ordersmith.orders.service.requests import (
     OrderRequest,
     PaymentFact,
@@ -209,11 +209,12 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     now = uow.now()
     if priced is None:
         facts = items_of(uow, request)
-        buyer = buyer_of(uow, request, channel)
-        quote = quote_of(uow, request, channel, buyer, facts)
+        offer = offer_of(uow, request, channel)
+        buyer = buyer_of(uow, request, channel, offer)
+        quote = quote_of(uow, request, channel, buyer, facts, offer)
     else:
-        facts, quote = priced.items, priced.quote
-        buyer = priced.buyer if request.new_customer is None else buyer_of(uow, request, channel)
+        facts, quote, offer = priced.items, priced.quote, priced.offer
+        buyer = priced.buyer if request.new_customer is None else buyer_of(uow, request, channel, offer)
     currency = channel.currency
     order_id = new_id()
     line_items = [facts[catalog_rules.sku_key(line.sku)] for line in request.lines]
@@ -284,7 +285,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         shipping_minor=quote.shipping_total.minor,
         tax_minor=quote.tax.minor,
         total_minor=quote.total.minor,
-        source_code=request.source_code.upper() if request.source_code else None,
+        source_code=offer.code if offer else None,  # never the raw text: a code of the master list
         coupons=sorted({c.upper() for c in request.coupons}),
         billing=dict(request.billing or {}),
         payment={"instructions": [payment_dict(p) for p in request.payments]},
@@ -376,6 +377,8 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
         )
     if buyer is not None and buyer.status == "prospect":
         customers.record_first_order(uow, customer_id=buyer.id)
+    if buyer is not None and offer is not None:
+        customers.record_source_code(uow, customer_id=buyer.id, code=offer.code)
     placed_events(uow, order, lines, found, outcome.backordered)
     take_stock(uow, plan, locks_last=True)  # StalePlan: the caller rolls back and places the order again
     if request.fulfillment == "taken":  # the goods left with the customer: their holds are consumed at once

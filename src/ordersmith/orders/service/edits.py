@@ -16,6 +16,7 @@ from ordersmith.kernel.errors import (
     ValidationFailed,
 )
 from ordersmith.kernel.money import Money
+from ordersmith.marketing import service as marketing
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import (
     Order,
@@ -195,6 +196,7 @@ def _edit_lines(
         if w["ship_to"] not in ship_tos:
             raise ValidationFailed.on("lines", f"line {n}: no ship-to {w['ship_to']!r}")
     numbers = sorted(keep)
+    offer = marketing.find_offer(uow, code=row.source_code)  # the offer it was placed under, still
     quote = pricing.quote(
         uow,
         request=pricing.QuoteRequest(
@@ -223,6 +225,8 @@ def _edit_lines(
             customer=str(row.customer_id) if row.customer_id else None,
             coupons=tuple(row.coupons),
             redeemed=tuple(row.coupons),
+            offer_price_list=offer.price_list if offer else None,
+            offer_promotions=offer.promotions if offer else (),
         ),
     )
     facts = catalog.selling_facts(uow, skus=[keep[n]["sku"] for n in numbers])

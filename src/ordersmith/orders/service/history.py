@@ -10,6 +10,7 @@ charge it).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
+from ordersmith.marketing import service as marketing
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, fulfillment_status, new_order_number, to_order
 from ordersmith.orders.service.requests import ShipToRequest, ship_to_dict
@@ -87,13 +89,18 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
 
     Raises:
         ValidationFailed: an unknown channel, SKU or customer, a time not in the past, a bad quantity or amount,
-            an amount in another currency than the channel's (each naming its field, lines as `lines.N.…`).
+            an amount in another currency than the channel's, a source code unknown or expired on the day the
+            order was placed (unless the channel defaults it) (each naming its field, lines as `lines.N.…`).
     """
     sales_channel = find_channel(uow, code=channel)
     if sales_channel is None:
         raise ValidationFailed.on("channel", f"no channel {channel!r}")
     currency = sales_channel.currency
     _check(uow, order, currency)
+    # The code is checked against the master list on the day it was placed (or becomes the channel's default).
+    offer = marketing.resolve_source_code(
+        uow, code=order.source_code, channel=sales_channel.code, on=order.placed_at.date()
+    )
     existing = uow.session.scalar(
         sa.select(OrderRow).where(
             OrderRow.channel == sales_channel.code, OrderRow.external_id == order.external_id.strip()
@@ -151,7 +158,8 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
                 allocations=[],
             )
         )
-    row = _order_row(order, sales_channel.code, sales_channel.division, currency, buyer, lines, order_id, now)
+    kept = dataclasses.replace(order, source_code=offer.code if offer else None)  # never the typed text
+    row = _order_row(kept, sales_channel.code, sales_channel.division, currency, buyer, lines, order_id, now)
     row.number = new_order_number(uow)
     uow.insert_unique(OrderRow, row, f"order {order.external_id!r} of {sales_channel.code} exists")
     uow.execute_core(
@@ -208,7 +216,7 @@ def _order_row(
         shipping_minor=shipping,
         tax_minor=tax,
         total_minor=max(0, merchandise - discounts + shipping + tax),
-        source_code=order.source_code.upper() if order.source_code else None,
+        source_code=order.source_code,  # checked against the master list by import_order
         coupons=[],
         billing={},
         payment={"instructions": [], "imported": True},

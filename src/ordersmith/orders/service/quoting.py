@@ -9,6 +9,7 @@ from typing import Any
 from ordersmith.catalog import service as catalog
 from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import FieldError, NotFound, ValidationFailed
+from ordersmith.marketing import service as marketing
 from ordersmith.orders.service.requests import OrderRequest, check_shape
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.sales_channels import SalesChannel
@@ -24,6 +25,14 @@ class Priced:
     quote: pricing_rules.Quote
     items: dict[str, catalog.SellingFacts]
     buyer: customers.BuyerFacts | None
+    offer: marketing.Offer | None = None  # the source code the order keeps, and the offer it was priced with
+
+
+def offer_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> marketing.Offer | None:
+    """The source code the order keeps (checked against the master list on the day it is placed, or the channel's
+    default for an unknown or expired one) and its offer. Raises ValidationFailed naming `source_code`."""
+    on = (request.placed_at or uow.now()).date()
+    return marketing.resolve_source_code(uow, code=request.source_code, channel=channel.code, on=on)
 
 
 def items_of(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
@@ -39,7 +48,9 @@ def items_of(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.Sellin
         raise
 
 
-def buyer_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> customers.BuyerFacts | None:
+def buyer_of(
+    uow: UnitOfWork, request: OrderRequest, channel: SalesChannel, offer: marketing.Offer | None = None
+) -> customers.BuyerFacts | None:
     if request.customer:
         try:
             buyer = customers.buyer_facts(uow, ref=request.customer)
@@ -77,7 +88,7 @@ def buyer_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> c
                 else [],
             ),
             created_channel=channel.code,
-            source_code=request.source_code or "",
+            source_code=offer.code if offer else "",
         )
         return customers.buyer_facts(uow, ref=str(created.id))
     return None
@@ -89,6 +100,7 @@ def quote_of(
     channel: SalesChannel,
     buyer: customers.BuyerFacts | None,
     items: dict[str, catalog.SellingFacts],
+    offer: marketing.Offer | None = None,
 ) -> pricing_rules.Quote:
     quote = pricing.quote(
         uow,
@@ -118,6 +130,8 @@ def quote_of(
             coupons=tuple(request.coupons),
             buyer=buyer,
             items=items,
+            offer_price_list=offer.price_list if offer else None,
+            offer_promotions=offer.promotions if offer else (),
         ),
     )
     if quote.rejected_coupons:
@@ -160,6 +174,7 @@ def price_order(
     """
     check_shape(request)
     facts = items_of(uow, request)
+    offer = offer_of(uow, request, channel)
     buyer = None
     if request.customer:
         try:
@@ -168,7 +183,8 @@ def price_order(
             raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
         if buyer.anonymized:
             raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
-    return Priced(quote=quote_of(uow, request, channel, buyer, facts), items=facts, buyer=buyer)
+    quote = quote_of(uow, request, channel, buyer, facts, offer)
+    return Priced(quote=quote, items=facts, buyer=buyer, offer=offer)
 
 
 def quote_order(

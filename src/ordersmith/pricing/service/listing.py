@@ -38,6 +38,7 @@ class PriceListView:
     starts_at: datetime | None
     ends_at: datetime | None
     prices: int
+    offer_only: bool
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def _price_lists(uow: UnitOfWork, where: sa.ColumnElement[bool] | None = None) -
             r.starts_at,
             r.ends_at,
             int(counts.get(r.id, 0)),
+            r.offer_only,
         )
         for r in uow.session.scalars(rows)
     ]

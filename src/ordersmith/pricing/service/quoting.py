@@ -54,6 +54,10 @@ class QuoteRequest:
     buyer: customers.BuyerFacts | None = None
     items: dict[str, catalog.SellingFacts] | None = None  # by upper-cased SKU
     redeemed: Sequence[str] = ()  # coupons this order already counted (re-pricing an order): never "used up"
+    # The offer of the order's source code (checked against marketing's master list by the caller): its price list
+    # prices first, and its promotions apply even where they otherwise need a coupon.
+    offer_price_list: str | None = None
+    offer_promotions: Sequence[str] = ()
 
 
 def _money(minor: int | None, currency: str) -> Money | None:
@@ -97,6 +101,7 @@ def _load_price_lists(uow: UnitOfWork, currency: str) -> list[_CachedList]:
                 channels=frozenset(pl.channels),
                 starts_at=pl.starts_at,
                 ends_at=pl.ends_at,
+                offer_only=pl.offer_only,
             ),
             prices={item_id: tuple(b) for item_id, b in by_list.get(pl.id, {}).items()},
         )
@@ -254,6 +259,14 @@ def _promotions(
     return rule_set.automatic + unlocked, frozenset(exhausted)
 
 
+def _offered(
+    rule_set: _RuleSet, codes: Sequence[str], already: Sequence[rules.Promotion]
+) -> list[rules.Promotion]:
+    """The promotions a source code's offer names, as automatic ones (no coupon needed), unless already in."""
+    wanted = {code.upper() for code in codes} - {p.code for p in already if p.coupon is None}
+    return sorted((p for p in rule_set.by_id.values() if p.code in wanted), key=lambda p: p.code)
+
+
 def _used_by(uow: UnitOfWork, code: str, customer_id: uuid.UUID) -> int:
     return int(
         uow.session.scalar(
@@ -324,6 +337,7 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
         )
     rule_set = _rule_set(uow, request.currency)
     promotions, exhausted = _promotions(uow, rule_set, request.coupons, customer_id, request.redeemed)
+    promotions += _offered(rule_set, request.offer_promotions, promotions)
     context = rules.Context(
         currency=request.currency,
         channel=request.channel,
@@ -334,6 +348,7 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
         first_order=first_order,
         coupons=tuple(request.coupons),
         exhausted_coupons=exhausted,
+        offer_price_list=request.offer_price_list.upper() if request.offer_price_list else None,
     )
     ship_tos = [
         rules.ShipTo(

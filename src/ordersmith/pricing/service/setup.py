@@ -77,8 +77,10 @@ def create_price_list(
     channels: Sequence[str] = (),
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    offer_only: bool = False,
 ) -> str:
-    """A price list: higher priority wins among the lists that apply to a cart (currency, group, channel, dates)."""
+    """A price list: higher priority wins among the lists that apply to a cart (currency, group, channel, dates).
+    `offer_only`: it prices only orders whose source code's offer names it, and then before any other list."""
     _currency(currency)
     _dates(starts_at, ends_at)
     row = PriceListRow(
@@ -92,6 +94,7 @@ def create_price_list(
         starts_at=starts_at,
         ends_at=ends_at,
         active=True,
+        offer_only=offer_only,
         created_at=uow.now(),
     )
     uow.insert_unique(PriceListRow, row, f"price list {row.code!r} exists")

@@ -4,9 +4,11 @@ Core query that aggregates in the database. Rows come back already grouped; `fin
 
 from __future__ import annotations
 
-from ordersmith.reporting.catalogue import money, sales, stock
+from ordersmith.reporting.catalogue import marketing, money, rfm, sales, stock
 from ordersmith.reporting.catalogue._base import QueryContext, Report
 
-CATALOGUE: dict[str, Report] = {r.spec.name: r for r in (*sales.REPORTS, *stock.REPORTS, *money.REPORTS)}
+CATALOGUE: dict[str, Report] = {
+    r.spec.name: r for r in (*sales.REPORTS, *stock.REPORTS, *money.REPORTS, *marketing.REPORTS, *rfm.REPORTS)
+}
 
 __all__ = ["CATALOGUE", "QueryContext", "Report"]

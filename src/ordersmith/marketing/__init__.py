@@ -1,0 +1,1 @@
+"""Marketing: campaigns and their drops, the master list of source (key) codes with their offers."""

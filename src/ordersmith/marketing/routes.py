@@ -1,0 +1,185 @@
+"""Marketing API: campaigns and their drops, the master list of source (key) codes with their offers, and what each
+sales channel does with an order whose code is unknown or expired.
+
+Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key. Writing a code needs
+`marketing:write` because its offer prices every order that carries it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ordersmith.marketing import service
+from ordersmith.marketing.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPatch,
+    ChannelPolicyIn,
+    ChannelPolicyOut,
+    Code,
+    DropsIn,
+    Kind,
+    SourceCodeIn,
+    SourceCodeOut,
+    SourceCodePatch,
+)
+from ordersmith.platform.access import Principal
+from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
+from ordersmith.platform.schemas import PageOut
+
+router = APIRouter(tags=["marketing"])
+Auth = Annotated[Principal, Depends(authorize)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def _drops(body: DropsIn | CampaignIn) -> list[service.NewDrop]:
+    return [
+        service.NewDrop(
+            code=d.code,
+            in_home_on=d.in_home_on,
+            quantity_mailed=d.quantity_mailed,
+            cost_per_piece=d.cost_per_piece.to_money(),
+            creative=d.creative,
+        )
+        for d in body.drops
+    ]
+
+
+@router.get("/campaigns", response_model=PageOut[CampaignOut], openapi_extra=requires("marketing:read"))
+def list_campaigns(
+    principal: Auth, request: Request, kind: Kind | None = None, limit: Limit = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    """Campaigns by code, each with its drops."""
+    page = service.list_campaigns(unit_of_work(request), kind=kind, cursor=cursor, limit=limit)
+    return {"items": [CampaignOut.model_validate(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/campaigns", status_code=201, response_model=CampaignOut, openapi_extra=requires("marketing:write")
+)
+def create_campaign(body: CampaignIn, principal: Auth, request: Request) -> Response:
+    """A campaign (catalog mailing, e-mail, web, space ad, marketplace promotion) with its drops: in-home date,
+    quantity mailed, cost per piece and creative/catalog version."""
+    drops = _drops(body)
+    fields = body.model_dump(exclude={"drops"})
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: CampaignOut.model_validate(service.create_campaign(uow, drops=drops, **fields)),
+    )
+
+
+@router.get("/campaigns/{code}", response_model=CampaignOut, openapi_extra=requires("marketing:read"))
+def get_campaign(code: Code, principal: Auth, request: Request, response: Response) -> CampaignOut:
+    campaign = service.get_campaign(unit_of_work(request), code=code)
+    response.headers["ETag"] = etag(campaign.version)
+    return CampaignOut.model_validate(campaign)
+
+
+@router.patch("/campaigns/{code}", response_model=CampaignOut, openapi_extra=requires("marketing:write"))
+def update_campaign(
+    code: Code, body: CampaignPatch, principal: Auth, request: Request, response: Response
+) -> CampaignOut:
+    """Rename, annotate or (de)activate a campaign (`If-Match` honoured)."""
+    campaign = service.update_campaign(
+        unit_of_work(request),
+        code=code,
+        version=if_match_version(request),
+        **body.model_dump(exclude_unset=True),
+    )
+    response.headers["ETag"] = etag(campaign.version)
+    return CampaignOut.model_validate(campaign)
+
+
+@router.post(
+    "/campaigns/{code}/drops",
+    status_code=201,
+    response_model=CampaignOut,
+    openapi_extra=requires("marketing:write"),
+)
+def add_drops(code: Code, body: DropsIn, principal: Auth, request: Request) -> Response:
+    """More drops of a campaign (a remail, another in-home date), in the campaign's currency."""
+
+    drops = _drops(body)
+    return created(
+        request,
+        principal,
+        {"campaign": code, **body.model_dump(mode="json")},
+        lambda uow: CampaignOut.model_validate(service.add_drops(uow, campaign=code, drops=drops)),
+    )
+
+
+@router.get("/source-codes", response_model=PageOut[SourceCodeOut], openapi_extra=requires("marketing:read"))
+def list_source_codes(
+    principal: Auth,
+    request: Request,
+    campaign: Code | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The master list of source (key) codes by code, optionally one campaign's."""
+    page = service.list_source_codes(unit_of_work(request), campaign=campaign, cursor=cursor, limit=limit)
+    return {"items": [SourceCodeOut.model_validate(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/source-codes", status_code=201, response_model=SourceCodeOut, openapi_extra=requires("marketing:write")
+)
+def create_source_code(body: SourceCodeIn, principal: Auth, request: Request) -> Response:
+    """A key code for one list/segment of a drop, with its offer (a price list and/or promotions), validity dates
+    (from the drop's in-home date unless given) and expected response."""
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: SourceCodeOut.model_validate(service.create_source_code(uow, **body.model_dump())),
+    )
+
+
+@router.get("/source-codes/{code}", response_model=SourceCodeOut, openapi_extra=requires("marketing:read"))
+def get_source_code(code: Code, principal: Auth, request: Request, response: Response) -> SourceCodeOut:
+    found = service.get_source_code(unit_of_work(request), code=code)
+    response.headers["ETag"] = etag(found.version)
+    return SourceCodeOut.model_validate(found)
+
+
+@router.patch("/source-codes/{code}", response_model=SourceCodeOut, openapi_extra=requires("marketing:write"))
+def update_source_code(
+    code: Code, body: SourceCodePatch, principal: Auth, request: Request, response: Response
+) -> SourceCodeOut:
+    """Extend or end a code's validity, switch it off or on, revise its expected response (`If-Match` honoured).
+    Its offer and the cell mailed do not change."""
+    found = service.update_source_code(
+        unit_of_work(request),
+        code=code,
+        version=if_match_version(request),
+        **body.model_dump(exclude_unset=True),
+    )
+    response.headers["ETag"] = etag(found.version)
+    return SourceCodeOut.model_validate(found)
+
+
+@router.get(
+    "/source-code-policies", response_model=list[ChannelPolicyOut], openapi_extra=requires("marketing:read")
+)
+def list_channel_policies(principal: Auth, request: Request) -> list[ChannelPolicyOut]:
+    """Channels that map unknown or expired codes to a default (every other channel refuses such orders)."""
+    return [ChannelPolicyOut.model_validate(p) for p in service.list_channel_policies(unit_of_work(request))]
+
+
+@router.put(
+    "/source-code-policies/{channel}",
+    response_model=ChannelPolicyOut,
+    openapi_extra=requires("marketing:write"),
+)
+def set_channel_policy(
+    channel: Code, body: ChannelPolicyIn, principal: Auth, request: Request
+) -> ChannelPolicyOut:
+    """What `channel` does with an order whose source code is unknown or expired: `refuse` it (422 naming
+    `source_code`) or key it to `default_code`."""
+    return ChannelPolicyOut.model_validate(
+        service.set_channel_policy(unit_of_work(request), channel=channel, **body.model_dump())
+    )

@@ -1,0 +1,117 @@
+"""Pure marketing rules: whether a source code may key an order on a day, what an order's code becomes under its
+channel's policy, and the figures a campaign is judged by.
+
+Invariants: an order's code is either a code of the master list valid on the order's day or, when the channel says
+so, the channel's default; nothing else is ever stored. Ratios are exact decimals, money figures integer minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+CAMPAIGN_KINDS = ("catalog", "email", "web", "space_ad", "marketplace")
+MAX_PIECES = 1_000_000_000  # a drop or a code mails at most this many
+POLICIES = ("refuse", "default")
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """A master-list code as capture needs it."""
+
+    code: str
+    active: bool
+    starts_on: date
+    ends_on: date | None
+    price_list: str | None
+    promotions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The code an order keeps and the offer it prices with. `given` is what the order came with when the
+    channel's default replaced it (unknown or expired), else None."""
+
+    code: str
+    price_list: str | None
+    promotions: tuple[str, ...]
+    given: str | None = None
+
+
+def why_not_valid(facts: CodeFacts | None, on: date) -> str | None:
+    """None when `facts` may key an order placed on `on`, else the reason (for the refusal's message)."""
+    if facts is None:
+        return "is not a source code of any campaign"
+    if not facts.active:
+        return "is switched off"
+    if on < facts.starts_on:
+        return f"is valid from {facts.starts_on.isoformat()}"
+    if facts.ends_on is not None and on > facts.ends_on:
+        return f"expired on {facts.ends_on.isoformat()}"
+    return None
+
+
+def offer_of(facts: CodeFacts, given: str | None = None) -> Offer:
+    return Offer(facts.code, facts.price_list, facts.promotions, given)
+
+
+def check_dates(starts_on: date, ends_on: date | None) -> str | None:
+    """None when the validity range is well formed, else the reason."""
+    if ends_on is not None and ends_on < starts_on:
+        return "must not be before starts_on"
+    return None
+
+
+# --- results ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sums:
+    """What one key code (or drop, or campaign) brought in, summed by one query, in minor units."""
+
+    quantity_mailed: int
+    cost_minor: int
+    orders: int
+    new_customer_orders: int
+    gross_demand_minor: int  # units ordered at their unit price, before cancellations and returns
+    cancelled_minor: int  # the value of cancelled units
+    returned_minor: int  # the value of returned units
+    net_sales_minor: (
+        int  # what the lines still charge for goods (after discounts and cancellations) less returns
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    response_pct: Decimal | None  # orders ÷ quantity mailed x 100 (None: nothing mailed)
+    aov_minor: int  # gross demand ÷ orders
+    demand_per_book_minor: int  # gross demand ÷ quantity mailed
+    cost_per_order_minor: int | None  # cost ÷ orders (None: no orders)
+    roi_pct: Decimal | None  # (net sales - cost) ÷ cost x 100 (None: nothing spent)
+    existing_customer_orders: int
+
+
+def _divide_minor(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator in minor units, rounded half up (0 when there is nothing to divide by)."""
+    if denominator <= 0:
+        return 0
+    return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _percent(part: int, whole: int, places: str) -> Decimal | None:
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def figures(sums: Sums) -> Figures:
+    """The ratios a marketer reads, from the sums: response % to 0.01, ROI % to 0.1."""
+    return Figures(
+        response_pct=_percent(sums.orders, sums.quantity_mailed, "0.01"),
+        aov_minor=_divide_minor(sums.gross_demand_minor, sums.orders),
+        demand_per_book_minor=_divide_minor(sums.gross_demand_minor, sums.quantity_mailed),
+        cost_per_order_minor=_divide_minor(sums.cost_minor, sums.orders) if sums.orders else None,
+        roi_pct=_percent(sums.net_sales_minor - sums.cost_minor, sums.cost_minor, "0.1"),
+        existing_customer_orders=sums.orders - sums.new_customer_orders,
+    )
