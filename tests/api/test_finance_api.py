@@ -28,7 +28,7 @@ def journal_rows(db: Database) -> tuple[int, int]:
 
 
 def test_an_accountant_posts_reverses_and_reads_the_trial_balance(client: TestClient, admin_db, db):
-    # given an accountant signed in, and the chart seeded on first read
+    # given an accountant signed in (the migrations wrote the default chart)
     csrf = {"X-CSRF-Token": login(client, admin_db, role="accountant")}
     accounts = client.get("/api/v1/accounts")
     assert accounts.status_code == 200

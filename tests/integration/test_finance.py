@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from ordersmith.finance import rules
 from ordersmith.finance import service as finance
 from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.kernel.events import Event
@@ -40,6 +41,11 @@ def counts(db: Database) -> tuple[int, int]:
         entries = conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries")).scalar_one()
         lines = conn.execute(sa.text("SELECT COUNT(*) FROM journal_lines")).scalar_one()
     return entries, lines
+
+
+def audit_rows(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT COUNT(*) FROM audit_log")).scalar_one())
 
 
 ENTRY_ID = sa.bindparam("e", type_=sa.Uuid())
@@ -90,20 +96,18 @@ def rent_paid(uow: UnitOfWork, on: date = date(2026, 11, 3)) -> finance.JournalE
     )
 
 
-def test_the_default_chart_is_seeded_once_with_its_mapping_rules(uow: UnitOfWork):
-    # when the chart is ensured twice
+def test_a_migrated_database_holds_exactly_the_default_chart_and_reading_it_writes_nothing(uow: UnitOfWork, db):
+    # given a freshly migrated database
+    before = audit_rows(db)
+    # when the chart and its mapping rules are read, and the defaults are then restored
+    accounts = finance.list_accounts(uow)
+    mapped = finance.list_mappings(uow)
     added = finance.ensure_chart(uow)
-    again = finance.ensure_chart(uow)
-    # then the US retailer's accounts exist once, and the tender and role mappings point at them
-    codes = [a.code for a in finance.list_accounts(uow)]
-    assert (added, again) == (len(codes), 0)
-    assert {"1100", "1200", "1300", "2050", "2100", "2200", "2300", "4100", "5000", "5100"} <= set(codes)
-    mapped = {(m.kind, m.key): m.account_code for m in finance.list_mappings(uow)}
-    assert (mapped[("tender", "card")], mapped[("role", "grni")], mapped[("tax", "*")]) == (
-        "1100",
-        "2050",
-        "2100",
-    )
+    # then the migrations wrote the US retailer's default, nothing was missing, and nothing was written
+    assert [(a.code, a.name, a.type) for a in accounts] == list(rules.DEFAULT_CHART)
+    assert sorted((m.kind, m.key, m.account_code) for m in mapped) == sorted(rules.DEFAULT_MAPPINGS)
+    assert added == 0
+    assert audit_rows(db) == before
 
 
 def test_an_account_is_created_renamed_and_deactivated_but_never_deleted(books: UnitOfWork):

@@ -138,6 +138,15 @@ def compact(lines: Sequence[Line]) -> tuple[Line, ...]:
     )
 
 
+def totals_by_account(lines: Sequence[Line]) -> list[tuple[str, tuple[int, int]]]:
+    """Σ debits and Σ credits of `lines` per account (not netted), in account-code order."""
+    totals: dict[str, tuple[int, int]] = {}
+    for line in lines:
+        debit, credit = totals.get(line.account, (0, 0))
+        totals[line.account] = (debit + line.debit_minor, credit + line.credit_minor)
+    return sorted(totals.items())
+
+
 def reversal(lines: Sequence[Line]) -> tuple[Line, ...]:
     """The lines that undo `lines`: each debit becomes a credit and vice versa."""
     return tuple(Line(line.account, line.credit_minor, line.debit_minor, line.memo) for line in lines)

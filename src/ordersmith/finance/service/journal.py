@@ -25,7 +25,7 @@ from ordersmith.finance.service._common import (
     TrialBalanceRow,
     insert_ignoring_duplicates,
 )
-from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodRow
+from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodBalanceRow, PeriodRow
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -36,6 +36,7 @@ _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
 _LINES = cast(sa.Table, JournalLineRow.__table__)
 _ACCOUNTS = cast(sa.Table, AccountRow.__table__)
 _PERIODS = cast(sa.Table, PeriodRow.__table__)
+_BALANCES = cast(sa.Table, PeriodBalanceRow.__table__)
 
 
 class PeriodClosed(Conflict):
@@ -61,6 +62,32 @@ def _ensure_period(uow: UnitOfWork, code: str) -> None:
     uow.execute_core(
         insert_ignoring_duplicates(uow, _PERIODS).on_conflict_do_nothing(index_elements=["code"]),
         {"code": code, "starts_on": starts_on, "ends_on": ends_on, "status": "open"},
+    )
+
+
+def _add_to_balances(uow: UnitOfWork, period: str, currency: str, lines: Sequence[rules.Line]) -> None:
+    """Add an entry's lines to its period's balances: one upsert, accounts in code order (a fixed lock order, so
+    two postings touching the same accounts never deadlock)."""
+    totals = rules.totals_by_account(lines)
+    upsert = insert_ignoring_duplicates(uow, _BALANCES)
+    uow.execute_core(
+        upsert.on_conflict_do_update(
+            index_elements=["period", "account_code", "currency"],
+            set_={
+                "debit_minor": _BALANCES.c.debit_minor + upsert.excluded.debit_minor,
+                "credit_minor": _BALANCES.c.credit_minor + upsert.excluded.credit_minor,
+            },
+        ),
+        [
+            {
+                "period": period,
+                "account_code": account,
+                "currency": currency,
+                "debit_minor": debit,
+                "credit_minor": credit,
+            }
+            for account, (debit, credit) in totals
+        ],
     )
 
 
@@ -129,6 +156,7 @@ def write_entry(
             "created_at": uow.now(),
         },
     )
+    _add_to_balances(uow, period, currency, lines)
     return entry_id
 
 
@@ -436,26 +464,23 @@ def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
 @use_case(readonly=True)
 def trial_balance(uow: UnitOfWork, *, period: str, cumulative: bool = False) -> TrialBalance:
     """Debits and credits per account and currency for one period (or, `cumulative`, everything up to and
-    including it), in one aggregating query.
+    including it), in one aggregating query over the per-period balances (one row per account and period, however
+    long the journal).
 
     Raises:
         ValidationFailed: a malformed period (naming `period`).
     """
     _check_period(period)
-    debit = sa.func.sum(_LINES.c.debit_minor).label("debit")
-    credit = sa.func.sum(_LINES.c.credit_minor).label("credit")
+    debit = sa.func.sum(_BALANCES.c.debit_minor).label("debit")
+    credit = sa.func.sum(_BALANCES.c.credit_minor).label("credit")
     query = (
         sa.select(
-            _LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency, debit, credit
+            _BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency, debit, credit
         )
-        .select_from(
-            _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id).join(
-                _ACCOUNTS, _ACCOUNTS.c.code == _LINES.c.account_code
-            )
-        )
-        .where(_ENTRIES.c.period <= period if cumulative else _ENTRIES.c.period == period)
-        .group_by(_LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency)
-        .order_by(_LINES.c.account_code, _ENTRIES.c.currency)
+        .select_from(_BALANCES.join(_ACCOUNTS, _ACCOUNTS.c.code == _BALANCES.c.account_code))
+        .where(_BALANCES.c.period <= period if cumulative else _BALANCES.c.period == period)
+        .group_by(_BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency)
+        .order_by(_BALANCES.c.account_code, _BALANCES.c.currency)
     )
     rows = [
         TrialBalanceRow(

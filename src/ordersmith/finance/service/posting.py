@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance import rules
-from ordersmith.finance.service import accounts
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.journal import write_entry
 from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
@@ -122,9 +121,6 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     if rule is None or posted(uow, event.id, event.type):
         return False
     mapped = mappings(uow)
-    if not mapped:
-        accounts.ensure_chart(uow)
-        mapped = mappings(uow)
     facts = _facts(uow, event)
     posting = rule(event.payload, facts, mapped)
     if posting is None:
