@@ -107,6 +107,36 @@ def test_a_malformed_period_is_a_problem_naming_it(client: TestClient, admin_key
     assert "period" in {e["field"].split(".")[-1] for e in response.json()["errors"]}
 
 
+def test_the_income_statement_and_balance_sheet_show_a_sale_and_its_cost(client: TestClient, admin_key):
+    # given opening cash, a 120.00 store sale and its 70.00 cost posted in November
+    key = bearer(admin_key)
+    sale = {"account_code": "1010", "debit": "120.00"}, {"account_code": "4020", "credit": "120.00"}
+    cost = {"account_code": "5000", "debit": "70.00"}, {"account_code": "1300", "credit": "70.00"}
+    stock = {"account_code": "1300", "debit": "200.00"}, {"account_code": "3000", "credit": "200.00"}
+    for lines in (stock, sale, cost):
+        posted = client.post("/api/v1/journal", json={**OPENING, "lines": list(lines)}, headers=key)
+        assert posted.status_code == 201, posted.text
+    # when the statements of November are asked for
+    income = client.get("/api/v1/income-statement", params={"from_period": "2026-11"}, headers=key)
+    sheet = client.get("/api/v1/balance-sheet", params={"period": "2026-11", "currency": "USD"}, headers=key)
+    # then net income is 50.00, and 120.00 cash + 130.00 stock = 200.00 capital + 50.00 earnings
+    assert income.status_code == 200, income.text
+    (usd,) = income.json()["currencies"]
+    assert [(x["account_code"], x["amount"]["amount"]) for x in usd["revenue"] + usd["expenses"]] == [
+        ("4020", "120.00"),
+        ("5000", "70.00"),
+    ]
+    assert usd["net_income"] == {"amount": "50.00", "currency": "USD"}
+    assert sheet.status_code == 200, sheet.text
+    (figures,) = sheet.json()["currencies"]
+    assert [(x["account_code"], x["amount"]["amount"]) for x in figures["assets"]] == [
+        ("1010", "120.00"),
+        ("1300", "130.00"),
+    ]
+    assert (figures["current_earnings"]["amount"], figures["total_equity"]["amount"]) == ("50.00", "250.00")
+    assert figures["balanced"] is True
+
+
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
     # an agent holds no finance scope
     login(client, admin_db, role="agent")
@@ -119,6 +149,8 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
         ("GET", "/api/v1/accounts"),
         ("GET", "/api/v1/journal"),
         ("GET", "/api/v1/trial-balance?period=2026-11"),
+        ("GET", "/api/v1/income-statement?from_period=2026-11"),
+        ("GET", "/api/v1/balance-sheet?period=2026-11"),
         ("POST", "/api/v1/journal"),
         ("POST", "/api/v1/periods/2026-11/close"),
     ]:

@@ -197,3 +197,20 @@ def test_a_po_receipt_debits_inventory_and_credits_goods_received_not_invoiced_a
 
 def test_every_rule_is_in_the_table_the_subscriber_reads():
     assert set(rules.RULES) == {"payment.captured", "payment.refunded", "order.shipped", "po.received"}
+
+
+def test_a_balance_sheet_from_unbalanced_sums_says_so_and_contra_accounts_show_negative():
+    # given sums that do not balance (a bug upstream), and a discount posted against revenue
+    balances = [
+        rules.AccountBalance("1000", "Cash", "asset", "USD", 100_00),
+        rules.AccountBalance("3000", "Capital", "equity", "USD", -90_00),
+        rules.AccountBalance("4010", "Web sales", "revenue", "USD", -20_00, -20_00),
+        rules.AccountBalance("4200", "Discounts", "revenue", "USD", 5_00, 5_00),
+    ]
+    # when the statements are built
+    (sheet,) = rules.balance_sheet(balances)
+    (income,) = rules.income_statement(balances)
+    # then the sheet is not balanced (100.00 against 90.00 + 15.00) and the discount reduces revenue
+    assert (sheet.total_assets_minor, sheet.total_equity_minor, sheet.balanced) == (100_00, 105_00, False)
+    assert [(x.account_code, x.amount_minor) for x in income.revenue] == [("4010", 20_00), ("4200", -5_00)]
+    assert income.net_income_minor == 15_00

@@ -10,8 +10,12 @@ import typer
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
 from ordersmith.cli._common import table as cli_table
 from ordersmith.finance import service as finance
+from ordersmith.finance.rules import StatementLine
+from ordersmith.kernel.money import Money
 
-finance_app = typer.Typer(help="The ledger: chart of accounts, trial balance, periods.", no_args_is_help=True)
+finance_app = typer.Typer(
+    help="The ledger: chart of accounts, trial balance, statements, periods.", no_args_is_help=True
+)
 app.add_typer(finance_app, name="finance")
 
 
@@ -70,3 +74,67 @@ def replay() -> None:
     """Post every event still in the outbox that a posting rule knows (those posted already are skipped)."""
     read, posted = finance.replay_outbox(_db(_settings()).unit_of_work(_cli_actor()))
     out.print(f"{read} event(s) read, {posted} entr{'y' if posted == 1 else 'ies'} posted")
+
+
+def _amount(minor: int, currency: str) -> str:
+    return str(Money.from_minor(minor, currency).amount)
+
+
+def _section(title: str, lines: tuple[StatementLine, ...], total: int, currency: str) -> None:
+    table = cli_table("account", title, currency, numeric=(currency,))
+    for line in lines:
+        table.add_row(line.account_code, line.name, _amount(line.amount_minor, currency))
+    table.add_row("", f"Total {title.lower()}", _amount(total, currency))
+    out.print(table)
+
+
+@finance_app.command("income-statement")
+@command
+def income_statement(
+    from_period: Annotated[str, typer.Argument(help="first period, YYYY-MM")],
+    to_period: Annotated[str | None, typer.Argument(help="last period, YYYY-MM (default: the first)")] = None,
+    currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+) -> None:
+    """Revenue, expenses and net income for a period or a range of periods, per currency."""
+    found = finance.income_statement(
+        _db(_settings()).unit_of_work(_cli_actor()),
+        from_period=from_period,
+        to_period=to_period or from_period,
+        currency=currency,
+    )
+    out.print(f"Income statement {found.starts_on} to {found.ends_on}")
+    for figures in found.currencies:
+        c = figures.currency
+        _section("Revenue", figures.revenue, figures.total_revenue_minor, c)
+        _section("Expenses", figures.expenses, figures.total_expenses_minor, c)
+        out.print(f"Net income ({c}): {_amount(figures.net_income_minor, c)}")
+    if not found.currencies:
+        out.print("nothing posted in these periods")
+
+
+@finance_app.command("balance-sheet")
+@command
+def balance_sheet(
+    period: Annotated[str, typer.Argument(help="YYYY-MM: the sheet is at this period's last day")],
+    currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+) -> None:
+    """Assets, liabilities and equity at a period's end, per currency; exits 1 when they do not balance."""
+    found = finance.balance_sheet(
+        _db(_settings()).unit_of_work(_cli_actor()), period=period, currency=currency
+    )
+    out.print(f"Balance sheet at {found.as_of}")
+    for figures in found.currencies:
+        c = figures.currency
+        _section("Assets", figures.assets, figures.total_assets_minor, c)
+        _section("Liabilities", figures.liabilities, figures.total_liabilities_minor, c)
+        equity = (
+            *figures.equity,
+            StatementLine("", "Earnings of earlier years", figures.earlier_earnings_minor),
+            StatementLine("", "Earnings this year", figures.current_earnings_minor),
+        )
+        _section("Equity", equity, figures.total_equity_minor, c)
+        if not figures.balanced:
+            fail(f"the balance sheet in {c} does not balance")
+        out.print(f"{c}: assets = liabilities + equity")
+    if not found.currencies:
+        out.print("nothing posted up to this period")

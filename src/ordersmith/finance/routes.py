@@ -15,8 +15,10 @@ from ordersmith.finance.schemas import (
     AccountIn,
     AccountOut,
     AccountPatch,
+    BalanceSheetOut,
     EntryIn,
     EntryOut,
+    IncomeStatementOut,
     MappingIn,
     MappingOut,
     PeriodCode,
@@ -27,7 +29,7 @@ from ordersmith.finance.schemas import (
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut, money_in
+from ordersmith.platform.schemas import CurrencyCode, PageOut, money_in
 
 router = APIRouter(tags=["finance"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -198,3 +200,26 @@ def trial_balance(
     return TrialBalanceOut.model_validate(
         service.trial_balance(unit_of_work(request), period=period, cumulative=cumulative)
     )
+
+
+@router.get("/income-statement", response_model=IncomeStatementOut, openapi_extra=requires("finance:read"))
+def income_statement(
+    principal: Auth,
+    request: Request,
+    from_period: PeriodCode,
+    to_period: PeriodCode | None = None,
+    currency: CurrencyCode | None = None,
+) -> IncomeStatementOut:
+    """Revenue, expenses and net income per currency for `from_period` to `to_period` (default: one period)."""
+    statement = service.income_statement(
+        unit_of_work(request), from_period=from_period, to_period=to_period or from_period, currency=currency
+    )
+    return IncomeStatementOut.of(statement)
+
+
+@router.get("/balance-sheet", response_model=BalanceSheetOut, openapi_extra=requires("finance:read"))
+def balance_sheet(
+    principal: Auth, request: Request, period: PeriodCode, currency: CurrencyCode | None = None
+) -> BalanceSheetOut:
+    """Assets, liabilities and equity per currency at the end of `period` (earnings not yet closed shown apart)."""
+    return BalanceSheetOut.of(service.balance_sheet(unit_of_work(request), period=period, currency=currency))

@@ -33,9 +33,17 @@ from ordersmith.finance.service.journal import (
     trial_balance,
 )
 from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
+from ordersmith.finance.service.statements import (
+    BalanceSheet,
+    IncomeStatement,
+    balance_sheet,
+    income_statement,
+)
 
 __all__ = [
     "Account",
+    "BalanceSheet",
+    "IncomeStatement",
     "JournalEntry",
     "JournalLine",
     "ManualLine",
@@ -44,12 +52,14 @@ __all__ = [
     "PeriodClosed",
     "TrialBalance",
     "TrialBalanceRow",
+    "balance_sheet",
     "close_period",
     "create_account",
     "ensure_chart",
     "find_entry_for_event",
     "get_account",
     "get_entry",
+    "income_statement",
     "list_accounts",
     "list_journal",
     "list_mappings",
