@@ -61,6 +61,7 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("tender", "gift_card", "2200"),
     ("tender", "store_credit", "2210"),
     ("tender", "on_account", "1200"),
+    ("tender", "transfer", "1000"),
     ("tender", ANY, "1190"),
     ("revenue", "web", "4010"),
     ("revenue", "store", "4020"),
@@ -316,12 +317,33 @@ def post_po_received(
     )
 
 
+def post_invoice_payment_applied(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A customer pays an invoice on account: Dr the means of payment (a check into undeposited checks, a bank
+    transfer into cash in bank, …) / Cr accounts receivable. A `credit` (a refund on account applied to the
+    invoice) posts nothing here: the refund's own entry credited accounts receivable."""
+    method = str(payload.get("method", ""))
+    if method == "credit":
+        return None
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount == 0:
+        return None
+    lines = _pair(resolve(mappings, "tender", method), resolve(mappings, "role", "receivable"), amount)
+    number = str(payload.get("number", ""))
+    return Posting(
+        "invoice.payment_applied", currency, lines, f"{method} received on invoice {number}", number
+    )
+
+
 PostingRule = Callable[[Mapping[str, Any], Mapping[str, Any], Mappings], "Posting | None"]
 RULES: dict[str, PostingRule] = {
     "payment.captured": post_payment_captured,
     "payment.refunded": post_payment_refunded,
     "order.shipped": post_order_shipped,
     "po.received": post_po_received,
+    "invoice.payment_applied": post_invoice_payment_applied,
 }
 
 

@@ -33,6 +33,15 @@ from ordersmith.finance.service.journal import (
     trial_balance,
 )
 from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
+from ordersmith.finance.service.receivables import (
+    Aging,
+    AgingRow,
+    CustomerStatement,
+    Reconciliation,
+    StatementItem,
+    ar_aging,
+    customer_statement,
+)
 from ordersmith.finance.service.statements import (
     BalanceSheet,
     IncomeStatement,
@@ -42,7 +51,10 @@ from ordersmith.finance.service.statements import (
 
 __all__ = [
     "Account",
+    "Aging",
+    "AgingRow",
     "BalanceSheet",
+    "CustomerStatement",
     "IncomeStatement",
     "JournalEntry",
     "JournalLine",
@@ -50,11 +62,15 @@ __all__ = [
     "Mapping",
     "Period",
     "PeriodClosed",
+    "Reconciliation",
+    "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
+    "ar_aging",
     "balance_sheet",
     "close_period",
     "create_account",
+    "customer_statement",
     "ensure_chart",
     "find_entry_for_event",
     "get_account",

@@ -31,12 +31,15 @@ from ordersmith.payments.service.gift_cards import (
     reload,
 )
 from ordersmith.payments.service.invoices import (
+    CustomerReceivable,
     Invoice,
     InvoicePayment,
     apply_invoice_payment,
     get_invoice,
     list_invoices,
     open_balance,
+    open_invoices,
+    receivables,
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
@@ -83,6 +86,7 @@ __all__ = [
     "CALLED_OUT",
     "CaptureExceedsAuthorized",
     "CheckoutPolicy",
+    "CustomerReceivable",
     "GatewayTimedOut",
     "GiftCard",
     "GiftCardBalanceInsufficient",
@@ -123,8 +127,10 @@ __all__ = [
     "masked",
     "move_check",
     "open_balance",
+    "open_invoices",
     "order_payments",
     "planned_status",
+    "receivables",
     "receive_notification",
     "record_claimed",
     "record_tenders",
