@@ -4,12 +4,14 @@ nothing changed), reversal, period close, the journal's pages and the trial bala
 from __future__ import annotations
 
 import sqlalchemy as sa
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES
-from ordersmith.platform.db import Database
+from ordersmith.platform.db import Actor, Database
 from tests.api.conftest import bearer, login
-from tests.builders import make_api_key, make_channel
+from tests.builders import make_api_key, make_channel, make_order_shop
 
 OPENING = {
     "posted_on": "2026-11-03",
@@ -137,6 +139,43 @@ def test_the_income_statement_and_balance_sheet_show_a_sale_and_its_cost(client:
     assert figures["balanced"] is True
 
 
+def test_the_ar_aging_and_a_customer_s_statement_show_an_invoice_on_account(client: TestClient, admin_key):
+    # given a 60.00 order on account shipped and invoiced net 30 (through the app's database: payments wired)
+    from ordersmith.payments import service as payments
+    from tests.integration.test_finance_receivables import acme, on_account, ship_everything
+
+    shop = client.app.state.db.unit_of_work(Actor.system("fixture"))
+    make_order_shop(shop)
+    customer = acme(shop)
+    ship_everything(shop, on_account(shop, customer.number))
+    (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
+    later = (invoice.issued_on + timedelta(days=31)).isoformat()
+    key = bearer(admin_key)
+    # when the aging and the statement are read a day past due, and a statement of nobody
+    aging = client.get("/api/v1/ar/aging", params={"as_of": later}, headers=key)
+    statement = client.get(
+        "/api/v1/ar/statements", params={"customer": customer.number, "as_of": later}, headers=key
+    )
+    nobody = client.get("/api/v1/ar/statements", params={"customer": "C-999999"}, headers=key)
+    malformed = client.get("/api/v1/ar/statements", params={"customer": "C 1;"}, headers=key)
+    # then the 60.00 is 1-30 days past due, the customer is on credit hold, and the refusals name what is wrong
+    assert aging.status_code == 200, aging.text
+    (row,) = aging.json()["rows"]
+    assert (row["customer_number"], row["buckets"]["days_1_30"]["amount"], row["total"]["amount"]) == (
+        customer.number,
+        "60.00",
+        "60.00",
+    )
+    assert statement.status_code == 200, statement.text
+    body = statement.json()
+    assert [(i["invoice"], i["balance"]["amount"], i["days_past_due"]) for i in body["items"]] == [
+        (invoice.number, "60.00", 1)
+    ]
+    assert body["credit_hold"] is True and invoice.number in body["credit_note"]
+    assert nobody.status_code == 404
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"].endswith("customer")
+
+
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
     # an agent holds no finance scope
     login(client, admin_db, role="agent")
@@ -151,6 +190,8 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
         ("GET", "/api/v1/trial-balance?period=2026-11"),
         ("GET", "/api/v1/income-statement?from_period=2026-11"),
         ("GET", "/api/v1/balance-sheet?period=2026-11"),
+        ("GET", "/api/v1/ar/aging"),
+        ("GET", "/api/v1/ar/statements?customer=C-000001"),
         ("POST", "/api/v1/journal"),
         ("POST", "/api/v1/periods/2026-11/close"),
     ]:

@@ -22,6 +22,7 @@ from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
 from tests.builders import channel, make_order_shop, order_request, place_paid
+from tests.integration.test_cli import run
 
 
 def usd(amount: str) -> Money:
@@ -155,3 +156,24 @@ def test_a_statement_lists_open_invoices_aged_and_something_past_due_puts_new_or
 def test_a_statement_of_an_unknown_customer_is_not_found(shop: UnitOfWork):
     with pytest.raises(NotFound):
         finance.customer_statement(shop, customer="C-999999", as_of=shop.now().date())
+
+
+def test_the_aging_and_a_statement_are_printed_by_the_cli(shop: UnitOfWork, db: Database, db_url: str):
+    # given an invoice of 60.00 posted through the relay
+    customer = acme(shop)
+    ship_everything(shop, on_account(shop, customer.number))
+    (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
+    dispatch_all(db, shop)
+    later = (invoice.issued_on + timedelta(days=31)).isoformat()
+    # when the aging and the customer's statement are printed a day past due
+    aging = run(db_url, "finance", "aging", "--as-of", later)
+    statement = run(db_url, "finance", "statement", customer.number, "--as-of", later)
+    bad = run(db_url, "finance", "aging", "--as-of", "tomorrow")
+    # then the figures are there, the subledger agrees with the control account, and a bad date fails in one line
+    assert aging.returncode == 0, aging.stderr
+    assert customer.number in aging.stdout and "TOTAL" in aging.stdout
+    assert "USD: subledger 60.00, control account 60.00, difference 0.00" in aging.stdout
+    assert statement.returncode == 0, statement.stderr
+    assert invoice.number in statement.stdout and "Total due 60.00 USD" in statement.stdout
+    assert f"Credit hold: invoice {invoice.number} is 1 day(s) past due" in statement.stdout
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "--as-of" in bad.stderr

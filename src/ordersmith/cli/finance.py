@@ -3,6 +3,7 @@ read the database directly; no server needed)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -138,3 +139,80 @@ def balance_sheet(
         out.print(f"{c}: assets = liabilities + equity")
     if not found.currencies:
         out.print("nothing posted up to this period")
+
+
+_BUCKET_TITLES = ("current", "1-30", "31-60", "61-90", "91-120", "120+")
+
+
+def _as_of(text: str | None, uow_today: date) -> date:
+    if text is None:
+        return uow_today
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@finance_app.command("aging")
+@command
+def aging(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None) -> None:
+    """Accounts receivable aging by customer, totals, and the subledger against the control account; exits 1 when
+    they differ."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    found = finance.ar_aging(uow, as_of=_as_of(as_of, uow.now().date()))
+    table = cli_table("customer", "currency", *_BUCKET_TITLES, "total", numeric=(*_BUCKET_TITLES, "total"))
+    for row in [*found.rows, *found.totals]:
+        table.add_row(
+            row.customer_number or "TOTAL",
+            row.currency,
+            *(str(m.amount) for m in row.buckets),
+            str(row.total.amount),
+        )
+    out.print(f"Accounts receivable aging as of {found.as_of}")
+    out.print(table)
+    for check in found.reconciliation:
+        out.print(
+            f"{check.currency}: subledger {check.subledger.amount}, control account {check.control.amount}, "
+            f"difference {check.difference.amount}"
+        )
+    if any(not check.difference.is_zero() for check in found.reconciliation):
+        fail("the AR subledger differs from the control account (unposted events, or a customer's credit)")
+
+
+@finance_app.command("statement")
+@command
+def statement(
+    customer: Annotated[str, typer.Argument(help="customer number")],
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """A customer's open-item statement: open invoices aged, the total due, and the credit standing."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    found = finance.customer_statement(uow, customer=customer, as_of=_as_of(as_of, uow.now().date()))
+    out.print(f"Statement for {found.customer_number} as of {found.as_of} (terms {found.terms or 'none'})")
+    table = cli_table(
+        "invoice",
+        "order",
+        "issued",
+        "due",
+        "total",
+        "paid",
+        "balance",
+        "days past due",
+        numeric=("total", "paid", "balance", "days past due"),
+    )
+    for item in found.items:
+        table.add_row(
+            item.invoice,
+            item.order,
+            str(item.issued_on),
+            str(item.due_on),
+            str(item.total.amount),
+            str(item.paid.amount),
+            str(item.balance.amount),
+            str(item.days_past_due),
+        )
+    out.print(table)
+    for row in found.aging:
+        buckets = ", ".join(f"{t} {m.amount}" for t, m in zip(_BUCKET_TITLES, row.buckets, strict=True))
+        out.print(f"Total due {row.total.amount} {row.currency} ({buckets})")
+    out.print(f"Credit hold: {found.credit_note}" if found.credit_hold else "Credit: in good standing")

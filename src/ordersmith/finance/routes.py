@@ -6,6 +6,7 @@ Staff only: `finance:read` / `finance:write` are never held by a channel-bound k
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,7 +16,9 @@ from ordersmith.finance.schemas import (
     AccountIn,
     AccountOut,
     AccountPatch,
+    AgingOut,
     BalanceSheetOut,
+    CustomerStatementOut,
     EntryIn,
     EntryOut,
     IncomeStatementOut,
@@ -223,3 +226,25 @@ def balance_sheet(
 ) -> BalanceSheetOut:
     """Assets, liabilities and equity per currency at the end of `period` (earnings not yet closed shown apart)."""
     return BalanceSheetOut.of(service.balance_sheet(unit_of_work(request), period=period, currency=currency))
+
+
+@router.get("/ar/aging", response_model=AgingOut, openapi_extra=requires("finance:read"))
+def ar_aging(principal: Auth, request: Request, as_of: date | None = None) -> AgingOut:
+    """Open invoices on account per customer by days past due as of a day (default today), totals per currency,
+    and the AR subledger reconciled to the control account."""
+    uow = unit_of_work(request)
+    return AgingOut.of(service.ar_aging(uow, as_of=as_of or uow.now().date()))
+
+
+@router.get("/ar/statements", response_model=CustomerStatementOut, openapi_extra=requires("finance:read"))
+def customer_statement(
+    principal: Auth,
+    request: Request,
+    customer: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")],
+    as_of: date | None = None,
+) -> CustomerStatementOut:
+    """A customer's open-item statement (by customer number or id): open invoices aged as of a day, the total due
+    per currency, and whether new orders on account go on credit hold."""
+    uow = unit_of_work(request)
+    found = service.customer_statement(uow, customer=customer, as_of=as_of or uow.now().date())
+    return CustomerStatementOut.of(found, service.AGING_BUCKETS)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ordersmith.finance import rules
-from ordersmith.finance.service import BalanceSheet, IncomeStatement
+from ordersmith.finance.service import Aging, AgingRow, BalanceSheet, CustomerStatement, IncomeStatement
 from ordersmith.kernel.money import Money
 from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
 
@@ -218,4 +218,82 @@ class BalanceSheetOut(Output):
             period=sheet.period,
             as_of=sheet.as_of,
             currencies=[BalanceSheetSectionOut.of(f) for f in sheet.currencies],
+        )
+
+
+class AgingRowOut(Output):
+    customer_number: str  # "" on a total
+    currency: str
+    invoices: int
+    buckets: dict[str, MoneyOut]  # current, days_1_30, days_31_60, days_61_90, days_91_120, over_120
+    total: MoneyOut
+    oldest_due_on: date
+
+    @classmethod
+    def of(cls, row: AgingRow, names: tuple[str, ...]) -> AgingRowOut:
+        return cls(
+            customer_number=row.customer_number,
+            currency=row.currency,
+            invoices=row.invoices,
+            buckets={n: MoneyOut.model_validate(m) for n, m in zip(names, row.buckets, strict=True)},
+            total=MoneyOut.model_validate(row.total),
+            oldest_due_on=row.oldest_due_on,
+        )
+
+
+class ReconciliationOut(Output):
+    currency: str
+    subledger: MoneyOut
+    control: MoneyOut
+    difference: MoneyOut
+
+
+class AgingOut(Output):
+    as_of: date
+    rows: list[AgingRowOut]
+    totals: list[AgingRowOut]
+    reconciliation: list[ReconciliationOut]
+
+    @classmethod
+    def of(cls, aging: Aging) -> AgingOut:
+        return cls(
+            as_of=aging.as_of,
+            rows=[AgingRowOut.of(r, aging.buckets) for r in aging.rows],
+            totals=[AgingRowOut.of(r, aging.buckets) for r in aging.totals],
+            reconciliation=[ReconciliationOut.model_validate(r) for r in aging.reconciliation],
+        )
+
+
+class StatementItemOut(Output):
+    invoice: str
+    order: str
+    issued_on: date
+    due_on: date
+    total: MoneyOut
+    paid: MoneyOut
+    balance: MoneyOut
+    days_past_due: int
+
+
+class CustomerStatementOut(Output):
+    customer_number: str
+    as_of: date
+    terms: str
+    credit_limit: MoneyOut | None
+    items: list[StatementItemOut]
+    aging: list[AgingRowOut]
+    credit_hold: bool
+    credit_note: str
+
+    @classmethod
+    def of(cls, statement: CustomerStatement, names: tuple[str, ...]) -> CustomerStatementOut:
+        return cls(
+            customer_number=statement.customer_number,
+            as_of=statement.as_of,
+            terms=statement.terms,
+            credit_limit=MoneyOut.model_validate(statement.credit_limit) if statement.credit_limit else None,
+            items=[StatementItemOut.model_validate(i) for i in statement.items],
+            aging=[AgingRowOut.of(r, names) for r in statement.aging],
+            credit_hold=statement.credit_hold,
+            credit_note=statement.credit_note,
         )

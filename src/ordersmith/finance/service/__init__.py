@@ -34,6 +34,9 @@ from ordersmith.finance.service.journal import (
 )
 from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
 from ordersmith.finance.service.receivables import (
+    BUCKETS as AGING_BUCKETS,
+)
+from ordersmith.finance.service.receivables import (
     Aging,
     AgingRow,
     CustomerStatement,
@@ -50,6 +53,7 @@ from ordersmith.finance.service.statements import (
 )
 
 __all__ = [
+    "AGING_BUCKETS",
     "Account",
     "Aging",
     "AgingRow",
