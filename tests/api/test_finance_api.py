@@ -176,6 +176,29 @@ def test_the_ar_aging_and_a_customer_s_statement_show_an_invoice_on_account(clie
     assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"].endswith("customer")
 
 
+def test_a_period_s_journal_is_streamed_as_a_quickbooks_file_and_a_file_without_currency_is_refused(
+    client: TestClient, admin_key
+):
+    # given opening cash posted in November
+    key = bearer(admin_key)
+    assert client.post("/api/v1/journal", json=OPENING, headers=key).status_code == 201
+    # when November is exported for QuickBooks in dollars, and without a currency
+    iif = client.get(
+        "/api/v1/accounting-exports/iif", params={"period": "2026-11", "currency": "USD"}, headers=key
+    )
+    refused = client.get("/api/v1/accounting-exports/iif", params={"period": "2026-11"}, headers=key)
+    # then the file is the entry as a general journal transaction, and the refusal names the currency
+    assert iif.status_code == 200, iif.text
+    assert iif.headers["content-disposition"] == 'attachment; filename="journal-2026-11.iif"'
+    assert iif.text.split("\r\n")[3:6] == [
+        "TRNS\tGENERAL JOURNAL\t11/03/26\tCash in bank\t500.00\t\topening cash",
+        "SPL\tGENERAL JOURNAL\t11/03/26\tOwner's equity\t-500.00\t\topening cash",
+        "ENDTRNS",
+    ]
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["currency"]
+
+
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
     # an agent holds no finance scope
     login(client, admin_db, role="agent")
@@ -191,6 +214,7 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
         ("GET", "/api/v1/income-statement?from_period=2026-11"),
         ("GET", "/api/v1/balance-sheet?period=2026-11"),
         ("GET", "/api/v1/ar/aging"),
+        ("GET", "/api/v1/accounting-exports/gl?period=2026-11"),
         ("GET", "/api/v1/ar/statements?customer=C-000001"),
         ("POST", "/api/v1/journal"),
         ("POST", "/api/v1/periods/2026-11/close"),

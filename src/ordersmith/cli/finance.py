@@ -3,7 +3,9 @@ read the database directly; no server needed)."""
 
 from __future__ import annotations
 
+import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -216,3 +218,32 @@ def statement(
         buckets = ", ".join(f"{t} {m.amount}" for t, m in zip(_BUCKET_TITLES, row.buckets, strict=True))
         out.print(f"Total due {row.total.amount} {row.currency} ({buckets})")
     out.print(f"Credit hold: {found.credit_note}" if found.credit_hold else "Credit: in good standing")
+
+
+@finance_app.command("export")
+@command
+def export(
+    period: Annotated[str, typer.Argument(help="YYYY-MM")],
+    format: Annotated[str, typer.Option("--format", help="gl | iif (QuickBooks Desktop) | xero")] = "gl",
+    currency: Annotated[str | None, typer.Option(help="only this currency (iif and xero need one)")] = None,
+    summary: Annotated[bool, typer.Option(help="one entry per day, netted per account")] = False,
+    tax_rate: Annotated[str, typer.Option(help="xero: the tax rate every line takes")] = "Tax Exempt",
+    output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Write a period's journal as a file an accounting package imports."""
+    chunks = finance.export_journal(
+        _db(_settings()).unit_of_work(_cli_actor()),
+        period=period,
+        format=format,
+        currency=currency,
+        summary=summary,
+        tax_rate=tax_rate,
+    )
+    if output is None:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        return
+    with output.open("w", encoding="utf-8", newline="") as file:
+        for chunk in chunks:
+            file.write(chunk)
+    out.print(f"{period} written to {output}")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
-from ordersmith.finance import service
+from ordersmith.finance import formats, service
 from ordersmith.finance.schemas import (
     AccountIn,
     AccountOut,
@@ -248,3 +249,37 @@ def customer_statement(
     uow = unit_of_work(request)
     found = service.customer_statement(uow, customer=customer, as_of=as_of or uow.now().date())
     return CustomerStatementOut.of(found, service.AGING_BUCKETS)
+
+
+@router.get(
+    "/accounting-exports/{format}",
+    response_class=StreamingResponse,
+    openapi_extra=requires("finance:read"),
+    responses={200: {"content": {"text/csv": {}, "text/plain": {}}, "description": "the file, streamed"}},
+)
+def export_journal(
+    format: Literal["gl", "iif", "xero"],
+    principal: Auth,
+    request: Request,
+    period: PeriodCode,
+    currency: CurrencyCode | None = None,
+    summary: bool = False,
+    tax_rate: Annotated[str, Query(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$")] = "Tax Exempt",
+) -> StreamingResponse:
+    """A period's journal as a file to import: `gl` (generic general-journal CSV), `iif` (QuickBooks Desktop) or
+    `xero` (Xero manual journals CSV; `tax_rate` names the Xero tax rate every line takes). In detail, or
+    `summary`: one entry per day and currency, netted per account. `iif` and `xero` need `currency`."""
+    chunks = service.export_journal(
+        unit_of_work(request),
+        period=period,
+        format=format,
+        currency=currency,
+        summary=summary,
+        tax_rate=tax_rate,
+    )
+    name = f"journal-{period}{'-summary' if summary else ''}.{formats.EXTENSIONS[format]}"
+    return StreamingResponse(
+        chunks,
+        media_type=formats.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

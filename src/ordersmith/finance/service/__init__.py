@@ -19,6 +19,7 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.exports import export_journal
 from ordersmith.finance.service.journal import (
     ManualLine,
     PeriodClosed,
@@ -76,6 +77,7 @@ __all__ = [
     "create_account",
     "customer_statement",
     "ensure_chart",
+    "export_journal",
     "find_entry_for_event",
     "get_account",
     "get_entry",
