@@ -23,7 +23,6 @@ from ordersmith.finance.service._common import (
     Period,
     TrialBalance,
     TrialBalanceRow,
-    insert_ignoring_duplicates,
 )
 from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodBalanceRow, PeriodRow
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -52,32 +51,36 @@ class ManualLine:
     memo: str = ""
 
 
-def _closed_from(uow: UnitOfWork, period: str) -> set[str]:
-    query = sa.select(_PERIODS.c.code).where(_PERIODS.c.status == "closed", _PERIODS.c.code >= period)
-    return set(uow.execute_core(query).scalars())
+def _periods_from(uow: UnitOfWork, period: str) -> dict[str, str]:
+    """Status of every period from `period` on (a handful of rows: one per month)."""
+    query = sa.select(_PERIODS.c.code, _PERIODS.c.status).where(_PERIODS.c.code >= period)
+    return {r.code: r.status for r in uow.execute_core(query)}
+
+
+# Plain SQL, the same on SQLite and PostgreSQL: compiled once (an upsert construct is compiled on every call).
+_ENSURE_PERIOD = sa.text(
+    "INSERT INTO finance_periods (code, starts_on, ends_on, status) VALUES (:code, :starts_on, :ends_on, 'open') "
+    "ON CONFLICT (code) DO NOTHING"
+).bindparams(sa.bindparam("starts_on", type_=sa.Date()), sa.bindparam("ends_on", type_=sa.Date()))
+_ADD_TO_BALANCES = sa.text(
+    "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "
+    "VALUES (:period, :account_code, :currency, :debit_minor, :credit_minor) "
+    "ON CONFLICT (period, account_code, currency) DO UPDATE SET "
+    "debit_minor = finance_period_balances.debit_minor + excluded.debit_minor, "
+    "credit_minor = finance_period_balances.credit_minor + excluded.credit_minor"
+)
 
 
 def _ensure_period(uow: UnitOfWork, code: str) -> None:
     starts_on, ends_on = rules.period_bounds(code)
-    uow.execute_core(
-        insert_ignoring_duplicates(uow, _PERIODS).on_conflict_do_nothing(index_elements=["code"]),
-        {"code": code, "starts_on": starts_on, "ends_on": ends_on, "status": "open"},
-    )
+    uow.execute_core(_ENSURE_PERIOD, {"code": code, "starts_on": starts_on, "ends_on": ends_on})
 
 
 def _add_to_balances(uow: UnitOfWork, period: str, currency: str, lines: Sequence[rules.Line]) -> None:
-    """Add an entry's lines to its period's balances: one upsert, accounts in code order (a fixed lock order, so
-    two postings touching the same accounts never deadlock)."""
-    totals = rules.totals_by_account(lines)
-    upsert = insert_ignoring_duplicates(uow, _BALANCES)
+    """Add an entry's lines to its period's balances, accounts in code order (a fixed lock order, so two postings
+    touching the same accounts never deadlock)."""
     uow.execute_core(
-        upsert.on_conflict_do_update(
-            index_elements=["period", "account_code", "currency"],
-            set_={
-                "debit_minor": _BALANCES.c.debit_minor + upsert.excluded.debit_minor,
-                "credit_minor": _BALANCES.c.credit_minor + upsert.excluded.credit_minor,
-            },
-        ),
+        _ADD_TO_BALANCES,
         [
             {
                 "period": period,
@@ -86,7 +89,7 @@ def _add_to_balances(uow: UnitOfWork, period: str, currency: str, lines: Sequenc
                 "debit_minor": debit,
                 "credit_minor": credit,
             }
-            for account, (debit, credit) in totals
+            for account, (debit, credit) in rules.totals_by_account(lines)
         ],
     )
 
@@ -113,7 +116,8 @@ def write_entry(
     """
     rules.check_balanced(lines)
     wanted = rules.period_of(posted_on)
-    closed = _closed_from(uow, wanted)
+    known = _periods_from(uow, wanted)
+    closed = {code for code, status in known.items() if status == "closed"}
     if refuse_closed and wanted in closed:
         raise PeriodClosed(
             f"period {wanted} is closed",
@@ -121,7 +125,8 @@ def write_entry(
             period=wanted,
         )
     period, note = rules.open_period_for(posted_on, closed)
-    _ensure_period(uow, period)
+    if period not in known:
+        _ensure_period(uow, period)
     entry_id = new_id()
     uow.execute_core(
         sa.insert(_LINES),
