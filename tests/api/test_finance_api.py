@@ -3,9 +3,9 @@ nothing changed), reversal, period close, the journal's pages and the trial bala
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from datetime import timedelta
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES

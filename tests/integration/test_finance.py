@@ -96,7 +96,9 @@ def rent_paid(uow: UnitOfWork, on: date = date(2026, 11, 3)) -> finance.JournalE
     )
 
 
-def test_a_migrated_database_holds_exactly_the_default_chart_and_reading_it_writes_nothing(uow: UnitOfWork, db):
+def test_a_migrated_database_holds_exactly_the_default_chart_and_reading_it_writes_nothing(
+    uow: UnitOfWork, db
+):
     # given a freshly migrated database
     before = audit_rows(db)
     # when the chart and its mapping rules are read, and the defaults are then restored

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from fastapi.testclient import TestClient
 
 from ordersmith.finance import service as finance
 from ordersmith.kernel.errors import ValidationFailed
