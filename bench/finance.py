@@ -79,7 +79,7 @@ def post_through_relay(db: Database, events: int) -> float:
     while outbox.dispatch_batch(db.unit_of_work(Actor.system("bench-relay")), limit=100):
         pass
     elapsed = time.perf_counter() - began
-    outbox.unsubscribe(finance.on_event)
+    finance.unregister()
     with db.engine.connect() as conn:
         posted = conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries WHERE rule = 'payment.captured'"))
         assert posted.scalar_one() == events, "every event posts exactly one entry"

@@ -328,6 +328,22 @@ def test_an_event_posts_exactly_once_however_often_it_is_delivered(books: UnitOf
     assert counts(db) == (1, 2)
 
 
+def test_a_batch_posts_each_new_event_once_and_skips_what_was_posted(books: UnitOfWork, db):
+    # given one capture posted already, and a batch holding it, two new captures (one of them twice) and an event
+    # no rule knows
+    old, first, second = captured("40.00"), captured("15.00"), captured("5.25")
+    finance.post_event(books, old)
+    unknown = Event(type="order.placed", payload={}, occurred_at=old.occurred_at)
+    # when the batch is posted, then again
+    posted = finance.post_events(books, [old, first, unknown, second, first])
+    again = finance.post_events(books, [old, first, second])
+    # then the two new captures posted once each, and November's balances hold all three
+    assert (posted, again) == (2, 0)
+    assert counts(db) == (3, 6)
+    trial = finance.trial_balance(books, period=finance.list_periods(books)[-1].code)
+    assert {r.account_code: r.balance.minor for r in trial.rows} == {"1100": 6025, "2300": -6025}
+
+
 def test_the_trial_balance_of_a_period_sums_each_account_and_balances(books: UnitOfWork):
     # given opening cash, two captures and a refund in November, and one capture in December
     rent_paid(books)
@@ -375,7 +391,7 @@ def shop(books: UnitOfWork) -> UnitOfWork:
     make_order_shop(books)
     finance.register()
     yield books
-    outbox.unsubscribe(finance.on_event)
+    finance.unregister()
 
 
 def dispatch_all(db: Database, uow: UnitOfWork) -> None:

@@ -35,7 +35,7 @@ def shop(uow: UnitOfWork, db: Database, settings: Settings) -> UnitOfWork:
     make_order_shop(uow)
     finance.register()
     yield uow
-    outbox.unsubscribe(finance.on_event)
+    finance.unregister()
 
 
 def dispatch_all(db: Database, uow: UnitOfWork) -> None:

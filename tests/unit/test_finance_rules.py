@@ -196,7 +196,28 @@ def test_a_po_receipt_debits_inventory_and_credits_goods_received_not_invoiced_a
 
 
 def test_every_rule_is_in_the_table_the_subscriber_reads():
-    assert set(rules.RULES) == {"payment.captured", "payment.refunded", "order.shipped", "po.received"}
+    assert set(rules.RULES) == {
+        "payment.captured",
+        "payment.refunded",
+        "order.shipped",
+        "po.received",
+        "invoice.payment_applied",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "account"), [("check", "1020"), ("transfer", "1000"), ("card", "1100"), ("wire", "1190")]
+)
+def test_a_payment_on_an_invoice_debits_its_means_of_payment_and_credits_receivables(method, account):
+    payload = {"number": "I-000007", "amount": "60.00", "currency": "USD", "method": method}
+    posting = rules.post_invoice_payment_applied(payload, {}, MAPPINGS)
+    assert lines_of(posting) == [(account, 6000, 0), ("1200", 0, 6000)]
+    assert posting is not None and posting.reference == "I-000007"
+
+
+def test_a_refund_credited_to_an_invoice_posts_nothing_the_refund_posted_it():
+    payload = {"number": "I-000007", "amount": "10.00", "currency": "USD", "method": "credit"}
+    assert rules.post_invoice_payment_applied(payload, {}, MAPPINGS) is None
 
 
 def test_a_balance_sheet_from_unbalanced_sums_says_so_and_contra_accounts_show_negative():

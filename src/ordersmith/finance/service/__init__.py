@@ -33,7 +33,15 @@ from ordersmith.finance.service.journal import (
     reverse_entry,
     trial_balance,
 )
-from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
+from ordersmith.finance.service.posting import (
+    on_events,
+    post_event,
+    post_events,
+    register,
+    replay_outbox,
+    unposted_amount,
+    unregister,
+)
 from ordersmith.finance.service.receivables import (
     BUCKETS as AGING_BUCKETS,
 )
@@ -86,8 +94,9 @@ __all__ = [
     "list_journal",
     "list_mappings",
     "list_periods",
-    "on_event",
+    "on_events",
     "post_event",
+    "post_events",
     "post_manual_entry",
     "register",
     "reopen_period",
@@ -96,5 +105,6 @@ __all__ = [
     "set_mapping",
     "trial_balance",
     "unposted_amount",
+    "unregister",
     "update_account",
 ]

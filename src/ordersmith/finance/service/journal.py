@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -76,9 +76,9 @@ def _ensure_period(uow: UnitOfWork, code: str) -> None:
     uow.execute_core(_ENSURE_PERIOD, {"code": code, "starts_on": starts_on, "ends_on": ends_on})
 
 
-def _add_to_balances(uow: UnitOfWork, period: str, currency: str, lines: Sequence[rules.Line]) -> None:
-    """Add an entry's lines to its period's balances, accounts in code order (a fixed lock order, so two postings
-    touching the same accounts never deadlock)."""
+def _add_to_balances(uow: UnitOfWork, totals: dict[tuple[str, str, str], list[int]]) -> None:
+    """Add entries' sums to their periods' balances, keyed (period, account, currency), in key order (a fixed lock
+    order, so two postings touching the same accounts never deadlock)."""
     uow.execute_core(
         _ADD_TO_BALANCES,
         [
@@ -89,45 +89,54 @@ def _add_to_balances(uow: UnitOfWork, period: str, currency: str, lines: Sequenc
                 "debit_minor": debit,
                 "credit_minor": credit,
             }
-            for account, (debit, credit) in rules.totals_by_account(lines)
+            for (period, account, currency), (debit, credit) in sorted(totals.items())
         ],
     )
 
 
-def write_entry(
-    uow: UnitOfWork,
-    *,
-    lines: Sequence[rules.Line],
-    currency: str,
-    posted_on: date,
-    rule: str,
-    memo: str,
-    reference: str = "",
-    source_event_id: uuid.UUID | None = None,
-    source_type: str = "",
-    reverses_id: uuid.UUID | None = None,
-    refuse_closed: bool = False,
-) -> uuid.UUID:
-    """Write one balanced entry (lines first, header last) inside the caller's transaction; returns its id.
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to write: balanced lines and where they come from; its period is decided when written."""
+
+    lines: Sequence[rules.Line]
+    currency: str
+    posted_on: date
+    rule: str
+    memo: str
+    reference: str = ""
+    source_event_id: uuid.UUID | None = None
+    source_type: str = ""
+    reverses_id: uuid.UUID | None = None
+
+
+def write_entries(
+    uow: UnitOfWork, entries: Sequence[NewEntry], *, refuse_closed: bool = False
+) -> list[uuid.UUID]:
+    """Write balanced entries inside the caller's transaction — all their lines in one multi-row INSERT, then all
+    their headers, then their period balances in one upsert — and return their ids, in order.
 
     Raises:
-        rules.Unbalanced: the lines do not balance (a bug in a rule; manual entries are checked before).
-        PeriodClosed: `refuse_closed` and the day falls in a closed period.
+        rules.Unbalanced: an entry's lines do not balance (a bug in a rule; manual entries are checked before).
+        PeriodClosed: `refuse_closed` and an entry's day falls in a closed period.
     """
-    rules.check_balanced(lines)
-    wanted = rules.period_of(posted_on)
-    known = _periods_from(uow, wanted)
+    if not entries:
+        return []
+    for entry in entries:
+        rules.check_balanced(entry.lines)
+    wanted = {rules.period_of(e.posted_on) for e in entries}
+    known = _periods_from(uow, min(wanted))
     closed = {code for code, status in known.items() if status == "closed"}
-    if refuse_closed and wanted in closed:
+    if refuse_closed and wanted & closed:
+        period = min(wanted & closed)
         raise PeriodClosed(
-            f"period {wanted} is closed",
-            errors=[FieldError("posted_on", f"period {wanted} is closed")],
-            period=wanted,
+            f"period {period} is closed",
+            errors=[FieldError("posted_on", f"period {period} is closed")],
+            period=period,
         )
-    period, note = rules.open_period_for(posted_on, closed)
-    if period not in known:
+    placed = [rules.open_period_for(e.posted_on, closed) for e in entries]
+    for period in sorted({period for period, _note in placed} - set(known)):
         _ensure_period(uow, period)
-    entry_id = new_id()
+    ids = [new_id() for _ in entries]
     uow.execute_core(
         sa.insert(_LINES),
         [
@@ -139,30 +148,51 @@ def write_entry(
                 "credit_minor": line.credit_minor,
                 "memo": line.memo[:200],
             }
-            for n, line in enumerate(lines, start=1)
+            for entry_id, entry in zip(ids, entries, strict=True)
+            for n, line in enumerate(entry.lines, start=1)
         ],
     )
+    now = uow.now()
     uow.execute_core(
         sa.insert(_ENTRIES),
-        {
-            "id": entry_id,
-            "posted_on": posted_on,
-            "period": period,
-            "currency": currency,
-            "rule": rule,
-            "source_event_id": source_event_id,
-            "source_type": source_type,
-            "reference": reference[:80],
-            "memo": memo[:500],
-            "note": note,
-            "reverses_id": reverses_id,
-            "line_count": len(lines),
-            "created_by": uow.actor.label,
-            "created_at": uow.now(),
-        },
+        [
+            {
+                "id": entry_id,
+                "posted_on": entry.posted_on,
+                "period": period,
+                "currency": entry.currency,
+                "rule": entry.rule,
+                "source_event_id": entry.source_event_id,
+                "source_type": entry.source_type,
+                "reference": entry.reference[:80],
+                "memo": entry.memo[:500],
+                "note": note,
+                "reverses_id": entry.reverses_id,
+                "line_count": len(entry.lines),
+                "created_by": uow.actor.label,
+                "created_at": now,
+            }
+            for entry_id, entry, (period, note) in zip(ids, entries, placed, strict=True)
+        ],
     )
-    _add_to_balances(uow, period, currency, lines)
-    return entry_id
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for entry, (period, _note) in zip(entries, placed, strict=True):
+        for account, (debit, credit) in rules.totals_by_account(entry.lines):
+            sums = totals.setdefault((period, account, entry.currency), [0, 0])
+            sums[0] += debit
+            sums[1] += credit
+    _add_to_balances(uow, totals)
+    return ids
+
+
+def write_entry(uow: UnitOfWork, *, refuse_closed: bool = False, **entry: Any) -> uuid.UUID:
+    """Write one balanced entry (`NewEntry`'s fields) inside the caller's transaction; returns its id.
+
+    Raises:
+        rules.Unbalanced: the lines do not balance.
+        PeriodClosed: `refuse_closed` and the day falls in a closed period.
+    """
+    return write_entries(uow, [NewEntry(**entry)], refuse_closed=refuse_closed)[0]
 
 
 def _manual_lines(uow: UnitOfWork, lines: Sequence[ManualLine], currency: str) -> list[rules.Line]:

@@ -8,7 +8,7 @@ read through the owning context's service.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
-from ordersmith.finance.service.journal import write_entry
+from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
 from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
@@ -146,8 +146,53 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     return True
 
 
-def on_event(uow: UnitOfWork, event: Event) -> None:
-    post_event(uow, event)
+@use_case
+def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
+    """Post a batch of events set-wise (what the relay hands the subscriber): one read of those already posted,
+    the mapping rules read once, each event's facts and cost updates in order (a receipt before a shipment in the
+    same batch costs that shipment as posting one by one would), then every entry's lines, headers and period
+    balances in one statement each. Returns how many entries were posted.
+
+    Exactly once: a second worker posting one of these events at the same moment makes the headers' INSERT fail on
+    `(source_event_id, rule)`; the relay then undoes the batch's writes and hands the events over one at a time
+    (`post_event`, which answers that race by re-reading).
+    """
+    known = [e for e in events if e.type in rules.RULES]
+    if len(known) <= 1:
+        return sum(post_event(uow, e) for e in known)
+    query = sa.select(_ENTRIES.c.source_event_id, _ENTRIES.c.rule).where(
+        _ENTRIES.c.source_event_id.in_([e.id for e in known])
+    )
+    done = {(r.source_event_id, r.rule) for r in uow.execute_core(query)}
+    mapped = mappings(uow)
+    planned: list[NewEntry] = []
+    for event in known:
+        if (event.id, event.type) in done:
+            continue
+        done.add((event.id, event.type))  # an event twice in one batch posts once
+        facts = _facts(uow, event)
+        posting = rules.RULES[event.type](event.payload, facts, mapped)
+        if posting is None:
+            continue
+        planned.append(
+            NewEntry(
+                lines=rules.compact(posting.lines),
+                currency=posting.currency,
+                posted_on=event.occurred_at.date(),
+                rule=posting.rule,
+                memo=posting.memo,
+                reference=posting.reference,
+                source_event_id=event.id,
+                source_type=event.type,
+            )
+        )
+        _update_costs(uow, event, facts)
+    write_entries(uow, planned)
+    return len(planned)
+
+
+def on_events(uow: UnitOfWork, events: list[Event]) -> None:
+    post_events(uow, events)
 
 
 @use_case(readonly=True)
@@ -192,10 +237,20 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
 
 
 def register() -> None:
-    """Subscribe the posting subscriber to every event a posting rule knows (idempotent)."""
-    outbox.unsubscribe(on_event)
-    for pattern in rules.RULES:
-        outbox.subscribe(pattern, on_event)
+    """Subscribe the posting subscriber, set-wise per relay batch, to every event a posting rule knows
+    (idempotent)."""
+    unregister()
+    # One subscription for every rule's events, so a batch reaches the subscriber whole and in outbox order (one
+    # per event type would split it by type: a shipment could then be costed before the receipt that preceded it).
+    outbox.subscribe_batch("*", on_events, when=_has_rule)
 
 
-__all__ = ["on_event", "post_event", "register", "unposted_amount"]
+def _has_rule(event: Event) -> bool:
+    return event.type in rules.RULES
+
+
+def unregister() -> None:
+    outbox.unsubscribe(on_events)
+
+
+__all__ = ["on_events", "post_event", "post_events", "register", "unposted_amount", "unregister"]
