@@ -18,6 +18,7 @@ from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
 from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
+from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -220,7 +221,7 @@ def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> li
 
 
 def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
-    """Post every event still in the outbox that a rule knows, in outbox order (each in its own transaction);
+    """Post every event still in the outbox that a rule knows, in outbox order (a batch a transaction);
     events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
 
     Returns:
@@ -229,8 +230,10 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
     read = posted_now = 0
     after: uuid.UUID | None = None
     while events := _outbox_batch(uow, after=after, limit=batch):
-        for event in events:
-            posted_now += post_event(uow, event)
+        try:
+            posted_now += post_events(uow, events)  # one transaction for the batch
+        except AlreadyExists:  # a worker posted one of them meanwhile: one at a time, each answering the race
+            posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
         after = events[-1].id
     return read, posted_now
