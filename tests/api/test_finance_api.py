@@ -11,7 +11,14 @@ from fastapi.testclient import TestClient
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES
 from ordersmith.platform.db import Actor, Database
 from tests.api.conftest import bearer, login
-from tests.builders import make_api_key, make_channel, make_order_shop
+from tests.builders import (
+    make_account_customer,
+    make_api_key,
+    make_channel,
+    make_order_shop,
+    place_on_account,
+    ship_and_invoice,
+)
 
 OPENING = {
     "posted_on": "2026-11-03",
@@ -142,12 +149,11 @@ def test_the_income_statement_and_balance_sheet_show_a_sale_and_its_cost(client:
 def test_the_ar_aging_and_a_customer_s_statement_show_an_invoice_on_account(client: TestClient, admin_key):
     # given a 60.00 order on account shipped and invoiced net 30 (through the app's database: payments wired)
     from ordersmith.payments import service as payments
-    from tests.integration.test_finance_receivables import acme, on_account, ship_everything
 
     shop = client.app.state.db.unit_of_work(Actor.system("fixture"))
     make_order_shop(shop)
-    customer = acme(shop)
-    ship_everything(shop, on_account(shop, customer.number))
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
     (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
     later = (invoice.issued_on + timedelta(days=31)).isoformat()
     key = bearer(admin_key)

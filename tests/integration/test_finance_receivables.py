@@ -10,18 +10,16 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ordersmith.customers import service as customers
 from ordersmith.finance import service as finance
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.money import Money
-from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
 from ordersmith.platform import outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
-from tests.builders import channel, make_order_shop, order_request, place_paid
+from tests.builders import make_account_customer, make_order_shop, place_on_account, ship_and_invoice
 from tests.integration.test_cli import run
 
 
@@ -43,36 +41,12 @@ def dispatch_all(db: Database, uow: UnitOfWork) -> None:
         pass
 
 
-def on_account(uow: UnitOfWork, customer: str) -> orders.Order:
-    request = order_request(
-        ("TEE", 2), ("MUG", 1), payments=[orders.PaymentRequest(method="on_account")], customer=customer
-    )
-    return place_paid(uow, channel=channel(uow, "phone"), request=request).order
-
-
-def ship_everything(uow: UnitOfWork, order: orders.Order) -> None:
-    orders.record_shipment(
-        uow, ref=str(order.id), lines={line.line_no: line.reserved for line in order.lines}, tracking="1Z"
-    )
-    payments.capture_shipped(uow, order_id=order.id)
-
-
-def acme(uow: UnitOfWork) -> customers.Customer:
-    return customers.create_customer(
-        uow,
-        details=customers.Details(
-            kind="business", company="Acme", emails=["ap@acme.example"], credit_limit=usd("500.00"),
-            payment_terms="net30",
-        ),
-    )  # fmt: skip
-
-
 def test_an_invoice_ages_is_collected_and_the_subledger_always_equals_the_control_account(
     shop: UnitOfWork, db: Database
 ):
     # given a 60.00 order on account shipped and invoiced net 30, 20.00 of it paid by check, and the relay run
-    customer = acme(shop)
-    ship_everything(shop, on_account(shop, customer.number))
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
     (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
     payments.apply_invoice_payment(shop, invoice=invoice.number, amount=usd("20.00"), method="check")
     dispatch_all(db, shop)
@@ -107,8 +81,8 @@ def test_an_invoice_ages_is_collected_and_the_subledger_always_equals_the_contro
 
 def test_the_invoice_events_carry_the_amounts_the_ledger_posts(shop: UnitOfWork, db: Database):
     # given an invoiced order on account
-    customer = acme(shop)
-    ship_everything(shop, on_account(shop, customer.number))
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
     (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
     # when it is paid in full
     payments.apply_invoice_payment(shop, invoice=invoice.number, amount=usd("60.00"), method="check")
@@ -131,14 +105,14 @@ def test_a_statement_lists_open_invoices_aged_and_something_past_due_puts_new_or
     shop: UnitOfWork, db: Database
 ):
     # given an invoice of 60.00 due in 30 days
-    customer = acme(shop)
-    ship_everything(shop, on_account(shop, customer.number))
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
     (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
     # when the statement is read 40 days on, and an order on account is placed that day
     later = invoice.issued_on + timedelta(days=40)
     statement = finance.customer_statement(shop, customer=customer.number, as_of=later)
     clock = FixedClock(shop.now() + timedelta(days=40))
-    held = on_account(db.unit_of_work(Actor.system("test"), clock=clock), customer.number)
+    held = place_on_account(db.unit_of_work(Actor.system("test"), clock=clock), customer.number)
     # then the invoice is 10 days past due, the statement says the customer is on credit hold, and the order is held
     (item,) = statement.items
     assert (item.invoice, item.balance, item.days_past_due) == (invoice.number, usd("60.00"), 10)
@@ -160,8 +134,8 @@ def test_a_statement_of_an_unknown_customer_is_not_found(shop: UnitOfWork):
 
 def test_the_aging_and_a_statement_are_printed_by_the_cli(shop: UnitOfWork, db: Database, db_url: str):
     # given an invoice of 60.00 posted through the relay
-    customer = acme(shop)
-    ship_everything(shop, on_account(shop, customer.number))
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
     (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
     dispatch_all(db, shop)
     later = (invoice.issued_on + timedelta(days=31)).isoformat()
