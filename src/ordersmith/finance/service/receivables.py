@@ -188,16 +188,7 @@ def customer_statement(uow: UnitOfWork, *, customer: str, as_of: date) -> Custom
         for i in invoices
         if not i.balance.is_zero()
     ]
-    owed = payments.open_balance(uow, customer_id=buyer.id)
-    notes = []
-    past_due = [item for item in items if item.days_past_due > 0]
-    if past_due:
-        notes.append(f"invoice {past_due[0].invoice} is {past_due[0].days_past_due} day(s) past due")
-    limit = buyer.credit_limit
-    if limit is None:
-        notes.append("no credit limit is set: every order on account is held until one is")
-    elif owed is not None and owed.currency == limit.currency and owed.minor >= limit.minor:
-        notes.append(f"owes {owed} on account, at or over the credit limit of {limit}")
+    reasons = payments.credit_standing(uow, customer_id=buyer.id, as_of=as_of)
     return CustomerStatement(
         customer_number=buyer.number,
         as_of=as_of,
@@ -205,6 +196,6 @@ def customer_statement(uow: UnitOfWork, *, customer: str, as_of: date) -> Custom
         credit_limit=buyer.credit_limit,
         items=items,
         aging=aging,
-        credit_hold=bool(notes),
-        credit_note="; ".join(notes),
+        credit_hold=bool(reasons),
+        credit_note="; ".join(reasons),
     )

@@ -449,6 +449,25 @@ def oldest_past_due(uow: UnitOfWork, *, customer_id: uuid.UUID, today: date) -> 
 
 
 @use_case(readonly=True)
+def credit_standing(uow: UnitOfWork, *, customer_id: uuid.UUID, as_of: date) -> list[str]:
+    """Why a new order on account from this customer would be held as of `as_of` (empty: it would not) — the
+    credit decision's tests without an order: no credit limit, owing the limit or more already, an invoice past
+    due."""
+    buyer = customers.buyer_facts(uow, ref=str(customer_id))
+    reasons = []
+    past_due = oldest_past_due(uow, customer_id=customer_id, today=as_of)
+    if past_due is not None:
+        number, due_on = past_due
+        reasons.append(f"invoice {number} is {(as_of - due_on).days} day(s) past due")
+    limit, owed = buyer.credit_limit, open_balance(uow, customer_id=customer_id)
+    if limit is None:
+        reasons.append("no credit limit is set: every order on account is held until one is")
+    elif owed is not None and owed.currency == limit.currency and owed.minor >= limit.minor:
+        reasons.append(f"owes {owed} on account, at or over the credit limit of {limit}")
+    return reasons
+
+
+@use_case(readonly=True)
 def get_invoice(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Invoice:
     """By id or number. With `channel` (a channel-bound caller): only an invoice of one of its orders; any other
     answers NotFound exactly as an unknown one does."""
