@@ -165,8 +165,8 @@ class CustomerStatement:
 @use_case(readonly=True)
 def customer_statement(uow: UnitOfWork, *, customer: str, as_of: date) -> CustomerStatement:
     """A customer's statement: open invoices oldest due first, aged as of `as_of`, the total due per currency and
-    whether a new order on account would go on credit hold (the same test as the credit decision: over the limit,
-    or an invoice past due).
+    whether a new order on account would go on credit hold, and why (payments' `credit_standing`: no credit
+    limit, owing the limit already, an invoice past due).
 
     Raises:
         NotFound: no such customer (by number or id).
