@@ -261,3 +261,41 @@ def make_source_code(
         ends_on=ends_on,
         expected_response_pct=Decimal("2"),
     )
+
+
+def make_account_customer(uow: UnitOfWork, *, limit: str = "500.00", terms: str = "net30"):
+    """A business customer who buys on account: a credit limit in USD and payment terms."""
+    from decimal import Decimal
+
+    from ordersmith.customers import service as customers
+    from ordersmith.kernel.money import Money
+
+    details = customers.Details(
+        kind="business",
+        company="Acme",
+        emails=["ap@acme.example"],
+        credit_limit=Money(Decimal(limit), "USD"),
+        payment_terms=terms,
+    )
+    return customers.create_customer(uow, details=details)
+
+
+def place_on_account(uow: UnitOfWork, customer: str):
+    """A phone order of two tees and a mug (60.00 in `make_order_shop`) billed to `customer`'s account."""
+    from ordersmith.orders import service as orders
+
+    request = order_request(
+        ("TEE", 2), ("MUG", 1), payments=[orders.PaymentRequest(method="on_account")], customer=customer
+    )
+    return place_paid(uow, channel=channel(uow, "phone"), request=request).order
+
+
+def ship_and_invoice(uow: UnitOfWork, order) -> None:
+    """Ship every reserved unit of `order` and capture what is due (an invoice, for an order on account)."""
+    from ordersmith.orders import service as orders
+    from ordersmith.payments import service as payments
+
+    orders.record_shipment(
+        uow, ref=str(order.id), lines={line.line_no: line.reserved for line in order.lines}, tracking="1Z"
+    )
+    payments.capture_shipped(uow, order_id=order.id)

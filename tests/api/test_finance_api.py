@@ -3,13 +3,22 @@ nothing changed), reversal, period close, the journal's pages and the trial bala
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES
-from ordersmith.platform.db import Database
+from ordersmith.platform.db import Actor, Database
 from tests.api.conftest import bearer, login
-from tests.builders import make_api_key, make_channel
+from tests.builders import (
+    make_account_customer,
+    make_api_key,
+    make_channel,
+    make_order_shop,
+    place_on_account,
+    ship_and_invoice,
+)
 
 OPENING = {
     "posted_on": "2026-11-03",
@@ -28,7 +37,7 @@ def journal_rows(db: Database) -> tuple[int, int]:
 
 
 def test_an_accountant_posts_reverses_and_reads_the_trial_balance(client: TestClient, admin_db, db):
-    # given an accountant signed in, and the chart seeded on first read
+    # given an accountant signed in (the migrations wrote the default chart)
     csrf = {"X-CSRF-Token": login(client, admin_db, role="accountant")}
     accounts = client.get("/api/v1/accounts")
     assert accounts.status_code == 200
@@ -107,6 +116,95 @@ def test_a_malformed_period_is_a_problem_naming_it(client: TestClient, admin_key
     assert "period" in {e["field"].split(".")[-1] for e in response.json()["errors"]}
 
 
+def test_the_income_statement_and_balance_sheet_show_a_sale_and_its_cost(client: TestClient, admin_key):
+    # given opening cash, a 120.00 store sale and its 70.00 cost posted in November
+    key = bearer(admin_key)
+    sale = {"account_code": "1010", "debit": "120.00"}, {"account_code": "4020", "credit": "120.00"}
+    cost = {"account_code": "5000", "debit": "70.00"}, {"account_code": "1300", "credit": "70.00"}
+    stock = {"account_code": "1300", "debit": "200.00"}, {"account_code": "3000", "credit": "200.00"}
+    for lines in (stock, sale, cost):
+        posted = client.post("/api/v1/journal", json={**OPENING, "lines": list(lines)}, headers=key)
+        assert posted.status_code == 201, posted.text
+    # when the statements of November are asked for
+    income = client.get("/api/v1/income-statement", params={"from_period": "2026-11"}, headers=key)
+    sheet = client.get("/api/v1/balance-sheet", params={"period": "2026-11", "currency": "USD"}, headers=key)
+    # then net income is 50.00, and 120.00 cash + 130.00 stock = 200.00 capital + 50.00 earnings
+    assert income.status_code == 200, income.text
+    (usd,) = income.json()["currencies"]
+    assert [(x["account_code"], x["amount"]["amount"]) for x in usd["revenue"] + usd["expenses"]] == [
+        ("4020", "120.00"),
+        ("5000", "70.00"),
+    ]
+    assert usd["net_income"] == {"amount": "50.00", "currency": "USD"}
+    assert sheet.status_code == 200, sheet.text
+    (figures,) = sheet.json()["currencies"]
+    assert [(x["account_code"], x["amount"]["amount"]) for x in figures["assets"]] == [
+        ("1010", "120.00"),
+        ("1300", "130.00"),
+    ]
+    assert (figures["current_earnings"]["amount"], figures["total_equity"]["amount"]) == ("50.00", "250.00")
+    assert figures["balanced"] is True
+
+
+def test_the_ar_aging_and_a_customer_s_statement_show_an_invoice_on_account(client: TestClient, admin_key):
+    # given a 60.00 order on account shipped and invoiced net 30 (through the app's database: payments wired)
+    from ordersmith.payments import service as payments
+
+    shop = client.app.state.db.unit_of_work(Actor.system("fixture"))
+    make_order_shop(shop)
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
+    (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
+    later = (invoice.issued_on + timedelta(days=31)).isoformat()
+    key = bearer(admin_key)
+    # when the aging and the statement are read a day past due, and a statement of nobody
+    aging = client.get("/api/v1/ar/aging", params={"as_of": later}, headers=key)
+    statement = client.get(
+        "/api/v1/ar/statements", params={"customer": customer.number, "as_of": later}, headers=key
+    )
+    nobody = client.get("/api/v1/ar/statements", params={"customer": "C-999999"}, headers=key)
+    malformed = client.get("/api/v1/ar/statements", params={"customer": "C 1;"}, headers=key)
+    # then the 60.00 is 1-30 days past due, the customer is on credit hold, and the refusals name what is wrong
+    assert aging.status_code == 200, aging.text
+    (row,) = aging.json()["rows"]
+    assert (row["customer_number"], row["buckets"]["days_1_30"]["amount"], row["total"]["amount"]) == (
+        customer.number,
+        "60.00",
+        "60.00",
+    )
+    assert statement.status_code == 200, statement.text
+    body = statement.json()
+    assert [(i["invoice"], i["balance"]["amount"], i["days_past_due"]) for i in body["items"]] == [
+        (invoice.number, "60.00", 1)
+    ]
+    assert body["credit_hold"] is True and invoice.number in body["credit_note"]
+    assert nobody.status_code == 404
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"].endswith("customer")
+
+
+def test_a_period_s_journal_is_streamed_as_a_quickbooks_file_and_a_file_without_currency_is_refused(
+    client: TestClient, admin_key
+):
+    # given opening cash posted in November
+    key = bearer(admin_key)
+    assert client.post("/api/v1/journal", json=OPENING, headers=key).status_code == 201
+    # when November is exported for QuickBooks in dollars, and without a currency
+    iif = client.get(
+        "/api/v1/accounting-exports/iif", params={"period": "2026-11", "currency": "USD"}, headers=key
+    )
+    refused = client.get("/api/v1/accounting-exports/iif", params={"period": "2026-11"}, headers=key)
+    # then the file is the entry as a general journal transaction, and the refusal names the currency
+    assert iif.status_code == 200, iif.text
+    assert iif.headers["content-disposition"] == 'attachment; filename="journal-2026-11.iif"'
+    assert iif.text.split("\r\n")[3:6] == [
+        "TRNS\tGENERAL JOURNAL\t11/03/26\tCash in bank\t500.00\t\topening cash",
+        "SPL\tGENERAL JOURNAL\t11/03/26\tOwner's equity\t-500.00\t\topening cash",
+        "ENDTRNS",
+    ]
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["currency"]
+
+
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
     # an agent holds no finance scope
     login(client, admin_db, role="agent")
@@ -119,6 +217,11 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
         ("GET", "/api/v1/accounts"),
         ("GET", "/api/v1/journal"),
         ("GET", "/api/v1/trial-balance?period=2026-11"),
+        ("GET", "/api/v1/income-statement?from_period=2026-11"),
+        ("GET", "/api/v1/balance-sheet?period=2026-11"),
+        ("GET", "/api/v1/ar/aging"),
+        ("GET", "/api/v1/accounting-exports/gl?period=2026-11"),
+        ("GET", "/api/v1/ar/statements?customer=C-000001"),
         ("POST", "/api/v1/journal"),
         ("POST", "/api/v1/periods/2026-11/close"),
     ]:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from ordersmith.finance import rules
 from ordersmith.finance import service as finance
 from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.kernel.events import Event
@@ -40,6 +41,11 @@ def counts(db: Database) -> tuple[int, int]:
         entries = conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries")).scalar_one()
         lines = conn.execute(sa.text("SELECT COUNT(*) FROM journal_lines")).scalar_one()
     return entries, lines
+
+
+def audit_rows(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT COUNT(*) FROM audit_log")).scalar_one())
 
 
 ENTRY_ID = sa.bindparam("e", type_=sa.Uuid())
@@ -90,20 +96,20 @@ def rent_paid(uow: UnitOfWork, on: date = date(2026, 11, 3)) -> finance.JournalE
     )
 
 
-def test_the_default_chart_is_seeded_once_with_its_mapping_rules(uow: UnitOfWork):
-    # when the chart is ensured twice
+def test_a_migrated_database_holds_exactly_the_default_chart_and_reading_it_writes_nothing(
+    uow: UnitOfWork, db
+):
+    # given a freshly migrated database
+    before = audit_rows(db)
+    # when the chart and its mapping rules are read, and the defaults are then restored
+    accounts = finance.list_accounts(uow)
+    mapped = finance.list_mappings(uow)
     added = finance.ensure_chart(uow)
-    again = finance.ensure_chart(uow)
-    # then the US retailer's accounts exist once, and the tender and role mappings point at them
-    codes = [a.code for a in finance.list_accounts(uow)]
-    assert (added, again) == (len(codes), 0)
-    assert {"1100", "1200", "1300", "2050", "2100", "2200", "2300", "4100", "5000", "5100"} <= set(codes)
-    mapped = {(m.kind, m.key): m.account_code for m in finance.list_mappings(uow)}
-    assert (mapped[("tender", "card")], mapped[("role", "grni")], mapped[("tax", "*")]) == (
-        "1100",
-        "2050",
-        "2100",
-    )
+    # then the migrations wrote the US retailer's default, nothing was missing, and nothing was written
+    assert [(a.code, a.name, a.type) for a in accounts] == list(rules.DEFAULT_CHART)
+    assert sorted((m.kind, m.key, m.account_code) for m in mapped) == sorted(rules.DEFAULT_MAPPINGS)
+    assert added == 0
+    assert audit_rows(db) == before
 
 
 def test_an_account_is_created_renamed_and_deactivated_but_never_deleted(books: UnitOfWork):
@@ -322,6 +328,22 @@ def test_an_event_posts_exactly_once_however_often_it_is_delivered(books: UnitOf
     assert counts(db) == (1, 2)
 
 
+def test_a_batch_posts_each_new_event_once_and_skips_what_was_posted(books: UnitOfWork, db):
+    # given one capture posted already, and a batch holding it, two new captures (one of them twice) and an event
+    # no rule knows
+    old, first, second = captured("40.00"), captured("15.00"), captured("5.25")
+    finance.post_event(books, old)
+    unknown = Event(type="order.placed", payload={}, occurred_at=old.occurred_at)
+    # when the batch is posted, then again
+    posted = finance.post_events(books, [old, first, unknown, second, first])
+    again = finance.post_events(books, [old, first, second])
+    # then the two new captures posted once each, and November's balances hold all three
+    assert (posted, again) == (2, 0)
+    assert counts(db) == (3, 6)
+    trial = finance.trial_balance(books, period=finance.list_periods(books)[-1].code)
+    assert {r.account_code: r.balance.minor for r in trial.rows} == {"1100": 6025, "2300": -6025}
+
+
 def test_the_trial_balance_of_a_period_sums_each_account_and_balances(books: UnitOfWork):
     # given opening cash, two captures and a refund in November, and one capture in December
     rent_paid(books)
@@ -369,7 +391,7 @@ def shop(books: UnitOfWork) -> UnitOfWork:
     make_order_shop(books)
     finance.register()
     yield books
-    outbox.unsubscribe(finance.on_event)
+    finance.unregister()
 
 
 def dispatch_all(db: Database, uow: UnitOfWork) -> None:

@@ -1,6 +1,7 @@
 """The ledger's invariants under random operations, on SQLite and PostgreSQL: manual entries (balanced or not),
 reversals (first or repeated), captures posted (and posted again), period closes — after every step
-each period's trial balance nets to zero, each account's balance is the model's, and no event posted twice."""
+each period's trial balance nets to zero, each account's balance is the model's, the per-period balances equal the
+journal's lines summed, and no event posted twice."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -19,6 +21,11 @@ from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import Actor, Database
 
+BALANCES = "SELECT period, account_code, currency, debit_minor, credit_minor FROM finance_period_balances"
+SUMMED_LINES = (
+    "SELECT e.period, l.account_code, e.currency, SUM(l.debit_minor), SUM(l.credit_minor) FROM journal_lines l"
+    " JOIN journal_entries e ON e.id = l.entry_id GROUP BY e.period, l.account_code, e.currency"
+)
 ACCOUNTS = ["1000", "1100", "2300", "3000", "4000", "6100"]
 DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 4, 30))
 AMOUNTS = st.integers(min_value=1, max_value=10**9)
@@ -126,6 +133,10 @@ def _machine(db: Database) -> type[RuleBasedStateMachine]:
                 found = {row.account_code: row.balance.minor for row in cumulative.rows}
                 assert {k: v for k, v in found.items() if v} == {k: v for k, v in self.balances.items() if v}
             assert finance.unposted_amount(self.uow, currency="USD") == Money(Decimal(0), "USD")
+            with db.engine.connect() as conn:
+                kept = set(conn.execute(sa.text(BALANCES)).all())
+                summed = set(conn.execute(sa.text(SUMMED_LINES)).all())
+            assert kept == summed
 
     return Ledger
 

@@ -196,4 +196,42 @@ def test_a_po_receipt_debits_inventory_and_credits_goods_received_not_invoiced_a
 
 
 def test_every_rule_is_in_the_table_the_subscriber_reads():
-    assert set(rules.RULES) == {"payment.captured", "payment.refunded", "order.shipped", "po.received"}
+    assert set(rules.RULES) == {
+        "payment.captured",
+        "payment.refunded",
+        "order.shipped",
+        "po.received",
+        "invoice.payment_applied",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "account"), [("check", "1020"), ("transfer", "1000"), ("card", "1100"), ("wire", "1190")]
+)
+def test_a_payment_on_an_invoice_debits_its_means_of_payment_and_credits_receivables(method, account):
+    payload = {"number": "I-000007", "amount": "60.00", "currency": "USD", "method": method}
+    posting = rules.post_invoice_payment_applied(payload, {}, MAPPINGS)
+    assert lines_of(posting) == [(account, 6000, 0), ("1200", 0, 6000)]
+    assert posting is not None and posting.reference == "I-000007"
+
+
+def test_a_refund_credited_to_an_invoice_posts_nothing_the_refund_posted_it():
+    payload = {"number": "I-000007", "amount": "10.00", "currency": "USD", "method": "credit"}
+    assert rules.post_invoice_payment_applied(payload, {}, MAPPINGS) is None
+
+
+def test_a_balance_sheet_from_unbalanced_sums_says_so_and_contra_accounts_show_negative():
+    # given sums that do not balance (a bug upstream), and a discount posted against revenue
+    balances = [
+        rules.AccountBalance("1000", "Cash", "asset", "USD", 100_00),
+        rules.AccountBalance("3000", "Capital", "equity", "USD", -90_00),
+        rules.AccountBalance("4010", "Web sales", "revenue", "USD", -20_00, -20_00),
+        rules.AccountBalance("4200", "Discounts", "revenue", "USD", 5_00, 5_00),
+    ]
+    # when the statements are built
+    (sheet,) = rules.balance_sheet(balances)
+    (income,) = rules.income_statement(balances)
+    # then the sheet is not balanced (100.00 against 90.00 + 15.00) and the discount reduces revenue
+    assert (sheet.total_assets_minor, sheet.total_equity_minor, sheet.balanced) == (100_00, 105_00, False)
+    assert [(x.account_code, x.amount_minor) for x in income.revenue] == [("4010", 20_00), ("4200", -5_00)]
+    assert income.net_income_minor == 15_00

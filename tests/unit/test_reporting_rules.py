@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from ordersmith.data.exports.writers import amount_text
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
+from ordersmith.payments.rules import AGING_BUCKETS, aging_due_bounds
 from ordersmith.reporting.catalogue import CATALOGUE
-from ordersmith.reporting.rules import AGING_BUCKETS, aging_due_bounds, average_minor, parse_parameters, ratio
+from ordersmith.reporting.rules import average_minor, parse_parameters, ratio
 
 TODAY = date(2026, 3, 20)
 SALES = CATALOGUE["sales_by_day_channel"].spec

@@ -3,6 +3,9 @@ read the database directly; no server needed)."""
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,8 +13,12 @@ import typer
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
 from ordersmith.cli._common import table as cli_table
 from ordersmith.finance import service as finance
+from ordersmith.finance.rules import StatementLine
+from ordersmith.kernel.money import Money
 
-finance_app = typer.Typer(help="The ledger: chart of accounts, trial balance, periods.", no_args_is_help=True)
+finance_app = typer.Typer(
+    help="The ledger: chart of accounts, trial balance, statements, periods.", no_args_is_help=True
+)
 app.add_typer(finance_app, name="finance")
 
 
@@ -70,3 +77,173 @@ def replay() -> None:
     """Post every event still in the outbox that a posting rule knows (those posted already are skipped)."""
     read, posted = finance.replay_outbox(_db(_settings()).unit_of_work(_cli_actor()))
     out.print(f"{read} event(s) read, {posted} entr{'y' if posted == 1 else 'ies'} posted")
+
+
+def _amount(minor: int, currency: str) -> str:
+    return str(Money.from_minor(minor, currency).amount)
+
+
+def _section(title: str, lines: tuple[StatementLine, ...], total: int, currency: str) -> None:
+    table = cli_table("account", title, currency, numeric=(currency,))
+    for line in lines:
+        table.add_row(line.account_code, line.name, _amount(line.amount_minor, currency))
+    table.add_row("", f"Total {title.lower()}", _amount(total, currency))
+    out.print(table)
+
+
+@finance_app.command("income-statement")
+@command
+def income_statement(
+    from_period: Annotated[str, typer.Argument(help="first period, YYYY-MM")],
+    to_period: Annotated[str | None, typer.Argument(help="last period, YYYY-MM (default: the first)")] = None,
+    currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+) -> None:
+    """Revenue, expenses and net income for a period or a range of periods, per currency."""
+    found = finance.income_statement(
+        _db(_settings()).unit_of_work(_cli_actor()),
+        from_period=from_period,
+        to_period=to_period or from_period,
+        currency=currency,
+    )
+    out.print(f"Income statement {found.starts_on} to {found.ends_on}")
+    for figures in found.currencies:
+        c = figures.currency
+        _section("Revenue", figures.revenue, figures.total_revenue_minor, c)
+        _section("Expenses", figures.expenses, figures.total_expenses_minor, c)
+        out.print(f"Net income ({c}): {_amount(figures.net_income_minor, c)}")
+    if not found.currencies:
+        out.print("nothing posted in these periods")
+
+
+@finance_app.command("balance-sheet")
+@command
+def balance_sheet(
+    period: Annotated[str, typer.Argument(help="YYYY-MM: the sheet is at this period's last day")],
+    currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+) -> None:
+    """Assets, liabilities and equity at a period's end, per currency; exits 1 when they do not balance."""
+    found = finance.balance_sheet(
+        _db(_settings()).unit_of_work(_cli_actor()), period=period, currency=currency
+    )
+    out.print(f"Balance sheet at {found.as_of}")
+    for figures in found.currencies:
+        c = figures.currency
+        _section("Assets", figures.assets, figures.total_assets_minor, c)
+        _section("Liabilities", figures.liabilities, figures.total_liabilities_minor, c)
+        equity = (
+            *figures.equity,
+            StatementLine("", "Earnings of earlier years", figures.earlier_earnings_minor),
+            StatementLine("", "Earnings this year", figures.current_earnings_minor),
+        )
+        _section("Equity", equity, figures.total_equity_minor, c)
+        if not figures.balanced:
+            fail(f"the balance sheet in {c} does not balance")
+        out.print(f"{c}: assets = liabilities + equity")
+    if not found.currencies:
+        out.print("nothing posted up to this period")
+
+
+_BUCKET_TITLES = ("current", "1-30", "31-60", "61-90", "91-120", "120+")
+
+
+def _as_of(text: str | None, uow_today: date) -> date:
+    if text is None:
+        return uow_today
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@finance_app.command("aging")
+@command
+def aging(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None) -> None:
+    """Accounts receivable aging by customer, totals, and the subledger against the control account; exits 1 when
+    they differ."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    found = finance.ar_aging(uow, as_of=_as_of(as_of, uow.now().date()))
+    table = cli_table("customer", "currency", *_BUCKET_TITLES, "total", numeric=(*_BUCKET_TITLES, "total"))
+    for row in [*found.rows, *found.totals]:
+        table.add_row(
+            row.customer_number or "TOTAL",
+            row.currency,
+            *(str(m.amount) for m in row.buckets),
+            str(row.total.amount),
+        )
+    out.print(f"Accounts receivable aging as of {found.as_of}")
+    out.print(table)
+    for check in found.reconciliation:
+        out.print(
+            f"{check.currency}: subledger {check.subledger.amount}, control account {check.control.amount}, "
+            f"difference {check.difference.amount}"
+        )
+    if any(not check.difference.is_zero() for check in found.reconciliation):
+        fail("the AR subledger differs from the control account (unposted events, or a customer's credit)")
+
+
+@finance_app.command("statement")
+@command
+def statement(
+    customer: Annotated[str, typer.Argument(help="customer number")],
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """A customer's open-item statement: open invoices aged, the total due, and the credit standing."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    found = finance.customer_statement(uow, customer=customer, as_of=_as_of(as_of, uow.now().date()))
+    out.print(f"Statement for {found.customer_number} as of {found.as_of} (terms {found.terms or 'none'})")
+    table = cli_table(
+        "invoice",
+        "order",
+        "issued",
+        "due",
+        "total",
+        "paid",
+        "balance",
+        "days past due",
+        numeric=("total", "paid", "balance", "days past due"),
+    )
+    for item in found.items:
+        table.add_row(
+            item.invoice,
+            item.order,
+            str(item.issued_on),
+            str(item.due_on),
+            str(item.total.amount),
+            str(item.paid.amount),
+            str(item.balance.amount),
+            str(item.days_past_due),
+        )
+    out.print(table)
+    for row in found.aging:
+        buckets = ", ".join(f"{t} {m.amount}" for t, m in zip(_BUCKET_TITLES, row.buckets, strict=True))
+        out.print(f"Total due {row.total.amount} {row.currency} ({buckets})")
+    out.print(f"Credit hold: {found.credit_note}" if found.credit_hold else "Credit: in good standing")
+
+
+@finance_app.command("export")
+@command
+def export(
+    period: Annotated[str, typer.Argument(help="YYYY-MM")],
+    format: Annotated[str, typer.Option("--format", help="gl | iif (QuickBooks Desktop) | xero")] = "gl",
+    currency: Annotated[str | None, typer.Option(help="only this currency (iif and xero need one)")] = None,
+    summary: Annotated[bool, typer.Option(help="one entry per day, netted per account")] = False,
+    tax_rate: Annotated[str, typer.Option(help="xero: the tax rate every line takes")] = "Tax Exempt",
+    output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Write a period's journal as a file an accounting package imports."""
+    chunks = finance.export_journal(
+        _db(_settings()).unit_of_work(_cli_actor()),
+        period=period,
+        format=format,
+        currency=currency,
+        summary=summary,
+        tax_rate=tax_rate,
+    )
+    if output is None:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        return
+    with output.open("w", encoding="utf-8", newline="") as file:
+        for chunk in chunks:
+            file.write(chunk)
+    out.print(f"{period} written to {output}")

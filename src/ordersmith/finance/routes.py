@@ -6,17 +6,23 @@ Staff only: `finance:read` / `finance:write` are never held by a channel-bound k
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
-from ordersmith.finance import service
+from ordersmith.finance import formats, service
 from ordersmith.finance.schemas import (
     AccountIn,
     AccountOut,
     AccountPatch,
+    AgingOut,
+    BalanceSheetOut,
+    CustomerStatementOut,
     EntryIn,
     EntryOut,
+    IncomeStatementOut,
     MappingIn,
     MappingOut,
     PeriodCode,
@@ -27,7 +33,7 @@ from ordersmith.finance.schemas import (
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut, money_in
+from ordersmith.platform.schemas import CurrencyCode, PageOut, money_in
 
 router = APIRouter(tags=["finance"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -36,13 +42,8 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "period_close
 
 @router.get("/accounts", response_model=list[AccountOut], openapi_extra=requires("finance:read"))
 def list_accounts(principal: Auth, request: Request) -> list[AccountOut]:
-    """The chart of accounts, by code (seeded with the US retailer default on first use)."""
-    uow = unit_of_work(request)
-    found = service.list_accounts(uow)
-    if not found:
-        service.ensure_chart(uow)
-        found = service.list_accounts(uow)
-    return [AccountOut.model_validate(a) for a in found]
+    """The chart of accounts, by code (the US retailer default is written by the database migrations)."""
+    return [AccountOut.model_validate(a) for a in service.list_accounts(unit_of_work(request))]
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut, openapi_extra=requires("finance:write"))
@@ -202,4 +203,83 @@ def trial_balance(
     """Debits, credits and balance per account for `period` (or, `cumulative`, everything up to its end)."""
     return TrialBalanceOut.model_validate(
         service.trial_balance(unit_of_work(request), period=period, cumulative=cumulative)
+    )
+
+
+@router.get("/income-statement", response_model=IncomeStatementOut, openapi_extra=requires("finance:read"))
+def income_statement(
+    principal: Auth,
+    request: Request,
+    from_period: PeriodCode,
+    to_period: PeriodCode | None = None,
+    currency: CurrencyCode | None = None,
+) -> IncomeStatementOut:
+    """Revenue, expenses and net income per currency for `from_period` to `to_period` (default: one period)."""
+    statement = service.income_statement(
+        unit_of_work(request), from_period=from_period, to_period=to_period or from_period, currency=currency
+    )
+    return IncomeStatementOut.of(statement)
+
+
+@router.get("/balance-sheet", response_model=BalanceSheetOut, openapi_extra=requires("finance:read"))
+def balance_sheet(
+    principal: Auth, request: Request, period: PeriodCode, currency: CurrencyCode | None = None
+) -> BalanceSheetOut:
+    """Assets, liabilities and equity per currency at the end of `period` (earnings not yet closed shown apart)."""
+    return BalanceSheetOut.of(service.balance_sheet(unit_of_work(request), period=period, currency=currency))
+
+
+@router.get("/ar/aging", response_model=AgingOut, openapi_extra=requires("finance:read"))
+def ar_aging(principal: Auth, request: Request, as_of: date | None = None) -> AgingOut:
+    """Open invoices on account per customer by days past due as of a day (default today), totals per currency,
+    and the AR subledger reconciled to the control account."""
+    uow = unit_of_work(request)
+    return AgingOut.of(service.ar_aging(uow, as_of=as_of or uow.now().date()))
+
+
+@router.get("/ar/statements", response_model=CustomerStatementOut, openapi_extra=requires("finance:read"))
+def customer_statement(
+    principal: Auth,
+    request: Request,
+    customer: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")],
+    as_of: date | None = None,
+) -> CustomerStatementOut:
+    """A customer's open-item statement (by customer number or id): open invoices aged as of a day, the total due
+    per currency, and whether new orders on account go on credit hold."""
+    uow = unit_of_work(request)
+    found = service.customer_statement(uow, customer=customer, as_of=as_of or uow.now().date())
+    return CustomerStatementOut.of(found, service.AGING_BUCKETS)
+
+
+@router.get(
+    "/accounting-exports/{format}",
+    response_class=StreamingResponse,
+    openapi_extra=requires("finance:read"),
+    responses={200: {"content": {"text/csv": {}, "text/plain": {}}, "description": "the file, streamed"}},
+)
+def export_journal(
+    format: Literal["gl", "iif", "xero"],
+    principal: Auth,
+    request: Request,
+    period: PeriodCode,
+    currency: CurrencyCode | None = None,
+    summary: bool = False,
+    tax_rate: Annotated[str, Query(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$")] = "Tax Exempt",
+) -> StreamingResponse:
+    """A period's journal as a file to import: `gl` (generic general-journal CSV), `iif` (QuickBooks Desktop) or
+    `xero` (Xero manual journals CSV; `tax_rate` names the Xero tax rate every line takes). In detail, or
+    `summary`: one entry per day and currency, netted per account. `iif` and `xero` need `currency`."""
+    chunks = service.export_journal(
+        unit_of_work(request),
+        period=period,
+        format=format,
+        currency=currency,
+        summary=summary,
+        tax_rate=tax_rate,
+    )
+    name = f"journal-{period}{'-summary' if summary else ''}.{formats.EXTENSIONS[format]}"
+    return StreamingResponse(
+        chunks,
+        media_type=formats.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )

@@ -1,4 +1,5 @@
-"""Finance API models: accounts, mapping rules, journal entries, periods and the trial balance."""
+"""Finance API models: accounts, mapping rules, journal entries, periods, the trial balance and the financial
+statements."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ordersmith.finance import rules
+from ordersmith.finance.service import Aging, AgingRow, BalanceSheet, CustomerStatement, IncomeStatement
+from ordersmith.kernel.money import Money
 from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
 
 AccountCode = Annotated[
@@ -116,3 +120,180 @@ class TrialBalanceOut(Output):
     period: str
     balanced: bool
     rows: list[TrialBalanceRowOut]
+
+
+def _money(minor: int, currency: str) -> MoneyOut:
+    return MoneyOut.model_validate(Money.from_minor(minor, currency))
+
+
+class StatementLineOut(Output):
+    account_code: str
+    name: str
+    amount: MoneyOut  # in the account's normal direction: contra accounts (discounts, returns) are negative
+
+
+def _lines(lines: tuple[rules.StatementLine, ...], currency: str) -> list[StatementLineOut]:
+    return [
+        StatementLineOut(account_code=x.account_code, name=x.name, amount=_money(x.amount_minor, currency))
+        for x in lines
+    ]
+
+
+class IncomeStatementSectionOut(Output):
+    currency: str
+    revenue: list[StatementLineOut]
+    expenses: list[StatementLineOut]
+    total_revenue: MoneyOut
+    total_expenses: MoneyOut
+    net_income: MoneyOut
+
+    @classmethod
+    def of(cls, figures: rules.IncomeStatementFigures) -> IncomeStatementSectionOut:
+        c = figures.currency
+        return cls(
+            currency=c,
+            revenue=_lines(figures.revenue, c),
+            expenses=_lines(figures.expenses, c),
+            total_revenue=_money(figures.total_revenue_minor, c),
+            total_expenses=_money(figures.total_expenses_minor, c),
+            net_income=_money(figures.net_income_minor, c),
+        )
+
+
+class IncomeStatementOut(Output):
+    from_period: str
+    to_period: str
+    starts_on: date
+    ends_on: date
+    currencies: list[IncomeStatementSectionOut]
+
+    @classmethod
+    def of(cls, statement: IncomeStatement) -> IncomeStatementOut:
+        return cls(
+            from_period=statement.from_period,
+            to_period=statement.to_period,
+            starts_on=statement.starts_on,
+            ends_on=statement.ends_on,
+            currencies=[IncomeStatementSectionOut.of(f) for f in statement.currencies],
+        )
+
+
+class BalanceSheetSectionOut(Output):
+    currency: str
+    assets: list[StatementLineOut]
+    liabilities: list[StatementLineOut]
+    equity: list[StatementLineOut]
+    earlier_earnings: MoneyOut
+    current_earnings: MoneyOut
+    total_assets: MoneyOut
+    total_liabilities: MoneyOut
+    total_equity: MoneyOut
+    balanced: bool
+
+    @classmethod
+    def of(cls, figures: rules.BalanceSheetFigures) -> BalanceSheetSectionOut:
+        c = figures.currency
+        return cls(
+            currency=c,
+            assets=_lines(figures.assets, c),
+            liabilities=_lines(figures.liabilities, c),
+            equity=_lines(figures.equity, c),
+            earlier_earnings=_money(figures.earlier_earnings_minor, c),
+            current_earnings=_money(figures.current_earnings_minor, c),
+            total_assets=_money(figures.total_assets_minor, c),
+            total_liabilities=_money(figures.total_liabilities_minor, c),
+            total_equity=_money(figures.total_equity_minor, c),
+            balanced=figures.balanced,
+        )
+
+
+class BalanceSheetOut(Output):
+    period: str
+    as_of: date
+    currencies: list[BalanceSheetSectionOut]
+
+    @classmethod
+    def of(cls, sheet: BalanceSheet) -> BalanceSheetOut:
+        return cls(
+            period=sheet.period,
+            as_of=sheet.as_of,
+            currencies=[BalanceSheetSectionOut.of(f) for f in sheet.currencies],
+        )
+
+
+class AgingRowOut(Output):
+    customer_number: str  # "" on a total
+    currency: str
+    invoices: int
+    buckets: dict[str, MoneyOut]  # current, days_1_30, days_31_60, days_61_90, days_91_120, over_120
+    total: MoneyOut
+    oldest_due_on: date
+
+    @classmethod
+    def of(cls, row: AgingRow, names: tuple[str, ...]) -> AgingRowOut:
+        return cls(
+            customer_number=row.customer_number,
+            currency=row.currency,
+            invoices=row.invoices,
+            buckets={n: MoneyOut.model_validate(m) for n, m in zip(names, row.buckets, strict=True)},
+            total=MoneyOut.model_validate(row.total),
+            oldest_due_on=row.oldest_due_on,
+        )
+
+
+class ReconciliationOut(Output):
+    currency: str
+    subledger: MoneyOut
+    control: MoneyOut
+    difference: MoneyOut
+
+
+class AgingOut(Output):
+    as_of: date
+    rows: list[AgingRowOut]
+    totals: list[AgingRowOut]
+    reconciliation: list[ReconciliationOut]
+
+    @classmethod
+    def of(cls, aging: Aging) -> AgingOut:
+        return cls(
+            as_of=aging.as_of,
+            rows=[AgingRowOut.of(r, aging.buckets) for r in aging.rows],
+            totals=[AgingRowOut.of(r, aging.buckets) for r in aging.totals],
+            reconciliation=[ReconciliationOut.model_validate(r) for r in aging.reconciliation],
+        )
+
+
+class StatementItemOut(Output):
+    invoice: str
+    order: str
+    issued_on: date
+    due_on: date
+    total: MoneyOut
+    paid: MoneyOut
+    balance: MoneyOut
+    days_past_due: int
+
+
+class CustomerStatementOut(Output):
+    customer_number: str
+    as_of: date
+    terms: str
+    credit_limit: MoneyOut | None
+    items: list[StatementItemOut]
+    aging: list[AgingRowOut]
+    credit_hold: bool
+    credit_note: str
+
+    @classmethod
+    def of(cls, statement: CustomerStatement, names: tuple[str, ...]) -> CustomerStatementOut:
+        return cls(
+            customer_number=statement.customer_number,
+            as_of=statement.as_of,
+            terms=statement.terms,
+            credit_limit=MoneyOut.model_validate(statement.credit_limit) if statement.credit_limit else None,
+            items=[StatementItemOut.model_validate(i) for i in statement.items],
+            aging=[AgingRowOut.of(r, names) for r in statement.aging],
+            credit_hold=statement.credit_hold,
+            credit_note=statement.credit_note,
+        )

@@ -112,3 +112,20 @@ class ItemCostRow(Base):
     average_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)
     units: Mapped[int] = mapped_column(sa.BigInteger)  # units costed in (received minus issued at cost)
     updated_at: Mapped[datetime]
+
+
+class PeriodBalanceRow(Base):
+    """Σ debits and Σ credits per period, account and currency: written in the same transaction as each entry, so
+    the statements and the trial balance read one row per account and period instead of every line."""
+
+    __tablename__ = "finance_period_balances"
+
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    account_code: Mapped[str] = mapped_column(
+        sa.String(20),
+        sa.ForeignKey("finance_accounts.code", name="fk_finance_period_balance_account"),
+        primary_key=True,
+    )
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    debit_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    credit_minor: Mapped[int] = mapped_column(sa.BigInteger)

@@ -260,3 +260,28 @@ def due_on(issued: date, terms: str) -> date:
         return issued
     digits = "".join(c for c in lowered if c.isdigit())
     return issued + timedelta(days=int(digits) if digits and int(digits) <= 365 else 30)
+
+
+# AR aging: the buckets by how many days past its due date an invoice is, as of a day.
+AGING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("current", "Current", None, 0),  # not yet due (days past due ≤ 0)
+    ("days_1_30", "1-30 days", 1, 30),
+    ("days_31_60", "31-60 days", 31, 60),
+    ("days_61_90", "61-90 days", 61, 90),
+    ("days_91_120", "91-120 days", 91, 120),
+    ("over_120", "Over 120 days", 121, None),
+)
+
+
+def aging_due_bounds(as_of: date) -> list[tuple[str, date | None, date | None]]:
+    """Per aging bucket, the due dates it holds as (name, earliest due_on or None, latest due_on or None), so the
+    database compares plain dates: an invoice due on D is `as_of - D` days past due."""
+    bounds: list[tuple[str, date | None, date | None]] = []
+    for name, _label, low, high in AGING_BUCKETS:
+        latest = as_of - timedelta(days=low) if low is not None else None
+        earliest = as_of - timedelta(days=high) if high is not None else None
+        if low is None:  # current: due today or later
+            bounds.append((name, as_of, None))
+        else:
+            bounds.append((name, earliest, latest))
+    return bounds

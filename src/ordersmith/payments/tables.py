@@ -161,6 +161,7 @@ class InvoiceRow(Base):
         sa.CheckConstraint("paid_minor >= 0 AND paid_minor <= total_minor", name="ck_invoices_paid"),
         sa.Index("ix_invoices_customer", "customer_id", "issued_on"),
         sa.Index("ix_invoices_status", "status", "due_on"),
+        sa.Index("ix_invoices_customer_open", "customer_id", "status", "due_on"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

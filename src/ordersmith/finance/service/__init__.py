@@ -19,6 +19,7 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.exports import export_journal
 from ordersmith.finance.service.journal import (
     ManualLine,
     PeriodClosed,
@@ -32,30 +33,70 @@ from ordersmith.finance.service.journal import (
     reverse_entry,
     trial_balance,
 )
-from ordersmith.finance.service.posting import on_event, post_event, register, replay_outbox, unposted_amount
+from ordersmith.finance.service.posting import (
+    on_events,
+    post_event,
+    post_events,
+    register,
+    replay_outbox,
+    unposted_amount,
+    unregister,
+)
+from ordersmith.finance.service.receivables import (
+    BUCKETS as AGING_BUCKETS,
+)
+from ordersmith.finance.service.receivables import (
+    Aging,
+    AgingRow,
+    CustomerStatement,
+    Reconciliation,
+    StatementItem,
+    ar_aging,
+    customer_statement,
+)
+from ordersmith.finance.service.statements import (
+    BalanceSheet,
+    IncomeStatement,
+    balance_sheet,
+    income_statement,
+)
 
 __all__ = [
+    "AGING_BUCKETS",
     "Account",
+    "Aging",
+    "AgingRow",
+    "BalanceSheet",
+    "CustomerStatement",
+    "IncomeStatement",
     "JournalEntry",
     "JournalLine",
     "ManualLine",
     "Mapping",
     "Period",
     "PeriodClosed",
+    "Reconciliation",
+    "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
+    "ar_aging",
+    "balance_sheet",
     "close_period",
     "create_account",
+    "customer_statement",
     "ensure_chart",
+    "export_journal",
     "find_entry_for_event",
     "get_account",
     "get_entry",
+    "income_statement",
     "list_accounts",
     "list_journal",
     "list_mappings",
     "list_periods",
-    "on_event",
+    "on_events",
     "post_event",
+    "post_events",
     "post_manual_entry",
     "register",
     "reopen_period",
@@ -64,5 +105,6 @@ __all__ = [
     "set_mapping",
     "trial_balance",
     "unposted_amount",
+    "unregister",
     "update_account",
 ]

@@ -29,7 +29,8 @@ def _account(row: AccountRow) -> Account:
 
 @use_case
 def ensure_chart(uow: UnitOfWork) -> int:
-    """Create the default chart of accounts and mapping rules where missing (existing ones are left as they are).
+    """Restore the default accounts and mapping rules where missing (the migrations write them; existing ones are
+    left as they are). An explicit write: `ordersmith finance chart`, never a read.
 
     Returns:
         How many accounts were added.

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +23,8 @@ from ordersmith.finance.service._common import (
     Period,
     TrialBalance,
     TrialBalanceRow,
-    insert_ignoring_duplicates,
 )
-from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodRow
+from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodBalanceRow, PeriodRow
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -36,6 +35,7 @@ _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
 _LINES = cast(sa.Table, JournalLineRow.__table__)
 _ACCOUNTS = cast(sa.Table, AccountRow.__table__)
 _PERIODS = cast(sa.Table, PeriodRow.__table__)
+_BALANCES = cast(sa.Table, PeriodBalanceRow.__table__)
 
 
 class PeriodClosed(Conflict):
@@ -51,51 +51,92 @@ class ManualLine:
     memo: str = ""
 
 
-def _closed_from(uow: UnitOfWork, period: str) -> set[str]:
-    query = sa.select(_PERIODS.c.code).where(_PERIODS.c.status == "closed", _PERIODS.c.code >= period)
-    return set(uow.execute_core(query).scalars())
+def _periods_from(uow: UnitOfWork, period: str) -> dict[str, str]:
+    """Status of every period from `period` on (a handful of rows: one per month)."""
+    query = sa.select(_PERIODS.c.code, _PERIODS.c.status).where(_PERIODS.c.code >= period)
+    return {r.code: r.status for r in uow.execute_core(query)}
+
+
+# Plain SQL, the same on SQLite and PostgreSQL: compiled once (an upsert construct is compiled on every call).
+_ENSURE_PERIOD = sa.text(
+    "INSERT INTO finance_periods (code, starts_on, ends_on, status) VALUES (:code, :starts_on, :ends_on, 'open') "
+    "ON CONFLICT (code) DO NOTHING"
+).bindparams(sa.bindparam("starts_on", type_=sa.Date()), sa.bindparam("ends_on", type_=sa.Date()))
+_ADD_TO_BALANCES = sa.text(
+    "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "
+    "VALUES (:period, :account_code, :currency, :debit_minor, :credit_minor) "
+    "ON CONFLICT (period, account_code, currency) DO UPDATE SET "
+    "debit_minor = finance_period_balances.debit_minor + excluded.debit_minor, "
+    "credit_minor = finance_period_balances.credit_minor + excluded.credit_minor"
+)
 
 
 def _ensure_period(uow: UnitOfWork, code: str) -> None:
     starts_on, ends_on = rules.period_bounds(code)
+    uow.execute_core(_ENSURE_PERIOD, {"code": code, "starts_on": starts_on, "ends_on": ends_on})
+
+
+def _add_to_balances(uow: UnitOfWork, totals: dict[tuple[str, str, str], list[int]]) -> None:
+    """Add entries' sums to their periods' balances, keyed (period, account, currency), in key order (a fixed lock
+    order, so two postings touching the same accounts never deadlock)."""
     uow.execute_core(
-        insert_ignoring_duplicates(uow, _PERIODS).on_conflict_do_nothing(index_elements=["code"]),
-        {"code": code, "starts_on": starts_on, "ends_on": ends_on, "status": "open"},
+        _ADD_TO_BALANCES,
+        [
+            {
+                "period": period,
+                "account_code": account,
+                "currency": currency,
+                "debit_minor": debit,
+                "credit_minor": credit,
+            }
+            for (period, account, currency), (debit, credit) in sorted(totals.items())
+        ],
     )
 
 
-def write_entry(
-    uow: UnitOfWork,
-    *,
-    lines: Sequence[rules.Line],
-    currency: str,
-    posted_on: date,
-    rule: str,
-    memo: str,
-    reference: str = "",
-    source_event_id: uuid.UUID | None = None,
-    source_type: str = "",
-    reverses_id: uuid.UUID | None = None,
-    refuse_closed: bool = False,
-) -> uuid.UUID:
-    """Write one balanced entry (lines first, header last) inside the caller's transaction; returns its id.
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to write: balanced lines and where they come from; its period is decided when written."""
+
+    lines: Sequence[rules.Line]
+    currency: str
+    posted_on: date
+    rule: str
+    memo: str
+    reference: str = ""
+    source_event_id: uuid.UUID | None = None
+    source_type: str = ""
+    reverses_id: uuid.UUID | None = None
+
+
+def write_entries(
+    uow: UnitOfWork, entries: Sequence[NewEntry], *, refuse_closed: bool = False
+) -> list[uuid.UUID]:
+    """Write balanced entries inside the caller's transaction — all their lines in one multi-row INSERT, then all
+    their headers, then their period balances in one upsert — and return their ids, in order.
 
     Raises:
-        rules.Unbalanced: the lines do not balance (a bug in a rule; manual entries are checked before).
-        PeriodClosed: `refuse_closed` and the day falls in a closed period.
+        rules.Unbalanced: an entry's lines do not balance (a bug in a rule; manual entries are checked before).
+        PeriodClosed: `refuse_closed` and an entry's day falls in a closed period.
     """
-    rules.check_balanced(lines)
-    wanted = rules.period_of(posted_on)
-    closed = _closed_from(uow, wanted)
-    if refuse_closed and wanted in closed:
+    if not entries:
+        return []
+    for entry in entries:
+        rules.check_balanced(entry.lines)
+    wanted = {rules.period_of(e.posted_on) for e in entries}
+    known = _periods_from(uow, min(wanted))
+    closed = {code for code, status in known.items() if status == "closed"}
+    if refuse_closed and wanted & closed:
+        period = min(wanted & closed)
         raise PeriodClosed(
-            f"period {wanted} is closed",
-            errors=[FieldError("posted_on", f"period {wanted} is closed")],
-            period=wanted,
+            f"period {period} is closed",
+            errors=[FieldError("posted_on", f"period {period} is closed")],
+            period=period,
         )
-    period, note = rules.open_period_for(posted_on, closed)
-    _ensure_period(uow, period)
-    entry_id = new_id()
+    placed = [rules.open_period_for(e.posted_on, closed) for e in entries]
+    for period in sorted({period for period, _note in placed} - set(known)):
+        _ensure_period(uow, period)
+    ids = [new_id() for _ in entries]
     uow.execute_core(
         sa.insert(_LINES),
         [
@@ -107,29 +148,51 @@ def write_entry(
                 "credit_minor": line.credit_minor,
                 "memo": line.memo[:200],
             }
-            for n, line in enumerate(lines, start=1)
+            for entry_id, entry in zip(ids, entries, strict=True)
+            for n, line in enumerate(entry.lines, start=1)
         ],
     )
+    now = uow.now()
     uow.execute_core(
         sa.insert(_ENTRIES),
-        {
-            "id": entry_id,
-            "posted_on": posted_on,
-            "period": period,
-            "currency": currency,
-            "rule": rule,
-            "source_event_id": source_event_id,
-            "source_type": source_type,
-            "reference": reference[:80],
-            "memo": memo[:500],
-            "note": note,
-            "reverses_id": reverses_id,
-            "line_count": len(lines),
-            "created_by": uow.actor.label,
-            "created_at": uow.now(),
-        },
+        [
+            {
+                "id": entry_id,
+                "posted_on": entry.posted_on,
+                "period": period,
+                "currency": entry.currency,
+                "rule": entry.rule,
+                "source_event_id": entry.source_event_id,
+                "source_type": entry.source_type,
+                "reference": entry.reference[:80],
+                "memo": entry.memo[:500],
+                "note": note,
+                "reverses_id": entry.reverses_id,
+                "line_count": len(entry.lines),
+                "created_by": uow.actor.label,
+                "created_at": now,
+            }
+            for entry_id, entry, (period, note) in zip(ids, entries, placed, strict=True)
+        ],
     )
-    return entry_id
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for entry, (period, _note) in zip(entries, placed, strict=True):
+        for account, (debit, credit) in rules.totals_by_account(entry.lines):
+            sums = totals.setdefault((period, account, entry.currency), [0, 0])
+            sums[0] += debit
+            sums[1] += credit
+    _add_to_balances(uow, totals)
+    return ids
+
+
+def write_entry(uow: UnitOfWork, *, refuse_closed: bool = False, **entry: Any) -> uuid.UUID:
+    """Write one balanced entry (`NewEntry`'s fields) inside the caller's transaction; returns its id.
+
+    Raises:
+        rules.Unbalanced: the lines do not balance.
+        PeriodClosed: `refuse_closed` and the day falls in a closed period.
+    """
+    return write_entries(uow, [NewEntry(**entry)], refuse_closed=refuse_closed)[0]
 
 
 def _manual_lines(uow: UnitOfWork, lines: Sequence[ManualLine], currency: str) -> list[rules.Line]:
@@ -436,26 +499,23 @@ def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
 @use_case(readonly=True)
 def trial_balance(uow: UnitOfWork, *, period: str, cumulative: bool = False) -> TrialBalance:
     """Debits and credits per account and currency for one period (or, `cumulative`, everything up to and
-    including it), in one aggregating query.
+    including it), in one aggregating query over the per-period balances (one row per account and period, however
+    long the journal).
 
     Raises:
         ValidationFailed: a malformed period (naming `period`).
     """
     _check_period(period)
-    debit = sa.func.sum(_LINES.c.debit_minor).label("debit")
-    credit = sa.func.sum(_LINES.c.credit_minor).label("credit")
+    debit = sa.func.sum(_BALANCES.c.debit_minor).label("debit")
+    credit = sa.func.sum(_BALANCES.c.credit_minor).label("credit")
     query = (
         sa.select(
-            _LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency, debit, credit
+            _BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency, debit, credit
         )
-        .select_from(
-            _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id).join(
-                _ACCOUNTS, _ACCOUNTS.c.code == _LINES.c.account_code
-            )
-        )
-        .where(_ENTRIES.c.period <= period if cumulative else _ENTRIES.c.period == period)
-        .group_by(_LINES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _ENTRIES.c.currency)
-        .order_by(_LINES.c.account_code, _ENTRIES.c.currency)
+        .select_from(_BALANCES.join(_ACCOUNTS, _ACCOUNTS.c.code == _BALANCES.c.account_code))
+        .where(_BALANCES.c.period <= period if cumulative else _BALANCES.c.period == period)
+        .group_by(_BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency)
+        .order_by(_BALANCES.c.account_code, _BALANCES.c.currency)
     )
     rows = [
         TrialBalanceRow(

@@ -8,17 +8,17 @@ read through the owning context's service.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance import rules
-from ordersmith.finance.service import accounts
 from ordersmith.finance.service._common import mappings
-from ordersmith.finance.service.journal import write_entry
+from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
 from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
+from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -122,9 +122,6 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     if rule is None or posted(uow, event.id, event.type):
         return False
     mapped = mappings(uow)
-    if not mapped:
-        accounts.ensure_chart(uow)
-        mapped = mappings(uow)
     facts = _facts(uow, event)
     posting = rule(event.payload, facts, mapped)
     if posting is None:
@@ -150,8 +147,53 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     return True
 
 
-def on_event(uow: UnitOfWork, event: Event) -> None:
-    post_event(uow, event)
+@use_case
+def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
+    """Post a batch of events set-wise (what the relay hands the subscriber): one read of those already posted,
+    the mapping rules read once, each event's facts and cost updates in order (a receipt before a shipment in the
+    same batch costs that shipment as posting one by one would), then every entry's lines, headers and period
+    balances in one statement each. Returns how many entries were posted.
+
+    Exactly once: a second worker posting one of these events at the same moment makes the headers' INSERT fail on
+    `(source_event_id, rule)`; the relay then undoes the batch's writes and hands the events over one at a time
+    (`post_event`, which answers that race by re-reading).
+    """
+    known = [e for e in events if e.type in rules.RULES]
+    if len(known) <= 1:
+        return sum(post_event(uow, e) for e in known)
+    query = sa.select(_ENTRIES.c.source_event_id, _ENTRIES.c.rule).where(
+        _ENTRIES.c.source_event_id.in_([e.id for e in known])
+    )
+    done = {(r.source_event_id, r.rule) for r in uow.execute_core(query)}
+    mapped = mappings(uow)
+    planned: list[NewEntry] = []
+    for event in known:
+        if (event.id, event.type) in done:
+            continue
+        done.add((event.id, event.type))  # an event twice in one batch posts once
+        facts = _facts(uow, event)
+        posting = rules.RULES[event.type](event.payload, facts, mapped)
+        if posting is None:
+            continue
+        planned.append(
+            NewEntry(
+                lines=rules.compact(posting.lines),
+                currency=posting.currency,
+                posted_on=event.occurred_at.date(),
+                rule=posting.rule,
+                memo=posting.memo,
+                reference=posting.reference,
+                source_event_id=event.id,
+                source_type=event.type,
+            )
+        )
+        _update_costs(uow, event, facts)
+    write_entries(uow, planned)
+    return len(planned)
+
+
+def on_events(uow: UnitOfWork, events: list[Event]) -> None:
+    post_events(uow, events)
 
 
 @use_case(readonly=True)
@@ -179,7 +221,7 @@ def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> li
 
 
 def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
-    """Post every event still in the outbox that a rule knows, in outbox order (each in its own transaction);
+    """Post every event still in the outbox that a rule knows, in outbox order (a batch a transaction);
     events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
 
     Returns:
@@ -188,18 +230,30 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
     read = posted_now = 0
     after: uuid.UUID | None = None
     while events := _outbox_batch(uow, after=after, limit=batch):
-        for event in events:
-            posted_now += post_event(uow, event)
+        try:
+            posted_now += post_events(uow, events)  # one transaction for the batch
+        except AlreadyExists:  # a worker posted one of them meanwhile: one at a time, each answering the race
+            posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
         after = events[-1].id
     return read, posted_now
 
 
 def register() -> None:
-    """Subscribe the posting subscriber to every event a posting rule knows (idempotent)."""
-    outbox.unsubscribe(on_event)
-    for pattern in rules.RULES:
-        outbox.subscribe(pattern, on_event)
+    """Subscribe the posting subscriber, set-wise per relay batch, to every event a posting rule knows
+    (idempotent)."""
+    unregister()
+    # One subscription for every rule's events, so a batch reaches the subscriber whole and in outbox order (one
+    # per event type would split it by type: a shipment could then be costed before the receipt that preceded it).
+    outbox.subscribe_batch("*", on_events, when=_has_rule)
 
 
-__all__ = ["on_event", "post_event", "register", "unposted_amount"]
+def _has_rule(event: Event) -> bool:
+    return event.type in rules.RULES
+
+
+def unregister() -> None:
+    outbox.unsubscribe(on_events)
+
+
+__all__ = ["on_events", "post_event", "post_events", "register", "unposted_amount", "unregister"]

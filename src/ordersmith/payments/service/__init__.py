@@ -31,12 +31,16 @@ from ordersmith.payments.service.gift_cards import (
     reload,
 )
 from ordersmith.payments.service.invoices import (
+    CustomerReceivable,
     Invoice,
     InvoicePayment,
     apply_invoice_payment,
+    credit_standing,
     get_invoice,
     list_invoices,
     open_balance,
+    open_invoices,
+    receivables,
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
@@ -83,6 +87,7 @@ __all__ = [
     "CALLED_OUT",
     "CaptureExceedsAuthorized",
     "CheckoutPolicy",
+    "CustomerReceivable",
     "GatewayTimedOut",
     "GiftCard",
     "GiftCardBalanceInsufficient",
@@ -110,6 +115,7 @@ __all__ = [
     "check_terms",
     "checkout_policy",
     "claim_tender",
+    "credit_standing",
     "decide_credit",
     "find_gift_cards",
     "get_gift_card",
@@ -123,8 +129,10 @@ __all__ = [
     "masked",
     "move_check",
     "open_balance",
+    "open_invoices",
     "order_payments",
     "planned_status",
+    "receivables",
     "receive_notification",
     "record_claimed",
     "record_tenders",

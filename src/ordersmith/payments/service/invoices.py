@@ -299,18 +299,17 @@ def apply_invoice_payment(
         raise Conflict(
             f"invoice {row.number} is {row.status} with {owed} still owed", balance=str(owed.amount)
         )
-    uow.session.add(
-        InvoicePaymentRow(
-            invoice_id=row.id,
-            id=new_id(),
-            amount_minor=amount.minor,
-            method=method,
-            reference=reference[:100],
-            received_on=received_on or uow.now().date(),
-            actor=uow.actor.label,
-            at=uow.now(),
-        )
+    applied = InvoicePaymentRow(
+        invoice_id=row.id,
+        id=new_id(),
+        amount_minor=amount.minor,
+        method=method,
+        reference=reference[:100],
+        received_on=received_on or uow.now().date(),
+        actor=uow.actor.label,
+        at=uow.now(),
     )
+    uow.session.add(applied)
     release_credit(uow, customer_id=row.customer_id, amount_minor=amount.minor)
     uow.audit(
         "invoice.payment_applied",
@@ -318,15 +317,30 @@ def apply_invoice_payment(
         object_id=str(row.id),
         after={"amount_minor": amount.minor, "method": method, "reference": reference},
     )
+    facts = {
+        "invoice_id": str(row.id),
+        "number": row.number,
+        "order_id": str(row.order_id),
+        "customer_id": str(row.customer_id),
+        "currency": row.currency,
+    }
+    # Every payment applied says how much, by what means and on which day: the ledger posts collections from it
+    # ("credit" is a refund on account credited to the invoice; the refund's own event moved the money).
+    uow.emit(
+        "invoice.payment_applied",
+        {
+            **facts,
+            "invoice_payment_id": str(applied.id),
+            "amount": str(amount.amount),
+            "method": method,
+            "received_on": applied.received_on.isoformat(),
+            "balance": str(Money.from_minor(row.total_minor - row.paid_minor, row.currency).amount),
+        },
+    )
     if row.status == "paid":
         uow.emit(
             "invoice.paid",
-            {
-                "invoice_id": str(row.id),
-                "number": row.number,
-                "order_id": str(row.order_id),
-                "customer_id": str(row.customer_id),
-            },
+            {**facts, "total": str(Money.from_minor(row.total_minor, row.currency).amount)},
         )
     return get_invoice(uow, ref=str(row.id))
 
@@ -345,6 +359,112 @@ def credit_invoices(uow: UnitOfWork, *, payment_id: uuid.UUID, amount_minor: int
                                   method="credit", reference=f"credit: {note}"[:100])  # fmt: skip
             left -= take
     return left
+
+
+@dataclass(frozen=True)
+class CustomerReceivable:
+    """What one customer owes on open invoices in one currency, by aging bucket (`rules.AGING_BUCKETS` order)."""
+
+    customer_id: uuid.UUID
+    customer_number: str
+    currency: str
+    invoices: int
+    buckets_minor: tuple[int, ...]
+    total_minor: int
+    oldest_due_on: date
+
+
+@use_case(readonly=True)
+def receivables(
+    uow: UnitOfWork, *, as_of: date, customer_id: uuid.UUID | None = None
+) -> list[CustomerReceivable]:
+    """Open invoice balances per customer and currency, aged by days past due as of `as_of`, in one aggregating
+    query over open invoices only (`ix_invoices_status`; a customer's: `ix_invoices_customer_open`), so it grows
+    with what is owed, never with invoicing history. Largest total first."""
+    balance = _INVOICES.c.total_minor - _INVOICES.c.paid_minor
+    buckets = []
+    for name, earliest, latest in rules.aging_due_bounds(as_of):
+        inside: list[sa.ColumnElement[bool]] = [sa.true()]
+        if earliest is not None:
+            inside.append(_INVOICES.c.due_on >= earliest)
+        if latest is not None:
+            inside.append(_INVOICES.c.due_on <= latest)
+        buckets.append(sa.func.sum(sa.case((sa.and_(*inside), balance), else_=0)).label(name))
+    query = (
+        sa.select(
+            _INVOICES.c.customer_id,
+            _INVOICES.c.customer_number,
+            _INVOICES.c.currency,
+            sa.func.count().label("invoices"),
+            sa.func.min(_INVOICES.c.due_on).label("oldest"),
+            sa.func.sum(balance).label("total"),
+            *buckets,
+        )
+        .where(_INVOICES.c.status == "open", _INVOICES.c.total_minor > _INVOICES.c.paid_minor)
+        .group_by(_INVOICES.c.customer_id, _INVOICES.c.customer_number, _INVOICES.c.currency)
+        .order_by(sa.desc("total"), _INVOICES.c.customer_number)
+    )
+    if customer_id is not None:
+        query = query.where(_INVOICES.c.customer_id == customer_id)
+    names = [name for name, _label, _low, _high in rules.AGING_BUCKETS]
+    return [
+        CustomerReceivable(
+            customer_id=r.customer_id,
+            customer_number=r.customer_number,
+            currency=r.currency,
+            invoices=int(r.invoices),
+            buckets_minor=tuple(int(getattr(r, name) or 0) for name in names),
+            total_minor=int(r.total),
+            oldest_due_on=r.oldest,
+        )
+        for r in uow.execute_core(query)
+    ]
+
+
+@use_case(readonly=True)
+def open_invoices(uow: UnitOfWork, *, customer_id: uuid.UUID) -> list[Invoice]:
+    """A customer's open invoices, oldest due first (`ix_invoices_customer_open`: open ones only)."""
+    query = (
+        sa.select(InvoiceRow)
+        .where(InvoiceRow.customer_id == customer_id, InvoiceRow.status == "open")
+        .order_by(InvoiceRow.due_on, InvoiceRow.number)
+    )
+    return [_invoice(r) for r in uow.session.scalars(query)]
+
+
+def oldest_past_due(uow: UnitOfWork, *, customer_id: uuid.UUID, today: date) -> tuple[str, date] | None:
+    """The customer's open invoice longest past due (number, due date), or None when nothing is past due."""
+    query = (
+        sa.select(_INVOICES.c.number, _INVOICES.c.due_on)
+        .where(
+            _INVOICES.c.customer_id == customer_id,
+            _INVOICES.c.status == "open",
+            _INVOICES.c.due_on < today,
+        )
+        .order_by(_INVOICES.c.due_on, _INVOICES.c.number)
+        .limit(1)
+    )
+    row = uow.execute_core(query).first()
+    return None if row is None else (row.number, row.due_on)
+
+
+@use_case(readonly=True)
+def credit_standing(uow: UnitOfWork, *, customer_id: uuid.UUID, as_of: date) -> list[str]:
+    """Why a new order on account from this customer would be held as of `as_of` (empty: it would not) — the
+    credit decision's tests without an order: no credit limit, owing the limit or more already, an invoice past
+    due."""
+    buyer = customers.buyer_facts(uow, ref=str(customer_id))
+    reasons = []
+    past_due = oldest_past_due(uow, customer_id=customer_id, today=as_of)
+    if past_due is not None:
+        number, due_on = past_due
+        reasons.append(f"invoice {number} is {(as_of - due_on).days} day(s) past due")
+    limit, owed = buyer.credit_limit, open_balance(uow, customer_id=customer_id)
+    if limit is None:
+        reasons.append("no credit limit is set: every order on account is held until one is")
+    elif owed is not None and owed.currency == limit.currency and owed.minor >= limit.minor:
+        reasons.append(f"owes {owed} on account, at or over the credit limit of {limit}")
+    return reasons
 
 
 @use_case(readonly=True)

@@ -286,8 +286,9 @@ def decide_credit(
     uow: UnitOfWork, *, customer_id: uuid.UUID, amount: Money, buyer: customers.BuyerFacts | None = None
 ) -> str:
     """The one credit decision of an order on account: `amount` is added to what the customer owes in one
-    conditional statement against the limit. Returns "" when it fits, else the hold's note (the amount is owed all
-    the same: held, not refused). `buyer`: the customer's facts when the caller read them already."""
+    conditional statement against the limit. Returns "" when it fits and nothing the customer owes is past due,
+    else the hold's note (the amount is owed all the same: held, not refused). `buyer`: the customer's facts when
+    the caller read them already."""
     buyer = buyer or customers.buyer_facts(uow, ref=str(customer_id))
     limit = (
         buyer.credit_limit if buyer.credit_limit and buyer.credit_limit.currency == amount.currency else None
@@ -298,13 +299,20 @@ def decide_credit(
             f"customer {buyer.number} has payment terms but no credit limit in {amount.currency}: "
             "set a credit limit (scope customers:credit) or release the hold to ship on account"
         )
-    if invoices.reserve_credit(uow, customer_id=customer_id, amount=amount, limit=limit):
-        return ""
-    invoices.owe(uow, customer_id=customer_id, amount=amount)
-    return (
-        f"{amount} on account takes customer {buyer.number} past the credit limit of {limit}: raise the limit "
-        "(scope customers:credit), take another tender, or release the hold"
-    )
+    if not invoices.reserve_credit(uow, customer_id=customer_id, amount=amount, limit=limit):
+        invoices.owe(uow, customer_id=customer_id, amount=amount)
+        return (
+            f"{amount} on account takes customer {buyer.number} past the credit limit of {limit}: raise the "
+            "limit (scope customers:credit), take another tender, or release the hold"
+        )
+    past_due = invoices.oldest_past_due(uow, customer_id=customer_id, today=uow.now().date())
+    if past_due is not None:
+        number, due_on = past_due
+        return (
+            f"customer {buyer.number} has invoice {number} past due since {due_on.isoformat()}: collect it, "
+            "take another tender, or release the hold"
+        )
+    return ""
 
 
 def record_tenders(uow: UnitOfWork, *, order: orders.Order, tenders: Sequence[Tender]) -> None:

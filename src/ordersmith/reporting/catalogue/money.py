@@ -12,17 +12,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersmith.payments.rules import AGING_BUCKETS, aging_due_bounds
 from ordersmith.payments.tables import GiftCardRow, InvoiceRow
 from ordersmith.reporting.catalogue._base import QueryContext, Report
 from ordersmith.reporting.catalogue._sql import zero
 from ordersmith.reporting.rules import (
-    AGING_BUCKETS,
     AS_OF,
     Chart,
     Column,
     Parameter,
     ReportSpec,
-    aging_due_bounds,
 )
 
 invoices = InvoiceRow.__table__
