@@ -59,18 +59,32 @@ def _sqlite_time(stored: str | None) -> str:
     return f"{stored[:10]}T{stored[11:19]}.{fraction}+00:00"
 
 
-def _sqlite_converters(columns: Sequence[ExportColumn]) -> list[tuple[int, Callable[[Sequence[Any]], str]]]:
+Convert = Callable[[Sequence[Any]], str]
+
+
+def _money_at(n: int, at: int) -> Convert:
+    return lambda row: "" if row[n] is None else amount_text(row[n], row[at])
+
+
+def _time_at(n: int) -> Convert:
+    return lambda row: _sqlite_time(row[n])
+
+
+def _flag_at(n: int) -> Convert:
+    return lambda row: "" if row[n] is None else ("true" if row[n] else "false")
+
+
+def _sqlite_converters(columns: Sequence[ExportColumn]) -> list[tuple[int, Convert]]:
     names = [c.name for c in columns]
-    found: list[tuple[int, Callable[[Sequence[Any]], str]]] = []
+    found: list[tuple[int, Convert]] = []
     for n, column in enumerate(columns):
         if column.kind == "money":
             assert column.currency_column is not None
-            at = names.index(column.currency_column)
-            found.append((n, lambda row, n=n, at=at: "" if row[n] is None else amount_text(row[n], row[at])))
+            found.append((n, _money_at(n, names.index(column.currency_column))))
         elif column.kind == "datetime":
-            found.append((n, lambda row, n=n: _sqlite_time(row[n])))
+            found.append((n, _time_at(n)))
         elif column.kind == "bool":
-            found.append((n, lambda row, n=n: "" if row[n] is None else ("true" if row[n] else "false")))
+            found.append((n, _flag_at(n)))
     return found
 
 
