@@ -21,29 +21,34 @@ from ordersmith.kernel.money import exponents_other_than_two
 from ordersmith.platform.db import Database
 
 
-def _exponent(currency: Any) -> Any:
-    """The currency's number of decimal places, as SQL (2 unless the kernel knows otherwise)."""
-    others = [(currency == code, places) for code, places in sorted(exponents_other_than_two().items())]
-    return sa.case(*others, else_=2) if others else sa.literal(2)
+def _pg_money(value: Any, currency: Any) -> Any:
+    """Integer minor units as the decimal amount `writers.amount_text` writes: the integer times 0.01 (0.001, 1 …)
+    as numeric has exactly the currency's places, sign included (-50 times 0.01 is -0.50)."""
+
+    def scaled(places: int) -> Any:
+        if places == 0:
+            return sa.cast(value, sa.Text)
+        return sa.cast(sa.cast(value, sa.Numeric) * sa.literal_column(f"0.{'0' * (places - 1)}1"), sa.Text)
+
+    others = [
+        (currency == code, scaled(places)) for code, places in sorted(exponents_other_than_two().items())
+    ]
+    return sa.case(*others, else_=scaled(2)) if others else scaled(2)
 
 
 def _as_text(column: ExportColumn, value: Any, currency: Any) -> Any:
     if column.kind == "money":
-        places = _exponent(currency)
-        amount = sa.func.round(
-            sa.cast(value, sa.Numeric) / sa.func.power(sa.cast(10, sa.Numeric), places), places
-        )
-        return sa.cast(amount, sa.Text)
+        return _pg_money(value, currency)
     if column.kind == "datetime":
+        # ISO 8601 as datetime.isoformat() writes it: microseconds only when there are any
         at_utc = sa.func.timezone("UTC", value)
-        fraction = sa.case(
+        return sa.case(
             (
-                sa.extract("microseconds", at_utc) % 1_000_000 != 0,
-                sa.literal(".").concat(sa.func.to_char(at_utc, "US")),
+                sa.func.date_trunc("second", value) == value,
+                sa.func.to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS'),
             ),
-            else_="",
-        )
-        return sa.func.to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS').concat(fraction).concat("+00:00")
+            else_=sa.func.to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+        ).concat("+00:00")
     if column.kind == "bool":
         return sa.case((value.is_(None), None), (value, "true"), else_="false")
     return value
