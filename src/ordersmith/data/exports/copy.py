@@ -21,24 +21,19 @@ from ordersmith.kernel.money import exponents_other_than_two
 from ordersmith.platform.db import Database
 
 
-def _pg_money(value: Any, currency: Any) -> Any:
-    """Integer minor units as the decimal amount `writers.amount_text` writes: the integer times 0.01 (0.001, 1 …)
-    as numeric has exactly the currency's places, sign included (-50 times 0.01 is -0.50)."""
-
-    def scaled(places: int) -> Any:
-        if places == 0:
-            return sa.cast(value, sa.Text)
-        return sa.cast(sa.cast(value, sa.Numeric) * sa.literal_column(f"0.{'0' * (places - 1)}1"), sa.Text)
-
-    others = [
-        (currency == code, scaled(places)) for code, places in sorted(exponents_other_than_two().items())
+def _pg_factor(currency: Any) -> Any:
+    """What a currency's integer minor units are multiplied by to give its amount: 0.01, 0.001, 1 … as numeric, so
+    the product has exactly the currency's places, sign included (-50 times 0.01 is -0.50)."""
+    others: list[tuple[Any, Any]] = [
+        (currency == code, sa.literal_column("1" if places == 0 else f"0.{'0' * (places - 1)}1"))
+        for code, places in sorted(exponents_other_than_two().items())
     ]
-    return sa.case(*others, else_=scaled(2)) if others else scaled(2)
+    return sa.case(*others, else_=sa.literal_column("0.01")) if others else sa.literal_column("0.01")
 
 
 def _as_text(column: ExportColumn, value: Any, currency: Any) -> Any:
-    if column.kind == "money":
-        return _pg_money(value, currency)
+    if column.kind == "money":  # `currency` is the row's factor (_pg_statement)
+        return sa.cast(sa.cast(value, sa.Numeric) * currency, sa.Text)
     if column.kind == "datetime":
         # ISO 8601 as datetime.isoformat() writes it: microseconds only when there are any
         at_utc = sa.func.timezone("UTC", value)
@@ -147,6 +142,28 @@ def _as_texts(
     return sa.select(*texts).select_from(inner)
 
 
+def _pg_statement(columns: Sequence[ExportColumn], query: sa.Select[Any]) -> sa.Select[Any]:
+    """`query` with every column as its CSV text. Each currency column's factor is worked out once per row in a
+    subquery (OFFSET 0 keeps PostgreSQL from folding it back into every money column that uses it)."""
+    inner = query.subquery("export")
+    selected = list(inner.c)
+    names = [c.name for c in columns]
+    currencies = sorted({c.currency_column for c in columns if c.kind == "money" and c.currency_column})
+    factors = [
+        _pg_factor(selected[names.index(name)]).label(f"factor_{n}") for n, name in enumerate(currencies)
+    ]
+    scaled = list(sa.select(*selected, *factors).select_from(inner).offset(0).subquery("scaled").c)
+    texts = []
+    for n, column in enumerate(columns):
+        factor = (
+            scaled[len(selected) + currencies.index(column.currency_column)]
+            if column.currency_column
+            else None
+        )
+        texts.append(_as_text(column, scaled[n], factor).label(column.name))
+    return sa.select(*texts)
+
+
 def copy_csv(
     db: Database,
     path: Path,
@@ -155,7 +172,7 @@ def copy_csv(
     progress: Callable[[int], None],
 ) -> int:
     """Write `query`'s rows to `path` (0600) as CSV with a header, by COPY; returns the row count."""
-    statement = _as_texts(columns, query, _as_text)
+    statement = _pg_statement(columns, query)
     compiled = statement.compile(db.engine)
     sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv, HEADER true)"
     connection = db.engine.raw_connection()
