@@ -129,19 +129,6 @@ def sqlite_csv(
     return count
 
 
-def _as_texts(
-    columns: Sequence[ExportColumn], query: sa.Select[Any], text_of: Callable[[ExportColumn, Any, Any], Any]
-) -> sa.Select[Any]:
-    inner = query.subquery("export")
-    selected = list(inner.c)
-    names = [c.name for c in columns]
-    texts = []
-    for column, value in zip(columns, selected, strict=True):
-        currency = selected[names.index(column.currency_column)] if column.currency_column else None
-        texts.append(text_of(column, value, currency).label(column.name))
-    return sa.select(*texts).select_from(inner)
-
-
 def _pg_statement(columns: Sequence[ExportColumn], query: sa.Select[Any]) -> sa.Select[Any]:
     """`query` with every column as its CSV text. Each currency column's factor is worked out once per row in a
     subquery (OFFSET 0 keeps PostgreSQL from folding it back into every money column that uses it)."""
