@@ -279,7 +279,7 @@ def _check_one_po(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], pos
 
 def _po_refusal_row(exc: OrdersmithError, positions: list[int]) -> tuple[int, tuple[str, str]]:
     """The row a refusal of `create_purchase_order` is about (`lines.N.…` names the line), and its column."""
-    column = refusal(exc, {}, _not_found)
+    column = refusal(exc, {"source_reference": "reference"}, _not_found)  # taken since the dry run
     if exc.errors:
         parts = exc.errors[0].field.split(".")
         if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(positions):
