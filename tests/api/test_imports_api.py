@@ -194,3 +194,45 @@ def test_an_agent_sees_no_imports_screen(client: TestClient, admin_db: Any) -> N
     login(client, admin_db, role="agent")
     assert 'href="/imports"' not in client.get("/dashboard").text
     assert client.get("/imports").status_code == 403
+
+
+def test_the_import_screen_follows_progress_over_server_sent_events_until_done(
+    client: TestClient, admin_db: Any, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from ordersmith.console import imports as console_imports
+    from tests.api.conftest import login
+
+    monkeypatch.setattr(console_imports, "POLL_S", 0.02)
+    csrf = login(client, admin_db, role="manager")
+    uploaded = client.post(
+        "/imports",
+        data={"kind": "items", "csrf_token": csrf},
+        files={"file": ("items.csv", GOOD, "text/csv")},
+        follow_redirects=False,
+    )
+    detail = uploaded.headers["location"]
+    page = client.get(detail).text
+    if 'id="status">validated<' not in page:  # still busy: the page streams its progress
+        assert f'data-stream="{detail}/progress"' in page and "/static/import_progress.js" in page
+    # when the stream is followed
+    events: list[tuple[str, dict[str, Any]]] = []
+    with client.stream("GET", f"{detail}/progress") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    # then it ends with the dry run's result: every row read, then done
+    progress = [data for name, data in events if name == "progress"]
+    assert progress[-1]["status"] == "validated" and progress[-1]["rows_done"] == 2
+    assert progress[-1]["total_rows"] == 2 and progress[-1]["busy"] is False
+    assert events[-1] == ("done", {"status": "validated"})
+    # an unknown import, and a role without imports
+    assert client.get("/imports/00000000-0000-0000-0000-000000000000/progress").status_code == 404
+    login(client, admin_db, role="agent")
+    assert client.get(f"{detail}/progress").status_code == 403

@@ -101,3 +101,64 @@ def test_the_reports_screen_lists_saved_reports_with_their_schedule(client: Test
     assert "<td>Monday backorders</td>" in page.text
     assert "weekly at 07:00, Mondays" in page.text and "buyer@shop.test" in page.text
     assert "<td>Tax, this month</td>" in page.text and "not scheduled" in page.text
+
+
+def test_a_manager_saves_a_report_with_its_schedule_from_its_page_and_a_bad_form_saves_nothing(
+    client: TestClient, admin_db
+):
+    from ordersmith.reporting import service as reporting
+
+    csrf = login(client, admin_db, role="manager")
+    # given the report's page offers the form, carrying the parameters it was run with
+    page = client.get("/reports/sales_by_day_channel?channel=web")
+    assert page.status_code == 200 and 'action="/reports/sales_by_day_channel/save"' in page.text
+    assert '<input type="hidden" name="param.channel" value="web">' in page.text
+    form = {
+        "csrf_token": csrf,
+        "param.channel": "web",
+        "title": "Web, last week",
+        "period": "last_7_days",
+        "format": "csv",
+        "frequency": "weekly",
+        "hour": "7",
+        "weekday": "",
+        "recipients": "buyer@shop.test, Boss@Shop.test",
+    }
+    # when the form is refused: a weekly report without its day, a wrong token, a role without the scope
+    refused = client.post("/reports/sales_by_day_channel/save", data=form)
+    assert refused.status_code == 422
+    assert "weekday: a weekly report needs its day" in refused.text
+    assert 'value="Web, last week"' in refused.text  # what was typed is kept
+    assert (
+        client.post("/reports/sales_by_day_channel/save", data={**form, "csrf_token": "x"}).status_code == 403
+    )
+    too_long = client.post(
+        "/reports/sales_by_day_channel/save", data={**form, "weekday": "0", "title": "T" * 201}
+    )
+    assert too_long.status_code == 422 and "title: String should have at most 200 characters" in too_long.text
+    # then nothing was saved
+    assert reporting.list_saved_reports(admin_db) == []
+    # when the form is complete
+    saved = client.post(
+        "/reports/sales_by_day_channel/save", data={**form, "weekday": "0"}, follow_redirects=False
+    )
+    # then it is saved as the API would save it, and listed
+    assert saved.status_code == 303
+    (found,) = reporting.list_saved_reports(admin_db)
+    assert (found.title, found.parameters, found.period, found.format, found.frequency) == (
+        "Web, last week",
+        {"channel": "web"},
+        "last_7_days",
+        "csv",
+        "weekly",
+    )
+    assert (found.hour, found.weekday, found.recipients) == (7, 0, ["buyer@shop.test", "boss@shop.test"])
+    listing = client.get(saved.headers["location"])
+    assert "Saved “Web, last week”." in listing.text and "weekly at 07:00, Mondays" in listing.text
+    # and the same title again is refused, naming it, with nothing more saved
+    again = client.post("/reports/sales_by_day_channel/save", data={**form, "weekday": "0"})
+    assert again.status_code == 409 and len(reporting.list_saved_reports(admin_db)) == 1
+    # a role without reports:schedule sees no form and cannot post it
+    login(client, admin_db, role="readonly")
+    assert "Save this report" not in client.get("/reports/sales_by_day_channel").text
+    assert client.post("/reports/sales_by_day_channel/save", data=form).status_code == 403

@@ -289,6 +289,62 @@ def test_a_bad_line_refuses_its_whole_purchase_order_and_all_or_nothing_writes_n
     assert count(db, "purchase_orders") == 0
 
 
+def test_a_reference_imported_before_is_refused_by_a_later_file_and_no_second_po_is_made(
+    db: Database,
+) -> None:
+    uow = db.unit_of_work(ACTOR)
+    make_location(uow, code="WH1")
+    make_vendor(uow, code="ACME")
+    catalog.create_item(uow, sku="MUG-1", name="Mug")
+    first = upload(
+        db, "purchase_orders", "reference,vendor,location,sku,quantity,unit_cost\nold-1,ACME,WH1,MUG-1,4,1\n"
+    )
+    imports.request_apply(uow, import_id=first.id)
+    run_jobs(db)
+    assert state(db, first).status == "applied"
+    (po,) = purchasing.list_purchase_orders(uow).items
+    assert po.source_reference == "OLD-1"
+    # when another file names OLD-1 again (any letter case) beside a new OLD-2
+    data = (
+        "reference,vendor,location,sku,quantity,unit_cost\n"
+        "Old-1,ACME,WH1,MUG-1,6,1\nOld-1,ACME,WH1,MUG-1,1,1\nOLD-2,ACME,WH1,MUG-1,2,1\n"
+    )
+    second = upload(db, "purchase_orders", data, apply=True)
+    run_jobs(db)
+    # then the dry run names the PO it already is, and all-or-nothing writes nothing
+    assert errors_of(db, second) == [
+        (
+            2,
+            "reference",
+            f"OLD-1 was imported already as purchase order {po.number} (draft): change that PO in Ordersmith",
+        ),
+        (3, "row", "purchase order OLD-1 is refused: see row 2"),
+    ]
+    assert state(db, second).status == "validated"
+    assert count(db, "purchase_orders") == 1
+    assert count(db, "purchase_order_lines") == 1
+    # when the valid rows are applied: only OLD-2 is created
+    imports.request_apply(uow, import_id=second.id, mode="apply_valid")
+    run_jobs(db)
+    assert (state(db, second).status, state(db, second).created_count) == ("applied", 1)
+    assert sorted(p.source_reference or "" for p in purchasing.list_purchase_orders(uow).items) == [
+        "OLD-1",
+        "OLD-2",
+    ]
+    # and the service itself refuses a second PO under a taken reference
+    from ordersmith.kernel.errors import AlreadyExists
+
+    with pytest.raises(AlreadyExists, match=f"OLD-1 is purchase order {po.number} already"):
+        purchasing.create_purchase_order(
+            uow,
+            vendor="ACME",
+            location="WH1",
+            lines=[purchasing.NewLine("MUG-1", 1)],
+            source_reference="old-1",
+        )
+    assert count(db, "purchase_orders") == 2
+
+
 def test_approving_in_a_purchase_order_file_needs_the_approve_scope(db: Database) -> None:
     from ordersmith.kernel.errors import Forbidden
 

@@ -478,11 +478,11 @@ def test_only_an_apply_under_way_can_be_abandoned_and_a_refusal_changes_nothing(
 def test_a_kit_and_its_new_components_import_from_one_file_in_any_order_and_across_chunks(
     db: Database,
 ) -> None:
-    # given one file: a kit before its components in the same chunk, and a kit in a later chunk naming a
-    # component an earlier chunk creates (two rows a chunk)
+    # given one file: a kit before its components, one in the same chunk and one in a later chunk, and a kit in a
+    # later chunk naming components earlier chunks create (two rows a chunk)
     data = (
         "sku,name,kind,components\n"
-        "GIFT-1,Gift set,kit,MUG-1:2\nMUG-1,Mug,,\n"
+        "GIFT-1,Gift set,kit,MUG-1:2|SPOON-3\nMUG-1,Mug,,\n"
         "TEA-2,Tea,,\nSPOON-3,Spoon,,\n"
         "GIFT-2,Tea set,kit,SPOON-3:4|MUG-1|TEA-2\nGIFT-3,Bad kit,kit,NOPE-9\n"
     )
@@ -493,7 +493,7 @@ def test_a_kit_and_its_new_components_import_from_one_file_in_any_order_and_acro
     found = imports.get_import(uow, import_id=imported.id)
     # then only the kit naming an unknown component is an error, and nothing was written
     assert errors_of(db, imported) == [
-        (7, "components", "no item with SKU 'NOPE-9' (in the catalog or earlier in this file)")
+        (7, "components", "no item with SKU 'NOPE-9' (neither in the catalog nor in this file)")
     ]
     assert (found.to_create, found.invalid_rows) == (5, 1)
     assert count(db, "items") == 0
@@ -503,6 +503,9 @@ def test_a_kit_and_its_new_components_import_from_one_file_in_any_order_and_acro
     # then both kits stand with their components
     assert imports.get_import(uow, import_id=imported.id).status == "applied"
     assert count(db, "items") == 5
-    for kit, parts in (("GIFT-1", [("MUG-1", 2)]), ("GIFT-2", [("MUG-1", 1), ("SPOON-3", 4), ("TEA-2", 1)])):
+    for kit, parts in (
+        ("GIFT-1", [("MUG-1", 2), ("SPOON-3", 1)]),
+        ("GIFT-2", [("MUG-1", 1), ("SPOON-3", 4), ("TEA-2", 1)]),
+    ):
         kit_id = catalog.get_item(uow, sku=kit).id
         assert sorted((part.sku, n) for part, n in catalog.kit_components(uow, kit_id=kit_id)) == parts

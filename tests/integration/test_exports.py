@@ -378,3 +378,59 @@ def test_an_export_that_cannot_be_written_is_recorded_as_failed_without_internal
     with shop.db.session() as session:
         actions = session.scalars(sa.select(AuditRow.action).where(AuditRow.object_id == str(asked.id))).all()
     assert sorted(actions) == ["export.failed", "export.requested"]
+
+
+def test_the_csv_the_database_writes_equals_the_python_writers_for_awkward_values(
+    db: Database, tmp_path: Path
+):
+    from ordersmith.data.exports import copy, writers
+    from ordersmith.data.exports.kinds import ExportColumn
+    from ordersmith.platform.db import UTCDateTime
+
+    # given negative, zero-place and three-place amounts, times with and without microseconds, flags and NULLs
+    values = [
+        (-50, "USD", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), True),
+        (7, "USD", datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=UTC), False),
+        (-123456, "JPY", datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None),
+        (-7, "BHD", None, True),
+        (None, "USD", datetime(2026, 6, 1, tzinfo=UTC), False),
+    ]
+    query = sa.union_all(
+        *(
+            sa.select(
+                sa.literal(n, sa.Integer).label("n"),
+                sa.literal(amount, sa.Integer).label("amount"),
+                sa.literal(currency, sa.String).label("currency"),
+                sa.literal(at, UTCDateTime()).label("at"),
+                sa.literal(flag, sa.Boolean).label("flag"),
+            )
+            for n, (amount, currency, at, flag) in enumerate(values)
+        )
+    )
+    ordered = sa.select(query.subquery()).order_by("n")
+    columns = [
+        ExportColumn("n", "int"),
+        ExportColumn("amount", "money", currency_column="currency"),
+        ExportColumn("currency", "text"),
+        ExportColumn("at", "datetime"),
+        ExportColumn("flag", "bool"),
+    ]
+    # when the database writes the text, and when Python does
+    ours = tmp_path / "database.csv"
+    if db.dialect == "postgresql":
+        copy.copy_csv(db, ours, columns, ordered, lambda _n: None)
+    else:
+        copy.sqlite_csv(db, ours, columns, ordered, lambda _n: None, 2)
+    python = tmp_path / "python.csv"
+    with db.engine.connect() as connection:
+        result = connection.execute(ordered)
+        writers.write_csv(python, columns, writers.batches_of(result.partitions(2)), lambda _n: None)
+    # then cell for cell the same
+    assert read_csv(ours) == read_csv(python)
+    assert read_csv(ours)[1:] == [
+        ["0", "-0.50", "USD", "2026-01-02T03:04:05+00:00", "true"],
+        ["1", "0.07", "USD", "2026-01-02T03:04:05.000120+00:00", "false"],
+        ["2", "-123456", "JPY", "2026-12-31T23:59:59.999999+00:00", ""],
+        ["3", "-0.007", "BHD", "", "true"],
+        ["4", "", "USD", "2026-06-01T00:00:00+00:00", "false"],
+    ]

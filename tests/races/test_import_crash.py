@@ -18,6 +18,8 @@ from tests.support.server import running_server, start_server
 pytestmark = pytest.mark.slow
 ROWS = int(os.environ.get("IMPORT_CRASH_ROWS", "5000"))
 CHUNK = max(ROWS // 20, 1)
+# a bigger file takes longer to check and apply (on a loaded machine, about 100 rows a second)
+WAIT_S = max(90.0, ROWS / 100)
 
 
 def count_items(db: Database) -> int:
@@ -25,7 +27,7 @@ def count_items(db: Database) -> int:
         return int(conn.execute(sa.text("SELECT count(*) FROM items")).scalar_one())
 
 
-def wait_for(db: Database, import_id: object, test: object, timeout_s: float = 90) -> imports.Import:
+def wait_for(db: Database, import_id: object, test: object, timeout_s: float = WAIT_S) -> imports.Import:
     uow = db.unit_of_work(Actor.system("test"))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ordersmith.platform.input_guard import CARD_REASON, NUL_REASON, body_refusal
 
 JSON = b"application/json"
@@ -55,3 +58,12 @@ def test_the_vault_request_may_carry_the_number_but_not_a_nul_character() -> Non
 def test_numbers_that_fail_luhn_and_bodies_that_are_not_json_pass() -> None:
     assert body_refusal(b'{"notes": "4111 1111 1111 1112", "quantity": 12}', JSON) is None
     assert body_refusal(b"{nope 4111111111111111", JSON) is None  # the route answers 400
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789 -x", max_size=40))
+def test_the_quick_card_check_answers_as_the_full_scan(text: str) -> None:
+    from ordersmith.kernel.cards import contains_card_number, redact
+
+    assert contains_card_number(text) is (redact(text) != text)
+    assert contains_card_number("pay 4111 1111 1111 1111 now") and not contains_card_number("4111 1111 1111")

@@ -1,13 +1,17 @@
 """Console screens for bulk imports (managers): upload a file, read its dry run (the diff and the first row errors),
-apply it (all rows, or the valid ones), follow its progress, download its error file, cancel it."""
+apply it (all rows, or the valid ones), follow its progress live (server-sent events; a page that refreshes itself
+without JavaScript), download its error file, cancel it."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.data.imports import service as imports
@@ -18,6 +22,9 @@ from ordersmith.platform.http import get_db, get_settings, unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SCOPE = "data:import"
+BUSY = ("uploaded", "validating", "applying")
+POLL_S = 1.0  # how often a progress stream reads the import (one query by primary key)
+KEEPALIVE_S = 15.0
 
 
 def _list_page(request: Request, status: int = 200, error: str = "") -> Response:
@@ -89,13 +96,59 @@ def _detail_page(request: Request, import_id: str, status: int = 200, error: str
         found=found,
         errors=errors,
         progress=progress_of(found, uow.now()),
-        busy=found.status in ("uploaded", "validating", "applying"),
+        busy=found.status in BUSY,
     )
 
 
 @router.get("/imports/{import_id}")
 def detail(request: Request, import_id: str) -> Response:
     return _detail_page(request, import_id)
+
+
+@router.get("/imports/{import_id}/progress")
+async def progress_stream(request: Request, import_id: str) -> Response:
+    """The import's progress as server-sent events: `progress` (status, rows done of total, rate, time left) each
+    time it moves, read once a second; `done` when it is no longer busy (the page then reloads itself), and the
+    stream ends. Another role, or an unknown import: as the page answers."""
+    principal = principal_for(request, SCOPE)
+    uow = unit_of_work(request)
+    try:
+        wanted = uuid.UUID(import_id)
+        await anyio.to_thread.run_sync(lambda: imports.get_import(uow, import_id=wanted))
+    except (ValueError, NotFound):
+        return render(
+            request, "error.html", principal, status=404, title="Not found", detail="no such import"
+        )
+    db, actor = get_db(request), uow.actor
+
+    def read() -> dict[str, object]:
+        reader = db.unit_of_work(actor)
+        found = imports.get_import(reader, import_id=wanted)
+        progress = progress_of(found, reader.now())
+        return {"status": found.status, **progress.model_dump(), "busy": found.status in BUSY}
+
+    async def frames() -> AsyncIterator[str]:
+        last: dict[str, object] | None = None
+        quiet = 0.0
+        while not await request.is_disconnected():
+            state = await anyio.to_thread.run_sync(read)
+            if state != last:
+                yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+                last, quiet = state, 0.0
+            elif quiet >= KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet = 0.0
+            if not state["busy"]:
+                yield f"event: done\ndata: {json.dumps({'status': state['status']})}\n\n"
+                return
+            await anyio.sleep(POLL_S)
+            quiet += POLL_S
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.post("/imports/{import_id}/{action}")

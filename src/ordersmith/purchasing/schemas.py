@@ -116,6 +116,7 @@ class PurchaseOrderOut(Output):
     kind: str = "stock"
     ship_to: dict[str, str] | None = None
     sales_order: str | None = None
+    source_reference: str | None = None
 
 
 class ReceiptLineIn(Input):

@@ -59,7 +59,10 @@ class VendorItemRow(Base):
 
 class PurchaseOrderRow(Base):
     __tablename__ = "purchase_orders"
-    __table_args__ = (sa.Index("ix_purchase_orders_status", "status", "id"),)
+    __table_args__ = (
+        sa.Index("ix_purchase_orders_status", "status", "id"),
+        sa.Index("uq_purchase_orders_source_reference", "source_reference", unique=True),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
@@ -75,6 +78,8 @@ class PurchaseOrderRow(Base):
     kind: Mapped[str] = mapped_column(sa.String(12), default="stock", server_default="stock")
     ship_to: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
     sales_order: Mapped[str | None] = mapped_column(sa.String(20))
+    # The PO's number in the system it was imported from (upper case): one PO per reference, ever.
+    source_reference: Mapped[str | None] = mapped_column(sa.String(60))
     currency: Mapped[str] = mapped_column(sa.String(3))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_by: Mapped[str] = mapped_column(sa.String(320))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ordersmith.data.export_tables import ExportRow
 from ordersmith.data.exports import writers
-from ordersmith.data.exports.copy import copy_csv
+from ordersmith.data.exports.copy import copy_csv, sqlite_csv
 from ordersmith.data.exports.kinds import KINDS, check_request, query_filters
 from ordersmith.kernel.errors import Conflict, NotFound
 from ordersmith.kernel.ids import new_id
@@ -97,6 +97,8 @@ def stream_to_file(
     db = db.for_reports  # the read replica, when one is set
     if format == "csv" and db.dialect == "postgresql":
         return copy_csv(db, path, export.columns, query, progress or (lambda _n: None))
+    if format == "csv" and db.dialect == "sqlite":
+        return sqlite_csv(db, path, export.columns, query, progress or (lambda _n: None), batch_rows)
     with db.read_engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch_rows).execute(query)
         batches = writers.batches_of(result.partitions())

@@ -7,6 +7,7 @@ the import at once, naming the column (a file of the wrong kind is refused, neve
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 LIST_SEPARATOR = "|"
@@ -39,7 +40,11 @@ class Spec:
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        return self._by_name[name]
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
 
 
 class HeaderProblem(ValueError):

@@ -83,6 +83,7 @@ class PurchaseOrder:
     kind: str = "stock"  # stock | drop_ship (the vendor ships to `ship_to`; nothing enters our stock)
     ship_to: dict[str, Any] | None = None
     sales_order: str | None = None
+    source_reference: str | None = None  # its number in the system it was imported from
 
 
 def _vendor(row: VendorRow) -> Vendor:
@@ -144,7 +145,7 @@ def _purchase_order(uow: UnitOfWork, row: PurchaseOrderRow) -> PurchaseOrder:
                          created_at=row.created_at, approved_by=row.approved_by, approved_at=row.approved_at,
                          sent_at=row.sent_at, ended_at=row.ended_at, version=row.version, lines=out,
                          kind=row.kind, ship_to=dict(row.ship_to) if row.ship_to else None,
-                         sales_order=row.sales_order)  # fmt: skip
+                         sales_order=row.sales_order, source_reference=row.source_reference)  # fmt: skip
 
 
 def _location_codes(uow: UnitOfWork) -> dict[uuid.UUID, str]:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.inventory import service as inventory
-from ordersmith.kernel.errors import IllegalTransition, ValidationFailed
+from ordersmith.kernel.errors import AlreadyExists, FieldError, IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.kernel.pagination import Page
@@ -47,18 +47,33 @@ class NewLine:
 
 @use_case
 def create_purchase_order(
-    uow: UnitOfWork, *, vendor: str, location: str, lines: Sequence[NewLine], notes: str = ""
+    uow: UnitOfWork,
+    *,
+    vendor: str,
+    location: str,
+    lines: Sequence[NewLine],
+    notes: str = "",
+    source_reference: str | None = None,
 ) -> PurchaseOrder:
     """A draft PO to `vendor`, to be received at `location`. Costs default to the vendor's list; each line's
-    expected date to today plus the vendor's lead time.
+    expected date to today plus the vendor's lead time. `source_reference` is its number in the system it was
+    imported from: one PO per reference, ever (kept in upper case).
 
     Raises:
+        AlreadyExists: a PO with this `source_reference` exists (naming it in `source_reference`).
         NotFound: unknown vendor, location or SKU.
         ValidationFailed: no lines, a quantity below 1, an item that keeps no stock, a cost the vendor does not
             list and the caller did not give, a cost in another currency (each naming `lines.N.…`).
     """
     if not lines:
         raise ValidationFailed.on("lines", "a purchase order needs at least one line")
+    reference = source_reference.strip().upper() if source_reference else None
+    if reference is not None:
+        if len(reference) > 60:
+            raise ValidationFailed.on("source_reference", "must be at most 60 characters")
+        earlier = find_purchase_order(uow, source_reference=reference)
+        if earlier is not None:
+            raise _reference_taken(reference, earlier.number)
     seller = _vendor_by_code(uow, vendor.upper())
     if not seller.active:
         raise ValidationFailed.on("vendor", f"{seller.code} is inactive")
@@ -68,9 +83,9 @@ def create_purchase_order(
     number = f"PO-{next_number(uow, PO_SERIES):06d}"
     po = PurchaseOrderRow(id=new_id(), number=number, vendor_id=seller.id, location_id=ship_to.id, status="draft",
                           currency=seller.currency, notes=notes, created_by=uow.actor.label, created_at=now,
-                          version=1)  # fmt: skip
+                          version=1, source_reference=reference)  # fmt: skip
     uow.session.add(po)
-    uow.session.flush()
+    uow.flush_unique(f"purchase order {reference} was created at the same moment by another caller")
     for n, line in enumerate(rows, start=1):
         line.purchase_order_id, line.line_no = po.id, n
         uow.session.add(line)
@@ -79,6 +94,22 @@ def create_purchase_order(
               after={"vendor": seller.code, "location": ship_to.code, "lines": len(rows)})  # fmt: skip
     uow.emit("po.created", {"number": number, "vendor": seller.code, "location": ship_to.code})
     return _purchase_order(uow, po)
+
+
+def _reference_taken(reference: str, number: str) -> AlreadyExists:
+    message = f"{reference} is purchase order {number} already"
+    return AlreadyExists(message, errors=[FieldError("source_reference", message)], number=number)
+
+
+@use_case(readonly=True)
+def find_purchase_order(uow: UnitOfWork, *, source_reference: str) -> PurchaseOrder | None:
+    """The PO imported under `source_reference` (any letter case), or None."""
+    row = uow.session.scalar(
+        sa.select(PurchaseOrderRow).where(
+            PurchaseOrderRow.source_reference == source_reference.strip().upper()
+        )
+    )
+    return _purchase_order(uow, row) if row is not None else None
 
 
 def _new_lines(

@@ -39,6 +39,11 @@ class Kind:
     # A kind whose record spans several rows (a purchase order's lines): the record's reference, taken by its
     # consecutive rows. A chunk never splits a record, and the record stands or falls with all its rows.
     group: Callable[[dict[str, str]], str] | None = None
+    # A kind whose rows may name records that later rows create (a kit's new components): the pass (0, 1, …) a
+    # row belongs to. The dry run and the apply take the file's rows pass by pass, each in file order, so a kit
+    # finds a component created anywhere in the file. Only asked when the file has one of `phase_columns`.
+    phase: Callable[[dict[str, str]], int] | None = None
+    phase_columns: frozenset[str] = frozenset()
 
 
 # --- reading cells ------------------------------------------------------------------------------------------

@@ -98,9 +98,20 @@ def _check_items(
 
 def _item_error(field: str, reason: str) -> tuple[str, str]:
     if field == "components" and reason.startswith("no item with SKU"):
-        # A component the file creates in an earlier row (or the same chunk) is found; a later one is not.
-        return field, f"{reason} (in the catalog or earlier in this file)"
+        # Kits are checked after every other row of the file: a component it creates anywhere is found.
+        return field, f"{reason} (neither in the catalog nor in this file)"
     return (field if field in ITEMS.names else "sku"), reason
 
 
-KIND = Kind(spec=ITEMS, key=_item_key, check=_check_items)
+def _item_phase(cells: dict[str, str]) -> int:
+    """Kits after every other row: a new kit's components may be created anywhere in the file."""
+    return 1 if cells.get("kind", "").strip().lower() == "kit" else 0
+
+
+KIND = Kind(
+    spec=ITEMS,
+    key=_item_key,
+    check=_check_items,
+    phase=_item_phase,
+    phase_columns=frozenset({"kind"}),
+)

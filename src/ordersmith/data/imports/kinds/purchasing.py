@@ -127,7 +127,8 @@ PURCHASE_ORDER_SPEC = Spec(
     columns=(
         Column(
             "reference",
-            "the PO's number in the old system: consecutive rows with one reference are one PO's lines",
+            "the PO's number in the old system (at most 60 characters): consecutive rows with one reference are "
+            "one PO's lines; a reference imported before is refused (change that PO in Ordersmith)",
             "OLD-4471",
             required=True,
         ),
@@ -203,6 +204,18 @@ def _check_one_po(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], pos
         for name in ("vendor", "location"):
             if data.get(name, "").upper() != first.get(name, "").upper():
                 outcomes[n].errors.append((name, f"every row of {reference} must name the same {name}"))
+    if len(reference) > 60:
+        outcomes[positions[0]].errors.append(("reference", "must be at most 60 characters"))
+    elif (earlier := purchasing.find_purchase_order(uow, source_reference=reference)) is not None:
+        # Refused, not updated: the PO may be approved, sent or received by now, and a second one would order
+        # its goods twice. The buyer changes it in Ordersmith.
+        outcomes[positions[0]].errors.append(
+            (
+                "reference",
+                f"{reference} was imported already as purchase order {earlier.number} ({earlier.status}): "
+                "change that PO in Ordersmith",
+            )
+        )
     if any(outcomes[n].errors for n in positions):
         fail_together(rows, outcomes, positions, f"purchase order {reference}")
         return
@@ -234,6 +247,7 @@ def _check_one_po(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], pos
             vendor=body.vendor,
             location=body.location,
             notes=body.notes or f"imported from {reference}",
+            source_reference=reference,
             lines=[
                 purchasing.NewLine(
                     sku=line.sku,
@@ -265,7 +279,7 @@ def _check_one_po(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], pos
 
 def _po_refusal_row(exc: OrdersmithError, positions: list[int]) -> tuple[int, tuple[str, str]]:
     """The row a refusal of `create_purchase_order` is about (`lines.N.…` names the line), and its column."""
-    column = refusal(exc, {}, _not_found)
+    column = refusal(exc, {"source_reference": "reference"}, _not_found)  # taken since the dry run
     if exc.errors:
         parts = exc.errors[0].field.split(".")
         if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(positions):

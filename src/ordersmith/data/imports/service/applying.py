@@ -12,6 +12,7 @@ from ordersmith.data.imports.kinds import KINDS, Kind
 from ordersmith.data.imports.service._common import (
     Import,
     Progress,
+    _bulk_run,
     _chunks,
     _counts,
     _error_rows,
@@ -47,7 +48,7 @@ def apply(db: Database, *, import_id: uuid.UUID, progress: Progress | None = Non
     target = KINDS[row.kind]
     done = row.rows_done  # a resumed apply starts after the last committed chunk
     try:
-        with _stored_file(db, import_id) as path:
+        with _bulk_run(), _stored_file(db, import_id) as path:
             for chunk in _chunks(path, row, row.chunk_rows, skip=done):
                 applied = _apply_chunk(
                     db.unit_of_work(actor), row=row, target=target, chunk=chunk, start=done, granted=granted

@@ -15,6 +15,7 @@ from ordersmith.data.imports.service._common import (
     STALE_S,
     Import,
     Progress,
+    _bulk_run,
     _chunks,
     _counts,
     _error_rows,
@@ -45,7 +46,7 @@ def validate(db: Database, *, import_id: uuid.UUID, progress: Progress | None = 
         return
     row, actor, granted = _load(uow, import_id=import_id)
     try:
-        with _stored_file(db, import_id) as path:
+        with _bulk_run(), _stored_file(db, import_id) as path:
             _dry_run(db, row, actor, granted, KINDS[row.kind], path, token, progress)
     except ValidationFailed as exc:
         _fail(uow, import_id=import_id, summary=exc.detail)
