@@ -2,7 +2,7 @@
 second PO.
 
 Revision ID: 0029_data3
-Revises: 0027_finance
+Revises: 0029_fin2
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029_data3"
-down_revision: str | None = "0027_finance"
+down_revision: str | None = "0029_fin2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
