@@ -78,6 +78,12 @@ SCOPES: dict[str, str] = {
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
     "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
+    "channels:read": "read channel connectors, their health, SKU mappings, inbox of channel orders and dead letters "
+    "(a channel key: its own channel's connector)",
+    "channels:write": "map channel SKUs to items (releasing the orders held for them) and replay dead letters",
+    "channels:credentials": "connect a channel (create a connector) and set its credentials (they act on the "
+    "channel's platform as the retailer: admins)",
+    "channels:orders": "send a channel's orders to its connector's inbox (a channel key: its own connector's)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -128,6 +134,8 @@ CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
         "payments:refund",
         "gift_cards:balance",
         "fulfillment:read",
+        "channels:read",
+        "channels:orders",
     }
 )
 
@@ -179,6 +187,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "reports:read",
             "reports:schedule",
             "data:export",
+            "channels:read",
+            "channels:write",
         }
     ),
     "agent": frozenset(
