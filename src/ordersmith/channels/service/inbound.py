@@ -115,9 +115,12 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
         "imported_at": None,
     }
     inserted = uow.session.execute(
-        _insert(uow).values(**values).on_conflict_do_nothing(index_elements=["connector_id", "external_id"])
-    ).rowcount  # type: ignore[attr-defined]
-    if inserted:
+        _insert(uow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["connector_id", "external_id"])
+        .returning(ChannelOrderRow.id)
+    ).scalar()
+    if inserted is not None:
         jobs.enqueue(uow, IMPORT_JOB, {"channel_order_id": str(row_id)})
         return Received(row_id, parsed.external_id, "received", duplicate=False)
     row = uow.session.scalars(
