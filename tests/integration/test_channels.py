@@ -4,6 +4,7 @@ a channel's own view, the health read."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -219,3 +220,40 @@ def test_a_channel_bound_caller_sees_only_its_own_channels_connector(shop: UnitO
     assert channels.get_connector(shop, code="market", principal=bound(amazon)).sales_channel == "amazon"
     with shop:
         assert shop.session.scalar(sa.select(sa.func.count()).select_from(ChannelOrderRow)) == 0
+
+
+def test_the_cli_connects_a_channel_maps_a_sku_takes_an_order_and_refuses_bad_input_in_one_line(
+    db_url: str, db: Database
+) -> None:
+    from tests.support.cli import run
+
+    make_order_shop(db.unit_of_work(Actor.system("test")))
+    # a bad setting: one line, exit 2, nothing written
+    bad = run(
+        db_url,
+        "channels",
+        "connect",
+        "shop",
+        "shopify",
+        "web",
+        "--set",
+        "shipping_method=ground",
+        "--set",
+        "shop_url=not-a-url",
+        "--credentials",
+        "-",
+        stdin='{"access_token": "t", "webhook_secret": "s"}',
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "shop_url" in bad.stderr
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ConnectorRow)) == 0
+    # connect, map, receive
+    ok = run(db_url, "channels", "connect", "market", "generic", "amazon", "--set", "shipping_method=ground")
+    assert ok.returncode == 0, ok.stderr
+    assert run(db_url, "channels", "map", "market", "M-TEE", "TEE").returncode == 0
+    received = run(db_url, "channels", "receive", "market", "-", stdin=json.dumps(payload("C-1")))
+    assert received.returncode == 0 and "C-1 received" in received.stdout
+    listed = run(db_url, "channels", "orders", "market")
+    assert "C-1" in listed.stdout and "received" in listed.stdout
+    health = run(db_url, "channels", "health", "market")
+    assert health.returncode == 0 and "dead letters   0" in health.stdout

@@ -17,7 +17,7 @@ import typer
 
 from ordersmith import __version__
 from ordersmith.checkout import service as checkout
-from ordersmith.channels import service as channels
+from ordersmith.channels import service as channel_connectors
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import finance as _finance_commands  # noqa: F401
@@ -195,7 +195,7 @@ def worker() -> None:
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
-    channels.register()
+    channel_connectors.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()
