@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 
 from ordersmith import __version__
-from ordersmith.checkout import service as checkout
 from ordersmith.channels import service as channel_connectors
+from ordersmith.checkout import service as checkout
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import finance as _finance_commands  # noqa: F401
