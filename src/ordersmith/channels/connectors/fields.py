@@ -54,11 +54,14 @@ def integer(payload: Mapping[str, Any], name: str, path: str, *, low: int = 1, h
     return value
 
 
-def decimal(payload: Mapping[str, Any], name: str, path: str) -> Decimal | None:
+def decimal(payload: Mapping[str, Any], name: str, path: str, *, ratio: bool = False) -> Decimal | None:
+    """A decimal given as a string (money: never a JSON float); a `ratio` (a tax rate) may be a JSON number, read
+    through its shortest text form (0.0825 → Decimal("0.0825"))."""
     value = payload.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    accepted: tuple[type, ...] = (str, int, float) if ratio else (str, int)
+    if isinstance(value, bool) or not isinstance(value, accepted):
         raise ValidationFailed.on(path, 'must be a decimal string such as "19.99"')
     try:
         amount = Decimal(str(value))

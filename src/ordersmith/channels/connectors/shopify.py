@@ -101,7 +101,7 @@ def _taxes(raw: Any, path: str) -> list[rules.ReportedTax]:
         found.append(
             rules.ReportedTax(
                 title=fields.text(tax, "title", f"{path}.{n}.title"),
-                rate=fields.decimal(tax, "rate", f"{path}.{n}.rate") or Decimal(0),
+                rate=fields.decimal(tax, "rate", f"{path}.{n}.rate", ratio=True) or Decimal(0),
                 amount=fields.decimal(tax, "price", f"{path}.{n}.price") or Decimal(0),
             )
         )

@@ -206,7 +206,7 @@ def _reference(body: bytes) -> str:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OrdersmithError):
         details = "; ".join(f"{e.field}: {e.message}" for e in getattr(exc, "errors", []) or [])
-        return f"{exc.code}: {exc}" + (f" ({details})" if details else "")
+        return f"{exc.code}: {details or exc}"
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
 
 
