@@ -413,7 +413,42 @@ def test_a_shipped_shopify_order_sends_its_tracking_for_every_open_fulfillment_o
     assert {p["variables"]["id"] for p in pages} == {"gid://shopify/Order/5551234567"}
     (created,) = shopify.calls("fulfillmentCreate")
     fulfillment = created["variables"]["fulfillment"]
-    assert fulfillment["trackingInfo"]["number"] == "1Z999AA10123456784"
+    assert fulfillment["trackingInfo"] == {"number": "1Z999AA10123456784"}  # no carrier: shipped by hand
     assert [
         f["fulfillmentOrderId"] for f in fulfillment["lineItemsByFulfillmentOrder"]
     ] == shopify.fulfillment_orders
+
+
+def test_a_signed_webhook_of_another_topic_is_acknowledged_and_records_nothing(shop: UnitOfWork) -> None:
+    headers, body = _signed(ORDER)
+    outcome = channels.receive_webhook(
+        shop, connector="shop", headers=headers | {"x-shopify-topic": "products/update"}, body=body
+    )
+    assert (outcome.received, outcome.dead_letter_id) == (None, None)
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(ChannelOrderRow)) == 0
+
+
+def test_recording_stock_changes_costs_the_same_statements_for_three_events_as_for_thirty(
+    shop: UnitOfWork, db: Database
+) -> None:
+    def statements_to_dispatch(changes: int) -> int:
+        for n in range(changes):
+            stock(shop, sku=("TEE", "MUG", "LAMP")[n % 3], location="EAST", quantity=1)
+        executed: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            if "channel_" in statement:
+                executed.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            _relay(shop)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return len(executed)
+
+    # the first batch also queues the connector's push (one UPDATE of the connector)
+    assert statements_to_dispatch(1) == 4
+    # then one read of the connectors, one of the mapped items and one upsert per connector and relay batch
+    assert statements_to_dispatch(3) == statements_to_dispatch(30) == 3

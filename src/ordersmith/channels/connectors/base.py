@@ -86,6 +86,10 @@ class Connector(Protocol):
         """The channel's order in our terms. Raises ValidationFailed naming the payload's field."""
         ...
 
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        """Whether a signed delivery carries an order to import (other topics are acknowledged and ignored)."""
+        ...
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         """Raises SignatureInvalid unless the channel signed `body`."""
         ...

@@ -75,6 +75,9 @@ class GenericConnector:
             total=fields.decimal(totals, "total", "totals.total"),
         )
 
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         raise SignatureInvalid("a generic channel sends its orders with its API key, not by webhook")
 

@@ -33,6 +33,8 @@ from ordersmith.channels.connectors.base import (
 from ordersmith.kernel.errors import ValidationFailed
 
 HMAC_HEADER = "x-shopify-hmac-sha256"
+TOPIC_HEADER = "x-shopify-topic"
+ORDER_TOPICS = ("orders/create", "orders/updated")
 TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_API_VERSION = "2024-10"
 STOCK_BATCH = 100  # quantities per inventorySetQuantities call
@@ -181,6 +183,12 @@ class ShopifyConnector:
             taxes_included=taxes_included is True,
         )
 
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        """Whether a (signed) delivery is an order this connector imports: `orders/create` or `orders/updated`;
+        a delivery without a topic header is read as an order."""
+        topic = headers.get(TOPIC_HEADER)
+        return topic is None or topic in ORDER_TOPICS
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         secret = access.credentials.get("webhook_secret", "")
         given = headers.get(HMAC_HEADER, "")
@@ -235,7 +243,9 @@ class ShopifyConnector:
                 after = page.get("endCursor")
             if not open_orders:
                 return report  # already fulfilled on Shopify's side: nothing to say
-            tracking = {"company": notice.carrier, "number": notice.tracking_number}
+            tracking = {"number": notice.tracking_number}
+            if notice.carrier:
+                tracking["company"] = notice.carrier
             if notice.tracking_url:
                 tracking["url"] = notice.tracking_url
             fulfillment = {

@@ -150,7 +150,9 @@ def _requeue(uow: UnitOfWork, row: ChannelOrderRow) -> None:
 
 @dataclass(frozen=True)
 class WebhookOutcome:
-    received: Received | None  # None: the payload was unreadable and went to the dead-letter list
+    received: (
+        Received | None
+    )  # None: not an order topic, or unreadable (then dead-lettered: `dead_letter_id`)
     dead_letter_id: uuid.UUID | None = None
 
 
@@ -173,6 +175,8 @@ def receive_webhook(
     if not adapter.signed_webhooks or not loaded.row.active:
         raise connectors.SignatureInvalid("this connector takes no webhooks")
     adapter.verify_webhook(access_for(uow, loaded.row), headers, body)
+    if not adapter.takes_topic(headers):
+        return WebhookOutcome(received=None)  # a topic this connector does not import: acknowledged, ignored
     try:
         if len(body) > MAX_PAYLOAD_CHARS:
             raise ValidationFailed.on("body", f"at most {MAX_PAYLOAD_CHARS} bytes")

@@ -26,6 +26,8 @@ from ordersmith.channels import connectors, rules
 from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PendingStockRow, SkuMapRow
+from ordersmith.fulfillment import service as fulfillment
+from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.events import Event
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -295,7 +297,7 @@ def on_order_shipped(uow: UnitOfWork, event: Event) -> None:
             "connector_id": str(found.connector_id),
             "external_id": found.external_id,
             "tracking": str(event.payload.get("tracking") or ""),
-            "carrier": str(event.payload.get("carrier") or ""),
+            "shipment": str(event.payload.get("shipment") or ""),
             "attempt": 0,
         },
     )
@@ -306,19 +308,31 @@ def _has_channel(event: Event) -> bool:
 
 
 @use_case(readonly=True)
-def _shipment_access(uow: UnitOfWork, *, connector_id: uuid.UUID) -> tuple[Loaded, connectors.Access]:
+def _shipment_access(
+    uow: UnitOfWork, *, connector_id: uuid.UUID, shipment: str
+) -> tuple[Loaded, connectors.Access, str]:
+    """The connector, its access, and the carrier of the shipment (when fulfillment shipped it: the order's own
+    `order.shipped` event names the tracking number only)."""
     loaded = load(uow, connector_id=connector_id)
-    return loaded, access_for(uow, loaded.row)
+    carrier = ""
+    if shipment:
+        try:
+            carrier = fulfillment.get_shipment(uow, ref=shipment).carrier
+        except NotFound:
+            carrier = ""
+    return loaded, access_for(uow, loaded.row), carrier
 
 
 def push_shipment(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     """Send one shipment confirmation; returns `sent`, `later` (retry queued) or `dead`."""
     assert not uow.active, "the channel is called with no transaction open"
     connector_id = uuid.UUID(str(payload["connector_id"]))
-    loaded, access = _shipment_access(uow, connector_id=connector_id)
+    loaded, access, carrier = _shipment_access(
+        uow, connector_id=connector_id, shipment=str(payload.get("shipment") or "")
+    )
     notice = connectors.ShipmentNotice(
         external_id=str(payload["external_id"]),
-        carrier=str(payload.get("carrier") or ""),
+        carrier=carrier,
         tracking_number=str(payload.get("tracking") or ""),
     )
     attempt = int(payload.get("attempt", 0))
