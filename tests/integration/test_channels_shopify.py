@@ -58,6 +58,8 @@ class ShopifyStub:
     def reset(self) -> None:
         self.api.seen.clear()
         self.too_many = 0  # answer this many calls with 429
+        self.throttled = 0  # answer this many calls with a THROTTLED error (an empty bucket)
+        self.unavailable = 0  # answer this many calls with 503
         self.known_items = set(ITEMS.values())
         self.fulfillment_orders = ["gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/2"]
 
@@ -75,7 +77,28 @@ class ShopifyStub:
             return Answer(
                 429, {"errors": "Exceeded 2 calls per second for api client."}, headers={"Retry-After": "2.0"}
             )
+        if self.unavailable:
+            self.unavailable -= 1
+            return Answer(503, {"errors": "Service Unavailable"})
         body = seen.json
+        if self.throttled:
+            self.throttled -= 1
+            empty = {
+                "requestedQueryCost": 250,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 2000.0,
+                    "currentlyAvailable": 50,
+                    "restoreRate": 100.0,
+                },
+            }
+            return Answer(
+                200,
+                {
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": {"cost": empty},
+                },
+            )
         cost = {
             "requestedQueryCost": 10,
             "actualQueryCost": 10,
@@ -274,6 +297,12 @@ def test_a_signed_order_webhook_becomes_one_order_with_its_lines_addresses_and_r
         ship_to.country,
         ship_to.method,
     ) == ("Ann Buyer", "1 Market St", "Apt 4", "San Francisco", "CA", "94105", "US", "ground")
+    assert (
+        order.billing["name"],
+        order.billing["line1"],
+        order.billing["city"],
+        order.billing["country"],
+    ) == ("Ann Buyer", "9 Billing Rd", "Oakland", "US")
     kept = channels.get_channel_order(shop, connector="shop", external_id="5551234567")
     assert (kept.status, kept.deliveries) == ("imported", 3)
     assert kept.reported == {
@@ -361,6 +390,38 @@ def test_a_throttled_push_waits_as_shopify_asked_then_goes_out(
     clock.advance(timedelta(seconds=2))
     _drain(shop.db)
     assert len(shopify.api.requests("POST", GRAPHQL)) == 2
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(PendingStockRow)) == 0
+
+
+def test_a_throttled_query_waits_for_the_bucket_to_refill_and_an_unavailable_shopify_is_retried_with_back_off(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given
+    stock(shop, sku="LAMP", location="EAST", quantity=1)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    shopify.throttled, shopify.unavailable = 1, 0
+    # when THROTTLED: 250 points wanted, 50 left, 100 restored a second: two seconds
+    _drain(shop.db)
+    assert channels.connector_health(shop, code="shop").stock_push_due_at == clock.now() + timedelta(
+        seconds=2
+    )
+    # when Shopify is then unavailable: a failure, retried after the first back-off
+    shopify.unavailable = 1
+    clock.advance(timedelta(seconds=2))
+    _drain(shop.db)
+    health = channels.connector_health(shop, code="shop")
+    assert (health.last_failure_at, health.stock_push_due_at) == (
+        clock.now(),
+        clock.now() + timedelta(seconds=30),
+    )
+    assert "503" in (health.last_error or "")
+    clock.advance(timedelta(seconds=30))
+    _drain(shop.db)
+    # then: three calls, the last one sent the figure, nothing dead
+    assert len(shopify.calls("inventorySetQuantities")) == 3
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
     with shop:
         assert shop.session.scalar(sa.select(sa.func.count()).select_from(PendingStockRow)) == 0
 
