@@ -291,14 +291,15 @@ def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str
     if plan.unmapped:
         return _hold(uow, channel_order_id=channel_order_id, skus=plan.unmapped)
     assert plan.request is not None
-    channel = sales_channels.ordering_channel(uow, _connector_principal(plan.loaded), None)
-    caller = checkout_rules.Caller(
-        channel_kind=channel.kind,
-        scopes=frozenset({checkout_rules.IMPORT_SCOPE}),
-        bills_later=channel.bills_later,
-        channel_bound=True,
-    )
     try:
+        # An inactive sales channel is refused here like any other reason the order cannot be placed.
+        channel = sales_channels.ordering_channel(uow, _connector_principal(plan.loaded), None)
+        caller = checkout_rules.Caller(
+            channel_kind=channel.kind,
+            scopes=frozenset({checkout_rules.IMPORT_SCOPE}),
+            bills_later=channel.bills_later,
+            channel_bound=True,
+        )
         placed = checkout.place_order(uow, channel=channel, caller=caller, request=plan.request)
     except Exception as exc:  # recorded, retried, dead-lettered: a channel order is never dropped
         permanent = isinstance(exc, ValidationFailed)
