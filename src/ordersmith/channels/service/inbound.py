@@ -300,11 +300,23 @@ def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str
             bills_later=channel.bills_later,
             channel_bound=True,
         )
-        placed = checkout.place_order(uow, channel=channel, caller=caller, request=plan.request)
+        marked: list[str] = []
+
+        def mark(joined: UnitOfWork, order: orders.Order) -> None:
+            # In the order's own write transaction: the order and its inbox row's `imported` commit together.
+            marked.append(_mark_imported(joined, channel_order_id=channel_order_id, order=order))
+
+        placed = checkout.place_order(
+            uow, channel=channel, caller=caller, request=plan.request, on_placed=mark
+        )
     except Exception as exc:  # recorded, retried, dead-lettered: a channel order is never dropped
         permanent = isinstance(exc, ValidationFailed)
         return _failed(uow, channel_order_id=channel_order_id, error=_describe(exc), permanent=permanent)
-    return _imported(uow, channel_order_id=channel_order_id, order=placed.order)
+    if marked:
+        return marked[0]
+    return _imported(
+        uow, channel_order_id=channel_order_id, order=placed.order
+    )  # placed before (a crash, a race)
 
 
 def _connector_principal(loaded: Loaded) -> Principal:
@@ -422,6 +434,10 @@ def _hold(uow: UnitOfWork, *, channel_order_id: uuid.UUID, skus: list[str]) -> s
 
 @use_case
 def _imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order) -> str:
+    return _mark_imported(uow, channel_order_id=channel_order_id, order=order)
+
+
+def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order) -> str:
     row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
     if row is None:
         return "skipped"
