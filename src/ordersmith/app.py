@@ -19,6 +19,8 @@ from fastapi.openapi.utils import get_openapi
 
 from ordersmith import __version__
 from ordersmith.catalog import routes as catalog_routes
+from ordersmith.channels import routes as channel_routes
+from ordersmith.channels import service as channels
 from ordersmith.checkout import routes as checkout_routes
 from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
+    channels.register()
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     secrets.use_argon2_cost(settings.argon2_cost)
     db = Database(
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.set_clock(ShiftedClock(timedelta(seconds=settings.clock_offset_s)))
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
+    channels.setup_channels(db, settings)
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
 
     @asynccontextmanager
@@ -182,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(export_routes.router)
     api.include_router(finance_routes.router)
     api.include_router(marketing_routes.router)
+    api.include_router(channel_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

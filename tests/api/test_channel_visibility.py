@@ -123,6 +123,9 @@ def _channel_a(client: TestClient, admin_db) -> dict[str, str]:  # type: ignore[
         "url": "https://phone.example.com/hook", "event_types": ["*"]}), 201)["subscription"]  # fmt: skip
     _dispatch(admin_db)  # the trade customer joins channel A by ordering through it
     channel_id = _ok(client.get("/api/v1/sales-channels", headers=bearer(phone)))["items"][0]["id"]
+    connector = _ok(client.post("/api/v1/channels/connectors", headers=bearer(admin), json={
+        "code": "zyx-phone-link", "kind": "generic", "sales_channel": "phone", "name": "Phone link",
+        "config": {"shipping_method": "ground"}}), 201)["code"]  # fmt: skip
     (shipment,) = _ok(
         client.get("/api/v1/shipments", params={"order": paid["number"]}, headers=bearer(admin))
     )["items"]
@@ -132,7 +135,7 @@ def _channel_a(client: TestClient, admin_db) -> dict[str, str]:  # type: ignore[
         "trade": trade["number"], "trade_id": trade["id"], "payment": payment["id"], "invoice": invoice["number"],
         "invoice_id": invoice["id"], "card": card["id"], "return": rma["number"], "return_id": rma["id"],
         "webhook": hook["id"], "channel": channel_id, "phone": phone, "shipment": shipment["number"],
-        "shipment_id": shipment["id"],
+        "shipment_id": shipment["id"], "connector": connector,
     }  # fmt: skip
 
 
@@ -144,7 +147,8 @@ def _concrete(path: str, a: dict[str, str]) -> tuple[str, str] | None:
                           ("/api/v1/checks/{", a["payment"]), ("/api/v1/gift-cards/by-id/{", a["card"]),
                           ("/api/v1/invoices/{ref}", a["invoice"]), ("/api/v1/webhooks/{", a["webhook"]),
                           ("/api/v1/sales-channels/{", a["channel"]),
-                          ("/api/v1/shipments/{ref}", a["shipment"])]:  # fmt: skip
+                          ("/api/v1/shipments/{ref}", a["shipment"]),
+                          ("/api/v1/channels/connectors/{code}", a["connector"])]:  # fmt: skip
         if path.startswith(prefix):
             return re.sub(r"\{[^}]+\}", value, path, count=1), value
     return None
@@ -237,7 +241,7 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
                 f"/api/v1/customers/{a['trade']}", f"/api/v1/payments/{a['payment']}",
                 f"/api/v1/gift-cards/by-id/{a['card']}", f"/api/v1/invoices/{a['invoice']}",
                 f"/api/v1/returns/{a['return']}", f"/api/v1/webhooks/{a['webhook']}",
-                f"/api/v1/shipments/{a['shipment']}"):  # fmt: skip
+                f"/api/v1/shipments/{a['shipment']}", f"/api/v1/channels/connectors/{a['connector']}"):  # fmt: skip
         assert client.get(url, headers=bearer(a["phone"])).status_code == 200, url
     hits = _ok(client.get("/api/v1/customers", params={"q": "zyxwright"}, headers=bearer(a["phone"])))[
         "items"

@@ -20,12 +20,13 @@ from tests.api.conftest import bearer
 from tests.builders import make_api_key, make_channel
 
 # Gateway and carrier webhooks carry no key: their signature is what authenticates them
-# (tests/api/test_payments_api.py, tests/api/test_fulfillment_api.py).
+# (tests/api/test_payments_api.py, tests/api/test_fulfillment_api.py, tests/api/test_channels_api.py).
 PUBLIC_OPERATIONS = {
     ("GET", "/api/v1/health"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/payment-webhooks/{gateway}"),
     ("POST", "/api/v1/carrier-webhooks/{carrier}"),
+    ("POST", "/api/v1/channels/webhooks/{code}"),
 }
 
 

@@ -43,6 +43,7 @@ class Answer:
     body: Any = None  # dict/list -> JSON; bytes -> as is
     content_type: str = "application/json"
     delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After, rate-limit headers
 
 
 Handler = Callable[[Seen], Answer]
@@ -91,6 +92,8 @@ def _handler_class(stub: StubApi) -> type[BaseHTTPRequestHandler]:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", answer.content_type)
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):

@@ -16,7 +16,9 @@ from typing import Annotated
 import typer
 
 from ordersmith import __version__
+from ordersmith.channels import service as channel_connectors
 from ordersmith.checkout import service as checkout
+from ordersmith.cli import channels as _channel_commands  # noqa: F401
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import finance as _finance_commands  # noqa: F401
 from ordersmith.cli import imports as _import_commands  # noqa: F401
@@ -194,6 +196,7 @@ def worker() -> None:
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
+    channel_connectors.register()
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()

@@ -67,6 +67,7 @@ def _settings() -> Settings:
 
 
 def _db(settings: Settings) -> Database:
+    from ordersmith.channels.service import setup_channels
     from ordersmith.fulfillment.service import setup_fulfillment
     from ordersmith.payments.service import setup_payments
 
@@ -77,6 +78,7 @@ def _db(settings: Settings) -> Database:
         db.set_clock(ShiftedClock(timedelta(seconds=settings.clock_offset_s)))
     setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
     setup_fulfillment(db, settings)  # labels and tracking reach the carriers
+    setup_channels(db, settings)  # connectors' credentials unseal
     return db
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import ordersmith.catalog.tables
+import ordersmith.channels.tables
 import ordersmith.customers.tables
 import ordersmith.data.export_tables
 import ordersmith.data.tables

@@ -81,6 +81,12 @@ SCOPES: dict[str, str] = {
     "marketing:read": "read campaigns, their drops, the master list of source (key) codes and channels' code policies",
     "marketing:write": "create campaigns, drops and source codes with their offers (which price orders), and set what "
     "a channel does with an unknown code",
+    "channels:read": "read channel connectors, their health, SKU mappings, inbox of channel orders and dead letters "
+    "(a channel key: its own channel's connector)",
+    "channels:write": "map channel SKUs to items (releasing the orders held for them) and replay dead letters",
+    "channels:credentials": "connect a channel (create a connector) and set its credentials (they act on the "
+    "channel's platform as the retailer: admins)",
+    "channels:orders": "send a channel's orders to its connector's inbox (a channel key: its own connector's)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -131,6 +137,8 @@ CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
         "payments:refund",
         "gift_cards:balance",
         "fulfillment:read",
+        "channels:read",
+        "channels:orders",
     }
 )
 
@@ -183,6 +191,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "reports:read",
             "reports:schedule",
             "data:export",
+            "channels:read",
+            "channels:write",
         }
     ),
     "agent": frozenset(

@@ -1,0 +1,103 @@
+"""What every connector offers: read a channel's order into `rules.ChannelOrder`, check a pushed delivery's
+signature, and (where the channel takes them) send available-to-sell quantities and shipment confirmations.
+
+Invariant: a connector is called with no transaction open; it never touches the database. Its calls say whether a
+failure is worth retrying (`CallFailed.permanent`) and what the channel said about its rate limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from ordersmith.channels import rules
+from ordersmith.kernel.errors import OrdersmithError
+
+
+class SignatureInvalid(OrdersmithError):
+    """A pushed delivery whose signature is missing, malformed or does not match: nothing is recorded."""
+
+    code = "channel_signature_invalid"
+    status = 401
+    title = "Channel signature invalid"
+
+
+class CallFailed(Exception):
+    """A call to the channel failed. `permanent`: the channel refused what was sent (a retry fails the same way)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+
+
+class RateLimited(CallFailed):
+    """The channel asked us to wait (HTTP 429 with Retry-After, or a throttled GraphQL answer)."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message, permanent=False, status=429)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Access:
+    """Where and as whom to call the channel: from the connector's config and its unsealed credentials."""
+
+    config: Mapping[str, Any]
+    credentials: Mapping[str, str]
+    timeout_s: float = 10.0
+    transport: httpx.BaseTransport | None = None  # tests and benchmarks only; None: the network
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    channel_sku: str
+    listing_id: str  # the channel's id for what carries the quantity (Shopify: the inventory item's gid)
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShipmentNotice:
+    external_id: str  # the channel's order id
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+
+
+@dataclass
+class CallReport:
+    """What a push cost: calls made, and the channel's last word on its rate limit (for the health read)."""
+
+    calls: int = 0
+    rate_limit: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(Protocol):
+    kind: str
+    pushes_stock: bool
+    pushes_shipments: bool
+    signed_webhooks: bool
+    stock_batch_size: int
+
+    def parse_order(self, payload: Mapping[str, Any]) -> rules.ChannelOrder:
+        """The channel's order in our terms. Raises ValidationFailed naming the payload's field."""
+        ...
+
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        """Whether a signed delivery carries an order to import (other topics are acknowledged and ignored)."""
+        ...
+
+    def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
+        """Raises SignatureInvalid unless the channel signed `body`."""
+        ...
+
+    def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        """Set the channel's sellable quantities. Raises CallFailed or RateLimited."""
+        ...
+
+    def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
+        """Tell the channel an order shipped, with carrier and tracking. Raises CallFailed or RateLimited."""
+        ...

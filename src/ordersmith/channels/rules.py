@@ -1,0 +1,123 @@
+"""Pure channel rules: the shape a connector turns a channel's order into, which of its lines lack a SKU mapping,
+when a failed sync is tried again, and what available-to-sell figure a channel is told.
+
+Invariant: a channel order is one order whatever the number and order of its deliveries: an older version of it
+(by the channel's own `updated_at`) never replaces a newer one, and one already imported is never imported again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+T = TypeVar("T")
+
+CONNECTOR_KINDS = ("generic", "shopify")
+HOLD_UNMAPPED = "unmapped_sku"
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_S = 30
+BACKOFF_CAP_S = 3600
+
+
+@dataclass(frozen=True)
+class ChannelAddress:
+    name: str
+    line1: str
+    city: str
+    country: str
+    line2: str = ""
+    region: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    channel_sku: str
+    quantity: int
+    title: str = ""
+    unit_price: Decimal | None = None  # as the channel charged it (for finance; our pricing prices the order)
+    tax: Decimal = Decimal(0)  # as the channel reports it
+
+
+@dataclass(frozen=True)
+class ReportedTax:
+    title: str
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    """An order as a channel reported it, in the channel's own terms (its SKUs, its totals)."""
+
+    external_id: str
+    updated_at: datetime
+    lines: Sequence[ChannelLine]
+    ship_to: ChannelAddress
+    currency: str
+    placed_at: datetime | None = None
+    email: str = ""
+    billing: ChannelAddress | None = None
+    shipping_code: str = ""
+    number: str = ""  # the channel's human order number (Shopify's `name`, e.g. #1001)
+    subtotal: Decimal | None = None
+    shipping: Decimal | None = None
+    total_tax: Decimal | None = None
+    total: Decimal | None = None
+    taxes: Sequence[ReportedTax] = field(default_factory=tuple)
+    taxes_included: bool = False
+
+
+def newer(incoming: datetime, stored: datetime) -> bool:
+    """Whether a delivery stamped `incoming` by the channel replaces the version stamped `stored`."""
+    return incoming > stored
+
+
+def unmapped(lines: Iterable[ChannelLine], mapping: Mapping[str, str]) -> list[str]:
+    """The channel SKUs of `lines` with no item mapped, each once, in order of appearance."""
+    missing: list[str] = []
+    for line in lines:
+        if line.channel_sku not in mapping and line.channel_sku not in missing:
+            missing.append(line.channel_sku)
+    return missing
+
+
+def retry_delay_s(attempts: int, *, permanent: bool, max_attempts: int = MAX_ATTEMPTS) -> int | None:
+    """Seconds until a sync that has failed `attempts` times is tried again; None: dead-letter it now (the
+    failure is the payload's own — a retry would fail the same way — or the attempts are spent)."""
+    if permanent or attempts >= max_attempts:
+        return None
+    return int(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def available_to_sell(available: int, *, buffer: int) -> int:
+    """What a channel is told it may sell: our available units less the channel's buffer, never below zero."""
+    return max(0, available - buffer)
+
+
+def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` in consecutive batches of at most `size`."""
+    assert size > 0
+    return [items[n : n + size] for n in range(0, len(items), size)]
+
+
+def reported_totals(order: ChannelOrder) -> dict[str, object]:
+    """The channel's own money figures, kept beside the imported order for finance (strings, as reported)."""
+
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "currency": order.currency,
+        "subtotal": text(order.subtotal),
+        "shipping": text(order.shipping),
+        "total_tax": text(order.total_tax),
+        "total": text(order.total),
+        "taxes_included": order.taxes_included,
+        "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
+    }

@@ -1,0 +1,37 @@
+"""Channels API input. Answers are the service's own dataclasses (no mirrored output schemas)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ordersmith.platform.schemas import Input
+
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$", examples=["shopify-us"])]
+Secret = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ConnectorIn(Input):
+    code: Code
+    kind: Literal["generic", "shopify"]
+    sales_channel: Annotated[str, Field(min_length=1, max_length=40)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="shipping_method (required), shipping_methods, stock_buffer, stock_window_s; Shopify: "
+        "shop_url, api_version, location_id",
+    )
+    credentials: dict[Annotated[str, Field(max_length=40)], Secret] = Field(
+        default_factory=dict, description="Shopify: access_token, webhook_secret (sealed; never shown again)"
+    )
+
+
+class CredentialsIn(Input):
+    credentials: dict[Annotated[str, Field(max_length=40)], Secret]
+
+
+class SkuMapIn(Input):
+    channel_sku: Annotated[str, Field(min_length=1, max_length=100)]
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    listing_id: Annotated[str, Field(max_length=200)] = ""

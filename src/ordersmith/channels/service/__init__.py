@@ -1,0 +1,80 @@
+"""Channel use cases: connectors per channel instance, orders in exactly once through checkout, SKU mapping and
+the `unmapped_sku` hold, the dead-letter list and replay, available-to-sell and shipment confirmations out, and a
+health read per connector.
+
+Invariants: one channel order is one order (see `inbound`); no call to a channel inside a transaction; every
+sync is a job with retries and back-off whose last failure is dead-lettered with the payload and the error.
+"""
+
+from ordersmith.channels.service._common import Connector, setup_channels
+from ordersmith.channels.service.dead_letters import DeadLetter, list_dead_letters, replay_dead_letter
+from ordersmith.channels.service.inbound import (
+    ChannelOrder,
+    Mapped,
+    Received,
+    SkuMap,
+    WebhookOutcome,
+    get_channel_order,
+    import_channel_order,
+    list_channel_orders,
+    list_sku_maps,
+    map_sku,
+    receive_order,
+    receive_webhook,
+)
+from ordersmith.channels.service.managing import (
+    Health,
+    connector_health,
+    create_connector,
+    get_connector,
+    list_connectors,
+    set_credentials,
+)
+from ordersmith.channels.service.outbound import on_order_shipped, on_stock_changed, push_shipment, push_stock
+
+
+def register() -> None:
+    """Jobs and subscribers (idempotent: safe to call at every start)."""
+    from ordersmith.channels.service import inbound, outbound
+    from ordersmith.platform import jobs, outbox
+
+    jobs.register(inbound.IMPORT_JOB, inbound._import_job)
+    jobs.register(outbound.STOCK_JOB, outbound._stock_job)
+    jobs.register(outbound.SHIPMENT_JOB, outbound._shipment_job)
+    outbox.unsubscribe(outbound.on_stock_changed)
+    outbox.unsubscribe(outbound.on_order_shipped)
+    outbox.subscribe_batch("stock.changed", outbound.on_stock_changed)
+    outbox.subscribe("order.shipped", outbound.on_order_shipped, when=outbound._has_channel)
+    outbox.subscribe("order.shipped_in_part", outbound.on_order_shipped, when=outbound._has_channel)
+
+
+__all__ = [
+    "ChannelOrder",
+    "Connector",
+    "DeadLetter",
+    "Health",
+    "Mapped",
+    "Received",
+    "SkuMap",
+    "WebhookOutcome",
+    "connector_health",
+    "create_connector",
+    "get_channel_order",
+    "get_connector",
+    "import_channel_order",
+    "list_channel_orders",
+    "list_connectors",
+    "list_dead_letters",
+    "list_sku_maps",
+    "map_sku",
+    "on_order_shipped",
+    "on_stock_changed",
+    "push_shipment",
+    "push_stock",
+    "receive_order",
+    "receive_webhook",
+    "register",
+    "replay_dead_letter",
+    "set_credentials",
+    "setup_channels",
+]

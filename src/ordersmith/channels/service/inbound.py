@@ -1,0 +1,663 @@
+"""Orders in from a channel, exactly once: a delivery (webhook or API call) is recorded in the channel's inbox
+under its own order id in one short transaction and a job imports it through checkout — the one way an order is
+placed — with no transaction open while it prices and takes payment.
+
+Invariants: one channel order is one order, however many times and in whatever order it is delivered (the inbox is
+unique on connector and channel order id, an older version never replaces a newer one, and checkout is unique on
+channel and `external_id`); an order naming a channel SKU with no item mapped is held (`unmapped_sku`), never
+lost, and mapping the SKU releases it.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ordersmith.catalog import service as catalog
+from ordersmith.channels import connectors, rules
+from ordersmith.channels.service._common import Loaded, access_for, load
+from ordersmith.channels.tables import ChannelOrderRow, DeadLetterRow, SkuMapRow, UnmappedLineRow
+from ordersmith.checkout import rules as checkout_rules
+from ordersmith.checkout import service as checkout
+from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page
+from ordersmith.orders import service as orders
+from ordersmith.platform import jobs, sales_channels
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
+
+IMPORT_JOB = "channels.import_order"
+MAX_PAYLOAD_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Received:
+    channel_order_id: uuid.UUID
+    external_id: str
+    status: str  # received | held | imported | dead
+    duplicate: bool  # the channel had sent this order before
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    id: uuid.UUID
+    connector: str
+    external_id: str
+    status: str
+    hold_reason: str | None
+    unmapped_skus: list[str]
+    order_id: uuid.UUID | None
+    order_number: str | None
+    attempts: int
+    last_error: str | None
+    deliveries: int
+    channel_updated_at: datetime
+    received_at: datetime
+    imported_at: datetime | None
+    reported: dict[str, Any]  # the channel's own money figures (taxes as it reports them), for finance
+
+
+def _insert(uow: UnitOfWork) -> Any:
+    return (
+        postgresql_insert(ChannelOrderRow) if uow.dialect == "postgresql" else sqlite_insert(ChannelOrderRow)
+    )
+
+
+@use_case
+def receive_order(
+    uow: UnitOfWork, *, connector: str, payload: Mapping[str, Any], principal: Principal | None = None
+) -> Received:
+    """Record a channel's order (as the channel's own JSON) for import. A delivery seen before answers with the
+    first's record and changes nothing — unless it is a newer version of an order not yet imported, which then
+    replaces the stored one.
+
+    Raises:
+        ValidationFailed: the payload is not a readable order of this connector's kind (naming the field);
+            nothing is recorded.
+        NotFound: no such connector (or not the caller's).
+    """
+    loaded = load(uow, code=connector, principal=principal)
+    if not loaded.row.active:
+        raise ValidationFailed.on("connector", f"connector {connector} is inactive")
+    parsed = connectors.for_kind(loaded.row.kind).parse_order(payload)
+    return _record(uow, loaded, parsed, dict(payload))
+
+
+def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload: dict[str, Any]) -> Received:
+    row_id = new_id()
+    now = uow.now()
+    values = {
+        "id": row_id,
+        "connector_id": loaded.row.id,
+        "external_id": parsed.external_id,
+        "status": "received",
+        "hold_reason": None,
+        "unmapped_skus": [],
+        "payload": payload,
+        "channel_updated_at": parsed.updated_at,
+        "order_id": None,
+        "order_number": None,
+        "attempts": 0,
+        "last_error": None,
+        "deliveries": 1,
+        "received_at": now,
+        "imported_at": None,
+    }
+    inserted = uow.session.execute(
+        _insert(uow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["connector_id", "external_id"])
+        .returning(ChannelOrderRow.id)
+    ).scalar()
+    if inserted is not None:
+        jobs.enqueue(uow, IMPORT_JOB, {"channel_order_id": str(row_id)})
+        return Received(row_id, parsed.external_id, "received", duplicate=False)
+    row = uow.session.scalars(
+        sa.select(ChannelOrderRow)
+        .where(
+            ChannelOrderRow.connector_id == loaded.row.id, ChannelOrderRow.external_id == parsed.external_id
+        )
+        .with_for_update()
+    ).one()
+    row.deliveries += 1
+    if row.status in ("received", "held") and rules.newer(parsed.updated_at, row.channel_updated_at):
+        row.payload = payload
+        row.channel_updated_at = parsed.updated_at
+        if row.status == "held":  # the newer version may name other SKUs: look again
+            _requeue(uow, row)
+    return Received(row.id, row.external_id, row.status, duplicate=True)
+
+
+def _requeue(uow: UnitOfWork, row: ChannelOrderRow) -> None:
+    uow.session.execute(sa.delete(UnmappedLineRow).where(UnmappedLineRow.channel_order_id == row.id))
+    row.status = "received"
+    row.hold_reason = None
+    row.unmapped_skus = []
+    row.attempts = 0
+    jobs.enqueue(uow, IMPORT_JOB, {"channel_order_id": str(row.id)})
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    received: (
+        Received | None
+    )  # None: not an order topic, or unreadable (then dead-lettered: `dead_letter_id`)
+    dead_letter_id: uuid.UUID | None = None
+
+
+@use_case
+def receive_webhook(
+    uow: UnitOfWork, *, connector: str, headers: Mapping[str, str], body: bytes
+) -> WebhookOutcome:
+    """A channel's pushed order, its signature checked before anything is read: a forged one changes nothing. A
+    signed payload that is not a readable order goes to the dead-letter list (the channel is answered 200, so it
+    does not send it again and again), to be replayed once the cause is fixed.
+
+    Raises:
+        SignatureInvalid: a missing or wrong signature, or a connector that takes no webhooks (401).
+    """
+    try:
+        loaded = load(uow, code=connector)
+    except NotFound:
+        raise connectors.SignatureInvalid("no such connector takes webhooks") from None
+    adapter = connectors.for_kind(loaded.row.kind)
+    if not adapter.signed_webhooks or not loaded.row.active:
+        raise connectors.SignatureInvalid("this connector takes no webhooks")
+    adapter.verify_webhook(access_for(uow, loaded.row), headers, body)
+    if not adapter.takes_topic(headers):
+        return WebhookOutcome(received=None)  # a topic this connector does not import: acknowledged, ignored
+    try:
+        if len(body) > MAX_PAYLOAD_CHARS:
+            raise ValidationFailed.on("body", f"at most {MAX_PAYLOAD_CHARS} bytes")
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValidationFailed.on("body", "must be a JSON object")
+        parsed = adapter.parse_order(payload)
+    except (ValueError, ValidationFailed) as exc:
+        raw: dict[str, Any] = {"body": body.decode("utf-8", "replace")[:MAX_PAYLOAD_CHARS]}
+        dead = dead_letter(
+            uow,
+            loaded,
+            operation="import_order",
+            reference=_reference(body),
+            payload=raw,
+            error=_describe(exc),
+            attempts=1,
+        )
+        return WebhookOutcome(received=None, dead_letter_id=dead)
+    return WebhookOutcome(received=_record(uow, loaded, parsed, payload))
+
+
+def _reference(body: bytes) -> str:
+    try:
+        found = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        return "unreadable"
+    return str(found)[:200] if found is not None else "unreadable"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OrdersmithError):
+        details = "; ".join(f"{e.field}: {e.message}" for e in getattr(exc, "errors", []) or [])
+        return f"{exc.code}: {details or exc}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+
+
+def dead_letter(
+    uow: UnitOfWork,
+    loaded: Loaded,
+    *,
+    operation: str,
+    reference: str,
+    payload: dict[str, Any],
+    error: str,
+    attempts: int,
+) -> uuid.UUID:
+    """Put a failed sync on the dead-letter list with the channel's payload and the error, count it on the
+    connector's health and emit `channel.sync_failed` (in the caller's transaction)."""
+    row_id = new_id()
+    now = uow.now()
+    uow.session.add(
+        DeadLetterRow(
+            id=row_id,
+            connector_id=loaded.row.id,
+            operation=operation,
+            reference=reference[:200],
+            payload=payload,
+            error=error[:8000],
+            attempts=attempts,
+            status="open",
+            created_at=now,
+        )
+    )
+    uow.session.execute(
+        sa.update(type(loaded.row))
+        .where(type(loaded.row).id == loaded.row.id)
+        .values(
+            dead_letters_open=type(loaded.row).dead_letters_open + 1,
+            last_failure_at=now,
+            last_error=error[:2000],
+        )
+    )
+    uow.emit(
+        "channel.sync_failed",
+        {
+            "connector": loaded.row.code,
+            "channel": loaded.channel_code,
+            "operation": operation,
+            "reference": reference[:200],
+            "dead_letter_id": str(row_id),
+            "error": error[:500],
+        },
+    )
+    return row_id
+
+
+# --- the import job -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    loaded: Loaded
+    row_id: uuid.UUID
+    external_id: str
+    parsed: rules.ChannelOrder | None
+    unmapped: list[str]
+    request: orders.OrderRequest | None
+    error: BaseException | None = None
+
+
+def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str:
+    """Import one received channel order: held when a SKU is unmapped, else placed through checkout and marked
+    imported (`channel.order_imported`). A failure is tried again with back-off, then dead-lettered
+    (`channel.sync_failed`). Returns the channel order's status afterwards. Never called inside a transaction."""
+    assert not uow.active, "the import calls checkout, which opens its own transactions"
+    plan = _plan(uow, channel_order_id=channel_order_id)
+    if plan is None:
+        return "skipped"
+    if plan.error is not None:
+        return _failed(uow, channel_order_id=channel_order_id, error=_describe(plan.error), permanent=True)
+    if plan.unmapped:
+        return _hold(uow, channel_order_id=channel_order_id, skus=plan.unmapped)
+    assert plan.request is not None
+    try:
+        # An inactive sales channel is refused here like any other reason the order cannot be placed.
+        channel = sales_channels.ordering_channel(uow, _connector_principal(plan.loaded), None)
+        caller = checkout_rules.Caller(
+            channel_kind=channel.kind,
+            scopes=frozenset({checkout_rules.IMPORT_SCOPE}),
+            bills_later=channel.bills_later,
+            channel_bound=True,
+        )
+        marked: list[str] = []
+
+        def mark(joined: UnitOfWork, order: orders.Order) -> None:
+            # In the order's own write transaction: the order and its inbox row's `imported` commit together.
+            marked.append(_mark_imported(joined, channel_order_id=channel_order_id, order=order))
+
+        placed = checkout.place_order(
+            uow, channel=channel, caller=caller, request=plan.request, on_placed=mark
+        )
+    except Exception as exc:  # recorded, retried, dead-lettered: a channel order is never dropped
+        permanent = isinstance(exc, ValidationFailed)
+        return _failed(uow, channel_order_id=channel_order_id, error=_describe(exc), permanent=permanent)
+    if marked:
+        return marked[0]
+    return _imported(
+        uow, channel_order_id=channel_order_id, order=placed.order
+    )  # placed before (a crash, a race)
+
+
+def _connector_principal(loaded: Loaded) -> Principal:
+    return Principal(
+        kind="api_key", id=None, label=f"connector:{loaded.row.code}", channel_id=loaded.row.sales_channel_id
+    )
+
+
+@use_case(readonly=True)
+def _plan(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> _Plan | None:
+    row = uow.session.get(ChannelOrderRow, channel_order_id)
+    if row is None or row.status != "received":
+        return None  # imported, held or dead meanwhile: this job has nothing to do
+    loaded = load(uow, connector_id=row.connector_id)
+    try:
+        parsed = connectors.for_kind(loaded.row.kind).parse_order(row.payload)
+    except ValidationFailed as exc:
+        return _Plan(loaded, row.id, row.external_id, None, [], None, error=exc)
+    skus = sorted({line.channel_sku for line in parsed.lines})
+    mapping = {
+        m.channel_sku: m.item_sku
+        for m in uow.session.scalars(
+            sa.select(SkuMapRow).where(
+                SkuMapRow.connector_id == loaded.row.id, SkuMapRow.channel_sku.in_(skus)
+            )
+        )
+    }
+    missing = rules.unmapped(parsed.lines, mapping)
+    if missing:
+        return _Plan(loaded, row.id, row.external_id, parsed, missing, None)
+    return _Plan(loaded, row.id, row.external_id, parsed, [], _order_request(loaded, parsed, mapping))
+
+
+def _order_request(
+    loaded: Loaded, parsed: rules.ChannelOrder, mapping: Mapping[str, str]
+) -> orders.OrderRequest:
+    config = loaded.row.config
+    method = dict(config.get("shipping_methods") or {}).get(parsed.shipping_code) or str(
+        config["shipping_method"]
+    )
+    ship = parsed.ship_to
+    ship_to = orders.ShipToRequest(
+        ref="main",
+        name=ship.name,
+        line1=ship.line1,
+        line2=ship.line2,
+        city=ship.city,
+        region=ship.region,
+        postal_code=ship.postal_code,
+        country=ship.country,
+        phone=ship.phone,
+        method=method,
+    )
+    billing = None
+    if parsed.billing is not None:
+        b = parsed.billing
+        billing = {
+            "name": b.name,
+            "line1": b.line1,
+            "line2": b.line2,
+            "city": b.city,
+            "region": b.region,
+            "postal_code": b.postal_code,
+            "country": b.country,
+        }
+    payments = []
+    if loaded.channel_kind == "marketplace":  # the marketplace collected the money: recorded as such
+        payments.append(
+            orders.PaymentRequest(method="marketplace", reference=f"{loaded.row.code}:{parsed.external_id}")
+        )
+    return orders.OrderRequest(
+        lines=[
+            orders.LineRequest(sku=mapping[line.channel_sku], quantity=line.quantity) for line in parsed.lines
+        ],
+        ship_tos=[ship_to],
+        email=parsed.email,
+        billing=billing,
+        external_id=parsed.external_id,
+        placed_at=parsed.placed_at,
+        payments=payments,
+    )
+
+
+@use_case
+def _hold(uow: UnitOfWork, *, channel_order_id: uuid.UUID, skus: list[str]) -> str:
+    row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
+    if row is None or row.status != "received":
+        return row.status if row is not None else "skipped"
+    row.status = "held"
+    row.hold_reason = rules.HOLD_UNMAPPED
+    row.unmapped_skus = list(skus)
+    for sku in skus:
+        uow.session.merge(
+            UnmappedLineRow(connector_id=row.connector_id, channel_sku=sku, channel_order_id=row.id)
+        )
+    loaded = load(uow, connector_id=row.connector_id)
+    uow.audit(
+        "channel_order.held",
+        object_type="channel_order",
+        object_id=str(row.id),
+        after={"reason": rules.HOLD_UNMAPPED, "skus": skus, "external_id": row.external_id},
+    )
+    uow.emit(
+        "channel.order_held",
+        {
+            "connector": loaded.row.code,
+            "channel": loaded.channel_code,
+            "external_id": row.external_id,
+            "reason": rules.HOLD_UNMAPPED,
+            "skus": skus,
+        },
+    )
+    return "held"
+
+
+@use_case
+def _imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order) -> str:
+    return _mark_imported(uow, channel_order_id=channel_order_id, order=order)
+
+
+def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order) -> str:
+    row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
+    if row is None:
+        return "skipped"
+    if row.status == "imported":
+        return "imported"
+    loaded = load(uow, connector_id=row.connector_id)
+    now = uow.now()
+    row.status = "imported"
+    row.order_id = order.id
+    row.order_number = order.number
+    row.imported_at = now
+    row.last_error = None
+    loaded.row.last_success_at = now
+    uow.emit(
+        "channel.order_imported",
+        {
+            "connector": loaded.row.code,
+            "channel": loaded.channel_code,
+            "external_id": row.external_id,
+            "order_id": str(order.id),
+            "number": order.number,
+        },
+    )
+    return "imported"
+
+
+@use_case
+def _failed(uow: UnitOfWork, *, channel_order_id: uuid.UUID, error: str, permanent: bool) -> str:
+    row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
+    if row is None or row.status != "received":
+        return row.status if row is not None else "skipped"
+    loaded = load(uow, connector_id=row.connector_id)
+    row.attempts += 1
+    row.last_error = error[:8000]
+    delay = rules.retry_delay_s(row.attempts, permanent=permanent)
+    if delay is not None:
+        loaded.row.last_failure_at = uow.now()
+        loaded.row.last_error = error[:2000]
+        jobs.enqueue(
+            uow, IMPORT_JOB, {"channel_order_id": str(row.id)}, run_at=uow.now() + timedelta(seconds=delay)
+        )
+        return "received"
+    row.status = "dead"
+    dead_letter(
+        uow,
+        loaded,
+        operation="import_order",
+        reference=row.external_id,
+        payload=dict(row.payload),
+        error=error,
+        attempts=row.attempts,
+    )
+    return "dead"
+
+
+def _import_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    import_channel_order(uow, channel_order_id=uuid.UUID(str(payload["channel_order_id"])))
+
+
+# --- SKU mapping ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkuMap:
+    connector: str
+    channel_sku: str
+    sku: str
+    listing_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Mapped:
+    mapping: SkuMap
+    released: int  # held channel orders queued for import again
+
+
+@use_case
+def map_sku(uow: UnitOfWork, *, connector: str, channel_sku: str, sku: str, listing_id: str = "") -> Mapped:
+    """Map a channel SKU to our item (replacing an earlier mapping), and release the channel orders held for it
+    (each is imported again: held still if another of its SKUs is unmapped).
+
+    Raises:
+        ValidationFailed: an empty or over-long channel SKU or listing id, or no item with `sku`.
+        NotFound: no such connector.
+    """
+    loaded = load(uow, code=connector)
+    if not channel_sku.strip() or len(channel_sku) > 100 or "\x00" in channel_sku:
+        raise ValidationFailed.on("channel_sku", "1 to 100 characters")
+    if len(listing_id) > 200 or "\x00" in listing_id:
+        raise ValidationFailed.on("listing_id", "at most 200 characters")
+    try:
+        item = catalog.get_item_ref(uow, sku=sku)
+    except NotFound:
+        raise ValidationFailed.on("sku", f"no item {sku!r}") from None
+    now = uow.now()
+    existing = uow.session.get(SkuMapRow, (loaded.row.id, channel_sku), with_for_update=True)
+    before = None
+    if existing is None:
+        existing = SkuMapRow(
+            connector_id=loaded.row.id,
+            channel_sku=channel_sku,
+            item_sku=item.sku,
+            listing_id=listing_id,
+            created_at=now,
+        )
+        uow.session.add(existing)
+    else:
+        before = {"sku": existing.item_sku, "listing_id": existing.listing_id}
+        existing.item_sku, existing.listing_id = item.sku, listing_id
+    waiting = list(
+        uow.session.scalars(
+            sa.select(UnmappedLineRow.channel_order_id).where(
+                UnmappedLineRow.connector_id == loaded.row.id, UnmappedLineRow.channel_sku == channel_sku
+            )
+        )
+    )
+    released = 0
+    for order_id in waiting:
+        row = uow.session.get(ChannelOrderRow, order_id, with_for_update=True)
+        if row is not None and row.status == "held":
+            _requeue(uow, row)
+            released += 1
+    uow.audit(
+        "channel_sku.mapped",
+        object_type="channel_connector",
+        object_id=str(loaded.row.id),
+        before=before,
+        after={"channel_sku": channel_sku, "sku": item.sku, "listing_id": listing_id, "released": released},
+    )
+    return Mapped(SkuMap(loaded.row.code, channel_sku, item.sku, listing_id, existing.created_at), released)
+
+
+@use_case(readonly=True)
+def list_sku_maps(
+    uow: UnitOfWork,
+    *,
+    connector: str,
+    principal: Principal | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[SkuMap]:
+    loaded = load(uow, code=connector, principal=principal)
+    return keyset_page(
+        uow,
+        sa.select(SkuMapRow).where(SkuMapRow.connector_id == loaded.row.id),
+        keys=[SkuMapRow.channel_sku],
+        to_item=lambda r: SkuMap(loaded.row.code, r.channel_sku, r.item_sku, r.listing_id, r.created_at),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+# --- reading the inbox ----------------------------------------------------------------------------------------
+
+CHANNEL_ORDER_STATES = ("received", "held", "imported", "dead")
+
+
+def _view(loaded: Loaded, row: ChannelOrderRow) -> ChannelOrder:
+    try:
+        reported = rules.reported_totals(connectors.for_kind(loaded.row.kind).parse_order(row.payload))
+    except ValidationFailed:
+        reported = {}
+    return ChannelOrder(
+        id=row.id,
+        connector=loaded.row.code,
+        external_id=row.external_id,
+        status=row.status,
+        hold_reason=row.hold_reason,
+        unmapped_skus=list(row.unmapped_skus or []),
+        order_id=row.order_id,
+        order_number=row.order_number,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        deliveries=row.deliveries,
+        channel_updated_at=row.channel_updated_at,
+        received_at=row.received_at,
+        imported_at=row.imported_at,
+        reported=reported,
+    )
+
+
+@use_case(readonly=True)
+def list_channel_orders(
+    uow: UnitOfWork,
+    *,
+    connector: str,
+    status: str | None = None,
+    principal: Principal | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ChannelOrder]:
+    """The connector's inbox, newest first, optionally of one status (`held`: waiting for SKU mappings)."""
+    loaded = load(uow, code=connector, principal=principal)
+    if status is not None and status not in CHANNEL_ORDER_STATES:
+        raise ValidationFailed.on("status", f"one of {', '.join(CHANNEL_ORDER_STATES)}")
+    query = sa.select(ChannelOrderRow).where(ChannelOrderRow.connector_id == loaded.row.id)
+    if status is not None:
+        query = query.where(ChannelOrderRow.status == status)
+    return keyset_page(
+        uow,
+        query,
+        keys=[ChannelOrderRow.id],
+        to_item=lambda r: _view(loaded, r),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+
+
+@use_case(readonly=True)
+def get_channel_order(
+    uow: UnitOfWork, *, connector: str, external_id: str, principal: Principal | None = None
+) -> ChannelOrder:
+    loaded = load(uow, code=connector, principal=principal)
+    row = uow.session.scalar(
+        sa.select(ChannelOrderRow).where(
+            ChannelOrderRow.connector_id == loaded.row.id, ChannelOrderRow.external_id == external_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"no order {external_id} from connector {connector}")
+    return _view(loaded, row)

@@ -1,0 +1,252 @@
+"""Setting up connectors: create one for a sales channel (its credentials sealed), rotate its credentials, read
+it and its health."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from ordersmith.channels import rules
+from ordersmith.channels.service._common import (
+    Connector,
+    Loaded,
+    load,
+    seal_credentials,
+    to_connector,
+)
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
+from ordersmith.kernel.errors import NotFound, ValidationFailed
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.pagination import Page
+from ordersmith.platform.access import Principal
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.paging import keyset_page
+from ordersmith.platform.tables import SalesChannelRow
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+# What each kind's config may hold, and the credentials it needs.
+_CONFIG: dict[str, dict[str, type]] = {
+    "generic": {"shipping_method": str, "shipping_methods": dict, "stock_buffer": int},
+    "shopify": {
+        "shipping_method": str,
+        "shipping_methods": dict,
+        "stock_buffer": int,
+        "stock_window_s": int,
+        "shop_url": str,
+        "api_version": str,
+        "location_id": str,
+    },
+}
+_CREDENTIALS: dict[str, tuple[str, ...]] = {"generic": (), "shopify": ("access_token", "webhook_secret")}
+_API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
+MAX_WINDOW_S = 3600
+MAX_BUFFER = 1_000_000
+
+
+def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    allowed = _CONFIG[kind]
+    for key, value in config.items():
+        if key not in allowed:
+            raise ValidationFailed.on(f"config.{key}", f"not a setting of a {kind} connector")
+        if not isinstance(value, allowed[key]) or isinstance(value, bool):
+            raise ValidationFailed.on(f"config.{key}", f"must be a {allowed[key].__name__}")
+        if isinstance(value, str) and (len(value) > 300 or "\x00" in value):
+            raise ValidationFailed.on(f"config.{key}", "at most 300 characters, no NUL")
+    if not config.get("shipping_method"):
+        raise ValidationFailed.on("config.shipping_method", "the shipping method code channel orders ship by")
+    methods = config.get("shipping_methods", {})
+    if any(
+        not isinstance(k, str) or not isinstance(v, str) or len(k) > 100 or len(v) > 40
+        for k, v in methods.items()
+    ):
+        raise ValidationFailed.on(
+            "config.shipping_methods", "maps the channel's shipping codes to ours (strings)"
+        )
+    if not 0 <= config.get("stock_buffer", 0) <= MAX_BUFFER:
+        raise ValidationFailed.on("config.stock_buffer", f"0 to {MAX_BUFFER} units")
+    if not 0 <= config.get("stock_window_s", 5) <= MAX_WINDOW_S:
+        raise ValidationFailed.on("config.stock_window_s", f"0 to {MAX_WINDOW_S} seconds")
+    if kind == "shopify":
+        url = urlsplit(str(config.get("shop_url", "")))
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ValidationFailed.on(
+                "config.shop_url", "the shop's absolute URL, e.g. https://acme.myshopify.com"
+            )
+        if not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
+            raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
+    return config
+
+
+def _check_credentials(kind: str, credentials: dict[str, str]) -> dict[str, str]:
+    for key, value in credentials.items():
+        if key not in _CREDENTIALS[kind]:
+            raise ValidationFailed.on(f"credentials.{key}", f"not a credential of a {kind} connector")
+        if not isinstance(value, str) or not value or len(value) > 500 or "\x00" in value:
+            raise ValidationFailed.on(f"credentials.{key}", "1 to 500 characters, no NUL")
+    for key in _CREDENTIALS[kind]:
+        if key not in credentials:
+            raise ValidationFailed.on(f"credentials.{key}", "is required")
+    return credentials
+
+
+@use_case
+def create_connector(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    kind: str,
+    sales_channel: str,
+    name: str,
+    config: dict[str, Any],
+    credentials: dict[str, str],
+) -> Connector:
+    """Connect a sales channel to its platform: one connector per channel instance, its credentials sealed.
+
+    Raises:
+        ValidationFailed: a malformed code, an unknown kind or sales channel, config or credentials it does not
+            take or lacks (each naming its field).
+        AlreadyExists: the code is taken.
+    """
+    if not _CODE.match(code):
+        raise ValidationFailed.on("code", "2-40 lower-case letters, digits, '-' or '_'")
+    if kind not in rules.CONNECTOR_KINDS:
+        raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.CONNECTOR_KINDS)}")
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed.on("name", "1 to 200 characters")
+    channel = uow.session.scalar(sa.select(SalesChannelRow).where(SalesChannelRow.code == sales_channel))
+    if channel is None:
+        raise ValidationFailed.on("sales_channel", f"no sales channel {sales_channel!r}")
+    row = ConnectorRow(
+        id=new_id(),
+        code=code,
+        kind=kind,
+        sales_channel_id=channel.id,
+        name=name.strip(),
+        config=_check_config(kind, dict(config)),
+        credentials=seal_credentials(uow, _check_credentials(kind, dict(credentials))),
+        active=True,
+        dead_letters_open=0,
+        rate_limit={},
+        created_at=uow.now(),
+        version=1,
+    )
+    uow.insert_unique(ConnectorRow, row, f"channel connector {code!r} exists")
+    after = {
+        "kind": kind,
+        "sales_channel": sales_channel,
+        "name": row.name,
+        "config": row.config,
+        "credentials": sorted(credentials),
+    }
+    uow.audit(
+        "channel_connector.created", object_type="channel_connector", object_id=str(row.id), after=after
+    )
+    return to_connector(uow, Loaded(row, channel.code, channel.kind, channel.division))
+
+
+@use_case
+def set_credentials(uow: UnitOfWork, *, code: str, credentials: dict[str, str]) -> Connector:
+    """Replace a connector's credentials (rotation), sealed; audited by name only."""
+    loaded = load(uow, code=code)
+    loaded.row.credentials = seal_credentials(uow, _check_credentials(loaded.row.kind, dict(credentials)))
+    loaded.row.version += 1
+    uow.audit(
+        "channel_connector.credentials_set",
+        object_type="channel_connector",
+        object_id=str(loaded.row.id),
+        after={"credentials": sorted(credentials)},
+    )
+    return to_connector(uow, loaded)
+
+
+@use_case(readonly=True)
+def get_connector(uow: UnitOfWork, *, code: str, principal: Principal | None = None) -> Connector:
+    return to_connector(uow, load(uow, code=code, principal=principal))
+
+
+@use_case(readonly=True)
+def list_connectors(
+    uow: UnitOfWork, *, principal: Principal | None = None, limit: int = 50, cursor: str | None = None
+) -> Page[Connector]:
+    query = sa.select(ConnectorRow)
+    if principal is not None and principal.channel_id is not None:
+        query = query.where(ConnectorRow.sales_channel_id == principal.channel_id)
+    page = keyset_page(uow, query, keys=[ConnectorRow.code], to_item=lambda r: r, cursor=cursor, limit=limit)
+    codes = {
+        c.id: c.code
+        for c in uow.session.scalars(
+            sa.select(SalesChannelRow).where(SalesChannelRow.id.in_({r.sales_channel_id for r in page.items}))
+        )
+    }
+    return Page(
+        [to_connector(uow, Loaded(r, codes[r.sales_channel_id], "", "")) for r in page.items],
+        page.next_cursor,
+    )
+
+
+@dataclass(frozen=True)
+class Health:
+    connector: str
+    kind: str
+    active: bool
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    dead_letters_open: int
+    oldest_waiting_at: datetime | None  # the oldest channel order received and not yet imported
+    lag_s: float  # how long it has waited (0: none waiting)
+    oldest_held_at: datetime | None  # the oldest order held for an unmapped SKU
+    stock_push_due_at: datetime | None
+    rate_limit: dict[str, Any]
+
+
+def _oldest(uow: UnitOfWork, connector_id: Any, status: str) -> datetime | None:
+    return uow.session.scalar(
+        sa.select(ChannelOrderRow.received_at)
+        .where(ChannelOrderRow.connector_id == connector_id, ChannelOrderRow.status == status)
+        .order_by(ChannelOrderRow.received_at)
+        .limit(1)
+    )
+
+
+@use_case(readonly=True)
+def connector_health(uow: UnitOfWork, *, code: str, principal: Principal | None = None) -> Health:
+    """A connector's health: last success and failure, open dead letters, the import lag, the channel's last
+    word on its rate limit. Three indexed reads, whatever the history."""
+    row = load(uow, code=code, principal=principal).row
+    waiting = _oldest(uow, row.id, "received")
+    return Health(
+        connector=row.code,
+        kind=row.kind,
+        active=row.active,
+        last_success_at=row.last_success_at,
+        last_failure_at=row.last_failure_at,
+        last_error=row.last_error,
+        dead_letters_open=row.dead_letters_open,
+        oldest_waiting_at=waiting,
+        lag_s=(uow.now() - waiting).total_seconds() if waiting else 0.0,
+        oldest_held_at=_oldest(uow, row.id, "held"),
+        stock_push_due_at=row.stock_push_due_at,
+        rate_limit=dict(row.rate_limit or {}),
+    )
+
+
+def find_connector_for_channel(uow: UnitOfWork, *, channel_code: str) -> Loaded | None:
+    """The active connector of a sales channel (by its code), if it has one."""
+    found = uow.session.execute(
+        sa.select(ConnectorRow.code)
+        .join(SalesChannelRow, SalesChannelRow.id == ConnectorRow.sales_channel_id)
+        .where(SalesChannelRow.code == channel_code, ConnectorRow.active.is_(True))
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    try:
+        return load(uow, code=found[0])
+    except NotFound:
+        return None

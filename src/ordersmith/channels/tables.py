@@ -1,0 +1,124 @@
+"""Channels tables: a connector per channel instance (its credentials sealed), the SKU map, the inbox of channel
+orders (unique on connector and the channel's order id: one order however often it is delivered), the dead-letter
+list, and the stock updates waiting to go out.
+
+A channel order names the order it became (`order_id`) once imported; until then its status says why not
+(`received`: queued for import; `held`: waiting for SKU mappings; `dead`: failed past its retries)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordersmith.platform.db import Base
+
+
+class ConnectorRow(Base):
+    __tablename__ = "channel_connectors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # generic | shopify
+    sales_channel_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("sales_channels.id", name="fk_channel_connectors_channel"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the channel's URL, API version, location, …
+    credentials: Mapped[str] = mapped_column(sa.Text)  # sealed JSON (secrets.seal, purpose "channel")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Health, kept on the row so reading it costs one row whatever the history.
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    dead_letters_open: Mapped[int] = mapped_column(default=0)
+    rate_limit: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # the channel's last word on it
+    stock_push_due_at: Mapped[datetime | None]  # a stock push job is queued for then
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class SkuMapRow(Base):
+    __tablename__ = "channel_sku_maps"
+    __table_args__ = (sa.Index("ix_channel_sku_maps_item", "connector_id", "item_sku"),)
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_sku_maps_connector"), primary_key=True
+    )
+    channel_sku: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    item_sku: Mapped[str] = mapped_column(sa.String(64))
+    listing_id: Mapped[str] = mapped_column(sa.String(200), default="")  # e.g. Shopify's inventory item gid
+    created_at: Mapped[datetime]
+
+
+class ChannelOrderRow(Base):
+    __tablename__ = "channel_orders"
+    __table_args__ = (
+        sa.UniqueConstraint("connector_id", "external_id", name="uq_channel_orders_external"),
+        sa.Index("ix_channel_orders_status", "connector_id", "status", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_orders_connector")
+    )
+    external_id: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(20))  # received | held | imported | dead
+    hold_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    unmapped_skus: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the channel's latest version of the order
+    channel_updated_at: Mapped[datetime]  # the channel's own stamp: an older delivery never replaces a newer
+    order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    order_number: Mapped[str | None] = mapped_column(sa.String(40))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    deliveries: Mapped[int] = mapped_column(default=1)
+    received_at: Mapped[datetime]
+    imported_at: Mapped[datetime | None]
+
+
+class UnmappedLineRow(Base):
+    """Which held channel orders wait for which channel SKU: mapping one releases exactly those."""
+
+    __tablename__ = "channel_unmapped_lines"
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    channel_sku: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    channel_order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_orders.id", name="fk_channel_unmapped_order"), primary_key=True
+    )
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "channel_dead_letters"
+    __table_args__ = (sa.Index("ix_channel_dead_letters_open", "connector_id", "status", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_dead_letters_connector")
+    )
+    operation: Mapped[str] = mapped_column(sa.String(40))  # import_order | push_stock | push_fulfillment
+    reference: Mapped[str] = mapped_column(sa.String(200))  # the channel order id, or what was pushed
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    error: Mapped[str] = mapped_column(sa.Text)
+    attempts: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(20))  # open | replayed
+    created_at: Mapped[datetime]
+    replayed_at: Mapped[datetime | None]
+
+
+class PendingStockRow(Base):
+    """The latest available-to-sell figure of an item not yet sent to a connector (one row per item: a burst of
+    changes collapses into one update)."""
+
+    __tablename__ = "channel_stock_pending"
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_stock_pending_connector"), primary_key=True
+    )
+    item_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    available: Mapped[int]
+    changed_at: Mapped[datetime]

@@ -1,0 +1,194 @@
+"""The channels API through the ASGI app, on SQLite and PostgreSQL: connecting a channel needs its own scope and
+never shows the credentials again; a channel's key sends its orders and a duplicate makes no second order; bad
+input is a problem naming the field and records nothing; a forged Shopify webhook is a 401 and changes nothing;
+the health read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from ordersmith.channels.connectors.shopify import webhook_signature
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetterRow
+from ordersmith.platform import jobs
+from ordersmith.platform.access import CHANNEL_KEY_SCOPES, ROLE_SCOPES
+from ordersmith.platform.db import Database
+from ordersmith.platform.tables import OutboxRow
+from tests.api.conftest import bearer
+from tests.builders import make_api_key, make_order_shop
+
+GENERIC = {
+    "code": "market",
+    "kind": "generic",
+    "sales_channel": "amazon",
+    "name": "Market",
+    "config": {"shipping_method": "ground"},
+}
+SHOPIFY = {
+    "code": "shop",
+    "kind": "shopify",
+    "sales_channel": "web",
+    "name": "Shop",
+    "config": {"shipping_method": "ground", "shop_url": "https://acme.myshopify.com", "location_id": "1"},
+    "credentials": {"access_token": "shpat_abc", "webhook_secret": "hush"},
+}
+ORDER = {
+    "id": "A-1",
+    "updated_at": "2026-12-01T11:00:00Z",
+    "currency": "USD",
+    "lines": [{"sku": "M-TEE", "quantity": 2}],
+    "ship_to": {
+        "name": "Ann Buyer",
+        "line1": "1 Market St",
+        "city": "San Francisco",
+        "region": "CA",
+        "postal_code": "94105",
+        "country": "US",
+    },
+}
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _count(db: Database, table: Any) -> int:
+    with db.session() as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+@pytest.fixture
+def shop(client: TestClient, admin_db: Any, admin_key: str) -> dict[str, str]:
+    make_order_shop(admin_db)
+    _ok(client.post("/api/v1/channels/connectors", json=GENERIC, headers=bearer(admin_key)), 201)
+    _ok(
+        client.post(
+            "/api/v1/channels/connectors/market/sku-maps",
+            json={"channel_sku": "M-TEE", "sku": "TEE"},
+            headers=bearer(admin_key),
+        )
+    )
+    amazon = make_api_key(admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="amazon", name="amazon").secret
+    return {"admin": admin_key, "amazon": amazon}
+
+
+def test_connecting_a_channel_needs_the_credentials_scope_and_never_shows_them_again(
+    client: TestClient, admin_db: Any, db: Database
+) -> None:
+    make_order_shop(admin_db)
+    manager = make_api_key(admin_db, scopes=sorted(ROLE_SCOPES["manager"]), name="manager").secret
+    admin = make_api_key(admin_db, name="admin").secret
+    # when a manager (channels:write, not channels:credentials) tries
+    refused = client.post("/api/v1/channels/connectors", json=SHOPIFY, headers=bearer(manager))
+    # then
+    assert refused.status_code == 403 and refused.json()["required_scope"] == "channels:credentials"
+    assert _count(db, ConnectorRow) == 0
+    # when an admin does
+    created = client.post("/api/v1/channels/connectors", json=SHOPIFY, headers=bearer(admin))
+    # then
+    body = _ok(created, 201)
+    assert body["credential_names"] == ["access_token", "webhook_secret"]
+    assert "shpat_abc" not in created.text and "hush" not in created.text
+    shown = client.get("/api/v1/channels/connectors/shop", headers=bearer(manager))
+    assert _ok(shown)["code"] == "shop" and "shpat_abc" not in shown.text
+
+
+def test_a_channels_order_sent_twice_makes_one_order(client: TestClient, shop: dict[str, str]) -> None:
+    # when
+    first = client.post(
+        "/api/v1/channels/connectors/market/orders", json=ORDER, headers=bearer(shop["amazon"])
+    )
+    again = client.post(
+        "/api/v1/channels/connectors/market/orders", json=ORDER, headers=bearer(shop["amazon"])
+    )
+    app_db: Database = client.app.state.db  # type: ignore[attr-defined]
+    while jobs.run_due_jobs(app_db, worker="test"):
+        pass
+    # then
+    assert (_ok(first, 202)["duplicate"], _ok(again, 202)["duplicate"]) == (False, True)
+    inbox = _ok(client.get("/api/v1/channels/connectors/market/orders", headers=bearer(shop["amazon"])))[
+        "items"
+    ]
+    assert [(o["external_id"], o["status"], o["deliveries"]) for o in inbox] == [("A-1", "imported", 2)]
+    mine = _ok(client.get("/api/v1/orders", params={"channel": "amazon"}, headers=bearer(shop["admin"])))[
+        "items"
+    ]
+    assert [o["number"] for o in mine] == [inbox[0]["order_number"]]
+    health = _ok(client.get("/api/v1/channels/connectors/market/health", headers=bearer(shop["amazon"])))
+    assert (health["dead_letters_open"], health["lag_s"], health["last_success_at"] is not None) == (
+        0,
+        0.0,
+        True,
+    )
+
+
+def test_a_bad_channel_order_is_a_problem_naming_the_field_and_records_nothing(
+    client: TestClient, shop: dict[str, str], db: Database
+) -> None:
+    bad = {**ORDER, "lines": [{"sku": "M-TEE", "quantity": 0}]}
+    refused = client.post(
+        "/api/v1/channels/connectors/market/orders", json=bad, headers=bearer(shop["amazon"])
+    )
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in refused.json()["errors"]] == ["lines.0.quantity"]
+    unknown = client.post(
+        "/api/v1/channels/connectors/market/sku-maps",
+        json={"channel_sku": "M-X", "sku": "NOPE"},
+        headers=bearer(shop["admin"]),
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "sku"
+    nul = client.post(
+        "/api/v1/channels/connectors/market/orders",
+        json={**ORDER, "id": "A\u00001"},
+        headers=bearer(shop["amazon"]),
+    )
+    assert nul.status_code in (400, 422)
+    assert _count(db, ChannelOrderRow) == 0
+    assert (
+        client.post(
+            "/api/v1/channels/dead-letters/not-an-id/replay", headers=bearer(shop["admin"])
+        ).status_code
+        == 422
+    )
+
+
+def test_a_forged_shopify_webhook_is_refused_and_changes_nothing(
+    client: TestClient, shop: dict[str, str], db: Database
+) -> None:
+    _ok(client.post("/api/v1/channels/connectors", json=SHOPIFY, headers=bearer(shop["admin"])), 201)
+    body = json.dumps({"id": 1001, "updated_at": "2026-12-01T11:00:00Z"}).encode()
+    events_before = _count(db, OutboxRow)
+    for headers in (
+        {},
+        {"X-Shopify-Hmac-Sha256": webhook_signature("not-the-secret", body)},
+        {"X-Shopify-Hmac-Sha256": "garbage"},
+    ):
+        forged = client.post("/api/v1/channels/webhooks/shop", content=body, headers=headers)
+        assert forged.status_code == 401 and forged.json()["code"] == "channel_signature_invalid"
+    # a generic connector and an unknown one take no webhooks at all
+    for code in ("market", "nope"):
+        refused = client.post(
+            "/api/v1/channels/webhooks/" + code,
+            content=body,
+            headers={"X-Shopify-Hmac-Sha256": webhook_signature("hush", body)},
+        )
+        assert refused.status_code == 401
+    assert (_count(db, ChannelOrderRow), _count(db, DeadLetterRow), _count(db, OutboxRow)) == (
+        0,
+        0,
+        events_before,
+    )
+    # signed right, an unreadable order is kept on the dead-letter list, not lost
+    signed = client.post(
+        "/api/v1/channels/webhooks/shop",
+        content=body,
+        headers={"X-Shopify-Hmac-Sha256": webhook_signature("hush", body)},
+    )
+    assert _ok(signed) == {"accepted": False}
+    letters = _ok(client.get("/api/v1/channels/connectors/shop/dead-letters", headers=bearer(shop["admin"])))
+    assert [(d["operation"], d["reference"]) for d in letters["items"]] == [("import_order", "1001")]

@@ -1,0 +1,515 @@
+"""The Shopify connector on SQLite and PostgreSQL, against one loopback stub of Shopify's documented Admin GraphQL
+API for the module (access-token header, cursor pagination, `extensions.cost.throttleStatus`, HTTP 429 with
+Retry-After, `userErrors`): a signed `orders/create` webhook becomes one order (lines, addresses, taxes as Shopify
+reported them kept for finance), duplicates and out-of-order `orders/updated` make one order, a forged one changes
+nothing; stock changes reach Shopify as few batched `inventorySetQuantities` calls (counted, not timed); a
+throttled push waits as asked; a refused push is dead-lettered and replayed; a shipment's tracking goes back as a
+`fulfillmentCreate` over every open fulfillment order."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ordersmith.channels import connectors
+from ordersmith.channels import service as channels
+from ordersmith.channels.connectors.shopify import webhook_signature
+from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow
+from ordersmith.kernel.clock import FixedClock
+from ordersmith.orders import service as orders
+from ordersmith.orders.tables import OrderRow
+from ordersmith.payments import service as payments
+from ordersmith.platform import jobs, outbox
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.settings import Settings
+from ordersmith.platform.tables import OutboxRow
+from tests.builders import make_order_shop, stock
+from tests.support.http_stub import Answer, Seen, StubApi, serving
+
+START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+TOKEN = "shpat_test_token"
+SECRET = "shopify-client-secret"
+VERSION = "2024-10"
+GRAPHQL = f"/admin/api/{VERSION}/graphql.json"
+LOCATION = "gid://shopify/Location/7"
+ITEMS = {
+    "TEE": "gid://shopify/InventoryItem/101",
+    "MUG": "gid://shopify/InventoryItem/102",
+    "LAMP": "gid://shopify/InventoryItem/103",
+}
+
+
+class ShopifyStub:
+    """Answers as Shopify's Admin GraphQL API documents: the access token checked, `inventorySetQuantities` and
+    `fulfillmentCreate` with their `userErrors`, fulfillment orders a page at a time (this stub's page holds one),
+    the query cost in `extensions`, and — when told to — a 429 with Retry-After or a THROTTLED error."""
+
+    def __init__(self) -> None:
+        self.api = StubApi()
+        self.api.route("POST", GRAPHQL, self.graphql)
+        self.reset()
+
+    def reset(self) -> None:
+        self.api.seen.clear()
+        self.too_many = 0  # answer this many calls with 429
+        self.throttled = 0  # answer this many calls with a THROTTLED error (an empty bucket)
+        self.unavailable = 0  # answer this many calls with 503
+        self.known_items = set(ITEMS.values())
+        self.fulfillment_orders = ["gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/2"]
+
+    def calls(self, operation: str) -> list[dict[str, Any]]:
+        return [s.json for s in self.api.requests("POST", GRAPHQL) if operation in s.json["query"]]
+
+    def graphql(self, seen: Seen) -> Answer:
+        if seen.headers.get("x-shopify-access-token") != TOKEN:
+            return Answer(
+                401,
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+            )
+        if self.too_many:
+            self.too_many -= 1
+            return Answer(
+                429, {"errors": "Exceeded 2 calls per second for api client."}, headers={"Retry-After": "2.0"}
+            )
+        if self.unavailable:
+            self.unavailable -= 1
+            return Answer(503, {"errors": "Service Unavailable"})
+        body = seen.json
+        if self.throttled:
+            self.throttled -= 1
+            empty = {
+                "requestedQueryCost": 250,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 2000.0,
+                    "currentlyAvailable": 50,
+                    "restoreRate": 100.0,
+                },
+            }
+            return Answer(
+                200,
+                {
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": {"cost": empty},
+                },
+            )
+        cost = {
+            "requestedQueryCost": 10,
+            "actualQueryCost": 10,
+            "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
+        }
+        query, variables = body["query"], body.get("variables") or {}
+        if "inventorySetQuantities" in query:
+            quantities = variables["input"]["quantities"]
+            errors = [
+                {
+                    "field": ["input", "quantities", str(n), "inventoryItemId"],
+                    "code": "INVALID_INVENTORY_ITEM",
+                    "message": "The specified inventory item could not be found.",
+                }
+                for n, q in enumerate(quantities)
+                if q["inventoryItemId"] not in self.known_items
+            ]
+            data = {
+                "inventorySetQuantities": {
+                    "inventoryAdjustmentGroup": None if errors else {"reason": "correction"},
+                    "userErrors": errors,
+                }
+            }
+        elif "fulfillmentOrders" in query:
+            after = variables.get("after")
+            start = 0 if after is None else int(after) + 1
+            nodes = [{"id": f, "status": "OPEN"} for f in self.fulfillment_orders[start : start + 1]]
+            more = start + 1 < len(self.fulfillment_orders)
+            data = {
+                "order": {
+                    "fulfillmentOrders": {
+                        "nodes": nodes,
+                        "pageInfo": {"hasNextPage": more, "endCursor": str(start)},
+                    }
+                }
+            }
+        elif "fulfillmentCreate" in query:
+            data = {
+                "fulfillmentCreate": {
+                    "fulfillment": {"id": "gid://shopify/Fulfillment/9", "status": "SUCCESS"},
+                    "userErrors": [],
+                }
+            }
+        else:
+            return Answer(
+                200,
+                {"errors": [{"message": "Field doesn't exist", "extensions": {"code": "undefinedField"}}]},
+            )
+        return Answer(200, {"data": data, "extensions": {"cost": cost}})
+
+
+@pytest.fixture(scope="module")
+def shopify() -> Iterator[ShopifyStub]:
+    stub = ShopifyStub()
+    with serving(stub.api):
+        yield stub
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def shop(db: Database, settings: Settings, clock: FixedClock, shopify: ShopifyStub) -> Iterator[UnitOfWork]:
+    shopify.reset()
+    db.set_clock(clock)
+    wired = payments.setup_payments(db, settings)
+    channels.register()
+    channels.setup_channels(db, settings)
+    uow = db.unit_of_work(Actor.system("test"))
+    make_order_shop(uow)
+    channels.create_connector(
+        uow,
+        code="shop",
+        kind="shopify",
+        sales_channel="web",
+        name="Acme on Shopify",
+        config={
+            "shipping_method": "ground",
+            "shop_url": shopify.api.url(),
+            "api_version": VERSION,
+            "location_id": LOCATION,
+            "stock_buffer": 1,
+            "stock_window_s": 5,
+        },
+        credentials={"access_token": TOKEN, "webhook_secret": SECRET},
+    )
+    for sku, item in ITEMS.items():
+        channels.map_sku(uow, connector="shop", channel_sku=f"SH-{sku}", sku=sku, listing_id=item)
+    _relay(uow)  # what setting up the shop emitted: its stock goes out in the first window
+    clock.advance(timedelta(seconds=5))
+    _drain(db)
+    shopify.api.seen.clear()
+    yield uow
+    wired.vault.dispose()
+
+
+ORDER = {
+    "id": 5551234567,
+    "admin_graphql_api_id": "gid://shopify/Order/5551234567",
+    "name": "#1001",
+    "email": "ann@example.com",
+    "created_at": "2026-12-01T06:00:00-05:00",
+    "updated_at": "2026-12-01T06:00:05-05:00",
+    "currency": "USD",
+    "subtotal_price": "40.00",
+    "total_tax": "3.30",
+    "total_price": "48.30",
+    "taxes_included": False,
+    "line_items": [
+        {
+            "id": 1,
+            "variant_id": 44,
+            "product_id": 4,
+            "sku": "SH-TEE",
+            "title": "Tee",
+            "quantity": 2,
+            "price": "20.00",
+            "tax_lines": [{"title": "CA State Tax", "rate": 0.0825, "price": "3.30"}],
+        },
+    ],
+    "shipping_lines": [{"code": "Standard", "title": "Standard", "price": "5.00"}],
+    "tax_lines": [{"title": "CA State Tax", "rate": 0.0825, "price": "3.30"}],
+    "shipping_address": {
+        "first_name": "Ann",
+        "last_name": "Buyer",
+        "address1": "1 Market St",
+        "address2": "Apt 4",
+        "city": "San Francisco",
+        "province_code": "CA",
+        "zip": "94105",
+        "country_code": "US",
+        "phone": "+14155550100",
+    },
+    "billing_address": {
+        "name": "Ann Buyer",
+        "address1": "9 Billing Rd",
+        "city": "Oakland",
+        "province_code": "CA",
+        "zip": "94607",
+        "country_code": "US",
+    },
+}
+
+
+def _signed(payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(payload).encode()
+    return {
+        "x-shopify-hmac-sha256": webhook_signature(SECRET, body),
+        "x-shopify-topic": "orders/create",
+    }, body
+
+
+def _drain(db: Database) -> int:
+    total = 0
+    while (ran := jobs.run_due_jobs(db, worker="test")) > 0:
+        total += ran
+    return total
+
+
+def _relay(uow: UnitOfWork) -> None:
+    while outbox.dispatch_batch(uow):
+        pass
+
+
+def _orders(uow: UnitOfWork, external_id: str) -> list[OrderRow]:
+    with uow:
+        return list(uow.session.scalars(sa.select(OrderRow).where(OrderRow.external_id == external_id)))
+
+
+def test_a_signed_order_webhook_becomes_one_order_with_its_lines_addresses_and_reported_taxes(
+    shop: UnitOfWork,
+) -> None:
+    # given: orders/create twice, and an orders/updated (newer) that arrives before the second orders/create
+    updated = copy.deepcopy(ORDER) | {"updated_at": "2026-12-01T06:10:00-05:00"}
+    updated["line_items"][0]["quantity"] = 3
+    for payload in (ORDER, updated, ORDER):
+        headers, body = _signed(payload)
+        channels.receive_webhook(shop, connector="shop", headers=headers, body=body)
+    # when
+    _drain(shop.db)
+    # then
+    (row,) = _orders(shop, "5551234567")
+    order = orders.get_order(shop, ref=str(row.id))
+    assert [(line.sku, line.quantity) for line in order.lines] == [("TEE", 3)]
+    assert order.channel == "web"
+    (ship_to,) = order.ship_tos
+    assert (
+        ship_to.name,
+        ship_to.line1,
+        ship_to.line2,
+        ship_to.city,
+        ship_to.region,
+        ship_to.postal_code,
+        ship_to.country,
+        ship_to.method,
+    ) == ("Ann Buyer", "1 Market St", "Apt 4", "San Francisco", "CA", "94105", "US", "ground")
+    assert (
+        order.billing["name"],
+        order.billing["line1"],
+        order.billing["city"],
+        order.billing["country"],
+    ) == ("Ann Buyer", "9 Billing Rd", "Oakland", "US")
+    kept = channels.get_channel_order(shop, connector="shop", external_id="5551234567")
+    assert (kept.status, kept.deliveries) == ("imported", 3)
+    assert kept.reported == {
+        "currency": "USD",
+        "subtotal": "40.00",
+        "shipping": "5.00",
+        "total_tax": "3.30",
+        "total": "48.30",
+        "taxes_included": False,
+        "taxes": [{"title": "CA State Tax", "rate": "0.0825", "amount": "3.30"}],
+    }
+
+
+def test_a_forged_or_tampered_webhook_changes_nothing(shop: UnitOfWork) -> None:
+    headers, body = _signed(ORDER)
+    tampered = body.replace(b'"quantity": 2', b'"quantity": 200')
+    for forged_headers, forged_body in (
+        (headers, tampered),
+        ({}, body),
+        ({"x-shopify-hmac-sha256": webhook_signature("guess", body)}, body),
+    ):
+        with pytest.raises(connectors.SignatureInvalid):
+            channels.receive_webhook(shop, connector="shop", headers=forged_headers, body=forged_body)
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(ChannelOrderRow)) == 0
+
+
+def test_stock_changes_reach_shopify_as_one_batched_call_per_window_with_the_latest_figures(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given: ten stock changes over three mapped items within one window
+    for n in range(10):
+        stock(shop, sku=("TEE", "MUG", "LAMP")[n % 3], location="EAST", quantity=1)
+    _relay(shop)
+    # when: before the window closes nothing is sent; after it, one call
+    assert _drain(shop.db) == 0
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    # then
+    (call,) = shopify.calls("inventorySetQuantities")
+    sent = {q["inventoryItemId"]: q["quantity"] for q in call["variables"]["input"]["quantities"]}
+    latest = _latest_available(shop, "web")
+    assert sent == {ITEMS[sku]: latest[sku] - 1 for sku in ITEMS}  # the connector's buffer is one unit
+    assert {q["locationId"] for q in call["variables"]["input"]["quantities"]} == {LOCATION}
+    assert call["variables"]["input"]["name"] == "available"
+    assert shopify.api.requests("POST", GRAPHQL)[0].headers["x-shopify-access-token"] == TOKEN
+    health = channels.connector_health(shop, code="shop")
+    assert (health.rate_limit["currentlyAvailable"], health.stock_push_due_at) == (1990, None)
+    # and a later change is one more call, with that item only
+    stock(shop, sku="MUG", location="EAST", quantity=4)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    calls = shopify.calls("inventorySetQuantities")
+    assert len(calls) == 2
+    assert [q["inventoryItemId"] for q in calls[1]["variables"]["input"]["quantities"]] == [ITEMS["MUG"]]
+
+
+def _latest_available(uow: UnitOfWork, division: str) -> dict[str, int]:
+    with uow:
+        rows = uow.session.scalars(
+            sa.select(OutboxRow).where(OutboxRow.type == "stock.changed").order_by(OutboxRow.id)
+        )
+        return {r.payload["sku"]: int(r.payload["available"][division]) for r in rows}
+
+
+def test_a_throttled_push_waits_as_shopify_asked_then_goes_out(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given
+    stock(shop, sku="TEE", location="EAST", quantity=1)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    shopify.too_many = 1
+    # when: the 429 answer
+    _drain(shop.db)
+    # then: the push is queued for Retry-After (2 s) later, not counted as a failure
+    health = channels.connector_health(shop, code="shop")
+    assert (health.stock_push_due_at, health.dead_letters_open, health.last_failure_at) == (
+        clock.now() + timedelta(seconds=2),
+        0,
+        None,
+    )
+    assert _drain(shop.db) == 0
+    clock.advance(timedelta(seconds=2))
+    _drain(shop.db)
+    assert len(shopify.api.requests("POST", GRAPHQL)) == 2
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(PendingStockRow)) == 0
+
+
+def test_a_throttled_query_waits_for_the_bucket_to_refill_and_an_unavailable_shopify_is_retried_with_back_off(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given
+    stock(shop, sku="LAMP", location="EAST", quantity=1)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    shopify.throttled, shopify.unavailable = 1, 0
+    # when THROTTLED: 250 points wanted, 50 left, 100 restored a second: two seconds
+    _drain(shop.db)
+    assert channels.connector_health(shop, code="shop").stock_push_due_at == clock.now() + timedelta(
+        seconds=2
+    )
+    # when Shopify is then unavailable: a failure, retried after the first back-off
+    shopify.unavailable = 1
+    clock.advance(timedelta(seconds=2))
+    _drain(shop.db)
+    health = channels.connector_health(shop, code="shop")
+    assert (health.last_failure_at, health.stock_push_due_at) == (
+        clock.now(),
+        clock.now() + timedelta(seconds=30),
+    )
+    assert "503" in (health.last_error or "")
+    clock.advance(timedelta(seconds=30))
+    _drain(shop.db)
+    # then: three calls, the last one sent the figure, nothing dead
+    assert len(shopify.calls("inventorySetQuantities")) == 3
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(PendingStockRow)) == 0
+
+
+def test_a_push_shopify_refuses_is_dead_lettered_with_the_figures_and_replayed_after_the_fix(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given: Shopify does not know the mug's inventory item
+    shopify.known_items.discard(ITEMS["MUG"])
+    stock(shop, sku="MUG", location="EAST", quantity=2)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: dead at once (a retry would be refused the same way), with what was to be sent
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    figure = _latest_available(shop, "web")["MUG"] - 1
+    assert (letter.operation, letter.payload, letter.attempts) == (
+        "push_stock",
+        {"updates": [{"sku": "MUG", "available": figure}]},
+        1,
+    )
+    assert "INVALID_INVENTORY_ITEM" in letter.error or "could not be found" in letter.error
+    assert len(shopify.calls("inventorySetQuantities")) == 1
+    # when the item exists on Shopify and the letter is replayed
+    shopify.known_items.add(ITEMS["MUG"])
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    # then
+    last = shopify.calls("inventorySetQuantities")[-1]["variables"]["input"]["quantities"]
+    assert [(q["inventoryItemId"], q["quantity"]) for q in last] == [(ITEMS["MUG"], figure)]
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_shipped_shopify_order_sends_its_tracking_for_every_open_fulfillment_order(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported Shopify order
+    headers, body = _signed(ORDER)
+    channels.receive_webhook(shop, connector="shop", headers=headers, body=body)
+    _drain(shop.db)
+    (row,) = _orders(shop, "5551234567")
+    # when it ships
+    orders.record_shipment(shop, ref=row.number, tracking="1Z999AA10123456784")
+    _relay(shop)
+    _drain(shop.db)
+    # then: both pages of fulfillment orders were read, and one fulfillment created with the tracking
+    pages = shopify.calls("fulfillmentOrders")
+    assert [p["variables"]["after"] for p in pages] == [None, "0"]
+    assert {p["variables"]["id"] for p in pages} == {"gid://shopify/Order/5551234567"}
+    (created,) = shopify.calls("fulfillmentCreate")
+    fulfillment = created["variables"]["fulfillment"]
+    assert fulfillment["trackingInfo"] == {"number": "1Z999AA10123456784"}  # no carrier: shipped by hand
+    assert [
+        f["fulfillmentOrderId"] for f in fulfillment["lineItemsByFulfillmentOrder"]
+    ] == shopify.fulfillment_orders
+
+
+def test_a_signed_webhook_of_another_topic_is_acknowledged_and_records_nothing(shop: UnitOfWork) -> None:
+    headers, body = _signed(ORDER)
+    outcome = channels.receive_webhook(
+        shop, connector="shop", headers=headers | {"x-shopify-topic": "products/update"}, body=body
+    )
+    assert (outcome.received, outcome.dead_letter_id) == (None, None)
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(ChannelOrderRow)) == 0
+
+
+def test_recording_stock_changes_costs_the_same_statements_for_three_events_as_for_thirty(
+    shop: UnitOfWork, db: Database
+) -> None:
+    def statements_to_dispatch(changes: int) -> int:
+        for n in range(changes):
+            stock(shop, sku=("TEE", "MUG", "LAMP")[n % 3], location="EAST", quantity=1)
+        executed: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            if "channel_" in statement:
+                executed.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            _relay(shop)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return len(executed)
+
+    # the first batch also queues the connector's push (one UPDATE of the connector)
+    assert statements_to_dispatch(1) == 4
+    # then one read of the connectors, one of the mapped items and one upsert per connector and relay batch
+    assert statements_to_dispatch(3) == statements_to_dispatch(30) == 3
