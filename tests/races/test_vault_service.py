@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from ordersmith.payments.vault import signing
 from ordersmith.payments.vault.remote import RemoteVault, VaultUnavailable
 from ordersmith.platform.db import UnitOfWork
 from tests.builders import make_api_key, make_order_shop
-from tests.support.server import free_port, running_server
+from tests.support.server import free_port, ordersmith_process, running_server
 
 SECRET = "a-vault-service-secret-for-tests-only"
 ADDRESS = {"ref": "main", "name": "Buyer", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
@@ -31,11 +29,14 @@ def vault_service(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "ORDERSMITH_ENV": "test", "ORDERSMITH_VAULT_SERVICE_SECRET": SECRET,
            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{tmp_path}/vault-host.db"}  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "ordersmith", "vault", "serve", "--port", str(port)], env=env,
-                               stdout=(tmp_path / "vault.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    process = ordersmith_process(["vault", "serve", "--port", str(port)], env, tmp_path / "vault.log")
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, (tmp_path / "vault.log").read_text()[-2000:]
+        assert time.monotonic() < deadline, (
+            f"the vault service did not start: {(tmp_path / 'vault.log').read_text()}"
+        )
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 break
