@@ -38,7 +38,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCREEN = {"width": 1440, "height": 900}  # the size of every screenshot of a console screen (issue 17)
-LOADED = "() => document.fonts.status === 'loaded' && Array.from(document.images).every(image => image.complete)"
+LOADED = (
+    "() => document.fonts.status === 'loaded' && Array.from(document.images).every(image => image.complete)"
+)
 
 
 def save_screenshot(page: Any, path: Path, viewport: dict[str, int] = SCREEN) -> None:
@@ -53,7 +55,6 @@ def save_screenshot(page: Any, path: Path, viewport: dict[str, int] = SCREEN) ->
     if not path.exists() or path.read_bytes() != png:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(png)
-
 
 
 @pytest.fixture

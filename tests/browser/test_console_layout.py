@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from ordersmith.customers import service as customers
-from ordersmith.orders import service as orders
 from ordersmith.kernel.clock import FixedClock
+from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
 from tests.browser.conftest import SCREEN_TIME, SCREENSHOTS, save_screenshot
 from tests.builders import DEFAULT_PASSWORD, channel, make_order_shop, make_user, make_vendor, order_request

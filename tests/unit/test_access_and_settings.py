@@ -139,7 +139,9 @@ def test_production_refuses_a_frozen_clock_and_tests_get_the_clock_they_ask_for(
     from datetime import UTC, datetime
 
     at = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
-    with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_CLOCK_FROZEN_AT must be unset in production"):
+    with pytest.raises(
+        ProductionMisconfigured, match="ORDERSMITH_CLOCK_FROZEN_AT must be unset in production"
+    ):
         Settings(env="production", clock_frozen_at=at, _env_file=None)  # type: ignore[call-arg]
     frozen = Settings(clock_frozen_at="2026-01-15T09:00:00+00:00", _env_file=None)  # type: ignore[call-arg]
     clock = frozen.test_clock()

@@ -225,7 +225,9 @@ class Settings(BaseSettings):
         if self.clock_offset_s:
             problems.append("ORDERSMITH_CLOCK_OFFSET_S must be 0 in production (the clock is the real one)")
         if self.clock_frozen_at is not None:
-            problems.append("ORDERSMITH_CLOCK_FROZEN_AT must be unset in production (the clock is the real one)")
+            problems.append(
+                "ORDERSMITH_CLOCK_FROZEN_AT must be unset in production (the clock is the real one)"
+            )
         if self.argon2_cost != "standard":
             problems.append("ORDERSMITH_ARGON2_COST must be standard in production")
         if problems:

@@ -54,12 +54,10 @@ def shipped_since(
     return {(item, location): int(units) for item, location, units in rows}
 
 
-_FREE = StockLevelRow.on_hand - StockLevelRow.reserved
-
-
 def _running_low(threshold: int) -> sa.ColumnElement[bool]:
-    return sa.or_(sa.and_(StockLevelRow.safety_stock > 0, _FREE <= StockLevelRow.safety_stock),
-                  sa.and_(StockLevelRow.safety_stock == 0, _FREE < threshold))  # fmt: skip
+    free = StockLevelRow.on_hand - StockLevelRow.reserved
+    return sa.or_(sa.and_(StockLevelRow.safety_stock > 0, free <= StockLevelRow.safety_stock),
+                  sa.and_(StockLevelRow.safety_stock == 0, free < threshold))  # fmt: skip
 
 
 @use_case(readonly=True)
@@ -89,9 +87,10 @@ def low_stock_levels(uow: UnitOfWork, *, threshold: int = 5, limit: int = 100) -
     their SKUs."""
     from ordersmith.inventory.tables import LocationRow
 
+    free = StockLevelRow.on_hand - StockLevelRow.reserved
     rows = uow.session.execute(
         sa.select(StockLevelRow, LocationRow.code).join(LocationRow, LocationRow.id == StockLevelRow.location_id)
-        .where(_running_low(threshold)).order_by(_FREE, StockLevelRow.item_id, LocationRow.code).limit(limit)
+        .where(_running_low(threshold)).order_by(free, StockLevelRow.item_id, LocationRow.code).limit(limit)
     ).all()  # fmt: skip
     skus = catalog.item_refs(uow, ids=sorted({level.item_id for level, _ in rows}))
     found = [LowLevel(skus[level.item_id].sku, code, level.on_hand, level.reserved, level.safety_stock)
