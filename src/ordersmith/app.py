@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -36,7 +35,6 @@ from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
-from ordersmith.kernel.clock import ShiftedClock
 from ordersmith.marketing import routes as marketing_routes
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import routes as order_routes
@@ -125,8 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     db.use_replica(settings.reports_database_url, pool_size=settings.db_pool_size)
-    if settings.clock_offset_s:
-        db.set_clock(ShiftedClock(timedelta(seconds=settings.clock_offset_s)))
+    if clock := settings.test_clock():
+        db.set_clock(clock)
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
     channels.setup_channels(db, settings)

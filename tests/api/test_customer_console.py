@@ -51,3 +51,29 @@ def test_an_unknown_customer_number_opens_an_empty_phone_order(client: TestClien
     entry = client.get("/phone-order", params={"customer": "C-999999"})
     # then it opens empty, without an error
     assert entry.status_code == 200 and 'value="C-999999"' not in entry.text
+
+
+def test_the_customer_page_shows_the_source_code_of_each_order_leading_to_its_orders(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    from ordersmith.orders import service as orders
+    from tests.builders import channel, make_order_shop, order_request
+
+    # given a customer who ordered once from the fall catalogue's key code and once without one
+    make_order_shop(admin_db)
+    number = _customer(admin_db)
+    fall = order_request(("TEE", 1), customer=number, source_code="fall26")
+    keyed = orders.place_order(admin_db, channel=channel(admin_db, "phone"), request=fall).order
+    plain = orders.place_order(
+        admin_db, channel=channel(admin_db), request=order_request(("MUG", 1), customer=number)
+    ).order
+    login(client, admin_db, role="agent")
+    # when an agent opens the customer's page
+    page = client.get(f"/customers/{number}")
+    # then each order's row names its source code (a link to that code's orders), or none
+    rows = page.text[page.text.index('id="customer-orders"') :].split("</table>")[0].split("<tr>")
+    keyed_row = next(r for r in rows if f">{keyed.number}<" in r)
+    plain_row = next(r for r in rows if f">{plain.number}<" in r)
+    assert '<a href="/orders?source_code=FALL26">FALL26</a>' in keyed_row
+    assert "FALL26" not in plain_row and '<span class="muted">—</span>' in plain_row
+    assert client.get("/orders", params={"source_code": "FALL26"}).text.count(f">{keyed.number}<") >= 1

@@ -58,3 +58,22 @@ def test_an_items_page_names_orders_shows_pools_and_what_is_on_order(client: Tes
     assert "catalog: fence 5" in page.text
     east = page.text[page.text.index("<td>EAST</td>") :].split("</tr>")[0]
     assert '<td class="num">12</td>' in east
+
+
+def test_the_low_stock_tile_opens_the_levels_running_low_fewest_free_first(client: TestClient, admin_db):  # type: ignore[no-untyped-def]
+    # given a lamp with 2 free and tees with 3 free at the store (under 5, no safety stock set), and tees at EAST
+    # with 10 free under a safety stock of 12; everything else has plenty
+    make_order_shop(admin_db)
+    inventory.configure_level(admin_db, sku="TEE", location="EAST", safety_stock=12)
+    login(client, admin_db, role="manager")
+    # when the manager follows the dashboard's low-stock tile
+    dashboard = client.get("/dashboard")
+    assert 'href="/stock?low=true">stock levels running low</a>' in dashboard.text
+    page = client.get("/stock", params={"low": "true"})
+    # then the three levels it counts, fewest free units first, each leading to its item
+    assert page.status_code == 200
+    table = page.text[page.text.index('id="low-stock"') :].split("</table>")[0]
+    rows = [row.split("</tr>")[0] for row in table.split("<tbody>")[1].split("<tr>")[1:]]
+    assert [(r.split('">')[1].split("<")[0], r.split("<td>")[2].split("<")[0]) for r in rows] == [
+        ("LAMP", "EAST"), ("TEE", "STORE1"), ("TEE", "EAST")]  # fmt: skip
+    assert '<a href="/stock?sku=LAMP">' in rows[0] and len(rows) == inventory.low_stock_count(admin_db)

@@ -1,7 +1,10 @@
 """Browser tests: Playwright driving Debian's Chromium against a real server process on SQLite and PostgreSQL.
 
 The server and the fixtures share one clock, shifted so that every test starts at SCREEN_TIME: the screenshots in
-docs/screenshots/ show the same times on every run (and so change only when a page does)."""
+docs/screenshots/ show the same times on every run (and so change only when a page does). Screenshots are taken at
+1440 px wide, on SQLite only (a screen is the same on either database), once every image has loaded, and written
+only when a pixel changed; Chromium rasterizes each frame whole (`--disable-partial-raster`), so the same page gives
+the same bytes on every run."""
 
 from __future__ import annotations
 
@@ -27,7 +30,31 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The same pixels for the same page on every run: no tile re-rastered in part (a partial raster anti-aliases a
+    # rounded corner a shade differently from a whole one), sRGB whatever the host says, grayscale text.
+    "--disable-partial-raster",
+    "--force-color-profile=srgb",
+    "--disable-lcd-text",
 ]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREEN = {"width": 1440, "height": 900}  # the size of every screenshot of a console screen (issue 17)
+LOADED = (
+    "() => document.fonts.status === 'loaded' && Array.from(document.images).every(image => image.complete)"
+)
+
+
+def save_screenshot(page: Any, path: Path, viewport: dict[str, int] = SCREEN) -> None:
+    """What `page` shows at `viewport`, saved to `path` once its images and fonts have loaded (animations stopped,
+    no caret); the file is rewritten only when its bytes change, and only from tests on SQLite (`page` fixture)."""
+    if not getattr(page, "takes_screenshots", True):
+        return
+    if page.viewport_size != viewport:
+        page.set_viewport_size(viewport)
+    page.wait_for_function(LOADED)
+    png = page.screenshot(animations="disabled", caret="hide", full_page=False)
+    if not path.exists() or path.read_bytes() != png:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
 
 
 @pytest.fixture
@@ -78,9 +105,10 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(server: Server, chromium: Any) -> Iterator[Any]:
+def page(server: Server, chromium: Any, browser_db_url: str) -> Iterator[Any]:
     context = chromium.new_context(base_url=server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    page.takes_screenshots = browser_db_url.startswith("sqlite")  # read by save_screenshot
     yield page
     context.close()

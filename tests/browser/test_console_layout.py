@@ -1,7 +1,9 @@
 """The console's layout in a real browser, for every role: each lands on its home; every page it may open fits a
 1280x800 screen without scrolling sideways, with the search box usable and Sign out inside the viewport, and fills
 a 1920x1080 screen (no narrow column); and axe-core (shipped inside the `axe-playwright-python` package, never from
-a CDN) finds no serious or critical accessibility violation on any page.
+a CDN) finds no serious or critical accessibility violation on any page. On the way the walk saves every screen the
+admin opens, and each role's home, at 1440 px to docs/screenshots/screens/: the server's clock stands still at
+SCREEN_TIME and the shop was made at fixed times, so a screenshot changes only when its screen does.
 
 The layout is the shell's, the same on any database: SQLite only, one server and one browser for the module.
 """
@@ -10,13 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ordersmith.customers import service as customers
+from ordersmith.kernel.clock import FixedClock
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import Actor, Database
+from tests.browser.conftest import SCREEN_TIME, SCREENSHOTS, save_screenshot
 from tests.builders import DEFAULT_PASSWORD, channel, make_order_shop, make_user, make_vendor, order_request
 from tests.support import databases
 from tests.support.server import Server, running_server
@@ -50,7 +55,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     folder = tmp_path_factory.mktemp("layout")
     url = databases.fresh_sqlite(folder)
     db = Database(url)
-    uow = db.unit_of_work(Actor.system("fixture"))
+    uow = db.unit_of_work(Actor.system("fixture"), clock=FixedClock(SCREEN_TIME - timedelta(hours=2)))
     make_order_shop(uow)
     ann = customers.create_customer(
         uow,
@@ -80,7 +85,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     for role in ROLES:
         make_user(uow, role=role, email=f"{role}@example.com")
     details = {"order": placed.number, "customer": ann.number, "po": po.number}
-    with running_server(url, folder / "server.log") as server:
+    with running_server(url, folder / "server.log", clock_frozen_at=SCREEN_TIME.isoformat()) as server:
         yield server, details
     db.dispose()
 
@@ -103,6 +108,11 @@ def _pages_of(page: Any, details: dict[str, str]) -> list[str]:
     if "/warehouse" in nav:
         pages += list(WAREHOUSE_PAGES)
     return list(dict.fromkeys(pages))
+
+
+def _screenshot_name(path: str, role: str) -> str:
+    """`/` is the role's home (`home-agent`); any other page is named by its path (`orders-100001`, `search-q-Ann`)."""
+    return f"home-{role}" if path == "/" else re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-")
 
 
 DOWNLOAD = re.compile(r"\.(csv|xlsx|pdf|parquet|svg|png|zpl)\b|download|format=")
@@ -167,6 +177,8 @@ def test_each_role_lands_on_its_home_and_every_page_fits_1280_fills_1920_and_pas
             problems.append(f"{path} at 1280: Sign out at {small['signOut']}")
         if small["search"] < 160:
             problems.append(f"{path} at 1280: search box {small['search']} px")
+        if role == "admin" or path == "/":  # every screen once, and each role's home
+            save_screenshot(page, SCREENSHOTS / "screens" / f"{_screenshot_name(path, role)}.png")
         page.set_viewport_size(LARGE)
         large = _fits(page, LARGE)
         if large["scroll"] > large["client"]:

@@ -4,12 +4,14 @@ screenshots of the main screens to docs/screenshots/ (shown in the README)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from ordersmith.customers import service as customers
 from ordersmith.orders import service as orders
+from tests.browser.conftest import LOADED, SCREEN_TIME, SCREENSHOTS, save_screenshot
 from tests.builders import (
     DEFAULT_PASSWORD,
     channel,
@@ -21,7 +23,6 @@ from tests.builders import (
 )
 from tests.support.server import Server
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ADDRESS = {
     "ref": "main",
     "name": "Ann Buyer",
@@ -43,9 +44,7 @@ def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 860})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    save_screenshot(page, SCREENSHOTS / f"{name}.png")
 
 
 def a_shop_with_a_held_order(uow) -> orders.Order:  # type: ignore[no-untyped-def]
@@ -107,11 +106,20 @@ def test_the_dashboard_counts_an_order_placed_through_the_api_without_a_reload(
     page, server: Server, fixture_uow
 ) -> None:
     make_order_shop(fixture_uow)
+    # the weeks before, at fixed times (the dashboard's chart and its "against last week" read them)
+    for days, code, sku in ((1, "web", "TEE"), (2, "phone", "MUG"), (3, "web", "MUG"), (7, "web", "TEE"),
+                            (7, "phone", "TEE"), (12, "web", "MUG"), (20, "phone", "TEE")):  # fmt: skip
+        orders.place_order(
+            fixture_uow,
+            channel=channel(fixture_uow, code),
+            request=order_request((sku, 1), placed_at=SCREEN_TIME - timedelta(days=days, hours=days % 5)),
+        )
     make_user(fixture_uow, role="manager", email="manager@example.com")
     key = make_api_key(fixture_uow, scopes=["orders:write"], channel="web", name="web").secret
     sign_in(page, "manager@example.com")
     page.goto("/dashboard")
     page.wait_for_selector("#dashboard-status.live")
+    page.wait_for_function(LOADED)  # the chart drawn from the history above, before the new order
     before = int(page.inner_text("#kpi-orders_today"))
     page.evaluate("window.notReloaded = true")
     # when the web shop places an order through the API

@@ -15,9 +15,12 @@ from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform.settings import Settings
 from ordersmith.pricing import service as pricing
-from tests.browser.test_console_screens import SCREENSHOTS, shot, sign_in
+from tests.browser.conftest import SCREENSHOTS, save_screenshot
+from tests.browser.test_console_screens import shot, sign_in
 from tests.builders import channel, make_order_shop, make_user, order_request, stock
 from tests.support.server import Server
+
+HANDHELD = {"width": 390, "height": 844}  # the pick screen is a handheld's
 
 GTIN = "4006381333931"
 DOCK = {"name": "Shipping dock", "company": "Demo Outfitters", "line1": "200 Harbor Way", "city": "Boston",
@@ -80,11 +83,10 @@ def test_a_warehouse_user_takes_an_order_from_wave_to_shipped(
     assert printed.value.status == 200 and printed.value.headers["content-type"] == "application/pdf"
     # the picker walks the boots' bin first on the narrow pick screen, then confirms the tote
     page.click("#pick-screen")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(HANDHELD)
     bins = page.locator("#stops .bin").all_inner_texts()
     assert bins == ["B-07-2", "A-01-1"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "warehouse-pick.png"))
+    save_screenshot(page, SCREENSHOTS / "warehouse-pick.png", viewport=HANDHELD)
     page.click(f".tote[data-shipment='{shipment.number}'] button")
     page.wait_for_selector(f"text=Shipment {shipment.number} is picked.")
     # at the pack station the packer opens the shipment and scans: a mug is refused on screen

@@ -4,6 +4,7 @@ release, holds, cancellation, edits, shipments, returns and exchanges."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,7 @@ from ordersmith.kernel.errors import (
     ValidationFailed,
 )
 from ordersmith.kernel.money import Money
+from ordersmith.kernel.pagination import encode_cursor
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow, ReturnRow
 from ordersmith.platform.db import Actor, Database, UnitOfWork
@@ -451,6 +453,58 @@ def test_orders_are_listed_newest_first_with_filters(shop: UnitOfWork) -> None:
     assert [o.number for o in orders.list_orders(shop).items] == [b.number, a.number]
     assert [o.number for o in orders.list_orders(shop, channel="phone").items] == [b.number]
     assert [o.number for o in orders.list_orders(shop, source_code="FALL26").items] == [a.number]
+
+
+def test_the_order_list_pages_newest_placed_first_with_a_backdated_order_last(
+    shop: UnitOfWork, db: Database
+) -> None:
+    # given two orders placed now and, placed between them, one imported from a year ago
+    ann = customers.create_customer(shop, details=customers.Details(first_name="Ann", last_name="Buyer"))
+    first = orders.place_order(
+        shop, channel=channel(shop), request=order_request(("TEE", 1), customer=ann.number)
+    ).order
+    backdated = orders.place_order(shop, channel=channel(shop), request=order_request(
+        ("MUG", 1), placed_at=shop.now() - timedelta(days=365))).order  # fmt: skip
+    last = orders.place_order(shop, channel=channel(shop, "phone"), request=order_request(("TEE", 1))).order
+    statements = _statements_of(db)
+    # when the list is read two at a time
+    page = orders.list_orders(shop, limit=2)
+    rest = orders.list_orders(shop, limit=2, cursor=page.next_cursor)
+    # then newest placed first, the year-old order last, and the two pages meet exactly
+    assert [o.number for o in page.items] == [last.number, first.number]
+    assert [o.number for o in rest.items] == [backdated.number] and rest.next_cursor is None
+    # and every filter pages the same way, each walking its own index in the list's order (SQLite has no
+    # statistics: a plan that sorted the matching orders would read them all, however many years they span)
+    for where in ({"status": first.status}, {"channel": "web"}, {"source_code": "NONE"},
+                  {"fulfillment_status": first.fulfillment_status}, {"customer": ann.number},
+                  {"placed_from": shop.now() - timedelta(days=1)}):  # fmt: skip
+        statements.clear()
+        one = orders.list_orders(shop, limit=1, **where)  # type: ignore[arg-type]
+        orders.list_orders(shop, limit=1, cursor=one.next_cursor, **where)  # type: ignore[arg-type]
+        assert len(statements) == 2
+        if db.dialect == "sqlite":
+            with db.engine.connect() as conn:
+                for statement, parameters in statements:
+                    plan = " / ".join(
+                        row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                    )  # type: ignore[arg-type]
+                    assert "SCAN orders" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, (where, plan)
+    # a cursor that is not one of the list's is refused, naming the field
+    with pytest.raises(ValidationFailed) as refused:
+        orders.list_orders(shop, cursor=encode_cursor("yesterday", str(first.id)))
+    assert [e.field for e in refused.value.errors] == ["cursor"]
+
+
+def _statements_of(db: Database) -> list[tuple[str, object]]:
+    """The SELECTs on orders that `db` runs from now on (the listener goes with the test's engine)."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT") and "FROM orders" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    return seen
 
 
 def test_hold_rules_run_again_when_an_order_changes(shop: UnitOfWork) -> None:

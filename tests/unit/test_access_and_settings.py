@@ -133,3 +133,17 @@ def test_development_defaults_to_embedded_sqlite():
 def test_production_refuses_a_shifted_clock():
     with pytest.raises(ProductionMisconfigured, match="ORDERSMITH_CLOCK_OFFSET_S must be 0 in production"):
         Settings(env="production", clock_offset_s=3600.0, _env_file=None)  # type: ignore[call-arg]
+
+
+def test_production_refuses_a_frozen_clock_and_tests_get_the_clock_they_ask_for():
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    with pytest.raises(
+        ProductionMisconfigured, match="ORDERSMITH_CLOCK_FROZEN_AT must be unset in production"
+    ):
+        Settings(env="production", clock_frozen_at=at, _env_file=None)  # type: ignore[call-arg]
+    frozen = Settings(clock_frozen_at="2026-01-15T09:00:00+00:00", _env_file=None)  # type: ignore[call-arg]
+    clock = frozen.test_clock()
+    assert clock is not None and clock.now() == at == clock.now()
+    assert Settings(_env_file=None).test_clock() is None  # type: ignore[call-arg]

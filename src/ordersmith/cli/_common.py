@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Collection, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -14,7 +14,6 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ordersmith.kernel.clock import ShiftedClock
 from ordersmith.kernel.errors import OrdersmithError
 from ordersmith.platform import secrets
 from ordersmith.platform.db import Actor, Database
@@ -74,8 +73,8 @@ def _db(settings: Settings) -> Database:
     secrets.use_argon2_cost(settings.argon2_cost)
     db = Database(settings.database_url, pool_size=2, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     db.use_replica(settings.reports_database_url, pool_size=2)
-    if settings.clock_offset_s:  # the same shifted clock as `serve` (tests only; refused in production)
-        db.set_clock(ShiftedClock(timedelta(seconds=settings.clock_offset_s)))
+    if clock := settings.test_clock():  # the same clock as `serve` (tests only; refused in production)
+        db.set_clock(clock)
     setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
     setup_fulfillment(db, settings)  # labels and tracking reach the carriers
     setup_channels(db, settings)  # connectors' credentials unseal

@@ -22,14 +22,22 @@ from ordersmith.platform.http import unit_of_work
 from ordersmith.purchasing import service as purchasing
 
 router = APIRouter(include_in_schema=False)
+LOW_SHOWN = 200  # levels running low listed at once, fewest free units first
 DIVISIONS = ["", "web", "catalog", "store", "marketplace"]
 
 
 def _stock_page(
-    request: Request, sku: str, division: str, status: int = 200, error: str = "", done: str = ""
+    request: Request,
+    sku: str,
+    division: str,
+    status: int = 200,
+    error: str = "",
+    done: str = "",
+    low: bool = False,
 ) -> Response:
     principal = principal_for(request, "inventory:read")
     uow = unit_of_work(request)
+    low_levels = inventory.low_stock_levels(uow, limit=LOW_SHOWN) if low else None
     item = availability = style = None
     movements: list[Any] = []
     variants: list[Any] = []
@@ -69,6 +77,8 @@ def _stock_page(
         variants=variants,
         grid=grid,
         on_order=on_order,
+        low_levels=low_levels,
+        low_shown=LOW_SHOWN,
     )
 
 
@@ -107,8 +117,9 @@ def _readable(uow: Any, movements: list[inventory.Movement]) -> list[tuple[inven
 
 
 @router.get("/stock")
-def stock(request: Request, sku: str = "", division: str = "") -> Response:
-    return _stock_page(request, sku.strip(), division)
+def stock(request: Request, sku: str = "", division: str = "", low: bool = False) -> Response:
+    """An item's or a style's stock; with `low`, the levels running low (what the dashboard's tile counts)."""
+    return _stock_page(request, sku.strip(), division, low=low)
 
 
 @router.post("/stock/adjust")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -11,17 +12,22 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
-from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.db import UnitOfWork, UTCDateTime
 
 T = TypeVar("T")
 
 
 def _parse(column: InstrumentedAttribute[Any], value: str) -> Any:
-    if isinstance(column.type, sa.Uuid):
-        try:
+    try:
+        if isinstance(column.type, sa.Uuid):
             return uuid.UUID(value)
-        except ValueError as exc:
-            raise ValidationFailed.on("cursor", "malformed cursor") from exc
+        if isinstance(column.type, (sa.DateTime, UTCDateTime)):
+            at = datetime.fromisoformat(value)
+            if at.tzinfo is None:
+                raise ValueError("naive")
+            return at
+    except ValueError as exc:
+        raise ValidationFailed.on("cursor", "malformed cursor") from exc
     return value
 
 
@@ -47,6 +53,8 @@ def keyset_page(
         left: Any = sa.tuple_(*keys) if len(keys) > 1 else keys[0]
         right: Any = tuple(values) if len(keys) > 1 else values[0]
         query = query.where(left < right if descending else left > right)
+        if len(keys) > 1:  # the same bound on the first key alone: an index range on it for either database
+            query = query.where(keys[0] <= values[0] if descending else keys[0] >= values[0])
     rows = list(uow.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]

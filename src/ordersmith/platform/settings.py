@@ -5,12 +5,15 @@ Invariant: with `ORDERSMITH_ENV=production`, start-up refuses any development de
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ordersmith.kernel.clock import Clock, FixedClock, ShiftedClock
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 DEV_VAULT_KEY = "dev-insecure-vault-key-change-me"
@@ -102,6 +105,10 @@ class Settings(BaseSettings):
     # Seconds added to the wall clock of every unit of work (kernel.clock.ShiftedClock): browser tests set it so
     # that the console's screenshots show the same times on every run. Refused in production.
     clock_offset_s: float = 0.0
+    # A clock that stands still at this instant (kernel.clock.FixedClock) for every unit of work: the browser tests'
+    # walk of every screen sets it, so that its screenshots read the same instant however long the walk takes.
+    # Refused in production.
+    clock_frozen_at: datetime | None = None
     # Argon2id's cost: `standard` (argon2-cffi's defaults: 64 MiB, 3 passes, 4 lanes) everywhere people sign in;
     # `test` (1 MiB, 1 pass) lets the test suite create and sign in thousands of users. Refused in production.
     argon2_cost: Literal["standard", "test"] = "standard"
@@ -159,6 +166,14 @@ class Settings(BaseSettings):
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
 
+    def test_clock(self) -> Clock | None:
+        """The clock these settings put in place of the wall clock (tests only; refused in production), or None."""
+        if self.clock_frozen_at is not None:
+            return FixedClock(self.clock_frozen_at)
+        if self.clock_offset_s:
+            return ShiftedClock(timedelta(seconds=self.clock_offset_s))
+        return None
+
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Settings:
         if not self.is_production:
@@ -209,6 +224,10 @@ class Settings(BaseSettings):
             problems.append("ORDERSMITH_SESSION_COOKIE_SECURE cannot be false in production")
         if self.clock_offset_s:
             problems.append("ORDERSMITH_CLOCK_OFFSET_S must be 0 in production (the clock is the real one)")
+        if self.clock_frozen_at is not None:
+            problems.append(
+                "ORDERSMITH_CLOCK_FROZEN_AT must be unset in production (the clock is the real one)"
+            )
         if self.argon2_cost != "standard":
             problems.append("ORDERSMITH_ARGON2_COST must be standard in production")
         if problems:

@@ -28,8 +28,10 @@ from ordersmith.inventory.service.levels import PoolSetting, configure_level
 from ordersmith.inventory.service.locations import create_location, get_location, list_locations
 from ordersmith.inventory.service.positions import (
     LevelPosition,
+    LowLevel,
     Movement,
     low_stock_count,
+    low_stock_levels,
     recent_movements,
     shipped_since,
     stock_positions,
@@ -60,6 +62,7 @@ __all__ = [
     "LevelPosition",
     "Location",
     "LocationStock",
+    "LowLevel",
     "Movement",
     "PoolSetting",
     "PoolStock",
@@ -77,6 +80,7 @@ __all__ = [
     "get_reservation",
     "list_locations",
     "low_stock_count",
+    "low_stock_levels",
     "recent_movements",
     "record_count",
     "release",

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ordersmith.catalog import service as catalog
 from ordersmith.inventory.tables import StockLevelRow, StockMovementRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -53,14 +54,48 @@ def shipped_since(
     return {(item, location): int(units) for item, location, units in rows}
 
 
+def _running_low(threshold: int) -> sa.ColumnElement[bool]:
+    free = StockLevelRow.on_hand - StockLevelRow.reserved
+    return sa.or_(sa.and_(StockLevelRow.safety_stock > 0, free <= StockLevelRow.safety_stock),
+                  sa.and_(StockLevelRow.safety_stock == 0, free < threshold))  # fmt: skip
+
+
 @use_case(readonly=True)
 def low_stock_count(uow: UnitOfWork, *, threshold: int = 5) -> int:
     """Stock levels whose free units (on hand - reserved) are at or below their safety stock, or below
     `threshold` where no safety stock is set — what a manager's barometer counts as running low."""
+    return int(uow.session.scalar(sa.select(sa.func.count()).where(_running_low(threshold))) or 0)
+
+
+@dataclass(frozen=True)
+class LowLevel:
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@use_case(readonly=True)
+def low_stock_levels(uow: UnitOfWork, *, threshold: int = 5, limit: int = 100) -> list[LowLevel]:
+    """The levels `low_stock_count` counts, fewest free units first (then by SKU and location), at most `limit`:
+    the list behind the barometer. One read of the levels (as many as the catalog has, never history) and one of
+    their SKUs."""
+    from ordersmith.inventory.tables import LocationRow
+
     free = StockLevelRow.on_hand - StockLevelRow.reserved
-    return int(uow.session.scalar(sa.select(sa.func.count()).where(sa.or_(
-        sa.and_(StockLevelRow.safety_stock > 0, free <= StockLevelRow.safety_stock),
-        sa.and_(StockLevelRow.safety_stock == 0, free < threshold)))) or 0)  # fmt: skip
+    rows = uow.session.execute(
+        sa.select(StockLevelRow, LocationRow.code).join(LocationRow, LocationRow.id == StockLevelRow.location_id)
+        .where(_running_low(threshold)).order_by(free, StockLevelRow.item_id, LocationRow.code).limit(limit)
+    ).all()  # fmt: skip
+    skus = catalog.item_refs(uow, ids=sorted({level.item_id for level, _ in rows}))
+    found = [LowLevel(skus[level.item_id].sku, code, level.on_hand, level.reserved, level.safety_stock)
+             for level, code in rows]  # fmt: skip
+    return sorted(found, key=lambda low: (low.free, low.sku, low.location))
 
 
 @dataclass(frozen=True)
