@@ -40,6 +40,7 @@ def test_a_created_price_list_is_answered_as_its_listing_shows_it(client: TestCl
         "starts_at": None,
         "ends_at": None,
         "prices": 1,
+        "offer_only": False,
     }
     assert client.get("/api/v1/price-lists", headers=bearer(key)).json() == [created]
 
