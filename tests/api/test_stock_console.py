@@ -77,3 +77,62 @@ def test_the_low_stock_tile_opens_the_levels_running_low_fewest_free_first(clien
     assert [(r.split('">')[1].split("<")[0], r.split("<td>")[2].split("<")[0]) for r in rows] == [
         ("LAMP", "EAST"), ("TEE", "STORE1"), ("TEE", "EAST")]  # fmt: skip
     assert '<a href="/stock?sku=LAMP">' in rows[0] and len(rows) == inventory.low_stock_count(admin_db)
+
+
+def test_value_at_cost_per_level_and_in_total_only_for_roles_that_may_see_cost(client: TestClient, admin_db):  # type: ignore[no-untyped-def]
+    # given tees received at a moving-average cost of 4.25 (finance's costing subledger) and lamps never costed
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from ordersmith.finance.tables import ItemCostRow
+
+    make_order_shop(admin_db)
+    with admin_db:
+        admin_db.execute_core(sa.insert(ItemCostRow), {"sku": "TEE", "currency": "USD", "average_cost_minor": 425,
+                              "units": 10, "updated_at": dt.datetime.now(dt.UTC)})  # fmt: skip
+    tee = inventory.get_availability(admin_db, sku="TEE", division=None)
+    login(client, admin_db, role="accountant")
+    # when the accountant opens the tee's stock, then each level and the total are valued at cost
+    page = client.get("/stock", params={"sku": "TEE"})
+    assert page.status_code == 200 and "Value at cost" in page.text
+    total = page.text[page.text.index('id="value-at-cost"') :].split("</span>")[0]
+    assert f"{4.25 * tee.on_hand:,.2f}" in total and "4.25" in total
+    for level in tee.locations:
+        row = page.text[page.text.index(f"<td>{level.location}</td>") :].split("</tr>")[0]
+        assert f"{4.25 * level.on_hand:,.2f}</td>" in row
+    # and an item never received at a cost shows "no cost", never 0
+    lamp = client.get("/stock", params={"sku": "LAMP"})
+    assert "no cost" in lamp.text.split('id="value-at-cost"')[1].split("</span>")[0]
+    # while an agent and the warehouse see quantities only
+    for role in ("agent", "warehouse"):
+        login(client, admin_db, role=role)
+        page = client.get("/stock", params={"sku": "TEE"})
+        assert (
+            page.status_code == 200 and "Value at cost" not in page.text and "value-at-cost" not in page.text
+        )
+
+
+def test_the_stock_page_reads_cost_in_one_statement_whatever_the_levels(client: TestClient, admin_db):  # type: ignore[no-untyped-def]
+    # given a tee stocked at two locations, and a manager (who may see cost) on its page
+    from typing import Any
+
+    import sqlalchemy as sa
+
+    make_order_shop(admin_db)
+    login(client, admin_db, role="manager")
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = client.app.state.db.engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/stock", params={"sku": "TEE"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    # then the cost is read once for the page, not once per level
+    assert page.status_code == 200 and "Value at cost" in page.text
+    assert len(inventory.get_availability(admin_db, sku="TEE", division=None).locations) >= 2
+    assert len([s for s in seen if "finance_item_costs" in s]) == 1

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
 from ordersmith.console._pages import check_form_csrf, principal_for, render
+from ordersmith.finance import service as finance
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.kernel.money import Money
@@ -24,6 +25,22 @@ from ordersmith.purchasing import service as purchasing
 router = APIRouter(include_in_schema=False)
 LOW_SHOWN = 200  # levels running low listed at once, fewest free units first
 DIVISIONS = ["", "web", "catalog", "store", "marketplace"]
+
+
+def sees_cost(principal: Any) -> bool:
+    """Value at cost is for those who read the books (accountants) or approve purchase orders at their costs
+    (managers); admins hold every scope. Agents, warehouse and marketing see quantities only."""
+    return bool(principal.can("finance:read") or principal.can("purchasing:approve"))
+
+
+def _valued(uow: Any, sku: str, availability: Any) -> dict[str, Any]:
+    """The item's stock at its moving-average cost (finance's costing subledger, one statement): per location and
+    in total; `cost` None when the item was never received at a cost (shown as "no cost", never as 0)."""
+    cost = finance.item_costs(uow, skus=[sku]).get(sku)
+    if cost is None:
+        return {"cost": None, "values": {}, "total": None}
+    values = {level.location: cost * level.on_hand for level in availability.locations}
+    return {"cost": cost, "values": values, "total": cost * availability.on_hand}
 
 
 def _stock_page(
@@ -43,6 +60,7 @@ def _stock_page(
     variants: list[Any] = []
     grid: dict[str, Any] | None = None
     on_order: dict[str, int] = {}
+    valued: dict[str, Any] | None = None
     if sku:
         try:
             item = catalog.get_item(uow, sku=sku)
@@ -50,6 +68,8 @@ def _stock_page(
             movements = _readable(uow, inventory.recent_movements(uow, item_id=item.id, limit=30))
             if principal.can("purchasing:read"):
                 on_order = purchasing.on_order(uow, sku=item.sku)
+            if sees_cost(principal):
+                valued = _valued(uow, item.sku, availability)
         except NotFound:
             try:  # a style: every variant's availability, to pick from
                 style = styles.get_style(uow, code=sku)
@@ -77,6 +97,7 @@ def _stock_page(
         variants=variants,
         grid=grid,
         on_order=on_order,
+        valued=valued,
         low_levels=low_levels,
         low_shown=LOW_SHOWN,
     )

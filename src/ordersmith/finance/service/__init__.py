@@ -19,6 +19,7 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.costs import item_costs
 from ordersmith.finance.service.exports import export_journal
 from ordersmith.finance.service.journal import (
     ManualLine,
@@ -90,6 +91,7 @@ __all__ = [
     "get_account",
     "get_entry",
     "income_statement",
+    "item_costs",
     "list_accounts",
     "list_journal",
     "list_mappings",
