@@ -1,31 +1,36 @@
 """Console screen for the marketing team's offers: promotions (running or not, renamed, reprioritised, re-dated,
 switched on or off, new ones of the common kinds), coupons with their use counts (limits raised or lifted, switched
-off, new codes) and the price lists in force, in one place; and, for whoever may read them, the campaigns with
-their drops and the source (key) codes with their offers (read-only here: made through the API or
+off, new codes) and the price lists (new ones; on a list's own page its name, priority, customer groups, channels
+and dates, and its prices set, changed and removed), in one place; and, for whoever may read them, the campaigns
+with their drops and the source (key) codes with their offers (read-only here: made through the API or
 `ordersmith marketing`).
 
-Handlers read the form, call one pricing use case and render; a refusal re-renders the page with the reason and
-its status (nothing changed), never a 500. Writes need `pricing:write` and the session's CSRF token.
+Handlers read the form, check it with the API's own input schema where the API has one, call one pricing use case
+and render; a refusal re-renders the page with the reason (naming the field) and its status (nothing changed),
+never a 500. Writes need `pricing:write` and the session's CSRF token.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console._pages import check_form_csrf, principal_for, render
-from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
+from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
 from ordersmith.kernel.money import Money, currency_exponent
 from ordersmith.marketing import service as marketing
 from ordersmith.platform.http import unit_of_work
+from ordersmith.platform.schemas import validated
 from ordersmith.pricing import service as pricing
+from ordersmith.pricing.schemas import PriceIn, PriceListIn, PriceListPatch
 
 router = APIRouter(include_in_schema=False)
 SCOPE = "pricing:write"
-SHOWN = 200  # campaigns and source codes listed on the page
+SHOWN = 200  # campaigns and source codes listed on the page; prices on a price list's page
 # The kinds the console makes (the API makes every kind): each needs one figure.
 KINDS = {
     "percent_off_items": "percent off the items",
@@ -182,3 +187,142 @@ async def change_coupon(request: Request, code: str) -> Response:
     except OrdersmithError as exc:
         return _page(request, status=exc.status, error=f"{code}: {exc.detail}")
     return RedirectResponse(f"/marketing?done=coupon+{code}+saved", status_code=303)
+
+
+def _iso(text: str) -> str | None:
+    """A `datetime-local` field (UTC) as the API takes it, or None when blank; the schema checks the rest."""
+    return text.strip() + "+00:00" if text.strip() else None
+
+
+def _names(text: str) -> list[str]:
+    """Comma-separated names (customer groups, channels); blank: none (everyone)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _price(form: dict[str, str], currency: str) -> dict[str, object]:
+    return {
+        "sku": form.get("sku", ""),
+        "unit_price": {"amount": form.get("unit_price", "").strip(), "currency": currency},
+        "min_quantity": form.get("min_quantity", "").strip() or 1,
+    }
+
+
+def _entry(price: PriceIn) -> pricing.PriceEntry:
+    return pricing.PriceEntry(price.sku, price.unit_price.to_money(), price.min_quantity)
+
+
+@router.post("/marketing/price-lists")
+async def new_price_list(request: Request) -> Response:
+    """A price list with its first price, checked by the API's own `PriceListIn` and made by the same use case."""
+    form = await _form(request)
+    try:
+        currency = form.get("currency", "USD").strip().upper() or "USD"
+        body = validated(
+            PriceListIn,
+            {
+                "code": form.get("code", ""),
+                "name": form.get("name", ""),
+                "currency": currency,
+                "priority": form.get("priority", "").strip() or 0,
+                "customer_groups": _names(form.get("customer_groups", "")),
+                "channels": _names(form.get("channels", "")),
+                "starts_at": _iso(form.get("starts_at", "")),
+                "ends_at": _iso(form.get("ends_at", "")),
+                "offer_only": form.get("offer_only") == "on",
+                "prices": [_price(form, currency)],
+            },
+        )
+        code = pricing.create_price_list(
+            unit_of_work(request),
+            prices=[_entry(p) for p in body.prices],
+            **body.model_dump(exclude={"prices"}),
+        )
+    except OrdersmithError as exc:
+        return _page(request, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/marketing/price-lists/{code}?done=price+list+{code}+made", status_code=303)
+
+
+def _list_page(
+    request: Request, code: str, *, sku: str = "", status: int = 200, error: str = "", done: str = ""
+) -> Response:
+    principal = principal_for(request, SCOPE)
+    uow = unit_of_work(request)
+    price_list = pricing.get_price_list(uow, code=code)
+    try:
+        prices = pricing.list_prices(uow, code=code, sku=sku.strip() or None, limit=SHOWN)
+    except NotFound as exc:  # an unknown SKU in the filter
+        prices, error, status = [], error or exc.detail, status if error else 404
+    return render(
+        request,
+        "price_list.html",
+        principal,
+        status=status,
+        error=error,
+        done=done,
+        price_list=price_list,
+        prices=prices,
+        sku=sku,
+        shown=SHOWN,
+    )
+
+
+@router.get("/marketing/price-lists/{code}")
+def price_list(request: Request, code: str, sku: str = "", done: str = "") -> Response:
+    return _list_page(request, code, sku=sku, done=done)
+
+
+@router.post("/marketing/price-lists/{code}")
+async def change_price_list(request: Request, code: str) -> Response:
+    """Name, priority, customer groups, channels and dates, checked by the API's `PriceListPatch`."""
+    form = await _form(request)
+    try:
+        patch = validated(
+            PriceListPatch,
+            {
+                "name": form.get("name", ""),
+                "priority": form.get("priority", "").strip() or 0,
+                "customer_groups": _names(form.get("customer_groups", "")),
+                "channels": _names(form.get("channels", "")),
+                "starts_at": _iso(form.get("starts_at", "")),
+                "ends_at": _iso(form.get("ends_at", "")),
+            },
+        )
+        changed = pricing.change_price_list(
+            unit_of_work(request),
+            code=code,
+            name=patch.name,
+            priority=patch.priority,
+            customer_groups=patch.customer_groups,
+            channels=patch.channels,
+            dates=pricing.Dates(patch.starts_at, patch.ends_at),
+        )
+    except OrdersmithError as exc:
+        return _list_page(request, code, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"/marketing/price-lists/{changed.code}?done=saved", status_code=303)
+
+
+@router.post("/marketing/price-lists/{code}/prices")
+async def set_price(request: Request, code: str) -> Response:
+    """Add or change one SKU's price from a quantity, checked by the API's `PriceIn` (in the list's currency)."""
+    form = await _form(request)
+    try:
+        currency = pricing.get_price_list(unit_of_work(request), code=code).currency
+        price = validated(PriceIn, _price(form, currency))
+        outcome = pricing.set_list_price(unit_of_work(request), code=code, entry=_entry(price))
+    except OrdersmithError as exc:
+        return _list_page(request, code, status=exc.status, error=exc.detail)
+    query = urlencode({"sku": price.sku, "done": f"{price.sku} from {price.min_quantity}: {outcome}"})
+    return RedirectResponse(f"/marketing/price-lists/{code.upper()}?{query}", status_code=303)
+
+
+@router.post("/marketing/price-lists/{code}/prices/remove")
+async def remove_price(request: Request, code: str) -> Response:
+    form = await _form(request)
+    sku = form.get("sku", "").strip()
+    try:
+        quantity = _whole(form.get("min_quantity", ""), "min_quantity") or 1
+        pricing.remove_list_price(unit_of_work(request), code=code, sku=sku, min_quantity=quantity)
+    except OrdersmithError as exc:
+        return _list_page(request, code, status=exc.status, error=exc.detail)
+    query = urlencode({"done": f"{sku} from {quantity}: removed"})
+    return RedirectResponse(f"/marketing/price-lists/{code.upper()}?{query}", status_code=303)

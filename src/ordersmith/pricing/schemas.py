@@ -233,6 +233,18 @@ class PromotionPatch(Input):
     active: bool | None = None
 
 
+class PriceListPatch(Input):
+    """What may change on a price list (its code and currency stay); empty groups and channels mean everyone;
+    send `starts_at` and/or `ends_at` (null: open-ended) to re-date it."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    priority: Annotated[int | None, Field(ge=-1000, le=1000)] = None
+    customer_groups: list[Annotated[str, Field(max_length=40)]] | None = None
+    channels: list[Annotated[str, Field(max_length=60)]] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
 class CouponPatch(Input):
     """`max_uses` null lifts the limit; leave it out to keep it."""
 

@@ -2,7 +2,13 @@
 through the pure pipeline in `rules.py`; redeeming coupons within their limits under any concurrency."""
 
 from ordersmith.pricing.service.changing import Dates, Keep, change_coupon, change_promotion
-from ordersmith.pricing.service.list_prices import set_list_price
+from ordersmith.pricing.service.list_prices import (
+    ListPrice,
+    change_price_list,
+    list_prices,
+    remove_list_price,
+    set_list_price,
+)
 from ordersmith.pricing.service.listing import (
     CouponView,
     PriceListView,
@@ -43,6 +49,7 @@ __all__ = [
     "CouponView",
     "Dates",
     "Keep",
+    "ListPrice",
     "PriceEntry",
     "PriceListView",
     "PromotionInput",
@@ -53,6 +60,7 @@ __all__ = [
     "ShippingMethodView",
     "TaxRateView",
     "change_coupon",
+    "change_price_list",
     "change_promotion",
     "create_coupon",
     "create_price_list",
@@ -66,10 +74,12 @@ __all__ = [
     "get_tax_rate",
     "list_coupons",
     "list_price_lists",
+    "list_prices",
     "list_promotions",
     "list_shipping_methods",
     "list_tax_rates",
     "quote",
     "redeem_coupon",
+    "remove_list_price",
     "set_list_price",
 ]
