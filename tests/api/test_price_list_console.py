@@ -15,7 +15,8 @@ from tests.api.conftest import login
 from tests.builders import make_order_shop
 
 NEW = {"code": "vip", "name": "VIP prices", "currency": "USD", "priority": "5", "customer_groups": "vip, staff",
-       "channels": "", "starts_at": "", "ends_at": "", "sku": "TEE", "unit_price": "9.50", "min_quantity": "1"}  # fmt: skip
+       "channels": "", "starts_at": "", "ends_at": "", "sku": "TEE", "unit_price": "9.50",
+       "min_quantity": "1"}  # fmt: skip
 
 
 def _prices(admin_db: Any, code: str = "VIP") -> list[tuple[str, int, Decimal]]:
@@ -41,8 +42,8 @@ def test_a_price_list_is_made_retargeted_and_its_prices_added_changed_and_remove
     assert sorted(_prices(admin_db)) == [("LAMP", 1, Decimal("30.00")), ("TEE", 1, Decimal("9.00")),
                                          ("TEE", 10, Decimal("8.00"))]  # fmt: skip
     # and remove the tee's 10-unit break, and retarget and re-date the list
-    removed = client.post("/marketing/price-lists/VIP/prices/remove",
-                          data={"csrf_token": csrf, "sku": "TEE", "min_quantity": "10"}, follow_redirects=False)  # fmt: skip
+    removed = client.post("/marketing/price-lists/VIP/prices/remove", follow_redirects=False,
+                          data={"csrf_token": csrf, "sku": "TEE", "min_quantity": "10"})  # fmt: skip
     saved = client.post("/marketing/price-lists/vip", data={"csrf_token": csrf, "name": "Very important",
                         "priority": "7", "customer_groups": "", "channels": "web",
                         "starts_at": "2030-01-01T00:00", "ends_at": ""}, follow_redirects=False)  # fmt: skip
