@@ -77,3 +77,63 @@ def test_the_customer_page_shows_the_source_code_of_each_order_leading_to_its_or
     assert '<a href="/orders?source_code=FALL26">FALL26</a>' in keyed_row
     assert "FALL26" not in plain_row and '<span class="muted">—</span>' in plain_row
     assert client.get("/orders", params={"source_code": "FALL26"}).text.count(f">{keyed.number}<") >= 1
+
+
+def test_the_customer_page_shows_the_rfm_segment_the_report_gives_without_scoring_everyone_each_time(
+    client: TestClient, admin_db
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+    from typing import Any
+
+    import sqlalchemy as sa
+
+    from ordersmith.orders import service as orders
+    from ordersmith.reporting import service as reporting
+    from tests.builders import channel, make_order_shop, order_request, ship_to
+
+    # given seven buyers whose recency, frequency and spend differ, some tied (prices: tee 20, mug 10, lamp 80)
+    make_order_shop(admin_db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    plans = {"Ann": [(9, "MUG")] * 3, "Bo": [(6, "LAMP")], "Cy": [(8, "TEE"), (4, "TEE")],
+             "Di": [(5, "MUG"), (4, "MUG"), (3, "MUG")], "Ed": [(3, "TEE"), (2, "TEE")], "Flo": [(2, "LAMP")],
+             "Gus": [(1, "MUG")]}  # fmt: skip
+    numbers = {}
+    for name, plan in plans.items():
+        number = customers.create_customer(
+            admin_db, details=customers.Details(first_name=name, last_name="Buyer")
+        ).number
+        numbers[name] = number
+        for n, (days_ago, sku) in enumerate(plan):
+            request = order_request((sku, 1), customer=number, placed_at=now - timedelta(days=days_ago, minutes=n),
+                                    ship_tos=[ship_to(line1=f"{n} Elm St")])  # fmt: skip
+            orders.place_order(admin_db, channel=channel(admin_db, "phone"), request=request)
+    report = reporting.run_report(admin_db, name="rfm_customers", parameters={}).rows
+    cells = {r["customer"]: r["cell"] for r in report}
+    login(client, admin_db, role="manager")
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.lower())
+
+    engine = client.app.state.db.engine  # type: ignore[attr-defined]
+    # when a manager opens every buyer's page
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        pages = {name: client.get(f"/customers/{number}") for name, number in numbers.items()}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    # then each shows the cell the RFM report gives that customer, linking to the report
+    for name, page in pages.items():
+        cell = cells[numbers[name]]
+        assert page.status_code == 200 and f"RFM {cell[0]}-{cell[1]}-{cell[2]}" in page.text, name
+        assert 'href="/reports/rfm_customers?currency=USD"' in page.text
+    assert len(set(cells.values())) > 3  # the buyers really fall in different cells
+    # and everyone was scored once for the seven pages (the quintile boundaries, kept), not on each view
+    assert len([s for s in seen if "ntile" in s]) == 1
+
+
+def test_a_customer_without_orders_has_no_rfm_segment(client: TestClient, admin_db) -> None:  # type: ignore[no-untyped-def]
+    number = _customer(admin_db)
+    login(client, admin_db, role="agent")
+    page = client.get(f"/customers/{number}")
+    assert page.status_code == 200 and 'id="rfm"' not in page.text and "RFM " not in page.text

@@ -15,6 +15,7 @@ from ordersmith.kernel.errors import OrdersmithError, PreconditionFailed
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
 from ordersmith.platform.http import unit_of_work
+from ordersmith.reporting import service as reporting
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +57,8 @@ def _customer_page(
         gift_cards=payments.list_gift_cards(uow, customer_id=customer.id, limit=20).items
         if principal.can("payments:read") else [],
         open_balance=payments.open_balance(uow, customer_id=customer.id) if principal.can("payments:read") else None,
+        # the segment: RFM scores as the RFM report gives them (their orders + cached quintile boundaries)
+        rfm=reporting.customer_rfm(uow, customer_id=customer.id, currency=customer.currency) if can_orders else None,
     )  # fmt: skip
     return recent_work.remember(request, page, principal, customer=customer.number) if remember else page
 

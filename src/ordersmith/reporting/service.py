@@ -6,8 +6,9 @@ A report runs as one read-only unit of work: its one query aggregates in the dat
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
-from ordersmith.reporting.catalogue import CATALOGUE, QueryContext, Report
+from ordersmith.reporting.catalogue import CATALOGUE, QueryContext, Report, rfm
 from ordersmith.reporting.rules import Column, ReportResult, ReportSpec, parse_parameters
 from ordersmith.reporting.saved import (
     SavedReport,
@@ -30,6 +31,7 @@ from ordersmith.reporting.saved import (
 
 __all__ = [
     "SavedReport",
+    "customer_rfm",
     "delete_saved_report",
     "get_report",
     "get_saved_report",
@@ -105,6 +107,35 @@ def run_report(uow: UnitOfWork, *, name: str, parameters: Mapping[str, str | Non
     return ReportResult(
         spec=report.spec, parameters=values, rows=rows, generated_at=now, replica_lag_s=_lag(uow)
     )
+
+
+RFM_CUTOFFS_TTL = timedelta(hours=1)  # how long a process places customers among the same quintile boundaries
+
+
+@use_case(readonly=True)
+def customer_rfm(uow: UnitOfWork, *, customer_id: uuid.UUID, currency: str = "USD") -> rfm.CustomerRfm | None:
+    """One customer's RFM scores as of today, as `rfm_customers` scores them; None when they have no orders in
+    `currency` that count. Their own orders are read by index; everyone's quintile boundaries come from one
+    aggregating query at most once per RFM_CUTOFFS_TTL per process and currency (and when the day changes), so a
+    customer page does not score every customer."""
+    now = uow.now()
+    params = {"as_of": now.date(), "currency": currency.upper()}
+    found = uow.execute_core(rfm.customer_query(params, customer_id)).first()
+    if found is None:
+        return None
+    cache: dict[str, tuple[datetime, rfm.Cutoffs]] = uow.db.caches.setdefault("reporting.rfm_cutoffs", {})
+    cached = cache.get(params["currency"])
+    if (
+        cached is None
+        or cached[1].as_of != params["as_of"]
+        or not timedelta(0) <= now - cached[0] < RFM_CUTOFFS_TTL
+    ):
+        rows = list(uow.execute_core(rfm.cutoffs_query(params)))
+        cached = cache[params["currency"]] = (
+            now,
+            rfm.cutoffs(rows, as_of=params["as_of"], currency=currency),
+        )
+    return rfm.place(found, cached[1])
 
 
 def _lag(uow: UnitOfWork) -> Decimal | None:

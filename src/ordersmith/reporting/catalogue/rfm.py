@@ -10,7 +10,9 @@ customers, ties broken by the customer's id (so equal customers may straddle a b
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,9 +27,10 @@ CURRENCY = Parameter("currency", "text", "Currency", default="USD")
 TOP = Parameter("limit", "int", "How many", default="500", minimum=1, maximum=5000)
 
 
-def _scored(params: dict[str, Any]) -> Any:
+def _bought(params: dict[str, Any], customer_id: uuid.UUID | None = None) -> Any:
+    """Each buying customer's last order, orders and spend (or only `customer_id`'s: its orders by index)."""
     goods = orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
-    bought = (
+    query = (
         sa.select(
             orders.c.customer_id.label("customer_id"),
             sa.func.max(orders.c.placed_at).label("last_order_at"),
@@ -44,8 +47,14 @@ def _scored(params: dict[str, Any]) -> Any:
             customers.c.anonymized_at.is_(None),
         )
         .group_by(orders.c.customer_id)
-        .subquery("bought")
     )
+    if customer_id is not None:
+        query = query.where(orders.c.customer_id == customer_id)
+    return query
+
+
+def _scored(params: dict[str, Any]) -> Any:
+    bought = _bought(params).subquery("bought")
 
     def quintile(column: Any) -> Any:
         return sa.func.ntile(5).over(order_by=(column, bought.c.customer_id))
@@ -163,3 +172,78 @@ RFM_CUSTOMERS = Report(
 )
 
 REPORTS = (RFM_CELLS, RFM_CUSTOMERS)
+
+# One customer's scores without scoring everyone on each look-up: the quintile boundaries (the last customer of
+# quintiles 1-4 for each measure, as NTILE orders them: by value, then customer id) are read in one aggregating
+# query and kept a while; the customer's own recency, frequency and monetary come from their orders alone (by the
+# orders' customer index) and are placed among those boundaries — the very scores `rfm_customers` gives while
+# the boundaries are fresh.
+_MEASURES = (("recency", "last_order_at"), ("frequency", "orders"), ("monetary_score", "monetary"))
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """For each measure, the (value, customer id) that ends quintiles 1 to 4 (fewer when there are fewer than five
+    buying customers)."""
+
+    as_of: date
+    currency: str
+    bounds: dict[str, list[tuple[Any, uuid.UUID]]]
+
+
+@dataclass(frozen=True)
+class CustomerRfm:
+    recency: int
+    frequency: int
+    monetary: int
+    last_order_at: datetime
+    orders: int
+
+    @property
+    def cell(self) -> str:
+        return f"{self.recency}{self.frequency}{self.monetary}"
+
+
+def cutoffs_query(params: dict[str, Any]) -> sa.Select[Any]:
+    """The last row of each quintile of each measure (at most 15 rows), in one aggregating query over the orders."""
+    scored = _scored(params)
+
+    def last_of(bucket: Any, value: Any) -> Any:
+        return sa.func.row_number().over(
+            partition_by=bucket, order_by=(value.desc(), scored.c.customer_id.desc())
+        )
+
+    ends = sa.select(
+        scored,
+        *(last_of(scored.c[b], scored.c[v]).label(f"{b}_end") for b, v in _MEASURES),
+    ).subquery("ends")
+    return sa.select(ends).where(sa.or_(*(ends.c[f"{b}_end"] == 1 for b, _ in _MEASURES)))
+
+
+def cutoffs(rows: list[Any], *, as_of: date, currency: str) -> Cutoffs:
+    bounds: dict[str, list[tuple[Any, uuid.UUID]]] = {}
+    for bucket, value in _MEASURES:
+        ends = sorted((r._mapping[bucket], r._mapping[value], r.customer_id) for r in rows
+                      if r._mapping[f"{bucket}_end"] == 1)  # fmt: skip
+        bounds[value] = [(v, customer) for n, v, customer in ends if n < 5]
+    return Cutoffs(as_of, currency, bounds)
+
+
+def customer_query(params: dict[str, Any], customer_id: uuid.UUID) -> sa.Select[Any]:
+    """One customer's last order, orders and spend: their own orders only."""
+    return _bought(params, customer_id)
+
+
+def place(found: Any, limits: Cutoffs) -> CustomerRfm:
+    """A customer's measures placed among the boundaries: 1 + the quintiles they come after."""
+
+    def score(value: Any, bounds: list[tuple[Any, uuid.UUID]]) -> int:
+        return 1 + sum(1 for bound in bounds if (value, found.customer_id) > bound)
+
+    return CustomerRfm(
+        score(found.last_order_at, limits.bounds["last_order_at"]),
+        score(found.orders, limits.bounds["orders"]),
+        score(found.monetary, limits.bounds["monetary"]),
+        found.last_order_at,
+        int(found.orders),
+    )
