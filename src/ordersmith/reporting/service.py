@@ -119,22 +119,16 @@ def customer_rfm(uow: UnitOfWork, *, customer_id: uuid.UUID, currency: str = "US
     aggregating query at most once per RFM_CUTOFFS_TTL per process and currency (and when the day changes), so a
     customer page does not score every customer."""
     now = uow.now()
-    params = {"as_of": now.date(), "currency": currency.upper()}
+    as_of, currency = now.date(), currency.upper()
+    params: dict[str, Any] = {"as_of": as_of, "currency": currency}
     found = uow.execute_core(rfm.customer_query(params, customer_id)).first()
     if found is None:
         return None
     cache: dict[str, tuple[datetime, rfm.Cutoffs]] = uow.db.caches.setdefault("reporting.rfm_cutoffs", {})
-    cached = cache.get(params["currency"])
-    if (
-        cached is None
-        or cached[1].as_of != params["as_of"]
-        or not timedelta(0) <= now - cached[0] < RFM_CUTOFFS_TTL
-    ):
+    cached = cache.get(currency)
+    if cached is None or cached[1].as_of != as_of or not timedelta(0) <= now - cached[0] < RFM_CUTOFFS_TTL:
         rows = list(uow.execute_core(rfm.cutoffs_query(params)))
-        cached = cache[params["currency"]] = (
-            now,
-            rfm.cutoffs(rows, as_of=params["as_of"], currency=currency),
-        )
+        cached = cache[currency] = (now, rfm.cutoffs(rows, as_of=as_of, currency=currency))
     return rfm.place(found, cached[1])
 
 

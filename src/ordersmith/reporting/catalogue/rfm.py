@@ -27,7 +27,7 @@ CURRENCY = Parameter("currency", "text", "Currency", default="USD")
 TOP = Parameter("limit", "int", "How many", default="500", minimum=1, maximum=5000)
 
 
-def _bought(params: dict[str, Any], customer_id: uuid.UUID | None = None) -> Any:
+def _bought(params: dict[str, Any], customer_id: uuid.UUID | None = None) -> sa.Select[Any]:
     """Each buying customer's last order, orders and spend (or only `customer_id`'s: its orders by index)."""
     goods = orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
     query = (
