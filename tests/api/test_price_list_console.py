@@ -94,6 +94,7 @@ def test_a_refused_price_list_form_names_the_field_and_changes_nothing(client: T
     assert "priority" in bad_priority.text and "unit_price" in bad_cents.text
     assert unknown.status_code == no_such.status_code == 404 and "NOPE" in unknown.text
     assert forged.status_code == 403
+    assert client.get("/marketing/price-lists/NOPE").status_code == 404
     assert (pricing.list_price_lists(admin_db), _prices(admin_db)) == before  # no B2B list, VIP as it was
 
 
