@@ -57,10 +57,11 @@ def test_the_customer_page_shows_the_source_code_of_each_order_leading_to_its_or
     client: TestClient, admin_db
 ) -> None:  # type: ignore[no-untyped-def]
     from ordersmith.orders import service as orders
-    from tests.builders import channel, make_order_shop, order_request
+    from tests.builders import channel, make_order_shop, make_source_code, order_request
 
     # given a customer who ordered once from the fall catalogue's key code and once without one
     make_order_shop(admin_db)
+    make_source_code(admin_db, "FALL26")
     number = _customer(admin_db)
     fall = order_request(("TEE", 1), customer=number, source_code="fall26")
     keyed = orders.place_order(admin_db, channel=channel(admin_db, "phone"), request=fall).order
