@@ -107,6 +107,8 @@ def _pages_of(page: Any, details: dict[str, str]) -> list[str]:
         pages.append(f"/purchasing/{details['po']}")
     if "/warehouse" in nav:
         pages += list(WAREHOUSE_PAGES)
+    if "/marketing" in nav:
+        pages.append("/marketing/price-lists/USD")  # a price list's own page, where its prices are edited
     return list(dict.fromkeys(pages))
 
 

@@ -1,11 +1,13 @@
 """Orders' background work: releasing backorders as stock arrives (on `stock.changed`, through the outbox relay)
 and, as a safety net, a sweep every few minutes; releasing pending orders whose channel's edit window ended
-(every minute); moving a merged customer's orders to the survivor."""
+(every minute); moving a merged customer's orders to the survivor; keeping a shipped order's addresses in its buyer's
+address book."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ordersmith.customers import service as customers
 from ordersmith.orders import service
 from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import UnitOfWork
@@ -23,6 +25,8 @@ def register() -> None:
     """Idempotent: safe to call once per app or worker start."""
     outbox.unsubscribe(service.on_stock_changed)
     outbox.unsubscribe(service.on_customer_merged)
+    outbox.unsubscribe(service.remember_ship_tos)
+    outbox.subscribe("order.placed", service.remember_ship_tos, when=customers.has_buyer)
     outbox.subscribe("customer.merged", service.on_customer_merged)
     outbox.subscribe("stock.changed", service.on_stock_changed, when=service.may_release_backorders)
     jobs.register("orders.release_backorders", _sweep)

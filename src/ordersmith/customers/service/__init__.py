@@ -25,6 +25,7 @@ from ordersmith.customers.service.records import (
     on_order_placed,
     record_first_order,
     record_source_code,
+    remember_ship_tos,
     update_customer,
 )
 from ordersmith.customers.service.search import SearchHit, search_customers
@@ -58,6 +59,7 @@ __all__ = [
     "on_order_placed",
     "record_first_order",
     "record_source_code",
+    "remember_ship_tos",
     "search_customers",
     "timeline",
     "update_customer",

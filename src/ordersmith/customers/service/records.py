@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ordersmith.customers import rules
 from ordersmith.customers.service._common import (
+    Address,
     Customer,
     Details,
     _checked,
@@ -173,6 +174,50 @@ def update_customer(
               after={**_snapshot(after), "fields": sorted(changes)})  # fmt: skip
     uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": sorted(changes)})
     return after
+
+
+_MOST_SHIP_TOS = 25  # an address book, not a history: beyond this, new addresses stay on their orders only
+
+
+def _address_key(a: Address) -> tuple[str, ...]:
+    """An address as compared for "already known": every part, case and spacing ignored (the kind aside)."""
+    parts = (a.name, a.line1, a.line2, a.city, a.region, a.postal_code, a.country)
+    return tuple(" ".join(part.split()).casefold() for part in parts)
+
+
+@use_case
+def remember_ship_tos(uow: UnitOfWork, *, customer_id: uuid.UUID, addresses: list[Address]) -> int:
+    """The addresses an order for this customer ships to, kept on their record as ship-to addresses when new, so the
+    next order offers them (compared by name, street, city, region, postal code and country, ignoring case and
+    spacing; a known bill-to counts as known). A change like an agent's: the version moves on, audited, with
+    `customer.updated`. Keeps at most 25 ship-tos; a merged or anonymized customer, or an address the record's own
+    checks refuse, is left as it is. Returns how many addresses were added.
+
+    Raises:
+        PreconditionFailed: the customer was edited at the same moment (the relay tries the event again).
+    """
+    row = uow.session.get(CustomerRow, customer_id)
+    if row is None or row.merged_into_id is not None or row.anonymized_at is not None:
+        return 0
+    before = _customer(uow, row)
+    known = {_address_key(a) for a in before.addresses}
+    room = _MOST_SHIP_TOS - sum(1 for a in before.addresses if a.kind == "ship_to")
+    new: list[Address] = []
+    for address in addresses:
+        key = _address_key(address)
+        if key not in known and len(new) < room:
+            known.add(key)
+            new.append(dataclasses.replace(address, kind="ship_to", is_default=False, id=None))
+    if not new:
+        return 0
+    current = Details(**{name: getattr(before, name) for name in _EDITABLE})
+    wanted = [*before.addresses, *new]
+    try:
+        _checked(dataclasses.replace(current, addresses=wanted))
+    except ValidationFailed:
+        return 0  # the order's address passed the order's checks but not the record's: it stays on the order
+    update_customer(uow, ref=row.number, changes={"addresses": wanted}, expected_version=row.version)
+    return len(new)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ refused request changes nothing.
 """
 
 from ordersmith.orders.service._common import AllocationPart, Hold, Order, OrderLine, ShipTo
+from ordersmith.orders.service.address_book import remember_ship_tos
 from ordersmith.orders.service.allocating import (
     may_release_backorders,
     on_stock_changed,
@@ -150,6 +151,7 @@ __all__ = [
     "release_due_orders",
     "release_order",
     "release_when_due",
+    "remember_ship_tos",
     "resolve_hold",
     "returnable_units",
     "set_payment_status",
