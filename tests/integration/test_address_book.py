@@ -31,7 +31,9 @@ def _ship_tos(uow: UnitOfWork, number: str) -> list[tuple[str, str, str]]:
     return [(a.name, a.line1, a.postal_code) for a in found.addresses if a.kind == "ship_to"]
 
 
-def test_a_new_ship_to_joins_the_buyer_s_record_once_and_a_known_one_changes_nothing(shop: UnitOfWork, db: Database):
+def test_a_new_ship_to_joins_the_buyer_s_record_once_and_a_known_one_changes_nothing(
+    shop: UnitOfWork, db: Database
+):
     # given a customer with one ship-to address
     home = customers.Address(kind="ship_to", name="Ann Buyer", line1="1 Market St", city="San Francisco",
                              region="CA", postal_code="94105", country="US", is_default=True)  # fmt: skip
@@ -40,8 +42,13 @@ def test_a_new_ship_to_joins_the_buyer_s_record_once_and_a_known_one_changes_not
     )
     # when she orders to her home (typed differently) and, as a gift, to her sister's
     sister = ship_to("gift", name="Bea Buyer", line1="9 Elm Street", city="Oakland", postal_code="94607")
-    lines = [orders.LineRequest(sku="TEE", quantity=1), orders.LineRequest(sku="MUG", quantity=1, ship_to="gift")]
-    request = order_request(customer=ann.number, lines=lines, ship_tos=[ship_to(line1="1  market st"), sister])
+    lines = [
+        orders.LineRequest(sku="TEE", quantity=1),
+        orders.LineRequest(sku="MUG", quantity=1, ship_to="gift"),
+    ]
+    request = order_request(
+        customer=ann.number, lines=lines, ship_tos=[ship_to(line1="1  market st"), sister]
+    )
     orders.place_order(shop, channel=channel(shop, "phone"), request=request)
     _relay(db, shop)
     # then the sister's address is on Ann's record, her home once, and the version moved on like an agent's edit
