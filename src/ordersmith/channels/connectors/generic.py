@@ -11,6 +11,7 @@ from ordersmith.channels import rules
 from ordersmith.channels.connectors import fields
 from ordersmith.channels.connectors.base import (
     Access,
+    CallFailed,
     CallReport,
     ShipmentNotice,
     SignatureInvalid,
@@ -82,9 +83,9 @@ class GenericConnector:
         raise SignatureInvalid("a generic channel sends its orders with its API key, not by webhook")
 
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
-        raise NotImplementedError("the generic connector takes no stock updates")  # pushes_stock is False
+        # Never called (`pushes_stock` is False); were it called, the call is a permanent refusal (dead-lettered).
+        raise CallFailed("a generic channel takes no stock updates from us", permanent=True)
 
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
-        raise NotImplementedError(
-            "the generic connector takes no shipment notices"
-        )  # pushes_shipments is False
+        # Never called (`pushes_shipments` is False); were it called, a permanent refusal (dead-lettered).
+        raise CallFailed("a generic channel takes no shipment notices from us", permanent=True)
