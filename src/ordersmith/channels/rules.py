@@ -15,7 +15,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-CONNECTOR_KINDS = ("generic", "shopify")
+CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon")
 HOLD_UNMAPPED = "unmapped_sku"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 30
@@ -71,6 +71,10 @@ class ChannelOrder:
     total: Decimal | None = None
     taxes: Sequence[ReportedTax] = field(default_factory=tuple)
     taxes_included: bool = False
+    tax_collected_by: str = (
+        ""  # who collected the tax from the buyer when not us ("marketplace": Amazon's model)
+    )
+    ship_by: datetime | None = None  # the channel's latest ship date (Amazon's LatestShipDate)
 
 
 def newer(incoming: datetime, stored: datetime) -> bool:
@@ -93,6 +97,14 @@ def retry_delay_s(attempts: int, *, permanent: bool, max_attempts: int = MAX_ATT
     if permanent or attempts >= max_attempts:
         return None
     return int(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def poll_delay_s(failures: int, *, interval_s: int) -> int:
+    """Seconds until a connector whose last `failures` polls failed is polled again: its interval, stretched by
+    back-off while it fails (capped at an hour)."""
+    if failures <= 0:
+        return interval_s
+    return int(min(max(interval_s, BACKOFF_BASE_S * 2 ** (failures - 1)), BACKOFF_CAP_S))
 
 
 def available_to_sell(available: int, *, buffer: int) -> int:
@@ -119,5 +131,7 @@ def reported_totals(order: ChannelOrder) -> dict[str, object]:
         "total_tax": text(order.total_tax),
         "total": text(order.total),
         "taxes_included": order.taxes_included,
+        "tax_collected_by": order.tax_collected_by,
+        "ship_by": None if order.ship_by is None else order.ship_by.isoformat(),
         "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
     }
