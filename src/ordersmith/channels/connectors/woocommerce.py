@@ -203,7 +203,7 @@ class WooCommerceConnector:
             "status": ",".join(IMPORT_STATUSES),
             "orderby": "modified",
             "order": "asc",
-            "per_page": str(PAGE_SIZE),
+            "per_page": str(int(access.config.get("page_size") or PAGE_SIZE)),
             "page": str(page),
         }
         with _client(access) as client:
@@ -218,7 +218,10 @@ class WooCommerceConnector:
         orders = [o for o in found if isinstance(o, dict)]
         if page < pages:
             return PollPage(orders, {"after": after, "before": before, "page": page + 1}, False, report)
-        return PollPage(orders, {"after": before}, True, report)
+        # WooCommerce's date filters exclude both ends: the next window starts a second early, so an order changed
+        # in the very second this window ends is read (twice at worst: the inbox makes that one order).
+        overlap = datetime.fromisoformat(before) - timedelta(seconds=1)
+        return PollPage(orders, {"after": overlap.isoformat()}, True, report)
 
     # --- outbound -------------------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ _CONFIG: dict[str, dict[str, type]] = {
         "store_url": str,
         "poll_interval_s": int,
         "shipped_status": str,
+        "page_size": int,
     },
     "amazon": {
         "shipping_method": str,
@@ -77,6 +78,7 @@ _URLS: dict[str, dict[str, bool]] = {
     "amazon": {"endpoint": True, "token_url": False},
 }
 MIN_POLL_S, MAX_POLL_S = 60, 86_400
+MAX_PAGE_SIZE = 100
 _API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
 MAX_WINDOW_S = 3600
 MAX_BUFFER = 1_000_000
@@ -111,6 +113,8 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed.on(f"config.{key}", "an absolute URL, e.g. https://shop.example.com")
     if not MIN_POLL_S <= config.get("poll_interval_s", MIN_POLL_S) <= MAX_POLL_S:
         raise ValidationFailed.on("config.poll_interval_s", f"{MIN_POLL_S} to {MAX_POLL_S} seconds")
+    if not 1 <= config.get("page_size", 1) <= MAX_PAGE_SIZE:
+        raise ValidationFailed.on("config.page_size", f"1 to {MAX_PAGE_SIZE} orders a page")
     if kind == "amazon":
         for key in ("marketplace_id", "seller_id"):
             if not config.get(key):

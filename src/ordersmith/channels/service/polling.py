@@ -256,7 +256,7 @@ def poll_orders(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str) -> Pol
 
 @use_case
 def poll_soon(uow: UnitOfWork, *, connector: str, principal: Principal | None = None) -> datetime:
-    """Make a polled connector's next poll due now (and un-pause it). Returns when it is due.
+    """Poll a polled connector now (un-pausing it). Returns when the regular poll after it is due.
 
     Raises:
         ValidationFailed: the connector is not polled.
@@ -273,9 +273,13 @@ def poll_soon(uow: UnitOfWork, *, connector: str, principal: Principal | None = 
 
 
 def resume(uow: UnitOfWork, state: PollStateRow) -> None:
+    """Un-pause and poll now: the poll job is queued here, the regular sweep takes over after it."""
+    row = uow.session.get(ConnectorRow, state.connector_id)
+    assert row is not None
     state.paused = False
     state.failures = 0
-    state.next_poll_at = uow.now()
+    state.next_poll_at = uow.now() + timedelta(seconds=interval_s(row))
+    jobs.enqueue(uow, POLL_JOB, {"connector_id": str(state.connector_id)})
 
 
 def _due_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
