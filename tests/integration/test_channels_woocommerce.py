@@ -141,9 +141,12 @@ class WooStub:
         if seen.headers.get("authorization") != expected:
             return Answer(
                 401,
-                {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
-                 "data": {"status": 401}},
-            )  # fmt: skip
+                {
+                    "code": "woocommerce_rest_cannot_view",
+                    "message": "Sorry, you cannot list resources.",
+                    "data": {"status": 401},
+                },
+            )
         if self.too_many:
             self.too_many -= 1
             return Answer(
@@ -191,8 +194,11 @@ class WooStub:
         if refused := self._refused(seen):
             return refused
         order_id = seen.path.split("/")[-2]
-        note = {"id": len(self.notes.get(order_id, [])) + 1, "note": seen.json["note"],
-                "customer_note": bool(seen.json.get("customer_note"))}  # fmt: skip
+        note = {
+            "id": len(self.notes.get(order_id, [])) + 1,
+            "note": seen.json["note"],
+            "customer_note": bool(seen.json.get("customer_note")),
+        }
         self.notes.setdefault(order_id, []).append(note)
         return Answer(201, note)
 
@@ -213,8 +219,16 @@ class WooStub:
                     {"id": obj["id"], "stock_quantity": obj["stock_quantity"], "manage_stock": True}
                 )
             else:
-                answered.append({"id": obj["id"], "error": {"code": "woocommerce_rest_product_invalid_id",
-                                 "message": "Invalid ID.", "data": {"status": 400}}})  # fmt: skip
+                answered.append(
+                    {
+                        "id": obj["id"],
+                        "error": {
+                            "code": "woocommerce_rest_product_invalid_id",
+                            "message": "Invalid ID.",
+                            "data": {"status": 400},
+                        },
+                    }
+                )
         return Answer(200, {"update": answered})
 
     def batches(self) -> list[Seen]:
@@ -300,8 +314,12 @@ def test_a_signed_order_webhook_becomes_one_order_whatever_the_duplicates_and_th
     first = woo_order(801, modified=START - timedelta(minutes=30))
     newer = woo_order(801, modified=START - timedelta(minutes=20), quantity=3)
     answers = []
-    for payload, topic in ((first, "order.created"), (newer, "order.updated"), (first, "order.created"),
-                           (newer, "order.updated")):  # fmt: skip
+    for payload, topic in (
+        (first, "order.created"),
+        (newer, "order.updated"),
+        (first, "order.created"),
+        (newer, "order.updated"),
+    ):
         headers, body = _signed(payload, topic)
         answers.append(channels.receive_webhook(shop, connector="woo", headers=headers, body=body))
     # when
@@ -313,7 +331,13 @@ def test_a_signed_order_webhook_becomes_one_order_whatever_the_duplicates_and_th
     assert (row.external_id, [(line.sku, line.quantity) for line in order.lines]) == ("801", [("TEE", 3)])
     (ship_to,) = order.ship_tos
     assert (ship_to.name, ship_to.line1, ship_to.line2, ship_to.city, ship_to.region, ship_to.country) == (
-        "Ann Buyer", "1 Market St", "Apt 4", "San Francisco", "CA", "US")  # fmt: skip
+        "Ann Buyer",
+        "1 Market St",
+        "Apt 4",
+        "San Francisco",
+        "CA",
+        "US",
+    )
     assert (order.billing or {})["line1"] == "9 Billing Rd"
     kept = channels.get_channel_order(shop, connector="woo", external_id="801")
     assert (kept.status, kept.deliveries) == ("imported", 4)
@@ -373,14 +397,20 @@ def test_polling_catches_up_missed_orders_page_by_page_exactly_once(
     # then: three pages of two (the unpaid one filtered by WooCommerce), each order once
     polls = woo.api.requests("GET", f"{API}/orders")
     assert [(p.query["page"], p.query["per_page"], p.query["status"]) for p in polls] == [
-        ("1", "2", "processing"), ("2", "2", "processing"), ("3", "2", "processing")]  # fmt: skip
+        ("1", "2", "processing"),
+        ("2", "2", "processing"),
+        ("3", "2", "processing"),
+    ]
     assert {p.query["modified_before"] for p in polls} == {_gmt(clock.now())}
     assert [o.external_id for o in _orders(shop)] == ["810", "811", "812", "813", "814"]
     assert channels.get_channel_order(shop, connector="woo", external_id="812").deliveries == 2
     health = channels.connector_health(shop, code="woo")
     assert health.polling is not None
     assert (health.polling.cursor, health.polling.failures, health.polling.polling_now) == (
-        {"after": (clock.now() - timedelta(seconds=1)).isoformat()}, 0, False)  # fmt: skip
+        {"after": (clock.now() - timedelta(seconds=1)).isoformat()},
+        0,
+        False,
+    )
     # when the next poll finds one order changed since (and the one at the window's edge again)
     woo.orders[4]["date_modified_gmt"] = _gmt(clock.now() + timedelta(seconds=30))
     woo.orders.append(woo_order(830, modified=clock.now() - timedelta(milliseconds=1)))
@@ -406,7 +436,10 @@ def test_a_throttled_poll_waits_as_asked_and_a_lapsed_claim_is_taken_over_withou
     health = channels.connector_health(shop, code="woo")
     assert health.polling is not None
     assert (health.polling.next_poll_at, health.polling.failures, health.last_failure_at) == (
-        clock.now() + timedelta(seconds=3), 0, None)  # fmt: skip
+        clock.now() + timedelta(seconds=3),
+        0,
+        None,
+    )
     assert _count(shop, ChannelOrderRow) == 0
     # when a crashed worker's claim has lapsed: the next worker takes over; a poll after it records nothing again
     with shop:
@@ -473,7 +506,10 @@ def test_a_product_woocommerce_refuses_is_dead_lettered_and_replayed_after_the_f
     (letter,) = channels.list_dead_letters(shop, connector="woo").items
     figure = _latest_available(shop)["MUG"]
     assert (letter.operation, letter.payload, letter.attempts) == (
-        "push_stock", {"updates": [{"sku": "MUG", "available": figure}]}, 1)  # fmt: skip
+        "push_stock",
+        {"updates": [{"sku": "MUG", "available": figure}]},
+        1,
+    )
     assert "Invalid ID" in letter.error
     # when the product is back and the letter replayed
     woo.known_ids.add(702)

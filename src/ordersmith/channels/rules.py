@@ -7,11 +7,14 @@ Invariant: a channel order is one order whatever the number and order of its del
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
+
+from ordersmith.kernel.cards import contains_card_number
 
 T = TypeVar("T")
 
@@ -97,6 +100,23 @@ def retry_delay_s(attempts: int, *, permanent: bool, max_attempts: int = MAX_ATT
     if permanent or attempts >= max_attempts:
         return None
     return int(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def payment_reference(connector: str, external_id: str) -> str:
+    """The reference of a marketplace's payment: the connector and the channel's order id. An order id that could
+    pass for a card number (Amazon's `111-2223334-5556667` is 17 digits; about one in ten passes the Luhn check) would
+    be refused — a card number never enters an order — so such an id is written with its digit groups joined by
+    `_` and no run longer than twelve digits, which no card-number scan joins up."""
+    reference = f"{connector}:{external_id}"
+    if not contains_card_number(reference):
+        return reference
+    joined = re.sub(r"(?<=\d)[ -](?=\d)", "_", external_id)
+
+    def split(run: re.Match[str]) -> str:
+        digits = run.group(0)
+        return "_".join(digits[n : n + 12] for n in range(0, len(digits), 12))
+
+    return f"{connector}:" + re.sub(r"\d{13,}", split, joined)
 
 
 def poll_delay_s(failures: int, *, interval_s: int) -> int:

@@ -84,6 +84,10 @@ class _Tokens:
         with self._lock:
             self._held.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
 
 TOKENS = _Tokens()
 

@@ -387,7 +387,9 @@ def _order_request(
     payments = []
     if loaded.channel_kind == "marketplace":  # the marketplace collected the money: recorded as such
         payments.append(
-            orders.PaymentRequest(method="marketplace", reference=f"{loaded.row.code}:{parsed.external_id}")
+            orders.PaymentRequest(
+                method="marketplace", reference=rules.payment_reference(loaded.row.code, parsed.external_id)
+            )
         )
     return orders.OrderRequest(
         lines=[
