@@ -116,11 +116,9 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= config.get("page_size", 1) <= MAX_PAGE_SIZE:
         raise ValidationFailed.on("config.page_size", f"1 to {MAX_PAGE_SIZE} orders a page")
     if kind == "amazon":
-        for key in ("marketplace_id", "seller_id"):
+        for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
             if not config.get(key):
-                raise ValidationFailed.on(
-                    f"config.{key}", "is required (Seller Central: your merchant token)"
-                )
+                raise ValidationFailed.on(f"config.{key}", f"is required: {what}")
     if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
         raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
     return config
