@@ -24,7 +24,7 @@ from ordersmith.channels.connectors.amazon import TOKENS
 from ordersmith.channels.service import polling
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
-from ordersmith.kernel.errors import Conflict
+from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -704,8 +704,9 @@ def test_an_unreadable_polled_order_is_dead_lettered_and_the_others_go_in(
     assert (letter.operation, letter.reference) == ("import_order", "777-0000000-0000002")
     assert "ShippingAddress.AddressLine1" in letter.error
     # when Amazon's data is fixed (the kept payload is replayed as it was: still unreadable, the letter stays)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed) as refused:
         channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    assert refused.value.errors[0].field == "ShippingAddress.AddressLine1"
     assert channels.connector_health(shop, code="amz").dead_letters_open == 1
 
 

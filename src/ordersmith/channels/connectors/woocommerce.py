@@ -258,6 +258,8 @@ class WooCommerceConnector:
                 ),
                 _CHANNEL,
             )
+            if not isinstance(notes, list):
+                raise CallFailed("WooCommerce's order notes are not a list")
             told = notice.tracking_number and any(
                 notice.tracking_number in str(n.get("note", "")) for n in notes if isinstance(n, Mapping)
             )

@@ -148,7 +148,7 @@ def _commit_page(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str, page:
                 operation="import_order",
                 reference=str(payload.get("AmazonOrderId") or payload.get("id") or "?")[:200],
                 payload={"body": json.dumps(payload)},
-                error=str(exc.errors or exc),
+                error=str(exc),
                 attempts=1,
             )
             continue
@@ -223,7 +223,7 @@ def poll_orders(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str) -> Pol
     if claim is None:
         return PollResult("busy")
     adapter = connectors.for_kind(claim.loaded.row.kind)
-    if not adapter.polls_orders:
+    if not adapter.polls_orders or not claim.loaded.row.active:
         _finish(uow, connector_id=connector_id, worker=worker, done=True)
         return PollResult("skipped")
     cursor, pages, seen, recorded, done = claim.cursor, 0, 0, 0, False
