@@ -222,17 +222,17 @@ class AmazonConnector:
             )  # polled again within two minutes: nothing settled yet
         report = CallReport()
         with _Session(access, report) as session:
-            params: dict[str, str] = {"MarketplaceIds": marketplace}
+            # The window's filters go with every page: a NextToken pages the filtered list, it does not replace it.
+            params: dict[str, str] = {
+                "MarketplaceIds": marketplace,
+                "LastUpdatedAfter": _amazon_time(after),
+                "LastUpdatedBefore": _amazon_time(before),
+                "OrderStatuses": STATUSES,
+                "FulfillmentChannels": "MFN",
+                "MaxResultsPerPage": "100",
+            }
             if token:
                 params["NextToken"] = str(token)
-            else:
-                params |= {
-                    "LastUpdatedAfter": _amazon_time(after),
-                    "LastUpdatedBefore": _amazon_time(before),
-                    "OrderStatuses": STATUSES,
-                    "FulfillmentChannels": "MFN",
-                    "MaxResultsPerPage": "100",
-                }
             answer = session.call("GET", ORDERS, params=params, restricted=True)
             body = answer.get("payload") if isinstance(answer, Mapping) else None
             if not isinstance(body, Mapping):
@@ -261,7 +261,9 @@ class AmazonConnector:
                     "productType": product_type,
                     "patches": [
                         {
-                            "op": "replace",
+                            # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its
+                            # handling time and restock date, which a replace would clear
+                            "op": "merge",
                             "path": "/attributes/fulfillment_availability",
                             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": update.quantity}],
                         }
