@@ -271,7 +271,7 @@ def _oldest(uow: UnitOfWork, connector_id: Any, status: str) -> datetime | None:
 @use_case(readonly=True)
 def connector_health(uow: UnitOfWork, *, code: str, principal: Principal | None = None) -> Health:
     """A connector's health: last success and failure, open dead letters, the import lag, the channel's last
-    word on its rate limit. Three indexed reads, whatever the history."""
+    word on its rate limit, and a polled connector's poll state. Four indexed reads, whatever the history."""
     row = load(uow, code=code, principal=principal).row
     waiting = _oldest(uow, row.id, "received")
     state = uow.session.get(PollStateRow, row.id)
