@@ -1,7 +1,7 @@
 """channels: the poll state of polled connectors (cursor, claim, due time)
 
 Revision ID: 0034_chan2
-Revises: 0029_con3_console_reads
+Revises: 0034_finexp
 
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ordersmith.platform.db
 
 revision: str = "0034_chan2"
-down_revision: str | None = "0029_con3_console_reads"
+down_revision: str | None = "0034_finexp"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
