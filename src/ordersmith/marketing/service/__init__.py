@@ -14,6 +14,7 @@ from ordersmith.marketing.service.campaigns import (
 )
 from ordersmith.marketing.service.codes import (
     ChannelPolicy,
+    code_for_customer,
     create_source_code,
     find_offer,
     get_source_code,
@@ -34,6 +35,7 @@ __all__ = [
     "SourceCode",
     "Sums",
     "add_drops",
+    "code_for_customer",
     "create_campaign",
     "create_source_code",
     "figures",
