@@ -1,0 +1,850 @@
+"""Accounts payable, the bill side: vendor bills matched three ways (the purchase order's lines, what was received,
+the bill), the exception queue with its reasons, accepting or rejecting an exception, approving a bill for
+payment, and the match tolerances.
+
+The PO, its lines, receipts and the vendor's terms are purchasing's, read through `purchasing.service`. Invariants:
+a bill changes status only along `matching.TRANSITIONS`, each move one conditional UPDATE (two approvals at once:
+one wins, the other is a 409); `finance_po_line_billing` holds the units of each PO line on bills that are not
+rejected, and its rows are locked while a bill is matched, so two bills for the same goods see each other.
+Approving a bill emits `vendor_bill.approved`, which the posting rules turn into Dr GRNI (+ price variance) / Cr AP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ordersmith.finance import matching
+from ordersmith.finance.tables import (
+    MatchExceptionRow,
+    MatchToleranceRow,
+    PoLineBillingRow,
+    VendorBillLineRow,
+    VendorBillRow,
+)
+from ordersmith.kernel.errors import (
+    AlreadyExists,
+    FieldError,
+    IllegalTransition,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from ordersmith.kernel.ids import new_id
+from ordersmith.kernel.money import Money
+from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ordersmith.payments import rules as payment_rules
+from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.numbers import next_number
+from ordersmith.purchasing import service as purchasing
+
+_BILLS = cast(sa.Table, VendorBillRow.__table__)
+_LINES = cast(sa.Table, VendorBillLineRow.__table__)
+_EXCEPTIONS = cast(sa.Table, MatchExceptionRow.__table__)
+_TOLERANCES = cast(sa.Table, MatchToleranceRow.__table__)
+_BILLED_TABLE = cast(sa.Table, PoLineBillingRow.__table__)
+BILL_SERIES = "vendor_bill"
+DEFAULT_AMOUNT_TOLERANCE = Decimal(
+    "1.00"
+)  # in the bill's currency, when the vendor has no tolerances of its own
+_NOT_BILLABLE = ("draft", "approved", "cancelled")  # the vendor has not been sent the PO
+
+# Add units billed on a PO line and return the new total; with 0 it only locks the row and reads it. Plain SQL both databases speak (compiled once).
+_BILLED = sa.text(
+    "INSERT INTO finance_po_line_billing (purchase_order, line_no, billed_quantity) VALUES (:po, :line, :quantity) "
+    "ON CONFLICT (purchase_order, line_no) DO UPDATE "
+    "SET billed_quantity = finance_po_line_billing.billed_quantity + :quantity RETURNING billed_quantity"
+)
+
+
+@dataclass(frozen=True)
+class NewBillLine:
+    """A line of a vendor bill as entered: the PO line it bills, units and unit price (SKU optional, checked)."""
+
+    po_line: int
+    quantity: int
+    unit_price: Money
+    sku: str | None = None
+
+
+@dataclass(frozen=True)
+class BillLine:
+    line: int
+    po_line: int
+    sku: str
+    quantity: int
+    unit_price: Money
+    amount: Money
+    unit_cost: Money  # the PO line's
+
+
+@dataclass(frozen=True)
+class MatchReason:
+    code: str  # not_received | quantity | price | amount
+    line: int | None  # the bill's line, None for the bill as a whole
+    detail: str
+
+
+@dataclass(frozen=True)
+class VendorBill:
+    id: uuid.UUID
+    number: str
+    vendor: str
+    vendor_invoice: str
+    purchase_order: str
+    currency: str
+    billed_on: date
+    due_on: date
+    status: str
+    total: Money
+    receipt_value: Money  # the units billed at the PO's unit costs
+    variance: Money  # total - receipt_value: the purchase price variance
+    paid: Money
+    balance: Money  # what is still owed once approved: total - paid
+    reasons: list[MatchReason]
+    note: str
+    source: str
+    entered_by: str
+    approved_by: str | None
+    approved_at: datetime | None
+    created_at: datetime
+    version: int
+    lines: list[BillLine]
+
+
+@dataclass(frozen=True)
+class MatchException:
+    id: uuid.UUID
+    bill: str
+    bill_id: uuid.UUID
+    bill_version: int
+    vendor: str
+    vendor_invoice: str
+    purchase_order: str
+    total: Money
+    due_on: date
+    status: str  # open | resolved
+    reasons: list[MatchReason]
+    raised_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None  # accepted | rejected | rematched
+    note: str
+
+
+@dataclass(frozen=True)
+class MatchTolerance:
+    vendor: str
+    quantity_pct: Decimal
+    price_pct: Decimal
+    amount: Money
+    default: bool  # the built-in tolerance (the vendor has none of its own)
+
+
+# ---- reading ---------------------------------------------------------------------------------------------------
+
+
+def _reasons(found: Sequence[dict[str, Any]]) -> list[MatchReason]:
+    return [MatchReason(str(r["code"]), cast(int | None, r.get("line")), str(r["detail"])) for r in found]
+
+
+def _bill(row: Any, lines: Sequence[Any]) -> VendorBill:
+    c = row.currency
+
+    def money(minor: int) -> Money:
+        return Money.from_minor(minor, c)
+
+    return VendorBill(
+        id=row.id,
+        number=row.number,
+        vendor=row.vendor,
+        vendor_invoice=row.vendor_invoice,
+        purchase_order=row.purchase_order,
+        currency=c,
+        billed_on=row.billed_on,
+        due_on=row.due_on,
+        status=row.status,
+        total=money(row.total_minor),
+        receipt_value=money(row.receipt_value_minor),
+        variance=money(row.total_minor - row.receipt_value_minor),
+        paid=money(row.paid_minor),
+        balance=money(row.total_minor - row.paid_minor),
+        reasons=_reasons(row.reasons or []),
+        note=row.note,
+        source=row.source,
+        entered_by=row.entered_by,
+        approved_by=row.approved_by,
+        approved_at=row.approved_at,
+        created_at=row.created_at,
+        version=row.version,
+        lines=[
+            BillLine(
+                line=x.line_no,
+                po_line=x.po_line,
+                sku=x.sku,
+                quantity=x.quantity,
+                unit_price=money(x.unit_price_minor),
+                amount=money(x.unit_price_minor * x.quantity),
+                unit_cost=money(x.unit_cost_minor),
+            )
+            for x in lines
+        ],
+    )
+
+
+def _bill_row(uow: UnitOfWork, ref: str) -> Any:
+    try:
+        match = _BILLS.c.id == uuid.UUID(ref)
+    except ValueError:
+        match = _BILLS.c.number == ref.strip().upper()
+    row = uow.execute_core(sa.select(_BILLS).where(match)).first()
+    if row is None:
+        raise NotFound(f"no vendor bill {ref!r}")
+    return row
+
+
+def _line_rows(uow: UnitOfWork, bill_id: uuid.UUID) -> list[Any]:
+    query = sa.select(_LINES).where(_LINES.c.bill_id == bill_id).order_by(_LINES.c.line_no)
+    return list(uow.execute_core(query).all())
+
+
+def _load(uow: UnitOfWork, bill_id: uuid.UUID) -> VendorBill:
+    row = uow.execute_core(sa.select(_BILLS).where(_BILLS.c.id == bill_id)).one()
+    return _bill(row, _line_rows(uow, bill_id))
+
+
+@use_case(readonly=True)
+def get_vendor_bill(uow: UnitOfWork, *, ref: str) -> VendorBill:
+    """A bill by its number (`VB-000001`) or id, with its lines and the reasons of its last match.
+
+    Raises:
+        NotFound: no such bill.
+    """
+    row = _bill_row(uow, ref)
+    return _bill(row, _line_rows(uow, row.id))
+
+
+@use_case(readonly=True)
+def list_vendor_bills(
+    uow: UnitOfWork,
+    *,
+    status: str | None = None,
+    vendor: str | None = None,
+    purchase_order: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[VendorBill]:
+    """Bills newest first, filtered by status, vendor or purchase order (two reads a page).
+
+    Raises:
+        ValidationFailed: an unknown status, a malformed cursor or a limit out of range (naming the field).
+    """
+    check_limit(limit)
+    query = sa.select(_BILLS)
+    if status is not None:
+        if status not in matching.BILL_STATUSES:
+            raise ValidationFailed.on("status", f"one of {', '.join(matching.BILL_STATUSES)}")
+        query = query.where(_BILLS.c.status == status)
+    if vendor is not None:
+        query = query.where(_BILLS.c.vendor == vendor.strip().upper())
+    if purchase_order is not None:
+        query = query.where(_BILLS.c.purchase_order == purchase_order.strip().upper())
+    if cursor:
+        query = query.where(_BILLS.c.id < _cursor_id(cursor))
+    rows = uow.execute_core(query.order_by(_BILLS.c.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines: dict[uuid.UUID, list[Any]] = {}
+    if rows:
+        found = sa.select(_LINES).where(_LINES.c.bill_id.in_([r.id for r in rows]))
+        for line in uow.execute_core(found.order_by(_LINES.c.bill_id, _LINES.c.line_no)):
+            lines.setdefault(line.bill_id, []).append(line)
+    return Page(
+        [_bill(r, lines.get(r.id, [])) for r in rows], encode_cursor(str(rows[-1].id)) if more else None
+    )
+
+
+def _cursor_id(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(decode_cursor(cursor, 1)[0])
+    except ValueError:
+        raise ValidationFailed.on("cursor", "malformed cursor") from None
+
+
+# ---- tolerances ------------------------------------------------------------------------------------------------
+
+
+def _tolerance(uow: UnitOfWork, vendor: str, currency: str) -> matching.Tolerance:
+    row = uow.execute_core(sa.select(_TOLERANCES).where(_TOLERANCES.c.vendor == vendor)).first()
+    if row is None:
+        return matching.Tolerance(
+            quantity_pct=matching.DEFAULT_TOLERANCE.quantity_pct,
+            price_pct=matching.DEFAULT_TOLERANCE.price_pct,
+            amount_minor=Money(DEFAULT_AMOUNT_TOLERANCE, currency).minor,
+        )
+    return matching.Tolerance(
+        quantity_pct=Decimal(row.quantity_bp) / 100,
+        price_pct=Decimal(row.price_bp) / 100,
+        amount_minor=row.amount_minor,
+    )
+
+
+@use_case(readonly=True)
+def get_match_tolerance(uow: UnitOfWork, *, vendor: str) -> MatchTolerance:
+    """The tolerances a vendor's bills are matched with (its own, else the built-in default).
+
+    Raises:
+        NotFound: no such vendor.
+    """
+    found = purchasing.get_vendor(uow, code=vendor)
+    row = uow.execute_core(sa.select(_TOLERANCES.c.vendor).where(_TOLERANCES.c.vendor == found.code)).first()
+    t = _tolerance(uow, found.code, found.currency)
+    return MatchTolerance(
+        found.code, t.quantity_pct, t.price_pct, Money.from_minor(t.amount_minor, found.currency), row is None
+    )
+
+
+@use_case
+def set_match_tolerance(
+    uow: UnitOfWork, *, vendor: str, quantity_pct: Decimal, price_pct: Decimal, amount: Money
+) -> MatchTolerance:
+    """Set a vendor's match tolerances: percentages (0 to 100, two decimals) and an amount in its currency.
+
+    Raises:
+        NotFound: no such vendor.
+        ValidationFailed: a percentage out of range or finer than 0.01, an amount below zero or in another
+            currency (naming the field).
+    """
+    found = purchasing.get_vendor(uow, code=vendor)
+    errors = [
+        FieldError(name, "a percentage from 0 to 100, to two decimals")
+        for name, pct in (("quantity_pct", quantity_pct), ("price_pct", price_pct))
+        if not (0 <= pct <= 100) or pct != pct.quantize(Decimal("0.01"))
+    ]
+    if amount.currency != found.currency:
+        errors.append(FieldError("amount.currency", f"must be the vendor's currency, {found.currency}"))
+    elif amount.minor < 0:
+        errors.append(FieldError("amount", "must not be negative"))
+    if errors:
+        raise ValidationFailed("the tolerances are not valid", errors=errors)
+    values = {
+        "quantity_bp": int(quantity_pct * 100),
+        "price_bp": int(price_pct * 100),
+        "amount_minor": amount.minor,
+        "updated_by": uow.actor.label,
+        "updated_at": uow.now(),
+    }
+    before = uow.execute_core(sa.select(_TOLERANCES).where(_TOLERANCES.c.vendor == found.code)).first()
+    if before is None:
+        uow.execute_core(sa.insert(_TOLERANCES).values(vendor=found.code, **values))
+    else:
+        uow.execute_core(sa.update(_TOLERANCES).where(_TOLERANCES.c.vendor == found.code).values(**values))
+    uow.audit(
+        "vendor.match_tolerance_set",
+        object_type="vendor",
+        object_id=found.code,
+        before={
+            "quantity_bp": before.quantity_bp,
+            "price_bp": before.price_bp,
+            "amount_minor": before.amount_minor,
+        }
+        if before
+        else None,
+        after={k: values[k] for k in ("quantity_bp", "price_bp", "amount_minor")},
+    )
+    return MatchTolerance(found.code, quantity_pct, price_pct, amount, False)
+
+
+# ---- entering and matching -------------------------------------------------------------------------------------
+
+
+def _purchase_order(uow: UnitOfWork, number: str) -> purchasing.PurchaseOrder:
+    if not number.strip():
+        raise ValidationFailed.on("purchase_order", "the purchase order the bill is for")
+    try:
+        return purchasing.get_purchase_order(uow, number=number)
+    except NotFound:
+        raise ValidationFailed.on("purchase_order", f"no purchase order {number!r}") from None
+
+
+def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> None:
+    if not lines:
+        raise ValidationFailed.on("lines", "a bill needs at least one line")
+    on_po = {line.line: line for line in po.lines}
+    errors: list[FieldError] = []
+    for n, line in enumerate(lines):
+        found = on_po.get(line.po_line)
+        if found is None:
+            known = ", ".join(str(x) for x in sorted(on_po))
+            errors.append(
+                FieldError(
+                    f"lines.{n}.po_line", f"{po.number} has no line {line.po_line} (its lines: {known})"
+                )
+            )
+        elif line.sku is not None and line.sku.strip().upper() != found.sku.upper():
+            errors.append(FieldError(f"lines.{n}.sku", f"{po.number} line {line.po_line} is {found.sku}"))
+        if line.quantity < 1:
+            errors.append(FieldError(f"lines.{n}.quantity", "must be at least 1"))
+        if line.unit_price.currency != po.currency:
+            errors.append(FieldError(f"lines.{n}.unit_price", f"must be in the PO's currency, {po.currency}"))
+        elif line.unit_price.minor < 0:
+            errors.append(FieldError(f"lines.{n}.unit_price", "must not be negative"))
+    if errors:
+        raise ValidationFailed("the bill's lines do not fit the purchase order", errors=errors)
+
+
+@use_case
+def enter_vendor_bill(
+    uow: UnitOfWork,
+    *,
+    purchase_order: str,
+    vendor_invoice: str,
+    billed_on: date,
+    lines: Sequence[NewBillLine],
+    vendor: str | None = None,
+    source: str = "api",
+) -> VendorBill:
+    """Enter a vendor's bill against one purchase order and match it three ways at once: it becomes `matched`
+    (ready for approval) or `exception` (in the queue, with its reasons). Due by the vendor's terms from
+    `billed_on`.
+
+    Raises:
+        ValidationFailed: no such PO, a line naming a PO line that does not exist (or another SKU), a quantity
+            below 1, a price in another currency, another vendor than the PO's (each naming its field).
+        IllegalTransition: the PO was never sent to the vendor (draft, approved) or was cancelled.
+        AlreadyExists: the vendor's invoice number was entered before (409 naming `vendor_invoice`).
+    """
+    invoice = vendor_invoice.strip()
+    if not invoice or len(invoice) > 60:
+        raise ValidationFailed.on("vendor_invoice", "the vendor's invoice number, at most 60 characters")
+    po = _purchase_order(uow, purchase_order)
+    if vendor is not None and vendor.strip().upper() != po.vendor:
+        raise ValidationFailed.on("vendor", f"{po.number} is from {po.vendor}")
+    if po.status in _NOT_BILLABLE:
+        raise IllegalTransition(
+            f"{po.number} is {po.status}: a vendor bills only a PO it was sent", state=po.status
+        )
+    _check_lines(po, lines)
+    duplicate = uow.execute_core(
+        sa.select(_BILLS.c.number).where(_BILLS.c.vendor == po.vendor, _BILLS.c.vendor_invoice == invoice)
+    ).first()
+    if duplicate is not None:
+        raise AlreadyExists(
+            f"{po.vendor}'s invoice {invoice} was entered already as {duplicate.number}",
+            errors=[FieldError("vendor_invoice", f"entered already as {duplicate.number}")],
+        )
+    terms = purchasing.get_vendor(uow, code=po.vendor).terms
+    now, bill_id = uow.now(), new_id()
+    number = f"VB-{next_number(uow, BILL_SERIES):06d}"
+    costs = {line.line: line for line in po.lines}
+    uow.execute_core(
+        sa.insert(_BILLS).values(
+            id=bill_id,
+            number=number,
+            vendor=po.vendor,
+            vendor_invoice=invoice,
+            purchase_order=po.number,
+            po_kind=po.kind,
+            currency=po.currency,
+            billed_on=billed_on,
+            due_on=payment_rules.due_on(billed_on, terms),
+            status="entered",
+            total_minor=sum(line.quantity * line.unit_price.minor for line in lines),
+            receipt_value_minor=0,
+            paid_minor=0,
+            reasons=[],
+            note="",
+            source=source,
+            entered_by=uow.actor.label,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+    )
+    uow.execute_core(
+        sa.insert(_LINES),
+        [
+            {
+                "bill_id": bill_id,
+                "line_no": n,
+                "po_line": line.po_line,
+                "sku": costs[line.po_line].sku,
+                "quantity": line.quantity,
+                "unit_price_minor": line.unit_price.minor,
+                "unit_cost_minor": costs[line.po_line].unit_cost.minor,
+            }
+            for n, line in enumerate(lines, start=1)
+        ],
+    )
+    _count_billed(uow, po.number, lines, sign=1)
+    uow.audit(
+        "vendor_bill.entered",
+        object_type="vendor_bill",
+        object_id=number,
+        after={
+            "vendor": po.vendor,
+            "vendor_invoice": invoice,
+            "purchase_order": po.number,
+            "lines": len(lines),
+            "source": source,
+        },
+    )
+    uow.emit("vendor_bill.entered", {"number": number, "vendor": po.vendor, "purchase_order": po.number})
+    return _match(uow, bill_id, po)
+
+
+def _count_billed(
+    uow: UnitOfWork, po_number: str, lines: Sequence[NewBillLine] | Sequence[Any], *, sign: int
+) -> None:
+    """Add (sign 1) or take back (sign -1) a bill's units on its PO lines, in line order (one lock order)."""
+    units: dict[int, int] = {}
+    for line in lines:
+        units[line.po_line] = units.get(line.po_line, 0) + line.quantity
+    for po_line in sorted(units):
+        if sign > 0:
+            uow.execute_core(_BILLED, {"po": po_number, "line": po_line, "quantity": units[po_line]})
+        else:  # the row exists (the bill counted its units); an INSERT of a negative count would fail its CHECK
+            uow.execute_core(
+                sa.update(_BILLED_TABLE)
+                .where(_BILLED_TABLE.c.purchase_order == po_number, _BILLED_TABLE.c.line_no == po_line)
+                .values(billed_quantity=_BILLED_TABLE.c.billed_quantity - units[po_line])
+            )
+
+
+def _match(uow: UnitOfWork, bill_id: uuid.UUID, po: purchasing.PurchaseOrder) -> VendorBill:
+    """Run the three-way match of a bill whose row is locked (just written, or claimed by a conditional UPDATE)
+    and record the outcome: matched, or an exception with its reasons in the queue."""
+    bill = uow.execute_core(sa.select(_BILLS).where(_BILLS.c.id == bill_id)).one()
+    lines = _line_rows(uow, bill_id)
+    own: dict[int, int] = {}
+    for line in lines:
+        own[line.po_line] = own.get(line.po_line, 0) + line.quantity
+    billed = {  # locks each PO line's counter until commit: a bill for the same goods waits for this one
+        po_line: int(
+            uow.execute_core(_BILLED, {"po": po.number, "line": po_line, "quantity": 0}).scalar_one()
+        )
+        for po_line in sorted(own)
+    }
+    ordered = {
+        line.line: matching.OrderedLine(
+            line=line.line,
+            sku=line.sku,
+            ordered=line.ordered,
+            received=line.received,
+            unit_cost_minor=line.unit_cost.minor,
+            billed_elsewhere=billed[line.line] - own[line.line],
+        )
+        for line in po.lines
+        if line.line in own
+    }
+    found = matching.three_way_match(
+        [matching.BilledLine(x.po_line, x.quantity, x.unit_price_minor) for x in lines],
+        ordered,
+        _tolerance(uow, po.vendor, po.currency),
+    )
+    reasons = [{"code": r.code, "line": r.line, "detail": r.detail} for r in found.reasons]
+    status = "matched" if found.matched else "exception"
+    now = uow.now()
+    uow.execute_core(
+        sa.update(_BILLS)
+        .where(_BILLS.c.id == bill_id)
+        .values(
+            status=status,
+            reasons=reasons,
+            receipt_value_minor=found.receipt_value_minor,
+            total_minor=found.billed_minor,
+            updated_at=now,
+            version=_BILLS.c.version + 1,
+        )
+    )
+    # the lines keep the unit costs they were matched against (the PO's cost may have been corrected since)
+    for x in lines:
+        cost = next(line.unit_cost.minor for line in po.lines if line.line == x.po_line)
+        if cost != x.unit_cost_minor:
+            uow.execute_core(
+                sa.update(_LINES)
+                .where(_LINES.c.bill_id == bill_id, _LINES.c.line_no == x.line_no)
+                .values(unit_cost_minor=cost)
+            )
+    queued = uow.execute_core(
+        sa.select(_EXCEPTIONS.c.id).where(_EXCEPTIONS.c.bill_id == bill_id, _EXCEPTIONS.c.status == "open")
+    ).first()
+    if status == "exception" and queued is not None:  # matched again, still failing: same place in the queue
+        uow.execute_core(sa.update(_EXCEPTIONS).where(_EXCEPTIONS.c.id == queued.id).values(reasons=reasons))
+    elif status == "exception":
+        uow.execute_core(
+            sa.insert(_EXCEPTIONS).values(
+                id=new_id(), bill_id=bill_id, status="open", reasons=reasons, raised_at=now, note=""
+            )
+        )
+    elif queued is not None:
+        _resolve(uow, queued.id, "rematched", "")
+    payload = {
+        "number": bill.number,
+        "vendor": bill.vendor,
+        "purchase_order": bill.purchase_order,
+        "total": str(Money.from_minor(found.billed_minor, bill.currency).amount),
+        "currency": bill.currency,
+    }
+    if status == "exception":
+        uow.emit("vendor_bill.exception", {**payload, "reasons": [r["code"] for r in reasons]})
+    else:
+        uow.emit("vendor_bill.matched", payload)
+    uow.audit(
+        "vendor_bill.matched",
+        object_type="vendor_bill",
+        object_id=bill.number,
+        before={"status": bill.status},
+        after={"status": status, "reasons": reasons},
+    )
+    return _load(uow, bill_id)
+
+
+def _resolve(uow: UnitOfWork, exception_id: uuid.UUID, resolution: str, note: str) -> None:
+    uow.execute_core(
+        sa.update(_EXCEPTIONS)
+        .where(_EXCEPTIONS.c.id == exception_id, _EXCEPTIONS.c.status == "open")
+        .values(
+            status="resolved",
+            resolved_at=uow.now(),
+            resolved_by=uow.actor.label,
+            resolution=resolution,
+            note=note,
+        )
+    )
+
+
+def _claim(uow: UnitOfWork, ref: str, action: str, version: int | None, **values: Any) -> tuple[str, Any]:
+    """Move a bill along `action` with one conditional UPDATE (status among the action's sources, and the version
+    the caller saw); returns its status before and the row after. Two callers at once: one wins, the other gets a
+    409."""
+    row = _bill_row(uow, ref)
+    if version is not None and version != row.version:
+        raise PreconditionFailed(f"{row.number} changed since version {version}; it is at {row.version}")
+    sources, target = matching.TRANSITIONS[action]
+    query = sa.update(_BILLS).where(_BILLS.c.id == row.id, _BILLS.c.status.in_(sorted(sources)))
+    if version is not None:
+        query = query.where(_BILLS.c.version == version)
+    changed = uow.execute_core(
+        query.values(
+            status=values.pop("status", target), updated_at=uow.now(), version=_BILLS.c.version + 1, **values
+        ).returning(*_BILLS.c)
+    ).first()
+    if changed is None:
+        now = _bill_row(uow, ref)
+        if version is not None and now.version != version:
+            raise PreconditionFailed(f"{now.number} changed since version {version}; it is at {now.version}")
+        raise IllegalTransition(f"{now.number} is {now.status}: cannot {action} it", state=now.status)
+    return row.status, changed
+
+
+@use_case
+def rematch_vendor_bill(uow: UnitOfWork, *, ref: str) -> VendorBill:
+    """Match an exception again (after more goods arrived, the PO's cost was corrected, or the tolerances
+    changed): it leaves the queue when it now matches.
+
+    Raises:
+        NotFound: no such bill.
+        IllegalTransition: the bill is not in `exception` (or `entered`).
+    """
+    _before, row = _claim(uow, ref, "match", None, status="entered")
+    return _match(uow, row.id, purchasing.get_purchase_order(uow, number=row.purchase_order))
+
+
+@use_case
+def accept_exception(uow: UnitOfWork, *, ref: str, note: str, version: int | None = None) -> VendorBill:
+    """Override: accept a bill that failed its match as it is (it becomes `matched`, ready for approval), with the
+    reason why. The exception leaves the queue, resolved `accepted`, naming who accepted it.
+
+    Raises:
+        NotFound: no such bill (by number or id, or by its exception's id).
+        ValidationFailed: no note (naming `note`).
+        IllegalTransition: the bill is not in `exception`.
+        PreconditionFailed: `version` is not the bill's.
+    """
+    return _decide(uow, ref=ref, action="accept", note=note, version=version)
+
+
+@use_case
+def reject_vendor_bill(uow: UnitOfWork, *, ref: str, note: str, version: int | None = None) -> VendorBill:
+    """Reject a bill (in the queue, or matched but not approved): it will never be paid and its units no longer
+    count as billed on the PO lines, so the vendor's corrected bill can match.
+
+    Raises:
+        NotFound: no such bill.
+        ValidationFailed: no note (naming `note`).
+        IllegalTransition: the bill is approved, paid or rejected already.
+        PreconditionFailed: `version` is not the bill's.
+    """
+    return _decide(uow, ref=ref, action="reject", note=note, version=version)
+
+
+def _decide(uow: UnitOfWork, *, ref: str, action: str, note: str, version: int | None) -> VendorBill:
+    note = note.strip()
+    if not note or len(note) > 500:
+        raise ValidationFailed.on("note", "why, in at most 500 characters")
+    ref = _bill_ref(uow, ref)
+    before, row = _claim(uow, ref, action, version, note=note)
+    queued = uow.execute_core(
+        sa.select(_EXCEPTIONS.c.id).where(_EXCEPTIONS.c.bill_id == row.id, _EXCEPTIONS.c.status == "open")
+    ).first()
+    if queued is not None:
+        _resolve(uow, queued.id, "accepted" if action == "accept" else "rejected", note)
+    if action == "reject":
+        _count_billed(uow, row.purchase_order, _line_rows(uow, row.id), sign=-1)
+    done = "matched" if action == "accept" else "rejected"
+    uow.audit(
+        f"vendor_bill.{'accepted' if action == 'accept' else 'rejected'}",
+        object_type="vendor_bill",
+        object_id=row.number,
+        before={"status": before},
+        after={"status": done, "note": note},
+    )
+    uow.emit(
+        f"vendor_bill.{'accepted' if action == 'accept' else 'rejected'}",
+        {"number": row.number, "vendor": row.vendor, "purchase_order": row.purchase_order},
+    )
+    return _load(uow, row.id)
+
+
+def _bill_ref(uow: UnitOfWork, ref: str) -> str:
+    """A bill's reference from the bill's own number or id, or from its exception's id (the queue's rows)."""
+    try:
+        exception_id = uuid.UUID(ref)
+    except ValueError:
+        return ref
+    found = uow.execute_core(sa.select(_EXCEPTIONS.c.bill_id).where(_EXCEPTIONS.c.id == exception_id)).first()
+    return str(found.bill_id) if found is not None else ref
+
+
+@use_case
+def approve_vendor_bill(uow: UnitOfWork, *, ref: str, version: int | None = None) -> VendorBill:
+    """Approve a matched bill for payment: it becomes payable (`approved`), counts in AP and its aging, and
+    `vendor_bill.approved` is posted: Dr GRNI at the PO's cost of the units, ± purchase price variance / Cr AP.
+
+    Raises:
+        NotFound: no such bill.
+        IllegalTransition: the bill is not `matched` (an exception must be accepted first; approved already: 409).
+        PreconditionFailed: `version` is not the bill's.
+    """
+    before, row = _claim(uow, ref, "approve", version, approved_by=uow.actor.label, approved_at=uow.now())
+    uow.audit(
+        "vendor_bill.approved",
+        object_type="vendor_bill",
+        object_id=row.number,
+        before={"status": before},
+        after={"status": "approved"},
+    )
+    money = Money.from_minor
+    uow.emit(
+        "vendor_bill.approved",
+        {
+            "number": row.number,
+            "vendor": row.vendor,
+            "vendor_invoice": row.vendor_invoice,
+            "purchase_order": row.purchase_order,
+            "kind": row.po_kind,
+            "currency": row.currency,
+            "total": str(money(row.total_minor, row.currency).amount),
+            "receipt_value": str(money(row.receipt_value_minor, row.currency).amount),
+            "variance": str(money(row.total_minor - row.receipt_value_minor, row.currency).amount),
+            "due_on": row.due_on.isoformat(),
+        },
+    )
+    return _load(uow, row.id)
+
+
+# ---- the exception queue ---------------------------------------------------------------------------------------
+
+
+def _exception(row: Any) -> MatchException:
+    return MatchException(
+        id=row.id,
+        bill=row.number,
+        bill_id=row.bill_id,
+        bill_version=row.version,
+        vendor=row.vendor,
+        vendor_invoice=row.vendor_invoice,
+        purchase_order=row.purchase_order,
+        total=Money.from_minor(row.total_minor, row.currency),
+        due_on=row.due_on,
+        status=row.exception_status,
+        reasons=_reasons(row.exception_reasons or []),
+        raised_at=row.raised_at,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        resolution=row.resolution,
+        note=row.exception_note,
+    )
+
+
+_QUEUE = sa.select(
+    _EXCEPTIONS.c.id,
+    _EXCEPTIONS.c.bill_id,
+    _EXCEPTIONS.c.status.label("exception_status"),
+    _EXCEPTIONS.c.reasons.label("exception_reasons"),
+    _EXCEPTIONS.c.raised_at,
+    _EXCEPTIONS.c.resolved_at,
+    _EXCEPTIONS.c.resolved_by,
+    _EXCEPTIONS.c.resolution,
+    _EXCEPTIONS.c.note.label("exception_note"),
+    _BILLS.c.number,
+    _BILLS.c.version,
+    _BILLS.c.vendor,
+    _BILLS.c.vendor_invoice,
+    _BILLS.c.purchase_order,
+    _BILLS.c.total_minor,
+    _BILLS.c.currency,
+    _BILLS.c.due_on,
+).select_from(_EXCEPTIONS.join(_BILLS, _BILLS.c.id == _EXCEPTIONS.c.bill_id))
+
+
+@use_case(readonly=True)
+def list_match_exceptions(
+    uow: UnitOfWork,
+    *,
+    status: str = "open",
+    vendor: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[MatchException]:
+    """The exception queue: bills that failed their three-way match with the reasons, oldest first (`open`), or
+    the resolved ones newest first with who resolved them and how.
+
+    Raises:
+        ValidationFailed: an unknown status, a malformed cursor or a limit out of range (naming the field).
+    """
+    check_limit(limit)
+    if status not in ("open", "resolved"):
+        raise ValidationFailed.on("status", "open or resolved")
+    query = _QUEUE.where(_EXCEPTIONS.c.status == status)
+    if vendor is not None:
+        query = query.where(_BILLS.c.vendor == vendor.strip().upper())
+    oldest_first = status == "open"
+    if cursor:
+        after = _cursor_id(cursor)
+        query = query.where(_EXCEPTIONS.c.id > after if oldest_first else _EXCEPTIONS.c.id < after)
+    order = _EXCEPTIONS.c.id if oldest_first else _EXCEPTIONS.c.id.desc()
+    rows = uow.execute_core(query.order_by(order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([_exception(r) for r in rows], encode_cursor(str(rows[-1].id)) if more else None)
+
+
+@use_case(readonly=True)
+def get_match_exception(uow: UnitOfWork, *, exception_id: uuid.UUID) -> MatchException:
+    """One exception, open or resolved.
+
+    Raises:
+        NotFound: no such exception.
+    """
+    row = uow.execute_core(_QUEUE.where(_EXCEPTIONS.c.id == exception_id)).first()
+    if row is None:
+        raise NotFound(f"no match exception {exception_id}")
+    return _exception(row)
