@@ -19,6 +19,12 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.bill_decisions import (
+    accept_exception,
+    approve_vendor_bill,
+    reject_vendor_bill,
+    rematch_vendor_bill,
+)
 from ordersmith.finance.service.costs import item_costs
 from ordersmith.finance.service.exports import export_journal
 from ordersmith.finance.service.journal import (
@@ -34,24 +40,22 @@ from ordersmith.finance.service.journal import (
     reverse_entry,
     trial_balance,
 )
-from ordersmith.finance.service.payables import (
-    BillLine,
+from ordersmith.finance.service.match_queue import (
     MatchException,
-    MatchReason,
     MatchTolerance,
-    NewBillLine,
-    VendorBill,
-    accept_exception,
-    approve_vendor_bill,
-    enter_vendor_bill,
     get_match_exception,
     get_match_tolerance,
-    get_vendor_bill,
     list_match_exceptions,
-    list_vendor_bills,
-    reject_vendor_bill,
-    rematch_vendor_bill,
     set_match_tolerance,
+)
+from ordersmith.finance.service.payables import (
+    BillLine,
+    MatchReason,
+    NewBillLine,
+    VendorBill,
+    enter_vendor_bill,
+    get_vendor_bill,
+    list_vendor_bills,
 )
 from ordersmith.finance.service.posting import (
     on_events,
