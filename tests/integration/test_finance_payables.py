@@ -66,7 +66,7 @@ def bill(
         purchase_order=po,
         vendor_invoice=invoice,
         billed_on=billed_on,
-        lines=[finance.NewBillLine(po_line=n, quantity=q, unit_price=usd(price)) for n, q, price in lines],
+        lines=[finance.NewBillLine(po_line=n, quantity=q, unit_price=price) for n, q, price in lines],
     )
 
 
@@ -90,9 +90,16 @@ def reconciled(uow: UnitOfWork, as_of: date = BILLED_ON) -> list[tuple[str, int,
 
 
 def table_counts(db: Database) -> dict[str, int]:
-    names = ("finance_vendor_bills", "finance_vendor_bill_lines", "finance_po_line_billing",
-             "finance_match_exceptions", "finance_vendor_payments", "finance_vendor_payment_allocations",
-             "outbox", "audit_log")  # fmt: skip
+    names = (
+        "finance_vendor_bills",
+        "finance_vendor_bill_lines",
+        "finance_po_line_billing",
+        "finance_match_exceptions",
+        "finance_vendor_payments",
+        "finance_vendor_payment_allocations",
+        "outbox",
+        "audit_log",
+    )
     with db.engine.connect() as conn:
         return {n: int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {n}")).scalar_one()) for n in names}
 
@@ -107,7 +114,11 @@ def test_a_bill_that_matches_is_approved_paid_and_posted_and_the_subledger_equal
     entered = bill(ap, po, "INV-1001", (1, 4, "2.50"), (2, 6, "1.00"))
     # then it matched, due by ACME's NET30 terms, and owes nothing to AP until approved
     assert (entered.number, entered.status, entered.reasons) == ("VB-000001", "matched", [])
-    assert (entered.total, entered.receipt_value, entered.due_on) == (usd("16.00"), usd("16.00"), date(2026, 12, 2))
+    assert (entered.total, entered.receipt_value, entered.due_on) == (
+        usd("16.00"),
+        usd("16.00"),
+        date(2026, 12, 2),
+    )
     settle(db, ap)
     assert reconciled(ap) == []
     # when it is approved and the relay posts it: Dr GRNI / Cr AP 16.00, and AP equals the subledger
@@ -117,17 +128,29 @@ def test_a_bill_that_matches_is_approved_paid_and_posted_and_the_subledger_equal
     assert entry_lines(ap, "vendor_bill.approved") == [[("2050", 1600, 0), ("2000", 0, 1600)]]
     assert reconciled(ap) == [("USD", 1600, 1600, 0)]
     # when 10.00 is paid, then the rest
-    first = finance.pay_vendor(ap, vendor="ACME", amount=usd("10.00"), method="check", reference="1234",
-                               bills=[finance.PayBill(entered.number, usd("10.00"))])  # fmt: skip
+    first = finance.pay_vendor(
+        ap,
+        vendor="ACME",
+        amount=usd("10.00"),
+        method="check",
+        reference="1234",
+        bills=[finance.PayBill(entered.number, usd("10.00"))],
+    )
     settle(db, ap)
     assert finance.get_vendor_bill(ap, ref=entered.number).status == "partially_paid"
     assert reconciled(ap) == [("USD", 600, 600, 0)]
-    finance.pay_vendor(ap, vendor="ACME", amount=usd("6.00"), bills=[finance.PayBill(entered.number, usd("6.00"))])
+    finance.pay_vendor(
+        ap, vendor="ACME", amount=usd("6.00"), bills=[finance.PayBill(entered.number, usd("6.00"))]
+    )
     settle(db, ap)
     # then the bill is paid, each payment posted Dr AP / Cr cash in bank, and AP is back to zero
     done = finance.get_vendor_bill(ap, ref=entered.number)
     assert (done.status, done.paid, done.balance) == ("paid", usd("16.00"), usd("0.00"))
-    assert (first.number, first.method, [b.bill for b in first.bills]) == ("VP-000001", "check", ["VB-000001"])
+    assert (first.number, first.method, [b.bill for b in first.bills]) == (
+        "VP-000001",
+        "check",
+        ["VB-000001"],
+    )
     assert entry_lines(ap, "vendor_payment.made") == [
         [("2000", 1000, 0), ("1000", 0, 1000)],
         [("2000", 600, 0), ("1000", 0, 600)],
@@ -147,14 +170,17 @@ def test_a_price_within_tolerance_matches_and_posts_its_variance(ap: UnitOfWork,
     settle(db, ap)
     # then it matched, and posted Dr GRNI 20.00 + Dr price variance 0.20 / Cr AP 20.20
     assert (entered.status, entered.variance) == ("matched", usd("0.20"))
-    assert entry_lines(ap, "vendor_bill.approved") == [[("2050", 2000, 0), ("5200", 20, 0), ("2000", 0, 2020)]]
+    assert entry_lines(ap, "vendor_bill.approved") == [
+        [("2050", 2000, 0), ("5200", 20, 0), ("2000", 0, 2020)]
+    ]
     assert reconciled(ap) == [("USD", 2020, 2020, 0)]
 
 
 def test_a_bill_below_the_po_s_cost_credits_the_price_variance(ap: UnitOfWork, db: Database):
     # given a vendor whose tolerances allow 5 % on price and 2.00 on the bill
-    finance.set_match_tolerance(ap, vendor="ACME", quantity_pct=Decimal("0"), price_pct=Decimal("5"),
-                                amount=usd("2.00"))  # fmt: skip
+    finance.set_match_tolerance(
+        ap, vendor="ACME", quantity_pct=Decimal("0"), price_pct=Decimal("5"), amount=usd("2.00")
+    )
     po = sent_po(ap, ("TEE", 20, "3.00"))
     receive(ap, po, ("TEE", 20))
     # when billed 2.90 a unit (3.3 % under, 2.00 on the bill) and approved
@@ -162,7 +188,9 @@ def test_a_bill_below_the_po_s_cost_credits_the_price_variance(ap: UnitOfWork, d
     finance.approve_vendor_bill(ap, ref=entered.number)
     settle(db, ap)
     # then Dr GRNI 60.00 / Cr price variance 2.00, Cr AP 58.00
-    assert entry_lines(ap, "vendor_bill.approved") == [[("2050", 6000, 0), ("5200", 0, 200), ("2000", 0, 5800)]]
+    assert entry_lines(ap, "vendor_bill.approved") == [
+        [("2050", 6000, 0), ("5200", 0, 200), ("2000", 0, 5800)]
+    ]
 
 
 def test_a_bill_for_more_than_was_received_waits_in_the_exception_queue_until_accepted(
@@ -260,13 +288,28 @@ def test_a_bill_for_an_unknown_po_line_is_refused_naming_the_line_and_nothing_ch
         bill(ap, "PO-999999", "BAD-2", (1, 1, "1.00"))
     assert [e.field for e in unknown.value.errors] == ["purchase_order"]
     with pytest.raises(ValidationFailed) as other:
-        finance.enter_vendor_bill(ap, purchase_order=po, vendor_invoice="BAD-3", billed_on=BILLED_ON, vendor="ZED",
-                                  lines=[finance.NewBillLine(1, 1, usd("1.00"))])  # fmt: skip
+        finance.enter_vendor_bill(
+            ap,
+            purchase_order=po,
+            vendor_invoice="BAD-3",
+            billed_on=BILLED_ON,
+            vendor="ZED",
+            lines=[finance.NewBillLine(1, 1, "1.00")],
+        )
     assert [e.field for e in other.value.errors] == ["vendor"]
     with pytest.raises(ValidationFailed) as currency:
-        finance.enter_vendor_bill(ap, purchase_order=po, vendor_invoice="BAD-4", billed_on=BILLED_ON,
-                                  lines=[finance.NewBillLine(1, 1, Money(Decimal("1.00"), "EUR"))])  # fmt: skip
-    assert [e.field for e in currency.value.errors] == ["lines.0.unit_price"]
+        finance.enter_vendor_bill(
+            ap,
+            purchase_order=po,
+            vendor_invoice="BAD-4",
+            billed_on=BILLED_ON,
+            currency="EUR",
+            lines=[finance.NewBillLine(1, 1, "1.00")],
+        )
+    assert [e.field for e in currency.value.errors] == ["currency"]
+    with pytest.raises(ValidationFailed) as cents:
+        bill(ap, po, "BAD-5", (1, 1, "1.001"), (1, 0, "1.00"))
+    assert [e.field for e in cents.value.errors] == ["lines.0.unit_price", "lines.1.quantity"]
     assert table_counts(db) == before
 
 
@@ -290,8 +333,12 @@ def test_one_payment_pays_two_bills_and_an_overpayment_is_refused_changing_nothi
     one = finance.approve_vendor_bill(ap, ref=bill(ap, po, "P-1", (1, 4, "1.00")).number)
     two = finance.approve_vendor_bill(ap, ref=bill(ap, po, "P-2", (2, 6, "1.00")).number)
     # when one payment of 7.00 pays the first in full and 3.00 of the second
-    paid = finance.pay_vendor(ap, vendor="ACME", amount=usd("7.00"),
-                              bills=[finance.PayBill(one.number, usd("4.00")), finance.PayBill(two.number, usd("3.00"))])  # fmt: skip
+    paid = finance.pay_vendor(
+        ap,
+        vendor="ACME",
+        amount=usd("7.00"),
+        bills=[finance.PayBill(one.number, usd("4.00")), finance.PayBill(two.number, usd("3.00"))],
+    )
     # then
     assert [(b.bill, b.amount) for b in paid.bills] == [(one.number, usd("4.00")), (two.number, usd("3.00"))]
     assert finance.get_vendor_bill(ap, ref=one.number).status == "paid"
@@ -299,15 +346,21 @@ def test_one_payment_pays_two_bills_and_an_overpayment_is_refused_changing_nothi
     before = table_counts(db)
     # when 4.00 more is paid on the second (it owes 3.00), or a paid bill is paid again
     with pytest.raises(Conflict) as over:
-        finance.pay_vendor(ap, vendor="ACME", amount=usd("4.00"), bills=[finance.PayBill(two.number, usd("4.00"))])
+        finance.pay_vendor(
+            ap, vendor="ACME", amount=usd("4.00"), bills=[finance.PayBill(two.number, usd("4.00"))]
+        )
     with pytest.raises(IllegalTransition):
-        finance.pay_vendor(ap, vendor="ACME", amount=usd("1.00"), bills=[finance.PayBill(one.number, usd("1.00"))])
+        finance.pay_vendor(
+            ap, vendor="ACME", amount=usd("1.00"), bills=[finance.PayBill(one.number, usd("1.00"))]
+        )
     # then refused naming the amount, and nothing changed
     assert [(e.field, e.message) for e in over.value.errors] == [("bills.0.amount", "at most 3.00")]
     assert table_counts(db) == before
     # and parts that do not add up, or an unapproved bill, are refused too
     with pytest.raises(ValidationFailed) as sums:
-        finance.pay_vendor(ap, vendor="ACME", amount=usd("2.00"), bills=[finance.PayBill(two.number, usd("1.00"))])
+        finance.pay_vendor(
+            ap, vendor="ACME", amount=usd("2.00"), bills=[finance.PayBill(two.number, usd("1.00"))]
+        )
     assert [e.field for e in sums.value.errors] == ["amount"]
     assert table_counts(db) == before
 
@@ -316,11 +369,16 @@ def test_ap_aging_buckets_open_bills_by_days_past_their_due_date(ap: UnitOfWork,
     # given approved bills due (NET30) on 2026-12-02, 2026-10-02 and 2026-07-01, the second partly paid
     po = sent_po(ap, ("MUG", 30, "1.00"))
     receive(ap, po, ("MUG", 30))
-    for invoice, billed_on, units in (("N-1", date(2026, 11, 2), 10), ("N-2", date(2026, 9, 2), 10),
-                                      ("N-3", date(2026, 6, 1), 10)):  # fmt: skip
+    for invoice, billed_on, units in (
+        ("N-1", date(2026, 11, 2), 10),
+        ("N-2", date(2026, 9, 2), 10),
+        ("N-3", date(2026, 6, 1), 10),
+    ):
         entered = bill(ap, po, invoice, (1, units, "1.00"), billed_on=billed_on)
         finance.approve_vendor_bill(ap, ref=entered.number)
-    finance.pay_vendor(ap, vendor="ACME", amount=usd("4.00"), bills=[finance.PayBill("VB-000002", usd("4.00"))])
+    finance.pay_vendor(
+        ap, vendor="ACME", amount=usd("4.00"), bills=[finance.PayBill("VB-000002", usd("4.00"))]
+    )
     settle(db, ap)
     # when aged as of 2026-12-06
     aging = finance.ap_aging(ap, as_of=date(2026, 12, 6))
@@ -341,15 +399,24 @@ def test_a_vendor_s_own_tolerances_are_kept_and_used(ap: UnitOfWork):
     # given the built-in default (0 % quantity, 1 % price, 1.00 on the bill)
     assert finance.get_match_tolerance(ap, vendor="ACME").default is True
     # when ACME may ship and bill 10 % over
-    set_to = finance.set_match_tolerance(ap, vendor="ACME", quantity_pct=Decimal("10"), price_pct=Decimal("1"),
-                                         amount=usd("1.00"))  # fmt: skip
+    set_to = finance.set_match_tolerance(
+        ap, vendor="ACME", quantity_pct=Decimal("10"), price_pct=Decimal("1"), amount=usd("1.00")
+    )
     po = sent_po(ap, ("TEE", 10, "0.10"))
     receive(ap, po, ("TEE", 10))
     # then 11 billed against 10 received matches, 12 would not
-    assert (set_to.quantity_pct, finance.get_match_tolerance(ap, vendor="ACME").default) == (Decimal("10"), False)
+    assert (set_to.quantity_pct, finance.get_match_tolerance(ap, vendor="ACME").default) == (
+        Decimal("10"),
+        False,
+    )
     assert bill(ap, po, "T-1", (1, 11, "0.10")).status == "matched"
     assert bill(ap, po, "T-2", (1, 1, "0.10")).status == "exception"
     with pytest.raises(ValidationFailed) as bad:
-        finance.set_match_tolerance(ap, vendor="ACME", quantity_pct=Decimal("101"), price_pct=Decimal("0.001"),
-                                    amount=Money(Decimal("1"), "EUR"))  # fmt: skip
+        finance.set_match_tolerance(
+            ap,
+            vendor="ACME",
+            quantity_pct=Decimal("101"),
+            price_pct=Decimal("0.001"),
+            amount=Money(Decimal("1"), "EUR"),
+        )
     assert [e.field for e in bad.value.errors] == ["quantity_pct", "price_pct", "amount.currency"]

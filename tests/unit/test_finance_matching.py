@@ -16,7 +16,9 @@ MAPPINGS = {(kind, key): code for kind, key, code in rules.DEFAULT_MAPPINGS}
 STRICT = Tolerance(Decimal("0"), Decimal("0"), 0)
 
 
-def po_line(received: int = 10, cost: int = 200, elsewhere: int = 0, ordered: int = 10) -> dict[int, OrderedLine]:
+def po_line(
+    received: int = 10, cost: int = 200, elsewhere: int = 0, ordered: int = 10
+) -> dict[int, OrderedLine]:
     return {1: OrderedLine(1, "MUG", ordered, received, cost, elsewhere)}
 
 
@@ -37,7 +39,9 @@ def test_a_bill_for_what_was_received_at_the_po_s_price_matches():
 def test_billing_more_than_was_received_is_a_quantity_reason_naming_the_figures():
     found = matching.three_way_match([BilledLine(1, 10, 200)], po_line(received=8), STRICT)
     assert codes(found) == [("quantity", 1)]
-    assert found.reasons[0].detail == "PO line 1 (MUG): 10 billed, 8 received; at most 8 within the 0% tolerance"
+    assert (
+        found.reasons[0].detail == "PO line 1 (MUG): 10 billed, 8 received; at most 8 within the 0% tolerance"
+    )
 
 
 def test_units_on_other_bills_count_against_what_was_received():
@@ -86,7 +90,7 @@ def test_the_bill_s_amount_must_lie_within_the_amount_tolerance_of_the_units_at_
 )
 def test_a_strict_match_passes_exactly_when_units_and_price_agree(received, billed, price, cost):
     found = matching.three_way_match([BilledLine(1, billed, price)], po_line(received, cost), STRICT)
-    assert found.matched == (0 < received and billed <= received and price == cost)
+    assert found.matched == (received > 0 and billed <= received and price == cost)
     assert found.variance_minor == billed * (price - cost)
 
 
@@ -99,9 +103,16 @@ def test_aging_buckets_go_by_days_past_the_due_date():
     as_of = date(2026, 12, 6)
     assert [
         matching.bucket_of(due, as_of)
-        for due in (date(2026, 12, 6), date(2026, 12, 5), date(2026, 11, 6), date(2026, 11, 5),
-                    date(2026, 9, 7), date(2026, 9, 6), date(2026, 1, 1))
-    ] == ["current", "days_1_30", "days_1_30", "days_31_60", "days_61_90", "over_90", "over_90"]  # fmt: skip
+        for due in (
+            date(2026, 12, 6),
+            date(2026, 12, 5),
+            date(2026, 11, 6),
+            date(2026, 11, 5),
+            date(2026, 9, 7),
+            date(2026, 9, 6),
+            date(2026, 1, 1),
+        )
+    ] == ["current", "days_1_30", "days_1_30", "days_31_60", "days_61_90", "over_90", "over_90"]
 
 
 @given(st.dates(date(2020, 1, 1), date(2030, 12, 31)))
@@ -125,8 +136,16 @@ def lines_of(posting: rules.Posting | None) -> list[tuple[str, int, int]]:
 
 
 def approved(total: str, receipt_value: str, kind: str = "stock") -> dict[str, str]:
-    return {"number": "VB-000001", "vendor": "ACME", "vendor_invoice": "INV-1", "purchase_order": "PO-000001",
-            "kind": kind, "currency": "USD", "total": total, "receipt_value": receipt_value}  # fmt: skip
+    return {
+        "number": "VB-000001",
+        "vendor": "ACME",
+        "vendor_invoice": "INV-1",
+        "purchase_order": "PO-000001",
+        "kind": kind,
+        "currency": "USD",
+        "total": total,
+        "receipt_value": receipt_value,
+    }
 
 
 def test_an_approved_bill_at_the_po_s_cost_posts_grni_against_accounts_payable():

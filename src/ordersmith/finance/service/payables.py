@@ -36,7 +36,7 @@ from ordersmith.kernel.errors import (
     ValidationFailed,
 )
 from ordersmith.kernel.ids import new_id
-from ordersmith.kernel.money import Money
+from ordersmith.kernel.money import Money, exact_money
 from ordersmith.kernel.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ordersmith.payments import rules as payment_rules
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -65,11 +65,12 @@ _BILLED = sa.text(
 
 @dataclass(frozen=True)
 class NewBillLine:
-    """A line of a vendor bill as entered: the PO line it bills, units and unit price (SKU optional, checked)."""
+    """A line of a vendor bill as entered: the PO line it bills, units and the unit price as typed (digits, in the
+    PO's currency), and the SKU (optional; checked against the PO line when given)."""
 
     po_line: int
     quantity: int
-    unit_price: Money
+    unit_price: str
     sku: str | None = None
 
 
@@ -278,11 +279,13 @@ def _purchase_order(uow: UnitOfWork, number: str) -> purchasing.PurchaseOrder:
         raise ValidationFailed.on("purchase_order", f"no purchase order {number!r}") from None
 
 
-def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> None:
+def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> list[Money]:
+    """Each line's unit price in the PO's currency; a refusal names every line that does not fit the PO."""
     if not lines:
         raise ValidationFailed.on("lines", "a bill needs at least one line")
     on_po = {line.line: line for line in po.lines}
     errors: list[FieldError] = []
+    prices: list[Money] = []
     for n, line in enumerate(lines):
         found = on_po.get(line.po_line)
         if found is None:
@@ -294,14 +297,19 @@ def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> 
             )
         elif line.sku is not None and line.sku.strip().upper() != found.sku.upper():
             errors.append(FieldError(f"lines.{n}.sku", f"{po.number} line {line.po_line} is {found.sku}"))
-        if line.quantity < 1:
-            errors.append(FieldError(f"lines.{n}.quantity", "must be at least 1"))
-        if line.unit_price.currency != po.currency:
-            errors.append(FieldError(f"lines.{n}.unit_price", f"must be in the PO's currency, {po.currency}"))
-        elif line.unit_price.minor < 0:
-            errors.append(FieldError(f"lines.{n}.unit_price", "must not be negative"))
+        if not 1 <= line.quantity <= 10_000_000:
+            errors.append(FieldError(f"lines.{n}.quantity", "a whole number from 1 to 10,000,000"))
+        try:
+            price = exact_money(line.unit_price.strip(), po.currency)
+        except ValueError as exc:
+            errors.append(FieldError(f"lines.{n}.unit_price", str(exc)))
+            continue
+        if not 0 <= price.minor <= 10**12:
+            errors.append(FieldError(f"lines.{n}.unit_price", "from 0 to 10,000,000,000"))
+        prices.append(price)
     if errors:
         raise ValidationFailed("the bill's lines do not fit the purchase order", errors=errors)
+    return prices
 
 
 @use_case
@@ -313,6 +321,7 @@ def enter_vendor_bill(
     billed_on: date,
     lines: Sequence[NewBillLine],
     vendor: str | None = None,
+    currency: str | None = None,
     source: str = "api",
 ) -> VendorBill:
     """Enter a vendor's bill against one purchase order and match it three ways at once: it becomes `matched`
@@ -331,11 +340,13 @@ def enter_vendor_bill(
     po = _purchase_order(uow, purchase_order)
     if vendor is not None and vendor.strip().upper() != po.vendor:
         raise ValidationFailed.on("vendor", f"{po.number} is from {po.vendor}")
+    if currency is not None and currency.strip().upper() != po.currency:
+        raise ValidationFailed.on("currency", f"{po.number} is in {po.currency}: the bill must be too")
     if po.status in _NOT_BILLABLE:
         raise IllegalTransition(
             f"{po.number} is {po.status}: a vendor bills only a PO it was sent", state=po.status
         )
-    _check_lines(po, lines)
+    prices = _check_lines(po, lines)
     duplicate = uow.execute_core(
         sa.select(_BILLS.c.number).where(_BILLS.c.vendor == po.vendor, _BILLS.c.vendor_invoice == invoice)
     ).first()
@@ -360,7 +371,7 @@ def enter_vendor_bill(
             billed_on=billed_on,
             due_on=payment_rules.due_on(billed_on, terms),
             status="entered",
-            total_minor=sum(line.quantity * line.unit_price.minor for line in lines),
+            total_minor=sum(line.quantity * price.minor for line, price in zip(lines, prices, strict=True)),
             receipt_value_minor=0,
             paid_minor=0,
             reasons=[],
@@ -381,10 +392,10 @@ def enter_vendor_bill(
                 "po_line": line.po_line,
                 "sku": costs[line.po_line].sku,
                 "quantity": line.quantity,
-                "unit_price_minor": line.unit_price.minor,
+                "unit_price_minor": price.minor,
                 "unit_cost_minor": costs[line.po_line].unit_cost.minor,
             }
-            for n, line in enumerate(lines, start=1)
+            for n, (line, price) in enumerate(zip(lines, prices, strict=True), start=1)
         ],
     )
     _count_billed(uow, po.number, lines, sign=1)
