@@ -21,6 +21,7 @@ from ordersmith.finance.service.payables import (
     _TOLERANCES,
     MatchReason,
     _cursor_id,
+    _detail,
     _reasons,
     _tolerance,
 )
@@ -100,7 +101,7 @@ def set_match_tolerance(
     elif amount.minor < 0:
         errors.append(FieldError("amount", "must not be negative"))
     if errors:
-        raise ValidationFailed("the tolerances are not valid", errors=errors)
+        raise ValidationFailed(_detail(errors), errors=errors)
     values = {
         "quantity_bp": int(quantity_pct * 100),
         "price_bp": int(price_pct * 100),

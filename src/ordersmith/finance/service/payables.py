@@ -279,6 +279,11 @@ def _purchase_order(uow: UnitOfWork, number: str) -> purchasing.PurchaseOrder:
         raise ValidationFailed.on("purchase_order", f"no purchase order {number!r}") from None
 
 
+def _detail(errors: Sequence[FieldError]) -> str:
+    """A refusal's detail that names each field (the CLI prints only this line)."""
+    return "; ".join(f"{e.field}: {e.message}" for e in errors)
+
+
 def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> list[Money]:
     """Each line's unit price in the PO's currency; a refusal names every line that does not fit the PO."""
     if not lines:
@@ -308,7 +313,7 @@ def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> 
             errors.append(FieldError(f"lines.{n}.unit_price", "from 0 to 10,000,000,000"))
         prices.append(price)
     if errors:
-        raise ValidationFailed("the bill's lines do not fit the purchase order", errors=errors)
+        raise ValidationFailed(_detail(errors), errors=errors)
     return prices
 
 

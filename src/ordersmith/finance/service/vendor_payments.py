@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from ordersmith.finance import matching, rules
 from ordersmith.finance.service._common import mappings
+from ordersmith.finance.service.payables import _detail
 from ordersmith.finance.tables import (
     PeriodBalanceRow,
     VendorBillRow,
@@ -142,7 +143,7 @@ def _check_payment(
     if not errors and sum(a.amount.minor for a in allocations) != amount.minor:
         errors.append(FieldError("amount", "must equal the sum of what it pays on each bill"))
     if errors:
-        raise ValidationFailed("the payment is not valid", errors=errors)
+        raise ValidationFailed(_detail(errors), errors=errors)
 
 
 @use_case
