@@ -145,6 +145,12 @@ def test_a_bill_for_an_unknown_po_line_is_a_problem_naming_the_line_and_nothing_
     assert (unknown.status_code, [e["field"] for e in unknown.json()["errors"]]) == (422, ["purchase_order"])
     nul = client.post("/api/v1/vendor-bills", json=a_bill(po, invoice="A\x00B"), headers=bearer(admin_key))
     assert nul.status_code == 422
+    huge = client.post(
+        "/api/v1/vendor-bills",
+        json=a_bill(po, quantity=10_000_000, price="9999999999.99"),
+        headers=bearer(admin_key),
+    )
+    assert (huge.status_code, [e["field"] for e in huge.json()["errors"]]) == (422, ["lines.0.unit_price"])
     assert counts(db) == before
 
 

@@ -1,6 +1,6 @@
-"""Accounts payable, the bill side: vendor bills matched three ways (the purchase order's lines, what was received,
-the bill), the exception queue with its reasons, accepting or rejecting an exception, approving a bill for
-payment, and the match tolerances.
+"""Accounts payable, the bill side: vendor bills entered and matched three ways (the purchase order's lines, what was
+received, the bill), an exception with its reasons put in the queue, and the reading of bills. The decisions on a
+bill are `bill_decisions`', the queue and the tolerances `match_queue`'s, payments `vendor_payments`'.
 
 The PO, its lines, receipts and the vendor's terms are purchasing's, read through `purchasing.service`. Invariants:
 a bill changes status only along `matching.TRANSITIONS`, each move one conditional UPDATE (two approvals at once:
@@ -52,6 +52,7 @@ BILL_SERIES = "vendor_bill"
 DEFAULT_AMOUNT_TOLERANCE = Decimal(
     "1.00"
 )  # in the bill's currency, when the vendor has no tolerances of its own
+_MAX_MINOR = 10**15  # a bill's total and each line's amount, in minor units (far inside BIGINT)
 _NOT_BILLABLE = ("draft", "approved", "cancelled")  # the vendor has not been sent the PO
 
 # Add units billed on a PO line and return the new total; with 0 it only locks the row and reads it. Plain SQL
@@ -311,7 +312,13 @@ def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> 
             continue
         if not 0 <= price.minor <= 10**12:
             errors.append(FieldError(f"lines.{n}.unit_price", "from 0 to 10,000,000,000"))
+        elif price.minor * max(line.quantity, 0) > _MAX_MINOR:
+            errors.append(
+                FieldError(f"lines.{n}.unit_price", "the line's amount is larger than a bill may be")
+            )
         prices.append(price)
+    if not errors and sum(p.minor * x.quantity for p, x in zip(prices, lines, strict=True)) > _MAX_MINOR:
+        errors.append(FieldError("lines", "the bill's total is larger than a bill may be"))
     if errors:
         raise ValidationFailed(_detail(errors), errors=errors)
     return prices
