@@ -113,3 +113,35 @@ def test_racing_approvals_and_payments_never_approve_or_pay_a_bill_twice(
     aging = finance.ap_aging(uow, as_of=date(2026, 12, 6))
     assert (aging.rows, aging.reconciliation) == ([], [])
     assert finance.unposted_amount(uow, currency="USD").is_zero()
+
+
+def test_six_bills_for_the_same_received_goods_entered_at_once_match_once(
+    db_url: str, uow: UnitOfWork, books: tuple[str, str], tmp_path: Path
+) -> None:
+    # given the fixture's 20 mugs received and billed 10 + 10: none left to bill
+    key, po = books
+    auth = {"Authorization": f"Bearer {key}"}
+    with running_server(db_url, tmp_path / "server.log") as server:
+        url = server.url
+        # when bill A is rejected (its 10 mugs free again) and six bills for those 10 arrive at once
+        with staff(url, key) as client:
+            rejected = client.post("/api/v1/vendor-bills/VB-000001/reject", json={"note": "wrong prices"})
+            assert rejected.status_code == 200, rejected.text
+        bills = race(
+            6,
+            lambda c, i: c.post(
+                f"{url}/api/v1/vendor-bills",
+                headers=auth,
+                json={
+                    "purchase_order": po,
+                    "vendor_invoice": f"RACE-{i}",
+                    "billed_on": "2026-11-03",
+                    "lines": [{"po_line": 1, "quantity": 10, "unit_price": "2.00"}],
+                },
+            ),
+        )
+    # then all six were entered, exactly one matched and five wait in the queue (each saw the others' units)
+    assert [a.status_code for a in bills] == [201] * 6, [a.text for a in bills]
+    assert Counter(a.json()["status"] for a in bills) == Counter({"matched": 1, "exception": 5})
+    assert rows(uow, "SELECT billed_quantity FROM finance_po_line_billing") == [(70,)]
+    assert rows(uow, "SELECT count(*) FROM finance_match_exceptions WHERE status = 'open'") == [(5,)]
