@@ -18,7 +18,9 @@ from tests.builders import make_user
 from tests.support.server import Server
 
 
-def test_a_manager_accepts_a_bill_from_the_exception_queue(page: Any, server: Server, fixture_uow: Any) -> None:
+def test_a_manager_accepts_a_bill_from_the_exception_queue(
+    page: Any, server: Server, fixture_uow: Any
+) -> None:
     axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
     # given two bills in the queue: 10 mugs billed, 8 received; 4 more billed at 10 % over the PO's price
     po = received_po(fixture_uow, received=8)
@@ -44,7 +46,9 @@ def test_a_manager_accepts_a_bill_from_the_exception_queue(page: Any, server: Se
     assert "billed at 2.20 a unit, ordered at 2.00" in page.locator("tr[data-bill='VB-000002']").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert page.evaluate(UNLABELLED) == []
-    serious = [v["id"] for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    serious = [
+        v["id"] for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")
+    ]
     assert serious == []
     shot(page, "payables-exceptions")
     # when the first is accepted with a note

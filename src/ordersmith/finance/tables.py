@@ -147,8 +147,11 @@ class VendorBillRow(Base):
             "total_minor >= 0 AND paid_minor >= 0 AND paid_minor <= total_minor",
             name="ck_finance_vendor_bill_paid",
         ),
+        # aging reads the open statuses by due date; the lists page newest first (by id) within a filter
         sa.Index("ix_finance_vendor_bills_status", "status", "due_on"),
-        sa.Index("ix_finance_vendor_bills_po", "purchase_order"),
+        sa.Index("ix_finance_vendor_bills_status_id", "status", "id"),
+        sa.Index("ix_finance_vendor_bills_vendor", "vendor", "id"),
+        sa.Index("ix_finance_vendor_bills_po", "purchase_order", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -231,7 +234,7 @@ class VendorPaymentRow(Base):
     __tablename__ = "finance_vendor_payments"
     __table_args__ = (
         sa.CheckConstraint("amount_minor > 0", name="ck_finance_vendor_payment_amount"),
-        sa.Index("ix_finance_vendor_payments_vendor", "vendor", "paid_on"),
+        sa.Index("ix_finance_vendor_payments_vendor", "vendor", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -139,7 +139,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("vendor", "vendor_invoice", name="uq_finance_vendor_bills_invoice"),
     )
     with op.batch_alter_table("finance_vendor_bills", schema=None) as batch_op:
-        batch_op.create_index("ix_finance_vendor_bills_po", ["purchase_order"], unique=False)
+        batch_op.create_index("ix_finance_vendor_bills_po", ["purchase_order", "id"], unique=False)
+        batch_op.create_index("ix_finance_vendor_bills_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_finance_vendor_bills_vendor", ["vendor", "id"], unique=False)
         batch_op.create_index("ix_finance_vendor_bills_status", ["status", "due_on"], unique=False)
 
     op.create_table(
@@ -159,7 +161,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("number"),
     )
     with op.batch_alter_table("finance_vendor_payments", schema=None) as batch_op:
-        batch_op.create_index("ix_finance_vendor_payments_vendor", ["vendor", "paid_on"], unique=False)
+        batch_op.create_index("ix_finance_vendor_payments_vendor", ["vendor", "id"], unique=False)
 
     op.create_table(
         "finance_match_exceptions",
@@ -227,6 +229,8 @@ def downgrade() -> None:
 
     op.drop_table("finance_vendor_payments")
     with op.batch_alter_table("finance_vendor_bills", schema=None) as batch_op:
+        batch_op.drop_index("ix_finance_vendor_bills_vendor")
+        batch_op.drop_index("ix_finance_vendor_bills_status_id")
         batch_op.drop_index("ix_finance_vendor_bills_status")
         batch_op.drop_index("ix_finance_vendor_bills_po")
 
