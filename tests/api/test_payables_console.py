@@ -113,6 +113,8 @@ def test_a_stale_version_or_a_forged_form_changes_nothing(client: TestClient, ad
     assert stale.status_code == 412 and _rows(stale.text) == [bill]
     assert forged.status_code == 403
     assert finance.get_vendor_bill(admin_db, ref=bill).status == "exception"
+    # and a NUL in the filter is refused, not a server error
+    assert client.get("/payables/exceptions", params={"vendor": "A\x00"}).status_code in (200, 400, 422)
     # and someone without payables:read cannot open the queue
     client.cookies.clear()
     login(client, admin_db, role="warehouse")

@@ -96,7 +96,7 @@ def reject_vendor_bill(uow: UnitOfWork, *, ref: str, note: str, version: int | N
 
 def _decide(uow: UnitOfWork, *, ref: str, action: str, note: str, version: int | None) -> VendorBill:
     note = note.strip()
-    if not note or len(note) > 500:
+    if not note or len(note) > 500 or "\x00" in note:
         raise ValidationFailed.on("note", "why, in at most 500 characters")
     ref = _bill_ref(uow, ref)
     before, row = _claim(uow, ref, action, version, note=note)

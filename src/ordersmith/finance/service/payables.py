@@ -347,7 +347,7 @@ def enter_vendor_bill(
         AlreadyExists: the vendor's invoice number was entered before (409 naming `vendor_invoice`).
     """
     invoice = vendor_invoice.strip()
-    if not invoice or len(invoice) > 60:
+    if not invoice or len(invoice) > 60 or "\x00" in invoice:
         raise ValidationFailed.on("vendor_invoice", "the vendor's invoice number, at most 60 characters")
     po = _purchase_order(uow, purchase_order)
     if vendor is not None and vendor.strip().upper() != po.vendor:

@@ -169,8 +169,8 @@ def pay_vendor(
     """
     if not bills:
         raise ValidationFailed.on("bills", "a payment pays at least one bill")
-    if len(reference) > 80:
-        raise ValidationFailed.on("reference", "at most 80 characters")
+    if len(reference) > 80 or "\x00" in reference:
+        raise ValidationFailed.on("reference", "at most 80 characters, no NUL")
     code = vendor.strip().upper()
     rows = _bill_rows(uow, bills)
     _check_payment(code, amount, method, bills, rows)
