@@ -202,6 +202,8 @@ def test_every_rule_is_in_the_table_the_subscriber_reads():
         "order.shipped",
         "po.received",
         "invoice.payment_applied",
+        "vendor_bill.approved",
+        "vendor_payment.made",
     }
 
 

@@ -34,6 +34,7 @@ NAVIGATION = [
     ("Customers", "/customers", "customers:read"),
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
+    ("Match exceptions", "/payables/exceptions", "payables:read"),
     ("Offers", "/marketing", "pricing:write"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
@@ -47,7 +48,7 @@ NAVIGATION = [
 ]
 NAVIGATION_GROUPS = {
     "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing"),
-    "Goods": ("/stock", "/purchasing", "/warehouse"),
+    "Goods": ("/stock", "/purchasing", "/payables/exceptions", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
 }

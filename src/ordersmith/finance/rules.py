@@ -46,6 +46,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("4300", "Sales returns and allowances", "revenue"),
     ("5000", "Cost of goods sold", "expense"),
     ("5100", "Inventory shrinkage", "expense"),
+    ("5200", "Purchase price variance", "expense"),
     ("6100", "Payment processor fees", "expense"),
     ("6200", "Bad debts", "expense"),
 )
@@ -79,6 +80,9 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("role", "grni", "2050"),
     ("role", "cogs", "5000"),
     ("role", "shrinkage", "5100"),
+    ("role", "payable", "2000"),
+    ("role", "price_variance", "5200"),
+    ("role", "disbursement", "1000"),
 )
 MAPPING_KINDS = ("tender", "revenue", "tax", "role")
 
@@ -337,6 +341,57 @@ def post_invoice_payment_applied(
     )
 
 
+def post_vendor_bill_approved(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A vendor bill approved for payment (three-way matched): Dr goods received not invoiced at the PO's cost of
+    the units billed (what receiving credited), Dr purchase price variance when the vendor billed more than that
+    (Cr when less) / Cr accounts payable at the bill's total. A drop-ship PO's goods never passed through
+    inventory or GRNI: their cost goes straight to cost of goods sold."""
+    currency = str(payload["currency"])
+    total = _minor(str(payload["total"]), currency)
+    receipt = _minor(str(payload["receipt_value"]), currency)
+    variance = total - receipt
+    clearing = resolve(mappings, "role", "cogs" if payload.get("kind") == "drop_ship" else "grni")
+    price_variance = resolve(mappings, "role", "price_variance")
+    lines = (
+        Line(clearing, debit_minor=receipt),
+        Line(price_variance, debit_minor=max(variance, 0), credit_minor=max(-variance, 0)),
+        Line(resolve(mappings, "role", "payable"), credit_minor=total),
+    )
+    kept = tuple(line for line in lines if line.debit_minor or line.credit_minor)
+    if not kept:
+        return None
+    number = str(payload.get("number", ""))
+    return Posting(
+        "vendor_bill.approved",
+        currency,
+        kept,
+        f"bill {payload.get('vendor_invoice', '')} from {payload.get('vendor', '')} "
+        f"on {payload.get('purchase_order', '')}",
+        number,
+    )
+
+
+def post_vendor_payment_made(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A payment to a vendor against its bills: Dr accounts payable / Cr the bank account payments go out of."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount == 0:
+        return None
+    lines = _pair(resolve(mappings, "role", "payable"), resolve(mappings, "role", "disbursement"), amount)
+    number = str(payload.get("number", ""))
+    return Posting(
+        "vendor_payment.made",
+        currency,
+        lines,
+        f"{payload.get('method', '')} payment {number} to {payload.get('vendor', '')}",
+        number,
+    )
+
+
 PostingRule = Callable[[Mapping[str, Any], Mapping[str, Any], Mappings], "Posting | None"]
 RULES: dict[str, PostingRule] = {
     "payment.captured": post_payment_captured,
@@ -344,6 +399,8 @@ RULES: dict[str, PostingRule] = {
     "order.shipped": post_order_shipped,
     "po.received": post_po_received,
     "invoice.payment_applied": post_invoice_payment_applied,
+    "vendor_bill.approved": post_vendor_bill_approved,
+    "vendor_payment.made": post_vendor_payment_made,
 }
 
 

@@ -79,6 +79,10 @@ SCOPES: dict[str, str] = {
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
     "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
     "finance:export": "export the journal to an accounting package (each entry goes to each package once)",
+    "payables:read": "read vendor bills, the three-way-match exception queue, vendor payments and AP aging",
+    "payables:write": "enter and import vendor bills, match them again, reject them, set match tolerances",
+    "payables:approve": "approve matched vendor bills for payment and pay vendors",
+    "payables:override": "accept a vendor bill that failed its three-way match (an override, with a note)",
     "marketing:read": "read campaigns, their drops, the master list of source (key) codes and channels' code policies",
     "marketing:write": "create campaigns, drops and source codes with their offers (which price orders), and set what "
     "a channel does with an unknown code",
@@ -160,6 +164,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "purchasing:read",
             "purchasing:write",
             "purchasing:approve",
+            "payables:read",
+            "payables:override",
             "customers:write",
             "customers:manage",
             "customers:credit",
@@ -246,6 +252,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "finance:read",
             "finance:write",
             "finance:export",
+            "payables:read",
+            "payables:write",
+            "payables:approve",
         }
     ),
     "marketing": frozenset(

@@ -27,6 +27,7 @@ from ordersmith.kernel.errors import (
     FieldError,
     Forbidden,
     NotAuthenticated,
+    NotFound,
     OrdersmithError,
     PreconditionFailed,
     ValidationFailed,
@@ -43,6 +44,7 @@ PROBLEM = "application/problem+json"
 SESSION_COOKIE = "ordersmith_session"
 CSRF_HEADER = "X-CSRF-Token"
 SCOPE_KEY = "x-required-scope"
+NO_CHANNEL_KEY = "x-no-channel-records"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _STATUS_CODES = {
@@ -60,9 +62,12 @@ _STATUS_CODES = {
 }
 
 
-def requires(scope: str) -> dict[str, Any]:
-    """Declare the scope a route needs (use as `openapi_extra=`); it appears in the OpenAPI document."""
-    return {SCOPE_KEY: scope}
+def requires(scope: str, *, no_channel: bool = False) -> dict[str, Any]:
+    """Declare the scope a route needs (use as `openapi_extra=`); it appears in the OpenAPI document.
+
+    `no_channel`: the route's records belong to no sales channel (vendors' bills, say), so to a channel-bound key
+    they do not exist: it is answered 404, as for another channel's records, never 403."""
+    return {SCOPE_KEY: scope, NO_CHANNEL_KEY: True} if no_channel else {SCOPE_KEY: scope}
 
 
 def problem(
@@ -314,9 +319,21 @@ async def authorize(request: Request) -> Principal:
         raise Forbidden("this operation declares no scope, so it is closed")
     if scope == PUBLIC:
         return ANONYMOUS
-    principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
-    _check(request, principal, scope)
+    try:
+        principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
+        _check(request, principal, scope)
+    except Forbidden:
+        _hide_from_channels(request, extra)
+        raise
+    _hide_from_channels(request, extra)
     return principal
+
+
+def _hide_from_channels(request: Request, extra: dict[str, Any]) -> None:
+    """A channel-bound key asking for records no channel owns is told they do not exist (`requires(no_channel=)`)."""
+    principal = getattr(request.state, "principal", None)
+    if extra.get(NO_CHANNEL_KEY) and principal is not None and principal.channel_id is not None:
+        raise NotFound("not found")
 
 
 _QUERY_NAMES: dict[int, frozenset[str]] = {}

@@ -5,7 +5,16 @@ Invariant: a row reaches the target's use case only after the API's input schema
 file's column (a list field's element, a money field's part: the column it came from).
 """
 
-from ordersmith.data.imports.kinds import customers, items, orders, prices, purchasing, stock, styles
+from ordersmith.data.imports.kinds import (
+    customers,
+    items,
+    orders,
+    payables,
+    prices,
+    purchasing,
+    stock,
+    styles,
+)
 from ordersmith.data.imports.kinds._common import Kind, Outcome, Row
 
 KINDS: dict[str, Kind] = {
@@ -19,6 +28,7 @@ KINDS: dict[str, Kind] = {
     "vendor_items": purchasing.VENDOR_ITEMS,
     "purchase_orders": purchasing.PURCHASE_ORDERS,
     "orders": orders.KIND,
+    "vendor_bills": payables.VENDOR_BILLS,
 }
 
 __all__ = ["KINDS", "Kind", "Outcome", "Row"]
