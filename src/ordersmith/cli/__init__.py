@@ -44,6 +44,7 @@ from ordersmith.cli._common import (
     users_app,
     when,
 )
+from ordersmith.continuity import service as continuity
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import service as imports
@@ -191,6 +192,7 @@ def worker() -> None:
     order_jobs.register()
     payments.register()
     checkout.register()
+    continuity.register(lease_s=settings.job_lease_s)
     fulfillment.register()
     imports.register()
     exports.register()
