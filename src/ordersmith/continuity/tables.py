@@ -88,6 +88,10 @@ class SubscriptionRow(Base):
     cycle_on: Mapped[date]  # the date that shipment is due on the program's rhythm
     next_run_on: Mapped[date | None]  # when to try it (a retry moves this, not cycle_on); None: nothing due
     failed_attempts: Mapped[int] = mapped_column(default=0)  # at the current shipment
+    # Counts failures and card changes, never reset: with the shipment's number it keys the card's authorization,
+    # so a retry after a crash repeats the same request (the processor answers it as before) while a new attempt
+    # (the next retry, another card) is a new request.
+    attempt_seq: Mapped[int] = mapped_column(default=0)
     last_failure: Mapped[str | None] = mapped_column(sa.String(400))
     last_failure_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]  # a worker placing the shipment holds it until then

@@ -53,6 +53,7 @@ class Due:
     cycle: int
     cycle_on: date
     attempt: int  # failed attempts at this shipment so far
+    attempt_seq: int  # keys the authorization (see the table)
     channel: str
     customer_id: uuid.UUID
     ship_to: dict[str, str]
@@ -102,7 +103,7 @@ def claim_due(uow: UnitOfWork, *, worker: str, lease_s: int, limit: int = CLAIM_
                                               "status": "active", "next_shipment_on": str(row.cycle_on)})  # fmt: skip
         claimed.append(Due(
             id=row.id, number=row.number, claim=row.claimed_by, cycle=row.cycle, cycle_on=row.cycle_on,
-            attempt=row.failed_attempts, channel=row.channel, customer_id=row.customer_id,
+            attempt=row.failed_attempts, attempt_seq=row.attempt_seq, channel=row.channel, customer_id=row.customer_id,
             ship_to=dict(row.ship_to), quantity=row.quantity, card_token=row.card_token, kind=program.kind,
             items=tuple(rules.ProgramItem(sku=i["sku"], quantity=int(i["quantity"])) for i in program.items),
             interval_weeks=program.interval_weeks, max_shipments=program.max_shipments,
@@ -147,7 +148,7 @@ def place_shipment(uow: UnitOfWork, due: Due) -> str:
     caller = checkout_rules.Caller(channel_kind=channel.kind, scopes=frozenset(), bills_later=False)
     try:
         placed = checkout.place_order(uow, channel=channel, caller=caller, request=request, refuse_declined=True,
-                                      attempt=f"continuity:{due.id}:{due.cycle}:{due.attempt}")  # fmt: skip
+                                      attempt=f"continuity:{due.id}:{due.cycle}:{due.attempt_seq}")  # fmt: skip
     except payments.GatewayTimedOut as exc:
         _postpone(uow, due, reason=exc.detail)
         return "postponed"
@@ -207,10 +208,11 @@ def _record_failure(uow: UnitOfWork, due: Due, *, reason: str, payment: bool) ->
     if row.claimed_by != due.claim or row.cycle != due.cycle:
         return  # the claim was taken over: the new owner's outcome counts
     row.claimed_by = row.claimed_until = None
-    if row.status != "active" or row.failed_attempts != due.attempt:
+    if row.status != "active" or row.attempt_seq != due.attempt_seq:
         return  # cancelled, or given another card, meanwhile
     now = uow.now()
     row.failed_attempts += 1
+    row.attempt_seq += 1
     row.last_failure = reason[:400]
     row.last_failure_at = now
     retry = rules.retry_on(now.date(), row.failed_attempts)

@@ -191,7 +191,7 @@ def enrol(
         customer_id=buyer.id, customer_number=buyer.number, channel=found.code, ship_to=address,
         quantity=quantity, card_token=card.token, card_brand=card.brand, card_last_four=card.last_four,
         card_exp_month=card.exp_month, card_exp_year=card.exp_year, status="active", cycle=1, cycle_on=first,
-        next_run_on=first, failed_attempts=0, terms_version=owner.terms_version,
+        next_run_on=first, failed_attempts=0, attempt_seq=0, terms_version=owner.terms_version,
         terms_digest=rules.terms_digest(owner.terms), terms_accepted_at=now, signed_up_by=uow.actor.label,
         signed_up_origin=uow.actor.origin, created_at=now, updated_at=now, version=1,
     )  # fmt: skip
@@ -396,6 +396,7 @@ def _change_card(
     before = _snapshot(row)
     row.card_token, row.card_brand, row.card_last_four = card.token, card.brand, card.last_four
     row.card_exp_month, row.card_exp_year = card.exp_month, card.exp_year
+    row.attempt_seq += 1  # the next authorization is a new request, not a repeat of one the old card got
     if row.status == "suspended" or row.failed_attempts > 0:
         row.status = "active"
         row.failed_attempts = 0

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("cycle_on", sa.Date(), nullable=False),
         sa.Column("next_run_on", sa.Date(), nullable=True),
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("attempt_seq", sa.Integer(), nullable=False),
         sa.Column("last_failure", sa.String(length=400), nullable=True),
         sa.Column("last_failure_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_until", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True),
