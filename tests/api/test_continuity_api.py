@@ -103,7 +103,7 @@ def test_another_channels_key_sees_no_subscription_of_this_channel_and_changes_n
             f"/api/v1/subscriptions/{sub['number']}/card",
             headers=phone,
             json={"card_token": sub["id"].replace("-", "")},
-        ).status_code,  # fmt: skip
+        ).status_code,
         client.post(f"/api/v1/subscriptions/{sub['number']}/cancel", headers=phone, json={}).status_code,
     ]
     # then every answer is 404 (as if it did not exist), the list is empty, and nothing changed
@@ -130,13 +130,21 @@ def test_a_sign_up_without_accepted_terms_or_with_old_terms_is_refused_naming_th
     assert restated.json()["terms_version"] == 2
     # when it signs up without consent, with the old terms, with an unknown card, or naming another channel
     answers = {
-        "accepted_terms": client.post("/api/v1/subscriptions", headers=web, json=body | {"accepted_terms": False}),
+        "accepted_terms": client.post(
+            "/api/v1/subscriptions", headers=web, json=body | {"accepted_terms": False}
+        ),
         "terms_version": client.post("/api/v1/subscriptions", headers=web, json=body),
-        "card_token": client.post("/api/v1/subscriptions", headers=web,
-                                  json=body | {"terms_version": 2, "card_token": "tok_unknown"}),  # fmt: skip
-        "ship_to.country": client.post("/api/v1/subscriptions", headers=web,
-                                       json=body | {"terms_version": 2, "ship_to": SHIP_TO | {"country": "USA"}}),
-    }  # fmt: skip
+        "card_token": client.post(
+            "/api/v1/subscriptions",
+            headers=web,
+            json=body | {"terms_version": 2, "card_token": "tok_unknown"},
+        ),
+        "ship_to.country": client.post(
+            "/api/v1/subscriptions",
+            headers=web,
+            json=body | {"terms_version": 2, "ship_to": SHIP_TO | {"country": "USA"}},
+        ),
+    }
     # then each is a 422 problem naming its field, and no subscription exists
     for field, answer in answers.items():
         assert answer.status_code == 422, answer.text
