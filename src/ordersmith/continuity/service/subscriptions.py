@@ -383,6 +383,7 @@ def change_card(
         NotFound, PreconditionFailed: as for skipping.
         Conflict: cancelled or completed, or its shipment is being placed right now.
     """
+    get_subscription(uow, ref=ref, visible_to=visible_to)  # an unknown (or another channel's) one: 404 first
     card = vaulted_card(uow, token=card_token)
     return _change_card(uow, ref=ref, card=card, version=version, visible_to=visible_to)
 
