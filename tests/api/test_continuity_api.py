@@ -155,3 +155,27 @@ def test_a_sign_up_without_accepted_terms_or_with_old_terms_is_refused_naming_th
     )
     assert other.status_code == 403
     assert rows(db, "continuity_subscriptions") == 0
+
+
+def test_the_console_lists_a_programs_members_for_those_who_may_read_them(
+    client: TestClient, admin_db, db: Database
+):
+    # given a web member
+    make_order_shop(admin_db)
+    _program(client, admin_db)
+    web = bearer(make_api_key(admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="web").secret)
+    sub = client.post("/api/v1/subscriptions", headers=web, json=_member(client, web)).json()
+    # when an agent opens the Continuity screen, filtered by the program
+    login(client, admin_db, role="agent")
+    page = client.get("/continuity?program=tees4w&status=active")
+    # then the program and the member show, with the card's last four only
+    assert page.status_code == 200
+    assert "<code>TEES4W</code>" in page.text and f"<code>{sub['number']}</code>" in page.text
+    assert "…4242" in page.text and "4242424242424242" not in page.text
+    # and an unknown program is said, not a 500; a cancelled filter shows no one
+    assert client.get("/continuity?program=NOPE").status_code == 404
+    assert "No members that match" in client.get("/continuity?status=cancelled").text
+    # and the warehouse may not open it
+    client.cookies.clear()
+    login(client, admin_db, role="warehouse")
+    assert client.get("/continuity").status_code == 403

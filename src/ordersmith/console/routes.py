@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ordersmith.console import (
     admin,
+    continuity,
     dashboard,
     drop_ship,
     homes,
@@ -274,6 +275,7 @@ def mount(app: FastAPI) -> None:
         packing,
         drop_ship,
         marketing,
+        continuity,
         import_pages,
         report_pages,
     ):
