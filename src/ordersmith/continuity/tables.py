@@ -66,6 +66,7 @@ class SubscriptionRow(Base):
         sa.Index("ix_continuity_subscriptions_program", "program_id", "status", "id"),
         sa.Index("ix_continuity_subscriptions_customer", "customer_id", "id"),
         sa.Index("ix_continuity_subscriptions_channel", "channel", "id"),
+        sa.Index("ix_continuity_subscriptions_status", "status", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -13,7 +13,6 @@ and changes nothing; a channel-bound caller sees and changes only its channel's 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -222,15 +221,18 @@ def list_subscriptions(
     limit: int = 50,
 ) -> Page[Subscription]:
     """Subscriptions (newest first), filtered by program, customer (id or number) and status; a channel-bound
-    caller's are its channel's only. Each filter reads an index; shipments are not loaded (ask one subscription)."""
+    caller's are its channel's only. Each filter reads an index; shipments are not loaded (ask one subscription).
+
+    Raises:
+        NotFound: no such program or customer (for a channel-bound caller: not its channel's customer).
+    """
     query = sa.select(SubscriptionRow)
     if program is not None:
         query = query.where(SubscriptionRow.program_id == program_row(uow, program).id)
     if customer is not None:
-        try:
-            query = query.where(SubscriptionRow.customer_id == uuid.UUID(customer))
-        except ValueError:
-            query = query.where(SubscriptionRow.customer_number == customer.upper())
+        # By the customer's id (a merged-away number finds the survivor); another channel's customer is NotFound.
+        buyer = customers.get_customer(uow, ref=customer, visible_to=visible_to)
+        query = query.where(SubscriptionRow.customer_id == buyer.id)
     if status is not None:
         query = query.where(SubscriptionRow.status == status)
     if visible_to is not None:

@@ -109,6 +109,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_continuity_subscriptions_program", ["program_id", "status", "id"], unique=False
         )
+        batch_op.create_index("ix_continuity_subscriptions_status", ["status", "id"], unique=False)
 
     op.create_table(
         "continuity_shipments",
@@ -131,6 +132,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("continuity_shipments")
     with op.batch_alter_table("continuity_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_continuity_subscriptions_status")
         batch_op.drop_index("ix_continuity_subscriptions_program")
         batch_op.drop_index(
             "ix_continuity_subscriptions_due",
