@@ -306,3 +306,21 @@ def test_sign_up_refusals_name_the_field_and_write_nothing(
     made = continuity.sign_up(shop, **(base | {"terms_version": 2}))  # type: ignore[arg-type]
     assert (made.terms_version, made.terms_accepted_at, made.signed_up_by) == (2, clock.now(), "test")
     assert made.terms_digest == rules.terms_digest(TERMS + " Shipping is free over 50.00.")
+
+
+def test_a_member_who_cancels_while_a_worker_holds_the_shipment_gets_no_order(
+    shop: UnitOfWork, wired: payments.Payments, clock: FixedClock
+):
+    # given a shipment a worker has claimed but not yet placed
+    sub = member(shop, wired)
+    [due] = continuity.claim_due(shop, worker="w1", lease_s=300)
+    # when the member cancels (allowed at any moment) and the worker then gets to it
+    continuity.cancel_subscription(shop, ref=sub.number)
+    outcome = continuity.place_shipment(shop, due)
+    # then nothing was placed or authorized, and the subscription stays cancelled with no claim left
+    assert outcome == "dropped"
+    assert orders_of(shop) == []
+    with shop:
+        row = shop.session.get(SubscriptionRow, sub.id)
+        assert row is not None
+        assert (row.status, row.claimed_by, row.next_run_on) == ("cancelled", None, None)
