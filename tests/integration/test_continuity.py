@@ -324,3 +324,22 @@ def test_a_member_who_cancels_while_a_worker_holds_the_shipment_gets_no_order(
         row = shop.session.get(SubscriptionRow, sub.id)
         assert row is not None
         assert (row.status, row.claimed_by, row.next_run_on) == ("cancelled", None, None)
+
+
+def test_staff_list_members_and_cancel_from_the_command_line_and_a_bad_date_is_one_line(
+    db_url: str, shop: UnitOfWork, wired: payments.Payments, clock: FixedClock
+):
+    from tests.support.cli import run
+
+    # given a member
+    sub = member(shop, wired)
+    # when staff list the members, pause with a bad date, then cancel
+    listed = run(db_url, "continuity", "members", "--program", "TEES4W")
+    bad = run(db_url, "continuity", "pause", sub.number, "--until", "someday")
+    cancelled = run(db_url, "continuity", "cancel", sub.number)
+    # then the list shows the member, the bad date is one line on stderr with a non-zero exit and changed nothing,
+    # and the cancel took effect
+    assert listed.returncode == 0 and sub.number in listed.stdout and "...4242" in listed.stdout
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "until" in bad.stderr
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    assert continuity.get_subscription(shop, ref=sub.number).status == "cancelled"
