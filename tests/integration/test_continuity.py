@@ -343,3 +343,18 @@ def test_staff_list_members_and_cancel_from_the_command_line_and_a_bad_date_is_o
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "until" in bad.stderr
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
     assert continuity.get_subscription(shop, ref=sub.number).status == "cancelled"
+
+
+def test_the_due_query_reads_the_index_of_what_is_due_not_the_history(db: Database) -> None:
+    query = renewing.due_query(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), 5)
+    sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SET enable_seqscan = off")
+            )  # an empty table: show the plan the index allows
+            plan = conn.exec_driver_sql(f"EXPLAIN {sql}").scalars().all()
+        else:
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    text = " ".join(str(line) for line in plan)
+    assert "ix_continuity_subscriptions_due" in text, text

@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -66,24 +66,28 @@ class Due:
     source_code: str | None
 
 
+def due_query(now: datetime, limit: int) -> sa.Select[tuple[SubscriptionRow]]:
+    """Subscriptions with a shipment due by `now`'s day that no live claim holds, oldest due first: read through
+    the partial index of what is due (never the cancelled, suspended or completed history)."""
+    return (
+        sa.select(SubscriptionRow)
+        .where(
+            SubscriptionRow.next_run_on.is_not(None),
+            SubscriptionRow.next_run_on <= now.date(),
+            sa.or_(SubscriptionRow.claimed_until.is_(None), SubscriptionRow.claimed_until < now),
+        )
+        .order_by(SubscriptionRow.next_run_on, SubscriptionRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 @use_case
 def claim_due(uow: UnitOfWork, *, worker: str, lease_s: int, limit: int = CLAIM_BATCH) -> list[Due]:
     """Claim up to `limit` subscriptions whose shipment is due today or earlier and that no live claim holds, for
     `lease_s` seconds. A subscription paused until today is resumed by its claim."""
     now = uow.now()
-    rows = list(
-        uow.session.scalars(
-            sa.select(SubscriptionRow)
-            .where(
-                SubscriptionRow.next_run_on.is_not(None),
-                SubscriptionRow.next_run_on <= now.date(),
-                sa.or_(SubscriptionRow.claimed_until.is_(None), SubscriptionRow.claimed_until < now),
-            )
-            .order_by(SubscriptionRow.next_run_on, SubscriptionRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    rows = list(uow.session.scalars(due_query(now, limit)))
     if not rows:
         return []
     programs = {p.id: p for p in uow.session.scalars(
