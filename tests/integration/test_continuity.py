@@ -358,3 +358,30 @@ def test_the_due_query_reads_the_index_of_what_is_due_not_the_history(db: Databa
             plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
     text = " ".join(str(line) for line in plan)
     assert "ix_continuity_subscriptions_due" in text, text
+
+
+def test_subscriptions_follow_a_merged_customer_and_stop_for_an_anonymized_one(
+    shop: UnitOfWork, wired: payments.Payments, clock: FixedClock
+):
+    from ordersmith.platform import outbox
+
+    # given two members, each a customer of their own
+    continuity.register()
+    first, second = member(shop, wired), member(shop, wired)
+    survivor = continuity.get_subscription(shop, ref=second.number).customer_number
+    # when the first customer is merged into the second and the events are delivered
+    customers.merge_customers(shop, survivor=survivor, merged=first.customer_number)
+    while outbox.dispatch_batch(shop):
+        pass
+    # then both subscriptions are the survivor's
+    assert {s.number for s in continuity.list_subscriptions(shop, customer=survivor).items} == {
+        first.number, second.number}  # fmt: skip
+    # and when the survivor is anonymized, nothing more ships to them: cancelled, no ship-to, no card token
+    customers.anonymize_customer(shop, ref=survivor)
+    while outbox.dispatch_batch(shop):
+        pass
+    with shop:
+        rows = list(shop.session.scalars(sa.select(SubscriptionRow)))
+        assert {(r.status, r.next_run_on, r.card_token, r.ship_to["name"]) for r in rows} == {
+            ("cancelled", None, "", "")}  # fmt: skip
+    assert run(shop) == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from ordersmith.continuity.rules import RETRY_DAYS, ProgramItem
 from ordersmith.continuity.service._common import Card, Program, Shipment, Subscription
+from ordersmith.continuity.service.customers_followed import on_customer_anonymized, on_customer_merged
 from ordersmith.continuity.service.programs import create_program, get_program, list_programs, update_program
 from ordersmith.continuity.service.renewing import Due, claim_due, place_due_shipments, place_shipment
 from ordersmith.continuity.service.subscriptions import (
@@ -29,7 +30,7 @@ from ordersmith.continuity.service.subscriptions import (
     skip_shipment,
     vaulted_card,
 )
-from ordersmith.platform import jobs
+from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import UnitOfWork
 
 JOB = "continuity.place_due_shipments"
@@ -44,6 +45,10 @@ def register(*, lease_s: int = 300) -> None:
 
     jobs.register(JOB, run)
     jobs.schedule("place-due-continuity-shipments", kind=JOB, every_s=60)
+    outbox.unsubscribe(on_customer_merged)
+    outbox.unsubscribe(on_customer_anonymized)
+    outbox.subscribe("customer.merged", on_customer_merged)
+    outbox.subscribe("customer.anonymized", on_customer_anonymized)
 
 
 __all__ = [
