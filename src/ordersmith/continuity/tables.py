@@ -102,10 +102,10 @@ class SubscriptionRow(Base):
     terms_version: Mapped[int]
     terms_digest: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 of the exact text accepted
     terms_accepted_at: Mapped[datetime]
-    signed_up_by: Mapped[str] = mapped_column(sa.String(200))
+    signed_up_by: Mapped[str] = mapped_column(sa.String(320))  # the actor, as in the audit log
     signed_up_origin: Mapped[str] = mapped_column(sa.String(200))
     cancelled_at: Mapped[datetime | None]
-    cancelled_by: Mapped[str | None] = mapped_column(sa.String(200))
+    cancelled_by: Mapped[str | None] = mapped_column(sa.String(320))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(400))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
