@@ -23,6 +23,8 @@ from ordersmith.channels import service as channels
 from ordersmith.checkout import routes as checkout_routes
 from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
+from ordersmith.continuity import routes as continuity_routes
+from ordersmith.continuity import service as continuity
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.customers import routes as customer_routes
 from ordersmith.data.exports import routes as export_routes
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     order_jobs.register()
     payments.register()
     checkout.register()
+    continuity.register(lease_s=settings.job_lease_s)
     fulfillment.register()
     imports.register()
     exports.register()
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(finance_routes.router)
     api.include_router(payables_routes.router)
     api.include_router(marketing_routes.router)
+    api.include_router(continuity_routes.router)
     api.include_router(channel_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)

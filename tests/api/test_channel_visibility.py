@@ -35,7 +35,8 @@ LINES = [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}]
 # balance by its code (the code is the card: any shop takes any card); the gateways' signed notifications.
 SHARED_PATHS = ("/items", "/styles", "/personalization-templates", "/divisions", "/locations", "/stock",
                 "/availability", "/reservations", "/price-lists", "/promotions", "/coupons", "/shipping-methods",
-                "/tax-rates", "/pricing", "/gift-cards/{code}/balance", "/payment-webhooks", "/cards")  # fmt: skip
+                "/tax-rates", "/pricing", "/gift-cards/{code}/balance", "/payment-webhooks", "/cards",
+                "/continuity-programs")  # fmt: skip
 # A valid body for each write, so that what answers is the ownership check, not validation.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/orders/{ref}/hold"): {"note": "mine now"},
@@ -47,6 +48,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/payments/{payment_id}/refund"): {"amount": "1.00", "reason": "mine now"},
     ("PATCH", "/api/v1/customers/{ref}"): {"last_name": "Mine"},
     ("POST", "/api/v1/customers/{ref}/notes"): {"body": "mine now", "kind": "note"},
+    ("POST", "/api/v1/subscriptions/{ref}/card"): {"card_token": "tok_mine_now"},
+    ("POST", "/api/v1/subscriptions/{ref}/cancel"): {"reason": "mine now"},
 }
 
 
@@ -129,13 +132,21 @@ def _channel_a(client: TestClient, admin_db) -> dict[str, str]:  # type: ignore[
     (shipment,) = _ok(
         client.get("/api/v1/shipments", params={"order": paid["number"]}, headers=bearer(admin))
     )["items"]
+    _ok(client.post("/api/v1/continuity-programs", headers=bearer(admin), json={
+        "code": "ZYX-CLUB", "name": "Club", "kind": "replenish", "items": [{"sku": "MUG", "quantity": 1}],
+        "interval_weeks": 4, "terms": "A mug every 4 weeks."}), 201)  # fmt: skip
+    member = _ok(client.post("/api/v1/subscriptions", headers=bearer(phone), json={
+        "program": "ZYX-CLUB", "customer": created["number"], "card_token": token,
+        "ship_to": {k: v for k, v in ADDRESS.items() if k != "ref"}, "accepted_terms": True,
+        "terms_version": 1}), 201)  # fmt: skip
     return {
         "order": paid["number"], "order_id": paid["id"], "on_account": on_account["number"],
         "on_account_id": on_account["id"], "customer": created["number"], "customer_id": created["id"],
         "trade": trade["number"], "trade_id": trade["id"], "payment": payment["id"], "invoice": invoice["number"],
         "invoice_id": invoice["id"], "card": card["id"], "return": rma["number"], "return_id": rma["id"],
         "webhook": hook["id"], "channel": channel_id, "phone": phone, "shipment": shipment["number"],
-        "shipment_id": shipment["id"], "connector": connector,
+        "shipment_id": shipment["id"], "connector": connector, "subscription": member["number"],
+        "subscription_id": member["id"],
     }  # fmt: skip
 
 
@@ -148,7 +159,8 @@ def _concrete(path: str, a: dict[str, str]) -> tuple[str, str] | None:
                           ("/api/v1/invoices/{ref}", a["invoice"]), ("/api/v1/webhooks/{", a["webhook"]),
                           ("/api/v1/sales-channels/{", a["channel"]),
                           ("/api/v1/shipments/{ref}", a["shipment"]),
-                          ("/api/v1/channels/connectors/{code}", a["connector"])]:  # fmt: skip
+                          ("/api/v1/channels/connectors/{code}", a["connector"]),
+                          ("/api/v1/subscriptions/{ref}", a["subscription"])]:  # fmt: skip
         if path.startswith(prefix):
             return re.sub(r"\{[^}]+\}", value, path, count=1), value
     return None

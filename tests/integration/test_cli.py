@@ -124,6 +124,12 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path: Path, monk
     assert (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow)) == counts
     _assert_demo_catalog(db)
     _assert_demo_orders(db)
+    from ordersmith.continuity import service as continuity
+
+    # a dozen continuity members (made once), their first shipments left due for the job
+    members = continuity.list_subscriptions(db.unit_of_work(Actor.system("test")), limit=50).items
+    assert len(members) == 12
+    assert sorted(m.status for m in members).count("active") == 10
 
 
 def _assert_demo_orders(db: Database) -> None:

@@ -19,6 +19,7 @@ from ordersmith import __version__
 from ordersmith.channels import service as channel_connectors
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
+from ordersmith.cli import continuity as _continuity_commands  # noqa: F401
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import finance as _finance_commands  # noqa: F401
 from ordersmith.cli import imports as _import_commands  # noqa: F401
@@ -45,6 +46,7 @@ from ordersmith.cli._common import (
     users_app,
     when,
 )
+from ordersmith.continuity import service as continuity
 from ordersmith.customers import jobs as customer_jobs
 from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import service as imports
@@ -192,6 +194,7 @@ def worker() -> None:
     order_jobs.register()
     payments.register()
     checkout.register()
+    continuity.register(lease_s=settings.job_lease_s)
     fulfillment.register()
     imports.register()
     exports.register()

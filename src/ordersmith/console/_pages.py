@@ -36,6 +36,7 @@ NAVIGATION = [
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Match exceptions", "/payables/exceptions", "payables:read"),
     ("Offers", "/marketing", "pricing:write"),
+    ("Continuity", "/continuity", "subscriptions:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
     ("Reports", "/reports", "reports:read"),
@@ -47,7 +48,7 @@ NAVIGATION = [
     ("Channels", "/admin/channels", "sales_channels:write"),
 ]
 NAVIGATION_GROUPS = {
-    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing"),
+    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing", "/continuity"),
     "Goods": ("/stock", "/purchasing", "/payables/exceptions", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ordersmith.console import (
     admin,
+    continuity,
     dashboard,
     drop_ship,
     homes,
@@ -276,6 +277,7 @@ def mount(app: FastAPI) -> None:
         drop_ship,
         payables,
         marketing,
+        continuity,
         import_pages,
         report_pages,
     ):

@@ -2,11 +2,12 @@
 twice changes nothing. It refuses to run in production.
 
 Loaders register on import and run by stage (platform, catalog, customers, purchasing, pricing, fulfillment and
-marketing, orders).
+marketing, orders, continuity).
 """
 
 from ordersmith.demo import (  # noqa: F401 - registers
     catalog,
+    continuity,
     customers,
     fulfillment,
     marketing,

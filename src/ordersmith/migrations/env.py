@@ -6,6 +6,7 @@ from alembic import context
 
 import ordersmith.catalog.tables
 import ordersmith.channels.tables
+import ordersmith.continuity.tables
 import ordersmith.customers.tables
 import ordersmith.data.export_tables
 import ordersmith.data.tables

@@ -86,6 +86,11 @@ SCOPES: dict[str, str] = {
     "marketing:read": "read campaigns, their drops, the master list of source (key) codes and channels' code policies",
     "marketing:write": "create campaigns, drops and source codes with their offers (which price orders), and set what "
     "a channel does with an unknown code",
+    "continuity:read": "read continuity programs (subscriptions / auto-ship): items, rhythm, offer and terms",
+    "continuity:write": "create continuity programs, restate their terms, close them to sign-ups",
+    "subscriptions:read": "read members' subscriptions and their shipments (a channel key: its own channel's)",
+    "subscriptions:write": "sign customers up to a continuity program, skip, pause, resume, cancel, change the card, "
+    "ship-to or quantity (a channel key: its own channel's subscriptions)",
     "channels:read": "read channel connectors, their health, SKU mappings, inbox of channel orders and dead letters "
     "(a channel key: its own channel's connector)",
     "channels:write": "map channel SKUs to items (releasing the orders held for them) and replay dead letters",
@@ -144,6 +149,9 @@ CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
         "fulfillment:read",
         "channels:read",
         "channels:orders",
+        "continuity:read",
+        "subscriptions:read",
+        "subscriptions:write",
     }
 )
 
@@ -200,6 +208,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "data:export",
             "channels:read",
             "channels:write",
+            "continuity:read",
+            "continuity:write",
+            "subscriptions:read",
+            "subscriptions:write",
         }
     ),
     "agent": frozenset(
@@ -217,6 +229,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "payments:check",
             "gift_cards:balance",
             "fulfillment:read",
+            "continuity:read",
+            "subscriptions:read",
+            "subscriptions:write",
         }
     ),
     "warehouse": frozenset(
@@ -258,7 +273,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         }
     ),
     "marketing": frozenset(
-        _READ_BASICS | {"pricing:write", "reports:read", "marketing:read", "marketing:write"}
+        _READ_BASICS
+        | {
+            "pricing:write",
+            "reports:read",
+            "marketing:read",
+            "marketing:write",
+            "continuity:read",
+            "continuity:write",
+            "subscriptions:read",
+        }
     ),
     "readonly": frozenset(_READ_BASICS | {"reports:read"}),
 }

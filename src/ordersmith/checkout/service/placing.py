@@ -65,6 +65,7 @@ def place_order(
     request: orders.OrderRequest,
     attempt: str | None = None,
     on_placed: OnPlaced | None = None,
+    refuse_declined: bool = False,
 ) -> orders.Placed:
     """Place an order and take its payment: cards authorized (or captured, when configured) before anything is
     written, then in one transaction the order (priced once, stock held, holds applied, its payment status final),
@@ -74,7 +75,8 @@ def place_order(
 
     `attempt` keys the processor calls (an Idempotency-Key's claim, so a request taken over after a crash is
     answered what the processor did the first time); `on_placed` runs inside the write transaction once the order
-    is written (storing the idempotent response).
+    is written (storing the idempotent response). `refuse_declined` refuses a declined card whatever the
+    configured decline policy (a continuity shipment is retried on its schedule rather than placed on hold).
 
     Raises:
         ValidationFailed: a tender this caller may not use or that cannot pay, a placed_at or priority the caller
@@ -100,7 +102,7 @@ def place_order(
         payments.authorize_cards(uow, tenders)
         _verify_wallets(uow, tenders)
         declined = [t for t in tenders if t.declined]
-        if declined and payments.checkout_policy(uow).decline == "refuse":
+        if declined and (refuse_declined or payments.checkout_policy(uow).decline == "refuse"):
             payments.void_unused(uow, tenders)
             first = declined[0]
             raise payments.PaymentDeclined(
