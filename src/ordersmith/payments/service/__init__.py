@@ -25,9 +25,11 @@ from ordersmith.payments.service.gift_cards import (
     IssuedCard,
     LedgerEntry,
     balance,
+    expire_cards,
     get_gift_card,
     issue,
     list_gift_cards,
+    outstanding_balances,
     reload,
 )
 from ordersmith.payments.service.invoices import (
@@ -38,9 +40,11 @@ from ordersmith.payments.service.invoices import (
     credit_standing,
     get_invoice,
     list_invoices,
+    mark_overdue,
     open_balance,
     open_invoices,
     receivables,
+    write_off_invoice,
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
@@ -118,6 +122,7 @@ __all__ = [
     "credit_standing",
     "decide_credit",
     "find_gift_cards",
+    "expire_cards",
     "get_gift_card",
     "get_invoice",
     "get_payment",
@@ -125,6 +130,8 @@ __all__ = [
     "issue",
     "kept_references",
     "list_gift_cards",
+    "mark_overdue",
+    "outstanding_balances",
     "list_invoices",
     "masked",
     "move_check",
@@ -150,6 +157,7 @@ __all__ = [
     "uncleared_checks",
     "verify_wallet",
     "void_payment",
+    "write_off_invoice",
     "void_unused",
     "wiring",
 ]
