@@ -65,7 +65,12 @@ def order_facts(**over: object) -> dict[str, object]:
 
 def test_a_first_partial_shipment_recognises_its_units_share_and_the_order_s_shipping():
     # given 1 of the 3 mugs ships first (JSON turned the line numbers into strings)
-    payload = {"number": "100234", "shipment": "100234-1", "lines": {"1": 1}, "shipped_before": {"1": 0, "2": 0}}
+    payload = {
+        "number": "100234",
+        "shipment": "100234-1",
+        "lines": {"1": 1},
+        "shipped_before": {"1": 0, "2": 0},
+    }
     # when
     posting = rules.post_order_shipped_in_part(payload, order_facts(), MAPPINGS)
     # then a third of the mug line (10.00 less 0.33 off, 0.80 tax), all the shipping and its tax, and one mug's cost
@@ -83,7 +88,12 @@ def test_a_first_partial_shipment_recognises_its_units_share_and_the_order_s_shi
 
 def test_the_shipment_that_completes_the_order_takes_what_is_left_and_leaves_the_gift_card_out_of_revenue():
     # given one mug shipped before; the other two and the gift card complete the order
-    payload = {"number": "100234", "shipment": "100234-2", "lines": {"1": 2, "2": 1}, "shipped_before": {"1": 1}}
+    payload = {
+        "number": "100234",
+        "shipment": "100234-2",
+        "lines": {"1": 2, "2": 1},
+        "shipped_before": {"1": 1},
+    }
     # when
     posting = rules.post_order_shipped(payload, order_facts(), MAPPINGS)
     # then the rest of the mug line (20.00, 0.67 off, 1.60 tax), no shipping again, and not the card's 25.00
@@ -156,7 +166,10 @@ def test_a_return_of_goods_without_a_cost_posts_nothing():
 )
 def test_a_card_staff_issue_is_given_value_against_the_card_s_liability(kind, debit, credit):
     payload = {"kind": kind, "amount": "20.00", "currency": "USD", "funded_by": "issuer", "last_four": "QR7K"}
-    assert lines_of(rules.post_gift_card_issued(payload, {}, MAPPINGS)) == [(debit, 2000, 0), (credit, 0, 2000)]
+    assert lines_of(rules.post_gift_card_issued(payload, {}, MAPPINGS)) == [
+        (debit, 2000, 0),
+        (credit, 0, 2000),
+    ]
 
 
 @pytest.mark.parametrize("funded_by", ["order", "refund", None])
@@ -183,9 +196,15 @@ def test_a_card_sold_on_an_order_moves_its_value_from_deferred_revenue_to_the_li
 
 def test_an_expired_card_s_value_goes_to_breakage_or_where_the_policy_maps_it():
     payload = {"kind": "gift_card", "amount": "7.50", "currency": "USD", "last_four": "QR7K"}
-    assert lines_of(rules.post_gift_card_expired(payload, {}, MAPPINGS)) == [("2200", 750, 0), ("4500", 0, 750)]
+    assert lines_of(rules.post_gift_card_expired(payload, {}, MAPPINGS)) == [
+        ("2200", 750, 0),
+        ("4500", 0, 750),
+    ]
     escheat = {**MAPPINGS, ("role", "breakage"): "2220"}
-    assert lines_of(rules.post_gift_card_expired(payload, {}, escheat)) == [("2200", 750, 0), ("2220", 0, 750)]
+    assert lines_of(rules.post_gift_card_expired(payload, {}, escheat)) == [
+        ("2200", 750, 0),
+        ("2220", 0, 750),
+    ]
     assert rules.post_gift_card_expired({**payload, "amount": "0.00"}, {}, MAPPINGS) is None
 
 
@@ -199,7 +218,10 @@ def test_a_bounced_check_undoes_what_its_deposit_posted():
         "currency": "USD",
         "check": "1042",
     }
-    assert lines_of(rules.post_payment_failed(payload, {}, MAPPINGS)) == [("2300", 8000, 0), ("1020", 0, 8000)]
+    assert lines_of(rules.post_payment_failed(payload, {}, MAPPINGS)) == [
+        ("2300", 8000, 0),
+        ("1020", 0, 8000),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -244,9 +266,9 @@ def test_unapplied_cash_is_held_as_a_liability_and_applying_it_clears_receivable
 )
 def test_stock_lost_or_found_is_shrinkage_at_moving_average_cost(cause, delta, expected):
     payload = {"sku": "MUG", "cause": cause, "on_hand_delta": delta, "location": "EAST"}
-    assert lines_of(rules.post_stock_changed(payload, {"currency": "USD", "unit_cost_minor": 400}, MAPPINGS)) == (
-        expected
-    )
+    assert lines_of(
+        rules.post_stock_changed(payload, {"currency": "USD", "unit_cost_minor": 400}, MAPPINGS)
+    ) == (expected)
 
 
 @pytest.mark.parametrize(

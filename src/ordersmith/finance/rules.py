@@ -241,7 +241,7 @@ def post_payment_captured(
         debit = resolve(mappings, "role", "receivable")
     else:
         debit = resolve(mappings, "tender", str(payload.get("method", "")))
-    lines = _pair(debit, resolve(mappings, "role", "deferred_revenue"), amount)
+    lines: tuple[Line, ...] = _pair(debit, resolve(mappings, "role", "deferred_revenue"), amount)
     fee = _minor(str(payload["fee"]), currency) if payload.get("fee") else 0
     if fee > 0:  # the processor kept its fee out of what it will pay out: an expense, less in clearing
         lines += _pair(resolve(mappings, "role", "processor_fees"), debit, fee)

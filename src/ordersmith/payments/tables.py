@@ -206,7 +206,9 @@ class InvoiceRow(Base):
     shipping_minor: Mapped[int] = mapped_column(sa.BigInteger)
     tax_minor: Mapped[int] = mapped_column(sa.BigInteger)
     total_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    paid_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # settled: paid, credited or written off
+    paid_minor: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0
+    )  # settled: paid, credited or written off
     written_off_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(sa.String(20))  # open | paid | written_off | void
     issued_on: Mapped[date]

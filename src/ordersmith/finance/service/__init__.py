@@ -19,6 +19,16 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.collections import (
+    CardLiability,
+    UnappliedCash,
+    apply_unapplied_cash,
+    card_liabilities,
+    customer_credits,
+    dunning_letter,
+    receive_unapplied_cash,
+    write_off_invoice,
+)
 from ordersmith.finance.service.costs import item_costs
 from ordersmith.finance.service.exports import export_journal
 from ordersmith.finance.service.journal import (
@@ -68,6 +78,7 @@ __all__ = [
     "Aging",
     "AgingRow",
     "BalanceSheet",
+    "CardLiability",
     "CustomerStatement",
     "IncomeStatement",
     "JournalEntry",
@@ -80,11 +91,16 @@ __all__ = [
     "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
+    "UnappliedCash",
+    "apply_unapplied_cash",
     "ar_aging",
     "balance_sheet",
+    "card_liabilities",
     "close_period",
     "create_account",
+    "customer_credits",
     "customer_statement",
+    "dunning_letter",
     "ensure_chart",
     "export_journal",
     "find_entry_for_event",
@@ -100,6 +116,7 @@ __all__ = [
     "post_event",
     "post_events",
     "post_manual_entry",
+    "receive_unapplied_cash",
     "register",
     "reopen_period",
     "replay_outbox",
@@ -109,4 +126,5 @@ __all__ = [
     "unposted_amount",
     "unregister",
     "update_account",
+    "write_off_invoice",
 ]

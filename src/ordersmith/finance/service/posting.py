@@ -115,7 +115,10 @@ def _facts(uow: UnitOfWork, event: Event) -> dict[str, Any]:
         return _order_facts(uow, event.payload) if event.type == "order.shipped" else {}
     if event.type == "return.received":
         skus = {str(line.get("sku", "")) for line in event.payload.get("lines", [])} - {""}
-        currency = event.payload.get("currency") or orders.get_order(uow, ref=str(event.payload["order_id"])).currency
+        currency = (
+            event.payload.get("currency")
+            or orders.get_order(uow, ref=str(event.payload["order_id"])).currency
+        )
         return {"currency": currency, "unit_cost_minor": _average_costs(uow, skus)}
     if event.type == "stock.changed":
         found = _item_cost(uow, str(event.payload["sku"]))
@@ -182,7 +185,9 @@ def _move_units(uow: UnitOfWork, sku: str, units: int) -> None:
     """Units in (positive) or out (negative) of an item's costing row at its current average (no row: the item was
     never costed, nothing to move)."""
     uow.execute_core(
-        sa.update(_COSTS).where(_COSTS.c.sku == sku).values(units=_COSTS.c.units + units, updated_at=uow.now())
+        sa.update(_COSTS)
+        .where(_COSTS.c.sku == sku)
+        .values(units=_COSTS.c.units + units, updated_at=uow.now())
     )
 
 

@@ -454,5 +454,7 @@ def shorten_reservation(uow: UnitOfWork, *, key: str, found: int, reference: str
     uow.session.flush()
     sku = catalog.item_refs(uow, ids=[row.item_id])[row.item_id]
     location = uow.session.get(LocationRow, line.location_id)
-    _stock_changed(uow, sku, cause="short_pick", on_hand_delta=-missing, location=location.code if location else "")
+    _stock_changed(
+        uow, sku, cause="short_pick", on_hand_delta=-missing, location=location.code if location else ""
+    )
     return _reservation(uow, row, sku.sku)

@@ -385,8 +385,12 @@ def receive_return(
             "return": row.number,
             "location": location,
             "lines": [
-                {"line": g.line_no, "sku": order_lines[g.line_no].sku, "quantity": g.quantity,
-                 "disposition": g.disposition}
+                {
+                    "line": g.line_no,
+                    "sku": order_lines[g.line_no].sku,
+                    "quantity": g.quantity,
+                    "disposition": g.disposition,
+                }
                 for g in received
             ],
             "refund_due": str(Money.from_minor(row.refund_due_minor, row.currency).amount),

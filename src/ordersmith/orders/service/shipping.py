@@ -200,8 +200,12 @@ def _ship_parts(
         line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
     )
     before = {line.line_no: line.shipped for line in rows}  # for the ledger's share per shipment (ADR 0030)
-    move(uow, row, "ship_all" if open_after == 0 else "ship_part",
-         {"lines": shipped, "shipped_before": before, **detail})
+    move(
+        uow,
+        row,
+        "ship_all" if open_after == 0 else "ship_part",
+        {"lines": shipped, "shipped_before": before, **detail},
+    )
     for line in rows:
         if line.line_no not in shipped:
             continue

@@ -405,7 +405,9 @@ def write_off_invoice(uow: UnitOfWork, *, invoice: str, reason: str, amount: Mon
     uow.session.refresh(row)
     if done.rowcount != 1:  # type: ignore[attr-defined]
         left = Money.from_minor(row.total_minor - row.paid_minor, row.currency)
-        raise Conflict(f"invoice {row.number} is {row.status} with {left} still owed", balance=str(left.amount))
+        raise Conflict(
+            f"invoice {row.number} is {row.status} with {left} still owed", balance=str(left.amount)
+        )
     uow.session.add(
         InvoicePaymentRow(
             invoice_id=row.id,

@@ -210,9 +210,16 @@ def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, not
         row.authorized_minor = 0
         row.reason_code = "check_bounced"
         log(uow, row, "check_bounced", amount, "declined", gateway_reference=row.check_number, reason=note)
-        emit(uow, "payment.failed", row, amount, operation="check", reason_code="check_bounced",
-             check=row.check_number,
-             reversed=str(Money.from_minor(taken_back, row.currency).amount))
+        emit(
+            uow,
+            "payment.failed",
+            row,
+            amount,
+            operation="check",
+            reason_code="check_bounced",
+            check=row.check_number,
+            reversed=str(Money.from_minor(taken_back, row.currency).amount),
+        )
         order = orders.get_order(uow, ref=str(row.order_id))
         with contextlib.suppress(IllegalTransition):  # shipped or closed already: the note and event tell A/R
             orders.hold_order(
