@@ -34,6 +34,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("2200", "Gift card liability", "liability"),
     ("2210", "Store credit liability", "liability"),
     ("2300", "Deferred revenue (customer deposits)", "liability"),
+    ("2400", "Unapplied customer cash", "liability"),
     ("3000", "Owner's equity", "equity"),
     ("3900", "Retained earnings", "equity"),
     ("4000", "Sales revenue", "revenue"),
@@ -44,13 +45,11 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("4100", "Shipping revenue", "revenue"),
     ("4200", "Sales discounts", "revenue"),
     ("4300", "Sales returns and allowances", "revenue"),
+    ("4500", "Gift card breakage", "revenue"),
     ("5000", "Cost of goods sold", "expense"),
     ("5100", "Inventory shrinkage", "expense"),
     ("6100", "Payment processor fees", "expense"),
     ("6200", "Bad debts", "expense"),
-    # issue 18, posting rules and receivables (ADR 0030)
-    ("2400", "Unapplied customer cash", "liability"),
-    ("4500", "Gift card breakage", "revenue"),
     ("6300", "Gift cards and store credit given", "expense"),
 )
 

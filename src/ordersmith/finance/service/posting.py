@@ -295,13 +295,19 @@ def unposted_amount(uow: UnitOfWork, *, currency: str) -> Money:
 
 
 @use_case(readonly=True)
-def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> list[Event]:
+def _outbox_batch(
+    uow: UnitOfWork, *, after: uuid.UUID | None, limit: int
+) -> tuple[list[Event], uuid.UUID | None]:
+    """The next `limit` outbox events of a type a rule knows, and the last id read; only those that may post (a
+    `stock.changed` that gains or loses goods, not a reservation) are returned."""
     query = (
         sa.select(OutboxRow).where(OutboxRow.type.in_(list(rules.RULES))).order_by(OutboxRow.id).limit(limit)
     )
     if after is not None:
         query = query.where(OutboxRow.id > after)
-    return [outbox.to_event(row) for row in uow.session.scalars(query)]
+    events = [outbox.to_event(row) for row in uow.session.scalars(query)]
+    last = events[-1].id if events else None
+    return [e for e in events if rules.posts(e.type, e.payload)], last
 
 
 def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
@@ -309,17 +315,23 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
     events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
 
     Returns:
-        (events read, entries posted by this call).
+        (events read that may post, entries posted by this call).
     """
     read = posted_now = 0
     after: uuid.UUID | None = None
-    while events := _outbox_batch(uow, after=after, limit=batch):
-        try:
-            posted_now += post_events(uow, events)  # one transaction for the batch
-        except AlreadyExists:  # a worker posted one of them meanwhile: one at a time, each answering the race
-            posted_now += sum(post_event(uow, event) for event in events)
+    while True:
+        events, last = _outbox_batch(uow, after=after, limit=batch)
+        if last is None:
+            break
+        if events:
+            try:
+                posted_now += post_events(uow, events)  # one transaction for the batch
+            except (
+                AlreadyExists
+            ):  # a worker posted one of them meanwhile: one at a time, each answering the race
+                posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
-        after = events[-1].id
+        after = last
     return read, posted_now
 
 

@@ -94,11 +94,19 @@ def upgrade() -> None:
         )
     unflagged = sa.text("status = 'open' AND overdue_on IS NULL")
     op.create_index(
-        "ix_invoices_due_unflagged", "invoices", ["due_on"], sqlite_where=unflagged, postgresql_where=unflagged
+        "ix_invoices_due_unflagged",
+        "invoices",
+        ["due_on"],
+        sqlite_where=unflagged,
+        postgresql_where=unflagged,
     )
     expiring = sa.text("status = 'active' AND expires_on IS NOT NULL")
     op.create_index(
-        "ix_gift_cards_expiring", "gift_cards", ["expires_on"], sqlite_where=expiring, postgresql_where=expiring
+        "ix_gift_cards_expiring",
+        "gift_cards",
+        ["expires_on"],
+        sqlite_where=expiring,
+        postgresql_where=expiring,
     )
     holding = sa.text("balance_minor > 0 AND status <> 'inactive'")
     op.create_index(
