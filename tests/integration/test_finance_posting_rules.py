@@ -443,3 +443,36 @@ def test_a_dunning_letter_escalates_with_the_oldest_invoice_and_escapes_its_html
     assert invoice.number in letter.text and "Total past due: 60.00 USD" in letter.text
     assert "You hold 5.00 USD of unapplied payments" in letter.text
     assert "Smith &amp; Sons &lt;Outfitters&gt;" in letter.html and "<Outfitters>" not in letter.html
+
+
+def test_a_gift_card_sold_at_the_till_is_a_liability_when_activated_and_no_revenue_when_it_ships(
+    shop: UnitOfWork, db: Database
+):
+    from ordersmith.catalog import service as catalog
+    from ordersmith.payments.service.gift_cards import activate_sold_cards
+    from ordersmith.pricing import service as pricing
+
+    # given a 25.00 gift card item on the store's price list
+    catalog.create_item(shop, sku="GIFT25", name="Gift card 25", kind="gift_card", divisions=["store"])
+    pricing.create_price_list(shop, code="cards", name="Gift cards", currency="USD",
+                              prices=[pricing.PriceEntry("GIFT25", usd("25.00"))])  # fmt: skip
+    # when a customer pays cash at the till for a tee and the card, the card is issued on that order and
+    # activated (the order is paid), and the relay runs
+    request = order_request(
+        ("TEE", 1), ("GIFT25", 1), fulfillment="taken", store="STORE1",
+        payments=[orders.PaymentRequest(method="cash")],
+    )  # fmt: skip
+    order = place_paid(shop, channel=channel(shop, "store-1"), request=request).order
+    card = payments.issue(shop, amount=usd("25.00"), sold_on_order=order.id)
+    activate_sold_cards(shop, order_id=order.id)
+    dispatch_all(db, shop)
+    # then the card's 25.00 moved from deferred revenue to the gift-card liability, the sale's revenue is the
+    # tee's alone, and deferred revenue is back to zero
+    assert [lines(e) for e in entries(shop, "gift_card.issued")] == []
+    (activated,) = entries(shop, "gift_card.activated")
+    assert lines(activated) == [("2300", 2500, 0), ("2200", 0, 2500)]
+    books = balances(shop)
+    assert books["4020"] == -2000 and books["2200"] == -2500 and "2300" not in books
+    (gift,) = finance.card_liabilities(shop)
+    assert (gift.outstanding, gift.liability) == (usd("25.00"), usd("25.00"))
+    assert payments.get_gift_card(shop, card_id=card.card.id).status == "active"
