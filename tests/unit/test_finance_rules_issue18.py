@@ -3,9 +3,14 @@ cards and store credit, a bounced check, write-offs, unapplied cash, stock gains
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ordersmith.finance import rules
+from ordersmith.kernel.money import Money
 
 MAPPINGS = {(kind, key): code for kind, key, code in rules.DEFAULT_MAPPINGS}
 
@@ -298,3 +303,98 @@ def test_a_capture_that_reports_the_processor_s_fee_expenses_it_out_of_clearing(
         ("6100", 320, 0),
         ("1100", 0, 320),
     ]
+
+
+@st.composite
+def orders_shipped_in_parts(draw: st.DrawFn) -> tuple[dict[str, object], list[dict[int, int]]]:
+    """An order of 1-4 lines with any money figures (the order's totals their sums, as pricing makes them) and a
+    way to ship every unit in 1-4 shipments."""
+    count = draw(st.integers(1, 4))
+    lines: dict[int, dict[str, object]] = {}
+    for n in range(1, count + 1):
+        quantity = draw(st.integers(1, 6))
+        merchandise = draw(st.integers(0, 100_000))
+        lines[n] = {
+            "sku": f"S{n}",
+            "quantity": quantity,
+            "cancelled": 0,
+            "merchandise_minor": merchandise,
+            "surcharge_minor": draw(st.integers(0, 1_000)),
+            "discount_minor": draw(st.integers(0, merchandise)),
+            "tax_minor": draw(st.integers(0, 10_000)),
+            "gift_card": draw(st.booleans()),
+            "unit_cost_minor": draw(st.integers(0, 5_000)),
+        }
+    shipping, shipping_tax = draw(st.integers(0, 2_000)), draw(st.integers(0, 200))
+
+    def total(part: str) -> int:
+        return sum(int(line[f"{part}_minor"]) for line in lines.values())  # type: ignore[call-overload]
+
+    tax = total("tax") + shipping_tax
+    grand = total("merchandise") + total("surcharge") - total("discount") + shipping + tax
+    facts: dict[str, object] = {
+        "currency": "USD",
+        "division": "web",
+        "channel": "web",
+        "jurisdiction": "CA",
+        "totals": {
+            "merchandise": str(Money.from_minor(total("merchandise"), "USD").amount),
+            "surcharges": str(Money.from_minor(total("surcharge"), "USD").amount),
+            "discounts": str(Money.from_minor(total("discount"), "USD").amount),
+            "shipping": str(Money.from_minor(shipping, "USD").amount),
+            "tax": str(Money.from_minor(tax, "USD").amount),
+            "total": str(Money.from_minor(grand, "USD").amount),
+        },
+        "shipping_minor": shipping,
+        "shipping_tax_minor": shipping_tax,
+        "lines": lines,
+    }
+    shipments = draw(st.integers(1, 4))
+    plan: list[dict[int, int]] = [{} for _ in range(shipments)]
+    for n, line in lines.items():
+        left = int(line["quantity"])  # type: ignore[call-overload]
+        for k in range(shipments):
+            units = left if k == shipments - 1 else draw(st.integers(0, left))
+            if units:
+                plan[k][n] = units
+                left -= units
+    return facts, [p for p in plan if p] or [{1: int(lines[1]["quantity"])}]  # type: ignore[call-overload]
+
+
+@given(orders_shipped_in_parts())
+def test_any_split_into_shipments_recognises_the_order_exactly_once(case):
+    # given an order and a way to ship it in parts
+    facts, plan = case
+    before: dict[int, int] = {}
+    net: dict[str, int] = {}
+    # when each shipment posts (the last one completes the order)
+    for k, shipment in enumerate(plan):
+        payload = {"lines": {str(n): u for n, u in shipment.items()}, "shipped_before": dict(before)}
+        last = k == len(plan) - 1
+        rule = rules.post_order_shipped if last else rules.post_order_shipped_in_part
+        posting = rule(payload, facts, MAPPINGS)
+        if posting is not None:
+            rules.check_balanced(posting.lines)
+            for line in posting.lines:
+                net[line.account] = net.get(line.account, 0) + line.credit_minor - line.debit_minor
+        for n, u in shipment.items():
+            before[n] = before.get(n, 0) + u
+    # then revenue, discounts, shipping and tax add up to the order's (gift-card lines left out), and so does
+    # deferred revenue, and the cost of every unit went to COGS
+    lines = facts["lines"]
+    gift = [line for line in lines.values() if line["gift_card"]]
+    goods = [line for line in lines.values() if not line["gift_card"]]
+    revenue = sum(line["merchandise_minor"] + line["surcharge_minor"] for line in goods)
+    discounts = sum(line["discount_minor"] for line in goods)
+    gift_net = sum(
+        line["merchandise_minor"] + line["surcharge_minor"] - line["discount_minor"] for line in gift
+    )
+    tax = sum(line["tax_minor"] for line in lines.values()) + facts["shipping_tax_minor"]
+    cost = sum(line["unit_cost_minor"] * line["quantity"] for line in lines.values())
+    assert net.get("4010", 0) == revenue
+    assert net.get("4200", 0) == -discounts
+    assert net.get("4100", 0) == facts["shipping_minor"]
+    assert net.get("2100", 0) == tax
+    assert net.get("2300", 0) == -(revenue - discounts + facts["shipping_minor"] + tax)
+    assert -net.get("2300", 0) + gift_net == Money(Decimal(facts["totals"]["total"]), "USD").minor
+    assert net.get("5000", 0) == -cost
