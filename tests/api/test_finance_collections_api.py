@@ -140,6 +140,13 @@ def test_card_liabilities_and_a_dunning_letter_are_read_by_the_accountant(client
     assert invoice.number in body["text"] and invoice.number in body["html"]
     assert none_yet.json()["stage"] is None
     assert cards.status_code == 200 and cards.json() == []
+    pdf = client.get("/api/v1/ar/statements.pdf", params={"customer": customer.number, "as_of": later})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert (
+        pdf.headers["content-disposition"]
+        == f'attachment; filename="statement-{customer.number}-{later}.pdf"'
+    )
 
 
 def test_an_agent_and_a_channel_bound_key_are_refused_every_collections_endpoint_and_nothing_changes(
@@ -157,6 +164,7 @@ def test_an_agent_and_a_channel_bound_key_are_refused_every_collections_endpoint
         ("GET", f"/api/v1/ar/unapplied-cash?customer={customer.number}", None),
         ("GET", "/api/v1/ar/card-liabilities", None),
         ("GET", f"/api/v1/ar/dunning-letters?customer={customer.number}", None),
+        ("GET", f"/api/v1/ar/statements.pdf?customer={customer.number}", None),
     ]  # fmt: skip
     for method, path, body in calls:
         response = client.request(method, path, headers=channel_key, json=body)

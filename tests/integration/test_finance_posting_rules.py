@@ -5,10 +5,12 @@ write-offs, unapplied cash, the overdue flag and its credit-hold policy, dunning
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pypdf
 import pytest
 import sqlalchemy as sa
 
@@ -476,3 +478,18 @@ def test_a_gift_card_sold_at_the_till_is_a_liability_when_activated_and_no_reven
     (gift,) = finance.card_liabilities(shop)
     assert (gift.outstanding, gift.liability) == (usd("25.00"), usd("25.00"))
     assert payments.get_gift_card(shop, card_id=card.card.id).status == "active"
+
+
+def test_a_statement_renders_as_a_pdf_listing_the_open_invoices(shop: UnitOfWork, db: Database):
+    customer = make_account_customer(shop)
+    ship_and_invoice(shop, place_on_account(shop, customer.number))
+    (invoice,) = payments.list_invoices(shop, customer_id=customer.id).items
+    finance.receive_unapplied_cash(shop, customer=customer.number, amount=usd("5.00"), method="cash")
+    later = invoice.due_on + timedelta(days=12)
+    pdf = finance.statement_pdf(shop, customer=customer.number, as_of=later, retailer="Smith Outfitters")
+    again = finance.statement_pdf(shop, customer=customer.number, as_of=later, retailer="Smith Outfitters")
+    assert pdf.startswith(b"%PDF-") and pdf == again  # the same statement renders the same bytes
+    text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert f"{invoice.number} {invoice.order_number}" in text and "USD 60.00 12" in text
+    assert "1-30 days USD 60.00" in text and "Total due USD 60.00" in text
+    assert "Unapplied payments held USD 5.00" in text and "Smith Outfitters" in text

@@ -328,7 +328,7 @@ def orders_shipped_in_parts(draw: st.DrawFn) -> tuple[dict[str, object], list[di
     shipping, shipping_tax = draw(st.integers(0, 2_000)), draw(st.integers(0, 200))
 
     def total(part: str) -> int:
-        return sum(int(line[f"{part}_minor"]) for line in lines.values())  # type: ignore[call-overload]
+        return sum(int(line[f"{part}_minor"]) for line in lines.values())
 
     tax = total("tax") + shipping_tax
     grand = total("merchandise") + total("surcharge") - total("discount") + shipping + tax
@@ -352,13 +352,13 @@ def orders_shipped_in_parts(draw: st.DrawFn) -> tuple[dict[str, object], list[di
     shipments = draw(st.integers(1, 4))
     plan: list[dict[int, int]] = [{} for _ in range(shipments)]
     for n, line in lines.items():
-        left = int(line["quantity"])  # type: ignore[call-overload]
+        left = int(line["quantity"])
         for k in range(shipments):
             units = left if k == shipments - 1 else draw(st.integers(0, left))
             if units:
                 plan[k][n] = units
                 left -= units
-    return facts, [p for p in plan if p] or [{1: int(lines[1]["quantity"])}]  # type: ignore[call-overload]
+    return facts, [p for p in plan if p] or [{1: int(lines[1]["quantity"])}]
 
 
 @given(orders_shipped_in_parts())

@@ -188,10 +188,19 @@ def aging(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default to
 def statement(
     customer: Annotated[str, typer.Argument(help="customer number")],
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="write the statement as PDF to this file instead")] = None,
 ) -> None:
     """A customer's open-item statement: open invoices aged, the total due, and the credit standing."""
-    uow = _db(_settings()).unit_of_work(_cli_actor())
-    found = finance.customer_statement(uow, customer=customer, as_of=_as_of(as_of, uow.now().date()))
+    settings = _settings()
+    uow = _db(settings).unit_of_work(_cli_actor())
+    day = _as_of(as_of, uow.now().date())
+    if pdf is not None:
+        pdf.write_bytes(
+            finance.statement_pdf(uow, customer=customer, as_of=day, retailer=settings.retailer_name)
+        )
+        out.print(f"statement of {customer} as of {day} written to {pdf}")
+        return
+    found = finance.customer_statement(uow, customer=customer, as_of=day)
     out.print(f"Statement for {found.customer_number} as of {found.as_of} (terms {found.terms or 'none'})")
     table = cli_table(
         "invoice",

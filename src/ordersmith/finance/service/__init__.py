@@ -27,6 +27,7 @@ from ordersmith.finance.service.collections import (
     customer_credits,
     dunning_letter,
     receive_unapplied_cash,
+    statement_pdf,
     write_off_invoice,
 )
 from ordersmith.finance.service.costs import item_costs
@@ -122,6 +123,7 @@ __all__ = [
     "replay_outbox",
     "reverse_entry",
     "set_mapping",
+    "statement_pdf",
     "trial_balance",
     "unposted_amount",
     "unregister",

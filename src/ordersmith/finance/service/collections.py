@@ -21,6 +21,7 @@ from ordersmith.finance import dunning, rules
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.receivables import customer_statement
 from ordersmith.finance.tables import PeriodBalanceRow, UnappliedCashRow
+from ordersmith.fulfillment import documents
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -323,3 +324,63 @@ def dunning_letter(
         total=str(Money.from_minor(sum(i.balance_minor for i in items), currency).amount),
         credit=str(credit) if credit.minor else "",
     )
+
+
+# --- the statement as PDF ------------------------------------------------------------------------------------------
+
+
+@use_case(readonly=True)
+def statement_pdf(uow: UnitOfWork, *, customer: str, as_of: date, retailer: str = "") -> bytes:
+    """A customer's open-item statement as PDF (the documents package's renderer, the same canvas as invoices):
+    open invoices aged as of `as_of`, balances by days past due, the total due and any unapplied cash, in the
+    currency the customer owes most in (one statement per currency is the accountant's to ask for).
+
+    Raises:
+        NotFound: no such customer.
+    """
+    found = customer_statement(uow, customer=customer, as_of=as_of)
+    person = customers.get_customer(uow, ref=customer)
+    aging = max(found.aging, key=lambda row: row.total.minor, default=None)
+    currency = aging.currency if aging is not None else (found.credit_limit or Money.zero("USD")).currency
+    address = next(
+        (a for a in person.addresses if a.kind == "bill_to" and a.is_default),
+        next(
+            (a for a in person.addresses if a.kind == "bill_to"),
+            person.addresses[0] if person.addresses else None,
+        ),
+    )
+    bill_to = documents.Party(
+        name=person.display_name,
+        lines=tuple(x for x in ((address.line1, address.line2) if address else ()) if x),
+        city=address.city if address else "",
+        postal_code=address.postal_code if address else "",
+        country=address.country if address else "",
+        region=(address.region or None) if address else None,
+    )
+    labels = ("Current", "1-30 days", "31-60 days", "61-90 days", "91-120 days", "Over 120 days")
+    zero = Money.zero(currency)
+    buckets = tuple(zip(labels, aging.buckets if aging is not None else (zero,) * len(labels), strict=True))
+    credits = [
+        c.remaining for c in customer_credits(uow, customer=customer) if c.remaining.currency == currency
+    ]
+    statement = documents.AccountStatement(
+        retailer=documents.Party(
+            name=retailer or "Accounts receivable", lines=(), city="", postal_code="", country=""
+        ),
+        customer=bill_to,
+        customer_number=found.customer_number,
+        as_of=as_of,
+        terms=found.terms,
+        invoices=tuple(
+            documents.StatementInvoice(
+                i.invoice, i.order, i.issued_on, i.due_on, i.total, i.paid, i.balance, i.days_past_due
+            )
+            for i in found.items
+            if i.balance.currency == currency
+        ),
+        buckets=buckets,
+        total_due=aging.total if aging is not None else zero,
+        unapplied=sum(credits, zero),
+        note=f"Credit hold: {found.credit_note}" if found.credit_hold and found.credit_note else "",
+    )
+    return documents.account_statement_pdf(statement)
