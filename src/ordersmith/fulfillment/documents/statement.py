@@ -68,7 +68,7 @@ def account_statement_pdf(statement: AccountStatement) -> bytes:
     pdf.set_xy(pdf.l_margin, max(left, right) + 4)
     bottom = pdf.block("To", address_lines(statement.customer), x=pdf.l_margin, y=pdf.y, width_mm=half - 4)
     pdf.set_xy(pdf.l_margin, bottom + 4)
-    rest = pdf.epw - 2 * 24 - 3 * _MONEY_MM - 16
+    rest = pdf.epw - 3 * 24 - 3 * _MONEY_MM - 18
     columns: Sequence[Column] = [
         Column("Invoice", 24),
         Column("Order", rest),
@@ -77,7 +77,7 @@ def account_statement_pdf(statement: AccountStatement) -> bytes:
         Column("Total", _MONEY_MM, "R"),
         Column("Paid", _MONEY_MM, "R"),
         Column("Balance", _MONEY_MM, "R"),
-        Column("Late", 16, "R"),
+        Column("Days late", 18, "R"),
     ]
     pdf.start_table(columns)
     for item in statement.invoices:
