@@ -493,3 +493,20 @@ def test_a_statement_renders_as_a_pdf_listing_the_open_invoices(shop: UnitOfWork
     assert f"{invoice.number} {invoice.order_number}" in text and "USD 60.00 12" in text
     assert "1-30 days USD 60.00" in text and "Total due USD 60.00" in text
     assert "Unapplied payments held USD 5.00" in text and "Smith Outfitters" in text
+
+
+def test_gift_cards_and_store_credit_on_one_liability_account_are_compared_together(
+    shop: UnitOfWork, db: Database
+):
+    # given store credit mapped to the gift-card liability account, and one of each given by staff
+    finance.set_mapping(shop, kind="tender", key="store_credit", account_code="2200")
+    payments.issue(shop, amount=usd("20.00"))
+    payments.issue(shop, amount=usd("5.00"), kind="store_credit")
+    dispatch_all(db, shop)
+    # then the account is compared with both kinds' balances at once
+    (both,) = finance.card_liabilities(shop)
+    assert (both.kind, both.outstanding, both.liability) == (
+        "gift_card+store_credit",
+        usd("25.00"),
+        usd("25.00"),
+    )

@@ -239,7 +239,7 @@ def customer_credits(uow: UnitOfWork, *, customer: str) -> list[UnappliedCash]:
 class CardLiability:
     """Outstanding card balances of one kind against the liability account(s) they are mapped to."""
 
-    kind: str  # gift_card | store_credit
+    kind: str  # gift_card | store_credit (gift_card+store_credit when both are mapped to one account)
     currency: str
     outstanding: Money  # Σ balances of cards that hold value and were issued or paid for
     liability: Money  # the liability account's balance (credit - debit), all periods
@@ -247,31 +247,39 @@ class CardLiability:
 
 
 def _liabilities(uow: UnitOfWork, accounts: dict[str, str]) -> dict[tuple[str, str], int]:
+    """Each liability account's balance (credit - debit) per currency, keyed by the kind(s) mapped to it."""
     query = (
         sa.select(
             _BALANCES.c.account_code,
             _BALANCES.c.currency,
             sa.func.sum(_BALANCES.c.credit_minor - _BALANCES.c.debit_minor),
         )
-        .where(_BALANCES.c.account_code.in_(sorted(set(accounts.values()))))
+        .where(_BALANCES.c.account_code.in_(sorted(accounts)))
         .group_by(_BALANCES.c.account_code, _BALANCES.c.currency)
     )
     found: dict[tuple[str, str], int] = {}
     for code, currency, net in uow.execute_core(query):
-        for kind, account in accounts.items():
-            if account == code:
-                found[(kind, currency)] = found.get((kind, currency), 0) + int(net)
+        key = (accounts[code], currency)
+        found[key] = found.get(key, 0) + int(net)
     return found
 
 
 @use_case(readonly=True)
 def card_liabilities(uow: UnitOfWork) -> list[CardLiability]:
     """The gift-card and store-credit liability accounts beside the cards' outstanding balances, per currency (one
-    aggregating read each: cards holding value, and the accounts' period balances)."""
+    aggregating read each: cards holding value, and the accounts' period balances). Kinds mapped to one account
+    are compared together (`gift_card+store_credit`)."""
     mapped = mappings(uow)
-    accounts = {kind: rules.resolve(mapped, "tender", kind) for kind in ("gift_card", "store_credit")}
-    outstanding = {key: money.minor for key, money in payments.outstanding_balances(uow).items()}
-    held = _liabilities(uow, accounts)
+    kinds_of: dict[str, list[str]] = {}
+    for kind in ("gift_card", "store_credit"):
+        kinds_of.setdefault(rules.resolve(mapped, "tender", kind), []).append(kind)
+    label = {code: "+".join(kinds) for code, kinds in kinds_of.items()}
+    group = {kind: label[code] for code, kinds in kinds_of.items() for kind in kinds}
+    outstanding: dict[tuple[str, str], int] = {}
+    for (kind, currency), money in payments.outstanding_balances(uow).items():
+        key = (group.get(kind, kind), currency)
+        outstanding[key] = outstanding.get(key, 0) + money.minor
+    held = _liabilities(uow, label)
     out = []
     for kind, currency in sorted(set(outstanding) | {k for k, net in held.items() if net}):
         have, owe = outstanding.get((kind, currency), 0), held.get((kind, currency), 0)
