@@ -31,7 +31,15 @@ from ordersmith.finance.service.collections import (
     write_off_invoice,
 )
 from ordersmith.finance.service.costs import item_costs
-from ordersmith.finance.service.exports import export_journal
+from ordersmith.finance.service.exports import (
+    AccountingExport,
+    NothingToExport,
+    create_export,
+    export_file,
+    export_journal,
+    get_export,
+    list_exports,
+)
 from ordersmith.finance.service.journal import (
     ManualLine,
     PeriodClosed,
@@ -76,6 +84,7 @@ from ordersmith.finance.service.statements import (
 __all__ = [
     "AGING_BUCKETS",
     "Account",
+    "AccountingExport",
     "Aging",
     "AgingRow",
     "BalanceSheet",
@@ -86,6 +95,7 @@ __all__ = [
     "JournalLine",
     "ManualLine",
     "Mapping",
+    "NothingToExport",
     "Period",
     "PeriodClosed",
     "Reconciliation",
@@ -99,17 +109,21 @@ __all__ = [
     "card_liabilities",
     "close_period",
     "create_account",
+    "create_export",
     "customer_credits",
     "customer_statement",
     "dunning_letter",
     "ensure_chart",
+    "export_file",
     "export_journal",
     "find_entry_for_event",
     "get_account",
     "get_entry",
+    "get_export",
     "income_statement",
     "item_costs",
     "list_accounts",
+    "list_exports",
     "list_journal",
     "list_mappings",
     "list_periods",

@@ -3,7 +3,7 @@ cards given away with their mapping rules; invoices' written-off amount and over
 overdue job reads); gift cards' partial indexes for the expiry job and the liability check; unapplied customer cash.
 
 Revision ID: 0034_fin_rules
-Revises: 0029_con3_console_reads
+Revises: 0034_chan2
 """
 
 import uuid
@@ -16,7 +16,7 @@ from ordersmith.kernel.clock import utcnow
 from ordersmith.platform.db import UTCDateTime
 
 revision: str = "0034_fin_rules"
-down_revision: str | None = "0029_con3_console_reads"
+down_revision: str | None = "0034_chan2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
