@@ -41,3 +41,44 @@ def test_a_malformed_period_fails_in_one_line(db_url: str):
     bad = run(db_url, "finance", "trial-balance", "November")
     assert bad.returncode != 0
     assert bad.stderr.strip().startswith("error:") and "YYYY-MM" in bad.stderr
+
+
+def test_an_invoice_is_written_off_and_a_dunning_letter_and_a_pdf_statement_are_printed(
+    db_url: str, uow: UnitOfWork, db, settings, tmp_path
+):
+    from datetime import timedelta
+
+    from ordersmith.payments import service as payments
+    from tests.builders import make_account_customer, make_order_shop, place_on_account, ship_and_invoice
+
+    # given a 60.00 invoice on account
+    payments.setup_payments(db, settings)
+    make_order_shop(uow)
+    customer = make_account_customer(uow)
+    ship_and_invoice(uow, place_on_account(uow, customer.number))
+    (invoice,) = payments.list_invoices(uow, customer_id=customer.id).items
+    late = (invoice.due_on + timedelta(days=45)).isoformat()
+    # when a letter and a PDF statement are printed, a write-off without a reason and one too large are tried,
+    # and then 20.00 is written off
+    letter = run(db_url, "finance", "dunning", customer.number, "--as-of", late)
+    pdf = run(
+        db_url, "finance", "statement", customer.number, "--as-of", late, "--pdf", str(tmp_path / "s.pdf")
+    )
+    no_reason = run(db_url, "finance", "write-off", invoice.number, "--reason", " ")
+    too_much = run(
+        db_url, "finance", "write-off", invoice.number, "--reason", "bankrupt", "--amount", "60.01"
+    )
+    done = run(db_url, "finance", "write-off", invoice.number, "--reason", "disputed", "--amount", "20.00")
+    # then the letter is the second notice, the statement a PDF, the refusals one line each and nothing changed by
+    # them, and the write-off leaves 40.00 owed
+    assert letter.returncode == 0, letter.stderr
+    assert "Second notice" in letter.stdout and invoice.number in letter.stdout
+    assert pdf.returncode == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF-")
+    assert no_reason.returncode == 2 and no_reason.stderr.count("\n") == 1
+    assert too_much.returncode == 2 and too_much.stderr.count("\n") == 1
+    assert done.returncode == 0, done.stderr
+    after = payments.get_invoice(uow, ref=invoice.number)
+    assert (after.balance, after.written_off) == (
+        Money(Decimal("40.00"), "USD"),
+        Money(Decimal("20.00"), "USD"),
+    )

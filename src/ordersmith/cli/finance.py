@@ -18,6 +18,8 @@ from ordersmith.finance import service as finance
 from ordersmith.finance.rules import StatementLine
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
+from ordersmith.payments import service as payments
+from ordersmith.platform.schemas import money_in
 
 finance_app = typer.Typer(
     help="The ledger: chart of accounts, trial balance, statements, periods.", no_args_is_help=True
@@ -189,10 +191,19 @@ def aging(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default to
 def statement(
     customer: Annotated[str, typer.Argument(help="customer number")],
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="write the statement as PDF to this file instead")] = None,
 ) -> None:
     """A customer's open-item statement: open invoices aged, the total due, and the credit standing."""
-    uow = _db(_settings()).unit_of_work(_cli_actor())
-    found = finance.customer_statement(uow, customer=customer, as_of=_as_of(as_of, uow.now().date()))
+    settings = _settings()
+    uow = _db(settings).unit_of_work(_cli_actor())
+    day = _as_of(as_of, uow.now().date())
+    if pdf is not None:
+        pdf.write_bytes(
+            finance.statement_pdf(uow, customer=customer, as_of=day, retailer=settings.retailer_name)
+        )
+        out.print(f"statement of {customer} as of {day} written to {pdf}")
+        return
+    found = finance.customer_statement(uow, customer=customer, as_of=day)
     out.print(f"Statement for {found.customer_number} as of {found.as_of} (terms {found.terms or 'none'})")
     table = cli_table(
         "invoice",
@@ -293,3 +304,124 @@ def _write(chunks: Iterator[str], output: Path | None) -> None:
     with output.open("w", encoding="utf-8", newline="") as file:
         for chunk in chunks:
             file.write(chunk)
+
+
+# --- collections (ADR 0030) ---------------------------------------------------------------------------------------
+
+
+@finance_app.command("write-off")
+@command
+def write_off(
+    invoice: Annotated[str, typer.Argument(help="invoice number, e.g. I-000007")],
+    reason: Annotated[str, typer.Option(help="why it will not be paid (required)")],
+    amount: Annotated[str | None, typer.Option(help="part of the balance (default: all of it)")] = None,
+) -> None:
+    """Write off what a customer will not pay on an invoice as a bad debt (Dr bad debts / Cr receivables)."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    currency = payments.get_invoice(uow, ref=invoice).currency
+    found = finance.write_off_invoice(
+        uow,
+        invoice=invoice,
+        reason=reason,
+        amount=None if amount is None else money_in(amount, currency, field="--amount"),
+    )
+    written = found.written_off.amount if found.written_off else 0
+    out.print(
+        f"{found.number}: {written} {found.currency} written off in all, {found.balance} owed ({found.status})"
+    )
+
+
+@finance_app.command("receive-cash")
+@command
+def receive_cash(
+    customer: Annotated[str, typer.Argument(help="customer number")],
+    amount: Annotated[str, typer.Argument(help="e.g. 120.00")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "USD",
+    method: Annotated[str, typer.Option(help="check, transfer, card or cash")] = "check",
+    reference: Annotated[str, typer.Option(help="check number, bank reference")] = "",
+) -> None:
+    """A customer's payment not (yet) applied to an invoice: held as a credit on their account."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    found = finance.receive_unapplied_cash(
+        uow,
+        customer=customer,
+        amount=money_in(amount, currency.upper(), field="amount"),
+        method=method,
+        reference=reference,
+    )
+    out.print(f"{found.number}: {found.amount} held for {found.customer_number}")
+
+
+@finance_app.command("apply-cash")
+@command
+def apply_cash(
+    receipt: Annotated[str, typer.Argument(help="unapplied cash number, e.g. U-000001")],
+    invoice: Annotated[str, typer.Argument(help="invoice number")],
+    amount: Annotated[str | None, typer.Option(help="default: as much as both allow")] = None,
+) -> None:
+    """Apply a customer's unapplied cash to one of their invoices."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    currency = payments.get_invoice(uow, ref=invoice).currency
+    found = finance.apply_unapplied_cash(
+        uow,
+        receipt=receipt,
+        invoice=invoice,
+        amount=None if amount is None else money_in(amount, currency, field="--amount"),
+    )
+    out.print(f"{found.number}: {found.applied} applied, {found.remaining} left")
+
+
+@finance_app.command("overdue")
+@command
+def overdue() -> None:
+    """Flag the open invoices that fell past due today (what the hourly job does), and say how many."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    out.print(f"{payments.mark_overdue(uow)} invoice(s) flagged overdue")
+
+
+@finance_app.command("expire-cards")
+@command
+def expire_cards() -> None:
+    """Expire the gift cards and store credit past their expiry date (what the hourly job does)."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    out.print(f"{payments.expire_cards(uow)} card(s) expired")
+
+
+@finance_app.command("card-liabilities")
+@command
+def card_liabilities() -> None:
+    """Gift-card and store-credit liabilities against the cards' outstanding balances; exits 1 when they differ."""
+    found = finance.card_liabilities(_db(_settings()).unit_of_work(_cli_actor()))
+    table = cli_table(
+        "kind", "currency", "cards", "ledger", "difference", numeric=("cards", "ledger", "difference")
+    )
+    for row in found:
+        table.add_row(
+            row.kind,
+            row.currency,
+            str(row.outstanding.amount),
+            str(row.liability.amount),
+            str(row.difference.amount),
+        )
+    out.print(table)
+    if any(not row.difference.is_zero() for row in found):
+        fail("a card liability differs from the cards' balances (unposted events?)")
+
+
+@finance_app.command("dunning")
+@command
+def dunning_letter(
+    customer: Annotated[str, typer.Argument(help="customer number")],
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+    html: Annotated[bool, typer.Option(help="the HTML letter instead of text")] = False,
+) -> None:
+    """The dunning letter a customer's past-due invoices call for, as text (or HTML) on standard output."""
+    settings = _settings()
+    uow = _db(settings).unit_of_work(_cli_actor())
+    letter = finance.dunning_letter(
+        uow, customer=customer, as_of=_as_of(as_of, uow.now().date()), retailer=settings.retailer_name
+    )
+    if letter is None:
+        out.print(f"{customer}: nothing past due, no letter")
+        return
+    sys.stdout.write(letter.html if html else letter.text)

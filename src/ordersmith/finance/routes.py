@@ -20,8 +20,11 @@ from ordersmith.finance.schemas import (
     AccountOut,
     AccountPatch,
     AgingOut,
+    ApplyUnappliedIn,
     BalanceSheetOut,
+    CardLiabilityOut,
     CustomerStatementOut,
+    DunningLetterOut,
     EntryIn,
     EntryOut,
     IncomeStatementOut,
@@ -31,11 +34,17 @@ from ordersmith.finance.schemas import (
     PeriodOut,
     ReverseIn,
     TrialBalanceOut,
+    UnappliedCashIn,
+    UnappliedCashOut,
+    WriteOffIn,
+    WrittenOffOut,
 )
+from ordersmith.kernel.money import Money
+from ordersmith.payments import service as payments
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
-from ordersmith.platform.schemas import CurrencyCode, PageOut, money_in
+from ordersmith.platform.schemas import CurrencyCode, MoneyOut, PageOut, money_in
 
 router = APIRouter(tags=["finance"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -253,6 +262,32 @@ def customer_statement(
     return CustomerStatementOut.of(found, service.AGING_BUCKETS)
 
 
+@router.get(
+    "/ar/statements.pdf",
+    response_class=Response,
+    openapi_extra=requires("finance:read"),
+    responses={200: {"content": {"application/pdf": {}}, "description": "the statement as PDF"}},
+)
+def customer_statement_pdf(
+    principal: Auth,
+    request: Request,
+    customer: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")],
+    as_of: date | None = None,
+) -> Response:
+    """A customer's statement as PDF (for mailing): open invoices aged, balances by days past due, the total due
+    and any unapplied cash the customer holds."""
+    uow = unit_of_work(request)
+    day = as_of or uow.now().date()
+    retailer = request.app.state.settings.retailer_name
+    pdf = service.statement_pdf(uow, customer=customer, as_of=day, retailer=retailer)
+    name = f"statement-{customer.upper()}-{day.isoformat()}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
 @router.post(
     "/accounting-exports",
     status_code=201,
@@ -324,4 +359,121 @@ def accounting_export_file(export_id: uuid.UUID, principal: Auth, request: Reque
             "Content-Disposition": f'attachment; filename="{export.file_name}"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+# --- collections (ADR 0030) ---------------------------------------------------------------------------------------
+
+_REF = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+@router.post(
+    "/ar/invoices/{invoice}/write-off",
+    response_model=WrittenOffOut,
+    openapi_extra=requires("receivables:write_off"),
+    responses={409: {"description": "conflict: the invoice is not open, or owes less than the amount"}},
+)
+def write_off_invoice(invoice: str, body: WriteOffIn, principal: Auth, request: Request) -> Response:
+    """Write off what the customer will not pay on an invoice (its whole balance, or `amount`) as a bad debt:
+    posted Dr bad debts / Cr accounts receivable."""
+
+    def execute(joined: UnitOfWork) -> WrittenOffOut:
+        found = service.write_off_invoice(
+            joined,
+            invoice=invoice,
+            reason=body.reason,
+            amount=None if body.amount is None else money_in(body.amount, _invoice_currency(joined, invoice)),
+        )
+        return WrittenOffOut.model_validate(found)
+
+    return created(request, principal, body.model_dump(mode="json"), execute, status_code=200)
+
+
+def _invoice_currency(uow: UnitOfWork, invoice: str) -> str:
+    return payments.get_invoice(uow, ref=invoice).currency
+
+
+@router.post(
+    "/ar/unapplied-cash",
+    status_code=201,
+    response_model=UnappliedCashOut,
+    openapi_extra=requires("receivables:write"),
+)
+def receive_unapplied_cash(body: UnappliedCashIn, principal: Auth, request: Request) -> Response:
+    """A customer's payment not (yet) applied to an invoice: held as a credit on their account."""
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: UnappliedCashOut.model_validate(
+            service.receive_unapplied_cash(
+                uow,
+                customer=body.customer,
+                amount=money_in(body.amount, body.currency),
+                method=body.method,
+                reference=body.reference,
+                received_on=body.received_on,
+            )
+        ),
+    )
+
+
+@router.get(
+    "/ar/unapplied-cash", response_model=list[UnappliedCashOut], openapi_extra=requires("finance:read")
+)
+def customer_credits(principal: Auth, request: Request, customer: _REF) -> list[UnappliedCashOut]:
+    """A customer's unapplied cash still open, oldest first."""
+    found = service.customer_credits(unit_of_work(request), customer=customer)
+    return [UnappliedCashOut.model_validate(c) for c in found]
+
+
+@router.post(
+    "/ar/unapplied-cash/{receipt}/apply",
+    response_model=UnappliedCashOut,
+    openapi_extra=requires("receivables:write"),
+    responses={409: {"description": "conflict: the credit or the invoice holds less than the amount"}},
+)
+def apply_unapplied_cash(receipt: str, body: ApplyUnappliedIn, principal: Auth, request: Request) -> Response:
+    """Apply unapplied cash to one of the customer's invoices (`amount`, or as much as both allow)."""
+
+    def execute(joined: UnitOfWork) -> UnappliedCashOut:
+        amount = None
+        if body.amount is not None:
+            amount = money_in(body.amount, _invoice_currency(joined, body.invoice))
+        applied = service.apply_unapplied_cash(joined, receipt=receipt, invoice=body.invoice, amount=amount)
+        return UnappliedCashOut.model_validate(applied)
+
+    return created(request, principal, body.model_dump(mode="json"), execute, status_code=200)
+
+
+@router.get(
+    "/ar/card-liabilities", response_model=list[CardLiabilityOut], openapi_extra=requires("finance:read")
+)
+def card_liabilities(principal: Auth, request: Request) -> list[CardLiabilityOut]:
+    """Gift-card and store-credit liability accounts beside the cards' outstanding balances, per currency."""
+    return [CardLiabilityOut.model_validate(c) for c in service.card_liabilities(unit_of_work(request))]
+
+
+@router.get("/ar/dunning-letters", response_model=DunningLetterOut, openapi_extra=requires("finance:read"))
+def dunning_letter(
+    principal: Auth, request: Request, customer: _REF, as_of: date | None = None
+) -> DunningLetterOut:
+    """The dunning letter a customer's past-due invoices call for (reminder, second or final notice) as text and
+    HTML; `stage` null when nothing is past due."""
+    uow = unit_of_work(request)
+    day = as_of or uow.now().date()
+    retailer = request.app.state.settings.retailer_name
+    letter = service.dunning_letter(uow, customer=customer, as_of=day, retailer=retailer)
+    if letter is None:
+        return DunningLetterOut(
+            customer=customer, as_of=day, stage=None, subject="", text="", html="", total=None
+        )
+    return DunningLetterOut(
+        customer=customer,
+        as_of=day,
+        stage=letter.stage,
+        subject=letter.subject,
+        text=letter.text,
+        html=letter.html,
+        total=MoneyOut.of(Money.from_minor(letter.total_minor, letter.currency)),
     )

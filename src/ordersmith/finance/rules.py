@@ -34,6 +34,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("2200", "Gift card liability", "liability"),
     ("2210", "Store credit liability", "liability"),
     ("2300", "Deferred revenue (customer deposits)", "liability"),
+    ("2400", "Unapplied customer cash", "liability"),
     ("3000", "Owner's equity", "equity"),
     ("3900", "Retained earnings", "equity"),
     ("4000", "Sales revenue", "revenue"),
@@ -44,11 +45,13 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("4100", "Shipping revenue", "revenue"),
     ("4200", "Sales discounts", "revenue"),
     ("4300", "Sales returns and allowances", "revenue"),
+    ("4500", "Gift card breakage", "revenue"),
     ("5000", "Cost of goods sold", "expense"),
     ("5100", "Inventory shrinkage", "expense"),
     ("5200", "Purchase price variance", "expense"),
     ("6100", "Payment processor fees", "expense"),
     ("6200", "Bad debts", "expense"),
+    ("6300", "Gift cards and store credit given", "expense"),
 )
 
 # Mapping rules: (kind, key) → account code; key "*" is the fallback of its kind. Kinds: tender (payment method),
@@ -83,6 +86,13 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("role", "payable", "2000"),
     ("role", "price_variance", "5200"),
     ("role", "disbursement", "1000"),
+    # issue 18, posting rules and receivables (ADR 0030)
+    ("tender", "unapplied_cash", "2400"),
+    ("role", "unapplied_cash", "2400"),
+    ("role", "breakage", "4500"),
+    ("role", "goodwill", "6300"),
+    ("role", "bad_debts", "6200"),
+    ("role", "processor_fees", "6100"),
 )
 MAPPING_KINDS = ("tender", "revenue", "tax", "role")
 
@@ -224,7 +234,8 @@ def post_payment_captured(
 ) -> Posting | None:
     """Money taken: Dr the tender's clearing (cash, checks, gift-card or store-credit liability) / Cr deferred
     revenue (customer deposit until the goods ship). Captured against an invoice on account (the invoicing
-    'capture' at shipment): Dr accounts receivable / Cr deferred revenue."""
+    'capture' at shipment): Dr accounts receivable / Cr deferred revenue. A `fee` in the payload (a processor
+    that reports its fee with the capture): also Dr payment processor fees / Cr the same clearing account."""
     currency = str(payload["currency"])
     amount = _minor(str(payload["amount"]), currency)
     if amount == 0:
@@ -233,7 +244,10 @@ def post_payment_captured(
         debit = resolve(mappings, "role", "receivable")
     else:
         debit = resolve(mappings, "tender", str(payload.get("method", "")))
-    lines = _pair(debit, resolve(mappings, "role", "deferred_revenue"), amount)
+    lines: tuple[Line, ...] = _pair(debit, resolve(mappings, "role", "deferred_revenue"), amount)
+    fee = _minor(str(payload["fee"]), currency) if payload.get("fee") else 0
+    if fee > 0:  # the processor kept its fee out of what it will pay out: an expense, less in clearing
+        lines += _pair(resolve(mappings, "role", "processor_fees"), debit, fee)
     return Posting(
         "payment.captured",
         currency,
@@ -269,7 +283,12 @@ def post_order_shipped(
 
     facts: currency, merchandise, surcharges, discounts, shipping, tax, total (decimal strings), division,
     channel, jurisdiction, cost_minor (optional).
+
+    An event that says what shipped before it (`shipped_before`, so its facts carry `lines`) recognises only what
+    is left of the order (`post_shipment`): its earlier shipments recognised their share.
     """
+    if facts.get("lines") is not None:
+        return post_shipment(payload, {**facts, "final": True}, mappings)
     currency = str(facts["currency"])
 
     def m(name: str) -> int:
@@ -299,6 +318,347 @@ def post_order_shipped(
         f"order {payload.get('number', '')} shipped",
         str(payload.get("number", "")),
     )
+
+
+# ---- issue 18: revenue per shipment, returns, gift cards, store credit, checks, write-offs, stock (ADR 0030) -----
+
+
+def _signed(account: str, amount: int, *, debit: bool) -> Line:
+    """A line on the side asked for, or on the other side when `amount` is negative (a rounding remainder)."""
+    if (amount >= 0) == debit:
+        return Line(account, debit_minor=abs(amount))
+    return Line(account, credit_minor=abs(amount))
+
+
+_PARTS = ("merchandise", "surcharge", "discount", "tax")
+
+
+def _share(amount: int, units: int, of: int) -> int:
+    """The part of a line's `amount` that `units` of its `of` open units carry (floored, so the parts of every unit
+    add back to the whole at `units == of`)."""
+    if of <= 0 or units <= 0:
+        return 0
+    return amount * min(units, of) // of
+
+
+def _through(lines: Mapping[int, Mapping[str, Any]], upto: Mapping[int, int], gift: bool) -> dict[str, int]:
+    """Σ of each money part of the lines (gift-card lines only, or every line) over their first `upto` units."""
+    sums = dict.fromkeys(_PARTS, 0)
+    for n, line in lines.items():
+        if gift and not line.get("gift_card"):
+            continue
+        open_units = int(line["quantity"]) - int(line.get("cancelled", 0))
+        for part in _PARTS:
+            sums[part] += _share(int(line[f"{part}_minor"]), upto.get(n, 0), open_units)
+    return sums
+
+
+def line_units(raw: Mapping[Any, Any] | None) -> dict[int, int]:
+    """A line → units map from an event payload (JSON turned its integer keys into strings)."""
+    return {int(n): int(units) for n, units in (raw or {}).items()}
+
+
+def shipment_parts(
+    payload: Mapping[str, Any], facts: Mapping[str, Any]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """What one shipment recognises, in minor units: (every line's parts plus `shipping` and `shipping_tax`, the
+    gift-card lines' parts). A shipment recognises the share of each line its units carry (of the line's units not
+    cancelled); the order's shipping charges and their tax go with its first shipment; the shipment that completes
+    the order (`facts['final']`) takes whatever the order's totals still hold, so rounding and late changes to the
+    order end on it and the order is recognised exactly once in full."""
+    lines = {int(n): line for n, line in facts["lines"].items()}
+    before, now = line_units(payload.get("shipped_before")), line_units(payload.get("lines"))
+    after = {n: before.get(n, 0) + now.get(n, 0) for n in set(before) | set(now)}
+    first = not any(before.values())
+    shipping, shipping_tax = int(facts["shipping_minor"]), int(facts["shipping_tax_minor"])
+    done_all, done_gift = _through(lines, before, False), _through(lines, before, True)
+    full = {n: int(line["quantity"]) for n, line in lines.items()}
+    if facts.get("final"):
+        totals = {k: _minor(str(facts["totals"][k]), str(facts["currency"])) for k in facts["totals"]}
+        shipped_earlier = 0 if first else 1
+        parts = {
+            "merchandise": totals["merchandise"] - done_all["merchandise"],
+            "surcharge": totals["surcharges"] - done_all["surcharge"],
+            "discount": totals["discounts"] - done_all["discount"],
+            "shipping": totals["shipping"] - shipping * shipped_earlier,
+        }
+        parts["tax"] = totals["tax"] - done_all["tax"] - shipping_tax * shipped_earlier
+        gift_upto = full
+    else:
+        upto_all = _through(lines, after, False)
+        parts = {p: upto_all[p] - done_all[p] for p in _PARTS}
+        parts["shipping"] = shipping if first else 0
+        parts["tax"] += shipping_tax if first else 0
+        gift_upto = after
+    upto_gift = _through(lines, gift_upto, True)
+    gift = {p: upto_gift[p] - done_gift[p] for p in _PARTS}
+    return parts, gift
+
+
+def post_shipment(payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings) -> Posting | None:
+    """Revenue per shipment (`order.shipped_in_part`, and `order.shipped` for the one that completes the order):
+    Dr deferred revenue, Dr sales discounts / Cr revenue (division, then channel), shipping revenue and sales tax
+    payable (jurisdiction), for what this shipment recognises (`shipment_parts`); and Dr COGS / Cr inventory for
+    this shipment's units at moving-average cost. A gift-card line is no sale: its value moved from deferred
+    revenue to the gift-card liability when the card was activated (`gift_card.activated`), so it is left out of
+    both sides here.
+
+    facts: currency, division, channel, jurisdiction, final, totals (the order's, decimal strings), shipping_minor
+    and shipping_tax_minor (Σ over its ship-tos), lines (line → quantity, cancelled, merchandise_minor,
+    surcharge_minor, discount_minor, tax_minor, gift_card, unit_cost_minor).
+    """
+    currency = str(facts["currency"])
+    parts, gift = shipment_parts(payload, facts)
+    goods = parts["merchandise"] + parts["surcharge"] - gift["merchandise"] - gift["surcharge"]
+    discounts = parts["discount"] - gift["discount"]
+    deferred = goods - discounts + parts["shipping"] + parts["tax"]
+    revenue = resolve(mappings, "revenue", str(facts.get("division", "")), str(facts.get("channel", "")))
+    lines = [
+        _signed(resolve(mappings, "role", "deferred_revenue"), deferred, debit=True),
+        _signed(resolve(mappings, "role", "discounts"), discounts, debit=True),
+        _signed(revenue, goods, debit=False),
+        _signed(resolve(mappings, "role", "shipping_revenue"), parts["shipping"], debit=False),
+        _signed(resolve(mappings, "tax", str(facts.get("jurisdiction", ""))), parts["tax"], debit=False),
+    ]
+    by_line = {int(n): line for n, line in facts["lines"].items()}
+    cost = sum(
+        int(by_line[n].get("unit_cost_minor") or 0) * units
+        for n, units in line_units(payload.get("lines")).items()
+        if n in by_line
+    )
+    if cost:
+        lines += _pair(resolve(mappings, "role", "cogs"), resolve(mappings, "role", "inventory"), cost)
+    kept = compact(lines)
+    if not kept:
+        return None
+    number = str(payload.get("number", ""))
+    shipment = str(payload.get("shipment") or "")
+    rule = "order.shipped" if facts.get("final") else "order.shipped_in_part"
+    return Posting(rule, currency, kept, f"order {number} shipment {shipment}".strip(), shipment or number)
+
+
+def post_order_shipped_in_part(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Part of an order shipped: its share is recognised (`post_shipment`). An event from before shipments carried
+    `shipped_before` (no `lines` in its facts) posts nothing, as it did then: its order is recognised whole when it
+    completes."""
+    if facts.get("lines") is None:
+        return None
+    return post_shipment(payload, {**facts, "final": False}, mappings)
+
+
+def post_return_received(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Goods of a return arrived: restocked units go back into inventory at their moving-average cost (Dr inventory
+    / Cr cost of goods sold: the cost of that sale is undone); scrapped units are a loss (Dr inventory shrinkage /
+    Cr cost of goods sold: the cost moves from the sale to shrinkage). The money side is the refund's
+    (`payment.refunded`). Units of an item without a cost (a kit, never received on a PO) post nothing.
+
+    facts: currency, unit_cost_minor (sku → average cost).
+    """
+    costs: Mapping[str, int] = facts.get("unit_cost_minor", {})
+    restocked = scrapped = 0
+    for line in payload.get("lines", []):
+        value = int(costs.get(str(line.get("sku", "")), 0)) * int(line["quantity"])
+        if line.get("disposition") == "scrap":
+            scrapped += value
+        else:
+            restocked += value
+    cogs = resolve(mappings, "role", "cogs")
+    lines = [
+        Line(resolve(mappings, "role", "inventory"), debit_minor=restocked),
+        Line(resolve(mappings, "role", "shrinkage"), debit_minor=scrapped),
+        Line(cogs, credit_minor=restocked + scrapped),
+    ]
+    kept = tuple(line for line in lines if line.debit_minor or line.credit_minor)
+    if not kept:
+        return None
+    number = str(payload.get("return", ""))
+    return Posting("return.received", str(facts["currency"]), kept, f"return {number} received", number)
+
+
+def _card_liability(mappings: Mappings, kind: str) -> str:
+    return resolve(mappings, "tender", "store_credit" if kind == "store_credit" else "gift_card")
+
+
+def post_gift_card_issued(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A card issued by staff (`funded_by: issuer`): a gift card given away is an expense (Dr gift cards and store
+    credit given), store credit given is an allowance on sales (Dr sales returns and allowances); both / Cr the
+    card's liability. A card sold on an order posts when it is activated (`gift_card.activated`), store credit for
+    a refund through the refund (`payment.refunded`), and an event from before `funded_by` existed posts nothing
+    (as it did then)."""
+    if payload.get("funded_by") != "issuer":
+        return None
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount <= 0:
+        return None
+    kind = str(payload.get("kind", "gift_card"))
+    debit = resolve(mappings, "role", "returns" if kind == "store_credit" else "goodwill")
+    card = f"{kind.replace('_', ' ')} …{payload.get('last_four', '')}"
+    return Posting(
+        "gift_card.issued",
+        currency,
+        _pair(debit, _card_liability(mappings, kind), amount),
+        f"{card} issued",
+        str(payload.get("gift_card_id", "")),
+    )
+
+
+def post_gift_card_reloaded(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Value added to a card by staff: posted like a card they issue (`post_gift_card_issued`)."""
+    posting = post_gift_card_issued(payload, facts, mappings)
+    if posting is None:
+        return None
+    return Posting("gift_card.reloaded", posting.currency, posting.lines, "card reloaded", posting.reference)
+
+
+def post_gift_card_activated(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A card sold on an order becomes usable once the order is paid: its value is no deposit on goods any more but
+    a liability to the card's holder (Dr deferred revenue / Cr gift-card liability). The order's shipments leave
+    the card's line out of revenue."""
+    if not payload.get("amount"):
+        return None  # an event from before activation carried the amount
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount <= 0:
+        return None
+    liability = _card_liability(mappings, str(payload.get("kind", "gift_card")))
+    return Posting(
+        "gift_card.activated",
+        currency,
+        _pair(resolve(mappings, "role", "deferred_revenue"), liability, amount),
+        "gift card sold on an order activated",
+        str(payload.get("gift_card_id", "")),
+    )
+
+
+def post_gift_card_expired(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A card expired with value left: the liability goes (Dr gift-card or store-credit liability) to the breakage
+    policy's account (role `breakage`: breakage income by default; map it to an unclaimed-property liability where
+    the law makes unused balances the state's)."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount <= 0:
+        return None
+    liability = _card_liability(mappings, str(payload.get("kind", "gift_card")))
+    return Posting(
+        "gift_card.expired",
+        currency,
+        _pair(liability, resolve(mappings, "role", "breakage"), amount),
+        f"card …{payload.get('last_four', '')} expired with value left",
+        str(payload.get("gift_card_id", "")),
+    )
+
+
+def post_payment_failed(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A check bounced after it was deposited: the capture is undone for what it still held (`reversed`, the
+    amount captured and not refunded), Dr deferred revenue / Cr undeposited checks. If the goods shipped already,
+    deferred revenue shows the debit of goods shipped and not paid for (the order is held; the customer's record
+    says so). Other failures moved no money."""
+    if payload.get("reason_code") != "check_bounced" or not payload.get("reversed"):
+        return None
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["reversed"]), currency)
+    if amount <= 0:
+        return None
+    check = resolve(mappings, "tender", str(payload.get("method", "check")))
+    return Posting(
+        "payment.failed",
+        currency,
+        _pair(resolve(mappings, "role", "deferred_revenue"), check, amount),
+        f"check {payload.get('check', '')} bounced".replace("  ", " "),
+        str(payload.get("payment_id", "")),
+    )
+
+
+def post_invoice_written_off(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """What a customer will never pay on an invoice: Dr bad debts / Cr accounts receivable."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount <= 0:
+        return None
+    number = str(payload.get("number", ""))
+    return Posting(
+        "invoice.written_off",
+        currency,
+        _pair(resolve(mappings, "role", "bad_debts"), resolve(mappings, "role", "receivable"), amount),
+        f"invoice {number} written off",
+        number,
+    )
+
+
+def post_unapplied_cash_received(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A customer's payment not (yet) applied to an invoice: Dr the means of payment / Cr unapplied customer cash.
+    Applied later, it is an invoice payment by `unapplied_cash` (Dr unapplied cash / Cr receivables)."""
+    currency = str(payload["currency"])
+    amount = _minor(str(payload["amount"]), currency)
+    if amount <= 0:
+        return None
+    reference = str(payload.get("receipt", ""))
+    return Posting(
+        "unapplied_cash.received",
+        currency,
+        _pair(
+            resolve(mappings, "tender", str(payload.get("method", ""))),
+            resolve(mappings, "role", "unapplied_cash"),
+            amount,
+        ),
+        f"{payload.get('method', '')} received from {payload.get('customer_number', '')}, not applied",
+        reference,
+    )
+
+
+# Stock causes that are a gain or loss of goods (`stock.changed` with `on_hand_delta`; a short pick's missing
+# units are a loss until a count finds them); receipts (PO receipts
+# post `po.received`), returns (`return.received`), transfers (no change in value), reservations and shipments
+# are posted elsewhere or move no value.
+SHRINKAGE_CAUSES = frozenset({"adjustment", "count", "damaged", "shrinkage", "short_pick"})
+
+
+def post_stock_changed(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """Units found or lost outside a sale, a receipt or a return (an adjustment, a count's variance, damage):
+    at moving-average cost, a loss is Dr inventory shrinkage / Cr inventory, a gain the reverse. An item without a
+    cost (never received on a PO) posts nothing.
+
+    facts: currency, unit_cost_minor (the SKU's average cost).
+    """
+    if not posts_stock(payload):
+        return None
+    delta = int(payload["on_hand_delta"])
+    value = abs(delta) * int(facts.get("unit_cost_minor") or 0)
+    if value == 0:
+        return None
+    inventory, shrinkage = resolve(mappings, "role", "inventory"), resolve(mappings, "role", "shrinkage")
+    lines = _pair(shrinkage, inventory, value) if delta < 0 else _pair(inventory, shrinkage, value)
+    sku, cause = payload.get("sku", ""), payload.get("cause", "")
+    where = payload.get("location", "")
+    return Posting(
+        "stock.changed", str(facts["currency"]), lines, f"{sku} {cause} {delta:+d} at {where}", str(sku)
+    )
+
+
+def posts_stock(payload: Mapping[str, Any]) -> bool:
+    """Whether a `stock.changed` event is a gain or loss of goods the ledger posts (most are reservations)."""
+    return bool(payload.get("on_hand_delta")) and payload.get("cause") in SHRINKAGE_CAUSES
 
 
 def post_po_received(
@@ -401,7 +761,26 @@ RULES: dict[str, PostingRule] = {
     "invoice.payment_applied": post_invoice_payment_applied,
     "vendor_bill.approved": post_vendor_bill_approved,
     "vendor_payment.made": post_vendor_payment_made,
+    # issue 18, posting rules (ADR 0030)
+    "order.shipped_in_part": post_order_shipped_in_part,
+    "return.received": post_return_received,
+    "gift_card.issued": post_gift_card_issued,
+    "gift_card.reloaded": post_gift_card_reloaded,
+    "gift_card.activated": post_gift_card_activated,
+    "gift_card.expired": post_gift_card_expired,
+    "payment.failed": post_payment_failed,
+    "invoice.written_off": post_invoice_written_off,
+    "unapplied_cash.received": post_unapplied_cash_received,
+    "stock.changed": post_stock_changed,
 }
+
+
+def posts(event_type: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an event may post (a rule knows its type; a `stock.changed` only when it gains or loses goods):
+    the subscriber's filter, so the many reservation events never reach it."""
+    if event_type == "stock.changed":
+        return posts_stock(payload)
+    return event_type in RULES
 
 
 # ---- moving-average cost -------------------------------------------------------------------------------------

@@ -299,6 +299,68 @@ class CustomerStatementOut(Output):
         )
 
 
+# --- collections (ADR 0030) ---------------------------------------------------------------------------------------
+
+
+class WriteOffIn(Input):
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
+    amount: MoneyAmount | None = None  # default: the invoice's whole balance
+
+
+class WrittenOffOut(Output):
+    number: str
+    customer_number: str
+    status: str
+    total: MoneyOut
+    paid: MoneyOut
+    written_off: MoneyOut | None
+    balance: MoneyOut
+
+
+class UnappliedCashIn(Input):
+    customer: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+    amount: MoneyAmount
+    currency: CurrencyCode
+    method: Literal["check", "transfer", "card", "cash"]
+    reference: Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")] = ""
+    received_on: date | None = None
+
+
+class UnappliedCashOut(Output):
+    id: uuid.UUID
+    number: str
+    customer_number: str
+    amount: MoneyOut
+    applied: MoneyOut
+    remaining: MoneyOut
+    method: str
+    reference: str
+    received_on: date
+
+
+class ApplyUnappliedIn(Input):
+    invoice: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+    amount: MoneyAmount | None = None  # default: as much as the credit and the invoice allow
+
+
+class CardLiabilityOut(Output):
+    kind: str
+    currency: str
+    outstanding: MoneyOut
+    liability: MoneyOut
+    difference: MoneyOut
+
+
+class DunningLetterOut(Output):
+    customer: str
+    as_of: date
+    stage: str | None  # reminder | second_notice | final_notice; None: nothing past due
+    subject: str
+    text: str
+    html: str
+    total: MoneyOut | None
+
+
 ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect"]
 
 

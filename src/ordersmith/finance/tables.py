@@ -131,6 +131,43 @@ class PeriodBalanceRow(Base):
     credit_minor: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+class UnappliedCashRow(Base):
+    """A customer's payment received but not (all) applied to an invoice: held as a credit on the customer's
+    account (the ledger's unapplied-cash liability) and applied to invoices later. `applied_minor` moves only by a
+    conditional UPDATE, never past `amount_minor` (ADR 0030)."""
+
+    __tablename__ = "finance_unapplied_cash"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "amount_minor > 0 AND applied_minor >= 0 AND applied_minor <= amount_minor",
+            name="ck_finance_unapplied_cash_applied",
+        ),
+        # A customer's credits still open: the statement and applying read only these.
+        sa.Index(
+            "ix_finance_unapplied_cash_open",
+            "customer_id",
+            "received_on",
+            sqlite_where=sa.text("applied_minor < amount_minor"),
+            postgresql_where=sa.text("applied_minor < amount_minor"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)  # U-000001
+    customer_id: Mapped[uuid.UUID]
+    customer_number: Mapped[str] = mapped_column(sa.String(20))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    applied_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    method: Mapped[str] = mapped_column(sa.String(20))
+    reference: Mapped[str] = mapped_column(sa.String(100), default="")
+    received_on: Mapped[date]
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
 class AccountingExportRow(Base):
     """One export of journal entries to an accounting package: the file of the entries it claimed."""
 

@@ -114,6 +114,22 @@ class GiftCardRow(Base):
     __table_args__ = (
         sa.CheckConstraint("balance_minor >= 0", name="ck_gift_cards_balance"),
         sa.Index("ix_gift_cards_customer", "customer_id"),
+        # The expiry job reads only active cards that have an expiry date; the liability check only cards that
+        # hold value (ADR 0030).
+        sa.Index(
+            "ix_gift_cards_expiring",
+            "expires_on",
+            sqlite_where=sa.text("status = 'active' AND expires_on IS NOT NULL"),
+            postgresql_where=sa.text("status = 'active' AND expires_on IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_gift_cards_outstanding",
+            "kind",
+            "currency",
+            "balance_minor",
+            sqlite_where=sa.text("balance_minor > 0 AND status <> 'inactive'"),
+            postgresql_where=sa.text("balance_minor > 0 AND status <> 'inactive'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -122,7 +138,7 @@ class GiftCardRow(Base):
     )  # keyed hash: the code is a bearer secret
     last_four: Mapped[str] = mapped_column(sa.String(4))
     kind: Mapped[str] = mapped_column(sa.String(20))  # gift_card | store_credit
-    status: Mapped[str] = mapped_column(sa.String(20))  # inactive | active | void
+    status: Mapped[str] = mapped_column(sa.String(20))  # inactive | active | expired | void
     currency: Mapped[str] = mapped_column(sa.String(3))
     balance_minor: Mapped[int] = mapped_column(sa.BigInteger)
     initial_minor: Mapped[int] = mapped_column(sa.BigInteger)
@@ -162,6 +178,16 @@ class InvoiceRow(Base):
         sa.Index("ix_invoices_customer", "customer_id", "issued_on"),
         sa.Index("ix_invoices_status", "status", "due_on"),
         sa.Index("ix_invoices_customer_open", "customer_id", "status", "due_on"),
+        # The overdue job reads only open invoices it has not flagged yet, by due date (ADR 0030).
+        sa.Index(
+            "ix_invoices_due_unflagged",
+            "due_on",
+            sqlite_where=sa.text("status = 'open' AND overdue_on IS NULL"),
+            postgresql_where=sa.text("status = 'open' AND overdue_on IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "written_off_minor >= 0 AND written_off_minor <= paid_minor", name="ck_invoices_written_off"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -180,10 +206,14 @@ class InvoiceRow(Base):
     shipping_minor: Mapped[int] = mapped_column(sa.BigInteger)
     tax_minor: Mapped[int] = mapped_column(sa.BigInteger)
     total_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    paid_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    status: Mapped[str] = mapped_column(sa.String(20))  # open | paid | void
+    paid_minor: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0
+    )  # settled: paid, credited or written off
+    written_off_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    status: Mapped[str] = mapped_column(sa.String(20))  # open | paid | written_off | void
     issued_on: Mapped[date]
     due_on: Mapped[date]
+    overdue_on: Mapped[date | None]  # the day the overdue job found it past due (NULL: not, or not yet)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
@@ -195,7 +225,8 @@ class InvoicePaymentRow(Base):
     invoice_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    method: Mapped[str] = mapped_column(sa.String(20))  # check | transfer | card | cash
+    method: Mapped[str] = mapped_column(sa.String(20))  # check | transfer | card | cash | credit |
+    # unapplied_cash (a customer's credit applied) | write_off
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     received_on: Mapped[date]
     actor: Mapped[str] = mapped_column(sa.String(200))

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         "https://api-m.sandbox.paypal.com"  # PayPal's sandbox; live: https://api-m.paypal.com
     )
     gift_card_balance_checks_per_minute: int = Field(default=10, ge=1)
+    # Receivables: an invoice more than this many days past due holds the customer's new orders on account
+    # (0: any day past due).
+    credit_hold_overdue_days: int = Field(default=0, ge=0, le=3650)
     # Carriers (fulfillment): the sandbox carrier (its own books in a file) and EasyPost / Shippo when their keys
     # are set; a location ships with the carrier its dock names.
     sandbox_carrier: bool = True

@@ -14,6 +14,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from ordersmith.catalog import rules as catalog_rules
+from ordersmith.catalog import service as catalog
 from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
@@ -52,6 +54,53 @@ def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _shipment_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What `rules.post_shipment` needs: the order's totals and each line's money, units and cost, and whether the
+    line sells a gift card (its value is the card's liability, not revenue)."""
+    order = orders.get_order(uow, ref=str(payload["order_id"]))
+    region = order.ship_tos[0].region or order.ship_tos[0].country if order.ship_tos else ""
+    skus = sorted({line.sku for line in order.lines})
+    kinds = {key: f.kind for key, f in catalog.selling_facts(uow, skus=skus).items()}
+    costs = _average_costs(uow, set(skus))
+    zero = Money.zero(order.currency)
+    return {
+        "currency": order.currency,
+        "division": order.division,
+        "channel": order.channel,
+        "jurisdiction": region,
+        "totals": {
+            "merchandise": str(order.merchandise.amount),
+            "surcharges": str(order.surcharges.amount),
+            "discounts": str(order.discounts.amount),
+            "shipping": str(order.shipping.amount),
+            "tax": str(order.tax.amount),
+            "total": str(order.total.amount),
+        },
+        "shipping_minor": sum((s.shipping or zero).minor for s in order.ship_tos),
+        "shipping_tax_minor": sum((s.shipping_tax or zero).minor for s in order.ship_tos),
+        "lines": {
+            line.line_no: {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "cancelled": line.cancelled,
+                "merchandise_minor": line.merchandise.minor,
+                "surcharge_minor": line.surcharge.minor,
+                "discount_minor": line.discount.minor,
+                "tax_minor": line.tax.minor,
+                "gift_card": kinds.get(catalog_rules.sku_key(line.sku)) == "gift_card",
+                "unit_cost_minor": costs.get(line.sku, 0),
+            }
+            for line in order.lines
+        },
+    }
+
+
+def _item_cost(uow: UnitOfWork, sku: str) -> tuple[str, int] | None:
+    query = sa.select(_COSTS.c.currency, _COSTS.c.average_cost_minor).where(_COSTS.c.sku == sku)
+    row = uow.execute_core(query).first()
+    return None if row is None else (row.currency, row.average_cost_minor)
+
+
 def _average_costs(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
     if not skus:
         return {}
@@ -60,8 +109,22 @@ def _average_costs(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
 
 
 def _facts(uow: UnitOfWork, event: Event) -> dict[str, Any]:
-    if event.type == "order.shipped":
-        return _order_facts(uow, event.payload)
+    if event.type in ("order.shipped", "order.shipped_in_part"):
+        if "shipped_before" in event.payload:
+            return _shipment_facts(uow, event.payload)
+        return _order_facts(uow, event.payload) if event.type == "order.shipped" else {}
+    if event.type == "return.received":
+        skus = {str(line.get("sku", "")) for line in event.payload.get("lines", [])} - {""}
+        currency = (
+            event.payload.get("currency")
+            or orders.get_order(uow, ref=str(event.payload["order_id"])).currency
+        )
+        return {"currency": currency, "unit_cost_minor": _average_costs(uow, skus)}
+    if event.type == "stock.changed":
+        found = _item_cost(uow, str(event.payload["sku"]))
+        if found is None:
+            return {"currency": "", "unit_cost_minor": 0}
+        return {"currency": found[0], "unit_cost_minor": found[1]}
     if event.type == "payment.refunded":
         order = orders.get_order(uow, ref=str(event.payload["order_id"]))
         return {"shipped": any(line.shipped for line in order.lines)}
@@ -98,6 +161,17 @@ def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> No
             row.average_cost_minor = rules.moving_average(row.units, row.average_cost_minor, quantity, cost)
             row.units += quantity
             row.updated_at = now
+    elif event.type in ("order.shipped", "order.shipped_in_part") and "lines" in facts:
+        by_line = facts["lines"]
+        for n, units in rules.line_units(event.payload.get("lines")).items():
+            if n in by_line:
+                _move_units(uow, str(by_line[n]["sku"]), -units)
+    elif event.type == "return.received":
+        for line in event.payload.get("lines", []):
+            if line.get("disposition") == "restock" and int(line.get("quantity", 0)):
+                _move_units(uow, str(line.get("sku", "")), int(line["quantity"]))
+    elif event.type == "stock.changed":
+        _move_units(uow, str(event.payload["sku"]), int(event.payload["on_hand_delta"]))
     elif event.type == "order.shipped":
         for sku, units in facts.get("shipped_units", {}).items():
             uow.execute_core(
@@ -105,6 +179,16 @@ def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> No
                 .where(_COSTS.c.sku == sku)
                 .values(units=_COSTS.c.units - units, updated_at=now)
             )
+
+
+def _move_units(uow: UnitOfWork, sku: str, units: int) -> None:
+    """Units in (positive) or out (negative) of an item's costing row at its current average (no row: the item was
+    never costed, nothing to move)."""
+    uow.execute_core(
+        sa.update(_COSTS)
+        .where(_COSTS.c.sku == sku)
+        .values(units=_COSTS.c.units + units, updated_at=uow.now())
+    )
 
 
 def posted(uow: UnitOfWork, event_id: Any, rule: str) -> bool:
@@ -119,7 +203,7 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     Events no rule knows, and events that move no money, post nothing (and return False).
     """
     rule = rules.RULES.get(event.type)
-    if rule is None or posted(uow, event.id, event.type):
+    if rule is None or not rules.posts(event.type, event.payload) or posted(uow, event.id, event.type):
         return False
     mapped = mappings(uow)
     facts = _facts(uow, event)
@@ -158,7 +242,7 @@ def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
     `(source_event_id, rule)`; the relay then undoes the batch's writes and hands the events over one at a time
     (`post_event`, which answers that race by re-reading).
     """
-    known = [e for e in events if e.type in rules.RULES]
+    known = [e for e in events if rules.posts(e.type, e.payload)]
     if len(known) <= 1:
         return sum(post_event(uow, e) for e in known)
     query = sa.select(_ENTRIES.c.source_event_id, _ENTRIES.c.rule).where(
@@ -211,13 +295,19 @@ def unposted_amount(uow: UnitOfWork, *, currency: str) -> Money:
 
 
 @use_case(readonly=True)
-def _outbox_batch(uow: UnitOfWork, *, after: uuid.UUID | None, limit: int) -> list[Event]:
+def _outbox_batch(
+    uow: UnitOfWork, *, after: uuid.UUID | None, limit: int
+) -> tuple[list[Event], uuid.UUID | None]:
+    """The next `limit` outbox events of a type a rule knows, and the last id read; only those that may post (a
+    `stock.changed` that gains or loses goods, not a reservation) are returned."""
     query = (
         sa.select(OutboxRow).where(OutboxRow.type.in_(list(rules.RULES))).order_by(OutboxRow.id).limit(limit)
     )
     if after is not None:
         query = query.where(OutboxRow.id > after)
-    return [outbox.to_event(row) for row in uow.session.scalars(query)]
+    events = [outbox.to_event(row) for row in uow.session.scalars(query)]
+    last = events[-1].id if events else None
+    return [e for e in events if rules.posts(e.type, e.payload)], last
 
 
 def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
@@ -225,17 +315,23 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
     events posted already are skipped, so this rebuilds a journal or catches up after the subscriber was off.
 
     Returns:
-        (events read, entries posted by this call).
+        (events read that may post, entries posted by this call).
     """
     read = posted_now = 0
     after: uuid.UUID | None = None
-    while events := _outbox_batch(uow, after=after, limit=batch):
-        try:
-            posted_now += post_events(uow, events)  # one transaction for the batch
-        except AlreadyExists:  # a worker posted one of them meanwhile: one at a time, each answering the race
-            posted_now += sum(post_event(uow, event) for event in events)
+    while True:
+        events, last = _outbox_batch(uow, after=after, limit=batch)
+        if last is None:
+            break
+        if events:
+            try:
+                posted_now += post_events(uow, events)  # one transaction for the batch
+            except (
+                AlreadyExists
+            ):  # a worker posted one of them meanwhile: one at a time, each answering the race
+                posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
-        after = events[-1].id
+        after = last
     return read, posted_now
 
 
@@ -249,7 +345,7 @@ def register() -> None:
 
 
 def _has_rule(event: Event) -> bool:
-    return event.type in rules.RULES
+    return rules.posts(event.type, event.payload)
 
 
 def unregister() -> None:

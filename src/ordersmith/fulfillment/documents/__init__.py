@@ -1,5 +1,5 @@
-"""Printable warehouse and customer documents: packing slips, pick lists, commercial and customer invoices as
-PDF (fpdf2), and shipping and bin labels as ZPL for thermal printers.
+"""Printable warehouse and customer documents: packing slips, pick lists, commercial and customer invoices and
+customers' account statements as PDF (fpdf2), and shipping and bin labels as ZPL for thermal printers.
 
 A leaf package: it imports only `ordersmith.kernel` and its libraries (fpdf2, python-barcode, segno). The
 integrator fills the dataclasses of `model` from the database and calls one renderer; the same input always
@@ -21,9 +21,11 @@ from .model import (
 )
 from .packing_slip import packing_slip_pdf
 from .pick_list import pick_list_pdf
+from .statement import AccountStatement, StatementInvoice, account_statement_pdf
 from .zpl import bin_label_zpl, shipping_label_zpl
 
 __all__ = [
+    "AccountStatement",
     "Charge",
     "CommercialInvoice",
     "CustomerInvoice",
@@ -32,7 +34,9 @@ __all__ = [
     "Party",
     "PickList",
     "PickStop",
+    "StatementInvoice",
     "ToteAllocation",
+    "account_statement_pdf",
     "bin_label_zpl",
     "commercial_invoice_pdf",
     "customer_invoice_pdf",

@@ -279,10 +279,14 @@ def _stock_changed(
     levels: list[tuple[LocRef, rules.LevelView]] | None = None,
     divisions: list[str] | None = None,
     cause: str = "adjustment",
+    on_hand_delta: int | None = None,
+    location: str | None = None,
 ) -> None:
     """Emit `stock.changed` with the available units per division (from `levels` when the caller has them) and
     its `cause` (reserved, consumed, released, receipt, adjustment, transfer, count, …): a consumer waiting for
-    stock to appear can skip the causes that never add any (reserved, consumed)."""
+    stock to appear can skip the causes that never add any (reserved, consumed). An adjustment or a count also
+    says by how many units on-hand moved and where (`on_hand_delta`, `location`): the ledger values a loss or a
+    gain from it (ADR 0030)."""
     if levels is None:
         levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
     if divisions is None:
@@ -291,9 +295,15 @@ def _stock_changed(
         code: sum(view.available_to(code) for loc, view in levels if rules.serves(loc.division, code))
         for code in divisions
     }
-    uow.emit(
-        "stock.changed", {"sku": item.sku, "item_id": str(item.id), "available": by_division, "cause": cause}
-    )
+    payload: dict[str, object] = {
+        "sku": item.sku,
+        "item_id": str(item.id),
+        "available": by_division,
+        "cause": cause,
+    }
+    if on_hand_delta is not None:
+        payload["on_hand_delta"], payload["location"] = on_hand_delta, location
+    uow.emit("stock.changed", payload)
 
 
 def _stocked_item(uow: UnitOfWork, sku: str) -> catalog.ItemRef:

@@ -453,5 +453,8 @@ def shorten_reservation(uow: UnitOfWork, *, key: str, found: int, reference: str
               after={"found": found, "missing": missing})  # fmt: skip
     uow.session.flush()
     sku = catalog.item_refs(uow, ids=[row.item_id])[row.item_id]
-    _stock_changed(uow, sku, cause="short_pick")
+    location = uow.session.get(LocationRow, line.location_id)
+    _stock_changed(
+        uow, sku, cause="short_pick", on_hand_delta=-missing, location=location.code if location else ""
+    )
     return _reservation(uow, row, sku.sku)

@@ -82,7 +82,7 @@ def adjust_stock(
         object_id=str(item.id),
         after={"location": location, "quantity": quantity, "reason": reason, "on_hand": changed[0]},
     )
-    _stock_changed(uow, item, cause=reason)
+    _stock_changed(uow, item, cause=reason, on_hand_delta=quantity, location=loc.code)
     return _availability(uow, item.sku, item.id, None)
 
 
@@ -170,7 +170,7 @@ def record_count(
             )
             _move(uow, item_id=item.id, location_id=loc.id, on_hand=variance, reserved=0, reason="count",
                   reference=reference or f"count at {location}")  # fmt: skip
-            _stock_changed(uow, item, cause="count")
+            _stock_changed(uow, item, cause="count", on_hand_delta=variance, location=loc.code)
         result.append(
             CountLine(sku=item.sku, counted=counted, on_hand_before=before.on_hand, variance=variance)
         )

@@ -65,6 +65,7 @@ def placed_events(
                     "taken": True,
                     "store": order.store,
                     "lines": {line.line_no: line.shipped for line in lines if line.shipped},
+                    "shipped_before": {},  # nothing shipped before it: the ledger's share per shipment
                 },
             )
         )

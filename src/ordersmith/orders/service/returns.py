@@ -385,9 +385,16 @@ def receive_return(
             "return": row.number,
             "location": location,
             "lines": [
-                {"line": g.line_no, "quantity": g.quantity, "disposition": g.disposition} for g in received
+                {
+                    "line": g.line_no,
+                    "sku": order_lines[g.line_no].sku,
+                    "quantity": g.quantity,
+                    "disposition": g.disposition,
+                }
+                for g in received
             ],
             "refund_due": str(Money.from_minor(row.refund_due_minor, row.currency).amount),
+            "currency": row.currency,
             "exchange_order_id": str(row.exchange_order_id) if row.exchange_order_id else None,
         },
     )

@@ -173,7 +173,9 @@ def ship_allocations(
     uow.execute_core(_SHIP_ORDER, {"b_id": order_id, "b_status": target, "b_now": now, "b_version": head.version + 1,
                                    "b_fulfillment": fulfillment_status(cast(list[OrderLineRow], counts))})  # fmt: skip
     detail: dict[str, Any] = {"tracking": tracking, "shipment": shipment}
-    event = {"from": head.status, "to": target, "lines": shipped, **detail}
+    # What each line had shipped before: the ledger recognises each shipment's share of the order (ADR 0030).
+    before = {r.line_no: r.shipped for r in rows}
+    event = {"from": head.status, "to": target, "lines": shipped, "shipped_before": before, **detail}
     kind = f"order.{'shipped' if action == 'ship_all' else 'shipped_in_part'}"
     uow.execute_core(_INSERT_EVENT, {"order_id": order_id, "id": new_id(), "kind": kind, "detail": event,
                                      "actor": uow.actor.label, "at": now})  # fmt: skip
@@ -197,7 +199,13 @@ def _ship_parts(
     open_after = sum(
         line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
     )
-    move(uow, row, "ship_all" if open_after == 0 else "ship_part", {"lines": shipped, **detail})
+    before = {line.line_no: line.shipped for line in rows}  # for the ledger's share per shipment (ADR 0030)
+    move(
+        uow,
+        row,
+        "ship_all" if open_after == 0 else "ship_part",
+        {"lines": shipped, "shipped_before": before, **detail},
+    )
     for line in rows:
         if line.line_no not in shipped:
             continue
@@ -261,7 +269,8 @@ def ship_unstocked(
         line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
     )
     detail: dict[str, Any] = {"lines": shipped, "tracking": tracking, "shipment": shipment, "unstocked": True}
-    move(uow, row, "ship_all" if open_after == 0 else "ship_part", detail)
+    before = {line.line_no: line.shipped for line in rows}  # for the ledger's share per shipment (ADR 0030)
+    move(uow, row, "ship_all" if open_after == 0 else "ship_part", {**detail, "shipped_before": before})
     for n, units in shipped.items():
         by_no[n].shipped += units
     row.fulfillment_status = fulfillment_status(rows)

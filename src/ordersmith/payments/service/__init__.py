@@ -25,9 +25,11 @@ from ordersmith.payments.service.gift_cards import (
     IssuedCard,
     LedgerEntry,
     balance,
+    expire_cards,
     get_gift_card,
     issue,
     list_gift_cards,
+    outstanding_balances,
     reload,
 )
 from ordersmith.payments.service.invoices import (
@@ -39,9 +41,11 @@ from ordersmith.payments.service.invoices import (
     get_invoice,
     invoice_customers,
     list_invoices,
+    mark_overdue,
     open_balance,
     open_invoices,
     receivables,
+    write_off_invoice,
 )
 from ordersmith.payments.service.lifecycle import (
     capture_shipped,
@@ -118,6 +122,7 @@ __all__ = [
     "claim_tender",
     "credit_standing",
     "decide_credit",
+    "expire_cards",
     "find_gift_cards",
     "get_gift_card",
     "get_invoice",
@@ -128,11 +133,13 @@ __all__ = [
     "kept_references",
     "list_gift_cards",
     "list_invoices",
+    "mark_overdue",
     "masked",
     "move_check",
     "open_balance",
     "open_invoices",
     "order_payments",
+    "outstanding_balances",
     "planned_status",
     "receivables",
     "receive_notification",
@@ -154,4 +161,5 @@ __all__ = [
     "void_payment",
     "void_unused",
     "wiring",
+    "write_off_invoice",
 ]

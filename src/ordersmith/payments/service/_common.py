@@ -99,6 +99,7 @@ class Payments:
     code_secret: bytes  # keys the gift-card code digest
     balance_checks: RateLimit
     check_hold_above: Decimal | None = None  # a check above this holds its order until it clears
+    credit_hold_overdue_days: int = 0  # an invoice this many days past due holds new orders on account
 
     def digest(self, code: str) -> str:
         return hmac.new(self.code_secret, code.encode(), hashlib.sha256).hexdigest()
@@ -132,6 +133,7 @@ def setup_payments(
         ).digest(),
         balance_checks=RateLimit(settings.gift_card_balance_checks_per_minute),
         check_hold_above=settings.check_hold_above,
+        credit_hold_overdue_days=settings.credit_hold_overdue_days,
     )
     db.caches[_KEY] = wired
     return wired

@@ -128,9 +128,11 @@ def issue(
     expires_on: date | None = None,
     note: str = "",
     sold_on_order: uuid.UUID | None = None,
+    refund: bool = False,
 ) -> IssuedCard:
     """Issue a card: active at once (a manager's, or store credit), or — sold on an order — inactive until that
     order's payment is captured. Expiry only where the law allows it (set `expires_on`; none by default).
+    `refund`: store credit given as a refund (the refund's `payment.refunded` carries its money to the ledger).
 
     Raises:
         ValidationFailed: a non-positive amount, an expiry in the past.
@@ -170,6 +172,8 @@ def issue(
             "amount": str(amount.amount),
             "currency": amount.currency,
             "active": row.status == "active",
+            # who pays for the value: an order it is sold on, a refund, or the issuer (ledger, ADR 0030)
+            "funded_by": "order" if sold_on_order else "refund" if refund else "issuer",
             # sold on an order: the event is that order's channel's (tagged by its order id)
             **({"order_id": str(sold_on_order)} if sold_on_order else {}),
         },
@@ -294,7 +298,19 @@ def reload(uow: UnitOfWork, *, card_id: uuid.UUID | str, amount: Money, note: st
     if amount.currency != row.currency or amount.minor <= 0:
         raise ValidationFailed.on("amount", f"a positive amount in {row.currency}")
     _usable(row, uow.now().date())
-    credit(uow, card_id=row.id, amount_minor=amount.minor, kind="reloaded", note=note)
+    balance_after = credit(uow, card_id=row.id, amount_minor=amount.minor, kind="reloaded", note=note)
+    uow.emit(
+        "gift_card.reloaded",
+        {
+            "gift_card_id": str(row.id),
+            "last_four": row.last_four,
+            "kind": row.kind,
+            "amount": str(amount.amount),
+            "currency": amount.currency,
+            "balance": str(Money.from_minor(balance_after, row.currency).amount),
+            "funded_by": "issuer",
+        },
+    )
     uow.audit(
         "gift_card.reloaded",
         object_type="gift_card",
@@ -317,7 +333,16 @@ def activate_sold_cards(uow: UnitOfWork, *, order_id: uuid.UUID) -> int:
     for row in rows:
         row.status, row.updated_at, row.version = "active", uow.now(), row.version + 1
         _ledger(uow, row.id, "activated", 0, row.balance_minor, order_id=order_id)
-        uow.emit("gift_card.activated", {"gift_card_id": str(row.id), "order_id": str(order_id)})
+        uow.emit(
+            "gift_card.activated",
+            {
+                "gift_card_id": str(row.id),
+                "order_id": str(order_id),
+                "kind": row.kind,
+                "amount": str(Money.from_minor(row.balance_minor, row.currency).amount),
+                "currency": row.currency,
+            },
+        )
     return len(rows)
 
 
@@ -369,3 +394,68 @@ def list_gift_cards(
     return keyset_page(
         uow, query, keys=[GiftCardRow.id], to_item=_card, cursor=cursor, limit=limit, descending=True
     )
+
+
+@use_case
+def expire_cards(uow: UnitOfWork, *, today: date | None = None, limit: int = 500) -> int:
+    """Expire the active cards whose expiry date has passed (at most `limit` a call, oldest expiry first): each
+    becomes `expired` with its balance taken to zero by an `expired` ledger row, and `gift_card.expired` says how
+    much was left (the ledger posts it to the breakage policy's account). Reads only active cards with an expiry
+    date (`ix_gift_cards_expiring`), never the cards' history. Returns how many cards expired.
+    """
+    today = today or uow.now().date()
+    rows = list(
+        uow.session.scalars(
+            sa.select(GiftCardRow)
+            .where(
+                GiftCardRow.status == "active",
+                GiftCardRow.expires_on.is_not(None),
+                GiftCardRow.expires_on < today,
+            )
+            .order_by(GiftCardRow.expires_on, GiftCardRow.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    for row in rows:
+        left = row.balance_minor
+        row.status, row.balance_minor = "expired", 0
+        row.updated_at, row.version = uow.now(), row.version + 1
+        uow.session.flush()
+        _ledger(uow, row.id, "expired", -left, 0, note=f"expired on {row.expires_on}")
+        uow.emit(
+            "gift_card.expired",
+            {
+                "gift_card_id": str(row.id),
+                "last_four": row.last_four,
+                "kind": row.kind,
+                "amount": str(Money.from_minor(left, row.currency).amount),
+                "currency": row.currency,
+                "expires_on": row.expires_on.isoformat() if row.expires_on else None,
+            },
+        )
+        uow.audit(
+            "gift_card.expired", object_type="gift_card", object_id=str(row.id), after={"left_minor": left}
+        )
+    return len(rows)
+
+
+def expire_job(uow: UnitOfWork, payload: dict[str, object]) -> None:
+    while expire_cards(uow) == 500:
+        pass
+
+
+@use_case(readonly=True)
+def outstanding_balances(uow: UnitOfWork) -> dict[tuple[str, str], Money]:
+    """Σ balances of the cards that hold value and were issued or paid for (not those sold on an order still
+    unpaid), per (kind, currency): what the gift-card and store-credit liabilities must hold. Reads only cards with
+    a balance (`ix_gift_cards_outstanding`)."""
+    query = (
+        sa.select(_CARDS.c.kind, _CARDS.c.currency, sa.func.sum(_CARDS.c.balance_minor))
+        .where(_CARDS.c.balance_minor > 0, _CARDS.c.status != "inactive")
+        .group_by(_CARDS.c.kind, _CARDS.c.currency)
+    )
+    return {
+        (kind, currency): Money.from_minor(int(total), currency)
+        for kind, currency, total in uow.execute_core(query)
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -141,6 +141,8 @@ class Invoice:
     due_on: date
     version: int
     payments: tuple[InvoicePayment, ...] = ()
+    written_off: Money | None = None  # of `paid`, what was written off as a bad debt
+    overdue_on: date | None = None  # the day the overdue job found it past due
 
 
 def _invoice(row: InvoiceRow, paid: list[InvoicePaymentRow] | None = None) -> Invoice:
@@ -171,6 +173,8 @@ def _invoice(row: InvoiceRow, paid: list[InvoicePaymentRow] | None = None) -> In
             InvoicePayment(p.id, m(p.amount_minor), p.method, p.reference, p.received_on, p.actor, p.at)
             for p in paid or ()
         ),
+        written_off=m(row.written_off_minor or 0),
+        overdue_on=row.overdue_on,
     )
 
 
@@ -361,6 +365,124 @@ def credit_invoices(uow: UnitOfWork, *, payment_id: uuid.UUID, amount_minor: int
     return left
 
 
+@use_case
+def write_off_invoice(uow: UnitOfWork, *, invoice: str, reason: str, amount: Money | None = None) -> Invoice:
+    """Write off what a customer will not pay on an invoice (all of its balance, or `amount` of it) as a bad debt:
+    one conditional UPDATE (never beyond the balance, whatever runs at once) settles it; the invoice is
+    `written_off` when nothing is left; what the customer owes on account falls by as much; `invoice.written_off`
+    carries the amount to the ledger (Dr bad debts / Cr receivables).
+
+    Raises:
+        ValidationFailed: no reason, a non-positive amount or another currency.
+        NotFound: no such invoice.
+        Conflict: the invoice is not open, or owes less than `amount` (409, with its balance); nothing changes.
+    """
+    if not reason.strip():
+        raise ValidationFailed.on("reason", "say why the invoice will not be paid")
+    row = _invoice_row(uow, invoice, lock=True)
+    owed = row.total_minor - row.paid_minor
+    wanted = owed if amount is None else amount.minor
+    if amount is not None and (amount.currency != row.currency or amount.minor <= 0):
+        raise ValidationFailed.on("amount", f"a positive amount in {row.currency}")
+    done = uow.session.execute(
+        sa.update(_INVOICES)
+        .where(
+            _INVOICES.c.id == row.id,
+            _INVOICES.c.status == "open",
+            _INVOICES.c.paid_minor + wanted <= _INVOICES.c.total_minor,
+            sa.literal(wanted) > 0,
+        )
+        .values(
+            paid_minor=_INVOICES.c.paid_minor + wanted,
+            written_off_minor=_INVOICES.c.written_off_minor + wanted,
+            version=_INVOICES.c.version + 1,
+            updated_at=uow.now(),
+            status=sa.case(
+                (_INVOICES.c.paid_minor + wanted == _INVOICES.c.total_minor, "written_off"), else_="open"
+            ),
+        )
+    )
+    uow.session.refresh(row)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        left = Money.from_minor(row.total_minor - row.paid_minor, row.currency)
+        raise Conflict(
+            f"invoice {row.number} is {row.status} with {left} still owed", balance=str(left.amount)
+        )
+    uow.session.add(
+        InvoicePaymentRow(
+            invoice_id=row.id,
+            id=new_id(),
+            amount_minor=wanted,
+            method="write_off",
+            reference=reason.strip()[:100],
+            received_on=uow.now().date(),
+            actor=uow.actor.label,
+            at=uow.now(),
+        )
+    )
+    release_credit(uow, customer_id=row.customer_id, amount_minor=wanted)
+    uow.emit(
+        "invoice.written_off",
+        {
+            "invoice_id": str(row.id),
+            "number": row.number,
+            "order_id": str(row.order_id),
+            "customer_id": str(row.customer_id),
+            "amount": str(Money.from_minor(wanted, row.currency).amount),
+            "currency": row.currency,
+            "reason": reason.strip()[:500],
+            "balance": str(Money.from_minor(row.total_minor - row.paid_minor, row.currency).amount),
+        },
+    )
+    uow.audit(
+        "invoice.written_off",
+        object_type="invoice",
+        object_id=str(row.id),
+        before={"balance_minor": owed},
+        after={"written_off_minor": wanted, "reason": reason.strip()[:500], "status": row.status},
+    )
+    return get_invoice(uow, ref=str(row.id))
+
+
+@use_case
+def mark_overdue(uow: UnitOfWork, *, today: date | None = None, limit: int = 1000) -> int:
+    """Flag the open invoices that fell past due (`overdue_on`), at most `limit` a call, and emit
+    `invoice.overdue` for each (dunning and channels listen). Reads only open invoices not flagged yet, by due
+    date (`ix_invoices_due_unflagged`): never the invoicing history. Returns how many were flagged."""
+    today = today or uow.now().date()
+    rows = list(
+        uow.session.scalars(
+            sa.select(InvoiceRow)
+            .where(InvoiceRow.status == "open", InvoiceRow.overdue_on.is_(None), InvoiceRow.due_on < today)
+            .order_by(InvoiceRow.due_on, InvoiceRow.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    for row in rows:
+        row.overdue_on = today
+        uow.emit(
+            "invoice.overdue",
+            {
+                "invoice_id": str(row.id),
+                "number": row.number,
+                "order_id": str(row.order_id),
+                "customer_id": str(row.customer_id),
+                "customer_number": row.customer_number,
+                "due_on": row.due_on.isoformat(),
+                "balance": str(Money.from_minor(row.total_minor - row.paid_minor, row.currency).amount),
+                "currency": row.currency,
+            },
+        )
+    uow.session.flush()
+    return len(rows)
+
+
+def overdue_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    while mark_overdue(uow) == 1000:
+        pass
+
+
 @dataclass(frozen=True)
 class CustomerReceivable:
     """What one customer owes on open invoices in one currency, by aging bucket (`rules.AGING_BUCKETS` order)."""
@@ -432,14 +554,23 @@ def open_invoices(uow: UnitOfWork, *, customer_id: uuid.UUID) -> list[Invoice]:
     return [_invoice(r) for r in uow.session.scalars(query)]
 
 
+def overdue_grace_days(uow: UnitOfWork) -> int:
+    """Days past due an invoice may be before the customer's new orders on account are held (the policy,
+    `ORDERSMITH_CREDIT_HOLD_OVERDUE_DAYS`; 0: any day past due)."""
+    wired = uow.db.caches.get("payments")
+    return int(getattr(wired, "credit_hold_overdue_days", 0) or 0)
+
+
 def oldest_past_due(uow: UnitOfWork, *, customer_id: uuid.UUID, today: date) -> tuple[str, date] | None:
-    """The customer's open invoice longest past due (number, due date), or None when nothing is past due."""
+    """The customer's open invoice longest past due beyond the credit-hold policy's grace days (number, due date),
+    or None when nothing is."""
+    latest_due = today - timedelta(days=overdue_grace_days(uow))
     query = (
         sa.select(_INVOICES.c.number, _INVOICES.c.due_on)
         .where(
             _INVOICES.c.customer_id == customer_id,
             _INVOICES.c.status == "open",
-            _INVOICES.c.due_on < today,
+            _INVOICES.c.due_on < latest_due,
         )
         .order_by(_INVOICES.c.due_on, _INVOICES.c.number)
         .limit(1)

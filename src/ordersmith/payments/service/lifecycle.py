@@ -204,12 +204,22 @@ def move_check(uow: UnitOfWork, *, payment_id: uuid.UUID | str, action: str, not
         if not note.strip():
             raise ValidationFailed.on("note", "say what the bank answered")
         amount = row.authorized_minor
+        taken_back = row.captured_minor - row.refunded_minor  # what the ledger holds as received (ADR 0030)
         row.check_status, row.status = "bounced", "failed"
         row.captured_minor = row.refunded_minor = 0
         row.authorized_minor = 0
         row.reason_code = "check_bounced"
         log(uow, row, "check_bounced", amount, "declined", gateway_reference=row.check_number, reason=note)
-        emit(uow, "payment.failed", row, amount, operation="check", reason_code="check_bounced")
+        emit(
+            uow,
+            "payment.failed",
+            row,
+            amount,
+            operation="check",
+            reason_code="check_bounced",
+            check=row.check_number,
+            reversed=str(Money.from_minor(taken_back, row.currency).amount),
+        )
         order = orders.get_order(uow, ref=str(row.order_id))
         with contextlib.suppress(IllegalTransition):  # shipped or closed already: the note and event tell A/R
             orders.hold_order(
@@ -312,4 +322,8 @@ def register() -> None:
     jobs.register("payments.capture_shipped", _capture_job)
     jobs.register("payments.settle_cancelled", _cancel_job)
     jobs.register("payments.resolve_pending", _resolve_pending_job)
+    jobs.register("payments.expire_gift_cards", gift_cards.expire_job)
+    jobs.register("payments.mark_overdue", invoices.overdue_job)
+    jobs.schedule("mark-overdue-invoices", kind="payments.mark_overdue", every_s=3600)
+    jobs.schedule("expire-gift-cards", kind="payments.expire_gift_cards", every_s=3600)
     jobs.schedule("resolve-pending-authorizations", kind="payments.resolve_pending", every_s=60)

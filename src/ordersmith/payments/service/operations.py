@@ -501,6 +501,7 @@ def _refund_as_store_credit(
         kind="store_credit",
         customer_id=order.customer_id,
         note=f"refund of order {order.number}: {reason}",
+        refund=True,
     )
     refresh_order_status(uow, order_id)
     return issued
