@@ -2,6 +2,7 @@
 channel's policy for unknown codes, and the check every order's code passes at capture. The context's only public
 face."""
 
+from ordersmith.marketing.lists import Cell, SuppressionEntry
 from ordersmith.marketing.rules import Figures, Offer, Sums, figures
 from ordersmith.marketing.service._common import Campaign, Drop, SourceCode
 from ordersmith.marketing.service.campaigns import (
@@ -23,28 +24,90 @@ from ordersmith.marketing.service.codes import (
     set_channel_policy,
     update_source_code,
 )
+from ordersmith.marketing.service.extraction import (
+    CellCount,
+    Extraction,
+    Step,
+    Suppressions,
+    export_extraction,
+    extract,
+    get_extraction,
+    list_extractions,
+    set_mail_flags,
+)
+from ordersmith.marketing.service.matchback import (
+    KeyCodeResult,
+    MailedName,
+    MailFile,
+    Matchback,
+    get_mail_file,
+    import_mail_file,
+    list_mail_files,
+    mail_file_from_extraction,
+    mail_file_results,
+    run_matchback,
+)
+from ordersmith.marketing.service.segments import (
+    Segment,
+    count_rules,
+    count_segment,
+    create_segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    update_segment,
+)
 
 __all__ = [
     "Campaign",
+    "Cell",
+    "CellCount",
     "ChannelPolicy",
     "Drop",
+    "Extraction",
     "Figures",
+    "KeyCodeResult",
+    "MailFile",
+    "MailedName",
+    "Matchback",
     "NewDrop",
     "Offer",
+    "Segment",
     "SourceCode",
+    "Step",
     "Sums",
+    "SuppressionEntry",
+    "Suppressions",
     "add_drops",
+    "count_rules",
+    "count_segment",
     "create_campaign",
+    "create_segment",
     "create_source_code",
+    "delete_segment",
+    "export_extraction",
+    "extract",
     "figures",
     "find_offer",
     "get_campaign",
+    "get_extraction",
+    "get_mail_file",
+    "get_segment",
     "get_source_code",
+    "import_mail_file",
     "list_campaigns",
     "list_channel_policies",
+    "list_extractions",
+    "list_mail_files",
+    "list_segments",
     "list_source_codes",
+    "mail_file_from_extraction",
+    "mail_file_results",
     "resolve_source_code",
+    "run_matchback",
     "set_channel_policy",
+    "set_mail_flags",
     "update_campaign",
+    "update_segment",
     "update_source_code",
 ]
