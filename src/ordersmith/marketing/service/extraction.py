@@ -93,11 +93,13 @@ def _to_extraction(row: ExtractionRow) -> Extraction:
 
 def _mailing_address_id() -> Any:
     """The customer's default address, the bill-to before the ship-to."""
+    mailing = addresses.alias("mailing")
     return (
-        sa.select(addresses.c.id)
-        .where(addresses.c.customer_id == customers.c.id, addresses.c.is_default.is_(True))
-        .order_by(addresses.c.kind, addresses.c.id)
+        sa.select(mailing.c.id)
+        .where(mailing.c.customer_id == customers.c.id, mailing.c.is_default.is_(True))
+        .order_by(mailing.c.kind, mailing.c.id)
         .limit(1)
+        .correlate(customers)
         .scalar_subquery()
     )
 
