@@ -68,12 +68,32 @@ def add_customer(
     first, _, last = name.partition(" ")
     with uow:
         row = CustomerRow(
-            id=uuid.uuid4(), number=number, kind="consumer", first_name=first, last_name=last, company="",
-            display_name=name, status="buyer", customer_group="retail", default_country=country, tax_exempt=False,
-            tax_certificate="", currency="USD", payment_terms="", do_not_mail=do_not_mail, do_not_email=False,
-            do_not_call=False, tags=[], created_channel="web", source_code=tag, last_source_code=tag,
-            anonymized_at=NOW if anonymized else None, created_at=NOW, updated_at=NOW, version=1,
-        )  # fmt: skip
+            id=uuid.uuid4(),
+            number=number,
+            kind="consumer",
+            first_name=first,
+            last_name=last,
+            company="",
+            display_name=name,
+            status="buyer",
+            customer_group="retail",
+            default_country=country,
+            tax_exempt=False,
+            tax_certificate="",
+            currency="USD",
+            payment_terms="",
+            do_not_mail=do_not_mail,
+            do_not_email=False,
+            do_not_call=False,
+            tags=[],
+            created_channel="web",
+            source_code=tag,
+            last_source_code=tag,
+            anonymized_at=NOW if anonymized else None,
+            created_at=NOW,
+            updated_at=NOW,
+            version=1,
+        )
         uow.session.add(row)
         uow.session.flush()
         uow.session.add(CustomerChannelRow(customer_id=row.id, channel="web"))
@@ -90,7 +110,7 @@ def add_customer(
                     postal_code=postal_code,
                     country=country,
                     is_default=True,
-                )  # fmt: skip
+                )
             )
         if email:
             uow.session.add(CustomerEmailRow(customer_id=row.id, email=email, is_primary=True))
@@ -415,9 +435,15 @@ def test_a_pull_never_holds_a_do_not_mail_anonymized_or_suppressed_customer(
         line1 = f"{person['address']} {tag} Way"
         email = f"{tag}.{n}@example.com"
         number = add_customer(
-            uow, f"Name {n}", tag=tag, line1=line1, email=email, do_not_mail=bool(person["do_not_mail"]),
-            anonymized=bool(person["anonymized"]), address=bool(person["has_address"]),
-        )  # fmt: skip
+            uow,
+            f"Name {n}",
+            tag=tag,
+            line1=line1,
+            email=email,
+            do_not_mail=bool(person["do_not_mail"]),
+            anonymized=bool(person["anonymized"]),
+            address=bool(person["has_address"]),
+        )
         numbers[number] = person | {"line1": line1}
         if person["suppressed_email"]:
             file.append(marketing.SuppressionEntry(email=email.upper()))
