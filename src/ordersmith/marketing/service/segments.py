@@ -67,14 +67,17 @@ def _bought(extra: Condition, *, lines: bool = False, style: bool = False) -> Co
         )
     if style:
         source = source.join(styles, styles.c.id == items.c.style_id)
-    return sa.exists(sa.select(sa.literal(1)).select_from(source).where(_live(), extra))
+    return sa.exists(sa.select(sa.literal(1)).select_from(source).where(_live(), extra).correlate(customers))
 
 
-def _default_address(extra: Condition) -> Condition:
+def _default_address(test: Any) -> Condition:
+    """A default address of the customer passes `test` (given the address; an alias of its own, so a query that
+    joins the addresses itself, as a pull does, does not swallow it)."""
+    address = addresses.alias()
     return sa.exists(
-        sa.select(sa.literal(1)).where(
-            addresses.c.customer_id == customers.c.id, addresses.c.is_default.is_(True), extra
-        )
+        sa.select(sa.literal(1))
+        .where(address.c.customer_id == customers.c.id, address.c.is_default.is_(True), test(address))
+        .correlate(customers)
     )
 
 
@@ -93,6 +96,7 @@ class _Compiler:
 
     def rfm(self) -> Any:
         if self._rfm is None:
+            buyer = customers.alias("buyer")
             goods = orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
             bought = (
                 sa.select(
@@ -101,14 +105,14 @@ class _Compiler:
                     sa.func.count().label("orders"),
                     sa.func.sum(goods).label("monetary"),
                 )
-                .select_from(orders.join(customers, customers.c.id == orders.c.customer_id))
+                .select_from(orders.join(buyer, buyer.c.id == orders.c.customer_id))
                 .where(
                     orders.c.placed_at < self.now,
                     orders.c.currency == self.currency,
                     orders.c.status != "cancelled",
                     orders.c.exchange_for.is_(None),
-                    customers.c.merged_into_id.is_(None),
-                    customers.c.anonymized_at.is_(None),
+                    buyer.c.merged_into_id.is_(None),
+                    buyer.c.anonymized_at.is_(None),
                 )
                 .group_by(orders.c.customer_id)
                 .subquery("bought")
@@ -156,17 +160,21 @@ class _Compiler:
             return _bought(styles.c.code.in_(value), lines=True, style=True)
         if field == "channel":
             return sa.exists(
-                sa.select(sa.literal(1)).where(
+                sa.select(sa.literal(1))
+                .where(
                     customer_channels.c.customer_id == customers.c.id, customer_channels.c.channel.in_(value)
                 )
+                .correlate(customers)
             )
         if field == "country":
-            return _default_address(addresses.c.country.in_([v.upper() for v in value]))
+            return _default_address(lambda a: a.c.country.in_([v.upper() for v in value]))
         if field == "region":
-            return _default_address(sa.func.lower(addresses.c.region).in_([v.lower() for v in value]))
+            return _default_address(lambda a: sa.func.lower(a.c.region).in_([v.lower() for v in value]))
         if field == "postal_prefix":
-            postal = sa.func.upper(sa.func.replace(addresses.c.postal_code, " ", ""))
-            return _default_address(_like_prefix(postal, [v.replace(" ", "").upper() for v in value]))
+            prefixes = [v.replace(" ", "").upper() for v in value]
+            return _default_address(
+                lambda a: _like_prefix(sa.func.upper(sa.func.replace(a.c.postal_code, " ", "")), prefixes)
+            )
         if field == "last_order":
             return self.last_order(op, value)
         if field in ("do_not_mail", "do_not_email"):
