@@ -35,6 +35,7 @@ NAVIGATION = [
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Offers", "/marketing", "pricing:write"),
+    ("Segments", "/segments", "marketing:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
     ("Reports", "/reports", "reports:read"),
@@ -46,7 +47,7 @@ NAVIGATION = [
     ("Channels", "/admin/channels", "sales_channels:write"),
 ]
 NAVIGATION_GROUPS = {
-    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing"),
+    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing", "/segments"),
     "Goods": ("/stock", "/purchasing", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),

@@ -23,6 +23,7 @@ from ordersmith.console import (
     phone_orders,
     returns,
     search,
+    segments,
     stock,
     warehouse,
 )
@@ -274,6 +275,7 @@ def mount(app: FastAPI) -> None:
         packing,
         drop_ship,
         marketing,
+        segments,
         import_pages,
         report_pages,
     ):
