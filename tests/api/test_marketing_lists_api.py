@@ -130,6 +130,8 @@ def test_a_marketer_defines_counts_pulls_downloads_and_matches_back(client: Test
     assert sum(r["matched_orders"] for r in results.json()) == 1
     assert sum(r["keyed_orders"] for r in results.json()) == 0
     assert [f["code"] for f in client.get("/api/v1/mail-files").json()] == ["FALL-D1"]
+    assert [e["id"] for e in client.get("/api/v1/extractions").json()["items"]] == [body["id"]]
+    assert client.get(f"/api/v1/extractions/{body['id']}").json()["names"] == 4
 
 
 def test_refusals_name_the_field_and_change_nothing(client: TestClient, admin_db, db):
@@ -159,6 +161,15 @@ def test_refusals_name_the_field_and_change_nothing(client: TestClient, admin_db
         "/api/v1/mail-files", json={"code": "X", "in_home_on": "2020-09-01", "names": names}, headers=csrf
     )
     assert [e["field"] for e in refused.json()["errors"]] == ["names.0.key_code"]
+    both = {
+        "code": "X",
+        "in_home_on": "2020-09-01",
+        "names": names,
+        "extraction": "0190f4a0-0000-7000-8000-000000000000",
+    }
+    assert [
+        e["field"] for e in client.post("/api/v1/mail-files", json=both, headers=csrf).json()["errors"]
+    ] == ["names"]
     assert rows(db, "marketing_mail_files") == 0
     assert client.put("/api/v1/mail-flags/C-1", json={"deceased": True}, headers=csrf).status_code == 404
     assert rows(db, "marketing_mail_flags") == 0

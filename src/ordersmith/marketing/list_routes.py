@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.marketing import service
 from ordersmith.marketing.list_schemas import (
     CountOut,
@@ -127,7 +128,13 @@ def _extraction_args(body: ExtractionIn) -> dict[str, Any]:
 
 
 @router.post(
-    "/extractions", status_code=201, response_model=ExtractionOut, openapi_extra=requires("marketing:write")
+    "/extractions",
+    status_code=201,
+    response_model=ExtractionOut,
+    openapi_extra=requires("marketing:write"),
+    responses={
+        200: {"model": ExtractionOut, "description": "a preview (`?preview=true`): counted, nothing stored"}
+    },
 )
 def create_extraction(
     body: ExtractionIn, principal: Auth, request: Request, preview: bool = False
@@ -198,6 +205,8 @@ def import_mail_file(body: MailFileIn, principal: Auth, request: Request) -> Res
         "currency": body.currency,
     }
     extraction = body.extraction
+    if extraction is not None and body.names:
+        raise ValidationFailed.on("names", "give the names or an extraction, not both")
     if extraction is not None:
 
         def run(uow: Any) -> MailFileOut:
