@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ordersmith.kernel.money import Money
-from ordersmith.marketing.list_tables import ExtractionRow, SegmentRow
+from ordersmith.marketing.list_tables import ExtractionRow, MailFileRow, SegmentRow
 from ordersmith.orders import service as orders
 from ordersmith.platform.db import UnitOfWork
 from tests.builders import make_order_shop, make_source_code, ship_to
@@ -102,3 +102,15 @@ def test_a_bad_pull_is_one_line_and_stores_nothing(db_url: str, uow: UnitOfWork,
     assert count(uow, ExtractionRow) == 0
     with uow:
         assert uow.session.scalar(sa.select(sa.func.count()).select_from(SegmentRow)) == 0
+
+
+def test_a_file_with_a_nul_is_one_line_and_stores_nothing(db_url: str, uow: UnitOfWork, tmp_path: Path):
+    make_source_code(uow, "F26T")
+    bad = tmp_path / "names.csv"
+    bad.write_text("key_code,customer_number,line1,postal_code,country\nF26T,C-1\x00,1 Elm St,94105,US\n")
+    refused = run(
+        db_url, "marketing", "import-mail-file", "nul", "--in-home", "2020-09-01", "--file", str(bad)
+    )
+    assert refused.returncode == 2 and "NUL" in refused.stderr
+    with uow:
+        assert uow.session.scalar(sa.select(sa.func.count()).select_from(MailFileRow)) == 0

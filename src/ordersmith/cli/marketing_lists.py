@@ -32,12 +32,16 @@ def _rules(path: Path) -> dict[str, Any]:
 def _csv_rows(path: Path, option: str) -> list[dict[str, str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return [
-                {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            rows = [
+                {k.strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in row.items() if k}
                 for row in csv.DictReader(handle)
             ]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValidationFailed.on(option, f"{path}: not a readable CSV file ({exc})") from None
+    for n, row in enumerate(rows, start=2):
+        if any("\x00" in value for value in row.values()):
+            raise ValidationFailed.on(option, f"{path}: line {n} holds a NUL character")
+    return rows
 
 
 def _cells(specs: list[str]) -> list[marketing.Cell]:

@@ -104,6 +104,25 @@ FIELDS: dict[str, dict[str, _Validator]] = {
 RFM_FIELDS = frozenset({"rfm_cell", "recency", "frequency", "monetary"})
 
 
+_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+def check_code(text: str, field: str) -> str:
+    """A segment's or mail file's code as the API takes it (letters, digits, `_`, `-`; at most 40), upper-cased.
+    Raises ValidationFailed naming `field` (the CLI reaches here without the API's schema)."""
+    if not _CODE_PATTERN.fullmatch(text):
+        raise ValidationFailed.on(
+            field, "1 to 40 letters, digits, '_' or '-', starting with a letter or digit"
+        )
+    return text.upper()
+
+
+def check_name(text: str, field: str, longest: int = 200) -> str:
+    if not text.strip() or len(text) > longest or "\x00" in text:
+        raise ValidationFailed.on(field, f"1 to {longest} characters, no NUL")
+    return text
+
+
 def validate_tree(tree: Any, field: str = "rules") -> None:
     """Check a rule tree: groups `{"all": [...]}`, `{"any": [...]}`, `{"not": rule}` and leaves
     `{"field": name, "op": operator, "value": value}`.
@@ -309,6 +328,8 @@ def check_cells(cells: Sequence[Cell], field: str = "cells") -> None:
         raise ValidationFailed.on(field, "needs at least one key-coded cell")
     seen: set[str] = set()
     for n, cell in enumerate(cells):
+        if not _CODE_PATTERN.fullmatch(cell.key_code):
+            raise ValidationFailed.on(f"{field}.{n}.key_code", f"{cell.key_code!r} is not a source code")
         if cell.key_code.upper() in seen:
             raise ValidationFailed.on(f"{field}.{n}.key_code", f"{cell.key_code} is given twice")
         seen.add(cell.key_code.upper())

@@ -242,7 +242,7 @@ def extract(
             an e-mail or address, or `suppress.do_not_mail` false while the selection holds customers who said no.
     """
     keys = _check(uow, cells, suppress)
-    row = uow.session.get(SegmentRow, segment.upper())
+    row = None if "\x00" in segment else uow.session.get(SegmentRow, segment.upper())
     if row is None:
         raise NotFound(f"no segment {segment!r}")
     steps, candidates = _funnel(uow, _selection(uow, row), suppress, keys, households)
@@ -380,6 +380,8 @@ def set_mail_flags(
     Raises:
         NotFound: no customer of that number (or one anonymized).
     """
+    if "\x00" in customer_number:
+        raise NotFound(f"no customer {customer_number!r}")
     found = uow.session.execute(
         sa.select(customers.c.id).where(
             customers.c.number == customer_number, customers.c.anonymized_at.is_(None)

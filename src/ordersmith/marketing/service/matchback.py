@@ -85,8 +85,7 @@ def _window(row: MailFileRow) -> tuple[datetime, datetime]:
 
 
 def _check_header(code: str, window_days: int, currency: str) -> None:
-    if not code.strip() or len(code) > 40:
-        raise ValidationFailed.on("code", "must be 1 to 40 characters")
+    lists.check_code(code, "code")
     if not 1 <= window_days <= 366:
         raise ValidationFailed.on("window_days", "must be 1 to 366 days")
     if len(currency) != 3 or not currency.isalpha():
@@ -160,6 +159,9 @@ def import_mail_file(
     header = _header(uow, code, in_home_on, window_days, currency)
     if not names or len(names) > MAX_NAMES:
         raise ValidationFailed.on("names", f"must hold 1 to {MAX_NAMES} names")
+    for n, name in enumerate(names):
+        if "\x00" in name.customer_number + name.key_code:
+            raise ValidationFailed.on(f"names.{n}", "must not contain NUL")
     known = _known_codes(uow, {n.key_code.upper() for n in names})
     ids = _customer_ids(uow, {n.customer_number for n in names if n.customer_number})
     rows = []
@@ -171,6 +173,7 @@ def import_mail_file(
         for field in ("line1", "postal_code", "country"):
             if not getattr(name, field).strip():
                 raise ValidationFailed.on(f"names.{n}.{field}", "is required")
+
         rows.append(
             {
                 "mail_file": header.code,
@@ -226,6 +229,8 @@ def mail_file_from_extraction(
 
 
 def _file(uow: UnitOfWork, code: str, *, lock: bool = False) -> MailFileRow:
+    if "\x00" in code:
+        raise NotFound(f"no mail file {code!r}")
     row = uow.session.get(MailFileRow, code.upper(), with_for_update=lock)
     if row is None:
         raise NotFound(f"no mail file {code!r}")

@@ -222,6 +222,8 @@ def _check_currency(currency: str) -> str:
 
 
 def _row(uow: UnitOfWork, code: str, *, lock: bool = False) -> SegmentRow:
+    if "\x00" in code:
+        raise NotFound(f"no segment {code!r}")
     query = sa.select(SegmentRow).where(SegmentRow.code == code.upper())
     row = uow.session.scalar(query.with_for_update() if lock else query)
     if row is None:
@@ -273,6 +275,8 @@ def update_segment(
     """
     if rules is not None:
         lists.validate_tree(rules)
+    if name is not None:
+        lists.check_name(name, "name")
     if currency is not None:
         currency = _check_currency(currency)
     row = _row(uow, code, lock=True)
