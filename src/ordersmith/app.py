@@ -37,6 +37,7 @@ from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
 from ordersmith.marketing import list_routes as marketing_list_routes
 from ordersmith.marketing import routes as marketing_routes
+from ordersmith.marketing import service as marketing
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.hub = hub
+    app.state.source_code_check = marketing.code_for_customer  # customers are below marketing: handed in
     app.state.vault = wired.vault
     install_error_handlers(app)
 

@@ -17,7 +17,7 @@ from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetter
 from ordersmith.platform import jobs
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, ROLE_SCOPES
 from ordersmith.platform.db import Database
-from ordersmith.platform.tables import OutboxRow
+from ordersmith.platform.tables import JobRow, OutboxRow
 from tests.api.conftest import bearer
 from tests.builders import make_api_key, make_order_shop
 
@@ -192,3 +192,114 @@ def test_a_forged_shopify_webhook_is_refused_and_changes_nothing(
     assert _ok(signed) == {"accepted": False}
     letters = _ok(client.get("/api/v1/channels/connectors/shop/dead-letters", headers=bearer(shop["admin"])))
     assert [(d["operation"], d["reference"]) for d in letters["items"]] == [("import_order", "1001")]
+
+
+WOO = {
+    "code": "woo",
+    "kind": "woocommerce",
+    "sales_channel": "web",
+    "name": "Woo",
+    "config": {"shipping_method": "ground", "store_url": "https://shop.example.com"},
+    "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1", "webhook_secret": "woo-hush"},
+}
+AMAZON = {
+    "code": "amz",
+    "kind": "amazon",
+    "sales_channel": "amazon",
+    "name": "Amazon US",
+    "config": {
+        "shipping_method": "ground",
+        "endpoint": "https://sellingpartnerapi-na.amazon.com",
+        "marketplace_id": "ATVPDKIKX0DER",
+        "seller_id": "A2SELLER0001",
+    },
+    "credentials": {
+        "client_id": "amzn1.application-oa2-client.x",
+        "client_secret": "s",
+        "refresh_token": "Atzr|r",
+    },
+}
+
+
+def test_a_forged_woocommerce_webhook_is_a_401_and_changes_nothing_and_a_signed_one_is_recorded_once(
+    client: TestClient, shop: dict[str, str], db: Database
+) -> None:
+    from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
+
+    _ok(client.post("/api/v1/channels/connectors", json=WOO, headers=bearer(shop["admin"])), 201)
+    order = {
+        "id": 901,
+        "status": "processing",
+        "currency": "USD",
+        "date_modified_gmt": "2026-12-01T11:00:00",
+        "billing": {"first_name": "Ann", "last_name": "Buyer", "email": "ann@example.com"},
+        "shipping": {
+            "first_name": "Ann",
+            "last_name": "Buyer",
+            "address_1": "1 Market St",
+            "city": "SF",
+            "state": "CA",
+            "postcode": "94105",
+            "country": "US",
+        },
+        "line_items": [{"sku": "WC-TEE", "quantity": 1, "product_id": 7}],
+    }
+    body = json.dumps(order).encode()
+    topic = {"X-WC-Webhook-Topic": "order.created"}
+    events_before = _count(db, OutboxRow)
+    for headers in (
+        topic,
+        topic | {"X-WC-Webhook-Signature": woo_signature("not-the-secret", body)},
+        topic | {"X-WC-Webhook-Signature": "garbage"},
+    ):
+        forged = client.post("/api/v1/channels/webhooks/woo", content=body, headers=headers)
+        assert forged.status_code == 401 and forged.json()["code"] == "channel_signature_invalid"
+    tampered = client.post(
+        "/api/v1/channels/webhooks/woo",
+        content=body.replace(b'"quantity": 1', b'"quantity": 9'),
+        headers=topic | {"X-WC-Webhook-Signature": woo_signature("woo-hush", body)},
+    )
+    assert tampered.status_code == 401
+    assert (_count(db, ChannelOrderRow), _count(db, DeadLetterRow), _count(db, OutboxRow)) == (
+        0,
+        0,
+        events_before,
+    )
+    signed = topic | {"X-WC-Webhook-Signature": woo_signature("woo-hush", body)}
+    assert _ok(client.post("/api/v1/channels/webhooks/woo", content=body, headers=signed)) == {
+        "accepted": True,
+        "duplicate": False,
+    }
+    assert _ok(client.post("/api/v1/channels/webhooks/woo", content=body, headers=signed)) == {
+        "accepted": True,
+        "duplicate": True,
+    }
+    assert _count(db, ChannelOrderRow) == 1
+
+
+def test_an_amazon_connector_needs_its_seller_and_is_polled_on_request_by_a_manager_only(
+    client: TestClient, shop: dict[str, str], admin_db: Any, db: Database
+) -> None:
+    # a connector without its seller id is a problem naming the field, and nothing is created
+    config: dict[str, Any] = dict(AMAZON["config"])  # type: ignore[call-overload]
+    lacking = AMAZON | {"config": {k: v for k, v in config.items() if k != "seller_id"}}
+    problem = client.post("/api/v1/channels/connectors", json=lacking, headers=bearer(shop["admin"]))
+    assert problem.status_code == 422 and problem.json()["errors"][0]["field"] == "config.seller_id"
+    assert _count(db, ConnectorRow) == 1  # the generic one of the set-up
+    created = _ok(client.post("/api/v1/channels/connectors", json=AMAZON, headers=bearer(shop["admin"])), 201)
+    assert created["credential_names"] == ["client_id", "client_secret", "refresh_token"]
+    health = _ok(client.get("/api/v1/channels/connectors/amz/health", headers=bearer(shop["admin"])))
+    assert (health["polling"]["cursor"], health["polling"]["paused"]) == ({}, False)
+    # polling on request needs channels:write; another channel's key sees no such connector
+    reader = make_api_key(admin_db, scopes=["channels:read"], name="reader").secret
+    web_key = make_api_key(admin_db, scopes=sorted(CHANNEL_KEY_SCOPES), channel="web", name="web").secret
+    assert client.post("/api/v1/channels/connectors/amz/poll", headers=bearer(reader)).status_code == 403
+    assert client.get("/api/v1/channels/connectors/amz/health", headers=bearer(web_key)).status_code == 404
+    due = _ok(client.post("/api/v1/channels/connectors/amz/poll", headers=bearer(shop["admin"])))
+    assert due["next_poll_at"]
+    with db.session() as session:
+        polls = sa.select(sa.func.count()).select_from(JobRow).where(JobRow.kind == "channels.poll_orders")
+        assert session.scalar(polls) == 1
+    # a connector that is not polled says so
+    refused = client.post("/api/v1/channels/connectors/market/poll", headers=bearer(shop["admin"]))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "connector"

@@ -201,3 +201,36 @@ def test_editing_a_money_field_needs_its_scope_is_audited_with_old_and_new_value
         # and the field is reset for the next one (by the admin)
         client.patch("/api/v1/customers/C-100001", json={k: current.json()[k] for k in fields if k in current.json()},
                      headers={**bearer(admin_key), "If-Match": response.headers["etag"]})  # fmt: skip
+
+
+def test_a_new_customer_s_source_code_is_a_master_list_code_or_the_channel_s_default_never_typo_text(
+    client: TestClient, admin_db, admin_key: str, db: Database
+):
+    from ordersmith.marketing import service as marketing
+    from tests.builders import make_channel, make_source_code
+
+    # given the master list holds FALL26 and WEBDEF, and the web shop maps unknown codes to WEBDEF
+    make_source_code(admin_db, "FALL26")
+    make_source_code(admin_db, "WEBDEF", campaign="WEB")
+    make_channel(admin_db, code="shop", kind="web")
+    marketing.set_channel_policy(admin_db, channel="shop", on_unknown="default", default_code="WEBDEF")
+    staff, shop = (
+        bearer(admin_key),
+        bearer(make_api_key(admin_db, scopes=["customers:write"], channel="shop").secret),
+    )
+    # when staff create customers with a known code (any case) and with a typo, and the shop with a typo
+    keyed = client.post("/api/v1/customers", json={**JANE, "source_code": " fall26 "}, headers=staff)
+    typo = client.post("/api/v1/customers", json={**JANE, "emails": ["t@example.com"], "source_code": "TYPO-NOPE"},
+                       headers=staff)  # fmt: skip
+    defaulted = client.post("/api/v1/customers", json={**JANE, "emails": ["s@example.com"], "source_code": "nope"},
+                            headers=shop)  # fmt: skip
+    # then the code is kept as the master list spells it, the typo is refused naming the field (nothing made),
+    # and the shop's customer keeps its default
+    assert keyed.status_code == 201, keyed.text
+    assert keyed.json()["source_code"] == "FALL26"
+    assert typo.status_code == 422 and typo.json()["errors"][0]["field"] == "source_code"
+    assert defaulted.status_code == 201, defaulted.text
+    assert defaulted.json()["source_code"] == "WEBDEF"
+    with db.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT source_code FROM customers ORDER BY number")).scalars().all()
+    assert kept == ["FALL26", "WEBDEF"]

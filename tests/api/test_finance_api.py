@@ -182,27 +182,60 @@ def test_the_ar_aging_and_a_customer_s_statement_show_an_invoice_on_account(clie
     assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"].endswith("customer")
 
 
-def test_a_period_s_journal_is_streamed_as_a_quickbooks_file_and_a_file_without_currency_is_refused(
+def test_a_period_s_journal_is_exported_once_to_quickbooks_and_its_file_streamed(
     client: TestClient, admin_key
 ):
     # given opening cash posted in November
     key = bearer(admin_key)
     assert client.post("/api/v1/journal", json=OPENING, headers=key).status_code == 201
-    # when November is exported for QuickBooks in dollars, and without a currency
-    iif = client.get(
-        "/api/v1/accounting-exports/iif", params={"period": "2026-11", "currency": "USD"}, headers=key
+    # when November is exported for QuickBooks in dollars, then again, and once without a currency
+    made = client.post(
+        "/api/v1/accounting-exports",
+        json={"period": "2026-11", "format": "iif", "currency": "USD"},
+        headers=key,
     )
-    refused = client.get("/api/v1/accounting-exports/iif", params={"period": "2026-11"}, headers=key)
-    # then the file is the entry as a general journal transaction, and the refusal names the currency
+    again = client.post(
+        "/api/v1/accounting-exports",
+        json={"period": "2026-11", "format": "iif", "currency": "USD"},
+        headers=key,
+    )
+    refused = client.post(
+        "/api/v1/accounting-exports", json={"period": "2026-11", "format": "iif"}, headers=key
+    )
+    # then the export is recorded with its one entry, and its file is the entry as a general journal transaction
+    assert made.status_code == 201, made.text
+    export = made.json()
+    assert (export["entries"], export["lines"], export["target"], export["number"]) == (1, 2, "quickbooks", 1)
+    iif = client.get(f"/api/v1/accounting-exports/{export['id']}/file", headers=key)
     assert iif.status_code == 200, iif.text
-    assert iif.headers["content-disposition"] == 'attachment; filename="journal-2026-11.iif"'
+    assert iif.headers["content-disposition"] == 'attachment; filename="journal-2026-11-iif-1.iif"'
     assert iif.text.split("\r\n")[3:6] == [
         "TRNS\tGENERAL JOURNAL\t11/03/26\tCash in bank\t500.00\t\topening cash",
         "SPL\tGENERAL JOURNAL\t11/03/26\tOwner's equity\t-500.00\t\topening cash",
         "ENDTRNS",
     ]
+    # and the second export is refused (nothing new), the malformed one names the currency; one export listed
+    assert again.status_code == 409 and again.json()["code"] == "nothing_to_export"
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["currency"]
+    listed = client.get("/api/v1/accounting-exports", headers=key).json()["items"]
+    assert [e["id"] for e in listed] == [export["id"]]
+    assert client.get(f"/api/v1/accounting-exports/{export['id']}", headers=key).json() == export
+    unknown = "01234567-89ab-7def-8123-456789abcdef"
+    assert client.get(f"/api/v1/accounting-exports/{unknown}/file", headers=key).status_code == 404
+
+
+def test_exporting_needs_its_own_scope_and_a_refusal_records_nothing(client: TestClient, admin_db, db):
+    # a key that reads the ledger but may not export it
+    key = bearer(make_api_key(admin_db, scopes=["finance:read", "finance:write"]).secret)
+    assert client.post("/api/v1/journal", json=OPENING, headers=key).status_code == 201
+    refused = client.post(
+        "/api/v1/accounting-exports", json={"period": "2026-11", "format": "gl"}, headers=key
+    )
+    assert refused.status_code == 403
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM accounting_exports")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM accounting_export_items")).scalar_one() == 0
 
 
 def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client: TestClient, admin_db, db):
@@ -220,7 +253,8 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
         ("GET", "/api/v1/income-statement?from_period=2026-11"),
         ("GET", "/api/v1/balance-sheet?period=2026-11"),
         ("GET", "/api/v1/ar/aging"),
-        ("GET", "/api/v1/accounting-exports/gl?period=2026-11"),
+        ("GET", "/api/v1/accounting-exports"),
+        ("POST", "/api/v1/accounting-exports"),
         ("GET", "/api/v1/ar/statements?customer=C-000001"),
         ("POST", "/api/v1/journal"),
         ("POST", "/api/v1/periods/2026-11/close"),

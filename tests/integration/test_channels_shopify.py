@@ -312,6 +312,8 @@ def test_a_signed_order_webhook_becomes_one_order_with_its_lines_addresses_and_r
         "total_tax": "3.30",
         "total": "48.30",
         "taxes_included": False,
+        "tax_collected_by": "",
+        "ship_by": None,
         "taxes": [{"title": "CA State Tax", "rate": "0.0825", "amount": "3.30"}],
     }
 

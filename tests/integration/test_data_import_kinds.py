@@ -501,3 +501,28 @@ def test_importing_historical_orders_needs_the_import_scope(db: Database) -> Non
     with pytest.raises(Forbidden, match="importing orders needs the scope 'orders:import'"):
         upload(db, "orders", ORDERS_CSV, granted=frozenset({"data:import", "orders:write"}))
     assert count(db, "imports") == 0
+
+
+# --- customers' source codes ----------------------------------------------------------------------------------
+
+
+def test_a_customer_file_keys_customers_to_master_list_codes_and_names_an_unknown_one(db: Database) -> None:
+    from tests.builders import make_source_code
+
+    uow = db.unit_of_work(ACTOR)
+    make_source_code(uow, "FALL26")
+    header = "first_name,last_name,emails,source_code\n"
+    refused = upload(db, "customers", header + "Ann,Lee,ann@example.com,fall26\nBo,Ng,bo@example.com,TYPO-NOPE\n",
+                     apply=True)  # fmt: skip
+    run_jobs(db)
+    # a typo is a row error naming the column, and all or nothing writes no customer
+    assert errors_of(db, refused) == [
+        (3, "source_code", "source code 'TYPO-NOPE' is not a source code of any campaign")
+    ]
+    assert count(db, "customers") == 0
+    # a file of known codes is applied, each kept as the master list spells it
+    applied = upload(db, "customers", header + "Ann,Lee,ann@example.com,fall26\n", apply=True)
+    run_jobs(db)
+    assert state(db, applied).status == "applied"
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT source_code FROM customers")).scalars().all() == ["FALL26"]

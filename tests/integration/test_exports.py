@@ -166,6 +166,7 @@ def test_an_anonymized_customer_never_appears_with_personal_data(shop: UnitOfWor
         at = {name: header.index(name) for name in header}
         by_number = {row[at["number"]]: row for row in body}
         kept, gone = by_number["C-100001"], by_number["C-100002"]
+        assert (kept[at["source_code"]], kept[at["last_source_code"]]) == ("", "")  # keyed by no code yet
         assert (kept[at["first_name"]], kept[at["email"]], kept[at["anonymized"]]) == (
             "Ann",
             "ann@example.com",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
 from ordersmith.channels import service
-from ordersmith.channels.schemas import ConnectorIn, CredentialsIn, SkuMapIn
+from ordersmith.channels.schemas import ConnectorIn, CredentialsIn, PollDue, SkuMapIn
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.access import PUBLIC, Principal
 from ordersmith.platform.http import authorize, parse_uuid, requires, unit_of_work
@@ -100,6 +100,13 @@ def list_sku_maps(
         unit_of_work(request), connector=code, principal=principal, limit=limit, cursor=cursor
     )
     return _json(page, Page[service.SkuMap])
+
+
+@router.post("/connectors/{code}/poll", response_model=PollDue, openapi_extra=requires("channels:write"))
+def poll_soon(code: str, principal: Auth, request: Request) -> Response:
+    """Poll a polled connector (Amazon, WooCommerce) at the next run of the poll job, resuming one paused."""
+    due = service.poll_soon(unit_of_work(request), connector=code, principal=principal)
+    return _json(PollDue(next_poll_at=due), PollDue)
 
 
 @router.post(

@@ -7,15 +7,18 @@ Invariant: a channel order is one order whatever the number and order of its del
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from ordersmith.kernel.cards import contains_card_number
+
 T = TypeVar("T")
 
-CONNECTOR_KINDS = ("generic", "shopify")
+CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon")
 HOLD_UNMAPPED = "unmapped_sku"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 30
@@ -71,6 +74,10 @@ class ChannelOrder:
     total: Decimal | None = None
     taxes: Sequence[ReportedTax] = field(default_factory=tuple)
     taxes_included: bool = False
+    tax_collected_by: str = (
+        ""  # who collected the tax from the buyer when not us ("marketplace": Amazon's model)
+    )
+    ship_by: datetime | None = None  # the channel's latest ship date (Amazon's LatestShipDate)
 
 
 def newer(incoming: datetime, stored: datetime) -> bool:
@@ -93,6 +100,31 @@ def retry_delay_s(attempts: int, *, permanent: bool, max_attempts: int = MAX_ATT
     if permanent or attempts >= max_attempts:
         return None
     return int(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def payment_reference(connector: str, external_id: str) -> str:
+    """The reference of a marketplace's payment: the connector and the channel's order id. An order id that could
+    pass for a card number (Amazon's `111-2223334-5556667` is 17 digits; about one in ten passes the Luhn check) would
+    be refused — a card number never enters an order — so such an id is written with its digit groups joined by
+    `_` and no run longer than twelve digits, which no card-number scan joins up."""
+    reference = f"{connector}:{external_id}"
+    if not contains_card_number(reference):
+        return reference
+    joined = re.sub(r"(?<=\d)[ -](?=\d)", "_", external_id)
+
+    def split(run: re.Match[str]) -> str:
+        digits = run.group(0)
+        return "_".join(digits[n : n + 12] for n in range(0, len(digits), 12))
+
+    return f"{connector}:" + re.sub(r"\d{13,}", split, joined)
+
+
+def poll_delay_s(failures: int, *, interval_s: int) -> int:
+    """Seconds until a connector whose last `failures` polls failed is polled again: its interval, stretched by
+    back-off while it fails (capped at an hour)."""
+    if failures <= 0:
+        return interval_s
+    return int(min(max(interval_s, BACKOFF_BASE_S * 2 ** (failures - 1)), BACKOFF_CAP_S))
 
 
 def available_to_sell(available: int, *, buffer: int) -> int:
@@ -119,5 +151,7 @@ def reported_totals(order: ChannelOrder) -> dict[str, object]:
         "total_tax": text(order.total_tax),
         "total": text(order.total),
         "taxes_included": order.taxes_included,
+        "tax_collected_by": order.tax_collected_by,
+        "ship_by": None if order.ship_by is None else order.ship_by.isoformat(),
         "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
     }

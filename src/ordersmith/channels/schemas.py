@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ordersmith.platform.schemas import Input
 
@@ -14,16 +15,19 @@ Secret = Annotated[str, Field(min_length=1, max_length=500)]
 
 class ConnectorIn(Input):
     code: Code
-    kind: Literal["generic", "shopify"]
+    kind: Literal["generic", "shopify", "woocommerce", "amazon"]
     sales_channel: Annotated[str, Field(min_length=1, max_length=40)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="shipping_method (required), shipping_methods, stock_buffer, stock_window_s; Shopify: "
-        "shop_url, api_version, location_id",
+        "shop_url, api_version, location_id; WooCommerce: store_url, poll_interval_s, shipped_status; Amazon: "
+        "endpoint, marketplace_id, seller_id, product_type, token_url, poll_interval_s",
     )
     credentials: dict[Annotated[str, Field(max_length=40)], Secret] = Field(
-        default_factory=dict, description="Shopify: access_token, webhook_secret (sealed; never shown again)"
+        default_factory=dict,
+        description="Shopify: access_token, webhook_secret; WooCommerce: consumer_key, consumer_secret, "
+        "webhook_secret; Amazon: client_id, client_secret, refresh_token (sealed; never shown again)",
     )
 
 
@@ -35,3 +39,7 @@ class SkuMapIn(Input):
     channel_sku: Annotated[str, Field(min_length=1, max_length=100)]
     sku: Annotated[str, Field(min_length=1, max_length=64)]
     listing_id: Annotated[str, Field(max_length=200)] = ""
+
+
+class PollDue(BaseModel):
+    next_poll_at: datetime

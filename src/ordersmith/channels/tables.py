@@ -122,3 +122,23 @@ class PendingStockRow(Base):
     item_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     available: Mapped[int]
     changed_at: Mapped[datetime]
+
+
+class PollStateRow(Base):
+    """Where a polled connector reads next (`cursor`, stored only in the transaction that records the orders read
+    up to it) and who is reading: a worker claims the row with a conditional UPDATE on `claimed_until`, so two
+    workers never poll one connector at once, and a crashed worker's claim lapses with its lease."""
+
+    __tablename__ = "channel_poll_state"
+    __table_args__ = (sa.Index("ix_channel_poll_state_due", "next_poll_at"),)
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_poll_state_connector"), primary_key=True
+    )
+    cursor: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    next_poll_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_until: Mapped[datetime | None]
+    last_polled_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)  # polls failed in a row
+    paused: Mapped[bool] = mapped_column(default=False)  # a refusal a retry cannot cure: until replayed

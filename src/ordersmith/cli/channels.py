@@ -18,7 +18,7 @@ from ordersmith.cli._common import table as cli_table
 channels_app = typer.Typer(help="Channel connectors: Shopify and generic channels.", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 
-_INTEGER_SETTINGS = {"stock_buffer", "stock_window_s"}
+_INTEGER_SETTINGS = {"stock_buffer", "stock_window_s", "poll_interval_s", "page_size"}
 
 
 def _uow() -> Any:
@@ -99,6 +99,25 @@ def health(code: str) -> None:
     out.print(f"  import lag     {h.lag_s:.0f} s")
     out.print(f"  oldest held    {when(h.oldest_held_at) or '-'}")
     out.print(f"  rate limit     {json.dumps(h.rate_limit) if h.rate_limit else '-'}")
+    if h.polling is not None:
+        p = h.polling
+        state = (
+            "paused (replay its dead letter)" if p.paused else "polling now" if p.polling_now else "waiting"
+        )
+        out.print(
+            f"  polling        {state}; next {when(p.next_poll_at)}, last {when(p.last_polled_at) or '-'}"
+        )
+        out.print(
+            f"  poll cursor    {json.dumps(p.cursor) if p.cursor else '-'} ({p.failures} failure(s) in a row)"
+        )
+
+
+@channels_app.command("poll")
+@command
+def poll(code: str) -> None:
+    """Poll a polled connector (Amazon, WooCommerce) at the next job run, resuming one that was paused."""
+    due = channels.poll_soon(_uow(), connector=code)
+    out.print(f"{code}: poll queued; the regular poll after it is due {when(due)}")
 
 
 @channels_app.command("map")

@@ -4,6 +4,8 @@ read the database directly; no server needed)."""
 from __future__ import annotations
 
 import sys
+import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,7 @@ from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fai
 from ordersmith.cli._common import table as cli_table
 from ordersmith.finance import service as finance
 from ordersmith.finance.rules import StatementLine
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
 
 finance_app = typer.Typer(
@@ -224,21 +227,65 @@ def statement(
 @command
 def export(
     period: Annotated[str, typer.Argument(help="YYYY-MM")],
-    format: Annotated[str, typer.Option("--format", help="gl | iif (QuickBooks Desktop) | xero")] = "gl",
-    currency: Annotated[str | None, typer.Option(help="only this currency (iif and xero need one)")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="gl | iif (QuickBooks Desktop) | xero | sage50 | sage50-sales | gp-im | gp-econnect (Dynamics GP)",
+        ),
+    ] = "gl",
+    currency: Annotated[
+        str | None, typer.Option(help="only this currency (every format but gl needs one)")
+    ] = None,
     summary: Annotated[bool, typer.Option(help="one entry per day, netted per account")] = False,
     tax_rate: Annotated[str, typer.Option(help="xero: the tax rate every line takes")] = "Tax Exempt",
+    batch: Annotated[str | None, typer.Option(help="gp-im / gp-econnect: the GP batch id")] = None,
+    first: Annotated[int, typer.Option(help="gp-im / gp-econnect: GP's next journal entry number")] = 1,
     output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
 ) -> None:
-    """Write a period's journal as a file an accounting package imports."""
-    chunks = finance.export_journal(
-        _db(_settings()).unit_of_work(_cli_actor()),
-        period=period,
-        format=format,
-        currency=currency,
-        summary=summary,
-        tax_rate=tax_rate,
+    """Export a period's journal to an accounting package: recorded, and carrying only the entries no earlier
+    export to that package carried."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    made = finance.create_export(
+        uow, period=period, format=format, currency=currency, summary=summary, tax_rate=tax_rate, batch=batch,
+        first=first,
+    )  # fmt: skip
+    _write(finance.export_file(uow, export_id=made.id), output)
+    if output is not None:
+        out.print(
+            f"export {made.number}: {made.entries} entries of {period} to {made.target} written to {output}"
+        )
+
+
+@finance_app.command("exports")
+@command
+def exports() -> None:
+    """The exports made, newest first."""
+    page = finance.list_exports(_db(_settings()).unit_of_work(_cli_actor()), limit=200)
+    table = cli_table(
+        "number", "id", "format", "period", "currency", "entries", "by", "at", numeric=("number", "entries")
     )
+    for e in page.items:
+        table.add_row(str(e.number), str(e.id), e.format, e.period, e.currency or "all", str(e.entries),
+                      e.created_by, e.created_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    out.print(table)
+
+
+@finance_app.command("export-file")
+@command
+def export_file(
+    export_id: Annotated[str, typer.Argument(help="the export's id (`ordersmith finance exports`)")],
+    output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Write an earlier export's file again (the same entries: nothing new is exported)."""
+    try:
+        wanted = uuid.UUID(export_id)
+    except ValueError:
+        raise ValidationFailed.on("export_id", "an export's id (a UUID)") from None
+    _write(finance.export_file(_db(_settings()).unit_of_work(_cli_actor()), export_id=wanted), output)
+
+
+def _write(chunks: Iterator[str], output: Path | None) -> None:
     if output is None:
         for chunk in chunks:
             sys.stdout.write(chunk)
@@ -246,4 +293,3 @@ def export(
     with output.open("w", encoding="utf-8", newline="") as file:
         for chunk in chunks:
             file.write(chunk)
-    out.print(f"{period} written to {output}")

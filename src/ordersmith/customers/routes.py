@@ -65,8 +65,10 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
 
     def execute(uow: UnitOfWork) -> CustomerOut:
         channel = sales_channels.acting_channel(uow, principal)
+        check = getattr(request.app.state, "source_code_check", None)  # marketing's master list, handed in
         customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
-                                           source_code=body.source_code, granted=principal.scopes)  # fmt: skip
+                                           source_code=body.source_code, granted=principal.scopes,
+                                           source_code_check=check)  # fmt: skip
         return _out(customer)
 
     return created(request, principal, body.model_dump(mode="json"), execute)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -15,6 +15,8 @@ from fastapi.responses import StreamingResponse
 from ordersmith.finance import formats, service
 from ordersmith.finance.schemas import (
     AccountIn,
+    AccountingExportIn,
+    AccountingExportOut,
     AccountOut,
     AccountPatch,
     AgingOut,
@@ -251,35 +253,75 @@ def customer_statement(
     return CustomerStatementOut.of(found, service.AGING_BUCKETS)
 
 
-@router.get(
-    "/accounting-exports/{format}",
-    response_class=StreamingResponse,
-    openapi_extra=requires("finance:read"),
-    responses={200: {"content": {"text/csv": {}, "text/plain": {}}, "description": "the file, streamed"}},
+@router.post(
+    "/accounting-exports",
+    status_code=201,
+    response_model=AccountingExportOut,
+    openapi_extra=requires("finance:export"),
+    responses={
+        409: {"description": "`nothing_to_export`: every entry it would carry already went to that package"}
+    },
 )
-def export_journal(
-    format: Literal["gl", "iif", "xero"],
+def create_accounting_export(body: AccountingExportIn, principal: Auth, request: Request) -> Response:
+    """Record an export of a period's journal to an accounting package: it carries every entry of the period (in
+    `currency`) that no earlier export to the same package carried, so nothing is imported twice — `gl` (generic
+    CSV), `iif` (QuickBooks Desktop), `xero`, `sage50` (Sage 50 US General Journal) and `sage50-sales` (its Sales
+    Journal: the invoices on account), `gp-im` (Dynamics GP Integration Manager) and `gp-econnect` (GP eConnect
+    XML). Download the file from `…/{id}/file`."""
+    return created(
+        request,
+        principal,
+        body.model_dump(mode="json"),
+        lambda uow: AccountingExportOut.model_validate(service.create_export(uow, **body.model_dump())),
+    )
+
+
+@router.get(
+    "/accounting-exports", response_model=PageOut[AccountingExportOut], openapi_extra=requires("finance:read")
+)
+def list_accounting_exports(
     principal: Auth,
     request: Request,
-    period: PeriodCode,
-    currency: CurrencyCode | None = None,
-    summary: bool = False,
-    tax_rate: Annotated[str, Query(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$")] = "Tax Exempt",
-) -> StreamingResponse:
-    """A period's journal as a file to import: `gl` (generic general-journal CSV), `iif` (QuickBooks Desktop) or
-    `xero` (Xero manual journals CSV; `tax_rate` names the Xero tax rate every line takes). In detail, or
-    `summary`: one entry per day and currency, netted per account. `iif` and `xero` need `currency`."""
-    chunks = service.export_journal(
-        unit_of_work(request),
-        period=period,
-        format=format,
-        currency=currency,
-        summary=summary,
-        tax_rate=tax_rate,
-    )
-    name = f"journal-{period}{'-summary' if summary else ''}.{formats.EXTENSIONS[format]}"
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Every export made, newest first: what went to which package, when and by whom."""
+    page = service.list_exports(unit_of_work(request), limit=limit, cursor=cursor)
+    return {
+        "items": [AccountingExportOut.model_validate(e) for e in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get(
+    "/accounting-exports/{export_id}",
+    response_model=AccountingExportOut,
+    openapi_extra=requires("finance:read"),
+)
+def get_accounting_export(export_id: uuid.UUID, principal: Auth, request: Request) -> AccountingExportOut:
+    return AccountingExportOut.model_validate(service.get_export(unit_of_work(request), export_id=export_id))
+
+
+@router.get(
+    "/accounting-exports/{export_id}/file",
+    response_class=StreamingResponse,
+    openapi_extra=requires("finance:read"),
+    responses={
+        200: {
+            "content": {"text/csv": {}, "text/plain": {}, "application/xml": {}},
+            "description": "the file, streamed",
+        }
+    },
+)
+def accounting_export_file(export_id: uuid.UUID, principal: Auth, request: Request) -> StreamingResponse:
+    """The file of an export, streamed: the same entries however often it is downloaded."""
+    uow = unit_of_work(request)
+    export = service.get_export(uow, export_id=export_id)
     return StreamingResponse(
-        chunks,
-        media_type=formats.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        service.export_file(uow, export_id=export_id),
+        media_type=formats.MEDIA_TYPES[export.format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.file_name}"',
+            "Cache-Control": "no-store",
+        },
     )

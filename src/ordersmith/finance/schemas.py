@@ -297,3 +297,40 @@ class CustomerStatementOut(Output):
             credit_hold=statement.credit_hold,
             credit_note=statement.credit_note,
         )
+
+
+ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect"]
+
+
+class AccountingExportIn(Input):
+    period: PeriodCode
+    format: ExportFormat
+    currency: CurrencyCode | None = Field(default=None, description="needed by every format but `gl`")
+    summary: bool = Field(default=False, description="one entry per day and currency, netted per account")
+    tax_rate: str = Field(
+        default="Tax Exempt", min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$",
+        description="xero: the tax rate every line takes",
+    )  # fmt: skip
+    batch: str | None = Field(
+        default=None, min_length=1, max_length=15, pattern=r"^[A-Za-z0-9_-]+$",
+        description="gp-im / gp-econnect: the GP batch id (default OS + the period)",
+    )  # fmt: skip
+    first: int = Field(
+        default=1, ge=1, le=2_000_000_000, description="gp-im / gp-econnect: GP's next journal entry number"
+    )
+
+
+class AccountingExportOut(Output):
+    id: uuid.UUID
+    number: int
+    format: ExportFormat
+    target: str
+    period: str
+    currency: str | None
+    summary: bool
+    options: dict[str, str]
+    entries: int
+    lines: int
+    created_by: str
+    created_at: datetime
+    file_name: str

@@ -129,3 +129,40 @@ class PeriodBalanceRow(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
     debit_minor: Mapped[int] = mapped_column(sa.BigInteger)
     credit_minor: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class AccountingExportRow(Base):
+    """One export of journal entries to an accounting package: the file of the entries it claimed."""
+
+    __tablename__ = "accounting_exports"
+    __table_args__ = (sa.Index("ix_accounting_exports_created", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)  # 1, 2, … in the order exports were made
+    format: Mapped[str] = mapped_column(sa.String(20))
+    target: Mapped[str] = mapped_column(sa.String(20))  # the package: entries go to each package once
+    period: Mapped[str] = mapped_column(sa.String(7))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="")  # "" = every currency
+    summary: Mapped[bool]
+    options: Mapped[dict[str, str]] = mapped_column(sa.JSON)  # format options (tax rate, batch, first number)
+    entries: Mapped[int]
+    lines: Mapped[int]
+    debit_minor: Mapped[int] = mapped_column(
+        sa.BigInteger
+    )  # Σ debits of the claimed entries (all currencies)
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+
+
+class AccountingExportItemRow(Base):
+    """A journal entry claimed by an export: `(target, entry_id)` is unique, so an entry reaches each accounting
+    package in one export only."""
+
+    __tablename__ = "accounting_export_items"
+    __table_args__ = (sa.Index("ix_accounting_export_items_export", "export_id", "entry_id"),)
+
+    target: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    export_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("accounting_exports.id", name="fk_accounting_export_items_export")
+    )

@@ -78,6 +78,7 @@ SCOPES: dict[str, str] = {
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
     "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
+    "finance:export": "export the journal to an accounting package (each entry goes to each package once)",
     "marketing:read": "read campaigns, their drops, the master list of source (key) codes and channels' code policies",
     "marketing:write": "create campaigns, drops and source codes with their offers (which price orders), and set what "
     "a channel does with an unknown code",
@@ -244,6 +245,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "data:export",
             "finance:read",
             "finance:write",
+            "finance:export",
         }
     ),
     "marketing": frozenset(

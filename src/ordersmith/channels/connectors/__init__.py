@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ordersmith.channels.connectors.amazon import AmazonConnector
 from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
     Connector,
+    PollPage,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -14,8 +16,14 @@ from ordersmith.channels.connectors.base import (
 )
 from ordersmith.channels.connectors.generic import GenericConnector
 from ordersmith.channels.connectors.shopify import ShopifyConnector
+from ordersmith.channels.connectors.woocommerce import WooCommerceConnector
 
-_BY_KIND: dict[str, Connector] = {"generic": GenericConnector(), "shopify": ShopifyConnector()}
+_BY_KIND: dict[str, Connector] = {
+    "generic": GenericConnector(),
+    "shopify": ShopifyConnector(),
+    "woocommerce": WooCommerceConnector(),
+    "amazon": AmazonConnector(),
+}
 
 
 def for_kind(kind: str) -> Connector:
@@ -27,6 +35,7 @@ __all__ = [
     "CallFailed",
     "CallReport",
     "Connector",
+    "PollPage",
     "RateLimited",
     "ShipmentNotice",
     "SignatureInvalid",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -65,6 +66,7 @@ class ShipmentNotice:
     carrier: str
     tracking_number: str
     tracking_url: str = ""
+    shipped_at: datetime | None = None  # when it left (the shipped event's time); None: unknown
 
 
 @dataclass
@@ -75,15 +77,35 @@ class CallReport:
     rate_limit: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class PollPage:
+    """One page of a channel's orders read by polling, and where the next read starts.
+
+    `orders` are the channel's orders as they will be kept in the inbox (an Amazon order with its items);
+    `cursor` is stored only once these orders are committed; `done`: the window is read to its end (the next poll
+    opens a new window from `cursor`)."""
+
+    orders: list[dict[str, Any]]
+    cursor: dict[str, Any]
+    done: bool
+    report: CallReport = field(default_factory=CallReport)
+
+
 class Connector(Protocol):
     kind: str
     pushes_stock: bool
     pushes_shipments: bool
     signed_webhooks: bool
+    polls_orders: bool
     stock_batch_size: int
 
     def parse_order(self, payload: Mapping[str, Any]) -> rules.ChannelOrder:
         """The channel's order in our terms. Raises ValidationFailed naming the payload's field."""
+        ...
+
+    def wanted(self, payload: Mapping[str, Any]) -> bool:
+        """Whether a readable order is one to import now (WooCommerce: paid, `processing`); one that is not is
+        acknowledged and not recorded — the channel sends it again when it changes."""
         ...
 
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
@@ -100,4 +122,9 @@ class Connector(Protocol):
 
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
         """Tell the channel an order shipped, with carrier and tracking. Raises CallFailed or RateLimited."""
+        ...
+
+    def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
+        """Read the next page of orders changed since `cursor` (empty: the first poll). Raises CallFailed or
+        RateLimited; never touches the database."""
         ...

@@ -4,6 +4,7 @@ shape (docs/guides/channels-connectors.md) with its channel-bound key. Inbound o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    PollPage,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -38,6 +40,7 @@ class GenericConnector:
     kind = "generic"
     pushes_stock = False
     pushes_shipments = False
+    polls_orders = False
     signed_webhooks = False
     stock_batch_size = 1
 
@@ -75,6 +78,13 @@ class GenericConnector:
             total_tax=fields.decimal(totals, "tax", "totals.tax"),
             total=fields.decimal(totals, "total", "totals.total"),
         )
+
+    def wanted(self, payload: Mapping[str, Any]) -> bool:
+        return True
+
+    def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
+        # Never called (`polls_orders` is False): a permanent refusal were it called.
+        raise CallFailed("this connector is not polled", permanent=True)
 
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return False

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    PollPage,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -125,6 +127,7 @@ class ShopifyConnector:
     kind = "shopify"
     pushes_stock = True
     pushes_shipments = True
+    polls_orders = False
     signed_webhooks = True
     stock_batch_size = STOCK_BATCH
 
@@ -182,6 +185,13 @@ class ShopifyConnector:
             taxes=_taxes(payload.get("tax_lines"), "tax_lines"),
             taxes_included=taxes_included is True,
         )
+
+    def wanted(self, payload: Mapping[str, Any]) -> bool:
+        return True
+
+    def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
+        # Never called (`polls_orders` is False): a permanent refusal were it called.
+        raise CallFailed("this connector is not polled", permanent=True)
 
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         """Whether a (signed) delivery is an order this connector imports: `orders/create` or `orders/updated`;

@@ -31,16 +31,20 @@ from ordersmith.channels.service.managing import (
     set_credentials,
 )
 from ordersmith.channels.service.outbound import on_order_shipped, on_stock_changed, push_shipment, push_stock
+from ordersmith.channels.service.polling import PollResult, poll_orders, poll_soon, queue_due_polls
 
 
 def register() -> None:
     """Jobs and subscribers (idempotent: safe to call at every start)."""
-    from ordersmith.channels.service import inbound, outbound
+    from ordersmith.channels.service import inbound, outbound, polling
     from ordersmith.platform import jobs, outbox
 
     jobs.register(inbound.IMPORT_JOB, inbound._import_job)
     jobs.register(outbound.STOCK_JOB, outbound._stock_job)
     jobs.register(outbound.SHIPMENT_JOB, outbound._shipment_job)
+    jobs.register(polling.DUE_JOB, polling._due_job)
+    jobs.register(polling.POLL_JOB, polling._poll_job)
+    jobs.schedule(polling.SCHEDULE, kind=polling.DUE_JOB, every_s=polling.SCHEDULE_EVERY_S)
     outbox.unsubscribe(outbound.on_stock_changed)
     outbox.unsubscribe(outbound.on_order_shipped)
     outbox.subscribe_batch("stock.changed", outbound.on_stock_changed)
@@ -54,6 +58,7 @@ __all__ = [
     "DeadLetter",
     "Health",
     "Mapped",
+    "PollResult",
     "Received",
     "SkuMap",
     "WebhookOutcome",
@@ -69,8 +74,11 @@ __all__ = [
     "map_sku",
     "on_order_shipped",
     "on_stock_changed",
+    "poll_orders",
+    "poll_soon",
     "push_shipment",
     "push_stock",
+    "queue_due_polls",
     "receive_order",
     "receive_webhook",
     "register",

@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.service import inbound, outbound
+from ordersmith.channels.service import inbound, outbound, polling
 from ordersmith.channels.service._common import load
-from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetterRow
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetterRow, PollStateRow
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import jobs
@@ -105,6 +105,10 @@ def replay_dead_letter(
         outbound.requeue_stock(uow, loaded, updates=list(row.payload.get("updates", [])))
     elif row.operation == "push_shipment":
         jobs.enqueue(uow, outbound.SHIPMENT_JOB, dict(row.payload, attempt=0))
+    elif row.operation == "poll_orders":  # polling resumes from the cursor it stopped at
+        state = uow.session.get(PollStateRow, loaded.row.id, with_for_update=True)
+        if state is not None:
+            polling.resume(uow, state)
     row.status = "replayed"
     row.replayed_at = uow.now()
     uow.session.execute(

@@ -183,6 +183,8 @@ def receive_webhook(
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValidationFailed.on("body", "must be a JSON object")
+        if not adapter.wanted(payload):  # e.g. an unpaid WooCommerce order: sent again once it is paid
+            return WebhookOutcome(received=None)
         parsed = adapter.parse_order(payload)
     except (ValueError, ValidationFailed) as exc:
         raw: dict[str, Any] = {"body": body.decode("utf-8", "replace")[:MAX_PAYLOAD_CHARS]}
@@ -385,7 +387,9 @@ def _order_request(
     payments = []
     if loaded.channel_kind == "marketplace":  # the marketplace collected the money: recorded as such
         payments.append(
-            orders.PaymentRequest(method="marketplace", reference=f"{loaded.row.code}:{parsed.external_id}")
+            orders.PaymentRequest(
+                method="marketplace", reference=rules.payment_reference(loaded.row.code, parsed.external_id)
+            )
         )
     return orders.OrderRequest(
         lines=[

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels import rules
+from ordersmith.channels.service import polling
 from ordersmith.channels.service._common import (
     Connector,
     Loaded,
@@ -19,7 +20,7 @@ from ordersmith.channels.service._common import (
     seal_credentials,
     to_connector,
 )
-from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PollStateRow
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
@@ -41,8 +42,43 @@ _CONFIG: dict[str, dict[str, type]] = {
         "api_version": str,
         "location_id": str,
     },
+    "woocommerce": {
+        "shipping_method": str,
+        "shipping_methods": dict,
+        "stock_buffer": int,
+        "stock_window_s": int,
+        "store_url": str,
+        "poll_interval_s": int,
+        "shipped_status": str,
+        "page_size": int,
+    },
+    "amazon": {
+        "shipping_method": str,
+        "shipping_methods": dict,
+        "stock_buffer": int,
+        "stock_window_s": int,
+        "endpoint": str,
+        "token_url": str,
+        "marketplace_id": str,
+        "seller_id": str,
+        "product_type": str,
+        "poll_interval_s": int,
+    },
 }
-_CREDENTIALS: dict[str, tuple[str, ...]] = {"generic": (), "shopify": ("access_token", "webhook_secret")}
+_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "generic": (),
+    "shopify": ("access_token", "webhook_secret"),
+    "woocommerce": ("consumer_key", "consumer_secret", "webhook_secret"),
+    "amazon": ("client_id", "client_secret", "refresh_token"),
+}
+# Absolute URLs each kind needs (or may override), checked as such.
+_URLS: dict[str, dict[str, bool]] = {
+    "shopify": {"shop_url": True},
+    "woocommerce": {"store_url": True},
+    "amazon": {"endpoint": True, "token_url": False},
+}
+MIN_POLL_S, MAX_POLL_S = 60, 86_400
+MAX_PAGE_SIZE = 100
 _API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
 MAX_WINDOW_S = 3600
 MAX_BUFFER = 1_000_000
@@ -71,14 +107,20 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.on("config.stock_buffer", f"0 to {MAX_BUFFER} units")
     if not 0 <= config.get("stock_window_s", 5) <= MAX_WINDOW_S:
         raise ValidationFailed.on("config.stock_window_s", f"0 to {MAX_WINDOW_S} seconds")
-    if kind == "shopify":
-        url = urlsplit(str(config.get("shop_url", "")))
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ValidationFailed.on(
-                "config.shop_url", "the shop's absolute URL, e.g. https://acme.myshopify.com"
-            )
-        if not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
-            raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
+    for key, required in _URLS.get(kind, {}).items():
+        url = urlsplit(str(config.get(key, "")))
+        if (required or key in config) and (url.scheme not in ("http", "https") or not url.netloc):
+            raise ValidationFailed.on(f"config.{key}", "an absolute URL, e.g. https://shop.example.com")
+    if not MIN_POLL_S <= config.get("poll_interval_s", MIN_POLL_S) <= MAX_POLL_S:
+        raise ValidationFailed.on("config.poll_interval_s", f"{MIN_POLL_S} to {MAX_POLL_S} seconds")
+    if not 1 <= config.get("page_size", 1) <= MAX_PAGE_SIZE:
+        raise ValidationFailed.on("config.page_size", f"1 to {MAX_PAGE_SIZE} orders a page")
+    if kind == "amazon":
+        for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
+            if not config.get(key):
+                raise ValidationFailed.on(f"config.{key}", f"is required: {what}")
+    if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
+        raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
     return config
 
 
@@ -136,6 +178,7 @@ def create_connector(
         version=1,
     )
     uow.insert_unique(ConnectorRow, row, f"channel connector {code!r} exists")
+    polling.start_polling(uow, row)
     after = {
         "kind": kind,
         "sales_channel": sales_channel,
@@ -190,6 +233,16 @@ def list_connectors(
 
 
 @dataclass(frozen=True)
+class Polling:
+    cursor: dict[str, Any]  # where the next poll reads from (the channel's terms)
+    next_poll_at: datetime
+    last_polled_at: datetime | None
+    failures: int
+    paused: bool  # the channel refused the poll for good: replay its dead letter (or poll now) to resume
+    polling_now: bool
+
+
+@dataclass(frozen=True)
 class Health:
     connector: str
     kind: str
@@ -203,6 +256,7 @@ class Health:
     oldest_held_at: datetime | None  # the oldest order held for an unmapped SKU
     stock_push_due_at: datetime | None
     rate_limit: dict[str, Any]
+    polling: Polling | None  # None: the connector is not polled
 
 
 def _oldest(uow: UnitOfWork, connector_id: Any, status: str) -> datetime | None:
@@ -217,9 +271,11 @@ def _oldest(uow: UnitOfWork, connector_id: Any, status: str) -> datetime | None:
 @use_case(readonly=True)
 def connector_health(uow: UnitOfWork, *, code: str, principal: Principal | None = None) -> Health:
     """A connector's health: last success and failure, open dead letters, the import lag, the channel's last
-    word on its rate limit. Three indexed reads, whatever the history."""
+    word on its rate limit, and a polled connector's poll state. Four indexed reads, whatever the history."""
     row = load(uow, code=code, principal=principal).row
     waiting = _oldest(uow, row.id, "received")
+    state = uow.session.get(PollStateRow, row.id)
+    now = uow.now()
     return Health(
         connector=row.code,
         kind=row.kind,
@@ -229,10 +285,20 @@ def connector_health(uow: UnitOfWork, *, code: str, principal: Principal | None 
         last_error=row.last_error,
         dead_letters_open=row.dead_letters_open,
         oldest_waiting_at=waiting,
-        lag_s=(uow.now() - waiting).total_seconds() if waiting else 0.0,
+        lag_s=(now - waiting).total_seconds() if waiting else 0.0,
         oldest_held_at=_oldest(uow, row.id, "held"),
         stock_push_due_at=row.stock_push_due_at,
         rate_limit=dict(row.rate_limit or {}),
+        polling=None
+        if state is None
+        else Polling(
+            cursor=dict(state.cursor or {}),
+            next_poll_at=state.next_poll_at,
+            last_polled_at=state.last_polled_at,
+            failures=state.failures,
+            paused=state.paused,
+            polling_now=state.claimed_until is not None and state.claimed_until >= now,
+        ),
     )
 
 

@@ -298,6 +298,7 @@ def on_order_shipped(uow: UnitOfWork, event: Event) -> None:
             "external_id": found.external_id,
             "tracking": str(event.payload.get("tracking") or ""),
             "shipment": str(event.payload.get("shipment") or ""),
+            "shipped_at": event.occurred_at.isoformat(),
             "attempt": 0,
         },
     )
@@ -334,6 +335,9 @@ def push_shipment(uow: UnitOfWork, payload: dict[str, Any]) -> str:
         external_id=str(payload["external_id"]),
         carrier=carrier,
         tracking_number=str(payload.get("tracking") or ""),
+        shipped_at=datetime.fromisoformat(str(payload["shipped_at"]))
+        if payload.get("shipped_at")
+        else uow.now(),
     )
     attempt = int(payload.get("attempt", 0))
     try:

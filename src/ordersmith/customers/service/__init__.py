@@ -16,6 +16,7 @@ from ordersmith.customers.service.merging import Duplicate, find_duplicates, mer
 from ordersmith.customers.service.privacy import anonymize_customer, export_customer
 from ordersmith.customers.service.records import (
     BuyerFacts,
+    SourceCodeCheck,
     buyer_facts,
     create_customer,
     display_names,
@@ -40,6 +41,7 @@ __all__ = [
     "KnownCustomers",
     "Phone",
     "SearchHit",
+    "SourceCodeCheck",
     "TimelineEntry",
     "add_note",
     "anonymize_customer",

@@ -215,6 +215,7 @@ def create_customers(
                 "tags": details.tags,
                 "created_channel": "",
                 "source_code": source_code,
+                "last_source_code": source_code,
                 "merged_into_id": None,
                 "anonymized_at": None,
                 "created_at": now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +80,14 @@ def _apply(row: CustomerRow, details: Details) -> None:
     row.tags = details.tags
 
 
+# The check of a source code a new customer arrives with: marketing keeps the master list, above this context, so
+# the application hands its check to the route (`app.state.source_code_check`), which passes it here. Called inside
+# the creating transaction with (uow, code, channel); answers the code to keep (the channel's default for an
+# unknown or expired one) or raises ValidationFailed naming `source_code`. Without one (a trusted caller: the demo,
+# a test), the code is kept in capitals.
+SourceCodeCheck = Callable[[UnitOfWork, str, str], str]
+
+
 @use_case
 def create_customer(
     uow: UnitOfWork,
@@ -87,22 +96,29 @@ def create_customer(
     created_channel: str = "",
     source_code: str = "",
     granted: frozenset[str] | None = None,
+    source_code_check: SourceCodeCheck | None = None,
 ) -> Customer:
     """A new customer with the next number (C-100001 …), validated contacts and search keys; audited, with a
     `customer.created` event and a first timeline entry.
 
     Raises:
         ValidationFailed: a bad e-mail, phone or postal code (naming the field), no name, a tax exemption without
-            a certificate, a credit limit in another currency.
+            a certificate, a credit limit in another currency, a source code not on the master list (when the
+            channel does not map it to its default).
         Forbidden: a credit limit or terms, a tax exemption or a price group other than the defaults, and the
             caller's scopes (`granted`; None for a trusted caller) lack the one it needs (`rules.GUARDED_FIELDS`).
     """
     details = _checked(details)
     _guard(granted, Details(), details)
+    source_code = source_code.strip()
+    if source_code:
+        source_code = (
+            source_code_check(uow, source_code, created_channel) if source_code_check else source_code.upper()
+        )
     now = uow.now()
     number = f"{rules.NUMBER_PREFIX}{rules.FIRST_NUMBER - 1 + next_number(uow, CUSTOMER_SERIES)}"
     row = CustomerRow(id=new_id(), number=number, created_channel=created_channel, source_code=source_code,
-                      created_at=now, updated_at=now, version=1)  # fmt: skip
+                      last_source_code=source_code, created_at=now, updated_at=now, version=1)  # fmt: skip
     _apply(row, details)
     uow.session.add(row)
     uow.session.flush()

@@ -20,7 +20,15 @@ from ordersmith.finance.service.accounts import (
     update_account,
 )
 from ordersmith.finance.service.costs import item_costs
-from ordersmith.finance.service.exports import export_journal
+from ordersmith.finance.service.exports import (
+    AccountingExport,
+    NothingToExport,
+    create_export,
+    export_file,
+    export_journal,
+    get_export,
+    list_exports,
+)
 from ordersmith.finance.service.journal import (
     ManualLine,
     PeriodClosed,
@@ -65,6 +73,7 @@ from ordersmith.finance.service.statements import (
 __all__ = [
     "AGING_BUCKETS",
     "Account",
+    "AccountingExport",
     "Aging",
     "AgingRow",
     "BalanceSheet",
@@ -74,6 +83,7 @@ __all__ = [
     "JournalLine",
     "ManualLine",
     "Mapping",
+    "NothingToExport",
     "Period",
     "PeriodClosed",
     "Reconciliation",
@@ -84,15 +94,19 @@ __all__ = [
     "balance_sheet",
     "close_period",
     "create_account",
+    "create_export",
     "customer_statement",
     "ensure_chart",
+    "export_file",
     "export_journal",
     "find_entry_for_event",
     "get_account",
     "get_entry",
+    "get_export",
     "income_statement",
     "item_costs",
     "list_accounts",
+    "list_exports",
     "list_journal",
     "list_mappings",
     "list_periods",

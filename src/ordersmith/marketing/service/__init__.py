@@ -15,6 +15,7 @@ from ordersmith.marketing.service.campaigns import (
 )
 from ordersmith.marketing.service.codes import (
     ChannelPolicy,
+    code_for_customer,
     create_source_code,
     find_offer,
     get_source_code,
@@ -79,6 +80,7 @@ __all__ = [
     "SuppressionEntry",
     "Suppressions",
     "add_drops",
+    "code_for_customer",
     "count_rules",
     "count_segment",
     "create_campaign",

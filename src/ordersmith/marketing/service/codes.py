@@ -307,3 +307,15 @@ def resolve_source_code(
             f"source code {wanted[:40]!r} {reason}, and {channel}'s default {policy.default_code} is not valid",
         )
     return rules.offer_of(default, given=wanted[:40])
+
+
+def code_for_customer(uow: UnitOfWork, code: str, channel: str) -> str:
+    """The source code a new customer keeps: the master list's code as of today, or the channel's default for an
+    unknown or expired one (customers' source-code check, wired by the application).
+
+    Raises:
+        ValidationFailed: naming `source_code`, when the code cannot stand and the channel maps it to no default.
+    """
+    offer = resolve_source_code(uow, code=code, channel=channel, on=uow.now().date())
+    assert offer is not None  # a non-empty code always resolves or refuses
+    return offer.code

@@ -2,7 +2,7 @@
 sent and the orders matched back to them (ADR 0031). New tables only.
 
 Revision ID: 0034_mkt2
-Revises: 0029_con3_console_reads
+Revises: 0034_chan2
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from ordersmith.platform.db import UTCDateTime
 
 revision: str = "0034_mkt2"
-down_revision: str | None = "0029_con3_console_reads"
+down_revision: str | None = "0034_chan2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -468,6 +468,17 @@ def credit_standing(uow: UnitOfWork, *, customer_id: uuid.UUID, as_of: date) -> 
 
 
 @use_case(readonly=True)
+def invoice_customers(uow: UnitOfWork, *, numbers: list[str]) -> dict[str, str]:
+    """The customer number of each invoice number given (unknown numbers are left out): one indexed read."""
+    if not numbers:
+        return {}
+    query = sa.select(InvoiceRow.number, InvoiceRow.customer_number).where(
+        InvoiceRow.number.in_(sorted(set(numbers)))
+    )
+    return {number: customer for number, customer in uow.execute_core(query).all()}
+
+
+@use_case(readonly=True)
 def get_invoice(uow: UnitOfWork, *, ref: str, channel: str | None = None) -> Invoice:
     """By id or number. With `channel` (a channel-bound caller): only an invoice of one of its orders; any other
     answers NotFound exactly as an unknown one does."""

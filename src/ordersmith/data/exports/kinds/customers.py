@@ -60,6 +60,7 @@ def _customers(filters: dict[str, Any]) -> sa.Select[Any]:
             customers.c.do_not_call,
             customers.c.created_channel,
             customers.c.source_code,
+            customers.c.last_source_code,
             customers.c.created_at,
             sa.not_(present).label("anonymized"),
         )
@@ -95,7 +96,7 @@ CUSTOMERS = ExportKind(
         ExportColumn("do_not_mail", "bool"),
         ExportColumn("do_not_email", "bool"),
         ExportColumn("do_not_call", "bool"),
-        *texts("created_channel", "source_code"),
+        *texts("created_channel", "source_code", "last_source_code"),
         ExportColumn("created_at", "datetime"),
         ExportColumn("anonymized", "bool"),
     ),

@@ -18,6 +18,7 @@ from ordersmith.data.imports.kinds._common import (
 )
 from ordersmith.data.imports.rules import Column, Spec, parse_list
 from ordersmith.kernel.errors import Forbidden, OrdersmithError
+from ordersmith.marketing import service as marketing
 from ordersmith.platform.db import UnitOfWork
 
 # --- customers ----------------------------------------------------------------------------------------------
@@ -188,6 +189,9 @@ def _check_customers(
         details = _details(model, fields)
         number, source_code = data.get("number"), model.source_code
         try:
+            if source_code.strip():  # a code of the master list, never typo text (no channel: no default)
+                offer = marketing.resolve_source_code(uow, code=source_code, channel="", on=uow.now().date())
+                source_code = offer.code if offer is not None else ""
             outcome.action = customers.import_customer(
                 uow,
                 write=False,

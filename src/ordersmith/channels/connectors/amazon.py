@@ -1,0 +1,477 @@
+"""Amazon Selling Partner API: orders are polled (`getOrders` by `LastUpdatedAfter`/`LastUpdatedBefore`, page by
+`NextToken`, then `getOrderItems` for each), quantities go out as Listings Items `patchListingsItem` on the
+`fulfillment_availability` attribute, and a shipment is confirmed with `confirmShipment` (its order items read
+again from `getOrderItems`).
+
+Auth: a Login with Amazon access token, refreshed from the seller's refresh token at the token endpoint and kept in
+this process until shortly before it expires, is sent as `x-amz-access-token`; reading buyer addresses needs a
+Restricted Data Token (Tokens API) for `getOrders`, obtained the same way. Rate limits: every answer may carry
+`x-amzn-RateLimit-Limit` (requests per second; kept for the health read); a 429 is waited out here when the wait
+is short (one request's worth at that rate), else raised as `RateLimited` for the job to come back later.
+
+Only merchant-fulfilled orders that Amazon has released for shipping (`Unshipped`, `PartiallyShipped`) are read:
+`Pending` orders carry no address and may still be cancelled. Invariant: nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ordersmith.channels import rules
+from ordersmith.channels.connectors import fields
+from ordersmith.channels.connectors.base import (
+    Access,
+    CallFailed,
+    CallReport,
+    PollPage,
+    RateLimited,
+    ShipmentNotice,
+    SignatureInvalid,
+    StockUpdate,
+)
+from ordersmith.channels.connectors.http import retry_after_s
+from ordersmith.kernel.errors import ValidationFailed
+
+TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an endpoint, not a secret
+ORDERS = "/orders/v0/orders"
+RDT = "/tokens/2021-03-01/restrictedDataToken"
+LISTINGS = "/listings/2021-08-01/items"
+RATE_HEADER = "x-amzn-RateLimit-Limit"
+STATUSES = "Unshipped,PartiallyShipped"
+SETTLE = timedelta(minutes=2)  # getOrders refuses a LastUpdatedBefore later than two minutes ago
+FIRST_POLL = timedelta(days=1)
+INLINE_WAIT_S = 2.0  # a 429 asking for no longer than this is waited out in the call
+INLINE_TRIES = 3
+STOCK_BATCH = 10  # Listings Items take one SKU a call: a push run sends a few batches of this many
+_CHANNEL = "Amazon"
+_CARRIERS = {
+    "ups": "UPS",
+    "usps": "USPS",
+    "fedex": "FedEx",
+    "dhl": "DHL",
+    "ontrac": "OnTrac",
+    "royal mail": "Royal Mail",
+    "canada post": "Canada Post",
+}
+
+
+class _Tokens:
+    """Access tokens by (token URL, client, refresh token), each until a minute before it expires."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            held = self._held.get(key)
+            return held[0] if held and held[1] > time.monotonic() else None
+
+    def put(self, key: str, token: str, expires_in_s: float) -> None:
+        with self._lock:
+            self._held[key] = (token, time.monotonic() + max(0.0, expires_in_s - 60))
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+TOKENS = _Tokens()
+
+
+def _money(raw: Any, path: str) -> Decimal | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed.on(path, "must be a Money object")
+    return fields.decimal(raw, "Amount", f"{path}.Amount")
+
+
+def _address(raw: Mapping[str, Any]) -> rules.ChannelAddress:
+    path = "ShippingAddress"
+    line2 = " ".join(
+        part
+        for part in (
+            fields.text(raw, "AddressLine2", f"{path}.AddressLine2"),
+            fields.text(raw, "AddressLine3", f"{path}.AddressLine3"),
+        )
+        if part
+    )
+    return rules.ChannelAddress(
+        name=fields.text(raw, "Name", f"{path}.Name", required=True),
+        line1=fields.text(raw, "AddressLine1", f"{path}.AddressLine1", required=True),
+        line2=line2[: fields.MAX_TEXT],
+        city=fields.text(raw, "City", f"{path}.City", required=True),
+        region=fields.text(raw, "StateOrRegion", f"{path}.StateOrRegion", max_length=40),
+        postal_code=fields.text(raw, "PostalCode", f"{path}.PostalCode", max_length=20),
+        country=fields.text(raw, "CountryCode", f"{path}.CountryCode", required=True, max_length=2).upper(),
+        phone=fields.text(raw, "Phone", f"{path}.Phone", max_length=40),
+    )
+
+
+class AmazonConnector:
+    kind = "amazon"
+    pushes_stock = True
+    pushes_shipments = True
+    signed_webhooks = False
+    polls_orders = True
+    stock_batch_size = STOCK_BATCH
+
+    # --- inbound --------------------------------------------------------------------------------------------
+
+    def parse_order(self, payload: Mapping[str, Any]) -> rules.ChannelOrder:
+        """An order as `getOrders` returns it, with its `getOrderItems` items under `OrderItems`."""
+        lines = []
+        subtotal = shipping = tax = Decimal(0)
+        facilitated = False
+        currency = ""
+        for n, raw in enumerate(fields.items(payload, "OrderItems", "OrderItems")):
+            path = f"OrderItems.{n}"
+            if not isinstance(raw, Mapping):
+                raise ValidationFailed.on(path, "must be an object")
+            quantity = fields.integer(raw, "QuantityOrdered", f"{path}.QuantityOrdered", low=0)
+            price = _money(raw.get("ItemPrice"), f"{path}.ItemPrice") or Decimal(0)
+            line_tax = (_money(raw.get("ItemTax"), f"{path}.ItemTax") or Decimal(0)) + (
+                _money(raw.get("ShippingTax"), f"{path}.ShippingTax") or Decimal(0)
+            )
+            subtotal += price
+            tax += line_tax
+            shipping += _money(raw.get("ShippingPrice"), f"{path}.ShippingPrice") or Decimal(0)
+            collection = raw.get("TaxCollection")
+            facilitated = facilitated or (
+                isinstance(collection, Mapping) and collection.get("Model") == "MarketplaceFacilitator"
+            )
+            if isinstance(raw.get("ItemPrice"), Mapping):
+                currency = currency or str(raw["ItemPrice"].get("CurrencyCode") or "")
+            if quantity == 0:  # an item the buyer cancelled: nothing to ship
+                continue
+            lines.append(
+                rules.ChannelLine(
+                    channel_sku=fields.text(
+                        raw, "SellerSKU", f"{path}.SellerSKU", required=True, max_length=100
+                    ),
+                    quantity=quantity,
+                    title=fields.text(raw, "Title", f"{path}.Title", max_length=500)[: fields.MAX_TEXT],
+                    unit_price=(price / quantity).quantize(Decimal("0.0001")),
+                    tax=line_tax,
+                )
+            )
+        if not lines:
+            raise ValidationFailed.on("OrderItems", "no item left to ship (every quantity is 0)")
+        total = fields.section(payload, "OrderTotal", "OrderTotal", required=False)
+        updated_at = fields.timestamp(payload, "LastUpdateDate", "LastUpdateDate")
+        assert updated_at is not None
+        buyer = fields.section(payload, "BuyerInfo", "BuyerInfo", required=False)
+        currency = fields.text(total, "CurrencyCode", "OrderTotal.CurrencyCode", max_length=3) or currency
+        if not currency:
+            raise ValidationFailed.on("OrderTotal.CurrencyCode", "is required")
+        return rules.ChannelOrder(
+            external_id=fields.text(payload, "AmazonOrderId", "AmazonOrderId", required=True, max_length=40),
+            number=fields.text(payload, "AmazonOrderId", "AmazonOrderId", max_length=40),
+            updated_at=updated_at,
+            placed_at=fields.timestamp(payload, "PurchaseDate", "PurchaseDate", required=False),
+            lines=lines,
+            ship_to=_address(fields.section(payload, "ShippingAddress", "ShippingAddress")),
+            currency=currency.upper(),
+            email=fields.text(buyer, "BuyerEmail", "BuyerInfo.BuyerEmail", max_length=320),
+            shipping_code=fields.text(
+                payload, "ShipmentServiceLevelCategory", "ShipmentServiceLevelCategory", max_length=100
+            ),
+            subtotal=subtotal,
+            shipping=shipping,
+            total_tax=tax,
+            total=fields.decimal(total, "Amount", "OrderTotal.Amount"),
+            tax_collected_by="marketplace" if facilitated else "",
+            ship_by=fields.timestamp(payload, "LatestShipDate", "LatestShipDate", required=False),
+        )
+
+    def wanted(self, payload: Mapping[str, Any]) -> bool:
+        return (
+            payload.get("OrderStatus") in STATUSES.split(",") and payload.get("FulfillmentChannel") != "AFN"
+        )
+
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
+        raise SignatureInvalid("Amazon orders are polled, not pushed")
+
+    def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
+        """One `getOrders` page of the window [after, before) (before: two minutes ago when the window opened),
+        each order with its items."""
+        marketplace = _required(access, "marketplace_id")
+        after = str(cursor.get("after") or (now - FIRST_POLL).isoformat())
+        before = str(cursor.get("before") or (now - SETTLE).isoformat())
+        token = cursor.get("next_token")
+        if not token and datetime.fromisoformat(after) >= datetime.fromisoformat(before):
+            return PollPage(
+                [], {"after": after}, True
+            )  # polled again within two minutes: nothing settled yet
+        report = CallReport()
+        with _Session(access, report) as session:
+            # The window's filters go with every page: a NextToken pages the filtered list, it does not replace it.
+            params: dict[str, str] = {
+                "MarketplaceIds": marketplace,
+                "LastUpdatedAfter": _amazon_time(after),
+                "LastUpdatedBefore": _amazon_time(before),
+                "OrderStatuses": STATUSES,
+                "FulfillmentChannels": "MFN",
+                "MaxResultsPerPage": "100",
+            }
+            if token:
+                params["NextToken"] = str(token)
+            answer = session.call("GET", ORDERS, params=params, restricted=True)
+            body = answer.get("payload") if isinstance(answer, Mapping) else None
+            if not isinstance(body, Mapping):
+                raise CallFailed("Amazon's getOrders answer has no payload")
+            orders = []
+            for order in body.get("Orders") or []:
+                if isinstance(order, dict) and isinstance(order.get("AmazonOrderId"), str):
+                    orders.append(order | {"OrderItems": session.order_items(order["AmazonOrderId"])})
+            more = body.get("NextToken")
+        if more:
+            return PollPage(
+                orders, {"after": after, "before": before, "next_token": str(more)}, False, report
+            )
+        return PollPage(orders, {"after": before}, True, report)
+
+    # --- outbound -------------------------------------------------------------------------------------------
+
+    def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        seller, marketplace = _required(access, "seller_id"), _required(access, "marketplace_id")
+        product_type = str(access.config.get("product_type") or "PRODUCT")
+        report = CallReport()
+        refused = []
+        with _Session(access, report) as session:
+            for update in updates:
+                body = {
+                    "productType": product_type,
+                    "patches": [
+                        {
+                            # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its
+                            # handling time and restock date, which a replace would clear
+                            "op": "merge",
+                            "path": "/attributes/fulfillment_availability",
+                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": update.quantity}],
+                        }
+                    ],
+                }
+                answer = session.call(
+                    "PATCH",
+                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(update.listing_id, safe='')}",
+                    params={"marketplaceIds": marketplace},
+                    json=body,
+                )
+                if isinstance(answer, Mapping) and answer.get("status") not in ("ACCEPTED", None):
+                    issues = "; ".join(
+                        str(i.get("message")) for i in answer.get("issues") or [] if isinstance(i, Mapping)
+                    )
+                    refused.append(f"{update.listing_id}: {issues or answer.get('status')}")
+        if refused:
+            raise CallFailed(f"Amazon refused stock for {'; '.join(refused)[:300]}", permanent=True)
+        return report
+
+    def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
+        marketplace = _required(access, "marketplace_id")
+        report = CallReport()
+        with _Session(access, report) as session:
+            items = session.order_items(notice.external_id)
+            left = {
+                str(i["OrderItemId"]): int(i["QuantityOrdered"]) - int(i.get("QuantityShipped") or 0)
+                for i in items
+                if isinstance(i.get("QuantityOrdered"), int) and i.get("OrderItemId")
+            }
+            shipped = [{"orderItemId": k, "quantity": q} for k, q in left.items() if q > 0]
+            if not shipped:
+                return report  # confirmed already: nothing left to ship on Amazon's side
+            carrier = _CARRIERS.get(notice.carrier.strip().lower(), "Other")
+            if notice.shipped_at is None:
+                raise CallFailed("a shipment confirmation needs the ship date", permanent=True)
+            package: dict[str, Any] = {
+                "packageReferenceId": "1",
+                "carrierCode": carrier,
+                "trackingNumber": notice.tracking_number,
+                "shipDate": _amazon_time(notice.shipped_at.isoformat()),
+                "orderItems": shipped,
+            }
+            if carrier == "Other":
+                package["carrierName"] = notice.carrier or "Other"
+            session.call(
+                "POST",
+                f"{ORDERS}/{quote(notice.external_id, safe='')}/shipmentConfirmation",
+                json={"marketplaceId": marketplace, "packageDetail": package},
+            )
+        return report
+
+
+def _required(access: Access, name: str) -> str:
+    value = str(access.config.get(name) or "")
+    if not value:
+        raise CallFailed(f"the connector has no {name}", permanent=True)
+    return value
+
+
+def _amazon_time(iso: str) -> str:
+    """ISO 8601 in UTC with a Z, as the SP-API takes it."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Session:
+    """Calls to one seller's SP-API as that seller: the LWA token (refreshed once when refused), a Restricted
+    Data Token where buyer data is read, short 429s waited out at the rate Amazon states."""
+
+    def __init__(self, access: Access, report: CallReport) -> None:
+        self.access = access
+        self.report = report
+        endpoint = _required(access, "endpoint").rstrip("/")
+        self.client = httpx.Client(
+            base_url=endpoint,
+            headers={"Accept": "application/json", "User-Agent": "Ordersmith/1.0 (Language=Python)"},
+            timeout=access.timeout_s,
+            transport=access.transport,
+        )
+        credentials = access.credentials
+        self.key = hashlib.sha256(
+            "\0".join(
+                (
+                    str(access.config.get("token_url") or TOKEN_URL),
+                    credentials.get("client_id", ""),
+                    credentials.get("refresh_token", ""),
+                )
+            ).encode()
+        ).hexdigest()
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    # --- tokens ---------------------------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        held = TOKENS.get(self.key)
+        if held:
+            return held
+        credentials = self.access.credentials
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credentials.get("refresh_token", ""),
+            "client_id": credentials.get("client_id", ""),
+            "client_secret": credentials.get("client_secret", ""),
+        }
+        if not all(form.values()):
+            raise CallFailed("the connector lacks client_id, client_secret or refresh_token", permanent=True)
+        self.report.calls += 1
+        try:
+            response = self.client.post(str(self.access.config.get("token_url") or TOKEN_URL), data=form)
+        except httpx.HTTPError as exc:
+            raise CallFailed(f"Login with Amazon did not answer: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RateLimited(
+                f"Login with Amazon answered {response.status_code}",
+                retry_after_s=retry_after_s(response.headers.get("Retry-After"), 30.0),
+            )
+        body = _json(response)
+        if response.status_code >= 400 or not isinstance(body, Mapping) or not body.get("access_token"):
+            error = body.get("error") if isinstance(body, Mapping) else None
+            raise CallFailed(
+                f"Login with Amazon refused the refresh token ({response.status_code} {error})",
+                permanent=True,
+            )
+        TOKENS.put(self.key, str(body["access_token"]), float(body.get("expires_in") or 3600))
+        return str(body["access_token"])
+
+    def restricted_token(self, method: str, path: str) -> str:
+        key = f"{self.key}:rdt:{method}:{path}"
+        held = TOKENS.get(key)
+        if held:
+            return held
+        resource = {"method": method, "path": path, "dataElements": ["buyerInfo", "shippingAddress"]}
+        body = self.call("POST", RDT, json={"restrictedResources": [resource]})
+        token = body.get("restrictedDataToken") if isinstance(body, Mapping) else None
+        if not token:
+            raise CallFailed("Amazon's Tokens API answered no restrictedDataToken")
+        TOKENS.put(key, str(token), float(body.get("expiresIn") or 3600))
+        return str(token)
+
+    # --- calls ----------------------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, restricted: bool = False, **kwargs: Any) -> Any:
+        """One SP-API operation; its JSON answer (None for 204)."""
+        refreshed = False
+        for _ in range(INLINE_TRIES + 1):
+            token = self.restricted_token(method, path) if restricted else self.access_token()
+            self.report.calls += 1
+            try:
+                response = self.client.request(method, path, headers={"x-amz-access-token": token}, **kwargs)
+            except httpx.HTTPError as exc:
+                raise CallFailed(f"Amazon did not answer: {type(exc).__name__}") from exc
+            rate = _rate(response)
+            if rate:
+                self.report.rate_limit = {RATE_HEADER: rate, "operation": f"{method} {path.split('/')[1]}"}
+            if response.status_code in (401, 403) and not refreshed:
+                TOKENS.drop(self.key)  # expired or revoked: one fresh token, then a refusal is final
+                TOKENS.drop(f"{self.key}:rdt:{method}:{path}")
+                refreshed = True
+                continue
+            if response.status_code == 429:
+                wait = 1.0 / rate if rate else None
+                wait = retry_after_s(response.headers.get("Retry-After"), wait or 60.0)
+                if wait > INLINE_WAIT_S:
+                    raise RateLimited(f"Amazon throttled {method} {path}", retry_after_s=wait)
+                time.sleep(wait)
+                continue
+            if response.status_code >= 500:
+                raise CallFailed(f"Amazon answered {response.status_code}", status=response.status_code)
+            if response.status_code >= 400:
+                raise CallFailed(
+                    f"Amazon refused {method} {path} ({response.status_code}): {response.text[:300]}",
+                    permanent=True,
+                    status=response.status_code,
+                )
+            return None if response.status_code == 204 or not response.content else _json(response)
+        raise RateLimited(f"Amazon kept throttling {method} {path}", retry_after_s=INLINE_WAIT_S * 2)
+
+    def order_items(self, amazon_order_id: str) -> list[dict[str, Any]]:
+        """Every item of the order (`getOrderItems`, page by page)."""
+        path = f"{ORDERS}/{quote(amazon_order_id, safe='')}/orderItems"
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            answer = self.call("GET", path, params={"NextToken": token} if token else None)
+            body = answer.get("payload") if isinstance(answer, Mapping) else None
+            if not isinstance(body, Mapping):
+                raise CallFailed(f"Amazon's getOrderItems answer for {amazon_order_id} has no payload")
+            items += [i for i in body.get("OrderItems") or [] if isinstance(i, dict)]
+            token = body.get("NextToken")
+            if not token:
+                return items
+
+
+def _rate(response: httpx.Response) -> float | None:
+    try:
+        value = float(response.headers.get(RATE_HEADER) or 0)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise CallFailed(f"Amazon answered something that is not JSON ({response.status_code})") from None

@@ -1,0 +1,60 @@
+"""One HTTP call to a channel's REST API, its answer sorted the way every sync needs: a network error or a 5xx is
+worth retrying, a 429 is a wait (`Retry-After`, else the caller's estimate), any other 4xx is the channel refusing
+what was sent (permanent). Invariant: nothing here touches the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ordersmith.channels.connectors.base import CallFailed, CallReport, RateLimited
+
+MAX_WAIT_S = 3600.0
+
+
+def retry_after_s(value: str | None, default: float) -> float:
+    """A `Retry-After` in seconds (the HTTP-date form is not used by these channels), bounded."""
+    try:
+        return max(0.0, min(float(value), MAX_WAIT_S)) if value else default
+    except ValueError:
+        return default
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    channel: str,
+    report: CallReport,
+    wait_s: float = 2.0,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request; answer the response when it is a 2xx, else raise what its status means."""
+    report.calls += 1
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise CallFailed(f"{channel} did not answer: {type(exc).__name__}") from exc
+    if response.status_code == 429:
+        raise RateLimited(
+            f"{channel} answered 429",
+            retry_after_s=retry_after_s(response.headers.get("Retry-After"), wait_s),
+        )
+    if response.status_code >= 500:
+        raise CallFailed(f"{channel} answered {response.status_code}", status=response.status_code)
+    if response.status_code >= 400:
+        raise CallFailed(
+            f"{channel} refused {method} {url.split('?')[0]} ({response.status_code}): {response.text[:300]}",
+            permanent=True,
+            status=response.status_code,
+        )
+    return response
+
+
+def json_body(response: httpx.Response, channel: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise CallFailed(f"{channel} answered something that is not JSON") from None

@@ -1,0 +1,102 @@
+"""Polling under concurrency, through two real `ordersmith worker` processes on SQLite and PostgreSQL: a dozen poll
+jobs for one Amazon connector queued at once, run by both workers side by side, make one poll at a time (Amazon's
+stub never sees two `getOrders` in flight) and each order exactly once, and leave the cursor at the end of the
+window."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ordersmith.channels import service as channels
+from ordersmith.channels.service import polling
+from ordersmith.platform import jobs
+from ordersmith.platform.db import UnitOfWork
+from ordersmith.platform.settings import Settings
+from tests.builders import make_order_shop
+from tests.integration.test_channels_amazon import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MARKETPLACE,
+    REFRESH,
+    SELLER,
+    AmazonStub,
+)
+from tests.races.test_fulfillment_race import rows, wait_until
+from tests.support.http_stub import serving
+from tests.support.server import ordersmith_process
+
+pytestmark = pytest.mark.slow
+
+
+def test_poll_jobs_run_by_two_worker_processes_at_once_poll_one_at_a_time_and_make_each_order_once(
+    db_url: str, uow: UnitOfWork, settings: Settings, tmp_path: Path
+) -> None:
+    # given: an Amazon connector, five orders over five pages, each page slow to come
+    make_order_shop(uow)
+    channels.register()
+    channels.setup_channels(uow.db, settings)
+    stub = AmazonStub()
+    stub.page_size, stub.delay_s = 1, 0.2
+    now = datetime.now(UTC)
+    ids = [f"999-0000000-000001{n}" for n in range(5)]
+    for n, order_id in enumerate(ids):
+        stub.add(order_id, updated=now - timedelta(hours=1, minutes=n), quantity=1)
+    with serving(stub.api):
+        channels.create_connector(
+            uow,
+            code="amz",
+            kind="amazon",
+            sales_channel="amazon",
+            name="Amazon US",
+            config={
+                "shipping_method": "ground",
+                "endpoint": stub.api.url(),
+                "token_url": f"{stub.api.url()}/auth/o2/token",
+                "marketplace_id": MARKETPLACE,
+                "seller_id": SELLER,
+            },
+            credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH},
+        )
+        channels.map_sku(uow, connector="amz", channel_sku="AZ-TEE", sku="TEE")
+        connector_id = channels.get_connector(uow, code="amz").id
+        with uow:
+            for _ in range(12):
+                jobs.enqueue(uow, polling.POLL_JOB, {"connector_id": str(connector_id)})
+        environment = {
+            **os.environ,
+            "ORDERSMITH_DATABASE_URL": db_url,
+            "ORDERSMITH_ENV": "test",
+            "ORDERSMITH_VAULT_DATABASE_URL": f"sqlite:///{tmp_path}/vault.db",
+        }
+        workers = [ordersmith_process(["worker"], environment, tmp_path / f"worker{n}.log") for n in range(2)]
+        try:
+            # when
+            wait_until(
+                "every poll and import",
+                lambda: (
+                    rows(
+                        uow,
+                        "SELECT count(*) FROM jobs WHERE kind = :k AND status <> 'done'",
+                        k=polling.POLL_JOB,
+                    )
+                    == [(0,)]
+                    and rows(uow, "SELECT count(*) FROM channel_orders WHERE status = 'imported'") == [(5,)]
+                ),
+            )
+        finally:
+            for process in workers:
+                process.terminate()
+            for process in workers:
+                process.wait(timeout=20)
+    # then
+    assert stub.most_in_flight == 1
+    placed = rows(uow, "SELECT external_id FROM orders ORDER BY external_id")
+    assert placed == [(order_id,) for order_id in sorted(ids)]
+    assert rows(uow, "SELECT sum(deliveries) FROM channel_orders") == [(5,)]
+    (cursor,) = rows(uow, "SELECT cursor FROM channel_poll_state")[0]
+    assert set(json.loads(cursor) if isinstance(cursor, str) else cursor) == {"after"}
