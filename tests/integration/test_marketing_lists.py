@@ -520,6 +520,16 @@ def test_matchback_attributes_uncoded_orders_in_the_window_and_never_a_keyed_one
         Money(Decimal("20.00"), "USD"),
     )
     assert results["F26R1"].response_pct == "200.00"
+    # and a second mailing to Ann over the same days takes none of the orders already attributed
+    marketing.import_mail_file(
+        uow,
+        code="fall-d2",
+        in_home_on=date(2026, 10, 1),
+        window_days=30,
+        names=[marketing.MailedName("F26R1", "1 Cedar St", "94105", "US", customer_number=ann)],
+    )
+    assert marketing.run_matchback(uow, code="FALL-D2").looked_at == 0
+    assert count(uow, MatchbackRow) == 2
 
 
 def test_a_pull_becomes_the_mail_file_and_a_bad_file_stores_nothing(clocked: UnitOfWork):
