@@ -4,7 +4,10 @@ codes of two catalog books in four drops, the rest un-keyed) straight into the t
 - RFM: `rfm_cells` (quintile scores and the customers per R-F-M cell) and `rfm_customers` (the first 500 scored
   customers) through `reporting.service.run_report`, beside the same SQL run by the raw driver (the statement
   compiled once with its values inlined) and beside an RFM query written by hand, independently of the catalogue's;
-- results per key code, drop and campaign and the response curve, each beside its raw SQL.
+- results per key code, drop and campaign and the response curve, each beside its raw SQL;
+- segment counts (`marketing.service.count_rules`: geography, purchase history with the last order, RFM cells, and
+  all of them with consent and source codes) beside the same statement run by the raw driver, and a list pull's
+  preview (select, suppress, one per household, split; nothing stored) of the geography segment.
 
     python -m bench.marketing --db sqlite|postgres [--customers 20000] [--orders 200000] [--repeat 3]
 
@@ -30,8 +33,11 @@ import sqlalchemy as sa
 
 from bench.common import pg_database
 from bench.reports import best, compiled, raw_runner
-from ordersmith.customers.tables import CustomerRow
+from ordersmith.customers.tables import CustomerAddressRow, CustomerChannelRow, CustomerRow
 from ordersmith.kernel.clock import FixedClock
+from ordersmith.marketing import service as marketing
+from ordersmith.marketing.service import _reads
+from ordersmith.marketing.service.segments import member_condition
 from ordersmith.marketing.tables import CampaignRow, DropRow, SourceCodeRow
 from ordersmith.orders.tables import OrderLineRow, OrderRow
 from ordersmith.platform import migrate
@@ -63,6 +69,75 @@ RFM_SQL = """
                ntile(5) OVER (ORDER BY orders, customer_id) AS f, ntile(5) OVER (ORDER BY spent, customer_id) AS m
         FROM bought)
     SELECT r, f, m, count(*), sum(orders), sum(spent) FROM scored GROUP BY r, f, m ORDER BY r DESC, f DESC, m DESC"""
+
+REGIONS = (("CA", "9"), ("NY", "1"), ("TX", "7"), ("IL", "6"), ("WA", "9"), ("FL", "3"))
+SEGMENTS: dict[str, dict[str, Any]] = {
+    "geography": {
+        "all": [
+            {"field": "country", "op": "in", "value": ["US"]},
+            {"field": "postal_prefix", "op": "starts_with", "value": ["94", "95"]},
+        ]
+    },
+    "purchases": {
+        "all": [
+            {"field": "purchased_division", "op": "in", "value": ["catalog"]},
+            {"field": "last_order", "op": "within_days", "value": 90},
+        ]
+    },
+    "rfm": {"field": "rfm_cell", "op": "in", "value": ["555", "554", "545", "455"]},
+}
+SEGMENTS["everything"] = {
+    "all": [
+        SEGMENTS["geography"],
+        SEGMENTS["purchases"],
+        {"field": "do_not_mail", "op": "is", "value": False},
+        {"not": {"field": "last_source_code", "op": "starts_with", "value": ["WEB"]}},
+        {
+            "any": [
+                {"field": "recency", "op": "gte", "value": 4},
+                {"field": "frequency", "op": "gte", "value": 4},
+            ]
+        },
+    ]
+}
+
+
+def _addresses(connection: Any, ids: list[uuid.UUID], rng: random.Random) -> None:
+    """One default bill-to per customer (some share a household) and the mail channel."""
+    for first in range(0, len(ids), CHUNK):
+        chunk = ids[first : first + CHUNK]
+        rows = []
+        for n, customer_id in enumerate(chunk, start=first):
+            region, digit = rng.choice(REGIONS)
+            street = n if rng.random() > 0.05 else n - 1  # one in twenty lives with the customer before
+            rows.append(
+                dict(
+                    id=uuid.uuid4(),
+                    customer_id=customer_id,
+                    kind="bill_to",
+                    name=f"Customer {n}",
+                    line1=f"{street} Main St",
+                    line2="",
+                    city="Town",
+                    region=region,
+                    postal_code=f"{digit}{rng.randrange(10000):04d}",
+                    country="US",
+                    is_default=True,
+                )
+            )
+        connection.execute(sa.insert(CustomerAddressRow.__table__), rows)
+        connection.execute(
+            sa.insert(CustomerChannelRow.__table__), [dict(customer_id=c, channel="mail") for c in chunk]
+        )
+
+
+def _segment_sql(db: Database, rules: dict[str, Any]) -> str:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(_reads.customers)
+        .where(member_condition(rules, currency="USD", now=NOW))
+    )
+    return str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
 
 
 def _codes(connection: Any) -> list[str]:
@@ -157,6 +232,7 @@ def fill(db: Database, customers: int, orders: int, seed: int = 19) -> None:
                     for n in range(first, min(first + CHUNK, customers))
                 ],
             )
+        _addresses(connection, ids, rng)
         weights = [1 / (rank + 1) ** 0.7 for rank in range(customers)]  # some buy often, most rarely
         buyers = rng.choices(ids, weights=weights, k=orders)
         for first in range(0, orders, CHUNK):
@@ -290,9 +366,39 @@ def main() -> None:
         f"rfm_cells_vs_hand_sql: {rfm * 1000:.1f} ms (hand-written SQL {hand * 1000:.1f} ms, "
         f"ratio {rfm / hand if hand else 0:.2f}; {len(cells.rows)} cells)"
     )
+    slowest_count = 0.0
+    for name, rules in SEGMENTS.items():
+        found = marketing.count_rules(uow, rules=rules)
+        ours = best(lambda rules=rules: marketing.count_rules(uow, rules=rules), args.repeat)
+        raw = best(raw_runner(db, _segment_sql(db, rules)), args.repeat)
+        slowest_count = max(slowest_count, ours)
+        print(
+            f"segment_count_{name}: {ours * 1000:.1f} ms (raw SQL {raw * 1000:.1f} ms, "
+            f"ratio {ours / raw if raw else 0:.2f}; {found} customers)"
+        )
+    _pull_preview(uow, args.repeat)
     print(
         f"summary: {args.db}, {args.customers} customers, {args.orders} orders: slowest report "
-        f"{slowest * 1000:.0f} ms, worst ratio to raw SQL {worst_ratio:.2f}"
+        f"{slowest * 1000:.0f} ms, worst ratio to raw SQL {worst_ratio:.2f}, slowest segment count "
+        f"{slowest_count * 1000:.0f} ms"
+    )
+
+
+def _pull_preview(uow: Any, repeat: int) -> None:
+    with uow.db.engine.connect() as connection:
+        code = connection.execute(
+            sa.select(SourceCodeRow.code).order_by(SourceCodeRow.code).limit(1)
+        ).scalar_one()
+    marketing.create_segment(uow, code="BENCHGEO", name="bench", rules=SEGMENTS["geography"])
+    cells = [marketing.Cell(code, Decimal(90)), marketing.Cell(code + "X", Decimal(10))]
+    marketing.create_source_code(
+        uow, code=code + "X", campaign="SPRING26", drop="D1", segment="control", quantity_mailed=0
+    )
+    preview = marketing.extract(uow, segment="BENCHGEO", cells=cells, seed=1, preview=True)
+    took = best(lambda: marketing.extract(uow, segment="BENCHGEO", cells=cells, seed=1, preview=True), repeat)
+    print(
+        f"pull_preview_geography: {took * 1000:.1f} ms ({preview.funnel[0].remaining} selected, "
+        f"{preview.names} names after households)"
     )
 
 

@@ -38,6 +38,7 @@ from ordersmith.fulfillment import routes as fulfillment_routes
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.inventory import routes as inventory_routes
+from ordersmith.marketing import list_routes as marketing_list_routes
 from ordersmith.marketing import routes as marketing_routes
 from ordersmith.marketing import service as marketing
 from ordersmith.orders import jobs as order_jobs
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(payables_routes.router)
     api.include_router(marketing_routes.router)
     api.include_router(continuity_routes.router)
+    api.include_router(marketing_list_routes.router)
     api.include_router(channel_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)

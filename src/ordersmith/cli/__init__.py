@@ -25,6 +25,7 @@ from ordersmith.cli import finance as _finance_commands  # noqa: F401
 from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import marketing as _marketing_commands  # noqa: F401
+from ordersmith.cli import marketing_lists as _marketing_list_commands  # noqa: F401
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import payables as _payables_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401

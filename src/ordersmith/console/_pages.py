@@ -37,6 +37,7 @@ NAVIGATION = [
     ("Match exceptions", "/payables/exceptions", "payables:read"),
     ("Offers", "/marketing", "pricing:write"),
     ("Continuity", "/continuity", "subscriptions:read"),
+    ("Segments", "/segments", "marketing:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
     ("Reports", "/reports", "reports:read"),
@@ -48,7 +49,16 @@ NAVIGATION = [
     ("Channels", "/admin/channels", "sales_channels:write"),
 ]
 NAVIGATION_GROUPS = {
-    "Sell": ("/dashboard", "/phone-order", "/orders", "/holds", "/customers", "/marketing", "/continuity"),
+    "Sell": (
+        "/dashboard",
+        "/phone-order",
+        "/orders",
+        "/holds",
+        "/customers",
+        "/marketing",
+        "/segments",
+        "/continuity",
+    ),
     "Goods": ("/stock", "/purchasing", "/payables/exceptions", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),

@@ -129,6 +129,7 @@ ABOUT = {
     "/purchasing": "purchase orders and replenishment suggestions",
     "/warehouse": "waves, picking, packing and shipments",
     "/marketing": "promotions, coupons with their uses, and price lists",
+    "/segments": "who to mail, by rules, with live counts",
     "/imports": "bulk imports of items, customers, stock and prices, with a dry run",
     "/reports": "sales, source codes, top items, returns, stock, receivables and tax, as tables, files and charts",
     "/exports": "orders, customers, stock, purchasing and payments in bulk (CSV, XLSX, Parquet)",

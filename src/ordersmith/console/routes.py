@@ -25,6 +25,7 @@ from ordersmith.console import (
     phone_orders,
     returns,
     search,
+    segments,
     stock,
     warehouse,
 )
@@ -278,6 +279,7 @@ def mount(app: FastAPI) -> None:
         payables,
         marketing,
         continuity,
+        segments,
         import_pages,
         report_pages,
     ):

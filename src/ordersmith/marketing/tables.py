@@ -103,3 +103,7 @@ class ChannelCodePolicyRow(Base):
         sa.String(40), sa.ForeignKey("marketing_source_codes.code", name="fk_marketing_policy_code")
     )
     updated_at: Mapped[datetime]
+
+
+# Segments, pulls, mail files and matchbacks live in their own module; imported here so the metadata has them.
+import ordersmith.marketing.list_tables  # noqa: E402, F401
