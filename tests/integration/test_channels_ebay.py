@@ -26,9 +26,9 @@ from ordersmith.catalog import service as catalog
 from ordersmith.channels import rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.ebay import TOKENS
-from ordersmith.channels.tables import PendingStockRow
+from ordersmith.channels.tables import PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
-from ordersmith.kernel.errors import NotFound
+from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -869,3 +869,34 @@ def test_a_shipment_ebay_refuses_is_dead_lettered_and_replayed_after_the_fix(
         [{"lineItemId": "0000101", "quantity": 2}],
     )
     assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "credentials", "field"),
+    [
+        ({"max_calls_per_s": 0}, None, "config.max_calls_per_s"),
+        ({"page_size": 500}, None, "config.page_size"),
+        ({"endpoint": "api.ebay.com"}, None, "config.endpoint"),
+        ({"seller_id": "A2SELLER"}, None, "config.seller_id"),
+        ({}, {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, "credentials.refresh_token"),
+    ],
+)
+def test_an_ebay_connector_with_a_bad_setting_is_refused_by_its_field_and_nothing_is_made(
+    shop: UnitOfWork, config: dict[str, Any], credentials: dict[str, str] | None, field: str
+) -> None:
+    # when
+    with pytest.raises(ValidationFailed) as refused:
+        channels.create_connector(
+            shop,
+            code="ebay-uk",
+            kind="ebay",
+            sales_channel="ebay",
+            name="eBay UK",
+            config={"shipping_method": "ground", **config},
+            credentials=credentials
+            or {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH},
+        )
+    # then
+    assert refused.value.errors[0].field == field
+    assert [c.code for c in channels.list_connectors(shop).items] == ["ebay-us"]
+    assert _count(shop, PollStateRow) == 1

@@ -190,7 +190,9 @@ class EbayConnector:
             )
         summary = fields.section(payload, "pricingSummary", "pricingSummary")
         total = _amount(summary.get("total"), "pricingSummary.total")
-        if total is None or not total[1]:
+        if total is None:
+            raise ValidationFailed.on("pricingSummary.total", "is required")
+        if not total[1]:
             raise ValidationFailed.on("pricingSummary.total.currency", "is required")
         updated_at = fields.timestamp(payload, "lastModifiedDate", "lastModifiedDate")
         assert updated_at is not None
