@@ -801,15 +801,27 @@ def _imported(shop: UnitOfWork, ebay: EbayStub, clock: FixedClock, order_id: str
 def test_a_shipment_is_confirmed_once_with_its_line_items_and_tracking_and_retried_when_ebay_fails(
     shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
 ) -> None:
-    # given an imported eBay order; eBay fails the first fulfillment call
+    # given an imported eBay order; eBay throttles the first call (two minutes), then fails the fulfillment once
     row = _imported(shop, ebay, clock, "26-08000-00001")
+    ebay.api.seen.clear()
+    ebay.throttle = ["120"]
     ebay.failing = {f"POST {ORDERS}/26-08000-00001/shipping_fulfillment": 1}
     # when it ships
     shipped_at = clock.now()
     orders.record_shipment(shop, ref=row.number, tracking="9400111899223334445566")
     _relay(shop)
     _drain(shop.db)
+    assert (ebay.shipped, channels.connector_health(shop, code="ebay-us").last_failure_at) == ({}, None)
+    clock.advance(timedelta(seconds=119))
+    _drain(shop.db)
+    assert [s.path for s in ebay.api.seen if s.path.startswith(f"{ORDERS}/")] == [
+        f"{ORDERS}/26-08000-00001/shipping_fulfillment"  # the throttled call only: nothing before eBay allows
+    ]
+    clock.advance(timedelta(seconds=1))
+    _drain(shop.db)
     assert ebay.shipped == {}
+    health = channels.connector_health(shop, code="ebay-us")
+    assert health.last_error is not None and "2003" in health.last_error
     clock.advance(timedelta(seconds=30))
     _drain(shop.db)
     # then: one fulfillment with the order's line items, the ship date and the tracking
