@@ -101,12 +101,22 @@ def _sum(raw: Any, path: str) -> Decimal:
 
 
 def _ship_to(payload: Mapping[str, Any]) -> tuple[rules.ChannelAddress, str, str]:
-    """The first SHIP_TO instruction's address, the buyer's e-mail there and the shipping service code."""
+    """The first instruction with a shipping step: its address, the buyer's e-mail there, the shipping service."""
     instructions = payload.get("fulfillmentStartInstructions")
-    if not isinstance(instructions, list) or not instructions or not isinstance(instructions[0], Mapping):
+    if not isinstance(instructions, list) or not instructions:
         raise ValidationFailed.on("fulfillmentStartInstructions", "must be a non-empty list")
-    base = "fulfillmentStartInstructions.0.shippingStep"
-    step = fields.section(instructions[0], "shippingStep", base)
+    n = next(
+        (
+            n
+            for n, i in enumerate(instructions)
+            if isinstance(i, Mapping) and i.get("shippingStep") is not None
+        ),
+        0,
+    )
+    if not isinstance(instructions[n], Mapping):
+        raise ValidationFailed.on(f"fulfillmentStartInstructions.{n}", "must be an object")
+    base = f"fulfillmentStartInstructions.{n}.shippingStep"
+    step = fields.section(instructions[n], "shippingStep", base)
     ship_to = fields.section(step, "shipTo", f"{base}.shipTo")
     path = f"{base}.shipTo.contactAddress"
     address = fields.section(ship_to, "contactAddress", path)
