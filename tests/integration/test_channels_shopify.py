@@ -314,6 +314,7 @@ def test_a_signed_order_webhook_becomes_one_order_with_its_lines_addresses_and_r
         "taxes_included": False,
         "tax_collected_by": "",
         "ship_by": None,
+        "marketplace_fees": None,
         "taxes": [{"title": "CA State Tax", "rate": "0.0825", "amount": "3.30"}],
     }
 

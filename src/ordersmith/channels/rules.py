@@ -18,7 +18,7 @@ from ordersmith.kernel.cards import contains_card_number
 
 T = TypeVar("T")
 
-CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon")
+CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon", "ebay")
 HOLD_UNMAPPED = "unmapped_sku"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 30
@@ -78,6 +78,9 @@ class ChannelOrder:
         ""  # who collected the tax from the buyer when not us ("marketplace": Amazon's model)
     )
     ship_by: datetime | None = None  # the channel's latest ship date (Amazon's LatestShipDate)
+    marketplace_fees: Decimal | None = (
+        None  # what the marketplace keeps from the payout (eBay's totalMarketplaceFee)
+    )
 
 
 def newer(incoming: datetime, stored: datetime) -> bool:
@@ -153,5 +156,6 @@ def reported_totals(order: ChannelOrder) -> dict[str, object]:
         "taxes_included": order.taxes_included,
         "tax_collected_by": order.tax_collected_by,
         "ship_by": None if order.ship_by is None else order.ship_by.isoformat(),
+        "marketplace_fees": text(order.marketplace_fees),
         "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
     }

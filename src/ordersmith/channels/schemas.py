@@ -15,19 +15,20 @@ Secret = Annotated[str, Field(min_length=1, max_length=500)]
 
 class ConnectorIn(Input):
     code: Code
-    kind: Literal["generic", "shopify", "woocommerce", "amazon"]
+    kind: Literal["generic", "shopify", "woocommerce", "amazon", "ebay"]
     sales_channel: Annotated[str, Field(min_length=1, max_length=40)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="shipping_method (required), shipping_methods, stock_buffer, stock_window_s; Shopify: "
         "shop_url, api_version, location_id; WooCommerce: store_url, poll_interval_s, shipped_status; Amazon: "
-        "endpoint, marketplace_id, seller_id, product_type, token_url, poll_interval_s",
+        "endpoint, marketplace_id, seller_id, product_type, token_url, poll_interval_s; eBay: endpoint, "
+        "poll_interval_s, page_size, max_calls_per_s",
     )
     credentials: dict[Annotated[str, Field(max_length=40)], Secret] = Field(
         default_factory=dict,
         description="Shopify: access_token, webhook_secret; WooCommerce: consumer_key, consumer_secret, "
-        "webhook_secret; Amazon: client_id, client_secret, refresh_token (sealed; never shown again)",
+        "webhook_secret; Amazon and eBay: client_id, client_secret, refresh_token (sealed; never shown again)",
     )
 
 

@@ -14,6 +14,7 @@ from ordersmith.channels.connectors.base import (
     SignatureInvalid,
     StockUpdate,
 )
+from ordersmith.channels.connectors.ebay import EbayConnector
 from ordersmith.channels.connectors.generic import GenericConnector
 from ordersmith.channels.connectors.shopify import ShopifyConnector
 from ordersmith.channels.connectors.woocommerce import WooCommerceConnector
@@ -23,6 +24,7 @@ _BY_KIND: dict[str, Connector] = {
     "shopify": ShopifyConnector(),
     "woocommerce": WooCommerceConnector(),
     "amazon": AmazonConnector(),
+    "ebay": EbayConnector(),
 }
 
 

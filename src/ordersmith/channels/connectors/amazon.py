@@ -16,7 +16,6 @@ Only merchant-fulfilled orders that Amazon has released for shipping (`Unshipped
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,7 +37,7 @@ from ordersmith.channels.connectors.base import (
     SignatureInvalid,
     StockUpdate,
 )
-from ordersmith.channels.connectors.http import retry_after_s
+from ordersmith.channels.connectors.http import TokenCache, retry_after_s
 from ordersmith.kernel.errors import ValidationFailed
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an endpoint, not a secret
@@ -64,32 +63,7 @@ _CARRIERS = {
 }
 
 
-class _Tokens:
-    """Access tokens by (token URL, client, refresh token), each until a minute before it expires."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[str, tuple[str, float]] = {}
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            held = self._held.get(key)
-            return held[0] if held and held[1] > time.monotonic() else None
-
-    def put(self, key: str, token: str, expires_in_s: float) -> None:
-        with self._lock:
-            self._held[key] = (token, time.monotonic() + max(0.0, expires_in_s - 60))
-
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._held.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._held.clear()
-
-
-TOKENS = _Tokens()
+TOKENS = TokenCache()
 
 
 def _money(raw: Any, path: str) -> Decimal | None:

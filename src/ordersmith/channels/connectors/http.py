@@ -4,6 +4,8 @@ what was sent (permanent). Invariant: nothing here touches the database."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -11,6 +13,32 @@ import httpx
 from ordersmith.channels.connectors.base import CallFailed, CallReport, RateLimited
 
 MAX_WAIT_S = 3600.0
+
+
+class TokenCache:
+    """Access tokens by key (a hash of token URL, client and refresh token), each until a minute before it
+    expires; per process, shared by its threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            held = self._held.get(key)
+            return held[0] if held and held[1] > time.monotonic() else None
+
+    def put(self, key: str, token: str, expires_in_s: float) -> None:
+        with self._lock:
+            self._held[key] = (token, time.monotonic() + max(0.0, expires_in_s - 60))
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
 
 
 def retry_after_s(value: str | None, default: float) -> float:

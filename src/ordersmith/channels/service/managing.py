@@ -64,21 +64,34 @@ _CONFIG: dict[str, dict[str, type]] = {
         "product_type": str,
         "poll_interval_s": int,
     },
+    "ebay": {
+        "shipping_method": str,
+        "shipping_methods": dict,
+        "stock_buffer": int,
+        "stock_window_s": int,
+        "endpoint": str,
+        "poll_interval_s": int,
+        "page_size": int,
+        "max_calls_per_s": int,
+    },
 }
 _CREDENTIALS: dict[str, tuple[str, ...]] = {
     "generic": (),
     "shopify": ("access_token", "webhook_secret"),
     "woocommerce": ("consumer_key", "consumer_secret", "webhook_secret"),
     "amazon": ("client_id", "client_secret", "refresh_token"),
+    "ebay": ("client_id", "client_secret", "refresh_token"),
 }
 # Absolute URLs each kind needs (or may override), checked as such.
 _URLS: dict[str, dict[str, bool]] = {
     "shopify": {"shop_url": True},
     "woocommerce": {"store_url": True},
     "amazon": {"endpoint": True, "token_url": False},
+    "ebay": {"endpoint": False},
 }
 MIN_POLL_S, MAX_POLL_S = 60, 86_400
 MAX_PAGE_SIZE = 100
+MAX_CALLS_PER_S = 100
 _API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
 MAX_WINDOW_S = 3600
 MAX_BUFFER = 1_000_000
@@ -115,6 +128,8 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.on("config.poll_interval_s", f"{MIN_POLL_S} to {MAX_POLL_S} seconds")
     if not 1 <= config.get("page_size", 1) <= MAX_PAGE_SIZE:
         raise ValidationFailed.on("config.page_size", f"1 to {MAX_PAGE_SIZE} orders a page")
+    if not 1 <= config.get("max_calls_per_s", 1) <= MAX_CALLS_PER_S:
+        raise ValidationFailed.on("config.max_calls_per_s", f"1 to {MAX_CALLS_PER_S} calls a second")
     if kind == "amazon":
         for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
             if not config.get(key):

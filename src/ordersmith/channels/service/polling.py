@@ -1,4 +1,4 @@
-"""Orders in by polling, for channels that do not push them (Amazon) or may miss a push (WooCommerce catch-up).
+"""Orders in by polling, for channels that do not push them (Amazon, eBay) or may miss a push (WooCommerce catch-up).
 
 A periodic job (`channels.poll_due`, every minute) queues one poll job per connector whose poll is due, moving its
 due time on by a conditional UPDATE so a second runner queues nothing. The poll job claims the connector's poll
@@ -146,7 +146,9 @@ def _commit_page(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str, page:
                 uow,
                 loaded,
                 operation="import_order",
-                reference=str(payload.get("AmazonOrderId") or payload.get("id") or "?")[:200],
+                reference=str(
+                    payload.get("AmazonOrderId") or payload.get("orderId") or payload.get("id") or "?"
+                )[:200],
                 payload={"body": json.dumps(payload)},
                 error=str(exc),
                 attempts=1,

@@ -1,0 +1,504 @@
+"""eBay's Sell APIs (REST): orders are polled from the Fulfillment API (`getOrders` filtered by
+`lastmodifieddate` over a fixed window and by `orderfulfillmentstatus` NOT_STARTED or IN_PROGRESS, paged by
+`limit`/`offset` until no `next`), quantities go out by the Inventory API's `bulkUpdatePriceQuantity` (up to 25
+SKUs a call, the inventory item's ship-to-home quantity), and a shipment is confirmed by `createShippingFulfillment`
+(the order's unshipped line items, the ship date, the carrier code and tracking number).
+
+Auth: an OAuth user access token, obtained from the seller's refresh token at `/identity/v1/oauth2/token` (HTTP
+Basic with the app's client id and secret) and kept in this process until shortly before it expires; a 401 drops it
+and fetches one more. Errors come as `{"errors": [{"errorId", "message"}]}`. A 429 is waited out here when short,
+else raised as `RateLimited`; calls within one run are spaced to the connector's `max_calls_per_s`.
+
+Only paid orders still to ship are imported (`orderPaymentStatus` PAID, `orderFulfillmentStatus` NOT_STARTED or
+IN_PROGRESS, not cancelled). Invariant: nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ordersmith.channels import rules
+from ordersmith.channels.connectors import fields
+from ordersmith.channels.connectors.base import (
+    Access,
+    CallFailed,
+    CallReport,
+    PollPage,
+    RateLimited,
+    ShipmentNotice,
+    SignatureInvalid,
+    StockUpdate,
+)
+from ordersmith.channels.connectors.http import TokenCache, retry_after_s
+from ordersmith.kernel.errors import ValidationFailed
+
+ENDPOINT = "https://api.ebay.com"
+TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - an endpoint, not a secret
+ORDERS = "/sell/fulfillment/v1/order"
+BULK_QUANTITY = "/sell/inventory/v1/bulk_update_price_quantity"
+OPEN_STATUSES = ("NOT_STARTED", "IN_PROGRESS")
+STOCK_BATCH = 25  # bulkUpdatePriceQuantity takes at most 25 SKUs a call
+PAGE_SIZE = 100
+FIRST_POLL = timedelta(days=1)
+OVERLAP = timedelta(minutes=1)  # the next window starts this much before the last ended
+INLINE_WAIT_S = 2.0
+INLINE_TRIES = 3
+DEFAULT_WAIT_S = 60.0  # eBay's 429 may carry no Retry-After; its call limits reset over minutes to a day
+DEFAULT_CALLS_PER_S = 5
+_CHANNEL = "eBay"
+_CARRIERS = {
+    "ups": "UPS",
+    "usps": "USPS",
+    "fedex": "FEDEX",
+    "dhl": "DHL",
+    "royal mail": "ROYAL_MAIL",
+    "canada post": "CANADA_POST",
+    "australia post": "AUSTRALIA_POST",
+    "ontrac": "ONTRAC",
+}
+
+TOKENS = TokenCache()
+
+
+def _amount(raw: Any, path: str) -> tuple[Decimal, str] | None:
+    """An eBay Amount (`{"value": "12.30", "currency": "USD"}`)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed.on(path, "must be an Amount object")
+    value = fields.decimal(raw, "value", f"{path}.value")
+    if value is None:
+        return None
+    return value, fields.text(raw, "currency", f"{path}.currency", max_length=3).upper()
+
+
+def _value(raw: Any, path: str) -> Decimal | None:
+    found = _amount(raw, path)
+    return None if found is None else found[0]
+
+
+def _sum(raw: Any, path: str) -> Decimal:
+    """The sum of the `amount`s of a list of tax objects (`taxes`, `ebayCollectAndRemitTaxes`)."""
+    if raw is None:
+        return Decimal(0)
+    if not isinstance(raw, list):
+        raise ValidationFailed.on(path, "must be a list")
+    total = Decimal(0)
+    for n, tax in enumerate(raw):
+        if not isinstance(tax, Mapping):
+            raise ValidationFailed.on(f"{path}.{n}", "must be an object")
+        total += _value(tax.get("amount"), f"{path}.{n}.amount") or Decimal(0)
+    return total
+
+
+def _ship_to(payload: Mapping[str, Any]) -> tuple[rules.ChannelAddress, str, str]:
+    """The first instruction with a shipping step: its address, the buyer's e-mail there, the shipping service."""
+    instructions = payload.get("fulfillmentStartInstructions")
+    if not isinstance(instructions, list) or not instructions:
+        raise ValidationFailed.on("fulfillmentStartInstructions", "must be a non-empty list")
+    n = next(
+        (
+            n
+            for n, i in enumerate(instructions)
+            if isinstance(i, Mapping) and i.get("shippingStep") is not None
+        ),
+        0,
+    )
+    if not isinstance(instructions[n], Mapping):
+        raise ValidationFailed.on(f"fulfillmentStartInstructions.{n}", "must be an object")
+    base = f"fulfillmentStartInstructions.{n}.shippingStep"
+    step = fields.section(instructions[n], "shippingStep", base)
+    ship_to = fields.section(step, "shipTo", f"{base}.shipTo")
+    path = f"{base}.shipTo.contactAddress"
+    address = fields.section(ship_to, "contactAddress", path)
+    phone = fields.section(ship_to, "primaryPhone", f"{base}.shipTo.primaryPhone", required=False)
+    return (
+        rules.ChannelAddress(
+            name=fields.text(ship_to, "fullName", f"{base}.shipTo.fullName", required=True),
+            line1=fields.text(address, "addressLine1", f"{path}.addressLine1", required=True),
+            line2=fields.text(address, "addressLine2", f"{path}.addressLine2"),
+            city=fields.text(address, "city", f"{path}.city", required=True),
+            region=fields.text(address, "stateOrProvince", f"{path}.stateOrProvince", max_length=40),
+            postal_code=fields.text(address, "postalCode", f"{path}.postalCode", max_length=20),
+            country=fields.text(
+                address, "countryCode", f"{path}.countryCode", required=True, max_length=2
+            ).upper(),
+            phone=fields.text(phone, "phoneNumber", f"{base}.shipTo.primaryPhone.phoneNumber", max_length=40),
+            company=fields.text(ship_to, "companyName", f"{base}.shipTo.companyName"),
+        ),
+        fields.text(ship_to, "email", f"{base}.shipTo.email", max_length=320),
+        fields.text(step, "shippingServiceCode", f"{base}.shippingServiceCode", max_length=100),
+    )
+
+
+def _channel_sku(raw: Mapping[str, Any], path: str) -> str:
+    """The line's SKU; a listing without one is known by its item id (`item:<legacyItemId>`)."""
+    sku = fields.text(raw, "sku", f"{path}.sku", max_length=100)
+    if sku:
+        return sku
+    item = fields.text(raw, "legacyItemId", f"{path}.legacyItemId", max_length=40)
+    if not item:
+        raise ValidationFailed.on(f"{path}.sku", "a line needs a SKU or a legacyItemId")
+    return f"item:{item}"
+
+
+class EbayConnector:
+    kind = "ebay"
+    pushes_stock = True
+    pushes_shipments = True
+    signed_webhooks = False
+    polls_orders = True
+    stock_batch_size = STOCK_BATCH
+
+    # --- inbound --------------------------------------------------------------------------------------------
+
+    def parse_order(self, payload: Mapping[str, Any]) -> rules.ChannelOrder:
+        """An order as the Fulfillment API's `getOrders` returns it."""
+        lines = []
+        collected = False
+        ship_by: datetime | None = None
+        for n, raw in enumerate(fields.items(payload, "lineItems", "lineItems")):
+            path = f"lineItems.{n}"
+            if not isinstance(raw, Mapping):
+                raise ValidationFailed.on(path, "must be an object")
+            quantity = fields.integer(raw, "quantity", f"{path}.quantity")
+            cost = _value(raw.get("lineItemCost"), f"{path}.lineItemCost")
+            remitted = _sum(raw.get("ebayCollectAndRemitTaxes"), f"{path}.ebayCollectAndRemitTaxes")
+            # eBay repeats a collect-and-remit tax under `taxes`: count it once
+            tax = remitted or _sum(raw.get("taxes"), f"{path}.taxes")
+            collected = collected or remitted > 0
+            instructions = fields.section(
+                raw,
+                "lineItemFulfillmentInstructions",
+                f"{path}.lineItemFulfillmentInstructions",
+                required=False,
+            )
+            by = fields.timestamp(
+                instructions,
+                "shipByDate",
+                f"{path}.lineItemFulfillmentInstructions.shipByDate",
+                required=False,
+            )
+            ship_by = by if ship_by is None or (by is not None and by < ship_by) else ship_by
+            lines.append(
+                rules.ChannelLine(
+                    channel_sku=_channel_sku(raw, path),
+                    quantity=quantity,
+                    title=fields.text(raw, "title", f"{path}.title", max_length=500)[: fields.MAX_TEXT],
+                    unit_price=None if cost is None else (cost / quantity).quantize(Decimal("0.0001")),
+                    tax=tax,
+                )
+            )
+        summary = fields.section(payload, "pricingSummary", "pricingSummary")
+        total = _amount(summary.get("total"), "pricingSummary.total")
+        if total is None:
+            raise ValidationFailed.on("pricingSummary.total", "is required")
+        if not total[1]:
+            raise ValidationFailed.on("pricingSummary.total.currency", "is required")
+        updated_at = fields.timestamp(payload, "lastModifiedDate", "lastModifiedDate")
+        assert updated_at is not None
+        ship_to, email, service = _ship_to(payload)
+        buyer = fields.section(payload, "buyer", "buyer", required=False)
+        registered = fields.section(
+            buyer, "buyerRegistrationAddress", "buyer.buyerRegistrationAddress", required=False
+        )
+        order_id = fields.text(payload, "orderId", "orderId", required=True, max_length=100)
+        return rules.ChannelOrder(
+            external_id=order_id,
+            number=fields.text(payload, "legacyOrderId", "legacyOrderId", max_length=40) or order_id[:40],
+            updated_at=updated_at,
+            placed_at=fields.timestamp(payload, "creationDate", "creationDate", required=False),
+            lines=lines,
+            ship_to=ship_to,
+            currency=total[1],
+            email=email
+            or fields.text(registered, "email", "buyer.buyerRegistrationAddress.email", max_length=320),
+            shipping_code=service,
+            subtotal=_value(summary.get("priceSubtotal"), "pricingSummary.priceSubtotal"),
+            shipping=_value(summary.get("deliveryCost"), "pricingSummary.deliveryCost"),
+            total_tax=_value(summary.get("tax"), "pricingSummary.tax"),
+            total=total[0],
+            tax_collected_by="marketplace" if collected else "",
+            ship_by=ship_by,
+            marketplace_fees=_value(payload.get("totalMarketplaceFee"), "totalMarketplaceFee"),
+        )
+
+    def wanted(self, payload: Mapping[str, Any]) -> bool:
+        cancel = payload.get("cancelStatus")
+        cancelled = isinstance(cancel, Mapping) and cancel.get("cancelState") == "CANCELED"
+        return (
+            payload.get("orderPaymentStatus") == "PAID"
+            and payload.get("orderFulfillmentStatus") in OPEN_STATUSES
+            and not cancelled
+        )
+
+    def takes_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
+        raise SignatureInvalid("eBay orders are polled, not pushed")
+
+    def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
+        """One `getOrders` page of the open orders modified in the window [after, before] (before: now when the
+        window opened). Pages go by offset; should the window's `total` change while it is read (an order shipped
+        or cancelled leaves it, shifting later orders to lower offsets), the window is read again from its start,
+        so no order slips between two pages — a repeat is one order in the inbox."""
+        after = str(cursor.get("after") or (now - FIRST_POLL).isoformat())
+        before = str(cursor.get("before") or now.isoformat())
+        offset = int(cursor.get("offset") or 0)
+        total = cursor.get("total")
+        if "before" not in cursor and datetime.fromisoformat(after) >= datetime.fromisoformat(before):
+            return PollPage([], {"after": after}, True)
+        limit = int(access.config.get("page_size") or PAGE_SIZE)
+        report = CallReport()
+        with _Session(access, report) as session:
+            answer = session.call(
+                "GET",
+                ORDERS,
+                params={
+                    "filter": f"lastmodifieddate:[{_ebay_time(after)}..{_ebay_time(before)}],"
+                    f"orderfulfillmentstatus:{{{'|'.join(OPEN_STATUSES)}}}",
+                    "limit": str(limit),
+                    "offset": str(offset),
+                },
+            )
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("total", 0), int):
+            raise CallFailed("eBay's getOrders answer is not an order page")
+        found = answer.get("total", 0)
+        orders = [
+            o for o in answer.get("orders") or [] if isinstance(o, dict) and isinstance(o.get("orderId"), str)
+        ]
+        window = {"after": after, "before": before}
+        if total is not None and found != total:  # the window changed under the pages: read it again
+            return PollPage(orders, window | {"offset": 0, "total": None}, False, report)
+        if answer.get("next") and orders:
+            return PollPage(orders, window | {"offset": offset + limit, "total": found}, False, report)
+        # eBay does not say whether its date range includes its ends, and indexes a change with some lag: the next
+        # window starts a minute early (an order in the overlap is delivered twice, recorded once).
+        return PollPage(
+            orders, {"after": (datetime.fromisoformat(before) - OVERLAP).isoformat()}, True, report
+        )
+
+    # --- outbound -------------------------------------------------------------------------------------------
+
+    def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        report = CallReport()
+        refused = []
+        with _Session(access, report) as session:
+            for batch in rules.batches(list(updates), STOCK_BATCH):
+                answer = session.call(
+                    "POST",
+                    BULK_QUANTITY,
+                    json={
+                        "requests": [
+                            {"sku": u.listing_id, "shipToLocationAvailability": {"quantity": u.quantity}}
+                            for u in batch
+                        ]
+                    },
+                )
+                for response in answer.get("responses") or [] if isinstance(answer, Mapping) else []:
+                    if isinstance(response, Mapping) and response.get("statusCode") not in (200, None):
+                        refused.append(f"{response.get('sku')}: {_errors(response)}")
+        if refused:
+            raise CallFailed(f"eBay refused stock for {'; '.join(refused)[:300]}", permanent=True)
+        return report
+
+    def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
+        if notice.shipped_at is None:
+            raise CallFailed("a shipping fulfillment needs the ship date", permanent=True)
+        report = CallReport()
+        order = f"{ORDERS}/{quote(notice.external_id, safe='')}"
+        with _Session(access, report) as session:
+            done = session.call("GET", f"{order}/shipping_fulfillment")
+            sent = [
+                f
+                for f in (done.get("fulfillments") or [] if isinstance(done, Mapping) else [])
+                if isinstance(f, Mapping)
+            ]
+            if notice.tracking_number and any(
+                f.get("shipmentTrackingNumber") == notice.tracking_number for f in sent
+            ):
+                return report  # sent before (a retry after the answer was lost): not twice
+            found = session.call("GET", order)
+            items = found.get("lineItems") if isinstance(found, Mapping) else None
+            if not isinstance(items, list):
+                raise CallFailed(f"eBay's order {notice.external_id} has no lineItems")
+            lines = [
+                {"lineItemId": str(i["lineItemId"]), "quantity": int(i["quantity"])}
+                for i in items
+                if isinstance(i, Mapping)
+                and i.get("lineItemId")
+                and isinstance(i.get("quantity"), int)
+                and i.get("lineItemFulfillmentStatus") != "FULFILLED"
+            ]
+            if not lines:
+                return report  # every line shipped already on eBay's side
+            session.call(
+                "POST",
+                f"{order}/shipping_fulfillment",
+                json={
+                    "lineItems": lines,
+                    "shippedDate": _ebay_time(notice.shipped_at.isoformat()),
+                    "shippingCarrierCode": _CARRIERS.get(
+                        notice.carrier.strip().lower(), notice.carrier.strip() or "Other"
+                    ),
+                    "trackingNumber": notice.tracking_number,
+                },
+            )
+        return report
+
+
+def _ebay_time(iso: str) -> str:
+    """ISO 8601 in UTC with milliseconds and a Z, as eBay's filters and dates take it."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _errors(body: Any) -> str:
+    """eBay's `{"errors": [{"errorId", "message"}]}` in one line."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if not isinstance(errors, list) or not errors:
+        return "no error detail"
+    return "; ".join(f"{e.get('errorId')} {e.get('message')}" for e in errors if isinstance(e, Mapping))[:300]
+
+
+class _Session:
+    """Calls to one seller's eBay APIs as that seller: the user access token (refreshed once when refused),
+    calls spaced to `max_calls_per_s`, short 429s waited out."""
+
+    def __init__(self, access: Access, report: CallReport) -> None:
+        self.access = access
+        self.report = report
+        self.endpoint = str(access.config.get("endpoint") or ENDPOINT).rstrip("/")
+        self.client = httpx.Client(
+            base_url=self.endpoint,
+            headers={"Accept": "application/json"},
+            timeout=access.timeout_s,
+            transport=access.transport,
+        )
+        credentials = access.credentials
+        self.key = hashlib.sha256(
+            "\0".join(
+                (self.endpoint, credentials.get("client_id", ""), credentials.get("refresh_token", ""))
+            ).encode()
+        ).hexdigest()
+        self.gap_s = 1.0 / max(1, int(access.config.get("max_calls_per_s") or DEFAULT_CALLS_PER_S))
+        self.last_call = 0.0
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def _pace(self) -> None:
+        """Wait until `gap_s` has passed since the last call's answer came back (not since it left: a slow answer
+        must not let two calls reach eBay closer together than the connector's rate)."""
+        wait = self.last_call + self.gap_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def access_token(self) -> str:
+        held = TOKENS.get(self.key)
+        if held:
+            return held
+        credentials = self.access.credentials
+        client_id, secret = credentials.get("client_id", ""), credentials.get("client_secret", "")
+        refresh = credentials.get("refresh_token", "")
+        if not (client_id and secret and refresh):
+            raise CallFailed("the connector lacks client_id, client_secret or refresh_token", permanent=True)
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        self.report.calls += 1
+        try:
+            response = self.client.post(
+                TOKEN_PATH,
+                data={"grant_type": "refresh_token", "refresh_token": refresh},
+                headers={"Authorization": f"Basic {basic}"},
+            )
+        except httpx.HTTPError as exc:
+            raise CallFailed(f"eBay's token endpoint did not answer: {type(exc).__name__}") from exc
+        if response.status_code == 429:
+            raise RateLimited(
+                "eBay's token endpoint answered 429",
+                retry_after_s=retry_after_s(response.headers.get("Retry-After"), DEFAULT_WAIT_S),
+            )
+        if response.status_code >= 500:
+            raise CallFailed(
+                f"eBay's token endpoint answered {response.status_code}", status=response.status_code
+            )
+        body = _json(response)
+        if response.status_code >= 400 or not isinstance(body, Mapping) or not body.get("access_token"):
+            error = body.get("error") if isinstance(body, Mapping) else None
+            raise CallFailed(
+                f"eBay refused the refresh token ({response.status_code} {error})", permanent=True
+            )
+        TOKENS.put(self.key, str(body["access_token"]), float(body.get("expires_in") or 7200))
+        return str(body["access_token"])
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call; its JSON answer (None when it has no body)."""
+        refreshed = False
+        for _ in range(INLINE_TRIES + 1):
+            token = self.access_token()
+            self._pace()
+            self.report.calls += 1
+            try:
+                response = self.client.request(
+                    method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+                )
+            except httpx.HTTPError as exc:
+                raise CallFailed(f"eBay did not answer: {type(exc).__name__}") from exc
+            finally:
+                self.last_call = time.monotonic()
+            if response.status_code == 401 and not refreshed:
+                TOKENS.drop(self.key)  # expired or revoked: one fresh token, then a refusal is final
+                refreshed = True
+                continue
+            if response.status_code == 429:
+                wait = retry_after_s(response.headers.get("Retry-After"), DEFAULT_WAIT_S)
+                self.report.rate_limit = {
+                    "throttled": f"{method} {path.split('?')[0]}",
+                    "retry_after_s": wait,
+                }
+                if wait > INLINE_WAIT_S:
+                    raise RateLimited(
+                        f"eBay throttled {method} {path}: {_errors(_maybe_json(response))}",
+                        retry_after_s=wait,
+                    )
+                time.sleep(wait)
+                continue
+            if response.status_code >= 500:
+                raise CallFailed(
+                    f"eBay answered {response.status_code}: {_errors(_maybe_json(response))}",
+                    status=response.status_code,
+                )
+            if response.status_code >= 400:
+                raise CallFailed(
+                    f"eBay refused {method} {path} ({response.status_code}): {_errors(_maybe_json(response))}",
+                    permanent=True,
+                    status=response.status_code,
+                )
+            return _json(response) if response.content else None
+        raise RateLimited(f"eBay kept throttling {method} {path}", retry_after_s=INLINE_WAIT_S * 2)
+
+
+def _maybe_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise CallFailed(f"eBay answered something that is not JSON ({response.status_code})") from None
