@@ -99,8 +99,9 @@ _DUE = (
 )
 
 
+@use_case
 def redeliver_due(uow: UnitOfWork, *, limit: int = 50) -> int:
-    """Try the due failed deliveries again (in the caller's transaction); returns how many were tried. A row whose
+    """Try the due failed deliveries again (one transaction); returns how many were tried. A row whose
     plugin is not loaded in this process waits (the next process that loads it delivers it)."""
     now = uow.now()
     max_attempts = plugins.max_attempts
