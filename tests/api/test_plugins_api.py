@@ -88,7 +88,9 @@ def test_the_example_hold_rule_holds_a_large_order_to_a_po_box_and_its_tax_provi
     assert sorted(taxes) == [("US-NY flat", "0.20"), ("US-NY flat", "12.80")]
 
 
-def test_below_the_limit_or_outside_the_region_the_built_in_rules_apply(client: TestClient, web_key: str) -> None:
+def test_below_the_limit_or_outside_the_region_the_built_in_rules_apply(
+    client: TestClient, web_key: str
+) -> None:
     # when 2 lamps (171.60 with shipping and tax) go to a PO box in New York: under the limit
     small = _order(client, web_key, NY, lamps=2)
     # then nothing holds it, and the plugin's rate still taxes it
@@ -96,7 +98,9 @@ def test_below_the_limit_or_outside_the_region_the_built_in_rules_apply(client: 
     assert small["total"]["amount"] == "171.60"  # 160 + 5 + 6.40 + 0.20
     # when 4 lamps go to a PO box in California: the plugin has no rate there, the built-in 10 % on goods applies
     california = _order(client, web_key, CA, lamps=4)
-    assert california["status"] == "on_hold" and [h["reason"] for h in california["holds"]] == ["example:po_box"]
+    assert california["status"] == "on_hold" and [h["reason"] for h in california["holds"]] == [
+        "example:po_box"
+    ]
     assert california["total"]["amount"] == "357.00"  # 320 + 5 + 32.00 (no tax on shipping in the table)
 
 
@@ -123,10 +127,15 @@ def test_an_admin_lists_the_plugins_and_what_they_contribute(client: TestClient,
     assert response.status_code == 200, response.text
     [example] = response.json()["items"]
     assert (example["name"], example["source"], example["status"], example["error"]) == (
-        "ordersmith_example_plugin", "setting", "loaded", None
+        "ordersmith_example_plugin",
+        "setting",
+        "loaded",
+        None,
     )
     assert [(c["kind"], c["name"]) for c in example["contributions"]] == [
-        ("hold_rule", "po_box"), ("tax_provider", "flat_region"), ("subscriber", "order.placed")
+        ("hold_rule", "po_box"),
+        ("tax_provider", "flat_region"),
+        ("subscriber", "order.placed"),
     ]
     deliveries = client.get("/api/v1/plugins/deliveries?status=dead")
     assert deliveries.status_code == 200 and deliveries.json() == {"items": [], "next_cursor": None}

@@ -43,25 +43,28 @@ def test_crashing_plugins_leave_intake_working(
             uow, url=receiver.url, event_types=["order.placed"], description="", settings=settings
         )
         # when a server starts with the crashing plugins and three orders are placed
-        with running_server(db_url, tmp_path / "server.log", plugins=PLUGINS, plugins_entry_points="false",
-                            plugin_hold_budget_ms="200") as server:  # fmt: skip
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                started = time.monotonic()
-                placed = [
-                    client.post("/api/v1/orders", json=ORDER | {"external_id": f"crash-{n}"},
-                                headers={"Authorization": f"Bearer {web}"})
-                    for n in range(3)
-                ]  # fmt: skip
-                elapsed = time.monotonic() - started
-                # then each is placed, released (no plugin hold applied) and taxed by the built-in table
-                assert [r.status_code for r in placed] == [201, 201, 201], placed[-1].text
-                assert [r.json()["status"] for r in placed] == ["released"] * 3
-                assert [r.json()["holds"] for r in placed] == [[], [], []]
-                assert {r.json()["total"]["amount"] for r in placed} == {"60.00"}  # 50 + 5 + 10 % CA tax on goods
-                assert elapsed < 3 * 2  # the slow rule's 2 s was never waited out
-                # and the webhook receives every placed order although the plugin's subscriber raised on each
-                received = receiver.wait_for(3, timeout_s=20)
-                listed = client.get("/api/v1/plugins", headers={"Authorization": f"Bearer {admin}"})
+        server_env = {"plugins": PLUGINS, "plugins_entry_points": "false", "plugin_hold_budget_ms": "200"}
+        with (
+            running_server(db_url, tmp_path / "server.log", **server_env) as server,
+            httpx.Client(base_url=server.url, timeout=30) as client,
+        ):
+            started = time.monotonic()
+            placed = [
+                client.post("/api/v1/orders", json=ORDER | {"external_id": f"crash-{n}"},
+                            headers={"Authorization": f"Bearer {web}"})
+                for n in range(3)
+            ]  # fmt: skip
+            elapsed = time.monotonic() - started
+            # then each is placed, released (no plugin hold applied) and taxed by the built-in table
+            assert [r.status_code for r in placed] == [201, 201, 201], placed[-1].text
+            assert [r.json()["status"] for r in placed] == ["released"] * 3
+            assert [r.json()["holds"] for r in placed] == [[], [], []]
+            # 50 + 5 + 10 % CA tax on goods: the raising tax provider was passed over for the built-in table
+            assert {r.json()["total"]["amount"] for r in placed} == {"60.00"}
+            assert elapsed < 3 * 2  # the slow rule's 2 s was never waited out
+            # and the webhook receives every placed order although the plugin's subscriber raised on each
+            received = receiver.wait_for(3, timeout_s=20)
+            listed = client.get("/api/v1/plugins", headers={"Authorization": f"Bearer {admin}"})
     assert len(received) == 3
     # and the admin's listing says which plugins failed and why, and what the loaded one's contributions did
     assert listed.status_code == 200, listed.text

@@ -46,7 +46,9 @@ class BrokenRegister:
 
     @staticmethod
     def register(registry: Registry) -> None:
-        registry.add_hold_rule("hold_everything", lambda order: Hold("crash:everything", "should never apply"))
+        registry.add_hold_rule(
+            "hold_everything", lambda order: Hold("crash:everything", "should never apply")
+        )
         raise ValueError("registration fails half-way")
 
 

@@ -30,7 +30,9 @@ class PoBoxRule:
         boxes = [s.ref for s in order.ship_tos if PO_BOX.search(f"{s.line1} {s.line2}")]
         if not boxes or order.total <= Money(self.limit, order.currency):
             return None
-        return Hold("example:po_box", f"{order.total} to a PO box (ship-to {', '.join(boxes)}), over {self.limit}")
+        return Hold(
+            "example:po_box", f"{order.total} to a PO box (ship-to {', '.join(boxes)}), over {self.limit}"
+        )
 
 
 @dataclass(frozen=True)
@@ -67,5 +69,6 @@ def register(registry: Registry) -> None:
         "flat_region", FlatRegionTax(country, region, Decimal(os.environ.get("EXAMPLE_TAX_RATE", "0.04")))
     )
     registry.subscribe(
-        "order.placed", PlacedOrdersFile(Path(os.environ.get("EXAMPLE_ORDERS_FILE", "var/example-placed-orders.txt")))
+        "order.placed",
+        PlacedOrdersFile(Path(os.environ.get("EXAMPLE_ORDERS_FILE", "var/example-placed-orders.txt"))),
     )
