@@ -65,13 +65,23 @@ def _handler_for(contribution: plugins.Contribution) -> outbox.Handler:
             contribution.failed(error)
             log.warning("plugin %s subscriber %s failed on event %s (%s): %s; retried apart", contribution.plugin,
                         contribution.name, event.id, event.type, error, exc_info=True)  # fmt: skip
-            uow.execute_core(
-                sa.insert(_T).values(  # type: ignore[arg-type]
-                    id=new_id(), plugin=contribution.plugin, subscriber=contribution.name, event_id=event.id,
-                    event_type=event.type, status="pending", attempts=1, next_attempt_at=uow.now() + _backoff(1),
-                    last_error=error, created_at=uow.now(), finished_at=None,
-                )
-            )  # fmt: skip
+            mark = uow.checkpoint()
+            try:
+                with (
+                    uow.session.begin_nested()
+                ):  # keeping the retry must not fail the event for the others either
+                    uow.execute_core(
+                        sa.insert(_T).values(  # type: ignore[arg-type]
+                            id=new_id(), plugin=contribution.plugin, subscriber=contribution.name,
+                            event_id=event.id, event_type=event.type, status="pending", attempts=1,
+                            next_attempt_at=uow.now() + _backoff(1), last_error=error, created_at=uow.now(),
+                            finished_at=None,
+                        )
+                    )  # fmt: skip
+            except Exception:
+                uow.rewind(mark)
+                log.exception("plugin %s subscriber %s: its retry of event %s could not be kept", contribution.plugin,
+                              contribution.name, event.id)  # fmt: skip
 
     deliver.__qualname__ = f"plugin:{contribution.plugin}:{contribution.name}"
     return deliver

@@ -84,9 +84,13 @@ class Registry:
         self.added: list[Contribution] = []
 
     def _add(self, kind: Kind, name: str, value: Any) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise PluginError(f"a {kind} needs a name")
-        if any(c.kind == kind and c.name == name for c in self.added) and kind not in ("subscriber",):
+        if not isinstance(name, str) or not name.strip() or len(name) > 100 or "\x00" in name:
+            raise PluginError(f"a {kind} needs a name of 1 to 100 characters")
+        if len(self.plugin) > 100:
+            raise PluginError(
+                "a plugin's name (entry point, or the reference's last part): at most 100 characters"
+            )
+        if any(c.kind == kind and c.name == name for c in self.added):  # a subscriber: once per pattern
             raise PluginError(f"{kind} {name!r} registered twice")
         self.added.append(Contribution(self.plugin, kind, name, value))
 
