@@ -265,3 +265,12 @@ def test_plugin_connectors_carriers_and_gateways_join_the_registries(tmp_path: P
     assert isinstance(gateway, SandboxGateway)
     with pytest.raises(RuntimeError, match="no loaded plugin registered that gateway"):
         build_gateway(_settings("", payment_gateway_plugin="missing"), reveal=lambda token: None)  # type: ignore[arg-type,return-value]
+
+
+def test_the_retry_job_is_scheduled_only_while_a_plugin_subscribes() -> None:
+    from ordersmith.platform import jobs, plugin_deliveries
+
+    plugin_host.start(_settings(f"{HERE}:Good"))
+    assert plugin_deliveries.REDELIVER_SCHEDULE in jobs._schedules
+    plugin_host.start(_settings(""))
+    assert plugin_deliveries.REDELIVER_SCHEDULE not in jobs._schedules

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("pending", "delivered", "dead")
 REDELIVER_JOB = "platform.plugin_redeliver"
+REDELIVER_SCHEDULE = "plugin-redeliver"
 _T = PluginDeliveryRow.__table__
 _installed: list[outbox.Handler] = []
 
@@ -96,8 +97,10 @@ def install(loaded: plugins.Loaded) -> None:
         handler = _handler_for(contribution)
         outbox.subscribe(contribution.name, handler)
         _installed.append(handler)
-    if _installed:  # no job runs (no row is written every period) for a service without plugin subscribers
-        jobs.schedule("plugin-redeliver", kind=REDELIVER_JOB, every_s=30)
+    if _installed:
+        jobs.schedule(REDELIVER_SCHEDULE, kind=REDELIVER_JOB, every_s=30)
+    else:  # no job runs (no row is written every period) for a service without plugin subscribers
+        jobs.unschedule(REDELIVER_SCHEDULE)
 
 
 _DUE = (
