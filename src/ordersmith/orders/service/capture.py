@@ -342,9 +342,8 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     found += [
         rules.Hold(reason, note) for reason, note in payment.holds if reason not in {h.reason for h in found}
     ]
-    if hold_rules := plugins.contributions(
-        "hold_rule"
-    ):  # an empty tuple without plugins: nothing more is done
+    # Plugins' hold rules (docs/guides/plugins.md); without plugins an empty tuple, and nothing more is done.
+    if hold_rules := plugins.contributions("hold_rule"):
         found += [
             hold
             for hold in plugin_holds(order, lines, first_order=buyer is None or buyer.status == "prospect",
