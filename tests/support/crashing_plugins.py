@@ -16,7 +16,7 @@ def raising_rule(order: HoldView) -> Hold | None:
 
 
 def slow_rule(order: HoldView) -> Hold | None:
-    time.sleep(2)
+    time.sleep(3)
     return Hold("crash:slow", "answered too late to count")
 
 

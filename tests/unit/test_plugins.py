@@ -182,6 +182,10 @@ def test_a_hold_rule_that_raises_runs_late_or_answers_nonsense_is_skipped_and_co
     assert plugins.within_budget(contribution, raises, budget_s=1, what="t") is None
     assert (contribution.calls, contribution.failures, contribution.timeouts) == (3, 2, 1)
     assert contribution.last_error == "ValueError: bug"
+    # a hung call never keeps the process from exiting: the plugin threads are daemons
+    import threading
+
+    assert all(t.daemon for t in threading.enumerate() if t.name.startswith("ordersmith-plugin"))
     # a rule's answer is checked: a Hold with a usable reason, or None
     assert order_rules.plugin_hold(None) is None
     assert order_rules.plugin_hold(order_rules.Hold("ok:reason", "")) == order_rules.Hold(

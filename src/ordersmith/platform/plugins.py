@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -228,7 +229,7 @@ def load(setting: str, *, use_entry_points: bool = True) -> Loaded:
     return fresh
 
 
-hold_budget_s = 0.05  # set from ORDERSMITH_PLUGIN_HOLD_BUDGET_MS by `load_from`
+hold_budget_s = 0.1  # set from ORDERSMITH_PLUGIN_HOLD_BUDGET_MS by `load_from`
 max_attempts = 8  # a failed subscriber delivery is dead after this many (ORDERSMITH_WEBHOOK_MAX_ATTEMPTS)
 
 
@@ -267,14 +268,39 @@ def guarded(contribution: Contribution, call: Callable[[], T], *, what: str) -> 
         return None
 
 
-_executor: ThreadPoolExecutor | None = None
+class _DaemonPool:
+    """A few daemon threads running plugin calls. Not `ThreadPoolExecutor`: its threads are joined when the
+    interpreter exits, so one hung plugin call would keep the process from stopping."""
+
+    def __init__(self, workers: int) -> None:
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        for n in range(workers):
+            threading.Thread(target=self._run, name=f"ordersmith-plugin-{n}", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            call, future = self._work.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._work.put((call, future))
+        return future
 
 
-def _pool() -> ThreadPoolExecutor:
+_executor: _DaemonPool | None = None
+
+
+def _pool() -> _DaemonPool:
     global _executor
     with _lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ordersmith-plugin")
+            _executor = _DaemonPool(workers=4)
         return _executor
 
 

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     plugins: str = ""
     plugins_entry_points: bool = True
     # How long one plugin hold rule may take inside the order write before it is skipped (and counted).
-    plugin_hold_budget_ms: int = Field(default=50, ge=1, le=5_000)
+    plugin_hold_budget_ms: int = Field(default=100, ge=1, le=5_000)
     # A plugin's payment gateway (by the name it registered) instead of `payment_gateway`.
     payment_gateway_plugin: str = ""
 
