@@ -16,7 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ordersmith import __version__
+from ordersmith import __version__, plugin_host
 from ordersmith.catalog import routes as catalog_routes
 from ordersmith.channels import routes as channel_routes
 from ordersmith.channels import service as channels
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
     channels.register()
+    plugin_host.start(settings)  # once per process: nothing is discovered per request
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     secrets.use_argon2_cost(settings.argon2_cost)
     db = Database(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -15,7 +15,14 @@ Secret = Annotated[str, Field(min_length=1, max_length=500)]
 
 class ConnectorIn(Input):
     code: Code
-    kind: Literal["generic", "shopify", "woocommerce", "amazon", "ebay"]
+    kind: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z][a-z0-9_]{1,19}$",
+            description="generic, shopify, woocommerce, amazon, ebay, or a kind a plugin registered",
+            examples=["shopify"],
+        ),
+    ]
     sales_channel: Annotated[str, Field(min_length=1, max_length=40)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     config: dict[str, Any] = Field(

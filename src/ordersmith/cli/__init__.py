@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from ordersmith import __version__
+from ordersmith import __version__, plugin_host
 from ordersmith.channels import service as channel_connectors
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
@@ -28,6 +28,7 @@ from ordersmith.cli import marketing as _marketing_commands  # noqa: F401
 from ordersmith.cli import marketing_lists as _marketing_list_commands  # noqa: F401
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import payables as _payables_commands  # noqa: F401
+from ordersmith.cli import plugins as _plugin_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
 from ordersmith.cli import reports as _report_commands  # noqa: F401
 from ordersmith.cli import vault as _vault_commands  # noqa: F401
@@ -202,6 +203,7 @@ def worker() -> None:
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
     channel_connectors.register()
+    plugin_host.start(settings)
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
     stop = threading.Event()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ordersmith.kernel.money import Money
 
@@ -83,6 +84,70 @@ class Hold:
         str  # fraud_country_mismatch | fraud_velocity | fraud_first_order | credit_limit | undeliverable | …
     )
     detail: str
+
+
+@dataclass(frozen=True)
+class HoldLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+    ship_to: str
+
+
+@dataclass(frozen=True)
+class HoldAddress:
+    ref: str
+    country: str
+    region: str
+    postal_code: str
+    city: str
+    line1: str
+    line2: str
+    method: str
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """What a plugin's hold rule sees of an order being placed: plain values, nothing it could write through."""
+
+    external_id: str  # the channel's order id ("" when none); the order's number is given after the holds
+    channel: str
+    currency: str
+    total: Money
+    merchandise: Money
+    first_order: bool  # no customer record yet, or a prospect's first purchase
+    customer_number: str  # "" for a guest
+    email: str
+    billing_country: str
+    fulfillment: str  # ship | taken | pickup
+    source_code: str
+    ship_tos: tuple[HoldAddress, ...]
+    lines: tuple[HoldLine, ...]
+
+
+class HoldRule(Protocol):
+    """A plugin's hold rule: a reason to hold the order (`Hold(reason, detail)`, reason at most 40 characters of
+    `a-z0-9_.:-`), or None. Pure and fast: it runs inside the order's write, under a time budget."""
+
+    def __call__(self, order: HoldView) -> Hold | None: ...
+
+
+_PLUGIN_REASON = re.compile(r"^[a-z][a-z0-9_.:-]{0,39}$")
+
+
+def plugin_hold(answer: object) -> Hold | None:
+    """A plugin rule's answer checked: None, or a Hold with a usable reason (anything else is the plugin's bug)."""
+    if answer is None:
+        return None
+    if (
+        not isinstance(answer, Hold)
+        or not isinstance(answer.reason, str)
+        or not isinstance(answer.detail, str)
+    ):
+        raise TypeError(f"a hold rule returns Hold or None, not {type(answer).__name__}")
+    if not _PLUGIN_REASON.match(answer.reason):
+        raise ValueError(f"hold reason {answer.reason[:60]!r} is not 1-40 characters of a-z0-9_.:-")
+    return Hold(answer.reason, answer.detail[:500] or answer.reason)
 
 
 def holds(facts: OrderFacts, policy: HoldPolicy | None) -> list[Hold]:

@@ -28,6 +28,8 @@ SCOPES: dict[str, str] = {
     "webhooks:read": "read webhook subscriptions and their delivery log",
     "webhooks:write": "create, change and delete webhook subscriptions",
     "jobs:read": "read background jobs",
+    "plugins:read": "list the loaded plugins, their contributions and failures, and their subscribers' failed "
+    "deliveries (admins)",
     "catalog:read": "read items and divisions",
     "catalog:write": "create and change items and divisions",
     "inventory:read": "read locations, stock, availability and reservations",

@@ -54,6 +54,11 @@ def schedule(name: str, *, kind: str, every_s: int) -> None:
     _schedules[name] = Schedule(name=name, interval_s=every_s, kind=kind)
 
 
+def unschedule(name: str) -> None:
+    """Stop running the schedule `name` in this process (its row stays, unused)."""
+    _schedules.pop(name, None)
+
+
 @dataclass(frozen=True)
 class Job:
     id: uuid.UUID

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from ordersmith import __version__
 from ordersmith.kernel.errors import EventIdTooOld, Forbidden
 from ordersmith.kernel.pagination import Page
-from ordersmith.platform import audit, identity, jobs, sales_channels, webhooks
+from ordersmith.platform import audit, identity, jobs, plugin_deliveries, plugins, sales_channels, webhooks
 from ordersmith.platform.access import AUTHENTICATED, PUBLIC, Principal
 from ordersmith.platform.db import Actor, UnitOfWork
 from ordersmith.platform.event_stream import EventHub
@@ -44,6 +44,8 @@ from ordersmith.platform.schemas import (
     NewApiKeyOut,
     NewWebhookOut,
     PageOut,
+    PluginDeliveryOut,
+    PluginListOut,
     SalesChannelIn,
     SalesChannelOut,
     SalesChannelPatch,
@@ -399,6 +401,32 @@ def list_jobs(
     principal: Auth, request: Request, status: str | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> dict[str, object]:
     return _page(jobs.list_jobs(unit_of_work(request), status=status, limit=limit, cursor=cursor), JobOut)
+
+
+# --- plugins -----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/plugins", response_model=PluginListOut, tags=["plugins"], openapi_extra=requires("plugins:read")
+)
+def list_plugins(principal: Auth) -> dict[str, object]:
+    """The plugins this process found, whether each loaded (or why not), what each contributes, and how often each
+    contribution failed here (docs/guides/plugins.md)."""
+    return {"items": plugins.summary(plugins.loaded().plugins)}
+
+
+@router.get(
+    "/plugins/deliveries",
+    response_model=PageOut[PluginDeliveryOut],
+    tags=["plugins"],
+    openapi_extra=requires("plugins:read"),
+)
+def list_plugin_deliveries(
+    principal: Auth, request: Request, status: str | None = None, limit: Limit = 50, cursor: str | None = None
+) -> dict[str, object]:
+    """Events a plugin's subscriber failed on: pending (retried with back-off), delivered later, or dead."""
+    page = plugin_deliveries.list_deliveries(unit_of_work(request), status=status, limit=limit, cursor=cursor)
+    return _page(page, PluginDeliveryOut)
 
 
 # --- webhooks ----------------------------------------------------------------------------------------

@@ -280,6 +280,42 @@ class AttemptOut(BaseModel):
     duration_ms: int
 
 
+class PluginContributionOut(Output):
+    kind: str
+    name: str
+    calls: int = Field(description="calls in this process since it started")
+    failures: int = Field(description="of which raised, answered nonsense or ran late (skipped)")
+    timeouts: int = Field(description="of which ran past the time budget (hold rules)")
+    last_error: str | None
+
+
+class PluginOut(Output):
+    name: str
+    source: str = Field(description="entry_point (an installed package) or setting (ORDERSMITH_PLUGINS)")
+    reference: str
+    status: str = Field(description="loaded, or failed (then nothing of it runs)")
+    error: str | None
+    contributions: list[PluginContributionOut]
+
+
+class PluginListOut(Output):
+    items: list[PluginOut]
+
+
+class PluginDeliveryOut(Output):
+    id: uuid.UUID
+    plugin: str
+    subscriber: str
+    event_id: uuid.UUID
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class JobOut(Output):
     id: uuid.UUID
     kind: str

@@ -122,6 +122,15 @@ class Settings(BaseSettings):
 
     idempotency_ttl_hours: int = 24
 
+    # Plugins (docs/guides/plugins.md): besides the installed `ordersmith.plugins` entry points, these
+    # "module:object" references, comma-separated. `plugins_entry_points=false` loads only these.
+    plugins: str = ""
+    plugins_entry_points: bool = True
+    # How long one plugin hold rule may take inside the order write before it is skipped (and counted).
+    plugin_hold_budget_ms: int = Field(default=100, ge=1, le=5_000)
+    # A plugin's payment gateway (by the name it registered) instead of `payment_gateway`.
+    payment_gateway_plugin: str = ""
+
     relay_enabled: bool = True
     relay_poll_interval_ms: int = 200
     relay_batch_window_ms: int = (

@@ -234,3 +234,32 @@ class NumberSequenceRow(Base):
 
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     last_value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class PluginDeliveryRow(Base):
+    """An event a plugin's subscriber failed on: retried with back-off apart from the relay, then dead (ADR 0034).
+    Only rows still waiting are in the due index, so the retry job's scan stays small however many have died."""
+
+    __tablename__ = "plugin_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("plugin", "subscriber", "event_id", name="uq_plugin_deliveries_event"),
+        sa.Index("ix_plugin_deliveries_status", "status", "id"),  # the listing by status, newest first
+        sa.Index(
+            "ix_plugin_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    plugin: Mapped[str] = mapped_column(sa.String(100))
+    subscriber: Mapped[str] = mapped_column(sa.String(100))  # the pattern it subscribed with
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("outbox.id"))
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(20))  # pending | delivered | dead
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from ordersmith.channels.connectors.ebay import EbayConnector
 from ordersmith.channels.connectors.generic import GenericConnector
 from ordersmith.channels.connectors.shopify import ShopifyConnector
 from ordersmith.channels.connectors.woocommerce import WooCommerceConnector
+from ordersmith.platform import plugins
 
 _BY_KIND: dict[str, Connector] = {
     "generic": GenericConnector(),
@@ -29,7 +30,25 @@ _BY_KIND: dict[str, Connector] = {
 
 
 def for_kind(kind: str) -> Connector:
-    return _BY_KIND[kind]
+    """The connector for `kind`: a built-in one, or one a plugin registered (docs/guides/plugins.md)."""
+    found = _BY_KIND.get(kind)
+    if found is not None:
+        return found
+    for contribution in plugins.contributions("connector"):
+        if contribution.name == kind and isinstance(contribution.value, Connector):
+            return contribution.value
+    raise KeyError(kind)
+
+
+def kinds() -> tuple[str, ...]:
+    """Every kind a connector can be created with: the built-in ones, then the plugins' (a plugin's value that is
+    not a Connector, or that reuses a built-in kind, is left out and logged when loaded)."""
+    extra = tuple(
+        c.name
+        for c in plugins.contributions("connector")
+        if c.name not in _BY_KIND and isinstance(c.value, Connector)
+    )
+    return tuple(_BY_KIND) + extra
 
 
 __all__ = [
@@ -43,4 +62,5 @@ __all__ = [
     "SignatureInvalid",
     "StockUpdate",
     "for_kind",
+    "kinds",
 ]

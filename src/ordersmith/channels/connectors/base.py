@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -91,6 +91,7 @@ class PollPage:
     report: CallReport = field(default_factory=CallReport)
 
 
+@runtime_checkable  # plugins' adapters are checked when loaded (docs/guides/plugins.md)
 class Connector(Protocol):
     kind: str
     pushes_stock: bool

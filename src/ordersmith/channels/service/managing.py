@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ordersmith.channels import rules
+from ordersmith.channels import connectors
 from ordersmith.channels.service import polling
 from ordersmith.channels.service._common import (
     Connector,
@@ -97,8 +97,22 @@ MAX_WINDOW_S = 3600
 MAX_BUFFER = 1_000_000
 
 
+def _config_fields(kind: str) -> dict[str, type]:
+    """The settings a connector of `kind` takes: a plugin's connector takes the generic ones plus what its
+    `config_fields` names (docs/guides/plugins.md)."""
+    if kind in _CONFIG:
+        return _CONFIG[kind]
+    return {**_CONFIG["generic"], **dict(getattr(connectors.for_kind(kind), "config_fields", {}))}
+
+
+def _credential_fields(kind: str) -> tuple[str, ...]:
+    if kind in _CREDENTIALS:
+        return _CREDENTIALS[kind]
+    return tuple(getattr(connectors.for_kind(kind), "credential_fields", ()))
+
+
 def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    allowed = _CONFIG[kind]
+    allowed = _config_fields(kind)
     for key, value in config.items():
         if key not in allowed:
             raise ValidationFailed.on(f"config.{key}", f"not a setting of a {kind} connector")
@@ -141,11 +155,11 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
 
 def _check_credentials(kind: str, credentials: dict[str, str]) -> dict[str, str]:
     for key, value in credentials.items():
-        if key not in _CREDENTIALS[kind]:
+        if key not in _credential_fields(kind):
             raise ValidationFailed.on(f"credentials.{key}", f"not a credential of a {kind} connector")
         if not isinstance(value, str) or not value or len(value) > 500 or "\x00" in value:
             raise ValidationFailed.on(f"credentials.{key}", "1 to 500 characters, no NUL")
-    for key in _CREDENTIALS[kind]:
+    for key in _credential_fields(kind):
         if key not in credentials:
             raise ValidationFailed.on(f"credentials.{key}", "is required")
     return credentials
@@ -171,8 +185,8 @@ def create_connector(
     """
     if not _CODE.match(code):
         raise ValidationFailed.on("code", "2-40 lower-case letters, digits, '-' or '_'")
-    if kind not in rules.CONNECTOR_KINDS:
-        raise ValidationFailed.on("kind", f"must be one of {', '.join(rules.CONNECTOR_KINDS)}")
+    if kind not in connectors.kinds():  # the built-in kinds (rules.CONNECTOR_KINDS) and plugins' kinds
+        raise ValidationFailed.on("kind", f"must be one of {', '.join(connectors.kinds())}")
     if not name.strip() or len(name) > 200:
         raise ValidationFailed.on("name", "1 to 200 characters")
     channel = uow.session.scalar(sa.select(SalesChannelRow).where(SalesChannelRow.code == sales_channel))

@@ -40,6 +40,14 @@ CALLS_PER_RUN = 4
 _PUSHING = tuple(k for k in rules.CONNECTOR_KINDS if connectors.for_kind(k).pushes_stock)
 
 
+def _pushing() -> tuple[str, ...]:
+    """The kinds that take stock: the built-in ones, and plugins' connectors that say they do (read each time: a
+    tuple of a handful of kinds, after the plugins loaded at start-up)."""
+    extra = tuple(k for k in connectors.kinds() if k not in _PUSHING and k not in rules.CONNECTOR_KINDS
+                  and connectors.for_kind(k).pushes_stock)  # fmt: skip
+    return _PUSHING + extra
+
+
 def _upsert(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     insert = (
         postgresql_insert(PendingStockRow) if uow.dialect == "postgresql" else sqlite_insert(PendingStockRow)
@@ -65,12 +73,13 @@ def on_stock_changed(uow: UnitOfWork, events: list[Event]) -> None:
         sku, available = event.payload.get("sku"), event.payload.get("available")
         if isinstance(sku, str) and isinstance(available, dict):
             latest[sku] = available  # in outbox order: the last figure wins
-    if not latest or not _PUSHING:
+    pushing = _pushing()
+    if not latest or not pushing:
         return
     targets = uow.session.execute(
         sa.select(ConnectorRow, SalesChannelRow.division)
         .join(SalesChannelRow, SalesChannelRow.id == ConnectorRow.sales_channel_id)
-        .where(ConnectorRow.active.is_(True), ConnectorRow.kind.in_(_PUSHING))
+        .where(ConnectorRow.active.is_(True), ConnectorRow.kind.in_(pushing))
         .order_by(ConnectorRow.id)
         .with_for_update(of=ConnectorRow)
     ).all()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
 from ordersmith.kernel.money import Money
@@ -200,6 +200,7 @@ class Manifest:
 # --- the port -----------------------------------------------------------------------------------------------------
 
 
+@runtime_checkable  # plugins' adapters are checked when loaded (docs/guides/plugins.md)
 class Carrier(Protocol):
     """A parcel carrier or a shipping aggregator.
 

@@ -13,6 +13,7 @@ from ordersmith.fulfillment.carriers.easypost import EASYPOST_API, EasyPostCarri
 from ordersmith.fulfillment.carriers.sandbox import SandboxCarrier
 from ordersmith.fulfillment.carriers.shippo import SHIPPO_API, ShippoCarrier
 from ordersmith.kernel.clock import Clock, system_clock
+from ordersmith.platform import plugins
 
 
 @dataclass(frozen=True)
@@ -71,4 +72,18 @@ def carriers_from(
             clock=clock,
             transport=transport,
         )
+    for contribution in plugins.contributions("carrier"):  # docs/guides/plugins.md
+        if contribution.name in carriers:
+            plugins.log.error(
+                "plugin carrier %s ignored: a built-in carrier has that name", contribution.name
+            )
+            continue
+        carrier = plugins.guarded(contribution, contribution.value, what="building the carrier")
+        if carrier is None:
+            continue
+        if not isinstance(carrier, Carrier):
+            contribution.failed(f"{type(carrier).__name__} is not a Carrier")
+            plugins.log.error("plugin carrier %s ignored: not a Carrier", contribution.name)
+            continue
+        carriers[contribution.name] = carrier
     return carriers

@@ -42,6 +42,7 @@ from ordersmith.orders.service.holding import (
     UNSCREENED_CHANNEL_KINDS,
     evaluate_holds,
     hold_rows,
+    plugin_holds,
 )
 from ordersmith.orders.service.placed_events import placed_events
 from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, offer_of, quote_of
@@ -53,6 +54,7 @@ from ordersmith.orders.service.requests import (
     ship_to_dict,
 )
 from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
+from ordersmith.platform import plugins
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.sales_channels import SalesChannel
 from ordersmith.pricing import service as pricing
@@ -340,6 +342,14 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     found += [
         rules.Hold(reason, note) for reason, note in payment.holds if reason not in {h.reason for h in found}
     ]
+    # Plugins' hold rules (docs/guides/plugins.md); without plugins an empty tuple, and nothing more is done.
+    if hold_rules := plugins.contributions("hold_rule"):
+        found += [
+            hold
+            for hold in plugin_holds(order, lines, first_order=buyer is None or buyer.status == "prospect",
+                                     rules_=hold_rules)
+            if hold.reason not in {h.reason for h in found}
+        ]  # fmt: skip
     order.status = "on_hold" if found else ("released" if request.release else "pending")
     if order.status == "released" and channel.release_after_s and request.fulfillment != "taken":
         # The channel's edit window: pending (editable) until the release job releases it at `release_at`.

@@ -3,6 +3,8 @@ the pure `rules.holds` looks at (velocity, open balance on account, addresses) f
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ordersmith.customers import service as customers
@@ -10,7 +12,8 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import holds_of, move
-from ordersmith.orders.tables import OrderHoldRow, OrderRow
+from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
+from ordersmith.platform import plugins
 from ordersmith.platform.db import UnitOfWork
 
 # Marketplaces screen their own buyers and a store sale is face to face: the fraud rules do not apply there.
@@ -82,6 +85,49 @@ def evaluate_holds(
         customer_number=buyer.number if buyer is not None else "",
     )  # fmt: skip
     return rules.holds(facts, policy)
+
+
+def plugin_holds(
+    order: OrderRow, lines: list[OrderLineRow], *, first_order: bool, rules_: tuple[plugins.Contribution, ...]
+) -> list[rules.Hold]:
+    """The holds the plugins' hold rules ask for (docs/guides/plugins.md). Each rule runs on a frozen view under
+    the time budget; one that raises, answers nonsense or runs late is skipped (logged and counted) and the order
+    is placed as the other rules say."""
+
+    def money(minor: int) -> Money:
+        return Money.from_minor(minor, order.currency)
+
+    view = rules.HoldView(
+        external_id=order.external_id or "", channel=order.channel, currency=order.currency,
+        total=money(order.total_minor), merchandise=money(order.merchandise_minor), first_order=first_order,
+        customer_number=order.customer_number or "", email=order.email or "",
+        billing_country=str((order.billing or {}).get("country", "")).upper(), fulfillment=order.fulfillment,
+        source_code=order.source_code or "",
+        ship_tos=tuple(
+            rules.HoldAddress(ref=s["ref"], country=str(s["country"]).upper(), region=str(s.get("region") or ""),
+                              postal_code=str(s.get("postal_code") or ""), city=str(s.get("city") or ""),
+                              line1=str(s.get("line1") or ""), line2=str(s.get("line2") or ""),
+                              method=str(s.get("method") or ""))
+            for s in order.ship_tos
+        ),
+        lines=tuple(rules.HoldLine(sku=line.sku, quantity=line.quantity, unit_price=money(line.unit_price_minor),
+                                   ship_to=line.ship_to) for line in lines),
+    )  # fmt: skip
+    found: list[rules.Hold] = []
+    for rule in rules_:
+        hold = plugins.within_budget(
+            rule,
+            functools.partial(_ask, rule, view),
+            budget_s=plugins.hold_budget_s,
+            what=f"an order on {order.channel}",
+        )
+        if hold is not None and hold.reason not in {h.reason for h in found}:
+            found.append(hold)
+    return found
+
+
+def _ask(rule: plugins.Contribution, view: rules.HoldView) -> rules.Hold | None:
+    return rules.plugin_hold(rule.value(view))
 
 
 def hold_rows(order: OrderRow, found: list[rules.Hold], uow: UnitOfWork) -> list[OrderHoldRow]:

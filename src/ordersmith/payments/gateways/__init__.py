@@ -14,11 +14,14 @@ from ordersmith.payments.gateways.port import (
     SignatureInvalid,
     WebhookEvent,
 )
+from ordersmith.platform import plugins
 from ordersmith.platform.settings import Settings
 
 
 def build_gateway(settings: Settings, reveal: Reveal) -> Gateway:
     """The gateway `settings.payment_gateway` names, wired to the vault's `reveal`."""
+    if settings.payment_gateway_plugin:  # docs/guides/plugins.md
+        return _plugin_gateway(settings, reveal)
     timeout_s = settings.gateway_timeout_s
     if settings.payment_gateway == "stripe":
         from ordersmith.payments.gateways.stripe_gateway import StripeGateway
@@ -50,6 +53,22 @@ def build_gateway(settings: Settings, reveal: Reveal) -> Gateway:
     from ordersmith.payments.gateways.sandbox import SandboxGateway, SandboxProcessor
 
     return SandboxGateway(SandboxProcessor(settings.sandbox_gateway_path, webhook_secret=secret), reveal)
+
+
+def _plugin_gateway(settings: Settings, reveal: Reveal) -> Gateway:
+    """The plugin gateway `settings.payment_gateway_plugin` names. Unlike other contributions there is nothing to
+    fall back to (cards must not quietly go to another processor), so one that is missing or fails to build
+    stops the start-up with a message saying which."""
+    name = settings.payment_gateway_plugin
+    found = next((c for c in plugins.contributions("payment_gateway") if c.name == name), None)
+    if found is None:
+        raise RuntimeError(
+            f"ORDERSMITH_PAYMENT_GATEWAY_PLUGIN={name}: no loaded plugin registered that gateway"
+        )
+    gateway = found.value(settings, reveal)
+    if not isinstance(gateway, Gateway):
+        raise RuntimeError(f"plugin gateway {name}: {type(gateway).__name__} is not a Gateway")
+    return gateway
 
 
 __all__ = [

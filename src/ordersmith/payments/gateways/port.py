@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ordersmith.kernel.money import Money
 
@@ -92,6 +92,7 @@ class WebhookEvent:
     details: Mapping[str, str] = field(default_factory=dict)
 
 
+@runtime_checkable  # plugins' adapters are checked when loaded (docs/guides/plugins.md)
 class Gateway(Protocol):
     """A card processor. `name` is stored with every payment so later calls go to the same processor."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
+from ordersmith.platform import plugins
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import current_number
 from ordersmith.pricing import rules
@@ -144,6 +146,45 @@ def _promotion(row: PromotionRow, coupon: str | None) -> rules.Promotion:
         starts_at=row.starts_at,
         ends_at=row.ends_at,
     )
+
+
+@dataclass(frozen=True)
+class PluginTaxes:
+    """The plugins' tax providers first (docs/guides/plugins.md), in load order, then the built-in table. A
+    provider answering None leaves the ship-to to the next; one that raises or answers something other than a
+    TaxRate is skipped for that call (logged and counted), so the table's rate applies."""
+
+    providers: tuple[plugins.Contribution, ...]
+    table: rules.TableTaxProvider
+
+    def rate(self, ship_to: rules.ShipTo, tax_class: str) -> rules.TaxRate | None:
+        for provider in self.providers:
+            answer = plugins.guarded(
+                provider, functools.partial(_provider_rate, provider, ship_to, tax_class), what="tax"
+            )
+            if answer is not None:
+                return answer
+        return self.table.rate(ship_to, tax_class)
+
+
+def _provider_rate(
+    provider: plugins.Contribution, ship_to: rules.ShipTo, tax_class: str
+) -> rules.TaxRate | None:
+    return _checked_rate(provider.value.rate(ship_to, tax_class))
+
+
+def _checked_rate(answer: object) -> rules.TaxRate | None:
+    if answer is None:
+        return None
+    if not isinstance(answer, rules.TaxRate) or not isinstance(answer.rate, Decimal):
+        raise TypeError(f"a tax provider returns TaxRate (rate a Decimal) or None, not {answer!r}"[:200])
+    if not (Decimal(0) <= answer.rate < Decimal(1)):
+        raise ValueError(f"tax rate {answer.rate} is not between 0 and 1")
+    return answer
+
+
+def _taxes(rates: tuple[rules.TaxRate, ...], providers: tuple[plugins.Contribution, ...]) -> PluginTaxes:
+    return PluginTaxes(providers, rules.TableTaxProvider(rates))
 
 
 @dataclass(frozen=True)
@@ -368,7 +409,9 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
             _price_lists(rule_set.price_lists, {i.id: i.sku.upper() for i in items}),
             promotions,
             rule_set.methods,
-            rule_set.rates,
+            _taxes(rule_set.rates, found)
+            if (found := plugins.contributions("tax_provider"))
+            else rule_set.rates,
         )
     except rules.Unpriced as exc:
         n = next(i for i, line in enumerate(cart) if line.sku == exc.sku)
