@@ -325,3 +325,17 @@ def accounting_export_file(export_id: uuid.UUID, principal: Auth, request: Reque
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.post(
+    "/accounting-exports/{export_id}/push",
+    status_code=202,
+    response_model=AccountingExportOut,
+    openapi_extra=requires("finance:export"),
+    responses={409: {"description": "`not_an_api_export`: only `qbo` and `bc` exports are pushed"}},
+)
+def push_accounting_export(export_id: uuid.UUID, principal: Auth, request: Request) -> AccountingExportOut:
+    """Queue a push of an API export (`qbo`: QuickBooks Online, `bc`: Business Central) to its package: the
+    worker sends every entry no push has delivered yet (refused ones again), each exactly once, and records each
+    result; the export's `pushed` and `failed` counts follow."""
+    return AccountingExportOut.model_validate(service.queue_push(unit_of_work(request), export_id=export_id))

@@ -299,7 +299,7 @@ class CustomerStatementOut(Output):
         )
 
 
-ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect"]
+ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect", "qbo", "bc"]
 
 
 class AccountingExportIn(Input):
@@ -334,3 +334,7 @@ class AccountingExportOut(Output):
     created_by: str
     created_at: datetime
     file_name: str
+    pushed: int = Field(description="qbo / bc: entries the package took")
+    failed: int = Field(
+        description="qbo / bc: entries it refused or could not be reached for (a push retries them)"
+    )

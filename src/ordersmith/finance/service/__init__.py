@@ -51,6 +51,14 @@ from ordersmith.finance.service.posting import (
     unposted_amount,
     unregister,
 )
+from ordersmith.finance.service.pushes import (
+    NotAnApiExport,
+    PushInProgress,
+    push_export,
+    push_failures,
+    queue_push,
+    setup_ledgers,
+)
 from ordersmith.finance.service.receivables import (
     BUCKETS as AGING_BUCKETS,
 )
@@ -83,9 +91,11 @@ __all__ = [
     "JournalLine",
     "ManualLine",
     "Mapping",
+    "NotAnApiExport",
     "NothingToExport",
     "Period",
     "PeriodClosed",
+    "PushInProgress",
     "Reconciliation",
     "StatementItem",
     "TrialBalance",
@@ -114,11 +124,15 @@ __all__ = [
     "post_event",
     "post_events",
     "post_manual_entry",
+    "push_export",
+    "push_failures",
+    "queue_push",
     "register",
     "reopen_period",
     "replay_outbox",
     "reverse_entry",
     "set_mapping",
+    "setup_ledgers",
     "trial_balance",
     "unposted_amount",
     "unregister",
