@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,7 @@ from ordersmith.finance import service as finance
 from ordersmith.finance.service import pushes
 from ordersmith.finance.tables import AccountingExportItemRow, LedgerTokenRow
 from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.money import Money
 from ordersmith.platform import jobs, secrets
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
@@ -353,3 +355,36 @@ def test_the_cli_pushes_an_export_inline(uow: UnitOfWork, db_url: str, settings:
         assert bad.returncode != 0 and "export_id" in bad.stderr
     assert sorted(stub.documents().values()) == usd_entries()
     assert uuid.UUID(str(export.id))
+
+
+def test_a_receivable_line_names_the_configured_customer_as_quickbooks_requires(
+    uow: UnitOfWork, qbo: Qbo, settings: Settings
+):
+    # given an invoice on account in November (Dr accounts receivable / Cr revenue), and 1200 being an Accounts
+    # Receivable account in QuickBooks
+    finance.post_manual_entry(
+        uow, posted_on=date(2026, 11, 12), currency="USD", memo="invoice on account",
+        lines=[finance.ManualLine("1200", debit=Money(Decimal("80.00"), "USD")),
+               finance.ManualLine("4020", credit=Money(Decimal("80.00"), "USD"))],
+    )  # fmt: skip
+    qbo.accounts["1200"] = "12"
+    qbo.types["1200"] = "Accounts Receivable"
+    qbo.customers["Ordersmith customers"] = "58"
+    export = finance.create_export(uow, period="2026-11", format="qbo", currency="USD")
+    # when no customer is configured, the entry is refused saying which setting names one
+    assert finance.push_export(uow, export_id=export.id).failed == 1
+    ((_entry, error),) = finance.push_failures(uow, export_id=export.id)
+    assert "ORDERSMITH_QBO_CUSTOMER" in error and not qbo.created
+    # when it is configured, the receivable line names that customer and QuickBooks takes the entry
+    wire(uow.db, settings, **qbo_env(qbo), qbo_customer="Ordersmith customers")
+    done = finance.push_export(uow, export_id=export.id)
+    assert (done.pushed, done.failed) == (1, 0)
+    ((_id, entry),) = qbo.created.items()
+    (receivable,) = [
+        line for line in entry["Line"] if line["JournalEntryLineDetail"]["AccountRef"]["value"] == "12"
+    ]
+    assert receivable["JournalEntryLineDetail"]["Entity"] == {
+        "Type": "Customer",
+        "EntityRef": {"value": "58"},
+    }
+    assert qbo.entries() == [("2026-11-12", [("1200", Decimal("80.00")), ("4020", Decimal("-80.00"))])]

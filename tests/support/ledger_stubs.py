@@ -58,6 +58,11 @@ class Qbo:
     client_secret: str = "qbo-secret"
     refresh_token: str = "RT-first"
     accounts: dict[str, str] = field(default_factory=dict)  # AcctNum -> Id
+    types: dict[str, str] = field(
+        default_factory=dict
+    )  # AcctNum -> AccountType (default "Other Current Asset")
+    customers: dict[str, str] = field(default_factory=dict)  # DisplayName -> Id
+    vendors: dict[str, str] = field(default_factory=dict)
     inactive: set[str] = field(default_factory=set)  # account Ids made inactive
     access: set[str] = field(default_factory=set)
     created: dict[str, dict[str, Any]] = field(default_factory=dict)  # Id -> JournalEntry
@@ -108,15 +113,25 @@ class Qbo:
     def _query(self, seen: Seen) -> Answer:
         if refused := self._guard(seen):
             return refused
-        match = re.fullmatch(r"select Id, AcctNum from Account where AcctNum = '((?:[^'\\]|\\.)*)'",
-                             seen.query.get("query", ""))  # fmt: skip
-        if not match:
-            return _fault(400, "ValidationFault", "4000", "Error parsing query")
-        number = re.sub(r"\\(.)", r"\1", match.group(1))
-        found = [{"Id": i, "AcctNum": n} for n, i in self.accounts.items() if n == number]
-        body: dict[str, Any] = (
-            {"startPosition": 1, "maxResults": len(found), "Account": found} if found else {}
-        )
+        literal = r"'((?:[^'\\]|\\.)*)'"
+        statement = seen.query.get("query", "")
+        if match := re.fullmatch(
+            rf"select Id, AcctNum, AccountType from Account where AcctNum = {literal}", statement
+        ):
+            number = re.sub(r"\\(.)", r"\1", match.group(1))
+            found = [{"Id": i, "AcctNum": n, "AccountType": self.types.get(n, "Other Current Asset")}
+                     for n, i in self.accounts.items() if n == number]  # fmt: skip
+            entity = "Account"
+        elif match := re.fullmatch(rf"select Id, DisplayName from (Customer|Vendor) where DisplayName = {literal}",
+                                   statement):  # fmt: skip
+            entity, name = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+            names = self.customers if entity == "Customer" else self.vendors
+            found = [{"Id": i, "DisplayName": n} for n, i in names.items() if n == name]
+        else:
+            return _fault(
+                400, "ValidationFault", "4000", "Error parsing query", f"QueryParserError: {statement}"
+            )
+        body: dict[str, Any] = {"startPosition": 1, "maxResults": len(found), entity: found} if found else {}
         return Answer(200, {"QueryResponse": body, "time": TIME})
 
     def _journal_entry(self, seen: Seen) -> Answer:
@@ -149,6 +164,21 @@ class Qbo:
                 return _fault(400, "ValidationFault", "610", "Object Not Found",
                               "Object Not Found : Something you're trying to use has been made inactive. "
                               "Check the fields with accounts.")  # fmt: skip
+            kind = self.types.get(next(n for n, i in self.accounts.items() if i == account), "")
+            wanted = {
+                "Accounts Receivable": ("Customer", self.customers),
+                "Accounts Payable": ("Vendor", self.vendors),
+            }
+            if kind in wanted:
+                entity_type, names = wanted[kind]
+                entity = detail.get("Entity") or {}
+                if (
+                    entity.get("Type") != entity_type
+                    or entity.get("EntityRef", {}).get("value") not in names.values()
+                ):
+                    return _fault(400, "ValidationFault", "6000", "A business validation error has occurred",
+                                  f"Business Validation Error: When you use {kind}, you must choose a "
+                                  f"{entity_type.lower()} in the Name field.")  # fmt: skip
             sides[detail["PostingType"]] += line["Amount"]
         if sides["Debit"] != sides["Credit"]:
             return _fault(400, "ValidationFault", "6000", "A business validation error has occurred",

@@ -6,8 +6,9 @@ neither touches the database (the caller records results, and keeps QuickBooks' 
 **QuickBooks Online** (Accounting API v3, JSON): OAuth 2.0 — the access token (an hour) comes from Intuit's token
 endpoint for the latest refresh token (`grant_type=refresh_token`, the app's client id and secret as HTTP Basic
 credentials); Intuit answers with a new refresh token, which replaces the old one at once. Accounts are found by
-number through the query endpoint (`select Id, AcctNum from Account where AcctNum = '…'`), once per account per
-push. An entry is `POST /v3/company/{realmId}/journalentry?requestid=…&minorversion=…` with `TxnDate`,
+number through the query endpoint (`select Id, AcctNum, AccountType from Account where AcctNum = '…'`), once per
+account per push; a line on an Accounts Receivable (Payable) account names the customer (vendor) the settings give,
+as QuickBooks requires. An entry is `POST /v3/company/{realmId}/journalentry?requestid=…&minorversion=…` with `TxnDate`,
 `DocNumber` (≤ 21), `PrivateNote`, `CurrencyRef` and one `JournalEntryLineDetail` line per journal line
 (`PostingType` Debit or Credit, `AccountRef`, a positive `Amount`). Intuit answers a repeated `requestid` with its
 first answer instead of acting again, so resending an entry whose answer was lost cannot create it twice. A 401
@@ -136,6 +137,17 @@ class QboConfig:
     base_url: str
     token_url: str
     minor_version: int
+    customer: str = ""  # the display name of the customer every accounts receivable line names
+    vendor: str = ""  # … and of the vendor every accounts payable line names
+
+
+# QuickBooks wants a name on every line of these account types: (entity type, the config field naming it).
+ENTITY_FOR = {"Accounts Receivable": ("Customer", "customer"), "Accounts Payable": ("Vendor", "vendor")}
+
+
+def _quoted(value: str) -> str:
+    """A string literal of Intuit's query language."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _fault(body: Any) -> str | None:
@@ -157,7 +169,8 @@ class QuickBooksOnline:
     tokens: TokenStore
     http: _Http
     access_token: str | None = None
-    accounts: dict[str, str] = field(default_factory=dict)  # account number -> QuickBooks' Account Id
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # number -> (Account Id, AccountType)
+    entities: dict[str, str] = field(default_factory=dict)  # entity type -> its Id (the configured name's)
 
     def _refresh(self) -> None:
         refresh = self.tokens.load() or self.config.refresh_token
@@ -200,21 +213,46 @@ class QuickBooksOnline:
             raise LedgerUnavailable(f"QuickBooks Online forbids this: {_fault(_json(response))}")
         return response
 
-    def account_id(self, number: str) -> str:
+    def _query(self, statement: str, entity: str, what: str) -> list[dict[str, Any]]:
+        response = self._call("GET", "query", params={"query": statement})
+        body = _json(response)
+        if (fault := _fault(body)) is not None or response.status_code != 200:
+            raise EntryRefused(f"looking up {what}: {fault or response.status_code}")
+        found: list[dict[str, Any]] = body.get("QueryResponse", {}).get(entity, [])
+        return found
+
+    def account(self, number: str) -> tuple[str, str]:
+        """QuickBooks' (Id, AccountType) of the account numbered `number` (looked up once per push)."""
         if number not in self.accounts:
-            quoted = number.replace("\\", "\\\\").replace("'", "\\'")  # the query language's escapes
-            statement = f"select Id, AcctNum from Account where AcctNum = '{quoted}'"  # noqa: S608 - Intuit's API
-            response = self._call("GET", "query", params={"query": statement})
-            body = _json(response)
-            if (fault := _fault(body)) is not None or response.status_code != 200:
-                raise EntryRefused(f"looking up account {number}: {fault or response.status_code}")
+            statement = f"select Id, AcctNum, AccountType from Account where AcctNum = {_quoted(number)}"  # noqa: S608
             found = [
-                a for a in body.get("QueryResponse", {}).get("Account", []) if a.get("AcctNum") == number
+                a
+                for a in self._query(statement, "Account", f"account {number}")
+                if a.get("AcctNum") == number
             ]
             if not found:
                 raise EntryRefused(f"QuickBooks Online has no account numbered {number}")
-            self.accounts[number] = str(found[0]["Id"])
+            self.accounts[number] = (str(found[0]["Id"]), str(found[0].get("AccountType", "")))
         return self.accounts[number]
+
+    def entity(self, account_type: str, number: str) -> dict[str, Any] | None:
+        """The `Entity` a line on an account of `account_type` needs (receivable: a customer; payable: a vendor)."""
+        if account_type not in ENTITY_FOR:
+            return None
+        kind, setting = ENTITY_FOR[account_type]
+        if kind not in self.entities:
+            name: str = getattr(self.config, setting)
+            if not name:
+                raise EntryRefused(
+                    f"account {number} is {account_type} in QuickBooks, which needs a {kind.lower()} on the line: "
+                    f"set ORDERSMITH_QBO_{setting.upper()} to a {kind.lower()}'s display name"
+                )
+            statement = f"select Id, DisplayName from {kind} where DisplayName = {_quoted(name)}"  # noqa: S608
+            found = self._query(statement, kind, f"{kind.lower()} {name!r}")
+            if not found:
+                raise EntryRefused(f"QuickBooks Online has no {kind.lower()} named {name!r}")
+            self.entities[kind] = str(found[0]["Id"])
+        return {"Type": kind, "EntityRef": {"value": self.entities[kind]}}
 
     def push(self, entry: ExportEntry, *, request_id: str) -> str:
         """Create `entry` as a journal entry; answers its Id. `request_id` (≤ 50) is the same for every resend."""
@@ -223,14 +261,18 @@ class QuickBooksOnline:
             if not (line.debit_minor or line.credit_minor):
                 continue
             debit = line.debit_minor > 0
+            account_id, account_type = self.account(line.account_code)
+            detail: dict[str, Any] = {
+                "PostingType": "Debit" if debit else "Credit",
+                "AccountRef": {"value": account_id},
+            }
+            if (entity := self.entity(account_type, line.account_code)) is not None:
+                detail["Entity"] = entity
             lines.append({
                 "Description": _text(line.memo or entry.memo, QBO_DESCRIPTION),
                 "Amount": _number(line.debit_minor if debit else line.credit_minor, entry.currency),
                 "DetailType": "JournalEntryLineDetail",
-                "JournalEntryLineDetail": {
-                    "PostingType": "Debit" if debit else "Credit",
-                    "AccountRef": {"value": self.account_id(line.account_code)},
-                },
+                "JournalEntryLineDetail": detail,
             })  # fmt: skip
         body = {
             "TxnDate": entry.posted_on.isoformat(),

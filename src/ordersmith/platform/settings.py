@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     )
     qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL
     qbo_minor_version: int = Field(default=75, ge=1, le=999)
+    # QuickBooks wants a customer on every accounts receivable line and a vendor on every accounts payable line: the
+    # display names of the customer and vendor that stand for Ordersmith's (e.g. "Ordersmith customers").
+    qbo_customer: str = ""
+    qbo_vendor: str = ""
     # Dynamics 365 Business Central: a Microsoft Entra app (client credentials) with API access to the
     # environment, the company's id and the id of the general journal (batch) the lines go to.
     bc_tenant_id: str = ""

@@ -82,6 +82,8 @@ def setup_ledgers(db: Database, settings: Settings, *, transport: httpx.BaseTran
             base_url=settings.qbo_base_url.rstrip("/"),
             token_url=settings.qbo_token_url,
             minor_version=settings.qbo_minor_version,
+            customer=settings.qbo_customer,
+            vendor=settings.qbo_vendor,
         ),
         bc=ledgers.BcConfig(
             token_url=settings.bc_token_url
