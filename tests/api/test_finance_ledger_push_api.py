@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -63,6 +64,31 @@ def test_a_push_is_queued_and_the_worker_delivers_every_entry(
             time.sleep(0.2)
         assert (seen["pushed"], seen["failed"]) == (4, 0)
     assert len(stub.created) == 4 and all(sum(a for _n, a in amounts) == 0 for _d, amounts in stub.entries())
+    assert client.get(f"/api/v1/accounting-exports/{export['id']}/failures", headers=key).json() == []
+
+
+def test_an_entry_the_package_refused_is_listed_with_its_message(
+    client: TestClient, admin_db, admin_key: str, settings: Settings
+):
+    stub = Qbo(accounts={number: str(n) for n, number in enumerate(ACCOUNTS, start=1)})
+    stub.inactive.add(stub.accounts["6100"])
+    post_november(admin_db)
+    with serving(stub.api):
+        wired = settings.model_copy(update={
+            "qbo_client_id": stub.client_id, "qbo_client_secret": SecretStr(stub.client_secret),
+            "qbo_refresh_token": SecretStr("RT-first"), "qbo_realm_id": stub.realm, "qbo_base_url": stub.api.url(),
+            "qbo_token_url": f"{stub.api.url()}/oauth2/v1/tokens/bearer", "ledger_backoff_s": 0.0,
+        })  # fmt: skip
+        finance.setup_ledgers(admin_db.db, wired)
+        export = finance.create_export(admin_db, period="2026-11", format="qbo", currency="USD")
+        assert finance.push_export(admin_db, export_id=export.id).failed == 1
+    key = bearer(admin_key)
+    seen = client.get(f"/api/v1/accounting-exports/{export.id}", headers=key).json()
+    assert (seen["pushed"], seen["failed"]) == (3, 1)
+    (failure,) = client.get(f"/api/v1/accounting-exports/{export.id}/failures", headers=key).json()
+    assert "Object Not Found" in failure["error"] and uuid.UUID(failure["entry_id"])
+    unknown = "01234567-89ab-7def-8123-456789abcdef"
+    assert client.get(f"/api/v1/accounting-exports/{unknown}/failures", headers=key).status_code == 404
 
 
 def test_a_push_needs_finance_export_and_an_api_export(client: TestClient, admin_db, admin_key: str, db):

@@ -29,6 +29,7 @@ from ordersmith.finance.schemas import (
     MappingOut,
     PeriodCode,
     PeriodOut,
+    PushFailureOut,
     ReverseIn,
     TrialBalanceOut,
 )
@@ -339,3 +340,24 @@ def push_accounting_export(export_id: uuid.UUID, principal: Auth, request: Reque
     worker sends every entry no push has delivered yet (refused ones again), each exactly once, and records each
     result; the export's `pushed` and `failed` counts follow."""
     return AccountingExportOut.model_validate(service.queue_push(unit_of_work(request), export_id=export_id))
+
+
+@router.get(
+    "/accounting-exports/{export_id}/failures",
+    response_model=list[PushFailureOut],
+    openapi_extra=requires("finance:read"),
+)
+def accounting_export_failures(
+    export_id: uuid.UUID,
+    principal: Auth,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[PushFailureOut]:
+    """The entries of an API export that the last push could not deliver, with the package's message (entry order,
+    at most `limit`): correct them, then push again."""
+    uow = unit_of_work(request)
+    service.get_export(uow, export_id=export_id)
+    return [
+        PushFailureOut(entry_id=entry_id, error=error)
+        for entry_id, error in service.push_failures(uow, export_id=export_id, limit=limit)
+    ]

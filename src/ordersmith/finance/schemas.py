@@ -338,3 +338,8 @@ class AccountingExportOut(Output):
     failed: int = Field(
         description="qbo / bc: entries it refused or could not be reached for (a push retries them)"
     )
+
+
+class PushFailureOut(Output):
+    entry_id: uuid.UUID
+    error: str = Field(description="the package's message (or why it could not be reached)")
