@@ -268,7 +268,8 @@ def create_accounting_export(body: AccountingExportIn, principal: Auth, request:
     `currency`) that no earlier export to the same package carried, so nothing is imported twice — `gl` (generic
     CSV), `iif` (QuickBooks Desktop), `xero`, `sage50` (Sage 50 US General Journal) and `sage50-sales` (its Sales
     Journal: the invoices on account), `gp-im` (Dynamics GP Integration Manager) and `gp-econnect` (GP eConnect
-    XML). Download the file from `…/{id}/file`."""
+    XML), and `qbo` (QuickBooks Online) and `bc` (Business Central), which are pushed through the package's API
+    (`…/{id}/push`) rather than imported. Download the file from `…/{id}/file`."""
     return created(
         request,
         principal,
