@@ -155,6 +155,17 @@ def test_an_expired_access_token_is_refreshed_once_and_a_429_waits(uow: UnitOfWo
     assert len(tokens) == 2 and len(qbo.created) == 4 and not qbo.replays
 
 
+def test_a_lost_answer_is_retried_under_the_same_requestid_and_intuit_replays_it(uow: UnitOfWork, qbo: Qbo):
+    # given QuickBooks creates the first two entries but their answers are lost (503)
+    post_november(uow)
+    qbo.lose_answers = 2
+    export = finance.create_export(uow, period="2026-11", format="qbo", currency="USD")
+    done = finance.push_export(uow, export_id=export.id)
+    # then each is sent again under its requestid, and Intuit answers with the entry it made: four entries, once
+    assert (done.pushed, done.failed) == (4, 0)
+    assert len(qbo.replays) == 2 and len(qbo.created) == 4 and sorted(qbo.entries()) == usd_entries()
+
+
 def test_a_refused_entry_keeps_intuit_s_message_and_a_later_push_sends_it_under_a_new_requestid(
     uow: UnitOfWork, qbo: Qbo
 ):

@@ -70,6 +70,7 @@ class Qbo:
     replays: list[str] = field(default_factory=list)
     refreshes: int = 0
     throttle: int = 0  # the next N API calls answer 429
+    lose_answers: int = 0  # the next N creates are made, but answered 503 (the answer lost on the way)
     delay_s: float = 0.0
     api: StubApi = field(default_factory=StubApi)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -145,6 +146,9 @@ class Qbo:
                 return self.answers[request_id]
             answer = self._create(_decimal_json(seen))
             self.answers[request_id] = answer
+            if self.lose_answers:
+                self.lose_answers -= 1
+                return Answer(503, b"<html>Service Unavailable</html>", content_type="text/html")
         return Answer(answer.status, answer.body, delay_s=self.delay_s)
 
     def _create(self, body: dict[str, Any]) -> Answer:
