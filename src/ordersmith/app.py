@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     wired = payments.setup_payments(db, settings)
     fulfillment.setup_fulfillment(db, settings)
     channels.setup_channels(db, settings)
+    finance.setup_ledgers(db, settings)  # API exports push to QuickBooks Online and Business Central
     hub = EventHub(db, poll_interval_s=settings.relay_poll_interval_ms / 1000)
 
     @asynccontextmanager

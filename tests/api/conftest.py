@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from ordersmith.app import create_app
 from ordersmith.channels import service as channels
+from ordersmith.finance import service as finance
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.payments import service as payments
 from ordersmith.platform.access import SCOPES
@@ -64,6 +65,7 @@ def client(
         wired = payments.setup_payments(app_db, settings)
         fulfillment.setup_fulfillment(app_db, settings)
         channels.setup_channels(app_db, settings)
+        finance.setup_ledgers(app_db, settings)
         assert frozenset(app_db.caches) == wiring, "create_app wires more than this fixture does again"
         app.state.settings = settings
         app.state.vault = vault = wired.vault

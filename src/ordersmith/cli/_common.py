@@ -67,6 +67,7 @@ def _settings() -> Settings:
 
 def _db(settings: Settings) -> Database:
     from ordersmith.channels.service import setup_channels
+    from ordersmith.finance.service import setup_ledgers
     from ordersmith.fulfillment.service import setup_fulfillment
     from ordersmith.payments.service import setup_payments
 
@@ -78,6 +79,7 @@ def _db(settings: Settings) -> Database:
     setup_payments(db, settings)  # cancellations and shipments reach the gateway through payments
     setup_fulfillment(db, settings)  # labels and tracking reach the carriers
     setup_channels(db, settings)  # connectors' credentials unseal
+    setup_ledgers(db, settings)  # API exports push to their accounting packages (the worker runs the pushes)
     return db
 
 

@@ -14,6 +14,7 @@ import typer
 
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
 from ordersmith.cli._common import table as cli_table
+from ordersmith.finance import formats, ledgers
 from ordersmith.finance import service as finance
 from ordersmith.finance.rules import StatementLine
 from ordersmith.kernel.errors import ValidationFailed
@@ -242,7 +243,8 @@ def export(
         str,
         typer.Option(
             "--format",
-            help="gl | iif (QuickBooks Desktop) | xero | sage50 | sage50-sales | gp-im | gp-econnect (Dynamics GP)",
+            help="gl | iif (QuickBooks Desktop) | xero | sage50 | sage50-sales | gp-im | gp-econnect (Dynamics GP)"
+            " | qbo (QuickBooks Online) | bc (Business Central): these two are pushed (`finance push`)",
         ),
     ] = "gl",
     currency: Annotated[
@@ -261,6 +263,12 @@ def export(
         uow, period=period, format=format, currency=currency, summary=summary, tax_rate=tax_rate, batch=batch,
         first=first,
     )  # fmt: skip
+    if made.format in formats.API_FORMATS and output is None:
+        out.print(
+            f"export {made.number} ({made.id}): {made.entries} entries of {period} for {made.target}; "
+            f"push them with `ordersmith finance push {made.id}`"
+        )
+        return
     _write(finance.export_file(uow, export_id=made.id), output)
     if output is not None:
         out.print(
@@ -425,3 +433,32 @@ def dunning_letter(
         out.print(f"{customer}: nothing past due, no letter")
         return
     sys.stdout.write(letter.html if html else letter.text)
+
+
+@finance_app.command("push")
+@command
+def push(
+    export_id: Annotated[
+        str, typer.Argument(help="the id of a qbo or bc export (`ordersmith finance exports`)")
+    ],
+) -> None:
+    """Push an API export's undelivered entries (refused ones again) to QuickBooks Online or Business Central now,
+    each exactly once."""
+    try:
+        wanted = uuid.UUID(export_id)
+    except ValueError:
+        raise ValidationFailed.on("export_id", "an export's id (a UUID)") from None
+    try:
+        done = finance.push_export(_db(_settings()).unit_of_work(_cli_actor()), export_id=wanted)
+    except ledgers.LedgerUnavailable as exc:
+        fail(f"push stopped: {exc}", 1)
+        return
+    out.print(
+        f"export {done.number} to {done.target}: {done.pushed} of {done.entries} entries pushed, "
+        f"{done.failed} refused"
+    )
+    if done.failed:
+        failures = finance.push_failures(_db(_settings()).unit_of_work(_cli_actor()), export_id=wanted)
+        for entry_id, error in failures:
+            out.print(f"  {entry_id}: {error}")
+        fail(f"{done.failed} entries were refused (above): correct them and push again", 1)

@@ -31,6 +31,8 @@
   `<taGLTransactionHeaderInsert>` (`BACHNUMB`, `JRNENTRY`, `REFRENCE` ≤ 30, `TRXDATE`, `TRXTYPE` 0, `CURNCYID`).
   Journal entry numbers are GP's own: the export numbers its entries from a first number the user gives (GP's
   next journal entry number), one per entry.
+- `qbo`, `bc`: QuickBooks Online and Dynamics 365 Business Central take the entries through their APIs
+  (`finance.ledgers`, pushed by `finance.service.pushes`); the export's file is the `gl` CSV of what it carries.
 
 Invariant: every entry written balances (its amounts sum to zero), as every entry read from the journal does.
 Text fields are cleaned of tabs and line breaks; in the CSV formats a text cell that a spreadsheet would read as a
@@ -48,10 +50,14 @@ from xml.sax.saxutils import escape
 
 from ordersmith.kernel.money import Money
 
-FORMATS = ("gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect")
+FORMATS = ("gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect", "qbo", "bc")
+# Formats pushed through the package's API (`finance.ledgers`) rather than imported from a file: their file is the
+# generic CSV of what the push carries.
+API_FORMATS = ("qbo", "bc")
 # The package each format imports into: a journal entry is exported to each package once.
 TARGETS = {"gl": "gl", "iif": "quickbooks", "xero": "xero", "sage50": "sage50", "sage50-sales": "sage50",
-           "gp-im": "dynamics_gp", "gp-econnect": "dynamics_gp"}  # fmt: skip
+           "gp-im": "dynamics_gp", "gp-econnect": "dynamics_gp", "qbo": "quickbooks_online",
+           "bc": "business_central"}  # fmt: skip
 MEDIA_TYPES = {
     "gl": "text/csv; charset=utf-8",
     "iif": "text/plain; charset=utf-8",
@@ -60,9 +66,11 @@ MEDIA_TYPES = {
     "sage50-sales": "text/csv; charset=utf-8",
     "gp-im": "text/csv; charset=utf-8",
     "gp-econnect": "application/xml; charset=utf-8",
+    "qbo": "text/csv; charset=utf-8",
+    "bc": "text/csv; charset=utf-8",
 }
 EXTENSIONS = {"gl": "csv", "iif": "iif", "xero": "csv", "sage50": "csv", "sage50-sales": "csv", "gp-im": "csv",
-              "gp-econnect": "xml"}  # fmt: skip
+              "gp-econnect": "xml", "qbo": "csv", "bc": "csv"}  # fmt: skip
 XERO_LINES_PER_FILE = 300
 SAGE_ACCOUNT_LENGTH = 15
 SAGE_DISTRIBUTIONS = (2, 560)

@@ -32,6 +32,7 @@ from ordersmith.finance.schemas import (
     MappingOut,
     PeriodCode,
     PeriodOut,
+    PushFailureOut,
     ReverseIn,
     TrialBalanceOut,
     UnappliedCashIn,
@@ -302,7 +303,8 @@ def create_accounting_export(body: AccountingExportIn, principal: Auth, request:
     `currency`) that no earlier export to the same package carried, so nothing is imported twice — `gl` (generic
     CSV), `iif` (QuickBooks Desktop), `xero`, `sage50` (Sage 50 US General Journal) and `sage50-sales` (its Sales
     Journal: the invoices on account), `gp-im` (Dynamics GP Integration Manager) and `gp-econnect` (GP eConnect
-    XML). Download the file from `…/{id}/file`."""
+    XML), and `qbo` (QuickBooks Online) and `bc` (Business Central), which are pushed through the package's API
+    (`…/{id}/push`) rather than imported. Download the file from `…/{id}/file`."""
     return created(
         request,
         principal,
@@ -477,3 +479,38 @@ def dunning_letter(
         html=letter.html,
         total=MoneyOut.of(Money.from_minor(letter.total_minor, letter.currency)),
     )
+
+
+@router.post(
+    "/accounting-exports/{export_id}/push",
+    status_code=202,
+    response_model=AccountingExportOut,
+    openapi_extra=requires("finance:export"),
+    responses={409: {"description": "`not_an_api_export`: only `qbo` and `bc` exports are pushed"}},
+)
+def push_accounting_export(export_id: uuid.UUID, principal: Auth, request: Request) -> AccountingExportOut:
+    """Queue a push of an API export (`qbo`: QuickBooks Online, `bc`: Business Central) to its package: the
+    worker sends every entry no push has delivered yet (refused ones again), each exactly once, and records each
+    result; the export's `pushed` and `failed` counts follow."""
+    return AccountingExportOut.model_validate(service.queue_push(unit_of_work(request), export_id=export_id))
+
+
+@router.get(
+    "/accounting-exports/{export_id}/failures",
+    response_model=list[PushFailureOut],
+    openapi_extra=requires("finance:read"),
+)
+def accounting_export_failures(
+    export_id: uuid.UUID,
+    principal: Auth,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[PushFailureOut]:
+    """The entries of an API export that the last push could not deliver, with the package's message (entry order,
+    at most `limit`): correct them, then push again."""
+    uow = unit_of_work(request)
+    service.get_export(uow, export_id=export_id)
+    return [
+        PushFailureOut(entry_id=entry_id, error=error)
+        for entry_id, error in service.push_failures(uow, export_id=export_id, limit=limit)
+    ]

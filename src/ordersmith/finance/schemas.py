@@ -361,7 +361,7 @@ class DunningLetterOut(Output):
     total: MoneyOut | None
 
 
-ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect"]
+ExportFormat = Literal["gl", "iif", "xero", "sage50", "sage50-sales", "gp-im", "gp-econnect", "qbo", "bc"]
 
 
 class AccountingExportIn(Input):
@@ -396,3 +396,12 @@ class AccountingExportOut(Output):
     created_by: str
     created_at: datetime
     file_name: str
+    pushed: int = Field(description="qbo / bc: entries the package took")
+    failed: int = Field(
+        description="qbo / bc: entries it refused or could not be reached for (a push retries them)"
+    )
+
+
+class PushFailureOut(Output):
+    entry_id: uuid.UUID
+    error: str = Field(description="the package's message (or why it could not be reached)")

@@ -189,6 +189,11 @@ class AccountingExportRow(Base):
     )  # Σ debits of the claimed entries (all currencies)
     created_by: Mapped[str] = mapped_column(sa.String(320))
     created_at: Mapped[datetime]
+    # API exports (`qbo`, `bc`): entries the package took and entries it refused, kept with each item's result.
+    pushed: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Whoever pushes the export holds it until then (a conditional UPDATE takes it): one push of it at a time.
+    push_lease_until: Mapped[datetime | None]
 
 
 class AccountingExportItemRow(Base):
@@ -203,6 +208,13 @@ class AccountingExportItemRow(Base):
     export_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("accounting_exports.id", name="fk_accounting_export_items_export")
     )
+    # API exports: the package's id for the entry once it took it, when, and why it last refused it.
+    remote_id: Mapped[str | None] = mapped_column(sa.String(64))
+    pushed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # QuickBooks Online: bumped when Intuit refuses the entry, so a corrected retry gets a new requestid (Intuit
+    # answers a repeated requestid with its first answer, refusal included).
+    attempt: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 # ---- accounts payable ------------------------------------------------------------------------------------------
@@ -356,4 +368,14 @@ class MatchToleranceRow(Base):
     price_bp: Mapped[int]
     amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
     updated_by: Mapped[str] = mapped_column(sa.String(320))
+    updated_at: Mapped[datetime]
+
+
+class LedgerTokenRow(Base):
+    """The latest OAuth refresh token of an accounting package that rotates them (QuickBooks Online), sealed."""
+
+    __tablename__ = "ledger_tokens"
+
+    target: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    sealed: Mapped[str] = mapped_column(sa.String(2000))
     updated_at: Mapped[datetime]

@@ -158,6 +158,37 @@ class Settings(BaseSettings):
     import_chunk_rows: int = Field(default=1000, ge=1, le=100_000)
     # Where bulk export files are written (each 0600, the folder 0700) and downloaded from.
     exports_path: str = "var/exports"
+    # Accounting packages the journal is pushed to through their APIs (finance: `qbo` and `bc` exports). QuickBooks
+    # Online: an Intuit app's client id and secret, the company (realm) id, and the refresh token of its first
+    # connection; Intuit rotates refresh tokens, so the latest one is kept sealed in the database after first use.
+    qbo_client_id: str = ""
+    qbo_client_secret: SecretStr = SecretStr("")
+    qbo_refresh_token: SecretStr = SecretStr("")
+    qbo_realm_id: str = ""
+    qbo_base_url: str = (
+        "https://quickbooks.api.intuit.com"  # sandbox: https://sandbox-quickbooks.api.intuit.com
+    )
+    qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL
+    qbo_minor_version: int = Field(default=75, ge=1, le=999)
+    # QuickBooks wants a customer on every accounts receivable line and a vendor on every accounts payable line: the
+    # display names of the customer and vendor that stand for Ordersmith's (e.g. "Ordersmith customers").
+    qbo_customer: str = ""
+    qbo_vendor: str = ""
+    # Dynamics 365 Business Central: a Microsoft Entra app (client credentials) with API access to the
+    # environment, the company's id and the id of the general journal (batch) the lines go to.
+    bc_tenant_id: str = ""
+    bc_environment: str = "production"
+    bc_client_id: str = ""
+    bc_client_secret: SecretStr = SecretStr("")
+    bc_company_id: str = ""
+    bc_journal_id: str = ""
+    bc_base_url: str = ""  # default: https://api.businesscentral.dynamics.com/v2.0/{tenant}/{environment}
+    bc_token_url: str = ""  # default: https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token
+    bc_scope: str = "https://api.businesscentral.dynamics.com/.default"
+    ledger_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    ledger_backoff_s: float = Field(
+        default=2.0, ge=0, le=60
+    )  # first wait after a 429 or 5xx, doubled per retry
     sse_keepalive_s: float = 15.0
 
     demo_admin_password: SecretStr = Field(default=SecretStr("ordersmith-admin"))

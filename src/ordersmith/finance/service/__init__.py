@@ -85,6 +85,14 @@ from ordersmith.finance.service.posting import (
     unposted_amount,
     unregister,
 )
+from ordersmith.finance.service.pushes import (
+    NotAnApiExport,
+    PushInProgress,
+    push_export,
+    push_failures,
+    queue_push,
+    setup_ledgers,
+)
 from ordersmith.finance.service.receivables import (
     BUCKETS as AGING_BUCKETS,
 )
@@ -141,6 +149,7 @@ __all__ = [
     "MatchReason",
     "MatchTolerance",
     "NewBillLine",
+    "NotAnApiExport",
     "NothingToExport",
     "PaidBill",
     "PayBill",
@@ -149,6 +158,7 @@ __all__ = [
     "PayablesReconciliation",
     "Period",
     "PeriodClosed",
+    "PushInProgress",
     "Reconciliation",
     "StatementItem",
     "TrialBalance",
@@ -196,6 +206,9 @@ __all__ = [
     "post_event",
     "post_events",
     "post_manual_entry",
+    "push_export",
+    "push_failures",
+    "queue_push",
     "receive_unapplied_cash",
     "register",
     "reject_vendor_bill",
@@ -205,6 +218,7 @@ __all__ = [
     "reverse_entry",
     "set_mapping",
     "set_match_tolerance",
+    "setup_ledgers",
     "statement_pdf",
     "trial_balance",
     "unposted_amount",

@@ -77,6 +77,8 @@ class AccountingExport:
     debit_minor: int
     created_by: str
     created_at: datetime
+    pushed: int = 0  # API exports (`qbo`, `bc`): entries the package took
+    failed: int = 0  # … and entries it refused (each item keeps why; a later push retries them)
 
     @property
     def file_name(self) -> str:
@@ -99,6 +101,8 @@ def _export(row: sa.Row[tuple[object, ...]] | AccountingExportRow) -> Accounting
         debit_minor=row.debit_minor,
         created_by=row.created_by,
         created_at=row.created_at,
+        pushed=row.pushed,
+        failed=row.failed,
     )
 
 
@@ -187,6 +191,8 @@ def create_export(
     options = _options(
         period=period, format=format, currency=currency, tax_rate=tax_rate, batch=batch, first=first
     )
+    if summary and format in formats.API_FORMATS:
+        raise ValidationFailed.on("summary", f"{format} takes each journal entry as it is: no summary")
     target = formats.TARGETS[format]
     number = next_number(uow, SERIES)  # a row lock until commit: concurrent exports claim one after the other
     export_id = new_id()
@@ -290,13 +296,17 @@ def list_exports(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None)
 
 @use_case(readonly=True)
 def _entries(
-    uow: UnitOfWork, *, export_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    uow: UnitOfWork, *, export_id: uuid.UUID, after: uuid.UUID | None, limit: int, unpushed: bool = False
 ) -> list[formats.ExportEntry]:
+    """Up to `limit` of the export's entries after `after`, in entry order (`unpushed`: only those no push has
+    delivered yet)."""
     query = (
         sa.select(_ENTRIES)
         .join(_ITEMS, _ITEMS.c.entry_id == _ENTRIES.c.id)
         .where(_ITEMS.c.export_id == export_id)
     )
+    if unpushed:
+        query = query.where(_ITEMS.c.pushed_at.is_(None))
     if after is not None:
         query = query.where(_ITEMS.c.entry_id > after)
     headers = uow.execute_core(query.order_by(_ITEMS.c.entry_id).limit(limit)).all()
