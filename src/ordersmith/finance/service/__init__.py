@@ -97,6 +97,13 @@ from ordersmith.finance.service.receivables import (
     ar_aging,
     customer_statement,
 )
+from ordersmith.finance.service.settlements import (
+    Settlement,
+    SettlementItem,
+    get_settlement,
+    import_settlement,
+    list_settlements,
+)
 from ordersmith.finance.service.statements import (
     BalanceSheet,
     IncomeStatement,
@@ -150,6 +157,8 @@ __all__ = [
     "Period",
     "PeriodClosed",
     "Reconciliation",
+    "Settlement",
+    "SettlementItem",
     "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
@@ -179,8 +188,10 @@ __all__ = [
     "get_export",
     "get_match_exception",
     "get_match_tolerance",
+    "get_settlement",
     "get_vendor_bill",
     "get_vendor_payment",
+    "import_settlement",
     "income_statement",
     "item_costs",
     "list_accounts",
@@ -189,6 +200,7 @@ __all__ = [
     "list_mappings",
     "list_match_exceptions",
     "list_periods",
+    "list_settlements",
     "list_vendor_bills",
     "list_vendor_payments",
     "on_events",

@@ -65,6 +65,7 @@ from ordersmith.payments.service.operations import (
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
+from ordersmith.payments.service.settled import SettledTransaction, transactions_by_reference
 from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
@@ -105,6 +106,7 @@ __all__ = [
     "Payments",
     "RefundExceedsRefundable",
     "Refunded",
+    "SettledTransaction",
     "Tender",
     "TooManyRequests",
     "Transaction",
@@ -156,6 +158,7 @@ __all__ = [
     "setup_payments",
     "shortfall",
     "split",
+    "transactions_by_reference",
     "uncleared_checks",
     "verify_wallet",
     "void_payment",
