@@ -16,8 +16,9 @@ Formats, written from the processors' documentation:
   `submitTimeUTC`; `messages.resultCode` `Ok`. The batch id is given beside the file (the list is asked for per
   batch). Authorize.Net bills its fees monthly, not per transaction: the lines carry no fee.
 
-Matching: a charge matches the approved capture whose processor transaction reference the line names (Stripe:
-the charge `ch_…`, from `charge_id` or `source_id`; Authorize.Net: the `transId`), a refund the approved refund;
+Matching: a charge matches the approved capture whose processor transaction (or gateway) reference the line
+names (Stripe: the charge `ch_…`, from `charge_id` or `source_id`; Authorize.Net: the `transId`), a refund the
+approved refund;
 same amount and currency → `matched`, else `amount_differs`; nothing found → `unmatched`; fees and other
 categories are `fee` / `other` (money moved that no capture explains, listed for a person).
 """

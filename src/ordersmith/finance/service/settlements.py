@@ -135,7 +135,9 @@ def import_settlement(
         raise AlreadyExists(f"this file was imported before, as settlement {before}")
     found: dict[str, list[formats.Recorded]] = defaultdict(list)
     for t in payments.transactions_by_reference(uow, references=[line.reference for line in parsed.lines]):
-        found[t.transaction_reference].append(formats.Recorded(str(t.id), t.kind, t.amount_minor, t.currency))
+        recorded = formats.Recorded(str(t.id), t.kind, t.amount_minor, t.currency)
+        for reference in {t.transaction_reference, t.gateway_reference} - {""}:
+            found[reference].append(recorded)
     settlement_id = new_id()
     rows = []
     for line in parsed.lines:

@@ -2,7 +2,7 @@
 
 `finance_settlements` (a file imported once per processor: its SHA-256 is unique) and `finance_settlement_lines`
 (each line's kind, amounts, match status and our payment transaction); `payment_transactions` gains an index on
-the processor's transaction reference, which settlement lines are matched by.
+the processor's transaction and gateway references, which settlement lines are matched by.
 
 Revision ID: 0040_settle
 Revises: 0034_mkt2
@@ -81,6 +81,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payment_transactions_gateway_ref", table_name="payment_transactions")
     op.drop_index("ix_payment_transactions_transaction_ref", table_name="payment_transactions")
     op.drop_index("ix_finance_settlement_lines_status", table_name="finance_settlement_lines")
     op.drop_table("finance_settlement_lines")

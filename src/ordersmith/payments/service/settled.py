@@ -21,19 +21,27 @@ class SettledTransaction:
     amount_minor: int
     currency: str
     transaction_reference: str
+    gateway_reference: str
 
 
 @use_case(readonly=True)
 def transactions_by_reference(uow: UnitOfWork, *, references: Sequence[str]) -> list[SettledTransaction]:
-    """Approved captures and refunds whose processor transaction reference is one of `references`
-    (`ix_payment_transactions_transaction_ref`; asked in chunks of 500)."""
+    """Approved captures and refunds whose processor transaction reference (or, for a processor that names a sale
+    by one reference, its gateway reference) is one of `references` (`ix_payment_transactions_transaction_ref`,
+    `ix_payment_transactions_gateway_ref`; asked in chunks of 500)."""
     wanted = sorted({r for r in references if r})
     found: list[SettledTransaction] = []
     for at in range(0, len(wanted), 500):
+        chunk = wanted[at : at + 500]
         query = sa.select(
-            _TXNS.c.id, _TXNS.c.kind, _TXNS.c.amount_minor, _TXNS.c.currency, _TXNS.c.transaction_reference
+            _TXNS.c.id,
+            _TXNS.c.kind,
+            _TXNS.c.amount_minor,
+            _TXNS.c.currency,
+            _TXNS.c.transaction_reference,
+            _TXNS.c.gateway_reference,
         ).where(
-            _TXNS.c.transaction_reference.in_(wanted[at : at + 500]),
+            sa.or_(_TXNS.c.transaction_reference.in_(chunk), _TXNS.c.gateway_reference.in_(chunk)),
             _TXNS.c.kind.in_(("capture", "refund")),
             _TXNS.c.outcome == "approved",
         )
