@@ -65,7 +65,7 @@ from ordersmith.payments.service.operations import (
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
-from ordersmith.payments.service.settled import SettledTransaction, transactions_by_reference
+from ordersmith.payments.service.settled import SettledTransaction, recent_captures, transactions_by_reference
 from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
@@ -145,6 +145,7 @@ __all__ = [
     "planned_status",
     "receivables",
     "receive_notification",
+    "recent_captures",
     "record_claimed",
     "record_tenders",
     "refund_order",

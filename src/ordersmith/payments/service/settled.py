@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -47,3 +48,23 @@ def transactions_by_reference(uow: UnitOfWork, *, references: Sequence[str]) -> 
         )
         found += [SettledTransaction(*row) for row in uow.execute_core(query).all()]
     return found
+
+
+@use_case(readonly=True)
+def recent_captures(uow: UnitOfWork, *, since: datetime, limit: int = 100) -> list[SettledTransaction]:
+    """Approved captures from `since` on, oldest first (`ix_payment_transactions_pending`: outcome, at): what a
+    processor's next payout would settle."""
+    query = (
+        sa.select(
+            _TXNS.c.id,
+            _TXNS.c.kind,
+            _TXNS.c.amount_minor,
+            _TXNS.c.currency,
+            _TXNS.c.transaction_reference,
+            _TXNS.c.gateway_reference,
+        )
+        .where(_TXNS.c.outcome == "approved", _TXNS.c.at >= since, _TXNS.c.kind == "capture")
+        .order_by(_TXNS.c.at, _TXNS.c.id)
+        .limit(limit)
+    )
+    return [SettledTransaction(*row) for row in uow.execute_core(query).all()]
