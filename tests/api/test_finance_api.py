@@ -264,3 +264,38 @@ def test_an_agent_and_a_channel_bound_key_cannot_read_or_write_the_ledger(client
     assert journal_rows(db) == (0, 0)
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM finance_periods")).scalar_one() == 0
+
+
+def test_a_settlement_file_is_uploaded_read_back_with_its_differences_and_needs_the_write_scope(
+    client: TestClient, admin_key, admin_db, db
+):
+    report = (
+        b"balance_transaction_id,currency,gross,fee,net,reporting_category,source_id,automatic_payout_id\r\n"
+        b"txn_1,usd,7.00,0.50,6.50,charge,ch_nobody,po_9\r\n"
+    )
+    reader = bearer(make_api_key(admin_db, scopes=["finance:read"]).secret)
+    refused = client.post("/api/v1/settlements", data={"processor": "stripe"},
+                          files={"file": ("payout.csv", report, "text/csv")}, headers=reader)  # fmt: skip
+    assert refused.status_code == 403
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM finance_settlements")).scalar_one() == 0
+    made = client.post("/api/v1/settlements", data={"processor": "stripe"},
+                       files={"file": ("payout.csv", report, "text/csv")}, headers=bearer(admin_key))  # fmt: skip
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["number"], body["differences"], body["net"]) == (
+        "ST-000001",
+        1,
+        {"amount": "6.50", "currency": "USD"},
+    )
+    shown = client.get(
+        "/api/v1/settlements/ST-000001", params={"status": "differences"}, headers=reader
+    ).json()
+    assert [(i["reference"], i["status"]) for i in shown["items"]] == [("ch_nobody", "unmatched")]
+    again = client.post("/api/v1/settlements", data={"processor": "stripe"},
+                        files={"file": ("again.csv", report, "text/csv")}, headers=bearer(admin_key))  # fmt: skip
+    assert again.status_code == 409
+    bad = client.post("/api/v1/settlements", data={"processor": "stripe"},
+                      files={"file": ("bad.csv", b"id\r\n1\r\n", "text/csv")}, headers=bearer(admin_key))  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "file.balance_transaction_id"
+    assert [s["number"] for s in client.get("/api/v1/settlements", headers=reader).json()] == ["ST-000001"]

@@ -213,6 +213,7 @@ def test_every_rule_is_in_the_table_the_subscriber_reads():
         "payment.failed",
         "invoice.written_off",
         "unapplied_cash.received",
+        "settlement.imported",
         "stock.changed",
     }
 
@@ -247,3 +248,29 @@ def test_a_balance_sheet_from_unbalanced_sums_says_so_and_contra_accounts_show_n
     assert (sheet.total_assets_minor, sheet.total_equity_minor, sheet.balanced) == (100_00, 105_00, False)
     assert [(x.account_code, x.amount_minor) for x in income.revenue] == [("4010", 20_00), ("4200", -5_00)]
     assert income.net_income_minor == 15_00
+
+
+def test_a_payout_goes_to_the_bank_and_its_fees_to_expense_out_of_card_clearing():
+    payload = {
+        "currency": "USD",
+        "net_minor": 9560,
+        "fees_minor": 440,
+        "processor": "stripe",
+        "number": "ST-1",
+    }
+    assert lines_of(rules.post_settlement_imported(payload, {}, MAPPINGS)) == [
+        ("1000", 9560, 0),
+        ("6100", 440, 0),
+        ("1100", 0, 10000),
+    ]
+    # a payout that took money back (more refunds than sales) credits the bank; a fee refund credits fees
+    back = {"currency": "USD", "net_minor": -1000, "fees_minor": -50}
+    assert lines_of(rules.post_settlement_imported(back, {}, MAPPINGS)) == [
+        ("1000", 0, 1000),
+        ("6100", 0, 50),
+        ("1100", 1050, 0),
+    ]
+    assert (
+        rules.post_settlement_imported({"currency": "USD", "net_minor": 0, "fees_minor": 0}, {}, MAPPINGS)
+        is None
+    )

@@ -462,3 +462,48 @@ def push(
         for entry_id, error in failures:
             out.print(f"  {entry_id}: {error}")
         fail(f"{done.failed} entries were refused (above): correct them and push again", 1)
+
+
+@finance_app.command("settlement-import")
+@command
+def settlement_import(
+    file: Annotated[
+        Path, typer.Argument(help="Stripe: a payout's itemized reconciliation CSV; Authorize.Net: JSON")
+    ],
+    processor: Annotated[str, typer.Option(help="stripe | authorize_net")] = "stripe",
+    batch_id: Annotated[str | None, typer.Option(help="Authorize.Net: the settled batch's id")] = None,
+    currency: Annotated[str | None, typer.Option(help="Authorize.Net: the batch's currency")] = None,
+) -> None:
+    """Import a processor's settlement: lines matched to captures and refunds, the payout and its fees posted."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ValidationFailed.on("file", f"cannot read {file}: {exc.strerror}") from None
+    made = finance.import_settlement(
+        _db(_settings()).unit_of_work(_cli_actor()), processor=processor, file_name=file.name, data=data,
+        batch_id=batch_id, currency=currency,
+    )  # fmt: skip
+    out.print(
+        f"settlement {made.number}: {made.lines} lines, {made.matched} matched, {made.differences} to look at; "
+        f"net {made.net.amount} {made.currency}, fees {made.fees.amount}"
+    )
+
+
+@finance_app.command("settlement")
+@command
+def settlement(
+    ref: Annotated[str, typer.Argument(help="ST-000001")],
+    differences: Annotated[bool, typer.Option(help="only the lines a person must look at")] = False,
+) -> None:
+    """A settlement's totals and lines."""
+    found = finance.get_settlement(
+        _db(_settings()).unit_of_work(_cli_actor()), ref=ref, status="differences" if differences else None
+    )
+    totals = (f"charges {found.charges.amount}, refunds {found.refunds.amount}, fees {found.fees.amount}, "
+              f"net {found.net.amount}")  # fmt: skip
+    out.print(f"{found.number} {found.processor} {found.payout_reference} {found.currency}: {totals}")
+    table = cli_table("line", "kind", "reference", "gross", "fee", "status", numeric=("line", "gross", "fee"))
+    for item in found.items:
+        table.add_row(str(item.line_no), item.kind, item.reference, str(item.gross.amount), str(item.fee.amount),
+                      item.status)  # fmt: skip
+    out.print(table)

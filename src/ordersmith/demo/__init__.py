@@ -2,13 +2,14 @@
 twice changes nothing. It refuses to run in production.
 
 Loaders register on import and run by stage (platform, catalog, customers, purchasing, pricing, fulfillment and
-marketing, orders, continuity).
+marketing, orders, continuity, finance).
 """
 
 from ordersmith.demo import (  # noqa: F401 - registers
     catalog,
     continuity,
     customers,
+    finance,
     fulfillment,
     marketing,
     orders,

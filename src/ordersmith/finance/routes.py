@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+import anyio.to_thread
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from ordersmith.finance import formats, service
@@ -34,6 +35,7 @@ from ordersmith.finance.schemas import (
     PeriodOut,
     PushFailureOut,
     ReverseIn,
+    SettlementOut,
     TrialBalanceOut,
     UnappliedCashIn,
     UnappliedCashOut,
@@ -514,3 +516,62 @@ def accounting_export_failures(
         PushFailureOut(entry_id=entry_id, error=error)
         for entry_id, error in service.push_failures(uow, export_id=export_id, limit=limit)
     ]
+
+
+@router.post(
+    "/settlements",
+    status_code=201,
+    response_model=SettlementOut,
+    openapi_extra=requires("finance:write"),
+    responses={409: {"description": "`already_exists`: this file was imported before"}},
+)
+async def import_settlement(
+    principal: Auth,
+    request: Request,
+    processor: Annotated[Literal["stripe", "authorize_net"], Form()],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="Stripe: a payout's itemized reconciliation report (CSV); Authorize.Net: a settled "
+            "batch's getTransactionListResponse (JSON)"
+        ),
+    ],
+    batch_id: Annotated[str | None, Form(max_length=100, description="Authorize.Net: the batch's id")] = None,
+    currency: Annotated[CurrencyCode | None, Form(description="Authorize.Net: the batch's currency")] = None,
+) -> Response:
+    """Import a processor's settlement: each line matched to the capture or refund it settles (`matched`,
+    `amount_differs`, `unmatched`; fees and disputes listed as `fee` / `other`), the payout and its fees posted
+    (Dr cash in bank and processor fees / Cr the card clearing account). A file is imported once."""
+    data = await file.read()
+    name = file.filename or "settlement"
+
+    def execute(uow: UnitOfWork) -> SettlementOut:
+        made = service.import_settlement(
+            uow, processor=processor, file_name=name, data=data, batch_id=batch_id, currency=currency
+        )
+        return SettlementOut.model_validate(made)
+
+    return await anyio.to_thread.run_sync(
+        lambda: created(request, principal, {"processor": processor, "file": name}, execute)
+    )
+
+
+@router.get("/settlements", response_model=list[SettlementOut], openapi_extra=requires("finance:read"))
+def list_settlements(
+    principal: Auth, request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[SettlementOut]:
+    """The latest settlements imported, newest first (without their lines)."""
+    return [
+        SettlementOut.model_validate(s) for s in service.list_settlements(unit_of_work(request), limit=limit)
+    ]
+
+
+@router.get("/settlements/{ref}", response_model=SettlementOut, openapi_extra=requires("finance:read"))
+def get_settlement(
+    ref: Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")],
+    principal: Auth,
+    request: Request,
+    status: Literal["matched", "amount_differs", "unmatched", "fee", "other", "differences"] | None = None,
+) -> SettlementOut:
+    """A settlement with its lines (`status=differences`: only those a person must look at)."""
+    return SettlementOut.model_validate(service.get_settlement(unit_of_work(request), ref=ref, status=status))

@@ -753,7 +753,39 @@ def post_vendor_payment_made(
 
 
 PostingRule = Callable[[Mapping[str, Any], Mapping[str, Any], Mappings], "Posting | None"]
+
+
+def _side(account: str, signed: int) -> Line:
+    """A line on `account` for a signed amount: a debit when positive, a credit when negative."""
+    return Line(account, debit_minor=signed) if signed > 0 else Line(account, credit_minor=-signed)
+
+
+def post_settlement_imported(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A processor's payout, from its settlement file: Dr cash in bank (the payout's net) and Dr payment processor
+    fees / Cr the processor's clearing account (what the captures less refunds put there); a negative payout or a
+    fee refund on the other sides. Disputes and adjustments stay in clearing, listed on the settlement."""
+    currency = str(payload["currency"])
+    net, fees = int(payload["net_minor"]), int(payload["fees_minor"])
+    clearing = resolve(mappings, "tender", str(payload.get("method", "card")))
+    lines = tuple(
+        x
+        for x in (
+            _side(resolve(mappings, "role", "disbursement"), net) if net else None,
+            _side(resolve(mappings, "role", "processor_fees"), fees) if fees else None,
+            _side(clearing, -(net + fees)) if net + fees else None,
+        )
+        if x is not None
+    )
+    if len(lines) < 2:
+        return None
+    return Posting("settlement.imported", currency, lines, f"{payload.get('processor', '')} payout",
+                   str(payload.get("number", "")))  # fmt: skip
+
+
 RULES: dict[str, PostingRule] = {
+    "settlement.imported": post_settlement_imported,
     "payment.captured": post_payment_captured,
     "payment.refunded": post_payment_refunded,
     "order.shipped": post_order_shipped,

@@ -405,3 +405,36 @@ class AccountingExportOut(Output):
 class PushFailureOut(Output):
     entry_id: uuid.UUID
     error: str = Field(description="the package's message (or why it could not be reached)")
+
+
+class SettlementItemOut(Output):
+    line_no: int
+    kind: Literal["charge", "refund", "fee", "other"]
+    processor_id: str
+    reference: str
+    gross: MoneyOut
+    fee: MoneyOut
+    net: MoneyOut
+    status: Literal["matched", "amount_differs", "unmatched", "fee", "other"]
+    transaction_id: uuid.UUID | None
+
+
+class SettlementOut(Output):
+    id: uuid.UUID
+    number: str
+    processor: Literal["stripe", "authorize_net"]
+    file_name: str
+    payout_reference: str
+    payout_on: date | None
+    currency: str
+    charges: MoneyOut
+    refunds: MoneyOut
+    fees: MoneyOut
+    other: MoneyOut
+    net: MoneyOut
+    lines: int
+    matched: int
+    differences: int
+    imported_by: str
+    imported_at: datetime
+    items: list[SettlementItemOut]

@@ -87,6 +87,8 @@ class PaymentTransactionRow(Base):
         ),
         sa.Index("ix_payment_transactions_payment", "payment_id", "at"),
         sa.Index("ix_payment_transactions_pending", "outcome", "at"),
+        sa.Index("ix_payment_transactions_transaction_ref", "transaction_reference"),
+        sa.Index("ix_payment_transactions_gateway_ref", "gateway_reference"),
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -105,6 +105,13 @@ from ordersmith.finance.service.receivables import (
     ar_aging,
     customer_statement,
 )
+from ordersmith.finance.service.settlements import (
+    Settlement,
+    SettlementItem,
+    get_settlement,
+    import_settlement,
+    list_settlements,
+)
 from ordersmith.finance.service.statements import (
     BalanceSheet,
     IncomeStatement,
@@ -160,6 +167,8 @@ __all__ = [
     "PeriodClosed",
     "PushInProgress",
     "Reconciliation",
+    "Settlement",
+    "SettlementItem",
     "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
@@ -189,8 +198,10 @@ __all__ = [
     "get_export",
     "get_match_exception",
     "get_match_tolerance",
+    "get_settlement",
     "get_vendor_bill",
     "get_vendor_payment",
+    "import_settlement",
     "income_statement",
     "item_costs",
     "list_accounts",
@@ -199,6 +210,7 @@ __all__ = [
     "list_mappings",
     "list_match_exceptions",
     "list_periods",
+    "list_settlements",
     "list_vendor_bills",
     "list_vendor_payments",
     "on_events",

@@ -65,6 +65,7 @@ from ordersmith.payments.service.operations import (
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
+from ordersmith.payments.service.settled import SettledTransaction, recent_captures, transactions_by_reference
 from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
@@ -105,6 +106,7 @@ __all__ = [
     "Payments",
     "RefundExceedsRefundable",
     "Refunded",
+    "SettledTransaction",
     "Tender",
     "TooManyRequests",
     "Transaction",
@@ -143,6 +145,7 @@ __all__ = [
     "planned_status",
     "receivables",
     "receive_notification",
+    "recent_captures",
     "record_claimed",
     "record_tenders",
     "refund_order",
@@ -156,6 +159,7 @@ __all__ = [
     "setup_payments",
     "shortfall",
     "split",
+    "transactions_by_reference",
     "uncleared_checks",
     "verify_wallet",
     "void_payment",
