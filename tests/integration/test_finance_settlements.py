@@ -114,9 +114,10 @@ def test_a_stripe_payout_is_matched_line_by_line_and_its_payout_and_fees_are_pos
         {"reporting_category": "fee", "source_id": "", "gross": "-2.00", "fee": "0.00", "net": "-2.00",
          "description": "Radar"},
     ])  # fmt: skip
-    imported = finance.import_settlement(shop, processor="stripe", file_name="payout.csv", data=report)
+    imported = finance.import_settlement(shop, processor="stripe", file_name="pay\x00out.csv", data=report)
     # then each line is matched to what it settles, and the differences are listed
     detail = finance.get_settlement(shop, ref=imported.number)
+    assert detail.file_name == "payout.csv"  # a NUL in the uploaded name is dropped (PostgreSQL refuses NUL)
     assert [(i.kind, i.status) for i in detail.items] == [
         ("charge", "matched"), ("charge", "amount_differs"), ("charge", "unmatched"), ("refund", "matched"),
         ("fee", "fee"),
@@ -186,6 +187,9 @@ def test_an_authorize_net_batch_matches_settled_transactions_and_skips_what_move
         ({"processor": "stripe", "data": b"id,amount\n1,2\n"}, "file.balance_transaction_id"),
         ({"processor": "stripe", "data": b"\xff\xfe"}, "file"),
         ({"processor": "authorize_net", "data": b"{}", "currency": "USD"}, "batch_id"),
+        ({"processor": "authorize_net", "batch_id": "1", "currency": "USD", "data": b'{"messages": {"resultCode": '
+          b'"Ok"}, "transactions": [{"transId": "6\\u0000", "transactionStatus": "settledSuccessfully", '
+          b'"settleAmount": 1}]}'}, "file.transactions.0.transId"),
         ({"processor": "authorize_net", "data": b'{"messages": {"resultCode": "Error"}}', "batch_id": "1",
           "currency": "USD"}, "file.messages.resultCode"),
     ],

@@ -150,6 +150,8 @@ def parse_stripe(text: str) -> ParsedSettlement:
                 raise SettlementFileError(f"{effective!r} is not a time", row=n,
                                           column="automatic_payout_effective_at_utc") from None  # fmt: skip
         source = (row["source_id"] or "").strip()
+        if not all(value.isprintable() for value in row.values() if isinstance(value, str)):
+            raise SettlementFileError("a cell holds a control character", row=n)
         reference = (
             (row.get("charge_id") or "").strip() if kind == "charge" and row.get("charge_id") else source
         )
@@ -195,8 +197,9 @@ def parse_authorize_net(text: str, *, batch_id: str, currency: str) -> ParsedSet
         if kind is None:
             continue  # declined, voided, expired: no money moved
         trans_id = str(row.get("transId", "")).strip()
-        if not trans_id or len(trans_id) > 100:
-            raise SettlementFileError("no transId", column=f"{where}.transId")
+        if not trans_id or len(trans_id) > 100 or not trans_id.isprintable():
+            raise SettlementFileError("no transId (or not one: at most 100 printable characters)",
+                                      column=f"{where}.transId")  # fmt: skip
         amount = _minor(str(row.get("settleAmount", "")), currency, n + 1, f"{where}.settleAmount")
         if amount < 0:
             raise SettlementFileError("settleAmount is never negative", column=f"{where}.settleAmount")

@@ -153,7 +153,8 @@ def import_settlement(
     number = f"ST-{next_number(uow, SERIES):06d}"
     uow.execute_core(
         _SETTLEMENTS.insert().values(
-            id=settlement_id, number=number, processor=processor, file_name=file_name.strip()[:200] or "settlement",
+            id=settlement_id, number=number, processor=processor,
+            file_name="".join(ch for ch in file_name if ch.isprintable()).strip()[:200] or "settlement",
             file_sha256=digest, payout_reference=parsed.payout_reference, payout_on=parsed.payout_on,
             currency=parsed.currency, charges_minor=parsed.charges_minor, refunds_minor=parsed.refunds_minor,
             fees_minor=parsed.fees_minor, other_minor=parsed.other_minor, net_minor=parsed.net_minor,
