@@ -40,9 +40,13 @@ def state(db: Database, invoice: str) -> tuple[object, ...]:
             sa.text("SELECT paid_minor, written_off_minor, status, version FROM invoices WHERE number = :n"),
             {"n": invoice},
         ).one()
+        # the app's periodic jobs (the overdue sweep) may write their own events meanwhile: count only these
+        kinds = "('invoice.written_off', 'invoice.payment_applied', 'invoice.paid', 'unapplied_cash.received', " \
+                "'unapplied_cash.applied')"  # fmt: skip
         counts = [
-            conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-            for table in ("finance_unapplied_cash", "outbox", "audit_log")
+            conn.execute(sa.text("SELECT COUNT(*) FROM finance_unapplied_cash")).scalar_one(),
+            conn.execute(sa.text(f"SELECT COUNT(*) FROM outbox WHERE type IN {kinds}")).scalar_one(),
+            conn.execute(sa.text(f"SELECT COUNT(*) FROM audit_log WHERE action IN {kinds}")).scalar_one(),
         ]
         applied = conn.execute(sa.text("SELECT COALESCE(SUM(applied_minor), 0) FROM finance_unapplied_cash"))
     return (*one, *counts, applied.scalar_one())

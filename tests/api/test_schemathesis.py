@@ -39,6 +39,20 @@ CHECKS = [
 ]
 
 
+def _part(value: Any) -> Any:
+    """A multipart part httpx can encode: schemathesis may put a schema's extra properties (ints, booleans, None)
+    among the files, which httpx cannot render — a failure of the client, not of the operation."""
+    if isinstance(value, tuple):
+        return (*value[:1], _part(value[1]), *value[2:]) if len(value) > 1 else value
+    return value if isinstance(value, bytes | str) or hasattr(value, "read") else str(value).encode()
+
+
+def _encodable(files: Any) -> Any:
+    if isinstance(files, dict):
+        return {name: _part(value) for name, value in files.items()}
+    return [(name, _part(value)) for name, value in files]
+
+
 def _send(client: TestClient, case: Any, headers: dict[str, str]) -> Any:
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
     body: dict[str, Any] = {}
@@ -48,7 +62,7 @@ def _send(client: TestClient, case: Any, headers: dict[str, str]) -> Any:
         data = kwargs["data"]
         body["content" if isinstance(data, bytes | str) else "data"] = data
     if kwargs.get("files"):
-        body["files"] = kwargs["files"]
+        body["files"] = _encodable(kwargs["files"])
     sent = dict(kwargs.get("headers") or {})
     if kwargs.get("cookies"):  # as a header: the test client's per-request cookies are deprecated
         sent["cookie"] = "; ".join(f"{name}={value}" for name, value in kwargs["cookies"].items())
