@@ -1,4 +1,5 @@
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -98,3 +99,23 @@ def test_a_job_whose_worker_died_is_picked_up_after_its_lease(db: Database):
         )
     assert jobs.run_due_jobs(db, worker="w2") == 1
     assert ran == [1]
+
+
+def test_jobs_done_more_than_a_week_ago_are_purged_and_failed_or_queued_ones_stay(db: Database):
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    uow = db.unit_of_work(Actor.system("test"), clock=FixedClock(now))
+    with db.session() as session, session.begin():
+        for n, (status, days) in enumerate(
+            [("done", 8), ("done", 9), ("done", 10), ("done", 6), ("failed", 30), ("queued", 30)]
+        ):
+            at = now - timedelta(days=days)
+            finished = at if status != "queued" else None
+            session.add(JobRow(id=uuid.uuid4(), kind=f"test.{n}", payload={}, status=status, run_at=at, attempts=1,
+                               max_attempts=1, created_at=at, finished_at=finished))  # fmt: skip
+    # a bounded pass takes the oldest first, the next the rest; a recent done job, a failed and a queued one stay
+    assert jobs.purge_done(uow, limit=2) == 2
+    assert jobs.purge_done(uow) == 1
+    assert jobs.purge_done(uow) == 0
+    with db.session() as session:
+        left = session.execute(sa.select(JobRow.kind, JobRow.status).order_by(JobRow.kind)).all()
+    assert [(k, s) for k, s in left] == [("test.3", "done"), ("test.4", "failed"), ("test.5", "queued")]

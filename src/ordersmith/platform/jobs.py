@@ -204,6 +204,27 @@ def _finish(uow: UnitOfWork, *, job_id: uuid.UUID, error: str | None) -> None:
         row.run_at = uow.now() + timedelta(seconds=min(2**row.attempts * 5, 3600))
 
 
+DONE_KEPT = timedelta(days=7)
+
+
+@use_case
+def purge_done(uow: UnitOfWork, *, older_than: timedelta = DONE_KEPT, limit: int = 10_000) -> int:
+    """Delete up to `limit` jobs that finished well (`done`) and were due before `older_than` ago; returns how many.
+    Failed jobs stay for a person to read. Reads only what it deletes (`ix_jobs_due`: status, run_at), so a year of
+    polling and sweeps costs the same to purge each hour as a day of them."""
+    old = (
+        sa.select(JobRow.id)
+        .where(JobRow.status == "done", JobRow.run_at < uow.now() - older_than)
+        .order_by(JobRow.run_at)
+        .limit(limit)
+    )
+    ids = list(uow.session.scalars(old))
+    if not ids:
+        return 0
+    result = uow.session.execute(sa.delete(JobRow).where(JobRow.id.in_(ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def run_due_jobs(db: Database, *, worker: str, limit: int = 10, lease_s: int = 300) -> int:
     """Enqueue due schedules, then claim and run due jobs. Returns how many jobs ran."""
     uow = db.unit_of_work(Actor.system(f"worker:{worker}"))
