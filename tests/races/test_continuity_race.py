@@ -88,9 +88,9 @@ def test_each_shipment_is_one_order_with_two_workers_one_killed_and_a_restart(
     try:
         # when the first worker is killed once a few shipments are recorded
         _wait(lambda: _count(db, ShipmentRow) >= 5, 120, "the first shipments")
+        killed_at = _count(db, ShipmentRow)  # counted before the kill: the other worker goes on meanwhile
         workers[0].kill()
         workers[0].wait(timeout=10)
-        killed_at = _count(db, ShipmentRow)
         # and a fresh worker is started in its place, with the job queued again
         fresh = ordersmith_process(["worker"], env, tmp_path / "w2.log")
         with uow:
