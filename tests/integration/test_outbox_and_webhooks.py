@@ -226,3 +226,37 @@ def test_events_reach_nats_jetstream_with_the_event_id_as_message_id(uow: UnitOf
     assert body["type"] == "sales_channel.created"
     assert body["data"]["id"] == str(channel.id)  # type: ignore[index]
     assert msg_id == body["id"]
+
+
+def test_the_relay_claims_pending_events_without_reading_the_dispatched_history(uow: UnitOfWork, db: Database):
+    # given 4,000 dispatched events of history and three pending ones, and no statistics gathered (SQLite's
+    # planner then chose the primary key for the claim's ORDER BY id, reading the whole history every batch)
+    now = uow.now()
+    history = [{"id": uuid.UUID(int=n + 1), "type": "test.old", "payload": {}, "channel": None,
+                "occurred_at": now, "attempts": 0, "dispatched_at": now} for n in range(4_000)]  # fmt: skip
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(OutboxRow.__table__), history)  # type: ignore[arg-type]
+    make_channel(uow, code="web")
+    make_channel(uow, code="mail")
+    make_channel(uow, code="phone")
+    captured: list[tuple[str, object]] = []
+
+    def record(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+            captured.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    # when the relay dispatches
+    try:
+        dispatched = outbox.dispatch_pending(uow)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    # then it dispatched the three, and every read of the outbox walked the pending-only index, never the history
+    assert dispatched == 3
+    assert len(captured) == 2  # is anything pending; the claim
+    explain = "EXPLAIN" if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+    for statement, parameters in captured:
+        with db.engine.connect() as conn:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"{explain} {statement}", parameters))
+        assert "ix_outbox_pending" in plan, plan
+        assert "Seq Scan" not in plan and "sqlite_autoindex_outbox" not in plan, plan

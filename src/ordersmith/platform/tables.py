@@ -109,10 +109,13 @@ class IdempotencyRow(Base):
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
-    # Only undispatched events are indexed: the relay's scan stays small however long the outbox grows.
+    # Only undispatched events are indexed: the relay's scan stays small however long the outbox grows. Keyed by
+    # id first, so the relay's claim (oldest first) walks this index in order: keyed by `next_attempt_at` alone,
+    # SQLite's planner chose the primary key for the ORDER BY and read the whole history on every batch.
     __table_args__ = (
         sa.Index(
             "ix_outbox_pending",
+            "id",
             "next_attempt_at",
             sqlite_where=sa.text("dispatched_at IS NULL"),
             postgresql_where=sa.text("dispatched_at IS NULL"),
