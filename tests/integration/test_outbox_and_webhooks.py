@@ -228,7 +228,9 @@ def test_events_reach_nats_jetstream_with_the_event_id_as_message_id(uow: UnitOf
     assert msg_id == body["id"]
 
 
-def test_the_relay_claims_pending_events_without_reading_the_dispatched_history(uow: UnitOfWork, db: Database):
+def test_the_relay_claims_pending_events_without_reading_the_dispatched_history(
+    uow: UnitOfWork, db: Database
+):
     # given 4,000 dispatched events of history and three pending ones, and no statistics gathered (SQLite's
     # planner then chose the primary key for the claim's ORDER BY id, reading the whole history every batch)
     now = uow.now()
@@ -257,6 +259,8 @@ def test_the_relay_claims_pending_events_without_reading_the_dispatched_history(
     explain = "EXPLAIN" if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
     for statement, parameters in captured:
         with db.engine.connect() as conn:
-            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"{explain} {statement}", parameters))
+            plan = " ".join(
+                str(row[-1]) for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)
+            )
         assert "ix_outbox_pending" in plan, plan
         assert "Seq Scan" not in plan and "sqlite_autoindex_outbox" not in plan, plan
