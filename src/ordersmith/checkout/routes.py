@@ -113,7 +113,7 @@ async def _once(
     "/orders",
     status_code=201,
     response_model=OrderOut,
-    openapi_extra=requires("orders:write"),
+    openapi_extra=requires("orders:write", check_in_transaction=True),
     responses={
         200: {
             "model": OrderOut,
@@ -133,13 +133,14 @@ async def place_order(body: OrderIn, principal: Auth, request: Request) -> Respo
     channel's; staff name the channel. The same channel order (`external_id`) or the same `Idempotency-Key` sent
     again answers with the first order and charges nothing again."""
     uow = unit_of_work(request)
-    channel = await anyio.to_thread.run_sync(
-        lambda: sales_channels.ordering_channel(uow, principal, body.channel)
-    )
-    wanted = order_request(body, channel.currency)
-    caller = _caller(principal, channel)
 
+    # One thread hop for the whole call: the channel comes from a cache, and a cached key's revocation check is
+    # the first read of the order's own transaction (`check_in_transaction`).
     def work(attempt: uuid.UUID | None, store: Callable[[UnitOfWork, int, str], None] | None) -> Response:
+        channel = sales_channels.ordering_channel(uow, principal, body.channel)
+        wanted = order_request(body, channel.currency)
+        caller = _caller(principal, channel)
+
         def on_placed(joined: UnitOfWork, order: orders.Order) -> None:
             if store is not None:
                 store(joined, 201, encode(OrderOut.model_validate(order)))

@@ -250,6 +250,10 @@ class UnitOfWork:
     # five events and three audit entries costs two statements, not eight. Nothing reads them back before commit.
     _outbox_rows: list[dict[str, Any]] = field(default_factory=list)
     _audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Run first inside the first transaction this unit of work opens (e.g. an API key's revocation check, made in
+    # the request's own transaction rather than one of its own); kept until it passes, so every later transaction
+    # runs it again after a failure.
+    guard: Callable[[UnitOfWork], None] | None = None
 
     @property
     def session(self) -> Session:
@@ -282,6 +286,13 @@ class UnitOfWork:
                 raise
             self._events, self._outbox_rows, self._audit_rows = [], [], []
         self._depth += 1
+        if self._depth == 1 and self.guard is not None:
+            try:
+                self.guard(self)
+            except BaseException as exc:
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            self.guard = None
         return self
 
     def _release(self) -> None:

@@ -45,6 +45,9 @@ SESSION_COOKIE = "ordersmith_session"
 CSRF_HEADER = "X-CSRF-Token"
 SCOPE_KEY = "x-required-scope"
 NO_CHANNEL_KEY = "x-no-channel-records"
+# The route opens every transaction through `unit_of_work(request)`, so a cached API key's revocation check can be
+# made inside the request's first transaction instead of in a thread hop and a transaction of its own.
+IN_TRANSACTION_KEY = "x-revocation-checked-in-transaction"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _STATUS_CODES = {
@@ -62,12 +65,20 @@ _STATUS_CODES = {
 }
 
 
-def requires(scope: str, *, no_channel: bool = False) -> dict[str, Any]:
+def requires(scope: str, *, no_channel: bool = False, check_in_transaction: bool = False) -> dict[str, Any]:
     """Declare the scope a route needs (use as `openapi_extra=`); it appears in the OpenAPI document.
 
     `no_channel`: the route's records belong to no sales channel (vendors' bills, say), so to a channel-bound key
-    they do not exist: it is answered 404, as for another channel's records, never 403."""
-    return {SCOPE_KEY: scope, NO_CHANNEL_KEY: True} if no_channel else {SCOPE_KEY: scope}
+    they do not exist: it is answered 404, as for another channel's records, never 403.
+    `check_in_transaction`: the route reads and writes only through `unit_of_work(request)`; a cached API key is
+    then let in without touching the database, and its revocation check runs first inside the route's first
+    transaction (a revoked key is refused there, 401, and that transaction rolled back)."""
+    extra: dict[str, Any] = {SCOPE_KEY: scope}
+    if no_channel:
+        extra[NO_CHANNEL_KEY] = True
+    if check_in_transaction:
+        extra[IN_TRANSACTION_KEY] = True
+    return extra
 
 
 def problem(
@@ -100,6 +111,8 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _ordersmith_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrdersmithError)
+    if not isinstance(exc, NotAuthenticated) and (revoked := await _revoked(request)) is not None:
+        exc = revoked
     headers = {"WWW-Authenticate": 'Bearer realm="ordersmith"'} if isinstance(exc, NotAuthenticated) else None
     return problem(
         exc.status,
@@ -114,6 +127,8 @@ async def _ordersmith_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if (revoked := await _revoked(request)) is not None:
+        return await _ordersmith_error(request, revoked)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed_json")
@@ -126,6 +141,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (revoked := await _revoked(request)) is not None:
+        return await _ordersmith_error(request, revoked)
     code = _STATUS_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and detail == "Not Found":
@@ -319,6 +336,9 @@ async def authorize(request: Request) -> Principal:
         raise Forbidden("this operation declares no scope, so it is closed")
     if scope == PUBLIC:
         return ANONYMOUS
+    if extra.get(IN_TRANSACTION_KEY) and (cached := _cached_key(request, scope)) is not None:
+        _hide_from_channels(request, extra)
+        return cached
     try:
         principal = await anyio.to_thread.run_sync(_authenticate_and_touch, request, scope)
         _check(request, principal, scope)
@@ -327,6 +347,60 @@ async def authorize(request: Request) -> Principal:
         raise
     _hide_from_channels(request, extra)
     return principal
+
+
+def _cached_key(request: Request, scope: str) -> Principal | None:
+    """The cached API key's principal when it is cached and holds `scope`, with its revocation check left to the
+    route's first transaction (`unit_of_work`); None: authenticate the usual way."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(identity.API_KEY_PREFIX):
+        return None
+    known = identity.api_key_cache.get(token)
+    if known is None or not known[0].can(scope):
+        return None  # unknown here, or refused: the usual path answers (and reads the database)
+    request.state.principal = known[0]
+    request.state.revocation_check = (token, known[1])
+    return known[0]
+
+
+def _check_revocations(request: Request, uow: UnitOfWork) -> None:
+    """A cached key stays good while no key was revoked since it was cached: one read in the caller's
+    transaction; when some key was, this one is resolved again there (refused if it was the one revoked)."""
+    pending = getattr(request.state, "revocation_check", None)
+    if pending is None:
+        return  # checked already, in an earlier transaction of this request
+    token, version = pending
+    current = identity.revocations_version(uow)
+    if current != version:
+        cache = identity.api_key_cache
+        cache.clear()  # a revocation happened somewhere: every cached key is read again
+        resolved = identity.resolve_api_key(uow, clear=token)
+        if resolved is None:
+            raise NotAuthenticated("unknown or revoked API key")
+        if resolved[0] != request.state.principal:
+            raise NotAuthenticated("this API key changed during the call: send the request again")
+        cache.put(token, resolved[0], current)
+    request.state.revocation_check = None
+
+
+def _settle_revocation_check(request: Request) -> None:
+    uow = unit_of_work(request)
+    uow.readonly = True
+    with uow:  # the guard runs first inside: refused (NotAuthenticated) when the key was revoked
+        pass
+
+
+async def _revoked(request: Request) -> NotAuthenticated | None:
+    """A call that fails before its first transaction never ran its key's revocation check: run it before
+    answering, so a revoked key hears 401 rather than what its request got wrong."""
+    if getattr(request.state, "revocation_check", None) is None:
+        return None
+    try:
+        await anyio.to_thread.run_sync(_settle_revocation_check, request)
+    except NotAuthenticated as exc:
+        return exc
+    return None
 
 
 def _hide_from_channels(request: Request, extra: dict[str, Any]) -> None:
@@ -389,7 +463,10 @@ def _check(request: Request, principal: Principal, scope: str) -> None:
 
 def unit_of_work(request: Request) -> UnitOfWork:
     principal = getattr(request.state, "principal", None) or ANONYMOUS
-    return get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
+    uow = get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
+    if getattr(request.state, "revocation_check", None) is not None:
+        uow.guard = lambda joined: _check_revocations(request, joined)
+    return uow
 
 
 def reports_unit_of_work(request: Request) -> UnitOfWork:
