@@ -21,7 +21,7 @@ from ordersmith.app import create_app
 from ordersmith.platform import jobs, migrate, outbox
 from ordersmith.platform.access import AUTHENTICATED, CHANNEL_KEY_SCOPES, PUBLIC
 from ordersmith.platform.db import Actor, Base, Database
-from ordersmith.platform.http import SCOPE_KEY
+from ordersmith.platform.http import NO_CHANNEL_KEY, SCOPE_KEY
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow, WebhookDeliveryRow
 from tests.api.conftest import bearer
@@ -37,6 +37,8 @@ SHARED_PATHS = ("/items", "/styles", "/personalization-templates", "/divisions",
                 "/availability", "/reservations", "/price-lists", "/promotions", "/coupons", "/shipping-methods",
                 "/tax-rates", "/pricing", "/gift-cards/{code}/balance", "/payment-webhooks", "/cards",
                 "/continuity-programs")  # fmt: skip
+# Scopes over records no channel owns: every operation needing one answers a channel's key 404, never 403.
+NO_CHANNEL_SCOPES = ("payables:", "marketing:")
 # A valid body for each write, so that what answers is the ownership check, not validation.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/orders/{ref}/hold"): {"note": "mine now"},
@@ -189,7 +191,7 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
     markers = [v for k, v in a.items() if k != "phone"]
     spec = _ok(client.get("/api/v1/openapi.json"))
     before = _snapshot(db)
-    walked, listed = 0, 0
+    walked, listed, hidden_walked = 0, 0, 0
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             method = method.upper()
@@ -199,9 +201,17 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
             if path == "/api/v1/events":
                 continue  # a stream: see test_a_channel_keys_event_stream_and_webhooks_carry_nothing_of_another_channel
             if scope not in CHANNEL_KEY_SCOPES and scope != AUTHENTICATED:
-                # staff work (users, keys, audit, jobs, receivables, …): refused whatever the record (accounts
-                # payable answers a channel key as if nothing were there)
-                assert _call(client, method, path, path, web).status_code in (403, 404), f"{method} {path}"
+                # staff work (users, keys, audit, jobs, receivables, …): refused whatever the record; records no
+                # channel owns (accounts payable, marketing) answer a channel key as if nothing were there
+                response = _call(client, method, path, path, web)
+                hidden = operation.get(NO_CHANNEL_KEY) or scope.startswith(NO_CHANNEL_SCOPES)
+                assert operation.get(NO_CHANNEL_KEY) or not scope.startswith(NO_CHANNEL_SCOPES), (
+                    f"{method} {path}: {scope} records belong to no channel: declare requires(…, no_channel=True)"
+                )
+                assert response.status_code == (404 if hidden else 403), f"{method} {path}: {response.text}"
+                if hidden:
+                    assert response.json()["code"] == "not_found", f"{method} {path}: {response.text}"
+                    hidden_walked += 1
                 walked += 1
                 continue
             named = _concrete(path, a)
@@ -233,6 +243,7 @@ def test_another_channels_key_finds_none_of_a_channels_records_through_any_opera
     # and nothing changed
     assert _snapshot(db) == before
     assert walked >= 40 and listed >= 8
+    assert hidden_walked >= 40  # accounts payable's and marketing's operations each answered 404
     # a list filtered by one of A's customers answers as for a customer that does not exist
     for path in ("/api/v1/gift-cards", "/api/v1/invoices"):
         for customer in (a["customer"], a["trade"]):

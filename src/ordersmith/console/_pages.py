@@ -36,8 +36,10 @@ NAVIGATION = [
     ("Purchasing", "/purchasing", "purchasing:read"),
     ("Match exceptions", "/payables/exceptions", "payables:read"),
     ("Offers", "/marketing", "pricing:write"),
+    ("Campaigns", "/campaigns", "marketing:read"),
     ("Continuity", "/continuity", "subscriptions:read"),
     ("Segments", "/segments", "marketing:read"),
+    ("List pulls", "/extractions", "marketing:read"),
     ("Warehouse", "/warehouse", "warehouse:read"),
     ("Imports", "/imports", "data:import"),
     ("Reports", "/reports", "reports:read"),
@@ -56,13 +58,28 @@ NAVIGATION_GROUPS = {
         "/holds",
         "/customers",
         "/marketing",
+        "/campaigns",
         "/segments",
+        "/extractions",
         "/continuity",
     ),
     "Goods": ("/stock", "/purchasing", "/payables/exceptions", "/warehouse"),
     "Data": ("/imports", "/reports", "/exports"),
     "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
 }
+
+
+# The marketing screens, linked from each other (a bar under the title) and from the marketing role's home.
+MARKETING_SCREENS = [
+    ("Campaigns", "/campaigns", "marketing:read"),
+    ("Key codes", "/source-codes", "marketing:read"),
+    ("Results", "/campaign-results", "marketing:read"),
+    ("Segments", "/segments", "marketing:read"),
+    ("List pulls", "/extractions", "marketing:read"),
+    ("Mail files", "/mail-files", "marketing:read"),
+    ("Continuity", "/continuity", "subscriptions:read"),
+    ("Offers", "/marketing", "pricing:write"),
+]
 
 
 def navigation(principal: Principal | None) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -102,6 +119,7 @@ def age(at: datetime, now: datetime) -> str:
 
 
 templates.env.filters["age"] = age
+templates.env.globals["marketing_screens"] = MARKETING_SCREENS
 
 
 class LoginRequired(Exception):

@@ -4,7 +4,9 @@
   placed (kept per browser by `recent.py`), and the hold queue's size;
 - manager and admin: today's figures (as the dashboard), the oldest holds and the carriers' shipment exceptions;
 - warehouse: the warehouse's own home (`/warehouse`);
-- accountant, marketing, readonly: the screens their role may open, each with what it counts now.
+- marketing: its own screens first — campaigns, key codes, results, segments, list pulls, mail files, continuity,
+  offers — each with what it counts now, then the other screens the role may open;
+- accountant, readonly: the screens their role may open, each with what it counts now.
 
 Every figure is a bounded read (a page of at most a few rows, or a count over an index), never a walk of history.
 """
@@ -18,12 +20,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console import recent
-from ordersmith.console._pages import navigation, principal_for, render
+from ordersmith.console._pages import MARKETING_SCREENS, navigation, principal_for, render
 from ordersmith.console.dashboard import today_figures
+from ordersmith.continuity import service as continuity
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound
+from ordersmith.kernel.pagination import Page
+from ordersmith.marketing import service as marketing
 from ordersmith.orders import service as orders
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
@@ -35,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 HOLDS_SHOWN = 10
 EXCEPTIONS_SHOWN = 10
 DRAFTS_COUNTED = 20
+MARKETING_COUNTED = 20
 
 
 @router.get("/")
@@ -129,7 +135,13 @@ ABOUT = {
     "/purchasing": "purchase orders and replenishment suggestions",
     "/warehouse": "waves, picking, packing and shipments",
     "/marketing": "promotions, coupons with their uses, and price lists",
+    "/campaigns": "campaigns and their drops: in-home dates, quantities mailed, costs; their key codes",
+    "/source-codes": "the master list of key codes with their offers, and what each channel does with an unknown one",
+    "/campaign-results": "orders, response, $ per book and ROI per key code, drop and campaign, with charts",
     "/segments": "who to mail, by rules, with live counts",
+    "/extractions": "pull a segment's names: suppressions, households, test/control cells, the funnel, the mail file",
+    "/mail-files": "the mail files sent, and matchback of orders that came in without a code",
+    "/continuity": "continuity programs and their members",
     "/imports": "bulk imports of items, customers, stock and prices, with a dry run",
     "/reports": "sales, source codes, top items, returns, stock, receivables and tax, as tables, files and charts",
     "/exports": "orders, customers, stock, purchasing and payments in bulk (CSV, XLSX, Parquet)",
@@ -154,8 +166,30 @@ def _screens(request: Request, principal: Principal) -> list[Screen]:
     if principal.can("pricing:write"):
         switched_on = sum(1 for p in pricing.list_promotions(uow) if p.active)  # reference data: a few rows
         counts["/marketing"] = (str(switched_on), "promotions switched on")
-    return [
-        Screen(label, href, ABOUT.get(href, ""), *counts.get(href, ("", "")))
-        for _, entries in navigation(principal)
-        for label, href in entries
-    ]
+    entries = [entry for _, group in navigation(principal) for entry in group]
+    if principal.can("marketing:read"):
+        counts |= _marketing_counts(uow, principal)
+    if principal.role == "marketing":  # its own screens first (those not in the top bar too), then the others
+        mine = [(label, href) for label, href, scope in MARKETING_SCREENS if principal.can(scope)]
+        entries = mine + [entry for entry in entries if entry not in mine]
+    return [Screen(label, href, ABOUT.get(href, ""), *counts.get(href, ("", ""))) for label, href in entries]
+
+
+def _counted(page: Page[Any]) -> str:
+    return f"{MARKETING_COUNTED}+" if page.next_cursor else str(len(page.items))
+
+
+def _marketing_counts(uow: UnitOfWork, principal: Principal) -> dict[str, tuple[str, str]]:
+    """The marketing screens' counts: a page of at most MARKETING_COUNTED rows each, read by its index."""
+    counts = {
+        "/campaigns": (_counted(marketing.list_campaigns(uow, limit=MARKETING_COUNTED)), "campaigns"),
+        "/source-codes": (_counted(marketing.list_source_codes(uow, limit=MARKETING_COUNTED)), "key codes"),
+        "/segments": (_counted(marketing.list_segments(uow, limit=MARKETING_COUNTED)), "segments"),
+    }
+    last = marketing.list_extractions(uow, limit=1).items
+    if last:
+        counts["/extractions"] = (f"{last[0].names:,}", f"names in the last pull ({last[0].segment})")
+    if principal.can("subscriptions:read"):
+        active = continuity.list_subscriptions(uow, status="active", limit=MARKETING_COUNTED)
+        counts["/continuity"] = (_counted(active), "active members")
+    return counts

@@ -2,8 +2,8 @@
 switched on or off, new ones of the common kinds), coupons with their use counts (limits raised or lifted, switched
 off, new codes) and the price lists (new ones; on a list's own page its name, priority, customer groups, channels
 and dates, and its prices set, changed and removed), in one place; and, for whoever may read them, the campaigns
-with their drops and the source (key) codes with their offers (read-only here: made through the API or
-`ordersmith marketing`).
+with their drops and the source (key) codes with their offers (read-only here, each linking to its own page: made on
+the Campaigns screen, `console/campaigns.py`, through the API or with `ordersmith marketing`).
 
 Handlers read the form, check it with the API's own input schema where the API has one, call one pricing use case
 and render; a refusal re-renders the page with the reason (naming the field) and its status (nothing changed),

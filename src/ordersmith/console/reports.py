@@ -41,7 +41,8 @@ def catalogue(request: Request) -> Response:
     )
 
 
-def _cells(result: ReportResult) -> list[list[str]]:
+def report_cells(result: ReportResult) -> list[list[str]]:
+    """A report's rows as the page shows them: money as people read it, every other value as its CSV has it."""
     rows = []
     for row in result.rows:
         cells = []
@@ -105,7 +106,7 @@ def _report_page(
         },
         given=raw,
         result=result,
-        rows=_cells(result) if result else [],
+        rows=report_cells(result) if result else [],
         error=error,
         api=f"/api/v1/reports/{name}?{query}",
         description=report_render.describe(result) if result else "",

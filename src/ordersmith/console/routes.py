@@ -15,10 +15,14 @@ from fastapi.staticfiles import StaticFiles
 
 from ordersmith.console import (
     admin,
+    campaign_results,
+    campaigns,
     continuity,
     dashboard,
     drop_ship,
+    extractions,
     homes,
+    mail_files,
     marketing,
     packing,
     payables,
@@ -26,6 +30,7 @@ from ordersmith.console import (
     returns,
     search,
     segments,
+    source_codes,
     stock,
     warehouse,
 )
@@ -280,6 +285,11 @@ def mount(app: FastAPI) -> None:
         marketing,
         continuity,
         segments,
+        campaigns,
+        source_codes,
+        campaign_results,
+        extractions,
+        mail_files,
         import_pages,
         report_pages,
     ):

@@ -1,8 +1,9 @@
 """Marketing lists API: segments and their live counts, mail-hygiene flags, list pulls (extractions) with their
 funnel and mail-file download, mail files as sent, matchback and its results.
 
-Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key. A pull's names and
-addresses are personal data: making one and downloading it need `marketing:write`.
+Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key, and no channel owns these
+records, so to such a key every operation answers 404 as if nothing were there (`requires(…, no_channel=True)`).
+A pull's names and addresses are personal data: making one and downloading it need `marketing:write`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 CustomerNumber = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,20}$")]
 
 
-@router.get("/segments", response_model=PageOut[SegmentOut], openapi_extra=requires("marketing:read"))
+@router.get(
+    "/segments", response_model=PageOut[SegmentOut], openapi_extra=requires("marketing:read", no_channel=True)
+)
 def list_segments(
     principal: Auth, request: Request, limit: Limit = 50, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -50,7 +53,10 @@ def list_segments(
 
 
 @router.post(
-    "/segments", status_code=201, response_model=SegmentOut, openapi_extra=requires("marketing:write")
+    "/segments",
+    status_code=201,
+    response_model=SegmentOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def create_segment(body: SegmentIn, principal: Auth, request: Request) -> Response:
     """A segment: a rule tree over customers, checked before it is stored (an unknown field is a 422 naming it)."""
@@ -62,7 +68,9 @@ def create_segment(body: SegmentIn, principal: Auth, request: Request) -> Respon
     )
 
 
-@router.post("/segments/count", response_model=CountOut, openapi_extra=requires("marketing:read"))
+@router.post(
+    "/segments/count", response_model=CountOut, openapi_extra=requires("marketing:read", no_channel=True)
+)
 def count_definition(body: DefinitionIn, principal: Auth, request: Request) -> CountOut:
     """How many customers an unsaved definition holds now: the live count while rules are edited. Stores nothing."""
     return CountOut(
@@ -70,14 +78,18 @@ def count_definition(body: DefinitionIn, principal: Auth, request: Request) -> C
     )
 
 
-@router.get("/segments/{code}", response_model=SegmentOut, openapi_extra=requires("marketing:read"))
+@router.get(
+    "/segments/{code}", response_model=SegmentOut, openapi_extra=requires("marketing:read", no_channel=True)
+)
 def get_segment(code: Code, principal: Auth, request: Request, response: Response) -> SegmentOut:
     segment = service.get_segment(unit_of_work(request), code=code)
     response.headers["ETag"] = etag(segment.version)
     return SegmentOut.model_validate(segment)
 
 
-@router.patch("/segments/{code}", response_model=SegmentOut, openapi_extra=requires("marketing:write"))
+@router.patch(
+    "/segments/{code}", response_model=SegmentOut, openapi_extra=requires("marketing:write", no_channel=True)
+)
 def update_segment(
     code: Code, body: SegmentPatch, principal: Auth, request: Request, response: Response
 ) -> SegmentOut:
@@ -92,19 +104,29 @@ def update_segment(
     return SegmentOut.model_validate(segment)
 
 
-@router.delete("/segments/{code}", status_code=204, openapi_extra=requires("marketing:write"))
+@router.delete(
+    "/segments/{code}", status_code=204, openapi_extra=requires("marketing:write", no_channel=True)
+)
 def delete_segment(code: Code, principal: Auth, request: Request) -> Response:
     service.delete_segment(unit_of_work(request), code=code)
     return Response(status_code=204)
 
 
-@router.get("/segments/{code}/count", response_model=CountOut, openapi_extra=requires("marketing:read"))
+@router.get(
+    "/segments/{code}/count",
+    response_model=CountOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def count_segment(code: Code, principal: Auth, request: Request) -> CountOut:
     """How many customers the segment holds now (one query)."""
     return CountOut(customers=service.count_segment(unit_of_work(request), code=code))
 
 
-@router.put("/mail-flags/{customer}", response_model=MailFlagsOut, openapi_extra=requires("marketing:write"))
+@router.put(
+    "/mail-flags/{customer}",
+    response_model=MailFlagsOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
+)
 def set_mail_flags(
     customer: CustomerNumber, body: MailFlagsIn, principal: Auth, request: Request
 ) -> MailFlagsOut:
@@ -131,7 +153,7 @@ def _extraction_args(body: ExtractionIn) -> dict[str, Any]:
     "/extractions",
     status_code=201,
     response_model=ExtractionOut,
-    openapi_extra=requires("marketing:write"),
+    openapi_extra=requires("marketing:write", no_channel=True),
     responses={
         200: {"model": ExtractionOut, "description": "a preview (`?preview=true`): counted, nothing stored"}
     },
@@ -154,7 +176,11 @@ def create_extraction(
     )
 
 
-@router.get("/extractions", response_model=PageOut[ExtractionOut], openapi_extra=requires("marketing:read"))
+@router.get(
+    "/extractions",
+    response_model=PageOut[ExtractionOut],
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def list_extractions(
     principal: Auth, request: Request, limit: Limit = 50, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -164,7 +190,9 @@ def list_extractions(
 
 
 @router.get(
-    "/extractions/{extraction_id}", response_model=ExtractionOut, openapi_extra=requires("marketing:read")
+    "/extractions/{extraction_id}",
+    response_model=ExtractionOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
 )
 def get_extraction(extraction_id: uuid.UUID, principal: Auth, request: Request) -> ExtractionOut:
     return ExtractionOut.model_validate(
@@ -180,7 +208,7 @@ _TYPES = {
 
 @router.get(
     "/extractions/{extraction_id}/download",
-    openapi_extra=requires("marketing:write"),
+    openapi_extra=requires("marketing:write", no_channel=True),
     response_class=Response,
     responses={200: {"content": {"text/csv": {}, _TYPES["xlsx"]: {}}}},
 )
@@ -194,7 +222,10 @@ def download_extraction(
 
 
 @router.post(
-    "/mail-files", status_code=201, response_model=MailFileOut, openapi_extra=requires("marketing:write")
+    "/mail-files",
+    status_code=201,
+    response_model=MailFileOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def import_mail_file(body: MailFileIn, principal: Auth, request: Request) -> Response:
     """A mail file as sent: a pull (`extraction`) or the names and addresses with their key codes (`names`)."""
@@ -222,19 +253,27 @@ def import_mail_file(body: MailFileIn, principal: Auth, request: Request) -> Res
     return created(request, principal, body.model_dump(mode="json"), run)
 
 
-@router.get("/mail-files", response_model=list[MailFileOut], openapi_extra=requires("marketing:read"))
+@router.get(
+    "/mail-files", response_model=list[MailFileOut], openapi_extra=requires("marketing:read", no_channel=True)
+)
 def list_mail_files(principal: Auth, request: Request) -> list[MailFileOut]:
     """Mail files, the latest in-home date first."""
     return [MailFileOut.model_validate(f) for f in service.list_mail_files(unit_of_work(request))]
 
 
-@router.get("/mail-files/{code}", response_model=MailFileOut, openapi_extra=requires("marketing:read"))
+@router.get(
+    "/mail-files/{code}",
+    response_model=MailFileOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def get_mail_file(code: Code, principal: Auth, request: Request) -> MailFileOut:
     return MailFileOut.model_validate(service.get_mail_file(unit_of_work(request), code=code))
 
 
 @router.post(
-    "/mail-files/{code}/matchback", response_model=MatchbackOut, openapi_extra=requires("marketing:write")
+    "/mail-files/{code}/matchback",
+    response_model=MatchbackOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def run_matchback(code: Code, principal: Auth, request: Request) -> MatchbackOut:
     """Attribute the window's orders placed without a code to the key code mailed to their customer or address.
@@ -245,7 +284,7 @@ def run_matchback(code: Code, principal: Auth, request: Request) -> MatchbackOut
 @router.get(
     "/mail-files/{code}/results",
     response_model=list[KeyCodeResultOut],
-    openapi_extra=requires("marketing:read"),
+    openapi_extra=requires("marketing:read", no_channel=True),
 )
 def mail_file_results(code: Code, principal: Auth, request: Request) -> list[KeyCodeResultOut]:
     """Per key code: names mailed, keyed orders and matched-back orders (apart), their demand and the response."""

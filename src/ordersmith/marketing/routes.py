@@ -1,8 +1,9 @@
 """Marketing API: campaigns and their drops, the master list of source (key) codes with their offers, and what each
 sales channel does with an order whose code is unknown or expired.
 
-Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key. Writing a code needs
-`marketing:write` because its offer prices every order that carries it.
+Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key, and no channel owns these
+records, so to such a key every operation answers 404 as if nothing were there (`requires(…, no_channel=True)`),
+never 403. Writing a code needs `marketing:write` because its offer prices every order that carries it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def _drops(body: DropsIn | CampaignIn) -> list[service.NewDrop]:
     ]
 
 
-@router.get("/campaigns", response_model=PageOut[CampaignOut], openapi_extra=requires("marketing:read"))
+@router.get(
+    "/campaigns",
+    response_model=PageOut[CampaignOut],
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def list_campaigns(
     principal: Auth, request: Request, kind: Kind | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -57,7 +62,10 @@ def list_campaigns(
 
 
 @router.post(
-    "/campaigns", status_code=201, response_model=CampaignOut, openapi_extra=requires("marketing:write")
+    "/campaigns",
+    status_code=201,
+    response_model=CampaignOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def create_campaign(body: CampaignIn, principal: Auth, request: Request) -> Response:
     """A campaign (catalog mailing, e-mail, web, space ad, marketplace promotion) with its drops: in-home date,
@@ -72,14 +80,20 @@ def create_campaign(body: CampaignIn, principal: Auth, request: Request) -> Resp
     )
 
 
-@router.get("/campaigns/{code}", response_model=CampaignOut, openapi_extra=requires("marketing:read"))
+@router.get(
+    "/campaigns/{code}", response_model=CampaignOut, openapi_extra=requires("marketing:read", no_channel=True)
+)
 def get_campaign(code: Code, principal: Auth, request: Request, response: Response) -> CampaignOut:
     campaign = service.get_campaign(unit_of_work(request), code=code)
     response.headers["ETag"] = etag(campaign.version)
     return CampaignOut.model_validate(campaign)
 
 
-@router.patch("/campaigns/{code}", response_model=CampaignOut, openapi_extra=requires("marketing:write"))
+@router.patch(
+    "/campaigns/{code}",
+    response_model=CampaignOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
+)
 def update_campaign(
     code: Code, body: CampaignPatch, principal: Auth, request: Request, response: Response
 ) -> CampaignOut:
@@ -98,7 +112,7 @@ def update_campaign(
     "/campaigns/{code}/drops",
     status_code=201,
     response_model=CampaignOut,
-    openapi_extra=requires("marketing:write"),
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def add_drops(code: Code, body: DropsIn, principal: Auth, request: Request) -> Response:
     """More drops of a campaign (a remail, another in-home date), in the campaign's currency."""
@@ -112,7 +126,11 @@ def add_drops(code: Code, body: DropsIn, principal: Auth, request: Request) -> R
     )
 
 
-@router.get("/source-codes", response_model=PageOut[SourceCodeOut], openapi_extra=requires("marketing:read"))
+@router.get(
+    "/source-codes",
+    response_model=PageOut[SourceCodeOut],
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def list_source_codes(
     principal: Auth,
     request: Request,
@@ -126,7 +144,10 @@ def list_source_codes(
 
 
 @router.post(
-    "/source-codes", status_code=201, response_model=SourceCodeOut, openapi_extra=requires("marketing:write")
+    "/source-codes",
+    status_code=201,
+    response_model=SourceCodeOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def create_source_code(body: SourceCodeIn, principal: Auth, request: Request) -> Response:
     """A key code for one list/segment of a drop, with its offer (a price list and/or promotions), validity dates
@@ -139,14 +160,22 @@ def create_source_code(body: SourceCodeIn, principal: Auth, request: Request) ->
     )
 
 
-@router.get("/source-codes/{code}", response_model=SourceCodeOut, openapi_extra=requires("marketing:read"))
+@router.get(
+    "/source-codes/{code}",
+    response_model=SourceCodeOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
 def get_source_code(code: Code, principal: Auth, request: Request, response: Response) -> SourceCodeOut:
     found = service.get_source_code(unit_of_work(request), code=code)
     response.headers["ETag"] = etag(found.version)
     return SourceCodeOut.model_validate(found)
 
 
-@router.patch("/source-codes/{code}", response_model=SourceCodeOut, openapi_extra=requires("marketing:write"))
+@router.patch(
+    "/source-codes/{code}",
+    response_model=SourceCodeOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
+)
 def update_source_code(
     code: Code, body: SourceCodePatch, principal: Auth, request: Request, response: Response
 ) -> SourceCodeOut:
@@ -163,7 +192,9 @@ def update_source_code(
 
 
 @router.get(
-    "/source-code-policies", response_model=list[ChannelPolicyOut], openapi_extra=requires("marketing:read")
+    "/source-code-policies",
+    response_model=list[ChannelPolicyOut],
+    openapi_extra=requires("marketing:read", no_channel=True),
 )
 def list_channel_policies(principal: Auth, request: Request) -> list[ChannelPolicyOut]:
     """Channels that map unknown or expired codes to a default (every other channel refuses such orders)."""
@@ -173,7 +204,7 @@ def list_channel_policies(principal: Auth, request: Request) -> list[ChannelPoli
 @router.put(
     "/source-code-policies/{channel}",
     response_model=ChannelPolicyOut,
-    openapi_extra=requires("marketing:write"),
+    openapi_extra=requires("marketing:write", no_channel=True),
 )
 def set_channel_policy(
     channel: Code, body: ChannelPolicyIn, principal: Auth, request: Request

@@ -75,7 +75,7 @@ _FORMATS: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/reports/source-codes",
     response_model=ReportOut,
-    openapi_extra=requires("marketing:read"),
+    openapi_extra=requires("marketing:read", no_channel=True),
     responses=_FORMATS,
 )
 def source_code_results(
