@@ -37,6 +37,7 @@ from ordersmith.finance.service.collections import (
     write_off_invoice,
 )
 from ordersmith.finance.service.costs import item_costs
+from ordersmith.finance.service.dimensions import Dimensions, check_dimensions
 from ordersmith.finance.service.exports import (
     AccountingExport,
     NothingToExport,
@@ -112,6 +113,7 @@ from ordersmith.finance.service.settlements import (
     import_settlement,
     list_settlements,
 )
+from ordersmith.finance.service.sources import SourceEvent, find_source_event
 from ordersmith.finance.service.statements import (
     BalanceSheet,
     IncomeStatement,
@@ -134,6 +136,15 @@ from ordersmith.finance.service.vendor_payments import (
     list_vendor_payments,
     pay_vendor,
 )
+from ordersmith.finance.service.year_end import (
+    FiscalYear,
+    FiscalYearClosed,
+    PeriodsOpen,
+    close_fiscal_year,
+    get_fiscal_year,
+    list_fiscal_years,
+    reopen_fiscal_year,
+)
 
 __all__ = [
     "AGING_BUCKETS",
@@ -147,6 +158,9 @@ __all__ = [
     "BillLine",
     "CardLiability",
     "CustomerStatement",
+    "Dimensions",
+    "FiscalYear",
+    "FiscalYearClosed",
     "IncomeStatement",
     "JournalEntry",
     "JournalLine",
@@ -165,10 +179,12 @@ __all__ = [
     "PayablesReconciliation",
     "Period",
     "PeriodClosed",
+    "PeriodsOpen",
     "PushInProgress",
     "Reconciliation",
     "Settlement",
     "SettlementItem",
+    "SourceEvent",
     "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
@@ -182,6 +198,8 @@ __all__ = [
     "ar_aging",
     "balance_sheet",
     "card_liabilities",
+    "check_dimensions",
+    "close_fiscal_year",
     "close_period",
     "create_account",
     "create_export",
@@ -193,9 +211,11 @@ __all__ = [
     "export_file",
     "export_journal",
     "find_entry_for_event",
+    "find_source_event",
     "get_account",
     "get_entry",
     "get_export",
+    "get_fiscal_year",
     "get_match_exception",
     "get_match_tolerance",
     "get_settlement",
@@ -206,6 +226,7 @@ __all__ = [
     "item_costs",
     "list_accounts",
     "list_exports",
+    "list_fiscal_years",
     "list_journal",
     "list_mappings",
     "list_match_exceptions",
@@ -225,6 +246,7 @@ __all__ = [
     "register",
     "reject_vendor_bill",
     "rematch_vendor_bill",
+    "reopen_fiscal_year",
     "reopen_period",
     "replay_outbox",
     "reverse_entry",
