@@ -4,7 +4,9 @@
   placed (kept per browser by `recent.py`), and the hold queue's size;
 - manager and admin: today's figures (as the dashboard), the oldest holds and the carriers' shipment exceptions;
 - warehouse: the warehouse's own home (`/warehouse`);
-- accountant, marketing, readonly: the screens their role may open, each with what it counts now.
+- accountant: the month's close as a worklist (`books_home.py`): who is late, the exception queue, settlements'
+  differences, open months, last year's close, whether the books balance, the latest exports;
+- marketing, readonly: the screens their role may open, each with what it counts now.
 
 Every figure is a bounded read (a page of at most a few rows, or a count over an index), never a walk of history.
 """
@@ -19,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console import recent
 from ordersmith.console._pages import navigation, principal_for, render
+from ordersmith.console.books_home import accountant_home
 from ordersmith.console.dashboard import today_figures
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
@@ -46,6 +49,8 @@ def home(request: Request) -> Response:
         return render(request, "homes/agent.html", principal, **_agent(request, principal))
     if principal.role in ("manager", "admin"):
         return render(request, "homes/manager.html", principal, **_manager(request, principal))
+    if principal.role == "accountant":
+        return render(request, "homes/accountant.html", principal, **accountant_home(request, principal))
     return render(request, "homes/screens.html", principal, screens=_screens(request, principal))
 
 
@@ -134,6 +139,13 @@ ABOUT = {
     "/reports": "sales, source codes, top items, returns, stock, receivables and tax, as tables, files and charts",
     "/exports": "orders, customers, stock, purchasing and payments in bulk (CSV, XLSX, Parquet)",
     "/events": "every event as it happens",
+    "/finance/receivables": "what customers owe by days past due, their statements and invoices",
+    "/finance/journal": "the journal's entries by account, period and the event that caused them",
+    "/finance/statements": "trial balance, income statement and balance sheet, by division and channel",
+    "/finance/settlements": "processors' payouts matched to captures and refunds, and their differences",
+    "/finance/exports": "the journal exported to the accounting package, each entry once",
+    "/finance/periods": "close months and fiscal years",
+    "/payables/exceptions": "vendor bills that failed their three-way match",
 }
 
 

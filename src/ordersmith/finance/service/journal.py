@@ -468,6 +468,14 @@ def find_entry_for_event(uow: UnitOfWork, *, event_id: uuid.UUID) -> JournalEntr
 
 
 @use_case(readonly=True)
+def find_reversal(uow: UnitOfWork, *, entry_id: uuid.UUID) -> uuid.UUID | None:
+    """The entry that reversed this one, or None (`reverses_id` is unique: at most one)."""
+    query = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.reverses_id == entry_id)
+    found: uuid.UUID | None = uow.execute_core(query).scalar()
+    return found
+
+
+@use_case(readonly=True)
 def list_journal(
     uow: UnitOfWork,
     *,
