@@ -584,7 +584,7 @@ def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
     if row.status == "open":
         raise Conflict(f"period {period} is open")
     # Read after the month's lock: a year being closed meanwhile has claimed its row first and then waits for this
-    # month's lock, so it sees the month reopened and refuses (closing.py takes them in that order).
+    # month's lock, so it sees the month reopened and refuses (service/year_end.py takes them in that order).
     year_status = uow.execute_core(
         sa.select(_YEARS.c.status).where(_YEARS.c.year == int(period[:4]))
     ).scalar()
