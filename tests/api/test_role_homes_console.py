@@ -126,17 +126,10 @@ def test_a_managers_home_lists_a_shipment_the_carrier_reported_a_problem_with(
     assert '<a href="/warehouse/shipments?status=exception">1</a>' in home.text
 
 
-def test_an_accountant_and_marketing_see_the_screens_they_may_open_with_their_counts(
-    client: TestClient, admin_db: Any
-) -> None:
+def test_marketing_sees_the_screens_it_may_open_with_their_counts(client: TestClient, admin_db: Any) -> None:
     # given a held order
     _held_order(admin_db)
     for role, may, may_not in (
-        (
-            "accountant",
-            ["/orders", "/holds", "/customers", "/stock", "/purchasing"],
-            ["/admin/users", "/warehouse"],
-        ),
         (
             "marketing",
             ["/orders", "/holds", "/customers", "/stock", "/marketing"],
@@ -156,6 +149,23 @@ def test_an_accountant_and_marketing_see_the_screens_they_may_open_with_their_co
             assert f'data-href="{href}"' not in home.text, (role, href)
         holds = home.text[home.text.index('data-href="/holds"') :].split("</li>")[0]
         assert '<span class="value">1</span> orders on hold' in holds
+
+
+def test_an_accountant_lands_on_the_books_with_every_books_screen_in_reach(
+    client: TestClient, admin_db: Any
+) -> None:
+    # given an accountant (the books' own screens are tested in tests/api/test_books_console.py)
+    make_user(admin_db, role="accountant", email="books@example.com")
+    # when they sign in
+    assert _sign_in_form(client, "books@example.com") == "/"
+    home = client.get("/")
+    # then the home is the books' worklist, with the books' screens in reach and no screen they may not open
+    assert home.status_code == 200 and 'id="books-kpis"' in home.text
+    for href in ("/finance/receivables", "/finance/journal", "/finance/statements", "/finance/periods",
+                 "/payables/exceptions", "/orders", "/customers"):  # fmt: skip
+        assert f'href="{href}"' in home.text, href
+    for href in ("/admin/users", "/warehouse", "/marketing"):
+        assert f'href="{href}"' not in home.text, href
 
 
 def test_the_warehouse_lands_on_its_floor_and_nobody_signed_in_lands_on_the_login(

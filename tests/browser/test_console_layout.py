@@ -32,7 +32,7 @@ HOMES = {  # where each role lands after signing in, and what marks its home
     "manager": ("/", "#home-holds-title"),
     "agent": ("/", "#new-phone-order"),
     "warehouse": ("/warehouse", "h1"),
-    "accountant": ("/", "#screens"),
+    "accountant": ("/", "#books-kpis"),
     "marketing": ("/", "#screens"),
     "readonly": ("/", "#screens"),
 }

@@ -32,6 +32,7 @@ from ordersmith.cli import plugins as _plugin_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
 from ordersmith.cli import reports as _report_commands  # noqa: F401
 from ordersmith.cli import vault as _vault_commands  # noqa: F401
+from ordersmith.cli import year_end as _year_end_commands  # noqa: F401
 from ordersmith.cli._common import (
     _cli_actor,
     _db,

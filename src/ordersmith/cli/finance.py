@@ -26,6 +26,14 @@ finance_app = typer.Typer(
     help="The ledger: chart of accounts, trial balance, statements, periods.", no_args_is_help=True
 )
 app.add_typer(finance_app, name="finance")
+Division = Annotated[str | None, typer.Option(help="only the lines of this division (e.g. web)")]
+Channel = Annotated[str | None, typer.Option(help="only the lines of this sales channel (e.g. phone)")]
+
+
+def _filtered(division: str | None, channel: str | None) -> str:
+    """What a statement was filtered by, for its heading: ` (division web, channel phone)` or ``."""
+    named = [f"division {division}" if division else "", f"channel {channel}" if channel else ""]
+    return f" ({', '.join(n for n in named if n)})" if division or channel else ""
 
 
 @finance_app.command("chart")
@@ -44,12 +52,19 @@ def chart() -> None:
 @finance_app.command("trial-balance")
 @command
 def trial_balance(
-    period: Annotated[str, typer.Argument(help="YYYY-MM")],
+    period: Annotated[str, typer.Argument(help="YYYY-MM (or YYYY-13: a year's closing period)")],
     cumulative: Annotated[bool, typer.Option(help="everything up to the end of the period")] = False,
+    division: Division = None,
+    channel: Channel = None,
 ) -> None:
-    """Debits, credits and balance per account for a period; exits 1 when it does not balance."""
+    """Debits, credits and balance per account for a period (of a division and/or channel's lines); exits 1 when
+    it does not balance."""
     found = finance.trial_balance(
-        _db(_settings()).unit_of_work(_cli_actor()), period=period, cumulative=cumulative
+        _db(_settings()).unit_of_work(_cli_actor()),
+        period=period,
+        cumulative=cumulative,
+        division=division,
+        channel=channel,
     )
     table = cli_table(
         "account", "name", "currency", "debit", "credit", "balance", numeric=("debit", "credit", "balance")
@@ -66,7 +81,7 @@ def trial_balance(
     out.print(table)
     if not found.balanced:
         fail(f"the trial balance of {period} does not balance")
-    out.print(f"{period}: balanced, {len(found.rows)} account(s)")
+    out.print(f"{period}{_filtered(division, channel)}: balanced, {len(found.rows)} account(s)")
 
 
 @finance_app.command("close")
@@ -103,15 +118,20 @@ def income_statement(
     from_period: Annotated[str, typer.Argument(help="first period, YYYY-MM")],
     to_period: Annotated[str | None, typer.Argument(help="last period, YYYY-MM (default: the first)")] = None,
     currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+    division: Division = None,
+    channel: Channel = None,
 ) -> None:
-    """Revenue, expenses and net income for a period or a range of periods, per currency."""
+    """Revenue, expenses and net income for a period or a range of periods, per currency (of a division and/or
+    channel's lines)."""
     found = finance.income_statement(
         _db(_settings()).unit_of_work(_cli_actor()),
         from_period=from_period,
         to_period=to_period or from_period,
         currency=currency,
+        division=division,
+        channel=channel,
     )
-    out.print(f"Income statement {found.starts_on} to {found.ends_on}")
+    out.print(f"Income statement {found.starts_on} to {found.ends_on}{_filtered(division, channel)}")
     for figures in found.currencies:
         c = figures.currency
         _section("Revenue", figures.revenue, figures.total_revenue_minor, c)
@@ -124,14 +144,26 @@ def income_statement(
 @finance_app.command("balance-sheet")
 @command
 def balance_sheet(
-    period: Annotated[str, typer.Argument(help="YYYY-MM: the sheet is at this period's last day")],
+    period: Annotated[
+        str,
+        typer.Argument(
+            help="YYYY-MM: the sheet is at this period's last day (YYYY-13: after the year-end close)"
+        ),
+    ],
     currency: Annotated[str | None, typer.Option(help="only this currency")] = None,
+    division: Division = None,
+    channel: Channel = None,
 ) -> None:
-    """Assets, liabilities and equity at a period's end, per currency; exits 1 when they do not balance."""
+    """Assets, liabilities and equity at a period's end, per currency (of a division and/or channel's lines);
+    exits 1 when they do not balance."""
     found = finance.balance_sheet(
-        _db(_settings()).unit_of_work(_cli_actor()), period=period, currency=currency
+        _db(_settings()).unit_of_work(_cli_actor()),
+        period=period,
+        currency=currency,
+        division=division,
+        channel=channel,
     )
-    out.print(f"Balance sheet at {found.as_of}")
+    out.print(f"Balance sheet at {found.as_of}{_filtered(division, channel)}")
     for figures in found.currencies:
         c = figures.currency
         _section("Assets", figures.assets, figures.total_assets_minor, c)

@@ -4,9 +4,11 @@
   placed (kept per browser by `recent.py`), and the hold queue's size;
 - manager and admin: today's figures (as the dashboard), the oldest holds and the carriers' shipment exceptions;
 - warehouse: the warehouse's own home (`/warehouse`);
+- accountant: the month's close as a worklist (`books_home.py`): who is late, the exception queue, settlements'
+  differences, open months, last year's close, whether the books balance, the latest exports;
 - marketing: its own screens first — campaigns, key codes, results, segments, list pulls, mail files, continuity,
   offers — each with what it counts now, then the other screens the role may open;
-- accountant, readonly: the screens their role may open, each with what it counts now.
+- readonly: the screens the role may open, each with what it counts now.
 
 Every figure is a bounded read (a page of at most a few rows, or a count over an index), never a walk of history.
 """
@@ -21,6 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.console import recent
 from ordersmith.console._pages import MARKETING_SCREENS, navigation, principal_for, render
+from ordersmith.console.books_home import accountant_home
 from ordersmith.console.dashboard import today_figures
 from ordersmith.continuity import service as continuity
 from ordersmith.customers import service as customers
@@ -52,6 +55,8 @@ def home(request: Request) -> Response:
         return render(request, "homes/agent.html", principal, **_agent(request, principal))
     if principal.role in ("manager", "admin"):
         return render(request, "homes/manager.html", principal, **_manager(request, principal))
+    if principal.role == "accountant":
+        return render(request, "homes/accountant.html", principal, **accountant_home(request, principal))
     return render(request, "homes/screens.html", principal, screens=_screens(request, principal))
 
 
@@ -146,6 +151,13 @@ ABOUT = {
     "/reports": "sales, source codes, top items, returns, stock, receivables and tax, as tables, files and charts",
     "/exports": "orders, customers, stock, purchasing and payments in bulk (CSV, XLSX, Parquet)",
     "/events": "every event as it happens",
+    "/finance/receivables": "what customers owe by days past due, their statements and invoices",
+    "/finance/journal": "the journal's entries by account, period and the event that caused them",
+    "/finance/statements": "trial balance, income statement and balance sheet, by division and channel",
+    "/finance/settlements": "processors' payouts matched to captures and refunds, and their differences",
+    "/finance/exports": "the journal exported to the accounting package, each entry once",
+    "/finance/periods": "close months and fiscal years",
+    "/payables/exceptions": "vendor bills that failed their three-way match",
 }
 
 

@@ -25,6 +25,7 @@ from ordersmith.finance.schemas import (
     BalanceSheetOut,
     CardLiabilityOut,
     CustomerStatementOut,
+    DimensionCode,
     DunningLetterOut,
     EntryIn,
     EntryOut,
@@ -135,7 +136,8 @@ def list_journal(
     responses=_CONFLICT,
 )
 def post_entry(body: EntryIn, principal: Auth, request: Request) -> Response:
-    """A manual entry: balanced, on active accounts, dated in an open period."""
+    """A manual entry: balanced, on active accounts, dated in an open period; optionally for a division and/or a
+    sales channel (every line carries them)."""
     lines = [
         service.ManualLine(
             account_code=line.account_code,
@@ -154,6 +156,8 @@ def post_entry(body: EntryIn, principal: Auth, request: Request) -> Response:
             lines=lines,
             memo=body.memo,
             reference=body.reference,
+            division=body.division,
+            channel=body.channel,
         )
         return EntryOut.model_validate(entry)
 
@@ -212,12 +216,20 @@ def reopen_period(period: PeriodCode, principal: Auth, request: Request) -> Peri
 
 @router.get("/trial-balance", response_model=TrialBalanceOut, openapi_extra=requires("finance:read"))
 def trial_balance(
-    principal: Auth, request: Request, period: PeriodCode, cumulative: bool = False
+    principal: Auth,
+    request: Request,
+    period: PeriodCode,
+    cumulative: bool = False,
+    division: DimensionCode | None = None,
+    channel: DimensionCode | None = None,
 ) -> TrialBalanceOut:
-    """Debits, credits and balance per account for `period` (or, `cumulative`, everything up to its end)."""
-    return TrialBalanceOut.model_validate(
-        service.trial_balance(unit_of_work(request), period=period, cumulative=cumulative)
+    """Debits, credits and balance per account for `period` (or, `cumulative`, everything up to its end) — with
+    `division` and/or `channel`, of the lines that carry them. `period` may be a year's closing period (`2026-13`:
+    its closing entry; cumulative, the trial balance after the year-end close)."""
+    found = service.trial_balance(
+        unit_of_work(request), period=period, cumulative=cumulative, division=division, channel=channel
     )
+    return TrialBalanceOut.model_validate(found)
 
 
 @router.get("/income-statement", response_model=IncomeStatementOut, openapi_extra=requires("finance:read"))
@@ -227,20 +239,38 @@ def income_statement(
     from_period: PeriodCode,
     to_period: PeriodCode | None = None,
     currency: CurrencyCode | None = None,
+    division: DimensionCode | None = None,
+    channel: DimensionCode | None = None,
 ) -> IncomeStatementOut:
-    """Revenue, expenses and net income per currency for `from_period` to `to_period` (default: one period)."""
+    """Revenue, expenses and net income per currency for `from_period` to `to_period` (default: one period) — with
+    `division` and/or `channel`, of the lines that carry them. A year-end closing entry is never in it."""
     statement = service.income_statement(
-        unit_of_work(request), from_period=from_period, to_period=to_period or from_period, currency=currency
+        unit_of_work(request),
+        from_period=from_period,
+        to_period=to_period or from_period,
+        currency=currency,
+        division=division,
+        channel=channel,
     )
     return IncomeStatementOut.of(statement)
 
 
 @router.get("/balance-sheet", response_model=BalanceSheetOut, openapi_extra=requires("finance:read"))
 def balance_sheet(
-    principal: Auth, request: Request, period: PeriodCode, currency: CurrencyCode | None = None
+    principal: Auth,
+    request: Request,
+    period: PeriodCode,
+    currency: CurrencyCode | None = None,
+    division: DimensionCode | None = None,
+    channel: DimensionCode | None = None,
 ) -> BalanceSheetOut:
-    """Assets, liabilities and equity per currency at the end of `period` (earnings not yet closed shown apart)."""
-    return BalanceSheetOut.of(service.balance_sheet(unit_of_work(request), period=period, currency=currency))
+    """Assets, liabilities and equity per currency at the end of `period` (earnings not yet closed shown apart) —
+    with `division` and/or `channel`, of the lines that carry them. `period` may be a year's closing period
+    (`2026-13`: the sheet at the year's last day after the year-end close)."""
+    sheet = service.balance_sheet(
+        unit_of_work(request), period=period, currency=currency, division=division, channel=channel
+    )
+    return BalanceSheetOut.of(sheet)
 
 
 @router.get("/ar/aging", response_model=AgingOut, openapi_extra=requires("finance:read"))

@@ -93,6 +93,8 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("role", "goodwill", "6300"),
     ("role", "bad_debts", "6200"),
     ("role", "processor_fees", "6100"),
+    # issue 18, year-end closing (ADR 0039): where a closed year's revenue and expenses go
+    ("role", "retained_earnings", "3900"),
 )
 MAPPING_KINDS = ("tender", "revenue", "tax", "role")
 
@@ -107,12 +109,16 @@ class UnmappedAccount(LookupError):
 
 @dataclass(frozen=True)
 class Line:
-    """One journal line: exactly one of debit or credit is positive, in minor units of the entry's currency."""
+    """One journal line: exactly one of debit or credit is positive, in minor units of the entry's currency.
+    `division` and `channel` are the line's dimensions (the order's, for a line an order's event posts; "" for
+    none), by which the statements can be filtered (ADR 0039)."""
 
     account: str
     debit_minor: int = 0
     credit_minor: int = 0
     memo: str = ""
+    division: str = ""
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,8 +169,11 @@ def totals_by_account(lines: Sequence[Line]) -> list[tuple[str, tuple[int, int]]
 
 
 def reversal(lines: Sequence[Line]) -> tuple[Line, ...]:
-    """The lines that undo `lines`: each debit becomes a credit and vice versa."""
-    return tuple(Line(line.account, line.credit_minor, line.debit_minor, line.memo) for line in lines)
+    """The lines that undo `lines`: each debit becomes a credit and vice versa (dimensions kept)."""
+    return tuple(
+        Line(line.account, line.credit_minor, line.debit_minor, line.memo, line.division, line.channel)
+        for line in lines
+    )
 
 
 def resolve(mappings: Mapping[tuple[str, str], str], kind: str, *keys: str) -> str:

@@ -19,6 +19,10 @@ AccountCode = Annotated[
 ]
 AccountType = Literal["asset", "liability", "equity", "revenue", "expense"]
 PeriodCode = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-11"])]
+# A division's or sales channel's code, as a ledger dimension (ADR 0039).
+DimensionCode = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$", examples=["web"])
+]
 
 
 class AccountIn(Input):
@@ -65,6 +69,8 @@ class EntryIn(Input):
     memo: Annotated[str, Field(min_length=1, max_length=500)]
     reference: Annotated[str, Field(max_length=80)] = ""
     lines: Annotated[list[LineIn], Field(min_length=2, max_length=500)]
+    division: DimensionCode | None = Field(default=None, description="every line carries this division")
+    channel: DimensionCode | None = Field(default=None, description="every line carries this sales channel")
 
 
 class ReverseIn(Input):
@@ -78,6 +84,8 @@ class LineOut(Output):
     debit: MoneyOut
     credit: MoneyOut
     memo: str
+    division: str  # the line's dimensions: "" for none
+    channel: str
 
 
 class EntryOut(Output):
@@ -120,6 +128,8 @@ class TrialBalanceOut(Output):
     period: str
     balanced: bool
     rows: list[TrialBalanceRowOut]
+    division: str = Field(description='only the lines of this division ("": every line)')
+    channel: str = Field(description='only the lines of this sales channel ("": every line)')
 
 
 def _money(minor: int, currency: str) -> MoneyOut:
@@ -166,6 +176,8 @@ class IncomeStatementOut(Output):
     starts_on: date
     ends_on: date
     currencies: list[IncomeStatementSectionOut]
+    division: str  # the filter: "" for every line
+    channel: str
 
     @classmethod
     def of(cls, statement: IncomeStatement) -> IncomeStatementOut:
@@ -175,6 +187,8 @@ class IncomeStatementOut(Output):
             starts_on=statement.starts_on,
             ends_on=statement.ends_on,
             currencies=[IncomeStatementSectionOut.of(f) for f in statement.currencies],
+            division=statement.division,
+            channel=statement.channel,
         )
 
 
@@ -211,6 +225,8 @@ class BalanceSheetOut(Output):
     period: str
     as_of: date
     currencies: list[BalanceSheetSectionOut]
+    division: str  # the filter: "" for every line
+    channel: str
 
     @classmethod
     def of(cls, sheet: BalanceSheet) -> BalanceSheetOut:
@@ -218,6 +234,8 @@ class BalanceSheetOut(Output):
             period=sheet.period,
             as_of=sheet.as_of,
             currencies=[BalanceSheetSectionOut.of(f) for f in sheet.currencies],
+            division=sheet.division,
+            channel=sheet.channel,
         )
 
 

@@ -101,6 +101,10 @@ class JournalLineRow(Base):
     debit_minor: Mapped[int] = mapped_column(sa.BigInteger)
     credit_minor: Mapped[int] = mapped_column(sa.BigInteger)
     memo: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The line's dimensions (ADR 0039): the division and sales channel of the order whose event posted it, or a
+    # manual entry's; "" for none.
+    division: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    channel: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
 
 
 class ItemCostRow(Base):
@@ -129,6 +133,52 @@ class PeriodBalanceRow(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
     debit_minor: Mapped[int] = mapped_column(sa.BigInteger)
     credit_minor: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class DimensionBalanceRow(Base):
+    """Σ debits and Σ credits per period, account, currency, division and channel of the lines that carry a
+    dimension (ADR 0039): written with each entry, like `finance_period_balances`, so the statements filtered by
+    division or channel read one row per account, period and dimension. Lines without one are only in the
+    period balances."""
+
+    __tablename__ = "finance_dimension_balances"
+    __table_args__ = (sa.Index("ix_finance_dimension_balances_channel", "channel", "period"),)
+
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    account_code: Mapped[str] = mapped_column(
+        sa.String(20),
+        sa.ForeignKey("finance_accounts.code", name="fk_finance_dimension_balance_account"),
+        primary_key=True,
+    )
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    division: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    debit_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    credit_minor: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class FiscalYearRow(Base):
+    """A fiscal year (a calendar year) once someone closed it (ADR 0039). Closing posts the year-end closing entry
+    (revenue and expenses into retained earnings, in the year's closing period `YYYY-13`) in the same transaction
+    as the conditional change of `status` to closed, so a year is closed — and its entry posted — once; reopening
+    reverses that entry."""
+
+    __tablename__ = "finance_fiscal_years"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'closed')", name="ck_finance_fiscal_year_status"),
+    )
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(sa.String(6))
+    closings: Mapped[int] = mapped_column(
+        default=0
+    )  # how many times it was closed (each reopen reverses one)
+    closed_by: Mapped[str | None] = mapped_column(sa.String(320))
+    closed_at: Mapped[datetime | None]
+    reopened_by: Mapped[str | None] = mapped_column(sa.String(320))
+    reopened_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(sa.String(500), default="")  # why it was last reopened
+    version: Mapped[int] = mapped_column(default=1)
 
 
 class UnappliedCashRow(Base):

@@ -82,6 +82,8 @@ SCOPES: dict[str, str] = {
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
     "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
     "finance:export": "export the journal to an accounting package (each entry goes to each package once)",
+    "finance:year_end": "close a fiscal year (its closing entry moves revenue and expenses into retained earnings) and "
+    "reopen it (reversing that entry)",
     "payables:read": "read vendor bills, the three-way-match exception queue, vendor payments and AP aging",
     "payables:write": "enter and import vendor bills, match them again, reject them, set match tolerances",
     "payables:approve": "approve matched vendor bills for payment and pay vendors",
@@ -271,6 +273,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "finance:read",
             "finance:write",
             "finance:export",
+            "finance:year_end",
             "payables:read",
             "payables:write",
             "payables:approve",

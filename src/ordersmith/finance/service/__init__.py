@@ -37,6 +37,7 @@ from ordersmith.finance.service.collections import (
     write_off_invoice,
 )
 from ordersmith.finance.service.costs import item_costs
+from ordersmith.finance.service.dimensions import Dimensions, check_dimensions
 from ordersmith.finance.service.exports import (
     AccountingExport,
     NothingToExport,
@@ -51,6 +52,7 @@ from ordersmith.finance.service.journal import (
     PeriodClosed,
     close_period,
     find_entry_for_event,
+    find_reversal,
     get_entry,
     list_journal,
     list_periods,
@@ -112,6 +114,7 @@ from ordersmith.finance.service.settlements import (
     import_settlement,
     list_settlements,
 )
+from ordersmith.finance.service.sources import SourceEvent, find_source_event
 from ordersmith.finance.service.statements import (
     BalanceSheet,
     IncomeStatement,
@@ -134,6 +137,15 @@ from ordersmith.finance.service.vendor_payments import (
     list_vendor_payments,
     pay_vendor,
 )
+from ordersmith.finance.service.year_end import (
+    FiscalYear,
+    FiscalYearClosed,
+    PeriodsOpen,
+    close_fiscal_year,
+    get_fiscal_year,
+    list_fiscal_years,
+    reopen_fiscal_year,
+)
 
 __all__ = [
     "AGING_BUCKETS",
@@ -147,6 +159,9 @@ __all__ = [
     "BillLine",
     "CardLiability",
     "CustomerStatement",
+    "Dimensions",
+    "FiscalYear",
+    "FiscalYearClosed",
     "IncomeStatement",
     "JournalEntry",
     "JournalLine",
@@ -165,10 +180,12 @@ __all__ = [
     "PayablesReconciliation",
     "Period",
     "PeriodClosed",
+    "PeriodsOpen",
     "PushInProgress",
     "Reconciliation",
     "Settlement",
     "SettlementItem",
+    "SourceEvent",
     "StatementItem",
     "TrialBalance",
     "TrialBalanceRow",
@@ -182,6 +199,8 @@ __all__ = [
     "ar_aging",
     "balance_sheet",
     "card_liabilities",
+    "check_dimensions",
+    "close_fiscal_year",
     "close_period",
     "create_account",
     "create_export",
@@ -193,9 +212,12 @@ __all__ = [
     "export_file",
     "export_journal",
     "find_entry_for_event",
+    "find_reversal",
+    "find_source_event",
     "get_account",
     "get_entry",
     "get_export",
+    "get_fiscal_year",
     "get_match_exception",
     "get_match_tolerance",
     "get_settlement",
@@ -206,6 +228,7 @@ __all__ = [
     "item_costs",
     "list_accounts",
     "list_exports",
+    "list_fiscal_years",
     "list_journal",
     "list_mappings",
     "list_match_exceptions",
@@ -225,6 +248,7 @@ __all__ = [
     "register",
     "reject_vendor_bill",
     "rematch_vendor_bill",
+    "reopen_fiscal_year",
     "reopen_period",
     "replay_outbox",
     "reverse_entry",

@@ -41,6 +41,8 @@ class JournalLine:
     debit: Money
     credit: Money
     memo: str
+    division: str = ""  # the line's dimensions (ADR 0039): "" for none
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class TrialBalance:
     period: str
     rows: list[TrialBalanceRow]
     balanced: bool
+    division: str = ""  # the filter (ADR 0039): only lines of this division / channel, "" for every line
+    channel: str = ""
 
 
 def insert_ignoring_duplicates(uow: UnitOfWork, table: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Invariant: an entry is written as its lines (one multi-row INSERT) and then its header; the database checks the
 balance (ADR 0024), and nothing here ever updates or deletes a journal row. A posting dated into a closed period
-goes to the next open one, with a note; a manual entry into a closed period is refused.
+goes to the next open one, with a note; a manual entry into a closed period is refused. Lines carry their division
+and channel (ADR 0039), summed per period beside the period balances.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ordersmith.finance import rules
+from ordersmith.finance import closing, rules
 from ordersmith.finance.service._common import (
     JournalEntry,
     JournalLine,
@@ -24,7 +25,16 @@ from ordersmith.finance.service._common import (
     TrialBalance,
     TrialBalanceRow,
 )
-from ordersmith.finance.tables import AccountRow, JournalEntryRow, JournalLineRow, PeriodBalanceRow, PeriodRow
+from ordersmith.finance.service.dimensions import NONE, Dimensions, check_dimensions
+from ordersmith.finance.tables import (
+    AccountRow,
+    DimensionBalanceRow,
+    FiscalYearRow,
+    JournalEntryRow,
+    JournalLineRow,
+    PeriodBalanceRow,
+    PeriodRow,
+)
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -36,6 +46,8 @@ _LINES = cast(sa.Table, JournalLineRow.__table__)
 _ACCOUNTS = cast(sa.Table, AccountRow.__table__)
 _PERIODS = cast(sa.Table, PeriodRow.__table__)
 _BALANCES = cast(sa.Table, PeriodBalanceRow.__table__)
+_DIMENSIONS = cast(sa.Table, DimensionBalanceRow.__table__)
+_YEARS = cast(sa.Table, FiscalYearRow.__table__)
 
 
 class PeriodClosed(Conflict):
@@ -69,6 +81,14 @@ _ADD_TO_BALANCES = sa.text(
     "debit_minor = finance_period_balances.debit_minor + excluded.debit_minor, "
     "credit_minor = finance_period_balances.credit_minor + excluded.credit_minor"
 )
+_ADD_TO_DIMENSIONS = sa.text(
+    "INSERT INTO finance_dimension_balances "
+    "(period, account_code, currency, division, channel, debit_minor, credit_minor) "
+    "VALUES (:period, :account_code, :currency, :division, :channel, :debit_minor, :credit_minor) "
+    "ON CONFLICT (period, account_code, currency, division, channel) DO UPDATE SET "
+    "debit_minor = finance_dimension_balances.debit_minor + excluded.debit_minor, "
+    "credit_minor = finance_dimension_balances.credit_minor + excluded.credit_minor"
+)
 
 
 def _ensure_period(uow: UnitOfWork, code: str) -> None:
@@ -94,6 +114,28 @@ def _add_to_balances(uow: UnitOfWork, totals: dict[tuple[str, str, str], list[in
     )
 
 
+def _add_to_dimensions(uow: UnitOfWork, totals: dict[tuple[str, str, str, str, str], list[int]]) -> None:
+    """The same for the lines that carry a dimension, keyed (period, account, currency, division, channel), in key
+    order."""
+    if not totals:
+        return
+    uow.execute_core(
+        _ADD_TO_DIMENSIONS,
+        [
+            {
+                "period": period,
+                "account_code": account,
+                "currency": currency,
+                "division": division,
+                "channel": channel,
+                "debit_minor": debit,
+                "credit_minor": credit,
+            }
+            for (period, account, currency, division, channel), (debit, credit) in sorted(totals.items())
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class NewEntry:
     """An entry to write: balanced lines and where they come from; its period is decided when written."""
@@ -107,6 +149,7 @@ class NewEntry:
     source_event_id: uuid.UUID | None = None
     source_type: str = ""
     reverses_id: uuid.UUID | None = None
+    period: str | None = None  # a year's closing period (`YYYY-13`): the entry goes there whatever is closed
 
 
 def write_entries(
@@ -123,8 +166,8 @@ def write_entries(
         return []
     for entry in entries:
         rules.check_balanced(entry.lines)
-    wanted = {rules.period_of(e.posted_on) for e in entries}
-    known = _periods_from(uow, min(wanted))
+    wanted = {rules.period_of(e.posted_on) for e in entries if e.period is None}
+    known = _periods_from(uow, min(wanted)) if wanted else {}
     closed = {code for code, status in known.items() if status == "closed"}
     if refuse_closed and wanted & closed:
         period = min(wanted & closed)
@@ -133,8 +176,12 @@ def write_entries(
             errors=[FieldError("posted_on", f"period {period} is closed")],
             period=period,
         )
-    placed = [rules.open_period_for(e.posted_on, closed) for e in entries]
-    for period in sorted({period for period, _note in placed} - set(known)):
+    placed = [
+        (e.period, "") if e.period is not None else rules.open_period_for(e.posted_on, closed)
+        for e in entries
+    ]
+    months = {period for (period, _note), e in zip(placed, entries, strict=True) if e.period is None}
+    for period in sorted(months - set(known)):
         _ensure_period(uow, period)
     ids = [new_id() for _ in entries]
     uow.execute_core(
@@ -147,6 +194,8 @@ def write_entries(
                 "debit_minor": line.debit_minor,
                 "credit_minor": line.credit_minor,
                 "memo": line.memo[:200],
+                "division": line.division,
+                "channel": line.channel,
             }
             for entry_id, entry in zip(ids, entries, strict=True)
             for n, line in enumerate(entry.lines, start=1)
@@ -176,12 +225,20 @@ def write_entries(
         ],
     )
     totals: dict[tuple[str, str, str], list[int]] = {}
+    dimensioned: dict[tuple[str, str, str, str, str], list[int]] = {}
     for entry, (period, _note) in zip(entries, placed, strict=True):
         for account, (debit, credit) in rules.totals_by_account(entry.lines):
             sums = totals.setdefault((period, account, entry.currency), [0, 0])
             sums[0] += debit
             sums[1] += credit
+        for line in entry.lines:
+            if line.division or line.channel:
+                key = (period, line.account, entry.currency, line.division, line.channel)
+                sums = dimensioned.setdefault(key, [0, 0])
+                sums[0] += line.debit_minor
+                sums[1] += line.credit_minor
     _add_to_balances(uow, totals)
+    _add_to_dimensions(uow, dimensioned)
     return ids
 
 
@@ -195,8 +252,11 @@ def write_entry(uow: UnitOfWork, *, refuse_closed: bool = False, **entry: Any) -
     return write_entries(uow, [NewEntry(**entry)], refuse_closed=refuse_closed)[0]
 
 
-def _manual_lines(uow: UnitOfWork, lines: Sequence[ManualLine], currency: str) -> list[rules.Line]:
-    """The lines of a manual entry, each checked with the field that is wrong named."""
+def _manual_lines(
+    uow: UnitOfWork, lines: Sequence[ManualLine], currency: str, tagged: Dimensions = NONE
+) -> list[rules.Line]:
+    """The lines of a manual entry (each carrying the entry's dimensions), each checked with the field that is
+    wrong named."""
     codes = {line.account_code for line in lines}
     active: dict[str, bool] = {
         r.code: r.active
@@ -228,6 +288,8 @@ def _manual_lines(uow: UnitOfWork, lines: Sequence[ManualLine], currency: str) -
                 amounts[0].minor if debit else 0,
                 0 if debit else amounts[0].minor,
                 line.memo,
+                tagged.division,
+                tagged.channel,
             )
         )
     if len(lines) < 2:
@@ -253,17 +315,21 @@ def post_manual_entry(
     lines: Sequence[ManualLine],
     memo: str,
     reference: str = "",
+    division: str | None = None,
+    channel: str | None = None,
 ) -> JournalEntry:
-    """Post a journal entry by hand (an accountant's adjustment).
+    """Post a journal entry by hand (an accountant's adjustment), optionally for a division and/or a sales channel
+    (every line carries them, so the entry shows in the statements filtered by them).
 
     Raises:
         ValidationFailed: an unknown or inactive account, a line with both or neither side, unbalanced lines, an
-            empty memo (each naming its field); nothing is written.
+            empty memo, an unknown division or channel (each naming its field); nothing is written.
         PeriodClosed: `posted_on` falls in a closed period (409 naming `posted_on`).
     """
     if not memo.strip():
         raise ValidationFailed.on("memo", "say why the entry is made")
-    checked = _manual_lines(uow, lines, currency)
+    tagged = check_dimensions(uow, division=division, channel=channel)
+    checked = _manual_lines(uow, lines, currency, tagged)
     entry_id = write_entry(
         uow,
         lines=checked,
@@ -293,17 +359,14 @@ def reverse_entry(uow: UnitOfWork, *, entry_id: uuid.UUID, posted_on: date, memo
         Conflict: the entry is itself a reversal, or was reversed already (`reversed_by` names that entry).
     """
     original = _get_entry(uow, entry_id)
+    if original.rule == closing.CLOSING_RULE:
+        raise Conflict(f"entry {entry_id} closes a fiscal year: reopen the year to reverse it")
     if original.reverses_id is not None:
         raise Conflict(f"entry {entry_id} is a reversal; post a new entry instead")
     already = uow.execute_core(sa.select(_ENTRIES.c.id).where(_ENTRIES.c.reverses_id == entry_id)).scalar()
     if already is not None:
         raise Conflict(f"entry {entry_id} was reversed already", reversed_by=str(already))
-    lines = rules.reversal(
-        [
-            rules.Line(line.account_code, line.debit.minor, line.credit.minor, line.memo)
-            for line in original.lines
-        ]
-    )
+    lines = rules.reversal(as_rule_lines(original))
     try:
         with uow.session.begin_nested():
             new = write_entry(
@@ -328,6 +391,16 @@ def reverse_entry(uow: UnitOfWork, *, entry_id: uuid.UUID, posted_on: date, memo
     return _get_entry(uow, new)
 
 
+def as_rule_lines(entry: JournalEntry) -> list[rules.Line]:
+    """An entry's lines as the rules write them (to reverse them)."""
+    return [
+        rules.Line(
+            line.account_code, line.debit.minor, line.credit.minor, line.memo, line.division, line.channel
+        )
+        for line in entry.lines
+    ]
+
+
 def _lines_of(
     uow: UnitOfWork, ids: list[uuid.UUID], currency_of: dict[uuid.UUID, str]
 ) -> dict[uuid.UUID, list[JournalLine]]:
@@ -344,6 +417,8 @@ def _lines_of(
                 debit=Money.from_minor(r.debit_minor, currency),
                 credit=Money.from_minor(r.credit_minor, currency),
                 memo=r.memo,
+                division=r.division,
+                channel=r.channel,
             )
         )
     return found
@@ -393,6 +468,14 @@ def find_entry_for_event(uow: UnitOfWork, *, event_id: uuid.UUID) -> JournalEntr
 
 
 @use_case(readonly=True)
+def find_reversal(uow: UnitOfWork, *, entry_id: uuid.UUID) -> uuid.UUID | None:
+    """The entry that reversed this one, or None (`reverses_id` is unique: at most one)."""
+    query = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.reverses_id == entry_id)
+    found: uuid.UUID | None = uow.execute_core(query).scalar()
+    return found
+
+
+@use_case(readonly=True)
 def list_journal(
     uow: UnitOfWork,
     *,
@@ -412,7 +495,7 @@ def list_journal(
     check_limit(limit)
     query = sa.select(_ENTRIES)
     if period is not None:
-        _check_period(period)
+        _check_period(period, closing_allowed=True)
         query = query.where(_ENTRIES.c.period == period)
     if account is not None:
         query = query.where(
@@ -434,7 +517,15 @@ def list_journal(
     return Page(_entries(uow, rows), encode_cursor(str(rows[-1].id)) if more else None)
 
 
-def _check_period(code: str, field: str = "period") -> tuple[date, date]:
+def _check_period(code: str, field: str = "period", *, closing_allowed: bool = False) -> tuple[date, date]:
+    """A month's first and last day; with `closing_allowed`, a year's closing period (`YYYY-13`: its last day)."""
+    year = closing.closing_year(code) if closing_allowed else None
+    if year is not None:
+        try:
+            closing.check_year(year)
+        except ValueError as exc:
+            raise ValidationFailed.on(field, str(exc)) from None
+        return closing.closing_day(year), closing.closing_day(year)
     try:
         return rules.period_bounds(code)
     except ValueError as exc:
@@ -479,11 +570,12 @@ def close_period(uow: UnitOfWork, *, period: str) -> Period:
 
 @use_case
 def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
-    """Open a closed period again (postings already moved to a later period stay where they are).
+    """Open a closed period again (postings already moved to a later period stay where they are). A month of a
+    closed fiscal year stays closed until the year is reopened (ADR 0039).
 
     Raises:
         NotFound: no such period.
-        Conflict: the period is open.
+        Conflict: the period is open, or its fiscal year is closed.
     """
     _check_period(period)
     row = uow.session.get(PeriodRow, period, with_for_update=True)
@@ -491,31 +583,67 @@ def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
         raise NotFound(f"no period {period}")
     if row.status == "open":
         raise Conflict(f"period {period} is open")
+    # Read after the month's lock: a year being closed meanwhile has claimed its row first and then waits for this
+    # month's lock, so it sees the month reopened and refuses (service/year_end.py takes them in that order).
+    year_status = uow.execute_core(
+        sa.select(_YEARS.c.status).where(_YEARS.c.year == int(period[:4]))
+    ).scalar()
+    if year_status == "closed":
+        raise Conflict(
+            f"fiscal year {period[:4]} is closed: reopen the year first",
+            errors=[FieldError("period", f"fiscal year {period[:4]} is closed")],
+        )
     row.status, row.closed_by, row.closed_at = "open", None, None
     uow.audit("finance.period_reopened", object_type="period", object_id=period, after={"status": "open"})
     return _period(row)
 
 
+def balances_table(uow: UnitOfWork, division: str | None, channel: str | None) -> tuple[sa.Table, Dimensions]:
+    """Where to sum from: the period balances, or — filtered by division and/or channel — the dimension balances
+    (ADR 0039); and the dimensions, checked. A caller filters the dimension balances with `dimension_filter`."""
+    tagged = check_dimensions(uow, division=division, channel=channel)
+    return (_DIMENSIONS if tagged else _BALANCES), tagged
+
+
+def dimension_filter(table: sa.Table, tagged: Dimensions) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms that keep only the lines of `tagged` (none for the period balances)."""
+    terms: list[sa.ColumnElement[bool]] = []
+    if tagged.division:
+        terms.append(table.c.division == tagged.division)
+    if tagged.channel:
+        terms.append(table.c.channel == tagged.channel)
+    return terms
+
+
 @use_case(readonly=True)
-def trial_balance(uow: UnitOfWork, *, period: str, cumulative: bool = False) -> TrialBalance:
+def trial_balance(
+    uow: UnitOfWork,
+    *,
+    period: str,
+    cumulative: bool = False,
+    division: str | None = None,
+    channel: str | None = None,
+) -> TrialBalance:
     """Debits and credits per account and currency for one period (or, `cumulative`, everything up to and
     including it), in one aggregating query over the per-period balances (one row per account and period, however
-    long the journal).
+    long the journal). With `division` and/or `channel`, only the lines that carry them (ADR 0039) — each entry
+    tagged whole, so that trial balance balances too. `period` may be a year's closing period (`YYYY-13`:
+    cumulative, the trial balance after the year-end close).
 
     Raises:
-        ValidationFailed: a malformed period (naming `period`).
+        ValidationFailed: a malformed period, an unknown division or channel (naming the field).
     """
-    _check_period(period)
-    debit = sa.func.sum(_BALANCES.c.debit_minor).label("debit")
-    credit = sa.func.sum(_BALANCES.c.credit_minor).label("credit")
+    _check_period(period, closing_allowed=True)
+    table, tagged = balances_table(uow, division, channel)
+    debit = sa.func.sum(table.c.debit_minor).label("debit")
+    credit = sa.func.sum(table.c.credit_minor).label("credit")
     query = (
-        sa.select(
-            _BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency, debit, credit
-        )
-        .select_from(_BALANCES.join(_ACCOUNTS, _ACCOUNTS.c.code == _BALANCES.c.account_code))
-        .where(_BALANCES.c.period <= period if cumulative else _BALANCES.c.period == period)
-        .group_by(_BALANCES.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, _BALANCES.c.currency)
-        .order_by(_BALANCES.c.account_code, _BALANCES.c.currency)
+        sa.select(table.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, table.c.currency, debit, credit)
+        .select_from(table.join(_ACCOUNTS, _ACCOUNTS.c.code == table.c.account_code))
+        .where(table.c.period <= period if cumulative else table.c.period == period)
+        .where(*dimension_filter(table, tagged))
+        .group_by(table.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, table.c.currency)
+        .order_by(table.c.account_code, table.c.currency)
     )
     rows = [
         TrialBalanceRow(
@@ -532,4 +660,10 @@ def trial_balance(uow: UnitOfWork, *, period: str, cumulative: bool = False) -> 
     net: dict[str, int] = {}
     for row in rows:
         net[row.currency] = net.get(row.currency, 0) + row.balance.minor
-    return TrialBalance(period=period, rows=rows, balanced=not any(net.values()))
+    return TrialBalance(
+        period=period,
+        rows=rows,
+        balanced=not any(net.values()),
+        division=tagged.division,
+        channel=tagged.channel,
+    )

@@ -2,11 +2,13 @@
 
 Invariant: `(source_event_id, rule)` is unique, so an event redelivered by the outbox, replayed, or handled by two
 workers at once posts one entry. Figures an event does not carry (order totals, PO unit costs, item costs) are
-read through the owning context's service.
+read through the owning context's service. The lines of an order's event carry the order's division and channel
+(ADR 0039), read once per batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -18,6 +20,7 @@ from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
+from ordersmith.finance.service.dimensions import NONE, ORDER_EVENTS, Dimensions, order_dimensions
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
 from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
 from ordersmith.kernel.errors import AlreadyExists
@@ -191,6 +194,23 @@ def _move_units(uow: UnitOfWork, sku: str, units: int) -> None:
     )
 
 
+def _dimensions(uow: UnitOfWork, events: Sequence[Event]) -> dict[uuid.UUID, Dimensions]:
+    """The division and channel of each order's event (by event id), in one read of the orders they name."""
+    named = {
+        e.id: str(e.payload["order_id"])
+        for e in events
+        if e.type in ORDER_EVENTS and e.payload.get("order_id")
+    }
+    found = order_dimensions(uow, set(named.values()))
+    return {event_id: found.get(order_id, NONE) for event_id, order_id in named.items()}
+
+
+def _tagged(lines: Sequence[rules.Line], tagged: Dimensions) -> tuple[rules.Line, ...]:
+    if not tagged:
+        return tuple(lines)
+    return tuple(dataclasses.replace(x, division=tagged.division, channel=tagged.channel) for x in lines)
+
+
 def posted(uow: UnitOfWork, event_id: Any, rule: str) -> bool:
     query = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.source_event_id == event_id, _ENTRIES.c.rule == rule)
     return uow.execute_core(query).first() is not None
@@ -210,11 +230,12 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     posting = rule(event.payload, facts, mapped)
     if posting is None:
         return False
+    tagged = _dimensions(uow, [event]).get(event.id, NONE)
     try:
         with uow.session.begin_nested():
             write_entry(
                 uow,
-                lines=rules.compact(posting.lines),
+                lines=_tagged(rules.compact(posting.lines), tagged),
                 currency=posting.currency,
                 posted_on=event.occurred_at.date(),
                 rule=posting.rule,
@@ -250,6 +271,7 @@ def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
     )
     done = {(r.source_event_id, r.rule) for r in uow.execute_core(query)}
     mapped = mappings(uow)
+    tags = _dimensions(uow, [e for e in known if (e.id, e.type) not in done])
     planned: list[NewEntry] = []
     for event in known:
         if (event.id, event.type) in done:
@@ -261,7 +283,7 @@ def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
             continue
         planned.append(
             NewEntry(
-                lines=rules.compact(posting.lines),
+                lines=_tagged(rules.compact(posting.lines), tags.get(event.id, NONE)),
                 currency=posting.currency,
                 posted_on=event.occurred_at.date(),
                 rule=posting.rule,

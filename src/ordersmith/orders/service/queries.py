@@ -95,6 +95,18 @@ def order_numbers(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, s
 
 
 @use_case(readonly=True)
+def order_dimensions(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each order's (division, channel), one read by primary key (unknown ids are absent): what the ledger tags
+    the lines of an order's entries with."""
+    if not ids:
+        return {}
+    query = sa.select(OrderRow.id, OrderRow.division, OrderRow.channel).where(
+        OrderRow.id.in_(sorted(set(ids)))
+    )
+    return {order_id: (division, channel) for order_id, division, channel in uow.execute_core(query)}
+
+
+@use_case(readonly=True)
 def order_in_channel(uow: UnitOfWork, *, order_id: uuid.UUID | None, channel: str) -> bool:
     """Whether the order exists and was placed through `channel`."""
     if order_id is None:
