@@ -411,8 +411,9 @@ def record_authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -
     emit(uow, "payment.authorized", row, row.amount_minor)
     if wiring(uow).capture == "at_once":
         row.captured_minor = row.amount_minor
-        log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
-        emit(uow, "payment.captured", row, row.amount_minor)
+        captured = log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
+        emit(uow, "payment.captured", row, row.amount_minor, transaction_id=str(captured.id), gateway=row.gateway,
+             transaction_reference="", gateway_reference=result.reference)  # fmt: skip
 
 
 @use_case(readonly=True)
