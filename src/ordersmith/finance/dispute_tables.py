@@ -68,6 +68,13 @@ class SettlementWatchRow(Base):
             sqlite_where=sa.text("settled_at IS NULL"),
             postgresql_where=sa.text("settled_at IS NULL"),
         ),
+        # The daily job reads only those it has not flagged yet.
+        sa.Index(
+            "ix_finance_settlement_watch_unflagged",
+            "at",
+            sqlite_where=sa.text("settled_at IS NULL AND flagged_on IS NULL"),
+            postgresql_where=sa.text("settled_at IS NULL AND flagged_on IS NULL"),
+        ),
     )
 
     transaction_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

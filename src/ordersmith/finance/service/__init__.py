@@ -37,6 +37,14 @@ from ordersmith.finance.service.collections import (
     write_off_invoice,
 )
 from ordersmith.finance.service.costs import item_costs
+from ordersmith.finance.service.disputes import (
+    Dispute,
+    DisputeClosed,
+    get_dispute,
+    list_disputes,
+    open_dispute,
+    record_dispute_outcome,
+)
 from ordersmith.finance.service.exports import (
     AccountingExport,
     NothingToExport,
@@ -80,10 +88,8 @@ from ordersmith.finance.service.posting import (
     on_events,
     post_event,
     post_events,
-    register,
     replay_outbox,
     unposted_amount,
-    unregister,
 )
 from ordersmith.finance.service.pushes import (
     NotAnApiExport,
@@ -118,6 +124,8 @@ from ordersmith.finance.service.statements import (
     balance_sheet,
     income_statement,
 )
+from ordersmith.finance.service.subscribers import register, unregister
+from ordersmith.finance.service.unsettled import UnsettledTransaction, flag_unsettled, list_unsettled
 from ordersmith.finance.service.vendor_payments import BUCKETS as AP_AGING_BUCKETS
 from ordersmith.finance.service.vendor_payments import (
     METHODS as VENDOR_PAYMENT_METHODS,
@@ -147,6 +155,8 @@ __all__ = [
     "BillLine",
     "CardLiability",
     "CustomerStatement",
+    "Dispute",
+    "DisputeClosed",
     "IncomeStatement",
     "JournalEntry",
     "JournalLine",
@@ -173,6 +183,7 @@ __all__ = [
     "TrialBalance",
     "TrialBalanceRow",
     "UnappliedCash",
+    "UnsettledTransaction",
     "VendorBill",
     "VendorPayment",
     "accept_exception",
@@ -193,7 +204,9 @@ __all__ = [
     "export_file",
     "export_journal",
     "find_entry_for_event",
+    "flag_unsettled",
     "get_account",
+    "get_dispute",
     "get_entry",
     "get_export",
     "get_match_exception",
@@ -205,15 +218,18 @@ __all__ = [
     "income_statement",
     "item_costs",
     "list_accounts",
+    "list_disputes",
     "list_exports",
     "list_journal",
     "list_mappings",
     "list_match_exceptions",
     "list_periods",
     "list_settlements",
+    "list_unsettled",
     "list_vendor_bills",
     "list_vendor_payments",
     "on_events",
+    "open_dispute",
     "pay_vendor",
     "post_event",
     "post_events",
@@ -222,6 +238,7 @@ __all__ = [
     "push_failures",
     "queue_push",
     "receive_unapplied_cash",
+    "record_dispute_outcome",
     "register",
     "reject_vendor_bill",
     "rematch_vendor_bill",

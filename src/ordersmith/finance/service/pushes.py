@@ -30,6 +30,7 @@ import httpx
 import sqlalchemy as sa
 
 from ordersmith.finance import formats, ledgers
+from ordersmith.finance.service import unsettled
 from ordersmith.finance.service.exports import AccountingExport, _entries, get_export
 from ordersmith.finance.tables import AccountingExportItemRow, AccountingExportRow, LedgerTokenRow
 from ordersmith.kernel.errors import Conflict
@@ -103,6 +104,7 @@ def setup_ledgers(db: Database, settings: Settings, *, transport: httpx.BaseTran
         transport=transport,
     )
     jobs.register(PUSH_JOB, _push_job)
+    unsettled.configure(db, settings.unsettled_after_days)  # the settlement watch's days (ADR 0040)
 
 
 def _wiring(uow: UnitOfWork) -> LedgerWiring:

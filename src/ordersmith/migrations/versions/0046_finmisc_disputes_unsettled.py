@@ -123,7 +123,8 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=500), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "amount_minor > 0 AND fee_minor >= 0 AND fee_returned_minor >= 0", name="ck_finance_disputes_amounts"
+            "amount_minor > 0 AND fee_minor >= 0 AND fee_returned_minor >= 0",
+            name="ck_finance_disputes_amounts",
         ),
         sa.CheckConstraint("status IN ('open', 'won', 'lost')", name="ck_finance_disputes_status"),
         sa.PrimaryKeyConstraint("id"),
@@ -155,9 +156,15 @@ def upgrade() -> None:
         sqlite_where=_UNSETTLED,
         postgresql_where=_UNSETTLED,
     )
+    unflagged = sa.text("settled_at IS NULL AND flagged_on IS NULL")
     op.create_index(
-        "ix_finance_settlement_lines_transaction", "finance_settlement_lines", ["transaction_id"]
+        "ix_finance_settlement_watch_unflagged",
+        "finance_settlement_watch",
+        ["at"],
+        sqlite_where=unflagged,
+        postgresql_where=unflagged,
     )
+    op.create_index("ix_finance_settlement_lines_transaction", "finance_settlement_lines", ["transaction_id"])
     op.create_table(
         "ledger_customers",
         sa.Column("target", sa.String(length=20), nullable=False),
@@ -173,6 +180,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("ledger_customers")
     op.drop_index("ix_finance_settlement_lines_transaction", table_name="finance_settlement_lines")
+    op.drop_index("ix_finance_settlement_watch_unflagged", table_name="finance_settlement_watch")
     op.drop_index("ix_finance_settlement_watch_unsettled", table_name="finance_settlement_watch")
     op.drop_table("finance_settlement_watch")
     op.drop_index("ix_finance_disputes_opened", table_name="finance_disputes")
