@@ -101,7 +101,9 @@ def test_a_dispute_notified_by_the_gateway_opens_once_and_lost_is_posted_as_a_lo
     assert (dispute.amount.minor, dispute.fee, dispute.order_id, dispute.method) == (minor, usd("15.00"),
                                                                                      order.id, "card")  # fmt: skip
     assert dispute.transaction_id is not None and reference
-    assert lines(shop, "dispute.opened") == [[("1250", minor, 0), ("6110", 1500, 0), ("1100", 0, minor + 1500)]]
+    assert lines(shop, "dispute.opened") == [
+        [("1250", minor, 0), ("6110", 1500, 0), ("1100", 0, minor + 1500)]
+    ]
     # when a person records it lost, and then won
     lost = finance.record_dispute_outcome(shop, ref=dispute.number, outcome="lost", note="no evidence")
     with pytest.raises(finance.DisputeClosed):
@@ -121,7 +123,13 @@ def test_the_gateway_s_closing_notification_records_the_outcome_unless_one_was_r
     order = card_order(shop, wired)
     ((_, minor),) = transactions(db, "capture")
     (payment,) = payments.order_payments(shop, order_id=order.id)
-    data = {"reference": payment.reference, "amount_minor": minor, "currency": "USD", "dispute": "dp_9", "fee_minor": 0}
+    data = {
+        "reference": payment.reference,
+        "amount_minor": minor,
+        "currency": "USD",
+        "dispute": "dp_9",
+        "fee_minor": 0,
+    }
     # the dispute is closed, won, before its opening notification came: it opens and is won
     notify(shop, wired, {"id": "evt_9", "type": "charge.dispute.closed", "data": data | {"status": "won"}})
     dispatch_all(db, shop)
@@ -163,7 +171,12 @@ def test_a_stripe_payout_s_dispute_lines_open_and_win_the_dispute_and_card_clear
         assert [(i.kind, i.status) for i in detail.items] == [("dispute", "dispute")]
         assert detail.fees == usd("0.00") and detail.differences == 0  # the dispute's fee is the dispute's
     won = finance.get_dispute(shop, ref=dispute.number)
-    assert (won.status, won.source, won.fee, won.fee_returned) == ("won", "settlement", usd("15.00"), usd("15.00"))
+    assert (won.status, won.source, won.fee, won.fee_returned) == (
+        "won",
+        "settlement",
+        usd("15.00"),
+        usd("15.00"),
+    )
     assert lines(shop, "dispute.won") == [[("1100", minor + 1500, 0), ("1250", 0, minor), ("6110", 0, 1500)]]
     # and card clearing, the disputes account and the fee all net to zero; the bank holds what was paid out
     assert (balance(shop, "1100"), balance(shop, "1250"), balance(shop, "6110")) == (0, 0, 0)
@@ -218,7 +231,9 @@ def test_captures_and_refunds_no_settlement_matched_are_listed_after_n_days_and_
     # then none is unsettled today (the setting's 5 days have not passed), all three are a week from now
     assert finance.list_unsettled(shop, today=today).items == []
     week = finance.list_unsettled(shop, today=today + timedelta(days=7)).items
-    assert sorted((t.kind, t.processor) for t in week) == [("capture", "sandbox")] * 2 + [("refund", "sandbox")]
+    assert sorted((t.kind, t.processor) for t in week) == [("capture", "sandbox")] * 2 + [
+        ("refund", "sandbox")
+    ]
     assert {t.reference for t in week if t.kind == "capture"} == {one, two} and week[0].days == 7
     # when a payout settles the first capture
     report = stripe_report([{"reporting_category": "charge", "source_id": one,
@@ -237,11 +252,17 @@ def test_captures_and_refunds_no_settlement_matched_are_listed_after_n_days_and_
     assert {t.flagged_on for t in flagged} == {today + timedelta(days=6)}
     with db.engine.connect() as conn:
         events = conn.execute(sa.text("SELECT payload FROM outbox WHERE type = 'settlement.overdue'")).all()
-        settlement = conn.execute(
-            sa.text("SELECT settlement FROM finance_settlement_watch WHERE settled_at IS NOT NULL")
-        ).scalars().all()
+        settlement = (
+            conn.execute(
+                sa.text("SELECT settlement FROM finance_settlement_watch WHERE settled_at IS NOT NULL")
+            )
+            .scalars()
+            .all()
+        )
     payloads = [json.loads(p) if isinstance(p, str) else p for (p,) in events]
-    assert sorted(p["kind"] for p in payloads) == ["capture", "refund"] and payloads[0]["processor"] == "sandbox"
+    assert (
+        sorted(p["kind"] for p in payloads) == ["capture", "refund"] and payloads[0]["processor"] == "sandbox"
+    )
     assert settlement == [settled.number]
     # and a bad day count is refused naming its field
     with pytest.raises(ValidationFailed) as refused:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance.dispute_tables import DisputeRow
-from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
+from ordersmith.kernel.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -218,7 +218,7 @@ def record_dispute_outcome(
         ValidationFailed: an outcome other than won or lost; a fee returned on a lost dispute, below zero or above
             the fee; a note longer than 500 characters.
         DisputeClosed: the dispute has its outcome already (nothing changes).
-        Conflict: `expected_version` is not the dispute's (the caller read it before a change).
+        PreconditionFailed: `expected_version` is not the dispute's (the caller read it before a change).
     """
     if outcome not in OUTCOMES:
         raise ValidationFailed.on("outcome", "won or lost")
@@ -245,7 +245,7 @@ def record_dispute_outcome(
         current = _get_row(uow, ref)
         if current.status != "open":
             raise DisputeClosed(f"dispute {row.number} was {current.status} already")
-        raise Conflict("the dispute changed since it was read; read it again")
+        raise PreconditionFailed(f"dispute {row.number} is at version {current.version}: read it again")
     closed = _get_row(uow, ref)
     fee_text = str(Money.from_minor(returned, row.currency).amount)
     uow.emit(f"dispute.{outcome}", _payload(closed, fee_returned=fee_text))
