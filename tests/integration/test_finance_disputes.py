@@ -187,7 +187,7 @@ def test_an_outcome_that_cannot_be_is_refused_naming_its_field_and_changes_nothi
     shop: UnitOfWork, wired: payments.Payments, db: Database
 ):
     card_order(shop, wired)
-    ((charge, minor),) = transactions(db, "capture")
+    ((charge, _),) = transactions(db, "capture")
     dispute, opened = finance.open_dispute(shop, processor="sandbox", reference="dp_3", capture_reference=charge,
                                            amount=usd("10.00"), fee=usd("5.00"), source="settlement")  # fmt: skip
     again, twice = finance.open_dispute(shop, processor="sandbox", reference="dp_3", capture_reference=charge,
