@@ -8,8 +8,8 @@ Central's API v2.0 journal lines (with Microsoft Entra's token endpoint), answer
   ≤ 21, debits equal credits) and answers `{"JournalEntry": {…, "Id"}}` or a 400 `ValidationFault`; a repeated
   requestid gets the first answer again, nothing created. `POST /v3/company/{realm}/customer?requestid=…` creates a
   Customer from its `DisplayName` (unique across customers and vendors: a duplicate is a 400 `Duplicate Name Exists
-  Error`, code 6240; a colon is refused) and replays a repeated requestid likewise. Errors are `{"Fault": {"Error": [{Message, Detail,
-  code, element}], "type"}, "time"}`.
+  Error`, code 6240; a colon is refused) and replays a repeated requestid likewise. Errors are
+  `{"Fault": {"Error": [{Message, Detail, code, element}], "type"}, "time"}`.
 - Entra: `POST /{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`, client id and secret, `scope`.
 - Business Central: `…/api/v2.0/companies({id})/journals({id})/journalLines` — GET with an OData `$filter` on
   `externalDocumentNumber` (`eq '…'`, quotes doubled), POST one line (201, the line), DELETE `journalLines({id})`
