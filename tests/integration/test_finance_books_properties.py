@@ -31,17 +31,21 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from ordersmith.catalog import service as catalog
 from ordersmith.finance import service as finance
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
+from ordersmith.payments.service.gift_cards import activate_sold_cards
 from ordersmith.platform import outbox
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
+from ordersmith.pricing import service as pricing
 from ordersmith.purchasing import service as purchasing
 from tests.builders import channel, make_account_customer, make_order_shop, make_vendor, place_paid, ship_to
+from tests.integration.test_finance_settlements import stripe_report
 
 OPERATIONS = int(os.environ.get("ORDERSMITH_BOOKS_OPERATIONS", "120"))
 SKUS = ("TEE", "MUG")
@@ -61,7 +65,13 @@ def usd(minor: int) -> Money:
 
 
 def _machine(db: Database, wired: payments.Payments) -> type[RuleBasedStateMachine]:
-    kept: dict[str, list] = {"card_orders": [], "account_orders": [], "cards": [], "pos": []}  # type: ignore[type-arg]
+    kept: dict[str, list] = {  # type: ignore[type-arg]
+        "card_orders": [],
+        "account_orders": [],
+        "cards": [],
+        "pos": [],
+        "unpaid_out": [],
+    }
 
     class Books(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -89,6 +99,16 @@ def _machine(db: Database, wired: payments.Payments) -> type[RuleBasedStateMachi
                 # costed posts nothing, and would post at a later replay once a receipt gave it a cost
                 for sku in SKUS:
                     self._receive(sku, 1)
+                catalog.create_item(
+                    self.uow, sku="GIFT25", name="Gift card 25", kind="gift_card", divisions=["store"]
+                )
+                pricing.create_price_list(
+                    self.uow,
+                    code="cards",
+                    name="Gift cards",
+                    currency="USD",
+                    prices=[pricing.PriceEntry("GIFT25", Money(Decimal("25.00"), "USD"))],
+                )
             self.customer = make_account_customer(self.uow, limit="100000.00").number
             self.token = wired.vault.tokenize(number=VISA, exp_month=12, exp_year=2031, actor="t").token
 
@@ -181,9 +201,9 @@ def _machine(db: Database, wired: payments.Payments) -> type[RuleBasedStateMachi
                 sku, quantity, payments=[orders.PaymentRequest(method="card", token=self.token)]
             )
             with suppress(OrdersmithError):  # out of stock, held: refused or waiting
-                self.card_orders.append(
-                    place_paid(self.uow, channel=channel(self.uow), request=request).order
-                )
+                placed = place_paid(self.uow, channel=channel(self.uow), request=request).order
+                self.card_orders.append(placed)
+                kept["unpaid_out"].append(placed)
             self._step()
 
         @rule(pick=PICK, part=st.booleans())
@@ -299,7 +319,56 @@ def _machine(db: Database, wired: payments.Payments) -> type[RuleBasedStateMachi
                     payments.move_check(self.uow, payment_id=paid.id, action="bounce", note="NSF")
             self._step()
 
+        @rule(pick=PICK, fee_cents=st.integers(0, 90))
+        def settle(self, pick: int, fee_cents: int) -> None:
+            if kept["unpaid_out"]:
+                order = kept["unpaid_out"].pop(pick % len(kept["unpaid_out"]))
+                for paid in payments.order_payments(self.uow, order_id=order.id):
+                    if paid.captured.minor:
+                        gross = paid.captured.minor
+                        line = {
+                            "reporting_category": "charge",
+                            "source_id": paid.reference,
+                            "balance_transaction_id": f"txn_{paid.id.hex}",
+                            "gross": str(usd(gross).amount),
+                            "fee": str(usd(fee_cents).amount),
+                            "net": str(usd(gross - fee_cents).amount),
+                        }
+                        report = stripe_report([line])
+                        finance.import_settlement(
+                            self.uow, processor="stripe", file_name="payout.csv", data=report
+                        )
+            self._step()
+
+        @rule(pick=PICK, cents=st.integers(100, 9000))
+        def unapplied(self, pick: int, cents: int) -> None:
+            held = finance.receive_unapplied_cash(
+                self.uow, customer=self.customer, amount=usd(cents), method="check"
+            )
+            if self.account_orders:
+                order = self.account_orders[pick % len(self.account_orders)]
+                for invoice in payments.list_invoices(self.uow, order_id=order.id).items:
+                    with suppress(OrdersmithError):  # paid already
+                        finance.apply_unapplied_cash(self.uow, receipt=held.number, invoice=invoice.number)
+            self._step()
+
         # ---- gift cards and store credit --------------------------------------------------------------------------
+
+        @rule()
+        def sell_card(self) -> None:
+            request = orders.OrderRequest(
+                lines=[orders.LineRequest(sku="GIFT25", quantity=1)],
+                ship_tos=[ship_to()],
+                fulfillment="taken",
+                store="STORE1",
+                payments=[orders.PaymentRequest(method="cash")],
+            )
+            with suppress(OrdersmithError):
+                order = place_paid(self.uow, channel=channel(self.uow, "store-1"), request=request).order
+                issued = payments.issue(self.uow, amount=usd(2500), sold_on_order=order.id)
+                activate_sold_cards(self.uow, order_id=order.id)
+                self.cards.append((str(issued.card.id), issued.code))
+            self._step()
 
         @rule(
             cents=st.integers(100, 5000),
@@ -420,6 +489,9 @@ def test_random_business_operations_keep_every_subledger_equal_to_its_account(
             "gift_card.issued",
             "gift_card.reloaded",
             "gift_card.expired",
+            "gift_card.activated",
+            "settlement.imported",
+            "unapplied_cash.received",
         }
         assert wanted <= rules, wanted - rules
 
