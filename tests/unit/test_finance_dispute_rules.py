@@ -53,3 +53,31 @@ def test_opened_then_closed_leaves_the_disputes_account_at_zero_and_the_rules_ar
                 net[account] = net.get(account, 0) + debit - credit
         assert net["1250"] == 0
     assert {k: rules.RULES[k] for k in dispute_rules.RULES} == dispute_rules.RULES
+
+
+def test_settlement_dispute_lines_are_read_from_stripe_and_authorize_net_with_their_fee_kept_apart():
+    import json
+
+    from ordersmith.finance import settlements
+
+    stripe = settlements.parse_stripe(
+        "balance_transaction_id,currency,gross,fee,net,reporting_category,source_id,charge_id\n"
+        "txn_1,usd,10.00,0.59,9.41,charge,ch_1,ch_1\n"
+        "txn_2,usd,-22.00,15.00,-37.00,dispute,dp_1,ch_9\n"
+        "txn_3,usd,22.00,-15.00,37.00,dispute_reversal,dp_1,ch_9\n"
+    )
+    assert [(x.kind, x.reference, x.dispute, x.gross_minor) for x in stripe.lines] == [
+        ("charge", "ch_1", "", 1000),
+        ("dispute", "ch_9", "dp_1", -2200),
+        ("dispute", "ch_9", "dp_1", 2200),
+    ]
+    assert stripe.fees_minor == 59  # the disputes' fees are theirs, not the payout's processor fees
+    batch = {"messages": {"resultCode": "Ok"}, "transactions": [
+        {"transId": "601", "transactionStatus": "chargeback", "settleAmount": 22.0},
+        {"transId": "602", "transactionStatus": "chargebackReversal", "settleAmount": 5.0},
+    ]}  # fmt: skip
+    anet = settlements.parse_authorize_net(json.dumps(batch), batch_id="9", currency="USD")
+    assert [(x.kind, x.dispute, x.gross_minor) for x in anet.lines] == [
+        ("dispute", "601", -2200),
+        ("dispute", "602", 500),
+    ]
