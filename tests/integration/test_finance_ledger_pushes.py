@@ -136,12 +136,12 @@ def test_an_expired_access_token_is_refreshed_once_and_a_429_waits(uow: UnitOfWo
     adapter_calls: list[str] = []
     original = ledgers.QuickBooksOnline.push
 
-    def push_and_expire(self: ledgers.QuickBooksOnline, entry, *, request_id: str) -> str:
+    def push_and_expire(self: ledgers.QuickBooksOnline, entry, *, request_id: str, customer=None) -> str:
         adapter_calls.append(request_id)
         if len(adapter_calls) == 2:
             qbo.expire_access()  # the hour is up
             qbo.throttle = 2  # and Intuit throttles the next two calls
-        return original(self, entry, request_id=request_id)
+        return original(self, entry, request_id=request_id, customer=customer)
 
     ledgers.QuickBooksOnline.push = push_and_expire  # type: ignore[method-assign]
     try:
@@ -399,3 +399,59 @@ def test_a_receivable_line_names_the_configured_customer_as_quickbooks_requires(
         "EntityRef": {"value": "58"},
     }
     assert qbo.entries() == [("2026-11-12", [("1200", Decimal("80.00")), ("4020", Decimal("-80.00"))])]
+
+
+def test_receivable_lines_name_each_invoice_s_own_customer_found_or_made_once_in_quickbooks(
+    uow: UnitOfWork, qbo: Qbo, db: Database, settings: Settings
+):
+    from ordersmith.customers import service as customers
+    from ordersmith.payments import service as payments
+    from ordersmith.platform import outbox
+    from tests.builders import make_account_customer, make_order_shop, place_on_account, ship_and_invoice
+
+    # given two customers invoiced on account (Dr accounts receivable), one of them paying by check (Cr accounts
+    # receivable); QuickBooks knows the second already by its display name, and 1200 is its receivable account
+    finance.ensure_chart(uow)
+    payments.setup_payments(db, settings)
+    make_order_shop(uow)
+    finance.register()
+    try:
+        first, second = make_account_customer(uow), make_account_customer(uow)
+        for customer in (first, second):
+            ship_and_invoice(uow, place_on_account(uow, customer.number))
+        (invoice,) = payments.list_invoices(uow, customer_id=first.id).items
+        payments.apply_invoice_payment(uow, invoice=invoice.number, amount=Money(Decimal("60.00"), "USD"),
+                                       method="check")  # fmt: skip
+        while outbox.dispatch_batch(db.unit_of_work(uow.actor)):
+            pass
+    finally:
+        finance.unregister()
+    names = customers.display_names(uow, numbers=[first.number, second.number])
+    qbo.accounts.update({a.code: f"9{a.code}" for a in finance.list_accounts(uow)} | {"1200": "12"})
+    qbo.types["1200"] = "Accounts Receivable"
+    qbo.customers[f"{names[second.number]} ({second.number})"] = "77"
+    period = finance.list_periods(uow)[-1].code
+    export = finance.create_export(uow, period=period, format="qbo", currency="USD")
+    # when the export is pushed (no stand-in customer is configured)
+    done = finance.push_export(uow, export_id=export.id)
+    # then every entry arrived, each receivable line naming its invoice's customer: the first made in QuickBooks once,
+    # the second found by its display name
+    assert (done.pushed, done.failed) == (done.entries, 0), finance.push_failures(uow, export_id=export.id)
+    made = [s for s in qbo.api.seen if s.method == "POST" and s.path.endswith("/customer")]
+    assert [m.json["DisplayName"] for m in made] == [f"{names[first.number]} ({first.number})"]
+    first_id = qbo.customers[f"{names[first.number]} ({first.number})"]
+    named = sorted(
+        (
+            line["JournalEntryLineDetail"]["PostingType"],
+            line["JournalEntryLineDetail"]["Entity"]["EntityRef"]["value"],
+        )
+        for entry in qbo.created.values()
+        for line in entry["Line"]
+        if line["JournalEntryLineDetail"]["AccountRef"]["value"] == "12"
+    )
+    assert named == sorted([("Debit", first_id), ("Credit", first_id), ("Debit", "77")])
+    # and the mapping is kept, so the next push names them without asking QuickBooks again
+    with db.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT customer_number, remote_id FROM ledger_customers")).all()
+    assert sorted(tuple(k) for k in kept) == sorted([(first.number, first_id), (second.number, "77")])
+    assert ledgers.QboCustomer("C-1", "Ann: Buyer\t&\nCo").display_name == "Ann Buyer & Co (C-1)"

@@ -6,8 +6,10 @@ Central's API v2.0 journal lines (with Microsoft Entra's token endpoint), answer
   get 401 with an `AuthenticationFault` (code 3200). `GET /v3/company/{realm}/query` answers `QueryResponse`;
   `POST /v3/company/{realm}/journalentry?requestid=…` validates the entry (accounts exist and are active, DocNumber
   ≤ 21, debits equal credits) and answers `{"JournalEntry": {…, "Id"}}` or a 400 `ValidationFault`; a repeated
-  requestid gets the first answer again, nothing created. Errors are `{"Fault": {"Error": [{Message, Detail,
-  code, element}], "type"}, "time"}`.
+  requestid gets the first answer again, nothing created. `POST /v3/company/{realm}/customer?requestid=…` creates a
+  Customer from its `DisplayName` (unique across customers and vendors: a duplicate is a 400 `Duplicate Name Exists
+  Error`, code 6240; a colon is refused) and replays a repeated requestid likewise. Errors are
+  `{"Fault": {"Error": [{Message, Detail, code, element}], "type"}, "time"}`.
 - Entra: `POST /{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`, client id and secret, `scope`.
 - Business Central: `…/api/v2.0/companies({id})/journals({id})/journalLines` — GET with an OData `$filter` on
   `externalDocumentNumber` (`eq '…'`, quotes doubled), POST one line (201, the line), DELETE `journalLines({id})`
@@ -80,6 +82,7 @@ class Qbo:
         self.api.route("POST", r"/oauth2/v1/tokens/bearer", self._token)
         self.api.route("GET", rf"/v3/company/{self.realm}/query", self._query)
         self.api.route("POST", rf"/v3/company/{self.realm}/journalentry", self._journal_entry)
+        self.api.route("POST", rf"/v3/company/{self.realm}/customer", self._customer)
 
     def expire_access(self) -> None:
         self.access.clear()
@@ -150,6 +153,31 @@ class Qbo:
                 self.lose_answers -= 1
                 return Answer(503, b"<html>Service Unavailable</html>", content_type="text/html")
         return Answer(answer.status, answer.body, delay_s=self.delay_s)
+
+    def _customer(self, seen: Seen) -> Answer:
+        if refused := self._guard(seen):
+            return refused
+        request_id = seen.query.get("requestid", "")
+        assert 0 < len(request_id) <= 50, "every create carries a requestid of at most 50 characters"
+        name = str(json.loads(seen.body).get("DisplayName", ""))
+        with self._lock:
+            if request_id in self.answers:
+                self.replays.append(request_id)
+                return self.answers[request_id]
+            if not name or len(name) > 500 or ":" in name:
+                answer = _fault(400, "ValidationFault", "6000", "A business validation error has occurred",
+                                "Display name is required and cannot contain a colon (:)", "DisplayName")  # fmt: skip
+            elif name in self.customers or name in self.vendors:
+                answer = _fault(400, "ValidationFault", "6240", "Duplicate Name Exists Error",
+                                "The name supplied already exists. : Another customer, vendor or employee is "
+                                "already using this name. Please use a different name.")  # fmt: skip
+            else:
+                customer_id = str(next(self._ids))
+                self.customers[name] = customer_id
+                answer = Answer(200, {"Customer": {"Id": customer_id, "DisplayName": name, "SyncToken": "0",
+                                                   "Active": True}, "time": TIME})  # fmt: skip
+            self.answers[request_id] = answer
+        return answer
 
     def _create(self, body: dict[str, Any]) -> Answer:
         if len(body.get("DocNumber", "")) > 21:

@@ -215,6 +215,9 @@ def test_every_rule_is_in_the_table_the_subscriber_reads():
         "unapplied_cash.received",
         "settlement.imported",
         "stock.changed",
+        "dispute.opened",
+        "dispute.won",
+        "dispute.lost",
     }
 
 

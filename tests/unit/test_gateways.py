@@ -502,3 +502,22 @@ def test_authorize_net_reads_a_decline_and_verifies_webhooks_with_sha512() -> No
     assert (event.kind, event.reference, event.amount) == ("captured", "60000000001", usd("20.00"))
     with pytest.raises(SignatureInvalid):
         gateway.parse_webhook(headers={"X-ANET-Signature": "sha512=" + "0" * 128}, body=body)
+
+
+def test_a_stripe_dispute_notification_names_the_payment_intent_the_dispute_and_its_fee() -> None:
+    # a Dispute object as Stripe documents it: the charge and PaymentIntent it disputes, its reason and status, and
+    # the balance transaction that withdrew the amount with Stripe's fee
+    gateway = stripe_gateway(StripeStub())
+    dispute = {"id": "dp_1", "object": "dispute", "amount": 2200, "currency": "usd", "charge": "ch_9",
+               "payment_intent": "pi_123", "reason": "fraudulent", "status": "needs_response",
+               "balance_transactions": [{"id": "txn_1", "amount": -2200, "fee": 1500, "net": -3700}]}  # fmt: skip
+    body = json.dumps({"id": "evt_2", "object": "event", "type": "charge.dispute.created", "created": 1,
+                       "data": {"object": dispute}}).encode()  # fmt: skip
+    now = int(time.time())
+    event = gateway.parse_webhook(
+        headers={"Stripe-Signature": stripe_signature(body, "whsec_stub", now)}, body=body
+    )
+    assert (event.kind, event.reference, event.amount) == ("disputed", "pi_123", usd("22.00"))
+    assert {k: event.details[k] for k in ("dispute", "charge", "reason", "status", "fee_minor")} == {
+        "dispute": "dp_1", "charge": "ch_9", "reason": "fraudulent", "status": "needs_response", "fee_minor": "1500",
+    }  # fmt: skip

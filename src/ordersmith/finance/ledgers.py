@@ -7,8 +7,10 @@ neither touches the database (the caller records results, and keeps QuickBooks' 
 endpoint for the latest refresh token (`grant_type=refresh_token`, the app's client id and secret as HTTP Basic
 credentials); Intuit answers with a new refresh token, which replaces the old one at once. Accounts are found by
 number through the query endpoint (`select Id, AcctNum, AccountType from Account where AcctNum = '…'`), once per
-account per push; a line on an Accounts Receivable (Payable) account names the customer (vendor) the settings give,
-as QuickBooks requires. An entry is `POST /v3/company/{realmId}/journalentry?requestid=…&minorversion=…` with `TxnDate`,
+account per push; a line on an Accounts Receivable account names the customer its invoice is for (found by
+DisplayName, created when missing, remembered), else the customer the settings give; one on Accounts Payable the
+vendor the settings give, as QuickBooks requires (`Entity` of `Type` Customer / Vendor with its `EntityRef`).
+An entry is `POST /v3/company/{realmId}/journalentry?requestid=…&minorversion=…` with `TxnDate`,
 `DocNumber` (≤ 21), `PrivateNote`, `CurrencyRef` and one `JournalEntryLineDetail` line per journal line
 (`PostingType` Debit or Credit, `AccountRef`, a positive `Amount`). Intuit answers a repeated `requestid` with its
 first answer instead of acting again, so resending an entry whose answer was lost cannot create it twice. A 401
@@ -143,6 +145,23 @@ class QboConfig:
 
 # QuickBooks wants a name on every line of these account types: (entity type, the config field naming it).
 ENTITY_FOR = {"Accounts Receivable": ("Customer", "customer"), "Accounts Payable": ("Vendor", "vendor")}
+QBO_DISPLAY_NAME = 500
+
+
+@dataclass(frozen=True)
+class QboCustomer:
+    """One of our customers, as the receivable lines of an entry name them in QuickBooks (ADR 0040)."""
+
+    number: str
+    name: str
+
+    @property
+    def display_name(self) -> str:
+        """`Name (C-000123)`: unique in QuickBooks (DisplayName is unique across customers, vendors and employees,
+        and our number keeps two customers of one name apart), without the colon QuickBooks refuses."""
+        suffix = f" ({self.number})"
+        name = " ".join("".join(ch if ch.isprintable() and ch != ":" else " " for ch in self.name).split())
+        return name[: QBO_DISPLAY_NAME - len(suffix)] + suffix
 
 
 def _quoted(value: str) -> str:
@@ -171,6 +190,10 @@ class QuickBooksOnline:
     access_token: str | None = None
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # number -> (Account Id, AccountType)
     entities: dict[str, str] = field(default_factory=dict)  # entity type -> its Id (the configured name's)
+    customers: dict[str, str] = field(default_factory=dict)  # our customer number -> QuickBooks Customer Id
+    remember: Callable[[QboCustomer, str], None] | None = (
+        None  # keeps a customer found or made (no transaction)
+    )
 
     def _refresh(self) -> None:
         refresh = self.tokens.load() or self.config.refresh_token
@@ -235,10 +258,46 @@ class QuickBooksOnline:
             self.accounts[number] = (str(found[0]["Id"]), str(found[0].get("AccountType", "")))
         return self.accounts[number]
 
-    def entity(self, account_type: str, number: str) -> dict[str, Any] | None:
-        """The `Entity` a line on an account of `account_type` needs (receivable: a customer; payable: a vendor)."""
+    def customer(self, customer: QboCustomer) -> str:
+        """QuickBooks' Customer Id for one of ours: remembered, else found by DisplayName, else created (under a
+        requestid of our number, so a create whose answer was lost is answered again, not made twice)."""
+        if customer.number in self.customers:
+            return self.customers[customer.number]
+        name = customer.display_name
+        statement = f"select Id, DisplayName from Customer where DisplayName = {_quoted(name)}"  # noqa: S608
+        found = [
+            c
+            for c in self._query(statement, "Customer", f"customer {name!r}")
+            if c.get("DisplayName") == name
+        ]
+        if found:
+            remote = str(found[0]["Id"])
+        else:
+            response = self._call("POST", "customer", params={"requestid": f"customer-{customer.number}"[:50]},
+                                  json={"DisplayName": name})  # fmt: skip
+            answer = _json(response)
+            if (fault := _fault(answer)) is not None:
+                raise EntryRefused(f"creating customer {name!r}: {fault}")
+            if response.status_code != 200 or "Customer" not in answer:
+                raise EntryRefused(
+                    f"creating customer {name!r}: QuickBooks Online answered {response.status_code}"
+                )
+            remote = str(answer["Customer"]["Id"])
+        self.customers[customer.number] = remote
+        if self.remember is not None:
+            self.remember(customer, remote)
+        return remote
+
+    def entity(
+        self, account_type: str, number: str, customer: QboCustomer | None = None
+    ) -> dict[str, Any] | None:
+        """The `Entity` a line on an account of `account_type` needs (receivable: the entry's customer, else the
+        configured stand-in; payable: the configured vendor)."""
         if account_type not in ENTITY_FOR:
             return None
+        if customer is not None and account_type == "Accounts Receivable":
+            ref = {"value": self.customer(customer), "name": customer.display_name}
+            return {"Type": "Customer", "EntityRef": ref}
         kind, setting = ENTITY_FOR[account_type]
         if kind not in self.entities:
             name: str = getattr(self.config, setting)
@@ -254,8 +313,9 @@ class QuickBooksOnline:
             self.entities[kind] = str(found[0]["Id"])
         return {"Type": kind, "EntityRef": {"value": self.entities[kind]}}
 
-    def push(self, entry: ExportEntry, *, request_id: str) -> str:
-        """Create `entry` as a journal entry; answers its Id. `request_id` (≤ 50) is the same for every resend."""
+    def push(self, entry: ExportEntry, *, request_id: str, customer: QboCustomer | None = None) -> str:
+        """Create `entry` as a journal entry; answers its Id. `request_id` (≤ 50) is the same for every resend.
+        Its receivable lines name `customer` (the customer its invoice is for), or the configured stand-in."""
         lines = []
         for line in entry.lines:
             if not (line.debit_minor or line.credit_minor):
@@ -266,7 +326,7 @@ class QuickBooksOnline:
                 "PostingType": "Debit" if debit else "Credit",
                 "AccountRef": {"value": account_id},
             }
-            if (entity := self.entity(account_type, line.account_code)) is not None:
+            if (entity := self.entity(account_type, line.account_code, customer)) is not None:
                 detail["Entity"] = entity
             lines.append({
                 "Description": _text(line.memo or entry.memo, QBO_DESCRIPTION),

@@ -570,8 +570,9 @@ async def import_settlement(
     currency: Annotated[CurrencyCode | None, Form(description="Authorize.Net: the batch's currency")] = None,
 ) -> Response:
     """Import a processor's settlement: each line matched to the capture or refund it settles (`matched`,
-    `amount_differs`, `unmatched`; fees and disputes listed as `fee` / `other`), the payout and its fees posted
-    (Dr cash in bank and processor fees / Cr the card clearing account). A file is imported once."""
+    `amount_differs`, `unmatched`; fees as `fee`; a dispute line opens or wins its dispute, `dispute`), the payout
+    and its fees posted (Dr cash in bank and processor fees / Cr the card clearing account). A file is imported
+    once."""
     data = await file.read()
     name = file.filename or "settlement"
 
@@ -601,7 +602,8 @@ def get_settlement(
     ref: Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")],
     principal: Auth,
     request: Request,
-    status: Literal["matched", "amount_differs", "unmatched", "fee", "other", "differences"] | None = None,
+    status: Literal["matched", "amount_differs", "unmatched", "fee", "dispute", "other", "differences"]
+    | None = None,
 ) -> SettlementOut:
     """A settlement with its lines (`status=differences`: only those a person must look at)."""
     return SettlementOut.model_validate(service.get_settlement(unit_of_work(request), ref=ref, status=status))

@@ -27,6 +27,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("1110", "PayPal clearing", "asset"),
     ("1190", "Other tender clearing", "asset"),
     ("1200", "Accounts receivable", "asset"),
+    ("1250", "Disputed card payments (chargebacks)", "asset"),  # ADR 0040
     ("1300", "Inventory", "asset"),
     ("2000", "Accounts payable", "liability"),
     ("2050", "Goods received not invoiced", "liability"),
@@ -50,6 +51,8 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("5100", "Inventory shrinkage", "expense"),
     ("5200", "Purchase price variance", "expense"),
     ("6100", "Payment processor fees", "expense"),
+    ("6110", "Chargeback fees", "expense"),  # ADR 0040
+    ("6150", "Chargeback losses", "expense"),  # ADR 0040
     ("6200", "Bad debts", "expense"),
     ("6300", "Gift cards and store credit given", "expense"),
 )
@@ -95,6 +98,10 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("role", "processor_fees", "6100"),
     # issue 18, year-end closing (ADR 0039): where a closed year's revenue and expenses go
     ("role", "retained_earnings", "3900"),
+    # issue 18, disputes (ADR 0040)
+    ("role", "disputes", "1250"),
+    ("role", "dispute_fees", "6110"),
+    ("role", "dispute_losses", "6150"),
 )
 MAPPING_KINDS = ("tender", "revenue", "tax", "role")
 

@@ -427,13 +427,13 @@ class PushFailureOut(Output):
 
 class SettlementItemOut(Output):
     line_no: int
-    kind: Literal["charge", "refund", "fee", "other"]
+    kind: Literal["charge", "refund", "fee", "dispute", "other"]
     processor_id: str
     reference: str
     gross: MoneyOut
     fee: MoneyOut
     net: MoneyOut
-    status: Literal["matched", "amount_differs", "unmatched", "fee", "other"]
+    status: Literal["matched", "amount_differs", "unmatched", "fee", "dispute", "other"]
     transaction_id: uuid.UUID | None
 
 

@@ -12,15 +12,19 @@ Formats, written from the processors' documentation:
   `automatic_payout_id`, `automatic_payout_effective_at_utc` (or `automatic_payout_effective_at`).
 - `authorize_net`: Authorize.Net's **getTransactionListResponse** (Transaction Reporting API, JSON) for one
   settled batch: `transactions[]` with `transId`, `transactionStatus` (`settledSuccessfully`,
-  `refundSettledSuccessfully`; anything else is not money moved), `settleAmount` (positive decimal), and
-  `submitTimeUTC`; `messages.resultCode` `Ok`. The batch id is given beside the file (the list is asked for per
-  batch). Authorize.Net bills its fees monthly, not per transaction: the lines carry no fee.
+  `refundSettledSuccessfully`, `chargeback`, `chargebackReversal`; anything else is not money moved),
+  `settleAmount` (positive decimal), and `submitTimeUTC`; `messages.resultCode` `Ok`. The batch id is given beside
+  the file (the list is asked for per batch). Authorize.Net bills its fees monthly, not per transaction: the lines
+  carry no fee.
 
 Matching: a charge matches the approved capture whose processor transaction (or gateway) reference the line
 names (Stripe: the charge `ch_…`, from `charge_id` or `source_id`; Authorize.Net: the `transId`), a refund the
 approved refund;
 same amount and currency → `matched`, else `amount_differs`; nothing found → `unmatched`; fees and other
 categories are `fee` / `other` (money moved that no capture explains, listed for a person).
+Dispute lines (Stripe's `dispute` and `dispute_reversal`, Authorize.Net's `chargeback` and `chargebackReversal`)
+name the dispute and the charge it is against; the import opens or closes that dispute (ADR 0040), and their fees
+are the dispute's, not the payout's processor fees.
 """
 
 from __future__ import annotations
@@ -50,12 +54,13 @@ class SettlementFileError(ValueError):
 @dataclass(frozen=True)
 class SettlementLine:
     line_no: int
-    kind: str  # charge | refund | fee | other
+    kind: str  # charge | refund | fee | dispute | other
     processor_id: str  # the processor's own id of the line (balance transaction, transId)
     reference: str  # the charge / refund / transaction it settles
     gross_minor: int  # signed: a refund is negative
     fee_minor: int  # what the processor kept, positive
     net_minor: int
+    dispute: str = ""  # a dispute line's dispute id (Stripe's `dp_…`; Authorize.Net's transId)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ class ParsedSettlement:
 
     @property
     def fees_minor(self) -> int:
-        return sum(x.fee_minor for x in self.lines) - sum(
+        """Processor fees, less a dispute's fee: that is the dispute's own (posted with it, ADR 0040)."""
+        return sum(x.fee_minor for x in self.lines if x.kind != "dispute") - sum(
             x.gross_minor for x in self.lines if x.kind == "fee"
         )
 
@@ -101,7 +107,13 @@ def _minor(text: str, currency: str, row: int, column: str) -> int:
         ) from None
 
 
-_STRIPE_KINDS = {"charge": "charge", "refund": "refund", "fee": "fee"}
+_STRIPE_KINDS = {
+    "charge": "charge",
+    "refund": "refund",
+    "fee": "fee",
+    "dispute": "dispute",  # funds withdrawn for a dispute (negative), with Stripe's dispute fee
+    "dispute_reversal": "dispute",  # funds reinstated: the dispute won (positive)
+}
 _STRIPE_NEEDED = (
     "balance_transaction_id",
     "currency",
@@ -152,13 +164,12 @@ def parse_stripe(text: str) -> ParsedSettlement:
         source = (row["source_id"] or "").strip()
         if not all(value.isprintable() for value in row.values() if isinstance(value, str)):
             raise SettlementFileError("a cell holds a control character", row=n)
-        reference = (
-            (row.get("charge_id") or "").strip() if kind == "charge" and row.get("charge_id") else source
-        )
+        charge = (row.get("charge_id") or "").strip()
+        reference = charge if kind in ("charge", "dispute") and charge else source
         lines.append(SettlementLine(
             line_no=len(lines) + 1, kind=kind, processor_id=(row["balance_transaction_id"] or "").strip()[:100],
             reference=reference[:100],
-            gross_minor=gross, fee_minor=fee, net_minor=net,
+            gross_minor=gross, fee_minor=fee, net_minor=net, dispute=source[:100] if kind == "dispute" else "",
         ))  # fmt: skip
     if not lines:
         raise SettlementFileError("the report has no lines", row=2)
@@ -170,7 +181,12 @@ def parse_stripe(text: str) -> ParsedSettlement:
     return ParsedSettlement("stripe", next(iter(payouts), ""), payout_on, currencies.pop(), tuple(lines))
 
 
-_ANET_MONEY = {"settledSuccessfully": "charge", "refundSettledSuccessfully": "refund"}
+_ANET_MONEY = {
+    "settledSuccessfully": "charge",
+    "refundSettledSuccessfully": "refund",
+    "chargeback": "dispute",  # the cardholder's bank took the transaction back
+    "chargebackReversal": "dispute",  # … and gave it back (the dispute won)
+}
 
 
 def parse_authorize_net(text: str, *, batch_id: str, currency: str) -> ParsedSettlement:
@@ -203,8 +219,10 @@ def parse_authorize_net(text: str, *, batch_id: str, currency: str) -> ParsedSet
         amount = _minor(str(row.get("settleAmount", "")), currency, n + 1, f"{where}.settleAmount")
         if amount < 0:
             raise SettlementFileError("settleAmount is never negative", column=f"{where}.settleAmount")
-        signed = amount if kind == "charge" else -amount
-        lines.append(SettlementLine(len(lines) + 1, kind, trans_id, trans_id, signed, 0, signed))
+        status = str(row.get("transactionStatus", ""))
+        signed = amount if kind == "charge" or status == "chargebackReversal" else -amount
+        dispute = trans_id if kind == "dispute" else ""
+        lines.append(SettlementLine(len(lines) + 1, kind, trans_id, trans_id, signed, 0, signed, dispute))
     if not lines:
         raise SettlementFileError("no transaction of the batch moved money", column="transactions")
     return ParsedSettlement("authorize_net", batch_id, None, currency, tuple(lines))
@@ -223,8 +241,9 @@ class Recorded:
 def match(
     line: SettlementLine, currency: str, found: Mapping[str, Sequence[Recorded]]
 ) -> tuple[str, str | None]:
-    """(status, our transaction id) for one line: `matched`, `amount_differs`, `unmatched`, `fee` or `other`."""
-    if line.kind in ("fee", "other"):
+    """(status, our transaction id) for one line: `matched`, `amount_differs`, `unmatched`, `fee` or `other`. A
+    dispute line is matched to its dispute by the caller."""
+    if line.kind in ("fee", "other", "dispute"):
         return line.kind, None
     wanted = "capture" if line.kind == "charge" else "refund"
     candidates = [r for r in found.get(line.reference, ()) if r.kind == wanted]

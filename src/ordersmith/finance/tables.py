@@ -466,18 +466,24 @@ class SettlementRow(Base):
 
 class SettlementLineRow(Base):
     __tablename__ = "finance_settlement_lines"
-    __table_args__ = (sa.Index("ix_finance_settlement_lines_status", "settlement_id", "status", "line_no"),)
+    __table_args__ = (
+        sa.Index("ix_finance_settlement_lines_status", "settlement_id", "status", "line_no"),
+        sa.Index("ix_finance_settlement_lines_transaction", "transaction_id"),  # ADR 0040: settled yet?
+    )
 
     settlement_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("finance_settlements.id", name="fk_finance_settlement_lines_settlement"),
         primary_key=True,
     )
     line_no: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(10))  # charge | refund | fee | other
+    kind: Mapped[str] = mapped_column(sa.String(10))  # charge | refund | fee | dispute | other
     processor_id: Mapped[str] = mapped_column(sa.String(100))
     reference: Mapped[str] = mapped_column(sa.String(100))
     gross_minor: Mapped[int] = mapped_column(sa.BigInteger)
     fee_minor: Mapped[int] = mapped_column(sa.BigInteger)
     net_minor: Mapped[int] = mapped_column(sa.BigInteger)
-    status: Mapped[str] = mapped_column(sa.String(20))  # matched | amount_differs | unmatched | fee | other
+    status: Mapped[str] = mapped_column(
+        sa.String(20)
+    )  # matched | amount_differs | unmatched | fee | dispute |
+    # other
     transaction_id: Mapped[uuid.UUID | None]  # our payment transaction it settles

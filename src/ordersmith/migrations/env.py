@@ -10,6 +10,7 @@ import ordersmith.continuity.tables
 import ordersmith.customers.tables
 import ordersmith.data.export_tables
 import ordersmith.data.tables
+import ordersmith.finance.dispute_tables
 import ordersmith.finance.tables
 import ordersmith.fulfillment.tables
 import ordersmith.inventory.tables

@@ -84,6 +84,7 @@ SCOPES: dict[str, str] = {
     "finance:export": "export the journal to an accounting package (each entry goes to each package once)",
     "finance:year_end": "close a fiscal year (its closing entry moves revenue and expenses into retained earnings) and "
     "reopen it (reversing that entry)",
+    "disputes:decide": "record a card dispute's outcome: won (the amount back) or lost (a loss for the books)",
     "payables:read": "read vendor bills, the three-way-match exception queue, vendor payments and AP aging",
     "payables:write": "enter and import vendor bills, match them again, reject them, set match tolerances",
     "payables:approve": "approve matched vendor bills for payment and pay vendors",
@@ -274,6 +275,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "finance:write",
             "finance:export",
             "finance:year_end",
+            "disputes:decide",
             "payables:read",
             "payables:write",
             "payables:approve",

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Receivables: an invoice more than this many days past due holds the customer's new orders on account
     # (0: any day past due).
     credit_hold_overdue_days: int = Field(default=0, ge=0, le=3650)
+    # Settlements: a card capture or refund that no imported settlement has matched this many days after it is
+    # listed (and flagged by the daily job) as unsettled.
+    unsettled_after_days: int = Field(default=5, ge=1, le=365)
     # Carriers (fulfillment): the sandbox carrier (its own books in a file) and EasyPost / Shippo when their keys
     # are set; a location ships with the carrier its dock names.
     sandbox_carrier: bool = True

@@ -38,6 +38,14 @@ from ordersmith.finance.service.collections import (
 )
 from ordersmith.finance.service.costs import item_costs
 from ordersmith.finance.service.dimensions import Dimensions, check_dimensions
+from ordersmith.finance.service.disputes import (
+    Dispute,
+    DisputeClosed,
+    get_dispute,
+    list_disputes,
+    open_dispute,
+    record_dispute_outcome,
+)
 from ordersmith.finance.service.exports import (
     AccountingExport,
     NothingToExport,
@@ -82,10 +90,8 @@ from ordersmith.finance.service.posting import (
     on_events,
     post_event,
     post_events,
-    register,
     replay_outbox,
     unposted_amount,
-    unregister,
 )
 from ordersmith.finance.service.pushes import (
     NotAnApiExport,
@@ -121,6 +127,8 @@ from ordersmith.finance.service.statements import (
     balance_sheet,
     income_statement,
 )
+from ordersmith.finance.service.subscribers import register, unregister
+from ordersmith.finance.service.unsettled import UnsettledTransaction, flag_unsettled, list_unsettled
 from ordersmith.finance.service.vendor_payments import BUCKETS as AP_AGING_BUCKETS
 from ordersmith.finance.service.vendor_payments import (
     METHODS as VENDOR_PAYMENT_METHODS,
@@ -162,6 +170,8 @@ __all__ = [
     "Dimensions",
     "FiscalYear",
     "FiscalYearClosed",
+    "Dispute",
+    "DisputeClosed",
     "IncomeStatement",
     "JournalEntry",
     "JournalLine",
@@ -190,6 +200,7 @@ __all__ = [
     "TrialBalance",
     "TrialBalanceRow",
     "UnappliedCash",
+    "UnsettledTransaction",
     "VendorBill",
     "VendorPayment",
     "accept_exception",
@@ -214,7 +225,9 @@ __all__ = [
     "find_entry_for_event",
     "find_reversal",
     "find_source_event",
+    "flag_unsettled",
     "get_account",
+    "get_dispute",
     "get_entry",
     "get_export",
     "get_fiscal_year",
@@ -227,6 +240,7 @@ __all__ = [
     "income_statement",
     "item_costs",
     "list_accounts",
+    "list_disputes",
     "list_exports",
     "list_fiscal_years",
     "list_journal",
@@ -234,9 +248,11 @@ __all__ = [
     "list_match_exceptions",
     "list_periods",
     "list_settlements",
+    "list_unsettled",
     "list_vendor_bills",
     "list_vendor_payments",
     "on_events",
+    "open_dispute",
     "pay_vendor",
     "post_event",
     "post_events",
@@ -245,6 +261,7 @@ __all__ = [
     "push_failures",
     "queue_push",
     "receive_unapplied_cash",
+    "record_dispute_outcome",
     "register",
     "reject_vendor_bill",
     "rematch_vendor_bill",

@@ -29,10 +29,15 @@ from typing import Any, cast
 import httpx
 import sqlalchemy as sa
 
+from ordersmith.customers import service as customers
 from ordersmith.finance import formats, ledgers
+from ordersmith.finance.dispute_tables import LedgerCustomerRow
+from ordersmith.finance.service import unsettled
+from ordersmith.finance.service._common import insert_ignoring_duplicates
 from ordersmith.finance.service.exports import AccountingExport, _entries, get_export
 from ordersmith.finance.tables import AccountingExportItemRow, AccountingExportRow, LedgerTokenRow
 from ordersmith.kernel.errors import Conflict
+from ordersmith.payments import service as payments
 from ordersmith.platform import jobs, secrets
 from ordersmith.platform.db import Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
@@ -40,6 +45,7 @@ from ordersmith.platform.settings import Settings
 _EXPORTS = cast(sa.Table, AccountingExportRow.__table__)
 _ITEMS = cast(sa.Table, AccountingExportItemRow.__table__)
 _TOKENS = cast(sa.Table, LedgerTokenRow.__table__)
+_CUSTOMERS = cast(sa.Table, LedgerCustomerRow.__table__)
 
 PUSH_JOB = "finance.push_accounting_export"
 SEAL_PURPOSE = "ledger-token"
@@ -103,6 +109,7 @@ def setup_ledgers(db: Database, settings: Settings, *, transport: httpx.BaseTran
         transport=transport,
     )
     jobs.register(PUSH_JOB, _push_job)
+    unsettled.configure(db, settings.unsettled_after_days)  # the settlement watch's days (ADR 0040)
 
 
 def _wiring(uow: UnitOfWork) -> LedgerWiring:
@@ -261,17 +268,25 @@ def push_export(uow: UnitOfWork, *, export_id: uuid.UUID) -> AccountingExport:
         with httpx.Client(timeout=wired.timeout_s, transport=wired.transport) as client:
             http = ledgers._Http(client, wired.backoff_s)
             qbo = ledgers.QuickBooksOnline(wired.qbo, _StoredToken(uow, export.target), http)
+            qbo.remember = functools.partial(_remember_customer, uow, export.target)
             bc = ledgers.BusinessCentral(wired.bc, http)
             after: uuid.UUID | None = None
             while batch := _entries(uow, export_id=export_id, after=after, limit=BATCH, unpushed=True):
                 attempts = _attempts(uow, target=export.target, entry_ids=[uuid.UUID(e.key) for e in batch])
+                parties: dict[str, ledgers.QboCustomer] = {}
+                if export.format == "qbo":
+                    parties, known = _entry_customers(
+                        uow, target=export.target, references=[e.reference for e in batch]
+                    )
+                    qbo.customers.update(known)
                 for entry in batch:
                     entry_id = uuid.UUID(entry.key)
                     record = functools.partial(_record, uow, export_id=export_id, target=export.target,
                                                entry_id=entry_id)  # fmt: skip
                     try:
                         if export.format == "qbo":
-                            remote = qbo.push(entry, request_id=f"{entry_id.hex}-{attempts.get(entry_id, 0)}")
+                            remote = qbo.push(entry, request_id=f"{entry_id.hex}-{attempts.get(entry_id, 0)}",
+                                              customer=parties.get(entry.reference))  # fmt: skip
                         else:
                             remote = bc.push(entry)
                     except ledgers.EntryRefused as exc:
@@ -289,6 +304,41 @@ def push_export(uow: UnitOfWork, *, export_id: uuid.UUID) -> AccountingExport:
     finally:
         _release_lease(uow, export_id=export_id, outcome=outcome)
     return get_export(uow, export_id=export_id)
+
+
+@use_case(readonly=True)
+def _entry_customers(
+    uow: UnitOfWork, *, target: str, references: list[str]
+) -> tuple[dict[str, ledgers.QboCustomer], dict[str, str]]:
+    """For a batch of entries: the customer of each entry whose reference is an invoice (its receivable lines name
+    that customer), and the package's ids of those customers already known (ADR 0040). Two indexed reads."""
+    invoices = payments.invoice_customers(uow, numbers=references)
+    names = customers.display_names(uow, numbers=list(set(invoices.values())))
+    parties = {
+        ref: ledgers.QboCustomer(number, names.get(number, number)) for ref, number in invoices.items()
+    }
+    rows = uow.execute_core(
+        sa.select(_CUSTOMERS.c.customer_number, _CUSTOMERS.c.remote_id).where(
+            _CUSTOMERS.c.target == target, _CUSTOMERS.c.customer_number.in_(sorted(set(invoices.values())))
+        )
+    )
+    return parties, {r.customer_number: r.remote_id for r in rows}
+
+
+@use_case
+def _remember_customer(uow: UnitOfWork, target: str, customer: ledgers.QboCustomer, remote_id: str) -> None:
+    """Keep which package customer stands for one of ours (after the package answered: its own short transaction)."""
+    values = {"remote_id": remote_id, "display_name": customer.display_name, "updated_at": uow.now()}
+    updated = uow.execute_core(
+        _CUSTOMERS.update()
+        .where(_CUSTOMERS.c.target == target, _CUSTOMERS.c.customer_number == customer.number)
+        .values(**values)
+    )
+    if not updated.rowcount:
+        insert = insert_ignoring_duplicates(uow, _CUSTOMERS).values(
+            target=target, customer_number=customer.number, **values
+        )
+        uow.execute_core(insert.on_conflict_do_nothing(index_elements=["target", "customer_number"]))
 
 
 @use_case(readonly=True)

@@ -19,6 +19,8 @@ from typing import cast
 import sqlalchemy as sa
 
 from ordersmith.finance import settlements as formats
+from ordersmith.finance.dispute_tables import DisputeRow
+from ordersmith.finance.service import disputes, unsettled
 from ordersmith.finance.tables import SettlementLineRow, SettlementRow
 from ordersmith.kernel.errors import AlreadyExists, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -31,7 +33,7 @@ _SETTLEMENTS = cast(sa.Table, SettlementRow.__table__)
 _LINES = cast(sa.Table, SettlementLineRow.__table__)
 SERIES = "settlement"
 DIFFERENCES = ("unmatched", "amount_differs", "other")
-STATUSES = ("matched", "amount_differs", "unmatched", "fee", "other")
+STATUSES = ("matched", "amount_differs", "unmatched", "fee", "dispute", "other")
 
 
 @dataclass(frozen=True)
@@ -139,18 +141,27 @@ def import_settlement(
         for reference in {t.transaction_reference, t.gateway_reference} - {""}:
             found[reference].append(recorded)
     settlement_id = new_id()
+    number = f"ST-{next_number(uow, SERIES):06d}"
     rows = []
     for line in parsed.lines:
         status, transaction = formats.match(line, parsed.currency, found)
+        if line.kind == "dispute":
+            status, transaction = _dispute_line(uow, processor, parsed.currency, line)
         rows.append({
             "settlement_id": settlement_id, "line_no": line.line_no, "kind": line.kind,
             "processor_id": line.processor_id, "reference": line.reference, "gross_minor": line.gross_minor,
             "fee_minor": line.fee_minor, "net_minor": line.net_minor, "status": status,
             "transaction_id": uuid.UUID(transaction) if transaction else None,
         })  # fmt: skip
-    matched = sum(1 for r in rows if r["status"] == "matched")
+    matched = sum(1 for r in rows if r["status"] in ("matched", "dispute"))
     differences = sum(1 for r in rows if r["status"] in DIFFERENCES)
-    number = f"ST-{next_number(uow, SERIES):06d}"
+    unsettled.mark_settled(
+        uow,
+        transaction_ids=[
+            cast(uuid.UUID, r["transaction_id"]) for r in rows if r["status"] in unsettled.SETTLING
+        ],
+        settlement=number,
+    )
     uow.execute_core(
         _SETTLEMENTS.insert().values(
             id=settlement_id, number=number, processor=processor,
@@ -179,6 +190,54 @@ def import_settlement(
                "differences": differences, "net_minor": parsed.net_minor},
     )  # fmt: skip
     return get_settlement(uow, ref=number)
+
+
+def _dispute_line(
+    uow: UnitOfWork, processor: str, currency: str, line: formats.SettlementLine
+) -> tuple[str, str | None]:
+    """A dispute line opens its dispute (funds withdrawn) or wins it (funds reinstated): `dispute` when the line
+    agrees with the dispute, `amount_differs` when it does not, `other` for a reinstatement of no dispute we know
+    (each listed for a person but `dispute`)."""
+    gateway = disputes.GATEWAY_OF.get(processor, processor)
+    reference = line.dispute or line.processor_id
+    if line.gross_minor < 0:
+        dispute, _ = disputes.open_dispute(
+            uow,
+            processor=gateway,
+            reference=reference,
+            capture_reference=line.reference,
+            amount=Money.from_minor(-line.gross_minor, currency),
+            fee=Money.from_minor(max(line.fee_minor, 0), currency),
+            source="settlement",
+        )
+        agrees = (dispute.amount.minor, dispute.fee.minor) == (-line.gross_minor, max(line.fee_minor, 0))
+        transaction = str(dispute.transaction_id) if dispute.transaction_id else None
+        return (
+            "dispute" if agrees and transaction else "amount_differs" if transaction else "unmatched"
+        ), transaction
+    known = uow.execute_core(
+        sa.select(DisputeRow.id).where(
+            DisputeRow.reference == reference,
+            DisputeRow.processor.in_({gateway, *_capture_gateways(uow, line.reference)}),
+        )
+    ).scalar()
+    if known is None:
+        return "other", None
+    dispute = disputes.get_dispute(uow, ref=str(known))
+    if dispute.status == "open":
+        returned = min(max(-line.fee_minor, 0), dispute.fee.minor)
+        dispute = disputes.record_dispute_outcome(
+            uow, ref=str(known), outcome="won", fee_returned=Money.from_minor(returned, currency),
+            note="reinstated in a settlement",
+        )  # fmt: skip
+    transaction = str(dispute.transaction_id) if dispute.transaction_id else None
+    agrees = dispute.status == "won" and dispute.amount.minor == line.gross_minor
+    return ("dispute" if agrees else "amount_differs"), transaction
+
+
+def _capture_gateways(uow: UnitOfWork, reference: str) -> set[str]:
+    capture = payments.disputed_capture(uow, reference=reference)
+    return {capture.gateway} if capture is not None and capture.gateway else set()
 
 
 @use_case(readonly=True)

@@ -326,13 +326,16 @@ WEBHOOK_KINDS = {
     "charge.refunded": "refunded",
     "charge.voided": "voided",
     "charge.failed": "failed",
+    "charge.dispute.created": "disputed",
+    "charge.dispute.closed": "dispute_closed",
 }
 
 
 def read_webhook(
     gateway: str, secret: str, headers: Mapping[str, str], body: bytes, now: float
 ) -> WebhookEvent:
-    """Verify and read a sandbox webhook: `{"id", "type", "data": {"reference", "amount_minor", "currency"}}`."""
+    """Verify and read a sandbox webhook: `{"id", "type", "data": {"reference", "amount_minor", "currency"}}`; a
+    dispute's also carries `dispute` (its id), `fee_minor`, `reason` and, once closed, `status` (won | lost)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     verify_signature(secret, lowered.get(SIGNATURE_HEADER.lower(), ""), body, now, SIGNATURE_TOLERANCE_S)
     try:
@@ -350,6 +353,7 @@ def read_webhook(
             kind=WEBHOOK_KINDS.get(str(payload["type"]), "other"),
             reference=str(data["reference"]),
             amount=amount,
+            details={k: str(data[k]) for k in ("dispute", "fee_minor", "reason", "status") if k in data},
         )
     except (ValueError, KeyError, TypeError) as bad:
         raise SignatureInvalid("the signed body is not a sandbox event") from bad

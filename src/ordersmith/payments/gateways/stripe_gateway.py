@@ -33,6 +33,8 @@ WEBHOOK_KINDS = {
     "payment_intent.payment_failed": "failed",
     "payment_intent.canceled": "voided",
     "charge.refunded": "refunded",
+    "charge.dispute.created": "disputed",
+    "charge.dispute.closed": "dispute_closed",
 }
 
 
@@ -229,5 +231,22 @@ class StripeGateway:
             kind=WEBHOOK_KINDS.get(str(event["type"]), "other"),
             reference=reference,
             amount=amount,
-            details={"created": str(event.get("created", ""))},
+            details={"created": str(event.get("created", ""))} | _dispute_details(data),
         )
+
+
+def _dispute_details(data: Mapping[str, Any]) -> dict[str, str]:
+    """What a Dispute object says (`charge.dispute.*`): its id, the charge, reason, status and the fee its balance
+    transactions took (Stripe's dispute fee, in minor units), for payments to pass on."""
+    if str(data.get("object", "")) != "dispute":
+        return {}
+    fees = sum(
+        int(t.get("fee") or 0) for t in data.get("balance_transactions") or [] if isinstance(t, Mapping)
+    )
+    return {
+        "dispute": str(data["id"]),
+        "charge": str(data.get("charge") or ""),
+        "reason": str(data.get("reason") or ""),
+        "status": str(data.get("status") or ""),
+        "fee_minor": str(max(fees, 0)),
+    }

@@ -65,7 +65,13 @@ from ordersmith.payments.service.operations import (
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
-from ordersmith.payments.service.settled import SettledTransaction, recent_captures, transactions_by_reference
+from ordersmith.payments.service.settled import (
+    DisputedCapture,
+    SettledTransaction,
+    disputed_capture,
+    recent_captures,
+    transactions_by_reference,
+)
 from ordersmith.payments.service.tenders import (
     CALLED_OUT,
     CheckoutPolicy,
@@ -94,6 +100,7 @@ __all__ = [
     "CaptureExceedsAuthorized",
     "CheckoutPolicy",
     "CustomerReceivable",
+    "DisputedCapture",
     "GatewayTimedOut",
     "GiftCard",
     "GiftCardBalanceInsufficient",
@@ -124,6 +131,7 @@ __all__ = [
     "claim_tender",
     "credit_standing",
     "decide_credit",
+    "disputed_capture",
     "expire_cards",
     "find_gift_cards",
     "get_gift_card",

@@ -281,12 +281,22 @@ def receive_notification(uow: UnitOfWork, *, gateway: str, headers: Mapping[str,
         kind=event.kind,
         raw_type=rules.redact(event.raw_type),
         reference=rules.redact(event.reference),
+        amount=event.amount,
+        details={k: rules.redact(v)[:100] for k, v in event.details.items()},
     )
 
 
 @use_case
 def _record_notification(
-    uow: UnitOfWork, *, gateway: str, event_id: str, kind: str, raw_type: str, reference: str
+    uow: UnitOfWork,
+    *,
+    gateway: str,
+    event_id: str,
+    kind: str,
+    raw_type: str,
+    reference: str,
+    amount: Money | None = None,
+    details: Mapping[str, str] | None = None,
 ) -> str:
     if uow.session.get(GatewayNotificationRow, (gateway, event_id)) is not None:
         return "duplicate"
@@ -305,8 +315,34 @@ def _record_notification(
     if row is None:
         return "unknown_reference"
     log(uow, row, "webhook", 0, "approved", gateway_reference=reference, reason=raw_type)
+    if kind in DISPUTE_EVENTS and (details or {}).get("dispute"):
+        _emit_dispute(uow, row, DISPUTE_EVENTS[kind], amount, details or {})
     uow.session.flush()
     return "recorded"
+
+
+# A cardholder's dispute (chargeback) moves money at the processor without us: finance keeps the dispute and its
+# books (ADR 0040); payments passes on what the gateway said.
+DISPUTE_EVENTS = {"disputed": "payment.disputed", "dispute_closed": "payment.dispute_closed"}
+
+
+def _emit_dispute(
+    uow: UnitOfWork, row: PaymentRow, event: str, amount: Money | None, details: Mapping[str, str]
+) -> None:
+    disputed = amount.minor if amount is not None and amount.currency == row.currency else row.captured_minor
+    fee = details.get("fee_minor", "0")
+    emit(
+        uow,
+        event,
+        row,
+        max(disputed, 0),
+        gateway=row.gateway,
+        dispute=details["dispute"],
+        capture_reference=details.get("charge") or row.reference,
+        reason=details.get("reason", ""),
+        status=details.get("status", ""),
+        fee=str(Money.from_minor(int(fee) if fee.isdigit() else 0, row.currency).amount),
+    )
 
 
 def register() -> None:

@@ -215,7 +215,12 @@ def _resolve(
         row.status = "voided"
     touch(uow, row)
     if outcome == "approved":
-        emit(uow, EVENTS[kind], row, amount, reason=transaction.reason)
+        settled_by = {}  # what a processor's settlement will name it by (finance watches for it, ADR 0040)
+        if row.gateway and kind in ("capture", "refund"):
+            settled_by = {"transaction_id": str(transaction.id), "gateway": row.gateway,
+                          "transaction_reference": result.transaction if result else "",
+                          "gateway_reference": transaction.gateway_reference or row.reference}  # fmt: skip
+        emit(uow, EVENTS[kind], row, amount, reason=transaction.reason, **settled_by)
         uow.audit(
             EVENTS[kind],
             object_type="payment",

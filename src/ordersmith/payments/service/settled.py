@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ordersmith.payments.tables import PaymentTransactionRow
+from ordersmith.payments.tables import PaymentRow, PaymentTransactionRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
 _TXNS = PaymentTransactionRow.__table__
@@ -68,3 +68,44 @@ def recent_captures(uow: UnitOfWork, *, since: datetime, limit: int = 100) -> li
         .limit(limit)
     )
     return [SettledTransaction(*row) for row in uow.execute_core(query).all()]
+
+
+@dataclass(frozen=True)
+class DisputedCapture:
+    """The capture a processor's dispute names, with its payment's tender (which clearing account it went to)."""
+
+    transaction_id: uuid.UUID
+    order_id: uuid.UUID
+    payment_id: uuid.UUID
+    method: str
+    gateway: str
+    amount_minor: int
+    currency: str
+
+
+@use_case(readonly=True)
+def disputed_capture(
+    uow: UnitOfWork, *, reference: str = "", payment_id: uuid.UUID | None = None
+) -> DisputedCapture | None:
+    """The approved capture a dispute is against: the one whose processor transaction or gateway reference is
+    `reference` (a settlement line names the charge), or the latest of the payment `payment_id` (a gateway's
+    notification names the payment). None when there is none (through the reference indexes or the payment's)."""
+    payments = PaymentRow.__table__
+    query = (
+        sa.select(_TXNS.c.id, _TXNS.c.order_id, _TXNS.c.payment_id, payments.c.method, payments.c.gateway,
+                  _TXNS.c.amount_minor, _TXNS.c.currency)
+        .join(payments, sa.and_(payments.c.order_id == _TXNS.c.order_id, payments.c.id == _TXNS.c.payment_id))
+        .where(_TXNS.c.kind == "capture", _TXNS.c.outcome == "approved")
+        .order_by(_TXNS.c.at.desc(), _TXNS.c.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    if payment_id is not None:
+        query = query.where(_TXNS.c.payment_id == payment_id)
+    elif reference:
+        query = query.where(
+            sa.or_(_TXNS.c.transaction_reference == reference, _TXNS.c.gateway_reference == reference)
+        )
+    else:
+        return None
+    row = uow.execute_core(query).first()
+    return None if row is None else DisputedCapture(*row)

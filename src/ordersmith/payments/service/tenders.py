@@ -56,6 +56,7 @@ class Tender:
     refused: str = ""  # the processor refused the request itself
     gift_card_id: uuid.UUID | None = None  # a gift card's or store credit's card, found by its code
     gift_last_four: str = ""
+    gift_kind: str = ""  # the card's kind: a store-credit card given as "gift_card" pays as store credit
     card_brand: str = (
         ""  # a card's brand and last four, from the processor's answer or the vault (read before
     )
@@ -165,7 +166,7 @@ def find_gift_cards(uow: UnitOfWork, tenders: Sequence[Tender], *, currency: str
             raise ValidationFailed.on(
                 field, f"this card holds {card.currency}; it pays {card.currency} orders only"
             )
-        tender.gift_card_id, tender.gift_last_four = card.id, card.last_four
+        tender.gift_card_id, tender.gift_last_four, tender.gift_kind = card.id, card.last_four, card.kind
 
 
 def gift_cards_first(uow: UnitOfWork, total: Money, tenders: Sequence[Tender]) -> None:
@@ -355,6 +356,8 @@ def record_tender(
         gift_cards.redeem(uow, card_id=tender.gift_card_id, amount_minor=part.minor, order_id=order.id,
                           payment_id=row.id)  # fmt: skip
         row.gift_card_id, row.last_four = tender.gift_card_id, tender.gift_last_four
+        # the card's kind names its liability (gift card or store credit), whichever word the request used
+        row.method = tender.gift_kind or row.method
         row.authorized_minor = row.captured_minor = part.minor
         log(uow, row, "capture", part.minor, "approved", reason="redeemed")
         emit(uow, "payment.captured", row, part.minor)
@@ -411,8 +414,9 @@ def record_authorized(uow: UnitOfWork, row: PaymentRow, result: GatewayResult) -
     emit(uow, "payment.authorized", row, row.amount_minor)
     if wiring(uow).capture == "at_once":
         row.captured_minor = row.amount_minor
-        log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
-        emit(uow, "payment.captured", row, row.amount_minor)
+        captured = log(uow, row, "capture", row.amount_minor, "approved", gateway_reference=result.reference)
+        emit(uow, "payment.captured", row, row.amount_minor, transaction_id=str(captured.id), gateway=row.gateway,
+             transaction_reference="", gateway_reference=result.reference)  # fmt: skip
 
 
 @use_case(readonly=True)
