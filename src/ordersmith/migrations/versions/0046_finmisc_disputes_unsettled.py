@@ -6,7 +6,7 @@ Captures and refunds through a processor from the last 60 days that no settlemen
 the upgrade on (older ones are history a person already reconciled by hand, or not at all: they are not listed).
 
 Revision ID: 0046_finmisc
-Revises: 0040_settle
+Revises: 0045_fincons
 """
 
 import uuid
@@ -20,7 +20,7 @@ from ordersmith.kernel.clock import utcnow
 from ordersmith.platform.db import UTCDateTime
 
 revision: str = "0046_finmisc"
-down_revision: str | None = "0040_settle"
+down_revision: str | None = "0045_fincons"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
