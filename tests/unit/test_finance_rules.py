@@ -215,6 +215,7 @@ def test_every_rule_is_in_the_table_the_subscriber_reads():
         "unapplied_cash.received",
         "settlement.imported",
         "stock.changed",
+        "landed_cost.recorded",
     }
 
 
