@@ -111,18 +111,15 @@ def capitalise(state: CostState, value_minor: int) -> CostState:
     return CostState(state.units, after, average_of(after, state.units, state.average_minor))
 
 
-def seed_locations(item: CostState, on_hand: Mapping[str, int]) -> dict[str, CostState]:
-    """Per-location rows for an item switched to per-location cost: its units and value split over the locations
-    holding stock, in proportion to their units on hand (largest remainder, so they add back exactly), each at the
-    item's average. With no stock anywhere, the first location named (or none) takes everything."""
+def seed_locations(item: CostState, on_hand: Mapping[str, int], fallback: str = "") -> dict[str, CostState]:
+    """An item's units and value spread over the locations holding its stock, in proportion to their units on hand
+    (largest remainder, so they add back exactly), each at the item's average: the per-location rows of an item
+    switched to per-location cost, or its value per location in a valuation. With no stock anywhere, the
+    `fallback` location holds whatever is left (nothing when nothing is)."""
     places = sorted(code for code, units in on_hand.items() if units > 0)
     if not places:
-        places = sorted(on_hand)[:1]
-        if not places:
-            return {}
-        weights = [1]
-    else:
-        weights = [on_hand[code] for code in places]
+        return {fallback: item} if item.units or item.value_minor else {}
+    weights = [on_hand[code] for code in places]
     units = _split_signed(item.units, weights)
     values = _split_signed(item.value_minor, weights)
     return {

@@ -183,6 +183,7 @@ class LandedCostLineRow(Base):
     __table_args__ = (
         sa.CheckConstraint("allocated_minor >= 0", name="ck_finance_landed_cost_line"),
         sa.Index("ix_finance_landed_cost_lines_receipt", "receipt_id"),
+        sa.Index("ix_finance_landed_cost_lines_po", "purchase_order", "charge_id"),
     )
 
     charge_id: Mapped[uuid.UUID] = mapped_column(

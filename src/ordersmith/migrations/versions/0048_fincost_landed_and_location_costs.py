@@ -162,6 +162,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_finance_landed_cost_lines_receipt", "finance_landed_cost_lines", ["receipt_id"], unique=False
     )
+    op.create_index(
+        "ix_finance_landed_cost_lines_po",
+        "finance_landed_cost_lines",
+        ["purchase_order", "charge_id"],
+        unique=False,
+    )
     op.create_table(
         "finance_cost_transfers",
         sa.Column("event_id", sa.Uuid(), nullable=False),
@@ -190,6 +196,7 @@ def downgrade() -> None:
         batch.drop_constraint("ck_finance_vendor_bill_line_kind", type_="check")
         batch.drop_column("kind")
     op.drop_table("finance_cost_transfers")
+    op.drop_index("ix_finance_landed_cost_lines_po", table_name="finance_landed_cost_lines")
     op.drop_index("ix_finance_landed_cost_lines_receipt", table_name="finance_landed_cost_lines")
     op.drop_table("finance_landed_cost_lines")
     op.drop_index("ix_finance_landed_costs_created", table_name="finance_landed_costs")
