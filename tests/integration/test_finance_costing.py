@@ -423,3 +423,97 @@ def test_a_switch_for_everyone_needs_a_choice_and_an_unknown_item_is_not_found(
     with pytest.raises(NotFound):
         finance.set_costing_policy(shop, by_location=True, sku="NOPE")
     assert finance.costing_policy(shop) == finance.CostingPolicy(False, {})
+
+
+# ---- the bills that clear landed costs accrued --------------------------------------------------------------------
+
+
+def test_a_vendor_bill_s_freight_line_and_a_carrier_s_bill_clear_landed_costs_accrued(
+    shop: UnitOfWork, db: Database
+):
+    # given 10 tees received at 2.00 and 10.00 of freight accrued on them
+    po, receipt = receive(shop, db, "EAST", ("TEE", 10, "2.00"))
+    finance.record_landed_cost(shop, kind="freight", basis="units", amount=usd("10.00"), receipts=[receipt])
+    make_vendor(shop, code="SHIPCO")
+    day = shop.now().date()
+    # when the vendor bills the goods and 6.00 of its freight, and the carrier bills 4.00 for the rest
+    goods = finance.enter_vendor_bill(
+        shop,
+        purchase_order=po,
+        vendor_invoice="INV-1",
+        billed_on=day,
+        lines=[
+            finance.NewBillLine(po_line=1, quantity=10, unit_price="2.00"),
+            finance.NewBillLine(po_line=0, quantity=1, unit_price="6.00", kind="freight"),
+        ],
+    )
+    carrier = finance.enter_vendor_bill(
+        shop,
+        purchase_order=po,
+        vendor_invoice="BOL-9",
+        billed_on=day,
+        vendor="shipco",
+        lines=[finance.NewBillLine(po_line=0, quantity=1, unit_price="4.00", kind="freight")],
+    )
+    # then both match (charge lines are not matched against the PO) and show their charges apart
+    assert (goods.status, goods.total, goods.charges, goods.variance) == (
+        "matched",
+        usd("26.00"),
+        usd("6.00"),
+        usd("0.00"),
+    )
+    assert [(x.kind, x.po_line, x.amount) for x in goods.lines] == [
+        ("goods", 1, usd("20.00")),
+        ("freight", 0, usd("6.00")),
+    ]
+    assert (carrier.vendor, carrier.status, carrier.total, carrier.charges) == (
+        "SHIPCO",
+        "matched",
+        usd("4.00"),
+        usd("4.00"),
+    )
+    # when both are approved: Dr GRNI and landed costs accrued / Cr AP
+    finance.approve_vendor_bill(shop, ref=goods.number)
+    finance.approve_vendor_bill(shop, ref=carrier.number)
+    dispatch_all(db, shop)
+    approved = entries(shop, "vendor_bill.approved")
+    assert [lines(e) for e in approved] == [
+        [("2050", 2000, 0), ("2060", 600, 0), ("2000", 0, 2600)],
+        [("2060", 400, 0), ("2000", 0, 400)],
+    ]
+    # and landed costs accrued are cleared: the inventory carries the freight, AP owes it
+    trial = finance.trial_balance(shop, period=finance.list_periods(shop)[-1].code, cumulative=True)
+    balance = {row.account_code: row.balance.minor for row in trial.rows}
+    assert (balance["2060"], balance["2050"], balance["1300"], balance["2000"]) == (0, 0, 3000, -3000)
+    assert books_agree(shop) == 3000
+
+
+@pytest.mark.parametrize(
+    ("vendor", "line", "field"),
+    [
+        ("SHIPCO", finance.NewBillLine(po_line=1, quantity=1, unit_price="2.00"), "vendor"),
+        ("NOBODY", finance.NewBillLine(po_line=0, quantity=1, unit_price="2.00", kind="duty"), "vendor"),
+        (
+            None,
+            finance.NewBillLine(po_line=1, quantity=1, unit_price="2.00", kind="freight"),
+            "lines.0.po_line",
+        ),
+        (None, finance.NewBillLine(po_line=0, quantity=1, unit_price="2.00", kind="storage"), "lines.0.kind"),
+    ],
+)
+def test_a_charge_bill_that_does_not_fit_is_refused_naming_the_field_and_changes_nothing(
+    shop: UnitOfWork, db: Database, vendor: str | None, line: finance.NewBillLine, field: str
+):
+    po, _receipt = receive(shop, db, "EAST", ("TEE", 1, "2.00"))
+    make_vendor(shop, code="SHIPCO")
+    with pytest.raises(ValidationFailed) as refused:
+        finance.enter_vendor_bill(
+            shop,
+            purchase_order=po,
+            vendor_invoice="X-1",
+            billed_on=shop.now().date(),
+            lines=[line],
+            vendor=vendor,
+        )
+    assert field in [e.field for e in refused.value.errors]
+    assert finance.list_vendor_bills(shop).items == []

@@ -74,6 +74,7 @@ from ordersmith.finance.service.match_queue import (
     list_match_exceptions,
     set_match_tolerance,
 )
+from ordersmith.finance.service.payables import CHARGE_KINDS as BILL_CHARGE_KINDS
 from ordersmith.finance.service.payables import (
     BillLine,
     MatchReason,
@@ -158,6 +159,7 @@ from ordersmith.finance.service.vendor_payments import (
 __all__ = [
     "AGING_BUCKETS",
     "AP_AGING_BUCKETS",
+    "BILL_CHARGE_KINDS",
     "VENDOR_PAYMENT_METHODS",
     "Account",
     "AccountingExport",

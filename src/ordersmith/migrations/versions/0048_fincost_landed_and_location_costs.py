@@ -85,7 +85,9 @@ def _seed() -> None:
         sa.column("updated_by", sa.String()),
         sa.column("updated_at", UTCDateTime()),
     )
-    op.bulk_insert(policies, [{"sku": "*", "by_location": False, "updated_by": "migration", "updated_at": at}])
+    op.bulk_insert(
+        policies, [{"sku": "*", "by_location": False, "updated_by": "migration", "updated_at": at}]
+    )
 
 
 def upgrade() -> None:
@@ -129,7 +131,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=320), nullable=False),
         sa.Column("created_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount_minor > 0", name="ck_finance_landed_cost_amount"),
-        sa.CheckConstraint("kind IN ('freight', 'duty', 'brokerage', 'other')", name="ck_finance_landed_cost_kind"),
+        sa.CheckConstraint(
+            "kind IN ('freight', 'duty', 'brokerage', 'other')", name="ck_finance_landed_cost_kind"
+        ),
         sa.CheckConstraint("basis IN ('value', 'weight', 'units')", name="ck_finance_landed_cost_basis"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("number"),
