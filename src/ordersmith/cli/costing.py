@@ -163,8 +163,8 @@ def costing_policy(
     if by_location is None and not follow:
         policy = finance.costing_policy(uow)
         out.print(f"every item: {'per location' if policy.by_location else 'per item'}")
-        for item, own in policy.items.items():
-            out.print(f"{item}: {'per location' if own else 'per item'}")
+        for code, own in policy.items.items():
+            out.print(f"{code}: {'per location' if own else 'per item'}")
         return
     if follow and sku is None:
         fail("--follow needs --sku", 2)
