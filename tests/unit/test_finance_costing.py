@@ -287,3 +287,11 @@ def test_a_shipment_and_a_loss_post_the_cost_costing_gave_them():
         rules.post_stock_changed(transfer, {"currency": "USD", "transfer_value_minor": 400}, MAPPINGS) is None
     )
     assert rules.posts("stock.changed", {"sku": "TEE", "cause": "transfer"}) is False
+
+
+def test_units_that_leave_no_named_location_of_an_item_costed_per_location_are_kept_apart_and_still_add_up():
+    book = ItemBook("MUG", "USD", True, CostState(4, 1200, 300), {"EAST": CostState(4, 1200, 300)})
+    assert book.issue(None, 1) == 300  # an old shipment event naming no location: at the item's average
+    assert book.locations == {"EAST": CostState(4, 1200, 300), "": CostState(-1, -300, 300)}
+    assert book.item == CostState(3, 900, 300)
+    assert (book.dirty, book.touched) == (True, {""})

@@ -142,7 +142,8 @@ def merge(states: Sequence[CostState], average_minor: int) -> CostState:
 @dataclass
 class ItemBook:
     """One item's costing as read (locked) for posting: its row, and its locations' rows when it is costed per
-    location. `touched` names what changed (`""` for the item row), so only those are written back."""
+    location. `dirty` (the item's row) and `touched` (its locations) say what changed, so only those are written
+    back."""
 
     sku: str
     currency: str
@@ -150,24 +151,28 @@ class ItemBook:
     item: CostState
     locations: dict[str, CostState] = field(default_factory=dict)
     new: bool = False
+    dirty: bool = False
     touched: set[str] = field(default_factory=set)
 
     def state(self, location: str | None) -> CostState:
-        if not self.by_location or not location:
+        """The row that costs units here: the item's, or (per location) the location's — `""` when the event names
+        no location (value no location holds), a new location starting at the item's average."""
+        if not self.by_location:
             return self.item
-        return self.locations.get(location, CostState(0, 0, self.item.average_minor))
+        return self.locations.get(location or "", CostState(0, 0, self.item.average_minor))
 
     def _set(self, location: str | None, after: CostState) -> None:
-        if not self.by_location or not location:
+        if not self.by_location:
             self.item = after
-            self.touched.add("")
+            self.dirty = True
             return
         before = self.state(location)
-        self.locations[location] = after
+        self.locations[location or ""] = after
         units = self.item.units + after.units - before.units
         value = self.item.value_minor + after.value_minor - before.value_minor
         self.item = CostState(units, value, average_of(value, units, self.item.average_minor))
-        self.touched |= {"", location}
+        self.dirty = True
+        self.touched.add(location or "")
 
     def unit_cost(self, location: str | None) -> int:
         """What a unit leaves or returns at, here: the location's average, or the item's."""

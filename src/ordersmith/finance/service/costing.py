@@ -97,7 +97,7 @@ def save(uow: UnitOfWork, books: Mapping[str, ItemBook]) -> None:
     now = uow.now()
     for sku in sorted(books):
         book = books[sku]
-        if not book.touched:
+        if not book.dirty:
             continue
         figures = {
             "currency": book.currency,
@@ -109,11 +109,11 @@ def save(uow: UnitOfWork, books: Mapping[str, ItemBook]) -> None:
         if book.new:
             uow.execute_core(sa.insert(_ITEMS).values(sku=sku, by_location=book.by_location, **figures))
             book.new = False
-        elif "" in book.touched:
+        else:
             uow.execute_core(sa.update(_ITEMS).where(_ITEMS.c.sku == sku).values(**figures))
-        for location in sorted(book.touched - {""}):
-            state = book.locations[location]
-            _upsert_location(uow, sku, location, book.currency, state)
+        for location in sorted(book.touched):
+            _upsert_location(uow, sku, location, book.currency, book.locations[location])
+        book.dirty = False
         book.touched.clear()
 
 
