@@ -1,7 +1,8 @@
 """Landed-cost charges under concurrency, through a real server on SQLite and PostgreSQL (ADR 0041): eight identical
 charges sent at once under one idempotency key make one charge; six different charges at once are all made and all
-posted, each exactly once, and the items' moving averages come out as if they had arrived one by one; the inventory
-subledger still equals the inventory account."""
+posted, each exactly once, and the items' moving averages come out as if they had arrived one by one; an item
+switched to per-location cost while charges post loses no value; the inventory subledger still equals the
+inventory account."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ordersmith.catalog import service as catalog
@@ -114,3 +116,38 @@ def test_racing_landed_cost_charges_are_made_once_per_key_and_each_posted_once(
         ("86.80", "0.00")
     ]
     assert finance.unposted_amount(uow, currency="USD").is_zero()
+
+
+def test_switching_to_per_location_cost_while_charges_post_changes_no_value(
+    db_url: str, uow: UnitOfWork, books: tuple[str, str], tmp_path: Path
+) -> None:
+    key, receipt = books
+    auth = {"Authorization": f"Bearer {key}"}
+    with running_server(db_url, tmp_path / "server.log") as server, staff(server.url, key) as client:
+        url = server.url
+        settled(uow)
+
+        def send(c: httpx.Client, i: int) -> httpx.Response:
+            if i == 3:  # the mugs switch to per location while the charges are made and posted
+                return c.put(
+                    f"{url}/api/v1/costing-policy/items/MUG", json={"by_location": True}, headers=auth
+                )
+            body = charge(receipt, f"{i + 1}.00", f"BOL-{i + 1}")
+            return c.post(f"{url}/api/v1/landed-costs", json=body, headers=auth)
+
+        answers = race(4, send)
+        settled(uow)
+        valuation = client.get("/api/v1/inventory-valuation").json()
+    assert sorted(a.status_code for a in answers) == [200, 201, 201, 201], [a.text for a in answers]
+    # then the mugs are costed at EAST with all the item holds: 12.00 + 0.30 + 0.60 + 0.90 over 6 units
+    costs = rows(
+        uow, "SELECT sku, units, value_minor, average_cost_minor FROM finance_item_costs ORDER BY sku"
+    )
+    assert costs == [("LAMP", 10, 5300, 530), ("MUG", 6, 1380, 230)]
+    located = rows(
+        uow, "SELECT sku, location, units, value_minor, average_cost_minor FROM finance_location_costs"
+    )
+    assert located == [("MUG", "EAST", 6, 1380, 230)]
+    assert [(c["subledger"]["amount"], c["difference"]["amount"]) for c in valuation["reconciliation"]] == [
+        ("66.80", "0.00")
+    ]
