@@ -132,13 +132,6 @@ def _split_signed(amount: int, weights: Sequence[int]) -> list[int]:
     return [-p for p in parts] if amount < 0 else parts
 
 
-def merge(states: Sequence[CostState], average_minor: int) -> CostState:
-    """Per-location rows folded back into one (an item switched to per-item cost): units and value summed."""
-    units = sum(s.units for s in states)
-    value = sum(s.value_minor for s in states)
-    return CostState(units, value, average_of(value, units, average_minor))
-
-
 @dataclass
 class ItemBook:
     """One item's costing as read (locked) for posting: its row, and its locations' rows when it is costed per

@@ -315,7 +315,8 @@ def _switch(uow: UnitOfWork, sku: str, by_location: bool) -> SwitchedItem | None
     else:
         seeded = {}
         # the item's row already holds its locations' sums: one average for them all
-        item = costing.merge([book.item], book.item.average_minor)
+        units, value = book.item.units, book.item.value_minor
+        item = CostState(units, value, costing.average_of(value, units, book.item.average_minor))
         uow.execute_core(sa.delete(_LOCATIONS).where(_LOCATIONS.c.sku == sku))
     uow.execute_core(
         sa.update(_ITEMS)
