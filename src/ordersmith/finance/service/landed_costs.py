@@ -35,6 +35,7 @@ _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
 SERIES = "landed_cost"
 MAX_RECEIPTS = 50
 MAX_AMOUNT_MINOR = 10**12
+_BIGINT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ def _basis_amounts(
         amounts = [line.quantity for _, line in lines]
     if sum(amounts) <= 0:
         raise ValidationFailed.on("basis", f"the receipts' lines have no {basis} to allocate by")
+    if (
+        max(amounts) > _BIGINT
+    ):  # a line worth more than the database's integers hold: its receipt never posted
+        raise ValidationFailed.on("basis", f"a line's {basis} is too large to allocate by: allocate by units")
     return amounts
 
 
