@@ -286,9 +286,9 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
         if events:
             try:
                 posted_now += post_events(uow, events)  # one transaction for the batch
-            except (
-                AlreadyExists
-            ):  # a worker posted one of them meanwhile: one at a time, each answering the race
+            except (AlreadyExists, IntegrityError):
+                # a worker posted one of them meanwhile (its entry, or an item's first cost row): one at a time,
+                # each answering the race
                 posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
         after = last
