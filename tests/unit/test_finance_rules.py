@@ -218,6 +218,7 @@ def test_every_rule_is_in_the_table_the_subscriber_reads():
         "dispute.opened",
         "dispute.won",
         "dispute.lost",
+        "landed_cost.recorded",
     }
 
 

@@ -25,11 +25,15 @@ def _uow() -> UnitOfWork:
 
 
 def _bill_line(text: str, n: int) -> finance.NewBillLine:
-    """`PO_LINE:QUANTITY:UNIT_PRICE`, e.g. `1:10:2.50`."""
+    """`PO_LINE:QUANTITY:UNIT_PRICE`, e.g. `1:10:2.50`; a landed-cost charge line `KIND:AMOUNT`, e.g.
+    `freight:45.00` (kind freight, duty, brokerage or other)."""
     parts = text.split(":")
+    if len(parts) == 2 and parts[0] in finance.BILL_CHARGE_KINDS:
+        return finance.NewBillLine(po_line=0, quantity=1, unit_price=parts[1], kind=parts[0])
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         raise ValidationFailed.on(
-            f"lines.{n}", f"{text!r}: write PO_LINE:QUANTITY:UNIT_PRICE, e.g. 1:10:2.50"
+            f"lines.{n}",
+            f"{text!r}: write PO_LINE:QUANTITY:UNIT_PRICE (e.g. 1:10:2.50) or KIND:AMOUNT (freight:45.00)",
         )
     return finance.NewBillLine(po_line=int(parts[0]), quantity=int(parts[1]), unit_price=parts[2])
 
@@ -49,10 +53,20 @@ def _print_bill(bill: finance.VendorBill) -> None:
 def enter_bill(
     purchase_order: Annotated[str, typer.Argument(help="the PO's number")],
     vendor_invoice: Annotated[str, typer.Argument(help="the vendor's invoice number")],
-    line: Annotated[list[str], typer.Option("--line", help="PO_LINE:QUANTITY:UNIT_PRICE (repeat)")],
+    line: Annotated[
+        list[str],
+        typer.Option(
+            "--line", help="PO_LINE:QUANTITY:UNIT_PRICE, or a charge KIND:AMOUNT (freight:45.00) (repeat)"
+        ),
+    ],
     billed_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+    vendor: Annotated[
+        str | None,
+        typer.Option(help="a carrier or broker billing charge lines only (default: the PO's vendor)"),
+    ] = None,
 ) -> None:
-    """Enter a vendor bill against a PO and match it three ways; says why when it goes to the exception queue."""
+    """Enter a vendor bill against a PO and match it three ways; says why when it goes to the exception queue.
+    Charge lines (freight, duty, brokerage, other) clear landed costs accrued and are not matched."""
     uow = _uow()
     bill = finance.enter_vendor_bill(
         uow,
@@ -60,6 +74,7 @@ def enter_bill(
         vendor_invoice=vendor_invoice,
         billed_on=_as_of(billed_on, uow.now().date()),
         lines=[_bill_line(text, n) for n, text in enumerate(line)],
+        vendor=vendor,
         source="cli",
     )
     _print_bill(bill)

@@ -65,7 +65,9 @@ def enter_vendor_bill(body: VendorBillIn, principal: Auth, request: Request) -> 
     against the units at cost (amount tolerance) — and comes back `matched` or `exception` with its reasons. A line
     naming a PO line that does not exist is refused (422 naming `lines.N.po_line`) and nothing is written."""
     lines = [
-        service.NewBillLine(po_line=x.po_line, quantity=x.quantity, unit_price=x.unit_price, sku=x.sku)
+        service.NewBillLine(
+            po_line=x.po_line or 0, quantity=x.quantity, unit_price=x.unit_price, sku=x.sku, kind=x.kind
+        )
         for x in body.lines
     ]
 

@@ -20,8 +20,19 @@ Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, examples=["2.
 BillStatus = Literal["entered", "matched", "exception", "approved", "partially_paid", "paid", "rejected"]
 
 
+BillLineKind = Literal["goods", "freight", "duty", "brokerage", "other"]
+
+
 class BillLineIn(Input):
-    po_line: Annotated[int, Field(ge=1, le=100_000, description="the PO line this line bills", examples=[1])]
+    kind: BillLineKind = Field(
+        "goods", description="goods (a PO line), or a landed-cost charge line that bills no PO line"
+    )
+    po_line: (
+        Annotated[
+            int, Field(ge=1, le=100_000, description="the PO line this line bills (goods)", examples=[1])
+        ]
+        | None
+    ) = None
     quantity: Annotated[int, Field(ge=1, le=10_000_000)]
     unit_price: MoneyAmount
     sku: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")] | None = None
@@ -32,13 +43,16 @@ class VendorBillIn(Input):
     vendor_invoice: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$")]
     billed_on: date
     currency: CurrencyCode | None = None  # default: the PO's (another is refused)
-    vendor: Code | None = None  # when given, must be the PO's
+    vendor: Code | None = (
+        None  # when given, the PO's (or, for a bill of charge lines only, a carrier or broker)
+    )
     lines: Annotated[list[BillLineIn], Field(min_length=1, max_length=500)]
 
 
 class BillLineOut(Output):
     line: int
-    po_line: int
+    kind: BillLineKind
+    po_line: int  # 0 on a charge line
     sku: str
     quantity: int
     unit_price: MoneyOut
@@ -64,6 +78,7 @@ class VendorBillOut(Output):
     status: BillStatus
     total: MoneyOut
     receipt_value: MoneyOut
+    charges: MoneyOut  # freight, duty, brokerage and other charge lines (landed costs, outside the match)
     variance: MoneyOut
     paid: MoneyOut
     balance: MoneyOut

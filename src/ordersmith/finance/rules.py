@@ -31,6 +31,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("1300", "Inventory", "asset"),
     ("2000", "Accounts payable", "liability"),
     ("2050", "Goods received not invoiced", "liability"),
+    ("2060", "Landed costs accrued (freight, duty)", "liability"),
     ("2100", "Sales tax payable", "liability"),
     ("2200", "Gift card liability", "liability"),
     ("2210", "Store credit liability", "liability"),
@@ -102,6 +103,8 @@ DEFAULT_MAPPINGS: tuple[tuple[str, str, str], ...] = (
     ("role", "disputes", "1250"),
     ("role", "dispute_fees", "6110"),
     ("role", "dispute_losses", "6150"),
+    # issue 18, landed costs (ADR 0041)
+    ("role", "landed_cost", "2060"),
 )
 MAPPING_KINDS = ("tender", "revenue", "tax", "role")
 
@@ -438,7 +441,9 @@ def post_shipment(payload: Mapping[str, Any], facts: Mapping[str, Any], mappings
     ]
     by_line = {int(n): line for n, line in facts["lines"].items()}
     cost = sum(
-        int(by_line[n].get("unit_cost_minor") or 0) * units
+        int(by_line[n]["cost_minor"])
+        if "cost_minor" in by_line[n]  # the shipment's units at cost, as costing issued them (ADR 0041)
+        else int(by_line[n].get("unit_cost_minor") or 0) * units
         for n, units in line_units(payload.get("lines")).items()
         if n in by_line
     )
@@ -653,14 +658,20 @@ def post_stock_changed(
 ) -> Posting | None:
     """Units found or lost outside a sale, a receipt or a return (an adjustment, a count's variance, damage):
     at moving-average cost, a loss is Dr inventory shrinkage / Cr inventory, a gain the reverse. An item without a
-    cost (never received on a PO) posts nothing.
+    cost (never received on a PO) posts nothing. A transfer between locations posts nothing (one inventory
+    account); costing moves its value between the locations of an item costed per location.
 
-    facts: currency, unit_cost_minor (the SKU's average cost).
+    facts: currency, unit_cost_minor (the SKU's average cost), value_minor (the units at cost, when costing gives
+    it).
     """
     if not posts_stock(payload):
         return None
     delta = int(payload["on_hand_delta"])
-    value = abs(delta) * int(facts.get("unit_cost_minor") or 0)
+    value = (
+        int(facts["value_minor"])  # the units at cost, as costing moved them (ADR 0041)
+        if "value_minor" in facts
+        else abs(delta) * int(facts.get("unit_cost_minor") or 0)
+    )
     if value == 0:
         return None
     inventory, shrinkage = resolve(mappings, "role", "inventory"), resolve(mappings, "role", "shrinkage")
@@ -723,15 +734,18 @@ def post_vendor_bill_approved(
     """A vendor bill approved for payment (three-way matched): Dr goods received not invoiced at the PO's cost of
     the units billed (what receiving credited), Dr purchase price variance when the vendor billed more than that
     (Cr when less) / Cr accounts payable at the bill's total. A drop-ship PO's goods never passed through
-    inventory or GRNI: their cost goes straight to cost of goods sold."""
+    inventory or GRNI: their cost goes straight to cost of goods sold. The bill's charge lines (freight, duty,
+    brokerage: `charges`) clear what landed-cost charges accrued: Dr landed costs accrued (ADR 0041)."""
     currency = str(payload["currency"])
     total = _minor(str(payload["total"]), currency)
     receipt = _minor(str(payload["receipt_value"]), currency)
-    variance = total - receipt
+    charges = _minor(str(payload.get("charges") or "0"), currency)
+    variance = total - charges - receipt
     clearing = resolve(mappings, "role", "cogs" if payload.get("kind") == "drop_ship" else "grni")
     price_variance = resolve(mappings, "role", "price_variance")
     lines = (
         Line(clearing, debit_minor=receipt),
+        Line(resolve(mappings, "role", "landed_cost") if charges else clearing, debit_minor=charges),
         Line(price_variance, debit_minor=max(variance, 0), credit_minor=max(-variance, 0)),
         Line(resolve(mappings, "role", "payable"), credit_minor=total),
     )
@@ -769,6 +783,16 @@ def post_vendor_payment_made(
 
 
 PostingRule = Callable[[Mapping[str, Any], Mapping[str, Any], Mappings], "Posting | None"]
+
+
+def post_landed_cost_recorded(
+    payload: Mapping[str, Any], facts: Mapping[str, Any], mappings: Mappings
+) -> Posting | None:
+    """A landed-cost charge: Dr inventory (units in stock) and COGS (units sold) / Cr landed costs accrued. The rule
+    lives with the rest of inventory costing (`costing.post_landed_cost`, ADR 0041)."""
+    from ordersmith.finance import costing  # imports this module: resolved at call time
+
+    return costing.post_landed_cost(payload, facts, mappings)
 
 
 def _side(account: str, signed: int) -> Line:
@@ -820,14 +844,17 @@ RULES: dict[str, PostingRule] = {
     "invoice.written_off": post_invoice_written_off,
     "unapplied_cash.received": post_unapplied_cash_received,
     "stock.changed": post_stock_changed,
+    # issue 18, landed costs (ADR 0041)
+    "landed_cost.recorded": post_landed_cost_recorded,
 }
 
 
 def posts(event_type: str, payload: Mapping[str, Any]) -> bool:
-    """Whether an event may post (a rule knows its type; a `stock.changed` only when it gains or loses goods):
-    the subscriber's filter, so the many reservation events never reach it."""
+    """Whether an event may post (a rule knows its type; a `stock.changed` only when it gains or loses goods, or
+    is a transfer whose value costing may move between locations): the subscriber's filter, so the many
+    reservation events never reach it."""
     if event_type == "stock.changed":
-        return posts_stock(payload)
+        return posts_stock(payload) or (payload.get("cause") == "transfer" and bool(payload.get("transfer")))
     return event_type in RULES
 
 

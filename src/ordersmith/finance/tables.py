@@ -108,6 +108,10 @@ class JournalLineRow(Base):
 
 
 class ItemCostRow(Base):
+    """An item's costing: the units costed in and their value at cost, for all locations together (the inventory
+    subledger: Σ `value_minor` equals the inventory account, ADR 0041). With `by_location`, the item keeps one
+    average per location (`finance_location_costs`) and this row holds their sums."""
+
     __tablename__ = "finance_item_costs"
     __table_args__ = (sa.CheckConstraint("average_cost_minor >= 0", name="ck_finance_item_cost"),)
 
@@ -116,6 +120,107 @@ class ItemCostRow(Base):
     average_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)
     units: Mapped[int] = mapped_column(sa.BigInteger)  # units costed in (received minus issued at cost)
     updated_at: Mapped[datetime]
+    # issue 18, landed cost and per-location cost (ADR 0041)
+    value_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    by_location: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class LocationCostRow(Base):
+    """The moving-average cost of an item at one location, for items costed per location (ADR 0041)."""
+
+    __tablename__ = "finance_location_costs"
+    __table_args__ = (sa.CheckConstraint("average_cost_minor >= 0", name="ck_finance_location_cost"),)
+
+    sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    location: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # the location's code
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    average_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    units: Mapped[int] = mapped_column(sa.BigInteger)
+    value_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class CostingPolicyRow(Base):
+    """Whether items are costed per location: `*` for every item (the migration writes it, per item off), or one
+    SKU's own choice, which wins over `*`."""
+
+    __tablename__ = "finance_costing_policies"
+
+    sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # "*" or an item's SKU
+    by_location: Mapped[bool]
+    updated_by: Mapped[str] = mapped_column(sa.String(320))
+    updated_at: Mapped[datetime]
+
+
+class LandedCostRow(Base):
+    """A landed-cost charge (freight, duty, brokerage, other) entered against PO receipts, allocated over their
+    lines by value, weight or units when entered; posted once by `landed_cost.recorded`."""
+
+    __tablename__ = "finance_landed_costs"
+    __table_args__ = (
+        sa.CheckConstraint("amount_minor > 0", name="ck_finance_landed_cost_amount"),
+        sa.CheckConstraint(
+            "kind IN ('freight', 'duty', 'brokerage', 'other')", name="ck_finance_landed_cost_kind"
+        ),
+        sa.CheckConstraint("basis IN ('value', 'weight', 'units')", name="ck_finance_landed_cost_basis"),
+        sa.Index("ix_finance_landed_costs_created", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)  # LC-000001
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    basis: Mapped[str] = mapped_column(sa.String(6))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    reference: Mapped[str] = mapped_column(sa.String(80), default="")  # the carrier's or broker's invoice
+    memo: Mapped[str] = mapped_column(sa.String(200), default="")
+    event_id: Mapped[uuid.UUID]  # the `landed_cost.recorded` event: its journal entry's source
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+
+
+class LandedCostLineRow(Base):
+    """A receipt line's share of a landed-cost charge; once posted, how much of it went to inventory and how much
+    to cost of goods sold (units already sold), and the average cost it raised."""
+
+    __tablename__ = "finance_landed_cost_lines"
+    __table_args__ = (
+        sa.CheckConstraint("allocated_minor >= 0", name="ck_finance_landed_cost_line"),
+        sa.Index("ix_finance_landed_cost_lines_receipt", "receipt_id"),
+        sa.Index("ix_finance_landed_cost_lines_po", "purchase_order", "charge_id"),
+    )
+
+    charge_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("finance_landed_costs.id", name="fk_finance_landed_cost_line_charge"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[uuid.UUID]
+    purchase_order: Mapped[str] = mapped_column(sa.String(20))
+    po_line: Mapped[int]
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    location: Mapped[str] = mapped_column(sa.String(40))
+    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    basis_amount: Mapped[int] = mapped_column(sa.BigInteger)  # the line's value (minor), weight (g) or units
+    allocated_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    inventory_minor: Mapped[int | None] = mapped_column(sa.BigInteger)  # set when posted
+    cogs_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    average_before_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    average_after_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class CostTransferRow(Base):
+    """A stock transfer as costing saw it: the value it moved between locations at the source's average (zero for
+    an item costed per item). Its event id is the key, so a transfer moves cost once however often it arrives."""
+
+    __tablename__ = "finance_cost_transfers"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    from_location: Mapped[str] = mapped_column(sa.String(40))
+    to_location: Mapped[str] = mapped_column(sa.String(40))
+    units: Mapped[int] = mapped_column(sa.BigInteger)
+    value_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    at: Mapped[datetime]
 
 
 class PeriodBalanceRow(Base):
@@ -302,6 +407,8 @@ class VendorBillRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     total_minor: Mapped[int] = mapped_column(sa.BigInteger)
     receipt_value_minor: Mapped[int] = mapped_column(sa.BigInteger)  # the units billed at the PO's unit costs
+    # freight, duty, brokerage and other charge lines: landed costs, not goods (ADR 0041)
+    charges_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     paid_minor: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     reasons: Mapped[list[dict[str, object]]] = mapped_column(sa.JSON)  # the last match's reasons
     note: Mapped[str] = mapped_column(sa.String(500), default="")  # why an exception was accepted or rejected
@@ -318,6 +425,10 @@ class VendorBillLineRow(Base):
     __tablename__ = "finance_vendor_bill_lines"
     __table_args__ = (
         sa.CheckConstraint("quantity > 0 AND unit_price_minor >= 0", name="ck_finance_vendor_bill_line"),
+        sa.CheckConstraint(
+            "kind IN ('goods', 'freight', 'duty', 'brokerage', 'other')",
+            name="ck_finance_vendor_bill_line_kind",
+        ),
     )
 
     bill_id: Mapped[uuid.UUID] = mapped_column(
@@ -329,6 +440,8 @@ class VendorBillLineRow(Base):
     quantity: Mapped[int]
     unit_price_minor: Mapped[int] = mapped_column(sa.BigInteger)
     unit_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)  # the PO line's, when the bill was matched
+    # goods (a PO line) or a landed-cost charge (freight, duty, brokerage, other: po_line 0, not matched)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="goods", server_default="goods")
 
 
 class PoLineBillingRow(Base):

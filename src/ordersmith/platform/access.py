@@ -80,7 +80,8 @@ SCOPES: dict[str, str] = {
     "building: staff only)",
     "data:export": "export orders, customers, stock, purchasing and payment records in bulk (CSV, XLSX, Parquet)",
     "finance:read": "read the chart of accounts, mapping rules, the journal, periods and the trial balance",
-    "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods",
+    "finance:write": "edit the chart of accounts and mapping rules, post and reverse manual entries, close periods, "
+    "enter landed costs and switch costing per item or per location",
     "finance:export": "export the journal to an accounting package (each entry goes to each package once)",
     "finance:year_end": "close a fiscal year (its closing entry moves revenue and expenses into retained earnings) and "
     "reopen it (reversing that entry)",

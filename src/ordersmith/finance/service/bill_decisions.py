@@ -162,7 +162,10 @@ def approve_vendor_bill(uow: UnitOfWork, *, ref: str, version: int | None = None
             "currency": row.currency,
             "total": str(money(row.total_minor, row.currency).amount),
             "receipt_value": str(money(row.receipt_value_minor, row.currency).amount),
-            "variance": str(money(row.total_minor - row.receipt_value_minor, row.currency).amount),
+            "charges": str(money(row.charges_minor, row.currency).amount),  # landed costs accrued (ADR 0041)
+            "variance": str(
+                money(row.total_minor - row.charges_minor - row.receipt_value_minor, row.currency).amount
+            ),
             "due_on": row.due_on.isoformat(),
         },
     )

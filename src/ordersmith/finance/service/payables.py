@@ -64,26 +64,38 @@ _BILLED = sa.text(
 )
 
 
+CHARGE_KINDS = (
+    "freight",
+    "duty",
+    "brokerage",
+    "other",
+)  # landed-cost lines: not goods, not matched (ADR 0041)
+LINE_KINDS = ("goods", *CHARGE_KINDS)
+
+
 @dataclass(frozen=True)
 class NewBillLine:
     """A line of a vendor bill as entered: the PO line it bills, units and the unit price as typed (digits, in the
-    PO's currency), and the SKU (optional; checked against the PO line when given)."""
+    PO's currency), and the SKU (optional; checked against the PO line when given). A charge line (`kind` freight,
+    duty, brokerage, other) bills no PO line (`po_line` 0): its amount clears landed costs accrued."""
 
     po_line: int
     quantity: int
     unit_price: str
     sku: str | None = None
+    kind: str = "goods"
 
 
 @dataclass(frozen=True)
 class BillLine:
     line: int
-    po_line: int
+    po_line: int  # 0 on a charge line
     sku: str
     quantity: int
     unit_price: Money
     amount: Money
     unit_cost: Money  # the PO line's
+    kind: str = "goods"
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,7 @@ class VendorBill:
     status: str
     total: Money
     receipt_value: Money  # the units billed at the PO's unit costs
-    variance: Money  # total - receipt_value: the purchase price variance
+    variance: Money  # total - charges - receipt_value: the purchase price variance
     paid: Money
     balance: Money  # what is still owed once approved: total - paid
     reasons: list[MatchReason]
@@ -118,6 +130,7 @@ class VendorBill:
     created_at: datetime
     version: int
     lines: list[BillLine]
+    charges: Money  # the charge lines (freight, duty, …): landed costs, outside the match
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
@@ -145,7 +158,7 @@ def _bill(row: Any, lines: Sequence[Any]) -> VendorBill:
         status=row.status,
         total=money(row.total_minor),
         receipt_value=money(row.receipt_value_minor),
-        variance=money(row.total_minor - row.receipt_value_minor),
+        variance=money(row.total_minor - row.charges_minor - row.receipt_value_minor),
         paid=money(row.paid_minor),
         balance=money(row.total_minor - row.paid_minor),
         reasons=_reasons(row.reasons or []),
@@ -165,9 +178,11 @@ def _bill(row: Any, lines: Sequence[Any]) -> VendorBill:
                 unit_price=money(x.unit_price_minor),
                 amount=money(x.unit_price_minor * x.quantity),
                 unit_cost=money(x.unit_cost_minor),
+                kind=x.kind,
             )
             for x in lines
         ],
+        charges=money(row.charges_minor),
     )
 
 
@@ -294,7 +309,12 @@ def _check_lines(po: purchasing.PurchaseOrder, lines: Sequence[NewBillLine]) -> 
     prices: list[Money] = []
     for n, line in enumerate(lines):
         found = on_po.get(line.po_line)
-        if found is None:
+        if line.kind not in LINE_KINDS:
+            errors.append(FieldError(f"lines.{n}.kind", f"one of {', '.join(LINE_KINDS)}"))
+        elif line.kind != "goods":
+            if line.po_line:
+                errors.append(FieldError(f"lines.{n}.po_line", f"a {line.kind} line bills no PO line"))
+        elif found is None:
             known = ", ".join(str(x) for x in sorted(on_po))
             errors.append(
                 FieldError(
@@ -350,8 +370,7 @@ def enter_vendor_bill(
     if not invoice or len(invoice) > 60 or "\x00" in invoice:
         raise ValidationFailed.on("vendor_invoice", "the vendor's invoice number, at most 60 characters")
     po = _purchase_order(uow, purchase_order)
-    if vendor is not None and vendor.strip().upper() != po.vendor:
-        raise ValidationFailed.on("vendor", f"{po.number} is from {po.vendor}")
+    billed_by = _billed_by(uow, po, vendor, lines)
     if currency is not None and currency.strip().upper() != po.currency:
         raise ValidationFailed.on("currency", f"{po.number} is in {po.currency}: the bill must be too")
     if po.status in _NOT_BILLABLE:
@@ -360,14 +379,14 @@ def enter_vendor_bill(
         )
     prices = _check_lines(po, lines)
     duplicate = uow.execute_core(
-        sa.select(_BILLS.c.number).where(_BILLS.c.vendor == po.vendor, _BILLS.c.vendor_invoice == invoice)
+        sa.select(_BILLS.c.number).where(_BILLS.c.vendor == billed_by, _BILLS.c.vendor_invoice == invoice)
     ).first()
     if duplicate is not None:
         raise AlreadyExists(
-            f"{po.vendor}'s invoice {invoice} was entered already as {duplicate.number}",
+            f"{billed_by}'s invoice {invoice} was entered already as {duplicate.number}",
             errors=[FieldError("vendor_invoice", f"entered already as {duplicate.number}")],
         )
-    terms = purchasing.get_vendor(uow, code=po.vendor).terms
+    terms = purchasing.get_vendor(uow, code=billed_by).terms
     now, bill_id = uow.now(), new_id()
     number = f"VB-{next_number(uow, BILL_SERIES):06d}"
     costs = {line.line: line for line in po.lines}
@@ -375,7 +394,7 @@ def enter_vendor_bill(
         sa.insert(_BILLS).values(
             id=bill_id,
             number=number,
-            vendor=po.vendor,
+            vendor=billed_by,
             vendor_invoice=invoice,
             purchase_order=po.number,
             po_kind=po.kind,
@@ -385,6 +404,7 @@ def enter_vendor_bill(
             status="entered",
             total_minor=sum(line.quantity * price.minor for line, price in zip(lines, prices, strict=True)),
             receipt_value_minor=0,
+            charges_minor=0,
             paid_minor=0,
             reasons=[],
             note="",
@@ -401,11 +421,12 @@ def enter_vendor_bill(
             {
                 "bill_id": bill_id,
                 "line_no": n,
-                "po_line": line.po_line,
-                "sku": costs[line.po_line].sku,
+                "po_line": line.po_line if line.kind == "goods" else 0,
+                "sku": costs[line.po_line].sku if line.kind == "goods" else "",
                 "quantity": line.quantity,
                 "unit_price_minor": price.minor,
-                "unit_cost_minor": costs[line.po_line].unit_cost.minor,
+                "unit_cost_minor": costs[line.po_line].unit_cost.minor if line.kind == "goods" else 0,
+                "kind": line.kind,
             }
             for n, (line, price) in enumerate(zip(lines, prices, strict=True), start=1)
         ],
@@ -416,15 +437,34 @@ def enter_vendor_bill(
         object_type="vendor_bill",
         object_id=number,
         after={
-            "vendor": po.vendor,
+            "vendor": billed_by,
             "vendor_invoice": invoice,
             "purchase_order": po.number,
             "lines": len(lines),
             "source": source,
         },
     )
-    uow.emit("vendor_bill.entered", {"number": number, "vendor": po.vendor, "purchase_order": po.number})
+    uow.emit("vendor_bill.entered", {"number": number, "vendor": billed_by, "purchase_order": po.number})
     return _match(uow, bill_id, po)
+
+
+def _billed_by(
+    uow: UnitOfWork, po: purchasing.PurchaseOrder, vendor: str | None, lines: Sequence[NewBillLine]
+) -> str:
+    """The vendor billing: the PO's; a bill of charge lines only (a carrier's freight, a broker's duty) may come
+    from another vendor (ADR 0041).
+
+    Raises:
+        ValidationFailed: another vendor on a bill for goods, or an unknown vendor (naming `vendor`).
+    """
+    if vendor is None or vendor.strip().upper() == po.vendor:
+        return po.vendor
+    if not lines or any(line.kind == "goods" for line in lines):
+        raise ValidationFailed.on("vendor", f"{po.number} is from {po.vendor}")
+    try:
+        return purchasing.get_vendor(uow, code=vendor.strip()).code
+    except NotFound:
+        raise ValidationFailed.on("vendor", f"no vendor {vendor!r}") from None
 
 
 def _count_billed(
@@ -433,7 +473,8 @@ def _count_billed(
     """Add (sign 1) or take back (sign -1) a bill's units on its PO lines, in line order (one lock order)."""
     units: dict[int, int] = {}
     for line in lines:
-        units[line.po_line] = units.get(line.po_line, 0) + line.quantity
+        if line.kind == "goods":  # charge lines bill no PO line
+            units[line.po_line] = units.get(line.po_line, 0) + line.quantity
     for po_line in sorted(units):
         if sign > 0:
             uow.execute_core(_BILLED, {"po": po_number, "line": po_line, "quantity": units[po_line]})
@@ -449,7 +490,9 @@ def _match(uow: UnitOfWork, bill_id: uuid.UUID, po: purchasing.PurchaseOrder) ->
     """Run the three-way match of a bill whose row is locked (just written, or claimed by a conditional UPDATE)
     and record the outcome: matched, or an exception with its reasons in the queue."""
     bill = uow.execute_core(sa.select(_BILLS).where(_BILLS.c.id == bill_id)).one()
-    lines = _line_rows(uow, bill_id)
+    every_line = _line_rows(uow, bill_id)
+    lines = [x for x in every_line if x.kind == "goods"]
+    charges = sum(x.quantity * x.unit_price_minor for x in every_line if x.kind != "goods")
     own: dict[int, int] = {}
     for line in lines:
         own[line.po_line] = own.get(line.po_line, 0) + line.quantity
@@ -476,7 +519,11 @@ def _match(uow: UnitOfWork, bill_id: uuid.UUID, po: purchasing.PurchaseOrder) ->
         ordered,
         _tolerance(uow, po.vendor, po.currency),
     )
-    reasons = [{"code": r.code, "line": r.line, "detail": r.detail} for r in found.reasons]
+    line_no = {n: x.line_no for n, x in enumerate(lines, start=1)}  # the bill's numbers, charge lines between
+    reasons = [
+        {"code": r.code, "line": line_no[r.line] if r.line is not None else None, "detail": r.detail}
+        for r in found.reasons
+    ]
     status = "matched" if found.matched else "exception"
     now = uow.now()
     uow.execute_core(
@@ -486,7 +533,8 @@ def _match(uow: UnitOfWork, bill_id: uuid.UUID, po: purchasing.PurchaseOrder) ->
             status=status,
             reasons=reasons,
             receipt_value_minor=found.receipt_value_minor,
-            total_minor=found.billed_minor,
+            total_minor=found.billed_minor + charges,
+            charges_minor=charges,
             updated_at=now,
             version=_BILLS.c.version + 1,
         )
@@ -517,7 +565,7 @@ def _match(uow: UnitOfWork, bill_id: uuid.UUID, po: purchasing.PurchaseOrder) ->
         "number": bill.number,
         "vendor": bill.vendor,
         "purchase_order": bill.purchase_order,
-        "total": str(Money.from_minor(found.billed_minor, bill.currency).amount),
+        "total": str(Money.from_minor(found.billed_minor + charges, bill.currency).amount),
         "currency": bill.currency,
     }
     if status == "exception":

@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.finance import rules
+from ordersmith.finance.service import costing
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.dimensions import NONE, ORDER_EVENTS, Dimensions, order_dimensions
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
-from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
+from ordersmith.finance.tables import JournalEntryRow
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
@@ -33,14 +34,22 @@ from ordersmith.platform.tables import OutboxRow
 from ordersmith.purchasing import service as purchasing
 
 _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
-_COSTS = cast(sa.Table, ItemCostRow.__table__)
 
 
 def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
     order = orders.get_order(uow, ref=str(payload["order_id"]))
     region = order.ship_tos[0].region or order.ship_tos[0].country if order.ship_tos else ""
-    costs = _average_costs(uow, {line.sku for line in order.lines if line.shipped})
-    return {
+    where: dict[str, dict[str, int]] = {}
+    for line in order.lines:
+        for part in line.allocations:
+            if part.status == "shipped":
+                here = where.setdefault(line.sku, {})
+                here[part.location] = here.get(part.location, 0) + part.quantity
+    shipped_units: dict[str, int] = {}
+    for line in order.lines:
+        if line.shipped:
+            shipped_units[line.sku] = shipped_units.get(line.sku, 0) + line.shipped
+    facts = {
         "currency": order.currency,
         "merchandise": str(order.merchandise.amount),
         "surcharges": str(order.surcharges.amount),
@@ -51,22 +60,22 @@ def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
         "division": order.division,
         "channel": order.channel,
         "jurisdiction": region,
-        "cost_minor": sum(costs.get(line.sku, 0) * line.shipped for line in order.lines if line.shipped),
-        "shipped_units": {line.sku: line.shipped for line in order.lines if line.shipped},
+        "shipped_units": shipped_units,
         "shipped": any(line.shipped for line in order.lines),
     }
+    costing.order_shipped_costs(uow, facts, where)  # sets cost_minor: the units at cost (ADR 0041)
+    return facts
 
 
-def _shipment_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
+def _shipment_facts(uow: UnitOfWork, event: Event) -> dict[str, Any]:
     """What `rules.post_shipment` needs: the order's totals and each line's money, units and cost, and whether the
     line sells a gift card (its value is the card's liability, not revenue)."""
-    order = orders.get_order(uow, ref=str(payload["order_id"]))
+    order = orders.get_order(uow, ref=str(event.payload["order_id"]))
     region = order.ship_tos[0].region or order.ship_tos[0].country if order.ship_tos else ""
     skus = sorted({line.sku for line in order.lines})
     kinds = {key: f.kind for key, f in catalog.selling_facts(uow, skus=skus).items()}
-    costs = _average_costs(uow, set(skus))
     zero = Money.zero(order.currency)
-    return {
+    facts = {
         "currency": order.currency,
         "division": order.division,
         "channel": order.channel,
@@ -91,107 +100,56 @@ def _shipment_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, An
                 "discount_minor": line.discount.minor,
                 "tax_minor": line.tax.minor,
                 "gift_card": kinds.get(catalog_rules.sku_key(line.sku)) == "gift_card",
-                "unit_cost_minor": costs.get(line.sku, 0),
             }
             for line in order.lines
         },
     }
-
-
-def _item_cost(uow: UnitOfWork, sku: str) -> tuple[str, int] | None:
-    query = sa.select(_COSTS.c.currency, _COSTS.c.average_cost_minor).where(_COSTS.c.sku == sku)
-    row = uow.execute_core(query).first()
-    return None if row is None else (row.currency, row.average_cost_minor)
-
-
-def _average_costs(uow: UnitOfWork, skus: set[str]) -> dict[str, int]:
-    if not skus:
-        return {}
-    query = sa.select(_COSTS.c.sku, _COSTS.c.average_cost_minor).where(_COSTS.c.sku.in_(skus))
-    return {r.sku: r.average_cost_minor for r in uow.execute_core(query)}
+    shipped_parts = {
+        line.line_no: {p.location: p.quantity for p in line.allocations if p.status == "shipped"}
+        for line in order.lines
+    }
+    costing.shipment_costs(uow, event, facts, shipped_parts)  # each shipped line's cost_minor (ADR 0041)
+    return facts
 
 
 def _facts(uow: UnitOfWork, event: Event) -> dict[str, Any]:
+    """What the event's rule needs beyond its payload; cost figures are worked out on the items' cost books
+    (`costing`), which `_update_costs` writes back with the entry."""
     if event.type in ("order.shipped", "order.shipped_in_part"):
         if "shipped_before" in event.payload:
-            return _shipment_facts(uow, event.payload)
+            return _shipment_facts(uow, event)
         return _order_facts(uow, event.payload) if event.type == "order.shipped" else {}
     if event.type == "return.received":
-        skus = {str(line.get("sku", "")) for line in event.payload.get("lines", [])} - {""}
         currency = (
             event.payload.get("currency")
             or orders.get_order(uow, ref=str(event.payload["order_id"])).currency
         )
-        return {"currency": currency, "unit_cost_minor": _average_costs(uow, skus)}
+        facts: dict[str, Any] = {"currency": currency}
+        costing.return_costs(uow, event, facts)
+        return facts
     if event.type == "stock.changed":
-        found = _item_cost(uow, str(event.payload["sku"]))
-        if found is None:
-            return {"currency": "", "unit_cost_minor": 0}
-        return {"currency": found[0], "unit_cost_minor": found[1]}
+        return costing.stock_costs(uow, event)
     if event.type == "payment.refunded":
         order = orders.get_order(uow, ref=str(event.payload["order_id"]))
         return {"shipped": any(line.shipped for line in order.lines)}
     if event.type == "po.received":
         po = purchasing.get_purchase_order(uow, number=str(event.payload["number"]))
-        return {
+        facts = {
             "currency": po.currency,
             "unit_cost_minor": {line.line: line.unit_cost.minor for line in po.lines},
             "skus": {line.line: line.sku for line in po.lines},
         }
+        costing.receipt_costs(uow, event, facts)
+        return facts
+    if event.type == "landed_cost.recorded":
+        return costing.charge_costs(uow, event)
     return {}
 
 
 def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> None:
-    """The inventory costing subledger: receipts move each item's average cost; shipments take units out at it."""
-    now = uow.now()
-    if event.type == "po.received":
-        for line in event.payload.get("lines", []):
-            sku, quantity = facts["skus"][int(line["line"])], int(line["quantity"])
-            cost = facts["unit_cost_minor"][int(line["line"])]
-            row = uow.session.get(ItemCostRow, sku, with_for_update=True)
-            if row is None:
-                uow.session.add(
-                    ItemCostRow(
-                        sku=sku,
-                        currency=facts["currency"],
-                        average_cost_minor=cost,
-                        units=quantity,
-                        updated_at=now,
-                    )
-                )
-                uow.session.flush()
-                continue
-            row.average_cost_minor = rules.moving_average(row.units, row.average_cost_minor, quantity, cost)
-            row.units += quantity
-            row.updated_at = now
-    elif event.type in ("order.shipped", "order.shipped_in_part") and "lines" in facts:
-        by_line = facts["lines"]
-        for n, units in rules.line_units(event.payload.get("lines")).items():
-            if n in by_line:
-                _move_units(uow, str(by_line[n]["sku"]), -units)
-    elif event.type == "return.received":
-        for line in event.payload.get("lines", []):
-            if line.get("disposition") == "restock" and int(line.get("quantity", 0)):
-                _move_units(uow, str(line.get("sku", "")), int(line["quantity"]))
-    elif event.type == "stock.changed":
-        _move_units(uow, str(event.payload["sku"]), int(event.payload["on_hand_delta"]))
-    elif event.type == "order.shipped":
-        for sku, units in facts.get("shipped_units", {}).items():
-            uow.execute_core(
-                sa.update(_COSTS)
-                .where(_COSTS.c.sku == sku)
-                .values(units=_COSTS.c.units - units, updated_at=now)
-            )
-
-
-def _move_units(uow: UnitOfWork, sku: str, units: int) -> None:
-    """Units in (positive) or out (negative) of an item's costing row at its current average (no row: the item was
-    never costed, nothing to move)."""
-    uow.execute_core(
-        sa.update(_COSTS)
-        .where(_COSTS.c.sku == sku)
-        .values(units=_COSTS.c.units + units, updated_at=uow.now())
-    )
+    """The inventory costing subledger: what the event's facts moved on the items' cost books, written back in the
+    same savepoint or batch as the entry it feeds (ADR 0026, ADR 0041)."""
+    costing.apply(uow, event, facts)
 
 
 def _dimensions(uow: UnitOfWork, events: Sequence[Event]) -> dict[uuid.UUID, Dimensions]:
@@ -229,6 +187,7 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     facts = _facts(uow, event)
     posting = rule(event.payload, facts, mapped)
     if posting is None:
+        costing.apply_unposted(uow, event, facts)  # a transfer moves cost between locations, once
         return False
     tagged = _dimensions(uow, [event]).get(event.id, NONE)
     try:
@@ -280,6 +239,7 @@ def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
         facts = _facts(uow, event)
         posting = rules.RULES[event.type](event.payload, facts, mapped)
         if posting is None:
+            costing.apply_unposted(uow, event, facts)  # a transfer moves cost between locations, once
             continue
         planned.append(
             NewEntry(
@@ -348,9 +308,9 @@ def replay_outbox(uow: UnitOfWork, *, batch: int = 500) -> tuple[int, int]:
         if events:
             try:
                 posted_now += post_events(uow, events)  # one transaction for the batch
-            except (
-                AlreadyExists
-            ):  # a worker posted one of them meanwhile: one at a time, each answering the race
+            except (AlreadyExists, IntegrityError):
+                # a worker posted one of them meanwhile (its entry, or an item's first cost row): one at a time,
+                # each answering the race
                 posted_now += sum(post_event(uow, event) for event in events)
         read += len(events)
         after = last

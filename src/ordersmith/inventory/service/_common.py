@@ -281,12 +281,14 @@ def _stock_changed(
     cause: str = "adjustment",
     on_hand_delta: int | None = None,
     location: str | None = None,
+    transfer: dict[str, object] | None = None,
 ) -> None:
     """Emit `stock.changed` with the available units per division (from `levels` when the caller has them) and
     its `cause` (reserved, consumed, released, receipt, adjustment, transfer, count, …): a consumer waiting for
     stock to appear can skip the causes that never add any (reserved, consumed). An adjustment or a count also
     says by how many units on-hand moved and where (`on_hand_delta`, `location`): the ledger values a loss or a
-    gain from it (ADR 0030)."""
+    gain from it (ADR 0030). A transfer says from where to where and how many (`transfer`): finance moves the
+    units' cost between the locations of an item costed per location (ADR 0041)."""
     if levels is None:
         levels = _levels(uow, item.id, None)  # one read; each division's figure is summed from it
     if divisions is None:
@@ -303,6 +305,8 @@ def _stock_changed(
     }
     if on_hand_delta is not None:
         payload["on_hand_delta"], payload["location"] = on_hand_delta, location
+    if transfer is not None:
+        payload["transfer"] = transfer
     uow.emit("stock.changed", payload)
 
 

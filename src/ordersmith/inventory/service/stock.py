@@ -124,7 +124,9 @@ def transfer_stock(
               reference=reference or f"{from_location}->{to_location}")  # fmt: skip
     uow.audit("stock.transferred", object_type="item", object_id=str(item.id),
               after={"from": from_location, "to": to_location, "quantity": quantity})  # fmt: skip
-    _stock_changed(uow, item, cause="transfer")
+    _stock_changed(
+        uow, item, cause="transfer", transfer={"from": source.code, "to": target.code, "quantity": quantity}
+    )
     return _availability(uow, item.sku, item.id, None)
 
 

@@ -406,3 +406,19 @@ _EVENT_OF = {
     "ship_all": "shipped",
     "complete": "completed",
 }
+
+
+def shipped_from(parts: dict[int, list[dict[str, Any]]], keys: set[str] | None) -> dict[int, dict[str, int]]:
+    """Line -> location code -> units of the allocation parts shipping now (`keys`; None: those already marked
+    shipped), for the ledger's cost per location."""
+    where: dict[int, dict[str, int]] = {}
+    for line_no, line_parts in parts.items():
+        for part in line_parts:
+            if (
+                (part["status"] == "active" and part["key"] in keys)
+                if keys is not None
+                else part["status"] == "shipped"
+            ):
+                here = where.setdefault(line_no, {})
+                here[part["location"]] = here.get(part["location"], 0) + int(part["quantity"])
+    return where

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
+from ordersmith.orders.service._common import shipped_from
 from ordersmith.orders.tables import OrderEventRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork
 
@@ -66,6 +67,8 @@ def placed_events(
                     "store": order.store,
                     "lines": {line.line_no: line.shipped for line in lines if line.shipped},
                     "shipped_before": {},  # nothing shipped before it: the ledger's share per shipment
+                    # where the units left from: the store's till, costed at its average (ADR 0041)
+                    "locations": shipped_from({line.line_no: line.allocations for line in lines}, None),
                 },
             )
         )

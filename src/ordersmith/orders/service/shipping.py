@@ -29,6 +29,7 @@ from ordersmith.orders.service._common import (
     move,
     order_row,
     record,
+    shipped_from,
 )
 from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for
 from ordersmith.orders.service.changes import locked
@@ -153,6 +154,7 @@ def ship_allocations(
         for part in r.allocations:
             if part["key"] in chosen and part["status"] == "active":
                 shipped[r.line_no] = shipped.get(r.line_no, 0) + int(part["quantity"])
+    where = shipped_from({r.line_no: r.allocations for r in rows}, chosen)
     open_after = sum(r.quantity - r.cancelled - r.shipped - shipped.get(r.line_no, 0) for r in rows)
     action = "ship_all" if open_after == 0 else "ship_part"
     try:
@@ -175,7 +177,9 @@ def ship_allocations(
     detail: dict[str, Any] = {"tracking": tracking, "shipment": shipment}
     # What each line had shipped before: the ledger recognises each shipment's share of the order (ADR 0030).
     before = {r.line_no: r.shipped for r in rows}
+    # Where each line's units left from: finance costs them at that location's average (ADR 0041).
     event = {"from": head.status, "to": target, "lines": shipped, "shipped_before": before, **detail}
+    event["locations"] = where
     kind = f"order.{'shipped' if action == 'ship_all' else 'shipped_in_part'}"
     uow.execute_core(_INSERT_EVENT, {"order_id": order_id, "id": new_id(), "kind": kind, "detail": event,
                                      "actor": uow.actor.label, "at": now})  # fmt: skip
@@ -200,11 +204,12 @@ def _ship_parts(
         line.quantity - line.cancelled - line.shipped - shipped.get(line.line_no, 0) for line in rows
     )
     before = {line.line_no: line.shipped for line in rows}  # for the ledger's share per shipment (ADR 0030)
+    where = shipped_from({line.line_no: line.allocations for line in rows}, chosen)  # costed there (ADR 0041)
     move(
         uow,
         row,
         "ship_all" if open_after == 0 else "ship_part",
-        {"lines": shipped, "shipped_before": before, **detail},
+        {"lines": shipped, "shipped_before": before, "locations": where, **detail},
     )
     for line in rows:
         if line.line_no not in shipped:

@@ -24,7 +24,16 @@ from ordersmith.purchasing.service.orders import (
     list_purchase_orders,
     send,
 )
-from ordersmith.purchasing.service.receiving import Receipt, ReceiptLine, ReceivedLine, receipts_of, receive
+from ordersmith.purchasing.service.receiving import (
+    CostedReceipt,
+    CostedReceiptLine,
+    Receipt,
+    ReceiptLine,
+    ReceivedLine,
+    costed_receipts,
+    receipts_of,
+    receive,
+)
 from ordersmith.purchasing.service.replenishment import (
     ChosenSuggestion,
     ReplenishmentRule,
@@ -45,6 +54,8 @@ from ordersmith.purchasing.service.vendors import (
 
 __all__ = [
     "ChosenSuggestion",
+    "CostedReceipt",
+    "CostedReceiptLine",
     "NewLine",
     "PurchaseOrder",
     "PurchaseOrderLine",
@@ -60,6 +71,7 @@ __all__ = [
     "cancel_drop_ship_units",
     "close",
     "confirm_drop_ship",
+    "costed_receipts",
     "create_drop_ship_order",
     "create_purchase_order",
     "create_vendor",

@@ -196,3 +196,67 @@ def receipts_of(uow: UnitOfWork, *, number: str) -> list[Receipt]:
                 received_by=r.received_by, lines=lines.get(r.id, []))
         for r in receipts
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CostedReceiptLine:
+    line: int
+    sku: str
+    quantity: int
+    unit_cost_minor: int  # the PO line's unit cost, in the PO's currency
+
+
+@dataclass(frozen=True)
+class CostedReceipt:
+    """A receipt with what finance allocates landed costs by: its PO, currency, location and lines at cost."""
+
+    id: uuid.UUID
+    purchase_order: str
+    currency: str
+    location: str
+    received_at: datetime
+    lines: list[CostedReceiptLine]
+
+
+@use_case(readonly=True)
+def costed_receipts(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, CostedReceipt]:
+    """These receipts (those that exist) with their PO's number and currency and each line's units and unit cost,
+    in two reads whatever their number."""
+    if not ids:
+        return {}
+    heads = uow.session.execute(
+        sa.select(
+            ReceiptRow.id,
+            ReceiptRow.location_id,
+            ReceiptRow.received_at,
+            PurchaseOrderRow.number,
+            PurchaseOrderRow.currency,
+        )
+        .join(PurchaseOrderRow, PurchaseOrderRow.id == ReceiptRow.purchase_order_id)
+        .where(ReceiptRow.id.in_(sorted(set(ids))))
+    ).all()
+    if not heads:
+        return {}
+    rows = uow.session.execute(
+        sa.select(
+            ReceiptLineRow.receipt_id,
+            PurchaseOrderLineRow.line_no,
+            PurchaseOrderLineRow.item_id,
+            ReceiptLineRow.quantity,
+            PurchaseOrderLineRow.unit_cost_minor,
+        )
+        .join(PurchaseOrderLineRow, PurchaseOrderLineRow.id == ReceiptLineRow.line_id)
+        .where(ReceiptLineRow.receipt_id.in_([h.id for h in heads]))
+        .order_by(ReceiptLineRow.receipt_id, PurchaseOrderLineRow.line_no)
+    ).all()
+    refs = catalog.item_refs(uow, ids=sorted({r.item_id for r in rows}))
+    codes = _location_codes(uow)
+    lines: dict[uuid.UUID, list[CostedReceiptLine]] = {}
+    for receipt_id, line_no, item_id, quantity, cost in rows:
+        lines.setdefault(receipt_id, []).append(CostedReceiptLine(line_no, refs[item_id].sku, quantity, cost))
+    return {
+        h.id: CostedReceipt(
+            h.id, h.number, h.currency, codes[h.location_id], h.received_at, lines.get(h.id, [])
+        )
+        for h in heads
+    }

@@ -137,7 +137,11 @@ def _check_one_bill(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], p
             source="import",
             lines=[
                 finance.NewBillLine(
-                    po_line=x.po_line, quantity=x.quantity, unit_price=x.unit_price, sku=x.sku
+                    po_line=x.po_line or 0,
+                    quantity=x.quantity,
+                    unit_price=x.unit_price,
+                    sku=x.sku,
+                    kind=x.kind,
                 )
                 for x in body.lines
             ],
