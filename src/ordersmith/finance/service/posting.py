@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.catalog import rules as catalog_rules
@@ -19,7 +20,7 @@ from ordersmith.catalog import service as catalog
 from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
-from ordersmith.finance.tables import ItemCostRow, JournalEntryRow
+from ordersmith.finance.tables import ItemCostRow, JournalEntryRow, LineCostRow
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
@@ -31,6 +32,7 @@ from ordersmith.purchasing import service as purchasing
 
 _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
 _COSTS = cast(sa.Table, ItemCostRow.__table__)
+_LINE_COSTS = cast(sa.Table, LineCostRow.__table__)
 
 
 def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,6 +91,7 @@ def _shipment_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, An
                 "tax_minor": line.tax.minor,
                 "gift_card": kinds.get(catalog_rules.sku_key(line.sku)) == "gift_card",
                 "unit_cost_minor": costs.get(line.sku, 0),
+                "costed": line.sku in costs,  # the item has a moving-average cost (else its cost is unknown)
             }
             for line in order.lines
         },
@@ -166,10 +169,12 @@ def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> No
         for n, units in rules.line_units(event.payload.get("lines")).items():
             if n in by_line:
                 _move_units(uow, str(by_line[n]["sku"]), -units)
+        _record_line_costs(uow, event, facts, shipped_line_costs(event.payload, facts))
     elif event.type == "return.received":
         for line in event.payload.get("lines", []):
             if line.get("disposition") == "restock" and int(line.get("quantity", 0)):
                 _move_units(uow, str(line.get("sku", "")), int(line["quantity"]))
+        _record_line_costs(uow, event, facts, returned_line_costs(event.payload, facts))
     elif event.type == "stock.changed":
         _move_units(uow, str(event.payload["sku"]), int(event.payload["on_hand_delta"]))
     elif event.type == "order.shipped":
@@ -179,6 +184,55 @@ def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> No
                 .where(_COSTS.c.sku == sku)
                 .values(units=_COSTS.c.units - units, updated_at=now)
             )
+
+
+def shipped_line_costs(payload: Mapping[str, Any], facts: Mapping[str, Any]) -> list[tuple[int, int, int]]:
+    """(line, units, unit cost) of a shipment's lines whose item had a cost: what `post_shipment` debited COGS
+    with, line by line."""
+    by_line = {int(n): line for n, line in facts["lines"].items()}
+    return [
+        (n, units, int(by_line[n].get("unit_cost_minor") or 0))
+        for n, units in sorted(rules.line_units(payload.get("lines")).items())
+        if n in by_line and units > 0 and by_line[n].get("costed")
+    ]
+
+
+def returned_line_costs(payload: Mapping[str, Any], facts: Mapping[str, Any]) -> list[tuple[int, int, int]]:
+    """(line, -units, unit cost) of a received return's lines whose item had a cost: what `post_return_received`
+    credited COGS with (restocked and scrapped alike), line by line."""
+    costs: Mapping[str, int] = facts.get("unit_cost_minor", {})
+    return [
+        (int(line["line"]), -int(line["quantity"]), int(costs[str(line.get("sku", ""))]))
+        for line in payload.get("lines", [])
+        if int(line.get("quantity", 0)) > 0 and str(line.get("sku", "")) in costs and "line" in line
+    ]
+
+
+def _record_line_costs(
+    uow: UnitOfWork, event: Event, facts: Mapping[str, Any], costs: list[tuple[int, int, int]]
+) -> None:
+    """Keep the COGS this event posts per order line (results per key code read it, ADR 0038), in the entry's
+    transaction. A row already there (a redelivered event racing its first posting) is left as it is: the entry's
+    own unique key then refuses the duplicate posting."""
+    order_id = event.payload.get("order_id")
+    if not costs or not order_id:
+        return
+    rows = [
+        {
+            "order_id": uuid.UUID(str(order_id)),
+            "line_no": n,
+            "source_event_id": event.id,
+            "kind": "shipment" if units > 0 else "return",
+            "units": units,
+            "unit_cost_minor": unit_cost,
+            "cost_minor": units * unit_cost,
+            "currency": str(facts["currency"]),
+            "posted_on": event.occurred_at.date(),
+        }
+        for n, units, unit_cost in costs
+    ]
+    insert = (postgresql.insert if uow.dialect == "postgresql" else sqlite.insert)(_LINE_COSTS)
+    uow.execute_core(insert.on_conflict_do_nothing(), rows)
 
 
 def _move_units(uow: UnitOfWork, sku: str, units: int) -> None:
