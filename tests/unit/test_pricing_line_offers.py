@@ -118,3 +118,12 @@ def test_without_line_offers_an_offers_promotion_prices_exactly_as_an_unscoped_o
         b.shipping,
         b.applied_promotions,
     )
+
+
+def test_an_offer_with_no_line_in_the_cart_gives_nothing_not_even_free_shipping():
+    # given free shipping brought in by the order's code, and every line keyed with another code
+    free = Promotion("SHIPFREE", "free_shipping", offers=frozenset({""}))
+    lines = [CartLine("0", "TEE", 1, "home", offer="GIFT1", offer_price_list="GIFTS")]
+    # then shipping is charged; with one line under the order's code it is free
+    assert price(lines, [free], ctx()).shipping == {"home": usd("5.00")}
+    assert price([*lines, CartLine("1", "MUG", 1, "home")], [free], ctx()).shipping == {"home": usd(0)}

@@ -418,6 +418,8 @@ def price_cart(
             if promotion.offers is None
             else sum((line.merchandise for line in quote.lines if promotion.reaches(cart[line.ref])), zero)
         )
+        if promotion.offers is not None and not any(promotion.reaches(line) for line in lines):
+            continue  # its offers have no line in this cart: not even an order-level effect (free shipping)
         reason = _eligible(promotion, context, reached)
         if reason is None:
             runnable.append(promotion)
