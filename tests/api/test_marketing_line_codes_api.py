@@ -39,7 +39,13 @@ def test_an_order_line_keyed_with_another_code_is_priced_with_its_offer_and_a_ba
     )
     client.post("/api/v1/campaigns", json=CAMPAIGN, headers=bearer(admin_key))
     client.post("/api/v1/source-codes", json=CODE, headers=bearer(admin_key))
-    gift = {**CODE, "code": "gift1", "segment": "gift book", "quantity_mailed": 5000, "price_list": "GIFTBOOK"}
+    gift = {
+        **CODE,
+        "code": "gift1",
+        "segment": "gift book",
+        "quantity_mailed": 5000,
+        "price_list": "GIFTBOOK",
+    }
     assert client.post("/api/v1/source-codes", json=gift, headers=bearer(admin_key)).status_code == 201
     order = {"ship_tos": [ADDRESS], "channel": "phone", "source_code": "F26H1"}
     # when an order's mug line carries a typo, then a text too long to be a code
