@@ -49,7 +49,10 @@ def _line_cost(column: Any) -> Any:
     )
 
 
-def _measures() -> list[Any]:
+def _measures(full: bool) -> list[Any]:
+    demand = (lines.c.unit_price_minor * lines.c.quantity).label("gross_demand")
+    if not full:  # the response curve: orders and demand only, no per-line lookups
+        return [orders.c.id.label("order_id"), orders.c.placed_at.label("placed_at"), demand]
     first = sa.alias(orders, "earlier")
     earlier = sa.exists().where(
         first.c.customer_id == orders.c.customer_id, first.c.placed_at < orders.c.placed_at
@@ -62,7 +65,7 @@ def _measures() -> list[Any]:
         orders.c.id.label("order_id"),
         orders.c.placed_at.label("placed_at"),
         sa.case((sa.or_(orders.c.customer_id.is_(None), ~earlier), 1), else_=0).label("new_customer"),
-        (lines.c.unit_price_minor * lines.c.quantity).label("gross_demand"),
+        demand,
         (lines.c.unit_price_minor * lines.c.cancelled).label("cancellations"),
         returned_value().label("returns"),
         (line_value() - returned_value()).label("net_sales"),
@@ -71,15 +74,16 @@ def _measures() -> list[Any]:
     ]
 
 
-def attributed_lines(params: dict[str, Any]) -> Any:
+def attributed_lines(params: dict[str, Any], *, full: bool = True) -> Any:
     """One row per order line with the key code it counts under (`code`), its order, whether that order was a new
-    customer's, and its measures. Exchange orders and orders in another currency than the code's campaign are
-    left out; `campaign` / `source_code` parameters narrow it to those codes."""
+    customer's, and its measures (`full=False`: its order, placed-at and gross demand only). Exchange orders and
+    orders in another currency than the code's campaign are left out; `campaign` / `source_code` parameters narrow
+    it to those codes."""
     catalog = codes.join(drops, drops.c.id == codes.c.drop_id).join(
         campaigns, campaigns.c.id == drops.c.campaign_id
     )
     under_order = (
-        sa.select(codes.c.code.label("code"), *_measures())
+        sa.select(codes.c.code.label("code"), *_measures(full))
         .select_from(
             catalog.join(orders, orders.c.source_code == codes.c.code).join(
                 lines, sa.and_(lines.c.order_id == orders.c.id, lines.c.source_code.is_(None))
@@ -88,7 +92,7 @@ def attributed_lines(params: dict[str, Any]) -> Any:
         .where(*_scope(params))
     )
     under_line = (
-        sa.select(codes.c.code.label("code"), *_measures())
+        sa.select(codes.c.code.label("code"), *_measures(full))
         .select_from(
             catalog.join(lines, lines.c.source_code == codes.c.code).join(
                 orders, orders.c.id == lines.c.order_id

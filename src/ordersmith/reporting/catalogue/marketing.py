@@ -321,7 +321,7 @@ def _week_since_in_home(dialect: str, placed_at: Any) -> sa.ColumnElement[int]:
 
 
 def _curve(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    attributed = attributed_lines(params)
+    attributed = attributed_lines(params, full=False)
     week = _week_since_in_home(ctx.dialect, attributed.c.placed_at)
     return (
         sa.select(
