@@ -20,6 +20,7 @@ from ordersmith.customers import service as customers
 from ordersmith.customers.tables import CustomerRow
 from ordersmith.data.exports import service as exports
 from ordersmith.finance import service as finance
+from ordersmith.finance.tables import LineCostRow
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import ValidationFailed
@@ -391,8 +392,16 @@ def test_results_per_key_code_drop_and_campaign_equal_a_hand_computation(shop: U
             shop, code="FALL-D1", in_home_on=date(2026, 10, 1), window_days=60, names=mailed
         )
         matched = marketing.run_matchback(shop, code="FALL-D1")
+        # and every event delivered again and replayed: each still posts (and costs its lines) once
+        finance.replay_outbox(shop)
     finally:
         finance.unregister()
+    # then finance's line costs add up to the ledger's cost of goods: 16 + 4 + 8 + 16 - 8 + 8 = 44.00
+    with shop:
+        recorded = shop.session.scalar(sa.select(sa.func.sum(LineCostRow.cost_minor)))
+    period = finance.list_periods(shop)[-1].code
+    ledger = finance.trial_balance(shop, period=period, cumulative=True)
+    assert recorded == sum(r.balance.minor for r in ledger.rows if r.account_code == "5000") == 4400
     # when the results are run per code, per drop and per campaign
     by_code = reporting.run_report(shop, name="source_code_results", parameters={"campaign": "fall"}).rows
     by_drop = reporting.run_report(shop, name="drop_results", parameters={}).rows
