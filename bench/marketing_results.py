@@ -37,9 +37,15 @@ from ordersmith.reporting import service as reports
 
 CHUNK = 5_000
 REPORTS = ("source_code_results", "drop_results", "campaign_results", "source_code_response_curve")
-# Results per code as they were computed before line codes: by the order's code only, no COGS, no matchback.
+# Results per code as they were computed before line codes (the same sums, new customers included): by the order's
+# code only, no COGS, no matchback.
 HEADER_ONLY_SQL = """
-    SELECT c.code, count(DISTINCT o.id), sum(l.unit_price_minor * l.quantity), sum(l.unit_price_minor * l.cancelled),
+    SELECT c.code, count(DISTINCT o.id),
+           count(DISTINCT CASE WHEN o.customer_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM orders e WHERE e.customer_id = o.customer_id AND e.placed_at < o.placed_at) THEN o.id END),
+           sum(l.unit_price_minor * l.quantity), sum(l.unit_price_minor * l.cancelled),
+           sum(CASE WHEN l.returned > 0 THEN (l.merchandise_minor + l.surcharge_minor - l.discount_minor)
+                    * l.returned / (l.quantity - l.cancelled) ELSE 0 END),
            sum(l.merchandise_minor + l.surcharge_minor - l.discount_minor)
     FROM marketing_source_codes c
     JOIN orders o ON o.source_code = c.code
