@@ -62,7 +62,8 @@ def test_a_campaign_its_drop_and_code_are_built_and_its_results_printed(db_url: 
     assert shown.returncode == 0, shown.stderr
     row = next(line for line in shown.stdout.splitlines() if "F26H1" in line).split()
     assert row[1:7] == ["1000", "1", "0.10", "1", "40.00", "40.00"]
-    assert row[-2:] == ["500.00", "-92.0"]  # cost per order 500.00; ROI (40 - 500) / 500
+    # cost per order 500.00; ROI (40 - 500) / 500; no margin (nothing shipped: blank); no order matched back
+    assert row[-3:] == ["500.00", "-92.0", "0"]
 
 
 def test_a_bad_value_fails_in_one_line_and_changes_nothing(db_url: str, uow: UnitOfWork):

@@ -10,7 +10,8 @@ def order_request(body: OrderIn, currency: str) -> service.OrderRequest:
     """The service's request from the API body."""
     return service.OrderRequest(
         lines=[service.LineRequest(sku=line.sku, quantity=line.quantity, ship_to=line.ship_to,
-                                   personalization=dict(line.personalization), gift_message=line.gift_message)
+                                   personalization=dict(line.personalization), gift_message=line.gift_message,
+                                   source_code=line.source_code)
                for line in body.lines],
         ship_tos=[service.ShipToRequest(ref=s.ref, name=s.name, line1=s.line1, line2=s.line2, city=s.city,
                                         region=s.region, postal_code=s.postal_code, country=s.country.upper(),

@@ -37,6 +37,8 @@ _SHOWN = (
     "demand_per_book",
     "cost_per_order",
     "roi_pct",
+    "contribution_margin",
+    "matched_orders",
 )
 
 marketing_app = typer.Typer(help="Campaigns, drops and source (key) codes.", no_args_is_help=True)
@@ -210,7 +212,8 @@ def results(
     by: Annotated[str, typer.Option(help="code | drop | campaign")] = "code",
     campaign: Annotated[str | None, typer.Option(help="one campaign's")] = None,
 ) -> None:
-    """Results per key code, drop or campaign: response, demand, net sales, $ per book, cost per order, ROI."""
+    """Results per key code, drop or campaign: response, demand, net sales, $ per book, cost per order, ROI,
+    contribution margin (blank until every unit is costed) and orders matched back."""
     if by not in _RESULTS:
         raise ValidationFailed.on("--by", "--by is one of code, drop, campaign")
     name, key = _RESULTS[by]

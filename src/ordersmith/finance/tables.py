@@ -223,6 +223,34 @@ class CostTransferRow(Base):
     at: Mapped[datetime]
 
 
+class LineCostRow(Base):
+    """The cost of goods sold one event posted for one order line: units shipped at the moving-average cost the
+    shipment was costed at (positive), or units of a received return taken back off COGS (negative). Written with
+    the journal entry, in its transaction, so Σ `cost_minor` over an order's lines equals the COGS the ledger holds
+    for them; results per key code read it (ADR 0038). Only units whose item had a cost are recorded: a line with
+    shipped units and no row was not costed (a kit, an item never received on a PO, a drop-ship line)."""
+
+    __tablename__ = "finance_line_costs"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('shipment', 'return')", name="ck_finance_line_costs_kind"),
+        sa.CheckConstraint(
+            "(kind = 'shipment' AND units > 0 AND cost_minor >= 0) "
+            "OR (kind = 'return' AND units < 0 AND cost_minor <= 0)",
+            name="ck_finance_line_costs_sign",
+        ),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the order's own key first (co-location)
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    source_event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the shipment's or return's event
+    kind: Mapped[str] = mapped_column(sa.String(10))  # shipment | return
+    units: Mapped[int]  # shipped (> 0) or returned (< 0)
+    unit_cost_minor: Mapped[int] = mapped_column(sa.BigInteger)  # the moving average it was costed at
+    cost_minor: Mapped[int] = mapped_column(sa.BigInteger)  # units x unit cost: Dr (> 0) or Cr (< 0) COGS
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    posted_on: Mapped[date]
+
+
 class PeriodBalanceRow(Base):
     """Σ debits and Σ credits per period, account and currency: written in the same transaction as each entry, so
     the statements and the trial balance read one row per account and period instead of every line."""

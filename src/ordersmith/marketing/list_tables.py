@@ -4,7 +4,7 @@ them.
 
 Invariants: a segment's rules were validated before they were stored; an extraction's rows are written once, in the
 transaction that made it, and never change; an order is matched back at most once (primary key) and only an order
-without a source code is (a keyed order keeps its code: it is never re-attributed).
+without a source code, on itself or on any line, is (a keyed order keeps its codes: it is never re-attributed).
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ class MatchbackRow(Base):
     __table_args__ = (
         sa.CheckConstraint("matched_by IN ('customer', 'address')", name="ck_marketing_matchback_by"),
         sa.Index("ix_marketing_matchbacks_file", "mail_file", "key_code"),
+        sa.Index("ix_marketing_matchbacks_key_code", "key_code", "order_id"),  # results per key code
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(

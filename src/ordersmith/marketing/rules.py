@@ -80,6 +80,10 @@ class Sums:
     net_sales_minor: (
         int  # what the lines still charge for goods (after discounts and cancellations) less returns
     )
+    cogs_minor: int = 0  # finance's cost of goods for the units net sales count (shipped, less returned)
+    uncosted_units: int = 0  # units net sales count that finance has not costed (yet): COGS is then unknown
+    matched_orders: int = 0  # orders without any code matched back to the code by a mail file
+    matched_demand_minor: int = 0  # their gross demand
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,14 @@ class Figures:
     cost_per_order_minor: int | None  # cost ÷ orders (None: no orders)
     roi_pct: Decimal | None  # (net sales - cost) ÷ cost x 100 (None: nothing spent)
     existing_customer_orders: int
+    cogs_minor: int | None = None  # None: some unit net sales count has no cost from finance (yet)
+    contribution_margin_minor: int | None = None  # net sales - COGS - cost (None: COGS unknown)
+    margin_roi_pct: Decimal | None = (
+        None  # contribution margin ÷ cost x 100 (None: COGS unknown, nothing spent)
+    )
+    total_orders: int = 0  # keyed + matched back: an order is one or the other, never both
+    total_demand_minor: int = 0
+    total_response_pct: Decimal | None = None  # total orders ÷ quantity mailed x 100
 
 
 def _divide_minor(numerator: int, denominator: int) -> int:
@@ -106,7 +118,15 @@ def _percent(part: int, whole: int, places: str) -> Decimal | None:
 
 
 def figures(sums: Sums) -> Figures:
-    """The ratios a marketer reads, from the sums: response % to 0.01, ROI % to 0.1."""
+    """The ratios a marketer reads, from the sums: response % to 0.01, ROI % to 0.1.
+
+    Contribution margin = net sales - COGS - cost (the mailing's: quantity mailed x cost per piece); shipping
+    charged, carriers' and payment fees are in none of them. It and its ROI (margin ÷ cost) exist only when COGS
+    does: when every unit net sales count has shipped and been costed by finance (`uncosted_units` is 0);
+    otherwise they are None, never an estimate."""
+    cogs = sums.cogs_minor if sums.uncosted_units == 0 else None
+    margin = None if cogs is None else sums.net_sales_minor - cogs - sums.cost_minor
+    total = sums.orders + sums.matched_orders
     return Figures(
         response_pct=_percent(sums.orders, sums.quantity_mailed, "0.01"),
         aov_minor=_divide_minor(sums.gross_demand_minor, sums.orders),
@@ -114,4 +134,10 @@ def figures(sums: Sums) -> Figures:
         cost_per_order_minor=_divide_minor(sums.cost_minor, sums.orders) if sums.orders else None,
         roi_pct=_percent(sums.net_sales_minor - sums.cost_minor, sums.cost_minor, "0.1"),
         existing_customer_orders=sums.orders - sums.new_customer_orders,
+        cogs_minor=cogs,
+        contribution_margin_minor=margin,
+        margin_roi_pct=None if margin is None else _percent(margin, sums.cost_minor, "0.1"),
+        total_orders=total,
+        total_demand_minor=sums.gross_demand_minor + sums.matched_demand_minor,
+        total_response_pct=_percent(total, sums.quantity_mailed, "0.01"),
     )

@@ -42,6 +42,14 @@ class OrderLineIn(Input):
     ship_to: Ref = "main"
     personalization: dict[str, Annotated[str, Field(max_length=200)]] = {}
     gift_message: Annotated[str, Field(max_length=500)] = ""
+    source_code: Annotated[
+        str | None,
+        Field(
+            max_length=40,
+            description="this line came from another offer than the order's: that offer's source (key) code, "
+            "checked against the master list like the order's; the line is priced with its offer",
+        ),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -146,6 +154,12 @@ class OrderLineOut(Output):
     returnable: bool
     state: str
     allocations: list[AllocationOut]
+    source_code: str | None = Field(
+        default=None, description="the source code the line counts under: its own, else its order's"
+    )
+    own_source_code: str | None = Field(
+        default=None, description="the line's own code (it came from another offer); null: its order's"
+    )
 
 
 class ShipToOut(Output):
@@ -344,6 +358,9 @@ class ReturnLineOut(Output):
     exchange_sku: str | None
     received: int
     disposition: str | None
+    source_code: str | None = Field(
+        default=None, description="inherited from the order line: its own code, else its order's"
+    )
 
 
 class ReturnOut(Output):

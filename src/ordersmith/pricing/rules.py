@@ -62,6 +62,14 @@ class CartLine:
     weight_g: int = 0
     oversize: bool = False
     surcharge: Money | None = None  # personalization, per unit
+    # A line from another offer than the cart's (another source code): `offer` keys that offer (lines with the same
+    # key share it), `offer_price_list` is the list it offers. None: the line is under the cart's own offer.
+    offer: str | None = None
+    offer_price_list: str | None = None
+
+    def offered_list(self, context: Context) -> str | None:
+        """The price list this line's offer names: its own offer's when it has one, else the cart's."""
+        return self.offer_price_list if self.offer is not None else context.offer_price_list
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,10 @@ class PriceList:
     ends_at: datetime | None = None
     offer_only: bool = False  # prices only a cart whose source code offers it
 
-    def applies(self, context: Context) -> bool:
+    def applies(self, context: Context, offered: str | None) -> bool:
+        """Whether the list may price a line of this cart; `offered` is the list the line's offer names."""
         return (self.currency == context.currency
-                and (not self.offer_only or self.code == context.offer_price_list)
+                and (not self.offer_only or self.code == offered)
                 and (not self.customer_groups or context.customer_group in self.customer_groups)
                 and (not self.channels or context.channel in self.channels)
                 and in_range(context.at, self.starts_at, self.ends_at))  # fmt: skip
@@ -114,6 +123,9 @@ class Promotion:
     exclusive: bool = False  # applies alone
     stackable: bool = True  # several stackable promotions apply; of the others, only the first
     coupon: str | None = None  # code the customer must enter
+    # Brought in by source codes' offers: it reaches only the lines under one of these offers ("" is the cart's
+    # own, else a line's `offer` key), and its threshold counts their merchandise only. None: every line.
+    offers: frozenset[str] | None = None
     skus: frozenset[str] = frozenset()  # targets (empty: every line)
     styles: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
@@ -124,7 +136,13 @@ class Promotion:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
 
+    def reaches(self, line: CartLine) -> bool:
+        """Whether the line is under an offer that brought this promotion in (always, for any other promotion)."""
+        return self.offers is None or (line.offer or "") in self.offers
+
     def targets(self, line: CartLine) -> bool:
+        if not self.reaches(line):
+            return False
         if not (self.skus or self.styles or self.categories):
             return True
         return (line.sku.upper() in self.skus or (line.style is not None and line.style in self.styles)
@@ -245,10 +263,12 @@ def _round(amount: Decimal, currency: str) -> Money:
 
 
 def base_price(line: CartLine, lists: Sequence[PriceList], context: Context) -> tuple[Money, str]:
-    """The unit price from the list the cart's source code offers, else the highest-priority applicable list that
-    prices the SKU (then the list code), at the largest quantity break the line reaches."""
-    candidates = sorted((pl for pl in lists if pl.applies(context) and line.sku.upper() in pl.prices),
-                        key=lambda pl: (pl.code != context.offer_price_list, -pl.priority, pl.code))  # fmt: skip
+    """The unit price from the list the line's offer names (its own source code's, else the cart's), else the
+    highest-priority applicable list that prices the SKU (then the list code), at the largest quantity break the
+    line reaches."""
+    offered = line.offered_list(context)
+    candidates = sorted((pl for pl in lists if pl.applies(context, offered) and line.sku.upper() in pl.prices),
+                        key=lambda pl: (pl.code != offered, -pl.priority, pl.code))  # fmt: skip
     for price_list in candidates:
         reached = [b for b in price_list.prices[line.sku.upper()] if b.min_quantity <= line.quantity]
         if reached:
@@ -393,7 +413,14 @@ def price_cart(
         quote.rejected_coupons[code] = "coupon_unknown"
     runnable: list[Promotion] = []
     for promotion in sorted(offered, key=lambda p: (-p.priority, p.code)):
-        reason = _eligible(promotion, context, merchandise)
+        reached = (
+            merchandise
+            if promotion.offers is None
+            else sum((line.merchandise for line in quote.lines if promotion.reaches(cart[line.ref])), zero)
+        )
+        if promotion.offers is not None and not any(promotion.reaches(line) for line in lines):
+            continue  # its offers have no line in this cart: not even an order-level effect (free shipping)
+        reason = _eligible(promotion, context, reached)
         if reason is None:
             runnable.append(promotion)
         elif promotion.coupon is not None:

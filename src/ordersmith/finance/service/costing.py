@@ -192,7 +192,8 @@ def shipment_costs(
         if book is not None:
             for location, part in sorted(_shipped_where(event, n, units, fallback).items()):
                 cost += book.issue(location or None, part)
-        by_line[n] = {**by_line[n], "cost_minor": cost}
+        # `costed`: the item has a cost book (without one its cost is unknown, not zero: no line cost is kept)
+        by_line[n] = {**by_line[n], "cost_minor": cost, "costed": book is not None}
     facts[BOOKS] = books
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.catalog import rules as catalog_rules
@@ -23,7 +24,7 @@ from ordersmith.finance.service import costing
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.dimensions import NONE, ORDER_EVENTS, Dimensions, order_dimensions
 from ordersmith.finance.service.journal import NewEntry, write_entries, write_entry
-from ordersmith.finance.tables import JournalEntryRow
+from ordersmith.finance.tables import JournalEntryRow, LineCostRow
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
@@ -34,6 +35,7 @@ from ordersmith.platform.tables import OutboxRow
 from ordersmith.purchasing import service as purchasing
 
 _ENTRIES = cast(sa.Table, JournalEntryRow.__table__)
+_LINE_COSTS = cast(sa.Table, LineCostRow.__table__)
 
 
 def _order_facts(uow: UnitOfWork, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,6 +152,10 @@ def _update_costs(uow: UnitOfWork, event: Event, facts: Mapping[str, Any]) -> No
     """The inventory costing subledger: what the event's facts moved on the items' cost books, written back in the
     same savepoint or batch as the entry it feeds (ADR 0026, ADR 0041)."""
     costing.apply(uow, event, facts)
+    if event.type in ("order.shipped", "order.shipped_in_part") and "lines" in facts:
+        _record_line_costs(uow, event, facts, shipped_line_costs(event.payload, facts))
+    elif event.type == "return.received":
+        _record_line_costs(uow, event, facts, returned_line_costs(event.payload, facts))
 
 
 def _dimensions(uow: UnitOfWork, events: Sequence[Event]) -> dict[uuid.UUID, Dimensions]:
@@ -167,6 +173,59 @@ def _tagged(lines: Sequence[rules.Line], tagged: Dimensions) -> tuple[rules.Line
     if not tagged:
         return tuple(lines)
     return tuple(dataclasses.replace(x, division=tagged.division, channel=tagged.channel) for x in lines)
+
+
+def shipped_line_costs(payload: Mapping[str, Any], facts: Mapping[str, Any]) -> list[tuple[int, int, int]]:
+    """(line, units, cost) of a shipment's lines whose item had a cost: what `post_shipment` debited COGS with,
+    line by line (`costing.shipment_costs` worked each line's cost out at its locations' averages)."""
+    by_line = {int(n): line for n, line in facts["lines"].items()}
+    return [
+        (n, units, int(by_line[n].get("cost_minor") or 0))
+        for n, units in sorted(rules.line_units(payload.get("lines")).items())
+        if n in by_line and units > 0 and by_line[n].get("costed")
+    ]
+
+
+def returned_line_costs(payload: Mapping[str, Any], facts: Mapping[str, Any]) -> list[tuple[int, int, int]]:
+    """(line, -units, -cost) of a received return's lines whose item had a cost: what `post_return_received`
+    credited COGS with (restocked and scrapped alike), line by line."""
+    costs: Mapping[str, int] = facts.get("unit_cost_minor", {})
+    return [
+        (
+            int(line["line"]),
+            -int(line["quantity"]),
+            -int(line["quantity"]) * int(costs[str(line.get("sku", ""))]),
+        )
+        for line in payload.get("lines", [])
+        if int(line.get("quantity", 0)) > 0 and str(line.get("sku", "")) in costs and "line" in line
+    ]
+
+
+def _record_line_costs(
+    uow: UnitOfWork, event: Event, facts: Mapping[str, Any], costs: list[tuple[int, int, int]]
+) -> None:
+    """Keep the COGS this event posts per order line (results per key code read it, ADR 0038), in the entry's
+    transaction. A row already there (a redelivered event racing its first posting) is left as it is: the entry's
+    own unique key then refuses the duplicate posting."""
+    order_id = event.payload.get("order_id")
+    if not costs or not order_id:
+        return
+    rows = [
+        {
+            "order_id": uuid.UUID(str(order_id)),
+            "line_no": n,
+            "source_event_id": event.id,
+            "kind": "shipment" if units > 0 else "return",
+            "units": units,
+            "unit_cost_minor": abs(cost) // abs(units),
+            "cost_minor": cost,
+            "currency": str(facts["currency"]),
+            "posted_on": event.occurred_at.date(),
+        }
+        for n, units, cost in costs
+    ]
+    insert = (postgresql.insert if uow.dialect == "postgresql" else sqlite.insert)(_LINE_COSTS)
+    uow.execute_core(insert.on_conflict_do_nothing(), rows)
 
 
 def posted(uow: UnitOfWork, event_id: Any, rule: str) -> bool:

@@ -66,6 +66,7 @@ order_lines = sa.table(
     sa.column("order_id", sa.Uuid()),
     sa.column("item_id", sa.Uuid()),
     sa.column("sku", sa.String()),
+    sa.column("source_code", sa.String()),
 )
 items = sa.table(
     "items", sa.column("id", sa.Uuid()), sa.column("sku_key", sa.String()), sa.column("style_id", sa.Uuid())

@@ -2,8 +2,9 @@
 code, placed within the mailing's in-home window, are attributed to the key code mailed to their customer or, failing
 that, to their (first ship-to) address; the results report keyed and matched-back orders apart.
 
-Invariants: an order that carries a source code is never attributed (it keeps its own); an order is attributed at
-most once, to the first mail file whose matchback reaches it; the order itself is never changed.
+Invariants: an order that carries a source code — on its header or on any of its lines — is never attributed (it
+is keyed: results count it under its codes); an order is attributed at most once, to the first mail file whose
+matchback reaches it; the order itself is never changed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ordersmith.marketing.list_tables import (
     MailFileRow,
     MatchbackRow,
 )
-from ordersmith.marketing.service._reads import customers, orders
+from ordersmith.marketing.service._reads import customers, order_lines, orders
 from ordersmith.marketing.tables import SourceCodeRow
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -267,9 +268,9 @@ def _lookup(uow: UnitOfWork, file: str, column: Any, values: list[Any]) -> dict[
 
 @use_case
 def run_matchback(uow: UnitOfWork, *, code: str) -> Matchback:
-    """Attribute the window's orders placed without a code to the key code mailed to their customer or, failing
-    that, to their address. Reads only the orders of the window (by the placed-at index); running it again
-    attributes only orders not attributed yet.
+    """Attribute the window's orders placed without a code (on the order or any line) to the key code mailed to
+    their customer or, failing that, to their address. Reads only the orders of the window (by the placed-at
+    index); running it again attributes only orders not attributed yet.
 
     Raises:
         NotFound: no such mail file.
@@ -283,6 +284,12 @@ def run_matchback(uow: UnitOfWork, *, code: str) -> Matchback:
         sa.or_(orders.c.source_code.is_(None), orders.c.source_code == ""),
         orders.c.status != "cancelled",
         ~sa.exists(sa.select(sa.literal(1)).where(done.c.order_id == orders.c.id)),
+        # a line keyed with a code of its own makes the order keyed too (its lines are read by its key)
+        ~sa.exists(
+            sa.select(sa.literal(1)).where(
+                order_lines.c.order_id == orders.c.id, order_lines.c.source_code.is_not(None)
+            )
+        ),
     )
     waiting = list(uow.session.execute(query))
     names = MailFileNameRow.__table__

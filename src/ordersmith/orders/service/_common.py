@@ -53,6 +53,10 @@ class OrderLine:
     returnable: bool
     state: str  # reserved | partially_backordered | backordered | shipped | cancelled | …
     allocations: list[AllocationPart]
+    # The source code the line counts under: its own (it came from another offer) or else its order's; its
+    # returns and cancellations inherit it. `own_source_code` tells which: None when it is the order's.
+    source_code: str | None = None
+    own_source_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ def _money(minor: int, currency: str) -> Money:
     return Money.from_minor(minor, currency)
 
 
-def to_line(row: OrderLineRow, currency: str) -> OrderLine:
+def to_line(row: OrderLineRow, currency: str, order_code: str | None = None) -> OrderLine:
     m = _money
     return OrderLine(
         line_no=row.line_no,
@@ -190,6 +194,8 @@ def to_line(row: OrderLineRow, currency: str) -> OrderLine:
             AllocationPart(a["location"], a["quantity"], a["status"], a["key"], int(a["seq"]))
             for a in row.allocations
         ],
+        source_code=row.source_code or order_code,
+        own_source_code=row.source_code,
     )
 
 
@@ -257,7 +263,7 @@ def to_order(row: OrderRow, lines: list[OrderLineRow], holds: list[OrderHoldRow]
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
-        lines=[to_line(line, c) for line in sorted(lines, key=lambda r: r.line_no)],
+        lines=[to_line(line, c, row.source_code) for line in sorted(lines, key=lambda r: r.line_no)],
         ship_tos=[to_ship_to(s, c) for s in row.ship_tos],
         holds=[to_hold(h) for h in sorted(holds, key=lambda h: (h.placed_at, h.id))],
         fulfillment=row.fulfillment,

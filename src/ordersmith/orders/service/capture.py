@@ -45,7 +45,15 @@ from ordersmith.orders.service.holding import (
     plugin_holds,
 )
 from ordersmith.orders.service.placed_events import placed_events
-from ordersmith.orders.service.quoting import Priced, buyer_of, explanation_of, items_of, offer_of, quote_of
+from ordersmith.orders.service.quoting import (
+    Priced,
+    buyer_of,
+    explanation_of,
+    items_of,
+    line_offers_of,
+    offer_of,
+    quote_of,
+)
 from ordersmith.orders.service.requests import (
     OrderRequest,
     PaymentFact,
@@ -212,10 +220,11 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     if priced is None:
         facts = items_of(uow, request)
         offer = offer_of(uow, request, channel)
+        line_offers = line_offers_of(uow, request, channel)
         buyer = buyer_of(uow, request, channel, offer)
-        quote = quote_of(uow, request, channel, buyer, facts, offer)
+        quote = quote_of(uow, request, channel, buyer, facts, offer, line_offers)
     else:
-        facts, quote, offer = priced.items, priced.quote, priced.offer
+        facts, quote, offer, line_offers = priced.items, priced.quote, priced.offer, priced.line_offers
         buyer = priced.buyer if request.new_customer is None else buyer_of(uow, request, channel, offer)
     currency = channel.currency
     order_id = new_id()
@@ -236,7 +245,9 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
                 for f in template.fields
             )
     lines: list[OrderLineRow] = []
-    for n, (wanted, item, line_price) in enumerate(zip(request.lines, line_items, quote.lines, strict=True)):
+    own = line_offers or (None,) * len(request.lines)
+    keyed = zip(request.lines, line_items, quote.lines, own, strict=True)
+    for n, (wanted, item, line_price, line_offer) in enumerate(keyed):
         lines.append(
             OrderLineRow(
                 order_id=order_id,
@@ -261,6 +272,7 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
                 returned=0,
                 returnable=n not in non_returnable,
                 allocations=[],
+                source_code=line_offer.code if line_offer else None,  # never the raw text
             )
         )
     first = request.ship_tos[0]

@@ -270,7 +270,11 @@ def cancel_order(
             {
                 "change": "lines_cancelled",
                 "reason": reason.strip(),
-                "lines": [{"line": n, "quantity": q} for n, q in cuts.items()],
+                # each cancelled part inherits its line's source code (its own, else the order's)
+                "lines": [
+                    {"line": n, "quantity": q, "source_code": by_no[n].source_code or row.source_code}
+                    for n, q in cuts.items()
+                ],
             },
         )
     for hold in holds_of(uow, row.id):

@@ -31,6 +31,7 @@ from ordersmith.orders.service._common import (
 from ordersmith.orders.service.allocating import Wanted, hold_stock, item_refs, release_holds
 from ordersmith.orders.service.changes import locked, rules_illegal
 from ordersmith.orders.service.holding import recheck_holds
+from ordersmith.orders.service.quoting import line_offer_for
 from ordersmith.orders.tables import OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.pricing import rules as pricing_rules
@@ -197,6 +198,9 @@ def _edit_lines(
             raise ValidationFailed.on("lines", f"line {n}: no ship-to {w['ship_to']!r}")
     numbers = sorted(keep)
     offer = marketing.find_offer(uow, code=row.source_code)  # the offer it was placed under, still
+    # Lines keyed with a code of their own keep it, and their offer, through the edit; new lines are the order's.
+    own = {n: code for n in numbers if n in by_no and (code := by_no[n].source_code)}
+    line_offers = {code: marketing.find_offer(uow, code=code) for code in sorted(set(own.values()))}
     quote = pricing.quote(
         uow,
         request=pricing.QuoteRequest(
@@ -209,6 +213,7 @@ def _edit_lines(
                     quantity=keep[n]["quantity"],
                     ship_to=keep[n]["ship_to"],
                     personalization=keep[n]["personalization"],
+                    offer=line_offer_for(line_offers.get(own.get(n) or ""), offer),
                 )
                 for n in numbers
             ],

@@ -46,6 +46,7 @@ def placed_events(
                         "unallocated": max(
                             line.quantity - line.reserved - line.backordered - line.shipped, 0
                         ),
+                        "source_code": line.source_code or order.source_code,  # its own, else the order's
                     }
                     for line in lines
                 ],

@@ -26,6 +26,11 @@ class Priced:
     items: dict[str, catalog.SellingFacts]
     buyer: customers.BuyerFacts | None
     offer: marketing.Offer | None = None  # the source code the order keeps, and the offer it was priced with
+    line_offers: LineOffers = ()
+
+
+# Per request line: the line's own source code and offer (None: its order's). Empty when no line has a code.
+LineOffers = tuple[marketing.Offer | None, ...]
 
 
 def offer_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> marketing.Offer | None:
@@ -33,6 +38,37 @@ def offer_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> m
     default for an unknown or expired one) and its offer. Raises ValidationFailed naming `source_code`."""
     on = (request.placed_at or uow.now()).date()
     return marketing.resolve_source_code(uow, code=request.source_code, channel=channel.code, on=on)
+
+
+def line_offers_of(uow: UnitOfWork, request: OrderRequest, channel: SalesChannel) -> LineOffers:
+    """Each line's own source code, checked exactly as the order's is (the master list on the day the order is
+    placed, or the channel's default), each distinct code read once; () without reading anything when no line
+    carries one, so an order without line codes costs what it always did.
+
+    Raises:
+        ValidationFailed: naming `lines.N.source_code`, for a code the channel neither accepts nor defaults.
+    """
+    if not any(line.source_code and line.source_code.strip() for line in request.lines):
+        return ()
+    on = (request.placed_at or uow.now()).date()
+    resolved: dict[str, marketing.Offer | None] = {}
+    offers: list[marketing.Offer | None] = []
+    for n, line in enumerate(request.lines):
+        code = (line.source_code or "").strip()
+        if code.upper() not in resolved:
+            resolved[code.upper()] = marketing.resolve_source_code(
+                uow, code=code, channel=channel.code, on=on, field=f"lines.{n}.source_code"
+            )
+        offers.append(resolved[code.upper()])
+    return tuple(offers)
+
+
+def line_offer_for(offer: marketing.Offer | None, order: marketing.Offer | None) -> pricing.LineOffer | None:
+    """What pricing gets for a line's own code: nothing when the line has none or the order's own (it is priced
+    with the order's offer, as one group)."""
+    if offer is None or (order is not None and offer.code == order.code):
+        return None
+    return pricing.LineOffer(key=offer.code, price_list=offer.price_list, promotions=offer.promotions)
 
 
 def items_of(uow: UnitOfWork, request: OrderRequest) -> dict[str, catalog.SellingFacts]:
@@ -101,7 +137,9 @@ def quote_of(
     buyer: customers.BuyerFacts | None,
     items: dict[str, catalog.SellingFacts],
     offer: marketing.Offer | None = None,
+    line_offers: LineOffers = (),
 ) -> pricing_rules.Quote:
+    own = line_offers or (None,) * len(request.lines)
     quote = pricing.quote(
         uow,
         request=pricing.QuoteRequest(
@@ -114,8 +152,9 @@ def quote_of(
                     quantity=line.quantity,
                     ship_to=line.ship_to,
                     personalization=dict(line.personalization),
+                    offer=line_offer_for(line_offer, offer),
                 )
-                for line in request.lines
+                for line, line_offer in zip(request.lines, own, strict=True)
             ],
             ship_tos=[
                 pricing_rules.ShipTo(
@@ -175,6 +214,7 @@ def price_order(
     check_shape(request)
     facts = items_of(uow, request)
     offer = offer_of(uow, request, channel)
+    line_offers = line_offers_of(uow, request, channel)
     buyer = None
     if request.customer:
         try:
@@ -183,8 +223,8 @@ def price_order(
             raise ValidationFailed.on("customer", f"no customer {request.customer!r}") from None
         if buyer.anonymized:
             raise ValidationFailed.on("customer", f"customer {buyer.number} was anonymized")
-    quote = quote_of(uow, request, channel, buyer, facts, offer)
-    return Priced(quote=quote, items=facts, buyer=buyer, offer=offer)
+    quote = quote_of(uow, request, channel, buyer, facts, offer, line_offers)
+    return Priced(quote=quote, items=facts, buyer=buyer, offer=offer, line_offers=line_offers)
 
 
 def quote_order(

@@ -30,6 +30,9 @@ class LineRequest:
     ship_to: str = "main"
     personalization: dict[str, str] = field(default_factory=dict)
     gift_message: str = ""
+    source_code: str | None = (
+        None  # the line came from another offer than the order's (checked like the order's)
+    )
 
 
 @dataclass(frozen=True)

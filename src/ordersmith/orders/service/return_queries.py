@@ -26,8 +26,10 @@ def order_returns(uow: UnitOfWork, *, order_id: uuid.UUID) -> list[Return]:
     lines = list(uow.session.scalars(
         sa.select(ReturnLineRow).where(ReturnLineRow.return_id.in_([r.id for r in rows]))
     )) if rows else []  # fmt: skip
-    skus = {line.line_no: line.sku for line in lines_of(uow, order_id)}
-    return [_return(row, order, [line for line in lines if line.return_id == row.id], skus) for row in rows]
+    order_lines = lines_of(uow, order_id)
+    return [
+        _return(row, order, [line for line in lines if line.return_id == row.id], order_lines) for row in rows
+    ]
 
 
 @use_case(readonly=True)

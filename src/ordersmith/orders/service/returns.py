@@ -61,6 +61,7 @@ class ReturnLine:
     exchange_sku: str | None
     received: int
     disposition: str | None
+    source_code: str | None = None  # inherited from the order line: its own code, else its order's
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ class Return:
     lines: list[ReturnLine] = field(default_factory=list)
 
 
-def _return(row: ReturnRow, order: OrderRow, lines: Sequence[ReturnLineRow], skus: dict[int, str]) -> Return:
+def _return(
+    row: ReturnRow, order: OrderRow, lines: Sequence[ReturnLineRow], order_lines: Sequence[OrderLineRow]
+) -> Return:
     c = row.currency
+    by_no = {line.line_no: line for line in order_lines}
     return Return(
         id=row.id,
         number=row.number,
@@ -108,12 +112,14 @@ def _return(row: ReturnRow, order: OrderRow, lines: Sequence[ReturnLineRow], sku
         lines=[
             ReturnLine(
                 line_no=r.line_no,
-                sku=skus.get(r.line_no, ""),
+                sku=by_no[r.line_no].sku if r.line_no in by_no else "",
                 quantity=r.quantity,
                 reason=r.reason,
                 exchange_sku=r.exchange_sku,
                 received=r.received,
                 disposition=r.disposition,
+                source_code=(by_no[r.line_no].source_code if r.line_no in by_no else None)
+                or order.source_code,
             )
             for r in sorted(lines, key=lambda r: r.line_no)
         ],
@@ -266,6 +272,7 @@ def authorize_return(
                     "quantity": r.quantity,
                     "reason": r.reason,
                     "exchange_sku": r.exchange_sku,
+                    "source_code": by_no[r.line_no].source_code or order.source_code,
                 }
                 for r in lines
             ],
@@ -278,7 +285,7 @@ def authorize_return(
         object_id=str(row.id),
         after={"number": row.number, "order": order.number, "refund_due_minor": due.total_minor},
     )
-    return _return(row, order, return_lines, {n: line.sku for n, line in by_no.items()})
+    return _return(row, order, return_lines, list(by_no.values()))
 
 
 def _return_row(uow: UnitOfWork, ref: str, *, lock: bool = False) -> ReturnRow:
@@ -291,7 +298,7 @@ def get_return(uow: UnitOfWork, *, ref: str) -> Return:
     order = uow.session.get(OrderRow, row.order_id)
     assert order is not None
     lines = list(uow.session.scalars(sa.select(ReturnLineRow).where(ReturnLineRow.return_id == row.id)))
-    return _return(row, order, lines, {line.line_no: line.sku for line in lines_of(uow, order.id)})
+    return _return(row, order, lines, lines_of(uow, order.id))
 
 
 @use_case
@@ -390,6 +397,7 @@ def receive_return(
                     "sku": order_lines[g.line_no].sku,
                     "quantity": g.quantity,
                     "disposition": g.disposition,
+                    "source_code": order_lines[g.line_no].source_code or order.source_code,
                 }
                 for g in received
             ],
@@ -404,7 +412,7 @@ def receive_return(
         object_id=str(row.id),
         after={"location": location, "refund_due_minor": row.refund_due_minor},
     )
-    return _return(row, order, list(authorized.values()), {n: line.sku for n, line in order_lines.items()})
+    return _return(row, order, list(authorized.values()), list(order_lines.values()))
 
 
 def _exchange_order(
@@ -481,6 +489,7 @@ def _exchange_order(
             returned=0,
             returnable=True,
             allocations=[],
+            source_code=line.source_code,  # the exchanged line's own code, inherited
         )
         uow.session.add(new)
         lines.append(new)

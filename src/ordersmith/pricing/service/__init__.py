@@ -28,6 +28,7 @@ from ordersmith.pricing.service.listing import (
 )
 from ordersmith.pricing.service.quoting import (
     CouponExhausted,
+    LineOffer,
     QuoteLine,
     QuoteRequest,
     Redemption,
@@ -49,6 +50,7 @@ __all__ = [
     "CouponView",
     "Dates",
     "Keep",
+    "LineOffer",
     "ListPrice",
     "PriceEntry",
     "PriceListView",

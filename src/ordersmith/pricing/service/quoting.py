@@ -35,11 +35,22 @@ from ordersmith.pricing.tables import (
 
 
 @dataclass(frozen=True)
+class LineOffer:
+    """The offer of a line that came from another source code than its order's (checked by the caller against
+    marketing's master list). Pricing knows no source codes: `key` only tells lines of one offer from another's."""
+
+    key: str
+    price_list: str | None = None
+    promotions: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class QuoteLine:
     sku: str
     quantity: int
     ship_to: str = "main"
     personalization: dict[str, str] = field(default_factory=dict)
+    offer: LineOffer | None = None  # None: the line is priced with the order's offer (`offer_price_list`, …)
 
 
 @dataclass(frozen=True)
@@ -301,11 +312,28 @@ def _promotions(
 
 
 def _offered(
-    rule_set: _RuleSet, codes: Sequence[str], already: Sequence[rules.Promotion]
+    rule_set: _RuleSet, request: QuoteRequest, already: Sequence[rules.Promotion]
 ) -> list[rules.Promotion]:
-    """The promotions a source code's offer names, as automatic ones (no coupon needed), unless already in."""
-    wanted = {code.upper() for code in codes} - {p.code for p in already if p.coupon is None}
-    return sorted((p for p in rule_set.by_id.values() if p.code in wanted), key=lambda p: p.code)
+    """The promotions the source codes' offers name, as automatic ones (no coupon needed), unless already in. When
+    a line has an offer of its own, each reaches only the lines under the offers naming it (the order's own offer
+    is ""); otherwise, as before line offers existed, every line."""
+    reach: dict[str, set[str]] = {}
+    for code in request.offer_promotions:
+        reach.setdefault(code.upper(), set()).add("")
+    for line in request.lines:
+        if line.offer is not None:
+            for code in line.offer.promotions:
+                reach.setdefault(code.upper(), set()).add(line.offer.key)
+    scoped = any(line.offer is not None for line in request.lines)
+    wanted = set(reach) - {p.code for p in already if p.coupon is None}
+    return sorted(
+        (
+            dataclasses.replace(p, offers=frozenset(reach[p.code])) if scoped else p
+            for p in rule_set.by_id.values()
+            if p.code in wanted
+        ),
+        key=lambda p: p.code,
+    )
 
 
 def _used_by(uow: UnitOfWork, code: str, customer_id: uuid.UUID) -> int:
@@ -374,11 +402,15 @@ def quote(uow: UnitOfWork, *, request: QuoteRequest) -> rules.Quote:
                 weight_g=item.weight_g,
                 oversize=item.largest_dimension_mm > OVERSIZE_MM,
                 surcharge=surcharge,
+                offer=wanted.offer.key if wanted.offer else None,
+                offer_price_list=wanted.offer.price_list.upper()
+                if wanted.offer and wanted.offer.price_list
+                else None,
             )
         )
     rule_set = _rule_set(uow, request.currency)
     promotions, exhausted = _promotions(uow, rule_set, request.coupons, customer_id, request.redeemed)
-    promotions += _offered(rule_set, request.offer_promotions, promotions)
+    promotions += _offered(rule_set, request, promotions)
     context = rules.Context(
         currency=request.currency,
         channel=request.channel,

@@ -1,16 +1,21 @@
 """Campaign results: what each source (key) code, drop and campaign brought in per piece mailed — one aggregating
-query each, reading orders by their (indexed) source code.
+query each, reading order lines by the code they count under (`_attribution`, ADR 0038).
 
-The figures (sums per code, then added up per drop or campaign), in the campaign's currency; exchange orders and
-orders in another currency are left out:
-- orders: orders placed with the code; response % = orders ÷ quantity mailed;
-- new customers: orders by a guest or by a customer with no earlier order; existing: the rest;
+The figures (sums per code, drop or campaign), in the campaign's currency; exchange orders and orders in another
+currency are left out. A line counts under its own code (it came from another offer), else its order's:
+- orders: orders with a line under the code (once each); response % = orders ÷ quantity mailed;
+- new customers: those orders by a guest or by a customer with no earlier order; existing: the rest;
 - gross demand: units ordered at their unit price (before discounts, cancellations and returns);
 - cancellations: cancelled units at their unit price; returns: the value returned units carried;
 - net sales: what the lines still charge for goods (after discounts and cancellations) less returns;
 - AOV: gross demand ÷ orders; demand per book: gross demand ÷ quantity mailed;
 - cost: quantity mailed x the drop's cost per piece; cost per order: cost ÷ orders;
-- ROI %: (net sales - cost) ÷ cost (before the cost of goods).
+- ROI %: (net sales - cost) ÷ cost (before the cost of goods);
+- COGS: finance's cost of the units net sales count (shipped at moving-average cost, less returns); contribution
+  margin: net sales - COGS - cost; ROI % on margin: margin ÷ cost. All three are empty while any of those units is
+  not costed (still open, or shipped without a cost): `uncosted_units` says how many;
+- matched orders / demand: orders that came in with no code at all, matched back to the code by a mail file's
+  matchback (never a keyed order); totals: keyed + matched, and total response % over them.
 """
 
 from __future__ import annotations
@@ -20,17 +25,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.marketing import service as marketing
-from ordersmith.marketing.tables import CampaignRow, DropRow, SourceCodeRow
+from ordersmith.reporting.catalogue._attribution import (
+    MEASURES,
+    attributed_lines,
+    campaigns,
+    codes,
+    drops,
+    keyed_sums,
+    matched_orders,
+    matched_sums,
+)
 from ordersmith.reporting.catalogue._base import QueryContext, Report
-from ordersmith.reporting.catalogue._sql import line_value, lines, orders, returned_value, zero
+from ordersmith.reporting.catalogue._sql import zero
 from ordersmith.reporting.rules import Chart, Column, Parameter, ReportSpec
 
-codes = SourceCodeRow.__table__
-drops = DropRow.__table__
-campaigns = CampaignRow.__table__
 CAMPAIGN = Parameter("campaign", "text", "Campaign")
 
-SUMS = ("orders", "new_customers", "gross_demand", "cancellations", "returns", "net_sales")
+SUMS = ("orders", "new_customers", *MEASURES, "matched_orders", "matched_demand")
 
 
 def _money(name: str, label: str) -> Column:
@@ -39,12 +50,12 @@ def _money(name: str, label: str) -> Column:
 
 FIGURES = (
     Column("quantity_mailed", "Quantity mailed", "int"),
-    Column("orders", "Orders", "int"),
+    Column("orders", "Orders (keyed)", "int"),
     Column("response_pct", "Response %", "percent"),
     Column("new_customers", "New customers", "int"),
     Column("existing_customers", "Existing customers", "int"),
     Column("currency", "Currency", "text"),
-    _money("gross_demand", "Gross demand"),
+    _money("gross_demand", "Gross demand (keyed)"),
     _money("cancellations", "Cancellations"),
     _money("returns", "Returns"),
     _money("net_sales", "Net sales"),
@@ -52,44 +63,60 @@ FIGURES = (
     _money("cost", "Cost"),
     _money("demand_per_book", "$ per book"),
     _money("cost_per_order", "Cost per order"),
-    Column("roi_pct", "ROI %", "percent"),
+    Column("roi_pct", "ROI % (before COGS)", "percent"),
+    _money("cogs", "COGS"),
+    Column("uncosted_units", "Units not costed", "int"),
+    _money("contribution_margin", "Contribution margin"),
+    Column("margin_roi_pct", "ROI % on margin", "percent"),
+    Column("matched_orders", "Orders matched back", "int"),
+    _money("matched_demand", "Demand matched back"),
+    Column("total_orders", "Orders (keyed + matched)", "int"),
+    _money("total_demand", "Demand (keyed + matched)"),
+    Column("total_response_pct", "Response % (keyed + matched)", "percent"),
 )
 
 
 def _per_code(params: dict[str, Any]) -> Any:
-    """Each code's sums over the orders placed with it (in its campaign's currency, exchanges left out)."""
-    first = sa.alias(orders, "earlier")
-    earlier = sa.exists().where(
-        first.c.customer_id == orders.c.customer_id, first.c.placed_at < orders.c.placed_at
+    """Each code's sums: its attributed lines' and its matched-back orders'."""
+    attributed, matched = attributed_lines(params), matched_orders(params)
+    keyed = (
+        sa.select(*keyed_sums(attributed, attributed.c.code)).group_by(attributed.c.code).subquery("keyed")
     )
-    is_new = sa.or_(orders.c.customer_id.is_(None), ~earlier)
-    where = [orders.c.exchange_for.is_(None), orders.c.currency == campaigns.c.currency]
-    if params.get("campaign"):
-        where.append(campaigns.c.code == params["campaign"].upper())
-    return (
-        sa.select(
-            orders.c.source_code.label("code"),
-            sa.func.count(sa.distinct(orders.c.id)).label("orders"),
-            sa.func.count(sa.distinct(sa.case((is_new, orders.c.id)))).label("new_customers"),
-            zero(sa.func.sum(lines.c.unit_price_minor * lines.c.quantity)).label("gross_demand"),
-            zero(sa.func.sum(lines.c.unit_price_minor * lines.c.cancelled)).label("cancellations"),
-            zero(sa.func.sum(returned_value())).label("returns"),
-            zero(sa.func.sum(line_value() - returned_value())).label("net_sales"),
-        )
+    back = sa.select(*matched_sums(matched, matched.c.code)).group_by(matched.c.code).subquery("back")
+    return keyed, back
+
+
+def _code_sums(keyed: Any, back: Any) -> list[Any]:
+    return [
+        *(zero(getattr(keyed.c, name)).label(name) for name in ("orders", "new_customers", *MEASURES)),
+        zero(back.c.matched_orders).label("matched_orders"),
+        zero(back.c.matched_demand).label("matched_demand"),
+    ]
+
+
+def _group_sums(params: dict[str, Any], key: Any, name: str) -> tuple[Any, Any]:
+    """Sums per drop or campaign (`key`, reached from a code): orders counted once per group, however many of its
+    codes an order has lines under."""
+    attributed, matched = attributed_lines(params), matched_orders(params)
+    keyed = (
+        sa.select(*keyed_sums(attributed, key.label("group_id")))
         .select_from(
-            codes.join(orders, orders.c.source_code == codes.c.code)
-            .join(lines, lines.c.order_id == orders.c.id)
-            .join(drops, drops.c.id == codes.c.drop_id)
-            .join(campaigns, campaigns.c.id == drops.c.campaign_id)
+            attributed.join(codes, codes.c.code == attributed.c.code).join(
+                drops, drops.c.id == codes.c.drop_id
+            )
         )
-        .where(*where)
-        .group_by(orders.c.source_code)
-        .subquery("per_code")
+        .group_by(key)
+        .subquery(f"keyed_{name}")
     )
-
-
-def _summed(per_code: Any) -> list[Any]:
-    return [zero(sa.func.sum(getattr(per_code.c, name))).label(name) for name in SUMS]
+    back = (
+        sa.select(*matched_sums(matched, key.label("group_id")))
+        .select_from(
+            matched.join(codes, codes.c.code == matched.c.code).join(drops, drops.c.id == codes.c.drop_id)
+        )
+        .group_by(key)
+        .subquery(f"back_{name}")
+    )
+    return keyed, back
 
 
 def _scope(query: sa.Select[Any], params: dict[str, Any]) -> sa.Select[Any]:
@@ -97,7 +124,7 @@ def _scope(query: sa.Select[Any], params: dict[str, Any]) -> sa.Select[Any]:
 
 
 def _by_code(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    per_code = _per_code(params)
+    keyed, back = _per_code(params)
     query = (
         sa.select(
             codes.c.code.label("source_code"),
@@ -109,12 +136,13 @@ def _by_code(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
             codes.c.quantity_mailed.label("quantity_mailed"),
             (codes.c.quantity_mailed * drops.c.cost_per_piece_minor).label("cost"),
             campaigns.c.currency.label("currency"),
-            *(zero(getattr(per_code.c, name)).label(name) for name in SUMS),
+            *_code_sums(keyed, back),
         )
         .select_from(
             codes.join(drops, drops.c.id == codes.c.drop_id)
             .join(campaigns, campaigns.c.id == drops.c.campaign_id)
-            .outerjoin(per_code, per_code.c.code == codes.c.code)
+            .outerjoin(keyed, keyed.c.code == codes.c.code)
+            .outerjoin(back, back.c.code == codes.c.code)
         )
         .order_by(campaigns.c.code, drops.c.in_home_on, drops.c.code, codes.c.code)
     )
@@ -122,7 +150,7 @@ def _by_code(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
 
 
 def _by_drop(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    per_code = _per_code(params)
+    keyed, back = _group_sums(params, drops.c.id, "drop")
     query = (
         sa.select(
             campaigns.c.code.label("campaign"),
@@ -132,22 +160,12 @@ def _by_drop(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
             drops.c.quantity_mailed.label("quantity_mailed"),
             (drops.c.quantity_mailed * drops.c.cost_per_piece_minor).label("cost"),
             campaigns.c.currency.label("currency"),
-            *_summed(per_code),
+            *_code_sums(keyed, back),
         )
         .select_from(
             drops.join(campaigns, campaigns.c.id == drops.c.campaign_id)
-            .outerjoin(codes, codes.c.drop_id == drops.c.id)
-            .outerjoin(per_code, per_code.c.code == codes.c.code)
-        )
-        .group_by(
-            campaigns.c.code,
-            campaigns.c.currency,
-            drops.c.id,
-            drops.c.code,
-            drops.c.in_home_on,
-            drops.c.creative,
-            drops.c.quantity_mailed,
-            drops.c.cost_per_piece_minor,
+            .outerjoin(keyed, keyed.c.group_id == drops.c.id)
+            .outerjoin(back, back.c.group_id == drops.c.id)
         )
         .order_by(campaigns.c.code, drops.c.in_home_on, drops.c.code)
     )
@@ -155,7 +173,7 @@ def _by_drop(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
 
 
 def _by_campaign(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    per_code = _per_code(params)
+    keyed, back = _group_sums(params, drops.c.campaign_id, "campaign")
     mailed = (
         sa.select(
             drops.c.campaign_id,
@@ -165,14 +183,6 @@ def _by_campaign(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
         .group_by(drops.c.campaign_id)
         .subquery("mailed")
     )
-    brought = (
-        sa.select(drops.c.campaign_id, *_summed(per_code))
-        .select_from(
-            per_code.join(codes, codes.c.code == per_code.c.code).join(drops, drops.c.id == codes.c.drop_id)
-        )
-        .group_by(drops.c.campaign_id)
-        .subquery("brought")
-    )
     query = (
         sa.select(
             campaigns.c.code.label("campaign"),
@@ -181,12 +191,12 @@ def _by_campaign(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
             zero(mailed.c.quantity_mailed).label("quantity_mailed"),
             zero(mailed.c.cost).label("cost"),
             campaigns.c.currency.label("currency"),
-            *(zero(getattr(brought.c, name)).label(name) for name in SUMS),
+            *_code_sums(keyed, back),
         )
         .select_from(
-            campaigns.outerjoin(mailed, mailed.c.campaign_id == campaigns.c.id).outerjoin(
-                brought, brought.c.campaign_id == campaigns.c.id
-            )
+            campaigns.outerjoin(mailed, mailed.c.campaign_id == campaigns.c.id)
+            .outerjoin(keyed, keyed.c.group_id == campaigns.c.id)
+            .outerjoin(back, back.c.group_id == campaigns.c.id)
         )
         .order_by(campaigns.c.code)
     )
@@ -205,6 +215,10 @@ def _with_figures(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
             cancelled_minor=int(row["cancellations"]),
             returned_minor=int(row["returns"]),
             net_sales_minor=int(row["net_sales"]),
+            cogs_minor=int(row["cogs"]),
+            uncosted_units=int(row["uncosted_units"]),
+            matched_orders=int(row["matched_orders"]),
+            matched_demand_minor=int(row["matched_demand"]),
         )
     )
     row.update(
@@ -214,12 +228,19 @@ def _with_figures(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
         demand_per_book=found.demand_per_book_minor,
         cost_per_order=found.cost_per_order_minor,
         roi_pct=found.roi_pct,
+        cogs=found.cogs_minor,
+        contribution_margin=found.contribution_margin_minor,
+        margin_roi_pct=found.margin_roi_pct,
+        total_orders=found.total_orders,
+        total_demand=found.total_demand_minor,
+        total_response_pct=found.total_response_pct,
     )
     return row
 
 
 BEHIND = (
-    "marketing's source codes, drops and campaigns, and the orders (and their lines) placed with each code"
+    "marketing's source codes, drops and campaigns; the order lines under each code (a line's own code, else its "
+    "order's); finance's cost of goods per line; marketing's matchback attributions"
 )
 
 RESULTS_BY_CODE = Report(
@@ -227,7 +248,8 @@ RESULTS_BY_CODE = Report(
         name="source_code_results",
         title="Results per key code",
         description="What each source (key) code brought in against what it cost: orders, response, demand, "
-        "cancellations, returns, net sales, new and existing customers, $ per book, cost per order and ROI.",
+        "cancellations, returns, net sales, new and existing customers, $ per book, cost per order, ROI, COGS, "
+        "contribution margin, and keyed and matched-back orders apart.",
         parameters=(CAMPAIGN,),
         columns=(
             Column("source_code", "Source code", "text"),
@@ -285,43 +307,37 @@ RESULTS_BY_CAMPAIGN = Report(
 )
 
 
-def _week_since_in_home(dialect: str) -> sa.ColumnElement[int]:
+def _week_since_in_home(dialect: str, placed_at: Any) -> sa.ColumnElement[int]:
     """Whole weeks from the drop's in-home date (00:00 UTC) to the order; -1 for an order placed before it."""
     if dialect == "postgresql":
-        seconds = sa.extract("epoch", orders.c.placed_at) - sa.extract(
+        seconds = sa.extract("epoch", placed_at) - sa.extract(
             "epoch", sa.cast(drops.c.in_home_on, sa.DateTime())
         )
         weeks: Any = sa.cast(sa.func.floor(seconds / 604800), sa.Integer)
     else:  # SQLite keeps UTC timestamps as naive ISO text, dates as YYYY-MM-DD
-        seconds = (sa.func.julianday(orders.c.placed_at) - sa.func.julianday(drops.c.in_home_on)) * 86400
+        seconds = (sa.func.julianday(placed_at) - sa.func.julianday(drops.c.in_home_on)) * 86400
         weeks = sa.cast(seconds / 604800, sa.Integer)
     return sa.case((seconds < 0, -1), else_=weeks)
 
 
 def _curve(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    week = _week_since_in_home(ctx.dialect)
-    where = [orders.c.exchange_for.is_(None), orders.c.currency == campaigns.c.currency]
-    if params.get("campaign"):
-        where.append(campaigns.c.code == params["campaign"].upper())
-    if params.get("source_code"):
-        where.append(codes.c.code == params["source_code"].upper())
+    attributed = attributed_lines(params, full=False)
+    week = _week_since_in_home(ctx.dialect, attributed.c.placed_at)
     return (
         sa.select(
-            codes.c.code.label("source_code"),
+            attributed.c.code.label("source_code"),
             week.label("week"),
-            sa.func.count(sa.distinct(orders.c.id)).label("orders"),
+            sa.func.count(sa.distinct(attributed.c.order_id)).label("orders"),
             campaigns.c.currency.label("currency"),
-            zero(sa.func.sum(lines.c.unit_price_minor * lines.c.quantity)).label("gross_demand"),
+            zero(sa.func.sum(attributed.c.gross_demand)).label("gross_demand"),
         )
         .select_from(
-            codes.join(orders, orders.c.source_code == codes.c.code)
-            .join(lines, lines.c.order_id == orders.c.id)
+            attributed.join(codes, codes.c.code == attributed.c.code)
             .join(drops, drops.c.id == codes.c.drop_id)
             .join(campaigns, campaigns.c.id == drops.c.campaign_id)
         )
-        .where(*where)
-        .group_by(codes.c.code, week, campaigns.c.currency)
-        .order_by(codes.c.code, week)
+        .group_by(attributed.c.code, week, campaigns.c.currency)
+        .order_by(attributed.c.code, week)
     )
 
 

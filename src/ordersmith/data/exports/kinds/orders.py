@@ -99,6 +99,7 @@ def _order_lines(filters: dict[str, Any]) -> sa.Select[Any]:
             lines.c.surcharge_minor,
             lines.c.discount_minor,
             lines.c.tax_minor,
+            sa.func.coalesce(lines.c.source_code, orders.c.source_code, "").label("source_code"),
         )
         .select_from(orders.join(lines, lines.c.order_id == orders.c.id))
         .where(*_order_where(filters))
@@ -108,7 +109,8 @@ def _order_lines(filters: dict[str, Any]) -> sa.Select[Any]:
 
 ORDER_LINES = ExportKind(
     "order_lines",
-    "Order lines (one row per line, with its order's number, time, channel and status)",
+    "Order lines (one row per line, with its order's number, time, channel and status, and the source code the "
+    "line counts under: its own, else its order's)",
     ("from", "to", "channel", "status"),
     (
         *texts("order"),
@@ -119,6 +121,7 @@ ORDER_LINES = ExportKind(
         *ints("quantity", "reserved", "backordered", "cancelled", "shipped", "returned"),
         *texts("currency"),
         *amounts("unit_price", "merchandise", "surcharge", "discount", "tax"),
+        *texts("source_code"),
     ),
     _order_lines,
 )
@@ -247,6 +250,7 @@ def _returns(filters: dict[str, Any]) -> sa.Select[Any]:
             returns.c.shipping_refund_minor,
             returns.c.fee_minor,
             returns.c.refund_due_minor,
+            sa.func.coalesce(lines.c.source_code, orders.c.source_code, "").label("source_code"),
         )
         .select_from(
             returns.join(return_lines, return_lines.c.return_id == returns.c.id)
@@ -263,7 +267,8 @@ def _returns(filters: dict[str, Any]) -> sa.Select[Any]:
 
 RETURNS = ExportKind(
     "returns",
-    "Return lines with their RMA's status and refund (the refund figures are the RMA's, repeated on each line)",
+    "Return lines with their RMA's status and refund (the refund figures are the RMA's, repeated on each line) "
+    "and the source code each inherits from its order line",
     ("from", "to", "channel", "status"),
     (
         *texts("number", "order", "channel", "status"),
@@ -276,6 +281,7 @@ RETURNS = ExportKind(
         *ints("received"),
         *texts("disposition", "currency"),
         *amounts("item_refund", "tax_refund", "shipping_refund", "fee", "refund_due"),
+        *texts("source_code"),
     ),
     _returns,
 )
