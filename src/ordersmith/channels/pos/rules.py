@@ -126,3 +126,75 @@ def flag_reason(code: str, status: int) -> str | None:
 def expected_drawer(*, opening_float: Money, cash_in: Money, change_out: Money, cash_refunds: Money) -> Money:
     """What the drawer should hold: the float, plus cash handed over, less change given and cash refunded."""
     return opening_float + cash_in - change_out - cash_refunds
+
+
+# --- receipts -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    discount: Money
+    total: Money  # with its tax
+
+
+@dataclass(frozen=True)
+class ReceiptTender:
+    label: str  # "Cash", "Visa ····4242", "Gift card …ABCD"
+    amount: Money
+
+
+@dataclass(frozen=True)
+class Receipt:
+    store_name: str
+    store_address: list[str]
+    register: str
+    sale_id: str
+    order_number: str | None
+    rung_at: str  # as the store reads it
+    lines: list[ReceiptLine]
+    merchandise: Money
+    discounts: Money
+    tax: Money
+    total: Money
+    tenders: list[ReceiptTender]
+    cash_received: Money
+    change_given: Money
+    footer: str
+    status: str  # placed | flagged | resolved
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The receipt as plain text, for e-mail (the printed one is the same, laid out by the console)."""
+    width = 44
+
+    def row(left: str, right: str) -> str:
+        return f"{left[: width - len(right) - 1]:<{width - len(right)}}{right}"
+
+    out = [receipt.store_name, *receipt.store_address, ""]
+    out.append(row(f"Register {receipt.register}", receipt.rung_at))
+    out.append(f"Order {receipt.order_number}" if receipt.order_number else "Order: to be confirmed")
+    out.append("-" * width)
+    for line in receipt.lines:
+        out.append(row(f"{line.quantity} x {line.name}", str(line.total.amount)))
+        out.append(
+            f"  {line.sku} @ {line.unit_price.amount}"
+            + (f", less {line.discount.amount}" if not line.discount.is_zero() else "")
+        )
+    out.append("-" * width)
+    if not receipt.discounts.is_zero():
+        out.append(row("Discounts", f"-{receipt.discounts.amount}"))
+    out.append(row("Tax", str(receipt.tax.amount)))
+    out.append(row(f"Total {receipt.total.currency}", str(receipt.total.amount)))
+    for tender in receipt.tenders:
+        out.append(row(tender.label, str(tender.amount.amount)))
+    if not receipt.cash_received.is_zero():
+        out.append(row("Cash handed over", str(receipt.cash_received.amount)))
+        out.append(row("Change", str(receipt.change_given.amount)))
+    out += ["", f"Sale {receipt.sale_id}"]
+    if receipt.footer:
+        out += ["", receipt.footer]
+    return "\n".join(out) + "\n"

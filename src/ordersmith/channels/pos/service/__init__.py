@@ -9,6 +9,7 @@ inside a transaction (checkout's rule); a flagged sale is kept until a manager p
 from ordersmith.channels.pos.service._common import Address, Register, Sale, Shift, Store
 from ordersmith.channels.pos.service.catalog import CatalogSlice, SliceItem, catalog_slice, lookup
 from ordersmith.channels.pos.service.flags import list_flagged, place_flagged, resolve_flagged
+from ordersmith.channels.pos.service.receipts import email_receipt, receipt
 from ordersmith.channels.pos.service.sales import (
     Rung,
     SaleFlagged,
@@ -56,6 +57,7 @@ __all__ = [
     "close_shift",
     "count_cash_refund",
     "create_register",
+    "email_receipt",
     "get_register",
     "get_sale",
     "get_shift",
@@ -69,6 +71,7 @@ __all__ = [
     "place_flagged",
     "put_store",
     "quote_sale",
+    "receipt",
     "resolve_flagged",
     "ring_up",
 ]

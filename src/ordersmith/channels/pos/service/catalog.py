@@ -37,6 +37,11 @@ class SliceItem:
     free: int | None  # units on hand and not reserved at this store (None: a kit, made of components)
 
 
+def _exact(rate: Decimal) -> Decimal:
+    """The rate without trailing zeros (`0.1`, not `0.100000` as a NUMERIC column hands it back)."""
+    return Decimal(format(rate.normalize(), "f"))
+
+
 @dataclass(frozen=True)
 class CatalogSlice:
     register: str
@@ -142,7 +147,7 @@ def catalog_slice(
                 kind=item.kind,
                 barcodes=list(item.barcodes),
                 price=price,
-                tax_rate=rate.rate if rate is not None else Decimal(0),
+                tax_rate=_exact(rate.rate) if rate is not None else Decimal(0),
                 free=(max(level.on_hand - level.reserved, 0) if level else 0) if item.keeps_stock else None,
             )
         )
@@ -190,6 +195,6 @@ def lookup(uow: UnitOfWork, *, principal: Principal | None, register: str, code:
         kind=item.kind,
         barcodes=list(item.barcodes),
         price=price,
-        tax_rate=rate.rate if rate is not None else Decimal(0),
+        tax_rate=_exact(rate.rate) if rate is not None else Decimal(0),
         free=(max(level.on_hand - level.reserved, 0) if level else 0) if item.keeps_stock else None,
     )
