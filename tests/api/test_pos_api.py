@@ -266,3 +266,69 @@ def test_the_till_its_service_worker_a_receipt_and_the_manager_s_screens_render(
     login(client, admin_db, role="manager")
     assert client.get("/pos/flagged").status_code == 200
     assert client.get(f"/pos/receipts/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_return_at_the_till_over_http_and_on_the_console_and_the_stock_elsewhere(
+    client: TestClient, admin_db: Any, db: Database
+):
+    make_pos_shop(admin_db)
+    clerk = key(admin_db, "store")
+    sold = client.post(
+        "/api/v1/pos/sales",
+        json=sale_body(("MUG", 3), tenders=[{"method": "cash", "received": "33.00"}]),
+        headers=clerk,
+    ).json()
+    number = sold["order"]["number"]
+    # over the API: one mug back, refunded in cash
+    done = client.post(
+        "/api/v1/pos/returns",
+        headers=clerk,
+        json={
+            "register": "R1",
+            "order": number,
+            "lines": [{"line_no": 1, "quantity": 1, "reason": "damaged"}],
+        },
+    )
+    assert done.status_code == 201, done.text
+    assert (done.json()["refunded"]["amount"], done.json()["cash_out"]["amount"]) == ("11.00", "11.00")
+    refused = client.post(
+        "/api/v1/pos/returns",
+        headers=clerk,
+        json={
+            "register": "R1",
+            "order": number,
+            "lines": [{"line_no": 1, "quantity": 5, "reason": "damaged"}],
+        },
+    )
+    assert [e["field"] for e in refused.json()["errors"]] == ["lines.0.quantity"]
+    assert (
+        client.post(
+            "/api/v1/pos/returns",
+            headers=key(admin_db, "readonly"),
+            json={
+                "register": "R1",
+                "order": number,
+                "lines": [{"line_no": 1, "quantity": 1, "reason": "damaged"}],
+            },
+        ).status_code
+        == 403
+    )
+    # on the console: the order's lines, then one more mug back as store credit
+    csrf = login(client, admin_db, role="store")
+    page = client.get(f"/pos/returns?order={number}")
+    assert page.status_code == 200 and 'name="quantity-1"' in page.text
+    taken = client.post(
+        "/pos/returns",
+        data={
+            "csrf_token": csrf,
+            "order": number,
+            "register_code": "R1",
+            "quantity-1": "1",
+            "reason-1": "wrong_item",
+            "refund_to": "store_credit",
+        },
+    )
+    assert taken.status_code == 201 and 'id="store-credit"' in taken.text, taken.text
+    # what other locations hold, for an endless-aisle delivery
+    lamps = client.get("/api/v1/pos/registers/R1/availability?sku=LAMP", headers=clerk).json()
+    assert (lamps["here"], lamps["elsewhere"]) == (0, [{"location": "EAST", "available": 2}])

@@ -172,3 +172,35 @@ def test_online_a_sale_is_priced_by_the_server_placed_at_once_and_its_receipt_sh
     assert page.locator("#receipt-total").text_content().strip() == "$44.00"
     assert page.locator("#receipt-change").text_content().strip() == "$6.00"
     save_screenshot(page, SCREENSHOTS / "pos-receipt.png", TABLET)
+
+
+def test_endless_aisle_an_item_the_store_lacks_is_sold_for_delivery_from_the_warehouse(
+    page: Any, server: Server, fixture_uow: Any, browser_db: Database, clock_offset: timedelta
+) -> None:
+    make_pos_shop(fixture_uow)
+    make_user(fixture_uow, role="store", email="clerk@example.com")
+    till_clock(page, clock_offset)
+    page.set_viewport_size(TABLET)
+    sign_in(page, "clerk@example.com")
+    page.wait_for_selector("#till[data-catalog=ready][data-started=yes][data-online=yes]")
+    # a lamp: none in this store; the till says where there are some
+    scan(page, "LAMP")
+    page.wait_for_selector("#cart-lines tr[data-sku=LAMP] .badge.warn")
+    page.click("#cart-lines tr[data-sku=LAMP] button[aria-label='Where else Lamp is']")
+    page.wait_for_function("() => document.getElementById('elsewhere').textContent.includes('EAST 2')")
+    # shipped to the customer instead: priced by the server with ground shipping
+    page.check("#deliver")
+    for field, value in (
+        ("#d-name", "Ann Buyer"),
+        ("#d-line1", "1 Market St"),
+        ("#d-city", "San Francisco"),
+        ("#d-region", "CA"),
+        ("#d-postal", "94105"),
+    ):
+        page.fill(field, value)
+    page.locator("#d-method").dispatch_event("change")
+    page.wait_for_function("() => document.getElementById('t-total').textContent === '$93.00'")
+    pay_cash(page, "100")
+    page.click("#complete")
+    page.wait_for_selector("#outcome.ok a.receipt-link")
+    assert rows(browser_db, "SELECT channel, fulfillment, store FROM orders") == [("till", "ship", None)]

@@ -336,3 +336,118 @@ def test_a_quote_of_a_sale_runs_the_pipeline_with_its_coupons(shop: UnitOfWork):
     quote = pos.quote_sale(shop, principal=CLERK, sale=sale_request(("TEE", 2), coupons=["SAVE10"]))
     assert (quote.discounts, quote.total) == (usd("4.00"), usd("39.60"))
     assert orders.list_orders(shop, limit=5).items == []
+
+
+def test_an_order_bought_online_is_returned_in_store_into_the_store_s_stock_and_refunded_to_its_gift_card(
+    shop: UnitOfWork,
+):
+    from tests.builders import channel, order_request, place_paid
+
+    # given a web order of two tees paid by gift card, shipped from the warehouse
+    gift = payments.issue(shop, amount=usd("100.00"))
+    placed = place_paid(
+        shop,
+        channel=channel(shop),
+        request=order_request(
+            ("TEE", 2), payments=[orders.PaymentRequest(method="gift_card", token=gift.code)]
+        ),
+    ).order
+    orders.record_shipment(shop, ref=str(placed.id), lines={1: 2}, tracking="1Z")
+    after_sale = payments.get_gift_card(shop, card_id=gift.card.id).balance
+    # when one tee is brought back to STORE1's till
+    done = pos.return_in_store(
+        shop,
+        principal=CLERK,
+        register="R1",
+        order_ref=placed.number,
+        lines=[pos.ReturnLineRequest(line_no=1, quantity=1, reason="wrong_size")],
+    )
+    # then it is back in the store's stock and its price with tax is back on the gift card
+    assert (done.store, done.refund_due, done.refunded, done.refund_problem) == (
+        "STORE1",
+        usd("22.00"),
+        usd("22.00"),
+        None,
+    )
+    assert free(shop, "TEE") == 4
+    assert payments.get_gift_card(shop, card_id=gift.card.id).balance == after_sale + usd("22.00")
+    assert orders.get_return(shop, ref=done.return_number).status == "received"
+
+
+def test_a_till_sale_returned_in_store_pays_cash_out_of_the_drawer_counted_into_the_shift(shop: UnitOfWork):
+    shift = pos.open_shift(shop, principal=CLERK, register="R1", opening_float="100.00")
+    sale = pos.ring_up(
+        shop,
+        principal=CLERK,
+        sale=sale_request(("MUG", 2), shift=str(shift.id), tenders=[{"method": "cash", "received": "22.00"}]),
+    )
+    done = pos.return_in_store(
+        shop,
+        principal=CLERK,
+        register="R1",
+        order_ref=sale.order.number,
+        shift=shift.id,
+        lines=[pos.ReturnLineRequest(line_no=1, quantity=1, reason="damaged")],
+    )
+    assert (done.refunded, done.cash_out) == (usd("11.00"), usd("11.00"))
+    drawer = pos.get_shift(shop, principal=CLERK, shift_id=shift.id)
+    assert (drawer.cash_refunds, drawer.expected) == (usd("11.00"), usd("111.00"))
+    # store credit instead: a new card for the rest, nothing from the drawer
+    credit = pos.return_in_store(
+        shop,
+        principal=CLERK,
+        register="R1",
+        order_ref=sale.order.number,
+        shift=shift.id,
+        lines=[pos.ReturnLineRequest(line_no=1, quantity=1, reason="changed_mind")],
+        to_store_credit=True,
+    )
+    assert credit.store_credit_code and credit.cash_out == usd("0.00")
+    assert pos.get_shift(shop, principal=CLERK, shift_id=shift.id).cash_refunds == usd("11.00")
+    # more than was bought is refused, naming the field, and nothing changes
+    with pytest.raises(ValidationFailed) as refused:
+        pos.return_in_store(
+            shop,
+            principal=CLERK,
+            register="R1",
+            order_ref=sale.order.number,
+            lines=[pos.ReturnLineRequest(line_no=1, quantity=1, reason="damaged")],
+        )
+    assert refused.value.errors[0].field == "lines.0.quantity"
+    assert free(shop, "MUG") == 5
+
+
+def test_endless_aisle_a_sale_delivered_from_the_warehouse_when_the_store_has_none(shop: UnitOfWork):
+    # the store has no lamps; the warehouse has two
+    found = pos.elsewhere(shop, principal=CLERK, register="R1", sku="LAMP")
+    assert (found.here, [(s.location, s.available) for s in found.elsewhere]) == (0, [("EAST", 2)])
+    address = {
+        "name": "Ann Buyer",
+        "line1": "1 Market St",
+        "city": "San Francisco",
+        "region": "CA",
+        "postal_code": "94105",
+        "country": "US",
+        "method": "ground",
+    }
+    rung = pos.ring_up(
+        shop,
+        principal=CLERK,
+        sale=sale_request(
+            ("LAMP", 1),
+            deliver_to=address,
+            tenders=[{"method": "cash", "received": "100.00", "change": "6.50"}],
+        ),
+    )
+    # then it is the till channel's order, shipped (lamp 80 + ground 5, 10 % tax on the lamp) from EAST
+    order = rung.order
+    assert (order.channel, order.fulfillment, order.store, order.total) == (
+        "till",
+        "ship",
+        None,
+        usd("93.00"),
+    )
+    assert [a.location for line in order.lines for a in line.allocations] == ["EAST"]
+    with pytest.raises(ValidationFailed) as offline:
+        pos.ring_up(shop, principal=CLERK, sale=sale_request(("LAMP", 1), deliver_to=address, offline=True))
+    assert offline.value.errors[0].field == "deliver_to"

@@ -19,7 +19,9 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from ordersmith.channels.pos import service as pos
 from ordersmith.console._pages import HERE, check_form_csrf, principal_for, render
 from ordersmith.kernel.errors import OrdersmithError
-from ordersmith.platform import mail
+from ordersmith.orders import service as orders
+from ordersmith.orders.rules import RETURN_REASONS
+from ordersmith.platform import mail, sales_channels
 from ordersmith.platform.http import get_settings, parse_uuid, unit_of_work
 
 router = APIRouter(include_in_schema=False)
@@ -235,3 +237,106 @@ def close_shift(
     except OrdersmithError as exc:
         return _shifts(request, register_code, error=exc.detail, status=exc.status)
     return RedirectResponse(f"/pos/shifts?register={register_code}", status_code=303)
+
+
+# --- returns at the till ----------------------------------------------------------------------------------------
+
+
+def _return_page(
+    request: Request,
+    *,
+    order_ref: str = "",
+    register: str = "",
+    status: int = 200,
+    error: str = "",
+    done: pos.StoreReturn | None = None,
+) -> Response:
+    principal = principal_for(request, "pos:returns")
+    uow = unit_of_work(request)
+    registers = pos.list_registers(uow, principal=principal)
+    register = register or (registers[0].code if registers else "")
+    order = None
+    if order_ref and done is None:
+        try:
+            order = orders.get_order(uow, ref=order_ref, channel=sales_channels.bound_channel(uow, principal))
+        except OrdersmithError:
+            error = error or f"No order {order_ref}"
+    lines = [(line, line.shipped - line.returned) for line in order.lines] if order else []
+    return render(
+        request,
+        "pos/returns.html",
+        principal,
+        status=status,
+        registers=registers,
+        register=register,
+        order=order,
+        lines=lines,
+        order_ref=order_ref,
+        error=error,
+        done=done,
+        reasons=RETURN_REASONS,
+    )
+
+
+@router.get("/pos/returns")
+def returns(request: Request, order: str = "", register: str = "") -> Response:
+    """A return at the till, for an order from any channel: find it, say what comes back and why, refund it."""
+    return _return_page(request, order_ref=order.strip()[:40], register=register.strip()[:40])
+
+
+@router.post("/pos/returns")
+async def take_return(request: Request) -> Response:
+    principal = principal_for(request, "pos:returns")
+    form = await request.form()
+    check_form_csrf(principal, str(form.get("csrf_token", "")))
+    order_ref, register = (
+        str(form.get("order", "")).strip()[:40],
+        str(form.get("register_code", "")).strip()[:40],
+    )
+    lines = []
+    for key, value in form.multi_items():
+        if key.startswith("quantity-") and str(value).strip() not in ("", "0"):
+            line_no = key.removeprefix("quantity-")
+            if not (line_no.isdigit() and str(value).strip().isdigit()):
+                return _return_page(
+                    request,
+                    order_ref=order_ref,
+                    register=register,
+                    status=422,
+                    error=f"line {line_no}: a whole number of units",
+                )
+            lines.append(
+                pos.ReturnLineRequest(
+                    line_no=int(line_no),
+                    quantity=int(str(value).strip()),
+                    reason=str(form.get(f"reason-{line_no}", "other")),
+                )
+            )
+    if not lines:
+        return _return_page(
+            request,
+            order_ref=order_ref,
+            register=register,
+            status=422,
+            error="Say how many units of which line come back",
+        )
+    uow = unit_of_work(request)
+    shift_text = str(form.get("shift", "")).strip()
+    try:
+        done = await anyio.to_thread.run_sync(
+            lambda: pos.return_in_store(
+                uow,
+                principal=principal,
+                register=register,
+                order_ref=order_ref,
+                lines=lines,
+                to_store_credit=form.get("refund_to") == "store_credit",
+                shift=parse_uuid(shift_text, "shift") if shift_text else None,
+            )
+        )
+    except OrdersmithError as exc:
+        problems = "; ".join(f"{e.field}: {e.message}" for e in exc.errors) or exc.detail
+        return _return_page(
+            request, order_ref=order_ref, register=register, status=exc.status, error=problems
+        )
+    return _return_page(request, register=register, status=201, done=done)

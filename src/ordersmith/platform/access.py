@@ -103,6 +103,8 @@ SCOPES: dict[str, str] = {
     "pos:sell": "ring up sales at a store's register: the till's catalog slice, quotes, and sales sent in (placed as "
     "the store's POS orders, cash included; a POS channel's key: its own stores')",
     "pos:shifts": "open and close a register's shift with its float and the cash counted in the drawer",
+    "pos:returns": "take returns at a store's till for orders from any channel: the goods received into the store's "
+    "stock and the refund given back to the order's tenders (cash from the drawer) or as store credit",
     "pos:manage": "set stores and registers up, and work sales flagged for the store manager: place them again or "
     "resolve them with a note (written off)",
 }
@@ -224,6 +226,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "subscriptions:write",
             "pos:sell",
             "pos:shifts",
+            "pos:returns",
             "pos:manage",
         }
     ),
@@ -307,6 +310,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         | {
             "pos:sell",
             "pos:shifts",
+            "pos:returns",
             "orders:write",
             "customers:write",
             "vault:tokenize",

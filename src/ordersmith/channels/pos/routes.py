@@ -31,6 +31,7 @@ from ordersmith.channels.pos.schemas import (
     ShiftCloseIn,
     ShiftOpenIn,
     StoreIn,
+    StoreReturnIn,
 )
 from ordersmith.kernel.errors import IdempotencyInProgress, NotFound
 from ordersmith.kernel.pagination import Page
@@ -130,6 +131,17 @@ def lookup(
     return _json(found, service.SliceItem)
 
 
+@router.get(
+    "/registers/{code}/availability", response_model=service.Elsewhere, openapi_extra=requires("pos:sell")
+)
+def availability(
+    code: str, principal: Auth, request: Request, sku: Annotated[str, Query(min_length=1, max_length=64)]
+) -> Response:
+    """Endless aisle: what this store and every other location hold of an item, to sell it for delivery."""
+    found = service.elsewhere(unit_of_work(request), principal=principal, register=code, sku=sku)
+    return _json(found, service.Elsewhere)
+
+
 # --- sales --------------------------------------------------------------------------------------------------------
 
 
@@ -145,6 +157,7 @@ def quote(body: QuoteIn, principal: Auth, request: Request) -> QuoteOut:
         tenders=[],
         customer=body.customer,
         coupons=body.coupons,
+        deliver_to=body.deliver_to.model_dump() if body.deliver_to else None,
     )
     return QuoteOut.model_validate(service.quote_sale(unit_of_work(request), principal=principal, sale=sale))
 
@@ -287,6 +300,36 @@ def resolve_flagged(sale_id: str, body: ResolveIn, principal: Auth, request: Req
         unit_of_work(request), principal=principal, sale_id=parse_uuid(sale_id, "sale_id"), note=body.note
     )
     return _json(found, service.Sale)
+
+
+@router.post(
+    "/returns",
+    status_code=201,
+    response_model=service.StoreReturn,
+    openapi_extra=requires("pos:returns"),
+)
+def return_in_store(body: StoreReturnIn, principal: Auth, request: Request) -> Response:
+    """A return taken at the till for an order from any channel (bought online, returned in store): authorized as
+    `POST /api/v1/orders/{ref}/returns` authorizes it, its goods received into this store's stock, and the refund
+    due given back to the order's tenders (cash from the drawer, counted into the open `shift`) or as new store
+    credit (its code in this answer only). A refund the gateway refuses is named in `refund_problem`; the return
+    stays received with its refund due."""
+    done = service.return_in_store(
+        unit_of_work(request),
+        principal=principal,
+        register=body.register_code,
+        order_ref=body.order,
+        lines=[
+            service.ReturnLineRequest(
+                line_no=x.line_no, quantity=x.quantity, reason=x.reason, exchange_sku=x.exchange_sku
+            )
+            for x in body.lines
+        ],
+        to_store_credit=body.refund_to == "store_credit",
+        shift=body.shift,
+        note=body.note,
+    )
+    return _json(done, service.StoreReturn, 201)
 
 
 # --- shifts -------------------------------------------------------------------------------------------------------

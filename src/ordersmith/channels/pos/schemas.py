@@ -57,6 +57,20 @@ class TenderIn(Input):
     change: MoneyAmount | None = Field(default=None, description="cash: what was given back")
 
 
+class DeliveryIn(Input):
+    """Endless aisle: the sale shipped to the customer from wherever the stock is."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] = ""
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    region: Annotated[str, Field(max_length=100)] = ""
+    postal_code: Annotated[str, Field(max_length=20)] = ""
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+    phone: Annotated[str, Field(max_length=40)] = ""
+    method: Annotated[str, Field(min_length=1, max_length=40, description="a shipping method")]
+
+
 class SaleIn(Input):
     id: uuid.UUID = Field(
         description="the till's own id for the sale (the order's external_id): sent again, one order"
@@ -75,6 +89,10 @@ class SaleIn(Input):
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=200)]
     tenders: Annotated[list[TenderIn], Field(min_length=1, max_length=10)]
     till_total: MoneyAmount | None = Field(default=None, description="the total the till showed the customer")
+    deliver_to: DeliveryIn | None = Field(
+        default=None,
+        description="endless aisle: ship the sale to the customer instead of handing it over (online only)",
+    )
 
     def to_request(self) -> service.SaleRequest:
         return service.SaleRequest(
@@ -94,11 +112,13 @@ class SaleIn(Input):
                 for t in self.tenders
             ],
             till_total=self.till_total,
+            deliver_to=self.deliver_to.model_dump() if self.deliver_to else None,
         )
 
 
 class QuoteIn(Input):
     register_code: Code = Field(alias="register", description="the register's code")
+    deliver_to: DeliveryIn | None = None
     customer: Annotated[str | None, Field(max_length=40)] = None
     coupons: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default=[], max_length=10)
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=200)]
@@ -120,3 +140,24 @@ class ResolveIn(Input):
 class SaleOut(BaseModel):
     sale: service.Sale
     order: OrderOut
+
+
+class ReturnLineIn(Input):
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    reason: Literal["changed_mind", "wrong_size", "damaged", "defective", "wrong_item", "late", "other"]
+    exchange_sku: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+
+class StoreReturnIn(Input):
+    register_code: Code = Field(alias="register", description="the register's code")
+    order: Annotated[
+        str, Field(min_length=1, max_length=40, description="the order's id or number, from any channel")
+    ]
+    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=200)]
+    refund_to: Literal["tenders", "store_credit"] = Field(
+        default="tenders",
+        description="the order's tenders (the last captured first; cash from the drawer) or new store credit",
+    )
+    shift: uuid.UUID | None = Field(default=None, description="the open shift whose drawer pays cash out")
+    note: Annotated[str, Field(max_length=1000)] = ""

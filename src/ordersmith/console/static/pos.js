@@ -17,7 +17,7 @@
   let csrf = (document.querySelector("meta[name=csrf-token]") || { content: "" }).content;
   let online = navigator.onLine;
   const state = { register: "", currency: "USD", shift: "", lines: [], customer: null, coupons: [], tenders: [],
-                  priced: null, cardSale: null };
+                  priced: null, cardSale: null, deliver: false };
 
   // --- money: integer minor units (two decimals) ---------------------------------------------------------------
   function minor(text) {
@@ -96,6 +96,8 @@
     $("coupon-add").disabled = !online;
     $("customer-find").disabled = !online;
     $("gift-balance").disabled = !online;
+    $("deliver").disabled = !online;
+    if (!online && state.deliver) { state.deliver = false; $("deliver").checked = false; }
   }
   async function api(method, url, body) {
     let response;
@@ -211,6 +213,22 @@
     result.className = "scan-result ok";
     changed();
   }
+  const DELIVERY = { name: "d-name", line1: "d-line1", city: "d-city", region: "d-region", postal_code: "d-postal",
+                     country: "d-country", method: "d-method" };
+  function deliverTo() {
+    if (!state.deliver) return null;
+    const address = {};
+    for (const [name, id] of Object.entries(DELIVERY)) address[name] = $(id).value.trim();
+    return address;
+  }
+  async function showElsewhere(line) {
+    const answer = await api("GET", "/api/v1/pos/registers/" + encodeURIComponent(state.register) + "/availability?sku=" + encodeURIComponent(line.sku));
+    const box = $("elsewhere");
+    $("delivery").open = true;
+    if (!answer.ok) { box.textContent = answer.network ? "Other locations need the network." : problem(answer); return; }
+    const others = answer.data.elsewhere.map(function (s) { return s.location + " " + s.available; });
+    box.textContent = line.name + ": " + answer.data.here + " here" + (others.length ? "; " + others.join(", ") + " elsewhere" : "; none elsewhere");
+  }
   function estimate() {
     let merchandise = 0, tax = 0;
     for (const line of state.lines) {
@@ -226,8 +244,11 @@
     renderTotals();
     if (!online || !state.lines.length) return;
     const ticket = ++asked;
+    const delivery = deliverTo();
+    if (delivery && !(delivery.name && delivery.line1 && delivery.city && delivery.country && delivery.method)) return;
     const answer = await api("POST", "/api/v1/pos/quote", {
       register: state.register, customer: state.customer ? state.customer.number : null, coupons: state.coupons,
+      deliver_to: delivery,
       lines: state.lines.map(function (l) { return { sku: l.sku, quantity: l.quantity }; }),
     });
     if (ticket !== asked) return;
@@ -268,6 +289,7 @@
       const sku = document.createElement("span"); sku.className = "muted"; sku.textContent = line.sku; item.appendChild(sku);
       if (line.free !== null && line.free !== undefined && line.quantity > line.free) {
         const warn = document.createElement("span"); warn.className = "badge warn"; warn.textContent = line.free + " in store"; item.appendChild(warn);
+        if (online) item.appendChild(button("Elsewhere?", "Where else " + line.name + " is", function () { showElsewhere(line); }));
       }
       const qty = document.createElement("td"); qty.className = "num qty";
       const less = button("−", "Fewer " + line.name, function () { line.quantity -= 1; if (line.quantity < 1) state.lines.splice(n, 1); changed(); });
@@ -309,7 +331,7 @@
     });
     const left = due();
     $("due").textContent = amount(Math.max(left, 0));
-    $("complete").disabled = !(state.lines.length && state.tenders.length && left === 0);
+    $("complete").disabled = !(state.lines.length && state.tenders.length && left === 0 && (!state.deliver || p.server));
     root.dataset.due = String(left);
     updateChange();
   }
@@ -388,6 +410,20 @@
     $("gift-result").textContent = answer.ok ? "Balance " + answer.data.balance.amount + " (" + answer.data.status + ")" : problem(answer);
   });
 
+  // --- endless aisle: delivered instead of carried out --------------------------------------------------------------
+  $("deliver").addEventListener("change", function () { state.deliver = $("deliver").checked; changed(); });
+  for (const id of Object.values(DELIVERY)) $(id).addEventListener("change", function () { if (state.deliver) reprice(); });
+  async function fillDelivery(number) {
+    const answer = await api("GET", "/api/v1/customers/" + encodeURIComponent(number));
+    if (!answer.ok) return;
+    const address = (answer.data.addresses || []).filter(function (a) { return a.kind === "ship_to"; })
+      .sort(function (a, b) { return (b.is_default ? 1 : 0) - (a.is_default ? 1 : 0); })[0];
+    if (!address) return;
+    $("d-name").value = address.name || answer.data.display_name || ""; $("d-line1").value = address.line1 || "";
+    $("d-city").value = address.city || ""; $("d-region").value = address.region || "";
+    $("d-postal").value = address.postal_code || ""; $("d-country").value = address.country || "US";
+  }
+
   // --- customer and coupon -------------------------------------------------------------------------------------------
   let finding = null;
   $("customer-find").addEventListener("input", function () {
@@ -406,7 +442,7 @@
           $("customer-clear").hidden = false;
           box.replaceChildren();
           $("customer-find").value = "";
-          changed();
+          fillDelivery(hit.number).then(function () { changed(); });
         });
         b.className = "choice";
         box.appendChild(b);
@@ -434,6 +470,7 @@
                                    : { method: t.method, amount: amount(t.amount), token: t.token };
       }),
       till_total: amount(state.priced.total),
+      deliver_to: deliverTo(),
     };
   }
   function summary() {
@@ -476,6 +513,7 @@
   }
   function resetSale() {
     state.lines = []; state.customer = null; state.coupons = []; state.tenders = []; state.priced = null; state.cardSale = null;
+    state.deliver = false; $("deliver").checked = false; $("delivery").open = false; $("elsewhere").textContent = "";
     $("customer-chosen").textContent = "No customer"; $("customer-clear").hidden = true;
     for (const panel of document.querySelectorAll(".panel")) panel.hidden = true;
     renderCart(); renderTotals();

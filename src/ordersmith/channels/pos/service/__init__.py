@@ -7,7 +7,14 @@ inside a transaction (checkout's rule); a flagged sale is kept until a manager p
 """
 
 from ordersmith.channels.pos.service._common import Address, Register, Sale, Shift, Store
-from ordersmith.channels.pos.service.catalog import CatalogSlice, SliceItem, catalog_slice, lookup
+from ordersmith.channels.pos.service.catalog import (
+    CatalogSlice,
+    Elsewhere,
+    SliceItem,
+    catalog_slice,
+    elsewhere,
+    lookup,
+)
 from ordersmith.channels.pos.service.flags import list_flagged, place_flagged, resolve_flagged
 from ordersmith.channels.pos.service.receipts import email_receipt, receipt
 from ordersmith.channels.pos.service.sales import (
@@ -37,12 +44,16 @@ from ordersmith.channels.pos.service.shifts import (
     list_shifts,
     open_shift,
 )
+from ordersmith.channels.pos.service.store_returns import StoreReturn, return_in_store
+from ordersmith.orders.service import ReturnLineRequest
 
 __all__ = [
     "CARRY_OUT",
     "Address",
     "CatalogSlice",
+    "Elsewhere",
     "Register",
+    "ReturnLineRequest",
     "Rung",
     "Sale",
     "SaleFlagged",
@@ -51,12 +62,14 @@ __all__ = [
     "ShiftOpen",
     "SliceItem",
     "Store",
+    "StoreReturn",
     "StoreSettings",
     "TenderText",
     "catalog_slice",
     "close_shift",
     "count_cash_refund",
     "create_register",
+    "elsewhere",
     "email_receipt",
     "get_register",
     "get_sale",
@@ -73,5 +86,6 @@ __all__ = [
     "quote_sale",
     "receipt",
     "resolve_flagged",
+    "return_in_store",
     "ring_up",
 ]

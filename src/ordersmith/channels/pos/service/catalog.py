@@ -198,3 +198,36 @@ def lookup(uow: UnitOfWork, *, principal: Principal | None, register: str, code:
         tax_rate=_exact(rate.rate) if rate is not None else Decimal(0),
         free=(max(level.on_hand - level.reserved, 0) if level else 0) if item.keeps_stock else None,
     )
+
+
+@dataclass(frozen=True)
+class Stocked:
+    location: str
+    available: int
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """Endless aisle: an item's available units at this store and at every other location that holds some."""
+
+    sku: str
+    here: int
+    elsewhere: list[Stocked]
+
+
+@use_case(readonly=True)
+def elsewhere(uow: UnitOfWork, *, principal: Principal | None, register: str, sku: str) -> Elsewhere:
+    """What this register's store and every other location hold of `sku`, available to sell (for delivery).
+
+    Raises:
+        NotFound: no such register (or another channel's), or no such item.
+    """
+    loaded = load_register(uow, code=register, principal=principal)
+    found = inventory.get_availability(uow, sku=sku)
+    here = next((loc.available for loc in found.locations if loc.location == loaded.store.location), 0)
+    others = [
+        Stocked(loc.location, loc.available)
+        for loc in found.locations
+        if loc.location != loaded.store.location and loc.available > 0
+    ]
+    return Elsewhere(sku=found.sku, here=here, elsewhere=others)

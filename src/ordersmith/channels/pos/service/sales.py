@@ -74,6 +74,9 @@ class SaleRequest:
     email: str = ""
     coupons: Sequence[str] = ()
     till_total: str | None = None
+    # Endless aisle: shipped to this address from wherever the stock is (name, line1, line2, city, region,
+    # postal_code, country, phone, method) instead of carried out of the store.
+    deliver_to: dict[str, str] | None = None
 
     def payload(self) -> dict[str, Any]:
         """The sale as JSON, kept with a flagged sale so it can be placed later exactly as it was rung up."""
@@ -101,6 +104,7 @@ class SaleRequest:
             email=data.get("email", ""),
             coupons=list(data.get("coupons", [])),
             till_total=data.get("till_total"),
+            deliver_to=data.get("deliver_to"),
         )
 
 
@@ -152,6 +156,10 @@ def _prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> _Prepared:
     refused = rules.tender_refusal(tenders, offline=sale.offline, currency=currency)
     if refused is not None:
         raise ValidationFailed.on(*refused)
+    if sale.deliver_to is not None and sale.offline:
+        raise ValidationFailed.on(
+            "deliver_to", "a delivery needs the network: its stock is found where it ships from"
+        )
     if sale.shift is not None:
         shift_register = uow.session.scalar(
             sa.select(PosShiftRow.register_id).where(PosShiftRow.id == sale.shift)
@@ -165,9 +173,11 @@ def _prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> _Prepared:
 
 def order_request(sale: SaleRequest, loaded: Loaded, tenders: Sequence[rules.Tender]) -> orders.OrderRequest:
     """The order a till sale is: its store's POS channel, carried out of the store (`taken`), shipped to the store's
-    own address by its free carry-out method (so tax is the store's), the sale's id as `external_id`."""
+    own address by its free carry-out method (so tax is the store's), the sale's id as `external_id`. A delivery
+    (endless aisle) is shipped to its address by its method from wherever the stock is, like any order."""
     store = loaded.store
-    ship_to = orders.ShipToRequest(
+    delivery = order_delivery(sale.deliver_to) if sale.deliver_to is not None else None
+    ship_to = delivery or orders.ShipToRequest(
         ref="main",
         name=store.name,
         line1=store.line1,
@@ -194,8 +204,23 @@ def order_request(sale: SaleRequest, loaded: Loaded, tenders: Sequence[rules.Ten
             )
             for p in rules.payments(list(tenders))
         ],
-        fulfillment="taken",
-        store=store.location,
+        fulfillment="ship" if delivery else "taken",
+        store=None if delivery else store.location,
+    )
+
+
+def order_delivery(address: dict[str, str]) -> orders.ShipToRequest:
+    return orders.ShipToRequest(
+        ref="main",
+        name=address["name"],
+        line1=address["line1"],
+        line2=address.get("line2", ""),
+        city=address["city"],
+        region=address.get("region", ""),
+        postal_code=address.get("postal_code", ""),
+        country=address["country"].upper(),
+        phone=address.get("phone", ""),
+        method=address["method"],
     )
 
 
