@@ -224,17 +224,23 @@ async def ring_up(body: SaleIn, principal: Auth, request: Request) -> Response:
             raise IdempotencyInProgress("this sale is being placed by another request; send it again shortly")
         await anyio.sleep(0.05)
     row_id = claim.row_id
-    stored: list[bool] = []
+    stored: list[str] = []
 
     def on_rung(joined: UnitOfWork, rung: service.Rung) -> None:
-        body = SaleOut(sale=rung.sale, order=OrderOut.model_validate(rung.order))
-        idempotency.complete(joined, row_id=row_id, status=201, body=encode(body))
-        stored.append(True)
+        body = encode(SaleOut(sale=rung.sale, order=OrderOut.model_validate(rung.order)))
+        idempotency.complete(joined, row_id=row_id, status=201, body=body)
+        stored.append(body)
 
     def work() -> Response:
-        return _sale_answer(
-            service.ring_up(uow, principal=principal, sale=sale, attempt=str(row_id), on_rung=on_rung)
-        )
+        rung = service.ring_up(uow, principal=principal, sale=sale, attempt=str(row_id), on_rung=on_rung)
+        if rung.created and stored:  # the answer stored with the order, encoded once
+            return Response(
+                stored[-1],
+                status_code=201,
+                media_type="application/json",
+                headers={"Location": f"/api/v1/pos/sales/{rung.sale.id}"},
+            )
+        return _sale_answer(rung)
 
     try:
         response = await anyio.to_thread.run_sync(work)

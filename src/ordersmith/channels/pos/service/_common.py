@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -221,16 +221,39 @@ def visible_store(principal: Principal | None, store: PosStoreRow | None) -> Pos
     return store
 
 
+REGISTER_CACHE_TTL = timedelta(seconds=30)
+CACHE = "pos_registers"
+
+
+def forget_registers(uow: UnitOfWork) -> None:
+    """A store or register changed: this process reads them afresh (others within REGISTER_CACHE_TTL)."""
+    uow.db.caches.pop(CACHE, None)
+
+
 def load_register(uow: UnitOfWork, *, code: str, principal: Principal | None) -> Loaded:
-    """A register with its store and channel (NotFound for another channel's key, as for an unknown code)."""
-    found = uow.session.execute(
-        sa.select(PosRegisterRow, PosStoreRow)
-        .join(PosStoreRow, PosStoreRow.location == PosRegisterRow.store)
-        .where(PosRegisterRow.code == code)
-    ).first()
-    if found is None:
-        raise NotFound(f"no register {code!r}")
-    register, store = found
+    """A register with its store and channel (NotFound for another channel's key, as for an unknown code).
+
+    Every till sale reads its register, and registers change rarely: a short-lived cache per database keeps them
+    (detached rows nothing writes to; a change in this process clears it)."""
+    cache: dict[str, tuple[datetime, tuple[PosRegisterRow, PosStoreRow]]] = uow.db.caches.setdefault(
+        CACHE, {}
+    )
+    now = uow.now()
+    cached = cache.get(code)
+    if cached is not None and timedelta(0) <= now - cached[0] < REGISTER_CACHE_TTL:
+        register, store = cached[1]
+    else:
+        found = uow.session.execute(
+            sa.select(PosRegisterRow, PosStoreRow)
+            .join(PosStoreRow, PosStoreRow.location == PosRegisterRow.store)
+            .where(PosRegisterRow.code == code)
+        ).first()
+        if found is None:
+            raise NotFound(f"no register {code!r}")
+        register, store = found
+        uow.session.expunge(register)
+        uow.session.expunge(store)
+        cache[code] = (now, (register, store))
     try:
         visible_store(principal, store)
     except NotFound:

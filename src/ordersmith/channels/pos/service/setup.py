@@ -14,6 +14,7 @@ from ordersmith.channels.pos.service._common import (
     Register,
     Store,
     channel_of_store,
+    forget_registers,
     load_register,
     open_shift_of,
     register_record,
@@ -144,6 +145,7 @@ def create_register(uow: UnitOfWork, *, code: str, store: str, name: str) -> Reg
         id=new_id(), code=code, store=found.location, name=name.strip(), active=True, created_at=uow.now()
     )
     uow.insert_unique(PosRegisterRow, row, f"register {code!r} exists")
+    forget_registers(uow)
     uow.audit(
         "pos.register_created",
         object_type="pos_register",
