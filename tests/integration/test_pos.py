@@ -451,3 +451,45 @@ def test_endless_aisle_a_sale_delivered_from_the_warehouse_when_the_store_has_no
     with pytest.raises(ValidationFailed) as offline:
         pos.ring_up(shop, principal=CLERK, sale=sale_request(("LAMP", 1), deliver_to=address, offline=True))
     assert offline.value.errors[0].field == "deliver_to"
+
+
+def test_the_cli_sets_a_store_up_adds_a_register_lists_flagged_sales_and_refuses_bad_input_in_one_line(
+    db_url: str, shop: UnitOfWork
+):
+    from tests.builders import make_location
+    from tests.support.cli import run
+
+    # a second store's till, set up from the command line
+    make_location(shop, code="STORE2", kind="store", division="store")
+    made = run(
+        db_url,
+        "pos",
+        "store",
+        "STORE2",
+        "--channel",
+        "till",
+        "--name",
+        "Oakland",
+        "--line1",
+        "1 Broadway",
+        "--city",
+        "Oakland",
+        "--region",
+        "CA",
+        "--country",
+        "US",
+    )
+    assert made.returncode == 0, made.stderr
+    assert run(db_url, "pos", "register", "OAK-1", "--store", "STORE2").returncode == 0
+    assert "OAK-1" in run(db_url, "pos", "registers").stdout
+    # a flagged sale is listed with its reason
+    sale = sale_request(("TEE", 9), offline=True)
+    with pytest.raises(pos.SaleFlagged):
+        pos.ring_up(shop, principal=CLERK, sale=sale)
+    listed = run(db_url, "pos", "flagged")
+    assert str(sale.id) in listed.stdout and "stock_gone" in listed.stdout
+    # bad input: one line, a non-zero exit, nothing written
+    refused = run(db_url, "pos", "register", "OAK-2", "--store", "NOWHERE")
+    assert (refused.returncode, refused.stderr.strip().count("\n")) == (2, 0)
+    assert "store" in refused.stderr
+    assert [r.code for r in pos.list_registers(shop, principal=None, store="STORE2")] == ["OAK-1"]
