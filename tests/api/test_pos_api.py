@@ -332,3 +332,40 @@ def test_a_return_at_the_till_over_http_and_on_the_console_and_the_stock_elsewhe
     # what other locations hold, for an endless-aisle delivery
     lamps = client.get("/api/v1/pos/registers/R1/availability?sku=LAMP", headers=clerk).json()
     assert (lamps["here"], lamps["elsewhere"]) == (0, [{"location": "EAST", "available": 2}])
+
+
+def test_a_receipt_is_e_mailed_through_the_configured_mail_server_and_a_bad_address_is_refused(
+    client: TestClient, admin_db: Any, settings: Any
+):
+    from pydantic import SecretStr
+
+    from tests.integration.test_scheduled_reports import Controller, Inbox, _free_port
+
+    make_pos_shop(admin_db)
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app: Any = client.app
+    app.state.settings = settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")})
+    try:
+        csrf = login(client, admin_db, role="store")
+        body = sale_body(("CAP", 1))
+        assert client.post("/api/v1/pos/sales", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
+        page = client.get(f"/pos/receipts/{body['id']}")
+        assert 'id="email-receipt"' in page.text
+        # a bad address: refused, nothing sent
+        bad = client.post(f"/pos/receipts/{body['id']}/email", data={"csrf_token": csrf, "email": "a@b, c@d"})
+        assert bad.status_code == 422 and inbox.messages == []
+        sent = client.post(
+            f"/pos/receipts/{body['id']}/email",
+            data={"csrf_token": csrf, "email": "ann@example.com"},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303
+    finally:
+        controller.stop()
+        app.state.settings = settings
+    ((to, message),) = inbox.messages
+    assert to == ["ann@example.com"] and message["Subject"].startswith("Your receipt from Ordersmith SF")
+    text = message.get_content()
+    assert "1 x Cap" in text and "13.75" in text and "Change" in text

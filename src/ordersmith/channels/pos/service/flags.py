@@ -14,12 +14,12 @@ import sqlalchemy as sa
 
 from ordersmith.channels.pos.service._common import Loaded, Sale, load_register_by_id, sale_record
 from ordersmith.channels.pos.service.sales import (
+    Prepared,
     Rung,
     SaleRequest,
-    _answered_before,
-    _prepare,
-    _Prepared,
-    _row,
+    answered_before,
+    prepare,
+    sale_row,
 )
 from ordersmith.channels.pos.tables import PosRegisterRow, PosSaleRow, PosStoreRow
 from ordersmith.checkout import rules as checkout_rules
@@ -133,7 +133,7 @@ def place_flagged(uow: UnitOfWork, *, principal: Principal, sale_id: uuid.UUID) 
         _refused_again(uow, sale_id=sale_id, detail=refused.detail)
         raise
     return (
-        _answered_before(uow, _row(uow, sale_id), loaded)
+        answered_before(uow, sale_row(uow, sale_id), loaded)
         if not placed.created
         else Rung(sale=_record(uow, sale_id=sale_id), order=placed.order, created=True)
     )
@@ -145,8 +145,8 @@ def _loaded_by_id(uow: UnitOfWork, *, register_id: uuid.UUID) -> Loaded:
 
 
 @use_case(readonly=True)
-def _prepare_again(uow: UnitOfWork, *, sale: SaleRequest, loaded: Loaded) -> _Prepared:
-    return _prepare(uow, sale, loaded)
+def _prepare_again(uow: UnitOfWork, *, sale: SaleRequest, loaded: Loaded) -> Prepared:
+    return prepare(uow, sale, loaded)
 
 
 @use_case(readonly=True)

@@ -118,7 +118,7 @@ class Rung:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     loaded: Loaded
     tenders: list[rules.Tender]
     till_total: Money | None
@@ -132,7 +132,7 @@ def _money(text: str | None, currency: str, field_name: str) -> Money | None:
     return None if text is None else money_in(text, currency, field=field_name)
 
 
-def _prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> _Prepared:
+def prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> Prepared:
     """The sale checked (tenders, till clock, shift) and turned into its order request.
 
     Raises:
@@ -166,7 +166,7 @@ def _prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> _Prepared:
         )
         if shift_register != loaded.register.id:
             raise ValidationFailed.on("shift", f"no shift {sale.shift} at register {loaded.register.code}")
-    prepared = _Prepared(loaded, tenders, _money(sale.till_total, currency, "till_total"))
+    prepared = Prepared(loaded, tenders, _money(sale.till_total, currency, "till_total"))
     prepared.request = order_request(sale, loaded, tenders)
     return prepared
 
@@ -245,8 +245,8 @@ def _loaded(uow: UnitOfWork, *, code: str, principal: Principal | None) -> Loade
 @use_case(readonly=True)
 def _checked(
     uow: UnitOfWork, *, sale: SaleRequest, principal: Principal | None
-) -> tuple[_Prepared, PosSaleRow | None]:
-    prepared = _prepare(uow, sale, load_register(uow, code=sale.register, principal=principal))
+) -> tuple[Prepared, PosSaleRow | None]:
+    prepared = prepare(uow, sale, load_register(uow, code=sale.register, principal=principal))
     existing = uow.session.get(PosSaleRow, sale.id)
     if existing is not None:
         uow.session.expunge(existing)
@@ -276,7 +276,7 @@ def ring_up(
     prepared, existing = _checked(uow, sale=sale, principal=principal)
     loaded = prepared.loaded
     if existing is not None:
-        return _answered_before(uow, existing, loaded)
+        return answered_before(uow, existing, loaded)
     channel = loaded.channel
     caller = checkout_rules.Caller(
         channel_kind=channel.kind,
@@ -287,7 +287,7 @@ def ring_up(
     written: list[Sale] = []
 
     def on_placed(joined: UnitOfWork, order: orders.Order) -> None:
-        row = _sale_row(joined, sale, prepared, status="placed", order=order)
+        row = _insert_sale(joined, sale, prepared, status="placed", order=order)
         written.append(sale_record(row, loaded.register.code))
         if on_rung is not None:
             on_rung(joined, Rung(sale=written[-1], order=order, created=True))
@@ -307,15 +307,16 @@ def ring_up(
             raise
         flagged = _flag(uow, sale=sale, prepared=prepared, reason=reason, detail=refused.detail)
         if flagged.status == "placed":  # a copy of this sale was placed meanwhile: that is the answer
-            return _answered_before(uow, _row(uow, sale.id), loaded)
+            return answered_before(uow, sale_row(uow, sale.id), loaded)
         raise _flagged(flagged) from None
     if not placed.created:
-        return _answered_before(uow, _row(uow, sale.id), loaded)
+        return answered_before(uow, sale_row(uow, sale.id), loaded)
     return Rung(sale=written[-1], order=placed.order, created=True)
 
 
 @use_case(readonly=True)
-def _row(uow: UnitOfWork, sale_id: uuid.UUID) -> PosSaleRow:
+def sale_row(uow: UnitOfWork, sale_id: uuid.UUID) -> PosSaleRow:
+    """The sale's row, detached (NotFound when there is none)."""
     row = uow.session.get(PosSaleRow, sale_id)
     if row is None:
         raise NotFound(f"no sale {sale_id}")
@@ -323,7 +324,7 @@ def _row(uow: UnitOfWork, sale_id: uuid.UUID) -> PosSaleRow:
     return row
 
 
-def _answered_before(uow: UnitOfWork, row: PosSaleRow, loaded: Loaded) -> Rung:
+def answered_before(uow: UnitOfWork, row: PosSaleRow, loaded: Loaded) -> Rung:
     """What a sale sent again is answered: its order, or its flag (409)."""
     if row.register_id != loaded.register.id:
         raise Conflict("this sale's id was rung up at another register")
@@ -343,10 +344,10 @@ def _flagged(sale: Sale) -> SaleFlagged:
     )
 
 
-def _sale_row(
+def _insert_sale(
     uow: UnitOfWork,
     sale: SaleRequest,
-    prepared: _Prepared,
+    prepared: Prepared,
     *,
     status: str,
     order: orders.Order | None = None,
@@ -400,12 +401,12 @@ _COUNT_INTO_SHIFT = (
 
 
 @use_case
-def _flag(uow: UnitOfWork, *, sale: SaleRequest, prepared: _Prepared, reason: str, detail: str) -> Sale:
+def _flag(uow: UnitOfWork, *, sale: SaleRequest, prepared: Prepared, reason: str, detail: str) -> Sale:
     """Flag the sale for the store manager (its cash counted), once: a copy flagged or placed first is the answer."""
     existing = uow.session.get(PosSaleRow, sale.id)
     if existing is not None:
         return sale_record(existing, prepared.loaded.register.code)
-    row = _sale_row(uow, sale, prepared, status="flagged", reason=reason, detail=detail[:2000])
+    row = _insert_sale(uow, sale, prepared, status="flagged", reason=reason, detail=detail[:2000])
     store, channel = prepared.loaded.store, prepared.loaded.channel
     facts = {
         "sale": str(sale.id),
