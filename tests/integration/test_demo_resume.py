@@ -68,7 +68,7 @@ def test_an_interrupted_demo_load_completes_when_run_again_and_lists_every_key(
     assert set(keys) == {code for code, *_ in DEMO_CHANNELS}
     uow = db.unit_of_work(Actor.system("test"))
     assert all(identity.resolve_api_key(uow, clear=secret) is not None for secret in keys.values())
-    assert len(credentials.read_text().splitlines()) == 7 + 5
+    assert len(credentials.read_text().splitlines()) == len(ROLES) + 5
 
 
 def test_a_channel_left_without_its_key_gets_one(db: Database, settings: Settings, tmp_path: Path):

@@ -16,73 +16,13 @@
   const registerSelect = $("register");
   let csrf = (document.querySelector("meta[name=csrf-token]") || { content: "" }).content;
   let online = navigator.onLine;
+  const keep = window.OrdersmithKeep;  // pos_keep.js: money, IndexedDB, what an answer means
+  const minor = keep.minor, amount = keep.amount, taxOf = keep.taxOf, code = keep.code, asPromise = keep.asPromise;
+  const store = keep.store, records = keep.records, putRecord = keep.putRecord, outcomeOf = keep.outcomeOf;
   const state = { register: "", currency: "USD", shift: "", lines: [], customer: null, coupons: [], tenders: [],
                   priced: null, cardSale: null, deliver: false };
 
-  // --- money: integer minor units (two decimals) ---------------------------------------------------------------
-  function minor(text) {
-    const m = /^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*$/.exec(String(text));
-    if (!m) return null;
-    return parseInt(m[1], 10) * 100 + (m[2] ? parseInt((m[2] + "0").slice(0, 2), 10) : 0);
-  }
-  function amount(cents) { const sign = cents < 0 ? "-" : ""; const a = Math.abs(cents); return sign + Math.floor(a / 100) + "." + String(a % 100).padStart(2, "0"); }
   function shown(cents) { return state.currency === "USD" ? (cents < 0 ? "-$" : "$") + amount(Math.abs(cents)) : amount(cents) + " " + state.currency; }
-  function taxOf(netCents, rate) {
-    // round half up, as the pricing pipeline does: net × rate with the rate as an exact fraction
-    const parts = String(rate).split(".");
-    const den = Math.pow(10, (parts[1] || "").length);
-    const num = parseInt(parts[0] + (parts[1] || ""), 10);
-    const scaled = netCents * num;
-    return scaled >= 0 ? Math.floor((2 * scaled + den) / (2 * den)) : -Math.floor((-2 * scaled + den) / (2 * den));
-  }
-  function code(text) {
-    const t = String(text).trim();
-    return /^\d+$/.test(t) && [8, 12, 13, 14].indexOf(t.length) >= 0 ? t.padStart(14, "0") : t.toUpperCase();
-  }
-
-  // --- IndexedDB ---------------------------------------------------------------------------------------------------
-  let dbPromise = null;
-  function db() {
-    if (!dbPromise) {
-      dbPromise = new Promise(function (resolve, reject) {
-        const opening = indexedDB.open("ordersmith-pos", 1);
-        opening.onupgradeneeded = function () {
-          const d = opening.result;
-          const items = d.createObjectStore("items", { keyPath: "key" });
-          items.createIndex("code", "codes", { multiEntry: true });
-          items.createIndex("register", "register");
-          d.createObjectStore("queue", { keyPath: "id" }).createIndex("register", "register");
-          d.createObjectStore("meta", { keyPath: "key" });
-        };
-        opening.onsuccess = function () { resolve(opening.result); };
-        opening.onerror = function () { reject(opening.error); };
-      });
-    }
-    return dbPromise;
-  }
-  function asPromise(request) {
-    return new Promise(function (resolve, reject) {
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
-    });
-  }
-  async function store(name, mode, work) {
-    const d = await db();
-    return new Promise(function (resolve, reject) {
-      const t = d.transaction(name, mode);
-      let result;
-      Promise.resolve(work(t)).then(function (r) { result = r; });
-      t.oncomplete = function () { resolve(result); };
-      t.onerror = function () { reject(t.error); };
-      t.onabort = function () { reject(t.error); };
-    });
-  }
-  function records(register) {
-    return store("queue", "readonly", function (t) {
-      return asPromise(register ? t.objectStore("queue").index("register").getAll(register) : t.objectStore("queue").getAll());
-    });
-  }
-  function putRecord(record) { return store("queue", "readwrite", function (t) { t.objectStore("queue").put(record); }); }
 
   // --- the network and the API -------------------------------------------------------------------------------------
   function setOnline(value) {
@@ -341,74 +281,9 @@
     $("change-due").textContent = amount(received !== null && received > left ? received - left : 0);
   }
 
-  // --- tenders -------------------------------------------------------------------------------------------------------
-  for (const b of document.querySelectorAll(".tender-buttons button")) {
-    b.addEventListener("click", function () {
-      for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== b.dataset.panel;
-      const left = Math.max(due(), 0);
-      if (b.dataset.panel === "card-panel") $("card-amount").value = amount(left);
-      if (b.dataset.panel === "gift-panel") $("gift-amount").value = amount(left);
-      const first = $(b.dataset.panel).querySelector("input");
-      if (first) first.focus();
-    });
-  }
-  $("cash-received").addEventListener("input", updateChange);
-  for (const q of document.querySelectorAll("[data-quick]")) {
-    q.addEventListener("click", function () {
-      $("cash-received").value = q.dataset.quick === "exact" ? amount(Math.max(due(), 0)) : q.dataset.quick + ".00";
-      updateChange();
-    });
-  }
-  $("cash-panel").addEventListener("submit", function (e) {
-    e.preventDefault();
-    const received = minor($("cash-received").value);
-    if (received === null || received <= 0) { $("cash-received").setCustomValidity("an amount, e.g. 20.00"); $("cash-received").reportValidity(); return; }
-    $("cash-received").setCustomValidity("");
-    state.tenders = state.tenders.filter(function (t) { return t.method !== "cash"; });
-    const left = due();
-    state.tenders.push({ method: "cash", label: "Cash", received: received, change: Math.max(received - left, 0) });
-    $("cash-received").value = "";
-    $("cash-panel").hidden = true;
-    renderTotals();
-    $("complete").focus();
-  });
-  const BRANDS = { amex: "Amex", mastercard: "Mastercard", jcb: "JCB", unionpay: "UnionPay" };
-  $("card-panel").addEventListener("submit", async function (e) {
-    e.preventDefault();
-    const result = $("card-result");
-    const cents = minor($("card-amount").value);
-    if (!online) { result.textContent = "A card needs the network."; return; }
-    if (cents === null || cents <= 0 || cents > due()) { result.textContent = "An amount up to " + amount(due()); return; }
-    const answer = await api("POST", "/vault/v1/cards", {
-      number: $("card-number").value, exp_month: parseInt($("card-month").value, 10), exp_year: parseInt($("card-year").value, 10),
-      cvc: $("card-cvc").value,
-    });
-    $("card-number").value = ""; $("card-cvc").value = "";
-    if (!answer.ok) { result.textContent = "Card refused: " + problem(answer); return; }
-    const label = (BRANDS[answer.data.brand] || answer.data.brand.charAt(0).toUpperCase() + answer.data.brand.slice(1)) + " ····" + answer.data.last_four;
-    state.tenders.push({ method: "card", label: label, amount: cents, token: answer.data.token });
-    state.cardSale = null;
-    result.textContent = label + " ready: it is charged when the sale is completed";
-    $("card-panel").hidden = true;
-    renderTotals();
-  });
-  $("gift-panel").addEventListener("submit", function (e) {
-    e.preventDefault();
-    const cents = minor($("gift-amount").value);
-    const giftCode = $("gift-code").value.trim();
-    if (!giftCode || cents === null || cents <= 0 || cents > due()) { $("gift-result").textContent = "A code and an amount up to " + amount(due()); return; }
-    const credit = $("gift-credit").checked;
-    state.tenders.push({ method: credit ? "store_credit" : "gift_card", label: (credit ? "Store credit …" : "Gift card …") + giftCode.slice(-4),
-                         amount: cents, token: giftCode });
-    $("gift-code").value = ""; $("gift-result").textContent = online ? "" : "Offline: the card is redeemed when the sale is sent";
-    $("gift-panel").hidden = true;
-    renderTotals();
-  });
-  $("gift-balance").addEventListener("click", async function () {
-    const giftCode = $("gift-code").value.trim();
-    const answer = await api("GET", "/api/v1/gift-cards/" + encodeURIComponent(giftCode) + "/balance");
-    $("gift-result").textContent = answer.ok ? "Balance " + answer.data.balance.amount + " (" + answer.data.status + ")" : problem(answer);
-  });
+  // --- tenders (pos_tenders.js: cash, card through the vault, gift card) -------------------------------------------
+  window.OrdersmithTenders.install({ state: state, due: due, renderTotals: renderTotals, updateChange: updateChange,
+                                     api: api, problem: problem, isOnline: function () { return online; } });
 
   // --- endless aisle: delivered instead of carried out --------------------------------------------------------------
   $("deliver").addEventListener("change", function () { state.deliver = $("deliver").checked; changed(); });
@@ -478,14 +353,6 @@
              total: state.priced.total, tenders: state.tenders.map(function (t) { return { label: t.label, amount: t.method === "cash" ? t.received - t.change : t.amount }; }),
              change: (state.tenders.find(function (t) { return t.method === "cash"; }) || { change: 0 }).change,
              received: (state.tenders.find(function (t) { return t.method === "cash"; }) || { received: 0 }).received };
-  }
-  // What an answer means for a sale: placed, flagged (the manager's now), refused (nothing written), or still waiting.
-  function outcomeOf(answer) {
-    if (answer.ok) return "placed";
-    if (answer.network || answer.status >= 500 || answer.status === 401 || answer.status === 403) return "waiting";
-    if (answer.status === 409 && answer.data && answer.data.code === "pos_sale_flagged") return "flagged";
-    if (answer.status === 409 && answer.data && answer.data.code === "idempotency_in_progress") return "waiting";
-    return "refused";
   }
   async function send(record) {
     const answer = await api("POST", "/api/v1/pos/sales", record.body);

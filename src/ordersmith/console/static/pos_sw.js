@@ -3,8 +3,9 @@
 // newest), and answered from the cache when the network is not there. The API is never cached: sales go through the
 // till's own queue (IndexedDB) and are sent when the network is back.
 "use strict";
-const CACHE = "ordersmith-till-v1";
-const FILES = ["/static/console.css", "/static/pos.css", "/static/console.js", "/static/pos.js"];
+const CACHE = "ordersmith-till-v2";
+const FILES = ["/static/console.css", "/static/pos.css", "/static/console.js", "/static/pos_keep.js",
+               "/static/pos_tenders.js", "/static/pos.js"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil((async function () {
