@@ -131,12 +131,10 @@ def test_three_sales_rung_up_offline_sync_exactly_once_and_a_sale_whose_stock_we
     # and the store manager sees the flagged sale on the list
     manager = chromium.new_context(base_url=server.url)
     boss = manager.new_page()
-    boss.takes_screenshots = page.takes_screenshots
     sign_in(boss, "boss@example.com")
     boss.goto("/pos/flagged")
     row = boss.locator(f"tr.flagged-row[data-sale='{flagged[0].id}']")
     assert "stock gone" in row.text_content()
-    save_screenshot(boss, SCREENSHOTS / "pos-flagged.png")
     manager.close()
 
 
@@ -171,7 +169,6 @@ def test_online_a_sale_is_priced_by_the_server_placed_at_once_and_its_receipt_sh
     page.wait_for_selector("#receipt[data-status=placed]")
     assert page.locator("#receipt-total").text_content().strip() == "$44.00"
     assert page.locator("#receipt-change").text_content().strip() == "$6.00"
-    save_screenshot(page, SCREENSHOTS / "pos-receipt.png", TABLET)
 
 
 def test_endless_aisle_an_item_the_store_lacks_is_sold_for_delivery_from_the_warehouse(

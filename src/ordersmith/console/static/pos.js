@@ -97,7 +97,7 @@
   }
   async function showCatalogState() {
     const meta = await store("meta", "readonly", function (t) { return asPromise(t.objectStore("meta").get("catalog:" + state.register)); });
-    $("catalog-state").textContent = meta ? meta.count + " items kept for offline, " + new Date(meta.at).toLocaleTimeString() : "Catalog not loaded yet";
+    $("catalog-state").textContent = meta ? meta.count + " items kept for offline, " + new Date(meta.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "Catalog not loaded yet";
     root.dataset.catalog = meta ? "ready" : "missing";
   }
   async function refreshCatalog() {
