@@ -20,6 +20,7 @@ from ordersmith import __version__, plugin_host
 from ordersmith.catalog import routes as catalog_routes
 from ordersmith.channels import routes as channel_routes
 from ordersmith.channels import service as channels
+from ordersmith.channels.pos import routes as pos_routes
 from ordersmith.checkout import routes as checkout_routes
 from ordersmith.checkout import service as checkout
 from ordersmith.console import routes as console_routes
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(continuity_routes.router)
     api.include_router(marketing_list_routes.router)
     api.include_router(channel_routes.router)
+    api.include_router(pos_routes.router)
     app.include_router(api)
     app.include_router(vault_routes.router)
     console_routes.mount(app)

@@ -26,7 +26,7 @@ from tests.builders import DEFAULT_PASSWORD, channel, make_order_shop, make_user
 from tests.support import databases
 from tests.support.server import Server, running_server
 
-ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly")
+ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly", "store")
 HOMES = {  # where each role lands after signing in, and what marks its home
     "admin": ("/", "#home-holds-title"),
     "manager": ("/", "#home-holds-title"),
@@ -35,6 +35,7 @@ HOMES = {  # where each role lands after signing in, and what marks its home
     "accountant": ("/", "#books-kpis"),
     "marketing": ("/", "#screens"),
     "readonly": ("/", "#screens"),
+    "store": ("/pos", "#till"),
 }
 WAREHOUSE_PAGES = (
     "/warehouse/waves",
@@ -57,6 +58,26 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     db = Database(url)
     uow = db.unit_of_work(Actor.system("fixture"), clock=FixedClock(SCREEN_TIME - timedelta(hours=2)))
     make_order_shop(uow)
+    from ordersmith.channels.pos import service as pos
+    from ordersmith.platform import sales_channels
+
+    sales_channels.create_sales_channel(
+        uow, code="till", name="Tills", kind="pos", division="store", currency="USD"
+    )
+    pos.put_store(
+        uow,
+        location="STORE1",
+        settings=pos.StoreSettings(
+            channel="till",
+            name="Ordersmith SF",
+            line1="865 Market St",
+            city="San Francisco",
+            region="CA",
+            postal_code="94103",
+            country="US",
+        ),
+    )
+    pos.create_register(uow, code="R1", store="STORE1", name="Front till")
     ann = customers.create_customer(
         uow,
         details=customers.Details(
@@ -107,6 +128,8 @@ def _pages_of(page: Any, details: dict[str, str]) -> list[str]:
         pages.append(f"/purchasing/{details['po']}")
     if "/warehouse" in nav:
         pages += list(WAREHOUSE_PAGES)
+    if "/pos" in nav:
+        pages += ["/pos/shifts", "/pos/returns"]
     if "/marketing" in nav:
         pages.append("/marketing/price-lists/USD")  # a price list's own page, where its prices are edited
     return list(dict.fromkeys(pages))

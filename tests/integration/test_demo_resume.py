@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ordersmith import demo
 from ordersmith.demo.platform import DEMO_CHANNELS
 from ordersmith.platform import identity
+from ordersmith.platform.access import ROLES
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import ApiKeyRow, SalesChannelRow, UserRow
@@ -55,19 +56,19 @@ def test_an_interrupted_demo_load_completes_when_run_again_and_lists_every_key(
         demo.load(db, settings, credentials, up_to_stage=10)
     monkeypatch.undo()
     # the users and the first two keys were written as they were made; nothing half-made was left
-    assert _counts(db) == (7, 2, 2)
+    assert _counts(db) == (len(ROLES), 2, 2)  # a user of each role
     assert set(_keys_in(credentials)) == {"web", "call-center"}
     # when it runs again
     report = demo.load(db, settings, credentials, up_to_stage=10)
     # then it completes, and the file lists every channel's key, each one working
-    assert _counts(db) == (7, 5, 5)
+    assert _counts(db) == (len(ROLES), 5, 5)
     made_now = [line.split(" with API key ")[0] for line in report.lines if line.startswith("sales channel")]
     assert made_now == ["sales channel catalog-mail", "sales channel amazon-us", "sales channel store-pos"]
     keys = _keys_in(credentials)
     assert set(keys) == {code for code, *_ in DEMO_CHANNELS}
     uow = db.unit_of_work(Actor.system("test"))
     assert all(identity.resolve_api_key(uow, clear=secret) is not None for secret in keys.values())
-    assert len(credentials.read_text().splitlines()) == 7 + 5
+    assert len(credentials.read_text().splitlines()) == len(ROLES) + 5
 
 
 def test_a_channel_left_without_its_key_gets_one(db: Database, settings: Settings, tmp_path: Path):
@@ -77,7 +78,7 @@ def test_a_channel_left_without_its_key_gets_one(db: Database, settings: Setting
     # when the demo load runs
     demo.load(db, settings, credentials, up_to_stage=10)
     # then the channel has its key, listed with the others, and no channel was made twice
-    assert _counts(db) == (7, 5, 5)
+    assert _counts(db) == (len(ROLES), 5, 5)
     assert set(_keys_in(credentials)) == {code for code, *_ in DEMO_CHANNELS}
 
 

@@ -67,3 +67,11 @@ def test_the_quick_card_check_answers_as_the_full_scan(text: str) -> None:
 
     assert contains_card_number(text) is (redact(text) != text)
     assert contains_card_number("pay 4111 1111 1111 1111 now") and not contains_card_number("4111 1111 1111")
+
+
+def test_a_uuid_whose_digit_groups_happen_to_pass_luhn_is_an_id_not_a_card_number() -> None:
+    # given a random UUID (a till's sale id) whose groups "6183-4831-9143" join into a Luhn-valid run
+    sale_id = "530e016d-6183-4831-9143-1f0644227a01"
+    # when it is sent / then it is let through, while the same digits written as a card number are not
+    assert body_refusal(b'{"id": "%s"}' % sale_id.encode(), JSON) is None
+    assert body_refusal(b'{"note": "id 6183-4831-9143-1f06"}', JSON) == ("note", CARD_REASON)

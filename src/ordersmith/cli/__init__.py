@@ -31,6 +31,7 @@ from ordersmith.cli import marketing_lists as _marketing_list_commands  # noqa: 
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import payables as _payables_commands  # noqa: F401
 from ordersmith.cli import plugins as _plugin_commands  # noqa: F401
+from ordersmith.cli import pos as _pos_commands  # noqa: F401
 from ordersmith.cli import purchasing as _purchasing_commands  # noqa: F401
 from ordersmith.cli import reports as _report_commands  # noqa: F401
 from ordersmith.cli import vault as _vault_commands  # noqa: F401

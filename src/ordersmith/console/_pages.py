@@ -29,6 +29,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 NAVIGATION = [
     ("Dashboard", "/dashboard", "orders:read"),
     ("Phone order", "/phone-order", "orders:write"),
+    ("Till", "/pos", "pos:sell"),
+    ("Flagged sales", "/pos/flagged", "pos:manage"),
     ("Orders", "/orders", "orders:read"),
     ("Holds", "/holds", "orders:read"),
     ("Customers", "/customers", "customers:read"),
@@ -60,6 +62,8 @@ NAVIGATION_GROUPS = {
     "Sell": (
         "/dashboard",
         "/phone-order",
+        "/pos",
+        "/pos/flagged",
         "/orders",
         "/holds",
         "/customers",

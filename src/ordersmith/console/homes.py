@@ -51,6 +51,8 @@ def home(request: Request) -> Response:
     principal = principal_for(request)
     if principal.role == "warehouse":  # the floor starts at its own screen
         return RedirectResponse("/warehouse", status_code=303)
+    if principal.role == "store":  # store staff start at the till
+        return RedirectResponse("/pos", status_code=303)
     if principal.role == "agent":
         return render(request, "homes/agent.html", principal, **_agent(request, principal))
     if principal.role in ("manager", "admin"):

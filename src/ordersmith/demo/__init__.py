@@ -14,6 +14,7 @@ from ordersmith.demo import (  # noqa: F401 - registers
     marketing,
     orders,
     platform,
+    pos,
     pricing,
     purchasing,
 )

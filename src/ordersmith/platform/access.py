@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ordersmith.kernel.errors import Forbidden
 from ordersmith.kernel.events import matches
 
-ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly")
+ROLES = ("admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly", "store")
 
 # Every scope an endpoint may require, with what it allows. Later contexts add theirs here.
 SCOPES: dict[str, str] = {
@@ -104,6 +104,13 @@ SCOPES: dict[str, str] = {
     "channels:credentials": "connect a channel (create a connector) and set its credentials (they act on the "
     "channel's platform as the retailer: admins)",
     "channels:orders": "send a channel's orders to its connector's inbox (a channel key: its own connector's)",
+    "pos:sell": "ring up sales at a store's register: the till's catalog slice, quotes, and sales sent in (placed as "
+    "the store's POS orders, cash included; a POS channel's key: its own stores')",
+    "pos:shifts": "open and close a register's shift with its float and the cash counted in the drawer",
+    "pos:returns": "take returns at a store's till for orders from any channel: the goods received into the store's "
+    "stock and the refund given back to the order's tenders (cash from the drawer) or as store credit",
+    "pos:manage": "set stores and registers up, and work sales flagged for the store manager: place them again or "
+    "resolve them with a note (written off)",
 }
 
 # The scope value that marks a route as open to anyone (health, login).
@@ -159,6 +166,8 @@ CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
         "continuity:read",
         "subscriptions:read",
         "subscriptions:write",
+        "pos:sell",
+        "pos:shifts",
     }
 )
 
@@ -219,6 +228,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "continuity:write",
             "subscriptions:read",
             "subscriptions:write",
+            "pos:sell",
+            "pos:shifts",
+            "pos:returns",
+            "pos:manage",
         }
     ),
     "agent": frozenset(
@@ -295,6 +308,26 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         }
     ),
     "readonly": frozenset(_READ_BASICS | {"reports:read"}),
+    # Store staff at a till: ring up sales (cash among them), open and close their register's shift, find and add
+    # customers, take returns in the store (received back into the store's stock, refunded to the tenders or as
+    # store credit). Setting tills up and working flagged sales is the store manager's (`manager`).
+    "store": frozenset(
+        _READ_BASICS
+        | {
+            "pos:sell",
+            "pos:shifts",
+            "pos:returns",
+            "orders:write",
+            "customers:write",
+            "vault:tokenize",
+            "payments:read",
+            "payments:cash",
+            "gift_cards:balance",
+            "returns:write",
+            "returns:receive",
+            "payments:refund",
+        }
+    ),
 }
 
 

@@ -237,6 +237,11 @@ def find_channel(uow: UnitOfWork, *, code: str) -> SalesChannel | None:
     return _cached_channel(uow, f"code:{code}", lambda: _load_channel(uow, code=code))
 
 
+def find_channel_by_id(uow: UnitOfWork, *, channel_id: uuid.UUID) -> SalesChannel | None:
+    """The channel with this id (through the short-lived cache), or None."""
+    return _cached_channel(uow, f"id:{channel_id}", lambda: _load_channel(uow, channel_id=channel_id))
+
+
 def ordering_channel(uow: UnitOfWork, principal: Principal, named: str | None) -> SalesChannel:
     """The active channel an order is written for. A channel-bound key writes only its own channel's orders
     (naming another is refused: 403); staff and unbound keys must name one.

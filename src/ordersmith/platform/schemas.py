@@ -130,7 +130,7 @@ class MeOut(BaseModel):
     csrf_token: str | None
 
 
-Role = Literal["admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly"]
+Role = Literal["admin", "manager", "agent", "warehouse", "accountant", "marketing", "readonly", "store"]
 
 
 class UserIn(Input):
