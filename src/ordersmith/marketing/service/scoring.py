@@ -147,9 +147,10 @@ def _changed(scores: Sequence[Any]) -> Any:
     )
 
 
-def _score_quintiles(uow: UnitOfWork, skip: list[str], only: str | None) -> None:
-    """One UPDATE … FROM over the buyers of every quintile-scored currency: NTILE(5) per currency by value then
-    customer id, as `rfm_cells` ranks them."""
+def quintile_update(skip: Sequence[str] = (), only: str | None = None) -> sa.Update:
+    """One UPDATE … FROM over the buyers of every quintile-scored currency (less `skip`; only `only` when given):
+    NTILE(5) per currency by value then customer id, as `rfm_cells` ranks them; rows whose scores do not move are
+    not written."""
     ranked_from = FACTS.alias("ranked_from")
 
     def quintile(column: str) -> Any:
@@ -157,7 +158,7 @@ def _score_quintiles(uow: UnitOfWork, skip: list[str], only: str | None) -> None
             partition_by=ranked_from.c.currency, order_by=(ranked_from.c[column], ranked_from.c.customer_id)
         )
 
-    where: list[sa.ColumnElement[bool]] = [ranked_from.c.currency.not_in(skip)] if skip else []
+    where: list[sa.ColumnElement[bool]] = [ranked_from.c.currency.not_in(list(skip))] if skip else []
     if only is not None:
         where.append(ranked_from.c.currency == only)
     ranked = (
@@ -170,7 +171,7 @@ def _score_quintiles(uow: UnitOfWork, skip: list[str], only: str | None) -> None
         .subquery("ranked")
     )
     scores = (ranked.c.recency, ranked.c.frequency, ranked.c.monetary)
-    uow.execute_core(
+    return (
         sa.update(FACTS)
         .where(
             FACTS.c.customer_id == ranked.c.customer_id,
@@ -262,7 +263,7 @@ def score_rfm(uow: UnitOfWork, *, currency: str | None = None) -> dict[str, int]
         for c, r in configured.items()
         if r.method == "cutoffs" and r.cutoffs
     }
-    _score_quintiles(uow, sorted(by_cutoffs), currency)
+    uow.execute_core(quintile_update(sorted(by_cutoffs), currency))
     for code, cutoffs in sorted(by_cutoffs.items()):
         if currency in (None, code):
             _score_cutoffs(uow, code, cutoffs)
@@ -285,6 +286,10 @@ def score_rfm(uow: UnitOfWork, *, currency: str | None = None) -> dict[str, int]
 
 def _score_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     score_rfm(uow, currency=payload.get("currency"))
+
+
+# The handler is known wherever this module is imported (a CLI process queues a run when it changes a method).
+jobs.register(SCORE_JOB, _score_job)
 
 
 def register(*, every_s: int) -> None:
