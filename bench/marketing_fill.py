@@ -70,7 +70,7 @@ class Sql:
     def series(self, low: int, high: int) -> tuple[str, str]:
         """(a WITH prefix, a FROM clause) giving the numbers low..high as `g.n`."""
         if self.pg:
-            return "", f"generate_series({low}, {high}) AS g(n)"
+            return "", f"generate_series(CAST({low} AS bigint), {high}) AS g(n)"
         prefix = f"WITH RECURSIVE g(n) AS (SELECT {low} UNION ALL SELECT n + 1 FROM g WHERE n < {high}) "
         return prefix, "g"
 
@@ -101,8 +101,14 @@ def _line(h: dict[str, str], line: int) -> dict[str, str]:
 
 def _run(db: Database, statement: str, label: str, say: Callable[[str], None]) -> None:
     started = time.perf_counter()
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql(statement)
+    connection = db.engine.raw_connection()  # the driver's own cursor: no parameters, so `%` is the operator
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        connection.commit()
+    finally:
+        connection.close()
     say(f"{label} ({time.perf_counter() - started:.0f} s)")
 
 
