@@ -17,11 +17,12 @@ defaults are a fiftieth of that, filled row by row from Python, quick on a share
 read the stored purchase facts (ADR 0037), rebuilt after the fill; the RFM scoring run is timed beside the same
 UPDATE by the raw driver and beside RFM scored by hand from the orders.
 
-    python -m bench.marketing --db postgres --full-scale [--customers 1000000] [--orders 10000000]
+    python -m bench.marketing --db postgres --full-scale [--customers 1000000] [--orders 10000000] [--reuse]
 
 fills the issue's scale set-based in SQL instead and measures the scoring run, segment counts with RFM and
 purchase-history rules and a pull of about half a million names (`bench.marketing_scale`); heavy (about 15 GB on
-PostgreSQL): run it once, `nice`d, on a shared machine.
+PostgreSQL): run it once, `nice`d, on a shared machine. `--reuse` measures again on the database an earlier run
+filled (kept as `bench_marketing_scale`), its purchase facts emptied first.
 """
 
 from __future__ import annotations
@@ -339,6 +340,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --full-scale on PostgreSQL: measure on the database an earlier run filled, if it holds as many rows",
+    )
+    parser.add_argument(
         "--full-scale",
         action="store_true",
         help="the issue's scale, filled set-based in SQL (1,000,000 customers and 10,000,000 orders unless told)",
@@ -353,7 +359,7 @@ def main() -> None:
             args.orders = 10_000_000
         if "--repeat" not in sys.argv:
             args.repeat = 2
-        marketing_scale.main(args, _codes, NOW)
+        marketing_scale.main(args, _codes)
         return
     folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-marketing-"))
     url = f"sqlite:///{folder}/bench.db" if args.db == "sqlite" else pg_database("bench_marketing")

@@ -231,7 +231,7 @@ def sizes(db: Database) -> dict[str, Any]:
     """PostgreSQL: the stored facts' tables and the lines' item index, with their indexes, in MB."""
     if db.dialect != "postgresql":
         return {}
-    names = ("marketing_customer_facts", "marketing_customer_divisions", "marketing_customer_styles",
+    names = ("marketing_customer_facts", "marketing_customer_purchases", "marketing_customer_styles",
              "ix_order_lines_item", "orders", "order_lines")  # fmt: skip
     with db.engine.connect() as connection:
         return {

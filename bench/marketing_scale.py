@@ -17,14 +17,14 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import pg_database
+from bench.common import PG_ADMIN, pg_database
 from bench.marketing_fill import fill, sizes
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.marketing import service as marketing
@@ -86,6 +86,10 @@ PULL = {
     ]
 }
 PULL_RECENT_DAYS = 10
+SCALE_DATABASE = "bench_marketing_scale"
+# The fill's orders are placed over 2026; measured as of noon on the first day after (an order placed after the
+# moment a count is made for would count in the facts but not yet in the live definition).
+NOW = datetime(2027, 1, 1, 12, tzinfo=UTC)
 
 
 def _raw(db: Database, statement: str) -> Callable[[], Any]:
@@ -177,14 +181,13 @@ def _raw_pull(db: Database, now: Any) -> str:
             SELECT CASE WHEN abs(hashtext(c.number)) % 10 = 0 THEN 'CONTROL' ELSE 'TEST' END AS key_code,
                    c.number, a.name, a.line1, a.city, a.region, a.postal_code, a.country,
                    row_number() OVER (PARTITION BY a.country, replace(a.postal_code, ' ', ''), lower(a.line1)
-                                      ORDER BY d.last_at DESC NULLS LAST, c.number) AS nth
+                                      ORDER BY d.last_order_at DESC NULLS LAST, c.number) AS nth
             FROM customers c
             JOIN customer_addresses a ON a.customer_id = c.id AND a.is_default
             LEFT JOIN marketing_mail_flags f ON f.customer_id = c.id
-            LEFT JOIN (SELECT customer_id, max(last_order_at) AS last_at FROM marketing_customer_divisions
-                       GROUP BY customer_id) d ON d.customer_id = c.id
+            LEFT JOIN marketing_customer_purchases d ON d.customer_id = c.id
             WHERE c.id IN ({members}) AND NOT c.do_not_mail AND NOT coalesce(f.deceased, false)
-              AND NOT coalesce(f.undeliverable, false) AND (d.last_at IS NULL OR d.last_at < {since})
+              AND NOT coalesce(f.undeliverable, false) AND (d.last_order_at IS NULL OR d.last_order_at < {since})
         ) AS kept WHERE nth = 1"""
 
 
@@ -208,9 +211,58 @@ def _pull(db: Database, uow: Any) -> float:
     return took
 
 
-def main(args: argparse.Namespace, codes_of: Callable[[Any], list[str]], now: Any) -> None:
+def _reused(args: argparse.Namespace) -> Database | None:
+    """`--reuse`: the database an earlier full-scale run filled with these numbers (PostgreSQL), emptied of what the
+    measurements made — the purchase facts (so the backfill starts from empty tables, as at installation), the pull
+    and its segment and code — or None when there is none."""
+    if args.db != "postgresql" and args.db != "postgres":
+        return None
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + SCALE_DATABASE
+    try:
+        db = Database(url)
+        with db.engine.connect() as connection:
+            orders = connection.exec_driver_sql("SELECT count(*) FROM orders").scalar_one()
+            customers = connection.exec_driver_sql("SELECT count(*) FROM customers").scalar_one()
+    except sa.exc.OperationalError:
+        return None
+    if (orders, customers) != (args.orders, args.customers):
+        return None
+    migrate.upgrade(url)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE marketing_customer_facts, marketing_customer_purchases, "
+                                   "marketing_customer_styles, marketing_rfm_scoring, marketing_extraction_names, "
+                                   "marketing_extractions")  # fmt: skip
+        connection.exec_driver_sql("DELETE FROM marketing_segments WHERE code = 'BENCHPULL'")
+        connection.exec_driver_sql("DELETE FROM marketing_source_codes WHERE code = 'S26D1AX'")
+    print(f"load_seconds: reused the filled database ({customers} customers, {orders} orders)", flush=True)
+    return db
+
+
+def main(args: argparse.Namespace, codes_of: Callable[[Any], list[str]]) -> None:
+    db = _reused(args) if args.reuse else None
+    if db is None:
+        db = _filled(args, codes_of)
+    uow = db.unit_of_work(Actor.system("bench"), clock=FixedClock(NOW))
+    took, (written, scored) = _timed(lambda: marketing.refresh_facts(uow))
+    if db.dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE marketing_customer_facts, marketing_customer_purchases, "
+                                       "marketing_customer_styles")  # fmt: skip
+    print(f"facts_rebuild: {took:.1f} s ({written['customers']} buyer-currency, {written['purchases']} buyer and "
+          f"{written['styles']} buyer-style rows; {scored.get('USD', 0)} scored)", flush=True)  # fmt: skip
+    if sizes(db):
+        print("facts_sizes: " + ", ".join(f"{name} {mb} MB" for name, mb in sizes(db).items()))
+    scoring_s, hand_s = _scoring(db, uow, args.repeat)
+    slowest = _counts(db, uow, max(args.repeat, 2))
+    pull_s = _pull(db, uow)
+    print(f"summary: {args.db}, {args.customers} customers, {args.orders} orders: RFM scoring {scoring_s:.1f} s "
+          f"(RFM by hand from the orders {hand_s:.1f} s), slowest segment count {slowest * 1000:.0f} ms, "
+          f"extraction {pull_s:.1f} s")  # fmt: skip
+
+
+def _filled(args: argparse.Namespace, codes_of: Callable[[Any], list[str]]) -> Database:
     folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-marketing-"))
-    url = f"sqlite:///{folder}/bench.db" if args.db == "sqlite" else pg_database("bench_marketing_scale")
+    url = f"sqlite:///{folder}/bench.db" if args.db == "sqlite" else pg_database(SCALE_DATABASE)
     migrate.upgrade(url)
     db = Database(url)
     started = time.perf_counter()
@@ -225,19 +277,4 @@ def main(args: argparse.Namespace, codes_of: Callable[[Any], list[str]], now: An
             connection.exec_driver_sql("ANALYZE")
     print(f"load_seconds: {time.perf_counter() - started:.0f} s ({args.customers} customers, {args.orders} orders)",
           flush=True)  # fmt: skip
-    uow = db.unit_of_work(Actor.system("bench"), clock=FixedClock(now))
-    took, (written, scored) = _timed(lambda: marketing.refresh_facts(uow))
-    if db.dialect == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE marketing_customer_facts, marketing_customer_divisions, "
-                                       "marketing_customer_styles")  # fmt: skip
-    print(f"facts_rebuild: {took:.1f} s ({written['customers']} buyers, {written['divisions']} customer-division "
-          f"and {written['styles']} customer-style rows; {scored.get('USD', 0)} scored)", flush=True)  # fmt: skip
-    if sizes(db):
-        print("facts_sizes: " + ", ".join(f"{name} {mb} MB" for name, mb in sizes(db).items()))
-    scoring_s, hand_s = _scoring(db, uow, args.repeat)
-    slowest = _counts(db, uow, max(args.repeat, 2))
-    pull_s = _pull(db, uow)
-    print(f"summary: {args.db}, {args.customers} customers, {args.orders} orders: RFM scoring {scoring_s:.1f} s "
-          f"(RFM by hand from the orders {hand_s:.1f} s), slowest segment count {slowest * 1000:.0f} ms, "
-          f"extraction {pull_s:.1f} s")  # fmt: skip
+    return db

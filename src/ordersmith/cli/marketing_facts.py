@@ -22,8 +22,8 @@ def refresh_facts() -> None:
     keeps them current afterwards)."""
     written, scored = marketing.refresh_facts(_uow())
     out.print(
-        f"purchase facts rebuilt: {written['customers']} customer-currency row(s), {written['divisions']} "
-        f"customer-division row(s), {written['styles']} customer-style row(s)"
+        f"purchase facts rebuilt: {written['customers']} customer-currency row(s), {written['purchases']} "
+        f"customer row(s), {written['styles']} customer-style row(s)"
     )
     for currency, buyers in sorted(scored.items()):
         out.print(f"{currency}: {buyers} buyer(s) scored")
@@ -104,7 +104,7 @@ def rfm_scoring(
 def facts(customer: str) -> None:
     """A customer's stored purchase facts: orders, spend, returns, lifetime value and RFM cell per currency."""
     found = marketing.get_purchase_facts(_uow(), customer_number=customer)
-    if not found.currencies and not found.divisions:
+    if not found.orders:
         out.print(f"{customer}: no orders yet")
         return
     for f in found.currencies:
@@ -113,5 +113,8 @@ def facts(customer: str) -> None:
             f"{f.currency}: {f.orders} order(s) {f.first_order_at.date()} to {f.last_order_at.date()}, spent "
             f"{f.monetary.amount}, returned {f.returned.amount}, lifetime value {f.lifetime_value.amount}; RFM {cell}"
         )
-    divisions = ", ".join(f"{d} {n}" for d, n in found.divisions.items())
-    out.print(f"divisions (orders): {divisions or 'none'}; styles bought: {found.styles}")
+    last = found.last_order_at.date() if found.last_order_at else None
+    out.print(
+        f"{found.orders} order(s) in all, the last {last}; divisions: {', '.join(found.divisions)}; "
+        f"styles bought: {found.styles}"
+    )

@@ -159,6 +159,6 @@ def _purchase_facts(db: Database, settings: Settings, report: DemoReport) -> Non
     written, scored = marketing.refresh_facts(db.unit_of_work(Actor.system("demo")))
     buyers = ", ".join(f"{n} in {currency}" for currency, n in sorted(scored.items()))
     report.say(
-        f"purchase facts of {written['customers']} buyer-currency pairs ({written['divisions']} by division, "
-        f"{written['styles']} by style); RFM scores: {buyers or 'no buyers yet'}"
+        f"purchase facts of {written['purchases']} buyers ({written['customers']} buyer-currency pairs, "
+        f"{written['styles']} buyer-style pairs); RFM scores: {buyers or 'no buyers yet'}"
     )

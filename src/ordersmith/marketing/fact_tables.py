@@ -1,6 +1,7 @@
 """Marketing's stored purchase facts (ADR 0037): per customer and currency the RFM measures with their scores and
-lifetime value, per customer the divisions and the styles they bought from, and per currency how RFM scores are
-given (quintiles or configured cut-offs) with the quintile boundaries of the last scoring run.
+lifetime value, per customer their orders with the divisions they came from and the styles they bought, and per
+currency how RFM scores are given (quintiles or configured cut-offs) with the quintile boundaries of the last
+scoring run.
 
 Invariants: a row exists only for a customer neither merged away nor anonymized who has a live order behind it (not
 cancelled; for the per-currency facts, not an exchange either); every figure equals what the customer's orders say
@@ -24,7 +25,9 @@ _SCORES = "BETWEEN 1 AND 5"
 
 class CustomerFactRow(Base):
     """One buyer's orders in one currency: what RFM scores and lifetime value are computed from. The same orders
-    the `rfm_cells` report counts (not cancelled, not exchanges)."""
+    the `rfm_cells` report counts (not cancelled, not exchanges). On PostgreSQL its pages keep a fifth free
+    (fillfactor 80, set by the migration), so the scoring run's updates stay in their page (scores are in no
+    index)."""
 
     __tablename__ = "marketing_customer_facts"
     __table_args__ = (
@@ -55,22 +58,22 @@ class CustomerFactRow(Base):
     updated_at: Mapped[datetime]
 
 
-class CustomerDivisionRow(Base):
-    """A division a customer bought from (any currency, exchanges included, cancelled orders not), with when: the
-    `purchased_division` and `last_order` segment rules read it."""
+class CustomerPurchaseRow(Base):
+    """One customer's orders not cancelled, in any currency and exchanges too (the live rules' definition): how
+    many, the first and the last, and the divisions they came from as `,catalog,web,`. The `purchased_division` and
+    `last_order` segment rules read it, one row per customer, and so does a pull's "recent buyers" suppression."""
 
-    __tablename__ = "marketing_customer_divisions"
+    __tablename__ = "marketing_customer_purchases"
     __table_args__ = (
-        sa.CheckConstraint("orders > 0", name="ck_marketing_divisions_orders"),
-        sa.Index("ix_marketing_customer_divisions_division", "division", "customer_id"),
-        sa.Index("ix_marketing_customer_divisions_last", "last_order_at"),
+        sa.CheckConstraint("orders > 0", name="ck_marketing_purchases_orders"),
+        sa.Index("ix_marketing_customer_purchases_last", "last_order_at"),
     )
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    division: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     orders: Mapped[int]
     first_order_at: Mapped[datetime]
     last_order_at: Mapped[datetime]
+    divisions: Mapped[str] = mapped_column(sa.String(2000))  # ",catalog,web,": each code between commas
 
 
 class CustomerStyleRow(Base):

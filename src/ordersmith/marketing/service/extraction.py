@@ -27,7 +27,7 @@ from ordersmith.kernel.pagination import Page
 from ordersmith.marketing import lists
 from ordersmith.marketing.list_tables import ExtractionNameRow, ExtractionRow, MailFlagRow, SegmentRow
 from ordersmith.marketing.service._reads import addresses, customers, emails
-from ordersmith.marketing.service.facts import DIVISIONS
+from ordersmith.marketing.service.facts import PURCHASES
 from ordersmith.marketing.service.segments import member_condition
 from ordersmith.marketing.tables import SourceCodeRow
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -106,10 +106,10 @@ def _mailing_address_id() -> Any:
 
 
 def _selection(uow: UnitOfWork, segment: SegmentRow) -> list[dict[str, Any]]:
-    # the customer's last order not cancelled, from the stored facts (one row per division bought from)
+    # the customer's last order not cancelled, from the stored facts (by primary key)
     last_order = (
-        sa.select(sa.func.max(DIVISIONS.c.last_order_at))
-        .where(DIVISIONS.c.customer_id == customers.c.id)
+        sa.select(PURCHASES.c.last_order_at)
+        .where(PURCHASES.c.customer_id == customers.c.id)
         .scalar_subquery()
     )
     email = (

@@ -1,6 +1,6 @@
 """Stored purchase facts (ADR 0037): per customer and currency the RFM measures, returns and lifetime value; per
-customer the divisions and styles bought from. Kept by the outbox relay from order and customer events, rebuilt
-from every order on demand (the backfill).
+customer their orders with the divisions they came from, and the styles they bought. Kept by the outbox relay from
+order and customer events, rebuilt from every order on demand (the backfill).
 
 Invariants: the facts of a customer are recomputed from that customer's orders (read by `ix_orders_customer`)
 whenever an event names one of their orders or the customer, so an event delivered twice, replayed or handled by
@@ -22,14 +22,14 @@ import sqlalchemy as sa
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
-from ordersmith.marketing.fact_tables import CustomerDivisionRow, CustomerFactRow, CustomerStyleRow
+from ordersmith.marketing.fact_tables import CustomerFactRow, CustomerPurchaseRow, CustomerStyleRow
 from ordersmith.marketing.service import scoring
 from ordersmith.marketing.service._reads import customers, items, order_lines, orders
 from ordersmith.platform import outbox
 from ordersmith.platform.db import UnitOfWork, use_case
 
 FACTS = scoring.FACTS
-DIVISIONS = cast(sa.Table, CustomerDivisionRow.__table__)
+PURCHASES = cast(sa.Table, CustomerPurchaseRow.__table__)
 STYLES = cast(sa.Table, CustomerStyleRow.__table__)
 
 # Events after which a customer's facts may differ: an order placed, imported, cancelled (whole or lines), edited
@@ -107,20 +107,34 @@ def facts_query(where: Sequence[Condition]) -> sa.Select[Any]:
     )
 
 
-def divisions_query(where: Sequence[Condition]) -> sa.Select[Any]:
-    """Per customer and division: the orders not cancelled (any currency, exchanges too) and their first and last."""
+def purchases_query(where: Sequence[Condition], dialect: str) -> sa.Select[Any]:
+    """Per customer: the orders not cancelled (any currency, exchanges too), their first and last, and the
+    divisions they came from as `,catalog,web,` (in no particular order)."""
+    if dialect == "postgresql":
+        listed: Any = sa.func.string_agg(sa.distinct(orders.c.division), sa.literal(","))
+    else:
+        listed = sa.func.group_concat(sa.distinct(orders.c.division))  # SQLite separates them with commas
     return (
         sa.select(
             orders.c.customer_id,
-            orders.c.division,
             sa.func.count().label("orders"),
             sa.func.min(orders.c.placed_at).label("first_order_at"),
             sa.func.max(orders.c.placed_at).label("last_order_at"),
+            (sa.literal(",") + listed + sa.literal(",")).label("divisions"),
         )
         .select_from(orders.join(customers, _buyer()))
         .where(orders.c.status != "cancelled", *where)
-        .group_by(orders.c.customer_id, orders.c.division)
+        .group_by(orders.c.customer_id)
     )
+
+
+def division_test(divisions: Any, codes: Sequence[str]) -> Condition:
+    """The stored `,a,b,` list holds one of `codes` (LIKE, its wildcards escaped: a code may hold `_`)."""
+
+    def escaped(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    return sa.or_(*(divisions.like(f"%,{escaped(code)},%", escape="\\") for code in codes))
 
 
 def styles_query(where: Sequence[Condition]) -> sa.Select[Any]:
@@ -138,6 +152,7 @@ def styles_query(where: Sequence[Condition]) -> sa.Select[Any]:
 
 
 _FACT_COLUMNS = [c.name for c in FACTS.columns]
+_PURCHASE_COLUMNS = ["customer_id", "orders", "first_order_at", "last_order_at", "divisions"]
 
 
 def _lock(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
@@ -155,7 +170,7 @@ def _lock(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
 def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
     """Replace the facts of `ids` by what their orders say now; returns the per-currency rows written."""
     _lock(uow, ids)
-    for table in (FACTS, DIVISIONS, STYLES):
+    for table in (FACTS, PURCHASES, STYLES):
         uow.execute_core(sa.delete(table).where(table.c.customer_id.in_(ids)))
     mine = [orders.c.customer_id.in_(ids)]
     now = uow.now()
@@ -165,11 +180,7 @@ def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
     scoring.provisional_scores(uow, found)
     if found:
         uow.execute_core(sa.insert(FACTS), [{c: fact[c] for c in _FACT_COLUMNS} for fact in found])
-    uow.execute_core(
-        sa.insert(DIVISIONS).from_select(
-            ["customer_id", "division", "orders", "first_order_at", "last_order_at"], divisions_query(mine)
-        )
-    )
+    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
     uow.execute_core(sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query(mine)))
     return len(found)
 
@@ -216,23 +227,35 @@ def _wanted(event: Event) -> bool:
 @use_case
 def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
     """Recompute every customer's facts from every order (the backfill, and a repair): one transaction, one
-    INSERT … SELECT per table, so segments read the old facts or the new, never half. Scores are left for
-    `score_rfm`. Returns the rows written per table."""
-    for table in (FACTS, DIVISIONS, STYLES):
+    INSERT … SELECT per table, so segments read the old facts or the new, never half. Buyers get their quintile
+    scores in the same INSERT (a row written once); `score_rfm` then keeps the boundaries and scores cut-off
+    currencies. Returns the rows written per table."""
+    scoring.use_memory(uow, 256)
+    for table in (FACTS, PURCHASES, STYLES):
         uow.execute_core(sa.delete(table))
     now = uow.now()
     columns = ["customer_id", "currency", "first_order_at", "last_order_at", "orders", "monetary_minor",
                "returned_minor", "lifetime_value_minor"]  # fmt: skip
     facts = facts_query([]).subquery("facts")
+
+    def quintile(column: str) -> Any:
+        return sa.func.ntile(5).over(
+            partition_by=facts.c.currency, order_by=(facts.c[column], facts.c.customer_id)
+        )
+
+    scored = sa.select(
+        *(facts.c[c] for c in columns),
+        quintile("last_order_at"),
+        quintile("orders"),
+        quintile("monetary_minor"),
+        sa.literal(now, FACTS.c.updated_at.type),
+    )
     keep_count = {"preserve_rowcount": True}
     inserts = {
         "customers": sa.insert(FACTS).from_select(
-            [*columns, "updated_at"],
-            sa.select(*(facts.c[c] for c in columns), sa.literal(now, FACTS.c.updated_at.type)),
+            [*columns, "recency_score", "frequency_score", "monetary_score", "updated_at"], scored
         ),
-        "divisions": sa.insert(DIVISIONS).from_select(
-            ["customer_id", "division", "orders", "first_order_at", "last_order_at"], divisions_query([])
-        ),
+        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
         "styles": sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query([])),
     }
     written = {
@@ -274,7 +297,9 @@ class CurrencyFacts:
 class PurchaseFacts:
     customer_number: str
     currencies: list[CurrencyFacts]
-    divisions: dict[str, int]  # division -> orders not cancelled
+    orders: int  # not cancelled, any currency, exchanges too
+    last_order_at: datetime | None
+    divisions: list[str]  # bought from, by code
     styles: int  # how many styles they bought
 
 
@@ -313,16 +338,18 @@ def get_purchase_facts(uow: UnitOfWork, *, customer_number: str) -> PurchaseFact
         )
         for r in sorted(rows, key=lambda r: r.currency)
     ]
-    bought_from = uow.execute_core(
-        sa.select(DIVISIONS.c.division, DIVISIONS.c.orders)
-        .where(DIVISIONS.c.customer_id == found)
-        .order_by(DIVISIONS.c.division)
-    )
-    divisions = {str(division): int(count) for division, count in bought_from}
+    bought = uow.session.get(CustomerPurchaseRow, found)
     styles = uow.execute_core(
         sa.select(sa.func.count()).select_from(STYLES).where(STYLES.c.customer_id == found)
     ).scalar_one()
-    return PurchaseFacts(customer_number, currencies, divisions, int(styles))
+    return PurchaseFacts(
+        customer_number,
+        currencies,
+        bought.orders if bought else 0,
+        bought.last_order_at if bought else None,
+        sorted(d for d in bought.divisions.split(",") if d) if bought else [],
+        int(styles),
+    )
 
 
 def register(*, scoring_every_s: int = 3600) -> None:

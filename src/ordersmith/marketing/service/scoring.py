@@ -114,6 +114,14 @@ def set_rfm_scoring(
     return _scoring(currency, row)
 
 
+def use_memory(uow: UnitOfWork, megabytes: int) -> None:
+    """PostgreSQL: let this transaction's sorts and hashes hold `megabytes` each before they spill to disk (SET
+    LOCAL: this transaction only). The scoring run sorts every buyer three times; a count hashes sets of up to a
+    million customer ids."""
+    if uow.dialect == "postgresql":
+        uow.execute_core(sa.text(f"SET LOCAL work_mem = '{int(megabytes)}MB'"))
+
+
 # --- cut-offs in SQL (shared with the live definition in segments) --------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from ordersmith.marketing.service._reads import (
     orders,
     styles,
 )
-from ordersmith.marketing.service.facts import DIVISIONS, FACTS, STYLES
+from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, division_test
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -185,16 +185,37 @@ class _Compiler:
         if "all" in tree or "any" in tree:
             key = "all" if "all" in tree else "any"
             join = sa.and_ if key == "all" else sa.or_
-            children = tree[key]
-            parts = [self.node(child) for child in children if not _is_rfm(child)]
-            scored = [child for child in children if _is_rfm(child)]
-            if scored and not self.live:
-                # one buyer has one facts row per currency: its RFM tests combine inside one look-up
-                parts.append(self.stored_rfm(join(*(self.score_test(c, FACTS) for c in scored))))
-            else:
-                parts.extend(self.node(child) for child in scored)
+            parts: list[Condition] = []
+            # leaves testing one stored row per customer (a buyer's facts in the currency, their purchases) combine
+            # inside one look-up of that row: "has a row passing A" and/or "… B" is "has a row passing A and/or B"
+            merged: dict[str, tuple[Any, list[Condition]]] = {}
+            for child in tree[key]:
+                found = self.stored_test(child) if "field" in child else None
+                if found is None:
+                    parts.append(self.node(child))
+                else:
+                    merged.setdefault(found[0].name, (found[0], []))[1].append(found[1])
+            parts.extend(
+                self.semi(table, table.c.customer_id, join(*tests)) for table, tests in merged.values()
+            )
             return join(*parts)
         return self.leaf(tree["field"], tree["op"], tree["value"])
+
+    def stored_test(self, leaf: dict[str, Any]) -> tuple[Any, Condition] | None:
+        """A leaf that is "the customer's one stored row of a table passes a test", as (table, test); None for the
+        others (and for every leaf when compiling live)."""
+        field, op, value = leaf["field"], leaf["op"], leaf["value"]
+        if self.live:
+            return None
+        if field in lists.RFM_FIELDS:
+            return FACTS, sa.and_(FACTS.c.currency == self.currency, self.score_test(leaf, FACTS))
+        if field == "purchased_division":
+            return PURCHASES, division_test(PURCHASES.c.divisions, value)
+        if field == "last_order" and op in ("within_days", "on_or_after"):
+            return PURCHASES, PURCHASES.c.last_order_at >= self.since(op, value)
+        if field == "last_order" and op == "before":  # they have ordered, the last time before the day
+            return PURCHASES, PURCHASES.c.last_order_at < self.since(op, value)
+        return None
 
     def score_test(self, leaf: dict[str, Any], scores: Any) -> Condition:
         """One RFM leaf over score columns: the facts' or the live CTE's."""
@@ -212,19 +233,15 @@ class _Compiler:
             return cast(Condition, score.in_(value))
         return cast(Condition, score >= value if op == "gte" else score <= value)
 
-    def stored_rfm(self, where: Condition) -> Condition:
-        return self.semi(FACTS, FACTS.c.customer_id, sa.and_(FACTS.c.currency == self.currency, where))
-
     def leaf(self, field: str, op: str, value: Any) -> Condition:
+        stored = self.stored_test({"field": field, "op": op, "value": value})
+        if stored is not None:
+            return self.semi(stored[0], stored[0].c.customer_id, stored[1])
         if field in lists.RFM_FIELDS:
-            leaf = {"field": field, "op": op, "value": value}
-            if not self.live:
-                return self.stored_rfm(self.score_test(leaf, FACTS))
             rfm = self.rfm()
+            leaf = {"field": field, "op": op, "value": value}
             return customers.c.id.in_(sa.select(rfm.c.customer_id).where(self.score_test(leaf, rfm)))
         if field == "purchased_division":
-            if not self.live:
-                return self.semi(DIVISIONS, DIVISIONS.c.customer_id, DIVISIONS.c.division.in_(value))
             return _bought(orders.c.division.in_(value))
         if field == "purchased_item":
             return self.semi(
@@ -264,22 +281,25 @@ class _Compiler:
         codes = [v.upper() for v in value]
         return column.in_(codes) if op == "in" else _like_prefix(column, codes)
 
-    def bought_since(self, since: datetime | None) -> Condition:
-        """The customer has an order not cancelled (placed at or after `since`, when given)."""
-        if self.live:
-            return _bought(orders.c.placed_at >= since if since is not None else sa.true())
-        test = DIVISIONS.c.last_order_at >= since if since is not None else sa.true()
-        return self.semi(DIVISIONS, DIVISIONS.c.customer_id, test)
+    def since(self, op: str, value: Any) -> datetime:
+        return (
+            self.now - timedelta(days=value)
+            if op in ("within_days", "not_within_days")
+            else _day_start(value)
+        )
 
     def last_order(self, op: str, value: Any) -> Condition:
-        days = op in ("within_days", "not_within_days")
-        since = self.now - timedelta(days=value) if days else _day_start(value)
-        recent = self.bought_since(since)
+        """`within_days`, `on_or_after` and `before` are stored leaves (see `stored_test`) unless live."""
+        since = self.since(op, value)
+        if not self.live:
+            assert op == "not_within_days"
+            return sa.not_(self.semi(PURCHASES, PURCHASES.c.customer_id, PURCHASES.c.last_order_at >= since))
+        recent = _bought(orders.c.placed_at >= since)
         if op in ("within_days", "on_or_after"):
             return recent
         if op == "not_within_days":
             return sa.not_(recent)
-        return sa.and_(self.bought_since(None), sa.not_(recent))
+        return sa.and_(_bought(sa.true()), sa.not_(recent))
 
 
 def member_condition(
@@ -307,6 +327,7 @@ def _count(uow: UnitOfWork, rules_tree: dict[str, Any], currency: str, live: boo
         rules_tree, currency=currency, now=uow.now(), dialect=uow.dialect, live=live, cutoffs=cutoffs
     )
     query = sa.select(sa.func.count()).select_from(customers).where(condition)
+    scoring.use_memory(uow, 64)
     return int(uow.session.execute(query).scalar_one())
 
 
