@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
+    marketing.register(scoring_every_s=settings.rfm_scoring_every_s)
     channels.register()
     plugin_host.start(settings)  # once per process: nothing is discovered per request
     identity.api_key_cache.ttl_s = settings.api_key_cache_s

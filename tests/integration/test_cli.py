@@ -157,6 +157,23 @@ def _assert_demo_orders(db: Database) -> None:
             sa.text("SELECT count(*) FROM packages WHERE status = 'labelled'")
         ).scalar()
     assert kinds.get("ship", 0) > 0 and kinds.get("taken", 0) > 0 and labelled
+    # every buyer's purchase facts are there and scored (marketing's backfill after the orders), one row per
+    # customer and currency with a live order
+    from ordersmith.marketing.fact_tables import CustomerFactRow
+
+    with uow:
+        buyers = uow.session.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT DISTINCT customer_id, currency FROM orders o WHERE status <> 'cancelled' "
+                "AND exchange_for IS NULL AND EXISTS (SELECT 1 FROM customers c WHERE c.id = o.customer_id "
+                "AND c.merged_into_id IS NULL AND c.anonymized_at IS NULL)) AS bought"
+            )
+        ).scalar()
+        facts = uow.session.scalar(sa.select(sa.func.count()).select_from(CustomerFactRow))
+        unscored = uow.session.scalar(
+            sa.select(sa.func.count()).where(CustomerFactRow.recency_score.is_(None))
+        )
+    assert facts == buyers and buyers > 0 and unscored == 0
 
 
 def _assert_demo_catalog(db: Database) -> None:

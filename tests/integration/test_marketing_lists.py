@@ -30,6 +30,7 @@ from ordersmith.marketing.list_tables import (
 )
 from ordersmith.orders import rules as order_rules
 from ordersmith.orders import service as orders
+from ordersmith.platform import outbox
 from ordersmith.platform.db import UnitOfWork
 from tests.builders import make_order_shop, make_source_code, ship_to
 
@@ -115,6 +116,15 @@ def add_customer(
         if email:
             uow.session.add(CustomerEmailRow(customer_id=row.id, email=email, is_primary=True))
     return number
+
+
+def facts_kept(uow: UnitOfWork) -> None:
+    """What every process does after orders change: the relay hands their events to the stored purchase facts
+    (ADR 0037), and the scoring run (hourly) scores the buyers."""
+    marketing.register()
+    while outbox.dispatch_batch(uow.db.unit_of_work(uow.actor, clock=uow.clock)):
+        pass
+    marketing.score_rfm(uow)
 
 
 def tagged(tag: str) -> dict[str, object]:
@@ -227,6 +237,7 @@ def test_segment_counts_follow_purchase_history_last_order_and_rfm(clocked: Unit
     orders.import_order(uow, channel="mail", order=lapsed_order)
     history(uow, "H3", NOW - timedelta(days=30), customer=both)
     history(uow, "H4", NOW - timedelta(days=20), customer=both)
+    facts_kept(uow)  # the relay hands the orders to the stored facts; the scoring run scores them
 
     def counted(rule: dict[str, object]) -> int:
         return marketing.count_rules(uow, rules={"all": [tagged("BUY"), rule]})
@@ -358,6 +369,7 @@ def test_a_pull_leaves_out_flagged_recent_and_file_suppressed_customers(clocked:
     marketing.set_mail_flags(uow, customer_number=dead, deceased=True)
     marketing.set_mail_flags(uow, customer_number=gone, undeliverable=True)
     history(uow, "R1", NOW - timedelta(days=5), customer=buyer)
+    facts_kept(uow)
     segment(uow, "SUP", tagged("SUP"))
     file = [
         marketing.SuppressionEntry(email="opted.out@example.com"),

@@ -27,6 +27,7 @@ from ordersmith.cli import finance as _finance_commands  # noqa: F401
 from ordersmith.cli import imports as _import_commands  # noqa: F401
 from ordersmith.cli import inventory as _inventory_commands  # noqa: F401  (registers the sub-commands)
 from ordersmith.cli import marketing as _marketing_commands  # noqa: F401
+from ordersmith.cli import marketing_facts as _marketing_fact_commands  # noqa: F401
 from ordersmith.cli import marketing_lists as _marketing_list_commands  # noqa: F401
 from ordersmith.cli import orders as _order_commands  # noqa: F401
 from ordersmith.cli import payables as _payables_commands  # noqa: F401
@@ -59,6 +60,7 @@ from ordersmith.data.imports import service as imports
 from ordersmith.finance import service as finance
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.inventory import jobs as inventory_jobs
+from ordersmith.marketing import service as marketing
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments
 from ordersmith.platform import housekeeping, identity, mail, migrate
@@ -206,6 +208,7 @@ def worker() -> None:
     exports.register()
     reporting.register(mail.smtp_mailer(settings))
     finance.register()
+    marketing.register(scoring_every_s=settings.rfm_scoring_every_s)
     channel_connectors.register()
     plugin_host.start(settings)
     db = _db(settings)

@@ -81,11 +81,17 @@ def count(
     code: Annotated[str | None, typer.Argument(help="a stored segment")] = None,
     rules: Annotated[Path | None, typer.Option(help="or a JSON rule file, not stored")] = None,
     currency: str = "USD",
+    live: Annotated[
+        bool, typer.Option(help="compute from the orders, not the stored facts (slow at scale; for checking)")
+    ] = False,
 ) -> None:
     """How many customers a segment (or an unsaved rule file) holds now."""
     uow = _uow()
-    if rules is not None:
-        found = marketing.count_rules(uow, rules=_rules(rules), currency=currency)
+    if live and code is not None:
+        stored = marketing.get_segment(uow, code=code)
+        found = marketing.count_rules(uow, rules=stored.rules, currency=stored.currency, live=True)
+    elif rules is not None:
+        found = marketing.count_rules(uow, rules=_rules(rules), currency=currency, live=live)
     elif code is not None:
         found = marketing.count_segment(uow, code=code)
     else:

@@ -1,5 +1,6 @@
 """Pure marketing rules: whether a source code may key an order on a day, what an order's code becomes under its
-channel's policy, and the figures a campaign is judged by.
+channel's policy, the figures a campaign is judged by, and a customer's RFM scores by configured cut-offs or placed
+among the quintile boundaries of the last scoring run.
 
 Invariants: an order's code is either a code of the master list valid on the order's day or, when the channel says
 so, the channel's default; nothing else is ever stored. Ratios are exact decimals, money figures integer minor units.
@@ -7,9 +8,12 @@ so, the channel's default; nothing else is ever stored. Ratios are exact decimal
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 CAMPAIGN_KINDS = ("catalog", "email", "web", "space_ad", "marketplace")
 MAX_PIECES = 1_000_000_000  # a drop or a code mails at most this many
@@ -141,3 +145,64 @@ def figures(sums: Sums) -> Figures:
         total_demand_minor=sums.gross_demand_minor + sums.matched_demand_minor,
         total_response_pct=_percent(total, sums.quantity_mailed, "0.01"),
     )
+
+
+# --- RFM scores ---------------------------------------------------------------------------------------------------
+
+RFM_METHODS = ("quintiles", "cutoffs")
+MEASURES = ("recency", "frequency", "monetary")
+MAX_CUTOFF_DAYS = 36_500
+MAX_CUTOFF_MINOR = 10**15
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Configured score boundaries, four a measure, each list increasing. A customer scores 1 plus how many of a
+    measure's four they reach: recency, how many of the day counts their last order lies within; frequency, how
+    many order counts they have at least; monetary, how many amounts (minor units) they spent at least."""
+
+    recency_days: tuple[int, ...]
+    frequency_orders: tuple[int, ...]
+    monetary_minor: tuple[int, ...]
+
+    def as_json(self) -> dict[str, list[int]]:
+        return {
+            "recency_days": list(self.recency_days),
+            "frequency_orders": list(self.frequency_orders),
+            "monetary_minor": list(self.monetary_minor),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[int]]) -> Cutoffs:
+        return cls(
+            tuple(data["recency_days"]), tuple(data["frequency_orders"]), tuple(data["monetary_minor"])
+        )
+
+
+def why_not_cutoffs(values: object, *, smallest: int, largest: int) -> str | None:
+    """None when `values` are four whole numbers from `smallest` to `largest`, each above the one before."""
+    if not isinstance(values, (list, tuple)) or len(values) != 4:
+        return "must be four numbers, each above the one before"
+    if any(not isinstance(v, int) or isinstance(v, bool) or not smallest <= v <= largest for v in values):
+        return f"must be whole numbers from {smallest} to {largest}"
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        return "must increase: each above the one before"
+    return None
+
+
+def cutoff_scores(
+    cutoffs: Cutoffs, *, last_order_at: datetime, now: datetime, orders: int, monetary_minor: int
+) -> tuple[int, int, int]:
+    """Recency, frequency and monetary scores by configured cut-offs; the last order lies within `d` days when it
+    was placed at or after `now` less `d` days (as the `last_order` rule's `within_days`)."""
+    return (
+        1 + sum(1 for d in cutoffs.recency_days if last_order_at >= now - timedelta(days=d)),
+        1 + sum(1 for n in cutoffs.frequency_orders if orders >= n),
+        1 + sum(1 for m in cutoffs.monetary_minor if monetary_minor >= m),
+    )
+
+
+def place(value: Any, customer_id: Any, bounds: Sequence[Sequence[Any]]) -> int:
+    """A measure's quintile for a customer placed among the last run's boundaries: 1 + how many quintile ends
+    (value, customer id) they come after — NTILE's order: by value, then customer id."""
+    return 1 + sum(1 for bound in bounds if (value, customer_id) > (bound[0], bound[1]))

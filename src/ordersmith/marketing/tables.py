@@ -105,5 +105,7 @@ class ChannelCodePolicyRow(Base):
     updated_at: Mapped[datetime]
 
 
-# Segments, pulls, mail files and matchbacks live in their own module; imported here so the metadata has them.
+# Segments, pulls, mail files and matchbacks, and the stored purchase facts, live in their own modules; imported here
+# so the metadata has them.
+import ordersmith.marketing.fact_tables  # noqa: E402
 import ordersmith.marketing.list_tables  # noqa: E402, F401

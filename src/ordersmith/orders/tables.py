@@ -120,6 +120,8 @@ class OrderLineRow(Base):
             postgresql_where=sa.text("source_code IS NOT NULL"),
             sqlite_where=sa.text("source_code IS NOT NULL"),
         ),
+        # Marketing's `purchased_item` segment rule finds an item's buyers through their lines (ADR 0037).
+        sa.Index("ix_order_lines_item", "item_id"),
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(

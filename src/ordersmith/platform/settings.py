@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True
     # How long a worker holds a claimed job before another may take it over (a crashed worker's job restarts then).
     job_lease_s: int = Field(default=300, ge=1, le=86_400)
+    # Marketing: how often every buyer's RFM scores are recomputed from the stored purchase facts (ADR 0037).
+    rfm_scoring_every_s: int = Field(default=3600, ge=60, le=86_400)
     # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
     import_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     # E-mail (scheduled reports): ORDERSMITH_SMTP_URL `smtp://user:password@host:port`, `smtps://…` (TLS from the

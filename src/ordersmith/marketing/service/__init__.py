@@ -1,9 +1,9 @@
 """Marketing use cases: campaigns and their drops, the master list of source (key) codes with their offers, each
-channel's policy for unknown codes, and the check every order's code passes at capture. The context's only public
-face."""
+channel's policy for unknown codes, the check every order's code passes at capture, segments, list pulls, mail files
+and matchback, and the stored purchase facts with their RFM scores. The context's only public face."""
 
 from ordersmith.marketing.lists import Cell, SuppressionEntry
-from ordersmith.marketing.rules import Figures, Offer, Sums, figures
+from ordersmith.marketing.rules import Cutoffs, Figures, Offer, Sums, figures
 from ordersmith.marketing.service._common import Campaign, Drop, SourceCode
 from ordersmith.marketing.service.campaigns import (
     NewDrop,
@@ -36,6 +36,15 @@ from ordersmith.marketing.service.extraction import (
     list_extractions,
     set_mail_flags,
 )
+from ordersmith.marketing.service.facts import (
+    CurrencyFacts,
+    PurchaseFacts,
+    get_purchase_facts,
+    rebuild_facts,
+    refresh_customers,
+    refresh_facts,
+    register,
+)
 from ordersmith.marketing.service.matchback import (
     KeyCodeResult,
     MailedName,
@@ -47,6 +56,13 @@ from ordersmith.marketing.service.matchback import (
     mail_file_from_extraction,
     mail_file_results,
     run_matchback,
+)
+from ordersmith.marketing.service.scoring import (
+    RfmScoring,
+    check_cutoffs,
+    get_rfm_scoring,
+    score_rfm,
+    set_rfm_scoring,
 )
 from ordersmith.marketing.service.segments import (
     Segment,
@@ -64,6 +80,8 @@ __all__ = [
     "Cell",
     "CellCount",
     "ChannelPolicy",
+    "CurrencyFacts",
+    "Cutoffs",
     "Drop",
     "Extraction",
     "Figures",
@@ -73,6 +91,8 @@ __all__ = [
     "Matchback",
     "NewDrop",
     "Offer",
+    "PurchaseFacts",
+    "RfmScoring",
     "Segment",
     "SourceCode",
     "Step",
@@ -80,6 +100,7 @@ __all__ = [
     "SuppressionEntry",
     "Suppressions",
     "add_drops",
+    "check_cutoffs",
     "code_for_customer",
     "count_rules",
     "count_segment",
@@ -94,6 +115,8 @@ __all__ = [
     "get_campaign",
     "get_extraction",
     "get_mail_file",
+    "get_purchase_facts",
+    "get_rfm_scoring",
     "get_segment",
     "get_source_code",
     "import_mail_file",
@@ -105,10 +128,16 @@ __all__ = [
     "list_source_codes",
     "mail_file_from_extraction",
     "mail_file_results",
+    "rebuild_facts",
+    "refresh_customers",
+    "refresh_facts",
+    "register",
     "resolve_source_code",
     "run_matchback",
+    "score_rfm",
     "set_channel_policy",
     "set_mail_flags",
+    "set_rfm_scoring",
     "update_campaign",
     "update_segment",
     "update_source_code",

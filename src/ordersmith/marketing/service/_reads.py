@@ -1,4 +1,5 @@
-"""The columns of other contexts' tables that segments, list pulls and matchback read — read only, never written.
+"""The columns of other contexts' tables that segments, list pulls, matchback and the stored purchase facts read —
+read only, never written.
 
 Marketing sits below orders (ADR 0025) and so cannot import their tables; like reporting, it reads them through
 these lightweight Core descriptions (ADR 0031 says why and what it costs). A column renamed in orders or customers
@@ -67,6 +68,12 @@ order_lines = sa.table(
     sa.column("item_id", sa.Uuid()),
     sa.column("sku", sa.String()),
     sa.column("source_code", sa.String()),
+    sa.column("quantity", sa.Integer()),
+    sa.column("cancelled", sa.Integer()),
+    sa.column("returned", sa.Integer()),
+    sa.column("merchandise_minor", sa.BigInteger()),
+    sa.column("surcharge_minor", sa.BigInteger()),
+    sa.column("discount_minor", sa.BigInteger()),
 )
 items = sa.table(
     "items", sa.column("id", sa.Uuid()), sa.column("sku_key", sa.String()), sa.column("style_id", sa.Uuid())

@@ -26,7 +26,8 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.marketing import lists
 from ordersmith.marketing.list_tables import ExtractionNameRow, ExtractionRow, MailFlagRow, SegmentRow
-from ordersmith.marketing.service._reads import addresses, customers, emails, orders
+from ordersmith.marketing.service._reads import addresses, customers, emails
+from ordersmith.marketing.service.facts import PURCHASES
 from ordersmith.marketing.service.segments import member_condition
 from ordersmith.marketing.tables import SourceCodeRow
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -105,9 +106,10 @@ def _mailing_address_id() -> Any:
 
 
 def _selection(uow: UnitOfWork, segment: SegmentRow) -> list[dict[str, Any]]:
+    # the customer's last order not cancelled, from the stored facts (by primary key)
     last_order = (
-        sa.select(sa.func.max(orders.c.placed_at))
-        .where(orders.c.customer_id == customers.c.id, orders.c.status != "cancelled")
+        sa.select(PURCHASES.c.last_order_at)
+        .where(PURCHASES.c.customer_id == customers.c.id)
         .scalar_subquery()
     )
     email = (
@@ -141,7 +143,7 @@ def _selection(uow: UnitOfWork, segment: SegmentRow) -> list[dict[str, Any]]:
                 addresses, addresses.c.id == _mailing_address_id()
             )
         )
-        .where(member_condition(segment.rules, currency=segment.currency, now=uow.now()))
+        .where(member_condition(segment.rules, currency=segment.currency, now=uow.now(), dialect=uow.dialect))
     )
     return [dict(r) for r in uow.session.execute(query).mappings()]
 

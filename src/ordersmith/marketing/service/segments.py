@@ -2,15 +2,17 @@
 geography, last order, consent, original and last source code), validated before it is stored and compiled to one
 SQL query; and its live count, also for a definition not saved yet.
 
-Every segment leaves out customers merged into another and anonymized ones. RFM scores are those of the
-`rfm_cells` report (quintiles over the orders in the segment's currency up to now), computed in the same query.
+Every segment leaves out customers merged into another and anonymized ones. RFM, division, style and last-order
+leaves read the stored purchase facts (ADR 0037): scores as the `rfm_cells` report gives them as of the last
+scoring run (a customer changed since is placed among that run's quintile boundaries), purchases as of the last
+order event the relay handed on. The same tree compiles `live` over the orders for checking the facts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -18,6 +20,8 @@ from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFai
 from ordersmith.kernel.pagination import Page
 from ordersmith.marketing import lists
 from ordersmith.marketing.list_tables import SegmentRow
+from ordersmith.marketing.rules import Cutoffs
+from ordersmith.marketing.service import scoring
 from ordersmith.marketing.service._reads import (
     addresses,
     customer_channels,
@@ -27,6 +31,7 @@ from ordersmith.marketing.service._reads import (
     orders,
     styles,
 )
+from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, division_test
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -60,6 +65,7 @@ def _live() -> Condition:
 
 
 def _bought(extra: Condition, *, lines: bool = False, style: bool = False) -> Condition:
+    """The live definition: an order of the customer, not cancelled, passing `extra` (correlated EXISTS)."""
     source: Any = orders
     if lines:
         source = source.join(order_lines, order_lines.c.order_id == orders.c.id).join(
@@ -88,13 +94,43 @@ def _like_prefix(column: Any, prefixes: list[str]) -> Condition:
     return sa.or_(*(column.like(escaped(p) + "%", escape="\\") for p in prefixes))
 
 
+def _is_rfm(tree: dict[str, Any]) -> bool:
+    return tree.get("field") in lists.RFM_FIELDS
+
+
 class _Compiler:
-    def __init__(self, *, currency: str, now: datetime) -> None:
+    """A rule tree to one WHERE over `customers`. By default RFM, purchase-history (division, style) and last-order
+    leaves read the stored facts (ADR 0037); `live` computes them from the orders as they stand (the definition
+    the facts are held equal to — slow at scale). Item purchases are always read live, through the lines' item
+    index."""
+
+    def __init__(
+        self,
+        *,
+        currency: str,
+        now: datetime,
+        dialect: str,
+        live: bool = False,
+        cutoffs: Cutoffs | None = None,
+    ) -> None:
         self.currency = currency.upper()
         self.now = now
+        self.dialect = dialect
+        self.live = live
+        self.cutoffs = cutoffs
         self._rfm: Any = None
 
+    def semi(self, table: Any, key: Any, where: Condition) -> Condition:
+        """The customer has a row of `table` (its customer in `key`) passing `where`. PostgreSQL: a correlated
+        EXISTS (a semi-join at the top, an index probe under OR/NOT — never a NOT IN over a big list); SQLite: an
+        IN over the rows found once."""
+        if self.dialect == "postgresql":
+            return sa.exists(sa.select(sa.literal(1)).select_from(table).where(key == customers.c.id, where))
+        found = sa.select(key).select_from(table).where(key.is_not(None), where).correlate(None)
+        return customers.c.id.in_(found)
+
     def rfm(self) -> Any:
+        """The live scores of every buyer in the currency: quintiles as `rfm_cells` gives them, or the cut-offs."""
         if self._rfm is None:
             buyer = customers.alias("buyer")
             goods = orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
@@ -121,42 +157,104 @@ class _Compiler:
             def quintile(column: Any) -> Any:
                 return sa.func.ntile(5).over(order_by=(column, bought.c.customer_id))
 
+            if self.cutoffs is not None:
+                scores = scoring.cutoff_score_columns(
+                    self.cutoffs,
+                    last_order_at=bought.c.last_order_at,
+                    orders=bought.c.orders,
+                    monetary=bought.c.monetary,
+                    now=self.now,
+                )
+            else:
+                scores = (
+                    quintile(bought.c.last_order_at),
+                    quintile(bought.c.orders),
+                    quintile(bought.c.monetary),
+                )
             self._rfm = sa.select(
                 bought.c.customer_id,
-                quintile(bought.c.last_order_at).label("recency"),
-                quintile(bought.c.orders).label("frequency"),
-                quintile(bought.c.monetary).label("monetary"),
+                scores[0].label("recency"),
+                scores[1].label("frequency"),
+                scores[2].label("monetary"),
             ).cte("rfm")
         return self._rfm
 
     def node(self, tree: dict[str, Any]) -> Condition:
-        if "all" in tree:
-            return sa.and_(*(self.node(child) for child in tree["all"]))
-        if "any" in tree:
-            return sa.or_(*(self.node(child) for child in tree["any"]))
         if "not" in tree:
             return sa.not_(self.node(tree["not"]))
+        if "all" in tree or "any" in tree:
+            key = "all" if "all" in tree else "any"
+            join = sa.and_ if key == "all" else sa.or_
+            parts: list[Condition] = []
+            # leaves testing one stored row per customer (a buyer's facts in the currency, their purchases) combine
+            # inside one look-up of that row: "has a row passing A" and/or "… B" is "has a row passing A and/or B"
+            merged: dict[str, tuple[Any, list[Condition]]] = {}
+            for child in tree[key]:
+                found = self.stored_test(child) if "field" in child else None
+                if found is None:
+                    parts.append(self.node(child))
+                else:
+                    merged.setdefault(found[0].name, (found[0], []))[1].append(found[1])
+            parts.extend(
+                self.semi(table, table.c.customer_id, join(*tests)) for table, tests in merged.values()
+            )
+            return join(*parts)
         return self.leaf(tree["field"], tree["op"], tree["value"])
 
+    def stored_test(self, leaf: dict[str, Any]) -> tuple[Any, Condition] | None:
+        """A leaf that is "the customer's one stored row of a table passes a test", as (table, test); None for the
+        others (and for every leaf when compiling live)."""
+        field, op, value = leaf["field"], leaf["op"], leaf["value"]
+        if self.live:
+            return None
+        if field in lists.RFM_FIELDS:
+            return FACTS, sa.and_(FACTS.c.currency == self.currency, self.score_test(leaf, FACTS))
+        if field == "purchased_division":
+            return PURCHASES, division_test(PURCHASES.c.divisions, value)
+        if field == "last_order" and op in ("within_days", "on_or_after"):
+            return PURCHASES, PURCHASES.c.last_order_at >= self.since(op, value)
+        if field == "last_order" and op == "before":  # they have ordered, the last time before the day
+            return PURCHASES, PURCHASES.c.last_order_at < self.since(op, value)
+        return None
+
+    def score_test(self, leaf: dict[str, Any], scores: Any) -> Condition:
+        """One RFM leaf over score columns: the facts' or the live CTE's."""
+        field, op, value = leaf["field"], leaf["op"], leaf["value"]
+        columns = {
+            "recency": scores.c.recency_score if scores is FACTS else scores.c.recency,
+            "frequency": scores.c.frequency_score if scores is FACTS else scores.c.frequency,
+            "monetary": scores.c.monetary_score if scores is FACTS else scores.c.monetary,
+        }
+        if field == "rfm_cell":
+            cell = columns["recency"] * 100 + columns["frequency"] * 10 + columns["monetary"]
+            return cell.in_(sorted({int(v) for v in value}))
+        score: Any = columns[field]
+        if op == "in":
+            return cast(Condition, score.in_(value))
+        return cast(Condition, score >= value if op == "gte" else score <= value)
+
     def leaf(self, field: str, op: str, value: Any) -> Condition:
+        stored = self.stored_test({"field": field, "op": op, "value": value})
+        if stored is not None:
+            return self.semi(stored[0], stored[0].c.customer_id, stored[1])
         if field in lists.RFM_FIELDS:
             rfm = self.rfm()
-            if field == "rfm_cell":
-                cell = rfm.c.recency * 100 + rfm.c.frequency * 10 + rfm.c.monetary
-                where = cell.in_(sorted({int(v) for v in value}))
-            else:
-                score = rfm.c[field]
-                where = {
-                    "in": lambda: score.in_(value),
-                    "gte": lambda: score >= value,
-                    "lte": lambda: score <= value,
-                }[op]()
-            return customers.c.id.in_(sa.select(rfm.c.customer_id).where(where))
+            leaf = {"field": field, "op": op, "value": value}
+            return customers.c.id.in_(sa.select(rfm.c.customer_id).where(self.score_test(leaf, rfm)))
         if field == "purchased_division":
             return _bought(orders.c.division.in_(value))
         if field == "purchased_item":
-            return _bought(items.c.sku_key.in_([v.upper() for v in value]), lines=True)
+            return self.semi(
+                orders.join(order_lines, order_lines.c.order_id == orders.c.id).join(
+                    items, items.c.id == order_lines.c.item_id
+                ),
+                orders.c.customer_id,
+                sa.and_(orders.c.status != "cancelled", items.c.sku_key.in_([v.upper() for v in value])),
+            )
         if field == "purchased_style":
+            if not self.live:
+                wanted = sa.select(styles.c.id).where(styles.c.code.in_(value))
+                return self.semi(STYLES, STYLES.c.customer_id, STYLES.c.style_id.in_(wanted))
             return _bought(styles.c.code.in_(value), lines=True, style=True)
         if field == "channel":
             return sa.exists(
@@ -183,9 +281,19 @@ class _Compiler:
         codes = [v.upper() for v in value]
         return column.in_(codes) if op == "in" else _like_prefix(column, codes)
 
+    def since(self, op: str, value: Any) -> datetime:
+        return (
+            self.now - timedelta(days=value)
+            if op in ("within_days", "not_within_days")
+            else _day_start(value)
+        )
+
     def last_order(self, op: str, value: Any) -> Condition:
-        days = op in ("within_days", "not_within_days")
-        since = self.now - timedelta(days=value) if days else _day_start(value)
+        """`within_days`, `on_or_after` and `before` are stored leaves (see `stored_test`) unless live."""
+        since = self.since(op, value)
+        if not self.live:
+            assert op == "not_within_days"
+            return sa.not_(self.semi(PURCHASES, PURCHASES.c.customer_id, PURCHASES.c.last_order_at >= since))
         recent = _bought(orders.c.placed_at >= since)
         if op in ("within_days", "on_or_after"):
             return recent
@@ -194,21 +302,32 @@ class _Compiler:
         return sa.and_(_bought(sa.true()), sa.not_(recent))
 
 
-def member_condition(rules: dict[str, Any], *, currency: str, now: datetime) -> Condition:
-    """The WHERE clause over `customers` of a validated rule tree, with the customers every segment leaves out."""
+def member_condition(
+    rules_tree: dict[str, Any],
+    *,
+    currency: str,
+    now: datetime,
+    dialect: str,
+    live: bool = False,
+    cutoffs: Cutoffs | None = None,
+) -> Condition:
+    """The WHERE clause over `customers` of a validated rule tree, with the customers every segment leaves out.
+    Over the stored facts unless `live` (then RFM scores are `cutoffs`' when given, else quintiles)."""
+    compiler = _Compiler(currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs)
     return sa.and_(
         customers.c.merged_into_id.is_(None),
         customers.c.anonymized_at.is_(None),
-        _Compiler(currency=currency, now=now).node(rules),
+        compiler.node(rules_tree),
     )
 
 
-def _count(uow: UnitOfWork, rules: dict[str, Any], currency: str) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(customers)
-        .where(member_condition(rules, currency=currency, now=uow.now()))
+def _count(uow: UnitOfWork, rules_tree: dict[str, Any], currency: str, live: bool = False) -> int:
+    cutoffs = scoring.get_rfm_scoring(uow, currency=currency).cutoffs if live else None
+    condition = member_condition(
+        rules_tree, currency=currency, now=uow.now(), dialect=uow.dialect, live=live, cutoffs=cutoffs
     )
+    query = sa.select(sa.func.count()).select_from(customers).where(condition)
+    scoring.use_memory(uow, 64)
     return int(uow.session.execute(query).scalar_one())
 
 
@@ -330,11 +449,13 @@ def count_segment(uow: UnitOfWork, *, code: str) -> int:
 
 
 @use_case(readonly=True)
-def count_rules(uow: UnitOfWork, *, rules: dict[str, Any], currency: str = "USD") -> int:
-    """How many customers an unsaved rule tree holds now: the live count while a segment is edited.
+def count_rules(uow: UnitOfWork, *, rules: dict[str, Any], currency: str = "USD", live: bool = False) -> int:
+    """How many customers an unsaved rule tree holds now: the live count while a segment is edited, over the
+    stored purchase facts; with `live`, computed from the orders themselves (the definition the facts are held
+    to — it reads every order of the currency, so it is for checking, not for editing at scale).
 
     Raises:
         ValidationFailed: as `create_segment`.
     """
     lists.validate_tree(rules)
-    return _count(uow, rules, _check_currency(currency))
+    return _count(uow, rules, _check_currency(currency), live)

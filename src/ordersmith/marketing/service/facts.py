@@ -1,0 +1,360 @@
+"""Stored purchase facts (ADR 0037): per customer and currency the RFM measures, returns and lifetime value; per
+customer their orders with the divisions they came from, and the styles they bought. Kept by the outbox relay from
+order and customer events, rebuilt from every order on demand (the backfill).
+
+Invariants: the facts of a customer are recomputed from that customer's orders (read by `ix_orders_customer`)
+whenever an event names one of their orders or the customer, so an event delivered twice, replayed or handled by
+two workers leaves the same rows (exactly once in effect, without a ledger of event ids); on PostgreSQL an advisory
+lock per customer makes the later of two concurrent recomputations read the other's commit. A customer merged away
+or anonymized has no facts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ordersmith.kernel.errors import NotFound
+from ordersmith.kernel.events import Event
+from ordersmith.kernel.money import Money
+from ordersmith.marketing.fact_tables import CustomerFactRow, CustomerPurchaseRow, CustomerStyleRow
+from ordersmith.marketing.service import scoring
+from ordersmith.marketing.service._reads import customers, items, order_lines, orders
+from ordersmith.platform import outbox
+from ordersmith.platform.db import UnitOfWork, use_case
+
+FACTS = scoring.FACTS
+PURCHASES = cast(sa.Table, CustomerPurchaseRow.__table__)
+STYLES = cast(sa.Table, CustomerStyleRow.__table__)
+
+# Events after which a customer's facts may differ: an order placed, imported, cancelled (whole or lines), edited
+# or returned against; a customer merged into another (their orders move) or anonymized (their facts go).
+ORDER_EVENTS = frozenset(
+    {"order.placed", "order.imported", "order.cancelled", "order.changed", "return.received"}
+)
+CUSTOMER_EVENTS = frozenset({"customer.merged", "customer.anonymized"})
+_CHUNK = 500  # customers recomputed per statement
+_LOCK_SPACE = 190_037  # the advisory locks' first key: marketing facts (ADR 0037)
+
+Condition = sa.ColumnElement[bool]
+
+
+def _buyer() -> Condition:
+    """The order has a customer who is neither merged away nor anonymized."""
+    return sa.and_(
+        customers.c.id == orders.c.customer_id,
+        customers.c.merged_into_id.is_(None),
+        customers.c.anonymized_at.is_(None),
+    )
+
+
+def _goods() -> Any:
+    return orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
+
+
+def _returned_value() -> Any:
+    """The share of a line's value its returned units carry (as the reports count it)."""
+    value = order_lines.c.merchandise_minor + order_lines.c.surcharge_minor - order_lines.c.discount_minor
+    charged = order_lines.c.quantity - order_lines.c.cancelled
+    return sa.case((order_lines.c.returned > 0, value * order_lines.c.returned // charged), else_=0)
+
+
+def facts_query(where: Sequence[Condition]) -> sa.Select[Any]:
+    """Per customer and currency: first and last order, orders, goods charged and their returned share — over the
+    orders neither cancelled nor exchanges (the `rfm_cells` report's) of customers matching `where`."""
+    counted = [orders.c.status != "cancelled", orders.c.exchange_for.is_(None), *where]
+    bought = (
+        sa.select(
+            orders.c.customer_id,
+            orders.c.currency,
+            sa.func.min(orders.c.placed_at).label("first_order_at"),
+            sa.func.max(orders.c.placed_at).label("last_order_at"),
+            sa.func.count().label("orders"),
+            sa.func.sum(_goods()).label("monetary_minor"),
+        )
+        .select_from(orders.join(customers, _buyer()))
+        .where(*counted)
+        .group_by(orders.c.customer_id, orders.c.currency)
+        .subquery("bought")
+    )
+    returned = (
+        sa.select(orders.c.customer_id, orders.c.currency, sa.func.sum(_returned_value()).label("returned"))
+        .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
+        .where(order_lines.c.returned > 0, *counted)
+        .group_by(orders.c.customer_id, orders.c.currency)
+        .subquery("returned")
+    )
+    returned_minor = sa.func.coalesce(returned.c.returned, 0)
+    return sa.select(
+        bought.c.customer_id,
+        bought.c.currency,
+        bought.c.first_order_at,
+        bought.c.last_order_at,
+        bought.c.orders,
+        bought.c.monetary_minor,
+        returned_minor.label("returned_minor"),
+        (bought.c.monetary_minor - returned_minor).label("lifetime_value_minor"),
+    ).select_from(
+        bought.outerjoin(
+            returned,
+            sa.and_(returned.c.customer_id == bought.c.customer_id, returned.c.currency == bought.c.currency),
+        )
+    )
+
+
+def purchases_query(where: Sequence[Condition], dialect: str) -> sa.Select[Any]:
+    """Per customer: the orders not cancelled (any currency, exchanges too), their first and last, and the
+    divisions they came from as `,catalog,web,` (in no particular order)."""
+    if dialect == "postgresql":
+        listed: Any = sa.func.string_agg(sa.distinct(orders.c.division), sa.literal(","))
+    else:
+        listed = sa.func.group_concat(sa.distinct(orders.c.division))  # SQLite separates them with commas
+    return (
+        sa.select(
+            orders.c.customer_id,
+            sa.func.count().label("orders"),
+            sa.func.min(orders.c.placed_at).label("first_order_at"),
+            sa.func.max(orders.c.placed_at).label("last_order_at"),
+            (sa.literal(",") + listed + sa.literal(",")).label("divisions"),
+        )
+        .select_from(orders.join(customers, _buyer()))
+        .where(orders.c.status != "cancelled", *where)
+        .group_by(orders.c.customer_id)
+    )
+
+
+def division_test(divisions: Any, codes: Sequence[str]) -> Condition:
+    """The stored `,a,b,` list holds one of `codes` (LIKE, its wildcards escaped: a code may hold `_`)."""
+
+    def escaped(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    return sa.or_(*(divisions.like(f"%,{escaped(code)},%", escape="\\") for code in codes))
+
+
+def styles_query(where: Sequence[Condition]) -> sa.Select[Any]:
+    """Each (customer, style) with an item of the style on an order not cancelled."""
+    return (
+        sa.select(orders.c.customer_id, items.c.style_id)
+        .distinct()
+        .select_from(
+            orders.join(customers, _buyer())
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .join(items, items.c.id == order_lines.c.item_id)
+        )
+        .where(orders.c.status != "cancelled", items.c.style_id.is_not(None), *where)
+    )
+
+
+_FACT_COLUMNS = [c.name for c in FACTS.columns]
+_PURCHASE_COLUMNS = ["customer_id", "orders", "first_order_at", "last_order_at", "divisions"]
+
+
+def _lock(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
+    """PostgreSQL: hold each customer's advisory lock to the end of the transaction, in one order (no deadlock
+    between two relays); whoever recomputes second then reads what the first committed."""
+    if uow.dialect != "postgresql" or not ids:
+        return
+    keys = sorted({int.from_bytes(i.bytes[-4:], "big", signed=True) for i in ids})
+    uow.execute_core(
+        sa.text("SELECT count(pg_advisory_xact_lock(:space, k)) FROM unnest(CAST(:keys AS integer[])) AS k"),
+        {"space": _LOCK_SPACE, "keys": keys},
+    )
+
+
+def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
+    """Replace the facts of `ids` by what their orders say now; returns the per-currency rows written."""
+    _lock(uow, ids)
+    for table in (FACTS, PURCHASES, STYLES):
+        uow.execute_core(sa.delete(table).where(table.c.customer_id.in_(ids)))
+    mine = [orders.c.customer_id.in_(ids)]
+    now = uow.now()
+    found = [dict(row) for row in uow.execute_core(facts_query(mine)).mappings()]
+    for fact in found:
+        fact["updated_at"] = now
+    scoring.provisional_scores(uow, found)
+    if found:
+        uow.execute_core(sa.insert(FACTS), [{c: fact[c] for c in _FACT_COLUMNS} for fact in found])
+    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
+    uow.execute_core(sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query(mine)))
+    return len(found)
+
+
+@use_case
+def refresh_customers(uow: UnitOfWork, *, customer_ids: Iterable[uuid.UUID]) -> int:
+    """Recompute the stored facts of these customers from their orders now (the subscriber's step, also for
+    repairs). Returns the per-currency rows written."""
+    ids = sorted(set(customer_ids))
+    return sum(_recompute(uow, ids[n : n + _CHUNK]) for n in range(0, len(ids), _CHUNK))
+
+
+def customers_of(uow: UnitOfWork, events: list[Event]) -> list[uuid.UUID]:
+    """The customers whose facts the events may change: the buyers of the orders they name (one read by primary
+    key), and the customers merged, kept or anonymized."""
+    named: set[uuid.UUID] = set()
+    order_ids: set[uuid.UUID] = set()
+    for event in events:
+        payload = event.payload
+        if event.type in ORDER_EVENTS and payload.get("order_id"):
+            order_ids.add(uuid.UUID(str(payload["order_id"])))
+        elif event.type == "customer.merged":
+            named |= {uuid.UUID(str(payload["survivor_id"])), uuid.UUID(str(payload["merged_id"]))}
+        elif event.type == "customer.anonymized":
+            named.add(uuid.UUID(str(payload["id"])))
+    ordered = sorted(order_ids)
+    for n in range(0, len(ordered), _CHUNK):
+        query = sa.select(orders.c.customer_id).where(
+            orders.c.id.in_(ordered[n : n + _CHUNK]), orders.c.customer_id.is_not(None)
+        )
+        named |= set(uow.execute_core(query).scalars())
+    return sorted(named)
+
+
+def on_events(uow: UnitOfWork, events: list[Event]) -> None:
+    """Batch subscriber: recompute the facts of every customer the batch's events touch, set-wise."""
+    refresh_customers(uow, customer_ids=customers_of(uow, events))
+
+
+def _wanted(event: Event) -> bool:
+    return event.type in ORDER_EVENTS or event.type in CUSTOMER_EVENTS
+
+
+@use_case
+def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
+    """Recompute every customer's facts from every order (the backfill, and a repair): one transaction, one
+    INSERT … SELECT per table, so segments read the old facts or the new, never half. Buyers get their quintile
+    scores in the same INSERT (a row written once); `score_rfm` then keeps the boundaries and scores cut-off
+    currencies. Returns the rows written per table."""
+    scoring.use_memory(uow, 256)
+    for table in (FACTS, PURCHASES, STYLES):
+        uow.execute_core(sa.delete(table))
+    now = uow.now()
+    columns = ["customer_id", "currency", "first_order_at", "last_order_at", "orders", "monetary_minor",
+               "returned_minor", "lifetime_value_minor"]  # fmt: skip
+    facts = facts_query([]).subquery("facts")
+
+    def quintile(column: str) -> Any:
+        return sa.func.ntile(5).over(
+            partition_by=facts.c.currency, order_by=(facts.c[column], facts.c.customer_id)
+        )
+
+    scored = sa.select(
+        *(facts.c[c] for c in columns),
+        quintile("last_order_at"),
+        quintile("orders"),
+        quintile("monetary_minor"),
+        sa.literal(now, FACTS.c.updated_at.type),
+    )
+    keep_count = {"preserve_rowcount": True}
+    inserts = {
+        "customers": sa.insert(FACTS).from_select(
+            [*columns, "recency_score", "frequency_score", "monetary_score", "updated_at"], scored
+        ),
+        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
+        "styles": sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query([])),
+    }
+    written = {
+        table: uow.execute_core(insert.execution_options(**keep_count)).rowcount
+        for table, insert in inserts.items()
+    }
+    return {table: int(count or 0) for table, count in written.items()}
+
+
+def refresh_facts(uow: UnitOfWork) -> tuple[dict[str, int], dict[str, int]]:
+    """Rebuild every customer's facts, then score every buyer (two transactions): `ordersmith marketing
+    refresh-facts` and the demo load. Returns the rows written per table and the buyers scored per currency."""
+    return rebuild_facts(uow), scoring.score_rfm(uow)
+
+
+@dataclass(frozen=True)
+class CurrencyFacts:
+    """What a customer bought in one currency, with their scores (None before a first scoring run)."""
+
+    currency: str
+    first_order_at: datetime
+    last_order_at: datetime
+    orders: int
+    monetary: Money
+    returned: Money
+    lifetime_value: Money
+    recency: int | None
+    frequency: int | None
+    monetary_score: int | None
+    updated_at: datetime
+
+    @property
+    def cell(self) -> str | None:
+        scores = (self.recency, self.frequency, self.monetary_score)
+        return "".join(str(s) for s in scores) if all(scores) else None
+
+
+@dataclass(frozen=True)
+class PurchaseFacts:
+    customer_number: str
+    currencies: list[CurrencyFacts]
+    orders: int  # not cancelled, any currency, exchanges too
+    last_order_at: datetime | None
+    divisions: list[str]  # bought from, by code
+    styles: int  # how many styles they bought
+
+
+@use_case(readonly=True)
+def get_purchase_facts(uow: UnitOfWork, *, customer_number: str) -> PurchaseFacts:
+    """A customer's stored facts (read by primary key); empty lists before a first live order.
+
+    Raises:
+        NotFound: no customer of that number, or one merged away or anonymized.
+    """
+    found = None
+    if "\x00" not in customer_number:
+        found = uow.execute_core(
+            sa.select(customers.c.id).where(
+                customers.c.number == customer_number,
+                customers.c.merged_into_id.is_(None),
+                customers.c.anonymized_at.is_(None),
+            )
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no customer {customer_number!r}")
+    rows = uow.session.scalars(sa.select(CustomerFactRow).where(CustomerFactRow.customer_id == found))
+    currencies = [
+        CurrencyFacts(
+            currency=r.currency,
+            first_order_at=r.first_order_at,
+            last_order_at=r.last_order_at,
+            orders=r.orders,
+            monetary=Money.from_minor(r.monetary_minor, r.currency),
+            returned=Money.from_minor(r.returned_minor, r.currency),
+            lifetime_value=Money.from_minor(r.lifetime_value_minor, r.currency),
+            recency=r.recency_score,
+            frequency=r.frequency_score,
+            monetary_score=r.monetary_score,
+            updated_at=r.updated_at,
+        )
+        for r in sorted(rows, key=lambda r: r.currency)
+    ]
+    bought = uow.session.get(CustomerPurchaseRow, found)
+    styles = uow.execute_core(
+        sa.select(sa.func.count()).select_from(STYLES).where(STYLES.c.customer_id == found)
+    ).scalar_one()
+    return PurchaseFacts(
+        customer_number,
+        currencies,
+        bought.orders if bought else 0,
+        bought.last_order_at if bought else None,
+        sorted(d for d in bought.divisions.split(",") if d) if bought else [],
+        int(styles),
+    )
+
+
+def register(*, scoring_every_s: int = 3600) -> None:
+    """Subscribe the facts to the order and customer events (set-wise per relay batch) and schedule the scoring run
+    (idempotent)."""
+    outbox.unsubscribe(on_events)
+    outbox.subscribe_batch("*", on_events, when=_wanted)
+    scoring.register(every_s=scoring_every_s)
