@@ -117,7 +117,7 @@ def test_demo_load_is_idempotent(db_url: str, db: Database, tmp_path: Path, monk
     first = run(db_url, "demo", "load", **small)
     assert first.returncode == 0, first.stderr
     counts = (_count(db, UserRow), _count(db, SalesChannelRow), _count(db, ApiKeyRow))
-    assert counts == (7, 5, 5)
+    assert counts == (8, 5, 5)  # a user per role, the store clerk included
     assert (tmp_path / "var" / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
     second = run(db_url, "demo", "load", **small)
     assert second.returncode == 0 and "already there" in second.stdout
