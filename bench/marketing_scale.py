@@ -205,9 +205,9 @@ def _pull(db: Database, uow: Any) -> float:
     raw_took = _timed(_raw(db, raw))[0] if raw else 0.0
     with db.engine.connect() as connection:
         raw_names = connection.exec_driver_sql("SELECT count(*) FROM raw_pull").scalar_one() if raw else 0
-    ratio = took / raw_took if raw_took else 0
-    print(f"extraction: {took * 1000:.0f} ms for {made.names} names stored ({funnel}) (raw SQL "
-          f"{raw_took * 1000:.0f} ms for {raw_names} names, ratio {ratio:.2f})")  # fmt: skip
+    beside = (f"raw SQL {raw_took * 1000:.0f} ms for {raw_names} names, ratio {took / raw_took:.2f}" if raw_took
+              else "no raw baseline on SQLite")  # fmt: skip
+    print(f"extraction: {took * 1000:.0f} ms for {made.names} names stored ({funnel}) ({beside})")
     return took
 
 

@@ -422,3 +422,25 @@ def test_wrong_cut_offs_are_refused_naming_the_field_and_change_nothing(shop: Un
     with shop:
         assert shop.session.scalar(sa.select(sa.func.count()).select_from(RfmScoringRow)) == 0
     assert marketing.get_rfm_scoring(shop, currency="USD").method == "quintiles"
+
+
+def test_a_division_code_with_an_underscore_matches_only_itself(shop: UnitOfWork, db: Database):
+    # given divisions home_a and homeba (`_` is a LIKE wildcard) with a buyer each
+    from ordersmith.catalog import service as catalog
+
+    for code in ("home_a", "homeba"):
+        catalog.create_division(shop, code=code, name=code)
+        sales_channels.create_sales_channel(
+            shop, code=f"{code}-shop", name=code, kind="web", division=code, currency="USD", bills_later=True
+        )
+    one, other = (add_customer(shop, f"D {n}", tag="DIV", line1=f"{n} D St") for n in (1, 2))
+    history(shop, "D-1", one, 3, ("MUG", 1, "10.00"), on="home_a-shop")
+    history(shop, "D-2", other, 4, ("MUG", 1, "10.00"), on="homeba-shop")
+    relay(db, shop)
+    rules = {"all": [{"field": "original_source_code", "op": "in", "value": ["DIV"]},
+                     {"field": "purchased_division", "op": "in", "value": ["home_a"]}]}  # fmt: skip
+    # then only the home_a buyer counts, as the live definition says
+    assert (
+        marketing.count_rules(shop, rules=rules) == marketing.count_rules(shop, rules=rules, live=True) == 1
+    )
+    assert marketing.get_purchase_facts(shop, customer_number=one).divisions == ["home_a"]
