@@ -463,7 +463,7 @@ def test_random_business_operations_keep_every_subledger_equal_to_its_account(
         # each run is many examples (its first ones are the simplest: one run of one example would repeat them)
         while done["operations"] < OPERATIONS:
             left = OPERATIONS - done["operations"]
-            machine.TestCase.settings = settings_for(max(10, 2 * left // steps), steps)
+            machine.TestCase.settings = settings_for(max(5, -(-left // steps)), steps)
             machine.TestCase().runTest()
         # replaying every event of the run (the replay rule did it now and then on the way) posts nothing
         assert finance.replay_outbox(db.unit_of_work(Actor.system("property")))[1] == 0
