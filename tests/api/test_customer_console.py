@@ -130,7 +130,8 @@ def test_the_customer_page_shows_the_rfm_segment_the_report_gives_without_scorin
         assert 'href="/reports/rfm_customers?currency=USD"' in page.text
     assert len(set(cells.values())) > 3  # the buyers really fall in different cells
     # and everyone was scored once for the seven pages (the quintile boundaries, kept), not on each view
-    assert len([s for s in seen if "ntile" in s]) == 1
+    # (marketing's hourly scoring job may run meanwhile: its UPDATE of the stored scores is not the page's read)
+    assert len([s for s in seen if "ntile" in s and s.lstrip().startswith(("select", "with"))]) == 1
 
 
 def test_a_customer_without_orders_has_no_rfm_segment(client: TestClient, admin_db) -> None:  # type: ignore[no-untyped-def]
