@@ -23,13 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ordersmith.kernel.clock import Clock, ensure_utc, system_clock
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
+from ordersmith.platform import pending_rows
 from ordersmith.platform.files import private_sqlite
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,6 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
-@functools.cache
-def _insert_statement(table: type[Base]) -> sa.Insert:
-    """One Core INSERT per table, built once and reused (its compiled form stays in the statement cache)."""
-    return sa.insert(table.__table__)  # type: ignore[arg-type]
-
-
 def _unique_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
@@ -116,6 +111,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
             mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
+        pending_rows.install(engine)
         return engine
     # No pre-ping (a dropped connection is retried by @use_case) and no rollback on return to the pool: every
     # unit of work ends its transaction itself, so both would only cost a round trip per checkout (ADR 0008).
@@ -127,6 +123,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         pool_recycle=1800,
         pool_reset_on_return=None,
     )
+    pending_rows.install(engine)
     return engine
 
 
@@ -167,6 +164,7 @@ class Database:
         # Reads begin DEFERRED on SQLite: they never take the writer lock.
         self.read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         self._read_sessions = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+        sa_event.listen(self._write_sessions, "after_flush_postexec", _adopt_after_flush)
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._lock = threading.Lock()
         # SQLite has one writer at a time. Queueing this process's writers on a lock, instead of letting them
@@ -250,6 +248,10 @@ class UnitOfWork:
     # five events and three audit entries costs two statements, not eight. Nothing reads them back before commit.
     _outbox_rows: list[dict[str, Any]] = field(default_factory=list)
     _audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Rows of other tables that nothing reads back in this transaction (`insert_at_commit`, `add_at_commit`):
+    # written with the outbox and audit rows, or before the next statement that may read them (pending_rows).
+    _pending: list[tuple[sa.Table, dict[str, Any] | Base]] = field(default_factory=list)
+    _armed: dict[Any, Any] | None = None  # the info of the connection whose statements write them first
     # Run first inside the first transaction this unit of work opens (e.g. an API key's revocation check, made in
     # the request's own transaction rather than one of its own); kept until it passes, so every later transaction
     # runs it again after a failure.
@@ -317,7 +319,8 @@ class UnitOfWork:
             session.rollback()
             raise
         finally:
-            self._outbox_rows, self._audit_rows, self._session = [], [], None
+            self._disarm()
+            self._outbox_rows, self._audit_rows, self._pending, self._session = [], [], [], None
             session.close()
             self._release()
         if exc_type is None and events:
@@ -325,21 +328,75 @@ class UnitOfWork:
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Where the pending events and audit rows stand: with `rewind`, undo those recorded inside a savepoint
-        that was rolled back."""
+        that was rolled back. Rows waiting for the commit are written first, so none recorded before the savepoint
+        is lost with it."""
+        if self._pending:
+            self._write_pending(self.session.connection())
         return len(self._events), len(self._outbox_rows), len(self._audit_rows)
 
     def rewind(self, mark: tuple[int, int, int]) -> None:
         del self._events[mark[0] :], self._outbox_rows[mark[1] :], self._audit_rows[mark[2] :]
+        self._pending.clear()  # added inside the rolled-back savepoint (checkpoint wrote every earlier one)
+        self._disarm()
+
+    def insert_at_commit(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT `rows` into `table` with this transaction's other waiting rows, at the latest at commit — one
+        statement for all of them on PostgreSQL (pending_rows). For rows nothing reads back before the commit; a
+        statement that might is preceded by the write anyway. Every row of one call has the same keys."""
+        if rows:
+            self._wait(table, rows)
+
+    def add_at_commit(self, row: Base) -> None:
+        """Like `insert_at_commit` for a new ORM object: its values are read when it is written, so changes made
+        to it until then are saved; once written it joins the session, which saves later changes as UPDATEs."""
+        self._wait(row.__table__, [row])  # type: ignore[arg-type]
+
+    def _wait(self, table: sa.Table, rows: list[dict[str, Any]] | list[Base]) -> None:
+        session = self.session
+        session.flush()  # ORM objects added before are written before these (program order)
+        self._pending.extend((table, row) for row in rows)
+        if self._armed is None:
+            self._armed = session.connection().info
+            self._armed[pending_rows.WRITER] = self._write_pending
+
+    def _disarm(self) -> None:
+        if self._armed is not None:
+            self._armed.pop(pending_rows.WRITER, None)
+            self._armed = None
+
+    def _write_pending(self, conn: sa.Connection, *, also: tuple[pending_rows.Group, ...] = ()) -> None:
+        """Write the waiting rows (and `also`: the outbox and audit rows at commit), in foreign-key order."""
+        waiting, self._pending = self._pending, []
+        self._disarm()
+        adopted: list[Base] = []
+        by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+        for table, row in waiting:
+            if isinstance(row, Base):
+                adopted.append(row)
+                row = _values_of(table, row)
+            by_table.setdefault(table, []).append(row)
+        order = _table_order()
+        groups = sorted(by_table.items(), key=lambda group: order.get(group[0].name, len(order)))
+        pending_rows.write(conn, self.dialect, [*groups, *also])
+        for row in adopted:  # written: from now on the session tracks their changes
+            make_transient_to_detached(row)
+        session = self.session
+        if session._flushing:  # written before an ORM flush's statement: joined once that flush is done
+            session.info.setdefault(_ADOPT, []).extend(adopted)
+        else:
+            session.add_all(adopted)
 
     def _write_records(self, session: Session, events: list[Event]) -> list[Event]:
         """Write the pending outbox and audit rows; returns the events as written (with their channel tags)."""
         from ordersmith.platform.tables import AuditRow, OutboxRow
 
         events = self._tag_channels(session, events)
-        if self._outbox_rows:
-            session.connection().execute(_insert_statement(OutboxRow), self._outbox_rows)
-        if self._audit_rows:
-            session.connection().execute(_insert_statement(AuditRow), self._audit_rows)
+        session.flush()  # ORM objects (writing the rows that wait before them)
+        also = ((OutboxRow.__table__, self._outbox_rows), (AuditRow.__table__, self._audit_rows))
+        if self._pending:
+            self._write_pending(session.connection(), also=also)  # type: ignore[arg-type]
+        else:
+            pending_rows.write(session.connection(), self.dialect, also)  # type: ignore[arg-type]
         return events
 
     def _tag_channels(self, session: Session, events: list[Event]) -> list[Event]:
@@ -441,6 +498,43 @@ class UnitOfWork:
                 "origin": self.actor.origin,
             },
         )
+
+
+_ADOPT = "ordersmith.adopt"
+
+
+def _adopt_after_flush(session: Session, _context: Any) -> None:
+    """Objects written while a flush ran (pending_rows) join the session once it is done."""
+    adopted = session.info.pop(_ADOPT, None)
+    if adopted:
+        session.add_all(adopted)
+
+
+def _values_of(table: sa.Table, row: Base) -> dict[str, Any]:
+    """An ORM object's column values as set, with the column's scalar default where it was never set."""
+    state = row.__dict__
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        key = column.key
+        if key in state:
+            values[column.name] = state[key]
+        elif column.default is not None and column.default.is_scalar:
+            values[column.name] = column.default.arg  # type: ignore[attr-defined]
+        else:
+            assert column.nullable and column.server_default is None, f"{table.name}.{key} is not set"
+            values[column.name] = None
+    return values
+
+
+_ORDER: dict[str, int] = {}
+
+
+def _table_order() -> dict[str, int]:
+    """Every table's place in foreign-key order (parents first), computed once all tables are known."""
+    if len(_ORDER) != len(Base.metadata.tables):
+        _ORDER.clear()
+        _ORDER.update((t.name, n) for n, t in enumerate(Base.metadata.sorted_tables))
+    return _ORDER
 
 
 UseCase = Callable[Concatenate[UnitOfWork, P], R]

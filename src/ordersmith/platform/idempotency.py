@@ -232,6 +232,7 @@ def complete(uow: UnitOfWork, *, row_id: Any, status: int, body: str) -> None:
         sa.update(IdempotencyRow)
         .where(IdempotencyRow.id == row_id, IdempotencyRow.response_status == 0)
         .values(response_status=status, response_body=body)
+        .execution_options(independent_of_pending=True)  # keys never wait for the commit (pending_rows)
     )
     if stored.rowcount != 1:  # type: ignore[attr-defined]
         raise IdempotencyInProgress("another request took this Idempotency-Key over; retry the request")

@@ -305,6 +305,7 @@ def record_first_order(uow: UnitOfWork, *, customer_id: uuid.UUID) -> None:
         sa.update(_CUSTOMERS)  # type: ignore[arg-type]
         .where(_CUSTOMERS.c.id == customer_id, _CUSTOMERS.c.status == "prospect")
         .values(status="buyer", updated_at=uow.now())
+        .execution_options(independent_of_pending=True)  # customers never wait for the commit (pending_rows)
     )
 
 
@@ -319,6 +320,7 @@ def record_source_code(uow: UnitOfWork, *, customer_id: uuid.UUID, code: str) ->
             last_source_code=code,
             source_code=sa.case((_CUSTOMERS.c.source_code == "", code), else_=_CUSTOMERS.c.source_code),
         )
+        .execution_options(independent_of_pending=True)
     )
 
 

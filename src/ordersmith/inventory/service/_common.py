@@ -235,6 +235,7 @@ _POOL_HOLD = (
         _POOLS.c.division == sa.bindparam("b_division"),
     )
     .values(reserved=_POOLS.c.reserved + sa.bindparam("b_units"))
+    .execution_options(independent_of_pending=True)
 )
 
 

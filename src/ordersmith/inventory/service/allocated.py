@@ -27,8 +27,8 @@ from ordersmith.inventory.service._common import (
     _pools,
     _stock_changed,
 )
-from ordersmith.inventory.service.reservations import _INSERT_LINES, _INSERT_MOVEMENTS, _TAKE, _after_take
-from ordersmith.inventory.tables import ReservationRow
+from ordersmith.inventory.service.reservations import _TAKE, _after_take
+from ordersmith.inventory.tables import ReservationLineRow, ReservationRow, StockMovementRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -43,8 +43,11 @@ _UNTAKE = (
     sa.update(_LEVELS)  # type: ignore[arg-type]
     .where(_LEVELS.c.item_id == sa.bindparam("b_item"), _LEVELS.c.location_id == sa.bindparam("b_location"))
     .values(reserved=_LEVELS.c.reserved - sa.bindparam("b_take"))
+    .execution_options(independent_of_pending=True)
 )
-_INSERT_RESERVATIONS = sa.insert(ReservationRow.__table__)  # type: ignore[arg-type]
+_RESERVATIONS: sa.Table = ReservationRow.__table__  # type: ignore[assignment]
+_RESERVATION_LINES: sa.Table = ReservationLineRow.__table__  # type: ignore[assignment]
+_MOVEMENTS: sa.Table = StockMovementRow.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -260,7 +263,7 @@ def _take_statement(count: int) -> sa.TextualSelect:
         ).columns(
             _LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved,
             _LEVELS.c.safety_stock, _LEVELS.c.pooled,
-        )  # fmt: skip
+        ).execution_options(independent_of_pending=True)  # fmt: skip
         _TAKE_MANY[count] = statement
     return statement
 
@@ -283,9 +286,10 @@ def _write_reservations(uow: UnitOfWork, picture: StockPicture, holds: Sequence[
             movements.append({"id": new_id(), "item_id": component.id, "location_id": location_id,
                               "on_hand_delta": 0, "reserved_delta": units, "reason": "reservation",
                               "reference": hold.key, "at": now, "actor": uow.actor.label})  # fmt: skip
-    uow.execute_core(_INSERT_RESERVATIONS, reservations)
-    uow.execute_core(_INSERT_LINES, lines)
-    uow.execute_core(_INSERT_MOVEMENTS, movements)
+    # Nothing reads them back before the commit: they go with the order's other rows (platform.pending_rows).
+    uow.insert_at_commit(_RESERVATIONS, reservations)
+    uow.insert_at_commit(_RESERVATION_LINES, lines)
+    uow.insert_at_commit(_MOVEMENTS, movements)
     uow.audit("stock.reserved", object_type="reservation", object_id=holds[0].key,
               after={"holds": [{"key": h.key, "sku": h.sku, "location": h.location, "quantity": h.quantity}
                                for h in holds], "division": picture.division})  # fmt: skip

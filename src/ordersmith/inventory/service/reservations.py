@@ -56,6 +56,7 @@ _TAKE = (
     .where(_LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= sa.bindparam("b_take"))
     .values(reserved=_LEVELS.c.reserved + sa.bindparam("b_take"), updated_at=sa.bindparam("b_now"))
     .returning(_LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.safety_stock, _LEVELS.c.pooled)
+    .execution_options(independent_of_pending=True)  # stock levels never wait for the commit (pending_rows)
 )
 _INSERT_LINES = sa.insert(ReservationLineRow.__table__)  # type: ignore[arg-type]
 _INSERT_MOVEMENTS = sa.insert(_MOVEMENTS)  # type: ignore[arg-type]

@@ -107,8 +107,8 @@ def _insert_order_statement(dialect: str) -> sa.TextClause:
 
 
 _INSERTS: dict[str, sa.TextClause] = {}
-_INSERT_LINES = sa.insert(OrderLineRow.__table__)  # type: ignore[arg-type]
-_INSERT_HOLDS = sa.insert(OrderHoldRow.__table__)  # type: ignore[arg-type]
+_LINES: sa.Table = OrderLineRow.__table__  # type: ignore[assignment]
+_HOLDS: sa.Table = OrderHoldRow.__table__  # type: ignore[assignment]
 
 
 def place_order(
@@ -383,16 +383,10 @@ def _place(uow: UnitOfWork, placing: _Placing) -> Order:
     if claimed is None:
         raise AlreadyPlaced(channel.code, request.external_id or "")
     order.number = claimed.number
-    uow.execute_core(
-        _INSERT_LINES,
-        [{c.name: getattr(line, c.key) for c in OrderLineRow.__table__.columns} for line in lines],
-    )
+    # The rest waits for the commit: one statement for every table on PostgreSQL (platform.pending_rows).
+    uow.insert_at_commit(_LINES, [{c.name: getattr(line, c.key) for c in _LINES.columns} for line in lines])
     new_holds = hold_rows(order, found, uow)
-    if new_holds:
-        uow.execute_core(
-            _INSERT_HOLDS,
-            [{c.name: getattr(h, c.key) for c in OrderHoldRow.__table__.columns} for h in new_holds],
-        )
+    uow.insert_at_commit(_HOLDS, [{c.name: getattr(h, c.key) for c in _HOLDS.columns} for h in new_holds])
     for code in order.coupons:
         pricing.redeem_coupon(
             uow, code=code, key=f"order:{order.id}:{code}", customer=str(buyer.id) if buyer else None

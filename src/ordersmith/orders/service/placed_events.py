@@ -16,7 +16,7 @@ from ordersmith.orders.service._common import shipped_from
 from ordersmith.orders.tables import OrderEventRow, OrderLineRow, OrderRow
 from ordersmith.platform.db import UnitOfWork
 
-_INSERT_EVENTS = sa.insert(OrderEventRow.__table__)  # type: ignore[arg-type]
+_EVENTS: sa.Table = OrderEventRow.__table__  # type: ignore[assignment]
 
 
 def placed_events(
@@ -92,8 +92,8 @@ def placed_events(
             ("order.backordered", {"lines": [{"line": n, "quantity": q} for n, q in backordered.items()]})
         )
     now = uow.now()
-    uow.execute_core(
-        _INSERT_EVENTS,
+    uow.insert_at_commit(
+        _EVENTS,
         [
             {
                 "order_id": order.id,

@@ -319,7 +319,7 @@ def log(
         at=uow.now(),
         resolved_at=uow.now() if outcome != "pending" else None,
     )
-    uow.session.add(row)
+    uow.add_at_commit(row)  # written with the transaction's other rows, or before anything reads them
     return row
 
 

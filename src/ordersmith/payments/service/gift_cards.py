@@ -27,7 +27,7 @@ from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
 _CARDS = cast(sa.Table, GiftCardRow.__table__)
-_LEDGER = sa.insert(cast(sa.Table, GiftCardLedgerRow.__table__))
+_LEDGER = cast(sa.Table, GiftCardLedgerRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,22 @@ def _ledger(
     payment_id: uuid.UUID | None = None,
     note: str = "",
 ) -> None:
-    uow.execute_core(
+    uow.insert_at_commit(
         _LEDGER,
-        {
-            "id": new_id(),
-            "gift_card_id": card_id,
-            "kind": kind,
-            "amount_minor": amount_minor,
-            "balance_after_minor": balance_after,
-            "order_id": order_id,
-            "payment_id": payment_id,
-            "actor": uow.actor.label,
-            "note": note[:500],
-            "at": uow.now(),
-        },
+        [
+            {
+                "id": new_id(),
+                "gift_card_id": card_id,
+                "kind": kind,
+                "amount_minor": amount_minor,
+                "balance_after_minor": balance_after,
+                "order_id": order_id,
+                "payment_id": payment_id,
+                "actor": uow.actor.label,
+                "note": note[:500],
+                "at": uow.now(),
+            }
+        ],
     )
 
 
@@ -242,6 +244,7 @@ def redeem(
             updated_at=uow.now(),
         )
         .returning(_CARDS.c.balance_minor)
+        .execution_options(independent_of_pending=True)  # cards never wait for the commit (pending_rows)
     ).scalar()
     if left is None:
         row = uow.session.get(GiftCardRow, card_id, populate_existing=True)
@@ -284,6 +287,7 @@ def credit(
             balance_minor=_CARDS.c.balance_minor + amount_minor, version=_CARDS.c.version + 1, updated_at=now
         )
         .returning(_CARDS.c.balance_minor)
+        .execution_options(independent_of_pending=True)  # cards never wait for the commit (pending_rows)
     ).scalar()
     if new is None:
         raise Conflict("this gift card is void")

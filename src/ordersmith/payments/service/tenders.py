@@ -346,7 +346,7 @@ def record_tender(
     request, part = tender.request, tender.part
     if row is None:
         row = new_payment_row(uow, order, tender, tender.n + 1)
-        uow.session.add(row)
+        uow.add_at_commit(row)  # with the order's other rows (platform.pending_rows)
     if part.is_zero():
         row.status = "captured"
     elif request.method in CARD_METHODS:
