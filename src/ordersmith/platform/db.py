@@ -373,9 +373,9 @@ class UnitOfWork:
         for table, row in waiting:
             if isinstance(row, Base):
                 adopted.append(row)
-                row = _values_of(table, row)
+                row = pending_rows.values_of(table, row)
             by_table.setdefault(table, []).append(row)
-        order = _table_order()
+        order = pending_rows.table_order(Base.metadata)
         groups = sorted(by_table.items(), key=lambda group: order.get(group[0].name, len(order)))
         pending_rows.write(conn, self.dialect, [*groups, *also])
         for row in adopted:  # written: from now on the session tracks their changes
@@ -508,33 +508,6 @@ def _adopt_after_flush(session: Session, _context: Any) -> None:
     adopted = session.info.pop(_ADOPT, None)
     if adopted:
         session.add_all(adopted)
-
-
-def _values_of(table: sa.Table, row: Base) -> dict[str, Any]:
-    """An ORM object's column values as set, with the column's scalar default where it was never set."""
-    state = row.__dict__
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        key = column.key
-        if key in state:
-            values[column.name] = state[key]
-        elif column.default is not None and column.default.is_scalar:
-            values[column.name] = column.default.arg  # type: ignore[attr-defined]
-        else:
-            assert column.nullable and column.server_default is None, f"{table.name}.{key} is not set"
-            values[column.name] = None
-    return values
-
-
-_ORDER: dict[str, int] = {}
-
-
-def _table_order() -> dict[str, int]:
-    """Every table's place in foreign-key order (parents first), computed once all tables are known."""
-    if len(_ORDER) != len(Base.metadata.tables):
-        _ORDER.clear()
-        _ORDER.update((t.name, n) for n, t in enumerate(Base.metadata.sorted_tables))
-    return _ORDER
 
 
 UseCase = Callable[Concatenate[UnitOfWork, P], R]

@@ -105,3 +105,31 @@ def _chained(shape: _Shape) -> tuple[sa.TextClause, list[list[list[str]]]]:
         _CHAINED.clear()
     _CHAINED[shape] = (statement, names)
     return statement, names
+
+
+def values_of(table: sa.Table, row: object) -> dict[str, Any]:
+    """An ORM object's column values as set, with the column's scalar default where it was never set."""
+    state = row.__dict__
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        key = column.key
+        if key in state:
+            values[column.name] = state[key]
+        elif column.default is not None and column.default.is_scalar:
+            values[column.name] = column.default.arg  # type: ignore[attr-defined]
+        else:
+            assert column.server_default is None, f"{table.name}.{key} is not set"
+            assert column.nullable, f"{table.name}.{key} is not set"
+            values[column.name] = None
+    return values
+
+
+_ORDER: dict[str, int] = {}
+
+
+def table_order(metadata: sa.MetaData) -> dict[str, int]:
+    """Every table's place in foreign-key order (parents first), computed again only when tables were added."""
+    if len(_ORDER) != len(metadata.tables):
+        _ORDER.clear()
+        _ORDER.update((t.name, n) for n, t in enumerate(metadata.sorted_tables))
+    return _ORDER
