@@ -38,7 +38,8 @@ def shop(uow: UnitOfWork) -> str:
 
 
 def _card(url: str, auth: dict[str, str]) -> str:
-    answer = httpx.post(f"{url}/vault/v1/cards", headers=auth,
+    # A server's first request warms its caches: on a loaded machine it can take longer than httpx's 5 s default.
+    answer = httpx.post(f"{url}/vault/v1/cards", headers=auth, timeout=30,
                         json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2031})  # fmt: skip
     assert answer.status_code == 201, answer.text
     return str(answer.json()["token"])
