@@ -118,12 +118,18 @@ def main() -> None:
                     begins.append(counting.begins)
                     reads.append(counting.read_begins)
                     kinds += counting.kinds
-            figures[name] = (statistics.median(statements), statistics.median(begins), statistics.median(reads))
+            figures[name] = (
+                statistics.median(statements),
+                statistics.median(begins),
+                statistics.median(reads),
+            )
             if args.show:
                 print("\n".join(f"  {line}" for line in counting.seen))
             print(f"{name}_statements: {figures[name][0]:.0f} statements")
-            print(f"{name}_transactions: {figures[name][1]:.0f} write transaction(s), "
-                  f"{figures[name][2]:.0f} read-only")
+            print(
+                f"{name}_transactions: {figures[name][1]:.0f} write transaction(s), "
+                f"{figures[name][2]:.0f} read-only"
+            )
             by_kind = ", ".join(f"{k} {v / args.requests:.1f}" for k, v in kinds.most_common())
             print(f"{name}_by_kind: {by_kind} per request")
     account, both = figures["on_account"], figures["card_and_gift_card"]
