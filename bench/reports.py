@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import random
 import tempfile
 import time
@@ -487,6 +488,35 @@ def rss_mb() -> float:
     return 0.0
 
 
+def backend_cpu_s(db: Database) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving the bench's database (the server runs on this
+    machine): the export's database work, apart from whatever else loads the machine. 0 on SQLite."""
+    if db.dialect != "postgresql":
+        return 0.0
+    with psycopg.connect(PG_ADMIN.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (db.engine.url.database,)
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def timed(fn: Any, db: Database) -> tuple[float, float, float]:
+    """Wall seconds, this process's CPU seconds and the database backends' CPU seconds of one call."""
+    wall, cpu, server = time.perf_counter(), time.process_time(), backend_cpu_s(db)
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, backend_cpu_s(db) - server
+
+
 def run_exports(db: Database, folder: Path, repeat: int, orders: int, formats: list[str]) -> str:
     """About 1,000,000 order lines (the first days of the year that hold them; every line when there are fewer)
     as CSV, XLSX and Parquet: rows/s and the process's RSS growth while streaming (sampled every 50,000 rows), the
@@ -509,24 +539,34 @@ def run_exports(db: Database, folder: Path, repeat: int, orders: int, formats: l
                 db, kind="order_lines", format=format, filters=filters, path=path, progress=sample
             )
 
-        seconds = best(export, repeat if format == "csv" else 1)  # CSV beside the raw dump: best of repeat
+        db.engine.dispose()  # the export's connection is new: its backend is measured from its start
+        seconds, cpu, server = timed(export, db)
         count = counts[format]
         rates[format] = count / seconds
         print(
             f"export_order_lines_{format}: {rates[format]:,.0f} rows/s ({count} rows in {seconds:.1f} s, "
-            f"{path.stat().st_size / 1e6:.1f} MB; RSS growth while streaming {peak[0] - before:.0f} MB)"
+            f"{path.stat().st_size / 1e6:.1f} MB; RSS growth while streaming {peak[0] - before:.0f} MB; "
+            f"CPU: ours {count / cpu:,.0f} rows/s, database {_per(count, server)} rows/s)"
         )
         path.unlink()
-    seconds = best(lambda: counts.update(raw=raw_csv(db, folder / "raw.csv", filters)), repeat)
+    db.engine.dispose()
+    seconds, cpu, server = timed(lambda: counts.update(raw=raw_csv(db, folder / "raw.csv", filters)), db)
     assert counts["raw"] == counts["csv"], counts
     (folder / "raw.csv").unlink()
     rates["raw"] = counts["raw"] / seconds
-    print(f"export_order_lines_csv_raw_driver: {rates['raw']:,.0f} rows/s")
+    print(
+        f"export_order_lines_csv_raw_driver: {rates['raw']:,.0f} rows/s (CPU: ours {counts['raw'] / cpu:,.0f} "
+        f"rows/s, database {_per(counts['raw'], server)} rows/s)"
+    )
     print(f"export_order_lines_csv_vs_raw: {rates['csv'] / rates['raw']:.2f} x")
     return (
         f"export CSV {rates['csv']:,.0f} rows/s (goal >= 200,000; raw driver dump {rates['raw']:,.0f}); "
         + ", ".join(f"{f.upper()} {rates[f]:,.0f}" for f in formats if f != "csv")
     )
+
+
+def _per(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}" if seconds > 0 else "n/a"
 
 
 def _filled(name: str, orders: int) -> bool:
