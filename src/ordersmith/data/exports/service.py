@@ -117,7 +117,9 @@ def _pg_batches(db: Database, query: sa.Select[Any], batch_rows: int) -> Iterato
     try:
         driver: Any = connection.driver_connection  # psycopg's own connection: a named (server-side) cursor
         driver.execute("SET LOCAL TIME ZONE 'UTC'")
-        driver.execute("SET LOCAL cursor_tuple_fraction = 1")  # every row is read: plan for all, not the first
+        driver.execute(
+            "SET LOCAL cursor_tuple_fraction = 1"
+        )  # every row is read: plan for all, not the first
         with driver.cursor(name="ordersmith_export", binary=True) as cursor:  # no text to make or parse
             cursor.itersize = batch_rows
             cursor.execute(compiled.string, compiled.params)
