@@ -417,14 +417,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ordersmith-bench-reports-"))
-    name = f"bench_reports_{args.orders}"
-    reused = args.db == "postgres" and args.keep and _filled(name, args.orders)
+    database = f"bench_reports_{args.orders}"
+    reused = args.db == "postgres" and args.keep and _filled(database, args.orders)
     if args.db == "sqlite":
         url = f"sqlite:///{folder}/bench.db"
     elif reused:
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
     else:
-        url = pg_database(name)
+        url = pg_database(database)
     migrate.upgrade(url)
     db = Database(url)
     start = time.perf_counter()
@@ -486,7 +486,7 @@ def main() -> None:
     print(summary)
     db.dispose()
     if args.db == "postgres" and not args.keep:
-        drop_database(name)
+        drop_database(database)
 
 
 def rss_mb() -> float:
@@ -568,9 +568,11 @@ def run_exports(db: Database, folder: Path, repeat: int, orders: int, formats: l
         f"rows/s, database {_per(counts['raw'], server)} rows/s)"
     )
     print(f"export_order_lines_csv_vs_raw: {rates['csv'] / rates['raw']:.2f} x")
-    return (
-        f"export CSV {rates['csv']:,.0f} rows/s (goal >= 200,000; raw driver dump {rates['raw']:,.0f}); "
-        + ", ".join(f"{f.upper()} {rates[f]:,.0f}" for f in formats if f != "csv")
+    return "; ".join(
+        [
+            f"export CSV {rates['csv']:,.0f} rows/s (goal >= 200,000; raw driver dump {rates['raw']:,.0f})",
+            *(f"{f.upper()} {rates[f]:,.0f}" for f in formats if f != "csv"),
+        ]
     )
 
 
