@@ -443,3 +443,59 @@ def test_the_csv_the_database_writes_equals_the_python_writers_for_awkward_value
         ["3", "-0.007", "BHD", "", "true"],
         ["4", "", "USD", "2026-06-01T00:00:00+00:00", "false"],
     ]
+
+
+def test_parquet_amounts_and_times_are_exact_for_negative_zero_and_three_place_currencies(
+    db: Database, tmp_path: Path
+):
+    from decimal import Decimal
+
+    from ordersmith.data.exports import service, writers
+    from ordersmith.data.exports.kinds import ExportColumn
+    from ordersmith.platform.db import UTCDateTime
+
+    # given negative, zero-place and three-place amounts, a NULL amount and times with and without microseconds
+    values = [
+        (-50, "USD", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        (-123456, "JPY", datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        (-7, "BHD", None),
+        (None, "USD", datetime(2026, 6, 1, tzinfo=UTC)),
+        (9_007_199_254_740_993, "USD", datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=UTC)),
+    ]
+    query = sa.union_all(
+        *(
+            sa.select(
+                sa.literal(n, sa.Integer).label("n"),
+                sa.literal(amount, sa.BigInteger).label("amount"),
+                sa.literal(currency, sa.String).label("currency"),
+                sa.literal(at, UTCDateTime()).label("at"),
+            )
+            for n, (amount, currency, at) in enumerate(values)
+        )
+    )
+    ordered = sa.select(query.subquery()).order_by("n")
+    columns = [
+        ExportColumn("n", "int"),
+        ExportColumn("amount", "money", currency_column="currency"),
+        ExportColumn("currency", "text"),
+        ExportColumn("at", "datetime"),
+    ]
+    path = tmp_path / "amounts.parquet"
+    # when written as Parquet from the rows the export reads (PostgreSQL: the driver's binary cursor), 2 per batch
+    if db.dialect == "postgresql":
+        batches = service._pg_batches(db, ordered, 2)
+        writers.write_parquet(path, columns, batches, lambda _n: None)
+    else:
+        with db.engine.connect() as connection:
+            result = connection.execute(ordered)
+            writers.write_parquet(path, columns, writers.batches_of(result.partitions(2)), lambda _n: None)
+    # then every amount is exact in its currency's places and every time is the same instant
+    table = pq.read_table(path).to_pylist()
+    assert [row["amount"] for row in table] == [
+        Decimal("-0.5"),
+        Decimal("-123456"),
+        Decimal("-0.007"),
+        None,
+        Decimal("90071992547409.93"),
+    ]
+    assert [row["at"] for row in table] == [at for _amount, _currency, at in values]

@@ -34,19 +34,20 @@ def _pg_factor(currency: Any) -> Any:
 def _as_text(column: ExportColumn, value: Any, currency: Any) -> Any:
     if column.kind == "money":  # `currency` is the row's factor (_pg_statement)
         return sa.cast(sa.cast(value, sa.Numeric) * currency, sa.Text)
-    if column.kind == "datetime":
-        # ISO 8601 as datetime.isoformat() writes it: microseconds only when there are any
-        at_utc = sa.func.timezone("UTC", value)
-        return sa.case(
-            (
-                sa.func.date_trunc("second", value) == value,
-                sa.func.to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS'),
-            ),
-            else_=sa.func.to_char(at_utc, 'YYYY-MM-DD"T"HH24:MI:SS.US'),
-        ).concat("+00:00")
+    if column.kind == "datetime":  # `value` is the time's UTC text (_utc_text)
+        # ISO 8601 as datetime.isoformat() writes it: microseconds (all six) only when there are any; PostgreSQL's
+        # ISO output drops a fraction's trailing zeros, so a fraction is padded back to six places
+        padded = sa.case((sa.func.length(value) == 19, value), else_=sa.func.rpad(value, 26, "0"))
+        return sa.func.replace(padded, " ", "T").concat("+00:00")
     if column.kind == "bool":
         return sa.case((value.is_(None), None), (value, "true"), else_="false")
     return value
+
+
+def _utc_text(value: Any) -> Any:
+    """A timestamptz as its UTC wall time in PostgreSQL's ISO output, `YYYY-MM-DD HH:MM:SS[.ffffff]` (the COPY's
+    transaction sets DateStyle to ISO): a cast, much cheaper per row than to_char."""
+    return sa.cast(sa.func.timezone("UTC", value), sa.Text)
 
 
 def _sqlite_time(stored: str | None) -> str:
@@ -130,14 +131,18 @@ def sqlite_csv(
 
 
 def _pg_statement(columns: Sequence[ExportColumn], query: sa.Select[Any]) -> sa.Select[Any]:
-    """`query` with every column as its CSV text. Each currency column's factor is worked out once per row in a
-    subquery (OFFSET 0 keeps PostgreSQL from folding it back into every money column that uses it)."""
+    """`query` with every column as its CSV text. Each currency column's factor and each time's UTC text are worked
+    out once per row in a subquery (OFFSET 0 keeps PostgreSQL from folding them back into every expression that
+    uses them)."""
     inner = query.subquery("export")
-    selected = list(inner.c)
+    selected = [
+        _utc_text(value).label(value.name) if column.kind == "datetime" else value
+        for column, value in zip(columns, inner.c, strict=True)
+    ]
     names = [c.name for c in columns]
     currencies = sorted({c.currency_column for c in columns if c.kind == "money" and c.currency_column})
     factors = [
-        _pg_factor(selected[names.index(name)]).label(f"factor_{n}") for n, name in enumerate(currencies)
+        _pg_factor(inner.c[names.index(name)]).label(f"factor_{n}") for n, name in enumerate(currencies)
     ]
     scaled = list(sa.select(*selected, *factors).select_from(inner).offset(0).subquery("scaled").c)
     texts = []
@@ -165,6 +170,9 @@ def copy_csv(
     connection = db.engine.raw_connection()
     try:
         cursor = connection.cursor()
+        cursor.execute(
+            "SET LOCAL datestyle = 'ISO, YMD'"
+        )  # the times' text (_utc_text), whatever the server's
         with os.fdopen(open_private(path), "wb") as handle, cursor.copy(sql, compiled.params) as copy:
             lines = -1  # the header
             for block in copy:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xlsxwriter
 
@@ -203,20 +204,48 @@ def arrow_schema(columns: Sequence[ExportColumn]) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in columns])
 
 
+def _money_array(minors: Sequence[Any], currencies: Sequence[Any]) -> pa.Array:
+    """Integer minor units as exact decimal128(20, 4) amounts, column-wise (no Decimal made per value): the units
+    times 10^(4 - the currency's exponent) are the amount's digits at four places."""
+    encoded = pa.array(currencies, pa.string()).dictionary_encode()
+    factors = pa.array(
+        [10 ** (4 - _exponent(c)) for c in encoded.dictionary.to_pylist()], pa.decimal128(5, 0)
+    ).take(encoded.indices)
+    digits = pc.multiply(pa.array(minors, pa.int64()).cast(pa.decimal128(19, 0)), factors)
+    return pc.multiply(digits, pa.scalar(Decimal("0.0001"), pa.decimal128(4, 4))).cast(MONEY_TYPE)
+
+
+def _arrow_table(
+    columns: Sequence[ExportColumn], schema: pa.Schema, batch: Sequence[Sequence[Any]]
+) -> pa.Table:
+    """One batch of rows as an Arrow table, built column by column."""
+    values = list(zip(*batch, strict=True))
+    names = [c.name for c in columns]
+    arrays = []
+    for n, (column, field) in enumerate(zip(columns, schema, strict=True)):
+        if column.kind == "money":
+            assert column.currency_column is not None
+            arrays.append(_money_array(values[n], values[names.index(column.currency_column)]))
+        elif column.kind == "date":
+            arrays.append(pa.array([_arrow_value("date", v) for v in values[n]], type=field.type))
+        else:
+            arrays.append(pa.array(values[n], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def write_parquet(
     path: Path, columns: Sequence[ExportColumn], batches: Rows, progress: Callable[[int], None]
 ) -> int:
     schema = arrow_schema(columns)
-    converters = _converters(columns, amount, _arrow_value)
     count = 0
     with (
         os.fdopen(open_private(path), "wb") as handle,
         pq.ParquetWriter(handle, schema, compression="zstd") as writer,
     ):
         for batch in batches:
-            values: list[list[Any]] = [[convert(row) for row in batch] for convert in converters]
-            arrays = [pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            if not batch:
+                continue
+            writer.write_table(_arrow_table(columns, schema, batch))
             count += len(batch)
             progress(count)
         if count == 0:
