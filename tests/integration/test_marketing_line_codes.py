@@ -583,10 +583,14 @@ def test_a_line_added_by_an_edit_carries_its_code_priced_with_its_offer_and_a_ba
         expected_version=before[0],
     )
     # then the new line keeps G1 and is priced with the gift book (7.00 less 10 %), the tee still the fall book's
-    assert [(x.sku, x.unit_price, x.price_list, x.discount, x.source_code, x.own_source_code) for x in edited.lines] == [
+    seen = [
+        (x.sku, x.unit_price, x.price_list, x.discount, x.source_code, x.own_source_code)
+        for x in edited.lines
+    ]
+    assert seen == [
         ("TEE", usd("18.00"), "FALLBOOK", usd("0.00"), "F1", None),
         ("MUG", usd("7.00"), "GIFTBOOK", usd("0.70"), "G1", "G1"),
-    ]  # fmt: skip
+    ]
     # and a later edit of its quantity keeps its code and its offer
     again = orders.edit_order(
         shop,
