@@ -145,7 +145,9 @@ def _selection(uow: UnitOfWork, segment: SegmentRow) -> list[dict[str, Any]]:
         )
         .where(member_condition(segment.rules, currency=segment.currency, now=uow.now(), dialect=uow.dialect))
     )
-    return [dict(r) for r in uow.session.execute(query).mappings()]
+    result = uow.session.execute(query)
+    keys = list(result.keys())  # once, not per row (a pull reads hundreds of thousands)
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
 def _candidate(r: dict[str, Any]) -> lists.Candidate:
@@ -224,6 +226,41 @@ def _funnel(
     return steps, candidates
 
 
+_NAME_COLUMNS = (
+    "extraction_id",
+    "seq",
+    "key_code",
+    "customer_id",
+    "customer_number",
+    "name",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "email",
+)
+
+
+def _store_names(uow: UnitOfWork, names: list[tuple[Any, ...]]) -> None:
+    """Write a pull's names in the unit of work's transaction: by COPY on PostgreSQL (a pull stores hundreds of
+    thousands of rows; COPY streams them without a statement per row), by executemany in chunks on SQLite."""
+    table = ExtractionNameRow.__table__
+    if uow.dialect == "postgresql":
+        cursor = uow.session.connection().connection.cursor()
+        try:
+            with cursor.copy(f"COPY {table.name} ({', '.join(_NAME_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for name in names:
+                    copy.write_row(name)
+        finally:
+            cursor.close()
+        return
+    for start in range(0, len(names), _CHUNK):
+        chunk = [dict(zip(_NAME_COLUMNS, name, strict=True)) for name in names[start : start + _CHUNK]]
+        uow.execute_core(sa.insert(table), chunk)  # type: ignore[arg-type]
+
+
 @use_case
 def extract(
     uow: UnitOfWork,
@@ -274,26 +311,27 @@ def extract(
     )
     uow.session.add(extraction)
     uow.session.flush()
-    names = [
-        {
-            "extraction_id": extraction.id,
-            "seq": n,
-            "key_code": key_code.upper(),
-            "customer_id": c.customer_id,
-            "customer_number": c.number,
-            "name": c.name,
-            "line1": c.line1,
-            "line2": c.line2,
-            "city": c.city,
-            "region": c.region,
-            "postal_code": c.postal_code,
-            "country": c.country,
-            "email": c.email,
-        }
-        for n, (key_code, c) in enumerate(dealt, start=1)
-    ]
-    for start in range(0, len(names), _CHUNK):
-        uow.execute_core(sa.insert(ExtractionNameRow.__table__), names[start : start + _CHUNK])  # type: ignore[arg-type]
+    _store_names(
+        uow,
+        [
+            (
+                extraction.id,
+                n,
+                key_code.upper(),
+                c.customer_id,
+                c.number,
+                c.name,
+                c.line1,
+                c.line2,
+                c.city,
+                c.region,
+                c.postal_code,
+                c.country,
+                c.email,
+            )
+            for n, (key_code, c) in enumerate(dealt, start=1)
+        ],
+    )
     uow.audit(
         "extraction.made",
         object_type="extraction",
