@@ -1,9 +1,10 @@
 """Marketing at scale: fills C customers and N orders (one or two lines each, over a year; 60 % keyed to the 24
 codes of two catalog books in four drops, the rest un-keyed) straight into the tables, then runs
 
-- RFM: `rfm_cells` (quintile scores and the customers per R-F-M cell) and `rfm_customers` (the first 500 scored
-  customers) through `reporting.service.run_report`, beside the same SQL run by the raw driver (the statement
-  compiled once with its values inlined) and beside an RFM query written by hand, independently of the catalogue's;
+- RFM: `rfm_cells` (the customers per R-F-M cell) and `rfm_customers` (the first 500 scored customers) through
+  `reporting.service.run_report` as of today, so over the stored scores (ADR 0049), beside the same SQL run by the
+  raw driver (the statement compiled once with its values inlined) and beside RFM scored by hand from the orders
+  (what the reports did before they read the stored scores);
 - results per key code, drop and campaign and the response curve, each beside its raw SQL;
 - segment counts (`marketing.service.count_rules`: geography, purchase history with the last order, RFM cells, and
   all of them with consent and source codes) beside the same statement run by the raw driver, and a list pull's

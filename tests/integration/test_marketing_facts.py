@@ -278,11 +278,17 @@ def _stored_and_live(uow: UnitOfWork) -> list[tuple[int, int]]:
 
 
 def _scores_match_the_rfm_report(uow: UnitOfWork, numbers: list[str]) -> None:
+    """The stored scores equal the report's computed from the orders (asked a day later, as of LATER's day: a past
+    day, so the report scores from the orders, not from the stored facts)."""
     asked = {"as_of": LATER.date().isoformat(), "limit": "5000"}
-    report = {
-        r["customer"]: (r["recency"], r["frequency"], r["monetary"])
-        for r in reporting.run_report(uow, name="rfm_customers", parameters=asked).rows
-    }
+    clock, uow.clock = uow.clock, FixedClock(LATER + timedelta(days=1))
+    try:
+        report = {
+            r["customer"]: (r["recency"], r["frequency"], r["monetary"])
+            for r in reporting.run_report(uow, name="rfm_customers", parameters=asked).rows
+        }
+    finally:
+        uow.clock = clock
     stored = {}
     for number in numbers:
         dollars = [
@@ -444,3 +450,73 @@ def test_a_division_code_with_an_underscore_matches_only_itself(shop: UnitOfWork
         marketing.count_rules(shop, rules=rules) == marketing.count_rules(shop, rules=rules, live=True) == 1
     )
     assert marketing.get_purchase_facts(shop, customer_number=one).divisions == ["home_a"]
+
+
+def _five_buyers(shop: UnitOfWork) -> dict[str, str]:
+    """Five buyers whose recency, frequency and spend rank differently (each order bought in the old system)."""
+    plans = {
+        "A": [(40, "10.00")] * 3,  # last 40 days ago, 3 orders, 30.00
+        "B": [(20, "160.00")],  # 20 days, 1 order, 160.00
+        "C": [(30, "20.00"), (10, "20.00")],  # 10 days, 2 orders, 40.00
+        "D": [(50, "10.00"), (40, "10.00"), (30, "10.00"), (20, "10.00"), (5, "10.00")],  # 5 days, 5, 50.00
+        "E": [(30, "20.00"), (20, "20.00"), (5, "20.00"), (2, "20.00")],  # 2 days, 4 orders, 80.00
+    }
+    numbers = {}
+    for name, plan in plans.items():
+        numbers[name] = number = add_customer(shop, f"{name} Buyer", tag="R")
+        for n, (days_ago, price) in enumerate(plan):
+            history(shop, f"R-{name}{n}", number, days_ago, ("MUG", 1, price))
+    return numbers
+
+
+def test_the_rfm_reports_give_the_stored_facts_and_scores(shop: UnitOfWork, db: Database):
+    # given five buyers kept by the relay and a scoring run by quintiles
+    who = _five_buyers(shop)
+    relay(db, shop)
+    shop.clock = FixedClock(LATER)
+    marketing.score_rfm(shop)
+    # when the reports run as of today
+    cells = reporting.run_report(shop, name="rfm_cells", parameters={}).rows
+    scores = reporting.run_report(shop, name="rfm_customers", parameters={}).rows
+    # then R ranks the last order (A 1 … E 5), F the orders (B 1, C 2, A 3, E 4, D 5), M the spend (A 1, C 2, D 3,
+    # E 4, B 5): one customer per cell, best first
+    assert [(r["customer"], r["cell"], r["orders"], r["spent"]) for r in scores] == [
+        (who["E"], "544", 4, usd("80.00")),
+        (who["D"], "453", 5, usd("50.00")),
+        (who["C"], "322", 2, usd("40.00")),
+        (who["B"], "215", 1, usd("160.00")),
+        (who["A"], "131", 3, usd("30.00")),
+    ]
+    assert [(r["cell"], r["customers"], r["orders"], r["average_spent"]) for r in cells] == [
+        ("544", 1, 4, usd("80.00")),
+        ("453", 1, 5, usd("50.00")),
+        ("322", 1, 2, usd("40.00")),
+        ("215", 1, 1, usd("160.00")),
+        ("131", 1, 3, usd("30.00")),
+    ]
+    # and each row is that customer's stored facts
+    for row in scores:
+        [facts] = marketing.get_purchase_facts(shop, customer_number=row["customer"]).currencies
+        assert (facts.cell, facts.orders, facts.monetary) == (row["cell"], row["orders"], row["spent"])
+        assert row["last_order_at"] == facts.last_order_at.date()
+    # when dollars are scored by cut-offs (30/60/90/120 days, 10/20/30/40 orders, 100/200/300/400.00) and run
+    cutoffs = marketing.check_cutoffs([30, 60, 90, 120], [10, 20, 30, 40], [10000, 20000, 30000, 40000])
+    marketing.set_rfm_scoring(shop, currency="USD", method="cutoffs", cutoffs=cutoffs)
+    marketing.score_rfm(shop)
+    cells = reporting.run_report(shop, name="rfm_cells", parameters={"currency": "usd"}).rows
+    scores = reporting.run_report(shop, name="rfm_customers", parameters={"limit": "2"}).rows
+    # then A (40 days: within 60, 90, 120) is 4-1-1, B (160.00 reaches 100) 5-1-2, C, D and E 5-1-1
+    assert [(r["cell"], r["customers"], r["orders"], r["spent"], r["average_spent"]) for r in cells] == [
+        ("512", 1, 1, usd("160.00"), usd("160.00")),
+        ("511", 3, 11, usd("170.00"), usd("56.67")),
+        ("411", 1, 3, usd("30.00"), usd("30.00")),
+    ]
+    assert [(r["customer"], r["cell"]) for r in scores] == [(who["B"], "512"), (who["C"], "511")]
+    # when the reports run a day later as of today's date (a past day): from the orders, by quintiles
+    shop.clock = FixedClock(LATER + timedelta(days=1))
+    past = reporting.run_report(shop, name="rfm_cells", parameters={"as_of": LATER.date().isoformat()}).rows
+    assert [(r["cell"], r["customers"]) for r in past] == [
+        (c, 1) for c in ("544", "453", "322", "215", "131")
+    ]
+    # and a currency nobody has bought in, or whose buyers are not scored yet, lists nobody
+    assert reporting.run_report(shop, name="rfm_cells", parameters={"currency": "EUR"}).rows == []

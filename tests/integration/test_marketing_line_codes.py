@@ -445,3 +445,160 @@ def test_results_per_key_code_drop_and_campaign_equal_a_hand_computation(shop: U
         ("A", 4, 3, usd(120)),
         ("B", 4, 3, usd(130)),
     ]
+
+
+# --- historical imports and edits carry line codes too ---------------------------------------------------------
+
+
+def _historical(
+    ref: str, *lines: tuple[str, str | None], on: date = date(2026, 10, 15), code: str | None = "F1"
+) -> orders.HistoricalOrder:
+    return orders.HistoricalOrder(
+        external_id=ref,
+        placed_at=datetime(on.year, on.month, on.day, 10, tzinfo=UTC),
+        lines=[orders.HistoricalLine(sku, 1, usd("9.00"), source_code=code) for sku, code in lines],
+        ship_to=ship_to(),
+        source_code=code,
+    )
+
+
+def test_a_historical_order_s_line_codes_are_checked_as_intake_checks_them_on_the_day_it_was_placed(
+    shop: UnitOfWork,
+):
+    # given F1 and G1, both valid from their drop's in-home date, 1 October 2026
+    campaign(shop, ("F1", 600), ("G1", 400))
+    before = (count(shop, OrderRow), count(shop, OrderLineRow))
+    for lines, on, reason in (
+        ((("TEE", None), ("MUG", "TYPO-NOPE")), date(2026, 10, 15), "is not a source code of any campaign"),
+        ((("TEE", None), ("MUG", "g1")), date(2026, 9, 15), "is valid from 2026-10-01"),
+    ):
+        # when an order from the old system carries a code on its second line the master list refuses that day
+        with pytest.raises(ValidationFailed) as refused:
+            orders.import_order(shop, channel="web", order=_historical("H-BAD", *lines, on=on, code=None))
+        # then it is refused naming that line's field, and nothing is written
+        assert [e.field for e in refused.value.errors] == ["lines.1.source_code"]
+        assert reason in refused.value.detail
+    assert (count(shop, OrderRow), count(shop, OrderLineRow)) == before
+    # when the gift book's line is keyed G1 (typed in lower case) and another line has none
+    action, order = orders.import_order(
+        shop, channel="web", order=_historical("H-1", ("TEE", None), ("MUG", " g1 "), ("TEE", "G1"))
+    )
+    # then each line keeps the master list's code, never the typed text; an unkeyed line counts under the order's
+    assert action == "created"
+    assert [(x.source_code, x.own_source_code) for x in order.lines] == [
+        ("F1", None),
+        ("G1", "G1"),
+        ("G1", "G1"),
+    ]
+    # and a channel that maps unknown codes to its default keys the line with the default
+    marketing.set_channel_policy(shop, channel="web", on_unknown="default", default_code="F1")
+    _, defaulted = orders.import_order(shop, channel="web", order=_historical("H-2", ("MUG", "TYPO-NOPE")))
+    assert [x.own_source_code for x in defaulted.lines] == ["F1"]
+
+
+def test_a_historical_orders_file_carries_line_codes_and_a_bad_one_refuses_its_order_by_its_cell(
+    shop: UnitOfWork, db: Database
+):
+    from ordersmith.data.imports import service as imports
+    from tests.integration.test_data_import_kinds import ACTOR, errors_of, run_jobs, state, upload
+
+    imports.register()
+    campaign(shop, ("F1", 600), ("G1", 400))
+    head = (
+        "order,channel,placed_at,source_code,ship_to_name,ship_to_line1,ship_to_city,ship_to_country,sku,quantity,"
+        "unit_price,line_source_code\n"
+    )
+    # when a file's second order has a line keyed with a typo
+    bad = upload(
+        db,
+        "orders",
+        head + "W-1,web,2026-10-15T10:00:00Z,F1,Ann,1 Main St,Portland,US,TEE,1,18.00,\n"
+        "W-1,web,,,,,,,MUG,1,7.00,g1\n"
+        "W-2,web,2026-10-16T10:00:00Z,,Bo,2 Elm St,Bath,US,MUG,1,10.00,\n"
+        "W-2,web,,,,,,,TEE,1,20.00,TYPO-NOPE\n",
+        apply=True,
+    )
+    run_jobs(db)
+    # then the refusal names the cell, that order is refused whole and (all or nothing) nothing is written
+    assert errors_of(db, bad) == [
+        (4, "row", "order W-2 is refused: see row 5"),
+        (5, "line_source_code", "source code 'TYPO-NOPE' is not a source code of any campaign"),
+    ]
+    assert (state(db, bad).status, count(shop, OrderRow)) == ("validated", 0)
+    # when the file is fixed, then each line keeps its master-list code
+    good = upload(
+        db,
+        "orders",
+        head + "W-1,web,2026-10-15T10:00:00Z,F1,Ann,1 Main St,Portland,US,TEE,1,18.00,\n"
+        "W-1,web,,,,,,,MUG,1,7.00,g1\n",
+        apply=True,
+    )
+    run_jobs(db)
+    assert state(db, good).status == "applied", errors_of(db, good)
+    found = orders.find_channel_order(db.unit_of_work(ACTOR), channel="web", external_id="W-1")
+    assert found is not None
+    assert [(x.sku, x.source_code, x.own_source_code) for x in found.lines] == [
+        ("TEE", "F1", None),
+        ("MUG", "G1", "G1"),
+    ]
+
+
+def test_a_line_added_by_an_edit_carries_its_code_priced_with_its_offer_and_a_bad_one_changes_nothing(
+    shop: UnitOfWork,
+):
+    # given an order keyed F1 (tees at 18), kept pending so it can be edited, and the gift book's G1
+    gift_book(shop)
+    request = dataclasses.replace(order_request(("TEE", 1), source_code="F1"), release=False)
+    placed = orders.place_order(shop, channel=channel(shop, "phone"), request=request).order
+
+    def state() -> tuple[Any, ...]:
+        found = orders.get_order(shop, ref=placed.number)
+        return found.version, found.total, [(x.sku, x.quantity, x.own_source_code) for x in found.lines]
+
+    before = state()
+    for change, field, reason in (
+        (orders.LineChange(line_no=None, sku="MUG", quantity=1, source_code="TYPO-NOPE"), "lines.0.source_code",
+         "is not a source code of any campaign"),
+        (orders.LineChange(line_no=1, quantity=2, source_code="G1"), "lines.0.source_code",
+         "a line keeps its code"),
+    ):  # fmt: skip
+        # when an edit adds a line with an unknown code, or re-keys an existing line
+        with pytest.raises(ValidationFailed) as refused:
+            orders.edit_order(
+                shop,
+                ref=placed.number,
+                changes=orders.OrderChanges(lines=[change]),
+                expected_version=before[0],
+            )
+        # then it is refused naming the field, and the order is as it was
+        assert [e.field for e in refused.value.errors] == [field] and reason in refused.value.detail
+        assert state() == before
+    # when the customer adds a mug from the gift book, quoting G1
+    edited = orders.edit_order(
+        shop,
+        ref=placed.number,
+        changes=orders.OrderChanges(
+            lines=[orders.LineChange(line_no=None, sku="MUG", quantity=1, source_code="g1")]
+        ),
+        expected_version=before[0],
+    )
+    # then the new line keeps G1 and is priced with the gift book (7.00 less 10 %), the tee still the fall book's
+    seen = [
+        (x.sku, x.unit_price, x.price_list, x.discount, x.source_code, x.own_source_code)
+        for x in edited.lines
+    ]
+    assert seen == [
+        ("TEE", usd("18.00"), "FALLBOOK", usd("0.00"), "F1", None),
+        ("MUG", usd("7.00"), "GIFTBOOK", usd("0.70"), "G1", "G1"),
+    ]
+    # and a later edit of its quantity keeps its code and its offer
+    again = orders.edit_order(
+        shop,
+        ref=placed.number,
+        changes=orders.OrderChanges(lines=[orders.LineChange(line_no=2, quantity=2, source_code="G1")]),
+        expected_version=edited.version,
+    )
+    assert [(x.quantity, x.unit_price, x.own_source_code) for x in again.lines] == [
+        (1, usd("18.00"), None),
+        (2, usd("7.00"), "G1"),
+    ]

@@ -281,9 +281,10 @@ def one_per_household(candidates: Sequence[Candidate]) -> list[Candidate]:
     """One name per household: the most recent buyer at an address (then the lowest customer number)."""
     best: dict[str, Candidate] = {}
     for c in candidates:
-        held = best.get(c.household)
+        household = c.household  # a hash: computed once per candidate
+        held = best.get(household)
         if held is None or _rank(c) < _rank(held):
-            best[c.household] = c
+            best[household] = c
     return sorted(best.values(), key=lambda c: c.number)
 
 

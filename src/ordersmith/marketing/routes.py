@@ -1,5 +1,6 @@
-"""Marketing API: campaigns and their drops, the master list of source (key) codes with their offers, and what each
-sales channel does with an order whose code is unknown or expired.
+"""Marketing API: campaigns and their drops, the master list of source (key) codes with their offers, what each
+sales channel does with an order whose code is unknown or expired, how each currency's buyers are RFM-scored
+(quintiles or configured cut-offs) and a customer's stored purchase facts with their scores (ADR 0037).
 
 Staff only: `marketing:read` / `marketing:write` are never held by a channel-bound key, and no channel owns these
 records, so to such a key every operation answers 404 as if nothing were there (`requires(…, no_channel=True)`),
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from ordersmith.kernel.money import Money
 from ordersmith.marketing import service
 from ordersmith.marketing.schemas import (
     CampaignIn,
@@ -20,19 +22,26 @@ from ordersmith.marketing.schemas import (
     ChannelPolicyIn,
     ChannelPolicyOut,
     Code,
+    CurrencyFactsOut,
+    CutoffsOut,
     DropsIn,
     Kind,
+    PurchaseFactsOut,
+    RfmScoringIn,
+    RfmScoringOut,
     SourceCodeIn,
     SourceCodeOut,
     SourceCodePatch,
 )
 from ordersmith.platform.access import Principal
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut
+from ordersmith.platform.schemas import MoneyOut, PageOut, money_in
 
 router = APIRouter(tags=["marketing"])
 Auth = Annotated[Principal, Depends(authorize)]
 Limit = Annotated[int, Query(ge=1, le=200)]
+Currency = Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", examples=["USD"])]
+CustomerNumber = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,20}$")]
 
 
 def _drops(body: DropsIn | CampaignIn) -> list[service.NewDrop]:
@@ -213,4 +222,108 @@ def set_channel_policy(
     `source_code`) or key it to `default_code`."""
     return ChannelPolicyOut.model_validate(
         service.set_channel_policy(unit_of_work(request), channel=channel, **body.model_dump())
+    )
+
+
+def _scoring_out(found: service.RfmScoring) -> RfmScoringOut:
+    cutoffs = found.cutoffs
+    return RfmScoringOut(
+        currency=found.currency,
+        method=found.method,
+        cutoffs=None
+        if cutoffs is None
+        else CutoffsOut(
+            recency_days=list(cutoffs.recency_days),
+            frequency_orders=list(cutoffs.frequency_orders),
+            monetary=[MoneyOut.of(Money.from_minor(m, found.currency)) for m in cutoffs.monetary_minor],
+        ),
+        scored_customers=found.scored_customers,
+        scored_at=found.scored_at,
+        version=found.version,
+    )
+
+
+@router.get(
+    "/rfm-scoring/{currency}",
+    response_model=RfmScoringOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
+def get_rfm_scoring(
+    currency: Currency, principal: Auth, request: Request, response: Response
+) -> RfmScoringOut:
+    """How `currency`'s buyers are RFM-scored (quintiles when nobody configured it) and the last scoring run."""
+    found = service.get_rfm_scoring(unit_of_work(request), currency=currency)
+    response.headers["ETag"] = etag(found.version)
+    return _scoring_out(found)
+
+
+@router.put(
+    "/rfm-scoring/{currency}",
+    response_model=RfmScoringOut,
+    openapi_extra=requires("marketing:write", no_channel=True),
+)
+def set_rfm_scoring(
+    currency: Currency, body: RfmScoringIn, principal: Auth, request: Request, response: Response
+) -> RfmScoringOut:
+    """Score `currency`'s buyers by `quintiles` or by `cutoffs` (four increasing day counts, order counts and
+    amounts in the currency; `If-Match` honoured). A scoring run is queued at once: the stored scores follow with
+    the job runner's next pass."""
+    cutoffs = None
+    if body.cutoffs is not None:
+        given = body.cutoffs
+        monetary = [
+            money_in(amount, currency.upper(), field=f"cutoffs.monetary.{n}").minor
+            for n, amount in enumerate(given.monetary)
+        ]
+        cutoffs = service.check_cutoffs(
+            given.recency_days,
+            given.frequency_orders,
+            monetary,
+            fields=("cutoffs.recency_days", "cutoffs.frequency_orders", "cutoffs.monetary"),
+        )
+    found = service.set_rfm_scoring(
+        unit_of_work(request),
+        currency=currency,
+        method=body.method,
+        cutoffs=cutoffs,
+        version=if_match_version(request),
+    )
+    response.headers["ETag"] = etag(found.version)
+    return _scoring_out(found)
+
+
+@router.get(
+    "/purchase-facts/{customer}",
+    response_model=PurchaseFactsOut,
+    openapi_extra=requires("marketing:read", no_channel=True),
+)
+def get_purchase_facts(customer: CustomerNumber, principal: Auth, request: Request) -> PurchaseFactsOut:
+    """A customer's stored purchase facts (kept by the relay from their orders): orders, divisions and styles
+    bought, and per currency orders, spend, returns, lifetime value and RFM scores (as of the last scoring run, or
+    placed among its quintile boundaries when the customer changed since). A customer merged away or anonymized
+    is not found."""
+    found = service.get_purchase_facts(unit_of_work(request), customer_number=customer)
+    return PurchaseFactsOut(
+        customer_number=found.customer_number,
+        orders=found.orders,
+        last_order_at=found.last_order_at,
+        divisions=found.divisions,
+        styles=found.styles,
+        currencies=[
+            CurrencyFactsOut(
+                currency=c.currency,
+                first_order_at=c.first_order_at,
+                last_order_at=c.last_order_at,
+                orders=c.orders,
+                spent=MoneyOut.of(c.monetary),
+                returned=MoneyOut.of(c.returned),
+                lifetime_value=MoneyOut.of(c.lifetime_value),
+                recency=c.recency,
+                frequency=c.frequency,
+                monetary=c.monetary_score,
+                cell=c.cell,
+                updated_at=c.updated_at,
+            )
+            for c in found.currencies
+        ],
     )

@@ -1,15 +1,15 @@
-"""Marketing API models: campaigns with their drops, source codes with their offers, channels' code policies and
-the results per key code."""
+"""Marketing API models: campaigns with their drops, source codes with their offers, channels' code policies, the
+results per key code, how a currency's buyers are RFM-scored and a customer's stored purchase facts."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ordersmith.platform.schemas import CurrencyCode, Input, MoneyIn, MoneyOut, Output
+from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyIn, MoneyOut, Output
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", examples=["F26A1"])]
 Kind = Literal["catalog", "email", "web", "space_ad", "marketplace"]
@@ -109,3 +109,63 @@ class ChannelPolicyOut(Output):
     channel: str
     on_unknown: str
     default_code: str | None
+
+
+# --- RFM scoring and a customer's stored purchase facts (ADR 0037) -------------------------------------------------
+
+Cutoff = Annotated[list[int], Field(min_length=4, max_length=4)]
+
+
+class CutoffsIn(Input):
+    """Four increasing cut-offs a measure: a customer scores 1 plus how many of them they reach."""
+
+    recency_days: Annotated[Cutoff, Field(examples=[[30, 90, 180, 365]])]
+    frequency_orders: Annotated[Cutoff, Field(examples=[[2, 3, 5, 10]])]
+    monetary: Annotated[
+        list[MoneyAmount],
+        Field(min_length=4, max_length=4, examples=[["50.00", "100.00", "250.00", "500.00"]]),
+    ]  # in the path's currency
+
+
+class RfmScoringIn(Input):
+    method: Literal["quintiles", "cutoffs"]
+    cutoffs: CutoffsIn | None = None
+
+
+class CutoffsOut(Output):
+    recency_days: list[int]
+    frequency_orders: list[int]
+    monetary: list[MoneyOut]
+
+
+class RfmScoringOut(Output):
+    currency: str
+    method: str
+    cutoffs: CutoffsOut | None
+    scored_customers: int  # buyers the last scoring run scored
+    scored_at: datetime | None  # the last scoring run; None before the first
+    version: int  # 0 until somebody sets a method or a run scores the currency
+
+
+class CurrencyFactsOut(Output):
+    currency: str
+    first_order_at: datetime
+    last_order_at: datetime
+    orders: int
+    spent: MoneyOut  # goods charged: merchandise + surcharges - discounts
+    returned: MoneyOut  # the share of that returned units carry
+    lifetime_value: MoneyOut  # spent - returned
+    recency: int | None  # scores 1-5; None before the currency's first scoring run
+    frequency: int | None
+    monetary: int | None
+    cell: str | None  # "RFM", e.g. "543"
+    updated_at: datetime  # when the relay last recomputed these figures
+
+
+class PurchaseFactsOut(Output):
+    customer_number: str
+    orders: int  # not cancelled, any currency, exchanges too
+    last_order_at: datetime | None
+    divisions: list[str]
+    styles: int
+    currencies: list[CurrencyFactsOut]

@@ -111,7 +111,8 @@ def edit_order(ref: str, body: OrderPatch, principal: Auth, request: Request) ->
     order = visible_order(uow, principal, ref)
     changes = service.OrderChanges(
         lines=[service.LineChange(line_no=c.line_no, sku=c.sku, quantity=c.quantity, ship_to=c.ship_to,
-                                  personalization=c.personalization, gift_message=c.gift_message)
+                                  personalization=c.personalization, gift_message=c.gift_message,
+                                  source_code=c.source_code)
                for c in body.lines],
         ship_tos=[c.model_dump(exclude_none=True) for c in body.ship_tos],
     )  # fmt: skip

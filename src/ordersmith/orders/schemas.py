@@ -278,6 +278,14 @@ class LineChangeIn(Input):
     ship_to: Ref | None = None
     personalization: dict[str, Annotated[str, Field(max_length=200)]] | None = None
     gift_message: Annotated[str | None, Field(max_length=500)] = None
+    source_code: Annotated[
+        str | None,
+        Field(
+            max_length=40,
+            description="a new line from another offer than the order's: that offer's source (key) code, checked "
+            "against the master list as of today like an order line's; an existing line keeps its code",
+        ),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod

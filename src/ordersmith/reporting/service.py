@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -128,27 +128,20 @@ def run_report(uow: UnitOfWork, *, name: str, parameters: Mapping[str, str | Non
     )
 
 
-RFM_CUTOFFS_TTL = timedelta(hours=1)  # how long a process places customers among the same quintile boundaries
-
-
 @use_case(readonly=True)
 def customer_rfm(uow: UnitOfWork, *, customer_id: uuid.UUID, currency: str = "USD") -> rfm.CustomerRfm | None:
-    """One customer's RFM scores as of today, as `rfm_customers` scores them; None when they have no orders in
-    `currency` that count. Their own orders are read by index; everyone's quintile boundaries come from one
-    aggregating query at most once per RFM_CUTOFFS_TTL per process and currency (and when the day changes), so a
-    customer page does not score every customer."""
-    now = uow.now()
-    as_of, currency = now.date(), currency.upper()
-    params: dict[str, Any] = {"as_of": as_of, "currency": currency}
-    found = uow.execute_core(rfm.customer_query(params, customer_id)).first()
+    """One customer's RFM scores in `currency` as `rfm_customers` lists them today: marketing's stored scores, read
+    by primary key (a page view never scores anyone); None when they have no scored orders in `currency`."""
+    found = uow.execute_core(rfm.customer_query(customer_id, currency)).first()
     if found is None:
         return None
-    cache: dict[str, tuple[datetime, rfm.Cutoffs]] = uow.db.caches.setdefault("reporting.rfm_cutoffs", {})
-    cached = cache.get(currency)
-    if cached is None or cached[1].as_of != as_of or not timedelta(0) <= now - cached[0] < RFM_CUTOFFS_TTL:
-        rows = list(uow.execute_core(rfm.cutoffs_query(params)))
-        cached = cache[currency] = (now, rfm.cutoffs(rows, as_of=as_of, currency=currency))
-    return rfm.place(found, cached[1])
+    return rfm.CustomerRfm(
+        int(found.recency_score),
+        int(found.frequency_score),
+        int(found.monetary_score),
+        found.last_order_at,
+        int(found.orders),
+    )
 
 
 def _lag(uow: UnitOfWork) -> Decimal | None:

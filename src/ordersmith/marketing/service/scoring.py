@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.errors import PreconditionFailed, ValidationFailed
 from ordersmith.marketing import rules
 from ordersmith.marketing.fact_tables import CustomerFactRow, RfmScoringRow
 from ordersmith.platform import jobs
@@ -54,12 +54,19 @@ def _currency(text: str) -> str:
     return text.upper()
 
 
-def check_cutoffs(recency_days: Any, frequency_orders: Any, monetary_minor: Any) -> rules.Cutoffs:
-    """The cut-offs as given, or ValidationFailed naming the first wrong list."""
+def check_cutoffs(
+    recency_days: Any,
+    frequency_orders: Any,
+    monetary_minor: Any,
+    *,
+    fields: tuple[str, str, str] = ("recency_days", "frequency_orders", "monetary_minor"),
+) -> rules.Cutoffs:
+    """The cut-offs as given, or ValidationFailed naming the first wrong list (by `fields`: the caller's names for
+    the three lists, e.g. the API's `cutoffs.monetary`)."""
     for field, values, smallest, largest in (
-        ("recency_days", recency_days, 1, rules.MAX_CUTOFF_DAYS),
-        ("frequency_orders", frequency_orders, 1, 1_000_000_000),
-        ("monetary_minor", monetary_minor, 0, rules.MAX_CUTOFF_MINOR),
+        (fields[0], recency_days, 1, rules.MAX_CUTOFF_DAYS),
+        (fields[1], frequency_orders, 1, 1_000_000_000),
+        (fields[2], monetary_minor, 0, rules.MAX_CUTOFF_MINOR),
     ):
         problem = rules.why_not_cutoffs(values, smallest=smallest, largest=largest)
         if problem:
@@ -76,7 +83,12 @@ def get_rfm_scoring(uow: UnitOfWork, *, currency: str = "USD") -> RfmScoring:
 
 @use_case
 def set_rfm_scoring(
-    uow: UnitOfWork, *, currency: str, method: str, cutoffs: rules.Cutoffs | None = None
+    uow: UnitOfWork,
+    *,
+    currency: str,
+    method: str,
+    cutoffs: rules.Cutoffs | None = None,
+    version: int | None = None,
 ) -> RfmScoring:
     """Score `currency`'s buyers by quintiles or by configured cut-offs (checked first); a scoring run is queued at
     once, so stored scores follow within the job runner's next pass.
@@ -84,6 +96,7 @@ def set_rfm_scoring(
     Raises:
         ValidationFailed: an unknown method, cut-offs missing for `cutoffs` (or given for quintiles), cut-offs
             that are not four increasing whole numbers — naming the field; nothing changes.
+        PreconditionFailed: `version` given and not the currency's current one (0 before anybody set it).
     """
     currency = _currency(currency)
     if method not in rules.RFM_METHODS:
@@ -94,6 +107,9 @@ def set_rfm_scoring(
         check_cutoffs(cutoffs.recency_days, cutoffs.frequency_orders, cutoffs.monetary_minor)
     now = uow.now()
     row = uow.session.get(RfmScoringRow, currency, with_for_update=True)
+    current = 0 if row is None else row.version
+    if version is not None and version != current:
+        raise PreconditionFailed(f"{currency}'s RFM scoring is at version {current}", version=current)
     before = None if row is None else {"method": row.method, "cutoffs": row.cutoffs}
     if row is None:
         row = RfmScoringRow(currency=currency, scored_customers=0, updated_at=now, version=0)

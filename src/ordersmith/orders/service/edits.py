@@ -46,6 +46,7 @@ class LineChange:
     ship_to: str | None = None
     personalization: dict[str, str] | None = None
     gift_message: str | None = None
+    source_code: str | None = None  # new lines: the line's own key code (another offer than the order's)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,31 @@ def _address_only(row: OrderRow, changes: OrderChanges) -> bool:
     )
 
 
+def _new_line_offers(
+    uow: UnitOfWork, row: OrderRow, new_codes: dict[int, tuple[int, str]], own: dict[int, str]
+) -> dict[str, marketing.Offer | None]:
+    """Resolve new lines' codes like intake's (the master list today, or the channel's default; each distinct code
+    read once), adding each new line's kept code to `own`. Returns the offers found, by kept code.
+
+    Raises:
+        ValidationFailed: naming `lines.N.source_code`, for a code the channel neither accepts nor defaults.
+    """
+    offers: dict[str, marketing.Offer | None] = {}
+    resolved: dict[str, marketing.Offer | None] = {}
+    today = uow.now().date()
+    for line_no, (n, typed) in sorted(new_codes.items()):
+        key = typed.strip().upper()
+        if key not in resolved:
+            resolved[key] = marketing.resolve_source_code(
+                uow, code=typed, channel=row.channel, on=today, field=f"lines.{n}.source_code"
+            )
+        offer = resolved[key]
+        if offer is not None:
+            own[line_no] = offer.code
+            offers[offer.code] = offer
+    return offers
+
+
 def _edit_lines(
     uow: UnitOfWork,
     row: OrderRow,
@@ -163,10 +189,13 @@ def _edit_lines(
         if r.quantity > r.cancelled
     }
     next_no = max(by_no, default=0) + 1
+    new_codes: dict[int, tuple[int, str]] = {}  # new line's number: (its change's index, the code as typed)
     for n, change in enumerate(changes.lines):
         if change.line_no is None:
             if not change.sku or not change.quantity or change.quantity <= 0:
                 raise ValidationFailed.on(f"lines.{n}", "a new line needs a SKU and a quantity above zero")
+            if change.source_code and change.source_code.strip():
+                new_codes[next_no] = (n, change.source_code)
             target[next_no] = {
                 "sku": change.sku,
                 "quantity": change.quantity,
@@ -183,6 +212,12 @@ def _edit_lines(
             raise ValidationFailed.on(
                 f"lines.{n}.sku", "change a line's item by removing it and adding a new line"
             )
+        if change.source_code is not None and change.source_code.strip().upper() != (
+            by_no[change.line_no].source_code or ""
+        ):
+            raise ValidationFailed.on(
+                f"lines.{n}.source_code", "a line keeps its code: remove it and add a new line with the code"
+            )
         if change.quantity is not None:
             if change.quantity < 0:
                 raise ValidationFailed.on(f"lines.{n}.quantity", "must be zero (remove) or more")
@@ -198,9 +233,12 @@ def _edit_lines(
             raise ValidationFailed.on("lines", f"line {n}: no ship-to {w['ship_to']!r}")
     numbers = sorted(keep)
     offer = marketing.find_offer(uow, code=row.source_code)  # the offer it was placed under, still
-    # Lines keyed with a code of their own keep it, and their offer, through the edit; new lines are the order's.
+    # Lines keyed with a code of their own keep it, and their offer, through the edit; a new line is the order's
+    # unless it comes with a code, checked as intake checks a line's (ADR 0038), on the day it is added.
     own = {n: code for n in numbers if n in by_no and (code := by_no[n].source_code)}
-    line_offers = {code: marketing.find_offer(uow, code=code) for code in sorted(set(own.values()))}
+    line_offers = _new_line_offers(uow, row, new_codes, own)
+    for code in sorted(set(own.values()) - set(line_offers)):
+        line_offers[code] = marketing.find_offer(uow, code=code)
     quote = pricing.quote(
         uow,
         request=pricing.QuoteRequest(
@@ -264,6 +302,7 @@ def _edit_lines(
                 returned=0,
                 returnable=True,
                 allocations=[],
+                source_code=own.get(n),  # a code of the master list, never the typed text
                 unit_price_minor=0,
                 price_list="",
                 merchandise_minor=0,

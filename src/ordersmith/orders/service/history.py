@@ -42,6 +42,9 @@ class HistoricalLine:
     unit_price: Money
     discount: Money | None = None  # the line's discount, as sold
     tax: Money | None = None  # the line's tax, as charged
+    source_code: str | None = (
+        None  # the line's own key code, when it came from another offer than the order's
+    )
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
     offer = marketing.resolve_source_code(
         uow, code=order.source_code, channel=sales_channel.code, on=order.placed_at.date()
     )
+    line_codes = _line_codes(uow, order, sales_channel.code)
     existing = uow.session.scalar(
         sa.select(OrderRow).where(
             OrderRow.channel == sales_channel.code, OrderRow.external_id == order.external_id.strip()
@@ -156,6 +160,7 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
                 returned=0,
                 returnable=True,
                 allocations=[],
+                source_code=line_codes[n] if line_codes else None,  # never the typed text
             )
         )
     kept = dataclasses.replace(order, source_code=offer.code if offer else None)  # never the typed text
@@ -180,6 +185,29 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
     uow.audit("order.imported", object_type="order", object_id=str(order_id), after=facts_out)
     uow.emit("order.imported", {"order_id": str(order_id), **facts_out})
     return "created", to_order(row, lines, [])
+
+
+def _line_codes(uow: UnitOfWork, order: HistoricalOrder, channel: str) -> list[str | None]:
+    """Each line's own source code, checked as the order's is (and as intake checks lines' codes, ADR 0038): the
+    master list on the day the order was placed, or the channel's default; each distinct code read once; [] without
+    reading anything when no line carries one.
+
+    Raises:
+        ValidationFailed: naming `lines.N.source_code`, for a code the channel neither accepts nor defaults.
+    """
+    if not any(line.source_code and line.source_code.strip() for line in order.lines):
+        return []
+    resolved: dict[str, str | None] = {}
+    codes: list[str | None] = []
+    for n, line in enumerate(order.lines):
+        code = (line.source_code or "").strip()
+        if code.upper() not in resolved:
+            offer = marketing.resolve_source_code(
+                uow, code=code, channel=channel, on=order.placed_at.date(), field=f"lines.{n}.source_code"
+            )
+            resolved[code.upper()] = offer.code if offer else None
+        codes.append(resolved[code.upper()])
+    return codes
 
 
 def _order_row(

@@ -1,36 +1,44 @@
-"""RFM: each buying customer's recency, frequency and monetary scores (quintiles: 5 is the most recent, most
-frequent, biggest spending fifth) as of a day, and the number of customers in each R-F-M cell — the segments a
-marketer mails. One aggregating query each.
+"""RFM: each buying customer's recency, frequency and monetary scores (5 the most recent, most frequent, biggest
+spending) and the number of customers in each R-F-M cell — the segments a marketer mails. One query each.
 
-Over the orders placed up to the end of `as_of` (UTC) in `currency`, of customers neither merged away nor
-anonymized; cancelled and exchange orders are left out. Recency: the last order's moment; frequency: orders;
-monetary: what the orders charged for goods (merchandise + surcharges - discounts). Quintiles by NTILE(5) over the
-customers, ties broken by the customer's id (so equal customers may straddle a boundary, always the same way).
+As of today (the default) both read marketing's **stored** purchase facts and scores (ADR 0037, 0049): the scores
+of the last scoring run (quintiles, or the currency's configured cut-offs), or, for a customer whose orders changed
+since, the provisional scores the relay gave them; orders and spend are what the relay last recomputed from their
+orders. A buyer not scored yet (a currency before its first run) is not listed. They read about a row per buyer,
+never the orders, and their figures are the customer's facts (`GET /api/v1/purchase-facts/{customer}`).
+
+As of a past day the stored facts (which keep no history) cannot answer: the scores are computed from the orders
+placed up to the end of that day (UTC), by quintiles — NTILE(5) over the buyers, ties broken by the customer's id
+(the scoring run's order, so right after a quintile run as of today the two agree). In both, the orders counted are
+those of customers neither merged away nor anonymized, not cancelled, not exchanges; recency is the last order's
+moment, frequency the orders, monetary what they charged for goods (merchandise + surcharges - discounts).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from ordersmith.customers.tables import CustomerRow
+from ordersmith.marketing.fact_tables import CustomerFactRow
 from ordersmith.reporting.catalogue._base import QueryContext, Report
 from ordersmith.reporting.catalogue._sql import day_start, orders
 from ordersmith.reporting.rules import AS_OF, Chart, Column, Parameter, ReportSpec, average_minor
 
 customers = CustomerRow.__table__
+facts = cast(sa.Table, CustomerFactRow.__table__)
 CURRENCY = Parameter("currency", "text", "Currency", default="USD")
 TOP = Parameter("limit", "int", "How many", default="500", minimum=1, maximum=5000)
 
 
-def _bought(params: dict[str, Any], customer_id: uuid.UUID | None = None) -> sa.Select[Any]:
-    """Each buying customer's last order, orders and spend (or only `customer_id`'s: its orders by index)."""
+def _bought(params: dict[str, Any]) -> sa.Select[Any]:
+    """Each buying customer's last order, orders and spend up to the end of `as_of`."""
     goods = orders.c.merchandise_minor + orders.c.surcharges_minor - orders.c.discounts_minor
-    query = (
+    return (
         sa.select(
             orders.c.customer_id.label("customer_id"),
             sa.func.max(orders.c.placed_at).label("last_order_at"),
@@ -48,12 +56,39 @@ def _bought(params: dict[str, Any], customer_id: uuid.UUID | None = None) -> sa.
         )
         .group_by(orders.c.customer_id)
     )
-    if customer_id is not None:
-        query = query.where(orders.c.customer_id == customer_id)
-    return query
 
 
-def _scored(params: dict[str, Any]) -> Any:
+def _stored(params: dict[str, Any]) -> Any:
+    """The stored facts and scores of the currency's scored buyers, named as `_from_orders` names its columns."""
+    return (
+        sa.select(
+            facts.c.customer_id,
+            facts.c.last_order_at,
+            facts.c.orders,
+            facts.c.monetary_minor.label("monetary"),
+            facts.c.recency_score.label("recency"),
+            facts.c.frequency_score.label("frequency"),
+            facts.c.monetary_score,
+        )
+        .where(
+            facts.c.currency == params["currency"].upper(),
+            facts.c.recency_score.is_not(None),
+            facts.c.frequency_score.is_not(None),
+            facts.c.monetary_score.is_not(None),
+        )
+        .subquery("scored")
+    )
+
+
+def _scored(params: dict[str, Any], ctx: QueryContext) -> Any:
+    """Each scored buyer's measures and scores: stored as of today (or a later day), from the orders for a past
+    day."""
+    if params["as_of"] >= ctx.now.date():
+        return _stored(params)
+    return _from_orders(params)
+
+
+def _from_orders(params: dict[str, Any]) -> Any:
     bought = _bought(params).subquery("bought")
 
     def quintile(column: Any) -> Any:
@@ -68,7 +103,7 @@ def _scored(params: dict[str, Any]) -> Any:
 
 
 def _cells(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    scored = _scored(params)
+    scored = _scored(params, ctx)
     return (
         sa.select(
             scored.c.recency,
@@ -91,7 +126,7 @@ def _cell(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _customers(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    scored = _scored(params)
+    scored = _scored(params, ctx)
     return (
         sa.select(
             customers.c.number.label("customer"),
@@ -131,8 +166,9 @@ RFM_CELLS = Report(
     ReportSpec(
         name="rfm_cells",
         title="RFM cells",
-        description="How many buying customers fall in each recency x frequency x monetary cell (quintiles, 5 the "
-        "best) as of a day, with their orders and spend: the segments to mail.",
+        description="How many buying customers fall in each recency x frequency x monetary cell (5 the best) with "
+        "their orders and spend: the segments to mail. Today: the stored scores of the last scoring run (quintiles "
+        "or the currency's cut-offs); a past day: quintiles from the orders up to that day.",
         parameters=(AS_OF, CURRENCY),
         columns=(
             *_SCORES,
@@ -143,7 +179,8 @@ RFM_CELLS = Report(
             Column("average_spent", "Average spent", "money", currency_column="currency"),
         ),
         chart=Chart("bar", x="cell", y="customers"),
-        behind="orders (not cancelled, not exchanges) of customers not merged or anonymized, up to as_of",
+        behind="today: marketing's stored purchase facts and scores (kept by the relay, scored by the scoring run); "
+        "a past day: orders (not cancelled, not exchanges) of customers not merged or anonymized, up to as_of",
     ),
     _cells,
     _cell,
@@ -153,7 +190,8 @@ RFM_CUSTOMERS = Report(
     ReportSpec(
         name="rfm_customers",
         title="RFM scores per customer",
-        description="Each buying customer's recency, frequency and monetary quintile as of a day, best first.",
+        description="Each buying customer's recency, frequency and monetary score, best first: today the stored "
+        "scores, a past day quintiles from the orders up to that day.",
         parameters=(AS_OF, CURRENCY, TOP),
         columns=(
             Column("customer", "Customer", "text"),
@@ -173,26 +211,11 @@ RFM_CUSTOMERS = Report(
 
 REPORTS = (RFM_CELLS, RFM_CUSTOMERS)
 
-# One customer's scores without scoring everyone on each look-up: the quintile boundaries (the last customer of
-# quintiles 1-4 for each measure, as NTILE orders them: by value, then customer id) are read in one aggregating
-# query and kept a while; the customer's own recency, frequency and monetary come from their orders alone (by the
-# orders' customer index) and are placed among those boundaries — the very scores `rfm_customers` gives while
-# the boundaries are fresh.
-_MEASURES = (("recency", "last_order_at"), ("frequency", "orders"), ("monetary_score", "monetary"))
-
-
-@dataclass(frozen=True)
-class Cutoffs:
-    """For each measure, the (value, customer id) that ends quintiles 1 to 4 (fewer when there are fewer than five
-    buying customers)."""
-
-    as_of: date
-    currency: str
-    bounds: dict[str, list[tuple[Any, uuid.UUID]]]
-
 
 @dataclass(frozen=True)
 class CustomerRfm:
+    """One customer's stored scores in a currency, as `rfm_customers` lists them today."""
+
     recency: int
     frequency: int
     monetary: int
@@ -204,46 +227,18 @@ class CustomerRfm:
         return f"{self.recency}{self.frequency}{self.monetary}"
 
 
-def cutoffs_query(params: dict[str, Any]) -> sa.Select[Any]:
-    """The last row of each quintile of each measure (at most 15 rows), in one aggregating query over the orders."""
-    scored = _scored(params)
-
-    def last_of(bucket: Any, value: Any) -> Any:
-        return sa.func.row_number().over(
-            partition_by=bucket, order_by=(value.desc(), scored.c.customer_id.desc())
-        )
-
-    ends = sa.select(
-        scored,
-        *(last_of(scored.c[b], scored.c[v]).label(f"{b}_end") for b, v in _MEASURES),
-    ).subquery("ends")
-    return sa.select(ends).where(sa.or_(*(ends.c[f"{b}_end"] == 1 for b, _ in _MEASURES)))
-
-
-def cutoffs(rows: list[Any], *, as_of: date, currency: str) -> Cutoffs:
-    bounds: dict[str, list[tuple[Any, uuid.UUID]]] = {}
-    for bucket, value in _MEASURES:
-        ends = sorted((r._mapping[bucket], r._mapping[value], r.customer_id) for r in rows
-                      if r._mapping[f"{bucket}_end"] == 1)  # fmt: skip
-        bounds[value] = [(v, customer) for n, v, customer in ends if n < 5]
-    return Cutoffs(as_of, currency, bounds)
-
-
-def customer_query(params: dict[str, Any], customer_id: uuid.UUID) -> sa.Select[Any]:
-    """One customer's last order, orders and spend: their own orders only."""
-    return _bought(params, customer_id)
-
-
-def place(found: Any, limits: Cutoffs) -> CustomerRfm:
-    """A customer's measures placed among the boundaries: 1 + the quintiles they come after."""
-
-    def score(value: Any, bounds: list[tuple[Any, uuid.UUID]]) -> int:
-        return 1 + sum(1 for bound in bounds if (value, found.customer_id) > bound)
-
-    return CustomerRfm(
-        score(found.last_order_at, limits.bounds["last_order_at"]),
-        score(found.orders, limits.bounds["orders"]),
-        score(found.monetary, limits.bounds["monetary"]),
-        found.last_order_at,
-        int(found.orders),
+def customer_query(customer_id: uuid.UUID, currency: str) -> sa.Select[Any]:
+    """One customer's stored scores in `currency` (by the facts' primary key); no row when not scored."""
+    return sa.select(
+        facts.c.recency_score,
+        facts.c.frequency_score,
+        facts.c.monetary_score,
+        facts.c.last_order_at,
+        facts.c.orders,
+    ).where(
+        facts.c.customer_id == customer_id,
+        facts.c.currency == currency.upper(),
+        facts.c.recency_score.is_not(None),
+        facts.c.frequency_score.is_not(None),
+        facts.c.monetary_score.is_not(None),
     )

@@ -84,6 +84,12 @@ ORDER_SPEC = Spec(
         Column("unit_price", "the unit price it was sold at", "12.00", required=True, format="decimal"),
         Column("discount", "the line's discount", "0.00", format="decimal"),
         Column("tax", "the line's tax charged", "1.92", format="decimal"),
+        Column(
+            "line_source_code",
+            "the line's own source (key) code, when it came from another offer than the order's (checked like the "
+            "order's: valid on placed_at, or the channel's default)",
+            "",
+        ),
     ),
 )
 
@@ -114,6 +120,8 @@ def _column(loc: tuple[Any, ...]) -> str:
     if parts[0] == "ship_tos" and len(parts) > 1:
         return "shipping_method" if parts[1] == "method" else f"ship_to_{parts[1]}"
     if parts[0] == "lines" and len(parts) > 1:
+        if parts[1] == "source_code":
+            return "line_source_code"
         return parts[1] if parts[1] in ORDER_SPEC.names else "sku"
     return {"external_id": "order", "ship_tos": "ship_to_line1", "lines": "sku"}.get(parts[0], parts[0])
 
@@ -156,7 +164,10 @@ def _check_one(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], positi
         "external_id": first.get("order"),
         "placed_at": first.get("placed_at"),
         "source_code": first.get("source_code"),
-        "lines": [{"sku": d.get("sku", ""), "quantity": d.get("quantity")} for d in datas],
+        "lines": [
+            {"sku": d.get("sku", ""), "quantity": d.get("quantity"), "source_code": d.get("line_source_code")}
+            for d in datas
+        ],
         "ship_tos": [
             {
                 "method": first.get("shipping_method", "standard"),
@@ -175,7 +186,7 @@ def _check_one(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], positi
         return
     currency = _currency(uow, order.channel or "")
     lines = []
-    for n, data in zip(positions, datas, strict=True):
+    for n, data, checked in zip(positions, datas, order.lines, strict=True):
         errors = outcomes[n].errors
         unit_price = _amount(data, "unit_price", currency, errors)
         discount, tax = _amount(data, "discount", currency, errors), _amount(data, "tax", currency, errors)
@@ -186,6 +197,7 @@ def _check_one(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], positi
                 unit_price=unit_price,
                 discount=discount,
                 tax=tax,
+                source_code=checked.source_code,
             )
             lines.append(line)
     shipping = _amount(first, "shipping", currency, outcomes[positions[0]].errors)
