@@ -120,9 +120,12 @@ def import_items(
     keys = [rules.sku_key(r.sku) for r in rows]
     assert len(set(keys)) == len(keys), "one chunk names each SKU once"
     facts = _Facts.read(uow, rows)
-    for key, kind in (pending or {}).items():
-        # Not in the database (a dry run rolled its chunk back): a stand-in id, never written.
-        facts.parts.setdefault(key, (uuid.uuid5(uuid.NAMESPACE_OID, key), kind))
+    if pending:
+        # Components that earlier chunks create are not in the database (a dry run rolled them back): a stand-in
+        # id, never written, for those this chunk's kits name (looked up by name: `pending` grows with the file).
+        for key in {rules.sku_key(sku) for row in rows for sku, _ in row.values.get("components") or []}:
+            if key in pending:
+                facts.parts.setdefault(key, (uuid.uuid5(uuid.NAMESPACE_OID, key), pending[key]))
     plans: list[_Plan | None] = [None] * len(rows)
     kits = [n for n, row in enumerate(rows) if _kind_of(facts, row) == "kit"]
     for n, row in enumerate(rows):
