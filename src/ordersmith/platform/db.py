@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from ordersmith.kernel.clock import Clock, ensure_utc, system_clock
 from ordersmith.kernel.errors import AlreadyExists
@@ -79,10 +80,51 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
-@functools.cache
-def _insert_statement(table: type[Base]) -> sa.Insert:
-    """One Core INSERT per table, built once and reused (its compiled form stays in the statement cache)."""
-    return sa.insert(table.__table__)  # type: ignore[arg-type]
+_Converter = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _BulkInsert:
+    """How `insert_many` writes one table's rows with a given set of keys on one dialect."""
+
+    keys: tuple[tuple[str, _Converter], ...]  # the rows' keys, each with its column's own bind conversion
+    constants: tuple[Any, ...]  # absent columns with a scalar Python default: that value, converted
+    sql: str  # the driver-level statement: INSERT (SQLite) or COPY (PostgreSQL)
+
+
+_bulk_inserts: dict[tuple[str, tuple[str, ...], str], _BulkInsert | None] = {}
+
+
+def _bulk_insert(table: sa.Table, keys: tuple[str, ...], dialect: Dialect) -> _BulkInsert | None:
+    """The plan for `insert_many`, or None when a column the rows leave out has a default only SQLAlchemy can
+    compute (a callable or SQL expression): those rows go through a Core INSERT."""
+    cache_key = (table.fullname, keys, dialect.name)
+    if cache_key in _bulk_inserts:
+        return _bulk_inserts[cache_key]
+    absent = []
+    for column in table.columns:
+        if column.key in keys or column.default is None:
+            continue
+        if not isinstance(column.default, ScalarElementColumnDefault):
+            _bulk_inserts[cache_key] = None
+            return None
+        absent.append((column, column.default.arg))
+    columns = [table.columns[key] for key in keys] + [column for column, _ in absent]
+    convert = [c.type._cached_bind_processor(dialect) for c in columns]
+    quote = dialect.identifier_preparer.quote
+    listed = ", ".join(quote(c.name) for c in columns)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        sql = f"COPY {target} ({listed}) FROM STDIN"
+    else:
+        marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
+        sql = f"INSERT INTO {target} ({listed}) VALUES ({marks})"  # noqa: S608 -- names from the table, quoted
+    constants = tuple(
+        value if c is None else c(value) for (_, value), c in zip(absent, convert[len(keys) :], strict=True)
+    )
+    plan = _BulkInsert(keys=tuple(zip(keys, convert, strict=False)), constants=constants, sql=sql)
+    _bulk_inserts[cache_key] = plan
+    return plan
 
 
 def _unique_violation(exc: IntegrityError) -> bool:
@@ -336,10 +378,8 @@ class UnitOfWork:
         from ordersmith.platform.tables import AuditRow, OutboxRow
 
         events = self._tag_channels(session, events)
-        if self._outbox_rows:
-            session.connection().execute(_insert_statement(OutboxRow), self._outbox_rows)
-        if self._audit_rows:
-            session.connection().execute(_insert_statement(AuditRow), self._audit_rows)
+        self.insert_many(OutboxRow, self._outbox_rows)
+        self.insert_many(AuditRow, self._audit_rows)
         return events
 
     def _tag_channels(self, session: Session, events: list[Event]) -> list[Event]:
@@ -375,6 +415,39 @@ class UnitOfWork:
         For hot-path writes (audit, outbox, idempotency) that never need ORM objects back.
         """
         return self.session.connection().execute(statement, params)
+
+    def insert_many(self, table: type[Base] | sa.Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT many rows (all with the same keys) in one driver-level statement: an executemany on SQLite, a
+        COPY on PostgreSQL. Each value goes through its column's own bind conversion, so the database receives
+        what a Core INSERT would send, without SQLAlchemy's per-row parameter handling (a bulk import's hot
+        path: outbox, audit and the records themselves). A unique violation raises IntegrityError as usual."""
+        if not rows:
+            return
+        core = table if isinstance(table, sa.Table) else cast(sa.Table, table.__table__)
+        connection = self.session.connection()
+        dialect = connection.dialect
+        plan = _bulk_insert(core, tuple(rows[0]), dialect)
+        if plan is None:
+            connection.execute(sa.insert(core), rows)
+            return
+        keys, extra = plan.keys, plan.constants
+        params = [
+            (*(row[key] if convert is None else convert(row[key]) for key, convert in keys), *extra)
+            for row in rows
+        ]
+        if dialect.name == "postgresql":
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            import psycopg  # the PostgreSQL driver (imported here: SQLite never needs it)
+
+            try:
+                with driver.cursor() as cursor, cursor.copy(plan.sql) as copy:
+                    for values in params:
+                        copy.write_row(values)
+            except psycopg.Error as exc:  # as SQLAlchemy would raise it: IntegrityError, OperationalError, …
+                raise DBAPIError.instance(plan.sql, None, exc, psycopg.Error, dialect=dialect) from exc
+            return
+        connection.exec_driver_sql(plan.sql, params)
 
     def insert_unique(self, table: type[Base], row: Base, detail: str) -> None:
         """INSERT one new row with a Core statement (no ORM flush); a unique violation becomes AlreadyExists."""

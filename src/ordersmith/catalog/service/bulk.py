@@ -419,10 +419,9 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
         }
         uow.audit("item.created", object_type="item", object_id=str(item_id), after=snapshot)
         uow.emit("item.created", {"id": str(item_id), **snapshot})
-    uow.execute_core(sa.insert(ItemRow.__table__), items)  # type: ignore[arg-type]
+    uow.insert_many(ItemRow, items)
     for table, batch in ((ItemBarcodeRow, barcodes), (ItemDivisionRow, divisions), (KitComponentRow, parts)):
-        if batch:
-            uow.execute_core(sa.insert(table.__table__), batch)  # type: ignore[arg-type]
+        uow.insert_many(table, batch)
 
 
 def _write_update(uow: UnitOfWork, plan: _Plan) -> None:
