@@ -122,3 +122,15 @@ def test_an_address_is_normalised_or_refused_as_checking_it_whole_would(raw: str
         found, refused = None, str(exc)
     # then
     assert (found, refused) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "text", ["Ada LOVELACE", "  o'Brien-Smith  ", "Zoë Ångström", "ÆSIR ß", "İstanbul", "a_b\tc", ""]
+)
+def test_folding_ascii_text_takes_a_shortcut_that_gives_the_same_keys(text: str) -> None:
+    import re
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert rules.fold(text) == " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())

@@ -113,8 +113,10 @@ def display_phone(e164: str, home_country: str = "US") -> str:
     return phonenumbers.format_number(number, style)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_postal_code(country: str, raw: str) -> str:
-    """Upper-case with single spaces, checked against the country's format (offline rules)."""
+    """Upper-case with single spaces, checked against the country's format (offline rules). Cached: an import's
+    rows repeat a town's few codes."""
     code = " ".join(raw.upper().split())
     country = country.upper()
     if not has_postal_code(country):
@@ -126,17 +128,24 @@ def normalize_postal_code(country: str, raw: str) -> str:
     return code
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
+
+
 def fold(text: str) -> str:
     """Lower-case, accents removed, anything but letters and digits turned into single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+    if text.isascii():  # nothing to decompose: ASCII case-folds to lower case
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NOT_ALPHANUMERIC.sub(" ", plain).split())
 
 
 _SOUNDEX = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
             "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def soundex(word: str) -> str:
     """American Soundex (`Smith`, `Smyth` → `s530`): misspelt names still find each other."""
     letters = [ch for ch in fold(word) if ch.isalpha()]

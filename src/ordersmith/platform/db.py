@@ -127,6 +127,21 @@ def _bulk_insert(table: sa.Table, keys: tuple[str, ...], dialect: Dialect) -> _B
     return plan
 
 
+def _repeating(convert: _Converter) -> _Converter:
+    """`convert`, answering a value it was just given (the same object: one transaction's `now` on every row)
+    without converting it again."""
+    if convert is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def converted(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return converted
+
+
 def _unique_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
@@ -430,7 +445,8 @@ class UnitOfWork:
         if plan is None:
             connection.execute(sa.insert(core), rows)
             return
-        keys, extra = plan.keys, plan.constants
+        keys = [(key, _repeating(convert)) for key, convert in plan.keys]
+        extra = plan.constants
         params = [
             (*(row[key] if convert is None else convert(row[key]) for key, convert in keys), *extra)
             for row in rows
