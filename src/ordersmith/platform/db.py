@@ -81,6 +81,9 @@ def _retryable(exc: BaseException) -> bool:
 
 
 _Converter = Callable[[Any], Any] | None
+# Fewer rows than this go to PostgreSQL as a (cached, prepared) Core INSERT: a request's one or two outbox and audit
+# rows gain nothing from a COPY's extra protocol steps.
+COPY_MIN_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -433,16 +436,17 @@ class UnitOfWork:
 
     def insert_many(self, table: type[Base] | sa.Table, rows: list[dict[str, Any]]) -> None:
         """INSERT many rows (all with the same keys) in one driver-level statement: an executemany on SQLite, a
-        COPY on PostgreSQL. Each value goes through its column's own bind conversion, so the database receives
-        what a Core INSERT would send, without SQLAlchemy's per-row parameter handling (a bulk import's hot
-        path: outbox, audit and the records themselves). A unique violation raises IntegrityError as usual."""
+        COPY on PostgreSQL (from COPY_MIN_ROWS rows; fewer go as a Core INSERT). Each value goes through its
+        column's own bind conversion, so the database receives what a Core INSERT would send, without
+        SQLAlchemy's per-row parameter handling (a bulk import's hot path: outbox, audit and the records
+        themselves). A unique violation raises IntegrityError as usual."""
         if not rows:
             return
         core = table if isinstance(table, sa.Table) else cast(sa.Table, table.__table__)
         connection = self.session.connection()
         dialect = connection.dialect
         plan = _bulk_insert(core, tuple(rows[0]), dialect)
-        if plan is None:
+        if plan is None or (dialect.name == "postgresql" and len(rows) < COPY_MIN_ROWS):
             connection.execute(sa.insert(core), rows)
             return
         keys = [(key, _repeating(convert)) for key, convert in plan.keys]
