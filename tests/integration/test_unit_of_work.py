@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from ordersmith.kernel.errors import Conflict
+from ordersmith.platform import db as db_module
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.tables import AuditRow, OutboxRow, SalesChannelRow
 from tests.builders import make_channel
@@ -139,3 +140,67 @@ def test_a_deadlock_is_retried_until_both_use_cases_commit(db: Database):
     with db.session() as session:
         versions = [session.get(SalesChannelRow, c.id).version for c in (first, second)]  # type: ignore[union-attr]
     assert versions == [3, 3]
+
+
+def _audit_row(action: str, after: dict[str, object] | None) -> dict[str, object]:
+    from datetime import UTC, datetime
+
+    from ordersmith.kernel.ids import new_id
+
+    return {
+        "id": new_id(),
+        "actor_kind": "system",
+        "actor_id": None,
+        "actor_label": "test",
+        "action": action,
+        "object_type": "thing",
+        "object_id": "é-1",
+        "before": None,
+        "after": after,
+        "at": datetime(2026, 12, 6, 10, 0, 0, 123456, tzinfo=UTC),
+        "origin": "pytest",
+    }
+
+
+def test_insert_many_writes_exactly_what_a_core_insert_writes(
+    uow: UnitOfWork, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the same rows, one set through a Core INSERT and one through insert_many (a COPY on PostgreSQL)
+    monkeypatch.setattr(db_module, "COPY_MIN_ROWS", 1)
+    core = [_audit_row("core", {"n": 1, "name": "Zoë", "list": [1, "2"]}), _audit_row("core", None)]
+    fast = [{**row, "id": _audit_row("x", None)["id"], "action": "fast"} for row in core]
+    # when
+    with uow:
+        uow.execute_core(sa.insert(AuditRow.__table__), core)  # type: ignore[arg-type]
+        uow.insert_many(AuditRow, fast)
+    # then the stored values (read as raw text too) are the same
+    with db.engine.connect() as conn:
+        raw = conn.execute(
+            sa.text(
+                "SELECT action, actor_id, object_id, CAST(before AS TEXT), CAST(after AS TEXT), "
+                "CAST(at AS TEXT), origin FROM audit_log ORDER BY action, id"
+            )
+        ).all()
+    with db.session() as session:
+        read = session.scalars(sa.select(AuditRow).order_by(AuditRow.action, AuditRow.id)).all()
+    assert [tuple(r)[1:] for r in raw[:2]] == [tuple(r)[1:] for r in raw[2:]]
+    assert [(r.after, r.at, r.before) for r in read[:2]] == [(r.after, r.at, r.before) for r in read[2:]]
+    assert [r.id for r in read[2:]] == [row["id"] for row in fast]
+
+
+def test_insert_many_raises_integrity_error_on_a_duplicate_and_writes_nothing(
+    uow: UnitOfWork, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    monkeypatch.setattr(db_module, "COPY_MIN_ROWS", 1)
+    # given a row already stored
+    row = _audit_row("first", None)
+    with uow:
+        uow.insert_many(AuditRow, [row])
+    # when a batch repeats its id
+    with pytest.raises(IntegrityError), uow:
+        uow.insert_many(AuditRow, [_audit_row("second", None), row])
+    # then only the first row is there
+    with db.session() as session:
+        assert session.scalars(sa.select(AuditRow.action)).all() == ["first"]

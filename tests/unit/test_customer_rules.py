@@ -73,3 +73,64 @@ def test_a_query_is_read_as_every_kind_of_key_it_could_be():
     assert rules.parse_query("c-100042", "US").prefixes == [("number", "C-100042")]
     assert ("email", "jo@example.com") in rules.parse_query("Jo@Example.com", "US").prefixes
     assert ("postal", "SW1A1AA") in rules.parse_query("SW1A 1AA", "US").exact
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ada@example.com",
+        "  Ada.Lovelace+News@Example.COM ",
+        "a_b-c@sub.example.co.uk",
+        f"{'a' * 64}@example.com",
+        f"{'a' * 65}@example.com",
+        f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.com",
+        f"{'a' * 60}@{'b' * 63}.{'c' * 63}.{'d' * 60}.com",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "a@localhost",
+        "a@example.test",
+        "a@example",
+        "a@-example.com",
+        "a@exa_mple.com",
+        "a@123.456",
+        "a@example..com",
+        "a@@example.com",
+        "@example.com",
+        "a@",
+        "a b@example.com",
+        "jörg@example.com",
+        "jorg@münchen.de",
+        '"quoted"@example.com',
+        "a@xn--mnchen-3ya.de",
+        "a@[127.0.0.1]",
+    ],
+)
+def test_an_address_is_normalised_or_refused_as_checking_it_whole_would(raw: str) -> None:
+    # given what email-validator says of the whole address
+    try:
+        expected: str | None = rules._normalize_whole(raw.strip())
+        reason = None
+    except rules.Invalid as exc:
+        expected, reason = None, str(exc)
+    # when
+    rules.normalize_email.cache_clear()
+    try:
+        found: str | None = rules.normalize_email(raw)
+        refused = None
+    except rules.Invalid as exc:
+        found, refused = None, str(exc)
+    # then
+    assert (found, refused) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "text", ["Ada LOVELACE", "  o'Brien-Smith  ", "Zoë Ångström", "ÆSIR ß", "İstanbul", "a_b\tc", ""]
+)
+def test_folding_ascii_text_takes_a_shortcut_that_gives_the_same_keys(text: str) -> None:
+    import re
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert rules.fold(text) == " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())

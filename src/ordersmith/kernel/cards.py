@@ -68,6 +68,12 @@ def redact(text: str) -> str:
 _THIRTEEN_DIGITS = re.compile(r"\d(?:[ -]?\d){12}")
 
 
+def may_hold_card_number(text: str) -> bool:
+    """Whether `text` has 13 digits in one run: False means no part of it is a card number (a bulk import asks it
+    once for a whole row's cells joined by a separator no run crosses, before asking cell by cell)."""
+    return len(text) >= 13 and _THIRTEEN_DIGITS.search(text) is not None
+
+
 def contains_card_number(text: str) -> bool:
     """Whether `text` holds anything that looks like a real card number (the leak scan uses it). Text without 13
     digits in one run is answered by a single regex search (every cell of a bulk import is asked)."""

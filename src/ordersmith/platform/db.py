@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -28,7 +28,7 @@ from ordersmith.kernel.clock import Clock, system_clock
 from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
-from ordersmith.platform import pending_rows
+from ordersmith.platform import bulk_insert, pending_rows
 from ordersmith.platform.engine import Base, UTCDateTime, _retryable, _unique_violation, make_engine
 
 log = logging.getLogger(__name__)
@@ -293,14 +293,19 @@ class UnitOfWork:
         waiting, self._pending = self._pending, []
         self._disarm()
         adopted: list[Base] = []
-        by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+        by_shape: dict[tuple[sa.Table, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, row in waiting:
             if isinstance(row, Base):
                 adopted.append(row)
                 row = pending_rows.values_of(table, row)
-            by_table.setdefault(table, []).append(row)
+            by_shape.setdefault((table, tuple(row)), []).append(row)
         order = pending_rows.table_order(Base.metadata)
-        groups = sorted(by_table.items(), key=lambda group: order.get(group[0].name, len(order)))
+        groups = [
+            (table, rows)
+            for (table, _), rows in sorted(
+                by_shape.items(), key=lambda g: order.get(g[0][0].name, len(order))
+            )
+        ]
         pending_rows.write(conn, self.dialect, [*groups, *also])
         for row in adopted:  # written: from now on the session tracks their changes
             make_transient_to_detached(row)
@@ -356,6 +361,12 @@ class UnitOfWork:
         For hot-path writes (audit, outbox, idempotency) that never need ORM objects back.
         """
         return self.session.connection().execute(statement, params)
+
+    def insert_many(self, table: type[Base] | sa.Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT many rows (all with the same keys) in one driver-level statement (platform.bulk_insert): a bulk
+        import's hot path. A unique violation raises IntegrityError as usual."""
+        core = table if isinstance(table, sa.Table) else cast(sa.Table, table.__table__)
+        bulk_insert.insert_many(self.session.connection(), core, rows)
 
     def insert_unique(self, table: type[Base], row: Base, detail: str) -> None:
         """INSERT one new row with a Core statement (no ORM flush); a unique violation becomes AlreadyExists."""

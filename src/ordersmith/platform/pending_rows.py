@@ -22,8 +22,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ReleaseSavepointClause, RollbackToSavepointClause
 
+from ordersmith.platform import bulk_insert
+
 # Where a connection keeps its unit of work's writer of waiting rows while any wait.
-WRITER = "ordersmith.pending_rows"
+WRITER = bulk_insert.WAITING_WRITER
 INDEPENDENT = "independent_of_pending"
 
 Writer = Callable[[Connection], None]
@@ -44,13 +46,16 @@ def install(engine: Engine) -> None:
 
 
 def write(conn: Connection, dialect: str, groups: Sequence[Group]) -> None:
-    """INSERT every group's rows (groups in foreign-key order; within a group every row has the same keys)."""
+    """INSERT every group's rows (groups in foreign-key order; within a group every row has the same keys): on
+    PostgreSQL in one statement when every group is small, else a COPY per table (ADR 0045)."""
     groups = [(table, rows) for table, rows in groups if rows]
     if not groups:
         return
-    if dialect != "postgresql" or len(groups) == 1:
+    small = all(len(rows) < bulk_insert.COPY_MIN_ROWS for _, rows in groups)
+    if dialect != "postgresql" or len(groups) == 1 or not small:
+        # SQLite: the driver's executemany per table; PostgreSQL: a COPY for a bulk import's many rows
         for table, rows in groups:
-            conn.execute(_insert(table), list(rows))
+            bulk_insert.insert_many(conn, table, list(rows))
         return
     shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in groups)
     statement, names = _chained(shape)
@@ -59,16 +64,6 @@ def write(conn: Connection, dialect: str, groups: Sequence[Group]) -> None:
         for row, row_names in zip(rows, group_names, strict=True):
             params.update(zip(row_names, [row[key] for key in keys], strict=True))
     conn.execute(statement, params)
-
-
-_INSERTS: dict[sa.Table, sa.Insert] = {}
-
-
-def _insert(table: sa.Table) -> sa.Insert:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = sa.insert(table)
-    return statement
 
 
 _Shape = tuple[tuple[sa.Table, tuple[str, ...], int], ...]

@@ -120,9 +120,12 @@ def import_items(
     keys = [rules.sku_key(r.sku) for r in rows]
     assert len(set(keys)) == len(keys), "one chunk names each SKU once"
     facts = _Facts.read(uow, rows)
-    for key, kind in (pending or {}).items():
-        # Not in the database (a dry run rolled its chunk back): a stand-in id, never written.
-        facts.parts.setdefault(key, (uuid.uuid5(uuid.NAMESPACE_OID, key), kind))
+    if pending:
+        # Components that earlier chunks create are not in the database (a dry run rolled them back): a stand-in
+        # id, never written, for those this chunk's kits name (looked up by name: `pending` grows with the file).
+        for key in {rules.sku_key(sku) for row in rows for sku, _ in row.values.get("components") or []}:
+            if key in pending:
+                facts.parts.setdefault(key, (uuid.uuid5(uuid.NAMESPACE_OID, key), pending[key]))
     plans: list[_Plan | None] = [None] * len(rows)
     kits = [n for n, row in enumerate(rows) if _kind_of(facts, row) == "kit"]
     for n, row in enumerate(rows):
@@ -416,10 +419,9 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
         }
         uow.audit("item.created", object_type="item", object_id=str(item_id), after=snapshot)
         uow.emit("item.created", {"id": str(item_id), **snapshot})
-    uow.execute_core(sa.insert(ItemRow.__table__), items)  # type: ignore[arg-type]
+    uow.insert_many(ItemRow, items)
     for table, batch in ((ItemBarcodeRow, barcodes), (ItemDivisionRow, divisions), (KitComponentRow, parts)):
-        if batch:
-            uow.execute_core(sa.insert(table.__table__), batch)  # type: ignore[arg-type]
+        uow.insert_many(table, batch)
 
 
 def _write_update(uow: UnitOfWork, plan: _Plan) -> None:

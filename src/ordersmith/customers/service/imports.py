@@ -278,10 +278,9 @@ def create_customers(
         )
         uow.audit("customer.created", object_type="customer", object_id=number, after=_snapshot(details))
         uow.emit("customer.created", {"id": str(customer_id), "number": number, "channel": ""})
-    uow.execute_core(sa.insert(CustomerRow), people)
+    uow.insert_many(CustomerRow, people)
     for table, values in tables.items():
-        if values:
-            uow.execute_core(sa.insert(table), values)
+        uow.insert_many(table, values)
     return numbers
 
 

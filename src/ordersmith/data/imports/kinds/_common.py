@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersmith.data.imports.rules import Spec, parse_boolean, parse_components, parse_list
+from ordersmith.kernel.cards import may_hold_card_number
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.input_guard import text_refusal
@@ -53,14 +54,18 @@ def _typed(spec: Spec, cells: dict[str, str], errors: list[tuple[str, str]]) -> 
     """The non-blank cells as the API's JSON would carry them (lists split, booleans read); card numbers and
     NUL characters refused as the API refuses them."""
     data: dict[str, Any] = {}
+    # One look at the whole row first: a row with no NUL and no 13-digit run has no cell to refuse.
+    joined = "\x1f".join(cells.values())
+    suspect = "\x00" in joined or may_hold_card_number(joined)
     for name, text in cells.items():
-        column = spec.column(name)
-        reason = text_refusal(text, (name,))
-        if reason is not None:
-            errors.append((name, reason))
-            continue
         if not text:
             continue
+        column = spec.column(name)
+        if suspect:
+            reason = text_refusal(text, (name,))
+            if reason is not None:
+                errors.append((name, reason))
+                continue
         if column.format == "boolean":
             value = parse_boolean(text)
             if value is None:

@@ -61,6 +61,9 @@ ITEMS = Spec(
 )
 
 
+_LISTS = ("divisions", "barcodes", "components")
+
+
 def _item_key(cells: dict[str, str]) -> tuple[str, str] | None:
     sku = cells.get("sku", "").strip()
     return ("sku", sku.upper()) if sku else None  # SKUs are one item in any letter case
@@ -75,6 +78,8 @@ def _check_items(
         outcome = Outcome("invalid")
         outcomes.append(outcome)
         data = _typed(ITEMS, cells, outcome.errors)
+        for name in _LISTS:
+            data.setdefault(name, [])  # the schema's default, given: pydantic deep-copies a default list
         try:
             model = ItemIn.model_validate(data)
         except ValidationError as exc:
