@@ -1,0 +1,86 @@
+"""Set-wise writes of the journal's rows: one statement per table for a whole batch of entries.
+
+PostgreSQL gets one `INSERT … SELECT FROM unnest(arrays)` (one round trip, one statement the server plans once,
+however many rows); SQLite, whose driver runs `executemany` in C, gets its plain rows without SQLAlchemy's per-row
+parameter processing. Either way each value goes through its column's own bind processing first, so what is stored
+is exactly what `sa.insert` would store.
+
+Invariant: these write rows only; a balance upsert gets one row per key (its caller sums first), in key order, so
+two batches touching the same balances lock them in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.platform.db import UnitOfWork
+
+_Processor = Callable[[Any], Any] | None
+_statements: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], str] = {}
+_processors: dict[tuple[str, str, tuple[str, ...]], list[_Processor]] = {}
+
+
+def _statement(
+    dialect: sa.Dialect,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    add: tuple[str, ...],
+) -> str:
+    key = (dialect.name, table.name, columns, conflict, add)
+    found = _statements.get(key)
+    if found is not None:
+        return found
+    # Every name comes from our own Table objects, never from input; the values all go as parameters.
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+        text = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 (our names)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        text = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 (our names)
+    if conflict:
+        sums = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
+        text += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sums}"
+    _statements[key] = text
+    return text
+
+
+def _column_processors(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> list[_Processor]:
+    key = (dialect.name, table.name, columns)
+    found = _processors.get(key)
+    if found is None:
+        found = _processors[key] = [table.c[c].type.bind_processor(dialect) for c in columns]
+    return found
+
+
+def write_rows(
+    uow: UnitOfWork,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    conflict: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+) -> None:
+    """INSERT `rows` (tuples in `columns` order) into `table` in one statement; with `conflict`, a row whose key
+    exists adds its `add` columns to the stored ones instead (an upsert of sums)."""
+    if not rows:
+        return
+    connection = uow.session.connection()
+    dialect = connection.dialect
+    text = _statement(dialect, table, columns, conflict, add)
+    processors = _column_processors(dialect, table, columns)
+    if dialect.name == "postgresql":
+        arrays = []
+        for n, process in enumerate(processors):
+            values = [row[n] for row in rows]
+            arrays.append(values if process is None else [process(v) for v in values])
+        connection.exec_driver_sql(text, tuple(arrays))
+        return
+    if any(p is not None for p in processors):
+        rows = [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(text, list(rows))
