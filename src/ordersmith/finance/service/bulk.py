@@ -81,6 +81,23 @@ def write_rows(
             arrays.append(values if process is None else [process(v) for v in values])
         connection.exec_driver_sql(text, tuple(arrays))
         return
-    if any(p is not None for p in processors):
-        rows = [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+    needed = [(n, process) for n, process in enumerate(processors) if process is not None]
+    for n, process in needed:
+        rows = _process_column(rows, n, process)
     connection.exec_driver_sql(text, list(rows))
+
+
+def _process_column(
+    rows: Sequence[tuple[Any, ...]], n: int, process: Callable[[Any], Any]
+) -> list[tuple[Any, ...]]:
+    """Column `n` of every row through its bind processor; a value equal to the row before's (an entry's id on
+    each of its lines, the batch's one timestamp) is processed once."""
+    out: list[tuple[Any, ...]] = []
+    last: Any = object()
+    done: Any = None
+    for row in rows:
+        value = row[n]
+        if value != last:
+            last, done = value, process(value)
+        out.append((*row[:n], done, *row[n + 1 :]))
+    return out

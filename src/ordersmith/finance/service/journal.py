@@ -222,11 +222,10 @@ def write_entries(
     totals: dict[tuple[str, str, str], list[int]] = {}
     dimensioned: dict[tuple[str, str, str, str, str], list[int]] = {}
     for entry, (period, _note) in zip(entries, placed, strict=True):
-        for account, (debit, credit) in rules.totals_by_account(entry.lines):
-            sums = totals.setdefault((period, account, entry.currency), [0, 0])
-            sums[0] += debit
-            sums[1] += credit
         for line in entry.lines:
+            sums = totals.setdefault((period, line.account, entry.currency), [0, 0])
+            sums[0] += line.debit_minor
+            sums[1] += line.credit_minor
             if line.division or line.channel:
                 key = (period, line.account, entry.currency, line.division, line.channel)
                 sums = dimensioned.setdefault(key, [0, 0])
