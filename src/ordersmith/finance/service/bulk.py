@@ -74,30 +74,32 @@ def write_rows(
     dialect = connection.dialect
     text = _statement(dialect, table, columns, conflict, add)
     processors = _column_processors(dialect, table, columns)
-    if dialect.name == "postgresql":
-        arrays = []
-        for n, process in enumerate(processors):
-            values = [row[n] for row in rows]
-            arrays.append(values if process is None else [process(v) for v in values])
-        connection.exec_driver_sql(text, tuple(arrays))
-        return
     needed = [(n, process) for n, process in enumerate(processors) if process is not None]
-    for n, process in needed:
-        rows = _process_column(rows, n, process)
-    connection.exec_driver_sql(text, list(rows))
+    if needed:
+        rows = _processed(rows, needed)
+    if dialect.name == "postgresql":
+        connection.exec_driver_sql(text, tuple(list(column) for column in zip(*rows, strict=True)))
+    else:
+        connection.exec_driver_sql(text, list(rows))
 
 
-def _process_column(
-    rows: Sequence[tuple[Any, ...]], n: int, process: Callable[[Any], Any]
+def _processed(
+    rows: Sequence[tuple[Any, ...]], needed: list[tuple[int, Callable[[Any], Any]]]
 ) -> list[tuple[Any, ...]]:
-    """Column `n` of every row through its bind processor; a value equal to the row before's (an entry's id on
-    each of its lines, the batch's one timestamp) is processed once."""
+    """Each row with its columns `needed` through their bind processors, in one pass. A value that is the very
+    object the row before had in that column (an entry's id on each of its lines, the batch's one timestamp) is
+    processed once; None stays None."""
+    last: list[Any] = [None] * len(needed)
+    done: list[Any] = [None] * len(needed)
     out: list[tuple[Any, ...]] = []
-    last: Any = object()
-    done: Any = None
     for row in rows:
-        value = row[n]
-        if value != last:
-            last, done = value, process(value)
-        out.append((*row[:n], done, *row[n + 1 :]))
+        values = list(row)
+        for k, (n, process) in enumerate(needed):
+            value = values[n]
+            if value is None:
+                continue
+            if value is not last[k]:
+                last[k], done[k] = value, process(value)
+            values[n] = done[k]
+        out.append(tuple(values))
     return out
