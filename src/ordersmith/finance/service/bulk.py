@@ -37,7 +37,7 @@ def _statement(
     # Every name comes from our own Table objects, never from input; the values all go as parameters.
     names = ", ".join(columns)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+        arrays = ", ".join(f"%s::{_array_type(table.c[c].type, dialect)}[]" for c in columns)
         text = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 (our names)
     else:
         marks = ", ".join("?" for _ in columns)
@@ -47,6 +47,12 @@ def _statement(
         text += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sums}"
     _statements[key] = text
     return text
+
+
+def _array_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
+    """The element type of a column's array parameter: strings without their length (a cast to `varchar(20)`
+    would cut a longer value silently, where the column refuses it as an INSERT of the row would)."""
+    return "varchar" if isinstance(type_, sa.String) else type_.compile(dialect=dialect)
 
 
 def _column_processors(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> list[_Processor]:
