@@ -159,6 +159,14 @@ def check_balanced(lines: Sequence[Line]) -> None:
 
 def compact(lines: Sequence[Line]) -> tuple[Line, ...]:
     """Drop zero lines and net the debits and credits of each account into one line (in first-seen order)."""
+    if len({line.account for line in lines}) == len(lines) and all(
+        (line.debit_minor > 0) != (line.credit_minor > 0)
+        and line.debit_minor >= 0
+        and line.credit_minor >= 0
+        and not (line.memo or line.division or line.channel)
+        for line in lines
+    ):
+        return tuple(lines)  # already compact (most entries): the same lines, not rebuilt
     net: dict[str, int] = {}
     for line in lines:
         net[line.account] = net.get(line.account, 0) + line.debit_minor - line.credit_minor
@@ -167,15 +175,6 @@ def compact(lines: Sequence[Line]) -> tuple[Line, ...]:
         for account, amount in net.items()
         if amount
     )
-
-
-def totals_by_account(lines: Sequence[Line]) -> list[tuple[str, tuple[int, int]]]:
-    """Σ debits and Σ credits of `lines` per account (not netted), in account-code order."""
-    totals: dict[str, tuple[int, int]] = {}
-    for line in lines:
-        debit, credit = totals.get(line.account, (0, 0))
-        totals[line.account] = (debit + line.debit_minor, credit + line.credit_minor)
-    return sorted(totals.items())
 
 
 def reversal(lines: Sequence[Line]) -> tuple[Line, ...]:

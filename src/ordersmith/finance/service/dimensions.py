@@ -78,8 +78,8 @@ def order_dimensions(uow: UnitOfWork, order_ids: Iterable[object]) -> dict[str, 
     ids: set[uuid.UUID] = set()
     for value in order_ids:
         try:
-            ids.add(uuid.UUID(str(value)))
+            ids.add(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
         except ValueError:
             continue
-    found = orders.order_dimensions(uow, ids=sorted(ids))
+    found = orders.order_dimensions(uow, ids=list(ids))
     return {str(order_id): Dimensions(division, channel) for order_id, (division, channel) in found.items()}

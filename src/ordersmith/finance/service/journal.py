@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance import closing, rules
+from ordersmith.finance.service import bulk
 from ordersmith.finance.service._common import (
     JournalEntry,
     JournalLine,
@@ -74,21 +75,6 @@ _ENSURE_PERIOD = sa.text(
     "INSERT INTO finance_periods (code, starts_on, ends_on, status) VALUES (:code, :starts_on, :ends_on, 'open') "
     "ON CONFLICT (code) DO NOTHING"
 ).bindparams(sa.bindparam("starts_on", type_=sa.Date()), sa.bindparam("ends_on", type_=sa.Date()))
-_ADD_TO_BALANCES = sa.text(
-    "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "
-    "VALUES (:period, :account_code, :currency, :debit_minor, :credit_minor) "
-    "ON CONFLICT (period, account_code, currency) DO UPDATE SET "
-    "debit_minor = finance_period_balances.debit_minor + excluded.debit_minor, "
-    "credit_minor = finance_period_balances.credit_minor + excluded.credit_minor"
-)
-_ADD_TO_DIMENSIONS = sa.text(
-    "INSERT INTO finance_dimension_balances "
-    "(period, account_code, currency, division, channel, debit_minor, credit_minor) "
-    "VALUES (:period, :account_code, :currency, :division, :channel, :debit_minor, :credit_minor) "
-    "ON CONFLICT (period, account_code, currency, division, channel) DO UPDATE SET "
-    "debit_minor = finance_dimension_balances.debit_minor + excluded.debit_minor, "
-    "credit_minor = finance_dimension_balances.credit_minor + excluded.credit_minor"
-)
 
 
 def _ensure_period(uow: UnitOfWork, code: str) -> None:
@@ -96,44 +82,49 @@ def _ensure_period(uow: UnitOfWork, code: str) -> None:
     uow.execute_core(_ENSURE_PERIOD, {"code": code, "starts_on": starts_on, "ends_on": ends_on})
 
 
+_LINE_COLUMNS = (
+    "entry_id",
+    "line_no",
+    "account_code",
+    "debit_minor",
+    "credit_minor",
+    "memo",
+    "division",
+    "channel",
+)
+_ENTRY_COLUMNS = (
+    "id",
+    "posted_on",
+    "period",
+    "currency",
+    "rule",
+    "source_event_id",
+    "source_type",
+    "reference",
+    "memo",
+    "note",
+    "reverses_id",
+    "line_count",
+    "created_by",
+    "created_at",
+)
+_SUMS = ("debit_minor", "credit_minor")
+
+
 def _add_to_balances(uow: UnitOfWork, totals: dict[tuple[str, str, str], list[int]]) -> None:
-    """Add entries' sums to their periods' balances, keyed (period, account, currency), in key order (a fixed lock
-    order, so two postings touching the same accounts never deadlock)."""
-    uow.execute_core(
-        _ADD_TO_BALANCES,
-        [
-            {
-                "period": period,
-                "account_code": account,
-                "currency": currency,
-                "debit_minor": debit,
-                "credit_minor": credit,
-            }
-            for (period, account, currency), (debit, credit) in sorted(totals.items())
-        ],
-    )
+    """Add entries' sums to their periods' balances, keyed (period, account, currency): one upsert for them all,
+    in key order (a fixed lock order, so two postings touching the same accounts never deadlock)."""
+    key = ("period", "account_code", "currency")
+    rows = [(*k, debit, credit) for k, (debit, credit) in sorted(totals.items())]
+    bulk.write_rows(uow, _BALANCES, (*key, *_SUMS), rows, conflict=key, add=_SUMS)
 
 
 def _add_to_dimensions(uow: UnitOfWork, totals: dict[tuple[str, str, str, str, str], list[int]]) -> None:
     """The same for the lines that carry a dimension, keyed (period, account, currency, division, channel), in key
     order."""
-    if not totals:
-        return
-    uow.execute_core(
-        _ADD_TO_DIMENSIONS,
-        [
-            {
-                "period": period,
-                "account_code": account,
-                "currency": currency,
-                "division": division,
-                "channel": channel,
-                "debit_minor": debit,
-                "credit_minor": credit,
-            }
-            for (period, account, currency, division, channel), (debit, credit) in sorted(totals.items())
-        ],
-    )
+    key = ("period", "account_code", "currency", "division", "channel")
+    rows = [(*k, debit, credit) for k, (debit, credit) in sorted(totals.items())]
+    bulk.write_rows(uow, _DIMENSIONS, (*key, *_SUMS), rows, conflict=key, add=_SUMS)
 
 
 @dataclass(frozen=True)
@@ -184,54 +175,57 @@ def write_entries(
     for period in sorted(months - set(known)):
         _ensure_period(uow, period)
     ids = [new_id() for _ in entries]
-    uow.execute_core(
-        sa.insert(_LINES),
+    bulk.write_rows(
+        uow,
+        _LINES,
+        _LINE_COLUMNS,
         [
-            {
-                "entry_id": entry_id,
-                "line_no": n,
-                "account_code": line.account,
-                "debit_minor": line.debit_minor,
-                "credit_minor": line.credit_minor,
-                "memo": line.memo[:200],
-                "division": line.division,
-                "channel": line.channel,
-            }
+            (
+                entry_id,
+                n,
+                line.account,
+                line.debit_minor,
+                line.credit_minor,
+                line.memo[:200],
+                line.division,
+                line.channel,
+            )
             for entry_id, entry in zip(ids, entries, strict=True)
             for n, line in enumerate(entry.lines, start=1)
         ],
     )
-    now = uow.now()
-    uow.execute_core(
-        sa.insert(_ENTRIES),
+    now, by = uow.now(), uow.actor.label
+    bulk.write_rows(
+        uow,
+        _ENTRIES,
+        _ENTRY_COLUMNS,
         [
-            {
-                "id": entry_id,
-                "posted_on": entry.posted_on,
-                "period": period,
-                "currency": entry.currency,
-                "rule": entry.rule,
-                "source_event_id": entry.source_event_id,
-                "source_type": entry.source_type,
-                "reference": entry.reference[:80],
-                "memo": entry.memo[:500],
-                "note": note,
-                "reverses_id": entry.reverses_id,
-                "line_count": len(entry.lines),
-                "created_by": uow.actor.label,
-                "created_at": now,
-            }
+            (
+                entry_id,
+                entry.posted_on,
+                period,
+                entry.currency,
+                entry.rule,
+                entry.source_event_id,
+                entry.source_type,
+                entry.reference[:80],
+                entry.memo[:500],
+                note,
+                entry.reverses_id,
+                len(entry.lines),
+                by,
+                now,
+            )
             for entry_id, entry, (period, note) in zip(ids, entries, placed, strict=True)
         ],
     )
     totals: dict[tuple[str, str, str], list[int]] = {}
     dimensioned: dict[tuple[str, str, str, str, str], list[int]] = {}
     for entry, (period, _note) in zip(entries, placed, strict=True):
-        for account, (debit, credit) in rules.totals_by_account(entry.lines):
-            sums = totals.setdefault((period, account, entry.currency), [0, 0])
-            sums[0] += debit
-            sums[1] += credit
         for line in entry.lines:
+            sums = totals.setdefault((period, line.account, entry.currency), [0, 0])
+            sums[0] += line.debit_minor
+            sums[1] += line.credit_minor
             if line.division or line.channel:
                 key = (period, line.account, entry.currency, line.division, line.channel)
                 sums = dimensioned.setdefault(key, [0, 0])

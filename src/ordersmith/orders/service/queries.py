@@ -100,9 +100,7 @@ def order_dimensions(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID
     the lines of an order's entries with."""
     if not ids:
         return {}
-    query = sa.select(OrderRow.id, OrderRow.division, OrderRow.channel).where(
-        OrderRow.id.in_(sorted(set(ids)))
-    )
+    query = sa.select(OrderRow.id, OrderRow.division, OrderRow.channel).where(OrderRow.id.in_(list(set(ids))))
     return {order_id: (division, channel) for order_id, division, channel in uow.execute_core(query)}
 
 

@@ -1,0 +1,111 @@
+"""Set-wise writes of the journal's rows: one statement per table for a whole batch of entries.
+
+PostgreSQL gets one `INSERT … SELECT FROM unnest(arrays)` (one round trip, one statement the server plans once,
+however many rows); SQLite, whose driver runs `executemany` in C, gets its plain rows without SQLAlchemy's per-row
+parameter processing. Either way each value goes through its column's own bind processing first, so what is stored
+is exactly what `sa.insert` would store.
+
+Invariant: these write rows only; a balance upsert gets one row per key (its caller sums first), in key order, so
+two batches touching the same balances lock them in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.platform.db import UnitOfWork
+
+_Processor = Callable[[Any], Any] | None
+_statements: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], str] = {}
+_processors: dict[tuple[str, str, tuple[str, ...]], list[_Processor]] = {}
+
+
+def _statement(
+    dialect: sa.Dialect,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    add: tuple[str, ...],
+) -> str:
+    key = (dialect.name, table.name, columns, conflict, add)
+    found = _statements.get(key)
+    if found is not None:
+        return found
+    # Every name comes from our own Table objects, never from input; the values all go as parameters.
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{_array_type(table.c[c].type, dialect)}[]" for c in columns)
+        text = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 (our names)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        text = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 (our names)
+    if conflict:
+        sums = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
+        text += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sums}"
+    _statements[key] = text
+    return text
+
+
+def _array_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> str:
+    """The element type of a column's array parameter: strings without their length (a cast to `varchar(20)`
+    would cut a longer value silently, where the column refuses it as an INSERT of the row would)."""
+    return "varchar" if isinstance(type_, sa.String) else type_.compile(dialect=dialect)
+
+
+def _column_processors(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> list[_Processor]:
+    key = (dialect.name, table.name, columns)
+    found = _processors.get(key)
+    if found is None:
+        found = _processors[key] = [table.c[c].type.bind_processor(dialect) for c in columns]
+    return found
+
+
+def write_rows(
+    uow: UnitOfWork,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    conflict: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+) -> None:
+    """INSERT `rows` (tuples in `columns` order) into `table` in one statement; with `conflict`, a row whose key
+    exists adds its `add` columns to the stored ones instead (an upsert of sums)."""
+    if not rows:
+        return
+    connection = uow.session.connection()
+    dialect = connection.dialect
+    text = _statement(dialect, table, columns, conflict, add)
+    processors = _column_processors(dialect, table, columns)
+    needed = [(n, process) for n, process in enumerate(processors) if process is not None]
+    if needed:
+        rows = _processed(rows, needed)
+    if dialect.name == "postgresql":
+        connection.exec_driver_sql(text, tuple(list(column) for column in zip(*rows, strict=True)))
+    else:
+        connection.exec_driver_sql(text, list(rows))
+
+
+def _processed(
+    rows: Sequence[tuple[Any, ...]], needed: list[tuple[int, Callable[[Any], Any]]]
+) -> list[tuple[Any, ...]]:
+    """Each row with its columns `needed` through their bind processors, in one pass. A value that is the very
+    object the row before had in that column (an entry's id on each of its lines, the batch's one timestamp) is
+    processed once; None stays None."""
+    last: list[Any] = [None] * len(needed)
+    done: list[Any] = [None] * len(needed)
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row)
+        for k, (n, process) in enumerate(needed):
+            value = values[n]
+            if value is None:
+                continue
+            if value is not last[k]:
+                last[k], done[k] = value, process(value)
+            values[n] = done[k]
+        out.append(tuple(values))
+    return out
