@@ -22,6 +22,7 @@ from ordersmith.console import (
     drop_ship,
     extractions,
     homes,
+    journal_entry,
     ledger,
     ledger_exports,
     mail_files,
@@ -291,6 +292,7 @@ def mount(app: FastAPI) -> None:
         drop_ship,
         payables,
         receivables,
+        journal_entry,  # before ledger: /finance/journal/new is not an entry's id
         ledger,
         statements,
         settlements,
