@@ -152,3 +152,97 @@ def test_a_role_without_finance_write_gets_no_entry_form_and_its_post_is_refused
     # then it is refused and nothing was posted
     assert refused.status_code == 403
     assert count(db, "journal_entries") == entries
+
+
+# --- cash on account -----------------------------------------------------------------------------------------------
+
+
+def test_cash_is_received_on_account_and_applied_to_an_invoice_and_refusals_write_nothing(
+    client: TestClient, admin_db, db, late: dict[str, Any]
+):
+    login(client, admin_db, role="accountant")
+    customer, invoice = late["customer"], late["invoice"]
+    form = client.get("/finance/cash")
+    assert form.status_code == 200 and 'id="receive"' in form.text
+    token = csrf(form.text)
+    tables = ("finance_unapplied_cash", "journal_entries", "invoice_payments")
+    before = [count(db, t) for t in tables]
+    typed = {
+        "csrf_token": token,
+        "customer": customer,
+        "amount": "100.00",
+        "currency": "USD",
+        "method": "check",
+    }
+    # when a malformed amount, an unknown method, a day in the future, an unknown customer or a forged form is sent
+    malformed = client.post("/finance/cash", data=typed | {"amount": "12,50"})
+    method = client.post("/finance/cash", data=typed | {"method": "barter"})
+    future = client.post(
+        "/finance/cash", data=typed | {"received_on": (date.today() + timedelta(days=3)).isoformat()}
+    )
+    unknown = client.post("/finance/cash", data=typed | {"customer": "C-999999"})
+    forged = client.post("/finance/cash", data=typed | {"csrf_token": "forged"})
+    # then each is refused beside its field, what was typed stays, and nothing was written
+    assert (
+        malformed.status_code == 422
+        and field_error(malformed.text, "amount")
+        and 'value="12,50"' in malformed.text
+    )
+    assert method.status_code == 422 and field_error(method.text, "method")
+    assert future.status_code == 422 and field_error(future.text, "received_on")
+    assert unknown.status_code == 404 and 'role="alert"' in unknown.text and "C-999999" in unknown.text
+    assert forged.status_code == 403
+    assert [count(db, t) for t in tables] == before
+    # when 100.00 is received by check
+    done = client.post("/finance/cash", data=typed | {"reference": "CHK 4471"}, follow_redirects=False)
+    assert done.status_code == 303
+    finance.replay_outbox(late["uow"])  # the ledger posts after commit; posting again is a no-op
+    shown = client.get(done.headers["location"])
+    (receipt,) = re.findall(r'<tr data-receipt="([^"]+)">', shown.text)
+    row = shown.text.split(f'<tr data-receipt="{receipt}">')[1].split("</tr>")[0]
+    assert "CHK 4471" in row and row.count("$100.00") == 2
+    assert f'<tr data-invoice="{invoice}">' in shown.text  # what the customer owes, beside the credit
+    assert [count(db, t) for t in tables] == [before[0] + 1, before[1] + 1, before[2]]
+    # and it is on every customer's list
+    assert f'<tr data-receipt="{receipt}">' in client.get("/finance/cash").text
+    # when it is applied to an unknown invoice, or more than the invoice owes
+    url = f"/finance/cash/{receipt}/apply"
+    nowhere = client.post(url, data={"csrf_token": token, "customer": customer, "invoice": "I-999999"})
+    too_much = client.post(
+        url, data={"csrf_token": token, "customer": customer, "invoice": invoice, "amount": "70.00"}
+    )
+    # then refused on that credit's form, nothing applied
+    assert nowhere.status_code == 404 and field_error(nowhere.text, "invoice") == "no invoice 'I-999999'"
+    assert too_much.status_code == 409 and 'role="alert"' in too_much.text.split(f'id="apply-{receipt}"')[0]
+    assert [count(db, t) for t in tables] == [before[0] + 1, before[1] + 1, before[2]]
+    # when it is applied with the amount left empty: as much as both allow (the invoice's 60.00)
+    applied = client.post(
+        url, data={"csrf_token": token, "customer": customer, "invoice": invoice}, follow_redirects=False
+    )
+    assert applied.status_code == 303
+    page = client.get(applied.headers["location"])
+    assert "$40.00 left" in html_text.unescape(page.text.split('id="done"')[1][:200])
+    row = page.text.split(f'<tr data-receipt="{receipt}">')[1].split("</tr>")[0]
+    assert "$60.00" in row and "$40.00" in row
+    assert payments.get_invoice(late["uow"], ref=invoice).balance.is_zero()
+    finance.replay_outbox(late["uow"])
+    assert [count(db, t) for t in tables] == [before[0] + 1, before[1] + 2, before[2] + 1]
+
+
+def test_a_role_without_receivables_write_gets_no_cash_form_and_its_post_is_refused(
+    client: TestClient, admin_db, db, late: dict[str, Any]
+):
+    token = login(client, admin_db, role="warehouse")
+    before = count(db, "finance_unapplied_cash")
+    assert client.get("/finance/cash").status_code == 403
+    refused = client.post(
+        "/finance/cash",
+        data={
+            "csrf_token": token,
+            "customer": late["customer"],
+            "amount": "5.00",
+            "currency": "USD",
+            "method": "cash",
+        },
+    )
+    assert refused.status_code == 403 and count(db, "finance_unapplied_cash") == before

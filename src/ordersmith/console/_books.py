@@ -36,6 +36,7 @@ BUCKET_LABELS = (
 BOOKS = [
     ("Overview", "/", "finance:read"),
     ("Receivables", "/finance/receivables", "finance:read"),
+    ("Cash on account", "/finance/cash", "finance:read"),
     ("Journal", "/finance/journal", "finance:read"),
     ("Statements", "/finance/statements", "finance:read"),
     ("Settlements", "/finance/settlements", "finance:read"),

@@ -17,6 +17,7 @@ from ordersmith.console import (
     admin,
     campaign_results,
     campaigns,
+    cash,
     continuity,
     dashboard,
     drop_ship,
@@ -292,6 +293,7 @@ def mount(app: FastAPI) -> None:
         drop_ship,
         payables,
         receivables,
+        cash,
         journal_entry,  # before ledger: /finance/journal/new is not an entry's id
         ledger,
         statements,
