@@ -42,6 +42,7 @@ BOOKS = [
     ("Settlements", "/finance/settlements", "finance:read"),
     ("Ledger exports", "/finance/exports", "finance:read"),
     ("Periods and years", "/finance/periods", "finance:read"),
+    ("Vendor bills", "/payables/bills", "payables:read"),
     ("Match exceptions", "/payables/exceptions", "payables:read"),
 ]
 

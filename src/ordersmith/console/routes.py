@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ordersmith.console import (
     admin,
+    bills,
     campaign_results,
     campaigns,
     cash,
@@ -292,6 +293,7 @@ def mount(app: FastAPI) -> None:
         packing,
         drop_ship,
         payables,
+        bills,
         receivables,
         cash,
         journal_entry,  # before ledger: /finance/journal/new is not an entry's id
