@@ -41,6 +41,7 @@ BOOKS = [
     ("Statements", "/finance/statements", "finance:read"),
     ("Settlements", "/finance/settlements", "finance:read"),
     ("Ledger exports", "/finance/exports", "finance:read"),
+    ("Costing", "/finance/costing", "finance:read"),
     ("Periods and years", "/finance/periods", "finance:read"),
     ("Vendor bills", "/payables/bills", "payables:read"),
     ("Match exceptions", "/payables/exceptions", "payables:read"),

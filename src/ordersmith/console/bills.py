@@ -126,7 +126,11 @@ async def enter(request: Request) -> Response:
             billed_on=body.billed_on,
             lines=[
                 finance.NewBillLine(
-                    po_line=x.po_line or 0, quantity=x.quantity, unit_price=x.unit_price, sku=x.sku, kind=x.kind
+                    po_line=x.po_line or 0,
+                    quantity=x.quantity,
+                    unit_price=x.unit_price,
+                    sku=x.sku,
+                    kind=x.kind,
                 )
                 for x in body.lines
             ],
@@ -208,7 +212,10 @@ async def pay(request: Request, number: str) -> Response:
             uow,
             vendor=body.vendor,
             amount=amount,
-            bills=[finance.PayBill(x.bill, money_in(x.amount, amount.currency, field="amount")) for x in body.bills],
+            bills=[
+                finance.PayBill(x.bill, money_in(x.amount, amount.currency, field="amount"))
+                for x in body.bills
+            ],
             method=body.method,
             reference=body.reference,
             paid_on=body.paid_on,
