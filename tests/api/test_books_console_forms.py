@@ -246,3 +246,52 @@ def test_a_role_without_receivables_write_gets_no_cash_form_and_its_post_is_refu
         },
     )
     assert refused.status_code == 403 and count(db, "finance_unapplied_cash") == before
+
+
+# --- dunning ---------------------------------------------------------------------------------------------------------
+
+
+def test_dunning_is_previewed_run_once_a_day_and_who_was_dunned_is_listed(
+    client: TestClient, admin_db, db, late: dict[str, Any]
+):
+    login(client, admin_db, role="accountant")
+    customer = late["customer"]
+    # when the dunning screen is opened
+    screen = client.get("/finance/dunning")
+    # then the late customer is due a reminder for the 60.00, and the letter can be read
+    assert screen.status_code == 200 and 'id="run-dunning"' in screen.text
+    row = screen.text.split(f'<tr data-customer="{customer}">')[1].split("</tr>")[0]
+    assert "reminder" in row and "$60.00" in row and ">10<" in row
+    letter = client.get("/finance/dunning", params={"letter": customer})
+    assert "Payment reminder" in letter.text.split('id="letter"')[1] and late["invoice"] in letter.text
+    assert count(db, "finance_dunning_letters") == 0  # a preview records nothing
+    token = csrf(screen.text)
+    # when a run is asked for a day to come, or from a forged form
+    future = client.post("/finance/dunning", data={"csrf_token": token, "as_of": "2999-01-01"})
+    forged = client.post("/finance/dunning", data={"csrf_token": "forged", "as_of": ""})
+    # then it is refused beside the day, and nobody is dunned
+    assert future.status_code == 422 and field_error(future.text, "as_of")
+    assert forged.status_code == 403
+    assert count(db, "finance_dunning_letters") == 0
+    # when dunning is run today, and again
+    first = client.post("/finance/dunning", data={"csrf_token": token, "as_of": ""}, follow_redirects=False)
+    again = client.post("/finance/dunning", data={"csrf_token": token, "as_of": ""}, follow_redirects=False)
+    # then the customer was dunned once, and the second run says they had the letter already
+    assert first.status_code == again.status_code == 303
+    assert "1 dunned" in html_text.unescape(
+        client.get(first.headers["location"]).text.split('id="done"')[1][:100]
+    )
+    shown = client.get(again.headers["location"])
+    assert "0 dunned" in shown.text and "1 had this letter already" in shown.text
+    assert count(db, "finance_dunning_letters") == 1
+    sent = shown.text.split(f'<tr data-sent="{customer}">')[1].split("</tr>")[0]
+    assert "reminder" in sent and "$60.00" in sent and "accountant@example.com" in sent
+
+
+def test_a_role_without_receivables_write_gets_no_dunning_run_and_its_post_is_refused(
+    client: TestClient, admin_db, db, late: dict[str, Any]
+):
+    token = login(client, admin_db, role="warehouse")
+    assert client.get("/finance/dunning").status_code == 403
+    assert client.post("/finance/dunning", data={"csrf_token": token, "as_of": ""}).status_code == 403
+    assert count(db, "finance_dunning_letters") == 0

@@ -37,6 +37,7 @@ BOOKS = [
     ("Overview", "/", "finance:read"),
     ("Receivables", "/finance/receivables", "finance:read"),
     ("Cash on account", "/finance/cash", "finance:read"),
+    ("Dunning", "/finance/dunning", "finance:read"),
     ("Journal", "/finance/journal", "finance:read"),
     ("Statements", "/finance/statements", "finance:read"),
     ("Settlements", "/finance/settlements", "finance:read"),

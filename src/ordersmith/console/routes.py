@@ -23,6 +23,7 @@ from ordersmith.console import (
     costing,
     dashboard,
     drop_ship,
+    dunning,
     extractions,
     homes,
     journal_entry,
@@ -297,6 +298,7 @@ def mount(app: FastAPI) -> None:
         bills,
         receivables,
         cash,
+        dunning,
         journal_entry,  # before ledger: /finance/journal/new is not an entry's id
         ledger,
         statements,

@@ -47,6 +47,14 @@ from ordersmith.finance.service.disputes import (
     open_dispute,
     record_dispute_outcome,
 )
+from ordersmith.finance.service.dunning_runs import (
+    DunningDue,
+    DunningLetterSent,
+    DunningRun,
+    list_dunning_letters,
+    preview_dunning,
+    run_dunning,
+)
 from ordersmith.finance.service.exports import (
     AccountingExport,
     NothingToExport,
@@ -194,6 +202,9 @@ __all__ = [
     "Dimensions",
     "Dispute",
     "DisputeClosed",
+    "DunningDue",
+    "DunningLetterSent",
+    "DunningRun",
     "FiscalYear",
     "FiscalYearClosed",
     "IncomeStatement",
@@ -277,6 +288,7 @@ __all__ = [
     "item_costs",
     "list_accounts",
     "list_disputes",
+    "list_dunning_letters",
     "list_exports",
     "list_fiscal_years",
     "list_journal",
@@ -295,6 +307,7 @@ __all__ = [
     "post_event",
     "post_events",
     "post_manual_entry",
+    "preview_dunning",
     "push_export",
     "push_failures",
     "queue_push",
@@ -308,6 +321,7 @@ __all__ = [
     "reopen_period",
     "replay_outbox",
     "reverse_entry",
+    "run_dunning",
     "set_costing_policy",
     "set_mapping",
     "set_match_tolerance",
