@@ -45,6 +45,7 @@ from ordersmith.finance.service.disputes import (
     get_dispute,
     list_disputes,
     open_dispute,
+    open_dispute_by_hand,
     record_dispute_outcome,
 )
 from ordersmith.finance.service.dunning_runs import (
@@ -302,6 +303,7 @@ __all__ = [
     "list_vendor_payments",
     "on_events",
     "open_dispute",
+    "open_dispute_by_hand",
     "open_unapplied_cash",
     "pay_vendor",
     "post_event",
