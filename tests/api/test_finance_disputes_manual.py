@@ -5,6 +5,7 @@ channel's key are refused; nothing changes on a refusal."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,7 +15,8 @@ from ordersmith.finance import service as finance
 from ordersmith.kernel.money import Money
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, ROLE_SCOPES, SCOPES
 from ordersmith.platform.db import Database
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, login
+from tests.api.test_books_console_forms import csrf, field_error
 from tests.builders import make_api_key, make_channel
 
 BODY = {
@@ -102,3 +104,57 @@ def test_opening_a_dispute_without_its_scope_or_with_a_channel_key_is_refused(
     assert client.post("/api/v1/disputes", json=BODY, headers=bearer(others)).status_code == 403
     assert client.post("/api/v1/disputes", json=BODY, headers=bearer(channel_key)).status_code == 404
     assert state(db) == (0, 0, 0)
+
+
+def test_the_console_opens_a_dispute_by_hand_and_records_its_outcome_and_refusals_write_nothing(
+    client: TestClient, admin_db, db
+):
+    finance.ensure_chart(admin_db)
+    login(client, admin_db, role="accountant")
+    screen = client.get("/finance/disputes")
+    assert screen.status_code == 200 and 'id="open-dispute"' in screen.text
+    token = csrf(screen.text)
+    typed = {"csrf_token": token, "processor": "stripe", "reference": "dp_form_1", "capture_reference": "ch_form_1",
+             "amount": "22.00", "currency": "USD", "fee": "15.00", "reason": "fraudulent"}  # fmt: skip
+    # when a malformed amount, a fee finer than a cent, no dispute id or a forged form is sent
+    malformed = client.post("/finance/disputes", data=typed | {"amount": "22,00"})
+    fee = client.post("/finance/disputes", data=typed | {"fee": "1.234"})
+    no_id = client.post("/finance/disputes", data=typed | {"reference": ""})
+    forged = client.post("/finance/disputes", data=typed | {"csrf_token": "forged"})
+    # then each is refused beside its field, and nothing was recorded
+    assert (
+        malformed.status_code == 422
+        and field_error(malformed.text, "amount")
+        and 'value="22,00"' in malformed.text
+    )
+    assert fee.status_code == 422 and field_error(fee.text, "fee")
+    assert no_id.status_code == 422 and field_error(no_id.text, "reference")
+    assert forged.status_code == 403
+    assert state(db) == (0, 0, 0)
+    # when it is opened, and opened again
+    done = client.post("/finance/disputes", data=typed, follow_redirects=False)
+    again = client.post("/finance/disputes", data=typed)
+    # then it is open once, by hand; the second is refused
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    (number,) = re.findall(r'<tr data-dispute="([^"]+)">', shown.text)
+    row = shown.text.split(f'<tr data-dispute="{number}">')[1].split("</tr>")[0]
+    assert "manual" in row and "$22.00" in row and "$15.00" in row and ">open<" in row
+    assert again.status_code == 409 and "is recorded already" in again.text
+    assert state(db)[0] == 1
+    # when its outcome is recorded
+    won = client.post(
+        f"/finance/disputes/{number}/outcome",
+        data={"csrf_token": token, "outcome": "won", "fee_returned": "15.00", "version": "1"},
+        follow_redirects=False,
+    )
+    assert won.status_code == 303 and ">won<" in client.get(won.headers["location"]).text
+    # and a warehouse user gets no screen, and its posts are refused
+    client.cookies.clear()
+    other = login(client, admin_db, role="warehouse")
+    assert client.get("/finance/disputes").status_code == 403
+    assert (
+        client.post("/finance/disputes", data=typed | {"csrf_token": other, "reference": "dp_2"}).status_code
+        == 403
+    )
+    assert state(db)[0] == 1

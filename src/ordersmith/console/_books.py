@@ -41,6 +41,7 @@ BOOKS = [
     ("Journal", "/finance/journal", "finance:read"),
     ("Statements", "/finance/statements", "finance:read"),
     ("Settlements", "/finance/settlements", "finance:read"),
+    ("Disputes", "/finance/disputes", "finance:read"),
     ("Ledger exports", "/finance/exports", "finance:read"),
     ("Costing", "/finance/costing", "finance:read"),
     ("Periods and years", "/finance/periods", "finance:read"),

@@ -22,6 +22,7 @@ from ordersmith.console import (
     continuity,
     costing,
     dashboard,
+    disputes,
     drop_ship,
     dunning,
     extractions,
@@ -298,6 +299,7 @@ def mount(app: FastAPI) -> None:
         bills,
         receivables,
         cash,
+        disputes,
         dunning,
         journal_entry,  # before ledger: /finance/journal/new is not an entry's id
         ledger,
