@@ -32,7 +32,13 @@ from ordersmith.data.exports import routes as export_routes
 from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import routes as import_routes
 from ordersmith.data.imports import service as imports
-from ordersmith.finance import costing_routes, dispute_routes, payables_routes, year_end_routes
+from ordersmith.finance import (
+    costing_routes,
+    dispute_routes,
+    dunning_routes,
+    payables_routes,
+    year_end_routes,
+)
 from ordersmith.finance import routes as finance_routes
 from ordersmith.finance import service as finance
 from ordersmith.fulfillment import routes as fulfillment_routes
@@ -201,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payables_routes.router,
         year_end_routes.router,
         dispute_routes.router,
+        dunning_routes.router,
         costing_routes.router,
         marketing_routes.router,
         continuity_routes.router,

@@ -1,5 +1,6 @@
-"""`ordersmith finance disputes|dispute-outcome|unsettled`: card disputes (chargebacks) and the captures and refunds
-no settlement has matched, from the command line (they read and write the database directly; no server needed)."""
+"""`ordersmith finance disputes|open-dispute|dispute-outcome|unsettled`: card disputes (chargebacks) and the
+captures and refunds no settlement has matched, from the command line (they read and write the database directly;
+no server needed)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ordersmith.cli.finance import finance_app
 from ordersmith.finance import service as finance
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
+from ordersmith.platform.schemas import money_in
 
 
 @finance_app.command("disputes")
@@ -51,6 +53,33 @@ def dispute_outcome(
             raise ValidationFailed.on("fee_returned", f"{fee_returned!r} is not an amount") from None
     decided = finance.record_dispute_outcome(uow, ref=dispute, outcome=outcome, fee_returned=fee, note=note)
     out.print(f"{decided.number} {decided.status}: {decided.amount.amount} {decided.currency}")
+
+
+@finance_app.command("open-dispute")
+@command
+def open_dispute(
+    reference: Annotated[str, typer.Argument(help="the processor's dispute id, e.g. dp_1Q2w3E")],
+    capture: Annotated[str, typer.Option(help="the disputed charge's processor reference")],
+    amount: Annotated[str, typer.Option(help="what the processor took back, e.g. 22.00")],
+    processor: Annotated[str, typer.Option(help="stripe, authorizenet or sandbox")] = "stripe",
+    currency: Annotated[str, typer.Option()] = "USD",
+    fee: Annotated[str, typer.Option(help="the processor's dispute fee")] = "0.00",
+    reason: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Open a dispute by hand (reported by letter or on the processor's dashboard), posted as a webhook's, once."""
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    opened = finance.open_dispute_by_hand(
+        uow,
+        processor=processor,
+        reference=reference,
+        capture_reference=capture,
+        amount=money_in(amount, currency.upper(), field="amount"),
+        fee=money_in(fee, currency.upper(), field="fee"),
+        reason=reason,
+    )
+    out.print(
+        f"{opened.number} open: {opened.amount.amount} {opened.currency} against {opened.capture_reference}"
+    )
 
 
 @finance_app.command("unsettled")

@@ -36,11 +36,16 @@ BUCKET_LABELS = (
 BOOKS = [
     ("Overview", "/", "finance:read"),
     ("Receivables", "/finance/receivables", "finance:read"),
+    ("Cash on account", "/finance/cash", "finance:read"),
+    ("Dunning", "/finance/dunning", "finance:read"),
     ("Journal", "/finance/journal", "finance:read"),
     ("Statements", "/finance/statements", "finance:read"),
     ("Settlements", "/finance/settlements", "finance:read"),
+    ("Disputes", "/finance/disputes", "finance:read"),
     ("Ledger exports", "/finance/exports", "finance:read"),
+    ("Costing", "/finance/costing", "finance:read"),
     ("Periods and years", "/finance/periods", "finance:read"),
+    ("Vendor bills", "/payables/bills", "payables:read"),
     ("Match exceptions", "/payables/exceptions", "payables:read"),
 ]
 

@@ -102,6 +102,7 @@ def journal(
         typed=typed,
         accounts=finance.list_accounts(uow),
         rules=sorted({*finance_rules.RULES, "manual", "reversal", closing.CLOSING_RULE}),
+        may_post=principal.can("finance:write"),
     )
 
 
@@ -147,6 +148,7 @@ def _entry_page(
             sum((x.credit for x in entry.lines), Money.zero(entry.currency)),
         ),
         done=request.query_params.get("done", ""),
+        posted=request.query_params.get("posted") == "1" and entry.rule == "manual",
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ordersmith.finance import service
-from ordersmith.finance.dispute_schemas import DisputeOut, DisputeOutcomeIn, UnsettledOut
+from ordersmith.finance.dispute_schemas import DisputeIn, DisputeOut, DisputeOutcomeIn, UnsettledOut
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
@@ -52,6 +52,34 @@ def get_dispute(ref: _REF, principal: Auth, request: Request, response: Response
     found = service.get_dispute(unit_of_work(request), ref=ref)
     response.headers["ETag"] = etag(found.version)
     return DisputeOut.model_validate(found)
+
+
+@router.post(
+    "/disputes",
+    status_code=201,
+    response_model=DisputeOut,
+    openapi_extra=requires("disputes:decide", no_channel=True),
+    responses={409: {"description": "`already_exists`: this processor's dispute is recorded already"}},
+)
+def open_dispute(body: DisputeIn, principal: Auth, request: Request) -> Response:
+    """Open a dispute by hand (one the processor reported by letter or on its dashboard): recorded and posted as one
+    its webhook opens (Dr disputed card payments / Cr the card clearing account, and the fee), `source` `manual`,
+    exactly once — the same processor's dispute id again, however it came, is 409 `already_exists`."""
+    amount = body.amount.to_money()
+
+    def execute(uow: UnitOfWork) -> DisputeOut:
+        opened = service.open_dispute_by_hand(
+            uow,
+            processor=body.processor,
+            reference=body.reference,
+            capture_reference=body.capture_reference,
+            amount=amount,
+            fee=money_in(body.fee, amount.currency, field="fee"),
+            reason=body.reason,
+        )
+        return DisputeOut.model_validate(opened)
+
+    return created(request, principal, body.model_dump(mode="json"), execute)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ordersmith.platform.schemas import Input, MoneyAmount, MoneyOut, Output
+from ordersmith.platform.schemas import Input, MoneyAmount, MoneyIn, MoneyOut, Output
 
 
 class DisputeOut(Output):
@@ -25,13 +25,30 @@ class DisputeOut(Output):
     fee: MoneyOut = Field(description="the processor's dispute fee")
     fee_returned: MoneyOut = Field(description="the part of the fee the processor gave back (a won dispute)")
     reason: str
-    source: Literal["webhook", "settlement"]
+    source: Literal["webhook", "settlement", "manual"]
     status: Literal["open", "won", "lost"]
     opened_at: datetime
     closed_at: datetime | None
     closed_by: str | None
     note: str
     version: int
+
+
+class DisputeIn(Input):
+    processor: Literal["stripe", "authorizenet", "sandbox"] = Field(
+        description="the gateway the disputed charge went through"
+    )
+    reference: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")] = Field(
+        description="the processor's dispute id (e.g. Stripe's dp_…)"
+    )
+    capture_reference: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")] = (
+        Field(description="the disputed charge or transaction, as the processor names it")
+    )
+    amount: MoneyIn = Field(description="what the processor took back")
+    fee: MoneyAmount = Field(
+        default="0.00", description="the processor's dispute fee, in the amount's currency"
+    )
+    reason: Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f]*$")] = ""
 
 
 class DisputeOutcomeIn(Input):

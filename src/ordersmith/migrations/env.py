@@ -12,6 +12,7 @@ import ordersmith.customers.tables
 import ordersmith.data.export_tables
 import ordersmith.data.tables
 import ordersmith.finance.dispute_tables
+import ordersmith.finance.dunning_tables
 import ordersmith.finance.tables
 import ordersmith.fulfillment.tables
 import ordersmith.inventory.tables

@@ -232,6 +232,19 @@ def customer_credits(uow: UnitOfWork, *, customer: str) -> list[UnappliedCash]:
     return [_unapplied(r) for r in uow.session.scalars(query)]
 
 
+@use_case(readonly=True)
+def open_unapplied_cash(uow: UnitOfWork, *, limit: int = 200) -> list[UnappliedCash]:
+    """Every customer's unapplied cash still open, oldest first, at most `limit` (the books' cash screen; a few
+    dozen at a time in practice: cash is applied within days). Reads only open credits."""
+    query = (
+        sa.select(UnappliedCashRow)
+        .where(UnappliedCashRow.applied_minor < UnappliedCashRow.amount_minor)
+        .order_by(UnappliedCashRow.received_on, UnappliedCashRow.number)
+        .limit(limit)
+    )
+    return [_unapplied(r) for r in uow.session.scalars(query)]
+
+
 # --- gift cards and store credit against their liabilities ---------------------------------------------------------
 
 

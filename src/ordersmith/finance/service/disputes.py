@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ordersmith.finance.dispute_tables import DisputeRow
-from ordersmith.kernel.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from ordersmith.kernel.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -38,6 +38,8 @@ STATUSES = ("open", "won", "lost")
 OUTCOMES = ("won", "lost")
 # A settlement names its processor as the import does; a dispute keeps the gateway's name, as payments do.
 GATEWAY_OF = {"stripe": "stripe", "authorize_net": "authorizenet"}
+# The processors a person may open a dispute of, as the gateways name themselves.
+MANUAL_PROCESSORS = ("stripe", "authorizenet", "sandbox")
 
 
 class DisputeClosed(Conflict):
@@ -164,6 +166,48 @@ def open_dispute(
                "fee_minor": fee.minor, "source": source, "capture": str(values["transaction_id"] or "")},
     )  # fmt: skip
     return _dispute(row), True
+
+
+@use_case
+def open_dispute_by_hand(
+    uow: UnitOfWork,
+    *,
+    processor: str,
+    reference: str,
+    capture_reference: str,
+    amount: Money,
+    fee: Money,
+    reason: str = "",
+) -> Dispute:
+    """Open a dispute a processor reported by other means (a letter, its dashboard): as a webhook-opened one — the
+    same row, the same `dispute.opened` posting, once — with `source` `manual`. The capture is found by the
+    charge's processor reference when it is ours (the processor is then the capture's gateway).
+
+    Raises:
+        ValidationFailed: as `open_dispute`; an unknown processor (naming `processor`); no charge reference.
+        AlreadyExists: this processor's dispute `reference` is recorded already (by hand, a webhook or a
+            settlement): nothing changes.
+    """
+    if processor not in MANUAL_PROCESSORS:
+        raise ValidationFailed.on("processor", f"one of {', '.join(MANUAL_PROCESSORS)}")
+    if not capture_reference.strip():
+        raise ValidationFailed.on("capture_reference", "the disputed charge's processor reference")
+    dispute, opened = open_dispute(
+        uow,
+        processor=processor,
+        reference=reference,
+        capture_reference=capture_reference,
+        amount=amount,
+        fee=fee,
+        reason=reason,
+        source="manual",
+    )
+    if not opened:
+        raise AlreadyExists(
+            f"{dispute.processor} dispute {dispute.reference} is recorded already as {dispute.number}",
+            number=dispute.number,
+        )
+    return dispute
 
 
 def _get_row(uow: UnitOfWork, ref: str) -> Any:
