@@ -18,7 +18,7 @@ from ordersmith.kernel.cards import contains_card_number
 
 T = TypeVar("T")
 
-CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon", "ebay")
+CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon", "ebay", "csv_sftp")
 HOLD_UNMAPPED = "unmapped_sku"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 30

@@ -251,6 +251,14 @@ def poll_orders(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str) -> Pol
             recorded += _commit_page(uow, connector_id=connector_id, worker=worker, page=page)
         except Conflict:
             return PollResult("lost", pages, seen, recorded)
+        if page.settle and isinstance(adapter, connectors.Settles):
+            try:  # after the commit: a page settled late is read again, and records nothing twice
+                adapter.settle(claim.access, page)
+            except connectors.CallFailed as exc:
+                outcome = _failed(
+                    uow, connector_id=connector_id, worker=worker, error=str(exc), permanent=exc.permanent
+                )
+                return PollResult(outcome, pages + 1, seen + len(page.orders), recorded)
         pages, seen, cursor, done = pages + 1, seen + len(page.orders), page.cursor, page.done
     _finish(uow, connector_id=connector_id, worker=worker, done=done)
     return PollResult("done" if done else "more", pages, seen, recorded)
