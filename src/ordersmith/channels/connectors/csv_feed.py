@@ -20,13 +20,37 @@ from ordersmith.kernel.errors import ValidationFailed
 
 MAX_FILE_BYTES = 20_000_000
 MAX_TEXT = 200
-REQUIRED = tuple(
-    "order_id placed_at currency ship_name ship_line1 ship_city ship_country sku quantity".split()
+REQUIRED = (
+    "order_id",
+    "placed_at",
+    "currency",
+    "ship_name",
+    "ship_line1",
+    "ship_city",
+    "ship_country",
+    "sku",
+    "quantity",
 )
 LINE_COLUMNS = ("sku", "quantity", "title", "unit_price", "tax")
-ORDER_COLUMNS = tuple(
-    "order_id placed_at updated_at order_number currency email ship_name ship_company ship_line1 ship_line2"
-    " ship_city ship_region ship_postal_code ship_country ship_phone shipping_code shipping total".split()
+ORDER_COLUMNS = (
+    "order_id",
+    "placed_at",
+    "updated_at",
+    "order_number",
+    "currency",
+    "email",
+    "ship_name",
+    "ship_company",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postal_code",
+    "ship_country",
+    "ship_phone",
+    "shipping_code",
+    "shipping",
+    "total",
 )
 COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
 STOCK_HEADER = ("sku", "listing_id", "quantity")
