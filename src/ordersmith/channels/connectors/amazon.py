@@ -46,6 +46,7 @@ RDT = "/tokens/2021-03-01/restrictedDataToken"
 LISTINGS = "/listings/2021-08-01/items"
 RATE_HEADER = "x-amzn-RateLimit-Limit"
 STATUSES = "Unshipped,PartiallyShipped"
+POLLED_STATUSES = STATUSES + ",Canceled"  # a cancellation is read by the same poll (a change, not an order)
 SETTLE = timedelta(minutes=2)  # getOrders refuses a LastUpdatedBefore later than two minutes ago
 FIRST_POLL = timedelta(days=1)
 INLINE_WAIT_S = 2.0  # a 429 asking for no longer than this is waited out in the call
@@ -180,6 +181,29 @@ class AmazonConnector:
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return False
 
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """An order whose `OrderStatus` is `Canceled` is a cancellation (Amazon refunds the buyer itself)."""
+        if payload.get("OrderStatus") != "Canceled":
+            return []
+        at = fields.timestamp(payload, "LastUpdateDate", "LastUpdateDate")
+        assert at is not None
+        return [
+            rules.ChannelChange(
+                external_id=fields.text(
+                    payload, "AmazonOrderId", "AmazonOrderId", required=True, max_length=40
+                ),
+                kind="cancel",
+                key="cancel",
+                at=at,
+                reason="cancelled on Amazon",
+            )
+        ]
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         raise SignatureInvalid("Amazon orders are polled, not pushed")
 
@@ -201,7 +225,7 @@ class AmazonConnector:
                 "MarketplaceIds": marketplace,
                 "LastUpdatedAfter": _amazon_time(after),
                 "LastUpdatedBefore": _amazon_time(before),
-                "OrderStatuses": STATUSES,
+                "OrderStatuses": POLLED_STATUSES,
                 "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": "100",
             }

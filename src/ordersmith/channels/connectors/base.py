@@ -159,3 +159,19 @@ class PushesPrices(Protocol):
     def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
         """Set the channel's prices. Raises CallFailed or RateLimited."""
         ...
+
+
+@runtime_checkable
+class ReportsChanges(Protocol):
+    """A connector that reads the channel's cancellations and refunds of orders it sent before."""
+
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        """Whether a signed delivery may report changes (Shopify's `orders/cancelled`, `refunds/create`)."""
+        ...
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """The cancellations and refunds a delivery reports (`headers` None: an order read by polling). Raises
+        ValidationFailed naming the payload's field."""
+        ...

@@ -179,6 +179,51 @@ class WooCommerceConnector:
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return headers.get(TOPIC_HEADER) in ORDER_TOPICS
 
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        return headers.get(TOPIC_HEADER) in ORDER_TOPICS
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """An order whose status is `cancelled` is a cancellation; each of its `refunds` (id, reason, a negative
+        `total`) a refund keyed by its id; `refunded` with no refund listed, a refund of the whole `total`."""
+        status = payload.get("status")
+        refunds = payload.get("refunds") or []
+        if status not in ("cancelled", "refunded") and not refunds:
+            return []
+        if not isinstance(refunds, list):
+            raise ValidationFailed.on("refunds", "must be a list")
+        external_id = fields.text(payload, "id", "id", required=True, max_length=40)
+        at = _gmt(payload, "date_modified_gmt", required=True)
+        assert at is not None
+        currency = fields.text(payload, "currency", "currency", required=True, max_length=3).upper()
+        found: list[rules.ChannelChange] = []
+        if status == "cancelled":
+            found.append(rules.ChannelChange(external_id, "cancel", "cancel", at, "cancelled on WooCommerce"))
+        for n, raw in enumerate(refunds):
+            if not isinstance(raw, Mapping):
+                raise ValidationFailed.on(f"refunds.{n}", "must be an object")
+            total = fields.decimal(raw, "total", f"refunds.{n}.total") or Decimal(0)
+            found.append(
+                rules.ChannelChange(
+                    external_id,
+                    "refund",
+                    fields.text(raw, "id", f"refunds.{n}.id", required=True, max_length=40),
+                    at,
+                    fields.text(raw, "reason", f"refunds.{n}.reason") or "refunded on WooCommerce",
+                    abs(total),
+                    currency,
+                )
+            )
+        if status == "refunded" and not refunds:
+            whole = fields.decimal(payload, "total", "total")
+            found.append(
+                rules.ChannelChange(
+                    external_id, "refund", "refunded", at, "refunded on WooCommerce", whole, currency
+                )
+            )
+        return found
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         given = headers.get(SIGNATURE_HEADER, "")
         if not given and TOPIC_HEADER not in headers and _PING.match(body.strip()):

@@ -7,6 +7,7 @@ sync is a job with retries and back-off whose last failure is dead-lettered with
 """
 
 from ordersmith.channels.service._common import Connector, setup_channels
+from ordersmith.channels.service.changes import Change, apply_change, list_changes
 from ordersmith.channels.service.dead_letters import DeadLetter, list_dead_letters, replay_dead_letter
 from ordersmith.channels.service.inbound import (
     ChannelOrder,
@@ -36,10 +37,11 @@ from ordersmith.channels.service.polling import PollResult, poll_orders, poll_so
 
 def register() -> None:
     """Jobs and subscribers (idempotent: safe to call at every start)."""
-    from ordersmith.channels.service import inbound, outbound, polling
+    from ordersmith.channels.service import changes, inbound, outbound, polling
     from ordersmith.platform import jobs, outbox
 
     jobs.register(inbound.IMPORT_JOB, inbound._import_job)
+    jobs.register(changes.APPLY_JOB, changes._apply_job)
     jobs.register(outbound.STOCK_JOB, outbound._stock_job)
     jobs.register(outbound.SHIPMENT_JOB, outbound._shipment_job)
     jobs.register(polling.DUE_JOB, polling._due_job)
@@ -53,6 +55,7 @@ def register() -> None:
 
 
 __all__ = [
+    "Change",
     "ChannelOrder",
     "Connector",
     "DeadLetter",
@@ -62,11 +65,13 @@ __all__ = [
     "Received",
     "SkuMap",
     "WebhookOutcome",
+    "apply_change",
     "connector_health",
     "create_connector",
     "get_channel_order",
     "get_connector",
     "import_channel_order",
+    "list_changes",
     "list_channel_orders",
     "list_connectors",
     "list_dead_letters",
