@@ -492,7 +492,7 @@ def test_polled_orders_become_one_order_each_with_amazons_tax_collection_and_shi
         _z(clock.now() - timedelta(minutes=2)),
     )
     assert (first.query["OrderStatuses"], first.query["FulfillmentChannels"]) == (
-        "Unshipped,PartiallyShipped",
+        "Unshipped,PartiallyShipped,Canceled",  # cancellations are read by the same poll
         "MFN",
     )
     assert second.query == first.query | {"NextToken": "next-0"}
@@ -773,3 +773,30 @@ def test_a_shipment_is_confirmed_with_its_order_items_and_tracking_and_retried_w
         },
     }
     assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_an_order_amazon_reports_canceled_on_a_later_poll_is_cancelled_once(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: an order polled and imported, and one Amazon cancels before we ever saw it
+    amazon.add("222-0000000-0000031", updated=START + timedelta(seconds=30), quantity=1)
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    (placed,) = _orders(shop)
+    # when the buyer cancels the first on Amazon; the next two polls (overlapping windows) both read it as Canceled
+    first = amazon.orders[0]
+    first.update(OrderStatus="Canceled", LastUpdateDate=_z(datetime.fromisoformat(_cursor(shop)["after"])))
+    never = amazon.add("222-0000000-0000032", updated=clock.now() - timedelta(minutes=1), quantity=1)
+    never["OrderStatus"] = "Canceled"
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    first["LastUpdateDate"] = _z(datetime.fromisoformat(_cursor(shop)["after"]))
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    # then: the imported order is cancelled once; the other is never imported
+    assert orders.get_order(shop, ref=placed.number).status == "cancelled"
+    (change,) = channels.list_changes(shop, connector="amz", external_id="222-0000000-0000031")
+    assert (change.kind, change.status, change.deliveries) == ("cancel", "applied", 2)
+    assert [o.external_id for o in _orders(shop)] == ["222-0000000-0000031"]
+    (waiting,) = channels.list_changes(shop, connector="amz", external_id="222-0000000-0000032")
+    assert waiting.status == "waiting"
