@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ordersmith.channels import service as channels
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -30,6 +32,7 @@ from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
+from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
 from tests.support.sftp_server import SftpServer, sftp_server
 
@@ -98,6 +101,7 @@ def feed(db: Database, settings: Settings, clock: FixedClock, server: SftpServer
             "username": server.username,
             "host_key": server.public_host_key,
             "stock_window_s": 5,
+            "price_list": "usd",
         },
         credentials={"password": server.password},
     )
@@ -304,6 +308,50 @@ def test_available_to_sell_goes_out_as_one_file_per_window_with_the_latest_figur
         {"sku": "M-LAMP", "listing_id": "L-LAMP", "quantity": str(latest["LAMP"])},
         {"sku": "M-MUG", "listing_id": "L-MUG", "quantity": str(latest["MUG"])},
         {"sku": "M-TEE", "listing_id": "L-TEE", "quantity": str(latest["TEE"])},
+    ]
+
+
+def test_price_changes_go_out_as_one_file_per_window_and_a_refused_write_is_dead_lettered_then_replayed(
+    feed: UnitOfWork, server: SftpServer, clock: FixedClock
+) -> None:
+    # given: three changes to two mapped items' unit prices, one to a quantity break (not a unit price)
+    for sku, price, breaks in (
+        ("TEE", "22.00", 1),
+        ("MUG", "11.50", 1),
+        ("TEE", "21.00", 1),
+        ("MUG", "9.00", 6),
+    ):
+        entry = pricing.PriceEntry(sku, Money(Decimal(price), "USD"), min_quantity=breaks)
+        pricing.set_list_price(feed, code="usd", entry=entry)
+    _relay(feed)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(feed.db)
+    # then: one file with each item's latest unit price
+    outbox_folder = _folders(server.root)["outbox"]
+    (name,) = _names(outbox_folder)
+    assert name.startswith("prices-")
+    assert _read(outbox_folder / name) == [
+        {"sku": "M-MUG", "listing_id": "L-MUG", "price": "11.50", "currency": "USD"},
+        {"sku": "M-TEE", "listing_id": "L-TEE", "price": "21.00", "currency": "USD"},
+    ]
+    # when the server refuses the login and a price changes
+    channels.set_credentials(feed, code="mkt", credentials={"password": "not-it"})
+    pricing.set_list_price(feed, code="usd", entry=pricing.PriceEntry("LAMP", Money(Decimal("75.00"), "USD")))
+    _relay(feed)
+    clock.advance(timedelta(seconds=5))
+    _drain(feed.db)
+    # then: dead-lettered at once with the price; replayed once the password is right, it goes out
+    (letter,) = [
+        d for d in channels.list_dead_letters(feed, connector="mkt").items if d.operation == "push_prices"
+    ]
+    assert letter.payload == {"updates": [{"sku": "LAMP", "price": "75.00", "currency": "USD"}]}
+    channels.set_credentials(feed, code="mkt", credentials={"password": server.password})
+    channels.replay_dead_letter(feed, dead_letter_id=letter.id)
+    _drain(feed.db)
+    (second,) = [n for n in _names(outbox_folder) if n != name]
+    assert _read(outbox_folder / second) == [
+        {"sku": "M-LAMP", "listing_id": "L-LAMP", "price": "75.00", "currency": "USD"}
     ]
 
 

@@ -37,6 +37,7 @@ class ConnectorRow(Base):
     dead_letters_open: Mapped[int] = mapped_column(default=0)
     rate_limit: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # the channel's last word on it
     stock_push_due_at: Mapped[datetime | None]  # a stock push job is queued for then
+    price_push_due_at: Mapped[datetime | None]  # a price push job is queued for then
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 
@@ -121,6 +122,21 @@ class PendingStockRow(Base):
     )
     item_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     available: Mapped[int]
+    changed_at: Mapped[datetime]
+
+
+class PendingPriceRow(Base):
+    """The latest unit price of an item not yet sent to a connector (one row per item: a burst of changes collapses
+    into one update)."""
+
+    __tablename__ = "channel_price_pending"
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_price_pending_connector"), primary_key=True
+    )
+    item_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    price_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
     changed_at: Mapped[datetime]
 
 

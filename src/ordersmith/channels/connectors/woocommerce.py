@@ -29,6 +29,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -116,6 +117,8 @@ class WooCommerceConnector:
     signed_webhooks = True
     polls_orders = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = STOCK_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -271,14 +274,21 @@ class WooCommerceConnector:
     # --- outbound -------------------------------------------------------------------------------------------
 
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        return self._batch(
+            access, [(u.listing_id, {"manage_stock": True, "stock_quantity": u.quantity}) for u in updates]
+        )
+
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """`regular_price` (a decimal string, WooCommerce's own form) through the same batch endpoints as stock."""
+        return self._batch(access, [(u.listing_id, {"regular_price": u.price}) for u in updates])
+
+    def _batch(self, access: Access, changes: Sequence[tuple[str, dict[str, Any]]]) -> CallReport:
         report = CallReport()
         groups: dict[str, list[dict[str, Any]]] = {}
-        for update in updates:
-            product, variation = _listing(update.listing_id)
+        for listing_id, fields_set in changes:
+            product, variation = _listing(listing_id)
             target = f"{API}/products/{product}/variations/batch" if variation else f"{API}/products/batch"
-            groups.setdefault(target, []).append(
-                {"id": int(variation or product), "manage_stock": True, "stock_quantity": update.quantity}
-            )
+            groups.setdefault(target, []).append({"id": int(variation or product), **fields_set})
         with _client(access) as client:
             for target, objects in groups.items():
                 for batch in rules.batches(objects, STOCK_BATCH):

@@ -49,6 +49,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "stock_buffer": int,
         "stock_window_s": int,
         "store_url": str,
+        "price_list": str,
+        "price_window_s": int,
         "poll_interval_s": int,
         "shipped_status": str,
         "page_size": int,
@@ -88,6 +90,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "inbox_dir": str,
         "done_dir": str,
         "outbox_dir": str,
+        "price_list": str,
+        "price_window_s": int,
     },
 }
 _CREDENTIALS: dict[str, tuple[str, ...]] = {
@@ -151,8 +155,9 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         )
     if not 0 <= config.get("stock_buffer", 0) <= MAX_BUFFER:
         raise ValidationFailed.on("config.stock_buffer", f"0 to {MAX_BUFFER} units")
-    if not 0 <= config.get("stock_window_s", 5) <= MAX_WINDOW_S:
-        raise ValidationFailed.on("config.stock_window_s", f"0 to {MAX_WINDOW_S} seconds")
+    for window in ("stock_window_s", "price_window_s"):
+        if not 0 <= config.get(window, 5) <= MAX_WINDOW_S:
+            raise ValidationFailed.on(f"config.{window}", f"0 to {MAX_WINDOW_S} seconds")
     for key, required in _URLS.get(kind, {}).items():
         url = urlsplit(str(config.get(key, "")))
         if (required or key in config) and (url.scheme not in ("http", "https") or not url.netloc):

@@ -1,7 +1,9 @@
-"""Channel cancellations and refunds after import
+"""Channel cancellations and refunds after import; prices out
 
 `channel_order_changes`: one row per cancellation or refund a channel reported for one of its orders (unique on
 connector, channel order id, kind and the channel's key), with what came of it (waiting, pending, applied, flagged).
+`channel_price_pending`: the latest unit price per connector and item not yet pushed, and
+`channel_connectors.price_push_due_at`: when the connector's queued price push runs.
 
 Revision ID: 0056_chfeed
 Revises: 0043_mktfacts
@@ -49,8 +51,28 @@ def upgrade() -> None:
     with op.batch_alter_table("channel_order_changes", schema=None) as batch_op:
         batch_op.create_index("ix_channel_order_changes_status", ["connector_id", "status"], unique=False)
 
+    op.create_table(
+        "channel_price_pending",
+        sa.Column("connector_id", sa.Uuid(), nullable=False),
+        sa.Column("item_sku", sa.String(length=64), nullable=False),
+        sa.Column("price_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("changed_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["connector_id"], ["channel_connectors.id"], name="fk_channel_price_pending_connector"
+        ),
+        sa.PrimaryKeyConstraint("connector_id", "item_sku"),
+    )
+    with op.batch_alter_table("channel_connectors", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("price_push_due_at", ordersmith.platform.db.UTCDateTime(timezone=True), nullable=True)
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("channel_connectors", schema=None) as batch_op:
+        batch_op.drop_column("price_push_due_at")
+    op.drop_table("channel_price_pending")
     with op.batch_alter_table("channel_order_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_channel_order_changes_status")
     op.drop_table("channel_order_changes")
