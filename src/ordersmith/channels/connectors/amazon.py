@@ -32,6 +32,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -104,6 +105,8 @@ class AmazonConnector:
     signed_webhooks = False
     polls_orders = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = STOCK_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -249,37 +252,72 @@ class AmazonConnector:
     # --- outbound -------------------------------------------------------------------------------------------
 
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its handling time and restock
+        # date, which a replace would clear
+        return self._patch(
+            access,
+            "stock",
+            [
+                (
+                    u.listing_id,
+                    {
+                        "op": "merge",
+                        "path": "/attributes/fulfillment_availability",
+                        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": u.quantity}],
+                    },
+                )
+                for u in updates
+            ],
+        )
+
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """The listing's `purchasable_offer` in the marketplace: `our_price` as one schedule entry. The Listings
+        API takes the amount as a JSON number; a decimal string of at most a few places is exact as one."""
+        marketplace = _required(access, "marketplace_id")
+        return self._patch(
+            access,
+            "prices",
+            [
+                (
+                    u.listing_id,
+                    {
+                        "op": "replace",
+                        "path": "/attributes/purchasable_offer",
+                        "value": [
+                            {
+                                "marketplace_id": marketplace,
+                                "currency": u.currency,
+                                "our_price": [{"schedule": [{"value_with_tax": float(Decimal(u.price))}]}],
+                            }
+                        ],
+                    },
+                )
+                for u in updates
+            ],
+        )
+
+    def _patch(self, access: Access, what: str, patches: Sequence[tuple[str, dict[str, Any]]]) -> CallReport:
+        """`patchListingsItem` for each listing; the listings Amazon refuses are named in one permanent failure
+        after the others went out."""
         seller, marketplace = _required(access, "seller_id"), _required(access, "marketplace_id")
         product_type = str(access.config.get("product_type") or "PRODUCT")
         report = CallReport()
         refused = []
         with _Session(access, report) as session:
-            for update in updates:
-                body = {
-                    "productType": product_type,
-                    "patches": [
-                        {
-                            # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its
-                            # handling time and restock date, which a replace would clear
-                            "op": "merge",
-                            "path": "/attributes/fulfillment_availability",
-                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": update.quantity}],
-                        }
-                    ],
-                }
+            for listing_id, patch in patches:
                 answer = session.call(
                     "PATCH",
-                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(update.listing_id, safe='')}",
+                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(listing_id, safe='')}",
                     params={"marketplaceIds": marketplace},
-                    json=body,
+                    json={"productType": product_type, "patches": [patch]},
                 )
                 if isinstance(answer, Mapping) and answer.get("status") not in ("ACCEPTED", None):
                     issues = "; ".join(
                         str(i.get("message")) for i in answer.get("issues") or [] if isinstance(i, Mapping)
                     )
-                    refused.append(f"{update.listing_id}: {issues or answer.get('status')}")
+                    refused.append(f"{listing_id}: {issues or answer.get('status')}")
         if refused:
-            raise CallFailed(f"Amazon refused stock for {'; '.join(refused)[:300]}", permanent=True)
+            raise CallFailed(f"Amazon refused {what} for {'; '.join(refused)[:300]}", permanent=True)
         return report
 
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:

@@ -66,6 +66,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "seller_id": str,
         "product_type": str,
         "poll_interval_s": int,
+        "price_list": str,
+        "price_window_s": int,
     },
     "ebay": {
         "shipping_method": str,
