@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
 from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
+from ordersmith.channels.service import inbound
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -339,3 +340,36 @@ def test_a_woocommerce_order_updated_to_cancelled_or_with_refunds_is_applied_onc
         (c.key, c.status, c.deliveries)
         for c in channels.list_changes(shop, connector="woo", external_id="702")
     ] == [("7021", "applied", 3), ("7022", "applied", 1)]
+
+
+def test_a_cancellation_applied_while_checkout_places_the_order_cancels_the_order_once_placed(
+    shop: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order received and its cancellation, the import about to place it
+    _shopify(shop, "orders/create", ORDER)
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    received = channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL)
+    place = inbound.checkout.place_order
+    dropped: list[str] = []
+
+    def cancellation_lands_first(uow: UnitOfWork, **kwargs: Any) -> Any:
+        # the cancellation job runs (in its own unit of work) after the import planned, before it places
+        dropped.append(
+            channels.apply_change(shop.db.unit_of_work(Actor.system("other")), change_id=change.id)
+        )
+        return place(uow, **kwargs)
+
+    monkeypatch.setattr(inbound.checkout, "place_order", cancellation_lands_first)
+    # when the import places the order
+    status = channels.import_channel_order(shop, channel_order_id=received.id)
+    monkeypatch.undo()
+    _relay(shop)
+    _drain(shop.db)
+    # then: the import was dropped, the order placed anyway, and the cancellation applied to it
+    assert (dropped, status) == (["applied"], "imported")
+    order = _order(shop, EXTERNAL)
+    assert order.status == "cancelled"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == ("applied", f"order {order.number} cancelled")
+    assert channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL).status == "imported"
