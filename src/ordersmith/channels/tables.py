@@ -67,7 +67,7 @@ class ChannelOrderRow(Base):
         sa.ForeignKey("channel_connectors.id", name="fk_channel_orders_connector")
     )
     external_id: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[str] = mapped_column(sa.String(20))  # received | held | imported | dead
+    status: Mapped[str] = mapped_column(sa.String(20))  # received | held | imported | dead | cancelled
     hold_reason: Mapped[str | None] = mapped_column(sa.String(40))
     unmapped_skus: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the channel's latest version of the order

@@ -45,7 +45,7 @@ MAX_PAYLOAD_CHARS = 1_000_000
 class Received:
     channel_order_id: uuid.UUID
     external_id: str
-    status: str  # received | held | imported | dead
+    status: str  # received | held | imported | dead | cancelled (by the channel before it was imported)
     duplicate: bool  # the channel had sent this order before
 
 
