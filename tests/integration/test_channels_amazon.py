@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ from ordersmith.channels.service import polling
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import Conflict, ValidationFailed
+from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -32,6 +34,7 @@ from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
+from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
 from tests.support.http_stub import Answer, Seen, StubApi, serving
 
@@ -140,6 +143,7 @@ class AmazonStub:
         self.known_skus = set(SKUS.values())
         self.confirmed: dict[str, dict[str, Any]] = {}
         self.listings: dict[str, int] = {}
+        self.prices: dict[str, tuple[float, str]] = {}
         self.delay_s = 0.0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -337,12 +341,19 @@ class AmazonStub:
                 headers={"x-amzn-RateLimit-Limit": "5.0"},
             )
         (patch,) = seen.json["patches"]
-        assert (seen.json["productType"], patch["op"], patch["path"]) == (
-            "PRODUCT",
-            "merge",
-            "/attributes/fulfillment_availability",
-        )
-        self.listings[sku] = patch["value"][0]["quantity"]
+        if patch["path"] == "/attributes/purchasable_offer":  # a price: the documented replace of the offer
+            assert (seen.json["productType"], patch["op"]) == ("PRODUCT", "replace")
+            (offer,) = patch["value"]
+            assert offer["marketplace_id"] == MARKETPLACE
+            (schedule,) = offer["our_price"]
+            self.prices[sku] = (schedule["schedule"][0]["value_with_tax"], offer["currency"])
+        else:
+            assert (seen.json["productType"], patch["op"], patch["path"]) == (
+                "PRODUCT",
+                "merge",
+                "/attributes/fulfillment_availability",
+            )
+            self.listings[sku] = patch["value"][0]["quantity"]
         return Answer(
             200,
             {"sku": sku, "status": "ACCEPTED", "submissionId": f"s-{len(self.listings)}", "issues": []},
@@ -408,6 +419,7 @@ def shop(db: Database, settings: Settings, clock: FixedClock, amazon: AmazonStub
             "marketplace_id": MARKETPLACE,
             "seller_id": SELLER,
             "stock_window_s": 5,
+            "price_list": "usd",
         },
         credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH},
     )
@@ -492,7 +504,7 @@ def test_polled_orders_become_one_order_each_with_amazons_tax_collection_and_shi
         _z(clock.now() - timedelta(minutes=2)),
     )
     assert (first.query["OrderStatuses"], first.query["FulfillmentChannels"]) == (
-        "Unshipped,PartiallyShipped",
+        "Unshipped,PartiallyShipped,Canceled",  # cancellations are read by the same poll
         "MFN",
     )
     assert second.query == first.query | {"NextToken": "next-0"}
@@ -773,3 +785,59 @@ def test_a_shipment_is_confirmed_with_its_order_items_and_tracking_and_retried_w
         },
     }
     assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_an_order_amazon_reports_canceled_on_a_later_poll_is_cancelled_once(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: an order polled and imported, and one Amazon cancels before we ever saw it
+    amazon.add("222-0000000-0000031", updated=START + timedelta(seconds=30), quantity=1)
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    (placed,) = _orders(shop)
+    # when the buyer cancels the first on Amazon; the next two polls (overlapping windows) both read it as Canceled
+    first = amazon.orders[0]
+    first.update(OrderStatus="Canceled", LastUpdateDate=_z(datetime.fromisoformat(_cursor(shop)["after"])))
+    never = amazon.add("222-0000000-0000032", updated=clock.now() - timedelta(minutes=1), quantity=1)
+    never["OrderStatus"] = "Canceled"
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    first["LastUpdateDate"] = _z(datetime.fromisoformat(_cursor(shop)["after"]))
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    # then: the imported order is cancelled once; the other is never imported
+    assert orders.get_order(shop, ref=placed.number).status == "cancelled"
+    (change,) = channels.list_changes(shop, connector="amz", external_id="222-0000000-0000031")
+    assert (change.kind, change.status, change.deliveries) == ("cancel", "applied", 2)
+    assert [o.external_id for o in _orders(shop)] == ["222-0000000-0000031"]
+    (waiting,) = channels.list_changes(shop, connector="amz", external_id="222-0000000-0000032")
+    assert waiting.status == "waiting"
+
+
+def test_prices_go_out_as_purchasable_offer_patches_and_a_refused_sku_is_dead_lettered_then_replayed(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: the lamp has no listing on Amazon yet; three unit prices change (the tee twice)
+    amazon.known_skus.discard("AZ-LAMP")
+    for sku, price in (("TEE", "22.00"), ("LAMP", "79.00"), ("TEE", "21.50")):
+        pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry(sku, Money(Decimal(price), "USD")))
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    amazon.throttle = ["20.0"]  # the first PATCH is throttled briefly
+    # when
+    _drain(shop.db)
+    # then: the tee's latest price set; the lamp's refusal dead-lettered with the prices of the run
+    assert amazon.prices == {"AZ-TEE": (21.5, "USD")}
+    (letter,) = channels.list_dead_letters(shop, connector="amz").items
+    assert letter.operation == "push_prices" and "AZ-LAMP has no listing" in letter.error
+    assert letter.payload == {
+        "updates": [
+            {"sku": "LAMP", "price": "79.00", "currency": "USD"},
+            {"sku": "TEE", "price": "21.50", "currency": "USD"},
+        ]
+    }
+    # when the listing exists and the letter is replayed
+    amazon.known_skus.add("AZ-LAMP")
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert amazon.prices == {"AZ-TEE": (21.5, "USD"), "AZ-LAMP": (79.0, "USD")}

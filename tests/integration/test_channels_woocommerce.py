@@ -12,6 +12,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.woocommerce import webhook_signature
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
+from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -29,6 +31,7 @@ from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
+from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
 from tests.support.http_stub import Answer, Seen, StubApi, serving
 
@@ -215,9 +218,7 @@ class WooStub:
         answered = []
         for obj in seen.json["update"]:
             if obj["id"] in self.known_ids:
-                answered.append(
-                    {"id": obj["id"], "stock_quantity": obj["stock_quantity"], "manage_stock": True}
-                )
+                answered.append(dict(obj))  # the product as updated (stock, or price)
             else:
                 answered.append(
                     {
@@ -274,7 +275,13 @@ def shop(db: Database, settings: Settings, clock: FixedClock, woo: WooStub) -> I
         kind="woocommerce",
         sales_channel="web",
         name="Acme on WooCommerce",
-        config={"shipping_method": "ground", "store_url": woo.api.url(), "page_size": 2, "stock_window_s": 5},
+        config={
+            "shipping_method": "ground",
+            "store_url": woo.api.url(),
+            "page_size": 2,
+            "stock_window_s": 5,
+            "price_list": "usd",
+        },
         credentials={"consumer_key": KEY, "consumer_secret": SECRET, "webhook_secret": HOOK_SECRET},
     )
     for sku, listing in PRODUCTS.items():
@@ -584,3 +591,49 @@ def test_wrong_api_keys_are_refused_for_good_and_the_poll_pauses_until_replayed(
         woo.api.requests("GET", f"{API}/orders")[0].query["modified_after"]
         == letter.payload["cursor"]["after"][:19]
     )
+
+
+def test_price_changes_go_out_as_batched_regular_price_updates_waiting_when_throttled_and_dead_lettered_when_refused(
+    shop: UnitOfWork, woo: WooStub, clock: FixedClock
+) -> None:
+    # given: four price changes within a window (the tee twice), one of them a variation's
+    for sku, price in (("TEE", "22.00"), ("MUG", "11.50"), ("LAMP", "79.00"), ("TEE", "21.00")):
+        pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry(sku, Money(Decimal(price), "USD")))
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    woo.too_many = 1
+    # when: the first try is throttled, the next goes out
+    _drain(shop.db)
+    assert (
+        channels.connector_health(shop, code="woo").rate_limit["waiting_until"]
+        == (clock.now() + timedelta(seconds=3)).isoformat()
+    )
+    clock.advance(timedelta(seconds=3))
+    _drain(shop.db)
+    # then: one batch for the products, one for the variation, each item's latest price
+    sent = {s.path: s.json["update"] for s in woo.batches()}
+    assert sent == {
+        f"{API}/products/batch": [
+            {"id": 702, "regular_price": "11.50"},
+            {"id": 701, "regular_price": "21.00"},
+        ],
+        f"{API}/products/703/variations/batch": [{"id": 7031, "regular_price": "79.00"}],
+    }
+    assert len(woo.batches()) == 3  # the throttled one, then the two
+    # when the mug's product is gone from WooCommerce and its price changes
+    woo.known_ids.discard(702)
+    pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry("MUG", Money(Decimal("9.99"), "USD")))
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    # then: dead-lettered at once with the price; replayed once the product is back
+    (letter,) = channels.list_dead_letters(shop, connector="woo").items
+    assert (letter.operation, letter.payload) == (
+        "push_prices",
+        {"updates": [{"sku": "MUG", "price": "9.99", "currency": "USD"}]},
+    )
+    woo.known_ids.add(702)
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert woo.batches()[-1].json == {"update": [{"id": 702, "regular_price": "9.99"}]}
+    assert channels.connector_health(shop, code="woo").dead_letters_open == 0

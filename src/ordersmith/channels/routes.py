@@ -178,8 +178,9 @@ def replay_dead_letter(dead_letter_id: str, principal: Auth, request: Request) -
 
 @router.post("/webhooks/{code}", openapi_extra=requires(PUBLIC), status_code=200)
 async def channel_webhook(code: str, request: Request) -> Response:
-    """A channel's pushed order (Shopify: `orders/create`, `orders/updated`), its signature checked before
-    anything is read: a forged one is a 401 and changes nothing; one delivered again makes no second order."""
+    """A channel's pushed order (Shopify: `orders/create`, `orders/updated`) or its cancellation or refund
+    (`orders/cancelled`, `refunds/create`), its signature checked before anything is read: a forged one is a 401
+    and changes nothing; one delivered again makes no second order, cancellation or refund."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     uow = unit_of_work(request)
@@ -189,4 +190,6 @@ async def channel_webhook(code: str, request: Request) -> Response:
     answer: dict[str, Any] = {"accepted": outcome.received is not None}
     if outcome.received is not None:
         answer["duplicate"] = outcome.received.duplicate
+    if outcome.changes:
+        answer["changes"] = outcome.changes
     return Response(json.dumps(answer), media_type="application/json")

@@ -18,7 +18,7 @@ from ordersmith.kernel.cards import contains_card_number
 
 T = TypeVar("T")
 
-CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon", "ebay")
+CONNECTOR_KINDS = ("generic", "shopify", "woocommerce", "amazon", "ebay", "csv_sftp")
 HOLD_UNMAPPED = "unmapped_sku"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 30
@@ -81,6 +81,45 @@ class ChannelOrder:
     marketplace_fees: Decimal | None = (
         None  # what the marketplace keeps from the payout (eBay's totalMarketplaceFee)
     )
+
+
+@dataclass(frozen=True)
+class ChannelChange:
+    """A channel's word that one of its orders was cancelled or (part) refunded after it was placed.
+
+    `key` is the channel's own name for the change, unique per order and kind: `cancel` for a cancellation (an
+    order is cancelled once), the refund's id for a refund (an order may be refunded in parts)."""
+
+    external_id: str
+    kind: str  # cancel | refund
+    key: str
+    at: datetime
+    reason: str = ""
+    amount: Decimal | None = None  # a refund's amount, in `currency`
+    currency: str = ""
+
+
+CHANGE_KINDS = ("cancel", "refund")
+SHIPPED_STATES = ("shipped", "partially_shipped", "completed")
+
+
+def change_outcome(*, kind: str, order_status: str | None, inbox_status: str | None) -> str:
+    """What a reported change does now, from where the channel's order stands: `wait` (not imported yet: applied
+    once it is), `drop_import` (a cancellation of an order not yet imported: it never becomes one), `cancel`,
+    `refund`, `done` (nothing left to do: cancelled already, or a refund of an order the cancellation refunded),
+    or `flag` (a cancellation of an order that has shipped: never cancelled behind the warehouse's back)."""
+    assert kind in CHANGE_KINDS
+    if order_status is None:
+        if inbox_status in ("received", "held", "dead"):
+            return "drop_import" if kind == "cancel" else "wait"
+        if inbox_status == "cancelled":
+            return "done"
+        return "wait"
+    if order_status == "cancelled":
+        return "done"
+    if kind == "cancel":
+        return "flag" if order_status in SHIPPED_STATES else "cancel"
+    return "refund"
 
 
 def newer(incoming: datetime, stored: datetime) -> bool:

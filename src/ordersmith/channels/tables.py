@@ -37,6 +37,7 @@ class ConnectorRow(Base):
     dead_letters_open: Mapped[int] = mapped_column(default=0)
     rate_limit: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # the channel's last word on it
     stock_push_due_at: Mapped[datetime | None]  # a stock push job is queued for then
+    price_push_due_at: Mapped[datetime | None]  # a price push job is queued for then
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 
@@ -66,7 +67,7 @@ class ChannelOrderRow(Base):
         sa.ForeignKey("channel_connectors.id", name="fk_channel_orders_connector")
     )
     external_id: Mapped[str] = mapped_column(sa.String(100))
-    status: Mapped[str] = mapped_column(sa.String(20))  # received | held | imported | dead
+    status: Mapped[str] = mapped_column(sa.String(20))  # received | held | imported | dead | cancelled
     hold_reason: Mapped[str | None] = mapped_column(sa.String(40))
     unmapped_skus: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the channel's latest version of the order
@@ -124,6 +125,21 @@ class PendingStockRow(Base):
     changed_at: Mapped[datetime]
 
 
+class PendingPriceRow(Base):
+    """The latest unit price of an item not yet sent to a connector (one row per item: a burst of changes collapses
+    into one update)."""
+
+    __tablename__ = "channel_price_pending"
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_price_pending_connector"), primary_key=True
+    )
+    item_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    price_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    changed_at: Mapped[datetime]
+
+
 class PollStateRow(Base):
     """Where a polled connector reads next (`cursor`, stored only in the transaction that records the orders read
     up to it) and who is reading: a worker claims the row with a conditional UPDATE on `claimed_until`, so two
@@ -142,3 +158,36 @@ class PollStateRow(Base):
     last_polled_at: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(default=0)  # polls failed in a row
     paused: Mapped[bool] = mapped_column(default=False)  # a refusal a retry cannot cure: until replayed
+
+
+class ChangeRow(Base):
+    """A cancellation or refund a channel reported for one of its orders, kept once (unique on the connector, the
+    channel's order id, the kind and the channel's own key — `cancel`, or the refund's id), with what came of it:
+    `waiting` (the order is not imported yet), `applied`, or `flagged` (not applied, and why: a shipped order is
+    never cancelled behind the warehouse's back)."""
+
+    __tablename__ = "channel_order_changes"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "connector_id", "external_id", "kind", "change_key", name="uq_channel_order_changes"
+        ),
+        sa.Index("ix_channel_order_changes_status", "connector_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_order_changes_connector")
+    )
+    external_id: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # cancel | refund
+    change_key: Mapped[str] = mapped_column(sa.String(100))
+    amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)  # a refund's amount
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20))  # waiting | pending | applied | flagged
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    order_id: Mapped[uuid.UUID | None]
+    channel_at: Mapped[datetime]
+    deliveries: Mapped[int] = mapped_column(default=1)
+    received_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]

@@ -18,7 +18,14 @@ from ordersmith.cli._common import table as cli_table
 channels_app = typer.Typer(help="Channel connectors: Shopify and generic channels.", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 
-_INTEGER_SETTINGS = {"stock_buffer", "stock_window_s", "poll_interval_s", "page_size"}
+_INTEGER_SETTINGS = {
+    "stock_buffer",
+    "stock_window_s",
+    "poll_interval_s",
+    "page_size",
+    "max_calls_per_s",
+    "port",
+}
 
 
 def _uow() -> Any:

@@ -9,13 +9,18 @@ from ordersmith.channels.connectors.base import (
     CallReport,
     Connector,
     PollPage,
+    PriceUpdate,
+    PushesPrices,
     RateLimited,
+    ReportsChanges,
+    Settles,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
 )
 from ordersmith.channels.connectors.ebay import EbayConnector
 from ordersmith.channels.connectors.generic import GenericConnector
+from ordersmith.channels.connectors.sftp import SftpCsvConnector
 from ordersmith.channels.connectors.shopify import ShopifyConnector
 from ordersmith.channels.connectors.woocommerce import WooCommerceConnector
 from ordersmith.platform import plugins
@@ -26,6 +31,7 @@ _BY_KIND: dict[str, Connector] = {
     "woocommerce": WooCommerceConnector(),
     "amazon": AmazonConnector(),
     "ebay": EbayConnector(),
+    "csv_sftp": SftpCsvConnector(),
 }
 
 
@@ -57,7 +63,11 @@ __all__ = [
     "CallReport",
     "Connector",
     "PollPage",
+    "PriceUpdate",
+    "PushesPrices",
     "RateLimited",
+    "ReportsChanges",
+    "Settles",
     "ShipmentNotice",
     "SignatureInvalid",
     "StockUpdate",

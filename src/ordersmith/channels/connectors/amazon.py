@@ -32,6 +32,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -46,6 +47,7 @@ RDT = "/tokens/2021-03-01/restrictedDataToken"
 LISTINGS = "/listings/2021-08-01/items"
 RATE_HEADER = "x-amzn-RateLimit-Limit"
 STATUSES = "Unshipped,PartiallyShipped"
+POLLED_STATUSES = STATUSES + ",Canceled"  # a cancellation is read by the same poll (a change, not an order)
 SETTLE = timedelta(minutes=2)  # getOrders refuses a LastUpdatedBefore later than two minutes ago
 FIRST_POLL = timedelta(days=1)
 INLINE_WAIT_S = 2.0  # a 429 asking for no longer than this is waited out in the call
@@ -103,6 +105,8 @@ class AmazonConnector:
     signed_webhooks = False
     polls_orders = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = STOCK_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -180,6 +184,29 @@ class AmazonConnector:
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return False
 
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """An order whose `OrderStatus` is `Canceled` is a cancellation (Amazon refunds the buyer itself)."""
+        if payload.get("OrderStatus") != "Canceled":
+            return []
+        at = fields.timestamp(payload, "LastUpdateDate", "LastUpdateDate")
+        assert at is not None
+        return [
+            rules.ChannelChange(
+                external_id=fields.text(
+                    payload, "AmazonOrderId", "AmazonOrderId", required=True, max_length=40
+                ),
+                kind="cancel",
+                key="cancel",
+                at=at,
+                reason="cancelled on Amazon",
+            )
+        ]
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         raise SignatureInvalid("Amazon orders are polled, not pushed")
 
@@ -201,7 +228,7 @@ class AmazonConnector:
                 "MarketplaceIds": marketplace,
                 "LastUpdatedAfter": _amazon_time(after),
                 "LastUpdatedBefore": _amazon_time(before),
-                "OrderStatuses": STATUSES,
+                "OrderStatuses": POLLED_STATUSES,
                 "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": "100",
             }
@@ -225,37 +252,72 @@ class AmazonConnector:
     # --- outbound -------------------------------------------------------------------------------------------
 
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its handling time and restock
+        # date, which a replace would clear
+        return self._patch(
+            access,
+            "stock",
+            [
+                (
+                    u.listing_id,
+                    {
+                        "op": "merge",
+                        "path": "/attributes/fulfillment_availability",
+                        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": u.quantity}],
+                    },
+                )
+                for u in updates
+            ],
+        )
+
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """The listing's `purchasable_offer` in the marketplace: `our_price` as one schedule entry. The Listings
+        API takes the amount as a JSON number; a decimal string of at most a few places is exact as one."""
+        marketplace = _required(access, "marketplace_id")
+        return self._patch(
+            access,
+            "prices",
+            [
+                (
+                    u.listing_id,
+                    {
+                        "op": "replace",
+                        "path": "/attributes/purchasable_offer",
+                        "value": [
+                            {
+                                "marketplace_id": marketplace,
+                                "currency": u.currency,
+                                "our_price": [{"schedule": [{"value_with_tax": float(Decimal(u.price))}]}],
+                            }
+                        ],
+                    },
+                )
+                for u in updates
+            ],
+        )
+
+    def _patch(self, access: Access, what: str, patches: Sequence[tuple[str, dict[str, Any]]]) -> CallReport:
+        """`patchListingsItem` for each listing; the listings Amazon refuses are named in one permanent failure
+        after the others went out."""
         seller, marketplace = _required(access, "seller_id"), _required(access, "marketplace_id")
         product_type = str(access.config.get("product_type") or "PRODUCT")
         report = CallReport()
         refused = []
         with _Session(access, report) as session:
-            for update in updates:
-                body = {
-                    "productType": product_type,
-                    "patches": [
-                        {
-                            # merge: sets the quantity of the DEFAULT (merchant) channel and keeps its
-                            # handling time and restock date, which a replace would clear
-                            "op": "merge",
-                            "path": "/attributes/fulfillment_availability",
-                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": update.quantity}],
-                        }
-                    ],
-                }
+            for listing_id, patch in patches:
                 answer = session.call(
                     "PATCH",
-                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(update.listing_id, safe='')}",
+                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(listing_id, safe='')}",
                     params={"marketplaceIds": marketplace},
-                    json=body,
+                    json={"productType": product_type, "patches": [patch]},
                 )
                 if isinstance(answer, Mapping) and answer.get("status") not in ("ACCEPTED", None):
                     issues = "; ".join(
                         str(i.get("message")) for i in answer.get("issues") or [] if isinstance(i, Mapping)
                     )
-                    refused.append(f"{update.listing_id}: {issues or answer.get('status')}")
+                    refused.append(f"{listing_id}: {issues or answer.get('status')}")
         if refused:
-            raise CallFailed(f"Amazon refused stock for {'; '.join(refused)[:300]}", permanent=True)
+            raise CallFailed(f"Amazon refused {what} for {'; '.join(refused)[:300]}", permanent=True)
         return report
 
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:

@@ -61,6 +61,14 @@ class StockUpdate:
 
 
 @dataclass(frozen=True)
+class PriceUpdate:
+    channel_sku: str
+    listing_id: str  # the channel's id for what carries the price (as for stock)
+    price: str  # a decimal string in the currency's exponent, e.g. "19.99"
+    currency: str
+
+
+@dataclass(frozen=True)
 class ShipmentNotice:
     external_id: str  # the channel's order id
     carrier: str
@@ -89,6 +97,7 @@ class PollPage:
     cursor: dict[str, Any]
     done: bool
     report: CallReport = field(default_factory=CallReport)
+    settle: list[str] = field(default_factory=list)  # what `Settles.settle` tells the channel once committed
 
 
 @runtime_checkable  # plugins' adapters are checked when loaded (docs/guides/plugins.md)
@@ -128,4 +137,41 @@ class Connector(Protocol):
     def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
         """Read the next page of orders changed since `cursor` (empty: the first poll). Raises CallFailed or
         RateLimited; never touches the database."""
+        ...
+
+
+@runtime_checkable
+class Settles(Protocol):
+    """A polled connector that tells the channel a page is taken once its orders are committed (the CSV/SFTP feed
+    moves the page's file to its done folder). A failure is retried like a failed poll; the page read again makes
+    no second order."""
+
+    def settle(self, access: Access, page: PollPage) -> CallReport: ...
+
+
+@runtime_checkable
+class PushesPrices(Protocol):
+    """A connector that takes our prices (`pushes_prices`), batched like stock."""
+
+    pushes_prices: bool
+    price_batch_size: int
+
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """Set the channel's prices. Raises CallFailed or RateLimited."""
+        ...
+
+
+@runtime_checkable
+class ReportsChanges(Protocol):
+    """A connector that reads the channel's cancellations and refunds of orders it sent before."""
+
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        """Whether a signed delivery may report changes (Shopify's `orders/cancelled`, `refunds/create`)."""
+        ...
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """The cancellations and refunds a delivery reports (`headers` None: an order read by polling). Raises
+        ValidationFailed naming the payload's field."""
         ...

@@ -244,6 +244,53 @@ class EbayConnector:
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return False
 
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """`cancelStatus.cancelState` CANCELED is a cancellation (at `cancelledDate`); each
+        `paymentSummary.refunds` entry whose `refundStatus` is REFUNDED, a refund keyed by its `refundId` (or
+        `refundReferenceId`)."""
+        order_id = fields.text(payload, "orderId", "orderId", required=True, max_length=100)
+        found: list[rules.ChannelChange] = []
+        cancel = payload.get("cancelStatus")
+        if isinstance(cancel, Mapping) and cancel.get("cancelState") == "CANCELED":
+            at = fields.timestamp(cancel, "cancelledDate", "cancelStatus.cancelledDate", required=False)
+            at = at or fields.timestamp(payload, "lastModifiedDate", "lastModifiedDate")
+            assert at is not None
+            found.append(rules.ChannelChange(order_id, "cancel", "cancel", at, "cancelled on eBay"))
+        summary = fields.section(payload, "paymentSummary", "paymentSummary", required=False)
+        refunds = summary.get("refunds") or []
+        if not isinstance(refunds, list):
+            raise ValidationFailed.on("paymentSummary.refunds", "must be a list")
+        for n, raw in enumerate(refunds):
+            path = f"paymentSummary.refunds.{n}"
+            if not isinstance(raw, Mapping):
+                raise ValidationFailed.on(path, "must be an object")
+            if raw.get("refundStatus") != "REFUNDED":
+                continue  # PENDING is reported again once done; FAILED moved no money
+            amount = _amount(raw.get("amount"), f"{path}.amount")
+            key = fields.text(raw, "refundId", f"{path}.refundId", max_length=100) or fields.text(
+                raw, "refundReferenceId", f"{path}.refundReferenceId", required=True, max_length=100
+            )
+            at = fields.timestamp(raw, "refundDate", f"{path}.refundDate", required=False)
+            at = at or fields.timestamp(payload, "lastModifiedDate", "lastModifiedDate")
+            assert at is not None
+            found.append(
+                rules.ChannelChange(
+                    order_id,
+                    "refund",
+                    key,
+                    at,
+                    "refunded on eBay",
+                    None if amount is None else amount[0],
+                    "" if amount is None else amount[1],
+                )
+            )
+        return found
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         raise SignatureInvalid("eBay orders are polled, not pushed")
 

@@ -37,6 +37,7 @@ from ordersmith.kernel.errors import ValidationFailed
 HMAC_HEADER = "x-shopify-hmac-sha256"
 TOPIC_HEADER = "x-shopify-topic"
 ORDER_TOPICS = ("orders/create", "orders/updated")
+CHANGE_TOPICS = ("orders/cancelled", "refunds/create")
 TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_API_VERSION = "2024-10"
 STOCK_BATCH = 100  # quantities per inventorySetQuantities call
@@ -192,6 +193,56 @@ class ShopifyConnector:
     def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
         # Never called (`polls_orders` is False): a permanent refusal were it called.
         raise CallFailed("this connector is not polled", permanent=True)
+
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        topic = headers.get(TOPIC_HEADER)
+        return topic is None or topic in ORDER_TOPICS or topic in CHANGE_TOPICS
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """`refunds/create` (a Refund: its successful `refund` transactions' amounts) is a refund keyed by the
+        refund's id; an order with `cancelled_at` (`orders/cancelled`, or any order delivery) is a cancellation."""
+        topic = (headers or {}).get(TOPIC_HEADER)
+        if topic == "refunds/create":
+            transactions = payload.get("transactions") or []
+            if not isinstance(transactions, list):
+                raise ValidationFailed.on("transactions", "must be a list")
+            amount, currency = Decimal(0), ""
+            for n, raw in enumerate(transactions):
+                if not isinstance(raw, Mapping):
+                    raise ValidationFailed.on(f"transactions.{n}", "must be an object")
+                if raw.get("kind") == "refund" and raw.get("status") == "success":
+                    amount += fields.decimal(raw, "amount", f"transactions.{n}.amount") or Decimal(0)
+                    currency = fields.text(
+                        raw, "currency", f"transactions.{n}.currency", max_length=3
+                    ).upper()
+            at = fields.timestamp(payload, "created_at", "created_at")
+            assert at is not None
+            return [
+                rules.ChannelChange(
+                    external_id=fields.text(payload, "order_id", "order_id", required=True, max_length=40),
+                    kind="refund",
+                    key=fields.text(payload, "id", "id", required=True, max_length=40),
+                    at=at,
+                    reason=fields.text(payload, "note", "note") or "refunded on Shopify",
+                    amount=amount if currency else None,
+                    currency=currency,
+                )
+            ]
+        if topic not in (None, *ORDER_TOPICS, "orders/cancelled") or not payload.get("cancelled_at"):
+            return []
+        at = fields.timestamp(payload, "cancelled_at", "cancelled_at")
+        assert at is not None
+        return [
+            rules.ChannelChange(
+                external_id=fields.text(payload, "id", "id", required=True, max_length=40),
+                kind="cancel",
+                key="cancel",
+                at=at,
+                reason=fields.text(payload, "cancel_reason", "cancel_reason") or "cancelled on Shopify",
+            )
+        ]
 
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         """Whether a (signed) delivery is an order this connector imports: `orders/create` or `orders/updated`;

@@ -29,6 +29,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -116,6 +117,8 @@ class WooCommerceConnector:
     signed_webhooks = True
     polls_orders = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = STOCK_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -179,6 +182,51 @@ class WooCommerceConnector:
     def takes_topic(self, headers: Mapping[str, str]) -> bool:
         return headers.get(TOPIC_HEADER) in ORDER_TOPICS
 
+    def change_topic(self, headers: Mapping[str, str]) -> bool:
+        return headers.get(TOPIC_HEADER) in ORDER_TOPICS
+
+    def changes(
+        self, headers: Mapping[str, str] | None, payload: Mapping[str, Any]
+    ) -> list[rules.ChannelChange]:
+        """An order whose status is `cancelled` is a cancellation; each of its `refunds` (id, reason, a negative
+        `total`) a refund keyed by its id; `refunded` with no refund listed, a refund of the whole `total`."""
+        status = payload.get("status")
+        refunds = payload.get("refunds") or []
+        if status not in ("cancelled", "refunded") and not refunds:
+            return []
+        if not isinstance(refunds, list):
+            raise ValidationFailed.on("refunds", "must be a list")
+        external_id = fields.text(payload, "id", "id", required=True, max_length=40)
+        at = _gmt(payload, "date_modified_gmt", required=True)
+        assert at is not None
+        currency = fields.text(payload, "currency", "currency", required=True, max_length=3).upper()
+        found: list[rules.ChannelChange] = []
+        if status == "cancelled":
+            found.append(rules.ChannelChange(external_id, "cancel", "cancel", at, "cancelled on WooCommerce"))
+        for n, raw in enumerate(refunds):
+            if not isinstance(raw, Mapping):
+                raise ValidationFailed.on(f"refunds.{n}", "must be an object")
+            total = fields.decimal(raw, "total", f"refunds.{n}.total") or Decimal(0)
+            found.append(
+                rules.ChannelChange(
+                    external_id,
+                    "refund",
+                    fields.text(raw, "id", f"refunds.{n}.id", required=True, max_length=40),
+                    at,
+                    fields.text(raw, "reason", f"refunds.{n}.reason") or "refunded on WooCommerce",
+                    abs(total),
+                    currency,
+                )
+            )
+        if status == "refunded" and not refunds:
+            whole = fields.decimal(payload, "total", "total")
+            found.append(
+                rules.ChannelChange(
+                    external_id, "refund", "refunded", at, "refunded on WooCommerce", whole, currency
+                )
+            )
+        return found
+
     def verify_webhook(self, access: Access, headers: Mapping[str, str], body: bytes) -> None:
         given = headers.get(SIGNATURE_HEADER, "")
         if not given and TOPIC_HEADER not in headers and _PING.match(body.strip()):
@@ -226,14 +274,21 @@ class WooCommerceConnector:
     # --- outbound -------------------------------------------------------------------------------------------
 
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
+        return self._batch(
+            access, [(u.listing_id, {"manage_stock": True, "stock_quantity": u.quantity}) for u in updates]
+        )
+
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """`regular_price` (a decimal string, WooCommerce's own form) through the same batch endpoints as stock."""
+        return self._batch(access, [(u.listing_id, {"regular_price": u.price}) for u in updates])
+
+    def _batch(self, access: Access, changes: Sequence[tuple[str, dict[str, Any]]]) -> CallReport:
         report = CallReport()
         groups: dict[str, list[dict[str, Any]]] = {}
-        for update in updates:
-            product, variation = _listing(update.listing_id)
+        for listing_id, fields_set in changes:
+            product, variation = _listing(listing_id)
             target = f"{API}/products/{product}/variations/batch" if variation else f"{API}/products/batch"
-            groups.setdefault(target, []).append(
-                {"id": int(variation or product), "manage_stock": True, "stock_quantity": update.quantity}
-            )
+            groups.setdefault(target, []).append({"id": int(variation or product), **fields_set})
         with _client(access) as client:
             for target, objects in groups.items():
                 for batch in rules.batches(objects, STOCK_BATCH):

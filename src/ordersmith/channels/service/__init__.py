@@ -7,6 +7,7 @@ sync is a job with retries and back-off whose last failure is dead-lettered with
 """
 
 from ordersmith.channels.service._common import Connector, setup_channels
+from ordersmith.channels.service.changes import Change, apply_change, list_changes
 from ordersmith.channels.service.dead_letters import DeadLetter, list_dead_letters, replay_dead_letter
 from ordersmith.channels.service.inbound import (
     ChannelOrder,
@@ -32,14 +33,17 @@ from ordersmith.channels.service.managing import (
 )
 from ordersmith.channels.service.outbound import on_order_shipped, on_stock_changed, push_shipment, push_stock
 from ordersmith.channels.service.polling import PollResult, poll_orders, poll_soon, queue_due_polls
+from ordersmith.channels.service.prices import push_prices
 
 
 def register() -> None:
     """Jobs and subscribers (idempotent: safe to call at every start)."""
-    from ordersmith.channels.service import inbound, outbound, polling
+    from ordersmith.channels.service import changes, inbound, outbound, polling, prices
     from ordersmith.platform import jobs, outbox
 
     jobs.register(inbound.IMPORT_JOB, inbound._import_job)
+    jobs.register(changes.APPLY_JOB, changes._apply_job)
+    jobs.register(prices.PRICE_JOB, prices._price_job)
     jobs.register(outbound.STOCK_JOB, outbound._stock_job)
     jobs.register(outbound.SHIPMENT_JOB, outbound._shipment_job)
     jobs.register(polling.DUE_JOB, polling._due_job)
@@ -47,12 +51,15 @@ def register() -> None:
     jobs.schedule(polling.SCHEDULE, kind=polling.DUE_JOB, every_s=polling.SCHEDULE_EVERY_S)
     outbox.unsubscribe(outbound.on_stock_changed)
     outbox.unsubscribe(outbound.on_order_shipped)
+    outbox.unsubscribe(prices.on_price_changed)
     outbox.subscribe_batch("stock.changed", outbound.on_stock_changed)
+    outbox.subscribe_batch("price.changed", prices.on_price_changed)
     outbox.subscribe("order.shipped", outbound.on_order_shipped, when=outbound._has_channel)
     outbox.subscribe("order.shipped_in_part", outbound.on_order_shipped, when=outbound._has_channel)
 
 
 __all__ = [
+    "Change",
     "ChannelOrder",
     "Connector",
     "DeadLetter",
@@ -62,11 +69,13 @@ __all__ = [
     "Received",
     "SkuMap",
     "WebhookOutcome",
+    "apply_change",
     "connector_health",
     "create_connector",
     "get_channel_order",
     "get_connector",
     "import_channel_order",
+    "list_changes",
     "list_channel_orders",
     "list_connectors",
     "list_dead_letters",
@@ -76,6 +85,7 @@ __all__ = [
     "on_stock_changed",
     "poll_orders",
     "poll_soon",
+    "push_prices",
     "push_shipment",
     "push_stock",
     "queue_due_polls",

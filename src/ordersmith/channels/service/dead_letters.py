@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.service import inbound, outbound, polling
+from ordersmith.channels.service import changes, inbound, outbound, polling, prices
 from ordersmith.channels.service._common import load
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetterRow, PollStateRow
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -103,8 +103,14 @@ def replay_dead_letter(
         _replay_import(uow, loaded, row)
     elif row.operation == "push_stock":
         outbound.requeue_stock(uow, loaded, updates=list(row.payload.get("updates", [])))
+    elif row.operation == "push_prices":
+        prices.requeue_prices(uow, loaded, updates=list(row.payload.get("updates", [])))
     elif row.operation == "push_shipment":
         jobs.enqueue(uow, outbound.SHIPMENT_JOB, dict(row.payload, attempt=0))
+    elif (
+        row.operation == "apply_change"
+    ):  # a flagged cancellation or refund: applied again, as things are now
+        changes.requeue(uow, change_id=uuid.UUID(str(row.payload["change_id"])))
     elif row.operation == "poll_orders":  # polling resumes from the cursor it stopped at
         state = uow.session.get(PollStateRow, loaded.row.id, with_for_update=True)
         if state is not None:

@@ -45,7 +45,7 @@ MAX_PAYLOAD_CHARS = 1_000_000
 class Received:
     channel_order_id: uuid.UUID
     external_id: str
-    status: str  # received | held | imported | dead
+    status: str  # received | held | imported | dead | cancelled (by the channel before it was imported)
     duplicate: bool  # the channel had sent this order before
 
 
@@ -121,6 +121,13 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
         .returning(ChannelOrderRow.id)
     ).scalar()
     if inserted is not None:
+        from ordersmith.channels.service import changes
+
+        if changes.cancelled_before_import(uow, loaded.row.id, parsed.external_id):
+            uow.session.execute(
+                sa.update(ChannelOrderRow).where(ChannelOrderRow.id == row_id).values(status="cancelled")
+            )
+            return Received(row_id, parsed.external_id, "cancelled", duplicate=False)
         jobs.enqueue(uow, IMPORT_JOB, {"channel_order_id": str(row_id)})
         return Received(row_id, parsed.external_id, "received", duplicate=False)
     row = uow.session.scalars(
@@ -154,6 +161,7 @@ class WebhookOutcome:
         Received | None
     )  # None: not an order topic, or unreadable (then dead-lettered: `dead_letter_id`)
     dead_letter_id: uuid.UUID | None = None
+    changes: int = 0  # cancellations and refunds new to us
 
 
 @use_case
@@ -175,7 +183,9 @@ def receive_webhook(
     if not adapter.signed_webhooks or not loaded.row.active:
         raise connectors.SignatureInvalid("this connector takes no webhooks")
     adapter.verify_webhook(access_for(uow, loaded.row), headers, body)
-    if not adapter.takes_topic(headers):
+    reports = isinstance(adapter, connectors.ReportsChanges) and adapter.change_topic(headers)
+    takes = adapter.takes_topic(headers)
+    if not takes and not reports:
         return WebhookOutcome(received=None)  # a topic this connector does not import: acknowledged, ignored
     try:
         if len(body) > MAX_PAYLOAD_CHARS:
@@ -183,9 +193,11 @@ def receive_webhook(
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValidationFailed.on("body", "must be a JSON object")
-        if not adapter.wanted(payload):  # e.g. an unpaid WooCommerce order: sent again once it is paid
-            return WebhookOutcome(received=None)
-        parsed = adapter.parse_order(payload)
+        reported = adapter.changes(headers, payload) if reports else []  # type: ignore[attr-defined]
+        if takes and adapter.wanted(payload):
+            parsed: rules.ChannelOrder | None = adapter.parse_order(payload)
+        else:  # not an order topic, or e.g. an unpaid WooCommerce order: sent again once it is paid
+            parsed = None
     except (ValueError, ValidationFailed) as exc:
         raw: dict[str, Any] = {"body": body.decode("utf-8", "replace")[:MAX_PAYLOAD_CHARS]}
         dead = dead_letter(
@@ -198,7 +210,14 @@ def receive_webhook(
             attempts=1,
         )
         return WebhookOutcome(received=None, dead_letter_id=dead)
-    return WebhookOutcome(received=_record(uow, loaded, parsed, payload))
+    changed = 0
+    if reported:  # before the order itself: an order first seen cancelled is kept and never imported
+        from ordersmith.channels.service import changes
+
+        changed = changes.record_changes(uow, loaded, reported)
+    if parsed is None:
+        return WebhookOutcome(received=None, changes=changed)
+    return WebhookOutcome(received=_record(uow, loaded, parsed, payload), changes=changed)
 
 
 def _reference(body: bytes) -> str:
@@ -449,6 +468,9 @@ def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: order
         return "imported"
     loaded = load(uow, connector_id=row.connector_id)
     now = uow.now()
+    from ordersmith.channels.service import changes
+
+    changes.wake(uow, row.connector_id, row.external_id, was_dropped=row.status == "cancelled")
     row.status = "imported"
     row.order_id = order.id
     row.order_number = order.number
@@ -597,7 +619,7 @@ def list_sku_maps(
 
 # --- reading the inbox ----------------------------------------------------------------------------------------
 
-CHANNEL_ORDER_STATES = ("received", "held", "imported", "dead")
+CHANNEL_ORDER_STATES = ("received", "held", "imported", "dead", "cancelled")
 
 
 def _view(loaded: Loaded, row: ChannelOrderRow) -> ChannelOrder:

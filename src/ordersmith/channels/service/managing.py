@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
+from ordersmith.channels.connectors import sftp
 from ordersmith.channels.service import polling
 from ordersmith.channels.service._common import (
     Connector,
@@ -48,6 +49,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "stock_buffer": int,
         "stock_window_s": int,
         "store_url": str,
+        "price_list": str,
+        "price_window_s": int,
         "poll_interval_s": int,
         "shipped_status": str,
         "page_size": int,
@@ -63,6 +66,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "seller_id": str,
         "product_type": str,
         "poll_interval_s": int,
+        "price_list": str,
+        "price_window_s": int,
     },
     "ebay": {
         "shipping_method": str,
@@ -74,6 +79,22 @@ _CONFIG: dict[str, dict[str, type]] = {
         "page_size": int,
         "max_calls_per_s": int,
     },
+    "csv_sftp": {
+        "shipping_method": str,
+        "shipping_methods": dict,
+        "stock_buffer": int,
+        "stock_window_s": int,
+        "poll_interval_s": int,
+        "host": str,
+        "port": int,
+        "username": str,
+        "host_key": str,
+        "inbox_dir": str,
+        "done_dir": str,
+        "outbox_dir": str,
+        "price_list": str,
+        "price_window_s": int,
+    },
 }
 _CREDENTIALS: dict[str, tuple[str, ...]] = {
     "generic": (),
@@ -81,7 +102,10 @@ _CREDENTIALS: dict[str, tuple[str, ...]] = {
     "woocommerce": ("consumer_key", "consumer_secret", "webhook_secret"),
     "amazon": ("client_id", "client_secret", "refresh_token"),
     "ebay": ("client_id", "client_secret", "refresh_token"),
+    "csv_sftp": (),  # a password or a private key: one of `_EITHER`
 }
+# Credentials a kind takes of which it needs at least one, and the longest each may be.
+_EITHER: dict[str, dict[str, int]] = {"csv_sftp": {"password": 500, "private_key": 8000}}
 # Absolute URLs each kind needs (or may override), checked as such.
 _URLS: dict[str, dict[str, bool]] = {
     "shopify": {"shop_url": True},
@@ -107,7 +131,7 @@ def _config_fields(kind: str) -> dict[str, type]:
 
 def _credential_fields(kind: str) -> tuple[str, ...]:
     if kind in _CREDENTIALS:
-        return _CREDENTIALS[kind]
+        return _CREDENTIALS[kind] + tuple(_EITHER.get(kind, {}))
     return tuple(getattr(connectors.for_kind(kind), "credential_fields", ()))
 
 
@@ -118,8 +142,9 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed.on(f"config.{key}", f"not a setting of a {kind} connector")
         if not isinstance(value, allowed[key]) or isinstance(value, bool):
             raise ValidationFailed.on(f"config.{key}", f"must be a {allowed[key].__name__}")
-        if isinstance(value, str) and (len(value) > 300 or "\x00" in value):
-            raise ValidationFailed.on(f"config.{key}", "at most 300 characters, no NUL")
+        longest = 2000 if key == "host_key" else 300
+        if isinstance(value, str) and (len(value) > longest or "\x00" in value):
+            raise ValidationFailed.on(f"config.{key}", f"at most {longest} characters, no NUL")
     if not config.get("shipping_method"):
         raise ValidationFailed.on("config.shipping_method", "the shipping method code channel orders ship by")
     methods = config.get("shipping_methods", {})
@@ -132,8 +157,9 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         )
     if not 0 <= config.get("stock_buffer", 0) <= MAX_BUFFER:
         raise ValidationFailed.on("config.stock_buffer", f"0 to {MAX_BUFFER} units")
-    if not 0 <= config.get("stock_window_s", 5) <= MAX_WINDOW_S:
-        raise ValidationFailed.on("config.stock_window_s", f"0 to {MAX_WINDOW_S} seconds")
+    for window in ("stock_window_s", "price_window_s"):
+        if not 0 <= config.get(window, 5) <= MAX_WINDOW_S:
+            raise ValidationFailed.on(f"config.{window}", f"0 to {MAX_WINDOW_S} seconds")
     for key, required in _URLS.get(kind, {}).items():
         url = urlsplit(str(config.get(key, "")))
         if (required or key in config) and (url.scheme not in ("http", "https") or not url.netloc):
@@ -148,20 +174,51 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
             if not config.get(key):
                 raise ValidationFailed.on(f"config.{key}", f"is required: {what}")
+    if kind == "csv_sftp":
+        _check_sftp(config)
     if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
         raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
     return config
 
 
+def _check_sftp(config: dict[str, Any]) -> None:
+    for key in ("host", "username", "host_key"):
+        if not str(config.get(key, "")).strip():
+            raise ValidationFailed.on(f"config.{key}", "is required")
+    if not 1 <= config.get("port", 22) <= 65_535:
+        raise ValidationFailed.on("config.port", "1 to 65535")
+    try:
+        sftp.host_key(str(config["host_key"]))
+    except ValueError as exc:
+        raise ValidationFailed.on("config.host_key", str(exc)) from None
+    folders = [str(config.get(k) or sftp.DEFAULT_FOLDERS[k]).rstrip("/") for k in sftp.DEFAULT_FOLDERS]
+    for key, path in zip(sftp.DEFAULT_FOLDERS, folders, strict=True):
+        if not path.startswith("/") or "/../" in f"{path}/":
+            raise ValidationFailed.on(f"config.{key}", "an absolute folder on the server, e.g. /orders/inbox")
+    if len(set(folders)) != len(folders):
+        raise ValidationFailed.on("config.done_dir", "inbox, done and outbox must be three different folders")
+
+
 def _check_credentials(kind: str, credentials: dict[str, str]) -> dict[str, str]:
+    either = _EITHER.get(kind, {})
     for key, value in credentials.items():
         if key not in _credential_fields(kind):
             raise ValidationFailed.on(f"credentials.{key}", f"not a credential of a {kind} connector")
-        if not isinstance(value, str) or not value or len(value) > 500 or "\x00" in value:
-            raise ValidationFailed.on(f"credentials.{key}", "1 to 500 characters, no NUL")
+        longest = either.get(key, 500)
+        if not isinstance(value, str) or not value or len(value) > longest or "\x00" in value:
+            raise ValidationFailed.on(f"credentials.{key}", f"1 to {longest} characters, no NUL")
     for key in _credential_fields(kind):
-        if key not in credentials:
+        if key not in credentials and key not in either:
             raise ValidationFailed.on(f"credentials.{key}", "is required")
+    if either and not any(key in credentials for key in either):
+        raise ValidationFailed.on(
+            f"credentials.{next(iter(either))}", f"one of {', '.join(either)} is required"
+        )
+    if "private_key" in credentials and kind == "csv_sftp":
+        try:
+            sftp.private_key(credentials["private_key"])
+        except ValueError as exc:
+            raise ValidationFailed.on("credentials.private_key", str(exc)) from None
     return credentials
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors, rules
+from ordersmith.channels.service import changes
 from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.service.inbound import _record, dead_letter
 from ordersmith.channels.tables import ConnectorRow, PollStateRow
@@ -136,11 +137,11 @@ def _commit_page(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str, page:
     loaded = load(uow, connector_id=connector_id)
     adapter = connectors.for_kind(loaded.row.kind)
     recorded = 0
+    reports = isinstance(adapter, connectors.ReportsChanges)
     for payload in page.orders:
-        if not adapter.wanted(payload):
-            continue
         try:
-            parsed = adapter.parse_order(payload)
+            reported = adapter.changes(None, payload) if reports else []  # type: ignore[attr-defined]
+            parsed = adapter.parse_order(payload) if adapter.wanted(payload) else None
         except ValidationFailed as exc:
             dead_letter(
                 uow,
@@ -154,7 +155,10 @@ def _commit_page(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str, page:
                 attempts=1,
             )
             continue
-        recorded += 0 if _record(uow, loaded, parsed, payload).duplicate else 1
+        if reported:  # before the order: one first seen cancelled is kept and never imported
+            changes.record_changes(uow, loaded, reported)
+        if parsed is not None:
+            recorded += 0 if _record(uow, loaded, parsed, payload).duplicate else 1
     if page.report.rate_limit:
         loaded.row.rate_limit = page.report.rate_limit
     return recorded
@@ -251,6 +255,14 @@ def poll_orders(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str) -> Pol
             recorded += _commit_page(uow, connector_id=connector_id, worker=worker, page=page)
         except Conflict:
             return PollResult("lost", pages, seen, recorded)
+        if page.settle and isinstance(adapter, connectors.Settles):
+            try:  # after the commit: a page settled late is read again, and records nothing twice
+                adapter.settle(claim.access, page)
+            except connectors.CallFailed as exc:
+                outcome = _failed(
+                    uow, connector_id=connector_id, worker=worker, error=str(exc), permanent=exc.permanent
+                )
+                return PollResult(outcome, pages + 1, seen + len(page.orders), recorded)
         pages, seen, cursor, done = pages + 1, seen + len(page.orders), page.cursor, page.done
     _finish(uow, connector_id=connector_id, worker=worker, done=done)
     return PollResult("done" if done else "more", pages, seen, recorded)

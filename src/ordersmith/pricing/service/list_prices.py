@@ -3,7 +3,8 @@ entry — a known SKU, a break from 1 unit up, the list's currency, never negati
 removed; the list's name, priority, customer groups, channels and dates; and reading its prices a page at a time.
 
 Invariant: a list's prices change only with the pricing rules' version moved on, so every process's cached lists
-are read again before the next quote.
+are read again before the next quote. A unit price set (the break from 1 unit) emits `price.changed`, which the
+channels push to the platforms that take prices.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ def set_list_price(uow: UnitOfWork, *, code: str, entry: PriceEntry) -> str:
         else {"sku": item.sku, "min_quantity": entry.min_quantity, "unit_price_minor": before},
         after={"sku": item.sku, "min_quantity": entry.min_quantity, "unit_price_minor": minor},
     )
+    if (
+        entry.min_quantity == 1
+    ):  # the price a unit sells at: what connected channels are told (channels-prices.md)
+        uow.emit(
+            "price.changed",
+            {
+                "price_list": code.upper(),
+                "sku": item.sku,
+                "unit_price": str(Money.from_minor(minor, found.currency).amount),
+                "currency": found.currency,
+            },
+        )
     return "created" if before is None else "updated"
 
 

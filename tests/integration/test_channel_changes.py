@@ -1,0 +1,375 @@
+"""Cancellations and refunds a channel reports after an order was imported, on SQLite and PostgreSQL, through the
+Shopify and WooCommerce connectors' signed webhooks (loopback stubs of their APIs for what goes out): an open order
+is cancelled once (payments gives the marketplace's money back), a refund is given back once per refund id, in
+whatever order and however often they arrive; a cancellation that comes before the order keeps it from being
+imported; a shipped order is never cancelled — the change is flagged with the reason, dead-lettered, and applied
+again when replayed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ordersmith.channels import service as channels
+from ordersmith.channels.connectors.shopify import webhook_signature
+from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
+from ordersmith.channels.service import inbound
+from ordersmith.kernel.clock import FixedClock
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.orders.tables import OrderRow
+from ordersmith.payments import service as payments
+from ordersmith.platform import jobs, outbox, sales_channels
+from ordersmith.platform.db import Actor, Database, UnitOfWork
+from ordersmith.platform.settings import Settings
+from ordersmith.platform.tables import OutboxRow
+from tests.builders import make_order_shop
+from tests.integration.test_channels_shopify import ORDER, SECRET, START, TOKEN, VERSION, ShopifyStub
+from tests.integration.test_channels_shopify import shopify as shopify  # the module-scoped stub fixture
+from tests.integration.test_channels_woocommerce import HOOK_SECRET, KEY, WooStub, woo_order
+from tests.integration.test_channels_woocommerce import SECRET as WOO_SECRET
+from tests.integration.test_channels_woocommerce import woo as woo  # the module-scoped stub fixture
+
+EXTERNAL = str(ORDER["id"])
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+def _drain(db: Database) -> int:
+    total = 0
+    while (ran := jobs.run_due_jobs(db, worker="test")) > 0:
+        total += ran
+    return total
+
+
+def _relay(uow: UnitOfWork) -> None:
+    while outbox.dispatch_batch(uow):
+        pass
+
+
+@pytest.fixture
+def shop(
+    db: Database, settings: Settings, clock: FixedClock, shopify: ShopifyStub, woo: WooStub
+) -> Iterator[UnitOfWork]:
+    shopify.reset()
+    woo.reset()
+    db.set_clock(clock)
+    wired = payments.setup_payments(db, settings)
+    payments.register()  # a cancelled order's money goes back
+    channels.register()
+    channels.setup_channels(db, settings)
+    uow = db.unit_of_work(Actor.system("test"))
+    make_order_shop(uow)
+    # Marketplaces: the channel collected the money, recorded as a captured `marketplace` payment
+    for code in ("sh-market", "woo-market"):
+        sales_channels.create_sales_channel(
+            uow, code=code, name=code, kind="marketplace", division="web", currency="USD"
+        )
+    channels.create_connector(
+        uow,
+        code="shop",
+        kind="shopify",
+        sales_channel="sh-market",
+        name="Acme on Shopify",
+        config={"shipping_method": "ground", "shop_url": shopify.api.url(), "api_version": VERSION},
+        credentials={"access_token": TOKEN, "webhook_secret": SECRET},
+    )
+    channels.create_connector(
+        uow,
+        code="woo",
+        kind="woocommerce",
+        sales_channel="woo-market",
+        name="Acme on WooCommerce",
+        config={"shipping_method": "ground", "store_url": woo.api.url()},
+        credentials={"consumer_key": KEY, "consumer_secret": WOO_SECRET, "webhook_secret": HOOK_SECRET},
+    )
+    channels.map_sku(uow, connector="shop", channel_sku="SH-TEE", sku="TEE")
+    channels.map_sku(uow, connector="woo", channel_sku="WC-TEE", sku="TEE")
+    _relay(uow)
+    _drain(db)
+    yield uow
+    wired.vault.dispose()
+
+
+def _shopify(shop: UnitOfWork, topic: str, payload: dict[str, Any]) -> channels.WebhookOutcome:
+    body = json.dumps(payload).encode()
+    headers = {"x-shopify-hmac-sha256": webhook_signature(SECRET, body), "x-shopify-topic": topic}
+    return channels.receive_webhook(shop, connector="shop", headers=headers, body=body)
+
+
+def _woo(shop: UnitOfWork, payload: dict[str, Any]) -> channels.WebhookOutcome:
+    body = json.dumps(payload).encode()
+    headers = {
+        "x-wc-webhook-signature": woo_signature(HOOK_SECRET, body),
+        "x-wc-webhook-topic": "order.updated",
+        "x-wc-webhook-resource": "order",
+        "x-wc-webhook-event": "updated",
+    }
+    return channels.receive_webhook(shop, connector="woo", headers=headers, body=body)
+
+
+def _cancelled(order: dict[str, Any], at: str = "2026-12-01T07:00:00-05:00") -> dict[str, Any]:
+    found = copy.deepcopy(order)
+    found.update(cancelled_at=at, cancel_reason="customer", updated_at=at)
+    return found
+
+
+def _refund(refund_id: int, amount: str, *, status: str = "success") -> dict[str, Any]:
+    """A Refund as Shopify's `refunds/create` webhook sends it."""
+    return {
+        "id": refund_id,
+        "order_id": ORDER["id"],
+        "created_at": "2026-12-01T08:00:00-05:00",
+        "note": "damaged in transit",
+        "restock": False,
+        "refund_line_items": [],
+        "transactions": [
+            {"id": refund_id * 10, "kind": "refund", "status": status, "amount": amount, "currency": "USD"},
+            {
+                "id": refund_id * 10 + 1,
+                "kind": "refund",
+                "status": "failure",
+                "amount": "99.00",
+                "currency": "USD",
+            },
+        ],
+    }
+
+
+def _order(uow: UnitOfWork, external_id: str) -> orders.Order:
+    with uow:
+        found = uow.session.scalars(sa.select(OrderRow).where(OrderRow.external_id == external_id)).all()
+    (row,) = found
+    return orders.get_order(uow, ref=str(row.id))
+
+
+def _refunded(uow: UnitOfWork, order: orders.Order) -> Money:
+    (tender,) = payments.order_payments(uow, order_id=order.id)
+    assert tender.method == "marketplace"
+    return tender.refunded
+
+
+def _events(uow: UnitOfWork, kind: str) -> int:
+    with uow:
+        return int(
+            uow.session.scalar(
+                sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.type == kind)
+            )
+            or 0
+        )
+
+
+def test_a_shopify_cancellation_cancels_the_open_order_once_and_a_later_refund_is_covered_by_it(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    assert order.status == "released"
+    # when Shopify cancels it: orders/cancelled twice, and an orders/updated that shows the cancellation too
+    answers = [_shopify(shop, "orders/cancelled", _cancelled(ORDER)) for _ in range(2)]
+    answers.append(_shopify(shop, "orders/updated", _cancelled(ORDER)))
+    _relay(shop)
+    _drain(shop.db)
+    _relay(shop)
+    _drain(shop.db)
+    # then: cancelled once; the marketplace's money given back by payments with the cancellation
+    assert [a.changes for a in answers] == [1, 0, 0]
+    order = _order(shop, EXTERNAL)
+    assert order.status == "cancelled"
+    assert _refunded(shop, order) == order_total(shop, order)
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.kind, change.status, change.deliveries) == ("cancel", "applied", 3)
+    assert change.detail == f"order {order.number} cancelled"
+    assert _events(shop, "channel.order_cancelled") == 1
+    # when the refund Shopify made with the cancellation arrives
+    _shopify(shop, "refunds/create", _refund(901, "48.30"))
+    _drain(shop.db)
+    # then: nothing more is refunded
+    assert _refunded(shop, _order(shop, EXTERNAL)) == order_total(shop, order)
+    refund = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[1]
+    assert (refund.kind, refund.key, refund.status, refund.detail) == (
+        "refund",
+        "901",
+        "applied",
+        "refunded by the cancellation",
+    )
+
+
+def order_total(uow: UnitOfWork, order: orders.Order) -> Money:
+    (tender,) = payments.order_payments(uow, order_id=order.id)
+    return tender.captured
+
+
+def test_shopify_refunds_are_given_back_once_per_refund_id_and_one_beyond_what_is_left_is_flagged(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order whose marketplace payment is captured
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    captured = order_total(shop, order)
+    # when refund 901 (10.00) arrives three times and refund 902 (5.50) once
+    for refund in (_refund(901, "10.00"), _refund(901, "10.00"), _refund(902, "5.50"), _refund(901, "10.00")):
+        _shopify(shop, "refunds/create", refund)
+    _drain(shop.db)
+    # then: 15.50 given back, in two refunds; the order stays open
+    assert _refunded(shop, order) == Money(Decimal("15.50"), "USD")
+    changes = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert [(c.key, c.status, c.deliveries, c.detail) for c in changes] == [
+        ("901", "applied", 3, "refunded 10.00 USD"),
+        ("902", "applied", 1, "refunded 5.50 USD"),
+    ]
+    assert _order(shop, EXTERNAL).status == "released"
+    # when a refund for more than is left arrives
+    _shopify(shop, "refunds/create", _refund(903, str(captured.amount)))
+    _drain(shop.db)
+    # then: nothing refunded, the change flagged and dead-lettered with the reason
+    assert _refunded(shop, order) == Money(Decimal("15.50"), "USD")
+    flagged = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[2]
+    assert flagged.status == "flagged"
+    assert (flagged.detail or "").startswith("not refunded:")
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.reference) == ("apply_change", EXTERNAL)
+    # and a refund whose transactions all failed moves no money
+    _shopify(shop, "refunds/create", _refund(904, "3.00", status="failure"))
+    _drain(shop.db)
+    assert channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[3].detail == (
+        "no money moved on the channel"
+    )
+    assert _refunded(shop, order) == Money(Decimal("15.50"), "USD")
+
+
+def test_a_cancellation_that_arrives_before_its_order_keeps_the_order_from_being_imported(
+    shop: UnitOfWork,
+) -> None:
+    # given: the cancellation comes first (out of order), then orders/create
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    _drain(shop.db)
+    (waiting,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert waiting.status == "waiting"
+    # when
+    received = _shopify(shop, "orders/create", ORDER).received
+    _drain(shop.db)
+    # then: kept as cancelled, never placed
+    assert received is not None and received.status == "cancelled"
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(OrderRow)) == 0
+    kept = channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL)
+    assert kept.status == "cancelled"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert change.status == "applied"
+
+
+def test_a_cancellation_of_an_order_received_but_not_yet_imported_stops_its_import(shop: UnitOfWork) -> None:
+    # given an order received, its import not run yet
+    _shopify(shop, "orders/create", ORDER)
+    # when the cancellation arrives and is applied before the import job runs
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert channels.apply_change(shop, change_id=change.id) == "applied"
+    _drain(shop.db)
+    # then: the import job finds nothing to do
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(OrderRow)) == 0
+    assert channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL).status == "cancelled"
+
+
+def test_a_shipped_order_is_not_cancelled_but_flagged_with_the_reason_and_applied_again_on_replay(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order that has shipped
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    orders.record_shipment(shop, ref=order.number, tracking="1Z999")
+    # when Shopify cancels it
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    _drain(shop.db)
+    # then: still shipped, nothing refunded, the change flagged and dead-lettered
+    order = _order(shop, EXTERNAL)
+    assert order.status == "shipped"
+    assert _refunded(shop, order) == Money(Decimal("0"), "USD")
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == (
+        "flagged",
+        "the order has shipped: not cancelled; stop the parcel or take it back as a return",
+    )
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.reference, letter.error) == ("apply_change", EXTERNAL, change.detail)
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 1
+    # when the letter is replayed (the order still shipped): flagged again, nothing cancelled
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert _order(shop, EXTERNAL).status == "shipped"
+    assert channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[0].status == "flagged"
+
+
+def test_a_woocommerce_order_updated_to_cancelled_or_with_refunds_is_applied_once(shop: UnitOfWork) -> None:
+    # given two imported WooCommerce orders
+    for number in (701, 702):
+        _woo(shop, woo_order(number, modified=START - timedelta(minutes=30)))
+    _drain(shop.db)
+    # when 701 is cancelled (delivered twice) and 702 refunded in part, then in full (its refunds listed)
+    cancelled = woo_order(701, modified=START - timedelta(minutes=10), status="cancelled")
+    partly = woo_order(702, modified=START - timedelta(minutes=10))
+    partly["refunds"] = [{"id": 7021, "reason": "late", "total": "-4.00"}]
+    fully = woo_order(702, modified=START - timedelta(minutes=5), status="refunded")
+    fully["refunds"] = [{"id": 7022, "reason": "", "total": "-45.00"}, *partly["refunds"]]
+    for payload in (cancelled, partly, cancelled, fully, partly):
+        _woo(shop, payload)
+    _relay(shop)
+    _drain(shop.db)
+    # then
+    assert _order(shop, "701").status == "cancelled"
+    second = _order(shop, "702")
+    assert second.status == "released"
+    assert _refunded(shop, second) == Money(Decimal("49.00"), "USD")
+    assert [
+        (c.key, c.status, c.deliveries)
+        for c in channels.list_changes(shop, connector="woo", external_id="702")
+    ] == [("7021", "applied", 3), ("7022", "applied", 1)]
+
+
+def test_a_cancellation_applied_while_checkout_places_the_order_cancels_the_order_once_placed(
+    shop: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order received and its cancellation, the import about to place it
+    _shopify(shop, "orders/create", ORDER)
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    received = channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL)
+    place = inbound.checkout.place_order
+    dropped: list[str] = []
+
+    def cancellation_lands_first(uow: UnitOfWork, **kwargs: Any) -> Any:
+        # the cancellation job runs (in its own unit of work) after the import planned, before it places
+        dropped.append(
+            channels.apply_change(shop.db.unit_of_work(Actor.system("other")), change_id=change.id)
+        )
+        return place(uow, **kwargs)
+
+    monkeypatch.setattr(inbound.checkout, "place_order", cancellation_lands_first)
+    # when the import places the order
+    status = channels.import_channel_order(shop, channel_order_id=received.id)
+    monkeypatch.undo()
+    _relay(shop)
+    _drain(shop.db)
+    # then: the import was dropped, the order placed anyway, and the cancellation applied to it
+    assert (dropped, status) == (["applied"], "imported")
+    order = _order(shop, EXTERNAL)
+    assert order.status == "cancelled"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == ("applied", f"order {order.number} cancelled")
+    assert channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL).status == "imported"

@@ -1,0 +1,122 @@
+"""Cancellations and refunds as each channel documents them, read into `rules.ChannelChange` (pure), and what a
+reported change does from where the order stands (`rules.change_outcome`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from ordersmith.channels import rules
+from ordersmith.channels.connectors.amazon import AmazonConnector
+from ordersmith.channels.connectors.ebay import EbayConnector
+from ordersmith.channels.connectors.shopify import ShopifyConnector
+from ordersmith.channels.connectors.woocommerce import WooCommerceConnector
+from ordersmith.kernel.errors import ValidationFailed
+
+AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def test_an_ebay_order_with_its_cancel_state_and_refunds_reports_each_once() -> None:
+    # given: getOrders' order, cancelled, with a completed refund, a pending one and a failed one
+    order = {
+        "orderId": "12-34567-89012",
+        "lastModifiedDate": "2026-12-01T12:00:00.000Z",
+        "cancelStatus": {"cancelState": "CANCELED", "cancelledDate": "2026-12-01T11:00:00.000Z"},
+        "paymentSummary": {
+            "refunds": [
+                {"refundId": "R1", "refundStatus": "REFUNDED", "amount": {"value": "12.30", "currency": "USD"},
+                 "refundDate": "2026-12-01T11:30:00.000Z"},
+                {"refundId": "R2", "refundStatus": "PENDING", "amount": {"value": "1.00", "currency": "USD"}},
+                {"refundReferenceId": "X9", "refundStatus": "REFUNDED", "amount": {"value": "2.00", "currency": "usd"}},
+            ]
+        },
+    }  # fmt: skip
+    # when
+    found = EbayConnector().changes(None, order)
+    # then
+    assert found == [
+        rules.ChannelChange("12-34567-89012", "cancel", "cancel", datetime(2026, 12, 1, 11, tzinfo=UTC),
+                            "cancelled on eBay"),
+        rules.ChannelChange("12-34567-89012", "refund", "R1", datetime(2026, 12, 1, 11, 30, tzinfo=UTC),
+                            "refunded on eBay", Decimal("12.30"), "USD"),
+        rules.ChannelChange("12-34567-89012", "refund", "X9", AT, "refunded on eBay", Decimal("2.00"), "USD"),
+    ]  # fmt: skip
+
+
+def test_an_open_order_reports_nothing_on_any_channel() -> None:
+    assert (
+        EbayConnector().changes(None, {"orderId": "1", "cancelStatus": {"cancelState": "NONE_REQUESTED"}})
+        == []
+    )
+    assert AmazonConnector().changes(None, {"AmazonOrderId": "1", "OrderStatus": "Unshipped"}) == []
+    assert WooCommerceConnector().changes(None, {"id": 1, "status": "processing"}) == []
+    assert (
+        ShopifyConnector().changes({"x-shopify-topic": "orders/updated"}, {"id": 1, "cancelled_at": None})
+        == []
+    )
+
+
+def test_a_shopify_refund_counts_its_successful_refund_transactions_only() -> None:
+    refund = {
+        "id": 77,
+        "order_id": 5,
+        "created_at": "2026-12-01T07:00:00-05:00",
+        "transactions": [
+            {"kind": "refund", "status": "success", "amount": "4.00", "currency": "USD"},
+            {"kind": "refund", "status": "success", "amount": "1.50", "currency": "USD"},
+            {"kind": "refund", "status": "failure", "amount": "9.00", "currency": "USD"},
+            {"kind": "sale", "status": "success", "amount": "9.00", "currency": "USD"},
+        ],
+    }
+    (found,) = ShopifyConnector().changes({"x-shopify-topic": "refunds/create"}, refund)
+    assert (found.external_id, found.kind, found.key, found.amount, found.currency, found.at) == (
+        "5",
+        "refund",
+        "77",
+        Decimal("5.50"),
+        "USD",
+        AT,
+    )
+
+
+def test_an_unreadable_refund_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationFailed, match=r"transactions\.0\.amount"):
+        ShopifyConnector().changes(
+            {"x-shopify-topic": "refunds/create"},
+            {"id": 1, "order_id": 2, "created_at": "2026-12-01T07:00:00Z",
+             "transactions": [{"kind": "refund", "status": "success", "amount": 4.5, "currency": "USD"}]},
+        )  # fmt: skip
+    with pytest.raises(ValidationFailed, match=r"refunds\.0\.id"):
+        WooCommerceConnector().changes(
+            None,
+            {"id": 1, "status": "refunded", "currency": "USD", "date_modified_gmt": "2026-12-01T12:00:00",
+             "refunds": [{"total": "-1.00"}]},
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "order_status", "inbox_status", "outcome"),
+    [
+        ("cancel", None, None, "wait"),
+        ("cancel", None, "received", "drop_import"),
+        ("cancel", None, "held", "drop_import"),
+        ("cancel", None, "dead", "drop_import"),
+        ("cancel", None, "cancelled", "done"),
+        ("refund", None, "received", "wait"),
+        ("refund", None, "cancelled", "done"),
+        ("cancel", "released", "imported", "cancel"),
+        ("cancel", "on_hold", "imported", "cancel"),
+        ("cancel", "shipped", "imported", "flag"),
+        ("cancel", "partially_shipped", "imported", "flag"),
+        ("cancel", "completed", "imported", "flag"),
+        ("cancel", "cancelled", "imported", "done"),
+        ("refund", "shipped", "imported", "refund"),
+        ("refund", "cancelled", "imported", "done"),
+    ],
+)
+def test_what_a_reported_change_does_follows_where_the_order_stands(
+    kind: str, order_status: str | None, inbox_status: str | None, outcome: str
+) -> None:
+    assert rules.change_outcome(kind=kind, order_status=order_status, inbox_status=inbox_status) == outcome
