@@ -47,7 +47,7 @@ from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import housekeeping, identity, mail, secrets
+from ordersmith.platform import custom_field_routes, housekeeping, identity, mail, secrets
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(payment_routes.router)
     api.include_router(order_routes.router)
     api.include_router(platform_routes.router)
+    api.include_router(custom_field_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(customer_routes.router)
     api.include_router(pricing_routes.router)

@@ -254,6 +254,9 @@ class UnitOfWork:
     # the request's own transaction rather than one of its own); kept until it passes, so every later transaction
     # runs it again after a failure.
     guard: Callable[[UnitOfWork], None] | None = None
+    # Versions of cached configuration this request has seen (`platform.config_cache`), learned inside a statement
+    # it runs anyway (the API key's revocation check) so that checking a cache costs no read of its own.
+    versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def session(self) -> Session:
