@@ -486,7 +486,7 @@ def request_versions(request: Request) -> dict[str, int]:
 def unit_of_work(request: Request) -> UnitOfWork:
     principal = getattr(request.state, "principal", None) or ANONYMOUS
     uow = get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
-    uow.versions = request_versions(request)
+    uow.versions, uow.versions_per_request = request_versions(request), True
     if getattr(request.state, "revocation_check", None) is not None:
         uow.guard = lambda joined: _check_revocations(request, joined)
     return uow
