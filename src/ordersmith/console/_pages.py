@@ -57,6 +57,7 @@ NAVIGATION = [
     ("API keys", "/admin/api-keys", "api_keys:read"),
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Channels", "/admin/channels", "sales_channels:write"),
+    ("Custom fields", "/admin/custom-fields", "custom_fields:write"),
 ]
 NAVIGATION_GROUPS = {
     "Sell": (
@@ -84,7 +85,14 @@ NAVIGATION_GROUPS = {
         "/payables/exceptions",
     ),
     "Data": ("/imports", "/reports", "/exports"),
-    "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
+    "Admin": (
+        "/events",
+        "/admin/users",
+        "/admin/api-keys",
+        "/admin/webhooks",
+        "/admin/channels",
+        "/admin/custom-fields",
+    ),
 }
 
 
