@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(order_routes.router)
     api.include_router(platform_routes.router)
     api.include_router(custom_field_routes.router)
+    api.include_router(policy_routes.router)
     api.include_router(catalog_routes.router)
     api.include_router(customer_routes.router)
     api.include_router(pricing_routes.router)

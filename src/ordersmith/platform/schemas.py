@@ -380,3 +380,19 @@ class CustomValuesIn(Input):
 
 class CustomValuesOut(Output):
     custom_fields: dict[str, Any]
+
+
+class PolicyIn(Input):
+    value: dict[Annotated[str, Field(max_length=60)], Any] = Field(
+        description="the policy's value, as GET shows it"
+    )
+
+
+class PolicyOut(Output):
+    key: str
+    label: str
+    description: str
+    value: dict[str, Any]
+    default: dict[str, Any]
+    changed: bool = Field(description="set in the console (else the built-in default)")
+    version: int = Field(description="0 until first set; send as If-Match to guard a change")

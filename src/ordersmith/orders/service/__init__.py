@@ -31,6 +31,7 @@ from ordersmith.orders.service.changes import (
 from ordersmith.orders.service.custom import check_placed, order_values, set_order_custom_fields, write_placed
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
 from ordersmith.orders.service.history import HistoricalLine, HistoricalOrder, import_order
+from ordersmith.orders.service.policies import hold_policy, return_policy
 from ordersmith.orders.service.queries import (
     Barometers,
     ChannelDay,
@@ -129,6 +130,7 @@ __all__ = [
     "get_order",
     "get_return",
     "hold_order",
+    "hold_policy",
     "import_order",
     "list_held_orders",
     "list_holds",
@@ -158,6 +160,7 @@ __all__ = [
     "release_when_due",
     "remember_ship_tos",
     "resolve_hold",
+    "return_policy",
     "returnable_units",
     "set_order_custom_fields",
     "set_payment_status",
