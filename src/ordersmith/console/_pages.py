@@ -58,6 +58,7 @@ NAVIGATION = [
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Channels", "/admin/channels", "sales_channels:write"),
     ("Custom fields", "/admin/custom-fields", "custom_fields:write"),
+    ("Policies", "/admin/settings", "settings:read"),
 ]
 NAVIGATION_GROUPS = {
     "Sell": (

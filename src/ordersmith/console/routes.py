@@ -43,6 +43,7 @@ from ordersmith.console import (
     warehouse,
 )
 from ordersmith.console import customers as customers_pages
+from ordersmith.console import settings as settings_pages
 from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console import reports as report_pages
@@ -288,6 +289,7 @@ def mount(app: FastAPI) -> None:
         stock,
         admin,
         custom_fields,
+        settings_pages,
         warehouse,
         packing,
         drop_ship,
