@@ -43,10 +43,10 @@ from ordersmith.console import (
     warehouse,
 )
 from ordersmith.console import customers as customers_pages
-from ordersmith.console import settings as settings_pages
 from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console import reports as report_pages
+from ordersmith.console import settings as settings_pages
 from ordersmith.console._pages import (
     HERE,
     LoginRequired,
