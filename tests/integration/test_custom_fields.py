@@ -14,7 +14,7 @@ from ordersmith.customers.service import Details
 from ordersmith.data.exports import service as exports
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.orders import service as orders
-from ordersmith.platform import custom_fields
+from ordersmith.platform import custom_fields, policies
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from tests.builders import channel, make_order_shop, order_request
 from tests.integration.test_exports import read_csv, read_parquet, read_xlsx
@@ -68,5 +68,25 @@ def test_a_new_definition_is_seen_at_once_by_another_process(db: Database) -> No
         assert [e.field for e in refused.value.errors] == ["custom_fields.brand"]
         made = catalog.create_item(there, sku="X2", name="X", custom_fields={"brand": "Acme"})
         assert custom_fields.read_values(there, kind="item", record_id=made.id) == {"brand": "Acme"}
+    finally:
+        other.dispose()
+
+
+def test_a_policy_changed_through_one_process_applies_in_another_at_once(db: Database) -> None:
+    # given a second process that has read (and cached) the return policy
+    other = Database(db.url, pool_size=2)
+    try:
+        here, there = db.unit_of_work(Actor.system("test")), other.unit_of_work(Actor.system("test"))
+        assert orders.return_policy(there).window.days == 60
+        assert orders.hold_policy(there, currency="USD", channel="web") is not None
+        # when the first sets a 14-day window and stops screening USD
+        policies.set_policy(
+            here, key="orders.returns", value={"window_days": 14, "restocking_fee_percent": 5}
+        )
+        policies.set_policy(here, key="orders.hold_thresholds", value={"thresholds": []})
+        # then the second applies both on its next use
+        assert orders.return_policy(there).window.days == 14
+        assert orders.return_policy(there).restocking_fee_percent == 5
+        assert orders.hold_policy(there, currency="USD", channel="web") is None
     finally:
         other.dispose()

@@ -29,7 +29,9 @@ def config_version(uow: UnitOfWork) -> int:
     """The configuration's version as this unit of work knows it (read once when it does not yet)."""
     seen = uow.versions.get(CONFIG_SERIES)
     if seen is None:
-        seen = uow.versions[CONFIG_SERIES] = _read_version(uow)
+        seen = _read_version(uow)
+        if uow.active or uow.versions_per_request:  # else it would outlive the transaction it was read in
+            uow.versions[CONFIG_SERIES] = seen
     return seen
 
 
