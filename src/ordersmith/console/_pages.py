@@ -59,6 +59,7 @@ NAVIGATION = [
     ("Channels", "/admin/channels", "sales_channels:write"),
     ("Custom fields", "/admin/custom-fields", "custom_fields:write"),
     ("Policies", "/admin/settings", "settings:read"),
+    ("Stores and tills", "/pos/setup", "pos:manage"),
 ]
 NAVIGATION_GROUPS = {
     "Sell": (
@@ -66,6 +67,7 @@ NAVIGATION_GROUPS = {
         "/phone-order",
         "/pos",
         "/pos/flagged",
+        "/pos/setup",
         "/orders",
         "/holds",
         "/customers",
