@@ -58,7 +58,8 @@ async def put_store(request: Request) -> Response:
     try:
         if not location:
             raise ValidationFailed.on("location", "choose a store location")
-        body = validated(StoreIn, {name: typed.get(name, "") for name in STORE_FIELDS})
+        sent = {name: typed.get(name, "") for name in STORE_FIELDS}
+        body = validated(StoreIn, sent | {"method": sent["method"] or pos.CARRY_OUT})
         pos.put_store(
             unit_of_work(request), location=location, settings=pos.StoreSettings(**body.model_dump())
         )
