@@ -91,3 +91,36 @@ def test_only_an_admin_changes_a_policy_and_a_refusal_changes_nothing(client: Te
     assert stale.status_code == 412
     assert orders.return_policy(admin_db).restocking_fee_percent == 10
     assert orders.return_policy(admin_db).window.days == 30
+
+
+def test_the_policies_screen_saves_an_admins_change_and_names_a_bad_input(
+    client: TestClient, admin_db
+) -> None:
+    # given an admin signed in to the console
+    csrf = login(client, admin_db, role="admin")
+    page = client.get("/admin/settings")
+    assert page.status_code == 200 and 'name="t0_currency"' in page.text and 'value="USD"' in page.text
+    # when a threshold row's amount is not an amount
+    bad = client.post("/admin/settings/orders.hold_thresholds", data={
+        "csrf_token": csrf, "version": "0", "t0_currency": "USD", "t0_channel": "", "t0_high_value": "lots",
+        "t0_first_order_limit": "1500.00"})  # fmt: skip
+    # then it is marked on that input, what was typed kept, and nothing changed
+    assert bad.status_code == 422
+    assert 'id="orders.hold_thresholds-t0_high_value-error"' in bad.text and 'value="lots"' in bad.text
+    assert policies.get_policy(admin_db, key="orders.hold_thresholds").changed is False
+    # a good change (one row for EUR on the phone channel added) is saved
+    saved = client.post("/admin/settings/orders.hold_thresholds", data={
+        "csrf_token": csrf, "version": "0", "t0_currency": "USD", "t0_high_value": "750.00",
+        "t0_first_order_limit": "1500.00", "t3_currency": "eur", "t3_channel": "phone", "t3_high_value": "10",
+        "t3_first_order_limit": "20"})  # fmt: skip
+    assert saved.status_code == 200 and "Saved" in saved.text
+    assert policies.current(admin_db, "orders.hold_thresholds")["thresholds"][1] == {
+        "currency": "EUR", "channel": "phone", "high_value": "10.00", "first_order_limit": "20.00"}  # fmt: skip
+    returns = client.post("/admin/settings/orders.returns", data={
+        "csrf_token": csrf, "version": "0", "window_days": "30", "restocking_fee_percent": "101"})  # fmt: skip
+    assert returns.status_code == 422 and 'id="orders.returns-restocking_fee_percent-error"' in returns.text
+    # a manager reads the screen without forms to save
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    login(client, admin_db, role="manager")
+    read = client.get("/admin/settings")
+    assert read.status_code == 200 and "Save the thresholds" not in read.text and "phone" in read.text
