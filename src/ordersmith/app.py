@@ -53,7 +53,7 @@ from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import housekeeping, identity, mail, secrets
+from ordersmith.platform import custom_field_routes, housekeeping, identity, mail, policy_routes, secrets
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -194,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payment_routes.router,
         order_routes.router,
         platform_routes.router,
+        custom_field_routes.router,
+        policy_routes.router,
         catalog_routes.router,
         customer_routes.router,
         pricing_routes.router,

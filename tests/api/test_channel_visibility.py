@@ -36,7 +36,7 @@ LINES = [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}]
 SHARED_PATHS = ("/items", "/styles", "/personalization-templates", "/divisions", "/locations", "/stock",
                 "/availability", "/reservations", "/price-lists", "/promotions", "/coupons", "/shipping-methods",
                 "/tax-rates", "/pricing", "/gift-cards/{code}/balance", "/payment-webhooks", "/cards",
-                "/continuity-programs")  # fmt: skip
+                "/continuity-programs", "/custom-fields")  # fmt: skip
 # Walked by their own test: a POS channel's stores, registers and sales, which another POS channel's key must not
 # find (tests/api/test_pos_api.py::test_a_pos_channel_s_key_sees_only_its_own_stores_and_others_answer_as_unknown;
 # channel A here is a call center, which has no registers to hide).
@@ -56,6 +56,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/customers/{ref}/notes"): {"body": "mine now", "kind": "note"},
     ("POST", "/api/v1/subscriptions/{ref}/card"): {"card_token": "tok_mine_now"},
     ("POST", "/api/v1/subscriptions/{ref}/cancel"): {"reason": "mine now"},
+    ("PUT", "/api/v1/orders/{ref}/custom-fields"): {"custom_fields": {}},
+    ("PUT", "/api/v1/customers/{ref}/custom-fields"): {"custom_fields": {}},
 }
 
 

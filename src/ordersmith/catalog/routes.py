@@ -22,10 +22,11 @@ from ordersmith.catalog.schemas import (
     TemplateIn,
     TemplateOut,
 )
+from ordersmith.platform import custom_fields
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, requires, unit_of_work
-from ordersmith.platform.schemas import MoneyOut, PageOut
+from ordersmith.platform.schemas import CustomValuesIn, CustomValuesOut, MoneyOut, PageOut
 
 router = APIRouter(tags=["catalog"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -55,28 +56,55 @@ def create_item(body: ItemIn, principal: Auth, request: Request) -> Response:
     def execute(uow: UnitOfWork) -> ItemOut:
         fields = body.model_dump(exclude={"components"})
         components = [(c.sku, c.quantity) for c in body.components]
-        return ItemOut.model_validate(service.create_item(uow, **fields, components=components))
+        return _with_values(uow, service.create_item(uow, **fields, components=components))
 
     return created(request, principal, body.model_dump(), execute)
 
 
-@router.get("/items", response_model=PageOut[ItemOut], openapi_extra=requires("catalog:read"))
+def _with_values(uow: UnitOfWork, item: service.Item) -> ItemOut:
+    values = custom_fields.read_values(uow, kind="item", record_id=item.id)
+    return ItemOut.model_validate(item).model_copy(update={"custom_fields": values})
+
+
+@router.get(
+    "/items", response_model=PageOut[ItemOut], openapi_extra=requires("catalog:read", custom_filters=True)
+)
 def list_items(
     principal: Auth, request: Request, division: str | None = None,
     status: Literal[rules.ITEM_STATUSES] | None = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
 ) -> dict[str, object]:  # fmt: skip
+    """Items in SKU order. `custom.<name>=value` (any number of them) keeps the items whose custom field has that
+    value (an index lookup; an unknown field or a value of the wrong type is a 422 naming `custom.<name>`)."""
+    uow = unit_of_work(request)
+    wanted = custom_fields.filters_from(request.query_params.multi_items())
     page = service.list_items(
-        unit_of_work(request), division=division, status=status, limit=limit, cursor=cursor
+        uow, division=division, status=status, limit=limit, cursor=cursor, custom_filters=wanted
     )
-    return {"items": [ItemOut.model_validate(i) for i in page.items], "next_cursor": page.next_cursor}
+    values = custom_fields.read_values_many(uow, kind="item", record_ids=[i.id for i in page.items])
+    return {"items": [ItemOut.model_validate(i).model_copy(update={"custom_fields": values[i.id]})
+                      for i in page.items], "next_cursor": page.next_cursor}  # fmt: skip
 
 
 @router.get("/items/{sku}", response_model=ItemOut, openapi_extra=requires("catalog:read"))
 def get_item(sku: str, principal: Auth, request: Request, response: Response) -> ItemOut:
-    item = service.get_item(unit_of_work(request), sku=sku)
+    uow = unit_of_work(request)
+    item = service.get_item(uow, sku=sku)
     response.headers["ETag"] = etag(item.version)
-    return ItemOut.model_validate(item)
+    return _with_values(uow, item)
+
+
+@router.put(
+    "/items/{sku}/custom-fields", response_model=CustomValuesOut, openapi_extra=requires("catalog:write")
+)
+def set_item_custom_fields(
+    sku: str, body: CustomValuesIn, principal: Auth, request: Request
+) -> CustomValuesOut:
+    """Set the custom field values sent (null clears one; fields not sent stay) and answer with all of them. A bad
+    value is a 422 naming `custom_fields.<name>`, and nothing is written."""
+    return CustomValuesOut(
+        custom_fields=service.set_custom_fields(unit_of_work(request), sku=sku, values=body.custom_fields)
+    )
 
 
 @router.post("/personalization-templates", status_code=201, response_model=TemplateOut,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ordersmith.catalog.rules import Template
 from ordersmith.catalog.styles import Style
-from ordersmith.platform.schemas import CurrencyCode, Input, MoneyAmount, MoneyOut, Output
+from ordersmith.platform.schemas import CurrencyCode, CustomValues, Input, MoneyAmount, MoneyOut, Output
 
 
 class KitComponentIn(Input):
@@ -44,6 +44,7 @@ class ItemIn(Input):
         str | None, Field(max_length=12, description="customs tariff number, e.g. 6109.10")
     ] = None
     country_of_origin: Annotated[str | None, Field(min_length=2, max_length=2)] = None
+    custom_fields: CustomValues = {}
 
 
 class ComponentOut(Output):
@@ -74,6 +75,7 @@ class ItemOut(Output):
     components: list[ComponentOut] = Field(
         default=[], description="a kit's components; empty for other kinds"
     )
+    custom_fields: dict[str, Any] = Field(default={}, description="the item's custom field values, by name")
     created_at: datetime
     updated_at: datetime
     version: int

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -51,11 +51,13 @@ def _caller(principal: Principal, channel: SalesChannel) -> rules.Caller:
                         channel_bound=principal.channel_id is not None)  # fmt: skip
 
 
-def _order_response(order: orders.Order, status_code: int, replayed: bool = False) -> Response:
+def _order_out(order: orders.Order, custom: dict[str, Any]) -> OrderOut:
+    return OrderOut.model_validate(order).model_copy(update={"custom_fields": custom})
+
+
+def _order_response(order: orders.Order, status_code: int, custom: dict[str, Any]) -> Response:
     headers = {"ETag": etag(order.version), "Location": f"/api/v1/orders/{order.id}"}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(encode(OrderOut.model_validate(order)), status_code=status_code,
+    return Response(encode(_order_out(order, custom)), status_code=status_code,
                     media_type="application/json", headers=headers)  # fmt: skip
 
 
@@ -140,14 +142,21 @@ async def place_order(body: OrderIn, principal: Auth, request: Request) -> Respo
         channel = sales_channels.ordering_channel(uow, principal, body.channel)
         wanted = order_request(body, channel.currency)
         caller = _caller(principal, channel)
+        # Custom fields: refused here, before a card is asked, by the cached fields (no statement when none are
+        # sent or required); checked again and stored inside the order's transaction by the current ones.
+        orders.check_placed(uow, values=body.custom_fields, early=True)
+        custom: dict[str, Any] = {}
 
         def on_placed(joined: UnitOfWork, order: orders.Order) -> None:
+            custom.update(orders.write_placed(joined, order_id=order.id, values=body.custom_fields))
             if store is not None:
-                store(joined, 201, encode(OrderOut.model_validate(order)))
+                store(joined, 201, encode(_order_out(order, custom)))
 
         placed = service.place_order(uow, channel=channel, caller=caller, request=wanted,
                                      attempt=str(attempt) if attempt else None, on_placed=on_placed)  # fmt: skip
-        return _order_response(placed.order, 201 if placed.created else 200)
+        if not placed.created:  # the channel order placed before: its own values
+            custom = orders.order_values(uow, order_id=placed.order.id)
+        return _order_response(placed.order, 201 if placed.created else 200, custom)
 
     return await _once(request, principal, body.model_dump(mode="json"), work)
 

@@ -57,6 +57,9 @@ NAVIGATION = [
     ("API keys", "/admin/api-keys", "api_keys:read"),
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Channels", "/admin/channels", "sales_channels:write"),
+    ("Custom fields", "/admin/custom-fields", "custom_fields:write"),
+    ("Policies", "/admin/settings", "settings:read"),
+    ("Stores and tills", "/pos/setup", "pos:manage"),
 ]
 NAVIGATION_GROUPS = {
     "Sell": (
@@ -64,6 +67,7 @@ NAVIGATION_GROUPS = {
         "/phone-order",
         "/pos",
         "/pos/flagged",
+        "/pos/setup",
         "/orders",
         "/holds",
         "/customers",
@@ -84,7 +88,14 @@ NAVIGATION_GROUPS = {
         "/payables/exceptions",
     ),
     "Data": ("/imports", "/reports", "/exports"),
-    "Admin": ("/events", "/admin/users", "/admin/api-keys", "/admin/webhooks", "/admin/channels"),
+    "Admin": (
+        "/events",
+        "/admin/users",
+        "/admin/api-keys",
+        "/admin/webhooks",
+        "/admin/channels",
+        "/admin/custom-fields",
+    ),
 }
 
 

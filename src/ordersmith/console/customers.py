@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ordersmith.console import custom_fields
 from ordersmith.console import recent as recent_work
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
@@ -59,6 +60,8 @@ def _customer_page(
         open_balance=payments.open_balance(uow, customer_id=customer.id) if principal.can("payments:read") else None,
         # the segment: RFM scores as the RFM report gives them (their orders + cached quintile boundaries)
         rfm=reporting.customer_rfm(uow, customer_id=customer.id, currency=customer.currency) if can_orders else None,
+        custom=custom_fields.panel(uow, kind="customer", record_id=customer.id),
+        can_edit=principal.can("customers:write"), action=f"/custom-values/customer/{customer.number}",
     )  # fmt: skip
     return recent_work.remember(request, page, principal, customer=customer.number) if remember else page
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from ordersmith.console import timeline
+from ordersmith.console import custom_fields, timeline
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.customers import service as customers
 from ordersmith.fulfillment import service as fulfillment
@@ -237,6 +237,9 @@ def _detail(
         returnable=orders.returnable_units(uow, order_id=order.id) if principal.can("returns:write") else {},
         numbers={str(i): orders.get_order(uow, ref=str(i)).number for i in related},
         paid=payments.order_payments(uow, order_id=order.id) if principal.can("payments:read") else None,
+        custom=custom_fields.panel(uow, kind="order", record_id=order.id),
+        can_edit=principal.can("orders:write"),
+        action=f"/custom-values/order/{order.number}",
         timeline=timeline.in_words(
             orders.order_timeline(uow, ref=str(order.id)),
             channel_name=_channel_name(request, principal, order.channel),

@@ -21,6 +21,7 @@ from ordersmith.console import (
     cash,
     continuity,
     costing,
+    custom_fields,
     dashboard,
     disputes,
     drop_ship,
@@ -37,6 +38,7 @@ from ordersmith.console import (
     periods,
     phone_orders,
     pos,
+    pos_setup,
     receivables,
     returns,
     search,
@@ -51,6 +53,7 @@ from ordersmith.console import customers as customers_pages
 from ordersmith.console import imports as import_pages
 from ordersmith.console import orders as orders_pages
 from ordersmith.console import reports as report_pages
+from ordersmith.console import settings as settings_pages
 from ordersmith.console._pages import (
     HERE,
     LoginRequired,
@@ -289,9 +292,12 @@ def mount(app: FastAPI) -> None:
         search,
         phone_orders,
         pos,
+        pos_setup,
         returns,
         stock,
         admin,
+        custom_fields,
+        settings_pages,
         warehouse,
         packing,
         drop_ship,

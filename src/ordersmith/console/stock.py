@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
+from ordersmith.console import custom_fields
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.finance import service as finance
 from ordersmith.inventory import service as inventory
@@ -100,6 +102,9 @@ def _stock_page(
         valued=valued,
         low_levels=low_levels,
         low_shown=LOW_SHOWN,
+        custom=custom_fields.panel(uow, kind="item", record_id=item.id) if item else None,
+        can_edit=principal.can("catalog:write"),
+        action=f"/custom-values/item/{quote(item.sku)}" if item else "",
     )
 
 

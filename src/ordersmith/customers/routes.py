@@ -24,11 +24,11 @@ from ordersmith.customers.schemas import (
 )
 from ordersmith.kernel.errors import PreconditionRequired
 from ordersmith.kernel.money import Money
-from ordersmith.platform import sales_channels
+from ordersmith.platform import custom_fields, sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
-from ordersmith.platform.schemas import PageOut
+from ordersmith.platform.schemas import CustomValuesIn, CustomValuesOut, PageOut
 
 router = APIRouter(tags=["customers"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -45,10 +45,16 @@ def _details(fields: dict[str, Any], credit_limit: Money | None) -> dict[str, An
     return fields
 
 
-def _out(customer: service.Customer, response: Response | None = None) -> CustomerOut:
+def _out(
+    customer: service.Customer, response: Response | None = None, uow: UnitOfWork | None = None
+) -> CustomerOut:
     if response is not None:
         response.headers["ETag"] = etag(customer.version)
-    return CustomerOut.model_validate(customer)
+    out = CustomerOut.model_validate(customer)
+    if uow is not None:
+        values = custom_fields.read_values(uow, kind="customer", record_id=customer.id)
+        out = out.model_copy(update={"custom_fields": values})
+    return out
 
 
 @router.post(
@@ -60,7 +66,8 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
     `customers:credit`, `tax_exempt` / `tax_certificate` / `tax_exempt_until` `customers:tax`, `customer_group`
     `customers:pricing`."""
     fields = _details(
-        body.model_dump(exclude={"source_code"}), body.credit_limit.to_money() if body.credit_limit else None
+        body.model_dump(exclude={"source_code", "custom_fields"}),
+        body.credit_limit.to_money() if body.credit_limit else None,
     )
 
     def execute(uow: UnitOfWork) -> CustomerOut:
@@ -68,24 +75,26 @@ def create_customer(body: CustomerIn, principal: Auth, request: Request) -> Resp
         check = getattr(request.app.state, "source_code_check", None)  # marketing's master list, handed in
         customer = service.create_customer(uow, details=service.Details(**fields), created_channel=channel,
                                            source_code=body.source_code, granted=principal.scopes,
-                                           source_code_check=check)  # fmt: skip
-        return _out(customer)
+                                           source_code_check=check, custom_fields=body.custom_fields)  # fmt: skip
+        return _out(customer, uow=uow)
 
     return created(request, principal, body.model_dump(mode="json"), execute)
 
 
-@router.get("/customers", response_model=PageOut[SearchHitOut], openapi_extra=requires("customers:read"))
+@router.get("/customers", response_model=PageOut[SearchHitOut],
+            openapi_extra=requires("customers:read", custom_filters=True))  # fmt: skip
 def search_customers(
     principal: Auth, request: Request,
-    q: Annotated[str, Query(min_length=2, max_length=200, description="name, phone, e-mail, postal code or number")],
+    q: Annotated[str, Query(max_length=200, description="name, phone, e-mail, postal code or number")] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:  # fmt: skip
     """Best matches first: a phone in any format, an e-mail, a postal code, a customer number, or a name (prefix,
-    or misspelt: names are also matched by sound)."""
+    or misspelt: names are also matched by sound) — at least two characters. `custom.<name>=value` (any number)
+    keeps the customers whose custom field has that value; with one, `q` may be left out."""
     uow = unit_of_work(request)
-    hits = service.search_customers(
-        uow, q=q, limit=limit, visible_to=sales_channels.bound_channel(uow, principal)
-    )
+    wanted = custom_fields.filters_from(request.query_params.multi_items())
+    hits = service.search_customers(uow, q=q, limit=limit, visible_to=sales_channels.bound_channel(uow, principal),
+                                    custom_filters=wanted)  # fmt: skip
     return {"items": [SearchHitOut.model_validate(h) for h in hits], "next_cursor": None}
 
 
@@ -94,9 +103,8 @@ def get_customer(ref: str, principal: Auth, request: Request, response: Response
     """By id or number; a number merged into another customer answers with that customer. Sends an `ETag`. A
     channel key sees the customers its channel created or that ordered through it (others: 404, as unknown)."""
     uow = unit_of_work(request)
-    return _out(
-        service.get_customer(uow, ref=ref, visible_to=sales_channels.bound_channel(uow, principal)), response
-    )
+    customer = service.get_customer(uow, ref=ref, visible_to=sales_channels.bound_channel(uow, principal))
+    return _out(customer, response, uow)
 
 
 @router.patch("/customers/{ref}", response_model=CustomerOut, openapi_extra=requires("customers:write"),
@@ -110,13 +118,27 @@ def update_customer(
     expected = if_match_version(request)
     if expected is None:
         raise PreconditionRequired("send If-Match with the ETag of the customer you are editing")
-    sent = body.model_dump(exclude_unset=True)
+    sent = body.model_dump(exclude_unset=True, exclude={"custom_fields"})
     changes = _details(sent, body.credit_limit.to_money() if body.credit_limit else None)
     uow = unit_of_work(request)
     customer = service.update_customer(uow, ref=ref, changes=changes, expected_version=expected,
                                        granted=principal.scopes,
+                                       visible_to=sales_channels.bound_channel(uow, principal),
+                                       custom_fields=body.custom_fields)  # fmt: skip
+    return _out(customer, response, uow)
+
+
+@router.put("/customers/{ref}/custom-fields", response_model=CustomValuesOut,
+            openapi_extra=requires("customers:write"))  # fmt: skip
+def set_customer_custom_fields(
+    ref: str, body: CustomValuesIn, principal: Auth, request: Request
+) -> CustomValuesOut:
+    """Set the custom field values sent (null clears one; fields not sent stay) and answer with all of them. A bad
+    value is a 422 naming `custom_fields.<name>`, and nothing is written. A channel key: its channel's customers."""
+    uow = unit_of_work(request)
+    values = service.set_custom_fields(uow, ref=ref, values=body.custom_fields,
                                        visible_to=sales_channels.bound_channel(uow, principal))  # fmt: skip
-    return _out(customer, response)
+    return CustomValuesOut(custom_fields=values)
 
 
 @router.post("/customers/{ref}/notes", status_code=201, response_model=TimelineEntryOut,

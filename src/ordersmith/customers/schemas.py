@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ordersmith.platform.schemas import Input, MoneyIn, MoneyOut, Output
+from ordersmith.platform.schemas import CustomValues, Input, MoneyIn, MoneyOut, Output
 
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")]
 
@@ -55,6 +55,7 @@ class CustomerFields(Input):
 
 class CustomerIn(CustomerFields):
     source_code: Annotated[str, Field(max_length=40)] = ""
+    custom_fields: CustomValues = {}
 
 
 class CustomerPatch(Input):
@@ -79,6 +80,9 @@ class CustomerPatch(Input):
     do_not_email: bool | None = None
     do_not_call: bool | None = None
     tags: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=50)] | None = None
+    custom_fields: CustomValues | None = Field(
+        default=None, description="the values sent change, null clears one"
+    )
 
 
 class AddressOut(Output):
@@ -127,6 +131,9 @@ class CustomerOut(Output):
     source_code: str
     last_source_code: str
     anonymized_at: datetime | None
+    custom_fields: dict[str, Any] = Field(
+        default={}, description="the customer's custom field values, by name"
+    )
     created_at: datetime
     updated_at: datetime
     version: int

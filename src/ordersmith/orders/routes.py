@@ -28,7 +28,7 @@ from ordersmith.orders.schemas import (
     ShipmentIn,
     TimelineEntryOut,
 )
-from ordersmith.platform import sales_channels
+from ordersmith.platform import custom_fields, sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
 from ordersmith.platform.http import (
@@ -40,14 +40,17 @@ from ordersmith.platform.http import (
     requires,
     unit_of_work,
 )
-from ordersmith.platform.schemas import PageOut
+from ordersmith.platform.schemas import CustomValuesIn, CustomValuesOut, PageOut
 
 router = APIRouter(tags=["orders"])
 Auth = Annotated[Principal, Depends(authorize)]
 
 
-def order_response(order: service.Order, status_code: int) -> Response:
-    return Response(encode(OrderOut.model_validate(order)), status_code=status_code, media_type="application/json",
+def order_response(order: service.Order, status_code: int, custom: dict[str, Any] | None = None) -> Response:
+    out = OrderOut.model_validate(order)
+    if custom is not None:
+        out = out.model_copy(update={"custom_fields": custom})
+    return Response(encode(out), status_code=status_code, media_type="application/json",
                     headers={"ETag": etag(order.version), "Location": f"/api/v1/orders/{order.id}"})  # fmt: skip
 
 
@@ -61,7 +64,8 @@ def visible_order(uow: UnitOfWork, principal: Principal, ref: str) -> service.Or
     return service.get_order(uow, ref=ref, channel=own_channel(uow, principal))
 
 
-@router.get("/orders", response_model=PageOut[OrderSummaryOut], openapi_extra=requires("orders:read"))
+@router.get("/orders", response_model=PageOut[OrderSummaryOut],
+            openapi_extra=requires("orders:read", custom_filters=True))  # fmt: skip
 def list_orders(
     principal: Auth, request: Request,
     channel: str | None = None,
@@ -72,22 +76,41 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Newest first; a channel key sees its own channel's orders only. An unknown status (or any unknown query
-    parameter) is a 422 naming it, never ignored."""
+    parameter) is a 422 naming it, never ignored. `custom.<name>=value` (any number) keeps the orders whose custom
+    field has that value."""
     uow = unit_of_work(request)
+    wanted = custom_fields.filters_from(request.query_params.multi_items())
     own = own_channel(uow, principal)
     if own is not None and channel is not None and channel != own:
         return {"items": [], "next_cursor": None}  # another channel's orders do not exist for this key
     page = service.list_orders(uow, channel=own or channel, status=status, fulfillment_status=fulfillment_status,
                                customer=customer,
                                placed_from=placed_from, placed_to=placed_to, source_code=source_code,
-                               cursor=cursor, limit=limit)  # fmt: skip
+                               cursor=cursor, limit=limit, custom_filters=wanted)  # fmt: skip
     return {"items": [OrderSummaryOut.model_validate(o) for o in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/orders/{ref}", response_model=OrderOut, openapi_extra=requires("orders:read"))
 def get_order(ref: str, principal: Auth, request: Request) -> Response:
-    """By id or number, with lines (their reservation or backorder state), ship-tos, holds and the ETag."""
-    return order_response(visible_order(unit_of_work(request), principal, ref), 200)
+    """By id or number, with lines (their reservation or backorder state), ship-tos, holds, custom field values
+    and the ETag."""
+    uow = unit_of_work(request)
+    order = visible_order(uow, principal, ref)
+    return order_response(order, 200, service.order_values(uow, order_id=order.id))
+
+
+@router.put(
+    "/orders/{ref}/custom-fields", response_model=CustomValuesOut, openapi_extra=requires("orders:write")
+)
+def set_order_custom_fields(
+    ref: str, body: CustomValuesIn, principal: Auth, request: Request
+) -> CustomValuesOut:
+    """Set the custom field values sent (null clears one; fields not sent stay) and answer with all of them. A bad
+    value is a 422 naming `custom_fields.<name>`, and nothing is written. A channel key: its own channel's orders."""
+    uow = unit_of_work(request)
+    values = service.set_order_custom_fields(uow, ref=ref, values=body.custom_fields,
+                                             channel=own_channel(uow, principal))  # fmt: skip
+    return CustomValuesOut(custom_fields=values)
 
 
 @router.get(

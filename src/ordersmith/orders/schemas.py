@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from ordersmith.kernel.errors import FieldError, ValidationFailed
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
-from ordersmith.platform.schemas import Input, MoneyAmount, MoneyOut, Output, money_in
+from ordersmith.platform.schemas import CustomValues, Input, MoneyAmount, MoneyOut, Output, money_in
 
 _PRICE_FIELDS = frozenset({"price", "unit_price", "prices", "total", "totals", "subtotal", "tax", "taxes",
                            "discount", "discounts", "shipping_cost", "shipping_total", "merchandise"})  # fmt: skip
@@ -118,6 +118,7 @@ class OrderIn(Input):
     store: Annotated[
         str | None, Field(max_length=40, description="the store's location, for taken and pickup")
     ] = None
+    custom_fields: CustomValues = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -232,6 +233,11 @@ class OrderOut(Output):
     lines: list[OrderLineOut]
     ship_tos: list[ShipToOut]
     holds: list[HoldOut]
+    custom_fields: dict[str, Any] | None = Field(
+        default=None,
+        description="the order's custom field values by name: in GET /orders/{ref}, the answer to POST /orders and "
+        "to PUT …/custom-fields; null in other actions' answers (not read there)",
+    )
 
 
 class OrderSummaryOut(Output):

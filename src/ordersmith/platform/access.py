@@ -30,6 +30,10 @@ SCOPES: dict[str, str] = {
     "jobs:read": "read background jobs",
     "plugins:read": "list the loaded plugins, their contributions and failures, and their subscribers' failed "
     "deliveries (admins)",
+    "custom_fields:read": "read the custom fields defined on items, customers and orders",
+    "custom_fields:write": "define, change and remove custom fields on items, customers and orders (admins)",
+    "settings:read": "read the policies set in the console (hold thresholds, return window, numbering, …)",
+    "settings:write": "change those policies (admins; every change is audited with its before and after)",
     "catalog:read": "read items and divisions",
     "catalog:write": "create and change items and divisions",
     "inventory:read": "read locations, stock, availability and reservations",
@@ -119,6 +123,7 @@ PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 
 _READ_BASICS = {
+    "custom_fields:read",
     "sales_channels:read",
     "events:read",
     "catalog:read",
@@ -136,6 +141,7 @@ _READ_BASICS = {
 # rule) acts without it.
 CHANNEL_KEY_SCOPES: frozenset[str] = frozenset(
     {
+        "custom_fields:read",
         "sales_channels:read",
         "events:read",
         "webhooks:read",
@@ -177,6 +183,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         _READ_BASICS
         | {
             "sales_channels:write",
+            "settings:read",
             "audit:read",
             "marketing:read",
             "users:read",

@@ -180,6 +180,12 @@ class UnitOfWork:
     # the request's own transaction rather than one of its own); kept until it passes, so every later transaction
     # runs it again after a failure.
     guard: Callable[[UnitOfWork], None] | None = None
+    # Versions of cached configuration this request has seen (`platform.config_cache`), learned inside a statement
+    # it runs anyway (the API key's revocation check) so that checking a cache costs no read of its own.
+    # A request's units of work share the versions it saw at its start (`platform.http.unit_of_work`); any other
+    # forgets them when its transaction ends, so a long-lived unit of work (a job's, the CLI's) reads them anew.
+    versions: dict[str, int] = field(default_factory=dict)
+    versions_per_request: bool = False
 
     @property
     def session(self) -> Session:
@@ -245,6 +251,8 @@ class UnitOfWork:
         finally:
             self._disarm()
             self._outbox_rows, self._audit_rows, self._pending, self._session = [], [], [], None
+            if not self.versions_per_request:
+                self.versions = {}
             session.close()
             self._release()
         if exc_type is None and events:

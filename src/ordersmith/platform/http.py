@@ -48,6 +48,8 @@ NO_CHANNEL_KEY = "x-no-channel-records"
 # The route opens every transaction through `unit_of_work(request)`, so a cached API key's revocation check can be
 # made inside the request's first transaction instead of in a thread hop and a transaction of its own.
 IN_TRANSACTION_KEY = "x-revocation-checked-in-transaction"
+# The operation filters by custom fields: `custom.<name>=value` query parameters (checked by the custom fields).
+CUSTOM_FILTERS_KEY = "x-custom-field-filters"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _STATUS_CODES = {
@@ -65,15 +67,21 @@ _STATUS_CODES = {
 }
 
 
-def requires(scope: str, *, no_channel: bool = False, check_in_transaction: bool = False) -> dict[str, Any]:
+def requires(
+    scope: str, *, no_channel: bool = False, check_in_transaction: bool = False, custom_filters: bool = False
+) -> dict[str, Any]:
     """Declare the scope a route needs (use as `openapi_extra=`); it appears in the OpenAPI document.
 
     `no_channel`: the route's records belong to no sales channel (vendors' bills, say), so to a channel-bound key
     they do not exist: it is answered 404, as for another channel's records, never 403.
     `check_in_transaction`: the route reads and writes only through `unit_of_work(request)`; a cached API key is
     then let in without touching the database, and its revocation check runs first inside the route's first
-    transaction (a revoked key is refused there, 401, and that transaction rolled back)."""
+    transaction (a revoked key is refused there, 401, and that transaction rolled back).
+    `custom_filters`: the list takes `custom.<name>=value` query parameters (custom fields), not declared one by
+    one."""
     extra: dict[str, Any] = {SCOPE_KEY: scope}
+    if custom_filters:
+        extra[CUSTOM_FILTERS_KEY] = True
     if no_channel:
         extra[NO_CHANNEL_KEY] = True
     if check_in_transaction:
@@ -297,6 +305,9 @@ def authenticate(request: Request) -> Principal:
         known = cache.get(token)
         # A cached key is trusted only while no key was revoked anywhere since it was cached (one PK read).
         version = identity.revocations_version(uow) if cache.ttl_s > 0 else 0
+        request_versions(request).update(
+            uow.versions
+        )  # the configuration's version, read in the same statement
         if known is not None and known[1] == version:
             principal = known[0]
         else:
@@ -435,7 +446,9 @@ def refuse_unknown_query(request: Request) -> None:
     if known is None:
         known = frozenset(_query_names(dependant))
         _QUERY_NAMES[id(route)] = known
-    unknown = sorted({name for name in request.query_params if name not in known})
+    custom = (getattr(route, "openapi_extra", None) or {}).get(CUSTOM_FILTERS_KEY)
+    unknown = sorted({name for name in request.query_params
+                      if name not in known and not (custom and name.startswith("custom."))})  # fmt: skip
     if unknown:
         allowed = ", ".join(sorted(known)) or "none"
         raise ValidationFailed(
@@ -461,9 +474,19 @@ def _check(request: Request, principal: Principal, scope: str) -> None:
     principal.require(scope)
 
 
+def request_versions(request: Request) -> dict[str, int]:
+    """The versions of cached configuration this request has seen, shared by all its units of work
+    (`platform.config_cache`)."""
+    versions: dict[str, int] | None = getattr(request.state, "versions", None)
+    if versions is None:
+        versions = request.state.versions = {}
+    return versions
+
+
 def unit_of_work(request: Request) -> UnitOfWork:
     principal = getattr(request.state, "principal", None) or ANONYMOUS
     uow = get_db(request).unit_of_work(actor_for(principal, client_origin(request)))
+    uow.versions, uow.versions_per_request = request_versions(request), True
     if getattr(request.state, "revocation_check", None) is not None:
         uow.guard = lambda joined: _check_revocations(request, joined)
     return uow

@@ -326,3 +326,73 @@ class JobOut(Output):
     last_error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+CustomFieldKind = Literal["item", "customer", "order"]
+CustomFieldType = Literal["text", "number", "decimal", "date", "boolean", "choice"]
+# A record's custom values as sent: checked by the field's definition (`platform.custom_fields`), each refusal
+# named `custom_fields.<name>`. Decimals as strings ("12.50"), dates as YYYY-MM-DD, null clears a value.
+CustomValues = Annotated[
+    dict[Annotated[str, Field(max_length=40)], Any],
+    Field(max_length=100, description="custom field values by field name (see /api/v1/custom-fields)"),
+]
+
+
+class CustomFieldIn(Input):
+    kind: CustomFieldKind
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="the key in `custom_fields`")]
+    label: Annotated[str, Field(min_length=1, max_length=100)]
+    type: CustomFieldType
+    required: bool = Field(default=False, description="records created from now on must have a value")
+    choices: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default=[], max_length=200)
+    max_length: Annotated[int | None, Field(ge=1, le=500, description="text fields: 255 unless set")] = None
+    position: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+
+class CustomFieldPatch(Input):
+    label: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    required: bool | None = None
+    choices: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        default=None, max_length=200
+    )
+    max_length: Annotated[int | None, Field(ge=1, le=500)] = None
+    position: Annotated[int | None, Field(ge=0, le=10_000)] = None
+
+
+class CustomFieldOut(Output):
+    id: uuid.UUID
+    kind: str
+    name: str
+    label: str
+    type: str
+    required: bool
+    choices: list[str]
+    max_length: int | None
+    position: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomValuesIn(Input):
+    custom_fields: CustomValues
+
+
+class CustomValuesOut(Output):
+    custom_fields: dict[str, Any]
+
+
+class PolicyIn(Input):
+    value: dict[Annotated[str, Field(max_length=60)], Any] = Field(
+        description="the policy's value, as GET shows it"
+    )
+
+
+class PolicyOut(Output):
+    key: str
+    label: str
+    description: str
+    value: dict[str, Any]
+    default: dict[str, Any]
+    changed: bool = Field(description="set in the console (else the built-in default)")
+    version: int = Field(description="0 until first set; send as If-Match to guard a change")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -266,3 +266,63 @@ class PluginDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class CustomFieldRow(Base):
+    """A retailer's own field on items, customers or orders (ADR 0051): its type and the rules its values obey."""
+
+    __tablename__ = "custom_field_definitions"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "name", name="uq_custom_field_definitions_kind_name"),
+        sa.CheckConstraint("kind IN ('item', 'customer', 'order')", name="ck_custom_field_definitions_kind"),
+        sa.CheckConstraint(
+            "type IN ('text', 'number', 'decimal', 'date', 'boolean', 'choice')",
+            name="ck_custom_field_definitions_type",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(40))
+    label: Mapped[str] = mapped_column(sa.String(100))
+    type: Mapped[str] = mapped_column(sa.String(16))
+    required: Mapped[bool] = mapped_column(default=False)
+    choices: Mapped[list[str]] = mapped_column(sa.JSON)
+    max_length: Mapped[int | None]
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class CustomValueRow(Base):
+    """One custom field's value on one record, in the column of its type, so a filter is an index lookup:
+    `(kind, field, value_…)` finds the records, the key `(kind, record_id, field)` reads one record's values."""
+
+    __tablename__ = "custom_field_values"
+    __table_args__ = (
+        sa.Index("ix_custom_field_values_text", "kind", "field", "value_text"),
+        sa.Index("ix_custom_field_values_integer", "kind", "field", "value_integer"),
+        sa.Index("ix_custom_field_values_date", "kind", "field", "value_date"),
+    )
+
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    field: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value_text: Mapped[str | None] = mapped_column(sa.String(500))  # text, choice, decimal (canonical form)
+    value_integer: Mapped[int | None] = mapped_column(sa.BigInteger)
+    value_date: Mapped[date | None] = mapped_column(sa.Date)
+    value_boolean: Mapped[bool | None]
+
+
+class PolicySettingRow(Base):
+    """A policy the retailer sets in the console (hold thresholds, return window, …), its value as JSON; a missing
+    row means the built-in default. Every change bumps the `config` number series, which caches check."""
+
+    __tablename__ = "policy_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column(default=1)

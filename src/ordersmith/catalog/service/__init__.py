@@ -34,6 +34,7 @@ from ordersmith.catalog.service.items import (
     get_item_by_id,
     list_items,
     set_backorderable,
+    set_custom_fields,
     set_default_vendor,
     set_item_status,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "list_items",
     "selling_facts",
     "set_backorderable",
+    "set_custom_fields",
     "set_default_vendor",
     "set_item_status",
     "sku_for_barcode",

@@ -4,6 +4,8 @@ backorderability and default vendor, and read them (one, a page, a search as you
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,6 +29,7 @@ from ordersmith.catalog.tables import (
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -69,13 +72,16 @@ def create_item(
     backorderable: bool = False,
     hs_code: str | None = None,
     country_of_origin: str | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
     Raises:
-        ValidationFailed: malformed SKU, unknown kind, status or division, or an invalid GTIN.
+        ValidationFailed: malformed SKU, unknown kind, status or division, an invalid GTIN, or a custom field's
+            bad value (`custom_fields.<name>`).
         AlreadyExists: the SKU (in any letter case) or a barcode is taken.
     """
+    checked = custom.check_values(uow, kind="item", values=custom_fields or {}, creating=True)
     if not rules.is_valid_sku(sku):
         raise ValidationFailed.on(
             "sku", "1-64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit"
@@ -121,8 +127,12 @@ def create_item(
             sa.insert(KitComponentRow.__table__),  # type: ignore[arg-type]
             {"kit_id": row.id, "component_id": component_id, "quantity": quantity},
         )
+    custom.write_values(uow, kind="item", record_id=row.id, checked=checked)
     item = _item(uow, uow.session.get(ItemRow, row.id) or row)
-    uow.audit("item.created", object_type="item", object_id=str(row.id), after=_snapshot(item))
+    after = _snapshot(item)
+    if checked:
+        after["custom_fields"] = custom.shown(uow, kind="item", checked=checked)
+    uow.audit("item.created", object_type="item", object_id=str(row.id), after=after)
     uow.emit("item.created", {"id": str(row.id), **_snapshot(item)})
     return item
 
@@ -202,6 +212,27 @@ def set_default_vendor(uow: UnitOfWork, *, sku: str, vendor_id: uuid.UUID | None
               after={"default_vendor_id": str(vendor_id) if vendor_id else None})  # fmt: skip
 
 
+@use_case
+def set_custom_fields(uow: UnitOfWork, *, sku: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Set (or, with null, clear) an item's custom field values; the others stay. Audited with before and after.
+
+    Raises:
+        NotFound: no such item. ValidationFailed: an unknown field or a bad value (`custom_fields.<name>`).
+    """
+    row = _row_by_sku(uow, sku)
+    checked = custom.check_values(uow, kind="item", values=values, creating=False)
+    before = custom.read_values(uow, kind="item", record_id=row.id)
+    custom.write_values(uow, kind="item", record_id=row.id, checked=checked)
+    after = custom.read_values(uow, kind="item", record_id=row.id)
+    if after != before:
+        row.version += 1
+        row.updated_at = uow.now()
+        uow.audit("item.custom_fields_changed", object_type="item", object_id=str(row.id),
+                  before={"custom_fields": before}, after={"custom_fields": after})  # fmt: skip
+        uow.emit("item.custom_fields_changed", {"id": str(row.id), "sku": row.sku, "fields": sorted(values)})
+    return after
+
+
 @use_case(readonly=True)
 def get_item(uow: UnitOfWork, *, sku: str) -> Item:
     """The item with this SKU (any letter case). Raises NotFound."""
@@ -234,10 +265,13 @@ def find_items(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[ItemHit]:
 @use_case(readonly=True)
 def list_items(
     uow: UnitOfWork, *, division: str | None = None, status: str | None = None, limit: int = 50,
-    cursor: str | None = None,
+    cursor: str | None = None, custom_filters: Mapping[str, str] | None = None,
 ) -> Page[Item]:  # fmt: skip
-    """Items in SKU order, optionally of one division or status."""
+    """Items in SKU order, optionally of one division or status, or with custom field values (`custom_filters`,
+    by field name; an unknown field or a value of the wrong type is a ValidationFailed naming `custom.<name>`)."""
     query = sa.select(ItemRow)
+    for matching in custom.matching(uow, kind="item", filters=custom_filters or {}):
+        query = query.where(ItemRow.id.in_(matching))
     if division:
         query = query.where(
             ItemRow.id.in_(sa.select(ItemDivisionRow.item_id).where(ItemDivisionRow.division == division))

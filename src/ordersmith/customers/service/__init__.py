@@ -27,6 +27,7 @@ from ordersmith.customers.service.records import (
     record_first_order,
     record_source_code,
     remember_ship_tos,
+    set_custom_fields,
     update_customer,
 )
 from ordersmith.customers.service.search import SearchHit, search_customers
@@ -63,6 +64,7 @@ __all__ = [
     "record_source_code",
     "remember_ship_tos",
     "search_customers",
+    "set_custom_fields",
     "timeline",
     "update_customer",
 ]

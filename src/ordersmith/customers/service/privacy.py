@@ -18,6 +18,7 @@ from ordersmith.customers.tables import (
 )
 from ordersmith.kernel.errors import Conflict
 from ordersmith.kernel.ids import new_id
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.audit import list_audit
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -45,6 +46,7 @@ def export_customer(uow: UnitOfWork, *, ref: str) -> dict[str, Any]:
                     "currency": customer.credit_limit.currency,
                 },
             },
+            "custom_fields": custom.read_values(uow, kind="customer", record_id=row.id),
             "phones": [p.__dict__ for p in customer.phones],
             "addresses": [a.__dict__ for a in customer.addresses],
             "timeline": [
@@ -92,6 +94,7 @@ def anonymize_customer(uow: UnitOfWork, *, ref: str, reason: str = "") -> Custom
     # Customers merged into this one carried the same person: their leftover rows are emptied too.
     merged = list(uow.session.scalars(sa.select(CustomerRow).where(CustomerRow.merged_into_id == row.id)))
     for person in [row, *merged]:
+        custom.delete_record_values(uow, kind="customer", record_id=person.id)  # the retailer's own facts too
         person.first_name, person.last_name, person.company = "", "", ""
         person.display_name, person.tax_certificate, person.tags = ANONYMIZED, "", []
         person.anonymized_at, person.updated_at, person.version = now, now, person.version + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from ordersmith.kernel.errors import Forbidden, NotFound, PreconditionFailed, Va
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
 
@@ -97,6 +98,7 @@ def create_customer(
     source_code: str = "",
     granted: frozenset[str] | None = None,
     source_code_check: SourceCodeCheck | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
 ) -> Customer:
     """A new customer with the next number (C-100001 …), validated contacts and search keys; audited, with a
     `customer.created` event and a first timeline entry.
@@ -109,6 +111,7 @@ def create_customer(
             caller's scopes (`granted`; None for a trusted caller) lack the one it needs (`rules.GUARDED_FIELDS`).
     """
     details = _checked(details)
+    checked = custom.check_values(uow, kind="customer", values=custom_fields or {}, creating=True)
     _guard(granted, Details(), details)
     source_code = source_code.strip()
     if source_code:
@@ -128,8 +131,12 @@ def create_customer(
                                     channel=created_channel, actor=uow.actor.label, data=None, at=now))  # fmt: skip
     uow.session.flush()
     _join_channels(uow, row.id, [created_channel])
+    custom.write_values(uow, kind="customer", record_id=row.id, checked=checked)
     customer = _customer(uow, row)
-    uow.audit("customer.created", object_type="customer", object_id=number, after=_snapshot(customer))
+    after = _snapshot(customer)
+    if checked:
+        after["custom_fields"] = custom.shown(uow, kind="customer", checked=checked)
+    uow.audit("customer.created", object_type="customer", object_id=number, after=after)
     uow.emit("customer.created", {"id": str(row.id), "number": number, "channel": created_channel})
     return customer
 
@@ -150,8 +157,10 @@ def update_customer(
     expected_version: int,
     granted: frozenset[str] | None = None,
     visible_to: str | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
 ) -> Customer:
-    """Change the named fields of a customer that is still at `expected_version`.
+    """Change the named fields (and the custom field values sent) of a customer that is still at
+    `expected_version`.
 
     Raises:
         Forbidden: a money field changes and the caller's scopes (`granted`; None for a trusted caller) lack the one
@@ -168,6 +177,7 @@ def update_customer(
     before = _customer(uow, row)
     current = Details(**{name: getattr(before, name) for name in _EDITABLE})
     details = _checked(dataclasses.replace(current, **changes))
+    checked = custom.check_values(uow, kind="customer", values=custom_fields or {}, creating=False)
     _guard(granted, current, details)
     # One conditional UPDATE claims the edit: it succeeds only at the version the caller read, and its row lock
     # makes a concurrent edit wait and then fail the same test.
@@ -186,9 +196,42 @@ def update_customer(
     _reindex(uow, row, details)
     uow.session.flush()
     after = _customer(uow, row)
-    uow.audit("customer.updated", object_type="customer", object_id=row.number, before=_snapshot(before),
-              after={**_snapshot(after), "fields": sorted(changes)})  # fmt: skip
-    uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": sorted(changes)})
+    fields = sorted(changes) + (["custom_fields"] if checked else [])
+    snapshots = (_snapshot(before), {**_snapshot(after), "fields": fields})
+    if checked:
+        snapshots[0]["custom_fields"] = custom.read_values(uow, kind="customer", record_id=row.id)
+        custom.write_values(uow, kind="customer", record_id=row.id, checked=checked)
+        snapshots[1]["custom_fields"] = custom.read_values(uow, kind="customer", record_id=row.id)
+    uow.audit("customer.updated", object_type="customer", object_id=row.number, before=snapshots[0],
+              after=snapshots[1])  # fmt: skip
+    uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": fields})
+    return after
+
+
+@use_case
+def set_custom_fields(
+    uow: UnitOfWork, *, ref: str, values: Mapping[str, Any], visible_to: str | None = None
+) -> dict[str, Any]:
+    """Set (or, with null, clear) a customer's custom field values; the others stay. Audited with before and
+    after. With `visible_to`, only a customer of that channel (else NotFound, as unknown).
+
+    Raises:
+        NotFound: no such customer (for this channel). ValidationFailed: an unknown field or a bad value
+            (`custom_fields.<name>`), or an anonymized customer.
+    """
+    row = _row(uow, ref, visible_to)
+    if row.anonymized_at is not None:
+        raise ValidationFailed.on("ref", f"{row.number} was anonymized and cannot be edited")
+    checked = custom.check_values(uow, kind="customer", values=values, creating=False)
+    before = custom.read_values(uow, kind="customer", record_id=row.id)
+    custom.write_values(uow, kind="customer", record_id=row.id, checked=checked)
+    after = custom.read_values(uow, kind="customer", record_id=row.id)
+    if after != before:
+        row.version += 1
+        row.updated_at = uow.now()
+        uow.audit("customer.custom_fields_changed", object_type="customer", object_id=row.number,
+                  before={"custom_fields": before}, after={"custom_fields": after})  # fmt: skip
+        uow.emit("customer.updated", {"id": str(row.id), "number": row.number, "fields": ["custom_fields"]})
     return after
 
 

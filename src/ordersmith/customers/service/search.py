@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from ordersmith.customers.tables import (
     CustomerSearchKeyRow,
 )
 from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 
 PER_KEY_LIMIT = 500  # candidates read per key: a two-letter prefix in a million customers stays cheap
@@ -45,18 +47,29 @@ def _next(prefix: str) -> str:
 
 @use_case(readonly=True)
 def search_customers(
-    uow: UnitOfWork, *, q: str, limit: int = 20, default_country: str = "US", visible_to: str | None = None
-) -> list[SearchHit]:
+    uow: UnitOfWork, *, q: str, limit: int = 20, default_country: str = "US", visible_to: str | None = None,
+    custom_filters: Mapping[str, str] | None = None,
+) -> list[SearchHit]:  # fmt: skip
     """Customers matching what was typed, best first (with `visible_to`, a channel-bound caller's channel: only
-    that channel's customers).
+    that channel's customers). `custom_filters` (custom field values by name) keep only the customers with those
+    values; with them, `q` may be empty (the matches by name).
 
     Raises:
-        ValidationFailed: fewer than two characters, or a limit outside 1-100.
+        ValidationFailed: fewer than two characters (and no custom filter), a limit outside 1-100, a filter on an
+            unknown custom field or with a value of the wrong type (`custom.<name>`).
     """
-    if len(q.strip()) < 2:
-        raise ValidationFailed.on("q", "type at least two characters")
     if not 1 <= limit <= 100:
         raise ValidationFailed.on("limit", "must be between 1 and 100")
+    with_values: set[uuid.UUID] | None = None
+    if custom_filters:
+        ids = sa.select(CustomerRow.id).where(CustomerRow.merged_into_id.is_(None))
+        for matching in custom.matching(uow, kind="customer", filters=custom_filters):
+            ids = ids.where(CustomerRow.id.in_(matching))
+        with_values = set(uow.session.scalars(ids.limit(PER_KEY_LIMIT)))
+        if not q.strip():
+            return _custom_hits(uow, with_values, limit=limit, visible_to=visible_to)
+    if len(q.strip()) < 2:
+        raise ValidationFailed.on("q", "type at least two characters")
     query = rules.parse_query(q, default_country)
     matched: dict[uuid.UUID, set[str]] = defaultdict(set)
     name_hits: dict[uuid.UUID, set[str]] = defaultdict(set)
@@ -74,6 +87,8 @@ def search_customers(
                 name_hits[customer_id].add(key)
             elif kind == "phone" and key == query.whole_phone:
                 whole_phone.add(customer_id)
+    if with_values is not None:
+        matched = defaultdict(set, {c: kinds for c, kinds in matched.items() if c in with_values})
     if visible_to is not None:
         members = _members(uow, list(matched), visible_to)
         matched = defaultdict(set, {c: kinds for c, kinds in matched.items() if c in members})
@@ -102,6 +117,26 @@ def search_customers(
         for r in rows
     ]  # fmt: skip
     return sorted(hits, key=lambda h: (-h.score, h.display_name, h.number))[:limit]
+
+
+def _custom_hits(
+    uow: UnitOfWork, ids: set[uuid.UUID], *, limit: int, visible_to: str | None
+) -> list[SearchHit]:
+    """The customers found by custom field values alone, by name."""
+    if visible_to is not None:
+        ids = _members(uow, list(ids), visible_to)
+    if not ids:
+        return []
+    rows = uow.session.execute(
+        sa.select(CustomerRow.id, CustomerRow.number, CustomerRow.display_name)
+        .where(CustomerRow.id.in_(ids)).order_by(CustomerRow.display_name, CustomerRow.number).limit(limit)
+    ).all()  # fmt: skip
+    shown = [r.id for r in rows]
+    emails = _primary(uow, CustomerEmailRow, CustomerEmailRow.email, shown)
+    phones = _primary(uow, CustomerPhoneRow, CustomerPhoneRow.phone, shown)
+    return [SearchHit(id=r.id, number=r.number, display_name=r.display_name, email=emails.get(r.id),
+                      phone=phones.get(r.id), postal_code=None, matched=["custom"], score=0.0)
+            for r in rows]  # fmt: skip
 
 
 def _primary(uow: UnitOfWork, table: type, column: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

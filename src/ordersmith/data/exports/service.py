@@ -23,11 +23,12 @@ from ordersmith.data.export_tables import ExportRow
 from ordersmith.data.exports import writers
 from ordersmith.data.exports.copy import copy_csv, sqlite_csv
 from ordersmith.data.exports.kinds import KINDS, check_request, query_filters
+from ordersmith.data.exports.kinds._base import with_custom_fields
 from ordersmith.kernel.errors import Conflict, NotFound
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
-from ordersmith.platform import jobs
-from ordersmith.platform.db import Database, UnitOfWork, use_case
+from ordersmith.platform import custom_fields, jobs
+from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
 log = logging.getLogger(__name__)
@@ -93,20 +94,26 @@ def stream_to_file(
     """
     checked = check_request(kind, format, filters)
     export = KINDS[kind]
-    query = export.query(query_filters(checked))
+    fields = []
+    if export.custom_kind is not None:
+        found = custom_fields.list_definitions(
+            db.unit_of_work(Actor.system("export")), kind=export.custom_kind
+        )
+        fields = [(d.name, d.type) for d in found]
+    columns, query = with_custom_fields(export, export.query(query_filters(checked)), fields)
     db = db.for_reports  # the read replica, when one is set
     if format == "csv" and db.dialect == "postgresql":
-        return copy_csv(db, path, export.columns, query, progress or (lambda _n: None))
+        return copy_csv(db, path, columns, query, progress or (lambda _n: None))
     if format == "csv" and db.dialect == "sqlite":
-        return sqlite_csv(db, path, export.columns, query, progress or (lambda _n: None), batch_rows)
+        return sqlite_csv(db, path, columns, query, progress or (lambda _n: None), batch_rows)
     if db.dialect == "postgresql":
         return writers.WRITERS[format](
-            path, export.columns, _pg_batches(db, query, batch_rows), progress or (lambda _n: None)
+            path, columns, _pg_batches(db, query, batch_rows), progress or (lambda _n: None)
         )
     with db.read_engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch_rows).execute(query)
         batches = writers.batches_of(result.partitions())
-        return writers.WRITERS[format](path, export.columns, batches, progress or (lambda _n: None))
+        return writers.WRITERS[format](path, columns, batches, progress or (lambda _n: None))
 
 
 def _pg_batches(db: Database, query: sa.Select[Any], batch_rows: int) -> Iterator[Sequence[Sequence[Any]]]:

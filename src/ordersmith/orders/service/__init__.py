@@ -28,8 +28,10 @@ from ordersmith.orders.service.changes import (
     resolve_hold,
     set_payment_status,
 )
+from ordersmith.orders.service.custom import check_placed, order_values, set_order_custom_fields, write_placed
 from ordersmith.orders.service.edits import LineChange, OrderChanges, edit_order
 from ordersmith.orders.service.history import HistoricalLine, HistoricalOrder, import_order
+from ordersmith.orders.service.policies import hold_policy, return_policy
 from ordersmith.orders.service.queries import (
     Barometers,
     ChannelDay,
@@ -118,6 +120,7 @@ __all__ = [
     "barometers",
     "cancel_order",
     "channel_order_ids",
+    "check_placed",
     "customer_returns",
     "customer_totals",
     "due_for_release",
@@ -127,6 +130,7 @@ __all__ = [
     "get_order",
     "get_return",
     "hold_order",
+    "hold_policy",
     "import_order",
     "list_held_orders",
     "list_holds",
@@ -143,6 +147,7 @@ __all__ = [
     "order_numbers",
     "order_returns",
     "order_timeline",
+    "order_values",
     "place_order",
     "price_order",
     "quote_order",
@@ -155,11 +160,14 @@ __all__ = [
     "release_when_due",
     "remember_ship_tos",
     "resolve_hold",
+    "return_policy",
     "returnable_units",
+    "set_order_custom_fields",
     "set_payment_status",
     "ship_allocations",
     "ship_unstocked",
     "short_pick",
+    "write_placed",
 ]
 
 # On import: every process that writes an order's events (API, worker, CLI) imports this package, so a payment's,

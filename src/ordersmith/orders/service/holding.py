@@ -12,17 +12,13 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import holds_of, move
+from ordersmith.orders.service.policies import hold_policy
 from ordersmith.orders.tables import OrderHoldRow, OrderLineRow, OrderRow
 from ordersmith.platform import plugins
 from ordersmith.platform.db import UnitOfWork
 
 # Marketplaces screen their own buyers and a store sale is face to face: the fraud rules do not apply there.
 UNSCREENED_CHANNEL_KINDS = frozenset({"marketplace", "pos"})
-HOLD_POLICIES = {
-    "USD": rules.HoldPolicy(high_value=Money("750.00", "USD"), first_order_limit=Money("1500.00", "USD")),
-    "EUR": rules.HoldPolicy(high_value=Money("700.00", "EUR"), first_order_limit=Money("1400.00", "EUR")),
-    "GBP": rules.HoldPolicy(high_value=Money("600.00", "GBP"), first_order_limit=Money("1200.00", "GBP")),
-}
 ON_ACCOUNT = "on_account"  # the card_key of an order paid on account
 
 # Two counts, each from its own (key, placed_at) index: only this card's and this address's recent orders are read,
@@ -51,9 +47,10 @@ def evaluate_holds(
     review: bool, credit_decided: bool = False,
 ) -> list[rules.Hold]:  # fmt: skip
     """Every reason to hold `order` as it stands (its row, not yet necessarily written). The fraud rules run only
-    when `screen_fraud` and a policy exists for the order's currency. `credit_decided`: checkout decided the
-    credit on account already (one conditional UPDATE against the limit), so the estimate here is skipped."""
-    policy = HOLD_POLICIES.get(order.currency) if screen_fraud else None
+    when `screen_fraud` and a policy exists for the order's currency and channel (set in the console:
+    `orders.hold_thresholds`). `credit_decided`: checkout decided the credit on account already (one conditional
+    UPDATE against the limit), so the estimate here is skipped."""
+    policy = hold_policy(uow, currency=order.currency, channel=order.channel) if screen_fraud else None
     same_card = same_address = 0
     if policy is not None:
         counts = uow.execute_core(_VELOCITY, {"card": order.card_key or "-", "address": order.address_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from ordersmith.kernel.pagination import Page
 from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, load, order_row
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderRow
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import AuditRow
@@ -127,6 +129,7 @@ def list_orders(
     hold_reason: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    custom_filters: Mapping[str, str] | None = None,
 ) -> Page[OrderSummary]:
     """Newest placed first (then by id), filtered by channel, status (of the order or of its fulfillment),
     customer (id or number), placing time range, source code and the reason of an active hold. Each filter's index
@@ -159,6 +162,8 @@ def list_orders(
         query = query.where(OrderRow.placed_at < placed_to)
     if source_code:
         query = query.where(OrderRow.source_code == source_code.upper())
+    for matching in custom.matching(uow, kind="order", filters=custom_filters or {}):
+        query = query.where(OrderRow.id.in_(matching))  # custom field values: an index lookup each
     return keyset_page(
         uow,
         query,

@@ -29,12 +29,12 @@ from ordersmith.orders.service._common import (
     record,
 )
 from ordersmith.orders.service.allocating import Wanted, hold_stock, refs_for
+from ordersmith.orders.service.policies import return_policy
 from ordersmith.orders.tables import OrderLineRow, OrderRow, ReturnLineRow, ReturnRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_number
 
 RETURN_SERIES = "return"
-DEFAULT_RETURN_POLICY = rules.ReturnPolicy()
 
 
 @dataclass(frozen=True)
@@ -170,9 +170,10 @@ def authorize_return(
     order_ref: str,
     lines: Sequence[ReturnLineRequest],
     note: str = "",
-    policy: rules.ReturnPolicy = DEFAULT_RETURN_POLICY,
+    policy: rules.ReturnPolicy | None = None,
 ) -> Return:
-    """Authorize units of shipped lines to come back (an RMA), with a reason per line, inside the return window.
+    """Authorize units of shipped lines to come back (an RMA), with a reason per line, inside the return window
+    (the return policy set in the console unless `policy` is given; its restocking fee is kept with the RMA).
 
     Raises:
         ValidationFailed: no lines; an unknown line or reason; more units than shipped and not yet returned;
@@ -181,6 +182,7 @@ def authorize_return(
     order = order_row(uow, order_ref, lock=True)
     if not lines:
         raise ValidationFailed.on("lines", "a return needs at least one line")
+    policy = policy or return_policy(uow)
     now = uow.now()
     if now > order.placed_at + policy.window:
         raise ValidationFailed.on(
@@ -308,7 +310,7 @@ def receive_return(
     ref: str,
     location: str,
     lines: Sequence[ReceivedLine] | None = None,
-    policy: rules.ReturnPolicy = DEFAULT_RETURN_POLICY,
+    policy: rules.ReturnPolicy | None = None,
 ) -> Return:
     """Receive the goods of a return into `location`: restocked units go back on hand (kits: their components),
     scrapped ones are recorded only. The refund due is recomputed on what arrived; exchanges become a linked
@@ -321,6 +323,8 @@ def receive_return(
     row = _return_row(uow, ref, lock=True)
     if row.status != "authorized":
         raise IllegalTransition(f"return {row.number} is {row.status}", state=row.status, action="receive")
+    # The restocking fee is the one authorized with the RMA, whatever the policy says since.
+    policy = policy or rules.ReturnPolicy(restocking_fee_percent=row.restocking_fee_pct)
     inventory.get_location(uow, code=location)
     order = order_row(uow, str(row.order_id), lock=True)
     authorized = {

@@ -20,9 +20,10 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import secrets
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, Principal, check_scopes
+from ordersmith.platform.config_cache import CONFIG_SERIES
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
-from ordersmith.platform.tables import ApiKeyRevocationsRow, ApiKeyRow, SalesChannelRow
+from ordersmith.platform.tables import ApiKeyRevocationsRow, ApiKeyRow, NumberSequenceRow, SalesChannelRow
 
 API_KEY_PREFIX = "osk_"
 
@@ -131,16 +132,24 @@ def _bump_revocations(uow: UnitOfWork) -> None:
         uow.session.add(ApiKeyRevocationsRow(id=1, version=1))
 
 
-_REVOCATIONS = sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1)
+# The configuration's version (`platform.config_cache`) rides along: one statement tells the request both.
+_REVOCATIONS = sa.select(
+    sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1).scalar_subquery(),
+    sa.select(NumberSequenceRow.last_value).where(NumberSequenceRow.name == CONFIG_SERIES).scalar_subquery(),
+)
 
 
 def revocations_version(uow: UnitOfWork) -> int:
     """How many revocations there have been: one prebuilt single-row read on a pooled connection (it runs for
-    every request with a cached key, so no unit of work, session or ORM around it)."""
+    every request with a cached key, so no unit of work, session or ORM around it). The configuration's version,
+    read in the same statement, is noted on `uow.versions`."""
     if uow.active:
-        return int(uow.execute_core(_REVOCATIONS).scalar() or 0)
-    with uow.db.read_engine.connect() as connection:
-        return int(connection.execute(_REVOCATIONS).scalar() or 0)
+        row = uow.execute_core(_REVOCATIONS).one()
+    else:
+        with uow.db.read_engine.connect() as connection:
+            row = connection.execute(_REVOCATIONS).one()
+    uow.versions[CONFIG_SERIES] = int(row[1] or 0)
+    return int(row[0] or 0)
 
 
 @use_case(readonly=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ordersmith.data.exports.kinds._base import COLUMN_KINDS, FORMATS, ExportColumn, ExportKind
 from ordersmith.data.exports.kinds.customers import CUSTOMERS
+from ordersmith.data.exports.kinds.items import ITEMS
 from ordersmith.data.exports.kinds.orders import INVOICES, ORDER_LINES, ORDERS, PAYMENTS, RETURNS
 from ordersmith.data.exports.kinds.stock import INVENTORY, PURCHASE_ORDERS, STOCK_MOVEMENTS
 from ordersmith.kernel.errors import ValidationFailed
@@ -35,6 +36,7 @@ KINDS: dict[str, ExportKind] = {
         ORDERS,
         ORDER_LINES,
         CUSTOMERS,
+        ITEMS,
         INVENTORY,
         STOCK_MOVEMENTS,
         PURCHASE_ORDERS,

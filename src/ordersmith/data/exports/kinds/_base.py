@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersmith.platform.tables import CustomValueRow
+
 COLUMN_KINDS = ("text", "int", "money", "datetime", "date", "bool")
 FORMATS = ("csv", "xlsx", "parquet")
 
@@ -31,6 +33,9 @@ class ExportKind:
     filters: tuple[str, ...]
     columns: tuple[ExportColumn, ...]
     query: Callable[[dict[str, Any]], sa.Select[Any]]
+    # The record kind whose custom fields follow the columns (`custom_<name>`, ADR 0051) and the id they hang on.
+    custom_kind: str | None = None
+    record_id: Any = None
 
 
 def placed_between(column: Any, start: date | None, end: date | None) -> list[sa.ColumnElement[bool]]:
@@ -53,3 +58,27 @@ def ints(*names: str) -> list[ExportColumn]:
 
 def amounts(*names: str) -> list[ExportColumn]:
     return [ExportColumn(n, "money", currency_column="currency") for n in names]
+
+
+# How a custom field's type is written: decimals as their exact text, choices and text as text.
+_CUSTOM_COLUMN_KINDS = {"text": "text", "choice": "text", "decimal": "text", "number": "int", "date": "date",
+                        "boolean": "bool"}  # fmt: skip
+
+
+def with_custom_fields(
+    export: ExportKind, query: sa.Select[Any], fields: list[tuple[str, str]]
+) -> tuple[tuple[ExportColumn, ...], sa.Select[Any]]:
+    """The kind's columns and query with one `custom_<name>` column per custom field (name, type) of its record
+    kind: a primary-key lookup of the value per row."""
+    if export.custom_kind is None or not fields:
+        return export.columns, query
+    values = CustomValueRow.__table__
+    columns = list(export.columns)
+    for name, type_ in fields:
+        column = {"number": values.c.value_integer, "date": values.c.value_date,
+                  "boolean": values.c.value_boolean}.get(type_, values.c.value_text)  # fmt: skip
+        lookup = sa.select(column).where(values.c.kind == export.custom_kind, values.c.record_id == export.record_id,
+                                         values.c.field == name).scalar_subquery()  # fmt: skip
+        query = query.add_columns(lookup.label(f"custom_{name}"))
+        columns.append(ExportColumn(f"custom_{name}", _CUSTOM_COLUMN_KINDS[type_]))
+    return tuple(columns), query

@@ -101,4 +101,6 @@ CUSTOMERS = ExportKind(
         ExportColumn("anonymized", "bool"),
     ),
     _customers,
+    custom_kind="customer",
+    record_id=customers.c.id,
 )

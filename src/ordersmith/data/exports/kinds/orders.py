@@ -74,6 +74,8 @@ ORDERS = ExportKind(
         *amounts("merchandise", "surcharges", "discounts", "shipping", "tax", "total"),
     ),
     _orders,
+    custom_kind="order",
+    record_id=orders.c.id,
 )
 
 

@@ -1,0 +1,42 @@
+"""Items: the catalog's records with their custom fields (one row per item, in SKU order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.catalog.tables import ItemRow
+from ordersmith.data.exports.kinds._base import ExportColumn, ExportKind, ints, placed_between, texts
+
+items = ItemRow.__table__
+
+
+def _items(filters: dict[str, Any]) -> sa.Select[Any]:
+    where = placed_between(items.c.created_at, filters.get("from"), filters.get("to"))
+    if filters.get("status"):
+        where.append(items.c.status == filters["status"])
+    return (
+        sa.select(items.c.sku, items.c.name, items.c.kind, items.c.status, items.c.tax_class,
+                  items.c.backorderable, items.c.weight_g, sa.func.coalesce(items.c.hs_code, "").label("hs_code"),
+                  sa.func.coalesce(items.c.country_of_origin, "").label("country_of_origin"), items.c.created_at)
+        .where(*where)
+        .order_by(items.c.sku_key)
+    )  # fmt: skip
+
+
+ITEMS = ExportKind(
+    "items",
+    "Items with their custom fields (one row per item)",
+    ("from", "to", "status"),
+    (
+        *texts("sku", "name", "kind", "status", "tax_class"),
+        ExportColumn("backorderable", "bool"),
+        *ints("weight_g"),
+        *texts("hs_code", "country_of_origin"),
+        ExportColumn("created_at", "datetime"),
+    ),
+    _items,
+    custom_kind="item",
+    record_id=items.c.id,
+)
