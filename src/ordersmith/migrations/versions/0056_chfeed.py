@@ -6,7 +6,7 @@ connector, channel order id, kind and the channel's key), with what came of it (
 `channel_connectors.price_push_due_at`: when the connector's queued price push runs.
 
 Revision ID: 0056_chfeed
-Revises: 0043_mktfacts
+Revises: 0053_finforms
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import ordersmith.platform.db
 
 revision: str = "0056_chfeed"
-down_revision: str | None = "0043_mktfacts"
+down_revision: str | None = "0053_finforms"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

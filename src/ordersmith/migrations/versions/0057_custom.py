@@ -3,7 +3,7 @@ the console (`policy_settings`). Values are one row per (kind, record, field), e
 with an index per type on (kind, field, value) so a filter on a custom field is an index lookup.
 
 Revision ID: 0057_custom
-Revises: 0043_mktfacts
+Revises: 0056_chfeed
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 from ordersmith.platform.db import UTCDateTime
 
 revision: str = "0057_custom"
-down_revision: str | None = "0043_mktfacts"
+down_revision: str | None = "0056_chfeed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
