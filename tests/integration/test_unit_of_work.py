@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from ordersmith.kernel.errors import Conflict
-from ordersmith.platform import db as db_module
+from ordersmith.platform import bulk_insert
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.tables import AuditRow, OutboxRow, SalesChannelRow
 from tests.builders import make_channel
@@ -166,7 +166,7 @@ def test_insert_many_writes_exactly_what_a_core_insert_writes(
     uow: UnitOfWork, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the same rows, one set through a Core INSERT and one through insert_many (a COPY on PostgreSQL)
-    monkeypatch.setattr(db_module, "COPY_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk_insert, "COPY_MIN_ROWS", 1)
     core = [_audit_row("core", {"n": 1, "name": "Zoë", "list": [1, "2"]}), _audit_row("core", None)]
     fast = [{**row, "id": _audit_row("x", None)["id"], "action": "fast"} for row in core]
     # when
@@ -193,7 +193,7 @@ def test_insert_many_raises_integrity_error_on_a_duplicate_and_writes_nothing(
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    monkeypatch.setattr(db_module, "COPY_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk_insert, "COPY_MIN_ROWS", 1)
     # given a row already stored
     row = _audit_row("first", None)
     with uow:

@@ -257,7 +257,15 @@ def test_plugin_connectors_carriers_and_gateways_join_the_registries(tmp_path: P
     # when a plugin brings a connector, carriers and a payment gateway
     plugin_host.start(_settings(f"{HERE}:Everything"))
     # then its connector kind can be created and resolved; a value that is not a Connector is left out
-    assert connectors.kinds() == ("generic", "shopify", "woocommerce", "amazon", "ebay", "example_shop")
+    assert connectors.kinds() == (
+        "generic",
+        "shopify",
+        "woocommerce",
+        "amazon",
+        "ebay",
+        "csv_sftp",
+        "example_shop",
+    )
     assert isinstance(connectors.for_kind("example_shop"), ShopConnector)
     with pytest.raises(KeyError):
         connectors.for_kind("not_a_connector")

@@ -113,7 +113,8 @@ class ChannelPolicyOut(Output):
 
 # --- RFM scoring and a customer's stored purchase facts (ADR 0037) -------------------------------------------------
 
-Cutoff = Annotated[list[int], Field(min_length=4, max_length=4)]
+# Days or orders: bounded like every integer a request may send (a 32-bit column's range).
+Cutoff = Annotated[list[Annotated[int, Field(ge=0, le=2_147_483_647)]], Field(min_length=4, max_length=4)]
 
 
 class CutoffsIn(Input):
