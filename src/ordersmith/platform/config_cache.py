@@ -18,6 +18,21 @@ from ordersmith.platform.numbers import current_number, next_number
 
 CONFIG_SERIES = "config"
 T = TypeVar("T")
+# Other contexts' cache counters (number series) read in the same statement, e.g. pricing's rule set version.
+_WATCHED: list[str] = []
+
+
+def watch(series: str) -> None:
+    """Read `series` with the configuration's version wherever a request learns it (the API key's revocation
+    check), into `uow.versions[series]`: a cache checked against it then costs such a request no read of its own.
+    Called once at import by the owner of the series."""
+    if series not in _WATCHED:
+        _WATCHED.append(series)
+
+
+def watched() -> tuple[str, ...]:
+    """The series read beside the configuration's version, the configuration's first."""
+    return (CONFIG_SERIES, *_WATCHED)
 
 
 @use_case(readonly=True)

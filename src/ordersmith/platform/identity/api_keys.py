@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,7 +21,7 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform import secrets
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, Principal, check_scopes
-from ordersmith.platform.config_cache import CONFIG_SERIES
+from ordersmith.platform.config_cache import watched
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import ApiKeyRevocationsRow, ApiKeyRow, NumberSequenceRow, SalesChannelRow
@@ -132,23 +133,39 @@ def _bump_revocations(uow: UnitOfWork) -> None:
         uow.session.add(ApiKeyRevocationsRow(id=1, version=1))
 
 
-# The configuration's version (`platform.config_cache`) rides along: one statement tells the request both.
-_REVOCATIONS = sa.select(
-    sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1).scalar_subquery(),
-    sa.select(NumberSequenceRow.last_value).where(NumberSequenceRow.name == CONFIG_SERIES).scalar_subquery(),
-)
+# The configuration's version and the other watched cache counters (`platform.config_cache`) ride along: one
+# statement tells the request all of them. Built once per set of watched series.
+_REVOCATIONS: dict[tuple[str, ...], sa.Select[Any]] = {}
+
+
+def _revocations(series: tuple[str, ...]) -> sa.Select[Any]:
+    statement = _REVOCATIONS.get(series)
+    if statement is None:
+        statement = _REVOCATIONS[series] = sa.select(
+            sa.select(ApiKeyRevocationsRow.version).where(ApiKeyRevocationsRow.id == 1).scalar_subquery(),
+            *(
+                sa.select(NumberSequenceRow.last_value)
+                .where(NumberSequenceRow.name == name)
+                .scalar_subquery()
+                for name in series
+            ),
+        )
+    return statement
 
 
 def revocations_version(uow: UnitOfWork) -> int:
     """How many revocations there have been: one prebuilt single-row read on a pooled connection (it runs for
     every request with a cached key, so no unit of work, session or ORM around it). The configuration's version,
     read in the same statement, is noted on `uow.versions`."""
+    series = watched()
+    statement = _revocations(series)
     if uow.active:
-        row = uow.execute_core(_REVOCATIONS).one()
+        row = uow.execute_core(statement).one()
     else:
         with uow.db.read_engine.connect() as connection:
-            row = connection.execute(_REVOCATIONS).one()
-    uow.versions[CONFIG_SERIES] = int(row[1] or 0)
+            row = connection.execute(statement).one()
+    for name, value in zip(series, row[1:], strict=True):
+        uow.versions[name] = int(value or 0)
     return int(row[0] or 0)
 
 

@@ -18,7 +18,7 @@ from ordersmith.customers import service as customers
 from ordersmith.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
-from ordersmith.platform import plugins
+from ordersmith.platform import config_cache, plugins
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import current_number
 from ordersmith.pricing import rules
@@ -32,6 +32,9 @@ from ordersmith.pricing.tables import (
     ShippingMethodRow,
     TaxRateRow,
 )
+
+# The rule set's version is learned with a request's API key check (no read of its own on intake).
+config_cache.watch(RULES_SERIES)
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,10 @@ _RULE_SETS: dict[
 def _rule_set(uow: UnitOfWork, currency: str) -> _RuleSet:
     """The cached rules, reloaded when any process changed them (the version counter moved). The counter is read
     first: rules loaded after it can only be newer, so a stale set is never kept under a newer version."""
-    version = current_number(uow, RULES_SERIES)
+    # Learned with the request's API key check when it had one (config_cache.watch), else read here.
+    version = uow.versions.get(RULES_SERIES)
+    if version is None:
+        version = current_number(uow, RULES_SERIES)
     rule_sets: dict[str, _RuleSet] = uow.db.caches.setdefault(
         "pricing.rule_sets", {}
     )  # replaced whole: no lock
