@@ -120,7 +120,9 @@ def session(access: Access) -> Iterator[paramiko.SFTPClient]:
             raise CallFailed(f"credentials.private_key: {exc}", permanent=True) from None
         except OSError as exc:
             raise CallFailed(f"cannot reach the SFTP server {host}:{port} ({exc})") from None
-        sftp.get_channel().settimeout(access.timeout_s)  # type: ignore[union-attr]
+        channel = sftp.get_channel()
+        if channel is not None:
+            channel.settimeout(access.timeout_s)
         try:
             yield sftp
         except OSError as exc:
