@@ -170,10 +170,10 @@ def template(
         Path | None, typer.Option("--output", "-o", help="default: KIND-template.FORMAT")
     ] = None,
 ) -> None:
-    """Write the kind's template (its columns and an example row) to a file."""
+    """Write the kind's template (its columns, custom fields' too, and an example row) to a file."""
     if format not in templates.FORMATS:
         fail("--format must be csv or xlsx")
-    spec = imports.kind_of(kind).spec
+    spec = imports.import_spec(_db(_settings()).unit_of_work(_cli_actor()), kind=kind)  # custom columns too
     path = output or Path(f"{kind}-template.{format}")
     path.write_bytes(templates.template(spec, format))
     out.print(f"wrote {path} ({len(spec.columns)} columns)")

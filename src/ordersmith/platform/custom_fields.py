@@ -401,6 +401,46 @@ def write_values(uow: UnitOfWork, *, kind: str, record_id: uuid.UUID, checked: M
         uow.execute_core(sa.insert(_VALUES), rows)
 
 
+def write_values_many(
+    uow: UnitOfWork, *, kind: str, checked: Mapping[uuid.UUID, Mapping[str, Stored]], new: bool = False
+) -> None:
+    """Store checked values on many records in the caller's transaction (a bulk import's chunk): one DELETE per
+    set of field names (none for `new` records) and one multi-row INSERT, whatever the number of records."""
+    if not any(checked.values()):
+        return
+    if not new:
+        by_names: dict[frozenset[str], list[uuid.UUID]] = {}
+        for record_id, values in checked.items():
+            if values:
+                by_names.setdefault(frozenset(values), []).append(record_id)
+        for names, ids in by_names.items():
+            uow.execute_core(
+                sa.delete(_VALUES).where(
+                    _VALUES.c.kind == kind, _VALUES.c.record_id.in_(ids), _VALUES.c.field.in_(sorted(names))
+                )
+            )
+    rows = [{"kind": kind, "record_id": record_id, "field": name, "value_text": v.text,
+             "value_integer": v.integer, "value_date": v.day, "value_boolean": v.boolean}
+            for record_id, values in checked.items() for name, v in values.items() if not v.empty]  # fmt: skip
+    if rows:
+        uow.execute_core(sa.insert(_VALUES), rows)
+
+
+def differences(
+    uow: UnitOfWork, *, kind: str, current: Mapping[str, Any], checked: Mapping[str, Stored]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(before, after) of the fields that `checked` would change on a record whose values are `current` (as
+    `read_values` answers them; a cleared value reads None): empty when writing them would change nothing."""
+    by_name = {d.name: d for d in definitions(uow, kind)}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, v in checked.items():
+        wanted = None if v.empty or name not in by_name else _shown(by_name[name], v)
+        if current.get(name) != wanted:
+            before[name], after[name] = current.get(name), wanted
+    return before, after
+
+
 def shown(uow: UnitOfWork, *, kind: str, checked: Mapping[str, Stored]) -> dict[str, Any]:
     """How checked values read back in the API (as `read_values` would answer after writing them)."""
     by_name = {d.name: d for d in definitions(uow, kind)}

@@ -3,7 +3,9 @@
 The same rules as `create_item` (a valid SKU, known kind, status, divisions and personalization template, valid
 GTINs that no other item holds, kit components that keep stock, customs codes), checked for a whole chunk of rows
 in a handful of queries, then written with one multi-row statement per table. An existing SKU is updated in the
-fields the file sets; its kind and a kit's components never change here.
+fields the file sets; its kind and a kit's components never change here. Custom field values (ADR 0051) are checked
+by `platform.custom_fields.check_values`, as `create_item` and `PUT …/custom-fields` check them (definitions cached:
+no statement per row), and the current values of a chunk's existing items are read in one query.
 
 Invariant: a row is written only when every check passed for it; each item written is audited and emits the
 event its single-record use case would (`item.created`) or `item.updated`.
@@ -12,6 +14,7 @@ event its single-record use case would (`item.created`) or `item.updated`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -30,6 +33,7 @@ from ordersmith.catalog.tables import (
 )
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.ids import new_id
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 
 # The fields an import may set on an existing item (kind and components are fixed once an item exists).
@@ -69,10 +73,12 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True)
 class ItemImport:
     """One row: `values` holds the fields its file sets (the same names as `create_item`'s arguments;
-    components as (SKU, quantity)). A field the file has no column for keeps its value on an existing item."""
+    components as (SKU, quantity)). A field the file has no column for keeps its value on an existing item.
+    `custom_fields`: custom field values by name, as the API takes them (None clears one)."""
 
     sku: str
     values: dict[str, Any]
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +101,7 @@ class _Plan:
     parts: list[tuple[uuid.UUID, int]] = field(default_factory=list)
     customs: tuple[str | None, str | None] = (None, None)  # hs_code, country_of_origin as stored
     before: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, custom.Stored] = field(default_factory=dict)  # the row's custom values, checked
     item_id: uuid.UUID | None = (
         None  # a new item's id, chosen when planned (a kit of the same chunk may name it)
     )
@@ -130,7 +137,7 @@ def import_items(
     kits = [n for n, row in enumerate(rows) if _kind_of(facts, row) == "kit"]
     for n, row in enumerate(rows):
         if n not in kits:
-            plans[n] = _plan(facts, row)
+            plans[n] = _plan(uow, facts, row)
     others = [p for p in plans if p is not None]
     claimed = _check_barcodes(facts, others)
     for plan in others:  # the chunk's own new stock-keeping items can be its kits' components
@@ -141,7 +148,7 @@ def import_items(
             if pending is not None and not write:
                 pending[rules.sku_key(plan.row.sku)] = kind
     for n in kits:
-        plans[n] = _plan(facts, rows[n])
+        plans[n] = _plan(uow, facts, rows[n])
     _check_barcodes(facts, [p for n, p in enumerate(plans) if n in kits and p is not None], claimed)
     done = [p for p in plans if p is not None]
     assert len(done) == len(rows)
@@ -167,6 +174,7 @@ class _Facts:
     templates: set[str]
     parts: dict[str, tuple[uuid.UUID, str]]  # component SKU key → (id, kind)
     gtin_owner: dict[str, uuid.UUID]
+    custom_values: dict[uuid.UUID, dict[str, Any]]  # existing items' custom values (when rows carry some)
 
     @classmethod
     def read(cls, uow: UnitOfWork, rows: list[ItemImport]) -> _Facts:
@@ -235,6 +243,11 @@ class _Facts:
             if part_keys
             else {}
         )
+        custom_values = (
+            custom.read_values_many(uow, kind="item", record_ids=ids)
+            if ids and any(row.custom_fields for row in rows)
+            else {}
+        )
         known_divisions = set(uow.execute_core(sa.select(DivisionRow.code)).scalars())
         templates = set(uow.execute_core(sa.select(PersonalizationTemplateRow.code)).scalars())
         return cls(
@@ -246,10 +259,11 @@ class _Facts:
             templates=templates,
             parts=parts,
             gtin_owner=gtin_owner,
+            custom_values=custom_values,
         )
 
 
-def _plan(facts: _Facts, row: ItemImport) -> _Plan:
+def _plan(uow: UnitOfWork, facts: _Facts, row: ItemImport) -> _Plan:
     """The checks of `create_item`, row by row, and what would change."""
     plan = _Plan(row=row, outcome=RowOutcome(action="created"))
     values = row.values
@@ -282,8 +296,15 @@ def _plan(facts: _Facts, row: ItemImport) -> _Plan:
     except ValidationFailed as exc:
         _fail(plan, exc.errors[0].field, exc.errors[0].message)
     _check_parts(facts, plan, kind)
+    try:  # the API's rules: required ones on a new item, each value's type, choices and length
+        plan.custom = custom.check_values(
+            uow, kind="item", values=row.custom_fields, creating=existing is None
+        )
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            _fail(plan, error.field, error.message)
     if plan.outcome.action != "invalid" and existing is not None:
-        _diff(facts, plan)
+        _diff(uow, facts, plan)
     if existing is None:
         plan.item_id = new_id()
     return plan
@@ -343,7 +364,7 @@ def _check_barcodes(
     return claimed
 
 
-def _diff(facts: _Facts, plan: _Plan) -> None:
+def _diff(uow: UnitOfWork, facts: _Facts, plan: _Plan) -> None:
     existing = plan.existing
     assert existing is not None
     values = plan.row.values
@@ -358,6 +379,12 @@ def _diff(facts: _Facts, plan: _Plan) -> None:
     ):
         if name in values and wanted != current:
             plan.changes[name], plan.before[name] = wanted, current
+    if plan.custom:
+        before, after = custom.differences(
+            uow, kind="item", current=facts.custom_values.get(existing["id"], {}), checked=plan.custom
+        )
+        if after:
+            plan.changes["custom_fields"], plan.before["custom_fields"] = after, before
     plan.outcome.action = "updated" if plan.changes else "unchanged"
 
 
@@ -368,6 +395,8 @@ def _write(uow: UnitOfWork, plans: list[_Plan]) -> None:
         _write_creates(uow, creates)
     for plan in updates:
         _write_update(uow, plan)
+    changed = {p.existing["id"]: p.custom for p in updates if p.existing and "custom_fields" in p.changes}
+    custom.write_values_many(uow, kind="item", checked=changed)
 
 
 def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
@@ -417,11 +446,17 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
             "barcodes": plan.gtins,
             "backorderable": values["backorderable"],
         }
-        uow.audit("item.created", object_type="item", object_id=str(item_id), after=snapshot)
+        after = dict(snapshot)
+        if plan.custom:  # as create_item audits them
+            after["custom_fields"] = custom.shown(uow, kind="item", checked=plan.custom)
+        uow.audit("item.created", object_type="item", object_id=str(item_id), after=after)
         uow.emit("item.created", {"id": str(item_id), **snapshot})
     uow.insert_many(ItemRow, items)
     for table, batch in ((ItemBarcodeRow, barcodes), (ItemDivisionRow, divisions), (KitComponentRow, parts)):
         uow.insert_many(table, batch)
+    custom.write_values_many(
+        uow, kind="item", checked={p.item_id: p.custom for p in plans if p.item_id is not None}, new=True
+    )
 
 
 def _write_update(uow: UnitOfWork, plan: _Plan) -> None:

@@ -8,6 +8,7 @@ from ordersmith.customers.rules import display_phone
 from ordersmith.customers.service._common import Address, Customer, Details, Phone
 from ordersmith.customers.service.imports import (
     KnownCustomers,
+    NewCustomer,
     create_customers,
     import_customer,
     known_customers,
@@ -40,6 +41,7 @@ __all__ = [
     "Details",
     "Duplicate",
     "KnownCustomers",
+    "NewCustomer",
     "Phone",
     "SearchHit",
     "SourceCodeCheck",

@@ -1,13 +1,18 @@
 """One customer from an import row: created, updated in the fields the file sets, or left as it is.
 
 The same rules as the API's create and edit (the same validation, the same money-field scopes, audit and events):
-this only decides which of the two applies and skips an edit that would change nothing.
+this only decides which of the two applies and skips an edit that would change nothing. Custom field values (ADR
+0051) are checked by `platform.custom_fields.check_values` as the API's create and edit check them; a chunk's
+existing customers' current values are read in one query (`known_customers`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,6 +35,7 @@ from ordersmith.customers.tables import (
 )
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.ids import new_id
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.numbers import next_numbers
 
@@ -40,17 +46,38 @@ class KnownCustomers:
 
     numbers: frozenset[str]
     by_email: dict[str, str]  # normalised e-mail → the number of the oldest customer holding it
+    # their custom field values by number (None: not read, `import_customer` reads a customer's own)
+    custom_values: dict[str, dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """A row of `create_customers`: the customer, its source code, and its custom field values by name."""
+
+    details: Details
+    source_code: str = ""
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 @use_case(readonly=True)
-def known_customers(uow: UnitOfWork, *, numbers: list[str], emails: list[str]) -> KnownCustomers:
-    """The customers these numbers and e-mails name (an import looks a whole chunk up at once)."""
+def known_customers(
+    uow: UnitOfWork, *, numbers: list[str], emails: list[str], custom_fields: bool = False
+) -> KnownCustomers:
+    """The customers these numbers and e-mails name (an import looks a whole chunk up at once); with
+    `custom_fields`, their custom field values too (one more query)."""
     wanted = sorted({n.strip().upper() for n in numbers if n.strip()})
-    found = (
-        set(uow.session.scalars(sa.select(CustomerRow.number).where(CustomerRow.number.in_(wanted))))
+    ids: dict[str, Any] = (
+        dict(
+            uow.session.execute(
+                sa.select(CustomerRow.number, CustomerRow.id).where(CustomerRow.number.in_(wanted))
+            )
+            .tuples()
+            .all()
+        )
         if wanted
-        else set()
+        else {}
     )
+    found = set(ids)
     normal = set()
     for email in emails:
         try:
@@ -60,13 +87,19 @@ def known_customers(uow: UnitOfWork, *, numbers: list[str], emails: list[str]) -
     by_email: dict[str, str] = {}
     if normal:
         rows = uow.session.execute(
-            sa.select(CustomerEmailRow.email, CustomerRow.number)
+            sa.select(CustomerEmailRow.email, CustomerRow.number, CustomerRow.id)
             .join(CustomerRow, CustomerRow.id == CustomerEmailRow.customer_id)
             .where(CustomerEmailRow.email.in_(sorted(normal)), CustomerRow.merged_into_id.is_(None))
             .order_by(CustomerRow.created_at.desc())
         )
-        by_email = {email: number for email, number in rows}  # the oldest holder wins: it comes last
-    return KnownCustomers(numbers=frozenset(found), by_email=by_email)
+        for email, number, customer_id in rows:
+            by_email[email] = number  # the oldest holder wins: it comes last
+            ids[number] = customer_id
+    values = None
+    if custom_fields:
+        read = custom.read_values_many(uow, kind="customer", record_ids=list(ids.values()))
+        values = {number: read[customer_id] for number, customer_id in ids.items()}
+    return KnownCustomers(numbers=frozenset(found), by_email=by_email, custom_values=values)
 
 
 def _existing(
@@ -117,22 +150,29 @@ def import_customer(
     granted: frozenset[str] | None = None,
     write: bool = True,
     known: KnownCustomers | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
 ) -> str:
     """Create or update the customer a row names (by `number`, else by its first e-mail); `fields` are the
     Details fields the file sets (an existing customer keeps the others). Returns created | updated | unchanged.
     With `write` False, only the checks of the create or edit run (a dry run): the same validation and scopes.
-    `known` (from `known_customers`) saves the look-up of a chunk's new customers.
+    `known` (from `known_customers`) saves the look-up of a chunk's new customers. `custom_fields`: the values
+    the file sets, as the API takes them (None clears one; a field not given keeps its value on an update).
 
     Raises:
         ValidationFailed: a bad value (naming the field), an unknown number, an anonymized customer.
         Forbidden: a money field changes without its scope in `granted` (None: a trusted caller).
     """
     row = _existing(uow, number, details.emails, known)
+    values = custom_fields or {}
     if row is None:
         if write:
-            create_customer(uow, details=details, source_code=source_code, granted=granted)
+            create_customer(
+                uow, details=details, source_code=source_code, granted=granted, custom_fields=values
+            )
         else:
-            _guard(granted, Details(), _checked(details))
+            checked = _checked(details)
+            custom.check_values(uow, kind="customer", values=values, creating=True)
+            _guard(granted, Details(), checked)
         return "created"
     if row.anonymized_at is not None:
         raise ValidationFailed.on("number", f"{row.number} was anonymized and cannot be edited")
@@ -146,31 +186,50 @@ def import_customer(
     changes = {
         name: getattr(wanted, name) for name in fields if getattr(wanted, name) != getattr(normal, name)
     }
-    if not changes:
+    checked_values = custom.check_values(uow, kind="customer", values=values, creating=False)
+    changed: dict[str, Any] = {}
+    if checked_values:
+        stored = (
+            known.custom_values.get(row.number, {})
+            if known is not None and known.custom_values is not None
+            else custom.read_values(uow, kind="customer", record_id=row.id)
+        )
+        _, after = custom.differences(uow, kind="customer", current=stored, checked=checked_values)
+        changed = {name: values[name] for name in after}
+    if not changes and not changed:
         return "unchanged"
     if not write:
         _guard(granted, normal, wanted)
         return "updated"
-    update_customer(uow, ref=row.number, changes=changes, expected_version=row.version, granted=granted)
+    update_customer(
+        uow,
+        ref=row.number,
+        changes=changes,
+        expected_version=row.version,
+        granted=granted,
+        custom_fields=changed,
+    )
     return "updated"
 
 
 @use_case
 def create_customers(
-    uow: UnitOfWork, *, rows: list[tuple[Details, str]], granted: frozenset[str] | None = None
+    uow: UnitOfWork, *, rows: list[NewCustomer], granted: frozenset[str] | None = None
 ) -> list[str]:
     """Many new customers at once (an import's chunk): what `create_customer` does for each — the same checks and
-    scopes, a number each, normalised contacts, search keys, the first timeline entry, an audit row and a
-    `customer.created` event — written a table at a time. Returns their numbers, in order.
+    scopes (custom field values too), a number each, normalised contacts, search keys, the first timeline entry,
+    an audit row and a `customer.created` event — written a table at a time. Returns their numbers, in order.
 
     Raises:
         ValidationFailed, Forbidden: as `create_customer`, for the first row that fails (nothing is written).
     """
     checked = []
-    for details, source_code in rows:
-        good = _checked(details)
+    values: list[dict[str, custom.Stored]] = []
+    for new in rows:
+        good = _checked(new.details)
+        values.append(custom.check_values(uow, kind="customer", values=new.custom_fields, creating=True))
         _guard(granted, Details(), good)
-        checked.append((good, source_code))
+        checked.append((good, new.source_code))
     if not checked:
         return []
     now = uow.now()
@@ -189,8 +248,10 @@ def create_customers(
             CustomerNoteRow,
         )
     }
-    for (details, source_code), number in zip(checked, numbers, strict=True):
+    stored: dict[uuid.UUID, dict[str, custom.Stored]] = {}
+    for (details, source_code), number, own in zip(checked, numbers, values, strict=True):
         customer_id = new_id()
+        stored[customer_id] = own
         people.append(
             {
                 "id": customer_id,
@@ -276,12 +337,23 @@ def create_customers(
                 "at": now,
             }
         )
-        uow.audit("customer.created", object_type="customer", object_id=number, after=_snapshot(details))
+        after = _snapshot(details)
+        if own:  # as create_customer audits them
+            after["custom_fields"] = custom.shown(uow, kind="customer", checked=own)
+        uow.audit("customer.created", object_type="customer", object_id=number, after=after)
         uow.emit("customer.created", {"id": str(customer_id), "number": number, "channel": ""})
     uow.insert_many(CustomerRow, people)
-    for table, values in tables.items():
-        uow.insert_many(table, values)
+    for table, batch in tables.items():
+        uow.insert_many(table, batch)
+    custom.write_values_many(uow, kind="customer", checked=stored, new=True)
     return numbers
 
 
-__all__ = ["Address", "KnownCustomers", "create_customers", "import_customer", "known_customers"]
+__all__ = [
+    "Address",
+    "KnownCustomers",
+    "NewCustomer",
+    "create_customers",
+    "import_customer",
+    "known_customers",
+]

@@ -29,8 +29,9 @@ def _out(request: Request, found: service.Import) -> ImportOut:
 def download_template(
     kind: str, principal: Auth, request: Request, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
-    """The kind's columns with an example row: fill it in and upload it."""
-    spec = service.kind_of(kind).spec
+    """The kind's columns with an example row: fill it in and upload it. Items, customers and orders have a
+    `custom.<name>` column per custom field defined for them."""
+    spec = service.import_spec(unit_of_work(request), kind=kind)
     return Response(
         templates.template(spec, format),
         media_type=templates.MEDIA_TYPES[format],

@@ -2,15 +2,24 @@
 the rows of a file split into chunks.
 
 Invariant: a file's columns are known before any row is read: a missing required column or an unknown one stops
-the import at once, naming the column (a file of the wrong kind is refused, never half-read).
+the import at once, naming the column (a file of the wrong kind is refused, never half-read). A kind with custom
+fields (ADR 0051) has one column `custom.<name>` per field defined when the file is uploaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 LIST_SEPARATOR = "|"
+CUSTOM_PREFIX = "custom."
+# How exports name a custom field's column (`custom_<name>`): accepted as `custom.<name>`, so an export imports back
+EXPORTED_CUSTOM_PREFIX = "custom_"
+_CUSTOM_FORMATS = {"text": "text", "choice": "text", "number": "integer", "decimal": "decimal", "date": "date",
+                   "boolean": "boolean"}  # fmt: skip
+_CUSTOM_EXAMPLES = {"number": "1", "decimal": "12.50", "date": "2026-01-31", "boolean": "false"}
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", ""})
 
@@ -46,6 +55,34 @@ class Spec:
     def _by_name(self) -> dict[str, Column]:
         return {c.name: c for c in self.columns}
 
+    def with_columns(self, extra: Sequence[Column]) -> Spec:
+        """The spec with `extra` columns after its own (a kind's custom field columns)."""
+        return dataclasses.replace(self, columns=(*self.columns, *extra)) if extra else self
+
+
+def custom_column(
+    *, name: str, label: str, type: str, required: bool, choices: Sequence[str], max_length: int | None
+) -> Column:
+    """The import column of a custom field: `custom.<name>`, its example a value the field accepts (so a filled-in
+    template imports). A blank cell clears the value, as null does in the API."""
+    facts = [f"custom field: {label}", type]
+    if choices:
+        facts.append(f"one of {', '.join(choices)}")
+    if max_length is not None:
+        facts.append(f"at most {max_length} characters")
+    example = _CUSTOM_EXAMPLES.get(type, "")
+    if type == "choice" and choices:
+        example = choices[0]
+    elif type == "text" and required:
+        example = label[: max_length or len(label)]
+    return Column(
+        f"{CUSTOM_PREFIX}{name}", "; ".join(facts), example, required=False, format=_CUSTOM_FORMATS[type]
+    )
+
+
+def is_custom(column: str) -> bool:
+    return column.startswith(CUSTOM_PREFIX)
+
 
 class HeaderProblem(ValueError):
     """The header does not fit the kind; `column` names the culprit."""
@@ -63,12 +100,19 @@ def normalize_header(text: str) -> str:
 
 def match_header(spec: Spec, header: list[str]) -> list[str]:
     """Each position's column name; raises HeaderProblem for an unknown, repeated or missing required column."""
-    names = [normalize_header(h) for h in header]
+    names = [_custom_alias(normalize_header(h)) for h in header]
     known = set(spec.names)
     seen: set[str] = set()
     for name, raw in zip(names, header, strict=True):
         if not name:
             raise HeaderProblem("header", "a column has no name in the first row")
+        if is_custom(name) and name not in known:
+            custom = sorted(n for n in spec.names if is_custom(n))
+            raise HeaderProblem(
+                raw,
+                f"unknown column {raw.strip()!r}: no custom field {name[len(CUSTOM_PREFIX) :]!r} is defined for "
+                f"{spec.kind} (defined: {', '.join(custom) or 'none'})",
+            )
         if name not in known:
             raise HeaderProblem(
                 raw,
@@ -86,6 +130,13 @@ def match_header(spec: Spec, header: list[str]) -> list[str]:
             "(is this a file of another kind?)",
         )
     return names
+
+
+def _custom_alias(name: str) -> str:
+    """`custom_<name>` (an export's column) is `custom.<name>`: no column of a kind starts with `custom_`."""
+    if name.startswith(EXPORTED_CUSTOM_PREFIX) and len(name) > len(EXPORTED_CUSTOM_PREFIX):
+        return CUSTOM_PREFIX + name[len(EXPORTED_CUSTOM_PREFIX) :]
+    return name
 
 
 def refused_columns(spec: Spec, names: list[str], granted: frozenset[str] | None) -> list[tuple[str, str]]:

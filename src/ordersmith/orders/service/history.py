@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,6 +30,7 @@ from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, fulfillment_status, new_order_number, to_order
 from ordersmith.orders.service.requests import ShipToRequest, ship_to_dict
 from ordersmith.orders.tables import OrderLineRow, OrderRow
+from ordersmith.platform import custom_fields as custom
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.sales_channels import find_channel
 
@@ -58,6 +60,7 @@ class HistoricalOrder:
     email: str = ""
     shipping: Money | None = None
     source_code: str | None = None
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)  # by name, as `POST /orders` takes them
 
 
 def _check(uow: UnitOfWork, order: HistoricalOrder, currency: str) -> None:
@@ -93,13 +96,15 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
     Raises:
         ValidationFailed: an unknown channel, SKU or customer, a time not in the past, a bad quantity or amount,
             an amount in another currency than the channel's, a source code unknown or expired on the day the
-            order was placed (unless the channel defaults it) (each naming its field, lines as `lines.N.…`).
+            order was placed (unless the channel defaults it) (each naming its field, lines as `lines.N.…`), a
+            custom field value the order API would refuse (`custom_fields.<name>`; required ones must be given).
     """
     sales_channel = find_channel(uow, code=channel)
     if sales_channel is None:
         raise ValidationFailed.on("channel", f"no channel {channel!r}")
     currency = sales_channel.currency
     _check(uow, order, currency)
+    checked = custom.check_values(uow, kind="order", values=order.custom_fields, creating=True)
     # The code is checked against the master list on the day it was placed (or becomes the channel's default).
     offer = marketing.resolve_source_code(
         uow, code=order.source_code, channel=sales_channel.code, on=order.placed_at.date()
@@ -171,6 +176,7 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
         sa.insert(OrderLineRow.__table__),  # type: ignore[arg-type]
         [{c.name: getattr(line, c.key) for c in OrderLineRow.__table__.columns} for line in lines],
     )
+    custom.write_values_many(uow, kind="order", checked={order_id: checked}, new=True)
     if buyer is not None and buyer.status == "prospect" and order.status == "completed":
         customers.record_first_order(uow, customer_id=buyer.id)
     facts_out = {
@@ -182,7 +188,12 @@ def import_order(uow: UnitOfWork, *, channel: str, order: HistoricalOrder) -> tu
         "total_minor": row.total_minor,
         "lines": len(lines),
     }
-    uow.audit("order.imported", object_type="order", object_id=str(order_id), after=facts_out)
+    audited = (
+        {**facts_out, "custom_fields": custom.shown(uow, kind="order", checked=checked)}
+        if checked
+        else facts_out
+    )
+    uow.audit("order.imported", object_type="order", object_id=str(order_id), after=audited)
     uow.emit("order.imported", {"order_id": str(order_id), **facts_out})
     return "created", to_order(row, lines, [])
 

@@ -9,7 +9,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ordersmith.data.imports.rules import Spec, parse_boolean, parse_components, parse_list
+from ordersmith.data.imports.rules import (
+    CUSTOM_PREFIX,
+    Spec,
+    is_custom,
+    parse_boolean,
+    parse_components,
+    parse_list,
+)
 from ordersmith.kernel.cards import may_hold_card_number
 from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.platform.db import UnitOfWork
@@ -45,6 +52,9 @@ class Kind:
     # finds a component created anywhere in the file. Only asked when the file has one of `phase_columns`.
     phase: Callable[[dict[str, str]], int] | None = None
     phase_columns: frozenset[str] = frozenset()
+    # The record kind whose custom fields the file may carry as `custom.<name>` columns (ADR 0051), checked and
+    # written by the target's use case with the API's own rules (`platform.custom_fields.check_values`).
+    custom_kind: str | None = None
 
 
 # --- reading cells ------------------------------------------------------------------------------------------
@@ -79,6 +89,35 @@ def _typed(spec: Spec, cells: dict[str, str], errors: list[tuple[str, str]]) -> 
         else:
             data[name] = text
     return data
+
+
+def split_custom(
+    cells: dict[str, str], errors: list[tuple[str, str]]
+) -> tuple[dict[str, str], dict[str, str | None]]:
+    """A row's cells without its `custom.<name>` columns, and those columns' values by field name as the API's
+    JSON would carry them: a blank cell is null (it clears the value, as null does in `PUT …/custom-fields`).
+    NUL characters and card numbers are refused as the API refuses them (naming the column)."""
+    if not any(is_custom(name) for name in cells):
+        return cells, {}
+    plain: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    for name, text in cells.items():
+        if not is_custom(name):
+            plain[name] = text
+            continue
+        field = name[len(CUSTOM_PREFIX) :]
+        reason = text_refusal(text, ("custom_fields", field)) if text else None
+        if reason is not None:
+            errors.append((name, reason))
+            continue
+        values[field] = text or None
+    return plain, values
+
+
+def custom_column(field: str) -> str:
+    """The file's column of an error the API names `custom_fields.<name>` (else the field as given)."""
+    head, _, name = field.partition(".")
+    return f"{CUSTOM_PREFIX}{name}" if head == "custom_fields" and name else field
 
 
 def _schema_errors(

@@ -15,8 +15,10 @@ from ordersmith.data.imports.kinds._common import (
     Row,
     _schema_errors,
     _typed,
+    custom_column,
+    split_custom,
 )
-from ordersmith.data.imports.rules import Column, Spec, parse_list
+from ordersmith.data.imports.rules import Column, Spec, is_custom, parse_list
 from ordersmith.kernel.errors import Forbidden, OrdersmithError
 from ordersmith.marketing import service as marketing
 from ordersmith.platform.db import UnitOfWork
@@ -145,6 +147,8 @@ def _customer_column(kinds: list[str]) -> Callable[[tuple[Any, ...]], str]:
                 if len(parts) > 2 and f"{kind}_{parts[2]}" in CUSTOMERS.names
                 else f"{kind}_line1"
             )
+        if len(parts) > 1 and parts[0] == "custom_fields":
+            return custom_column(".".join(parts[:2]))
         return parts[0] if parts and parts[0] in CUSTOMERS.names else "row"
 
     return column
@@ -167,15 +171,17 @@ def _check_customers(
     """Each row checked as the create or edit would check it; with `write`, new customers are written together
     (`create_customers`) and edits one by one through the edit use case, each in a savepoint."""
     outcomes = []
-    creates: list[tuple[customers.Details, str]] = []
+    creates: list[customers.NewCustomer] = []
     known = customers.known_customers(
         uow,
         numbers=[cells.get("number", "") for _, cells in rows],
         emails=[found[0] for _, cells in rows if (found := parse_list(cells.get("emails", "")))],
+        custom_fields=bool(rows) and any(is_custom(name) for name in rows[0][1]),
     )
     for _, cells in rows:
         outcome = Outcome("invalid")
         outcomes.append(outcome)
+        cells, custom = split_custom(cells, outcome.errors)
         data = _typed(CUSTOMERS, cells, outcome.errors)
         body, kinds = _customer_data(data)
         column_of = _customer_column(kinds)
@@ -201,9 +207,10 @@ def _check_customers(
                 source_code=source_code,
                 granted=granted,
                 known=known,
+                custom_fields=custom,
             )
             if write and outcome.action == "created":
-                creates.append((details, source_code))
+                creates.append(customers.NewCustomer(details, source_code, custom))
             elif write and outcome.action == "updated":
                 mark = uow.checkpoint()
                 savepoint = uow.session.begin_nested()
@@ -216,6 +223,7 @@ def _check_customers(
                         fields=fields,
                         source_code=source_code,
                         granted=granted,
+                        custom_fields=custom,
                     )
                 except OrdersmithError:
                     savepoint.rollback()
@@ -245,4 +253,4 @@ def _details(model: BaseModel, fields: frozenset[str]) -> customers.Details:
     return customers.Details(**values)
 
 
-KIND = Kind(spec=CUSTOMERS, key=_customer_key, check=_check_customers)
+KIND = Kind(spec=CUSTOMERS, key=_customer_key, check=_check_customers, custom_kind="customer")

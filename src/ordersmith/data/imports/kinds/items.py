@@ -15,6 +15,8 @@ from ordersmith.data.imports.kinds._common import (
     _first,
     _schema_errors,
     _typed,
+    custom_column,
+    split_custom,
 )
 from ordersmith.data.imports.rules import Column, Spec
 from ordersmith.platform.db import UnitOfWork
@@ -77,6 +79,7 @@ def _check_items(
     for n, (_, cells) in enumerate(rows):
         outcome = Outcome("invalid")
         outcomes.append(outcome)
+        cells, custom = split_custom(cells, outcome.errors)
         data = _typed(ITEMS, cells, outcome.errors)
         for name in _LISTS:
             data.setdefault(name, [])  # the schema's default, given: pydantic deep-copies a default list
@@ -90,7 +93,7 @@ def _check_items(
         values = model.model_dump(include=present)
         if "components" in values:
             values["components"] = [(c["sku"], c["quantity"]) for c in values["components"]]
-        accepted.append((n, catalog.ItemImport(sku=model.sku, values=values)))
+        accepted.append((n, catalog.ItemImport(sku=model.sku, values=values, custom_fields=custom)))
     if accepted:
         # The new items of the run's earlier chunks (rolled back in a dry run): a kit later in the file finds them.
         pending: dict[str, str] = memo.setdefault("new_items", {})
@@ -105,6 +108,8 @@ def _item_error(field: str, reason: str) -> tuple[str, str]:
     if field == "components" and reason.startswith("no item with SKU"):
         # Kits are checked after every other row of the file: a component it creates anywhere is found.
         return field, f"{reason} (neither in the catalog nor in this file)"
+    if field.startswith("custom_fields."):
+        return custom_column(field), reason
     return (field if field in ITEMS.names else "sku"), reason
 
 
@@ -119,4 +124,5 @@ KIND = Kind(
     check=_check_items,
     phase=_item_phase,
     phase_columns=frozenset({"kind"}),
+    custom_kind="item",
 )

@@ -19,11 +19,13 @@ from ordersmith.data.imports.kinds._common import (
     Outcome,
     Row,
     _typed,
+    custom_column,
     fail_together,
     groups_of,
     in_savepoint,
     refusal,
     row_named,
+    split_custom,
 )
 from ordersmith.data.imports.rules import Column, Spec
 from ordersmith.kernel.errors import OrdersmithError
@@ -117,6 +119,8 @@ def _column(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if not str(p).isdigit()]
     if not parts:
         return "row"
+    if parts[0] == "custom_fields" and len(parts) > 1:
+        return custom_column(".".join(parts[:2]))
     if parts[0] == "ship_tos" and len(parts) > 1:
         return "shipping_method" if parts[1] == "method" else f"ship_to_{parts[1]}"
     if parts[0] == "lines" and len(parts) > 1:
@@ -146,14 +150,22 @@ def _amount(data: dict[str, Any], name: str, currency: str, errors: list[tuple[s
 
 
 def _check_one(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], positions: list[int]) -> None:
-    datas = [_typed(ORDER_SPEC, rows[n][1], outcomes[n].errors) for n in positions]
-    first = datas[0]
+    split = [split_custom(rows[n][1], outcomes[n].errors) for n in positions]
+    datas = [
+        _typed(ORDER_SPEC, cells, outcomes[n].errors) for n, (cells, _) in zip(positions, split, strict=True)
+    ]
+    first, custom = datas[0], split[0][1]  # the order's custom values are its first row's
     what = f"order {first.get('order', '')}"
-    for n, data in zip(positions[1:], datas[1:], strict=True):
+    for n, data, (_, own) in zip(positions[1:], datas[1:], split[1:], strict=True):
         for name in _HEADER:
             if name in data and data[name] != first.get(name):
                 outcomes[n].errors.append(
                     (name, f"differs from the first row of {what}: leave it blank or the same")
+                )
+        for name, value in own.items():
+            if value is not None and value != custom.get(name):
+                outcomes[n].errors.append(
+                    (f"custom.{name}", f"differs from the first row of {what}: leave it blank or the same")
                 )
     if not fail_together(rows, outcomes, positions, what):
         return
@@ -214,6 +226,7 @@ def _check_one(uow: UnitOfWork, rows: list[Row], outcomes: list[Outcome], positi
         email=order.email,
         shipping=shipping,
         source_code=order.source_code,
+        custom_fields=custom,
     )
     try:
         action = in_savepoint(
@@ -240,4 +253,4 @@ def _currency(uow: UnitOfWork, channel: str) -> str:
     return found.currency if found is not None else "USD"  # an unknown channel is refused by import_order
 
 
-KIND = Kind(spec=ORDER_SPEC, key=_key, check=_check, group=_number)
+KIND = Kind(spec=ORDER_SPEC, key=_key, check=_check, group=_number, custom_kind="order")

@@ -17,6 +17,7 @@ from ordersmith.data.imports.service._common import (
     Import,
     Progress,
     RowError,
+    import_spec,
     kind_of,
 )
 from ordersmith.data.imports.service.applying import _apply_job, apply
@@ -54,6 +55,7 @@ __all__ = [
     "cancel_import",
     "error_lines",
     "get_import",
+    "import_spec",
     "kind_of",
     "list_imports",
     "register",

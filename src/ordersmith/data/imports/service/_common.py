@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from ordersmith.data.imports import reading
 from ordersmith.data.imports.kinds import KINDS, Kind, Outcome, Row
-from ordersmith.data.imports.rules import cells_by_column
+from ordersmith.data.imports.rules import Spec, cells_by_column, custom_column
 from ordersmith.data.tables import ImportChunkRow, ImportRow
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
-from ordersmith.platform import jobs
+from ordersmith.platform import custom_fields, jobs
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 
 MODES = ("all_or_nothing", "apply_valid")
@@ -81,6 +81,31 @@ def kind_of(kind: str) -> Kind:
     if found is None:
         raise ValidationFailed.on("kind", f"must be one of {', '.join(KINDS)}")
     return found
+
+
+def spec_of(uow: UnitOfWork, target: Kind) -> Spec:
+    """The kind's columns as a file may carry them now: its own, then one `custom.<name>` per custom field defined
+    for its record kind (ADR 0051), in the fields' display order."""
+    if target.custom_kind is None:
+        return target.spec
+    found = custom_fields.list_definitions(uow, kind=target.custom_kind)
+    return target.spec.with_columns(
+        [
+            custom_column(name=d.name, label=d.label, type=d.type, required=d.required, choices=d.choices,
+                          max_length=d.max_length)
+            for d in found
+        ]
+    )  # fmt: skip
+
+
+@use_case(readonly=True)
+def import_spec(uow: UnitOfWork, *, kind: str) -> Spec:
+    """The columns an import of `kind` takes now (its template's header), custom field columns included.
+
+    Raises:
+        ValidationFailed: an unknown kind.
+    """
+    return spec_of(uow, kind_of(kind))
 
 
 def _busy() -> sa.ColumnElement[bool]:

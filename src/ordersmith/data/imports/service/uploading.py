@@ -9,8 +9,7 @@ from typing import IO
 import sqlalchemy as sa
 
 from ordersmith.data.imports import reading
-from ordersmith.data.imports.kinds import Kind
-from ordersmith.data.imports.rules import HeaderProblem, match_header, refused_columns
+from ordersmith.data.imports.rules import HeaderProblem, Spec, match_header, refused_columns
 from ordersmith.data.imports.service._common import (
     MODES,
     VALIDATE_JOB,
@@ -18,6 +17,7 @@ from ordersmith.data.imports.service._common import (
     _busy,
     _import,
     kind_of,
+    spec_of,
 )
 from ordersmith.data.tables import ImportChunkRow, ImportRow
 from ordersmith.kernel.errors import Conflict, FieldError, Forbidden, ValidationFailed
@@ -57,9 +57,10 @@ def upload(
         raise Forbidden(
             f"importing {kind} needs the scope {target.spec.scope!r}", required_scope=target.spec.scope
         )
+    spec = spec_of(db.unit_of_work(actor), target)  # with the custom fields defined now
     with reading.spool(source, max_bytes=max_bytes) as up:
-        columns = _header(target, up.path, up.format, up.encoding)
-        refused = refused_columns(target.spec, columns, granted)
+        columns = _header(spec, up.path, up.format, up.encoding)
+        refused = refused_columns(spec, columns, granted)
         if refused:
             column, scope = refused[0]
             raise Forbidden(f"column {column}: importing it needs the scope {scope!r}", required_scope=scope)
@@ -76,10 +77,10 @@ def upload(
         )
 
 
-def _header(target: Kind, path: Path, format: str, encoding: str | None) -> list[str]:
+def _header(spec: Spec, path: Path, format: str, encoding: str | None) -> list[str]:
     try:
         for _, header in reading.read_rows(path, format=format, encoding=encoding):
-            return match_header(target.spec, header)
+            return match_header(spec, header)
     except HeaderProblem as exc:
         raise ValidationFailed(exc.message, errors=[FieldError(exc.column, exc.message)]) from None
     except (UnicodeDecodeError, UnicodeError) as exc:
