@@ -236,3 +236,42 @@ def test_the_import_screen_follows_progress_over_server_sent_events_until_done(
     assert client.get("/imports/00000000-0000-0000-0000-000000000000/progress").status_code == 404
     login(client, admin_db, role="agent")
     assert client.get(f"{detail}/progress").status_code == 403
+
+
+def test_custom_field_columns_import_through_the_api_and_are_found_by_a_custom_filter(
+    client: TestClient, admin_key: str, db: Database
+) -> None:
+    # given an item field defined through the API
+    field = {
+        "kind": "item",
+        "name": "season",
+        "label": "Season",
+        "type": "choice",
+        "choices": ["spring", "autumn"],
+    }
+    assert client.post("/api/v1/custom-fields", json=field, headers=bearer(admin_key)).status_code == 201
+    # then the template carries its column
+    template = client.get("/api/v1/imports/templates/items", headers=bearer(admin_key))
+    assert template.text.splitlines()[0].endswith(",custom.season")
+    # and a file with a column for a field that is not defined is refused naming it, storing nothing
+    unknown = post_file(client, admin_key, b"sku,name,custom.colour\nMUG-1,Mug,red\n")
+    assert unknown.status_code == 422
+    assert [e["field"] for e in unknown.json()["errors"]] == ["custom.colour"]
+    # when a file with the column is imported
+    uploaded = post_file(
+        client, admin_key, b"sku,name,custom.season\nMUG-1,Mug,spring\nTEA-2,Tea,autumn\n", apply="true"
+    )
+    assert uploaded.status_code == 202, uploaded.text
+    assert wait(client, admin_key, uploaded.json()["id"], "applied")["created_count"] == 2
+    # then `?custom.season=` finds the item, with its value
+    found = client.get("/api/v1/items", params={"custom.season": "spring"}, headers=bearer(admin_key)).json()
+    assert [(i["sku"], i["custom_fields"]) for i in found["items"]] == [("MUG-1", {"season": "spring"})]
+    # and a bad value is a row error naming row and column
+    bad = post_file(client, admin_key, b"sku,name,custom.season\nCUP-3,Cup,winter\n")
+    checked = wait(client, admin_key, bad.json()["id"], "validated")
+    assert checked["invalid_rows"] == 1
+    errors = client.get(f"/api/v1/imports/{checked['id']}/errors", headers=bearer(admin_key)).json()
+    assert errors == [{"row_number": 2, "column": "custom.season", "reason": "must be one of spring, autumn"}]
+    assert items(db) == 2
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM imports")).scalar_one() == 2

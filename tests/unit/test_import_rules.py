@@ -10,7 +10,9 @@ import pytest
 from ordersmith.data.imports.kinds import KINDS
 from ordersmith.data.imports.rules import (
     HeaderProblem,
+    Spec,
     cells_by_column,
+    custom_column,
     match_header,
     parse_boolean,
     parse_components,
@@ -20,6 +22,38 @@ from ordersmith.data.imports.rules import (
 
 ITEMS = KINDS["items"].spec
 CUSTOMERS = KINDS["customers"].spec
+
+
+def _with_season() -> Spec:
+    return ITEMS.with_columns(
+        [custom_column(name="season", label="Season", type="choice", required=True, choices=["spring", "autumn"],
+                       max_length=None)]
+    )  # fmt: skip
+
+
+def test_custom_field_columns_match_as_custom_dot_name_in_any_case_or_as_an_export_names_them() -> None:
+    spec = _with_season()
+    assert match_header(spec, ["sku", "name", "Custom.Season"]) == ["sku", "name", "custom.season"]
+    assert match_header(spec, ["sku", "name", "custom_season"]) == ["sku", "name", "custom.season"]
+    with pytest.raises(HeaderProblem) as unknown:
+        match_header(spec, ["sku", "name", "custom.colour"])
+    assert unknown.value.column == "custom.colour"
+    assert unknown.value.message == (
+        "unknown column 'custom.colour': no custom field 'colour' is defined for items (defined: custom.season)"
+    )
+    with pytest.raises(HeaderProblem, match="appears twice"):
+        match_header(spec, ["sku", "name", "custom.season", "custom_season"])
+
+
+def test_a_custom_field_column_has_an_example_its_field_accepts() -> None:
+    examples = {
+        type_: custom_column(name="f", label="Buyer name", type=type_, required=True, choices=choices,
+                             max_length=5 if type_ == "text" else None).example
+        for type_, choices in (("text", []), ("choice", ["a", "b"]), ("number", []), ("decimal", []),
+                               ("date", []), ("boolean", []))
+    }  # fmt: skip
+    assert examples == {"text": "Buyer", "choice": "a", "number": "1", "decimal": "12.50", "date": "2026-01-31",
+                        "boolean": "false"}  # fmt: skip
 
 
 def test_headers_are_matched_whatever_their_case_spacing_and_dashes() -> None:
@@ -75,3 +109,5 @@ def test_the_import_guide_documents_every_column_of_every_kind() -> None:
         assert f"(`{kind}`)" in guide
         for column in target.spec.columns:
             assert f"| `{column.name}` |" in guide, (kind, column.name)
+        section = guide.split(f"(`{kind}`)", 1)[1].split("\n## ", 1)[0]
+        assert ("| `custom.<name>` |" in section) == (target.custom_kind is not None), kind
