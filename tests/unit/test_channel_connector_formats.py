@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ordersmith.channels import connectors
+from ordersmith.channels.connectors.http import exact_json
 from ordersmith.kernel.errors import ValidationFailed
 
 
@@ -199,8 +200,6 @@ def test_pending_and_amazon_fulfilled_orders_are_not_wanted() -> None:
 
 
 def test_exact_json_writes_a_decimal_as_its_own_literal_and_refuses_a_float() -> None:
-    from ordersmith.channels.connectors.http import exact_json
-
     # given: amounts a float would change (a trailing zero, more digits than a double holds)
     body = {
         "value_with_tax": Decimal("21.50"),

@@ -170,7 +170,13 @@ def _next(uow: UnitOfWork, flow: Flow[V, U], row: ConnectorRow) -> None:
 
 
 def _letter(
-    uow: UnitOfWork, flow: Flow[V, U], loaded: Loaded, pending: Sequence[tuple[str, V, datetime]], **kw: Any
+    uow: UnitOfWork,
+    flow: Flow[V, U],
+    loaded: Loaded,
+    pending: Sequence[tuple[str, V, datetime]],
+    *,
+    error: str,
+    attempts: int,
 ) -> None:
     updates = [flow.letter(sku, value) for sku, value, _ in pending]
     dead_letter(
@@ -179,7 +185,8 @@ def _letter(
         operation=flow.operation,
         reference=f"{len(updates)} {flow.noun}",
         payload={"updates": updates},
-        **kw,
+        error=error,
+        attempts=attempts,
     )
 
 
