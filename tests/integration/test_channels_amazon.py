@@ -8,6 +8,8 @@ confirmations go out, waiting when throttled, retried when Amazon is down, dead-
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -143,7 +145,8 @@ class AmazonStub:
         self.known_skus = set(SKUS.values())
         self.confirmed: dict[str, dict[str, Any]] = {}
         self.listings: dict[str, int] = {}
-        self.prices: dict[str, tuple[float, str]] = {}
+        self.prices: dict[str, tuple[Decimal, str]] = {}  # the amount read as the JSON number it was sent as
+        self.price_bodies: list[bytes] = []
         self.delay_s = 0.0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -340,8 +343,9 @@ class AmazonStub:
                 },
                 headers={"x-amzn-RateLimit-Limit": "5.0"},
             )
-        (patch,) = seen.json["patches"]
-        if patch["path"] == "/attributes/purchasable_offer":  # a price: the documented replace of the offer
+        (patch,) = json.loads(seen.body, parse_float=Decimal)["patches"]
+        if patch["path"] == "/attributes/purchasable_offer":
+            self.price_bodies.append(seen.body)  # a price: the documented replace of the offer
             assert (seen.json["productType"], patch["op"]) == ("PRODUCT", "replace")
             (offer,) = patch["value"]
             assert offer["marketplace_id"] == MARKETPLACE
@@ -827,7 +831,7 @@ def test_prices_go_out_as_purchasable_offer_patches_and_a_refused_sku_is_dead_le
     # when
     _drain(shop.db)
     # then: the tee's latest price set; the lamp's refusal dead-lettered with the prices of the run
-    assert amazon.prices == {"AZ-TEE": (21.5, "USD")}
+    assert amazon.prices == {"AZ-TEE": (Decimal("21.50"), "USD")}
     (letter,) = channels.list_dead_letters(shop, connector="amz").items
     assert letter.operation == "push_prices" and "AZ-LAMP has no listing" in letter.error
     assert letter.payload == {
@@ -840,4 +844,20 @@ def test_prices_go_out_as_purchasable_offer_patches_and_a_refused_sku_is_dead_le
     amazon.known_skus.add("AZ-LAMP")
     channels.replay_dead_letter(shop, dead_letter_id=letter.id)
     _drain(shop.db)
-    assert amazon.prices == {"AZ-TEE": (21.5, "USD"), "AZ-LAMP": (79.0, "USD")}
+    assert amazon.prices == {"AZ-TEE": (Decimal("21.50"), "USD"), "AZ-LAMP": (Decimal("79.00"), "USD")}
+
+
+def test_a_price_reaches_amazon_as_its_exact_decimal_literal_never_through_a_float(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: an amount a float cannot hold (as a float it would be sent as 98765432109876.55)
+    amount = "98765432109876.54"
+    pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry("TEE", Money(Decimal(amount), "USD")))
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: the bytes on the wire carry the amount exactly, as a JSON number
+    (body,) = amazon.price_bodies
+    assert re.findall(rb'"value_with_tax":([^,}\]]+)', body) == [amount.encode()]
+    assert amazon.prices == {"AZ-TEE": (Decimal(amount), "USD")}

@@ -1,11 +1,13 @@
 """The eBay connector on SQLite and PostgreSQL, against a loopback stub of eBay's documented REST APIs (OAuth's
 `/identity/v1/oauth2/token` refresh-token grant with Basic client credentials, the Fulfillment API's `getOrders`
 with its `lastmodifieddate`/`orderfulfillmentstatus` filter and `limit`/`offset`/`total`/`next` pages, `getOrder`,
-`getShippingFulfillments` and `createShippingFulfillment`, the Inventory API's `bulkUpdatePriceQuantity`; errors as
+`getShippingFulfillments` and `createShippingFulfillment`, the Inventory API's `getOffers` and
+`bulkUpdatePriceQuantity` (per-SKU and per-offer `responses`, 207 when some failed); errors as
 `{"errors": [{"errorId", "message"}]}`, 401 for an expired token, 429 when throttled): paid open orders become
 orders exactly once under duplicate pages, overlapping windows, out-of-order versions and a window that shifts
 while it is read; eBay's collected tax and fees are kept for finance; quantities go out 25 SKUs a call at the
-connector's pace; shipments are confirmed once, retried when eBay fails, dead-lettered when refused and replayed."""
+connector's pace; prices go to each SKU's published offer as decimal strings, a refused one dead-lettered alone and
+replayed; shipments are confirmed once, retried when eBay fails, dead-lettered when refused and replayed."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,9 +29,10 @@ from ordersmith.catalog import service as catalog
 from ordersmith.channels import rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.ebay import TOKENS
-from ordersmith.channels.tables import PendingStockRow, PollStateRow
+from ordersmith.channels.tables import PendingPriceRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import NotFound, ValidationFailed
+from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -36,6 +40,7 @@ from ordersmith.platform import jobs, outbox, sales_channels
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
+from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
 from tests.support.http_stub import Answer, Seen, StubApi, serving
 
@@ -44,6 +49,8 @@ CLIENT_ID, CLIENT_SECRET, REFRESH = "Ordersmi-app-PRD-1a2b3c4d5", "PRD-secret-00
 ORDERS = "/sell/fulfillment/v1/order"
 TOKEN = "/identity/v1/oauth2/token"
 BULK = "/sell/inventory/v1/bulk_update_price_quantity"
+OFFERS = "/sell/inventory/v1/offer"
+_PRICE = re.compile(r"^\d+\.\d{2}$")
 SKUS = {"TEE": "EB-TEE", "MUG": "EB-MUG", "LAMP": "EB-LAMP"}
 _FILTER = re.compile(r"^lastmodifieddate:\[([^\]]+)\.\.([^\]]+)\],orderfulfillmentstatus:\{([A-Z_|]+)\}$")
 
@@ -157,6 +164,7 @@ class EbayStub:
         self.api.route("GET", rf"{ORDERS}/([\w!%-]+)/shipping_fulfillment", self.fulfillments)
         self.api.route("POST", rf"{ORDERS}/([\w!%-]+)/shipping_fulfillment", self.fulfil)
         self.api.route("POST", BULK, self.bulk)
+        self.api.route("GET", OFFERS, self.get_offers)
         self.reset()
 
     def reset(self) -> None:
@@ -172,6 +180,9 @@ class EbayStub:
         self.failing: dict[str, int] = {}  # "METHOD path-ending" -> answer this many with 500
         self.known_skus = set(SKUS.values())
         self.quantities: dict[str, int] = {}
+        self.prices: dict[str, tuple[str, str]] = {}  # offer id -> (value, currency) as sent
+        self.unpublished: set[str] = set()  # SKUs whose offer is not published yet
+        self.below_minimum: set[str] = set()  # offer ids whose price eBay refuses
         self.bulk_at: list[float] = []
         self.shipped: dict[str, list[dict[str, Any]]] = {}
         self.delay_s = 0.0
@@ -355,6 +366,9 @@ class EbayStub:
         responses = []
         for request in requests:
             sku = request["sku"]
+            if "offers" in request:  # a price (this connector sends offers without a quantity)
+                responses += [self._offer_price(sku, offer) for offer in request["offers"]]
+                continue
             if sku not in self.known_skus:
                 responses.append(
                     {
@@ -368,6 +382,39 @@ class EbayStub:
             responses.append({"statusCode": 200, "sku": sku})
         failed = any(r["statusCode"] != 200 for r in responses)
         return Answer(207 if failed else 200, {"responses": responses})
+
+    def _offer_price(self, sku: str, offer: dict[str, Any]) -> dict[str, Any]:
+        offer_id, price = offer["offerId"], offer["price"]
+        if offer_id != f"OF-{sku}" or sku not in self.known_skus or sku in self.unpublished:
+            problem = {"errorId": 25713, "message": "This Offer is not available."}
+            return {"statusCode": 404, "sku": sku, "offerId": offer_id, "errors": [problem]}
+        if not (
+            isinstance(price["value"], str) and _PRICE.match(price["value"]) and price["currency"] == "USD"
+        ):
+            problem = {"errorId": 25709, "message": "Invalid value for price"}
+            return {"statusCode": 400, "sku": sku, "offerId": offer_id, "errors": [problem]}
+        if offer_id in self.below_minimum:
+            problem = {"errorId": 25021, "message": "The price is below the minimum for this category"}
+            return {"statusCode": 400, "sku": sku, "offerId": offer_id, "errors": [problem]}
+        self.prices[offer_id] = (price["value"], price["currency"])
+        return {"statusCode": 200, "sku": sku, "offerId": offer_id}
+
+    def get_offers(self, seen: Seen) -> Answer:
+        if refused := self._refused(seen):
+            return refused
+        sku = seen.query["sku"]
+        if sku not in self.known_skus:
+            return Answer(404, _error(25713, "This Offer is not available."))
+        offer = {
+            "offerId": f"OF-{sku}",
+            "sku": sku,
+            "marketplaceId": "EBAY_US",
+            "format": "FIXED_PRICE",
+            "status": "UNPUBLISHED" if sku in self.unpublished else "PUBLISHED",
+        }
+        if seen.query.get("marketplace_id", "EBAY_US") != "EBAY_US":
+            return Answer(200, {"href": seen.path, "limit": 100, "offers": [], "size": 0, "total": 0})
+        return Answer(200, {"href": seen.path, "limit": 100, "offers": [offer], "size": 1, "total": 1})
 
     # --- the seller's side ----------------------------------------------------------------------------------
 
@@ -437,12 +484,13 @@ def shop(db: Database, settings: Settings, clock: FixedClock, ebay: EbayStub) ->
     channels.setup_channels(db, settings)
     uow = db.unit_of_work(Actor.system("test"))
     make_order_shop(uow)
-    connect(uow, ebay, stock_window_s=5)
+    connect(uow, ebay, stock_window_s=5, price_list="usd")
     _relay(uow)
     clock.advance(timedelta(seconds=5))
-    _drain(db)  # the first stock push, and the first poll (the day before: nothing)
+    _drain(db)  # the first stock and price pushes, and the first poll (the day before: nothing)
     ebay.api.seen.clear()
     ebay.quantities.clear()
+    ebay.prices.clear()
     ebay.bulk_at.clear()
     yield uow
     wired.vault.dispose()
@@ -788,6 +836,116 @@ def test_a_sku_ebay_refuses_is_dead_lettered_with_its_error_and_replayed_after_t
     assert ebay.quantities == {"EB-MUG": latest["MUG"], "EB-TEE": latest["TEE"], "EB-LAMP": latest["LAMP"]}
     assert _count(shop, PendingStockRow) == 0
     assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+
+
+def _price(shop: UnitOfWork, sku: str, amount: str) -> None:
+    pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry(sku, Money(Decimal(amount), "USD")))
+
+
+def test_prices_reach_each_skus_published_offer_once_as_decimal_strings_and_a_throttled_call_waits(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given: three price changes in one window (the tee twice); eBay throttles the first call for 30 s
+    for sku, amount in (("TEE", "22.00"), ("MUG", "9.50"), ("TEE", "21.99")):
+        _price(shop, sku, amount)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    ebay.throttle = ["30"]
+    # when
+    _drain(shop.db)
+    # then: nothing set yet; the push comes back when eBay said
+    assert ebay.prices == {}
+    waiting = channels.connector_health(shop, code="ebay-us").rate_limit["waiting_until"]
+    assert waiting == (clock.now() + timedelta(seconds=30)).isoformat()
+    # when
+    clock.advance(timedelta(seconds=30))
+    _drain(shop.db)
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    # then: one bulkUpdatePriceQuantity with each SKU's latest price on its offer, as strings
+    (sent,) = [s.json for s in ebay.calls("POST", BULK)]
+    assert sent == {
+        "requests": [
+            {
+                "sku": "EB-MUG",
+                "offers": [{"offerId": "OF-EB-MUG", "price": {"value": "9.50", "currency": "USD"}}],
+            },
+            {
+                "sku": "EB-TEE",
+                "offers": [{"offerId": "OF-EB-TEE", "price": {"value": "21.99", "currency": "USD"}}],
+            },
+        ]
+    }
+    assert ebay.prices == {"OF-EB-MUG": ("9.50", "USD"), "OF-EB-TEE": ("21.99", "USD")}
+    assert [s.query for s in ebay.calls("GET", OFFERS)][-2:] == [
+        {"sku": "EB-MUG", "marketplace_id": "EBAY_US"},
+        {"sku": "EB-TEE", "marketplace_id": "EBAY_US"},
+    ]
+    assert _count(shop, PendingPriceRow) == 0
+    assert channels.list_dead_letters(shop, connector="ebay-us").items == []
+
+
+def test_a_price_ebay_refuses_for_one_sku_is_dead_lettered_alone_and_replayed_after_the_fix(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given: the lamp has no offer on eBay; the mug's price is below the category's minimum
+    ebay.known_skus.discard("EB-LAMP")
+    ebay.below_minimum.add("OF-EB-MUG")
+    for sku, amount in (("TEE", "19.99"), ("MUG", "1.00"), ("LAMP", "79.00")):
+        _price(shop, sku, amount)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: the tee is set; the lamp and the mug are dead-lettered together with eBay's reasons
+    assert ebay.prices == {"OF-EB-TEE": ("19.99", "USD")}
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert (letter.operation, letter.reference) == ("push_prices", "2 price(s)")
+    assert letter.payload == {
+        "updates": [
+            {"sku": "LAMP", "price": "79.00", "currency": "USD"},
+            {"sku": "MUG", "price": "1.00", "currency": "USD"},
+        ]
+    }
+    assert "EB-LAMP: no offer" in letter.error and "25713" in letter.error
+    assert "EB-MUG: offer OF-EB-MUG: 25021 The price is below the minimum" in letter.error
+    assert _count(shop, PendingPriceRow) == 0
+    # when: the lamp is listed, the minimum no longer applies, and the letter is replayed
+    ebay.known_skus.add("EB-LAMP")
+    ebay.below_minimum.clear()
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    # then: both set, once; nothing left open
+    assert ebay.prices == {
+        "OF-EB-TEE": ("19.99", "USD"),
+        "OF-EB-MUG": ("1.00", "USD"),
+        "OF-EB-LAMP": ("79.00", "USD"),
+    }
+    assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+    assert _count(shop, PendingPriceRow) == 0
+
+
+def test_a_price_of_an_unmapped_item_is_not_sent_until_the_item_is_mapped_as_for_stock(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given: the towel is on the price list but not mapped to an eBay listing
+    _price(shop, "TOWEL", "16.00")
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: nothing recorded, nothing sent
+    assert _count(shop, PendingPriceRow) == 0
+    assert ebay.calls("GET", OFFERS) == [] and ebay.calls("POST", BULK) == []
+    # when: it is mapped and its price changes again
+    channels.map_sku(shop, connector="ebay-us", channel_sku="EB-TOWEL", sku="TOWEL", listing_id="EB-TOWEL")
+    ebay.known_skus.add("EB-TOWEL")
+    _price(shop, "TOWEL", "17.00")
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    # then
+    assert ebay.prices == {"OF-EB-TOWEL": ("17.00", "USD")}
 
 
 def _imported(shop: UnitOfWork, ebay: EbayStub, clock: FixedClock, order_id: str) -> OrderRow:

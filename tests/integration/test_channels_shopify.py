@@ -3,15 +3,19 @@ API for the module (access-token header, cursor pagination, `extensions.cost.thr
 Retry-After, `userErrors`): a signed `orders/create` webhook becomes one order (lines, addresses, taxes as Shopify
 reported them kept for finance), duplicates and out-of-order `orders/updated` make one order, a forged one changes
 nothing; stock changes reach Shopify as few batched `inventorySetQuantities` calls (counted, not timed); a
-throttled push waits as asked; a refused push is dead-lettered and replayed; a shipment's tracking goes back as a
-`fulfillmentCreate` over every open fulfillment order."""
+throttled push waits as asked; a refused push is dead-lettered and replayed; prices reach each variant by
+`productVariantsBulkUpdate` (one call per product, Money as decimal strings) once, throttling waited out, a variant
+Shopify refuses dead-lettered alone and replayed; a shipment's tracking goes back as a `fulfillmentCreate` over
+every open fulfillment order."""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,8 +24,9 @@ import sqlalchemy as sa
 from ordersmith.channels import connectors
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
-from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow
+from ordersmith.channels.tables import ChannelOrderRow, PendingPriceRow, PendingStockRow
 from ordersmith.kernel.clock import FixedClock
+from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
@@ -29,6 +34,7 @@ from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
+from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
 from tests.support.http_stub import Answer, Seen, StubApi, serving
 
@@ -43,6 +49,13 @@ ITEMS = {
     "MUG": "gid://shopify/InventoryItem/102",
     "LAMP": "gid://shopify/InventoryItem/103",
 }
+# each inventory item's variant and product (the tee and the lamp are variants of one product)
+VARIANTS = {
+    ITEMS["TEE"]: ("gid://shopify/ProductVariant/201", "gid://shopify/Product/301"),
+    ITEMS["MUG"]: ("gid://shopify/ProductVariant/202", "gid://shopify/Product/302"),
+    ITEMS["LAMP"]: ("gid://shopify/ProductVariant/203", "gid://shopify/Product/301"),
+}
+_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
 class ShopifyStub:
@@ -61,6 +74,8 @@ class ShopifyStub:
         self.throttled = 0  # answer this many calls with a THROTTLED error (an empty bucket)
         self.unavailable = 0  # answer this many calls with 503
         self.known_items = set(ITEMS.values())
+        self.deleted_variants: set[str] = set()  # variants gone between the read of their ids and the update
+        self.prices: dict[str, str] = {}  # variant gid -> price as sent
         self.fulfillment_orders = ["gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/2"]
 
     def calls(self, operation: str) -> list[dict[str, Any]]:
@@ -122,6 +137,10 @@ class ShopifyStub:
                     "userErrors": errors,
                 }
             }
+        elif "nodes(" in query:
+            data = {"nodes": [self._inventory_item(i) for i in variables["ids"]]}
+        elif "productVariantsBulkUpdate" in query:
+            data = {"productVariantsBulkUpdate": self._set_prices(variables)}
         elif "fulfillmentOrders" in query:
             after = variables.get("after")
             start = 0 if after is None else int(after) + 1
@@ -148,6 +167,32 @@ class ShopifyStub:
                 {"errors": [{"message": "Field doesn't exist", "extensions": {"code": "undefinedField"}}]},
             )
         return Answer(200, {"data": data, "extensions": {"cost": cost}})
+
+    def _inventory_item(self, gid: str) -> dict[str, Any] | None:
+        if gid not in self.known_items or gid not in VARIANTS:
+            return None  # `nodes` answers null for an id it cannot resolve
+        variant, product = VARIANTS[gid]
+        return {"id": gid, "variant": {"id": variant, "product": {"id": product}}}
+
+    def _set_prices(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """`allowPartialUpdates: true`: the valid variants are updated, each invalid one named in `userErrors`."""
+        product, errors, updated = variables["productId"], [], []
+        for n, variant in enumerate(variables["variants"]):
+            ours = {v for v, p in VARIANTS.values() if p == product} - self.deleted_variants
+            if variant["id"] not in ours:
+                message, code, field = (
+                    "Product variant does not exist",
+                    "PRODUCT_VARIANT_DOES_NOT_EXIST",
+                    "id",
+                )
+            elif not (isinstance(variant["price"], str) and _MONEY.match(variant["price"])):
+                message, code, field = "Price is invalid", "INVALID_INPUT", "price"
+            else:
+                self.prices[variant["id"]] = variant["price"]
+                updated.append({"id": variant["id"], "price": variant["price"]})
+                continue
+            errors.append({"field": ["variants", str(n), field], "message": message, "code": code})
+        return {"productVariants": updated, "userErrors": errors}
 
 
 @pytest.fixture(scope="module")
@@ -184,15 +229,17 @@ def shop(db: Database, settings: Settings, clock: FixedClock, shopify: ShopifySt
             "location_id": LOCATION,
             "stock_buffer": 1,
             "stock_window_s": 5,
+            "price_list": "usd",
         },
         credentials={"access_token": TOKEN, "webhook_secret": SECRET},
     )
     for sku, item in ITEMS.items():
         channels.map_sku(uow, connector="shop", channel_sku=f"SH-{sku}", sku=sku, listing_id=item)
-    _relay(uow)  # what setting up the shop emitted: its stock goes out in the first window
+    _relay(uow)  # what setting up the shop emitted: its stock and prices go out in the first window
     clock.advance(timedelta(seconds=5))
     _drain(db)
     shopify.api.seen.clear()
+    shopify.prices.clear()
     yield uow
     wired.vault.dispose()
 
@@ -362,6 +409,120 @@ def test_stock_changes_reach_shopify_as_one_batched_call_per_window_with_the_lat
     calls = shopify.calls("inventorySetQuantities")
     assert len(calls) == 2
     assert [q["inventoryItemId"] for q in calls[1]["variables"]["input"]["quantities"]] == [ITEMS["MUG"]]
+
+
+def _price(shop: UnitOfWork, sku: str, amount: str) -> None:
+    pricing.set_list_price(shop, code="usd", entry=pricing.PriceEntry(sku, Money(Decimal(amount), "USD")))
+
+
+def test_prices_reach_each_variant_once_per_product_as_decimal_strings_after_throttling_is_waited_out(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given: price changes to the three items in one window (the tee twice); the first call is throttled (the
+    # bucket: 250 points wanted, 50 left, 100 restored a second), the next answered 429 (Retry-After 2)
+    for sku, amount in (("TEE", "22.00"), ("MUG", "9.50"), ("LAMP", "79.99"), ("TEE", "21.90")):
+        _price(shop, sku, amount)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    shopify.throttled, shopify.too_many = 1, 1
+    # when: each wait is as Shopify asked, and counts as no failure
+    for wait_s in (2, 2):
+        _drain(shop.db)
+        assert shopify.prices == {}
+        waiting = channels.connector_health(shop, code="shop").rate_limit["waiting_until"]
+        assert waiting == (clock.now() + timedelta(seconds=wait_s)).isoformat()
+        clock.advance(timedelta(seconds=wait_s))
+    _drain(shop.db)
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    # then: one lookup of the variants, then one update per product, each price once, as a decimal string
+    lookups = shopify.calls("nodes(")  # the throttled one, the one answered 429, the one answered
+    assert len(lookups) == 3
+    assert lookups[-1]["variables"] == {"ids": [ITEMS["LAMP"], ITEMS["MUG"], ITEMS["TEE"]]}
+    updates = [c["variables"] for c in shopify.calls("productVariantsBulkUpdate")]
+    assert updates == [
+        {
+            "productId": "gid://shopify/Product/301",
+            "variants": [
+                {"id": "gid://shopify/ProductVariant/203", "price": "79.99"},
+                {"id": "gid://shopify/ProductVariant/201", "price": "21.90"},
+            ],
+        },
+        {
+            "productId": "gid://shopify/Product/302",
+            "variants": [{"id": "gid://shopify/ProductVariant/202", "price": "9.50"}],
+        },
+    ]
+    assert "allowPartialUpdates: true" in shopify.calls("productVariantsBulkUpdate")[0]["query"]
+    assert shopify.prices == {
+        "gid://shopify/ProductVariant/201": "21.90",
+        "gid://shopify/ProductVariant/202": "9.50",
+        "gid://shopify/ProductVariant/203": "79.99",
+    }
+    health = channels.connector_health(shop, code="shop")
+    assert (health.dead_letters_open, health.last_failure_at) == (0, None)
+    with shop:
+        assert shop.session.scalar(sa.select(sa.func.count()).select_from(PendingPriceRow)) == 0
+
+
+def test_a_variant_shopify_refuses_is_dead_lettered_alone_with_its_error_and_replayed_after_the_fix(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given: Shopify does not know the mug's inventory item; the lamp's variant goes between lookup and update
+    shopify.known_items.discard(ITEMS["MUG"])
+    shopify.deleted_variants.add("gid://shopify/ProductVariant/203")
+    for sku, amount in (("TEE", "19.99"), ("MUG", "9.00"), ("LAMP", "75.00")):
+        _price(shop, sku, amount)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: the tee is set; the lamp and the mug are in one letter, each with its reason
+    assert shopify.prices == {"gid://shopify/ProductVariant/201": "19.99"}
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.reference) == ("push_prices", "2 price(s)")
+    assert letter.payload == {
+        "updates": [
+            {"sku": "LAMP", "price": "75.00", "currency": "USD"},
+            {"sku": "MUG", "price": "9.00", "currency": "USD"},
+        ]
+    }
+    assert letter.error == (
+        f"{ITEMS['MUG']}: Shopify knows no variant for this inventory item; "
+        f"{ITEMS['LAMP']}: Product variant does not exist (PRODUCT_VARIANT_DOES_NOT_EXIST)"
+    )
+    # when both exist again and the letter is replayed
+    shopify.known_items.add(ITEMS["MUG"])
+    shopify.deleted_variants.clear()
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    # then: only those two go out, and nothing is left open
+    assert shopify.prices == {
+        "gid://shopify/ProductVariant/201": "19.99",
+        "gid://shopify/ProductVariant/202": "9.00",
+        "gid://shopify/ProductVariant/203": "75.00",
+    }
+    assert shopify.calls("nodes(")[-1]["variables"] == {"ids": [ITEMS["LAMP"], ITEMS["MUG"]]}
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_price_of_an_item_mapped_without_a_listing_id_is_not_sent_as_for_stock(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock
+) -> None:
+    # given: the towel is mapped for orders only (no inventory item), the set not at all
+    channels.map_sku(shop, connector="shop", channel_sku="SH-TOWEL", sku="TOWEL")
+    _price(shop, "TOWEL", "16.00")
+    _price(shop, "SET", "36.00")
+    stock(shop, sku="TOWEL", location="EAST", quantity=2)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when
+    _drain(shop.db)
+    # then: neither price nor stock is recorded or sent
+    assert shopify.api.seen == []
+    with shop:
+        for table in (PendingPriceRow, PendingStockRow):
+            assert shop.session.scalar(sa.select(sa.func.count()).select_from(table)) == 0
 
 
 def _latest_available(uow: UnitOfWork, division: str) -> dict[str, int]:

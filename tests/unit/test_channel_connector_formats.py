@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ordersmith.channels import connectors
+from ordersmith.channels.connectors.http import exact_json
 from ordersmith.kernel.errors import ValidationFailed
 
 
@@ -196,3 +197,18 @@ def test_pending_and_amazon_fulfilled_orders_are_not_wanted() -> None:
     assert connector.wanted(amazon())
     assert not connector.wanted(amazon(OrderStatus="Pending"))
     assert not connector.wanted(amazon(FulfillmentChannel="AFN"))
+
+
+def test_exact_json_writes_a_decimal_as_its_own_literal_and_refuses_a_float() -> None:
+    # given: amounts a float would change (a trailing zero, more digits than a double holds)
+    body = {
+        "value_with_tax": Decimal("21.50"),
+        "big": Decimal("98765432109876.54"),
+        "n": [1, "a", None, True],
+    }
+    # when / then
+    assert exact_json(body) == b'{"value_with_tax":21.50,"big":98765432109876.54,"n":[1,"a",null,true]}'
+    with pytest.raises(TypeError):
+        exact_json({"price": 19.99})
+    with pytest.raises(ValueError):
+        exact_json({"price": Decimal("NaN")})

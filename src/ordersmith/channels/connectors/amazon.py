@@ -38,7 +38,7 @@ from ordersmith.channels.connectors.base import (
     SignatureInvalid,
     StockUpdate,
 )
-from ordersmith.channels.connectors.http import TokenCache, retry_after_s
+from ordersmith.channels.connectors.http import TokenCache, exact_json, retry_after_s
 from ordersmith.kernel.errors import ValidationFailed
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an endpoint, not a secret
@@ -272,7 +272,8 @@ class AmazonConnector:
 
     def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
         """The listing's `purchasable_offer` in the marketplace: `our_price` as one schedule entry. The Listings
-        API takes the amount as a JSON number; a decimal string of at most a few places is exact as one."""
+        API takes the amount as a JSON number: it is written as the price's own decimal literal (`exact_json`),
+        never through a float."""
         marketplace = _required(access, "marketplace_id")
         return self._patch(
             access,
@@ -287,7 +288,7 @@ class AmazonConnector:
                             {
                                 "marketplace_id": marketplace,
                                 "currency": u.currency,
-                                "our_price": [{"schedule": [{"value_with_tax": float(Decimal(u.price))}]}],
+                                "our_price": [{"schedule": [{"value_with_tax": Decimal(u.price)}]}],
                             }
                         ],
                     },
@@ -447,13 +448,20 @@ class _Session:
     # --- calls ----------------------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, *, restricted: bool = False, **kwargs: Any) -> Any:
-        """One SP-API operation; its JSON answer (None for 204)."""
+        """One SP-API operation; its JSON answer (None for 204). A `json` body is encoded by `exact_json`, so an
+        amount given as a Decimal reaches Amazon as exactly that number."""
+        headers: dict[str, str] = {}
+        if "json" in kwargs:
+            kwargs["content"] = exact_json(kwargs.pop("json"))
+            headers["Content-Type"] = "application/json"
         refreshed = False
         for _ in range(INLINE_TRIES + 1):
             token = self.restricted_token(method, path) if restricted else self.access_token()
             self.report.calls += 1
             try:
-                response = self.client.request(method, path, headers={"x-amz-access-token": token}, **kwargs)
+                response = self.client.request(
+                    method, path, headers=headers | {"x-amz-access-token": token}, **kwargs
+                )
             except httpx.HTTPError as exc:
                 raise CallFailed(f"Amazon did not answer: {type(exc).__name__}") from exc
             rate = _rate(response)

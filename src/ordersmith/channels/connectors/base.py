@@ -79,10 +79,12 @@ class ShipmentNotice:
 
 @dataclass
 class CallReport:
-    """What a push cost: calls made, and the channel's last word on its rate limit (for the health read)."""
+    """What a push cost: calls made, the channel's last word on its rate limit (for the health read), and the
+    listings the channel refused one by one while taking the others (listing id -> the channel's reason)."""
 
     calls: int = 0
     rate_limit: dict[str, Any] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

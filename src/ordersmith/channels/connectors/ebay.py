@@ -1,7 +1,10 @@
 """eBay's Sell APIs (REST): orders are polled from the Fulfillment API (`getOrders` filtered by
 `lastmodifieddate` over a fixed window and by `orderfulfillmentstatus` NOT_STARTED or IN_PROGRESS, paged by
 `limit`/`offset` until no `next`), quantities go out by the Inventory API's `bulkUpdatePriceQuantity` (up to 25
-SKUs a call, the inventory item's ship-to-home quantity), and a shipment is confirmed by `createShippingFulfillment`
+SKUs a call, the inventory item's ship-to-home quantity), prices by the same call on the SKU's published
+fixed-price offer in the connector's marketplace (found by `getOffers`; the price as `{"value": "12.34",
+"currency": "USD"}`, each SKU's outcome read from the answer's `responses`, so one refused SKU does not sink the
+others), and a shipment is confirmed by `createShippingFulfillment`
 (the order's unshipped line items, the ship date, the carrier code and tracking number).
 
 Auth: an OAuth user access token, obtained from the seller's refresh token at `/identity/v1/oauth2/token` (HTTP
@@ -33,6 +36,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -45,6 +49,8 @@ ENDPOINT = "https://api.ebay.com"
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - an endpoint, not a secret
 ORDERS = "/sell/fulfillment/v1/order"
 BULK_QUANTITY = "/sell/inventory/v1/bulk_update_price_quantity"
+OFFERS = "/sell/inventory/v1/offer"
+DEFAULT_MARKETPLACE = "EBAY_US"
 OPEN_STATUSES = ("NOT_STARTED", "IN_PROGRESS")
 STOCK_BATCH = 25  # bulkUpdatePriceQuantity takes at most 25 SKUs a call
 PAGE_SIZE = 100
@@ -158,6 +164,8 @@ class EbayConnector:
     signed_webhooks = False
     polls_orders = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = STOCK_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -359,6 +367,34 @@ class EbayConnector:
             raise CallFailed(f"eBay refused stock for {'; '.join(refused)[:300]}", permanent=True)
         return report
 
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """Each SKU's published fixed-price offer (`getOffers`) gets the price; a SKU with no such offer, or one
+        eBay refuses in the answer's `responses`, lands in `report.refused` under its SKU."""
+        marketplace = str(access.config.get("marketplace_id") or DEFAULT_MARKETPLACE)
+        report = CallReport()
+        with _Session(access, report) as session:
+            for batch in rules.batches(list(updates), STOCK_BATCH):
+                requests = []
+                for update in batch:
+                    offers = _published_offers(session, update.listing_id, marketplace, report)
+                    if offers:
+                        price = {"value": update.price, "currency": update.currency}
+                        requests.append(
+                            {
+                                "sku": update.listing_id,
+                                "offers": [{"offerId": o, "price": price} for o in offers],
+                            }
+                        )
+                if not requests:
+                    continue
+                answer = session.call("POST", BULK_QUANTITY, json={"requests": requests})
+                for response in answer.get("responses") or [] if isinstance(answer, Mapping) else []:
+                    if isinstance(response, Mapping) and response.get("statusCode") not in (200, None):
+                        report.refused[str(response.get("sku"))] = (
+                            f"offer {response.get('offerId')}: {_errors(response)}"
+                        )
+        return report
+
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
         if notice.shipped_at is None:
             raise CallFailed("a shipping fulfillment needs the ship date", permanent=True)
@@ -402,6 +438,32 @@ class EbayConnector:
                 },
             )
         return report
+
+
+def _published_offers(session: _Session, sku: str, marketplace: str, report: CallReport) -> list[str]:
+    """The ids of the SKU's published fixed-price offers in the marketplace (`getOffers`); none: the SKU is
+    refused (an offer not yet published takes its price from `updateOffer`, not from here)."""
+    try:
+        answer = session.call("GET", OFFERS, params={"sku": sku, "marketplace_id": marketplace})
+    except RateLimited:
+        raise
+    except CallFailed as exc:
+        if exc.status in (400, 404):  # eBay answers an unknown SKU with an error, not an empty list
+            report.refused[sku] = f"no offer: {exc}"
+            return []
+        raise
+    offers = [
+        str(o["offerId"])
+        for o in (answer.get("offers") or [] if isinstance(answer, Mapping) else [])
+        if isinstance(o, Mapping)
+        and o.get("offerId")
+        and o.get("status") == "PUBLISHED"
+        and o.get("format", "FIXED_PRICE") == "FIXED_PRICE"
+        and o.get("marketplaceId", marketplace) == marketplace
+    ]
+    if not offers:
+        report.refused[sku] = f"no published fixed-price offer on {marketplace}"
+    return offers
 
 
 def _ebay_time(iso: str) -> str:

@@ -4,8 +4,11 @@ what was sent (permanent). Invariant: nothing here touches the database."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -13,6 +16,27 @@ import httpx
 from ordersmith.channels.connectors.base import CallFailed, CallReport, RateLimited
 
 MAX_WAIT_S = 3600.0
+
+
+def exact_json(value: Any) -> bytes:
+    """`value` as compact JSON in which a Decimal is written as its own literal (`Decimal("19.99")` -> `19.99`,
+    `Decimal("21.50")` -> `21.50`), never through a float. A float is refused: money is never one, and an API that
+    documents a number for an amount gets exactly the amount."""
+    return _encode(value).encode()
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return format(value, "f")
+    if isinstance(value, float):
+        raise TypeError("a float has no place in a channel's payload: use Decimal")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 class TokenCache:

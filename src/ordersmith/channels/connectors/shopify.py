@@ -1,6 +1,12 @@
 """Shopify: orders arrive by the `orders/create` (and `orders/updated`) webhook, signed with the app's client
-secret (`X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256 over the raw body); quantities and fulfillments go out
-through the GraphQL Admin API (`POST {shop}/admin/api/{version}/graphql.json`, header `X-Shopify-Access-Token`).
+secret (`X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256 over the raw body); quantities, prices and fulfillments go
+out through the GraphQL Admin API (`POST {shop}/admin/api/{version}/graphql.json`, header `X-Shopify-Access-Token`).
+
+A SKU is mapped to its variant's inventory item (the listing id, `gid://shopify/InventoryItem/…`), which carries the
+quantity. A price is the variant's: the push reads each inventory item's variant and product (`nodes`) and sets the
+prices per product with `productVariantsBulkUpdate` (`allowPartialUpdates`), a Money decimal string; an item
+Shopify does not know, or a variant it refuses (`userErrors` naming `variants.N`), is reported as refused while the
+others are set.
 
 Rate limits: GraphQL is cost-based — every answer carries `extensions.cost.throttleStatus` (kept for the health
 read) and a throttled request answers 200 with an error coded `THROTTLED`; an HTTP 429 carries `Retry-After`.
@@ -27,6 +33,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     PollPage,
+    PriceUpdate,
     RateLimited,
     ShipmentNotice,
     SignatureInvalid,
@@ -41,12 +48,28 @@ CHANGE_TOPICS = ("orders/cancelled", "refunds/create")
 TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_API_VERSION = "2024-10"
 STOCK_BATCH = 100  # quantities per inventorySetQuantities call
+PRICE_BATCH = 50  # inventory items read by one `nodes` query (at most 250); their prices set per product
 _OPEN_STATES = ("OPEN", "IN_PROGRESS", "SCHEDULED")
 
 SET_QUANTITIES = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
     inventoryAdjustmentGroup { reason }
+    userErrors { field message code }
+  }
+}"""
+
+VARIANTS_OF = """
+query VariantsOf($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem { id variant { id product { id } } }
+  }
+}"""
+
+SET_PRICES = """
+mutation SetPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants, allowPartialUpdates: true) {
+    productVariants { id price }
     userErrors { field message code }
   }
 }"""
@@ -131,6 +154,8 @@ class ShopifyConnector:
     polls_orders = False
     signed_webhooks = True
     stock_batch_size = STOCK_BATCH
+    pushes_prices = True
+    price_batch_size = PRICE_BATCH
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -283,6 +308,31 @@ class ShopifyConnector:
                 _user_errors(data.get("inventorySetQuantities"), "inventorySetQuantities")
         return report
 
+    def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
+        """Each update's variant price, set per product; what Shopify refuses for one variant lands in
+        `report.refused` under the update's inventory item. Raises CallFailed or RateLimited for the whole push."""
+        report = CallReport()
+        with _client(access) as client:
+            for batch in rules.batches(list(updates), PRICE_BATCH):
+                products = _variants_by_product(client, access, batch, report)
+                for product, variants in products.items():
+                    data = _graphql(
+                        client,
+                        access,
+                        SET_PRICES,
+                        {
+                            "productId": product,
+                            "variants": [{"id": v, "price": u.price} for u, v in variants],
+                        },
+                        report,
+                    )
+                    answer = data.get("productVariantsBulkUpdate")
+                    for n, problem in _indexed_errors(answer, "variants"):
+                        refused = variants if n is None or n >= len(variants) else [variants[n]]
+                        for update, _ in refused:
+                            report.refused[update.listing_id] = problem
+        return report
+
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
         report = CallReport()
         order_gid = f"gid://shopify/Order/{notice.external_id}"
@@ -374,6 +424,41 @@ def _graphql(
     if not isinstance(data, Mapping):
         raise CallFailed("Shopify's answer has no data")
     return data
+
+
+def _variants_by_product(
+    client: httpx.Client, access: Access, batch: Sequence[PriceUpdate], report: CallReport
+) -> dict[str, list[tuple[PriceUpdate, str]]]:
+    """The updates grouped by their variant's product, each with the variant's id; an inventory item Shopify does
+    not know (a null node, or no variant) is refused."""
+    data = _graphql(client, access, VARIANTS_OF, {"ids": [u.listing_id for u in batch]}, report)
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list) or len(nodes) != len(batch):
+        raise CallFailed("Shopify's nodes answer does not match the ids asked for")
+    products: dict[str, list[tuple[PriceUpdate, str]]] = {}
+    for update, node in zip(batch, nodes, strict=True):
+        variant = node.get("variant") if isinstance(node, Mapping) else None
+        product = variant.get("product") if isinstance(variant, Mapping) else None
+        if not isinstance(variant, Mapping) or not isinstance(product, Mapping) or not variant.get("id"):
+            report.refused[update.listing_id] = "Shopify knows no variant for this inventory item"
+            continue
+        products.setdefault(str(product["id"]), []).append((update, str(variant["id"])))
+    return products
+
+
+def _indexed_errors(payload: Any, listed: str) -> list[tuple[int | None, str]]:
+    """A mutation's `userErrors` with the index of the `listed` input each names (`["variants", "2", "price"]`
+    -> 2; None when it names no single one)."""
+    problems = (payload or {}).get("userErrors") if isinstance(payload, Mapping) else None
+    found: list[tuple[int | None, str]] = []
+    for problem in problems or []:
+        if not isinstance(problem, Mapping):
+            continue
+        path = [str(p) for p in problem.get("field") or []]
+        index = int(path[1]) if len(path) > 1 and path[0] == listed and path[1].isdigit() else None
+        code = f" ({problem['code']})" if problem.get("code") else ""
+        found.append((index, f"{problem.get('message')}{code}"))
+    return found
 
 
 def _user_errors(payload: Any, mutation: str) -> None:

@@ -42,6 +42,8 @@ _CONFIG: dict[str, dict[str, type]] = {
         "shop_url": str,
         "api_version": str,
         "location_id": str,
+        "price_list": str,
+        "price_window_s": int,
     },
     "woocommerce": {
         "shipping_method": str,
@@ -78,6 +80,9 @@ _CONFIG: dict[str, dict[str, type]] = {
         "poll_interval_s": int,
         "page_size": int,
         "max_calls_per_s": int,
+        "marketplace_id": str,
+        "price_list": str,
+        "price_window_s": int,
     },
     "csv_sftp": {
         "shipping_method": str,

@@ -14,7 +14,6 @@ job is queued per connector at any time.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
+from ordersmith.channels.service import pushing
 from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PendingStockRow, SkuMapRow
@@ -35,8 +35,8 @@ from ordersmith.platform.tables import SalesChannelRow
 
 STOCK_JOB = "channels.push_stock"
 SHIPMENT_JOB = "channels.push_shipment"
-DEFAULT_WINDOW_S = 5
-CALLS_PER_RUN = 4
+DEFAULT_WINDOW_S = pushing.DEFAULT_WINDOW_S
+CALLS_PER_RUN = pushing.CALLS_PER_RUN
 _PUSHING = tuple(k for k in rules.CONNECTOR_KINDS if connectors.for_kind(k).pushes_stock)
 
 
@@ -59,11 +59,34 @@ def _upsert(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     uow.session.execute(statement, rows)
 
 
+def _window_s(row: ConnectorRow) -> int:
+    return int(row.config.get("stock_window_s", DEFAULT_WINDOW_S))
+
+
+def _stock_adapter(kind: str) -> connectors.Connector | None:
+    adapter = connectors.for_kind(kind)
+    return adapter if adapter.pushes_stock else None
+
+
+STOCK_FLOW: pushing.Flow[int, connectors.StockUpdate] = pushing.Flow(
+    job=STOCK_JOB,
+    operation="push_stock",
+    noun="item(s)",
+    table=PendingStockRow,
+    due="stock_push_due_at",
+    window_s=_window_s,
+    adapter=_stock_adapter,
+    batch_size=lambda adapter: int(adapter.stock_batch_size),
+    value=lambda row: int(row.available),
+    update=lambda m, available: connectors.StockUpdate(m.channel_sku, m.listing_id, available),
+    send=lambda adapter, access, updates: adapter.push_stock(access, updates),
+    listing=lambda update: update.listing_id,
+    letter=lambda sku, available: {"sku": sku, "available": available},
+)
+
+
 def _schedule(uow: UnitOfWork, row: ConnectorRow, *, at: datetime) -> None:
-    """Queue the connector's push job for `at` unless one is queued (the caller holds the connector's lock)."""
-    if row.stock_push_due_at is None:
-        row.stock_push_due_at = at
-        jobs.enqueue(uow, STOCK_JOB, {"connector_id": str(row.id), "attempt": 0}, run_at=at)
+    pushing.schedule(uow, STOCK_FLOW, row, at=at)
 
 
 def on_stock_changed(uow: UnitOfWork, events: list[Event]) -> None:
@@ -73,13 +96,13 @@ def on_stock_changed(uow: UnitOfWork, events: list[Event]) -> None:
         sku, available = event.payload.get("sku"), event.payload.get("available")
         if isinstance(sku, str) and isinstance(available, dict):
             latest[sku] = available  # in outbox order: the last figure wins
-    pushing = _pushing()
-    if not latest or not pushing:
+    kinds = _pushing()
+    if not latest or not kinds:
         return
     targets = uow.session.execute(
         sa.select(ConnectorRow, SalesChannelRow.division)
         .join(SalesChannelRow, SalesChannelRow.id == ConnectorRow.sales_channel_id)
-        .where(ConnectorRow.active.is_(True), ConnectorRow.kind.in_(pushing))
+        .where(ConnectorRow.active.is_(True), ConnectorRow.kind.in_(kinds))
         .order_by(ConnectorRow.id)
         .with_for_update(of=ConnectorRow)
     ).all()
@@ -109,9 +132,7 @@ def on_stock_changed(uow: UnitOfWork, events: list[Event]) -> None:
                 for sku in sorted(listed)
             ],
         )
-        _schedule(
-            uow, row, at=now + timedelta(seconds=int(row.config.get("stock_window_s", DEFAULT_WINDOW_S)))
-        )
+        _schedule(uow, row, at=now + timedelta(seconds=_window_s(row)))
 
 
 def requeue_stock(uow: UnitOfWork, loaded: Loaded, *, updates: list[dict[str, Any]]) -> None:
@@ -132,156 +153,14 @@ def requeue_stock(uow: UnitOfWork, loaded: Loaded, *, updates: list[dict[str, An
     _schedule(uow, row, at=now)
 
 
-@dataclass(frozen=True)
-class _StockBatch:
-    loaded: Loaded
-    access: connectors.Access
-    pending: list[tuple[str, int, datetime]]  # item SKU, figure, when it was recorded
-    updates: list[connectors.StockUpdate]
-
-
-@use_case(readonly=True)
-def _stock_batch(uow: UnitOfWork, *, connector_id: uuid.UUID) -> _StockBatch | None:
-    loaded = load(uow, connector_id=connector_id)
-    adapter = connectors.for_kind(loaded.row.kind)
-    if not adapter.pushes_stock:
-        return None
-    pending = [
-        (r.item_sku, r.available, r.changed_at)
-        for r in uow.session.scalars(
-            sa.select(PendingStockRow)
-            .where(PendingStockRow.connector_id == connector_id)
-            .order_by(PendingStockRow.item_sku)
-            .limit(adapter.stock_batch_size * CALLS_PER_RUN)
-        )
-    ]
-    figures = {sku: available for sku, available, _ in pending}
-    maps = uow.session.scalars(
-        sa.select(SkuMapRow)
-        .where(
-            SkuMapRow.connector_id == connector_id,
-            SkuMapRow.item_sku.in_(list(figures)),
-            SkuMapRow.listing_id != "",
-        )
-        .order_by(SkuMapRow.item_sku, SkuMapRow.channel_sku)
-    )
-    updates = [connectors.StockUpdate(m.channel_sku, m.listing_id, figures[m.item_sku]) for m in maps]
-    return _StockBatch(loaded, access_for(uow, loaded.row), pending, updates)
-
-
 def push_stock(uow: UnitOfWork, *, connector_id: uuid.UUID, attempt: int = 0) -> int:
     """Send the connector's pending available-to-sell figures (one run: a few batches). Returns how many figures
     went out. A throttled channel is waited for as it asked; a failure is retried with back-off, then the
     figures are dead-lettered."""
-    assert not uow.active, "the channel is called with no transaction open"
-    batch = _stock_batch(uow, connector_id=connector_id)
-    if batch is None:
-        return 0
-    if not batch.updates:
-        _stock_done(uow, connector_id=connector_id, pending=batch.pending, report=connectors.CallReport())
-        return 0
-    adapter = connectors.for_kind(batch.loaded.row.kind)
-    try:
-        report = adapter.push_stock(batch.access, batch.updates)
-    except connectors.RateLimited as exc:
-        _stock_later(uow, connector_id=connector_id, delay_s=exc.retry_after_s, attempt=attempt, error=None)
-        return 0
-    except connectors.CallFailed as exc:
-        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
-        if delay is None:
-            _stock_dead(
-                uow, connector_id=connector_id, pending=batch.pending, error=str(exc), attempts=attempt + 1
-            )
-        else:
-            _stock_later(uow, connector_id=connector_id, delay_s=delay, attempt=attempt + 1, error=str(exc))
-        return 0
-    _stock_done(uow, connector_id=connector_id, pending=batch.pending, report=report)
-    return len(batch.updates)
+    return pushing.push(uow, STOCK_FLOW, connector_id=connector_id, attempt=attempt)
 
 
-def _clear(uow: UnitOfWork, connector_id: uuid.UUID, pending: list[tuple[str, int, datetime]]) -> None:
-    """Drop the pending figures just handled; one recorded meanwhile (a later `changed_at`) stays for the next."""
-    for sku, _, changed_at in pending:
-        uow.session.execute(
-            sa.delete(PendingStockRow).where(
-                PendingStockRow.connector_id == connector_id,
-                PendingStockRow.item_sku == sku,
-                PendingStockRow.changed_at <= changed_at,
-            )
-        )
-
-
-def _next(uow: UnitOfWork, row: ConnectorRow) -> None:
-    row.stock_push_due_at = None
-    more = uow.session.scalar(
-        sa.select(PendingStockRow.item_sku).where(PendingStockRow.connector_id == row.id).limit(1)
-    )
-    if more is not None:
-        _schedule(
-            uow,
-            row,
-            at=uow.now() + timedelta(seconds=int(row.config.get("stock_window_s", DEFAULT_WINDOW_S))),
-        )
-
-
-@use_case
-def _stock_done(
-    uow: UnitOfWork,
-    *,
-    connector_id: uuid.UUID,
-    pending: list[tuple[str, int, datetime]],
-    report: connectors.CallReport,
-) -> None:
-    row = load(uow, connector_id=connector_id, lock=True).row
-    _clear(uow, connector_id, pending)
-    row.last_success_at = uow.now()
-    if report.rate_limit:
-        row.rate_limit = report.rate_limit
-    _next(uow, row)
-
-
-@use_case
-def _stock_later(
-    uow: UnitOfWork, *, connector_id: uuid.UUID, delay_s: float, attempt: int, error: str | None
-) -> None:
-    row = load(uow, connector_id=connector_id, lock=True).row
-    at = uow.now() + timedelta(seconds=delay_s)
-    row.stock_push_due_at = at
-    if error is not None:
-        row.last_failure_at, row.last_error = uow.now(), error[:2000]
-    else:
-        row.rate_limit = dict(row.rate_limit or {}, waiting_until=at.isoformat())
-    jobs.enqueue(uow, STOCK_JOB, {"connector_id": str(connector_id), "attempt": attempt}, run_at=at)
-
-
-@use_case
-def _stock_dead(
-    uow: UnitOfWork,
-    *,
-    connector_id: uuid.UUID,
-    pending: list[tuple[str, int, datetime]],
-    error: str,
-    attempts: int,
-) -> None:
-    loaded = load(uow, connector_id=connector_id, lock=True)
-    _clear(uow, connector_id, pending)
-    updates = [{"sku": sku, "available": available} for sku, available, _ in pending]
-    dead_letter(
-        uow,
-        loaded,
-        operation="push_stock",
-        reference=f"{len(updates)} item(s)",
-        payload={"updates": updates},
-        error=error,
-        attempts=attempts,
-    )
-    _next(uow, loaded.row)
-
-
-def _stock_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    push_stock(
-        uow, connector_id=uuid.UUID(str(payload["connector_id"])), attempt=int(payload.get("attempt", 0))
-    )
+_stock_job = pushing.job(STOCK_FLOW)
 
 
 # --- shipment confirmations -----------------------------------------------------------------------------------

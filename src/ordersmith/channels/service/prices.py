@@ -15,7 +15,6 @@ price push job is queued per connector at a time.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,14 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.service.inbound import dead_letter
-from ordersmith.channels.service.outbound import CALLS_PER_RUN, DEFAULT_WINDOW_S
+from ordersmith.channels.service import pushing
+from ordersmith.channels.service._common import Loaded, load
+from ordersmith.channels.service.pushing import DEFAULT_WINDOW_S
 from ordersmith.channels.tables import ConnectorRow, PendingPriceRow, SkuMapRow
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
-from ordersmith.platform import jobs
-from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.db import UnitOfWork
 
 PRICE_JOB = "channels.push_prices"
 
@@ -51,11 +49,43 @@ def _window(row: ConnectorRow) -> int:
     return int(row.config.get("price_window_s", row.config.get("stock_window_s", DEFAULT_WINDOW_S)))
 
 
+def _send(
+    adapter: connectors.PushesPrices, access: connectors.Access, updates: list[connectors.PriceUpdate]
+) -> connectors.CallReport:
+    """The updates in the connector's price batches; what it refused one by one is gathered from every batch."""
+    report = connectors.CallReport()
+    for part in rules.batches(updates, adapter.price_batch_size):
+        sent = adapter.push_prices(access, part)
+        report.calls += sent.calls
+        report.rate_limit = sent.rate_limit or report.rate_limit
+        report.refused.update(sent.refused)
+    return report
+
+
+def _update(m: SkuMapRow, price: Money) -> connectors.PriceUpdate:
+    return connectors.PriceUpdate(m.channel_sku, m.listing_id, str(price.amount), price.currency)
+
+
+PRICE_FLOW: pushing.Flow[Money, connectors.PriceUpdate] = pushing.Flow(
+    job=PRICE_JOB,
+    operation="push_prices",
+    noun="price(s)",
+    table=PendingPriceRow,
+    due="price_push_due_at",
+    window_s=_window,
+    adapter=_adapter,
+    batch_size=lambda adapter: int(adapter.price_batch_size),
+    value=lambda row: Money.from_minor(row.price_minor, row.currency),
+    update=_update,
+    send=_send,
+    listing=lambda update: update.listing_id,
+    letter=lambda sku, price: {"sku": sku, "price": str(price.amount), "currency": price.currency},
+)
+
+
 def _schedule(uow: UnitOfWork, row: ConnectorRow, *, at: datetime) -> None:
     """Queue the connector's price push for `at` unless one is queued (the caller holds the connector's lock)."""
-    if row.price_push_due_at is None:
-        row.price_push_due_at = at
-        jobs.enqueue(uow, PRICE_JOB, {"connector_id": str(row.id), "attempt": 0}, run_at=at)
+    pushing.schedule(uow, PRICE_FLOW, row, at=at)
 
 
 def on_price_changed(uow: UnitOfWork, events: list[Event]) -> None:
@@ -144,154 +174,9 @@ def requeue_prices(uow: UnitOfWork, loaded: Loaded, *, updates: list[dict[str, A
     _schedule(uow, row, at=now)
 
 
-@dataclass(frozen=True)
-class _Batch:
-    loaded: Loaded
-    access: connectors.Access
-    pending: list[tuple[str, Money, datetime]]  # item SKU, price, when it was recorded
-    updates: list[connectors.PriceUpdate]
-
-
-@use_case(readonly=True)
-def _batch(uow: UnitOfWork, *, connector_id: uuid.UUID) -> _Batch | None:
-    loaded = load(uow, connector_id=connector_id)
-    adapter = _adapter(loaded.row.kind)
-    if adapter is None:
-        return None
-    pending = [
-        (r.item_sku, Money.from_minor(r.price_minor, r.currency), r.changed_at)
-        for r in uow.session.scalars(
-            sa.select(PendingPriceRow)
-            .where(PendingPriceRow.connector_id == connector_id)
-            .order_by(PendingPriceRow.item_sku)
-            .limit(adapter.price_batch_size * CALLS_PER_RUN)
-        )
-    ]
-    prices = {sku: price for sku, price, _ in pending}
-    maps = uow.session.scalars(
-        sa.select(SkuMapRow)
-        .where(
-            SkuMapRow.connector_id == connector_id,
-            SkuMapRow.item_sku.in_(list(prices)),
-            SkuMapRow.listing_id != "",
-        )
-        .order_by(SkuMapRow.item_sku, SkuMapRow.channel_sku)
-    )
-    updates = [
-        connectors.PriceUpdate(
-            m.channel_sku, m.listing_id, str(prices[m.item_sku].amount), prices[m.item_sku].currency
-        )
-        for m in maps
-    ]
-    return _Batch(loaded, access_for(uow, loaded.row), pending, updates)
-
-
 def push_prices(uow: UnitOfWork, *, connector_id: uuid.UUID, attempt: int = 0) -> int:
-    """Send the connector's pending prices (one run: a few batches). Returns how many prices went out."""
-    assert not uow.active, "the channel is called with no transaction open"
-    batch = _batch(uow, connector_id=connector_id)
-    if batch is None:
-        return 0
-    adapter = _adapter(batch.loaded.row.kind)
-    assert adapter is not None
-    report = connectors.CallReport()
-    try:
-        for part in rules.batches(batch.updates, adapter.price_batch_size):
-            sent = adapter.push_prices(batch.access, part)
-            report.calls += sent.calls
-            report.rate_limit = sent.rate_limit or report.rate_limit
-    except connectors.RateLimited as exc:
-        _later(uow, connector_id=connector_id, delay_s=exc.retry_after_s, attempt=attempt, error=None)
-        return 0
-    except connectors.CallFailed as exc:
-        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
-        if delay is None:
-            _dead(uow, connector_id=connector_id, pending=batch.pending, error=str(exc), attempts=attempt + 1)
-        else:
-            _later(uow, connector_id=connector_id, delay_s=delay, attempt=attempt + 1, error=str(exc))
-        return 0
-    _done(uow, connector_id=connector_id, pending=batch.pending, report=report)
-    return len(batch.updates)
+    """Send the connector's pending prices (one run: a few batches). Returns how many prices the channel took."""
+    return pushing.push(uow, PRICE_FLOW, connector_id=connector_id, attempt=attempt)
 
 
-def _clear(uow: UnitOfWork, connector_id: uuid.UUID, pending: list[tuple[str, Money, datetime]]) -> None:
-    """Drop the pending prices just handled; one recorded meanwhile (a later `changed_at`) stays for the next."""
-    for sku, _, changed_at in pending:
-        uow.session.execute(
-            sa.delete(PendingPriceRow).where(
-                PendingPriceRow.connector_id == connector_id,
-                PendingPriceRow.item_sku == sku,
-                PendingPriceRow.changed_at <= changed_at,
-            )
-        )
-
-
-def _next(uow: UnitOfWork, row: ConnectorRow) -> None:
-    row.price_push_due_at = None
-    more = uow.session.scalar(
-        sa.select(PendingPriceRow.item_sku).where(PendingPriceRow.connector_id == row.id).limit(1)
-    )
-    if more is not None:
-        _schedule(uow, row, at=uow.now() + timedelta(seconds=_window(row)))
-
-
-@use_case
-def _done(
-    uow: UnitOfWork,
-    *,
-    connector_id: uuid.UUID,
-    pending: list[tuple[str, Money, datetime]],
-    report: connectors.CallReport,
-) -> None:
-    row = load(uow, connector_id=connector_id, lock=True).row
-    _clear(uow, connector_id, pending)
-    row.last_success_at = uow.now()
-    if report.rate_limit:
-        row.rate_limit = report.rate_limit
-    _next(uow, row)
-
-
-@use_case
-def _later(
-    uow: UnitOfWork, *, connector_id: uuid.UUID, delay_s: float, attempt: int, error: str | None
-) -> None:
-    row = load(uow, connector_id=connector_id, lock=True).row
-    at = uow.now() + timedelta(seconds=delay_s)
-    row.price_push_due_at = at
-    if error is not None:
-        row.last_failure_at, row.last_error = uow.now(), error[:2000]
-    else:
-        row.rate_limit = dict(row.rate_limit or {}, waiting_until=at.isoformat())
-    jobs.enqueue(uow, PRICE_JOB, {"connector_id": str(connector_id), "attempt": attempt}, run_at=at)
-
-
-@use_case
-def _dead(
-    uow: UnitOfWork,
-    *,
-    connector_id: uuid.UUID,
-    pending: list[tuple[str, Money, datetime]],
-    error: str,
-    attempts: int,
-) -> None:
-    loaded = load(uow, connector_id=connector_id, lock=True)
-    _clear(uow, connector_id, pending)
-    updates = [
-        {"sku": sku, "price": str(price.amount), "currency": price.currency} for sku, price, _ in pending
-    ]
-    dead_letter(
-        uow,
-        loaded,
-        operation="push_prices",
-        reference=f"{len(updates)} price(s)",
-        payload={"updates": updates},
-        error=error,
-        attempts=attempts,
-    )
-    _next(uow, loaded.row)
-
-
-def _price_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    push_prices(
-        uow, connector_id=uuid.UUID(str(payload["connector_id"])), attempt=int(payload.get("attempt", 0))
-    )
+_price_job = pushing.job(PRICE_FLOW)
