@@ -64,22 +64,24 @@ def _order_response(order: orders.Order, status_code: int, custom: dict[str, Any
 async def _once(
     request: Request,
     principal: Principal,
-    payload: object,
+    payload: Callable[[], object],
     work: Callable[[uuid.UUID | None, Callable[[UnitOfWork, int, str], None] | None], Response],
 ) -> Response:
-    """Run `work` once per Idempotency-Key: claim the key (its own transaction), run the work in a thread with
-    the claim's id (to key processor calls) and a `store` to call inside its write transaction; replay the stored
-    answer to a repeat; free the key when the work fails."""
+    """Run `work` once per Idempotency-Key: claim the key (its own transaction; `payload` gives the body its
+    fingerprint is taken of, only when a key was sent), run the work in a thread with the claim's id (to key
+    processor calls) and a `store` to call inside its write transaction; replay the stored answer to a repeat;
+    free the key when the work fails."""
     uow = unit_of_work(request)
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return await anyio.to_thread.run_sync(work, None, None)
     settings = get_settings(request)
+    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, payload())
     deadline = time.monotonic() + WAIT_FOR_KEY_S
     while True:
         claim = await anyio.to_thread.run_sync(lambda: idempotency.claim(
             uow, caller=principal.caller_key, key=key, method=request.method, path=request.url.path,
-            fingerprint=idempotency.request_fingerprint(request.method, request.url.path, payload),
+            fingerprint=fingerprint,
             ttl=timedelta(hours=settings.idempotency_ttl_hours), lease=_lease(settings.gateway_timeout_s)))  # fmt: skip
         if claim.replay is not None:
             return Response(claim.replay.body, status_code=claim.replay.status, media_type="application/json",
@@ -158,7 +160,7 @@ async def place_order(body: OrderIn, principal: Auth, request: Request) -> Respo
             custom = orders.order_values(uow, order_id=placed.order.id)
         return _order_response(placed.order, 201 if placed.created else 200, custom)
 
-    return await _once(request, principal, body.model_dump(mode="json"), work)
+    return await _once(request, principal, lambda: body.model_dump(mode="json"), work)
 
 
 @router.post("/orders/quote", response_model=QuoteOut, openapi_extra=requires("orders:write"))
@@ -211,4 +213,4 @@ async def add_tender(ref: str, body: TenderIn, principal: Auth, request: Request
             encode(PaymentOut.model_validate(payment)), status_code=201, media_type="application/json"
         )
 
-    return await _once(request, principal, {"ref": ref, **body.model_dump(mode="json")}, work)
+    return await _once(request, principal, lambda: {"ref": ref, **body.model_dump(mode="json")}, work)

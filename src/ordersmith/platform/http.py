@@ -432,10 +432,11 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def refuse_unknown_query(request: Request) -> None:
+async def refuse_unknown_query(request: Request) -> None:
     """A query parameter the matched operation does not declare is a 422 naming it, never silently ignored (a
     misspelt filter would otherwise answer with everything). Public operations are left alone: a carrier's or a
-    gateway's webhook may carry what its sender pleases."""
+    gateway's webhook may carry what its sender pleases. (Pure computation: `async`, so FastAPI runs it on the
+    loop instead of sending it to a worker thread and back on every request.)"""
     if not request.query_params:
         return
     route = request.scope.get("route")
