@@ -20,7 +20,7 @@ from ordersmith.channels.crm.service.managing import (
     list_connections,
     list_links,
 )
-from ordersmith.channels.crm.service.sync import SYNC_JOB, on_events, sync
+from ordersmith.channels.crm.service.sync import SYNC_JOB, on_events, sync_connection
 
 
 def register() -> None:
@@ -49,5 +49,5 @@ __all__ = [
     "on_events",
     "register",
     "replay_crm_dead_letter",
-    "sync",
+    "sync_connection",
 ]

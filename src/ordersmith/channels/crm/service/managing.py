@@ -157,8 +157,13 @@ def change_connection(
     after = {"name": row.name, "config": row.config, "active": row.active}
     if credentials is not None:
         after["credentials"] = sorted(credentials)
-    uow.audit("crm_connection.changed", object_type="crm_connection", object_id=str(row.id), before=before,
-              after=after)  # fmt: skip
+    uow.audit(
+        "crm_connection.changed",
+        object_type="crm_connection",
+        object_id=str(row.id),
+        before=before,
+        after=after,
+    )
     return to_connection(uow, row)
 
 

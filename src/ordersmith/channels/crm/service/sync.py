@@ -449,7 +449,9 @@ def _record(uow: UnitOfWork, *, plan: _Plan, outcome: _Outcome, attempt: int) ->
     return result
 
 
-def sync(uow: UnitOfWork, *, connection_id: uuid.UUID, attempt: int = 0, worker: str | None = None) -> str:
+def sync_connection(
+    uow: UnitOfWork, *, connection_id: uuid.UUID, attempt: int = 0, worker: str | None = None
+) -> str:
     """One sync run of a connection: `synced`, `later` (a retry queued), `dead` (dead-lettered), `busy` (another
     worker is syncing it), `idle` (nothing waiting) or `off`."""
     assert not uow.active, "the CRM is called with no transaction open"
@@ -461,4 +463,6 @@ def sync(uow: UnitOfWork, *, connection_id: uuid.UUID, attempt: int = 0, worker:
 
 
 def _sync_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    sync(uow, connection_id=uuid.UUID(str(payload["connection_id"])), attempt=int(payload.get("attempt", 0)))
+    sync_connection(
+        uow, connection_id=uuid.UUID(str(payload["connection_id"])), attempt=int(payload.get("attempt", 0))
+    )
