@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.support.http_stub import Answer, Seen, StubApi
 
-TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+TOKEN = "pat-na1-8f0c2d4e-a6b1-4c3d-9e7f-0a1b2c3d4e5f"
 STAMP = "2026-12-01T12:00:00.000Z"
 UNIQUE_DEAL_PROPERTY = "ordersmith_order_id"
 
