@@ -46,7 +46,7 @@ def create_connection(body: CrmConnectionIn, principal: Auth, request: Request) 
 @router.get(
     "/crm-connections",
     response_model=Page[service.CrmConnection],
-    openapi_extra=requires("channels:read", no_channel=True),
+    openapi_extra=requires("crm:read", no_channel=True),
 )
 def list_connections(principal: Auth, request: Request, limit: Limit = 50, cursor: Cursor = None) -> Response:
     page = service.list_connections(unit_of_work(request), principal=principal, limit=limit, cursor=cursor)
@@ -56,7 +56,7 @@ def list_connections(principal: Auth, request: Request, limit: Limit = 50, curso
 @router.get(
     "/crm-connections/{code}",
     response_model=service.CrmConnection,
-    openapi_extra=requires("channels:read", no_channel=True),
+    openapi_extra=requires("crm:read", no_channel=True),
 )
 def get_connection(code: str, principal: Auth, request: Request) -> Response:
     """The connection with its health: last success and failure, records waiting, open dead letters, the CRM's
@@ -95,7 +95,7 @@ def delete_connection(code: str, principal: Auth, request: Request) -> Response:
 @router.get(
     "/crm-connections/{code}/links",
     response_model=Page[service.Link],
-    openapi_extra=requires("channels:read", no_channel=True),
+    openapi_extra=requires("crm:read", no_channel=True),
 )
 def list_links(
     code: str,
@@ -115,7 +115,7 @@ def list_links(
 @router.get(
     "/crm-connections/{code}/dead-letters",
     response_model=Page[service.CrmDeadLetter],
-    openapi_extra=requires("channels:read", no_channel=True),
+    openapi_extra=requires("crm:read", no_channel=True),
 )
 def list_dead_letters(
     code: str,
@@ -134,7 +134,7 @@ def list_dead_letters(
 @router.post(
     "/crm-dead-letters/{dead_letter_id}/replay",
     response_model=service.CrmDeadLetter,
-    openapi_extra=requires("channels:write", no_channel=True),
+    openapi_extra=requires("crm:write", no_channel=True),
 )
 def replay_dead_letter(dead_letter_id: str, principal: Auth, request: Request) -> Response:
     """Sync a dead letter's records again, as they are now. Replayed already → 409."""
