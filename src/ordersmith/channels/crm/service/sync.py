@@ -221,7 +221,7 @@ def _plan_deal(uow: UnitOfWork, plan: _Plan, order_id: uuid.UUID) -> bool:
         return True
     plan.deals_new[order_id] = hubspot.Upsert(str(order.id), properties)
     buyer = order.customer_id
-    if buyer is not None:
+    if buyer is not None and ("erase", buyer) not in plan.stamps:  # a contact being erased gets no new deal
         contact = _link(uow, plan.connection_id, "contact", buyer)
         if contact is not None:
             plan.contact_ids[buyer] = contact
