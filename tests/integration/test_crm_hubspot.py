@@ -343,3 +343,39 @@ def test_two_workers_syncing_at_once_make_one_contact_and_one_deal(
     assert len(hubspot.contacts) == 1 and len(hubspot.deals) == 1
     assert len(hubspot.calls(UPSERT_CONTACTS)) == 1 and len(hubspot.calls(UPSERT_DEALS)) == 1
     assert set(_links(shop)) == {("contact", jane.id), ("deal", order.id)}
+
+
+def test_changes_made_while_the_connection_is_off_wait_and_go_when_it_is_switched_on(
+    shop: UnitOfWork, hubspot: HubSpotStub
+) -> None:
+    # given: a connection switched off
+    _connect(shop, hubspot)
+    crm.change_connection(shop, code="hubspot", active=False)
+    jane = _jane(shop)
+    _relay(shop)
+    # when
+    _drain(shop.db)
+    # then: nothing sent, the change kept
+    assert hubspot.api.seen == [] and _pending(shop) == 1
+    # when switched on
+    crm.change_connection(shop, code="hubspot", active=True)
+    _drain(shop.db)
+    # then
+    ((contact_id, _),) = hubspot.contacts.items()
+    assert _links(shop) == {("contact", jane.id): contact_id} and _pending(shop) == 0
+
+
+def test_two_customers_sharing_an_email_are_one_contact_sent_once_in_the_batch(
+    shop: UnitOfWork, hubspot: HubSpotStub
+) -> None:
+    # given: two customer records of one person (a duplicate not merged yet)
+    _connect(shop, hubspot)
+    first, second = _jane(shop), _jane(shop)
+    _relay(shop)
+    # when
+    _drain(shop.db)
+    # then: one input for the e-mail, one contact, both records linked to it
+    (upsert,) = hubspot.calls(UPSERT_CONTACTS)
+    assert [i["id"] for i in upsert.json["inputs"]] == ["jane.doe@example.com"]
+    ((contact_id, _),) = hubspot.contacts.items()
+    assert _links(shop) == {("contact", first.id): contact_id, ("contact", second.id): contact_id}

@@ -133,17 +133,20 @@ def _upsert(
     if not inputs:
         return {}
     path = f"/crm/v3/objects/{object_type}/batch/upsert"
+    once = {u.key.lower(): u for u in inputs}  # HubSpot refuses a batch naming one object twice
     body = {
-        "inputs": [{"idProperty": id_property, "id": u.key, "properties": dict(u.properties)} for u in inputs]
+        "inputs": [
+            {"idProperty": id_property, "id": u.key, "properties": dict(u.properties)} for u in once.values()
+        ]
     }
     with _client(access) as client:
         results = _batch(_send(client, "POST", path, report, json=body), path)
-    ids: dict[str, str] = {}
-    wanted = {u.key.lower(): u.key for u in inputs}
+    found: dict[str, str] = {}
     for result in results:
         value = str((result.get("properties") or {}).get(id_property) or "").lower()
-        if value in wanted and result.get("id") is not None:
-            ids[wanted[value]] = str(result["id"])
+        if value in once and result.get("id") is not None:
+            found[value] = str(result["id"])
+    ids = {u.key: found[u.key.lower()] for u in inputs if u.key.lower() in found}
     missing = [u.key for u in inputs if u.key not in ids]
     if missing:
         raise CallFailed(f"{NAME} upserted {object_type} without answering for {len(missing)} of them")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels.crm import rules
+from ordersmith.channels.crm.service import sync
 from ordersmith.channels.crm.service._common import CrmConnection, load, seal, to_connection, unseal
 from ordersmith.channels.crm.tables import CrmConnectionRow, CrmDeadLetterRow, CrmLinkRow, CrmPendingRow
 from ordersmith.kernel.errors import Conflict, ValidationFailed
@@ -151,7 +152,10 @@ def change_connection(
     new_config = _check_config(dict(config)) if config is not None else row.config
     sealed = seal(uow, _check_credentials(dict(credentials))) if credentials is not None else row.credentials
     row.name, row.config, row.credentials = new_name, new_config, sealed
-    if active is not None:
+    if active and not row.active:  # switched back on: what waited while it was off goes now
+        row.active = True
+        sync.requeue(uow, row, [])
+    elif active is not None:
         row.active = active
     row.version += 1
     after = {"name": row.name, "config": row.config, "active": row.active}

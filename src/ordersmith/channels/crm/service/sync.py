@@ -104,22 +104,21 @@ def _schedule(uow: UnitOfWork, row: CrmConnectionRow, *, at: datetime) -> None:
 
 
 def on_events(uow: UnitOfWork, events: list[Event]) -> None:
-    """Record the customers and orders the events name as pending for every active connection, and schedule its
-    sync (an anonymized customer's contact is erased, and not synced again)."""
+    """Record the customers and orders the events name as pending for every connection, and schedule the sync of
+    each active one (an anonymized customer's contact is erased, and not synced again)."""
     wanted = list(dict.fromkeys(k for k in map(_key, events) if k is not None))
     if not wanted:
         return
     connections = uow.session.scalars(
-        sa.select(CrmConnectionRow)
-        .where(CrmConnectionRow.active.is_(True))
-        .order_by(CrmConnectionRow.id)
-        .with_for_update()
+        sa.select(CrmConnectionRow).order_by(CrmConnectionRow.id).with_for_update()
     ).all()
     now = uow.now()
-    for row in connections:
+    for row in connections:  # a connection switched off keeps its changes waiting, unsent
         _upsert_pending(
             uow, [{"connection_id": row.id, "kind": k, "record_id": r, "changed_at": now} for k, r in wanted]
         )
+        if not row.active:
+            continue
         window = int(row.config.get("sync_window_s", rules.DEFAULT_WINDOW_S))
         _schedule(uow, row, at=now + timedelta(seconds=window))
 
