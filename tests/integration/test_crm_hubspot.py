@@ -277,6 +277,18 @@ def test_a_deal_hubspot_refuses_is_dead_lettered_with_its_payload_and_replayed_a
     assert hubspot.deals == {} and set(_links(shop)) == {("contact", jane.id)}
     assert crm.get_connection(shop, code="hubspot").dead_letters_open == 1
     assert _pending(shop) == 0
+    with shop:
+        (failed,) = shop.session.scalars(
+            sa.select(OutboxRow).where(OutboxRow.type == "crm.sync_failed")
+        ).all()
+    assert failed.channel is None
+    assert failed.payload == {
+        "connection": "hubspot",
+        "operation": "sync_deals",
+        "records": 1,
+        "dead_letter_id": str(letter.id),
+        "error": letter.error[:500],
+    }
     # when: the stage is back and the letter replayed
     hubspot.stages.add("contractsent")
     crm.replay_crm_dead_letter(shop, dead_letter_id=letter.id)

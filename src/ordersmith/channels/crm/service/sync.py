@@ -384,9 +384,10 @@ def _dead_letter(
     if step == "sync_deals":  # the deals as sent (a contact's properties are personal: named by record only)
         sent = {str(o): dict(u.properties) for o, u in plan.deals_new.items()}
         sent |= {str(o): dict(u.properties) for o, u in plan.deals_known.items()}
+    letter_id = new_id()
     uow.session.add(
         CrmDeadLetterRow(
-            id=new_id(),
+            id=letter_id,
             connection_id=row.id,
             operation=step,
             reference=f"{len(keys)} record(s)",
@@ -399,6 +400,17 @@ def _dead_letter(
     )
     row.dead_letters_open += 1
     _clear(uow, plan, keys)
+    # Staff only: no channel, so no channel-bound key's stream or webhook carries it.
+    uow.emit(
+        "crm.sync_failed",
+        {
+            "connection": row.code,
+            "operation": step,
+            "records": len(keys),
+            "dead_letter_id": str(letter_id),
+            "error": outcome.error[:500],
+        },
+    )
 
 
 @use_case
