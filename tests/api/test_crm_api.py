@@ -114,14 +114,21 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing_and_a_good
     assert [e["field"] for e in refused.json()["errors"]] == ["config.sync_window_s"]
     assert _state(db) == before
     # when: a stale version
-    stale = client.patch(f"{BASE}/hubspot", json={"name": "Renamed", "version": 7}, headers=bearer(admin_key))
-    assert stale.status_code == 409 and _state(db) == before
+    stale = client.patch(
+        f"{BASE}/hubspot", json={"name": "Renamed"}, headers={**bearer(admin_key), "If-Match": '"7"'}
+    )
+    assert stale.status_code == 412 and _state(db) == before
     # when: switched off, with a new token, at the version read
+    read = client.get(f"{BASE}/hubspot", headers=bearer(admin_key)).headers["ETag"]
+    assert read == '"1"'
     changed = _ok(
         client.patch(
             f"{BASE}/hubspot",
-            json={"active": False, "credentials": {"access_token": "pat-na1-rotated"}, "version": 1},
-            headers=bearer(admin_key),
+            json={"active": False, "credentials": {"access_token": "pat-na1-rotated"}},
+            headers={
+                **bearer(admin_key),
+                "If-Match": client.get(f"{BASE}/hubspot", headers=bearer(admin_key)).headers["ETag"],
+            },
         )
     )
     assert (changed["active"], changed["version"], changed["name"]) == (False, 2, "Acme on HubSpot")

@@ -13,7 +13,7 @@ from ordersmith.channels.crm import service
 from ordersmith.channels.crm.schemas import CrmConnectionChange, CrmConnectionIn
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.access import Principal
-from ordersmith.platform.http import authorize, parse_uuid, requires, unit_of_work
+from ordersmith.platform.http import authorize, etag, if_match_version, parse_uuid, requires, unit_of_work
 
 router = APIRouter(prefix="/channels", tags=["crm"])
 Auth = Annotated[Principal, Depends(authorize)]
@@ -61,24 +61,30 @@ def list_connections(principal: Auth, request: Request, limit: Limit = 50, curso
 def get_connection(code: str, principal: Auth, request: Request) -> Response:
     """The connection with its health: last success and failure, records waiting, open dead letters, the CRM's
     last word on its rate limit."""
-    return _json(
-        service.get_connection(unit_of_work(request), code=code, principal=principal), service.CrmConnection
-    )
+    connection = service.get_connection(unit_of_work(request), code=code, principal=principal)
+    answer = _json(connection, service.CrmConnection)
+    answer.headers["ETag"] = etag(connection.version)
+    return answer
 
 
 @router.patch(
     "/crm-connections/{code}",
     response_model=service.CrmConnection,
     openapi_extra=requires("channels:credentials", no_channel=True),
+    responses={412: {"description": "changed by someone else since your ETag"}},
 )
 def change_connection(code: str, body: CrmConnectionChange, principal: Auth, request: Request) -> Response:
-    """Rename, replace the settings or the access token (rotation), or switch the sync off and on."""
-    values = body.model_dump(exclude_unset=True)
-    version = values.pop("version", None)
+    """Rename, replace the settings or the access token (rotation), or switch the sync off and on. With
+    `If-Match` (the ETag read), a connection changed since is refused with 412."""
     connection = service.change_connection(
-        unit_of_work(request), code=code, expected_version=version, **values
+        unit_of_work(request),
+        code=code,
+        expected_version=if_match_version(request),
+        **body.model_dump(exclude_unset=True),
     )
-    return _json(connection, service.CrmConnection)
+    answer = _json(connection, service.CrmConnection)
+    answer.headers["ETag"] = etag(connection.version)
+    return answer
 
 
 @router.delete(

@@ -32,6 +32,3 @@ class CrmConnectionChange(Input):
     config: dict[str, Any] | None = Field(default=None, description="replaces the settings whole: " + _CONFIG)
     credentials: dict[Annotated[str, Field(max_length=40)], Secret] | None = None
     active: bool | None = None
-    version: Annotated[int, Field(ge=1, le=2_000_000_000)] | None = Field(
-        default=None, description="the version read: a connection changed since is refused (409)"
-    )

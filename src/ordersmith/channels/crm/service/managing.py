@@ -16,7 +16,7 @@ from ordersmith.channels.crm import rules
 from ordersmith.channels.crm.service import sync
 from ordersmith.channels.crm.service._common import CrmConnection, load, seal, to_connection, unseal
 from ordersmith.channels.crm.tables import CrmConnectionRow, CrmDeadLetterRow, CrmLinkRow, CrmPendingRow
-from ordersmith.kernel.errors import Conflict, ValidationFailed
+from ordersmith.kernel.errors import PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
 from ordersmith.platform.access import Principal
@@ -142,11 +142,11 @@ def change_connection(
     Raises:
         NotFound: no such connection.
         ValidationFailed: as for create, naming the field; nothing changes.
-        Conflict: `expected_version` is not the connection's version.
+        PreconditionFailed: `expected_version` is not the connection's version (412).
     """
     row = load(uow, code=code, lock=True)
     if expected_version is not None and expected_version != row.version:
-        raise Conflict("the connection changed since it was read", version=row.version)
+        raise PreconditionFailed("the connection changed since it was read", version=row.version)
     before = {"name": row.name, "config": row.config, "active": row.active}
     new_name = _check_name(name) if name is not None else row.name
     new_config = _check_config(dict(config)) if config is not None else row.config
