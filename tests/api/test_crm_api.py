@@ -162,11 +162,14 @@ def test_a_channel_bound_key_is_told_no_crm_connection_link_or_dead_letter_exist
         ("POST", "/api/v1/channels/crm-dead-letters/0190a2b4-0000-7000-8000-000000000000/replay"),
         ("DELETE", f"{BASE}/hubspot"),
         ("PATCH", f"{BASE}/hubspot"),
+        ("POST", f"{BASE}/hubspot/backfill"),
     ]:
         response = client.request(method, path, headers=bearer(web), json={"active": False})
         assert response.status_code == 404, (method, path, response.text)
     assert _state(db) == before
-    # and staff see the (empty) links and dead letters
+    # and staff see the (empty) links and dead letters, and may ask for a back-fill
+    queued = client.post(f"{BASE}/hubspot/backfill", headers=bearer(admin_key))
+    assert queued.status_code == 202 and queued.json()["code"] == "hubspot"
     assert _ok(client.get(f"{BASE}/hubspot/links", headers=bearer(admin_key))) == {
         "items": [],
         "next_cursor": None,

@@ -391,3 +391,29 @@ def test_two_customers_sharing_an_email_are_one_contact_sent_once_in_the_batch(
     assert [i["id"] for i in upsert.json["inputs"]] == ["jane.doe@example.com"]
     ((contact_id, _),) = hubspot.contacts.items()
     assert _links(shop) == {("contact", first.id): contact_id, ("contact", second.id): contact_id}
+
+
+def test_a_backfill_sends_the_orders_placed_before_the_connection_and_their_customers_once(
+    shop: UnitOfWork, hubspot: HubSpotStub
+) -> None:
+    # given: two orders of Jane's placed before HubSpot was connected (their events long delivered)
+    jane = _jane(shop)
+    first, second = _order_for(shop, jane), _order_for(shop, jane)
+    _relay(shop)
+    _drain(shop.db)
+    _connect(shop, hubspot)
+    assert hubspot.api.seen == []
+    # when: back-filled, twice over
+    crm.backfill(shop, code="hubspot")
+    crm.backfill(shop, code="hubspot")
+    _drain(shop.db)
+    # then: two deals and one contact, each made once, the deals associated with it
+    ((contact_id, _),) = hubspot.contacts.items()
+    links = _links(shop)
+    assert set(links) == {("contact", jane.id), ("deal", first.id), ("deal", second.id)}
+    assert {d["dealname"] for d in hubspot.deals.values()} == {first.number, second.number}
+    assert hubspot.associations == {
+        (links[("deal", first.id)], contact_id),
+        (links[("deal", second.id)], contact_id),
+    }
+    assert len(hubspot.calls(UPSERT_CONTACTS)) == 1 and _pending(shop) == 0

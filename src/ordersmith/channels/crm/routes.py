@@ -98,6 +98,20 @@ def delete_connection(code: str, principal: Auth, request: Request) -> Response:
     return Response(status_code=204)
 
 
+@router.post(
+    "/crm-connections/{code}/backfill",
+    status_code=202,
+    response_model=service.CrmConnection,
+    openapi_extra=requires("crm:write", no_channel=True),
+)
+def backfill(code: str, principal: Auth, request: Request) -> Response:
+    """Send every order placed so far (and its customer) to the CRM, in the background: what was synced already is
+    updated in place, never made twice."""
+    uow = unit_of_work(request)
+    service.backfill(uow, code=code, principal=principal)
+    return _json(service.get_connection(uow, code=code, principal=principal), service.CrmConnection, 202)
+
+
 @router.get(
     "/crm-connections/{code}/links",
     response_model=Page[service.Link],

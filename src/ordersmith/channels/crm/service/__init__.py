@@ -20,7 +20,7 @@ from ordersmith.channels.crm.service.managing import (
     list_connections,
     list_links,
 )
-from ordersmith.channels.crm.service.sync import SYNC_JOB, on_events, sync_connection
+from ordersmith.channels.crm.service.sync import SYNC_JOB, backfill, on_events, sync_connection
 
 
 def register() -> None:
@@ -29,6 +29,7 @@ def register() -> None:
     from ordersmith.platform import jobs, outbox
 
     jobs.register(syncing.SYNC_JOB, syncing._sync_job)
+    jobs.register(syncing.BACKFILL_JOB, syncing._backfill_job)
     outbox.unsubscribe(syncing.on_events)
     outbox.subscribe_batch("customer.*", syncing.on_events, when=syncing.watched)
     outbox.subscribe_batch("order.*", syncing.on_events, when=syncing.watched)
@@ -39,6 +40,7 @@ __all__ = [
     "CrmConnection",
     "CrmDeadLetter",
     "Link",
+    "backfill",
     "change_connection",
     "create_connection",
     "delete_connection",
