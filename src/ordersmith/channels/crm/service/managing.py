@@ -45,8 +45,12 @@ def _check_config(config: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed.on(f"config.{key}", "not a setting of a HubSpot connection")
         if not isinstance(value, _CONFIG[key]) or isinstance(value, bool):
             raise ValidationFailed.on(f"config.{key}", f"must be a {_CONFIG[key].__name__}")
-    url = urlsplit(str(config.get("base_url", rules.DEFAULT_BASE_URL)))
-    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+    try:
+        url = urlsplit(str(config.get("base_url", rules.DEFAULT_BASE_URL)))
+        port = url.port  # a malformed port or IPv6 host raises here
+    except ValueError:
+        raise ValidationFailed.on("config.base_url", "an absolute URL, e.g. https://api.hubapi.com") from None
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment or port == 0:
         raise ValidationFailed.on("config.base_url", "an absolute URL, e.g. https://api.hubapi.com")
     for key in ("pipeline", "consent_property", "order_id_property"):
         if (
