@@ -72,6 +72,7 @@ def test_connecting_hubspot_needs_the_credentials_scope_and_never_shows_the_toke
     ("change", "field"),
     [
         ({"config": {"base_url": "not a url"}}, "config.base_url"),
+        ({"config": {"base_url": "http://127.0.0.1:99999"}}, "config.base_url"),
         ({"config": {"batch_size": 500}}, "config.batch_size"),
         ({"config": {"batch_size": "10"}}, "config.batch_size"),
         ({"config": {"deal_stages": {"shipped": "closedwon"}}}, "config.deal_stages.shipped"),
