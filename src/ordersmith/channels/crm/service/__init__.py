@@ -6,6 +6,7 @@ Invariants: no call to the CRM inside a transaction; one CRM object per record (
 caller sees no CRM connection at all (404)."""
 
 from ordersmith.channels.crm.service._common import CrmConnection
+from ordersmith.channels.crm.service.backfilling import backfill
 from ordersmith.channels.crm.service.dead_letters import (
     CrmDeadLetter,
     list_crm_dead_letters,
@@ -20,16 +21,17 @@ from ordersmith.channels.crm.service.managing import (
     list_connections,
     list_links,
 )
-from ordersmith.channels.crm.service.sync import SYNC_JOB, backfill, on_events, sync_connection
+from ordersmith.channels.crm.service.sync import SYNC_JOB, on_events, sync_connection
 
 
 def register() -> None:
     """The sync job and the outbox subscribers (idempotent: safe to call at every start)."""
+    from ordersmith.channels.crm.service import backfilling
     from ordersmith.channels.crm.service import sync as syncing
     from ordersmith.platform import jobs, outbox
 
     jobs.register(syncing.SYNC_JOB, syncing._sync_job)
-    jobs.register(syncing.BACKFILL_JOB, syncing._backfill_job)
+    jobs.register(backfilling.BACKFILL_JOB, backfilling._backfill_job)
     outbox.unsubscribe(syncing.on_events)
     outbox.subscribe_batch("customer.*", syncing.on_events, when=syncing.watched)
     outbox.subscribe_batch("order.*", syncing.on_events, when=syncing.watched)
