@@ -20,6 +20,8 @@ from ordersmith import __version__, plugin_host
 from ordersmith.catalog import routes as catalog_routes
 from ordersmith.channels import routes as channel_routes
 from ordersmith.channels import service as channels
+from ordersmith.channels.crm import routes as crm_routes
+from ordersmith.channels.crm import service as crm
 from ordersmith.channels.pos import routes as pos_routes
 from ordersmith.checkout import routes as checkout_routes
 from ordersmith.checkout import service as checkout
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     finance.register()
     marketing.register(scoring_every_s=settings.rfm_scoring_every_s)
     channels.register()
+    crm.register()
     plugin_host.start(settings)  # once per process: nothing is discovered per request
     identity.api_key_cache.ttl_s = settings.api_key_cache_s
     secrets.use_argon2_cost(settings.argon2_cost)
@@ -215,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         continuity_routes.router,
         marketing_list_routes.router,
         channel_routes.router,
+        crm_routes.router,
         pos_routes.router,
     ):
         app.include_router(router, **guarded)  # type: ignore[arg-type]

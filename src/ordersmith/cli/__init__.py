@@ -17,6 +17,7 @@ import typer
 
 from ordersmith import __version__, plugin_host
 from ordersmith.channels import service as channel_connectors
+from ordersmith.channels.crm import service as crm
 from ordersmith.checkout import service as checkout
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
 from ordersmith.cli import continuity as _continuity_commands  # noqa: F401
@@ -210,6 +211,7 @@ def worker() -> None:
     finance.register()
     marketing.register(scoring_every_s=settings.rfm_scoring_every_s)
     channel_connectors.register()
+    crm.register()
     plugin_host.start(settings)
     db = _db(settings)
     relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)

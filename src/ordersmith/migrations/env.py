@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import ordersmith.catalog.tables
+import ordersmith.channels.crm.tables
 import ordersmith.channels.pos.tables
 import ordersmith.channels.tables
 import ordersmith.continuity.tables

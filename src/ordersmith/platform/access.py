@@ -108,6 +108,9 @@ SCOPES: dict[str, str] = {
     "channels:credentials": "connect a channel (create a connector) and set its credentials (they act on the "
     "channel's platform as the retailer: admins)",
     "channels:orders": "send a channel's orders to its connector's inbox (a channel key: its own connector's)",
+    "crm:read": "read CRM connections (HubSpot), their health, which customers and orders are which CRM contacts and "
+    "deals, and the CRM's dead letters (staff only: never a channel key)",
+    "crm:write": "replay the CRM's dead letters (connecting a CRM account takes channels:credentials)",
     "pos:sell": "ring up sales at a store's register: the till's catalog slice, quotes, and sales sent in (placed as "
     "the store's POS orders, cash included; a POS channel's key: its own stores')",
     "pos:shifts": "open and close a register's shift with its float and the cash counted in the drawer",
@@ -231,6 +234,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "data:export",
             "channels:read",
             "channels:write",
+            "crm:read",
+            "crm:write",
             "continuity:read",
             "continuity:write",
             "subscriptions:read",
