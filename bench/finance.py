@@ -28,6 +28,12 @@ Timed, one figure per line, `name: value unit`:
   5 after a first call), beside the raw SQL a trial balance takes without per-period balances: SUM over the
   period's journal lines joined to their entries (median of 3; goal: service <= 1.5x raw and <= 2 s on
   PostgreSQL). The cumulative trial balance is also checked equal, account by account, to the raw SQL's sums.
+- AR aging over the same journal: `--invoices` invoices (a quarter of them open, over 20,000 customers, due over
+  the last 200 days) with, in the journal, one entry Dr receivable / Cr deferred revenue per open invoice (so the
+  AR control account equals the open items; those entries are counted in `--lines`); `finance.ar_aging` (open
+  items aged per customer, reconciled to the control account's period balances) beside the raw SQL (the open
+  items aggregated by hand-written buckets, and the control account summed over the journal's lines); both
+  checked equal, and the reconciliation's difference zero.
 Ends with a summary line.
 """
 
@@ -41,7 +47,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -279,6 +285,83 @@ SQLITE_BUILD = [
     " printf('%04d-%02d-01', 2025 + (n % 24) / 12, n % 12 + 1), printf('%04d-%02d', 2025 + (n % 24) / 12, n % 12 + 1),"
     " 'USD', 'bench-bulk', NULL, '', '', '', '', NULL, 2, 'bench', :at FROM s",
 ]
+# AR for aging: invoice n (1 … :invoices) of 1,000 + (n * 7919) mod 99,001 cents to customer n mod 20,000, due
+# (n mod 200) days before 2026-12-31, open when n mod 4 = 0 (else paid); each open one posted as one entry dated
+# 2026-12-01 (Dr 1200 receivable / Cr 2300), id n + 2^32 in hex (apart from the entries above).
+AR_CUSTOMERS = 20_000
+AR_AS_OF = date(2026, 12, 31)
+PG_AR_BUILD = [
+    "INSERT INTO invoices (id, number, order_id, order_number, payment_id, customer_id, customer_number, terms,"
+    " currency, lines, merchandise_minor, shipping_minor, tax_minor, total_minor, paid_minor, written_off_minor,"
+    " status, issued_on, due_on, overdue_on, created_at, updated_at, version)"
+    " SELECT lpad(to_hex(n), 32, '0')::uuid, 'BI' || n, lpad(to_hex(n + 8589934592), 32, '0')::uuid, 'BO' || n,"
+    " lpad(to_hex(n + 17179869184), 32, '0')::uuid, lpad(to_hex(n % 20000 + 25769803776), 32, '0')::uuid,"
+    " 'BC' || (n % 20000), 'net30', 'USD', '[]', amt, 0, 0, amt, CASE WHEN n % 4 = 0 THEN 0 ELSE amt END, 0,"
+    " CASE WHEN n % 4 = 0 THEN 'open' ELSE 'paid' END, due - 30, due, NULL, :at, :at, 1"
+    " FROM generate_series(1, CAST(:invoices AS bigint)) AS n,"
+    " LATERAL (SELECT 1000 + (n * 7919) % 99001 AS amt, date '2026-12-31' - (n % 200)::int AS due) AS x",
+    "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo, division, channel)"
+    " SELECT lpad(to_hex(n + 4294967296), 32, '0')::uuid, side, CASE WHEN side = 1 THEN '1200' ELSE '2300' END,"
+    " CASE WHEN side = 1 THEN 1000 + (n * 7919) % 99001 ELSE 0 END,"
+    " CASE WHEN side = 2 THEN 1000 + (n * 7919) % 99001 ELSE 0 END, '', '', ''"
+    " FROM generate_series(4, CAST(:invoices AS bigint), 4) AS n CROSS JOIN (VALUES (1), (2)) AS s(side)",
+    "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
+    " memo, note, reverses_id, line_count, created_by, created_at) SELECT lpad(to_hex(n + 4294967296), 32, '0')::uuid,"
+    " date '2026-12-01', '2026-12', 'USD', 'bench-bulk', NULL, '', '', '', '', NULL, 2, 'bench', :at"
+    " FROM generate_series(4, CAST(:invoices AS bigint), 4) AS n",
+]
+SQLITE_AR_BUILD = [
+    "INSERT INTO invoices (id, number, order_id, order_number, payment_id, customer_id, customer_number, terms,"
+    " currency, lines, merchandise_minor, shipping_minor, tax_minor, total_minor, paid_minor, written_off_minor,"
+    " status, issued_on, due_on, overdue_on, created_at, updated_at, version)"
+    " WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :invoices),"
+    " x(n, amt, due) AS (SELECT n, 1000 + (n * 7919) % 99001, date('2026-12-31', printf('-%d days', n % 200)) FROM s)"
+    " SELECT printf('%032x', n), 'BI' || n, printf('%032x', n + 8589934592), 'BO' || n,"
+    " printf('%032x', n + 17179869184), printf('%032x', n % 20000 + 25769803776), 'BC' || (n % 20000), 'net30',"
+    " 'USD', '[]', amt, 0, 0, amt, CASE WHEN n % 4 = 0 THEN 0 ELSE amt END, 0,"
+    " CASE WHEN n % 4 = 0 THEN 'open' ELSE 'paid' END, date(due, '-30 days'), due, NULL, :at, :at, 1 FROM x",
+    "INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo, division, channel)"
+    " WITH RECURSIVE s(n) AS (SELECT 4 UNION ALL SELECT n + 4 FROM s WHERE n + 4 <= :invoices), sides(side) AS"
+    " (SELECT 1 UNION ALL SELECT 2) SELECT printf('%032x', n + 4294967296), side,"
+    " CASE WHEN side = 1 THEN '1200' ELSE '2300' END, CASE WHEN side = 1 THEN 1000 + (n * 7919) % 99001 ELSE 0 END,"
+    " CASE WHEN side = 2 THEN 1000 + (n * 7919) % 99001 ELSE 0 END, '', '', '' FROM s, sides",
+    "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
+    " memo, note, reverses_id, line_count, created_by, created_at) WITH RECURSIVE s(n) AS (SELECT 4 UNION ALL"
+    " SELECT n + 4 FROM s WHERE n + 4 <= :invoices) SELECT printf('%032x', n + 4294967296), '2026-12-01', '2026-12',"
+    " 'USD', 'bench-bulk', NULL, '', '', '', '', NULL, 2, 'bench', :at FROM s",
+]
+# The raw AR aging: open items summed per customer into hand-written buckets (days past due as of :as_of), and the
+# receivable account summed over the journal's lines.
+RAW_AGING = sa.text(
+    "SELECT customer_id, customer_number, currency, COUNT(*), MIN(due_on), SUM(total_minor - paid_minor),"
+    " SUM(CASE WHEN due_on >= :as_of THEN total_minor - paid_minor ELSE 0 END),"
+    " SUM(CASE WHEN due_on < :as_of AND due_on >= :d30 THEN total_minor - paid_minor ELSE 0 END),"
+    " SUM(CASE WHEN due_on < :d30 AND due_on >= :d60 THEN total_minor - paid_minor ELSE 0 END),"
+    " SUM(CASE WHEN due_on < :d60 AND due_on >= :d90 THEN total_minor - paid_minor ELSE 0 END),"
+    " SUM(CASE WHEN due_on < :d90 AND due_on >= :d120 THEN total_minor - paid_minor ELSE 0 END),"
+    " SUM(CASE WHEN due_on < :d120 THEN total_minor - paid_minor ELSE 0 END)"
+    " FROM invoices WHERE status = 'open' AND total_minor > paid_minor"
+    " GROUP BY customer_id, customer_number, currency"
+)
+RAW_AR_CONTROL = sa.text(
+    "SELECT e.currency, SUM(l.debit_minor - l.credit_minor) FROM journal_lines l JOIN journal_entries e"
+    " ON e.id = l.entry_id WHERE l.account_code = '1200' GROUP BY e.currency"
+)
+
+
+def raw_aging(db: Database) -> Callable[[], tuple[list[Any], list[Any]]]:
+    as_of = AR_AS_OF
+    bounds = {"as_of": as_of, **{f"d{d}": as_of - timedelta(days=d) for d in (30, 60, 90, 120)}}
+    if db.engine.dialect.name != "postgresql":
+        bounds = {key: day.isoformat() for key, day in bounds.items()}
+
+    def run() -> tuple[list[Any], list[Any]]:
+        with db.engine.connect() as conn:
+            return conn.execute(RAW_AGING, bounds).all(), conn.execute(RAW_AR_CONTROL).all()
+
+    return run
+
+
 # The period balances the service reads, summed from the lines just written.
 BUILD_BALANCES = (
     "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor)"
@@ -324,9 +407,12 @@ def reading_database(kind: str, lines: int, keep: bool, folder: Path) -> tuple[s
     return url, False
 
 
-def build_journal(db: Database, entries: int) -> None:
-    """`entries` two-line entries and their period balances, set-based, in one transaction."""
-    steps = PG_BUILD if db.engine.dialect.name == "postgresql" else SQLITE_BUILD
+def build_journal(db: Database, entries: int, invoices: int) -> None:
+    """`entries` two-line entries and their period balances, set-based, in one transaction: the AR entries of
+    `invoices` invoices' open ones (with those invoices) and the rest of the bulk."""
+    postgres = db.engine.dialect.name == "postgresql"
+    steps = [*PG_BUILD, *PG_AR_BUILD] if postgres else [*SQLITE_BUILD, *SQLITE_AR_BUILD]
+    entries -= invoices // 4
     at = sa.bindparam("at", type_=UTCDateTime())
     with db.engine.begin() as conn:
         for statement in [*steps, BUILD_BALANCES]:
@@ -336,6 +422,8 @@ def build_journal(db: Database, entries: int) -> None:
                 text, params["at"] = text.bindparams(at), datetime.now(UTC)
             if ":entries" in statement:
                 params["entries"] = entries
+            if ":invoices" in statement:
+                params["invoices"] = invoices
             conn.execute(text, params)
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -407,6 +495,9 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the journal built for reading, and reuse it"
     )
+    parser.add_argument(
+        "--invoices", type=int, default=200_000, help="invoices for AR aging (a quarter open)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-finance-"))
     posting = posting_figures(args, folder) if args.events > 0 else "not measured"
@@ -419,7 +510,7 @@ def main() -> None:
         migrate.upgrade(reading_url)
     db = Database(reading_url)
     if not reused:
-        build_journal(db, args.lines // 2)
+        build_journal(db, args.lines // 2, args.invoices)
     with db.engine.connect() as conn:
         total_lines = conn.execute(sa.text("SELECT COUNT(*) FROM journal_lines")).scalar_one()
     print(
@@ -467,10 +558,32 @@ def main() -> None:
         "the trial balance read from the period balances equals the journal's lines summed"
     )
     check = Decimal(sum(r.debit.minor for r in books.rows)) / 100
+    aging = finance.ar_aging(uow, as_of=AR_AS_OF)
+    ours_aging = timed(lambda: finance.ar_aging(uow, as_of=AR_AS_OF))
+    raw_items, raw_control = raw_aging(db)()
+    raw_aging_s = timed(raw_aging(db), repeat=3)
+    by_customer = {
+        (str(r[1]), str(r[2])): (int(r[3]), tuple(int(x) for x in r[6:12]), int(r[5])) for r in raw_items
+    }
+    assert {(r.customer_number, r.currency): (r.invoices, tuple(b.minor for b in r.buckets), r.total.minor)
+            for r in aging.rows} == by_customer, "the aging equals the open items summed by hand"  # fmt: skip
+    assert all(r.difference.is_zero() for r in aging.reconciliation), (
+        "the AR subledger equals the control account"
+    )
+    assert {r.currency: r.control.minor for r in aging.reconciliation} == {
+        str(c): int(n) for c, n in raw_control
+    }
+    open_items = sum(r.invoices for r in aging.rows)
+    print(
+        f"ar aging: {ours_aging * 1000:.1f} ms for {len(aging.rows)} customers and {open_items} open invoices "
+        f"(of {args.invoices}); raw SQL (the open items and the control account over the lines) "
+        f"{raw_aging_s * 1000:.1f} ms; service / raw {ours_aging / raw_aging_s:.3f} x; reconciled, difference 0"
+    )
     print(
         f"summary: finance {args.db}: {posting}; over {total_lines} "
         f"lines the trial balance is at most {worst:.3f} x the raw SQL and every statement at most "
-        f"{slowest * 1000:.0f} ms (debits {check:,.2f} USD, balanced, equal to the lines)"
+        f"{slowest * 1000:.0f} ms (debits {check:,.2f} USD, balanced, equal to the lines); AR aging "
+        f"{ours_aging * 1000:.0f} ms, {ours_aging / raw_aging_s:.3f} x the raw SQL"
     )
     db.dispose()
     if not args.keep:

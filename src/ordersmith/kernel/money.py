@@ -43,9 +43,16 @@ def exponents_other_than_two() -> dict[str, int]:
     return {currency: places for currency, places in _EXPONENTS.items() if places != 2}
 
 
+_CHECKED: set[str] = set()  # codes that passed the check (at most 26^3): a set lookup after the first time
+
+
 def _check_currency(currency: str) -> str:
+    if type(currency) is str and currency in _CHECKED:
+        return currency
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isupper()):
         raise ValueError(f"currency must be a three-letter ISO 4217 code, got {currency!r}")
+    if type(currency) is str:
+        _CHECKED.add(currency)
     return currency
 
 

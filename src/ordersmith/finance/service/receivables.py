@@ -80,7 +80,7 @@ def _row(found: payments.CustomerReceivable) -> AgingRow:
         customer_number=found.customer_number,
         currency=c,
         invoices=found.invoices,
-        buckets=tuple(Money.from_minor(m, c) for m in found.buckets_minor),
+        buckets=tuple([Money.from_minor(m, c) for m in found.buckets_minor]),
         total=Money.from_minor(found.total_minor, c),
         oldest_due_on=found.oldest_due_on,
     )

@@ -528,18 +528,18 @@ def receivables(
     )
     if customer_id is not None:
         query = query.where(_INVOICES.c.customer_id == customer_id)
-    names = [name for name, _label, _low, _high in rules.AGING_BUCKETS]
+    # By position (the buckets follow the six columns above): thousands of rows, read as plain tuples.
     return [
         CustomerReceivable(
-            customer_id=r.customer_id,
-            customer_number=r.customer_number,
-            currency=r.currency,
-            invoices=int(r.invoices),
-            buckets_minor=tuple(int(getattr(r, name) or 0) for name in names),
-            total_minor=int(r.total),
-            oldest_due_on=r.oldest,
+            customer_id=r[0],
+            customer_number=r[1],
+            currency=r[2],
+            invoices=int(r[3]),
+            buckets_minor=tuple(int(x or 0) for x in r[6:]),
+            total_minor=int(r[5]),
+            oldest_due_on=r[4],
         )
-        for r in uow.execute_core(query)
+        for r in uow.execute_core(query).tuples()
     ]
 
 
