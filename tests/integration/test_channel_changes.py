@@ -373,3 +373,186 @@ def test_a_cancellation_applied_while_checkout_places_the_order_cancels_the_orde
     (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
     assert (change.status, change.detail) == ("applied", f"order {order.number} cancelled")
     assert channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL).status == "imported"
+
+
+# --- ship-to edits --------------------------------------------------------------------------------------------
+
+NEW_ADDRESS = {
+    "first_name": "Ann",
+    "last_name": "Buyer",
+    "address1": "77 Harbor Way",
+    "address2": "",
+    "city": "Sausalito",
+    "province_code": "CA",
+    "zip": "94965",
+    "country_code": "US",
+    "phone": "+14155550100",
+}
+
+
+def _moved(order: dict[str, Any], at: str, address: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order as Shopify's `orders/updated` sends it after the buyer's address was changed at `at`."""
+    found = copy.deepcopy(order)
+    found.update(updated_at=at, shipping_address=copy.deepcopy(address or NEW_ADDRESS))
+    return found
+
+
+def _ships_to(order: orders.Order) -> tuple[str, str, str, str]:
+    (ship_to,) = order.ship_tos
+    return (ship_to.line1, ship_to.line2, ship_to.city, ship_to.postal_code)
+
+
+def test_a_shopify_ship_to_edit_is_applied_once_however_often_it_is_delivered(shop: UnitOfWork) -> None:
+    # given an imported, released order
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    before = _order(shop, EXTERNAL)
+    assert _ships_to(before) == ("1 Market St", "Apt 4", "San Francisco", "94105")
+    # when Shopify sends the edit three times, then a later update that leaves the address as it is (a tag)
+    edited = _moved(ORDER, "2026-12-01T07:00:00-05:00")
+    for _ in range(3):
+        _shopify(shop, "orders/updated", edited)
+    tagged = copy.deepcopy(edited)
+    tagged.update(updated_at="2026-12-01T07:30:00-05:00", tags="vip")
+    _shopify(shop, "orders/updated", tagged)
+    _relay(shop)
+    _drain(shop.db)
+    _relay(shop)
+    # then: one change, applied once through the order's address correction
+    after = _order(shop, EXTERNAL)
+    assert _ships_to(after) == ("77 Harbor Way", "", "Sausalito", "94965")
+    assert (after.status, after.version) == ("released", before.version + 1)
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.kind, change.status, change.deliveries) == ("address_changed", "applied", 1)
+    assert change.detail == f"order {after.number} now ships to 77 Harbor Way, Sausalito"
+    assert _events(shop, "channel.order_address_changed") == 1
+    # and applying it again (a retried job) changes nothing more
+    assert channels.apply_change(shop, change_id=change.id) == "skipped"
+    assert _order(shop, EXTERNAL).version == after.version
+
+
+def test_an_older_version_delivered_late_never_takes_the_order_back_to_its_old_address(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order whose address was changed twice on Shopify
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    first = _moved(ORDER, "2026-12-01T07:00:00-05:00")
+    second = _moved(
+        ORDER, "2026-12-01T08:00:00-05:00", NEW_ADDRESS | {"address1": "5 Bay St", "city": "Tiburon"}
+    )
+    # when the later edit arrives first, then the earlier one, then the original order again
+    for payload in (second, first, ORDER):
+        _shopify(shop, "orders/updated", payload)
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order ships to the latest address; nothing else was recorded
+    assert _ships_to(_order(shop, EXTERNAL))[:3] == ("5 Bay St", "", "Tiburon")
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert change.status == "applied"
+
+
+def test_a_ship_to_edit_of_a_shipped_order_is_flagged_and_dead_lettered_and_changes_nothing(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order that has shipped
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    orders.record_shipment(shop, ref=order.number, tracking="1Z999")
+    shipped = _order(shop, EXTERNAL)
+    # when Shopify reports a new address
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order is as it was, the change flagged with the reason and dead-lettered
+    after = _order(shop, EXTERNAL)
+    assert (after.status, after.version, _ships_to(after)) == ("shipped", shipped.version, _ships_to(shipped))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == (
+        "flagged",
+        "a shipment is packed or shipped: the ship-to was not changed; re-route the parcel with the carrier",
+    )
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.reference, letter.error) == ("apply_change", EXTERNAL, change.detail)
+    assert _events(shop, "channel.order_address_changed") == 0
+    # when the letter is replayed (still shipped): flagged again, nothing changed
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert _order(shop, EXTERNAL).version == shipped.version
+    assert channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[0].status == "flagged"
+
+
+def test_a_ship_to_edit_arriving_before_the_import_waits_and_the_order_ships_to_the_new_address(
+    shop: UnitOfWork,
+) -> None:
+    # given an order received, not imported yet, and its address edit
+    _shopify(shop, "orders/create", ORDER)
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    # when the edit's job runs first: it waits
+    assert channels.apply_change(shop, change_id=change.id) == "waiting"
+    # and then the import
+    _relay(shop)
+    _drain(shop.db)
+    # then: one order, shipping to the new address, the change applied
+    assert _ships_to(_order(shop, EXTERNAL))[0] == "77 Harbor Way"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert change.status == "applied"
+
+
+def test_a_ship_to_edit_landing_while_checkout_places_the_order_is_applied_to_the_order_once_placed(
+    shop: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order received, the import about to place it with the address it read
+    _shopify(shop, "orders/create", ORDER)
+    received = channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL)
+    place = inbound.checkout.place_order
+    waited: list[str] = []
+
+    def edit_lands_first(uow: UnitOfWork, **kwargs: Any) -> Any:
+        # the edit arrives (its own unit of work) after the import planned, before it places; its job runs
+        other = shop.db.unit_of_work(Actor.system("other"))
+        _shopify(other, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+        (change,) = channels.list_changes(other, connector="shop", external_id=EXTERNAL)
+        waited.append(channels.apply_change(other, change_id=change.id))
+        return place(uow, **kwargs)
+
+    monkeypatch.setattr(inbound.checkout, "place_order", edit_lands_first)
+    # when the import places the order (with the old address)
+    assert channels.import_channel_order(shop, channel_order_id=received.id) == "imported"
+    monkeypatch.undo()
+    _relay(shop)
+    _drain(shop.db)
+    # then: the waiting edit was applied to the placed order
+    assert waited == ["waiting"]
+    order = _order(shop, EXTERNAL)
+    assert _ships_to(order)[0] == "77 Harbor Way"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == (
+        "applied",
+        f"order {order.number} now ships to 77 Harbor Way, Sausalito",
+    )
+
+
+def test_a_woocommerce_order_updated_with_another_shipping_address_is_applied_once(shop: UnitOfWork) -> None:
+    # given an imported WooCommerce order
+    _woo(shop, woo_order(703, modified=START - timedelta(minutes=30)))
+    _drain(shop.db)
+    # when order.updated brings a new shipping address, twice
+    moved = woo_order(703, modified=START - timedelta(minutes=10))
+    moved["shipping"] |= {
+        "address_1": "77 Harbor Way",
+        "address_2": "",
+        "city": "Sausalito",
+        "postcode": "94965",
+    }
+    for _ in range(2):
+        _woo(shop, moved)
+    _relay(shop)
+    _drain(shop.db)
+    # then
+    assert _ships_to(_order(shop, "703")) == ("77 Harbor Way", "", "Sausalito", "94965")
+    assert [(c.kind, c.status) for c in channels.list_changes(shop, connector="woo", external_id="703")] == [
+        ("address_changed", "applied")
+    ]

@@ -120,3 +120,72 @@ def test_what_a_reported_change_does_follows_where_the_order_stands(
     kind: str, order_status: str | None, inbox_status: str | None, outcome: str
 ) -> None:
     assert rules.change_outcome(kind=kind, order_status=order_status, inbox_status=inbox_status) == outcome
+
+
+OLD = rules.ChannelAddress(name="Ann Buyer", line1="1 Market St", city="San Francisco", country="US")
+NEW = rules.ChannelAddress(name="Ann Buyer", line1="77 Harbor Way", city="Sausalito", country="us")
+
+
+def test_an_address_change_key_is_the_same_for_the_same_version_and_differs_for_a_return_to_an_old_address() -> (
+    None
+):
+    # given the same address in two versions, and another address
+    later = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    # then: same version -> same key; the same address at another time -> another key (A -> B -> A is two edits)
+    assert rules.address_change_key(NEW, AT) == rules.address_change_key(NEW, AT)
+    assert rules.address_change_key(NEW, AT) != rules.address_change_key(NEW, later)
+    assert rules.address_change_key(NEW, AT).split("@")[0] != rules.address_change_key(OLD, AT).split("@")[0]
+    assert (
+        rules.address_change_key(NEW, AT)
+        == f"{rules.address_fingerprint(rules.ship_to_fields(NEW))}@20261201T120000.000000Z"
+    )
+    # and case and outer blanks do not make a new address
+    assert rules.address_fingerprint({"line1": " 77 harbor way ", "city": "SAUSALITO", "country": "US"}) == (
+        rules.address_fingerprint({"line1": "77 Harbor Way", "city": "Sausalito", "country": "us"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("order_status", "inbox_status", "current", "packed", "latest", "outcome"),
+    [
+        (None, "received", None, False, NEW, "wait"),
+        (None, None, None, False, None, "wait"),
+        (None, "cancelled", None, False, NEW, "done"),
+        ("cancelled", "imported", OLD, False, NEW, "done"),
+        ("released", "imported", NEW, False, NEW, "done"),  # the import took it already
+        ("shipped", "imported", NEW, True, NEW, "done"),
+        (
+            "released",
+            "imported",
+            OLD,
+            False,
+            OLD,
+            "superseded",
+        ),  # a later version went back: its change applies
+        ("released", "imported", OLD, False, NEW, "edit"),
+        ("on_hold", "imported", OLD, False, NEW, "edit"),
+        ("released", "imported", OLD, True, NEW, "flag"),  # a packed shipment carries the old address
+        ("partially_shipped", "imported", OLD, False, NEW, "flag"),
+        ("shipped", "imported", OLD, False, NEW, "flag"),
+    ],
+)
+def test_what_an_address_change_does_follows_the_order_its_shipments_and_the_latest_version(
+    order_status: str | None,
+    inbox_status: str | None,
+    current: rules.ChannelAddress | None,
+    packed: bool,
+    latest: rules.ChannelAddress | None,
+    outcome: str,
+) -> None:
+    key = rules.address_change_key(NEW, AT)
+    assert (
+        rules.address_outcome(
+            key=key,
+            latest=rules.ship_to_fields(latest) if latest else None,
+            current=rules.ship_to_fields(current) if current else None,
+            order_status=order_status,
+            inbox_status=inbox_status,
+            packed=packed,
+        )
+        == outcome
+    )

@@ -25,10 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ordersmith.channels import rules
+from ordersmith.channels import connectors, rules
 from ordersmith.channels.service._common import Loaded, load
 from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ChangeRow, ChannelOrderRow
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -158,6 +159,7 @@ class _Plan:
     order_id: uuid.UUID | None
     amount: Money | None
     reason: str
+    address: dict[str, str] | None = None  # an address change: the ship-to of the channel's latest version
 
 
 @use_case(readonly=True)
@@ -170,9 +172,12 @@ def _plan(uow: UnitOfWork, *, change_id: uuid.UUID) -> _Plan | None:
             ChannelOrderRow.connector_id == row.connector_id, ChannelOrderRow.external_id == row.external_id
         )
     )
-    order_status = None
+    order = None
     if inbox is not None and inbox.order_id is not None:
-        order_status = orders.get_order(uow, ref=str(inbox.order_id)).status
+        order = orders.get_order(uow, ref=str(inbox.order_id))
+    order_status = order.status if order is not None else None
+    if row.kind == rules.ADDRESS_CHANGED:
+        return _plan_address(uow, row, inbox, order)
     outcome = rules.change_outcome(
         kind=row.kind, order_status=order_status, inbox_status=inbox.status if inbox is not None else None
     )
@@ -181,6 +186,51 @@ def _plan(uow: UnitOfWork, *, change_id: uuid.UUID) -> _Plan | None:
         amount = Money.from_minor(row.amount_minor, row.currency)
     order_id = inbox.order_id if inbox is not None else None
     return _Plan(row.id, row.kind, outcome, order_id, amount, row.reason)
+
+
+def _plan_address(
+    uow: UnitOfWork, row: ChangeRow, inbox: ChannelOrderRow | None, order: orders.Order | None
+) -> _Plan:
+    latest = None
+    if inbox is not None:
+        loaded = load(uow, connector_id=row.connector_id)
+        try:
+            parsed = connectors.for_kind(loaded.row.kind).parse_order(inbox.payload)
+            latest = rules.ship_to_fields(parsed.ship_to)
+        except ValidationFailed:
+            latest = None
+    outcome = rules.address_outcome(
+        key=row.change_key,
+        latest=latest,
+        current=_ship_to(order),
+        order_status=order.status if order is not None else None,
+        inbox_status=inbox.status if inbox is not None else None,
+        packed=order is not None and _packed(uow, order.id),
+    )
+    return _Plan(row.id, row.kind, outcome, order.id if order else None, None, row.reason, latest)
+
+
+def _ship_to(order: orders.Order | None) -> dict[str, str] | None:
+    if order is None or not order.ship_tos:
+        return None
+    first = order.ship_tos[0]  # a channel's order has one ship-to (`main`)
+    return {
+        "name": first.name,
+        "line1": first.line1,
+        "line2": first.line2,
+        "city": first.city,
+        "region": first.region,
+        "postal_code": first.postal_code,
+        "country": first.country,
+        "phone": first.phone,
+    }
+
+
+def _packed(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
+    return any(
+        s.status in rules.PACKED_SHIPMENT_STATES
+        for s in fulfillment.order_shipments(uow, order_id=str(order_id))
+    )
 
 
 def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
@@ -196,6 +246,8 @@ def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
         )
     if plan.outcome == "drop_import":
         return _drop_import(uow, change_id=change_id)
+    if plan.kind == rules.ADDRESS_CHANGED:
+        return _apply_address(uow, plan)
     if plan.outcome == "done":
         what = "the order was cancelled already" if plan.kind == "cancel" else "refunded by the cancellation"
         return _mark(uow, change_id=change_id, status="applied", detail=what)
@@ -226,6 +278,59 @@ def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
     return _mark(uow, change_id=change_id, status="applied", detail=f"refunded {plan.amount}")
 
 
+ADDRESS_FLAGGED = (
+    "a shipment is packed or shipped: the ship-to was not changed; re-route the parcel with the carrier"
+)
+
+
+def _apply_address(uow: UnitOfWork, plan: _Plan) -> str:
+    if plan.outcome == "done":
+        return _mark(
+            uow,
+            change_id=plan.change_id,
+            status="applied",
+            detail="nothing to change: the order already ships there, or is cancelled",
+            emit=False,
+        )
+    if plan.outcome == "superseded":
+        detail = "superseded: a later version of the order on the channel names another address"
+        return _mark(uow, change_id=plan.change_id, status="applied", detail=detail, emit=False)
+    if plan.outcome == "flag":
+        return _flag(uow, change_id=plan.change_id, detail=ADDRESS_FLAGGED)
+    assert plan.outcome == "edit"
+    assert plan.order_id is not None
+    assert plan.address is not None
+    try:
+        return _edit_address(uow, change_id=plan.change_id, order_id=plan.order_id, address=plan.address)
+    except (IllegalTransition, ValidationFailed) as exc:  # shipped meanwhile, or an address we cannot take
+        return _flag(uow, change_id=plan.change_id, detail=f"ship-to not changed: {exc}")
+
+
+@use_case
+def _edit_address(
+    uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID, address: dict[str, str]
+) -> str:
+    row = _locked(uow, change_id)
+    if row is None:
+        return "skipped"
+    order = orders.lock_for_payment(uow, ref=str(order_id))  # the order's row lock, to the end of this edit
+    if order.status in rules.SHIPPED_STATES or _packed(uow, order_id):  # packed since the plan: never forced
+        raise IllegalTransition(ADDRESS_FLAGGED)
+    ref = order.ship_tos[0].ref
+    # The channel owns its order's ship-to: its correction is taken after release like a manager's.
+    orders.edit_order(
+        uow,
+        ref=str(order_id),
+        changes=orders.OrderChanges(ship_tos=[{"ref": ref, **address}]),
+        expected_version=order.version,
+        may_correct_released=True,
+    )
+    row.order_id = order_id
+    _settle(uow, row, "applied", f"order {order.number} now ships to {address['line1']}, {address['city']}")
+    _emit(uow, row)
+    return "applied"
+
+
 def _settle(uow: UnitOfWork, row: ChangeRow, status: str, detail: str) -> None:
     row.status = status
     row.detail = detail[:2000]
@@ -244,7 +349,7 @@ def _locked(uow: UnitOfWork, change_id: uuid.UUID) -> ChangeRow | None:
 
 
 @use_case
-def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str) -> str:
+def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str, emit: bool = True) -> str:
     row = _locked(uow, change_id)
     if row is None:
         return "skipped"
@@ -252,7 +357,7 @@ def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str) ->
         row.status, row.detail = status, detail
         return status
     _settle(uow, row, status, detail)
-    if status == "applied":
+    if status == "applied" and emit:
         _emit(uow, row)
     return status
 
@@ -316,8 +421,9 @@ def _flag(uow: UnitOfWork, *, change_id: uuid.UUID, detail: str) -> str:
 
 def _emit(uow: UnitOfWork, row: ChangeRow) -> None:
     loaded = load(uow, connector_id=row.connector_id)
+    kinds = {"cancel": "channel.order_cancelled", rules.ADDRESS_CHANGED: "channel.order_address_changed"}
     uow.emit(
-        "channel.order_cancelled" if row.kind == "cancel" else "channel.order_refunded",
+        kinds.get(row.kind, "channel.order_refunded"),
         {
             "connector": loaded.row.code,
             "channel": loaded.channel_code,

@@ -138,12 +138,48 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
         .with_for_update()
     ).one()
     row.deliveries += 1
-    if row.status in ("received", "held") and rules.newer(parsed.updated_at, row.channel_updated_at):
+    if row.status in ("received", "held", "imported") and rules.newer(
+        parsed.updated_at, row.channel_updated_at
+    ):
+        _note_address_edit(uow, loaded, row, parsed)
+        # The latest version is kept after the import too: an address change applies the latest ship-to.
         row.payload = payload
         row.channel_updated_at = parsed.updated_at
         if row.status == "held":  # the newer version may name other SKUs: look again
             _requeue(uow, row)
     return Received(row.id, row.external_id, row.status, duplicate=True)
+
+
+def _note_address_edit(
+    uow: UnitOfWork, loaded: Loaded, row: ChannelOrderRow, parsed: rules.ChannelOrder
+) -> None:
+    """A newer version of a known order that ships elsewhere than the stored one is an address change (for
+    connectors whose channel lets the address be edited after the order was placed)."""
+    adapter = connectors.for_kind(loaded.row.kind)
+    if not getattr(adapter, "edits_address", False):
+        return
+    new = rules.ship_to_fields(parsed.ship_to)
+    try:
+        stored = rules.ship_to_fields(adapter.parse_order(row.payload).ship_to)
+    except ValidationFailed:
+        stored = None
+    if stored is not None and rules.address_fingerprint(stored) == rules.address_fingerprint(new):
+        return
+    from ordersmith.channels.service import changes
+
+    changes.record_changes(
+        uow,
+        loaded,
+        [
+            rules.ChannelChange(
+                external_id=parsed.external_id,
+                kind=rules.ADDRESS_CHANGED,
+                key=rules.address_change_key(parsed.ship_to, parsed.updated_at),
+                at=parsed.updated_at,
+                reason="ship-to changed on the channel",
+            )
+        ],
+    )
 
 
 def _requeue(uow: UnitOfWork, row: ChannelOrderRow) -> None:
