@@ -556,3 +556,62 @@ def test_a_woocommerce_order_updated_with_another_shipping_address_is_applied_on
     assert [(c.kind, c.status) for c in channels.list_changes(shop, connector="woo", external_id="703")] == [
         ("address_changed", "applied")
     ]
+
+
+# --- quantity reductions --------------------------------------------------------------------------------------
+
+
+def _units(order: orders.Order) -> list[tuple[int, int, int]]:
+    return [(line.line_no, line.quantity, line.cancelled) for line in order.lines]
+
+
+def test_a_woocommerce_order_updated_with_fewer_units_cancels_those_units_once(shop: UnitOfWork) -> None:
+    # given an imported WooCommerce order of 3 tees
+    _woo(shop, woo_order(704, modified=START - timedelta(minutes=30), quantity=3))
+    _drain(shop.db)
+    before = _order(shop, "704")
+    assert _units(before) == [(1, 3, 0)]
+    # when the shop lowers it to 1 (delivered twice), then updates something else
+    fewer = woo_order(704, modified=START - timedelta(minutes=10), quantity=1)
+    for _ in range(2):
+        _woo(shop, fewer)
+    _woo(shop, woo_order(704, modified=START - timedelta(minutes=5), quantity=1))
+    _relay(shop)
+    _drain(shop.db)
+    _relay(shop)
+    # then: two units cancelled once through the lines' cancellation
+    after = _order(shop, "704")
+    assert (after.status, _units(after)) == ("released", [(1, 3, 2)])
+    (change,) = channels.list_changes(shop, connector="woo", external_id="704")
+    assert (change.kind, change.status, change.key.split("@")[:2]) == (
+        "quantity_reduced",
+        "applied",
+        ["WC-TEE", "1"],
+    )
+    assert change.detail == f"order {after.number}: cancelled line 1: 2"
+    assert _events(shop, "channel.order_quantity_reduced") == 1
+    assert channels.apply_change(shop, change_id=change.id) == "skipped"
+
+
+def test_fewer_units_of_an_order_that_has_shipped_are_flagged_and_nothing_is_cancelled(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported WooCommerce order of 3 tees that has shipped
+    _woo(shop, woo_order(705, modified=START - timedelta(minutes=30), quantity=3))
+    _drain(shop.db)
+    orders.record_shipment(shop, ref=_order(shop, "705").number, tracking="1Z999")
+    shipped = _order(shop, "705")
+    # when the shop lowers it to 1
+    _woo(shop, woo_order(705, modified=START - timedelta(minutes=10), quantity=1))
+    _relay(shop)
+    _drain(shop.db)
+    # then: nothing cancelled; the change flagged and dead-lettered
+    after = _order(shop, "705")
+    assert (after.status, after.version, _units(after)) == ("shipped", shipped.version, [(1, 3, 0)])
+    (change,) = channels.list_changes(shop, connector="woo", external_id="705")
+    assert (change.status, change.detail) == (
+        "flagged",
+        "units have shipped: not cancelled; take them back as a return",
+    )
+    (letter,) = channels.list_dead_letters(shop, connector="woo").items
+    assert (letter.operation, letter.reference) == ("apply_change", "705")

@@ -189,3 +189,73 @@ def test_what_an_address_change_does_follows_the_order_its_shipments_and_the_lat
         )
         == outcome
     )
+
+
+def test_a_later_version_s_reductions_are_the_skus_with_fewer_units_and_removed_lines_go_to_zero() -> None:
+    before = [
+        rules.ChannelLine("A", 3),
+        rules.ChannelLine("B", 2),
+        rules.ChannelLine("A", 1),
+        rules.ChannelLine("C", 1),
+    ]
+    after = [rules.ChannelLine("A", 2), rules.ChannelLine("B", 5), rules.ChannelLine("D", 1)]
+    # A: 4 -> 2; B raised (not a reduction); C removed; D new (not a reduction)
+    assert rules.reductions(before, after) == {"A": 2, "C": 0}
+    assert rules.reductions(after, after) == {}
+
+
+def test_a_quantity_change_key_names_the_sku_the_units_and_the_version_and_a_long_sku_by_fingerprint() -> (
+    None
+):
+    key = rules.quantity_change_key("WC-TEE", 1, AT)
+    assert key == "WC-TEE@1@20261201T120000.000000Z"
+    assert rules.parse_quantity_key(key) == ("WC-TEE", 1)
+    long = "X" * 100
+    token, units = rules.parse_quantity_key(rules.quantity_change_key(long, 0, AT))
+    assert (token, units) == (rules.sku_token(long), 0)
+    assert len(rules.quantity_change_key(long, 999999, AT)) <= 100
+    assert rules.sku_token("A@B").startswith("#")
+
+
+@pytest.mark.parametrize(
+    ("superseded", "target", "ordered", "open_units", "order_status", "inbox_status", "outcome"),
+    [
+        (False, 1, 3, 3, None, "received", "wait"),
+        (False, 1, 3, 3, None, "cancelled", "done"),
+        (False, 1, 3, 3, "cancelled", "imported", "done"),
+        (True, 1, 3, 3, "released", "imported", "superseded"),
+        (False, 1, 1, 1, "released", "imported", "done"),  # the import or an earlier change took it
+        (False, 1, 3, 3, "released", "imported", "cut"),
+        (False, 0, 3, 3, "on_hold", "imported", "cut"),
+        (False, 1, 3, 1, "partially_shipped", "imported", "flag"),  # two would have to come off shipped units
+        (False, 1, 3, 2, "partially_shipped", "imported", "cut"),
+        (False, 1, 3, 0, "shipped", "imported", "flag"),
+    ],
+)
+def test_what_a_quantity_reduction_does_follows_the_order_and_the_latest_version(
+    superseded: bool,
+    target: int,
+    ordered: int,
+    open_units: int,
+    order_status: str | None,
+    inbox_status: str,
+    outcome: str,
+) -> None:
+    assert (
+        rules.quantity_outcome(
+            superseded=superseded,
+            target=target,
+            ordered=ordered,
+            open_units=open_units,
+            order_status=order_status,
+            inbox_status=inbox_status,
+        )
+        == outcome
+    )
+
+
+def test_cuts_come_off_the_last_lines_first_and_only_off_open_units() -> None:
+    assert rules.plan_cuts([(1, 2), (3, 1), (2, 0)], 2) == {3: 1, 1: 1}
+    assert rules.plan_cuts([(1, 2)], 2) == {1: 2}
+    with pytest.raises(AssertionError):
+        rules.plan_cuts([(1, 1)], 2)

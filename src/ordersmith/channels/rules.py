@@ -103,7 +103,8 @@ class ChannelChange:
 
 
 ADDRESS_CHANGED = "address_changed"
-CHANGE_KINDS = ("cancel", "refund", ADDRESS_CHANGED)
+QUANTITY_REDUCED = "quantity_reduced"
+CHANGE_KINDS = ("cancel", "refund", ADDRESS_CHANGED, QUANTITY_REDUCED)
 SHIPPED_STATES = ("shipped", "partially_shipped", "completed")
 PACKED_SHIPMENT_STATES = ("packed", "shipped", "delivered")  # a shipment's address is on its label from here
 _ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
@@ -251,3 +252,80 @@ def reported_totals(order: ChannelOrder) -> dict[str, object]:
         "marketplace_fees": text(order.marketplace_fees),
         "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
     }
+
+
+def channel_quantities(lines: Iterable[ChannelLine]) -> dict[str, int]:
+    """Units per channel SKU (a SKU on several lines counts once, summed)."""
+    found: dict[str, int] = {}
+    for line in lines:
+        found[line.channel_sku] = found.get(line.channel_sku, 0) + line.quantity
+    return found
+
+
+def reductions(before: Iterable[ChannelLine], after: Iterable[ChannelLine]) -> dict[str, int]:
+    """The channel SKUs whose units a later version lowers (a line removed: to 0), with their new units. Raised
+    units and new SKUs are not reductions (an order is never grown from the channel)."""
+    was, now = channel_quantities(before), channel_quantities(after)
+    return {sku: now.get(sku, 0) for sku, units in was.items() if now.get(sku, 0) < units}
+
+
+def sku_token(channel_sku: str) -> str:
+    """A channel SKU as it stands in a change key: itself, or a fingerprint when it is too long for the key."""
+    if len(channel_sku) <= 60 and "@" not in channel_sku:
+        return channel_sku
+    return "#" + hashlib.sha256(channel_sku.encode()).hexdigest()[:24]
+
+
+def quantity_change_key(channel_sku: str, quantity: int, at: datetime) -> str:
+    """The key of a quantity reduction: the SKU's units in the version that lowers them, and that version's time
+    (a redelivery is one change; lowering again in a later version is another)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{sku_token(channel_sku)}@{quantity}@{stamp}"
+
+
+def parse_quantity_key(key: str) -> tuple[str, int]:
+    """The SKU token and units of a quantity reduction's key."""
+    token, units, _ = key.rsplit("@", 2)
+    return token, int(units)
+
+
+def quantity_outcome(
+    *,
+    superseded: bool,
+    target: int,
+    ordered: int,
+    open_units: int,
+    order_status: str | None,
+    inbox_status: str | None,
+) -> str:
+    """What a reported quantity reduction does now: `wait` (not imported yet), `done` (the order is cancelled, or
+    has no more of the item than the channel's latest version: the import or an earlier change took it),
+    `superseded` (a later version names other units of the SKU: that version decides), `flag` (units would have to
+    come off what has shipped), or `cut`. `target`: the item's units in the channel's latest version;
+    `ordered` / `open_units`: the order's units of the item not cancelled / not cancelled nor shipped."""
+    if order_status is None:
+        return "done" if inbox_status == "cancelled" else "wait"
+    if order_status == "cancelled":
+        return "done"
+    if superseded:
+        return "superseded"
+    if ordered <= target:
+        return "done"
+    if ordered - target > open_units or order_status in ("shipped", "completed"):
+        return "flag"
+    return "cut"
+
+
+def plan_cuts(lines: Sequence[tuple[int, int]], units: int) -> dict[int, int]:
+    """Which lines give up `units`: (line number, open units) taken from the last line back."""
+    cuts: dict[int, int] = {}
+    left = units
+    for line_no, open_units in sorted(lines, reverse=True):
+        if left <= 0:
+            break
+        take = min(open_units, left)
+        if take > 0:
+            cuts[line_no] = take
+            left -= take
+    assert left == 0, "not enough open units to cut"
+    return cuts

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ordersmith.channels import connectors, rules
 from ordersmith.channels.service._common import Loaded, load
 from ordersmith.channels.service.inbound import dead_letter
-from ordersmith.channels.tables import ChangeRow, ChannelOrderRow
+from ordersmith.channels.tables import ChangeRow, ChannelOrderRow, SkuMapRow
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -160,6 +160,8 @@ class _Plan:
     amount: Money | None
     reason: str
     address: dict[str, str] | None = None  # an address change: the ship-to of the channel's latest version
+    item: str = ""  # a quantity reduction: our SKU, and its units in the channel's latest version
+    target: int = 0
 
 
 @use_case(readonly=True)
@@ -178,6 +180,8 @@ def _plan(uow: UnitOfWork, *, change_id: uuid.UUID) -> _Plan | None:
     order_status = order.status if order is not None else None
     if row.kind == rules.ADDRESS_CHANGED:
         return _plan_address(uow, row, inbox, order)
+    if row.kind == rules.QUANTITY_REDUCED:
+        return _plan_quantity(uow, row, inbox, order)
     outcome = rules.change_outcome(
         kind=row.kind, order_status=order_status, inbox_status=inbox.status if inbox is not None else None
     )
@@ -208,6 +212,39 @@ def _plan_address(
         packed=order is not None and _packed(uow, order.id),
     )
     return _Plan(row.id, row.kind, outcome, order.id if order else None, None, row.reason, latest)
+
+
+def _plan_quantity(
+    uow: UnitOfWork, row: ChangeRow, inbox: ChannelOrderRow | None, order: orders.Order | None
+) -> _Plan:
+    token, units = rules.parse_quantity_key(row.change_key)
+    latest: dict[str, int] | None = None
+    if inbox is not None:
+        loaded = load(uow, connector_id=row.connector_id)
+        try:
+            latest = rules.channel_quantities(
+                connectors.for_kind(loaded.row.kind).parse_order(inbox.payload).lines
+            )
+        except ValidationFailed:
+            latest = None
+    mapped = {
+        m.channel_sku: m.item_sku.upper()
+        for m in uow.session.scalars(sa.select(SkuMapRow).where(SkuMapRow.connector_id == row.connector_id))
+    }
+    channel_sku = next((c for c in sorted({*mapped, *(latest or {})}) if rules.sku_token(c) == token), None)
+    item = mapped.get(channel_sku) if channel_sku is not None else None
+    lines = [line for line in (order.lines if order else []) if line.sku.upper() == item]
+    target = sum(q for c, q in (latest or {}).items() if mapped.get(c) == item)
+    outcome = rules.quantity_outcome(
+        superseded=latest is None or item is None or latest.get(channel_sku or "", 0) != units,
+        target=target,
+        ordered=sum(line.quantity - line.cancelled for line in lines),
+        open_units=sum(line.quantity - line.cancelled - line.shipped for line in lines),
+        order_status=order.status if order is not None else None,
+        inbox_status=inbox.status if inbox is not None else None,
+    )
+    order_id = order.id if order else None
+    return _Plan(row.id, row.kind, outcome, order_id, None, row.reason, item=item or "", target=target)
 
 
 def _ship_to(order: orders.Order | None) -> dict[str, str] | None:
@@ -248,6 +285,8 @@ def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
         return _drop_import(uow, change_id=change_id)
     if plan.kind == rules.ADDRESS_CHANGED:
         return _apply_address(uow, plan)
+    if plan.kind == rules.QUANTITY_REDUCED:
+        return _apply_quantity(uow, plan)
     if plan.outcome == "done":
         what = "the order was cancelled already" if plan.kind == "cancel" else "refunded by the cancellation"
         return _mark(uow, change_id=change_id, status="applied", detail=what)
@@ -327,6 +366,56 @@ def _edit_address(
     )
     row.order_id = order_id
     _settle(uow, row, "applied", f"order {order.number} now ships to {address['line1']}, {address['city']}")
+    _emit(uow, row)
+    return "applied"
+
+
+QUANTITY_FLAGGED = "units have shipped: not cancelled; take them back as a return"
+
+
+def _apply_quantity(uow: UnitOfWork, plan: _Plan) -> str:
+    if plan.outcome in ("done", "superseded"):
+        detail = (
+            "nothing to cancel: the order has no more units than the channel's latest version, or is cancelled"
+            if plan.outcome == "done"
+            else "superseded: a later version of the order on the channel names other units"
+        )
+        return _mark(uow, change_id=plan.change_id, status="applied", detail=detail, emit=False)
+    if plan.outcome == "flag":
+        return _flag(uow, change_id=plan.change_id, detail=QUANTITY_FLAGGED)
+    assert plan.outcome == "cut"
+    assert plan.order_id is not None
+    try:
+        return _cut_lines(
+            uow, change_id=plan.change_id, order_id=plan.order_id, item=plan.item, target=plan.target
+        )
+    except (IllegalTransition, ValidationFailed) as exc:  # shipped meanwhile: flagged, never forced
+        return _flag(uow, change_id=plan.change_id, detail=f"not cancelled: {exc}")
+
+
+@use_case
+def _cut_lines(uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID, item: str, target: int) -> str:
+    row = _locked(uow, change_id)
+    if row is None:
+        return "skipped"
+    # The cut is worked out again under the order's row lock: another change of the same item may have cut it
+    # since the plan was read, and units that shipped since are never cancelled.
+    order = orders.lock_for_payment(uow, ref=str(order_id))
+    lines = [line for line in order.lines if line.sku.upper() == item]
+    ordered = sum(line.quantity - line.cancelled for line in lines)
+    if ordered <= target:
+        _settle(uow, row, "applied", "nothing to cancel: an earlier change cancelled the units already")
+        return "applied"
+    open_lines = [(line.line_no, line.quantity - line.cancelled - line.shipped) for line in lines]
+    if ordered - target > sum(units for _, units in open_lines):
+        raise IllegalTransition(QUANTITY_FLAGGED)
+    cuts = rules.plan_cuts(open_lines, ordered - target)
+    orders.cancel_order(
+        uow, ref=str(order_id), reason=f"reduced on the channel: {row.reason}"[:200], lines=cuts
+    )
+    row.order_id = order_id
+    units = ", ".join(f"line {n}: {q}" for n, q in sorted(cuts.items()))
+    _settle(uow, row, "applied", f"order {order.number}: cancelled {units}")
     _emit(uow, row)
     return "applied"
 
@@ -421,7 +510,11 @@ def _flag(uow: UnitOfWork, *, change_id: uuid.UUID, detail: str) -> str:
 
 def _emit(uow: UnitOfWork, row: ChangeRow) -> None:
     loaded = load(uow, connector_id=row.connector_id)
-    kinds = {"cancel": "channel.order_cancelled", rules.ADDRESS_CHANGED: "channel.order_address_changed"}
+    kinds = {
+        "cancel": "channel.order_cancelled",
+        rules.ADDRESS_CHANGED: "channel.order_address_changed",
+        rules.QUANTITY_REDUCED: "channel.order_quantity_reduced",
+    }
     uow.emit(
         kinds.get(row.kind, "channel.order_refunded"),
         {

@@ -141,7 +141,7 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
     if row.status in ("received", "held", "imported") and rules.newer(
         parsed.updated_at, row.channel_updated_at
     ):
-        _note_address_edit(uow, loaded, row, parsed)
+        _note_edits(uow, loaded, row, parsed)
         # The latest version is kept after the import too: an address change applies the latest ship-to.
         row.payload = payload
         row.channel_updated_at = parsed.updated_at
@@ -150,27 +150,25 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
     return Received(row.id, row.external_id, row.status, duplicate=True)
 
 
-def _note_address_edit(
-    uow: UnitOfWork, loaded: Loaded, row: ChannelOrderRow, parsed: rules.ChannelOrder
-) -> None:
-    """A newer version of a known order that ships elsewhere than the stored one is an address change (for
-    connectors whose channel lets the address be edited after the order was placed)."""
+def _note_edits(uow: UnitOfWork, loaded: Loaded, row: ChannelOrderRow, parsed: rules.ChannelOrder) -> None:
+    """A newer version of a known order that ships elsewhere than the kept one is an address change; one with
+    fewer units of a SKU is a quantity reduction (each for connectors whose channel edits orders after they were
+    placed: `edits_address`, `edits_lines`)."""
     adapter = connectors.for_kind(loaded.row.kind)
-    if not getattr(adapter, "edits_address", False):
+    addresses, lines = getattr(adapter, "edits_address", False), getattr(adapter, "edits_lines", False)
+    if not addresses and not lines:
         return
-    new = rules.ship_to_fields(parsed.ship_to)
     try:
-        stored = rules.ship_to_fields(adapter.parse_order(row.payload).ship_to)
+        stored: rules.ChannelOrder | None = adapter.parse_order(row.payload)
     except ValidationFailed:
         stored = None
-    if stored is not None and rules.address_fingerprint(stored) == rules.address_fingerprint(new):
-        return
-    from ordersmith.channels.service import changes
-
-    changes.record_changes(
-        uow,
-        loaded,
-        [
+    found: list[rules.ChannelChange] = []
+    new = rules.ship_to_fields(parsed.ship_to)
+    if addresses and (
+        stored is None
+        or rules.address_fingerprint(rules.ship_to_fields(stored.ship_to)) != rules.address_fingerprint(new)
+    ):
+        found.append(
             rules.ChannelChange(
                 external_id=parsed.external_id,
                 kind=rules.ADDRESS_CHANGED,
@@ -178,8 +176,22 @@ def _note_address_edit(
                 at=parsed.updated_at,
                 reason="ship-to changed on the channel",
             )
-        ],
-    )
+        )
+    if lines and stored is not None:
+        for channel_sku, units in rules.reductions(stored.lines, parsed.lines).items():
+            found.append(
+                rules.ChannelChange(
+                    external_id=parsed.external_id,
+                    kind=rules.QUANTITY_REDUCED,
+                    key=rules.quantity_change_key(channel_sku, units, parsed.updated_at),
+                    at=parsed.updated_at,
+                    reason=f"{channel_sku} reduced to {units} on the channel"[:200],
+                )
+            )
+    if found:
+        from ordersmith.channels.service import changes
+
+        changes.record_changes(uow, loaded, found)
 
 
 def _requeue(uow: UnitOfWork, row: ChannelOrderRow) -> None:
