@@ -21,6 +21,7 @@ from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
 from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
 from ordersmith.channels.service import inbound
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -618,3 +619,42 @@ def test_fewer_units_of_an_order_that_has_shipped_are_flagged_and_nothing_is_can
     )
     (letter,) = channels.list_dead_letters(shop, connector="woo").items
     assert (letter.operation, letter.reference) == ("apply_change", "705")
+
+
+def test_a_ship_to_edit_reaches_a_pending_shipment_and_is_flagged_once_the_shipment_is_packed(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order with its pending shipment (what fulfillment's subscriber makes)
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    fulfillment.sync_order(shop, order_id=order.id)
+    # when Shopify reports a new address
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    _relay(shop)
+    _drain(shop.db)
+    fulfillment.sync_order(shop, order_id=order.id)
+    # then the order and its shipment ship there
+    (shipment,) = fulfillment.order_shipments(shop, order_id=str(order.id))
+    assert (_ships_to(_order(shop, EXTERNAL))[0], shipment.address["line1"]) == ("77 Harbor Way",) * 2
+    # when the shipment is picked and packed, and Shopify moves the address again
+    fulfillment.pick_shipment(shop, ref=shipment.number)
+    fulfillment.pack_shipment(
+        shop, ref=shipment.number, all_units=True, packages=[fulfillment.PackageSpec(900)]
+    )
+    packed = _order(shop, EXTERNAL)
+    _shopify(
+        shop,
+        "orders/updated",
+        _moved(ORDER, "2026-12-01T08:00:00-05:00", NEW_ADDRESS | {"address1": "5 Bay St"}),
+    )
+    _relay(shop)
+    _drain(shop.db)
+    # then: flagged and dead-lettered; the order and its packed shipment keep the address on the label
+    after = _order(shop, EXTERNAL)
+    assert (after.version, _ships_to(after)[0]) == (packed.version, "77 Harbor Way")
+    assert fulfillment.order_shipments(shop, order_id=str(order.id))[0].address["line1"] == "77 Harbor Way"
+    statuses = [c.status for c in channels.list_changes(shop, connector="shop", external_id=EXTERNAL)]
+    assert statuses == ["applied", "flagged"]
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert letter.operation == "apply_change"

@@ -1,13 +1,16 @@
 """Cancellations and refunds a channel reports after it sent an order (Shopify's `orders/cancelled` and
 `refunds/create`, WooCommerce's `order.updated` to cancelled or refunded, Amazon's `Canceled` on a poll, eBay's
-cancel state and refunds), applied through the orders and payments use cases exactly once.
+cancel state and refunds), and edits read from a later version of the order (another ship-to, fewer units of a
+SKU), applied through the orders and payments use cases exactly once.
 
 A reported change is kept once under the channel's own key (`channel_order_changes`, unique on connector, order
 id, kind and key) in the transaction that reads the delivery, and a job applies it: an order not imported yet
 waits (a cancellation stops its import); an open order is cancelled (payments refunds what it had taken); a refund
 is given back to the order's tenders under an idempotency key of its own; an order that has shipped is never
 cancelled behind the warehouse's back — the change is flagged with the reason and dead-lettered, visible on the
-connector's health, and replayable.
+connector's health, and replayable. An edit brings the order to the channel's latest version (the inbox keeps
+it): the ship-to through the address correction, unless a shipment is packed or shipped; units down through the
+lines' cancellation, never units that shipped (both flagged like a shipped cancellation).
 
 Invariants: one change is applied at most once however often and in whatever order it is delivered (its row is
 locked while it is applied; a refund's key makes a retried refund a replay); no call out inside a transaction (a
