@@ -273,12 +273,17 @@ _ADDRESS_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "cou
 
 
 def _readdress(uow: UnitOfWork, order: orders.Order, shipments: Iterable[ShipmentRow]) -> None:
-    """An order's corrected ship-to reaches its shipments not yet packed (a packed one's label carries the address
-    it was packed for: the order's edit is refused then, see channels' address changes)."""
+    """An order's corrected ship-to reaches its own warehouse's shipments not yet packed (a packed one's label carries
+    the address it was packed for: channels' address changes are refused then). A drop-ship's address went to the
+    vendor with its purchase order and is not changed here."""
     ship_tos = {s.ref: s for s in order.ship_tos}
     for shipment in shipments:
         target = ship_tos.get(shipment.ship_to)
-        if target is None or shipment.status not in ("pending", "picking", "picked"):
+        if (
+            target is None
+            or shipment.kind != "ship"
+            or shipment.status not in ("pending", "picking", "picked")
+        ):
             continue
         address = {key: getattr(target, key) for key in _ADDRESS_KEYS}
         if dict(shipment.address or {}) != address:
