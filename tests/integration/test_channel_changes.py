@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
 from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
-from ordersmith.channels.service import inbound
+from ordersmith.channels.service import changes, inbound
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.money import Money
@@ -658,3 +658,36 @@ def test_a_ship_to_edit_reaches_a_pending_shipment_and_is_flagged_once_the_shipm
     assert statuses == ["applied", "flagged"]
     (letter,) = channels.list_dead_letters(shop, connector="shop").items
     assert letter.operation == "apply_change"
+
+
+def test_an_address_left_and_come_back_to_is_applied_once_even_when_two_changes_race_to_it(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order; Shopify moves it to B, then C, then back to B, all before any change is applied
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    before = _order(shop, EXTERNAL)
+    other = NEW_ADDRESS | {"address1": "5 Bay St", "city": "Tiburon"}
+    for at, address in (("07:00", NEW_ADDRESS), ("08:00", other), ("09:00", NEW_ADDRESS)):
+        _shopify(shop, "orders/updated", _moved(ORDER, f"2026-12-01T{at}:00-05:00", address))
+    first, _, last = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    # when the last change's job has planned the edit and the first change applies meanwhile (the race)
+    planned = changes._plan(shop, change_id=last.id)
+    assert planned is not None and planned.outcome == "edit"
+    assert channels.apply_change(shop, change_id=first.id) == "applied"
+    racing = changes._edit_address(
+        shop, change_id=last.id, order_id=planned.order_id, address=planned.address
+    )
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order moved once, to B; C was superseded
+    after = _order(shop, EXTERNAL)
+    assert (_ships_to(after)[0], after.version, racing) == ("77 Harbor Way", before.version + 1, "applied")
+    assert [
+        (c.status, c.detail) for c in channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    ] == [
+        ("applied", f"order {after.number} now ships to 77 Harbor Way, Sausalito"),
+        ("applied", "superseded: a later version of the order on the channel names another address"),
+        ("applied", "nothing to change: the order already ships there"),
+    ]
+    assert _events(shop, "channel.order_address_changed") == 1

@@ -356,6 +356,11 @@ def _edit_address(
     if row is None:
         return "skipped"
     order = orders.lock_for_payment(uow, ref=str(order_id))  # the order's row lock, to the end of this edit
+    current = _ship_to(order)
+    if current is not None and rules.address_fingerprint(current) == rules.address_fingerprint(address):
+        # another change of this order applied the same latest address since the plan was read
+        _settle(uow, row, "applied", "nothing to change: the order already ships there")
+        return "applied"
     if order.status in rules.SHIPPED_STATES or _packed(uow, order_id):  # packed since the plan: never forced
         raise IllegalTransition(ADDRESS_FLAGGED)
     ref = order.ship_tos[0].ref
