@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
 from ordersmith.channels.connectors.woocommerce import webhook_signature as woo_signature
-from ordersmith.channels.service import inbound
+from ordersmith.channels.service import changes, inbound
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
@@ -373,3 +374,320 @@ def test_a_cancellation_applied_while_checkout_places_the_order_cancels_the_orde
     (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
     assert (change.status, change.detail) == ("applied", f"order {order.number} cancelled")
     assert channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL).status == "imported"
+
+
+# --- ship-to edits --------------------------------------------------------------------------------------------
+
+NEW_ADDRESS = {
+    "first_name": "Ann",
+    "last_name": "Buyer",
+    "address1": "77 Harbor Way",
+    "address2": "",
+    "city": "Sausalito",
+    "province_code": "CA",
+    "zip": "94965",
+    "country_code": "US",
+    "phone": "+14155550100",
+}
+
+
+def _moved(order: dict[str, Any], at: str, address: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order as Shopify's `orders/updated` sends it after the buyer's address was changed at `at`."""
+    found = copy.deepcopy(order)
+    found.update(updated_at=at, shipping_address=copy.deepcopy(address or NEW_ADDRESS))
+    return found
+
+
+def _ships_to(order: orders.Order) -> tuple[str, str, str, str]:
+    (ship_to,) = order.ship_tos
+    return (ship_to.line1, ship_to.line2, ship_to.city, ship_to.postal_code)
+
+
+def test_a_shopify_ship_to_edit_is_applied_once_however_often_it_is_delivered(shop: UnitOfWork) -> None:
+    # given an imported, released order
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    before = _order(shop, EXTERNAL)
+    assert _ships_to(before) == ("1 Market St", "Apt 4", "San Francisco", "94105")
+    # when Shopify sends the edit three times, then a later update that leaves the address as it is (a tag)
+    edited = _moved(ORDER, "2026-12-01T07:00:00-05:00")
+    for _ in range(3):
+        _shopify(shop, "orders/updated", edited)
+    tagged = copy.deepcopy(edited)
+    tagged.update(updated_at="2026-12-01T07:30:00-05:00", tags="vip")
+    _shopify(shop, "orders/updated", tagged)
+    _relay(shop)
+    _drain(shop.db)
+    _relay(shop)
+    # then: one change, applied once through the order's address correction
+    after = _order(shop, EXTERNAL)
+    assert _ships_to(after) == ("77 Harbor Way", "", "Sausalito", "94965")
+    assert (after.status, after.version) == ("released", before.version + 1)
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.kind, change.status, change.deliveries) == ("address_changed", "applied", 1)
+    assert change.detail == f"order {after.number} now ships to 77 Harbor Way, Sausalito"
+    assert _events(shop, "channel.order_address_changed") == 1
+    # and applying it again (a retried job) changes nothing more
+    assert channels.apply_change(shop, change_id=change.id) == "skipped"
+    assert _order(shop, EXTERNAL).version == after.version
+
+
+def test_an_older_version_delivered_late_never_takes_the_order_back_to_its_old_address(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order whose address was changed twice on Shopify
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    first = _moved(ORDER, "2026-12-01T07:00:00-05:00")
+    second = _moved(
+        ORDER, "2026-12-01T08:00:00-05:00", NEW_ADDRESS | {"address1": "5 Bay St", "city": "Tiburon"}
+    )
+    # when the later edit arrives first, then the earlier one, then the original order again
+    for payload in (second, first, ORDER):
+        _shopify(shop, "orders/updated", payload)
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order ships to the latest address; nothing else was recorded
+    assert _ships_to(_order(shop, EXTERNAL))[:3] == ("5 Bay St", "", "Tiburon")
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert change.status == "applied"
+
+
+def test_a_ship_to_edit_of_a_shipped_order_is_flagged_and_dead_lettered_and_changes_nothing(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order that has shipped
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    orders.record_shipment(shop, ref=order.number, tracking="1Z999")
+    shipped = _order(shop, EXTERNAL)
+    # when Shopify reports a new address
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order is as it was, the change flagged with the reason and dead-lettered
+    after = _order(shop, EXTERNAL)
+    assert (after.status, after.version, _ships_to(after)) == ("shipped", shipped.version, _ships_to(shipped))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == (
+        "flagged",
+        "a shipment is packed or shipped: the ship-to was not changed; re-route the parcel with the carrier",
+    )
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.reference, letter.error) == ("apply_change", EXTERNAL, change.detail)
+    assert _events(shop, "channel.order_address_changed") == 0
+    # when the letter is replayed (still shipped): flagged again, nothing changed
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert _order(shop, EXTERNAL).version == shipped.version
+    assert channels.list_changes(shop, connector="shop", external_id=EXTERNAL)[0].status == "flagged"
+
+
+def test_a_ship_to_edit_arriving_before_the_import_waits_and_the_order_ships_to_the_new_address(
+    shop: UnitOfWork,
+) -> None:
+    # given an order received, not imported yet, and its address edit
+    _shopify(shop, "orders/create", ORDER)
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    # when the edit's job runs first: it waits
+    assert channels.apply_change(shop, change_id=change.id) == "waiting"
+    # and then the import
+    _relay(shop)
+    _drain(shop.db)
+    # then: one order, shipping to the new address, the change applied
+    assert _ships_to(_order(shop, EXTERNAL))[0] == "77 Harbor Way"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert change.status == "applied"
+
+
+def test_a_ship_to_edit_landing_while_checkout_places_the_order_is_applied_to_the_order_once_placed(
+    shop: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order received, the import about to place it with the address it read
+    _shopify(shop, "orders/create", ORDER)
+    received = channels.get_channel_order(shop, connector="shop", external_id=EXTERNAL)
+    place = inbound.checkout.place_order
+    waited: list[str] = []
+
+    def edit_lands_first(uow: UnitOfWork, **kwargs: Any) -> Any:
+        # the edit arrives (its own unit of work) after the import planned, before it places; its job runs
+        other = shop.db.unit_of_work(Actor.system("other"))
+        _shopify(other, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+        (change,) = channels.list_changes(other, connector="shop", external_id=EXTERNAL)
+        waited.append(channels.apply_change(other, change_id=change.id))
+        return place(uow, **kwargs)
+
+    monkeypatch.setattr(inbound.checkout, "place_order", edit_lands_first)
+    # when the import places the order (with the old address)
+    assert channels.import_channel_order(shop, channel_order_id=received.id) == "imported"
+    monkeypatch.undo()
+    _relay(shop)
+    _drain(shop.db)
+    # then: the waiting edit was applied to the placed order
+    assert waited == ["waiting"]
+    order = _order(shop, EXTERNAL)
+    assert _ships_to(order)[0] == "77 Harbor Way"
+    (change,) = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    assert (change.status, change.detail) == (
+        "applied",
+        f"order {order.number} now ships to 77 Harbor Way, Sausalito",
+    )
+
+
+def test_a_woocommerce_order_updated_with_another_shipping_address_is_applied_once(shop: UnitOfWork) -> None:
+    # given an imported WooCommerce order
+    _woo(shop, woo_order(703, modified=START - timedelta(minutes=30)))
+    _drain(shop.db)
+    # when order.updated brings a new shipping address, twice
+    moved = woo_order(703, modified=START - timedelta(minutes=10))
+    moved["shipping"] |= {
+        "address_1": "77 Harbor Way",
+        "address_2": "",
+        "city": "Sausalito",
+        "postcode": "94965",
+    }
+    for _ in range(2):
+        _woo(shop, moved)
+    _relay(shop)
+    _drain(shop.db)
+    # then
+    assert _ships_to(_order(shop, "703")) == ("77 Harbor Way", "", "Sausalito", "94965")
+    assert [(c.kind, c.status) for c in channels.list_changes(shop, connector="woo", external_id="703")] == [
+        ("address_changed", "applied")
+    ]
+
+
+# --- quantity reductions --------------------------------------------------------------------------------------
+
+
+def _units(order: orders.Order) -> list[tuple[int, int, int]]:
+    return [(line.line_no, line.quantity, line.cancelled) for line in order.lines]
+
+
+def test_a_woocommerce_order_updated_with_fewer_units_cancels_those_units_once(shop: UnitOfWork) -> None:
+    # given an imported WooCommerce order of 3 tees
+    _woo(shop, woo_order(704, modified=START - timedelta(minutes=30), quantity=3))
+    _drain(shop.db)
+    before = _order(shop, "704")
+    assert _units(before) == [(1, 3, 0)]
+    # when the shop lowers it to 1 (delivered twice), then updates something else
+    fewer = woo_order(704, modified=START - timedelta(minutes=10), quantity=1)
+    for _ in range(2):
+        _woo(shop, fewer)
+    _woo(shop, woo_order(704, modified=START - timedelta(minutes=5), quantity=1))
+    for _ in range(2):  # the change's job, then what payments makes of the order's change
+        _relay(shop)
+        _drain(shop.db)
+    # then: two units cancelled once through the lines' cancellation
+    after = _order(shop, "704")
+    assert (after.status, _units(after)) == ("released", [(1, 3, 2)])
+    (change,) = channels.list_changes(shop, connector="woo", external_id="704")
+    assert (change.kind, change.status, change.key.split("@")[:2]) == (
+        "quantity_reduced",
+        "applied",
+        ["WC-TEE", "1"],
+    )
+    assert change.detail == f"order {after.number}: cancelled line 1: 2"
+    # the order's total comes down; money moves only by the channel's own refund (a refund change), never twice
+    assert before.total - after.total == Money(Decimal("44.00"), "USD")
+    assert _refunded(shop, after) == Money(Decimal("0"), "USD")
+    assert _events(shop, "channel.order_quantity_reduced") == 1
+    assert channels.apply_change(shop, change_id=change.id) == "skipped"
+
+
+def test_fewer_units_of_an_order_that_has_shipped_are_flagged_and_nothing_is_cancelled(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported WooCommerce order of 3 tees that has shipped
+    _woo(shop, woo_order(705, modified=START - timedelta(minutes=30), quantity=3))
+    _drain(shop.db)
+    orders.record_shipment(shop, ref=_order(shop, "705").number, tracking="1Z999")
+    shipped = _order(shop, "705")
+    # when the shop lowers it to 1
+    _woo(shop, woo_order(705, modified=START - timedelta(minutes=10), quantity=1))
+    _relay(shop)
+    _drain(shop.db)
+    # then: nothing cancelled; the change flagged and dead-lettered
+    after = _order(shop, "705")
+    assert (after.status, after.version, _units(after)) == ("shipped", shipped.version, [(1, 3, 0)])
+    (change,) = channels.list_changes(shop, connector="woo", external_id="705")
+    assert (change.status, change.detail) == (
+        "flagged",
+        "units have shipped: not cancelled; take them back as a return",
+    )
+    (letter,) = channels.list_dead_letters(shop, connector="woo").items
+    assert (letter.operation, letter.reference) == ("apply_change", "705")
+
+
+def test_a_ship_to_edit_reaches_a_pending_shipment_and_is_flagged_once_the_shipment_is_packed(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order with its pending shipment (what fulfillment's subscriber makes)
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    order = _order(shop, EXTERNAL)
+    fulfillment.sync_order(shop, order_id=order.id)
+    # when Shopify reports a new address
+    _shopify(shop, "orders/updated", _moved(ORDER, "2026-12-01T07:00:00-05:00"))
+    _relay(shop)
+    _drain(shop.db)
+    fulfillment.sync_order(shop, order_id=order.id)
+    # then the order and its shipment ship there
+    (shipment,) = fulfillment.order_shipments(shop, order_id=str(order.id))
+    assert (_ships_to(_order(shop, EXTERNAL))[0], shipment.address["line1"]) == ("77 Harbor Way",) * 2
+    # when the shipment is picked and packed, and Shopify moves the address again
+    fulfillment.pick_shipment(shop, ref=shipment.number)
+    fulfillment.pack_shipment(
+        shop, ref=shipment.number, all_units=True, packages=[fulfillment.PackageSpec(900)]
+    )
+    packed = _order(shop, EXTERNAL)
+    _shopify(
+        shop,
+        "orders/updated",
+        _moved(ORDER, "2026-12-01T08:00:00-05:00", NEW_ADDRESS | {"address1": "5 Bay St"}),
+    )
+    _relay(shop)
+    _drain(shop.db)
+    # then: flagged and dead-lettered; the order and its packed shipment keep the address on the label
+    after = _order(shop, EXTERNAL)
+    assert (after.version, _ships_to(after)[0]) == (packed.version, "77 Harbor Way")
+    assert fulfillment.order_shipments(shop, order_id=str(order.id))[0].address["line1"] == "77 Harbor Way"
+    statuses = [c.status for c in channels.list_changes(shop, connector="shop", external_id=EXTERNAL)]
+    assert statuses == ["applied", "flagged"]
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert letter.operation == "apply_change"
+
+
+def test_an_address_left_and_come_back_to_is_applied_once_even_when_two_changes_race_to_it(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order; Shopify moves it to B, then C, then back to B, all before any change is applied
+    _shopify(shop, "orders/create", ORDER)
+    _drain(shop.db)
+    before = _order(shop, EXTERNAL)
+    other = NEW_ADDRESS | {"address1": "5 Bay St", "city": "Tiburon"}
+    for at, address in (("07:00", NEW_ADDRESS), ("08:00", other), ("09:00", NEW_ADDRESS)):
+        _shopify(shop, "orders/updated", _moved(ORDER, f"2026-12-01T{at}:00-05:00", address))
+    first, _, last = channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    # when the last change's job has planned the edit and the first change applies meanwhile (the race)
+    planned = changes._plan(shop, change_id=last.id)
+    assert planned is not None and planned.outcome == "edit"
+    assert channels.apply_change(shop, change_id=first.id) == "applied"
+    racing = changes._edit_address(
+        shop, change_id=last.id, order_id=planned.order_id, address=planned.address
+    )
+    _relay(shop)
+    _drain(shop.db)
+    # then: the order moved once, to B; C was superseded
+    after = _order(shop, EXTERNAL)
+    assert (_ships_to(after)[0], after.version, racing) == ("77 Harbor Way", before.version + 1, "applied")
+    assert [
+        (c.status, c.detail) for c in channels.list_changes(shop, connector="shop", external_id=EXTERNAL)
+    ] == [
+        ("applied", f"order {after.number} now ships to 77 Harbor Way, Sausalito"),
+        ("applied", "superseded: a later version of the order on the channel names another address"),
+        ("applied", "nothing to change: the order already ships there"),
+    ]
+    assert _events(shop, "channel.order_address_changed") == 1

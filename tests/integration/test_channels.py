@@ -267,3 +267,26 @@ def test_the_cli_connects_a_channel_maps_a_sku_takes_an_order_and_refuses_bad_in
     assert "C-1" in listed.stdout and "received" in listed.stdout
     health = run(db_url, "channels", "health", "market")
     assert health.returncode == 0 and "dead letters   0" in health.stdout
+
+
+def test_a_generic_channel_s_later_version_moves_the_ship_to_and_lowers_units_each_once(
+    shop: UnitOfWork,
+) -> None:
+    # given an imported order of 3 tees
+    channels.receive_order(shop, connector="market", payload=payload("A-9", lines=[("M-TEE", 3)]))
+    drain(shop.db)
+    (row,) = channel_orders(shop, "A-9")
+    # when the channel sends a later version, twice: another street and 2 tees
+    later = payload("A-9", updated=10, lines=[("M-TEE", 2)])
+    later["ship_to"] |= {"line1": "77 Harbor Way", "city": "Sausalito", "postal_code": "94965"}
+    for _ in range(2):
+        channels.receive_order(shop, connector="market", payload=later)
+    drain(shop.db)
+    # then: the order ships there, one tee is cancelled, each change applied once
+    order = orders.get_order(shop, ref=str(row.id))
+    (ship_to,) = order.ship_tos
+    assert (ship_to.line1, ship_to.city, ship_to.postal_code) == ("77 Harbor Way", "Sausalito", "94965")
+    assert [(line.quantity, line.cancelled) for line in order.lines] == [(3, 1)]
+    assert sorted(
+        (c.kind, c.status) for c in channels.list_changes(shop, connector="market", external_id="A-9")
+    ) == [("address_changed", "applied"), ("quantity_reduced", "applied")]

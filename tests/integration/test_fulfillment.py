@@ -362,3 +362,34 @@ def test_a_pending_order_released_later_lets_its_shipment_into_a_wave_through_th
     while outbox.dispatch_batch(db.unit_of_work(shop.actor)):
         pass
     assert fulfillment.build_wave(shop, location="WEST", filters=fulfillment.WaveFilters()).shipments == 1
+
+
+def test_a_corrected_ship_to_reaches_the_shipment_not_yet_packed_and_never_one_packed(shop: UnitOfWork):
+    # given two released orders, each with a pending shipment; the second's is picked and packed
+    first = placed(shop, ("MUG", 1))
+    second = placed(shop, ("MUG", 1))
+    (packed,) = fulfillment.order_shipments(shop, order_id=str(second.id))
+    picked_and_packed(shop, packed.number)
+    moved = {"ref": "main", "line1": "77 Harbor Way", "city": "Sausalito", "postal_code": "94965"}
+    # when a manager corrects both orders' address and the subscriber syncs them
+    for order in (first, orders.get_order(shop, ref=second.number)):
+        orders.edit_order(
+            shop,
+            ref=order.number,
+            changes=orders.OrderChanges(ship_tos=[moved]),
+            expected_version=order.version,
+            may_correct_released=True,
+        )
+        fulfillment.sync_order(shop, order_id=order.id)
+    # then its pending shipment carries the new address (a new version), and syncing again changes nothing
+    (shipment,) = fulfillment.order_shipments(shop, order_id=str(first.id))
+    assert (shipment.address["line1"], shipment.address["city"], shipment.address["postal_code"]) == (
+        "77 Harbor Way",
+        "Sausalito",
+        "94965",
+    )
+    fulfillment.sync_order(shop, order_id=first.id)
+    assert fulfillment.order_shipments(shop, order_id=str(first.id))[0].version == shipment.version
+    # and the packed shipment of the other order keeps the address it was packed for
+    (kept,) = fulfillment.order_shipments(shop, order_id=str(second.id))
+    assert kept.address == packed.address

@@ -120,3 +120,142 @@ def test_what_a_reported_change_does_follows_where_the_order_stands(
     kind: str, order_status: str | None, inbox_status: str | None, outcome: str
 ) -> None:
     assert rules.change_outcome(kind=kind, order_status=order_status, inbox_status=inbox_status) == outcome
+
+
+OLD = rules.ChannelAddress(name="Ann Buyer", line1="1 Market St", city="San Francisco", country="US")
+NEW = rules.ChannelAddress(name="Ann Buyer", line1="77 Harbor Way", city="Sausalito", country="us")
+
+
+def test_an_address_change_key_is_the_same_for_the_same_version_and_differs_for_a_return_to_an_old_address() -> (
+    None
+):
+    # given the same address in two versions, and another address
+    later = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    # then: same version -> same key; the same address at another time -> another key (A -> B -> A is two edits)
+    assert rules.address_change_key(NEW, AT) == rules.address_change_key(NEW, AT)
+    assert rules.address_change_key(NEW, AT) != rules.address_change_key(NEW, later)
+    assert rules.address_change_key(NEW, AT).split("@")[0] != rules.address_change_key(OLD, AT).split("@")[0]
+    assert (
+        rules.address_change_key(NEW, AT)
+        == f"{rules.address_fingerprint(rules.ship_to_fields(NEW))}@20261201T120000.000000Z"
+    )
+    # and case and outer blanks do not make a new address
+    assert rules.address_fingerprint({"line1": " 77 harbor way ", "city": "SAUSALITO", "country": "US"}) == (
+        rules.address_fingerprint({"line1": "77 Harbor Way", "city": "Sausalito", "country": "us"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("order_status", "inbox_status", "current", "packed", "latest", "outcome"),
+    [
+        (None, "received", None, False, NEW, "wait"),
+        (None, None, None, False, None, "wait"),
+        (None, "cancelled", None, False, NEW, "done"),
+        ("cancelled", "imported", OLD, False, NEW, "done"),
+        ("released", "imported", NEW, False, NEW, "done"),  # the import took it already
+        ("shipped", "imported", NEW, True, NEW, "done"),
+        (
+            "released",
+            "imported",
+            OLD,
+            False,
+            OLD,
+            "superseded",
+        ),  # a later version went back: its change applies
+        ("released", "imported", OLD, False, NEW, "edit"),
+        ("on_hold", "imported", OLD, False, NEW, "edit"),
+        ("released", "imported", OLD, True, NEW, "flag"),  # a packed shipment carries the old address
+        ("partially_shipped", "imported", OLD, False, NEW, "flag"),
+        ("shipped", "imported", OLD, False, NEW, "flag"),
+    ],
+)
+def test_what_an_address_change_does_follows_the_order_its_shipments_and_the_latest_version(
+    order_status: str | None,
+    inbox_status: str | None,
+    current: rules.ChannelAddress | None,
+    packed: bool,
+    latest: rules.ChannelAddress | None,
+    outcome: str,
+) -> None:
+    key = rules.address_change_key(NEW, AT)
+    assert (
+        rules.address_outcome(
+            key=key,
+            latest=rules.ship_to_fields(latest) if latest else None,
+            current=rules.ship_to_fields(current) if current else None,
+            order_status=order_status,
+            inbox_status=inbox_status,
+            packed=packed,
+        )
+        == outcome
+    )
+
+
+def test_a_later_version_s_reductions_are_the_skus_with_fewer_units_and_removed_lines_go_to_zero() -> None:
+    before = [
+        rules.ChannelLine("A", 3),
+        rules.ChannelLine("B", 2),
+        rules.ChannelLine("A", 1),
+        rules.ChannelLine("C", 1),
+    ]
+    after = [rules.ChannelLine("A", 2), rules.ChannelLine("B", 5), rules.ChannelLine("D", 1)]
+    # A: 4 -> 2; B raised (not a reduction); C removed; D new (not a reduction)
+    assert rules.reductions(before, after) == {"A": 2, "C": 0}
+    assert rules.reductions(after, after) == {}
+
+
+def test_a_quantity_change_key_names_the_sku_the_units_and_the_version_and_a_long_sku_by_fingerprint() -> (
+    None
+):
+    key = rules.quantity_change_key("WC-TEE", 1, AT)
+    assert key == "WC-TEE@1@20261201T120000.000000Z"
+    assert rules.parse_quantity_key(key) == ("WC-TEE", 1)
+    long = "X" * 100
+    token, units = rules.parse_quantity_key(rules.quantity_change_key(long, 0, AT))
+    assert (token, units) == (rules.sku_token(long), 0)
+    assert len(rules.quantity_change_key(long, 999999, AT)) <= 100
+    assert rules.sku_token("A@B").startswith("#")
+
+
+@pytest.mark.parametrize(
+    ("superseded", "target", "ordered", "open_units", "order_status", "inbox_status", "outcome"),
+    [
+        (False, 1, 3, 3, None, "received", "wait"),
+        (False, 1, 3, 3, None, "cancelled", "done"),
+        (False, 1, 3, 3, "cancelled", "imported", "done"),
+        (True, 1, 3, 3, "released", "imported", "superseded"),
+        (False, 1, 1, 1, "released", "imported", "done"),  # the import or an earlier change took it
+        (False, 1, 3, 3, "released", "imported", "cut"),
+        (False, 0, 3, 3, "on_hold", "imported", "cut"),
+        (False, 1, 3, 1, "partially_shipped", "imported", "flag"),  # two would have to come off shipped units
+        (False, 1, 3, 2, "partially_shipped", "imported", "cut"),
+        (False, 1, 3, 0, "shipped", "imported", "flag"),
+    ],
+)
+def test_what_a_quantity_reduction_does_follows_the_order_and_the_latest_version(
+    superseded: bool,
+    target: int,
+    ordered: int,
+    open_units: int,
+    order_status: str | None,
+    inbox_status: str,
+    outcome: str,
+) -> None:
+    assert (
+        rules.quantity_outcome(
+            superseded=superseded,
+            target=target,
+            ordered=ordered,
+            open_units=open_units,
+            order_status=order_status,
+            inbox_status=inbox_status,
+        )
+        == outcome
+    )
+
+
+def test_cuts_come_off_the_last_lines_first_and_only_off_open_units() -> None:
+    assert rules.plan_cuts([(1, 2), (3, 1), (2, 0)], 2) == {3: 1, 1: 1}
+    assert rules.plan_cuts([(1, 2)], 2) == {1: 2}
+    with pytest.raises(AssertionError):
+        rules.plan_cuts([(1, 1)], 2)

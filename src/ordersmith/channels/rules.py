@@ -7,10 +7,11 @@ Invariant: a channel order is one order whatever the number and order of its del
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -85,13 +86,15 @@ class ChannelOrder:
 
 @dataclass(frozen=True)
 class ChannelChange:
-    """A channel's word that one of its orders was cancelled or (part) refunded after it was placed.
+    """A channel's word that one of its orders was cancelled, (part) refunded or sent elsewhere after it was
+    placed.
 
     `key` is the channel's own name for the change, unique per order and kind: `cancel` for a cancellation (an
-    order is cancelled once), the refund's id for a refund (an order may be refunded in parts)."""
+    order is cancelled once), the refund's id for a refund (an order may be refunded in parts), the new address's
+    fingerprint and the version's time for a ship-to edit (`address_change_key`)."""
 
     external_id: str
-    kind: str  # cancel | refund
+    kind: str  # cancel | refund | address_changed
     key: str
     at: datetime
     reason: str = ""
@@ -99,8 +102,59 @@ class ChannelChange:
     currency: str = ""
 
 
-CHANGE_KINDS = ("cancel", "refund")
+ADDRESS_CHANGED = "address_changed"
+QUANTITY_REDUCED = "quantity_reduced"
+CHANGE_KINDS = ("cancel", "refund", ADDRESS_CHANGED, QUANTITY_REDUCED)
 SHIPPED_STATES = ("shipped", "partially_shipped", "completed")
+PACKED_SHIPMENT_STATES = ("packed", "shipped", "delivered")  # a shipment's address is on its label from here
+_ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+
+
+def ship_to_fields(address: ChannelAddress) -> dict[str, str]:
+    """The fields of an order's ship-to that a channel's address sets (the company is not one of them)."""
+    return {name: str(getattr(address, name)).strip() for name in _ADDRESS_FIELDS} | {
+        "country": address.country.strip().upper()
+    }
+
+
+def address_fingerprint(fields_set: Mapping[str, str]) -> str:
+    """A short, stable fingerprint of a ship-to's address fields (case and outer blanks ignored)."""
+    canonical = "\x1f".join(str(fields_set.get(name, "")).strip().casefold() for name in _ADDRESS_FIELDS)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def address_change_key(address: ChannelAddress, at: datetime) -> str:
+    """The key of a ship-to edit: the new address's fingerprint and the channel's time of the version that
+    carries it, so the same version delivered again is one change and a return to an earlier address is another."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{address_fingerprint(ship_to_fields(address))}@{stamp}"
+
+
+def address_outcome(
+    *,
+    key: str,
+    latest: Mapping[str, str] | None,
+    current: Mapping[str, str] | None,
+    order_status: str | None,
+    inbox_status: str | None,
+    packed: bool,
+) -> str:
+    """What a reported ship-to edit does now: `wait` (the order is not imported yet), `done` (nothing to change:
+    the order is cancelled, or already ships to the channel's latest address — the import took it), `superseded`
+    (a later version of the order names another address: that version's change applies it), `flag` (a shipment is
+    packed or shipped: its label carries the old address), or `edit`. `latest`: the ship-to of the channel's latest
+    version of the order; `current`: the order's ship-to now."""
+    if order_status is None:
+        return "done" if inbox_status == "cancelled" else "wait"
+    if order_status == "cancelled":
+        return "done"
+    if latest is None or key.split("@", 1)[0] != address_fingerprint(latest):
+        return "superseded"
+    if current is not None and address_fingerprint(current) == address_fingerprint(latest):
+        return "done"
+    if packed or order_status in SHIPPED_STATES:
+        return "flag"
+    return "edit"
 
 
 def change_outcome(*, kind: str, order_status: str | None, inbox_status: str | None) -> str:
@@ -108,7 +162,7 @@ def change_outcome(*, kind: str, order_status: str | None, inbox_status: str | N
     once it is), `drop_import` (a cancellation of an order not yet imported: it never becomes one), `cancel`,
     `refund`, `done` (nothing left to do: cancelled already, or a refund of an order the cancellation refunded),
     or `flag` (a cancellation of an order that has shipped: never cancelled behind the warehouse's back)."""
-    assert kind in CHANGE_KINDS
+    assert kind in ("cancel", "refund")
     if order_status is None:
         if inbox_status in ("received", "held", "dead"):
             return "drop_import" if kind == "cancel" else "wait"
@@ -198,3 +252,80 @@ def reported_totals(order: ChannelOrder) -> dict[str, object]:
         "marketplace_fees": text(order.marketplace_fees),
         "taxes": [{"title": t.title, "rate": str(t.rate), "amount": str(t.amount)} for t in order.taxes],
     }
+
+
+def channel_quantities(lines: Iterable[ChannelLine]) -> dict[str, int]:
+    """Units per channel SKU (a SKU on several lines counts once, summed)."""
+    found: dict[str, int] = {}
+    for line in lines:
+        found[line.channel_sku] = found.get(line.channel_sku, 0) + line.quantity
+    return found
+
+
+def reductions(before: Iterable[ChannelLine], after: Iterable[ChannelLine]) -> dict[str, int]:
+    """The channel SKUs whose units a later version lowers (a line removed: to 0), with their new units. Raised
+    units and new SKUs are not reductions (an order is never grown from the channel)."""
+    was, now = channel_quantities(before), channel_quantities(after)
+    return {sku: now.get(sku, 0) for sku, units in was.items() if now.get(sku, 0) < units}
+
+
+def sku_token(channel_sku: str) -> str:
+    """A channel SKU as it stands in a change key: itself, or a fingerprint when it is too long for the key."""
+    if len(channel_sku) <= 60 and "@" not in channel_sku:
+        return channel_sku
+    return "#" + hashlib.sha256(channel_sku.encode()).hexdigest()[:24]
+
+
+def quantity_change_key(channel_sku: str, quantity: int, at: datetime) -> str:
+    """The key of a quantity reduction: the SKU's units in the version that lowers them, and that version's time
+    (a redelivery is one change; lowering again in a later version is another)."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{sku_token(channel_sku)}@{quantity}@{stamp}"
+
+
+def parse_quantity_key(key: str) -> tuple[str, int]:
+    """The SKU token and units of a quantity reduction's key."""
+    token, units, _ = key.rsplit("@", 2)
+    return token, int(units)
+
+
+def quantity_outcome(
+    *,
+    superseded: bool,
+    target: int,
+    ordered: int,
+    open_units: int,
+    order_status: str | None,
+    inbox_status: str | None,
+) -> str:
+    """What a reported quantity reduction does now: `wait` (not imported yet), `done` (the order is cancelled, or
+    has no more of the item than the channel's latest version: the import or an earlier change took it),
+    `superseded` (a later version names other units of the SKU: that version decides), `flag` (units would have to
+    come off what has shipped), or `cut`. `target`: the item's units in the channel's latest version;
+    `ordered` / `open_units`: the order's units of the item not cancelled / not cancelled nor shipped."""
+    if order_status is None:
+        return "done" if inbox_status == "cancelled" else "wait"
+    if order_status == "cancelled":
+        return "done"
+    if superseded:
+        return "superseded"
+    if ordered <= target:
+        return "done"
+    if ordered - target > open_units or order_status in ("shipped", "completed"):
+        return "flag"
+    return "cut"
+
+
+def plan_cuts(lines: Sequence[tuple[int, int]], units: int) -> dict[int, int]:
+    """Which lines give up `units`: (line number, open units) taken from the last line back."""
+    cuts: dict[int, int] = {}
+    left = units
+    for line_no, open_units in sorted(lines, reverse=True):
+        if left <= 0:
+            break
+        take = min(open_units, left)
+        if take > 0:
+            cuts[line_no] = take
+            left -= take
+    assert left == 0, "not enough open units to cut"
+    return cuts

@@ -161,8 +161,9 @@ class PollStateRow(Base):
 
 
 class ChangeRow(Base):
-    """A cancellation or refund a channel reported for one of its orders, kept once (unique on the connector, the
-    channel's order id, the kind and the channel's own key — `cancel`, or the refund's id), with what came of it:
+    """A cancellation, refund or edit a channel reported for one of its orders, kept once (unique on the connector,
+    the channel's order id, the kind and the channel's own key — `cancel`, the refund's id, or an edit's version
+    key, see `rules.address_change_key` / `quantity_change_key`), with what came of it:
     `waiting` (the order is not imported yet), `applied`, or `flagged` (not applied, and why: a shipped order is
     never cancelled behind the warehouse's back)."""
 
@@ -179,7 +180,7 @@ class ChangeRow(Base):
         sa.ForeignKey("channel_connectors.id", name="fk_channel_order_changes_connector")
     )
     external_id: Mapped[str] = mapped_column(sa.String(100))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # cancel | refund
+    kind: Mapped[str] = mapped_column(sa.String(20))  # cancel | refund | address_changed | quantity_reduced
     change_key: Mapped[str] = mapped_column(sa.String(100))
     amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)  # a refund's amount
     currency: Mapped[str | None] = mapped_column(sa.String(3))

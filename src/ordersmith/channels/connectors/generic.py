@@ -42,6 +42,8 @@ class GenericConnector:
     pushes_shipments = False
     polls_orders = False
     signed_webhooks = False
+    edits_address = True  # a later version with another ship-to is an address change (ADR 0050)
+    edits_lines = True  # a later version with fewer units of a SKU cancels them (ADR 0050)
     stock_batch_size = 1
 
     def parse_order(self, payload: Mapping[str, Any]) -> rules.ChannelOrder:

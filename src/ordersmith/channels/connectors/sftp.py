@@ -161,6 +161,8 @@ class SftpCsvConnector:
     pushes_shipments = True
     pushes_prices = True
     signed_webhooks = False
+    edits_address = True  # a later version with another ship-to is an address change (ADR 0050)
+    edits_lines = True  # a later version with fewer units of a SKU cancels them (ADR 0050)
     polls_orders = True
     stock_batch_size = ROWS_PER_FILE
     price_batch_size = ROWS_PER_FILE

@@ -153,6 +153,7 @@ class ShopifyConnector:
     pushes_shipments = True
     polls_orders = False
     signed_webhooks = True
+    edits_address = True  # a later version with another ship-to is an address change (ADR 0050)
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = PRICE_BATCH

@@ -115,6 +115,8 @@ class WooCommerceConnector:
     pushes_stock = True
     pushes_shipments = True
     signed_webhooks = True
+    edits_address = True  # a later version with another ship-to is an address change (ADR 0050)
+    edits_lines = True  # a later version with fewer units of a SKU cancels them (ADR 0050)
     polls_orders = True
     stock_batch_size = STOCK_BATCH
     pushes_prices = True

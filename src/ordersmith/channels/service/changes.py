@@ -1,13 +1,16 @@
 """Cancellations and refunds a channel reports after it sent an order (Shopify's `orders/cancelled` and
 `refunds/create`, WooCommerce's `order.updated` to cancelled or refunded, Amazon's `Canceled` on a poll, eBay's
-cancel state and refunds), applied through the orders and payments use cases exactly once.
+cancel state and refunds), and edits read from a later version of the order (another ship-to, fewer units of a
+SKU), applied through the orders and payments use cases exactly once.
 
 A reported change is kept once under the channel's own key (`channel_order_changes`, unique on connector, order
 id, kind and key) in the transaction that reads the delivery, and a job applies it: an order not imported yet
 waits (a cancellation stops its import); an open order is cancelled (payments refunds what it had taken); a refund
 is given back to the order's tenders under an idempotency key of its own; an order that has shipped is never
 cancelled behind the warehouse's back — the change is flagged with the reason and dead-lettered, visible on the
-connector's health, and replayable.
+connector's health, and replayable. An edit brings the order to the channel's latest version (the inbox keeps
+it): the ship-to through the address correction, unless a shipment is packed or shipped; units down through the
+lines' cancellation, never units that shipped (both flagged like a shipped cancellation).
 
 Invariants: one change is applied at most once however often and in whatever order it is delivered (its row is
 locked while it is applied; a refund's key makes a retried refund a replay); no call out inside a transaction (a
@@ -25,10 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ordersmith.channels import rules
+from ordersmith.channels import connectors, rules
 from ordersmith.channels.service._common import Loaded, load
 from ordersmith.channels.service.inbound import dead_letter
-from ordersmith.channels.tables import ChangeRow, ChannelOrderRow
+from ordersmith.channels.tables import ChangeRow, ChannelOrderRow, SkuMapRow
+from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import IllegalTransition, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -158,6 +162,9 @@ class _Plan:
     order_id: uuid.UUID | None
     amount: Money | None
     reason: str
+    address: dict[str, str] | None = None  # an address change: the ship-to of the channel's latest version
+    item: str = ""  # a quantity reduction: our SKU, and its units in the channel's latest version
+    target: int = 0
 
 
 @use_case(readonly=True)
@@ -170,9 +177,14 @@ def _plan(uow: UnitOfWork, *, change_id: uuid.UUID) -> _Plan | None:
             ChannelOrderRow.connector_id == row.connector_id, ChannelOrderRow.external_id == row.external_id
         )
     )
-    order_status = None
+    order = None
     if inbox is not None and inbox.order_id is not None:
-        order_status = orders.get_order(uow, ref=str(inbox.order_id)).status
+        order = orders.get_order(uow, ref=str(inbox.order_id))
+    order_status = order.status if order is not None else None
+    if row.kind == rules.ADDRESS_CHANGED:
+        return _plan_address(uow, row, inbox, order)
+    if row.kind == rules.QUANTITY_REDUCED:
+        return _plan_quantity(uow, row, inbox, order)
     outcome = rules.change_outcome(
         kind=row.kind, order_status=order_status, inbox_status=inbox.status if inbox is not None else None
     )
@@ -181,6 +193,84 @@ def _plan(uow: UnitOfWork, *, change_id: uuid.UUID) -> _Plan | None:
         amount = Money.from_minor(row.amount_minor, row.currency)
     order_id = inbox.order_id if inbox is not None else None
     return _Plan(row.id, row.kind, outcome, order_id, amount, row.reason)
+
+
+def _plan_address(
+    uow: UnitOfWork, row: ChangeRow, inbox: ChannelOrderRow | None, order: orders.Order | None
+) -> _Plan:
+    latest = None
+    if inbox is not None:
+        loaded = load(uow, connector_id=row.connector_id)
+        try:
+            parsed = connectors.for_kind(loaded.row.kind).parse_order(inbox.payload)
+            latest = rules.ship_to_fields(parsed.ship_to)
+        except ValidationFailed:
+            latest = None
+    outcome = rules.address_outcome(
+        key=row.change_key,
+        latest=latest,
+        current=_ship_to(order),
+        order_status=order.status if order is not None else None,
+        inbox_status=inbox.status if inbox is not None else None,
+        packed=order is not None and _packed(uow, order.id),
+    )
+    return _Plan(row.id, row.kind, outcome, order.id if order else None, None, row.reason, latest)
+
+
+def _plan_quantity(
+    uow: UnitOfWork, row: ChangeRow, inbox: ChannelOrderRow | None, order: orders.Order | None
+) -> _Plan:
+    token, units = rules.parse_quantity_key(row.change_key)
+    latest: dict[str, int] | None = None
+    if inbox is not None:
+        loaded = load(uow, connector_id=row.connector_id)
+        try:
+            latest = rules.channel_quantities(
+                connectors.for_kind(loaded.row.kind).parse_order(inbox.payload).lines
+            )
+        except ValidationFailed:
+            latest = None
+    mapped = {
+        m.channel_sku: m.item_sku.upper()
+        for m in uow.session.scalars(sa.select(SkuMapRow).where(SkuMapRow.connector_id == row.connector_id))
+    }
+    channel_sku = next((c for c in sorted({*mapped, *(latest or {})}) if rules.sku_token(c) == token), None)
+    item = mapped.get(channel_sku) if channel_sku is not None else None
+    lines = [line for line in (order.lines if order else []) if line.sku.upper() == item]
+    target = sum(q for c, q in (latest or {}).items() if mapped.get(c) == item)
+    outcome = rules.quantity_outcome(
+        superseded=latest is None or item is None or latest.get(channel_sku or "", 0) != units,
+        target=target,
+        ordered=sum(line.quantity - line.cancelled for line in lines),
+        open_units=sum(line.quantity - line.cancelled - line.shipped for line in lines),
+        order_status=order.status if order is not None else None,
+        inbox_status=inbox.status if inbox is not None else None,
+    )
+    order_id = order.id if order else None
+    return _Plan(row.id, row.kind, outcome, order_id, None, row.reason, item=item or "", target=target)
+
+
+def _ship_to(order: orders.Order | None) -> dict[str, str] | None:
+    if order is None or not order.ship_tos:
+        return None
+    first = order.ship_tos[0]  # a channel's order has one ship-to (`main`)
+    return {
+        "name": first.name,
+        "line1": first.line1,
+        "line2": first.line2,
+        "city": first.city,
+        "region": first.region,
+        "postal_code": first.postal_code,
+        "country": first.country,
+        "phone": first.phone,
+    }
+
+
+def _packed(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
+    return any(
+        s.status in rules.PACKED_SHIPMENT_STATES
+        for s in fulfillment.order_shipments(uow, order_id=str(order_id))
+    )
 
 
 def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
@@ -196,6 +286,10 @@ def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
         )
     if plan.outcome == "drop_import":
         return _drop_import(uow, change_id=change_id)
+    if plan.kind == rules.ADDRESS_CHANGED:
+        return _apply_address(uow, plan)
+    if plan.kind == rules.QUANTITY_REDUCED:
+        return _apply_quantity(uow, plan)
     if plan.outcome == "done":
         what = "the order was cancelled already" if plan.kind == "cancel" else "refunded by the cancellation"
         return _mark(uow, change_id=change_id, status="applied", detail=what)
@@ -226,6 +320,114 @@ def apply_change(uow: UnitOfWork, *, change_id: uuid.UUID) -> str:
     return _mark(uow, change_id=change_id, status="applied", detail=f"refunded {plan.amount}")
 
 
+ADDRESS_FLAGGED = (
+    "a shipment is packed or shipped: the ship-to was not changed; re-route the parcel with the carrier"
+)
+
+
+def _apply_address(uow: UnitOfWork, plan: _Plan) -> str:
+    if plan.outcome == "done":
+        return _mark(
+            uow,
+            change_id=plan.change_id,
+            status="applied",
+            detail="nothing to change: the order already ships there, or is cancelled",
+            emit=False,
+        )
+    if plan.outcome == "superseded":
+        detail = "superseded: a later version of the order on the channel names another address"
+        return _mark(uow, change_id=plan.change_id, status="applied", detail=detail, emit=False)
+    if plan.outcome == "flag":
+        return _flag(uow, change_id=plan.change_id, detail=ADDRESS_FLAGGED)
+    assert plan.outcome == "edit"
+    assert plan.order_id is not None
+    assert plan.address is not None
+    try:
+        return _edit_address(uow, change_id=plan.change_id, order_id=plan.order_id, address=plan.address)
+    except (IllegalTransition, ValidationFailed) as exc:  # shipped meanwhile, or an address we cannot take
+        return _flag(uow, change_id=plan.change_id, detail=f"ship-to not changed: {exc}")
+
+
+@use_case
+def _edit_address(
+    uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID, address: dict[str, str]
+) -> str:
+    row = _locked(uow, change_id)
+    if row is None:
+        return "skipped"
+    order = orders.lock_for_payment(uow, ref=str(order_id))  # the order's row lock, to the end of this edit
+    current = _ship_to(order)
+    if current is not None and rules.address_fingerprint(current) == rules.address_fingerprint(address):
+        # another change of this order applied the same latest address since the plan was read
+        _settle(uow, row, "applied", "nothing to change: the order already ships there")
+        return "applied"
+    if order.status in rules.SHIPPED_STATES or _packed(uow, order_id):  # packed since the plan: never forced
+        raise IllegalTransition(ADDRESS_FLAGGED)
+    ref = order.ship_tos[0].ref
+    # The channel owns its order's ship-to: its correction is taken after release like a manager's.
+    orders.edit_order(
+        uow,
+        ref=str(order_id),
+        changes=orders.OrderChanges(ship_tos=[{"ref": ref, **address}]),
+        expected_version=order.version,
+        may_correct_released=True,
+    )
+    row.order_id = order_id
+    _settle(uow, row, "applied", f"order {order.number} now ships to {address['line1']}, {address['city']}")
+    _emit(uow, row)
+    return "applied"
+
+
+QUANTITY_FLAGGED = "units have shipped: not cancelled; take them back as a return"
+
+
+def _apply_quantity(uow: UnitOfWork, plan: _Plan) -> str:
+    if plan.outcome in ("done", "superseded"):
+        detail = (
+            "nothing to cancel: the order has no more units than the channel's latest version, or is cancelled"
+            if plan.outcome == "done"
+            else "superseded: a later version of the order on the channel names other units"
+        )
+        return _mark(uow, change_id=plan.change_id, status="applied", detail=detail, emit=False)
+    if plan.outcome == "flag":
+        return _flag(uow, change_id=plan.change_id, detail=QUANTITY_FLAGGED)
+    assert plan.outcome == "cut"
+    assert plan.order_id is not None
+    try:
+        return _cut_lines(
+            uow, change_id=plan.change_id, order_id=plan.order_id, item=plan.item, target=plan.target
+        )
+    except (IllegalTransition, ValidationFailed) as exc:  # shipped meanwhile: flagged, never forced
+        return _flag(uow, change_id=plan.change_id, detail=f"not cancelled: {exc}")
+
+
+@use_case
+def _cut_lines(uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID, item: str, target: int) -> str:
+    row = _locked(uow, change_id)
+    if row is None:
+        return "skipped"
+    # The cut is worked out again under the order's row lock: another change of the same item may have cut it
+    # since the plan was read, and units that shipped since are never cancelled.
+    order = orders.lock_for_payment(uow, ref=str(order_id))
+    lines = [line for line in order.lines if line.sku.upper() == item]
+    ordered = sum(line.quantity - line.cancelled for line in lines)
+    if ordered <= target:
+        _settle(uow, row, "applied", "nothing to cancel: an earlier change cancelled the units already")
+        return "applied"
+    open_lines = [(line.line_no, line.quantity - line.cancelled - line.shipped) for line in lines]
+    if ordered - target > sum(units for _, units in open_lines):
+        raise IllegalTransition(QUANTITY_FLAGGED)
+    cuts = rules.plan_cuts(open_lines, ordered - target)
+    orders.cancel_order(
+        uow, ref=str(order_id), reason=f"reduced on the channel: {row.reason}"[:200], lines=cuts
+    )
+    row.order_id = order_id
+    units = ", ".join(f"line {n}: {q}" for n, q in sorted(cuts.items()))
+    _settle(uow, row, "applied", f"order {order.number}: cancelled {units}")
+    _emit(uow, row)
+    return "applied"
+
+
 def _settle(uow: UnitOfWork, row: ChangeRow, status: str, detail: str) -> None:
     row.status = status
     row.detail = detail[:2000]
@@ -244,7 +446,7 @@ def _locked(uow: UnitOfWork, change_id: uuid.UUID) -> ChangeRow | None:
 
 
 @use_case
-def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str) -> str:
+def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str, emit: bool = True) -> str:
     row = _locked(uow, change_id)
     if row is None:
         return "skipped"
@@ -252,7 +454,7 @@ def _mark(uow: UnitOfWork, *, change_id: uuid.UUID, status: str, detail: str) ->
         row.status, row.detail = status, detail
         return status
     _settle(uow, row, status, detail)
-    if status == "applied":
+    if status == "applied" and emit:
         _emit(uow, row)
     return status
 
@@ -316,8 +518,13 @@ def _flag(uow: UnitOfWork, *, change_id: uuid.UUID, detail: str) -> str:
 
 def _emit(uow: UnitOfWork, row: ChangeRow) -> None:
     loaded = load(uow, connector_id=row.connector_id)
+    kinds = {
+        "cancel": "channel.order_cancelled",
+        rules.ADDRESS_CHANGED: "channel.order_address_changed",
+        rules.QUANTITY_REDUCED: "channel.order_quantity_reduced",
+    }
     uow.emit(
-        "channel.order_cancelled" if row.kind == "cancel" else "channel.order_refunded",
+        kinds.get(row.kind, "channel.order_refunded"),
         {
             "connector": loaded.row.code,
             "channel": loaded.channel_code,

@@ -138,12 +138,60 @@ def _record(uow: UnitOfWork, loaded: Loaded, parsed: rules.ChannelOrder, payload
         .with_for_update()
     ).one()
     row.deliveries += 1
-    if row.status in ("received", "held") and rules.newer(parsed.updated_at, row.channel_updated_at):
+    if row.status in ("received", "held", "imported") and rules.newer(
+        parsed.updated_at, row.channel_updated_at
+    ):
+        _note_edits(uow, loaded, row, parsed)
+        # The latest version is kept after the import too: an address change applies the latest ship-to.
         row.payload = payload
         row.channel_updated_at = parsed.updated_at
         if row.status == "held":  # the newer version may name other SKUs: look again
             _requeue(uow, row)
     return Received(row.id, row.external_id, row.status, duplicate=True)
+
+
+def _note_edits(uow: UnitOfWork, loaded: Loaded, row: ChannelOrderRow, parsed: rules.ChannelOrder) -> None:
+    """A newer version of a known order that ships elsewhere than the kept one is an address change; one with
+    fewer units of a SKU is a quantity reduction (each for connectors whose channel edits orders after they were
+    placed: `edits_address`, `edits_lines`)."""
+    adapter = connectors.for_kind(loaded.row.kind)
+    addresses, lines = getattr(adapter, "edits_address", False), getattr(adapter, "edits_lines", False)
+    if not addresses and not lines:
+        return
+    try:
+        stored: rules.ChannelOrder | None = adapter.parse_order(row.payload)
+    except ValidationFailed:
+        stored = None
+    found: list[rules.ChannelChange] = []
+    new = rules.ship_to_fields(parsed.ship_to)
+    if addresses and (
+        stored is None
+        or rules.address_fingerprint(rules.ship_to_fields(stored.ship_to)) != rules.address_fingerprint(new)
+    ):
+        found.append(
+            rules.ChannelChange(
+                external_id=parsed.external_id,
+                kind=rules.ADDRESS_CHANGED,
+                key=rules.address_change_key(parsed.ship_to, parsed.updated_at),
+                at=parsed.updated_at,
+                reason="ship-to changed on the channel",
+            )
+        )
+    if lines and stored is not None:
+        for channel_sku, units in rules.reductions(stored.lines, parsed.lines).items():
+            found.append(
+                rules.ChannelChange(
+                    external_id=parsed.external_id,
+                    kind=rules.QUANTITY_REDUCED,
+                    key=rules.quantity_change_key(channel_sku, units, parsed.updated_at),
+                    at=parsed.updated_at,
+                    reason=f"{channel_sku} reduced to {units} on the channel"[:200],
+                )
+            )
+    if found:
+        from ordersmith.channels.service import changes
+
+        changes.record_changes(uow, loaded, found)
 
 
 def _requeue(uow: UnitOfWork, row: ChannelOrderRow) -> None:

@@ -265,7 +265,31 @@ def _apply(uow: UnitOfWork, plan: _Plan, gtins: dict[str, list[str]], tracking: 
             if shipment.units == 0:
                 move(uow, shipment, "cancel", {"reason": "nothing left to ship on it"})
             shipment.releasable = releasable
+    _readdress(uow, order, shipments.values())
     drop_ship.route(uow, order=order, shipments=shipments)
+
+
+_ADDRESS_KEYS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+
+
+def _readdress(uow: UnitOfWork, order: orders.Order, shipments: Iterable[ShipmentRow]) -> None:
+    """An order's corrected ship-to reaches its own warehouse's shipments not yet packed (a packed one's label carries
+    the address it was packed for: channels' address changes are refused then). A drop-ship's address went to the
+    vendor with its purchase order and is not changed here."""
+    ship_tos = {s.ref: s for s in order.ship_tos}
+    for shipment in shipments:
+        target = ship_tos.get(shipment.ship_to)
+        if (
+            target is None
+            or shipment.kind != "ship"
+            or shipment.status not in ("pending", "picking", "picked")
+        ):
+            continue
+        address = {key: getattr(target, key) for key in _ADDRESS_KEYS}
+        if dict(shipment.address or {}) != address:
+            shipment.address = address
+            shipment.version += 1
+            record(uow, shipment, "shipment.readdressed", {"ship_to": shipment.ship_to}, emit=False)
 
 
 def _remove(uow: UnitOfWork, shipment: ShipmentRow, line: ShipmentLineRow) -> None:
@@ -423,10 +447,7 @@ def shipment_values(
 ) -> dict[str, Any]:
     """Every column of a new, empty, pending shipment (see `new_shipment_row`)."""
     now = uow.now()
-    address = {
-        key: getattr(ship_to, key)
-        for key in ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
-    }
+    address = {key: getattr(ship_to, key) for key in _ADDRESS_KEYS}
     return {
         "order_id": order.id,
         "id": new_id(),
