@@ -104,29 +104,35 @@ def _demo_load(database_url: str, folder: Path) -> ForkedProcess:
     return ordersmith_process(["demo", "load"], environment, folder / "load.log", cwd=folder)
 
 
-def _rows(database_url: str, table: str) -> int:
-    engine = sa.create_engine(database_url)
+def _rows(database_url: str, table: str, engine: sa.Engine | None = None) -> int:
+    """How many rows `table` holds, read through `engine` when given (one connection for a whole watch: a new
+    one every 20 ms is a new PostgreSQL backend each time, on the cores the load runs on)."""
+    own = engine is None
+    engine = sa.create_engine(database_url) if engine is None else engine
     try:
         with engine.connect() as conn:
             return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
     except sa.exc.DBAPIError:
         return 0  # not migrated yet
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
 
 
 def _kill_once(database_url: str, folder: Path, table: str, at_least: int) -> None:
     """Start a load and kill it (SIGKILL: no clean-up of any kind) once `table` holds `at_least` rows."""
     process = _demo_load(database_url, folder)
     deadline = time.monotonic() + 180
+    watch = sa.create_engine(database_url, poolclass=sa.pool.StaticPool)
     try:
-        while _rows(database_url, table) < at_least:
+        while _rows(database_url, table, watch) < at_least:
             assert process.poll() is None, (folder / "load.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the load never got there"
             time.sleep(0.02)
     finally:
         process.kill()
         process.wait()
+        watch.dispose()
 
 
 def _completed(database_url: str, folder: Path) -> None:

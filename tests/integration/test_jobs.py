@@ -119,3 +119,34 @@ def test_jobs_done_more_than_a_week_ago_are_purged_and_failed_or_queued_ones_sta
     with db.session() as session:
         left = session.execute(sa.select(JobRow.kind, JobRow.status).order_by(JobRow.kind)).all()
     assert [(k, s) for k, s in left] == [("test.3", "done"), ("test.4", "failed"), ("test.5", "queued")]
+
+
+def test_a_runner_told_to_stop_finishes_the_running_job_and_hands_the_other_claimed_ones_back(db: Database):
+    # given three due jobs, the first of which asks its runner to stop while it runs
+    uow = db.unit_of_work(Actor.system("test"))
+    stop = threading.Event()
+    ran: list[int] = []
+
+    def record(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        ran.append(payload["n"])
+        stop.set()
+
+    jobs.register("test.stopping", record)
+    for n in range(3):
+        jobs.enqueue_job(
+            uow, kind="test.stopping", payload={"n": n}, run_at=datetime(2026, 1, 1, n, tzinfo=UTC)
+        )
+    # when a pass claims them all and is told to stop during the first
+    assert jobs.run_due_jobs(db, worker="w1", stop=stop) == 1
+    # then only the first ran; the others are queued again as if never claimed, and the next pass runs them
+    assert ran == [0]
+    with db.session() as session:
+        left = session.execute(
+            sa.select(JobRow.status, JobRow.attempts, JobRow.locked_by, JobRow.locked_until).order_by(
+                JobRow.run_at
+            )
+        ).all()
+    handed_back = ("queued", 0, None, None)
+    assert [tuple(row) for row in left] == [("done", 1, None, None), handed_back, handed_back]
+    assert jobs.run_due_jobs(db, worker="w1") == 2
+    assert ran == [0, 1, 2]

@@ -32,7 +32,10 @@ def test_two_worker_processes_run_each_job_exactly_once(
         # given both workers up and polling
         logs = [tmp_path / f"w{i}.log" for i in range(2)]
         deadline = time.monotonic() + 30
-        while not all("running" in log.read_text() for log in logs) and time.monotonic() < deadline:
+        while (
+            not all(log.exists() and "running" in log.read_text() for log in logs)
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
         # when 40 jobs are queued at once
         with uow:

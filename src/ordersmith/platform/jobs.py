@@ -135,8 +135,12 @@ def list_jobs(
 @use_case
 def _enqueue_due_schedules(uow: UnitOfWork) -> int:
     now = uow.now()
+    # One read for the schedules already written (not one per schedule: every worker does this every pass).
+    known = set(
+        uow.session.scalars(sa.select(JobScheduleRow.name).where(JobScheduleRow.name.in_(list(_schedules))))
+    )
     for sched in _schedules.values():
-        if uow.session.get(JobScheduleRow, sched.name) is None:
+        if sched.name not in known:
             uow.session.add(JobScheduleRow(name=sched.name, interval_s=sched.interval_s, next_run_at=now))
     uow.session.flush()
     due = list(
@@ -204,6 +208,21 @@ def _finish(uow: UnitOfWork, *, job_id: uuid.UUID, error: str | None) -> None:
         row.run_at = uow.now() + timedelta(seconds=min(2**row.attempts * 5, 3600))
 
 
+@use_case
+def _release(uow: UnitOfWork, *, job_ids: list[uuid.UUID], worker: str) -> None:
+    """Hand claimed jobs that never started back to the queue, as if never claimed (only those `worker` holds)."""
+    rows = uow.session.scalars(
+        sa.select(JobRow).where(
+            JobRow.id.in_(job_ids), JobRow.status == "running", JobRow.locked_by == worker
+        )
+    )
+    for row in rows:
+        row.status = "queued"
+        row.locked_by = None
+        row.locked_until = None
+        row.attempts -= 1
+
+
 DONE_KEPT = timedelta(days=7)
 
 
@@ -225,12 +244,21 @@ def purge_done(uow: UnitOfWork, *, older_than: timedelta = DONE_KEPT, limit: int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def run_due_jobs(db: Database, *, worker: str, limit: int = 10, lease_s: int = 300) -> int:
-    """Enqueue due schedules, then claim and run due jobs. Returns how many jobs ran."""
+def run_due_jobs(
+    db: Database, *, worker: str, limit: int = 10, lease_s: int = 300, stop: threading.Event | None = None
+) -> int:
+    """Enqueue due schedules, then claim and run due jobs. Returns how many jobs ran. When `stop` is set part-way,
+    the job running finishes and the claimed jobs not yet started are handed back (queued again, their attempt not
+    counted), so a runner shutting down waits for one job, not for a whole claim, and leaves none under a lease."""
     uow = db.unit_of_work(Actor.system(f"worker:{worker}"))
     _enqueue_due_schedules(uow)
+    if stop is not None and stop.is_set():
+        return 0
     claimed = _claim(uow, worker=worker, limit=limit, lease_s=lease_s)
-    for job_id, kind, payload in claimed:
+    for ran, (job_id, kind, payload) in enumerate(claimed):
+        if stop is not None and stop.is_set():
+            _release(uow, job_ids=[job for job, _, _ in claimed[ran:]], worker=worker)
+            return ran
         handler = _handlers.get(kind)
         error = None
         try:
@@ -272,7 +300,7 @@ class JobRunner:
         while not self._stop.is_set():
             ran = 0
             try:
-                ran = run_due_jobs(self.db, worker=self.name, lease_s=self.lease_s)
+                ran = run_due_jobs(self.db, worker=self.name, lease_s=self.lease_s, stop=self._stop)
             except Exception:
                 log.exception("job runner pass failed")
             if not ran:
