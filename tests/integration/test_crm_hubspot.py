@@ -199,7 +199,8 @@ def test_changes_to_the_customer_and_the_order_update_the_same_contact_and_deal_
         shop,
         ref=jane.number,
         changes={"do_not_email": True, "last_name": "Roe"},
-        expected_version=jane.version,
+        # as read now: the order's events may have moved her record on (its ship-to joins her address book)
+        expected_version=customers.get_customer(shop, ref=jane.number).version,
     )
     orders.cancel_order(shop, ref=str(order.id), reason="customer asked")
     _relay(shop)
