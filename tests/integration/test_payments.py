@@ -21,7 +21,7 @@ from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
 from ordersmith.payments import service as payments
 from ordersmith.payments.gateways.sandbox import SandboxGateway, SandboxProcessor
-from ordersmith.payments.tables import GiftCardLedgerRow, PaymentTransactionRow
+from ordersmith.payments.tables import GiftCardLedgerRow, PaymentRow, PaymentTransactionRow
 from ordersmith.payments.vault import Vault, VaultKeys, keys_from
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.settings import Settings
@@ -516,6 +516,29 @@ def test_a_forged_webhook_is_refused_and_a_signed_one_is_recorded_once(
     assert [t.kind for t in visa.transactions] == ["authorization", "webhook"]
 
 
+def test_a_notification_finds_its_payment_when_the_processors_reference_holds_a_card_like_run_of_digits(
+    shop: UnitOfWork, wired: payments.Payments
+) -> None:
+    # given a payment whose processor reference holds 16 digits that pass Luhn (a random hex id can: 1 in ~300)
+    order = place_paid(
+        shop, channel=channel(shop), request=paid_by(orders.PaymentRequest(method="card", token=card(wired)))
+    ).order
+    reference = "ch_4242424242424242ab"
+    with shop:
+        shop.session.execute(
+            sa.update(PaymentRow).where(PaymentRow.order_id == order.id).values(reference=reference)
+        )
+    event = {"id": "evt_9", "type": "charge.captured",
+             "data": {"reference": reference, "amount_minor": 6000, "currency": "USD"}}  # fmt: skip
+    headers, body = processor(wired).signed_webhook(event)
+    # when the processor notifies it, then it is recorded against that payment, the digits kept masked
+    assert payments.receive_notification(shop, gateway="sandbox", headers=headers, body=body) == "recorded"
+    (visa,) = payments.order_payments(shop, order_id=order.id)
+    (webhook,) = [t for t in visa.transactions if t.kind == "webhook"]
+    assert "4242424242424242" not in webhook.gateway_reference
+    assert webhook.gateway_reference.startswith("ch_")
+
+
 def test_after_key_rotation_every_token_still_authorizes_and_no_record_is_under_the_old_key(
     shop: UnitOfWork, db: Database, settings: Settings, tmp_path: Path
 ) -> None:
@@ -659,8 +682,6 @@ def test_a_declined_top_up_after_an_edit_holds_the_order_for_payment(
     ).order
     # the card (a gateway token here) now declines: the sandbox's declining token stands in for it
     with shop:
-        from ordersmith.payments.tables import PaymentRow
-
         shop.session.execute(sa.update(PaymentRow).values(token="pm_card_chargeDeclined"))
     orders.edit_order(
         shop,

@@ -280,7 +280,7 @@ def receive_notification(uow: UnitOfWork, *, gateway: str, headers: Mapping[str,
         event_id=rules.redact(event.event_id),
         kind=event.kind,
         raw_type=rules.redact(event.raw_type),
-        reference=rules.redact(event.reference),
+        reference=event.reference,
         amount=event.amount,
         details={k: rules.redact(v)[:100] for k, v in event.details.items()},
     )
@@ -300,21 +300,24 @@ def _record_notification(
 ) -> str:
     if uow.session.get(GatewayNotificationRow, (gateway, event_id)) is not None:
         return "duplicate"
+    # The reference is looked up as sent (a processor's id may hold 13 digits that pass Luhn: masked, it would
+    # match no payment) and kept masked.
+    kept = rules.redact(reference)
     uow.session.add(
         GatewayNotificationRow(
             gateway=gateway,
             event_id=event_id[:100],
             kind=raw_type[:40],
-            reference=reference[:100],
+            reference=kept[:100],
             received_at=uow.now(),
         )
     )
     row = uow.session.scalar(
-        sa.select(PaymentRow).where(PaymentRow.gateway == gateway, PaymentRow.reference == reference)
+        sa.select(PaymentRow).where(PaymentRow.gateway == gateway, PaymentRow.reference == reference[:100])
     )
     if row is None:
         return "unknown_reference"
-    log(uow, row, "webhook", 0, "approved", gateway_reference=reference, reason=raw_type)
+    log(uow, row, "webhook", 0, "approved", gateway_reference=kept, reason=raw_type)
     if kind in DISPUTE_EVENTS and (details or {}).get("dispute"):
         _emit_dispute(uow, row, DISPUTE_EVENTS[kind], amount, details or {})
     uow.session.flush()
