@@ -36,6 +36,20 @@ def test_a_report_as_a_table_and_an_export_with_its_progress_bar(db: Database, d
     shown = run(db_url, "report", "sales_by_day_channel", "--from", "2026-03-18", "--to", "2026-03-18")
     assert shown.returncode == 0, shown.stderr
     assert "2026-03-18" in shown.stdout and "40.00" in shown.stdout
+    # the daily facts computed for two days: the same table read from them; a bad date refused in one line
+    refreshed = run(db_url, "reports", "refresh-facts", "--from", "2026-03-18", "--to", "2026-03-19")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "daily facts of 2 day(s) computed: 2026-03-18 to 2026-03-19" in refreshed.stdout
+    with db.session() as session:
+        assert session.execute(sa.text("SELECT count(*) FROM report_fact_days")).scalar_one() == 2
+    again = run(db_url, "report", "sales_by_day_channel", "--from", "2026-03-18", "--to", "2026-03-18")
+    assert again.stdout == shown.stdout
+    refused = run(db_url, "reports", "refresh-facts", "--from", "2026-13-01")
+    assert (
+        refused.returncode != 0
+        and "--from" in refused.stderr
+        and len(refused.stderr.strip().splitlines()) == 1
+    )
     # an export, with its progress bar
     lines = tmp_path / "lines.csv"
     exported = run(db_url, "export", "order_lines", "--output", str(lines), "--channel", "web")

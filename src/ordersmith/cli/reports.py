@@ -4,6 +4,7 @@ line (they read the database directly; no server needed)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
 from ordersmith.data.exports import service as exports
 from ordersmith.data.exports.kinds import KINDS
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform import mail
 from ordersmith.reporting import render
 from ordersmith.reporting import service as reports
@@ -141,6 +143,46 @@ def export(
         db.unit_of_work(_cli_actor()), kind=kind, format=format, filters=filters, path=output, rows=count
     )
     out.print(f"{count} rows of {kind} written to {output} ({format})")
+
+
+facts_app = typer.Typer(help="The sales reports' stored daily facts (ADR 0055).", no_args_is_help=True)
+app.add_typer(facts_app, name="reports")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.on(option, f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@facts_app.command("refresh-facts")
+@command
+def refresh_facts(
+    from_: Annotated[
+        str | None, typer.Option("--from", help="YYYY-MM-DD; default: the first order's day")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default and latest: yesterday (UTC)")] = None,
+) -> None:
+    """Compute the daily facts of every day of the range from its orders, 31 days per transaction (the backfill,
+    after an import of past orders or an upgrade; the relay and a periodic job keep them current afterwards)."""
+    start, end = _day(from_, "--from"), _day(to, "--to")
+    uow = _db(_settings()).unit_of_work(_cli_actor())
+    columns = (TextColumn("daily facts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=out, transient=True) as progress:
+        task = progress.add_task("days", total=None)
+        done = reports.refresh_facts(
+            uow,
+            start=start,
+            end=end,
+            progress=lambda n, total: progress.update(task, completed=n, total=total),
+        )
+    if done.first is None:
+        out.print("no day to compute: no order before today in the range")
+        return
+    out.print(f"daily facts of {done.days} day(s) computed: {done.first} to {done.last}")
 
 
 saved_app = typer.Typer(help="Saved reports e-mailed daily or weekly (UTC).", no_args_is_help=True)

@@ -2,7 +2,7 @@
 twice changes nothing. It refuses to run in production.
 
 Loaders register on import and run by stage (platform, catalog, customers, purchasing, pricing, fulfillment and
-marketing, orders, continuity, finance).
+marketing, orders, continuity, finance, the reports' daily facts).
 """
 
 from ordersmith.demo import (  # noqa: F401 - registers
@@ -17,6 +17,7 @@ from ordersmith.demo import (  # noqa: F401 - registers
     pos,
     pricing,
     purchasing,
+    reports,
 )
 from ordersmith.demo._framework import DemoReport, load
 

@@ -17,31 +17,43 @@ import sqlalchemy as sa
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
+from ordersmith.platform.mail import Mailer
+from ordersmith.reporting import facts, saved
 from ordersmith.reporting.catalogue import CATALOGUE, QueryContext, Report, rfm
+from ordersmith.reporting.facts import Refreshed, close_days, compute_days, refresh_facts
 from ordersmith.reporting.rules import Column, ReportResult, ReportSpec, parse_parameters
 from ordersmith.reporting.saved import (
     SavedReport,
     delete_saved_report,
     get_saved_report,
     list_saved_reports,
-    register,
     save_report,
     send_due_reports,
 )
 
 __all__ = [
+    "Refreshed",
     "SavedReport",
+    "close_days",
+    "compute_days",
     "customer_rfm",
     "delete_saved_report",
     "get_report",
     "get_saved_report",
     "list_reports",
     "list_saved_reports",
+    "refresh_facts",
     "register",
     "run_report",
     "save_report",
     "send_due_reports",
 ]
+
+
+def register(mailer: Mailer | None) -> None:
+    """Reporting's background work: due saved reports mailed through `mailer`, daily facts kept (idempotent)."""
+    saved.register(mailer)
+    facts.register()
 
 
 def list_reports() -> list[ReportSpec]:
@@ -109,7 +121,8 @@ def run_report(uow: UnitOfWork, *, name: str, parameters: Mapping[str, str | Non
     report = _report(name)
     now = uow.now()
     values = parse_parameters(report.spec, parameters, today=now.date())
-    query = report.query(values, QueryContext(dialect=uow.dialect, now=now))
+    stored = facts.stored_days(uow, values["from"], values["to"]) if report.daily else ()
+    query = report.query(values, QueryContext(dialect=uow.dialect, now=now, stored=stored))
     if uow.dialect == "postgresql":
         # A report's plan is costed high (JSON arrays of ship-tos are estimated at 100 elements), so PostgreSQL
         # would JIT-compile it: about a second spent before the first row, more than the query itself takes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,9 @@ from ordersmith.reporting.rules import ReportSpec
 class QueryContext:
     dialect: str
     now: datetime
+    # The days whose daily facts are stored (ADR 0055), as inclusive ranges: read by the report's transaction
+    # before its query is built; empty for reports that do not read daily facts.
+    stored: tuple[tuple[date, date], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -23,3 +26,4 @@ class Report:
     spec: ReportSpec
     query: Callable[[dict[str, Any], QueryContext], sa.Select[Any]]
     finish: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None  # (row, parameters)
+    daily: bool = False  # reads daily facts (ADR 0055): wants `QueryContext.stored`

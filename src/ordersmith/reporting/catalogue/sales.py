@@ -14,20 +14,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.catalog.tables import ItemRow, StyleRow
+from ordersmith.catalog.tables import StyleRow
 from ordersmith.orders.tables import ReturnLineRow, ReturnRow
 from ordersmith.reporting.catalogue._base import QueryContext, Report
-from ordersmith.reporting.catalogue._sql import (
-    json_elements,
-    line_value,
-    lines,
-    order_filters,
-    orders,
-    period,
-    placed_between,
-    returned_value,
-    zero,
+from ordersmith.reporting.catalogue._daily import (
+    ITEM_DAYS,
+    ORDER_DAYS,
+    STYLE_DAYS,
+    TAX_DAYS,
+    Grain,
+    grain_filters,
+    period_of_day,
 )
+from ordersmith.reporting.catalogue._sql import lines, orders, placed_between, zero
 from ordersmith.reporting.rules import (
     CHANNEL,
     DATE_FROM,
@@ -41,8 +40,6 @@ from ordersmith.reporting.rules import (
     average_minor,
     ratio,
 )
-
-OPEN_STATUSES = ("pending", "on_hold", "released", "partially_shipped")
 
 
 def _money(name: str, label: str) -> Column:
@@ -61,15 +58,16 @@ SALES_COLUMNS = (
 )
 
 
-def _sales_figures() -> list[sa.ColumnElement[Any]]:
+def _sales_figures(rows: sa.Subquery) -> list[sa.ColumnElement[Any]]:
+    c = rows.c
     return [
-        sa.func.count(sa.distinct(orders.c.id)).label("orders"),
-        zero(sa.func.sum(lines.c.quantity)).label("units"),
-        zero(sa.func.sum(lines.c.cancelled)).label("cancelled_units"),
-        zero(sa.func.sum(lines.c.returned)).label("returned_units"),
-        orders.c.currency.label("currency"),
-        zero(sa.func.sum(lines.c.unit_price_minor * lines.c.quantity)).label("demand"),
-        zero(sa.func.sum(line_value() - returned_value())).label("net"),
+        zero(sa.func.sum(c.orders)).label("orders"),
+        zero(sa.func.sum(c.units)).label("units"),
+        zero(sa.func.sum(c.cancelled_units)).label("cancelled_units"),
+        zero(sa.func.sum(c.returned_units)).label("returned_units"),
+        c.currency.label("currency"),
+        zero(sa.func.sum(c.demand_minor)).label("demand"),
+        zero(sa.func.sum(c.net_minor)).label("net"),
     ]
 
 
@@ -78,18 +76,19 @@ def _with_aov(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _order_lines() -> Any:
-    return orders.join(lines, lines.c.order_id == orders.c.id)
+def _days(grain: Grain, params: dict[str, Any], ctx: QueryContext) -> sa.Subquery:
+    """The grain's rows for the range: stored for the days computed, live for the others (ADR 0055)."""
+    return grain.rows(((params["from"], params["to"]),), ctx.stored, ctx.dialect)
 
 
 def _sales_by_period(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    bucket = period(orders.c.placed_at, params["grouping"], ctx.dialect)
+    rows = _days(ORDER_DAYS, params, ctx)
+    bucket = period_of_day(rows.c.day, params["grouping"], ctx.dialect)
     return (
-        sa.select(bucket.label("period"), orders.c.channel.label("channel"), *_sales_figures())
-        .select_from(_order_lines())
-        .where(*order_filters(params))
-        .group_by(bucket, orders.c.channel, orders.c.currency)
-        .order_by(bucket, orders.c.channel, orders.c.currency)
+        sa.select(bucket.label("period"), rows.c.channel.label("channel"), *_sales_figures(rows))
+        .where(*grain_filters(rows, params))
+        .group_by(bucket, rows.c.channel, rows.c.currency)
+        .order_by(bucket, rows.c.channel, rows.c.currency)
     )
 
 
@@ -102,24 +101,24 @@ SALES_BY_DAY_CHANNEL = Report(
         parameters=(DATE_FROM, DATE_TO, GROUPING, CHANNEL, DIVISION),
         columns=(Column("period", "Period", "date"), Column("channel", "Channel", "text"), *SALES_COLUMNS),
         chart=Chart("line", x="period", y="demand", series="channel"),
-        behind="orders placed in the range (UTC) and their lines",
+        behind="orders placed in the range (UTC) and their lines: daily facts for past days, the orders for today",
     ),
     _sales_by_period,
     _with_aov,
+    daily=True,
 )
 
 
 def _sales_by_source(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    code = sa.func.coalesce(orders.c.source_code, "")
-    where = order_filters(params)
+    rows = _days(ORDER_DAYS, params, ctx)
+    where = grain_filters(rows, params)
     if params.get("source_code"):
-        where.append(orders.c.source_code == params["source_code"].upper())
+        where.append(rows.c.source_code == params["source_code"].upper())
     return (
-        sa.select(code.label("source_code"), *_sales_figures())
-        .select_from(_order_lines())
+        sa.select(rows.c.source_code.label("source_code"), *_sales_figures(rows))
         .where(*where)
-        .group_by(code, orders.c.currency)
-        .order_by(sa.desc("demand"), code)
+        .group_by(rows.c.source_code, rows.c.currency)
+        .order_by(sa.desc("demand"), rows.c.source_code)
     )
 
 
@@ -132,10 +131,12 @@ SALES_BY_SOURCE_CODE = Report(
         parameters=(DATE_FROM, DATE_TO, CHANNEL, DIVISION, Parameter("source_code", "text", "Source code")),
         columns=(Column("source_code", "Source code", "text"), *SALES_COLUMNS),
         chart=Chart("bar", x="source_code", y="demand"),
-        behind="orders.source_code (upper-cased at capture) of orders placed in the range",
+        behind="orders.source_code (upper-cased at capture) of orders placed in the range: daily facts for past "
+        "days, the orders for today",
     ),
     _sales_by_source,
     _with_aov,
+    daily=True,
 )
 
 TOP_BY = Parameter("by", "choice", "Rank", choices=("item", "style"), default="item")
@@ -143,24 +144,23 @@ LIMIT = Parameter("limit", "int", "How many", default="20", minimum=1, maximum=1
 
 
 def _top_items(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    items, styles = ItemRow.__table__, StyleRow.__table__
-    source: Any = _order_lines()
+    styles = StyleRow.__table__
     code: sa.ColumnElement[Any]
     name: sa.ColumnElement[Any]
     if params["by"] == "style":
-        source = source.join(items, items.c.id == lines.c.item_id).outerjoin(
-            styles, styles.c.id == items.c.style_id
+        rows = _days(STYLE_DAYS, params, ctx)
+        source: Any = rows.outerjoin(
+            styles, sa.and_(styles.c.code == rows.c.style_code, rows.c.style_code != "")
         )
-        code, name = sa.func.coalesce(styles.c.code, ""), sa.func.coalesce(styles.c.name, "(no style)")
-        group = [code, name, orders.c.currency]
+        code, name = rows.c.style_code, sa.func.coalesce(sa.func.max(styles.c.name), "(no style)")
     else:
-        code, name = lines.c.sku, sa.func.max(lines.c.name)
-        group = [code, orders.c.currency]
+        rows = _days(ITEM_DAYS, params, ctx)
+        source, code, name = rows, rows.c.sku, sa.func.max(rows.c.name)
     return (
-        sa.select(code.label("code"), name.label("name"), *_sales_figures())
+        sa.select(code.label("code"), name.label("name"), *_sales_figures(rows))
         .select_from(source)
-        .where(*order_filters(params))
-        .group_by(*group)
+        .where(*grain_filters(rows, params))
+        .group_by(code, rows.c.currency)
         .order_by(sa.desc("units"), sa.desc("demand"), code)
         .limit(params["limit"])
     )
@@ -175,21 +175,22 @@ TOP_ITEMS = Report(
         parameters=(DATE_FROM, DATE_TO, CHANNEL, DIVISION, TOP_BY, LIMIT),
         columns=(Column("code", "SKU or style", "text"), Column("name", "Name", "text"), *SALES_COLUMNS),
         chart=Chart("bar", x="code", y="units"),
-        behind="order lines of orders placed in the range; styles through catalog items",
+        behind="order lines of orders placed in the range, styles through catalog items: daily facts for past "
+        "days, the orders for today",
     ),
     _top_items,
     _with_aov,
+    daily=True,
 )
 
 
 def _returns_by_reason(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
     returns, return_lines = ReturnRow.__table__, ReturnLineRow.__table__
-    sold_where = order_filters(params)
+    bought = _days(ITEM_DAYS, params, ctx)
     sold = (
-        sa.select(lines.c.sku.label("sku"), sa.func.sum(lines.c.quantity - lines.c.cancelled).label("units"))
-        .select_from(_order_lines())
-        .where(*sold_where)
-        .group_by(lines.c.sku)
+        sa.select(bought.c.sku, sa.func.sum(bought.c.units - bought.c.cancelled_units).label("units"))
+        .where(*grain_filters(bought, params))
+        .group_by(bought.c.sku)
         .subquery("sold")
     )
     where = [
@@ -250,39 +251,29 @@ RETURNS_BY_REASON = Report(
     ),
     _returns_by_reason,
     _return_rate,
+    daily=True,
 )
 
 
 def _open_orders(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    per_order = (
-        sa.select(
-            lines.c.order_id.label("order_id"),
-            sa.func.sum(lines.c.quantity - lines.c.cancelled).label("units"),
-            sa.func.sum(lines.c.shipped).label("shipped"),
-            sa.func.sum(lines.c.backordered).label("backordered"),
-        )
-        .group_by(lines.c.order_id)
-        .subquery("per_order")
-    )
-    is_open = orders.c.status.in_(OPEN_STATUSES)
-    complete = orders.c.status.in_(("shipped", "completed"))
+    rows = _days(ORDER_DAYS, params, ctx)
+    c = rows.c
     return (
         sa.select(
-            orders.c.channel.label("channel"),
-            sa.func.count().label("orders"),
-            sa.func.count(sa.case((orders.c.status != "cancelled", 1))).label("orders_not_cancelled"),
-            sa.func.count(sa.case((complete, 1))).label("orders_complete"),
-            sa.func.count(sa.case((is_open, 1))).label("open_orders"),
-            orders.c.currency.label("currency"),
-            zero(sa.func.sum(sa.case((is_open, orders.c.total_minor), else_=0))).label("open_value"),
-            zero(sa.func.sum(per_order.c.units)).label("units"),
-            zero(sa.func.sum(per_order.c.shipped)).label("units_shipped"),
-            zero(sa.func.sum(per_order.c.backordered)).label("units_backordered"),
+            c.channel.label("channel"),
+            zero(sa.func.sum(c.orders)).label("orders"),
+            zero(sa.func.sum(c.orders_not_cancelled)).label("orders_not_cancelled"),
+            zero(sa.func.sum(c.orders_complete)).label("orders_complete"),
+            zero(sa.func.sum(c.open_orders)).label("open_orders"),
+            c.currency.label("currency"),
+            zero(sa.func.sum(c.open_value_minor)).label("open_value"),
+            zero(sa.func.sum(c.units - c.cancelled_units)).label("units"),
+            zero(sa.func.sum(c.units_shipped)).label("units_shipped"),
+            zero(sa.func.sum(c.units_backordered)).label("units_backordered"),
         )
-        .select_from(orders.join(per_order, per_order.c.order_id == orders.c.id))
-        .where(*order_filters(params))
-        .group_by(orders.c.channel, orders.c.currency)
-        .order_by(orders.c.channel, orders.c.currency)
+        .where(*grain_filters(rows, params))
+        .group_by(c.channel, c.currency)
+        .order_by(c.channel, c.currency)
     )
 
 
@@ -319,61 +310,28 @@ OPEN_ORDERS = Report(
     ),
     _open_orders,
     _fill_rates,
+    daily=True,
 )
 
 
 def _sales_tax(params: dict[str, Any], ctx: QueryContext) -> sa.Select[Any]:
-    """Goods' tax from the lines (each to its ship-to's jurisdiction) and shipping tax from the ship-tos, as one
-    UNION ALL of the two filtered by the order's date, grouped once."""
-    where = order_filters(params)
-    ship_tos, field = json_elements(orders.c.ship_tos, ctx.dialect, "ship_to")
-    country, region = field("country"), sa.func.coalesce(field("region"), "")
-    goods = (
-        sa.select(
-            country.label("country"),
-            region.label("region"),
-            orders.c.currency.label("currency"),
-            orders.c.id.label("order_id"),
-            line_value().label("taxable"),
-            lines.c.tax_minor.label("goods_tax"),
-            sa.literal(0, sa.BigInteger).label("shipping_tax"),
-        )
-        .select_from(
-            orders.join(lines, lines.c.order_id == orders.c.id).join(
-                ship_tos, field("ref") == lines.c.ship_to
-            )
-        )
-        .where(*where)
-    )
-    shipping = (
-        sa.select(
-            country,
-            region,
-            orders.c.currency,
-            orders.c.id,
-            sa.literal(0, sa.BigInteger),
-            sa.literal(0, sa.BigInteger),
-            zero(sa.cast(field("shipping_tax_minor"), sa.BigInteger)),
-        )
-        .select_from(orders.join(ship_tos, sa.true()))
-        .where(*where)
-    )
-    parts = sa.union_all(goods, shipping).subquery("parts")
-    goods_tax = sa.func.sum(parts.c.goods_tax)
-    shipping_tax = sa.func.sum(parts.c.shipping_tax)
+    rows = _days(TAX_DAYS, params, ctx)
+    c = rows.c
+    goods_tax, shipping_tax = zero(sa.func.sum(c.goods_tax_minor)), zero(sa.func.sum(c.shipping_tax_minor))
     return (
         sa.select(
-            parts.c.country,
-            parts.c.region,
-            sa.func.count(sa.distinct(parts.c.order_id)).label("orders"),
-            parts.c.currency,
-            sa.func.sum(parts.c.taxable).label("taxable"),
+            c.country,
+            c.region,
+            zero(sa.func.sum(c.orders)).label("orders"),
+            c.currency,
+            zero(sa.func.sum(c.taxable_minor)).label("taxable"),
             goods_tax.label("goods_tax"),
             shipping_tax.label("shipping_tax"),
             (goods_tax + shipping_tax).label("tax"),
         )
-        .group_by(parts.c.country, parts.c.region, parts.c.currency)
-        .order_by(parts.c.country, parts.c.region, parts.c.currency)
+        .where(*grain_filters(rows, params))
+        .group_by(c.country, c.region, c.currency)
+        .order_by(c.country, c.region, c.currency)
     )
 
 
@@ -399,6 +357,7 @@ SALES_TAX = Report(
         behind="order lines' tax by ship-to, and each ship-to's shipping tax (orders.ship_tos)",
     ),
     _sales_tax,
+    daily=True,
 )
 
 REPORTS = (SALES_BY_DAY_CHANNEL, SALES_BY_SOURCE_CODE, TOP_ITEMS, RETURNS_BY_REASON, OPEN_ORDERS, SALES_TAX)
