@@ -73,3 +73,16 @@ def test_a_contact_carries_consent_as_a_checkbox_and_no_email_property_when_ther
 def test_a_failed_sync_backs_off_and_a_refusal_is_not_retried() -> None:
     assert [rules.retry_delay_s(n, permanent=False) for n in range(1, 6)] == [30, 60, 120, 240, None]
     assert rules.retry_delay_s(1, permanent=True) is None
+
+
+def test_the_rate_limit_reads_as_calls_left_and_a_wait_only_while_it_lasts():
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    said = {"max": 190, "remaining": 0, "interval_ms": 10000, "daily": 250000, "daily_remaining": 249999}
+    assert rules.rate_limit_text(said, now=now) == "0 of 190 calls left per 10 s; 249999 of 250000 today"
+    waiting = said | {"waiting_until": (now + timedelta(seconds=3)).isoformat()}
+    assert rules.rate_limit_text(waiting, now=now).endswith("; throttled until 2026-12-01 12:00:03 UTC")
+    assert rules.rate_limit_text(waiting, now=now + timedelta(seconds=3)) == rules.rate_limit_text(
+        said, now=now
+    )
+    assert rules.rate_limit_text({}, now=now) == ""
+    assert rules.rate_limit_text({"waiting_until": "not a time"}, now=now) == ""

@@ -22,6 +22,7 @@ from ordersmith.checkout import service as checkout
 from ordersmith.cli import channels as _channel_commands  # noqa: F401
 from ordersmith.cli import continuity as _continuity_commands  # noqa: F401
 from ordersmith.cli import costing as _costing_commands  # noqa: F401
+from ordersmith.cli import crm_sync as _crm_commands  # noqa: F401  (not `crm`: the CRM service is bound to that name here)
 from ordersmith.cli import customers as _customer_commands  # noqa: F401
 from ordersmith.cli import disputes as _dispute_commands  # noqa: F401
 from ordersmith.cli import finance as _finance_commands  # noqa: F401

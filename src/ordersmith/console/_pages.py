@@ -57,6 +57,7 @@ NAVIGATION = [
     ("API keys", "/admin/api-keys", "api_keys:read"),
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Channels", "/admin/channels", "sales_channels:write"),
+    ("CRM", "/admin/crm", "crm:read"),
     ("Custom fields", "/admin/custom-fields", "custom_fields:write"),
     ("Policies", "/admin/settings", "settings:read"),
     ("Stores and tills", "/pos/setup", "pos:manage"),
@@ -94,6 +95,7 @@ NAVIGATION_GROUPS = {
         "/admin/api-keys",
         "/admin/webhooks",
         "/admin/channels",
+        "/admin/crm",
         "/admin/custom-fields",
     ),
 }

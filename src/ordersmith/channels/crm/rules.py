@@ -100,3 +100,24 @@ def retry_delay_s(attempts: int, *, permanent: bool) -> int | None:
     if permanent or attempts >= MAX_ATTEMPTS:
         return None
     return int(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_CAP_S))
+
+
+def rate_limit_text(rate_limit: Mapping[str, object], *, now: datetime) -> str:
+    """The CRM's last word on its rate limit as staff read it (the console and the CLI): calls left in its rolling
+    window and today, and the wait it asked for while that wait lasts; "" when it has said nothing yet."""
+    parts: list[str] = []
+    if "remaining" in rate_limit and "max" in rate_limit:
+        window = rate_limit.get("interval_ms")
+        per = f" per {int(window) / 1000:g} s" if isinstance(window, int) else ""
+        parts.append(f"{rate_limit['remaining']} of {rate_limit['max']} calls left{per}")
+    if "daily_remaining" in rate_limit and "daily" in rate_limit:
+        parts.append(f"{rate_limit['daily_remaining']} of {rate_limit['daily']} today")
+    waiting = rate_limit.get("waiting_until")
+    if isinstance(waiting, str):
+        try:
+            until = datetime.fromisoformat(waiting)
+        except ValueError:
+            until = None
+        if until is not None and until.tzinfo is not None and until > now:
+            parts.append(f"throttled until {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    return "; ".join(parts)

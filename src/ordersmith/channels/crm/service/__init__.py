@@ -21,6 +21,7 @@ from ordersmith.channels.crm.service.managing import (
     list_connections,
     list_links,
 )
+from ordersmith.channels.crm.service.on_demand import SyncRun, sync_now
 from ordersmith.channels.crm.service.sync import SYNC_JOB, on_events, sync_connection
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "CrmConnection",
     "CrmDeadLetter",
     "Link",
+    "SyncRun",
     "backfill",
     "change_connection",
     "create_connection",
@@ -54,4 +56,5 @@ __all__ = [
     "register",
     "replay_crm_dead_letter",
     "sync_connection",
+    "sync_now",
 ]
