@@ -190,6 +190,7 @@ def test_every_page_has_a_title_one_main_landmark_and_a_label_for_every_control(
         "/phone-order",
         "/admin/webhooks",
         "/admin/channels",
+        "/admin/crm",
     ]
     for path in pages:
         page.goto(path)
