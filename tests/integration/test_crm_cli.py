@@ -177,3 +177,18 @@ def test_a_sync_now_is_refused_while_the_connection_is_off_or_a_worker_holds_it_
             sa.select(AuditRow.action).where(AuditRow.action == "crm_connection.sync_requested")
         ).all()
     assert audited == ["crm_connection.sync_requested"]
+
+
+def test_a_sync_hubspot_throttles_says_so_in_one_line_and_leaves_the_records_to_the_sync_job(
+    shop: UnitOfWork, db_url: str, hubspot: HubSpotStub
+) -> None:
+    # given: HubSpot answers the next call 429 (Retry-After: 3)
+    hubspot.too_many = 1
+    # when
+    throttled = run(db_url, "crm", "sync", "hubspot")
+    # then: exit 1, one line naming the wait; nothing lost: both records still waiting, the sync job due then
+    assert throttled.returncode == 1 and len(throttled.stderr.strip().splitlines()) == 1
+    assert "the CRM asked us to wait" in throttled.stderr and "throttled until" in throttled.stderr
+    health = crm.get_connection(shop, code="hubspot")
+    assert (health.waiting, health.dead_letters_open, health.last_failure_at) == (2, 0, None)
+    assert health.sync_due_at is not None and health.rate_limit["remaining"] == 0
