@@ -31,9 +31,12 @@ def postgres_ready() -> None:
         pytest.skip(f"PostgreSQL unreachable: {why}")
 
 
-@pytest.fixture(scope="module")
-def module_databases() -> Iterator[dict[str, str]]:
-    """The databases a test module's tests take turns on (by kind), dropped after its last test."""
+@pytest.fixture(scope="session")
+def worker_databases() -> Iterator[dict[str, str]]:
+    """The databases this test process's tests take turns on (by kind), each put back to freshly migrated before
+    every test but its first, and dropped at the end. One per process rather than per module: cloning a
+    PostgreSQL database from the template and dropping it cost about a second per module (195 modules), emptying
+    the tables a test wrote a few milliseconds."""
     made: dict[str, str] = {}
     yield made
     if "postgresql" in made:
@@ -41,15 +44,15 @@ def module_databases() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, module_databases: dict[str, str]) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, worker_databases: dict[str, str]) -> str:
     """A freshly migrated database URL, once for SQLite and once for PostgreSQL. SQLite: a new file copied from a
-    migrated one. PostgreSQL: the module's database, cloned from a migrated template for its first test and put
-    back to that state before each later one (cloning and dropping a database costs a second or more of disk
+    migrated one. PostgreSQL: the test process's database, cloned from a migrated template for its first test and
+    put back to that state before each later one (cloning and dropping a database costs a second or more of disk
     writes; emptying the tables a test wrote costs a few milliseconds)."""
     if request.param == "sqlite":
         return databases.fresh_sqlite(tmp_path)
     request.getfixturevalue("postgres_ready")
-    return databases.module_postgres(module_databases)
+    return databases.worker_postgres(worker_databases)
 
 
 @pytest.fixture

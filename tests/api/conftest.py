@@ -34,17 +34,18 @@ def module_apps() -> dict[str, tuple[FastAPI, frozenset[str]]]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(
     request: pytest.FixtureRequest,
-    module_databases: dict[str, str],
+    worker_databases: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
-    """A freshly migrated database URL, once for SQLite and once for PostgreSQL: the module's database (so its app
-    can serve every test), made at its first test and put back to freshly migrated before each later one."""
+    """A freshly migrated database URL, once for SQLite and once for PostgreSQL: the test process's database (so a
+    module's app can serve every test of the module), made at its first test and put back to freshly migrated
+    before each later one."""
     if request.param == "postgresql":
         request.getfixturevalue("postgres_ready")
-        return databases.module_postgres(module_databases)
-    url = module_databases.get("sqlite")
+        return databases.worker_postgres(worker_databases)
+    url = worker_databases.get("sqlite")
     if url is None:
-        url = module_databases["sqlite"] = databases.fresh_sqlite(tmp_path_factory.mktemp("api-database"))
+        url = worker_databases["sqlite"] = databases.fresh_sqlite(tmp_path_factory.mktemp("api-database"))
     else:
         databases.reset_sqlite(url)
     return url

@@ -146,7 +146,7 @@ def _template(base: str) -> _Template:
         return _templates[base]
 
 
-# The connection each module database is reset through, kept from one reset to the next: a new backend reads the
+# The connection each test database is reset through, kept from one reset to the next: a new backend reads the
 # catalog entries of all its tables again before it can empty them, which was most of a reset's cost.
 _resetting: dict[str, psycopg.Connection[tuple[object, ...]]] = {}
 
@@ -230,9 +230,9 @@ def reset_sqlite(url: str) -> None:
         template.close()
 
 
-def module_postgres(made: dict[str, str]) -> str:
-    """The PostgreSQL database in `made` (a test module's), freshly migrated: cloned for the module's first test,
-    put back by `reset_postgres` for each later one."""
+def worker_postgres(made: dict[str, str]) -> str:
+    """The PostgreSQL database in `made` (a test process's), freshly migrated: cloned for its first test, put back
+    by `reset_postgres` for each later one."""
     url = made.get("postgresql")
     if url is None:
         url = made["postgresql"] = fresh_postgres()
