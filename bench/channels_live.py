@@ -781,6 +781,7 @@ def _report(
     per = args.orders // 4
     print(f"database: {args.db}")
     print(f"topology: {topology}")
+    print(f"load_average: {os.getloadavg()[0]:.1f} (1 min, at the end; {os.cpu_count()} cores)")
     print(
         "channels: 4 (shopify, woocommerce by signed webhook, each order twice; amazon, ebay polled by the server)"
     )
