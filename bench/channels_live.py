@@ -1,6 +1,6 @@
 """Channels, live: the issue's full run through real processes. An `ordersmith serve` process (on PostgreSQL with an
 `ordersmith worker` beside it for the relay and jobs; on SQLite `serve` runs them in-process) and four loopback stub
-servers answering as the channels' documented APIs (the stubs of the tests: `tests/integration/test_channels_*.py`).
+servers answering as the channels' documented APIs (`bench.channel_stubs`: the tests' stubs, rate-limited).
 
 1. Inbound: `--orders` marketplace orders, a quarter per channel, all arriving at once. Shopify and WooCommerce push
    them: every order is sent twice as a signed webhook over HTTP to the server, concurrently, in shuffled order (the
