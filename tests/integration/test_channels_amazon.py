@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 import pytest
 import sqlalchemy as sa
 
+from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.amazon import TOKENS
@@ -757,6 +758,29 @@ def test_quantities_go_out_as_listings_patches_and_a_refused_sku_is_dead_lettere
     _drain(shop.db)
     assert amazon.listings == {"AZ-MUG": latest["MUG"], "AZ-TEE": latest["TEE"], "AZ-LAMP": latest["LAMP"]}
     assert _count(shop, PendingStockRow) == 0
+
+
+def test_a_backlog_longer_than_one_push_goes_out_in_turn_so_no_item_waits_behind_items_that_keep_changing(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: 45 items listed on Amazon, more than one push run sends (four batches of ten)
+    skus = [f"BL-{n:02d}" for n in range(45)]
+    for sku in skus:
+        catalog.create_item(shop, sku=sku, name=sku, divisions=["web"])
+        channels.map_sku(shop, connector="amz", channel_sku=f"AZ-{sku}", sku=sku, listing_id=f"AZ-{sku}")
+    amazon.known_skus |= {f"AZ-{sku}" for sku in skus}
+    # when: every item changes before each of two push runs (a steady stream of changes)
+    for _ in range(2):
+        for sku in skus:
+            stock(shop, sku=sku, location="EAST", quantity=1)
+        _relay(shop)
+        clock.advance(timedelta(seconds=5))
+        _drain(shop.db)
+    # then: the second run started where the first stopped: every item reached Amazon, the last five with the
+    # figure of the second round (each run reads the figures pending when it starts)
+    assert sorted(amazon.listings) == [f"AZ-{sku}" for sku in skus]
+    assert [amazon.listings[f"AZ-BL-{n}"] for n in range(40, 45)] == [2] * 5
+    assert len(amazon.calls(f"/listings/2021-08-01/items/{SELLER}/AZ-BL-00")) == 2
 
 
 def test_a_shipment_is_confirmed_with_its_order_items_and_tracking_and_retried_when_amazon_is_down(

@@ -8,6 +8,9 @@ comes back when the channel asked, same attempt); failed (retried with back-off,
 or sent with some updates refused one by one (`CallReport.refused`: the others are done, the refused ones go to
 one dead letter whose replay puts them back as pending).
 
+A run takes the pending rows in turn: from the item after the last one the previous run sent (`after` in the job's
+payload), wrapping around, so with more pending items than a run sends, none waits behind items that keep changing.
+
 Invariants: no call to a channel inside a transaction; a row changed while its push was on the wire (a later
 `changed_at`) stays pending for the next push; the connector's row is locked while its push is scheduled, so one
 push job per flow is queued per connector at a time.
@@ -58,11 +61,14 @@ class Flow(Generic[V, U]):
     letter: Callable[[str, V], dict[str, Any]]  # a dead letter's entry for an item SKU and its value
 
 
-def schedule(uow: UnitOfWork, flow: Flow[Any, Any], row: ConnectorRow, *, at: datetime) -> None:
-    """Queue the connector's push for `at` unless one is queued (the caller holds the connector's lock)."""
+def schedule(
+    uow: UnitOfWork, flow: Flow[Any, Any], row: ConnectorRow, *, at: datetime, after: str = ""
+) -> None:
+    """Queue the connector's push for `at` unless one is queued (the caller holds the connector's lock); it starts
+    with the pending item after `after`."""
     if getattr(row, flow.due) is None:
         setattr(row, flow.due, at)
-        jobs.enqueue(uow, flow.job, {"connector_id": str(row.id), "attempt": 0}, run_at=at)
+        jobs.enqueue(uow, flow.job, {"connector_id": str(row.id), "attempt": 0, "after": after}, run_at=at)
 
 
 @dataclass(frozen=True)
@@ -74,18 +80,17 @@ class _Batch(Generic[V, U]):
 
 
 @use_case(readonly=True)
-def _batch(uow: UnitOfWork, *, flow: Flow[V, U], connector_id: uuid.UUID) -> _Batch[V, U] | None:
+def _batch(uow: UnitOfWork, *, flow: Flow[V, U], connector_id: uuid.UUID, after: str) -> _Batch[V, U] | None:
     loaded = load(uow, connector_id=connector_id)
     adapter = flow.adapter(loaded.row.kind)
     if adapter is None:
         return None
     table = flow.table
-    rows: Sequence[Any] = uow.session.scalars(
-        sa.select(table)
-        .where(table.connector_id == connector_id)
-        .order_by(table.item_sku)
-        .limit(flow.batch_size(adapter) * CALLS_PER_RUN)
-    ).all()
+    limit = flow.batch_size(adapter) * CALLS_PER_RUN
+    mine = sa.select(table).where(table.connector_id == connector_id).order_by(table.item_sku)
+    rows: list[Any] = list(uow.session.scalars(mine.where(table.item_sku > after).limit(limit)))
+    if len(rows) < limit and after:  # wrap around to the items before `after`
+        rows += uow.session.scalars(mine.where(table.item_sku <= after).limit(limit - len(rows)))
     pending = [(r.item_sku, flow.value(r), r.changed_at) for r in rows]
     values = {sku: value for sku, value, _ in pending}
     maps = uow.session.scalars(
@@ -101,11 +106,11 @@ def _batch(uow: UnitOfWork, *, flow: Flow[V, U], connector_id: uuid.UUID) -> _Ba
     return _Batch(loaded, access_for(uow, loaded.row), pending, updates)
 
 
-def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt: int) -> int:
-    """One run of the connector's push: a few batches of its pending rows. Returns how many updates the channel
-    took."""
+def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt: int, after: str = "") -> int:
+    """One run of the connector's push: a few batches of its pending rows, from the item after `after`. Returns how
+    many updates the channel took."""
     assert not uow.active, "the channel is called with no transaction open"
-    batch = _batch(uow, flow=flow, connector_id=connector_id)
+    batch = _batch(uow, flow=flow, connector_id=connector_id, after=after)
     if batch is None:
         return 0
     if not batch.updates:
@@ -118,7 +123,13 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
         report = flow.send(adapter, batch.access, [update for _, update in batch.updates])
     except connectors.RateLimited as exc:
         _later(
-            uow, flow=flow, connector_id=connector_id, delay_s=exc.retry_after_s, attempt=attempt, error=None
+            uow,
+            flow=flow,
+            connector_id=connector_id,
+            delay_s=exc.retry_after_s,
+            attempt=attempt,
+            error=None,
+            after=after,
         )
         return 0
     except connectors.CallFailed as exc:
@@ -134,7 +145,13 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
             )
         else:
             _later(
-                uow, flow=flow, connector_id=connector_id, delay_s=delay, attempt=attempt + 1, error=str(exc)
+                uow,
+                flow=flow,
+                connector_id=connector_id,
+                delay_s=delay,
+                attempt=attempt + 1,
+                error=str(exc),
+                after=after,
             )
         return 0
     refused = {sku for sku, update in batch.updates if flow.listing(update) in report.refused}
@@ -161,12 +178,14 @@ def _clear(uow: UnitOfWork, flow: Flow[V, U], connector_id: uuid.UUID, pending: 
         )
 
 
-def _next(uow: UnitOfWork, flow: Flow[V, U], row: ConnectorRow) -> None:
+def _next(uow: UnitOfWork, flow: Flow[V, U], row: ConnectorRow, pending: Pending[V]) -> None:
+    """Queue the next push if anything is pending, to start after the last item of this one."""
     setattr(row, flow.due, None)
     table = flow.table
     more = uow.session.scalar(sa.select(table.item_sku).where(table.connector_id == row.id).limit(1))
     if more is not None:
-        schedule(uow, flow, row, at=uow.now() + timedelta(seconds=flow.window_s(row)))
+        after = pending[-1][0] if pending else ""
+        schedule(uow, flow, row, at=uow.now() + timedelta(seconds=flow.window_s(row)), after=after)
 
 
 def _letter(
@@ -211,7 +230,7 @@ def _done(
         error = "; ".join(f"{listing}: {reason}" for listing, reason in sorted(report.refused.items()))
         kept = [entry for entry in pending if entry[0] in refused]
         _letter(uow, flow, loaded, kept, error=error, attempts=attempts)
-    _next(uow, flow, row)
+    _next(uow, flow, row, pending)
 
 
 @use_case
@@ -223,6 +242,7 @@ def _later(
     delay_s: float,
     attempt: int,
     error: str | None,
+    after: str,
 ) -> None:
     row = load(uow, connector_id=connector_id, lock=True).row
     at = uow.now() + timedelta(seconds=delay_s)
@@ -231,7 +251,8 @@ def _later(
         row.last_failure_at, row.last_error = uow.now(), error[:2000]
     else:
         row.rate_limit = dict(row.rate_limit or {}, waiting_until=at.isoformat())
-    jobs.enqueue(uow, flow.job, {"connector_id": str(connector_id), "attempt": attempt}, run_at=at)
+    payload = {"connector_id": str(connector_id), "attempt": attempt, "after": after}
+    jobs.enqueue(uow, flow.job, payload, run_at=at)
 
 
 @use_case
@@ -247,7 +268,7 @@ def _dead(
     loaded = load(uow, connector_id=connector_id, lock=True)
     _clear(uow, flow, connector_id, pending)
     _letter(uow, flow, loaded, pending, error=error, attempts=attempts)
-    _next(uow, flow, loaded.row)
+    _next(uow, flow, loaded.row, pending)
 
 
 def job(flow: Flow[Any, Any]) -> Callable[[UnitOfWork, dict[str, Any]], None]:
@@ -259,6 +280,7 @@ def job(flow: Flow[Any, Any]) -> Callable[[UnitOfWork, dict[str, Any]], None]:
             flow,
             connector_id=uuid.UUID(str(payload["connector_id"])),
             attempt=int(payload.get("attempt", 0)),
+            after=str(payload.get("after") or ""),
         )
 
     return run
