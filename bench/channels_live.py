@@ -287,10 +287,12 @@ def _prepare(url: str, folder: Path, stubs: Stubs, args: argparse.Namespace) -> 
 
 
 def _start(
-    url: str, folder: Path, split: bool
+    url: str, folder: Path, split: bool, job_threads: int = 1
 ) -> tuple[subprocess.Popen[bytes], str, list[subprocess.Popen[bytes]]]:
-    """`ordersmith serve` (and on PostgreSQL `ordersmith worker` doing the relay and jobs)."""
-    env = {**os.environ, "ORDERSMITH_DATABASE_URL": url, "ORDERSMITH_ENV": "test", **own_files(folder)}
+    """`ordersmith serve` (and on PostgreSQL `ordersmith worker` doing the relay and jobs), with `job_threads` job
+    threads."""
+    env = {**os.environ, "ORDERSMITH_DATABASE_URL": url, "ORDERSMITH_ENV": "test", **own_files(folder),
+           "ORDERSMITH_JOB_THREADS": str(job_threads)}  # fmt: skip
     helpers = []
     if split:
         helpers.append(
@@ -553,6 +555,7 @@ def _report(
     print(f"deliveries: {deliveries} deliveries")
     print(f"duplicates_dropped: {deliveries - orders} deliveries")
     print(f"stock_changes: {len(outbound['changes'])} changes over {args.skus} items, window {args.window} s")
+    print(f"job_threads: {args.job_threads} threads")
     print(f"stock_changes_per_s: {len(outbound['changes']) / outbound['applied_s']:.0f} changes/s")
     worst = 0.0
     for name in CHANNELS:
@@ -593,7 +596,7 @@ def run(args: argparse.Namespace) -> None:
             stack.enter_context(serving(getattr(stubs, name).api))
         prepared = _prepare(url, folder, stubs, args)
         hold_polled_orders(stubs, args.orders // 4, args.skus)
-        server, base, helpers = _start(url, folder, split)
+        server, base, helpers = _start(url, folder, split, args.job_threads)
         db = Database(url)
         try:
             inbound = _inbound(db, base, args)
@@ -624,6 +627,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skus", type=int, default=50, help="items mapped on every channel")
     parser.add_argument("--window", type=int, default=1, help="each connector's stock_window_s")
     parser.add_argument("--senders", type=int, default=16, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--job-threads", type=int, default=1, help="ORDERSMITH_JOB_THREADS of the server/worker"
+    )
     run(parser.parse_args(argv))
 
 

@@ -153,7 +153,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         relay = Relay(db, settings) if settings.relay_enabled else None
-        runner = JobRunner(db, lease_s=settings.job_lease_s) if settings.jobs_enabled else None
+        runner = (
+            JobRunner(db, lease_s=settings.job_lease_s, threads=settings.job_threads)
+            if settings.jobs_enabled
+            else None
+        )
         await hub.start()
         if relay:
             relay.start()

@@ -194,6 +194,7 @@ def test_a_bad_request_is_refused_naming_the_field_and_queues_nothing(shop: Unit
         ("everything", "csv", {}, "kind"),
         ("orders", "pdf", {}, "format"),
         ("orders", "csv", {"from": "yesterday"}, "filters.from"),
+        ("orders", "csv", {"to": "9999-12-31"}, "filters.to"),  # its range would end past the last date
         ("inventory", "csv", {"channel": "web"}, "filters.channel"),
         ("orders", "csv", {"from": "2026-03-02", "to": "2026-03-01"}, "filters.to"),
     ):

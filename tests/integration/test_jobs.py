@@ -150,3 +150,36 @@ def test_a_runner_told_to_stop_finishes_the_running_job_and_hands_the_other_clai
     assert [tuple(row) for row in left] == [("done", 1, None, None), handed_back, handed_back]
     assert jobs.run_due_jobs(db, worker="w1") == 2
     assert ran == [0, 1, 2]
+
+
+def test_a_runner_of_three_threads_runs_three_jobs_side_by_side_each_once(db: Database):
+    # given three due jobs that each wait for the other two to be running (a barrier they meet at, or fail)
+    uow = db.unit_of_work(Actor.system("test"))
+    met = threading.Barrier(3, timeout=20)
+    ran: list[tuple[int, str]] = []
+
+    def meet(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        met.wait()  # raises BrokenBarrierError (the job fails) unless three run at once
+        ran.append((payload["n"], threading.current_thread().name))
+
+    jobs.register("test.side_by_side", meet)
+    for n in range(3):
+        jobs.enqueue_job(uow, kind="test.side_by_side", payload={"n": n})
+    # when a runner of three threads runs them
+    runner = jobs.JobRunner(db, interval_s=0.05, threads=3)
+    runner.start()
+    try:
+        for _ in range(400):
+            with db.session() as session:
+                done = session.scalar(sa.select(sa.func.count()).where(JobRow.status == "done"))
+            if done == 3:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        runner.stop()
+    # then each ran once, all three at the same time on three threads, each done under its thread's own name
+    assert sorted(n for n, _ in ran) == [0, 1, 2]
+    assert len({thread for _, thread in ran}) == 3
+    with db.session() as session:
+        rows = session.execute(sa.select(JobRow.status, JobRow.attempts)).all()
+    assert sorted(tuple(r) for r in rows) == [("done", 1)] * 3

@@ -36,6 +36,8 @@ def test_missing_parameters_take_their_defaults():
     [
         ({"from": "2026-02-30"}, "from"),
         ({"from": "2026-03-10", "to": "2026-03-09"}, "to"),
+        ({"from": "9999-01-01", "to": "9999-12-31"}, "from"),  # its range would end past the last date
+        ({"from": "0001-01-01", "to": "0001-12-31"}, "from"),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
         ({"grouping": "year"}, "grouping"),
         ({"channel": "x" * 61}, "channel"),

@@ -215,7 +215,8 @@ def worker() -> None:
     crm.register()
     plugin_host.start(settings)
     db = _db(settings)
-    relay, runner = Relay(db, settings), JobRunner(db, lease_s=settings.job_lease_s)
+    relay = Relay(db, settings)
+    runner = JobRunner(db, lease_s=settings.job_lease_s, threads=settings.job_threads)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+# The days a date filter may name: a range ends at the start of the day after its last, which the calendar's last
+# day (9999-12-31) has not; no business date is before 1900.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 class Clock(Protocol):

@@ -277,30 +277,43 @@ def worker_name() -> str:
 
 
 class JobRunner:
-    """A background thread running due jobs every `interval_s`."""
+    """Background threads running due jobs: each pass enqueues due schedules, claims due jobs and runs them, and
+    waits `interval_s` when there was nothing to run. With one thread (the default) a pass claims up to ten jobs;
+    with several, each claims one at a time, so a slow job holds one thread while the others go on (claims never
+    overlap: PostgreSQL's `SKIP LOCKED`, SQLite's single writer)."""
 
-    def __init__(self, db: Database, interval_s: float = 1.0, *, lease_s: int = 300) -> None:
+    def __init__(
+        self, db: Database, interval_s: float = 1.0, *, lease_s: int = 300, threads: int = 1
+    ) -> None:
         self.db = db
         self.interval_s = interval_s
         self.lease_s = lease_s
+        self.threads = threads
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.name = worker_name()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="ordersmith-jobs", daemon=True)
-        self._thread.start()
+        for n in range(self.threads):
+            # Each thread holds its claims under a name of its own (a stopping thread hands back only its own).
+            worker = self.name if self.threads == 1 else f"{self.name}/{n + 1}"
+            thread = threading.Thread(
+                target=self._run, args=(worker,), name=f"ordersmith-jobs-{n + 1}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
-    def _run(self) -> None:
+    def _run(self, worker: str) -> None:
+        limit = 10 if self.threads == 1 else 1
         while not self._stop.is_set():
             ran = 0
             try:
-                ran = run_due_jobs(self.db, worker=self.name, lease_s=self.lease_s, stop=self._stop)
+                ran = run_due_jobs(self.db, worker=worker, limit=limit, lease_s=self.lease_s, stop=self._stop)
             except Exception:
                 log.exception("job runner pass failed")
             if not ran:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ordersmith.kernel.clock import FIRST_DAY, LAST_DAY
 from ordersmith.kernel.errors import ValidationFailed
 
 PARAMETER_KINDS = ("date", "choice", "text", "int")
@@ -104,9 +105,12 @@ def _parse_one(parameter: Parameter, text: str) -> Any:
     name = parameter.name
     if parameter.kind == "date":
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise ValidationFailed.on(name, "must be a date, YYYY-MM-DD") from None
+        if not FIRST_DAY <= day <= LAST_DAY:  # a range ends at the start of the day after its last
+            raise ValidationFailed.on(name, f"must be a date from {FIRST_DAY} to {LAST_DAY}")
+        return day
     if parameter.kind == "choice":
         if text not in parameter.choices:
             raise ValidationFailed.on(name, f"must be one of {', '.join(parameter.choices)}")

@@ -17,6 +17,7 @@ from ordersmith.data.exports.kinds.customers import CUSTOMERS
 from ordersmith.data.exports.kinds.items import ITEMS
 from ordersmith.data.exports.kinds.orders import INVOICES, ORDER_LINES, ORDERS, PAYMENTS, RETURNS
 from ordersmith.data.exports.kinds.stock import INVENTORY, PURCHASE_ORDERS, STOCK_MOVEMENTS
+from ordersmith.kernel.clock import FIRST_DAY, LAST_DAY
 from ordersmith.kernel.errors import ValidationFailed
 
 __all__ = [
@@ -69,9 +70,11 @@ def check_request(kind: str, format: str, filters: dict[str, Any]) -> dict[str, 
         text = str(value)
         if name in ("from", "to"):
             try:
-                date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 raise ValidationFailed.on(f"filters.{name}", "must be a date, YYYY-MM-DD") from None
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValidationFailed.on(f"filters.{name}", f"must be a date from {FIRST_DAY} to {LAST_DAY}")
         elif name == "contactable" and text not in ("email", "mail", "phone"):
             raise ValidationFailed.on("filters.contactable", "must be one of email, mail, phone")
         elif len(text) > 60 or not text.isprintable():
