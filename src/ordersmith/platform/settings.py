@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(default=300, ge=1, le=86_400)
     # Job threads per process (`serve` and `worker`): more than one lets a slow job (a channel push waiting out a
     # rate limit) run beside the others instead of in front of them; each thread claims one job at a time.
-    job_threads: int = Field(default=1, ge=1, le=32)
+    job_threads: int = Field(default=4, ge=1, le=32)
     # Marketing: how often every buyer's RFM scores are recomputed from the stored purchase facts (ADR 0037).
     rfm_scoring_every_s: int = Field(default=3600, ge=60, le=86_400)
     # Bulk imports: the largest file accepted (refused above it with a clear message), and rows per transaction.
