@@ -183,3 +183,31 @@ def test_a_runner_of_three_threads_runs_three_jobs_side_by_side_each_once(db: Da
     with db.session() as session:
         rows = session.execute(sa.select(JobRow.status, JobRow.attempts)).all()
     assert sorted(tuple(r) for r in rows) == [("done", 1)] * 3
+
+
+def test_job_threads_starting_at_once_write_each_schedule_once_and_fail_no_pass(db: Database):
+    # given two schedules not written yet, and four passes (four job threads starting) released at the same moment
+    jobs.register("test.scheduled", lambda uow, payload: None)
+    jobs.schedule("test-every-hour", kind="test.scheduled", every_s=3600)
+    jobs.schedule("test-every-day", kind="test.scheduled", every_s=86_400)
+    start = threading.Barrier(4, timeout=20)
+    errors: list[BaseException] = []
+
+    def enqueue_due() -> None:
+        try:
+            start.wait()
+            jobs._enqueue_due_schedules(db.unit_of_work(Actor.system("test")))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=enqueue_due) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then no pass failed, each schedule has one row, and each was enqueued once
+    assert errors == []
+    with db.session() as session:
+        names = sorted(session.scalars(sa.select(JobScheduleRow.name)))
+        queued = session.scalar(sa.select(sa.func.count()).select_from(JobRow))
+    assert (names, queued) == (["test-every-day", "test-every-hour"], 2)

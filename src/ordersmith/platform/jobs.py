@@ -17,9 +17,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.ids import new_id
@@ -139,10 +141,14 @@ def _enqueue_due_schedules(uow: UnitOfWork) -> int:
     known = set(
         uow.session.scalars(sa.select(JobScheduleRow.name).where(JobScheduleRow.name.in_(list(_schedules))))
     )
-    for sched in _schedules.values():
-        if sched.name not in known:
-            uow.session.add(JobScheduleRow(name=sched.name, interval_s=sched.interval_s, next_run_at=now))
-    uow.session.flush()
+    missing = [{"name": s.name, "interval_s": s.interval_s, "next_run_at": now, "last_run_at": None}
+               for s in _schedules.values() if s.name not in known]  # fmt: skip
+    if missing:
+        # Another worker (or another job thread of this process) may write the same rows at the same moment: the
+        # first write wins, the others add nothing (no unique violation to fail the pass).
+        table = cast(sa.Table, JobScheduleRow.__table__)
+        insert = postgresql_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+        uow.execute_core(insert.on_conflict_do_nothing(index_elements=["name"]), missing)
     due = list(
         uow.session.scalars(
             sa.select(JobScheduleRow)
