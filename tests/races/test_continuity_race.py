@@ -74,6 +74,9 @@ def test_each_shipment_is_one_order_with_two_workers_one_killed_and_a_restart(
         "ORDERSMITH_DATABASE_URL": db_url,
         "ORDERSMITH_ENV": "test",
         "ORDERSMITH_JOB_LEASE_S": "2",  # a killed worker's claims lapse quickly (and slow placements overlap)
+        # One job thread each (the default is four): the kill must land while shipments remain, and eight threads
+        # placed all thirty before the first count.
+        "ORDERSMITH_JOB_THREADS": "1",
         "ORDERSMITH_VAULT_DATABASE_URL": settings.vault_database_url,
         "ORDERSMITH_SANDBOX_GATEWAY_PATH": str(tmp_path / "sandbox_gateway.db"),
         "ORDERSMITH_SANDBOX_CARRIER_PATH": str(tmp_path / "sandbox_carrier.db"),
