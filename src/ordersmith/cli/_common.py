@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Collection, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -14,7 +14,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ordersmith.kernel.errors import OrdersmithError
+from ordersmith.kernel.errors import OrdersmithError, ValidationFailed
 from ordersmith.platform import secrets
 from ordersmith.platform.db import Actor, Database
 from ordersmith.platform.settings import ProductionMisconfigured, Settings, get_settings
@@ -171,3 +171,13 @@ def demo_progress() -> Iterator[_DemoBar]:
         shown = _DemoBar(bar)
         yield shown
         shown.done()
+
+
+def day_option(text: str | None, option: str) -> date | None:
+    """A `YYYY-MM-DD` command-line option as a date (None when not given); anything else is refused naming it."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.on(option, f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None

@@ -3,12 +3,11 @@ a member's subscription (as staff; they read and write the database directly, no
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
-from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out
+from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, day_option, out
 from ordersmith.cli._common import table as cli_table
 from ordersmith.continuity import rules
 from ordersmith.continuity import service as continuity
@@ -23,15 +22,6 @@ app.add_typer(continuity_app, name="continuity")
 
 def _uow() -> UnitOfWork:
     return _db(_settings()).unit_of_work(_cli_actor())
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.on(option, f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _show(sub: continuity.Subscription) -> None:
@@ -87,7 +77,7 @@ def pause(
     until: Annotated[str | None, typer.Option(help="YYYY-MM-DD: shipping starts again that day")] = None,
 ) -> None:
     """Pause until resumed, or until a date."""
-    _show(continuity.pause_subscription(_uow(), ref=subscription, until=_day(until, "until")))
+    _show(continuity.pause_subscription(_uow(), ref=subscription, until=day_option(until, "until")))
 
 
 @continuity_app.command("resume")
@@ -97,7 +87,7 @@ def resume(
     on: Annotated[str | None, typer.Option(help="YYYY-MM-DD of the next shipment")] = None,
 ) -> None:
     """Resume a paused subscription."""
-    _show(continuity.resume_subscription(_uow(), ref=subscription, next_shipment_on=_day(on, "on")))
+    _show(continuity.resume_subscription(_uow(), ref=subscription, next_shipment_on=day_option(on, "on")))
 
 
 @continuity_app.command("cancel")

@@ -3,13 +3,12 @@ unknown codes and the results per key code (they read the database directly; no 
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
-from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out
+from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, day_option, out
 from ordersmith.cli._common import table as cli_table
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.marketing import service as marketing
@@ -49,15 +48,6 @@ def _uow() -> UnitOfWork:
     return _db(_settings()).unit_of_work(_cli_actor())
 
 
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.on(option, f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _percent(text: str, option: str) -> Decimal:
     try:
         return Decimal(text)
@@ -91,7 +81,7 @@ def add_drop(
     """Add a drop to a campaign: one in-home date, its quantity mailed and cost per piece."""
     uow = _uow()
     currency = marketing.get_campaign(uow, code=campaign).currency
-    in_home_on = _day(in_home, "--in-home")
+    in_home_on = day_option(in_home, "--in-home")
     assert in_home_on is not None
     drop = marketing.NewDrop(
         code=code,
@@ -133,8 +123,8 @@ def add_code(
         quantity_mailed=quantity,
         price_list=price_list,
         promotions=promotion or [],
-        starts_on=_day(starts_on, "--starts-on"),
-        ends_on=_day(ends_on, "--ends-on"),
+        starts_on=day_option(starts_on, "--starts-on"),
+        ends_on=day_option(ends_on, "--ends-on"),
         expected_response_pct=_percent(expected, "--expected"),
     )
     until = made.ends_on.isoformat() if made.ends_on else "no end"

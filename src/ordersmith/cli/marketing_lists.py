@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ordersmith.cli._common import command, out
+from ordersmith.cli._common import command, day_option, out
 from ordersmith.cli._common import table as cli_table
-from ordersmith.cli.marketing import _day, _uow, marketing_app
+from ordersmith.cli.marketing import _uow, marketing_app
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.marketing import service as marketing
 
@@ -178,7 +178,7 @@ def import_mail_file(
     currency: str = "USD",
 ) -> None:
     """Record a mail file as sent: a CSV in the mail file's layout, or a pull."""
-    in_home_on = _day(in_home, "--in-home")
+    in_home_on = day_option(in_home, "--in-home")
     assert in_home_on is not None
     uow = _uow()
     if extraction is not None:

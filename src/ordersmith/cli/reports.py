@@ -4,7 +4,6 @@ line (they read the database directly; no server needed)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +11,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, fail, out
+from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, day_option, fail, out
 from ordersmith.data.exports import service as exports
 from ordersmith.data.exports.kinds import KINDS
-from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform import mail
 from ordersmith.reporting import render
 from ordersmith.reporting import service as reports
@@ -149,15 +147,6 @@ facts_app = typer.Typer(help="The sales reports' stored daily facts (ADR 0055)."
 app.add_typer(facts_app, name="reports")
 
 
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.on(option, f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 @facts_app.command("refresh-facts")
 @command
 def refresh_facts(
@@ -168,7 +157,7 @@ def refresh_facts(
 ) -> None:
     """Compute the daily facts of every day of the range from its orders, 31 days per transaction (the backfill,
     after an import of past orders or an upgrade; the relay and a periodic job keep them current afterwards)."""
-    start, end = _day(from_, "--from"), _day(to, "--to")
+    start, end = day_option(from_, "--from"), day_option(to, "--to")
     uow = _db(_settings()).unit_of_work(_cli_actor())
     columns = (TextColumn("daily facts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=out, transient=True) as progress:
