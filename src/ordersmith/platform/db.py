@@ -30,6 +30,7 @@ from ordersmith.kernel.events import Event
 from ordersmith.kernel.ids import new_id
 from ordersmith.platform import bulk_insert, pending_rows
 from ordersmith.platform.engine import Base, UTCDateTime, _retryable, _unique_violation, make_engine
+from ordersmith.platform.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,10 @@ class Database:
         sa_event.listen(self._write_sessions, "after_flush_postexec", _adopt_after_flush)
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._lock = threading.Lock()
-        # SQLite has one writer at a time. Queueing this process's writers on a lock, instead of letting them
-        # spin in SQLite's busy handler (which sleeps in growing steps), keeps write latency flat under load.
-        # Other processes (the CLI) still meet `busy_timeout`.
-        self.write_lock: threading.RLock | None = threading.RLock() if self.dialect == "sqlite" else None
+        # SQLite has one writer at a time. Queueing writers on a lock (this process's threads) and a file lock
+        # (other Ordersmith processes), instead of letting them spin in SQLite's busy handler (which sleeps in
+        # growing steps), keeps write latency flat under load. Other programs still meet `busy_timeout`.
+        self.write_lock: WriterLock | None = WriterLock(url) if self.dialect == "sqlite" else None
         # Per-database caches of slow-changing reference data, each validated by its owner (e.g. pricing checks a
         # version counter before every use). Tied to this object, so a new database never sees another's entries.
         self.caches: dict[str, Any] = {}
@@ -152,6 +153,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.write_lock is not None:
+            self.write_lock.close()
         if self.replica is not None:
             self.replica.dispose()
 
