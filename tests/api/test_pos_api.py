@@ -16,6 +16,7 @@ from ordersmith.orders.tables import OrderRow
 from ordersmith.platform import sales_channels
 from ordersmith.platform.access import CHANNEL_KEY_SCOPES, ROLE_SCOPES
 from ordersmith.platform.db import Database
+from ordersmith.platform.tables import AuditRow
 from tests.api.conftest import bearer, login
 from tests.builders import make_api_key, make_order_shop
 from tests.support.pos_shop import STORE_ADDRESS, make_pos_shop, sale_body
@@ -369,3 +370,63 @@ def test_a_receipt_is_e_mailed_through_the_configured_mail_server_and_a_bad_addr
     assert to == ["ann@example.com"] and message["Subject"].startswith("Your receipt from Ordersmith SF")
     text = message.get_content()
     assert "1 x Cap" in text and "13.75" in text and "Change" in text
+
+
+def test_a_register_is_renamed_closed_while_no_shift_is_open_and_opened_again(
+    client: TestClient, admin_db: Any, db: Database
+):
+    # given a store's register with an open shift, a manager and a clerk
+    make_pos_shop(admin_db)
+    manager, clerk = key(admin_db, "manager"), key(admin_db, "store")
+    shift = client.post("/api/v1/pos/registers/R1/shifts", json={"opening_float": "50.00"}, headers=manager)
+    assert shift.status_code == 201, shift.text
+    before = counts(db)
+    # when it is renamed
+    renamed = client.patch("/api/v1/pos/registers/R1", json={"name": "  Side till "}, headers=manager)
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["active"]) == ("Side till", True)
+    # refusals change nothing: closing with the shift open (409 naming it), an empty name, a clerk, unknown fields
+    open_shift = client.patch("/api/v1/pos/registers/R1", json={"active": False}, headers=manager)
+    assert (open_shift.status_code, open_shift.json()["code"]) == (409, "shift_open")
+    assert open_shift.json()["shift"] == shift.json()["id"]
+    empty = client.patch("/api/v1/pos/registers/R1", json={"name": ""}, headers=manager)
+    assert empty.status_code == 422 and [e["field"] for e in empty.json()["errors"]] == ["name"]
+    assert client.patch("/api/v1/pos/registers/R1", json={"active": False}, headers=clerk).status_code == 403
+    extra = client.patch("/api/v1/pos/registers/R1", json={"store": "EAST"}, headers=manager)
+    assert extra.status_code == 422
+    assert client.patch("/api/v1/pos/registers/NOPE", json={"name": "x"}, headers=manager).status_code == 404
+    got = client.get("/api/v1/pos/registers/R1", headers=clerk).json()
+    assert (got["name"], got["active"], got["open_shift"]) == ("Side till", True, shift.json()["id"])
+    # then, the shift closed, the register closes: no shift opens and no sale is taken there
+    closed_shift = client.post(f"/api/v1/pos/shifts/{shift.json()['id']}/close", json={"counted": "50.00"},
+                               headers=manager)  # fmt: skip
+    assert closed_shift.status_code == 200, closed_shift.text
+    closed = client.patch("/api/v1/pos/registers/R1", json={"active": False}, headers=manager)
+    assert (closed.status_code, closed.json()["active"]) == (200, False)
+    refused_shift = client.post("/api/v1/pos/registers/R1/shifts", json={"opening_float": "50.00"},
+                                headers=manager)  # fmt: skip
+    assert refused_shift.status_code == 422 and refused_shift.json()["errors"][0]["field"] == "register"
+    refused_sale = client.post("/api/v1/pos/sales", json=sale_body(("TEE", 1)), headers=clerk)
+    assert refused_sale.status_code == 422, refused_sale.text
+    assert counts(db) == before
+    # opened again, it sells
+    assert client.patch("/api/v1/pos/registers/R1", json={"active": True}, headers=manager).json()["active"]
+    assert client.post("/api/v1/pos/sales", json=sale_body(("TEE", 1)), headers=clerk).status_code == 201
+    # each change is audited with before and after
+    with db.session() as session:
+        changes = session.scalars(
+            sa.select(AuditRow).where(AuditRow.action == "pos.register_changed").order_by(AuditRow.id)
+        ).all()
+    assert [(c.before["active"], c.after["active"]) for c in changes] == [
+        (True, True),
+        (True, False),
+        (False, True),
+    ]
+
+
+def test_a_till_s_channel_key_cannot_change_a_register(client: TestClient, admin_db: Any, db: Database):
+    make_pos_shop(admin_db)
+    till = key(admin_db, "store", channel="till")
+    answer = client.patch("/api/v1/pos/registers/R1", json={"active": False}, headers=till)
+    assert answer.status_code == 403
+    assert client.get("/api/v1/pos/registers/R1", headers=till).json()["active"] is True

@@ -14,7 +14,7 @@ from ordersmith.platform.db import Database
 from tests.api.conftest import login
 from tests.api.test_pos_api import counts
 from tests.builders import make_order_shop
-from tests.support.pos_shop import STORE_ADDRESS
+from tests.support.pos_shop import STORE_ADDRESS, make_pos_shop
 
 
 def _shop(admin_db: Any) -> None:
@@ -71,3 +71,43 @@ def test_a_clerk_may_not_set_tills_up(client: TestClient, admin_db: Any, db: Dat
     refused = client.post("/pos/setup/stores", data={"csrf_token": csrf, "location": "STORE1", "channel": "till",
                                                      **STORE_ADDRESS})  # fmt: skip
     assert refused.status_code == 403 and counts(db) == before
+
+
+def test_a_manager_renames_closes_and_opens_a_register_and_a_refusal_is_shown_on_its_form(
+    client: TestClient, admin_db: Any, db: Database
+) -> None:
+    # given a store's register with an open shift, and a manager signed in
+    make_pos_shop(admin_db)
+    pos.open_shift(admin_db, principal=None, register="R1", opening_float="20.00")
+    csrf = login(client, admin_db, role="manager")
+    page = client.get("/pos/setup")
+    assert 'id="register-R1"' in page.text and "Close the register" in page.text
+    # when it is renamed
+    renamed = client.post("/pos/setup/registers/R1", data={"csrf_token": csrf, "name": "Side till"},
+                          follow_redirects=True)  # fmt: skip
+    assert renamed.status_code == 200 and "Register R1 saved" in renamed.text
+    # then closing it with its shift open is refused on its own form, and nothing changes
+    before = counts(db)
+    refused = client.post("/pos/setup/registers/R1", data={"csrf_token": csrf, "active": "false"})
+    assert refused.status_code == 409 and 'id="register-R1-problem"' in refused.text
+    assert counts(db) == before and pos.get_register(admin_db, code="R1", principal=None).active
+    # an empty name is named beside its input
+    empty = client.post("/pos/setup/registers/R1", data={"csrf_token": csrf, "name": ""})
+    assert empty.status_code == 422 and 'id="register-R1-name-error"' in empty.text
+    # with the shift closed it closes, and opens again
+    shift = pos.get_register(admin_db, code="R1", principal=None).open_shift
+    assert shift is not None
+    pos.close_shift(admin_db, principal=None, shift_id=shift, counted="20.00")
+    closed = client.post("/pos/setup/registers/R1", data={"csrf_token": csrf, "active": "false"},
+                         follow_redirects=True)  # fmt: skip
+    assert "Register R1 closed" in closed.text and "Open the register" in closed.text
+    assert not pos.get_register(admin_db, code="R1", principal=None).active
+    opened = client.post("/pos/setup/registers/R1", data={"csrf_token": csrf, "active": "true"},
+                         follow_redirects=True)  # fmt: skip
+    assert "Register R1 opened" in opened.text
+    register = pos.get_register(admin_db, code="R1", principal=None)
+    assert (register.name, register.active) == ("Side till", True)
+    # a clerk may not change it
+    clerk_csrf = login(client, admin_db, role="store")
+    denied = client.post("/pos/setup/registers/R1", data={"csrf_token": clerk_csrf, "active": "false"})
+    assert denied.status_code == 403 and pos.get_register(admin_db, code="R1", principal=None).active

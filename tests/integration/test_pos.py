@@ -493,3 +493,16 @@ def test_the_cli_sets_a_store_up_adds_a_register_lists_flagged_sales_and_refuses
     assert (refused.returncode, refused.stderr.strip().count("\n")) == (2, 0)
     assert "store" in refused.stderr
     assert [r.code for r in pos.list_registers(shop, principal=None, store="STORE2")] == ["OAK-1"]
+    # a register renamed and closed, then opened again; closing one whose shift is open is refused
+    renamed = run(db_url, "pos", "register-change", "OAK-1", "--name", "Oakland front", "--close")
+    assert renamed.returncode == 0, renamed.stderr
+    assert "closed" in renamed.stdout and "closed" in run(db_url, "pos", "registers").stdout
+    assert run(db_url, "pos", "register-change", "OAK-1", "--open").returncode == 0
+    found = pos.get_register(shop, code="OAK-1", principal=None)
+    assert (found.name, found.active) == ("Oakland front", True)
+    pos.open_shift(shop, principal=None, register="OAK-1", opening_float="10.00")
+    busy = run(db_url, "pos", "register-change", "OAK-1", "--close")
+    assert busy.returncode != 0 and busy.stderr.strip().count("\n") == 0 and "open shift" in busy.stderr
+    assert pos.get_register(shop, code="OAK-1", principal=None).active
+    both = run(db_url, "pos", "register-change", "OAK-1", "--close", "--open")
+    assert both.returncode == 2 and pos.get_register(shop, code="OAK-1", principal=None).active

@@ -10,6 +10,7 @@ import typer
 from ordersmith.channels.pos import service as pos
 from ordersmith.cli._common import _cli_actor, _db, _settings, app, command, out, when
 from ordersmith.cli._common import table as cli_table
+from ordersmith.kernel.errors import ValidationFailed
 
 pos_app = typer.Typer(help="The store POS: stores, registers, flagged sales.", no_args_is_help=True)
 app.add_typer(pos_app, name="pos")
@@ -66,13 +67,37 @@ def register(
     out.print(f"register {added.code} at {added.store.location}")
 
 
+@pos_app.command("register-change")
+@command
+def register_change(
+    code: str,
+    name: Annotated[str, typer.Option(help="its new name")] = "",
+    close: Annotated[
+        bool, typer.Option("--close", help="close it: no shift opens and no sale is taken")
+    ] = False,
+    reopen: Annotated[bool, typer.Option("--open", help="open it again")] = False,
+) -> None:
+    """Rename a register, close it (refused while its shift is open) or open it again."""
+    if close and reopen:
+        raise ValidationFailed.on("close", "--close or --open, not both")
+    changed = pos.update_register(
+        _uow(),
+        code=code,
+        principal=None,
+        name=name or None,
+        active=False if close else (True if reopen else None),
+    )
+    out.print(f"register {changed.code} ({changed.name}) {'in use' if changed.active else 'closed'}")
+
+
 @pos_app.command("registers")
 @command
 def registers() -> None:
-    """Every register, with its store and open shift."""
-    table = cli_table("register", "store", "channel", "name", "open shift")
+    """Every register, with its store, whether it is in use, and its open shift."""
+    table = cli_table("register", "store", "channel", "name", "in use", "open shift")
     for r in pos.list_registers(_uow(), principal=None):
-        table.add_row(r.code, r.store.location, r.store.channel, r.name, str(r.open_shift or "-"))
+        table.add_row(r.code, r.store.location, r.store.channel, r.name, "yes" if r.active else "closed",
+                      str(r.open_shift or "-"))  # fmt: skip
     out.print(table)
 
 

@@ -1,6 +1,6 @@
 """Setting stores and their tills up in the console (store managers and admins: `pos:manage`): a store location's
 POS channel, its address (a till sale's tax is the store's), the free method its carried-out sales are priced with
-and its receipt footer; and the registers of each store.
+and its receipt footer; and the registers of each store (added, renamed, closed and opened again).
 
 Forms are checked by the POS API's own input models (`StoreIn`, `RegisterIn`) and made by the same use cases
 (`put_store`, `create_register`): a refusal shows the form again with the problem's reason beside each input it
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.channels.pos import service as pos
-from ordersmith.channels.pos.schemas import RegisterIn, StoreIn
+from ordersmith.channels.pos.schemas import RegisterIn, RegisterPatch, StoreIn
 from ordersmith.console._forms import Refusal, posted, refused
 from ordersmith.console._pages import principal_for, render
 from ordersmith.inventory import service as inventory
@@ -78,3 +78,25 @@ async def create_register(request: Request) -> Response:
     except OrdersmithError as exc:
         return _page(request, refusal=refused(exc, form="new-register", typed=typed))
     return RedirectResponse(f"/pos/setup?done={quote(f'Register {body.code} added')}", status_code=303)
+
+
+@router.post("/pos/setup/registers/{code}")
+async def update_register(request: Request, code: str) -> Response:
+    """Rename a register (`name`) or close / open it (`active`: "false" / "true"); the form is named after the
+    register (`register-<code>`)."""
+    principal, _, typed = await posted(request, MANAGE)
+    form = f"register-{code}"
+    try:
+        sent: dict[str, object] = {}
+        if "name" in typed:
+            sent["name"] = typed["name"]
+        if typed.get("active") in ("true", "false"):
+            sent["active"] = typed["active"] == "true"
+        body = validated(RegisterPatch, sent)
+        changed = pos.update_register(
+            unit_of_work(request), code=code, principal=principal, name=body.name, active=body.active
+        )
+    except OrdersmithError as exc:
+        return _page(request, refusal=refused(exc, form=form, typed=typed))
+    state = "saved" if body.active is None else ("opened" if changed.active else "closed")
+    return RedirectResponse(f"/pos/setup?done={quote(f'Register {changed.code} {state}')}", status_code=303)

@@ -25,6 +25,7 @@ from ordersmith.channels.pos import service
 from ordersmith.channels.pos.schemas import (
     QuoteIn,
     RegisterIn,
+    RegisterPatch,
     ResolveIn,
     SaleIn,
     SaleOut,
@@ -88,6 +89,21 @@ def create_register(body: RegisterIn, principal: Auth, request: Request) -> Resp
         unit_of_work(request), code=body.code, store=body.store, name=body.name
     )
     return _json(register, service.Register, 201)
+
+
+@router.patch(
+    "/registers/{code}",
+    response_model=service.Register,
+    openapi_extra=requires("pos:manage"),
+    responses={409: {"description": "`shift_open`: closing a register whose shift is open"}},
+)
+def update_register(code: str, body: RegisterPatch, principal: Auth, request: Request) -> Response:
+    """Rename a register, close it (`active: false`: no shift opens and no sale is taken there; its history stays)
+    or open it again."""
+    register = service.update_register(
+        unit_of_work(request), code=code, principal=principal, name=body.name, active=body.active
+    )
+    return _json(register, service.Register)
 
 
 @router.get("/registers", response_model=list[service.Register], openapi_extra=requires("pos:sell"))

@@ -42,6 +42,13 @@ class RegisterIn(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class RegisterPatch(Input):
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    active: bool | None = Field(
+        default=None, description="false closes the register (refused while its shift is open); true opens it"
+    )
+
+
 class SaleLineIn(Input):
     sku: Sku = Field(description="a SKU or a scanned GTIN's SKU")
     quantity: Annotated[int, Field(gt=0, le=10_000)]

@@ -35,6 +35,7 @@ from ordersmith.channels.pos.service.setup import (
     list_registers,
     list_stores,
     put_store,
+    update_register,
 )
 from ordersmith.channels.pos.service.shifts import (
     ShiftOpen,
@@ -88,4 +89,5 @@ __all__ = [
     "resolve_flagged",
     "return_in_store",
     "ring_up",
+    "update_register",
 ]

@@ -230,17 +230,18 @@ def forget_registers(uow: UnitOfWork) -> None:
     uow.db.caches.pop(CACHE, None)
 
 
-def load_register(uow: UnitOfWork, *, code: str, principal: Principal | None) -> Loaded:
+def load_register(uow: UnitOfWork, *, code: str, principal: Principal | None, fresh: bool = False) -> Loaded:
     """A register with its store and channel (NotFound for another channel's key, as for an unknown code).
 
     Every till sale reads its register, and registers change rarely: a short-lived cache per database keeps them
-    (detached rows nothing writes to; a change in this process clears it)."""
+    (detached rows nothing writes to; a change in this process clears it). `fresh` reads the database (and
+    refreshes the cache): what a person is shown."""
     cache: dict[str, tuple[datetime, tuple[PosRegisterRow, PosStoreRow]]] = uow.db.caches.setdefault(
         CACHE, {}
     )
     now = uow.now()
     cached = cache.get(code)
-    if cached is not None and timedelta(0) <= now - cached[0] < REGISTER_CACHE_TTL:
+    if not fresh and cached is not None and timedelta(0) <= now - cached[0] < REGISTER_CACHE_TTL:
         register, store = cached[1]
     else:
         found = uow.session.execute(

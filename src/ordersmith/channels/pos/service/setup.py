@@ -21,6 +21,7 @@ from ordersmith.channels.pos.service._common import (
     store_record,
     visible_store,
 )
+from ordersmith.channels.pos.service.shifts import ShiftOpen
 from ordersmith.channels.pos.tables import PosRegisterRow, PosShiftRow, PosStoreRow
 from ordersmith.inventory import service as inventory
 from ordersmith.kernel.errors import NotFound, ValidationFailed
@@ -155,6 +156,46 @@ def create_register(uow: UnitOfWork, *, code: str, store: str, name: str) -> Reg
     return register_record(Loaded(register=row, store=found, channel=channel_of_store(uow, found)))
 
 
+@use_case
+def update_register(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    principal: Principal | None,
+    name: str | None = None,
+    active: bool | None = None,
+) -> Register:
+    """Rename a register, or close it (`active` false: no shift opens and no sale is taken at it; its history
+    stays) or open it again. Audited with before and after. Other processes see the change within
+    REGISTER_CACHE_TTL (their cache of registers).
+
+    Raises:
+        NotFound: no register `code` (or another channel's, for a channel-bound key).
+        ShiftOpen: closing a register whose shift is open (409): close the shift first.
+        ValidationFailed: an empty name (naming `name`).
+    """
+    loaded = load_register(uow, code=code, principal=principal)
+    row = uow.session.get(PosRegisterRow, loaded.register.id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    before = {"name": row.name, "active": row.active}
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed.on("name", "a register needs a name")
+        row.name = name.strip()
+    if active is not None and active != row.active:
+        if not active and (shift := open_shift_of(uow, row.id)) is not None:
+            raise ShiftOpen(f"register {code} has an open shift: close it first", shift=str(shift))
+        row.active = active
+    after = {"name": row.name, "active": row.active}
+    if after != before:
+        uow.session.flush()
+        forget_registers(uow)
+        uow.audit("pos.register_changed", object_type="pos_register", object_id=str(row.id), before=before,
+                  after=after | {"code": row.code})  # fmt: skip
+    return register_record(Loaded(register=row, store=loaded.store, channel=loaded.channel),
+                           open_shift_of(uow, row.id))  # fmt: skip
+
+
 @use_case(readonly=True)
 def list_registers(
     uow: UnitOfWork, *, principal: Principal | None, store: str | None = None
@@ -180,8 +221,8 @@ def list_registers(
 
 @use_case(readonly=True)
 def get_register(uow: UnitOfWork, *, code: str, principal: Principal | None) -> Register:
-    """A register with its store and its open shift (NotFound for another channel's key)."""
-    loaded = load_register(uow, code=code, principal=principal)
+    """A register with its store and its open shift (NotFound for another channel's key), as stored now."""
+    loaded = load_register(uow, code=code, principal=principal, fresh=True)
     return register_record(loaded, open_shift_of(uow, loaded.register.id))
 
 

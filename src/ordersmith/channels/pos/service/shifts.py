@@ -10,7 +10,7 @@ import uuid
 import sqlalchemy as sa
 
 from ordersmith.channels.pos.service._common import Shift, load_register, load_register_by_id, shift_record
-from ordersmith.channels.pos.tables import PosShiftRow
+from ordersmith.channels.pos.tables import PosRegisterRow, PosShiftRow
 from ordersmith.kernel.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
@@ -61,7 +61,12 @@ def open_shift(uow: UnitOfWork, *, principal: Principal | None, register: str, o
     amount = money_in(opening_float, currency, field="opening_float")
     if amount < Money.zero(currency):
         raise ValidationFailed.on("opening_float", "the cash put in the drawer: not negative")
-    if not loaded.register.active:
+    # The register's row, locked and read afresh (the loaded one may come from a cache): a register being closed
+    # at the same moment either sees this shift or is seen closed here.
+    current = uow.session.get(
+        PosRegisterRow, loaded.register.id, with_for_update=True, populate_existing=True
+    )
+    if current is None or not current.active:
         raise ValidationFailed.on("register", f"register {register} is closed")
     found = uow.session.scalar(
         sa.select(PosShiftRow.id).where(
