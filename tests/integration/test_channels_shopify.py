@@ -77,6 +77,10 @@ class ShopifyStub:
         self.deleted_variants: set[str] = set()  # variants gone between the read of their ids and the update
         self.prices: dict[str, str] = {}  # variant gid -> price as sent
         self.fulfillment_orders = ["gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/2"]
+        self.cancelled: dict[str, dict[str, Any]] = {}  # order gid -> the orderCancel arguments
+        self.refunds: list[dict[str, Any]] = []  # refundCreate inputs Shopify took
+        self.lose_refund_answers = 0  # take this many refunds, then answer 503 (the answer lost on the way)
+        self.captured = "49.00"  # the order's one successful SALE transaction (our total for ORDER)
 
     def calls(self, operation: str) -> list[dict[str, Any]]:
         return [s.json for s in self.api.requests("POST", GRAPHQL) if operation in s.json["query"]]
@@ -120,7 +124,20 @@ class ShopifyStub:
             "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
         }
         query, variables = body["query"], body.get("variables") or {}
-        if "inventorySetQuantities" in query:
+        if "cancelledAt" in query:
+            data = {"order": self._order_state(variables["id"])}
+        elif "orderCancel(" in query:
+            if variables["reason"] not in ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"):
+                return Answer(200, {"errors": [{"message": "Variable $reason invalid"}]})
+            self.cancelled[variables["orderId"]] = dict(variables)
+            data = {"orderCancel": {"job": {"id": "gid://shopify/Job/1", "done": False},
+                                    "orderCancelUserErrors": []}}  # fmt: skip
+        elif "refundCreate(" in query:
+            data = {"refundCreate": self._refund(variables["input"])}
+            if self.lose_refund_answers and not data["refundCreate"]["userErrors"]:
+                self.lose_refund_answers -= 1
+                return Answer(503, {"errors": "Service Unavailable"})
+        elif "inventorySetQuantities" in query:
             quantities = variables["input"]["quantities"]
             errors = [
                 {
@@ -167,6 +184,32 @@ class ShopifyStub:
                 {"errors": [{"message": "Field doesn't exist", "extensions": {"code": "undefinedField"}}]},
             )
         return Answer(200, {"data": data, "extensions": {"cost": cost}})
+
+    def _order_state(self, gid: str) -> dict[str, Any]:
+        sale = {"id": "gid://shopify/OrderTransaction/71", "kind": "SALE", "status": "SUCCESS",
+                "gateway": "shopify_payments",
+                "amountSet": {"shopMoney": {"amount": self.captured, "currencyCode": "USD"}}}  # fmt: skip
+        refunds = [{"id": f"gid://shopify/Refund/{n + 1}", "note": r.get("note")}
+                   for n, r in enumerate(self.refunds) if r["orderId"] == gid]  # fmt: skip
+        return {"id": gid, "cancelledAt": "2026-12-01T12:00:00Z" if gid in self.cancelled else None,
+                "transactions": [sale], "refunds": refunds}  # fmt: skip
+
+    def _refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+        """Refunds against the order's SALE transaction, never more than it captured."""
+        taken = sum(
+            Decimal(t["amount"])
+            for r in self.refunds
+            if r["orderId"] == refund["orderId"]
+            for t in r["transactions"]
+        )
+        asked = sum(Decimal(t["amount"]) for t in refund.get("transactions") or [])
+        bad = [t for t in refund.get("transactions") or []
+               if t.get("kind") != "REFUND" or t.get("parentId") != "gid://shopify/OrderTransaction/71"]  # fmt: skip
+        if bad or asked + taken > Decimal(self.captured):
+            problem = {"field": ["transactions"], "message": "Refund amount exceeds the refundable amount"}
+            return {"refund": None, "userErrors": [problem]}
+        self.refunds.append(refund)
+        return {"refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}"}, "userErrors": []}
 
     def _inventory_item(self, gid: str) -> dict[str, Any] | None:
         if gid not in self.known_items or gid not in VARIANTS:

@@ -126,6 +126,9 @@ class WooStub:
         self.api.route("GET", rf"{API}/orders/(\d+)/notes", self.list_notes)
         self.api.route("POST", rf"{API}/orders/(\d+)/notes", self.add_note)
         self.api.route("PUT", rf"{API}/orders/(\d+)", self.update_order)
+        self.api.route("GET", rf"{API}/orders/(\d+)/refunds", self.list_refunds)
+        self.api.route("POST", rf"{API}/orders/(\d+)/refunds", self.add_refund)
+        self.api.route("GET", rf"{API}/orders/(\d+)", self.get_order)
         self.api.route("POST", f"{API}/products/batch", self.batch)
         self.api.route("POST", rf"{API}/products/(\d+)/variations/batch", self.batch)
         self.reset()
@@ -138,6 +141,8 @@ class WooStub:
         self.known_ids = {701, 702, 7031}
         self.too_many = 0
         self.unavailable: dict[str, int] = {}  # method -> answer this many with 503
+        self.refunds: dict[str, list[dict[str, Any]]] = {}  # order id -> refunds made
+        self.order_total = "49.00"  # woo_order's total
 
     def _refused(self, seen: Seen) -> Answer | None:
         expected = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
@@ -211,6 +216,33 @@ class WooStub:
         order_id = seen.path.split("/")[-1]
         self.statuses[order_id] = seen.json["status"]
         return Answer(200, {"id": int(order_id), "status": seen.json["status"]})
+
+    def get_order(self, seen: Seen) -> Answer:
+        if refused := self._refused(seen):
+            return refused
+        order_id = seen.path.split("/")[-1]
+        return Answer(200, {"id": int(order_id), "status": self.statuses.get(order_id, "processing")})
+
+    def list_refunds(self, seen: Seen) -> Answer:
+        if refused := self._refused(seen):
+            return refused
+        return Answer(200, self.refunds.get(seen.path.split("/")[-2], []))
+
+    def add_refund(self, seen: Seen) -> Answer:
+        """A refund through the gateway (`api_refund`), never more than the order's total less earlier refunds."""
+        if refused := self._refused(seen):
+            return refused
+        order_id = seen.path.split("/")[-2]
+        made = self.refunds.setdefault(order_id, [])
+        amount = Decimal(seen.json["amount"])
+        if amount + sum(Decimal(r["amount"]) for r in made) > Decimal(self.order_total):
+            problem = {"code": "woocommerce_rest_cannot_create_order_refund", "message": "Invalid refund amount.",
+                       "data": {"status": 500}}  # fmt: skip
+            return Answer(500, problem)
+        refund = {"id": 800 + len(made), "amount": seen.json["amount"], "reason": seen.json.get("reason", ""),
+                  "refunded_payment": bool(seen.json.get("api_refund"))}  # fmt: skip
+        made.append(refund)
+        return Answer(201, refund)
 
     def batch(self, seen: Seen) -> Answer:
         if refused := self._refused(seen):

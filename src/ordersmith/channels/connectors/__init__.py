@@ -7,11 +7,14 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    CancellationNotice,
     Connector,
     PollPage,
     PriceUpdate,
+    PushesOrderChanges,
     PushesPrices,
     RateLimited,
+    RefundNotice,
     ReportsChanges,
     Settles,
     ShipmentNotice,
@@ -46,6 +49,12 @@ def for_kind(kind: str) -> Connector:
     raise KeyError(kind)
 
 
+def order_changes(kind: str) -> PushesOrderChanges | None:
+    """The connector for `kind` when it takes our cancellations or refunds; None otherwise."""
+    found = for_kind(kind)
+    return found if isinstance(found, PushesOrderChanges) else None
+
+
 def kinds() -> tuple[str, ...]:
     """Every kind a connector can be created with: the built-in ones, then the plugins' (a plugin's value that is
     not a Connector, or that reuses a built-in kind, is left out and logged when loaded)."""
@@ -61,11 +70,14 @@ __all__ = [
     "Access",
     "CallFailed",
     "CallReport",
+    "CancellationNotice",
     "Connector",
     "PollPage",
     "PriceUpdate",
+    "PushesOrderChanges",
     "PushesPrices",
     "RateLimited",
+    "RefundNotice",
     "ReportsChanges",
     "Settles",
     "ShipmentNotice",
@@ -73,4 +85,5 @@ __all__ = [
     "StockUpdate",
     "for_kind",
     "kinds",
+    "order_changes",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -75,6 +76,26 @@ class ShipmentNotice:
     tracking_number: str
     tracking_url: str = ""
     shipped_at: datetime | None = None  # when it left (the shipped event's time); None: unknown
+
+
+@dataclass(frozen=True)
+class CancellationNotice:
+    """We cancelled a channel's order (not the channel: its own cancellations are never sent back)."""
+
+    external_id: str  # the channel's order id
+    reason: str  # why, in our words (a staff note on the channel's side)
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """We gave back money the channel collected for one of its orders (a return, a cancelled line, a goodwill
+    refund), to be refunded to the buyer by the channel. `key` is ours, the same on every attempt."""
+
+    external_id: str
+    amount: Decimal  # in `currency`, more than zero
+    currency: str
+    reason: str
+    key: str
 
 
 @dataclass
@@ -160,6 +181,25 @@ class PushesPrices(Protocol):
 
     def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
         """Set the channel's prices. Raises CallFailed or RateLimited."""
+        ...
+
+
+@runtime_checkable
+class PushesOrderChanges(Protocol):
+    """A connector that tells the channel what we cancelled or refunded of its orders (`pushes_cancellations`,
+    `pushes_refunds`). A kind it does not take is flagged for a person instead (dead-lettered with the reason)."""
+
+    pushes_cancellations: bool
+    pushes_refunds: bool
+
+    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
+        """Cancel the order on the channel (no refund and no restock there: money goes by its own refund notice,
+        stock by our stock pushes); an order the channel has cancelled already is done. Raises CallFailed or
+        RateLimited."""
+        ...
+
+    def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
+        """Refund `amount` to the buyer through the channel. Raises CallFailed or RateLimited."""
         ...
 
 

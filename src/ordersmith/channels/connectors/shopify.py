@@ -32,9 +32,11 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    CancellationNotice,
     PollPage,
     PriceUpdate,
     RateLimited,
+    RefundNotice,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -91,6 +93,39 @@ mutation Ship($fulfillment: FulfillmentInput!) {
     userErrors { field message }
   }
 }"""
+
+ORDER_STATE = """
+query OrderState($id: ID!) {
+  order(id: $id) {
+    id
+    cancelledAt
+    transactions(first: 50) { id kind status gateway amountSet { shopMoney { amount currencyCode } } }
+    refunds(first: 50) { id note }
+  }
+}"""
+
+CANCEL_ORDER = """
+mutation Cancel($orderId: ID!, $reason: OrderCancelReason!, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: $reason, refund: false, restock: false, notifyCustomer: true,
+              staffNote: $staffNote) {
+    job { id done }
+    orderCancelUserErrors { field message code }
+  }
+}"""
+
+CREATE_REFUND = """
+mutation Refund($input: RefundInput!) {
+  refundCreate(input: $input) {
+    refund { id }
+    userErrors { field message }
+  }
+}"""
+_CAPTURED = ("SALE", "CAPTURE")
+
+
+def refund_mark(key: str) -> str:
+    """What our refund's note carries so a refund sent again (its answer lost) is found instead of made twice."""
+    return f"[ordersmith:{key}]"
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -157,6 +192,8 @@ class ShopifyConnector:
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = PRICE_BATCH
+    pushes_cancellations = True
+    pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -368,6 +405,69 @@ class ShopifyConnector:
             data = _graphql(client, access, CREATE_FULFILLMENT, {"fulfillment": fulfillment}, report)
             _user_errors(data.get("fulfillmentCreate"), "fulfillmentCreate")
         return report
+
+    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
+        """`orderCancel` with no refund and no restock (money goes by our refund notices, stock by our pushes);
+        an order Shopify shows cancelled already is left as it is."""
+        report = CallReport()
+        order_gid = f"gid://shopify/Order/{notice.external_id}"
+        with _client(access) as client:
+            order = _order_state(client, access, order_gid, notice.external_id, report)
+            if order.get("cancelledAt"):
+                return report
+            data = _graphql(client, access, CANCEL_ORDER,
+                            {"orderId": order_gid, "reason": "OTHER", "staffNote": notice.reason[:255]},
+                            report)  # fmt: skip
+            answer = data.get("orderCancel")
+            problems = (answer or {}).get("orderCancelUserErrors") if isinstance(answer, Mapping) else None
+            if problems:
+                text = "; ".join(str(p.get("message")) for p in problems if isinstance(p, Mapping))
+                raise CallFailed(f"orderCancel refused: {text[:300]}", permanent=True)
+        return report
+
+    def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
+        """`refundCreate` against the order's captured transactions (the first ones first), its note carrying our
+        key: a refund already made under that key (an answer lost on the way) is not made again."""
+        report = CallReport()
+        order_gid = f"gid://shopify/Order/{notice.external_id}"
+        mark = refund_mark(notice.key)
+        with _client(access) as client:
+            order = _order_state(client, access, order_gid, notice.external_id, report)
+            if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
+                return report
+            transactions = []
+            left = notice.amount
+            for t in order.get("transactions") or []:
+                money = ((t or {}).get("amountSet") or {}).get("shopMoney") or {}
+                if t.get("kind") not in _CAPTURED or t.get("status") != "SUCCESS" or left <= 0:
+                    continue
+                if str(money.get("currencyCode") or "") != notice.currency:
+                    continue
+                part = min(left, Decimal(str(money.get("amount") or "0")))
+                if part > 0:
+                    transactions.append({"orderId": order_gid, "parentId": t["id"], "gateway": t.get("gateway"),
+                                         "kind": "REFUND", "amount": str(part)})  # fmt: skip
+                    left -= part
+            if left > 0:
+                raise CallFailed(
+                    f"Shopify holds less captured in {notice.currency} than the {notice.amount} to refund",
+                    permanent=True,
+                )
+            refund = {"orderId": order_gid, "note": f"{notice.reason[:200]} {mark}", "notify": True,
+                      "transactions": transactions}  # fmt: skip
+            data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
+            _user_errors(data.get("refundCreate"), "refundCreate")
+        return report
+
+
+def _order_state(
+    client: httpx.Client, access: Access, order_gid: str, external_id: str, report: CallReport
+) -> Mapping[str, Any]:
+    data = _graphql(client, access, ORDER_STATE, {"id": order_gid}, report)
+    order = data.get("order")
+    if not isinstance(order, Mapping):
+        raise CallFailed(f"Shopify knows no order {external_id}", permanent=True)
+    return order
 
 
 def _client(access: Access) -> httpx.Client:

@@ -28,8 +28,10 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    CancellationNotice,
     PollPage,
     PriceUpdate,
+    RefundNotice,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -121,6 +123,8 @@ class WooCommerceConnector:
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = STOCK_BATCH
+    pushes_cancellations = True
+    pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -331,6 +335,38 @@ class WooCommerceConnector:
                 )
             status = str(access.config.get("shipped_status") or "completed")
             send(client, "PUT", order, channel=_CHANNEL, report=report, json={"status": status})
+        return report
+
+    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
+        """The order set to `cancelled` (WooCommerce puts its stock back; our next push sets the figure), with a
+        private note saying why; an order WooCommerce shows cancelled already is left as it is."""
+        report = CallReport()
+        order = f"{API}/orders/{notice.external_id}"
+        with _client(access) as client:
+            found = json_body(send(client, "GET", order, channel=_CHANNEL, report=report), _CHANNEL)
+            if isinstance(found, Mapping) and found.get("status") == "cancelled":
+                return report
+            send(client, "PUT", order, channel=_CHANNEL, report=report, json={"status": "cancelled"})
+            send(client, "POST", f"{order}/notes", channel=_CHANNEL, report=report,
+                 json={"note": f"Cancelled in the order management system: {notice.reason}"[:500],
+                       "customer_note": False})  # fmt: skip
+        return report
+
+    def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
+        """A refund of `amount` through the order's payment gateway (`api_refund: true`), its reason carrying our
+        key: a refund already made under that key (an answer lost on the way) is not made again."""
+        report = CallReport()
+        refunds = f"{API}/orders/{notice.external_id}/refunds"
+        mark = f"[ordersmith:{notice.key}]"
+        with _client(access) as client:
+            made = json_body(send(client, "GET", refunds, channel=_CHANNEL, report=report), _CHANNEL)
+            if not isinstance(made, list):
+                raise CallFailed("WooCommerce's refunds of the order are not a list")
+            if any(mark in str(r.get("reason") or "") for r in made if isinstance(r, Mapping)):
+                return report
+            send(client, "POST", refunds, channel=_CHANNEL, report=report,
+                 json={"amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}",
+                       "api_refund": True})  # fmt: skip
         return report
 
 

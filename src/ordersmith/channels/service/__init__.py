@@ -38,7 +38,7 @@ from ordersmith.channels.service.prices import push_prices
 
 def register() -> None:
     """Jobs and subscribers (idempotent: safe to call at every start)."""
-    from ordersmith.channels.service import changes, inbound, outbound, polling, prices
+    from ordersmith.channels.service import changes, inbound, order_changes_out, outbound, polling, prices
     from ordersmith.platform import jobs, outbox
 
     jobs.register(inbound.IMPORT_JOB, inbound._import_job)
@@ -46,16 +46,25 @@ def register() -> None:
     jobs.register(prices.PRICE_JOB, prices._price_job)
     jobs.register(outbound.STOCK_JOB, outbound._stock_job)
     jobs.register(outbound.SHIPMENT_JOB, outbound._shipment_job)
+    jobs.register(order_changes_out.JOB, order_changes_out._job)
     jobs.register(polling.DUE_JOB, polling._due_job)
     jobs.register(polling.POLL_JOB, polling._poll_job)
     jobs.schedule(polling.SCHEDULE, kind=polling.DUE_JOB, every_s=polling.SCHEDULE_EVERY_S)
     outbox.unsubscribe(outbound.on_stock_changed)
     outbox.unsubscribe(outbound.on_order_shipped)
     outbox.unsubscribe(prices.on_price_changed)
+    outbox.unsubscribe(order_changes_out.on_order_cancelled)
+    outbox.unsubscribe(order_changes_out.on_payment_refunded)
     outbox.subscribe_batch("stock.changed", outbound.on_stock_changed)
     outbox.subscribe_batch("price.changed", prices.on_price_changed)
     outbox.subscribe("order.shipped", outbound.on_order_shipped, when=outbound._has_channel)
     outbox.subscribe("order.shipped_in_part", outbound.on_order_shipped, when=outbound._has_channel)
+    outbox.subscribe(
+        "order.cancelled", order_changes_out.on_order_cancelled, when=order_changes_out.has_channel
+    )
+    outbox.subscribe(
+        "payment.refunded", order_changes_out.on_payment_refunded, when=order_changes_out.has_channel
+    )
 
 
 __all__ = [

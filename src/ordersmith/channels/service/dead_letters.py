@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.service import changes, inbound, outbound, polling, prices
+from ordersmith.channels.service import changes, inbound, order_changes_out, outbound, polling, prices
 from ordersmith.channels.service._common import load
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, DeadLetterRow, PollStateRow
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -107,6 +107,8 @@ def replay_dead_letter(
         prices.requeue_prices(uow, loaded, updates=list(row.payload.get("updates", [])))
     elif row.operation == "push_shipment":
         jobs.enqueue(uow, outbound.SHIPMENT_JOB, dict(row.payload, attempt=0))
+    elif row.operation == order_changes_out.OPERATION:
+        order_changes_out.requeue(uow, dict(row.payload))
     elif (
         row.operation == "apply_change"
     ):  # a flagged cancellation or refund: applied again, as things are now

@@ -62,6 +62,7 @@ from ordersmith.payments.service.operations import (
     refund_order,
     refund_payment,
     return_of,
+    transaction_key,
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
@@ -167,6 +168,7 @@ __all__ = [
     "setup_payments",
     "shortfall",
     "split",
+    "transaction_key",
     "transactions_by_reference",
     "uncleared_checks",
     "verify_wallet",

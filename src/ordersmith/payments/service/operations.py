@@ -215,7 +215,9 @@ def _resolve(
         row.status = "voided"
     touch(uow, row)
     if outcome == "approved":
-        settled_by = {}  # what a processor's settlement will name it by (finance watches for it, ADR 0040)
+        # The transaction's id on every outcome event; for a processor's captures and refunds also what its
+        # settlement will name it by (finance watches for those, ADR 0040).
+        settled_by = {"transaction_id": str(transaction.id)}
         if row.gateway and kind in ("capture", "refund"):
             settled_by = {"transaction_id": str(transaction.id), "gateway": row.gateway,
                           "transaction_reference": result.transaction if result else "",
@@ -357,6 +359,17 @@ def refund_payment(
         key=key,
         reason=reason.strip(),
         return_id=return_id,
+    )
+
+
+@use_case(readonly=True)
+def transaction_key(uow: UnitOfWork, *, order_id: uuid.UUID, transaction_id: uuid.UUID) -> str | None:
+    """The idempotency key a payment operation was made under (None: no such transaction): who asked for a refund
+    can be told by the key it chose (a channel's own refund, say)."""
+    return uow.session.scalar(
+        sa.select(PaymentTransactionRow.idempotency_key).where(
+            PaymentTransactionRow.order_id == order_id, PaymentTransactionRow.id == transaction_id
+        )
     )
 
 

@@ -1,0 +1,217 @@
+"""Out to the channels: what we cancelled or refunded of their orders.
+
+An order a connector imported and that we cancel (a customer's call, stock that never came, fraud) is cancelled on
+the channel; money the channel collected for it (`marketplace` payments) that we give back — a return, cancelled
+lines, a goodwill refund, the cancellation itself — is refunded through the channel, which holds the buyer's
+money. Each is a job (`channels.push_order_change`) with the shipment confirmations' retries: throttled, it waits
+as asked; failing, it is retried with back-off and then dead-lettered (operation `push_order_change`, replayable).
+A connector that does not take a kind (Amazon, eBay cancellations) dead-letters it at once with what to do on the
+channel's side, so a person sees it on the connector's health.
+
+Never sent back: the channel's own cancellations and refunds (applied from its changes, `channels.service.changes`):
+nothing at all for an order the channel reported cancelled (the channel gives that money back itself), and no
+refund made under a channel change's key.
+
+Invariants: no call to a channel inside a transaction; a refund carries our key (the payment transaction's), the
+same on every attempt, and the connectors look for it on the channel before refunding, so a retry after a lost
+answer refunds once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersmith.channels import connectors, rules
+from ordersmith.channels.service._common import Loaded, access_for, load
+from ordersmith.channels.service.inbound import dead_letter
+from ordersmith.channels.tables import ChangeRow, ChannelOrderRow, ConnectorRow
+from ordersmith.kernel.events import Event
+from ordersmith.payments import service as payments
+from ordersmith.platform import jobs
+from ordersmith.platform.db import UnitOfWork, use_case
+
+JOB = "channels.push_order_change"
+OPERATION = "push_order_change"
+CHANNEL_CHANGE_KEY = "channel-change:"  # the key a channel's own refund is made under (changes.py)
+COLLECTED_BY_CHANNEL = "marketplace"  # the payment method of money a channel collected
+
+
+def _channel_order(uow: UnitOfWork, order_id: Any) -> Any:
+    try:
+        wanted = uuid.UUID(str(order_id))
+    except ValueError:
+        return None
+    return uow.session.execute(
+        sa.select(ChannelOrderRow.connector_id, ChannelOrderRow.external_id, ConnectorRow.kind)
+        .join(ConnectorRow, ConnectorRow.id == ChannelOrderRow.connector_id)
+        .where(ChannelOrderRow.order_id == wanted, ConnectorRow.active.is_(True))
+    ).first()
+
+
+def _cancelled_by_channel(uow: UnitOfWork, found: Any) -> bool:
+    """Whether the channel reported a cancellation of the order: then the channel has cancelled it and gives its
+    buyer's money back itself."""
+    reported = uow.session.scalar(
+        sa.select(ChangeRow.id)
+        .where(
+            ChangeRow.connector_id == found.connector_id,
+            ChangeRow.external_id == found.external_id,
+            ChangeRow.kind == "cancel",
+        )
+        .limit(1)
+    )
+    return reported is not None
+
+
+def _queue(uow: UnitOfWork, found: Any, change: dict[str, Any]) -> None:
+    jobs.enqueue(
+        uow,
+        JOB,
+        {"connector_id": str(found.connector_id), "external_id": found.external_id, "attempt": 0, **change},
+    )
+
+
+def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
+    """We cancelled a channel's order: queue the cancellation to the channel, unless the channel cancelled it."""
+    found = _channel_order(uow, event.payload.get("order_id"))
+    if found is None or _cancelled_by_channel(uow, found):
+        return
+    _queue(uow, found, {"kind": "cancel", "reason": str(event.payload.get("reason") or "cancelled")[:200]})
+
+
+def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
+    """We gave back money a channel collected: queue the refund through the channel, unless the channel's own
+    refund made it."""
+    payload = event.payload
+    if payload.get("method") != COLLECTED_BY_CHANNEL or not payload.get("transaction_id"):
+        return
+    found = _channel_order(uow, payload.get("order_id"))
+    if found is None or _cancelled_by_channel(uow, found):
+        return
+    transaction = uuid.UUID(str(payload["transaction_id"]))
+    key = payments.transaction_key(
+        uow, order_id=uuid.UUID(str(payload["order_id"])), transaction_id=transaction
+    )
+    if key is None or key.startswith(CHANNEL_CHANGE_KEY):
+        return
+    change = {
+        "kind": "refund",
+        "amount": str(payload.get("amount") or "0"),
+        "currency": str(payload.get("currency") or ""),
+        "reason": str(payload.get("reason") or "refunded")[:200],
+        "key": f"refund:{transaction}",
+    }
+    _queue(uow, found, change)
+
+
+def has_channel(event: Event) -> bool:
+    return event.channel is not None
+
+
+@use_case(readonly=True)
+def _access(uow: UnitOfWork, *, connector_id: uuid.UUID) -> tuple[Loaded, connectors.Access]:
+    loaded = load(uow, connector_id=connector_id)
+    return loaded, access_for(uow, loaded.row)
+
+
+def _notice(payload: dict[str, Any]) -> connectors.CancellationNotice | connectors.RefundNotice:
+    external_id = str(payload["external_id"])
+    if payload["kind"] == "cancel":
+        return connectors.CancellationNotice(external_id=external_id, reason=str(payload.get("reason") or ""))
+    try:
+        amount = Decimal(str(payload["amount"]))
+    except (InvalidOperation, KeyError):
+        amount = Decimal(0)
+    return connectors.RefundNotice(external_id=external_id, amount=amount, currency=str(payload["currency"]),
+                                   reason=str(payload.get("reason") or ""), key=str(payload["key"]))  # fmt: skip
+
+
+def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:
+    what = "cancel" if kind == "cancel" else "refund"
+    return (
+        f"{connector_kind} does not take a {'cancellation' if kind == 'cancel' else 'refund'} from Ordersmith: "
+        f"{what} order {external_id} on the channel's own site"
+    )
+
+
+def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
+    """Send one cancellation or refund; returns `sent`, `later` (retry queued) or `dead`."""
+    assert not uow.active, "the channel is called with no transaction open"
+    connector_id = uuid.UUID(str(payload["connector_id"]))
+    loaded, access = _access(uow, connector_id=connector_id)
+    notice = _notice(payload)
+    adapter = connectors.order_changes(loaded.row.kind)
+    takes = adapter is not None and (
+        adapter.pushes_cancellations if payload["kind"] == "cancel" else adapter.pushes_refunds
+    )
+    if adapter is None or not takes:
+        _dead(
+            uow, payload=dict(payload), error=_not_taken(payload["kind"], loaded.row.kind, notice.external_id)
+        )
+        return "dead"
+    if isinstance(notice, connectors.RefundNotice) and (notice.amount <= 0 or not notice.currency):
+        _dead(uow, payload=dict(payload), error="a refund with no amount or currency: nothing sent")
+        return "dead"
+    attempt = int(payload.get("attempt", 0))
+    try:
+        if isinstance(notice, connectors.CancellationNotice):
+            report = adapter.push_cancellation(access, notice)
+        else:
+            report = adapter.push_refund(access, notice)
+    except connectors.RateLimited as exc:
+        _later(uow, payload=dict(payload), delay_s=exc.retry_after_s, error=None)
+        return "later"
+    except connectors.CallFailed as exc:
+        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
+        if delay is None:
+            _dead(uow, payload=dict(payload, attempt=attempt + 1), error=str(exc))
+            return "dead"
+        _later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=str(exc))
+        return "later"
+    _sent(uow, connector_id=connector_id, report=report)
+    return "sent"
+
+
+@use_case
+def _sent(uow: UnitOfWork, *, connector_id: uuid.UUID, report: connectors.CallReport) -> None:
+    row = load(uow, connector_id=connector_id, lock=True).row
+    row.last_success_at = uow.now()
+    if report.rate_limit:
+        row.rate_limit = report.rate_limit
+
+
+@use_case
+def _later(uow: UnitOfWork, *, payload: dict[str, Any], delay_s: float, error: str | None) -> None:
+    row = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True).row
+    if error is not None:
+        row.last_failure_at, row.last_error = uow.now(), error[:2000]
+    jobs.enqueue(uow, JOB, payload, run_at=uow.now() + timedelta(seconds=delay_s))
+
+
+@use_case
+def _dead(uow: UnitOfWork, *, payload: dict[str, Any], error: str) -> None:
+    loaded = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True)
+    dead_letter(
+        uow,
+        loaded,
+        operation=OPERATION,
+        reference=str(payload["external_id"]),
+        payload=payload,
+        error=error,
+        attempts=int(payload.get("attempt", 0)),
+    )
+
+
+def requeue(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    """A dead-lettered cancellation or refund sent again, as a fresh job with its retries (a refund keeps its key:
+    one already made on the channel is found there, not made twice)."""
+    jobs.enqueue(uow, JOB, dict(payload, attempt=0))
+
+
+def _job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    push_order_change(uow, payload)

@@ -1,0 +1,216 @@
+"""What we cancel or refund of a channel's order goes out to the channel, on SQLite and PostgreSQL, through the
+Shopify and WooCommerce connectors' loopback stubs: an order we cancel is cancelled there once (no refund, no
+restock on the channel's side), the money the channel collected is refunded through it once — a lost answer
+retried finds the refund made under our key instead of making a second — and the channel's own cancellations
+and refunds are never sent back. A connector that takes no cancellations (Amazon) dead-letters ours at once with
+what to do; a refund the channel refuses is dead-lettered and replayable."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ordersmith.channels import service as channels
+from ordersmith.channels.service import order_changes_out
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
+from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
+from ordersmith.payments import service as payments
+from ordersmith.platform import sales_channels
+from ordersmith.platform.db import UnitOfWork
+from tests.integration.test_channel_changes import (
+    EXTERNAL,
+    _cancelled,
+    _drain,
+    _order,
+    _refund,
+    _refunded,
+    _relay,
+    _shopify,
+    _woo,
+)
+from tests.integration.test_channel_changes import clock as clock  # fixtures
+from tests.integration.test_channel_changes import shop as shop
+from tests.integration.test_channel_changes import shopify as shopify
+from tests.integration.test_channel_changes import woo as woo
+from tests.integration.test_channels_shopify import ORDER, ShopifyStub
+from tests.integration.test_channels_woocommerce import START, WooStub, woo_order
+
+ORDER_GID = f"gid://shopify/Order/{EXTERNAL}"
+
+
+def _settle(shop: UnitOfWork) -> None:
+    for _ in range(3):
+        _relay(shop)
+        _drain(shop.db)
+
+
+def _imported(shop: UnitOfWork) -> orders.Order:
+    _shopify(shop, "orders/create", ORDER)
+    _settle(shop)
+    return _order(shop, EXTERNAL)
+
+
+def test_an_order_we_cancel_is_cancelled_on_shopify_once_and_its_money_refunded_there_once(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported Shopify order whose money Shopify collected
+    order = _imported(shop)
+    # when we cancel it (a customer called)
+    orders.cancel_order(shop, ref=order.number, reason="customer called to cancel")
+    _settle(shop)
+    # then Shopify is told once: cancelled with no refund and no restock there, and the money refunded by itself
+    assert list(shopify.cancelled) == [ORDER_GID]
+    sent = shopify.cancelled[ORDER_GID]
+    assert (sent["reason"], sent["staffNote"]) == ("OTHER", "customer called to cancel")
+    assert "refund: false, restock: false" in shopify.calls("orderCancel(")[0]["query"]
+    (refund,) = shopify.refunds
+    assert [(t["amount"], t["parentId"], t["kind"]) for t in refund["transactions"]] == [
+        ("49.00", "gid://shopify/OrderTransaction/71", "REFUND")
+    ]
+    assert "[ordersmith:refund:" in refund["note"]
+    assert _refunded(shop, _order(shop, EXTERNAL)) == Money(Decimal("49.00"), "USD")
+    health = channels.connector_health(shop, code="shop")
+    assert health.dead_letters_open == 0 and health.last_success_at is not None
+    # when the channel then reports the cancellation and the refund it made on our word
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    _shopify(shop, "refunds/create", _refund(901, "49.00"))
+    _settle(shop)
+    # then nothing more goes out, and nothing more is refunded here
+    assert len(shopify.calls("orderCancel(")) == 1 and len(shopify.refunds) == 1
+    assert _refunded(shop, _order(shop, EXTERNAL)) == Money(Decimal("49.00"), "USD")
+
+
+def test_the_channel_s_own_cancellation_and_refund_are_never_sent_back(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order
+    _imported(shop)
+    # when Shopify refunds part of it, then cancels it
+    _shopify(shop, "refunds/create", _refund(902, "10.00"))
+    _settle(shop)
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    _settle(shop)
+    # then the order is cancelled and refunded here, and nothing was sent to Shopify
+    order = _order(shop, EXTERNAL)
+    assert order.status == "cancelled" and _refunded(shop, order) == Money(Decimal("49.00"), "USD")
+    assert shopify.calls("orderCancel(") == [] and shopify.calls("refundCreate(") == []
+    assert shopify.refunds == []
+
+
+def test_a_refund_whose_answer_was_lost_is_found_on_shopify_when_retried_and_not_made_twice(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order, and Shopify losing the answer to the first refund it takes
+    order = _imported(shop)
+    shopify.lose_refund_answers = 1
+    # when we give back 12.00 of it (goodwill)
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("12.00"), "USD"), reason="goodwill")
+    _settle(shop)
+    shop.db.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]  # the retry's back-off
+    _settle(shop)
+    # then Shopify holds one refund of 12.00, and the retry read it instead of refunding again
+    assert [[t["amount"] for t in r["transactions"]] for r in shopify.refunds] == [["12.00"]]
+    assert len(shopify.calls("refundCreate(")) == 1
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_refund_shopify_refuses_is_dead_lettered_and_replayed_after_the_fix(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order of which Shopify shows less captured than we refund
+    order = _imported(shop)
+    shopify.captured = "5.00"
+    # when we refund 12.00
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("12.00"), "USD"), reason="goodwill")
+    _settle(shop)
+    # then it is dead-lettered with Shopify's reason, nothing refunded there
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert letter.operation == "push_order_change" and letter.reference == EXTERNAL
+    assert "less captured" in letter.error and shopify.refunds == []
+    # and replayed once Shopify holds the money, it goes out
+    shopify.captured = "49.00"
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _settle(shop)
+    assert [[t["amount"] for t in r["transactions"]] for r in shopify.refunds] == [["12.00"]]
+
+
+def test_an_order_we_cancel_is_cancelled_on_woocommerce_and_refunded_through_its_gateway_once(
+    shop: UnitOfWork, woo: WooStub
+) -> None:
+    # given an imported WooCommerce order
+    _woo(shop, woo_order(701, modified=START - timedelta(minutes=30)))
+    _settle(shop)
+    order = _order(shop, "701")
+    # when we cancel it
+    orders.cancel_order(shop, ref=order.number, reason="out of stock at the supplier")
+    _settle(shop)
+    # then WooCommerce has it cancelled with a private note, and one refund through its gateway
+    assert woo.statuses["701"] == "cancelled"
+    assert any(
+        "out of stock at the supplier" in n["note"] and not n["customer_note"] for n in woo.notes["701"]
+    )
+    (refund,) = woo.refunds["701"]
+    assert (refund["amount"], refund["refunded_payment"]) == ("49.00", True)
+    key = re.search(r"\[ordersmith:(refund:[^\]]+)\]", refund["reason"])
+    assert key is not None
+    # when the same refund goes out again (its answer lost, a replay), it is found there and not made twice
+    woo_id = str(_connector_id(shop, "woo"))
+    with shop:
+        order_changes_out.requeue(shop, {"connector_id": woo_id, "external_id": "701", "kind": "refund",
+                                         "amount": "49.00", "currency": "USD", "reason": "again",
+                                         "key": key.group(1)})  # fmt: skip
+    _settle(shop)
+    assert len(woo.refunds["701"]) == 1
+    # and the cancellation sent again leaves the cancelled order as it is (no second note)
+    notes = len(woo.notes["701"])
+    with shop:
+        order_changes_out.requeue(shop, {"connector_id": woo_id, "external_id": "701", "kind": "cancel",
+                                         "reason": "again"})  # fmt: skip
+    _settle(shop)
+    assert len(woo.notes["701"]) == notes
+
+
+def test_a_connector_that_takes_no_cancellations_dead_letters_ours_with_what_to_do(shop: UnitOfWork) -> None:
+    # given an Amazon connector and an order it imported (recorded as the channel's)
+    sales_channels.create_sales_channel(
+        shop, code="amz", name="Amazon", kind="marketplace", division="web", currency="USD"
+    )
+    channels.create_connector(
+        shop, code="amazon", kind="amazon", sales_channel="amz", name="Amazon",
+        config={"endpoint": "https://sellingpartnerapi-na.amazon.com", "seller_id": "S1",
+                "marketplace_id": "ATVPDKIKX0DER", "shipping_method": "ground"},
+        credentials={"client_id": "c", "client_secret": "s", "refresh_token": "r"},
+    )  # fmt: skip
+    order = _imported(shop)
+    _rehome(shop, order, connector="amazon", external_id="111-0000000-0000001")
+    # when we cancel it
+    orders.cancel_order(shop, ref=order.number, reason="fraud")
+    _settle(shop)
+    # then the cancellation and the refund are dead-lettered for a person, naming what to do on Amazon
+    letters = channels.list_dead_letters(shop, connector="amazon").items
+    assert sorted(letter.payload["kind"] for letter in letters) == ["cancel", "refund"]
+    assert all("on the channel's own site" in letter.error for letter in letters)
+    assert channels.connector_health(shop, code="amazon").dead_letters_open == 2
+
+
+def _connector_id(shop: UnitOfWork, code: str) -> uuid.UUID:
+    with shop:
+        found = shop.session.scalar(sa.select(ConnectorRow.id).where(ConnectorRow.code == code))
+    assert found is not None
+    return found
+
+
+def _rehome(shop: UnitOfWork, order: orders.Order, *, connector: str, external_id: str) -> None:
+    """Record the order as imported by another connector (as an Amazon poll would have)."""
+    target = _connector_id(shop, connector)
+    with shop:
+        shop.session.execute(
+            sa.update(ChannelOrderRow)
+            .where(ChannelOrderRow.order_id == order.id)
+            .values(connector_id=target, external_id=external_id)
+        )
