@@ -226,6 +226,8 @@ def cancel_order(
         ValidationFailed: a line that does not exist, or more units than are still open on it.
     """
     row = locked(uow, ref, expected_version)
+    if row.status == "cancelled":  # as the docstring says: 409, not a 422 about its lines' open units
+        raise rules_illegal(row, "be cancelled again")
     if row.status == "on_hold" and not may_cancel_held:
         raise Forbidden("a held order is cancelled by a manager")
     if not reason.strip():
