@@ -163,6 +163,7 @@ class EbayStub:
         self.api.route("GET", rf"{ORDERS}/([\w!%-]+)", self.get_order)
         self.api.route("GET", rf"{ORDERS}/([\w!%-]+)/shipping_fulfillment", self.fulfillments)
         self.api.route("POST", rf"{ORDERS}/([\w!%-]+)/shipping_fulfillment", self.fulfil)
+        self.api.route("POST", rf"{ORDERS}/([\w!%-]+)/issue_refund", self.issue_refund)
         self.api.route("POST", BULK, self.bulk)
         self.api.route("GET", OFFERS, self.get_offers)
         self.reset()
@@ -172,6 +173,8 @@ class EbayStub:
         self.tokens: set[str] = set()
         self.issued = 0
         self.orders: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, list[dict[str, Any]]] = {}  # order id -> refunds made
+        self.lose_refund_answers = 0
         self.repeat_on_next_page = False
         self.stale: list[dict[str, Any]] = []  # old copies a lagging replica serves on the next first page
         self.after_page: Callable[[], None] | None = None  # the world changing between two pages
@@ -317,8 +320,40 @@ class EbayStub:
     def get_order(self, seen: Seen) -> Answer:
         if refused := self._refused(seen):
             return refused
-        order = self.orders.get(seen.path.rsplit("/", 1)[1])
-        return Answer(200, order) if order else Answer(404, _error(32100, "Invalid order ID"))
+        order_id = seen.path.rsplit("/", 1)[1]
+        order = self.orders.get(order_id)
+        if not order:
+            return Answer(404, _error(32100, "Invalid order ID"))
+        refunds = self.refunds.get(order_id, [])
+        return Answer(200, order | {"paymentSummary": order["paymentSummary"] | {"refunds": refunds}})
+
+    def issue_refund(self, seen: Seen) -> Answer:
+        """An order-level refund: PENDING, listed under the order's `paymentSummary.refunds` at once; never more
+        than the order's total less its refunds. The answer is lost (503) for `lose_refund_answers` refunds."""
+        if refused := self._refused(seen):
+            return refused
+        order_id = seen.path.split("/")[-2]
+        order, body = self.orders.get(order_id), seen.json
+        if order is None:
+            return Answer(404, _error(32100, "Invalid order ID"))
+        if body.get("reasonForRefund") not in ("BUYER_CANCEL", "BUYER_RETURN", "ITEM_NOT_RECEIVED",
+                                               "SELLER_WRONG_ITEM", "SELLER_OUT_OF_STOCK",
+                                               "SELLER_FOUND_CHEAPER_PRICE", "OTHER"):  # fmt: skip
+            return Answer(400, _error(32800, "Invalid reason for refund"))
+        if len(body.get("comment") or "") > 100:
+            return Answer(400, _error(32801, "The comment is longer than 100 characters"))
+        asked = body["orderLevelRefundAmount"]
+        made = self.refunds.setdefault(order_id, [])
+        total = Decimal(order["pricingSummary"]["total"]["value"])
+        if Decimal(asked["value"]) + sum(Decimal(r["amount"]["value"]) for r in made) > total:
+            return Answer(400, _error(32803, "The refund amount exceeds the order total"))
+        refund = {"refundId": f"5{len(made):09d}", "refundStatus": "PENDING", "amount": dict(asked),
+                  "refundReferenceId": "", "refundDate": "2026-12-01T12:00:00.000Z"}  # fmt: skip
+        made.append(refund)
+        if self.lose_refund_answers:
+            self.lose_refund_answers -= 1
+            return Answer(503, _error(2003, "Internal error"))
+        return Answer(200, {"refundId": refund["refundId"], "refundStatus": "PENDING"})
 
     def fulfillments(self, seen: Seen) -> Answer:
         if refused := self._refused(seen):
@@ -1070,3 +1105,35 @@ def test_an_ebay_connector_with_a_bad_setting_is_refused_by_its_field_and_nothin
     assert refused.value.errors[0].field == field
     assert [c.code for c in channels.list_connectors(shop).items] == ["ebay-us"]
     assert _count(shop, PollStateRow) == 1
+
+
+def test_a_refund_we_make_goes_to_ebay_once_even_when_its_answer_is_lost_and_a_cancellation_is_flagged(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given an imported eBay order (eBay collected its money), and eBay losing the answer to the first refund
+    row = _imported(shop, ebay, clock, "26-08000-00002")
+    ebay.lose_refund_answers = 1
+    # when we give back 10.00 of it
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="damaged box")
+    _relay(shop)
+    _drain(shop.db)
+    clock.advance(timedelta(minutes=5))  # the retry's back-off
+    _drain(shop.db)
+    # then eBay holds one refund of 10.00 with our reason, read before (the baseline) and after (the retry)
+    (refund,) = ebay.refunds["26-08000-00002"]
+    assert refund["amount"] == {"value": "10.00", "currency": "USD"}
+    (sent,) = ebay.calls("POST", f"{ORDERS}/26-08000-00002/issue_refund")
+    assert (sent.json["reasonForRefund"], sent.json["comment"]) == ("OTHER", "damaged box")
+    assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+    # when a second refund of the same amount is made, it goes out too (a new baseline holds the first)
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="goodwill")
+    _relay(shop)
+    _drain(shop.db)
+    assert [r["amount"]["value"] for r in ebay.refunds["26-08000-00002"]] == ["10.00", "10.00"]
+    # when we cancel the order, eBay takes no cancellation from us: it is dead-lettered with what to do
+    orders.cancel_order(shop, ref=row.number, reason="out of stock")
+    _relay(shop)
+    _drain(shop.db)
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert letter.operation == "push_order_change" and letter.payload["kind"] == "cancel"
+    assert "on the channel's own site" in letter.error

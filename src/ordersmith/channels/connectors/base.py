@@ -96,6 +96,9 @@ class RefundNotice:
     currency: str
     reason: str
     key: str
+    # The channel's refunds of the order read before our first attempt (`RefundsByBaseline`): a channel that keeps
+    # no reference of ours finds the refund a lost answer made among the ones that appeared since.
+    baseline: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -200,6 +203,17 @@ class PushesOrderChanges(Protocol):
 
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
         """Refund `amount` to the buyer through the channel. Raises CallFailed or RateLimited."""
+        ...
+
+
+@runtime_checkable
+class RefundsByBaseline(Protocol):
+    """A connector whose channel keeps no reference of ours on a refund (eBay): before the first attempt the
+    order's refunds are read and kept with the job, so a retry after a lost answer finds its refund among the ones
+    that appeared since."""
+
+    def refund_baseline(self, access: Access, notice: RefundNotice) -> tuple[str, ...]:
+        """The ids of the channel's refunds of the order now. Raises CallFailed or RateLimited."""
         ...
 
 

@@ -23,7 +23,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -35,9 +35,11 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
+    CancellationNotice,
     PollPage,
     PriceUpdate,
     RateLimited,
+    RefundNotice,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -166,6 +168,8 @@ class EbayConnector:
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = STOCK_BATCH
+    pushes_cancellations = False  # a seller's cancellation goes through the Post-Order API: not built
+    pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -438,6 +442,65 @@ class EbayConnector:
                 },
             )
         return report
+
+    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
+        raise CallFailed(
+            "eBay takes a seller's cancellation through the Post-Order API: not built", permanent=True
+        )
+
+    def refund_baseline(self, access: Access, notice: RefundNotice) -> tuple[str, ...]:
+        report = CallReport()
+        with _Session(access, report) as session:
+            return tuple(str(r.get("refundId") or "") for r in _refunds(session, notice.external_id))
+
+    def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
+        """`issue_refund` of the amount at the order level (reason OTHER, our reason as the comment). eBay keeps no
+        reference of ours on a refund, so the order's refunds read before the first attempt (`notice.baseline`)
+        tell a retry whether the refund a lost answer made is there: a new refund of this amount and currency, not
+        FAILED, is taken as ours."""
+        if notice.baseline is None:
+            raise CallFailed("an eBay refund needs the order's refunds read first", permanent=True)
+        report = CallReport()
+        order = f"{ORDERS}/{quote(notice.external_id, safe='')}"
+        with _Session(access, report) as session:
+            for refund in _refunds(session, notice.external_id):
+                raw = refund.get("amount")
+                amount: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+                if (
+                    str(refund.get("refundId") or "") not in notice.baseline
+                    and refund.get("refundStatus") != "FAILED"
+                    and str(amount.get("currency") or "") == notice.currency
+                    and _decimal(amount.get("value")) == notice.amount
+                ):
+                    return report  # made by an attempt whose answer was lost
+            answer = session.call(
+                "POST",
+                f"{order}/issue_refund",
+                json={
+                    "reasonForRefund": "OTHER",
+                    "comment": notice.reason[:100],
+                    "orderLevelRefundAmount": {"value": str(notice.amount), "currency": notice.currency},
+                },
+            )
+            if isinstance(answer, Mapping) and answer.get("refundStatus") == "FAILED":
+                raise CallFailed(f"eBay did not refund order {notice.external_id} (FAILED)", permanent=True)
+        return report
+
+
+def _refunds(session: _Session, external_id: str) -> list[Mapping[str, Any]]:
+    found = session.call("GET", f"{ORDERS}/{quote(external_id, safe='')}")
+    if not isinstance(found, Mapping):
+        raise CallFailed(f"eBay's order {external_id} is not an object")
+    raw = found.get("paymentSummary")
+    summary: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    return [r for r in summary.get("refunds") or [] if isinstance(r, Mapping)]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def _published_offers(session: _Session, sku: str, marketplace: str, report: CallReport) -> list[str]:

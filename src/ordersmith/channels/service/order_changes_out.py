@@ -127,8 +127,11 @@ def _notice(payload: dict[str, Any]) -> connectors.CancellationNotice | connecto
         amount = Decimal(str(payload["amount"]))
     except (InvalidOperation, KeyError):
         amount = Decimal(0)
+    kept = payload.get("baseline")
+    baseline = tuple(str(b) for b in kept) if isinstance(kept, list) else None
     return connectors.RefundNotice(external_id=external_id, amount=amount, currency=str(payload["currency"]),
-                                   reason=str(payload.get("reason") or ""), key=str(payload["key"]))  # fmt: skip
+                                   reason=str(payload.get("reason") or ""), key=str(payload["key"]),
+                                   baseline=baseline)  # fmt: skip
 
 
 def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:
@@ -161,6 +164,12 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     try:
         if isinstance(notice, connectors.CancellationNotice):
             report = adapter.push_cancellation(access, notice)
+        elif notice.baseline is None and isinstance(adapter, connectors.RefundsByBaseline):
+            # First read what the channel holds, and keep it with the job before refunding (a job of its own,
+            # due at once): a retry after a lost answer then knows which refund is ours.
+            baseline = adapter.refund_baseline(access, notice)
+            _later(uow, payload=dict(payload, baseline=list(baseline)), delay_s=0, error=None)
+            return "later"
         else:
             report = adapter.push_refund(access, notice)
     except connectors.RateLimited as exc:
