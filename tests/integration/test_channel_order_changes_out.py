@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ordersmith.channels import rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.service import order_changes_out
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
@@ -214,3 +215,52 @@ def _rehome(shop: UnitOfWork, order: orders.Order, *, connector: str, external_i
             .where(ChannelOrderRow.order_id == order.id)
             .values(connector_id=target, external_id=external_id)
         )
+
+
+def test_our_refund_reported_back_by_shopify_is_not_refunded_again_here(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order and a goodwill refund of ours that went out to Shopify
+    order = _imported(shop)
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("12.00"), "USD"), reason="goodwill")
+    _settle(shop)
+    (made,) = shopify.refunds
+    # when Shopify reports that refund back (refunds/create, its note carrying our mark)
+    echo = _refund(903, "12.00") | {"note": made["note"]}
+    assert _shopify(shop, "refunds/create", echo).changes == 0
+    _settle(shop)
+    # then nothing more is refunded here, and nothing more goes out
+    assert _refunded(shop, _order(shop, EXTERNAL)) == Money(Decimal("12.00"), "USD")
+    assert (
+        len(shopify.refunds) == 1
+        and channels.list_changes(shop, connector="shop", external_id=EXTERNAL) == []
+    )
+
+
+def test_the_echo_of_our_cancellation_arriving_first_does_not_keep_its_refund_from_going_out(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order that we cancel, and Shopify's orders/cancelled for it recorded before the relay ran
+    order = _imported(shop)
+    orders.cancel_order(shop, ref=order.number, reason="fraud")
+    _shopify(shop, "orders/cancelled", _cancelled(ORDER))
+    # when everything is relayed and run
+    _settle(shop)
+    # then the cancellation and the whole refund went to Shopify once each
+    assert len(shopify.calls("orderCancel(")) <= 1
+    assert [[t["amount"] for t in r["transactions"]] for r in shopify.refunds] == [["49.00"]]
+
+
+def test_an_order_cancelled_by_the_channel_s_own_edit_is_not_cancelled_or_refunded_back_on_it(
+    shop: UnitOfWork, woo: WooStub
+) -> None:
+    # given an imported WooCommerce order
+    _woo(shop, woo_order(701, modified=START - timedelta(minutes=30)))
+    _settle(shop)
+    order = _order(shop, "701")
+    # when its units are all cancelled for the channel's own edit (as changes.py records a reduction)
+    orders.cancel_order(shop, ref=order.number, reason=f"{rules.REDUCED_ON_CHANNEL}WC-TEE reduced to 0")
+    _settle(shop)
+    # then its money is given back here, and nothing is cancelled or refunded back on WooCommerce
+    assert _refunded(shop, _order(shop, "701")) == Money(Decimal("49.00"), "USD")
+    assert woo.statuses.get("701") != "cancelled" and woo.refunds.get("701", []) == []

@@ -102,6 +102,21 @@ class ChannelChange:
     currency: str = ""
 
 
+# The reasons a channel's own cancellation and its edit that cancels units are recorded with (changes.py): an
+# order cancelled for one of them is never cancelled back on the channel (order_changes_out.py).
+CANCELLED_ON_CHANNEL = "cancelled on the channel: "
+REDUCED_ON_CHANNEL = "reduced on the channel: "
+CHANNEL_ORIGINS = (CANCELLED_ON_CHANNEL, REDUCED_ON_CHANNEL)
+OUR_MARK = (
+    "[ordersmith:"  # what our refunds carry on the channel (order_changes_out.py): never read back as theirs
+)
+
+
+def ours(text: object) -> bool:
+    """Whether a refund's note or reason on the channel carries our mark: one we made, reported back."""
+    return isinstance(text, str) and OUR_MARK in text
+
+
 ADDRESS_CHANGED = "address_changed"
 QUANTITY_REDUCED = "quantity_reduced"
 CHANGE_KINDS = ("cancel", "refund", ADDRESS_CHANGED, QUANTITY_REDUCED)

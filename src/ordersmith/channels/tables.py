@@ -111,6 +111,26 @@ class DeadLetterRow(Base):
     replayed_at: Mapped[datetime | None]
 
 
+class OrderPushRow(Base):
+    """A cancellation or refund of ours owed to a channel (ADR 0058): one row per connector, channel order and key
+    (`cancel`, `refund:<payment transaction id>`), so an event delivered again queues nothing more, and the job
+    sending it claims the row first (`sending` until `claimed_until`), so two jobs never call the channel for it at
+    once. `sent` and `dead` are final until a replay puts it back to `queued`."""
+
+    __tablename__ = "channel_order_pushes"
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("channel_connectors.id", name="fk_channel_order_pushes_connector"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    push_key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # cancel | refund
+    status: Mapped[str] = mapped_column(sa.String(20))  # queued | sending | sent | dead
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class PendingStockRow(Base):
     """The latest available-to-sell figure of an item not yet sent to a connector (one row per item: a burst of
     changes collapses into one update)."""

@@ -267,6 +267,8 @@ class ShopifyConnector:
         """`refunds/create` (a Refund: its successful `refund` transactions' amounts) is a refund keyed by the
         refund's id; an order with `cancelled_at` (`orders/cancelled`, or any order delivery) is a cancellation."""
         topic = (headers or {}).get(TOPIC_HEADER)
+        if topic == "refunds/create" and rules.ours(payload.get("note")):
+            return []  # one of our refunds (its note carries our mark), reported back: ours already
         if topic == "refunds/create":
             transactions = payload.get("transactions") or []
             if not isinstance(transactions, list):

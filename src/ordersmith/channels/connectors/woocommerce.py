@@ -212,6 +212,8 @@ class WooCommerceConnector:
         for n, raw in enumerate(refunds):
             if not isinstance(raw, Mapping):
                 raise ValidationFailed.on(f"refunds.{n}", "must be an object")
+            if rules.ours(raw.get("reason")):
+                continue  # one of our refunds (its reason carries our mark), reported back: ours already
             total = fields.decimal(raw, "total", f"refunds.{n}.total") or Decimal(0)
             found.append(
                 rules.ChannelChange(

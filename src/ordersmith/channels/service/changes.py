@@ -419,7 +419,7 @@ def _cut_lines(uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID, it
         raise IllegalTransition(QUANTITY_FLAGGED)
     cuts = rules.plan_cuts(open_lines, ordered - target)
     orders.cancel_order(
-        uow, ref=str(order_id), reason=f"reduced on the channel: {row.reason}"[:200], lines=cuts
+        uow, ref=str(order_id), reason=f"{rules.REDUCED_ON_CHANNEL}{row.reason}"[:200], lines=cuts
     )
     row.order_id = order_id
     units = ", ".join(f"line {n}: {q}" for n, q in sorted(cuts.items()))
@@ -490,7 +490,7 @@ def _cancel(uow: UnitOfWork, *, change_id: uuid.UUID, order_id: uuid.UUID) -> st
         return "skipped"
     order = orders.get_order(uow, ref=str(order_id))
     if order.status != "cancelled":
-        orders.cancel_order(uow, ref=str(order_id), reason=f"cancelled on the channel: {row.reason}"[:200])
+        orders.cancel_order(uow, ref=str(order_id), reason=f"{rules.CANCELLED_ON_CHANNEL}{row.reason}"[:200])
     row.order_id = order_id
     _settle(uow, row, "applied", f"order {order.number} cancelled")
     _emit(uow, row)

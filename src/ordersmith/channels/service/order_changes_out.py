@@ -22,14 +22,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
 from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.service.inbound import dead_letter
-from ordersmith.channels.tables import ChangeRow, ChannelOrderRow, ConnectorRow
+from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, OrderPushRow
 from ordersmith.kernel.events import Event
 from ordersmith.payments import service as payments
 from ordersmith.platform import jobs
@@ -38,6 +40,9 @@ from ordersmith.platform.db import UnitOfWork, use_case
 JOB = "channels.push_order_change"
 OPERATION = "push_order_change"
 CHANNEL_CHANGE_KEY = "channel-change:"  # the key a channel's own refund is made under (changes.py)
+CANCELLATION_REFUND_KEY = "cancel:"  # the key payments refunds a cancelled order's money under
+CANCEL_KEY = "cancel"
+CLAIM = timedelta(minutes=5)  # a job's hold on a push: longer than a call to the channel with its retries
 COLLECTED_BY_CHANNEL = "marketplace"  # the payment method of money a channel collected
 
 
@@ -53,19 +58,17 @@ def _channel_order(uow: UnitOfWork, order_id: Any) -> Any:
     ).first()
 
 
-def _cancelled_by_channel(uow: UnitOfWork, found: Any) -> bool:
-    """Whether the channel reported a cancellation of the order: then the channel has cancelled it and gives its
-    buyer's money back itself."""
-    reported = uow.session.scalar(
-        sa.select(ChangeRow.id)
-        .where(
-            ChangeRow.connector_id == found.connector_id,
-            ChangeRow.external_id == found.external_id,
-            ChangeRow.kind == "cancel",
-        )
-        .limit(1)
-    )
-    return reported is not None
+def _owe(uow: UnitOfWork, found: Any, *, key: str, kind: str) -> bool:
+    """Record a push owed to the channel, once per (connector, order, key): False when it was recorded before (an
+    event delivered again)."""
+    now = uow.now()
+    values = {"connector_id": found.connector_id, "external_id": found.external_id, "push_key": key, "kind": kind,
+              "status": "queued", "claimed_until": None, "created_at": now, "updated_at": now}  # fmt: skip
+    insert = postgresql_insert(OrderPushRow) if uow.dialect == "postgresql" else sqlite_insert(OrderPushRow)
+    made = uow.session.execute(
+        insert.values(values).on_conflict_do_nothing().returning(OrderPushRow.push_key)
+    ).first()
+    return made is not None
 
 
 def _queue(uow: UnitOfWork, found: Any, change: dict[str, Any]) -> None:
@@ -77,21 +80,25 @@ def _queue(uow: UnitOfWork, found: Any, change: dict[str, Any]) -> None:
 
 
 def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
-    """We cancelled a channel's order: queue the cancellation to the channel, unless the channel cancelled it."""
-    found = _channel_order(uow, event.payload.get("order_id"))
-    if found is None or _cancelled_by_channel(uow, found):
+    """We cancelled a channel's order: queue the cancellation to the channel, unless the channel did it (its
+    cancellation, or its edit that took every unit off)."""
+    reason = str(event.payload.get("reason") or "")
+    if reason.startswith(rules.CHANNEL_ORIGINS):
         return
-    _queue(uow, found, {"kind": "cancel", "reason": str(event.payload.get("reason") or "cancelled")[:200]})
+    found = _channel_order(uow, event.payload.get("order_id"))
+    if found is None or not _owe(uow, found, key=CANCEL_KEY, kind="cancel"):
+        return
+    _queue(uow, found, {"kind": "cancel", "key": CANCEL_KEY, "reason": (reason or "cancelled")[:200]})
 
 
 def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
-    """We gave back money a channel collected: queue the refund through the channel, unless the channel's own
-    refund made it."""
+    """We gave back money a channel collected: queue the refund through the channel — unless the channel's own
+    refund made it, or it is the refund of a cancellation the channel made (the channel gives that back itself)."""
     payload = event.payload
     if payload.get("method") != COLLECTED_BY_CHANNEL or not payload.get("transaction_id"):
         return
     found = _channel_order(uow, payload.get("order_id"))
-    if found is None or _cancelled_by_channel(uow, found):
+    if found is None:
         return
     transaction = uuid.UUID(str(payload["transaction_id"]))
     key = payments.transaction_key(
@@ -99,14 +106,23 @@ def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
     )
     if key is None or key.startswith(CHANNEL_CHANGE_KEY):
         return
+    if key.startswith(CANCELLATION_REFUND_KEY) and not _owes_cancel(uow, found):
+        return  # the cancellation was the channel's: so is giving its money back
+    push_key = f"refund:{transaction}"
+    if not _owe(uow, found, key=push_key, kind="refund"):
+        return
     change = {
         "kind": "refund",
         "amount": str(payload.get("amount") or "0"),
         "currency": str(payload.get("currency") or ""),
         "reason": str(payload.get("reason") or "refunded")[:200],
-        "key": f"refund:{transaction}",
+        "key": push_key,
     }
     _queue(uow, found, change)
+
+
+def _owes_cancel(uow: UnitOfWork, found: Any) -> bool:
+    return uow.session.get(OrderPushRow, (found.connector_id, found.external_id, CANCEL_KEY)) is not None
 
 
 def has_channel(event: Event) -> bool:
@@ -143,9 +159,12 @@ def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:
 
 
 def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
-    """Send one cancellation or refund; returns `sent`, `later` (retry queued) or `dead`."""
+    """Send one cancellation or refund; returns `sent`, `later` (retry queued), `dead` or `skipped` (another job
+    holds it, or it went out already)."""
     assert not uow.active, "the channel is called with no transaction open"
     connector_id = uuid.UUID(str(payload["connector_id"]))
+    if not _claim(uow, payload=payload):
+        return "skipped"
     loaded, access = _access(uow, connector_id=connector_id)
     notice = _notice(payload)
     adapter = connectors.order_changes(loaded.row.kind)
@@ -182,16 +201,53 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
             return "dead"
         _later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=str(exc))
         return "later"
-    _sent(uow, connector_id=connector_id, report=report)
+    _sent(uow, payload=payload, report=report)
     return "sent"
 
 
+def _key_of(payload: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
+    return (
+        uuid.UUID(str(payload["connector_id"])),
+        str(payload["external_id"]),
+        str(payload.get("key") or CANCEL_KEY),
+    )
+
+
 @use_case
-def _sent(uow: UnitOfWork, *, connector_id: uuid.UUID, report: connectors.CallReport) -> None:
-    row = load(uow, connector_id=connector_id, lock=True).row
+def _claim(uow: UnitOfWork, *, payload: dict[str, Any]) -> bool:
+    """Take the push for this job: queued, or held by a job whose claim has lapsed (its process died)."""
+    connector_id, external_id, key = _key_of(payload)
+    now = uow.now()
+    table = cast(sa.Table, OrderPushRow.__table__)
+    taken = uow.session.execute(
+        sa.update(table)
+        .where(
+            table.c.connector_id == connector_id,
+            table.c.external_id == external_id,
+            table.c.push_key == key,
+            sa.or_(
+                table.c.status == "queued", sa.and_(table.c.status == "sending", table.c.claimed_until < now)
+            ),
+        )
+        .values(status="sending", claimed_until=now + CLAIM, updated_at=now)
+    )
+    return bool(cast(Any, taken).rowcount == 1)
+
+
+def _settle_push(uow: UnitOfWork, payload: dict[str, Any], status: str) -> None:
+    connector_id, external_id, key = _key_of(payload)
+    row = uow.session.get(OrderPushRow, (connector_id, external_id, key), with_for_update=True)
+    if row is not None:
+        row.status, row.claimed_until, row.updated_at = status, None, uow.now()
+
+
+@use_case
+def _sent(uow: UnitOfWork, *, payload: dict[str, Any], report: connectors.CallReport) -> None:
+    row = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True).row
     row.last_success_at = uow.now()
     if report.rate_limit:
         row.rate_limit = report.rate_limit
+    _settle_push(uow, payload, "sent")
 
 
 @use_case
@@ -199,12 +255,14 @@ def _later(uow: UnitOfWork, *, payload: dict[str, Any], delay_s: float, error: s
     row = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True).row
     if error is not None:
         row.last_failure_at, row.last_error = uow.now(), error[:2000]
+    _settle_push(uow, payload, "queued")
     jobs.enqueue(uow, JOB, payload, run_at=uow.now() + timedelta(seconds=delay_s))
 
 
 @use_case
 def _dead(uow: UnitOfWork, *, payload: dict[str, Any], error: str) -> None:
     loaded = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True)
+    _settle_push(uow, payload, "dead")
     dead_letter(
         uow,
         loaded,
@@ -219,6 +277,15 @@ def _dead(uow: UnitOfWork, *, payload: dict[str, Any], error: str) -> None:
 def requeue(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     """A dead-lettered cancellation or refund sent again, as a fresh job with its retries (a refund keeps its key:
     one already made on the channel is found there, not made twice)."""
+    connector_id, external_id, key = _key_of(payload)
+    row = uow.session.get(OrderPushRow, (connector_id, external_id, key), with_for_update=True)
+    now = uow.now()
+    if row is None:
+        uow.session.add(OrderPushRow(connector_id=connector_id, external_id=external_id, push_key=key,
+                                     kind=str(payload["kind"]), status="queued", claimed_until=None,
+                                     created_at=now, updated_at=now))  # fmt: skip
+    elif row.status != "sending":
+        row.status, row.claimed_until, row.updated_at = "queued", None, now
     jobs.enqueue(uow, JOB, dict(payload, attempt=0))
 
 
