@@ -95,7 +95,9 @@ class Database:
         # SQLite has one writer at a time. Queueing writers on a lock (this process's threads) and a file lock
         # (other Ordersmith processes), instead of letting them spin in SQLite's busy handler (which sleeps in
         # growing steps), keeps write latency flat under load. Other programs still meet `busy_timeout`.
-        self.write_lock: WriterLock | None = WriterLock(url) if self.dialect == "sqlite" else None
+        self.write_lock: WriterLock | None = (
+            WriterLock(url, timeout_s=busy_timeout_ms / 1000) if self.dialect == "sqlite" else None
+        )
         # Per-database caches of slow-changing reference data, each validated by its owner (e.g. pricing checks a
         # version counter before every use). Tied to this object, so a new database never sees another's entries.
         self.caches: dict[str, Any] = {}
@@ -252,12 +254,14 @@ class UnitOfWork:
             session.rollback()
             raise
         finally:
-            self._disarm()
-            self._outbox_rows, self._audit_rows, self._pending, self._session = [], [], [], None
-            if not self.versions_per_request:
-                self.versions = {}
-            session.close()
-            self._release()
+            try:
+                self._disarm()
+                self._outbox_rows, self._audit_rows, self._pending, self._session = [], [], [], None
+                if not self.versions_per_request:
+                    self.versions = {}
+                session.close()
+            finally:
+                self._release()  # whatever happened above: the writer lock is never left held
         if exc_type is None and events:
             self.db.committed(events)
 
