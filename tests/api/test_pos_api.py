@@ -409,6 +409,14 @@ def test_a_register_is_renamed_closed_while_no_shift_is_open_and_opened_again(
     refused_sale = client.post("/api/v1/pos/sales", json=sale_body(("TEE", 1)), headers=clerk)
     assert refused_sale.status_code == 422, refused_sale.text
     assert counts(db) == before
+    # but a sale the till handed over offline before it heard of the close is taken (never lost), and sent again
+    # it answers its order
+    offline = sale_body(("TEE", 1), offline=True)
+    taken = client.post("/api/v1/pos/sales", json=offline, headers=clerk)
+    assert taken.status_code == 201, taken.text
+    again = client.post("/api/v1/pos/sales", json=offline, headers=clerk)
+    assert again.status_code in (200, 201) and again.json()["order"]["id"] == taken.json()["order"]["id"]
+    before = counts(db)
     # opened again, it sells
     assert client.patch("/api/v1/pos/registers/R1", json={"active": True}, headers=manager).json()["active"]
     assert client.post("/api/v1/pos/sales", json=sale_body(("TEE", 1)), headers=clerk).status_code == 201

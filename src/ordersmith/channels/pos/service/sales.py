@@ -139,7 +139,9 @@ def prepare(uow: UnitOfWork, sale: SaleRequest, loaded: Loaded) -> Prepared:
         ValidationFailed: naming the field, as the API names it.
     """
     currency = loaded.channel.currency
-    if not loaded.register.active:
+    if not loaded.register.active and not sale.offline:
+        # A sale handed over offline happened whatever became of the register meanwhile (its cash is in the
+        # drawer): it is taken like any offline sale, never refused.
         raise ValidationFailed.on("register", f"register {loaded.register.code} is closed")
     if sale.rung_at > uow.now() + CLOCK_SKEW:
         raise ValidationFailed.on("rung_at", "in the future: check the till's clock")
@@ -245,12 +247,15 @@ def _loaded(uow: UnitOfWork, *, code: str, principal: Principal | None) -> Loade
 @use_case(readonly=True)
 def _checked(
     uow: UnitOfWork, *, sale: SaleRequest, principal: Principal | None
-) -> tuple[Prepared, PosSaleRow | None]:
-    prepared = prepare(uow, sale, load_register(uow, code=sale.register, principal=principal))
+) -> tuple[Prepared | None, PosSaleRow | None, Loaded]:
+    """The sale prepared, or — sent before — its row (answered as then, whatever changed since: the register
+    closed, the prices moved)."""
+    loaded = load_register(uow, code=sale.register, principal=principal)
     existing = uow.session.get(PosSaleRow, sale.id)
     if existing is not None:
         uow.session.expunge(existing)
-    return prepared, existing
+        return None, existing, loaded
+    return prepare(uow, sale, loaded), None, loaded
 
 
 def ring_up(
@@ -273,9 +278,9 @@ def ring_up(
         OrdersmithError: an online sale checkout refuses (stock, a declined card…): nothing is written.
     """
     assert not uow.active, "checkout opens its own transactions: the processor is never called inside one"
-    prepared, existing = _checked(uow, sale=sale, principal=principal)
-    loaded = prepared.loaded
-    if existing is not None:
+    prepared, existing, loaded = _checked(uow, sale=sale, principal=principal)
+    if existing is not None or prepared is None:
+        assert existing is not None
         return answered_before(uow, existing, loaded)
     channel = loaded.channel
     caller = checkout_rules.Caller(
