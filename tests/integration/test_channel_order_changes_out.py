@@ -132,7 +132,7 @@ def test_a_refund_shopify_refuses_is_dead_lettered_and_replayed_after_the_fix(
     # then it is dead-lettered with Shopify's reason, nothing refunded there
     (letter,) = channels.list_dead_letters(shop, connector="shop").items
     assert letter.operation == "push_order_change" and letter.reference == EXTERNAL
-    assert "less captured" in letter.error and shopify.refunds == []
+    assert "less still refundable" in letter.error and shopify.refunds == []
     # and replayed once Shopify holds the money, it goes out
     shopify.captured = "49.00"
     channels.replay_dead_letter(shop, dead_letter_id=letter.id)
@@ -264,3 +264,36 @@ def test_an_order_cancelled_by_the_channel_s_own_edit_is_not_cancelled_or_refund
     # then its money is given back here, and nothing is cancelled or refunded back on WooCommerce
     assert _refunded(shop, _order(shop, "701")) == Money(Decimal("49.00"), "USD")
     assert woo.statuses.get("701") != "cancelled" and woo.refunds.get("701", []) == []
+
+
+def test_a_second_refund_takes_only_what_the_capture_still_holds_on_shopify(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order (49.00 captured on Shopify) of which we refunded 30.00
+    order = _imported(shop)
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("30.00"), "USD"), reason="first")
+    _settle(shop)
+    # when we refund 19.00 more (the rest), then 1.00 more than Shopify still holds is refused here already
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("19.00"), "USD"), reason="second")
+    _settle(shop)
+    # then Shopify holds both refunds against its capture, 49.00 in all, each sent in the order's currency
+    assert [[t["amount"] for t in r["transactions"]] for r in shopify.refunds] == [["30.00"], ["19.00"]]
+    assert {r["currency"] for r in shopify.refunds} == {"USD"}
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_push_for_a_connector_switched_off_is_dead_lettered_not_dropped(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order whose connector is then switched off
+    order = _imported(shop)
+    with shop:
+        shop.session.execute(sa.update(ConnectorRow).where(ConnectorRow.code == "shop").values(active=False))
+    # when we cancel the order
+    orders.cancel_order(shop, ref=order.number, reason="customer called")
+    _settle(shop)
+    # then nothing went to Shopify, and both the cancellation and its refund wait on the dead-letter list
+    assert shopify.calls("orderCancel(") == [] and shopify.refunds == []
+    letters = channels.list_dead_letters(shop, connector="shop").items
+    assert sorted(letter.payload["kind"] for letter in letters) == ["cancel", "refund"]
+    assert all("inactive" in letter.error for letter in letters)

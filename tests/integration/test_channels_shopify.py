@@ -187,12 +187,18 @@ class ShopifyStub:
 
     def _order_state(self, gid: str) -> dict[str, Any]:
         sale = {"id": "gid://shopify/OrderTransaction/71", "kind": "SALE", "status": "SUCCESS",
-                "gateway": "shopify_payments",
-                "amountSet": {"shopMoney": {"amount": self.captured, "currencyCode": "USD"}}}  # fmt: skip
+                "gateway": "shopify_payments", "parentTransaction": None,
+                "amountSet": {"presentmentMoney": {"amount": self.captured, "currencyCode": "USD"}}}  # fmt: skip
+        refunds_made = [
+            {"id": f"gid://shopify/OrderTransaction/{900 + n}", "kind": "REFUND", "status": "SUCCESS",
+             "gateway": "shopify_payments", "parentTransaction": {"id": t["parentId"]},
+             "amountSet": {"presentmentMoney": {"amount": t["amount"], "currencyCode": "USD"}}}
+            for n, t in enumerate(t for r in self.refunds if r["orderId"] == gid for t in r["transactions"])
+        ]  # fmt: skip
         refunds = [{"id": f"gid://shopify/Refund/{n + 1}", "note": r.get("note")}
                    for n, r in enumerate(self.refunds) if r["orderId"] == gid]  # fmt: skip
         return {"id": gid, "cancelledAt": "2026-12-01T12:00:00Z" if gid in self.cancelled else None,
-                "transactions": [sale], "refunds": refunds}  # fmt: skip
+                "transactions": [sale, *refunds_made], "refunds": refunds}  # fmt: skip
 
     def _refund(self, refund: dict[str, Any]) -> dict[str, Any]:
         """Refunds against the order's SALE transaction, never more than it captured."""
@@ -205,6 +211,8 @@ class ShopifyStub:
         asked = sum(Decimal(t["amount"]) for t in refund.get("transactions") or [])
         bad = [t for t in refund.get("transactions") or []
                if t.get("kind") != "REFUND" or t.get("parentId") != "gid://shopify/OrderTransaction/71"]  # fmt: skip
+        if refund.get("currency") not in (None, "USD"):  # the order's presentment currency
+            bad.append({"currency": refund.get("currency")})
         if bad or asked + taken > Decimal(self.captured):
             problem = {"field": ["transactions"], "message": "Refund amount exceeds the refundable amount"}
             return {"refund": None, "userErrors": [problem]}

@@ -99,8 +99,11 @@ query OrderState($id: ID!) {
   order(id: $id) {
     id
     cancelledAt
-    transactions(first: 50) { id kind status gateway amountSet { shopMoney { amount currencyCode } } }
-    refunds(first: 50) { id note }
+    transactions(first: 100) {
+      id kind status gateway parentTransaction { id }
+      amountSet { presentmentMoney { amount currencyCode } }
+    }
+    refunds(first: 250) { id note }
   }
 }"""
 
@@ -439,27 +442,43 @@ class ShopifyConnector:
                 return report
             transactions = []
             left = notice.amount
-            for t in order.get("transactions") or []:
-                money = ((t or {}).get("amountSet") or {}).get("shopMoney") or {}
+            every = [t for t in order.get("transactions") or [] if isinstance(t, Mapping)]
+            refunded: dict[str, Decimal] = {}  # what each capture has given back already
+            for t in every:
+                parent = (t.get("parentTransaction") or {}).get("id")
+                if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS" and parent:
+                    refunded[parent] = refunded.get(parent, Decimal(0)) + _presented(t)[0]
+            for t in every:
+                amount, currency = _presented(t)
                 if t.get("kind") not in _CAPTURED or t.get("status") != "SUCCESS" or left <= 0:
                     continue
-                if str(money.get("currencyCode") or "") != notice.currency:
+                if currency != notice.currency:  # the buyer's (presentment) currency: what we refund in
                     continue
-                part = min(left, Decimal(str(money.get("amount") or "0")))
+                part = min(left, amount - refunded.get(str(t.get("id")), Decimal(0)))
                 if part > 0:
                     transactions.append({"orderId": order_gid, "parentId": t["id"], "gateway": t.get("gateway"),
                                          "kind": "REFUND", "amount": str(part)})  # fmt: skip
                     left -= part
             if left > 0:
                 raise CallFailed(
-                    f"Shopify holds less captured in {notice.currency} than the {notice.amount} to refund",
+                    f"Shopify holds less still refundable in {notice.currency} than the {notice.amount} to refund",
                     permanent=True,
                 )
             refund = {"orderId": order_gid, "note": f"{notice.reason[:200]} {mark}", "notify": True,
-                      "transactions": transactions}  # fmt: skip
+                      "currency": notice.currency, "transactions": transactions}  # fmt: skip
             data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
             _user_errors(data.get("refundCreate"), "refundCreate")
         return report
+
+
+def _presented(transaction: Mapping[str, Any]) -> tuple[Decimal, str]:
+    """A transaction's amount and currency as the buyer paid (presentment money)."""
+    money = ((transaction.get("amountSet") or {}).get("presentmentMoney")) or {}
+    try:
+        amount = Decimal(str(money.get("amount") or "0"))
+    except ArithmeticError:
+        amount = Decimal(0)
+    return amount, str(money.get("currencyCode") or "")
 
 
 def _order_state(

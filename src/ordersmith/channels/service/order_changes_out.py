@@ -52,9 +52,11 @@ def _channel_order(uow: UnitOfWork, order_id: Any) -> Any:
     except ValueError:
         return None
     return uow.session.execute(
-        sa.select(ChannelOrderRow.connector_id, ChannelOrderRow.external_id, ConnectorRow.kind)
+        sa.select(
+            ChannelOrderRow.connector_id, ChannelOrderRow.external_id, ConnectorRow.kind, ConnectorRow.active
+        )
         .join(ConnectorRow, ConnectorRow.id == ChannelOrderRow.connector_id)
-        .where(ChannelOrderRow.order_id == wanted, ConnectorRow.active.is_(True))
+        .where(ChannelOrderRow.order_id == wanted)
     ).first()
 
 
@@ -72,11 +74,21 @@ def _owe(uow: UnitOfWork, found: Any, *, key: str, kind: str) -> bool:
 
 
 def _queue(uow: UnitOfWork, found: Any, change: dict[str, Any]) -> None:
-    jobs.enqueue(
-        uow,
-        JOB,
-        {"connector_id": str(found.connector_id), "external_id": found.external_id, "attempt": 0, **change},
-    )
+    payload = {
+        "connector_id": str(found.connector_id),
+        "external_id": found.external_id,
+        "attempt": 0,
+        **change,
+    }
+    if (
+        not found.active
+    ):  # nothing goes to a connector switched off: a person sees it, and replays it once it is on
+        _settle_push(uow, payload, "dead")
+        why = "the connector is inactive: nothing was sent; replay once it is active again"
+        dead_letter(uow, load(uow, connector_id=found.connector_id), operation=OPERATION,
+                    reference=str(found.external_id), payload=payload, error=why, attempts=0)  # fmt: skip
+        return
+    jobs.enqueue(uow, JOB, payload)
 
 
 def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
