@@ -32,7 +32,7 @@ ADDRESS = {"name": "Ann Member", "line1": "1 Market St", "city": "San Francisco"
 
 
 def _count(db: Database, table: type) -> int:
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         return int(session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 
@@ -106,7 +106,7 @@ def test_each_shipment_is_one_order_with_two_workers_one_killed_and_a_restart(
     logs = "\n".join(p.read_text() for p in tmp_path.glob("w*.log"))
     assert killed_at < MEMBERS, "the kill came after the work was done: nothing was tested"
     # then each member's first shipment is exactly one order, keyed by subscription and shipment
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         refs = list(
             session.scalars(sa.select(OrderRow.external_id).where(OrderRow.external_id.like("continuity-%")))
         )

@@ -41,7 +41,7 @@ def _race(url: str, headers: dict[str, str], bodies: list[dict[str, str]]) -> li
 
 
 def _counts(db: Database) -> tuple[int, int, int]:
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         return (
             int(session.scalar(sa.select(sa.func.count()).select_from(SalesChannelRow)) or 0),
             int(

@@ -49,7 +49,7 @@ def _facts(uow: UnitOfWork, customer_id: uuid.UUID) -> dict[str, list[tuple[Any,
 def _drained(db: Database, deadline_s: float) -> bool:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        with db.session() as session:
+        with db.session(readonly=True) as session:  # a read: never the writer lock
             pending = session.scalar(
                 sa.select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.dispatched_at.is_(None))
             )

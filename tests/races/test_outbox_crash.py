@@ -36,7 +36,7 @@ def test_an_event_committed_before_a_crash_is_delivered_after_restart(
         assert created.status_code == 201
         # when the process dies without any chance to clean up
         server.kill()
-        with db.session() as session:
+        with db.session(readonly=True) as session:  # a read: never the writer lock
             pending = session.scalars(
                 sa.select(OutboxRow).where(OutboxRow.type == "sales_channel.created")
             ).one()
@@ -62,5 +62,5 @@ def test_an_event_committed_before_a_crash_is_delivered_after_restart(
     assert [d.status for d in webhooks.list_deliveries(uow, subscription_id=sub.subscription.id).items] == [
         "delivered"
     ]
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         assert session.get(OutboxRow, pending.id).dispatched_at is not None  # type: ignore[union-attr]

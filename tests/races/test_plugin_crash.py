@@ -83,7 +83,7 @@ def test_crashing_plugins_leave_intake_working(
     assert counts[("hold_rule", "nonsense")] == (3, 3, 0)
     assert counts[("tax_provider", "raises")][1] == counts[("tax_provider", "raises")][0] > 0
     # and every placed order's event was dispatched; the plugin's subscriber has one retry of its own per event
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         events = session.scalars(sa.select(OutboxRow).where(OutboxRow.type == "order.placed")).all()
         retries = session.scalars(sa.select(PluginDeliveryRow)).all()
     assert len(events) == 3 and all(e.dispatched_at is not None and e.attempts == 0 for e in events)

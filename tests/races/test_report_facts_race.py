@@ -31,7 +31,7 @@ ORDERS, CANCELLED = 12, 6
 
 
 def _stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         return {g.name: sorted(tuple(r) for r in session.execute(sa.select(g.table))) for g in GRAINS}
 
 

@@ -43,7 +43,7 @@ def test_two_worker_processes_run_each_job_exactly_once(
                 jobs.enqueue(uow, "platform.purge_sessions", {"n": n})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            with db.session() as session:
+            with db.session(readonly=True) as session:  # a read: never the writer lock
                 left = session.scalar(
                     sa.select(sa.func.count()).where(
                         JobRow.kind == "platform.purge_sessions", JobRow.status != "done"
@@ -58,7 +58,7 @@ def test_two_worker_processes_run_each_job_exactly_once(
         for worker in workers:
             worker.wait(timeout=20)
     # then each ran exactly once (a double claim would show as a second attempt)
-    with db.session() as session:
+    with db.session(readonly=True) as session:  # a read: never the writer lock
         rows = session.execute(
             sa.select(JobRow.status, JobRow.attempts, JobRow.payload).where(
                 JobRow.kind == "platform.purge_sessions"
