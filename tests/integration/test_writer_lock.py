@@ -46,17 +46,23 @@ def _file_locked(path: Path) -> bool:
     return False
 
 
-def test_a_second_process_waits_for_the_writer_and_writes_after_it_within_its_busy_timeout(tmp_path: Path):
-    # given a database with a probe table, and another process holding a write transaction for a second
-    url = f"sqlite:///{tmp_path}/shop.db"
+def _holding(url: str) -> subprocess.Popen[str]:
+    """A probe table in the database, and another process holding a write transaction on it for a second."""
     setup = Database(url)
     with setup.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE probe (n INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT NOT NULL)")
     setup.dispose()
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_process_waits_for_the_writer_and_writes_after_it_within_its_busy_timeout(tmp_path: Path):
+    # given a database with a probe table, and another process holding a write transaction for a second
+    url = f"sqlite:///{tmp_path}/shop.db"
+    holder = _holding(url)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
         # when this process writes (its busy timeout longer than the other's transaction)
         db = Database(url, busy_timeout_ms=10_000)
         with db.unit_of_work(Actor.system("second")) as uow:
@@ -74,14 +80,8 @@ def test_a_second_process_waits_for_the_writer_and_writes_after_it_within_its_bu
 def test_a_wait_for_another_process_is_bounded_by_the_busy_timeout_and_fails_as_sqlite_would(tmp_path: Path):
     # given another process holding a write transaction for a second
     url = f"sqlite:///{tmp_path}/shop.db"
-    setup = Database(url)
-    with setup.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE probe (n INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT NOT NULL)")
-    setup.dispose()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True)
+    holder = _holding(url)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
         # when this process tries to write with a busy timeout of 100 ms
         db = Database(url, busy_timeout_ms=100)
         # then it gives up as SQLite does (the use cases retry "database is locked"), writing nothing

@@ -8,13 +8,16 @@ as asked; failing, it is retried with back-off and then dead-lettered (operation
 A connector that does not take a kind (Amazon, eBay cancellations) dead-letters it at once with what to do on the
 channel's side, so a person sees it on the connector's health.
 
-Never sent back: the channel's own cancellations and refunds (applied from its changes, `channels.service.changes`):
-nothing at all for an order the channel reported cancelled (the channel gives that money back itself), and no
-refund made under a channel change's key.
+Never sent back: the channel's own doings (applied from its changes, `channels.service.changes`) — a cancellation
+whose reason is one the channel's cancellation or edit writes (`rules.CHANNEL_ORIGINS`, decided when it happens),
+the refund of such a cancellation (the channel gives that money back itself), a refund made under a channel
+change's key; and the connectors' change readers skip our own refunds reported back (`rules.ours`).
 
-Invariants: no call to a channel inside a transaction; a refund carries our key (the payment transaction's), the
-same on every attempt, and the connectors look for it on the channel before refunding, so a retry after a lost
-answer refunds once.
+Invariants: no call to a channel inside a transaction; a push is owed once per (connector, order, key) in
+`channel_order_pushes` and claimed by the job sending it, so a redelivered event or a duplicate job never calls the
+channel twice at once; a refund carries our key, the same on every attempt, and the connectors look for it on the
+channel before refunding (eBay: the refunds read before the first attempt), so a retry after a lost answer
+refunds once.
 """
 
 from __future__ import annotations
