@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors
 from ordersmith.channels import service as channels
-from ordersmith.channels.connectors.amazon import TOKENS
+from ordersmith.channels.connectors.amazon_api import TOKENS
 from ordersmith.channels.service import polling
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock

@@ -5,13 +5,16 @@ from __future__ import annotations
 from ordersmith.channels.connectors.amazon import AmazonConnector
 from ordersmith.channels.connectors.base import (
     Access,
+    AnswerLost,
     CallFailed,
     CallReport,
     CancellationNotice,
     Connector,
+    FeedStep,
     PollPage,
     PriceUpdate,
     PushesOrderChanges,
+    PushesOrderChangesByFeed,
     PushesPrices,
     RateLimited,
     RefundNotice,
@@ -50,10 +53,21 @@ def for_kind(kind: str) -> Connector:
     raise KeyError(kind)
 
 
-def order_changes(kind: str) -> PushesOrderChanges | None:
-    """The connector for `kind` when it takes our cancellations or refunds; None otherwise."""
+def order_changes(kind: str) -> PushesOrderChanges | PushesOrderChangesByFeed | None:
+    """The connector for `kind` when it takes our cancellations or refunds (by calls, or as feeds); None
+    otherwise."""
     found = for_kind(kind)
-    return found if isinstance(found, PushesOrderChanges) else None
+    return found if isinstance(found, (PushesOrderChanges, PushesOrderChangesByFeed)) else None
+
+
+def cancellation_refunds(kind: str) -> bool:
+    """Whether the channel's cancellation of an order gives the buyer's money back by itself (Amazon charges at
+    shipment): the refund of a cancellation we send is then not sent too."""
+    try:
+        found = for_kind(kind)
+    except KeyError:
+        return False
+    return bool(getattr(found, "cancellation_refunds", False))
 
 
 def kinds() -> tuple[str, ...]:
@@ -69,13 +83,16 @@ def kinds() -> tuple[str, ...]:
 
 __all__ = [
     "Access",
+    "AnswerLost",
     "CallFailed",
     "CallReport",
     "CancellationNotice",
     "Connector",
+    "FeedStep",
     "PollPage",
     "PriceUpdate",
     "PushesOrderChanges",
+    "PushesOrderChangesByFeed",
     "PushesPrices",
     "RateLimited",
     "RefundNotice",
@@ -85,6 +102,7 @@ __all__ = [
     "ShipmentNotice",
     "SignatureInvalid",
     "StockUpdate",
+    "cancellation_refunds",
     "for_kind",
     "kinds",
     "order_changes",

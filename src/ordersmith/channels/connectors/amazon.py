@@ -1,13 +1,13 @@
 """Amazon Selling Partner API: orders are polled (`getOrders` by `LastUpdatedAfter`/`LastUpdatedBefore`, page by
 `NextToken`, then `getOrderItems` for each), quantities go out as Listings Items `patchListingsItem` on the
-`fulfillment_availability` attribute, and a shipment is confirmed with `confirmShipment` (its order items read
-again from `getOrderItems`).
+`fulfillment_availability` attribute, a shipment is confirmed with `confirmShipment` (its order items read
+again from `getOrderItems`), and our cancellations and refunds go out as order feeds (`amazon_feeds`).
 
 Auth: a Login with Amazon access token, refreshed from the seller's refresh token at the token endpoint and kept in
 this process until shortly before it expires, is sent as `x-amz-access-token`; reading buyer addresses needs a
 Restricted Data Token (Tokens API) for `getOrders`, obtained the same way. Rate limits: every answer may carry
-`x-amzn-RateLimit-Limit` (requests per second; kept for the health read); a 429 is waited out here when the wait
-is short (one request's worth at that rate), else raised as `RateLimited` for the job to come back later.
+`x-amzn-RateLimit-Limit` (requests per second; kept for the health read); a 429 is waited out in the call when the
+wait is short, else raised as `RateLimited` for the job to come back later (`amazon_api`).
 
 Only merchant-fulfilled orders that Amazon has released for shipping (`Unshipped`, `PartiallyShipped`) are read:
 `Pending` orders carry no address and may still be cancelled. Invariant: nothing here touches the database.
@@ -15,43 +15,33 @@ Only merchant-fulfilled orders that Amazon has released for shipping (`Unshipped
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from ordersmith.channels import rules
 from ordersmith.channels.connectors import fields
+from ordersmith.channels.connectors.amazon_api import ORDERS, Session, amazon_time, required
+from ordersmith.channels.connectors.amazon_feeds import OrderFeeds
 from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
     PollPage,
     PriceUpdate,
-    RateLimited,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
 )
-from ordersmith.channels.connectors.http import TokenCache, exact_json, retry_after_s
 from ordersmith.kernel.errors import ValidationFailed
 
-TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an endpoint, not a secret
-ORDERS = "/orders/v0/orders"
-RDT = "/tokens/2021-03-01/restrictedDataToken"
 LISTINGS = "/listings/2021-08-01/items"
-RATE_HEADER = "x-amzn-RateLimit-Limit"
 STATUSES = "Unshipped,PartiallyShipped"
 POLLED_STATUSES = STATUSES + ",Canceled"  # a cancellation is read by the same poll (a change, not an order)
 SETTLE = timedelta(minutes=2)  # getOrders refuses a LastUpdatedBefore later than two minutes ago
 FIRST_POLL = timedelta(days=1)
-INLINE_WAIT_S = 2.0  # a 429 asking for no longer than this is waited out in the call
-INLINE_TRIES = 3
 STOCK_BATCH = 10  # Listings Items take one SKU a call: a push run sends a few batches of this many
 _CHANNEL = "Amazon"
 _CARRIERS = {
@@ -63,9 +53,6 @@ _CARRIERS = {
     "royal mail": "Royal Mail",
     "canada post": "Canada Post",
 }
-
-
-TOKENS = TokenCache()
 
 
 def _money(raw: Any, path: str) -> Decimal | None:
@@ -98,7 +85,7 @@ def _address(raw: Mapping[str, Any]) -> rules.ChannelAddress:
     )
 
 
-class AmazonConnector:
+class AmazonConnector(OrderFeeds):
     kind = "amazon"
     pushes_stock = True
     pushes_shipments = True
@@ -213,7 +200,7 @@ class AmazonConnector:
     def poll_orders(self, access: Access, cursor: Mapping[str, Any], now: datetime) -> PollPage:
         """One `getOrders` page of the window [after, before) (before: two minutes ago when the window opened),
         each order with its items."""
-        marketplace = _required(access, "marketplace_id")
+        marketplace = required(access, "marketplace_id")
         after = str(cursor.get("after") or (now - FIRST_POLL).isoformat())
         before = str(cursor.get("before") or (now - SETTLE).isoformat())
         token = cursor.get("next_token")
@@ -222,12 +209,12 @@ class AmazonConnector:
                 [], {"after": after}, True
             )  # polled again within two minutes: nothing settled yet
         report = CallReport()
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             # The window's filters go with every page: a NextToken pages the filtered list, it does not replace it.
             params: dict[str, str] = {
                 "MarketplaceIds": marketplace,
-                "LastUpdatedAfter": _amazon_time(after),
-                "LastUpdatedBefore": _amazon_time(before),
+                "LastUpdatedAfter": amazon_time(after),
+                "LastUpdatedBefore": amazon_time(before),
                 "OrderStatuses": POLLED_STATUSES,
                 "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": "100",
@@ -274,7 +261,7 @@ class AmazonConnector:
         """The listing's `purchasable_offer` in the marketplace: `our_price` as one schedule entry. The Listings
         API takes the amount as a JSON number: it is written as the price's own decimal literal (`exact_json`),
         never through a float."""
-        marketplace = _required(access, "marketplace_id")
+        marketplace = required(access, "marketplace_id")
         return self._patch(
             access,
             "prices",
@@ -300,11 +287,11 @@ class AmazonConnector:
     def _patch(self, access: Access, what: str, patches: Sequence[tuple[str, dict[str, Any]]]) -> CallReport:
         """`patchListingsItem` for each listing; the listings Amazon refuses are named in one permanent failure
         after the others went out."""
-        seller, marketplace = _required(access, "seller_id"), _required(access, "marketplace_id")
+        seller, marketplace = required(access, "seller_id"), required(access, "marketplace_id")
         product_type = str(access.config.get("product_type") or "PRODUCT")
         report = CallReport()
         refused = []
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             for listing_id, patch in patches:
                 answer = session.call(
                     "PATCH",
@@ -322,9 +309,9 @@ class AmazonConnector:
         return report
 
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
-        marketplace = _required(access, "marketplace_id")
+        marketplace = required(access, "marketplace_id")
         report = CallReport()
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             items = session.order_items(notice.external_id)
             left = {
                 str(i["OrderItemId"]): int(i["QuantityOrdered"]) - int(i.get("QuantityShipped") or 0)
@@ -341,7 +328,7 @@ class AmazonConnector:
                 "packageReferenceId": "1",
                 "carrierCode": carrier,
                 "trackingNumber": notice.tracking_number,
-                "shipDate": _amazon_time(notice.shipped_at.isoformat()),
+                "shipDate": amazon_time(notice.shipped_at.isoformat()),
                 "orderItems": shipped,
             }
             if carrier == "Other":
@@ -352,170 +339,3 @@ class AmazonConnector:
                 json={"marketplaceId": marketplace, "packageDetail": package},
             )
         return report
-
-
-def _required(access: Access, name: str) -> str:
-    value = str(access.config.get(name) or "")
-    if not value:
-        raise CallFailed(f"the connector has no {name}", permanent=True)
-    return value
-
-
-def _amazon_time(iso: str) -> str:
-    """ISO 8601 in UTC with a Z, as the SP-API takes it."""
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Session:
-    """Calls to one seller's SP-API as that seller: the LWA token (refreshed once when refused), a Restricted
-    Data Token where buyer data is read, short 429s waited out at the rate Amazon states."""
-
-    def __init__(self, access: Access, report: CallReport) -> None:
-        self.access = access
-        self.report = report
-        endpoint = _required(access, "endpoint").rstrip("/")
-        self.client = httpx.Client(
-            base_url=endpoint,
-            headers={"Accept": "application/json", "User-Agent": "Ordersmith/1.0 (Language=Python)"},
-            timeout=access.timeout_s,
-            transport=access.transport,
-        )
-        credentials = access.credentials
-        self.key = hashlib.sha256(
-            "\0".join(
-                (
-                    str(access.config.get("token_url") or TOKEN_URL),
-                    credentials.get("client_id", ""),
-                    credentials.get("refresh_token", ""),
-                )
-            ).encode()
-        ).hexdigest()
-
-    def __enter__(self) -> _Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-
-    # --- tokens ---------------------------------------------------------------------------------------------
-
-    def access_token(self) -> str:
-        held = TOKENS.get(self.key)
-        if held:
-            return held
-        credentials = self.access.credentials
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": credentials.get("refresh_token", ""),
-            "client_id": credentials.get("client_id", ""),
-            "client_secret": credentials.get("client_secret", ""),
-        }
-        if not all(form.values()):
-            raise CallFailed("the connector lacks client_id, client_secret or refresh_token", permanent=True)
-        self.report.calls += 1
-        try:
-            response = self.client.post(str(self.access.config.get("token_url") or TOKEN_URL), data=form)
-        except httpx.HTTPError as exc:
-            raise CallFailed(f"Login with Amazon did not answer: {type(exc).__name__}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RateLimited(
-                f"Login with Amazon answered {response.status_code}",
-                retry_after_s=retry_after_s(response.headers.get("Retry-After"), 30.0),
-            )
-        body = _json(response)
-        if response.status_code >= 400 or not isinstance(body, Mapping) or not body.get("access_token"):
-            error = body.get("error") if isinstance(body, Mapping) else None
-            raise CallFailed(
-                f"Login with Amazon refused the refresh token ({response.status_code} {error})",
-                permanent=True,
-            )
-        TOKENS.put(self.key, str(body["access_token"]), float(body.get("expires_in") or 3600))
-        return str(body["access_token"])
-
-    def restricted_token(self, method: str, path: str) -> str:
-        key = f"{self.key}:rdt:{method}:{path}"
-        held = TOKENS.get(key)
-        if held:
-            return held
-        resource = {"method": method, "path": path, "dataElements": ["buyerInfo", "shippingAddress"]}
-        body = self.call("POST", RDT, json={"restrictedResources": [resource]})
-        token = body.get("restrictedDataToken") if isinstance(body, Mapping) else None
-        if not token:
-            raise CallFailed("Amazon's Tokens API answered no restrictedDataToken")
-        TOKENS.put(key, str(token), float(body.get("expiresIn") or 3600))
-        return str(token)
-
-    # --- calls ----------------------------------------------------------------------------------------------
-
-    def call(self, method: str, path: str, *, restricted: bool = False, **kwargs: Any) -> Any:
-        """One SP-API operation; its JSON answer (None for 204). A `json` body is encoded by `exact_json`, so an
-        amount given as a Decimal reaches Amazon as exactly that number."""
-        headers: dict[str, str] = {}
-        if "json" in kwargs:
-            kwargs["content"] = exact_json(kwargs.pop("json"))
-            headers["Content-Type"] = "application/json"
-        refreshed = False
-        for _ in range(INLINE_TRIES + 1):
-            token = self.restricted_token(method, path) if restricted else self.access_token()
-            self.report.calls += 1
-            try:
-                response = self.client.request(
-                    method, path, headers=headers | {"x-amz-access-token": token}, **kwargs
-                )
-            except httpx.HTTPError as exc:
-                raise CallFailed(f"Amazon did not answer: {type(exc).__name__}") from exc
-            rate = _rate(response)
-            if rate:
-                self.report.rate_limit = {RATE_HEADER: rate, "operation": f"{method} {path.split('/')[1]}"}
-            if response.status_code in (401, 403) and not refreshed:
-                TOKENS.drop(self.key)  # expired or revoked: one fresh token, then a refusal is final
-                TOKENS.drop(f"{self.key}:rdt:{method}:{path}")
-                refreshed = True
-                continue
-            if response.status_code == 429:
-                wait = 1.0 / rate if rate else None
-                wait = retry_after_s(response.headers.get("Retry-After"), wait or 60.0)
-                if wait > INLINE_WAIT_S:
-                    raise RateLimited(f"Amazon throttled {method} {path}", retry_after_s=wait)
-                time.sleep(wait)
-                continue
-            if response.status_code >= 500:
-                raise CallFailed(f"Amazon answered {response.status_code}", status=response.status_code)
-            if response.status_code >= 400:
-                raise CallFailed(
-                    f"Amazon refused {method} {path} ({response.status_code}): {response.text[:300]}",
-                    permanent=True,
-                    status=response.status_code,
-                )
-            return None if response.status_code == 204 or not response.content else _json(response)
-        raise RateLimited(f"Amazon kept throttling {method} {path}", retry_after_s=INLINE_WAIT_S * 2)
-
-    def order_items(self, amazon_order_id: str) -> list[dict[str, Any]]:
-        """Every item of the order (`getOrderItems`, page by page)."""
-        path = f"{ORDERS}/{quote(amazon_order_id, safe='')}/orderItems"
-        items: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            answer = self.call("GET", path, params={"NextToken": token} if token else None)
-            body = answer.get("payload") if isinstance(answer, Mapping) else None
-            if not isinstance(body, Mapping):
-                raise CallFailed(f"Amazon's getOrderItems answer for {amazon_order_id} has no payload")
-            items += [i for i in body.get("OrderItems") or [] if isinstance(i, dict)]
-            token = body.get("NextToken")
-            if not token:
-                return items
-
-
-def _rate(response: httpx.Response) -> float | None:
-    try:
-        value = float(response.headers.get(RATE_HEADER) or 0)
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise CallFailed(f"Amazon answered something that is not JSON ({response.status_code})") from None

@@ -206,6 +206,55 @@ class PushesOrderChanges(Protocol):
         ...
 
 
+@dataclass
+class FeedStep:
+    """Where a cancellation or refund sent as a feed stands (`PushesOrderChangesByFeed`). `handle` is kept with
+    the job between steps (the uploaded document, then the feed's id); `done`: the channel processed it cleanly;
+    otherwise the job comes back after `wait_s`."""
+
+    handle: dict[str, Any]
+    report: CallReport
+    done: bool = False
+    wait_s: float = 0.0
+
+
+class AnswerLost(CallFailed):
+    """A call that must not be made twice may have reached the channel with its answer lost (a refund feed
+    submitted, no feed id back): never retried by itself; a person checks on the channel and replays."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+@runtime_checkable
+class PushesOrderChangesByFeed(Protocol):
+    """A connector whose channel takes our cancellations and refunds as documents it processes later (Amazon's
+    order feeds), in three steps, each a call with no transaction open: `prepare_change` builds the document and
+    uploads it (safe to repeat); `submit_change` submits it — the one step that must not be repeated blindly (the
+    job marks the push `submitting` first, so a worker dying in the call leaves it for a person, not for a second
+    refund); `change_outcome` reads the channel's processing result until it is done. Its channel's cancellation
+    gives the buyer's money back by itself when `cancellation_refunds` (Amazon charges at shipment)."""
+
+    pushes_cancellations: bool
+    pushes_refunds: bool
+    cancellation_refunds: bool
+
+    def prepare_change(self, access: Access, notice: CancellationNotice | RefundNotice) -> FeedStep:
+        """Read what the document needs (the order's items), build it and upload it; `done` when nothing is left
+        to send (every item cancelled already). Raises CallFailed or RateLimited."""
+        ...
+
+    def submit_change(self, access: Access, step: FeedStep) -> FeedStep:
+        """Submit the uploaded document. Raises AnswerLost when a refund may have been submitted with its answer
+        lost, CallFailed or RateLimited when it certainly was not."""
+        ...
+
+    def change_outcome(self, access: Access, step: FeedStep) -> FeedStep:
+        """The channel's processing of the submitted document: `done`, or not yet (come back after `wait_s`).
+        Raises CallFailed (permanent) naming the channel's errors when it refused the change."""
+        ...
+
+
 @runtime_checkable
 class RefundsByBaseline(Protocol):
     """A connector whose channel keeps no reference of ours on a refund (eBay): before the first attempt the

@@ -45,6 +45,10 @@ OPERATION = "push_order_change"
 CHANNEL_CHANGE_KEY = "channel-change:"  # the key a channel's own refund is made under (changes.py)
 CANCELLATION_REFUND_KEY = "cancel:"  # the key payments refunds a cancelled order's money under
 CANCEL_KEY = "cancel"
+UNCERTAIN = (
+    "a worker stopped while submitting this to the channel: it may have gone out; check on the channel's own site "
+    "and replay only if it did not"
+)
 CLAIM = timedelta(minutes=5)  # a job's hold on a push: longer than a call to the channel with its retries
 COLLECTED_BY_CHANNEL = "marketplace"  # the payment method of money a channel collected
 
@@ -121,8 +125,10 @@ def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
     )
     if key is None or key.startswith(CHANNEL_CHANGE_KEY):
         return
-    if key.startswith(CANCELLATION_REFUND_KEY) and not _owes_cancel(uow, found):
-        return  # the cancellation was the channel's: so is giving its money back
+    if key.startswith(CANCELLATION_REFUND_KEY) and (
+        not _owes_cancel(uow, found) or connectors.cancellation_refunds(found.kind)
+    ):
+        return  # the cancellation was the channel's, or the channel's cancellation gives the money back itself
     push_key = f"refund:{transaction}"
     if not _owe(uow, found, key=push_key, kind="refund"):
         return
@@ -178,7 +184,11 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     holds it, or it went out already)."""
     assert not uow.active, "the channel is called with no transaction open"
     connector_id = uuid.UUID(str(payload["connector_id"]))
-    if not _claim(uow, payload=payload):
+    claimed = _claim(uow, payload=payload)
+    if claimed == "uncertain":
+        _dead(uow, payload=dict(payload), error=UNCERTAIN)
+        return "dead"
+    if claimed != "taken":
         return "skipped"
     loaded, access = _access(uow, connector_id=connector_id)
     notice = _notice(payload)
@@ -196,6 +206,8 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
         return "dead"
     attempt = int(payload.get("attempt", 0))
     try:
+        if isinstance(adapter, connectors.PushesOrderChangesByFeed):
+            return _by_feed(uow, adapter, access, notice, payload)
         if isinstance(notice, connectors.CancellationNotice):
             report = adapter.push_cancellation(access, notice)
         elif notice.baseline is None and isinstance(adapter, connectors.RefundsByBaseline):
@@ -220,6 +232,31 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     return "sent"
 
 
+def _by_feed(
+    uow: UnitOfWork,
+    adapter: connectors.PushesOrderChangesByFeed,
+    access: connectors.Access,
+    notice: connectors.CancellationNotice | connectors.RefundNotice,
+    payload: dict[str, Any],
+) -> str:
+    """One step of a change the channel takes as a feed: prepare and submit it (marked `submitting` in between,
+    so a worker dying in the submission leaves it for a person), or read how the channel processed it. The step
+    reached is kept with the next job (`feed`)."""
+    handle = payload.get("feed")
+    if isinstance(handle, dict) and handle.get("feed_id"):
+        step = adapter.change_outcome(access, connectors.FeedStep(dict(handle), connectors.CallReport()))
+    else:
+        step = adapter.prepare_change(access, notice)
+        if not step.done:
+            _submitting(uow, payload=payload)
+            step = adapter.submit_change(access, step)
+    if step.done:
+        _sent(uow, payload=payload, report=step.report)
+        return "sent"
+    _later(uow, payload=dict(payload, feed=step.handle), delay_s=step.wait_s, error=None, report=step.report)
+    return "later"
+
+
 def _key_of(payload: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
     return (
         uuid.UUID(str(payload["connector_id"])),
@@ -229,24 +266,35 @@ def _key_of(payload: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
 
 
 @use_case
-def _claim(uow: UnitOfWork, *, payload: dict[str, Any]) -> bool:
-    """Take the push for this job: queued, or held by a job whose claim has lapsed (its process died)."""
+def _claim(uow: UnitOfWork, *, payload: dict[str, Any]) -> str:
+    """Take the push for this job: queued, or held by a job whose claim has lapsed (its process died) — `taken`;
+    `uncertain` when that job died submitting a feed (it may have reached the channel); else `held`."""
     connector_id, external_id, key = _key_of(payload)
     now = uow.now()
     table = cast(sa.Table, OrderPushRow.__table__)
-    taken = uow.session.execute(
-        sa.update(table)
-        .where(
-            table.c.connector_id == connector_id,
-            table.c.external_id == external_id,
-            table.c.push_key == key,
-            sa.or_(
-                table.c.status == "queued", sa.and_(table.c.status == "sending", table.c.claimed_until < now)
-            ),
-        )
-        .values(status="sending", claimed_until=now + CLAIM, updated_at=now)
+    mine = sa.and_(
+        table.c.connector_id == connector_id, table.c.external_id == external_id, table.c.push_key == key
     )
-    return bool(cast(Any, taken).rowcount == 1)
+    lapsed = sa.and_(table.c.status.in_(("sending", "submitting")), table.c.claimed_until < now)
+    status = uow.session.scalar(
+        sa.select(table.c.status).where(mine, sa.or_(table.c.status == "queued", lapsed)).with_for_update()
+    )
+    if status is None:
+        return "held"
+    uow.session.execute(
+        sa.update(table).where(mine).values(status="sending", claimed_until=now + CLAIM, updated_at=now)
+    )
+    return "uncertain" if status == "submitting" else "taken"
+
+
+@use_case
+def _submitting(uow: UnitOfWork, *, payload: dict[str, Any]) -> None:
+    """Mark the push as being submitted, just before the call that must not be made twice."""
+    connector_id, external_id, key = _key_of(payload)
+    row = uow.session.get(OrderPushRow, (connector_id, external_id, key), with_for_update=True)
+    if row is not None:
+        now = uow.now()
+        row.status, row.claimed_until, row.updated_at = "submitting", now + CLAIM, now
 
 
 def _settle_push(uow: UnitOfWork, payload: dict[str, Any], status: str) -> None:
@@ -266,10 +314,19 @@ def _sent(uow: UnitOfWork, *, payload: dict[str, Any], report: connectors.CallRe
 
 
 @use_case
-def _later(uow: UnitOfWork, *, payload: dict[str, Any], delay_s: float, error: str | None) -> None:
+def _later(
+    uow: UnitOfWork,
+    *,
+    payload: dict[str, Any],
+    delay_s: float,
+    error: str | None,
+    report: connectors.CallReport | None = None,
+) -> None:
     row = load(uow, connector_id=uuid.UUID(str(payload["connector_id"])), lock=True).row
     if error is not None:
         row.last_failure_at, row.last_error = uow.now(), error[:2000]
+    if report is not None and report.rate_limit:
+        row.rate_limit = report.rate_limit
     _settle_push(uow, payload, "queued")
     jobs.enqueue(uow, JOB, payload, run_at=uow.now() + timedelta(seconds=delay_s))
 
@@ -299,9 +356,10 @@ def requeue(uow: UnitOfWork, payload: dict[str, Any]) -> None:
         uow.session.add(OrderPushRow(connector_id=connector_id, external_id=external_id, push_key=key,
                                      kind=str(payload["kind"]), status="queued", claimed_until=None,
                                      created_at=now, updated_at=now))  # fmt: skip
-    elif row.status != "sending":
+    elif row.status not in ("sending", "submitting"):
         row.status, row.claimed_until, row.updated_at = "queued", None, now
-    jobs.enqueue(uow, JOB, dict(payload, attempt=0))
+    # A feed's step is not kept: a replayed change is a fresh submission (the last one failed, or may not exist).
+    jobs.enqueue(uow, JOB, {k: v for k, v in payload.items() if k != "feed"} | {"attempt": 0})
 
 
 def _job(uow: UnitOfWork, payload: dict[str, Any]) -> None:

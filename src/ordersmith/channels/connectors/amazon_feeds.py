@@ -1,0 +1,339 @@
+"""Amazon: our cancellations and refunds of its orders go out as order feeds (Feeds API 2021-06-30), the only
+way the SP-API takes them from a seller — a cancellation as an order acknowledgement (`POST_ORDER_ACKNOWLEDGEMENT_
+DATA`, `StatusCode` Failure with a `CancelReason` on each item still to ship), a refund as an order adjustment
+(`POST_PAYMENT_ADJUSTMENT_DATA`, `ItemPriceAdjustments` per item). Each goes in three steps (`PushesOrderChanges
+ByFeed`): `createFeedDocument` and the upload of the XML to the pre-signed URL Amazon returns; `createFeed`; then
+`getFeed` until it is `DONE` and its processing report (`getFeedDocument`, gzip when Amazon says so) read for
+errors.
+
+Once only: a refund's `createFeed` whose answer is lost (no answer, a 5xx other than 503) is never sent again by
+itself (`AnswerLost`): Amazon keeps no reference of ours a second submission could be checked against. An
+acknowledgement sent twice cancels nothing twice, so a cancellation is retried like any call.
+
+Money: a refund is allocated over the order's items in Amazon's order, `Principal` up to each item's price, then
+`Shipping` up to its shipping charge, then (where the seller collects tax) `Tax` and `ShippingTax`; where Amazon
+collects the tax as marketplace facilitator, the refund is sent net of that tax's share and Amazon refunds the tax
+with it. A cancellation's refund is never sent: Amazon charges the buyer at shipment, so its cancellation gives
+everything back (`cancellation_refunds`). Invariant: nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
+
+import httpx
+
+from ordersmith.channels.connectors.amazon_api import Session, required
+from ordersmith.channels.connectors.base import (
+    Access,
+    AnswerLost,
+    CallFailed,
+    CallReport,
+    CancellationNotice,
+    FeedStep,
+    RateLimited,
+    RefundNotice,
+)
+from ordersmith.kernel.money import currency_exponent
+
+FEEDS = "/feeds/2021-06-30"
+CONTENT_TYPE = "text/xml; charset=UTF-8"
+CANCEL_FEED = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
+REFUND_FEED = "POST_PAYMENT_ADJUSTMENT_DATA"
+CHECK_AFTER_S = 60.0  # Amazon processes an order feed within minutes: look again after this
+UNAVAILABLE = 503  # answered before Amazon took the request: safe to send again
+# Our words -> the reasons Amazon's schemas take (first match wins; a connector may set its own default).
+_CANCEL_REASONS = (
+    (("stock", "inventory", "backorder"), "NoInventory"),
+    (("address", "undeliverable"), "ShippingAddressUndeliverable"),
+    (("fraud", "risk"), "RiskAssessmentInformationNotValid"),
+    (("customer", "buyer", "called"), "BuyerCanceled"),
+)
+_ADJUSTMENT_REASONS = (
+    (("return",), "CustomerReturn"),
+    (("stock", "inventory", "backorder"), "NoInventory"),
+    (("address", "undeliverable"), "CustomerAddressIncorrect"),
+    (("price",), "PriceError"),
+    (("cancel",), "CustomerCancel"),
+    (("ship", "lost", "damaged"), "CouldNotShip"),
+)
+_COMPONENTS = (("ItemPrice", "Principal"), ("ShippingPrice", "Shipping"))
+_TAX_COMPONENTS = (("ItemTax", "Tax"), ("ShippingTax", "ShippingTax"))
+
+
+class OrderFeeds:
+    """The Amazon connector's cancellations and refunds out (mixed into `AmazonConnector`)."""
+
+    pushes_cancellations = True
+    pushes_refunds = True
+    cancellation_refunds = True
+
+    def prepare_change(self, access: Access, notice: CancellationNotice | RefundNotice) -> FeedStep:
+        seller = required(access, "seller_id")
+        required(access, "marketplace_id")
+        report = CallReport()
+        with Session(access, report) as session:
+            items = session.order_items(notice.external_id)
+            if isinstance(notice, CancellationNotice):
+                open_items = _open_items(items)
+                if not open_items:  # nothing left to ship: cancelled (or shipped) on Amazon already
+                    return FeedStep({}, report, done=True)
+                reason = _reason(notice.reason, _CANCEL_REASONS, access.config.get("cancel_reason"))
+                feed_type, document = (
+                    CANCEL_FEED,
+                    acknowledgement(seller, notice.external_id, open_items, reason),
+                )
+            else:
+                reason = _reason(notice.reason, _ADJUSTMENT_REASONS, access.config.get("refund_reason"))
+                feed_type, document = REFUND_FEED, adjustment(seller, notice, items, reason)
+            made = session.call("POST", f"{FEEDS}/documents", json={"contentType": CONTENT_TYPE})
+            if not isinstance(made, Mapping) or not made.get("feedDocumentId") or not made.get("url"):
+                raise CallFailed("Amazon's createFeedDocument answer has no feedDocumentId or url")
+            _transfer(
+                session, "PUT", str(made["url"]), content=document, headers={"Content-Type": CONTENT_TYPE}
+            )
+        handle = {
+            "feed_type": feed_type,
+            "document_id": str(made["feedDocumentId"]),
+            "order": notice.external_id,
+        }
+        return FeedStep(handle, report)
+
+    def submit_change(self, access: Access, step: FeedStep) -> FeedStep:
+        marketplace = required(access, "marketplace_id")
+        report = CallReport()
+        feed_type = str(step.handle["feed_type"])
+        body = {"feedType": feed_type, "marketplaceIds": [marketplace],
+                "inputFeedDocumentId": str(step.handle["document_id"])}  # fmt: skip
+        with Session(access, report) as session:
+            try:
+                made = session.call("POST", f"{FEEDS}/feeds", json=body)
+            except RateLimited:
+                raise
+            except CallFailed as exc:
+                if feed_type == REFUND_FEED and _maybe_taken(exc):
+                    raise AnswerLost(
+                        f"Amazon may have taken the refund of order {step.handle.get('order')} ({exc}): check its "
+                        "refunds on Seller Central before replaying, or it may be refunded twice"
+                    ) from exc
+                raise
+        feed_id = made.get("feedId") if isinstance(made, Mapping) else None
+        if not feed_id:
+            if feed_type == REFUND_FEED:
+                raise AnswerLost(
+                    f"Amazon answered no feedId for the refund of order {step.handle.get('order')}: check its "
+                    "refunds on Seller Central before replaying"
+                )
+            raise CallFailed("Amazon's createFeed answer has no feedId")
+        return FeedStep(step.handle | {"feed_id": str(feed_id)}, report, wait_s=CHECK_AFTER_S)
+
+    def change_outcome(self, access: Access, step: FeedStep) -> FeedStep:
+        feed_id = str(step.handle["feed_id"])
+        what = "cancellation" if step.handle.get("feed_type") == CANCEL_FEED else "refund"
+        order = step.handle.get("order")
+        report = CallReport()
+        with Session(access, report) as session:
+            feed = session.call("GET", f"{FEEDS}/feeds/{quote(feed_id, safe='')}")
+            status = feed.get("processingStatus") if isinstance(feed, Mapping) else None
+            if status in ("IN_QUEUE", "IN_PROGRESS"):
+                return FeedStep(step.handle, report, wait_s=CHECK_AFTER_S)
+            if status == "CANCELLED":
+                raise CallFailed(f"Amazon cancelled feed {feed_id} (the {what} of order {order}) before "
+                                 "processing it: nothing changed on Amazon; replay to send it again",
+                                 permanent=True)  # fmt: skip
+            if status not in ("DONE", "FATAL"):
+                raise CallFailed(f"Amazon's getFeed answered an unknown processingStatus {status!r}")
+            result = feed.get("resultFeedDocumentId")
+            if not result:
+                raise CallFailed(f"Amazon's feed {feed_id} ended {status} with no processing report",
+                                 permanent=status == "FATAL")  # fmt: skip
+            document = session.call("GET", f"{FEEDS}/documents/{quote(str(result), safe='')}")
+            if not isinstance(document, Mapping) or not document.get("url"):
+                raise CallFailed("Amazon's getFeedDocument answer has no url")
+            text = _transfer(session, "GET", str(document["url"]))
+            if document.get("compressionAlgorithm") == "GZIP":
+                try:
+                    text = gzip.decompress(text)
+                except (OSError, EOFError) as exc:
+                    raise CallFailed(f"Amazon's processing report of feed {feed_id} is not gzip") from exc
+        errors = processing_errors(text)
+        if errors or status == "FATAL":
+            raise CallFailed(
+                f"Amazon refused the {what} of order {order} (feed {feed_id}): "
+                f"{'; '.join(errors) or 'the feed failed'}"[:1000],
+                permanent=True,
+            )
+        return FeedStep(step.handle, report, done=True)
+
+
+def _open_items(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """(OrderItemId, quantity still to ship) of each item with some left."""
+    left = []
+    for item in items:
+        ordered, shipped = item.get("QuantityOrdered"), item.get("QuantityShipped") or 0
+        if (
+            item.get("OrderItemId")
+            and isinstance(ordered, int)
+            and isinstance(shipped, int)
+            and ordered > shipped
+        ):
+            left.append((str(item["OrderItemId"]), ordered - shipped))
+    return left
+
+
+def _reason(ours: str, table: tuple[tuple[tuple[str, ...], str], ...], default: Any) -> str:
+    words = ours.lower()
+    for keys, theirs in table:
+        if any(k in words for k in keys):
+            return theirs
+    return str(default or "GeneralAdjustment")
+
+
+def _envelope(seller: str, message_type: str) -> tuple[ET.Element, ET.Element]:
+    root = ET.Element("AmazonEnvelope", {"xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+                                         "xsi:noNamespaceSchemaLocation": "amzn-envelope.xsd"})  # fmt: skip
+    header = ET.SubElement(root, "Header")
+    ET.SubElement(header, "DocumentVersion").text = "1.01"
+    ET.SubElement(header, "MerchantIdentifier").text = seller
+    ET.SubElement(root, "MessageType").text = message_type
+    message = ET.SubElement(root, "Message")
+    ET.SubElement(message, "MessageID").text = "1"
+    return root, message
+
+
+def _xml(root: ET.Element) -> bytes:
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def acknowledgement(seller: str, order_id: str, items: Sequence[tuple[str, int]], reason: str) -> bytes:
+    """An order acknowledgement that cancels every item still to ship."""
+    root, message = _envelope(seller, "OrderAcknowledgement")
+    ack = ET.SubElement(message, "OrderAcknowledgement")
+    ET.SubElement(ack, "AmazonOrderID").text = order_id
+    ET.SubElement(ack, "StatusCode").text = "Failure"
+    for item_id, _quantity in items:
+        item = ET.SubElement(ack, "Item")
+        ET.SubElement(item, "AmazonOrderItemCode").text = item_id
+        ET.SubElement(item, "CancelReason").text = reason
+    return _xml(root)
+
+
+def adjustment(seller: str, notice: RefundNotice, items: Sequence[Mapping[str, Any]], reason: str) -> bytes:
+    """An order adjustment refunding `notice.amount` over the order's items (module docstring). Raises CallFailed
+    (permanent) when the order's items cannot hold it."""
+    places = currency_exponent(notice.currency)
+    quantum = Decimal(1).scaleb(-places)
+    charged = [(item, _charges(item, notice.currency)) for item in items if item.get("OrderItemId")]
+    if not charged:
+        raise CallFailed(f"Amazon lists no items for order {notice.external_id}", permanent=True)
+    base = sum((sum(c.values(), Decimal(0)) for _item, (c, _tax) in charged), Decimal(0))
+    facilitated = sum((t for _item, (_c, t) in charged), Decimal(0))
+    left = notice.amount
+    if facilitated > 0 and base > 0:  # Amazon refunds the tax it collected with the share sent
+        left = (notice.amount * base / (base + facilitated)).quantize(quantum, rounding=ROUND_HALF_UP)
+    root, message = _envelope(seller, "OrderAdjustment")
+    body = ET.SubElement(message, "OrderAdjustment")
+    ET.SubElement(body, "AmazonOrderID").text = notice.external_id
+    mark = "os-" + hashlib.sha256(notice.key.encode()).hexdigest()[:24]
+    for n, (item, (components, _tax)) in enumerate(charged):
+        if left <= 0:
+            break
+        parts = []
+        for name, available in components.items():
+            take = min(left, available)
+            if take > 0:
+                parts.append((name, take))
+                left -= take
+        if not parts:
+            continue
+        adjusted = ET.SubElement(body, "AdjustedItem")
+        ET.SubElement(adjusted, "AmazonOrderItemCode").text = str(item["OrderItemId"])
+        ET.SubElement(adjusted, "MerchantAdjustmentItemID").text = f"{mark}-{n + 1}"
+        ET.SubElement(adjusted, "AdjustmentReason").text = reason
+        prices = ET.SubElement(adjusted, "ItemPriceAdjustments")
+        for name, take in parts:
+            component = ET.SubElement(prices, "Component")
+            ET.SubElement(component, "Type").text = name
+            ET.SubElement(component, "Amount", {"currency": notice.currency}).text = f"{take:.{places}f}"
+    if left > 0:
+        raise CallFailed(
+            f"a refund of {notice.amount} {notice.currency} is more than Amazon charged for order "
+            f"{notice.external_id}: nothing sent; refund it on Seller Central",
+            permanent=True,
+        )
+    return _xml(root)
+
+
+def _charges(item: Mapping[str, Any], currency: str) -> tuple[dict[str, Decimal], Decimal]:
+    """What Amazon charged for an item that a refund may give back, by component in the order they are used, and
+    the tax Amazon collected on it as marketplace facilitator (refunded by Amazon, not by us)."""
+    collection = item.get("TaxCollection")
+    facilitated = isinstance(collection, Mapping) and collection.get("Model") == "MarketplaceFacilitator"
+    components = {name: _amount(item.get(field), currency) for field, name in _COMPONENTS}
+    taxes = {name: _amount(item.get(field), currency) for field, name in _TAX_COMPONENTS}
+    if facilitated:
+        return components, sum(taxes.values(), Decimal(0))
+    return components | taxes, Decimal(0)
+
+
+def _amount(raw: Any, currency: str) -> Decimal:
+    if not isinstance(raw, Mapping) or str(raw.get("CurrencyCode") or currency).upper() != currency.upper():
+        return Decimal(0)
+    try:
+        value = Decimal(str(raw.get("Amount") or "0"))
+    except InvalidOperation:
+        return Decimal(0)
+    return value if value.is_finite() and value > 0 else Decimal(0)
+
+
+def processing_errors(report: bytes) -> list[str]:
+    """The errors of an XML feed's processing report (`ResultCode` Error), each with its code and description;
+    warnings are not errors. Raises CallFailed when the report is not one."""
+    try:
+        root = ET.fromstring(report)  # noqa: S314 - expat >= 2.4 refuses entity expansion attacks
+    except ET.ParseError as exc:
+        raise CallFailed(f"Amazon's processing report is not XML: {exc}", permanent=True) from exc
+    summary = root.find(".//ProcessingReport")
+    if summary is None:
+        raise CallFailed("Amazon's processing report has no ProcessingReport", permanent=True)
+    errors = []
+    for result in summary.iter("Result"):
+        if (result.findtext("ResultCode") or "").strip() == "Error":
+            code = (result.findtext("ResultMessageCode") or "").strip()
+            text = (result.findtext("ResultDescription") or "").strip()
+            errors.append(f"{code} {text}".strip())
+    failed = (summary.findtext("ProcessingSummary/MessagesWithError") or "0").strip()
+    if not errors and failed not in ("", "0"):
+        errors.append(f"{failed} message(s) with errors")
+    return errors
+
+
+def _transfer(session: Session, method: str, url: str, **kwargs: Any) -> bytes:
+    """A call to Amazon's document storage at a pre-signed URL (no SP-API token goes there)."""
+    session.report.calls += 1
+    try:
+        response = session.client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise CallFailed(f"Amazon's document storage did not answer: {type(exc).__name__}") from exc
+    if response.status_code >= 500:
+        raise CallFailed(
+            f"Amazon's document storage answered {response.status_code}", status=response.status_code
+        )
+    if response.status_code >= 400:
+        raise CallFailed(f"Amazon's document storage refused {method} ({response.status_code})", permanent=True,
+                         status=response.status_code)  # fmt: skip
+    return response.content
+
+
+def _maybe_taken(exc: CallFailed) -> bool:
+    """Whether a failed `createFeed` may still have created the feed: no answer after the request went out, or a
+    server error other than 503 (a 4xx, a 429 or a 503 is answered before anything is made)."""
+    if exc.status is not None:
+        return exc.status >= 500 and exc.status != UNAVAILABLE
+    return not isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
