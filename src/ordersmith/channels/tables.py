@@ -125,7 +125,7 @@ class OrderPushRow(Base):
     external_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     push_key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20))  # cancel | refund
-    status: Mapped[str] = mapped_column(sa.String(20))  # queued | sending | sent | dead
+    status: Mapped[str] = mapped_column(sa.String(20))  # queued | sending | submitting (a feed) | sent | dead
     claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

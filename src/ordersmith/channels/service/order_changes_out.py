@@ -5,7 +5,7 @@ the channel; money the channel collected for it (`marketplace` payments) that we
 lines, a goodwill refund, the cancellation itself — is refunded through the channel, which holds the buyer's
 money. Each is a job (`channels.push_order_change`) with the shipment confirmations' retries: throttled, it waits
 as asked; failing, it is retried with back-off and then dead-lettered (operation `push_order_change`, replayable).
-A connector that does not take a kind (Amazon, eBay cancellations) dead-letters it at once with what to do on the
+A connector that does not take a kind (eBay cancellations) dead-letters it at once with what to do on the
 channel's side, so a person sees it on the connector's health.
 
 Never sent back: the channel's own doings (applied from its changes, `channels.service.changes`) — a cancellation
@@ -17,7 +17,10 @@ Invariants: no call to a channel inside a transaction; a push is owed once per (
 `channel_order_pushes` and claimed by the job sending it, so a redelivered event or a duplicate job never calls the
 channel twice at once; a refund carries our key, the same on every attempt, and the connectors look for it on the
 channel before refunding (eBay: the refunds read before the first attempt), so a retry after a lost answer
-refunds once.
+refunds once. A channel that takes changes as feeds (Amazon, ADR 0059) is sent them in three steps kept in the
+job's payload; its submission is fenced by marking the push `submitting` first, so a worker dying there, or a lost
+answer, leaves the change for a person rather than submitting it twice; a cancellation's refund is not sent to a
+channel whose cancellation gives the money back itself.
 """
 
 from __future__ import annotations
