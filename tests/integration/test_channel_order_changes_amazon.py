@@ -23,6 +23,7 @@ from ordersmith.channels.connectors.amazon import AmazonConnector
 from ordersmith.channels.connectors.amazon_feeds import processing_errors
 from ordersmith.channels.service import order_changes_out
 from ordersmith.kernel.clock import FixedClock
+from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.orders.tables import OrderRow
@@ -59,6 +60,7 @@ class AmazonFeedsStub(AmazonStub):
         self.reports: dict[str, bytes] = {}
         self.cancelled: dict[str, list[tuple[str, str]]] = {}  # order -> (item, reason)
         self.adjustments: list[dict[str, Any]] = []
+        self.refunded: dict[tuple[str, str], Decimal] = {}  # (item, component) -> refunded so far
         self.refuse: str = ""  # the next feed's report carries this error
         self.lose_feed_answers = 0  # make the feed, then answer 500
 
@@ -131,39 +133,65 @@ class AmazonFeedsStub(AmazonStub):
         root = ET.fromstring(self.uploads[feed["document"]])
         assert root.findtext("Header/MerchantIdentifier") == "A2SELLER0001"
         error, self.refuse = self.refuse, ""
-        if not error:
-            if feed["type"] == "POST_ORDER_ACKNOWLEDGEMENT_DATA":
-                ack = root.find("Message/OrderAcknowledgement")
-                assert ack is not None and ack.findtext("StatusCode") == "Failure"
-                order = str(ack.findtext("AmazonOrderID"))
-                self.cancelled.setdefault(order, []).extend(
-                    (str(i.findtext("AmazonOrderItemCode")), str(i.findtext("CancelReason")))
-                    for i in ack.iter("Item")
-                )
-            else:
-                adjustment = root.find("Message/OrderAdjustment")
-                assert adjustment is not None
-                self.adjustments.append(
-                    {
-                        "order": adjustment.findtext("AmazonOrderID"),
-                        "items": [
-                            {
-                                "item": a.findtext("AmazonOrderItemCode"),
-                                "mark": a.findtext("MerchantAdjustmentItemID"),
-                                "reason": a.findtext("AdjustmentReason"),
-                                "components": {
-                                    str(c.findtext("Type")): (
-                                        Decimal(str(c.findtext("Amount"))),
-                                        c.find("Amount").get("currency"),  # type: ignore[union-attr]
-                                    )
-                                    for c in a.iter("Component")
-                                },
-                            }
-                            for a in adjustment.iter("AdjustedItem")
-                        ],
-                    }
-                )
+        if not error and feed["type"] == "POST_ORDER_ACKNOWLEDGEMENT_DATA":
+            ack = root.find("Message/OrderAcknowledgement")
+            assert ack is not None and ack.findtext("StatusCode") == "Failure"
+            order = str(ack.findtext("AmazonOrderID"))
+            self.cancelled.setdefault(order, []).extend(
+                (str(i.findtext("AmazonOrderItemCode")), str(i.findtext("CancelReason")))
+                for i in ack.iter("Item")
+            )
+        elif not error:
+            adjustment = root.find("Message/OrderAdjustment")
+            assert adjustment is not None
+            error = self._over_refunded(adjustment)
+            if not error:
+                self.adjustments.append(_adjustment(adjustment))
         self.reports[feed_id] = _report(error)
+
+    def _over_refunded(self, adjustment: ET.Element) -> str:
+        """Amazon refuses an adjustment that asks an item for more of a component than it charged, less what was
+        refunded of it before."""
+        order = str(adjustment.findtext("AmazonOrderID"))
+        fields = {"Principal": "ItemPrice", "Shipping": "ShippingPrice", "Tax": "ItemTax"}
+        items = {i["OrderItemId"]: i for i in self.items[order]}
+        asked: dict[tuple[str, str], Decimal] = {}
+        for adjusted in adjustment.iter("AdjustedItem"):
+            item = str(adjusted.findtext("AmazonOrderItemCode"))
+            for component in adjusted.iter("Component"):
+                name = str(component.findtext("Type"))
+                asked[item, name] = asked.get((item, name), Decimal(0)) + Decimal(
+                    str(component.findtext("Amount"))
+                )
+        for (item, name), amount in asked.items():
+            charged = Decimal(items[item].get(fields[name], {}).get("Amount", "0"))
+            done = self.refunded.get((item, name), Decimal(0))
+            if done + amount > charged:
+                return f"The adjustment of {name} on item {item} exceeds the amount charged"
+        for key, amount in asked.items():
+            self.refunded[key] = self.refunded.get(key, Decimal(0)) + amount
+        return ""
+
+
+def _adjustment(adjustment: ET.Element) -> dict[str, Any]:
+    return {
+        "order": adjustment.findtext("AmazonOrderID"),
+        "items": [
+            {
+                "item": a.findtext("AmazonOrderItemCode"),
+                "mark": a.findtext("MerchantAdjustmentItemID"),
+                "reason": a.findtext("AdjustmentReason"),
+                "components": {
+                    str(c.findtext("Type")): (
+                        Decimal(str(c.findtext("Amount"))),
+                        c.find("Amount").get("currency"),  # type: ignore[union-attr]
+                    )
+                    for c in a.iter("Component")
+                },
+            }
+            for a in adjustment.iter("AdjustedItem")
+        ],
+    }
 
 
 def _report(error: str) -> bytes:
@@ -258,6 +286,40 @@ def test_a_refund_is_an_adjustment_over_price_and_shipping_net_of_the_tax_amazon
     assert item["mark"].startswith("os-")
     assert len(_feed_calls(amazon)) == 1
     assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_partial_refunds_each_take_the_next_stretch_of_the_items_so_amazon_takes_them_all(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given an imported order (40.00 price, 4.00 shipping, 3.30 tax Amazon collects)
+    row = _imported(shop, amazon, clock)
+    # when we refund 23.65, then 23.65 again (all of it, in two refunds queued before either goes out)
+    for reason in ("first return", "second return"):
+        payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("23.65"), "USD"), reason=reason)
+    _settle(shop, clock, minutes=3)
+    # then the second starts where the first stopped: Amazon takes both, 40.00 of price and 4.00 of shipping
+    assert [[i["components"] for i in a["items"]] for a in amazon.adjustments] == [
+        [{"Principal": (Decimal("22.00"), "USD")}],
+        [{"Principal": (Decimal("18.00"), "USD"), "Shipping": (Decimal("4.00"), "USD")}],
+    ]
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_amazon_reasons_and_feed_checks_in_the_config_are_checked_and_a_bad_one_changes_nothing(
+    shop: UnitOfWork,
+) -> None:
+    config = dict(channels.get_connector(shop, code="amz").config)
+    credentials = {"client_id": "c", "client_secret": "s", "refresh_token": "r"}
+    for key, value in (("cancel_reason", "Whim"), ("refund_reason", "NoInventoryy"), ("feed_check_s", 0)):
+        with pytest.raises(ValidationFailed) as refused:
+            channels.create_connector(shop, code="amz-2", kind="amazon", sales_channel="amazon", name="Amazon 2",
+                                      config=config | {key: value}, credentials=credentials)  # fmt: skip
+        assert [e.field for e in refused.value.errors] == [f"config.{key}"]
+    assert [c.code for c in channels.list_connectors(shop).items] == ["amz"]
+    made = channels.create_connector(shop, code="amz-2", kind="amazon", sales_channel="amazon", name="Amazon 2",
+                                     config=config | {"cancel_reason": "CustomerExchange", "feed_check_s": 5},
+                                     credentials=credentials)  # fmt: skip
+    assert (made.config["cancel_reason"], made.config["feed_check_s"]) == ("CustomerExchange", 5)
 
 
 def test_a_change_amazon_refuses_in_its_report_is_dead_lettered_and_replayed_as_a_new_feed(

@@ -11,10 +11,12 @@ itself (`AnswerLost`): Amazon keeps no reference of ours a second submission cou
 acknowledgement sent twice cancels nothing twice, so a cancellation is retried like any call.
 
 Money: a refund is allocated over the order's items in Amazon's order, `Principal` up to each item's price, then
-`Shipping` up to its shipping charge, then (where the seller collects tax) `Tax` and `ShippingTax`; where Amazon
-collects the tax as marketplace facilitator, the refund is sent net of that tax's share and Amazon refunds the tax
-with it. A cancellation's refund is never sent: Amazon charges the buyer at shipment, so its cancellation gives
-everything back (`cancellation_refunds`). Invariant: nothing here touches the database.
+`Shipping` up to its shipping charge, then (where the seller collects tax) `Tax` and `ShippingTax`, starting where
+the order's earlier refunds to Amazon stopped (`RefundNotice.before`), so partial refunds never ask an item for more
+than it has left; where Amazon collects the tax as marketplace facilitator, the refund is sent net of that tax's
+share and Amazon refunds the tax with it. A cancellation's refund is never sent: Amazon charges the buyer at
+shipment, so its cancellation gives everything back (`cancellation_refunds`). Invariant: nothing here touches the
+database.
 """
 
 from __future__ import annotations
@@ -46,7 +48,16 @@ FEEDS = "/feeds/2021-06-30"
 CONTENT_TYPE = "text/xml; charset=UTF-8"
 CANCEL_FEED = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 REFUND_FEED = "POST_PAYMENT_ADJUSTMENT_DATA"
-CHECK_AFTER_S = 60.0  # Amazon processes an order feed within minutes: look again after this
+CHECK_AFTER_S = 60  # Amazon processes an order feed within minutes: look again after this (`feed_check_s`)
+FEED_CHECK_RANGE_S = (1, 3600)
+# The reasons Amazon's schemas take (`CancelReason`, `AdjustmentReason`).
+CANCEL_REASONS = ("NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled",
+                  "GeneralAdjustment", "CarrierCreditDecision", "RiskAssessmentInformationNotValid",
+                  "CarrierCoverageFailure", "CustomerReturn", "MerchandiseNotReceived")  # fmt: skip
+ADJUSTMENT_REASONS = ("NoInventory", "CustomerReturn", "GeneralAdjustment", "CouldNotShip", "DifferentItem",
+                      "Abandoned", "CustomerCancel", "PriceError", "ProductOutofStock", "CustomerAddressIncorrect",
+                      "Exchange", "Other", "CarrierCreditDecision", "RiskAssessmentInformationNotValid",
+                      "CarrierCoverageFailure", "TransactionRecord", "Undeliverable", "RefusedDelivery")  # fmt: skip
 UNAVAILABLE = 503  # answered before Amazon took the request: safe to send again
 # Our words -> the reasons Amazon's schemas take (first match wins; a connector may set its own default).
 _CANCEL_REASONS = (
@@ -131,7 +142,7 @@ class OrderFeeds:
                     "refunds on Seller Central before replaying"
                 )
             raise CallFailed("Amazon's createFeed answer has no feedId")
-        return FeedStep(step.handle | {"feed_id": str(feed_id)}, report, wait_s=CHECK_AFTER_S)
+        return FeedStep(step.handle | {"feed_id": str(feed_id)}, report, wait_s=_check_after(access))
 
     def change_outcome(self, access: Access, step: FeedStep) -> FeedStep:
         feed_id = str(step.handle["feed_id"])
@@ -142,7 +153,7 @@ class OrderFeeds:
             feed = session.call("GET", f"{FEEDS}/feeds/{quote(feed_id, safe='')}")
             status = feed.get("processingStatus") if isinstance(feed, Mapping) else None
             if status in ("IN_QUEUE", "IN_PROGRESS"):
-                return FeedStep(step.handle, report, wait_s=CHECK_AFTER_S)
+                return FeedStep(step.handle, report, wait_s=_check_after(access))
             if status == "CANCELLED":
                 raise CallFailed(f"Amazon cancelled feed {feed_id} (the {what} of order {order}) before "
                                  "processing it: nothing changed on Amazon; replay to send it again",
@@ -170,6 +181,10 @@ class OrderFeeds:
                 permanent=True,
             )
         return FeedStep(step.handle, report, done=True)
+
+
+def _check_after(access: Access) -> float:
+    return float(access.config.get("feed_check_s") or CHECK_AFTER_S)
 
 
 def _open_items(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
@@ -234,9 +249,13 @@ def adjustment(seller: str, notice: RefundNotice, items: Sequence[Mapping[str, A
         raise CallFailed(f"Amazon lists no items for order {notice.external_id}", permanent=True)
     base = sum((sum(c.values(), Decimal(0)) for _item, (c, _tax) in charged), Decimal(0))
     facilitated = sum((t for _item, (_c, t) in charged), Decimal(0))
-    left = notice.amount
-    if facilitated > 0 and base > 0:  # Amazon refunds the tax it collected with the share sent
-        left = (notice.amount * base / (base + facilitated)).quantize(quantum, rounding=ROUND_HALF_UP)
+    # This refund's stretch of the fill order: after what earlier refunds of the order took (`before`); where
+    # Amazon refunds the tax it collected with the share sent, both ends are taken net of that tax
+    start, end = notice.before, notice.before + notice.amount
+    if facilitated > 0 and base > 0:
+        net = base / (base + facilitated)
+        start, end = ((x * net).quantize(quantum, rounding=ROUND_HALF_UP) for x in (start, end))
+    skip, left = start, end - start
     root, message = _envelope(seller, "OrderAdjustment")
     body = ET.SubElement(message, "OrderAdjustment")
     ET.SubElement(body, "AmazonOrderID").text = notice.external_id
@@ -245,8 +264,10 @@ def adjustment(seller: str, notice: RefundNotice, items: Sequence[Mapping[str, A
         if left <= 0:
             break
         parts = []
-        for name, available in components.items():
-            take = min(left, available)
+        for name, charged_here in components.items():
+            passed = min(skip, charged_here)  # taken by earlier refunds
+            skip -= passed
+            take = min(left, charged_here - passed)
             if take > 0:
                 parts.append((name, take))
                 left -= take

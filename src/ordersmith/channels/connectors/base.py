@@ -99,6 +99,9 @@ class RefundNotice:
     # The channel's refunds of the order read before our first attempt (`RefundsByBaseline`): a channel that keeps
     # no reference of ours finds the refund a lost answer made among the ones that appeared since.
     baseline: tuple[str, ...] | None = None
+    # What the refunds of this order sent to the channel before this one came to: a channel that refunds by item
+    # (Amazon) takes this one's share after theirs.
+    before: Decimal = Decimal(0)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.connectors import sftp
+from ordersmith.channels.connectors import amazon_feeds, sftp
 from ordersmith.channels.service import polling
 from ordersmith.channels.service._common import (
     Connector,
@@ -70,6 +70,9 @@ _CONFIG: dict[str, dict[str, type]] = {
         "poll_interval_s": int,
         "price_list": str,
         "price_window_s": int,
+        "cancel_reason": str,
+        "refund_reason": str,
+        "feed_check_s": int,
     },
     "ebay": {
         "shipping_method": str,
@@ -176,14 +179,27 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= config.get("max_calls_per_s", 1) <= MAX_CALLS_PER_S:
         raise ValidationFailed.on("config.max_calls_per_s", f"1 to {MAX_CALLS_PER_S} calls a second")
     if kind == "amazon":
-        for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
-            if not config.get(key):
-                raise ValidationFailed.on(f"config.{key}", f"is required: {what}")
+        _check_amazon(config)
     if kind == "csv_sftp":
         _check_sftp(config)
     if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
         raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
     return config
+
+
+def _check_amazon(config: dict[str, Any]) -> None:
+    for key, what in (("marketplace_id", "the marketplace's id"), ("seller_id", "your merchant token")):
+        if not config.get(key):
+            raise ValidationFailed.on(f"config.{key}", f"is required: {what}")
+    for key, known in (
+        ("cancel_reason", amazon_feeds.CANCEL_REASONS),
+        ("refund_reason", amazon_feeds.ADJUSTMENT_REASONS),
+    ):
+        if key in config and config[key] not in known:
+            raise ValidationFailed.on(f"config.{key}", f"one of Amazon's reasons: {', '.join(known)}")
+    low, high = amazon_feeds.FEED_CHECK_RANGE_S
+    if not low <= config.get("feed_check_s", low) <= high:
+        raise ValidationFailed.on("config.feed_check_s", f"{low} to {high} seconds")
 
 
 def _check_sftp(config: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, OrderPushRow
 from ordersmith.kernel.events import Event
+from ordersmith.kernel.money import Money
 from ordersmith.payments import service as payments
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -56,18 +57,19 @@ CLAIM = timedelta(minutes=5)  # a job's hold on a push: longer than a call to th
 COLLECTED_BY_CHANNEL = "marketplace"  # the payment method of money a channel collected
 
 
-def _channel_order(uow: UnitOfWork, order_id: Any) -> Any:
+def _channel_order(uow: UnitOfWork, order_id: Any, *, lock: bool = False) -> Any:
     try:
         wanted = uuid.UUID(str(order_id))
     except ValueError:
         return None
-    return uow.session.execute(
+    query = (
         sa.select(
             ChannelOrderRow.connector_id, ChannelOrderRow.external_id, ConnectorRow.kind, ConnectorRow.active
         )
         .join(ConnectorRow, ConnectorRow.id == ChannelOrderRow.connector_id)
         .where(ChannelOrderRow.order_id == wanted)
-    ).first()
+    )
+    return uow.session.execute(query.with_for_update(of=ChannelOrderRow) if lock else query).first()
 
 
 def _owe(uow: UnitOfWork, found: Any, *, key: str, kind: str) -> bool:
@@ -119,7 +121,7 @@ def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
     if payload.get("method") != COLLECTED_BY_CHANNEL or not payload.get("transaction_id"):
         return
-    found = _channel_order(uow, payload.get("order_id"))
+    found = _channel_order(uow, payload.get("order_id"), lock=True)
     if found is None:
         return
     transaction = uuid.UUID(str(payload["transaction_id"]))
@@ -135,14 +137,40 @@ def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
     push_key = f"refund:{transaction}"
     if not _owe(uow, found, key=push_key, kind="refund"):
         return
+    currency = str(payload.get("currency") or "")
+    before = _refunded_before(
+        uow, found, order_id=uuid.UUID(str(payload["order_id"])), key=push_key, currency=currency
+    )
     change = {
         "kind": "refund",
         "amount": str(payload.get("amount") or "0"),
-        "currency": str(payload.get("currency") or ""),
+        "currency": currency,
         "reason": str(payload.get("reason") or "refunded")[:200],
         "key": push_key,
+        "before": str(before),
     }
     _queue(uow, found, change)
+
+
+def _refunded_before(uow: UnitOfWork, found: Any, *, order_id: uuid.UUID, key: str, currency: str) -> Decimal:
+    """What the refunds owed to this channel order before this one came to (the channel order's row is locked, so
+    each refund gets the amount of those owed before it, whatever order their pushes go out in)."""
+    keys = uow.session.scalars(
+        sa.select(OrderPushRow.push_key).where(
+            OrderPushRow.connector_id == found.connector_id,
+            OrderPushRow.external_id == found.external_id,
+            OrderPushRow.kind == "refund",
+            OrderPushRow.push_key != key,
+        )
+    ).all()
+    ids = []
+    for earlier in keys:
+        try:
+            ids.append(uuid.UUID(earlier.removeprefix("refund:")))
+        except ValueError:
+            continue
+    minor = payments.transactions_total_minor(uow, order_id=order_id, transaction_ids=ids)
+    return Money.from_minor(minor, currency).amount if currency else Decimal(0)
 
 
 def _owes_cancel(uow: UnitOfWork, found: Any) -> bool:
@@ -167,11 +195,15 @@ def _notice(payload: dict[str, Any]) -> connectors.CancellationNotice | connecto
         amount = Decimal(str(payload["amount"]))
     except (InvalidOperation, KeyError):
         amount = Decimal(0)
+    try:
+        before = Decimal(str(payload.get("before") or "0"))
+    except InvalidOperation:
+        before = Decimal(0)
     kept = payload.get("baseline")
     baseline = tuple(str(b) for b in kept) if isinstance(kept, list) else None
     return connectors.RefundNotice(external_id=external_id, amount=amount, currency=str(payload["currency"]),
                                    reason=str(payload.get("reason") or ""), key=str(payload["key"]),
-                                   baseline=baseline)  # fmt: skip
+                                   baseline=baseline, before=before)  # fmt: skip
 
 
 def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:

@@ -63,6 +63,7 @@ from ordersmith.payments.service.operations import (
     refund_payment,
     return_of,
     transaction_key,
+    transactions_total_minor,
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
@@ -170,6 +171,7 @@ __all__ = [
     "split",
     "transaction_key",
     "transactions_by_reference",
+    "transactions_total_minor",
     "uncleared_checks",
     "verify_wallet",
     "void_payment",

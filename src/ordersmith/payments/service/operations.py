@@ -373,6 +373,25 @@ def transaction_key(uow: UnitOfWork, *, order_id: uuid.UUID, transaction_id: uui
     )
 
 
+def transactions_total_minor(
+    uow: UnitOfWork, *, order_id: uuid.UUID, transaction_ids: list[uuid.UUID]
+) -> int:
+    """The sum, in minor units, of the order's approved transactions among `transaction_ids` (what earlier refunds
+    sent to a channel came to)."""
+    if not transaction_ids:
+        return 0
+    return int(
+        uow.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(PaymentTransactionRow.amount_minor), 0)).where(
+                PaymentTransactionRow.order_id == order_id,
+                PaymentTransactionRow.id.in_(transaction_ids),
+                PaymentTransactionRow.outcome == "approved",
+            )
+        )
+        or 0
+    )
+
+
 @use_case(readonly=True)
 def get_payment(uow: UnitOfWork, *, payment_id: uuid.UUID | str) -> Payment:
     row = payment_row(uow, payment_id)
