@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from ordersmith.catalog import service as catalog
 from ordersmith.channels import rules
 from ordersmith.channels import service as channels
-from ordersmith.channels.connectors.ebay import TOKENS
+from ordersmith.channels.connectors.ebay_api import TOKENS
 from ordersmith.channels.tables import PendingPriceRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.kernel.errors import NotFound, ValidationFailed
@@ -1107,7 +1107,7 @@ def test_an_ebay_connector_with_a_bad_setting_is_refused_by_its_field_and_nothin
     assert _count(shop, PollStateRow) == 1
 
 
-def test_a_refund_we_make_goes_to_ebay_once_even_when_its_answer_is_lost_and_a_cancellation_is_flagged(
+def test_a_refund_we_make_goes_to_ebay_once_even_when_its_answer_is_lost(
     shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
 ) -> None:
     # given an imported eBay order (eBay collected its money), and eBay losing the answer to the first refund
@@ -1130,10 +1130,4 @@ def test_a_refund_we_make_goes_to_ebay_once_even_when_its_answer_is_lost_and_a_c
     _relay(shop)
     _drain(shop.db)
     assert [r["amount"]["value"] for r in ebay.refunds["26-08000-00002"]] == ["10.00", "10.00"]
-    # when we cancel the order, eBay takes no cancellation from us: it is dead-lettered with what to do
-    orders.cancel_order(shop, ref=row.number, reason="out of stock")
-    _relay(shop)
-    _drain(shop.db)
-    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
-    assert letter.operation == "push_order_change" and letter.payload["kind"] == "cancel"
-    assert "on the channel's own site" in letter.error
+    # (our cancellations through the Post-Order API: test_channel_order_changes_ebay)

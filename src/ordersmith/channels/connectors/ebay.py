@@ -7,10 +7,7 @@ fixed-price offer in the connector's marketplace (found by `getOffers`; the pric
 others), and a shipment is confirmed by `createShippingFulfillment`
 (the order's unshipped line items, the ship date, the carrier code and tracking number).
 
-Auth: an OAuth user access token, obtained from the seller's refresh token at `/identity/v1/oauth2/token` (HTTP
-Basic with the app's client id and secret) and kept in this process until shortly before it expires; a 401 drops it
-and fetches one more. Errors come as `{"errors": [{"errorId", "message"}]}`. A 429 is waited out here when short,
-else raised as `RateLimited`; calls within one run are spaced to the connector's `max_calls_per_s`.
+Auth, pacing and throttling: `ebay_api`. Our cancellations go through the Post-Order API (`ebay_post_order`).
 
 Only paid orders still to ship are imported (`orderPaymentStatus` PAID, `orderFulfillmentStatus` NOT_STARTED or
 IN_PROGRESS, not cancelled). Invariant: nothing here touches the database.
@@ -18,16 +15,11 @@ IN_PROGRESS, not cancelled). Invariant: nothing here touches the database.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from ordersmith.channels import rules
 from ordersmith.channels.connectors import fields
@@ -35,7 +27,6 @@ from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
-    CancellationNotice,
     PollPage,
     PriceUpdate,
     RateLimited,
@@ -44,11 +35,10 @@ from ordersmith.channels.connectors.base import (
     SignatureInvalid,
     StockUpdate,
 )
-from ordersmith.channels.connectors.http import TokenCache, retry_after_s
+from ordersmith.channels.connectors.ebay_api import Session, errors
+from ordersmith.channels.connectors.ebay_post_order import PostOrderCancellations
 from ordersmith.kernel.errors import ValidationFailed
 
-ENDPOINT = "https://api.ebay.com"
-TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - an endpoint, not a secret
 ORDERS = "/sell/fulfillment/v1/order"
 BULK_QUANTITY = "/sell/inventory/v1/bulk_update_price_quantity"
 OFFERS = "/sell/inventory/v1/offer"
@@ -58,10 +48,6 @@ STOCK_BATCH = 25  # bulkUpdatePriceQuantity takes at most 25 SKUs a call
 PAGE_SIZE = 100
 FIRST_POLL = timedelta(days=1)
 OVERLAP = timedelta(minutes=1)  # the next window starts this much before the last ended
-INLINE_WAIT_S = 2.0
-INLINE_TRIES = 3
-DEFAULT_WAIT_S = 60.0  # eBay's 429 may carry no Retry-After; its call limits reset over minutes to a day
-DEFAULT_CALLS_PER_S = 5
 _CHANNEL = "eBay"
 _CARRIERS = {
     "ups": "UPS",
@@ -73,8 +59,6 @@ _CARRIERS = {
     "australia post": "AUSTRALIA_POST",
     "ontrac": "ONTRAC",
 }
-
-TOKENS = TokenCache()
 
 
 def _amount(raw: Any, path: str) -> tuple[Decimal, str] | None:
@@ -159,7 +143,7 @@ def _channel_sku(raw: Mapping[str, Any], path: str) -> str:
     return f"item:{item}"
 
 
-class EbayConnector:
+class EbayConnector(PostOrderCancellations):
     kind = "ebay"
     pushes_stock = True
     pushes_shipments = True
@@ -168,7 +152,6 @@ class EbayConnector:
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = STOCK_BATCH
-    pushes_cancellations = False  # a seller's cancellation goes through the Post-Order API: not built
     pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
@@ -319,7 +302,7 @@ class EbayConnector:
             return PollPage([], {"after": after}, True)
         limit = int(access.config.get("page_size") or PAGE_SIZE)
         report = CallReport()
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             answer = session.call(
                 "GET",
                 ORDERS,
@@ -352,7 +335,7 @@ class EbayConnector:
     def push_stock(self, access: Access, updates: Sequence[StockUpdate]) -> CallReport:
         report = CallReport()
         refused = []
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             for batch in rules.batches(list(updates), STOCK_BATCH):
                 answer = session.call(
                     "POST",
@@ -366,7 +349,7 @@ class EbayConnector:
                 )
                 for response in answer.get("responses") or [] if isinstance(answer, Mapping) else []:
                     if isinstance(response, Mapping) and response.get("statusCode") not in (200, None):
-                        refused.append(f"{response.get('sku')}: {_errors(response)}")
+                        refused.append(f"{response.get('sku')}: {errors(response)}")
         if refused:
             raise CallFailed(f"eBay refused stock for {'; '.join(refused)[:300]}", permanent=True)
         return report
@@ -376,7 +359,7 @@ class EbayConnector:
         eBay refuses in the answer's `responses`, lands in `report.refused` under its SKU."""
         marketplace = str(access.config.get("marketplace_id") or DEFAULT_MARKETPLACE)
         report = CallReport()
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             for batch in rules.batches(list(updates), STOCK_BATCH):
                 requests = []
                 for update in batch:
@@ -395,7 +378,7 @@ class EbayConnector:
                 for response in answer.get("responses") or [] if isinstance(answer, Mapping) else []:
                     if isinstance(response, Mapping) and response.get("statusCode") not in (200, None):
                         report.refused[str(response.get("sku"))] = (
-                            f"offer {response.get('offerId')}: {_errors(response)}"
+                            f"offer {response.get('offerId')}: {errors(response)}"
                         )
         return report
 
@@ -404,7 +387,7 @@ class EbayConnector:
             raise CallFailed("a shipping fulfillment needs the ship date", permanent=True)
         report = CallReport()
         order = f"{ORDERS}/{quote(notice.external_id, safe='')}"
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             done = session.call("GET", f"{order}/shipping_fulfillment")
             sent = [
                 f
@@ -443,14 +426,9 @@ class EbayConnector:
             )
         return report
 
-    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
-        raise CallFailed(
-            "eBay takes a seller's cancellation through the Post-Order API: not built", permanent=True
-        )
-
     def refund_baseline(self, access: Access, notice: RefundNotice) -> tuple[str, ...]:
         report = CallReport()
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             return tuple(str(r.get("refundId") or "") for r in _refunds(session, notice.external_id))
 
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
@@ -462,7 +440,7 @@ class EbayConnector:
             raise CallFailed("an eBay refund needs the order's refunds read first", permanent=True)
         report = CallReport()
         order = f"{ORDERS}/{quote(notice.external_id, safe='')}"
-        with _Session(access, report) as session:
+        with Session(access, report) as session:
             for refund in _refunds(session, notice.external_id):
                 raw = refund.get("amount")
                 amount: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
@@ -487,7 +465,7 @@ class EbayConnector:
         return report
 
 
-def _refunds(session: _Session, external_id: str) -> list[Mapping[str, Any]]:
+def _refunds(session: Session, external_id: str) -> list[Mapping[str, Any]]:
     found = session.call("GET", f"{ORDERS}/{quote(external_id, safe='')}")
     if not isinstance(found, Mapping):
         raise CallFailed(f"eBay's order {external_id} is not an object")
@@ -503,7 +481,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _published_offers(session: _Session, sku: str, marketplace: str, report: CallReport) -> list[str]:
+def _published_offers(session: Session, sku: str, marketplace: str, report: CallReport) -> list[str]:
     """The ids of the SKU's published fixed-price offers in the marketplace (`getOffers`); none: the SKU is
     refused (an offer not yet published takes its price from `updateOffer`, not from here)."""
     try:
@@ -532,145 +510,3 @@ def _published_offers(session: _Session, sku: str, marketplace: str, report: Cal
 def _ebay_time(iso: str) -> str:
     """ISO 8601 in UTC with milliseconds and a Z, as eBay's filters and dates take it."""
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _errors(body: Any) -> str:
-    """eBay's `{"errors": [{"errorId", "message"}]}` in one line."""
-    errors = body.get("errors") if isinstance(body, Mapping) else None
-    if not isinstance(errors, list) or not errors:
-        return "no error detail"
-    return "; ".join(f"{e.get('errorId')} {e.get('message')}" for e in errors if isinstance(e, Mapping))[:300]
-
-
-class _Session:
-    """Calls to one seller's eBay APIs as that seller: the user access token (refreshed once when refused),
-    calls spaced to `max_calls_per_s`, short 429s waited out."""
-
-    def __init__(self, access: Access, report: CallReport) -> None:
-        self.access = access
-        self.report = report
-        self.endpoint = str(access.config.get("endpoint") or ENDPOINT).rstrip("/")
-        self.client = httpx.Client(
-            base_url=self.endpoint,
-            headers={"Accept": "application/json"},
-            timeout=access.timeout_s,
-            transport=access.transport,
-        )
-        credentials = access.credentials
-        self.key = hashlib.sha256(
-            "\0".join(
-                (self.endpoint, credentials.get("client_id", ""), credentials.get("refresh_token", ""))
-            ).encode()
-        ).hexdigest()
-        self.gap_s = 1.0 / max(1, int(access.config.get("max_calls_per_s") or DEFAULT_CALLS_PER_S))
-        self.last_call = 0.0
-
-    def __enter__(self) -> _Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-
-    def _pace(self) -> None:
-        """Wait until `gap_s` has passed since the last call's answer came back (not since it left: a slow answer
-        must not let two calls reach eBay closer together than the connector's rate)."""
-        wait = self.last_call + self.gap_s - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-
-    def access_token(self) -> str:
-        held = TOKENS.get(self.key)
-        if held:
-            return held
-        credentials = self.access.credentials
-        client_id, secret = credentials.get("client_id", ""), credentials.get("client_secret", "")
-        refresh = credentials.get("refresh_token", "")
-        if not (client_id and secret and refresh):
-            raise CallFailed("the connector lacks client_id, client_secret or refresh_token", permanent=True)
-        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-        self.report.calls += 1
-        try:
-            response = self.client.post(
-                TOKEN_PATH,
-                data={"grant_type": "refresh_token", "refresh_token": refresh},
-                headers={"Authorization": f"Basic {basic}"},
-            )
-        except httpx.HTTPError as exc:
-            raise CallFailed(f"eBay's token endpoint did not answer: {type(exc).__name__}") from exc
-        if response.status_code == 429:
-            raise RateLimited(
-                "eBay's token endpoint answered 429",
-                retry_after_s=retry_after_s(response.headers.get("Retry-After"), DEFAULT_WAIT_S),
-            )
-        if response.status_code >= 500:
-            raise CallFailed(
-                f"eBay's token endpoint answered {response.status_code}", status=response.status_code
-            )
-        body = _json(response)
-        if response.status_code >= 400 or not isinstance(body, Mapping) or not body.get("access_token"):
-            error = body.get("error") if isinstance(body, Mapping) else None
-            raise CallFailed(
-                f"eBay refused the refresh token ({response.status_code} {error})", permanent=True
-            )
-        TOKENS.put(self.key, str(body["access_token"]), float(body.get("expires_in") or 7200))
-        return str(body["access_token"])
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One call; its JSON answer (None when it has no body)."""
-        refreshed = False
-        for _ in range(INLINE_TRIES + 1):
-            token = self.access_token()
-            self._pace()
-            self.report.calls += 1
-            try:
-                response = self.client.request(
-                    method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-                )
-            except httpx.HTTPError as exc:
-                raise CallFailed(f"eBay did not answer: {type(exc).__name__}") from exc
-            finally:
-                self.last_call = time.monotonic()
-            if response.status_code == 401 and not refreshed:
-                TOKENS.drop(self.key)  # expired or revoked: one fresh token, then a refusal is final
-                refreshed = True
-                continue
-            if response.status_code == 429:
-                wait = retry_after_s(response.headers.get("Retry-After"), DEFAULT_WAIT_S)
-                self.report.rate_limit = {
-                    "throttled": f"{method} {path.split('?')[0]}",
-                    "retry_after_s": wait,
-                }
-                if wait > INLINE_WAIT_S:
-                    raise RateLimited(
-                        f"eBay throttled {method} {path}: {_errors(_maybe_json(response))}",
-                        retry_after_s=wait,
-                    )
-                time.sleep(wait)
-                continue
-            if response.status_code >= 500:
-                raise CallFailed(
-                    f"eBay answered {response.status_code}: {_errors(_maybe_json(response))}",
-                    status=response.status_code,
-                )
-            if response.status_code >= 400:
-                raise CallFailed(
-                    f"eBay refused {method} {path} ({response.status_code}): {_errors(_maybe_json(response))}",
-                    permanent=True,
-                    status=response.status_code,
-                )
-            return _json(response) if response.content else None
-        raise RateLimited(f"eBay kept throttling {method} {path}", retry_after_s=INLINE_WAIT_S * 2)
-
-
-def _maybe_json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise CallFailed(f"eBay answered something that is not JSON ({response.status_code})") from None

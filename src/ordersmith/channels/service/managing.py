@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.connectors import amazon_feeds, sftp
+from ordersmith.channels.connectors import amazon_feeds, ebay_post_order, sftp
 from ordersmith.channels.service import polling
 from ordersmith.channels.service._common import (
     Connector,
@@ -86,6 +86,7 @@ _CONFIG: dict[str, dict[str, type]] = {
         "marketplace_id": str,
         "price_list": str,
         "price_window_s": int,
+        "cancel_reason": str,
     },
     "csv_sftp": {
         "shipping_method": str,
@@ -180,6 +181,15 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.on("config.max_calls_per_s", f"1 to {MAX_CALLS_PER_S} calls a second")
     if kind == "amazon":
         _check_amazon(config)
+    if (
+        kind == "ebay"
+        and "cancel_reason" in config
+        and config["cancel_reason"] not in ebay_post_order.SELLER_REASONS
+    ):
+        raise ValidationFailed.on(
+            "config.cancel_reason",
+            f"one of eBay's seller reasons: {', '.join(ebay_post_order.SELLER_REASONS)}",
+        )
     if kind == "csv_sftp":
         _check_sftp(config)
     if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
