@@ -398,6 +398,66 @@ def test_a_worker_dying_while_submitting_a_refund_leaves_it_for_a_person_not_for
     assert letter.error == order_changes_out.UNCERTAIN
 
 
+def test_a_defect_in_the_connector_is_retried_then_dead_lettered_never_left_claimed(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an imported order, and a connector whose preparation fails with something that is not a CallFailed
+    row = _imported(shop, amazon, clock)
+
+    def broken(self: AmazonConnector, access: Any, notice: Any) -> Any:
+        raise KeyError("OrderItems")
+
+    monkeypatch.setattr(AmazonConnector, "prepare_change", broken)
+    # when we cancel it and the jobs run on through their back-off
+    orders.cancel_order(shop, ref=row.number, reason="fraud")
+    for _ in range(8):
+        _settle(shop, clock, minutes=1)
+        clock.advance(timedelta(minutes=30))
+    # then it was tried five times and dead-lettered with the error, for a person (not left claimed, silently)
+    (letter,) = channels.list_dead_letters(shop, connector="amz").items
+    assert letter.payload["kind"] == "cancel" and "KeyError" in letter.error and letter.attempts == 5
+    # and once the connector is fixed, the replay goes out
+    monkeypatch.undo()
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _settle(shop, clock)
+    assert ORDER_ID in amazon.cancelled
+
+
+def test_a_defect_while_submitting_a_refund_leaves_it_for_a_person(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an imported order, and a submission failing with something that is not a CallFailed
+    row = _imported(shop, amazon, clock)
+
+    def broken(self: AmazonConnector, access: Any, step: Any) -> Any:
+        raise ValueError("bad feed id")
+
+    monkeypatch.setattr(AmazonConnector, "submit_change", broken)
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="goodwill")
+    _settle(shop, clock)
+    # then it is dead-lettered at once as uncertain, never submitted again by itself
+    (letter,) = channels.list_dead_letters(shop, connector="amz").items
+    assert order_changes_out.UNCERTAIN in letter.error and "ValueError" in letter.error
+
+
+def test_a_job_finding_the_push_held_comes_back_when_the_claim_lapses_and_takes_it_over(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given a cancellation whose push another worker claimed and then died holding (no outcome recorded)
+    row = _imported(shop, amazon, clock)
+    orders.cancel_order(shop, ref=row.number, reason="fraud")
+    _relay(shop)
+    (due,) = [j for j in jobs.list_jobs(shop, status="queued").items if j.kind == order_changes_out.JOB]
+    assert order_changes_out._claim(shop, payload=dict(due.payload)) == "taken"  # the worker that died
+    # when the queued job runs while that claim still holds
+    _drain(shop.db)
+    assert amazon.cancelled == {}
+    # then it comes back once the claim lapses, and the cancellation goes out
+    clock.advance(order_changes_out.CLAIM + timedelta(seconds=2))
+    _settle(shop, clock)
+    assert ORDER_ID in amazon.cancelled
+
+
 def test_two_workers_running_the_same_refund_at_once_submit_one_feed(
     shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
 ) -> None:

@@ -25,10 +25,11 @@ channel whose cancellation gives the money back itself.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -43,6 +44,8 @@ from ordersmith.kernel.money import Money
 from ordersmith.payments import service as payments
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
+
+log = logging.getLogger(__name__)
 
 JOB = "channels.push_order_change"
 OPERATION = "push_order_change"
@@ -224,7 +227,7 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
         _dead(uow, payload=dict(payload), error=UNCERTAIN)
         return "dead"
     if claimed != "taken":
-        return "skipped"
+        return "skipped"  # another job holds it (this one comes back when that claim lapses), or it is done
     loaded, access = _access(uow, connector_id=connector_id)
     notice = _notice(payload)
     adapter = connectors.order_changes(loaded.row.kind)
@@ -257,14 +260,21 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
         _later(uow, payload=dict(payload), delay_s=exc.retry_after_s, error=None)
         return "later"
     except connectors.CallFailed as exc:
-        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
-        if delay is None:
-            _dead(uow, payload=dict(payload, attempt=attempt + 1), error=str(exc))
-            return "dead"
-        _later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=str(exc))
-        return "later"
+        return _failed(uow, payload, attempt, str(exc), permanent=exc.permanent)
+    except Exception as exc:  # a defect in an adapter: retried, then dead-lettered, never left claimed
+        log.exception("pushing %s of order %s failed", payload.get("kind"), payload.get("external_id"))
+        return _failed(uow, payload, attempt, f"{type(exc).__name__}: {exc}", permanent=False)
     _sent(uow, payload=payload, report=report)
     return "sent"
+
+
+def _failed(uow: UnitOfWork, payload: dict[str, Any], attempt: int, error: str, *, permanent: bool) -> str:
+    delay = rules.retry_delay_s(attempt + 1, permanent=permanent)
+    if delay is None:
+        _dead(uow, payload=dict(payload, attempt=attempt + 1), error=error)
+        return "dead"
+    _later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=error)
+    return "later"
 
 
 def _by_feed(
@@ -284,7 +294,12 @@ def _by_feed(
         step = adapter.prepare_change(access, notice)
         if not step.done:
             _submitting(uow, payload=payload)
-            step = adapter.submit_change(access, step)
+            try:
+                step = adapter.submit_change(access, step)
+            except connectors.CallFailed:
+                raise
+            except Exception as exc:  # a defect mid-submission: it may have gone out
+                raise connectors.AnswerLost(f"{UNCERTAIN} ({type(exc).__name__}: {exc})") from exc
     if step.done:
         _sent(uow, payload=payload, report=step.report)
         return "sent"
@@ -303,23 +318,23 @@ def _key_of(payload: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
 @use_case
 def _claim(uow: UnitOfWork, *, payload: dict[str, Any]) -> str:
     """Take the push for this job: queued, or held by a job whose claim has lapsed (its process died) — `taken`;
-    `uncertain` when that job died submitting a feed (it may have reached the channel); else `held`."""
+    `uncertain` when that job died submitting a feed (it may have reached the channel); `held` while another job
+    holds it (this job comes back when that claim lapses: a holder that dies is never left holding it); `done`
+    when it went out or was dead-lettered."""
     connector_id, external_id, key = _key_of(payload)
     now = uow.now()
-    table = cast(sa.Table, OrderPushRow.__table__)
-    mine = sa.and_(
-        table.c.connector_id == connector_id, table.c.external_id == external_id, table.c.push_key == key
-    )
-    lapsed = sa.and_(table.c.status.in_(("sending", "submitting")), table.c.claimed_until < now)
-    status = uow.session.scalar(
-        sa.select(table.c.status).where(mine, sa.or_(table.c.status == "queued", lapsed)).with_for_update()
-    )
-    if status is None:
+    row = uow.session.get(OrderPushRow, (connector_id, external_id, key), with_for_update=True)
+    if row is None or row.status in ("sent", "dead"):
+        return "done"
+    claimed_until = row.claimed_until
+    if claimed_until is not None and claimed_until.tzinfo is None:
+        claimed_until = claimed_until.replace(tzinfo=UTC)
+    if row.status != "queued" and claimed_until is not None and claimed_until >= now:
+        jobs.enqueue(uow, JOB, payload, run_at=claimed_until + timedelta(seconds=1))
         return "held"
-    uow.session.execute(
-        sa.update(table).where(mine).values(status="sending", claimed_until=now + CLAIM, updated_at=now)
-    )
-    return "uncertain" if status == "submitting" else "taken"
+    was = row.status
+    row.status, row.claimed_until, row.updated_at = "sending", now + CLAIM, now
+    return "uncertain" if was == "submitting" else "taken"
 
 
 @use_case
