@@ -82,6 +82,9 @@ class ChannelOrder:
     marketplace_fees: Decimal | None = (
         None  # what the marketplace keeps from the payout (eBay's totalMarketplaceFee)
     )
+    # The channel's free-form attributes of the order (name -> text), mapped to our order custom fields by the
+    # connector's `custom_fields` setting (`custom_values`).
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,18 @@ def change_outcome(*, kind: str, order_status: str | None, inbox_status: str | N
     if kind == "cancel":
         return "flag" if order_status in SHIPPED_STATES else "cancel"
     return "refund"
+
+
+def custom_values(attributes: Mapping[str, str], mapping: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The order custom fields a channel order's attributes fill (field -> (the channel's attribute, its value)), by
+    the connector's map of attribute -> field; a blank value fills nothing; two attributes mapped to one field:
+    the first the map names that the order carries."""
+    found: dict[str, tuple[str, str]] = {}
+    for attribute, field_name in mapping.items():
+        value = attributes.get(attribute)
+        if value is not None and value.strip() and field_name not in found:
+            found[field_name] = (attribute, value)
+    return found
 
 
 def newer(incoming: datetime, stored: datetime) -> bool:

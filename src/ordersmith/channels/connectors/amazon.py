@@ -161,6 +161,7 @@ class AmazonConnector(OrderFeeds):
             total=fields.decimal(total, "Amount", "OrderTotal.Amount"),
             tax_collected_by="marketplace" if facilitated else "",
             ship_by=fields.timestamp(payload, "LatestShipDate", "LatestShipDate", required=False),
+            attributes=fields.scalars(payload),
         )
 
     def wanted(self, payload: Mapping[str, Any]) -> bool:

@@ -53,6 +53,7 @@ ORDER_COLUMNS = (
     "total",
 )
 COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
+ATTRIBUTE_PREFIX = "attr."
 STOCK_HEADER = ("sku", "listing_id", "quantity")
 PRICE_HEADER = ("sku", "listing_id", "price", "currency")
 SHIPMENT_HEADER = ("order_id", "carrier", "tracking_number", "tracking_url", "shipped_at")
@@ -75,7 +76,7 @@ def read_orders(file_name: str, data: bytes) -> list[dict[str, Any]]:
         if problem is None:
             header, rows = [c.strip().lower() for c in table[0]], table[1:]
             missing = [c for c in REQUIRED if c not in header]
-            unknown = [c for c in header if c not in COLUMNS]
+            unknown = [c for c in header if c not in COLUMNS and not _attribute_column(c)]
             if missing:
                 problem = f"the header lacks the required column(s) {', '.join(missing)}"
             elif unknown:
@@ -110,6 +111,19 @@ def read_orders(file_name: str, data: bytes) -> list[dict[str, Any]]:
         grouped.setdefault(order_id, {"id": order_id, "order_id": order_id, "file": file_name, "rows": []})
         grouped[order_id]["rows"].append(row)
     return list(grouped.values()) + loose
+
+
+def _attribute_column(column: str) -> bool:
+    """`attr.<name>`: a free-form attribute of the order (on its first row), for the connector's custom-field map."""
+    return column.startswith(ATTRIBUTE_PREFIX) and 0 < len(column) - len(ATTRIBUTE_PREFIX) <= 100
+
+
+def _attributes(first: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        column.removeprefix(ATTRIBUTE_PREFIX): str(value)
+        for column, value in first.items()
+        if isinstance(column, str) and _attribute_column(column) and isinstance(value, str) and value.strip()
+    }
 
 
 def _file_problem(data: bytes) -> str | None:
@@ -177,6 +191,7 @@ def parse_order(payload: Mapping[str, Any]) -> rules.ChannelOrder:
         total_tax=sum((_decimal(r, "tax") or Decimal(0) for r in rows), Decimal(0))
         if any(_cell(r, "tax") for r in rows)
         else None,
+        attributes=_attributes(first),
     )
 
 

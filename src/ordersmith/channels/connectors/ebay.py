@@ -225,6 +225,7 @@ class EbayConnector(PostOrderCancellations):
             tax_collected_by="marketplace" if collected else "",
             ship_by=ship_by,
             marketplace_fees=_value(payload.get("totalMarketplaceFee"), "totalMarketplaceFee"),
+            attributes=fields.scalars(payload),
         )
 
     def wanted(self, payload: Mapping[str, Any]) -> bool:

@@ -85,3 +85,56 @@ def timestamp(payload: Mapping[str, Any], name: str, path: str, *, required: boo
     if stamp.tzinfo is None:
         raise ValidationFailed.on(path, "must carry its UTC offset")
     return stamp.astimezone(UTC)
+
+
+MAX_ATTRIBUTES = 100  # a channel order's free-form attributes kept for mapping to custom fields
+MAX_ATTRIBUTE_NAME = 100
+
+
+def _attribute_text(value: Any) -> str | None:
+    """A scalar attribute value as text (`true`/`false` for booleans); None for anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float | Decimal):
+        return str(value)
+    return None
+
+
+def attributes(raw: Any, *, name_key: str, value_key: str, private_prefix: str = "") -> dict[str, str]:
+    """A channel's free-form order attributes as name -> text (Shopify's `note_attributes` `{name, value}`,
+    WooCommerce's `meta_data` `{key, value}`). Optional by nature: a malformed entry, a value that is not a scalar,
+    a name starting with `private_prefix` (WooCommerce's hidden `_` meta) is left out, never refused."""
+    found: dict[str, str] = {}
+    if not isinstance(raw, list):
+        return found
+    for entry in raw:
+        if len(found) >= MAX_ATTRIBUTES:
+            break
+        if not isinstance(entry, Mapping):
+            continue
+        name, value = entry.get(name_key), _attribute_text(entry.get(value_key))
+        if not isinstance(name, str) or not name or len(name) > MAX_ATTRIBUTE_NAME or value is None:
+            continue
+        if private_prefix and name.startswith(private_prefix):
+            continue
+        found.setdefault(name, value)
+    return found
+
+
+def scalars(payload: Mapping[str, Any]) -> dict[str, str]:
+    """A channel order's own top-level scalar fields as attributes (Amazon's `PurchaseOrderNumber`, `IsPrime`;
+    eBay's `salesRecordReference`, `buyerCheckoutNotes`)."""
+    found: dict[str, str] = {}
+    for name, value in payload.items():
+        text_value = _attribute_text(value)
+        if text_value is not None and isinstance(name, str) and len(name) <= MAX_ATTRIBUTE_NAME:
+            found[name] = text_value
+        if len(found) >= MAX_ATTRIBUTES:
+            break
+    return found
+
+
+def object_attributes(payload: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The scalar entries of an object field (the generic shape's `attributes`); anything else left out."""
+    raw = payload.get(name)
+    return scalars(raw) if isinstance(raw, Mapping) else {}

@@ -79,6 +79,7 @@ class GenericConnector:
             shipping=fields.decimal(totals, "shipping", "totals.shipping"),
             total_tax=fields.decimal(totals, "tax", "totals.tax"),
             total=fields.decimal(totals, "total", "totals.total"),
+            attributes=fields.object_attributes(payload, "attributes"),
         )
 
     def wanted(self, payload: Mapping[str, Any]) -> bool:

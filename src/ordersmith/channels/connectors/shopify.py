@@ -251,6 +251,7 @@ class ShopifyConnector:
             total=fields.decimal(payload, "total_price", "total_price"),
             taxes=_taxes(payload.get("tax_lines"), "tax_lines"),
             taxes_included=taxes_included is True,
+            attributes=fields.attributes(payload.get("note_attributes"), name_key="name", value_key="value"),
         )
 
     def wanted(self, payload: Mapping[str, Any]) -> bool:

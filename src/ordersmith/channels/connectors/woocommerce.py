@@ -180,6 +180,9 @@ class WooCommerceConnector:
             total=fields.decimal(payload, "total", "total"),
             taxes=_taxes(payload.get("tax_lines")),
             taxes_included=payload.get("prices_include_tax") is True,
+            attributes=fields.attributes(
+                payload.get("meta_data"), name_key="key", value_key="value", private_prefix="_"
+            ),
         )
 
     def wanted(self, payload: Mapping[str, Any]) -> bool:

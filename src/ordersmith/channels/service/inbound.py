@@ -14,7 +14,7 @@ import json
 import traceback
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors, rules
+from ordersmith.channels.service import custom_values
 from ordersmith.channels.service._common import Loaded, access_for, load
 from ordersmith.channels.tables import ChannelOrderRow, DeadLetterRow, SkuMapRow, UnmappedLineRow
 from ordersmith.checkout import rules as checkout_rules
@@ -345,6 +346,8 @@ class _Plan:
     unmapped: list[str]
     request: orders.OrderRequest | None
     error: BaseException | None = None
+    custom: dict[str, str] = field(default_factory=dict)  # order custom fields from the channel's attributes
+    not_kept: list[str] = field(default_factory=list)  # why a mapped attribute was not kept
 
 
 def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str:
@@ -372,8 +375,12 @@ def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str
         marked: list[str] = []
 
         def mark(joined: UnitOfWork, order: orders.Order) -> None:
-            # In the order's own write transaction: the order and its inbox row's `imported` commit together.
-            marked.append(_mark_imported(joined, channel_order_id=channel_order_id, order=order))
+            # In the order's own write transaction: the order, its custom fields from the channel's attributes
+            # and its inbox row's `imported` commit together.
+            custom_values.write_values(joined, order_id=order.id, values=plan.custom)
+            marked.append(
+                _mark_imported(joined, channel_order_id=channel_order_id, order=order, not_kept=plan.not_kept)
+            )
 
         placed = checkout.place_order(
             uow, channel=channel, caller=caller, request=plan.request, on_placed=mark
@@ -416,7 +423,9 @@ def _plan(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> _Plan | None:
     missing = rules.unmapped(parsed.lines, mapping)
     if missing:
         return _Plan(loaded, row.id, row.external_id, parsed, missing, None)
-    return _Plan(loaded, row.id, row.external_id, parsed, [], _order_request(loaded, parsed, mapping))
+    kept, not_kept = custom_values.plan_values(uow, loaded.row.config, parsed)
+    return _Plan(loaded, row.id, row.external_id, parsed, [], _order_request(loaded, parsed, mapping),
+                 custom=kept, not_kept=not_kept)  # fmt: skip
 
 
 def _order_request(
@@ -508,7 +517,9 @@ def _imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Ord
     return _mark_imported(uow, channel_order_id=channel_order_id, order=order)
 
 
-def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order) -> str:
+def _mark_imported(
+    uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order, not_kept: list[str] | None = None
+) -> str:
     row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
     if row is None:
         return "skipped"
@@ -523,7 +534,7 @@ def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: order
     row.order_id = order.id
     row.order_number = order.number
     row.imported_at = now
-    row.last_error = None
+    row.last_error = "; ".join(not_kept)[:2000] if not_kept else None  # imported, but these were not kept
     loaded.row.last_success_at = now
     uow.emit(
         "channel.order_imported",
@@ -533,6 +544,7 @@ def _mark_imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: order
             "external_id": row.external_id,
             "order_id": str(order.id),
             "number": order.number,
+            **({"not_kept": not_kept} if not_kept else {}),
         },
     )
     return "imported"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ordersmith.channels import connectors
 from ordersmith.channels.connectors import amazon_feeds, ebay_post_order, sftp
-from ordersmith.channels.service import polling
+from ordersmith.channels.service import custom_values, polling
 from ordersmith.channels.service._common import (
     Connector,
     Loaded,
@@ -25,6 +25,7 @@ from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PollStateR
 from ordersmith.kernel.errors import NotFound, ValidationFailed
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.pagination import Page
+from ordersmith.platform import custom_fields
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
@@ -33,10 +34,11 @@ from ordersmith.platform.tables import SalesChannelRow
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 # What each kind's config may hold, and the credentials it needs.
 _CONFIG: dict[str, dict[str, type]] = {
-    "generic": {"shipping_method": str, "shipping_methods": dict, "stock_buffer": int},
+    "generic": {"shipping_method": str, "shipping_methods": dict, "stock_buffer": int, "custom_fields": dict},
     "shopify": {
         "shipping_method": str,
         "shipping_methods": dict,
+        "custom_fields": dict,
         "stock_buffer": int,
         "stock_window_s": int,
         "shop_url": str,
@@ -48,6 +50,7 @@ _CONFIG: dict[str, dict[str, type]] = {
     "woocommerce": {
         "shipping_method": str,
         "shipping_methods": dict,
+        "custom_fields": dict,
         "stock_buffer": int,
         "stock_window_s": int,
         "store_url": str,
@@ -60,6 +63,7 @@ _CONFIG: dict[str, dict[str, type]] = {
     "amazon": {
         "shipping_method": str,
         "shipping_methods": dict,
+        "custom_fields": dict,
         "stock_buffer": int,
         "stock_window_s": int,
         "endpoint": str,
@@ -77,6 +81,7 @@ _CONFIG: dict[str, dict[str, type]] = {
     "ebay": {
         "shipping_method": str,
         "shipping_methods": dict,
+        "custom_fields": dict,
         "stock_buffer": int,
         "stock_window_s": int,
         "endpoint": str,
@@ -91,6 +96,7 @@ _CONFIG: dict[str, dict[str, type]] = {
     "csv_sftp": {
         "shipping_method": str,
         "shipping_methods": dict,
+        "custom_fields": dict,
         "stock_buffer": int,
         "stock_window_s": int,
         "poll_interval_s": int,
@@ -179,6 +185,7 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed.on("config.page_size", f"1 to {MAX_PAGE_SIZE} orders a page")
     if not 1 <= config.get("max_calls_per_s", 1) <= MAX_CALLS_PER_S:
         raise ValidationFailed.on("config.max_calls_per_s", f"1 to {MAX_CALLS_PER_S} calls a second")
+    _check_custom_map(config)
     if kind == "amazon":
         _check_amazon(config)
     if (
@@ -195,6 +202,28 @@ def _check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     if kind == "shopify" and not _API_VERSION.match(str(config.get("api_version", "2024-10"))):
         raise ValidationFailed.on("config.api_version", "a Shopify API version such as 2024-10")
     return config
+
+
+def _check_custom_map(config: dict[str, Any]) -> None:
+    """`custom_fields`: the channel's attribute name -> our order custom field (the field must exist: checked with
+    the definitions by `create_connector`)."""
+    mapped = config.get("custom_fields", {})
+    if len(mapped) > custom_values.MAX_MAPPED:
+        raise ValidationFailed.on("config.custom_fields", f"at most {custom_values.MAX_MAPPED} attributes")
+    for attribute, name in mapped.items():
+        if not isinstance(attribute, str) or not 0 < len(attribute) <= 100 or "\x00" in attribute:
+            raise ValidationFailed.on(
+                "config.custom_fields", "attribute names of 1 to 100 characters, no NUL"
+            )
+        if not isinstance(name, str) or not re.fullmatch(custom_fields.NAME_PATTERN, name):
+            raise ValidationFailed.on(f"config.custom_fields.{attribute}", "an order custom field's name")
+
+
+def _check_custom_fields_exist(uow: UnitOfWork, config: dict[str, Any]) -> None:
+    known = {d.name for d in custom_fields.definitions(uow, "order")}
+    for attribute, name in dict(config.get("custom_fields") or {}).items():
+        if name not in known:
+            raise ValidationFailed.on(f"config.custom_fields.{attribute}", f"no order custom field {name!r}")
 
 
 def _check_amazon(config: dict[str, Any]) -> None:
@@ -280,13 +309,15 @@ def create_connector(
     channel = uow.session.scalar(sa.select(SalesChannelRow).where(SalesChannelRow.code == sales_channel))
     if channel is None:
         raise ValidationFailed.on("sales_channel", f"no sales channel {sales_channel!r}")
+    checked = _check_config(kind, dict(config))
+    _check_custom_fields_exist(uow, checked)
     row = ConnectorRow(
         id=new_id(),
         code=code,
         kind=kind,
         sales_channel_id=channel.id,
         name=name.strip(),
-        config=_check_config(kind, dict(config)),
+        config=checked,
         credentials=seal_credentials(uow, _check_credentials(kind, dict(credentials))),
         active=True,
         dead_letters_open=0,
