@@ -506,3 +506,19 @@ def test_the_cli_sets_a_store_up_adds_a_register_lists_flagged_sales_and_refuses
     assert pos.get_register(shop, code="OAK-1", principal=None).active
     both = run(db_url, "pos", "register-change", "OAK-1", "--close", "--open")
     assert both.returncode == 2 and pos.get_register(shop, code="OAK-1", principal=None).active
+
+
+def test_a_register_read_into_the_cache_while_its_change_commits_is_not_kept_stale(shop: UnitOfWork) -> None:
+    from ordersmith.channels.pos.service._common import CACHE, load_register
+
+    # given the register cached by an earlier sale
+    with shop:
+        load_register(shop, code="R1", principal=None)
+    # when it is renamed, and a sale in another thread reads (and caches) it before the rename commits
+    with shop:
+        pos.update_register(shop, code="R1", principal=None, name="Back till")
+        shop.db.caches.setdefault(CACHE, {})["R1"] = ("read before the commit", None)  # type: ignore[index]
+    # then the commit clears what was cached meanwhile: the next sale reads the new name
+    assert CACHE not in shop.db.caches
+    with shop:
+        assert load_register(shop, code="R1", principal=None).register.name == "Back till"

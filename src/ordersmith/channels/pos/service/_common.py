@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 
 from ordersmith.channels.pos import rules
 from ordersmith.channels.pos.tables import PosRegisterRow, PosSaleRow, PosShiftRow, PosStoreRow
@@ -226,8 +227,12 @@ CACHE = "pos_registers"
 
 
 def forget_registers(uow: UnitOfWork) -> None:
-    """A store or register changed: this process reads them afresh (others within REGISTER_CACHE_TTL)."""
-    uow.db.caches.pop(CACHE, None)
+    """A store or register changed: this process reads them afresh (others within REGISTER_CACHE_TTL). Cleared now
+    and again once the change commits: a sale in another thread that read the register before the commit must not
+    keep the old row cached for the rest of the TTL."""
+    caches = uow.db.caches
+    caches.pop(CACHE, None)
+    sa_event.listen(uow.session, "after_commit", lambda _session: caches.pop(CACHE, None), once=True)
 
 
 def load_register(uow: UnitOfWork, *, code: str, principal: Principal | None, fresh: bool = False) -> Loaded:
