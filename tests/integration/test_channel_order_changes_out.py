@@ -13,10 +13,12 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from ordersmith.channels import rules
 from ordersmith.channels import service as channels
+from ordersmith.channels.connectors import shopify as shopify_connector
 from ordersmith.channels.service import order_changes_out
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
 from ordersmith.kernel.money import Money
@@ -296,3 +298,43 @@ def test_a_push_for_a_connector_switched_off_is_dead_lettered_not_dropped(
     letters = channels.list_dead_letters(shop, connector="shop").items
     assert sorted(letter.payload["kind"] for letter in letters) == ["cancel", "refund"]
     assert all("inactive" in letter.error for letter in letters)
+
+
+def test_shopifys_cancellation_job_is_waited_for_and_one_that_cancels_nothing_is_dead_lettered(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported order, and Shopify's cancellation job finishing at the second look without cancelling it
+    order = _imported(shop)
+    shopify.cancel_job_looks, shopify.cancel_without_effect = 2, True
+    # when we cancel it here
+    orders.cancel_order(shop, ref=order.number, reason="customer called to cancel")
+    _settle(shop)
+    # then the job was looked at until done, the order read again, and the cancellation dead-lettered for a person
+    assert len(shopify.calls("job(id:")) == 2
+    letters = [letter for letter in channels.list_dead_letters(shop, connector="shop").items
+               if letter.payload["kind"] == "cancel"]  # fmt: skip
+    (letter,) = letters
+    assert "finished without cancelling it" in letter.error
+    # and replayed once Shopify cancels, it is done (the order found cancelled)
+    shopify.cancel_without_effect = False
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _settle(shop)
+    assert ORDER_GID in shopify.cancelled
+
+
+def test_a_shopify_cancellation_job_still_running_after_the_waits_is_looked_at_again_later(
+    shop: UnitOfWork, shopify: ShopifyStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an imported order whose cancellation job is not done within the call's (here shortened) waits
+    order = _imported(shop)
+    shopify.cancel_job_looks = 99
+    monkeypatch.setattr(shopify_connector, "CANCEL_JOB_WAITS_S", (0.01, 0.01))
+    # when we cancel it, and the push comes back after its back-off
+    orders.cancel_order(shop, ref=order.number, reason="customer called to cancel")
+    _settle(shop)
+    shop.db.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    _settle(shop)
+    # then the second attempt finds the order cancelled on Shopify and asks nothing again
+    assert len(shopify.calls("orderCancel(")) == 1
+    assert [letter for letter in channels.list_dead_letters(shop, connector="shop").items
+            if letter.payload["kind"] == "cancel"] == []  # fmt: skip

@@ -78,6 +78,9 @@ class ShopifyStub:
         self.prices: dict[str, str] = {}  # variant gid -> price as sent
         self.fulfillment_orders = ["gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/2"]
         self.cancelled: dict[str, dict[str, Any]] = {}  # order gid -> the orderCancel arguments
+        self.cancel_job_looks = 1  # the cancellation job is done at this look
+        self.job_looks = 0
+        self.cancel_without_effect = False  # the cancellation job finishes without cancelling the order
         self.refunds: list[dict[str, Any]] = []  # refundCreate inputs Shopify took
         self.lose_refund_answers = 0  # take this many refunds, then answer 503 (the answer lost on the way)
         self.captured = "49.00"  # the order's one successful SALE transaction (our total for ORDER)
@@ -129,9 +132,14 @@ class ShopifyStub:
         elif "orderCancel(" in query:
             if variables["reason"] not in ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"):
                 return Answer(200, {"errors": [{"message": "Variable $reason invalid"}]})
-            self.cancelled[variables["orderId"]] = dict(variables)
+            if not self.cancel_without_effect:  # the job cancels the order (at once, here)
+                self.cancelled[variables["orderId"]] = dict(variables)
+            self.job_looks = 0
             data = {"orderCancel": {"job": {"id": "gid://shopify/Job/1", "done": False},
                                     "orderCancelUserErrors": []}}  # fmt: skip
+        elif "job(id:" in query:  # the cancellation job: done at the `cancel_job_looks`-th look
+            self.job_looks += 1
+            data = {"job": {"id": variables["id"], "done": self.job_looks >= self.cancel_job_looks}}
         elif "refundCreate(" in query:
             data = {"refundCreate": self._refund(variables["input"])}
             if self.lose_refund_answers and not data["refundCreate"]["userErrors"]:

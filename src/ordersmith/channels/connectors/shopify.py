@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -115,6 +116,13 @@ mutation Cancel($orderId: ID!, $reason: OrderCancelReason!, $staffNote: String) 
     orderCancelUserErrors { field message code }
   }
 }"""
+
+JOB_STATE = """
+query Job($id: ID!) {
+  job(id: $id) { id done }
+}"""
+# `orderCancel` only starts a job: it is looked at after each of these waits (seconds), then the order read again
+CANCEL_JOB_WAITS_S = (0.25, 0.5, 1.0, 2.0)
 
 CREATE_REFUND = """
 mutation Refund($input: RefundInput!) {
@@ -429,6 +437,14 @@ class ShopifyConnector:
             if problems:
                 text = "; ".join(str(p.get("message")) for p in problems if isinstance(p, Mapping))
                 raise CallFailed(f"orderCancel refused: {text[:300]}", permanent=True)
+            job = (answer or {}).get("job") if isinstance(answer, Mapping) else None
+            _wait_for_job(client, access, job if isinstance(job, Mapping) else {}, notice.external_id, report)
+            if not _order_state(client, access, order_gid, notice.external_id, report).get("cancelledAt"):
+                raise CallFailed(
+                    f"Shopify's cancellation of order {notice.external_id} finished without cancelling it: "
+                    "cancel it in Shopify's admin, or replay",
+                    permanent=True,
+                )
         return report
 
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
@@ -480,6 +496,24 @@ def _presented(transaction: Mapping[str, Any]) -> tuple[Decimal, str]:
     except ArithmeticError:
         amount = Decimal(0)
     return amount, str(money.get("currencyCode") or "")
+
+
+def _wait_for_job(
+    client: httpx.Client, access: Access, job: Mapping[str, Any], external_id: str, report: CallReport
+) -> None:
+    """Wait (briefly, in the call) for Shopify's job to finish; one still running after the waits is a failure the
+    push retries later (the retry finds the order cancelled and is done)."""
+    done, job_id = job.get("done") is True, job.get("id")
+    for wait in CANCEL_JOB_WAITS_S:
+        if done or not job_id:
+            break
+        time.sleep(wait)
+        state = _graphql(client, access, JOB_STATE, {"id": job_id}, report).get("job")
+        done = isinstance(state, Mapping) and state.get("done") is True
+    if not done and job_id:
+        raise CallFailed(
+            f"Shopify is still cancelling order {external_id} (job {job_id}): looked at again later"
+        )
 
 
 def _order_state(
