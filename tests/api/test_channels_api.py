@@ -310,3 +310,31 @@ def test_an_amazon_connector_needs_its_seller_and_is_polled_on_request_by_a_mana
     # a connector that is not polled says so
     refused = client.post("/api/v1/channels/connectors/market/poll", headers=bearer(shop["admin"]))
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "connector"
+
+
+def test_a_custom_field_map_or_an_amazon_reason_that_cannot_be_kept_is_a_problem_naming_it_and_makes_nothing(
+    client: TestClient, shop: dict[str, str], db: Database
+) -> None:
+    config: dict[str, Any] = dict(AMAZON["config"])  # type: ignore[call-overload]
+    for bad, field in (
+        (
+            {"custom_fields": {"PurchaseOrderNumber": "no_such_field"}},
+            "config.custom_fields.PurchaseOrderNumber",
+        ),
+        (
+            {"custom_fields": {"PO\u0000": "po"}},
+            r"config.custom_fields.PO\u0000",
+        ),  # refused first, the NUL named escaped
+        ({"custom_fields": ["not", "a", "map"]}, "config.custom_fields"),
+        ({"cancel_reason": "Whim"}, "config.cancel_reason"),
+        ({"feed_check_s": 10**12}, "config.feed_check_s"),
+    ):
+        answer = client.post(
+            "/api/v1/channels/connectors",
+            json=AMAZON | {"config": config | bad},
+            headers=bearer(shop["admin"]),
+        )
+        assert answer.status_code == 422, (bad, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"][0]["field"] == field
+    assert _count(db, ConnectorRow) == 1  # the generic one of the set-up
