@@ -64,11 +64,11 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 	ORDERSMITH_DATABASE_URL=$$url $(BIN)/ordersmith db upgrade && \
 	ORDERSMITH_DATABASE_URL=$$url $(BIN)/alembic check
 
-# Three test processes on the two cores: many tests wait on a server process, PostgreSQL or a browser, and a third
-# process runs while one waits (the whole suite 22:50 against 24:31 with two, same machine and commit, 2026-12-07).
-PYTEST_WORKERS ?= 3
+# Test processes: two, one per core. Three measured 22:50 and 28:34 against two's 24:31 on 2026-12-07's machine
+# (whose speed moved by half over the day): no clear gain, more contention for the timed race tests.
+PYTEST_WORKERS ?= 2
 
-pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on PYTEST_WORKERS processes (3)
+pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on PYTEST_WORKERS processes (2)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=30
 
 test: lint types imports migrations-check pytest ## Everything CI runs

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
 
+import pytest
 from uvicorn.logging import AccessFormatter
 
 from ordersmith.kernel.cards import contains_card_number, redact
+from ordersmith.platform import logs
 from ordersmith.platform.logs import install_card_redaction
 
 
@@ -70,3 +73,16 @@ def test_digits_next_to_a_grouped_card_number_do_not_hide_it():
     followed, preceded = redact("card 4111 1111 1111 1111 12"), redact("ref 12 4111-1111-1111-1111")
     # then it is masked all the same, and the other digits kept
     assert (followed, preceded) == ("card 411111******1111 12", "ref 12 411111******1111")
+
+
+def test_a_new_request_id_never_holds_what_the_log_would_mask_as_a_card_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given UUIDs whose hex first holds a Luhn-valid run of sixteen digits (the log would mask it), then does not
+    card_like = uuid.UUID("fa3c068e4242424242424242a1b2c3d4")
+    plain = uuid.UUID("fa3c068ef6e048a1b0c2d3e4f5a6b7c8")
+    handed = iter([card_like, plain])
+    monkeypatch.setattr(logs.uuid, "uuid4", lambda: next(handed))
+    assert contains_card_number(card_like.hex)
+    # then the request id is the one the log leaves whole
+    assert logs.new_request_id() == plain.hex

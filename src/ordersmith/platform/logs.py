@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ordersmith.kernel.cards import redact
+from ordersmith.kernel.cards import contains_card_number, redact
 
 ACCESS_LOGGER = "ordersmith.access"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -98,6 +98,14 @@ def _field(value: str) -> str:
     return value if value and re.fullmatch(r"[^\s\"=]+", value) else json.dumps(value, ensure_ascii=False)
 
 
+def new_request_id() -> str:
+    """A fresh request id that the card-number scrubber leaves whole: a hex UUID can hold a run of thirteen or more
+    digits that passes the Luhn check (about one in a few thousand), which the log would then mask."""
+    while contains_card_number(found := uuid.uuid4().hex):
+        pass
+    return found
+
+
 class AccessLog:
     """One line per HTTP request, after it ends: method, path (never the query string), status, duration,
     request id (the caller's `X-Request-ID` when it is sane, else a new one; echoed in the response) and caller."""
@@ -112,7 +120,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         sent = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
-        request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request_id = sent if _REQUEST_ID.match(sent) and not contains_card_number(sent) else new_request_id()
         status = 500
 
         async def send_with_id(message: Message) -> None:
