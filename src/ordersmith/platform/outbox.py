@@ -215,9 +215,10 @@ def _run_batch_handlers(
             with uow.session.begin_nested():
                 handler(uow, mine)
             continue
-        except Exception:
+        except Exception as exc:
             uow.rewind(mark)
-            log.info("batch subscriber %s failed on %d events: retried one by one", handler, len(mine))
+            log.info("batch subscriber %s failed on %d events (%s: %s): retried one by one", handler, len(mine),
+                     type(exc).__name__, str(exc)[:300])  # fmt: skip
         for event in mine:
             mark = uow.checkpoint()
             try:
