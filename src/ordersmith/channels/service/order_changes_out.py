@@ -5,8 +5,8 @@ the channel; money the channel collected for it (`marketplace` payments) that we
 lines, a goodwill refund, the cancellation itself — is refunded through the channel, which holds the buyer's
 money. Each is a job (`channels.push_order_change`) with the shipment confirmations' retries: throttled, it waits
 as asked; failing, it is retried with back-off and then dead-lettered (operation `push_order_change`, replayable).
-A connector that does not take a kind (eBay cancellations) dead-letters it at once with what to do on the
-channel's side, so a person sees it on the connector's health.
+A connector that does not take a kind (the generic connector takes neither) dead-letters it at once with what
+to do on the channel's side, so a person sees it on the connector's health.
 
 Never sent back: the channel's own doings (applied from its changes, `channels.service.changes`) — a cancellation
 whose reason is one the channel's cancellation or edit writes (`rules.CHANNEL_ORIGINS`, decided when it happens),
