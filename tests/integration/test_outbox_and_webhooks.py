@@ -116,6 +116,53 @@ def test_a_batch_subscriber_failing_on_one_event_postpones_that_one_and_dispatch
     assert codes == ["seen-mail", "seen-web"]
 
 
+def test_a_pass_where_nothing_fails_opens_no_savepoint_and_one_failure_undoes_only_its_own_writes(
+    uow: UnitOfWork, db: Database
+):
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    def handler(uow: UnitOfWork, event: Event) -> None:
+        if event.payload["code"].startswith("seen-"):
+            return  # the subscriber's own channels
+        make_channel(uow, code=f"seen-{event.payload['code']}")
+        if event.payload["code"] == "bad":
+            raise RuntimeError("cannot take bad")
+
+    outbox.subscribe("sales_channel.created", handler)
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        # given two channels whose events the subscriber takes
+        for code in ("web", "phone"):
+            make_channel(uow, code=code)
+        # when the relay dispatches them, nothing failing
+        statements.clear()
+        assert dispatch_batch(uow) == 2
+        # then the pass wrote the subscriber's rows without a savepoint (each costs a copy of every page written on
+        # SQLite, a subtransaction on PostgreSQL)
+        assert "SAVEPOINT" not in statements and "INSERT" in statements
+        assert dispatch_batch(uow) == 2  # the subscriber's own channels' events
+        # and given three more, the middle one an event the subscriber fails on part-way through its writes
+        for code in ("mail", "bad", "store"):
+            make_channel(uow, code=code)
+        # when the relay dispatches them
+        assert dispatch_batch(uow) == 2
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+        outbox.unsubscribe(handler)
+    # then the batch was run again with a savepoint per event: the good events' writes are there once, the bad
+    # one's undone, and it waits for its retry
+    with db.session() as session:
+        codes = sorted(
+            session.scalars(sa.text("SELECT code FROM sales_channels WHERE code LIKE 'seen-%'")).all()
+        )
+    assert codes == ["seen-mail", "seen-phone", "seen-store", "seen-web"]
+    bad = next(r for r in _outbox(db) if r.type == "sales_channel.created" and r.payload["code"] == "bad")
+    assert bad.dispatched_at is None and bad.attempts == 1 and "cannot take bad" in (bad.last_error or "")
+
+
 def test_webhooks_are_signed_and_delivered_by_the_relay(uow: UnitOfWork, db: Database, settings: Settings):
     with webhook_receiver() as receiver:
         new = webhooks.create_subscription(

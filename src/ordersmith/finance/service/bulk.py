@@ -1,9 +1,9 @@
 """Set-wise writes of the journal's rows: one statement per table for a whole batch of entries.
 
-PostgreSQL gets one `INSERT … SELECT FROM unnest(arrays)` (one round trip, one statement the server plans once,
-however many rows); SQLite, whose driver runs `executemany` in C, gets its plain rows without SQLAlchemy's per-row
-parameter processing. Either way each value goes through its column's own bind processing first, so what is stored
-is exactly what `sa.insert` would store.
+PostgreSQL gets one `INSERT … SELECT FROM unnest(arrays)`, the arrays in the binary format (one round trip, one
+statement the server plans once, however many rows); SQLite, whose driver runs `executemany` in C, gets its plain
+rows without SQLAlchemy's per-row parameter processing. Either way each value goes through its column's own bind
+processing first, so what is stored is exactly what `sa.insert` would store.
 
 Invariant: these write rows only; a balance upsert gets one row per key (its caller sums first), in key order, so
 two batches touching the same balances lock them in the same order.
@@ -37,7 +37,9 @@ def _statement(
     # Every name comes from our own Table objects, never from input; the values all go as parameters.
     names = ", ".join(columns)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%s::{_array_type(table.c[c].type, dialect)}[]" for c in columns)
+        # `%b`: the arrays go in PostgreSQL's binary format (no quoting pass over every text element: about half
+        # the driver's time for a batch of lines)
+        arrays = ", ".join(f"%b::{_array_type(table.c[c].type, dialect)}[]" for c in columns)
         text = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 (our names)
     else:
         marks = ", ".join("?" for _ in columns)
