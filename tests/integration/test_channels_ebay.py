@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
-from ordersmith.channels import rules
+from ordersmith.channels import connectors, rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.ebay_api import TOKENS
 from ordersmith.channels.tables import PendingPriceRow, PendingStockRow, PollStateRow
@@ -1073,6 +1073,49 @@ def test_a_shipment_ebay_refuses_is_dead_lettered_and_replayed_after_the_fix(
         "1Z999AA10123456784",
         [{"lineItemId": "0000101", "quantity": 2}],
     )
+    assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+
+
+def test_a_shipment_push_an_adapter_defect_breaks_is_retried_then_dead_lettered_not_left_a_failed_job(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an imported order, and eBay's adapter broken by a defect (not an error eBay answered)
+    row = _imported(shop, ebay, clock, "26-09000-00001")
+    adapter = type(connectors.for_kind("ebay"))
+    original = adapter.push_shipment
+
+    def broken(self: Any, access: Any, notice: Any) -> Any:
+        raise KeyError("lineItems")
+
+    monkeypatch.setattr(adapter, "push_shipment", broken)
+    # when it ships and the push is tried until its attempts are spent
+    orders.record_shipment(shop, ref=row.number, tracking="1Z999AA10123456784")
+    _relay(shop)
+    _drain(shop.db)
+    health = channels.connector_health(shop, code="ebay-us")
+    assert "KeyError" in (health.last_error or "") and health.dead_letters_open == 0  # retried, not dead yet
+    for _ in range(rules.MAX_ATTEMPTS):
+        clock.advance(timedelta(seconds=rules.BACKOFF_CAP_S))
+        _drain(shop.db)
+    # then it is one dead letter on the connector's health, with the defect, and no job failed or still queued
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert (letter.operation, letter.reference, letter.attempts) == (
+        "push_shipment",
+        "26-09000-00001",
+        rules.MAX_ATTEMPTS,
+    )
+    assert "KeyError" in letter.error
+    with shop.db.session() as session:
+        left = session.execute(
+            sa.text("SELECT status, COUNT(*) FROM jobs WHERE kind = 'channels.push_shipment' GROUP BY status")
+        ).all()
+    assert dict(left) == {"done": rules.MAX_ATTEMPTS}
+    # and once the adapter is fixed, the replay confirms the shipment once
+    monkeypatch.setattr(adapter, "push_shipment", original)
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    (fulfillment,) = ebay.shipped["26-09000-00001"]
+    assert fulfillment["shipmentTrackingNumber"] == "1Z999AA10123456784"
     assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ordersmith.channels import connectors
+from ordersmith.channels import connectors, rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.shopify import webhook_signature
 from ordersmith.channels.tables import ChannelOrderRow, PendingPriceRow, PendingStockRow
@@ -677,6 +677,44 @@ def test_a_push_shopify_refuses_is_dead_lettered_with_the_figures_and_replayed_a
     last = shopify.calls("inventorySetQuantities")[-1]["variables"]["input"]["quantities"]
     assert [(q["inventoryItemId"], q["quantity"]) for q in last] == [(ITEMS["MUG"], figure)]
     assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_stock_push_an_adapter_defect_breaks_is_retried_then_dead_lettered_and_later_changes_still_go_out(
+    shop: UnitOfWork, shopify: ShopifyStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given Shopify's adapter broken by a defect (an exception that is not an error Shopify answered)
+    adapter = type(connectors.for_kind("shopify"))
+    original = adapter.push_stock
+
+    def broken(self: Any, access: Any, updates: Any) -> Any:
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    monkeypatch.setattr(adapter, "push_stock", broken)
+    stock(shop, sku="MUG", location="EAST", quantity=2)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    # when the push is tried until its attempts are spent
+    _drain(shop.db)
+    health = channels.connector_health(shop, code="shop")
+    assert "TypeError" in (health.last_error or "") and health.stock_push_due_at is not None
+    for _ in range(rules.MAX_ATTEMPTS):
+        clock.advance(timedelta(seconds=rules.BACKOFF_CAP_S))
+        _drain(shop.db)
+    # then the figures are one dead letter with the defect, and no push is left marked queued with no job behind it
+    (letter,) = channels.list_dead_letters(shop, connector="shop").items
+    assert (letter.operation, letter.attempts) == ("push_stock", rules.MAX_ATTEMPTS)
+    assert "TypeError" in letter.error
+    assert channels.connector_health(shop, code="shop").stock_push_due_at is None
+    # and once the adapter is fixed, the next stock change is pushed as usual
+    monkeypatch.setattr(adapter, "push_stock", original)
+    stock(shop, sku="MUG", location="EAST", quantity=3)
+    _relay(shop)
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    last = shopify.calls("inventorySetQuantities")[-1]["variables"]["input"]["quantities"]
+    assert [(q["inventoryItemId"], q["quantity"]) for q in last] == [
+        (ITEMS["MUG"], _latest_available(shop, "web")["MUG"] - 1)
+    ]
 
 
 def test_a_shipped_shopify_order_sends_its_tracking_for_every_open_fulfillment_order(

@@ -9,10 +9,16 @@ number of calls follows the window and the batch size, not the number of changes
 Invariants: no call to a channel inside a transaction; a figure changed while its push was on the wire stays
 pending and goes in the next push; a connector's row is locked while its push is scheduled, so exactly one push
 job is queued per connector at any time.
+
+Shipment confirmations: one job per shipped order of a connected channel; throttled, it waits as asked; failing
+(the channel's error, or a defect in its adapter), it is retried with back-off and then dead-lettered on the
+connector's health (operation `push_shipment`, replayable) — never left as a failed job only the worker's log
+knows of.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +38,8 @@ from ordersmith.kernel.events import Event
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.tables import SalesChannelRow
+
+log = logging.getLogger(__name__)
 
 STOCK_JOB = "channels.push_stock"
 SHIPMENT_JOB = "channels.push_shipment"
@@ -234,14 +242,23 @@ def push_shipment(uow: UnitOfWork, payload: dict[str, Any]) -> str:
         _shipment_later(uow, payload=dict(payload), delay_s=exc.retry_after_s, error=None)
         return "later"
     except connectors.CallFailed as exc:
-        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
-        if delay is None:
-            _shipment_dead(uow, payload=dict(payload, attempt=attempt + 1), error=str(exc))
-            return "dead"
-        _shipment_later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=str(exc))
-        return "later"
+        return _shipment_failed(uow, payload, attempt, str(exc), permanent=exc.permanent)
+    except Exception as exc:  # a defect in an adapter: retried with back-off, then on the connector's health
+        log.exception("pushing shipment of order %s failed", payload.get("external_id"))
+        return _shipment_failed(uow, payload, attempt, f"{type(exc).__name__}: {exc}", permanent=False)
     _shipment_sent(uow, connector_id=connector_id, report=report)
     return "sent"
+
+
+def _shipment_failed(
+    uow: UnitOfWork, payload: dict[str, Any], attempt: int, error: str, *, permanent: bool
+) -> str:
+    delay = rules.retry_delay_s(attempt + 1, permanent=permanent)
+    if delay is None:
+        _shipment_dead(uow, payload=dict(payload, attempt=attempt + 1), error=error)
+        return "dead"
+    _shipment_later(uow, payload=dict(payload, attempt=attempt + 1), delay_s=delay, error=error)
+    return "later"
 
 
 @use_case

@@ -4,9 +4,10 @@ with no transaction open, then record the outcome in a short transaction of its 
 A `Flow` names what differs between the two (the pending table, the job, the connector's due column, how a pending
 row becomes the channel's update and a dead letter's entry). The outcome of one run is one of: sent (the pending
 rows handled are cleared, the health read updated, the next push queued if more is pending); throttled (the job
-comes back when the channel asked, same attempt); failed (retried with back-off, then the rows are dead-lettered);
-or sent with some updates refused one by one (`CallReport.refused`: the others are done, the refused ones go to
-one dead letter whose replay puts them back as pending).
+comes back when the channel asked, same attempt); failed, by the channel's error or a defect in its adapter alike
+(retried with back-off, then the rows are dead-lettered); or sent with some updates refused one by one
+(`CallReport.refused`: the others are done, the refused ones go to one dead letter whose replay puts them back as
+pending).
 
 A run takes the pending rows in turn: from the item after the last one the previous run sent (`after` in the job's
 payload), wrapping around, so with more pending items than a run sends, none waits behind items that keep changing.
@@ -18,6 +19,7 @@ push job per flow is queued per connector at a time.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ConnectorRow, PendingPriceRow, PendingStockRow, SkuMapRow
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW_S = 5
 CALLS_PER_RUN = 4
@@ -132,27 +136,22 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
             after=after,
         )
         return 0
-    except connectors.CallFailed as exc:
-        delay = rules.retry_delay_s(attempt + 1, permanent=exc.permanent)
-        if delay is None:
-            _dead(
-                uow,
-                flow=flow,
-                connector_id=connector_id,
-                pending=batch.pending,
-                error=str(exc),
-                attempts=attempt + 1,
-            )
+    except Exception as exc:
+        # The channel's error (CallFailed), or a defect in its adapter: retried, then dead-lettered. Left to fail
+        # the job, a defect would leave the connector's push marked queued (`flow.due`) with no job behind it, and
+        # no later change would ever schedule another.
+        if isinstance(exc, connectors.CallFailed):
+            permanent, error = exc.permanent, str(exc)
         else:
-            _later(
-                uow,
-                flow=flow,
-                connector_id=connector_id,
-                delay_s=delay,
-                attempt=attempt + 1,
-                error=str(exc),
-                after=after,
-            )
+            log.exception("pushing %s to connector %s failed", flow.noun, connector_id)
+            permanent, error = False, f"{type(exc).__name__}: {exc}"
+        delay = rules.retry_delay_s(attempt + 1, permanent=permanent)
+        if delay is None:
+            _dead(uow, flow=flow, connector_id=connector_id, pending=batch.pending, error=error,
+                  attempts=attempt + 1)  # fmt: skip
+        else:
+            _later(uow, flow=flow, connector_id=connector_id, delay_s=delay, attempt=attempt + 1, error=error,
+                   after=after)  # fmt: skip
         return 0
     refused = {sku for sku, update in batch.updates if flow.listing(update) in report.refused}
     _done(
