@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ordersmith.channels import connectors
+from ordersmith.channels import connectors, rules
 from ordersmith.channels import service as channels
 from ordersmith.channels.connectors.woocommerce import webhook_signature
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
@@ -623,6 +623,40 @@ def test_wrong_api_keys_are_refused_for_good_and_the_poll_pauses_until_replayed(
         woo.api.requests("GET", f"{API}/orders")[0].query["modified_after"]
         == letter.payload["cursor"]["after"][:19]
     )
+
+
+def test_a_poll_an_adapter_defect_breaks_is_counted_backed_off_and_paused_with_a_dead_letter_not_left_claimed(
+    shop: UnitOfWork, woo: WooStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given WooCommerce's adapter broken by a defect (not an error the shop answered)
+    adapter = type(connectors.for_kind("woocommerce"))
+    original = adapter.poll_orders
+
+    def broken(self: Any, access: Any, cursor: Any, now: Any) -> Any:
+        raise ValueError("time data '2026-13-01' does not match format")
+
+    monkeypatch.setattr(adapter, "poll_orders", broken)
+    woo.orders = [woo_order(870, modified=START + timedelta(seconds=5))]
+    # when its polls come due until the attempts are spent
+    clock.advance(timedelta(minutes=2))
+    _drain(shop.db)
+    health = channels.connector_health(shop, code="woo")
+    assert health.polling is not None and (health.polling.failures, health.polling.polling_now) == (1, False)
+    assert "ValueError" in (health.last_error or "")
+    for _ in range(rules.MAX_ATTEMPTS):
+        clock.advance(timedelta(seconds=rules.BACKOFF_CAP_S))
+        _drain(shop.db)
+    # then polling is paused with one dead letter naming the defect
+    (letter,) = channels.list_dead_letters(shop, connector="woo").items
+    assert (letter.operation, letter.attempts) == ("poll_orders", rules.MAX_ATTEMPTS)
+    assert "ValueError" in letter.error
+    health = channels.connector_health(shop, code="woo")
+    assert health.polling is not None and health.polling.paused
+    # and once fixed, the replay imports the order
+    monkeypatch.setattr(adapter, "poll_orders", original)
+    channels.replay_dead_letter(shop, dead_letter_id=letter.id)
+    _drain(shop.db)
+    assert [o.external_id for o in _orders(shop)] == ["870"]
 
 
 def test_price_changes_go_out_as_batched_regular_price_updates_waiting_when_throttled_and_dead_lettered_when_refused(

@@ -16,6 +16,7 @@ refuses for good (bad credentials) is paused and dead-lettered until replayed.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from ordersmith.kernel.ids import new_id
 from ordersmith.platform import jobs
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork, use_case
+
+log = logging.getLogger(__name__)
 
 DUE_JOB = "channels.poll_due"
 POLL_JOB = "channels.poll_orders"
@@ -250,6 +253,13 @@ def poll_orders(uow: UnitOfWork, *, connector_id: uuid.UUID, worker: str) -> Pol
             outcome = _failed(
                 uow, connector_id=connector_id, worker=worker, error=str(exc), permanent=exc.permanent
             )
+            return PollResult(outcome, pages, seen, recorded)
+        except (
+            Exception
+        ) as exc:  # a defect in the adapter: counted, backed off and paused like a channel error
+            log.exception("polling connector %s failed", connector_id)
+            error = f"{type(exc).__name__}: {exc}"
+            outcome = _failed(uow, connector_id=connector_id, worker=worker, error=error, permanent=False)
             return PollResult(outcome, pages, seen, recorded)
         try:
             recorded += _commit_page(uow, connector_id=connector_id, worker=worker, page=page)
