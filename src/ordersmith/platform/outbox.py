@@ -22,7 +22,7 @@ import httpx
 import sqlalchemy as sa
 
 from ordersmith.kernel.events import Event, matches
-from ordersmith.platform import webhooks
+from ordersmith.platform import sets, webhooks
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
@@ -151,11 +151,12 @@ _CLAIM_BATCH = (
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_MARK_DISPATCHED = (
-    sa.update(_OUTBOX)  # type: ignore[arg-type]
-    .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
+_MARK_DISPATCHED = {
+    dialect: sa.update(_OUTBOX)  # type: ignore[arg-type]
+    .where(sets.among(_OUTBOX.c.id, "ids", dialect=dialect))
     .values(dispatched_at=sa.bindparam("now"))
-)
+    for dialect in ("postgresql", "sqlite")
+}
 
 
 class _Unguarded(Exception):
@@ -229,7 +230,7 @@ def _dispatch(uow: UnitOfWork, *, nats: NatsPublisher | None, limit: int, guarde
         dispatched = [event for event in dispatched if event.id not in failed]
     webhooks.enqueue_deliveries(uow, dispatched)
     if dispatched:
-        uow.execute_core(_MARK_DISPATCHED, {"ids": [e.id for e in dispatched], "now": now})
+        uow.execute_core(_MARK_DISPATCHED[uow.dialect], {"ids": [e.id for e in dispatched], "now": now})
     return len(dispatched)
 
 

@@ -29,7 +29,7 @@ from ordersmith.kernel.errors import AlreadyExists
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
-from ordersmith.platform import outbox
+from ordersmith.platform import outbox, sets
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.tables import OutboxRow
 from ordersmith.purchasing import service as purchasing
@@ -270,6 +270,9 @@ def post_event(uow: UnitOfWork, event: Event) -> bool:
     return True
 
 
+_POSTED: dict[str, sa.Select[Any]] = {}  # "posted already?" for a batch, per dialect
+
+
 @use_case
 def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
     """Post a batch of events set-wise (what the relay hands the subscriber): one read of those already posted,
@@ -284,10 +287,12 @@ def post_events(uow: UnitOfWork, events: Sequence[Event]) -> int:
     known = [e for e in events if rules.posts(e.type, e.payload)]
     if len(known) <= 1:
         return sum(post_event(uow, e) for e in known)
-    query = sa.select(_ENTRIES.c.source_event_id, _ENTRIES.c.rule).where(
-        _ENTRIES.c.source_event_id.in_([e.id for e in known])
-    )
-    done = {(r.source_event_id, r.rule) for r in uow.execute_core(query)}
+    query = _POSTED.get(uow.dialect)
+    if query is None:
+        query = _POSTED[uow.dialect] = sa.select(_ENTRIES.c.source_event_id, _ENTRIES.c.rule).where(
+            sets.among(_ENTRIES.c.source_event_id, "ids", dialect=uow.dialect)
+        )
+    done = {(r.source_event_id, r.rule) for r in uow.execute_core(query, {"ids": [e.id for e in known]})}
     mapped = mappings(uow)
     tags = _dimensions(uow, [e for e in known if (e.id, e.type) not in done])
     planned: list[NewEntry] = []

@@ -21,6 +21,7 @@ from ordersmith.orders import rules
 from ordersmith.orders.service._common import Order, load, order_row
 from ordersmith.orders.tables import OrderEventRow, OrderHoldRow, OrderRow
 from ordersmith.platform import custom_fields as custom
+from ordersmith.platform import sets
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 from ordersmith.platform.tables import AuditRow
@@ -102,8 +103,16 @@ def order_dimensions(uow: UnitOfWork, *, ids: list[uuid.UUID]) -> dict[uuid.UUID
     the lines of an order's entries with."""
     if not ids:
         return {}
-    query = sa.select(OrderRow.id, OrderRow.division, OrderRow.channel).where(OrderRow.id.in_(list(set(ids))))
-    return {order_id: (division, channel) for order_id, division, channel in uow.execute_core(query)}
+    query = _DIMENSIONS.get(uow.dialect)
+    if query is None:
+        query = _DIMENSIONS[uow.dialect] = sa.select(OrderRow.id, OrderRow.division, OrderRow.channel).where(
+            sets.among(OrderRow.id, "ids", dialect=uow.dialect)  # type: ignore[arg-type]
+        )
+    rows = uow.execute_core(query, {"ids": list(set(ids))})
+    return {order_id: (division, channel) for order_id, division, channel in rows}
+
+
+_DIMENSIONS: dict[str, sa.Select[Any]] = {}
 
 
 @use_case(readonly=True)
