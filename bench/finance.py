@@ -17,8 +17,10 @@ Timed, one figure per line, `name: value unit`:
 - the raw baseline: the same entries (two lines each) written by hand-written SQL, 500 entries a transaction: one
   executemany INSERT of their lines, one of their headers (the database's balance checks run as for the service),
   one upsert of their period balances — the ratio is relay / raw (goal >= 0.5);
-- on PostgreSQL also the raw rows written as arrays, one INSERT … SELECT FROM unnest per table (as the service
-  writes them), beside the relay;
+- also the raw rows written one statement per table — the issue's "raw multi-row INSERT": on PostgreSQL one
+  INSERT … SELECT FROM unnest of arrays (as the service writes them), on SQLite one INSERT … VALUES (…), (…) —
+  beside the relay. Every raw entry carries a source event id, as the relay's do (their unique key is written);
+
 - replay: the relay's events posted again through `replay_outbox` post nothing (asserted);
 - reading: a journal of `--lines` lines (two-line entries over 24 monthly periods, written set-based by one
   INSERT … SELECT over a generated series — PostgreSQL's `generate_series`, SQLite's recursive CTE — with their
@@ -117,8 +119,12 @@ LINES_SQL = sa.text(
 ENTRIES_SQL = sa.text(
     "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
     " memo, note, reverses_id, line_count, created_by, created_at) VALUES (:id, :posted_on, :period, 'USD', :rule,"
-    " NULL, '', '', '', '', NULL, 2, 'bench', :at)"
-).bindparams(sa.bindparam("id", type_=sa.Uuid()), sa.bindparam("at", type_=UTCDateTime()))
+    " :source_event_id, '', '', '', '', NULL, 2, 'bench', :at)"
+).bindparams(
+    sa.bindparam("id", type_=sa.Uuid()),
+    sa.bindparam("source_event_id", type_=sa.Uuid()),
+    sa.bindparam("at", type_=UTCDateTime()),
+)
 BALANCES_SQL = sa.text(
     "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "
     "VALUES (:period, :account_code, 'USD', :debit_minor, :credit_minor) "
@@ -138,7 +144,8 @@ def write_raw(
     arrays: bool = False,
 ) -> None:
     """Two-line entries by hand-written SQL, `batch` a transaction: lines, headers, then period balances; each an
-    executemany of its rows, or (`arrays`, PostgreSQL) one INSERT … SELECT FROM unnest of them."""
+    executemany of its rows, or (`arrays`) one statement per table: on PostgreSQL an INSERT … SELECT FROM unnest of
+    them, on SQLite a multi-row INSERT … VALUES."""
     at = datetime.now(UTC)
     for start in range(0, len(work), batch):
         lines: list[dict[str, Any]] = []
@@ -169,6 +176,7 @@ def write_raw(
                     "posted_on": rules.period_bounds(period)[0],
                     "period": period,
                     "rule": rule,
+                    "source_event_id": new_id(),  # as the relay's entries carry their event's id (unique)
                     "at": at,
                 }
             )
@@ -179,6 +187,9 @@ def write_raw(
             for (p, a), (d, c) in sorted(balances.items())
         ]
         with db.engine.begin() as conn:
+            if arrays and db.dialect == "sqlite":
+                _multirow(conn, lines, headers, summed, at)
+                continue
             if arrays:
                 conn.execute(LINES_UNNEST, _columns(lines))
                 conn.execute(ENTRIES_UNNEST, {**_columns(headers), "at": at})
@@ -187,6 +198,40 @@ def write_raw(
             conn.execute(LINES_SQL, lines)
             conn.execute(ENTRIES_SQL, headers)
             conn.execute(BALANCES_SQL, summed)
+
+
+def _multirow(
+    conn: sa.Connection,
+    lines: list[dict[str, Any]],
+    headers: list[dict[str, Any]],
+    summed: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """SQLite: each table's rows as one multi-row `INSERT … VALUES (…), (…)` run by the driver (one statement per
+    table, as the relay writes them; values in SQLite's storage forms: uuids as 32 hex digits)."""
+    stamp = at.astimezone(UTC).strftime(
+        "%Y-%m-%d %H:%M:%S.%f"
+    )  # as SQLAlchemy stores a UTC datetime on SQLite
+    line_rows = [(r["entry_id"].hex, r["line_no"], r["account_code"], r["debit_minor"], r["credit_minor"])
+                 for r in lines]  # fmt: skip
+    header_rows = [(h["id"].hex, h["posted_on"].isoformat(), h["period"], h["rule"], h["source_event_id"].hex,
+                    stamp) for h in headers]  # fmt: skip
+    balance_rows = [(b["period"], b["account_code"], b["debit_minor"], b["credit_minor"]) for b in summed]
+    statements = (
+        ("INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) VALUES ",
+         "(?, ?, ?, ?, ?, '')", line_rows, ""),
+        ("INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, "
+         "reference, memo, note, reverses_id, line_count, created_by, created_at) VALUES ",
+         "(?, ?, ?, 'USD', ?, ?, '', '', '', '', NULL, 2, 'bench', ?)", header_rows, ""),
+        ("INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) VALUES ",
+         "(?, ?, 'USD', ?, ?)", balance_rows,
+         " ON CONFLICT (period, account_code, currency) DO UPDATE SET debit_minor = "
+         "finance_period_balances.debit_minor + excluded.debit_minor, credit_minor = "
+         "finance_period_balances.credit_minor + excluded.credit_minor"),
+    )  # fmt: skip
+    for head, marks, rows, tail in statements:
+        flat = tuple(value for row in rows for value in row)
+        conn.exec_driver_sql(head + ", ".join(marks for _ in rows) + tail, flat)
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -202,9 +247,9 @@ LINES_UNNEST = sa.text(
 )
 ENTRIES_UNNEST = sa.text(
     "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
-    " memo, note, reverses_id, line_count, created_by, created_at) SELECT i, o, p, 'USD', r, NULL, '', '', '', '',"
+    " memo, note, reverses_id, line_count, created_by, created_at) SELECT i, o, p, 'USD', r, s, '', '', '', '',"
     " NULL, 2, 'bench', :at FROM unnest(CAST(:id AS uuid[]), CAST(:posted_on AS date[]), CAST(:period AS varchar[]),"
-    " CAST(:rule AS varchar[])) AS x(i, o, p, r)"
+    " CAST(:rule AS varchar[]), CAST(:source_event_id AS uuid[])) AS x(i, o, p, r, s)"
 ).bindparams(sa.bindparam("at", type_=UTCDateTime()))
 BALANCES_UNNEST = sa.text(
     "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "
@@ -457,16 +502,14 @@ def posting_figures(args: argparse.Namespace, folder: Path) -> str:
     raw_rate = args.events / raw_s
     print(f"raw INSERTs of the same rows, 500 a transaction: {raw_rate:.0f} entries/s ({raw_s:.2f} s)")
     print(f"posting relay / raw: {relay_rate / raw_rate:.2f} x (goal >= 0.5)")
-    if args.db == "postgres":
-        began = time.perf_counter()
-        write_raw(
-            db, amounts(args.events, seed=3), [date.today().strftime("%Y-%m")], "bench-raw", arrays=True
-        )
-        arrays_rate = args.events / (time.perf_counter() - began)
-        print(
-            f"raw, one INSERT … SELECT FROM unnest per table instead: {arrays_rate:.0f} entries/s; "
-            f"relay / that {relay_rate / arrays_rate:.2f} x"
-        )
+    began = time.perf_counter()
+    write_raw(db, amounts(args.events, seed=3), [date.today().strftime("%Y-%m")], "bench-raw", arrays=True)
+    arrays_rate = args.events / (time.perf_counter() - began)
+    how = "INSERT … SELECT FROM unnest" if args.db == "postgres" else "multi-row INSERT … VALUES"
+    print(
+        f"raw, one {how} per table instead: {arrays_rate:.0f} entries/s; relay / that "
+        f"{relay_rate / arrays_rate:.2f} x"
+    )
     small_s = post_through_relay(db, args.events, 100, seed=4)
     small_rate = args.events / small_s
     print(
