@@ -11,6 +11,7 @@ two batches touching the same balances lock them in the same order.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,14 +92,24 @@ def write_rows(
     # SQLite: multi-row VALUES, SQLITE_ROWS rows a statement (SQLite runs one statement of many rows faster than the
     # driver's executemany of the one-row statement: about 1.7x for the journal's batches)
     width = len(columns)
-    for start in range(0, len(rows), SQLITE_ROWS):
-        chunk = rows[start : start + SQLITE_ROWS]
+    step = max(1, min(SQLITE_ROWS, _variable_limit(connection) // width))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
         connection.exec_driver_sql(
             _sqlite_rows(text, width, len(chunk)), tuple(value for row in chunk for value in row)
         )
 
 
-SQLITE_ROWS = 200  # rows a statement: 200 rows of a few columns stay below any SQLite's variable limit
+SQLITE_ROWS = 200  # rows a statement, at most (fewer where the SQLite build allows fewer variables)
+_limit: list[int] = []
+
+
+def _variable_limit(connection: sa.Connection) -> int:
+    """How many `?` one statement may hold in this SQLite build (999 before 3.32, 32,766 or more since)."""
+    if not _limit:
+        raw = connection.connection.driver_connection
+        _limit.append(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if raw is not None else 999)
+    return _limit[0]
 _multi: dict[tuple[str, int], str] = {}
 
 
