@@ -59,6 +59,7 @@ class AmazonFeedsStub(AmazonStub):
         self.feeds: dict[str, dict[str, Any]] = {}
         self.reports: dict[str, bytes] = {}
         self.cancelled: dict[str, list[tuple[str, str]]] = {}  # order -> (item, reason)
+        self.acknowledged: dict[str, list[str]] = {}  # order -> each acknowledgement's StatusCode
         self.adjustments: list[dict[str, Any]] = []
         self.refunded: dict[tuple[str, str], Decimal] = {}  # (item, component) -> refunded so far
         self.refuse: str = ""  # the next feed's report carries this error
@@ -135,8 +136,9 @@ class AmazonFeedsStub(AmazonStub):
         error, self.refuse = self.refuse, ""
         if not error and feed["type"] == "POST_ORDER_ACKNOWLEDGEMENT_DATA":
             ack = root.find("Message/OrderAcknowledgement")
-            assert ack is not None and ack.findtext("StatusCode") == "Failure"
+            assert ack is not None and ack.findtext("StatusCode") in ("Failure", "Success")
             order = str(ack.findtext("AmazonOrderID"))
+            self.acknowledged.setdefault(order, []).append(str(ack.findtext("StatusCode")))
             self.cancelled.setdefault(order, []).extend(
                 (str(i.findtext("AmazonOrderItemCode")), str(i.findtext("CancelReason")))
                 for i in ack.iter("Item")
@@ -308,6 +310,48 @@ def test_partial_refunds_each_take_the_next_stretch_of_the_items_so_amazon_takes
         key=repr,
     )
     assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def _two_items(shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock) -> OrderRow:
+    """An imported order of two tees (item 0000101, our line 1) and a mug (item 0000102, our line 2)."""
+    amazon.add(ORDER_ID, updated=START + timedelta(seconds=30))
+    mug = amazon.items[ORDER_ID][1]
+    mug.update(QuantityOrdered=1, ItemPrice={"CurrencyCode": "USD", "Amount": "12.00"})
+    clock.advance(timedelta(minutes=5))
+    _drain(shop.db)
+    (row,) = _orders(shop)
+    amazon.api.seen.clear()
+    return row
+
+
+def test_a_line_we_cancel_whole_is_cancelled_on_amazon_by_its_item_and_the_order_goes_on(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given an imported order of two tees and a mug
+    row = _two_items(shop, amazon, clock)
+    # when we cancel the mug (out of stock), the tees still to ship
+    orders.cancel_order(shop, ref=row.number, reason="out of stock at the supplier", lines={2: 1})
+    _settle(shop, clock)
+    # then one acknowledgement that succeeds for the order and cancels the mug's item only, with Amazon's reason
+    assert amazon.acknowledged == {ORDER_ID: ["Success"]}
+    assert amazon.cancelled == {ORDER_ID: [("0000102", "NoInventory")]}
+    assert amazon.adjustments == []
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_part_of_an_amazon_item_s_units_cancelled_goes_to_a_person_and_nothing_is_sent(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given an imported order of two tees and a mug
+    row = _two_items(shop, amazon, clock)
+    # when we cancel one of the two tees
+    orders.cancel_order(shop, ref=row.number, reason="one damaged", lines={1: 1})
+    _settle(shop, clock)
+    # then nothing is submitted (the acknowledgement cancels whole items): a dead letter says what to do
+    assert amazon.feeds == {} and amazon.cancelled == {}
+    (letter,) = channels.list_dead_letters(shop, connector="amz").items
+    assert letter.payload["kind"] == "cancel_lines"
+    assert "whole items only" in letter.error and "Seller Central" in letter.error
 
 
 def test_amazon_reasons_and_feed_checks_in_the_config_are_checked_and_a_bad_one_changes_nothing(

@@ -338,3 +338,114 @@ def test_a_shopify_cancellation_job_still_running_after_the_waits_is_looked_at_a
     assert len(shopify.calls("orderCancel(")) == 1
     assert [letter for letter in channels.list_dead_letters(shop, connector="shop").items
             if letter.payload["kind"] == "cancel"] == []  # fmt: skip
+
+
+# --- a cancellation of some lines (the rest of the order goes on) -------------------------------------------------
+
+
+def test_units_we_cancel_of_a_shopify_order_are_taken_off_it_once_by_their_line_item_and_no_money_moves(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported Shopify order of two tees (its line item 1)
+    order = _imported(shop)
+    with shop:
+        kept = shop.session.scalar(
+            sa.select(ChannelOrderRow.line_ids).where(ChannelOrderRow.order_id == order.id)
+        )
+    assert kept == ["1"]
+    # when we cancel one of them (the other still ships)
+    orders.cancel_order(shop, ref=order.number, reason="one tee damaged in the warehouse", lines={1: 1})
+    _settle(shop)
+    # then Shopify gets one refund of that unit of the line item, with no transaction and no restock
+    (refund,) = shopify.refunds
+    assert refund["refundLineItems"] == [
+        {"lineItemId": "gid://shopify/LineItem/1", "quantity": 1, "restockType": "NO_RESTOCK"}
+    ]
+    assert refund["transactions"] == [] and refund["notify"] is False
+    assert "one tee damaged in the warehouse" in refund["note"] and "[ordersmith:lines:" in refund["note"]
+    assert shopify.calls("orderCancel(") == []
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+    # when it goes out again (a lost answer, a replay): found by our key, not made twice
+    key = re.search(r"\[ordersmith:(lines:[^\]]+)\]", refund["note"])
+    assert key is not None
+    with shop:
+        order_changes_out.requeue(shop, {"connector_id": str(_connector_id(shop, "shop")), "external_id": EXTERNAL,
+                                         "kind": "cancel_lines", "key": key.group(1), "reason": "again",
+                                         "lines": [{"line": 1, "line_id": "1", "quantity": 1}]})  # fmt: skip
+    _settle(shop)
+    assert len(shopify.refunds) == 1
+
+
+def test_units_we_cancel_of_a_woocommerce_order_go_as_a_refund_of_nothing_naming_its_line_items_once(
+    shop: UnitOfWork, woo: WooStub
+) -> None:
+    # given an imported WooCommerce order of three tees (its line item 1)
+    _woo(shop, woo_order(705, modified=START - timedelta(minutes=30), quantity=3))
+    _settle(shop)
+    order = _order(shop, "705")
+    # when we cancel two of them
+    orders.cancel_order(shop, ref=order.number, reason="two tees out of stock", lines={1: 2})
+    _settle(shop)
+    # then WooCommerce has one refund of 0.00 naming two units of line item 1, through no gateway, restocking
+    # nothing (our stock pushes set its figure); the order is not cancelled there
+    (refund,) = woo.refunds["705"]
+    assert (refund["amount"], refund["refunded_payment"], refund["restocked"]) == ("0.00", False, False)
+    assert refund["line_items"] == [{"id": 1, "quantity": 2, "refund_total": "0.00"}]
+    assert "[ordersmith:lines:" in refund["reason"]
+    assert woo.statuses.get("705") != "cancelled"
+    # when the same units are cancelled again by a replay, nothing more is made
+    key = refund["reason"].split("[ordersmith:")[1].rstrip("]")
+    again = {"connector_id": str(_connector_id(shop, "woo")), "external_id": "705", "kind": "cancel_lines",
+             "key": key, "reason": "again", "lines": [{"line": 1, "line_id": "1", "quantity": 2}]}  # fmt: skip
+    with shop:
+        order_changes_out.requeue(shop, again)
+    _settle(shop)
+    assert len(woo.refunds["705"]) == 1
+
+
+def test_units_the_channel_took_off_are_not_sent_back_and_an_order_imported_without_line_ids_goes_to_a_person(
+    shop: UnitOfWork, woo: WooStub
+) -> None:
+    # given an imported WooCommerce order of three tees
+    _woo(shop, woo_order(706, modified=START - timedelta(minutes=30), quantity=3))
+    _settle(shop)
+    order = _order(shop, "706")
+    # when the shop lowers it to two on its side (applied here as the channel's reduction)
+    _woo(shop, woo_order(706, modified=START - timedelta(minutes=10), quantity=2))
+    _settle(shop)
+    # then that unit is cancelled here and nothing is sent back to WooCommerce
+    assert woo.refunds.get("706", []) == []
+    # and given its line ids unknown (an order imported before they were kept)
+    with shop:
+        shop.session.execute(
+            sa.update(ChannelOrderRow).where(ChannelOrderRow.order_id == order.id).values(line_ids=None)
+        )
+    # when we cancel one more unit
+    orders.cancel_order(shop, ref=order.number, reason="damaged", lines={1: 1})
+    _settle(shop)
+    # then nothing goes out: a person is told to take it off on the channel's own site
+    assert woo.refunds.get("706", []) == []
+    (letter,) = channels.list_dead_letters(shop, connector="woo").items
+    assert letter.payload["kind"] == "cancel_lines" and "channel's own site" in letter.error
+
+
+def test_units_we_cancel_of_an_ebay_like_connector_that_takes_none_are_dead_lettered_with_what_to_do(
+    shop: UnitOfWork,
+) -> None:
+    # given a generic connector (it takes no cancellations) and a two-unit order recorded as its own
+    sales_channels.create_sales_channel(
+        shop, code="mkt", name="Market", kind="marketplace", division="web", currency="USD"
+    )
+    channels.create_connector(
+        shop, code="market", kind="generic", sales_channel="mkt", name="Market",
+        config={"shipping_method": "ground"}, credentials={},
+    )  # fmt: skip
+    order = _imported(shop)
+    _rehome(shop, order, connector="market", external_id="M-0000002")
+    # when we cancel one unit
+    orders.cancel_order(shop, ref=order.number, reason="damaged", lines={1: 1})
+    _settle(shop)
+    # then it is dead-lettered, naming what to do
+    (letter,) = channels.list_dead_letters(shop, connector="market").items
+    assert letter.payload["kind"] == "cancel_lines"
+    assert "cancellation of some lines" in letter.error and "M-0000002" in letter.error

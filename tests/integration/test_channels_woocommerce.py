@@ -240,7 +240,9 @@ class WooStub:
                        "data": {"status": 500}}  # fmt: skip
             return Answer(500, problem)
         refund = {"id": 800 + len(made), "amount": seen.json["amount"], "reason": seen.json.get("reason", ""),
-                  "refunded_payment": bool(seen.json.get("api_refund"))}  # fmt: skip
+                  "refunded_payment": bool(seen.json.get("api_refund")),
+                  "line_items": seen.json.get("line_items") or [],
+                  "restocked": seen.json.get("api_restock", True)}  # fmt: skip
         made.append(refund)
         return Answer(201, refund)
 

@@ -46,6 +46,7 @@ class ChannelLine:
     title: str = ""
     unit_price: Decimal | None = None  # as the channel charged it (for finance; our pricing prices the order)
     tax: Decimal = Decimal(0)  # as the channel reports it
+    line_id: str = ""  # the channel's own id of the line (a cancellation of it is sent with it); "" when none
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class ChannelOrderRow(Base):
     channel_updated_at: Mapped[datetime]  # the channel's own stamp: an older delivery never replaces a newer
     order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     order_number: Mapped[str | None] = mapped_column(sa.String(40))
+    # The channel's id of each line as imported, our line n at [n - 1] (what a line cancellation is sent with);
+    # None: imported before they were kept, or the channel gives its lines no ids
+    line_ids: Mapped[list[str] | None] = mapped_column(sa.JSON)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     deliveries: Mapped[int] = mapped_column(default=1)

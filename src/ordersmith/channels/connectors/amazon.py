@@ -132,6 +132,7 @@ class AmazonConnector(OrderFeeds):
                     title=fields.text(raw, "Title", f"{path}.Title", max_length=500)[: fields.MAX_TEXT],
                     unit_price=(price / quantity).quantize(Decimal("0.0001")),
                     tax=line_tax,
+                    line_id=fields.text(raw, "OrderItemId", f"{path}.OrderItemId", max_length=100),
                 )
             )
         if not lines:

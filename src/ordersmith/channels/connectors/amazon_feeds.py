@@ -1,6 +1,8 @@
 """Amazon: our cancellations and refunds of its orders go out as order feeds (Feeds API 2021-06-30), the only
 way the SP-API takes them from a seller — a cancellation as an order acknowledgement (`POST_ORDER_ACKNOWLEDGEMENT_
-DATA`, `StatusCode` Failure with a `CancelReason` on each item still to ship), a refund as an order adjustment
+DATA`, `StatusCode` Failure with a `CancelReason` on each item still to ship; a cancellation of some lines, the
+rest of the order going on, as `StatusCode` Success with a `CancelReason` on those items only — whole items: part of
+an item's units cannot be cancelled this way and goes to a person), a refund as an order adjustment
 (`POST_PAYMENT_ADJUSTMENT_DATA`, `ItemPriceAdjustments` per item). Each goes in three steps (`PushesOrderChanges
 ByFeed`): `createFeedDocument` and the upload of the XML to the pre-signed URL Amazon returns; `createFeed`; then
 `getFeed` until it is `DONE` and its processing report (`getFeedDocument`, gzip when Amazon says so) read for
@@ -39,6 +41,7 @@ from ordersmith.channels.connectors.base import (
     CallReport,
     CancellationNotice,
     FeedStep,
+    LineCancellationNotice,
     RateLimited,
     RefundNotice,
 )
@@ -82,16 +85,28 @@ class OrderFeeds:
     """The Amazon connector's cancellations and refunds out (mixed into `AmazonConnector`)."""
 
     pushes_cancellations = True
+    pushes_line_cancellations = True  # whole items: part of an item's units is dead-lettered for a person
     pushes_refunds = True
     cancellation_refunds = True
 
-    def prepare_change(self, access: Access, notice: CancellationNotice | RefundNotice) -> FeedStep:
+    def prepare_change(
+        self, access: Access, notice: CancellationNotice | LineCancellationNotice | RefundNotice
+    ) -> FeedStep:
         seller = required(access, "seller_id")
         required(access, "marketplace_id")
         report = CallReport()
         with Session(access, report) as session:
             items = session.order_items(notice.external_id)
-            if isinstance(notice, CancellationNotice):
+            if isinstance(notice, LineCancellationNotice):
+                whole_items = _items_to_cancel(notice, items)
+                if not whole_items:  # nothing of them left to ship: cancelled (or shipped) on Amazon already
+                    return FeedStep({}, report, done=True)
+                reason = _reason(notice.reason, _CANCEL_REASONS, access.config.get("cancel_reason"))
+                feed_type, document = (
+                    CANCEL_FEED,
+                    acknowledgement(seller, notice.external_id, whole_items, reason, whole_order=False),
+                )
+            elif isinstance(notice, CancellationNotice):
                 open_items = _open_items(items)
                 if not open_items:  # nothing left to ship: cancelled (or shipped) on Amazon already
                     return FeedStep({}, report, done=True)
@@ -202,6 +217,35 @@ def _open_items(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
     return left
 
 
+def _items_to_cancel(
+    notice: LineCancellationNotice, items: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, int]]:
+    """(OrderItemId, units still to ship) of each item the notice cancels; an item with nothing left to ship is
+    done. Raises CallFailed (permanent) for an item Amazon does not list, or for part of an item's units: the
+    acknowledgement cancels whole items, so those units are for a person (ship the rest, refund the difference)."""
+    by_id = {str(item["OrderItemId"]): item for item in items if item.get("OrderItemId")}
+    cancel = []
+    for line in notice.lines:
+        item = by_id.get(line.line_id)
+        if item is None:
+            raise CallFailed(
+                f"Amazon lists no item {line.line_id} in order {notice.external_id}", permanent=True
+            )
+        ordered, shipped = item.get("QuantityOrdered"), item.get("QuantityShipped") or 0
+        left = ordered - shipped if isinstance(ordered, int) and isinstance(shipped, int) else 0
+        if left <= 0:
+            continue
+        if line.quantity < left:
+            raise CallFailed(
+                f"Amazon cancels whole items only: item {line.line_id} of order {notice.external_id} has {left} "
+                f"unit(s) still to ship and {line.quantity} were cancelled; nothing sent — ship the rest and "
+                "refund the cancelled units on Seller Central",
+                permanent=True,
+            )
+        cancel.append((line.line_id, left))
+    return cancel
+
+
 def _reason(ours: str, table: tuple[tuple[tuple[str, ...], str], ...], default: Any) -> str:
     words = ours.lower()
     for keys, theirs in table:
@@ -226,12 +270,15 @@ def _xml(root: ET.Element) -> bytes:
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
-def acknowledgement(seller: str, order_id: str, items: Sequence[tuple[str, int]], reason: str) -> bytes:
-    """An order acknowledgement that cancels every item still to ship."""
+def acknowledgement(
+    seller: str, order_id: str, items: Sequence[tuple[str, int]], reason: str, *, whole_order: bool = True
+) -> bytes:
+    """An order acknowledgement cancelling `items` (each whole: the feed names items, not units): the whole order
+    (`StatusCode` Failure), or only these items while the rest of the order goes on (Success)."""
     root, message = _envelope(seller, "OrderAcknowledgement")
     ack = ET.SubElement(message, "OrderAcknowledgement")
     ET.SubElement(ack, "AmazonOrderID").text = order_id
-    ET.SubElement(ack, "StatusCode").text = "Failure"
+    ET.SubElement(ack, "StatusCode").text = "Failure" if whole_order else "Success"
     for item_id, _quantity in items:
         item = ET.SubElement(ack, "Item")
         ET.SubElement(item, "AmazonOrderItemCode").text = item_id

@@ -87,6 +87,27 @@ class CancellationNotice:
 
 
 @dataclass(frozen=True)
+class CancelledLine:
+    """Units of one line of a channel's order that we cancelled."""
+
+    line_no: int  # our line number
+    line_id: str  # the channel's id of the line, kept when the order was imported
+    quantity: int  # units cancelled now (more than zero)
+
+
+@dataclass(frozen=True)
+class LineCancellationNotice:
+    """We cancelled some units of a channel's order and the rest goes on (a line out of stock, the customer's call),
+    so the channel stops expecting them; no money moves with it (a refund of it is its own notice). `key` is ours,
+    the same on every attempt."""
+
+    external_id: str
+    reason: str
+    key: str
+    lines: tuple[CancelledLine, ...]
+
+
+@dataclass(frozen=True)
 class RefundNotice:
     """We gave back money the channel collected for one of its orders (a return, a cancelled line, a goodwill
     refund), to be refunded to the buyer by the channel. `key` is ours, the same on every attempt."""
@@ -209,6 +230,18 @@ class PushesOrderChanges(Protocol):
         ...
 
 
+@runtime_checkable
+class PushesLineCancellations(Protocol):
+    """A connector that tells the channel which units of an order we cancelled while the rest goes on, by the
+    channel's own line ids; a cancellation already on the channel under our key is not made again."""
+
+    pushes_line_cancellations: bool
+
+    def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
+        """Raises CallFailed (permanent when the channel cannot take it this way) or RateLimited."""
+        ...
+
+
 @dataclass
 class FeedStep:
     """Where a cancellation or refund sent as a feed stands (`PushesOrderChangesByFeed`). `handle` is kept with
@@ -242,7 +275,9 @@ class PushesOrderChangesByFeed(Protocol):
     pushes_refunds: bool
     cancellation_refunds: bool
 
-    def prepare_change(self, access: Access, notice: CancellationNotice | RefundNotice) -> FeedStep:
+    def prepare_change(
+        self, access: Access, notice: CancellationNotice | LineCancellationNotice | RefundNotice
+    ) -> FeedStep:
         """Read what the document needs (the order's items), build it and upload it; `done` when nothing is left
         to send (every item cancelled already). Raises CallFailed or RateLimited."""
         ...

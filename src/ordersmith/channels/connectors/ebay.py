@@ -191,6 +191,7 @@ class EbayConnector(PostOrderCancellations):
                     title=fields.text(raw, "title", f"{path}.title", max_length=500)[: fields.MAX_TEXT],
                     unit_price=None if cost is None else (cost / quantity).quantize(Decimal("0.0001")),
                     tax=tax,
+                    line_id=fields.text(raw, "lineItemId", f"{path}.lineItemId", max_length=100),
                 )
             )
         summary = fields.section(payload, "pricingSummary", "pricingSummary")

@@ -40,6 +40,9 @@ class PostOrderCancellations:
     """The eBay connector's cancellations out (mixed into `EbayConnector`)."""
 
     pushes_cancellations = True
+    # The Post-Order API cancels whole orders only: a cancellation of some lines goes to a person, who refunds
+    # those units on eBay (dead-lettered with what to do)
+    pushes_line_cancellations = False
     cancellation_refunds = True
 
     def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:

@@ -34,6 +34,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     CancellationNotice,
+    LineCancellationNotice,
     PollPage,
     PriceUpdate,
     RateLimited,
@@ -204,6 +205,7 @@ class ShopifyConnector:
     pushes_prices = True
     price_batch_size = PRICE_BATCH
     pushes_cancellations = True
+    pushes_line_cancellations = True
     pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
@@ -222,6 +224,7 @@ class ShopifyConnector:
                     title=fields.text(raw, "title", f"{path}.title"),
                     unit_price=fields.decimal(raw, "price", f"{path}.price"),
                     tax=sum((t.amount for t in taxes), Decimal(0)),
+                    line_id=fields.text(raw, "id", f"{path}.id", max_length=100),
                 )
             )
         shipping_lines = payload.get("shipping_lines") or []
@@ -486,6 +489,30 @@ class ShopifyConnector:
             data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
             _user_errors(data.get("refundCreate"), "refundCreate")
         return report
+
+    def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
+        """`refundCreate` with the cancelled units as its refund line items and no transaction (no money: that
+        goes by its own refund notice; `NO_RESTOCK`: our stock pushes set Shopify's figure), which takes them off
+        the order's fulfillment; its note carries our key, so one already made under it is not made again."""
+        report = CallReport()
+        order_gid = f"gid://shopify/Order/{notice.external_id}"
+        mark = refund_mark(notice.key)
+        with _client(access) as client:
+            order = _order_state(client, access, order_gid, notice.external_id, report)
+            if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
+                return report
+            lines = [{"lineItemId": _line_gid(x.line_id), "quantity": x.quantity, "restockType": "NO_RESTOCK"}
+                     for x in notice.lines]  # fmt: skip
+            refund = {"orderId": order_gid, "note": f"Cancelled: {notice.reason[:200]} {mark}", "notify": False,
+                      "refundLineItems": lines, "transactions": []}  # fmt: skip
+            data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
+            _user_errors(data.get("refundCreate"), "refundCreate")
+        return report
+
+
+def _line_gid(line_id: str) -> str:
+    """A line item's GraphQL id from the id its order's webhook gave (`id`, a number)."""
+    return line_id if line_id.startswith("gid://") else f"gid://shopify/LineItem/{line_id}"
 
 
 def _presented(transaction: Mapping[str, Any]) -> tuple[Decimal, str]:

@@ -29,6 +29,7 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     CancellationNotice,
+    LineCancellationNotice,
     PollPage,
     PriceUpdate,
     RefundNotice,
@@ -124,6 +125,7 @@ class WooCommerceConnector:
     pushes_prices = True
     price_batch_size = STOCK_BATCH
     pushes_cancellations = True
+    pushes_line_cancellations = True
     pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
@@ -141,6 +143,7 @@ class WooCommerceConnector:
                     title=fields.text(raw, "name", f"{path}.name"),
                     unit_price=fields.decimal(raw, "price", f"{path}.price", ratio=True),
                     tax=fields.decimal(raw, "total_tax", f"{path}.total_tax") or Decimal(0),
+                    line_id=fields.text(raw, "id", f"{path}.id", max_length=100),
                 )
             )
         shipping_lines = payload.get("shipping_lines") or []
@@ -372,6 +375,27 @@ class WooCommerceConnector:
             send(client, "POST", refunds, channel=_CHANNEL, report=report,
                  json={"amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}",
                        "api_refund": True})  # fmt: skip
+        return report
+
+    def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
+        """A refund of nothing that names the cancelled units as its line items (`amount` 0, `api_refund` false:
+        the money goes by its own refund notice; `api_restock` false: our stock pushes set WooCommerce's figure),
+        so WooCommerce shows them refunded off the order and stops counting them; its reason carries our key, so
+        one already made under it (an answer lost on the way) is not made again."""
+        report = CallReport()
+        refunds = f"{API}/orders/{notice.external_id}/refunds"
+        mark = f"[ordersmith:{notice.key}]"
+        with _client(access) as client:
+            made = json_body(send(client, "GET", refunds, channel=_CHANNEL, report=report), _CHANNEL)
+            if not isinstance(made, list):
+                raise CallFailed("WooCommerce's refunds of the order are not a list")
+            if any(mark in str(r.get("reason") or "") for r in made if isinstance(r, Mapping)):
+                return report
+            lines = [{"id": int(x.line_id) if x.line_id.isdigit() else x.line_id, "quantity": x.quantity,
+                      "refund_total": "0.00"} for x in notice.lines]  # fmt: skip
+            send(client, "POST", refunds, channel=_CHANNEL, report=report,
+                 json={"amount": "0.00", "reason": f"Cancelled: {notice.reason[:200]} {mark}", "api_refund": False,
+                       "api_restock": False, "line_items": lines})  # fmt: skip
         return report
 
 

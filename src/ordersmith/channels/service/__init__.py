@@ -55,6 +55,7 @@ def register() -> None:
     outbox.unsubscribe(prices.on_price_changed)
     outbox.unsubscribe(order_changes_out.on_order_cancelled)
     outbox.unsubscribe(order_changes_out.on_payment_refunded)
+    outbox.unsubscribe(order_changes_out.on_order_changed)
     outbox.subscribe_batch("stock.changed", outbound.on_stock_changed)
     outbox.subscribe_batch("price.changed", prices.on_price_changed)
     outbox.subscribe("order.shipped", outbound.on_order_shipped, when=outbound._has_channel)
@@ -65,6 +66,7 @@ def register() -> None:
     outbox.subscribe(
         "payment.refunded", order_changes_out.on_payment_refunded, when=order_changes_out.has_channel
     )
+    outbox.subscribe("order.changed", order_changes_out.on_order_changed, when=order_changes_out.has_channel)
 
 
 __all__ = [

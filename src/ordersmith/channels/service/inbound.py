@@ -379,8 +379,9 @@ def import_channel_order(uow: UnitOfWork, *, channel_order_id: uuid.UUID) -> str
             # and its inbox row's `imported` commit together.
             custom_values.write_values(joined, order_id=order.id, values=plan.custom)
             marked.append(
-                _mark_imported(joined, channel_order_id=channel_order_id, order=order, not_kept=plan.not_kept)
-            )
+                _mark_imported(joined, channel_order_id=channel_order_id, order=order, not_kept=plan.not_kept,
+                               line_ids=[line.line_id for line in plan.parsed.lines] if plan.parsed else None)
+            )  # fmt: skip
 
         placed = checkout.place_order(
             uow, channel=channel, caller=caller, request=plan.request, on_placed=mark
@@ -518,7 +519,12 @@ def _imported(uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Ord
 
 
 def _mark_imported(
-    uow: UnitOfWork, *, channel_order_id: uuid.UUID, order: orders.Order, not_kept: list[str] | None = None
+    uow: UnitOfWork,
+    *,
+    channel_order_id: uuid.UUID,
+    order: orders.Order,
+    not_kept: list[str] | None = None,
+    line_ids: list[str] | None = None,
 ) -> str:
     row = uow.session.get(ChannelOrderRow, channel_order_id, with_for_update=True)
     if row is None:
@@ -533,6 +539,8 @@ def _mark_imported(
     row.status = "imported"
     row.order_id = order.id
     row.order_number = order.number
+    # our line n was the channel's line n - 1 (one order line per channel line, in the channel's order)
+    row.line_ids = line_ids if line_ids and any(line_ids) and len(line_ids) == len(order.lines) else None
     row.imported_at = now
     row.last_error = "; ".join(not_kept)[:2000] if not_kept else None  # imported, but these were not kept
     loaded.row.last_success_at = now

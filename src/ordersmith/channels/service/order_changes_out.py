@@ -52,6 +52,7 @@ OPERATION = "push_order_change"
 CHANNEL_CHANGE_KEY = "channel-change:"  # the key a channel's own refund is made under (changes.py)
 CANCELLATION_REFUND_KEY = "cancel:"  # the key payments refunds a cancelled order's money under
 CANCEL_KEY = "cancel"
+LINES = "cancel_lines"  # the kind of a line cancellation (some units cancelled, the rest goes on)
 UNCERTAIN = (
     "a worker stopped while submitting this to the channel: it may have gone out; check on the channel's own site "
     "and replay only if it did not"
@@ -67,7 +68,11 @@ def _channel_order(uow: UnitOfWork, order_id: Any, *, lock: bool = False) -> Any
         return None
     query = (
         sa.select(
-            ChannelOrderRow.connector_id, ChannelOrderRow.external_id, ConnectorRow.kind, ConnectorRow.active
+            ChannelOrderRow.connector_id,
+            ChannelOrderRow.external_id,
+            ChannelOrderRow.line_ids,
+            ConnectorRow.kind,
+            ConnectorRow.active,
         )
         .join(ConnectorRow, ConnectorRow.id == ChannelOrderRow.connector_id)
         .where(ChannelOrderRow.order_id == wanted)
@@ -116,6 +121,33 @@ def on_order_cancelled(uow: UnitOfWork, event: Event) -> None:
     if found is None or not _owe(uow, found, key=CANCEL_KEY, kind="cancel"):
         return
     _queue(uow, found, {"kind": "cancel", "key": CANCEL_KEY, "reason": (reason or "cancelled")[:200]})
+
+
+def on_order_changed(uow: UnitOfWork, event: Event) -> None:
+    """We cancelled some units of a channel's order and the rest goes on: queue them to the channel by its own line
+    ids (kept at import), unless the channel's edit took them off."""
+    payload = event.payload
+    if payload.get("change") != "lines_cancelled":
+        return
+    reason = str(payload.get("reason") or "")
+    if reason.startswith(rules.CHANNEL_ORIGINS):
+        return
+    found = _channel_order(uow, payload.get("order_id"))
+    if found is None:
+        return
+    ids = found.line_ids if isinstance(found.line_ids, list) else []
+    lines = []
+    for part in payload.get("lines") or []:
+        line, quantity = part.get("line"), part.get("quantity")
+        if isinstance(line, int) and isinstance(quantity, int) and quantity > 0:
+            line_id = str(ids[line - 1]) if 0 < line <= len(ids) else ""
+            lines.append({"line": line, "line_id": line_id, "quantity": quantity})
+    key = f"lines:{event.id}"
+    if not lines or not _owe(uow, found, key=key, kind=LINES):
+        return
+    _queue(
+        uow, found, {"kind": LINES, "key": key, "reason": (reason or "lines cancelled")[:200], "lines": lines}
+    )
 
 
 def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
@@ -190,10 +222,20 @@ def _access(uow: UnitOfWork, *, connector_id: uuid.UUID) -> tuple[Loaded, connec
     return loaded, access_for(uow, loaded.row)
 
 
-def _notice(payload: dict[str, Any]) -> connectors.CancellationNotice | connectors.RefundNotice:
+Notice = connectors.CancellationNotice | connectors.LineCancellationNotice | connectors.RefundNotice
+
+
+def _notice(payload: dict[str, Any]) -> Notice:
     external_id = str(payload["external_id"])
     if payload["kind"] == "cancel":
         return connectors.CancellationNotice(external_id=external_id, reason=str(payload.get("reason") or ""))
+    if payload["kind"] == LINES:
+        lines = tuple(
+            connectors.CancelledLine(int(p["line"]), str(p.get("line_id") or ""), int(p["quantity"]))
+            for p in payload.get("lines") or []
+        )
+        return connectors.LineCancellationNotice(external_id=external_id, reason=str(payload.get("reason") or ""),
+                                                 key=str(payload["key"]), lines=lines)  # fmt: skip
     try:
         amount = Decimal(str(payload["amount"]))
     except (InvalidOperation, KeyError):
@@ -210,11 +252,30 @@ def _notice(payload: dict[str, Any]) -> connectors.CancellationNotice | connecto
 
 
 def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:
+    if kind == LINES:
+        return (
+            f"{connector_kind} does not take a cancellation of some lines from Ordersmith: take the cancelled "
+            f"units off order {external_id} on the channel's own site (or refund them there)"
+        )
     what = "cancel" if kind == "cancel" else "refund"
     return (
         f"{connector_kind} does not take a {'cancellation' if kind == 'cancel' else 'refund'} from Ordersmith: "
         f"{what} order {external_id} on the channel's own site"
     )
+
+
+NO_LINE_IDS = (
+    "the channel's ids of these lines are not known (the order was imported before they were kept): take the "
+    "cancelled units off the order on the channel's own site"
+)
+
+
+def _takes(adapter: Any, kind: str) -> bool:
+    if kind == "cancel":
+        return bool(adapter.pushes_cancellations)
+    if kind == LINES:
+        return bool(getattr(adapter, "pushes_line_cancellations", False))
+    return bool(adapter.pushes_refunds)
 
 
 def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
@@ -231,10 +292,7 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     loaded, access = _access(uow, connector_id=connector_id)
     notice = _notice(payload)
     adapter = connectors.order_changes(loaded.row.kind)
-    takes = adapter is not None and (
-        adapter.pushes_cancellations if payload["kind"] == "cancel" else adapter.pushes_refunds
-    )
-    if adapter is None or not takes:
+    if adapter is None or not _takes(adapter, payload["kind"]):
         _dead(
             uow, payload=dict(payload), error=_not_taken(payload["kind"], loaded.row.kind, notice.external_id)
         )
@@ -242,11 +300,17 @@ def push_order_change(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     if isinstance(notice, connectors.RefundNotice) and (notice.amount <= 0 or not notice.currency):
         _dead(uow, payload=dict(payload), error="a refund with no amount or currency: nothing sent")
         return "dead"
+    if isinstance(notice, connectors.LineCancellationNotice) and not all(x.line_id for x in notice.lines):
+        _dead(uow, payload=dict(payload), error=NO_LINE_IDS)
+        return "dead"
     attempt = int(payload.get("attempt", 0))
     try:
         if isinstance(adapter, connectors.PushesOrderChangesByFeed):
             return _by_feed(uow, adapter, access, notice, payload)
-        if isinstance(notice, connectors.CancellationNotice):
+        if isinstance(notice, connectors.LineCancellationNotice):
+            assert isinstance(adapter, connectors.PushesLineCancellations)
+            report = adapter.push_line_cancellation(access, notice)
+        elif isinstance(notice, connectors.CancellationNotice):
             report = adapter.push_cancellation(access, notice)
         elif notice.baseline is None and isinstance(adapter, connectors.RefundsByBaseline):
             # First read what the channel holds, and keep it with the job before refunding (a job of its own,
@@ -281,7 +345,7 @@ def _by_feed(
     uow: UnitOfWork,
     adapter: connectors.PushesOrderChangesByFeed,
     access: connectors.Access,
-    notice: connectors.CancellationNotice | connectors.RefundNotice,
+    notice: Notice,
     payload: dict[str, Any],
 ) -> str:
     """One step of a change the channel takes as a feed: prepare and submit it (marked `submitting` in between,

@@ -110,6 +110,8 @@ def _variable_limit(connection: sa.Connection) -> int:
         raw = connection.connection.driver_connection
         _limit.append(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if raw is not None else 999)
     return _limit[0]
+
+
 _multi: dict[tuple[str, int], str] = {}
 
 
