@@ -262,8 +262,67 @@ def test_an_agent_is_refused_and_a_channel_bound_key_finds_no_costing(client: Te
         ("GET", "/api/v1/costing-policy", None),
         ("PUT", "/api/v1/costing-policy", {"by_location": True}),
         ("PUT", "/api/v1/costing-policy/items/MUG", {"by_location": True}),
+        ("POST", "/api/v1/inventory-valuation/true-up", {"account": "5100"}),
     ]:
         response = client.request(method, path, headers=key, json=body)
         assert response.status_code == 404, (path, response.text)
         assert made["number"] not in response.text
     assert counts(db) == before
+
+
+def _journal(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT COUNT(*) FROM journal_entries")).scalar_one())
+
+
+def test_an_upgraded_database_s_rounding_drift_is_trued_up_once_and_a_bad_account_posts_nothing(
+    client: TestClient, admin_db, db
+):
+    # given the mugs and lamps posted (40.00 on both sides), then the drift an upgrade seeds: the mugs' value at
+    # units times an old average, 0.07 above what the inventory account holds
+    received(admin_db)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE finance_item_costs SET value_minor = value_minor + 7 WHERE value_minor = 2000 "
+                             "AND units = 10 AND average_cost_minor = 200"))  # fmt: skip
+    key = bearer(make_api_key(admin_db, scopes=["finance:read", "finance:write"], name="books").secret)
+    (check,) = client.get("/api/v1/inventory-valuation", headers=key).json()["reconciliation"]
+    assert (check["subledger"]["amount"], check["control"]["amount"]) == ("40.07", "40.00")
+    entries = _journal(db)
+    # when the true-up names no account, an unknown one, or the inventory account itself
+    for body, field in (({}, "account"), ({"account": "9999"}, "account"), ({"account": "1300"}, "account"),
+                        ({"account": "5100\x00"}, "account")):  # fmt: skip
+        refused = client.post("/api/v1/inventory-valuation/true-up", json=body, headers=key)
+        # then it is refused naming the account, and nothing is posted
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"].endswith(field)
+    assert _journal(db) == entries
+    # when it goes to inventory shrinkage
+    done = client.post("/api/v1/inventory-valuation/true-up", json={"account": "5100"}, headers=key)
+    # then one entry debits the inventory account 0.07 against 5100, and the two agree
+    assert done.status_code == 200, done.text
+    (entry,) = done.json()["entries"]
+    assert (entry["currency"], entry["amount"], entry["account"]) == (
+        "USD",
+        {"amount": "0.07", "currency": "USD"},
+        "5100",
+    )
+    posted = finance.get_entry(admin_db, entry_id=uuid.UUID(entry["entry_id"]))
+    assert posted.rule == "inventory_true_up"
+    assert sorted((x.account_code, x.debit.minor, x.credit.minor) for x in posted.lines) == [
+        ("1300", 7, 0),
+        ("5100", 0, 7),
+    ]
+    (check,) = client.get("/api/v1/inventory-valuation", headers=key).json()["reconciliation"]
+    assert check["difference"]["amount"] == "0.00"
+    # and a second true-up finds nothing to post
+    again = client.post("/api/v1/inventory-valuation/true-up", json={"account": "5100"}, headers=key)
+    assert (again.status_code, again.json()) == (200, {"entries": []})
+    assert _journal(db) == entries + 1
+    # and a reader (finance:read only) may not post it
+    reader = bearer(make_api_key(admin_db, scopes=["finance:read"], name="reader").secret)
+    assert (
+        client.post(
+            "/api/v1/inventory-valuation/true-up", json={"account": "5100"}, headers=reader
+        ).status_code
+        == 403
+    )

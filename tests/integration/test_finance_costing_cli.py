@@ -92,3 +92,25 @@ def test_a_bad_charge_fails_in_one_line_and_writes_nothing(db_url: str, uow: Uni
     assert "LAMP has no weight" in by_weight.stderr
     assert "receipts.0" in not_an_id.stderr
     assert charges(uow) == 0
+
+
+def test_an_upgrade_s_drift_is_trued_up_once_from_the_command_line_and_a_bad_account_fails_in_one_line(
+    db_url: str, uow: UnitOfWork
+):
+    # given the mugs and lamps posted, then the mugs' value seeded 0.05 above the inventory account (an upgrade)
+    received(uow)
+    with uow.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE finance_item_costs SET value_minor = value_minor + 5 WHERE sku = 'MUG'"))
+    # when the valuation is read, the true-up is asked of the inventory account itself, then of shrinkage, twice
+    differs = run(db_url, "finance", "valuation")
+    itself = run(db_url, "finance", "true-up-inventory", "--account", "1300")
+    done = run(db_url, "finance", "true-up-inventory", "--account", "5100")
+    again = run(db_url, "finance", "true-up-inventory", "--account", "5100")
+    agrees = run(db_url, "finance", "valuation")
+    # then the valuation fails on the difference, the bad account fails in one line, the true-up posts it once
+    assert differs.returncode == 1 and "difference -0.05" in differs.stdout
+    assert itself.returncode != 0 and "inventory account" in itself.stderr and itself.stderr.count("\n") <= 1
+    assert done.returncode == 0, done.stderr
+    assert "USD: 0.05 to the inventory account (debit) against 5100" in done.stdout
+    assert again.returncode == 0 and "nothing posted" in again.stdout
+    assert agrees.returncode == 0 and "difference 0.00" in agrees.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.finance import service as finance
@@ -151,3 +152,33 @@ def test_switching_to_per_location_cost_while_charges_post_changes_no_value(
     assert [(c["subledger"]["amount"], c["difference"]["amount"]) for c in valuation["reconciliation"]] == [
         ("66.80", "0.00")
     ]
+
+
+def test_eight_true_ups_at_once_post_the_upgrade_s_drift_once(
+    db_url: str, uow: UnitOfWork, books: tuple[str, str], tmp_path: Path
+) -> None:
+    key, _receipt = books
+    auth = {"Authorization": f"Bearer {key}"}
+    with running_server(db_url, tmp_path / "server.log") as server, staff(server.url, key) as client:
+        url = server.url
+        settled(uow)  # the receipt and the loss are posted: the subledger equals the inventory account
+        # given the drift an upgrade seeds: the lamps' value 0.13 below what the inventory account holds
+        with uow.db.engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE finance_item_costs SET value_minor = value_minor - 13 WHERE sku = 'LAMP'")
+            )
+        # when eight accountants true it up at once
+        answers = race(
+            8,
+            lambda c, i: c.post(
+                f"{url}/api/v1/inventory-valuation/true-up", json={"account": "5100"}, headers=auth
+            ),
+        )
+        valuation = client.get("/api/v1/inventory-valuation").json()
+    # then all eight are answered, one of them with the one entry: 0.13 credited to the inventory account
+    assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+    posted = [e for a in answers for e in a.json()["entries"]]
+    assert [(e["currency"], e["amount"]["amount"]) for e in posted] == [("USD", "-0.13")]
+    assert rows(uow, "SELECT count(*) FROM journal_entries WHERE rule = 'inventory_true_up'") == [(1,)]
+    # and the subledger equals the inventory account again
+    assert [c["difference"]["amount"] for c in valuation["reconciliation"]] == ["0.00"]

@@ -1,7 +1,8 @@
-"""`ordersmith finance landed-cost|landed-costs|valuation|costing-policy`: inventory costing from the command line —
-landed-cost charges against PO receipts, the inventory valuation per location with the subledger against the
-inventory account, and the costing policy (per item or per location). They read and write the database directly;
-no server needed (the charge is posted by the relay, or `ordersmith finance replay`)."""
+"""`ordersmith finance landed-cost|landed-costs|valuation|true-up-inventory|costing-policy`: inventory costing from
+the command line — landed-cost charges against PO receipts, the inventory valuation per location with the subledger
+against the inventory account (and its one-time true-up after an upgrade), and the costing policy (per item or per
+location). They read and write the database directly; no server needed (the charge is posted by the relay, or
+`ordersmith finance replay`)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,24 @@ def landed_costs(
         )
     out.print(table)
     out.print(f"{len(page.items)} charge(s)")
+
+
+@finance_app.command("true-up-inventory")
+@command
+def true_up_inventory(
+    account: Annotated[
+        str, typer.Option(help="the account inventory adjustments go to (not the inventory account)")
+    ],
+) -> None:
+    """Post what separates the inventory account from the inventory subledger, per currency, against ACCOUNT —
+    once, after upgrading a database whose item costs were seeded from earlier averages."""
+    done = finance.true_up_inventory(_uow(), account=account)
+    for t in done:
+        side = "debit" if t.amount.minor > 0 else "credit"
+        out.print(f"{t.currency}: {abs(t.amount.amount)} to the inventory account ({side}) against {t.account}, "
+                  f"entry {t.entry_id}")  # fmt: skip
+    if not done:
+        out.print("the inventory account equals the subledger: nothing posted")
 
 
 @finance_app.command("valuation")

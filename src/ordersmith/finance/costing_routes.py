@@ -20,6 +20,9 @@ from ordersmith.finance.costing_schemas import (
     LandedCostIn,
     LandedCostOut,
     PolicyChangeOut,
+    TrueUpEntryOut,
+    TrueUpIn,
+    TrueUpOut,
     ValuationOut,
 )
 from ordersmith.platform.access import Principal
@@ -108,6 +111,21 @@ def inventory_valuation(
     subledger against the inventory account."""
     found = service.inventory_valuation(unit_of_work(request), location=location, sku=sku)
     return ValuationOut.model_validate(found)
+
+
+@router.post(
+    "/inventory-valuation/true-up",
+    response_model=TrueUpOut,
+    openapi_extra=requires("finance:write", no_channel=True),
+)
+def true_up_inventory(body: TrueUpIn, principal: Auth, request: Request) -> TrueUpOut:
+    """Post what separates the inventory account from the inventory subledger, per currency, against `account` —
+    once, after upgrading a database whose item costs were seeded from earlier averages (the reconciliation then
+    shows a difference no posting closes). An entry per currency that differs (rule `inventory_true_up`); none when
+    they agree, so a second call posts nothing. 422 naming `account` (unknown, inactive, or the inventory account);
+    409 `period_closed` naming `posted_on`."""
+    done = service.true_up_inventory(unit_of_work(request), account=body.account, posted_on=body.posted_on)
+    return TrueUpOut(entries=[TrueUpEntryOut.model_validate(t) for t in done])
 
 
 @router.get(

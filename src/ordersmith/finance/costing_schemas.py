@@ -5,11 +5,12 @@ moved (ADR 0041)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ordersmith.finance.schemas import AccountCode
 from ordersmith.finance.service import PolicyChange
 from ordersmith.kernel.money import Money
 from ordersmith.platform.schemas import Input, MoneyIn, MoneyOut, Output
@@ -107,6 +108,26 @@ class ValuationOut(Output):
     rows: list[ValuationRowOut]
     locations: list[LocationValueOut]
     reconciliation: list[InventoryCheckOut]
+
+
+class TrueUpIn(Input):
+    account: AccountCode = Field(
+        description="the account inventory adjustments go to (not the inventory account)"
+    )
+    posted_on: date | None = Field(default=None, description="the entries' day; today when left out")
+
+
+class TrueUpEntryOut(Output):
+    currency: str
+    amount: MoneyOut = Field(
+        description="posted to the inventory account: above zero a debit, below zero a credit"
+    )
+    account: str
+    entry_id: uuid.UUID
+
+
+class TrueUpOut(Output):
+    entries: list[TrueUpEntryOut]
 
 
 class CostingPolicyOut(Output):

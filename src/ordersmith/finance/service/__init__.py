@@ -146,6 +146,7 @@ from ordersmith.finance.service.statements import (
     income_statement,
 )
 from ordersmith.finance.service.subscribers import register, unregister
+from ordersmith.finance.service.true_up import TrueUp, true_up_inventory
 from ordersmith.finance.service.unsettled import UnsettledTransaction, flag_unsettled, list_unsettled
 from ordersmith.finance.service.valuation import (
     CostingPolicy,
@@ -241,6 +242,7 @@ __all__ = [
     "SwitchedItem",
     "TrialBalance",
     "TrialBalanceRow",
+    "TrueUp",
     "UnappliedCash",
     "UnsettledTransaction",
     "Valuation",
@@ -330,6 +332,7 @@ __all__ = [
     "setup_ledgers",
     "statement_pdf",
     "trial_balance",
+    "true_up_inventory",
     "unposted_amount",
     "unregister",
     "update_account",
