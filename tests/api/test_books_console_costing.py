@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from ordersmith.finance import service as finance
 from tests.api.conftest import login
 from tests.api.test_books_console_forms import csrf, field_error
-from tests.api.test_costing_api import counts, received
+from tests.api.test_costing_api import _journal, counts, received
 
 
 def _charge(token: str, **fields: str) -> dict[str, str]:
@@ -136,3 +137,35 @@ def test_an_agent_gets_no_costing_screen_and_its_posts_are_refused(client: TestC
         == 403
     )
     assert counts(db) == before
+
+
+def test_the_subledger_is_shown_against_the_inventory_account_and_an_upgrade_s_drift_trued_up_once(
+    client: TestClient, admin_db, db
+):
+    # given the mugs and lamps posted, then the mugs' value seeded 0.03 above the inventory account (an upgrade)
+    received(admin_db)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE finance_item_costs SET value_minor = value_minor + 3 WHERE sku = 'MUG'"))
+    login(client, admin_db, role="accountant")
+    page = client.get("/finance/costing")
+    assert 'id="inventory-reconciliation"' in page.text and 'id="true-up"' in page.text
+    token = csrf(page.text)
+    entries = _journal(db)
+    # when the inventory account itself, or a forged form, is sent
+    itself = client.post("/finance/costing/true-up", data={"csrf_token": token, "account": "1300"})
+    forged = client.post("/finance/costing/true-up", data={"csrf_token": "forged", "account": "5100"})
+    # then refused beside the field (and 403), nothing posted
+    assert itself.status_code == 422 and "inventory account" in field_error(itself.text, "account")
+    assert forged.status_code == 403
+    assert _journal(db) == entries
+    # when it is trued up against shrinkage
+    done = client.post(
+        "/finance/costing/true-up", data={"csrf_token": token, "account": "5100"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    # then one entry, the difference gone and no form left
+    assert "trued up: 0.03 USD to the inventory account" in shown.text
+    assert _journal(db) == entries + 1
+    assert 'id="true-up"' not in shown.text
+    assert re.search(r'<tr data-currency="USD">.*?0\.00</td></tr>', shown.text)

@@ -2,7 +2,7 @@
 against PO receipts — every receipt of a purchase order, or named receipts — and split over their lines by value,
 weight or units; a charge's page with its split (each line's share, on stock and on goods sold, the average cost
 before and after); and the costing policy, for every item or one item (one moving average per location, or one
-per item).
+per item); the inventory subledger against the inventory account, and its one-time true-up after an upgrade.
 
 Scopes are the API's: reading `finance:read` (`GET /api/v1/landed-costs`, `/costing-policy`), writing
 `finance:write` (`POST /api/v1/landed-costs`, `PUT /api/v1/costing-policy[/items/{sku}]`), checked by the API's
@@ -22,7 +22,7 @@ from ordersmith.console._books import NO_REFUSAL, Refusal, not_found, page, ref,
 from ordersmith.console._forms import posted
 from ordersmith.console._pages import principal_for
 from ordersmith.finance import service as finance
-from ordersmith.finance.costing_schemas import CostingPolicyIn, ItemCostingPolicyIn, LandedCostIn
+from ordersmith.finance.costing_schemas import CostingPolicyIn, ItemCostingPolicyIn, LandedCostIn, TrueUpIn
 from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
 from ordersmith.platform.http import unit_of_work
 from ordersmith.platform.schemas import validated
@@ -59,6 +59,7 @@ def _page(
         more=charges.next_cursor is not None,
         purchase_order=purchase_order,
         policy=finance.costing_policy(uow),
+        reconciliation=finance.inventory_reconciliation(uow),
         kinds=KINDS,
         bases=BASES,
         typed=typed or {"currency": "USD", "kind": "freight", "basis": "value"},
@@ -125,6 +126,23 @@ def charge(request: Request, number: str) -> Response:
         charge=found,
         done=request.query_params.get("done", "")[:40],
     )
+
+
+@router.post("/finance/costing/true-up")
+async def true_up(request: Request) -> Response:
+    """Post the inventory account's difference from the subledger against an adjustment account (`TrueUpIn`,
+    `true_up_inventory`): once, after an upgrade."""
+    _, _, typed = await posted(request, WRITE)
+    try:
+        body = validated(TrueUpIn, {"account": typed.get("account", "")})
+        done = finance.true_up_inventory(unit_of_work(request), account=body.account)
+    except OrdersmithError as exc:
+        return _page(request, refused=refusal(exc), failed="true-up", typed=typed)
+    said = (
+        "; ".join(f"{t.amount.amount} {t.currency} to the inventory account" for t in done)
+        or "nothing to post"
+    )
+    return RedirectResponse(f"/finance/costing?done={quote('trued up: ' + said)}#subledger", status_code=303)
 
 
 @router.post("/finance/costing/policy")
