@@ -25,7 +25,7 @@ from ordersmith.finance import rules
 from ordersmith.finance.service._common import mappings
 from ordersmith.finance.service.journal import write_entry
 from ordersmith.finance.tables import AccountRow, ItemCostRow, PeriodBalanceRow
-from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.kernel.money import Money
 from ordersmith.platform.db import UnitOfWork, use_case
 
@@ -66,9 +66,13 @@ def true_up_inventory(uow: UnitOfWork, *, account: str, posted_on: date | None =
 
     Raises:
         ValidationFailed: `account` unknown, inactive or the inventory account itself; nothing is posted.
+        Conflict: no account is mapped to the inventory role.
         PeriodClosed: `posted_on` (today by default) falls in a closed period.
     """
-    inventory = rules.resolve(mappings(uow), "role", "inventory")
+    try:
+        inventory = rules.resolve(mappings(uow), "role", "inventory")
+    except rules.UnmappedAccount as exc:  # the chart's inventory role mapped away: nothing to true up against
+        raise Conflict(f"{exc}: map the inventory role to an account first") from None
     account = account.strip()
     # Serialise true-ups on the inventory account's row: the second one reads what the first one posted.
     found = uow.session.execute(
