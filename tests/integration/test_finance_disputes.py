@@ -251,7 +251,9 @@ def test_captures_and_refunds_no_settlement_matched_are_listed_after_n_days_and_
     flagged = finance.list_unsettled(shop, today=today + timedelta(days=8)).items
     assert {t.flagged_on for t in flagged} == {today + timedelta(days=6)}
     with db.engine.connect() as conn:
-        events = conn.execute(sa.text("SELECT payload FROM outbox WHERE type = 'settlement.overdue'")).all()
+        events = conn.execute(
+            sa.text("SELECT payload FROM outbox WHERE type = 'settlement.overdue' ORDER BY id")
+        ).all()
         settlement = (
             conn.execute(
                 sa.text("SELECT settlement FROM finance_settlement_watch WHERE settled_at IS NOT NULL")

@@ -205,7 +205,11 @@ def test_stock_changed_carries_the_delta_and_where_while_keeping_what_consumers_
 ):
     inventory.adjust_stock(shop, sku="TEE", location="EAST", quantity=-2, reason="shrinkage")
     with db.engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT type, payload FROM outbox WHERE type = 'stock.changed'")).all()
+        # in the order written (ids are time-ordered): PostgreSQL returns an unordered read in heap order, which a
+        # dispatched row's update moves
+        rows = conn.execute(
+            sa.text("SELECT type, payload FROM outbox WHERE type = 'stock.changed' ORDER BY id")
+        ).all()
     payload = [json.loads(p) if isinstance(p, str) else p for _, p in rows][-1]
     assert (payload["sku"], payload["cause"], payload["on_hand_delta"], payload["location"]) == (
         "TEE",

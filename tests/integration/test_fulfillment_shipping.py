@@ -37,7 +37,7 @@ def on_hand(uow: UnitOfWork, sku: str, location: str) -> int:
 def payloads(db: Database, kind: str) -> list[dict[str, object]]:
     with db.engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT payload FROM outbox WHERE type = :kind"), {"kind": kind}
+            sa.text("SELECT payload FROM outbox WHERE type = :kind ORDER BY id"), {"kind": kind}
         ).scalars()
         return [value if isinstance(value, dict) else json.loads(value) for value in rows]
 
