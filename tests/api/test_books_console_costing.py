@@ -136,7 +136,12 @@ def test_an_agent_gets_no_costing_screen_and_its_posts_are_refused(client: TestC
         ).status_code
         == 403
     )
-    assert counts(db) == before
+    entries = _journal(db)
+    assert (
+        client.post("/finance/costing/true-up", data={"csrf_token": token, "account": "5100"}).status_code
+        == 403
+    )
+    assert counts(db) == before and _journal(db) == entries
 
 
 def test_the_subledger_is_shown_against_the_inventory_account_and_an_upgrade_s_drift_trued_up_once(

@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -453,61 +453,71 @@ class ShopifyConnector:
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
         """`refundCreate` against the order's captured transactions (the first ones first), its note carrying our
         key: a refund already made under that key (an answer lost on the way) is not made again."""
-        report = CallReport()
-        order_gid = f"gid://shopify/Order/{notice.external_id}"
-        mark = refund_mark(notice.key)
-        with _client(access) as client:
-            order = _order_state(client, access, order_gid, notice.external_id, report)
-            if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
-                return report
-            transactions = []
-            left = notice.amount
-            every = [t for t in order.get("transactions") or [] if isinstance(t, Mapping)]
-            refunded: dict[str, Decimal] = {}  # what each capture has given back already
-            for t in every:
-                parent = (t.get("parentTransaction") or {}).get("id")
-                if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS" and parent:
-                    refunded[parent] = refunded.get(parent, Decimal(0)) + _presented(t)[0]
-            for t in every:
-                amount, currency = _presented(t)
-                if t.get("kind") not in _CAPTURED or t.get("status") != "SUCCESS" or left <= 0:
-                    continue
-                if currency != notice.currency:  # the buyer's (presentment) currency: what we refund in
-                    continue
-                part = min(left, amount - refunded.get(str(t.get("id")), Decimal(0)))
-                if part > 0:
-                    transactions.append({"orderId": order_gid, "parentId": t["id"], "gateway": t.get("gateway"),
-                                         "kind": "REFUND", "amount": str(part)})  # fmt: skip
-                    left -= part
-            if left > 0:
-                raise CallFailed(
-                    f"Shopify holds less still refundable in {notice.currency} than the {notice.amount} to refund",
-                    permanent=True,
-                )
-            refund = {"orderId": order_gid, "note": f"{notice.reason[:200]} {mark}", "notify": True,
-                      "currency": notice.currency, "transactions": transactions}  # fmt: skip
-            data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
-            _user_errors(data.get("refundCreate"), "refundCreate")
-        return report
+        return _refund_once(access, notice.external_id, notice.key, lambda gid, order, mark: {
+            "orderId": gid, "note": f"{notice.reason[:200]} {mark}", "notify": True, "currency": notice.currency,
+            "transactions": _refund_transactions(gid, order, notice)})  # fmt: skip
 
     def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
         """`refundCreate` with the cancelled units as its refund line items and no transaction (no money: that
         goes by its own refund notice; `NO_RESTOCK`: our stock pushes set Shopify's figure), which takes them off
         the order's fulfillment; its note carries our key, so one already made under it is not made again."""
-        report = CallReport()
-        order_gid = f"gid://shopify/Order/{notice.external_id}"
-        mark = refund_mark(notice.key)
-        with _client(access) as client:
-            order = _order_state(client, access, order_gid, notice.external_id, report)
-            if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
-                return report
-            lines = [{"lineItemId": _line_gid(x.line_id), "quantity": x.quantity, "restockType": "NO_RESTOCK"}
-                     for x in notice.lines]  # fmt: skip
-            refund = {"orderId": order_gid, "note": f"Cancelled: {notice.reason[:200]} {mark}", "notify": False,
-                      "refundLineItems": lines, "transactions": []}  # fmt: skip
-            data = _graphql(client, access, CREATE_REFUND, {"input": refund}, report)
-            _user_errors(data.get("refundCreate"), "refundCreate")
-        return report
+        lines = [{"lineItemId": _line_gid(x.line_id), "quantity": x.quantity, "restockType": "NO_RESTOCK"}
+                 for x in notice.lines]  # fmt: skip
+        return _refund_once(access, notice.external_id, notice.key, lambda gid, order, mark: {
+            "orderId": gid, "note": f"Cancelled: {notice.reason[:200]} {mark}", "notify": False,
+            "refundLineItems": lines, "transactions": []})  # fmt: skip
+
+
+def _refund_once(
+    access: Access,
+    external_id: str,
+    key: str,
+    refund: Callable[[str, Mapping[str, Any], str], dict[str, Any]],
+) -> CallReport:
+    """`refundCreate` of `refund(order gid, order state, mark)` — its note carrying our key's mark — unless one of
+    the order's refunds carries the mark already (made before, its answer lost on the way)."""
+    report = CallReport()
+    order_gid = f"gid://shopify/Order/{external_id}"
+    mark = refund_mark(key)
+    with _client(access) as client:
+        order = _order_state(client, access, order_gid, external_id, report)
+        if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
+            return report
+        data = _graphql(client, access, CREATE_REFUND, {"input": refund(order_gid, order, mark)}, report)
+        _user_errors(data.get("refundCreate"), "refundCreate")
+    return report
+
+
+def _refund_transactions(
+    order_gid: str, order: Mapping[str, Any], notice: RefundNotice
+) -> list[dict[str, Any]]:
+    """REFUND transactions of `notice.amount` against the order's successful captures in its currency, the first
+    ones first, each for at most what it still holds. Raises CallFailed (permanent) when they hold less."""
+    transactions = []
+    left = notice.amount
+    every = [t for t in order.get("transactions") or [] if isinstance(t, Mapping)]
+    refunded: dict[str, Decimal] = {}  # what each capture has given back already
+    for t in every:
+        parent = (t.get("parentTransaction") or {}).get("id")
+        if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS" and parent:
+            refunded[parent] = refunded.get(parent, Decimal(0)) + _presented(t)[0]
+    for t in every:
+        amount, currency = _presented(t)
+        if t.get("kind") not in _CAPTURED or t.get("status") != "SUCCESS" or left <= 0:
+            continue
+        if currency != notice.currency:  # the buyer's (presentment) currency: what we refund in
+            continue
+        part = min(left, amount - refunded.get(str(t.get("id")), Decimal(0)))
+        if part > 0:
+            transactions.append({"orderId": order_gid, "parentId": t["id"], "gateway": t.get("gateway"),
+                                 "kind": "REFUND", "amount": str(part)})  # fmt: skip
+            left -= part
+    if left > 0:
+        raise CallFailed(
+            f"Shopify holds less still refundable in {notice.currency} than the {notice.amount} to refund",
+            permanent=True,
+        )
+    return transactions
 
 
 def _line_gid(line_id: str) -> str:

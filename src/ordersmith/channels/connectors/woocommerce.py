@@ -15,7 +15,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -363,40 +363,37 @@ class WooCommerceConnector:
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
         """A refund of `amount` through the order's payment gateway (`api_refund: true`), its reason carrying our
         key: a refund already made under that key (an answer lost on the way) is not made again."""
-        report = CallReport()
-        refunds = f"{API}/orders/{notice.external_id}/refunds"
-        mark = f"[ordersmith:{notice.key}]"
-        with _client(access) as client:
-            made = json_body(send(client, "GET", refunds, channel=_CHANNEL, report=report), _CHANNEL)
-            if not isinstance(made, list):
-                raise CallFailed("WooCommerce's refunds of the order are not a list")
-            if any(mark in str(r.get("reason") or "") for r in made if isinstance(r, Mapping)):
-                return report
-            send(client, "POST", refunds, channel=_CHANNEL, report=report,
-                 json={"amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}",
-                       "api_refund": True})  # fmt: skip
-        return report
+        return _refund_once(access, notice.external_id, notice.key, lambda mark: {
+            "amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}", "api_refund": True})  # fmt: skip
 
     def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
         """A refund of nothing that names the cancelled units as its line items (`amount` 0, `api_refund` false:
         the money goes by its own refund notice; `api_restock` false: our stock pushes set WooCommerce's figure),
         so WooCommerce shows them refunded off the order and stops counting them; its reason carries our key, so
         one already made under it (an answer lost on the way) is not made again."""
-        report = CallReport()
-        refunds = f"{API}/orders/{notice.external_id}/refunds"
-        mark = f"[ordersmith:{notice.key}]"
-        with _client(access) as client:
-            made = json_body(send(client, "GET", refunds, channel=_CHANNEL, report=report), _CHANNEL)
-            if not isinstance(made, list):
-                raise CallFailed("WooCommerce's refunds of the order are not a list")
-            if any(mark in str(r.get("reason") or "") for r in made if isinstance(r, Mapping)):
-                return report
-            lines = [{"id": int(x.line_id) if x.line_id.isdigit() else x.line_id, "quantity": x.quantity,
-                      "refund_total": "0.00"} for x in notice.lines]  # fmt: skip
-            send(client, "POST", refunds, channel=_CHANNEL, report=report,
-                 json={"amount": "0.00", "reason": f"Cancelled: {notice.reason[:200]} {mark}", "api_refund": False,
-                       "api_restock": False, "line_items": lines})  # fmt: skip
-        return report
+        lines = [{"id": int(x.line_id) if x.line_id.isdigit() else x.line_id, "quantity": x.quantity,
+                  "refund_total": "0.00"} for x in notice.lines]  # fmt: skip
+        return _refund_once(access, notice.external_id, notice.key, lambda mark: {
+            "amount": "0.00", "reason": f"Cancelled: {notice.reason[:200]} {mark}", "api_refund": False,
+            "api_restock": False, "line_items": lines})  # fmt: skip
+
+
+def _refund_once(
+    access: Access, external_id: str, key: str, body: Callable[[str], dict[str, Any]]
+) -> CallReport:
+    """POST the order's refund `body(mark)` — its reason carrying our key's mark — unless one of the order's refunds
+    carries the mark already (made before, its answer lost on the way)."""
+    report = CallReport()
+    refunds = f"{API}/orders/{external_id}/refunds"
+    mark = f"[ordersmith:{key}]"
+    with _client(access) as client:
+        made = json_body(send(client, "GET", refunds, channel=_CHANNEL, report=report), _CHANNEL)
+        if not isinstance(made, list):
+            raise CallFailed("WooCommerce's refunds of the order are not a list")
+        if any(mark in str(r.get("reason") or "") for r in made if isinstance(r, Mapping)):
+            return report
+        send(client, "POST", refunds, channel=_CHANNEL, report=report, json=body(mark))
+    return report
 
 
 def _note(notice: ShipmentNotice) -> str:
