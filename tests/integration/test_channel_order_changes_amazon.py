@@ -354,6 +354,60 @@ def test_part_of_an_amazon_item_s_units_cancelled_goes_to_a_person_and_nothing_i
     assert "whole items only" in letter.error and "Seller Central" in letter.error
 
 
+def _returned(shop: UnitOfWork, row: OrderRow, clock: FixedClock, *, line: int) -> orders.Return:
+    """The order shipped, then one unit of our line `line` returned and received (restocked)."""
+    orders.record_shipment(shop, ref=row.number)
+    clock.advance(timedelta(days=3))
+    rma = orders.authorize_return(shop, order_ref=row.number, lines=[orders.ReturnLineRequest(line, 1, "damaged")])
+    return orders.receive_return(
+        shop, ref=rma.number, location="WEST", lines=[orders.ReceivedLine(line, 1, "restock")]
+    )
+
+
+def test_a_return_s_refund_goes_to_the_item_returned_even_after_an_earlier_refund_took_from_the_first(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given an imported order of two tees (40.00, 4.00 shipping, 3.30 tax Amazon collects) and a mug (12.00, no
+    # tax), and a goodwill refund of 10.00 already sent (it takes from the tees, the first item)
+    row = _two_items(shop, amazon, clock)
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="goodwill")
+    _settle(shop, clock)
+    # when the mug comes back and its refund is made for that return
+    returned = _returned(shop, row, clock, line=2)
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("12.00"), "USD"), reason="customer return",
+                          return_id=returned.id)  # fmt: skip
+    _settle(shop, clock)
+    # then the first adjustment took 9.30 of the tees' price (Amazon adds its tax), the second all of the mug's
+    # price from the mug — not from the tees, which Amazon would refuse once they had nothing left — as a return
+    goodwill, mug = amazon.adjustments
+    assert [(i["item"], i["components"]) for i in goodwill["items"]] == [
+        ("0000101", {"Principal": (Decimal("9.30"), "USD")})
+    ]
+    assert [(i["item"], i["reason"], i["components"]) for i in mug["items"]] == [
+        ("0000102", "CustomerReturn", {"Principal": (Decimal("12.00"), "USD")})
+    ]
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_a_return_s_refund_beyond_the_returned_units_goes_on_over_the_items_in_amazon_s_order(
+    shop: UnitOfWork, amazon: AmazonFeedsStub, clock: FixedClock
+) -> None:
+    # given an imported order of two tees and a mug, one tee returned
+    row = _two_items(shop, amazon, clock)
+    returned = _returned(shop, row, clock, line=1)
+    # when its refund is 23.65 plus 12.00 more (a mug the customer kept, refunded with it)
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("35.65"), "USD"), reason="customer return",
+                          return_id=returned.id)  # fmt: skip
+    _settle(shop, clock)
+    # then one adjustment: the returned tee's share of its item (20.00 price and 2.00 shipping, which with Amazon's
+    # tax make 23.65), the rest from the items in Amazon's order: what the tees have left first
+    (adjustment,) = amazon.adjustments
+    assert [(i["item"], i["components"]) for i in adjustment["items"]] == [
+        ("0000101", {"Principal": (Decimal("31.16"), "USD"), "Shipping": (Decimal("2.00"), "USD")}),
+    ]
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
 def test_amazon_reasons_and_feed_checks_in_the_config_are_checked_and_a_bad_one_changes_nothing(
     shop: UnitOfWork,
 ) -> None:

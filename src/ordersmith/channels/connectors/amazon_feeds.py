@@ -12,13 +12,14 @@ Once only: a refund's `createFeed` whose answer is lost (no answer, a 5xx other 
 itself (`AnswerLost`): Amazon keeps no reference of ours a second submission could be checked against. An
 acknowledgement sent twice cancels nothing twice, so a cancellation is retried like any call.
 
-Money: a refund is allocated over the order's items in Amazon's order, `Principal` up to each item's price, then
-`Shipping` up to its shipping charge, then (where the seller collects tax) `Tax` and `ShippingTax`, starting where
-the order's earlier refunds to Amazon stopped (`RefundNotice.before`), so partial refunds never ask an item for more
-than it has left; where Amazon collects the tax as marketplace facilitator, the refund is sent net of that tax's
-share and Amazon refunds the tax with it. A cancellation's refund is never sent: Amazon charges the buyer at
-shipment, so its cancellation gives everything back (`cancellation_refunds`). Invariant: nothing here touches the
-database.
+Money: a refund is allocated over the order's items, `Principal` first, then `Shipping`, then (where the seller
+collects tax) `Tax` and `ShippingTax`: a return's refund first to the returned units' share of their items
+(`RefundNotice.lines`), then — and any other refund — over the items in Amazon's order, each component up to what
+it has left after the order's earlier refunds to Amazon (`RefundNotice.earlier`, replayed in the order they were
+queued), so no refund asks an item for more than it has left. Where Amazon collects an item's tax as marketplace
+facilitator, the share sent for that item is net of its tax and Amazon refunds the tax with it. A cancellation's
+refund is never sent: Amazon charges the buyer at shipment, so its cancellation gives everything back
+(`cancellation_refunds`). Invariant: nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from ordersmith.channels.connectors.base import (
     CallFailed,
     CallReport,
     CancellationNotice,
+    EarlierRefund,
     FeedStep,
     LineCancellationNotice,
+    LineUnits,
     RateLimited,
     RefundNotice,
 )
@@ -291,51 +294,105 @@ def adjustment(seller: str, notice: RefundNotice, items: Sequence[Mapping[str, A
     (permanent) when the order's items cannot hold it."""
     places = currency_exponent(notice.currency)
     quantum = Decimal(1).scaleb(-places)
-    charged = [(item, _charges(item, notice.currency)) for item in items if item.get("OrderItemId")]
+    charged = {str(item["OrderItemId"]): item for item in items if item.get("OrderItemId")}
     if not charged:
         raise CallFailed(f"Amazon lists no items for order {notice.external_id}", permanent=True)
-    base = sum((sum(c.values(), Decimal(0)) for _item, (c, _tax) in charged), Decimal(0))
-    facilitated = sum((t for _item, (_c, t) in charged), Decimal(0))
-    # This refund's stretch of the fill order: after what earlier refunds of the order took (`before`); where
-    # Amazon refunds the tax it collected with the share sent, both ends are taken net of that tax
-    start, end = notice.before, notice.before + notice.amount
-    if facilitated > 0 and base > 0:
-        net = base / (base + facilitated)
-        start, end = ((x * net).quantize(quantum, rounding=ROUND_HALF_UP) for x in (start, end))
-    skip, left = start, end - start
-    root, message = _envelope(seller, "OrderAdjustment")
-    body = ET.SubElement(message, "OrderAdjustment")
-    ET.SubElement(body, "AmazonOrderID").text = notice.external_id
-    mark = "os-" + hashlib.sha256(notice.key.encode()).hexdigest()[:24]
-    for n, (item, (components, _tax)) in enumerate(charged):
-        if left <= 0:
-            break
-        parts = []
-        for name, charged_here in components.items():
-            passed = min(skip, charged_here)  # taken by earlier refunds
-            skip -= passed
-            take = min(left, charged_here - passed)
-            if take > 0:
-                parts.append((name, take))
-                left -= take
-        if not parts:
-            continue
-        adjusted = ET.SubElement(body, "AdjustedItem")
-        ET.SubElement(adjusted, "AmazonOrderItemCode").text = str(item["OrderItemId"])
-        ET.SubElement(adjusted, "MerchantAdjustmentItemID").text = f"{mark}-{n + 1}"
-        ET.SubElement(adjusted, "AdjustmentReason").text = reason
-        prices = ET.SubElement(adjusted, "ItemPriceAdjustments")
-        for name, take in parts:
-            component = ET.SubElement(prices, "Component")
-            ET.SubElement(component, "Type").text = name
-            ET.SubElement(component, "Amount", {"currency": notice.currency}).text = f"{take:.{places}f}"
-    if left > 0:
+    fill = _Fill(
+        charged, {item_id: _charges(item, notice.currency) for item_id, item in charged.items()}, quantum
+    )
+    # What the order's earlier refunds to Amazon took of each item, replayed in the order they were queued
+    for refund in notice.earlier or ((EarlierRefund(notice.before),) if notice.before > 0 else ()):
+        fill.take(refund.amount, refund.lines)
+    taken, short = fill.take(notice.amount, notice.lines)
+    if short > 0:
         raise CallFailed(
             f"a refund of {notice.amount} {notice.currency} is more than Amazon charged for order "
             f"{notice.external_id}: nothing sent; refund it on Seller Central",
             permanent=True,
         )
+    root, message = _envelope(seller, "OrderAdjustment")
+    body = ET.SubElement(message, "OrderAdjustment")
+    ET.SubElement(body, "AmazonOrderID").text = notice.external_id
+    mark = "os-" + hashlib.sha256(notice.key.encode()).hexdigest()[:24]
+    for n, item_id in enumerate(charged):
+        parts = taken.get(item_id)
+        if not parts:
+            continue
+        adjusted = ET.SubElement(body, "AdjustedItem")
+        ET.SubElement(adjusted, "AmazonOrderItemCode").text = item_id
+        ET.SubElement(adjusted, "MerchantAdjustmentItemID").text = f"{mark}-{n + 1}"
+        ET.SubElement(adjusted, "AdjustmentReason").text = reason
+        prices = ET.SubElement(adjusted, "ItemPriceAdjustments")
+        for name in fill.charged[item_id]:  # in the components' order
+            if parts.get(name, 0) > 0:
+                component = ET.SubElement(prices, "Component")
+                ET.SubElement(component, "Type").text = name
+                amount = ET.SubElement(component, "Amount", {"currency": notice.currency})
+                amount.text = f"{parts[name]:.{places}f}"
     return _xml(root)
+
+
+class _Fill:
+    """What each item of the order has left to refund, by component, taken by one refund after another: first the
+    returned units' share of their items (a return's refund goes to the items returned), then whatever is left of
+    the refund over the items in Amazon's order, each component up to what it has left. Where Amazon collected an
+    item's tax as marketplace facilitator it refunds that tax with the share we send, so a refund's amount pays for
+    that item's components grossed up by its tax rate (`gross`)."""
+
+    def __init__(
+        self,
+        items: Mapping[str, Mapping[str, Any]],
+        charges: Mapping[str, tuple[dict[str, Decimal], Decimal]],
+        quantum: Decimal,
+    ) -> None:
+        self.items, self.quantum = items, quantum
+        self.charged = {item_id: components for item_id, (components, _tax) in charges.items()}
+        self.left = {item_id: dict(components) for item_id, components in self.charged.items()}
+        self.gross = {}
+        for item_id, (components, tax) in charges.items():
+            base = sum(components.values(), Decimal(0))
+            self.gross[item_id] = (base + tax) / base if tax > 0 and base > 0 else Decimal(1)
+
+    def take(
+        self, amount: Decimal, lines: Sequence[LineUnits]
+    ) -> tuple[dict[str, dict[str, Decimal]], Decimal]:
+        """Take a refund of `amount` for `lines` (none: not a return's); returns what is sent per item and
+        component, and what of the amount no item could hold."""
+        taken: dict[str, dict[str, Decimal]] = {}
+
+        def take_from(item_id: str, name: str, most: Decimal) -> None:
+            nonlocal amount
+            gross = self.gross[item_id]
+            room = min(most, self.left[item_id][name])
+            wanted = (amount / gross).quantize(self.quantum, rounding=ROUND_HALF_UP)
+            part = min(wanted, room)
+            if part <= 0:
+                return
+            self.left[item_id][name] -= part
+            taken.setdefault(item_id, {})[name] = taken.get(item_id, {}).get(name, Decimal(0)) + part
+            # all of what was left, or the share of it this component held (with its tax)
+            amount = (
+                Decimal(0)
+                if part == wanted
+                else max(amount - (part * gross).quantize(self.quantum), Decimal(0))
+            )
+
+        for line in lines:
+            item = self.items.get(line.line_id)
+            ordered = item.get("QuantityOrdered") if item is not None else None
+            if not isinstance(ordered, int) or ordered <= 0:
+                continue  # an item Amazon does not list (or with no quantity): the refund goes in Amazon's order
+            share = Decimal(min(line.quantity, ordered)) / ordered
+            for name, charged in self.charged[line.line_id].items():
+                take_from(
+                    line.line_id, name, (charged * share).quantize(self.quantum, rounding=ROUND_HALF_UP)
+                )
+        for item_id, components in self.left.items():
+            for name in components:
+                take_from(item_id, name, components[name])
+        # a cent per component grossed up and rounded may be left over where the last of an item was taken
+        rounding = self.quantum * sum(len(parts) for parts in taken.values())
+        return taken, amount if amount > rounding else Decimal(0)
 
 
 def _charges(item: Mapping[str, Any], currency: str) -> tuple[dict[str, Decimal], Decimal]:

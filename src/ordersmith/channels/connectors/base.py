@@ -87,12 +87,16 @@ class CancellationNotice:
 
 
 @dataclass(frozen=True)
-class CancelledLine:
-    """Units of one line of a channel's order that we cancelled."""
+class LineUnits:
+    """Units of one line of a channel's order: cancelled (`LineCancellationNotice`), or returned and refunded
+    (`RefundNotice.lines`)."""
 
     line_no: int  # our line number
-    line_id: str  # the channel's id of the line, kept when the order was imported
-    quantity: int  # units cancelled now (more than zero)
+    line_id: str  # the channel's id of the line, kept when the order was imported ("" when not known)
+    quantity: int  # units (more than zero)
+
+
+CancelledLine = LineUnits
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,20 @@ class RefundNotice:
     # What the refunds of this order sent to the channel before this one came to: a channel that refunds by item
     # (Amazon) takes this one's share after theirs.
     before: Decimal = Decimal(0)
+    # The units this refund gives back the money of (a return's received lines; empty for a goodwill refund or
+    # cancelled lines): a channel that refunds by item (Amazon) takes it from those items first.
+    lines: tuple[LineUnits, ...] = ()
+    # The refunds of this order sent to the channel before this one, in the order they were queued (their amounts
+    # sum to `before`): a channel that refunds by item replays them to know what each item has left.
+    earlier: tuple[EarlierRefund, ...] = ()
+
+
+@dataclass(frozen=True)
+class EarlierRefund:
+    """A refund of the order owed to the channel before the one being sent: its amount and returned units."""
+
+    amount: Decimal
+    lines: tuple[LineUnits, ...] = ()
 
 
 @dataclass

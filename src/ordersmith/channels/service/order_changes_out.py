@@ -41,6 +41,7 @@ from ordersmith.channels.service.inbound import dead_letter
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, OrderPushRow
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
+from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
@@ -173,39 +174,62 @@ def on_payment_refunded(uow: UnitOfWork, event: Event) -> None:
     if not _owe(uow, found, key=push_key, kind="refund"):
         return
     currency = str(payload.get("currency") or "")
-    before = _refunded_before(
-        uow, found, order_id=uuid.UUID(str(payload["order_id"])), key=push_key, currency=currency
-    )
+    order_id = uuid.UUID(str(payload["order_id"]))
+    earlier, lines = _refunds_for(uow, found, order_id=order_id, key=push_key, transaction=transaction)
     change = {
         "kind": "refund",
         "amount": str(payload.get("amount") or "0"),
         "currency": currency,
         "reason": str(payload.get("reason") or "refunded")[:200],
         "key": push_key,
-        "before": str(before),
+        "before": _amount(sum(minor for minor, _ in earlier), currency),
+        "lines": lines,
+        "earlier": [{"amount": _amount(minor, currency), "lines": units} for minor, units in earlier],
     }
     _queue(uow, found, change)
 
 
-def _refunded_before(uow: UnitOfWork, found: Any, *, order_id: uuid.UUID, key: str, currency: str) -> Decimal:
-    """What the refunds owed to this channel order before this one came to (the channel order's row is locked, so
-    each refund gets the amount of those owed before it, whatever order their pushes go out in)."""
+def _amount(minor: int, currency: str) -> str:
+    return str(Money.from_minor(minor, currency).amount) if currency else "0"
+
+
+def _refunds_for(
+    uow: UnitOfWork, found: Any, *, order_id: uuid.UUID, key: str, transaction: uuid.UUID
+) -> tuple[list[tuple[int, list[dict[str, Any]]]], list[dict[str, Any]]]:
+    """The refunds owed to this channel order before this one (amount in minor units and returned units, in the
+    order they were queued: the channel order's row is locked, so each refund is queued after those it sees), and
+    the units this one gives back the money of (a return's lines, by the channel's line ids)."""
     keys = uow.session.scalars(
-        sa.select(OrderPushRow.push_key).where(
+        sa.select(OrderPushRow.push_key)
+        .where(
             OrderPushRow.connector_id == found.connector_id,
             OrderPushRow.external_id == found.external_id,
             OrderPushRow.kind == "refund",
             OrderPushRow.push_key != key,
         )
+        .order_by(OrderPushRow.created_at, OrderPushRow.push_key)
     ).all()
     ids = []
-    for earlier in keys:
+    for queued in keys:
         try:
-            ids.append(uuid.UUID(earlier.removeprefix("refund:")))
+            ids.append(uuid.UUID(queued.removeprefix("refund:")))
         except ValueError:
             continue
-    minor = payments.transactions_total_minor(uow, order_id=order_id, transaction_ids=ids)
-    return Money.from_minor(minor, currency).amount if currency else Decimal(0)
+    made = payments.approved_transactions(uow, order_id=order_id, transaction_ids=[*ids, transaction])
+    returns = [t.return_id for t in made.values() if t.return_id is not None]
+    units = orders.returned_units(uow, return_ids=returns)
+    line_ids = found.line_ids if isinstance(found.line_ids, list) else []
+
+    def lines_of(transaction_id: uuid.UUID) -> list[dict[str, Any]]:
+        found_return = made[transaction_id].return_id if transaction_id in made else None
+        by_line = units.get(found_return, {}) if found_return is not None else {}
+        return [
+            {"line": n, "line_id": str(line_ids[n - 1]) if 0 < n <= len(line_ids) else "", "quantity": q}
+            for n, q in sorted(by_line.items())
+        ]
+
+    earlier = [(made[i].amount_minor, lines_of(i)) for i in ids if i in made]
+    return earlier, lines_of(transaction)
 
 
 def _owes_cancel(uow: UnitOfWork, found: Any) -> bool:
@@ -230,25 +254,41 @@ def _notice(payload: dict[str, Any]) -> Notice:
     if payload["kind"] == "cancel":
         return connectors.CancellationNotice(external_id=external_id, reason=str(payload.get("reason") or ""))
     if payload["kind"] == LINES:
-        lines = tuple(
-            connectors.CancelledLine(int(p["line"]), str(p.get("line_id") or ""), int(p["quantity"]))
-            for p in payload.get("lines") or []
+        reason = str(payload.get("reason") or "")
+        return connectors.LineCancellationNotice(
+            external_id=external_id,
+            reason=reason,
+            key=str(payload["key"]),
+            lines=_units(payload.get("lines")),
         )
-        return connectors.LineCancellationNotice(external_id=external_id, reason=str(payload.get("reason") or ""),
-                                                 key=str(payload["key"]), lines=lines)  # fmt: skip
-    try:
-        amount = Decimal(str(payload["amount"]))
-    except (InvalidOperation, KeyError):
-        amount = Decimal(0)
-    try:
-        before = Decimal(str(payload.get("before") or "0"))
-    except InvalidOperation:
-        before = Decimal(0)
     kept = payload.get("baseline")
     baseline = tuple(str(b) for b in kept) if isinstance(kept, list) else None
-    return connectors.RefundNotice(external_id=external_id, amount=amount, currency=str(payload["currency"]),
-                                   reason=str(payload.get("reason") or ""), key=str(payload["key"]),
-                                   baseline=baseline, before=before)  # fmt: skip
+    before = _decimal(payload.get("before"))
+    # (a refund queued before refunds kept their units has `before` only: the connector takes it as one stretch)
+    earlier = tuple(
+        connectors.EarlierRefund(_decimal(e.get("amount")), _units(e.get("lines")))
+        for e in (payload.get("earlier") or [])
+        if isinstance(e, dict)
+    )
+    return connectors.RefundNotice(external_id=external_id, amount=_decimal(payload.get("amount")),
+                                   currency=str(payload["currency"]), reason=str(payload.get("reason") or ""),
+                                   key=str(payload["key"]), baseline=baseline, before=before,
+                                   lines=_units(payload.get("lines")), earlier=earlier)  # fmt: skip
+
+
+def _decimal(raw: Any) -> Decimal:
+    try:
+        value = Decimal(str(raw or "0"))
+    except InvalidOperation:
+        return Decimal(0)
+    return value if value.is_finite() else Decimal(0)
+
+
+def _units(raw: Any) -> tuple[connectors.LineUnits, ...]:
+    return tuple(
+        connectors.LineUnits(int(p["line"]), str(p.get("line_id") or ""), int(p["quantity"]))
+        for p in (raw if isinstance(raw, list) else [])
+    )
 
 
 def _not_taken(kind: str, connector_kind: str, external_id: str) -> str:

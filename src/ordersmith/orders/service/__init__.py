@@ -67,7 +67,7 @@ from ordersmith.orders.service.requests import (
     PaymentRequest,
     ShipToRequest,
 )
-from ordersmith.orders.service.return_queries import order_returns, returnable_units
+from ordersmith.orders.service.return_queries import order_returns, returnable_units, returned_units
 from ordersmith.orders.service.returns import (
     ReceivedLine,
     Return,
@@ -162,6 +162,7 @@ __all__ = [
     "resolve_hold",
     "return_policy",
     "returnable_units",
+    "returned_units",
     "set_order_custom_fields",
     "set_payment_status",
     "ship_allocations",

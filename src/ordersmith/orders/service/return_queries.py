@@ -41,3 +41,23 @@ def returnable_units(uow: UnitOfWork, *, order_id: uuid.UUID) -> dict[int, int]:
     left = {line.line_no: line.shipped - already.get(line.line_no, 0)
             for line in lines_of(uow, order_id) if line.returnable}  # fmt: skip
     return {line_no: units for line_no, units in left.items() if units > 0}
+
+
+def returned_units(uow: UnitOfWork, *, return_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[int, int]]:
+    """Units per order line each of these returns gives back the money of: what arrived once received (`received`;
+    scrapped units arrived too), what was authorized before; nothing for a cancelled return. Returns not found are
+    left out."""
+    if not return_ids:
+        return {}
+    rows = uow.session.execute(
+        sa.select(ReturnLineRow.return_id, ReturnLineRow.line_no, ReturnLineRow.quantity, ReturnLineRow.received,
+                  ReturnRow.status)
+        .join(ReturnRow, ReturnRow.id == ReturnLineRow.return_id)
+        .where(ReturnLineRow.return_id.in_(return_ids))
+    ).all()  # fmt: skip
+    units: dict[uuid.UUID, dict[int, int]] = {}
+    for return_id, line_no, quantity, received, status in rows:
+        count = 0 if status == "cancelled" else int(received if status == "received" else quantity)
+        if count > 0:
+            units.setdefault(return_id, {})[int(line_no)] = count
+    return units

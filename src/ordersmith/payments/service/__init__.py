@@ -55,7 +55,9 @@ from ordersmith.payments.service.lifecycle import (
     settle_cancelled,
 )
 from ordersmith.payments.service.operations import (
+    ApprovedTransaction,
     Refunded,
+    approved_transactions,
     capture_payment,
     get_payment,
     order_payments,
@@ -63,7 +65,6 @@ from ordersmith.payments.service.operations import (
     refund_payment,
     return_of,
     transaction_key,
-    transactions_total_minor,
     void_payment,
 )
 from ordersmith.payments.service.recovery import resolve_pending_authorizations, resolve_pending_operations
@@ -99,6 +100,7 @@ from ordersmith.payments.wallets import WalletCheck, WalletUnavailable
 
 __all__ = [
     "CALLED_OUT",
+    "ApprovedTransaction",
     "CaptureExceedsAuthorized",
     "CheckoutPolicy",
     "CustomerReceivable",
@@ -123,6 +125,7 @@ __all__ = [
     "WalletUnavailable",
     "abandon_claim",
     "apply_invoice_payment",
+    "approved_transactions",
     "authorize_cards",
     "balance",
     "capture_payment",
@@ -171,7 +174,6 @@ __all__ = [
     "split",
     "transaction_key",
     "transactions_by_reference",
-    "transactions_total_minor",
     "uncleared_checks",
     "verify_wallet",
     "void_payment",

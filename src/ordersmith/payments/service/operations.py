@@ -373,23 +373,29 @@ def transaction_key(uow: UnitOfWork, *, order_id: uuid.UUID, transaction_id: uui
     )
 
 
-def transactions_total_minor(
+@dataclass(frozen=True)
+class ApprovedTransaction:
+    amount_minor: int
+    return_id: uuid.UUID | None  # the return it refunded, when it was a return's refund
+
+
+def approved_transactions(
     uow: UnitOfWork, *, order_id: uuid.UUID, transaction_ids: list[uuid.UUID]
-) -> int:
-    """The sum, in minor units, of the order's approved transactions among `transaction_ids` (what earlier refunds
-    sent to a channel came to)."""
+) -> dict[uuid.UUID, ApprovedTransaction]:
+    """The order's approved transactions among `transaction_ids`, each with its amount in minor units and the return
+    it refunded (what earlier refunds sent to a channel came to, and for which units)."""
     if not transaction_ids:
-        return 0
-    return int(
-        uow.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(PaymentTransactionRow.amount_minor), 0)).where(
-                PaymentTransactionRow.order_id == order_id,
-                PaymentTransactionRow.id.in_(transaction_ids),
-                PaymentTransactionRow.outcome == "approved",
-            )
+        return {}
+    rows = uow.session.execute(
+        sa.select(
+            PaymentTransactionRow.id, PaymentTransactionRow.amount_minor, PaymentTransactionRow.return_id
+        ).where(
+            PaymentTransactionRow.order_id == order_id,
+            PaymentTransactionRow.id.in_(transaction_ids),
+            PaymentTransactionRow.outcome == "approved",
         )
-        or 0
-    )
+    ).all()
+    return {row.id: ApprovedTransaction(int(row.amount_minor), row.return_id) for row in rows}
 
 
 @use_case(readonly=True)
