@@ -338,3 +338,45 @@ def test_a_custom_field_map_or_an_amazon_reason_that_cannot_be_kept_is_a_problem
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert answer.json()["errors"][0]["field"] == field
     assert _count(db, ConnectorRow) == 1  # the generic one of the set-up
+
+
+def test_an_ebay_signing_keypair_is_put_with_the_credentials_and_a_bad_one_is_a_422_naming_it(
+    client: TestClient, shop: dict[str, str], db: Database
+) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ebay = {"code": "ebay-uk", "kind": "ebay", "sales_channel": "amazon", "name": "eBay UK",
+            "config": {"shipping_method": "ground"},
+            "credentials": {"client_id": "c", "client_secret": "s", "refresh_token": "v^1.1#r"}}  # fmt: skip
+    _ok(client.post("/api/v1/channels/connectors", json=ebay, headers=bearer(shop["admin"])), 201)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())  # fmt: skip
+    private = base64.b64encode(
+        der
+    ).decode()  # about 1,600 characters, as eBay's Key Management API returns it
+    jwe = "eyJ6aXAiOiJERUYiLCJlbmMiOiJBMjU2R0NNIn0." + "x" * 600
+    url = "/api/v1/channels/connectors/ebay-uk/credentials"
+    # when a private key that is not one is put with the JWE
+    bad = client.put(url, headers=bearer(shop["admin"]), json={"credentials": ebay["credentials"] | {
+        "signing_key_jwe": jwe, "signing_private_key": base64.b64encode(b"not a key").decode()}})  # fmt: skip
+    # then a 422 names it (without echoing it) and the credentials stay as they were
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["credentials.signing_private_key"]
+    shown = _ok(client.get("/api/v1/channels/connectors/ebay-uk", headers=bearer(shop["admin"])))
+    assert shown["credential_names"] == ["client_id", "client_secret", "refresh_token"]
+    # when the keypair is put whole
+    put = client.put(url, headers=bearer(shop["admin"]), json={"credentials": ebay["credentials"] | {
+        "signing_key_jwe": jwe, "signing_private_key": private}})  # fmt: skip
+    # then it is held, sealed, and never shown again
+    body = _ok(put)
+    assert body["credential_names"] == [
+        "client_id", "client_secret", "refresh_token", "signing_key_jwe", "signing_private_key"
+    ]  # fmt: skip
+    assert private not in put.text and jwe not in put.text
+    with db.session() as session:
+        sealed = session.scalar(sa.select(ConnectorRow.credentials).where(ConnectorRow.code == "ebay-uk"))
+    assert private not in str(sealed)

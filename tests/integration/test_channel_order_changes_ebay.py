@@ -21,9 +21,19 @@ from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.orders import service as orders
 from ordersmith.payments import service as payments
 from ordersmith.platform.db import UnitOfWork
-from tests.integration.test_channels_ebay import ORDERS, EbayStub, _drain, _imported, _relay
+from tests.integration.test_channels_ebay import (
+    JWE,
+    ORDERS,
+    EbayStub,
+    _credentials,
+    _drain,
+    _imported,
+    _relay,
+    _signing_key,
+)
 from tests.integration.test_channels_ebay import clock as clock  # fixtures
 from tests.integration.test_channels_ebay import shop as shop
+from tests.support import ebay_signatures
 from tests.support.http_stub import Answer, Seen, serving
 
 CANCELLATION = "/post-order/v2/cancellation"
@@ -54,6 +64,8 @@ class EbayPostOrderStub(EbayStub):
         seen.headers["authorization"] = f"Bearer {token}"
         if seen.headers.get("x-ebay-c-marketplace-id") != "EBAY-US":
             return Answer(400, {"error": [{"errorId": 1400, "message": "Invalid marketplace id"}]})
+        if self.eu_seller_key is not None and (unsigned := ebay_signatures.refusal(seen, self.eu_seller_key)):
+            return Answer(400, {"error": [{"errorId": unsigned[0], "message": unsigned[1]}]})
         return self._refused(seen)
 
     def create_cancellation(self, seen: Seen) -> Answer:
@@ -211,7 +223,7 @@ def test_an_order_ebay_shows_shipped_is_dead_lettered_for_a_person_not_cancelled
 
 
 def test_an_order_ebay_finds_ineligible_is_dead_lettered_with_ebays_reason(
-    shop: UnitOfWork, ebay: EbayPostOrderStub, clock: FixedClock
+    shop: UnitOfWork, ebay: EbayPostOrderStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given an imported order eBay will refuse to cancel (its own eligibility check)
     row = _imported(shop, ebay, clock, ORDER_ID)
@@ -224,8 +236,10 @@ def test_an_order_ebay_finds_ineligible_is_dead_lettered_with_ebays_reason(
             200, {"orderEligibilityResult": {"eligible": False, "failureReason": ["CANCEL_PERIOD_EXPIRED"]}}
         )
 
-    ebay.create_cancellation = ineligible  # type: ignore[method-assign]
-    ebay.api.routes = [(m, p, ineligible if h == original else h) for m, p, h in ebay.api.routes]
+    # (for this test only: the stub serves the whole module)
+    monkeypatch.setattr(
+        ebay.api, "routes", [(m, p, ineligible if h == original else h) for m, p, h in ebay.api.routes]
+    )
     # when we cancel it
     orders.cancel_order(shop, ref=row.number, reason="fraud")
     _settle(shop, clock)
@@ -249,3 +263,31 @@ def test_a_cancel_reason_ebay_does_not_take_is_refused_by_its_field_and_nothing_
         )
     assert [e.field for e in refused.value.errors] == ["config.cancel_reason"]
     assert [c.code for c in channels.list_connectors(shop).items] == ["ebay-us"]
+
+
+def test_an_eu_seller_s_cancellation_goes_out_signed_and_without_a_key_is_refused_by_ebay(
+    shop: UnitOfWork, ebay: EbayPostOrderStub, clock: FixedClock
+) -> None:
+    # given two imported, paid orders of a UK seller, eBay checking signatures for that seller
+    key, private = _signing_key()
+    ebay.eu_seller_key = key.public_key()
+    first, second = (_imported(shop, ebay, clock, n) for n in (ORDER_ID, "26-09000-00002"))
+    for order_id in (ORDER_ID, "26-09000-00002"):
+        _paid(ebay, order_id)
+    # when we cancel the first while the connector holds no signing keypair
+    orders.cancel_order(shop, ref=first.number, reason="out of stock")
+    _settle(shop, clock)
+    # then eBay refuses it and a person sees why; nothing is cancelled there
+    assert ebay.cancellations == []
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert "Signature validation failed" in letter.error
+    # when the seller's keypair is put on the connector and the second is cancelled
+    channels.set_credentials(shop, code="ebay-us", credentials=_credentials(signing_key_jwe=JWE,
+                                                                             signing_private_key=private))  # fmt: skip
+    orders.cancel_order(shop, ref=second.number, reason="out of stock")
+    _settle(shop, clock)
+    # then it went out signed and eBay cancelled it
+    (made,) = ebay.cancellations
+    assert made["legacyOrderId"] == ebay.orders["26-09000-00002"]["legacyOrderId"]
+    (sent,) = ebay.calls("POST", CANCELLATION)[-1:]
+    assert ebay_signatures.refusal(sent, key.public_key()) is None

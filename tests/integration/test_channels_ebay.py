@@ -24,6 +24,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec as ec_keys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors, rules
@@ -42,6 +45,7 @@ from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
 from ordersmith.pricing import service as pricing
 from tests.builders import make_order_shop, stock
+from tests.support import ebay_signatures
 from tests.support.http_stub import Answer, Seen, StubApi, serving
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -175,6 +179,8 @@ class EbayStub:
         self.orders: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, list[dict[str, Any]]] = {}  # order id -> refunds made
         self.lose_refund_answers = 0
+        # An EU or UK seller: eBay refuses a money-moving call without a valid digital signature by this key
+        self.eu_seller_key: Any = None
         self.repeat_on_next_page = False
         self.stale: list[dict[str, Any]] = []  # old copies a lagging replica serves on the next first page
         self.after_page: Callable[[], None] | None = None  # the world changing between two pages
@@ -332,6 +338,8 @@ class EbayStub:
         than the order's total less its refunds. The answer is lost (503) for `lose_refund_answers` refunds."""
         if refused := self._refused(seen):
             return refused
+        if self.eu_seller_key is not None and (unsigned := ebay_signatures.refusal(seen, self.eu_seller_key)):
+            return Answer(400, _error(*unsigned))
         order_id = seen.path.split("/")[-2]
         order, body = self.orders.get(order_id), seen.json
         if order is None:
@@ -1174,3 +1182,108 @@ def test_a_refund_we_make_goes_to_ebay_once_even_when_its_answer_is_lost(
     _drain(shop.db)
     assert [r["amount"]["value"] for r in ebay.refunds["26-08000-00002"]] == ["10.00", "10.00"]
     # (our cancellations through the Post-Order API: test_channel_order_changes_ebay)
+
+
+JWE = "eyJ6aXAiOiJERUYiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiQTI1NkdDTUtXIn0.stub-jwe-of-the-public-key"
+
+
+def _signing_key() -> tuple[Ed25519PrivateKey, str]:
+    """A keypair as eBay's Key Management API makes one: the private key as base64 of its PKCS#8 DER."""
+    key = Ed25519PrivateKey.generate()
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())  # fmt: skip
+    return key, base64.b64encode(der).decode()
+
+
+def _credentials(**extra: str) -> dict[str, str]:
+    return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH, **extra}
+
+
+def test_an_eu_seller_s_refund_goes_out_signed_with_the_connector_s_key_and_ebay_takes_it(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given a UK seller's connector holding its signing keypair, and eBay checking signatures for that seller
+    key, private = _signing_key()
+    channels.set_credentials(shop, code="ebay-us", credentials=_credentials(signing_key_jwe=JWE,
+                                                                             signing_private_key=private))  # fmt: skip
+    ebay.eu_seller_key = key.public_key()
+    row = _imported(shop, ebay, clock, "26-08000-00002")
+    # when we give back 10.00 of its order
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="damaged box")
+    _relay(shop)
+    _drain(shop.db)
+    # then eBay verified the signature (RFC 9421 over the digest, the key's JWE, method, path and authority) and
+    # made the refund
+    (sent,) = ebay.calls("POST", f"{ORDERS}/26-08000-00002/issue_refund")
+    assert ebay_signatures.refusal(sent, key.public_key()) is None
+    assert sent.headers["x-ebay-signature-key"] == JWE and sent.headers["content-digest"].startswith(
+        "sha-256=:"
+    )
+    assert sent.json["orderLevelRefundAmount"] == {"value": "10.00", "currency": "USD"}
+    assert [r["amount"]["value"] for r in ebay.refunds["26-08000-00002"]] == ["10.00"]
+    assert channels.connector_health(shop, code="ebay-us").dead_letters_open == 0
+    # and the other calls (reading the order's refunds first) went as before, unsigned
+    (read,) = [s for s in ebay.api.seen if s.method == "GET" and s.path == f"{ORDERS}/26-08000-00002"][:1]
+    assert "signature" not in read.headers
+
+
+def test_an_eu_seller_s_refund_without_a_signing_key_is_refused_by_ebay_and_dead_lettered_with_its_words(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given eBay checking signatures for this seller and a connector without a signing keypair
+    ebay.eu_seller_key = Ed25519PrivateKey.generate().public_key()
+    row = _imported(shop, ebay, clock, "26-08000-00002")
+    # when we refund 10.00
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="damaged box")
+    _relay(shop)
+    _drain(shop.db)
+    # then nothing was refunded on eBay, and a person sees eBay's refusal
+    assert ebay.refunds.get("26-08000-00002", []) == []
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert "215120" in letter.error and "Signature validation failed" in letter.error
+
+
+def test_a_signing_key_signed_by_another_key_is_refused_by_ebay(
+    shop: UnitOfWork, ebay: EbayStub, clock: FixedClock
+) -> None:
+    # given a connector holding a keypair whose public key eBay does not have for this seller
+    _key, private = _signing_key()
+    channels.set_credentials(shop, code="ebay-us", credentials=_credentials(signing_key_jwe=JWE,
+                                                                             signing_private_key=private))  # fmt: skip
+    ebay.eu_seller_key = Ed25519PrivateKey.generate().public_key()
+    row = _imported(shop, ebay, clock, "26-08000-00002")
+    payments.refund_order(shop, order_id=row.id, amount=Money(Decimal("10.00"), "USD"), reason="damaged box")
+    _relay(shop)
+    _drain(shop.db)
+    # then eBay's refusal is dead-lettered and nothing refunded
+    assert ebay.refunds.get("26-08000-00002", []) == []
+    (letter,) = channels.list_dead_letters(shop, connector="ebay-us").items
+    assert "Signature validation failed" in letter.error
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"signing_key_jwe": JWE}, "credentials.signing_private_key"),
+        ({"signing_private_key": "PLACEHOLDER"}, "credentials.signing_key_jwe"),
+        ({"signing_key_jwe": JWE, "signing_private_key": "bm90IGEga2V5"}, "credentials.signing_private_key"),
+        ({"signing_key_jwe": JWE, "signing_private_key": "EC"}, "credentials.signing_private_key"),
+        ({"signing_key_jwe": "a\x00b", "signing_private_key": "PLACEHOLDER"}, "credentials.signing_key_jwe"),
+    ],
+)
+def test_a_bad_signing_keypair_is_refused_by_its_field_and_the_credentials_stay_as_they_were(
+    shop: UnitOfWork, extra: dict[str, str], field: str
+) -> None:
+    _key, private = _signing_key()
+    ec = ec_keys.generate_private_key(ec_keys.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    values = {
+        k: (private if v == "PLACEHOLDER" else ec.decode() if v == "EC" else v) for k, v in extra.items()
+    }
+    before = channels.get_connector(shop, code="ebay-us")
+    with pytest.raises(ValidationFailed) as refused:
+        channels.set_credentials(shop, code="ebay-us", credentials=_credentials(**values))
+    assert [e.field for e in refused.value.errors] == [field]
+    assert private not in str(refused.value.detail) and private not in repr(refused.value.errors)
+    assert channels.get_connector(shop, code="ebay-us") == before

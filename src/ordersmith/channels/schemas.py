@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from ordersmith.platform.schemas import Input
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$", examples=["shopify-us"])]
-Secret = Annotated[str, Field(min_length=1, max_length=500)]
+# The longest any credential may be (an SFTP or eBay signing private key); each is held to its own limit when put
+Secret = Annotated[str, Field(min_length=1, max_length=8000)]
 
 
 class ConnectorIn(Input):
@@ -35,7 +36,8 @@ class ConnectorIn(Input):
     credentials: dict[Annotated[str, Field(max_length=40)], Secret] = Field(
         default_factory=dict,
         description="Shopify: access_token, webhook_secret; WooCommerce: consumer_key, consumer_secret, "
-        "webhook_secret; Amazon and eBay: client_id, client_secret, refresh_token (sealed; never shown again)",
+        "webhook_secret; Amazon and eBay: client_id, client_secret, refresh_token; eBay for EU/UK sellers also "
+        "signing_key_jwe and signing_private_key (sealed; never shown again)",
     )
 
 

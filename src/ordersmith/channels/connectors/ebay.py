@@ -456,6 +456,7 @@ class EbayConnector(PostOrderCancellations):
             answer = session.call(
                 "POST",
                 f"{order}/issue_refund",
+                signed=True,
                 json={
                     "reasonForRefund": "OTHER",
                     "comment": notice.reason[:100],

@@ -3,18 +3,22 @@ cancellations (`ebay_post_order`): an OAuth user access token, obtained from the
 `/identity/v1/oauth2/token` (HTTP Basic with the app's client id and secret) and kept in this process until shortly
 before it expires (a 401 drops it and fetches one more); calls within one run spaced to the connector's
 `max_calls_per_s`; a 429 waited out here when short, else raised as `RateLimited`. Errors come as
-`{"errors": [{"errorId", "message"}]}`. Invariant: nothing here touches the database."""
+`{"errors": [{"errorId", "message"}]}`. A call that moves the seller's money (`signed=True`) carries eBay's digital
+signature when the connector holds a signing key (`ebay_signing`: required for EU and UK sellers). Invariant:
+nothing here touches the database."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from ordersmith.channels.connectors import ebay_signing
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
 from ordersmith.channels.connectors.http import TokenCache, retry_after_s
 
@@ -29,8 +33,8 @@ TOKENS = TokenCache()
 
 
 def errors(body: Any) -> str:
-    """eBay's `{"errors": [{"errorId", "message"}]}` in one line."""
-    errors = body.get("errors") if isinstance(body, Mapping) else None
+    """eBay's `{"errors": [{"errorId", "message"}]}` in one line (the Post-Order API's `{"error": [...]}` too)."""
+    errors = (body.get("errors") or body.get("error")) if isinstance(body, Mapping) else None
     if not isinstance(errors, list) or not errors:
         return "no error detail"
     return "; ".join(f"{e.get('errorId')} {e.get('message')}" for e in errors if isinstance(e, Mapping))[:300]
@@ -58,6 +62,20 @@ class Session:
         ).hexdigest()
         self.gap_s = 1.0 / max(1, int(access.config.get("max_calls_per_s") or DEFAULT_CALLS_PER_S))
         self.last_call = 0.0
+        self._signer: tuple[ebay_signing.SigningKey, str] | None = None
+
+    def signer(self) -> tuple[ebay_signing.SigningKey, str] | None:
+        """The connector's signing key and its JWE, when it holds them (None: calls go unsigned)."""
+        credentials = self.access.credentials
+        jwe, text = credentials.get(ebay_signing.JWE_FIELD, ""), credentials.get(ebay_signing.KEY_FIELD, "")
+        if not (jwe and text):
+            return None
+        if self._signer is None:
+            try:
+                self._signer = (ebay_signing.private_key(text), jwe)
+            except ValueError as exc:
+                raise CallFailed(f"the connector's signing key cannot sign: {exc}", permanent=True) from None
+        return self._signer
 
     def __enter__(self) -> Session:
         return self
@@ -109,14 +127,24 @@ class Session:
         TOKENS.put(self.key, str(body["access_token"]), float(body.get("expires_in") or 7200))
         return str(body["access_token"])
 
-    def call(self, method: str, path: str, *, scheme: str = "Bearer", **kwargs: Any) -> Any:
+    def call(
+        self, method: str, path: str, *, scheme: str = "Bearer", signed: bool = False, **kwargs: Any
+    ) -> Any:
         """One call; its JSON answer (None when it has no body). `scheme` prefixes the token in `Authorization`
-        (the Post-Order API takes an OAuth token as `IAF`); `headers` are sent besides."""
+        (the Post-Order API takes an OAuth token as `IAF`); `headers` are sent besides; `signed`: a call eBay
+        requires a digital signature on for EU and UK sellers, signed when the connector holds a signing key."""
         extra = dict(kwargs.pop("headers", None) or {})
+        signer = self.signer() if signed else None
+        if signer is not None and "json" in kwargs:  # the body is signed as sent: serialised here, once
+            kwargs["content"] = json.dumps(kwargs.pop("json"), separators=(",", ":")).encode()
+            extra.setdefault("Content-Type", "application/json")
         refreshed = False
         for _ in range(INLINE_TRIES + 1):
             token = self.access_token()
             self._pace()
+            if signer is not None:  # made again on each attempt: eBay checks when it was created
+                extra |= ebay_signing.headers(signer[0], signer[1], method=method, url=f"{self.endpoint}{path}",
+                                              body=kwargs.get("content"), created=int(time.time()))  # fmt: skip
             self.report.calls += 1
             try:
                 response = self.client.request(

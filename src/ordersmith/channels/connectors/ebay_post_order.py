@@ -9,7 +9,8 @@ The Post-Order API takes the OAuth user token as `Authorization: IAF <token>` an
 `X-EBAY-C-MARKETPLACE-ID` in its own spelling (`EBAY-US`, `EBAY-UK`, `EBAY-DE`, the three it serves); the seller's
 reason is one of three (`OUT_OF_STOCK_OR_CANNOT_FULFILL`, `BUYER_ASKED_CANCEL`, `ADDRESS_ISSUES`), taken from our
 reason's words or the connector's `cancel_reason`. eBay refunds the buyer itself when the cancellation closes, so
-the refund of a cancellation is not sent on top (`cancellation_refunds`). Invariant: nothing here touches the
+the refund of a cancellation is not sent on top (`cancellation_refunds`). Both calls carry eBay's digital signature
+when the connector holds a signing key (EU and UK sellers: `ebay_signing`). Invariant: nothing here touches the
 database.
 """
 
@@ -58,7 +59,7 @@ class PostOrderCancellations:
             asked = _buyer_request(cancel)
             if asked is not None:  # the buyer asked first: approving it cancels the order
                 session.call("POST", f"{CANCELLATION}/{quote(asked, safe='')}/approve", scheme="IAF",
-                             headers=headers)  # fmt: skip
+                             headers=headers, signed=True)  # fmt: skip
                 return report
             if cancel.get("cancelState") in _UNDER_WAY:
                 return report  # cancelled, or a cancellation under way (ours whose answer was lost)
@@ -75,7 +76,7 @@ class PostOrderCancellations:
             paid_at = _paid_at(order)
             if paid_at:
                 body |= {"buyerPaid": True, "buyerPaidDate": {"value": paid_at}}
-            answer = session.call("POST", CANCELLATION, scheme="IAF", json=body, headers=headers)
+            answer = session.call("POST", CANCELLATION, scheme="IAF", json=body, headers=headers, signed=True)
             if not isinstance(answer, Mapping) or not answer.get("cancelId"):
                 raise CallFailed(
                     f"eBay did not cancel order {notice.external_id}: {_ineligible(answer)}", permanent=True

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.connectors import amazon_feeds, ebay_post_order, sftp
+from ordersmith.channels.connectors import amazon_feeds, ebay_post_order, ebay_signing, sftp
 from ordersmith.channels.service import custom_values, polling
 from ordersmith.channels.service._common import (
     Connector,
@@ -121,6 +121,11 @@ _CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 # Credentials a kind takes of which it needs at least one, and the longest each may be.
 _EITHER: dict[str, dict[str, int]] = {"csv_sftp": {"password": 500, "private_key": 8000}}
+# Credentials a kind may hold, both or neither, and the longest each may be: eBay's signing keypair (EU and UK
+# sellers' money-moving calls must be signed).
+_PAIRED: dict[str, dict[str, int]] = {
+    "ebay": {ebay_signing.JWE_FIELD: 4000, ebay_signing.KEY_FIELD: 8000},
+}
 # Absolute URLs each kind needs (or may override), checked as such.
 _URLS: dict[str, dict[str, bool]] = {
     "shopify": {"shop_url": True},
@@ -146,7 +151,7 @@ def _config_fields(kind: str) -> dict[str, type]:
 
 def _credential_fields(kind: str) -> tuple[str, ...]:
     if kind in _CREDENTIALS:
-        return _CREDENTIALS[kind] + tuple(_EITHER.get(kind, {}))
+        return _CREDENTIALS[kind] + tuple(_EITHER.get(kind, {})) + tuple(_PAIRED.get(kind, {}))
     return tuple(getattr(connectors.for_kind(kind), "credential_fields", ()))
 
 
@@ -260,25 +265,34 @@ def _check_sftp(config: dict[str, Any]) -> None:
 
 
 def _check_credentials(kind: str, credentials: dict[str, str]) -> dict[str, str]:
-    either = _EITHER.get(kind, {})
+    either, paired = _EITHER.get(kind, {}), _PAIRED.get(kind, {})
     for key, value in credentials.items():
         if key not in _credential_fields(kind):
             raise ValidationFailed.on(f"credentials.{key}", f"not a credential of a {kind} connector")
-        longest = either.get(key, 500)
+        longest = either.get(key) or paired.get(key) or 500
         if not isinstance(value, str) or not value or len(value) > longest or "\x00" in value:
             raise ValidationFailed.on(f"credentials.{key}", f"1 to {longest} characters, no NUL")
     for key in _credential_fields(kind):
-        if key not in credentials and key not in either:
+        if key not in credentials and key not in either and key not in paired:
             raise ValidationFailed.on(f"credentials.{key}", "is required")
     if either and not any(key in credentials for key in either):
         raise ValidationFailed.on(
             f"credentials.{next(iter(either))}", f"one of {', '.join(either)} is required"
         )
+    held = [key for key in paired if key in credentials]
+    if held and len(held) < len(paired):
+        missing = next(key for key in paired if key not in credentials)
+        raise ValidationFailed.on(f"credentials.{missing}", f"is required with {', '.join(held)}")
     if "private_key" in credentials and kind == "csv_sftp":
         try:
             sftp.private_key(credentials["private_key"])
         except ValueError as exc:
             raise ValidationFailed.on("credentials.private_key", str(exc)) from None
+    if ebay_signing.KEY_FIELD in credentials and kind == "ebay":
+        try:
+            ebay_signing.private_key(credentials[ebay_signing.KEY_FIELD])
+        except ValueError as exc:
+            raise ValidationFailed.on(f"credentials.{ebay_signing.KEY_FIELD}", str(exc)) from None
     return credentials
 
 
