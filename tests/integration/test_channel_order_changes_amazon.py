@@ -358,7 +358,9 @@ def _returned(shop: UnitOfWork, row: OrderRow, clock: FixedClock, *, line: int) 
     """The order shipped, then one unit of our line `line` returned and received (restocked)."""
     orders.record_shipment(shop, ref=row.number)
     clock.advance(timedelta(days=3))
-    rma = orders.authorize_return(shop, order_ref=row.number, lines=[orders.ReturnLineRequest(line, 1, "damaged")])
+    rma = orders.authorize_return(
+        shop, order_ref=row.number, lines=[orders.ReturnLineRequest(line, 1, "damaged")]
+    )
     return orders.receive_return(
         shop, ref=rma.number, location="WEST", lines=[orders.ReceivedLine(line, 1, "restock")]
     )
