@@ -25,7 +25,9 @@ from ordersmith.marketing.fact_tables import (
     CustomerStyleRow,
     RfmScoringRow,
 )
+from ordersmith.marketing.service import _reads
 from ordersmith.marketing.service import facts as facts_service
+from ordersmith.marketing.service.segments import member_condition
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import service as orders
 from ordersmith.platform import outbox, sales_channels
@@ -339,6 +341,56 @@ def test_the_scoring_run_and_segment_counts_over_the_facts_equal_the_live_defini
     kept = rows(shop)
     written, _ = marketing.refresh_facts(shop)
     assert rows(shop) == kept and written["customers"] == len(kept["facts"])
+
+
+def _over_every_customer(uow: UnitOfWork, tree: dict[str, Any]) -> int:
+    """The count as one WHERE over every customer (`member_condition`): what a count driven by a stored table must
+    equal."""
+    condition = member_condition(tree, currency="USD", now=uow.now(), dialect=uow.dialect)
+    with uow:
+        return int(
+            uow.session.scalar(sa.select(sa.func.count()).select_from(_reads.customers).where(condition))
+        )
+
+
+def test_counts_driven_by_the_stored_facts_equal_the_same_rules_over_every_customer(
+    shop: UnitOfWork, db: Database
+) -> None:
+    # given forty customers' orders kept by the relay (not scored yet: scores are NULL), one buyer anonymized and
+    # two merged
+    numbers, _placed = _population(shop)
+    customers.anonymize_customer(shop, ref=numbers[3], reason="asked to be forgotten")
+    customers.merge_customers(shop, survivor=numbers[4], merged=numbers[6])
+    relay(db, shop)
+    shop.clock = FixedClock(LATER)
+
+    # when every tree is counted alone, under a top-level all beside consent, geography and a negated style, and
+    # negated (each counted from the facts or the purchases when a rule every member passes needs a row of them)
+    def leaf(field: str, op: str, value: Any) -> dict[str, Any]:
+        return {"field": field, "op": op, "value": value}
+
+    inner = [tree["all"][1] for tree in _trees()]
+    trees = [
+        *inner,
+        *({"all": [tree, leaf("do_not_mail", "is", False), leaf("country", "in", ["US"])]} for tree in inner),
+        *({"all": [tree, {"not": leaf("purchased_style", "in", ["POLO"])}, leaf("recency", "gte", 2)]}
+          for tree in inner),
+        *({"not": tree} for tree in inner),
+        {"all": [leaf("purchased_division", "in", ["catalog", "web"]), leaf("last_order", "within_days", 400),
+                 {"not": leaf("last_order", "within_days", 30)}, leaf("channel", "in", ["phone", "mail"])]},
+        {"all": [{"any": [leaf("recency", "gte", 4), leaf("frequency", "gte", 4)]},
+                 {"not": {"any": [leaf("monetary", "in", [1]), leaf("purchased_division", "in", ["store"])]}}]},
+    ]  # fmt: skip
+    for scored in (False, True):
+        if scored:
+            marketing.score_rfm(shop)
+        counted = [
+            (marketing.count_rules(shop, rules=tree), _over_every_customer(shop, tree)) for tree in trees
+        ]
+        # then each equals the same rules over every customer (the anonymized and merged-away ones in neither),
+        # before the scoring run and after it
+        assert [ours for ours, _ in counted] == [every for _, every in counted]
+        assert sum(1 for ours, _ in counted if ours) > len(counted) // 3  # the trees do select people
 
 
 def test_between_runs_a_new_buyer_is_placed_among_the_last_run_s_quintile_boundaries(

@@ -76,14 +76,14 @@ def _bought(extra: Condition, *, lines: bool = False, style: bool = False) -> Co
     return sa.exists(sa.select(sa.literal(1)).select_from(source).where(_live(), extra).correlate(customers))
 
 
-def _default_address(test: Any) -> Condition:
-    """A default address of the customer passes `test` (given the address; an alias of its own, so a query that
-    joins the addresses itself, as a pull does, does not swallow it)."""
+def _default_address(subject: Any, test: Any) -> Condition:
+    """A default address of the customer (whose id is `subject`) passes `test` (given the address; an alias of its
+    own, so a query that joins the addresses itself, as a pull does, does not swallow it)."""
     address = addresses.alias()
     return sa.exists(
         sa.select(sa.literal(1))
-        .where(address.c.customer_id == customers.c.id, address.c.is_default.is_(True), test(address))
-        .correlate(customers)
+        .where(address.c.customer_id == subject, address.c.is_default.is_(True), test(address))
+        .correlate(subject.table)
     )
 
 
@@ -119,15 +119,40 @@ class _Compiler:
         self.live = live
         self.cutoffs = cutoffs
         self._rfm: Any = None
+        # The column holding the customer's id in the query's FROM: `customers.id`, or the driving table's
+        # `customer_id` when a count is driven by a stored table (`count_statement`)
+        self.subject: Any = customers.c.id
+        # The stored table driving the query (one row per customer, and currency for the facts) whose row is the
+        # customer's only row of it: its tests are read off that row instead of looked up again
+        self.driver: Any = None
+        self.uses_customers = False  # a leaf reads the customer's own columns (consent, source codes)
 
     def semi(self, table: Any, key: Any, where: Condition) -> Condition:
         """The customer has a row of `table` (its customer in `key`) passing `where`. PostgreSQL: a correlated
         EXISTS (a semi-join at the top, an index probe under OR/NOT — never a NOT IN over a big list); SQLite: an
-        IN over the rows found once."""
+        IN over the rows found once. The driving table's row is read where it stands (its test, NULL as false)."""
+        if table is self.driver and self.driver is not None:
+            return sa.func.coalesce(where, sa.false(), type_=sa.Boolean)
         if self.dialect == "postgresql":
-            return sa.exists(sa.select(sa.literal(1)).select_from(table).where(key == customers.c.id, where))
+            return sa.exists(sa.select(sa.literal(1)).select_from(table).where(key == self.subject, where))
         found = sa.select(key).select_from(table).where(key.is_not(None), where).correlate(None)
-        return customers.c.id.in_(found)
+        return cast(Condition, self.subject.in_(found))
+
+    def stored_tree(self, tree: dict[str, Any]) -> tuple[Any, Condition] | None:
+        """A subtree that is tests over one stored table's row of the customer — a leaf (`stored_test`), or an
+        all/any of such subtrees over the same table — as (table, test); None otherwise (a `not` never: it holds
+        for customers without a row too)."""
+        if "field" in tree:
+            return self.stored_test(tree)
+        key = "all" if "all" in tree else "any" if "any" in tree else None
+        if key is None:
+            return None
+        found = [self.stored_tree(child) for child in tree[key]]
+        tables = {f[0].name for f in found if f is not None}
+        if not found or None in found or len(tables) != 1:
+            return None
+        tests = [f[1] for f in found if f is not None]
+        return next(f[0] for f in found if f is not None), (sa.and_ if key == "all" else sa.or_)(*tests)
 
     def rfm(self) -> Any:
         """The live scores of every buyer in the currency: quintiles as `rfm_cells` gives them, or the cut-offs."""
@@ -260,21 +285,25 @@ class _Compiler:
             return sa.exists(
                 sa.select(sa.literal(1))
                 .where(
-                    customer_channels.c.customer_id == customers.c.id, customer_channels.c.channel.in_(value)
+                    customer_channels.c.customer_id == self.subject, customer_channels.c.channel.in_(value)
                 )
-                .correlate(customers)
+                .correlate(self.subject.table)
             )
         if field == "country":
-            return _default_address(lambda a: a.c.country.in_([v.upper() for v in value]))
+            return _default_address(self.subject, lambda a: a.c.country.in_([v.upper() for v in value]))
         if field == "region":
-            return _default_address(lambda a: sa.func.lower(a.c.region).in_([v.lower() for v in value]))
+            return _default_address(
+                self.subject, lambda a: sa.func.lower(a.c.region).in_([v.lower() for v in value])
+            )
         if field == "postal_prefix":
             prefixes = [v.replace(" ", "").upper() for v in value]
             return _default_address(
-                lambda a: _like_prefix(sa.func.upper(sa.func.replace(a.c.postal_code, " ", "")), prefixes)
+                self.subject,
+                lambda a: _like_prefix(sa.func.upper(sa.func.replace(a.c.postal_code, " ", "")), prefixes),
             )
         if field == "last_order":
             return self.last_order(op, value)
+        self.uses_customers = True  # the customer's own columns from here on
         if field in ("do_not_mail", "do_not_email"):
             return customers.c[field].is_(bool(value))
         column = customers.c["source_code" if field == "original_source_code" else "last_source_code"]
@@ -321,12 +350,51 @@ def member_condition(
     )
 
 
+def count_statement(
+    rules_tree: dict[str, Any],
+    *,
+    currency: str,
+    now: datetime,
+    dialect: str,
+    live: bool = False,
+    cutoffs: Cutoffs | None = None,
+) -> sa.Select[Any]:
+    """One statement counting the customers a validated rule tree holds. A tree whose every member must have a
+    stored row of the purchase facts (a rule on RFM scores, purchased divisions or the last order that all members
+    pass: the tree itself, or one of the rules of its top-level `all`) is counted from that table — the facts in the
+    currency, else the purchases — rather than from every customer: the facts hold only customers neither merged
+    away nor anonymized (as of the relay, like every stored fact), the customers' own columns are joined by id only
+    when a rule reads them. Any other tree, and every `live` one, is counted over `customers` as `member_condition`
+    selects them."""
+    compiler = _Compiler(currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs)
+    children = rules_tree.get("all", [rules_tree])
+    required = [] if live else [found for child in children if (found := compiler.stored_tree(child))]
+    tables = [table for table, _ in required]
+    driver = FACTS if any(t is FACTS for t in tables) else tables[0] if tables else None
+    if driver is None:
+        condition = sa.and_(
+            customers.c.merged_into_id.is_(None),
+            customers.c.anonymized_at.is_(None),
+            compiler.node(rules_tree),
+        )
+        return sa.select(sa.func.count()).select_from(customers).where(condition)
+    compiler.subject, compiler.driver = driver.c.customer_id, driver
+    # the driver's own tests as they stand (so an index on them serves), the other rules over its row and id
+    tests = [test for table, test in required if table is driver]
+    rest = [c for c in children if not ((found := compiler.stored_tree(c)) and found[0] is driver)]
+    conditions = [*tests, *(compiler.node(child) for child in rest)]
+    source: Any = driver
+    if compiler.uses_customers:
+        source = driver.join(customers, customers.c.id == driver.c.customer_id)
+        conditions += [customers.c.merged_into_id.is_(None), customers.c.anonymized_at.is_(None)]
+    return sa.select(sa.func.count()).select_from(source).where(*conditions)
+
+
 def _count(uow: UnitOfWork, rules_tree: dict[str, Any], currency: str, live: bool = False) -> int:
     cutoffs = scoring.get_rfm_scoring(uow, currency=currency).cutoffs if live else None
-    condition = member_condition(
+    query = count_statement(
         rules_tree, currency=currency, now=uow.now(), dialect=uow.dialect, live=live, cutoffs=cutoffs
     )
-    query = sa.select(sa.func.count()).select_from(customers).where(condition)
     scoring.use_memory(uow, 64)
     return int(uow.session.execute(query).scalar_one())
 
