@@ -27,7 +27,7 @@ from ordersmith.marketing.fact_tables import (
 )
 from ordersmith.marketing.service import _reads
 from ordersmith.marketing.service import facts as facts_service
-from ordersmith.marketing.service.segments import member_condition
+from ordersmith.marketing.service.segments import count_statement, member_condition
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import service as orders
 from ordersmith.platform import outbox, sales_channels
@@ -391,6 +391,18 @@ def test_counts_driven_by_the_stored_facts_equal_the_same_rules_over_every_custo
         # before the scoring run and after it
         assert [ours for ours, _ in counted] == [every for _, every in counted]
         assert sum(1 for ours, _ in counted if ours) > len(counted) // 3  # the trees do select people
+
+    # and an RFM count reads the facts alone, a purchases count the purchases (with styles), one with consent the
+    # customers
+    def read(tree: dict[str, Any]) -> set[str]:
+        statement = count_statement(tree, currency="USD", now=LATER, dialect=shop.dialect)
+        return {t.name for t in statement.get_final_froms()}  # type: ignore[attr-defined]
+
+    assert read(leaf("rfm_cell", "in", ["555"])) == {"marketing_customer_facts"}
+    assert read(
+        {"all": [leaf("purchased_division", "in", ["web"]), leaf("purchased_style", "in", ["POLO"])]}
+    ) == {"marketing_customer_purchases"}
+    assert read({"all": [leaf("rfm_cell", "in", ["555"]), leaf("do_not_mail", "is", False)]}) == {"customers"}
 
 
 def test_between_runs_a_new_buyer_is_placed_among_the_last_run_s_quintile_boundaries(
