@@ -190,9 +190,12 @@ def fields_of(tree: Any) -> set[str]:
 # --- normalised keys ----------------------------------------------------------------------------------------------
 
 
+_NOT_KEPT = re.compile(r"[^a-z0-9 ]")
+
+
 def fold(text: str) -> str:
     """Lower case, punctuation to spaces, runs of spaces to one."""
-    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+    return " ".join(_NOT_KEPT.sub(" ", text.lower()).split())
 
 
 def address_key(*, country: str, postal_code: str, line1: str) -> str:
