@@ -336,8 +336,10 @@ class _Fill:
     """What each item of the order has left to refund, by component, taken by one refund after another: first the
     returned units' share of their items (a return's refund goes to the items returned), then whatever is left of
     the refund over the items in Amazon's order, each component up to what it has left. Where Amazon collected an
-    item's tax as marketplace facilitator it refunds that tax with the share we send, so a refund's amount pays for
-    that item's components grossed up by its tax rate (`gross`)."""
+    item's tax as marketplace facilitator it refunds that tax with the share we send, so what we send for an item is
+    net of its tax (`gross`: the item's charge with that tax over its charge without). Per item, what is sent is
+    worked out on the running totals (all the refund money the item has absorbed, over its rate, less what was sent
+    before), so rounding never drifts: ten refunds of 4.00 send exactly what one of 40.00 would."""
 
     def __init__(
         self,
@@ -348,10 +350,49 @@ class _Fill:
         self.items, self.quantum = items, quantum
         self.charged = {item_id: components for item_id, (components, _tax) in charges.items()}
         self.left = {item_id: dict(components) for item_id, components in self.charged.items()}
-        self.gross = {}
+        self.gross: dict[str, Decimal] = {}
         for item_id, (components, tax) in charges.items():
             base = sum(components.values(), Decimal(0))
             self.gross[item_id] = (base + tax) / base if tax > 0 and base > 0 else Decimal(1)
+        self.absorbed = dict.fromkeys(
+            self.charged, Decimal(0)
+        )  # refund money each item has taken, with its tax
+        self.sent = dict.fromkeys(self.charged, Decimal(0))  # what was sent for it (net of Amazon's tax)
+
+    def _round(self, value: Decimal) -> Decimal:
+        return value.quantize(self.quantum, rounding=ROUND_HALF_UP)
+
+    def _take_item(
+        self,
+        item_id: str,
+        amount: Decimal,
+        caps: Mapping[str, Decimal] | None,
+        taken: dict[str, dict[str, Decimal]],
+    ) -> Decimal:
+        """Take as much of `amount` as the item's components hold (each also up to `caps` when given); returns
+        what is left of the amount."""
+        left = self.left[item_id]
+        rooms = {name: min(room, caps[name]) if caps is not None else room for name, room in left.items()}
+        capacity = sum((r for r in rooms.values() if r > 0), Decimal(0))
+        gross = self.gross[item_id]
+        wanted = self._round((self.absorbed[item_id] + amount) / gross) - self.sent[item_id]
+        net = min(wanted, capacity)
+        if amount <= 0 or net <= 0:
+            return amount
+        rest = net
+        for name, room in rooms.items():
+            part = min(rest, room)
+            if part > 0:
+                left[name] -= part
+                taken.setdefault(item_id, {})[name] = taken.get(item_id, {}).get(name, Decimal(0)) + part
+                rest -= part
+        self.sent[item_id] += net
+        if net == wanted:  # the item held all of it
+            self.absorbed[item_id] += amount
+            return Decimal(0)
+        used = min(max(self._round(self.sent[item_id] * gross) - self.absorbed[item_id], Decimal(0)), amount)
+        self.absorbed[item_id] += used
+        return amount - used
 
     def take(
         self, amount: Decimal, lines: Sequence[LineUnits]
@@ -359,40 +400,20 @@ class _Fill:
         """Take a refund of `amount` for `lines` (none: not a return's); returns what is sent per item and
         component, and what of the amount no item could hold."""
         taken: dict[str, dict[str, Decimal]] = {}
-
-        def take_from(item_id: str, name: str, most: Decimal) -> None:
-            nonlocal amount
-            gross = self.gross[item_id]
-            room = min(most, self.left[item_id][name])
-            wanted = (amount / gross).quantize(self.quantum, rounding=ROUND_HALF_UP)
-            part = min(wanted, room)
-            if part <= 0:
-                return
-            self.left[item_id][name] -= part
-            taken.setdefault(item_id, {})[name] = taken.get(item_id, {}).get(name, Decimal(0)) + part
-            # all of what was left, or the share of it this component held (with its tax)
-            amount = (
-                Decimal(0)
-                if part == wanted
-                else max(amount - (part * gross).quantize(self.quantum), Decimal(0))
-            )
-
         for line in lines:
             item = self.items.get(line.line_id)
             ordered = item.get("QuantityOrdered") if item is not None else None
             if not isinstance(ordered, int) or ordered <= 0:
                 continue  # an item Amazon does not list (or with no quantity): the refund goes in Amazon's order
             share = Decimal(min(line.quantity, ordered)) / ordered
-            for name, charged in self.charged[line.line_id].items():
-                take_from(
-                    line.line_id, name, (charged * share).quantize(self.quantum, rounding=ROUND_HALF_UP)
-                )
-        for item_id, components in self.left.items():
-            for name in components:
-                take_from(item_id, name, components[name])
-        # a cent per component grossed up and rounded may be left over where the last of an item was taken
-        rounding = self.quantum * sum(len(parts) for parts in taken.values())
-        return taken, amount if amount > rounding else Decimal(0)
+            caps = {
+                name: self._round(charged * share) for name, charged in self.charged[line.line_id].items()
+            }
+            amount = self._take_item(line.line_id, amount, caps, taken)
+        for item_id in self.left:
+            amount = self._take_item(item_id, amount, None, taken)
+        # a cent per item grossed up and rounded may be left over where the last of an item was taken
+        return taken, amount if amount > self.quantum * len(taken) else Decimal(0)
 
 
 def _charges(item: Mapping[str, Any], currency: str) -> tuple[dict[str, Decimal], Decimal]:
