@@ -84,9 +84,16 @@ def _converter(column: Column) -> Callable[[Mapping[str, Any]], Any]:
         assert column.currency_column is not None
         currency_column = column.currency_column
 
+        made: dict[tuple[Any, str], Money] = {}  # this run's amounts: reports repeat zeros and round figures
+
         def money(row: Mapping[str, Any]) -> Money | None:
             value, currency = row.get(name), row.get(currency_column)
-            return Money.from_minor(int(value), currency) if value is not None and currency else None
+            if value is None or not currency:
+                return None
+            found = made.get((value, currency))
+            if found is None:
+                found = made[value, currency] = Money.from_minor(int(value), currency)
+            return found
 
         return money
     if column.kind == "date":
