@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ordersmith.channels import rules
 from ordersmith.channels import service as channels
-from ordersmith.channels.connectors import shopify as shopify_connector
+from ordersmith.channels.connectors import shopify_order_changes
 from ordersmith.channels.service import order_changes_out
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow
 from ordersmith.kernel.money import Money
@@ -328,7 +328,7 @@ def test_a_shopify_cancellation_job_still_running_after_the_waits_is_looked_at_a
     # given an imported order whose cancellation job is not done within the call's (here shortened) waits
     order = _imported(shop)
     shopify.cancel_job_looks = 99
-    monkeypatch.setattr(shopify_connector, "CANCEL_JOB_WAITS_S", (0.01, 0.01))
+    monkeypatch.setattr(shopify_order_changes, "CANCEL_JOB_WAITS_S", (0.01, 0.01))
     # when we cancel it, and the push comes back after its back-off
     orders.cancel_order(shop, ref=order.number, reason="customer called to cancel")
     _settle(shop)

@@ -8,10 +8,9 @@ prices per product with `productVariantsBulkUpdate` (`allowPartialUpdates`), a M
 Shopify does not know, or a variant it refuses (`userErrors` naming `variants.N`), is reported as refused while the
 others are set.
 
-Rate limits: GraphQL is cost-based — every answer carries `extensions.cost.throttleStatus` (kept for the health
-read) and a throttled request answers 200 with an error coded `THROTTLED`; an HTTP 429 carries `Retry-After`.
-Both become `RateLimited`, so the job waits exactly as asked instead of failing. Invariant: nothing here touches
-the database.
+Rate limits and the GraphQL session: `shopify_api` (a throttled call becomes `RateLimited`, so the job waits exactly
+as asked instead of failing). Our cancellations, refunds and line cancellations out: `shopify_order_changes`.
+Invariant: nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,28 +27,25 @@ import httpx
 
 from ordersmith.channels import rules
 from ordersmith.channels.connectors import fields
+from ordersmith.channels.connectors import shopify_api as api
 from ordersmith.channels.connectors.base import (
     Access,
     CallFailed,
     CallReport,
-    CancellationNotice,
-    LineCancellationNotice,
     PollPage,
     PriceUpdate,
-    RateLimited,
-    RefundNotice,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
 )
+from ordersmith.channels.connectors.shopify_order_changes import OrderChanges
 from ordersmith.kernel.errors import ValidationFailed
 
 HMAC_HEADER = "x-shopify-hmac-sha256"
 TOPIC_HEADER = "x-shopify-topic"
 ORDER_TOPICS = ("orders/create", "orders/updated")
 CHANGE_TOPICS = ("orders/cancelled", "refunds/create")
-TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name, not a secret
-DEFAULT_API_VERSION = "2024-10"
+DEFAULT_API_VERSION = api.DEFAULT_API_VERSION
 STOCK_BATCH = 100  # quantities per inventorySetQuantities call
 PRICE_BATCH = 50  # inventory items read by one `nodes` query (at most 250); their prices set per product
 _OPEN_STATES = ("OPEN", "IN_PROGRESS", "SCHEDULED")
@@ -95,49 +90,6 @@ mutation Ship($fulfillment: FulfillmentInput!) {
     userErrors { field message }
   }
 }"""
-
-ORDER_STATE = """
-query OrderState($id: ID!) {
-  order(id: $id) {
-    id
-    cancelledAt
-    transactions(first: 100) {
-      id kind status gateway parentTransaction { id }
-      amountSet { presentmentMoney { amount currencyCode } }
-    }
-    refunds(first: 250) { id note }
-  }
-}"""
-
-CANCEL_ORDER = """
-mutation Cancel($orderId: ID!, $reason: OrderCancelReason!, $staffNote: String) {
-  orderCancel(orderId: $orderId, reason: $reason, refund: false, restock: false, notifyCustomer: true,
-              staffNote: $staffNote) {
-    job { id done }
-    orderCancelUserErrors { field message code }
-  }
-}"""
-
-JOB_STATE = """
-query Job($id: ID!) {
-  job(id: $id) { id done }
-}"""
-# `orderCancel` only starts a job: it is looked at after each of these waits (seconds), then the order read again
-CANCEL_JOB_WAITS_S = (0.25, 0.5, 1.0, 2.0)
-
-CREATE_REFUND = """
-mutation Refund($input: RefundInput!) {
-  refundCreate(input: $input) {
-    refund { id }
-    userErrors { field message }
-  }
-}"""
-_CAPTURED = ("SALE", "CAPTURE")
-
-
-def refund_mark(key: str) -> str:
-    """What our refund's note carries so a refund sent again (its answer lost) is found instead of made twice."""
-    return f"[ordersmith:{key}]"
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -194,7 +146,7 @@ def _channel_sku(raw: Mapping[str, Any], path: str) -> str:
     return f"variant:{variant}"
 
 
-class ShopifyConnector:
+class ShopifyConnector(OrderChanges):
     kind = "shopify"
     pushes_stock = True
     pushes_shipments = True
@@ -204,9 +156,6 @@ class ShopifyConnector:
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = PRICE_BATCH
-    pushes_cancellations = True
-    pushes_line_cancellations = True
-    pushes_refunds = True
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -345,7 +294,7 @@ class ShopifyConnector:
         if not location:
             raise CallFailed("the connector has no Shopify location_id to set quantities at", permanent=True)
         report = CallReport()
-        with _client(access) as client:
+        with api.client(access) as client:
             for batch in rules.batches(list(updates), STOCK_BATCH):
                 quantities = [
                     {"inventoryItemId": u.listing_id, "locationId": location, "quantity": u.quantity}
@@ -359,19 +308,19 @@ class ShopifyConnector:
                         "quantities": quantities,
                     }
                 }
-                data = _graphql(client, access, SET_QUANTITIES, variables, report)
-                _user_errors(data.get("inventorySetQuantities"), "inventorySetQuantities")
+                data = api.graphql(client, access, SET_QUANTITIES, variables, report)
+                api.user_errors(data.get("inventorySetQuantities"), "inventorySetQuantities")
         return report
 
     def push_prices(self, access: Access, updates: Sequence[PriceUpdate]) -> CallReport:
         """Each update's variant price, set per product; what Shopify refuses for one variant lands in
         `report.refused` under the update's inventory item. Raises CallFailed or RateLimited for the whole push."""
         report = CallReport()
-        with _client(access) as client:
+        with api.client(access) as client:
             for batch in rules.batches(list(updates), PRICE_BATCH):
                 products = _variants_by_product(client, access, batch, report)
                 for product, variants in products.items():
-                    data = _graphql(
+                    data = api.graphql(
                         client,
                         access,
                         SET_PRICES,
@@ -382,7 +331,7 @@ class ShopifyConnector:
                         report,
                     )
                     answer = data.get("productVariantsBulkUpdate")
-                    for n, problem in _indexed_errors(answer, "variants"):
+                    for n, problem in api.indexed_errors(answer, "variants"):
                         refused = variants if n is None or n >= len(variants) else [variants[n]]
                         for update, _ in refused:
                             report.refused[update.listing_id] = problem
@@ -391,11 +340,13 @@ class ShopifyConnector:
     def push_shipment(self, access: Access, notice: ShipmentNotice) -> CallReport:
         report = CallReport()
         order_gid = f"gid://shopify/Order/{notice.external_id}"
-        with _client(access) as client:
+        with api.client(access) as client:
             open_orders: list[str] = []
             after: str | None = None
             while True:
-                data = _graphql(client, access, FULFILLMENT_ORDERS, {"id": order_gid, "after": after}, report)
+                data = api.graphql(
+                    client, access, FULFILLMENT_ORDERS, {"id": order_gid, "after": after}, report
+                )
                 order = data.get("order")
                 if not isinstance(order, Mapping):
                     raise CallFailed(f"Shopify knows no order {notice.external_id}", permanent=True)
@@ -419,205 +370,9 @@ class ShopifyConnector:
                 "trackingInfo": tracking,
                 "notifyCustomer": True,
             }
-            data = _graphql(client, access, CREATE_FULFILLMENT, {"fulfillment": fulfillment}, report)
-            _user_errors(data.get("fulfillmentCreate"), "fulfillmentCreate")
+            data = api.graphql(client, access, CREATE_FULFILLMENT, {"fulfillment": fulfillment}, report)
+            api.user_errors(data.get("fulfillmentCreate"), "fulfillmentCreate")
         return report
-
-    def push_cancellation(self, access: Access, notice: CancellationNotice) -> CallReport:
-        """`orderCancel` with no refund and no restock (money goes by our refund notices, stock by our pushes);
-        an order Shopify shows cancelled already is left as it is."""
-        report = CallReport()
-        order_gid = f"gid://shopify/Order/{notice.external_id}"
-        with _client(access) as client:
-            order = _order_state(client, access, order_gid, notice.external_id, report)
-            if order.get("cancelledAt"):
-                return report
-            data = _graphql(client, access, CANCEL_ORDER,
-                            {"orderId": order_gid, "reason": "OTHER", "staffNote": notice.reason[:255]},
-                            report)  # fmt: skip
-            answer = data.get("orderCancel")
-            problems = (answer or {}).get("orderCancelUserErrors") if isinstance(answer, Mapping) else None
-            if problems:
-                text = "; ".join(str(p.get("message")) for p in problems if isinstance(p, Mapping))
-                raise CallFailed(f"orderCancel refused: {text[:300]}", permanent=True)
-            job = (answer or {}).get("job") if isinstance(answer, Mapping) else None
-            _wait_for_job(client, access, job if isinstance(job, Mapping) else {}, notice.external_id, report)
-            if not _order_state(client, access, order_gid, notice.external_id, report).get("cancelledAt"):
-                raise CallFailed(
-                    f"Shopify's cancellation of order {notice.external_id} finished without cancelling it: "
-                    "cancel it in Shopify's admin, or replay",
-                    permanent=True,
-                )
-        return report
-
-    def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
-        """`refundCreate` against the order's captured transactions (the first ones first), its note carrying our
-        key: a refund already made under that key (an answer lost on the way) is not made again."""
-        return _refund_once(access, notice.external_id, notice.key, lambda gid, order, mark: {
-            "orderId": gid, "note": f"{notice.reason[:200]} {mark}", "notify": True, "currency": notice.currency,
-            "transactions": _refund_transactions(gid, order, notice)})  # fmt: skip
-
-    def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
-        """`refundCreate` with the cancelled units as its refund line items and no transaction (no money: that
-        goes by its own refund notice; `NO_RESTOCK`: our stock pushes set Shopify's figure), which takes them off
-        the order's fulfillment; its note carries our key, so one already made under it is not made again."""
-        lines = [{"lineItemId": _line_gid(x.line_id), "quantity": x.quantity, "restockType": "NO_RESTOCK"}
-                 for x in notice.lines]  # fmt: skip
-        return _refund_once(access, notice.external_id, notice.key, lambda gid, order, mark: {
-            "orderId": gid, "note": f"Cancelled: {notice.reason[:200]} {mark}", "notify": False,
-            "refundLineItems": lines, "transactions": []})  # fmt: skip
-
-
-def _refund_once(
-    access: Access,
-    external_id: str,
-    key: str,
-    refund: Callable[[str, Mapping[str, Any], str], dict[str, Any]],
-) -> CallReport:
-    """`refundCreate` of `refund(order gid, order state, mark)` — its note carrying our key's mark — unless one of
-    the order's refunds carries the mark already (made before, its answer lost on the way)."""
-    report = CallReport()
-    order_gid = f"gid://shopify/Order/{external_id}"
-    mark = refund_mark(key)
-    with _client(access) as client:
-        order = _order_state(client, access, order_gid, external_id, report)
-        if any(mark in str((r or {}).get("note") or "") for r in order.get("refunds") or []):
-            return report
-        data = _graphql(client, access, CREATE_REFUND, {"input": refund(order_gid, order, mark)}, report)
-        _user_errors(data.get("refundCreate"), "refundCreate")
-    return report
-
-
-def _refund_transactions(
-    order_gid: str, order: Mapping[str, Any], notice: RefundNotice
-) -> list[dict[str, Any]]:
-    """REFUND transactions of `notice.amount` against the order's successful captures in its currency, the first
-    ones first, each for at most what it still holds. Raises CallFailed (permanent) when they hold less."""
-    transactions = []
-    left = notice.amount
-    every = [t for t in order.get("transactions") or [] if isinstance(t, Mapping)]
-    refunded: dict[str, Decimal] = {}  # what each capture has given back already
-    for t in every:
-        parent = (t.get("parentTransaction") or {}).get("id")
-        if t.get("kind") == "REFUND" and t.get("status") == "SUCCESS" and parent:
-            refunded[parent] = refunded.get(parent, Decimal(0)) + _presented(t)[0]
-    for t in every:
-        amount, currency = _presented(t)
-        if t.get("kind") not in _CAPTURED or t.get("status") != "SUCCESS" or left <= 0:
-            continue
-        if currency != notice.currency:  # the buyer's (presentment) currency: what we refund in
-            continue
-        part = min(left, amount - refunded.get(str(t.get("id")), Decimal(0)))
-        if part > 0:
-            transactions.append({"orderId": order_gid, "parentId": t["id"], "gateway": t.get("gateway"),
-                                 "kind": "REFUND", "amount": str(part)})  # fmt: skip
-            left -= part
-    if left > 0:
-        raise CallFailed(
-            f"Shopify holds less still refundable in {notice.currency} than the {notice.amount} to refund",
-            permanent=True,
-        )
-    return transactions
-
-
-def _line_gid(line_id: str) -> str:
-    """A line item's GraphQL id from the id its order's webhook gave (`id`, a number)."""
-    return line_id if line_id.startswith("gid://") else f"gid://shopify/LineItem/{line_id}"
-
-
-def _presented(transaction: Mapping[str, Any]) -> tuple[Decimal, str]:
-    """A transaction's amount and currency as the buyer paid (presentment money)."""
-    money = ((transaction.get("amountSet") or {}).get("presentmentMoney")) or {}
-    try:
-        amount = Decimal(str(money.get("amount") or "0"))
-    except ArithmeticError:
-        amount = Decimal(0)
-    return amount, str(money.get("currencyCode") or "")
-
-
-def _wait_for_job(
-    client: httpx.Client, access: Access, job: Mapping[str, Any], external_id: str, report: CallReport
-) -> None:
-    """Wait (briefly, in the call) for Shopify's job to finish; one still running after the waits is a failure the
-    push retries later (the retry finds the order cancelled and is done)."""
-    done, job_id = job.get("done") is True, job.get("id")
-    for wait in CANCEL_JOB_WAITS_S:
-        if done or not job_id:
-            break
-        time.sleep(wait)
-        state = _graphql(client, access, JOB_STATE, {"id": job_id}, report).get("job")
-        done = isinstance(state, Mapping) and state.get("done") is True
-    if not done and job_id:
-        raise CallFailed(
-            f"Shopify is still cancelling order {external_id} (job {job_id}): looked at again later"
-        )
-
-
-def _order_state(
-    client: httpx.Client, access: Access, order_gid: str, external_id: str, report: CallReport
-) -> Mapping[str, Any]:
-    data = _graphql(client, access, ORDER_STATE, {"id": order_gid}, report)
-    order = data.get("order")
-    if not isinstance(order, Mapping):
-        raise CallFailed(f"Shopify knows no order {external_id}", permanent=True)
-    return order
-
-
-def _client(access: Access) -> httpx.Client:
-    base = str(access.config.get("shop_url", "")).rstrip("/")
-    if not base:
-        raise CallFailed("the connector has no shop_url", permanent=True)
-    token = access.credentials.get("access_token", "")
-    if not token:
-        raise CallFailed("the connector has no access_token", permanent=True)
-    return httpx.Client(
-        base_url=base,
-        headers={TOKEN_HEADER: token, "Content-Type": "application/json", "Accept": "application/json"},
-        timeout=access.timeout_s,
-        transport=access.transport,
-    )
-
-
-def _graphql(
-    client: httpx.Client, access: Access, query: str, variables: dict[str, Any], report: CallReport
-) -> Mapping[str, Any]:
-    version = str(access.config.get("api_version") or DEFAULT_API_VERSION)
-    report.calls += 1
-    try:
-        response = client.post(
-            f"/admin/api/{version}/graphql.json", json={"query": query, "variables": variables}
-        )
-    except httpx.HTTPError as exc:
-        raise CallFailed(f"Shopify did not answer: {type(exc).__name__}") from exc
-    if response.status_code == 429:
-        raise RateLimited(
-            "Shopify answered 429", retry_after_s=_retry_after(response.headers.get("Retry-After"))
-        )
-    if response.status_code >= 500:
-        raise CallFailed(f"Shopify answered {response.status_code}", status=response.status_code)
-    if response.status_code >= 400:
-        raise CallFailed(
-            f"Shopify refused the call ({response.status_code}): {response.text[:300]}",
-            permanent=True,
-            status=response.status_code,
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        raise CallFailed("Shopify answered something that is not JSON") from None
-    throttle = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus")
-    if isinstance(throttle, dict):
-        report.rate_limit = dict(throttle)
-    errors = body.get("errors")
-    if errors:
-        codes = {((e or {}).get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
-        if "THROTTLED" in codes:
-            raise RateLimited("Shopify throttled the query", retry_after_s=_refill_s(body))
-        raise CallFailed(f"Shopify refused the query: {str(errors)[:300]}", permanent=True)
-    data = body.get("data")
-    if not isinstance(data, Mapping):
-        raise CallFailed("Shopify's answer has no data")
-    return data
 
 
 def _variants_by_product(
@@ -625,7 +380,7 @@ def _variants_by_product(
 ) -> dict[str, list[tuple[PriceUpdate, str]]]:
     """The updates grouped by their variant's product, each with the variant's id; an inventory item Shopify does
     not know (a null node, or no variant) is refused."""
-    data = _graphql(client, access, VARIANTS_OF, {"ids": [u.listing_id for u in batch]}, report)
+    data = api.graphql(client, access, VARIANTS_OF, {"ids": [u.listing_id for u in batch]}, report)
     nodes = data.get("nodes")
     if not isinstance(nodes, list) or len(nodes) != len(batch):
         raise CallFailed("Shopify's nodes answer does not match the ids asked for")
@@ -638,44 +393,3 @@ def _variants_by_product(
             continue
         products.setdefault(str(product["id"]), []).append((update, str(variant["id"])))
     return products
-
-
-def _indexed_errors(payload: Any, listed: str) -> list[tuple[int | None, str]]:
-    """A mutation's `userErrors` with the index of the `listed` input each names (`["variants", "2", "price"]`
-    -> 2; None when it names no single one)."""
-    problems = (payload or {}).get("userErrors") if isinstance(payload, Mapping) else None
-    found: list[tuple[int | None, str]] = []
-    for problem in problems or []:
-        if not isinstance(problem, Mapping):
-            continue
-        path = [str(p) for p in problem.get("field") or []]
-        index = int(path[1]) if len(path) > 1 and path[0] == listed and path[1].isdigit() else None
-        code = f" ({problem['code']})" if problem.get("code") else ""
-        found.append((index, f"{problem.get('message')}{code}"))
-    return found
-
-
-def _user_errors(payload: Any, mutation: str) -> None:
-    problems = (payload or {}).get("userErrors") if isinstance(payload, Mapping) else None
-    if problems:
-        text = "; ".join(f"{p.get('field')}: {p.get('message')}" for p in problems if isinstance(p, Mapping))
-        raise CallFailed(f"{mutation} refused: {text[:300]}", permanent=True)
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, min(float(value or 2), 3600.0))
-    except ValueError:
-        return 2.0
-
-
-def _refill_s(body: Mapping[str, Any]) -> float:
-    """How long the bucket needs to hold the throttled query's cost again."""
-    cost = (body.get("extensions") or {}).get("cost") or {}
-    status = cost.get("throttleStatus") or {}
-    try:
-        needed = float(cost.get("requestedQueryCost", 0)) - float(status.get("currentlyAvailable", 0))
-        rate = float(status.get("restoreRate", 50)) or 50.0
-    except (TypeError, ValueError):
-        return 2.0
-    return max(1.0, min(needed / rate, 60.0))
