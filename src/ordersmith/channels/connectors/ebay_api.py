@@ -21,6 +21,7 @@ import httpx
 from ordersmith.channels.connectors import ebay_signing
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
 from ordersmith.channels.connectors.http import TokenCache, retry_after_s
+from ordersmith.kernel.clock import utcnow
 
 ENDPOINT = "https://api.ebay.com"
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - an endpoint, not a secret
@@ -143,8 +144,9 @@ class Session:
             token = self.access_token()
             self._pace()
             if signer is not None:  # made again on each attempt: eBay checks when it was created
+                created = int(utcnow().timestamp())
                 extra |= ebay_signing.headers(signer[0], signer[1], method=method, url=f"{self.endpoint}{path}",
-                                              body=kwargs.get("content"), created=int(time.time()))  # fmt: skip
+                                              body=kwargs.get("content"), created=created)  # fmt: skip
             self.report.calls += 1
             try:
                 response = self.client.request(

@@ -384,9 +384,8 @@ def count_statement(
         rest = [compiler.node(c) for c in children if compiler.stored_tree(c) is None]
         if not compiler.uses_customers and not compiler.other_stored:
             return sa.select(sa.func.count()).select_from(driver).where(*tests, *rest)
-        compiler = _Compiler(currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs)
-    condition = sa.and_(
-        customers.c.merged_into_id.is_(None), customers.c.anonymized_at.is_(None), compiler.node(rules_tree)
+    condition = member_condition(
+        rules_tree, currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs
     )
     return sa.select(sa.func.count()).select_from(customers).where(condition)
 
