@@ -1,4 +1,4 @@
-"""Catalog API: items and divisions."""
+"""Catalog API: items, styles, divisions, categories and personalization templates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from ordersmith.catalog import personalization, rules, service, styles
 from ordersmith.catalog.schemas import (
     AxisValueIn,
     BackorderableIn,
+    CategoryAssignmentIn,
+    CategoryIn,
+    CategoryOut,
+    CategoryPatch,
     DivisionIn,
     DivisionOut,
     ItemIn,
@@ -25,7 +29,7 @@ from ordersmith.catalog.schemas import (
 from ordersmith.platform import custom_fields
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork
-from ordersmith.platform.http import authorize, created, etag, requires, unit_of_work
+from ordersmith.platform.http import authorize, created, etag, if_match_version, requires, unit_of_work
 from ordersmith.platform.schemas import CustomValuesIn, CustomValuesOut, MoneyOut, PageOut
 
 router = APIRouter(tags=["catalog"])
@@ -47,6 +51,67 @@ def create_division(body: DivisionIn, principal: Auth, request: Request) -> Resp
         body.model_dump(),
         lambda uow: DivisionOut.model_validate(service.create_division(uow, code=body.code, name=body.name)),
     )
+
+
+@router.get("/categories", response_model=list[CategoryOut], openapi_extra=requires("catalog:read"))
+def list_categories(principal: Auth, request: Request, active: bool | None = None) -> list[CategoryOut]:
+    """The merchandise category tree in path order (each category right after its parent)."""
+    found = service.list_categories(unit_of_work(request), active=active)
+    return [CategoryOut.model_validate(c) for c in found]
+
+
+@router.post(
+    "/categories", status_code=201, response_model=CategoryOut, openapi_extra=requires("catalog:write")
+)
+def create_category(body: CategoryIn, principal: Auth, request: Request) -> Response:
+    """Add a category at the top level or under `parent` (at most six levels deep)."""
+
+    def execute(uow: UnitOfWork) -> CategoryOut:
+        found = service.create_category(uow, code=body.code, name=body.name, parent=body.parent)
+        return CategoryOut.model_validate(found)
+
+    return created(request, principal, body.model_dump(), execute)
+
+
+@router.get("/categories/{code}", response_model=CategoryOut, openapi_extra=requires("catalog:read"))
+def get_category(code: str, principal: Auth, request: Request, response: Response) -> CategoryOut:
+    category = service.get_category(unit_of_work(request), code=code)
+    response.headers["ETag"] = etag(category.version)
+    return CategoryOut.model_validate(category)
+
+
+@router.patch("/categories/{code}", response_model=CategoryOut, openapi_extra=requires("catalog:write"))
+def update_category(
+    code: str, body: CategoryPatch, principal: Auth, request: Request, response: Response
+) -> CategoryOut:
+    """Rename a category, move it with everything under it (`parent`; null: to the top), or make it inactive or
+    active again (`If-Match` honoured)."""
+    sent = body.model_dump(exclude_unset=True)
+    category = service.update_category(
+        unit_of_work(request),
+        code=code,
+        version=if_match_version(request),
+        name=sent.get("name"),
+        active=sent.get("active"),
+        parent=sent.get("parent", service.KEEP),
+    )
+    response.headers["ETag"] = etag(category.version)
+    return CategoryOut.model_validate(category)
+
+
+@router.put("/items/{sku}/category", response_model=ItemOut, openapi_extra=requires("catalog:write"))
+def set_item_category(sku: str, body: CategoryAssignmentIn, principal: Auth, request: Request) -> ItemOut:
+    """Put an item in a category (null: in none). A style's variant takes its style's: 422."""
+    uow = unit_of_work(request)
+    return _with_values(uow, service.set_item_category(uow, sku=sku, category=body.category))
+
+
+@router.put("/styles/{code}/category", response_model=StyleOut, openapi_extra=requires("catalog:write"))
+def set_style_category(code: str, body: CategoryAssignmentIn, principal: Auth, request: Request) -> StyleOut:
+    """Put a style and every variant of it in a category (null: in none)."""
+    uow = unit_of_work(request)
+    service.set_style_category(uow, code=code, category=body.category)
+    return StyleOut.of(styles.get_style(uow, code=code))
 
 
 @router.post("/items", status_code=201, response_model=ItemOut, openapi_extra=requires("catalog:write"))
@@ -71,6 +136,7 @@ def _with_values(uow: UnitOfWork, item: service.Item) -> ItemOut:
 )
 def list_items(
     principal: Auth, request: Request, division: str | None = None,
+    category: Annotated[str | None, Query(max_length=40, description="this category or any under it")] = None,
     status: Literal[rules.ITEM_STATUSES] | None = None,  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
 ) -> dict[str, object]:  # fmt: skip
@@ -79,7 +145,13 @@ def list_items(
     uow = unit_of_work(request)
     wanted = custom_fields.filters_from(request.query_params.multi_items())
     page = service.list_items(
-        uow, division=division, status=status, limit=limit, cursor=cursor, custom_filters=wanted
+        uow,
+        division=division,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        custom_filters=wanted,
+        category=category,
     )
     values = custom_fields.read_values_many(uow, kind="item", record_ids=[i.id for i in page.items])
     return {"items": [ItemOut.model_validate(i).model_copy(update={"custom_fields": values[i.id]})
@@ -144,7 +216,8 @@ def create_style(body: StyleIn, principal: Auth, request: Request) -> Response:
     def execute(uow: UnitOfWork) -> StyleOut:
         axes = [(a.name, a.values) for a in body.axes]
         return StyleOut.of(styles.create_style(uow, code=body.code, name=body.name, axes=axes,
-                                               divisions=body.divisions, tax_class=body.tax_class))  # fmt: skip
+                                               divisions=body.divisions, tax_class=body.tax_class,
+                                               category=body.category))  # fmt: skip
 
     return created(request, principal, body.model_dump(), execute)
 

@@ -1,5 +1,5 @@
-"""Pure catalog rules: SKU normalisation, item kinds and statuses, and personalization templates (validation and
-surcharge)."""
+"""Pure catalog rules: SKU normalisation, item kinds and statuses, merchandise category codes and their paths, and
+personalization templates (validation and surcharge)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,44 @@ def sku_key(sku: str) -> str:
 
 def is_valid_sku(sku: str) -> bool:
     return bool(_SKU.match(sku.strip()))
+
+
+# --- categories ---------------------------------------------------------------------------------------------
+
+CATEGORY_DEPTH = (
+    6  # levels of the tree (department > class > subclass … ): a path of six 40-character codes fits
+)
+_CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+def category_code(text: str) -> str:
+    """A category code as stored: 1-40 letters, digits, '_' or '-' starting with a letter or digit, upper-cased
+    (codes are case-insensitive). Raises ValueError saying what a code may be."""
+    if not _CATEGORY.match(text):
+        raise ValueError("1-40 letters, digits, '_' or '-', starting with a letter or digit")
+    return text.upper()
+
+
+def category_path(parent_path: str | None, code: str) -> str:
+    """A category's path: its parent's and its own code, `APPAREL/TOPS`. Raises ValueError past CATEGORY_DEPTH."""
+    path = code if parent_path is None else f"{parent_path}/{code}"
+    if path.count("/") >= CATEGORY_DEPTH:
+        raise ValueError(f"categories nest at most {CATEGORY_DEPTH} levels deep")
+    return path
+
+
+def is_under(path: str, ancestor_path: str) -> bool:
+    """`path` is `ancestor_path` itself or a category below it."""
+    return path == ancestor_path or path.startswith(ancestor_path + "/")
+
+
+def moved_path(path: str, old_prefix: str, new_prefix: str) -> str:
+    """The path of a category at or below `old_prefix` once that category's path becomes `new_prefix`."""
+    assert is_under(path, old_prefix)
+    moved = new_prefix + path[len(old_prefix) :]
+    if moved.count("/") >= CATEGORY_DEPTH:
+        raise ValueError(f"categories nest at most {CATEGORY_DEPTH} levels deep")
+    return moved
 
 
 # --- styles -------------------------------------------------------------------------------------------------

@@ -18,6 +18,15 @@ class KitComponentIn(Input):
     quantity: Annotated[int, Field(gt=0, le=10_000)]
 
 
+CategoryCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$",
+        description="a merchandise category's code (any letter case)",
+        examples=["KITCHEN"],
+    ),
+]
+
 ItemKind = Literal["stocked", "kit", "non_inventory", "drop_ship", "gift_card"]
 ItemStatus = Literal["active", "discontinued", "inactive"]
 
@@ -44,6 +53,7 @@ class ItemIn(Input):
         str | None, Field(max_length=12, description="customs tariff number, e.g. 6109.10")
     ] = None
     country_of_origin: Annotated[str | None, Field(min_length=2, max_length=2)] = None
+    category: CategoryCode | None = None
     custom_fields: CustomValues = {}
 
 
@@ -72,6 +82,9 @@ class ItemOut(Output):
     backorderable: bool
     hs_code: str | None = None
     country_of_origin: str | None = None
+    category: str | None = Field(
+        default=None, description="the merchandise category (a variant: its style's)"
+    )
     components: list[ComponentOut] = Field(
         default=[], description="a kit's components; empty for other kinds"
     )
@@ -90,6 +103,40 @@ class DivisionOut(Output):
     code: str
     name: str
     active: bool
+
+
+class CategoryIn(Input):
+    code: CategoryCode
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    parent: CategoryCode | None = Field(
+        default=None, description="the category it sits under; none: top level"
+    )
+
+
+class CategoryPatch(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    parent: CategoryCode | None = Field(
+        default=None, description="move it (and everything under it) here; null: to the top level"
+    )
+    active: bool | None = Field(
+        default=None, description="an inactive category is given to no more items; those that have it keep it"
+    )
+
+
+class CategoryOut(Output):
+    code: str
+    name: str
+    parent: str | None
+    path: str = Field(description="the codes from the top down, e.g. APPAREL/TOPS/TEES")
+    depth: int = Field(description="0 at the top level")
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CategoryAssignmentIn(Input):
+    category: CategoryCode | None = Field(description="the category's code; null: in no category")
 
 
 class TemplateFieldIn(Input):
@@ -171,6 +218,9 @@ class StyleIn(Input):
     axes: Annotated[list[AxisIn], Field(min_length=1, max_length=4)]
     divisions: list[Annotated[str, Field(max_length=40)]] = []
     tax_class: Annotated[str, Field(min_length=1, max_length=40)] = "standard"
+    category: CategoryCode | None = Field(
+        default=None, description="the style's and every variant's category"
+    )
 
 
 class AxisValueIn(Input):
@@ -189,6 +239,7 @@ class StyleOut(BaseModel):
     name: str
     axes: list[dict[str, object]]
     divisions: list[str]
+    category: str | None
     created_at: datetime
     variants: list[VariantOut]
 
@@ -196,6 +247,7 @@ class StyleOut(BaseModel):
     def of(cls, style: Style) -> StyleOut:
         return cls(
             id=style.id, code=style.code, name=style.name, divisions=style.divisions, created_at=style.created_at,
+            category=style.category,
             axes=[{"name": n, "values": v} for n, v in style.axes],
             variants=[VariantOut.model_validate(v) for v in style.variants],
         )  # fmt: skip

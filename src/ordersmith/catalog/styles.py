@@ -33,6 +33,7 @@ class Style:
     name: str
     axes: list[tuple[str, list[str]]]
     divisions: list[str]
+    category: str | None
     created_at: datetime
     variants: list[Variant]
 
@@ -49,7 +50,7 @@ def _style(uow: UnitOfWork, row: StyleRow) -> Style:
     ).all()
     variants = [Variant(sku=r.sku, values=dict(r.variant or {}), status=r.status) for r in items]
     return Style(id=row.id, code=row.code, name=row.name, axes=_axes(row), divisions=list(row.divisions),
-                 created_at=row.created_at, variants=variants)  # fmt: skip
+                 category=row.category, created_at=row.created_at, variants=variants)  # fmt: skip
 
 
 def _add_variants(uow: UnitOfWork, row: StyleRow, combos: list[dict[str, str]]) -> None:
@@ -58,18 +59,20 @@ def _add_variants(uow: UnitOfWork, row: StyleRow, combos: list[dict[str, str]]) 
         label = " / ".join(combo[axis] for axis in order)
         service.create_item(uow, sku=rules.variant_sku(row.code, combo, order), name=f"{row.name} — {label}",
                             kind="stocked", tax_class=row.tax_class, divisions=list(row.divisions), style_id=row.id,
-                            variant=combo)  # fmt: skip
+                            variant=combo, category=row.category)  # fmt: skip
 
 
 @use_case
 def create_style(
     uow: UnitOfWork, *, code: str, name: str, axes: list[tuple[str, list[str]]], divisions: list[str],
-    tax_class: str = "standard",
+    tax_class: str = "standard", category: str | None = None,
 ) -> Style:  # fmt: skip
-    """Create a style and one stocked item per combination of its axis values (SKU `CODE-VALUE-VALUE`).
+    """Create a style and one stocked item per combination of its axis values (SKU `CODE-VALUE-VALUE`), all in
+    `category` when given.
 
     Raises:
-        ValidationFailed: no axes, a repeated axis or value, or a value that cannot be part of a SKU.
+        ValidationFailed: no axes, a repeated axis or value, a value that cannot be part of a SKU, or an unknown
+            or inactive category.
         AlreadyExists: the style code, or a generated SKU, is taken.
     """
     try:
@@ -78,13 +81,14 @@ def create_style(
         raise ValidationFailed.on("axes", str(exc)) from exc
     row = StyleRow(id=new_id(), code=code.upper(), name=name.strip(),
                    axes=[{"name": n, "values": v} for n, v in axes], divisions=sorted(set(divisions)),
-                   tax_class=tax_class, created_at=uow.now(), version=1)  # fmt: skip
+                   tax_class=tax_class, category=service.assignable_category(uow, category),
+                   created_at=uow.now(), version=1)  # fmt: skip
     uow.insert_unique(StyleRow, row, f"style {code!r} exists")
     uow.audit(
         "style.created",
         object_type="style",
         object_id=str(row.id),
-        after={"code": row.code, "axes": row.axes},
+        after={"code": row.code, "axes": row.axes, "category": row.category},
     )
     _add_variants(uow, row, rules.variants(axes))
     return _style(uow, row)

@@ -20,6 +20,24 @@ class DivisionRow(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class CategoryRow(Base):
+    """A merchandise category (Kitchen, Apparel > Tops > Tees): a tree of codes that items and styles belong to.
+    `path` is the codes from the root down, joined by '/' (`APPAREL/TOPS/TEES`), so "a category and everything
+    under it" is one comparison of paths."""
+
+    __tablename__ = "categories"
+    __table_args__ = (sa.Index("ix_categories_parent", "parent_code"),)
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # upper-cased
+    name: Mapped[str] = mapped_column(sa.String(200))
+    parent_code: Mapped[str | None] = mapped_column(sa.ForeignKey("categories.code"))
+    path: Mapped[str] = mapped_column(sa.String(250), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
 class ItemRow(Base):
     __tablename__ = "items"
 
@@ -41,6 +59,8 @@ class ItemRow(Base):
     style_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("styles.id"), index=True)
     variant: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)  # e.g. {"size": "M", "colour": "Navy"}
     personalization_template: Mapped[str | None] = mapped_column(sa.String(60))  # a template's code
+    # The merchandise category; a style's variants hold their style's (kept equal when the style's changes)
+    category: Mapped[str | None] = mapped_column(sa.ForeignKey("categories.code"), index=True)
     # May an order take more than is in stock (the rest waits for a receipt)? Off: such an order is refused.
     backorderable: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
@@ -96,6 +116,7 @@ class StyleRow(Base):
     # [{"name": "size", "values": ["S", "M"]}, {"name": "colour", "values": ["Navy"]}], in display order
     axes: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     divisions: Mapped[list[str]] = mapped_column(sa.JSON)
+    category: Mapped[str | None] = mapped_column(sa.ForeignKey("categories.code"), index=True)
     tax_class: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)

@@ -53,6 +53,7 @@ class Item:
     backorderable: bool = False
     hs_code: str | None = None
     country_of_origin: str | None = None
+    category: str | None = None  # the merchandise category's code (a variant: its style's)
     components: list[Component] = field(default_factory=list)  # a kit's: what one kit is made of
 
     @property
@@ -117,13 +118,14 @@ def _item(uow: UnitOfWork, row: ItemRow) -> Item:
         height_mm=row.height_mm, default_vendor_id=row.default_vendor_id, created_at=row.created_at,
         updated_at=row.updated_at, version=row.version, barcodes=sorted(barcodes), divisions=list(divisions),
         variant=row.variant, personalization_template=row.personalization_template, backorderable=row.backorderable,
-        hs_code=row.hs_code, country_of_origin=row.country_of_origin, components=components,
+        hs_code=row.hs_code, country_of_origin=row.country_of_origin, category=row.category, components=components,
     )  # fmt: skip
 
 
 def _snapshot(item: Item) -> dict[str, Any]:
     return {"sku": item.sku, "name": item.name, "kind": item.kind, "status": item.status,
-            "divisions": item.divisions, "barcodes": item.barcodes, "backorderable": item.backorderable}  # fmt: skip
+            "divisions": item.divisions, "barcodes": item.barcodes, "backorderable": item.backorderable,
+            "category": item.category}  # fmt: skip
 
 
 def _row_by_sku(uow: UnitOfWork, sku: str) -> ItemRow:

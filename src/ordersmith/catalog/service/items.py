@@ -18,6 +18,7 @@ from ordersmith.catalog.service._common import (
     _row_by_sku,
     _snapshot,
 )
+from ordersmith.catalog.service.categories import assignable, under
 from ordersmith.catalog.tables import (
     DivisionRow,
     ItemBarcodeRow,
@@ -72,13 +73,14 @@ def create_item(
     backorderable: bool = False,
     hs_code: str | None = None,
     country_of_origin: str | None = None,
+    category: str | None = None,
     custom_fields: Mapping[str, Any] | None = None,
 ) -> Item:
     """Create an item, audited, with an `item.created` event. A kit lists its components as (SKU, quantity).
 
     Raises:
-        ValidationFailed: malformed SKU, unknown kind, status or division, an invalid GTIN, or a custom field's
-            bad value (`custom_fields.<name>`).
+        ValidationFailed: malformed SKU, unknown kind, status or division, an invalid GTIN, an unknown or
+            inactive category (a variant's is its style's), or a custom field's bad value (`custom_fields.<name>`).
         AlreadyExists: the SKU (in any letter case) or a barcode is taken.
     """
     checked = custom.check_values(uow, kind="item", values=custom_fields or {}, creating=True)
@@ -107,13 +109,14 @@ def create_item(
     ):
         raise ValidationFailed.on("personalization_template", f"no template {personalization_template!r}")
     hs_code, country_of_origin = _customs(hs_code, country_of_origin)
+    category = assignable(uow, category)
     now = uow.now()
     row = ItemRow(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,
         kind=kind, status=status, tax_class=tax_class, weight_g=weight_g, length_mm=length_mm, width_mm=width_mm,
         height_mm=height_mm, default_vendor_id=default_vendor_id, created_at=now, updated_at=now, version=1,
         style_id=style_id, variant=variant, personalization_template=personalization_template,
-        backorderable=backorderable, hs_code=hs_code, country_of_origin=country_of_origin,
+        backorderable=backorderable, hs_code=hs_code, country_of_origin=country_of_origin, category=category,
     )  # fmt: skip
     uow.insert_unique(ItemRow, row, f"SKU {sku.strip()!r} exists")
     for gtin in gtins:
@@ -265,10 +268,11 @@ def find_items(uow: UnitOfWork, *, q: str, limit: int = 10) -> list[ItemHit]:
 @use_case(readonly=True)
 def list_items(
     uow: UnitOfWork, *, division: str | None = None, status: str | None = None, limit: int = 50,
-    cursor: str | None = None, custom_filters: Mapping[str, str] | None = None,
+    cursor: str | None = None, custom_filters: Mapping[str, str] | None = None, category: str | None = None,
 ) -> Page[Item]:  # fmt: skip
-    """Items in SKU order, optionally of one division or status, or with custom field values (`custom_filters`,
-    by field name; an unknown field or a value of the wrong type is a ValidationFailed naming `custom.<name>`)."""
+    """Items in SKU order, optionally of one division or status, of a category (or any category below it), or
+    with custom field values (`custom_filters`, by field name; an unknown field or a value of the wrong type is a
+    ValidationFailed naming `custom.<name>`)."""
     query = sa.select(ItemRow)
     for matching in custom.matching(uow, kind="item", filters=custom_filters or {}):
         query = query.where(ItemRow.id.in_(matching))
@@ -278,5 +282,7 @@ def list_items(
         )
     if status:
         query = query.where(ItemRow.status == status)
+    if category:
+        query = query.where(ItemRow.category.in_(under([category])))
     return keyset_page(uow, query, keys=[ItemRow.sku_key], to_item=lambda r: _item(uow, r), cursor=cursor,
                        limit=limit)  # fmt: skip
