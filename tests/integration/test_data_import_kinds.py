@@ -4,15 +4,18 @@ row and column, an all-or-nothing import that leaves nothing on a bad row, and a
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
+from ordersmith.data.exports import service as exports
 from ordersmith.data.imports import service as imports
 from ordersmith.data.imports import templates
 from ordersmith.kernel.money import Money
@@ -124,6 +127,86 @@ def test_a_styles_file_with_a_bad_row_applies_nothing_and_names_row_and_column(d
     ]
     assert state(db, imported).status == "validated"
     assert (count(db, "styles"), count(db, "items")) == (1, 2)
+
+
+# --- categories on items and styles -----------------------------------------------------------------------------
+
+
+def _categories_of(db: Database) -> dict[str, str | None]:
+    with db.engine.connect() as conn:
+        return dict(conn.execute(sa.text("SELECT sku, category FROM items")).tuples().all())
+
+
+def test_items_and_styles_files_put_items_in_categories_and_a_style_carries_its_variants(
+    db: Database, tmp_path: Path
+) -> None:
+    # given a tree, a plain item and a style in no category
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="HOME", name="Home")
+    catalog.create_category(uow, code="KITCHEN", name="Kitchen", parent="HOME")
+    catalog.create_category(uow, code="TOPS", name="Tops")
+    catalog.create_item(uow, sku="MUG-1", name="Mug")
+    styles.create_style(uow, code="TEE", name="Tee", axes=[("size", ["S", "M"])], divisions=[])
+    # when an items file moves the mug and adds a plate (codes in any case), and a styles file files the tee
+    items = upload(db, "items", "sku,name,category\nMUG-1,Mug,kitchen\nPLATE-1,Plate,HOME\n", apply=True)
+    tees = upload(db, "styles", "style,name,axis_1,values_1,category\nTEE,Tee,size,S|M|L,tops\n", apply=True)
+    run_jobs(db)
+    # then
+    assert (state(db, items).status, state(db, items).created_count, state(db, items).updated_count) == (
+        "applied", 1, 1)  # fmt: skip
+    assert state(db, tees).status == "applied"
+    assert _categories_of(db) == {
+        "MUG-1": "KITCHEN", "PLATE-1": "HOME", "TEE-S": "TOPS", "TEE-M": "TOPS", "TEE-L": "TOPS",
+    }  # fmt: skip
+    assert styles.get_style(uow, code="TEE").category == "TOPS"
+    assert [i.sku for i in catalog.list_items(uow, category="HOME").items] == ["MUG-1", "PLATE-1"]
+    # and the items export carries each item's category (what an items file reads back)
+    exports.stream_to_file(db, kind="items", format="csv", filters={}, path=tmp_path / "items.csv")
+    with (tmp_path / "items.csv").open(newline="", encoding="utf-8") as handle:
+        exported = {row["sku"]: row["category"] for row in csv.DictReader(handle)}
+    assert exported == {
+        "MUG-1": "KITCHEN",
+        "PLATE-1": "HOME",
+        "TEE-L": "TOPS",
+        "TEE-M": "TOPS",
+        "TEE-S": "TOPS",
+    }
+
+
+def test_an_unknown_inactive_or_variant_category_in_a_file_names_row_and_column_and_applies_nothing(
+    db: Database,
+) -> None:
+    # given
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="HOME", name="Home")
+    catalog.create_category(uow, code="OLD", name="Old")
+    catalog.update_category(uow, code="OLD", active=False)
+    catalog.create_item(uow, sku="MUG-1", name="Mug", category="HOME")
+    styles.create_style(uow, code="TEE", name="Tee", axes=[("size", ["S"])], divisions=[])
+    before = _categories_of(db)
+    data = (
+        "sku,name,category\nMUG-1,Mug,GARDEN\nBOWL-1,Bowl,OLD\nTEE-S,Tee,HOME\nCUP-1,Cup,HOME\n"
+        "SAUCER-1,Saucer,A/B\n"
+    )
+    # when applied all or nothing
+    imported = upload(db, "items", data, apply=True)
+    run_jobs(db)
+    # then
+    assert errors_of(db, imported) == [
+        (2, "category", "no active category 'GARDEN'"),
+        (3, "category", "no active category 'OLD'"),
+        (4, "category", "TEE-S is a variant of a style: it takes its style's category"),
+        (6, "category", "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$'"),
+    ]
+    assert state(db, imported).status == "validated"
+    assert _categories_of(db) == before
+    # and a styles file naming an unknown category creates no style
+    refused = upload(
+        db, "styles", "style,name,axis_1,values_1,category\nOXF,Oxford,size,S,NOPE\n", apply=True
+    )
+    run_jobs(db)
+    assert errors_of(db, refused) == [(2, "category", "no category 'NOPE'")]
+    assert (count(db, "styles"), _categories_of(db)) == (1, before)
 
 
 # --- vendor items ---------------------------------------------------------------------------------------------

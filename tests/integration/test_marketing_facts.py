@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
 from ordersmith.customers import service as customers
 from ordersmith.kernel.clock import FixedClock
@@ -49,9 +50,19 @@ def usd(amount: str) -> Money:
 def shop(uow: UnitOfWork) -> UnitOfWork:
     uow.clock = FixedClock(NOW)
     make_order_shop(uow)
+    for code, parent in (("APPAREL", None), ("TOPS", "APPAREL"), ("HOME", None), ("KITCHEN", "HOME"),
+                         ("LIGHTING", "HOME")):  # fmt: skip
+        catalog.create_category(uow, code=code, name=code.title(), parent=parent)
     styles.create_style(
-        uow, code="POLO", name="Polo", axes=[("size", ["S", "M"])], divisions=["web", "catalog"]
+        uow,
+        code="POLO",
+        name="Polo",
+        axes=[("size", ["S", "M"])],
+        divisions=["web", "catalog"],
+        category="TOPS",
     )
+    for sku, category in (("TEE", "TOPS"), ("MUG", "KITCHEN"), ("LAMP", "LIGHTING")):
+        catalog.set_item_category(uow, sku=sku, category=category)
     sales_channels.create_sales_channel(
         uow, code="eu", name="EU web", kind="web", division="web", currency="EUR", bills_later=True
     )
@@ -256,6 +267,12 @@ def _trees() -> list[dict[str, Any]]:
         leaf("purchased_style", "in", ["POLO"]),
         {"not": leaf("purchased_style", "in", ["POLO"])},
         leaf("purchased_item", "in", ["lamp", "MUG"]),
+        leaf("purchased_category", "in", ["apparel"]),
+        leaf("purchased_category", "in", ["TOPS", "KITCHEN"]),
+        leaf("purchased_category", "in", ["HOME"]),
+        {"not": leaf("purchased_category", "in", ["LIGHTING"])},
+        {"all": [leaf("purchased_category", "in", ["HOME"]), leaf("purchased_style", "in", ["POLO"])]},
+        {"any": [leaf("purchased_category", "in", ["KITCHEN"]), leaf("recency", "gte", 4)]},
         leaf("last_order", "within_days", 90),
         leaf("last_order", "not_within_days", 365),
         leaf("last_order", "before", "2026-01-01"),
@@ -403,6 +420,38 @@ def test_counts_driven_by_the_stored_facts_equal_the_same_rules_over_every_custo
         {"all": [leaf("purchased_division", "in", ["web"]), leaf("purchased_style", "in", ["POLO"])]}
     ) == {"marketing_customer_purchases"}
     assert read({"all": [leaf("rfm_cell", "in", ["555"]), leaf("do_not_mail", "is", False)]}) == {"customers"}
+
+
+def test_a_category_rule_holds_the_buyers_of_its_styles_and_items_and_of_those_below_and_follows_the_catalog(
+    shop: UnitOfWork, db: Database
+):
+    # given: a polo buyer, a tee buyer, a mug buyer, a lamp buyer whose order is cancelled, and one who bought nothing
+    buyers = {name: add_customer(shop, f"Pat {name}", tag="CAT", line1=f"{n} Elm St")
+              for n, name in enumerate(("polo", "tee", "mug", "lamp", "none"))}  # fmt: skip
+    history(shop, "C1", buyers["polo"], 10, ("POLO-M", 1, "35.00"))
+    history(shop, "C2", buyers["tee"], 20, ("TEE", 2, "20.00"))
+    history(shop, "C3", buyers["mug"], 30, ("MUG", 1, "10.00"), on="phone")
+    history(shop, "C4", buyers["lamp"], 40, ("LAMP", 1, "80.00"), status="cancelled")
+    relay(db, shop)
+    shop.clock = FixedClock(LATER)
+
+    def holds(*codes: str) -> tuple[int, int]:
+        tree = {"field": "purchased_category", "op": "in", "value": list(codes)}
+        return marketing.count_rules(shop, rules=tree), marketing.count_rules(shop, rules=tree, live=True)
+
+    # then: a category holds the buyers of its styles and plain items, and of the categories below it
+    assert holds("TOPS") == (2, 2)
+    assert holds("apparel") == (2, 2)
+    assert holds("HOME") == (1, 1)  # the lamp's order was cancelled
+    assert holds("LIGHTING", "NOPE") == (0, 0)
+    # when the polo style moves to the kitchen and the tops move under home
+    catalog.set_style_category(shop, code="POLO", category="KITCHEN")
+    catalog.update_category(shop, code="TOPS", parent="HOME")
+    # then the rule reads the catalog as it is now, stored and live alike
+    assert holds("KITCHEN") == (2, 2)
+    assert holds("APPAREL") == (0, 0)
+    assert holds("HOME") == (3, 3)
+    assert holds("TOPS") == (1, 1)
 
 
 def test_between_runs_a_new_buyer_is_placed_among_the_last_run_s_quintile_boundaries(

@@ -89,6 +89,7 @@ FIELDS: dict[str, dict[str, _Validator]] = {
     "purchased_division": {"in": _IN_CODES},
     "purchased_style": {"in": _IN_CODES},
     "purchased_item": {"in": _IN_CODES},
+    "purchased_category": {"in": _IN_CODES},
     "channel": {"in": _IN_CODES},
     "country": {"in": _texts(lambda t: bool(_COUNTRY.fullmatch(t)), "two-letter country codes")},
     "region": {"in": _texts(lambda t: 1 <= len(t) <= 100 and "\x00" not in t, "regions")},

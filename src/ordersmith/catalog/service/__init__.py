@@ -21,6 +21,7 @@ from ordersmith.catalog.service.categories import (
     update_category,
 )
 from ordersmith.catalog.service.categories import assignable as assignable_category
+from ordersmith.catalog.service.categories import under as categories_under
 from ordersmith.catalog.service.divisions import (
     DIVISION_CACHE_TTL,
     create_division,
@@ -65,6 +66,7 @@ __all__ = [
     "SellingFacts",
     "assignable_category",
     "barcodes_of",
+    "categories_under",
     "create_category",
     "create_division",
     "create_item",

@@ -24,6 +24,7 @@ from ordersmith.catalog import rules
 from ordersmith.catalog.service._common import _check_gtin
 from ordersmith.catalog.service.items import _customs
 from ordersmith.catalog.tables import (
+    CategoryRow,
     DivisionRow,
     ItemBarcodeRow,
     ItemDivisionRow,
@@ -50,6 +51,7 @@ UPDATABLE = (
     "backorderable",
     "hs_code",
     "country_of_origin",
+    "category",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -67,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "backorderable": False,
     "hs_code": None,
     "country_of_origin": None,
+    "category": None,
 }
 
 
@@ -100,6 +103,7 @@ class _Plan:
     divisions: list[str] = field(default_factory=list)
     parts: list[tuple[uuid.UUID, int]] = field(default_factory=list)
     customs: tuple[str | None, str | None] = (None, None)  # hs_code, country_of_origin as stored
+    category: str | None = None  # as stored (upper-cased), when the row sets it
     before: dict[str, Any] = field(default_factory=dict)
     custom: dict[str, custom.Stored] = field(default_factory=dict)  # the row's custom values, checked
     item_id: uuid.UUID | None = (
@@ -172,6 +176,7 @@ class _Facts:
     components_of: dict[uuid.UUID, list[tuple[uuid.UUID, int]]]
     known_divisions: set[str]
     templates: set[str]
+    categories: set[str]  # the active categories' codes
     parts: dict[str, tuple[uuid.UUID, str]]  # component SKU key → (id, kind)
     gtin_owner: dict[str, uuid.UUID]
     custom_values: dict[uuid.UUID, dict[str, Any]]  # existing items' custom values (when rows carry some)
@@ -250,6 +255,11 @@ class _Facts:
         )
         known_divisions = set(uow.execute_core(sa.select(DivisionRow.code)).scalars())
         templates = set(uow.execute_core(sa.select(PersonalizationTemplateRow.code)).scalars())
+        categories = (
+            set(uow.execute_core(sa.select(CategoryRow.code).where(CategoryRow.active.is_(True))).scalars())
+            if any(row.values.get("category") for row in rows)
+            else set()
+        )
         return cls(
             items=items,
             barcodes=barcodes,
@@ -257,6 +267,7 @@ class _Facts:
             components_of=components_of,
             known_divisions=known_divisions,
             templates=templates,
+            categories=categories,
             parts=parts,
             gtin_owner=gtin_owner,
             custom_values=custom_values,
@@ -291,6 +302,7 @@ def _plan(uow: UnitOfWork, facts: _Facts, row: ItemImport) -> _Plan:
     template = values.get("personalization_template")
     if template is not None and template not in facts.templates:
         _fail(plan, "personalization_template", f"no template {template!r}")
+    _check_category(facts, plan)
     try:
         plan.customs = _customs(values.get("hs_code"), values.get("country_of_origin"))
     except ValidationFailed as exc:
@@ -308,6 +320,22 @@ def _plan(uow: UnitOfWork, facts: _Facts, row: ItemImport) -> _Plan:
     if existing is None:
         plan.item_id = new_id()
     return plan
+
+
+def _check_category(facts: _Facts, plan: _Plan) -> None:
+    """An active category (`create_item`'s rule; the code stored upper-cased), and none set on a style's variant
+    other than the one it holds (its style's)."""
+    if "category" not in plan.row.values:
+        return
+    wanted = plan.row.values["category"]
+    if wanted is not None:
+        wanted = plan.category = wanted.upper()
+        if wanted not in facts.categories:
+            _fail(plan, "category", f"no active category {wanted!r}")
+            return
+    existing = plan.existing
+    if existing is not None and existing["style_id"] is not None and wanted != existing["category"]:
+        _fail(plan, "category", f"{existing['sku']} is a variant of a style: it takes its style's category")
 
 
 def _check_parts(facts: _Facts, plan: _Plan, kind: str) -> None:
@@ -370,7 +398,12 @@ def _diff(uow: UnitOfWork, facts: _Facts, plan: _Plan) -> None:
     values = plan.row.values
     for name in UPDATABLE:
         if name in values:
-            value = {"hs_code": plan.customs[0], "country_of_origin": plan.customs[1]}.get(name, values[name])
+            stored = {
+                "hs_code": plan.customs[0],
+                "country_of_origin": plan.customs[1],
+                "category": plan.category,
+            }
+            value = stored.get(name, values[name])
             if existing[name] != value:
                 plan.changes[name], plan.before[name] = value, existing[name]
     for name, wanted, current in (
@@ -426,6 +459,7 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
                 "style_id": None,
                 "variant": None,
                 "personalization_template": values["personalization_template"],
+                "category": plan.category,
                 "backorderable": values["backorderable"],
                 "hs_code": hs_code,
                 "country_of_origin": country,
@@ -445,6 +479,7 @@ def _write_creates(uow: UnitOfWork, plans: list[_Plan]) -> None:
             "divisions": plan.divisions,
             "barcodes": plan.gtins,
             "backorderable": values["backorderable"],
+            "category": plan.category,
         }
         after = dict(snapshot)
         if plan.custom:  # as create_item audits them

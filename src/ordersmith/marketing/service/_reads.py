@@ -76,6 +76,12 @@ order_lines = sa.table(
     sa.column("discount_minor", sa.BigInteger()),
 )
 items = sa.table(
-    "items", sa.column("id", sa.Uuid()), sa.column("sku_key", sa.String()), sa.column("style_id", sa.Uuid())
+    "items",
+    sa.column("id", sa.Uuid()),
+    sa.column("sku_key", sa.String()),
+    sa.column("style_id", sa.Uuid()),
+    sa.column("category", sa.String()),
 )
-styles = sa.table("styles", sa.column("id", sa.Uuid()), sa.column("code", sa.String()))
+styles = sa.table(
+    "styles", sa.column("id", sa.Uuid()), sa.column("code", sa.String()), sa.column("category", sa.String())
+)

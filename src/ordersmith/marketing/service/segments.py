@@ -1,12 +1,12 @@
-"""Segments: a named rule tree over customers (RFM cells, purchase history by division, style or item, channel,
-geography, last order, consent, original and last source code), validated before it is stored and compiled to one
-SQL query; and its live count, also for a definition not saved yet.
+"""Segments: a named rule tree over customers (RFM cells, purchase history by division, category, style or item,
+channel, geography, last order, consent, original and last source code), validated before it is stored and compiled
+to one SQL query; and its live count, also for a definition not saved yet.
 
 Every segment leaves out customers merged into another and anonymized ones. RFM, division, style and last-order
-leaves read the stored purchase facts (ADR 0037): scores as the `rfm_cells` report gives them as of the last
-scoring run (a customer changed since is placed among that run's quintile boundaries), purchases as of the last
-order event the relay handed on. The same tree compiles `live` over the orders for checking the facts.
-"""
+leaves read the stored purchase facts (ADR 0037), and so does a category's styles (its plain items are read live):
+scores as the `rfm_cells` report gives them as of the last scoring run (a customer changed since is placed among
+that run's quintile boundaries), purchases as of the last order event the relay handed on. The same tree compiles
+`live` over the orders for checking the facts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from ordersmith.catalog import service as catalog
 from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFailed
 from ordersmith.kernel.pagination import Page
 from ordersmith.marketing import lists
@@ -279,6 +280,8 @@ class _Compiler:
                 orders.c.customer_id,
                 sa.and_(orders.c.status != "cancelled", items.c.sku_key.in_([v.upper() for v in value])),
             )
+        if field == "purchased_category":
+            return self.purchased_category(value)
         if field == "purchased_style":
             if not self.live:
                 wanted = sa.select(styles.c.id).where(styles.c.code.in_(value))
@@ -312,6 +315,24 @@ class _Compiler:
         column = customers.c["source_code" if field == "original_source_code" else "last_source_code"]
         codes = [v.upper() for v in value]
         return column.in_(codes) if op == "in" else _like_prefix(column, codes)
+
+    def purchased_category(self, codes: list[str]) -> Condition:
+        """An item of the categories named or any below them, on an order not cancelled. A style's variants hold
+        its category, so live that is the lines' items; stored, the customer's styles in those categories (ADR
+        0037's pairs) or, for items of no style, their lines read live through the items' category index."""
+        wanted = catalog.categories_under(codes)
+        if self.live:
+            return _bought(items.c.category.in_(wanted), lines=True)
+        in_styles = sa.select(styles.c.id).where(styles.c.category.in_(wanted))
+        plain = sa.select(items.c.id).where(items.c.style_id.is_(None), items.c.category.in_(wanted))
+        return sa.or_(
+            self.semi(STYLES, STYLES.c.customer_id, STYLES.c.style_id.in_(in_styles)),
+            self.semi(
+                orders.join(order_lines, order_lines.c.order_id == orders.c.id),
+                orders.c.customer_id,
+                sa.and_(orders.c.status != "cancelled", order_lines.c.item_id.in_(plain)),
+            ),
+        )
 
     def since(self, op: str, value: Any) -> datetime:
         return (

@@ -19,7 +19,8 @@ def _items(filters: dict[str, Any]) -> sa.Select[Any]:
     return (
         sa.select(items.c.sku, items.c.name, items.c.kind, items.c.status, items.c.tax_class,
                   items.c.backorderable, items.c.weight_g, sa.func.coalesce(items.c.hs_code, "").label("hs_code"),
-                  sa.func.coalesce(items.c.country_of_origin, "").label("country_of_origin"), items.c.created_at)
+                  sa.func.coalesce(items.c.country_of_origin, "").label("country_of_origin"),
+                  sa.func.coalesce(items.c.category, "").label("category"), items.c.created_at)
         .where(*where)
         .order_by(items.c.sku_key)
     )  # fmt: skip
@@ -33,7 +34,7 @@ ITEMS = ExportKind(
         *texts("sku", "name", "kind", "status", "tax_class"),
         ExportColumn("backorderable", "bool"),
         *ints("weight_g"),
-        *texts("hs_code", "country_of_origin"),
+        *texts("hs_code", "country_of_origin", "category"),
         ExportColumn("created_at", "datetime"),
     ),
     _items,

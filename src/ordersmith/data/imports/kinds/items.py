@@ -59,6 +59,11 @@ ITEMS = Spec(
         ),
         Column("hs_code", "customs tariff number (6 to 10 digits, dots allowed)", "7323.94"),
         Column("country_of_origin", "two-letter ISO country code", "PT"),
+        Column(
+            "category",
+            "the merchandise category's code, e.g. KITCHEN (active; a style's variant keeps its style's; blank: none)",
+            "",
+        ),
     ),
 )
 

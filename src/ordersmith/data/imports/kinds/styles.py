@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
 from ordersmith.catalog.schemas import StyleIn
 from ordersmith.data.imports.kinds._common import (
@@ -60,6 +61,11 @@ STYLE_SPEC = Spec(
         ),
         Column("divisions", "division codes, separated by | (new styles)", "web", format="list"),
         Column("tax_class", "the tax class (default standard; new styles)", "standard"),
+        Column(
+            "category",
+            "the merchandise category's code for the style and all its variants, e.g. TOPS (active; blank: none)",
+            "",
+        ),
     ),
 )
 
@@ -102,14 +108,18 @@ def _check(
                     "code": data.get("style", ""),
                     "name": data.get("name", ""),
                     "axes": _axes(data),
-                    **{k: data[k] for k in ("divisions", "tax_class") if k in data},
+                    **{k: data[k] for k in ("divisions", "tax_class", "category") if k in data},
                 }
             )
         except ValidationError as exc:
             outcome.errors += _schema_errors(exc, _column)
             continue
+        sets_category = "category" in cells
         try:
-            outcome.action = in_savepoint(uow, lambda body=body: _write(uow, body))  # type: ignore[misc]
+            outcome.action = in_savepoint(
+                uow,
+                lambda body=body, sets_category=sets_category: _write(uow, body, sets_category),  # type: ignore[misc]
+            )
         except OrdersmithError as exc:
             outcome.action = "invalid"
             column, reason = refusal(exc, {"axes": "axis_1"}, lambda detail: "style")
@@ -117,8 +127,9 @@ def _check(
     return outcomes
 
 
-def _write(uow: UnitOfWork, body: StyleIn) -> str:
-    """Create the style, or add the values the file has that it lacks; created | updated | unchanged."""
+def _write(uow: UnitOfWork, body: StyleIn, sets_category: bool) -> str:
+    """Create the style, or add the values the file has that it lacks and, when the file has a category column, put
+    it (and its variants) in that category; created | updated | unchanged."""
     wanted = [(axis.name, list(axis.values)) for axis in body.axes]
     try:
         existing = styles.get_style(uow, code=body.code)
@@ -130,6 +141,7 @@ def _write(uow: UnitOfWork, body: StyleIn) -> str:
             axes=wanted,
             divisions=body.divisions,
             tax_class=body.tax_class,
+            category=body.category,
         )
         return "created"
     if [name for name, _ in existing.axes] != [name for name, _ in wanted]:
@@ -144,6 +156,10 @@ def _write(uow: UnitOfWork, body: StyleIn) -> str:
             if value.upper() not in known:
                 styles.add_axis_value(uow, code=existing.code, axis=name, value=value)
                 added += 1
+    wanted_category = body.category.upper() if body.category else None
+    if sets_category and wanted_category != existing.category:
+        catalog.set_style_category(uow, code=existing.code, category=wanted_category)
+        added += 1
     return "updated" if added else "unchanged"
 
 
