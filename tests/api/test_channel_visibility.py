@@ -33,7 +33,7 @@ LINES = [{"sku": "TEE", "quantity": 2}, {"sku": "MUG", "quantity": 1}]
 
 # Not any one channel's records: the catalogue, stock, prices and coupons every channel sells from; a gift card's
 # balance by its code (the code is the card: any shop takes any card); the gateways' signed notifications.
-SHARED_PATHS = ("/items", "/styles", "/personalization-templates", "/divisions", "/locations", "/stock",
+SHARED_PATHS = ("/items", "/styles", "/personalization-templates", "/divisions", "/categories", "/locations", "/stock",
                 "/availability", "/reservations", "/price-lists", "/promotions", "/coupons", "/shipping-methods",
                 "/tax-rates", "/pricing", "/gift-cards/{code}/balance", "/payment-webhooks", "/cards",
                 "/continuity-programs", "/custom-fields")  # fmt: skip
