@@ -22,6 +22,7 @@ from ordersmith.kernel.money import Money
 from ordersmith.marketing import service as marketing
 from ordersmith.marketing.fact_tables import (
     CustomerFactRow,
+    CustomerItemRow,
     CustomerPurchaseRow,
     CustomerStyleRow,
     RfmScoringRow,
@@ -102,7 +103,8 @@ def history(
 def rows(uow: UnitOfWork) -> dict[str, list[tuple[Any, ...]]]:
     """Every stored fact, without the moment it was written."""
     with uow:
-        tables = {"facts": CustomerFactRow, "purchases": CustomerPurchaseRow, "styles": CustomerStyleRow}
+        tables = {"facts": CustomerFactRow, "purchases": CustomerPurchaseRow, "styles": CustomerStyleRow,
+                  "items": CustomerItemRow}  # fmt: skip
         found = {}
         for name, table in tables.items():
             columns = [c for c in table.__table__.columns if c.name != "updated_at"]

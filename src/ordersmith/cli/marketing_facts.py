@@ -23,7 +23,7 @@ def refresh_facts() -> None:
     written, scored = marketing.refresh_facts(_uow())
     out.print(
         f"purchase facts rebuilt: {written['customers']} customer-currency row(s), {written['purchases']} "
-        f"customer row(s), {written['styles']} customer-style row(s)"
+        f"customer row(s), {written['styles']} customer-style row(s), {written['items']} customer-item row(s)"
     )
     for currency, buyers in sorted(scored.items()):
         out.print(f"{currency}: {buyers} buyer(s) scored")

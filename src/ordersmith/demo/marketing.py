@@ -160,5 +160,6 @@ def _purchase_facts(db: Database, settings: Settings, report: DemoReport) -> Non
     buyers = ", ".join(f"{n} in {currency}" for currency, n in sorted(scored.items()))
     report.say(
         f"purchase facts of {written['purchases']} buyers ({written['customers']} buyer-currency pairs, "
-        f"{written['styles']} buyer-style pairs); RFM scores: {buyers or 'no buyers yet'}"
+        f"{written['styles']} buyer-style and {written['items']} buyer-item pairs); "
+        f"RFM scores: {buyers or 'no buyers yet'}"
     )

@@ -1,7 +1,7 @@
 """Marketing's stored purchase facts (ADR 0037): per customer and currency the RFM measures with their scores and
-lifetime value, per customer their orders with the divisions they came from and the styles they bought, and per
-currency how RFM scores are given (quintiles or configured cut-offs) with the quintile boundaries of the last
-scoring run.
+lifetime value, per customer their orders with the divisions they came from, the styles and the items of no style
+they bought (ADR 0063), and per currency how RFM scores are given (quintiles or configured cut-offs) with the
+quintile boundaries of the last scoring run.
 
 Invariants: a row exists only for a customer neither merged away nor anonymized who has a live order behind it (not
 cancelled; for the per-currency facts, not an exchange either); every figure equals what the customer's orders say
@@ -85,6 +85,18 @@ class CustomerStyleRow(Base):
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     style_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # catalog's style id; no foreign key
+
+
+class CustomerItemRow(Base):
+    """An item of no style a customer bought (on an order not cancelled): with the style pairs, what the
+    `purchased_category` rule reads by item (a category holds styles and items of no style; a variant's category is
+    its style's). One row per pair, nothing else."""
+
+    __tablename__ = "marketing_customer_items"
+    __table_args__ = (sa.Index("ix_marketing_customer_items_item", "item_id", "customer_id"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # catalog's item id; no foreign key
 
 
 class RfmScoringRow(Base):

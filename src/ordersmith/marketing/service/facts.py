@@ -1,6 +1,6 @@
 """Stored purchase facts (ADR 0037): per customer and currency the RFM measures, returns and lifetime value; per
-customer their orders with the divisions they came from, and the styles they bought. Kept by the outbox relay from
-order and customer events, rebuilt from every order on demand (the backfill).
+customer their orders with the divisions they came from, the styles and the items of no style they bought (ADR
+0063). Kept by the outbox relay from order and customer events, rebuilt from every order on demand (the backfill).
 
 Invariants: the facts of a customer are recomputed from that customer's orders (read by `ix_orders_customer`)
 whenever an event names one of their orders or the customer, so an event delivered twice, replayed or handled by
@@ -22,7 +22,12 @@ import sqlalchemy as sa
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money
-from ordersmith.marketing.fact_tables import CustomerFactRow, CustomerPurchaseRow, CustomerStyleRow
+from ordersmith.marketing.fact_tables import (
+    CustomerFactRow,
+    CustomerItemRow,
+    CustomerPurchaseRow,
+    CustomerStyleRow,
+)
 from ordersmith.marketing.service import scoring
 from ordersmith.marketing.service._reads import customers, items, order_lines, orders
 from ordersmith.platform import outbox
@@ -31,6 +36,7 @@ from ordersmith.platform.db import UnitOfWork, use_case
 FACTS = scoring.FACTS
 PURCHASES = cast(sa.Table, CustomerPurchaseRow.__table__)
 STYLES = cast(sa.Table, CustomerStyleRow.__table__)
+ITEMS = cast(sa.Table, CustomerItemRow.__table__)  # items of no style bought (ADR 0063)
 
 # Events after which a customer's facts may differ: an order placed, imported, cancelled (whole or lines), edited
 # or returned against; a customer merged into another (their orders move) or anonymized (their facts go).
@@ -139,15 +145,24 @@ def division_test(divisions: Any, codes: Sequence[str]) -> Condition:
 
 def styles_query(where: Sequence[Condition]) -> sa.Select[Any]:
     """Each (customer, style) with an item of the style on an order not cancelled."""
+    return _bought_query(items.c.style_id, items.c.style_id.is_not(None), where)
+
+
+def items_query(where: Sequence[Condition]) -> sa.Select[Any]:
+    """Each (customer, item of no style) on an order not cancelled."""
+    return _bought_query(items.c.id, items.c.style_id.is_(None), where)
+
+
+def _bought_query(column: Any, kind: Condition, where: Sequence[Condition]) -> sa.Select[Any]:
     return (
-        sa.select(orders.c.customer_id, items.c.style_id)
+        sa.select(orders.c.customer_id, column)
         .distinct()
         .select_from(
             orders.join(customers, _buyer())
             .join(order_lines, order_lines.c.order_id == orders.c.id)
             .join(items, items.c.id == order_lines.c.item_id)
         )
-        .where(orders.c.status != "cancelled", items.c.style_id.is_not(None), *where)
+        .where(orders.c.status != "cancelled", kind, *where)
     )
 
 
@@ -170,7 +185,7 @@ def _lock(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
 def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
     """Replace the facts of `ids` by what their orders say now; returns the per-currency rows written."""
     _lock(uow, ids)
-    for table in (FACTS, PURCHASES, STYLES):
+    for table in (FACTS, PURCHASES, STYLES, ITEMS):
         uow.execute_core(sa.delete(table).where(table.c.customer_id.in_(ids)))
     mine = [orders.c.customer_id.in_(ids)]
     now = uow.now()
@@ -182,6 +197,7 @@ def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
         uow.execute_core(sa.insert(FACTS), [{c: fact[c] for c in _FACT_COLUMNS} for fact in found])
     uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
     uow.execute_core(sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query(mine)))
+    uow.execute_core(sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query(mine)))
     return len(found)
 
 
@@ -231,7 +247,7 @@ def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
     scores in the same INSERT (a row written once); `score_rfm` then keeps the boundaries and scores cut-off
     currencies. Returns the rows written per table."""
     scoring.use_memory(uow, 256)
-    for table in (FACTS, PURCHASES, STYLES):
+    for table in (FACTS, PURCHASES, STYLES, ITEMS):
         uow.execute_core(sa.delete(table))
     now = uow.now()
     columns = ["customer_id", "currency", "first_order_at", "last_order_at", "orders", "monetary_minor",
@@ -257,6 +273,7 @@ def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
         ),
         "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
         "styles": sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query([])),
+        "items": sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query([])),
     }
     written = {
         table: uow.execute_core(insert.execution_options(**keep_count)).rowcount

@@ -32,7 +32,7 @@ from ordersmith.marketing.service._reads import (
     orders,
     styles,
 )
-from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, division_test
+from ordersmith.marketing.service.facts import FACTS, ITEMS, PURCHASES, STYLES, division_test
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -318,8 +318,9 @@ class _Compiler:
 
     def purchased_category(self, codes: list[str]) -> Condition:
         """An item of the categories named or any below them, on an order not cancelled. A style's variants hold
-        its category, so live that is the lines' items; stored, the customer's styles in those categories (ADR
-        0037's pairs) or, for items of no style, their lines read live through the items' category index."""
+        its category, so live that is the lines' items; stored, the customer's styles in those categories or items
+        of no style in them (the pairs of ADR 0037 and 0063: the catalog's categories are read as they are now, so
+        moving a style or a category needs no recomputation)."""
         wanted = catalog.categories_under(codes)
         if self.live:
             return _bought(items.c.category.in_(wanted), lines=True)
@@ -327,11 +328,7 @@ class _Compiler:
         plain = sa.select(items.c.id).where(items.c.style_id.is_(None), items.c.category.in_(wanted))
         return sa.or_(
             self.semi(STYLES, STYLES.c.customer_id, STYLES.c.style_id.in_(in_styles)),
-            self.semi(
-                orders.join(order_lines, order_lines.c.order_id == orders.c.id),
-                orders.c.customer_id,
-                sa.and_(orders.c.status != "cancelled", order_lines.c.item_id.in_(plain)),
-            ),
+            self.semi(ITEMS, ITEMS.c.customer_id, ITEMS.c.item_id.in_(plain)),
         )
 
     def since(self, op: str, value: Any) -> datetime:

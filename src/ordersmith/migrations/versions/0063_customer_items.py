@@ -1,0 +1,44 @@
+"""Marketing's stored customer x item pairs for items of no style, read by the purchased_category rule (ADR 0063)
+
+Revision ID: 0063_customer_items
+Revises: 0062_categories
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0063_customer_items"
+down_revision: str | None = "0062_categories"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "marketing_customer_items",
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("item_id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id", "item_id"),
+    )
+    op.create_index(
+        "ix_marketing_customer_items_item",
+        "marketing_customer_items",
+        ["item_id", "customer_id"],
+        unique=False,
+    )
+    # The pairs the orders already hold (the facts' definition: a customer neither merged away nor anonymized, an
+    # order not cancelled), so the rule is right from the first count without waiting for a refresh of every fact
+    op.execute(
+        "INSERT INTO marketing_customer_items (customer_id, item_id) "
+        "SELECT DISTINCT o.customer_id, l.item_id FROM orders o "
+        "JOIN customers c ON c.id = o.customer_id AND c.merged_into_id IS NULL AND c.anonymized_at IS NULL "
+        "JOIN order_lines l ON l.order_id = o.id JOIN items i ON i.id = l.item_id "
+        "WHERE o.status <> 'cancelled' AND i.style_id IS NULL"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_marketing_customer_items_item", table_name="marketing_customer_items")
+    op.drop_table("marketing_customer_items")
