@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
@@ -32,7 +33,7 @@ from ordersmith.marketing.service import facts as facts_service
 from ordersmith.marketing.service.segments import count_statement, member_condition
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import service as orders
-from ordersmith.platform import outbox, sales_channels
+from ordersmith.platform import migrate, outbox, sales_channels
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.tables import OutboxRow
 from ordersmith.reporting import service as reporting
@@ -454,6 +455,25 @@ def test_a_category_rule_holds_the_buyers_of_its_styles_and_items_and_of_those_b
     assert holds("APPAREL") == (0, 0)
     assert holds("HOME") == (3, 3)
     assert holds("TOPS") == (1, 1)
+
+
+def test_the_migration_stores_the_items_of_no_style_every_buyer_bought_before_it(
+    shop: UnitOfWork, db: Database, db_url: str
+):
+    # given two years of orders kept by the relay, a merged and an anonymized buyer among them
+    numbers, _placed = _population(shop)
+    customers.anonymize_customer(shop, ref=numbers[3], reason="asked to be forgotten")
+    customers.merge_customers(shop, survivor=numbers[4], merged=numbers[6])
+    relay(db, shop)
+    kept = rows(shop)["items"]
+    db.dispose()
+    # when the schema goes back to before the pairs and forward again
+    config = migrate.alembic_config(db_url)
+    command.downgrade(config, "0062_categories")
+    migrate.upgrade(db_url)
+    # then the migration wrote the pairs the relay had kept
+    assert rows(shop)["items"] == kept
+    assert len(kept) > 20
 
 
 def test_between_runs_a_new_buyer_is_placed_among_the_last_run_s_quintile_boundaries(
