@@ -1,7 +1,8 @@
 """Set-based fill for the marketing benchmark at the issue's scale: C customers (each a default US address, the mail
 channel; one in twenty said no to mail, one in a hundred is flagged deceased, one in twenty lives with the customer
-before), 100 styles of 8 variants and 200 other items, and N orders of one or two lines over a year — written by
-INSERT … SELECT over `generate_series` on PostgreSQL and a recursive CTE on SQLite, a million rows a statement.
+before), 100 styles of 8 variants and 200 other items in a tree of seven categories, and N orders of one or two
+lines over a year — written by INSERT … SELECT over `generate_series` on PostgreSQL and a recursive CTE on SQLite, a
+million rows a statement.
 
 Every value is an integer hash of the row's number, so both databases hold the same data: the buyer of order g is
 1 + ⌊C · u₁ · u₂⌋ (u₁, u₂ two hashes of g in [0, 1): most customers buy a few times, the first ones often, the last
@@ -20,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.catalog.tables import ItemRow, StyleRow
+from ordersmith.catalog.tables import CategoryRow, ItemRow, StyleRow
 from ordersmith.orders.tables import OrderLineRow, OrderRow
 from ordersmith.platform.db import Database
 
@@ -128,6 +129,36 @@ def _catalog(db: Database) -> None:
         connection.execute(sa.insert(ItemRow.__table__), items)
 
 
+# The merchandise tree: (code, parent); styles and items of no style are put in its leaves by their number
+CATEGORIES = (("APPAREL", None), ("TOPS", "APPAREL"), ("BOTTOMS", "APPAREL"), ("HOME", None),
+              ("KITCHEN", "HOME"), ("LIGHTING", "HOME"), ("GIFTS", None))  # fmt: skip
+STYLE_CATEGORIES = ("TOPS", "BOTTOMS", "TOPS", "KITCHEN")  # style s: STYLE_CATEGORIES[s % 4]
+ITEM_CATEGORIES = ("KITCHEN", "LIGHTING", "GIFTS", "TOPS", None)  # item of no style i: ITEM_CATEGORIES[i % 5]
+
+
+def categorize(db: Database) -> None:
+    """Put the styles (with their variants) and the items of no style in the merchandise tree: the categories made
+    when missing, every assignment written again (a database filled before categories existed gets them too)."""
+    paths: dict[str, str] = {}
+    for code, parent in CATEGORIES:
+        paths[code] = f"{paths[parent]}/{code}" if parent else code
+    with db.engine.begin() as connection:
+        have = set(connection.execute(sa.select(CategoryRow.code)).scalars())
+        missing = [dict(code=code, name=code.title(), parent_code=parent, path=paths[code], active=True,
+                        created_at=START, updated_at=START, version=1)
+                   for code, parent in CATEGORIES if code not in have]  # fmt: skip
+        if missing:
+            connection.execute(sa.insert(CategoryRow.__table__), missing)
+        styles, items = StyleRow.__table__, ItemRow.__table__
+        for k, category in enumerate(STYLE_CATEGORIES):
+            chosen = [uid(4, s) for s in range(1, STYLES + 1) if s % 4 == k]
+            connection.execute(sa.update(styles).where(styles.c.id.in_(chosen)).values(category=category))
+            connection.execute(sa.update(items).where(items.c.style_id.in_(chosen)).values(category=category))
+        for k, category in enumerate(ITEM_CATEGORIES):
+            chosen = [uid(3, i) for i in range(STYLES * VARIANTS, ITEMS) if i % 5 == k]
+            connection.execute(sa.update(items).where(items.c.id.in_(chosen)).values(category=category))
+
+
 def _customers(db: Database, sql: Sql, customers: int, say: Callable[[str], None]) -> None:
     false, true = ("false", "true") if sql.pg else ("0", "1")
     for low in range(1, customers + 1, STEP):
@@ -212,6 +243,7 @@ def fill(db: Database, customers: int, orders: int, codes: list[str], say: Calla
     """Customers, the catalog and orders, set-based; the orders' secondary indexes built after their rows."""
     sql = Sql(db.dialect)
     _catalog(db)
+    categorize(db)
     _customers(db, sql, customers, say)
     indexes = [*OrderRow.__table__.indexes, *OrderLineRow.__table__.indexes]
     with db.engine.begin() as connection:
@@ -232,7 +264,7 @@ def sizes(db: Database) -> dict[str, Any]:
     if db.dialect != "postgresql":
         return {}
     names = ("marketing_customer_facts", "marketing_customer_purchases", "marketing_customer_styles",
-             "ix_order_lines_item", "orders", "order_lines")  # fmt: skip
+             "marketing_customer_items", "ix_order_lines_item", "orders", "order_lines")  # fmt: skip
     with db.engine.connect() as connection:
         return {
             name: round(

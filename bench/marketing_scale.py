@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.common import PG_ADMIN, pg_database
-from bench.marketing_fill import fill, sizes
+from bench.marketing_fill import categorize, fill, sizes
 from ordersmith.kernel.clock import FixedClock
 from ordersmith.marketing import service as marketing
 from ordersmith.marketing.service import _reads
@@ -54,6 +54,15 @@ TREES: dict[str, dict[str, Any]] = {
         ]
     },
     "item": {"field": "purchased_item", "op": "in", "value": ["S007-V3"]},
+    # a department: the styles and the items of no style of its two categories
+    "category": {"field": "purchased_category", "op": "in", "value": ["HOME"]},
+    "category_and_rfm": {
+        "all": [
+            {"field": "purchased_category", "op": "in", "value": ["APPAREL"]},
+            {"field": "recency", "op": "gte", "value": 4},
+            {"not": {"field": "purchased_category", "op": "in", "value": ["LIGHTING"]}},
+        ]
+    },
     "rfm_and_purchases": {
         "all": [
             {
@@ -234,10 +243,12 @@ def _reused(args: argparse.Namespace) -> Database | None:
     migrate.upgrade(url)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("TRUNCATE marketing_customer_facts, marketing_customer_purchases, "
-                                   "marketing_customer_styles, marketing_rfm_scoring, marketing_extraction_names, "
+                                   "marketing_customer_styles, marketing_customer_items, marketing_rfm_scoring, "
+                                   "marketing_extraction_names, "
                                    "marketing_extractions")  # fmt: skip
         connection.exec_driver_sql("DELETE FROM marketing_segments WHERE code = 'BENCHPULL'")
         connection.exec_driver_sql("DELETE FROM marketing_source_codes WHERE code = 'S26D1AX'")
+    categorize(db)  # a database filled before categories existed
     print(f"load_seconds: reused the filled database ({customers} customers, {orders} orders)", flush=True)
     return db
 
@@ -251,9 +262,11 @@ def main(args: argparse.Namespace, codes_of: Callable[[Any], list[str]]) -> None
     if db.dialect == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE marketing_customer_facts, marketing_customer_purchases, "
-                                       "marketing_customer_styles")  # fmt: skip
+                                       "marketing_customer_styles, marketing_customer_items, styles, items, "
+                                       "categories")  # fmt: skip
     print(f"facts_rebuild: {took:.1f} s ({written['customers']} buyer-currency, {written['purchases']} buyer and "
-          f"{written['styles']} buyer-style rows; {scored.get('USD', 0)} scored)", flush=True)  # fmt: skip
+          f"{written['styles']} buyer-style and {written['items']} buyer-item rows; {scored.get('USD', 0)} "
+          f"scored)", flush=True)  # fmt: skip
     if sizes(db):
         print("facts_sizes: " + ", ".join(f"{name} {mb} MB" for name, mb in sizes(db).items()))
     scoring_s, hand_s = _scoring(db, uow, args.repeat)
