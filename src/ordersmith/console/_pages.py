@@ -36,6 +36,7 @@ NAVIGATION = [
     ("Customers", "/customers", "customers:read"),
     ("Stock", "/stock", "inventory:read"),
     ("Purchasing", "/purchasing", "purchasing:read"),
+    ("Categories", "/categories", "catalog:read"),
     ("Receivables", "/finance/receivables", "finance:read"),
     ("Journal", "/finance/journal", "finance:read"),
     ("Statements", "/finance/statements", "finance:read"),
@@ -78,7 +79,7 @@ NAVIGATION_GROUPS = {
         "/extractions",
         "/continuity",
     ),
-    "Goods": ("/stock", "/purchasing", "/warehouse"),
+    "Goods": ("/stock", "/purchasing", "/categories", "/warehouse"),
     "Books": (
         "/finance/receivables",
         "/finance/journal",

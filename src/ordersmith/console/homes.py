@@ -140,6 +140,7 @@ ABOUT = {
     "/customers": "find a customer; their orders, notes and consent",
     "/stock": "an item's or style's stock by location, and its movements",
     "/purchasing": "purchase orders and replenishment suggestions",
+    "/categories": "the merchandise category tree items and styles are sorted into",
     "/warehouse": "waves, picking, packing and shipments",
     "/marketing": "promotions, coupons with their uses, and price lists",
     "/campaigns": "campaigns and their drops: in-home dates, quantities mailed, costs; their key codes",

@@ -1,7 +1,8 @@
 """Console screen for segments: the stored segments with their live counts, and an editor whose count follows the
 rules as they are typed (the page's script posts the unsaved definition to `POST /api/v1/segments/count`, which
 stores nothing). Saving posts the form: the rules are checked by the same use case as the API's, and a refusal
-re-renders the page naming the part of the rules that is wrong (nothing stored).
+re-renders the page naming the part of the rules that is wrong (nothing stored). Beside the editor, a reference of
+every rule field with its operators and values (from the rules' own checks) and the active category codes.
 
 Reading needs `marketing:read`; saving needs `marketing:write` and the session's CSRF token.
 """
@@ -14,8 +15,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ordersmith.catalog import service as catalog
+from ordersmith.console import categories
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
+from ordersmith.marketing import lists
 from ordersmith.marketing import service as marketing
 from ordersmith.marketing.list_schemas import SegmentIn
 from ordersmith.platform.http import unit_of_work
@@ -31,6 +35,12 @@ EXAMPLE: dict[str, Any] = {
         {"not": {"field": "last_order", "op": "within_days", "value": 30}},
     ]
 }
+# Each rule field with its operators and what each takes, as the rules' own checks say it: every check refuses no
+# value with what it wants ("must be a list of 1 to 500 codes").
+RULE_FIELDS = [
+    (name, [(op, (check(None) or "").removeprefix("must be ")) for op, check in operators.items()])
+    for name, operators in lists.FIELDS.items()
+]
 
 
 def _page(
@@ -44,6 +54,8 @@ def _page(
     principal = principal_for(request, SCOPE)
     uow = unit_of_work(request)
     segments = marketing.list_segments(uow, limit=SHOWN).items
+    tree = catalog.list_categories(uow)
+    trails = categories.trails(tree)
     return render(
         request,
         "segments.html",
@@ -55,6 +67,8 @@ def _page(
         editing=editing
         or {"code": "", "name": "", "currency": "USD", "rules": json.dumps(EXAMPLE, indent=2)},
         can_write=principal.can("marketing:write"),
+        rule_fields=RULE_FIELDS,
+        categories=[(c.code, trails[c.code]) for c in tree if c.active],
     )
 
 

@@ -1,6 +1,7 @@
 """Console screens for stock and buying: an item's availability per division and location with its latest
-movements, adjustments and transfers (warehouse), and purchase orders — drafts from the replenishment
-suggestions, approval (managers), sending, receiving."""
+movements, adjustments and transfers (warehouse), its or its style's merchandise category (set with
+`catalog:write`: a variant's through its style), and purchase orders — drafts from the replenishment suggestions,
+approval (managers), sending, receiving."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog import styles
-from ordersmith.console import custom_fields
+from ordersmith.catalog.schemas import CategoryAssignmentIn
+from ordersmith.console import categories, custom_fields
+from ordersmith.console._forms import posted
 from ordersmith.console._pages import check_form_csrf, principal_for, render
 from ordersmith.finance import service as finance
 from ordersmith.inventory import service as inventory
@@ -22,6 +25,7 @@ from ordersmith.kernel.errors import NotFound, OrdersmithError
 from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.platform.http import unit_of_work
+from ordersmith.platform.schemas import validated
 from ordersmith.purchasing import service as purchasing
 
 router = APIRouter(include_in_schema=False)
@@ -103,9 +107,33 @@ def _stock_page(
         low_levels=low_levels,
         low_shown=LOW_SHOWN,
         custom=custom_fields.panel(uow, kind="item", record_id=item.id) if item else None,
+        category=_category(uow, item, style) if item or style else None,
         can_edit=principal.can("catalog:write"),
         action=f"/custom-values/item/{quote(item.sku)}" if item else "",
     )
+
+
+def _category(uow: Any, item: catalog.Item | None, style: styles.Style | None) -> dict[str, Any]:
+    """What the page shows of the item's or the style's category: its code and names from the top down, the
+    style whose category a variant takes (its form sets the style's), and the categories to choose from: the active
+    ones, and the one it is in (marked when inactive, so the form shows where it is)."""
+    tree = catalog.list_categories(uow)
+    trails = categories.trails(tree)
+    if item is not None:
+        code, style_code = item.category, catalog.style_codes(uow, ids=[item.id]).get(item.id)
+    else:
+        assert style is not None
+        code, style_code = style.category, style.code
+    return {
+        "code": code,
+        "trail": trails.get(code, code) if code else "",
+        "style": style_code,
+        "choices": [
+            (c.code, trails[c.code] + ("" if c.active else ", inactive"))
+            for c in tree
+            if c.active or c.code == code
+        ],
+    }
 
 
 def _grid(style: styles.Style, variants: list[tuple[Any, int]]) -> dict[str, Any] | None:
@@ -143,9 +171,41 @@ def _readable(uow: Any, movements: list[inventory.Movement]) -> list[tuple[inven
 
 
 @router.get("/stock")
-def stock(request: Request, sku: str = "", division: str = "", low: bool = False) -> Response:
+def stock(request: Request, sku: str = "", division: str = "", low: bool = False, done: str = "") -> Response:
     """An item's or a style's stock; with `low`, the levels running low (what the dashboard's tile counts)."""
-    return _stock_page(request, sku.strip(), division, low=low)
+    return _stock_page(request, sku.strip(), division, low=low, done=done[:200])
+
+
+@router.post("/stock/category")
+async def set_item_category(request: Request) -> Response:
+    """Put an item in a category, or in none (`CategoryAssignmentIn`, `set_item_category`: a style's variant is
+    refused, it takes its style's)."""
+    _, _, typed = await posted(request, "catalog:write")
+    sku = typed.get("sku", "")
+    try:
+        body = validated(CategoryAssignmentIn, {"category": typed.get("category") or None})
+        item = catalog.set_item_category(unit_of_work(request), sku=sku, category=body.category)
+    except OrdersmithError as exc:
+        return _stock_page(request, sku, "", status=exc.status, error=exc.detail)
+    done = f"{item.sku} is in category {item.category}" if item.category else f"{item.sku} is in no category"
+    return RedirectResponse(f"/stock?sku={quote(item.sku)}&done={quote(done)}", status_code=303)
+
+
+@router.post("/stock/style-category")
+async def set_style_category(request: Request) -> Response:
+    """Put a style and every variant of it in a category, or in none (`CategoryAssignmentIn`,
+    `set_style_category`); back to the page it was set from (`sku`: the style's or a variant's)."""
+    _, _, typed = await posted(request, "catalog:write")
+    code = typed.get("style", "")
+    back = typed.get("sku") or code
+    try:
+        body = validated(CategoryAssignmentIn, {"category": typed.get("category") or None})
+        changed = catalog.set_style_category(unit_of_work(request), code=code, category=body.category)
+    except OrdersmithError as exc:
+        return _stock_page(request, back, "", status=exc.status, error=exc.detail)
+    where = f"category {body.category.upper()}" if body.category else "no category"
+    done = f"Style {code.upper()} is in {where}; variants changed: {len(changed)}"
+    return RedirectResponse(f"/stock?sku={quote(back)}&done={quote(done)}", status_code=303)
 
 
 @router.post("/stock/adjust")
