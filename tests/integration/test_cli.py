@@ -174,6 +174,16 @@ def _assert_demo_orders(db: Database) -> None:
             sa.select(sa.func.count()).where(CustomerFactRow.recency_score.is_(None))
         )
     assert facts == buyers and buyers > 0 and unscored == 0
+    # and the marketer's segments, by RFM, division and category, count buyers as the live definition does
+    from ordersmith.marketing import service as marketing
+
+    segments = {s.code: s for s in marketing.list_segments(uow).items}
+    assert sorted(segments) == ["APPAREL-NOT-HOME", "BEST", "HOME-BUYERS", "LAPSED-CATALOG"]
+    for code in ("HOME-BUYERS", "APPAREL-NOT-HOME"):
+        counted = marketing.count_segment(uow, code=code)
+        assert counted > 0 and counted == marketing.count_rules(uow, rules=segments[code].rules, live=True), (
+            code
+        )
 
 
 def _assert_demo_catalog(db: Database) -> None:
@@ -190,6 +200,10 @@ def _assert_demo_catalog(db: Database) -> None:
     assert sum(1 for i in items if i.kind == "kit") >= 3
     assert sum(1 for i in items if i.variant) >= 100
     assert sum(1 for i in items if i.personalization_template) >= 3
+    # every item is filed in the merchandise tree (a variant in its style's category)
+    assert [i.sku for i in items if i.category is None] == []
+    apparel = {i.sku for i in catalog.list_items(uow, category="APPAREL", limit=500).items}
+    assert "POLO-NAVY-M" in apparel and "SCARF-PLAID" in apparel and "MUG-CERAMIC" not in apparel
     kinds = sorted(loc.kind for loc in inventory.list_locations(uow))
     assert kinds == ["store", "store", "warehouse", "warehouse", "warehouse"]
     assert len(purchasing.list_vendors(uow)) >= 3

@@ -259,3 +259,71 @@ def _pools(db: Database, settings: Settings, report: DemoReport) -> None:
         ]
         inventory.configure_level(uow, sku=sku, location=location, safety_stock=safety, pools=pools)
         report.say(f"{sku} at {location}: safety {safety}, pools for {', '.join(p.division for p in pools)}")
+
+
+# The merchandise tree: (code, name, parent)
+DEMO_CATEGORIES = [
+    ("APPAREL", "Apparel", None),
+    ("TOPS", "Tops", "APPAREL"),
+    ("BOTTOMS", "Bottoms", "APPAREL"),
+    ("DRESSES", "Dresses", "APPAREL"),
+    ("OUTERWEAR", "Outerwear", "APPAREL"),
+    ("FOOTWEAR", "Footwear", "APPAREL"),
+    ("ACCESSORIES", "Accessories", "APPAREL"),
+    ("HOME", "Home", None),
+    ("KITCHEN", "Kitchen", "HOME"),
+    ("BATH", "Bath", "HOME"),
+    ("LIVING", "Living", "HOME"),
+    ("FURNITURE", "Furniture", "HOME"),
+    ("STATIONERY", "Stationery", None),
+    ("GIFTS", "Gifts", None),
+]
+DEMO_STYLE_CATEGORIES = {
+    "OXF-SHIRT": "TOPS", "WOOL-SWTR": "TOPS", "POLO": "TOPS", "PIMA-TEE": "TOPS", "FLEECE": "TOPS",
+    "LINEN-SHIRT": "TOPS", "CHINO": "BOTTOMS", "WRAP-DRESS": "DRESSES", "RAIN-JKT": "OUTERWEAR",
+    "SNEAKER": "FOOTWEAR", "CHELSEA": "FOOTWEAR",
+}  # fmt: skip
+# An item of no style goes by the start of its SKU (the drop-ship furniture included)
+DEMO_ITEM_CATEGORIES = {
+    "MUG-": "KITCHEN", "BOARD-": "KITCHEN", "NAPKIN-": "KITCHEN", "TEA-": "KITCHEN", "BOTTLE-": "KITCHEN",
+    "TOWEL-": "BATH", "CANDLE-": "LIVING", "THROW-": "LIVING", "SOFA-": "FURNITURE", "CHAIR-": "FURNITURE",
+    "RUG-": "FURNITURE", "TOTE-": "ACCESSORIES", "SCARF-": "ACCESSORIES", "CAP-": "ACCESSORIES",
+    "UMBRELLA-": "ACCESSORIES", "NOTEBOOK-": "STATIONERY", "GIFT-": "GIFTS",
+}  # fmt: skip
+
+
+def demo_category(sku: str) -> str | None:
+    """The demo category of an item of no style, by the start of its SKU."""
+    return next((code for prefix, code in DEMO_ITEM_CATEGORIES.items() if sku.startswith(prefix)), None)
+
+
+@loader("catalog: the merchandise tree, every style and item in its category", stage=35)
+def _categories(db: Database, settings: Settings, report: DemoReport) -> None:
+    """After purchasing's drop-ship items (stage 30), so every item is there; only what is missing is written."""
+    filed = _file_in_categories(db.unit_of_work(Actor.system("demo")))
+    if filed:
+        report.say(f"{len(DEMO_CATEGORIES)} categories; {filed} styles and items filed in them")
+
+
+@use_case
+def _file_in_categories(uow: UnitOfWork) -> int:
+    have = {c.code for c in catalog.list_categories(uow)}
+    for code, name, parent in DEMO_CATEGORIES:
+        if code not in have:
+            catalog.create_category(uow, code=code, name=name, parent=parent)
+    filed = 0
+    for style_code, category in DEMO_STYLE_CATEGORIES.items():
+        if styles.get_style(uow, code=style_code).category != category:
+            catalog.set_style_category(uow, code=style_code, category=category)
+            filed += 1
+    cursor = None
+    while True:
+        page = catalog.list_items(uow, limit=500, cursor=cursor)
+        for item in page.items:
+            wanted = demo_category(item.sku) if item.variant is None else None
+            if wanted is not None and item.category != wanted:
+                catalog.set_item_category(uow, sku=item.sku, category=wanted)
+                filed += 1
+        if page.next_cursor is None:
+            return filed
+        cursor = page.next_cursor

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from ordersmith.demo._framework import DemoReport, loader
 from ordersmith.kernel.clock import utcnow
@@ -163,3 +164,29 @@ def _purchase_facts(db: Database, settings: Settings, report: DemoReport) -> Non
         f"{written['styles']} buyer-style and {written['items']} buyer-item pairs); "
         f"RFM scores: {buyers or 'no buyers yet'}"
     )
+
+
+def _rule(field: str, op: str, value: object) -> dict[str, Any]:
+    return {"field": field, "op": op, "value": value}
+
+
+# (code, name, rules): what a catalog marketer keeps to pull the next book's lists from
+DEMO_SEGMENTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("BEST", "Best customers (top RFM cells)", _rule("rfm_cell", "in", ["555", "554", "545", "455"])),
+    ("LAPSED-CATALOG", "Catalog buyers not seen for six months", {"all": [
+        _rule("purchased_division", "in", ["catalog"]), _rule("last_order", "not_within_days", 180)]}),
+    ("HOME-BUYERS", "Bought for the home, mailable", {"all": [
+        _rule("purchased_category", "in", ["HOME"]), _rule("do_not_mail", "is", False)]}),
+    ("APPAREL-NOT-HOME", "Apparel buyers who never bought for the home", {"all": [
+        _rule("purchased_category", "in", ["APPAREL"]), {"not": _rule("purchased_category", "in", ["HOME"])}]}),
+]  # fmt: skip
+
+
+@loader("marketing: segments by RFM, division and merchandise category", stage=69)
+def _segments(db: Database, settings: Settings, report: DemoReport) -> None:
+    uow = db.unit_of_work(Actor.system("demo"))
+    have = {s.code for s in marketing.list_segments(uow, limit=100).items}
+    for code, name, rules in DEMO_SEGMENTS:
+        if code not in have:
+            marketing.create_segment(uow, code=code, name=name, rules=rules)
+            report.say(f"segment {code}: {marketing.count_segment(uow, code=code)} customers now")
