@@ -22,6 +22,10 @@ from ordersmith.kernel.errors import NotFound, PreconditionFailed, ValidationFai
 from ordersmith.platform.db import UnitOfWork, use_case
 
 _CATEGORIES = cast(sa.Table, CategoryRow.__table__)
+_TREE_LOCK = {
+    "space": 190_063,
+    "key": 1,
+}  # PostgreSQL advisory lock: one writer of the tree's shape (ADR 0063)
 _ITEMS = cast(sa.Table, ItemRow.__table__)
 
 
@@ -67,6 +71,16 @@ def _name(text: str) -> str:
     if not 1 <= len(name) <= 200 or "\x00" in name:
         raise ValidationFailed.on("name", "1 to 200 characters")
     return name
+
+
+def _hold_the_tree(uow: UnitOfWork) -> None:
+    """Make this transaction the tree's only shaper until it ends, before any path is read. Paths are computed from
+    other rows' paths (a child's from its parent's, a moved subtree's from its new parent's), so two moves, or a move
+    and a child added under the subtree, would each write paths from what the other is changing — a cycle, or a
+    path that is not its parent's. SQLite's writer lock already serializes them; on PostgreSQL a transaction-level
+    advisory lock does (the tree is reference data: its writes are rare)."""
+    if uow.dialect == "postgresql":
+        uow.execute_core(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"), _TREE_LOCK)
 
 
 def _row(uow: UnitOfWork, code: str, *, lock: bool = False) -> CategoryRow:
@@ -121,6 +135,7 @@ def create_category(uow: UnitOfWork, *, code: str, name: str, parent: str | None
     """
     stored, name = _code(code, "code"), _name(name)
     parent_path = None
+    _hold_the_tree(uow)
     if parent is not None:
         parent_row = uow.session.scalar(
             sa.select(CategoryRow).where(CategoryRow.code == _code(parent, "parent"))
@@ -170,6 +185,8 @@ def update_category(
         ValidationFailed: a malformed name, an unknown or inactive parent, a parent below the category itself, or a
             subtree that would nest too deep.
     """
+    if not isinstance(parent, _Keep):
+        _hold_the_tree(uow)
     row = _row(uow, code, lock=True)
     if version is not None and version != row.version:
         raise PreconditionFailed(f"category {row.code} is at version {row.version}", version=row.version)
