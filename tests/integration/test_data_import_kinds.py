@@ -209,6 +209,58 @@ def test_an_unknown_inactive_or_variant_category_in_a_file_names_row_and_column_
     assert (count(db, "styles"), _categories_of(db)) == (1, before)
 
 
+def _tree(db: Database) -> list[tuple[str, str | None, str, bool]]:
+    return [(c.code, c.parent, c.path, c.active) for c in catalog.list_categories(db.unit_of_work(ACTOR))]
+
+
+def test_a_categories_file_builds_the_tree_in_file_order_and_moves_an_existing_category(db: Database) -> None:
+    # given an old tree: GIFTS at the top, MUGS under it
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="GIFTS", name="Gifts")
+    catalog.create_category(uow, code="MUGS", name="Mugs", parent="GIFTS")
+    data = (
+        "code,name,parent,active\nhome,Home,,\nKITCHEN,Kitchen,HOME,\nMUGS,Mugs & cups,kitchen,\n"
+        "GIFTS,Gifts,,false\n"
+    )
+    # when dry-run with chunks of one row (a parent made by an earlier chunk was rolled back), then applied
+    imported = upload(db, "categories", data, chunk_rows=1)
+    run_jobs(db)
+    found = state(db, imported)
+    assert (found.status, found.to_create, found.to_update, found.invalid_rows) == ("validated", 2, 2, 0)
+    assert [c[0] for c in _tree(db)] == ["GIFTS", "MUGS"]
+    imports.request_apply(uow, import_id=imported.id)
+    run_jobs(db)
+    # then MUGS moved under the new KITCHEN, renamed, and GIFTS is inactive
+    assert state(db, imported).status == "applied"
+    assert _tree(db) == [
+        ("GIFTS", None, "GIFTS", False),
+        ("HOME", None, "HOME", True),
+        ("KITCHEN", "HOME", "HOME/KITCHEN", True),
+        ("MUGS", "KITCHEN", "HOME/KITCHEN/MUGS", True),
+    ]
+    assert catalog.get_category(uow, code="MUGS").name == "Mugs & cups"
+
+
+def test_a_categories_file_with_a_bad_row_names_row_and_column_and_applies_nothing(db: Database) -> None:
+    # given
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="HOME", name="Home")
+    catalog.create_category(uow, code="KITCHEN", name="Kitchen", parent="HOME")
+    before = _tree(db)
+    data = "code,name,parent\nBATH,Bath,HOME\nHOME,Home,KITCHEN\nTOYS,Toys,GAMES\nGAMES,Games,\nA B,Spaces,\n"
+    # when applied all or nothing
+    imported = upload(db, "categories", data, apply=True)
+    run_jobs(db)
+    # then: a move under its own child, a parent that comes later in the file, a bad code
+    assert errors_of(db, imported) == [
+        (3, "parent", "KITCHEN is HOME itself or below it"),
+        (4, "parent", "no category 'GAMES'"),
+        (6, "code", "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$'"),
+    ]
+    assert state(db, imported).status == "validated"
+    assert _tree(db) == before
+
+
 # --- vendor items ---------------------------------------------------------------------------------------------
 
 
@@ -437,7 +489,9 @@ def test_approving_in_a_purchase_order_file_needs_the_approve_scope(db: Database
     assert count(db, "imports") == 0
 
 
-@pytest.mark.parametrize("kind", ["styles", "vendor_items", "price_lists", "purchase_orders", "orders"])
+@pytest.mark.parametrize(
+    "kind", ["styles", "vendor_items", "price_lists", "purchase_orders", "orders", "categories"]
+)
 @pytest.mark.parametrize("format", ["csv", "xlsx"])
 def test_a_filled_in_template_of_each_new_kind_imports(db: Database, kind: str, format: str) -> None:
     uow = db.unit_of_work(ACTOR)

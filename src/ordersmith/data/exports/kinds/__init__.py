@@ -14,7 +14,7 @@ from typing import Any
 
 from ordersmith.data.exports.kinds._base import COLUMN_KINDS, FORMATS, ExportColumn, ExportKind
 from ordersmith.data.exports.kinds.customers import CUSTOMERS
-from ordersmith.data.exports.kinds.items import ITEMS
+from ordersmith.data.exports.kinds.items import CATEGORIES, ITEMS
 from ordersmith.data.exports.kinds.orders import INVOICES, ORDER_LINES, ORDERS, PAYMENTS, RETURNS
 from ordersmith.data.exports.kinds.stock import INVENTORY, PURCHASE_ORDERS, STOCK_MOVEMENTS
 from ordersmith.kernel.clock import FIRST_DAY, LAST_DAY
@@ -38,6 +38,7 @@ KINDS: dict[str, ExportKind] = {
         ORDER_LINES,
         CUSTOMERS,
         ITEMS,
+        CATEGORIES,
         INVENTORY,
         STOCK_MOVEMENTS,
         PURCHASE_ORDERS,

@@ -1,4 +1,4 @@
-"""Items: the catalog's records with their custom fields (one row per item, in SKU order)."""
+"""Items: the catalog's records with their custom fields (one row per item, in SKU order), and the category tree."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersmith.catalog.tables import ItemRow
+from ordersmith.catalog.tables import CategoryRow, ItemRow
 from ordersmith.data.exports.kinds._base import ExportColumn, ExportKind, ints, placed_between, texts
 
 items = ItemRow.__table__
@@ -40,4 +40,28 @@ ITEMS = ExportKind(
     _items,
     custom_kind="item",
     record_id=items.c.id,
+)
+
+
+categories = CategoryRow.__table__
+
+
+def _categories(filters: dict[str, Any]) -> sa.Select[Any]:
+    """Parents before their children (by depth, then path): the file imports back as it is."""
+    depth = sa.func.length(categories.c.path) - sa.func.length(sa.func.replace(categories.c.path, "/", ""))
+    return sa.select(
+        categories.c.code,
+        categories.c.name,
+        sa.func.coalesce(categories.c.parent_code, "").label("parent"),
+        categories.c.path,
+        categories.c.active,
+    ).order_by(depth, categories.c.path)
+
+
+CATEGORIES = ExportKind(
+    "categories",
+    "The merchandise tree (one row per category, each after its parent)",
+    (),
+    (*texts("code", "name", "parent", "path"), ExportColumn("active", "bool")),
+    _categories,
 )

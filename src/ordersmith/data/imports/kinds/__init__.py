@@ -6,6 +6,7 @@ file's column (a list field's element, a money field's part: the column it came 
 """
 
 from ordersmith.data.imports.kinds import (
+    categories,
     customers,
     items,
     orders,
@@ -18,6 +19,7 @@ from ordersmith.data.imports.kinds import (
 from ordersmith.data.imports.kinds._common import Kind, Outcome, Row
 
 KINDS: dict[str, Kind] = {
+    "categories": categories.KIND,
     "items": items.KIND,
     "customers": customers.KIND,
     "stock_counts": stock.COUNTS,
