@@ -30,7 +30,7 @@ from ordersmith.kernel.clock import FixedClock
 from ordersmith.marketing import service as marketing
 from ordersmith.marketing.service import _reads
 from ordersmith.marketing.service.scoring import FACTS, quintile_update
-from ordersmith.marketing.service.segments import count_statement, member_condition
+from ordersmith.marketing.service.segments import category_subtrees_of, count_statement, member_condition
 from ordersmith.platform import migrate
 from ordersmith.platform.db import Actor, Database
 
@@ -165,10 +165,15 @@ def _counts(db: Database, uow: Any, repeat: int) -> float:
     for name, tree in TREES.items():
         found = marketing.count_rules(uow, rules=tree)
         ours = min(_timed(lambda tree=tree: marketing.count_rules(uow, rules=tree))[0] for _ in range(repeat))
-        sql = _literal(db, count_statement(tree, currency="USD", now=uow.now(), dialect=db.dialect))
+        subtrees = category_subtrees_of(uow, tree)
+        sql = _literal(
+            db, count_statement(tree, currency="USD", now=uow.now(), dialect=db.dialect, subtrees=subtrees)
+        )
         raw = min(_timed(_raw(db, sql))[0] for _ in range(repeat))
         # the same rules as one WHERE over every customer: how counts were made before a stored table drove them
-        condition = member_condition(tree, currency="USD", now=uow.now(), dialect=db.dialect)
+        condition = member_condition(
+            tree, currency="USD", now=uow.now(), dialect=db.dialect, subtrees=subtrees
+        )
         before = _literal(db, sa.select(sa.func.count()).select_from(_reads.customers).where(condition))
         everyone = min(_timed(_raw(db, before))[0] for _ in range(repeat))
         slowest = max(slowest, ours)

@@ -28,12 +28,12 @@ from ordersmith.marketing.fact_tables import (
     CustomerStyleRow,
     RfmScoringRow,
 )
-from ordersmith.marketing.service import _reads
+from ordersmith.marketing.service import _reads, segments
 from ordersmith.marketing.service import facts as facts_service
 from ordersmith.marketing.service.segments import count_statement, member_condition
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.orders import service as orders
-from ordersmith.platform import migrate, outbox, sales_channels
+from ordersmith.platform import jobs, migrate, outbox, sales_channels
 from ordersmith.platform.db import Database, UnitOfWork
 from ordersmith.platform.tables import OutboxRow
 from ordersmith.reporting import service as reporting
@@ -366,7 +366,8 @@ def test_the_scoring_run_and_segment_counts_over_the_facts_equal_the_live_defini
 def _over_every_customer(uow: UnitOfWork, tree: dict[str, Any]) -> int:
     """The count as one WHERE over every customer (`member_condition`): what a count driven by a stored table must
     equal."""
-    condition = member_condition(tree, currency="USD", now=uow.now(), dialect=uow.dialect)
+    subtrees = segments.category_subtrees_of(uow, tree)
+    condition = member_condition(tree, currency="USD", now=uow.now(), dialect=uow.dialect, subtrees=subtrees)
     with uow:
         return int(
             uow.session.scalar(sa.select(sa.func.count()).select_from(_reads.customers).where(condition))
@@ -415,7 +416,8 @@ def test_counts_driven_by_the_stored_facts_equal_the_same_rules_over_every_custo
     # and an RFM count reads the facts alone, a purchases count the purchases (with styles), one with consent the
     # customers
     def read(tree: dict[str, Any]) -> set[str]:
-        statement = count_statement(tree, currency="USD", now=LATER, dialect=shop.dialect)
+        subtrees = segments.category_subtrees_of(shop, tree)
+        statement = count_statement(tree, currency="USD", now=LATER, dialect=shop.dialect, subtrees=subtrees)
         return {t.name for t in statement.get_final_froms()}  # type: ignore[attr-defined]
 
     assert read(leaf("rfm_cell", "in", ["555"])) == {"marketing_customer_facts"}
@@ -447,17 +449,53 @@ def test_a_category_rule_holds_the_buyers_of_its_styles_and_items_and_of_those_b
     assert holds("apparel") == (2, 2)
     assert holds("HOME") == (1, 1)  # the lamp's order was cancelled
     assert holds("LIGHTING", "NOPE") == (0, 0)
-    # when the polo style moves to the kitchen and the tops move under home
-    catalog.set_style_category(shop, code="POLO", category="KITCHEN")
+    # when the tops move under home: the stored categories are the tree's leaves, so no fact changes
     catalog.update_category(shop, code="TOPS", parent="HOME")
+    assert holds("HOME") == (3, 3)
+    assert holds("APPAREL") == (0, 0)
+    # when the polo style is filed in the kitchen, with its buyers' categories written again by the relay's job
+    catalog.set_style_category(shop, code="POLO", category="KITCHEN")
+    assert holds("KITCHEN")[1] == 2  # live at once; stored once the job has run
+    relay(db, shop)
+    while jobs.run_due_jobs(db, worker="test"):
+        pass
     # then the rule reads the catalog as it is now, stored and live alike
     assert holds("KITCHEN") == (2, 2)
-    assert holds("APPAREL") == (0, 0)
-    assert holds("HOME") == (3, 3)
     assert holds("TOPS") == (1, 1)
+    assert marketing.get_purchase_facts(shop, customer_number=buyers["polo"]).categories == ["KITCHEN"]
 
 
-def test_the_migration_stores_the_items_of_no_style_every_buyer_bought_before_it(
+def test_items_filed_anew_have_their_buyers_categories_written_again_a_chunk_a_job_until_done(
+    shop: UnitOfWork, db: Database, monkeypatch: pytest.MonkeyPatch
+):
+    # given forty customers' orders kept by the relay, and chunks of three buyers a job
+    _population(shop)
+    relay(db, shop)
+    monkeypatch.setattr(facts_service, "RECATEGORIZE_CHUNK", 3)
+    trees = [
+        {"field": "purchased_category", "op": "in", "value": [code]} for code in ("KITCHEN", "TOPS", "HOME")
+    ]
+    before = [marketing.count_rules(shop, rules=tree) for tree in trees]
+    # when the mug (an item of no style) and the polo (a style) are filed anew
+    catalog.set_item_category(shop, sku="MUG", category="TOPS")
+    catalog.set_style_category(shop, code="POLO", category="KITCHEN")
+    relay(db, shop)
+    ran = 0
+    while found := jobs.run_due_jobs(db, worker="test"):
+        ran += found
+    # then every buyer's categories follow, over as many jobs as chunks, and the counts equal the live ones
+    after = [
+        (marketing.count_rules(shop, rules=t), marketing.count_rules(shop, rules=t, live=True)) for t in trees
+    ]
+    assert [stored for stored, _ in after] == [live for _, live in after]
+    assert [stored for stored, _ in after] != before
+    mug, polo = catalog.get_item(shop, sku="MUG").id, styles.get_style(shop, code="POLO").id
+    kept = rows(shop)
+    buyers = {c for c, s in kept["styles"] if s == polo} | {c for c, i in kept["items"] if i == mug}
+    assert len(buyers) > 6 and ran >= -(-len(buyers) // 3)  # the mug's and the polo's buyers, three a job
+
+
+def test_the_migration_stores_the_items_of_no_style_and_the_categories_every_buyer_bought_before_it(
     shop: UnitOfWork, db: Database, db_url: str
 ):
     # given two years of orders kept by the relay, a merged and an anonymized buyer among them
@@ -465,15 +503,17 @@ def test_the_migration_stores_the_items_of_no_style_every_buyer_bought_before_it
     customers.anonymize_customer(shop, ref=numbers[3], reason="asked to be forgotten")
     customers.merge_customers(shop, survivor=numbers[4], merged=numbers[6])
     relay(db, shop)
-    kept = rows(shop)["items"]
+    kept = rows(shop)
+    assert any(row[-1] for row in kept["purchases"])  # some buyers have categories
     db.dispose()
     # when the schema goes back to before the pairs and forward again
     config = migrate.alembic_config(db_url)
     command.downgrade(config, "0062_categories")
     migrate.upgrade(db_url)
-    # then the migration wrote the pairs the relay had kept
-    assert rows(shop)["items"] == kept
-    assert len(kept) > 20
+    # then the migration wrote the pairs and the categories the relay had kept
+    again = rows(shop)
+    assert (again["items"], again["purchases"]) == (kept["items"], kept["purchases"])
+    assert len(kept["items"]) > 20
 
 
 def test_between_runs_a_new_buyer_is_placed_among_the_last_run_s_quintile_boundaries(

@@ -60,8 +60,11 @@ class CustomerFactRow(Base):
 
 class CustomerPurchaseRow(Base):
     """One customer's orders not cancelled, in any currency and exchanges too (the live rules' definition): how
-    many, the first and the last, and the divisions they came from as `,catalog,web,`. The `purchased_division` and
-    `last_order` segment rules read it, one row per customer, and so does a pull's "recent buyers" suppression."""
+    many, the first and the last, the divisions they came from as `,catalog,web,`, and the merchandise categories
+    the styles and items of no style they bought are filed in, as `,KITCHEN,TEES,` (the categories themselves, not
+    those above them: a rule on `HOME` reads the codes of HOME's subtree, so moving a category changes no row;
+    ADR 0063). The `purchased_division`, `purchased_category` and `last_order` segment rules read it, one row per
+    customer, and so does a pull's "recent buyers" suppression."""
 
     __tablename__ = "marketing_customer_purchases"
     __table_args__ = (
@@ -74,6 +77,7 @@ class CustomerPurchaseRow(Base):
     first_order_at: Mapped[datetime]
     last_order_at: Mapped[datetime]
     divisions: Mapped[str] = mapped_column(sa.String(2000))  # ",catalog,web,": each code between commas
+    categories: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # ",KITCHEN,TEES," or ""
 
 
 class CustomerStyleRow(Base):
@@ -88,9 +92,9 @@ class CustomerStyleRow(Base):
 
 
 class CustomerItemRow(Base):
-    """An item of no style a customer bought (on an order not cancelled): with the style pairs, what the
-    `purchased_category` rule reads by item (a category holds styles and items of no style; a variant's category is
-    its style's). One row per pair, nothing else."""
+    """An item of no style a customer bought (on an order not cancelled): with the style pairs, where a buyer's
+    categories are read from, and how the buyers of an item filed anew are found (ADR 0063). One row per pair,
+    nothing else."""
 
     __tablename__ = "marketing_customer_items"
     __table_args__ = (sa.Index("ix_marketing_customer_items_item", "item_id", "customer_id"),)

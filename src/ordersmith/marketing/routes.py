@@ -298,10 +298,10 @@ def set_rfm_scoring(
     openapi_extra=requires("marketing:read", no_channel=True),
 )
 def get_purchase_facts(customer: CustomerNumber, principal: Auth, request: Request) -> PurchaseFactsOut:
-    """A customer's stored purchase facts (kept by the relay from their orders): orders, divisions and styles
-    bought, and per currency orders, spend, returns, lifetime value and RFM scores (as of the last scoring run, or
-    placed among its quintile boundaries when the customer changed since). A customer merged away or anonymized
-    is not found."""
+    """A customer's stored purchase facts (kept by the relay from their orders): orders, divisions, styles and
+    categories bought, and per currency orders, spend, returns, lifetime value and RFM scores (as of the last
+    scoring run, or placed among its quintile boundaries when the customer changed since). A customer merged away
+    or anonymized is not found."""
     found = service.get_purchase_facts(unit_of_work(request), customer_number=customer)
     return PurchaseFactsOut(
         customer_number=found.customer_number,
@@ -309,6 +309,7 @@ def get_purchase_facts(customer: CustomerNumber, principal: Auth, request: Reque
         last_order_at=found.last_order_at,
         divisions=found.divisions,
         styles=found.styles,
+        categories=found.categories,
         currencies=[
             CurrencyFactsOut(
                 currency=c.currency,

@@ -169,4 +169,7 @@ class PurchaseFactsOut(Output):
     last_order_at: datetime | None
     divisions: list[str]
     styles: int
+    categories: list[str] = Field(
+        description="the merchandise categories of what they bought (not those above)"
+    )
     currencies: list[CurrencyFactsOut]

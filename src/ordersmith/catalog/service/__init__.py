@@ -13,6 +13,7 @@ from ordersmith.catalog.service.bulk import ItemImport, RowOutcome, import_items
 from ordersmith.catalog.service.categories import (
     KEEP,
     Category,
+    category_subtrees,
     create_category,
     get_category,
     list_categories,
@@ -21,7 +22,6 @@ from ordersmith.catalog.service.categories import (
     update_category,
 )
 from ordersmith.catalog.service.categories import assignable as assignable_category
-from ordersmith.catalog.service.categories import under as categories_under
 from ordersmith.catalog.service.divisions import (
     DIVISION_CACHE_TTL,
     create_division,
@@ -66,7 +66,7 @@ __all__ = [
     "SellingFacts",
     "assignable_category",
     "barcodes_of",
-    "categories_under",
+    "category_subtrees",
     "create_category",
     "create_division",
     "create_item",

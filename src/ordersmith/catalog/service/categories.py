@@ -9,6 +9,7 @@ a style, while one made inactive stays on the items that have it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
@@ -123,6 +124,22 @@ def under(codes: list[str]) -> sa.Select[Any]:
             ),
         )
     )
+
+
+@use_case(readonly=True)
+def category_subtrees(uow: UnitOfWork, *, codes: Sequence[str]) -> dict[str, list[str]]:
+    """For each code named (upper-cased) that is a category, the codes of it and of every category below it, in
+    code order (one read of the small tree); an unknown code has no entry."""
+    wanted = sorted({c.upper() for c in codes if isinstance(c, str) and "\x00" not in c})
+    if not wanted:
+        return {}
+    rows = list(uow.execute_core(sa.select(_CATEGORIES.c.code, _CATEGORIES.c.path)).tuples())
+    paths = {code: path for code, path in rows}
+    return {
+        code: sorted(other for other, path in rows if rules.is_under(path, paths[code]))
+        for code in wanted
+        if code in paths
+    }
 
 
 @use_case

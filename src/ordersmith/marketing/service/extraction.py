@@ -31,7 +31,7 @@ from ordersmith.marketing import lists
 from ordersmith.marketing.list_tables import ExtractionNameRow, ExtractionRow, MailFlagRow, SegmentRow
 from ordersmith.marketing.service._reads import addresses, customers, emails
 from ordersmith.marketing.service.facts import PURCHASES
-from ordersmith.marketing.service.segments import member_condition
+from ordersmith.marketing.service.segments import category_subtrees_of, member_condition
 from ordersmith.marketing.tables import SourceCodeRow
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
@@ -186,7 +186,15 @@ def _selection(uow: UnitOfWork, segment: SegmentRow, recent_since: datetime | No
                 PURCHASES, PURCHASES.c.customer_id == customers.c.id
             )
         )
-        .where(member_condition(segment.rules, currency=segment.currency, now=uow.now(), dialect=uow.dialect))
+        .where(
+            member_condition(
+                segment.rules,
+                currency=segment.currency,
+                now=uow.now(),
+                dialect=uow.dialect,
+                subtrees=category_subtrees_of(uow, segment.rules),
+            )
+        )
     )
     if uow.dialect == "postgresql":  # a pull runs once: compiling it to machine code (JIT) only adds time
         uow.execute_core(sa.text("SET LOCAL jit = off"))

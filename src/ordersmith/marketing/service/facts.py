@@ -29,8 +29,8 @@ from ordersmith.marketing.fact_tables import (
     CustomerStyleRow,
 )
 from ordersmith.marketing.service import scoring
-from ordersmith.marketing.service._reads import customers, items, order_lines, orders
-from ordersmith.platform import outbox
+from ordersmith.marketing.service._reads import customers, items, order_lines, orders, styles
+from ordersmith.platform import jobs, outbox
 from ordersmith.platform.db import UnitOfWork, use_case
 
 FACTS = scoring.FACTS
@@ -114,8 +114,9 @@ def facts_query(where: Sequence[Condition]) -> sa.Select[Any]:
 
 
 def purchases_query(where: Sequence[Condition], dialect: str) -> sa.Select[Any]:
-    """Per customer: the orders not cancelled (any currency, exchanges too), their first and last, and the
-    divisions they came from as `,catalog,web,` (in no particular order)."""
+    """Per customer: the orders not cancelled (any currency, exchanges too), their first and last, the divisions
+    they came from as `,catalog,web,` (in no particular order), and the categories of what they bought (from their
+    style and item pairs, written before)."""
     if dialect == "postgresql":
         listed: Any = sa.func.string_agg(sa.distinct(orders.c.division), sa.literal(","))
     else:
@@ -127,6 +128,7 @@ def purchases_query(where: Sequence[Condition], dialect: str) -> sa.Select[Any]:
             sa.func.min(orders.c.placed_at).label("first_order_at"),
             sa.func.max(orders.c.placed_at).label("last_order_at"),
             (sa.literal(",") + listed + sa.literal(",")).label("divisions"),
+            categories_of(orders.c.customer_id, dialect).label("categories"),
         )
         .select_from(orders.join(customers, _buyer()))
         .where(orders.c.status != "cancelled", *where)
@@ -166,8 +168,40 @@ def _bought_query(column: Any, kind: Condition, where: Sequence[Condition]) -> s
     )
 
 
+def categories_of(subject: Any, dialect: str) -> Any:
+    """The categories of the customer whose id is `subject`, from their stored style and item pairs and the
+    catalog's categories now: `,KITCHEN,TEES,` in code order, `` for none (ADR 0063). The pairs are written
+    first."""
+    bought = (
+        sa.union(
+            sa.select(styles.c.category.label("code"))
+            .select_from(STYLES.join(styles, styles.c.id == STYLES.c.style_id))
+            .where(STYLES.c.customer_id == subject, styles.c.category.is_not(None))
+            .correlate(subject.table),
+            sa.select(items.c.category)
+            .select_from(ITEMS.join(items, items.c.id == ITEMS.c.item_id))
+            .where(ITEMS.c.customer_id == subject, items.c.category.is_not(None))
+            .correlate(subject.table),
+        )
+        .order_by("code")
+        .subquery("bought")
+    )
+    if dialect == "postgresql":
+        listed: Any = sa.func.string_agg(bought.c.code, sa.literal(","))
+    else:
+        listed = sa.func.group_concat(bought.c.code)  # SQLite separates them with commas
+    joined = sa.select(sa.literal(",") + listed + sa.literal(",")).select_from(bought).scalar_subquery()
+    return sa.func.coalesce(joined, sa.literal(""))
+
+
+def categories_update(dialect: str, ids: Sequence[uuid.UUID]) -> sa.Update:
+    """Set the categories of these customers' purchases rows again (after items they bought were filed anew)."""
+    subject = PURCHASES.c.customer_id
+    return sa.update(PURCHASES).where(subject.in_(ids)).values(categories=categories_of(subject, dialect))
+
+
 _FACT_COLUMNS = [c.name for c in FACTS.columns]
-_PURCHASE_COLUMNS = ["customer_id", "orders", "first_order_at", "last_order_at", "divisions"]
+_PURCHASE_COLUMNS = ["customer_id", "orders", "first_order_at", "last_order_at", "divisions", "categories"]
 
 
 def _lock(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
@@ -195,9 +229,9 @@ def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
     scoring.provisional_scores(uow, found)
     if found:
         uow.execute_core(sa.insert(FACTS), [{c: fact[c] for c in _FACT_COLUMNS} for fact in found])
-    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
     uow.execute_core(sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query(mine)))
     uow.execute_core(sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query(mine)))
+    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
     return len(found)
 
 
@@ -232,12 +266,61 @@ def customers_of(uow: UnitOfWork, events: list[Event]) -> list[uuid.UUID]:
 
 
 def on_events(uow: UnitOfWork, events: list[Event]) -> None:
-    """Batch subscriber: recompute the facts of every customer the batch's events touch, set-wise."""
+    """Batch subscriber: recompute the facts of every customer the batch's events touch, set-wise; items filed in
+    another category queue the job that files their buyers' categories again."""
     refresh_customers(uow, customer_ids=customers_of(uow, events))
+    filed = sorted({str(e.payload["id"]) for e in events if _refiled(e)})
+    if filed:
+        jobs.enqueue(uow, RECATEGORIZE_JOB, {"items": filed, "after": None})
+
+
+def _refiled(event: Event) -> bool:
+    return event.type == "item.updated" and "category" in (event.payload.get("changed") or ())
+
+
+RECATEGORIZE_JOB = "marketing.recategorize"
+RECATEGORIZE_CHUNK = 5_000  # buyers whose categories one run of the job writes again
+
+
+@use_case
+def recategorize(
+    uow: UnitOfWork, *, item_ids: Sequence[uuid.UUID], after: uuid.UUID | None = None
+) -> uuid.UUID | None:
+    """Write again the categories of up to RECATEGORIZE_CHUNK buyers of these items (of their styles, for
+    variants), in customer order after `after`, and queue the next chunk in the same transaction when more may
+    follow; returns the last buyer written then (None: done). Proportional to the items' buyers, so it runs as a
+    job a chunk at a time, never on a request."""
+    wanted = list(item_ids)
+    of_styles = sa.select(items.c.style_id).where(items.c.id.in_(wanted), items.c.style_id.is_not(None))
+    buyers = sa.union(
+        sa.select(STYLES.c.customer_id.label("customer_id")).where(STYLES.c.style_id.in_(of_styles)),
+        sa.select(ITEMS.c.customer_id).where(ITEMS.c.item_id.in_(wanted)),
+    ).subquery("buyers")
+    query = sa.select(buyers.c.customer_id).order_by(buyers.c.customer_id).limit(RECATEGORIZE_CHUNK)
+    if after is not None:
+        query = query.where(buyers.c.customer_id > after)
+    ids = list(uow.execute_core(query).scalars())
+    if ids:
+        _lock(uow, ids)
+        uow.execute_core(categories_update(uow.dialect, ids))
+    if len(ids) < RECATEGORIZE_CHUNK:
+        return None
+    # the next chunk in a job of its own: each run's transaction stays small
+    jobs.enqueue(uow, RECATEGORIZE_JOB, {"items": [str(i) for i in wanted], "after": str(ids[-1])})
+    last: uuid.UUID = ids[-1]
+    return last
+
+
+def _recategorize_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    after = uuid.UUID(payload["after"]) if payload.get("after") else None
+    recategorize(uow, item_ids=[uuid.UUID(i) for i in payload["items"]], after=after)
+
+
+jobs.register(RECATEGORIZE_JOB, _recategorize_job)
 
 
 def _wanted(event: Event) -> bool:
-    return event.type in ORDER_EVENTS or event.type in CUSTOMER_EVENTS
+    return event.type in ORDER_EVENTS or event.type in CUSTOMER_EVENTS or _refiled(event)
 
 
 @use_case
@@ -271,9 +354,10 @@ def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
         "customers": sa.insert(FACTS).from_select(
             [*columns, "recency_score", "frequency_score", "monetary_score", "updated_at"], scored
         ),
-        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
+        # the pairs first: each purchases row reads its customer's categories from them
         "styles": sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query([])),
         "items": sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query([])),
+        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
     }
     written = {
         table: uow.execute_core(insert.execution_options(**keep_count)).rowcount
@@ -318,6 +402,7 @@ class PurchaseFacts:
     last_order_at: datetime | None
     divisions: list[str]  # bought from, by code
     styles: int  # how many styles they bought
+    categories: list[str]  # the categories of what they bought (not those above them), by code
 
 
 @use_case(readonly=True)
@@ -366,6 +451,7 @@ def get_purchase_facts(uow: UnitOfWork, *, customer_number: str) -> PurchaseFact
         bought.last_order_at if bought else None,
         sorted(d for d in bought.divisions.split(",") if d) if bought else [],
         int(styles),
+        sorted(c for c in bought.categories.split(",") if c) if bought else [],
     )
 
 
@@ -374,4 +460,5 @@ def register(*, scoring_every_s: int = 3600) -> None:
     (idempotent)."""
     outbox.unsubscribe(on_events)
     outbox.subscribe_batch("*", on_events, when=_wanted)
+    jobs.register(RECATEGORIZE_JOB, _recategorize_job)
     scoring.register(every_s=scoring_every_s)

@@ -10,6 +10,7 @@ that run's quintile boundaries), purchases as of the last order event the relay 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
@@ -32,7 +33,7 @@ from ordersmith.marketing.service._reads import (
     orders,
     styles,
 )
-from ordersmith.marketing.service.facts import FACTS, ITEMS, PURCHASES, STYLES, division_test
+from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, division_test
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -113,8 +114,12 @@ class _Compiler:
         dialect: str,
         live: bool = False,
         cutoffs: Cutoffs | None = None,
+        subtrees: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.currency = currency.upper()
+        self.subtrees = (
+            subtrees or {}
+        )  # category code -> the codes of it and those below (`category_subtrees_of`)
         self.now = now
         self.dialect = dialect
         self.live = live
@@ -240,11 +245,19 @@ class _Compiler:
             return FACTS, sa.and_(FACTS.c.currency == self.currency, self.score_test(leaf, FACTS))
         if field == "purchased_division":
             return PURCHASES, division_test(PURCHASES.c.divisions, value)
+        if field == "purchased_category":
+            codes = self.categories(value)
+            return PURCHASES, division_test(PURCHASES.c.categories, codes) if codes else sa.false()
         if field == "last_order" and op in ("within_days", "on_or_after"):
             return PURCHASES, PURCHASES.c.last_order_at >= self.since(op, value)
         if field == "last_order" and op == "before":  # they have ordered, the last time before the day
             return PURCHASES, PURCHASES.c.last_order_at < self.since(op, value)
         return None
+
+    def categories(self, codes: list[str]) -> list[str]:
+        """The codes of the categories named and of every one below them, as the catalog's tree is now (unknown
+        codes: none)."""
+        return sorted({found for code in codes for found in self.subtrees.get(code.upper(), ())})
 
     def score_test(self, leaf: dict[str, Any], scores: Any) -> Condition:
         """One RFM leaf over score columns: the facts' or the live CTE's."""
@@ -280,8 +293,9 @@ class _Compiler:
                 orders.c.customer_id,
                 sa.and_(orders.c.status != "cancelled", items.c.sku_key.in_([v.upper() for v in value])),
             )
-        if field == "purchased_category":
-            return self.purchased_category(value)
+        if field == "purchased_category":  # live: stored leaves are read in `stored_test`
+            codes = self.categories(value)
+            return _bought(items.c.category.in_(codes), lines=True) if codes else sa.false()
         if field == "purchased_style":
             if not self.live:
                 wanted = sa.select(styles.c.id).where(styles.c.code.in_(value))
@@ -316,21 +330,6 @@ class _Compiler:
         codes = [v.upper() for v in value]
         return column.in_(codes) if op == "in" else _like_prefix(column, codes)
 
-    def purchased_category(self, codes: list[str]) -> Condition:
-        """An item of the categories named or any below them, on an order not cancelled. A style's variants hold
-        its category, so live that is the lines' items; stored, the customer's styles in those categories or items
-        of no style in them (the pairs of ADR 0037 and 0063: the catalog's categories are read as they are now, so
-        moving a style or a category needs no recomputation)."""
-        wanted = catalog.categories_under(codes)
-        if self.live:
-            return _bought(items.c.category.in_(wanted), lines=True)
-        in_styles = sa.select(styles.c.id).where(styles.c.category.in_(wanted))
-        plain = sa.select(items.c.id).where(items.c.style_id.is_(None), items.c.category.in_(wanted))
-        return sa.or_(
-            self.semi(STYLES, STYLES.c.customer_id, STYLES.c.style_id.in_(in_styles)),
-            self.semi(ITEMS, ITEMS.c.customer_id, ITEMS.c.item_id.in_(plain)),
-        )
-
     def since(self, op: str, value: Any) -> datetime:
         return (
             self.now - timedelta(days=value)
@@ -360,10 +359,13 @@ def member_condition(
     dialect: str,
     live: bool = False,
     cutoffs: Cutoffs | None = None,
+    subtrees: Mapping[str, Sequence[str]] | None = None,
 ) -> Condition:
     """The WHERE clause over `customers` of a validated rule tree, with the customers every segment leaves out.
     Over the stored facts unless `live` (then RFM scores are `cutoffs`' when given, else quintiles)."""
-    compiler = _Compiler(currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs)
+    compiler = _Compiler(
+        currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs, subtrees=subtrees
+    )
     return sa.and_(
         customers.c.merged_into_id.is_(None),
         customers.c.anonymized_at.is_(None),
@@ -379,6 +381,7 @@ def count_statement(
     dialect: str,
     live: bool = False,
     cutoffs: Cutoffs | None = None,
+    subtrees: Mapping[str, Sequence[str]] | None = None,
 ) -> sa.Select[Any]:
     """One statement counting the customers a validated rule tree holds.
 
@@ -390,7 +393,9 @@ def count_statement(
     count and cuts a third off a purchases one; a tree that needs the customer's columns or both tables is counted
     over `customers`, whose live-customer index the planner starts from better (ADR 0062). Every `live` tree is
     counted over `customers`."""
-    compiler = _Compiler(currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs)
+    compiler = _Compiler(
+        currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs, subtrees=subtrees
+    )
     children = rules_tree.get("all", [rules_tree])
     required = [] if live else [found for child in children if (found := compiler.stored_tree(child))]
     tables = {table.name for table, _ in required}
@@ -403,15 +408,37 @@ def count_statement(
         if not compiler.uses_customers and not compiler.other_stored:
             return sa.select(sa.func.count()).select_from(driver).where(*tests, *rest)
     condition = member_condition(
-        rules_tree, currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs
+        rules_tree, currency=currency, now=now, dialect=dialect, live=live, cutoffs=cutoffs, subtrees=subtrees
     )
     return sa.select(sa.func.count()).select_from(customers).where(condition)
+
+
+def category_subtrees_of(uow: UnitOfWork, rules_tree: dict[str, Any]) -> dict[str, list[str]]:
+    """The category codes a tree's `purchased_category` rules name, each with the codes of its subtree as the
+    catalog has it now: what compiling the tree needs (`subtrees=`). One read of the small tree, none without such
+    a rule."""
+
+    def named(node: dict[str, Any]) -> list[str]:
+        if "field" in node:
+            return list(node["value"]) if node["field"] == "purchased_category" else []
+        if "not" in node:
+            return named(node["not"])
+        return [code for child in node.get("all", node.get("any", [])) for code in named(child)]
+
+    codes = named(rules_tree)
+    return catalog.category_subtrees(uow, codes=codes) if codes else {}
 
 
 def _count(uow: UnitOfWork, rules_tree: dict[str, Any], currency: str, live: bool = False) -> int:
     cutoffs = scoring.get_rfm_scoring(uow, currency=currency).cutoffs if live else None
     query = count_statement(
-        rules_tree, currency=currency, now=uow.now(), dialect=uow.dialect, live=live, cutoffs=cutoffs
+        rules_tree,
+        currency=currency,
+        now=uow.now(),
+        dialect=uow.dialect,
+        live=live,
+        cutoffs=cutoffs,
+        subtrees=category_subtrees_of(uow, rules_tree),
     )
     scoring.use_memory(uow, 64)
     if uow.dialect == "postgresql":

@@ -1,4 +1,5 @@
-"""Marketing's stored customer x item pairs for items of no style, read by the purchased_category rule (ADR 0063)
+"""Marketing's stored customer x item pairs for items of no style, and each buyer's merchandise categories on the
+purchases row, read by the purchased_category rule (ADR 0063)
 
 Revision ID: 0063_customer_items
 Revises: 0062_categories
@@ -38,7 +39,24 @@ def upgrade() -> None:
         "WHERE o.status <> 'cancelled' AND i.style_id IS NULL"
     )
 
+    with op.batch_alter_table("marketing_customer_purchases") as batch:
+        batch.add_column(sa.Column("categories", sa.Text(), server_default="", nullable=False))
+    # Each buyer's categories: those of the styles and the items of no style they bought (NULL categories left
+    # out), in code order, as the relay writes them
+    listed = "string_agg(code, ',')" if op.get_bind().dialect.name == "postgresql" else "group_concat(code)"
+    op.execute(  # `listed` is one of the two constants above, nothing from outside
+        "UPDATE marketing_customer_purchases SET categories = coalesce(("  # noqa: S608
+        f"SELECT ',' || {listed} || ',' FROM ("
+        "SELECT s.category AS code FROM marketing_customer_styles cs JOIN styles s ON s.id = cs.style_id "
+        "WHERE cs.customer_id = marketing_customer_purchases.customer_id AND s.category IS NOT NULL "
+        "UNION SELECT i.category FROM marketing_customer_items ci JOIN items i ON i.id = ci.item_id "
+        "WHERE ci.customer_id = marketing_customer_purchases.customer_id AND i.category IS NOT NULL "
+        "ORDER BY code) AS bought), '')"
+    )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("marketing_customer_purchases") as batch:
+        batch.drop_column("categories")
     op.drop_index("ix_marketing_customer_items_item", table_name="marketing_customer_items")
     op.drop_table("marketing_customer_items")
