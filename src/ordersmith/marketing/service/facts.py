@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ordersmith.kernel.errors import NotFound
 from ordersmith.kernel.events import Event
@@ -113,27 +114,31 @@ def facts_query(where: Sequence[Condition]) -> sa.Select[Any]:
     )
 
 
-def purchases_query(where: Sequence[Condition], dialect: str) -> sa.Select[Any]:
-    """Per customer: the orders not cancelled (any currency, exchanges too), their first and last, the divisions
-    they came from as `,catalog,web,` (in no particular order), and the categories of what they bought (from their
-    style and item pairs, written before)."""
+def purchases_query(ids: Sequence[uuid.UUID] | None, dialect: str) -> sa.Select[Any]:
+    """Per customer (of `ids`, or every one): the orders not cancelled (any currency, exchanges too), their first
+    and last, the divisions they came from as `,catalog,web,` (in no particular order), and the categories of what
+    they bought (`categories_query`: from their style and item pairs, written before)."""
     if dialect == "postgresql":
         listed: Any = sa.func.string_agg(sa.distinct(orders.c.division), sa.literal(","))
     else:
         listed = sa.func.group_concat(sa.distinct(orders.c.division))  # SQLite separates them with commas
-    return (
+    bought = (
         sa.select(
             orders.c.customer_id,
             sa.func.count().label("orders"),
             sa.func.min(orders.c.placed_at).label("first_order_at"),
             sa.func.max(orders.c.placed_at).label("last_order_at"),
             (sa.literal(",") + listed + sa.literal(",")).label("divisions"),
-            categories_of(orders.c.customer_id, dialect).label("categories"),
         )
         .select_from(orders.join(customers, _buyer()))
-        .where(orders.c.status != "cancelled", *where)
+        .where(orders.c.status != "cancelled", *([] if ids is None else [orders.c.customer_id.in_(ids)]))
         .group_by(orders.c.customer_id)
+        .subquery("bought")
     )
+    filed = categories_query(ids, dialect).subquery("filed")
+    return sa.select(
+        *bought.c, sa.func.coalesce(filed.c.categories, sa.literal("")).label("categories")
+    ).select_from(bought.outerjoin(filed, filed.c.customer_id == bought.c.customer_id))
 
 
 def division_test(divisions: Any, codes: Sequence[str]) -> Condition:
@@ -168,36 +173,44 @@ def _bought_query(column: Any, kind: Condition, where: Sequence[Condition]) -> s
     )
 
 
-def categories_of(subject: Any, dialect: str) -> Any:
-    """The categories of the customer whose id is `subject`, from their stored style and item pairs and the
-    catalog's categories now: `,KITCHEN,TEES,` in code order, `` for none (ADR 0063). The pairs are written
-    first."""
-    bought = (
-        sa.union(
-            sa.select(styles.c.category.label("code"))
-            .select_from(STYLES.join(styles, styles.c.id == STYLES.c.style_id))
-            .where(STYLES.c.customer_id == subject, styles.c.category.is_not(None))
-            .correlate(subject.table),
-            sa.select(items.c.category)
-            .select_from(ITEMS.join(items, items.c.id == ITEMS.c.item_id))
-            .where(ITEMS.c.customer_id == subject, items.c.category.is_not(None))
-            .correlate(subject.table),
-        )
-        .order_by("code")
-        .subquery("bought")
+def categories_query(ids: Sequence[uuid.UUID] | None, dialect: str) -> sa.Select[Any]:
+    """Per customer (of `ids`, or every one) with a filed purchase: the categories of the styles and items of no
+    style they bought (their stored pairs, with the catalog's categories now), as `,KITCHEN,TEES,` in code order
+    (ADR 0063). One grouped pass over the pairs, so the backfill reads each pair once."""
+
+    def mine(column: Any) -> list[Condition]:
+        return [] if ids is None else [column.in_(ids)]
+
+    pairs = sa.union(
+        sa.select(STYLES.c.customer_id.label("customer_id"), styles.c.category.label("code"))
+        .select_from(STYLES.join(styles, styles.c.id == STYLES.c.style_id))
+        .where(styles.c.category.is_not(None), *mine(STYLES.c.customer_id)),
+        sa.select(ITEMS.c.customer_id, items.c.category)
+        .select_from(ITEMS.join(items, items.c.id == ITEMS.c.item_id))
+        .where(items.c.category.is_not(None), *mine(ITEMS.c.customer_id)),
     )
     if dialect == "postgresql":
-        listed: Any = sa.func.string_agg(bought.c.code, sa.literal(","))
-    else:
-        listed = sa.func.group_concat(bought.c.code)  # SQLite separates them with commas
-    joined = sa.select(sa.literal(",") + listed + sa.literal(",")).select_from(bought).scalar_subquery()
-    return sa.func.coalesce(joined, sa.literal(""))
+        bought = pairs.subquery("pairs")
+        listed: Any = sa.func.string_agg(
+            bought.c.code, aggregate_order_by(sa.literal_column("','"), bought.c.code)
+        )
+    else:  # SQLite joins them in the order they come (no ORDER BY in an aggregate before 3.44), with commas
+        bought = pairs.order_by("customer_id", "code").subquery("pairs")
+        listed = sa.func.group_concat(bought.c.code)
+    return sa.select(
+        bought.c.customer_id, (sa.literal(",") + listed + sa.literal(",")).label("categories")
+    ).group_by(bought.c.customer_id)
 
 
-def categories_update(dialect: str, ids: Sequence[uuid.UUID]) -> sa.Update:
-    """Set the categories of these customers' purchases rows again (after items they bought were filed anew)."""
+def categories_update(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> None:
+    """Write these customers' categories again (after items they bought were filed anew): none first, then those
+    they have (a customer left with no filed purchase keeps none)."""
     subject = PURCHASES.c.customer_id
-    return sa.update(PURCHASES).where(subject.in_(ids)).values(categories=categories_of(subject, dialect))
+    uow.execute_core(sa.update(PURCHASES).where(subject.in_(ids)).values(categories=""))
+    filed = categories_query(ids, uow.dialect).subquery("filed")
+    uow.execute_core(
+        sa.update(PURCHASES).where(subject == filed.c.customer_id).values(categories=filed.c.categories)
+    )
 
 
 _FACT_COLUMNS = [c.name for c in FACTS.columns]
@@ -231,7 +244,7 @@ def _recompute(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
         uow.execute_core(sa.insert(FACTS), [{c: fact[c] for c in _FACT_COLUMNS} for fact in found])
     uow.execute_core(sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query(mine)))
     uow.execute_core(sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query(mine)))
-    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(mine, uow.dialect)))
+    uow.execute_core(sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(ids, uow.dialect)))
     return len(found)
 
 
@@ -302,7 +315,7 @@ def recategorize(
     ids = list(uow.execute_core(query).scalars())
     if ids:
         _lock(uow, ids)
-        uow.execute_core(categories_update(uow.dialect, ids))
+        categories_update(uow, ids)
     if len(ids) < RECATEGORIZE_CHUNK:
         return None
     # the next chunk in a job of its own: each run's transaction stays small
@@ -357,7 +370,7 @@ def rebuild_facts(uow: UnitOfWork) -> dict[str, int]:
         # the pairs first: each purchases row reads its customer's categories from them
         "styles": sa.insert(STYLES).from_select(["customer_id", "style_id"], styles_query([])),
         "items": sa.insert(ITEMS).from_select(["customer_id", "item_id"], items_query([])),
-        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query([], uow.dialect)),
+        "purchases": sa.insert(PURCHASES).from_select(_PURCHASE_COLUMNS, purchases_query(None, uow.dialect)),
     }
     written = {
         table: uow.execute_core(insert.execution_options(**keep_count)).rowcount

@@ -42,16 +42,19 @@ def upgrade() -> None:
     with op.batch_alter_table("marketing_customer_purchases") as batch:
         batch.add_column(sa.Column("categories", sa.Text(), server_default="", nullable=False))
     # Each buyer's categories: those of the styles and the items of no style they bought (NULL categories left
-    # out), in code order, as the relay writes them
-    listed = "string_agg(code, ',')" if op.get_bind().dialect.name == "postgresql" else "group_concat(code)"
-    op.execute(  # `listed` is one of the two constants above, nothing from outside
-        "UPDATE marketing_customer_purchases SET categories = coalesce(("  # noqa: S608
-        f"SELECT ',' || {listed} || ',' FROM ("
-        "SELECT s.category AS code FROM marketing_customer_styles cs JOIN styles s ON s.id = cs.style_id "
-        "WHERE cs.customer_id = marketing_customer_purchases.customer_id AND s.category IS NOT NULL "
-        "UNION SELECT i.category FROM marketing_customer_items ci JOIN items i ON i.id = ci.item_id "
-        "WHERE ci.customer_id = marketing_customer_purchases.customer_id AND i.category IS NOT NULL "
-        "ORDER BY code) AS bought), '')"
+    # out), in code order, as the relay writes them — one grouped pass over the pairs
+    if op.get_bind().dialect.name == "postgresql":
+        listed, pairs_order = "string_agg(code, ',' ORDER BY code)", ""
+    else:  # SQLite joins them in the order they come
+        listed, pairs_order = "group_concat(code)", " ORDER BY 1, 2"
+    op.execute(  # `listed` and `pairs_order` are the constants above, nothing from outside
+        "UPDATE marketing_customer_purchases SET categories = filed.categories FROM ("  # noqa: S608
+        f"SELECT customer_id, ',' || {listed} || ',' AS categories FROM ("
+        "SELECT cs.customer_id, s.category AS code FROM marketing_customer_styles cs "
+        "JOIN styles s ON s.id = cs.style_id WHERE s.category IS NOT NULL "
+        "UNION SELECT ci.customer_id, i.category FROM marketing_customer_items ci "
+        f"JOIN items i ON i.id = ci.item_id WHERE i.category IS NOT NULL{pairs_order}) AS pairs "
+        "GROUP BY customer_id) AS filed WHERE filed.customer_id = marketing_customer_purchases.customer_id"
     )
 
 
