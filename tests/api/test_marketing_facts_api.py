@@ -51,8 +51,15 @@ def _relay(db: Database, admin_db) -> None:  # type: ignore[no-untyped-def]
 
 def _buyers(admin_db, db: Database) -> tuple[str, str, datetime, datetime]:  # type: ignore[no-untyped-def]
     """Ann: two phone orders today (a tee and two mugs: 40.00; a lamp: 80.00); Bo: one mug bought 200 days ago in
-    the old system (10.00). Their facts, kept by the relay. Returns their numbers and last orders."""
+    the old system (10.00). The mug and the lamp are filed under Home (the tee in no category). Their facts, kept
+    by the relay. Returns their numbers and last orders."""
+    from ordersmith.catalog import service as catalog
+
     make_order_shop(admin_db)
+    catalog.create_category(admin_db, code="HOME", name="Home")
+    catalog.create_category(admin_db, code="KITCHEN", name="Kitchen", parent="HOME")
+    catalog.set_item_category(admin_db, sku="MUG", category="KITCHEN")
+    catalog.set_item_category(admin_db, sku="LAMP", category="HOME")
     ann, bo = add_customer(admin_db, "Ann Buyer", tag="A"), add_customer(admin_db, "Bo Buyer", tag="B")
     phone = channel(admin_db, "phone")
     orders.place_order(admin_db, channel=phone, request=order_request(("TEE", 1), ("MUG", 2), customer=ann))
@@ -109,6 +116,7 @@ def test_a_customer_s_purchase_facts_are_what_their_orders_say(client: TestClien
         "last_order_at": ann_last.isoformat().replace("+00:00", "Z"),
         "divisions": ["catalog"],
         "styles": 0,
+        "categories": ["HOME", "KITCHEN"],
     }
     assert {k: v for k, v in dollars.items() if not k.endswith("_at")} == {
         "currency": "USD",
@@ -123,9 +131,15 @@ def test_a_customer_s_purchase_facts_are_what_their_orders_say(client: TestClien
     }
     assert datetime.fromisoformat(dollars["last_order_at"]) == ann_last
     bo_facts = client.get(f"/api/v1/purchase-facts/{bo}", headers=bearer(admin_key)).json()
-    assert (bo_facts["orders"], bo_facts["divisions"], bo_facts["currencies"][0]["cell"]) == (
+    assert (
+        bo_facts["orders"],
+        bo_facts["divisions"],
+        bo_facts["categories"],
+        bo_facts["currencies"][0]["cell"],
+    ) == (
         1,
         ["web"],
+        ["KITCHEN"],
         "111",
     )
     assert bo_facts["currencies"][0]["spent"] == {"amount": "10.00", "currency": "USD"}
@@ -140,6 +154,7 @@ def test_a_customer_s_purchase_facts_are_what_their_orders_say(client: TestClien
         "last_order_at": None,
         "divisions": [],
         "styles": 0,
+        "categories": [],
         "currencies": [],
     }
 
