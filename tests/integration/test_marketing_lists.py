@@ -301,6 +301,49 @@ def test_a_pull_keeps_one_name_per_household_and_counts_every_step(clocked: Unit
     assert both.names == 3
 
 
+def test_a_pull_of_a_category_segment_holds_the_buyers_of_that_category_and_those_below(clocked: UnitOfWork):
+    # given tees filed under Apparel > Tops, mugs under Home; a tee buyer, a mug buyer and a customer who bought none
+    from ordersmith.catalog import service as catalog
+
+    uow = clocked
+    make_order_shop(uow)
+    make_source_code(uow, "F26H1")
+    catalog.create_category(uow, code="APPAREL", name="Apparel")
+    catalog.create_category(uow, code="TOPS", name="Tops", parent="APPAREL")
+    catalog.create_category(uow, code="HOME", name="Home")
+    catalog.set_item_category(uow, sku="TEE", category="TOPS")
+    catalog.set_item_category(uow, sku="MUG", category="HOME")
+    tee, mug = (add_customer(uow, tag="CAT", line1=f"{n} Ash St") for n in (1, 2))
+    add_customer(uow, tag="CAT", line1="3 Ash St")
+    history(uow, "T1", NOW - timedelta(days=40), customer=tee)
+    mug_order = orders.HistoricalOrder(
+        external_id="M1",
+        placed_at=NOW - timedelta(days=50),
+        lines=[orders.HistoricalLine("MUG", 1, Money(Decimal("10.00"), "USD"))],
+        ship_to=ship_to(),
+        customer=mug,
+    )
+    orders.import_order(uow, channel="web", order=mug_order)
+    facts_kept(uow)
+    segment(
+        uow,
+        "APPAREL-BUYERS",
+        {"all": [tagged("CAT"), {"field": "purchased_category", "op": "in", "value": ["apparel"]}]},
+    )
+    # when the segment is pulled
+    extraction = marketing.extract(uow, segment="APPAREL-BUYERS", cells=cells(("F26H1", "100")))
+    # then only the tee's buyer is in it: the tee sits below Apparel
+    assert pulled(uow, extraction) == [("F26H1", tee)]
+    assert extraction.funnel[0].remaining == 1
+    # and a pull by the other rules the purchases row answers (division, last order) holds both buyers: a pull
+    # joins that row itself, and the rules' look-ups stay their own (on PostgreSQL they were swallowed by it)
+    rules = [{"field": "purchased_division", "op": "in", "value": ["web"]},
+             {"field": "last_order", "op": "within_days", "value": 100}]  # fmt: skip
+    segment(uow, "WEB-BUYERS", {"all": [tagged("CAT"), *rules]})
+    web = marketing.extract(uow, segment="WEB-BUYERS", cells=cells(("F26H1", "100")))
+    assert sorted(pulled(uow, web)) == sorted([("F26H1", tee), ("F26H1", mug)])
+
+
 def test_a_pull_splits_its_names_into_cells_by_percentage_and_seed(clocked: UnitOfWork):
     # given 200 customers at 200 addresses and a test/control pair of key codes
     uow = clocked

@@ -143,7 +143,10 @@ class _Compiler:
         if self.driver is not None and any(table is t for t in (FACTS, PURCHASES)):
             self.other_stored = True
         if self.dialect == "postgresql":
-            return sa.exists(sa.select(sa.literal(1)).select_from(table).where(key == self.subject, where))
+            # correlated to the customer only: a pull that joins the same stored table itself (its purchases row)
+            # must not swallow the look-up's own FROM
+            probe = sa.select(sa.literal(1)).select_from(table).where(key == self.subject, where)
+            return sa.exists(probe.correlate_except(table))
         found = sa.select(key).select_from(table).where(key.is_not(None), where).correlate(None)
         return cast(Condition, self.subject.in_(found))
 
