@@ -82,6 +82,12 @@ def test_refused_category_requests_name_the_field_and_change_nothing(client: Tes
         "/api/v1/categories/HOME", json={"name": "Stale"}, headers={**headers, "If-Match": '"9"'}
     )
     assert stale.status_code == 412
+    huge = client.patch(  # digits beyond any version (and past int()'s 4,300-digit limit): a precondition, not a 500
+        "/api/v1/categories/HOME",
+        json={"name": "Huge"},
+        headers={**headers, "If-Match": '"' + "9" * 5000 + '"'},
+    )
+    assert huge.status_code == 412 and huge.headers["content-type"].startswith("application/problem+json")
     assert _tree(client, admin_key) == before
 
 

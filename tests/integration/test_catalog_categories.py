@@ -196,3 +196,35 @@ def test_the_category_table_keeps_paths_unique(db: Database, uow: UnitOfWork):
     # then: the database itself refuses a second row on a path (the invariant moves rely on)
     with db.session() as session, pytest.raises(sa.exc.IntegrityError):
         session.execute(sa.insert(CategoryRow.__table__).values(**row))
+
+
+def test_an_inactive_category_stays_with_what_has_it_and_may_still_hold_categories(uow: UnitOfWork):
+    # given a style and an item in a category then made inactive
+    _apparel(uow)
+    styles.create_style(
+        uow, code="OXF", name="Oxford", axes=[("size", ["S"])], divisions=["web"], category="TEES"
+    )
+    catalog.create_item(uow, sku="TEE-1", name="Tee", category="TEES")
+    catalog.update_category(uow, code="TEES", active=False)
+    # when a size is added, the same category is set again, and a category is added under it
+    grown = styles.add_axis_value(uow, code="OXF", axis="size", value="M")
+    again = catalog.set_item_category(uow, sku="TEE-1", category="tees")
+    catalog.set_style_category(uow, code="OXF", category="TEES")
+    under = catalog.create_category(uow, code="VNECK", name="V-neck", parent="TEES")
+    # then the new variant takes the style's category, nothing is refused, and the tree holds the new one
+    assert [v.sku for v in grown.variants] == ["OXF-M", "OXF-S"]
+    assert catalog.get_item(uow, sku="OXF-M").category == "TEES"
+    assert (again.category, again.version) == ("TEES", 1)
+    assert under.path == "APPAREL/TOPS/TEES/VNECK"
+
+
+def test_a_moved_subtree_gives_every_category_in_it_a_new_version(uow: UnitOfWork):
+    # given
+    _apparel(uow)
+    versions = {c.code: c.version for c in catalog.list_categories(uow)}
+    # when TOPS moves under HOME
+    catalog.update_category(uow, code="TOPS", parent="HOME")
+    # then TOPS and TEES (whose paths changed) are a version on; the others are as they were
+    after = {c.code: c.version for c in catalog.list_categories(uow)}
+    assert {code for code in after if after[code] != versions[code]} == {"TOPS", "TEES"}
+    assert after["TEES"] == versions["TEES"] + 1

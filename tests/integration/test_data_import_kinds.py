@@ -241,6 +241,31 @@ def test_a_categories_file_builds_the_tree_in_file_order_and_moves_an_existing_c
     assert catalog.get_category(uow, code="MUGS").name == "Mugs & cups"
 
 
+def test_the_categories_export_imports_back_and_an_item_keeps_an_inactive_category(
+    db: Database, tmp_path: Path
+) -> None:
+    # given an inactive category holding another, and an item filed in the inactive one
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="OLD", name="Old")
+    catalog.create_category(uow, code="OLDER", name="Older", parent="OLD")
+    catalog.create_item(uow, sku="MUG-1", name="Mug", category="OLD")
+    catalog.update_category(uow, code="OLD", active=False)
+    tree = _tree(db)
+    exports.stream_to_file(db, kind="categories", format="csv", filters={}, path=tmp_path / "categories.csv")
+    files = {
+        "categories": (tmp_path / "categories.csv").read_text(),
+        "items": "sku,name,category\nMUG-1,Mug,old\n",
+    }
+    # when the categories export and an items file naming the item's own category are imported
+    again = [upload(db, kind, files[kind], apply=True) for kind in ("categories", "items")]
+    run_jobs(db)
+    # then both apply (unchanged), and the item keeps its inactive category
+    assert [(state(db, i).status, state(db, i).unchanged_count, errors_of(db, i)) for i in again] == [
+        ("applied", 2, []), ("applied", 1, [])]  # fmt: skip
+    assert _tree(db) == tree
+    assert catalog.get_item(uow, sku="MUG-1").category == "OLD"
+
+
 def test_a_categories_file_with_a_bad_row_names_row_and_column_and_applies_nothing(db: Database) -> None:
     # given
     uow = db.unit_of_work(ACTOR)

@@ -465,6 +465,35 @@ def test_a_category_rule_holds_the_buyers_of_its_styles_and_items_and_of_those_b
     assert marketing.get_purchase_facts(shop, customer_number=buyers["polo"]).categories == ["KITCHEN"]
 
 
+def test_a_rule_naming_more_codes_than_likes_are_written_for_counts_as_the_live_definition(
+    shop: UnitOfWork, db: Database
+):
+    # given forty customers' orders kept by the relay, and forty categories more under the kitchen (the mug's)
+    _population(shop)
+    relay(db, shop)
+    for n in range(40):
+        catalog.create_category(shop, code=f"KITCHEN-{n}", name=f"Kitchen {n}", parent="KITCHEN")
+    shop.clock = FixedClock(LATER)
+    home = {"field": "purchased_category", "op": "in", "value": ["HOME"]}  # 43 codes: one test of the set
+    divisions = {"field": "purchased_division", "op": "in", "value": ["web", *(f"d{n}" for n in range(40))]}
+    # when / then: each counts what the live definition counts, and a code with `_` matches only itself
+    for tree in (home, divisions, {"not": home}, {"any": [divisions, home]}):
+        assert (
+            marketing.count_rules(shop, rules=tree) == marketing.count_rules(shop, rules=tree, live=True) > 0
+        )
+    assert (
+        marketing.count_rules(
+            shop,
+            rules={
+                "field": "purchased_division",
+                "op": "in",
+                "value": ["w_b", *(f"d{n}" for n in range(40))],
+            },
+        )
+        == 0
+    )
+
+
 def test_items_filed_anew_have_their_buyers_categories_written_again_a_chunk_a_job_until_done(
     shop: UnitOfWork, db: Database, monkeypatch: pytest.MonkeyPatch
 ):

@@ -546,7 +546,7 @@ def if_match_version(request: Request) -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a version fits a BIGINT
         raise PreconditionFailed('If-Match must be an ETag from a previous response, e.g. "3"')
     return int(value)
 

@@ -323,17 +323,19 @@ def _plan(uow: UnitOfWork, facts: _Facts, row: ItemImport) -> _Plan:
 
 
 def _check_category(facts: _Facts, plan: _Plan) -> None:
-    """An active category (`create_item`'s rule; the code stored upper-cased), and none set on a style's variant
-    other than the one it holds (its style's)."""
+    """An active category (`create_item`'s rule; the code stored upper-cased) or the one the item has already (an
+    export imports back even when a category was made inactive since), and none set on a style's variant other than
+    the one it holds (its style's)."""
     if "category" not in plan.row.values:
         return
     wanted = plan.row.values["category"]
+    existing = plan.existing
     if wanted is not None:
         wanted = plan.category = wanted.upper()
-        if wanted not in facts.categories:
+        kept = existing is not None and existing["category"] == wanted  # an inactive one it has stays
+        if wanted not in facts.categories and not kept:
             _fail(plan, "category", f"no active category {wanted!r}")
             return
-    existing = plan.existing
     if existing is not None and existing["style_id"] is not None and wanted != existing["category"]:
         _fail(plan, "category", f"{existing['sku']} is a variant of a style: it takes its style's category")
 

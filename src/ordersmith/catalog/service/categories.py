@@ -147,7 +147,8 @@ def create_category(uow: UnitOfWork, *, code: str, name: str, parent: str | None
     """Add a category, at the top of the tree or under `parent`.
 
     Raises:
-        ValidationFailed: a malformed code or name, an unknown or inactive parent, or one level too deep.
+        ValidationFailed: a malformed code or name, an unknown parent, or one level too deep (an inactive parent
+            may hold categories: inactive means given to no more items).
         AlreadyExists: the code is taken (in any letter case).
     """
     stored, name = _code(code, "code"), _name(name)
@@ -159,8 +160,6 @@ def create_category(uow: UnitOfWork, *, code: str, name: str, parent: str | None
         )
         if parent_row is None:
             raise ValidationFailed.on("parent", f"no category {parent!r}")
-        if not parent_row.active:
-            raise ValidationFailed.on("parent", f"category {parent_row.code} is inactive")
         parent_path = parent_row.path
     try:
         path = rules.category_path(parent_path, stored)
@@ -199,11 +198,12 @@ def update_category(
 
     Raises:
         NotFound: no such category. PreconditionFailed: `version` (If-Match) is not the current one.
-        ValidationFailed: a malformed name, an unknown or inactive parent, a parent below the category itself, or a
-            subtree that would nest too deep.
+        ValidationFailed: a malformed name, an unknown parent, a parent below the category itself, or a subtree
+            that would nest too deep.
     """
-    if not isinstance(parent, _Keep):
-        _hold_the_tree(uow)
+    _hold_the_tree(
+        uow
+    )  # every change of the tree in one order: the tree, then the row (no deadlock with a move)
     row = _row(uow, code, lock=True)
     if version is not None and version != row.version:
         raise PreconditionFailed(f"category {row.code} is at version {row.version}", version=row.version)
@@ -234,11 +234,9 @@ def _move(uow: UnitOfWork, row: CategoryRow, parent: str | None) -> None:
             raise ValidationFailed.on("parent", f"no category {parent!r}")
         if rules.is_under(parent_row.path, row.path):
             raise ValidationFailed.on("parent", f"{parent_row.code} is {row.code} itself or below it")
-        if not parent_row.active:
-            raise ValidationFailed.on("parent", f"category {parent_row.code} is inactive")
         parent_path = parent_row.path
     old_path = row.path
-    uow.session.flush()  # the name and state set before: the row is read again once its path has moved
+    uow.session.flush()  # the name and state set before go first
     subtree = sa.or_(
         _CATEGORIES.c.path == old_path,
         sa.func.substr(_CATEGORIES.c.path, 1, len(old_path) + 1) == old_path + "/",
@@ -249,12 +247,17 @@ def _move(uow: UnitOfWork, row: CategoryRow, parent: str | None) -> None:
         moved = {code: rules.moved_path(path, old_path, new_path) for code, path in paths}
     except ValueError as exc:
         raise ValidationFailed.on("parent", str(exc)) from exc
-    # A path ends in its own code and codes are unique, so no new path is another category's old one: one pass
-    uow.execute_core(
-        sa.update(_CATEGORIES).where(_CATEGORIES.c.code == sa.bindparam("c")).values(path=sa.bindparam("p")),
-        [{"c": code, "p": path} for code, path in moved.items()],
-    )
-    uow.session.expire(row)
+    # A path ends in its own code and codes are unique, so no new path is another category's old one: one pass.
+    # The categories below change path (and depth) too: each gets a new version, as its ETag must say
+    below = [{"c": code, "p": path} for code, path in moved.items() if code != row.code]
+    if below:
+        uow.execute_core(
+            sa.update(_CATEGORIES)
+            .where(_CATEGORIES.c.code == sa.bindparam("c"))
+            .values(path=sa.bindparam("p"), version=_CATEGORIES.c.version + 1, updated_at=uow.now()),
+            below,
+        )
+    row.path = moved[row.code]  # the row's own version moves with the use case's other changes
     row.parent_code = new_parent
 
 
@@ -287,7 +290,8 @@ def set_item_category(uow: UnitOfWork, *, sku: str, category: str | None) -> Ite
         raise ValidationFailed.on(
             "category", f"{row.sku} is a variant of style {style}: it takes its style's category"
         )
-    stored = assignable(uow, category)
+    unchanged = category is not None and category.upper() == row.category
+    stored = row.category if unchanged else assignable(uow, category)  # an inactive one it has stays
     if stored != row.category:
         before = row.category
         row.category = stored
@@ -316,7 +320,8 @@ def set_style_category(uow: UnitOfWork, *, code: str, category: str | None) -> l
     style = None if "\x00" in code else uow.session.scalar(query)
     if style is None:
         raise NotFound(f"no style {code!r}")
-    stored = assignable(uow, category)
+    unchanged = category is not None and category.upper() == style.category
+    stored = style.category if unchanged else assignable(uow, category)  # an inactive one it has stays
     before = style.category
     style.category = stored
     if before != stored:

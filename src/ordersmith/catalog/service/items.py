@@ -109,7 +109,8 @@ def create_item(
     ):
         raise ValidationFailed.on("personalization_template", f"no template {personalization_template!r}")
     hs_code, country_of_origin = _customs(hs_code, country_of_origin)
-    category = assignable(uow, category)
+    if style_id is None:  # a variant takes its style's category as it stands (even one made inactive since)
+        category = assignable(uow, category)
     now = uow.now()
     row = ItemRow(
         id=new_id(), sku=sku.strip(), sku_key=rules.sku_key(sku), name=name.strip(), description=description,

@@ -11,6 +11,7 @@ or anonymized has no facts.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ordersmith.kernel.errors import NotFound
@@ -141,13 +143,25 @@ def purchases_query(ids: Sequence[uuid.UUID] | None, dialect: str) -> sa.Select[
     ).select_from(bought.outerjoin(filed, filed.c.customer_id == bought.c.customer_id))
 
 
-def division_test(divisions: Any, codes: Sequence[str]) -> Condition:
-    """The stored `,a,b,` list holds one of `codes` (LIKE, its wildcards escaped: a code may hold `_`)."""
+LIKES_AT_MOST = 32  # codes tested by a LIKE each; more (a big category's subtree) are tested as one set
+
+
+def listed_test(listed: Any, codes: Sequence[str], dialect: str) -> Condition:
+    """The stored `,a,b,` list holds one of `codes`. A few: a LIKE each, ORed (their wildcards escaped: a code may
+    hold `_`). Many: one test of the set — an array overlap on PostgreSQL, a look-up in the codes as JSON on SQLite
+    — as hundreds of ORs would be slow to evaluate and too deep for SQLite's parser (at most 1,000 levels)."""
+    if len(codes) > LIKES_AT_MOST:
+        if dialect == "postgresql":
+            wanted = sa.bindparam(None, list(codes), type_=postgresql.ARRAY(sa.Text()))
+            return cast(Condition, sa.func.string_to_array(listed, ",").op("&&")(wanted))
+        each = sa.func.json_each(sa.literal(json.dumps(list(codes)))).table_valued("value")
+        found = sa.func.instr(listed, sa.literal(",") + each.c.value + sa.literal(",")) > 0
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(found))
 
     def escaped(text: str) -> str:
         return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-    return sa.or_(*(divisions.like(f"%,{escaped(code)},%", escape="\\") for code in codes))
+    return sa.or_(*(listed.like(f"%,{escaped(code)},%", escape="\\") for code in codes))
 
 
 def styles_query(where: Sequence[Condition]) -> sa.Select[Any]:
@@ -292,7 +306,9 @@ def _refiled(event: Event) -> bool:
 
 
 RECATEGORIZE_JOB = "marketing.recategorize"
-RECATEGORIZE_CHUNK = 5_000  # buyers whose categories one run of the job writes again
+# Buyers whose categories one run of the job writes again: as many as a relay batch recomputes, so the advisory
+# locks it holds (one per buyer, on PostgreSQL) stay few in the shared lock table
+RECATEGORIZE_CHUNK = 500
 
 
 @use_case

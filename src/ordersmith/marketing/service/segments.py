@@ -33,7 +33,7 @@ from ordersmith.marketing.service._reads import (
     orders,
     styles,
 )
-from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, division_test
+from ordersmith.marketing.service.facts import FACTS, PURCHASES, STYLES, listed_test
 from ordersmith.platform.db import UnitOfWork, use_case
 from ordersmith.platform.paging import keyset_page
 
@@ -247,10 +247,12 @@ class _Compiler:
         if field in lists.RFM_FIELDS:
             return FACTS, sa.and_(FACTS.c.currency == self.currency, self.score_test(leaf, FACTS))
         if field == "purchased_division":
-            return PURCHASES, division_test(PURCHASES.c.divisions, value)
+            return PURCHASES, listed_test(PURCHASES.c.divisions, value, self.dialect)
         if field == "purchased_category":
             codes = self.categories(value)
-            return PURCHASES, division_test(PURCHASES.c.categories, codes) if codes else sa.false()
+            return PURCHASES, listed_test(
+                PURCHASES.c.categories, codes, self.dialect
+            ) if codes else sa.false()
         if field == "last_order" and op in ("within_days", "on_or_after"):
             return PURCHASES, PURCHASES.c.last_order_at >= self.since(op, value)
         if field == "last_order" and op == "before":  # they have ordered, the last time before the day

@@ -53,15 +53,14 @@ def _categories(filters: dict[str, Any]) -> sa.Select[Any]:
         categories.c.code,
         categories.c.name,
         sa.func.coalesce(categories.c.parent_code, "").label("parent"),
-        categories.c.path,
         categories.c.active,
     ).order_by(depth, categories.c.path)
 
 
 CATEGORIES = ExportKind(
     "categories",
-    "The merchandise tree (one row per category, each after its parent)",
+    "The merchandise tree (one row per category, each after its parent: the columns of the categories import)",
     (),
-    (*texts("code", "name", "parent", "path"), ExportColumn("active", "bool")),
+    (*texts("code", "name", "parent"), ExportColumn("active", "bool")),
     _categories,
 )
