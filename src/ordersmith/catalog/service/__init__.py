@@ -9,7 +9,8 @@ belongs only to divisions that exist, and to at most one category (a variant to 
 from __future__ import annotations
 
 from ordersmith.catalog.service._common import Component, Division, Item, ItemHit, ItemRef
-from ordersmith.catalog.service.bulk import ItemImport, RowOutcome, import_items
+from ordersmith.catalog.service.bulk import RowOutcome, import_items
+from ordersmith.catalog.service.bulk_reads import ItemImport
 from ordersmith.catalog.service.categories import (
     KEEP,
     Category,
