@@ -13,7 +13,8 @@ Timed, one figure per line, `name: value unit`:
   outbox, then dispatched by the relay (`outbox.dispatch_batch`) with the finance subscriber registered: each event
   becomes one entry of two lines, its period balances moved, exactly once. Twice: `--relay-batch` events a
   transaction (500, the raw baseline's transaction: the goal's figure) and 100 a transaction (the running relay's
-  own batch);
+  own batch). The relay's batches of 500 alternate with the raw writers' (below) batch by batch, each given as
+  many new rows as the relay just posted, so the machine's drift falls on all of them alike;
 - the raw baseline: the same entries (two lines each) written by hand-written SQL, 500 entries a transaction: one
   executemany INSERT of their lines, one of their headers (the database's balance checks run as for the service),
   one upsert of their period balances — the ratio is relay / raw (goal >= 0.5);
@@ -62,7 +63,7 @@ from ordersmith.finance import rules
 from ordersmith.finance import service as finance
 from ordersmith.kernel.ids import new_id
 from ordersmith.kernel.money import Money
-from ordersmith.platform import migrate, outbox
+from ordersmith.platform import heap, migrate, outbox
 from ordersmith.platform.db import Actor, Database, UnitOfWork, UTCDateTime, use_case
 
 METHODS = {"card": "1100", "paypal": "1110", "cash": "1010"}
@@ -91,22 +92,42 @@ def _emit(uow: UnitOfWork, *, batch: list[tuple[str, int]]) -> None:
 
 def post_through_relay(db: Database, events: int, batch: int, seed: int) -> float:
     """Emit `events` captures, then time the relay dispatching them `batch` a transaction into the journal."""
+    return posted_beside_raw(db, events, batch, seed, raw=())[0]
+
+
+def posted_beside_raw(
+    db: Database, events: int, batch: int, seed: int, raw: tuple[Callable[[list[tuple[str, int]]], None], ...]
+) -> list[float]:
+    """Emit `events` captures (not timed), then dispatch them through the relay `batch` a transaction, each relay
+    batch followed by each of the `raw` writers given the same number of new rows: batch by batch, so the
+    machine's drift (large on a shared 2-core machine, second to second) falls on each alike. Returns the seconds
+    of the relay, then of each raw writer."""
     work = amounts(events, seed=seed)
     uow = db.unit_of_work(Actor.system("bench"))
     for start in range(0, events, 1000):
         _emit(uow, batch=work[start : start + 1000])
     with db.engine.connect() as conn:
         before = conn.execute(COUNT_CAPTURES).scalar_one()
+    others = amounts(events, seed=seed + 1)
+    spent = [0.0] * (1 + len(raw))
     finance.register()
-    began = time.perf_counter()
-    while outbox.dispatch_batch(db.unit_of_work(Actor.system("bench-relay")), limit=batch):
-        pass
-    elapsed = time.perf_counter() - began
+    done = 0
+    while True:
+        began = time.perf_counter()
+        dispatched = outbox.dispatch_batch(db.unit_of_work(Actor.system("bench-relay")), limit=batch)
+        spent[0] += time.perf_counter() - began
+        for n, write in enumerate(raw, start=1):
+            began = time.perf_counter()
+            write(others[done : done + dispatched])
+            spent[n] += time.perf_counter() - began
+        done += dispatched
+        if not dispatched:
+            break
     finance.unregister()
     with db.engine.connect() as conn:
         posted = conn.execute(COUNT_CAPTURES).scalar_one() - before
     assert posted == events, "every event posts exactly one entry"
-    return elapsed
+    return spent
 
 
 COUNT_CAPTURES = sa.text("SELECT COUNT(*) FROM journal_entries WHERE rule = 'payment.captured'")
@@ -489,26 +510,26 @@ def posting_figures(args: argparse.Namespace, folder: Path) -> str:
     )
     migrate.upgrade(url)
     db = Database(url)
+    heap.settle()  # as `serve` and `worker` do once started, before their relay takes work (platform.heap)
 
     period = [date.today().strftime("%Y-%m")]
     how = "INSERT … SELECT FROM unnest" if args.db == "postgres" else "multi-row INSERT … VALUES"
     rates: dict[str, list[float]] = {"relay": [], "raw": [], "arrays": [], "small": []}
-    for r in range(
-        args.rounds
-    ):  # alternated, so the machine's drift and the tables' growth fall on each alike
+    for r in range(args.rounds):  # the tables' growth falls on each alike
         seed = 10 * r
-        timed_runs: tuple[tuple[str, Callable[[], object]], ...] = (
-            ("relay", lambda s=seed: post_through_relay(db, args.events, args.relay_batch, seed=s + 1)),
-            ("raw", lambda s=seed: write_raw(db, amounts(args.events, seed=s + 2), period, "bench-raw")),
-            ("arrays", lambda s=seed: write_raw(db, amounts(args.events, seed=s + 3), period, "bench-raw",
-                                                arrays=True)),
-            ("small", lambda s=seed: post_through_relay(db, args.events, 100, seed=s + 4)),
-        )  # fmt: skip
-        for name, run in timed_runs:
-            began = time.perf_counter()
-            inner = run()
-            elapsed = inner if isinstance(inner, float) else time.perf_counter() - began
-            rates[name].append(args.events / elapsed)
+        relay_s, raw_s, arrays_s = posted_beside_raw(
+            db,
+            args.events,
+            args.relay_batch,
+            seed=seed + 1,
+            raw=(
+                lambda rows: write_raw(db, rows, period, "bench-raw", batch=args.relay_batch),
+                lambda rows: write_raw(db, rows, period, "bench-raw", batch=args.relay_batch, arrays=True),
+            ),
+        )
+        for name, seconds in (("relay", relay_s), ("raw", raw_s), ("arrays", arrays_s)):
+            rates[name].append(args.events / seconds)
+        rates["small"].append(args.events / post_through_relay(db, args.events, 100, seed=seed + 4))
         print(
             f"round {r + 1}: relay {rates['relay'][-1]:.0f} events/s, raw executemany {rates['raw'][-1]:.0f}, "
             f"raw {how} {rates['arrays'][-1]:.0f}, relay 100 a transaction {rates['small'][-1]:.0f}"

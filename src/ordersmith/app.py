@@ -55,7 +55,15 @@ from ordersmith.orders import routes as order_routes
 from ordersmith.payments import routes as payment_routes
 from ordersmith.payments import service as payments
 from ordersmith.payments.vault import routes as vault_routes
-from ordersmith.platform import custom_field_routes, housekeeping, identity, mail, policy_routes, secrets
+from ordersmith.platform import (
+    custom_field_routes,
+    heap,
+    housekeeping,
+    identity,
+    mail,
+    policy_routes,
+    secrets,
+)
 from ordersmith.platform import routes as platform_routes
 from ordersmith.platform.access import PUBLIC
 from ordersmith.platform.db import Database
@@ -151,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        heap.settle()  # what start-up built lives as long as the process: out of the collector's sweeps
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         relay = Relay(db, settings) if settings.relay_enabled else None
         runner = (

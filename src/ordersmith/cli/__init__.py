@@ -65,7 +65,7 @@ from ordersmith.inventory import jobs as inventory_jobs
 from ordersmith.marketing import service as marketing
 from ordersmith.orders import jobs as order_jobs
 from ordersmith.payments import service as payments
-from ordersmith.platform import housekeeping, identity, mail, migrate
+from ordersmith.platform import heap, housekeeping, identity, mail, migrate
 from ordersmith.platform.access import SCOPES
 from ordersmith.platform.jobs import JobRunner
 from ordersmith.platform.logs import install_card_redaction
@@ -217,6 +217,7 @@ def worker() -> None:
     db = _db(settings)
     relay = Relay(db, settings)
     runner = JobRunner(db, lease_s=settings.job_lease_s, threads=settings.job_threads)
+    heap.settle()  # what start-up built lives as long as the process: out of the collector's sweeps
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -28,6 +28,23 @@ class Event:
             raise ValueError(f"event type must be dotted lower case, e.g. order.placed: {self.type!r}")
         object.__setattr__(self, "occurred_at", ensure_utc(self.occurred_at))
 
+    @classmethod
+    def stored(
+        cls, type: str, payload: dict[str, Any], occurred_at: datetime, id: uuid.UUID, channel: str | None
+    ) -> Event:
+        """An event as the outbox stored it: its type was checked when it was emitted and `occurred_at` is
+        already UTC, so it is not checked again (the relay reads hundreds a batch)."""
+        event = object.__new__(cls)
+        for name, value in (
+            ("type", type),
+            ("payload", payload),
+            ("occurred_at", occurred_at),
+            ("id", id),
+            ("channel", channel),
+        ):
+            object.__setattr__(event, name, value)
+        return event
+
 
 def matches(event_type: str, pattern: str) -> bool:
     """True when a type matches a filter: exact (`order.placed`), prefix (`order.*`) or everything (`*`)."""

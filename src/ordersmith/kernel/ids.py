@@ -10,13 +10,32 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _last_counter = 0
+_ENTROPY_BYTES = 10  # 62 random bits for rand_b, 10 to seed the counter
+_pool = b""  # os.urandom read 4 KiB at a time (one system call per 409 ids, not one per id)
+_used = 0
+
+
+def _forget_pool() -> None:
+    """A forked child must never hand out its parent's unused random bytes again."""
+    global _pool, _used
+    _pool, _used = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+_UUID_NEW = object.__new__
+_SET = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
 
 
 def new_id() -> uuid.UUID:
     """Return a fresh UUIDv7, monotonic within this process even within one millisecond."""
-    global _last_ms, _last_counter
-    entropy = int.from_bytes(os.urandom(10), "big")  # 62 random bits for rand_b, 10 to seed the counter
+    global _last_ms, _last_counter, _pool, _used
     with _lock:
+        if _used + _ENTROPY_BYTES > len(_pool):
+            _pool, _used = os.urandom(4096), 0
+        entropy = int.from_bytes(_pool[_used : _used + _ENTROPY_BYTES], "big")
+        _used += _ENTROPY_BYTES
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
             ms = _last_ms
@@ -34,7 +53,12 @@ def new_id() -> uuid.UUID:
     value |= (counter & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand_b
-    return uuid.UUID(int=value)
+    # What `uuid.UUID(int=value)` builds, without its range check (the value is 128 bits by construction):
+    # ids are made for every row an order writes.
+    made = _UUID_NEW(uuid.UUID)
+    _SET(made, "int", value)
+    _SET(made, "is_safe", _UNKNOWN)
+    return made
 
 
 def id_timestamp_ms(value: uuid.UUID) -> int:

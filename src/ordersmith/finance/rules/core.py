@@ -8,12 +8,11 @@ units) and has at least two lines; `check_balanced` asserts it, and the database
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
-from ordersmith.kernel.money import Money
+from ordersmith.kernel.money import Money, currency_exponent
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
 
@@ -117,8 +116,7 @@ class UnmappedAccount(LookupError):
     """No mapping rule names an account for this kind and key (and there is no fallback)."""
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One journal line: exactly one of debit or credit is positive, in minor units of the entry's currency.
     `division` and `channel` are the line's dimensions (the order's, for a line an order's event posts; "" for
     none), by which the statements can be filtered (ADR 0039)."""
@@ -131,8 +129,7 @@ class Line:
     channel: str = ""
 
 
-@dataclass(frozen=True)
-class Posting:
+class Posting(NamedTuple):
     """What a rule posts for one event: a balanced entry, not yet placed in a period."""
 
     rule: str
@@ -159,13 +156,21 @@ def check_balanced(lines: Sequence[Line]) -> None:
 
 def compact(lines: Sequence[Line]) -> tuple[Line, ...]:
     """Drop zero lines and net the debits and credits of each account into one line (in first-seen order)."""
-    if len({line.account for line in lines}) == len(lines) and all(
-        (line.debit_minor > 0) != (line.credit_minor > 0)
-        and line.debit_minor >= 0
-        and line.credit_minor >= 0
-        and not (line.memo or line.division or line.channel)
-        for line in lines
-    ):
+    accounts: set[str] = set()
+    for line in lines:
+        debit, credit = line.debit_minor, line.credit_minor
+        if (
+            (debit > 0) == (credit > 0)
+            or debit < 0
+            or credit < 0
+            or line.memo
+            or line.division
+            or line.channel
+            or line.account in accounts
+        ):
+            break
+        accounts.add(line.account)
+    else:
         return tuple(lines)  # already compact (most entries): the same lines, not rebuilt
     net: dict[str, int] = {}
     for line in lines:
@@ -239,8 +244,23 @@ def open_period_for(day: date, closed: set[str]) -> tuple[str, str]:
 Mappings = Mapping[tuple[str, str], str]
 
 
+_QUANTA: dict[str, tuple[Decimal, int]] = {}  # per checked currency: its minor unit and exponent
+
+
 def _minor(text: str, currency: str) -> int:
-    return Money(Decimal(text), currency).minor
+    """An event's amount (decimal text) in integer minor units of `currency`, rounded as `Money` rounds (half to
+    even): what `Money(Decimal(text), currency).minor` gives, without building the Money (a rule reads one or two
+    per event, the relay thousands a second)."""
+    found = _QUANTA.get(currency)
+    if found is None:
+        Money(0, currency)  # refuses a malformed code
+        exponent = currency_exponent(currency)
+        found = _QUANTA[currency] = (Decimal(1).scaleb(-exponent), exponent)
+    quantum, exponent = found
+    try:
+        return int(Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN).scaleb(exponent))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal amount: {text!r}") from exc
 
 
 def _pair(debit: str, credit: str, amount: int) -> tuple[Line, Line]:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -127,8 +127,7 @@ def _add_to_dimensions(uow: UnitOfWork, totals: dict[tuple[str, str, str, str, s
     bulk.write_rows(uow, _DIMENSIONS, (*key, *_SUMS), rows, conflict=key, add=_SUMS)
 
 
-@dataclass(frozen=True)
-class NewEntry:
+class NewEntry(NamedTuple):
     """An entry to write: balanced lines and where they come from; its period is decided when written."""
 
     lines: Sequence[rules.Line]
@@ -157,7 +156,8 @@ def write_entries(
         return []
     for entry in entries:
         rules.check_balanced(entry.lines)
-    wanted = {rules.period_of(e.posted_on) for e in entries if e.period is None}
+    days = {e.posted_on for e in entries if e.period is None}  # a batch's entries share a few days
+    wanted = {rules.period_of(day) for day in days}
     known = _periods_from(uow, min(wanted)) if wanted else {}
     closed = {code for code, status in known.items() if status == "closed"}
     if refuse_closed and wanted & closed:
@@ -167,10 +167,8 @@ def write_entries(
             errors=[FieldError("posted_on", f"period {period} is closed")],
             period=period,
         )
-    placed = [
-        (e.period, "") if e.period is not None else rules.open_period_for(e.posted_on, closed)
-        for e in entries
-    ]
+    placed_on = {day: rules.open_period_for(day, closed) for day in days}
+    placed = [(e.period, "") if e.period is not None else placed_on[e.posted_on] for e in entries]
     months = {period for (period, _note), e in zip(placed, entries, strict=True) if e.period is None}
     for period in sorted(months - set(known)):
         _ensure_period(uow, period)

@@ -8,7 +8,6 @@ read through the owning context's service. The lines of an order's event carry t
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -172,7 +171,7 @@ def _dimensions(uow: UnitOfWork, events: Sequence[Event]) -> dict[uuid.UUID, Dim
 def _tagged(lines: Sequence[rules.Line], tagged: Dimensions) -> tuple[rules.Line, ...]:
     if not tagged:
         return tuple(lines)
-    return tuple(dataclasses.replace(x, division=tagged.division, channel=tagged.channel) for x in lines)
+    return tuple(x._replace(division=tagged.division, channel=tagged.channel) for x in lines)
 
 
 def shipped_line_costs(payload: Mapping[str, Any], facts: Mapping[str, Any]) -> list[tuple[int, int, int]]:

@@ -19,7 +19,7 @@ from ordersmith.data.imports.kinds import KINDS, Kind, Outcome, Row
 from ordersmith.data.imports.rules import Spec, cells_by_column, custom_column
 from ordersmith.data.tables import ImportChunkRow, ImportRow
 from ordersmith.kernel.errors import Conflict, NotFound, ValidationFailed
-from ordersmith.platform import custom_fields, jobs
+from ordersmith.platform import custom_fields, heap, jobs
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 
 MODES = ("all_or_nothing", "apply_valid")
@@ -148,7 +148,11 @@ def _bulk_run() -> Iterator[None]:
     """For a dry run or an apply: what the process already holds (modules, mappers, schemas: a few hundred thousand
     objects) leaves the collector's full sweeps, which the run's many short-lived rows would otherwise set off
     again and again (a third of a 5,000-row import's CPU in bench/data_import.py). Only speed changes: the
-    objects return to the collector when the run ends, whatever happens."""
+    objects return to the collector when the run ends, whatever happens. In a server or worker whose start-up heap
+    is frozen already (`platform.heap`) there is nothing to do: unfreezing would return that heap as well."""
+    if heap.settled():
+        yield
+        return
     gc.freeze()
     try:
         yield
