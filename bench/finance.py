@@ -20,7 +20,8 @@ Timed, one figure per line, `name: value unit`:
   one upsert of their period balances — the ratio is relay / raw (goal >= 0.5);
 - also the raw rows written one statement per table — the issue's "raw multi-row INSERT": on PostgreSQL one
   INSERT … SELECT FROM unnest of arrays (as the service writes them), on SQLite one INSERT … VALUES (…), (…) —
-  beside the relay. Every raw entry carries a source event id, as the relay's do (their unique key is written);
+  beside the relay. Every raw entry carries what the relay's do: a source event id (their unique key is written), the
+  event's type, the payment's id as its reference and the tender in its memo (the same values);
 
 - replay: the relay's events posted again through `replay_outbox` post nothing (asserted);
 - reading: a journal of `--lines` lines (two-line entries over 24 monthly periods, written set-based by one
@@ -140,7 +141,7 @@ LINES_SQL = sa.text(
 ENTRIES_SQL = sa.text(
     "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
     " memo, note, reverses_id, line_count, created_by, created_at) VALUES (:id, :posted_on, :period, 'USD', :rule,"
-    " :source_event_id, '', '', '', '', NULL, 2, 'bench', :at)"
+    " :source_event_id, :source_type, :reference, :memo, '', NULL, 2, 'bench-relay', :at)"
 ).bindparams(
     sa.bindparam("id", type_=sa.Uuid()),
     sa.bindparam("source_event_id", type_=sa.Uuid()),
@@ -198,6 +199,10 @@ def write_raw(
                     "period": period,
                     "rule": rule,
                     "source_event_id": new_id(),  # as the relay's entries carry their event's id (unique)
+                    # and, as the relay's do, the event's type, the payment's id and the tender in the memo
+                    "source_type": "payment.captured",
+                    "reference": str(uuid.uuid4()),
+                    "memo": f"{method} captured",
                     "at": at,
                 }
             )
@@ -236,14 +241,14 @@ def _multirow(
     line_rows = [(r["entry_id"].hex, r["line_no"], r["account_code"], r["debit_minor"], r["credit_minor"])
                  for r in lines]  # fmt: skip
     header_rows = [(h["id"].hex, h["posted_on"].isoformat(), h["period"], h["rule"], h["source_event_id"].hex,
-                    stamp) for h in headers]  # fmt: skip
+                    h["source_type"], h["reference"], h["memo"], stamp) for h in headers]  # fmt: skip
     balance_rows = [(b["period"], b["account_code"], b["debit_minor"], b["credit_minor"]) for b in summed]
     statements = (
         ("INSERT INTO journal_lines (entry_id, line_no, account_code, debit_minor, credit_minor, memo) VALUES ",
          "(?, ?, ?, ?, ?, '')", line_rows, ""),
         ("INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, "
          "reference, memo, note, reverses_id, line_count, created_by, created_at) VALUES ",
-         "(?, ?, ?, 'USD', ?, ?, '', '', '', '', NULL, 2, 'bench', ?)", header_rows, ""),
+         "(?, ?, ?, 'USD', ?, ?, ?, ?, ?, '', NULL, 2, 'bench-relay', ?)", header_rows, ""),
         ("INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) VALUES ",
          "(?, ?, 'USD', ?, ?)", balance_rows,
          " ON CONFLICT (period, account_code, currency) DO UPDATE SET debit_minor = "
@@ -268,9 +273,11 @@ LINES_UNNEST = sa.text(
 )
 ENTRIES_UNNEST = sa.text(
     "INSERT INTO journal_entries (id, posted_on, period, currency, rule, source_event_id, source_type, reference,"
-    " memo, note, reverses_id, line_count, created_by, created_at) SELECT i, o, p, 'USD', r, s, '', '', '', '',"
-    " NULL, 2, 'bench', :at FROM unnest(CAST(:id AS uuid[]), CAST(:posted_on AS date[]), CAST(:period AS varchar[]),"
-    " CAST(:rule AS varchar[]), CAST(:source_event_id AS uuid[])) AS x(i, o, p, r, s)"
+    " memo, note, reverses_id, line_count, created_by, created_at) SELECT i, o, p, 'USD', r, s, t, f, m, '',"
+    " NULL, 2, 'bench-relay', :at FROM unnest(CAST(:id AS uuid[]), CAST(:posted_on AS date[]),"
+    " CAST(:period AS varchar[]), CAST(:rule AS varchar[]), CAST(:source_event_id AS uuid[]),"
+    " CAST(:source_type AS varchar[]), CAST(:reference AS varchar[]), CAST(:memo AS varchar[]))"
+    " AS x(i, o, p, r, s, t, f, m)"
 ).bindparams(sa.bindparam("at", type_=UTCDateTime()))
 BALANCES_UNNEST = sa.text(
     "INSERT INTO finance_period_balances (period, account_code, currency, debit_minor, credit_minor) "

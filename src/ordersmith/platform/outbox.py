@@ -1,7 +1,8 @@
 """The outbox relay: delivers events after commit to in-process subscribers, webhooks and NATS JetStream.
 
-Invariant: an event leaves the outbox only after the transaction that wrote it committed, and it is marked
-dispatched only after every destination took it, so a crash at any point means redelivery, never loss
+Invariant: an event leaves the outbox only after the transaction that wrote it committed, and its mark as
+dispatched commits only with the transaction in which every destination took it (the batch is claimed and marked
+in one statement, an event a subscriber failed on unmarked again), so a crash at any point means redelivery, never loss
 (at-least-once; consumers dedupe by the stable event id, and JetStream does so by `Nats-Msg-Id`). Several relays
 may run at once: each claims a batch with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one writer.
 """
@@ -22,7 +23,7 @@ import httpx
 import sqlalchemy as sa
 
 from ordersmith.kernel.events import Event, matches
-from ordersmith.platform import sets, webhooks
+from ordersmith.platform import webhooks
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
@@ -136,8 +137,22 @@ def dispatch_pending(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limi
     return dispatch_batch(uow, nats=nats, limit=limit) if _any_pending(uow) else 0
 
 
+# Claimed and marked dispatched in one statement: the batch's events are marked in the relay's own transaction, so
+# the mark commits with the subscribers' writes or not at all, as when it came last. An event a subscriber failed
+# on is unmarked again by `_postpone`. PostgreSQL locks the claimed rows and other relays skip them.
+_PENDING = (
+    sa.select(_OUTBOX.c.id)
+    .where(_OUTBOX.c.dispatched_at.is_(None))
+    .where(sa.or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= sa.bindparam("now")))
+    .order_by(_OUTBOX.c.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
 _CLAIM_BATCH = (
-    sa.select(
+    sa.update(_OUTBOX)  # type: ignore[arg-type]
+    .where(_OUTBOX.c.id.in_(_PENDING.scalar_subquery()))
+    .values(dispatched_at=sa.bindparam("now"))
+    .returning(
         _OUTBOX.c.id,
         _OUTBOX.c.type,
         _OUTBOX.c.payload,
@@ -145,18 +160,7 @@ _CLAIM_BATCH = (
         _OUTBOX.c.occurred_at,
         _OUTBOX.c.attempts,
     )
-    .where(_OUTBOX.c.dispatched_at.is_(None))
-    .where(sa.or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= sa.bindparam("now")))
-    .order_by(_OUTBOX.c.id)
-    .limit(sa.bindparam("limit"))
-    .with_for_update(skip_locked=True)
 )
-_MARK_DISPATCHED = {
-    dialect: sa.update(_OUTBOX)  # type: ignore[arg-type]
-    .where(sets.among(_OUTBOX.c.id, "ids", dialect=dialect))
-    .values(dispatched_at=sa.bindparam("now"))
-    for dialect in ("postgresql", "sqlite")
-}
 
 
 class _Unguarded(Exception):
@@ -225,8 +229,6 @@ def _dispatch(uow: UnitOfWork, *, nats: NatsPublisher | None, limit: int, guarde
     if failed:
         dispatched = [event for event in dispatched if event.id not in failed]
     webhooks.enqueue_deliveries(uow, dispatched)
-    if dispatched:
-        uow.execute_core(_MARK_DISPATCHED[uow.dialect], {"ids": [e.id for e in dispatched], "now": now})
     return len(dispatched)
 
 
@@ -234,21 +236,25 @@ def _dispatch(uow: UnitOfWork, *, nats: NatsPublisher | None, limit: int, guarde
 # JSON document and a datetime per row was a tenth of the relay's time in bench.finance). Timestamps are stored as
 # SQLAlchemy writes a UTC `DateTime` there: naive ISO text with microseconds.
 _CLAIM_SQLITE = (
-    "SELECT id, type, payload, channel, occurred_at, attempts FROM outbox WHERE dispatched_at IS NULL"
-    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?"
+    "UPDATE outbox SET dispatched_at = ? WHERE id IN (SELECT id FROM outbox WHERE dispatched_at IS NULL"
+    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?)"
+    " RETURNING id, type, payload, channel, occurred_at, attempts"
 )
 
 
 def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[tuple[Event, int]]:
-    """The next undispatched events due by `now` (at most `limit`, in outbox order) with their attempts so far;
-    on PostgreSQL locked for this transaction and skipped by other relays."""
+    """Mark the next undispatched events due by `now` (at most `limit`) dispatched at `now`, in this transaction,
+    and return them in outbox order with their attempts so far."""
     if uow.dialect != "sqlite":
-        return [
+        claimed = [
             (Event.stored(r.type, r.payload, r.occurred_at.astimezone(UTC), r.id, r.channel), r.attempts)
             for r in uow.execute_core(_CLAIM_BATCH, {"now": now, "limit": limit})
         ]
+        claimed.sort(key=lambda pair: pair[0].id)  # RETURNING keeps no order
+        return claimed
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    rows = uow.session.connection().exec_driver_sql(_CLAIM_SQLITE, (stamp, limit)).fetchall()
+    rows = uow.session.connection().exec_driver_sql(_CLAIM_SQLITE, (stamp, stamp, limit)).fetchall()
+    rows.sort()  # RETURNING keeps no order; the ids' 32 hex digits sort as the ids do
     parse, load, to_uuid = datetime.fromisoformat, json.loads, uuid.UUID
     return [
         (Event.stored(kind, load(payload), parse(f"{at}+00:00"), to_uuid(hex=ident), channel), attempts)
@@ -306,6 +312,7 @@ def _postpone(uow: UnitOfWork, event: Event, attempts: int, exc: Exception, now:
         sa.update(_OUTBOX)  # type: ignore[arg-type]
         .where(_OUTBOX.c.id == event.id)
         .values(
+            dispatched_at=None,  # claimed (marked) with its batch: not dispatched after all
             attempts=attempts,
             last_error=error,
             next_attempt_at=now + timedelta(seconds=min(2**attempts, 300)),
