@@ -253,8 +253,8 @@ def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[tuple[Event, int]
         claimed.sort(key=lambda pair: pair[0].id)  # RETURNING keeps no order
         return claimed
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    rows = uow.session.connection().exec_driver_sql(_CLAIM_SQLITE, (stamp, stamp, limit)).fetchall()
-    rows.sort()  # RETURNING keeps no order; the ids' 32 hex digits sort as the ids do
+    # RETURNING keeps no order; the ids' 32 hex digits sort as the ids do
+    rows = sorted(uow.session.connection().exec_driver_sql(_CLAIM_SQLITE, (stamp, stamp, limit)).tuples())
     parse, load, to_uuid = datetime.fromisoformat, json.loads, uuid.UUID
     return [
         (Event.stored(kind, load(payload), parse(f"{at}+00:00"), to_uuid(hex=ident), channel), attempts)
