@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,8 +63,28 @@ def _column_processors(dialect: sa.Dialect, table: sa.Table, columns: tuple[str,
     key = (dialect.name, table.name, columns)
     found = _processors.get(key)
     if found is None:
-        found = _processors[key] = [table.c[c].type.bind_processor(dialect) for c in columns]
+        found = [table.c[c].type.bind_processor(dialect) for c in columns]
+        if dialect.name == "sqlite":
+            found = [
+                _as_sqlite_text(process) if isinstance(table.c[c].type, sa.Date | sa.DateTime) else process
+                for c, process in zip(columns, found, strict=True)
+            ]
+        _processors[key] = found
     return found
+
+
+def _as_sqlite_text(process: _Processor) -> Callable[[Any], Any]:
+    """SQLAlchemy hands SQLite's driver dates and datetimes as objects, which the driver turns into text row by row
+    (`isoformat`, with a space before the time): the same text made here, once per distinct value of a batch (the
+    batch's one timestamp), instead."""
+
+    def text(value: Any) -> Any:
+        value = process(value) if process is not None else value
+        if isinstance(value, datetime):
+            return value.isoformat(" ")
+        return value.isoformat() if isinstance(value, date) else value
+
+    return text
 
 
 def write_rows(
