@@ -1,3 +1,5 @@
+import os
+import pickle
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -23,6 +25,32 @@ def test_new_ids_are_version_7_and_strictly_increasing():
     assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_new_ids_are_ordinary_uuids():
+    value = new_id()
+    again = uuid.UUID(str(value))
+    assert value == again and hash(value) == hash(again) and value.hex == again.hex
+    assert value.is_safe is uuid.SafeUUID.unknown
+    assert pickle.loads(pickle.dumps(value)) == value
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_a_forked_child_never_reuses_the_parents_pooled_entropy():
+    new_id()  # the pool is filled and partly used
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        os.close(reader)
+        os.write(writer, "".join(new_id().hex for _ in range(50)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        text = pipe.read()
+    os.waitpid(child, 0)
+    theirs = {text[n : n + 32][-16:] for n in range(0, len(text), 32)}  # the random half of each id
+    ours = {new_id().hex[-16:] for _ in range(50)}
+    assert len(theirs) == 50 and not theirs & ours
 
 
 def test_id_embeds_its_creation_millisecond():

@@ -35,6 +35,8 @@ BatchHandler = Callable[[UnitOfWork, list[Event]], None]
 Filter = Callable[[Event], bool]
 _subscribers: list[tuple[str, Handler, Filter | None]] = []
 _batch_subscribers: list[tuple[str, BatchHandler, Filter | None]] = []
+_by_type: dict[str, list[tuple[Handler, Filter | None]]] = {}  # the subscribers whose pattern an event type matches
+_changes = [0]  # bumped by every (un)subscription: a list worked out before one is not kept
 
 
 def subscribe(pattern: str, handler: Handler, *, when: Filter | None = None) -> None:
@@ -44,6 +46,8 @@ def subscribe(pattern: str, handler: Handler, *, when: Filter | None = None) -> 
     handler). A handler that raises leaves the event undispatched; it is retried with back-off.
     """
     _subscribers.append((pattern, handler, when))
+    _changes[0] += 1
+    _by_type.clear()
 
 
 def subscribe_batch(pattern: str, handler: BatchHandler, *, when: Filter | None = None) -> None:
@@ -59,6 +63,8 @@ def subscribe_batch(pattern: str, handler: BatchHandler, *, when: Filter | None 
 
 def unsubscribe(handler: Handler | BatchHandler) -> None:
     _subscribers[:] = [(p, h, w) for p, h, w in _subscribers if h is not handler]
+    _changes[0] += 1
+    _by_type.clear()
     _batch_subscribers[:] = [(p, h, w) for p, h, w in _batch_subscribers if h is not handler]
 
 
@@ -186,11 +192,13 @@ def dispatch_batch(uow: UnitOfWork, *, nats: NatsPublisher | None = None, limit:
 
 
 def _handlers_of(event: Event) -> list[Handler]:
-    return [
-        handler
-        for pattern, handler, when in _subscribers
-        if matches(event.type, pattern) and (when is None or when(event))
-    ]
+    matching = _by_type.get(event.type)
+    if matching is None:  # once per event type (until the subscribers change), not per event
+        seen = _changes[0]
+        matching = [(h, w) for p, h, w in _subscribers if matches(event.type, p)]
+        if _changes[0] == seen:
+            _by_type[event.type] = matching
+    return [handler for handler, when in matching if when is None or when(event)]
 
 
 @use_case

@@ -116,9 +116,28 @@ def write_rows(
     step = max(1, min(SQLITE_ROWS, _variable_limit(connection) // width))
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
+        shared, varying = _split(chunk, width)
         connection.exec_driver_sql(
-            _sqlite_rows(text, width, len(chunk)), tuple(value for row in chunk for value in row)
+            _sqlite_rows(text, width, len(chunk), shared),
+            (*(chunk[0][n] for n in shared), *(row[n] for row in chunk for n in varying)),
         )
+
+
+def _split(chunk: Sequence[tuple[Any, ...]], width: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The columns whose value is the same in every row of `chunk` (bound once for the statement: a batch's
+    timestamp, its author, an entry's empty memo) and the others, by position. Values of different types never
+    count as the same (1 and 1.0 are stored differently); a value that cannot be hashed is taken as varying."""
+    if len(chunk) < 2:
+        return (), tuple(range(width))
+    shared: list[int] = []
+    varying: list[int] = []
+    for n, column in enumerate(zip(*chunk, strict=True)):
+        try:
+            same = len(set(column)) == 1 and len(set(map(type, column))) == 1
+        except TypeError:
+            same = False
+        (shared if same else varying).append(n)
+    return tuple(shared), tuple(varying)
 
 
 SQLITE_ROWS = 200  # rows a statement, at most (fewer where the SQLite build allows fewer variables)
@@ -133,19 +152,33 @@ def _variable_limit(connection: sa.Connection) -> int:
     return _limit[0]
 
 
-_multi: dict[tuple[str, int], str] = {}
+_multi: dict[tuple[str, int, tuple[int, ...]], str] = {}
 
 
-def _sqlite_rows(text: str, width: int, count: int) -> str:
-    """`text` (one row's `INSERT … VALUES (?, …)`, maybe with an `ON CONFLICT` tail) for `count` rows."""
-    found = _multi.get((text, count))
+def _sqlite_rows(text: str, width: int, count: int, shared: tuple[int, ...] = ()) -> str:
+    """`text` (one row's `INSERT … VALUES (?, …)`, maybe with an `ON CONFLICT` tail) for `count` rows. The columns
+    `shared` by every row are numbered parameters bound once (`?1`, `?2`, … in every row's tuple); each row's other
+    values follow them in row order."""
+    key = (text, count, shared)
+    found = _multi.get(key)
     if found is None:
         head, _, tail = text.partition(" VALUES ")
         one = "(" + ", ".join("?" for _ in range(width)) + ")"
         rest = tail.removeprefix(one)
-        found = _multi[(text, count)] = f"{head} VALUES {', '.join(one for _ in range(count))}{rest}"
-        if len(_multi) > 4096:  # bounded: a few tables, and counts up to SQLITE_ROWS
+        if shared:
+            varying = [n for n in range(width) if n not in shared]
+            place = {n: k for k, n in enumerate(shared, start=1)}
+            rows = []
+            for r in range(count):
+                first = len(shared) + r * len(varying) + 1
+                place.update({n: first + k for k, n in enumerate(varying)})
+                rows.append("(" + ", ".join(f"?{place[n]}" for n in range(width)) + ")")
+            found = f"{head} VALUES {', '.join(rows)}{rest}"
+        else:
+            found = f"{head} VALUES {', '.join(one for _ in range(count))}{rest}"
+        if len(_multi) > 4096:  # bounded: a few tables, counts up to SQLITE_ROWS, a few shapes each
             _multi.clear()
+        _multi[key] = found
     return found
 
 
