@@ -35,7 +35,9 @@ BatchHandler = Callable[[UnitOfWork, list[Event]], None]
 Filter = Callable[[Event], bool]
 _subscribers: list[tuple[str, Handler, Filter | None]] = []
 _batch_subscribers: list[tuple[str, BatchHandler, Filter | None]] = []
-_by_type: dict[str, list[tuple[Handler, Filter | None]]] = {}  # the subscribers whose pattern an event type matches
+_by_type: dict[
+    str, list[tuple[Handler, Filter | None]]
+] = {}  # the subscribers whose pattern an event type matches
 _changes = [0]  # bumped by every (un)subscription: a list worked out before one is not kept
 
 
