@@ -449,3 +449,76 @@ def test_units_we_cancel_of_an_ebay_like_connector_that_takes_none_are_dead_lett
     (letter,) = channels.list_dead_letters(shop, connector="market").items
     assert letter.payload["kind"] == "cancel_lines"
     assert "cancellation of some lines" in letter.error and "M-0000002" in letter.error
+
+
+def _one_tee_returned(shop: UnitOfWork, order: orders.Order) -> orders.Return:
+    """The order shipped, then one tee (our line 1) returned and received (restocked)."""
+    orders.record_shipment(shop, ref=order.number)
+    rma = orders.authorize_return(
+        shop, order_ref=order.number, lines=[orders.ReturnLineRequest(1, 1, "damaged")]
+    )
+    return orders.receive_return(
+        shop, ref=rma.number, location="WEST", lines=[orders.ReceivedLine(1, 1, "restock")]
+    )
+
+
+def test_a_returns_refund_names_the_returned_units_on_shopify_as_many_as_it_still_counts_refundable(
+    shop: UnitOfWork, shopify: ShopifyStub
+) -> None:
+    # given an imported Shopify order of two tees (its line item 1), shipped, one tee returned and received
+    order = _imported(shop)
+    returned = _one_tee_returned(shop, order)
+    # when that return's money is given back
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("20.00"), "USD"), reason="customer return",
+                          return_id=returned.id)  # fmt: skip
+    _settle(shop)
+    # then Shopify's refund moves the money and names the returned unit of its line item (no restock there: our
+    # stock pushes set its figure)
+    (refund,) = shopify.refunds
+    assert [t["amount"] for t in refund["transactions"]] == ["20.00"]
+    assert refund["refundLineItems"] == [
+        {"lineItemId": "gid://shopify/LineItem/1", "quantity": 1, "restockType": "NO_RESTOCK"}
+    ]
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+    # when the second tee comes back too, but a person had refunded it on Shopify already (nothing refundable
+    # left there): its refund still moves the money, naming no unit Shopify would refuse
+    shopify.refunded_elsewhere = {"gid://shopify/LineItem/1": 1}
+    rma = orders.authorize_return(
+        shop, order_ref=order.number, lines=[orders.ReturnLineRequest(1, 1, "damaged")]
+    )
+    second = orders.receive_return(shop, ref=rma.number, location="WEST",
+                                   lines=[orders.ReceivedLine(1, 1, "restock")])  # fmt: skip
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("20.00"), "USD"), reason="customer return",
+                          return_id=second.id)  # fmt: skip
+    _settle(shop)
+    _first, later = shopify.refunds
+    assert [t["amount"] for t in later["transactions"]] == ["20.00"] and "refundLineItems" not in later
+    assert channels.connector_health(shop, code="shop").dead_letters_open == 0
+
+
+def test_a_goodwill_refund_on_shopify_names_no_line_item(shop: UnitOfWork, shopify: ShopifyStub) -> None:
+    order = _imported(shop)
+    payments.refund_order(
+        shop, order_id=order.id, amount=Money(Decimal("5.00"), "USD"), reason="late delivery"
+    )
+    _settle(shop)
+    (refund,) = shopify.refunds
+    assert [t["amount"] for t in refund["transactions"]] == ["5.00"] and "refundLineItems" not in refund
+
+
+def test_a_returns_refund_names_the_returned_units_on_woocommerce(shop: UnitOfWork, woo: WooStub) -> None:
+    # given an imported WooCommerce order of three tees (its line item 1), shipped, one tee returned
+    _woo(shop, woo_order(706, modified=START - timedelta(minutes=30), quantity=3))
+    _settle(shop)
+    order = _order(shop, "706")
+    returned = _one_tee_returned(shop, order)
+    # when that return's money is given back
+    payments.refund_order(shop, order_id=order.id, amount=Money(Decimal("15.00"), "USD"), reason="customer return",
+                          return_id=returned.id)  # fmt: skip
+    _settle(shop)
+    # then WooCommerce refunds the money through its gateway and shows the returned unit of line item 1 refunded,
+    # restocking nothing (our stock pushes set its figure)
+    (refund,) = woo.refunds["706"]
+    assert (refund["amount"], refund["refunded_payment"], refund["restocked"]) == ("15.00", True, False)
+    assert refund["line_items"] == [{"id": 1, "quantity": 1, "refund_total": "0.00"}]
+    assert channels.connector_health(shop, code="woo").dead_letters_open == 0

@@ -84,6 +84,8 @@ class ShopifyStub:
         self.refunds: list[dict[str, Any]] = []  # refundCreate inputs Shopify took
         self.lose_refund_answers = 0  # take this many refunds, then answer 503 (the answer lost on the way)
         self.captured = "49.00"  # the order's one successful SALE transaction (our total for ORDER)
+        self.purchased = {"gid://shopify/LineItem/1": 2}  # ORDER's line items and their units
+        self.refunded_elsewhere: dict[str, int] = {}  # units refunded on Shopify by a person (line item gid)
 
     def calls(self, operation: str) -> list[dict[str, Any]]:
         return [s.json for s in self.api.requests("POST", GRAPHQL) if operation in s.json["query"]]
@@ -205,8 +207,19 @@ class ShopifyStub:
         ]  # fmt: skip
         refunds = [{"id": f"gid://shopify/Refund/{n + 1}", "note": r.get("note")}
                    for n, r in enumerate(self.refunds) if r["orderId"] == gid]  # fmt: skip
+        lines = [{"id": item, "refundableQuantity": left} for item, left in self._refundable(gid).items()]
         return {"id": gid, "cancelledAt": "2026-12-01T12:00:00Z" if gid in self.cancelled else None,
-                "transactions": [sale, *refunds_made], "refunds": refunds}  # fmt: skip
+                "transactions": [sale, *refunds_made], "refunds": refunds,
+                "lineItems": {"nodes": lines}}  # fmt: skip
+
+    def _refundable(self, gid: str) -> dict[str, int]:
+        """Each line item's units not yet refunded (by our refund line items or by a person on Shopify)."""
+        left = {item: units - self.refunded_elsewhere.get(item, 0) for item, units in self.purchased.items()}
+        for r in self.refunds:
+            if r["orderId"] == gid:
+                for x in r.get("refundLineItems") or []:
+                    left[x["lineItemId"]] = left.get(x["lineItemId"], 0) - x["quantity"]
+        return left
 
     def _refund(self, refund: dict[str, Any]) -> dict[str, Any]:
         """Refunds against the order's SALE transaction, never more than it captured."""
@@ -223,6 +236,13 @@ class ShopifyStub:
             bad.append({"currency": refund.get("currency")})
         if bad or asked + taken > Decimal(self.captured):
             problem = {"field": ["transactions"], "message": "Refund amount exceeds the refundable amount"}
+            return {"refund": None, "userErrors": [problem]}
+        left = self._refundable(refund["orderId"])
+        if any(x["quantity"] > left.get(x["lineItemId"], 0) for x in refund.get("refundLineItems") or []):
+            problem = {
+                "field": ["refundLineItems"],
+                "message": "Quantity cannot refund more items than were purchased",
+            }
             return {"refund": None, "userErrors": [problem]}
         self.refunds.append(refund)
         return {"refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}"}, "userErrors": []}

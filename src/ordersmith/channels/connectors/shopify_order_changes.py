@@ -1,9 +1,10 @@
 """Shopify: our cancellations and refunds of its orders, and cancellations of some of their lines, through the
 GraphQL Admin API (`shopify_api`). A cancellation is `orderCancel` with no refund and no restock (money goes by our
 refund notices, stock by our pushes), its job waited for briefly in the call; a refund is `refundCreate` against the
-order's captured transactions; a line cancellation a `refundCreate` of the cancelled units with no transaction
-(`NO_RESTOCK`). Each refund's note carries our key's mark (`refund_mark`), looked for among the order's refunds
-first, so a retry after a lost answer makes nothing twice. Invariant: nothing here touches the database.
+order's captured transactions (a return's naming the returned units); a line cancellation a `refundCreate` of the
+cancelled units with no transaction (`NO_RESTOCK`). Each refund's note carries our key's mark (`refund_mark`),
+looked for among the order's refunds first, so a retry after a lost answer makes nothing twice. Invariant: nothing
+here touches the database.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ query OrderState($id: ID!) {
       amountSet { presentmentMoney { amount currencyCode } }
     }
     refunds(first: 250) { id note }
+    lineItems(first: 250) { nodes { id refundableQuantity } }
   }
 }"""
 
@@ -105,10 +107,17 @@ class OrderChanges:
 
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
         """`refundCreate` against the order's captured transactions (the first ones first), its note carrying our
-        key: a refund already made under that key (an answer lost on the way) is not made again."""
-        return _refund_once(access, notice.external_id, notice.key, lambda gid, order, mark: {
-            "orderId": gid, "note": f"{notice.reason[:200]} {mark}", "notify": True, "currency": notice.currency,
-            "transactions": _refund_transactions(gid, order, notice)})  # fmt: skip
+        key: a refund already made under that key (an answer lost on the way) is not made again. A return's refund
+        also names the returned units as its refund line items (`NO_RESTOCK`: our stock pushes set Shopify's
+        figure), as many as Shopify still counts refundable on each line, so the order shows them returned."""
+
+        def refund(gid: str, order: Mapping[str, Any], mark: str) -> dict[str, Any]:
+            made = {"orderId": gid, "note": f"{notice.reason[:200]} {mark}", "notify": True,
+                    "currency": notice.currency, "transactions": _refund_transactions(gid, order, notice)}  # fmt: skip
+            returned = _returned_line_items(order, notice)
+            return {**made, "refundLineItems": returned} if returned else made
+
+        return _refund_once(access, notice.external_id, notice.key, refund)
 
     def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
         """`refundCreate` with the cancelled units as its refund line items and no transaction (no money: that
@@ -171,6 +180,24 @@ def _refund_transactions(
             permanent=True,
         )
     return transactions
+
+
+def _returned_line_items(order: Mapping[str, Any], notice: RefundNotice) -> list[dict[str, Any]]:
+    """The refund's returned units (`notice.lines`) as refund line items: those whose line the order was imported
+    with an id for, each for at most what Shopify still counts refundable on it (units refunded there before, by a
+    person or by us, are not named twice — Shopify would refuse the whole refund, money and all)."""
+    refundable: dict[str, int] = {}
+    for node in ((order.get("lineItems") or {}).get("nodes")) or []:
+        if isinstance(node, Mapping) and isinstance(node.get("refundableQuantity"), int):
+            refundable[str(node.get("id"))] = node["refundableQuantity"]
+    items = []
+    for line in notice.lines:
+        gid = _line_gid(line.line_id) if line.line_id else ""
+        units = min(line.quantity, refundable.get(gid, 0))
+        if units > 0:
+            refundable[gid] -= units
+            items.append({"lineItemId": gid, "quantity": units, "restockType": "NO_RESTOCK"})
+    return items
 
 
 def _line_gid(line_id: str) -> str:

@@ -362,9 +362,16 @@ class WooCommerceConnector:
 
     def push_refund(self, access: Access, notice: RefundNotice) -> CallReport:
         """A refund of `amount` through the order's payment gateway (`api_refund: true`), its reason carrying our
-        key: a refund already made under that key (an answer lost on the way) is not made again."""
+        key: a refund already made under that key (an answer lost on the way) is not made again. A return's refund
+        also names the returned units as its line items (by the ids the order was imported with; `refund_total`
+        0.00 each, the money being the refund's `amount`; `api_restock` false: our stock pushes set WooCommerce's
+        figure), so the order shows them refunded."""
+        lines = [{"id": int(x.line_id) if x.line_id.isdigit() else x.line_id, "quantity": x.quantity,
+                  "refund_total": "0.00"} for x in notice.lines if x.line_id]  # fmt: skip
+        extra: dict[str, Any] = {"line_items": lines, "api_restock": False} if lines else {}
         return _refund_once(access, notice.external_id, notice.key, lambda mark: {
-            "amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}", "api_refund": True})  # fmt: skip
+            "amount": str(notice.amount), "reason": f"{notice.reason[:200]} {mark}", "api_refund": True,
+            **extra})  # fmt: skip
 
     def push_line_cancellation(self, access: Access, notice: LineCancellationNotice) -> CallReport:
         """A refund of nothing that names the cancelled units as its line items (`amount` 0, `api_refund` false:
