@@ -25,7 +25,7 @@ servers answering as the channels' documented APIs (`bench.channel_stubs`: the t
    queue in order, all tills at once); then the same queues are sent again (every sale a duplicate).
 
     python -m bench.channels_live --db sqlite|postgres [--orders 20000] [--changes 50000] [--pos-sales 1000]
-        [--skus 50] [--window 1] [--senders 16]
+        [--skus 50] [--window 1] [--senders 16] [--job-threads 4]
 
 Prints one figure per line (`name: value unit`) and a summary line. Goals: one order per channel order, duplicates
 dropped = deliveries - orders, outbound lag p99 <= 5 s on every channel, exactly `--pos-sales` POS orders and none
@@ -287,7 +287,7 @@ def _prepare(url: str, folder: Path, stubs: Stubs, args: argparse.Namespace) -> 
 
 
 def _start(
-    url: str, folder: Path, split: bool, job_threads: int = 1
+    url: str, folder: Path, split: bool, job_threads: int = 4
 ) -> tuple[subprocess.Popen[bytes], str, list[subprocess.Popen[bytes]]]:
     """`ordersmith serve` (and on PostgreSQL `ordersmith worker` doing the relay and jobs), with `job_threads` job
     threads."""
@@ -628,7 +628,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=1, help="each connector's stock_window_s")
     parser.add_argument("--senders", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument(
-        "--job-threads", type=int, default=1, help="ORDERSMITH_JOB_THREADS of the server/worker"
+        "--job-threads",
+        type=int,
+        default=4,
+        help="ORDERSMITH_JOB_THREADS of the server/worker (default 4: the setting's own default)",
     )
     run(parser.parse_args(argv))
 
