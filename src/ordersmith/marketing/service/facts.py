@@ -321,14 +321,20 @@ def recategorize(
     job a chunk at a time, never on a request."""
     wanted = list(item_ids)
     of_styles = sa.select(items.c.style_id).where(items.c.id.in_(wanted), items.c.style_id.is_not(None))
-    buyers = sa.union(
-        sa.select(STYLES.c.customer_id.label("customer_id")).where(STYLES.c.style_id.in_(of_styles)),
-        sa.select(ITEMS.c.customer_id).where(ITEMS.c.item_id.in_(wanted)),
-    ).subquery("buyers")
-    query = sa.select(buyers.c.customer_id).order_by(buyers.c.customer_id).limit(RECATEGORIZE_CHUNK)
-    if after is not None:
-        query = query.where(buyers.c.customer_id > after)
-    ids = list(uow.execute_core(query).scalars())
+    # The next buyers of each style and each item on their own, each a range of its pair index
+    # (`ix_marketing_customer_styles_style`, `ix_marketing_customer_items_item`) from `after`, at most a chunk:
+    # a run reads at most a chunk per product, however many buyers are left (one query over them all had to read
+    # and sort every remaining buyer on each run, quadratic in a product's buyers).
+    pairs = [(STYLES.c.customer_id, STYLES.c.style_id == style_id)
+             for style_id in sorted(set(uow.execute_core(of_styles).scalars()))]  # fmt: skip
+    pairs += [(ITEMS.c.customer_id, ITEMS.c.item_id == item_id) for item_id in sorted(set(wanted))]
+    found: set[uuid.UUID] = set()
+    for customer, of_product in pairs:
+        query = sa.select(customer).where(of_product).order_by(customer).limit(RECATEGORIZE_CHUNK)
+        if after is not None:
+            query = query.where(customer > after)
+        found.update(uow.execute_core(query).scalars())
+    ids = sorted(found)[:RECATEGORIZE_CHUNK]
     if ids:
         _lock(uow, ids)
         categories_update(uow, ids)
