@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -309,11 +309,15 @@ RECATEGORIZE_JOB = "marketing.recategorize"
 # Buyers whose categories one run of the job writes again: as many as a relay batch recomputes, so the advisory
 # locks it holds (one per buyer, on PostgreSQL) stay few in the shared lock table
 RECATEGORIZE_CHUNK = 500
+# Once a re-filing's chunks are done, one more pass this much later: a buyer's first order of the product, kept by a
+# relay transaction that read the old category and committed after the pass scanned the pairs (another worker, on
+# PostgreSQL), is written again then.
+RECATEGORIZE_AGAIN_S = 60
 
 
 @use_case
 def recategorize(
-    uow: UnitOfWork, *, item_ids: Sequence[uuid.UUID], after: uuid.UUID | None = None
+    uow: UnitOfWork, *, item_ids: Sequence[uuid.UUID], after: uuid.UUID | None = None, again: bool = False
 ) -> uuid.UUID | None:
     """Write again the categories of up to RECATEGORIZE_CHUNK buyers of these items (of their styles, for
     variants), in customer order after `after`, and queue the next chunk in the same transaction when more may
@@ -339,16 +343,23 @@ def recategorize(
         _lock(uow, ids)
         categories_update(uow, ids)
     if len(ids) < RECATEGORIZE_CHUNK:
+        if not again:  # the last chunk of the first pass: the second pass, later (RECATEGORIZE_AGAIN_S)
+            jobs.enqueue(uow, RECATEGORIZE_JOB, {"items": [str(i) for i in wanted], "after": None, "again": True},
+                         run_at=uow.now() + timedelta(seconds=RECATEGORIZE_AGAIN_S))  # fmt: skip
         return None
     # the next chunk in a job of its own: each run's transaction stays small
-    jobs.enqueue(uow, RECATEGORIZE_JOB, {"items": [str(i) for i in wanted], "after": str(ids[-1])})
+    jobs.enqueue(
+        uow, RECATEGORIZE_JOB, {"items": [str(i) for i in wanted], "after": str(ids[-1]), "again": again}
+    )
     last: uuid.UUID = ids[-1]
     return last
 
 
 def _recategorize_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     after = uuid.UUID(payload["after"]) if payload.get("after") else None
-    recategorize(uow, item_ids=[uuid.UUID(i) for i in payload["items"]], after=after)
+    recategorize(
+        uow, item_ids=[uuid.UUID(i) for i in payload["items"]], after=after, again=bool(payload.get("again"))
+    )
 
 
 jobs.register(RECATEGORIZE_JOB, _recategorize_job)
