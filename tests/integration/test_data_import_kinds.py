@@ -266,6 +266,35 @@ def test_the_categories_export_imports_back_and_an_item_keeps_an_inactive_catego
     assert catalog.get_item(uow, sku="MUG-1").category == "OLD"
 
 
+def test_a_dry_run_in_chunks_refuses_a_tree_too_deep_under_categories_an_earlier_chunk_made(
+    db: Database,
+) -> None:
+    # given an existing category with a child (SHELF/BOOKS), and a file nesting seven new levels, then
+    # moving SHELF (with BOOKS below it) under the deepest new one
+    uow = db.unit_of_work(ACTOR)
+    catalog.create_category(uow, code="SHELF", name="Shelf")
+    catalog.create_category(uow, code="BOOKS", name="Books", parent="SHELF")
+    before = _tree(db)
+    chain = ["L1", "L2", "L3", "L4", "L5", "L6", "L7"]
+    rows = [f"{code},{code},{chain[n - 1] if n else ''}" for n, code in enumerate(chain)]
+    data = "code,name,parent\n" + "\n".join(rows) + "\nSHELF,Shelf,L5\n"
+    # when dry-run one row a chunk (each parent made by an earlier chunk, rolled back since: a stand-in)
+    imported = upload(db, "categories", data, chunk_rows=1)
+    run_jobs(db)
+    # then the seventh level and the move that would put BOOKS at the seventh are refused, as the apply refuses
+    # them, naming the parent; nothing is written
+    assert errors_of(db, imported) == [
+        (8, "parent", "categories nest at most 6 levels deep"),
+        (9, "parent", "categories nest at most 6 levels deep"),
+    ]
+    assert state(db, imported).status == "validated"
+    assert _tree(db) == before
+    # and the same file in one chunk is refused the same way
+    whole = upload(db, "categories", data)
+    run_jobs(db)
+    assert errors_of(db, whole) == errors_of(db, imported)
+
+
 def test_a_categories_file_with_a_bad_row_names_row_and_column_and_applies_nothing(db: Database) -> None:
     # given
     uow = db.unit_of_work(ACTOR)

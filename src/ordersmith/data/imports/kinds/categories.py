@@ -5,10 +5,13 @@ has a `parent` column (blank: to the top level) and makes it inactive or active 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
+from ordersmith.catalog import rules as catalog_rules
 from ordersmith.catalog import service as catalog
 from ordersmith.catalog.schemas import CategoryIn
 from ordersmith.data.imports.kinds._common import (
@@ -114,6 +117,8 @@ def _write(
     stand_in = not write and parent is not None and parent in pending and not _exists(uow, parent)
     if existing is None:
         if stand_in:
+            assert parent is not None
+            _nests(lambda: catalog_rules.category_path(_pending_path(uow, parent, pending), code))
             pending[code] = parent
             return "created"
         catalog.create_category(uow, code=code, name=body.name, parent=parent)
@@ -130,6 +135,12 @@ def _write(
         assert parent is not None
         if _pending_under(uow, parent, code, pending):
             raise ValidationFailed.on("parent", f"{parent} is {code} itself or below it")
+        new_path = _nests(lambda: catalog_rules.category_path(_pending_path(uow, parent, pending), code))
+        # the moved subtree keeps within the depth, as the apply checks
+        old_path = existing.path
+        below = [c.path for c in catalog.list_categories(uow) if catalog_rules.is_under(c.path, old_path)]
+        for path in below:
+            _nests(functools.partial(catalog_rules.moved_path, path, old_path, new_path))
         return "updated"
     catalog.update_category(
         uow,
@@ -151,6 +162,29 @@ def _pending_under(uow: UnitOfWork, parent: str, code: str, pending: dict[str, s
     if seen is None:
         return False
     return code in catalog.get_category(uow, code=seen).path.split("/")
+
+
+def _pending_path(uow: UnitOfWork, code: str, pending: dict[str, str | None]) -> str:
+    """The path a category this dry run made earlier (`code`) will have once applied: its pending parents' codes
+    below the path of the first one the catalog has."""
+    chain: list[str] = []
+    seen: str | None = code
+    while seen is not None and seen in pending:
+        chain.append(seen)
+        seen = pending[seen]
+    path = catalog.get_category(uow, code=seen).path if seen is not None else None
+    for below in reversed(chain):
+        path = catalog_rules.category_path(path, below)
+    assert path is not None
+    return path
+
+
+def _nests(place: Callable[[], str]) -> str:
+    """`place()`'s path, or the catalog's refusal of a tree too deep, naming the parent (as the apply refuses)."""
+    try:
+        return place()
+    except ValueError as exc:
+        raise ValidationFailed.on("parent", str(exc)) from exc
 
 
 def _exists(uow: UnitOfWork, code: str | None) -> bool:
