@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from ordersmith.finance import rules
 from ordersmith.finance.rules import Line
+from ordersmith.finance.rules.core import _minor
+from ordersmith.kernel.money import Money
 
 MAPPINGS = {(kind, key): code for kind, key, code in rules.DEFAULT_MAPPINGS}
 
@@ -278,3 +281,20 @@ def test_a_payout_goes_to_the_bank_and_its_fees_to_expense_out_of_card_clearing(
         rules.post_settlement_imported({"currency": "USD", "net_minor": 0, "fees_minor": 0}, {}, MAPPINGS)
         is None
     )
+
+
+@given(
+    st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False, places=6),
+    st.sampled_from(["USD", "JPY", "BHD", "EUR"]),
+)
+def test_an_events_amount_in_minor_units_is_what_money_makes_of_it(amount, currency):
+    text = str(amount)
+    assert _minor(text, currency) == Money(Decimal(text), currency).minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"), [("x", "USD"), ("Infinity", "USD"), ("NaN", "USD"), ("1", "usd")]
+)
+def test_an_events_amount_that_is_no_amount_is_refused_as_money_refuses_it(text, currency):
+    with pytest.raises(ValueError):
+        _minor(text, currency)
