@@ -35,9 +35,8 @@ BatchHandler = Callable[[UnitOfWork, list[Event]], None]
 Filter = Callable[[Event], bool]
 _subscribers: list[tuple[str, Handler, Filter | None]] = []
 _batch_subscribers: list[tuple[str, BatchHandler, Filter | None]] = []
-_by_type: dict[
-    str, list[tuple[Handler, Filter | None]]
-] = {}  # the subscribers whose pattern an event type matches
+# the per-event subscribers whose pattern an event type matches, worked out once per type
+_by_type: dict[str, list[tuple[Handler, Filter | None]]] = {}
 _changes = [0]  # bumped by every (un)subscription: a list worked out before one is not kept
 
 
