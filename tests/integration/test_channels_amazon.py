@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors
 from ordersmith.channels import service as channels
-from ordersmith.channels.connectors.amazon_api import TOKENS
+from ordersmith.channels.connectors.amazon_api import PACED, PACER, TOKENS
 from ordersmith.channels.service import polling
 from ordersmith.channels.tables import ChannelOrderRow, PendingStockRow, PollStateRow
 from ordersmith.kernel.clock import FixedClock
@@ -116,6 +116,21 @@ def amazon_items(order_id: str, quantity: int = 2) -> list[dict[str, Any]]:
     ]
 
 
+class PacedTime:
+    """The pacer's clock in these tests: a sleep moves it on at once (the waits are counted, not spent)."""
+
+    def __init__(self) -> None:
+        self.at = 0.0
+        self.slept = 0.0
+
+    def now(self) -> float:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.at += seconds
+        self.slept += seconds
+
+
 class AmazonStub:
     """Answers as the SP-API documents: tokens from LWA, buyer data only under a Restricted Data Token, pages by
     NextToken, the rate limit in `x-amzn-RateLimit-Limit`, 429 QuotaExceeded, 403 for an expired token."""
@@ -153,6 +168,26 @@ class AmazonStub:
         self.most_in_flight = 0
         self._pages: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._lock = threading.Lock()
+        # patchListingsItem's usage plan enforced on the pacer's clock when set: (rate a second, burst, level, at)
+        self.listing_plan: list[float] | None = None
+        self.clock = PacedTime()
+        self.answered_429 = 0
+
+    def _plan_rate(self) -> str:
+        return str(self.listing_plan[0]) if self.listing_plan else "5.0"
+
+    def _over_plan(self) -> bool:
+        plan = self.listing_plan
+        if plan is None:
+            return False
+        rate, burst, level, at = plan
+        now = self.clock.now()
+        level = min(burst, level + (now - at) * rate)
+        if level < 1:
+            plan[2], plan[3] = level, now
+            return True
+        plan[2], plan[3] = level - 1, now
+        return False
 
     def token(self, seen: Seen) -> Answer:
         form = dict(parse_qsl(seen.body.decode()))
@@ -329,6 +364,12 @@ class AmazonStub:
     def patch_listing(self, seen: Seen) -> Answer:
         if refused := self._refused(seen, rate="5.0"):
             return refused
+        if self._over_plan():
+            self.answered_429 += 1
+            errors = [
+                {"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource."}
+            ]
+            return Answer(429, {"errors": errors}, headers={"x-amzn-RateLimit-Limit": self._plan_rate()})
         sku = seen.path.rsplit("/", 1)[1]
         assert seen.query["marketplaceIds"] == MARKETPLACE
         if sku not in self.known_skus:
@@ -342,7 +383,7 @@ class AmazonStub:
                         {"code": "4000001", "message": f"SKU {sku} has no listing", "severity": "ERROR"}
                     ],
                 },
-                headers={"x-amzn-RateLimit-Limit": "5.0"},
+                headers={"x-amzn-RateLimit-Limit": self._plan_rate()},
             )
         (patch,) = json.loads(seen.body, parse_float=Decimal)["patches"]
         if patch["path"] == "/attributes/purchasable_offer":
@@ -362,7 +403,7 @@ class AmazonStub:
         return Answer(
             200,
             {"sku": sku, "status": "ACCEPTED", "submissionId": f"s-{len(self.listings)}", "issues": []},
-            headers={"x-amzn-RateLimit-Limit": "5.0"},
+            headers={"x-amzn-RateLimit-Limit": self._plan_rate()},
         )
 
     def add(
@@ -405,6 +446,8 @@ def _relay(uow: UnitOfWork) -> None:
 def shop(db: Database, settings: Settings, clock: FixedClock, amazon: AmazonStub) -> Iterator[UnitOfWork]:
     amazon.reset()
     TOKENS.clear()
+    PACER.clear()
+    PACER.now, PACER.sleep = amazon.clock.now, amazon.clock.sleep
     db.set_clock(clock)
     wired = payments.setup_payments(db, settings)
     channels.register()
@@ -437,6 +480,7 @@ def shop(db: Database, settings: Settings, clock: FixedClock, amazon: AmazonStub
     amazon.listings.clear()
     yield uow
     wired.vault.dispose()
+    PACER.now, PACER.sleep = time.monotonic, time.sleep
 
 
 def _orders(uow: UnitOfWork) -> list[OrderRow]:
@@ -763,7 +807,7 @@ def test_quantities_go_out_as_listings_patches_and_a_refused_sku_is_dead_lettere
 def test_a_backlog_longer_than_one_push_goes_out_in_turn_so_no_item_waits_behind_items_that_keep_changing(
     shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
 ) -> None:
-    # given: 45 items listed on Amazon, more than one push run sends (four batches of ten)
+    # given: 45 items listed on Amazon, more than one push run sends (one batch of ten)
     skus = [f"BL-{n:02d}" for n in range(45)]
     for sku in skus:
         catalog.create_item(shop, sku=sku, name=sku, divisions=["web"])
@@ -776,11 +820,79 @@ def test_a_backlog_longer_than_one_push_goes_out_in_turn_so_no_item_waits_behind
         _relay(shop)
         clock.advance(timedelta(seconds=5))
         _drain(shop.db)
-    # then: the second run started where the first stopped: every item reached Amazon, the last five with the
-    # figure of the second round (each run reads the figures pending when it starts)
+    # then: each run started where the one before stopped (a full run queues the next at once): every item
+    # reached Amazon once a round, the last five with the figure of the second round
     assert sorted(amazon.listings) == [f"AZ-{sku}" for sku in skus]
     assert [amazon.listings[f"AZ-BL-{n}"] for n in range(40, 45)] == [2] * 5
     assert len(amazon.calls(f"/listings/2021-08-01/items/{SELLER}/AZ-BL-00")) == 2
+
+
+def _listed(uow: UnitOfWork, amazon: AmazonStub, prefix: str, count: int) -> list[str]:
+    skus = [f"{prefix}-{n:02d}" for n in range(count)]
+    for sku in skus:
+        catalog.create_item(uow, sku=sku, name=sku, divisions=["web"])
+        channels.map_sku(uow, connector="amz", channel_sku=f"AZ-{sku}", sku=sku, listing_id=f"AZ-{sku}")
+    amazon.known_skus |= {f"AZ-{sku}" for sku in skus}
+    return skus
+
+
+def _patches(amazon: AmazonStub) -> list[str]:
+    return [seen.path.rsplit("/", 1)[1] for seen in amazon.api.seen if seen.method == "PATCH"]
+
+
+def test_listings_patches_are_paced_at_amazons_documented_rate_so_none_draws_a_429(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock
+) -> None:
+    # given: Amazon enforcing patchListingsItem's documented plan (5 a second, burst 5) and 45 items changed
+    amazon.listing_plan = [5.0, 5.0, 5.0, amazon.clock.now()]
+    skus = _listed(shop, amazon, "PC", 45)
+    for sku in skus:
+        stock(shop, sku=sku, location="EAST", quantity=1)
+    _relay(shop)
+    # when: the push is due: runs of ten, each full one queueing the next at once
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    # then: every listing went out once, in turn, none was answered 429, and the calls past the burst of five
+    # waited their turns: 40 / 5 = 8 seconds at least
+    assert _patches(amazon) == [f"AZ-{sku}" for sku in skus]
+    assert amazon.answered_429 == 0
+    assert amazon.clock.slept >= 8.0
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
+
+
+def test_a_push_whose_next_turn_is_far_sends_what_it_could_and_the_next_push_starts_with_the_rest(
+    shop: UnitOfWork, amazon: AmazonStub, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a plan of one call every four seconds after a burst of five (a turn more than two seconds off is not
+    # waited out in the job: the job thread is not held) and twelve items changed
+    monkeypatch.setitem(PACED, "patchListingsItem", (0.25, 5.0))
+    PACER.clear()  # the set-up's own first push drew on the default plan
+    amazon.listing_plan = [0.25, 5.0, 5.0, amazon.clock.now()]
+    skus = _listed(shop, amazon, "DF", 12)
+    for sku in skus:
+        stock(shop, sku=sku, location="EAST", quantity=1)
+    _relay(shop)
+    # when: the first push runs
+    clock.advance(timedelta(seconds=5))
+    _drain(shop.db)
+    # then: the burst went out, the rest stays pending, nothing was throttled and nothing was waited for
+    assert _patches(amazon) == [f"AZ-DF-{n:02d}" for n in range(5)]
+    assert (amazon.answered_429, amazon.clock.slept) == (0, 0.0)
+    with shop:
+        left = sorted(shop.session.scalars(sa.select(PendingStockRow.item_sku)).all())
+    assert left == skus[5:]
+    # when: each next push is due after Amazon's plan has refilled
+    rounds = 1
+    while _patches(amazon) != [f"AZ-DF-{n:02d}" for n in range(12)] and rounds < 5:
+        amazon.clock.sleep(20)
+        clock.advance(timedelta(seconds=5))
+        _drain(shop.db)
+        rounds += 1
+    # then: each push started with the first listing the one before deferred: every listing went out exactly
+    # once, in three pushes of five, five and two
+    assert _patches(amazon) == [f"AZ-DF-{n:02d}" for n in range(12)]
+    assert (rounds, amazon.answered_429) == (3, 0)
+    assert channels.connector_health(shop, code="amz").dead_letters_open == 0
 
 
 def test_a_shipment_is_confirmed_with_its_order_items_and_tracking_and_retried_when_amazon_is_down(

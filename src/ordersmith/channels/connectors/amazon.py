@@ -7,7 +7,9 @@ Auth: a Login with Amazon access token, refreshed from the seller's refresh toke
 this process until shortly before it expires, is sent as `x-amz-access-token`; reading buyer addresses needs a
 Restricted Data Token (Tokens API) for `getOrders`, obtained the same way. Rate limits: every answer may carry
 `x-amzn-RateLimit-Limit` (requests per second; kept for the health read); a 429 is waited out in the call when the
-wait is short, else raised as `RateLimited` for the job to come back later (`amazon_api`).
+wait is short, else raised as `RateLimited` for the job to come back later (`amazon_api`). `patchListingsItem` is
+paced at its documented rate (5 a second, burst 5) before each call; when a push's turn would wait long, the listings
+already sent count as sent and the rest are deferred to the next push (`CallReport.deferred`).
 
 Only merchant-fulfilled orders that Amazon has released for shipping (`Unshipped`, `PartiallyShipped`) are read:
 `Pending` orders carry no address and may still be cancelled. Invariant: nothing here touches the database.
@@ -31,6 +33,7 @@ from ordersmith.channels.connectors.base import (
     CallReport,
     PollPage,
     PriceUpdate,
+    RateLimited,
     ShipmentNotice,
     SignatureInvalid,
     StockUpdate,
@@ -42,7 +45,7 @@ STATUSES = "Unshipped,PartiallyShipped"
 POLLED_STATUSES = STATUSES + ",Canceled"  # a cancellation is read by the same poll (a change, not an order)
 SETTLE = timedelta(minutes=2)  # getOrders refuses a LastUpdatedBefore later than two minutes ago
 FIRST_POLL = timedelta(days=1)
-STOCK_BATCH = 10  # Listings Items take one SKU a call: a push run sends a few batches of this many
+STOCK_BATCH = 10  # Listings Items take one SKU a call: a push run sends one batch of this many
 _CHANNEL = "Amazon"
 _CARRIERS = {
     "ups": "UPS",
@@ -94,6 +97,9 @@ class AmazonConnector(OrderFeeds):
     stock_batch_size = STOCK_BATCH
     pushes_prices = True
     price_batch_size = STOCK_BATCH
+    # One batch a run (two seconds of patchListingsItem's plan): each figure is read at most that long before it
+    # goes out, and a full run queues the next at once.
+    push_calls_per_run = 1
 
     # --- inbound --------------------------------------------------------------------------------------------
 
@@ -294,13 +300,21 @@ class AmazonConnector(OrderFeeds):
         report = CallReport()
         refused = []
         with Session(access, report) as session:
-            for listing_id, patch in patches:
-                answer = session.call(
-                    "PATCH",
-                    f"{LISTINGS}/{quote(seller, safe='')}/{quote(listing_id, safe='')}",
-                    params={"marketplaceIds": marketplace},
-                    json={"productType": product_type, "patches": [patch]},
-                )
+            for n, (listing_id, patch) in enumerate(patches):
+                try:
+                    answer = session.call(
+                        "PATCH",
+                        f"{LISTINGS}/{quote(seller, safe='')}/{quote(listing_id, safe='')}",
+                        params={"marketplaceIds": marketplace},
+                        json={"productType": product_type, "patches": [patch]},
+                        paced="patchListingsItem",
+                    )
+                except RateLimited as exc:
+                    if n == 0:
+                        raise  # nothing went out: the whole push comes back later
+                    report.deferred = [listing for listing, _ in patches[n:]]
+                    report.retry_after_s = exc.retry_after_s
+                    break
                 if isinstance(answer, Mapping) and answer.get("status") not in ("ACCEPTED", None):
                     issues = "; ".join(
                         str(i.get("message")) for i in answer.get("issues") or [] if isinstance(i, Mapping)

@@ -145,12 +145,17 @@ class EarlierRefund:
 
 @dataclass
 class CallReport:
-    """What a push cost: calls made, the channel's last word on its rate limit (for the health read), and the
-    listings the channel refused one by one while taking the others (listing id -> the channel's reason)."""
+    """What a push cost: calls made, the channel's last word on its rate limit (for the health read), the
+    listings the channel refused one by one while taking the others (listing id -> the channel's reason), and the
+    listings left for later when its rate ran out part-way."""
 
     calls: int = 0
     rate_limit: dict[str, Any] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    # Listings not sent because the channel's rate ran out part-way (the ones before them went out): they stay
+    # pending and the next push, from the first of them, comes after `retry_after_s`.
+    deferred: list[str] = field(default_factory=list)
+    retry_after_s: float = 0.0
 
 
 @dataclass

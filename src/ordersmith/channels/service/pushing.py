@@ -75,12 +75,19 @@ def schedule(
         jobs.enqueue(uow, flow.job, {"connector_id": str(row.id), "attempt": 0, "after": after}, run_at=at)
 
 
+def run_size(flow: Flow[Any, Any], adapter: Any) -> int:
+    """How many pending items one run takes: a few of the channel's batches (`push_calls_per_run` of them when the
+    adapter says: Amazon's run is one batch of ten, two seconds of its plan, so no figure goes stale on the wire)."""
+    return flow.batch_size(adapter) * int(getattr(adapter, "push_calls_per_run", CALLS_PER_RUN))
+
+
 @dataclass(frozen=True)
 class _Batch(Generic[V, U]):
     loaded: Loaded
     access: connectors.Access
     pending: Pending[V]
     updates: list[tuple[str, U]]  # item SKU, the channel's update (one per mapped channel SKU)
+    full: bool  # the run took as many items as it may: more may be waiting their turn
 
 
 @use_case(readonly=True)
@@ -90,7 +97,7 @@ def _batch(uow: UnitOfWork, *, flow: Flow[V, U], connector_id: uuid.UUID, after:
     if adapter is None:
         return None
     table = flow.table
-    limit = flow.batch_size(adapter) * CALLS_PER_RUN
+    limit = run_size(flow, adapter)
     mine = sa.select(table).where(table.connector_id == connector_id).order_by(table.item_sku)
     rows: list[Any] = list(uow.session.scalars(mine.where(table.item_sku > after).limit(limit)))
     if len(rows) < limit and after:  # wrap around to the items before `after`
@@ -106,8 +113,13 @@ def _batch(uow: UnitOfWork, *, flow: Flow[V, U], connector_id: uuid.UUID, after:
         )
         .order_by(SkuMapRow.item_sku, SkuMapRow.channel_sku)
     )
-    updates = [(m.item_sku, flow.update(m, values[m.item_sku])) for m in maps]
-    return _Batch(loaded, access_for(uow, loaded.row), pending, updates)
+    by_sku: dict[str, list[SkuMapRow]] = {}
+    for m in maps:
+        by_sku.setdefault(m.item_sku, []).append(m)
+    # In the run's own order (from `after`, wrapping around): a channel that runs out of rate part-way defers the
+    # tail of this order, and the next run starts there.
+    updates = [(sku, flow.update(m, value)) for sku, value, _ in pending for m in by_sku.get(sku, ())]
+    return _Batch(loaded, access_for(uow, loaded.row), pending, updates, len(rows) >= limit)
 
 
 def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt: int, after: str = "") -> int:
@@ -119,7 +131,12 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
         return 0
     if not batch.updates:
         _done(
-            uow, flow=flow, connector_id=connector_id, pending=batch.pending, report=connectors.CallReport()
+            uow,
+            flow=flow,
+            connector_id=connector_id,
+            pending=batch.pending,
+            report=connectors.CallReport(),
+            backlog=batch.full,
         )
         return 0
     adapter = flow.adapter(batch.loaded.row.kind)
@@ -154,16 +171,24 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
                    after=after)  # fmt: skip
         return 0
     refused = {sku for sku, update in batch.updates if flow.listing(update) in report.refused}
+    deferred = {sku for sku, update in batch.updates if flow.listing(update) in report.deferred}
+    handled = batch.pending
+    if (
+        deferred
+    ):  # the channel's rate ran out part-way: what went out is done, the rest waits for the next run
+        first = next(n for n, (sku, _, _) in enumerate(batch.pending) if sku in deferred)
+        handled = batch.pending[:first]
     _done(
         uow,
         flow=flow,
         connector_id=connector_id,
-        pending=batch.pending,
+        pending=handled,
         report=report,
         refused=refused,
         attempts=attempt + 1,
+        backlog=batch.full and not deferred,
     )
-    return sum(1 for sku, _ in batch.updates if sku not in refused)
+    return sum(1 for sku, _ in batch.updates if sku not in refused and sku not in deferred)
 
 
 def _clear(uow: UnitOfWork, flow: Flow[V, U], connector_id: uuid.UUID, pending: Pending[V]) -> None:
@@ -177,14 +202,28 @@ def _clear(uow: UnitOfWork, flow: Flow[V, U], connector_id: uuid.UUID, pending: 
         )
 
 
-def _next(uow: UnitOfWork, flow: Flow[V, U], row: ConnectorRow, pending: Pending[V]) -> None:
-    """Queue the next push if anything is pending, to start after the last item of this one."""
+def _next(
+    uow: UnitOfWork,
+    flow: Flow[V, U],
+    row: ConnectorRow,
+    pending: Pending[V],
+    report: connectors.CallReport,
+    *,
+    backlog: bool = False,
+) -> None:
+    """Queue the next push if anything is pending, to start after the last item of this one: a window later, at
+    once when this run was full (items are waiting their turn: a window would only add to their lag, and they
+    were coalesced while they waited), or when the channel's rate allows after a deferral."""
     setattr(row, flow.due, None)
     table = flow.table
     more = uow.session.scalar(sa.select(table.item_sku).where(table.connector_id == row.id).limit(1))
     if more is not None:
         after = pending[-1][0] if pending else ""
-        schedule(uow, flow, row, at=uow.now() + timedelta(seconds=flow.window_s(row)), after=after)
+        if report.deferred:
+            wait_s = max(float(flow.window_s(row)), report.retry_after_s)
+        else:
+            wait_s = 0.0 if backlog else float(flow.window_s(row))
+        schedule(uow, flow, row, at=uow.now() + timedelta(seconds=wait_s), after=after)
 
 
 def _letter(
@@ -218,6 +257,7 @@ def _done(
     report: connectors.CallReport,
     refused: set[str] | None = None,
     attempts: int = 1,
+    backlog: bool = False,
 ) -> None:
     loaded = load(uow, connector_id=connector_id, lock=True)
     row = loaded.row
@@ -229,7 +269,7 @@ def _done(
         error = "; ".join(f"{listing}: {reason}" for listing, reason in sorted(report.refused.items()))
         kept = [entry for entry in pending if entry[0] in refused]
         _letter(uow, flow, loaded, kept, error=error, attempts=attempts)
-    _next(uow, flow, row, pending)
+    _next(uow, flow, row, pending, report, backlog=backlog)
 
 
 @use_case
@@ -267,7 +307,7 @@ def _dead(
     loaded = load(uow, connector_id=connector_id, lock=True)
     _clear(uow, flow, connector_id, pending)
     _letter(uow, flow, loaded, pending, error=error, attempts=attempts)
-    _next(uow, flow, loaded.row, pending)
+    _next(uow, flow, loaded.row, pending, connectors.CallReport())
 
 
 def job(flow: Flow[Any, Any]) -> Callable[[UnitOfWork, dict[str, Any]], None]:
