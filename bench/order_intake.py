@@ -3,7 +3,10 @@ with Zipf popularity over 10,000 items (the most popular ones sell out during th
 run, a bare FastAPI endpoint doing the same writes with the raw driver (a conditional stock UPDATE per line, the
 order, its lines, an outbox row).
 
-    python -m bench.order_intake --db sqlite|postgres [--seconds 60] [--skus 10000] [--clients 8]
+    python -m bench.order_intake --db sqlite|postgres [--seconds 60] [--skus 10000] [--clients 8] [--slices 6]
+
+The two sides take turns in slices (baseline, ours, baseline, ours …), each side `seconds` in all: the machine's
+speed drifts from second to second, and one long run of each side would compare two different machines.
 
 Also counts the SQL statements Ordersmith's capture runs for a 1-, 2- and 3-line order (in process, with an
 engine event on every execute). Prints one figure per line (`name: value unit`) and a summary line. Goals:
@@ -151,9 +154,10 @@ def _orders(skus: int, seed: int) -> Any:
 
 
 async def _run(url: str, seconds: float, clients: int, skus: int, body_for: Any, headers_for: Any,
-               path: str) -> tuple[dict[str, list[float]], int, int, float]:  # fmt: skip
+               path: str, slice_no: int = 0) -> tuple[dict[str, list[float]], int, int, float]:  # fmt: skip
     """Each channel pool's clients post orders until time is up; returns latencies per channel, orders placed,
-    orders refused (409: no stock) and the elapsed time."""
+    orders refused (409: no stock) and the elapsed time. Each slice of a run draws its own orders (its own seeds:
+    a channel order's reference is never sent twice)."""
     latencies: dict[str, list[float]] = {code: [] for code, _, _ in CHANNELS}
     placed = refused = 0
     errors: list[str] = []
@@ -182,7 +186,7 @@ async def _run(url: str, seconds: float, clients: int, skus: int, body_for: Any,
     )
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(client, code, 1000 * p + c)
+        await asyncio.gather(*(client_loop(client, code, 100_000 * slice_no + 1000 * p + c)
                                for p, (code, _, _) in enumerate(CHANNELS) for c in range(clients)))  # fmt: skip
         elapsed = time.perf_counter() - started
     if errors:
@@ -213,6 +217,12 @@ def main() -> None:
     parser.add_argument("--topology", choices=sorted(TOPOLOGIES), default=None)
     parser.add_argument(
         "--workers", type=int, default=1, help="API processes on one port (serve --workers N)"
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=6,
+        help="the two sides take turns this many times (seconds split evenly)",
     )
     args = parser.parse_args()
     topology = args.topology or ("embedded" if args.db == "sqlite" else "split")
@@ -247,17 +257,39 @@ def main() -> None:
     baseline, base_url = start_uvicorn("bench.baseline_app:app", {"BENCH_DATABASE_URL": base_db},
                                        folder / "baseline.log")  # fmt: skip
     ours, our_url, helpers = start_ordersmith(ours_db, topology, folder, workers=args.workers)
+    # The two sides take turns, slice by slice (this machine's speed drifts from one second to the next: one long
+    # run of each side compared two different machines).
+    base_lat: dict[str, list[float]] = {code: [] for code, _, _ in CHANNELS}
+    our_lat: dict[str, list[float]] = {code: [] for code, _, _ in CHANNELS}
+    base_placed = base_refused = our_placed = our_refused = 0
+    base_elapsed = our_elapsed = base_cpu = our_cpu = 0.0
+    each = args.seconds / args.slices
     try:
-        base_cpu = cpu_seconds(baseline)
-        base_lat, base_placed, base_refused, base_elapsed = asyncio.run(
-            _run(base_url, args.seconds, args.clients, args.skus, base_body, lambda _: {}, "/orders")
-        )
-        base_cpu = cpu_seconds(baseline) - base_cpu
-        our_cpu = cpu_seconds(ours, *helpers)
-        our_lat, our_placed, our_refused, our_elapsed = asyncio.run(
-            _run(our_url, args.seconds, args.clients, args.skus, ours_body,
-                 lambda channel: {"Authorization": f"Bearer {keys[channel]}"}, "/api/v1/orders"))  # fmt: skip
-        our_cpu = cpu_seconds(ours, *helpers) - our_cpu
+        for n in range(args.slices):
+            cpu = cpu_seconds(baseline)
+            lat, placed, refused, elapsed = asyncio.run(
+                _run(base_url, each, args.clients, args.skus, base_body, lambda _: {}, "/orders", n)
+            )
+            base_cpu += cpu_seconds(baseline) - cpu
+            base_placed, base_refused, base_elapsed = (
+                base_placed + placed,
+                base_refused + refused,
+                base_elapsed + elapsed,
+            )
+            for code, values in lat.items():
+                base_lat[code] += values
+            cpu = cpu_seconds(ours, *helpers)
+            lat, placed, refused, elapsed = asyncio.run(
+                _run(our_url, each, args.clients, args.skus, ours_body,
+                     lambda channel: {"Authorization": f"Bearer {keys[channel]}"}, "/api/v1/orders", n))  # fmt: skip
+            our_cpu += cpu_seconds(ours, *helpers) - cpu
+            our_placed, our_refused, our_elapsed = (
+                our_placed + placed,
+                our_refused + refused,
+                our_elapsed + elapsed,
+            )
+            for code, values in lat.items():
+                our_lat[code] += values
     finally:
         stop(baseline, ours, *helpers)
     oversold, ledger = _verify(ours_db, args.skus)
