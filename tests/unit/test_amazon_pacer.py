@@ -64,7 +64,9 @@ def test_the_bucket_refills_with_time_up_to_the_burst(pacer: Pacer, clock: Still
     for _ in range(5):
         pacer.take("seller", "patchListingsItem", 5.0, 5.0)
     clock.at += 0.4  # two slots' worth
-    assert [pacer.take("seller", "patchListingsItem", 5.0, 5.0) for _ in range(3)] == pytest.approx([0, 0, 0.2])
+    assert [pacer.take("seller", "patchListingsItem", 5.0, 5.0) for _ in range(3)] == pytest.approx(
+        [0, 0, 0.2]
+    )
     clock.at += 60  # never more than the burst
     assert [pacer.take("seller", "patchListingsItem", 5.0, 5.0) for _ in range(6)] == pytest.approx(
         [0, 0, 0, 0, 0, 0.2]
