@@ -10,19 +10,13 @@ from ordersmith.channels.service._common import Connector, setup_channels
 from ordersmith.channels.service.changes import Change, apply_change, list_changes
 from ordersmith.channels.service.dead_letters import DeadLetter, list_dead_letters, replay_dead_letter
 from ordersmith.channels.service.inbound import (
-    ChannelOrder,
-    Mapped,
     Received,
-    SkuMap,
     WebhookOutcome,
-    get_channel_order,
     import_channel_order,
-    list_channel_orders,
-    list_sku_maps,
-    map_sku,
     receive_order,
     receive_webhook,
 )
+from ordersmith.channels.service.inbox import ChannelOrder, get_channel_order, list_channel_orders
 from ordersmith.channels.service.managing import (
     Health,
     connector_health,
@@ -34,6 +28,7 @@ from ordersmith.channels.service.managing import (
 from ordersmith.channels.service.outbound import on_order_shipped, on_stock_changed, push_shipment, push_stock
 from ordersmith.channels.service.polling import PollResult, poll_orders, poll_soon, queue_due_polls
 from ordersmith.channels.service.prices import push_prices
+from ordersmith.channels.service.sku_maps import Mapped, SkuMap, list_sku_maps, map_sku
 
 
 def register() -> None:

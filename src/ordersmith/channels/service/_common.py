@@ -13,8 +13,9 @@ import httpx
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors
-from ordersmith.channels.tables import ConnectorRow
+from ordersmith.channels.tables import ConnectorRow, DeadLetterRow
 from ordersmith.kernel.errors import NotFound
+from ordersmith.kernel.ids import new_id
 from ordersmith.platform import secrets
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import Database, UnitOfWork
@@ -139,3 +140,53 @@ def load(
     ):
         raise NotFound(f"no channel connector {code or connector_id}")
     return Loaded(row=found[0], channel_code=found[1], channel_kind=found[2], division=found[3])
+
+
+def dead_letter(
+    uow: UnitOfWork,
+    loaded: Loaded,
+    *,
+    operation: str,
+    reference: str,
+    payload: dict[str, Any],
+    error: str,
+    attempts: int,
+) -> uuid.UUID:
+    """Put a failed sync on the dead-letter list with the channel's payload and the error, count it on the
+    connector's health and emit `channel.sync_failed` (in the caller's transaction)."""
+    row_id = new_id()
+    now = uow.now()
+    uow.session.add(
+        DeadLetterRow(
+            id=row_id,
+            connector_id=loaded.row.id,
+            operation=operation,
+            reference=reference[:200],
+            payload=payload,
+            error=error[:8000],
+            attempts=attempts,
+            status="open",
+            created_at=now,
+        )
+    )
+    uow.session.execute(
+        sa.update(type(loaded.row))
+        .where(type(loaded.row).id == loaded.row.id)
+        .values(
+            dead_letters_open=type(loaded.row).dead_letters_open + 1,
+            last_failure_at=now,
+            last_error=error[:2000],
+        )
+    )
+    uow.emit(
+        "channel.sync_failed",
+        {
+            "connector": loaded.row.code,
+            "channel": loaded.channel_code,
+            "operation": operation,
+            "reference": reference[:200],
+            "dead_letter_id": str(row_id),
+            "error": error[:500],
+        },
+    )
+    return row_id

@@ -29,8 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
-from ordersmith.channels.service._common import Loaded, load
-from ordersmith.channels.service.inbound import dead_letter
+from ordersmith.channels.service._common import Loaded, dead_letter, load
 from ordersmith.channels.tables import ChangeRow, ChannelOrderRow, SkuMapRow
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import IllegalTransition, ValidationFailed

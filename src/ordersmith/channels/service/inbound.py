@@ -15,28 +15,25 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ordersmith.catalog import service as catalog
 from ordersmith.channels import connectors, rules
 from ordersmith.channels.service import custom_values
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.tables import ChannelOrderRow, DeadLetterRow, SkuMapRow, UnmappedLineRow
+from ordersmith.channels.service._common import Loaded, access_for, dead_letter, load
+from ordersmith.channels.tables import ChannelOrderRow, SkuMapRow, UnmappedLineRow
 from ordersmith.checkout import rules as checkout_rules
 from ordersmith.checkout import service as checkout
 from ordersmith.kernel.errors import NotFound, OrdersmithError, ValidationFailed
 from ordersmith.kernel.ids import new_id
-from ordersmith.kernel.pagination import Page
 from ordersmith.orders import service as orders
 from ordersmith.platform import jobs, sales_channels
 from ordersmith.platform.access import Principal
 from ordersmith.platform.db import UnitOfWork, use_case
-from ordersmith.platform.paging import keyset_page
 
 IMPORT_JOB = "channels.import_order"
 MAX_PAYLOAD_CHARS = 1_000_000
@@ -48,25 +45,6 @@ class Received:
     external_id: str
     status: str  # received | held | imported | dead | cancelled (by the channel before it was imported)
     duplicate: bool  # the channel had sent this order before
-
-
-@dataclass(frozen=True)
-class ChannelOrder:
-    id: uuid.UUID
-    connector: str
-    external_id: str
-    status: str
-    hold_reason: str | None
-    unmapped_skus: list[str]
-    order_id: uuid.UUID | None
-    order_number: str | None
-    attempts: int
-    last_error: str | None
-    deliveries: int
-    channel_updated_at: datetime
-    received_at: datetime
-    imported_at: datetime | None
-    reported: dict[str, Any]  # the channel's own money figures (taxes as it reports them), for finance
 
 
 def _insert(uow: UnitOfWork) -> Any:
@@ -282,56 +260,6 @@ def _describe(exc: BaseException) -> str:
         details = "; ".join(f"{e.field}: {e.message}" for e in getattr(exc, "errors", []) or [])
         return f"{exc.code}: {details or exc}"
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
-
-
-def dead_letter(
-    uow: UnitOfWork,
-    loaded: Loaded,
-    *,
-    operation: str,
-    reference: str,
-    payload: dict[str, Any],
-    error: str,
-    attempts: int,
-) -> uuid.UUID:
-    """Put a failed sync on the dead-letter list with the channel's payload and the error, count it on the
-    connector's health and emit `channel.sync_failed` (in the caller's transaction)."""
-    row_id = new_id()
-    now = uow.now()
-    uow.session.add(
-        DeadLetterRow(
-            id=row_id,
-            connector_id=loaded.row.id,
-            operation=operation,
-            reference=reference[:200],
-            payload=payload,
-            error=error[:8000],
-            attempts=attempts,
-            status="open",
-            created_at=now,
-        )
-    )
-    uow.session.execute(
-        sa.update(type(loaded.row))
-        .where(type(loaded.row).id == loaded.row.id)
-        .values(
-            dead_letters_open=type(loaded.row).dead_letters_open + 1,
-            last_failure_at=now,
-            last_error=error[:2000],
-        )
-    )
-    uow.emit(
-        "channel.sync_failed",
-        {
-            "connector": loaded.row.code,
-            "channel": loaded.channel_code,
-            "operation": operation,
-            "reference": reference[:200],
-            "dead_letter_id": str(row_id),
-            "error": error[:500],
-        },
-    )
-    return row_id
 
 
 # --- the import job -------------------------------------------------------------------------------------------
@@ -589,169 +517,3 @@ def _failed(uow: UnitOfWork, *, channel_order_id: uuid.UUID, error: str, permane
 
 def _import_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     import_channel_order(uow, channel_order_id=uuid.UUID(str(payload["channel_order_id"])))
-
-
-# --- SKU mapping ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SkuMap:
-    connector: str
-    channel_sku: str
-    sku: str
-    listing_id: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Mapped:
-    mapping: SkuMap
-    released: int  # held channel orders queued for import again
-
-
-@use_case
-def map_sku(uow: UnitOfWork, *, connector: str, channel_sku: str, sku: str, listing_id: str = "") -> Mapped:
-    """Map a channel SKU to our item (replacing an earlier mapping), and release the channel orders held for it
-    (each is imported again: held still if another of its SKUs is unmapped).
-
-    Raises:
-        ValidationFailed: an empty or over-long channel SKU or listing id, or no item with `sku`.
-        NotFound: no such connector.
-    """
-    loaded = load(uow, code=connector)
-    if not channel_sku.strip() or len(channel_sku) > 100 or "\x00" in channel_sku:
-        raise ValidationFailed.on("channel_sku", "1 to 100 characters")
-    if len(listing_id) > 200 or "\x00" in listing_id:
-        raise ValidationFailed.on("listing_id", "at most 200 characters")
-    try:
-        item = catalog.get_item_ref(uow, sku=sku)
-    except NotFound:
-        raise ValidationFailed.on("sku", f"no item {sku!r}") from None
-    now = uow.now()
-    existing = uow.session.get(SkuMapRow, (loaded.row.id, channel_sku), with_for_update=True)
-    before = None
-    if existing is None:
-        existing = SkuMapRow(
-            connector_id=loaded.row.id,
-            channel_sku=channel_sku,
-            item_sku=item.sku,
-            listing_id=listing_id,
-            created_at=now,
-        )
-        uow.session.add(existing)
-    else:
-        before = {"sku": existing.item_sku, "listing_id": existing.listing_id}
-        existing.item_sku, existing.listing_id = item.sku, listing_id
-    waiting = list(
-        uow.session.scalars(
-            sa.select(UnmappedLineRow.channel_order_id).where(
-                UnmappedLineRow.connector_id == loaded.row.id, UnmappedLineRow.channel_sku == channel_sku
-            )
-        )
-    )
-    released = 0
-    for order_id in waiting:
-        row = uow.session.get(ChannelOrderRow, order_id, with_for_update=True)
-        if row is not None and row.status == "held":
-            _requeue(uow, row)
-            released += 1
-    uow.audit(
-        "channel_sku.mapped",
-        object_type="channel_connector",
-        object_id=str(loaded.row.id),
-        before=before,
-        after={"channel_sku": channel_sku, "sku": item.sku, "listing_id": listing_id, "released": released},
-    )
-    return Mapped(SkuMap(loaded.row.code, channel_sku, item.sku, listing_id, existing.created_at), released)
-
-
-@use_case(readonly=True)
-def list_sku_maps(
-    uow: UnitOfWork,
-    *,
-    connector: str,
-    principal: Principal | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> Page[SkuMap]:
-    loaded = load(uow, code=connector, principal=principal)
-    return keyset_page(
-        uow,
-        sa.select(SkuMapRow).where(SkuMapRow.connector_id == loaded.row.id),
-        keys=[SkuMapRow.channel_sku],
-        to_item=lambda r: SkuMap(loaded.row.code, r.channel_sku, r.item_sku, r.listing_id, r.created_at),
-        cursor=cursor,
-        limit=limit,
-    )
-
-
-# --- reading the inbox ----------------------------------------------------------------------------------------
-
-CHANNEL_ORDER_STATES = ("received", "held", "imported", "dead", "cancelled")
-
-
-def _view(loaded: Loaded, row: ChannelOrderRow) -> ChannelOrder:
-    try:
-        reported = rules.reported_totals(connectors.for_kind(loaded.row.kind).parse_order(row.payload))
-    except ValidationFailed:
-        reported = {}
-    return ChannelOrder(
-        id=row.id,
-        connector=loaded.row.code,
-        external_id=row.external_id,
-        status=row.status,
-        hold_reason=row.hold_reason,
-        unmapped_skus=list(row.unmapped_skus or []),
-        order_id=row.order_id,
-        order_number=row.order_number,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        deliveries=row.deliveries,
-        channel_updated_at=row.channel_updated_at,
-        received_at=row.received_at,
-        imported_at=row.imported_at,
-        reported=reported,
-    )
-
-
-@use_case(readonly=True)
-def list_channel_orders(
-    uow: UnitOfWork,
-    *,
-    connector: str,
-    status: str | None = None,
-    principal: Principal | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> Page[ChannelOrder]:
-    """The connector's inbox, newest first, optionally of one status (`held`: waiting for SKU mappings)."""
-    loaded = load(uow, code=connector, principal=principal)
-    if status is not None and status not in CHANNEL_ORDER_STATES:
-        raise ValidationFailed.on("status", f"one of {', '.join(CHANNEL_ORDER_STATES)}")
-    query = sa.select(ChannelOrderRow).where(ChannelOrderRow.connector_id == loaded.row.id)
-    if status is not None:
-        query = query.where(ChannelOrderRow.status == status)
-    return keyset_page(
-        uow,
-        query,
-        keys=[ChannelOrderRow.id],
-        to_item=lambda r: _view(loaded, r),
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-    )
-
-
-@use_case(readonly=True)
-def get_channel_order(
-    uow: UnitOfWork, *, connector: str, external_id: str, principal: Principal | None = None
-) -> ChannelOrder:
-    loaded = load(uow, code=connector, principal=principal)
-    row = uow.session.scalar(
-        sa.select(ChannelOrderRow).where(
-            ChannelOrderRow.connector_id == loaded.row.id, ChannelOrderRow.external_id == external_id
-        )
-    )
-    if row is None:
-        raise NotFound(f"no order {external_id} from connector {connector}")
-    return _view(loaded, row)

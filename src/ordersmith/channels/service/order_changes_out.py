@@ -36,8 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.service.inbound import dead_letter
+from ordersmith.channels.service._common import Loaded, access_for, dead_letter, load
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, OrderPushRow
 from ordersmith.kernel.events import Event
 from ordersmith.kernel.money import Money

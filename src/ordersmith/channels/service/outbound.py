@@ -29,8 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ordersmith.channels import connectors, rules
 from ordersmith.channels.service import pushing
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.service.inbound import dead_letter
+from ordersmith.channels.service._common import Loaded, access_for, dead_letter, load
 from ordersmith.channels.tables import ChannelOrderRow, ConnectorRow, PendingStockRow, SkuMapRow
 from ordersmith.fulfillment import service as fulfillment
 from ordersmith.kernel.errors import NotFound

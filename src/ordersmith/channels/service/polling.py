@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from ordersmith.channels import connectors, rules
 from ordersmith.channels.service import changes
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.service.inbound import _record, dead_letter
+from ordersmith.channels.service._common import Loaded, access_for, dead_letter, load
+from ordersmith.channels.service.inbound import _record
 from ordersmith.channels.tables import ConnectorRow, PollStateRow
 from ordersmith.kernel.errors import Conflict, ValidationFailed
 from ordersmith.kernel.ids import new_id

@@ -29,8 +29,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from ordersmith.channels import connectors, rules
-from ordersmith.channels.service._common import Loaded, access_for, load
-from ordersmith.channels.service.inbound import dead_letter
+from ordersmith.channels.service._common import Loaded, access_for, dead_letter, load
 from ordersmith.channels.tables import ConnectorRow, PendingPriceRow, PendingStockRow, SkuMapRow
 from ordersmith.platform import jobs
 from ordersmith.platform.db import UnitOfWork, use_case
