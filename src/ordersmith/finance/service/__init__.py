@@ -19,6 +19,7 @@ from ordersmith.finance.service.accounts import (
     set_mapping,
     update_account,
 )
+from ordersmith.finance.service.balances import trial_balance
 from ordersmith.finance.service.bill_decisions import (
     accept_exception,
     approve_vendor_bill,
@@ -68,16 +69,12 @@ from ordersmith.finance.service.exports import (
 from ordersmith.finance.service.journal import (
     ManualLine,
     PeriodClosed,
-    close_period,
     find_entry_for_event,
     find_reversal,
     get_entry,
     list_journal,
-    list_periods,
     post_manual_entry,
-    reopen_period,
     reverse_entry,
-    trial_balance,
 )
 from ordersmith.finance.service.landed_costs import (
     LandedCost,
@@ -104,6 +101,7 @@ from ordersmith.finance.service.payables import (
     get_vendor_bill,
     list_vendor_bills,
 )
+from ordersmith.finance.service.periods import close_period, list_periods, reopen_period
 from ordersmith.finance.service.posting import (
     on_events,
     post_event,

@@ -1,4 +1,5 @@
-"""The journal: balanced, immutable entries; manual entries, reversals, periods and the trial balance.
+"""The journal: balanced, immutable entries; manual entries and reversals (periods: `periods`; the trial balance:
+`balances`).
 
 Invariant: an entry is written as its lines (one multi-row INSERT) and then its header; the database checks the
 balance (ADR 0024), and nothing here ever updates or deletes a journal row. A posting dated into a closed period
@@ -22,15 +23,11 @@ from ordersmith.finance.service import bulk
 from ordersmith.finance.service._common import (
     JournalEntry,
     JournalLine,
-    Period,
-    TrialBalance,
-    TrialBalanceRow,
 )
 from ordersmith.finance.service.dimensions import NONE, Dimensions, check_dimensions
 from ordersmith.finance.tables import (
     AccountRow,
     DimensionBalanceRow,
-    FiscalYearRow,
     JournalEntryRow,
     JournalLineRow,
     PeriodBalanceRow,
@@ -48,7 +45,6 @@ _ACCOUNTS = cast(sa.Table, AccountRow.__table__)
 _PERIODS = cast(sa.Table, PeriodRow.__table__)
 _BALANCES = cast(sa.Table, PeriodBalanceRow.__table__)
 _DIMENSIONS = cast(sa.Table, DimensionBalanceRow.__table__)
-_YEARS = cast(sa.Table, FiscalYearRow.__table__)
 
 
 class PeriodClosed(Conflict):
@@ -522,140 +518,3 @@ def _check_period(code: str, field: str = "period", *, closing_allowed: bool = F
         return rules.period_bounds(code)
     except ValueError as exc:
         raise ValidationFailed.on(field, str(exc)) from None
-
-
-def _period(row: PeriodRow) -> Period:
-    return Period(
-        code=row.code,
-        starts_on=row.starts_on,
-        ends_on=row.ends_on,
-        status=row.status,
-        closed_by=row.closed_by,
-        closed_at=row.closed_at,
-    )
-
-
-@use_case(readonly=True)
-def list_periods(uow: UnitOfWork) -> list[Period]:
-    return [_period(r) for r in uow.session.scalars(sa.select(PeriodRow).order_by(PeriodRow.code))]
-
-
-@use_case
-def close_period(uow: UnitOfWork, *, period: str) -> Period:
-    """Close an accounting period: from now on, postings dated in it go to the next open period (with a note) and
-    manual entries into it are refused.
-
-    Raises:
-        ValidationFailed: a malformed period (naming `period`).
-        Conflict: the period is closed already.
-    """
-    _check_period(period)
-    _ensure_period(uow, period)
-    row = uow.session.get(PeriodRow, period, with_for_update=True)
-    assert row is not None
-    if row.status == "closed":
-        raise Conflict(f"period {period} is closed already")
-    row.status, row.closed_by, row.closed_at = "closed", uow.actor.label, uow.now()
-    uow.audit("finance.period_closed", object_type="period", object_id=period, after={"status": "closed"})
-    return _period(row)
-
-
-@use_case
-def reopen_period(uow: UnitOfWork, *, period: str) -> Period:
-    """Open a closed period again (postings already moved to a later period stay where they are). A month of a
-    closed fiscal year stays closed until the year is reopened (ADR 0039).
-
-    Raises:
-        NotFound: no such period.
-        Conflict: the period is open, or its fiscal year is closed.
-    """
-    _check_period(period)
-    row = uow.session.get(PeriodRow, period, with_for_update=True)
-    if row is None:
-        raise NotFound(f"no period {period}")
-    if row.status == "open":
-        raise Conflict(f"period {period} is open")
-    # Read after the month's lock: a year being closed meanwhile has claimed its row first and then waits for this
-    # month's lock, so it sees the month reopened and refuses (service/year_end.py takes them in that order).
-    year_status = uow.execute_core(
-        sa.select(_YEARS.c.status).where(_YEARS.c.year == int(period[:4]))
-    ).scalar()
-    if year_status == "closed":
-        raise Conflict(
-            f"fiscal year {period[:4]} is closed: reopen the year first",
-            errors=[FieldError("period", f"fiscal year {period[:4]} is closed")],
-        )
-    row.status, row.closed_by, row.closed_at = "open", None, None
-    uow.audit("finance.period_reopened", object_type="period", object_id=period, after={"status": "open"})
-    return _period(row)
-
-
-def balances_table(uow: UnitOfWork, division: str | None, channel: str | None) -> tuple[sa.Table, Dimensions]:
-    """Where to sum from: the period balances, or — filtered by division and/or channel — the dimension balances
-    (ADR 0039); and the dimensions, checked. A caller filters the dimension balances with `dimension_filter`."""
-    tagged = check_dimensions(uow, division=division, channel=channel)
-    return (_DIMENSIONS if tagged else _BALANCES), tagged
-
-
-def dimension_filter(table: sa.Table, tagged: Dimensions) -> list[sa.ColumnElement[bool]]:
-    """The WHERE terms that keep only the lines of `tagged` (none for the period balances)."""
-    terms: list[sa.ColumnElement[bool]] = []
-    if tagged.division:
-        terms.append(table.c.division == tagged.division)
-    if tagged.channel:
-        terms.append(table.c.channel == tagged.channel)
-    return terms
-
-
-@use_case(readonly=True)
-def trial_balance(
-    uow: UnitOfWork,
-    *,
-    period: str,
-    cumulative: bool = False,
-    division: str | None = None,
-    channel: str | None = None,
-) -> TrialBalance:
-    """Debits and credits per account and currency for one period (or, `cumulative`, everything up to and
-    including it), in one aggregating query over the per-period balances (one row per account and period, however
-    long the journal). With `division` and/or `channel`, only the lines that carry them (ADR 0039) — each entry
-    tagged whole, so that trial balance balances too. `period` may be a year's closing period (`YYYY-13`:
-    cumulative, the trial balance after the year-end close).
-
-    Raises:
-        ValidationFailed: a malformed period, an unknown division or channel (naming the field).
-    """
-    _check_period(period, closing_allowed=True)
-    table, tagged = balances_table(uow, division, channel)
-    debit = sa.func.sum(table.c.debit_minor).label("debit")
-    credit = sa.func.sum(table.c.credit_minor).label("credit")
-    query = (
-        sa.select(table.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, table.c.currency, debit, credit)
-        .select_from(table.join(_ACCOUNTS, _ACCOUNTS.c.code == table.c.account_code))
-        .where(table.c.period <= period if cumulative else table.c.period == period)
-        .where(*dimension_filter(table, tagged))
-        .group_by(table.c.account_code, _ACCOUNTS.c.name, _ACCOUNTS.c.type, table.c.currency)
-        .order_by(table.c.account_code, table.c.currency)
-    )
-    rows = [
-        TrialBalanceRow(
-            account_code=r.account_code,
-            name=r.name,
-            type=r.type,
-            currency=r.currency,
-            debit=Money.from_minor(int(r.debit), r.currency),
-            credit=Money.from_minor(int(r.credit), r.currency),
-            balance=Money.from_minor(int(r.debit) - int(r.credit), r.currency),
-        )
-        for r in uow.execute_core(query)
-    ]
-    net: dict[str, int] = {}
-    for row in rows:
-        net[row.currency] = net.get(row.currency, 0) + row.balance.minor
-    return TrialBalance(
-        period=period,
-        rows=rows,
-        balanced=not any(net.values()),
-        division=tagged.division,
-        channel=tagged.channel,
-    )

@@ -15,7 +15,7 @@ from typing import cast
 import sqlalchemy as sa
 
 from ordersmith.finance import closing, rules
-from ordersmith.finance.service.journal import balances_table, dimension_filter
+from ordersmith.finance.service.balances import balances_table, dimension_filter
 from ordersmith.finance.tables import AccountRow
 from ordersmith.kernel.errors import ValidationFailed
 from ordersmith.platform.db import UnitOfWork, use_case
