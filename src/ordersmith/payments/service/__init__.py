@@ -20,6 +20,7 @@ from ordersmith.payments.service._common import (
     wiring,
 )
 from ordersmith.payments.service.claims import abandon_claim, claim_tender, record_claimed
+from ordersmith.payments.service.credit import CustomerReceivable, credit_standing, open_balance, receivables
 from ordersmith.payments.service.gift_cards import (
     GiftCard,
     IssuedCard,
@@ -33,18 +34,14 @@ from ordersmith.payments.service.gift_cards import (
     reload,
 )
 from ordersmith.payments.service.invoices import (
-    CustomerReceivable,
     Invoice,
     InvoicePayment,
     apply_invoice_payment,
-    credit_standing,
     get_invoice,
     invoice_customers,
     list_invoices,
     mark_overdue,
-    open_balance,
     open_invoices,
-    receivables,
     write_off_invoice,
 )
 from ordersmith.payments.service.lifecycle import (

@@ -30,7 +30,7 @@ from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.payments import rules
 from ordersmith.payments.gateways import GatewayRejected, GatewayResult, GatewayUnavailable
-from ordersmith.payments.service import gift_cards, invoices
+from ordersmith.payments.service import credit, gift_cards, invoices
 from ordersmith.payments.service._common import (
     CaptureExceedsAuthorized,
     GatewayTimedOut,
@@ -168,7 +168,7 @@ def _settle_internally(uow: UnitOfWork, row: PaymentRow, kind: str, amount_minor
             note=reason,
         )
     elif row.method == "on_account" and kind == "void" and row.customer_id:
-        invoices.release_credit(uow, customer_id=row.customer_id, amount_minor=amount_minor)
+        credit.release_credit(uow, customer_id=row.customer_id, amount_minor=amount_minor)
     elif row.method == "on_account" and kind == "refund":
         # What was invoiced is credited against the payment's open invoices (oldest first); what they no longer
         # owe (already paid) is the customer's to be paid back, recorded in the log.

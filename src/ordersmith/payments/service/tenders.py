@@ -24,7 +24,7 @@ from ordersmith.kernel.money import Money
 from ordersmith.orders import service as orders
 from ordersmith.payments import rules
 from ordersmith.payments.gateways import CardSource, GatewayRejected, GatewayResult, GatewayUnavailable
-from ordersmith.payments.service import gift_cards, invoices
+from ordersmith.payments.service import credit, gift_cards
 from ordersmith.payments.service._common import (
     emit,
     log,
@@ -295,18 +295,18 @@ def decide_credit(
         buyer.credit_limit if buyer.credit_limit and buyer.credit_limit.currency == amount.currency else None
     )
     if limit is None:
-        invoices.owe(uow, customer_id=customer_id, amount=amount)
+        credit.owe(uow, customer_id=customer_id, amount=amount)
         return (
             f"customer {buyer.number} has payment terms but no credit limit in {amount.currency}: "
             "set a credit limit (scope customers:credit) or release the hold to ship on account"
         )
-    if not invoices.reserve_credit(uow, customer_id=customer_id, amount=amount, limit=limit):
-        invoices.owe(uow, customer_id=customer_id, amount=amount)
+    if not credit.reserve_credit(uow, customer_id=customer_id, amount=amount, limit=limit):
+        credit.owe(uow, customer_id=customer_id, amount=amount)
         return (
             f"{amount} on account takes customer {buyer.number} past the credit limit of {limit}: raise the "
             "limit (scope customers:credit), take another tender, or release the hold"
         )
-    past_due = invoices.oldest_past_due(uow, customer_id=customer_id, today=uow.now().date())
+    past_due = credit.oldest_past_due(uow, customer_id=customer_id, today=uow.now().date())
     if past_due is not None:
         number, due_on = past_due
         return (
