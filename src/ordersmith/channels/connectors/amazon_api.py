@@ -44,8 +44,8 @@ class Pacer:
         self.sleep: Callable[[float], None] = time.sleep
 
     def take(self, key: str, operation: str, rate: float, burst: float) -> float:
-        now = self.now()
-        with self._lock:
+        with self._lock:  # the clock read under the lock: a thread never refills from a moment another passed
+            now = self.now()
             bucket = self._buckets.setdefault((key, operation), [rate, burst, burst, now])
             rate, burst = bucket[0], bucket[1]
             level = min(burst, bucket[2] + (now - bucket[3]) * rate) - 1

@@ -186,6 +186,7 @@ def push(uow: UnitOfWork, flow: Flow[V, U], *, connector_id: uuid.UUID, attempt:
         refused=refused,
         attempts=attempt + 1,
         backlog=batch.full and not deferred,
+        after=after,
     )
     return sum(1 for sku, _ in batch.updates if sku not in refused and sku not in deferred)
 
@@ -209,15 +210,17 @@ def _next(
     report: connectors.CallReport,
     *,
     backlog: bool = False,
+    after: str = "",
 ) -> None:
-    """Queue the next push if anything is pending, to start after the last item of this one: a window later, at
+    """Queue the next push if anything is pending, to start after the last item of this one (or where this one
+    started, when it handled none): a window later, at
     once when this run was full (items are waiting their turn: a window would only add to their lag, and they
     were coalesced while they waited), or when the channel's rate allows after a deferral."""
     setattr(row, flow.due, None)
     table = flow.table
     more = uow.session.scalar(sa.select(table.item_sku).where(table.connector_id == row.id).limit(1))
     if more is not None:
-        after = pending[-1][0] if pending else ""
+        after = pending[-1][0] if pending else after
         if report.deferred:
             wait_s = max(float(flow.window_s(row)), report.retry_after_s)
         else:
@@ -257,6 +260,7 @@ def _done(
     refused: set[str] | None = None,
     attempts: int = 1,
     backlog: bool = False,
+    after: str = "",
 ) -> None:
     loaded = load(uow, connector_id=connector_id, lock=True)
     row = loaded.row
@@ -268,7 +272,7 @@ def _done(
         error = "; ".join(f"{listing}: {reason}" for listing, reason in sorted(report.refused.items()))
         kept = [entry for entry in pending if entry[0] in refused]
         _letter(uow, flow, loaded, kept, error=error, attempts=attempts)
-    _next(uow, flow, row, pending, report, backlog=backlog)
+    _next(uow, flow, row, pending, report, backlog=backlog, after=after)
 
 
 @use_case
