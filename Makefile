@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export ORDERSMITH_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run test test-fast lint types imports migrations-check pytest bench clean
+.PHONY: help install dev run test test-fast lint types imports migrations-check pytest screenshots bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,12 +68,19 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 # (whose speed moved by half over the day): no clear gain, more contention for the timed race tests.
 PYTEST_WORKERS ?= 2
 
+# Bytecode compiled once before a run: with PYTHONDONTWRITEBYTECODE set (as on this machine) every process the
+# tests start (xdist workers, fork servers, servers, CLIs) would otherwise compile Ordersmith's sources anew.
 pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on PYTEST_WORKERS processes (2)
+	@$(BIN)/python -m compileall -q -j 0 src tests bench
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=30
+
+screenshots: dev chromium ## Refresh docs/screenshots/ from the browser tests (on SQLite)
+	ORDERSMITH_SCREENSHOTS=1 $(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/browser -k "not postgresql"
 
 test: lint types imports migrations-check pytest ## Everything CI runs
 
 test-fast: dev ## The quick loop: ruff, mypy, import rules, then unit, integration and API tests on SQLite only
+	@$(BIN)/python -m compileall -q -j 0 src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports

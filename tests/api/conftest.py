@@ -1,7 +1,8 @@
 """API tests run the real ASGI app (with its lifespan: event hub, relay, jobs) on SQLite and PostgreSQL.
 
-Building the app takes most of a second (FastAPI prepares every route's models), so each test module builds one per
-database and every test gets it back as new: its database put back to freshly migrated, the app's per-database
+An app's first call of each route costs FastAPI most of its work for that route (its models and dependencies
+prepared), so a test process builds one app per database and build-time settings and every test, whatever its module,
+gets it back as new: its database put back to freshly migrated, the app's per-database
 caches emptied, payments and fulfillment wired again on the test's own files (vault, sandbox processor and
 carrier), and a lifespan of its own (a new relay, job runner and event stream)."""
 
@@ -24,11 +25,21 @@ from ordersmith.platform.settings import Settings
 from tests.builders import DEFAULT_PASSWORD, make_api_key, make_user
 from tests.support import databases
 
+# Settings that name a test's own files: they change from test to test and are wired again for each one.
+_PER_TEST = frozenset(
+    {"vault_database_url", "sandbox_gateway_path", "sandbox_carrier_path", "sandbox_wallet_path"}
+)
 
-@pytest.fixture(scope="module")
-def module_apps() -> dict[str, tuple[FastAPI, frozenset[str]]]:
-    """The app built on each of the module's databases (by URL), with what create_app put in its caches."""
+
+@pytest.fixture(scope="session")
+def module_apps() -> dict[tuple[str, str], tuple[FastAPI, frozenset[str]]]:
+    """The apps this test process built, by database URL and build-time settings (a module asking for other
+    settings gets an app of its own), each with what create_app put in its caches."""
     return {}
+
+
+def _app_key(settings: Settings) -> tuple[str, str]:
+    return settings.database_url, settings.model_dump_json(exclude=set(_PER_TEST))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -53,14 +64,15 @@ def db_url(
 
 @pytest.fixture
 def client(
-    db_url: str, settings: Settings, module_apps: dict[str, tuple[FastAPI, frozenset[str]]]
+    db_url: str, settings: Settings, module_apps: dict[tuple[str, str], tuple[FastAPI, frozenset[str]]]
 ) -> Iterator[TestClient]:
     vault = None
-    if db_url not in module_apps:
+    key = _app_key(settings)
+    if key not in module_apps:
         app = create_app(settings)
-        module_apps[db_url] = (app, frozenset(app.state.db.caches))
+        module_apps[key] = (app, frozenset(app.state.db.caches))
     else:
-        app, wiring = module_apps[db_url]
+        app, wiring = module_apps[key]
         app_db: Database = app.state.db
         app_db.caches.clear()  # reference data cached from the last test's database
         wired = payments.setup_payments(app_db, settings)

@@ -8,6 +8,7 @@ the same bytes on every run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -45,8 +46,10 @@ LOADED = (
 
 def save_screenshot(page: Any, path: Path, viewport: dict[str, int] = SCREEN) -> None:
     """What `page` shows at `viewport`, saved to `path` once its images and fonts have loaded (animations stopped,
-    no caret); the file is rewritten only when its bytes change, and only from tests on SQLite (`page` fixture)."""
-    if not getattr(page, "takes_screenshots", True):
+    no caret); the file is rewritten only when its bytes change, and only from tests on SQLite (`page` fixture).
+    Only when `ORDERSMITH_SCREENSHOTS=1` (`make screenshots`): a screenshot is for the docs, and taking them cost the
+    suite about a quarter of its browser time."""
+    if os.environ.get("ORDERSMITH_SCREENSHOTS") != "1" or not getattr(page, "takes_screenshots", True):
         return
     if page.viewport_size != viewport:
         page.set_viewport_size(viewport)
