@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 _FORKS = multiprocessing.get_context("forkserver")
-_FORKS.set_forkserver_preload(["ordersmith.app", "ordersmith.cli", "uvicorn", "tests.support.server"])
+_FORKS.set_forkserver_preload(["tests.support.preloaded", "uvicorn", "tests.support.server"])
 
 
 def free_port() -> int:

@@ -251,13 +251,21 @@ def purge_done(uow: UnitOfWork, *, older_than: timedelta = DONE_KEPT, limit: int
 
 
 def run_due_jobs(
-    db: Database, *, worker: str, limit: int = 10, lease_s: int = 300, stop: threading.Event | None = None
+    db: Database,
+    *,
+    worker: str,
+    limit: int = 10,
+    lease_s: int = 300,
+    stop: threading.Event | None = None,
+    schedules: bool = True,
 ) -> int:
-    """Enqueue due schedules, then claim and run due jobs. Returns how many jobs ran. When `stop` is set part-way,
-    the job running finishes and the claimed jobs not yet started are handed back (queued again, their attempt not
-    counted), so a runner shutting down waits for one job, not for a whole claim, and leaves none under a lease."""
+    """Enqueue due schedules (unless `schedules` is false), then claim and run due jobs. Returns how many jobs ran.
+    When `stop` is set part-way, the job running finishes and the claimed jobs not yet started are handed back
+    (queued again, their attempt not counted), so a runner shutting down waits for one job, not for a whole claim,
+    and leaves none under a lease."""
     uow = db.unit_of_work(Actor.system(f"worker:{worker}"))
-    _enqueue_due_schedules(uow)
+    if schedules:
+        _enqueue_due_schedules(uow)
     if stop is not None and stop.is_set():
         return 0
     claimed = _claim(uow, worker=worker, limit=limit, lease_s=lease_s)
@@ -284,9 +292,11 @@ def worker_name() -> str:
 
 class JobRunner:
     """Background threads running due jobs: each pass enqueues due schedules, claims due jobs and runs them, and
-    waits `interval_s` when there was nothing to run. With one thread (the default) a pass claims up to ten jobs;
-    with several, each claims one at a time, so a slow job holds one thread while the others go on (claims never
-    overlap: PostgreSQL's `SKIP LOCKED`, SQLite's single writer)."""
+    waits `interval_s` when there was nothing to run. With one thread a pass claims up to ten jobs; with several,
+    each claims one at a time, so a slow job holds one thread while the others go on (claims never overlap:
+    PostgreSQL's `SKIP LOCKED`, SQLite's single writer). Only the first thread enqueues due schedules: every
+    thread reading and locking the schedules on each pass cost a write transaction per thread per second and
+    changed nothing (a schedule is due at most once a pass)."""
 
     def __init__(
         self, db: Database, interval_s: float = 1.0, *, lease_s: int = 300, threads: int = 1
@@ -304,7 +314,7 @@ class JobRunner:
             # Each thread holds its claims under a name of its own (a stopping thread hands back only its own).
             worker = self.name if self.threads == 1 else f"{self.name}/{n + 1}"
             thread = threading.Thread(
-                target=self._run, args=(worker,), name=f"ordersmith-jobs-{n + 1}", daemon=True
+                target=self._run, args=(worker, n == 0), name=f"ordersmith-jobs-{n + 1}", daemon=True
             )
             self._threads.append(thread)
             thread.start()
@@ -314,12 +324,13 @@ class JobRunner:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def _run(self, worker: str) -> None:
+    def _run(self, worker: str, schedules: bool) -> None:
         limit = 10 if self.threads == 1 else 1
         while not self._stop.is_set():
             ran = 0
             try:
-                ran = run_due_jobs(self.db, worker=worker, limit=limit, lease_s=self.lease_s, stop=self._stop)
+                ran = run_due_jobs(self.db, worker=worker, limit=limit, lease_s=self.lease_s, stop=self._stop,
+                                   schedules=schedules)  # fmt: skip
             except Exception:
                 log.exception("job runner pass failed")
             if not ran:

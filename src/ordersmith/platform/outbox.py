@@ -23,7 +23,7 @@ import httpx
 import sqlalchemy as sa
 
 from ordersmith.kernel.events import Event, matches
-from ordersmith.platform import webhooks
+from ordersmith.platform import tls, webhooks
 from ordersmith.platform.db import Actor, Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
 from ordersmith.platform.tables import OutboxRow
@@ -361,7 +361,9 @@ class Relay:
             if self.settings.nats_url
             else None
         )
-        client = httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+        client = httpx.Client(
+            verify=tls.client_context(), timeout=self.settings.webhook_timeout_s, follow_redirects=False
+        )
         uow = self.db.unit_of_work(Actor.system("relay"))
         interval = self.settings.relay_poll_interval_ms / 1000
         try:

@@ -20,6 +20,7 @@ import httpx
 
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
 from ordersmith.channels.connectors.http import TokenCache, exact_json, retry_after_s
+from ordersmith.platform import tls
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an endpoint, not a secret
 ORDERS = "/orders/v0/orders"
@@ -100,6 +101,7 @@ class Session:
         self.report = report
         endpoint = required(access, "endpoint").rstrip("/")
         self.client = httpx.Client(
+            verify=tls.client_context(),
             base_url=endpoint,
             headers={"Accept": "application/json", "User-Agent": "Ordersmith/1.0 (Language=Python)"},
             timeout=access.timeout_s,

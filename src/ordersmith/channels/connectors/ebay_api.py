@@ -22,6 +22,7 @@ from ordersmith.channels.connectors import ebay_signing
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
 from ordersmith.channels.connectors.http import TokenCache, retry_after_s
 from ordersmith.kernel.clock import utcnow
+from ordersmith.platform import tls
 
 ENDPOINT = "https://api.ebay.com"
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - an endpoint, not a secret
@@ -50,6 +51,7 @@ class Session:
         self.report = report
         self.endpoint = str(access.config.get("endpoint") or ENDPOINT).rstrip("/")
         self.client = httpx.Client(
+            verify=tls.client_context(),
             base_url=self.endpoint,
             headers={"Accept": "application/json"},
             timeout=access.timeout_s,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
+from ordersmith.platform import tls
 
 TOKEN_HEADER = "X-Shopify-Access-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_API_VERSION = "2024-10"
@@ -26,6 +27,7 @@ def client(access: Access) -> httpx.Client:
     if not token:
         raise CallFailed("the connector has no access_token", permanent=True)
     return httpx.Client(
+        verify=tls.client_context(),
         base_url=base,
         headers={TOKEN_HEADER: token, "Content-Type": "application/json", "Accept": "application/json"},
         timeout=access.timeout_s,

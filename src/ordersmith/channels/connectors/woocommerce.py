@@ -39,6 +39,7 @@ from ordersmith.channels.connectors.base import (
 )
 from ordersmith.channels.connectors.http import json_body, send
 from ordersmith.kernel.errors import ValidationFailed
+from ordersmith.platform import tls
 
 SIGNATURE_HEADER = "x-wc-webhook-signature"
 TOPIC_HEADER = "x-wc-webhook-topic"
@@ -454,6 +455,7 @@ def _client(access: Access) -> httpx.Client:
     if not key or not secret:
         raise CallFailed("the connector has no consumer_key and consumer_secret", permanent=True)
     return httpx.Client(
+        verify=tls.client_context(),
         base_url=base,
         auth=httpx.BasicAuth(key, secret),
         headers={"Accept": "application/json"},

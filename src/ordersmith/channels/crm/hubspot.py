@@ -19,6 +19,7 @@ import httpx
 from ordersmith.channels.connectors.base import Access, CallFailed, CallReport, RateLimited
 from ordersmith.channels.connectors.http import retry_after_s
 from ordersmith.channels.crm import rules
+from ordersmith.platform import tls
 
 NAME = "HubSpot"
 _RATE_HEADERS = {
@@ -47,6 +48,7 @@ class Update:
 def _client(access: Access) -> httpx.Client:
     token = access.credentials.get("access_token", "")
     return httpx.Client(
+        verify=tls.client_context(),
         base_url=str(access.config.get("base_url") or rules.DEFAULT_BASE_URL).rstrip("/"),
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=access.timeout_s,

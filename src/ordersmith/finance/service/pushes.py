@@ -38,7 +38,7 @@ from ordersmith.finance.service.exports import AccountingExport, _entries, get_e
 from ordersmith.finance.tables import AccountingExportItemRow, AccountingExportRow, LedgerTokenRow
 from ordersmith.kernel.errors import Conflict
 from ordersmith.payments import service as payments
-from ordersmith.platform import jobs, secrets
+from ordersmith.platform import jobs, secrets, tls
 from ordersmith.platform.db import Database, UnitOfWork, use_case
 from ordersmith.platform.settings import Settings
 
@@ -265,7 +265,9 @@ def push_export(uow: UnitOfWork, *, export_id: uuid.UUID) -> AccountingExport:
     _take_lease(uow, export_id=export_id)
     outcome: dict[str, Any] = {"pushed": 0, "failed": 0}
     try:
-        with httpx.Client(timeout=wired.timeout_s, transport=wired.transport) as client:
+        with httpx.Client(
+            verify=tls.client_context(), timeout=wired.timeout_s, transport=wired.transport
+        ) as client:
             http = ledgers._Http(client, wired.backoff_s)
             qbo = ledgers.QuickBooksOnline(wired.qbo, _StoredToken(uow, export.target), http)
             qbo.remember = functools.partial(_remember_customer, uow, export.target)

@@ -27,6 +27,7 @@ from ordersmith.fulfillment.carriers.base import (
     TrackingEvent,
 )
 from ordersmith.kernel.money import Money, exact_money
+from ordersmith.platform import tls
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class JsonApi:
         self._auth = dict(auth_headers)
         self._read_error = read_error
         self._client = httpx.Client(
+            verify=tls.client_context(),
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             transport=transport,

@@ -32,6 +32,7 @@ from ordersmith.payments.gateways.port import (
     SignatureInvalid,
     WebhookEvent,
 )
+from ordersmith.platform import tls
 
 SANDBOX_URL = "https://apitest.authorize.net/xml/v1/request.api"
 PRODUCTION_URL = "https://api.authorize.net/xml/v1/request.api"
@@ -65,7 +66,9 @@ class AuthorizeNetGateway:
         self._reveal = reveal
         self._url = url
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)), transport=transport
+            verify=tls.client_context(),
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)),
+            transport=transport,
         )
 
     def _send(self, transaction: dict[str, Any], key: str, amount: Money) -> GatewayResult:

@@ -31,6 +31,7 @@ from ordersmith.payments.gateways.port import (
     WebhookEvent,
 )
 from ordersmith.payments.gateways.sandbox import SandboxProcessor, _result, read_webhook
+from ordersmith.platform import tls
 
 
 class _Faults:
@@ -192,6 +193,7 @@ class HttpSandboxGateway:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._client = httpx.Client(
+            verify=tls.client_context(),
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)),
             transport=transport,

@@ -26,6 +26,7 @@ from ordersmith.payments.gateways.port import (
     SignatureInvalid,
     WebhookEvent,
 )
+from ordersmith.platform import tls
 
 WEBHOOK_KINDS = {
     "payment_intent.amount_capturable_updated": "authorized",
@@ -46,7 +47,9 @@ class HttpxTransport(stripe.HTTPClient):
     def __init__(self, timeout_s: float, transport: httpx.BaseTransport | None = None) -> None:
         super().__init__()
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)), transport=transport
+            verify=tls.client_context(),
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)),
+            transport=transport,
         )
 
     def request(

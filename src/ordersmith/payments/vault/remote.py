@@ -14,6 +14,7 @@ from ordersmith.payments import rules
 from ordersmith.payments.gateways.port import RevealedCard
 from ordersmith.payments.vault import signing
 from ordersmith.payments.vault.store import CardToken
+from ordersmith.platform import tls
 
 
 class VaultUnavailable(RuntimeError):
@@ -23,7 +24,9 @@ class VaultUnavailable(RuntimeError):
 class RemoteVault:
     def __init__(self, url: str, secret: str, *, timeout_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._client = httpx.Client(
+            verify=tls.client_context(), base_url=url.rstrip("/"), timeout=timeout_s, transport=transport
+        )
         self._secret = secret
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None, actor: str) -> httpx.Response:

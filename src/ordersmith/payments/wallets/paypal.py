@@ -39,6 +39,7 @@ from ordersmith.payments.wallets.port import (
     judge,
     not_found,
 )
+from ordersmith.platform import tls
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class PayPalWallet:
     ) -> None:
         self._credentials = (client_id, client_secret)
         self._client = httpx.Client(
+            verify=tls.client_context(),
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5)),
             transport=transport,
