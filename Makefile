@@ -64,13 +64,14 @@ migrations-check: dev ## alembic check: migrations build exactly the tables in c
 	ORDERSMITH_DATABASE_URL=$$url $(BIN)/ordersmith db upgrade && \
 	ORDERSMITH_DATABASE_URL=$$url $(BIN)/alembic check
 
-# Test processes: two, one per core. Three measured 22:50 and 28:34 against two's 24:31 on 2026-12-07's machine
-# (whose speed moved by half over the day): no clear gain, more contention for the timed race tests.
-PYTEST_WORKERS ?= 2
+# Test processes: three on this 2-core machine. The suite waits a lot (servers, browsers, PostgreSQL): on
+# 2026-12-07 (second session, after ADR 0066) two processes took 18:26 with the cores 59 % busy, three 15:52,
+# four more than 16 (contention); every run passed whole.
+PYTEST_WORKERS ?= 3
 
 # Bytecode compiled once before a run: with PYTHONDONTWRITEBYTECODE set (as on this machine) every process the
 # tests start (xdist workers, fork servers, servers, CLIs) would otherwise compile Ordersmith's sources anew.
-pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on PYTEST_WORKERS processes (2)
+pytest: dev chromium ## The pytest suite (unit, integration, API, races, browser), on PYTEST_WORKERS processes (3)
 	@$(BIN)/python -m compileall -q -j 0 src tests bench
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=30
 
