@@ -211,3 +211,33 @@ def test_job_threads_starting_at_once_write_each_schedule_once_and_fail_no_pass(
         names = sorted(session.scalars(sa.select(JobScheduleRow.name)))
         queued = session.scalar(sa.select(sa.func.count()).select_from(JobRow))
     assert (names, queued) == (["test-every-day", "test-every-hour"], 2)
+
+
+def test_a_runner_of_three_threads_runs_a_due_schedule_once_and_only_its_first_thread_reads_the_schedules(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+):
+    # given a due schedule, and the schedule pass counted by the thread that makes it
+    ran: list[str] = []
+    jobs.register("test.tick", lambda uow, payload: ran.append(threading.current_thread().name))
+    jobs.schedule("test-tick", kind="test.tick", every_s=3600)
+    readers: list[str] = []
+    read = jobs._enqueue_due_schedules
+
+    def counted(uow: UnitOfWork) -> int:
+        readers.append(threading.current_thread().name)
+        return read(uow)
+
+    monkeypatch.setattr(jobs, "_enqueue_due_schedules", counted)
+    # when a runner of three threads makes several passes
+    runner = jobs.JobRunner(db, interval_s=0.05, threads=3)
+    runner.start()
+    try:
+        for _ in range(400):
+            if ran and len(readers) >= 5:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        runner.stop()
+    # then the schedule's job ran once, and every schedule pass was the first thread's
+    assert len(ran) == 1
+    assert len(readers) >= 5 and set(readers) == {"ordersmith-jobs-1"}

@@ -1,7 +1,7 @@
 """Test support modules. Importing any of them (the conftest does, and so does the fork server every test server is
 forked from) makes httpx build its default TLS context once per process: the tests open thousands of
 `httpx.Client`s (race threads, readiness polls, `httpx.get`), and each one built the same context anew, parsing
-the CA bundle (about 20 ms of CPU; a tenth of the suite's busy samples). Ordersmith's own clients share one
+the CA bundle (about 20 ms of CPU each, measured). Ordersmith's own clients share one
 context by design (`ordersmith.platform.tls`); this is the same for the tests' calls, which pass none."""
 
 from __future__ import annotations
